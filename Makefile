@@ -1,0 +1,76 @@
+# cvisor build. Sources are found by directory: a new file under src/ is
+# built without touching this file. src/cli/main.c holds main(); everything
+# else also goes into a static library that unit tests link against.
+
+CC       ?= cc
+BUILD    ?= build
+SAN      ?= 0
+PKGS     := slirp libvncserver
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+            -D_GNU_SOURCE -Isrc -pthread -MMD -MP \
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   += -pthread -lz -lzstd -luring -lseccomp -lutil \
+            $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ifeq ($(SAN),1)
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+endif
+
+SRCS      := $(shell find src -name '*.c' | sort)
+LIB_SRCS  := $(filter-out src/cli/main.c,$(SRCS))
+OBJS      := $(SRCS:%.c=$(BUILD)/%.o)
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+TEST_SRCS := $(wildcard tests/unit/test_*.c)
+TESTS     := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+GUEST_SRCS := $(wildcard tests/guests/*.S)
+GUESTS    := $(GUEST_SRCS:tests/guests/%.S=$(BUILD)/guests/%.bin)
+
+.PHONY: all test unit-tests guests demo deps assets clean fuzz bench
+
+all: $(BUILD)/cvisor
+
+$(BUILD)/cvisor: $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libcvisor.a: $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libcvisor.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libcvisor.a $(LDLIBS)
+
+# Test guests: flat binaries loaded at guest physical 0x100000 (see
+# tests/guests/README.md for their conventions).
+$(BUILD)/guests/%.bin: tests/guests/%.S tests/guests/guest.h tests/guests/guest.ld
+	@mkdir -p $(dir $@)
+	$(CC) -nostdlib -static -Wl,-T,tests/guests/guest.ld -Wl,--build-id=none \
+		-Itests/guests -o $(BUILD)/guests/$*.elf $<
+	objcopy -O binary $(BUILD)/guests/$*.elf $@
+
+unit-tests: $(TESTS)
+guests: $(GUESTS)
+
+deps:
+	./scripts/install-deps.sh
+
+assets:
+	./tests/guest/make-assets.sh
+
+# make test: sanitized build, unit tests, then integration tests.
+test:
+	$(MAKE) SAN=1 BUILD=build-san all unit-tests guests
+	./tests/run.sh build-san
+
+demo: deps all assets
+	./scripts/demo.sh
+
+clean:
+	rm -rf build build-san
+
+-include $(OBJS:.o=.d)

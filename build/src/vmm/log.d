@@ -1,0 +1,2 @@
+build/src/vmm/log.o: src/vmm/log.c src/vmm/log.h
+src/vmm/log.h:

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * How guest code runs. The machine model (src/vmm, src/devices, ...) talks to
+ * the CPU only through this table; kvm.c drives /dev/kvm and emu/ interprets
+ * x86-64 in software. An accelerator dispatches the guest's port I/O and MMIO
+ * to vm->pio and vm->mmio (src/vmm/bus.h) itself and returns from vcpu_run
+ * only for what the VMM must decide: a shutdown, a request to stop or pause,
+ * or an error it cannot handle.
+ */
+#ifndef CVISOR_ACCEL_ACCEL_H
+#define CVISOR_ACCEL_ACCEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arch/x86/regs.h"
+
+struct vm;
+struct vcpu;
+
+enum vcpu_exit_reason {
+	VCPU_EXIT_KICKED,	/* vcpu_kick() or a signal: VMM checks state */
+	VCPU_EXIT_SHUTDOWN,	/* triple fault */
+	VCPU_EXIT_ERROR,	/* internal error; detail says what */
+};
+
+struct vcpu_exit {
+	enum vcpu_exit_reason reason;
+	uint64_t rip;
+	char detail[160];	/* one line, for errors */
+};
+
+struct accel_ops {
+	const char *name;
+	/*
+	 * Create the VM: interrupt controllers (LAPIC per vCPU, IOAPIC, PIC,
+	 * PIT) and guest RAM (vm->mem) made visible to the guest. Returns 0 or
+	 * a negative errno; on failure vm->accel_error may hold a message.
+	 */
+	int (*vm_init)(struct vm *vm);
+	void (*vm_destroy)(struct vm *vm);
+
+	/* vcpu->id is set; CPU 0 is the bootstrap processor. */
+	int (*vcpu_init)(struct vcpu *vcpu);
+	void (*vcpu_destroy)(struct vcpu *vcpu);
+	int (*get_regs)(struct vcpu *vcpu, struct x86_regs *regs);
+	int (*set_regs)(struct vcpu *vcpu, const struct x86_regs *regs);
+	int (*get_sregs)(struct vcpu *vcpu, struct x86_sregs *sregs);
+	int (*set_sregs)(struct vcpu *vcpu, const struct x86_sregs *sregs);
+
+	/*
+	 * Run on the vCPU's own thread until an exit only the VMM can act on.
+	 * Application processors wait for INIT/SIPI inside vcpu_run.
+	 */
+	int (*vcpu_run)(struct vcpu *vcpu, struct vcpu_exit *exit);
+	/* From any thread: make vcpu_run return VCPU_EXIT_KICKED soon. */
+	void (*vcpu_kick)(struct vcpu *vcpu);
+
+	/* Drive an IOAPIC input (GSI) line; level 1 asserts. */
+	int (*set_irq)(struct vm *vm, unsigned gsi, int level);
+	/* Deliver a message-signalled interrupt. */
+	int (*send_msi)(struct vm *vm, uint64_t addr, uint32_t data);
+	/*
+	 * Optional: make a guest write of len bytes at addr (MMIO, or port
+	 * I/O when pio) signal eventfd fd without a user-space exit.
+	 * NULL or -ENOSYS means the VMM must signal fd from a bus handler.
+	 */
+	int (*add_ioeventfd)(struct vm *vm, uint64_t addr, unsigned len,
+			     bool pio, int fd);
+	int (*del_ioeventfd)(struct vm *vm, uint64_t addr, unsigned len,
+			     bool pio, int fd);
+};
+
+extern const struct accel_ops kvm_accel_ops;
+extern const struct accel_ops emu_accel_ops;
+
+#endif

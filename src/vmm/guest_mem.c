@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: MIT
+#include "vmm/guest_mem.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "arch/x86/layout.h"
+
+int guest_mem_init(struct guest_mem *mem, uint64_t ram_size,
+		   const struct guest_mem_opts *opts)
+{
+	uint64_t low = ram_size, high = 0;
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	uint8_t *p;
+
+	memset(mem, 0, sizeof(*mem));
+	if (ram_size == 0 || ram_size & 0xfff)
+		return -EINVAL;
+	if (ram_size > LAYOUT_MMIO_HOLE) {
+		low = LAYOUT_MMIO_HOLE;
+		high = ram_size - LAYOUT_MMIO_HOLE;
+	}
+	/* One mapping keeps RSS accounting and madvise calls simple. */
+	p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, flags, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	if (opts && opts->hugepages)
+		madvise(p, ram_size, MADV_HUGEPAGE);
+	if (opts && opts->merge)
+		madvise(p, ram_size, MADV_MERGEABLE);
+	mem->mapping = p;
+	mem->mapping_size = ram_size;
+	mem->ram_size = ram_size;
+	mem->regions[0] = (struct guest_region){ 0, low, p };
+	mem->nr_regions = 1;
+	if (high) {
+		mem->regions[1] = (struct guest_region){
+			LAYOUT_HIGH_MEM_START, high, p + low };
+		mem->nr_regions = 2;
+	}
+	return 0;
+}
+
+void guest_mem_destroy(struct guest_mem *mem)
+{
+	if (mem->mapping)
+		munmap(mem->mapping, mem->mapping_size);
+	memset(mem, 0, sizeof(*mem));
+}
+
+void *gpa_to_hva(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+{
+	for (int i = 0; i < mem->nr_regions; i++) {
+		const struct guest_region *r = &mem->regions[i];
+
+		if (gpa >= r->gpa && gpa - r->gpa <= r->size &&
+		    len <= r->size - (gpa - r->gpa))
+			return r->hva + (gpa - r->gpa);
+	}
+	return NULL;
+}
+
+int guest_mem_read(const struct guest_mem *mem, uint64_t gpa, void *buf,
+		   size_t len)
+{
+	void *p = gpa_to_hva(mem, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(buf, p, len);
+	return 0;
+}
+
+int guest_mem_write(const struct guest_mem *mem, uint64_t gpa,
+		    const void *buf, size_t len)
+{
+	void *p = gpa_to_hva(mem, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(p, buf, len);
+	return 0;
+}
+
+uint64_t guest_mem_low_end(const struct guest_mem *mem)
+{
+	return mem->regions[0].size;
+}
+
+uint64_t guest_mem_high_size(const struct guest_mem *mem)
+{
+	return mem->nr_regions > 1 ? mem->regions[1].size : 0;
+}

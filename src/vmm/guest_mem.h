@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guest RAM. Every access to guest memory from the VMM goes through the
+ * checked accessors here: a guest physical address plus a length becomes a
+ * host pointer only if the whole range lies inside one RAM region.
+ */
+#ifndef CVISOR_VMM_GUEST_MEM_H
+#define CVISOR_VMM_GUEST_MEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define GUEST_MEM_MAX_REGIONS 4
+
+struct guest_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *hva;
+};
+
+struct guest_mem_opts {
+	bool hugepages;		/* back RAM with transparent huge pages */
+	bool merge;		/* mark RAM MADV_MERGEABLE for KSM */
+	const char *hugetlb_path; /* hugetlbfs mount to back RAM, or NULL */
+};
+
+struct guest_mem {
+	struct guest_region regions[GUEST_MEM_MAX_REGIONS];
+	int nr_regions;
+	uint64_t ram_size;	/* total RAM, excluding the MMIO hole */
+	uint8_t *mapping;	/* one host mapping holding all regions */
+	uint64_t mapping_size;
+};
+
+/*
+ * Map ram_size bytes of guest RAM, split around the MMIO hole below 4 GiB.
+ * Returns 0 or a negative errno.
+ */
+int guest_mem_init(struct guest_mem *mem, uint64_t ram_size,
+		   const struct guest_mem_opts *opts);
+void guest_mem_destroy(struct guest_mem *mem);
+
+/* Host pointer for [gpa, gpa+len) or NULL if any byte is outside RAM. */
+void *gpa_to_hva(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
+
+/* Copy in or out of guest RAM; -EFAULT if the range is not all RAM. */
+int guest_mem_read(const struct guest_mem *mem, uint64_t gpa, void *buf,
+		   size_t len);
+int guest_mem_write(const struct guest_mem *mem, uint64_t gpa,
+		    const void *buf, size_t len);
+
+/* Top of RAM below the hole, and RAM above 4 GiB (0 when there is none). */
+uint64_t guest_mem_low_end(const struct guest_mem *mem);
+uint64_t guest_mem_high_size(const struct guest_mem *mem);
+
+#endif

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The VM object: configuration, guest RAM, the I/O buses, vCPUs, the event
+ * loop, and how the VM ends. Devices hang off it; the accelerator runs it.
+ */
+#ifndef CVISOR_VMM_VM_H
+#define CVISOR_VMM_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "accel/accel.h"
+#include "arch/x86/layout.h"
+#include "vmm/bus.h"
+#include "vmm/guest_mem.h"
+
+#define VM_MAX_DISKS	16
+#define VM_MAX_NETS	8
+
+struct event_loop;
+struct uart;
+struct pci_bus;
+
+struct disk_config {
+	const char *path;
+	bool readonly;
+	bool direct;		/* cache=none: O_DIRECT */
+	const char *serial;
+	const char *format;	/* "raw", "qcow2" or NULL to probe */
+};
+
+struct net_config {
+	const char *spec;	/* the --net argument as given */
+};
+
+struct vm_config {
+	const char *name;
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline;
+	uint64_t mem_size;
+	int nr_cpus;
+	const char *accel;	/* "kvm", "emu" or "kvm:emu" */
+	bool no_reboot;
+	struct guest_mem_opts mem_opts;
+	struct disk_config disks[VM_MAX_DISKS];
+	int nr_disks;
+	struct net_config nets[VM_MAX_NETS];
+	int nr_nets;
+};
+
+enum vm_exit_reason {
+	VM_EXIT_NONE,
+	VM_EXIT_POWEROFF,	/* guest powered off: status 0 */
+	VM_EXIT_RESET,		/* guest asked for a reboot */
+	VM_EXIT_PANIC,		/* guest reported a panic (pvpanic) */
+	VM_EXIT_TRIPLE_FAULT,
+	VM_EXIT_ERROR,		/* accelerator or device failure */
+	VM_EXIT_SIGNAL,		/* SIGTERM/SIGINT or console quit */
+};
+
+struct vcpu {
+	struct vm *vm;
+	int id;
+	pthread_t thread;
+	bool thread_started;
+	void *accel_data;
+};
+
+struct vm {
+	const struct vm_config *cfg;
+	struct guest_mem mem;
+	struct bus pio;
+	struct bus mmio;
+	const struct accel_ops *accel;
+	void *accel_data;
+	char accel_error[256];
+	struct vcpu vcpus[MAX_VCPUS];
+	int nr_vcpus;
+	struct event_loop *loop;
+
+	/* Entry state for the bootstrap processor, set by the loader. */
+	struct x86_regs boot_regs;
+	struct x86_sregs boot_sregs;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	atomic_bool stopping;
+	enum vm_exit_reason exit_reason;
+	char exit_msg[256];
+	uint64_t start_ns;
+
+	/* Devices the VMM talks to directly. */
+	struct uart *console_uart;
+	struct pci_bus *pci;
+};
+
+/* Build the whole machine from cfg; on error prints one line, returns < 0 */
+int vm_create(struct vm *vm, const struct vm_config *cfg);
+/* Start vCPUs and block until the VM ends; returns the exit reason. */
+enum vm_exit_reason vm_run(struct vm *vm);
+void vm_destroy(struct vm *vm);
+
+/*
+ * Ask the VM to end (from any thread, including a vCPU or signal-safe
+ * context is NOT allowed). The first reason recorded wins.
+ */
+void vm_request_exit(struct vm *vm, enum vm_exit_reason reason,
+		     const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Interrupts, forwarded to the accelerator. */
+int vm_set_irq(struct vm *vm, unsigned gsi, int level);
+int vm_send_msi(struct vm *vm, uint64_t addr, uint32_t data);
+
+/*
+ * Have guest writes to [addr, addr+len) signal fd. Uses the accelerator's
+ * ioeventfd when it has one, otherwise a bus handler that writes fd.
+ */
+int vm_add_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, bool pio,
+		     int fd);
+int vm_del_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, bool pio,
+		     int fd);
+
+uint64_t vm_now_ns(void);
+
+#endif
