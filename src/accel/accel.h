@@ -74,4 +74,7 @@ struct accel_ops {
 extern const struct accel_ops kvm_accel_ops;
 extern const struct accel_ops emu_accel_ops;
 
+/* The accelerator called name ("kvm", "emu"), or NULL. */
+const struct accel_ops *accel_find(const char *name);
+
 #endif

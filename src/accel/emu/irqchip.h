@@ -11,6 +11,10 @@
  * instruction-block boundaries. A LAPIC calls its wake callback whenever it
  * gains a deliverable interrupt or an INIT/SIPI/NMI, so a halted vCPU can
  * sleep until then.
+ *
+ * Time: the LAPIC timer (TSC-deadline mode) and the CPU's RDTSC share one
+ * clock, src/accel/emu/tsc.h (EMU_TSC_HZ, emu_tsc_now()), created by the
+ * irqchip side.
  */
 #ifndef CVISOR_ACCEL_EMU_IRQCHIP_H
 #define CVISOR_ACCEL_EMU_IRQCHIP_H
