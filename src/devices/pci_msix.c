@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: MIT
+/*
+ * MSI-X for PCI devices (PCI Local Bus 3.0, 6.8.2): the capability, the
+ * vector table and the pending bit array, the latter two as regions of one
+ * memory BAR. A vector raised while masked (per vector or function-wide)
+ * sets its pending bit and is delivered when unmasked.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/pci.h"
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+#define MSIX_CTRL_ENABLE	0x8000
+#define MSIX_CTRL_MASKALL	0x4000
+#define MSIX_ENTRY_MASKED	0x1
+#define MSIX_MAX_VECTORS	2048
+
+struct msix_entry {
+	uint32_t addr_lo;
+	uint32_t addr_hi;
+	uint32_t data;
+	uint32_t ctrl;
+};
+
+struct pci_msix {
+	struct pci_device *dev;
+	pthread_mutex_t lock;
+	unsigned nr;
+	bool enabled;
+	bool masked;		/* function mask */
+	struct msix_entry *table;
+	uint64_t *pba;
+};
+
+static bool msix_pending(struct pci_msix *m, unsigned v)
+{
+	return m->pba[v / 64] & (1ULL << (v % 64));
+}
+
+static void msix_set_pending(struct pci_msix *m, unsigned v, bool on)
+{
+	if (on)
+		m->pba[v / 64] |= 1ULL << (v % 64);
+	else
+		m->pba[v / 64] &= ~(1ULL << (v % 64));
+}
+
+static bool msix_deliverable(struct pci_msix *m, unsigned v)
+{
+	return m->enabled && !m->masked &&
+	       !(m->table[v].ctrl & MSIX_ENTRY_MASKED);
+}
+
+static void msix_send(struct pci_msix *m, unsigned v)
+{
+	const struct msix_entry *e = &m->table[v];
+	uint64_t addr = (uint64_t)e->addr_hi << 32 | e->addr_lo;
+
+	vm_send_msi(m->dev->bus->vm, addr, e->data);
+}
+
+/* Deliver every pending vector that became deliverable; lock held. */
+static void msix_flush_pending(struct pci_msix *m)
+{
+	for (unsigned v = 0; v < m->nr; v++) {
+		if (msix_pending(m, v) && msix_deliverable(m, v)) {
+			msix_set_pending(m, v, false);
+			msix_send(m, v);
+		}
+	}
+}
+
+bool pci_msix_notify(struct pci_device *dev, unsigned vector)
+{
+	struct pci_msix *m = dev->msix;
+	bool ok = true;
+
+	if (!m || vector >= m->nr)
+		return false;
+	pthread_mutex_lock(&m->lock);
+	if (!m->enabled)
+		ok = false;
+	else if (msix_deliverable(m, vector))
+		msix_send(m, vector);
+	else
+		msix_set_pending(m, vector, true);
+	pthread_mutex_unlock(&m->lock);
+	return ok;
+}
+
+bool pci_msix_enabled(struct pci_device *dev)
+{
+	struct pci_msix *m = dev->msix;
+	bool on;
+
+	if (!m)
+		return false;
+	pthread_mutex_lock(&m->lock);
+	on = m->enabled;
+	pthread_mutex_unlock(&m->lock);
+	return on;
+}
+
+/* Called with the PCI bus lock held, so the config bytes are stable. */
+void pci_msix_control_written(struct pci_device *dev)
+{
+	struct pci_msix *m = dev->msix;
+	uint16_t ctrl = pci_get_u16(dev->cfg + dev->msix_cap + 2);
+
+	pthread_mutex_lock(&m->lock);
+	m->enabled = ctrl & MSIX_CTRL_ENABLE;
+	m->masked = ctrl & MSIX_CTRL_MASKALL;
+	msix_flush_pending(m);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static uint64_t msix_table_read(void *opaque, uint64_t off, unsigned size)
+{
+	struct pci_msix *m = opaque;
+	uint32_t *words = (uint32_t *)m->table;
+	unsigned w = off / 4;
+	uint64_t val;
+
+	if ((size != 4 && size != 8) || off % size)
+		return 0;
+	pthread_mutex_lock(&m->lock);
+	val = words[w];
+	if (size == 8)
+		val |= (uint64_t)words[w + 1] << 32;
+	pthread_mutex_unlock(&m->lock);
+	return val;
+}
+
+static void msix_table_write_word(struct pci_msix *m, unsigned w,
+				  uint32_t val)
+{
+	unsigned v = w / 4;
+	struct msix_entry *e = &m->table[v];
+
+	switch (w % 4) {
+	case 0:
+		e->addr_lo = val & ~3u;
+		break;
+	case 1:
+		e->addr_hi = val;
+		break;
+	case 2:
+		e->data = val;
+		break;
+	case 3:
+		e->ctrl = val & MSIX_ENTRY_MASKED;
+		if (msix_pending(m, v) && msix_deliverable(m, v)) {
+			msix_set_pending(m, v, false);
+			msix_send(m, v);
+		}
+		break;
+	}
+}
+
+static void msix_table_write(void *opaque, uint64_t off, uint64_t val,
+			     unsigned size)
+{
+	struct pci_msix *m = opaque;
+
+	if ((size != 4 && size != 8) || off % size) {
+		log_once("pci: %s: MSI-X table access of size %u at %#llx "
+			 "ignored", m->dev->name, size,
+			 (unsigned long long)off);
+		return;
+	}
+	pthread_mutex_lock(&m->lock);
+	msix_table_write_word(m, off / 4, val);
+	if (size == 8)
+		msix_table_write_word(m, off / 4 + 1, val >> 32);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static const struct bus_ops msix_table_ops = {
+	.read = msix_table_read,
+	.write = msix_table_write,
+};
+
+static uint64_t msix_pba_read(void *opaque, uint64_t off, unsigned size)
+{
+	struct pci_msix *m = opaque;
+	uint64_t val;
+
+	if ((size != 4 && size != 8) || off % size)
+		return 0;
+	pthread_mutex_lock(&m->lock);
+	val = m->pba[off / 8];
+	pthread_mutex_unlock(&m->lock);
+	if (size == 4)
+		val = (uint32_t)(val >> (8 * (off % 8)));
+	return val;
+}
+
+static const struct bus_ops msix_pba_ops = {
+	.read = msix_pba_read,
+	/* The PBA is read-only; writes are dropped by the bus. */
+};
+
+int pci_msix_init(struct pci_device *dev, unsigned nr_vectors, int bar,
+		  uint32_t table_off, uint32_t pba_off)
+{
+	uint8_t cap[12] = { 0 };
+	struct pci_msix *m;
+	int ret, off, nr_regions;
+
+	if (!nr_vectors || nr_vectors > MSIX_MAX_VECTORS || dev->msix ||
+	    (table_off | pba_off) & 7)
+		return -EINVAL;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->dev = dev;
+	m->nr = nr_vectors;
+	m->table = calloc(nr_vectors, sizeof(*m->table));
+	m->pba = calloc(PCI_MSIX_PBA_SIZE(nr_vectors), 1);
+	ret = -ENOMEM;
+	if (!m->table || !m->pba)
+		goto err_free;
+	for (unsigned v = 0; v < nr_vectors; v++)
+		m->table[v].ctrl = MSIX_ENTRY_MASKED;
+	pthread_mutex_init(&m->lock, NULL);
+
+	if (bar < 0 || bar >= PCI_NR_BARS) {
+		ret = -EINVAL;
+		goto err_lock;
+	}
+	nr_regions = dev->bars[bar].nr_regions;
+	ret = pci_device_add_bar_region(dev, bar, table_off,
+					PCI_MSIX_TABLE_SIZE(nr_vectors),
+					&msix_table_ops, m, "msix-table");
+	if (ret)
+		goto err_lock;
+	ret = pci_device_add_bar_region(dev, bar, pba_off,
+					PCI_MSIX_PBA_SIZE(nr_vectors),
+					&msix_pba_ops, m, "msix-pba");
+	if (ret)
+		goto err_regions;
+	pci_set_u16(cap + 2, nr_vectors - 1);
+	pci_set_u32(cap + 4, table_off | bar);
+	pci_set_u32(cap + 8, pba_off | bar);
+	off = pci_device_add_cap(dev, PCI_CAP_ID_MSIX, cap, sizeof(cap));
+	if (off < 0) {
+		ret = off;
+		goto err_regions;
+	}
+	dev->wmask[off + 3] = (MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL) >> 8;
+	dev->msix_cap = off;
+	dev->msix = m;
+	return 0;
+err_regions:
+	dev->bars[bar].nr_regions = nr_regions;
+err_lock:
+	pthread_mutex_destroy(&m->lock);
+err_free:
+	free(m->pba);
+	free(m->table);
+	free(m);
+	return ret;
+}
+
+void pci_msix_destroy(struct pci_device *dev)
+{
+	struct pci_msix *m = dev->msix;
+
+	if (!m)
+		return;
+	dev->msix = NULL;
+	pthread_mutex_destroy(&m->lock);
+	free(m->pba);
+	free(m->table);
+	free(m);
+}
