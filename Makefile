@@ -25,7 +25,7 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TESTS     := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 GUEST_SRCS := $(wildcard tests/guests/*.S)
-GUESTS    := $(GUEST_SRCS:tests/guests/%.S=$(BUILD)/guests/%.bin)
+GUESTS    := $(GUEST_SRCS:tests/guests/%.S=$(BUILD)/guests/%.elf)
 
 .PHONY: all test unit-tests guests demo deps assets clean fuzz bench
 
@@ -45,13 +45,12 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libcvisor.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libcvisor.a $(LDLIBS)
 
-# Test guests: flat binaries loaded at guest physical 0x100000 (see
-# tests/guests/README.md for their conventions).
-$(BUILD)/guests/%.bin: tests/guests/%.S tests/guests/guest.h tests/guests/guest.ld
+# Test guests: small ELF programs entered in long mode like a vmlinux
+# (see tests/guests/guest.h for their conventions).
+$(BUILD)/guests/%.elf: tests/guests/%.S tests/guests/guest.h tests/guests/guest.ld
 	@mkdir -p $(dir $@)
-	$(CC) -nostdlib -static -Wl,-T,tests/guests/guest.ld -Wl,--build-id=none \
-		-Itests/guests -o $(BUILD)/guests/$*.elf $<
-	objcopy -O binary $(BUILD)/guests/$*.elf $@
+	$(CC) -nostdlib -static -no-pie -Wl,-T,tests/guests/guest.ld \
+		-Wl,--build-id=none -Itests/guests -o $@ $<
 
 unit-tests: $(TESTS)
 guests: $(GUESTS)

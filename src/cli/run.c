@@ -1,10 +1,231 @@
 // SPDX-License-Identifier: MIT
+/* cvisor run: parse the command line into a vm_config and run the VM. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/run_opts.h"
+#include "vmm/console.h"
+#include "vmm/event_loop.h"
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+static const char run_usage[] =
+"usage: cvisor run --kernel FILE [options]\n"
+"\n"
+"  --kernel FILE        bzImage, or ELF vmlinux (64-bit entry)\n"
+"  --initrd FILE        initial ramdisk\n"
+"  --cmdline STRING     kernel command line (default \"console=ttyS0\")\n"
+"  --memory SIZE[,merge=on][,hugepages=on]\n"
+"                       guest RAM, e.g. 512M or 2G (default 512M)\n"
+"  --cpus N             virtual CPUs, 1..64 (default 1)\n"
+"  --accel NAME         kvm (default), emu, or kvm:emu (KVM, else emu)\n"
+"  --disk path=FILE[,readonly=on][,cache=none|writeback][,serial=ID][,format=raw|qcow2]\n"
+"  --net SPEC           network interface (user, tap, bridge)\n"
+"  --name NAME          VM name\n"
+"  --no-reboot          exit when the guest reboots\n"
+"  --debug              verbose VMM logging\n"
+"\n"
+"Console: the guest's serial port is this terminal. Ctrl-A x quits,\n"
+"Ctrl-A h prints help. Exit status 0 when the guest powers off.\n";
+
+enum {
+	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS,
+	OPT_ACCEL, OPT_DISK, OPT_NET, OPT_NAME, OPT_NO_REBOOT, OPT_DEBUG,
+	OPT_TEST_EXIT, OPT_HELP,
+};
+
+static const struct option run_options[] = {
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
+	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+	{ "append", required_argument, NULL, OPT_CMDLINE },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "accel", required_argument, NULL, OPT_ACCEL },
+	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "net", required_argument, NULL, OPT_NET },
+	{ "name", required_argument, NULL, OPT_NAME },
+	{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
+	{ "debug", no_argument, NULL, OPT_DEBUG },
+	{ "test-exit", no_argument, NULL, OPT_TEST_EXIT },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ 0 },
+};
+
+static int run_parse(int argc, char **argv, struct vm_config *cfg)
+{
+	int opt, ret = 0;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", run_options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_KERNEL:
+			cfg->kernel = optarg;
+			break;
+		case OPT_INITRD:
+			cfg->initrd = optarg;
+			break;
+		case OPT_CMDLINE:
+			cfg->cmdline = optarg;
+			break;
+		case OPT_MEMORY:
+			ret = run_parse_memory(optarg, cfg);
+			break;
+		case OPT_CPUS:
+			ret = run_parse_cpus(optarg, cfg);
+			break;
+		case OPT_ACCEL:
+			cfg->accel = optarg;
+			break;
+		case OPT_DISK:
+			ret = run_parse_disk(optarg, cfg);
+			break;
+		case OPT_NET:
+			if (cfg->nr_nets == VM_MAX_NETS) {
+				log_error("at most %d --net options", VM_MAX_NETS);
+				return -EINVAL;
+			}
+			cfg->nets[cfg->nr_nets++].spec = optarg;
+			break;
+		case OPT_NAME:
+			cfg->name = optarg;
+			break;
+		case OPT_NO_REBOOT:
+			cfg->no_reboot = true;
+			break;
+		case OPT_DEBUG:
+			log_set_debug(1);
+			break;
+		case OPT_TEST_EXIT:
+			cfg->test_exit = true;
+			break;
+		case OPT_HELP:
+			fputs(run_usage, stdout);
+			exit(0);
+		case ':':
+			log_error("option '%s' needs a value", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			log_error("unknown option '%s' (see 'cvisor run --help')",
+				  argv[optind - 1]);
+			return -EINVAL;
+		}
+		if (ret)
+			return ret;
+	}
+	if (optind < argc) {
+		log_error("unexpected argument '%s' (see 'cvisor run --help')",
+			  argv[optind]);
+		return -EINVAL;
+	}
+	if (!cfg->kernel) {
+		log_error("--kernel is required (see 'cvisor run --help')");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct run_signals {
+	int fd;
+	struct vm *vm;
+};
+
+static void run_signal(void *opaque, uint32_t events)
+{
+	struct run_signals *rs = opaque;
+	struct signalfd_siginfo si;
+
+	if (read(rs->fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	vm_request_exit(rs->vm, VM_EXIT_SIGNAL, "stopped by %s",
+			strsignal(si.ssi_signo));
+}
+
+static int run_status(struct vm *vm, enum vm_exit_reason reason)
+{
+	switch (reason) {
+	case VM_EXIT_POWEROFF:
+	case VM_EXIT_QUIT:
+	case VM_EXIT_SIGNAL:
+		log_debug("%s", vm->exit_msg);
+		return 0;
+	case VM_EXIT_RESET:
+		return 0;
+	case VM_EXIT_PANIC:
+	case VM_EXIT_TRIPLE_FAULT:
+	case VM_EXIT_ERROR:
+	case VM_EXIT_NONE:
+		break;
+	}
+	log_error("%s", vm->exit_msg[0] ? vm->exit_msg : "VM failed");
+	return 1;
+}
 
 int cmd_run(int argc, char **argv)
 {
-	fprintf(stderr, "cvisor: run: under construction\n");
-	return 1;
+	struct vm_config cfg = {
+		.cmdline = "console=ttyS0",
+		.mem_size = 512ULL << 20,
+		.nr_cpus = 1,
+	};
+	struct run_signals rs;
+	struct console *con;
+	struct vm vm;
+	enum vm_exit_reason reason;
+	sigset_t sigs;
+	int sfd, status;
+
+	if (run_parse(argc, argv, &cfg))
+		return 2;
+	/* Termination signals arrive through a signalfd in the event loop. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	sigdelset(&sigs, SIGUSR1);
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	con = console_create(STDIN_FILENO, STDOUT_FILENO);
+	if (sfd < 0 || !con) {
+		log_error("cannot set up the console: %s", strerror(errno));
+		return 1;
+	}
+	cfg.console_out = console_output;
+	cfg.console_opaque = con;
+	for (;;) {
+		if (vm_create(&vm, &cfg)) {
+			status = 1;
+			vm_destroy(&vm);
+			break;
+		}
+		rs = (struct run_signals){ sfd, &vm };
+		if (event_loop_add(vm.loop, sfd, EPOLLIN, run_signal, &rs) ||
+		    console_attach(con, &vm)) {
+			log_error("cannot watch the console or signals");
+			status = 1;
+			vm_destroy(&vm);
+			break;
+		}
+		reason = vm_run(&vm);
+		status = run_status(&vm, reason);
+		vm_destroy(&vm);
+		if (reason != VM_EXIT_RESET || cfg.no_reboot)
+			break;
+		log_debug("guest reboot");
+	}
+	console_destroy(con);
+	close(sfd);
+	return status;
 }

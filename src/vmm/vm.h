@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "accel/accel.h"
@@ -44,11 +45,15 @@ struct vm_config {
 	int nr_cpus;
 	const char *accel;	/* "kvm", "emu" or "kvm:emu" */
 	bool no_reboot;
+	bool test_exit;		/* enable the test guests' exit port */
 	struct guest_mem_opts mem_opts;
 	struct disk_config disks[VM_MAX_DISKS];
 	int nr_disks;
 	struct net_config nets[VM_MAX_NETS];
 	int nr_nets;
+	/* Where the serial console's output goes (src/vmm/console.h). */
+	void (*console_out)(void *opaque, const uint8_t *buf, size_t len);
+	void *console_opaque;
 };
 
 enum vm_exit_reason {
@@ -58,7 +63,8 @@ enum vm_exit_reason {
 	VM_EXIT_PANIC,		/* guest reported a panic (pvpanic) */
 	VM_EXIT_TRIPLE_FAULT,
 	VM_EXIT_ERROR,		/* accelerator or device failure */
-	VM_EXIT_SIGNAL,		/* SIGTERM/SIGINT or console quit */
+	VM_EXIT_SIGNAL,		/* SIGTERM, SIGINT or SIGHUP */
+	VM_EXIT_QUIT,		/* the user quit from the console */
 };
 
 struct vcpu {

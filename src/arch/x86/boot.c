@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: MIT
+#include "arch/x86/boot.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "arch/x86/bootparam.h"
+#include "arch/x86/e820.h"
+#include "vmm/vm.h"
+
+#define PAGE_SIZE		0x1000ULL
+#define HUGE_2M			0x200000ULL
+#define BOOT_CS			0x10
+#define BOOT_DS			0x18
+#define BOOT_TSS		0x20
+#define BOOT_MIN_VERSION	0x020c	/* 2.12: xloadflags, 64-bit entry */
+#define INITRD_ALIGN		0x200000ULL
+
+struct boot_file {
+	uint8_t *data;
+	size_t size;
+};
+
+static int boot_err(char *err, size_t len, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+static int read_file(const char *path, struct boot_file *f, char *err,
+		     size_t errlen)
+{
+	struct stat st;
+	size_t done = 0;
+	int fd, ret = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return boot_err(err, errlen, -errno, "cannot open kernel '%s': %s",
+				path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		ret = boot_err(err, errlen, -EINVAL,
+			       "kernel '%s' is not a regular file", path);
+		goto out;
+	}
+	f->size = st.st_size;
+	f->data = malloc(f->size ? f->size : 1);
+	if (!f->data) {
+		ret = boot_err(err, errlen, -ENOMEM, "kernel '%s' too large",
+			       path);
+		goto out;
+	}
+	while (done < f->size) {
+		ssize_t n = read(fd, f->data + done, f->size - done);
+
+		if (n <= 0) {
+			ret = boot_err(err, errlen, -EIO, "reading '%s' failed",
+				       path);
+			free(f->data);
+			f->data = NULL;
+			goto out;
+		}
+		done += n;
+	}
+out:
+	close(fd);
+	return ret;
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static uint16_t rd16(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, 2);
+	return v;
+}
+
+static void wr32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+static void wr16(uint8_t *p, uint16_t v)
+{
+	memcpy(p, &v, 2);
+}
+
+/* Copy file bytes to guest RAM, failing if the range is not RAM. */
+static int load_bytes(struct vm *vm, uint64_t gpa, const void *src,
+		      uint64_t len, uint64_t memsz)
+{
+	uint8_t *dst = gpa_to_hva(&vm->mem, gpa, memsz);
+
+	if (!dst || len > memsz)
+		return -ERANGE;
+	memcpy(dst, src, len);
+	memset(dst + len, 0, memsz - len);
+	return 0;
+}
+
+static int load_bzimage(struct vm *vm, const struct boot_file *k,
+			uint8_t *zp, uint64_t *entry, char *err, size_t errlen)
+{
+	const char *path = vm->cfg->kernel;
+	uint64_t setup_size, load, init_size, align;
+	unsigned hdr_end;
+
+	hdr_end = 0x202 + k->data[BP_JUMP + 1];
+	if (rd16(k->data + BP_VERSION) < BOOT_MIN_VERSION ||
+	    !(rd16(k->data + BP_XLOADFLAGS) & XLF_KERNEL_64))
+		return boot_err(err, errlen, -ENOEXEC,
+				"kernel '%s' has no 64-bit entry point (boot protocol %x)",
+				path, rd16(k->data + BP_VERSION));
+	setup_size = ((uint64_t)(k->data[BP_SETUP_SECTS] ?: 4) + 1) * 512;
+	if (setup_size >= k->size || hdr_end > 0x300)
+		return boot_err(err, errlen, -ENOEXEC,
+				"kernel '%s' is truncated", path);
+	init_size = rd32(k->data + BP_INIT_SIZE);
+	align = rd32(k->data + BP_KERNEL_ALIGNMENT);
+	load = LAYOUT_KERNEL_ADDR;
+	if (align && (load & (align - 1)))
+		load = (load + align - 1) & ~(align - 1);
+	if (init_size < k->size - setup_size)
+		init_size = k->size - setup_size;
+	if (load_bytes(vm, load, k->data + setup_size, k->size - setup_size,
+		       init_size))
+		return boot_err(err, errlen, -ENOMEM,
+				"kernel '%s' needs %llu MiB at 0x%llx: not enough guest memory",
+				path, (unsigned long long)(init_size >> 20),
+				(unsigned long long)load);
+	memcpy(zp + BP_HDR, k->data + BP_HDR, hdr_end - BP_HDR);
+	*entry = load + 0x200;
+	return 0;
+}
+
+static int load_elf(struct vm *vm, const struct boot_file *k, uint8_t *zp,
+		    uint64_t *entry, char *err, size_t errlen)
+{
+	const char *path = vm->cfg->kernel;
+	Elf64_Ehdr eh;
+
+	if (k->size < sizeof(eh))
+		return boot_err(err, errlen, -ENOEXEC, "kernel '%s' is truncated",
+				path);
+	memcpy(&eh, k->data, sizeof(eh));
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64 ||
+	    eh.e_phentsize != sizeof(Elf64_Phdr) ||
+	    eh.e_phoff > k->size ||
+	    (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > k->size - eh.e_phoff)
+		return boot_err(err, errlen, -ENOEXEC,
+				"kernel '%s' is not a 64-bit x86 ELF", path);
+	for (int i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+
+		memcpy(&ph, k->data + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+		if (ph.p_type != PT_LOAD)
+			continue;
+		if (ph.p_offset > k->size || ph.p_filesz > k->size - ph.p_offset ||
+		    load_bytes(vm, ph.p_paddr, k->data + ph.p_offset,
+			       ph.p_filesz, ph.p_memsz))
+			return boot_err(err, errlen, -ENOEXEC,
+					"kernel '%s': segment %d at 0x%llx does not fit guest memory",
+					path, i, (unsigned long long)ph.p_paddr);
+	}
+	/* No setup header in an ELF: write the fields the kernel reads. */
+	wr16(zp + BP_BOOT_FLAG, BOOT_FLAG_MAGIC);
+	wr32(zp + BP_HEADER, HDRS_MAGIC);
+	wr16(zp + BP_VERSION, 0x020f);
+	wr32(zp + BP_KERNEL_ALIGNMENT, 0x1000000);
+	wr16(zp + BP_XLOADFLAGS, XLF_KERNEL_64);
+	zp[BP_LOADFLAGS] = LOADFLAG_LOADED_HIGH;
+	*entry = eh.e_entry;
+	return 0;
+}
+
+static int load_initrd(struct vm *vm, uint8_t *zp, uint64_t kernel_end,
+		       char *err, size_t errlen)
+{
+	const char *path = vm->cfg->initrd;
+	uint64_t max = guest_mem_low_end(&vm->mem), addr, size;
+	uint32_t addr_max = rd32(zp + BP_INITRD_ADDR_MAX);
+	struct stat st;
+	uint8_t *dst;
+	size_t done = 0;
+	int fd, ret = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return boot_err(err, errlen, -errno, "cannot open initrd '%s': %s",
+				path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		ret = boot_err(err, errlen, -EINVAL,
+			       "initrd '%s' is not a regular file", path);
+		goto out;
+	}
+	size = st.st_size;
+	if (addr_max && addr_max + 1ULL < max)
+		max = addr_max + 1ULL;
+	/* Highest aligned spot below the limit, as bootloaders do. */
+	addr = size <= max ? (max - size) & ~(INITRD_ALIGN - 1) : 0;
+	if (size > max || addr < kernel_end) {
+		ret = boot_err(err, errlen, -ENOMEM,
+			       "initrd '%s' (%llu MiB) does not fit in guest memory",
+			       path, (unsigned long long)(size >> 20));
+		goto out;
+	}
+	dst = gpa_to_hva(&vm->mem, addr, size);
+	while (dst && done < size) {
+		ssize_t n = pread(fd, dst + done, size - done, done);
+
+		if (n <= 0) {
+			ret = boot_err(err, errlen, -EIO, "reading '%s' failed",
+				       path);
+			goto out;
+		}
+		done += n;
+	}
+	wr32(zp + BP_RAMDISK_IMAGE, (uint32_t)addr);
+	wr32(zp + BP_RAMDISK_SIZE, (uint32_t)size);
+	wr32(zp + BP_EXT_RAMDISK_IMAGE, addr >> 32);
+	wr32(zp + BP_EXT_RAMDISK_SIZE, size >> 32);
+out:
+	close(fd);
+	return ret;
+}
+
+static int write_cmdline(struct vm *vm, uint8_t *zp, char *err,
+			 size_t errlen)
+{
+	const char *cmdline = vm->cfg->cmdline ? vm->cfg->cmdline : "";
+	size_t len = strlen(cmdline) + 1;
+	uint32_t max = rd32(zp + BP_CMDLINE_SIZE);
+
+	if (!max)
+		max = 255;
+	if (len > max + 1ULL || len > LAYOUT_CMDLINE_MAX)
+		return boot_err(err, errlen, -E2BIG,
+				"kernel command line is %zu bytes; this kernel takes at most %u",
+				len - 1, max);
+	guest_mem_write(&vm->mem, LAYOUT_CMDLINE_ADDR, cmdline, len);
+	wr32(zp + BP_CMD_LINE_PTR, LAYOUT_CMDLINE_ADDR);
+	wr32(zp + BP_CMDLINE_SIZE, max);
+	return 0;
+}
+
+static void write_e820(struct vm *vm, uint8_t *zp)
+{
+	struct e820_entry map[E820_MAX_ENTRIES];
+	int n = e820_build(&vm->mem, map, E820_MAX_ENTRIES);
+
+	for (int i = 0; i < n; i++)
+		memcpy(zp + BP_E820_TABLE + i * 20, &map[i], 20);
+	zp[BP_E820_ENTRIES] = n;
+}
+
+int x86_boot_load(struct vm *vm, uint64_t rsdp, char *err, size_t errlen)
+{
+	uint8_t *zp = gpa_to_hva(&vm->mem, LAYOUT_ZERO_PAGE, BP_SIZE);
+	struct boot_file k = { 0 };
+	uint64_t entry = 0, kernel_end;
+	int ret;
+
+	if (!zp)
+		return boot_err(err, errlen, -ENOMEM, "guest memory too small");
+	memset(zp, 0, BP_SIZE);
+	ret = read_file(vm->cfg->kernel, &k, err, errlen);
+	if (ret)
+		return ret;
+	if (k.size >= 4 && !memcmp(k.data, ELFMAG, SELFMAG))
+		ret = load_elf(vm, &k, zp, &entry, err, errlen);
+	else if (k.size > 0x300 && rd16(k.data + BP_BOOT_FLAG) == BOOT_FLAG_MAGIC &&
+		 rd32(k.data + BP_HEADER) == HDRS_MAGIC)
+		ret = load_bzimage(vm, &k, zp, &entry, err, errlen);
+	else
+		ret = boot_err(err, errlen, -ENOEXEC,
+			       "kernel '%s' is neither a bzImage nor an ELF vmlinux",
+			       vm->cfg->kernel);
+	kernel_end = LAYOUT_KERNEL_ADDR + k.size;
+	free(k.data);
+	if (ret)
+		return ret;
+
+	zp[BP_TYPE_OF_LOADER] = LOADER_TYPE_UNDEFINED;
+	zp[BP_LOADFLAGS] |= LOADFLAG_CAN_USE_HEAP;
+	wr16(zp + BP_HEAP_END_PTR, 0xfe00);
+	wr16(zp + BP_VID_MODE, 0xffff);
+	memcpy(zp + BP_ACPI_RSDP_ADDR, &rsdp, 8);
+	ret = write_cmdline(vm, zp, err, errlen);
+	if (ret)
+		return ret;
+	if (vm->cfg->initrd) {
+		ret = load_initrd(vm, zp, kernel_end, err, errlen);
+		if (ret)
+			return ret;
+	}
+	write_e820(vm, zp);
+	x86_boot_cpu_state(vm, entry, LAYOUT_ZERO_PAGE);
+	return 0;
+}
+
+static void write_page_tables(struct vm *vm)
+{
+	uint64_t *pml4 = gpa_to_hva(&vm->mem, LAYOUT_PML4_ADDR, PAGE_SIZE);
+	uint64_t *pdpt = gpa_to_hva(&vm->mem, LAYOUT_PDPT_ADDR, PAGE_SIZE);
+	uint64_t *pd = gpa_to_hva(&vm->mem, LAYOUT_PD_ADDR, 4 * PAGE_SIZE);
+
+	/* Identity map the first 4 GiB with 2 MiB pages (P | W | PS). */
+	memset(pml4, 0, PAGE_SIZE);
+	memset(pdpt, 0, PAGE_SIZE);
+	pml4[0] = LAYOUT_PDPT_ADDR | 0x3;
+	for (int i = 0; i < 4; i++)
+		pdpt[i] = (LAYOUT_PD_ADDR + i * PAGE_SIZE) | 0x3;
+	for (uint64_t i = 0; i < 4 * 512; i++)
+		pd[i] = (i * HUGE_2M) | 0x83;
+}
+
+static void write_gdt(struct vm *vm)
+{
+	const uint64_t gdt[] = {
+		0,
+		0,
+		0x00af9b000000ffffULL,	/* 0x10: 64-bit code */
+		0x00cf93000000ffffULL,	/* 0x18: data */
+		0x008f8b000000ffffULL,	/* 0x20: TSS (busy) */
+	};
+
+	guest_mem_write(&vm->mem, LAYOUT_GDT_ADDR, gdt, sizeof(gdt));
+}
+
+void x86_boot_cpu_state(struct vm *vm, uint64_t entry, uint64_t zero_page)
+{
+	struct x86_segment code = {
+		.selector = BOOT_CS, .limit = 0xfffff, .type = 0xb,
+		.present = 1, .s = 1, .l = 1, .g = 1,
+	};
+	struct x86_segment data = {
+		.selector = BOOT_DS, .limit = 0xfffff, .type = 0x3,
+		.present = 1, .s = 1, .db = 1, .g = 1,
+	};
+	struct x86_sregs *s = &vm->boot_sregs;
+
+	write_page_tables(vm);
+	write_gdt(vm);
+	memset(s, 0, sizeof(*s));
+	s->cs = code;
+	s->ds = s->es = s->fs = s->gs = s->ss = data;
+	s->tr = (struct x86_segment){ .selector = BOOT_TSS, .limit = 0xfffff,
+				      .type = 0xb, .present = 1, .g = 1 };
+	s->ldt = (struct x86_segment){ .type = 0x2, .present = 1,
+				       .unusable = 1 };
+	s->gdt = (struct x86_dtable){ LAYOUT_GDT_ADDR, 5 * 8 - 1 };
+	s->idt = (struct x86_dtable){ LAYOUT_IDT_ADDR, 0 };
+	s->cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE |
+		 X86_CR0_WP | X86_CR0_AM | X86_CR0_PG;
+	s->cr3 = LAYOUT_PML4_ADDR;
+	s->cr4 = X86_CR4_PAE;
+	s->efer = X86_EFER_LME | X86_EFER_LMA;
+	memset(&vm->boot_regs, 0, sizeof(vm->boot_regs));
+	vm->boot_regs.rip = entry;
+	vm->boot_regs.rsi = zero_page;
+	vm->boot_regs.rsp = LAYOUT_BOOT_STACK;
+	vm->boot_regs.rflags = X86_RFLAGS_RESERVED;
+}

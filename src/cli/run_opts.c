@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: MIT
+#include "cli/run_opts.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysinfo.h>
+
+#include "cli/cli.h"
+#include "vmm/log.h"
+
+/*
+ * Split "a,k=v,k2=v2" in place: *first gets "a" (when it has no '='),
+ * then next_kv() yields the key/value pairs.
+ */
+static char *next_kv(char **s, char **val)
+{
+	char *tok = strsep(s, ",");
+
+	if (!tok)
+		return NULL;
+	*val = strchr(tok, '=');
+	if (*val)
+		*(*val)++ = 0;
+	return tok;
+}
+
+static int parse_bool(const char *opt, const char *key, const char *v,
+		      bool *out)
+{
+	if (v && (!strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true"))) {
+		*out = true;
+		return 0;
+	}
+	if (v && (!strcmp(v, "off") || !strcmp(v, "no") || !strcmp(v, "false"))) {
+		*out = false;
+		return 0;
+	}
+	log_error("%s: %s=%s: expected on or off", opt, key, v ? v : "");
+	return -EINVAL;
+}
+
+static uint64_t host_memory_limit(void)
+{
+	struct sysinfo si;
+
+	if (sysinfo(&si))
+		return UINT64_MAX;
+	/* Overcommit is allowed, within twice what the host could back. */
+	return 2 * ((uint64_t)si.totalram + si.totalswap) * si.mem_unit;
+}
+
+int run_parse_memory(char *arg, struct vm_config *cfg)
+{
+	char *s = arg, *key, *val, *size = strsep(&s, ",");
+	unsigned long long bytes;
+
+	if (parse_size(size, &bytes) || bytes & 0xfff) {
+		log_error("--memory: invalid size '%s' (use e.g. 512M or 2G)",
+			  size);
+		return -EINVAL;
+	}
+	if (bytes < RUN_MIN_MEMORY) {
+		log_error("--memory: %s is too small; at least %lluM", size,
+			  RUN_MIN_MEMORY >> 20);
+		return -EINVAL;
+	}
+	if (bytes > host_memory_limit()) {
+		log_error("--memory: %s is more than this host allows (%llu MiB)",
+			  size, (unsigned long long)(host_memory_limit() >> 20));
+		return -EINVAL;
+	}
+	cfg->mem_size = bytes;
+	while ((key = next_kv(&s, &val))) {
+		int ret;
+
+		if (!strcmp(key, "merge"))
+			ret = parse_bool("--memory", key, val,
+					 &cfg->mem_opts.merge);
+		else if (!strcmp(key, "hugepages"))
+			ret = parse_bool("--memory", key, val,
+					 &cfg->mem_opts.hugepages);
+		else {
+			log_error("--memory: unknown option '%s'", key);
+			ret = -EINVAL;
+		}
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int run_parse_cpus(char *arg, struct vm_config *cfg)
+{
+	char *s = arg, *num = strsep(&s, ","), *end;
+	long n;
+
+	errno = 0;
+	n = strtol(num, &end, 10);
+	if (errno || end == num || *end || n < 1 || n > MAX_VCPUS) {
+		log_error("--cpus: '%s' is not a number from 1 to %d", num,
+			  MAX_VCPUS);
+		return -EINVAL;
+	}
+	if (s && *s) {
+		log_error("--cpus: unknown option '%s'", s);
+		return -EINVAL;
+	}
+	cfg->nr_cpus = n;
+	return 0;
+}
+
+int run_parse_disk(char *arg, struct vm_config *cfg)
+{
+	struct disk_config *d;
+	char *s = arg, *key, *val;
+
+	if (cfg->nr_disks == VM_MAX_DISKS) {
+		log_error("--disk: at most %d disks", VM_MAX_DISKS);
+		return -EINVAL;
+	}
+	d = &cfg->disks[cfg->nr_disks];
+	memset(d, 0, sizeof(*d));
+	while ((key = next_kv(&s, &val))) {
+		int ret = 0;
+
+		if (!val) {
+			log_error("--disk: '%s' needs a value (key=value)", key);
+			return -EINVAL;
+		}
+		if (!strcmp(key, "path") || !strcmp(key, "file"))
+			d->path = val;
+		else if (!strcmp(key, "readonly"))
+			ret = parse_bool("--disk", key, val, &d->readonly);
+		else if (!strcmp(key, "serial"))
+			d->serial = val;
+		else if (!strcmp(key, "format"))
+			d->format = val;
+		else if (!strcmp(key, "cache")) {
+			if (!strcmp(val, "none"))
+				d->direct = true;
+			else if (strcmp(val, "writeback")) {
+				log_error("--disk: cache=%s: expected none or writeback",
+					  val);
+				return -EINVAL;
+			}
+		} else {
+			log_error("--disk: unknown option '%s'", key);
+			return -EINVAL;
+		}
+		if (ret)
+			return ret;
+	}
+	if (!d->path) {
+		log_error("--disk: path=FILE is required");
+		return -EINVAL;
+	}
+	cfg->nr_disks++;
+	return 0;
+}

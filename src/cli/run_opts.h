@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+/* Parsers for the compound options of cvisor run ("512M,merge=on", ...). */
+#ifndef CVISOR_CLI_RUN_OPTS_H
+#define CVISOR_CLI_RUN_OPTS_H
+
+#include "vmm/vm.h"
+
+#define RUN_MIN_MEMORY	(16ULL << 20)
+
+/* Each returns 0, or -EINVAL after printing one line naming the value. */
+int run_parse_memory(char *arg, struct vm_config *cfg);
+int run_parse_cpus(char *arg, struct vm_config *cfg);
+int run_parse_disk(char *arg, struct vm_config *cfg);
+
+#endif

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/* 16550A UART (8250 family): the guest's serial console. */
+#ifndef CVISOR_DEVICES_UART_H
+#define CVISOR_DEVICES_UART_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct vm;
+struct uart;
+
+/* Transmitted bytes go to out(opaque, buf, len), called on a vCPU thread. */
+typedef void (*uart_out_fn)(void *opaque, const uint8_t *buf, size_t len);
+
+struct uart *uart_create(struct vm *vm, uint16_t port, unsigned irq,
+			 uart_out_fn out, void *opaque);
+void uart_destroy(struct uart *uart);
+
+/* Queue received bytes; returns how many fit in the receive buffer. */
+size_t uart_receive(struct uart *uart, const uint8_t *buf, size_t len);
+
+#endif
