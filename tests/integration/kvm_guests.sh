@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The KVM path with small self-written long-mode guests (tests/guests/).
+. "$(dirname "$0")/lib.sh"
+
+if ! kvm_usable; then
+	skip kvm_guests "/dev/kvm is not available"
+	exit 0
+fi
+
+run_vm 20 --accel kvm --test-exit --memory 64M --kernel "$GUESTS/hello.elf"
+check kvm_hello_exit_0 $rc "exit status $rc"
+grep -q "hello from a cvisor test guest" "$TMP/out"
+check kvm_hello_serial_output $? "$(head -c 300 "$TMP/out")"
+
+run_vm 20 --accel kvm --test-exit --memory 64M --kernel "$GUESTS/fail.elf"
+[[ $rc -eq 1 ]] && grep -q "failure 7" "$TMP/out"
+check kvm_guest_failure_reported $? "rc=$rc $(head -c 300 "$TMP/out")"
+
+run_vm 20 --accel kvm --memory 64M --kernel "$GUESTS/triple_fault.elf"
+[[ $rc -eq 1 ]] && grep -q "triple fault" "$TMP/out"
+check kvm_triple_fault_nonzero $? "rc=$rc $(head -c 300 "$TMP/out")"
+
+run_vm 20 --accel kvm --test-exit --memory 64M --kernel "$GUESTS/mmio.elf"
+check kvm_unclaimed_io_ignored $rc "rc=$rc $(head -c 300 "$TMP/out")"
+
+# Several vCPUs: the BSP runs, APs wait for INIT/SIPI; exit must be clean.
+run_vm 20 --accel kvm --test-exit --cpus 4 --memory 64M \
+	--kernel "$GUESTS/hello.elf"
+check kvm_four_vcpus_start_and_stop $rc "rc=$rc $(head -c 300 "$TMP/out")"
+
+# SIGTERM stops a running VM with status 0 and leaves no process behind.
+"$CVISOR" run --accel kvm --memory 64M --kernel "$GUESTS/spin.elf" \
+	</dev/null >"$TMP/out" 2>&1 &
+pid=$!
+sleep 1
+kill -TERM $pid
+wait $pid
+rc=$?
+check kvm_sigterm_stops_vm $rc "rc=$rc $(head -c 300 "$TMP/out")"
