@@ -11,6 +11,8 @@
 
 #include <stdint.h>
 
+#include "arch/x86/layout.h"
+
 struct vm;
 
 /* Sleep control register (ACPI 6.x, 4.8.3.7) */
