@@ -42,3 +42,32 @@ linux_assets() {
 	[[ -r ${CVISOR_KERNEL:-} && -r ${CVISOR_INITRD:-} ]] ||
 		{ echo "guest assets incomplete"; return 1; }
 }
+
+# Accelerators that can boot a stock Linux on this host, one per line.
+# kvm only with hardware virtualization (kvm_intel/kvm_amd): this project's
+# CI hosts serve /dev/kvm with kvm_pvm, which cannot boot Linux.
+linux_accels() {
+	if kvm_usable && [[ -d /sys/module/kvm_intel || -d /sys/module/kvm_amd ]]; then
+		echo kvm
+	fi
+	if timeout 20 "$CVISOR" run --accel emu --test-exit --memory 64M \
+		--kernel "$GUESTS/hello.elf" </dev/null >/dev/null 2>&1; then
+		echo emu
+	fi
+}
+
+# linux_boot ACCEL TIMEOUT "GUEST SHELL COMMAND" [cvisor run args...]
+# Boots the test kernel and initramfs; output in $TMP/out, status in $rc.
+linux_boot() {
+	local accel=$1 limit=$2 cmd=$3
+	shift 3
+	run_vm "$limit" --accel "$accel" --kernel "$CVISOR_KERNEL" \
+		--initrd "$CVISOR_INITRD" \
+		--cmdline "console=ttyS0 panic=-1 quiet cvisor.test64=$(printf %s "$cmd" | base64 -w0)" \
+		"$@"
+}
+
+# The value the guest printed after "cvisor-guest: result" for this run.
+guest_result() {
+	sed -n 's/.*cvisor-guest: result \([0-9]*\).*/\1/p' "$TMP/out" | tail -n1
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# A real Linux (the test kernel and busybox initramfs from make-assets.sh)
+# boots to userspace: CPUs, memory, poweroff, reboot and panic handling.
+. "$(dirname "$0")/lib.sh"
+
+if ! why=$(linux_assets); then
+	skip linux_boot "$why"
+	exit 0
+fi
+accels=$(linux_accels)
+if [[ -z $accels ]]; then
+	skip linux_boot "no accelerator here can boot Linux (kvm_pvm host and --accel emu unavailable)"
+	exit 0
+fi
+
+for accel in $accels; do
+	echo "accelerator: $accel"
+	for n in 1 2 4; do
+		linux_boot "$accel" 300 'echo "nproc=$(nproc)"' --cpus $n --memory 256M
+		[[ $rc -eq 0 && $(guest_result) == 0 ]] && grep -q "nproc=$n" "$TMP/out"
+		check "${accel}_linux_nproc_$n" $? "rc=$rc, $(grep -a nproc= "$TMP/out" | head -1) $(tail -c 400 "$TMP/out")"
+	done
+
+	linux_boot "$accel" 300 'grep MemTotal /proc/meminfo' --memory 384M
+	kb=$(sed -n 's/.*MemTotal: *\([0-9]*\) kB.*/\1/p' "$TMP/out")
+	[[ $rc -eq 0 && -n $kb && $kb -le 393216 && $kb -ge 300000 ]]
+	check "${accel}_linux_memtotal" $? "rc=$rc MemTotal=${kb:-none} kB for 384M"
+
+	linux_boot "$accel" 300 'reboot -f' --no-reboot --memory 256M
+	check "${accel}_linux_reboot_no_reboot_exits_0" $rc "rc=$rc $(tail -c 300 "$TMP/out")"
+
+	run_vm 300 --accel "$accel" --kernel "$CVISOR_KERNEL" --initrd "$CVISOR_INITRD" \
+		--cmdline "console=ttyS0 panic=-1 quiet cvisor.panic=1" --memory 256M
+	[[ $rc -ne 0 && $rc -lt 124 ]] && grep -q "panic" "$TMP/out"
+	check "${accel}_linux_panic_nonzero" $? "rc=$rc $(tail -c 300 "$TMP/out")"
+done
