@@ -96,4 +96,13 @@ void lapic_accept(struct lapic *apic, int vector);
 /* Take and clear pending LAPIC_EV_* bits; *sipi_vector set with SIPI. */
 unsigned lapic_take_events(struct lapic *apic, uint8_t *sipi_vector);
 
+/*
+ * Extension (irqchip side): lapic_rdmsr/wrmsr also serve IA32_TSC_DEADLINE,
+ * the TSC-deadline timer (compared against emu_tsc_now() of tsc.h; writes
+ * are ignored unless the LVT timer is in TSC-deadline mode). The CPU can
+ * route every MSR for which lapic_is_apic_msr() is true to the LAPIC.
+ */
+#define LAPIC_MSR_TSC_DEADLINE	0x6e0
+bool lapic_is_apic_msr(uint32_t msr);
+
 #endif

@@ -1,0 +1,417 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The 8254 programmable interval timer (Intel 8254 datasheet): three 16-bit
+ * counters at 1.193182 MHz on ports 0x40-0x42, the control word (and
+ * read-back command) on 0x43, and the AT's system control port B (0x61)
+ * with channel 2's gate and OUT. Counter values are computed from
+ * CLOCK_MONOTONIC when read; channel 0's OUT rising edges drive IRQ 0 (PIC
+ * IRQ 0, IOAPIC pin 2) from the irqchip's timer thread.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "accel/emu/irqchip_priv.h"
+#include "accel/emu/tsc.h"
+#include "vmm/bus.h"
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+#define PIT_HZ			1193182ull
+#define PIT_IOAPIC_PIN		2	/* ISA IRQ 0 per the MADT override */
+/* Channel 0 interrupts faster than this are slowed down to it. */
+#define PIT_MIN_PERIOD_NS	100000ull
+
+#define RW_LATCH		0
+#define RW_LSB			1
+#define RW_MSB			2
+#define RW_WORD			3
+
+struct pit_channel {
+	uint8_t mode, rw;
+	bool bcd;
+	uint32_t count;			/* reload value, 1..65536 */
+	bool counting;			/* a count was written */
+	bool gate;
+	bool armed;			/* modes 1, 5: gate rose since load */
+	uint64_t load_ns;		/* counting from count since then */
+	bool held;			/* gate low: counting suspended */
+	uint64_t held_ticks;
+	bool null_count;
+	/* access state */
+	bool write_msb, read_msb;
+	uint8_t write_lsb;
+	int latch_bytes;		/* latched count bytes left to read */
+	uint16_t latch;
+	bool status_latched;
+	uint8_t status;
+};
+
+struct pit {
+	struct emu_irqchip *chip;
+	pthread_mutex_t lock;
+	struct pit_channel ch[3];
+	bool speaker;			/* port 0x61 bit 1 */
+	uint8_t port61_other;		/* bits 2, 3: stored, unused */
+	atomic_uint_fast64_t irq_ns;	/* channel 0's next rising edge */
+};
+
+static uint64_t pit_ticks_to_ns(uint64_t ticks)
+{
+	return ((unsigned __int128)ticks * 1000000000ull + PIT_HZ - 1) / PIT_HZ;
+}
+
+static uint64_t pit_ticks(const struct pit_channel *ch, uint64_t now)
+{
+	if (ch->held)
+		return ch->held_ticks;
+	if (now < ch->load_ns)
+		return 0;
+	return (unsigned __int128)(now - ch->load_ns) * PIT_HZ / 1000000000ull;
+}
+
+static bool pit_running(const struct pit_channel *ch)
+{
+	return ch->counting && ((ch->mode != 1 && ch->mode != 5) || ch->armed);
+}
+
+static bool pit_out(const struct pit_channel *ch, uint64_t now)
+{
+	uint64_t t = pit_ticks(ch, now), n = ch->count;
+
+	if (!pit_running(ch))
+		return ch->mode != 0;
+	switch (ch->mode) {
+	case 0:
+	case 1:
+		return t >= n;
+	case 2:
+		return !ch->gate || t % n != n - 1;
+	case 3:
+		return !ch->gate || t % n < (n + 1) / 2;
+	default:			/* 4, 5: one low tick at terminal count */
+		return t != n;
+	}
+}
+
+static uint16_t pit_value(const struct pit_channel *ch, uint64_t now)
+{
+	uint64_t t = pit_ticks(ch, now), n = ch->count;
+
+	if (!pit_running(ch))
+		return n;
+	switch (ch->mode) {
+	case 2:
+		return n - t % n;
+	case 3:
+		return n - (2 * t) % n;
+	default:			/* 0, 1, 4, 5 wrap after terminal count */
+		return n - t;
+	}
+}
+
+static uint8_t pit_status(const struct pit_channel *ch, uint64_t now)
+{
+	return pit_out(ch, now) << 7 | ch->null_count << 6 | ch->rw << 4 |
+	       ch->mode << 1 | ch->bcd;
+}
+
+/* Channel 0: the next OUT rising edge after now, 0 if none. */
+static void pit_arm_irq(struct pit *pit, uint64_t now)
+{
+	struct pit_channel *ch = &pit->ch[0];
+	uint64_t t = pit_ticks(ch, now), n = ch->count, next = 0, k;
+
+	if (pit_running(ch)) {
+		if (ch->mode == 2 || ch->mode == 3) {
+			k = t / n + 1;
+			next = ch->load_ns + pit_ticks_to_ns(k * n);
+			if (pit_ticks_to_ns(n) < PIT_MIN_PERIOD_NS &&
+			    next < now + PIT_MIN_PERIOD_NS)
+				next = now + PIT_MIN_PERIOD_NS;
+		} else if (t < n) {
+			next = ch->load_ns + pit_ticks_to_ns(n);
+		}
+	}
+	atomic_store(&pit->irq_ns, next);
+	irqchip_timer_kick(pit->chip);
+}
+
+static void pit_load(struct pit *pit, int idx, uint32_t val, uint64_t now)
+{
+	struct pit_channel *ch = &pit->ch[idx];
+
+	if (ch->bcd)
+		log_once("pit: BCD counting not supported, counting binary");
+	ch->count = val ? val : 0x10000;
+	ch->counting = true;
+	ch->null_count = false;
+	ch->armed = false;
+	ch->load_ns = now;
+	/* Modes 0, 2, 3, 4 do not count while the gate is low. */
+	ch->held = !ch->gate && ch->mode != 1 && ch->mode != 5;
+	ch->held_ticks = 0;
+	if (idx == 0)
+		pit_arm_irq(pit, now);
+}
+
+static void pit_set_gate(struct pit_channel *ch, bool gate, uint64_t now)
+{
+	if (gate == ch->gate)
+		return;
+	ch->gate = gate;
+	if (!ch->counting)
+		return;
+	if (ch->mode == 1 || ch->mode == 5) {
+		if (gate) {		/* trigger: (re)start the count */
+			ch->armed = true;
+			ch->load_ns = now;
+		}
+	} else if (!gate) {
+		ch->held_ticks = pit_ticks(ch, now);
+		ch->held = true;
+	} else if (ch->mode == 0 || ch->mode == 4) {
+		ch->load_ns = now - pit_ticks_to_ns(ch->held_ticks);
+		ch->held = false;
+	} else {			/* 2, 3: reload on the gate's rise */
+		ch->load_ns = now;
+		ch->held = false;
+	}
+}
+
+static void pit_control(struct pit *pit, uint8_t val, uint64_t now)
+{
+	unsigned sc = val >> 6, rw = (val >> 4) & 3;
+	struct pit_channel *ch;
+
+	if (sc == 3) {			/* read-back */
+		for (int i = 0; i < 3; i++) {
+			ch = &pit->ch[i];
+			if (!(val & (2u << i)))
+				continue;
+			if (!(val & 0x20) && !ch->latch_bytes) {
+				ch->latch = pit_value(ch, now);
+				ch->latch_bytes = ch->rw == RW_WORD ? 2 : 1;
+			}
+			if (!(val & 0x10) && !ch->status_latched) {
+				ch->status = pit_status(ch, now);
+				ch->status_latched = true;
+			}
+		}
+		return;
+	}
+	ch = &pit->ch[sc];
+	if (rw == RW_LATCH) {
+		if (!ch->latch_bytes) {
+			ch->latch = pit_value(ch, now);
+			ch->latch_bytes = ch->rw == RW_WORD ? 2 : 1;
+		}
+		return;
+	}
+	ch->rw = rw;
+	ch->mode = (val >> 1) & 7;
+	if (ch->mode > 5)
+		ch->mode -= 4;		/* 6, 7 are aliases of 2, 3 */
+	ch->bcd = val & 1;
+	ch->counting = false;
+	ch->null_count = true;
+	ch->write_msb = ch->read_msb = false;
+	ch->latch_bytes = 0;
+	ch->status_latched = false;
+	if (sc == 0)
+		pit_arm_irq(pit, now);
+}
+
+static void pit_write_counter(struct pit *pit, int idx, uint8_t val,
+			      uint64_t now)
+{
+	struct pit_channel *ch = &pit->ch[idx];
+
+	switch (ch->rw) {
+	case RW_LSB:
+		pit_load(pit, idx, val, now);
+		break;
+	case RW_MSB:
+		pit_load(pit, idx, (uint32_t)val << 8, now);
+		break;
+	case RW_WORD:
+		if (!ch->write_msb) {
+			ch->write_lsb = val;
+			ch->write_msb = true;
+			/* Mode 0 stops counting at the first byte. */
+			if (ch->mode == 0) {
+				ch->counting = false;
+				if (idx == 0)
+					pit_arm_irq(pit, now);
+			}
+			break;
+		}
+		ch->write_msb = false;
+		pit_load(pit, idx, ch->write_lsb | (uint32_t)val << 8, now);
+		break;
+	default:
+		log_once("pit: counter %d written before its control word",
+			 idx);
+		break;
+	}
+}
+
+static uint8_t pit_read_counter(struct pit_channel *ch, uint64_t now)
+{
+	uint16_t v;
+
+	if (ch->status_latched) {
+		ch->status_latched = false;
+		return ch->status;
+	}
+	if (ch->latch_bytes) {
+		v = ch->latch;
+		if (ch->rw == RW_WORD && ch->latch_bytes == 2) {
+			ch->latch_bytes = 1;
+			return v & 0xff;
+		}
+		ch->latch_bytes = 0;
+		return ch->rw == RW_LSB ? v & 0xff : v >> 8;
+	}
+	v = pit_value(ch, now);
+	switch (ch->rw) {
+	case RW_LSB:
+		return v & 0xff;
+	case RW_MSB:
+		return v >> 8;
+	default:
+		ch->read_msb = !ch->read_msb;
+		return ch->read_msb ? v & 0xff : v >> 8;
+	}
+}
+
+static uint64_t pit_io_read(void *opaque, uint64_t off, unsigned size)
+{
+	struct pit *pit = opaque;
+	uint64_t now = emu_monotonic_ns();
+	uint8_t val = 0xff;
+
+	pthread_mutex_lock(&pit->lock);
+	if (off < 3)
+		val = pit_read_counter(&pit->ch[off], now);
+	pthread_mutex_unlock(&pit->lock);
+	return val;
+}
+
+static void pit_io_write(void *opaque, uint64_t off, uint64_t val,
+			 unsigned size)
+{
+	struct pit *pit = opaque;
+	uint64_t now = emu_monotonic_ns();
+
+	pthread_mutex_lock(&pit->lock);
+	if (off < 3)
+		pit_write_counter(pit, off, val, now);
+	else
+		pit_control(pit, val, now);
+	pthread_mutex_unlock(&pit->lock);
+}
+
+/*
+ * Port 0x61: bit 0 gate 2, bit 1 speaker data, bit 4 the refresh request
+ * toggle (every 15 us), bit 5 OUT2.
+ */
+static uint64_t pit_port61_read(void *opaque, uint64_t off, unsigned size)
+{
+	struct pit *pit = opaque;
+	uint64_t now = emu_monotonic_ns();
+	uint8_t val;
+
+	pthread_mutex_lock(&pit->lock);
+	val = pit->ch[2].gate | pit->speaker << 1 | pit->port61_other |
+	      ((now / 15085) & 1) << 4 | pit_out(&pit->ch[2], now) << 5;
+	pthread_mutex_unlock(&pit->lock);
+	return val;
+}
+
+static void pit_port61_write(void *opaque, uint64_t off, uint64_t val,
+			     unsigned size)
+{
+	struct pit *pit = opaque;
+
+	pthread_mutex_lock(&pit->lock);
+	pit_set_gate(&pit->ch[2], val & 1, emu_monotonic_ns());
+	pit->speaker = val & 2;
+	pit->port61_other = val & 0x0c;
+	pthread_mutex_unlock(&pit->lock);
+}
+
+static const struct bus_ops pit_ops = {
+	.read = pit_io_read,
+	.write = pit_io_write,
+};
+
+static const struct bus_ops pit_port61_ops = {
+	.read = pit_port61_read,
+	.write = pit_port61_write,
+};
+
+uint64_t pit_timer_deadline(struct pit *pit)
+{
+	return atomic_load(&pit->irq_ns);
+}
+
+void pit_timer_expire(struct pit *pit, uint64_t now_ns)
+{
+	struct emu_irqchip *chip = pit->chip;
+	uint64_t due;
+
+	pthread_mutex_lock(&pit->lock);
+	due = atomic_load(&pit->irq_ns);
+	if (!due || due > now_ns) {
+		pthread_mutex_unlock(&pit->lock);
+		return;
+	}
+	pit_arm_irq(pit, now_ns);
+	pthread_mutex_unlock(&pit->lock);
+	/* A rising edge of OUT0; late periods collapse into one. */
+	ioapic_set_irq(chip->ioapic, PIT_IOAPIC_PIN, 1);
+	ioapic_set_irq(chip->ioapic, PIT_IOAPIC_PIN, 0);
+	pic_set_irq(chip->pic, 0, 1);
+	pic_set_irq(chip->pic, 0, 0);
+}
+
+struct pit *pit_create(struct emu_irqchip *chip)
+{
+	struct pit *pit = calloc(1, sizeof(*pit));
+	struct bus *pio = &chip->vm->pio;
+
+	if (!pit)
+		return NULL;
+	pit->chip = chip;
+	pthread_mutex_init(&pit->lock, NULL);
+	for (int i = 0; i < 3; i++) {
+		pit->ch[i].gate = i != 2;
+		pit->ch[i].count = 0x10000;
+	}
+	if (bus_register(pio, PORT_PIT, 4, &pit_ops, pit, "pit"))
+		goto err;
+	if (bus_register(pio, PORT_SYSCTRL_B, 1, &pit_port61_ops, pit,
+			 "port61")) {
+		bus_unregister(pio, PORT_PIT, pit);
+		goto err;
+	}
+	return pit;
+err:
+	pthread_mutex_destroy(&pit->lock);
+	free(pit);
+	return NULL;
+}
+
+void pit_destroy(struct pit *pit)
+{
+	struct bus *pio;
+
+	if (!pit)
+		return;
+	pio = &pit->chip->vm->pio;
+	bus_unregister(pio, PORT_SYSCTRL_B, pit);
+	bus_unregister(pio, PORT_PIT, pit);
+	pthread_mutex_destroy(&pit->lock);
+	free(pit);
+}
