@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: MIT
+/*
+ * i8042 keyboard controller with a keyboard that answers but never types
+ * and no mouse. It exists so a guest kernel's probe finishes at once (every
+ * command that expects a reply gets one, so no poll times out) and so the
+ * 0xFE "pulse reset line" command reboots the VM, the reset method of last
+ * resort on a PC.
+ *
+ * Port 0x64 reads status and takes controller commands; port 0x60 reads
+ * the output buffer and takes command parameters or bytes for the keyboard.
+ * Replies queue in a small output FIFO; IRQ 1 is asserted while a keyboard
+ * byte waits and the command byte enables keyboard interrupts.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/legacy.h"
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+/* Status register */
+#define STS_OBF			0x01	/* output buffer full */
+#define STS_SYS			0x04	/* self-test passed */
+#define STS_CMD			0x08	/* last write went to port 0x64 */
+#define STS_UNINHIBITED		0x10
+#define STS_AUX_OBF		0x20	/* output byte is from the aux port */
+
+/* Command byte (controller configuration) */
+#define CTR_KBD_INT		0x01
+#define CTR_AUX_INT		0x02
+#define CTR_SYS			0x04
+#define CTR_KBD_DISABLE		0x10
+#define CTR_AUX_DISABLE		0x20
+#define CTR_XLATE		0x40
+
+/* Controller commands (port 0x64) */
+#define CMD_READ_CTR		0x20
+#define CMD_WRITE_CTR		0x60
+#define CMD_AUX_DISABLE		0xa7
+#define CMD_AUX_ENABLE		0xa8
+#define CMD_AUX_TEST		0xa9
+#define CMD_SELF_TEST		0xaa
+#define CMD_KBD_TEST		0xab
+#define CMD_KBD_DISABLE		0xad
+#define CMD_KBD_ENABLE		0xae
+#define CMD_READ_OUTPORT	0xd0
+#define CMD_WRITE_OUTPORT	0xd1
+#define CMD_WRITE_KBD_OBUF	0xd2
+#define CMD_WRITE_AUX_OBUF	0xd3	/* Linux's AUX loopback test */
+#define CMD_WRITE_AUX		0xd4
+#define CMD_PULSE_BASE		0xf0	/* 0xF0..0xFF: pulse output lines */
+
+/* Keyboard commands and replies (port 0x60) */
+#define KBD_SET_LEDS		0xed
+#define KBD_ECHO		0xee
+#define KBD_SCANSET		0xf0
+#define KBD_GET_ID		0xf2
+#define KBD_SET_REP		0xf3
+#define KBD_RESET		0xff
+#define KBD_ACK			0xfa
+#define KBD_BAT_OK		0xaa
+#define KBD_RESEND		0xfe
+
+#define SELF_TEST_OK		0x55
+#define AUX_TEST_CLOCK_STUCK	0x01
+#define OUTPORT_RESET_HIGH	0x01	/* low means "hold CPU in reset" */
+#define OUTPORT_A20		0x02
+
+#define I8042_FIFO_SIZE		16
+
+struct i8042 {
+	struct vm *vm;
+	pthread_mutex_t lock;
+	uint8_t ctr;
+	uint8_t status;		/* STS_SYS, STS_CMD; OBF bits are derived */
+	uint8_t pending_cmd;	/* controller command awaiting its parameter */
+	uint8_t kbd_cmd;	/* keyboard command awaiting its parameter */
+	uint8_t kbd_scanset;
+	struct {
+		uint8_t data;
+		bool aux;
+	} fifo[I8042_FIFO_SIZE];
+	unsigned head, count;
+	bool irq_level;
+};
+
+static void i8042_set_irq(struct i8042 *kbc, bool level)
+{
+	if (level == kbc->irq_level)
+		return;
+	kbc->irq_level = level;
+	vm_set_irq(kbc->vm, IRQ_KBD, level);
+}
+
+static bool i8042_irq_wanted(const struct i8042 *kbc)
+{
+	return kbc->count && !kbc->fifo[kbc->head].aux &&
+	       (kbc->ctr & CTR_KBD_INT);
+}
+
+static void i8042_push(struct i8042 *kbc, uint8_t data, bool aux)
+{
+	unsigned tail;
+
+	/* A full FIFO drops the byte, as a full real buffer would. */
+	if (kbc->count == I8042_FIFO_SIZE)
+		return;
+	tail = (kbc->head + kbc->count) % I8042_FIFO_SIZE;
+	kbc->fifo[tail].data = data;
+	kbc->fifo[tail].aux = aux;
+	kbc->count++;
+	i8042_set_irq(kbc, i8042_irq_wanted(kbc));
+}
+
+static void i8042_kbd_reply(struct i8042 *kbc, uint8_t data)
+{
+	i8042_push(kbc, data, false);
+}
+
+/* A byte for the keyboard: a command, or the parameter of the last one. */
+static void i8042_kbd_write(struct i8042 *kbc, uint8_t val)
+{
+	uint8_t cmd = kbc->kbd_cmd;
+
+	if (cmd) {
+		kbc->kbd_cmd = 0;
+		i8042_kbd_reply(kbc, KBD_ACK);
+		if (cmd == KBD_SCANSET) {
+			if (val == 0)
+				i8042_kbd_reply(kbc, kbc->kbd_scanset);
+			else if (val <= 3)
+				kbc->kbd_scanset = val;
+		}
+		return;
+	}
+	switch (val) {
+	case KBD_SET_LEDS:
+	case KBD_SCANSET:
+	case KBD_SET_REP:
+		kbc->kbd_cmd = val;
+		i8042_kbd_reply(kbc, KBD_ACK);
+		break;
+	case KBD_ECHO:
+		i8042_kbd_reply(kbc, KBD_ECHO);
+		break;
+	case KBD_GET_ID:
+		/* MF2 keyboard; the second byte as the translator sends it */
+		i8042_kbd_reply(kbc, KBD_ACK);
+		i8042_kbd_reply(kbc, 0xab);
+		i8042_kbd_reply(kbc, kbc->ctr & CTR_XLATE ? 0x41 : 0x83);
+		break;
+	case KBD_RESET:
+		kbc->kbd_scanset = 2;
+		i8042_kbd_reply(kbc, KBD_ACK);
+		i8042_kbd_reply(kbc, KBD_BAT_OK);
+		break;
+	default:
+		/* enable, disable, set defaults, typematic modes: all ACKed */
+		i8042_kbd_reply(kbc, KBD_ACK);
+		break;
+	}
+}
+
+static void i8042_reset_line(struct i8042 *kbc, const char *how)
+{
+	vm_request_exit(kbc->vm, VM_EXIT_RESET, "guest reset (i8042 %s)", how);
+}
+
+/* The parameter byte of a controller command, written to port 0x60. */
+static void i8042_cmd_param(struct i8042 *kbc, uint8_t cmd, uint8_t val)
+{
+	switch (cmd) {
+	case CMD_WRITE_CTR:
+		kbc->ctr = val;
+		kbc->status = (kbc->status & ~STS_SYS) | (val & CTR_SYS);
+		i8042_set_irq(kbc, i8042_irq_wanted(kbc));
+		break;
+	case CMD_WRITE_OUTPORT:
+		if (!(val & OUTPORT_RESET_HIGH))
+			i8042_reset_line(kbc, "output port");
+		break;
+	case CMD_WRITE_KBD_OBUF:
+		i8042_push(kbc, val, false);
+		break;
+	case CMD_WRITE_AUX_OBUF:
+		/*
+		 * There is no mouse: the looped byte comes back on the
+		 * keyboard side, so Linux's AUX loopback test fails at once
+		 * instead of timing out.
+		 */
+		i8042_push(kbc, val, false);
+		break;
+	case CMD_WRITE_AUX:
+		i8042_push(kbc, KBD_RESEND, true);
+		break;
+	}
+}
+
+static void i8042_command(struct i8042 *kbc, uint8_t cmd)
+{
+	switch (cmd) {
+	case CMD_READ_CTR:
+		i8042_push(kbc, kbc->ctr, false);
+		break;
+	case CMD_WRITE_CTR:
+	case CMD_WRITE_OUTPORT:
+	case CMD_WRITE_KBD_OBUF:
+	case CMD_WRITE_AUX_OBUF:
+	case CMD_WRITE_AUX:
+		kbc->pending_cmd = cmd;
+		break;
+	case CMD_AUX_DISABLE:
+		kbc->ctr |= CTR_AUX_DISABLE;
+		break;
+	case CMD_AUX_ENABLE:
+		kbc->ctr &= ~CTR_AUX_DISABLE;
+		break;
+	case CMD_AUX_TEST:
+		i8042_push(kbc, AUX_TEST_CLOCK_STUCK, false);
+		break;
+	case CMD_SELF_TEST:
+		kbc->status |= STS_SYS;
+		i8042_push(kbc, SELF_TEST_OK, false);
+		break;
+	case CMD_KBD_TEST:
+		i8042_push(kbc, 0x00, false);
+		break;
+	case CMD_KBD_DISABLE:
+		kbc->ctr |= CTR_KBD_DISABLE;
+		break;
+	case CMD_KBD_ENABLE:
+		kbc->ctr &= ~CTR_KBD_DISABLE;
+		break;
+	case CMD_READ_OUTPORT:
+		i8042_push(kbc, OUTPORT_RESET_HIGH | OUTPORT_A20, false);
+		break;
+	default:
+		/* Bit n clear pulses output line n; line 0 is CPU reset. */
+		if (cmd >= CMD_PULSE_BASE && !(cmd & 1))
+			i8042_reset_line(kbc, "pulse reset");
+		break;
+	}
+}
+
+static uint8_t i8042_status(const struct i8042 *kbc)
+{
+	uint8_t s = kbc->status | STS_UNINHIBITED;
+
+	if (kbc->count) {
+		s |= STS_OBF;
+		if (kbc->fifo[kbc->head].aux)
+			s |= STS_AUX_OBF;
+	}
+	return s;
+}
+
+static uint8_t i8042_pop(struct i8042 *kbc)
+{
+	uint8_t data;
+
+	if (!kbc->count)
+		return kbc->fifo[(kbc->head + I8042_FIFO_SIZE - 1) %
+				 I8042_FIFO_SIZE].data;
+	data = kbc->fifo[kbc->head].data;
+	kbc->head = (kbc->head + 1) % I8042_FIFO_SIZE;
+	kbc->count--;
+	/* Drop the line between bytes so each one is a new edge. */
+	i8042_set_irq(kbc, false);
+	i8042_set_irq(kbc, i8042_irq_wanted(kbc));
+	return data;
+}
+
+static uint64_t i8042_data_read(void *opaque, uint64_t off, unsigned size)
+{
+	struct i8042 *kbc = opaque;
+	uint8_t val;
+
+	pthread_mutex_lock(&kbc->lock);
+	val = i8042_pop(kbc);
+	pthread_mutex_unlock(&kbc->lock);
+	return val;
+}
+
+static void i8042_data_write(void *opaque, uint64_t off, uint64_t val,
+			     unsigned size)
+{
+	struct i8042 *kbc = opaque;
+	uint8_t cmd;
+
+	pthread_mutex_lock(&kbc->lock);
+	kbc->status &= ~STS_CMD;
+	cmd = kbc->pending_cmd;
+	kbc->pending_cmd = 0;
+	if (cmd)
+		i8042_cmd_param(kbc, cmd, val);
+	else
+		i8042_kbd_write(kbc, val);
+	pthread_mutex_unlock(&kbc->lock);
+}
+
+static uint64_t i8042_cmd_read(void *opaque, uint64_t off, unsigned size)
+{
+	struct i8042 *kbc = opaque;
+	uint8_t val;
+
+	pthread_mutex_lock(&kbc->lock);
+	val = i8042_status(kbc);
+	pthread_mutex_unlock(&kbc->lock);
+	return val;
+}
+
+static void i8042_cmd_write(void *opaque, uint64_t off, uint64_t val,
+			    unsigned size)
+{
+	struct i8042 *kbc = opaque;
+
+	pthread_mutex_lock(&kbc->lock);
+	kbc->status |= STS_CMD;
+	kbc->pending_cmd = 0;
+	i8042_command(kbc, val);
+	pthread_mutex_unlock(&kbc->lock);
+}
+
+static const struct bus_ops i8042_data_ops = {
+	.read = i8042_data_read,
+	.write = i8042_data_write,
+};
+
+static const struct bus_ops i8042_cmd_ops = {
+	.read = i8042_cmd_read,
+	.write = i8042_cmd_write,
+};
+
+/* Two ranges: 0x61 between them (PIT gate/speaker) belongs to the PIT. */
+int i8042_init(struct vm *vm)
+{
+	struct i8042 *kbc = calloc(1, sizeof(*kbc));
+	int ret;
+
+	if (!kbc)
+		return -ENOMEM;
+	kbc->vm = vm;
+	pthread_mutex_init(&kbc->lock, NULL);
+	/* As firmware leaves it: self-test passed, translation on. */
+	kbc->ctr = CTR_KBD_INT | CTR_SYS | CTR_XLATE;
+	kbc->status = STS_SYS;
+	kbc->kbd_scanset = 2;
+	ret = bus_register(&vm->pio, PORT_I8042_DATA, 1, &i8042_data_ops, kbc,
+			   "i8042-data");
+	if (ret)
+		goto err_free;
+	ret = bus_register(&vm->pio, PORT_I8042_CMD, 1, &i8042_cmd_ops, kbc,
+			   "i8042-cmd");
+	if (ret)
+		goto err_data;
+	return 0;
+
+err_data:
+	bus_unregister(&vm->pio, PORT_I8042_DATA, kbc);
+err_free:
+	pthread_mutex_destroy(&kbc->lock);
+	free(kbc);
+	return ret;
+}
+
+void i8042_exit(struct vm *vm)
+{
+	struct i8042 *kbc = legacy_unregister(&vm->pio, PORT_I8042_DATA,
+					      &i8042_data_ops);
+
+	if (!kbc)
+		return;
+	bus_unregister(&vm->pio, PORT_I8042_CMD, kbc);
+	pthread_mutex_destroy(&kbc->lock);
+	free(kbc);
+}
