@@ -511,7 +511,6 @@ err_free:
 	return ret;
 }
 
-/* Devices must have been unregistered by their owners first. */
 void pci_destroy(struct vm *vm)
 {
 	struct pci_bus *bus = vm->pci;
@@ -524,6 +523,16 @@ void pci_destroy(struct vm *vm)
 		pthread_cond_signal(&bus->remap_cond);
 		pthread_mutex_unlock(&bus->lock);
 		pthread_join(bus->remap_thread, NULL);
+	}
+	for (int s = 0; s < PCI_MAX_SLOTS; s++) {
+		struct pci_device *dev = bus->devs[s];
+
+		if (!dev || dev == &bus->host_bridge)
+			continue;
+		if (dev->ops && dev->ops->destroy)
+			dev->ops->destroy(dev);
+		else
+			pci_unregister_device(bus, dev);
 	}
 	pci_unregister_device(bus, &bus->host_bridge);
 	if (bus->ecam_registered)

@@ -100,6 +100,11 @@ struct pci_device_ops {
 	/* Optional: a BAR's regions were registered at addr / removed. */
 	void (*bar_mapped)(struct pci_device *dev, int bar, uint64_t addr);
 	void (*bar_unmapped)(struct pci_device *dev, int bar, uint64_t addr);
+	/*
+	 * The bus owns registered devices: pci_destroy calls this, which
+	 * must pci_unregister_device and free the device.
+	 */
+	void (*destroy)(struct pci_device *dev);
 };
 
 struct pci_device {
@@ -137,6 +142,10 @@ struct pci_bus {
 
 /* Create bus 0 and the host bridge; sets vm->pci. */
 int pci_init(struct vm *vm);
+/*
+ * Destroy every device (stopping their threads) and the bus. Call before
+ * guest RAM is unmapped, after the vCPUs have stopped.
+ */
 void pci_destroy(struct vm *vm);
 
 /*

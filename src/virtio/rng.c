@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: MIT
+/*
+ * virtio-rng (virtio 1.2, 5.4): one request queue whose writable buffers
+ * are filled from getrandom(). Served on its own thread between DRIVER_OK
+ * and reset.
+ */
+#include "virtio/rng.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "virtio/virtio_pci.h"
+#include "vmm/log.h"
+
+#define PCI_CLASS_OTHERS	0xff0000
+
+struct virtio_rng {
+	struct virtio_dev vdev;
+	pthread_t thread;
+	int stop_fd;
+	bool running;
+	struct virtq_elem elem;
+};
+
+/* Fill every writable buffer of the chain; returns the bytes written. */
+static uint32_t rng_fill(const struct virtq_elem *e)
+{
+	uint64_t total = 0;
+
+	for (unsigned i = e->nr_out; i < e->nr_out + e->nr_in; i++) {
+		char *p = e->iov[i].iov_base;
+		size_t left = e->iov[i].iov_len;
+
+		while (left) {
+			ssize_t n = getrandom(p, left, 0);
+
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				return total;
+			}
+			p += n;
+			left -= n;
+			total += n;
+		}
+	}
+	return total > UINT32_MAX ? UINT32_MAX : total;
+}
+
+static void rng_process(struct virtio_rng *rng)
+{
+	struct virtio_queue *q = &rng->vdev.queues[0];
+	int ret;
+
+	do {
+		while ((ret = virtq_pop(&q->vq, &rng->elem)) == 1) {
+			virtq_push(&q->vq, rng->elem.head, rng_fill(&rng->elem));
+			virtio_queue_notify(&rng->vdev, 0);
+		}
+	} while (ret == 0 && virtq_enable_notify(&q->vq));
+}
+
+static void *rng_thread(void *arg)
+{
+	struct virtio_rng *rng = arg;
+	struct pollfd fds[2] = {
+		{ .fd = rng->vdev.queues[0].kick_fd, .events = POLLIN },
+		{ .fd = rng->stop_fd, .events = POLLIN },
+	};
+
+	rng_process(rng);
+	for (;;) {
+		if (poll(fds, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (fds[1].revents)
+			break;
+		if (fds[0].revents) {
+			virtio_kick_clear(&rng->vdev.queues[0]);
+			rng_process(rng);
+		}
+	}
+	return NULL;
+}
+
+static int rng_start(struct virtio_dev *vdev)
+{
+	struct virtio_rng *rng = vdev->opaque;
+	uint64_t v;
+
+	int ret;
+
+	if (!vdev->queues[0].enabled)
+		return 0;
+	while (read(rng->stop_fd, &v, sizeof(v)) == sizeof(v))
+		;
+	ret = -pthread_create(&rng->thread, NULL, rng_thread, rng);
+	rng->running = ret == 0;
+	return ret;
+}
+
+static void rng_stop(struct virtio_dev *vdev)
+{
+	struct virtio_rng *rng = vdev->opaque;
+	uint64_t one = 1;
+
+	if (!rng->running)
+		return;
+	rng->running = false;
+	if (write(rng->stop_fd, &one, sizeof(one)) < 0)
+		log_error("virtio-rng: cannot stop its thread");
+	pthread_join(rng->thread, NULL);
+}
+
+static void rng_destroy(struct virtio_dev *vdev)
+{
+	struct virtio_rng *rng = vdev->opaque;
+
+	virtio_pci_destroy(&rng->vdev);
+	close(rng->stop_fd);
+	free(rng);
+}
+
+static const struct virtio_dev_ops rng_ops = {
+	.start = rng_start,
+	.stop = rng_stop,
+	.destroy = rng_destroy,
+};
+
+int virtio_rng_create(struct vm *vm)
+{
+	struct virtio_rng *rng = calloc(1, sizeof(*rng));
+	int ret = -ENOMEM;
+
+	if (!rng)
+		goto err;
+	rng->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (rng->stop_fd < 0) {
+		ret = -errno;
+		goto err_free;
+	}
+	ret = virtio_pci_init(&rng->vdev, vm, "virtio-rng", VIRTIO_ID_RNG,
+			      PCI_CLASS_OTHERS, 0, 1, NULL, 0, &rng_ops, rng);
+	if (ret)
+		goto err_fd;
+	return 0;
+err_fd:
+	close(rng->stop_fd);
+err_free:
+	free(rng);
+err:
+	log_error("virtio-rng: %s", strerror(-ret));
+	return ret;
+}

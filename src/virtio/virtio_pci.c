@@ -1,0 +1,598 @@
+// SPDX-License-Identifier: MIT
+/*
+ * virtio-pci modern transport (virtio 1.2, 4.1). Register layout and
+ * capability formats are from the specification.
+ *
+ * BAR 0 (64-bit memory, 32 KiB):
+ *   0x0000 common configuration
+ *   0x1000 ISR status
+ *   0x2000 device configuration
+ *   0x3000 notifications, NOTIFY_MULT bytes per queue
+ *   0x4000 MSI-X table, 0x5000 MSI-X PBA
+ */
+#include "virtio/virtio_pci.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+#define VPCI_BAR		0
+#define VPCI_BAR_SIZE		0x8000
+#define VPCI_COMMON_OFF		0x0000
+#define VPCI_COMMON_LEN		0x40
+#define VPCI_ISR_OFF		0x1000
+#define VPCI_ISR_LEN		4
+#define VPCI_DEVICE_OFF		0x2000
+#define VPCI_DEVICE_MAX		0x1000
+#define VPCI_NOTIFY_OFF		0x3000
+#define VPCI_NOTIFY_MULT	4
+#define VPCI_MSIX_TABLE_OFF	0x4000
+#define VPCI_MSIX_PBA_OFF	0x5000
+
+/* virtio_pci_cap.cfg_type */
+#define VIRTIO_PCI_CAP_COMMON_CFG	1
+#define VIRTIO_PCI_CAP_NOTIFY_CFG	2
+#define VIRTIO_PCI_CAP_ISR_CFG		3
+#define VIRTIO_PCI_CAP_DEVICE_CFG	4
+#define VIRTIO_PCI_CAP_PCI_CFG		5
+
+/* common configuration register offsets */
+#define VC_DFSELECT		0x00
+#define VC_DF			0x04
+#define VC_GFSELECT		0x08
+#define VC_GF			0x0c
+#define VC_MSIX_CONFIG		0x10
+#define VC_NUM_QUEUES		0x12
+#define VC_STATUS		0x14
+#define VC_CONFIG_GEN		0x15
+#define VC_Q_SELECT		0x16
+#define VC_Q_SIZE		0x18
+#define VC_Q_MSIX		0x1a
+#define VC_Q_ENABLE		0x1c
+#define VC_Q_NOTIFY_OFF		0x1e
+#define VC_Q_DESC		0x20
+#define VC_Q_DRIVER		0x28
+#define VC_Q_DEVICE		0x30
+
+#define VPCI_TRANSPORT_FEATURES						\
+	((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_EVENT_IDX) |	\
+	 (1ULL << VIRTIO_F_INDIRECT_DESC))
+
+static unsigned vpci_nr_vectors(const struct virtio_dev *vdev)
+{
+	return vdev->nr_queues + 1;
+}
+
+static uint8_t vpci_status(const struct virtio_dev *vdev)
+{
+	return __atomic_load_n(&vdev->status, __ATOMIC_ACQUIRE);
+}
+
+static void vpci_raise(struct virtio_dev *vdev, uint8_t isr_bit,
+		       uint16_t vector)
+{
+	__atomic_fetch_or(&vdev->isr, isr_bit, __ATOMIC_ACQ_REL);
+	/* No INTx: a driver without MSI-X gets no interrupts. */
+	if (vector != VIRTIO_MSI_NO_VECTOR)
+		pci_msix_notify(&vdev->pci, vector);
+}
+
+void virtio_queue_notify(struct virtio_dev *vdev, unsigned q)
+{
+	struct virtio_queue *vq = &vdev->queues[q];
+
+	if (!virtq_should_notify(&vq->vq))
+		return;
+	vpci_raise(vdev, 1, __atomic_load_n(&vq->msix_vector,
+					    __ATOMIC_RELAXED));
+}
+
+void virtio_config_changed(struct virtio_dev *vdev)
+{
+	__atomic_fetch_add(&vdev->config_generation, 1, __ATOMIC_RELAXED);
+	vpci_raise(vdev, 2, __atomic_load_n(&vdev->msix_config,
+					    __ATOMIC_RELAXED));
+}
+
+void virtio_set_needs_reset(struct virtio_dev *vdev)
+{
+	uint8_t old = __atomic_fetch_or(&vdev->status,
+					VIRTIO_STATUS_NEEDS_RESET,
+					__ATOMIC_ACQ_REL);
+
+	if (!(old & VIRTIO_STATUS_NEEDS_RESET) &&
+	    (old & VIRTIO_STATUS_DRIVER_OK))
+		virtio_config_changed(vdev);
+}
+
+static void vpci_queue_error(void *opaque)
+{
+	virtio_set_needs_reset(opaque);
+}
+
+bool virtio_kick_clear(struct virtio_queue *q)
+{
+	uint64_t v;
+
+	return read(q->kick_fd, &v, sizeof(v)) == sizeof(v);
+}
+
+/* Reset the device to its initial state; vdev->lock held. */
+static void vpci_reset(struct virtio_dev *vdev)
+{
+	if (vdev->started) {
+		vdev->ops->stop(vdev);
+		vdev->started = false;
+	}
+	for (unsigned i = 0; i < vdev->nr_queues; i++) {
+		struct virtio_queue *q = &vdev->queues[i];
+
+		virtq_reset(&q->vq);
+		q->size = VIRTQ_MAX_SIZE;
+		q->msix_vector = VIRTIO_MSI_NO_VECTOR;
+		q->enabled = false;
+		q->desc = q->driver = q->device = 0;
+		virtio_kick_clear(q);
+	}
+	vdev->guest_features = 0;
+	vdev->dfselect = vdev->gfselect = 0;
+	vdev->msix_config = VIRTIO_MSI_NO_VECTOR;
+	vdev->queue_select = 0;
+	__atomic_store_n(&vdev->isr, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&vdev->status, 0, __ATOMIC_RELEASE);
+}
+
+static void vpci_queue_enable(struct virtio_dev *vdev, struct virtio_queue *q)
+{
+	int ret;
+
+	if (q->enabled)
+		return;
+	ret = virtq_setup(&q->vq, &vdev->pci.bus->vm->mem, q->size, q->desc,
+			  q->driver, q->device,
+			  virtio_has_feature(vdev, VIRTIO_F_EVENT_IDX));
+	if (ret) {
+		log_once("%s: queue rings invalid (size %u, desc %#llx); "
+			 "device needs reset", vdev->name, q->size,
+			 (unsigned long long)q->desc);
+		virtio_set_needs_reset(vdev);
+		return;
+	}
+	q->enabled = true;
+}
+
+static void vpci_set_status(struct virtio_dev *vdev, uint8_t val)
+{
+	uint8_t old = vpci_status(vdev);
+	uint64_t f = vdev->guest_features;
+
+	if (val == 0) {
+		vpci_reset(vdev);
+		return;
+	}
+	if ((val & VIRTIO_STATUS_FEATURES_OK) &&
+	    !(old & VIRTIO_STATUS_FEATURES_OK) &&
+	    ((f & ~vdev->host_features) ||
+	     !(f & (1ULL << VIRTIO_F_VERSION_1))))
+		val &= ~VIRTIO_STATUS_FEATURES_OK;	/* refuse */
+	if ((val & VIRTIO_STATUS_DRIVER_OK) && !(val & VIRTIO_STATUS_FEATURES_OK))
+		val &= ~VIRTIO_STATUS_DRIVER_OK;
+	/* The driver only adds bits; clearing needs a reset. */
+	__atomic_fetch_or(&vdev->status, val, __ATOMIC_ACQ_REL);
+	if ((val & VIRTIO_STATUS_DRIVER_OK) && !vdev->started &&
+	    !(vpci_status(vdev) & VIRTIO_STATUS_NEEDS_RESET)) {
+		if (vdev->ops->start(vdev) == 0)
+			vdev->started = true;
+		else
+			virtio_set_needs_reset(vdev);
+	}
+}
+
+static struct virtio_queue *vpci_cur_queue(struct virtio_dev *vdev)
+{
+	if (vdev->queue_select >= vdev->nr_queues)
+		return NULL;
+	return &vdev->queues[vdev->queue_select];
+}
+
+/* A snapshot of the common configuration registers; lock held. */
+static void vpci_common_snapshot(struct virtio_dev *vdev, uint8_t *c)
+{
+	struct virtio_queue *q = vpci_cur_queue(vdev);
+	uint64_t df = 0;
+
+	memset(c, 0, VPCI_COMMON_LEN);
+	if (vdev->dfselect < 2)
+		df = vdev->host_features >> (32 * vdev->dfselect);
+	pci_set_u32(c + VC_DFSELECT, vdev->dfselect);
+	pci_set_u32(c + VC_DF, df);
+	pci_set_u32(c + VC_GFSELECT, vdev->gfselect);
+	if (vdev->gfselect < 2)
+		pci_set_u32(c + VC_GF,
+			    vdev->guest_features >> (32 * vdev->gfselect));
+	pci_set_u16(c + VC_MSIX_CONFIG, vdev->msix_config);
+	pci_set_u16(c + VC_NUM_QUEUES, vdev->nr_queues);
+	c[VC_STATUS] = vpci_status(vdev);
+	c[VC_CONFIG_GEN] = __atomic_load_n(&vdev->config_generation,
+					   __ATOMIC_RELAXED);
+	pci_set_u16(c + VC_Q_SELECT, vdev->queue_select);
+	if (!q)
+		return;
+	pci_set_u16(c + VC_Q_SIZE, q->size);
+	pci_set_u16(c + VC_Q_MSIX, q->msix_vector);
+	pci_set_u16(c + VC_Q_ENABLE, q->enabled);
+	pci_set_u16(c + VC_Q_NOTIFY_OFF, vdev->queue_select);
+	pci_set_u32(c + VC_Q_DESC, q->desc);
+	pci_set_u32(c + VC_Q_DESC + 4, q->desc >> 32);
+	pci_set_u32(c + VC_Q_DRIVER, q->driver);
+	pci_set_u32(c + VC_Q_DRIVER + 4, q->driver >> 32);
+	pci_set_u32(c + VC_Q_DEVICE, q->device);
+	pci_set_u32(c + VC_Q_DEVICE + 4, q->device >> 32);
+}
+
+static uint64_t vpci_common_read(void *opaque, uint64_t off, unsigned size)
+{
+	struct virtio_dev *vdev = opaque;
+	uint8_t c[VPCI_COMMON_LEN];
+	uint64_t val = 0;
+
+	pthread_mutex_lock(&vdev->lock);
+	vpci_common_snapshot(vdev, c);
+	pthread_mutex_unlock(&vdev->lock);
+	for (unsigned i = 0; i < size && off + i < VPCI_COMMON_LEN; i++)
+		val |= (uint64_t)c[off + i] << (8 * i);
+	return val;
+}
+
+/* Write part of a 64-bit queue address: 4 bytes at either half, or 8. */
+static void vpci_set_addr(struct virtio_queue *q, uint64_t *addr,
+			  unsigned half, uint64_t val, unsigned size)
+{
+	if (q->enabled)
+		return;
+	if (size == 8)
+		*addr = val;
+	else if (half)
+		*addr = (*addr & 0xffffffffULL) | val << 32;
+	else
+		*addr = (*addr & ~0xffffffffULL) | (uint32_t)val;
+}
+
+static uint16_t vpci_vector(struct virtio_dev *vdev, uint64_t val)
+{
+	return val < vpci_nr_vectors(vdev) ? val : VIRTIO_MSI_NO_VECTOR;
+}
+
+static void vpci_common_write_locked(struct virtio_dev *vdev, unsigned off,
+				     uint64_t val, unsigned size)
+{
+	struct virtio_queue *q = vpci_cur_queue(vdev);
+	bool features_locked = vpci_status(vdev) & VIRTIO_STATUS_FEATURES_OK;
+	unsigned field = off & ~7u;
+
+	switch (off) {
+	case VC_DFSELECT:
+		vdev->dfselect = val;
+		return;
+	case VC_GFSELECT:
+		vdev->gfselect = val;
+		return;
+	case VC_GF:
+		if (features_locked || vdev->gfselect >= 2)
+			return;
+		if (vdev->gfselect)
+			vdev->guest_features = (uint32_t)vdev->guest_features |
+					       val << 32;
+		else
+			vdev->guest_features = (vdev->guest_features &
+						~0xffffffffULL) | (uint32_t)val;
+		return;
+	case VC_MSIX_CONFIG:
+		__atomic_store_n(&vdev->msix_config, vpci_vector(vdev, val),
+				 __ATOMIC_RELAXED);
+		return;
+	case VC_STATUS:
+		vpci_set_status(vdev, val);
+		return;
+	case VC_Q_SELECT:
+		vdev->queue_select = val;
+		return;
+	}
+	if (!q)
+		return;
+	switch (off) {
+	case VC_Q_SIZE:
+		if (!q->enabled)
+			q->size = val;
+		return;
+	case VC_Q_MSIX:
+		__atomic_store_n(&q->msix_vector, vpci_vector(vdev, val),
+				 __ATOMIC_RELAXED);
+		return;
+	case VC_Q_ENABLE:
+		if (val == 1)
+			vpci_queue_enable(vdev, q);
+		return;
+	}
+	if (field == VC_Q_DESC || field == VC_Q_DESC + 8 ||
+	    field == VC_Q_DESC + 16) {
+		uint64_t *addr = field == VC_Q_DESC ? &q->desc :
+				 field == VC_Q_DRIVER ? &q->driver : &q->device;
+
+		vpci_set_addr(q, addr, off & 4, val, size);
+	}
+}
+
+static unsigned vpci_common_width(unsigned off)
+{
+	if (off >= VC_Q_DESC)
+		return 4;	/* 64-bit fields are written in halves */
+	if (off == VC_STATUS || off == VC_CONFIG_GEN)
+		return 1;
+	if (off < VC_MSIX_CONFIG)
+		return 4;
+	return 2;
+}
+
+static void vpci_common_write(void *opaque, uint64_t off, uint64_t val,
+			      unsigned size)
+{
+	struct virtio_dev *vdev = opaque;
+	unsigned w = off < VPCI_COMMON_LEN ? vpci_common_width(off) : 0;
+	bool whole64 = size == 8 && off >= VC_Q_DESC && !(off & 7);
+
+	if ((size != w || off % w) && !whole64) {
+		log_once("%s: common config write of size %u at %#llx "
+			 "ignored", vdev->name, size,
+			 (unsigned long long)off);
+		return;
+	}
+	pthread_mutex_lock(&vdev->lock);
+	vpci_common_write_locked(vdev, off, val, size);
+	pthread_mutex_unlock(&vdev->lock);
+}
+
+static const struct bus_ops vpci_common_ops = {
+	.read = vpci_common_read,
+	.write = vpci_common_write,
+};
+
+/* Reading the ISR acknowledges it (4.1.4.5). */
+static uint64_t vpci_isr_read(void *opaque, uint64_t off, unsigned size)
+{
+	struct virtio_dev *vdev = opaque;
+
+	if (off != 0)
+		return 0;
+	return __atomic_exchange_n(&vdev->isr, 0, __ATOMIC_ACQ_REL);
+}
+
+static const struct bus_ops vpci_isr_ops = {
+	.read = vpci_isr_read,
+};
+
+static uint64_t vpci_device_read(void *opaque, uint64_t off, unsigned size)
+{
+	struct virtio_dev *vdev = opaque;
+	uint64_t val = 0;
+
+	pthread_mutex_lock(&vdev->lock);
+	for (unsigned i = 0; i < size && off + i < vdev->config_len; i++)
+		val |= (uint64_t)vdev->config[off + i] << (8 * i);
+	pthread_mutex_unlock(&vdev->lock);
+	return val;
+}
+
+static void vpci_device_write(void *opaque, uint64_t off, uint64_t val,
+			      unsigned size)
+{
+	struct virtio_dev *vdev = opaque;
+
+	if (!vdev->ops->config_write || off >= vdev->config_len ||
+	    size > vdev->config_len - off)
+		return;
+	pthread_mutex_lock(&vdev->lock);
+	for (unsigned i = 0; i < size; i++)
+		vdev->config[off + i] = val >> (8 * i);
+	vdev->ops->config_write(vdev, off, size);
+	pthread_mutex_unlock(&vdev->lock);
+}
+
+static const struct bus_ops vpci_device_ops = {
+	.read = vpci_device_read,
+	.write = vpci_device_write,
+};
+
+/*
+ * Notifications normally reach the kick eventfd through the accelerator's
+ * ioeventfd and never get here; this handler covers accelerators without
+ * one and writes of an unexpected width.
+ */
+static void vpci_notify_write(void *opaque, uint64_t off, uint64_t val,
+			      unsigned size)
+{
+	struct virtio_dev *vdev = opaque;
+	unsigned q = off / VPCI_NOTIFY_MULT;
+	uint64_t one = 1;
+
+	if (q >= vdev->nr_queues)
+		return;
+	if (write(vdev->queues[q].kick_fd, &one, sizeof(one)) < 0)
+		log_once("%s: cannot signal queue %u: eventfd write failed",
+			 vdev->name, q);
+}
+
+static const struct bus_ops vpci_notify_ops = {
+	.write = vpci_notify_write,
+};
+
+static void vpci_bar_mapped(struct pci_device *dev, int bar, uint64_t addr)
+{
+	struct virtio_dev *vdev = dev->opaque;
+
+	for (unsigned q = 0; q < vdev->nr_queues; q++)
+		vm_add_ioeventfd(vdev->vm, addr + VPCI_NOTIFY_OFF +
+				 q * VPCI_NOTIFY_MULT, 2, false,
+				 vdev->queues[q].kick_fd);
+}
+
+static void vpci_bar_unmapped(struct pci_device *dev, int bar, uint64_t addr)
+{
+	struct virtio_dev *vdev = dev->opaque;
+
+	for (unsigned q = 0; q < vdev->nr_queues; q++)
+		vm_del_ioeventfd(vdev->vm, addr + VPCI_NOTIFY_OFF +
+				 q * VPCI_NOTIFY_MULT, 2, false,
+				 vdev->queues[q].kick_fd);
+}
+
+static void vpci_destroy(struct pci_device *dev)
+{
+	struct virtio_dev *vdev = dev->opaque;
+
+	vdev->ops->destroy(vdev);
+}
+
+static const struct pci_device_ops vpci_pci_ops = {
+	.bar_mapped = vpci_bar_mapped,
+	.bar_unmapped = vpci_bar_unmapped,
+	.destroy = vpci_destroy,
+};
+
+static int vpci_add_cap(struct virtio_dev *vdev, uint8_t type, uint32_t off,
+			uint32_t len, unsigned extra)
+{
+	uint8_t cap[20] = { 0 };
+
+	cap[2] = 16 + extra;
+	cap[3] = type;
+	cap[4] = VPCI_BAR;
+	pci_set_u32(cap + 8, off);
+	pci_set_u32(cap + 12, len);
+	if (type == VIRTIO_PCI_CAP_NOTIFY_CFG)
+		pci_set_u32(cap + 16, VPCI_NOTIFY_MULT);
+	return pci_device_add_cap(&vdev->pci, PCI_CAP_ID_VNDR, cap,
+				  16 + extra);
+}
+
+static int vpci_setup_pci(struct virtio_dev *vdev, uint32_t class_code)
+{
+	struct pci_device *pci = &vdev->pci;
+	uint16_t id = VIRTIO_PCI_DEVICE_BASE + vdev->device_id;
+	int ret;
+
+	pci_device_init(pci, vdev->name, VIRTIO_PCI_VENDOR, id, class_code, 1,
+			PCI_CFG_SIZE);
+	pci_set_u16(pci->cfg + PCI_SUBSYSTEM_VENDOR_ID, VIRTIO_PCI_VENDOR);
+	pci_set_u16(pci->cfg + PCI_SUBSYSTEM_ID, id);
+	pci->ops = &vpci_pci_ops;
+	pci->opaque = vdev;
+	ret = pci_device_add_bar(pci, VPCI_BAR, VPCI_BAR_SIZE, PCI_BAR_MEM64);
+	if (ret)
+		return ret;
+	ret = pci_device_add_bar_region(pci, VPCI_BAR, VPCI_COMMON_OFF,
+					VPCI_COMMON_LEN, &vpci_common_ops,
+					vdev, "virtio-common");
+	ret = ret ?: pci_device_add_bar_region(pci, VPCI_BAR, VPCI_ISR_OFF,
+					       VPCI_ISR_LEN, &vpci_isr_ops,
+					       vdev, "virtio-isr");
+	ret = ret ?: pci_device_add_bar_region(pci, VPCI_BAR, VPCI_NOTIFY_OFF,
+					       vdev->nr_queues *
+					       VPCI_NOTIFY_MULT,
+					       &vpci_notify_ops, vdev,
+					       "virtio-notify");
+	if (!ret && vdev->config_len)
+		ret = pci_device_add_bar_region(pci, VPCI_BAR, VPCI_DEVICE_OFF,
+						vdev->config_len,
+						&vpci_device_ops, vdev,
+						"virtio-device");
+	if (ret)
+		return ret;
+	ret = vpci_add_cap(vdev, VIRTIO_PCI_CAP_COMMON_CFG, VPCI_COMMON_OFF,
+			   VPCI_COMMON_LEN, 0);
+	if (ret >= 0)
+		ret = vpci_add_cap(vdev, VIRTIO_PCI_CAP_NOTIFY_CFG,
+				   VPCI_NOTIFY_OFF,
+				   vdev->nr_queues * VPCI_NOTIFY_MULT, 4);
+	if (ret >= 0)
+		ret = vpci_add_cap(vdev, VIRTIO_PCI_CAP_ISR_CFG, VPCI_ISR_OFF,
+				   VPCI_ISR_LEN, 0);
+	if (ret >= 0 && vdev->config_len)
+		ret = vpci_add_cap(vdev, VIRTIO_PCI_CAP_DEVICE_CFG,
+				   VPCI_DEVICE_OFF, vdev->config_len, 0);
+	if (ret < 0)
+		return ret;
+	return pci_msix_init(pci, vpci_nr_vectors(vdev), VPCI_BAR,
+			     VPCI_MSIX_TABLE_OFF, VPCI_MSIX_PBA_OFF);
+}
+
+int virtio_pci_init(struct virtio_dev *vdev, struct vm *vm, const char *name,
+		    uint16_t device_id, uint32_t class_code, uint64_t features,
+		    unsigned nr_queues, uint8_t *config, unsigned config_len,
+		    const struct virtio_dev_ops *ops, void *opaque)
+{
+	unsigned q;
+	int ret;
+
+	if (!vm->pci || nr_queues == 0 || nr_queues > VIRTIO_MAX_QUEUES ||
+	    config_len > VPCI_DEVICE_MAX)
+		return -EINVAL;
+	memset(vdev, 0, sizeof(*vdev));
+	vdev->vm = vm;
+	vdev->name = name;
+	vdev->device_id = device_id;
+	vdev->ops = ops;
+	vdev->opaque = opaque;
+	vdev->host_features = features | VPCI_TRANSPORT_FEATURES;
+	vdev->nr_queues = nr_queues;
+	vdev->config = config;
+	vdev->config_len = config_len;
+	pthread_mutex_init(&vdev->lock, NULL);
+	for (q = 0; q < nr_queues; q++) {
+		struct virtio_queue *vq = &vdev->queues[q];
+
+		vq->vq.on_error = vpci_queue_error;
+		vq->vq.err_opaque = vdev;
+		vq->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (vq->kick_fd < 0) {
+			ret = -errno;
+			goto err_fds;
+		}
+	}
+	vpci_reset(vdev);
+	ret = vpci_setup_pci(vdev, class_code);
+	if (ret)
+		goto err_msix;
+	ret = pci_register_device(vm->pci, &vdev->pci);
+	if (ret)
+		goto err_msix;
+	vdev->registered = true;
+	return 0;
+err_msix:
+	pci_msix_destroy(&vdev->pci);
+err_fds:
+	while (q-- > 0)
+		close(vdev->queues[q].kick_fd);
+	pthread_mutex_destroy(&vdev->lock);
+	return ret;
+}
+
+void virtio_pci_destroy(struct virtio_dev *vdev)
+{
+	if (vdev->registered) {
+		pci_unregister_device(vdev->pci.bus, &vdev->pci);
+		vdev->registered = false;
+	}
+	pthread_mutex_lock(&vdev->lock);
+	vpci_reset(vdev);
+	pthread_mutex_unlock(&vdev->lock);
+	pci_msix_destroy(&vdev->pci);
+	for (unsigned q = 0; q < vdev->nr_queues; q++)
+		close(vdev->queues[q].kick_fd);
+	pthread_mutex_destroy(&vdev->lock);
+}
