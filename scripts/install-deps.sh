@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages needed to build, test and benchmark cvisor
+# and to build the guest assets (tests/guest/make-assets.sh).
+#
+# Idempotent: asks dpkg first and runs apt-get only for what is missing, so a
+# machine that has everything returns in well under a second.
+set -euo pipefail
+
+# Build: compiler, sanitizers (clang), and the libraries cvisor links against.
+build=(build-essential pkg-config clang
+	libslirp-dev libvncserver-dev zlib1g-dev libzstd-dev liburing-dev
+	libseccomp-dev)
+# Tests and benchmarks: QEMU is the oracle for qcow2 and the peer for benchmarks.
+test=(qemu-utils qemu-system-x86)
+# Guest assets: initramfs from busybox, kernel from Debian's linux-source.
+# dwarves (pahole) is only needed for BTF, which the guest config leaves off.
+assets=(busybox-static cpio gzip xz-utils zstd
+	bc flex bison libelf-dev libssl-dev kmod linux-source)
+# Benchmark workloads, installed when the archive has them.
+optional=(fio iperf3)
+
+installed() {
+	[[ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null)" == ii* ]]
+}
+
+missing=()
+for p in "${build[@]}" "${test[@]}" "${assets[@]}"; do
+	installed "$p" || missing+=("$p")
+done
+
+want_optional=()
+for p in "${optional[@]}"; do
+	installed "$p" || want_optional+=("$p")
+done
+
+if [[ ${#missing[@]} -eq 0 && ${#want_optional[@]} -eq 0 ]]; then
+	echo "install-deps: all packages present"
+	exit 0
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+	sudo=sudo
+else
+	sudo=
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt_install() {
+	$sudo apt-get install -y -q --no-install-recommends "$@"
+}
+
+# The package lists may be missing on a fresh machine or container.
+updated=0
+ensure_lists() {
+	if [[ $updated -eq 0 ]]; then
+		echo "install-deps: apt-get update"
+		$sudo apt-get update -q >/dev/null
+		updated=1
+	fi
+}
+
+if [[ ${#missing[@]} -gt 0 ]]; then
+	echo "install-deps: installing ${missing[*]}"
+	if ! apt_install "${missing[@]}" >/dev/null 2>&1; then
+		ensure_lists
+		apt_install "${missing[@]}" || {
+			echo "install-deps: apt-get install failed for: ${missing[*]}" >&2
+			exit 1
+		}
+	fi
+fi
+
+# Without package lists apt-cache knows nothing; with them, a package it
+# cannot show is simply not in this release.
+if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
+	ensure_lists
+fi
+for p in "${want_optional[@]}"; do
+	if apt-cache show "$p" >/dev/null 2>&1; then
+		echo "install-deps: installing optional $p"
+		apt_install "$p" >/dev/null 2>&1 ||
+			echo "install-deps: optional $p failed to install; skipped" >&2
+	else
+		echo "install-deps: optional $p not in the archive; skipped"
+	fi
+done
+echo "install-deps: done"
