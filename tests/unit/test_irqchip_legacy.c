@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: MIT
+/* The emu 8259 PIC pair and 8254 PIT, through their I/O ports. */
+#include "test_irqchip_fixture.h"
+
+#define IOAPIC	0xfec00000ull
+
+/* The AT initialisation sequence: ICW1..ICW4 on both chips. */
+static void pic_init(struct fixture *f, uint8_t icw4)
+{
+	outb(f, 0x20, 0x11);		/* ICW1: edge, cascade, ICW4 */
+	outb(f, 0x21, 0x30);		/* ICW2: vectors 0x30.. */
+	outb(f, 0x21, 0x04);		/* ICW3: slave on IR2 */
+	outb(f, 0x21, icw4);
+	outb(f, 0xa0, 0x11);
+	outb(f, 0xa1, 0x38);
+	outb(f, 0xa1, 0x02);
+	outb(f, 0xa1, icw4);
+}
+
+static uint8_t pic_isr(struct fixture *f, uint16_t port)
+{
+	outb(f, port, 0x0b);		/* OCW3: read ISR */
+	return inb(f, port);
+}
+
+static uint8_t pic_irr(struct fixture *f, uint16_t port)
+{
+	outb(f, port, 0x0a);		/* OCW3: read IRR */
+	return inb(f, port);
+}
+
+/* The CPU's side: the BSP's LINT0 is ExtINT (virtual wire) at reset. */
+static void take(struct fixture *f, int want)
+{
+	struct lapic *a = f->chip.lapics[0];
+	int v = lapic_pending_vector(a);
+
+	CHECK_EQ(v, want);
+	if (v >= 0)
+		lapic_accept(a, v);
+}
+
+static void test_pic_init_irq_eoi(void)
+{
+	struct fixture *f = fixture_new(1);
+	struct lapic *a = f->chip.lapics[0];
+
+	pic_init(f, 0x01);
+	outb(f, 0x21, 0xf9);		/* OCW1: IRQ 1 and the cascade */
+	outb(f, 0xa1, 0xff);
+	CHECK_EQ(inb(f, 0x21), 0xf9);
+	CHECK(!lapic_maybe_pending(a));
+	emu_irqchip_set_irq(&f->chip, 3, 1);	/* masked */
+	CHECK(!lapic_maybe_pending(a));
+	CHECK_EQ(pic_irr(f, 0x20), 0x08);
+	emu_irqchip_set_irq(&f->chip, 1, 1);
+	CHECK(lapic_maybe_pending(a));
+	CHECK(atomic_load(&f->wakes[0]) > 0);
+	take(f, 0x31);
+	CHECK_EQ(pic_isr(f, 0x20), 0x02);
+	CHECK_EQ(pic_irr(f, 0x20), 0x08);	/* edge IRR cleared by INTA */
+	CHECK_EQ(lapic_pending_vector(a), -1);	/* IR1 in service */
+	outb(f, 0x20, 0x20);			/* non-specific EOI */
+	CHECK_EQ(pic_isr(f, 0x20), 0);
+	CHECK_EQ(lapic_pending_vector(a), -1);	/* no new edge */
+	emu_irqchip_set_irq(&f->chip, 1, 0);
+	emu_irqchip_set_irq(&f->chip, 1, 1);
+	take(f, 0x31);
+	outb(f, 0x20, 0x61);			/* specific EOI, IR1 */
+	CHECK_EQ(pic_isr(f, 0x20), 0);
+	fixture_free(f);
+}
+
+static void test_pic_cascade(void)
+{
+	struct fixture *f = fixture_new(1);
+
+	pic_init(f, 0x01);
+	outb(f, 0x21, 0xfb);
+	outb(f, 0xa1, 0xef);			/* IRQ 12 */
+	emu_irqchip_set_irq(&f->chip, 12, 1);
+	take(f, 0x3c);
+	CHECK_EQ(pic_isr(f, 0x20), 0x04);
+	CHECK_EQ(pic_isr(f, 0xa0), 0x10);
+	outb(f, 0xa0, 0x64);			/* specific EOI IR4 on slave */
+	outb(f, 0x20, 0x62);			/* specific EOI IR2 on master */
+	CHECK_EQ(pic_isr(f, 0x20), 0);
+	CHECK_EQ(pic_isr(f, 0xa0), 0);
+	/* Level-triggered via the ELCR: re-raises after EOI. */
+	outb(f, 0x4d1, 0xff);
+	CHECK_EQ(inb(f, 0x4d1), 0xde);		/* IRQ 8 and 13: edge only */
+	outb(f, 0x4d0, 0xff);
+	CHECK_EQ(inb(f, 0x4d0), 0xf8);		/* IRQ 0-2: edge only */
+	emu_irqchip_set_irq(&f->chip, 12, 0);
+	emu_irqchip_set_irq(&f->chip, 12, 1);
+	take(f, 0x3c);
+	outb(f, 0xa0, 0x20);
+	outb(f, 0x20, 0x20);
+	take(f, 0x3c);				/* line still high */
+	emu_irqchip_set_irq(&f->chip, 12, 0);
+	outb(f, 0xa0, 0x20);
+	outb(f, 0x20, 0x20);
+	CHECK_EQ(lapic_pending_vector(f->chip.lapics[0]), -1);
+	fixture_free(f);
+}
+
+static void test_pic_auto_eoi_and_poll(void)
+{
+	struct fixture *f = fixture_new(1);
+
+	pic_init(f, 0x03);			/* 8086 mode, auto-EOI */
+	outb(f, 0x21, 0x00);
+	emu_irqchip_set_irq(&f->chip, 5, 1);
+	take(f, 0x35);
+	CHECK_EQ(pic_isr(f, 0x20), 0);
+	/* Priority: IR4 beats IR6; poll acknowledges and reports it. */
+	emu_irqchip_set_irq(&f->chip, 6, 1);
+	emu_irqchip_set_irq(&f->chip, 4, 1);
+	outb(f, 0x20, 0x0c);			/* OCW3: poll */
+	CHECK_EQ(inb(f, 0x20), 0x84);
+	take(f, 0x36);
+	CHECK_EQ(lapic_pending_vector(f->chip.lapics[0]), -1);
+	fixture_free(f);
+}
+
+static void test_pit_channel2_port61(void)
+{
+	struct fixture *f = fixture_new(1);
+	uint64_t start, end;
+	bool out = false;
+
+	outb(f, 0x61, (inb(f, 0x61) & ~0x02) | 0x01);	/* gate 2 on */
+	outb(f, 0x43, 0xb0);		/* ch 2, lo/hi, mode 0, binary */
+	start = now_ms();
+	outb(f, 0x42, 0xff);
+	outb(f, 0x42, 0xff);		/* 65535 ticks: ~55 ms */
+	CHECK_EQ(inb(f, 0x61) & 0x20, 0);
+	end = start + 5000;
+	while (now_ms() < end && !out)
+		out = inb(f, 0x61) & 0x20;
+	CHECK(out);
+	CHECK(now_ms() - start >= 50);
+	CHECK_EQ(inb(f, 0x61) & 0x01, 0x01);
+	fixture_free(f);
+}
+
+static void test_pit_latch_and_readback(void)
+{
+	struct fixture *f = fixture_new(1);
+	unsigned v1, v2;
+
+	outb(f, 0x43, 0xb4);		/* ch 2, lo/hi, mode 2 */
+	outb(f, 0x61, 0x01);
+	outb(f, 0x42, 0x00);
+	outb(f, 0x42, 0x80);		/* 0x8000 */
+	outb(f, 0x43, 0x80);		/* latch ch 2 */
+	sleep_ms(5);
+	v1 = inb(f, 0x42);
+	v1 |= inb(f, 0x42) << 8;
+	CHECK(v1 >= 1 && v1 <= 0x8000);
+	/* Read-back: status then count of channel 2. */
+	outb(f, 0x43, 0xc8);		/* latch count and status, ch 2 */
+	CHECK_EQ(inb(f, 0x42) & 0x3f, 0x34);	/* lo/hi, mode 2, binary */
+	v2 = inb(f, 0x42);
+	v2 |= inb(f, 0x42) << 8;
+	CHECK(v2 >= 1 && v2 <= 0x8000);
+	/* lobyte-only access */
+	outb(f, 0x43, 0x90);		/* ch 2, LSB, mode 0 */
+	outb(f, 0x42, 0x10);
+	outb(f, 0x43, 0xe8);		/* read-back status, ch 2 */
+	CHECK_EQ(inb(f, 0x42) & 0x3f, 0x10);
+	CHECK(inb(f, 0x42) <= 0x10);
+	fixture_free(f);
+}
+
+static void test_pit_irq0_to_ioapic(void)
+{
+	struct fixture *f = fixture_new(1);
+	struct lapic *a = f->chip.lapics[0];
+
+	lapic_mmio_write(a, 0xf0, 0x1ff);
+	lapic_mmio_write(a, 0x350, 0x10000);	/* LINT0 masked */
+	bus_write(&f->vm.mmio, IOAPIC, 0x10 + 2 * 2, 4);
+	bus_write(&f->vm.mmio, IOAPIC + 0x10, 0x30, 4);	/* pin 2, edge */
+	outb(f, 0x43, 0x34);		/* ch 0, lo/hi, mode 2 */
+	outb(f, 0x40, 1193 & 0xff);
+	outb(f, 0x40, 1193 >> 8);	/* 1 ms */
+	for (int i = 0; i < 3; i++) {
+		CHECK(wait_pending(a, 5000));
+		CHECK_EQ(lapic_pending_vector(a), 0x30);
+		lapic_accept(a, 0x30);
+		lapic_mmio_write(a, 0xb0, 0);
+	}
+	outb(f, 0x43, 0x30);		/* mode 0, no count: stops */
+	fixture_free(f);
+}
+
+static void test_pit_irq0_to_pic(void)
+{
+	struct fixture *f = fixture_new(1);
+
+	pic_init(f, 0x01);
+	outb(f, 0x21, 0xfe);
+	outb(f, 0x43, 0x38);		/* ch 0, lo/hi, mode 4 (one-shot) */
+	outb(f, 0x40, 0x9c);
+	outb(f, 0x40, 0x2e);		/* 11932: 10 ms */
+	CHECK(wait_pending(f->chip.lapics[0], 5000));
+	take(f, 0x30);
+	outb(f, 0x20, 0x20);
+	fixture_free(f);
+}
+
+int main(void)
+{
+	RUN(test_pic_init_irq_eoi);
+	RUN(test_pic_cascade);
+	RUN(test_pic_auto_eoi_and_poll);
+	RUN(test_pit_channel2_port61);
+	RUN(test_pit_latch_and_readback);
+	RUN(test_pit_irq0_to_ioapic);
+	RUN(test_pit_irq0_to_pic);
+	return test_summary();
+}
