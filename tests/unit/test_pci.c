@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: MIT
+/*
+ * PCI bus without a VM: config space through 0xCF8/0xCFC and ECAM on the
+ * buses of a bare struct vm, BAR sizing and moving, the capability list
+ * and MSI-X masking. vm_send_msi and the ioeventfd calls are stubbed here.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "devices/pci.h"
+#include "test.h"
+#include "vmm/vm.h"
+
+static struct vm vm;
+static int nr_msi;
+static uint64_t last_msi_addr;
+static uint32_t last_msi_data;
+
+int vm_send_msi(struct vm *v, uint64_t addr, uint32_t data)
+{
+	nr_msi++;
+	last_msi_addr = addr;
+	last_msi_data = data;
+	return 0;
+}
+
+int vm_add_ioeventfd(struct vm *v, uint64_t addr, unsigned len, bool pio,
+		     int fd)
+{
+	return -ENOSYS;
+}
+
+int vm_del_ioeventfd(struct vm *v, uint64_t addr, unsigned len, bool pio,
+		     int fd)
+{
+	return -ENOSYS;
+}
+
+static uint64_t reg_read(void *opaque, uint64_t off, unsigned size)
+{
+	return 0x5a000000 | off;
+}
+
+static const struct bus_ops reg_ops = {
+	.read = reg_read,
+};
+
+static struct pci_device tdev;
+
+static uint32_t cf8_read(unsigned devfn, unsigned off, unsigned size)
+{
+	uint64_t v;
+
+	bus_write(&vm.pio, PORT_PCI_CONFIG_ADDR,
+		  0x80000000u | devfn << 8 | (off & 0xfc), 4);
+	bus_read(&vm.pio, PORT_PCI_CONFIG_DATA + (off & 3), &v, size);
+	return v;
+}
+
+static void cf8_write(unsigned devfn, unsigned off, uint32_t val,
+		      unsigned size)
+{
+	bus_write(&vm.pio, PORT_PCI_CONFIG_ADDR,
+		  0x80000000u | devfn << 8 | (off & 0xfc), 4);
+	bus_write(&vm.pio, PORT_PCI_CONFIG_DATA + (off & 3), val, size);
+}
+
+static uint32_t ecam_read(unsigned devfn, unsigned off, unsigned size)
+{
+	uint64_t v;
+
+	bus_read(&vm.mmio, PCI_ECAM_BASE + (devfn << 12) + off, &v, size);
+	return v;
+}
+
+static bool mmio_hit(uint64_t addr, uint64_t *val)
+{
+	return bus_read(&vm.mmio, addr, val, 4);
+}
+
+static void setup(void)
+{
+	CHECK_EQ(bus_init(&vm.pio, "pio"), 0);
+	CHECK_EQ(bus_init(&vm.mmio, "mmio"), 0);
+	CHECK_EQ(guest_mem_init(&vm.mem, 16 << 20, NULL), 0);
+	CHECK_EQ(pci_init(&vm), 0);
+
+	pci_device_init(&tdev, "test", 0x1234, 0x5678, 0x018000, 3,
+			PCI_CFG_SIZE_EXT);
+	CHECK_EQ(pci_device_add_bar(&tdev, 0, 0x4000, PCI_BAR_MEM64), 0);
+	CHECK_EQ(pci_device_add_bar(&tdev, 2, 0x100, PCI_BAR_MEM32), 0);
+	CHECK(pci_device_add_bar(&tdev, 1, 0x1000, 0) < 0); /* BAR0 high */
+	CHECK_EQ(pci_device_add_bar_region(&tdev, 0, 0x1000, 0x100, &reg_ops,
+					   &tdev, "regs"), 0);
+	CHECK(pci_device_add_cap(&tdev, PCI_CAP_ID_VNDR, NULL, 16) >= 0x40);
+	CHECK_EQ(pci_msix_init(&tdev, 4, 2, 0x0, 0x800), 0);
+	CHECK_EQ(pci_register_device(vm.pci, &tdev), 0);
+	CHECK_EQ(tdev.slot, 1);
+}
+
+static void teardown(void)
+{
+	pci_unregister_device(vm.pci, &tdev);
+	pci_msix_destroy(&tdev);
+	pci_destroy(&vm);
+	guest_mem_destroy(&vm.mem);
+	bus_destroy(&vm.pio);
+	bus_destroy(&vm.mmio);
+}
+
+static void test_host_bridge(void)
+{
+	CHECK_EQ(cf8_read(0, 0, 4), 0x00081b36);
+	CHECK_EQ(cf8_read(0, 0x0b, 1), 0x06);
+	CHECK_EQ(cf8_read(0, 0x0a, 2), 0x0600);
+	CHECK_EQ(cf8_read(0, 0x0e, 1), 0);
+	/* absent slot and function */
+	CHECK_EQ(cf8_read(5 << 3, 0, 4), 0xffffffff);
+	CHECK_EQ(cf8_read(1 << 3 | 1, 0, 2), 0xffff);
+	/* 0xCF8 reads back */
+	bus_write(&vm.pio, PORT_PCI_CONFIG_ADDR, 0x80000810, 4);
+	{
+		uint64_t v;
+
+		bus_read(&vm.pio, PORT_PCI_CONFIG_ADDR, &v, 4);
+		CHECK_EQ(v, 0x80000810);
+	}
+}
+
+static void test_ids(void)
+{
+	CHECK_EQ(cf8_read(8, 0, 4), 0x56781234);
+	CHECK_EQ(cf8_read(8, 8, 4), 0x01800003);
+}
+
+static void test_bar_sizing(void)
+{
+	uint32_t lo = cf8_read(8, 0x10, 4), hi = cf8_read(8, 0x14, 4);
+	uint32_t b2 = cf8_read(8, 0x18, 4);
+
+	/* pre-assigned inside the window, aligned, 64-bit type bits */
+	CHECK_EQ(lo & 0xf, PCI_BAR_MEM64);
+	CHECK_EQ(hi, 0);
+	CHECK((lo & ~0xfu) >= PCI_MMIO_WINDOW_BASE);
+	CHECK_EQ((lo & ~0xfu) % 0x4000, 0);
+	CHECK_EQ(b2 & 0xfff, 0);	/* size rounded up to 4 KiB */
+
+	cf8_write(8, 4, 0, 2);			/* decode off, as Linux */
+	cf8_write(8, 0x10, 0xffffffff, 4);
+	cf8_write(8, 0x14, 0xffffffff, 4);
+	cf8_write(8, 0x18, 0xffffffff, 4);
+	cf8_write(8, 0x1c, 0xffffffff, 4);
+	cf8_write(8, 0x30, 0xffffffff, 4);
+	CHECK_EQ(cf8_read(8, 0x10, 4), 0xffffc004);
+	CHECK_EQ(cf8_read(8, 0x14, 4), 0xffffffff);
+	CHECK_EQ(cf8_read(8, 0x18, 4), 0xfffff000);
+	CHECK_EQ(cf8_read(8, 0x1c, 4), 0);	/* unused BAR */
+	CHECK_EQ(cf8_read(8, 0x30, 4), 0);	/* no ROM */
+	cf8_write(8, 0x10, lo, 4);
+	cf8_write(8, 0x14, hi, 4);
+	cf8_write(8, 0x18, b2, 4);
+	cf8_write(8, 4, PCI_COMMAND_MEMORY, 2);
+	CHECK_EQ(cf8_read(8, 0x10, 4), lo);
+}
+
+static void test_bar_move(void)
+{
+	uint32_t lo = cf8_read(8, 0x10, 4) & ~0xfu;
+	uint32_t to = PCI_MMIO_WINDOW_BASE + 0x100000;
+	uint64_t v;
+
+	CHECK(mmio_hit(lo + 0x1010, &v));
+	CHECK_EQ(v, 0x5a000010);
+	CHECK(!mmio_hit(lo + 0x2000, &v));	/* no region there */
+	cf8_write(8, 4, 0, 2);
+	CHECK(!mmio_hit(lo + 0x1010, &v));	/* decode off */
+	cf8_write(8, 0x10, to, 4);
+	CHECK(!mmio_hit(to + 0x1010, &v));
+	cf8_write(8, 4, PCI_COMMAND_MEMORY, 2);
+	CHECK(mmio_hit(to + 0x1010, &v));
+	CHECK(!mmio_hit(lo + 0x1010, &v));
+	/* the command register keeps only the bits we implement */
+	CHECK_EQ(cf8_read(8, 4, 2), PCI_COMMAND_MEMORY);
+	cf8_write(8, 0x10, lo, 4);
+	CHECK(mmio_hit(lo + 0x1010, &v));
+}
+
+static void test_ecam_move(void)
+{
+	uint32_t lo = cf8_read(8, 0x10, 4) & ~0xfu;
+	uint32_t to = PCI_MMIO_WINDOW_BASE + 0x200000;
+	uint64_t v;
+	int i;
+
+	bus_write(&vm.mmio, PCI_ECAM_BASE + (8 << 12) + 0x10, to, 4);
+	for (i = 0; i < 1000 && !mmio_hit(to + 0x1010, &v); i++)
+		usleep(1000);
+	CHECK(mmio_hit(to + 0x1010, &v));
+	CHECK(!mmio_hit(lo + 0x1010, &v));
+	cf8_write(8, 0x10, lo, 4);
+	CHECK(mmio_hit(lo + 0x1010, &v));
+}
+
+static void test_caps(void)
+{
+	unsigned ptr, n = 0, ids[8];
+
+	CHECK(cf8_read(8, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST);
+	ptr = cf8_read(8, PCI_CAPABILITY_LIST, 1);
+	while (ptr && n < 8) {
+		CHECK(ptr >= 0x40 && ptr < 0x100 && !(ptr & 3));
+		ids[n++] = cf8_read(8, ptr, 1);
+		ptr = cf8_read(8, ptr + 1, 1);
+	}
+	CHECK_EQ(n, 2);
+	CHECK_EQ(ids[0], PCI_CAP_ID_VNDR);
+	CHECK_EQ(ids[1], PCI_CAP_ID_MSIX);
+	/* read-only: capability bytes ignore writes */
+	cf8_write(8, 0x40, 0xffffffff, 4);
+	CHECK_EQ(cf8_read(8, 0x40, 1), PCI_CAP_ID_VNDR);
+	/* unimplemented space reads zero, writes are ignored */
+	cf8_write(8, 0xf0, 0xdeadbeef, 4);
+	CHECK_EQ(cf8_read(8, 0xf0, 4), 0);
+	CHECK_EQ(ecam_read(8, 0x800, 4), 0);
+	bus_write(&vm.mmio, PCI_ECAM_BASE + (8 << 12) + 0x800, 0x1234, 4);
+	CHECK_EQ(ecam_read(8, 0x800, 4), 0);
+}
+
+static void test_ecam_equals_cf8(void)
+{
+	for (unsigned devfn = 0; devfn < 24; devfn++) {
+		for (unsigned off = 0; off < 256; off++) {
+			CHECK_EQ(ecam_read(devfn, off, 1),
+				 cf8_read(devfn, off, 1));
+			if (!(off & 1))
+				CHECK_EQ(ecam_read(devfn, off, 2),
+					 cf8_read(devfn, off, 2));
+			if (!(off & 3))
+				CHECK_EQ(ecam_read(devfn, off, 4),
+					 cf8_read(devfn, off, 4));
+		}
+	}
+}
+
+static void test_hostile_config(void)
+{
+	uint64_t v;
+
+	/* disabled 0xCF8, other buses, bad sizes: nothing happens */
+	bus_write(&vm.pio, PORT_PCI_CONFIG_ADDR, 0x00000800, 4);
+	bus_read(&vm.pio, PORT_PCI_CONFIG_DATA, &v, 4);
+	CHECK_EQ(v, 0xffffffff);
+	bus_write(&vm.pio, PORT_PCI_CONFIG_ADDR, 0x80010000, 4);
+	bus_read(&vm.pio, PORT_PCI_CONFIG_DATA, &v, 4);
+	CHECK_EQ(v, 0xffffffff);
+	bus_write(&vm.pio, PORT_PCI_CONFIG_ADDR, 0x80000800, 4);
+	bus_read(&vm.pio, PORT_PCI_CONFIG_DATA + 2, &v, 4);	/* straddles */
+	bus_write(&vm.pio, PORT_PCI_CONFIG_DATA + 3, 0xffff, 2);
+	bus_write(&vm.mmio, PCI_ECAM_BASE + (8 << 12) + 0xffe, ~0ULL, 8);
+	CHECK_EQ(ecam_read(8, 0xffc, 4), 0);
+	CHECK_EQ(cf8_read(8, 0, 4), 0x56781234);
+	/* BAR pointed at ECAM: the overlap is refused, nothing breaks */
+	v = cf8_read(8, 0x18, 4);
+	cf8_write(8, 0x18, PCI_ECAM_BASE, 4);
+	CHECK_EQ(ecam_read(8, 0, 4), 0x56781234);
+	cf8_write(8, 0x18, v, 4);
+	CHECK(mmio_hit(v + 0x800, &v));
+}
+
+static void msix_write(uint64_t bar, unsigned vec, unsigned field,
+		       uint32_t val)
+{
+	bus_write(&vm.mmio, bar + vec * 16 + field * 4, val, 4);
+}
+
+static void test_msix(void)
+{
+	uint64_t bar = cf8_read(8, 0x18, 4) & ~0xfu, pba;
+	unsigned cap = 0, ptr = cf8_read(8, PCI_CAPABILITY_LIST, 1);
+
+	while (ptr) {
+		if (cf8_read(8, ptr, 1) == PCI_CAP_ID_MSIX)
+			cap = ptr;
+		ptr = cf8_read(8, ptr + 1, 1);
+	}
+	CHECK(cap);
+	CHECK_EQ(cf8_read(8, cap + 2, 2) & 0x7ff, 3);	/* 4 vectors */
+	CHECK_EQ(cf8_read(8, cap + 4, 4), 0x0 | 2);	/* table in BAR2 */
+	CHECK_EQ(cf8_read(8, cap + 8, 4), 0x800 | 2);
+
+	nr_msi = 0;
+	CHECK(!pci_msix_notify(&tdev, 1));		/* disabled */
+	cf8_write(8, cap + 2, 0x8000, 2);		/* enable */
+	CHECK(pci_msix_enabled(&tdev));
+	/* vectors start masked: pending */
+	CHECK(pci_msix_notify(&tdev, 1));
+	CHECK_EQ(nr_msi, 0);
+	bus_read(&vm.mmio, bar + 0x800, &pba, 8);
+	CHECK_EQ(pba, 2);
+	msix_write(bar, 1, 0, 0xfee00000);
+	msix_write(bar, 1, 2, 0x41);
+	msix_write(bar, 1, 3, 0);			/* unmask */
+	CHECK_EQ(nr_msi, 1);
+	CHECK_EQ(last_msi_addr, 0xfee00000);
+	CHECK_EQ(last_msi_data, 0x41);
+	bus_read(&vm.mmio, bar + 0x800, &pba, 8);
+	CHECK_EQ(pba, 0);
+	CHECK(pci_msix_notify(&tdev, 1));
+	CHECK_EQ(nr_msi, 2);
+	/* function mask holds it back until cleared */
+	cf8_write(8, cap + 2, 0xc000, 2);
+	CHECK(pci_msix_notify(&tdev, 1));
+	CHECK_EQ(nr_msi, 2);
+	cf8_write(8, cap + 2, 0x8000, 2);
+	CHECK_EQ(nr_msi, 3);
+	/* out of range vector, odd sized table access */
+	CHECK(!pci_msix_notify(&tdev, 4));
+	bus_write(&vm.mmio, bar + 3, 0xff, 1);
+	cf8_write(8, cap + 2, 0, 2);
+	CHECK(!pci_msix_enabled(&tdev));
+}
+
+int main(void)
+{
+	setup();
+	RUN(test_host_bridge);
+	RUN(test_ids);
+	RUN(test_bar_sizing);
+	RUN(test_bar_move);
+	RUN(test_ecam_move);
+	RUN(test_caps);
+	RUN(test_ecam_equals_cf8);
+	RUN(test_hostile_config);
+	RUN(test_msix);
+	teardown();
+	return test_summary();
+}
