@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The instruction loop: interrupt checks at instruction boundaries, fault
+ * unwinding and exception delivery with double- and triple-fault rules.
+ */
+#include <string.h>
+
+#include "accel/emu/exec.h"
+
+void cpu_reset(struct emu_cpu *cpu, struct vm *vm, int id)
+{
+	memset(cpu, 0, sizeof(*cpu));
+	cpu->vm = vm;
+	cpu->id = id;
+	cpu->rflags = 2;
+	cpu->cr0 = X86_CR0_ET | 0x60000000;	/* CD, NW */
+	cpu->rip = 0xfff0;
+	for (int s = 0; s < 6; s++)
+		cpu->seg[s] = (struct x86_segment){ .limit = 0xffff,
+			.present = 1, .s = 1, .type = s == SEG_CS ? 0xb : 3 };
+	cpu->seg[SEG_CS].selector = 0xf000;
+	cpu->seg[SEG_CS].base = 0xffff0000;
+	cpu->gdt.limit = cpu->idt.limit = 0xffff;
+	cpu->ldt.limit = cpu->tr.limit = 0xffff;
+	cpu->tr.type = 0xb;
+	cpu->tr.present = 1;
+	cpu->ldt.type = 2;
+	cpu->ldt.present = 1;
+	cpu->mxcsr = 0x1f80;
+	cpu->fcw = 0x37f;
+	cpu->ftw = 0xffff;
+	cpu->pat = 0x0007040600070406ULL;
+	cpu->dr[6] = 0xffff0ff0;
+	cpu->dr[7] = 0x400;
+	cpu->delivering = -1;
+	tlb_flush(cpu, true);
+	cpu_update_mode(cpu);
+}
+
+uint64_t cpu_get_flags(struct emu_cpu *cpu)
+{
+	return cpu->rflags | 2;
+}
+
+static bool benign(int vec)
+{
+	return vec == EXC_DB || vec == EXC_NMI || vec == EXC_BP ||
+	       vec == EXC_OF || vec == EXC_BR || vec == EXC_UD ||
+	       vec == EXC_NM || vec == EXC_MF || vec >= 32;
+}
+
+/* Deliver the fault recorded by cpu_raise; may fault again (longjmp). */
+static void deliver_fault(struct emu_cpu *cpu)
+{
+	int vec = cpu->fault_vec;
+	uint32_t err = cpu->fault_err;
+	bool has_err = cpu->fault_has_err;
+	int prev = cpu->delivering;
+
+	if (prev >= 0) {
+		if (prev == EXC_DF) {
+			cpu->shutdown = true;
+			return;
+		}
+		if (!benign(prev) && !benign(vec) &&
+		    !(prev == EXC_PF && vec != EXC_PF && vec != EXC_GP &&
+		      vec != EXC_TS && vec != EXC_NP && vec != EXC_SS &&
+		      vec != EXC_DE)) {
+			vec = EXC_DF;
+			err = 0;
+			has_err = true;
+		}
+	}
+	cpu->delivering = vec;
+	cpu_deliver(cpu, vec, has_err, err, false, cpu->rip);
+	cpu->delivering = -1;
+}
+
+static bool poll_interrupts(struct emu_cpu *cpu)
+{
+	const struct emu_apic_ops *ops = cpu->apic_ops;
+	unsigned ev;
+	int v;
+
+	if (!ops->maybe_pending(cpu->apic))
+		return false;
+	ev = ops->take_events(cpu->apic, &cpu->sipi_vector);
+	if (ev & (CPU_EV_INIT | CPU_EV_SIPI)) {
+		cpu->events |= ev & (CPU_EV_INIT | CPU_EV_SIPI);
+		return true;
+	}
+	if ((ev & CPU_EV_NMI) && !cpu->nmi_blocked) {
+		cpu->nmi_blocked = true;
+		cpu->delivering = EXC_NMI;
+		cpu_deliver(cpu, EXC_NMI, false, 0, false, cpu->rip);
+		cpu->delivering = -1;
+		return false;
+	}
+	if (!(cpu->rflags & FL_IF))
+		return false;
+	v = ops->pending_vector(cpu->apic);
+	if (v < 0)
+		return false;
+	ops->accept(cpu->apic, v);
+	cpu->delivering = v;
+	cpu_deliver(cpu, v, false, 0, false, cpu->rip);
+	cpu->delivering = -1;
+	return false;
+}
+
+void cpu_run_batch(struct emu_cpu *cpu, long max, const atomic_bool *stop)
+{
+	volatile long n = 0;
+
+	if (sigsetjmp(cpu->fault_jmp, 0)) {
+		if (cpu->fault_vec < 0)
+			return;		/* cpu->error says why */
+		cpu->rip = cpu->insn_rip;
+		cpu->gpr[R_SP] = cpu->insn_rsp;
+		deliver_fault(cpu);
+		if (cpu->shutdown)
+			return;
+		n++;
+	}
+	while (n < max) {
+		cpu->insn_rip = cpu->rip;
+		cpu->insn_rsp = cpu->gpr[R_SP];
+		if (cpu->shadow) {
+			cpu->shadow = false;
+		} else if (cpu->apic_ops && poll_interrupts(cpu)) {
+			return;
+		}
+		cpu->insn_rip = cpu->rip;
+		cpu->insn_rsp = cpu->gpr[R_SP];
+		exec_insn(cpu);
+		n++;
+		if (cpu->halted)
+			break;
+		if (stop && !(n & 255) &&
+		    atomic_load_explicit(stop, memory_order_relaxed))
+			break;
+	}
+	cpu->icount += n;
+}
+
+void cpu_step(struct emu_cpu *cpu)
+{
+	cpu_run_batch(cpu, 1, NULL);
+}

@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * State of one software x86-64 CPU and the interfaces between the parts of
+ * the interpreter: decode/execute (exec_*.c), memory and paging (mmu.c),
+ * exceptions (excp.c), segments and mode switches (seg.c), MSRs, CPUID.
+ *
+ * A fault anywhere inside an instruction unwinds with siglongjmp to the
+ * instruction loop (cpu_run_batch), which restores RIP/RSP to the start of
+ * the instruction and delivers the exception. So a handler reads all of its
+ * operands and performs its memory writes before it updates registers.
+ */
+#ifndef CVISOR_ACCEL_EMU_CPU_H
+#define CVISOR_ACCEL_EMU_CPU_H
+
+#include <setjmp.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arch/x86/regs.h"
+
+struct vm;
+struct emu_cpu;
+
+/* Segment register numbers, in ModRM/prefix encoding order. */
+enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_NONE = 7 };
+
+/* General registers in encoding order. */
+enum { R_AX, R_CX, R_DX, R_BX, R_SP, R_BP, R_SI, R_DI };
+
+/* Exception vectors. */
+enum {
+	EXC_DE = 0, EXC_DB = 1, EXC_NMI = 2, EXC_BP = 3, EXC_OF = 4,
+	EXC_BR = 5, EXC_UD = 6, EXC_NM = 7, EXC_DF = 8, EXC_TS = 10,
+	EXC_NP = 11, EXC_SS = 12, EXC_GP = 13, EXC_PF = 14, EXC_MF = 16,
+	EXC_AC = 17, EXC_XM = 19,
+};
+
+/* RFLAGS bits */
+#define FL_CF	0x0001u
+#define FL_PF	0x0004u
+#define FL_AF	0x0010u
+#define FL_ZF	0x0040u
+#define FL_SF	0x0080u
+#define FL_TF	0x0100u
+#define FL_IF	0x0200u
+#define FL_DF	0x0400u
+#define FL_OF	0x0800u
+#define FL_IOPL	0x3000u
+#define FL_NT	0x4000u
+#define FL_RF	0x10000u
+#define FL_VM	0x20000u
+#define FL_AC	0x40000u
+#define FL_ID	0x200000u
+#define FL_ARITH (FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF)
+
+#define CR0_TS		(1ULL << 3)
+#define CR0_EM		(1ULL << 2)
+#define CR4_TSD		(1ULL << 2)
+#define CR4_PSE		(1ULL << 4)
+#define CR4_PGE		(1ULL << 7)
+#define CR4_OSXMMEXCPT	(1ULL << 10)
+#define CR4_FSGSBASE	(1ULL << 16)
+
+/*
+ * The LAPIC as the CPU sees it. emu.c points this at the irqchip; unit
+ * tests leave it NULL and get a CPU without a local APIC.
+ */
+struct emu_apic_ops {
+	uint32_t (*mmio_read)(void *apic, uint32_t offset);
+	void (*mmio_write)(void *apic, uint32_t offset, uint32_t val);
+	bool (*rdmsr)(void *apic, uint32_t msr, uint64_t *val);
+	bool (*wrmsr)(void *apic, uint32_t msr, uint64_t val);
+	uint64_t (*apic_base)(void *apic);
+	uint64_t (*get_cr8)(void *apic);
+	void (*set_cr8)(void *apic, uint64_t cr8);
+	bool (*maybe_pending)(void *apic);
+	int (*pending_vector)(void *apic);
+	void (*accept)(void *apic, int vector);
+	unsigned (*take_events)(void *apic, uint8_t *sipi_vector);
+};
+
+/* LAPIC events the run loop in emu.c must act on (see irqchip.h) */
+#define CPU_EV_INIT	(1u << 0)
+#define CPU_EV_SIPI	(1u << 1)
+#define CPU_EV_NMI	(1u << 2)
+
+/* Software TLB: direct-mapped, one entry per 4 KiB virtual page. */
+#define TLB_SIZE	1024
+#define TLB_R		(1u << 0)	/* readable at CPL 0-2 */
+#define TLB_W		(1u << 1)
+#define TLB_X		(1u << 2)
+#define TLB_UR		(1u << 3)	/* the same at CPL 3 */
+#define TLB_UW		(1u << 4)
+#define TLB_UX		(1u << 5)
+#define TLB_GLOBAL	(1u << 6)
+
+struct tlb_entry {
+	uint64_t vpn;		/* linear >> 12, ~0 when empty */
+	uint64_t gpa;		/* physical page address */
+	uint8_t *hva;		/* host page, NULL for MMIO */
+	uint32_t perm;
+};
+
+union xmm {
+	uint8_t b[16];
+	uint16_t w[8];
+	uint32_t d[4];
+	uint64_t q[2];
+	int8_t sb[16];
+	int16_t sw[8];
+	int32_t sd[4];
+};
+
+struct emu_cpu {
+	uint64_t gpr[16];
+	uint64_t rip;
+	uint64_t rflags;
+	struct x86_segment seg[6];
+	struct x86_segment tr, ldt;
+	struct x86_dtable gdt, idt;
+	uint64_t cr0, cr2, cr3, cr4, efer;
+	uint64_t dr[8];
+	uint64_t cr8;		/* used only without a LAPIC */
+
+	/* MSRs */
+	uint64_t star, lstar, cstar, sfmask, kernel_gs_base, tsc_aux;
+	uint64_t sysenter_cs, sysenter_esp, sysenter_eip;
+	uint64_t pat, misc_enable, tsc_adjust, apic_base;
+	uint64_t kvm_system_time, kvm_wall_clock;
+
+	union xmm xmm[16];
+	uint32_t mxcsr;
+	uint16_t fcw, fsw, ftw;
+
+	/* Derived mode, refreshed by cpu_update_mode(). */
+	int cpl;
+	bool code64;		/* 64-bit code segment in long mode */
+	bool lma;
+
+	/* Execution bookkeeping */
+	bool halted;
+	bool shutdown;		/* triple fault */
+	bool shadow;		/* STI / MOV SS interrupt shadow for one insn */
+	int delivering;		/* vector being delivered, or -1 */
+	bool nmi_blocked;	/* from NMI delivery until IRET */
+	unsigned events;	/* CPU_EV_INIT/SIPI taken from the LAPIC */
+	uint8_t sipi_vector;
+	uint64_t insn_rip, insn_rsp;
+	sigjmp_buf fault_jmp;
+	int fault_vec;
+	uint32_t fault_err;
+	bool fault_has_err;
+	char error[160];	/* fatal emulator error, ends the run */
+	uint64_t icount;
+	uint64_t rmw_aux;	/* CMPXCHG's accumulator for its rmw_fn */
+
+	/* Fetch window: host pointer of the current code page */
+	uint64_t fetch_vpn;
+	const uint8_t *fetch_hva;
+
+	struct tlb_entry tlb[TLB_SIZE];
+
+	struct vm *vm;
+	int id;
+	void *apic;
+	const struct emu_apic_ops *apic_ops;
+	/* tsc value minus host tsc; shared clock for all CPUs */
+	int64_t tsc_offset;
+};
+
+/* cpu.c */
+void cpu_reset(struct emu_cpu *cpu, struct vm *vm, int id);
+void cpu_update_mode(struct emu_cpu *cpu);
+/*
+ * Run up to max instructions. Returns early when the CPU halts, shuts down,
+ * hits a fatal error, has LAPIC events for emu.c, or *stop becomes true
+ * (stop may be NULL).
+ */
+void cpu_run_batch(struct emu_cpu *cpu, long max, const atomic_bool *stop);
+/* One instruction (for tests). */
+void cpu_step(struct emu_cpu *cpu);
+uint64_t cpu_get_flags(struct emu_cpu *cpu);
+
+/* excp.c */
+_Noreturn void cpu_raise(struct emu_cpu *cpu, int vec, uint32_t err);
+_Noreturn void cpu_raise_noerr(struct emu_cpu *cpu, int vec);
+_Noreturn void cpu_fatal(struct emu_cpu *cpu, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Deliver vector through the IDT. soft: INT n (check DPL, RIP is next). */
+void cpu_deliver(struct emu_cpu *cpu, int vec, bool has_err, uint32_t err,
+		 bool soft, uint64_t next_rip);
+bool excp_has_error_code(int vec);
+
+/* mmu.c: linear addresses (segment base already added) */
+void tlb_flush(struct emu_cpu *cpu, bool global);
+void tlb_flush_page(struct emu_cpu *cpu, uint64_t lin);
+enum mem_access { ACC_R, ACC_W, ACC_X };
+uint64_t mem_read(struct emu_cpu *cpu, uint64_t lin, unsigned size);
+void mem_write(struct emu_cpu *cpu, uint64_t lin, uint64_t val,
+	       unsigned size);
+/* Supervisor (implicit) accesses: descriptor tables, TSS, IDT. */
+uint64_t mem_read_sys(struct emu_cpu *cpu, uint64_t lin, unsigned size);
+void mem_write_sys(struct emu_cpu *cpu, uint64_t lin, uint64_t val,
+		   unsigned size);
+void mem_read_buf(struct emu_cpu *cpu, uint64_t lin, void *buf, unsigned n);
+void mem_write_buf(struct emu_cpu *cpu, uint64_t lin, const void *buf,
+		   unsigned n);
+/*
+ * Host pointer for size bytes at lin, checked for access, or NULL when the
+ * range is MMIO or crosses a page (caller falls back to mem_read/write).
+ */
+void *mem_ptr(struct emu_cpu *cpu, uint64_t lin, unsigned size,
+	      enum mem_access acc);
+uint8_t fetch_slow(struct emu_cpu *cpu, uint64_t lin);
+/* Physical-address accesses (page walks, pvclock). */
+uint64_t phys_read(struct emu_cpu *cpu, uint64_t gpa, unsigned size);
+void phys_write(struct emu_cpu *cpu, uint64_t gpa, uint64_t val,
+		unsigned size);
+
+/* seg.c */
+void seg_load(struct emu_cpu *cpu, int sreg, uint16_t sel);
+void seg_load_real(struct emu_cpu *cpu, int sreg, uint16_t sel);
+/* Read the 8 (or 16 for system descriptors in long mode) byte descriptor */
+bool seg_read_desc(struct emu_cpu *cpu, uint16_t sel, uint64_t *lo,
+		   uint64_t *hi);
+void seg_from_desc(struct x86_segment *s, uint16_t sel, uint64_t lo);
+void seg_far_jump(struct emu_cpu *cpu, uint16_t sel, uint64_t off);
+void seg_far_call(struct emu_cpu *cpu, uint16_t sel, uint64_t off,
+		  int opsize);
+void seg_far_ret(struct emu_cpu *cpu, int opsize, uint16_t imm);
+void seg_iret(struct emu_cpu *cpu, int opsize);
+void seg_load_tr(struct emu_cpu *cpu, uint16_t sel);
+void seg_load_ldt(struct emu_cpu *cpu, uint16_t sel);
+void cpu_write_cr(struct emu_cpu *cpu, int n, uint64_t val);
+uint64_t cpu_read_cr(struct emu_cpu *cpu, int n);
+void cpu_syscall(struct emu_cpu *cpu);
+void cpu_sysret(struct emu_cpu *cpu, int opsize);
+
+/* msr.c */
+bool msr_read(struct emu_cpu *cpu, uint32_t msr, uint64_t *val);
+bool msr_write(struct emu_cpu *cpu, uint32_t msr, uint64_t val);
+uint64_t cpu_rdtsc(struct emu_cpu *cpu);
+
+/* cpuid.c */
+void cpu_cpuid(struct emu_cpu *cpu, uint32_t leaf, uint32_t sub,
+	       uint32_t out[4]);
+
+static inline uint64_t seg_base(struct emu_cpu *cpu, int s)
+{
+	return cpu->seg[s].base;
+}
+
+#endif

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The decoded form of the instruction being executed and the operand
+ * helpers the exec_*.c handlers share. Decoding happens as the handler
+ * runs: prefixes first (decode.c), then each handler pulls its ModRM and
+ * immediates from the fetch window.
+ */
+#ifndef CVISOR_ACCEL_EMU_EXEC_H
+#define CVISOR_ACCEL_EMU_EXEC_H
+
+#include "accel/emu/cpu.h"
+#include "accel/emu/stack.h"
+
+struct insn {
+	uint8_t op;
+	uint8_t rex;		/* 0x40..0x4f or 0 */
+	bool lock, rep, repne, p66;
+	uint8_t last_pfx;	/* last of 66/F2/F3, selects SSE forms */
+	int seg;		/* override or SEG_NONE */
+	int osize;		/* 2, 4 or 8 */
+	int asize;		/* 2, 4 or 8 */
+	uint8_t modrm, mod, reg, rm;	/* reg/rm include REX.R/REX.B */
+	bool mem;
+	uint64_t ea;		/* its offset (effective address) */
+	uint64_t addr;		/* linear address of a memory operand */
+};
+
+static inline uint64_t size_mask(int size)
+{
+	return size == 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
+}
+
+static inline int64_t sext(uint64_t v, int size)
+{
+	int sh = 64 - size * 8;
+
+	return (int64_t)(v << sh) >> sh;
+}
+
+static inline uint8_t fetch8(struct emu_cpu *cpu)
+{
+	uint64_t lin = cpu->code64 ? cpu->rip :
+		       (cpu->seg[SEG_CS].base + cpu->rip) & 0xffffffffULL;
+	uint8_t b;
+
+	if (lin >> 12 == cpu->fetch_vpn)
+		b = cpu->fetch_hva[lin & 0xfff];
+	else
+		b = fetch_slow(cpu, lin);
+	cpu->rip++;
+	return b;
+}
+
+static inline uint8_t peek8(struct emu_cpu *cpu)
+{
+	uint8_t b = fetch8(cpu);
+
+	cpu->rip--;
+	return b;
+}
+
+static inline uint64_t fetch_n(struct emu_cpu *cpu, int size)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < size; i++)
+		v |= (uint64_t)fetch8(cpu) << (8 * i);
+	return v;
+}
+
+/* Immediate of size bytes (an 8-byte operand takes a sign-extended imm32) */
+static inline uint64_t fetch_imm(struct emu_cpu *cpu, int size)
+{
+	if (size == 8)
+		return (uint64_t)(int64_t)(int32_t)fetch_n(cpu, 4);
+	return fetch_n(cpu, size);
+}
+
+static inline uint64_t fetch_simm8(struct emu_cpu *cpu)
+{
+	return (uint64_t)(int64_t)(int8_t)fetch8(cpu);
+}
+
+static inline uint64_t reg_read(struct emu_cpu *cpu, struct insn *in,
+				int r, int size)
+{
+	if (size == 1) {
+		if (!in->rex && r >= 4 && r < 8)
+			return (cpu->gpr[r - 4] >> 8) & 0xff;
+		return cpu->gpr[r] & 0xff;
+	}
+	return cpu->gpr[r] & size_mask(size);
+}
+
+static inline void reg_write(struct emu_cpu *cpu, struct insn *in, int r,
+			     int size, uint64_t v)
+{
+	switch (size) {
+	case 1:
+		if (!in->rex && r >= 4 && r < 8)
+			cpu->gpr[r - 4] = (cpu->gpr[r - 4] & ~0xff00ULL) |
+					  ((v & 0xff) << 8);
+		else
+			cpu->gpr[r] = (cpu->gpr[r] & ~0xffULL) | (v & 0xff);
+		break;
+	case 2:
+		cpu->gpr[r] = (cpu->gpr[r] & ~0xffffULL) | (v & 0xffff);
+		break;
+	case 4:
+		cpu->gpr[r] = (uint32_t)v;
+		break;
+	default:
+		cpu->gpr[r] = v;
+	}
+}
+
+/* decode.c */
+void decode_modrm(struct emu_cpu *cpu, struct insn *in, int imm_bytes);
+uint64_t seg_lin(struct emu_cpu *cpu, struct insn *in, int defseg,
+		 uint64_t off);
+uint64_t rm_read(struct emu_cpu *cpu, struct insn *in, int size);
+void rm_write(struct emu_cpu *cpu, struct insn *in, int size, uint64_t v);
+typedef uint64_t (*rmw_fn)(struct emu_cpu *cpu, uint64_t old, uint64_t arg,
+			   int size);
+/* Read-modify-write the r/m operand; atomic on RAM under LOCK. */
+uint64_t rm_rmw(struct emu_cpu *cpu, struct insn *in, int size, rmw_fn fn,
+		uint64_t arg);
+_Noreturn void insn_ud(struct emu_cpu *cpu, struct insn *in);
+
+/* exec_alu.c: flag-exact arithmetic; results masked to size */
+void set_szp(struct emu_cpu *cpu, uint64_t r, int size);
+uint64_t alu_op(struct emu_cpu *cpu, int op, uint64_t a, uint64_t b,
+		int size);
+uint64_t alu_shift(struct emu_cpu *cpu, int op, uint64_t a, unsigned cnt,
+		   int size);
+uint64_t alu_shld(struct emu_cpu *cpu, uint64_t a, uint64_t b, unsigned c,
+		  int size, bool right);
+void alu_group3(struct emu_cpu *cpu, struct insn *in, int size);
+uint64_t alu_imul(struct emu_cpu *cpu, uint64_t a, uint64_t b, int size);
+bool cond_true(struct emu_cpu *cpu, int cc);
+uint64_t fn_inc(struct emu_cpu *cpu, uint64_t a, uint64_t unused, int size);
+uint64_t fn_dec(struct emu_cpu *cpu, uint64_t a, uint64_t unused, int size);
+
+/* exec.c, exec_0f.c, exec_str.c, sse.c, x87.c */
+void exec_insn(struct emu_cpu *cpu);
+void exec_0f(struct emu_cpu *cpu, struct insn *in);
+void exec_string(struct emu_cpu *cpu, struct insn *in);
+void exec_sse(struct emu_cpu *cpu, struct insn *in, uint8_t op);
+void exec_x87(struct emu_cpu *cpu, struct insn *in);
+void exec_io(struct emu_cpu *cpu, struct insn *in);
+void exec_fxsave(struct emu_cpu *cpu, struct insn *in, bool restore);
+uint64_t io_in(struct emu_cpu *cpu, uint16_t port, int size);
+void io_out(struct emu_cpu *cpu, uint16_t port, uint64_t v, int size);
+
+#endif

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: MIT
+/*
+ * String instructions (MOVS, CMPS, STOS, LODS, SCAS, INS, OUTS) with
+ * REP/REPE/REPNE, and port I/O. A REP loop runs a bounded number of
+ * iterations per instruction and then re-executes itself, so interrupts
+ * and kicks are seen during long copies; registers are updated after each
+ * element so a fault mid-way resumes correctly.
+ */
+#include <string.h>
+
+#include "accel/emu/exec.h"
+#include "vmm/vm.h"
+
+#define REP_CHUNK 4096
+
+uint64_t io_in(struct emu_cpu *cpu, uint16_t port, int size)
+{
+	uint64_t v = 0;
+
+	bus_read(&cpu->vm->pio, port, &v, size);
+	return v;
+}
+
+void io_out(struct emu_cpu *cpu, uint16_t port, uint64_t v, int size)
+{
+	bus_write(&cpu->vm->pio, port, v & size_mask(size), size);
+}
+
+void exec_io(struct emu_cpu *cpu, struct insn *in)
+{
+	uint8_t b = in->op;
+	int size = (b & 1) ? (in->osize == 2 ? 2 : 4) : 1;
+	uint16_t port = b >= 0xec ? cpu->gpr[R_DX] & 0xffff : fetch8(cpu);
+
+	if (b & 2)
+		io_out(cpu, port, cpu->gpr[R_AX], size);
+	else
+		reg_write(cpu, in, R_AX, size, io_in(cpu, port, size));
+}
+
+static void idx_step(struct emu_cpu *cpu, struct insn *in, int r, int size)
+{
+	uint64_t m = size_mask(in->asize);
+	uint64_t v = cpu->gpr[r];
+
+	v += (cpu->rflags & FL_DF) ? -(uint64_t)size : (uint64_t)size;
+	cpu->gpr[r] = in->asize == 4 ? (v & m) : (cpu->gpr[r] & ~m) | (v & m);
+}
+
+/* Fast path for REP MOVSB/STOSB etc. within single pages of RAM. */
+static bool rep_fast(struct emu_cpu *cpu, struct insn *in, uint8_t b,
+		     int size, uint64_t *count)
+{
+	uint64_t m = size_mask(in->asize), n = *count, di, si;
+	uint64_t dl, sl = 0, room;
+	uint8_t *dp, *sp = NULL;
+
+	if ((cpu->rflags & FL_DF) || n < 2)
+		return false;
+	di = cpu->gpr[R_DI] & m;
+	dl = in->asize == 8 || cpu->code64 ? di :
+	     (cpu->seg[SEG_ES].base + di) & 0xffffffffULL;
+	room = (4096 - (dl & 0xfff)) / size;
+	if (b == 0xa4 || b == 0xa5) {
+		si = cpu->gpr[R_SI] & m;
+		sl = seg_lin(cpu, in, SEG_DS, si);
+		if ((4096 - (sl & 0xfff)) / size < room)
+			room = (4096 - (sl & 0xfff)) / size;
+	}
+	if (room < n)
+		n = room;
+	if (!n || (in->asize != 8 && (di + n * size > m ||
+				      (cpu->gpr[R_SI] & m) + n * size > m)))
+		return false;
+	if (b == 0xa4 || b == 0xa5) {
+		sp = mem_ptr(cpu, sl, n * size, ACC_R);
+		if (!sp)
+			return false;
+	}
+	dp = mem_ptr(cpu, dl, n * size, ACC_W);
+	if (!dp)
+		return false;
+	if (sp) {
+		memmove(dp, sp, n * size);
+		cpu->gpr[R_SI] += n * size;
+	} else {
+		uint64_t v = cpu->gpr[R_AX];
+
+		if (size == 1)
+			memset(dp, v & 0xff, n);
+		else
+			for (uint64_t i = 0; i < n; i++)
+				memcpy(dp + i * size, &v, size);
+	}
+	cpu->gpr[R_DI] += n * size;
+	if (in->asize == 4) {
+		cpu->gpr[R_DI] &= 0xffffffffULL;
+		cpu->gpr[R_SI] &= 0xffffffffULL;
+	}
+	*count -= n;
+	return true;
+}
+
+void exec_string(struct emu_cpu *cpu, struct insn *in)
+{
+	uint8_t b = in->op;
+	int size = (b & 1) ? in->osize : 1;
+	uint64_t am = size_mask(in->asize);
+	bool rep = in->rep || in->repne;
+	uint64_t count = rep ? cpu->gpr[R_CX] & am : 1;
+	uint64_t done = 0;
+
+	if ((b == 0x6d || b == 0x6f) && size == 8)
+		size = 4;
+	while (count && done < REP_CHUNK) {
+		uint64_t di = seg_lin(cpu, &(struct insn){ .seg = SEG_ES },
+				      SEG_ES, cpu->gpr[R_DI] & am);
+		uint64_t si = seg_lin(cpu, in, SEG_DS, cpu->gpr[R_SI] & am);
+		uint64_t v, w;
+		bool stop = false;
+
+		if (rep && (b == 0xa4 || b == 0xa5 || b == 0xaa || b == 0xab) &&
+		    rep_fast(cpu, in, b, size, &count)) {
+			done += 64;
+			goto next;
+		}
+		switch (b) {
+		case 0x6c: case 0x6d:
+			v = io_in(cpu, cpu->gpr[R_DX] & 0xffff, size);
+			mem_write(cpu, di, v, size);
+			idx_step(cpu, in, R_DI, size);
+			break;
+		case 0x6e: case 0x6f:
+			v = mem_read(cpu, si, size);
+			io_out(cpu, cpu->gpr[R_DX] & 0xffff, v, size);
+			idx_step(cpu, in, R_SI, size);
+			break;
+		case 0xa4: case 0xa5:
+			v = mem_read(cpu, si, size);
+			mem_write(cpu, di, v, size);
+			idx_step(cpu, in, R_SI, size);
+			idx_step(cpu, in, R_DI, size);
+			break;
+		case 0xa6: case 0xa7:
+			v = mem_read(cpu, si, size);
+			w = mem_read(cpu, di, size);
+			alu_op(cpu, 7, v, w, size);
+			idx_step(cpu, in, R_SI, size);
+			idx_step(cpu, in, R_DI, size);
+			stop = true;
+			break;
+		case 0xaa: case 0xab:
+			mem_write(cpu, di, cpu->gpr[R_AX], size);
+			idx_step(cpu, in, R_DI, size);
+			break;
+		case 0xac: case 0xad:
+			v = mem_read(cpu, si, size);
+			reg_write(cpu, in, R_AX, size, v);
+			idx_step(cpu, in, R_SI, size);
+			break;
+		default:
+			w = mem_read(cpu, di, size);
+			alu_op(cpu, 7, cpu->gpr[R_AX], w, size);
+			idx_step(cpu, in, R_DI, size);
+			stop = true;
+			break;
+		}
+		count--;
+		done++;
+next:
+		if (rep)
+			cpu->gpr[R_CX] = in->asize == 8 ? count :
+					 in->asize == 4 ? (uint32_t)count :
+					 (cpu->gpr[R_CX] & ~0xffffULL) | count;
+		if (rep && stop) {
+			bool zf = cpu->rflags & FL_ZF;
+
+			if ((in->rep && !zf) || (in->repne && zf))
+				return;
+		}
+	}
+	if (rep && count)
+		cpu->rip = cpu->insn_rip;	/* continue next time round */
+}

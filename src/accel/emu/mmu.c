@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Linear-to-physical translation (4-level paging with 4K/2M/1G pages, NX,
+ * U/S, CR0.WP), the software TLB, and guest memory accesses: RAM through
+ * host pointers, the LAPIC page to the CPU's LAPIC, everything else to the
+ * MMIO bus.
+ *
+ * A TLB entry grants write permission only once the page's dirty bit is
+ * set, so the first write to a clean page walks again and sets D.
+ */
+#include <string.h>
+
+#include "accel/emu/cpu.h"
+#include "vmm/vm.h"
+
+#define PTE_P	(1ULL << 0)
+#define PTE_W	(1ULL << 1)
+#define PTE_U	(1ULL << 2)
+#define PTE_A	(1ULL << 5)
+#define PTE_D	(1ULL << 6)
+#define PTE_PS	(1ULL << 7)
+#define PTE_G	(1ULL << 8)
+#define PTE_NX	(1ULL << 63)
+#define PTE_ADDR 0x000ffffffffff000ULL
+
+#define PF_P	(1u << 0)
+#define PF_W	(1u << 1)
+#define PF_U	(1u << 2)
+#define PF_I	(1u << 4)
+
+void tlb_flush(struct emu_cpu *cpu, bool global)
+{
+	for (int i = 0; i < TLB_SIZE; i++)
+		if (global || !(cpu->tlb[i].perm & TLB_GLOBAL))
+			cpu->tlb[i].vpn = ~0ULL;
+	cpu->fetch_vpn = ~0ULL;
+}
+
+void tlb_flush_page(struct emu_cpu *cpu, uint64_t lin)
+{
+	struct tlb_entry *e = &cpu->tlb[(lin >> 12) % TLB_SIZE];
+
+	if (e->vpn == lin >> 12)
+		e->vpn = ~0ULL;
+	/* A large page covers many slots: drop them all, it is rare. */
+	tlb_flush(cpu, true);
+}
+
+static uint64_t *pte_ptr(struct emu_cpu *cpu, uint64_t gpa)
+{
+	return gpa_to_hva(&cpu->vm->mem, gpa, 8);
+}
+
+static _Noreturn void page_fault(struct emu_cpu *cpu, uint64_t lin,
+				 uint32_t err)
+{
+	cpu->cr2 = lin;
+	cpu_raise(cpu, EXC_PF, err);
+}
+
+static void set_bits(uint64_t *pte, uint64_t bits)
+{
+	if ((__atomic_load_n(pte, __ATOMIC_RELAXED) & bits) != bits)
+		__atomic_fetch_or(pte, bits, __ATOMIC_RELAXED);
+}
+
+static bool canonical(uint64_t lin)
+{
+	return (uint64_t)(((int64_t)lin << 16) >> 16) == lin;
+}
+
+/* Walk the page tables for lin and fill its TLB entry. */
+static struct tlb_entry *tlb_fill(struct emu_cpu *cpu, uint64_t lin,
+				  enum mem_access acc, bool user)
+{
+	struct tlb_entry *e = &cpu->tlb[(lin >> 12) % TLB_SIZE];
+	uint64_t gpa, apic_page;
+	uint32_t perm;
+
+	if (!(cpu->cr0 & X86_CR0_PG)) {
+		gpa = lin & ~0xfffULL;
+		perm = TLB_R | TLB_W | TLB_X | TLB_UR | TLB_UW | TLB_UX;
+	} else if (cpu->cr4 & X86_CR4_PAE) {
+		uint64_t table = cpu->cr3 & PTE_ADDR, ent = 0, *p = NULL;
+		bool w = true, u = true, nx = false, big = false;
+		uint32_t err = (acc == ACC_W ? PF_W : 0) | (user ? PF_U : 0) |
+			       (acc == ACC_X && (cpu->efer & X86_EFER_NXE) ?
+				PF_I : 0);
+		int level, top = cpu->lma ? 3 : 2;
+		uint64_t *ptes[4];
+
+		if (cpu->lma && !canonical(lin))
+			cpu_raise(cpu, EXC_GP, 0);
+		if (!cpu->lma) {
+			/* PAE without long mode: 4 PDPTEs at CR3 */
+			table = cpu->cr3 & 0xffffffe0ULL;
+			lin &= 0xffffffffULL;
+		}
+		for (level = top; level >= 0; level--) {
+			uint64_t idx = (lin >> (12 + 9 * level)) & 511;
+
+			if (!cpu->lma && level == 2)
+				idx &= 3;
+			p = pte_ptr(cpu, table + idx * 8);
+			if (!p)
+				page_fault(cpu, lin, err);
+			ent = __atomic_load_n(p, __ATOMIC_RELAXED);
+			ptes[level] = p;
+			if (!(ent & PTE_P))
+				page_fault(cpu, lin, err);
+			if (!cpu->lma && level == 2) {
+				table = ent & PTE_ADDR;
+				continue;
+			}
+			w &= !!(ent & PTE_W);
+			u &= !!(ent & PTE_U);
+			if (cpu->efer & X86_EFER_NXE)
+				nx |= !!(ent & PTE_NX);
+			if (level <= 2 && level >= 1 && (ent & PTE_PS)) {
+				big = true;
+				break;
+			}
+			if (level == 0)
+				break;
+			table = ent & PTE_ADDR;
+		}
+		if (big) {
+			uint64_t sz = 1ULL << (12 + 9 * level);
+
+			gpa = (ent & PTE_ADDR & ~(sz - 1)) |
+			      (lin & (sz - 1) & ~0xfffULL);
+		} else {
+			gpa = ent & PTE_ADDR;
+		}
+		perm = TLB_R;
+		if (w || !(cpu->cr0 & X86_CR0_WP))
+			perm |= TLB_W;
+		if (!nx)
+			perm |= TLB_X;
+		if (u) {
+			perm |= TLB_UR;
+			if (w)
+				perm |= TLB_UW;
+			if (!nx)
+				perm |= TLB_UX;
+		}
+		{
+			uint32_t need = acc == ACC_R ? TLB_R :
+					acc == ACC_W ? TLB_W : TLB_X;
+
+			if (user)
+				need <<= 3;
+			if (!(perm & need))
+				page_fault(cpu, lin, err | PF_P);
+		}
+		for (int l = top; l > level; l--)
+			if (ptes[l] && (cpu->lma || l != 2))
+				set_bits(ptes[l], PTE_A);
+		if (acc == ACC_W || (ent & PTE_D)) {
+			set_bits(p, PTE_A | PTE_D);
+		} else {
+			set_bits(p, PTE_A);
+			perm &= ~(TLB_W | TLB_UW);
+		}
+		if ((ent & PTE_G) && (cpu->cr4 & CR4_PGE))
+			perm |= TLB_GLOBAL;
+	} else {
+		/* 32-bit two-level paging */
+		uint32_t err = (acc == ACC_W ? PF_W : 0) | (user ? PF_U : 0);
+		uint32_t *pde, *pte, de, te;
+		bool w, u;
+
+		lin &= 0xffffffffULL;
+		pde = gpa_to_hva(&cpu->vm->mem,
+				 (cpu->cr3 & 0xfffff000) + (lin >> 22) * 4, 4);
+		if (!pde || !((de = *pde) & PTE_P))
+			page_fault(cpu, lin, err);
+		if ((de & PTE_PS) && (cpu->cr4 & CR4_PSE)) {
+			te = de;
+			pte = pde;
+			gpa = (de & 0xffc00000) | (lin & 0x3ff000);
+		} else {
+			pte = gpa_to_hva(&cpu->vm->mem, (de & 0xfffff000) +
+					 ((lin >> 12) & 1023) * 4, 4);
+			if (!pte || !((te = *pte) & PTE_P))
+				page_fault(cpu, lin, err);
+			gpa = te & 0xfffff000;
+			__atomic_fetch_or(pde, (uint32_t)PTE_A,
+					  __ATOMIC_RELAXED);
+		}
+		w = (de & PTE_W) && (te & PTE_W);
+		u = (de & PTE_U) && (te & PTE_U);
+		perm = TLB_R | TLB_X | (w || !(cpu->cr0 & X86_CR0_WP) ?
+					TLB_W : 0);
+		if (u)
+			perm |= TLB_UR | TLB_UX | (w ? TLB_UW : 0);
+		if (!(perm & ((acc == ACC_W ? TLB_W : TLB_R) << (user ? 3 : 0))))
+			page_fault(cpu, lin, err | PF_P);
+		__atomic_fetch_or(pte, (uint32_t)(PTE_A | (acc == ACC_W ?
+							    PTE_D : 0)),
+				  __ATOMIC_RELAXED);
+		if (acc != ACC_W && !(te & PTE_D))
+			perm &= ~(TLB_W | TLB_UW);
+	}
+
+	e->vpn = lin >> 12;
+	e->gpa = gpa;
+	e->perm = perm;
+	e->hva = gpa_to_hva(&cpu->vm->mem, gpa, 4096);
+	if (cpu->apic_ops) {
+		apic_page = cpu->apic_ops->apic_base(cpu->apic) & PTE_ADDR;
+		if (gpa == apic_page)
+			e->hva = NULL;
+	}
+	return e;
+}
+
+static inline struct tlb_entry *tlb_get(struct emu_cpu *cpu, uint64_t lin,
+					enum mem_access acc, bool user)
+{
+	struct tlb_entry *e = &cpu->tlb[(lin >> 12) % TLB_SIZE];
+	uint32_t need = acc == ACC_R ? TLB_R : acc == ACC_W ? TLB_W : TLB_X;
+
+	if (user)
+		need <<= 3;
+	if (e->vpn == lin >> 12 && (e->perm & need))
+		return e;
+	return tlb_fill(cpu, lin, acc, user);
+}
+
+static bool is_apic(struct emu_cpu *cpu, uint64_t gpa)
+{
+	return cpu->apic_ops &&
+	       (gpa & PTE_ADDR) ==
+	       (cpu->apic_ops->apic_base(cpu->apic) & PTE_ADDR);
+}
+
+uint64_t phys_read(struct emu_cpu *cpu, uint64_t gpa, unsigned size)
+{
+	uint8_t *p = gpa_to_hva(&cpu->vm->mem, gpa, size);
+	uint64_t v = 0;
+
+	if (p) {
+		memcpy(&v, p, size);
+		return v;
+	}
+	if (is_apic(cpu, gpa)) {
+		v = cpu->apic_ops->mmio_read(cpu->apic, gpa & 0xffc);
+		return size >= 4 ? v : (v >> (8 * (gpa & 3))) &
+		       ((1ULL << (8 * size)) - 1);
+	}
+	if (size == 16)
+		size = 8;
+	bus_read(&cpu->vm->mmio, gpa, &v, size);
+	return v;
+}
+
+void phys_write(struct emu_cpu *cpu, uint64_t gpa, uint64_t val,
+		unsigned size)
+{
+	uint8_t *p = gpa_to_hva(&cpu->vm->mem, gpa, size);
+
+	if (p) {
+		memcpy(p, &val, size);
+		return;
+	}
+	if (is_apic(cpu, gpa)) {
+		cpu->apic_ops->mmio_write(cpu->apic, gpa & 0xffc,
+					  (uint32_t)val);
+		return;
+	}
+	bus_write(&cpu->vm->mmio, gpa, val, size);
+}
+
+static uint64_t read_at(struct emu_cpu *cpu, uint64_t lin, unsigned size,
+			bool user)
+{
+	unsigned off = lin & 0xfff;
+	struct tlb_entry *e;
+	uint64_t v = 0;
+
+	if (off + size > 4096) {
+		for (unsigned i = 0; i < size; i++)
+			v |= read_at(cpu, lin + i, 1, user) << (8 * i);
+		return v;
+	}
+	e = tlb_get(cpu, lin, ACC_R, user);
+	if (e->hva) {
+		memcpy(&v, e->hva + off, size);
+		return v;
+	}
+	return phys_read(cpu, e->gpa + off, size);
+}
+
+static void write_at(struct emu_cpu *cpu, uint64_t lin, uint64_t val,
+		     unsigned size, bool user)
+{
+	unsigned off = lin & 0xfff;
+	struct tlb_entry *e;
+
+	if (off + size > 4096) {
+		/* Check both pages before writing either. */
+		tlb_get(cpu, lin, ACC_W, user);
+		tlb_get(cpu, lin + size - 1, ACC_W, user);
+		for (unsigned i = 0; i < size; i++)
+			write_at(cpu, lin + i, val >> (8 * i), 1, user);
+		return;
+	}
+	e = tlb_get(cpu, lin, ACC_W, user);
+	if (e->hva) {
+		memcpy(e->hva + off, &val, size);
+		return;
+	}
+	phys_write(cpu, e->gpa + off, val, size);
+}
+
+uint64_t mem_read(struct emu_cpu *cpu, uint64_t lin, unsigned size)
+{
+	return read_at(cpu, lin, size, cpu->cpl == 3);
+}
+
+void mem_write(struct emu_cpu *cpu, uint64_t lin, uint64_t val,
+	       unsigned size)
+{
+	write_at(cpu, lin, val, size, cpu->cpl == 3);
+}
+
+uint64_t mem_read_sys(struct emu_cpu *cpu, uint64_t lin, unsigned size)
+{
+	return read_at(cpu, lin, size, false);
+}
+
+void mem_write_sys(struct emu_cpu *cpu, uint64_t lin, uint64_t val,
+		   unsigned size)
+{
+	write_at(cpu, lin, val, size, false);
+}
+
+void mem_read_buf(struct emu_cpu *cpu, uint64_t lin, void *buf, unsigned n)
+{
+	uint8_t *b = buf;
+	void *p = mem_ptr(cpu, lin, n, ACC_R);
+
+	if (p) {
+		memcpy(buf, p, n);
+		return;
+	}
+	for (unsigned i = 0; i < n; i += 8) {
+		unsigned k = n - i < 8 ? n - i : 8;
+		uint64_t v = mem_read(cpu, lin + i, k);
+
+		memcpy(b + i, &v, k);
+	}
+}
+
+void mem_write_buf(struct emu_cpu *cpu, uint64_t lin, const void *buf,
+		   unsigned n)
+{
+	const uint8_t *b = buf;
+	void *p = mem_ptr(cpu, lin, n, ACC_W);
+
+	if (p) {
+		memcpy(p, buf, n);
+		return;
+	}
+	/* Probe both ends so a fault leaves memory untouched. */
+	mem_ptr(cpu, lin + n - 1, 1, ACC_W);
+	for (unsigned i = 0; i < n; i += 8) {
+		unsigned k = n - i < 8 ? n - i : 8;
+		uint64_t v = 0;
+
+		memcpy(&v, b + i, k);
+		mem_write(cpu, lin + i, v, k);
+	}
+}
+
+void *mem_ptr(struct emu_cpu *cpu, uint64_t lin, unsigned size,
+	      enum mem_access acc)
+{
+	struct tlb_entry *e = tlb_get(cpu, lin, acc, cpu->cpl == 3);
+
+	if (!e->hva || (lin & 0xfff) + size > 4096)
+		return NULL;
+	return e->hva + (lin & 0xfff);
+}
+
+uint8_t fetch_slow(struct emu_cpu *cpu, uint64_t lin)
+{
+	struct tlb_entry *e = tlb_get(cpu, lin, ACC_X, cpu->cpl == 3);
+
+	if (!e->hva)
+		cpu_fatal(cpu, "instruction fetch from MMIO at gpa 0x%llx",
+			  (unsigned long long)(e->gpa | (lin & 0xfff)));
+	cpu->fetch_vpn = lin >> 12;
+	cpu->fetch_hva = e->hva;
+	return e->hva[lin & 0xfff];
+}

@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Segmentation and mode switches: descriptor loads, far transfers, IRET,
+ * control registers, SYSCALL/SYSRET. Only what an OS that uses flat
+ * segments needs: no call gates, task switches or conforming-segment rules.
+ */
+#include "accel/emu/cpu.h"
+#include "accel/emu/stack.h"
+
+void cpu_update_mode(struct emu_cpu *cpu)
+{
+	cpu->lma = !!(cpu->efer & X86_EFER_LMA);
+	cpu->code64 = cpu->lma && cpu->seg[SEG_CS].l;
+	if (!(cpu->cr0 & X86_CR0_PE))
+		cpu->cpl = 0;
+	else
+		cpu->cpl = cpu->seg[SEG_CS].selector & 3;
+	cpu->fetch_vpn = ~0ULL;
+}
+
+void seg_from_desc(struct x86_segment *s, uint16_t sel, uint64_t lo)
+{
+	uint32_t limit = (lo & 0xffff) | ((lo >> 32) & 0xf0000);
+
+	s->selector = sel;
+	s->base = ((lo >> 16) & 0xffffff) | ((lo >> 32) & 0xff000000);
+	s->type = (lo >> 40) & 0xf;
+	s->s = (lo >> 44) & 1;
+	s->dpl = (lo >> 45) & 3;
+	s->present = (lo >> 47) & 1;
+	s->avl = (lo >> 52) & 1;
+	s->l = (lo >> 53) & 1;
+	s->db = (lo >> 54) & 1;
+	s->g = (lo >> 55) & 1;
+	s->limit = s->g ? (limit << 12) | 0xfff : limit;
+	s->unusable = 0;
+}
+
+bool seg_read_desc(struct emu_cpu *cpu, uint16_t sel, uint64_t *lo,
+		   uint64_t *hi)
+{
+	const struct x86_dtable gdt = cpu->gdt;
+	uint64_t base = (sel & 4) ? cpu->ldt.base : gdt.base;
+	uint32_t limit = (sel & 4) ? cpu->ldt.limit : gdt.limit;
+	uint32_t idx = sel & ~7u;
+
+	if (idx + 7 > limit)
+		return false;
+	*lo = mem_read_sys(cpu, base + idx, 8);
+	*hi = 0;
+	if (cpu->lma && !((*lo >> 44) & 1) && idx + 15 <= limit)
+		*hi = mem_read_sys(cpu, base + idx + 8, 8);
+	return true;
+}
+
+void seg_load_real(struct emu_cpu *cpu, int sreg, uint16_t sel)
+{
+	struct x86_segment *s = &cpu->seg[sreg];
+
+	s->selector = sel;
+	s->base = (uint64_t)sel << 4;
+	s->present = 1;
+	s->unusable = 0;
+	if (sreg == SEG_CS) {
+		s->l = 0;
+		cpu_update_mode(cpu);
+	}
+}
+
+void seg_load(struct emu_cpu *cpu, int sreg, uint16_t sel)
+{
+	struct x86_segment *s = &cpu->seg[sreg];
+	uint64_t lo, hi;
+
+	if (!(cpu->cr0 & X86_CR0_PE) || (cpu->rflags & FL_VM)) {
+		seg_load_real(cpu, sreg, sel);
+		return;
+	}
+	if (!(sel & ~3)) {
+		if (sreg == SEG_CS || (sreg == SEG_SS && !cpu->code64))
+			cpu_raise(cpu, EXC_GP, 0);
+		*s = (struct x86_segment){ .selector = sel, .unusable = 1 };
+		if (sreg == SEG_SS)
+			s->dpl = sel & 3;
+		return;
+	}
+	if (!seg_read_desc(cpu, sel, &lo, &hi))
+		cpu_raise(cpu, EXC_GP, sel & ~3);
+	if (!((lo >> 44) & 1))
+		cpu_raise(cpu, EXC_GP, sel & ~3);
+	if (!((lo >> 47) & 1))
+		cpu_raise(cpu, sreg == SEG_SS ? EXC_SS : EXC_NP, sel & ~3);
+	if (!(lo & (1ULL << 40))) {
+		uint64_t base = (sel & 4) ? cpu->ldt.base : cpu->gdt.base;
+
+		lo |= 1ULL << 40;
+		mem_write_sys(cpu, base + (sel & ~7u) + 5, lo >> 40, 1);
+	}
+	seg_from_desc(s, sel, lo);
+	if (sreg == SEG_CS)
+		cpu_update_mode(cpu);
+}
+
+static uint64_t ip_mask(int opsize)
+{
+	return opsize == 8 ? ~0ULL : opsize == 4 ? 0xffffffffULL : 0xffff;
+}
+
+/* Load CS for a far transfer to a code segment at privilege rpl. */
+static void load_cs(struct emu_cpu *cpu, uint16_t sel, unsigned rpl)
+{
+	uint64_t lo, hi;
+
+	if (!(sel & ~3) || !seg_read_desc(cpu, sel, &lo, &hi))
+		cpu_raise(cpu, EXC_GP, sel & ~3);
+	if (!((lo >> 44) & 1) || !((lo >> 43) & 1))
+		cpu_fatal(cpu, "far transfer through system descriptor 0x%x",
+			  sel);
+	if (!((lo >> 47) & 1))
+		cpu_raise(cpu, EXC_NP, sel & ~3);
+	seg_from_desc(&cpu->seg[SEG_CS], (sel & ~3) | rpl, lo);
+	cpu_update_mode(cpu);
+}
+
+void seg_far_jump(struct emu_cpu *cpu, uint16_t sel, uint64_t off)
+{
+	if (!(cpu->cr0 & X86_CR0_PE)) {
+		seg_load_real(cpu, SEG_CS, sel);
+		cpu->rip = off & 0xffff;
+		return;
+	}
+	load_cs(cpu, sel, cpu->cpl);
+	cpu->rip = cpu->code64 ? off :
+		   off & ip_mask(cpu->seg[SEG_CS].db ? 4 : 2);
+}
+
+void seg_far_call(struct emu_cpu *cpu, uint16_t sel, uint64_t off,
+		  int opsize)
+{
+	uint64_t sp = cpu->gpr[R_SP];
+
+	stack_push(cpu, cpu->seg[SEG_CS].selector, opsize);
+	stack_push(cpu, cpu->rip, opsize);
+	if (!(cpu->cr0 & X86_CR0_PE)) {
+		seg_load_real(cpu, SEG_CS, sel);
+		cpu->rip = off & 0xffff;
+		return;
+	}
+	(void)sp;
+	load_cs(cpu, sel, cpu->cpl);
+	cpu->rip = off & ip_mask(cpu->code64 ? 8 : opsize);
+}
+
+void seg_far_ret(struct emu_cpu *cpu, int opsize, uint16_t imm)
+{
+	uint64_t ip = stack_pop(cpu, opsize);
+	uint16_t sel = stack_pop(cpu, opsize);
+
+	if (!(cpu->cr0 & X86_CR0_PE)) {
+		seg_load_real(cpu, SEG_CS, sel);
+		cpu->rip = ip & 0xffff;
+		stack_adjust(cpu, imm);
+		return;
+	}
+	if ((sel & 3) > cpu->cpl) {
+		uint64_t sp, ss;
+
+		stack_adjust(cpu, imm);
+		sp = stack_pop(cpu, opsize);
+		ss = stack_pop(cpu, opsize);
+		load_cs(cpu, sel, sel & 3);
+		seg_load(cpu, SEG_SS, ss);
+		cpu->gpr[R_SP] = sp;
+	} else {
+		load_cs(cpu, sel, sel & 3);
+		stack_adjust(cpu, imm);
+	}
+	cpu->rip = ip & ip_mask(cpu->code64 ? 8 : opsize);
+}
+
+static void set_flags_iret(struct emu_cpu *cpu, uint64_t fl, int opsize,
+			   unsigned cpl)
+{
+	uint64_t mask = FL_ARITH | FL_TF | FL_DF | FL_NT | FL_AC | FL_ID |
+			FL_RF;
+
+	if (cpl == 0)
+		mask |= FL_IOPL | FL_IF;
+	else if (cpl <= ((cpu->rflags >> 12) & 3))
+		mask |= FL_IF;
+	if (opsize == 2)
+		mask &= 0xffff;
+	cpu->rflags = (cpu->rflags & ~mask) | (fl & mask) | 2;
+}
+
+void seg_iret(struct emu_cpu *cpu, int opsize)
+{
+	uint64_t ip, fl, sp, ss;
+	uint16_t cs;
+	unsigned old_cpl = cpu->cpl;
+
+	if (!(cpu->cr0 & X86_CR0_PE)) {
+		ip = stack_pop(cpu, opsize);
+		cs = stack_pop(cpu, opsize);
+		fl = stack_pop(cpu, opsize);
+		seg_load_real(cpu, SEG_CS, cs);
+		cpu->rip = ip & 0xffff;
+		set_flags_iret(cpu, fl, opsize, 0);
+		return;
+	}
+	ip = stack_pop(cpu, opsize);
+	cs = stack_pop(cpu, opsize);
+	fl = stack_pop(cpu, opsize);
+	cpu->nmi_blocked = false;
+	if (cpu->code64 || (cs & 3) > old_cpl) {
+		sp = stack_pop(cpu, opsize);
+		ss = stack_pop(cpu, opsize);
+		load_cs(cpu, cs, cs & 3);
+		seg_load(cpu, SEG_SS, ss);
+		cpu->gpr[R_SP] = opsize == 8 ? sp :
+				 (cpu->gpr[R_SP] & ~ip_mask(opsize)) |
+				 (sp & ip_mask(opsize));
+		if (opsize == 4 && cpu->lma)
+			cpu->gpr[R_SP] = (uint32_t)sp;
+	} else {
+		load_cs(cpu, cs, cs & 3);
+	}
+	set_flags_iret(cpu, fl, opsize, old_cpl);
+	cpu->rip = ip & ip_mask(cpu->code64 ? 8 : opsize);
+	if ((unsigned)cpu->cpl > old_cpl) {
+		/* Data segments the new privilege may not use become null */
+		for (int s = SEG_ES; s <= SEG_GS; s++) {
+			struct x86_segment *sg = &cpu->seg[s];
+
+			if (s == SEG_CS || s == SEG_SS || s == SEG_FS ||
+			    s == SEG_GS)
+				continue;
+			if (sg->dpl < cpu->cpl && !(sg->type & 8 &&
+						    sg->type & 4))
+				*sg = (struct x86_segment){ .unusable = 1 };
+		}
+	}
+}
+
+void seg_load_tr(struct emu_cpu *cpu, uint16_t sel)
+{
+	uint64_t lo, hi;
+
+	if (!(sel & ~3) || (sel & 4) || !seg_read_desc(cpu, sel, &lo, &hi))
+		cpu_raise(cpu, EXC_GP, sel & ~3);
+	seg_from_desc(&cpu->tr, sel, lo);
+	cpu->tr.base |= hi << 32;
+	/* mark busy */
+	mem_write_sys(cpu, cpu->gdt.base + (sel & ~7u) + 5,
+		      ((lo >> 40) & 0xff) | 2, 1);
+	cpu->tr.type |= 2;
+}
+
+void seg_load_ldt(struct emu_cpu *cpu, uint16_t sel)
+{
+	uint64_t lo, hi;
+
+	if (!(sel & ~3)) {
+		cpu->ldt = (struct x86_segment){ .unusable = 1 };
+		return;
+	}
+	if ((sel & 4) || !seg_read_desc(cpu, sel, &lo, &hi))
+		cpu_raise(cpu, EXC_GP, sel & ~3);
+	seg_from_desc(&cpu->ldt, sel, lo);
+	cpu->ldt.base |= hi << 32;
+}
+
+uint64_t cpu_read_cr(struct emu_cpu *cpu, int n)
+{
+	switch (n) {
+	case 0: return cpu->cr0;
+	case 2: return cpu->cr2;
+	case 3: return cpu->cr3;
+	case 4: return cpu->cr4;
+	case 8:
+		return cpu->apic_ops ? cpu->apic_ops->get_cr8(cpu->apic) :
+		       cpu->cr8;
+	}
+	cpu_raise_noerr(cpu, EXC_UD);
+}
+
+void cpu_write_cr(struct emu_cpu *cpu, int n, uint64_t val)
+{
+	switch (n) {
+	case 0:
+		if ((val ^ cpu->cr0) & (X86_CR0_PG | X86_CR0_WP | X86_CR0_PE))
+			tlb_flush(cpu, true);
+		cpu->cr0 = (val & 0xffffffffULL) | X86_CR0_ET;
+		if ((val & X86_CR0_PG) && (cpu->efer & X86_EFER_LME))
+			cpu->efer |= X86_EFER_LMA;
+		if (!(val & X86_CR0_PG))
+			cpu->efer &= ~X86_EFER_LMA;
+		cpu_update_mode(cpu);
+		break;
+	case 2:
+		cpu->cr2 = val;
+		break;
+	case 3:
+		cpu->cr3 = val;
+		tlb_flush(cpu, false);
+		break;
+	case 4:
+		if ((val ^ cpu->cr4) & (CR4_PGE | X86_CR4_PAE | CR4_PSE))
+			tlb_flush(cpu, true);
+		cpu->cr4 = val;
+		break;
+	case 8:
+		if (cpu->apic_ops)
+			cpu->apic_ops->set_cr8(cpu->apic, val & 15);
+		else
+			cpu->cr8 = val & 15;
+		break;
+	default:
+		cpu_raise_noerr(cpu, EXC_UD);
+	}
+}
+
+static void flat_seg(struct x86_segment *s, uint16_t sel, uint8_t type,
+		     bool l)
+{
+	*s = (struct x86_segment){ .selector = sel, .base = 0,
+		.limit = 0xffffffff, .type = type, .s = 1, .present = 1,
+		.dpl = sel & 3, .g = 1, .l = l, .db = !l };
+}
+
+void cpu_syscall(struct emu_cpu *cpu)
+{
+	uint16_t sel = (cpu->star >> 32) & 0xfffc;
+
+	if (!(cpu->efer & X86_EFER_SCE) || !cpu->lma)
+		cpu_raise_noerr(cpu, EXC_UD);
+	cpu->gpr[R_CX] = cpu->rip;
+	cpu->gpr[11] = cpu_get_flags(cpu) & ~FL_RF;
+	cpu->rflags &= ~(cpu->sfmask | FL_RF);
+	flat_seg(&cpu->seg[SEG_CS], sel, 0xb, cpu->code64 || true);
+	flat_seg(&cpu->seg[SEG_SS], sel + 8, 0x3, false);
+	cpu->seg[SEG_SS].db = 1;
+	cpu->rip = cpu->lstar;
+	cpu_update_mode(cpu);
+}
+
+void cpu_sysret(struct emu_cpu *cpu, int opsize)
+{
+	uint16_t sel = (cpu->star >> 48) & 0xffff;
+
+	if (!(cpu->efer & X86_EFER_SCE) || !cpu->lma)
+		cpu_raise_noerr(cpu, EXC_UD);
+	if (cpu->cpl != 0)
+		cpu_raise(cpu, EXC_GP, 0);
+	if (opsize == 8) {
+		flat_seg(&cpu->seg[SEG_CS], (sel + 16) | 3, 0xb, true);
+		cpu->rip = cpu->gpr[R_CX];
+	} else {
+		flat_seg(&cpu->seg[SEG_CS], sel | 3, 0xb, false);
+		cpu->rip = (uint32_t)cpu->gpr[R_CX];
+	}
+	flat_seg(&cpu->seg[SEG_SS], (sel + 8) | 3, 0x3, false);
+	cpu->seg[SEG_SS].db = 1;
+	cpu->rflags = (cpu->gpr[11] & 0x3c7fd7) | 2;
+	cpu_update_mode(cpu);
+}
