@@ -126,6 +126,7 @@ static void test_fadt(void)
 	CHECK_EQ(f[117], 8);
 	CHECK_EQ(le64(f + 120), PORT_ACPI_RESET);
 	CHECK_EQ(f[128], ACPI_RESET_VALUE);
+	CHECK_EQ(f[108], 0x32);			/* CMOS century */
 	CHECK_EQ(f[244], 1);
 	CHECK_EQ(le64(f + 248), PORT_ACPI_SLEEP_CTL);
 	CHECK_EQ(f[256], 1);

@@ -102,6 +102,9 @@ struct acpi_fadt {
 #define FADT_F_RESET_REG_SUP	(1u << 10)
 #define FADT_F_HW_REDUCED_ACPI	(1u << 20)
 
+/* CMOS index of the RTC's century byte (rtc.c) */
+#define ACPI_RTC_CENTURY	0x32
+
 #define FADT_BOOT_8042		(1u << 1)
 #define FADT_BOOT_NO_VGA	(1u << 2)
 
@@ -407,6 +410,7 @@ static long acpi_build_fadt(struct acpi_area *area, long dsdt_off)
 	f->flags = htole32(FADT_F_WBINVD | FADT_F_PWR_BUTTON |
 			   FADT_F_SLP_BUTTON | FADT_F_RESET_REG_SUP |
 			   FADT_F_HW_REDUCED_ACPI);
+	f->century = ACPI_RTC_CENTURY;
 	f->iapc_boot_arch = htole16(FADT_BOOT_8042 | FADT_BOOT_NO_VGA);
 	f->reset_reg = acpi_gas_io8(PORT_ACPI_RESET);
 	f->reset_value = ACPI_RESET_VALUE;

@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: MIT
+/* ACPI PM registers, pvpanic and the i8042 on a VM with no vCPUs. */
+#include <pthread.h>
+#include <string.h>
+
+#include "arch/x86/acpi.h"
+#include "arch/x86/layout.h"
+#include "devices/legacy.h"
+#include "test.h"
+#include "vmm/vm.h"
+
+static int irq_level[IRQ_IOAPIC_PINS];
+static int irq_raises[IRQ_IOAPIC_PINS];
+
+static int fake_set_irq(struct vm *vm, unsigned gsi, int level)
+{
+	if (gsi >= IRQ_IOAPIC_PINS)
+		return -1;
+	if (level && !irq_level[gsi])
+		irq_raises[gsi]++;
+	irq_level[gsi] = level;
+	return 0;
+}
+
+static const struct accel_ops fake_accel = {
+	.name = "fake",
+	.set_irq = fake_set_irq,
+};
+
+static struct vm_config cfg;
+static struct vm vm;
+
+static void vm_setup(void)
+{
+	memset(&vm, 0, sizeof(vm));
+	memset(irq_level, 0, sizeof(irq_level));
+	memset(irq_raises, 0, sizeof(irq_raises));
+	cfg.nr_cpus = 1;
+	vm.cfg = &cfg;
+	vm.accel = &fake_accel;
+	pthread_mutex_init(&vm.lock, NULL);
+	pthread_cond_init(&vm.cond, NULL);
+	bus_init(&vm.pio, "pio");
+	bus_init(&vm.mmio, "mmio");
+}
+
+static void vm_teardown(void)
+{
+	bus_destroy(&vm.pio);
+	bus_destroy(&vm.mmio);
+	pthread_cond_destroy(&vm.cond);
+	pthread_mutex_destroy(&vm.lock);
+}
+
+static uint8_t inb(uint16_t port)
+{
+	uint64_t v = 0;
+
+	CHECK(bus_read(&vm.pio, port, &v, 1));
+	return v;
+}
+
+static void outb(uint16_t port, uint8_t v)
+{
+	CHECK(bus_write(&vm.pio, port, v, 1));
+}
+
+static void test_acpi_pm_poweroff(void)
+{
+	vm_setup();
+	CHECK_EQ(acpi_pm_init(&vm), 0);
+	/* SLP_TYP without SLP_EN does nothing */
+	outb(PORT_ACPI_SLEEP_CTL, ACPI_SLP_TYP_S5 << ACPI_SLP_TYP_SHIFT);
+	CHECK_EQ(vm.exit_reason, VM_EXIT_NONE);
+	/* What Linux writes for S5: SLP_TYP = 5, SLP_EN */
+	outb(PORT_ACPI_SLEEP_CTL, 0x34);
+	CHECK_EQ(vm.exit_reason, VM_EXIT_POWEROFF);
+	CHECK(vm.stopping);
+	acpi_pm_exit(&vm);
+	acpi_pm_exit(&vm);	/* twice is harmless */
+	vm_teardown();
+}
+
+static void test_acpi_pm_sleep_status(void)
+{
+	vm_setup();
+	CHECK_EQ(acpi_pm_init(&vm), 0);
+	CHECK_EQ(inb(PORT_ACPI_SLEEP_STS), 0);
+	/* An unsupported sleep state wakes at once. */
+	outb(PORT_ACPI_SLEEP_CTL, ACPI_SLP_EN | 3 << ACPI_SLP_TYP_SHIFT);
+	CHECK_EQ(vm.exit_reason, VM_EXIT_NONE);
+	CHECK_EQ(inb(PORT_ACPI_SLEEP_STS), ACPI_WAK_STS);
+	outb(PORT_ACPI_SLEEP_STS, ACPI_WAK_STS);	/* write 1 to clear */
+	CHECK_EQ(inb(PORT_ACPI_SLEEP_STS), 0);
+	acpi_pm_exit(&vm);
+	vm_teardown();
+}
+
+static void test_acpi_pm_reset(void)
+{
+	vm_setup();
+	CHECK_EQ(acpi_pm_init(&vm), 0);
+	outb(PORT_ACPI_RESET, ACPI_RESET_VALUE + 1);
+	CHECK_EQ(vm.exit_reason, VM_EXIT_NONE);
+	outb(PORT_ACPI_RESET, ACPI_RESET_VALUE);
+	CHECK_EQ(vm.exit_reason, VM_EXIT_RESET);
+	acpi_pm_exit(&vm);
+	vm_teardown();
+}
+
+static void test_power_button(void)
+{
+	vm_setup();
+	CHECK_EQ(acpi_pm_power_button(&vm), 0);
+	CHECK_EQ(irq_raises[ACPI_GED_GSI], 1);
+	CHECK_EQ(irq_level[ACPI_GED_GSI], 0);
+	vm_teardown();
+}
+
+static void test_pvpanic(void)
+{
+	vm_setup();
+	CHECK_EQ(pvpanic_init(&vm), 0);
+	CHECK_EQ(inb(PORT_PVPANIC), 3);
+	outb(PORT_PVPANIC, 2);		/* crash kernel loaded: keep going */
+	CHECK_EQ(vm.exit_reason, VM_EXIT_NONE);
+	outb(PORT_PVPANIC, 1);
+	CHECK_EQ(vm.exit_reason, VM_EXIT_PANIC);
+	CHECK(strstr(vm.exit_msg, "panic"));
+	pvpanic_exit(&vm);
+	CHECK(!bus_read(&vm.pio, PORT_PVPANIC, &(uint64_t){ 0 }, 1));
+	vm_teardown();
+}
+
+/* Controller command with one reply byte, as Linux's i8042_command does */
+static uint8_t kbc_cmd(uint8_t cmd)
+{
+	outb(PORT_I8042_CMD, cmd);
+	CHECK(inb(PORT_I8042_CMD) & 0x01);
+	return inb(PORT_I8042_DATA);
+}
+
+static void test_i8042_probe(void)
+{
+	uint8_t ctr;
+	int raises;
+
+	vm_setup();
+	CHECK_EQ(i8042_init(&vm), 0);
+	/* empty: OBF clear, so i8042_flush ends at once */
+	CHECK_EQ(inb(PORT_I8042_CMD) & 0x01, 0);
+	CHECK_EQ(kbc_cmd(0xaa), 0x55);
+	CHECK(inb(PORT_I8042_CMD) & 0x04);		/* SYS flag */
+	CHECK_EQ(kbc_cmd(0xab), 0x00);
+	ctr = kbc_cmd(0x20);
+	CHECK(ctr & 0x01);
+	/* write the command byte back with interrupts off */
+	outb(PORT_I8042_CMD, 0x60);
+	outb(PORT_I8042_DATA, ctr & ~0x03);
+	raises = irq_raises[IRQ_KBD];
+	CHECK_EQ(kbc_cmd(0x20), ctr & ~0x03);
+	/* disable/enable keyboard and aux show in the command byte */
+	outb(PORT_I8042_CMD, 0xad);
+	outb(PORT_I8042_CMD, 0xa7);
+	CHECK_EQ(kbc_cmd(0x20) & 0x30, 0x30);
+	outb(PORT_I8042_CMD, 0xae);
+	outb(PORT_I8042_CMD, 0xa8);
+	CHECK_EQ(kbc_cmd(0x20) & 0x30, 0x00);
+	/* no mouse: the loopback byte does not come back as aux data */
+	outb(PORT_I8042_CMD, 0xd3);
+	outb(PORT_I8042_DATA, 0x5a);
+	CHECK_EQ(inb(PORT_I8042_CMD) & 0x21, 0x01);
+	CHECK_EQ(inb(PORT_I8042_DATA), 0x5a);
+	CHECK(kbc_cmd(0xa9) != 0);			/* aux test fails */
+	CHECK_EQ(inb(PORT_I8042_CMD) & 0x01, 0);
+	CHECK_EQ(irq_raises[IRQ_KBD], raises);
+	i8042_exit(&vm);
+	vm_teardown();
+}
+
+static void test_i8042_keyboard(void)
+{
+	vm_setup();
+	CHECK_EQ(i8042_init(&vm), 0);
+	/* keyboard interrupts on (the default command byte) */
+	outb(PORT_I8042_DATA, 0xff);			/* reset */
+	CHECK_EQ(irq_level[IRQ_KBD], 1);
+	CHECK_EQ(inb(PORT_I8042_DATA), 0xfa);
+	CHECK_EQ(irq_level[IRQ_KBD], 1);
+	CHECK_EQ(inb(PORT_I8042_DATA), 0xaa);
+	CHECK_EQ(irq_level[IRQ_KBD], 0);
+	CHECK_EQ(irq_raises[IRQ_KBD], 2);		/* one edge per byte */
+	outb(PORT_I8042_DATA, 0xf2);			/* get id */
+	CHECK_EQ(inb(PORT_I8042_DATA), 0xfa);
+	CHECK_EQ(inb(PORT_I8042_DATA), 0xab);
+	inb(PORT_I8042_DATA);
+	outb(PORT_I8042_DATA, 0xed);			/* LEDs + param */
+	CHECK_EQ(inb(PORT_I8042_DATA), 0xfa);
+	outb(PORT_I8042_DATA, 0x00);
+	CHECK_EQ(inb(PORT_I8042_DATA), 0xfa);
+	outb(PORT_I8042_DATA, 0xf0);			/* query scan set */
+	CHECK_EQ(inb(PORT_I8042_DATA), 0xfa);
+	outb(PORT_I8042_DATA, 0x00);
+	CHECK_EQ(inb(PORT_I8042_DATA), 0xfa);
+	CHECK_EQ(inb(PORT_I8042_DATA), 0x02);
+	outb(PORT_I8042_DATA, 0xf4);			/* enable */
+	CHECK_EQ(inb(PORT_I8042_DATA), 0xfa);
+	CHECK_EQ(inb(PORT_I8042_CMD) & 0x01, 0);
+	i8042_exit(&vm);
+	vm_teardown();
+}
+
+static void test_i8042_reset(void)
+{
+	vm_setup();
+	CHECK_EQ(i8042_init(&vm), 0);
+	outb(PORT_I8042_CMD, 0xff);			/* pulses nothing */
+	CHECK_EQ(vm.exit_reason, VM_EXIT_NONE);
+	outb(PORT_I8042_CMD, 0xfe);
+	CHECK_EQ(vm.exit_reason, VM_EXIT_RESET);
+	i8042_exit(&vm);
+	/* and the port 0x61 between the two is left for the PIT */
+	CHECK(!bus_read(&vm.pio, PORT_SYSCTRL_B, &(uint64_t){ 0 }, 1));
+	vm_teardown();
+}
+
+int main(void)
+{
+	RUN(test_acpi_pm_poweroff);
+	RUN(test_acpi_pm_sleep_status);
+	RUN(test_acpi_pm_reset);
+	RUN(test_power_button);
+	RUN(test_pvpanic);
+	RUN(test_i8042_probe);
+	RUN(test_i8042_keyboard);
+	RUN(test_i8042_reset);
+	return test_summary();
+}
