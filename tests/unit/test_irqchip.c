@@ -2,6 +2,9 @@
 /* The emu LAPIC and IOAPIC, and MSIs: delivery, priority, EOI, timers. */
 #include "test_irqchip_fixture.h"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include "accel/emu/tsc.h"
 
 /* xAPIC register offsets, SDM vol. 3A table 11-1 */
@@ -416,6 +419,79 @@ static void test_lapic_timer_tsc_deadline(void)
 	fixture_free(f);
 }
 
+/*
+ * Threads as vCPUs: a token IPI travels round the CPUs while a level
+ * interrupt, MSIs and a periodic timer hit them too. Checks for lost
+ * wake-ups and lock-order deadlocks (under the test timeout).
+ */
+#define RING_HOPS	2000
+
+struct ring {
+	struct fixture *f;
+	int cpu;
+	atomic_int *hops;
+};
+
+static void *ring_cpu(void *arg)
+{
+	struct ring *r = arg;
+	struct lapic *a = cpu(r->f, r->cpu);
+	int n = r->f->chip.nr_cpus, v;
+
+	while (atomic_load(r->hops) < RING_HOPS) {
+		if (!lapic_maybe_pending(a)) {
+			sched_yield();
+			continue;
+		}
+		v = lapic_pending_vector(a);
+		if (v < 0)
+			continue;
+		lapic_accept(a, v);
+		if (v == 0x41 && atomic_fetch_add(r->hops, 1) < RING_HOPS)
+			send_ipi(r->f, r->cpu, (r->cpu + 1) % n, 0x41);
+		if (v == 0x61)		/* level: quiet the device first */
+			emu_irqchip_set_irq(&r->f->chip, 11, 0);
+		lapic_mmio_write(a, EOI, 0);
+	}
+	return NULL;
+}
+
+static void test_threads_ring(void)
+{
+	struct fixture *f = fixture_new(4);
+	pthread_t t[4];
+	struct ring r[4];
+	atomic_int hops = 0;
+	uint64_t end;
+
+	for (int i = 0; i < 4; i++) {
+		apic_enable(f, i);
+		lapic_mmio_write(cpu(f, i), LINT0, 0x10000);
+	}
+	lapic_mmio_write(cpu(f, 2), TDCR, 0xb);
+	lapic_mmio_write(cpu(f, 2), LVTT, 0x200e0);
+	lapic_mmio_write(cpu(f, 2), TMICT, 500000);	/* 0.5 ms */
+	ioapic_write(f, 0x11 + 2 * 11, 3u << 24);
+	ioapic_write(f, 0x10 + 2 * 11, 0x8061);
+	for (int i = 0; i < 4; i++) {
+		r[i] = (struct ring){ f, i, &hops };
+		pthread_create(&t[i], NULL, ring_cpu, &r[i]);
+	}
+	send_ipi(f, 0, 1, 0x41);
+	end = now_ms() + 20000;
+	while (atomic_load(&hops) < RING_HOPS && now_ms() < end) {
+		emu_irqchip_set_irq(&f->chip, 11, 1);
+		emu_irqchip_send_msi(&f->chip, 0xfee00000 | (hops % 4) << 12,
+				     0x52);
+		sched_yield();
+	}
+	CHECK(atomic_load(&hops) >= RING_HOPS);
+	atomic_store(&hops, RING_HOPS);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	fixture_free(f);
+}
+
 int main(void)
 {
 	RUN(test_lapic_reset_state);
@@ -432,5 +508,6 @@ int main(void)
 	RUN(test_lapic_timer_oneshot);
 	RUN(test_lapic_timer_periodic);
 	RUN(test_lapic_timer_tsc_deadline);
+	RUN(test_threads_ring);
 	return test_summary();
 }
