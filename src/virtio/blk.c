@@ -664,8 +664,10 @@ int virtio_blk_create(struct vm *vm, const struct disk_config *disk)
 	snprintf(blk->name, sizeof(blk->name), "virtio-blk%d", nr_disks++);
 	blk->readonly = disk->readonly;
 	blk->direct = disk->direct;
+	/* GET_ID: up to 20 bytes, NUL-padded, no terminator when full */
 	if (disk->serial)
-		strncpy(blk->serial, disk->serial, BLK_ID_LEN);
+		memcpy(blk->serial, disk->serial,
+		       strnlen(disk->serial, BLK_ID_LEN));
 	blk->nr_queues = vm->nr_vcpus < 1 ? 1 :
 			 vm->nr_vcpus > BLK_MAX_QUEUES ? BLK_MAX_QUEUES :
 			 vm->nr_vcpus;
