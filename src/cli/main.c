@@ -14,6 +14,7 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
 	{ "run", cmd_run, "boot a VM" },
+	{ "img", cmd_img, "create, inspect and convert disk images (qemu-img compatible)" },
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: MIT
+/* Driver lookup, probing and the checked entry points of the block layer. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "block/block.h"
+
+static const struct block_driver *const drivers[] = {
+	&block_raw_driver,
+	&block_qcow2_driver,
+};
+
+int block_fd_pread(int fd, void *buf, size_t len, uint64_t off)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = pread(fd, p, len, (off_t)off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0) {
+			memset(p, 0, len);
+			return 0;
+		}
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int block_fd_pwrite(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+const char *block_probe(int fd)
+{
+	uint8_t magic[4];
+	ssize_t n = pread(fd, magic, sizeof(magic), 0);
+
+	if (n == 4 && !memcmp(magic, "QFI\xfb", 4))
+		return "qcow2";
+	return "raw";
+}
+
+const struct block_driver *block_find_driver(const char *fmt)
+{
+	for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++)
+		if (!strcmp(drivers[i]->name, fmt))
+			return drivers[i];
+	return NULL;
+}
+
+int block_open(const char *path, const char *fmt, int flags,
+	       struct block_dev **out, char *err, size_t errlen)
+{
+	const struct block_driver *drv;
+	struct block_dev *dev;
+	int oflags = (flags & BLOCK_RDONLY) ? O_RDONLY : O_RDWR;
+	int fd, ret;
+
+	if (errlen)
+		err[0] = 0;
+	if (flags & BLOCK_DIRECT)
+		oflags |= O_DIRECT;
+	fd = open(path, oflags | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "could not open '%s': %s", path,
+			 strerror(errno));
+		return ret;
+	}
+	if (!fmt)
+		fmt = block_probe(fd);
+	drv = block_find_driver(fmt);
+	if (!drv) {
+		snprintf(err, errlen, "unknown image format '%s'", fmt);
+		ret = -EINVAL;
+		goto err_close;
+	}
+	dev = calloc(1, sizeof(*dev));
+	if (!dev) {
+		ret = -ENOMEM;
+		goto err_close;
+	}
+	dev->path = strdup(path);
+	if (!dev->path) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	dev->drv = drv;
+	dev->flags = flags;
+	ret = drv->open(dev, fd, err, errlen);
+	if (ret < 0)
+		goto err_path;
+	*out = dev;
+	return 0;
+
+err_path:
+	free(dev->path);
+err_free:
+	free(dev);
+	if (ret == -ENOMEM)
+		snprintf(err, errlen, "out of memory opening '%s'", path);
+	return ret; /* the driver closed fd */
+err_close:
+	close(fd);
+	if (ret == -ENOMEM)
+		snprintf(err, errlen, "out of memory opening '%s'", path);
+	return ret;
+}
+
+void block_close(struct block_dev *dev)
+{
+	if (!dev)
+		return;
+	dev->drv->close(dev);
+	free(dev->path);
+	free(dev);
+}
+
+static int check_range(struct block_dev *dev, uint64_t off, uint64_t len)
+{
+	if (off > dev->length || len > dev->length - off)
+		return -EINVAL;
+	return 0;
+}
+
+int block_pread(struct block_dev *dev, void *buf, size_t len, uint64_t off)
+{
+	int ret = check_range(dev, off, len);
+
+	return ret ? ret : dev->drv->pread(dev, buf, len, off);
+}
+
+int block_pwrite(struct block_dev *dev, const void *buf, size_t len,
+		 uint64_t off)
+{
+	int ret = check_range(dev, off, len);
+
+	if (ret)
+		return ret;
+	if (dev->flags & BLOCK_RDONLY)
+		return -EROFS;
+	return dev->drv->pwrite(dev, buf, len, off);
+}
+
+int block_flush(struct block_dev *dev)
+{
+	return dev->drv->flush(dev);
+}
+
+int block_discard(struct block_dev *dev, uint64_t off, uint64_t len)
+{
+	int ret = check_range(dev, off, len);
+
+	if (ret)
+		return ret;
+	if (dev->flags & BLOCK_RDONLY)
+		return -EROFS;
+	return dev->drv->discard(dev, off, len);
+}
+
+int block_write_zeroes(struct block_dev *dev, uint64_t off, uint64_t len)
+{
+	int ret = check_range(dev, off, len);
+
+	if (ret)
+		return ret;
+	if (dev->flags & BLOCK_RDONLY)
+		return -EROFS;
+	return dev->drv->write_zeroes(dev, off, len);
+}
+
+int block_truncate(struct block_dev *dev, uint64_t size)
+{
+	if (dev->flags & BLOCK_RDONLY)
+		return -EROFS;
+	return dev->drv->truncate(dev, size);
+}
+
+uint64_t block_getlength(struct block_dev *dev)
+{
+	return dev->length;
+}
+
+int block_status(struct block_dev *dev, uint64_t off, uint64_t len,
+		 uint64_t *pnum, uint64_t *host_off)
+{
+	int ret = check_range(dev, off, len);
+
+	if (ret)
+		return ret;
+	if (!len) {
+		*pnum = 0;
+		return 0;
+	}
+	return dev->drv->block_status(dev, off, len, pnum, host_off);
+}
+
+uint64_t block_allocated_size(struct block_dev *dev)
+{
+	return dev->drv->allocated_size(dev);
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Block layer: an image format (raw, qcow2) over a file or block device.
+ * Used by virtio-blk and by "cvisor img". All I/O calls transfer the whole
+ * length or fail; errors are negative errno values.
+ */
+#ifndef CVISOR_BLOCK_BLOCK_H
+#define CVISOR_BLOCK_BLOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BLOCK_RDONLY     (1 << 0)
+#define BLOCK_DIRECT     (1 << 1)
+#define BLOCK_NO_BACKING (1 << 2) /* do not open the backing chain */
+#define BLOCK_REPAIR     (1 << 3) /* open images marked corrupt, to fix them */
+
+#define BLOCK_ERR_LEN 256
+#define BLOCK_MAX_CHAIN 64 /* bounds a backing chain (and loops in it) */
+
+/* block_status() results */
+#define BLOCK_STATUS_DATA      (1 << 0) /* may contain non-zero data */
+#define BLOCK_STATUS_ZERO      (1 << 1) /* reads as zeroes */
+#define BLOCK_STATUS_ALLOCATED (1 << 2) /* this layer defines the content */
+#define BLOCK_STATUS_OFFSET    (1 << 3) /* *host_off is valid */
+#define BLOCK_STATUS_COMPRESSED (1 << 4)
+
+struct block_dev;
+
+struct block_driver {
+	const char *name;
+	int (*open)(struct block_dev *dev, int fd, char *err, size_t errlen);
+	void (*close)(struct block_dev *dev);
+	int (*pread)(struct block_dev *dev, void *buf, size_t len, uint64_t off);
+	int (*pwrite)(struct block_dev *dev, const void *buf, size_t len,
+		      uint64_t off);
+	int (*flush)(struct block_dev *dev);
+	int (*discard)(struct block_dev *dev, uint64_t off, uint64_t len);
+	int (*write_zeroes)(struct block_dev *dev, uint64_t off, uint64_t len);
+	int (*truncate)(struct block_dev *dev, uint64_t size);
+	/* Status of [off, off+len): returns flags, *pnum bytes share them. */
+	int (*block_status)(struct block_dev *dev, uint64_t off, uint64_t len,
+			    uint64_t *pnum, uint64_t *host_off);
+	/* Bytes the image occupies on the host. */
+	uint64_t (*allocated_size)(struct block_dev *dev);
+};
+
+struct block_dev {
+	const struct block_driver *drv;
+	char *path;
+	int flags;
+	uint64_t length; /* virtual size in bytes */
+	void *opaque;    /* driver state */
+};
+
+extern const struct block_driver block_raw_driver;
+extern const struct block_driver block_qcow2_driver;
+
+/* Format name from the first bytes of the file: "qcow2" or "raw". */
+const char *block_probe(int fd);
+const struct block_driver *block_find_driver(const char *fmt);
+
+/*
+ * Opens path as fmt (NULL probes). On failure returns -errno and leaves a
+ * one-line message naming the problem in err.
+ */
+int block_open(const char *path, const char *fmt, int flags,
+	       struct block_dev **out, char *err, size_t errlen);
+void block_close(struct block_dev *dev);
+
+int block_pread(struct block_dev *dev, void *buf, size_t len, uint64_t off);
+int block_pwrite(struct block_dev *dev, const void *buf, size_t len,
+		 uint64_t off);
+int block_flush(struct block_dev *dev);
+int block_discard(struct block_dev *dev, uint64_t off, uint64_t len);
+int block_write_zeroes(struct block_dev *dev, uint64_t off, uint64_t len);
+int block_truncate(struct block_dev *dev, uint64_t size);
+uint64_t block_getlength(struct block_dev *dev);
+int block_status(struct block_dev *dev, uint64_t off, uint64_t len,
+		 uint64_t *pnum, uint64_t *host_off);
+uint64_t block_allocated_size(struct block_dev *dev);
+
+/* Full-length pread/pwrite on a file descriptor; short reads past EOF fill 0. */
+int block_fd_pread(int fd, void *buf, size_t len, uint64_t off);
+int block_fd_pwrite(int fd, const void *buf, size_t len, uint64_t off);
+
+#endif

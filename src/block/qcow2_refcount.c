@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: MIT
+/*
+ * qcow2 refcounts: the two-level refcount table of any width (1..64 bits),
+ * cluster allocation and refcount table growth.
+ *
+ * A missing refcount block for range i is placed at the first cluster of
+ * that range, so it describes itself and needs no further allocation.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "block/qcow2_int.h"
+
+static int grow_reftable(struct qcow2 *s, uint64_t min_entries);
+
+uint64_t qcow2_refblock_get(const struct qcow2 *s, const uint8_t *rb,
+			    uint64_t i)
+{
+	unsigned bits = s->refcount_bits;
+	uint64_t v = 0;
+
+	if (bits < 8) {
+		uint64_t bit = i * bits;
+
+		return (rb[bit / 8] >> (bit % 8)) & ((1u << bits) - 1);
+	}
+	rb += i * (bits / 8);
+	for (unsigned b = 0; b < bits / 8; b++)
+		v = (v << 8) | rb[b];
+	return v;
+}
+
+void qcow2_refblock_set(const struct qcow2 *s, uint8_t *rb, uint64_t i,
+			uint64_t v)
+{
+	unsigned bits = s->refcount_bits;
+
+	if (bits < 8) {
+		uint64_t bit = i * bits;
+		uint8_t mask = (uint8_t)(((1u << bits) - 1) << (bit % 8));
+
+		rb[bit / 8] = (uint8_t)((rb[bit / 8] & ~mask) |
+					((v << (bit % 8)) & mask));
+		return;
+	}
+	rb += i * (bits / 8);
+	for (int b = (int)(bits / 8) - 1; b >= 0; b--, v >>= 8)
+		rb[b] = (uint8_t)v;
+}
+
+int qcow2_load_reftable(struct qcow2 *s, char *err, size_t errlen)
+{
+	uint64_t bytes = (uint64_t)s->reftable_clusters * s->cluster_size;
+	uint8_t *raw = malloc(bytes);
+	struct stat st;
+	int ret;
+
+	s->refcount_bits = 1u << s->refcount_order;
+	s->rb_bits = s->cluster_bits + 3 - s->refcount_order;
+	s->refcount_max = s->refcount_bits == 64 ? UINT64_MAX :
+			  (1ull << s->refcount_bits) - 1;
+	if (!raw)
+		return -ENOMEM;
+	ret = block_fd_pread(s->fd, raw, bytes, s->reftable_offset);
+	if (ret) {
+		snprintf(err, errlen, "reading the refcount table: %s",
+			 strerror(-ret));
+		goto out;
+	}
+	s->reftable_entries = bytes / 8;
+	s->reftable = malloc(bytes);
+	if (!s->reftable) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (uint64_t i = 0; i < s->reftable_entries; i++)
+		s->reftable[i] = be64(raw + i * 8);
+	if (fstat(s->fd, &st) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	s->file_end = qcow2_align_up((uint64_t)st.st_size, s->cluster_size);
+out:
+	free(raw);
+	return ret;
+}
+
+static int disk_reftable_entries(const struct qcow2 *s, uint64_t i)
+{
+	return i < (uint64_t)s->reftable_clusters * s->cluster_size / 8;
+}
+
+/* Returns the refcount block offset of range i, 0 if there is none. */
+static int refblock_offset(struct qcow2 *s, uint64_t i, uint64_t *off)
+{
+	uint64_t o;
+
+	*off = 0;
+	if (i >= s->reftable_entries)
+		return 0;
+	o = s->reftable[i] & QCOW2_OFFSET_MASK;
+	if (o && (o & (s->cluster_size - 1)))
+		return -EIO;
+	*off = o;
+	return 0;
+}
+
+int qcow2_get_refcount(struct qcow2 *s, uint64_t cluster, uint64_t *val)
+{
+	uint64_t off;
+	uint8_t *rb;
+	int ret = refblock_offset(s, cluster >> s->rb_bits, &off);
+
+	*val = 0;
+	if (ret || !off)
+		return ret;
+	ret = qcow2_cache_get(s, &s->rb_cache, off, &rb);
+	if (ret)
+		return ret;
+	*val = qcow2_refblock_get(s, rb,
+				  cluster & ((1ull << s->rb_bits) - 1));
+	return 0;
+}
+
+/* Creates the refcount block of range i; returns its offset. */
+static int64_t make_refblock(struct qcow2 *s, uint64_t i)
+{
+	uint64_t off = (i << s->rb_bits) << s->cluster_bits;
+	uint8_t *rb, be[8];
+	int ret;
+
+	if (i == 0 || off > QCOW2_OFFSET_MASK)
+		return -EIO; /* range 0 always has a block: header lives there */
+	if (i >= s->reftable_entries) {
+		ret = grow_reftable(s, i + 1);
+		if (ret)
+			return ret;
+		if (s->reftable[i])
+			return (int64_t)(s->reftable[i] & QCOW2_OFFSET_MASK);
+	}
+	rb = qcow2_cache_get_new(s, &s->rb_cache, off);
+	qcow2_refblock_set(s, rb, 0, 1);
+	ret = block_fd_pwrite(s->fd, rb, s->cluster_size, off);
+	if (ret)
+		goto err;
+	if (disk_reftable_entries(s, i)) {
+		put_be64(be, off);
+		ret = block_fd_pwrite(s->fd, be, 8, s->reftable_offset + i * 8);
+		if (ret)
+			goto err;
+	}
+	s->reftable[i] = off;
+	if (off + s->cluster_size > s->file_end)
+		s->file_end = off + s->cluster_size;
+	return (int64_t)off;
+err:
+	qcow2_cache_drop(&s->rb_cache, off);
+	return ret;
+}
+
+/* Writes entries [a, b) of a refcount block back to the file. */
+static int write_refs(struct qcow2 *s, uint64_t rb_off, const uint8_t *rb,
+		      uint64_t a, uint64_t b)
+{
+	uint64_t start = a * s->refcount_bits / 8;
+	uint64_t end = (b * s->refcount_bits + 7) / 8;
+
+	return block_fd_pwrite(s->fd, rb + start, end - start, rb_off + start);
+}
+
+int qcow2_update_refcount(struct qcow2 *s, uint64_t off, uint64_t len,
+			  int64_t addend)
+{
+	uint64_t first, last, c;
+	int ret = 0;
+
+	if (!len)
+		return 0;
+	first = off >> s->cluster_bits;
+	last = (off + len - 1) >> s->cluster_bits;
+	for (c = first; c <= last;) {
+		uint64_t i = c >> s->rb_bits, rb_off, a, b;
+		uint64_t mask = (1ull << s->rb_bits) - 1;
+		uint8_t *rb;
+
+		ret = refblock_offset(s, i, &rb_off);
+		if (ret)
+			return ret;
+		if (!rb_off) {
+			int64_t r;
+
+			if (addend < 0)
+				return -EIO;
+			r = make_refblock(s, i);
+			if (r < 0)
+				return (int)r;
+			rb_off = (uint64_t)r;
+		}
+		ret = qcow2_cache_get(s, &s->rb_cache, rb_off, &rb);
+		if (ret)
+			return ret;
+		a = c & mask;
+		b = a;
+		for (; c <= last && (c >> s->rb_bits) == i; c++, b++) {
+			uint64_t v = qcow2_refblock_get(s, rb, b);
+
+			if ((addend < 0 && v < (uint64_t)-addend) ||
+			    (addend > 0 && s->refcount_max - v < (uint64_t)addend))
+				return addend < 0 ? -EIO : -ERANGE;
+			v += (uint64_t)addend;
+			qcow2_refblock_set(s, rb, b, v);
+			if (!v) {
+				qcow2_cache_drop(&s->l2_cache,
+						 c << s->cluster_bits);
+				qcow2_cache_drop(&s->rb_cache,
+						 c << s->cluster_bits);
+				if (c < s->free_hint)
+					s->free_hint = c;
+				s->comp_next = 0;
+			}
+		}
+		ret = write_refs(s, rb_off, rb, a, b);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int qcow2_set_refcount(struct qcow2 *s, uint64_t cluster, uint64_t val)
+{
+	uint64_t cur;
+	int ret = qcow2_get_refcount(s, cluster, &cur);
+
+	if (ret || cur == val)
+		return ret;
+	if (val > cur)
+		return qcow2_update_refcount(s, cluster << s->cluster_bits, 1,
+					     (int64_t)(val - cur));
+	return qcow2_update_refcount(s, cluster << s->cluster_bits, 1,
+				     -(int64_t)(cur - val));
+}
+
+/* First run of n free clusters at or after the hint. */
+static int find_free(struct qcow2 *s, uint64_t n, uint64_t *start,
+		     uint64_t *first_free)
+{
+	uint64_t end = s->file_end >> s->cluster_bits;
+	uint64_t c = s->free_hint, run = 0, v;
+	int ret;
+
+	*first_free = UINT64_MAX;
+	for (; c < end && run < n; c++) {
+		ret = qcow2_get_refcount(s, c, &v);
+		if (ret)
+			return ret;
+		if (v) {
+			run = 0;
+			continue;
+		}
+		if (*first_free == UINT64_MAX)
+			*first_free = c;
+		run++;
+	}
+	*start = c - run;
+	return 0;
+}
+
+int64_t qcow2_alloc_clusters(struct qcow2 *s, uint64_t n)
+{
+	uint64_t c, first_free, i;
+	int ret;
+
+	if (!n)
+		return -EINVAL;
+retry:
+	ret = find_free(s, n, &c, &first_free);
+	if (ret)
+		return ret;
+	if ((c + n) << s->cluster_bits > QCOW2_OFFSET_MASK)
+		return -EFBIG;
+	for (i = c >> s->rb_bits; i <= (c + n - 1) >> s->rb_bits; i++) {
+		uint64_t rb_off;
+		int64_t r;
+
+		ret = refblock_offset(s, i, &rb_off);
+		if (ret)
+			return ret;
+		if (rb_off)
+			continue;
+		r = make_refblock(s, i);
+		if (r < 0)
+			return r;
+		if ((uint64_t)r >> s->cluster_bits >= c &&
+		    (uint64_t)r >> s->cluster_bits < c + n)
+			goto retry;
+	}
+	ret = qcow2_update_refcount(s, c << s->cluster_bits,
+				    n << s->cluster_bits, 1);
+	if (ret)
+		return ret;
+	s->free_hint = first_free < c ? first_free : c + n;
+	if ((c + n) << s->cluster_bits > s->file_end)
+		s->file_end = (c + n) << s->cluster_bits;
+	return (int64_t)(c << s->cluster_bits);
+}
+
+int64_t qcow2_alloc_bytes(struct qcow2 *s, uint64_t len)
+{
+	uint64_t room = s->cluster_size - (s->comp_next & (s->cluster_size - 1));
+	int64_t off;
+	int ret;
+
+	if (s->comp_next && room < s->cluster_size && room >= len) {
+		off = (int64_t)s->comp_next;
+		ret = qcow2_update_refcount(s, (uint64_t)off, len, 1);
+		if (ret)
+			return ret;
+	} else {
+		off = qcow2_alloc_clusters(s, (len + s->cluster_size - 1) >>
+						      s->cluster_bits);
+		if (off < 0)
+			return off;
+	}
+	s->comp_next = (uint64_t)off + len;
+	return off;
+}
+
+void qcow2_free_clusters(struct qcow2 *s, uint64_t off, uint64_t len)
+{
+	/* a failure only leaks the clusters */
+	qcow2_update_refcount(s, off, len, -1);
+}
+
+static int grow_reftable(struct qcow2 *s, uint64_t min_entries)
+{
+	uint64_t per = s->cluster_size / 8, n = s->reftable_entries * 2;
+	uint64_t old_off = s->reftable_offset, clusters, need, *t;
+	uint32_t old_clusters = s->reftable_clusters;
+	uint8_t *buf, hdr[12];
+	int64_t off;
+	int ret;
+
+	if (s->growing_reftable)
+		return -EFBIG;
+	if (n < min_entries)
+		n = min_entries;
+	for (;;) {
+		clusters = (n + per - 1) / per;
+		need = (((s->file_end >> s->cluster_bits) + clusters + 2) >>
+			s->rb_bits) + 2;
+		if (need <= n)
+			break;
+		n = need;
+	}
+	n = clusters * per;
+	if (clusters * s->cluster_size > QCOW2_MAX_REFTABLE_BYTES)
+		return -EFBIG;
+	t = realloc(s->reftable, n * 8);
+	if (!t)
+		return -ENOMEM;
+	memset(t + s->reftable_entries, 0, (n - s->reftable_entries) * 8);
+	s->reftable = t;
+	s->reftable_entries = n;
+	s->growing_reftable = true;
+	off = qcow2_alloc_clusters(s, clusters);
+	s->growing_reftable = false;
+	if (off < 0)
+		return (int)off;
+	buf = malloc(clusters * s->cluster_size);
+	if (!buf) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	for (uint64_t i = 0; i < n; i++)
+		put_be64(buf + i * 8, s->reftable[i]);
+	ret = block_fd_pwrite(s->fd, buf, clusters * s->cluster_size,
+			      (uint64_t)off);
+	free(buf);
+	if (ret)
+		goto err_free;
+	put_be64(hdr, (uint64_t)off);
+	put_be32(hdr + 8, (uint32_t)clusters);
+	ret = block_fd_pwrite(s->fd, hdr, 12, QCOW2_HDR_REFTABLE);
+	if (ret)
+		goto err_free;
+	s->reftable_offset = (uint64_t)off;
+	s->reftable_clusters = (uint32_t)clusters;
+	qcow2_free_clusters(s, old_off, (uint64_t)old_clusters << s->cluster_bits);
+	return 0;
+err_free:
+	qcow2_free_clusters(s, (uint64_t)off, clusters << s->cluster_bits);
+	return ret;
+}

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: MIT
+/* "cvisor img": qemu-img compatible image tool; dispatch and helpers. */
+#include <errno.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/img.h"
+
+struct img_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;
+};
+
+static const struct img_cmd cmds[] = {
+	{ "create", img_create,
+	  "create [-f fmt] [-b backing [-F backing_fmt]] [-o opts] [-u] FILE [SIZE]" },
+	{ "info", img_info,
+	  "info [-f fmt] [--output=human|json] [--backing-chain] FILE" },
+	{ "check", img_check,
+	  "check [-f fmt] [-r leaks|all] [--output=human|json] FILE" },
+	{ "convert", img_convert,
+	  "convert [-f fmt] [-O fmt] [-c] [-p] [-o opts] SRC DST" },
+	{ "resize", img_resize, "resize [-f fmt] [--shrink] FILE [+|-]SIZE" },
+	{ "snapshot", img_snapshot, "snapshot [-l | -c|-a|-d NAME] FILE" },
+	{ "commit", img_commit, "commit [-f fmt] [-d] FILE" },
+	{ "rebase", img_rebase, "rebase [-f fmt] [-u] -b NEW [-F fmt] FILE" },
+	{ "compare", img_compare, "compare [-f fmt] [-F fmt] [-s] A B" },
+	{ "map", img_map, "map [-f fmt] [--output=human|json] FILE" },
+	{ "measure", img_measure,
+	  "measure [-O fmt] [-o opts] [--output=human|json] (--size SIZE | FILE)" },
+};
+
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+void img_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "cvisor img: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+struct block_dev *img_open(const char *path, const char *fmt, int flags)
+{
+	struct block_dev *dev;
+	char err[BLOCK_ERR_LEN];
+
+	if (block_open(path, fmt, flags, &dev, err, sizeof(err)) < 0) {
+		img_err("%s", err);
+		return NULL;
+	}
+	return dev;
+}
+
+void img_human_size(uint64_t v, char *buf, size_t len)
+{
+	static const char *const unit[] = { "", "Ki", "Mi", "Gi", "Ti", "Pi",
+					    "Ei" };
+	int i = 0;
+
+	/* switch unit once the integer part would reach 1000 */
+	while (i < 6 && (double)v >= 1000.0 * (double)(1ull << (i * 10)))
+		i++;
+	snprintf(buf, len, "%0.3g %sB", (double)v / (double)(1ull << (i * 10)),
+		 unit[i]);
+}
+
+int img_parse_opts(const char *list, int (*fn)(void *ctx, const char *key,
+					       const char *val),
+		   void *ctx)
+{
+	char *copy = strdup(list), *save = NULL, *tok;
+	int ret = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok && !ret;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+
+		if (eq)
+			*eq++ = 0;
+		ret = fn(ctx, tok, eq ? eq : "on");
+	}
+	free(copy);
+	return ret;
+}
+
+void img_backing_path(const char *image, const char *backing, char *out,
+		      size_t len)
+{
+	char *dir;
+
+	if (backing[0] == '/' || !(dir = strdup(image))) {
+		snprintf(out, len, "%s", backing);
+		return;
+	}
+	snprintf(out, len, "%s/%s", dirname(dir), backing);
+	free(dir);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: cvisor img COMMAND [ARGS...]\n\ncommands:\n");
+	for (size_t i = 0; i < NCMDS; i++)
+		fprintf(f, "  %s\n", cmds[i].usage);
+	fprintf(f, "\nSIZE takes the suffixes K, M, G, T, P, E (powers of 1024).\n"
+		   "Formats: raw, qcow2. Options (-o) for qcow2: cluster_size, "
+		   "compression_type=zlib|zstd,\n"
+		   "preallocation=off|metadata, lazy_refcounts=on|off, "
+		   "refcount_bits, compat=0.10|1.1.\n");
+}
+
+int cmd_img(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 1;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < NCMDS; i++) {
+		if (strcmp(argv[1], cmds[i].name))
+			continue;
+		if (argc > 2 && (!strcmp(argv[2], "--help") ||
+				 !strcmp(argv[2], "-h"))) {
+			printf("usage: cvisor img %s\n", cmds[i].usage);
+			return 0;
+		}
+		return cmds[i].fn(argc - 1, argv + 1);
+	}
+	img_err("unknown command '%s' (try 'cvisor img --help')", argv[1]);
+	return 1;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers shared by the "cvisor img" subcommands (src/cli/img_*.c). */
+#ifndef CVISOR_CLI_IMG_H
+#define CVISOR_CLI_IMG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "block/block.h"
+
+void img_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Opens an image, printing the reason on failure; returns NULL then. */
+struct block_dev *img_open(const char *path, const char *fmt, int flags);
+/* "516 KiB", "10 MiB", "1.5 GiB": three significant digits like qemu-img. */
+void img_human_size(uint64_t v, char *buf, size_t len);
+
+/* Calls fn for each key=value of a -o list; stops at the first error. */
+int img_parse_opts(const char *list, int (*fn)(void *ctx, const char *key,
+					       const char *val),
+		   void *ctx);
+/* Resolves a backing file name relative to the image that names it. */
+void img_backing_path(const char *image, const char *backing, char *out,
+		      size_t len);
+
+/* Creates an image of fmt with -o options optlist (may be NULL). */
+int img_make(const char *path, const char *fmt, const char *optlist,
+	     uint64_t size);
+
+int img_create(int argc, char **argv);
+int img_info(int argc, char **argv);
+int img_check(int argc, char **argv);
+int img_convert(int argc, char **argv);
+int img_resize(int argc, char **argv);
+int img_snapshot(int argc, char **argv);
+int img_commit(int argc, char **argv);
+int img_rebase(int argc, char **argv);
+int img_compare(int argc, char **argv);
+int img_map(int argc, char **argv);
+int img_measure(int argc, char **argv);
+
+#endif

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: MIT
+/* cvisor img check */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "block/qcow2.h"
+#include "cli/img.h"
+
+static void report(void *ctx, const char *msg)
+{
+	fprintf(stderr, "%s\n", msg);
+}
+
+static void print_human(const struct qcow2_check_result *r)
+{
+	double total = r->total_clusters ? (double)r->total_clusters : 1;
+
+	if (r->corruptions > r->corruptions_fixed)
+		printf("\n%llu errors were found on the image.\nData may be "
+		       "corrupted, or further writes to the image may corrupt "
+		       "it.\n",
+		       (unsigned long long)(r->corruptions - r->corruptions_fixed));
+	if (r->leaks > r->leaks_fixed)
+		printf("\n%llu leaked clusters were found on the image.\nThis "
+		       "means waste of disk space, but no harm to data.\n",
+		       (unsigned long long)(r->leaks - r->leaks_fixed));
+	if (r->check_errors)
+		printf("\n%llu internal errors have occurred during the check.\n",
+		       (unsigned long long)r->check_errors);
+	if (r->corruptions == r->corruptions_fixed &&
+	    r->leaks == r->leaks_fixed && !r->check_errors)
+		printf("No errors were found on the image.\n");
+	printf("%llu/%llu = %0.2f%% allocated, %0.2f%% fragmented, %0.2f%% "
+	       "compressed clusters\nImage end offset: %llu\n",
+	       (unsigned long long)r->allocated_clusters,
+	       (unsigned long long)r->total_clusters,
+	       100.0 * (double)r->allocated_clusters / total,
+	       100.0 * (double)r->fragmented_clusters / total,
+	       100.0 * (double)r->compressed_clusters / total,
+	       (unsigned long long)r->image_end_offset);
+}
+
+static void print_json(const struct qcow2_check_result *r, const char *path)
+{
+	printf("{\n    \"image-end-offset\": %llu,\n    \"total-clusters\": %llu,\n"
+	       "    \"check-errors\": %llu,\n",
+	       (unsigned long long)r->image_end_offset,
+	       (unsigned long long)r->total_clusters,
+	       (unsigned long long)r->check_errors);
+#define OPT(key, v) \
+	if (v)      \
+		printf("    \"" key "\": %llu,\n", (unsigned long long)(v))
+	OPT("leaks", r->leaks - r->leaks_fixed);
+	OPT("corruptions", r->corruptions - r->corruptions_fixed);
+	OPT("leaks-fixed", r->leaks_fixed);
+	OPT("corruptions-fixed", r->corruptions_fixed);
+	OPT("allocated-clusters", r->allocated_clusters);
+	OPT("fragmented-clusters", r->fragmented_clusters);
+	OPT("compressed-clusters", r->compressed_clusters);
+#undef OPT
+	printf("    \"filename\": \"%s\",\n    \"format\": \"qcow2\"\n}\n", path);
+}
+
+static int exit_code(const struct qcow2_check_result *r)
+{
+	if (r->check_errors)
+		return 1;
+	if (r->corruptions > r->corruptions_fixed)
+		return 2;
+	if (r->leaks > r->leaks_fixed)
+		return 3;
+	return 0;
+}
+
+int img_check(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "output", required_argument, 0, 'O' },
+		{ "repair", required_argument, 0, 'r' },
+		{ "force-share", no_argument, 0, 'U' },
+		{ 0, 0, 0, 0 },
+	};
+	const char *fmt = NULL, *out = "human";
+	struct qcow2_check_result r, r2;
+	struct block_dev *dev;
+	int opt, fix = 0, ret;
+	bool json, quiet = false;
+
+	while ((opt = getopt_long(argc, argv, "f:r:qU", lopts, NULL)) != -1) {
+		switch (opt) {
+		case 'f':
+			fmt = optarg;
+			break;
+		case 'O':
+			out = optarg;
+			break;
+		case 'r':
+			if (!strcmp(optarg, "leaks"))
+				fix = QCOW2_FIX_LEAKS;
+			else if (!strcmp(optarg, "all"))
+				fix = QCOW2_FIX_LEAKS | QCOW2_FIX_ERRORS;
+			else {
+				img_err("invalid -r '%s' (leaks or all)", optarg);
+				return 1;
+			}
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'U':
+			break;
+		default:
+			return 1;
+		}
+	}
+	json = !strcmp(out, "json");
+	if ((!json && strcmp(out, "human")) || optind != argc - 1) {
+		img_err("usage: check [-f fmt] [-r leaks|all] "
+			"[--output=human|json] FILE");
+		return 1;
+	}
+	dev = img_open(argv[optind], fmt,
+		       BLOCK_NO_BACKING | (fix ? BLOCK_REPAIR : BLOCK_RDONLY));
+	if (!dev)
+		return 1;
+	if (!qcow2_is(dev)) {
+		img_err("This image format does not support checks");
+		block_close(dev);
+		return 63;
+	}
+	ret = qcow2_check(dev, fix, &r, json ? NULL : report, NULL);
+	if (ret < 0) {
+		img_err("check of '%s' failed: %s", argv[optind], strerror(-ret));
+		block_close(dev);
+		return 1;
+	}
+	if (r.leaks_fixed || r.corruptions_fixed) {
+		if (!json && !quiet)
+			printf("The following inconsistencies were found and "
+			       "repaired:\n\n    %llu leaked clusters\n    %llu "
+			       "corruptions\n\nDouble checking the fixed image "
+			       "now...\n",
+			       (unsigned long long)r.leaks_fixed,
+			       (unsigned long long)r.corruptions_fixed);
+		ret = qcow2_check(dev, 0, &r2, json ? NULL : report, NULL);
+		if (!ret) {
+			r2.leaks_fixed = r.leaks_fixed;
+			r2.corruptions_fixed = r.corruptions_fixed;
+			r2.leaks += r.leaks_fixed;
+			r2.corruptions += r.corruptions_fixed;
+			r = r2;
+		}
+	}
+	if (json)
+		print_json(&r, argv[optind]);
+	else if (!quiet)
+		print_human(&r);
+	block_close(dev);
+	return exit_code(&r);
+}

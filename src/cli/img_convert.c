@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cvisor img convert: copies the guest-visible content of SRC (through its
+ * backing chain) into a new image. Ranges that read as zero are skipped so
+ * sparse stays sparse; -c stores qcow2 clusters compressed.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "block/qcow2.h"
+#include "cli/img.h"
+
+#define CHUNK (2u << 20)
+
+struct conv {
+	struct block_dev *src, *dst;
+	uint64_t gran; /* unit of zero detection and compression */
+	bool compress, progress;
+	uint8_t *buf;
+};
+
+static bool is_zero(const uint8_t *p, size_t n)
+{
+	return !p[0] && !memcmp(p, p + 1, n - 1);
+}
+
+static void show_progress(struct conv *c, uint64_t done)
+{
+	if (c->progress)
+		printf("    (%.2f/100%%)\r", c->src->length ?
+		       100.0 * (double)done / (double)c->src->length : 100.0);
+	if (c->progress)
+		fflush(stdout);
+}
+
+/* Writes buf[0..n) at off, skipping all-zero granules. */
+static int write_chunk(struct conv *c, uint64_t off, size_t n)
+{
+	size_t i = 0;
+	int ret;
+
+	while (i < n) {
+		size_t g = n - i < c->gran ? n - i : (size_t)c->gran, j;
+
+		if (is_zero(c->buf + i, g)) {
+			i += g;
+			continue;
+		}
+		if (c->compress) {
+			memset(c->buf + i + g, 0, c->gran - g);
+			ret = qcow2_write_compressed(c->dst, c->buf + i, off + i);
+			if (ret)
+				return ret;
+			i += g;
+			continue;
+		}
+		for (j = i + g; j < n; j += g) {
+			size_t h = n - j < c->gran ? n - j : (size_t)c->gran;
+
+			if (is_zero(c->buf + j, h))
+				break;
+		}
+		if (j > n)
+			j = n;
+		ret = block_pwrite(c->dst, c->buf + i, j - i, off + i);
+		if (ret)
+			return ret;
+		i = j;
+	}
+	return 0;
+}
+
+static int copy(struct conv *c)
+{
+	uint64_t off = 0, len = c->src->length, pnum, host;
+	int st, ret;
+
+	while (off < len) {
+		size_t n = len - off < CHUNK ? (size_t)(len - off) : CHUNK;
+
+		st = block_status(c->src, off, n, &pnum, &host);
+		if (st < 0)
+			return st;
+		if (st & BLOCK_STATUS_ZERO) {
+			/* off stays granule aligned */
+			if (off + pnum != len)
+				pnum -= (off + pnum) % c->gran;
+			if (pnum) {
+				off += pnum;
+				show_progress(c, off);
+				continue;
+			}
+		}
+		ret = block_pread(c->src, c->buf, n, off);
+		if (!ret)
+			ret = write_chunk(c, off, n);
+		if (ret)
+			return ret;
+		off += n;
+		show_progress(c, off);
+	}
+	return 0;
+}
+
+int img_convert(int argc, char **argv)
+{
+	static const struct option lopts[] = { { 0, 0, 0, 0 } };
+	const char *fmt = NULL, *ofmt = "raw", *opts = NULL;
+	struct conv c = { 0 };
+	int opt, ret = 1;
+
+	while ((opt = getopt_long(argc, argv, "f:O:o:cpqt:T:W", lopts, NULL)) !=
+	       -1) {
+		switch (opt) {
+		case 'f':
+			fmt = optarg;
+			break;
+		case 'O':
+			ofmt = optarg;
+			break;
+		case 'o':
+			opts = optarg;
+			break;
+		case 'c':
+			c.compress = true;
+			break;
+		case 'p':
+			c.progress = isatty(STDOUT_FILENO);
+			break;
+		case 'q':
+		case 't':
+		case 'T':
+		case 'W':
+			break;
+		default:
+			return 1;
+		}
+	}
+	if (argc - optind != 2) {
+		img_err("convert: expected SRC DST");
+		return 1;
+	}
+	if (c.compress && strcmp(ofmt, "qcow2")) {
+		img_err("compression (-c) needs -O qcow2, not '%s'", ofmt);
+		return 1;
+	}
+	c.src = img_open(argv[optind], fmt, BLOCK_RDONLY);
+	if (!c.src)
+		return 1;
+	if (img_make(argv[optind + 1], ofmt, opts, c.src->length))
+		goto out_src;
+	c.dst = img_open(argv[optind + 1], ofmt, BLOCK_NO_BACKING);
+	if (!c.dst)
+		goto out_src;
+	c.gran = qcow2_is(c.dst) ? qcow2_cluster_size(c.dst) : 4096;
+	c.buf = malloc(CHUNK > c.gran ? CHUNK : c.gran);
+	if (!c.buf) {
+		img_err("out of memory");
+		goto out_dst;
+	}
+	ret = copy(&c);
+	if (!ret)
+		ret = block_flush(c.dst);
+	if (c.progress)
+		printf("\n");
+	if (ret)
+		img_err("converting '%s' to '%s': %s", argv[optind],
+			argv[optind + 1], strerror(-ret));
+	ret = ret ? 1 : 0;
+	free(c.buf);
+out_dst:
+	block_close(c.dst);
+out_src:
+	block_close(c.src);
+	return ret;
+}

@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: MIT
+/* cvisor img create */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "block/qcow2.h"
+#include "cli/cli.h"
+#include "cli/img.h"
+
+struct create_ctx {
+	struct qcow2_create_opts o;
+	bool have_size;
+};
+
+static int bool_opt(const char *key, const char *val, bool *out)
+{
+	if (!strcmp(val, "on") || !strcmp(val, "true")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcmp(val, "off") || !strcmp(val, "false")) {
+		*out = false;
+		return 0;
+	}
+	img_err("invalid value '%s' for option %s (on or off)", val, key);
+	return -EINVAL;
+}
+
+static int create_opt(void *ctx, const char *key, const char *val)
+{
+	struct create_ctx *c = ctx;
+	unsigned long long v;
+
+	if (!strcmp(key, "cluster_size") || !strcmp(key, "refcount_bits") ||
+	    !strcmp(key, "size")) {
+		if (parse_size(val, &v) || (*key != 's' && v > UINT32_MAX)) {
+			img_err("invalid %s '%s'", key, val);
+			return -EINVAL;
+		}
+		if (*key == 'c')
+			c->o.cluster_size = (unsigned)v;
+		else if (*key == 'r')
+			c->o.refcount_bits = (unsigned)v;
+		else {
+			c->o.size = v;
+			c->have_size = true;
+		}
+	} else if (!strcmp(key, "compression_type")) {
+		if (!strcmp(val, "zlib"))
+			c->o.compression = QCOW2_COMP_ZLIB;
+		else if (!strcmp(val, "zstd"))
+			c->o.compression = QCOW2_COMP_ZSTD;
+		else {
+			img_err("invalid compression_type '%s' (zlib or zstd)", val);
+			return -EINVAL;
+		}
+	} else if (!strcmp(key, "preallocation")) {
+		if (strcmp(val, "off") && strcmp(val, "metadata")) {
+			img_err("unsupported preallocation '%s' (off or metadata)",
+				val);
+			return -EINVAL;
+		}
+		c->o.prealloc_metadata = !strcmp(val, "metadata");
+	} else if (!strcmp(key, "lazy_refcounts")) {
+		return bool_opt(key, val, &c->o.lazy_refcounts);
+	} else if (!strcmp(key, "compat")) {
+		if (!strcmp(val, "0.10") || !strcmp(val, "v2"))
+			c->o.version = 2;
+		else if (!strcmp(val, "1.1") || !strcmp(val, "v3"))
+			c->o.version = 3;
+		else {
+			img_err("invalid compat '%s' (0.10 or 1.1)", val);
+			return -EINVAL;
+		}
+	} else if (!strcmp(key, "backing_file")) {
+		c->o.backing_file = val;
+	} else if (!strcmp(key, "backing_fmt")) {
+		c->o.backing_fmt = val;
+	} else if (!strcmp(key, "extended_l2")) {
+		bool on;
+
+		if (bool_opt(key, val, &on))
+			return -EINVAL;
+		if (on) {
+			img_err("extended_l2=on is not supported");
+			return -ENOTSUP;
+		}
+	} else {
+		img_err("unknown option '%s'", key);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int create_raw(const char *path, uint64_t size)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd < 0 || ftruncate(fd, (off_t)size) < 0) {
+		img_err("could not create '%s': %m", path);
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Size and, if not given, format of the backing file. */
+static int backing_defaults(const char *path, struct create_ctx *c,
+			    char *fmtbuf, size_t fmtlen)
+{
+	char full[PATH_MAX];
+	struct block_dev *b;
+
+	img_backing_path(path, c->o.backing_file, full, sizeof(full));
+	b = img_open(full, c->o.backing_fmt, BLOCK_RDONLY);
+	if (!b)
+		return -1;
+	if (!c->o.backing_fmt) {
+		snprintf(fmtbuf, fmtlen, "%s", b->drv->name);
+		c->o.backing_fmt = fmtbuf;
+	}
+	if (!c->have_size)
+		c->o.size = b->length;
+	c->have_size = true;
+	block_close(b);
+	return 0;
+}
+
+int img_make(const char *path, const char *fmt, const char *optlist,
+	     uint64_t size)
+{
+	struct create_ctx c = { 0 };
+	char err[BLOCK_ERR_LEN];
+
+	if (optlist && img_parse_opts(optlist, create_opt, &c))
+		return -1;
+	if (!strcmp(fmt, "raw"))
+		return create_raw(path, size) ? -1 : 0;
+	if (strcmp(fmt, "qcow2")) {
+		img_err("unsupported output format '%s' (raw or qcow2)", fmt);
+		return -1;
+	}
+	c.o.size = size;
+	if (qcow2_create(path, &c.o, err, sizeof(err))) {
+		img_err("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+int img_create(int argc, char **argv)
+{
+	static const struct option lopts[] = { { "help", no_argument, 0, 'h' },
+					       { 0, 0, 0, 0 } };
+	struct create_ctx c = { 0 };
+	const char *fmt = "raw", *path;
+	char err[BLOCK_ERR_LEN], fmtbuf[16];
+	bool unsafe = false, quiet = false;
+	unsigned long long size;
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "f:b:F:o:uqh", lopts, NULL)) != -1) {
+		switch (opt) {
+		case 'f':
+			fmt = optarg;
+			break;
+		case 'b':
+			c.o.backing_file = optarg;
+			break;
+		case 'F':
+			c.o.backing_fmt = optarg;
+			break;
+		case 'o':
+			if (img_parse_opts(optarg, create_opt, &c))
+				return 1;
+			break;
+		case 'u':
+			unsafe = true;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		default:
+			fprintf(stderr, "usage: cvisor img create [-f fmt] [-b backing "
+				"[-F fmt]] [-o opts] [-u] FILE [SIZE]\n");
+			return opt == 'h' ? 0 : 1;
+		}
+	}
+	if (optind >= argc || argc - optind > 2) {
+		img_err("create: expected FILE [SIZE]");
+		return 1;
+	}
+	path = argv[optind];
+	if (argc - optind == 2) {
+		int r = parse_size(argv[optind + 1], &size);
+
+		if (r) {
+			img_err("invalid image size '%s'%s", argv[optind + 1],
+				r == -ERANGE ? ": too large" : "");
+			return 1;
+		}
+		c.o.size = size;
+		c.have_size = true;
+	}
+	if (strcmp(fmt, "raw") && strcmp(fmt, "qcow2")) {
+		img_err("unsupported format '%s' (raw or qcow2)", fmt);
+		return 1;
+	}
+	if (c.o.backing_file && !strcmp(fmt, "raw")) {
+		img_err("format raw does not support backing files");
+		return 1;
+	}
+	if (c.o.backing_file && (!unsafe || !c.have_size) &&
+	    backing_defaults(path, &c, fmtbuf, sizeof(fmtbuf)))
+		return 1;
+	if (!c.have_size) {
+		img_err("create: image size must be given");
+		return 1;
+	}
+	if (!quiet)
+		printf("Formatting '%s', fmt=%s size=%llu%s%s\n", path, fmt,
+		       (unsigned long long)c.o.size,
+		       c.o.backing_file ? " backing_file=" : "",
+		       c.o.backing_file ? c.o.backing_file : "");
+	if (!strcmp(fmt, "raw"))
+		return create_raw(path, c.o.size);
+	if (qcow2_create(path, &c.o, err, sizeof(err))) {
+		img_err("%s", err);
+		return 1;
+	}
+	return 0;
+}

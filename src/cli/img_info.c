@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: MIT
+/* cvisor img info */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "block/qcow2.h"
+#include "cli/img.h"
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+static void print_snapshots_human(struct qcow2_snapshot_info *l, unsigned n)
+{
+	printf("Snapshot list:\n");
+	printf("%-10s%-17s%8s%20s%13s%11s\n", "ID", "TAG", "VM SIZE", "DATE",
+	       "VM CLOCK", "ICOUNT");
+	for (unsigned i = 0; i < n; i++) {
+		char vs[32], date[32];
+		time_t t = l[i].date_sec;
+		struct tm tm;
+		uint64_t ns = l[i].vm_clock_nsec, secs = ns / 1000000000ull;
+
+		img_human_size(l[i].vm_state_size, vs, sizeof(vs));
+		localtime_r(&t, &tm);
+		strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
+		printf("%-9s %-17s%8s%20s %02llu:%02llu:%02llu.%03llu%11d\n",
+		       l[i].id, l[i].name, vs, date,
+		       (unsigned long long)(secs / 3600),
+		       (unsigned long long)(secs / 60 % 60),
+		       (unsigned long long)(secs % 60),
+		       (unsigned long long)(ns / 1000000 % 1000), 0);
+	}
+}
+
+static void print_human(struct block_dev *dev, const char *path)
+{
+	char vs[32], ds[32];
+	struct qcow2_info qi;
+	struct qcow2_snapshot_info *l;
+	unsigned n;
+
+	img_human_size(dev->length, vs, sizeof(vs));
+	img_human_size(block_allocated_size(dev), ds, sizeof(ds));
+	printf("image: %s\nfile format: %s\nvirtual size: %s (%llu bytes)\n"
+	       "disk size: %s\n", path, dev->drv->name, vs,
+	       (unsigned long long)dev->length, ds);
+	if (!qcow2_is(dev))
+		return;
+	qcow2_get_info(dev, &qi);
+	printf("cluster_size: %llu\n", (unsigned long long)qi.cluster_size);
+	if (qi.backing_file)
+		printf("backing file: %s\n", qi.backing_file);
+	if (qi.backing_fmt)
+		printf("backing file format: %s\n", qi.backing_fmt);
+	if (!qcow2_snapshot_list(dev, &l, &n)) {
+		if (n)
+			print_snapshots_human(l, n);
+		qcow2_snapshot_list_free(l, n);
+	}
+	printf("Format specific information:\n    compat: %s\n",
+	       qi.version == 2 ? "0.10" : "1.1");
+	if (qi.version >= 3)
+		printf("    compression type: %s\n",
+		       qi.compression == QCOW2_COMP_ZSTD ? "zstd" : "zlib");
+	printf("    lazy refcounts: %s\n    refcount bits: %u\n"
+	       "    corrupt: %s\n    extended l2: false\n",
+	       qi.lazy_refcounts ? "true" : "false", qi.refcount_bits,
+	       qi.corrupt ? "true" : "false");
+}
+
+static void print_snapshots_json(struct block_dev *dev)
+{
+	struct qcow2_snapshot_info *l;
+	unsigned n;
+
+	if (qcow2_snapshot_list(dev, &l, &n))
+		return;
+	if (n) {
+		printf("    \"snapshots\": [\n");
+		for (unsigned i = 0; i < n; i++) {
+			printf("        {\n            \"icount\": 0,\n"
+			       "            \"vm-clock-nsec\": %llu,\n"
+			       "            \"name\": ",
+			       (unsigned long long)(l[i].vm_clock_nsec %
+						    1000000000ull));
+			json_str(l[i].name);
+			printf(",\n            \"date-sec\": %u,\n"
+			       "            \"date-nsec\": %u,\n"
+			       "            \"vm-clock-sec\": %llu,\n"
+			       "            \"id\": ",
+			       l[i].date_sec, l[i].date_nsec,
+			       (unsigned long long)(l[i].vm_clock_nsec /
+						    1000000000ull));
+			json_str(l[i].id);
+			printf(",\n            \"vm-state-size\": %llu\n        }%s\n",
+			       (unsigned long long)l[i].vm_state_size,
+			       i + 1 < n ? "," : "");
+		}
+		printf("    ],\n");
+	}
+	qcow2_snapshot_list_free(l, n);
+}
+
+static void print_json(struct block_dev *dev, const char *path)
+{
+	struct qcow2_info qi;
+	char full[PATH_MAX];
+
+	printf("{\n");
+	if (qcow2_is(dev)) {
+		qcow2_get_info(dev, &qi);
+		if (qi.backing_fmt) {
+			printf("    \"backing-filename-format\": ");
+			json_str(qi.backing_fmt);
+			printf(",\n");
+		}
+		print_snapshots_json(dev);
+	}
+	printf("    \"virtual-size\": %llu,\n    \"filename\": ",
+	       (unsigned long long)dev->length);
+	json_str(path);
+	if (qcow2_is(dev))
+		printf(",\n    \"cluster-size\": %llu",
+		       (unsigned long long)qi.cluster_size);
+	printf(",\n    \"format\": \"%s\",\n    \"actual-size\": %llu,\n",
+	       dev->drv->name, (unsigned long long)block_allocated_size(dev));
+	if (qcow2_is(dev)) {
+		printf("    \"format-specific\": {\n        \"type\": \"qcow2\",\n"
+		       "        \"data\": {\n            \"compat\": \"%s\",\n",
+		       qi.version == 2 ? "0.10" : "1.1");
+		if (qi.version >= 3)
+			printf("            \"compression-type\": \"%s\",\n",
+			       qi.compression == QCOW2_COMP_ZSTD ? "zstd" : "zlib");
+		printf("            \"lazy-refcounts\": %s,\n"
+		       "            \"refcount-bits\": %u,\n"
+		       "            \"corrupt\": %s,\n"
+		       "            \"extended-l2\": false\n        }\n    },\n",
+		       qi.lazy_refcounts ? "true" : "false", qi.refcount_bits,
+		       qi.corrupt ? "true" : "false");
+		if (qi.backing_file) {
+			img_backing_path(path, qi.backing_file, full, sizeof(full));
+			printf("    \"full-backing-filename\": ");
+			json_str(qi.backing_file[0] == '/' ? qi.backing_file : full);
+			printf(",\n    \"backing-filename\": ");
+			json_str(qi.backing_file);
+			printf(",\n");
+		}
+	}
+	printf("    \"dirty-flag\": %s\n}",
+	       qcow2_is(dev) && qi.dirty ? "true" : "false");
+}
+
+int img_info(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "output", required_argument, 0, 'O' },
+		{ "backing-chain", no_argument, 0, 'B' },
+		{ "force-share", no_argument, 0, 'U' },
+		{ 0, 0, 0, 0 },
+	};
+	const char *fmt = NULL, *out = "human";
+	char path[PATH_MAX], next[PATH_MAX], fmtbuf[32];
+	bool chain = false, json;
+	int opt, depth = 0;
+
+	while ((opt = getopt_long(argc, argv, "f:U", lopts, NULL)) != -1) {
+		switch (opt) {
+		case 'f':
+			fmt = optarg;
+			break;
+		case 'O':
+			out = optarg;
+			break;
+		case 'B':
+			chain = true;
+			break;
+		case 'U':
+			break;
+		default:
+			return 1;
+		}
+	}
+	json = !strcmp(out, "json");
+	if (!json && strcmp(out, "human")) {
+		img_err("--output must be human or json, not '%s'", out);
+		return 1;
+	}
+	if (optind != argc - 1) {
+		img_err("info: expected one FILE");
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s", argv[optind]);
+	if (json && chain)
+		printf("[\n");
+	for (;;) {
+		struct block_dev *dev = img_open(path, fmt,
+						 BLOCK_RDONLY | BLOCK_NO_BACKING);
+		struct qcow2_info qi = { 0 };
+
+		if (!dev)
+			return 1;
+		if (depth)
+			printf(json ? ",\n" : "\n");
+		if (json)
+			print_json(dev, path);
+		else
+			print_human(dev, path);
+		if (qcow2_is(dev))
+			qcow2_get_info(dev, &qi);
+		if (qi.backing_file)
+			img_backing_path(path, qi.backing_file, next, sizeof(next));
+		snprintf(fmtbuf, sizeof(fmtbuf), "%s",
+			 qi.backing_fmt ? qi.backing_fmt : "");
+		fmt = fmtbuf[0] ? fmtbuf : NULL;
+		block_close(dev);
+		if (!chain || !qi.backing_file || ++depth >= BLOCK_MAX_CHAIN)
+			break;
+		memcpy(path, next, sizeof(path));
+	}
+	printf(json && chain ? "]\n" : json ? "\n" : "");
+	return 0;
+}

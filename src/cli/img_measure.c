@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: MIT
+/* cvisor img measure: file size a conversion to qcow2 or raw would need. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "block/qcow2.h"
+#include "cli/cli.h"
+#include "cli/img.h"
+
+struct measure_opts {
+	uint64_t cluster_size;
+	unsigned refcount_bits;
+};
+
+static int measure_opt(void *ctx, const char *key, const char *val)
+{
+	struct measure_opts *o = ctx;
+	unsigned long long v;
+
+	if (!strcmp(key, "cluster_size") || !strcmp(key, "refcount_bits")) {
+		if (parse_size(val, &v) || !v || (v & (v - 1))) {
+			img_err("invalid %s '%s'", key, val);
+			return -1;
+		}
+		if (*key == 'c')
+			o->cluster_size = v;
+		else
+			o->refcount_bits = (unsigned)v;
+	}
+	return 0;
+}
+
+static uint64_t div_up(uint64_t a, uint64_t b)
+{
+	return (a + b - 1) / b;
+}
+
+/* Header, tables and refcounts for data_clusters of a size-byte disk. */
+static uint64_t qcow2_bytes(const struct measure_opts *o, uint64_t size,
+			    uint64_t data_clusters)
+{
+	uint64_t cs = o->cluster_size, per_l2 = cs / 8;
+	uint64_t l2 = div_up(div_up(size, cs), per_l2);
+	uint64_t l1 = div_up(l2 * 8, cs);
+	uint64_t per_rb = cs * 8 / o->refcount_bits, rb = 1, rt = 1, base, nrb;
+
+	if (!l1)
+		l1 = 1;
+	base = 1 + l1 + l2 + data_clusters;
+	for (;;) {
+		nrb = div_up(base + rb + rt, per_rb);
+		if (nrb == rb && div_up(nrb * 8, cs) == rt)
+			break;
+		rb = nrb;
+		rt = div_up(nrb * 8, cs);
+	}
+	return (base + rb + rt) * cs;
+}
+
+int img_measure(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "output", required_argument, 0, 'J' },
+		{ "size", required_argument, 0, 'S' },
+		{ 0, 0, 0, 0 },
+	};
+	struct measure_opts o = { 65536, 16 };
+	const char *ofmt = "raw", *fmt = NULL, *out = "human";
+	unsigned long long size = 0;
+	uint64_t data = 0, pnum, host, req, full;
+	bool have_size = false, json;
+	struct block_dev *dev;
+	int opt, st;
+
+	while ((opt = getopt_long(argc, argv, "f:O:o:U", lopts, NULL)) != -1) {
+		switch (opt) {
+		case 'f':
+			fmt = optarg;
+			break;
+		case 'O':
+			ofmt = optarg;
+			break;
+		case 'o':
+			if (img_parse_opts(optarg, measure_opt, &o))
+				return 1;
+			break;
+		case 'J':
+			out = optarg;
+			break;
+		case 'S':
+			if (parse_size(optarg, &size)) {
+				img_err("invalid size '%s'", optarg);
+				return 1;
+			}
+			have_size = true;
+			break;
+		case 'U':
+			break;
+		default:
+			return 1;
+		}
+	}
+	json = !strcmp(out, "json");
+	if (have_size == (argc - optind == 1) || argc - optind > 1) {
+		img_err("measure: give either --size SIZE or FILE");
+		return 1;
+	}
+	if (!have_size) {
+		dev = img_open(argv[optind], fmt, BLOCK_RDONLY);
+		if (!dev)
+			return 1;
+		size = dev->length;
+		for (uint64_t off = 0; off < size; off += pnum) {
+			st = block_status(dev, off, size - off, &pnum, &host);
+			if (st < 0) {
+				block_close(dev);
+				img_err("reading '%s' failed", argv[optind]);
+				return 1;
+			}
+			if (!(st & BLOCK_STATUS_ZERO))
+				data += pnum;
+		}
+		block_close(dev);
+	}
+	if (!strcmp(ofmt, "qcow2")) {
+		req = qcow2_bytes(&o, size, div_up(data, o.cluster_size));
+		full = qcow2_bytes(&o, size, div_up(size, o.cluster_size));
+	} else {
+		req = full = size;
+	}
+	if (json)
+		printf("{\n    \"bitmaps\": 0,\n    \"required\": %llu,\n"
+		       "    \"fully-allocated\": %llu\n}\n",
+		       (unsigned long long)req, (unsigned long long)full);
+	else
+		printf("required size: %llu\nfully allocated size: %llu\n"
+		       "bitmaps size: 0\n",
+		       (unsigned long long)req, (unsigned long long)full);
+	return 0;
+}

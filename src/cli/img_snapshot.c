@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+/* cvisor img snapshot: list, create, apply and delete internal snapshots. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "block/qcow2.h"
+#include "cli/img.h"
+
+static void list(struct block_dev *dev)
+{
+	struct qcow2_snapshot_info *l;
+	unsigned n;
+
+	if (qcow2_snapshot_list(dev, &l, &n))
+		return;
+	printf("Snapshot list:\n%-10s%-17s%8s%20s%13s%11s\n", "ID", "TAG",
+	       "VM SIZE", "DATE", "VM CLOCK", "ICOUNT");
+	for (unsigned i = 0; i < n; i++) {
+		char vs[32], date[32];
+		time_t t = l[i].date_sec;
+		uint64_t secs = l[i].vm_clock_nsec / 1000000000ull;
+		struct tm tm;
+
+		img_human_size(l[i].vm_state_size, vs, sizeof(vs));
+		localtime_r(&t, &tm);
+		strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
+		printf("%-9s %-17s%8s%20s %02llu:%02llu:%02llu.%03llu%11d\n",
+		       l[i].id, l[i].name, vs, date,
+		       (unsigned long long)(secs / 3600),
+		       (unsigned long long)(secs / 60 % 60),
+		       (unsigned long long)(secs % 60),
+		       (unsigned long long)(l[i].vm_clock_nsec / 1000000 % 1000),
+		       0);
+	}
+	qcow2_snapshot_list_free(l, n);
+}
+
+int img_snapshot(int argc, char **argv)
+{
+	const char *name = NULL, *fmt = NULL;
+	struct block_dev *dev;
+	int opt, action = 0, ret = 0;
+
+	while ((opt = getopt(argc, argv, "lc:a:d:f:qU")) != -1) {
+		switch (opt) {
+		case 'l':
+		case 'c':
+		case 'a':
+		case 'd':
+			if (action) {
+				img_err("snapshot: give only one of -l, -c, -a, -d");
+				return 1;
+			}
+			action = opt;
+			name = optarg;
+			break;
+		case 'f':
+			fmt = optarg;
+			break;
+		case 'q':
+		case 'U':
+			break;
+		default:
+			return 1;
+		}
+	}
+	if (!action || optind != argc - 1) {
+		img_err("usage: snapshot [-l | -c|-a|-d NAME] FILE");
+		return 1;
+	}
+	dev = img_open(argv[optind], fmt, BLOCK_NO_BACKING |
+			(action == 'l' ? BLOCK_RDONLY : 0));
+	if (!dev)
+		return 1;
+	if (!qcow2_is(dev)) {
+		img_err("'%s' is not qcow2: snapshots need qcow2", argv[optind]);
+		block_close(dev);
+		return 1;
+	}
+	switch (action) {
+	case 'l':
+		list(dev);
+		break;
+	case 'c':
+		ret = qcow2_snapshot_create(dev, name);
+		break;
+	case 'a':
+		ret = qcow2_snapshot_apply(dev, name);
+		break;
+	case 'd':
+		ret = qcow2_snapshot_delete(dev, name);
+		break;
+	}
+	if (ret)
+		img_err("snapshot '%s' of '%s': %s", name, argv[optind],
+			ret == -ENOENT ? "no such snapshot" :
+			ret == -EEXIST ? "a snapshot of that name exists" :
+					 strerror(-ret));
+	block_close(dev);
+	return ret ? 1 : 0;
+}
