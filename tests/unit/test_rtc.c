@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: MIT
+/* MC146818 RTC: time from the host clock, formats, flags and CMOS. */
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arch/x86/layout.h"
+#include "devices/legacy.h"
+#include "test.h"
+#include "vmm/vm.h"
+
+static int irq_level[IRQ_IOAPIC_PINS];
+static int irq_raises[IRQ_IOAPIC_PINS];
+
+static int fake_set_irq(struct vm *vm, unsigned gsi, int level)
+{
+	if (gsi >= IRQ_IOAPIC_PINS)
+		return -1;
+	if (level && !irq_level[gsi])
+		irq_raises[gsi]++;
+	irq_level[gsi] = level;
+	return 0;
+}
+
+static const struct accel_ops fake_accel = {
+	.name = "fake",
+	.set_irq = fake_set_irq,
+};
+
+static struct vm_config cfg;
+static struct vm vm;
+
+static void vm_setup(void)
+{
+	memset(&vm, 0, sizeof(vm));
+	memset(irq_level, 0, sizeof(irq_level));
+	memset(irq_raises, 0, sizeof(irq_raises));
+	cfg.nr_cpus = 1;
+	vm.cfg = &cfg;
+	vm.accel = &fake_accel;
+	pthread_mutex_init(&vm.lock, NULL);
+	bus_init(&vm.pio, "pio");
+	CHECK_EQ(guest_mem_init(&vm.mem, 64 << 20, NULL), 0);
+	CHECK_EQ(rtc_init(&vm), 0);
+}
+
+static void vm_teardown(void)
+{
+	rtc_exit(&vm);
+	guest_mem_destroy(&vm.mem);
+	bus_destroy(&vm.pio);
+	pthread_mutex_destroy(&vm.lock);
+}
+
+static uint8_t cmos_read(uint8_t reg)
+{
+	uint64_t v = 0;
+
+	CHECK(bus_write(&vm.pio, PORT_RTC, reg, 1));
+	CHECK(bus_read(&vm.pio, PORT_RTC + 1, &v, 1));
+	return v;
+}
+
+static void cmos_write(uint8_t reg, uint8_t val)
+{
+	CHECK(bus_write(&vm.pio, PORT_RTC, reg, 1));
+	CHECK(bus_write(&vm.pio, PORT_RTC + 1, val, 1));
+}
+
+static unsigned bcd(uint8_t v)
+{
+	return (v >> 4) * 10 + (v & 0xf);
+}
+
+struct rtc_time {
+	unsigned sec, min, hour, mday, mon, year;
+};
+
+/* Read all fields inside one second, as Linux does around UIP. */
+static void rtc_read_time(struct rtc_time *t, bool binary)
+{
+	unsigned (*dec)(uint8_t) = binary ? NULL : bcd;
+
+	for (int tries = 0; tries < 5; tries++) {
+		uint8_t s = cmos_read(0);
+
+		t->min = cmos_read(2);
+		t->hour = cmos_read(4);
+		t->mday = cmos_read(7);
+		t->mon = cmos_read(8);
+		t->year = cmos_read(9) | (unsigned)cmos_read(0x32) << 8;
+		t->sec = s;
+		if (cmos_read(0) == s)
+			break;
+	}
+	if (dec) {
+		t->sec = dec(t->sec);
+		t->min = dec(t->min);
+		t->hour = dec(t->hour);
+		t->mday = dec(t->mday);
+		t->mon = dec(t->mon);
+		t->year = dec(t->year >> 8) * 100 + dec(t->year & 0xff);
+	} else {
+		t->year = (t->year >> 8) * 100 + (t->year & 0xff);
+	}
+}
+
+static bool time_near_host(const struct rtc_time *t)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	/* within two seconds of the host's UTC clock */
+	for (time_t d = -2; d <= 2; d++) {
+		time_t x = now + d;
+
+		gmtime_r(&x, &tm);
+		if (t->sec == (unsigned)tm.tm_sec &&
+		    t->min == (unsigned)tm.tm_min &&
+		    t->hour == (unsigned)tm.tm_hour &&
+		    t->mday == (unsigned)tm.tm_mday &&
+		    t->mon == (unsigned)tm.tm_mon + 1 &&
+		    t->year == (unsigned)tm.tm_year + 1900)
+			return true;
+	}
+	return false;
+}
+
+static void test_rtc_bcd_and_binary(void)
+{
+	struct rtc_time t;
+
+	vm_setup();
+	CHECK_EQ(cmos_read(0x0b), 0x02);		/* BCD, 24h */
+	CHECK_EQ(cmos_read(0x0d), 0x80);		/* VRT */
+	rtc_read_time(&t, false);
+	CHECK(time_near_host(&t));
+	cmos_write(0x0b, 0x06);				/* binary */
+	rtc_read_time(&t, true);
+	CHECK(time_near_host(&t));
+	CHECK(cmos_read(0) < 60);
+	vm_teardown();
+}
+
+static void test_rtc_set_time(void)
+{
+	vm_setup();
+	/* Set 2031-12-24 23:59:30 in BCD with SET held */
+	cmos_write(0x0b, 0x82);
+	cmos_write(0x32, 0x20);
+	cmos_write(0x09, 0x31);
+	cmos_write(0x08, 0x12);
+	cmos_write(0x07, 0x24);
+	cmos_write(0x04, 0x23);
+	cmos_write(0x02, 0x59);
+	cmos_write(0x00, 0x30);
+	CHECK_EQ(cmos_read(0x09), 0x31);		/* frozen while SET */
+	CHECK_EQ(cmos_read(0x00), 0x30);
+	cmos_write(0x0b, 0x02);				/* run */
+	CHECK_EQ(cmos_read(0x09), 0x31);
+	CHECK_EQ(cmos_read(0x32), 0x20);
+	CHECK_EQ(cmos_read(0x08), 0x12);
+	CHECK_EQ(cmos_read(0x07), 0x24);
+	CHECK_EQ(cmos_read(0x04), 0x23);
+	CHECK(cmos_read(0x00) >= 0x30 && cmos_read(0x00) <= 0x32);
+	CHECK_EQ(cmos_read(0x06), 4);			/* a Wednesday */
+
+	/* 12-hour mode: 23h reads as 11 PM */
+	cmos_write(0x0b, 0x00);
+	CHECK_EQ(cmos_read(0x04), 0x80 | 0x11);
+	/* writing 1 AM in 12-hour BCD moves the clock back 22 hours */
+	cmos_write(0x04, 0x01);
+	cmos_write(0x0b, 0x02);
+	CHECK_EQ(cmos_read(0x04), 0x01);
+	CHECK_EQ(cmos_read(0x07), 0x24);
+	/* binary writes */
+	cmos_write(0x0b, 0x06);
+	cmos_write(0x02, 45);
+	CHECK_EQ(cmos_read(0x02), 45);
+	vm_teardown();
+}
+
+static void wait_next_second(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	usleep((1000000000 - ts.tv_nsec) / 1000 + 20000);
+}
+
+static void test_rtc_flags(void)
+{
+	uint8_t c;
+
+	vm_setup();
+	cmos_read(0x0c);				/* clear */
+	wait_next_second();
+	c = cmos_read(0x0c);
+	/* an update happened; nothing enabled, so no IRQF */
+	CHECK(c & 0x10);
+	CHECK_EQ(c & 0x80, 0);
+	CHECK_EQ(c & 0x20, 0);				/* alarm 00:00:00 */
+	CHECK_EQ(cmos_read(0x0c) & 0x30, 0);		/* read cleared it */
+	CHECK_EQ(irq_raises[IRQ_RTC], 0);
+
+	/* alarm every second (don't care) and update interrupts on */
+	cmos_write(0x01, 0xff);
+	cmos_write(0x03, 0xff);
+	cmos_write(0x05, 0xff);
+	cmos_write(0x0b, 0x02 | 0x20 | 0x10);
+	cmos_read(0x0c);
+	wait_next_second();
+	c = cmos_read(0x0c);
+	CHECK_EQ(c & 0xb0, 0xb0);			/* IRQF, AF, UF */
+	CHECK(irq_raises[IRQ_RTC] >= 1);
+	CHECK_EQ(irq_level[IRQ_RTC], 0);		/* C read lowers it */
+	CHECK_EQ(cmos_read(0x0c), 0);
+
+	/* periodic at 1024 Hz */
+	cmos_write(0x0b, 0x02 | 0x40);
+	usleep(5000);
+	c = cmos_read(0x0c);
+	CHECK_EQ(c & 0xc0, 0xc0);
+	/* rate 0: no periodic flag at all */
+	cmos_write(0x0a, 0x20);
+	cmos_read(0x0c);
+	usleep(5000);
+	CHECK_EQ(cmos_read(0x0c) & 0x40, 0);
+	vm_teardown();
+}
+
+static void test_rtc_cmos(void)
+{
+	vm_setup();
+	cmos_write(0x40, 0xa5);
+	CHECK_EQ(cmos_read(0x40), 0xa5);
+	/* bit 7 of the index is the NMI mask, not an address bit */
+	CHECK_EQ(cmos_read(0x80 | 0x40), 0xa5);
+	/* 64 MiB: 48 MiB above 16 MiB in 64 KiB units, 63 MiB extended */
+	CHECK_EQ(cmos_read(0x34) | cmos_read(0x35) << 8, 48 * 16);
+	CHECK_EQ(cmos_read(0x30) | cmos_read(0x31) << 8, 63 * 1024);
+	CHECK_EQ(cmos_read(0x15) | cmos_read(0x16) << 8, 640);
+	CHECK_EQ(cmos_read(0x5b) | cmos_read(0x5c) | cmos_read(0x5d), 0);
+	/* register C and D are read-only */
+	cmos_write(0x0d, 0);
+	CHECK_EQ(cmos_read(0x0d), 0x80);
+	vm_teardown();
+}
+
+int main(void)
+{
+	RUN(test_rtc_bcd_and_binary);
+	RUN(test_rtc_set_time);
+	RUN(test_rtc_flags);
+	RUN(test_rtc_cmos);
+	return test_summary();
+}
