@@ -135,8 +135,10 @@ static int irqchip_timer_start(struct emu_irqchip *chip)
 	if (ret)
 		return -ret;
 	ret = pthread_create(&p->thread, NULL, irqchip_timer_thread, chip);
-	if (ret)
+	if (ret) {
+		pthread_cond_destroy(&p->cond);
 		return -ret;
+	}
 	p->thread_started = true;
 	return 0;
 }
