@@ -5,7 +5,6 @@
  * conversions to and from integers, and (U)COMISS/SD. MXCSR exception
  * flags are not tracked; all exceptions stay masked.
  */
-#include <math.h>
 #include <string.h>
 
 #include "accel/emu/exec.h"
@@ -15,7 +14,9 @@ void exec_sse_float(struct emu_cpu *cpu, struct insn *in, uint8_t op);
 static double arith(uint8_t op, double a, double b)
 {
 	switch (op) {
-	case 0x51: return sqrt(b);
+	case 0x51:
+		__asm__("sqrtsd %1, %0" : "=x"(b) : "x"(b));
+		return b;
 	case 0x58: return a + b;
 	case 0x59: return a * b;
 	case 0x5c: return a - b;
@@ -25,13 +26,28 @@ static double arith(uint8_t op, double a, double b)
 	}
 }
 
-static int64_t to_int(double v, int size)
+/*
+ * The host's own conversion gives the guest's results, including the
+ * "integer indefinite" value for NaN and out-of-range inputs. The host
+ * rounding mode is round-to-nearest, the guest's MXCSR default.
+ */
+static int64_t to_int(double v, int size, bool truncate)
 {
-	double lim = size == 8 ? 9223372036854775808.0 : 2147483648.0;
+	int64_t q;
+	int32_t d;
 
-	if (!(v < lim && v >= -lim))	/* NaN or out of range */
-		return size == 8 ? INT64_MIN : INT32_MIN;
-	return (int64_t)v;
+	if (size == 8) {
+		if (truncate)
+			__asm__("cvttsd2si %1, %0" : "=r"(q) : "x"(v));
+		else
+			__asm__("cvtsd2si %1, %0" : "=r"(q) : "x"(v));
+		return q;
+	}
+	if (truncate)
+		__asm__("cvttsd2si %1, %0" : "=r"(d) : "x"(v));
+	else
+		__asm__("cvtsd2si %1, %0" : "=r"(d) : "x"(v));
+	return d;
 }
 
 void exec_sse_float(struct emu_cpu *cpu, struct insn *in, uint8_t op)
@@ -81,9 +97,7 @@ void exec_sse_float(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 			memcpy(&f, &w, 4);
 			v = f;
 		}
-		if (op == 0x2d)
-			v = nearbyint(v);
-		reg_write(cpu, in, in->reg, isz, to_int(v, isz));
+		reg_write(cpu, in, in->reg, isz, to_int(v, isz, op == 0x2c));
 		return;
 	}
 	case 0x2e:
