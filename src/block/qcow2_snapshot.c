@@ -294,11 +294,10 @@ int qcow2_fix_copied(struct qcow2 *s)
 			if (ret)
 				return ret;
 		}
-		if (rc == 1) {
-			ret = fix_l2(s, l2off);
-			if (ret)
-				return ret;
-		}
+		/* flags only: a shared L2 table may be edited in place */
+		ret = fix_l2(s, l2off);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -417,7 +416,8 @@ int qcow2_snapshot_create(struct block_dev *dev, const char *name)
 		ret = -ENOMEM;
 		goto out;
 	}
-	memcpy(t, s->snaps, s->nb_snapshots * sizeof(*t));
+	if (s->nb_snapshots)
+		memcpy(t, s->snaps, s->nb_snapshots * sizeof(*t));
 	sn = &t[s->nb_snapshots];
 	clock_gettime(CLOCK_REALTIME, &now);
 	sn->date_sec = (uint32_t)now.tv_sec;
