@@ -6,6 +6,7 @@
 /* Accelerators cvisor knows, by the name --accel takes. */
 static const struct accel_ops *const accels[] = {
 	&kvm_accel_ops,
+	&emu_accel_ops,
 };
 
 const struct accel_ops *accel_find(const char *name)

@@ -128,8 +128,10 @@ void cpu_run_batch(struct emu_cpu *cpu, long max, const atomic_bool *stop)
 		if (cpu->shadow) {
 			cpu->shadow = false;
 		} else if (cpu->apic_ops && poll_interrupts(cpu)) {
-			return;
+			break;
 		}
+		if (cpu->halted)
+			break;	/* no interrupt came to end the HLT */
 		cpu->insn_rip = cpu->rip;
 		cpu->insn_rsp = cpu->gpr[R_SP];
 		exec_insn(cpu);
