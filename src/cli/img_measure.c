@@ -68,7 +68,7 @@ int img_measure(int argc, char **argv)
 	struct measure_opts o = { 65536, 16 };
 	const char *ofmt = "raw", *fmt = NULL, *out = "human";
 	unsigned long long size = 0;
-	uint64_t data = 0, pnum, host, req, full;
+	uint64_t data = 0, pnum, host, req, full, cs;
 	bool have_size = false, json;
 	struct block_dev *dev;
 	int opt, st;
@@ -111,6 +111,7 @@ int img_measure(int argc, char **argv)
 		if (!dev)
 			return 1;
 		size = dev->length;
+		cs = o.cluster_size;
 		for (uint64_t off = 0; off < size; off += pnum) {
 			st = block_status(dev, off, size - off, &pnum, &host);
 			if (st < 0) {
@@ -119,13 +120,15 @@ int img_measure(int argc, char **argv)
 				return 1;
 			}
 			if (!(st & BLOCK_STATUS_ZERO))
-				data += pnum;
+				data += div_up(off + pnum, cs) * cs - off / cs * cs;
 		}
 		block_close(dev);
 	}
 	if (!strcmp(ofmt, "qcow2")) {
-		req = qcow2_bytes(&o, size, div_up(data, o.cluster_size));
+		/* like qemu-img: metadata of the fully allocated image */
 		full = qcow2_bytes(&o, size, div_up(size, o.cluster_size));
+		req = full - div_up(size, o.cluster_size) * o.cluster_size +
+		      data;
 	} else {
 		req = full = size;
 	}

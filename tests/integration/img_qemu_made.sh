@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Images made by qemu-img (compressed, snapshots, backing chains, v2, odd
+# cluster sizes) must read in cvisor exactly as qemu-img reads them.
+set -u
+. "$(dirname "$0")/img_lib.sh"
+need_qemu_img img_qemu_made
+
+make_raw "$T/src.raw" 10
+
+# same_as_qemu NAME IMAGE: cvisor's raw conversion equals qemu-img's
+same_as_qemu() {
+	ok "$1" bash -c "qemu-img convert -O raw $2 $T/q.raw && $C img convert -O raw $2 $T/c.raw && cmp $T/q.raw $T/c.raw && $C img compare $2 $T/q.raw >/dev/null"
+}
+
+for ct in zlib zstd; do
+	qemu-img convert -c -O qcow2 -o compression_type=$ct "$T/src.raw" "$T/z_$ct.qcow2"
+	same_as_qemu "img_read_compressed_$ct" "$T/z_$ct.qcow2"
+	ok "img_check_compressed_$ct" "$C" img check -q "$T/z_$ct.qcow2"
+done
+for cs in 512 16384 2M; do
+	qemu-img convert -O qcow2 -o cluster_size=$cs "$T/src.raw" "$T/cs.qcow2"
+	same_as_qemu "img_read_cluster_$cs" "$T/cs.qcow2"
+done
+qemu-img convert -O qcow2 -o compat=0.10 "$T/src.raw" "$T/v2.qcow2"
+same_as_qemu img_read_v2 "$T/v2.qcow2"
+
+# snapshots made by qemu: read the active state, apply and delete them
+qemu-img convert -O qcow2 "$T/src.raw" "$T/sn.qcow2"
+qemu-img snapshot -c base "$T/sn.qcow2"
+qemu-io -c 'write -P 0x77 512k 2M' -c 'write -z 4M 1M' "$T/sn.qcow2" >/dev/null
+same_as_qemu img_read_with_snapshot "$T/sn.qcow2"
+ok img_list_qemu_snapshot bash -c "$C img snapshot -l $T/sn.qcow2 | grep -q base"
+ok img_apply_qemu_snapshot bash -c "$C img snapshot -a base $T/sn.qcow2 && qcheck $T/sn.qcow2 && qemu-img compare -q $T/src.raw $T/sn.qcow2"
+ok img_delete_qemu_snapshot bash -c "$C img snapshot -d base $T/sn.qcow2 && qcheck $T/sn.qcow2 && qemu-img compare -q $T/src.raw $T/sn.qcow2"
+
+# a three-level backing chain with a raw base and zero clusters
+qemu-img create -q -f qcow2 -b src.raw -F raw "$T/mid.qcow2"
+qemu-io -c 'write -P 0x21 0 1M' -c 'write -z 2M 512k' "$T/mid.qcow2" >/dev/null
+qemu-img create -q -f qcow2 -b mid.qcow2 -F qcow2 "$T/top.qcow2"
+qemu-io -c 'write -P 0x42 768k 1M' -c 'discard 0 64k' "$T/top.qcow2" >/dev/null
+same_as_qemu img_read_backing_chain "$T/top.qcow2"
+ok img_info_backing_chain bash -c "[ \$($C img info --backing-chain $T/top.qcow2 | grep -c '^image:') = 3 ]"
+
+# info: the same JSON keys and values as qemu-img
+ok img_info_json_keys bash -c "
+	for f in $T/top.qcow2 $T/z_zstd.qcow2 $T/src.raw; do
+		qemu-img info --output=json \$f | python3 -c 'import json,sys; d=json.load(sys.stdin); d.pop(\"actual-size\",0); print(json.dumps(d, sort_keys=True))' > $T/qi.json
+		$C img info --output=json \$f | python3 -c 'import json,sys; d=json.load(sys.stdin); d.pop(\"actual-size\",0); print(json.dumps(d, sort_keys=True))' > $T/ci.json
+		cmp $T/qi.json $T/ci.json || { diff $T/qi.json $T/ci.json; exit 1; }
+	done"
+ok img_map_json bash -c "qemu-img map --output=json $T/top.qcow2 > $T/qm && $C img map --output=json $T/top.qcow2 > $T/cm && python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); strip=lambda l:[(e[\"start\"],e[\"length\"],e[\"depth\"],e[\"zero\"],e[\"data\"]) for e in l]; sys.exit(strip(a)!=strip(b))' $T/qm $T/cm"
+ok img_measure bash -c "[ \"\$(qemu-img measure -O qcow2 $T/src.raw)\" = \"\$($C img measure -O qcow2 $T/src.raw)\" ] && [ \"\$(qemu-img measure -O qcow2 --size 7G)\" = \"\$($C img measure -O qcow2 --size 7G)\" ]"
+finish
