@@ -61,6 +61,7 @@ void lapic_update_hint(struct lapic *apic)
 		    APIC_LVT_DM(lint0) == APIC_DM_EXTINT);
 
 	atomic_store(&apic->extint_ok, ext);
+	atomic_store(&apic->has_events, apic->events != 0);
 	atomic_store(&apic->hint,
 		     apic->events || lapic_deliverable(apic) >= 0);
 }
@@ -532,6 +533,9 @@ unsigned lapic_take_events(struct lapic *apic, uint8_t *sipi_vector)
 {
 	unsigned ev;
 
+	/* Called at every poll while IF=0 holds an interrupt back. */
+	if (!atomic_load(&apic->has_events))
+		return 0;
 	pthread_mutex_lock(&apic->lock);
 	ev = apic->events;
 	apic->events = 0;

@@ -84,6 +84,7 @@ struct lapic {
 	/* Lock-free hints for lapic_maybe_pending, updated under lock. */
 	atomic_bool hint;		/* deliverable vector or event */
 	atomic_bool extint_ok;		/* the PIC's INT reaches this CPU */
+	atomic_bool has_events;		/* events != 0 */
 	atomic_uint_fast64_t timer_ns;	/* next timer expiry, 0 if none */
 
 	uint64_t apic_base;

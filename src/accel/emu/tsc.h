@@ -7,6 +7,10 @@
  * The TSC is CLOCK_MONOTONIC nanoseconds scaled to EMU_TSC_HZ: constant,
  * invariant, the same on every vCPU thread and never going backwards.
  * CPUID leaf 0x15/0x16 or the guest's PIT calibration will find this rate.
+ *
+ * IA32_TSC_DEADLINE (0x6E0) lives in the LAPIC: the CPU must route it to
+ * lapic_rdmsr/wrmsr like 0x1B and 0x800-0x8FF (see lapic_is_apic_msr() in
+ * irqchip.h), or a guest using TSC-deadline mode never gets a timer tick.
  */
 #ifndef CVISOR_ACCEL_EMU_TSC_H
 #define CVISOR_ACCEL_EMU_TSC_H
