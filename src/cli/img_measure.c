@@ -69,7 +69,7 @@ int img_measure(int argc, char **argv)
 	const char *ofmt = "raw", *fmt = NULL, *out = "human";
 	unsigned long long size = 0;
 	uint64_t data = 0, pnum, host, req, full, cs;
-	bool have_size = false, json;
+	bool have_size = false, json, bitmaps = false;
 	struct block_dev *dev;
 	int opt, st;
 
@@ -112,6 +112,8 @@ int img_measure(int argc, char **argv)
 			return 1;
 		size = dev->length;
 		cs = o.cluster_size;
+		/* qemu-img reports bitmaps when both sides could carry them */
+		bitmaps = qcow2_is(dev) && !strcmp(ofmt, "qcow2");
 		for (uint64_t off = 0; off < size; off += pnum) {
 			st = block_status(dev, off, size - off, &pnum, &host);
 			if (st < 0) {
@@ -133,12 +135,13 @@ int img_measure(int argc, char **argv)
 		req = full = size;
 	}
 	if (json)
-		printf("{\n    \"bitmaps\": 0,\n    \"required\": %llu,\n"
+		printf("{\n%s    \"required\": %llu,\n"
 		       "    \"fully-allocated\": %llu\n}\n",
+		       bitmaps ? "    \"bitmaps\": 0,\n" : "",
 		       (unsigned long long)req, (unsigned long long)full);
 	else
-		printf("required size: %llu\nfully allocated size: %llu\n"
-		       "bitmaps size: 0\n",
-		       (unsigned long long)req, (unsigned long long)full);
+		printf("required size: %llu\nfully allocated size: %llu\n%s",
+		       (unsigned long long)req, (unsigned long long)full,
+		       bitmaps ? "bitmaps size: 0\n" : "");
 	return 0;
 }
