@@ -217,9 +217,10 @@ static void shift_imm(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 {
 	union xmm *d;
 	uint8_t imm;
-	int kind = in->reg & 7;
+	int kind;
 
 	decode_modrm(cpu, in, 1);
+	kind = in->reg & 7;
 	imm = fetch8(cpu);
 	if (in->mem || !in->p66)
 		insn_ud(cpu, in);
