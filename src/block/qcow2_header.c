@@ -131,8 +131,12 @@ int qcow2_parse_header(struct qcow2 *s, const uint8_t *buf, size_t len,
 	uint64_t l2_cover, need_l1, ext_end;
 	int ret;
 
-	if (len < QCOW2_V2_HEADER_LEN || be32(buf) != QCOW2_MAGIC) {
+	if (len < 4 || be32(buf) != QCOW2_MAGIC) {
 		snprintf(err, errlen, "not a qcow2 image");
+		return -EINVAL;
+	}
+	if (len < QCOW2_V2_HEADER_LEN) {
+		snprintf(err, errlen, "truncated qcow2 header (%zu bytes)", len);
 		return -EINVAL;
 	}
 	s->version = be32(buf + 4);

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# "cvisor img check" must agree with "qemu-img check" on damaged copies, and
+# its repairs must leave images qemu-img finds clean. Hostile headers must
+# give an error, never a crash.
+set -u
+. "$(dirname "$0")/img_lib.sh"
+need_qemu_img img_corrupt
+
+make_raw "$T/src.raw" 4
+qemu-img convert -O qcow2 -o cluster_size=4096 "$T/src.raw" "$T/good.qcow2"
+
+# poke IMAGE WHAT: damage one structure, found through the header
+poke() {
+	python3 - "$1" "$2" <<'PY'
+import struct, sys
+path, what = sys.argv[1], sys.argv[2]
+f = open(path, 'r+b')
+h = f.read(112)
+cb = struct.unpack('>I', h[20:24])[0]
+cs = 1 << cb
+l1off = struct.unpack('>Q', h[40:48])[0]
+rtoff = struct.unpack('>Q', h[48:56])[0]
+order = struct.unpack('>I', h[96:100])[0]
+assert order == 4
+f.seek(rtoff); rb = struct.unpack('>Q', f.read(8))[0]
+f.seek(l1off); l2 = struct.unpack('>Q', f.read(8))[0] & 0x00fffffffffffe00
+f.seek(l2 + 8); e = struct.unpack('>Q', f.read(8))[0]   # second cluster
+data = e & 0x00fffffffffffe00
+def setref(cluster, v):
+    f.seek(rb + cluster * 2); f.write(struct.pack('>H', v))
+if what == 'leak':
+    f.seek(0, 2); end = f.tell() // cs
+    f.truncate((end + 2) * cs)
+    setref(end, 1); setref(end + 1, 1)
+elif what == 'lowref':
+    setref(data // cs, 0)
+elif what == 'copied':
+    f.seek(l2 + 8); f.write(struct.pack('>Q', e & ~(1 << 63)))
+elif what == 'beyond':
+    f.seek(l2 + 8); f.write(struct.pack('>Q', (1 << 63) | (1 << 40)))
+PY
+}
+
+# both tools must give the same exit status and counts
+agree() {
+	local name=$1 img=$2 q c qs cs
+	qemu-img check --output=json "$img" >"$T/q.json" 2>/dev/null
+	qs=$?
+	"$C" img check --output=json "$img" >"$T/c.json" 2>/dev/null
+	cs=$?
+	q=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get("leaks",0), d.get("corruptions",0))' "$T/q.json")
+	c=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get("leaks",0), d.get("corruptions",0))' "$T/c.json")
+	if [[ $qs == "$cs" && "$q" == "$c" ]]; then
+		pass "$name"
+	else
+		fail "$name" "qemu-img exit $qs (leaks corruptions: $q), cvisor exit $cs ($c)"
+	fi
+}
+
+agree img_check_clean "$T/good.qcow2"
+for what in leak lowref copied; do
+	cp "$T/good.qcow2" "$T/$what.qcow2"
+	poke "$T/$what.qcow2" $what
+	agree "img_check_$what" "$T/$what.qcow2"
+done
+ok img_repair_leaks bash -c "$C img check -r leaks $T/leak.qcow2 >/dev/null; qcheck $T/leak.qcow2 && qemu-img compare -q $T/src.raw $T/leak.qcow2"
+ok img_repair_lowref bash -c "$C img check -r all $T/lowref.qcow2 >/dev/null; qcheck $T/lowref.qcow2 && qemu-img compare -q $T/src.raw $T/lowref.qcow2"
+ok img_repair_copied bash -c "$C img check -r all $T/copied.qcow2 >/dev/null; qcheck $T/copied.qcow2 && qemu-img compare -q $T/src.raw $T/copied.qcow2"
+cp "$T/good.qcow2" "$T/beyond.qcow2"
+poke "$T/beyond.qcow2" beyond
+ok img_check_beyond_eof bash -c "$C img check $T/beyond.qcow2 >/dev/null 2>&1; [ \$? = 2 ]"
+ok img_read_beyond_eof_no_crash bash -c "$C img convert -O raw $T/beyond.qcow2 $T/x.raw 2>/dev/null; [ \$? -lt 128 ]"
+
+# hostile headers: every one must be refused with a message, no crash
+hostile=0
+for spec in "4:4:99" "20:4:40" "20:4:0" "32:4:1" "36:4:4294967295" \
+	"40:8:12345" "48:8:0" "56:4:4294967295" "60:4:4294967295" \
+	"72:8:18446744073709551615" "96:4:9" "100:4:7" "8:8:65535" \
+	"16:4:4000"; do
+	IFS=: read -r off width val <<<"$spec"
+	cp "$T/good.qcow2" "$T/h.qcow2"
+	python3 -c "import struct,sys; f=open(sys.argv[1],'r+b'); f.seek($off); f.write(struct.pack('>Q' if $width==8 else '>I', $val))" "$T/h.qcow2"
+	out=$("$C" img info "$T/h.qcow2" 2>&1)
+	rc=$?
+	if [[ $rc -ge 128 || ( $rc -eq 0 && $off != 8 && $off != 16 ) ]] ||
+	   [[ $rc -ne 0 && -z "$out" ]]; then
+		echo "  header field $off=$val: exit $rc: $out"
+		hostile=1
+	fi
+done
+[[ $hostile == 0 ]] && pass img_hostile_headers || fail img_hostile_headers
+head -c 50 "$T/good.qcow2" > "$T/short.qcow2"
+ok img_truncated_header bash -c "$C img info $T/short.qcow2 2>&1 | grep -q 'truncated'"
+finish
