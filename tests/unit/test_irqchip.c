@@ -419,6 +419,62 @@ static void test_lapic_timer_tsc_deadline(void)
 	fixture_free(f);
 }
 
+static void test_apic_base_msr(void)
+{
+	struct fixture *f = fixture_new(2);
+	struct lapic *a = cpu(f, 0);
+	uint64_t v;
+
+	CHECK(lapic_rdmsr(a, 0x1b, &v));
+	CHECK_EQ(v, 0xfee00900);
+	CHECK(!lapic_wrmsr(a, 0x1b, 0xfee00901));	/* reserved bit */
+	CHECK(lapic_wrmsr(a, 0x1b, 0xfed00800));	/* relocate, BSP kept */
+	CHECK_EQ(lapic_apic_base(a), 0xfed00900);
+	apic_enable(f, 0);
+	CHECK_EQ(lapic_mmio_read(a, SVR), 0x1ff);
+	/* Globally disabled: no page, no interrupts, state reset. */
+	CHECK(lapic_wrmsr(a, 0x1b, 0xfee00000));
+	CHECK_EQ(lapic_mmio_read(a, SVR), 0);
+	send_ipi(f, 1, 0, 0x40);
+	CHECK(lapic_wrmsr(a, 0x1b, 0xfee00800));
+	CHECK_EQ(lapic_mmio_read(a, SVR), 0xff);
+	CHECK_EQ(lapic_pending_vector(a), -1);
+	fixture_free(f);
+}
+
+static void test_ioapic_modes(void)
+{
+	struct fixture *f = fixture_new(3);
+	uint8_t sipi;
+
+	for (int i = 0; i < 3; i++) {
+		apic_enable(f, i);
+		lapic_mmio_write(cpu(f, i), LDR, (1u << i) << 24);
+		lapic_mmio_write(cpu(f, i), LINT0, 0x10000);
+	}
+	/* Logical flat destination 0x04: CPU 2; level, fixed. */
+	ioapic_write(f, 0x11 + 2 * 16, 0x04000000);
+	ioapic_write(f, 0x10 + 2 * 16, 0x8000 | 0x0800 | 0x66);
+	emu_irqchip_set_irq(&f->chip, 16, 1);
+	CHECK_EQ(lapic_pending_vector(cpu(f, 0)), -1);
+	take(cpu(f, 2), 0x66);
+	CHECK(ioapic_read(f, 0x10 + 2 * 16) & (1u << 14));
+	emu_irqchip_set_irq(&f->chip, 16, 0);
+	lapic_mmio_write(cpu(f, 2), EOI, 0);
+	CHECK(!(ioapic_read(f, 0x10 + 2 * 16) & (1u << 14)));
+	/* NMI delivery mode, physical destination 1. */
+	ioapic_write(f, 0x11 + 2 * 3, 0x01000000);
+	ioapic_write(f, 0x10 + 2 * 3, 0x0400);
+	emu_irqchip_set_irq(&f->chip, 3, 1);
+	CHECK_EQ(lapic_take_events(cpu(f, 1), &sipi), LAPIC_EV_NMI);
+	/* The OS's way out of a stuck remote IRR: switch to edge. */
+	emu_irqchip_set_irq(&f->chip, 16, 1);
+	CHECK(ioapic_read(f, 0x10 + 2 * 16) & (1u << 14));
+	ioapic_write(f, 0x10 + 2 * 16, 0x10866);		/* masked edge */
+	CHECK(!(ioapic_read(f, 0x10 + 2 * 16) & (1u << 14)));
+	fixture_free(f);
+}
+
 /*
  * Threads as vCPUs: a token IPI travels round the CPUs while a level
  * interrupt, MSIs and a periodic timer hit them too. Checks for lost
@@ -501,7 +557,9 @@ int main(void)
 	RUN(test_lapic_logical_dest);
 	RUN(test_lapic_init_sipi_nmi);
 	RUN(test_x2apic);
+	RUN(test_apic_base_msr);
 	RUN(test_ioapic_registers);
+	RUN(test_ioapic_modes);
 	RUN(test_ioapic_level_remote_irr);
 	RUN(test_ioapic_mask);
 	RUN(test_msi);
