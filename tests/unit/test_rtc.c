@@ -8,18 +8,23 @@
 #include "arch/x86/layout.h"
 #include "devices/legacy.h"
 #include "test.h"
+#include "vmm/event_loop.h"
 #include "vmm/vm.h"
 
 static int irq_level[IRQ_IOAPIC_PINS];
 static int irq_raises[IRQ_IOAPIC_PINS];
+/* The RTC's timer raises interrupts from the event loop thread. */
+static pthread_mutex_t irq_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int fake_set_irq(struct vm *vm, unsigned gsi, int level)
 {
 	if (gsi >= IRQ_IOAPIC_PINS)
 		return -1;
+	pthread_mutex_lock(&irq_lock);
 	if (level && !irq_level[gsi])
 		irq_raises[gsi]++;
 	irq_level[gsi] = level;
+	pthread_mutex_unlock(&irq_lock);
 	return 0;
 }
 
@@ -47,6 +52,10 @@ static void vm_setup(void)
 
 static void vm_teardown(void)
 {
+	if (vm.loop) {
+		event_loop_destroy(vm.loop);
+		vm.loop = NULL;
+	}
 	rtc_exit(&vm);
 	guest_mem_destroy(&vm.mem);
 	bus_destroy(&vm.pio);
@@ -248,11 +257,40 @@ static void test_rtc_cmos(void)
 	vm_teardown();
 }
 
+/* With an event loop the update interrupt arrives without a register read. */
+static void test_rtc_timer_irq(void)
+{
+	int raises = 0;
+
+	vm_setup();
+	rtc_exit(&vm);
+	vm.loop = event_loop_create();
+	CHECK(vm.loop);
+	if (!vm.loop)
+		goto out;
+	CHECK_EQ(rtc_init(&vm), 0);
+	CHECK_EQ(event_loop_start(vm.loop), 0);
+	cmos_read(0x0c);
+	cmos_write(0x0b, 0x02 | 0x10);			/* UIE */
+	for (int i = 0; i < 150 && !raises; i++) {
+		usleep(10000);
+		pthread_mutex_lock(&irq_lock);
+		raises = irq_raises[IRQ_RTC];
+		pthread_mutex_unlock(&irq_lock);
+	}
+	CHECK(raises >= 1);
+	CHECK_EQ(cmos_read(0x0c) & 0x90, 0x90);
+	cmos_write(0x0b, 0x02);				/* timer off again */
+out:
+	vm_teardown();
+}
+
 int main(void)
 {
 	RUN(test_rtc_bcd_and_binary);
 	RUN(test_rtc_set_time);
 	RUN(test_rtc_flags);
 	RUN(test_rtc_cmos);
+	RUN(test_rtc_timer_irq);
 	return test_summary();
 }
