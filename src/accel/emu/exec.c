@@ -305,8 +305,9 @@ static void exec_onebyte(struct emu_cpu *cpu, struct insn *in, uint8_t b)
 		reg_write(cpu, in, in->reg, in->osize, v);
 		break;
 	case 0x68:
-		v = fetch_imm(cpu, in->osize == 8 ? 8 : in->osize);
-		stack_push(cpu, v, stack_osize(cpu, in));
+		size = stack_osize(cpu, in);
+		v = size == 2 ? fetch_n(cpu, 2) : fetch_imm(cpu, 8);
+		stack_push(cpu, v, size);
 		break;
 	case 0x6a:
 		v = fetch_simm8(cpu);
