@@ -451,6 +451,76 @@ static void vpci_bar_unmapped(struct pci_device *dev, int bar, uint64_t addr)
 				 vdev->queues[q].kick_fd);
 }
 
+/*
+ * VIRTIO_PCI_CAP_PCI_CFG (4.1.4.9): a window into the BAR through config
+ * space. The driver sets bar, offset and length in the capability, then
+ * reads or writes pci_cfg_data. Runs under the PCI bus lock.
+ */
+static const struct pci_bar_region *vpci_cfg_window(struct virtio_dev *vdev,
+						    uint64_t *off,
+						    unsigned *len)
+{
+	const uint8_t *cap = vdev->pci.cfg + vdev->pci_cfg_cap;
+	const struct pci_bar *b;
+
+	*off = pci_get_u32(cap + 8);
+	*len = pci_get_u32(cap + 12);
+	if (cap[4] != VPCI_BAR || (*len != 1 && *len != 2 && *len != 4))
+		return NULL;
+	b = &vdev->pci.bars[VPCI_BAR];
+	for (int i = 0; i < b->nr_regions; i++) {
+		const struct pci_bar_region *r = &b->regions[i];
+
+		if (*off >= r->offset && *off - r->offset + *len <= r->len) {
+			*off -= r->offset;
+			return r;
+		}
+	}
+	return NULL;
+}
+
+static bool vpci_cfg_data_hit(struct virtio_dev *vdev, unsigned off,
+			      unsigned size)
+{
+	unsigned data = vdev->pci_cfg_cap + 16;
+
+	return vdev->pci_cfg_cap && off < data + 4 && data < off + size;
+}
+
+static uint32_t vpci_config_read(struct pci_device *dev, unsigned off,
+				 uint32_t val, unsigned size)
+{
+	struct virtio_dev *vdev = dev->opaque;
+	const struct pci_bar_region *r;
+	unsigned len, n;
+	uint64_t roff;
+
+	if (!vpci_cfg_data_hit(vdev, off, size))
+		return val;
+	r = vpci_cfg_window(vdev, &roff, &len);
+	if (!r || !r->ops->read || off != vdev->pci_cfg_cap + 16u)
+		return 0;
+	val = r->ops->read(r->opaque, roff, len);
+	n = len < size ? len : size;
+	return n == 4 ? val : val & ((1u << (8 * n)) - 1);
+}
+
+static void vpci_config_write(struct pci_device *dev, unsigned off,
+			      uint32_t val, unsigned size)
+{
+	struct virtio_dev *vdev = dev->opaque;
+	const struct pci_bar_region *r;
+	unsigned len;
+	uint64_t roff;
+
+	if (!vpci_cfg_data_hit(vdev, off, size) ||
+	    off != vdev->pci_cfg_cap + 16u)
+		return;
+	r = vpci_cfg_window(vdev, &roff, &len);
+	if (r && r->ops->write && size >= len)
+		r->ops->write(r->opaque, roff, val, len);
+}
+
 static void vpci_destroy(struct pci_device *dev)
 {
 	struct virtio_dev *vdev = dev->opaque;
@@ -459,6 +529,8 @@ static void vpci_destroy(struct pci_device *dev)
 }
 
 static const struct pci_device_ops vpci_pci_ops = {
+	.config_read = vpci_config_read,
+	.config_write = vpci_config_write,
 	.bar_mapped = vpci_bar_mapped,
 	.bar_unmapped = vpci_bar_unmapped,
 	.destroy = vpci_destroy,
@@ -525,8 +597,16 @@ static int vpci_setup_pci(struct virtio_dev *vdev, uint32_t class_code)
 	if (ret >= 0 && vdev->config_len)
 		ret = vpci_add_cap(vdev, VIRTIO_PCI_CAP_DEVICE_CFG,
 				   VPCI_DEVICE_OFF, vdev->config_len, 0);
+	if (ret >= 0)
+		ret = vpci_add_cap(vdev, VIRTIO_PCI_CAP_PCI_CFG, 0, 0, 4);
 	if (ret < 0)
 		return ret;
+	/* bar, offset, length and data of the window are the driver's */
+	vdev->pci_cfg_cap = ret;
+	pci->wmask[ret + 4] = 0xff;
+	pci_set_u32(pci->wmask + ret + 8, 0xffffffff);
+	pci_set_u32(pci->wmask + ret + 12, 0xffffffff);
+	pci_set_u32(pci->wmask + ret + 16, 0xffffffff);
 	return pci_msix_init(pci, vpci_nr_vectors(vdev), VPCI_BAR,
 			     VPCI_MSIX_TABLE_OFF, VPCI_MSIX_PBA_OFF);
 }

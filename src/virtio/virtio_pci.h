@@ -86,6 +86,7 @@ struct virtio_dev {
 	uint16_t queue_select;
 	bool started;
 	bool registered;
+	uint8_t pci_cfg_cap;	/* config offset of VIRTIO_PCI_CAP_PCI_CFG */
 
 	unsigned nr_queues;
 	struct virtio_queue queues[VIRTIO_MAX_QUEUES];

@@ -79,7 +79,7 @@ static void test_discovery(void)
 {
 	uint32_t bar_lo, bar_hi;
 	uint64_t bar;
-	unsigned ptr, types = 0;
+	unsigned ptr, types = 0, pci_cap_off = 0;
 
 	CHECK_EQ(pci_config_read(vm.pci, DEVFN, 0, 4),
 		 (0x1040u + VIRTIO_ID_RNG) << 16 | 0x1af4);
@@ -107,11 +107,28 @@ static void test_discovery(void)
 						      4);
 		} else if (type == 3) {
 			isr = bar + off;
+		} else if (type == 5) {
+			pci_cap_off = ptr;
 		}
 	}
-	CHECK_EQ(types, 0xe);	/* common, notify, ISR; rng has no config */
+	/* common, notify, ISR, PCI config window; rng has no config */
+	CHECK_EQ(types, 0x2e);
 	CHECK(notify_mult >= 2);
 	CHECK_EQ(rd(common + 0x12, 2), 1);	/* num_queues */
+
+	/* the same register through the config-space window */
+	pci_config_write(vm.pci, DEVFN, pci_cap_off + 8, 0x12, 4);
+	pci_config_write(vm.pci, DEVFN, pci_cap_off + 12, 2, 4);
+	CHECK_EQ(pci_config_read(vm.pci, DEVFN, pci_cap_off + 16, 4), 1);
+	pci_config_write(vm.pci, DEVFN, pci_cap_off + 8, 0x16, 4);
+	pci_config_write(vm.pci, DEVFN, pci_cap_off + 16, 7, 4);
+	CHECK_EQ(rd(common + 0x16, 2), 7);		/* queue_select */
+	wr(common + 0x16, 0, 2);
+	/* a window outside every region reads zero */
+	pci_config_write(vm.pci, DEVFN, pci_cap_off + 8, 0x7ffc, 4);
+	CHECK_EQ(pci_config_read(vm.pci, DEVFN, pci_cap_off + 16, 4), 0);
+	pci_config_write(vm.pci, DEVFN, pci_cap_off + 12, 3, 4);
+	CHECK_EQ(pci_config_read(vm.pci, DEVFN, pci_cap_off + 16, 4), 0);
 }
 
 static void test_features(void)
