@@ -224,6 +224,48 @@ static void test_i8042_reset(void)
 	vm_teardown();
 }
 
+/* Whatever a guest writes, in any order and width, nothing breaks. */
+static void test_guest_garbage(void)
+{
+	static const uint16_t ports[] = {
+		PORT_I8042_DATA, PORT_I8042_CMD, PORT_RTC, PORT_RTC + 1,
+		PORT_PVPANIC, PORT_ACPI_SLEEP_CTL, PORT_ACPI_SLEEP_STS,
+		PORT_ACPI_RESET,
+	};
+	static const unsigned sizes[] = { 1, 2, 4 };
+	uint32_t x = 12345;
+	uint64_t v;
+
+	vm_setup();
+	CHECK_EQ(guest_mem_init(&vm.mem, 16 << 20, NULL), 0);
+	CHECK_EQ(i8042_init(&vm), 0);
+	CHECK_EQ(rtc_init(&vm), 0);
+	CHECK_EQ(pvpanic_init(&vm), 0);
+	CHECK_EQ(acpi_pm_init(&vm), 0);
+	for (int i = 0; i < 200000; i++) {
+		x = x * 1103515245 + 12345;
+		uint16_t port = ports[(x >> 8) % 8];
+		unsigned size = sizes[(x >> 4) % 3];
+
+		if (x & 1)
+			bus_write(&vm.pio, port, x >> 16, size);
+		else
+			bus_read(&vm.pio, port, &v, size);
+	}
+	/* the controller still answers */
+	outb(PORT_I8042_CMD, 0xaa);
+	for (int i = 0; i < 32 && inb(PORT_I8042_CMD) & 0x01; i++)
+		v = inb(PORT_I8042_DATA);
+	CHECK_EQ(v, 0x55);
+	acpi_pm_exit(&vm);
+	pvpanic_exit(&vm);
+	rtc_exit(&vm);
+	i8042_exit(&vm);
+	CHECK_EQ(vm.pio.nr, 0);
+	guest_mem_destroy(&vm.mem);
+	vm_teardown();
+}
+
 int main(void)
 {
 	RUN(test_acpi_pm_poweroff);
@@ -234,5 +276,6 @@ int main(void)
 	RUN(test_i8042_probe);
 	RUN(test_i8042_keyboard);
 	RUN(test_i8042_reset);
+	RUN(test_guest_garbage);
 	return test_summary();
 }
