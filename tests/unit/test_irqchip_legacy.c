@@ -210,6 +210,66 @@ static void test_pit_irq0_to_pic(void)
 	fixture_free(f);
 }
 
+/* Deterministic garbage at every register: nothing may crash or hang. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static void test_guest_garbage(void)
+{
+	static const uint16_t ports[] = { 0x20, 0x21, 0xa0, 0xa1, 0x4d0, 0x4d1,
+					  0x40, 0x41, 0x42, 0x43, 0x61 };
+	struct fixture *f = fixture_new(2);
+	uint64_t v;
+
+	for (int i = 0; i < 20000; i++) {
+		uint64_t r = rng(), x = rng();
+		struct lapic *a = f->chip.lapics[r & 1];
+
+		switch ((r >> 1) % 6) {
+		case 0:
+			lapic_mmio_write(a, (r >> 8) & 0xfff, x);
+			break;
+		case 1:
+			lapic_mmio_read(a, (r >> 8) & 0xfff);
+			break;
+		case 2:
+			if (!lapic_wrmsr(a, 0x800 + ((r >> 8) & 0xff), x & 0xffff))
+				lapic_rdmsr(a, 0x800 + ((r >> 8) & 0xff), &v);
+			if ((r >> 20) % 64 == 0)
+				lapic_wrmsr(a, 0x1b, 0xfee00000 | (x & 0xd00));
+			break;
+		case 3:
+			bus_write(&f->vm.mmio, IOAPIC + ((r >> 8) & 0x1f),
+				  x & 0xffffffff, 4);
+			bus_read(&f->vm.mmio, IOAPIC + 0x10, &v, 1 << ((r >> 16) & 3));
+			break;
+		case 4:
+			if (r & 0x100)
+				outb(f, ports[(r >> 9) % 11], x);
+			else
+				inb(f, ports[(r >> 9) % 11]);
+			break;
+		default:
+			emu_irqchip_set_irq(&f->chip, (r >> 8) % 26, x & 1);
+			emu_irqchip_send_msi(&f->chip, 0xfee00000 | (x & 0xfffff),
+					     x >> 32);
+			break;
+		}
+		v = lapic_pending_vector(a);
+		if ((int)v >= 0 && (r & 0x200))
+			lapic_accept(a, v);
+		lapic_take_events(a, NULL);
+	}
+	fixture_free(f);
+}
+
 int main(void)
 {
 	RUN(test_pic_init_irq_eoi);
@@ -219,5 +279,6 @@ int main(void)
 	RUN(test_pit_latch_and_readback);
 	RUN(test_pit_irq0_to_ioapic);
 	RUN(test_pit_irq0_to_pic);
+	RUN(test_guest_garbage);
 	return test_summary();
 }
