@@ -41,6 +41,31 @@ static void str4(uint32_t *out, const char *s)
 	memcpy(out, s, 4);
 }
 
+/*
+ * Leaf 4, deterministic cache parameters: 32K L1d and L1i, 256K L2 per
+ * core, 8M L3 shared by all CPUs. Nothing is cached, but libc sizes its
+ * copy strategies from these.
+ */
+static void cpuid_cache(uint32_t sub, int ncpu, uint32_t out[4])
+{
+	static const struct {
+		uint8_t type, level, ways;
+		uint32_t size;
+	} caches[] = {
+		{ 1, 1, 8, 32 << 10 }, { 2, 1, 8, 32 << 10 },
+		{ 3, 2, 8, 256 << 10 }, { 3, 3, 16, 8 << 20 },
+	};
+
+	if (sub >= sizeof(caches) / sizeof(caches[0]))
+		return;
+	out[0] = caches[sub].type | (caches[sub].level << 5) | (1u << 8) |
+		 ((uint32_t)(ncpu - 1) << 26);
+	if (caches[sub].level == 3)
+		out[0] |= (uint32_t)(ncpu - 1) << 14;
+	out[1] = ((uint32_t)(caches[sub].ways - 1) << 22) | 63;
+	out[2] = caches[sub].size / (caches[sub].ways * 64) - 1;
+}
+
 void cpu_cpuid(struct emu_cpu *cpu, uint32_t leaf, uint32_t sub,
 	       uint32_t out[4])
 {
@@ -71,6 +96,9 @@ void cpu_cpuid(struct emu_cpu *cpu, uint32_t leaf, uint32_t sub,
 		break;
 	case 2:
 		out[0] = 1;
+		break;
+	case 4:
+		cpuid_cache(sub, ncpu, out);
 		break;
 	case 7:
 		if (sub == 0) {
