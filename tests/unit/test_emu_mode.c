@@ -139,7 +139,7 @@ static void test_addressing64(void)
 	emu_test_run(t, addr64, sizeof(addr64));
 	CHECK_EQ(t->cpu.gpr[R_DX], EMU_TEST_CODE + 7 + 0x10);
 	/* RIP-relative counts from the end, after the immediate */
-	CHECK_EQ(*(uint32_t *)emu_test_ptr(t, EMU_TEST_CODE + 17 + 0x100),
+	CHECK_EQ(emu_test_r64(t, EMU_TEST_CODE + 17 + 0x100) & 0xffffffff,
 		 0x11223344);
 	CHECK_EQ(t->cpu.gpr[R_AX], 0x1234);
 	CHECK_EQ(t->cpu.gpr[R_SI], 0x1234);

@@ -266,7 +266,8 @@ static void divide(struct emu_cpu *cpu, struct insn *in, int size,
 		__int128 dv = sext(d, size), q, r;
 
 		if (size < 8)
-			n = (n << (128 - 2 * bits)) >> (128 - 2 * bits);
+			n = (__int128)((unsigned __int128)n <<
+				       (128 - 2 * bits)) >> (128 - 2 * bits);
 		if (dv == -1 && n == -((__int128)1 << (2 * bits - 1)))
 			cpu_raise_noerr(cpu, EXC_DE);
 		q = n / dv;
