@@ -217,8 +217,7 @@ static void test_mode_switch(void)
 	fresh.gpr[R_SP] = 0x7000;
 	*c = fresh;
 	seg_load_real(c, SEG_CS, 0);
-	*(uint16_t *)emu_test_ptr(t, 0x600) = 0x27;
-	*(uint32_t *)emu_test_ptr(t, 0x602) = EMU_TEST_GDT;
+	emu_test_w64(t, 0x600, 0x27 | (EMU_TEST_GDT << 16));
 	emu_test_run_at(t, 0x7c00, switch_code, sizeof(switch_code));
 	CHECK_EQ(*(uint32_t *)emu_test_ptr(t, 0x300000), 0xcafe);
 	CHECK(c->efer & X86_EFER_LMA);
