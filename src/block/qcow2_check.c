@@ -173,10 +173,16 @@ static int count_refs(struct walk *w)
 static int compare(struct walk *w, int fix)
 {
 	struct qcow2 *s = w->s;
+	uint64_t end = w->nclusters;
 	int ret;
 
-	for (uint64_t c = 0; c < w->nclusters; c++) {
-		uint64_t stored, want = w->ref[c];
+	/* refcounts past the end of the file are leaks too */
+	for (uint64_t i = 0; i < s->reftable_entries; i++)
+		if ((s->reftable[i] & QCOW2_OFFSET_MASK) &&
+		    (i + 1) << s->rb_bits > end)
+			end = (i + 1) << s->rb_bits;
+	for (uint64_t c = 0; c < end; c++) {
+		uint64_t stored, want = c < w->nclusters ? w->ref[c] : 0;
 		bool leak;
 
 		ret = qcow2_get_refcount(s, c, &stored);

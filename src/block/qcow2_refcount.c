@@ -243,25 +243,45 @@ int qcow2_set_refcount(struct qcow2 *s, uint64_t cluster, uint64_t val)
 				     -(int64_t)(cur - val));
 }
 
-/* First run of n free clusters at or after the hint. */
+/*
+ * First run of n free clusters at or after the hint. Clusters past the end
+ * of the file are not assumed free: a crash can leave refcounts there.
+ */
 static int find_free(struct qcow2 *s, uint64_t n, uint64_t *start,
 		     uint64_t *first_free)
 {
-	uint64_t end = s->file_end >> s->cluster_bits;
-	uint64_t c = s->free_hint, run = 0, v;
+	uint64_t c = s->free_hint, run = 0, v, rb_off;
+	uint64_t per = 1ull << s->rb_bits;
 	int ret;
 
 	*first_free = UINT64_MAX;
-	for (; c < end && run < n; c++) {
+	while (run < n) {
+		if (c << s->cluster_bits > QCOW2_OFFSET_MASK)
+			return -EFBIG;
+		ret = refblock_offset(s, c >> s->rb_bits, &rb_off);
+		if (ret)
+			return ret;
+		if (!rb_off) {
+			/* no refcount block: the whole range is free */
+			uint64_t k = per - (c & (per - 1));
+
+			if (*first_free == UINT64_MAX)
+				*first_free = c;
+			k = k < n - run ? k : n - run;
+			run += k;
+			c += k;
+			continue;
+		}
 		ret = qcow2_get_refcount(s, c, &v);
 		if (ret)
 			return ret;
+		c++;
 		if (v) {
 			run = 0;
 			continue;
 		}
 		if (*first_free == UINT64_MAX)
-			*first_free = c;
+			*first_free = c - 1;
 		run++;
 	}
 	*start = c - run;
