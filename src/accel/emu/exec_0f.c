@@ -337,12 +337,14 @@ static void exec_bitscan(struct emu_cpu *cpu, struct insn *in, uint8_t b)
 
 	decode_modrm(cpu, in, 0);
 	v = rm_read(cpu, in, size) & size_mask(size);
-	if (in->rep) {		/* TZCNT / LZCNT */
-		if (b == 0xbc)
-			r = v ? (uint64_t)__builtin_ctzll(v) : (uint64_t)bits;
-		else
-			r = v ? (uint64_t)(__builtin_clzll(v) - (64 - bits)) :
-				(uint64_t)bits;
+	/*
+	 * F3 0F BD is LZCNT (CPUID advertises ABM). F3 0F BC stays BSF:
+	 * without BMI1 in CPUID that is what the encoding means, and the
+	 * kernel's "rep; bsf" relies on it.
+	 */
+	if (in->rep && b == 0xbd) {
+		r = v ? (uint64_t)(__builtin_clzll(v) - (64 - bits)) :
+			(uint64_t)bits;
 		cpu->rflags &= ~(uint64_t)(FL_CF | FL_ZF);
 		if (!v)
 			cpu->rflags |= FL_CF;
