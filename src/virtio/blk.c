@@ -591,10 +591,10 @@ static int blk_lock(struct virtio_blk *blk, const struct disk_config *disk)
 				LOCK_NB) < 0) {
 		ret = -errno;
 		if (errno == EWOULDBLOCK)
-			log_error("disk '%s' is in use by another process "
-				  "(image locked)%s", disk->path,
-				  disk->readonly ? "" :
-				  "; readonly=on may share it with readers");
+			log_error("disk '%s' is locked: another VM (or another "
+				  "--disk) is using it%s", disk->path,
+				  disk->readonly ? " read-write" :
+				  "; readonly=on can share it with readers");
 		else
 			log_error("disk '%s': cannot lock: %s", disk->path,
 				  strerror(errno));
