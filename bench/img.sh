@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Image conversion benchmark, cvisor img vs qemu-img in the same run:
+# a 1 GiB raw file (half random data, half holes) to qcow2, to compressed
+# qcow2 (zlib), and back to raw. Prints wall times and cvisor/qemu ratios.
+#   usage: bench/img.sh [SIZE_MIB]   (CVISOR=path/to/cvisor to override)
+set -eu
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+C=${CVISOR:-$TOP/build/cvisor}
+MIB=${1:-1024}
+command -v qemu-img >/dev/null || { echo "qemu-img not installed"; exit 1; }
+T=$(mktemp -d /tmp/cvisor-bench-img.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+
+# data in every other 4 MiB stretch: half data, half holes
+truncate -s "${MIB}M" "$T/src.raw"
+for ((i = 0; i < MIB / 4; i += 2)); do
+	# half of each data stretch compresses, half does not
+	{ head -c 2M /dev/urandom; yes "cvisor benchmark text" | head -c 2M; } |
+		dd of="$T/src.raw" bs=1M seek=$((i * 4)) conv=notrunc status=none
+done
+
+secs() {
+	local s e
+	s=$(date +%s.%N)
+	"$@" >/dev/null
+	e=$(date +%s.%N)
+	echo "$e - $s" | bc
+}
+
+row() {
+	local name=$1 q c
+	shift 1
+	sync
+	q=$(secs qemu-img "$@")
+	sync
+	c=$(secs "$C" img "$@")
+	printf '%-28s qemu-img %7.2fs  cvisor %7.2fs  ratio %5.2f\n' \
+		"$name" "$q" "$c" "$(echo "$c / $q" | bc -l)"
+}
+
+echo "source: ${MIB} MiB raw, half data, half holes"
+row "raw -> qcow2" convert -O qcow2 "$T/src.raw" "$T/a.qcow2"
+row "raw -> qcow2 -c (zlib)" convert -c -O qcow2 "$T/src.raw" "$T/c.qcow2"
+row "raw -> qcow2 -c (zstd)" convert -c -O qcow2 -o compression_type=zstd \
+	"$T/src.raw" "$T/z.qcow2"
+row "qcow2 -> raw" convert -O raw "$T/a.qcow2" "$T/b.raw"
+row "compressed qcow2 -> raw" convert -O raw "$T/c.qcow2" "$T/d.raw"
+cmp "$T/src.raw" "$T/d.raw" && echo "round trip: identical"
+printf 'sizes: qcow2 %s, zlib %s, zstd %s bytes\n' "$(stat -c %s "$T/a.qcow2")" \
+	"$(stat -c %s "$T/c.qcow2")" "$(stat -c %s "$T/z.qcow2")"
