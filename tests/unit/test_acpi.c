@@ -199,6 +199,17 @@ static void test_madt_max_cpus(void)
 	if (m)
 		CHECK_EQ(le32(m + 4), 44 + MAX_VCPUS * 8 + 12 + 2 * 10 + 6);
 	guest_mem_destroy(&vm.mem);
+	/* RAM ending below the ACPI area: an error, not a crash */
+	memset(&vm, 0, sizeof(vm));
+	vm.cfg = &cfg;
+	cfg.nr_cpus = 1;
+	CHECK_EQ(guest_mem_init(&vm.mem, 512 << 10, NULL), 0);
+	{
+		uint64_t gpa;
+
+		CHECK(acpi_build(&vm, &gpa) < 0);
+	}
+	guest_mem_destroy(&vm.mem);
 	CHECK(setup(0) == 0);
 	{
 		uint64_t gpa;
