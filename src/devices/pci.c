@@ -44,6 +44,7 @@ void pci_device_init(struct pci_device *dev, const char *name,
 	pci_set_u16(dev->wmask + PCI_COMMAND, PCI_COMMAND_MEMORY |
 		    PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE);
 	dev->wmask[PCI_INTERRUPT_LINE] = 0xff;
+	dev->cfg[PCI_INTERRUPT_PIN] = 1;	/* INTA */
 }
 
 int pci_device_add_bar(struct pci_device *dev, int bar, uint64_t size,
@@ -229,6 +230,36 @@ static void *pci_remap_thread(void *arg)
 	return NULL;
 }
 
+/* Bring the shared line in step with the device; bus->intx_lock held. */
+static void pci_intx_sync(struct pci_device *dev)
+{
+	struct pci_bus *bus = dev->bus;
+	unsigned line = dev->slot % PCI_INTX_LINES;
+	bool on = dev->intx_level && !dev->intx_disabled &&
+		  dev->cfg[PCI_INTERRUPT_PIN];
+
+	if (on == dev->intx_counted)
+		return;
+	dev->intx_counted = on;
+	if (on)
+		bus->intx_count[line]++;
+	else
+		bus->intx_count[line]--;
+	vm_set_irq(bus->vm, PCI_INTX_GSI(dev->slot), bus->intx_count[line] > 0);
+}
+
+void pci_set_intx(struct pci_device *dev, bool level)
+{
+	struct pci_bus *bus = dev->bus;
+
+	if (!bus || dev->slot < 0)
+		return;
+	pthread_mutex_lock(&bus->intx_lock);
+	dev->intx_level = level;
+	pci_intx_sync(dev);
+	pthread_mutex_unlock(&bus->intx_lock);
+}
+
 static struct pci_device *pci_lookup(struct pci_bus *bus, unsigned devfn)
 {
 	/* Single-function devices only: functions 1..7 do not exist. */
@@ -298,6 +329,13 @@ static struct pci_device *pci_config_write_locked(struct pci_bus *bus,
 		pci_msix_control_written(dev);
 	if (off >= PCI_CAP_START && dev->ops && dev->ops->config_write)
 		dev->ops->config_write(dev, off, val, size);
+	if (pci_overlaps(off, size, PCI_COMMAND, 2)) {
+		pthread_mutex_lock(&bus->intx_lock);
+		dev->intx_disabled = pci_get_u16(dev->cfg + PCI_COMMAND) &
+				     PCI_COMMAND_INTX_DISABLE;
+		pci_intx_sync(dev);
+		pthread_mutex_unlock(&bus->intx_lock);
+	}
 	if (pci_overlaps(off, size, PCI_COMMAND, 2) ||
 	    pci_overlaps(off, size, PCI_BAR0, 4 * PCI_NR_BARS))
 		return dev;
@@ -432,6 +470,8 @@ int pci_register_device(struct pci_bus *bus, struct pci_device *dev)
 	}
 	dev->bus = bus;
 	dev->slot = slot;
+	if (dev->cfg[PCI_INTERRUPT_PIN])
+		dev->cfg[PCI_INTERRUPT_LINE] = PCI_INTX_GSI(slot);
 	pci_set_u16(dev->cfg + PCI_COMMAND,
 		    pci_get_u16(dev->cfg + PCI_COMMAND) | PCI_COMMAND_MEMORY);
 	bus->devs[slot] = dev;
@@ -448,6 +488,7 @@ void pci_unregister_device(struct pci_bus *bus, struct pci_device *dev)
 	for (int i = 0; i < PCI_NR_BARS; i++)
 		pci_bar_unmap(bus->vm, dev, i);
 	pthread_mutex_unlock(&bus->map_lock);
+	pci_set_intx(dev, false);
 	pthread_mutex_lock(&bus->lock);
 	bus->devs[dev->slot] = NULL;
 	bus->remap_pending &= ~(1u << dev->slot);
@@ -475,11 +516,13 @@ int pci_init(struct vm *vm)
 	bus->mmio_next = PCI_MMIO_WINDOW_BASE;
 	pthread_mutex_init(&bus->lock, NULL);
 	pthread_mutex_init(&bus->map_lock, NULL);
+	pthread_mutex_init(&bus->intx_lock, NULL);
 	pthread_cond_init(&bus->remap_cond, NULL);
 	pci_device_init(&bus->host_bridge, "host-bridge", PCI_HOST_VENDOR,
 			PCI_HOST_DEVICE, PCI_CLASS_HOST_BRIDGE, 0,
 			PCI_CFG_SIZE_EXT);
 	bus->host_bridge.wmask[PCI_INTERRUPT_LINE] = 0;
+	bus->host_bridge.cfg[PCI_INTERRUPT_PIN] = 0;
 	ret = pci_register_device(bus, &bus->host_bridge);
 	if (ret)
 		goto err_free;
@@ -505,6 +548,7 @@ err_io:
 	bus_unregister(&vm->pio, PORT_PCI_CONFIG_ADDR, bus);
 err_free:
 	pthread_cond_destroy(&bus->remap_cond);
+	pthread_mutex_destroy(&bus->intx_lock);
 	pthread_mutex_destroy(&bus->map_lock);
 	pthread_mutex_destroy(&bus->lock);
 	free(bus);
@@ -540,6 +584,7 @@ void pci_destroy(struct vm *vm)
 	if (bus->io_registered)
 		bus_unregister(&vm->pio, PORT_PCI_CONFIG_ADDR, bus);
 	pthread_cond_destroy(&bus->remap_cond);
+	pthread_mutex_destroy(&bus->intx_lock);
 	pthread_mutex_destroy(&bus->map_lock);
 	pthread_mutex_destroy(&bus->lock);
 	free(bus);

@@ -37,6 +37,14 @@ struct pci_msix;
 #define PCI_MMIO_WINDOW_SIZE	LAYOUT_PCI_MMIO_SIZE
 #define PCI_BUS_FIRST		0
 #define PCI_BUS_LAST		0
+/*
+ * INTx: every device uses pin INTA, wired to IOAPIC input
+ * PCI_INTX_GSI(slot), level triggered, active high. ACPI's _PRT must say
+ * the same: for each slot, (slot << 16 | 0xffff, pin 0, 0, GSI).
+ */
+#define PCI_INTX_GSI_BASE	16
+#define PCI_INTX_LINES		4
+#define PCI_INTX_GSI(slot)	(PCI_INTX_GSI_BASE + ((slot) % PCI_INTX_LINES))
 
 /* Standard configuration header offsets (PCI Local Bus 3.0, 6.1). */
 #define PCI_VENDOR_ID		0x00
@@ -121,6 +129,9 @@ struct pci_device {
 	struct pci_bar bars[PCI_NR_BARS];
 	struct pci_msix *msix;
 	uint8_t msix_cap;	/* config offset of the MSI-X capability */
+	bool intx_level;	/* what the device drives on INTA */
+	bool intx_disabled;	/* command register INTx disable */
+	bool intx_counted;	/* counted in bus->intx_count */
 };
 
 struct pci_bus {
@@ -132,6 +143,9 @@ struct pci_bus {
 	uint32_t config_addr;	/* last value written to 0xCF8 */
 	uint64_t mmio_next;	/* next free address in the 32-bit window */
 	bool io_registered, ecam_registered;
+
+	pthread_mutex_t intx_lock;
+	unsigned intx_count[PCI_INTX_LINES];	/* devices asserting */
 
 	/* ECAM writes that move BARs are applied here; see pci.c. */
 	pthread_t remap_thread;
@@ -175,6 +189,13 @@ int pci_device_add_cap(struct pci_device *dev, uint8_t id, const void *data,
  */
 int pci_register_device(struct pci_bus *bus, struct pci_device *dev);
 void pci_unregister_device(struct pci_bus *bus, struct pci_device *dev);
+
+/*
+ * Drive the device's INTA line (level 1 asserts). Lines are shared, so
+ * the GSI stays high while any device on it asserts. Honours the command
+ * register's INTx disable bit. Any thread.
+ */
+void pci_set_intx(struct pci_device *dev, bool level);
 
 /* Visit every device on the bus (host bridge included), e.g. for ACPI. */
 void pci_for_each_device(struct pci_bus *bus,

@@ -77,8 +77,9 @@ static void vpci_raise(struct virtio_dev *vdev, uint8_t isr_bit,
 		       uint16_t vector)
 {
 	__atomic_fetch_or(&vdev->isr, isr_bit, __ATOMIC_ACQ_REL);
-	/* No INTx: a driver without MSI-X gets no interrupts. */
-	if (vector != VIRTIO_MSI_NO_VECTOR)
+	if (!pci_msix_enabled(&vdev->pci))
+		pci_set_intx(&vdev->pci, true);	/* until the ISR is read */
+	else if (vector != VIRTIO_MSI_NO_VECTOR)
 		pci_msix_notify(&vdev->pci, vector);
 }
 
@@ -144,6 +145,7 @@ static void vpci_reset(struct virtio_dev *vdev)
 	vdev->msix_config = VIRTIO_MSI_NO_VECTOR;
 	vdev->queue_select = 0;
 	__atomic_store_n(&vdev->isr, 0, __ATOMIC_RELEASE);
+	pci_set_intx(&vdev->pci, false);
 	__atomic_store_n(&vdev->status, 0, __ATOMIC_RELEASE);
 }
 
@@ -367,9 +369,13 @@ static uint64_t vpci_isr_read(void *opaque, uint64_t off, unsigned size)
 {
 	struct virtio_dev *vdev = opaque;
 
+	uint8_t isr;
+
 	if (off != 0)
 		return 0;
-	return __atomic_exchange_n(&vdev->isr, 0, __ATOMIC_ACQ_REL);
+	isr = __atomic_exchange_n(&vdev->isr, 0, __ATOMIC_ACQ_REL);
+	pci_set_intx(&vdev->pci, false);
+	return isr;
 }
 
 static const struct bus_ops vpci_isr_ops = {

@@ -17,6 +17,16 @@ static int nr_msi;
 static uint64_t last_msi_addr;
 static uint32_t last_msi_data;
 
+static unsigned last_irq_gsi;
+static int last_irq_level = -1;
+
+int vm_set_irq(struct vm *v, unsigned gsi, int level)
+{
+	last_irq_gsi = gsi;
+	last_irq_level = level;
+	return 0;
+}
+
 int vm_send_msi(struct vm *v, uint64_t addr, uint32_t data)
 {
 	nr_msi++;
@@ -321,6 +331,25 @@ static void test_msix(void)
 	CHECK(!pci_msix_enabled(&tdev));
 }
 
+static void test_intx(void)
+{
+	CHECK_EQ(cf8_read(0, PCI_INTERRUPT_PIN, 1), 0);	/* host bridge */
+	CHECK_EQ(cf8_read(8, PCI_INTERRUPT_PIN, 1), 1);	/* INTA */
+	CHECK_EQ(cf8_read(8, PCI_INTERRUPT_LINE, 1), PCI_INTX_GSI(1));
+	pci_set_intx(&tdev, true);
+	CHECK_EQ(last_irq_gsi, PCI_INTX_GSI(1));
+	CHECK_EQ(last_irq_level, 1);
+	cf8_write(8, PCI_COMMAND, PCI_COMMAND_MEMORY |
+		  PCI_COMMAND_INTX_DISABLE, 2);
+	CHECK_EQ(last_irq_level, 0);
+	cf8_write(8, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	CHECK_EQ(last_irq_level, 1);
+	pci_set_intx(&tdev, true);		/* idempotent */
+	pci_set_intx(&tdev, false);
+	CHECK_EQ(last_irq_level, 0);
+	CHECK_EQ(vm.pci->intx_count[1], 0);
+}
+
 int main(void)
 {
 	setup();
@@ -333,6 +362,7 @@ int main(void)
 	RUN(test_ecam_equals_cf8);
 	RUN(test_hostile_config);
 	RUN(test_msix);
+	RUN(test_intx);
 	teardown();
 	return test_summary();
 }

@@ -26,6 +26,16 @@
 #define DATA_GPA	0x41000
 #define STATUS_GPA	0x48000
 
+static unsigned last_irq_gsi;
+static int last_irq_level = -1;
+
+int vm_set_irq(struct vm *v, unsigned gsi, int level)
+{
+	last_irq_gsi = gsi;
+	last_irq_level = level;
+	return 0;
+}
+
 int vm_send_msi(struct vm *v, uint64_t addr, uint32_t data)
 {
 	return 0;

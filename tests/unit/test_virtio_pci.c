@@ -28,6 +28,16 @@ static uint32_t last_msi_data;
 static uint64_t common, notify, isr;
 static uint32_t notify_mult;
 
+static unsigned last_irq_gsi;
+static int last_irq_level = -1;
+
+int vm_set_irq(struct vm *v, unsigned gsi, int level)
+{
+	last_irq_gsi = gsi;
+	last_irq_level = level;
+	return 0;
+}
+
 int vm_send_msi(struct vm *v, uint64_t addr, uint32_t data)
 {
 	__atomic_fetch_add(&nr_msi, 1, __ATOMIC_SEQ_CST);
@@ -255,6 +265,29 @@ static void test_event_idx_round_trip(void)
 	wr(common + 0x14, 0, 1);
 }
 
+static void test_intx_round_trip(void)
+{
+	struct virtq_desc *d = hva(DESC_GPA, 16 * 16);
+	uint16_t *avail = hva(AVAIL_GPA, 64), *used = hva(USED_GPA, 256);
+	unsigned cap = vm.pci->devs[1]->msix_cap;
+
+	bring_up(false);
+	pci_config_write(vm.pci, DEVFN, cap + 2, 0, 2);	/* MSI-X off */
+	last_irq_level = -1;
+	d[0] = (struct virtq_desc){ BUF_GPA, 16, VIRTQ_DESC_F_WRITE, 0 };
+	avail[2] = 0;
+	__atomic_store_n(&avail[1], 1, __ATOMIC_RELEASE);
+	kick();
+	CHECK(wait_for(&used[1], 1));
+	for (int i = 0; i < 1000 && last_irq_level != 1; i++)
+		usleep(1000);
+	CHECK_EQ(last_irq_level, 1);
+	CHECK_EQ(last_irq_gsi, PCI_INTX_GSI(1));
+	CHECK_EQ(rd(isr, 1), 1);
+	CHECK_EQ(last_irq_level, 0);		/* reading the ISR lowers it */
+	wr(common + 0x14, 0, 1);
+}
+
 static void test_bad_ring(void)
 {
 	struct virtq_desc *d = hva(DESC_GPA, 16 * 16);
@@ -310,6 +343,7 @@ int main(void)
 	RUN(test_features);
 	RUN(test_round_trip);
 	RUN(test_event_idx_round_trip);
+	RUN(test_intx_round_trip);
 	RUN(test_bad_ring);
 	pci_destroy(&vm);
 	guest_mem_destroy(&vm.mem);
