@@ -8,9 +8,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arch/x86/acpi.h"
 #include "arch/x86/boot.h"
 #include "devices/debug.h"
+#include "devices/pci.h"
+#include "devices/legacy.h"
 #include "devices/uart.h"
+#include "virtio/blk.h"
+#include "virtio/rng.h"
 #include "vmm/event_loop.h"
 #include "vmm/log.h"
 #include "vmm/vcpu.h"
@@ -92,6 +97,11 @@ static int vm_init_devices(struct vm *vm)
 {
 	int ret = post_port_init(vm);
 
+	if (!ret)
+		ret = pvpanic_init(vm);
+	if (!ret)
+		ret = acpi_pm_init(vm);
+
 	if (!ret) {
 		vm->console_uart = uart_create(vm, PORT_COM1, IRQ_COM1,
 					       vm->cfg->console_out,
@@ -103,6 +113,12 @@ static int vm_init_devices(struct vm *vm)
 	if (!ret && vm->cfg->test_exit)
 		ret = debug_exit_init(vm);
 	/* PCI and virtio devices */
+	if (!ret)
+		ret = pci_init(vm);
+	for (int i = 0; !ret && i < vm->cfg->nr_disks; i++)
+		ret = virtio_blk_create(vm, &vm->cfg->disks[i]);
+	if (!ret)
+		ret = virtio_rng_create(vm);
 	if (ret)
 		log_error("device setup failed: %s", strerror(-ret));
 	return ret;
@@ -110,6 +126,7 @@ static int vm_init_devices(struct vm *vm)
 
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
+	uint64_t rsdp;
 	char err[256];
 	int ret;
 
@@ -136,7 +153,12 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	ret = vm_init_devices(vm);
 	if (ret)
 		return ret;
-	ret = x86_boot_load(vm, 0, err, sizeof(err));
+	ret = acpi_build(vm, &rsdp);
+	if (ret) {
+		log_error("cannot build ACPI tables: %s", strerror(-ret));
+		return ret;
+	}
+	ret = x86_boot_load(vm, rsdp, err, sizeof(err));
 	if (ret) {
 		log_error("%s", err);
 		return ret;
@@ -151,6 +173,8 @@ void vm_destroy(struct vm *vm)
 	vm->loop = NULL;
 	uart_destroy(vm->console_uart);
 	vm->console_uart = NULL;
+	acpi_pm_exit(vm);
+	pvpanic_exit(vm);
 	if (vm->accel)
 		vm->accel->vm_destroy(vm);
 	guest_mem_destroy(&vm->mem);
