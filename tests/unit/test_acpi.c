@@ -253,7 +253,8 @@ static void test_dsdt_names(void)
 	static const char *const names[] = {
 		"PCI0", "_HID", "_CID", "_SEG", "_BBN", "_CRS", "_OSC", "MBRD",
 		"COM1", "PS2K", "RTC_", "PEVT", "QEMU0001", "_S5_", "GED_",
-		"ACPI0013", "_EVT", "PWRB",
+		"ACPI0013", "_EVT", "PWRB", "_PRT", "GSIA", "GSID", "_SRS",
+		"_PRS",
 	};
 	const uint8_t *xsdt, *d;
 	uint32_t len;

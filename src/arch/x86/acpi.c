@@ -13,6 +13,7 @@
 #include <assert.h>
 #include <endian.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -242,6 +243,68 @@ static struct acpi_gas acpi_gas_io8(uint16_t port)
 	};
 }
 
+/*
+ * PCI INTx (devices/pci.h): a device in slot s drives GSI 16 + s % 4,
+ * level triggered and active high, whatever its pin. _PRT names one link
+ * device per line because a GSI listed directly in _PRT would mean active
+ * low; the links say active high and accept the one setting they have.
+ */
+#define ACPI_PCI_SLOTS		32
+#define ACPI_PCI_INTX_LINES	4
+#define ACPI_PCI_INTX_GSI_BASE	16
+
+static void dsdt_pci_link_name(char *buf, size_t len, int line)
+{
+	snprintf(buf, len, "\\_SB.GSI%c", 'A' + line);
+}
+
+static void dsdt_pci_links(struct aml *a)
+{
+	char name[5];
+
+	for (int line = 0; line < ACPI_PCI_INTX_LINES; line++) {
+		snprintf(name, sizeof(name), "GSI%c", 'A' + line);
+		aml_device_begin(a, name);
+		aml_name_eisaid(a, "_HID", "PNP0C0F");
+		aml_name_integer(a, "_UID", line);
+		aml_name(a, "_PRS");
+		aml_rt_begin(a);
+		aml_rt_interrupt(a, ACPI_PCI_INTX_GSI_BASE + line,
+				 AML_IRQ_SHARED);
+		aml_rt_end(a);
+		aml_name(a, "_CRS");
+		aml_rt_begin(a);
+		aml_rt_interrupt(a, ACPI_PCI_INTX_GSI_BASE + line,
+				 AML_IRQ_SHARED);
+		aml_rt_end(a);
+		aml_method_begin(a, "_SRS", 1, false);
+		aml_end(a);
+		aml_end(a);
+	}
+}
+
+/* Package { slot << 16 | 0xFFFF, pin, link, 0 } for every slot and pin */
+static void dsdt_pci_prt(struct aml *a)
+{
+	char link[16];
+
+	aml_name(a, "_PRT");
+	aml_package_begin(a, ACPI_PCI_SLOTS * 4);
+	for (int slot = 0; slot < ACPI_PCI_SLOTS; slot++) {
+		dsdt_pci_link_name(link, sizeof(link),
+				   slot % ACPI_PCI_INTX_LINES);
+		for (int pin = 0; pin < 4; pin++) {
+			aml_package_begin(a, 4);
+			aml_integer(a, (uint32_t)slot << 16 | 0xffff);
+			aml_integer(a, pin);
+			aml_name_string(a, link);
+			aml_integer(a, 0);
+			aml_end(a);
+		}
+	}
+	aml_end(a);
+}
+
 static void dsdt_pci0(struct aml *a)
 {
 	aml_device_begin(a, "PCI0");
@@ -260,6 +323,7 @@ static void dsdt_pci0(struct aml *a)
 			 LAYOUT_PCI_MMIO_BASE + LAYOUT_PCI_MMIO_SIZE - 1,
 			 false);
 	aml_rt_end(a);
+	dsdt_pci_prt(a);
 	/* Grant the OS every PCIe feature it asks for: the capabilities
 	 * buffer (Arg3) comes back unchanged, with no error bits. */
 	aml_method_begin(a, "_OSC", 4, false);
@@ -362,6 +426,7 @@ static int acpi_build_dsdt(struct acpi_area *area, long *dsdt_off)
 
 	aml_init(&a);
 	aml_scope_begin(&a, "\\_SB");
+	dsdt_pci_links(&a);
 	dsdt_pci0(&a);
 	dsdt_motherboard(&a);
 	dsdt_legacy(&a);
