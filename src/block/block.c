@@ -60,12 +60,18 @@ int block_fd_pwrite(int fd, const void *buf, size_t len, uint64_t off)
 
 const char *block_probe(int fd)
 {
-	uint8_t magic[4];
-	ssize_t n = pread(fd, magic, sizeof(magic), 0);
+	const char *fmt = "raw";
+	uint8_t *buf;
+	ssize_t n;
 
-	if (n == 4 && !memcmp(magic, "QFI\xfb", 4))
-		return "qcow2";
-	return "raw";
+	/* a whole aligned block, so the probe also works with O_DIRECT */
+	if (posix_memalign((void **)&buf, 4096, 4096))
+		return fmt;
+	n = pread(fd, buf, 4096, 0);
+	if (n >= 4 && !memcmp(buf, "QFI\xfb", 4))
+		fmt = "qcow2";
+	free(buf);
+	return fmt;
 }
 
 const struct block_driver *block_find_driver(const char *fmt)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* qcow2 driver: open/close and the block_driver operations. */
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -131,12 +132,15 @@ static int qcow2_open(struct block_dev *dev, int fd, char *err, size_t errlen)
 	struct stat st;
 	uint8_t *hdr = NULL;
 	size_t len;
-	int ret = -ENOMEM;
+	int ret = -ENOMEM, fl = fcntl(fd, F_GETFL);
 
 	if (!s) {
 		close(fd);
 		return -ENOMEM;
 	}
+	/* metadata I/O is small and unaligned: qcow2 goes through the cache */
+	if (fl >= 0 && (fl & O_DIRECT))
+		fcntl(fd, F_SETFL, fl & ~O_DIRECT);
 	s->fd = fd;
 	pthread_mutex_init(&s->lock, NULL);
 	s->readonly = dev->flags & BLOCK_RDONLY;
