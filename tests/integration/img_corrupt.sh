@@ -89,6 +89,21 @@ for spec in "4:4:99" "20:4:40" "20:4:0" "32:4:1" "36:4:4294967295" \
 	fi
 done
 [[ $hostile == 0 ]] && pass img_hostile_headers || fail img_hostile_headers
+# a dirty image (lazy refcounts) with a wrong refcount is repaired on open
+cp "$T/good.qcow2" "$T/dirty.qcow2"
+poke "$T/dirty.qcow2" lowref
+python3 -c "import struct,sys; f=open(sys.argv[1],'r+b'); f.seek(72); v=struct.unpack('>Q',f.read(8))[0]; f.seek(72); f.write(struct.pack('>Q',v|1))" "$T/dirty.qcow2"
+ok img_dirty_repaired_on_open bash -c "$C img snapshot -c s $T/dirty.qcow2 && qcheck $T/dirty.qcow2 && qemu-img info $T/dirty.qcow2 --output=json | grep -q '\"dirty-flag\": false' && qemu-img compare -q $T/src.raw $T/dirty.qcow2"
+
+if qemu-img create -q --object secret,id=k,data=pw -f qcow2 \
+	-o encrypt.format=luks,encrypt.key-secret=k,encrypt.iter-time=10 \
+	"$T/enc.qcow2" 1M 2>/dev/null; then
+	ok img_encrypted_refused bash -c "! $C img info $T/enc.qcow2 2>$T/enc.err && grep -q encrypt $T/enc.err"
+else
+	echo "SKIP: img_encrypted_refused: qemu-img cannot make LUKS images"
+fi
+ok img_corrupt_bit_refuses_rw bash -c "cp $T/good.qcow2 $T/cb.qcow2 && python3 -c \"import struct,sys; f=open(sys.argv[1],'r+b'); f.seek(72); f.write(struct.pack('>Q',2))\" $T/cb.qcow2 && ! $C img resize $T/cb.qcow2 +1M 2>/dev/null && $C img info $T/cb.qcow2 | grep -q 'corrupt: true' && $C img check -r all $T/cb.qcow2 >/dev/null && qemu-img info $T/cb.qcow2 | grep -q 'corrupt: false'"
+
 head -c 50 "$T/good.qcow2" > "$T/short.qcow2"
 ok img_truncated_header bash -c "$C img info $T/short.qcow2 2>&1 | grep -q 'truncated'"
 finish
