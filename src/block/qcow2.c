@@ -191,11 +191,8 @@ err:
 
 static void qcow2_close(struct block_dev *dev)
 {
-	struct qcow2 *s = qcow2_of(dev);
-
-	if (!s->readonly)
-		fdatasync(s->fd);
-	qcow2_free(s);
+	/* like raw: closing is not a flush; callers flush when they need it */
+	qcow2_free(qcow2_of(dev));
 }
 
 static int qcow2_pread(struct block_dev *dev, void *buf, size_t len,

@@ -110,6 +110,7 @@ int img_convert(int argc, char **argv)
 	static const struct option lopts[] = { { 0, 0, 0, 0 } };
 	const char *fmt = NULL, *ofmt = "raw", *opts = NULL;
 	struct conv c = { 0 };
+	bool sync = false; /* qemu-img's default cache mode "unsafe" */
 	int opt, ret = 1;
 
 	while ((opt = getopt_long(argc, argv, "f:O:o:cpqt:T:W", lopts, NULL)) !=
@@ -130,8 +131,10 @@ int img_convert(int argc, char **argv)
 		case 'p':
 			c.progress = isatty(STDOUT_FILENO);
 			break;
-		case 'q':
 		case 't':
+			sync = strcmp(optarg, "unsafe") != 0;
+			break;
+		case 'q':
 		case 'T':
 		case 'W':
 			break;
@@ -162,7 +165,7 @@ int img_convert(int argc, char **argv)
 		goto out_dst;
 	}
 	ret = copy(&c);
-	if (!ret)
+	if (!ret && sync)
 		ret = block_flush(c.dst);
 	if (c.progress)
 		printf("\n");
