@@ -63,13 +63,13 @@ static void kvmclock_write(struct emu_cpu *cpu, uint64_t gpa)
 
 	_Static_assert((EMU_TSC_PER_NS & (EMU_TSC_PER_NS - 1)) == 0,
 		       "pvclock scale assumes a power-of-two TSC/ns ratio");
-	phys_write(cpu, gpa, (ver | 1) + 1, 4);
+	phys_write(cpu, gpa, (ver + 1) | 1, 4);	/* odd: update */
 	phys_write(cpu, gpa + 8, tsc, 8);
 	phys_write(cpu, gpa + 16, tsc / EMU_TSC_PER_NS, 8);
 	phys_write(cpu, gpa + 24, 0x80000000u, 4);	/* x 1/2 */
 	phys_write(cpu, gpa + 28, (uint8_t)(int8_t)shift, 1);
 	phys_write(cpu, gpa + 29, PVCLOCK_TSC_STABLE, 1);
-	phys_write(cpu, gpa, (ver | 1) + 2, 4);
+	phys_write(cpu, gpa, ((ver + 1) | 1) + 1, 4);
 }
 
 /* struct pvclock_wall_clock: version, sec, nsec of the boot epoch */
@@ -82,10 +82,10 @@ static void wallclock_write(struct emu_cpu *cpu, uint64_t gpa)
 	clock_gettime(CLOCK_REALTIME, &rt);
 	boot_ns = (uint64_t)rt.tv_sec * 1000000000ULL + rt.tv_nsec -
 		  emu_monotonic_ns();
-	phys_write(cpu, gpa, (ver | 1) + 1, 4);
+	phys_write(cpu, gpa, (ver + 1) | 1, 4);	/* odd: update */
 	phys_write(cpu, gpa + 4, boot_ns / 1000000000ULL, 4);
 	phys_write(cpu, gpa + 8, boot_ns % 1000000000ULL, 4);
-	phys_write(cpu, gpa, (ver | 1) + 2, 4);
+	phys_write(cpu, gpa, ((ver + 1) | 1) + 1, 4);
 }
 
 bool msr_read(struct emu_cpu *cpu, uint32_t msr, uint64_t *val)
@@ -139,6 +139,7 @@ bool msr_write(struct emu_cpu *cpu, uint32_t msr, uint64_t val)
 	}
 	switch (msr) {
 	case MSR_TSC:
+	case MSR_UCODE_REV:
 	case MSR_UCODE_WRITE:
 	case MSR_PRED_CMD:
 	case MSR_SPEC_CTRL:
