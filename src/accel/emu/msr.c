@@ -19,6 +19,7 @@
 #define MSR_UCODE_WRITE		0x79
 #define MSR_UCODE_REV		0x8b
 #define MSR_ARCH_CAP		0x10a
+#define MSR_TSC_DEADLINE	0x6e0
 #define MSR_SYSENTER_CS		0x174
 #define MSR_SYSENTER_ESP	0x175
 #define MSR_SYSENTER_EIP	0x176
@@ -43,6 +44,13 @@
 uint64_t cpu_rdtsc(struct emu_cpu *cpu)
 {
 	return emu_tsc_now();
+}
+
+/* The LAPIC owns APIC_BASE, TSC_DEADLINE and the x2APIC range. */
+static bool is_apic_msr(uint32_t msr)
+{
+	return msr == MSR_APIC_BASE || msr == MSR_TSC_DEADLINE ||
+	       (msr >= 0x800 && msr <= 0x8ff);
 }
 
 static bool canonical(uint64_t v)
@@ -90,7 +98,7 @@ static void wallclock_write(struct emu_cpu *cpu, uint64_t gpa)
 
 bool msr_read(struct emu_cpu *cpu, uint32_t msr, uint64_t *val)
 {
-	if (msr == MSR_APIC_BASE || (msr >= 0x800 && msr <= 0x8ff)) {
+	if (is_apic_msr(msr)) {
 		if (!cpu->apic_ops)
 			return false;
 		return cpu->apic_ops->rdmsr(cpu->apic, msr, val);
@@ -127,7 +135,7 @@ bool msr_read(struct emu_cpu *cpu, uint32_t msr, uint64_t *val)
 
 bool msr_write(struct emu_cpu *cpu, uint32_t msr, uint64_t val)
 {
-	if (msr == MSR_APIC_BASE || (msr >= 0x800 && msr <= 0x8ff)) {
+	if (is_apic_msr(msr)) {
 		bool ok;
 
 		if (!cpu->apic_ops)
