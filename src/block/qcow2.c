@@ -390,8 +390,9 @@ int qcow2_write_compressed(struct block_dev *dev, const void *buf,
 		ret = -EINVAL;
 		goto out;
 	}
-	pthread_mutex_lock(&s->lock);
+	/* outside the lock: callers may compress on several threads */
 	clen = qcow2_compress(s->compression, buf, cs, out, cs - 512);
+	pthread_mutex_lock(&s->lock);
 	if (clen < 0) {
 		ret = qcow2_rw(s, NULL, buf, cs < s->size - off ? cs :
 				  s->size - off, off);

@@ -44,7 +44,10 @@ void qcow2_get_info(struct block_dev *dev, struct qcow2_info *info);
 /* The backing file as opened (may be NULL). */
 struct block_dev *qcow2_backing(struct block_dev *dev);
 
-/* Compressed write of one whole cluster at a cluster-aligned offset. */
+/*
+ * Compressed write of one whole cluster at a cluster-aligned offset; stored
+ * plainly if it does not shrink. Safe to call from several threads.
+ */
 int qcow2_write_compressed(struct block_dev *dev, const void *buf,
 			   uint64_t off);
 uint64_t qcow2_cluster_size(struct block_dev *dev);

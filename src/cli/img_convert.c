@@ -5,6 +5,7 @@
  * sparse stays sparse; -c stores qcow2 clusters compressed.
  */
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,12 +15,23 @@
 #include "cli/img.h"
 
 #define CHUNK (2u << 20)
+#define MAX_THREADS 8
 
 struct conv {
 	struct block_dev *src, *dst;
 	uint64_t gran; /* unit of zero detection and compression */
 	bool compress, progress;
+	unsigned threads; /* compressing threads */
 	uint8_t *buf;
+};
+
+struct compress_job {
+	struct conv *c;
+	pthread_t tid;
+	uint64_t off;
+	size_t n;
+	unsigned k;
+	int ret;
 };
 
 static bool is_zero(const uint8_t *p, size_t n)
@@ -36,24 +48,68 @@ static void show_progress(struct conv *c, uint64_t done)
 		fflush(stdout);
 }
 
+/* Granules k, k+threads, ... of buf[0..n) at off, compressed. */
+static void *compress_worker(void *arg)
+{
+	struct compress_job *j = arg;
+	struct conv *c = j->c;
+	uint64_t g = c->gran;
+
+	for (size_t i = j->k * g; i < j->n && !j->ret; i += c->threads * g) {
+		size_t m = j->n - i < g ? j->n - i : (size_t)g;
+
+		if (!is_zero(c->buf + i, m))
+			j->ret = qcow2_write_compressed(c->dst, c->buf + i,
+						       j->off + i);
+	}
+	return NULL;
+}
+
+static int write_compressed(struct conv *c, uint64_t off, size_t n)
+{
+	struct compress_job jobs[MAX_THREADS];
+	unsigned started = 0;
+	int ret = 0;
+
+	/* the last granule of the image may be short: pad it with zeroes */
+	if (n % c->gran)
+		memset(c->buf + n, 0, c->gran - n % c->gran);
+	for (unsigned k = 0; k < c->threads; k++) {
+		jobs[k] = (struct compress_job){ .c = c, .off = off, .n = n, .k = k };
+		if (k && pthread_create(&jobs[k].tid, NULL, compress_worker,
+					&jobs[k]))
+			break;
+		started++;
+	}
+	compress_worker(&jobs[0]);
+	for (unsigned k = 1; k < started; k++)
+		pthread_join(jobs[k].tid, NULL);
+	for (unsigned k = 1; k < started; k++)
+		if (!ret)
+			ret = jobs[k].ret;
+	if (!ret)
+		ret = jobs[0].ret;
+	/* granules of threads that could not start */
+	for (unsigned k = started; k < c->threads && !ret; k++) {
+		jobs[k].ret = 0;
+		compress_worker(&jobs[k]);
+		ret = jobs[k].ret;
+	}
+	return ret;
+}
+
 /* Writes buf[0..n) at off, skipping all-zero granules. */
 static int write_chunk(struct conv *c, uint64_t off, size_t n)
 {
-	size_t i = 0;
+	size_t i = 0, j;
 	int ret;
 
+	if (c->compress)
+		return write_compressed(c, off, n);
 	while (i < n) {
-		size_t g = n - i < c->gran ? n - i : (size_t)c->gran, j;
+		size_t g = n - i < c->gran ? n - i : (size_t)c->gran;
 
 		if (is_zero(c->buf + i, g)) {
-			i += g;
-			continue;
-		}
-		if (c->compress) {
-			memset(c->buf + i + g, 0, c->gran - g);
-			ret = qcow2_write_compressed(c->dst, c->buf + i, off + i);
-			if (ret)
-				return ret;
 			i += g;
 			continue;
 		}
@@ -159,6 +215,9 @@ int img_convert(int argc, char **argv)
 	if (!c.dst)
 		goto out_src;
 	c.gran = qcow2_is(c.dst) ? qcow2_cluster_size(c.dst) : 4096;
+	c.threads = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	c.threads = c.threads < 1 ? 1 : c.threads > MAX_THREADS ? MAX_THREADS :
+								 c.threads;
 	c.buf = malloc(CHUNK > c.gran ? CHUNK : c.gran);
 	if (!c.buf) {
 		img_err("out of memory");
