@@ -71,6 +71,12 @@ static int check_opts(const struct qcow2_create_opts *o, unsigned cs,
 			 "zstd nor refcount_bits other than 16");
 		return -EINVAL;
 	}
+	if (o->backing_file && o->prealloc_metadata) {
+		snprintf(err, errlen, "a backing file and preallocation=metadata "
+			 "cannot be combined: allocated clusters would hide "
+			 "the backing file");
+		return -EINVAL;
+	}
 	if (o->size > (1ull << 62)) {
 		snprintf(err, errlen, "image size %llu is too large",
 			 (unsigned long long)o->size);

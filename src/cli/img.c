@@ -73,16 +73,14 @@ void img_human_size(uint64_t v, char *buf, size_t len)
 		 unit[i]);
 }
 
-int img_parse_opts(const char *list, int (*fn)(void *ctx, const char *key,
-					       const char *val),
+int img_parse_opts(char *list, int (*fn)(void *ctx, const char *key,
+					 const char *val),
 		   void *ctx)
 {
-	char *copy = strdup(list), *save = NULL, *tok;
+	char *save = NULL, *tok;
 	int ret = 0;
 
-	if (!copy)
-		return -ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok && !ret;
+	for (tok = strtok_r(list, ",", &save); tok && !ret;
 	     tok = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(tok, '=');
 
@@ -90,7 +88,6 @@ int img_parse_opts(const char *list, int (*fn)(void *ctx, const char *key,
 			*eq++ = 0;
 		ret = fn(ctx, tok, eq ? eq : "on");
 	}
-	free(copy);
 	return ret;
 }
 

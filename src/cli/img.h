@@ -15,16 +15,19 @@ struct block_dev *img_open(const char *path, const char *fmt, int flags);
 /* "516 KiB", "10 MiB", "1.5 GiB": three significant digits like qemu-img. */
 void img_human_size(uint64_t v, char *buf, size_t len);
 
-/* Calls fn for each key=value of a -o list; stops at the first error. */
-int img_parse_opts(const char *list, int (*fn)(void *ctx, const char *key,
-					       const char *val),
+/*
+ * Calls fn for each key=value of a -o list, which is split in place (values
+ * point into it); stops at the first error.
+ */
+int img_parse_opts(char *list, int (*fn)(void *ctx, const char *key,
+					 const char *val),
 		   void *ctx);
 /* Resolves a backing file name relative to the image that names it. */
 void img_backing_path(const char *image, const char *backing, char *out,
 		      size_t len);
 
 /* Creates an image of fmt with -o options optlist (may be NULL). */
-int img_make(const char *path, const char *fmt, const char *optlist,
+int img_make(const char *path, const char *fmt, char *optlist,
 	     uint64_t size);
 
 int img_create(int argc, char **argv);

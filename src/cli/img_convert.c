@@ -164,7 +164,8 @@ static int copy(struct conv *c)
 int img_convert(int argc, char **argv)
 {
 	static const struct option lopts[] = { { 0, 0, 0, 0 } };
-	const char *fmt = NULL, *ofmt = "raw", *opts = NULL;
+	const char *fmt = NULL, *ofmt = "raw";
+	char *opts = NULL;
 	struct conv c = { 0 };
 	bool sync = false; /* qemu-img's default cache mode "unsafe" */
 	int opt, ret = 1;

@@ -16,6 +16,7 @@
 struct create_ctx {
 	struct qcow2_create_opts o;
 	bool have_size;
+	const char *compat, *prealloc; /* as given, for the summary line */
 };
 
 static int bool_opt(const char *key, const char *val, bool *out)
@@ -67,9 +68,11 @@ static int create_opt(void *ctx, const char *key, const char *val)
 			return -EINVAL;
 		}
 		c->o.prealloc_metadata = !strcmp(val, "metadata");
+		c->prealloc = val;
 	} else if (!strcmp(key, "lazy_refcounts")) {
 		return bool_opt(key, val, &c->o.lazy_refcounts);
 	} else if (!strcmp(key, "compat")) {
+		c->compat = val;
 		if (!strcmp(val, "0.10") || !strcmp(val, "v2"))
 			c->o.version = 2;
 		else if (!strcmp(val, "1.1") || !strcmp(val, "v3"))
@@ -112,6 +115,35 @@ static int create_raw(const char *path, uint64_t size)
 	return 0;
 }
 
+/* The "Formatting ..." line, in qemu-img's order of options. */
+static void print_summary(const char *path, const char *fmt,
+			  const struct create_ctx *c)
+{
+	const struct qcow2_create_opts *o = &c->o;
+
+	printf("Formatting '%s', fmt=%s", path, fmt);
+	if (!strcmp(fmt, "qcow2")) {
+		printf(" cluster_size=%u extended_l2=off",
+		       o->cluster_size ? o->cluster_size : 65536);
+		if (c->prealloc)
+			printf(" preallocation=%s", c->prealloc);
+		printf(" compression_type=%s",
+		       o->compression == QCOW2_COMP_ZSTD ? "zstd" : "zlib");
+	}
+	printf(" size=%llu", (unsigned long long)o->size);
+	if (c->compat)
+		printf(" compat=%s", c->compat);
+	if (o->backing_file)
+		printf(" backing_file=%s", o->backing_file);
+	if (o->backing_fmt)
+		printf(" backing_fmt=%s", o->backing_fmt);
+	if (!strcmp(fmt, "qcow2"))
+		printf(" lazy_refcounts=%s refcount_bits=%u",
+		       o->lazy_refcounts ? "on" : "off",
+		       o->refcount_bits ? o->refcount_bits : 16);
+	printf("\n");
+}
+
 /* Size and, if not given, format of the backing file. */
 static int backing_defaults(const char *path, struct create_ctx *c,
 			    char *fmtbuf, size_t fmtlen)
@@ -134,7 +166,7 @@ static int backing_defaults(const char *path, struct create_ctx *c,
 	return 0;
 }
 
-int img_make(const char *path, const char *fmt, const char *optlist,
+int img_make(const char *path, const char *fmt, char *optlist,
 	     uint64_t size)
 {
 	struct create_ctx c = { 0 };
@@ -226,10 +258,7 @@ int img_create(int argc, char **argv)
 		return 1;
 	}
 	if (!quiet)
-		printf("Formatting '%s', fmt=%s size=%llu%s%s\n", path, fmt,
-		       (unsigned long long)c.o.size,
-		       c.o.backing_file ? " backing_file=" : "",
-		       c.o.backing_file ? c.o.backing_file : "");
+		print_summary(path, fmt, &c);
 	if (!strcmp(fmt, "raw"))
 		return create_raw(path, c.o.size);
 	if (qcow2_create(path, &c.o, err, sizeof(err))) {
