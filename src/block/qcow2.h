@@ -66,6 +66,7 @@ struct qcow2_snapshot_info {
 	uint32_t date_sec, date_nsec;
 	uint64_t vm_clock_nsec;
 	uint64_t disk_size;
+	uint64_t icount; /* UINT64_MAX: not recorded */
 };
 
 int qcow2_snapshot_list(struct block_dev *dev, struct qcow2_snapshot_info **out,

@@ -67,6 +67,7 @@ struct qcow2_snapshot {
 	uint64_t vm_clock_nsec;
 	uint64_t vm_state_size;
 	uint64_t disk_size;
+	uint64_t icount;
 	uint32_t extra_len;
 	uint8_t *extra; /* extra data kept verbatim beyond the known fields */
 };

@@ -62,6 +62,7 @@ static int read_one(struct qcow2 *s, uint64_t *pos, struct qcow2_snapshot *sn,
 		sn->vm_state_size = be64(ex);
 	if (sn->extra_len >= 16)
 		sn->disk_size = be64(ex + 8);
+	sn->icount = sn->extra_len >= 24 ? be64(ex + 16) : UINT64_MAX;
 	if (sn->extra_len > 16) {
 		sn->extra = malloc(sn->extra_len - 16);
 		if (!sn->extra)
@@ -338,6 +339,7 @@ int qcow2_snapshot_list(struct block_dev *dev, struct qcow2_snapshot_info **out,
 		l[i].date_nsec = s->snaps[i].date_nsec;
 		l[i].vm_clock_nsec = s->snaps[i].vm_clock_nsec;
 		l[i].disk_size = s->snaps[i].disk_size;
+		l[i].icount = s->snaps[i].icount;
 		if (!l[i].id || !l[i].name)
 			ret = -ENOMEM;
 	}
@@ -423,6 +425,7 @@ int qcow2_snapshot_create(struct block_dev *dev, const char *name)
 	sn->date_sec = (uint32_t)now.tv_sec;
 	sn->date_nsec = (uint32_t)now.tv_nsec;
 	sn->disk_size = s->size;
+	sn->icount = UINT64_MAX;
 	sn->l1_size = s->l1_size;
 	sn->id = strdup(id);
 	sn->name = strdup(name);

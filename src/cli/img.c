@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "block/qcow2.h"
 #include "cli/cli.h"
 #include "cli/img.h"
 
@@ -89,6 +91,32 @@ int img_parse_opts(char *list, int (*fn)(void *ctx, const char *key,
 		ret = fn(ctx, tok, eq ? eq : "on");
 	}
 	return ret;
+}
+
+void img_print_snapshots(const struct qcow2_snapshot_info *l, unsigned n)
+{
+	printf("Snapshot list:\n%-10s%-17s%8s%20s%13s%11s\n", "ID", "TAG",
+	       "VM SIZE", "DATE", "VM CLOCK", "ICOUNT");
+	for (unsigned i = 0; i < n; i++) {
+		char vs[32], date[32], ic[24] = "";
+		time_t t = l[i].date_sec;
+		uint64_t secs = l[i].vm_clock_nsec / 1000000000ull;
+		struct tm tm;
+
+		img_human_size(l[i].vm_state_size, vs, sizeof(vs));
+		localtime_r(&t, &tm);
+		strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
+		if (l[i].icount != UINT64_MAX)
+			snprintf(ic, sizeof(ic), "%llu",
+				 (unsigned long long)l[i].icount);
+		printf("%-9s %-17s%8s%20s %02llu:%02llu:%02llu.%03llu%11s\n",
+		       l[i].id, l[i].name, vs, date,
+		       (unsigned long long)(secs / 3600),
+		       (unsigned long long)(secs / 60 % 60),
+		       (unsigned long long)(secs % 60),
+		       (unsigned long long)(l[i].vm_clock_nsec / 1000000 % 1000),
+		       ic);
+	}
 }
 
 void img_backing_path(const char *image, const char *backing, char *out,

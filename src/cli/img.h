@@ -22,6 +22,9 @@ void img_human_size(uint64_t v, char *buf, size_t len);
 int img_parse_opts(char *list, int (*fn)(void *ctx, const char *key,
 					 const char *val),
 		   void *ctx);
+struct qcow2_snapshot_info;
+/* The "Snapshot list:" table of qemu-img info / snapshot -l. */
+void img_print_snapshots(const struct qcow2_snapshot_info *l, unsigned n);
 /* Resolves a backing file name relative to the image that names it. */
 void img_backing_path(const char *image, const char *backing, char *out,
 		      size_t len);

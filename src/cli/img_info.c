@@ -4,7 +4,6 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "block/qcow2.h"
 #include "cli/img.h"
@@ -21,29 +20,6 @@ static void json_str(const char *s)
 			putchar(*s);
 	}
 	putchar('"');
-}
-
-static void print_snapshots_human(struct qcow2_snapshot_info *l, unsigned n)
-{
-	printf("Snapshot list:\n");
-	printf("%-10s%-17s%8s%20s%13s%11s\n", "ID", "TAG", "VM SIZE", "DATE",
-	       "VM CLOCK", "ICOUNT");
-	for (unsigned i = 0; i < n; i++) {
-		char vs[32], date[32];
-		time_t t = l[i].date_sec;
-		struct tm tm;
-		uint64_t ns = l[i].vm_clock_nsec, secs = ns / 1000000000ull;
-
-		img_human_size(l[i].vm_state_size, vs, sizeof(vs));
-		localtime_r(&t, &tm);
-		strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
-		printf("%-9s %-17s%8s%20s %02llu:%02llu:%02llu.%03llu%11d\n",
-		       l[i].id, l[i].name, vs, date,
-		       (unsigned long long)(secs / 3600),
-		       (unsigned long long)(secs / 60 % 60),
-		       (unsigned long long)(secs % 60),
-		       (unsigned long long)(ns / 1000000 % 1000), 0);
-	}
 }
 
 static void print_human(struct block_dev *dev, const char *path)
@@ -68,7 +44,7 @@ static void print_human(struct block_dev *dev, const char *path)
 		printf("backing file format: %s\n", qi.backing_fmt);
 	if (!qcow2_snapshot_list(dev, &l, &n)) {
 		if (n)
-			print_snapshots_human(l, n);
+			img_print_snapshots(l, n);
 		qcow2_snapshot_list_free(l, n);
 	}
 	printf("Format specific information:\n    compat: %s\n",
@@ -92,8 +68,11 @@ static void print_snapshots_json(struct block_dev *dev)
 	if (n) {
 		printf("    \"snapshots\": [\n");
 		for (unsigned i = 0; i < n; i++) {
-			printf("        {\n            \"icount\": 0,\n"
-			       "            \"vm-clock-nsec\": %llu,\n"
+			printf("        {\n");
+			if (l[i].icount != UINT64_MAX)
+				printf("            \"icount\": %llu,\n",
+				       (unsigned long long)l[i].icount);
+			printf("            \"vm-clock-nsec\": %llu,\n"
 			       "            \"name\": ",
 			       (unsigned long long)(l[i].vm_clock_nsec %
 						    1000000000ull));

@@ -4,7 +4,6 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "block/qcow2.h"
 #include "cli/img.h"
@@ -16,25 +15,7 @@ static void list(struct block_dev *dev)
 
 	if (qcow2_snapshot_list(dev, &l, &n))
 		return;
-	printf("Snapshot list:\n%-10s%-17s%8s%20s%13s%11s\n", "ID", "TAG",
-	       "VM SIZE", "DATE", "VM CLOCK", "ICOUNT");
-	for (unsigned i = 0; i < n; i++) {
-		char vs[32], date[32];
-		time_t t = l[i].date_sec;
-		uint64_t secs = l[i].vm_clock_nsec / 1000000000ull;
-		struct tm tm;
-
-		img_human_size(l[i].vm_state_size, vs, sizeof(vs));
-		localtime_r(&t, &tm);
-		strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
-		printf("%-9s %-17s%8s%20s %02llu:%02llu:%02llu.%03llu%11d\n",
-		       l[i].id, l[i].name, vs, date,
-		       (unsigned long long)(secs / 3600),
-		       (unsigned long long)(secs / 60 % 60),
-		       (unsigned long long)(secs % 60),
-		       (unsigned long long)(l[i].vm_clock_nsec / 1000000 % 1000),
-		       0);
-	}
+	img_print_snapshots(l, n);
 	qcow2_snapshot_list_free(l, n);
 }
 

@@ -42,8 +42,13 @@ same_as_qemu img_read_backing_chain "$T/top.qcow2"
 ok img_info_backing_chain bash -c "[ \$($C img info --backing-chain $T/top.qcow2 | grep -c '^image:') = 3 ]"
 
 # info: the same JSON keys and values as qemu-img
+qemu-img convert -O qcow2 "$T/src.raw" "$T/qsnap.qcow2"
+qemu-img snapshot -c qemu-made "$T/qsnap.qcow2"
+cp "$T/qsnap.qcow2" "$T/csnap.qcow2"
+"$C" img snapshot -c cvisor-made "$T/csnap.qcow2"
+ok img_snapshot_list_same bash -c "[ \"\$($C img snapshot -l $T/csnap.qcow2)\" = \"\$(qemu-img snapshot -l $T/csnap.qcow2)\" ]"
 ok img_info_json_keys bash -c "
-	for f in $T/top.qcow2 $T/z_zstd.qcow2 $T/src.raw; do
+	for f in $T/top.qcow2 $T/z_zstd.qcow2 $T/src.raw $T/csnap.qcow2; do
 		qemu-img info --output=json \$f | python3 -c 'import json,sys; d=json.load(sys.stdin); d.pop(\"actual-size\",0); print(json.dumps(d, sort_keys=True))' > $T/qi.json
 		$C img info --output=json \$f | python3 -c 'import json,sys; d=json.load(sys.stdin); d.pop(\"actual-size\",0); print(json.dumps(d, sort_keys=True))' > $T/ci.json
 		cmp $T/qi.json $T/ci.json || { diff $T/qi.json $T/ci.json; exit 1; }
