@@ -125,9 +125,15 @@ void cpu_run_batch(struct emu_cpu *cpu, long max, const atomic_bool *stop)
 	while (n < max) {
 		cpu->insn_rip = cpu->rip;
 		cpu->insn_rsp = cpu->gpr[R_SP];
+		/*
+		 * With IF clear only NMI and INIT/SIPI could be taken; look
+		 * for those every 1024 instructions rather than every one.
+		 */
 		if (cpu->shadow) {
 			cpu->shadow = false;
-		} else if (cpu->apic_ops && poll_interrupts(cpu)) {
+		} else if (cpu->apic_ops &&
+			   ((cpu->rflags & FL_IF) || !(n & 1023)) &&
+			   poll_interrupts(cpu)) {
 			break;
 		}
 		if (cpu->halted)

@@ -8,6 +8,8 @@
 #ifndef CVISOR_ACCEL_EMU_EXEC_H
 #define CVISOR_ACCEL_EMU_EXEC_H
 
+#include <string.h>
+
 #include "accel/emu/cpu.h"
 #include "accel/emu/stack.h"
 
@@ -37,10 +39,15 @@ static inline int64_t sext(uint64_t v, int size)
 	return (int64_t)(v << sh) >> sh;
 }
 
+static inline uint64_t code_lin(struct emu_cpu *cpu)
+{
+	return cpu->code64 ? cpu->rip :
+	       (cpu->seg[SEG_CS].base + cpu->rip) & 0xffffffffULL;
+}
+
 static inline uint8_t fetch8(struct emu_cpu *cpu)
 {
-	uint64_t lin = cpu->code64 ? cpu->rip :
-		       (cpu->seg[SEG_CS].base + cpu->rip) & 0xffffffffULL;
+	uint64_t lin = code_lin(cpu);
 	uint8_t b;
 
 	if (lin >> 12 == cpu->fetch_vpn)
@@ -61,8 +68,14 @@ static inline uint8_t peek8(struct emu_cpu *cpu)
 
 static inline uint64_t fetch_n(struct emu_cpu *cpu, int size)
 {
-	uint64_t v = 0;
+	uint64_t lin = code_lin(cpu), v = 0;
 
+	/* One load when the bytes are inside the current fetch page */
+	if (lin >> 12 == cpu->fetch_vpn && (lin & 0xfff) <= 4096 - 8) {
+		memcpy(&v, cpu->fetch_hva + (lin & 0xfff), 8);
+		cpu->rip += size;
+		return size == 8 ? v : v & ((1ULL << (size * 8)) - 1);
+	}
 	for (int i = 0; i < size; i++)
 		v |= (uint64_t)fetch8(cpu) << (8 * i);
 	return v;
