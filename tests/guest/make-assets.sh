@@ -23,6 +23,8 @@
 set -euo pipefail
 
 RECIPE=1
+# depmod and modprobe live in /sbin, which a user's PATH may lack.
+export PATH=$PATH:/usr/sbin:/sbin
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$TOP/tests/guest
 ASSETS=${CVISOR_ASSETS:-$HOME/.cache/cvisor/assets}
@@ -309,12 +311,22 @@ stage_modules() {
 
 if [[ $want_debian -eq 1 ]]; then
 	step=debian
-	meta=linux-image-amd64
-	dpkg_name=$(apt-cache depends "$meta" 2>/dev/null |
-		awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }')
-	[[ -n $dpkg_name ]] ||
-		die "apt does not know $meta; run apt-get update"
-	dpkg_ver=$(apt-cache policy "$dpkg_name" | awk '$1 == "Candidate:" { print $2 }')
+	# linux-image-amd64 depends on the real package, e.g.
+	# linux-image-6.1.0-56-amd64 (= 6.1.192-2).  apt-cache takes seconds,
+	# so the answer is kept until the package lists change.
+	resolved=$ASSETS/.debian-package
+	if [[ ! -s $resolved ]] || [[ -n $(find /var/lib/apt/lists -maxdepth 1 \
+		-name '*Packages*' -newer "$resolved" 2>/dev/null | head -n1) ]]; then
+		apt-cache show --no-all-versions linux-image-amd64 2>/dev/null |
+			sed -n 's/^Depends:.*\(linux-image-[^ ]*\) (= \([^)]*\)).*/\1 \2/p' \
+			>"$resolved.tmp"
+		mv "$resolved.tmp" "$resolved"
+	fi
+	read -r dpkg_name dpkg_ver <"$resolved" || true
+	[[ -n ${dpkg_ver:-} ]] || {
+		rm -f "$resolved"
+		die "apt does not know linux-image-amd64; run apt-get update"
+	}
 	dkey=$({
 		echo "recipe $RECIPE"
 		echo "$dpkg_name $dpkg_ver busybox-static $bb_ver"
