@@ -126,6 +126,18 @@ static int open_fixups(struct block_dev *dev, struct qcow2 *s, char *err,
 	return 0;
 }
 
+static size_t header_bytes(int fd, uint64_t file_size)
+{
+	uint8_t b[4];
+	uint64_t len = 2u << 20;
+
+	/* cluster_bits is checked by the parser; here it only bounds a read */
+	if (pread(fd, b, 4, 20) == 4 && be32(b) >= QCOW2_MIN_CLUSTER_BITS &&
+	    be32(b) <= QCOW2_MAX_CLUSTER_BITS)
+		len = 1ull << be32(b);
+	return (size_t)(file_size < len ? file_size : len);
+}
+
 static int qcow2_open(struct block_dev *dev, int fd, char *err, size_t errlen)
 {
 	struct qcow2 *s = calloc(1, sizeof(*s));
@@ -149,7 +161,8 @@ static int qcow2_open(struct block_dev *dev, int fd, char *err, size_t errlen)
 		ret = -errno;
 		goto err;
 	}
-	len = (uint64_t)st.st_size < (2u << 20) ? (size_t)st.st_size : (2u << 20);
+	/* cluster 0 holds the header, its extensions and the backing name */
+	len = header_bytes(fd, (uint64_t)st.st_size);
 	hdr = malloc(len ? len : 1);
 	if (!hdr)
 		goto err;

@@ -176,11 +176,17 @@ static int compare(struct walk *w, int fix)
 	uint64_t end = w->nclusters;
 	int ret;
 
-	/* refcounts past the end of the file are leaks too */
+	/*
+	 * Refcounts just past the end of the file are leaks a crash left
+	 * behind (allocated, never written). Look one refcount block range
+	 * further, no more: a hostile table must not make this loop endless.
+	 */
 	for (uint64_t i = 0; i < s->reftable_entries; i++)
 		if ((s->reftable[i] & QCOW2_OFFSET_MASK) &&
 		    (i + 1) << s->rb_bits > end)
 			end = (i + 1) << s->rb_bits;
+	if (end > w->nclusters + (1ull << s->rb_bits))
+		end = w->nclusters + (1ull << s->rb_bits);
 	for (uint64_t c = 0; c < end; c++) {
 		uint64_t stored, want = c < w->nclusters ? w->ref[c] : 0;
 		bool leak;
