@@ -54,6 +54,33 @@ static int parse_exts(struct qcow2 *s, const uint8_t *buf, uint64_t start,
 	return 0;
 }
 
+/* Refuses unknown incompatible features, named by the image if it can. */
+static int check_unknown(const struct qcow2 *s, char *err, size_t errlen)
+{
+	uint64_t unknown = s->incompat & ~QCOW2_INCOMPAT_KNOWN;
+	int bit;
+
+	if (!unknown)
+		return 0;
+	bit = __builtin_ctzll(unknown);
+	for (unsigned i = 0; i < s->nb_exts; i++) {
+		const struct qcow2_ext *e = &s->exts[i];
+
+		if (e->type != QCOW2_EXT_FEATURES)
+			continue;
+		for (uint32_t k = 0; k + 48 <= e->len; k += 48) {
+			if (e->data[k] != 0 || e->data[k + 1] != bit)
+				continue;
+			snprintf(err, errlen, "unsupported feature: %.46s",
+				 (const char *)e->data + k + 2);
+			return -ENOTSUP;
+		}
+	}
+	snprintf(err, errlen, "unsupported incompatible features 0x%llx",
+		 (unsigned long long)unknown);
+	return -ENOTSUP;
+}
+
 static int check_table(const char *what, uint64_t off, uint64_t bytes,
 		       const struct qcow2 *s, char *err, size_t errlen)
 {
@@ -73,8 +100,6 @@ static int check_table(const char *what, uint64_t off, uint64_t bytes,
 static int parse_v3_fields(struct qcow2 *s, const uint8_t *buf, size_t len,
 			   char *err, size_t errlen)
 {
-	uint64_t unknown;
-
 	s->incompat = be64(buf + 72);
 	s->compat = be64(buf + 80);
 	s->autoclear = be64(buf + 88);
@@ -89,12 +114,6 @@ static int parse_v3_fields(struct qcow2 *s, const uint8_t *buf, size_t len,
 		snprintf(err, errlen, "invalid refcount order %u (max 6)",
 			 s->refcount_order);
 		return -EINVAL;
-	}
-	unknown = s->incompat & ~QCOW2_INCOMPAT_KNOWN;
-	if (unknown) {
-		snprintf(err, errlen, "unsupported incompatible features 0x%llx",
-			 (unsigned long long)unknown);
-		return -ENOTSUP;
 	}
 	for (int bit = 2; bit <= 4; bit += 2) {
 		if (s->incompat & (1ull << bit)) {
@@ -234,9 +253,12 @@ int qcow2_parse_header(struct qcow2 *s, const uint8_t *buf, size_t len,
 		if (s->backing_offset < ext_end)
 			ext_end = s->backing_offset;
 	}
-	if (s->version == 3)
-		return parse_exts(s, buf, s->header_len, ext_end, err, errlen);
-	return parse_exts(s, buf, QCOW2_V2_HEADER_LEN, ext_end, err, errlen);
+	ret = parse_exts(s, buf, s->version == 3 ? s->header_len :
+						   QCOW2_V2_HEADER_LEN,
+			 ext_end, err, errlen);
+	if (ret)
+		return ret;
+	return check_unknown(s, err, errlen);
 }
 
 static size_t put_ext(uint8_t *p, uint32_t type, const void *data,

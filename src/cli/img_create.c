@@ -257,13 +257,15 @@ int img_create(int argc, char **argv)
 		img_err("create: image size must be given");
 		return 1;
 	}
-	if (!quiet)
-		print_summary(path, fmt, &c);
-	if (!strcmp(fmt, "raw"))
-		return create_raw(path, c.o.size);
-	if (qcow2_create(path, &c.o, err, sizeof(err))) {
+	if (!strcmp(fmt, "raw")) {
+		if (create_raw(path, c.o.size))
+			return 1;
+	} else if (qcow2_create(path, &c.o, err, sizeof(err))) {
 		img_err("%s", err);
 		return 1;
 	}
+	/* after the options were accepted, unlike qemu-img's early line */
+	if (!quiet)
+		print_summary(path, fmt, &c);
 	return 0;
 }
