@@ -11,7 +11,10 @@
 #
 # into ${CVISOR_ASSETS:-$HOME/.cache/cvisor/assets}, plus an `env` file that
 # tests source (CVISOR_KERNEL, CVISOR_VMLINUX, CVISOR_INITRD, ...) and
-# convenience symlinks (bzImage, vmlinux, initramfs.cpio.gz).
+# convenience symlinks (bzImage, vmlinux, initramfs.cpio.gz).  vmlinux has
+# the PVH entry note, so it boots directly without the bzImage decompressor.
+# How tests talk to the guest (cvisor.test64=, marker lines) is described at
+# the top of tests/guest/init.
 #
 # Each asset directory is named after a hash of everything it is built from
 # (the config fragment or /init, the Debian package versions, the compiler,
