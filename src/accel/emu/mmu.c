@@ -66,7 +66,7 @@ static void set_bits(uint64_t *pte, uint64_t bits)
 
 static bool canonical(uint64_t lin)
 {
-	return (uint64_t)(((int64_t)lin << 16) >> 16) == lin;
+	return (uint64_t)((int64_t)(lin << 16) >> 16) == lin;
 }
 
 /* Walk the page tables for lin and fill its TLB entry. */

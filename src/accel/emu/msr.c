@@ -55,7 +55,7 @@ static bool is_apic_msr(uint32_t msr)
 
 static bool canonical(uint64_t v)
 {
-	return (uint64_t)(((int64_t)v << 16) >> 16) == v;
+	return (uint64_t)((int64_t)(v << 16) >> 16) == v;
 }
 
 /*
