@@ -288,42 +288,112 @@ static int find_free(struct qcow2 *s, uint64_t n, uint64_t *start,
 	return 0;
 }
 
+/* Number of ranges meeting clusters [c, c+len) without a refcount block. */
+static int count_missing(struct qcow2 *s, uint64_t c, uint64_t len,
+			 uint64_t *missing)
+{
+	uint64_t off;
+	int ret;
+
+	*missing = 0;
+	for (uint64_t i = c >> s->rb_bits; i <= (c + len - 1) >> s->rb_bits; i++) {
+		ret = refblock_offset(s, i, &off);
+		if (ret)
+			return ret;
+		*missing += !off;
+	}
+	return 0;
+}
+
+/*
+ * Gives every range meeting [c, c+len) a refcount block, the new blocks
+ * going to clusters [at, at+k). A block's own refcount is raised before it
+ * is linked into the table, so a crash can only leak it.
+ */
+static int add_refblocks(struct qcow2 *s, uint64_t c, uint64_t len,
+			 uint64_t at, uint64_t k)
+{
+	uint64_t mask = (1ull << s->rb_bits) - 1, off, j = at;
+	uint8_t *rb, be[8];
+	int ret;
+
+	for (uint64_t b = at; b < at + k; b++) {
+		ret = refblock_offset(s, b >> s->rb_bits, &off);
+		if (!ret && off)
+			ret = qcow2_update_refcount(s, b << s->cluster_bits, 1, 1);
+		if (ret)
+			return ret;
+	}
+	for (uint64_t i = c >> s->rb_bits; i <= (c + len - 1) >> s->rb_bits; i++) {
+		uint64_t pos;
+
+		ret = refblock_offset(s, i, &off);
+		if (ret)
+			return ret;
+		if (off)
+			continue;
+		if (j >= at + k)
+			return -EIO;
+		pos = j++ << s->cluster_bits;
+		rb = qcow2_cache_get_new(s, &s->rb_cache, pos);
+		for (uint64_t b = at; b < at + k; b++)
+			if (b >> s->rb_bits == i)
+				qcow2_refblock_set(s, rb, b & mask, 1);
+		ret = block_fd_pwrite(s->fd, rb, s->cluster_size, pos);
+		if (!ret && disk_reftable_entries(s, i)) {
+			put_be64(be, pos);
+			ret = block_fd_pwrite(s->fd, be, 8,
+					      s->reftable_offset + i * 8);
+		}
+		if (ret) {
+			qcow2_cache_drop(&s->rb_cache, pos);
+			return ret;
+		}
+		s->reftable[i] = pos;
+	}
+	return 0;
+}
+
 int64_t qcow2_alloc_clusters(struct qcow2 *s, uint64_t n)
 {
-	uint64_t c, first_free, i;
+	uint64_t c, first_free, k = 0, need = 0, last;
 	int ret;
 
 	if (!n)
 		return -EINVAL;
-retry:
-	ret = find_free(s, n, &c, &first_free);
-	if (ret)
-		return ret;
-	if ((c + n) << s->cluster_bits > QCOW2_OFFSET_MASK)
-		return -EFBIG;
-	for (i = c >> s->rb_bits; i <= (c + n - 1) >> s->rb_bits; i++) {
-		uint64_t rb_off;
-		int64_t r;
-
-		ret = refblock_offset(s, i, &rb_off);
+	/* n clusters for the caller, then k for missing refcount blocks */
+	for (;;) {
+		ret = find_free(s, n + k, &c, &first_free);
 		if (ret)
 			return ret;
-		if (rb_off)
+		if ((c + n + k) << s->cluster_bits > QCOW2_OFFSET_MASK)
+			return -EFBIG;
+		last = (c + n + k - 1) >> s->rb_bits;
+		if (last >= s->reftable_entries) {
+			ret = grow_reftable(s, last + 1);
+			if (ret)
+				return ret;
 			continue;
-		r = make_refblock(s, i);
-		if (r < 0)
-			return r;
-		if ((uint64_t)r >> s->cluster_bits >= c &&
-		    (uint64_t)r >> s->cluster_bits < c + n)
-			goto retry;
+		}
+		ret = count_missing(s, c, n + k, &need);
+		if (ret)
+			return ret;
+		if (need <= k)
+			break;
+		k = need;
+	}
+	if (need) {
+		ret = add_refblocks(s, c, n + k, c + n, need);
+		if (ret)
+			return ret;
 	}
 	ret = qcow2_update_refcount(s, c << s->cluster_bits,
 				    n << s->cluster_bits, 1);
 	if (ret)
 		return ret;
-	s->free_hint = first_free < c ? first_free : c + n;
-	if ((c + n) << s->cluster_bits > s->file_end)
-		s->file_end = (c + n) << s->cluster_bits;
+	s->free_hint = first_free < c ? first_free : c + n + need;
+	if ((c + n + need) << s->cluster_bits > s->file_end)
+		s->file_end = (c + n + need) << s->cluster_bits;
 	return (int64_t)(c << s->cluster_bits);
 }
 

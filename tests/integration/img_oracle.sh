@@ -16,6 +16,7 @@ done
 for rb in 1 8 64; do
 	ok "img_convert_refbits_$rb" bash -c "$C img convert -O qcow2 -o refcount_bits=$rb,cluster_size=4096 $T/src.raw $T/r.qcow2 && qemu-img check -q $T/r.qcow2 && qemu-img compare -q $T/src.raw $T/r.qcow2"
 done
+ok img_convert_refcount_table_growth bash -c "$C img convert -O qcow2 -o refcount_bits=64,cluster_size=512 $T/src.raw $T/r.qcow2 && qemu-img check -q $T/r.qcow2 && qemu-img compare -q $T/src.raw $T/r.qcow2"
 ok img_convert_v2 bash -c "$C img convert -O qcow2 -o compat=0.10 $T/src.raw $T/v2.qcow2 && qemu-img check -q $T/v2.qcow2 && qemu-img compare -q $T/src.raw $T/v2.qcow2 && qemu-img info $T/v2.qcow2 | grep -q 'compat: 0.10'"
 for ct in zlib zstd; do
 	ok "img_convert_compressed_$ct" bash -c "$C img convert -c -O qcow2 -o compression_type=$ct $T/src.raw $T/z.qcow2 && qemu-img check -q $T/z.qcow2 && qemu-img compare -q $T/src.raw $T/z.qcow2 && qemu-img info $T/z.qcow2 | grep -q 'compression type: $ct'"
