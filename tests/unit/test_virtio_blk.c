@@ -118,9 +118,9 @@ static void bring_up(unsigned nr_queues)
 {
 	uint64_t f = device_features() & ~(1ULL << VIRTIO_F_EVENT_IDX);
 
+	wr(common + 0x14, 0, 1);	/* stop the device before its rings */
 	memset(hva(RING_GPA(0), 4 * 0x4000), 0, 4 * 0x4000);
 	memset(avail_idx, 0, sizeof(avail_idx));
-	wr(common + 0x14, 0, 1);
 	wr(common + 0x14, 3, 1);
 	wr(common + 0x08, 0, 4);
 	wr(common + 0x0c, (uint32_t)f, 4);

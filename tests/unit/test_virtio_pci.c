@@ -33,10 +33,13 @@ static int last_irq_level = -1;
 
 int vm_set_irq(struct vm *v, unsigned gsi, int level)
 {
-	last_irq_gsi = gsi;
-	last_irq_level = level;
+	__atomic_store_n(&last_irq_gsi, gsi, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&last_irq_level, level, __ATOMIC_SEQ_CST);
 	return 0;
 }
+
+/* The stubs run on device threads: read what they saw atomically. */
+#define SEEN(x) __atomic_load_n(&(x), __ATOMIC_SEQ_CST)
 
 int vm_send_msi(struct vm *v, uint64_t addr, uint32_t data)
 {
@@ -172,8 +175,8 @@ static void bring_up(bool event_idx)
 			  ~0xfu) + (pci_config_read(vm.pci, DEVFN, cap + 4, 4) &
 				    ~7u);
 
+	wr(common + 0x14, 0, 1);	/* stop the device before its rings */
 	memset(hva(DESC_GPA, 0x3000), 0, 0x3000);
-	wr(common + 0x14, 0, 1);
 	wr(common + 0x14, 3, 1);
 	wr(common + 0x08, 0, 4);
 	wr(common + 0x0c, event_idx ? 1u << VIRTIO_F_EVENT_IDX : 0, 4);
@@ -222,7 +225,7 @@ static void test_round_trip(void)
 	int before;
 
 	bring_up(false);
-	before = nr_msi;
+	before = SEEN(nr_msi);
 	memset(buf, 0, 64);
 	d[0] = (struct virtq_desc){ BUF_GPA, 64, VIRTQ_DESC_F_WRITE, 0 };
 	avail[2] = 0;
@@ -232,10 +235,10 @@ static void test_round_trip(void)
 	CHECK_EQ(used[2], 0);
 	CHECK_EQ(used[4], 64);
 	CHECK(memcmp(buf, zero, 64) != 0);
-	for (int i = 0; i < 1000 && nr_msi == before; i++)
+	for (int i = 0; i < 1000 && SEEN(nr_msi) == before; i++)
 		usleep(1000);
-	CHECK_EQ(nr_msi, before + 1);
-	CHECK_EQ(last_msi_data, 0x31);
+	CHECK_EQ(SEEN(nr_msi), before + 1);
+	CHECK_EQ(SEEN(last_msi_data), 0x31);
 	CHECK_EQ(rd(isr, 1), 1);		/* read clears */
 	CHECK_EQ(rd(isr, 1), 0);
 
@@ -273,18 +276,18 @@ static void test_intx_round_trip(void)
 
 	bring_up(false);
 	pci_config_write(vm.pci, DEVFN, cap + 2, 0, 2);	/* MSI-X off */
-	last_irq_level = -1;
+	__atomic_store_n(&last_irq_level, -1, __ATOMIC_SEQ_CST);
 	d[0] = (struct virtq_desc){ BUF_GPA, 16, VIRTQ_DESC_F_WRITE, 0 };
 	avail[2] = 0;
 	__atomic_store_n(&avail[1], 1, __ATOMIC_RELEASE);
 	kick();
 	CHECK(wait_for(&used[1], 1));
-	for (int i = 0; i < 1000 && last_irq_level != 1; i++)
+	for (int i = 0; i < 1000 && SEEN(last_irq_level) != 1; i++)
 		usleep(1000);
-	CHECK_EQ(last_irq_level, 1);
-	CHECK_EQ(last_irq_gsi, PCI_INTX_GSI(1));
+	CHECK_EQ(SEEN(last_irq_level), 1);
+	CHECK_EQ(SEEN(last_irq_gsi), PCI_INTX_GSI(1));
 	CHECK_EQ(rd(isr, 1), 1);
-	CHECK_EQ(last_irq_level, 0);		/* reading the ISR lowers it */
+	CHECK_EQ(SEEN(last_irq_level), 0);		/* reading the ISR lowers it */
 	wr(common + 0x14, 0, 1);
 }
 
@@ -296,7 +299,7 @@ static void test_bad_ring(void)
 
 	/* a looped chain: the device fails, tells the driver, keeps going */
 	bring_up(false);
-	before = nr_msi;
+	before = SEEN(nr_msi);
 	d[0] = (struct virtq_desc){ BUF_GPA, 64,
 				    VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 0 };
 	avail[2] = 0;
@@ -305,9 +308,9 @@ static void test_bad_ring(void)
 	for (int i = 0; i < 2000 && !(rd(common + 0x14, 1) & 0x40); i++)
 		usleep(1000);
 	CHECK(rd(common + 0x14, 1) & VIRTIO_STATUS_NEEDS_RESET);
-	for (int i = 0; i < 1000 && nr_msi == before; i++)
+	for (int i = 0; i < 1000 && SEEN(nr_msi) == before; i++)
 		usleep(1000);
-	CHECK_EQ(last_msi_data, 0x30);		/* config vector */
+	CHECK_EQ(SEEN(last_msi_data), 0x30);		/* config vector */
 	CHECK_EQ(rd(isr, 1) & 2, 2);
 	wr(common + 0x14, 0, 1);
 	CHECK_EQ(rd(common + 0x14, 1), 0);
