@@ -187,8 +187,13 @@ static int compare(struct walk *w, int fix)
 			end = (i + 1) << s->rb_bits;
 	if (end > w->nclusters + (1ull << s->rb_bits))
 		end = w->nclusters + (1ull << s->rb_bits);
-	for (uint64_t c = 0; c < end; c++) {
-		uint64_t stored, want = c < w->nclusters ? w->ref[c] : 0;
+	/*
+	 * Past the end first: repairs below may allocate there, and what
+	 * they allocate must not then look leaked.
+	 */
+	for (uint64_t k = 0; k < end; k++) {
+		uint64_t c = (w->nclusters + k) % end, stored;
+		uint64_t want = c < w->nclusters ? w->ref[c] : 0;
 		bool leak;
 
 		ret = qcow2_get_refcount(s, c, &stored);

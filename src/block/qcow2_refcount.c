@@ -3,8 +3,8 @@
  * qcow2 refcounts: the two-level refcount table of any width (1..64 bits),
  * cluster allocation and refcount table growth.
  *
- * A missing refcount block for range i is placed at the first cluster of
- * that range, so it describes itself and needs no further allocation.
+ * Refcount blocks that an allocation needs are placed right after the
+ * clusters it returns, and count themselves where they can.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -125,40 +125,45 @@ int qcow2_get_refcount(struct qcow2 *s, uint64_t cluster, uint64_t *val)
 	return 0;
 }
 
-/* Creates the refcount block of range i; returns its offset. */
+/*
+ * Creates the refcount block of range i in a freshly allocated cluster
+ * (only repairs need this: allocation adds blocks itself).
+ */
 static int64_t make_refblock(struct qcow2 *s, uint64_t i)
 {
-	uint64_t off = (i << s->rb_bits) << s->cluster_bits;
-	uint8_t *rb, be[8];
+	uint64_t cur;
+	uint8_t be[8];
+	int64_t off;
 	int ret;
 
-	if (i == 0 || off > QCOW2_OFFSET_MASK)
-		return -EIO; /* range 0 always has a block: header lives there */
 	if (i >= s->reftable_entries) {
 		ret = grow_reftable(s, i + 1);
 		if (ret)
 			return ret;
-		if (s->reftable[i])
-			return (int64_t)(s->reftable[i] & QCOW2_OFFSET_MASK);
 	}
-	rb = qcow2_cache_get_new(s, &s->rb_cache, off);
-	qcow2_refblock_set(s, rb, 0, 1);
-	ret = block_fd_pwrite(s->fd, rb, s->cluster_size, off);
-	if (ret)
-		goto err;
-	if (disk_reftable_entries(s, i)) {
-		put_be64(be, off);
+	off = qcow2_alloc_clusters(s, 1);
+	if (off < 0)
+		return off;
+	ret = refblock_offset(s, i, &cur);
+	if (ret || cur) {
+		/* the allocation itself gave range i its block */
+		qcow2_free_clusters(s, (uint64_t)off, s->cluster_size);
+		return ret ? ret : (int64_t)cur;
+	}
+	ret = block_fd_pwrite(s->fd, qcow2_cache_get_new(s, &s->rb_cache,
+							 (uint64_t)off),
+			      s->cluster_size, (uint64_t)off);
+	if (!ret && disk_reftable_entries(s, i)) {
+		put_be64(be, (uint64_t)off);
 		ret = block_fd_pwrite(s->fd, be, 8, s->reftable_offset + i * 8);
-		if (ret)
-			goto err;
 	}
-	s->reftable[i] = off;
-	if (off + s->cluster_size > s->file_end)
-		s->file_end = off + s->cluster_size;
-	return (int64_t)off;
-err:
-	qcow2_cache_drop(&s->rb_cache, off);
-	return ret;
+	if (ret) {
+		qcow2_cache_drop(&s->rb_cache, (uint64_t)off);
+		qcow2_free_clusters(s, (uint64_t)off, s->cluster_size);
+		return ret;
+	}
+	s->reftable[i] = (uint64_t)off;
+	return off;
 }
 
 /* Writes entries [a, b) of a refcount block back to the file. */

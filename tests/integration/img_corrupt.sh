@@ -66,6 +66,12 @@ done
 ok img_repair_leaks bash -c "$C img check -r leaks $T/leak.qcow2 >/dev/null; qcheck $T/leak.qcow2 && qemu-img compare -q $T/src.raw $T/leak.qcow2"
 ok img_repair_lowref bash -c "$C img check -r all $T/lowref.qcow2 >/dev/null; qcheck $T/lowref.qcow2 && qemu-img compare -q $T/src.raw $T/lowref.qcow2"
 ok img_repair_copied bash -c "$C img check -r all $T/copied.qcow2 >/dev/null; qcheck $T/copied.qcow2 && qemu-img compare -q $T/src.raw $T/copied.qcow2"
+# a refcount table entry lost: its whole range reads refcount 0
+qemu-img convert -O qcow2 -o cluster_size=512 "$T/src.raw" "$T/norb.qcow2"
+python3 -c "import struct,sys; f=open(sys.argv[1],'r+b'); f.seek(48); t=struct.unpack('>Q',f.read(8))[0]; f.seek(t+8); f.write(bytes(8))" "$T/norb.qcow2"
+agree img_check_lost_refblock "$T/norb.qcow2"
+ok img_repair_lost_refblock bash -c "$C img check -r all $T/norb.qcow2 >/dev/null; qcheck $T/norb.qcow2 && qemu-img compare -q $T/src.raw $T/norb.qcow2"
+
 cp "$T/good.qcow2" "$T/beyond.qcow2"
 poke "$T/beyond.qcow2" beyond
 ok img_check_beyond_eof bash -c "$C img check $T/beyond.qcow2 >/dev/null 2>&1; [ \$? = 2 ]"
