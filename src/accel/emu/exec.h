@@ -154,6 +154,15 @@ bool cond_true(struct emu_cpu *cpu, int cc);
 uint64_t fn_inc(struct emu_cpu *cpu, uint64_t a, uint64_t unused, int size);
 uint64_t fn_dec(struct emu_cpu *cpu, uint64_t a, uint64_t unused, int size);
 
+/* exec_ctl.c */
+void jump_to(struct emu_cpu *cpu, struct insn *in, uint64_t target);
+int stack_osize(struct emu_cpu *cpu, struct insn *in);
+void push_flags(struct emu_cpu *cpu, struct insn *in);
+void pop_flags(struct emu_cpu *cpu, struct insn *in);
+void exec_group5(struct emu_cpu *cpu, struct insn *in);
+void exec_enter(struct emu_cpu *cpu, struct insn *in);
+void exec_mov_sreg(struct emu_cpu *cpu, struct insn *in, bool load);
+
 /* exec.c, exec_0f.c, exec_str.c, sse.c, x87.c */
 void exec_insn(struct emu_cpu *cpu);
 void exec_0f(struct emu_cpu *cpu, struct insn *in);
