@@ -158,6 +158,13 @@ struct emu_cpu {
 	/* Fetch window: host pointer of the current code page */
 	uint64_t fetch_vpn;
 	const uint8_t *fetch_hva;
+	/*
+	 * The next instruction byte and the end of its page while one
+	 * instruction is being decoded (set by exec_insn; ip_end NULL when
+	 * the window is not usable). fetch8 then costs one compare.
+	 */
+	const uint8_t *ip, *ip_end;
+	long batch_left;
 
 	struct tlb_entry tlb[TLB_SIZE];
 

@@ -477,6 +477,7 @@ void exec_insn(struct emu_cpu *cpu)
 	bool p67 = false;
 	uint8_t b;
 
+	fetch_begin(cpu);
 	for (int n = 0;; n++) {
 		b = fetch8(cpu);
 		if (n > 14)

@@ -45,16 +45,35 @@ static inline uint64_t code_lin(struct emu_cpu *cpu)
 	       (cpu->seg[SEG_CS].base + cpu->rip) & 0xffffffffULL;
 }
 
-static inline uint8_t fetch8(struct emu_cpu *cpu)
+/* Point cpu->ip at RIP's byte in the fetch window, if it is there. */
+static inline void fetch_begin(struct emu_cpu *cpu)
 {
 	uint64_t lin = code_lin(cpu);
+
+	if (lin >> 12 == cpu->fetch_vpn) {
+		cpu->ip = cpu->fetch_hva + (lin & 0xfff);
+		cpu->ip_end = cpu->fetch_hva + 4096;
+	} else {
+		cpu->ip_end = NULL;
+	}
+}
+
+static inline uint8_t fetch8(struct emu_cpu *cpu)
+{
+	uint64_t lin;
 	uint8_t b;
 
+	if (cpu->ip < cpu->ip_end) {
+		cpu->rip++;
+		return *cpu->ip++;
+	}
+	lin = code_lin(cpu);
 	if (lin >> 12 == cpu->fetch_vpn)
 		b = cpu->fetch_hva[lin & 0xfff];
 	else
 		b = fetch_slow(cpu, lin);
 	cpu->rip++;
+	fetch_begin(cpu);
 	return b;
 }
 
@@ -63,16 +82,18 @@ static inline uint8_t peek8(struct emu_cpu *cpu)
 	uint8_t b = fetch8(cpu);
 
 	cpu->rip--;
+	cpu->ip--;
 	return b;
 }
 
 static inline uint64_t fetch_n(struct emu_cpu *cpu, int size)
 {
-	uint64_t lin = code_lin(cpu), v = 0;
+	uint64_t v = 0;
 
 	/* One load when the bytes are inside the current fetch page */
-	if (lin >> 12 == cpu->fetch_vpn && (lin & 0xfff) <= 4096 - 8) {
-		memcpy(&v, cpu->fetch_hva + (lin & 0xfff), 8);
+	if (cpu->ip + 8 <= cpu->ip_end) {
+		memcpy(&v, cpu->ip, 8);
+		cpu->ip += size;
 		cpu->rip += size;
 		return size == 8 ? v : v & ((1ULL << (size * 8)) - 1);
 	}

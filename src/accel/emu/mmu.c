@@ -34,6 +34,7 @@ void tlb_flush(struct emu_cpu *cpu, bool global)
 		if (global || !(cpu->tlb[i].perm & TLB_GLOBAL))
 			cpu->tlb[i].vpn = ~0ULL;
 	cpu->fetch_vpn = ~0ULL;
+	cpu->ip_end = NULL;
 }
 
 void tlb_flush_page(struct emu_cpu *cpu, uint64_t lin)

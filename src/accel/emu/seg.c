@@ -4,6 +4,8 @@
  * control registers, SYSCALL/SYSRET. Only what an OS that uses flat
  * segments needs: no call gates, task switches or conforming-segment rules.
  */
+#include <stddef.h>
+
 #include "accel/emu/cpu.h"
 #include "accel/emu/stack.h"
 
@@ -16,6 +18,7 @@ void cpu_update_mode(struct emu_cpu *cpu)
 	else
 		cpu->cpl = cpu->seg[SEG_CS].selector & 3;
 	cpu->fetch_vpn = ~0ULL;
+	cpu->ip_end = NULL;
 }
 
 void seg_from_desc(struct x86_segment *s, uint16_t sel, uint64_t lo)
