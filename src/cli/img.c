@@ -124,7 +124,7 @@ void img_backing_path(const char *image, const char *backing, char *out,
 {
 	char *dir;
 
-	if (backing[0] == '/' || !(dir = strdup(image))) {
+	if (backing[0] == '/' || !strchr(image, '/') || !(dir = strdup(image))) {
 		snprintf(out, len, "%s", backing);
 		return;
 	}

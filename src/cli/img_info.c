@@ -3,28 +3,29 @@
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "block/qcow2.h"
 #include "cli/img.h"
 
-static void json_str(const char *s)
+static void json_str(FILE *f, const char *s)
 {
-	putchar('"');
+	fputc('"', f);
 	for (; *s; s++) {
 		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
+			fprintf(f, "\\%c", *s);
 		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
+			fprintf(f, "\\u%04x", *s);
 		else
-			putchar(*s);
+			fputc(*s, f);
 	}
-	putchar('"');
+	fputc('"', f);
 }
 
 static void print_human(struct block_dev *dev, const char *path)
 {
-	char vs[32], ds[32];
+	char vs[32], ds[32], full[PATH_MAX];
 	struct qcow2_info qi;
 	struct qcow2_snapshot_info *l;
 	unsigned n;
@@ -38,8 +39,13 @@ static void print_human(struct block_dev *dev, const char *path)
 		return;
 	qcow2_get_info(dev, &qi);
 	printf("cluster_size: %llu\n", (unsigned long long)qi.cluster_size);
-	if (qi.backing_file)
-		printf("backing file: %s\n", qi.backing_file);
+	if (qi.backing_file) {
+		img_backing_path(path, qi.backing_file, full, sizeof(full));
+		printf("backing file: %s", qi.backing_file);
+		if (strcmp(full, qi.backing_file))
+			printf(" (actual path: %s)", full);
+		printf("\n");
+	}
 	if (qi.backing_fmt)
 		printf("backing file format: %s\n", qi.backing_fmt);
 	if (!qcow2_snapshot_list(dev, &l, &n)) {
@@ -47,18 +53,20 @@ static void print_human(struct block_dev *dev, const char *path)
 			img_print_snapshots(l, n);
 		qcow2_snapshot_list_free(l, n);
 	}
-	printf("Format specific information:\n    compat: %s\n",
-	       qi.version == 2 ? "0.10" : "1.1");
+	printf("Format specific information:\n    compat: %s\n"
+	       "    compression type: %s\n",
+	       qi.version == 2 ? "0.10" : "1.1",
+	       qi.compression == QCOW2_COMP_ZSTD ? "zstd" : "zlib");
 	if (qi.version >= 3)
-		printf("    compression type: %s\n",
-		       qi.compression == QCOW2_COMP_ZSTD ? "zstd" : "zlib");
-	printf("    lazy refcounts: %s\n    refcount bits: %u\n"
-	       "    corrupt: %s\n    extended l2: false\n",
-	       qi.lazy_refcounts ? "true" : "false", qi.refcount_bits,
-	       qi.corrupt ? "true" : "false");
+		printf("    lazy refcounts: %s\n",
+		       qi.lazy_refcounts ? "true" : "false");
+	printf("    refcount bits: %u\n", qi.refcount_bits);
+	if (qi.version >= 3)
+		printf("    corrupt: %s\n    extended l2: false\n",
+		       qi.corrupt ? "true" : "false");
 }
 
-static void print_snapshots_json(struct block_dev *dev)
+static void print_snapshots_json(FILE *f, struct block_dev *dev)
 {
 	struct qcow2_snapshot_info *l;
 	unsigned n;
@@ -66,81 +74,104 @@ static void print_snapshots_json(struct block_dev *dev)
 	if (qcow2_snapshot_list(dev, &l, &n))
 		return;
 	if (n) {
-		printf("    \"snapshots\": [\n");
+		fprintf(f, "    \"snapshots\": [\n");
 		for (unsigned i = 0; i < n; i++) {
-			printf("        {\n");
+			fprintf(f, "        {\n");
 			if (l[i].icount != UINT64_MAX)
-				printf("            \"icount\": %llu,\n",
+				fprintf(f, "            \"icount\": %llu,\n",
 				       (unsigned long long)l[i].icount);
-			printf("            \"vm-clock-nsec\": %llu,\n"
+			fprintf(f, "            \"vm-clock-nsec\": %llu,\n"
 			       "            \"name\": ",
 			       (unsigned long long)(l[i].vm_clock_nsec %
 						    1000000000ull));
-			json_str(l[i].name);
-			printf(",\n            \"date-sec\": %u,\n"
+			json_str(f, l[i].name);
+			fprintf(f, ",\n            \"date-sec\": %u,\n"
 			       "            \"date-nsec\": %u,\n"
 			       "            \"vm-clock-sec\": %llu,\n"
 			       "            \"id\": ",
 			       l[i].date_sec, l[i].date_nsec,
 			       (unsigned long long)(l[i].vm_clock_nsec /
 						    1000000000ull));
-			json_str(l[i].id);
-			printf(",\n            \"vm-state-size\": %llu\n        }%s\n",
+			json_str(f, l[i].id);
+			fprintf(f, ",\n            \"vm-state-size\": %llu\n        }%s\n",
 			       (unsigned long long)l[i].vm_state_size,
 			       i + 1 < n ? "," : "");
 		}
-		printf("    ],\n");
+		fprintf(f, "    ],\n");
 	}
 	qcow2_snapshot_list_free(l, n);
 }
 
-static void print_json(struct block_dev *dev, const char *path)
+static void print_json(FILE *f, struct block_dev *dev, const char *path)
 {
 	struct qcow2_info qi;
 	char full[PATH_MAX];
 
-	printf("{\n");
+	fprintf(f, "{\n");
 	if (qcow2_is(dev)) {
 		qcow2_get_info(dev, &qi);
 		if (qi.backing_fmt) {
-			printf("    \"backing-filename-format\": ");
-			json_str(qi.backing_fmt);
-			printf(",\n");
+			fprintf(f, "    \"backing-filename-format\": ");
+			json_str(f, qi.backing_fmt);
+			fprintf(f, ",\n");
 		}
-		print_snapshots_json(dev);
+		print_snapshots_json(f, dev);
 	}
-	printf("    \"virtual-size\": %llu,\n    \"filename\": ",
+	fprintf(f, "    \"virtual-size\": %llu,\n    \"filename\": ",
 	       (unsigned long long)dev->length);
-	json_str(path);
+	json_str(f, path);
 	if (qcow2_is(dev))
-		printf(",\n    \"cluster-size\": %llu",
+		fprintf(f, ",\n    \"cluster-size\": %llu",
 		       (unsigned long long)qi.cluster_size);
-	printf(",\n    \"format\": \"%s\",\n    \"actual-size\": %llu,\n",
+	fprintf(f, ",\n    \"format\": \"%s\",\n    \"actual-size\": %llu,\n",
 	       dev->drv->name, (unsigned long long)block_allocated_size(dev));
 	if (qcow2_is(dev)) {
-		printf("    \"format-specific\": {\n        \"type\": \"qcow2\",\n"
+		fprintf(f, "    \"format-specific\": {\n        \"type\": \"qcow2\",\n"
 		       "        \"data\": {\n            \"compat\": \"%s\",\n",
 		       qi.version == 2 ? "0.10" : "1.1");
+		fprintf(f, "            \"compression-type\": \"%s\",\n",
+			qi.compression == QCOW2_COMP_ZSTD ? "zstd" : "zlib");
 		if (qi.version >= 3)
-			printf("            \"compression-type\": \"%s\",\n",
-			       qi.compression == QCOW2_COMP_ZSTD ? "zstd" : "zlib");
-		printf("            \"lazy-refcounts\": %s,\n"
-		       "            \"refcount-bits\": %u,\n"
-		       "            \"corrupt\": %s,\n"
-		       "            \"extended-l2\": false\n        }\n    },\n",
-		       qi.lazy_refcounts ? "true" : "false", qi.refcount_bits,
-		       qi.corrupt ? "true" : "false");
+			fprintf(f, "            \"lazy-refcounts\": %s,\n",
+				qi.lazy_refcounts ? "true" : "false");
+		fprintf(f, "            \"refcount-bits\": %u", qi.refcount_bits);
+		if (qi.version >= 3)
+			fprintf(f, ",\n            \"corrupt\": %s,\n"
+				"            \"extended-l2\": false",
+				qi.corrupt ? "true" : "false");
+		fprintf(f, "\n        }\n    },\n");
 		if (qi.backing_file) {
 			img_backing_path(path, qi.backing_file, full, sizeof(full));
-			printf("    \"full-backing-filename\": ");
-			json_str(qi.backing_file[0] == '/' ? qi.backing_file : full);
-			printf(",\n    \"backing-filename\": ");
-			json_str(qi.backing_file);
-			printf(",\n");
+			fprintf(f, "    \"full-backing-filename\": ");
+			json_str(f, qi.backing_file[0] == '/' ? qi.backing_file : full);
+			fprintf(f, ",\n    \"backing-filename\": ");
+			json_str(f, qi.backing_file);
+			fprintf(f, ",\n");
 		}
 	}
-	printf("    \"dirty-flag\": %s\n}",
+	fprintf(f, "    \"dirty-flag\": %s\n}",
 	       qcow2_is(dev) && qi.dirty ? "true" : "false");
+}
+
+/* The JSON object of one image, each line prefixed with indent. */
+static void print_json_at(struct block_dev *dev, const char *path,
+			  const char *indent)
+{
+	char *text = NULL, *line, *save = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	bool first = true;
+
+	if (!f)
+		return;
+	print_json(f, dev, path);
+	fclose(f);
+	for (line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		printf("%s%s%s", first ? "" : "\n", indent, line);
+		first = false;
+	}
+	free(text);
 }
 
 int img_info(int argc, char **argv)
@@ -195,7 +226,7 @@ int img_info(int argc, char **argv)
 		if (depth)
 			printf(json ? ",\n" : "\n");
 		if (json)
-			print_json(dev, path);
+			print_json_at(dev, path, chain ? "    " : "");
 		else
 			print_human(dev, path);
 		if (qcow2_is(dev))
@@ -210,6 +241,6 @@ int img_info(int argc, char **argv)
 			break;
 		memcpy(path, next, sizeof(path));
 	}
-	printf(json && chain ? "]\n" : json ? "\n" : "");
+	printf(json && chain ? "\n]\n" : json ? "\n" : "");
 	return 0;
 }

@@ -53,6 +53,11 @@ ok img_info_json_keys bash -c "
 		$C img info --output=json \$f | python3 -c 'import json,sys; d=json.load(sys.stdin); d.pop(\"actual-size\",0); print(json.dumps(d, sort_keys=True))' > $T/ci.json
 		cmp $T/qi.json $T/ci.json || { diff $T/qi.json $T/ci.json; exit 1; }
 	done"
+ok img_info_human_same bash -c "
+	for f in $T/top.qcow2 $T/v2.qcow2 $T/csnap.qcow2 $T/z_zstd.qcow2; do
+		diff <(qemu-img info --backing-chain \$f | grep -v '^disk size') <($C img info --backing-chain \$f | grep -v '^disk size') || exit 1
+		diff <(qemu-img info --backing-chain --output=json \$f | grep -v actual-size) <($C img info --backing-chain --output=json \$f | grep -v actual-size) || exit 1
+	done"
 ok img_map_json bash -c "qemu-img map --output=json $T/top.qcow2 > $T/qm && $C img map --output=json $T/top.qcow2 > $T/cm && python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); strip=lambda l:[(e[\"start\"],e[\"length\"],e[\"depth\"],e[\"zero\"],e[\"data\"]) for e in l]; sys.exit(strip(a)!=strip(b))' $T/qm $T/cm"
 ok img_measure bash -c "[ \"\$(qemu-img measure -O qcow2 $T/src.raw)\" = \"\$($C img measure -O qcow2 $T/src.raw)\" ] && [ \"\$(qemu-img measure -O qcow2 --size 7G)\" = \"\$($C img measure -O qcow2 --size 7G)\" ]"
 finish
