@@ -63,5 +63,31 @@ for i in 1 2 3 4; do
 	"$C" img check -q -r leaks "$T/base.qcow2" >/dev/null 2>&1
 done
 [[ $bad == 0 ]] && pass img_crash_commit
+# snapshot create/apply/delete in a loop, killed at random points
+qemu-img convert -O qcow2 -o cluster_size=4096 "$T/src.raw" "$T/sn.qcow2"
+snap_loop() {
+	for ((k = 0; ; k++)); do
+		"$C" img snapshot -c "s$k" "$T/sn.qcow2" || return
+		"$C" img snapshot -a "s$k" "$T/sn.qcow2" || return
+		[[ $k -gt 0 ]] && { "$C" img snapshot -d "s$((k - 1))" "$T/sn.qcow2" || return; }
+	done
+}
+bad=0
+for i in 1 2 3 4 5; do
+	snap_loop >/dev/null 2>&1 &
+	pid=$!
+	sleep "0.$((i * 7))"
+	# kill the cvisor process inside the loop, then the loop
+	pkill -9 -P "$pid" 2>/dev/null
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	check_after "img_crash_snapshot_$i" "$T/sn.qcow2" || bad=1
+	"$C" img check -q -r leaks "$T/sn.qcow2" >/dev/null 2>&1
+	for s in $("$C" img snapshot -l "$T/sn.qcow2" | awk 'NR > 2 { print $2 }'); do
+		"$C" img snapshot -d "$s" "$T/sn.qcow2"
+	done
+done
+[[ $bad == 0 ]] && pass img_crash_snapshot
+ok img_crash_snapshot_data bash -c "qemu-img compare -q $T/src.raw $T/sn.qcow2"
 ok img_crash_snapshot_intact bash -c "qemu-img snapshot -a keep $T/base.qcow2 && qemu-img compare -q $T/src.raw $T/base.qcow2"
 finish
