@@ -160,6 +160,23 @@ static int blk_lock(struct virtio_blk *blk, const struct disk_config *disk)
 				  strerror(errno));
 		return ret == -EWOULDBLOCK ? -EBUSY : ret;
 	}
+	/*
+	 * QEMU locks images with OFD byte-range locks, which flock does not
+	 * see; a writer must not share the image with any such holder.
+	 */
+	if (!disk->readonly) {
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+		if (fcntl(blk->lock_fd, F_OFD_GETLK, &fl) == 0 &&
+		    fl.l_type != F_UNLCK) {
+			log_error("disk '%s' is locked by another program "
+				  "(QEMU image lock)", disk->path);
+			return -EBUSY;
+		}
+		/* and let QEMU see us: every byte it probes is taken */
+		fl = (struct flock){ .l_type = F_RDLCK, .l_whence = SEEK_SET };
+		fcntl(blk->lock_fd, F_OFD_SETLK, &fl);
+	}
 	return 0;
 }
 
