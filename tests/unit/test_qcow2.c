@@ -121,6 +121,22 @@ static void test_header_extensions(void)
 		free(s.exts[i].data);
 	free(s.exts);
 	free(s.backing_fmt);
+	/* an unknown incompatible bit is refused by the name the image gives */
+	make_header(b, sizeof(b));
+	put_be64(b + 72, 1ull << 9);
+	put_be32(b + 112, QCOW2_EXT_FEATURES);
+	put_be32(b + 116, 48);
+	b[120] = 0;
+	b[121] = 9;
+	memcpy(b + 122, "time travel", 11);
+	memset(&s, 0, sizeof(s));
+	err[0] = 0;
+	CHECK_EQ(qcow2_parse_header(&s, b, sizeof(b), 1 << 20, err, sizeof(err)),
+		 -ENOTSUP);
+	CHECK(strstr(err, "time travel") != NULL);
+	for (unsigned i = 0; i < s.nb_exts; i++)
+		free(s.exts[i].data);
+	free(s.exts);
 	/* an extension claiming more bytes than the cluster holds */
 	make_header(b, sizeof(b));
 	put_be32(b + 112, 0x1);
