@@ -229,7 +229,6 @@ static void blk_fill_config(struct virtio_blk *blk)
 
 int virtio_blk_create(struct vm *vm, const struct disk_config *disk)
 {
-	static int nr_disks;
 	struct virtio_blk *blk = calloc(1, sizeof(*blk));
 	uint64_t features;
 	int ret = -ENOMEM;
@@ -238,7 +237,11 @@ int virtio_blk_create(struct vm *vm, const struct disk_config *disk)
 		goto err;
 	blk->fd = blk->lock_fd = -1;
 	pthread_mutex_init(&blk->bdev_lock, NULL);
-	snprintf(blk->name, sizeof(blk->name), "virtio-blk%d", nr_disks++);
+	/* named after its --disk, for messages */
+	snprintf(blk->name, sizeof(blk->name), "virtio-blk%d",
+		 vm->cfg && disk >= vm->cfg->disks &&
+		 disk < vm->cfg->disks + VM_MAX_DISKS ?
+		 (int)(disk - vm->cfg->disks) : 0);
 	blk->readonly = disk->readonly;
 	blk->direct = disk->direct;
 	/* GET_ID: up to 20 bytes, NUL-padded, no terminator when full */
