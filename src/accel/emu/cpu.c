@@ -108,21 +108,17 @@ static bool poll_interrupts(struct emu_cpu *cpu)
 	return false;
 }
 
-void cpu_run_batch(struct emu_cpu *cpu, long max, const atomic_bool *stop)
+/*
+ * The instruction loop proper, outside the sigsetjmp frame so its counter
+ * can live in a register; it saves the count left to cpu->batch_left often
+ * enough that a fault only makes the batch run a little longer.
+ */
+static __attribute__((noinline)) void run_loop(struct emu_cpu *cpu,
+					       const atomic_bool *stop)
 {
-	volatile long n = 0;
+	long left = cpu->batch_left, saved = left;
 
-	if (sigsetjmp(cpu->fault_jmp, 0)) {
-		if (cpu->fault_vec < 0)
-			return;		/* cpu->error says why */
-		cpu->rip = cpu->insn_rip;
-		cpu->gpr[R_SP] = cpu->insn_rsp;
-		deliver_fault(cpu);
-		if (cpu->shutdown)
-			return;
-		n++;
-	}
-	while (n < max) {
+	while (left > 0) {
 		cpu->insn_rip = cpu->rip;
 		cpu->insn_rsp = cpu->gpr[R_SP];
 		/*
@@ -132,7 +128,7 @@ void cpu_run_batch(struct emu_cpu *cpu, long max, const atomic_bool *stop)
 		if (cpu->shadow) {
 			cpu->shadow = false;
 		} else if (cpu->apic_ops &&
-			   ((cpu->rflags & FL_IF) || !(n & 1023)) &&
+			   ((cpu->rflags & FL_IF) || !(left & 1023)) &&
 			   poll_interrupts(cpu)) {
 			break;
 		}
@@ -141,14 +137,37 @@ void cpu_run_batch(struct emu_cpu *cpu, long max, const atomic_bool *stop)
 		cpu->insn_rip = cpu->rip;
 		cpu->insn_rsp = cpu->gpr[R_SP];
 		exec_insn(cpu);
-		n++;
+		left--;
 		if (cpu->halted)
 			break;
-		if (stop && !(n & 255) &&
-		    atomic_load_explicit(stop, memory_order_relaxed))
-			break;
+		if (!(left & 255)) {
+			cpu->icount += saved - left;
+			saved = left;
+			cpu->batch_left = left;
+			if (stop && atomic_load_explicit(stop,
+							 memory_order_relaxed))
+				break;
+		}
 	}
-	cpu->icount += n;
+	cpu->icount += saved - left;
+	cpu->batch_left = 0;
+}
+
+void cpu_run_batch(struct emu_cpu *cpu, long max, const atomic_bool *stop)
+{
+	cpu->batch_left = max;
+	if (sigsetjmp(cpu->fault_jmp, 0)) {
+		if (cpu->fault_vec < 0)
+			return;		/* cpu->error says why */
+		cpu->rip = cpu->insn_rip;
+		cpu->gpr[R_SP] = cpu->insn_rsp;
+		deliver_fault(cpu);
+		if (cpu->shutdown)
+			return;
+		cpu->batch_left--;
+		cpu->icount++;
+	}
+	run_loop(cpu, stop);
 }
 
 void cpu_step(struct emu_cpu *cpu)
