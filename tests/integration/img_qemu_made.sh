@@ -41,6 +41,28 @@ qemu-io -c 'write -P 0x42 768k 1M' -c 'discard 0 64k' "$T/top.qcow2" >/dev/null
 same_as_qemu img_read_backing_chain "$T/top.qcow2"
 ok img_info_backing_chain bash -c "[ \$($C img info --backing-chain $T/top.qcow2 | grep -c '^image:') = 3 ]"
 
+# unknown header extensions survive a header rewrite (rebase)
+qemu-img create -q -f qcow2 "$T/ext.qcow2" 1M
+truncate -s 1M "$T/base.img"
+python3 - "$T/ext.qcow2" <<'PY'
+import struct, sys
+f = open(sys.argv[1], 'r+b')
+h = bytearray(f.read(65536))
+hl = struct.unpack('>I', h[100:104])[0]
+p, exts = hl, []
+while True:
+    t, l = struct.unpack('>II', h[p:p + 8])
+    if t == 0:
+        break
+    exts.append(h[p:p + 8 + ((l + 7) & ~7)])
+    p += 8 + ((l + 7) & ~7)
+new = struct.pack('>II', 0x0badcafe, 5) + b'hello\0\0\0'
+area = new + b''.join(exts) + bytes(8)
+h[hl:hl + len(area)] = area
+f.seek(0); f.write(h)
+PY
+ok img_unknown_ext_kept bash -c "$C img rebase -u -b base.img -F raw $T/ext.qcow2 && qcheck $T/ext.qcow2 && grep -q hello $T/ext.qcow2 && python3 -c \"import sys; d=open(sys.argv[1],'rb').read(4096); sys.exit(d.find(bytes.fromhex('0badcafe')) < 0 or d.find(bytes.fromhex('6803f857')) < 0)\" $T/ext.qcow2 && qemu-img info $T/ext.qcow2 | grep -q 'backing file: base.img'"
+
 # info: the same JSON keys and values as qemu-img
 qemu-img convert -O qcow2 "$T/src.raw" "$T/qsnap.qcow2"
 qemu-img snapshot -c qemu-made "$T/qsnap.qcow2"
