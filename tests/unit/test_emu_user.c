@@ -105,8 +105,57 @@ static void test_soft_interrupt(void)
 	emu_test_free(t);
 }
 
+/*
+ *	mov eax, 1
+ *	pshufb xmm0, xmm1
+ *	hlt
+ */
+static const uint8_t ud_code[] = {0xb8, 0x01, 0x00, 0x00, 0x00, 0x66, 0x0f, 0x38, 0x00, 0xc1, 0xf4 };
+
+static void test_unimplemented_is_ud(void)
+{
+	struct emu_test *t = emu_test_init64();
+
+	/* SSSE3 is not advertised: PSHUFB must raise #UD, not stop the VMM */
+	emu_test_run(t, ud_code, sizeof(ud_code));
+	CHECK_EQ(emu_test_vector(t), EXC_UD);
+	CHECK_EQ(emu_test_r64(t, t->cpu.gpr[R_SP]), EMU_TEST_CODE + 5);
+	CHECK(!t->cpu.error[0]);
+	emu_test_free(t);
+}
+
+/*
+ *	push 0x08
+ *	lea rax, [rip + back]
+ *	push rax
+ *	rex.w retf
+ *	back: mov r8, 0x55
+ *	mov qword ptr [0x200000], offset target
+ *	mov word ptr [0x200008], 0x08
+ *	rex.w jmp fword ptr [0x200000]
+ *	hlt
+ *	target: mov r9, 0x66
+ *	hlt
+ */
+static const uint8_t far_code[] = {0x6a, 0x08, 0x48, 0x8d, 0x05, 0x03, 0x00, 0x00, 0x00, 0x50, 0x48, 0xcb, 0x49, 0xc7, 0xc0, 0x55, 0x00, 0x00, 0x00, 0x48, 0xc7, 0x04, 0x25, 0x00, 0x00, 0x20, 0x00, 0x32, 0x00, 0x10, 0x00, 0x66, 0xc7, 0x04, 0x25, 0x08, 0x00, 0x20, 0x00, 0x08, 0x00, 0x48, 0xff, 0x2c, 0x25, 0x00, 0x00, 0x20, 0x00, 0xf4, 0x49, 0xc7, 0xc1, 0x66, 0x00, 0x00, 0x00, 0xf4 };
+
+static void test_far_return_and_jump(void)
+{
+	struct emu_test *t = emu_test_init64();
+
+	emu_test_run(t, far_code, sizeof(far_code));
+	CHECK_EQ(emu_test_vector(t), -1);
+	CHECK_EQ(t->cpu.gpr[8], 0x55);
+	CHECK_EQ(t->cpu.gpr[9], 0x66);
+	CHECK_EQ(t->cpu.seg[SEG_CS].selector, 8);
+	CHECK_EQ(t->cpu.gpr[R_SP], EMU_TEST_STACK);
+	emu_test_free(t);
+}
+
 int main(void)
 {
+	RUN(test_unimplemented_is_ud);
+	RUN(test_far_return_and_jump);
 	RUN(test_user_syscall_and_fault);
 	RUN(test_soft_interrupt);
 	return test_summary();
