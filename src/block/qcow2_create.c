@@ -181,7 +181,8 @@ int qcow2_create(const char *path, const struct qcow2_create_opts *o,
 	ret = block_open(path, "qcow2", BLOCK_NO_BACKING, &dev, err, errlen);
 	if (ret)
 		return ret;
-	ret = block_truncate(dev, o->size);
+	/* qemu-img only makes whole-sector disks: round up as it does */
+	ret = block_truncate(dev, qcow2_align_up(o->size, 512));
 	if (!ret && o->prealloc_metadata)
 		ret = preallocate(dev);
 	if (!ret)

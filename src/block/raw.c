@@ -46,7 +46,8 @@ static int raw_open(struct block_dev *dev, int fd, char *err, size_t errlen)
 		}
 		dev->length = size;
 	} else {
-		dev->length = (uint64_t)st.st_size;
+		/* whole sectors, as qemu-img sees it; the tail reads as zeroes */
+		dev->length = ((uint64_t)st.st_size + 511) & ~511ull;
 	}
 	dev->opaque = r;
 	return 0;

@@ -55,6 +55,7 @@ int img_resize(int argc, char **argv)
 		ret = -EINVAL;
 		goto out;
 	}
+	size = (size + 511) & ~511ull; /* whole sectors, like qemu-img */
 	ret = block_truncate(dev, size);
 	if (ret)
 		img_err("resizing '%s' to %llu: %s", argv[optind], size,

@@ -21,6 +21,8 @@ ok img_convert_v2 bash -c "$C img convert -O qcow2 -o compat=0.10 $T/src.raw $T/
 for ct in zlib zstd; do
 	ok "img_convert_compressed_$ct" bash -c "$C img convert -c -O qcow2 -o compression_type=$ct $T/src.raw $T/z.qcow2 && qemu-img check -q $T/z.qcow2 && qemu-img compare -q $T/src.raw $T/z.qcow2 && qemu-img info $T/z.qcow2 | grep -q 'compression type: $ct'"
 done
+head -c 1234567 "$T/src.raw" > "$T/odd.raw"
+ok img_convert_odd_size bash -c "$C img convert -c -O qcow2 $T/odd.raw $T/odd.qcow2 && qcheck $T/odd.qcow2 && qemu-img compare -q $T/odd.raw $T/odd.qcow2 && [ \"\$(qemu-img info --output=json $T/odd.qcow2 | grep virtual)\" = \"\$($C img info --output=json $T/odd.qcow2 | grep virtual)\" ]"
 ok img_convert_sparse bash -c "$C img convert -O qcow2 $T/src.raw $T/s.qcow2 && [ \$(stat -c %s $T/s.qcow2) -lt 4000000 ]"
 ok img_convert_to_raw bash -c "$C img convert -O raw $T/z.qcow2 $T/back.raw && cmp $T/src.raw $T/back.raw"
 
