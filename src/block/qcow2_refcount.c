@@ -176,6 +176,26 @@ static int write_refs(struct qcow2 *s, uint64_t rb_off, const uint8_t *rb,
 	return block_fd_pwrite(s->fd, rb + start, end - start, rb_off + start);
 }
 
+/* Whether every refcount of clusters [first, last] can take addend. */
+static int check_range(struct qcow2 *s, uint64_t first, uint64_t last,
+		       int64_t addend)
+{
+	uint64_t v;
+	int ret;
+
+	for (uint64_t c = first; c <= last; c++) {
+		ret = qcow2_get_refcount(s, c, &v);
+		if (ret)
+			return ret;
+		if (addend < 0 && v < (uint64_t)-addend)
+			return -EIO;
+		if (addend > 0 && s->refcount_max - v < (uint64_t)addend)
+			return -ERANGE;
+	}
+	return 0;
+}
+
+/* All or nothing: refcounts are checked before any of them changes. */
 int qcow2_update_refcount(struct qcow2 *s, uint64_t off, uint64_t len,
 			  int64_t addend)
 {
@@ -186,6 +206,9 @@ int qcow2_update_refcount(struct qcow2 *s, uint64_t off, uint64_t len,
 		return 0;
 	first = off >> s->cluster_bits;
 	last = (off + len - 1) >> s->cluster_bits;
+	ret = check_range(s, first, last, addend);
+	if (ret)
+		return ret;
 	for (c = first; c <= last;) {
 		uint64_t i = c >> s->rb_bits, rb_off, a, b;
 		uint64_t mask = (1ull << s->rb_bits) - 1;
@@ -210,12 +233,8 @@ int qcow2_update_refcount(struct qcow2 *s, uint64_t off, uint64_t len,
 		a = c & mask;
 		b = a;
 		for (; c <= last && (c >> s->rb_bits) == i; c++, b++) {
-			uint64_t v = qcow2_refblock_get(s, rb, b);
+			uint64_t v = qcow2_refblock_get(s, rb, b) + (uint64_t)addend;
 
-			if ((addend < 0 && v < (uint64_t)-addend) ||
-			    (addend > 0 && s->refcount_max - v < (uint64_t)addend))
-				return addend < 0 ? -EIO : -ERANGE;
-			v += (uint64_t)addend;
 			qcow2_refblock_set(s, rb, b, v);
 			if (!v) {
 				qcow2_cache_drop(&s->l2_cache,
@@ -411,14 +430,17 @@ int64_t qcow2_alloc_bytes(struct qcow2 *s, uint64_t len)
 	if (s->comp_next && room < s->cluster_size && room >= len) {
 		off = (int64_t)s->comp_next;
 		ret = qcow2_update_refcount(s, (uint64_t)off, len, 1);
-		if (ret)
+		if (!ret)
+			goto out;
+		/* narrow refcounts: a full cluster takes no more pieces */
+		if (ret != -ERANGE)
 			return ret;
-	} else {
-		off = qcow2_alloc_clusters(s, (len + s->cluster_size - 1) >>
-						      s->cluster_bits);
-		if (off < 0)
-			return off;
 	}
+	off = qcow2_alloc_clusters(s, (len + s->cluster_size - 1) >>
+					      s->cluster_bits);
+	if (off < 0)
+		return off;
+out:
 	s->comp_next = (uint64_t)off + len;
 	return off;
 }

@@ -193,23 +193,30 @@ out:
 	return ret;
 }
 
-int qcow2_l1_refcounts(struct qcow2 *s, const uint64_t *l1, uint32_t l1_size,
-		       int64_t addend)
+/*
+ * Adds addend to the refcount of every cluster reachable from l1, stopping
+ * after *steps updates (each L2 entry or table is one step); *steps returns
+ * how many were done.
+ */
+static int l1_walk(struct qcow2 *s, const uint64_t *l1, uint32_t l1_size,
+		   int64_t addend, uint64_t *steps)
 {
-	uint64_t off, len, e, l2off, n = 1ull << s->l2_bits;
+	uint64_t off, len, e, l2off, n = 1ull << s->l2_bits, done = 0;
 	uint8_t *l2;
-	int ret;
+	int ret = 0;
 
-	for (uint32_t i = 0; i < l1_size; i++) {
+	for (uint32_t i = 0; i < l1_size && done < *steps; i++) {
 		l2off = l1[i] & QCOW2_OFFSET_MASK;
 		if (!l2off)
 			continue;
-		if (l2off & (s->cluster_size - 1))
-			return -EIO;
-		for (uint64_t j = 0; j < n; j++) {
+		if (l2off & (s->cluster_size - 1)) {
+			ret = -EIO;
+			goto out;
+		}
+		for (uint64_t j = 0; j < n && done < *steps; j++) {
 			ret = qcow2_cache_get(s, &s->l2_cache, l2off, &l2);
 			if (ret)
-				return ret;
+				goto out;
 			e = be64(l2 + j * 8);
 			switch (qcow2_entry_type(s, e)) {
 			case QCOW2_NORMAL:
@@ -222,16 +229,34 @@ int qcow2_l1_refcounts(struct qcow2 *s, const uint64_t *l1, uint32_t l1_size,
 				ret = qcow2_update_refcount(s, off, len, addend);
 				break;
 			default:
-				ret = 0;
+				continue;
 			}
 			if (ret)
-				return ret;
+				goto out;
+			done++;
 		}
+		if (done >= *steps)
+			break;
 		ret = qcow2_update_refcount(s, l2off, 1, addend);
 		if (ret)
-			return ret;
+			goto out;
+		done++;
 	}
-	return 0;
+out:
+	*steps = done;
+	return ret;
+}
+
+/* Like l1_walk over everything, undoing its steps if one fails. */
+int qcow2_l1_refcounts(struct qcow2 *s, const uint64_t *l1, uint32_t l1_size,
+		       int64_t addend)
+{
+	uint64_t steps = UINT64_MAX;
+	int ret = l1_walk(s, l1, l1_size, addend, &steps);
+
+	if (ret)
+		l1_walk(s, l1, l1_size, -addend, &steps);
+	return ret;
 }
 
 static int fix_l2(struct qcow2 *s, uint64_t l2off)

@@ -4,6 +4,7 @@
  * a randomized comparison of the qcow2 driver against a raw file.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -202,49 +203,110 @@ static void compare(struct block_dev *q, struct block_dev *raw, uint64_t size)
 	}
 }
 
-static void random_round(unsigned cluster, unsigned refbits, unsigned seed)
+/* One random operation, applied to both images. */
+static void random_op(struct block_dev *q, struct block_dev *raw,
+		      uint64_t size, uint64_t cs, int batch, int op,
+		      bool snapshots)
 {
+	static uint8_t buf[256 << 10];
+	uint64_t len = (uint64_t)(rand() % (int)sizeof(buf)) + 1;
+	uint64_t off = (uint64_t)rand() % size, end;
+	int kind = rand() % 12, ret;
+	char name[32];
+
+	if (off + len > size)
+		len = size - off;
+	if (kind < 7) {
+		memset(buf, rand() & 0xff, len);
+		buf[0] = (uint8_t)op;
+		CHECK_EQ(block_pwrite(q, buf, len, off), 0);
+		CHECK_EQ(block_pwrite(raw, buf, len, off), 0);
+	} else if (kind < 9) {
+		/* discard acts on whole clusters only; they then read zero */
+		if (kind == 7) {
+			off = qcow2_align_up(off, cs);
+			end = (off + len) / cs * cs;
+			if (off + len >= size)
+				end = size;
+			if (end <= off)
+				return;
+			len = end - off;
+			CHECK_EQ(block_discard(q, off, len), 0);
+		} else {
+			CHECK_EQ(block_write_zeroes(q, off, len), 0);
+		}
+		memset(buf, 0, len);
+		CHECK_EQ(block_pwrite(raw, buf, len, off), 0);
+	} else if (kind < 11) {
+		off = off / cs * cs;
+		len = cs < size - off ? cs : size - off;
+		if (len > sizeof(buf))
+			return;
+		for (uint64_t i = 0; i < len; i++)
+			buf[i] = (uint8_t)((i / 64) * op);
+		ret = qcow2_write_compressed(q, buf, off);
+		/* narrow refcounts run out: the image must stay intact */
+		if (ret == -ERANGE)
+			return;
+		CHECK_EQ(ret, 0);
+		CHECK_EQ(block_pwrite(raw, buf, len, off), 0);
+	} else if (snapshots) {
+		snprintf(name, sizeof(name), "s%d-%d", batch, op);
+		ret = qcow2_snapshot_create(q, name);
+		if (ret == -ERANGE)
+			return;
+		CHECK_EQ(ret, 0);
+		if (rand() & 1)
+			CHECK_EQ(qcow2_snapshot_delete(q, name), 0);
+	}
+}
+
+/*
+ * Random writes, zeroing, discards, compressed writes and snapshots on a
+ * qcow2 image (optionally over a raw backing file) and the same changes on
+ * a raw file; both must read the same after every batch.
+ */
+static void random_round(unsigned cluster, unsigned refbits, unsigned seed,
+			 bool backing)
+{
+	char qpath[128], rpath[128], bpath[128], err[BLOCK_ERR_LEN];
 	struct qcow2_create_opts o = { .size = (8u << 20) + 1536,
 				       .cluster_size = cluster,
-				       .refcount_bits = refbits };
-	char qpath[128], rpath[128], err[BLOCK_ERR_LEN], name[32];
-	struct block_dev *q, *raw;
-	static uint8_t buf[256 << 10];
-	FILE *f;
+				       .refcount_bits = refbits,
+				       .backing_file = backing ? bpath : NULL,
+				       .backing_fmt = "raw" };
+	struct block_dev *q, *raw, *b;
+	static uint8_t init[1 << 20];
 
 	srand(seed);
 	snprintf(qpath, sizeof(qpath), "%s/r.qcow2", dir);
 	snprintf(rpath, sizeof(rpath), "%s/r.raw", dir);
-	f = fopen(rpath, "w");
-	CHECK(f && !ftruncate(fileno(f), (off_t)o.size));
-	fclose(f);
+	snprintf(bpath, sizeof(bpath), "%s/b.raw", dir);
+	for (int i = 0; i < 2; i++) {
+		FILE *f = fopen(i ? bpath : rpath, "w");
+
+		CHECK(f && !ftruncate(fileno(f), (off_t)o.size));
+		fclose(f);
+	}
+	CHECK_EQ(block_open(rpath, "raw", 0, &raw, err, sizeof(err)), 0);
+	if (backing) {
+		CHECK_EQ(block_open(bpath, "raw", 0, &b, err, sizeof(err)), 0);
+		for (size_t i = 0; i < sizeof(init); i++)
+			init[i] = (uint8_t)(rand() | 1);
+		for (uint64_t off = 0; off < o.size; off += 3 * sizeof(init)) {
+			size_t n = o.size - off < sizeof(init) ? o.size - off :
+								 sizeof(init);
+
+			CHECK_EQ(block_pwrite(b, init, n, off), 0);
+			CHECK_EQ(block_pwrite(raw, init, n, off), 0);
+		}
+		block_close(b);
+	}
 	CHECK_EQ(qcow2_create(qpath, &o, err, sizeof(err)), 0);
 	CHECK_EQ(block_open(qpath, NULL, 0, &q, err, sizeof(err)), 0);
-	CHECK_EQ(block_open(rpath, "raw", 0, &raw, err, sizeof(err)), 0);
 	for (int batch = 0; batch < 8; batch++) {
-		for (int op = 0; op < 40; op++) {
-			uint64_t len = (uint64_t)(rand() % (int)sizeof(buf)) + 1;
-			uint64_t off = (uint64_t)rand() % o.size;
-			int kind = rand() % 10;
-
-			if (off + len > o.size)
-				len = o.size - off;
-			if (kind < 7) {
-				memset(buf, rand() & 0xff, len);
-				buf[0] = (uint8_t)op;
-				CHECK_EQ(block_pwrite(q, buf, len, off), 0);
-				CHECK_EQ(block_pwrite(raw, buf, len, off), 0);
-			} else if (kind < 9) {
-				CHECK_EQ(block_write_zeroes(q, off, len), 0);
-				memset(buf, 0, len);
-				CHECK_EQ(block_pwrite(raw, buf, len, off), 0);
-			} else if (refbits > 1) {
-				snprintf(name, sizeof(name), "s%d-%d", batch, op);
-				CHECK_EQ(qcow2_snapshot_create(q, name), 0);
-				if (rand() & 1)
-					CHECK_EQ(qcow2_snapshot_delete(q, name), 0);
-			}
-		}
+		for (int op = 0; op < 40; op++)
+			random_op(q, raw, o.size, cluster, batch, op, refbits > 1);
 		compare(q, raw, o.size);
 		check_clean(q);
 	}
@@ -260,15 +322,22 @@ static void random_round(unsigned cluster, unsigned refbits, unsigned seed)
 	block_close(raw);
 	unlink(qpath);
 	unlink(rpath);
+	unlink(bpath);
 }
 
 static void test_random_io(void)
 {
-	random_round(65536, 16, 1);
-	random_round(512, 1, 2);   /* tiny clusters: refcount table growth */
-	random_round(4096, 64, 3);
-	random_round(512, 64, 5);  /* 64-cluster ranges: many table growths */
-	random_round(2u << 20, 8, 4);
+	random_round(65536, 16, 1, false);
+	random_round(512, 1, 2, false);  /* tiny clusters, 1-bit refcounts */
+	random_round(4096, 64, 3, false);
+	random_round(512, 64, 5, false); /* 64-cluster ranges: table growth */
+	random_round(2u << 20, 8, 4, false);
+}
+
+static void test_random_io_backing(void)
+{
+	random_round(65536, 16, 6, true);
+	random_round(4096, 2, 7, true);
 }
 
 static void test_snapshot_revert(void)
@@ -329,6 +398,7 @@ int main(void)
 	RUN(test_compression_roundtrip);
 	RUN(test_snapshot_revert);
 	RUN(test_random_io);
+	RUN(test_random_io_backing);
 	rmdir(dir);
 	return test_summary();
 }
