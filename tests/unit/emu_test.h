@@ -59,11 +59,15 @@ static inline struct emu_test *emu_test_new(void)
 	bus_init(&t->vm.mmio, "mmio");
 	t->vm.nr_vcpus = 1;
 	cpu_reset(&t->cpu, &t->vm, 0);
+	/* EMU_TEST_NO_DCACHE=1 runs the tests on the general decoder alone */
+	if (!getenv("EMU_TEST_NO_DCACHE"))
+		t->cpu.dcache = dcache_create();
 	return t;
 }
 
 static inline void emu_test_free(struct emu_test *t)
 {
+	dcache_destroy(t->cpu.dcache);
 	bus_destroy(&t->vm.pio);
 	bus_destroy(&t->vm.mmio);
 	guest_mem_destroy(&t->vm.mem);

@@ -215,6 +215,7 @@ static void test_mode_switch(void)
 	/* start from reset state, keeping the GDT and page tables */
 	cpu_reset(&fresh, &t->vm, 0);
 	fresh.gpr[R_SP] = 0x7000;
+	fresh.dcache = c->dcache;
 	*c = fresh;
 	seg_load_real(c, SEG_CS, 0);
 	emu_test_w64(t, 0x600, 0x27 | (EMU_TEST_GDT << 16));

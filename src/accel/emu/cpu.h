@@ -21,6 +21,7 @@
 
 struct vm;
 struct emu_cpu;
+struct dc_entry;
 
 /* Segment register numbers, in ModRM/prefix encoding order. */
 enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_NONE = 7 };
@@ -167,6 +168,7 @@ struct emu_cpu {
 	long batch_left;
 
 	struct tlb_entry tlb[TLB_SIZE];
+	struct dc_entry *dcache;	/* decoded instructions, or NULL */
 
 	struct vm *vm;
 	int id;
@@ -188,6 +190,10 @@ void cpu_run_batch(struct emu_cpu *cpu, long max, const atomic_bool *stop);
 /* One instruction (for tests). */
 void cpu_step(struct emu_cpu *cpu);
 uint64_t cpu_get_flags(struct emu_cpu *cpu);
+
+/* dcache.c: NULL on allocation failure (the CPU then decodes each time) */
+struct dc_entry *dcache_create(void);
+void dcache_destroy(struct dc_entry *dc);
 
 /* excp.c */
 _Noreturn void cpu_raise(struct emu_cpu *cpu, int vec, uint32_t err);

@@ -173,6 +173,7 @@ static int emu_vcpu_init(struct vcpu *vcpu)
 	pthread_mutex_init(&ev->lock, NULL);
 	pthread_cond_init(&ev->cond, NULL);
 	cpu_reset(&ev->cpu, vcpu->vm, vcpu->id);
+	ev->cpu.dcache = dcache_create();
 	ev->cpu.apic = evm->chip.lapics[vcpu->id];
 	ev->cpu.apic_ops = &emu_apic_ops;
 	ev->wait_sipi = vcpu->id != 0;
@@ -192,6 +193,7 @@ static void emu_vcpu_destroy(struct vcpu *vcpu)
 		evm->vcpus[vcpu->id] = NULL;
 	pthread_cond_destroy(&ev->cond);
 	pthread_mutex_destroy(&ev->lock);
+	dcache_destroy(ev->cpu.dcache);
 	free(ev);
 	vcpu->accel_data = NULL;
 }
@@ -280,8 +282,10 @@ static void emu_do_init(struct emu_vcpu *ev)
 {
 	struct emu_cpu *c = &ev->cpu;
 	void *apic = c->apic;
+	struct dc_entry *dc = c->dcache;
 
 	cpu_reset(c, ev->vcpu->vm, ev->vcpu->id);
+	c->dcache = dc;
 	c->apic = apic;
 	c->apic_ops = &emu_apic_ops;
 	ev->wait_sipi = true;

@@ -29,8 +29,7 @@ static uint64_t fn_shift(struct emu_cpu *cpu, uint64_t a, uint64_t arg,
 	return alu_shift(cpu, arg >> 8, a, arg & 0xff, size);
 }
 
-/* ALU op on r/m with src; CMP writes nothing. */
-static void alu_rm(struct emu_cpu *cpu, struct insn *in, int op, int size,
+void alu_rm(struct emu_cpu *cpu, struct insn *in, int op, int size,
 		   uint64_t src)
 {
 	if (op == 7) {
@@ -478,6 +477,8 @@ void exec_insn(struct emu_cpu *cpu)
 	uint8_t b;
 
 	fetch_begin(cpu);
+	if (cpu->code64 && cpu->ip + 16 <= cpu->ip_end && dcache_exec(cpu))
+		return;
 	for (int n = 0;; n++) {
 		b = fetch8(cpu);
 		if (n > 14)

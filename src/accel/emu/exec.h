@@ -161,6 +161,12 @@ uint64_t rm_rmw(struct emu_cpu *cpu, struct insn *in, int size, rmw_fn fn,
 		uint64_t arg);
 _Noreturn void insn_ud(struct emu_cpu *cpu, struct insn *in);
 
+/* dcache.c: run the instruction at cpu->ip from the decode cache */
+bool dcache_exec(struct emu_cpu *cpu);
+/* exec.c: ALU op on the r/m operand (CMP writes nothing) */
+void alu_rm(struct emu_cpu *cpu, struct insn *in, int op, int size,
+	    uint64_t src);
+
 /* exec_alu.c: flag-exact arithmetic; results masked to size */
 void set_szp(struct emu_cpu *cpu, uint64_t r, int size);
 uint64_t alu_op(struct emu_cpu *cpu, int op, uint64_t a, uint64_t b,

@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Decoded-instruction cache for 64-bit code. The most frequent instruction
+ * forms (MOV, LEA, the ALU ops, TEST, PUSH/POP, Jcc/JMP/CALL/RET, MOVZX/
+ * MOVSX, CMOVcc, SETcc) are decoded once into an entry with their operands
+ * spelled out; later executions skip prefix, opcode and ModRM decoding.
+ * Everything else takes the general path in exec.c.
+ *
+ * Entries are keyed by the host address of the instruction's first byte
+ * (so by guest physical address) and carry the instruction's bytes: a hit
+ * requires the bytes in memory to still match. Code that is patched or
+ * overwritten (alternatives, text_poke, module loading, a new process in
+ * the same page frame) thus never runs a stale decode, without tracking
+ * writes to code pages.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "accel/emu/exec.h"
+
+#define DCACHE_SIZE	8192	/* entries per CPU, direct-mapped */
+
+enum dc_kind {
+	DC_NONE,	/* not a cached form: use the general path */
+	DC_ALU_RM_R, DC_ALU_R_RM, DC_ALU_RM_IMM, DC_TEST,
+	DC_MOV_RM_R, DC_MOV_R_RM, DC_MOV_RM_IMM, DC_MOV_R_IMM, DC_LEA,
+	DC_PUSH, DC_POP, DC_JCC, DC_JMP, DC_CALL, DC_RET,
+	DC_MOVZX, DC_MOVSX, DC_MOVSXD, DC_CMOV, DC_SETCC,
+};
+
+struct dc_entry {
+	const uint8_t *key;	/* host address of the first byte */
+	uint64_t bytes[2];	/* the instruction, masked to its length */
+	uint64_t mask[2];
+	uint8_t len, kind, size, size2, op;
+	uint8_t rex, seg, reg, modrm_reg, rm;
+	bool mem, riprel;
+	int8_t base, index;	/* -1: none */
+	uint8_t scale;
+	int32_t disp;
+	uint64_t imm;
+};
+
+struct dc_entry *dcache_create(void)
+{
+	return calloc(DCACHE_SIZE, sizeof(struct dc_entry));
+}
+
+void dcache_destroy(struct dc_entry *dc)
+{
+	free(dc);
+}
+
+static uint64_t byte_mask(int n)
+{
+	return n >= 8 ? ~0ULL : n <= 0 ? 0 : (1ULL << (8 * n)) - 1;
+}
+
+static int64_t s8(uint8_t v)
+{
+	return (int8_t)v;
+}
+
+static int64_t s32(const uint8_t *p)
+{
+	int32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static void dc_modrm(const uint8_t *p, int *i, struct dc_entry *e)
+{
+	uint8_t m = p[(*i)++];
+	int mod = m >> 6, rm = m & 7;
+
+	e->reg = ((m >> 3) & 7) | ((e->rex & 4) << 1);
+	e->modrm_reg = (m >> 3) & 7;
+	e->base = -1;
+	e->index = -1;
+	e->scale = 0;
+	e->riprel = false;
+	e->disp = 0;
+	if (mod == 3) {
+		e->mem = false;
+		e->rm = rm | ((e->rex & 1) << 3);
+		return;
+	}
+	e->mem = true;
+	if (rm == 4) {
+		uint8_t sib = p[(*i)++];
+		int x = ((sib >> 3) & 7) | ((e->rex & 2) << 2);
+
+		if (x != 4) {
+			e->index = x;
+			e->scale = sib >> 6;
+		}
+		if ((sib & 7) == 5 && mod == 0) {
+			e->disp = s32(p + *i);
+			*i += 4;
+		} else {
+			e->base = (sib & 7) | ((e->rex & 1) << 3);
+		}
+	} else if (rm == 5 && mod == 0) {
+		e->riprel = true;
+		e->disp = s32(p + *i);
+		*i += 4;
+	} else {
+		e->base = rm | ((e->rex & 1) << 3);
+	}
+	if (mod == 1) {
+		e->disp += s8(p[(*i)++]);
+	} else if (mod == 2) {
+		e->disp += s32(p + *i);
+		*i += 4;
+	}
+}
+
+/* Decode p (16 readable bytes) into e; DC_NONE if it is not a cached form */
+static void dc_decode(const uint8_t *p, struct dc_entry *e)
+{
+	int i = 0, osize;
+	uint8_t op;
+
+	e->kind = DC_NONE;
+	e->seg = SEG_NONE;
+	e->rex = 0;
+	if (p[i] == 0x64 || p[i] == 0x65)
+		e->seg = p[i++] == 0x64 ? SEG_FS : SEG_GS;
+	if ((p[i] & 0xf0) == 0x40)
+		e->rex = p[i++];
+	osize = (e->rex & 8) ? 8 : 4;
+	op = p[i++];
+	e->size = (op & 1) ? osize : 1;
+	if (op < 0x40 && (op & 7) < 4) {
+		e->op = op >> 3;
+		dc_modrm(p, &i, e);
+		e->kind = (op & 2) ? DC_ALU_R_RM : DC_ALU_RM_R;
+	} else if (op >= 0x50 && op <= 0x5f) {
+		e->rm = (op & 7) | ((e->rex & 1) << 3);
+		e->kind = op < 0x58 ? DC_PUSH : DC_POP;
+	} else if (op == 0x63) {
+		e->size = osize;
+		dc_modrm(p, &i, e);
+		e->kind = DC_MOVSXD;
+	} else if (op >= 0x70 && op <= 0x7f) {
+		e->op = op & 15;
+		e->imm = s8(p[i++]);
+		e->kind = DC_JCC;
+	} else if (op == 0x80 || op == 0x81 || op == 0x83) {
+		dc_modrm(p, &i, e);
+		e->op = e->modrm_reg;
+		if (op == 0x81) {
+			e->imm = s32(p + i);
+			i += 4;
+		} else {
+			e->imm = s8(p[i++]);
+		}
+		if (op == 0x80)
+			e->imm &= 0xff;
+		e->kind = DC_ALU_RM_IMM;
+	} else if (op == 0x84 || op == 0x85) {
+		dc_modrm(p, &i, e);
+		e->kind = DC_TEST;
+	} else if (op >= 0x88 && op <= 0x8b) {
+		dc_modrm(p, &i, e);
+		e->kind = (op & 2) ? DC_MOV_R_RM : DC_MOV_RM_R;
+	} else if (op == 0x8d) {
+		e->size = osize;
+		dc_modrm(p, &i, e);
+		if (e->mem)
+			e->kind = DC_LEA;
+	} else if (op >= 0xb8 && op <= 0xbf) {
+		e->size = osize;
+		e->rm = (op & 7) | ((e->rex & 1) << 3);
+		if (osize == 8) {
+			memcpy(&e->imm, p + i, 8);
+			i += 8;
+		} else {
+			e->imm = (uint32_t)s32(p + i);
+			i += 4;
+		}
+		e->kind = DC_MOV_R_IMM;
+	} else if (op == 0xc7) {
+		dc_modrm(p, &i, e);
+		e->imm = s32(p + i);
+		i += 4;
+		if (e->modrm_reg == 0)
+			e->kind = DC_MOV_RM_IMM;
+	} else if (op == 0xc3) {
+		e->kind = DC_RET;
+	} else if (op == 0xe8 || op == 0xe9) {
+		e->imm = s32(p + i);
+		i += 4;
+		e->kind = op == 0xe8 ? DC_CALL : DC_JMP;
+	} else if (op == 0xeb) {
+		e->imm = s8(p[i++]);
+		e->kind = DC_JMP;
+	} else if (op == 0x0f) {
+		op = p[i++];
+		e->size = osize;
+		if (op >= 0x80 && op <= 0x8f) {
+			e->op = op & 15;
+			e->imm = s32(p + i);
+			i += 4;
+			e->kind = DC_JCC;
+		} else if (op >= 0x40 && op <= 0x4f) {
+			e->op = op & 15;
+			dc_modrm(p, &i, e);
+			e->kind = DC_CMOV;
+		} else if (op >= 0x90 && op <= 0x9f) {
+			e->op = op & 15;
+			dc_modrm(p, &i, e);
+			e->kind = DC_SETCC;
+		} else if (op == 0xb6 || op == 0xb7 || op == 0xbe ||
+			   op == 0xbf) {
+			e->size2 = (op & 1) ? 2 : 1;
+			dc_modrm(p, &i, e);
+			e->kind = op < 0xb8 ? DC_MOVZX : DC_MOVSX;
+		}
+	}
+	e->len = i;
+	memcpy(e->bytes, p, 16);
+	e->mask[0] = byte_mask(i);
+	e->mask[1] = byte_mask(i - 8);
+	e->bytes[0] &= e->mask[0];
+	e->bytes[1] &= e->mask[1];
+}
+
+static void dc_exec(struct emu_cpu *cpu, const struct dc_entry *e)
+{
+	struct insn in = { .rex = e->rex, .seg = e->seg, .osize = e->size,
+			   .asize = 8, .mem = e->mem, .reg = e->reg,
+			   .rm = e->rm };
+	int size = e->size;
+	uint64_t v, ea = 0;
+
+	cpu->rip = cpu->insn_rip + e->len;
+	if (e->mem) {
+		ea = e->disp;
+		if (e->base >= 0)
+			ea += cpu->gpr[e->base];
+		if (e->index >= 0)
+			ea += cpu->gpr[e->index] << e->scale;
+		if (e->riprel)
+			ea += cpu->rip;
+		in.ea = ea;
+		in.addr = e->seg != SEG_NONE ? ea + cpu->seg[e->seg].base : ea;
+	}
+	switch (e->kind) {
+	case DC_ALU_RM_R:
+		alu_rm(cpu, &in, e->op, size, reg_read(cpu, &in, e->reg, size));
+		break;
+	case DC_ALU_R_RM:
+		v = alu_op(cpu, e->op, reg_read(cpu, &in, e->reg, size),
+			   rm_read(cpu, &in, size), size);
+		if (e->op != 7)
+			reg_write(cpu, &in, e->reg, size, v);
+		break;
+	case DC_ALU_RM_IMM:
+		alu_rm(cpu, &in, e->op, size, e->imm);
+		break;
+	case DC_TEST:
+		alu_op(cpu, 4, rm_read(cpu, &in, size),
+		       reg_read(cpu, &in, e->reg, size), size);
+		break;
+	case DC_MOV_RM_R:
+		rm_write(cpu, &in, size, reg_read(cpu, &in, e->reg, size));
+		break;
+	case DC_MOV_R_RM:
+		reg_write(cpu, &in, e->reg, size, rm_read(cpu, &in, size));
+		break;
+	case DC_MOV_RM_IMM:
+		rm_write(cpu, &in, size, e->imm);
+		break;
+	case DC_MOV_R_IMM:
+		reg_write(cpu, &in, e->rm, size, e->imm);
+		break;
+	case DC_LEA:
+		reg_write(cpu, &in, e->reg, size, ea);
+		break;
+	case DC_PUSH:
+		stack_push(cpu, cpu->gpr[e->rm], 8);
+		break;
+	case DC_POP:
+		v = stack_pop(cpu, 8);
+		cpu->gpr[e->rm] = v;
+		break;
+	case DC_JCC:
+		if (cond_true(cpu, e->op))
+			cpu->rip += e->imm;
+		break;
+	case DC_JMP:
+		cpu->rip += e->imm;
+		break;
+	case DC_CALL:
+		stack_push(cpu, cpu->rip, 8);
+		cpu->rip += e->imm;
+		break;
+	case DC_RET:
+		cpu->rip = stack_pop(cpu, 8);
+		break;
+	case DC_MOVZX:
+	case DC_MOVSX:
+		v = rm_read(cpu, &in, e->size2);
+		if (e->kind == DC_MOVSX)
+			v = sext(v, e->size2);
+		reg_write(cpu, &in, e->reg, size, v);
+		break;
+	case DC_MOVSXD:
+		reg_write(cpu, &in, e->reg, size, sext(rm_read(cpu, &in, 4), 4));
+		break;
+	case DC_CMOV:
+		v = rm_read(cpu, &in, size);
+		if (cond_true(cpu, e->op))
+			reg_write(cpu, &in, e->reg, size, v);
+		else if (size == 4)
+			reg_write(cpu, &in, e->reg, 4, cpu->gpr[e->reg]);
+		break;
+	case DC_SETCC:
+		rm_write(cpu, &in, 1, cond_true(cpu, e->op));
+		break;
+	}
+}
+
+bool dcache_exec(struct emu_cpu *cpu)
+{
+	const uint8_t *p = cpu->ip;
+	struct dc_entry *e;
+	uint64_t b[2];
+
+	if (!cpu->dcache)
+		return false;
+	e = &cpu->dcache[((uintptr_t)p ^ ((uintptr_t)p >> 12)) &
+			 (DCACHE_SIZE - 1)];
+	memcpy(b, p, 16);
+	if (e->key != p || ((b[0] ^ e->bytes[0]) & e->mask[0]) ||
+	    ((b[1] ^ e->bytes[1]) & e->mask[1])) {
+		dc_decode(p, e);
+		e->key = p;
+	}
+	if (e->kind == DC_NONE)
+		return false;
+	dc_exec(cpu, e);
+	return true;
+}
