@@ -390,17 +390,44 @@ static int write_range(struct qcow2 *s, const uint8_t *buf, size_t len,
 	return 0;
 }
 
+/*
+ * Reads up to len bytes at off: one cluster's piece, or as many following
+ * clusters as lie back to back in the file, in one request.
+ */
+static int read_run(struct qcow2 *s, uint8_t *buf, size_t len, uint64_t off,
+		    size_t *done)
+{
+	uint64_t cs = s->cluster_size, in = off & (cs - 1), e, next, host;
+	size_t n = len < cs - in ? len : (size_t)(cs - in);
+	int ret = qcow2_get_entry(s, off, &e);
+
+	*done = n;
+	if (ret)
+		return ret;
+	if (qcow2_entry_type(s, e) != QCOW2_NORMAL)
+		return read_piece(s, buf, n, off);
+	host = e & QCOW2_OFFSET_MASK;
+	if (host & (cs - 1))
+		return -EIO;
+	while (n < len) {
+		if (qcow2_get_entry(s, off + n, &next) ||
+		    qcow2_entry_type(s, next) != QCOW2_NORMAL ||
+		    (next & QCOW2_OFFSET_MASK) != host + in + n)
+			break;
+		n += len - n < cs ? len - n : (size_t)cs;
+	}
+	*done = n;
+	return block_fd_pread(s->fd, buf, n, host + in);
+}
+
 int qcow2_rw(struct qcow2 *s, uint8_t *rbuf, const uint8_t *wbuf, size_t len,
 	     uint64_t off)
 {
-	uint64_t cs = s->cluster_size;
-
 	if (wbuf)
 		return write_range(s, wbuf, len, off);
 	while (len) {
-		size_t n = len < cs - (off & (cs - 1)) ? len :
-			   (size_t)(cs - (off & (cs - 1)));
-		int ret = read_piece(s, rbuf, n, off);
+		size_t n;
+		int ret = read_run(s, rbuf, len, off, &n);
 
 		if (ret)
 			return ret;
