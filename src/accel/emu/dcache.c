@@ -26,7 +26,11 @@ enum dc_kind {
 	DC_MOV_RM_R, DC_MOV_R_RM, DC_MOV_RM_IMM, DC_MOV_R_IMM, DC_LEA,
 	DC_PUSH, DC_POP, DC_JCC, DC_JMP, DC_CALL, DC_RET,
 	DC_MOVZX, DC_MOVSX, DC_MOVSXD, DC_CMOV, DC_SETCC,
+	DC_SHIFT, DC_TEST_IMM, DC_GROUP3, DC_INC, DC_DEC, DC_CALL_RM,
+	DC_JMP_RM, DC_PUSH_RM,
 };
+
+#define DC_COUNT_CL	0xff	/* DC_SHIFT count comes from CL */
 
 struct dc_entry {
 	const uint8_t *key;	/* host address of the first byte */
@@ -122,16 +126,27 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 	int i = 0, osize;
 	uint8_t op;
 
+	bool p66 = false;
+
 	e->kind = DC_NONE;
 	e->seg = SEG_NONE;
 	e->rex = 0;
 	if (p[i] == 0x64 || p[i] == 0x65)
 		e->seg = p[i++] == 0x64 ? SEG_FS : SEG_GS;
+	if (p[i] == 0x66) {
+		p66 = true;
+		i++;
+	}
 	if ((p[i] & 0xf0) == 0x40)
 		e->rex = p[i++];
-	osize = (e->rex & 8) ? 8 : 4;
+	osize = (e->rex & 8) ? 8 : p66 ? 2 : 4;
 	op = p[i++];
 	e->size = (op & 1) ? osize : 1;
+	/* With 66 only data forms whose immediates we size below */
+	if (p66 && !((op < 0x40 && (op & 7) < 4) || (op >= 0x80 && op <= 0x8b) ||
+		     op == 0xc1 || op == 0xd1 || op == 0xd3 || op == 0xf7 ||
+		     op == 0xc7))
+		goto out;
 	if (op < 0x40 && (op & 7) < 4) {
 		e->op = op >> 3;
 		dc_modrm(p, &i, e);
@@ -150,7 +165,10 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 	} else if (op == 0x80 || op == 0x81 || op == 0x83) {
 		dc_modrm(p, &i, e);
 		e->op = e->modrm_reg;
-		if (op == 0x81) {
+		if (op == 0x81 && p66) {
+			e->imm = (uint16_t)(p[i] | (p[i + 1] << 8));
+			i += 2;
+		} else if (op == 0x81) {
 			e->imm = s32(p + i);
 			i += 4;
 		} else {
@@ -183,10 +201,45 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 		e->kind = DC_MOV_R_IMM;
 	} else if (op == 0xc7) {
 		dc_modrm(p, &i, e);
-		e->imm = s32(p + i);
-		i += 4;
+		if (p66) {
+			e->imm = (uint16_t)(p[i] | (p[i + 1] << 8));
+			i += 2;
+		} else {
+			e->imm = s32(p + i);
+			i += 4;
+		}
 		if (e->modrm_reg == 0)
 			e->kind = DC_MOV_RM_IMM;
+	} else if (op == 0xc0 || op == 0xc1 || (op >= 0xd0 && op <= 0xd3)) {
+		dc_modrm(p, &i, e);
+		e->op = e->modrm_reg;
+		e->imm = op < 0xd0 ? p[i++] : op < 0xd2 ? 1 : DC_COUNT_CL;
+		e->kind = DC_SHIFT;
+	} else if (op == 0xf6 || op == 0xf7) {
+		dc_modrm(p, &i, e);
+		if (e->modrm_reg >= 2) {
+			e->kind = DC_GROUP3;
+		} else if (op == 0xf6) {
+			e->imm = p[i++];
+			e->kind = DC_TEST_IMM;
+		} else if (p66) {
+			e->imm = (uint16_t)(p[i] | (p[i + 1] << 8));
+			i += 2;
+			e->kind = DC_TEST_IMM;
+		} else {
+			e->imm = s32(p + i);
+			i += 4;
+			e->kind = DC_TEST_IMM;
+		}
+	} else if (op == 0xfe || op == 0xff) {
+		dc_modrm(p, &i, e);
+		switch (e->modrm_reg) {
+		case 0: e->kind = DC_INC; break;
+		case 1: e->kind = DC_DEC; break;
+		case 2: e->kind = op == 0xff ? DC_CALL_RM : DC_NONE; break;
+		case 4: e->kind = op == 0xff ? DC_JMP_RM : DC_NONE; break;
+		case 6: e->kind = op == 0xff ? DC_PUSH_RM : DC_NONE; break;
+		}
 	} else if (op == 0xc3) {
 		e->kind = DC_RET;
 	} else if (op == 0xe8 || op == 0xe9) {
@@ -219,12 +272,19 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 			e->kind = op < 0xb8 ? DC_MOVZX : DC_MOVSX;
 		}
 	}
+out:
 	e->len = i;
 	memcpy(e->bytes, p, 16);
 	e->mask[0] = byte_mask(i);
 	e->mask[1] = byte_mask(i - 8);
 	e->bytes[0] &= e->mask[0];
 	e->bytes[1] &= e->mask[1];
+}
+
+static uint64_t dc_shift(struct emu_cpu *cpu, uint64_t a, uint64_t arg,
+			 int size)
+{
+	return alu_shift(cpu, arg >> 8, a, arg & 0xff, size);
 }
 
 static void dc_exec(struct emu_cpu *cpu, const struct dc_entry *e)
@@ -319,6 +379,34 @@ static void dc_exec(struct emu_cpu *cpu, const struct dc_entry *e)
 		break;
 	case DC_SETCC:
 		rm_write(cpu, &in, 1, cond_true(cpu, e->op));
+		break;
+	case DC_SHIFT:
+		v = e->imm == DC_COUNT_CL ? cpu->gpr[R_CX] & 0xff : e->imm;
+		rm_rmw(cpu, &in, size, dc_shift, (e->op << 8) | v);
+		break;
+	case DC_TEST_IMM:
+		alu_op(cpu, 4, rm_read(cpu, &in, size), e->imm, size);
+		break;
+	case DC_GROUP3:
+		in.reg = e->modrm_reg;
+		alu_group3(cpu, &in, size);
+		break;
+	case DC_INC:
+		rm_rmw(cpu, &in, size, fn_inc, 0);
+		break;
+	case DC_DEC:
+		rm_rmw(cpu, &in, size, fn_dec, 0);
+		break;
+	case DC_CALL_RM:
+		v = rm_read(cpu, &in, 8);
+		stack_push(cpu, cpu->rip, 8);
+		cpu->rip = v;
+		break;
+	case DC_JMP_RM:
+		cpu->rip = rm_read(cpu, &in, 8);
+		break;
+	case DC_PUSH_RM:
+		stack_push(cpu, rm_read(cpu, &in, 8), 8);
 		break;
 	}
 }
