@@ -32,10 +32,10 @@ enum dc_kind {
 
 #define DC_COUNT_CL	0xff	/* DC_SHIFT count comes from CL */
 
-struct dc_entry {
+/* One cache line per entry: a lookup costs at most one miss. */
+struct __attribute__((aligned(64))) dc_entry {
 	const uint8_t *key;	/* host address of the first byte */
 	uint64_t bytes[2];	/* the instruction, masked to its length */
-	uint64_t mask[2];
 	uint8_t len, kind, size, size2, op;
 	uint8_t rex, seg, reg, modrm_reg, rm;
 	bool mem, riprel;
@@ -47,7 +47,11 @@ struct dc_entry {
 
 struct dc_entry *dcache_create(void)
 {
-	return calloc(DCACHE_SIZE, sizeof(struct dc_entry));
+	struct dc_entry *dc = aligned_alloc(64, DCACHE_SIZE * sizeof(*dc));
+
+	if (dc)
+		memset(dc, 0, DCACHE_SIZE * sizeof(*dc));
+	return dc;
 }
 
 void dcache_destroy(struct dc_entry *dc)
@@ -275,10 +279,8 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 out:
 	e->len = i;
 	memcpy(e->bytes, p, 16);
-	e->mask[0] = byte_mask(i);
-	e->mask[1] = byte_mask(i - 8);
-	e->bytes[0] &= e->mask[0];
-	e->bytes[1] &= e->mask[1];
+	e->bytes[0] &= byte_mask(i);
+	e->bytes[1] &= byte_mask(i - 8);
 }
 
 static uint64_t dc_shift(struct emu_cpu *cpu, uint64_t a, uint64_t arg,
@@ -422,8 +424,8 @@ bool dcache_exec(struct emu_cpu *cpu)
 	e = &cpu->dcache[((uintptr_t)p ^ ((uintptr_t)p >> 12)) &
 			 (DCACHE_SIZE - 1)];
 	memcpy(b, p, 16);
-	if (e->key != p || ((b[0] ^ e->bytes[0]) & e->mask[0]) ||
-	    ((b[1] ^ e->bytes[1]) & e->mask[1])) {
+	if (e->key != p || ((b[0] ^ e->bytes[0]) & byte_mask(e->len)) ||
+	    ((b[1] ^ e->bytes[1]) & byte_mask(e->len - 8))) {
 		dc_decode(p, e);
 		e->key = p;
 	}
