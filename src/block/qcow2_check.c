@@ -307,6 +307,12 @@ int qcow2_check(struct block_dev *dev, int fix, struct qcow2_check_result *r,
 	ret = compare(&w, fix);
 	if (ret)
 		goto out;
+	/* freed leaks can leave clusters unshared: give them COPIED back */
+	if (r->leaks_fixed) {
+		ret = qcow2_fix_copied(s);
+		if (ret)
+			goto out;
+	}
 	before = r->corruptions;
 	ret = check_copied(&w);
 	if (!ret && (fix & QCOW2_FIX_ERRORS) && r->corruptions > before) {

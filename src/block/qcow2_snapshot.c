@@ -454,8 +454,15 @@ int qcow2_snapshot_create(struct block_dev *dev, const char *name)
 	sn->l1_size = s->l1_size;
 	sn->id = strdup(id);
 	sn->name = strdup(name);
+	/*
+	 * Shared clusters lose their COPIED flags before the snapshot is
+	 * published: a crash in between leaves leaks, never a flag that
+	 * would let a write land in a snapshot's cluster.
+	 */
 	ret = (sn->id && sn->name) ? qcow2_l1_refcounts(s, s->l1, s->l1_size, 1) :
 				     -ENOMEM;
+	if (!ret)
+		ret = qcow2_fix_copied(s);
 	if (!ret)
 		ret = copy_l1(s, &sn->l1_offset);
 	if (!ret)
@@ -469,7 +476,6 @@ int qcow2_snapshot_create(struct block_dev *dev, const char *name)
 	free(s->snaps);
 	s->snaps = t;
 	s->nb_snapshots++;
-	ret = qcow2_fix_copied(s);
 out:
 	pthread_mutex_unlock(&s->lock);
 	return ret;

@@ -5,6 +5,11 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 C=${CVISOR:-$TOP/build/cvisor}
 T=$(mktemp -d /tmp/cvisor-img-test.XXXXXX)
 trap 'rm -rf "$T"' EXIT
+# a private copy: a parallel "make" may relink the shared binary mid-test
+if [[ -x "$C" ]]; then
+	cp "$C" "$T/cvisor"
+	C=$T/cvisor
+fi
 failures=0
 
 need_qemu_img() {
