@@ -8,10 +8,16 @@ need_qemu_img img_crash
 head -c 24M /dev/urandom > "$T/src.raw"
 truncate -s 32M "$T/src.raw"
 
-# check_after NAME IMAGE: exit 0 (clean) or 3 (leaks only) is fine
+# check_after NAME IMAGE: exit 0 (clean) or 3 (leaks only) is fine. So is
+# a COPIED flag missing on a cluster whose refcount is 1 (a crash between a
+# snapshot delete and the flag update; writes then copy, which is safe).
 check_after() {
 	qemu-img check "$2" >"$T/check.out" 2>&1
 	local rc=$?
+	if [[ $rc == 2 ]] && ! grep ERROR "$T/check.out" |
+		grep -qv 'OFLAG_COPIED.*refcount=1$'; then
+		rc=3
+	fi
 	if [[ $rc != 0 && $rc != 3 ]]; then
 		fail "$1" "qemu-img check exit $rc: $(grep -m2 ERROR "$T/check.out")"
 		return 1
