@@ -152,8 +152,31 @@ static void test_far_return_and_jump(void)
 	emu_test_free(t);
 }
 
+/*
+ *	call f
+ *	mov r8d, eax
+ *	mov byte ptr [f + 1], 7
+ *	call f
+ *	hlt
+ *	f: mov eax, 5
+ *	ret
+ */
+static const uint8_t smc_code[] = {0xe8, 0x11, 0x00, 0x00, 0x00, 0x41, 0x89, 0xc0, 0xc6, 0x04, 0x25, 0x17, 0x00, 0x10, 0x00, 0x07, 0xe8, 0x01, 0x00, 0x00, 0x00, 0xf4, 0xb8, 0x05, 0x00, 0x00, 0x00, 0xc3 };
+
+static void test_self_modifying_code(void)
+{
+	struct emu_test *t = emu_test_init64();
+
+	/* the second CALL must see the patched immediate, not a cached one */
+	emu_test_run(t, smc_code, sizeof(smc_code));
+	CHECK_EQ(t->cpu.gpr[8], 5);
+	CHECK_EQ(t->cpu.gpr[R_AX], 7);
+	emu_test_free(t);
+}
+
 int main(void)
 {
+	RUN(test_self_modifying_code);
 	RUN(test_unimplemented_is_ud);
 	RUN(test_far_return_and_jump);
 	RUN(test_user_syscall_and_fault);
