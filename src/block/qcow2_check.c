@@ -142,23 +142,17 @@ out:
 static int count_refs(struct walk *w)
 {
 	struct qcow2 *s = w->s;
-	uint64_t sn_bytes = 0;
 	int ret;
 
 	inc(w, 0, s->cluster_size);
 	ret = walk_l1(w, s->l1_offset, s->l1_size, true);
-	for (uint32_t i = 0; !ret && i < s->nb_snapshots; i++) {
-		struct qcow2_snapshot *sn = &s->snaps[i];
-
-		sn_bytes += qcow2_align_up(40 + (sn->extra_len > 16 ?
-						 sn->extra_len : 16) +
-					   strlen(sn->id) + strlen(sn->name), 8);
-		ret = walk_l1(w, sn->l1_offset, sn->l1_size, false);
-	}
+	for (uint32_t i = 0; !ret && i < s->nb_snapshots; i++)
+		ret = walk_l1(w, s->snaps[i].l1_offset, s->snaps[i].l1_size,
+			      false);
 	if (ret)
 		return ret;
 	if (s->nb_snapshots && aligned(w, s->snapshots_offset, "snapshot table"))
-		inc(w, s->snapshots_offset, sn_bytes);
+		inc(w, s->snapshots_offset, s->snapshots_size);
 	inc(w, s->reftable_offset,
 	    (uint64_t)s->reftable_clusters << s->cluster_bits);
 	for (uint64_t i = 0; i < s->reftable_entries; i++) {

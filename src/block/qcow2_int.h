@@ -112,6 +112,7 @@ struct qcow2 {
 	uint32_t reftable_clusters;
 	uint32_t nb_snapshots;
 	uint64_t snapshots_offset;
+	uint64_t snapshots_size; /* bytes of the table on disk */
 	uint64_t incompat, compat, autoclear;
 	unsigned refcount_order;
 	uint32_t header_len;

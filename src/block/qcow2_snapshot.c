@@ -100,6 +100,7 @@ int qcow2_read_snapshots(struct qcow2 *s, char *err, size_t errlen)
 			return -EFBIG;
 		}
 	}
+	s->snapshots_size = pos - s->snapshots_offset;
 	return 0;
 }
 
@@ -147,7 +148,7 @@ static void put_entry(uint8_t *p, const struct qcow2_snapshot *sn)
 /* Writes a new table for sn[0..n) and switches the header to it. */
 static int write_table(struct qcow2 *s, struct qcow2_snapshot *sn, uint32_t n)
 {
-	size_t old_size = table_size(s->snaps, s->nb_snapshots);
+	uint64_t old_size = s->snapshots_size;
 	size_t size = table_size(sn, n), p = 0;
 	uint64_t old_off = s->snapshots_offset;
 	uint8_t *buf, hdr[12];
@@ -183,6 +184,7 @@ static int write_table(struct qcow2 *s, struct qcow2_snapshot *sn, uint32_t n)
 		qcow2_free_clusters(s, old_off,
 				    qcow2_align_up(old_size, s->cluster_size));
 	s->snapshots_offset = (uint64_t)off;
+	s->snapshots_size = size;
 	goto out;
 err_free:
 	if (size)

@@ -33,6 +33,11 @@ ok img_list_qemu_snapshot bash -c "$C img snapshot -l $T/sn.qcow2 | grep -q base
 ok img_apply_qemu_snapshot bash -c "$C img snapshot -a base $T/sn.qcow2 && qcheck $T/sn.qcow2 && qemu-img compare -q $T/src.raw $T/sn.qcow2"
 ok img_delete_qemu_snapshot bash -c "$C img snapshot -d base $T/sn.qcow2 && qcheck $T/sn.qcow2 && qemu-img compare -q $T/src.raw $T/sn.qcow2"
 
+# snapshots in a v2 image made by qemu, then more made by cvisor
+qemu-img convert -O qcow2 -o compat=0.10,cluster_size=4096 "$T/src.raw" "$T/sn2.qcow2"
+qemu-img snapshot -c q1 "$T/sn2.qcow2"
+ok img_v2_snapshots bash -c "$C img snapshot -c c1 $T/sn2.qcow2 && $C img snapshot -d q1 $T/sn2.qcow2 && qcheck $T/sn2.qcow2 && $C img snapshot -c c2 $T/sn2.qcow2 && $C img snapshot -a c1 $T/sn2.qcow2 && qcheck $T/sn2.qcow2 && qemu-img compare -q $T/src.raw $T/sn2.qcow2 && [ \$(qemu-img snapshot -l $T/sn2.qcow2 | grep -c ' c[12] ') = 2 ]"
+
 # a three-level backing chain with a raw base and zero clusters
 qemu-img create -q -f qcow2 -b src.raw -F raw "$T/mid.qcow2"
 qemu-io -c 'write -P 0x21 0 1M' -c 'write -z 2M 512k' "$T/mid.qcow2" >/dev/null
