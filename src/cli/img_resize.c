@@ -50,7 +50,7 @@ int img_resize(int argc, char **argv)
 		ret = -EINVAL;
 		goto out;
 	}
-	if (size < dev->length && !shrink && strcmp(dev->drv->name, "raw")) {
+	if (size < dev->length && !shrink) {
 		img_err("use the --shrink option to shrink '%s'", argv[optind]);
 		ret = -EINVAL;
 		goto out;
