@@ -77,9 +77,12 @@ static int check_opts(const struct qcow2_create_opts *o, unsigned cs,
 			 "the backing file");
 		return -EINVAL;
 	}
-	if (o->size > (1ull << 62)) {
-		snprintf(err, errlen, "image size %llu is too large",
-			 (unsigned long long)o->size);
+	if (o->size > (1ull << 62) ||
+	    (o->size + ((uint64_t)cs * cs / 8) - 1) / ((uint64_t)cs * cs / 8) * 8 >
+		    QCOW2_MAX_L1_BYTES) {
+		snprintf(err, errlen, "image size %llu is too large for "
+			 "cluster_size %u (try a larger cluster size)",
+			 (unsigned long long)o->size, cs);
 		return -EFBIG;
 	}
 	return 0;
