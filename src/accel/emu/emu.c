@@ -40,6 +40,9 @@ struct emu_vcpu {
 
 struct emu_vm {
 	struct emu_irqchip chip;
+	/* vcpus[] changes under lock: the timer thread may wake a CPU
+	 * while the VMM tears vCPUs down. */
+	pthread_mutex_t lock;
 	struct emu_vcpu *vcpus[MAX_VCPUS];
 };
 
@@ -128,8 +131,12 @@ static void emu_wake(void *opaque, int cpu)
 {
 	struct emu_vm *evm = opaque;
 
-	if (cpu >= 0 && cpu < MAX_VCPUS && evm->vcpus[cpu])
+	if (cpu < 0 || cpu >= MAX_VCPUS)
+		return;
+	pthread_mutex_lock(&evm->lock);
+	if (evm->vcpus[cpu])
 		emu_signal(evm->vcpus[cpu], &evm->vcpus[cpu]->wake);
+	pthread_mutex_unlock(&evm->lock);
 }
 
 static int emu_vm_init(struct vm *vm)
@@ -139,11 +146,13 @@ static int emu_vm_init(struct vm *vm)
 
 	if (!evm)
 		return -ENOMEM;
+	pthread_mutex_init(&evm->lock, NULL);
 	ret = emu_irqchip_init(&evm->chip, vm, vm->nr_vcpus, emu_wake, evm);
 	if (ret) {
 		snprintf(vm->accel_error, sizeof(vm->accel_error),
 			 "emu: cannot create interrupt controllers: %s",
 			 strerror(-ret));
+		pthread_mutex_destroy(&evm->lock);
 		free(evm);
 		return ret;
 	}
@@ -158,6 +167,7 @@ static void emu_vm_destroy(struct vm *vm)
 	if (!evm)
 		return;
 	emu_irqchip_destroy(&evm->chip);
+	pthread_mutex_destroy(&evm->lock);
 	free(evm);
 	vm->accel_data = NULL;
 }
@@ -178,7 +188,9 @@ static int emu_vcpu_init(struct vcpu *vcpu)
 	ev->cpu.apic_ops = &emu_apic_ops;
 	ev->wait_sipi = vcpu->id != 0;
 	vcpu->accel_data = ev;
+	pthread_mutex_lock(&evm->lock);
 	evm->vcpus[vcpu->id] = ev;
+	pthread_mutex_unlock(&evm->lock);
 	return 0;
 }
 
@@ -189,8 +201,11 @@ static void emu_vcpu_destroy(struct vcpu *vcpu)
 
 	if (!ev)
 		return;
-	if (evm)
+	if (evm) {
+		pthread_mutex_lock(&evm->lock);
 		evm->vcpus[vcpu->id] = NULL;
+		pthread_mutex_unlock(&evm->lock);
+	}
 	pthread_cond_destroy(&ev->cond);
 	pthread_mutex_destroy(&ev->lock);
 	dcache_destroy(ev->cpu.dcache);
