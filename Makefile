@@ -10,7 +10,7 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
             -D_GNU_SOURCE -Isrc -pthread -MMD -MP \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   += -pthread -lz -lzstd -luring -lseccomp -lutil \
+LDLIBS   += -pthread -lz -lzstd -luring -lseccomp -lutil -lm \
             $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ifeq ($(SAN),1)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -51,6 +51,10 @@ $(BUILD)/guests/%.elf: tests/guests/%.S tests/guests/guest.h tests/guests/guest.
 	@mkdir -p $(dir $@)
 	$(CC) -nostdlib -static -no-pie -Wl,-T,tests/guests/guest.ld \
 		-Wl,--build-id=none -Itests/guests -o $@ $<
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libcvisor.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcvisor.a $(LDLIBS)
 
 unit-tests: $(TESTS)
 guests: $(GUESTS)

@@ -98,6 +98,10 @@ static int vm_init_devices(struct vm *vm)
 	int ret = post_port_init(vm);
 
 	if (!ret)
+		ret = rtc_init(vm);
+	if (!ret)
+		ret = i8042_init(vm);
+	if (!ret)
 		ret = pvpanic_init(vm);
 	if (!ret)
 		ret = acpi_pm_init(vm);
@@ -168,6 +172,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 
 void vm_destroy(struct vm *vm)
 {
+	vcpus_stop(vm);
+	/* Device I/O threads may still touch guest RAM: stop them first. */
+	pci_destroy(vm);
 	vcpus_destroy(vm);
 	event_loop_destroy(vm->loop);
 	vm->loop = NULL;
@@ -175,6 +182,8 @@ void vm_destroy(struct vm *vm)
 	vm->console_uart = NULL;
 	acpi_pm_exit(vm);
 	pvpanic_exit(vm);
+	i8042_exit(vm);
+	rtc_exit(vm);
 	if (vm->accel)
 		vm->accel->vm_destroy(vm);
 	guest_mem_destroy(&vm->mem);

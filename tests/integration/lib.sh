@@ -43,6 +43,19 @@ linux_assets() {
 		{ echo "guest assets incomplete"; return 1; }
 }
 
+# Sets CVISOR_KERNEL and CVISOR_INITRD from the assets, or prints why not
+# and fails. Call it directly (not in $(...)) so the variables stay set.
+load_linux_assets() {
+	local why
+	if why=$(linux_assets); then
+		# shellcheck disable=SC1091
+		. "$CVISOR_ASSETS/env"
+		return 0
+	fi
+	skip "$1" "$why"
+	return 1
+}
+
 # Accelerators that can boot a stock Linux on this host, one per line.
 # kvm only with hardware virtualization (kvm_intel/kvm_amd): this project's
 # CI hosts serve /dev/kvm with kvm_pvm, which cannot boot Linux.

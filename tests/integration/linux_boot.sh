@@ -3,10 +3,7 @@
 # boots to userspace: CPUs, memory, poweroff, reboot and panic handling.
 . "$(dirname "$0")/lib.sh"
 
-if ! why=$(linux_assets); then
-	skip linux_boot "$why"
-	exit 0
-fi
+load_linux_assets linux_boot || exit 0
 accels=$(linux_accels)
 if [[ -z $accels ]]; then
 	skip linux_boot "no accelerator here can boot Linux (kvm_pvm host and --accel emu unavailable)"

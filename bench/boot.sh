@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Boot benchmark: the same kernel + initramfs under cvisor and under QEMU
+# (machine types microvm and q35), several runs each. Prints, per VMM, the
+# median time to the guest's first userspace line, to poweroff, the VMM's
+# peak RSS, and the ratio cvisor/QEMU. A peer that hangs is reported as
+# such after a timeout.
+#
+#   bench/boot.sh [runs]          (environment: CVISOR, CVISOR_ASSETS, LIMIT)
+set -u
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+CVISOR=${CVISOR:-$TOP/build/cvisor}
+ASSETS=${CVISOR_ASSETS:-$HOME/.cache/cvisor/assets}
+RUNS=${1:-5}
+LIMIT=${LIMIT:-120}
+MEM=256
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+[[ -r $ASSETS/env ]] || { echo "no guest assets: run 'make assets'"; exit 1; }
+. "$ASSETS/env"
+CMD=$(printf %s 'grep -E "MemTotal|MemFree" /proc/meminfo' | base64 -w0)
+APPEND="console=ttyS0 panic=-1 quiet cvisor.test64=$CMD"
+
+# Hardware KVM boots Linux; kvm_pvm hosts cannot, so both sides fall back
+# to software CPUs there (cvisor emu, QEMU TCG) and the line says so.
+if [[ -d /sys/module/kvm_intel || -d /sys/module/kvm_amd ]]; then
+	CV_ACCEL=kvm QEMU_ACCEL=kvm
+else
+	CV_ACCEL=emu QEMU_ACCEL=tcg
+fi
+
+# run_one LABEL CMD...: prints "userspace_ms total_ms peak_rss_kib" or
+# "hang"/"fail".
+run_one() {
+	local start first="" line end rss
+	start=$(date +%s%N)
+	coproc VMM { exec /usr/bin/time -f 'RSS %M' timeout "$LIMIT" "$@" </dev/null 2>&1; }
+	while IFS= read -r line <&"${VMM[0]}"; do
+		if [[ -z $first && $line == *"cvisor-guest: userspace up"* ]]; then
+			first=$(date +%s%N)
+		fi
+		[[ $line == RSS* ]] && rss=${line#RSS }
+		echo "$line" >>"$TMP/log"
+	done
+	wait "$VMM_PID"
+	local rc=$?
+	end=$(date +%s%N)
+	if [[ $rc -eq 124 || $rc -eq 137 ]]; then echo hang; return; fi
+	if [[ -z $first || $rc -ne 0 ]]; then echo fail; return; fi
+	echo "$(( (first - start) / 1000000 )) $(( (end - start) / 1000000 )) ${rss:-0}"
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "-"}'; }
+
+# bench LABEL CMD...: runs RUNS times, prints a summary row, sets
+# LAST_FIRST to the median time to userspace.
+bench() {
+	local label=$1 r firsts=() totals=() rsss=() status=ok
+	shift
+	for ((i = 0; i < RUNS; i++)); do
+		r=$(run_one "$@")
+		case $r in
+		hang|fail) status=$r; break ;;
+		*) read -r f t m <<<"$r"; firsts+=("$f"); totals+=("$t"); rsss+=("$m") ;;
+		esac
+	done
+	if [[ $status != ok ]]; then
+		printf '%-22s %s (after %ss limit or error; see log)\n' "$label" "$status" "$LIMIT"
+		LAST_FIRST=""
+		return
+	fi
+	LAST_FIRST=$(printf '%s\n' "${firsts[@]}" | median)
+	printf '%-22s userspace %6s ms   poweroff %6s ms   peak RSS %7s KiB\n' "$label" \
+		"$LAST_FIRST" "$(printf '%s\n' "${totals[@]}" | median)" \
+		"$(printf '%s\n' "${rsss[@]}" | median)"
+}
+
+echo "boot benchmark: $RUNS runs each, ${MEM} MiB, kernel $CVISOR_KERNEL"
+echo "host: $(nproc) CPUs, $(uname -r), cvisor accel $CV_ACCEL, QEMU accel $QEMU_ACCEL"
+bench "cvisor ($CV_ACCEL)" "$CVISOR" run --accel "$CV_ACCEL" --kernel "$CVISOR_KERNEL" \
+	--initrd "$CVISOR_INITRD" --cmdline "$APPEND" --memory ${MEM}M --cpus 1
+cv=$LAST_FIRST
+for machine in microvm q35; do
+	bench "qemu $machine ($QEMU_ACCEL)" qemu-system-x86_64 -M "$machine" -accel "$QEMU_ACCEL" \
+		-m $MEM -smp 1 -nographic -no-reboot -nodefaults -serial stdio \
+		-kernel "$CVISOR_KERNEL" -initrd "$CVISOR_INITRD" -append "$APPEND"
+	if [[ -n $cv && -n $LAST_FIRST && $LAST_FIRST -gt 0 ]]; then
+		echo "  ratio cvisor/qemu-$machine (time to userspace): $(awk -v a="$cv" -v b="$LAST_FIRST" 'BEGIN {printf "%.2f", a / b}')"
+	fi
+done

@@ -1,2 +1,0 @@
-build/src/cli/run.o: src/cli/run.c src/cli/cli.h
-src/cli/cli.h:

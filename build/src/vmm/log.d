@@ -1,2 +1,0 @@
-build/src/vmm/log.o: src/vmm/log.c src/vmm/log.h
-src/vmm/log.h:
