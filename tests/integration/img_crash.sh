@@ -83,8 +83,12 @@ for i in 1 2 3 4 5; do
 	snap_loop >/dev/null 2>&1 &
 	pid=$!
 	sleep "0.$((i * 7))"
-	# kill the cvisor process inside the loop, then the loop
+	# freeze the loop so it starts nothing new, kill its cvisor child,
+	# and wait until that is gone: no writer may outlive this point
+	kill -STOP "$pid" 2>/dev/null
 	pkill -9 -P "$pid" 2>/dev/null
+	# (a killed child stays a zombie of the frozen loop: skip state Z)
+	while ps -o stat= --ppid "$pid" | grep -qv '^Z'; do sleep 0.01; done
 	kill -9 "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	check_after "img_crash_snapshot_$i" "$T/sn.qcow2" || bad=1
