@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vmm/affinity.h"
 #include "vmm/log.h"
+#include "vmm/pause.h"
 #include "vmm/vm.h"
 
 int vcpus_create(struct vm *vm)
@@ -70,8 +72,12 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	atomic_store(&vcpu->tid, gettid());
 	while (!atomic_load(&vm->stopping)) {
-		int ret = vm->accel->vcpu_run(vcpu, &exit);
+		int ret;
+
+		vm_pause_point(vcpu);
+		ret = vm->accel->vcpu_run(vcpu, &exit);
 
 		if (ret) {
 			vm_request_exit(vm, VM_EXIT_ERROR, "vCPU %d: %s",
@@ -94,6 +100,9 @@ int vcpus_start(struct vm *vm)
 		if (ret)
 			return -ret;
 		vcpu->thread_started = true;
+		ret = affinity_apply(vcpu);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }

@@ -23,6 +23,7 @@
 struct event_loop;
 struct uart;
 struct pci_bus;
+struct virtio_balloon;
 
 struct disk_config {
 	const char *path;
@@ -47,6 +48,8 @@ struct vm_config {
 	bool no_reboot;
 	bool test_exit;		/* enable the test guests' exit port */
 	struct guest_mem_opts mem_opts;
+	const char *affinity;	/* --cpus ...,affinity=SPEC (src/vmm/affinity.h) */
+	bool balloon;		/* add a virtio-balloon device */
 	struct disk_config disks[VM_MAX_DISKS];
 	int nr_disks;
 	struct net_config nets[VM_MAX_NETS];
@@ -73,6 +76,7 @@ struct vcpu {
 	pthread_t thread;
 	bool thread_started;
 	void *accel_data;
+	_Atomic int tid;	/* the thread's kernel id, once running */
 };
 
 struct vm {
@@ -97,10 +101,14 @@ struct vm {
 	enum vm_exit_reason exit_reason;
 	char exit_msg[256];
 	uint64_t start_ns;
+	/* Pause/resume (src/vmm/pause.c), under lock. */
+	bool pause_req;
+	int nr_paused;
 
 	/* Devices the VMM talks to directly. */
 	struct uart *console_uart;
 	struct pci_bus *pci;
+	struct virtio_balloon *balloon;	/* NULL without --balloon */
 };
 
 /* Build the whole machine from cfg; on error prints one line, returns < 0 */
