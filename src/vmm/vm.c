@@ -14,6 +14,7 @@
 #include "devices/pci.h"
 #include "devices/legacy.h"
 #include "devices/uart.h"
+#include "virtio/balloon.h"
 #include "virtio/blk.h"
 #include "virtio/rng.h"
 #include "vmm/event_loop.h"
@@ -123,6 +124,8 @@ static int vm_init_devices(struct vm *vm)
 		ret = virtio_blk_create(vm, &vm->cfg->disks[i]);
 	if (!ret)
 		ret = virtio_rng_create(vm);
+	if (!ret && vm->cfg->balloon)
+		ret = virtio_balloon_create(vm);
 	if (ret)
 		log_error("device setup failed: %s", strerror(-ret));
 	return ret;
