@@ -16,6 +16,7 @@
 #include "devices/uart.h"
 #include "virtio/balloon.h"
 #include "virtio/blk.h"
+#include "virtio/net.h"
 #include "virtio/rng.h"
 #include "vmm/event_loop.h"
 #include "vmm/log.h"
@@ -124,6 +125,8 @@ static int vm_init_devices(struct vm *vm)
 		ret = virtio_blk_create(vm, &vm->cfg->disks[i]);
 	if (!ret)
 		ret = virtio_rng_create(vm);
+	for (int i = 0; !ret && i < vm->cfg->nr_nets; i++)
+		ret = virtio_net_create(vm, &vm->cfg->nets[i], i);
 	if (!ret && vm->cfg->balloon)
 		ret = virtio_balloon_create(vm);
 	if (ret)

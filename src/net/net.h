@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Network backends for virtio-net: what a --net SPEC asks for, and the
+ * backend that moves Ethernet frames between the device and the host.
+ *
+ *   user[,hostfwd=tcp:[HOSTADDR]:HPORT-[GUESTADDR]:GPORT]...[,net=A.B.C.D/N]
+ *   tap,ifname=NAME
+ *   bridge,br=NAME
+ * each with an optional ,mac=52:54:00:xx:xx:xx.
+ *
+ * Frames cross the interface with the 12-byte virtio-net header in front
+ * (virtio 1.2, 5.1.6). A tap opened with IFF_VNET_HDR uses the header as
+ * is; slirp strips and adds it.
+ *
+ * One thread (the NIC's) calls a backend's functions; none is thread-safe.
+ */
+#ifndef CVISOR_NET_NET_H
+#define CVISOR_NET_NET_H
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#define NET_HDR_LEN		12	/* struct virtio_net_hdr, VERSION_1 */
+#define NET_MAX_FRAME		65550	/* largest frame, header included */
+#define NET_MAX_HOSTFWD		16
+
+enum net_kind {
+	NET_USER,
+	NET_TAP,
+	NET_BRIDGE,
+};
+
+struct net_hostfwd {
+	bool udp;
+	struct in_addr host;	/* INADDR_ANY when not given */
+	uint16_t host_port;
+	struct in_addr guest;	/* INADDR_ANY: the first DHCP address */
+	uint16_t guest_port;
+};
+
+struct net_opts {
+	enum net_kind kind;
+	char ifname[IFNAMSIZ];	/* tap */
+	char bridge[IFNAMSIZ];	/* bridge */
+	bool has_mac;
+	uint8_t mac[6];
+	struct in_addr net;	/* user: network address (10.0.2.0) */
+	unsigned prefix;	/* user: prefix length (24) */
+	struct net_hostfwd fwd[NET_MAX_HOSTFWD];
+	unsigned nr_fwd;
+	const char *fwd_spec[NET_MAX_HOSTFWD];	/* for error messages */
+};
+
+/*
+ * Parse a --net SPEC. Returns 0, or -EINVAL with one line naming the bad
+ * value in err.
+ */
+int net_parse(const char *spec, struct net_opts *o, char *err, size_t errlen);
+/* "52:54:00:12:34:56" -> mac; -EINVAL unless six hex bytes, unicast. */
+int net_mac_parse(const char *s, uint8_t mac[6]);
+/* A stable, locally administered 52:54:00:xx:xx:xx from name + index. */
+void net_mac_derive(const char *vm_name, unsigned index, uint8_t mac[6]);
+
+/* A growable poll set the NIC thread builds before each poll(). */
+struct net_poll {
+	struct pollfd *fds;
+	unsigned nr, cap;
+};
+
+/* Append fd; returns its index or -ENOMEM. */
+int net_poll_add(struct net_poll *p, int fd, short events);
+void net_poll_free(struct net_poll *p);
+
+struct net_backend;
+
+/* Frames from a backend: frame is without the virtio-net header. */
+typedef void (*net_rx_cb)(void *opaque, const void *frame, size_t len);
+
+struct net_backend_ops {
+	/* Send one frame (virtio-net header first); negative errno. */
+	int (*send)(struct net_backend *be, const void *buf, size_t len);
+	/*
+	 * Read one frame, header first, into buf. Returns its length,
+	 * -EAGAIN when none waits, or another negative errno. Only for
+	 * backends with an fd.
+	 */
+	ssize_t (*recv)(struct net_backend *be, void *buf, size_t len);
+	/* Offloads the guest accepts (TUN_F_* bits). Optional. */
+	int (*set_offload)(struct net_backend *be, unsigned tun_flags);
+	/*
+	 * Optional: add the backend's own fds to p and lower *timeout_ms,
+	 * then after poll() handle them. Frames arrive through be->rx.
+	 */
+	int (*poll_fill)(struct net_backend *be, struct net_poll *p,
+			 int *timeout_ms);
+	void (*poll_done)(struct net_backend *be, struct net_poll *p);
+	void (*close)(struct net_backend *be);
+};
+
+struct net_backend {
+	const struct net_backend_ops *ops;
+	const char *name;	/* for messages: "tap0", "user" */
+	bool vnet_hdr;		/* frames keep the header: offloads possible */
+	int fd;			/* readable when frames wait, or -1 */
+	net_rx_cb rx;
+	void *rx_opaque;
+};
+
+/*
+ * Open the backend o describes. On failure returns a negative errno and
+ * one line in err naming the interface or value at fault.
+ */
+int net_backend_open(const struct net_opts *o, struct net_backend **be,
+		     char *err, size_t errlen);
+void net_backend_close(struct net_backend *be);
+
+/* Per backend, from net_backend_open. */
+int net_tap_open(const char *ifname, struct net_backend **be, char *err,
+		 size_t errlen);
+int net_bridge_open(const char *bridge, struct net_backend **be, char *err,
+		    size_t errlen);
+int net_slirp_open(const struct net_opts *o, struct net_backend **be,
+		   char *err, size_t errlen);
+
+#endif

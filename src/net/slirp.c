@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: MIT
+/*
+ * User-mode networking over libslirp: a NAT with DHCP, DNS and port
+ * forwarding, no privileges needed. The host is the network's .2 (its
+ * loopback, as seen from the guest), DNS .3, the guest gets .15.
+ *
+ * libslirp is single-threaded: every call, timers included, happens on the
+ * NIC's thread through poll_fill / poll_done; only slirp_new and the
+ * forwarding rules (which bind host ports, so errors show before boot)
+ * run earlier, before that thread exists.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <slirp/libslirp.h>
+
+#include "net/net.h"
+#include "vmm/log.h"
+
+#define SLIRP_MAX_TIMERS	8
+
+struct slirp_timer {
+	bool used, armed;
+	SlirpTimerId id;
+	void *cb_opaque;
+	int64_t expire_ms;
+};
+
+struct net_slirp {
+	struct net_backend be;
+	Slirp *slirp;
+	struct net_poll *poll;	/* during poll_fill / poll_done */
+	unsigned poll_base;	/* slirp's fds start here in poll */
+	struct slirp_timer timers[SLIRP_MAX_TIMERS];
+};
+
+static int64_t slirp_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
+{
+	struct net_slirp *s = opaque;
+
+	if (s->be.rx)
+		s->be.rx(s->be.rx_opaque, buf, len);
+	return len;
+}
+
+static void cb_guest_error(const char *msg, void *opaque)
+{
+	log_once("user network: guest error: %s", msg);
+}
+
+static int64_t cb_clock_get_ns(void *opaque)
+{
+	return slirp_now_ns();
+}
+
+static void *cb_timer_new_opaque(SlirpTimerId id, void *cb_opaque,
+				 void *opaque)
+{
+	struct net_slirp *s = opaque;
+
+	for (int i = 0; i < SLIRP_MAX_TIMERS; i++) {
+		struct slirp_timer *t = &s->timers[i];
+
+		if (!t->used) {
+			*t = (struct slirp_timer){ .used = true, .id = id,
+						   .cb_opaque = cb_opaque };
+			return t;
+		}
+	}
+	log_once("user network: out of timers");
+	return NULL;
+}
+
+static void cb_timer_free(void *timer, void *opaque)
+{
+	struct slirp_timer *t = timer;
+
+	if (t)
+		*t = (struct slirp_timer){ 0 };
+}
+
+static void cb_timer_mod(void *timer, int64_t expire_ms, void *opaque)
+{
+	struct slirp_timer *t = timer;
+
+	if (!t)
+		return;
+	t->expire_ms = expire_ms;
+	t->armed = true;
+}
+
+/*
+ * slirp announces its sockets here, but we hand it poll slots on every
+ * round (slirp_pollfds_fill), so there is nothing to keep track of.
+ */
+static void cb_register_poll_fd(int fd, void *opaque)
+{
+}
+
+static void cb_unregister_poll_fd(int fd, void *opaque)
+{
+}
+
+/* A socket can take data again: the NIC thread re-polls every round. */
+static void cb_notify(void *opaque)
+{
+}
+
+static const SlirpCb slirp_callbacks = {
+	.send_packet = cb_send_packet,
+	.guest_error = cb_guest_error,
+	.clock_get_ns = cb_clock_get_ns,
+	.timer_free = cb_timer_free,
+	.timer_mod = cb_timer_mod,
+	.register_poll_fd = cb_register_poll_fd,
+	.unregister_poll_fd = cb_unregister_poll_fd,
+	.notify = cb_notify,
+	.timer_new_opaque = cb_timer_new_opaque,
+};
+
+static int slirp_send(struct net_backend *be, const void *buf, size_t len)
+{
+	struct net_slirp *s = (struct net_slirp *)be;
+
+	if (len <= NET_HDR_LEN)
+		return -EINVAL;
+	slirp_input(s->slirp, (const uint8_t *)buf + NET_HDR_LEN,
+		    len - NET_HDR_LEN);
+	return 0;
+}
+
+static short to_poll(int ev)
+{
+	short r = 0;
+
+	if (ev & SLIRP_POLL_IN)
+		r |= POLLIN;
+	if (ev & SLIRP_POLL_OUT)
+		r |= POLLOUT;
+	if (ev & SLIRP_POLL_PRI)
+		r |= POLLPRI;
+	return r;
+}
+
+static int from_poll(short ev)
+{
+	int r = 0;
+
+	if (ev & POLLIN)
+		r |= SLIRP_POLL_IN;
+	if (ev & POLLOUT)
+		r |= SLIRP_POLL_OUT;
+	if (ev & POLLPRI)
+		r |= SLIRP_POLL_PRI;
+	if (ev & POLLERR)
+		r |= SLIRP_POLL_ERR;
+	if (ev & POLLHUP)
+		r |= SLIRP_POLL_HUP;
+	return r;
+}
+
+static int add_poll(int fd, int events, void *opaque)
+{
+	struct net_slirp *s = opaque;
+	int idx = net_poll_add(s->poll, fd, to_poll(events));
+
+	/* out of memory: slirp asks for index -1's events, which are none */
+	return idx < 0 ? -1 : idx - (int)s->poll_base;
+}
+
+static int get_revents(int idx, void *opaque)
+{
+	struct net_slirp *s = opaque;
+
+	if (idx < 0 || s->poll_base + idx >= s->poll->nr)
+		return 0;
+	return from_poll(s->poll->fds[s->poll_base + idx].revents);
+}
+
+static int slirp_poll_fill(struct net_backend *be, struct net_poll *p,
+			   int *timeout_ms)
+{
+	struct net_slirp *s = (struct net_slirp *)be;
+	uint32_t t = *timeout_ms < 0 ? UINT32_MAX : (uint32_t)*timeout_ms;
+	int64_t now = slirp_now_ns() / 1000000;
+
+	s->poll = p;
+	s->poll_base = p->nr;
+	slirp_pollfds_fill(s->slirp, &t, add_poll, s);
+	for (int i = 0; i < SLIRP_MAX_TIMERS; i++) {
+		struct slirp_timer *tm = &s->timers[i];
+		int64_t left;
+
+		if (!tm->armed)
+			continue;
+		left = tm->expire_ms - now;
+		left = left < 0 ? 0 : left;
+		if ((uint64_t)left < t)
+			t = left;
+	}
+	*timeout_ms = t == UINT32_MAX || t > INT32_MAX ? -1 : (int)t;
+	return 0;
+}
+
+static void slirp_poll_done(struct net_backend *be, struct net_poll *p)
+{
+	struct net_slirp *s = (struct net_slirp *)be;
+	int64_t now;
+
+	s->poll = p;
+	slirp_pollfds_poll(s->slirp, 0, get_revents, s);
+	now = slirp_now_ns() / 1000000;
+	for (int i = 0; i < SLIRP_MAX_TIMERS; i++) {
+		struct slirp_timer *tm = &s->timers[i];
+
+		if (tm->armed && tm->expire_ms <= now) {
+			tm->armed = false;
+			slirp_handle_timer(s->slirp, tm->id, tm->cb_opaque);
+		}
+	}
+}
+
+static void slirp_close(struct net_backend *be)
+{
+	struct net_slirp *s = (struct net_slirp *)be;
+
+	if (s->slirp)
+		slirp_cleanup(s->slirp);
+	free(s);
+}
+
+static const struct net_backend_ops slirp_ops = {
+	.send = slirp_send,
+	.poll_fill = slirp_poll_fill,
+	.poll_done = slirp_poll_done,
+	.close = slirp_close,
+};
+
+static struct in_addr host_addr(const struct net_opts *o, uint32_t n)
+{
+	return (struct in_addr){ htonl(ntohl(o->net.s_addr) + n) };
+}
+
+int net_slirp_open(const struct net_opts *o, struct net_backend **be,
+		   char *err, size_t errlen)
+{
+	struct net_slirp *s = calloc(1, sizeof(*s));
+	SlirpConfig cfg = {
+		.version = 4,
+		.in_enabled = true,
+		.vnetwork = o->net,
+		.vnetmask = { htonl(~0u << (32 - o->prefix)) },
+		.vhost = host_addr(o, 2),
+		.vnameserver = host_addr(o, 3),
+		.vdhcp_start = host_addr(o, 15),
+		.vhostname = "cvisor",
+	};
+
+	if (!s) {
+		snprintf(err, errlen, "user network: out of memory");
+		return -ENOMEM;
+	}
+	s->be = (struct net_backend){ .ops = &slirp_ops, .name = "user",
+				      .fd = -1 };
+	s->slirp = slirp_new(&cfg, &slirp_callbacks, s);
+	if (!s->slirp) {
+		snprintf(err, errlen, "user network: cannot start libslirp");
+		free(s);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < o->nr_fwd; i++) {
+		const struct net_hostfwd *f = &o->fwd[i];
+		struct in_addr guest = f->guest;
+
+		if (guest.s_addr == htonl(INADDR_ANY))
+			guest = cfg.vdhcp_start;
+		if (slirp_add_hostfwd(s->slirp, f->udp, f->host, f->host_port,
+				      guest, f->guest_port) < 0) {
+			char a[INET_ADDRSTRLEN];
+
+			inet_ntop(AF_INET, &f->host, a, sizeof(a));
+			snprintf(err, errlen,
+				 "--net '%s': hostfwd cannot listen on %s %s:%u (port in use?)",
+				 o->fwd_spec[i], f->udp ? "udp" : "tcp", a,
+				 f->host_port);
+			slirp_close(&s->be);
+			return -EADDRINUSE;
+		}
+	}
+	*be = &s->be;
+	return 0;
+}

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CVISOR_VIRTIO_NET_H
+#define CVISOR_VIRTIO_NET_H
+
+struct vm;
+struct net_config;
+
+/*
+ * A virtio-net NIC for one --net option (index: its position, for the
+ * device name and a stable MAC). Opens the backend; on a bad spec or an
+ * unusable interface prints one line naming it and returns < 0.
+ */
+int virtio_net_create(struct vm *vm, const struct net_config *cfg,
+		      unsigned index);
+
+#endif

@@ -1,0 +1,105 @@
+#!/bin/bash
+# virtio-net over user-mode networking (libslirp), one Linux boot under the
+# software CPU: DHCP lease, a download from a host HTTP server through
+# 10.0.2.2 (host loopback) with a hash check, and a host connection into a
+# guest TCP service through hostfwd.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/net_lib.sh"
+
+name=net_user
+load_linux_assets $name || exit 0
+accel=$(linux_accels | tail -n1)
+[[ -n $accel ]] || { skip $name "no accelerator boots Linux here"; exit 0; }
+command -v python3 >/dev/null || { skip $name "no python3"; exit 0; }
+
+
+mkdir -p "$TMP/www"
+head -c 300000 /dev/urandom >"$TMP/www/blob"
+want=$(sha256sum <"$TMP/www/blob" | cut -d' ' -f1)
+http_port=$(free_port)
+fwd_port=$(free_port)
+python3 -m http.server --bind 127.0.0.1 --directory "$TMP/www" "$http_port" \
+	>"$TMP/http.log" 2>&1 &
+http_pid=$!
+trap 'kill $http_pid 2>/dev/null; [[ -n $vm_pid ]] && kill $vm_pid 2>/dev/null; rm -rf "$TMP"' EXIT
+
+# udhcpc calls this script with the lease in its environment.
+read -r -d '' cmd <<EOS
+cat >/tmp/dhcp <<'S'
+#!/bin/sh
+[ "\$1" = bound ] || exit 0
+ifconfig \$interface \$ip netmask \$subnet
+route add default gw \$router
+echo "lease \$ip router \$router dns \$dns"
+S
+chmod +x /tmp/dhcp
+ip link set eth0 up
+cat /sys/class/net/eth0/address | sed 's/^/mac /'
+udhcpc -i eth0 -s /tmp/dhcp -q -n -t 5 -T 2 || exit 3
+wget -q -O /tmp/blob http://10.0.2.2:$http_port/blob || exit 4
+echo "sha \$(sha256sum /tmp/blob | cut -d' ' -f1)"
+echo fwd-listening
+timeout 60 nc -l -p 7777 </tmp/blob || exit 5
+EOS
+
+# The script rides in an initramfs appended to the test one: the ELF
+# kernel's command line is too short for it.
+net_initrd "$TMP/initrd" "$cmd"
+timeout --kill-after=5 120 "$CVISOR" run --accel "$accel" \
+	--kernel "${CVISOR_VMLINUX:-$CVISOR_KERNEL}" --initrd "$TMP/initrd" \
+	--memory 256M --name net-user-test \
+	--net "user,hostfwd=tcp:127.0.0.1:$fwd_port-:7777,hostfwd=udp::$(free_port)-:9" \
+	--cmdline "console=ttyS0 panic=-1 quiet cvisor.test=\"sh /net-test\"" \
+	</dev/null >"$TMP/out" 2>&1 &
+vm_pid=$!
+
+# The host side of hostfwd: connect once the guest listens, read to EOF.
+for _ in $(seq 600); do
+	grep -q fwd-listening "$TMP/out" && break
+	kill -0 $vm_pid 2>/dev/null || break
+	sleep 0.2
+done
+got=$(python3 - "$fwd_port" <<'EOF2'
+import hashlib, socket, sys, time
+port = int(sys.argv[1])
+for _ in range(50):
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        break
+    except OSError:
+        time.sleep(0.2)
+else:
+    sys.exit(1)
+h = hashlib.sha256()
+n = 0
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    h.update(b)
+    n += len(b)
+    if n >= 300000:
+        break
+s.close()
+print(h.hexdigest())
+EOF2
+)
+wait $vm_pid
+rc=$?
+vm_pid=
+
+grep -q "lease 10.0.2.15 router 10.0.2.2 dns 10.0.2.3" "$TMP/out"
+check "$name: DHCP lease 10.0.2.15 via 10.0.2.2, DNS 10.0.2.3" $? \
+	"$(grep -a -E 'lease|result' "$TMP/out" | tr '\n' ' ') rc=$rc"
+grep -q "sha $want" "$TMP/out"
+check "$name: guest downloads from host 127.0.0.1 via 10.0.2.2" $? \
+	"$(grep -a -E '^sha|result' "$TMP/out" | tr '\n' ' ')"
+[[ $got == "$want" ]]
+check "$name: host reads a guest TCP service through hostfwd" $? \
+	"got '${got}' want $want"
+[[ $(guest_result) == 0 && $rc == 0 ]]
+check "$name: guest test command and cvisor exit cleanly" $? \
+	"result '$(guest_result)' rc=$rc: $(tail -n5 "$TMP/out" | tr '\n' ' ')"
+grep -q "^mac 52:54:00:" "$TMP/out"
+check "$name: MAC address is locally administered 52:54:00:xx" $? \
+	"$(grep -a '^mac' "$TMP/out")"
