@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: MIT
+/* The commands of the control protocol (docs/api.md). ctl->lock is held. */
+#include "vmm/control_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "devices/legacy.h"
+#include "devices/pci.h"
+#include "virtio/balloon.h"
+#include "vmm/affinity.h"
+#include "vmm/json.h"
+#include "vmm/pause.h"
+#include "vmm/vm.h"
+
+#define STOP_TIMEOUT_DEFAULT	10	/* seconds before stop forces */
+#define STOP_TIMEOUT_MAX	3600
+
+struct control_req {
+	struct json_val obj;
+	char id[72];		/* the request's id as JSON text */
+	struct json_out *out;	/* the result object's members */
+};
+
+static const char *vm_state(struct vm *vm)
+{
+	if (atomic_load(&vm->stopping))
+		return "stopping";
+	return vm_is_paused(vm) ? "paused" : "running";
+}
+
+static void put_status(struct control *ctl, struct json_out *o)
+{
+	struct vm *vm = ctl->vm;
+
+	json_out_raw(o, "\"name\":");
+	json_out_str(o, ctl->name);
+	json_out_fmt(o, ",\"pid\":%d,\"state\":", (int)getpid());
+	json_out_str(o, vm_state(vm));
+	json_out_fmt(o, ",\"vcpus\":%d,\"memory\":%llu,\"uptime_ms\":%llu,"
+		     "\"accel\":", vm->nr_vcpus,
+		     (unsigned long long)vm->mem.ram_size,
+		     (unsigned long long)(vm->start_ns ?
+			(vm_now_ns() - vm->start_ns) / 1000000 : 0));
+	json_out_str(o, vm->accel->name);
+}
+
+static int cmd_status(struct control *ctl, struct control_req *r)
+{
+	put_status(ctl, r->out);
+	return 0;
+}
+
+/* "Key:   123 kB" lines of a smaps block, in bytes. */
+static uint64_t smaps_kb(const char *line, const char *key)
+{
+	size_t n = strlen(key);
+
+	if (strncmp(line, key, n) || line[n] != ':')
+		return 0;
+	return strtoull(line + n + 1, NULL, 10) * 1024;
+}
+
+/* Resident and THP-backed bytes of the guest RAM mapping. */
+static void guest_ram_usage(struct vm *vm, uint64_t *rss, uint64_t *huge,
+			    uint64_t *proc_rss)
+{
+	uintptr_t ram = (uintptr_t)vm->mem.mapping;
+	bool in_ram = false;
+	char line[256];
+	FILE *f;
+
+	*rss = *huge = *proc_rss = 0;
+	f = fopen("/proc/self/smaps", "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long start, end;
+
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
+			in_ram = start == ram;
+			continue;
+		}
+		*proc_rss += smaps_kb(line, "Rss");
+		if (in_ram) {
+			*rss += smaps_kb(line, "Rss");
+			*huge += smaps_kb(line, "AnonHugePages") +
+				 smaps_kb(line, "Private_Hugetlb") +
+				 smaps_kb(line, "Shared_Hugetlb");
+		}
+	}
+	fclose(f);
+}
+
+static void put_balloon(struct vm *vm, struct json_out *o)
+{
+	struct balloon_info bi;
+
+	if (!vm->balloon) {
+		json_out_raw(o, "null");
+		return;
+	}
+	virtio_balloon_get_info(vm->balloon, &bi);
+	json_out_fmt(o, "{\"target\":%llu,\"actual\":%llu,\"released\":%llu,"
+		     "\"stats\":{", (unsigned long long)bi.target_bytes,
+		     (unsigned long long)bi.actual_bytes,
+		     (unsigned long long)bi.released_bytes);
+	for (unsigned i = 0; i < bi.nr_stats; i++) {
+		json_out_raw(o, i ? "," : "");
+		json_out_str(o, bi.stats[i].name);
+		json_out_fmt(o, ":%llu", (unsigned long long)bi.stats[i].value);
+	}
+	json_out_raw(o, "}}");
+}
+
+static int cmd_info(struct control *ctl, struct control_req *r)
+{
+	struct vm *vm = ctl->vm;
+	struct json_out *o = r->out;
+	uint64_t rss, huge, proc_rss;
+	bool first = true;
+
+	put_status(ctl, o);
+	guest_ram_usage(vm, &rss, &huge, &proc_rss);
+	json_out_fmt(o, ",\"memory_info\":{\"size\":%llu,\"guest_ram_rss\":%llu,"
+		     "\"huge_page_bytes\":%llu,\"process_rss\":%llu,"
+		     "\"merge\":%s,\"hugepages\":%s},\"balloon\":",
+		     (unsigned long long)vm->mem.ram_size,
+		     (unsigned long long)rss, (unsigned long long)huge,
+		     (unsigned long long)proc_rss,
+		     vm->cfg->mem_opts.merge ? "true" : "false",
+		     vm->cfg->mem_opts.hugepages ? "true" : "false");
+	put_balloon(vm, o);
+	json_out_raw(o, ",\"devices\":[");
+	for (int i = 0; vm->pci && i < PCI_MAX_SLOTS; i++) {
+		struct pci_device *d = vm->pci->devs[i];
+
+		if (!d)
+			continue;
+		json_out_fmt(o, "%s{\"slot\":%d,\"name\":", first ? "" : ",",
+			     d->slot);
+		json_out_str(o, d->name ? d->name : "?");
+		json_out_raw(o, "}");
+		first = false;
+	}
+	json_out_raw(o, "],\"vcpu_threads\":[");
+	for (int i = 0; i < vm->nr_vcpus; i++) {
+		int tid = atomic_load(&vm->vcpus[i].tid);
+		char cpus[256] = "";
+		cpu_set_t set;
+
+		if (tid && !sched_getaffinity(tid, sizeof(set), &set))
+			affinity_format(&set, cpus, sizeof(cpus));
+		json_out_fmt(o, "%s{\"id\":%d,\"tid\":%d,\"cpus\":", i ? "," : "",
+			     i, tid);
+		json_out_str(o, cpus);
+		json_out_raw(o, "}");
+	}
+	json_out_raw(o, "]");
+	return 0;
+}
+
+static int cmd_pause(struct control *ctl, struct control_req *r)
+{
+	return vm_pause(ctl->vm);
+}
+
+static int cmd_resume(struct control *ctl, struct control_req *r)
+{
+	vm_resume(ctl->vm);
+	return 0;
+}
+
+static int cmd_stop(struct control *ctl, struct control_req *r)
+{
+	int64_t timeout = STOP_TIMEOUT_DEFAULT;
+	int ret = json_get_int(&r->obj, "timeout", &timeout);
+
+	if (ret != -ENOENT && (ret || timeout < 0 || timeout > STOP_TIMEOUT_MAX))
+		return -EINVAL;
+	/* A paused guest cannot react to the button. */
+	vm_resume(ctl->vm);
+	ret = acpi_pm_power_button(ctl->vm);
+	if (ret)
+		return ret;
+	ctl->stop_timeout = timeout;
+	ctl->stop_deadline = vm_now_ns() + timeout * 1000000000ULL;
+	json_out_fmt(r->out, "\"timeout\":%d", (int)timeout);
+	return 0;
+}
+
+static int cmd_quit(struct control *ctl, struct control_req *r)
+{
+	vm_request_exit(ctl->vm, VM_EXIT_QUIT, "stopped by the control socket");
+	return 0;
+}
+
+static int cmd_balloon(struct control *ctl, struct control_req *r)
+{
+	int64_t bytes;
+
+	if (!ctl->vm->balloon)
+		return -ENODEV;
+	if (json_get_int(&r->obj, "bytes", &bytes) || bytes < 0 ||
+	    (uint64_t)bytes > ctl->vm->mem.ram_size)
+		return -EINVAL;
+	return virtio_balloon_set_target(ctl->vm->balloon, bytes);
+}
+
+static const struct control_cmd {
+	const char *name;
+	int (*fn)(struct control *ctl, struct control_req *r);
+	const char *einval;	/* what -EINVAL means for this command */
+} control_cmds[] = {
+	{ "status", cmd_status, NULL },
+	{ "info", cmd_info, NULL },
+	{ "pause", cmd_pause, NULL },
+	{ "resume", cmd_resume, NULL },
+	{ "stop", cmd_stop, "timeout must be 0-3600 seconds" },
+	{ "quit", cmd_quit, NULL },
+	{ "force", cmd_quit, NULL },
+	{ "balloon", cmd_balloon,
+	  "bytes must be an integer from 0 to the VM's memory size" },
+};
+
+static void control_reply(struct control *ctl, struct control_client *c,
+			  const char *id, const char *error,
+			  const char *result)
+{
+	char line[CONTROL_REPLY_MAX + 256];
+	struct json_out o;
+
+	json_out_init(&o, line, sizeof(line));
+	json_out_fmt(&o, "{\"id\":%s,\"ok\":%s", id, error ? "false" : "true");
+	if (error) {
+		json_out_raw(&o, ",\"error\":");
+		json_out_str(&o, error);
+	} else {
+		json_out_fmt(&o, ",\"result\":{%s}", result);
+	}
+	json_out_raw(&o, "}");
+	if (!json_out_ok(&o))
+		snprintf(line, sizeof(line),
+			 "{\"id\":%s,\"ok\":false,\"error\":\"reply too long\"}",
+			 id);
+	control_send(ctl, c, line);
+}
+
+void control_dispatch(struct control *ctl, struct control_client *c,
+		      const char *line, size_t len)
+{
+	char result[CONTROL_REPLY_MAX], cmd[32], err[160];
+	struct control_req r = { .id = "null" };
+	const struct control_cmd *cc = NULL;
+	struct json_out out;
+	struct json_val id;
+	int ret;
+
+	if (len && line[len - 1] == '\r')
+		len--;
+	if (json_parse(line, len, &r.obj) || r.obj.type != JSON_OBJECT) {
+		control_reply(ctl, c, r.id, "invalid JSON: expected one object per line",
+			      NULL);
+		return;
+	}
+	/* Echo numbers, short strings and null; anything else is refused. */
+	if (!json_get(&r.obj, "id", &id)) {
+		if ((id.type != JSON_NUMBER && id.type != JSON_STRING &&
+		     id.type != JSON_NULL) || id.len >= sizeof(r.id)) {
+			control_reply(ctl, c, r.id,
+				      "id must be a number or a string of at most 64 bytes",
+				      NULL);
+			return;
+		}
+		memcpy(r.id, id.p, id.len);
+		r.id[id.len] = 0;
+	}
+	if (json_get_string(&r.obj, "cmd", cmd, sizeof(cmd))) {
+		control_reply(ctl, c, r.id, "missing \"cmd\"", NULL);
+		return;
+	}
+	if (!strcmp(cmd, "console")) {
+		ret = control_console_attach(ctl, c);
+		control_reply(ctl, c, r.id, ret == -ENOTTY ?
+			      "the console is a terminal: run with --daemonize to attach" :
+			      ret ? "too many console clients" : NULL, "");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(control_cmds) / sizeof(control_cmds[0]); i++)
+		if (!strcmp(cmd, control_cmds[i].name))
+			cc = &control_cmds[i];
+	if (!cc) {
+		snprintf(err, sizeof(err), "unknown command '%s'", cmd);
+		control_reply(ctl, c, r.id, err, NULL);
+		return;
+	}
+	if (!ctl->vm) {
+		control_reply(ctl, c, r.id, "the VM is restarting", NULL);
+		return;
+	}
+	json_out_init(&out, result, sizeof(result));
+	r.out = &out;
+	ret = cc->fn(ctl, &r);
+	if (ret == -EINVAL && cc->einval)
+		snprintf(err, sizeof(err), "%s: %s", cmd, cc->einval);
+	else if (ret == -ENODEV)
+		snprintf(err, sizeof(err), "%s: the VM has no balloon device (run with --balloon)",
+			 cmd);
+	else if (ret)
+		snprintf(err, sizeof(err), "%s: %s", cmd, strerror(-ret));
+	control_reply(ctl, c, r.id, ret ? err : NULL, result);
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/* Internals shared by the control server and its commands. */
+#ifndef CVISOR_VMM_CONTROL_INT_H
+#define CVISOR_VMM_CONTROL_INT_H
+
+#include <pthread.h>
+#include <sys/un.h>
+
+#include "vmm/control.h"
+
+#define CONTROL_MAX_CLIENTS	16
+#define CONTROL_REPLAY_SIZE	(64 * 1024)
+#define CONTROL_REPLY_MAX	8192
+
+struct control_client {
+	int fd;			/* -1: slot free */
+	bool console;		/* raw console stream after "console" */
+	size_t len;
+	char buf[CONTROL_LINE_MAX];
+};
+
+struct control {
+	char name[CONTROL_NAME_MAX + 1];
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int listen_fd;
+	int wake_fd;
+	pthread_t thread;
+	bool started;
+
+	pthread_mutex_t lock;	/* vm, clients, stop_deadline, quit */
+	struct vm *vm;
+	struct control_client clients[CONTROL_MAX_CLIENTS];
+	uint64_t stop_deadline;	/* force the stop at this time, 0: none */
+	int stop_timeout;
+	bool quit;
+
+	/* Console output arrives on vCPU threads: its own lock. */
+	pthread_mutex_t out_lock;
+	bool console_enabled;
+	int console_fds[CONTROL_MAX_CLIENTS];
+	uint8_t replay[CONTROL_REPLAY_SIZE];
+	size_t replay_len, replay_pos;
+};
+
+/* Run one request line from client c; ctl->lock held. */
+void control_dispatch(struct control *ctl, struct control_client *c,
+		      const char *line, size_t len);
+/* Send a whole line to c, closing it if it cannot take it; lock held. */
+void control_send(struct control *ctl, struct control_client *c,
+		  const char *line);
+/* Turn c into a console stream (replaying recent output); lock held. */
+int control_console_attach(struct control *ctl, struct control_client *c);
+
+#endif
