@@ -69,8 +69,13 @@ int net_bridge_open(const char *bridge, struct net_backend **be, char *err,
 		return -ENODEV;
 	}
 	fd = tap_open_fd("cvtap%d", tap, err, errlen);
-	if (fd < 0)
+	if (fd < 0) {
+		snprintf(err, errlen, "bridge '%s': cannot create a tap: %s%s",
+			 bridge, strerror(-fd),
+			 fd == -EPERM || fd == -EACCES ?
+				 " (needs root or CAP_NET_ADMIN)" : "");
 		return fd;
+	}
 	ret = bridge_attach(bridge, tap, err, errlen);
 	if (ret) {
 		close(fd);

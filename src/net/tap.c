@@ -83,7 +83,7 @@ int tap_open_fd(const char *name, char *actual, char *err, size_t errlen)
 	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		ret = -errno;
-		snprintf(err, errlen, "cannot open /dev/net/tun for '%s': %s%s",
+		snprintf(err, errlen, "tap '%s': cannot open /dev/net/tun: %s%s",
 			 name, strerror(-ret), perm_hint(-ret));
 		return ret;
 	}

@@ -1,0 +1,70 @@
+#!/bin/bash
+# virtio-net bad input: each --net mistake is one line naming the value,
+# and cvisor exits with status 1 or 2 before the guest runs.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/net_lib.sh"
+
+name=net_errors
+kernel=$GUESTS/hello.elf
+[[ -r $kernel ]] || { skip $name "no test guests (make guests)"; exit 0; }
+
+# expect WHAT SPEC PATTERN [command prefix...]
+expect() {
+	local what=$1 spec=$2 pat=$3
+	shift 3
+	timeout 20 "$@" "$CVISOR" run --accel emu --test-exit --memory 64M \
+		--kernel "$kernel" --net "$spec" </dev/null >"$TMP/out" 2>&1
+	rc=$?
+	if [[ $rc != 1 && $rc != 2 ]]; then
+		fail "$name: $what" "exit status $rc: $(head -c 300 "$TMP/out")"
+	elif ! grep -q -- "$pat" "$TMP/out"; then
+		fail "$name: $what" "no '$pat' in: $(head -c 300 "$TMP/out")"
+	else
+		pass "$name: $what"
+	fi
+}
+
+expect "unknown backend" "vde,sock=/x" "unknown backend 'vde'"
+expect "malformed hostfwd" "user,hostfwd=tcp::22" "bad hostfwd.*'tcp::22'"
+expect "hostfwd port out of range" "user,hostfwd=tcp::70000-:22" "'tcp::70000-:22'"
+expect "hostfwd bad protocol" "user,hostfwd=sctp::2222-:22" "'sctp::2222-:22'"
+expect "malformed mac" "user,mac=52:54:00:12:34" "bad MAC address.*'52:54:00:12:34'"
+expect "multicast mac" "user,mac=01:00:5e:00:00:01" "'01:00:5e:00:00:01'"
+expect "malformed net" "user,net=10.0.2.0/33" "bad network.*'10.0.2.0/33'"
+expect "net with host bits" "user,net=10.0.2.7/24" "'10.0.2.7/24'"
+expect "unknown option" "user,speed=fast" "unknown option 'speed'"
+expect "tap without ifname" "tap" "tap needs ifname"
+expect "missing tap" "tap,ifname=cvnosuch0" "tap 'cvnosuch0' does not exist"
+expect "not a tap" "tap,ifname=lo" "'lo' is not a tap"
+expect "missing bridge" "bridge,br=cvnobr0" "bridge 'cvnobr0' does not exist"
+
+# hostfwd onto a port someone holds
+port=$(free_port)
+python3 -c 'import socket,sys,time
+s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); time.sleep(30)' "$port" &
+holder=$!
+sleep 0.5
+expect "hostfwd port in use" "user,hostfwd=tcp:127.0.0.1:$port-:22" \
+	"hostfwd cannot listen on tcp 127.0.0.1:$port"
+kill $holder 2>/dev/null
+wait $holder 2>/dev/null
+
+# No permission: an unprivileged user, in a namespace with a root tap and bridge.
+if [[ $EUID -ne 0 || ! -c /dev/net/tun ]]; then
+	skip "$name: permission messages" "needs root to set up"
+elif ns=cvnete$$ && ! ip netns add $ns 2>/dev/null; then
+	skip "$name: permission messages" "cannot create a network namespace"
+else
+	ip -n $ns tuntap add dev tap0 mode tap
+	ip -n $ns link add br0 type bridge
+	nobody=(ip netns exec $ns setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all)
+	if "${nobody[@]}" test -x "$CVISOR"; then
+		expect "tap without permission" "tap,ifname=tap0" \
+			"tap 'tap0'.*needs root or CAP_NET_ADMIN" "${nobody[@]}"
+		expect "bridge without permission" "bridge,br=br0" \
+			"bridge 'br0'.*needs root or CAP_NET_ADMIN" "${nobody[@]}"
+	else
+		skip "$name: permission messages" "$CVISOR not executable by nobody"
+	fi
+	ip netns del $ns
+fi
