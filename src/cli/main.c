@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/ctl.h"
 
 #define CVISOR_VERSION "0.1.0"
 
@@ -15,6 +16,13 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
 	{ "run", cmd_run, "boot a VM" },
 	{ "img", cmd_img, "create, inspect and convert disk images (qemu-img compatible)" },
+	{ "list", cmd_list, "list running VMs" },
+	{ "info", cmd_info, "show a running VM's devices, memory and vCPU threads" },
+	{ "pause", cmd_pause, "pause a running VM's vCPUs" },
+	{ "resume", cmd_resume, "resume a paused VM" },
+	{ "stop", cmd_stop, "power a VM off (ACPI button, then force)" },
+	{ "balloon", cmd_balloon, "set a VM's memory target through virtio-balloon" },
+	{ "console", cmd_console, "attach to the console of a --daemonize VM" },
 };
 
 static void usage(FILE *f)

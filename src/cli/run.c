@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/run_mgmt.h"
 #include "cli/run_opts.h"
 #include "vmm/console.h"
 #include "vmm/event_loop.h"
@@ -27,11 +28,14 @@ static const char run_usage[] =
 "  --cmdline STRING     kernel command line (default \"console=ttyS0\")\n"
 "  --memory SIZE[,merge=on][,hugepages=on]\n"
 "                       guest RAM, e.g. 512M or 2G (default 512M)\n"
-"  --cpus N             virtual CPUs, 1..64 (default 1)\n"
+"  --cpus N[,affinity=LIST|V:LIST,...]\n"
+"                       virtual CPUs, 1..64 (default 1); pin vCPU threads\n"
 "  --accel NAME         kvm (default), emu, or kvm:emu (KVM, else emu)\n"
 "  --disk path=FILE[,readonly=on][,cache=none|writeback][,serial=ID][,format=raw|qcow2]\n"
 "  --net SPEC           network interface (user, tap, bridge)\n"
-"  --name NAME          VM name\n"
+"  --name NAME          VM name for the control socket (default vm-PID)\n"
+"  --balloon            add a virtio-balloon device (cvisor balloon)\n"
+"  --daemonize          run in the background; 'cvisor console NAME' attaches\n"
 "  --no-reboot          exit when the guest reboots\n"
 "  --debug              verbose VMM logging\n"
 "\n"
@@ -41,7 +45,7 @@ static const char run_usage[] =
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS,
 	OPT_ACCEL, OPT_DISK, OPT_NET, OPT_NAME, OPT_NO_REBOOT, OPT_DEBUG,
-	OPT_TEST_EXIT, OPT_HELP,
+	OPT_TEST_EXIT, OPT_HELP, OPT_BALLOON, OPT_DAEMONIZE,
 };
 
 static const struct option run_options[] = {
@@ -59,10 +63,13 @@ static const struct option run_options[] = {
 	{ "debug", no_argument, NULL, OPT_DEBUG },
 	{ "test-exit", no_argument, NULL, OPT_TEST_EXIT },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "balloon", no_argument, NULL, OPT_BALLOON },
+	{ "daemonize", no_argument, NULL, OPT_DAEMONIZE },
 	{ 0 },
 };
 
-static int run_parse(int argc, char **argv, struct vm_config *cfg)
+static int run_parse(int argc, char **argv, struct vm_config *cfg,
+		     struct run_mgmt *mgmt)
 {
 	int opt, ret = 0;
 
@@ -109,6 +116,12 @@ static int run_parse(int argc, char **argv, struct vm_config *cfg)
 			break;
 		case OPT_TEST_EXIT:
 			cfg->test_exit = true;
+			break;
+		case OPT_BALLOON:
+			cfg->balloon = true;
+			break;
+		case OPT_DAEMONIZE:
+			mgmt->daemonize = true;
 			break;
 		case OPT_HELP:
 			fputs(run_usage, stdout);
@@ -179,6 +192,7 @@ int cmd_run(int argc, char **argv)
 		.mem_size = 512ULL << 20,
 		.nr_cpus = 1,
 	};
+	struct run_mgmt mgmt = { 0 };
 	struct run_signals rs;
 	struct console *con;
 	struct vm vm;
@@ -186,7 +200,7 @@ int cmd_run(int argc, char **argv)
 	sigset_t sigs;
 	int sfd, status;
 
-	if (run_parse(argc, argv, &cfg))
+	if (run_parse(argc, argv, &cfg, &mgmt))
 		return 2;
 	/* Termination signals arrive through a signalfd in the event loop. */
 	sigemptyset(&sigs);
@@ -195,6 +209,13 @@ int cmd_run(int argc, char **argv)
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	/* Threads started from here on inherit the blocked signals. */
+	switch (run_mgmt_setup(&mgmt, &cfg)) {
+	case 1:
+		return mgmt.parent_status;
+	case -1:
+		return 1;
+	}
 	sigdelset(&sigs, SIGUSR1);
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	con = console_create(STDIN_FILENO, STDOUT_FILENO);
@@ -204,6 +225,7 @@ int cmd_run(int argc, char **argv)
 	}
 	cfg.console_out = console_output;
 	cfg.console_opaque = con;
+	run_mgmt_console(&mgmt, &cfg);
 	for (;;) {
 		if (vm_create(&vm, &cfg)) {
 			status = 1;
@@ -218,7 +240,9 @@ int cmd_run(int argc, char **argv)
 			vm_destroy(&vm);
 			break;
 		}
+		run_mgmt_booted(&mgmt, &vm);
 		reason = vm_run(&vm);
+		run_mgmt_ended(&mgmt, &vm, reason);
 		status = run_status(&vm, reason);
 		vm_destroy(&vm);
 		if (reason != VM_EXIT_RESET || cfg.no_reboot)
@@ -227,5 +251,6 @@ int cmd_run(int argc, char **argv)
 	}
 	console_destroy(con);
 	close(sfd);
+	run_mgmt_destroy(&mgmt);
 	return status;
 }

@@ -7,6 +7,7 @@
 #include <sys/sysinfo.h>
 
 #include "cli/cli.h"
+#include "vmm/affinity.h"
 #include "vmm/log.h"
 
 /*
@@ -102,11 +103,20 @@ int run_parse_cpus(char *arg, struct vm_config *cfg)
 			  MAX_VCPUS);
 		return -EINVAL;
 	}
-	if (s && *s) {
+	cfg->nr_cpus = n;
+	if (s && !strncmp(s, "affinity=", 9)) {
+		cpu_set_t sets[MAX_VCPUS];
+		char err[160];
+
+		cfg->affinity = s + 9;
+		if (affinity_parse(cfg->affinity, n, sets, err, sizeof(err))) {
+			log_error("--cpus: %s", err);
+			return -EINVAL;
+		}
+	} else if (s && *s) {
 		log_error("--cpus: unknown option '%s'", s);
 		return -EINVAL;
 	}
-	cfg->nr_cpus = n;
 	return 0;
 }
 

@@ -426,6 +426,15 @@ int control_start(struct control *ctl)
 	return 0;
 }
 
+void control_release(struct control *ctl)
+{
+	close(ctl->listen_fd);
+	close(ctl->wake_fd);
+	pthread_mutex_destroy(&ctl->lock);
+	pthread_mutex_destroy(&ctl->out_lock);
+	free(ctl);
+}
+
 void control_destroy(struct control *ctl)
 {
 	uint64_t one = 1;
@@ -444,9 +453,5 @@ void control_destroy(struct control *ctl)
 		if (ctl->clients[i].fd >= 0)
 			control_close_client(ctl, &ctl->clients[i]);
 	unlink(ctl->path);
-	close(ctl->listen_fd);
-	close(ctl->wake_fd);
-	pthread_mutex_destroy(&ctl->lock);
-	pthread_mutex_destroy(&ctl->out_lock);
-	free(ctl);
+	control_release(ctl);
 }

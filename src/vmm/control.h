@@ -39,6 +39,8 @@ struct control *control_create(const char *name, char *err, size_t err_size);
 int control_start(struct control *ctl);
 /* Stop the thread, close clients, remove the socket. */
 void control_destroy(struct control *ctl);
+/* Free an unstarted ctl but leave its socket (a daemon's parent). */
+void control_release(struct control *ctl);
 
 /* The VM commands act on; NULL between a reset and the next boot. */
 void control_set_vm(struct control *ctl, struct vm *vm);

@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: MIT
+/* cvisor pause|resume|stop|info|balloon|console NAME */
+#include "cli/ctl.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "vmm/control.h"
+#include "vmm/json.h"
+
+#define CTL_TIMEOUT_MS	10000
+#define CTRL_RBRACKET	0x1d
+
+static int ctl_check(const char *name, const char *resp, int len,
+		     struct json_val *result)
+{
+	struct json_val obj, v;
+	char err[512];
+	bool ok = false;
+
+	if (len < 0) {
+		fprintf(stderr, "cvisor: %s: no answer: %s\n", name,
+			strerror(-len));
+		return 1;
+	}
+	if (json_parse(resp, len, &obj) || json_get(&obj, "ok", &v) ||
+	    json_bool(&v, &ok)) {
+		fprintf(stderr, "cvisor: %s: malformed answer\n", name);
+		return 1;
+	}
+	if (!ok) {
+		if (json_get_string(&obj, "error", err, sizeof(err)))
+			snprintf(err, sizeof(err), "failed");
+		fprintf(stderr, "cvisor: %s: %s\n", name, err);
+		return 1;
+	}
+	if (result && json_get(&obj, "result", result))
+		result->type = JSON_NONE;
+	return 0;
+}
+
+static int ctl_call_fd(int fd, const char *name, const char *req, char *resp,
+		       size_t size, struct json_val *result)
+{
+	int len = control_call(fd, req, resp, size, CTL_TIMEOUT_MS);
+
+	return ctl_check(name, resp, len, result);
+}
+
+int ctl_request(const char *name, const char *req, char *resp, size_t size,
+		struct json_val *result)
+{
+	char err[256];
+	int fd = control_connect(name, err, sizeof(err)), ret;
+
+	if (fd < 0) {
+		fprintf(stderr, "cvisor: %s\n", err);
+		return 1;
+	}
+	ret = ctl_call_fd(fd, name, req, resp, size, result);
+	close(fd);
+	return ret;
+}
+
+static int ctl_usage(const char *usage, int argc, char **argv, int nargs)
+{
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("usage: cvisor %s\n", usage);
+		return 0;
+	}
+	if (argc != nargs + 1) {
+		fprintf(stderr, "usage: cvisor %s\n", usage);
+		return 2;
+	}
+	return -1;
+}
+
+static int ctl_simple(int argc, char **argv, const char *cmd)
+{
+	char usage[64], req[64], resp[1024];
+	int ret;
+
+	snprintf(usage, sizeof(usage), "%s NAME", cmd);
+	ret = ctl_usage(usage, argc, argv, 1);
+	if (ret >= 0)
+		return ret;
+	snprintf(req, sizeof(req), "{\"id\":1,\"cmd\":\"%s\"}", cmd);
+	return ctl_request(argv[1], req, resp, sizeof(resp), NULL);
+}
+
+int cmd_pause(int argc, char **argv)
+{
+	return ctl_simple(argc, argv, "pause");
+}
+
+int cmd_resume(int argc, char **argv)
+{
+	return ctl_simple(argc, argv, "resume");
+}
+
+/* Wait for the VM process to close the connection as it exits. */
+static int ctl_wait_gone(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char buf[512];
+
+	for (;;) {
+		int n = poll(&p, 1, timeout_ms);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -ETIMEDOUT;
+		n = read(fd, buf, sizeof(buf));
+		if (n <= 0)
+			return 0;
+	}
+}
+
+int cmd_stop(int argc, char **argv)
+{
+	const char *name = NULL;
+	bool force = false;
+	long timeout = 10;
+	char req[128], resp[1024], err[256];
+	int fd, ret;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--force")) {
+			force = true;
+		} else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
+			char *end;
+
+			timeout = strtol(argv[++i], &end, 10);
+			if (*end || timeout < 0 || timeout > 3600) {
+				fprintf(stderr, "cvisor stop: --timeout: '%s' is not 0-3600 seconds\n",
+					argv[i]);
+				return 2;
+			}
+		} else if (!strcmp(argv[i], "--help")) {
+			printf("usage: cvisor stop NAME [--force] [--timeout SECONDS]\n"
+			       "Presses the ACPI power button; forces the VM off if the\n"
+			       "guest has not powered off after the timeout (default 10).\n");
+			return 0;
+		} else if (!name && argv[i][0] != '-') {
+			name = argv[i];
+		} else {
+			fprintf(stderr, "usage: cvisor stop NAME [--force] [--timeout SECONDS]\n");
+			return 2;
+		}
+	}
+	if (!name) {
+		fprintf(stderr, "usage: cvisor stop NAME [--force] [--timeout SECONDS]\n");
+		return 2;
+	}
+	fd = control_connect(name, err, sizeof(err));
+	if (fd < 0) {
+		fprintf(stderr, "cvisor: %s\n", err);
+		return 1;
+	}
+	if (force)
+		snprintf(req, sizeof(req), "{\"id\":1,\"cmd\":\"quit\"}");
+	else
+		snprintf(req, sizeof(req), "{\"id\":1,\"cmd\":\"stop\",\"timeout\":%ld}",
+			 timeout);
+	ret = ctl_call_fd(fd, name, req, resp, sizeof(resp), NULL);
+	if (!ret && ctl_wait_gone(fd, (timeout + 10) * 1000)) {
+		fprintf(stderr, "cvisor: %s: still running\n", name);
+		ret = 1;
+	}
+	close(fd);
+	return ret;
+}
+
+int cmd_balloon(int argc, char **argv)
+{
+	unsigned long long bytes;
+	char req[128], resp[1024];
+	int ret = ctl_usage("balloon NAME SIZE", argc, argv, 2);
+
+	if (ret >= 0)
+		return ret;
+	if (parse_size(argv[2], &bytes)) {
+		fprintf(stderr, "cvisor balloon: invalid size '%s' (use e.g. 256M)\n",
+			argv[2]);
+		return 2;
+	}
+	snprintf(req, sizeof(req), "{\"id\":1,\"cmd\":\"balloon\",\"bytes\":%llu}",
+		 bytes);
+	return ctl_request(argv[1], req, resp, sizeof(resp), NULL);
+}
+
+static uint64_t jint(const struct json_val *obj, const char *key)
+{
+	int64_t v = 0;
+
+	json_get_int(obj, key, &v);
+	return v;
+}
+
+static const char *jstr(const struct json_val *obj, const char *key,
+			char *buf, size_t size)
+{
+	if (json_get_string(obj, key, buf, size))
+		snprintf(buf, size, "?");
+	return buf;
+}
+
+static void info_print(const struct json_val *r)
+{
+	struct json_val mem, bal, stats, arr, el;
+	char s[128], s2[128];
+
+	printf("name:        %s\n", jstr(r, "name", s, sizeof(s)));
+	printf("pid:         %" PRIu64 "\n", jint(r, "pid"));
+	printf("state:       %s\n", jstr(r, "state", s, sizeof(s)));
+	printf("accel:       %s\n", jstr(r, "accel", s, sizeof(s)));
+	printf("uptime:      %.1f s\n", jint(r, "uptime_ms") / 1000.0);
+	printf("vcpus:       %" PRIu64 "\n", jint(r, "vcpus"));
+	if (!json_get(r, "memory_info", &mem)) {
+		printf("memory:      %" PRIu64 " MiB\n", jint(&mem, "size") >> 20);
+		printf("  guest RAM resident:  %" PRIu64 " KiB\n",
+		       jint(&mem, "guest_ram_rss") >> 10);
+		printf("  huge-page backed:    %" PRIu64 " KiB\n",
+		       jint(&mem, "huge_page_bytes") >> 10);
+		printf("  process RSS:         %" PRIu64 " KiB\n",
+		       jint(&mem, "process_rss") >> 10);
+	}
+	if (!json_get(r, "balloon", &bal) && bal.type == JSON_OBJECT) {
+		printf("balloon:     target %" PRIu64 " MiB, actual %" PRIu64
+		       " MiB, released %" PRIu64 " MiB\n",
+		       jint(&bal, "target") >> 20, jint(&bal, "actual") >> 20,
+		       jint(&bal, "released") >> 20);
+		if (!json_get(&bal, "stats", &stats)) {
+			static const char *const keys[] = {
+				"free-memory", "total-memory", "available-memory",
+				"disk-caches", "major-faults", "minor-faults",
+				"swap-in", "swap-out",
+			};
+
+			for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+				if (!json_get(&stats, keys[i], &el))
+					printf("  guest %-17s %" PRIu64 "\n", keys[i],
+					       jint(&stats, keys[i]));
+		}
+	}
+	if (!json_get(r, "devices", &arr)) {
+		printf("devices:\n");
+		for (unsigned i = 0; !json_index(&arr, i, &el); i++)
+			printf("  %02" PRIx64 ".0  %s\n", jint(&el, "slot"),
+			       jstr(&el, "name", s, sizeof(s)));
+	}
+	if (!json_get(r, "vcpu_threads", &arr)) {
+		printf("vcpu threads:\n");
+		for (unsigned i = 0; !json_index(&arr, i, &el); i++)
+			printf("  vcpu%" PRIu64 "  tid %" PRIu64 "  cpus %s\n",
+			       jint(&el, "id"), jint(&el, "tid"),
+			       jstr(&el, "cpus", s2, sizeof(s2)));
+	}
+}
+
+int cmd_info(int argc, char **argv)
+{
+	static char resp[CONTROL_LINE_MAX * 4];
+	struct json_val result;
+	const char *name = NULL;
+	bool json = false;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--output=json"))
+			json = true;
+		else if (!name && argv[i][0] != '-')
+			name = argv[i];
+		else {
+			fprintf(stderr, "usage: cvisor info NAME [--output=json]\n");
+			return 2;
+		}
+	}
+	if (!name) {
+		fprintf(stderr, "usage: cvisor info NAME [--output=json]\n");
+		return 2;
+	}
+	if (ctl_request(name, "{\"id\":1,\"cmd\":\"info\"}", resp, sizeof(resp),
+			&result))
+		return 1;
+	if (json)
+		printf("%.*s\n", (int)result.len, result.p);
+	else
+		info_print(&result);
+	return 0;
+}
+
+/* Copy between the terminal and the console stream until Ctrl-] or EOF. */
+int cmd_console(int argc, char **argv)
+{
+	struct termios saved, raw;
+	bool tty = isatty(STDIN_FILENO), in_open = true;
+	char err[256], resp[512];
+	int fd, ret = ctl_usage("console NAME", argc, argv, 1);
+
+	if (ret >= 0)
+		return ret;
+	fd = control_connect(argv[1], err, sizeof(err));
+	if (fd < 0) {
+		fprintf(stderr, "cvisor: %s\n", err);
+		return 1;
+	}
+	if (ctl_call_fd(fd, argv[1], "{\"id\":1,\"cmd\":\"console\"}", resp,
+			sizeof(resp), NULL)) {
+		close(fd);
+		return 1;
+	}
+	if (tty && tcgetattr(STDIN_FILENO, &saved) == 0) {
+		fprintf(stderr, "[attached to %s; Ctrl-] detaches]\r\n", argv[1]);
+		raw = saved;
+		cfmakeraw(&raw);
+		raw.c_oflag |= OPOST | ONLCR;
+		tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+	} else {
+		tty = false;
+	}
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = fd, .events = POLLIN },
+			{ .fd = in_open ? STDIN_FILENO : -1, .events = POLLIN },
+		};
+		char buf[1024];
+		ssize_t n;
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[0].revents) {
+			n = read(fd, buf, sizeof(buf));
+			if (n <= 0 || write(STDOUT_FILENO, buf, n) != n)
+				break;
+		}
+		if (p[1].revents) {
+			n = read(STDIN_FILENO, buf, sizeof(buf));
+			if (n <= 0) {
+				in_open = false;
+				continue;
+			}
+			if (tty && memchr(buf, CTRL_RBRACKET, n))
+				break;
+			if (write(fd, buf, n) != n)
+				break;
+		}
+	}
+	if (tty)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+	close(fd);
+	return 0;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/* Subcommands that manage running VMs through their control sockets. */
+#ifndef CVISOR_CLI_CTL_H
+#define CVISOR_CLI_CTL_H
+
+#include <stddef.h>
+
+int cmd_list(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_pause(int argc, char **argv);
+int cmd_resume(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_balloon(int argc, char **argv);
+int cmd_console(int argc, char **argv);
+
+/*
+ * Send req to the VM called name; on success the response's "result"
+ * object is in *result (pointing into resp). Prints errors; returns 0 or 1.
+ */
+struct json_val;
+int ctl_request(const char *name, const char *req, char *resp, size_t size,
+		struct json_val *result);
+
+#endif

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: MIT
+/* cvisor list: every VM with a control socket, asked for its status. */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/ctl.h"
+#include "vmm/control.h"
+#include "vmm/json.h"
+
+#define LIST_TIMEOUT_MS	3000
+
+/* Status of one VM into resp; 0, or -errno (stale sockets are removed). */
+static int list_one(const char *name, char *resp, size_t size,
+		    struct json_val *result)
+{
+	struct json_val obj, ok;
+	char err[256], path[108];
+	bool is_ok = false;
+	int fd, len;
+
+	fd = control_connect(name, err, sizeof(err));
+	if (fd == -ECONNREFUSED &&
+	    !control_socket_path(name, path, sizeof(path)))
+		unlink(path);	/* its VM died without cleaning up */
+	if (fd < 0)
+		return fd;
+	len = control_call(fd, "{\"id\":1,\"cmd\":\"status\"}", resp, size,
+			   LIST_TIMEOUT_MS);
+	close(fd);
+	if (len < 0)
+		return len;
+	if (json_parse(resp, len, &obj) || json_get(&obj, "ok", &ok) ||
+	    json_bool(&ok, &is_ok) || !is_ok ||
+	    json_get(&obj, "result", result))
+		return -EPROTO;
+	return 0;
+}
+
+static void fmt_uptime(uint64_t ms, char *buf, size_t size)
+{
+	uint64_t s = ms / 1000;
+
+	if (s < 3600)
+		snprintf(buf, size, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
+	else
+		snprintf(buf, size, "%" PRIu64 "h%02" PRIu64 "m", s / 3600,
+			 s / 60 % 60);
+}
+
+int cmd_list(int argc, char **argv)
+{
+	char dir[108], resp[2048], state[32], up[32];
+	struct json_val r;
+	bool json = false, first = true;
+	struct dirent *de;
+	DIR *d;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--output=json")) {
+			json = true;
+		} else if (!strcmp(argv[i], "--help")) {
+			printf("usage: cvisor list [--output=json]\n");
+			return 0;
+		} else {
+			fprintf(stderr, "usage: cvisor list [--output=json]\n");
+			return 2;
+		}
+	}
+	if (control_runtime_dir(dir, sizeof(dir), false))
+		return 1;
+	d = opendir(dir);
+	if (json)
+		printf("[");
+	else
+		printf("%-20s %8s %-8s %5s %10s %9s\n", "NAME", "PID", "STATE",
+		       "VCPUS", "MEMORY", "UPTIME");
+	while (d && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		char name[CONTROL_NAME_MAX + 1];
+		int64_t pid = 0, vcpus = 0, mem = 0, uptime = 0;
+
+		if (n < 6 || n - 5 > CONTROL_NAME_MAX ||
+		    strcmp(de->d_name + n - 5, ".sock"))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(n - 5), de->d_name);
+		if (!control_name_valid(name) ||
+		    list_one(name, resp, sizeof(resp), &r))
+			continue;
+		if (json) {
+			printf("%s%.*s", first ? "" : ",", (int)r.len, r.p);
+			first = false;
+			continue;
+		}
+		json_get_int(&r, "pid", &pid);
+		json_get_int(&r, "vcpus", &vcpus);
+		json_get_int(&r, "memory", &mem);
+		json_get_int(&r, "uptime_ms", &uptime);
+		if (json_get_string(&r, "state", state, sizeof(state)))
+			snprintf(state, sizeof(state), "?");
+		fmt_uptime(uptime, up, sizeof(up));
+		printf("%-20s %8" PRId64 " %-8s %5" PRId64 " %9" PRId64 "M %9s\n",
+		       name, pid, state, vcpus, mem >> 20, up);
+	}
+	if (json)
+		printf("]\n");
+	if (d)
+		closedir(d);
+	return 0;
+}
