@@ -132,7 +132,7 @@ static int copy_ifname(char *dst, const char *v)
 
 int net_parse(const char *spec, struct net_opts *o, char *err, size_t errlen)
 {
-	char buf[SPEC_MAX], *save = NULL, *tok, *val;
+	char buf[SPEC_MAX], *rest = buf, *tok, *val;
 	const char *what = NULL;
 	int ret = -EINVAL;
 
@@ -144,8 +144,8 @@ int net_parse(const char *spec, struct net_opts *o, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	strcpy(buf, spec);
-	tok = strtok_r(buf, ",", &save);
-	if (!tok) {
+	tok = strsep(&rest, ",");
+	if (!*tok) {
 		snprintf(err, errlen, "--net '%s': no backend (user, tap, bridge)",
 			 spec);
 		return -EINVAL;
@@ -162,7 +162,7 @@ int net_parse(const char *spec, struct net_opts *o, char *err, size_t errlen)
 			 spec, tok);
 		return -EINVAL;
 	}
-	while ((tok = strtok_r(NULL, ",", &save))) {
+	while ((tok = strsep(&rest, ","))) {
 		char orig[SPEC_MAX];
 
 		snprintf(orig, sizeof(orig), "%s", tok);
