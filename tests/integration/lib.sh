@@ -71,10 +71,13 @@ linux_accels() {
 
 # linux_boot ACCEL TIMEOUT "GUEST SHELL COMMAND" [cvisor run args...]
 # Boots the test kernel and initramfs; output in $TMP/out, status in $rc.
+# The ELF vmlinux is the default (no decompressor: twice as fast under
+# emu); set LINUX_KERNEL=$CVISOR_KERNEL to boot the bzImage.
 linux_boot() {
 	local accel=$1 limit=$2 cmd=$3
 	shift 3
-	run_vm "$limit" --accel "$accel" --kernel "$CVISOR_KERNEL" \
+	run_vm "$limit" --accel "$accel" \
+		--kernel "${LINUX_KERNEL:-${CVISOR_VMLINUX:-$CVISOR_KERNEL}}" \
 		--initrd "$CVISOR_INITRD" \
 		--cmdline "console=ttyS0 panic=-1 quiet cvisor.test64=$(printf %s "$cmd" | base64 -w0)" \
 		"$@"

@@ -12,12 +12,15 @@ fi
 
 for accel in $accels; do
 	echo "accelerator: $accel"
+	# The bzImage (64-bit boot protocol entry) once, the vmlinux after.
 	for n in 1 2 4; do
+		LINUX_KERNEL=$([[ $n -eq 1 ]] && echo "$CVISOR_KERNEL")
 		linux_boot "$accel" 300 'echo "nproc=$(nproc)"' --cpus $n --memory 256M
 		[[ $rc -eq 0 && $(guest_result) == 0 ]] && grep -q "nproc=$n" "$TMP/out"
-		check "${accel}_linux_nproc_$n" $? "rc=$rc, $(grep -a nproc= "$TMP/out" | head -1) $(tail -c 400 "$TMP/out")"
+		check "${accel}_linux_nproc_$n${LINUX_KERNEL:+_bzimage}" $? "rc=$rc, $(grep -a nproc= "$TMP/out" | head -1) $(tail -c 400 "$TMP/out")"
 	done
 
+	LINUX_KERNEL=
 	linux_boot "$accel" 300 'grep MemTotal /proc/meminfo' --memory 384M
 	kb=$(sed -n 's/.*MemTotal: *\([0-9]*\) kB.*/\1/p' "$TMP/out")
 	[[ $rc -eq 0 && -n $kb && $kb -le 393216 && $kb -ge 300000 ]]
@@ -26,7 +29,7 @@ for accel in $accels; do
 	linux_boot "$accel" 300 'reboot -f' --no-reboot --memory 256M
 	check "${accel}_linux_reboot_no_reboot_exits_0" $rc "rc=$rc $(tail -c 300 "$TMP/out")"
 
-	run_vm 300 --accel "$accel" --kernel "$CVISOR_KERNEL" --initrd "$CVISOR_INITRD" \
+	run_vm 300 --accel "$accel" --kernel "${CVISOR_VMLINUX:-$CVISOR_KERNEL}" --initrd "$CVISOR_INITRD" \
 		--cmdline "console=ttyS0 panic=-1 quiet cvisor.panic=1" --memory 256M
 	[[ $rc -ne 0 && $rc -lt 124 ]] && grep -q "panic" "$TMP/out"
 	check "${accel}_linux_panic_nonzero" $? "rc=$rc $(tail -c 300 "$TMP/out")"
