@@ -76,27 +76,38 @@ static void deliver_fault(struct emu_cpu *cpu)
 	cpu->delivering = -1;
 }
 
+/*
+ * An NMI that arrives while NMIs are blocked (from NMI delivery until the
+ * next IRET) stays latched in nmi_pending and is delivered once IRET
+ * unblocks; the LAPIC hands each NMI over only once.
+ */
 static bool poll_interrupts(struct emu_cpu *cpu)
 {
 	const struct emu_apic_ops *ops = cpu->apic_ops;
+	bool maybe = ops->maybe_pending(cpu->apic);
 	unsigned ev;
 	int v;
 
-	if (!ops->maybe_pending(cpu->apic))
+	if (!maybe && !cpu->nmi_pending)
 		return false;
-	ev = ops->take_events(cpu->apic, &cpu->sipi_vector);
-	if (ev & (CPU_EV_INIT | CPU_EV_SIPI)) {
-		cpu->events |= ev & (CPU_EV_INIT | CPU_EV_SIPI);
-		return true;
+	if (maybe) {
+		ev = ops->take_events(cpu->apic, &cpu->sipi_vector);
+		if (ev & CPU_EV_NMI)
+			cpu->nmi_pending = true;
+		if (ev & (CPU_EV_INIT | CPU_EV_SIPI)) {
+			cpu->events |= ev & (CPU_EV_INIT | CPU_EV_SIPI);
+			return true;
+		}
 	}
-	if ((ev & CPU_EV_NMI) && !cpu->nmi_blocked) {
+	if (cpu->nmi_pending && !cpu->nmi_blocked) {
+		cpu->nmi_pending = false;
 		cpu->nmi_blocked = true;
 		cpu->delivering = EXC_NMI;
 		cpu_deliver(cpu, EXC_NMI, false, 0, false, cpu->rip);
 		cpu->delivering = -1;
 		return false;
 	}
-	if (!(cpu->rflags & FL_IF))
+	if (!maybe || !(cpu->rflags & FL_IF))
 		return false;
 	v = ops->pending_vector(cpu->apic);
 	if (v < 0)

@@ -132,7 +132,8 @@ struct emu_cpu {
 
 	union xmm xmm[16];
 	uint32_t mxcsr;
-	uint16_t fcw, fsw, ftw;
+	uint16_t fcw, fsw, ftw;	/* ftw: full tag word, 11 = empty */
+	uint8_t fpr[8][10];	/* x87 R0..R7, 80-bit extended format */
 
 	/* Derived mode, refreshed by cpu_update_mode(). */
 	int cpl;
@@ -145,6 +146,7 @@ struct emu_cpu {
 	bool shadow;		/* STI / MOV SS interrupt shadow for one insn */
 	int delivering;		/* vector being delivered, or -1 */
 	bool nmi_blocked;	/* from NMI delivery until IRET */
+	bool nmi_pending;	/* NMI taken from the LAPIC, not yet delivered */
 	unsigned events;	/* CPU_EV_INIT/SIPI taken from the LAPIC */
 	uint8_t sipi_vector;
 	uint64_t insn_rip, insn_rsp;

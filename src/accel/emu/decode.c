@@ -4,6 +4,7 @@
  * RIP-relative) and r/m operand access, including LOCKed read-modify-write
  * done with host atomics on guest RAM.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "accel/emu/exec.h"
@@ -189,18 +190,100 @@ uint64_t rm_rmw(struct emu_cpu *cpu, struct insn *in, int size, rmw_fn fn,
 	return old;
 }
 
+/*
+ * Opcodes already reported as unimplemented, shared by all CPUs: each
+ * distinct opcode is reported once, with its bytes and RIP, and a guest
+ * that tries many cannot flood the log past the table's size.
+ */
+#define UD_REPORTED_MAX	64
+static _Atomic uint32_t ud_reported[UD_REPORTED_MAX];
+
+static bool ud_is_group(const uint8_t *op, int n)
+{
+	if (n == 1)
+		return (op[0] >= 0x80 && op[0] <= 0x83) || op[0] == 0xc0 ||
+		       op[0] == 0xc1 || (op[0] >= 0xd0 && op[0] <= 0xd3) ||
+		       (op[0] >= 0xd8 && op[0] <= 0xdf) || op[0] >= 0xf6;
+	return n == 2 && (op[1] <= 0x01 || op[1] == 0x18 ||
+			  (op[1] >= 0x71 && op[1] <= 0x73) ||
+			  op[1] == 0xae || op[1] == 0xba || op[1] == 0xc7);
+}
+
+/*
+ * Key of the instruction at b[0..n): mandatory prefix, opcode bytes and,
+ * for group opcodes, the ModRM reg field. Never 0.
+ */
+static uint32_t ud_key(const uint8_t *b, int n, bool code64)
+{
+	uint32_t pfx = 0, key;
+	int i = 0, len;
+
+	for (; i < n; i++) {
+		if (b[i] == 0x66 || b[i] == 0xf2 || b[i] == 0xf3)
+			pfx = b[i];
+		else if (b[i] != 0xf0 && b[i] != 0x67 && b[i] != 0x26 &&
+			 b[i] != 0x2e && b[i] != 0x36 && b[i] != 0x3e &&
+			 b[i] != 0x64 && b[i] != 0x65 &&
+			 !(code64 && (b[i] & 0xf0) == 0x40))
+			break;
+	}
+	if (i >= n)
+		return 1;
+	len = b[i] != 0x0f ? 1 : i + 1 < n && (b[i + 1] == 0x38 ||
+					       b[i + 1] == 0x3a) ? 3 : 2;
+	if (i + len > n)
+		len = n - i;
+	key = 0;
+	for (int k = 0; k < len; k++)
+		key = key << 8 | b[i + k];
+	key |= (uint32_t)len << 24;
+	if (i + len < n && ud_is_group(b + i, len))
+		key |= (uint32_t)(((b[i + len] >> 3) & 7) + 1) << 27;
+	return (key ^ pfx << 16) | 1u << 31;
+}
+
+/* True the first time key is seen while the table has room. */
+static bool ud_first_report(uint32_t key)
+{
+	for (int i = 0; i < UD_REPORTED_MAX; i++) {
+		uint32_t cur = atomic_load(&ud_reported[i]);
+
+		if (cur == key)
+			return false;
+		if (!cur && atomic_compare_exchange_strong(&ud_reported[i],
+							   &cur, key))
+			return true;
+		if (cur == key)
+			return false;
+	}
+	log_once("emu: more than %d distinct unimplemented opcodes; "
+		 "no longer reporting them", UD_REPORTED_MAX);
+	return false;
+}
+
 _Noreturn void insn_ud(struct emu_cpu *cpu, struct insn *in)
 {
-	uint8_t b[8] = { 0 };
+	uint8_t b[15] = { 0 };
 	uint64_t lin = cpu->code64 ? cpu->insn_rip :
-		       cpu->seg[SEG_CS].base + cpu->insn_rip;
-	void *p = mem_ptr(cpu, lin, 1, ACC_X);
+		       (cpu->seg[SEG_CS].base + cpu->insn_rip) & 0xffffffffULL;
+	uint8_t *p = mem_ptr(cpu, lin, 1, ACC_X);
+	int n = 0;
+	char hex[15 * 3 + 1];
 
-	if (p)
-		memcpy(b, p, 4096 - (lin & 0xfff) < 8 ? 1 : 8);
-	log_once("emu: cpu%d: unimplemented instruction %02x %02x %02x %02x "
-		 "%02x %02x %02x %02x at rip 0x%llx; raising #UD", cpu->id,
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
-		 (unsigned long long)cpu->insn_rip);
+	if (p) {
+		n = 4096 - (lin & 0xfff);
+		n = n < 15 ? n : 15;
+		memcpy(b, p, n);
+	}
+	if (ud_first_report(ud_key(b, n, cpu->code64))) {
+		hex[0] = 0;
+		for (int i = 0; i < n; i++)
+			snprintf(hex + 3 * i, 4, "%02x ", b[i]);
+		if (n)
+			hex[3 * n - 1] = 0;
+		log_warn("emu: cpu%d: unimplemented instruction %s at rip "
+			 "0x%llx; raising #UD", cpu->id, hex,
+			 (unsigned long long)cpu->insn_rip);
+	}
 	cpu_raise_noerr(cpu, EXC_UD);
 }

@@ -196,6 +196,10 @@ void exec_0f(struct emu_cpu *cpu, struct insn *in);
 void exec_string(struct emu_cpu *cpu, struct insn *in);
 void exec_sse(struct emu_cpu *cpu, struct insn *in, uint8_t op);
 void exec_x87(struct emu_cpu *cpu, struct insn *in);
+/* sse_cmp.c */
+void sse_cmp(struct emu_cpu *cpu, struct insn *in);
+bool sse_cvt_packed(struct emu_cpu *cpu, struct insn *in, uint8_t op);
+void sse_maskmov(struct emu_cpu *cpu, struct insn *in);
 void exec_io(struct emu_cpu *cpu, struct insn *in);
 void exec_fxsave(struct emu_cpu *cpu, struct insn *in, bool restore);
 uint64_t io_in(struct emu_cpu *cpu, uint16_t port, int size);

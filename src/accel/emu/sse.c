@@ -199,6 +199,12 @@ static bool packed_int(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 			r.q[i] = sum;
 		}
 		break;
+	case 0xf5:	/* PMADDWD */
+		for (i = 0; i < 4; i++)
+			r.d[i] = (uint32_t)((int32_t)d->sw[2 * i] * s.sw[2 * i] +
+					    (int32_t)d->sw[2 * i + 1] *
+					    s.sw[2 * i + 1]);
+		break;
 	case 0xf8: for (i = 0; i < 16; i++) r.b[i] = d->b[i] - s.b[i]; break;
 	case 0xf9: for (i = 0; i < 8; i++) r.w[i] = d->w[i] - s.w[i]; break;
 	case 0xfa: for (i = 0; i < 4; i++) r.d[i] = d->d[i] - s.d[i]; break;
@@ -408,6 +414,20 @@ void exec_sse(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 		shift_imm(cpu, in, op);
 		return;
 	case 0x77:	/* EMMS */
+		return;
+	case 0xc2:
+		sse_cmp(cpu, in);
+		return;
+	case 0x5a:
+		if (pfx == 0xf2 || pfx == 0xf3)
+			break;
+		/* fall through */
+	case 0x52: case 0x53: case 0x5b: case 0xe6:
+		if (!sse_cvt_packed(cpu, in, op))
+			insn_ud(cpu, in);
+		return;
+	case 0xf7:
+		sse_maskmov(cpu, in);
 		return;
 	case 0xc3:	/* MOVNTI */
 		decode_modrm(cpu, in, 0);

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * The x87 as far as an OS probing for it needs (FNINIT, FNSTSW, FNSTCW,
- * FLDCW, FNCLEX), and FXSAVE/FXRSTOR of the x87 control words, MXCSR and
- * the XMM registers. The x87 register stack itself is not emulated: its
- * image in the FXSAVE area reads as zero.
+ * x87 control: FNINIT, FNCLEX, FLDCW/FNSTCW, FNSTSW, the environment and
+ * state images (FLDENV/FNSTENV/FRSTOR/FNSAVE, 32-bit protected-mode
+ * layout), and FXSAVE/FXRSTOR of the x87 registers, MXCSR and the XMM
+ * registers. The register stack and arithmetic are in x87_ops.c.
  */
 #include <string.h>
 
 #include "accel/emu/exec.h"
+#include "accel/emu/x87.h"
 
 #define MXCSR_MASK 0xffffu
 
@@ -16,6 +17,34 @@ static void x87_init(struct emu_cpu *cpu)
 	cpu->fcw = 0x37f;
 	cpu->fsw = 0;
 	cpu->ftw = 0xffff;
+}
+
+/* FNSTENV/FNSAVE image: 28 bytes, then ST(0)..ST(7) for FNSAVE */
+static void store_env(struct emu_cpu *cpu, struct insn *in, bool regs)
+{
+	uint8_t img[108] = { 0 };
+	unsigned top = (cpu->fsw >> 11) & 7;
+
+	memcpy(img + 0, &cpu->fcw, 2);
+	memcpy(img + 4, &cpu->fsw, 2);
+	memcpy(img + 8, &cpu->ftw, 2);
+	for (int i = 0; regs && i < 8; i++)
+		memcpy(img + 28 + 10 * i, cpu->fpr[(top + i) & 7], 10);
+	mem_write_buf(cpu, in->addr, img, regs ? 108 : 28);
+}
+
+static void load_env(struct emu_cpu *cpu, struct insn *in, bool regs)
+{
+	uint8_t img[108];
+	unsigned top;
+
+	mem_read_buf(cpu, in->addr, img, regs ? 108 : 28);
+	memcpy(&cpu->fcw, img + 0, 2);
+	memcpy(&cpu->fsw, img + 4, 2);
+	memcpy(&cpu->ftw, img + 8, 2);
+	top = (cpu->fsw >> 11) & 7;
+	for (int i = 0; regs && i < 8; i++)
+		memcpy(cpu->fpr[(top + i) & 7], img + 28 + 10 * i, 10);
 }
 
 void exec_x87(struct emu_cpu *cpu, struct insn *in)
@@ -27,17 +56,33 @@ void exec_x87(struct emu_cpu *cpu, struct insn *in)
 	decode_modrm(cpu, in, 0);
 	if (in->mem) {
 		switch (((op & 7) << 3) | (in->reg & 7)) {
+		case 0x0c:	/* D9 /4 FLDENV */
+			load_env(cpu, in, false);
+			return;
 		case 0x0d:	/* D9 /5 FLDCW */
 			cpu->fcw = mem_read(cpu, in->addr, 2);
 			return;
+		case 0x0e:	/* D9 /6 FNSTENV, then all exceptions masked */
+			store_env(cpu, in, false);
+			cpu->fcw |= 0x3f;
+			return;
 		case 0x0f:	/* D9 /7 FNSTCW */
 			mem_write(cpu, in->addr, cpu->fcw, 2);
+			return;
+		case 0x2c:	/* DD /4 FRSTOR */
+			load_env(cpu, in, true);
+			return;
+		case 0x2e:	/* DD /6 FNSAVE */
+			store_env(cpu, in, true);
+			x87_init(cpu);
 			return;
 		case 0x2f:	/* DD /7 FNSTSW */
 			mem_write(cpu, in->addr, cpu->fsw, 2);
 			return;
 		}
-		insn_ud(cpu, in);
+		if (!x87_exec_mem(cpu, in))
+			insn_ud(cpu, in);
+		return;
 	}
 	if (op == 0xdb && in->modrm == 0xe3) {
 		x87_init(cpu);
@@ -51,7 +96,8 @@ void exec_x87(struct emu_cpu *cpu, struct insn *in)
 		reg_write(cpu, in, R_AX, 2, cpu->fsw);
 		return;
 	}
-	insn_ud(cpu, in);
+	if (!x87_exec_reg(cpu, in))
+		insn_ud(cpu, in);
 }
 
 void exec_fxsave(struct emu_cpu *cpu, struct insn *in, bool restore)
@@ -64,7 +110,14 @@ void exec_fxsave(struct emu_cpu *cpu, struct insn *in, bool restore)
 		memset(area, 0, sizeof(area));
 		memcpy(area + 0, &cpu->fcw, 2);
 		memcpy(area + 2, &cpu->fsw, 2);
-		area[4] = 0;	/* abridged tag: all empty */
+		for (int i = 0; i < 8; i++) {
+			unsigned p = (((cpu->fsw >> 11) & 7) + i) & 7;
+
+			/* abridged tag: bit set for a non-empty register */
+			if (((cpu->ftw >> (2 * i)) & 3) != 3)
+				area[4] |= 1u << i;
+			memcpy(area + 32 + 16 * i, cpu->fpr[p], 10);
+		}
 		memcpy(area + 24, &cpu->mxcsr, 4);
 		uint32_t mask = MXCSR_MASK;
 
@@ -82,5 +135,13 @@ void exec_fxsave(struct emu_cpu *cpu, struct insn *in, bool restore)
 	cpu->mxcsr = mxcsr;
 	memcpy(&cpu->fcw, area + 0, 2);
 	memcpy(&cpu->fsw, area + 2, 2);
+	cpu->ftw = 0;
+	for (int i = 0; i < 8; i++) {
+		unsigned p = (((cpu->fsw >> 11) & 7) + i) & 7;
+
+		if (!(area[4] & (1u << i)))
+			cpu->ftw |= 3u << (2 * i);
+		memcpy(cpu->fpr[p], area + 32 + 16 * i, 10);
+	}
 	memcpy(cpu->xmm, area + 160, cpu->code64 ? 256 : 128);
 }
