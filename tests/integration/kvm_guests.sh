@@ -37,3 +37,11 @@ kill -TERM $pid
 wait $pid
 rc=$?
 check kvm_sigterm_stops_vm $rc "rc=$rc $(head -c 300 "$TMP/out")"
+
+# PCI configuration through ports and ECAM, and a minimal virtio driver
+# whose kick goes through an ioeventfd to the device thread.
+run_vm 20 --accel kvm --test-exit --memory 64M --kernel "$GUESTS/pci_config.elf"
+check kvm_pci_config_ports_and_ecam $rc "rc=$rc $(head -c 300 "$TMP/out")"
+run_vm 20 --accel kvm --test-exit --memory 64M --kernel "$GUESTS/virtio_rng.elf"
+[[ $rc -eq 0 ]] && grep -q "returned random bytes" "$TMP/out"
+check kvm_mini_virtio_rng_driver $? "rc=$rc $(head -c 300 "$TMP/out")"
