@@ -97,21 +97,17 @@ static struct virtq *net_vq(struct virtio_net *n, unsigned q)
 static int net_rx_one(struct virtio_net *n, const void *hdr, const void *frame,
 		      size_t len)
 {
+	bool mrg = virtio_has_feature(&n->vdev, VIRTIO_NET_F_MRG_RXBUF);
 	int ret;
 
 	if (!n->vdev.queues[Q_RX].enabled)
 		return 1;
-	ret = net_rx_put(net_vq(n, Q_RX), n->rx_elems,
-			 virtio_has_feature(&n->vdev, VIRTIO_NET_F_MRG_RXBUF),
-			 hdr, frame, len);
-	if (ret == -EAGAIN) {
-		if (virtq_enable_notify(net_vq(n, Q_RX)))
-			return net_rx_put(net_vq(n, Q_RX), n->rx_elems,
-					  virtio_has_feature(&n->vdev,
-						VIRTIO_NET_F_MRG_RXBUF),
-					  hdr, frame, len) == -EAGAIN ? 0 : 1;
-		n->rx_blocked = true;
-		return 0;
+	while ((ret = net_rx_put(net_vq(n, Q_RX), n->rx_elems, mrg, hdr, frame,
+				 len)) == -EAGAIN) {
+		if (!net_rx_want_buffers(net_vq(n, Q_RX))) {
+			n->rx_blocked = true;
+			return 0;
+		}
 	}
 	return ret < 0 ? ret : 1;
 }

@@ -39,6 +39,12 @@ int net_rx_put(struct virtq *vq, struct virtq_elem *elems, bool mrg,
 	       const void *hdr, const void *frame, size_t frame_len);
 
 /*
+ * After -EAGAIN from net_rx_put: ask the guest to notify when it adds
+ * buffers. Returns true if some arrived meanwhile (retry now).
+ */
+bool net_rx_want_buffers(struct virtq *vq);
+
+/*
  * Check a popped transmit chain and copy it, header first, to buf
  * (NET_MAX_FRAME bytes). raw: the backend cannot take offloads, so a
  * header asking for segmentation is refused. Returns the frame length or

@@ -56,6 +56,11 @@ int net_rx_put(struct virtq *vq, struct virtq_elem *elems, bool mrg,
 		ret = virtq_pop(vq, e);
 		if (ret < 0)
 			return -EIO;
+		if (ret == 0 && n == vq->size) {
+			log_once("virtio-net: %zu-byte frame larger than the whole receive ring, dropped",
+				 total);
+			goto drop;
+		}
 		if (ret == 0) {
 			/* Not consumed: the same chains come back next time. */
 			vq->last_avail = start;
@@ -85,6 +90,25 @@ int net_rx_put(struct virtq *vq, struct virtq_elem *elems, bool mrg,
 drop:
 	vq->last_avail = start;
 	return 0;
+}
+
+bool net_rx_want_buffers(struct virtq *vq)
+{
+	uint16_t idx;
+
+	if (!vq->ready || vq->broken)
+		return false;
+	/*
+	 * Not virtq_enable_notify: that asks for a kick past last_avail, but
+	 * a frame short of buffers must wait for ones past the avail index.
+	 */
+	idx = __atomic_load_n(&vq->avail[1], __ATOMIC_ACQUIRE);
+	if (vq->event_idx)
+		__atomic_store_n(vq->avail_event, idx, __ATOMIC_RELAXED);
+	else
+		__atomic_store_n(&vq->used_hdr[0], 0, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return __atomic_load_n(&vq->avail[1], __ATOMIC_ACQUIRE) != idx;
 }
 
 ssize_t net_tx_get(const struct virtq_elem *e, bool raw, uint8_t *buf)

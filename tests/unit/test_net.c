@@ -52,13 +52,18 @@ static void *buf(unsigned i)
 	return gpa_to_hva(&mem, BUF_GPA + i * 0x4000ull, 0x4000);
 }
 
-static void setup(void)
+static void setup_idx(bool event_idx)
 {
 	guest_mem_destroy(&mem);
 	CHECK_EQ(guest_mem_init(&mem, RAM_SIZE, NULL), 0);
 	memset(&vq, 0, sizeof(vq));
 	CHECK_EQ(virtq_setup(&vq, &mem, QSIZE, DESC_GPA, AVAIL_GPA, USED_GPA,
-			     false), 0);
+			     event_idx), 0);
+}
+
+static void setup(void)
+{
+	setup_idx(false);
 }
 
 /* One-descriptor chain i over buffer i. */
@@ -194,6 +199,32 @@ static void test_rx_no_room(void)
 	CHECK(!vq.broken);
 }
 
+/*
+ * Short of buffers with some posted: the device must ask for a kick past
+ * the avail index, not past its own position, or receive stalls.
+ */
+static void test_rx_want_buffers(void)
+{
+	uint8_t hdr[NET_HDR_LEN] = { 0 };
+	uint16_t *avail_event;
+
+	setup_idx(true);
+	avail_event = (uint16_t *)gpa_to_hva(&mem, USED_GPA + 4 + 8 * QSIZE, 2);
+	add_buf(0, 2048, VIRTQ_DESC_F_WRITE);
+	add_buf(1, 2048, VIRTQ_DESC_F_WRITE);
+	CHECK_EQ(net_rx_put(&vq, elems, true, hdr, frame, 6000), -EAGAIN);
+	CHECK(!net_rx_want_buffers(&vq));
+	CHECK_EQ(*avail_event, 2);
+	add_buf(2, 2048, VIRTQ_DESC_F_WRITE);
+	CHECK_EQ(net_rx_put(&vq, elems, true, hdr, frame, 6000), 3);
+	/* a frame larger than the whole ring is dropped, not waited for */
+	setup_idx(true);
+	for (unsigned i = 0; i < QSIZE; i++)
+		add_buf(i, 512, VIRTQ_DESC_F_WRITE);
+	CHECK_EQ(net_rx_put(&vq, elems, true, hdr, frame, 40000), 0);
+	CHECK_EQ(used_idx(), 0);
+}
+
 /* Without MRG_RXBUF a frame that does not fit is dropped, buffer kept. */
 static void test_rx_no_merge(void)
 {
@@ -286,6 +317,7 @@ int main(void)
 	RUN(test_mac);
 	RUN(test_rx_mergeable);
 	RUN(test_rx_no_room);
+	RUN(test_rx_want_buffers);
 	RUN(test_rx_no_merge);
 	RUN(test_rx_hostile);
 	RUN(test_tx);
