@@ -30,33 +30,62 @@ static bool blk_stopping(const struct virtio_blk *blk)
 	return __atomic_load_n(&blk->stopping, __ATOMIC_ACQUIRE);
 }
 
+/*
+ * O_DIRECT transfer of a whole request through an aligned buffer. A raw
+ * image need not end on a sector boundary: the guest sees whole sectors,
+ * and what lies past the end of the file reads as zeroes.
+ */
+static int blk_rw_direct(struct virtio_blk *blk, struct blk_req *r,
+			 bool write)
+{
+	size_t len = (r->data_len + 4095) & ~4095ULL;
+	uint8_t *buf = aligned_alloc(4096, len ? len : 4096);
+	size_t done = 0;
+	int ret = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	if (write)
+		virtq_iov_to_buf(r->data, r->nr_data, 0, buf, r->data_len);
+	while (done < r->data_len) {
+		ssize_t n = write ? pwrite(blk->fd, buf + done,
+					   r->data_len - done,
+					   r->offset + done) :
+				    pread(blk->fd, buf + done,
+					  r->data_len - done,
+					  r->offset + done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			break;
+		}
+		if (n == 0 && write) {
+			ret = -EIO;
+			break;
+		}
+		done += n;
+		/* end of file, possibly inside a sector: the rest is zeroes */
+		if (!write && (n == 0 || done % BLK_SECTOR)) {
+			memset(buf + done, 0, r->data_len - done);
+			done = r->data_len;
+		}
+	}
+	if (!ret && !write)
+		virtq_buf_to_iov(r->data, r->nr_data, 0, buf, r->data_len);
+	free(buf);
+	return ret;
+}
+
 /* Synchronous data transfer, used without io_uring and for fallbacks. */
 static int blk_rw_sync(struct virtio_blk *blk, struct blk_req *r, bool write)
 {
 	uint64_t off = r->offset;
 	int ret = 0;
 
-	if (blk->fd >= 0 && blk->direct) {
-		/* O_DIRECT wants aligned memory; bounce the whole request. */
-		size_t len = (r->data_len + 4095) & ~4095ULL;
-		void *buf = aligned_alloc(4096, len ? len : 4096);
-		ssize_t n;
-
-		if (!buf)
-			return -ENOMEM;
-		if (write) {
-			virtq_iov_to_buf(r->data, r->nr_data, 0, buf,
-					 r->data_len);
-			n = pwrite(blk->fd, buf, r->data_len, off);
-		} else {
-			n = pread(blk->fd, buf, r->data_len, off);
-			if (n == (ssize_t)r->data_len)
-				virtq_buf_to_iov(r->data, r->nr_data, 0, buf,
-						 r->data_len);
-		}
-		free(buf);
-		return n == (ssize_t)r->data_len ? 0 : n < 0 ? -errno : -EIO;
-	}
+	if (blk->fd >= 0 && blk->direct)
+		return blk_rw_direct(blk, r, write);
 	pthread_mutex_lock(&blk->bdev_lock);
 	for (unsigned i = 0; i < r->nr_data && !ret; i++) {
 		struct iovec *v = &r->data[i];
