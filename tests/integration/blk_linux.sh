@@ -45,6 +45,14 @@ known_sha=$(sha256sum <"$TMP/known" | cut -d' ' -f1)
 ro_sha=$(sha256sum <"$RO")
 truncate -s 40M "$TMP/q.raw" && mkfs.ext4 -q -F "$TMP/q.raw" &&
 	qemu-img convert -f raw -O qcow2 "$TMP/q.raw" "$QC" && rm "$TMP/q.raw"
+# ODD: a raw image that ends inside a sector (vde), on the O_DIRECT path
+# when this file system has one.
+ODD=$TMP/odd.img
+head -c 1000000 /dev/urandom >"$ODD"
+odd_cache=writeback
+dd if=/dev/zero of="$TMP/probe" bs=4k count=1 oflag=direct status=none 2>/dev/null &&
+	odd_cache=none
+odd_tail=$( (tail -c 64 "$ODD"; head -c 448 /dev/zero) | sha256sum | cut -d' ' -f1)
 sync
 
 # BLKZEROOUT has no busybox command: a tiny static helper does it.
@@ -80,7 +88,7 @@ cc -static -O2 -o "$TMP/ov/zeroout" "$TMP/zeroout.c" 2>/dev/null || rm -f "$TMP/
 # disk; meanwhile the host checks the flushed data and the image lock.
 cat >"$TMP/ov/t1.sh" <<EOF
 r() { echo "BLK \$* \$(cut -d' ' -f1 /proc/uptime)"; }
-for d in vda vdb vdc vdd; do r size_\$d \$(cat /sys/block/\$d/size); done
+for d in vda vdb vdc vdd vde; do r size_\$d \$(cat /sys/block/\$d/size); done
 r ro_vdc \$(cat /sys/block/vdc/ro)
 r wc_vda \$(cat /sys/block/vda/queue/write_cache | tr ' ' _)
 mkdir -p /a /c /q
@@ -105,6 +113,9 @@ umount /c 2>/dev/null
 mount -t ext4 -o ro /dev/vdc /c; r ro_mount_ro \$?
 r known_sha \$(sha256sum /c/known | cut -d' ' -f1); umount /c
 dd if=/dev/zero of=/dev/vdc bs=4k count=1 oflag=direct 2>/dev/null; r ro_dd \$?
+c=\$(cat /sys/block/vde/size)
+r odd_read \$(dd if=/dev/vde bs=512 skip=\$((c - 1)) count=1 2>/dev/null | sha256sum | cut -d' ' -f1)
+dd if=/p of=/dev/vde bs=512 seek=\$((c - 1)) count=1 2>/dev/null; r odd_write \$?
 r ready 1
 i=0
 while [ \$i -lt 1200 ] && [ "\$(dd if=/dev/vdb bs=512 count=1 iflag=direct 2>/dev/null | head -c 8)" != GOGOGOGO ]; do
@@ -172,7 +183,8 @@ wait_key() {
 start=$SECONDS
 O1=$TMP/out1
 boot_bg t1.sh "$O1" --disk "path=$ROOT" --disk "path=$SCRATCH" \
-	--disk "path=$RO,readonly=on" --disk "path=$QC,format=qcow2"
+	--disk "path=$RO,readonly=on" --disk "path=$QC,format=qcow2" \
+	--disk "path=$ODD,cache=$odd_cache"
 if wait_key "$O1" ready; then
 	# Flushed by the guest, visible in the file while the VM runs.
 	host_pat=$(dd if="$SCRATCH" bs=64k skip=16 count=16 2>/dev/null | sha256sum | cut -d' ' -f1)
@@ -212,6 +224,13 @@ check blk_read_past_end $? "past end: rc=$(val "$O1" oor_rc) $(val "$O1" oor_byt
 	$(val "$O1" known_sha) == "$known_sha" && $(val "$O1" ro_dd) != 0 &&
 	$(sha256sum <"$RO") == "$ro_sha" ]]
 check blk_readonly $? "ro=$(val "$O1" ro_vdc) mount rw=$(val "$O1" ro_mount_rw) ro=$(val "$O1" ro_mount_ro) dd=$(val "$O1" ro_dd) known=$(val "$O1" known_sha)"
+
+# The partial last sector reads as zeroes past the end of the file, and
+# takes a write (the file grows to whole sectors, as under QEMU).
+[[ $(val "$O1" size_vde) == 1954 && $(val "$O1" odd_read) == "$odd_tail" &&
+	$(val "$O1" odd_write) == 0 && $(stat -c %s "$ODD") == 1000448 ]] &&
+	cmp -s -i 999936:0 -n 512 "$ODD" "$TMP/ov/p"
+check blk_partial_last_sector_cache_$odd_cache $? "size=$(val "$O1" size_vde) read $(val "$O1" odd_read) want $odd_tail write=$(val "$O1" odd_write) file $(stat -c %s "$ODD") bytes"
 
 # Discard punches holes; write-zeroes reads back as zeroes, in both views.
 zero_sha=$(head -c $((2 * MiB)) /dev/zero | sha256sum | cut -d' ' -f1)
