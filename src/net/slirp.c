@@ -11,6 +11,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,6 +269,11 @@ int net_slirp_open(const struct net_opts *o, struct net_backend **be,
 		.vhostname = "cvisor",
 	};
 
+	/*
+	 * slirp writes to host sockets whose peers may have gone: EPIPE
+	 * must be an error return, not the end of the VM.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	if (!s) {
 		snprintf(err, errlen, "user network: out of memory");
 		return -ENOMEM;
