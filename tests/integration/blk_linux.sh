@@ -196,6 +196,14 @@ if wait_key "$O1" ready; then
 		[[ $rc -ne 0 && $rc -lt 124 ]] && grep -q "is locked" "$TMP/out"
 		check "blk_lock_${spec%%:*}" $? "rc=$rc: $(head -c 300 "$TMP/out")"
 	done
+	# readers share: a second reader runs, a writer is refused
+	run_vm 30 --accel emu --test-exit --memory 64M --kernel "$GUESTS/hello.elf" \
+		--disk "path=$RO,readonly=on"
+	check blk_lock_readers_share $rc "rc=$rc: $(head -c 300 "$TMP/out")"
+	run_vm 30 --accel emu --test-exit --memory 64M --kernel "$GUESTS/hello.elf" \
+		--disk "path=$RO"
+	[[ $rc -ne 0 && $rc -lt 124 ]] && grep -q "is locked" "$TMP/out"
+	check blk_lock_writer_vs_reader $? "rc=$rc: $(head -c 300 "$TMP/out")"
 	blocks_before=$(stat -c %b "$SCRATCH")
 else
 	fail blk_linux "guest never got ready: $(tail -c 600 "$O1")"
