@@ -360,6 +360,8 @@ static int net_start(struct virtio_dev *vdev)
 	n->be->rx_opaque = n;
 	ret = -pthread_create(&n->thread, NULL, net_thread, n);
 	n->running = ret == 0;
+	if (n->running)
+		pthread_setname_np(n->thread, n->name);
 	return ret;
 }
 
