@@ -311,6 +311,13 @@ static void dc_exec(struct emu_cpu *cpu, const struct dc_entry *e)
 	}
 	switch (e->kind) {
 	case DC_ALU_RM_R:
+		if (!e->mem) {	/* register to register: no rmw machinery */
+			v = alu_op(cpu, e->op, reg_read(cpu, &in, e->rm, size),
+				   reg_read(cpu, &in, e->reg, size), size);
+			if (e->op != 7)
+				reg_write(cpu, &in, e->rm, size, v);
+			break;
+		}
 		alu_rm(cpu, &in, e->op, size, reg_read(cpu, &in, e->reg, size));
 		break;
 	case DC_ALU_R_RM:
@@ -320,6 +327,13 @@ static void dc_exec(struct emu_cpu *cpu, const struct dc_entry *e)
 			reg_write(cpu, &in, e->reg, size, v);
 		break;
 	case DC_ALU_RM_IMM:
+		if (!e->mem) {
+			v = alu_op(cpu, e->op, reg_read(cpu, &in, e->rm, size),
+				   e->imm, size);
+			if (e->op != 7)
+				reg_write(cpu, &in, e->rm, size, v);
+			break;
+		}
 		alu_rm(cpu, &in, e->op, size, e->imm);
 		break;
 	case DC_TEST:
@@ -413,6 +427,13 @@ static void dc_exec(struct emu_cpu *cpu, const struct dc_entry *e)
 	}
 }
 
+static inline struct dc_entry *dc_slot(struct emu_cpu *cpu,
+				       const uint8_t *p)
+{
+	return &cpu->dcache[((uintptr_t)p ^ ((uintptr_t)p >> 12)) &
+			    (DCACHE_SIZE - 1)];
+}
+
 bool dcache_exec(struct emu_cpu *cpu)
 {
 	const uint8_t *p = cpu->ip;
@@ -421,14 +442,18 @@ bool dcache_exec(struct emu_cpu *cpu)
 
 	if (!cpu->dcache)
 		return false;
-	e = &cpu->dcache[((uintptr_t)p ^ ((uintptr_t)p >> 12)) &
-			 (DCACHE_SIZE - 1)];
+	e = dc_slot(cpu, p);
 	memcpy(b, p, 16);
 	if (e->key != p || ((b[0] ^ e->bytes[0]) & byte_mask(e->len)) ||
 	    ((b[1] ^ e->bytes[1]) & byte_mask(e->len - 8))) {
 		dc_decode(p, e);
 		e->key = p;
 	}
+	/*
+	 * The table is larger than L1: start loading the entry of the
+	 * fall-through instruction while this one runs.
+	 */
+	__builtin_prefetch(dc_slot(cpu, p + e->len));
 	if (e->kind == DC_NONE)
 		return false;
 	dc_exec(cpu, e);

@@ -30,52 +30,80 @@ static void set_flag(struct emu_cpu *cpu, uint64_t flag, bool on)
 		cpu->rflags &= ~flag;
 }
 
+/*
+ * One ALU instruction on the host, which is x86 too: its RFLAGS are the
+ * guest's, bit for bit, including AF and the flags the SDM leaves
+ * undefined for the logic ops. ADC/SBB take the guest's CF in via BT.
+ */
+#define HOST_ALU(T, CONS)                                                 \
+	static uint64_t host_alu_##T(int op, T a, T b, uint64_t cf,        \
+				     uint64_t *flags)                      \
+	{                                                                 \
+		uint64_t f;                                               \
+                                                                          \
+		switch (op) {                                             \
+		case 0:                                                   \
+			__asm__("add %[b], %[a]\n\tpushfq\n\tpopq %[f]"     \
+				: [a] "+" CONS(a), [f] "=r"(f)            \
+				: [b] CONS(b) : "cc");                    \
+			break;                                            \
+		case 1:                                                   \
+			__asm__("or %[b], %[a]\n\tpushfq\n\tpopq %[f]"      \
+				: [a] "+" CONS(a), [f] "=r"(f)            \
+				: [b] CONS(b) : "cc");                    \
+			break;                                            \
+		case 2:                                                   \
+			__asm__("bt $0, %[c]\n\tadc %[b], %[a]\n\t"         \
+				"pushfq\n\tpopq %[f]"                      \
+				: [a] "+" CONS(a), [f] "=r"(f)            \
+				: [b] CONS(b), [c] "r"(cf) : "cc");       \
+			break;                                            \
+		case 3:                                                   \
+			__asm__("bt $0, %[c]\n\tsbb %[b], %[a]\n\t"         \
+				"pushfq\n\tpopq %[f]"                      \
+				: [a] "+" CONS(a), [f] "=r"(f)            \
+				: [b] CONS(b), [c] "r"(cf) : "cc");       \
+			break;                                            \
+		case 4:                                                   \
+			__asm__("and %[b], %[a]\n\tpushfq\n\tpopq %[f]"     \
+				: [a] "+" CONS(a), [f] "=r"(f)            \
+				: [b] CONS(b) : "cc");                    \
+			break;                                            \
+		case 6:                                                   \
+			__asm__("xor %[b], %[a]\n\tpushfq\n\tpopq %[f]"     \
+				: [a] "+" CONS(a), [f] "=r"(f)            \
+				: [b] CONS(b) : "cc");                    \
+			break;                                            \
+		default:	/* SUB, CMP */                            \
+			__asm__("sub %[b], %[a]\n\tpushfq\n\tpopq %[f]"     \
+				: [a] "+" CONS(a), [f] "=r"(f)            \
+				: [b] CONS(b) : "cc");                    \
+			break;                                            \
+		}                                                         \
+		*flags = f;                                               \
+		return a;                                                 \
+	}
+
+#define CONS_Q(x) "q"(x)
+#define CONS_R(x) "r"(x)
+HOST_ALU(uint8_t, CONS_Q)
+HOST_ALU(uint16_t, CONS_R)
+HOST_ALU(uint32_t, CONS_R)
+HOST_ALU(uint64_t, CONS_R)
+
 /* op: 0 ADD, 1 OR, 2 ADC, 3 SBB, 4 AND, 5 SUB, 6 XOR, 7 CMP */
 uint64_t alu_op(struct emu_cpu *cpu, int op, uint64_t a, uint64_t b,
 		int size)
 {
-	uint64_t m = size_mask(size), r, c = 0;
-	int top = size * 8 - 1;
-	bool cf = false, of = false;
+	uint64_t cf = cpu->rflags & FL_CF, f, r;
 
-	a &= m;
-	b &= m;
-	switch (op) {
-	case 2:
-		c = cpu->rflags & FL_CF;
-		/* fall through */
-	case 0:
-		r = (a + b + c) & m;
-		cf = c ? r <= a : r < a;
-		of = (((a ^ r) & (b ^ r)) >> top) & 1;
-		break;
-	case 3:
-		c = cpu->rflags & FL_CF;
-		/* fall through */
-	case 5:
-	case 7:
-		r = (a - b - c) & m;
-		cf = c ? a <= b : a < b;
-		of = (((a ^ b) & (a ^ r)) >> top) & 1;
-		break;
-	case 1:
-		r = a | b;
-		break;
-	case 4:
-		r = a & b;
-		break;
-	default:
-		r = a ^ b;
-		break;
+	switch (size) {
+	case 1: r = host_alu_uint8_t(op, a, b, cf, &f); break;
+	case 2: r = host_alu_uint16_t(op, a, b, cf, &f); break;
+	case 4: r = host_alu_uint32_t(op, a, b, cf, &f); break;
+	default: r = host_alu_uint64_t(op, a, b, cf, &f); break;
 	}
-	cpu->rflags &= ~(uint64_t)FL_ARITH;
-	if (op == 1 || op == 4 || op == 6) {
-		set_szp(cpu, r, size);
-		return r;
-	}
-	cpu->rflags |= (cf ? FL_CF : 0) | (of ? FL_OF : 0) |
-		       ((a ^ b ^ r) & FL_AF);
-	set_szp(cpu, r, size);
+	cpu->rflags = (cpu->rflags & ~(uint64_t)FL_ARITH) | (f & FL_ARITH);
 	return r;
 }
 
