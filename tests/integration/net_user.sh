@@ -33,8 +33,11 @@ route add default gw \$router
 echo "lease \$ip router \$router dns \$dns"
 S
 chmod +x /tmp/dhcp
-ip link set eth0 up
 cat /sys/class/net/eth0/address | sed 's/^/mac /'
+# control queue: RX mode and MAC address commands
+ip link set eth0 promisc on && ip link set eth0 address 52:54:00:ab:cd:ef &&
+	echo ctrl-ok
+ip link set eth0 up
 udhcpc -i eth0 -s /tmp/dhcp -q -n -t 5 -T 2 || exit 3
 wget -q -O /tmp/blob http://10.0.2.2:$http_port/blob || exit 4
 echo "sha \$(sha256sum /tmp/blob | cut -d' ' -f1)"
@@ -55,7 +58,7 @@ vm_pid=$!
 
 # The host side of hostfwd: connect once the guest listens, read to EOF.
 for _ in $(seq 600); do
-	grep -q fwd-listening "$TMP/out" && break
+	grep -qs fwd-listening "$TMP/out" && break
 	kill -0 $vm_pid 2>/dev/null || break
 	sleep 0.2
 done
@@ -100,6 +103,9 @@ check "$name: host reads a guest TCP service through hostfwd" $? \
 [[ $(guest_result) == 0 && $rc == 0 ]]
 check "$name: guest test command and cvisor exit cleanly" $? \
 	"result '$(guest_result)' rc=$rc: $(tail -n5 "$TMP/out" | tr '\n' ' ')"
+grep -q "^ctrl-ok" "$TMP/out"
+check "$name: control queue takes promisc and a new MAC" $? \
+	"$(grep -a -i -E 'ctrl|virtio_net' "$TMP/out" | head -3 | tr '\n' ' ')"
 grep -q "^mac 52:54:00:" "$TMP/out"
 check "$name: MAC address is locally administered 52:54:00:xx" $? \
 	"$(grep -a '^mac' "$TMP/out")"
