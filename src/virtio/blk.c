@@ -193,9 +193,20 @@ static int blk_open(struct virtio_blk *blk, const struct disk_config *disk)
 	ret = block_open(disk->path, disk->format, flags, &blk->bdev, err,
 			 sizeof(err));
 	if (ret) {
-		log_error("disk: %s", err[0] ? err : strerror(-ret));
+		if (err[0] && strstr(err, disk->path))
+			log_error("disk: %s", err);
+		else
+			log_error("disk '%s': %s", disk->path,
+				  err[0] ? err : strerror(-ret));
 		return ret;
 	}
+	/*
+	 * A guest that writes a qcow2 header into a probed raw image would
+	 * have it opened as qcow2 next time, backing file and all: a way to
+	 * read any host file. blk_parse refuses such writes.
+	 */
+	blk->probed_raw = !disk->format &&
+			  blk->bdev->drv == &block_raw_driver;
 	if (blk->bdev->drv == &block_raw_driver) {
 		int oflags = (disk->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC |
 			     (disk->direct ? O_DIRECT : 0);

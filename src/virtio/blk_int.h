@@ -57,6 +57,7 @@ struct virtio_blk {
 	int fd;			/* raw images: io_uring target, else -1 */
 	int lock_fd;
 	bool readonly, direct;
+	bool probed_raw;	/* raw by probing: no image headers in sector 0 */
 	uint64_t sectors;
 	char serial[BLK_ID_LEN];
 	bool stopping;		/* atomic */

@@ -25,6 +25,24 @@
 #define VIRTIO_BLK_S_IOERR	1
 #define VIRTIO_BLK_S_UNSUPP	2
 
+/*
+ * Would this write to a probed raw image make the next probe see another
+ * format? The magics are those block_probe() knows.
+ */
+static bool blk_writes_header(struct virtio_blk *blk, const struct blk_req *r)
+{
+	uint8_t magic[4];
+
+	if (!blk->probed_raw || r->offset != 0 ||
+	    virtq_iov_to_buf(r->data, r->nr_data, 0, magic, sizeof(magic)) !=
+		    sizeof(magic) ||
+	    memcmp(magic, "QFI\xfb", sizeof(magic)))
+		return false;
+	log_once("%s: refused a guest write of a qcow2 header to sector 0 of "
+		 "an image probed as raw (format=raw allows it)", blk->name);
+	return true;
+}
+
 static bool blk_stopping(const struct virtio_blk *blk)
 {
 	return __atomic_load_n(&blk->stopping, __ATOMIC_ACQUIRE);
@@ -223,6 +241,8 @@ static int blk_parse(struct virtio_blk *blk, struct blk_req *r)
 		if (r->type == VIRTIO_BLK_T_OUT && blk->readonly)
 			return -EROFS;
 		r->offset = sector * BLK_SECTOR;
+		if (r->type == VIRTIO_BLK_T_OUT && blk_writes_header(blk, r))
+			return -EPERM;
 		return 0;
 	case VIRTIO_BLK_T_FLUSH:
 		return 0;

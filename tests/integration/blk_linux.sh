@@ -80,6 +80,9 @@ head -c 262144 /dev/urandom >"$TMP/ov/d1"
 head -c 196608 /dev/urandom >"$TMP/ov/d2"
 head -c $MiB /dev/urandom >"$TMP/ov/p"
 sha() { sha256sum <"$1" | cut -d' ' -f1; }
+# The first sector of a qcow2 image with a backing file on the host.
+qemu-img create -q -f qcow2 -b "$TMP/known" -F raw "$TMP/evil.qcow2" 1M &&
+	head -c 512 "$TMP/evil.qcow2" >"$TMP/ov/evil"
 d1_sha=$(sha "$TMP/ov/d1") d2_sha=$(sha "$TMP/ov/d2") p_sha=$(sha "$TMP/ov/p")
 cc -static -O2 -o "$TMP/ov/zeroout" "$TMP/zeroout.c" 2>/dev/null || rm -f "$TMP/ov/zeroout"
 
@@ -116,6 +119,10 @@ dd if=/dev/zero of=/dev/vdc bs=4k count=1 oflag=direct 2>/dev/null; r ro_dd \$?
 c=\$(cat /sys/block/vde/size)
 r odd_read \$(dd if=/dev/vde bs=512 skip=\$((c - 1)) count=1 2>/dev/null | sha256sum | cut -d' ' -f1)
 dd if=/p of=/dev/vde bs=512 seek=\$((c - 1)) count=1 2>/dev/null; r odd_write \$?
+# a qcow2 header into probed raw (vdb) is refused; format=raw (vde) takes it
+dd if=/evil of=/dev/vdb bs=512 count=1 conv=fsync 2>/dev/null; r evil_probed \$?
+r evil_read_vdb \$(dd if=/dev/vdb bs=512 count=1 iflag=direct 2>/dev/null | head -c 3 | tr -dc A-Z)
+dd if=/evil of=/dev/vde bs=512 count=1 conv=fsync 2>/dev/null; r evil_explicit \$?
 r ready 1
 i=0
 while [ \$i -lt 1200 ] && [ "\$(dd if=/dev/vdb bs=512 count=1 iflag=direct 2>/dev/null | head -c 8)" != GOGOGOGO ]; do
@@ -184,7 +191,7 @@ start=$SECONDS
 O1=$TMP/out1
 boot_bg t1.sh "$O1" --disk "path=$ROOT" --disk "path=$SCRATCH" \
 	--disk "path=$RO,readonly=on" --disk "path=$QC,format=qcow2" \
-	--disk "path=$ODD,cache=$odd_cache"
+	--disk "path=$ODD,cache=$odd_cache,format=raw"
 if wait_key "$O1" ready; then
 	# Flushed by the guest, visible in the file while the VM runs.
 	host_pat=$(dd if="$SCRATCH" bs=64k skip=16 count=16 2>/dev/null | sha256sum | cut -d' ' -f1)
@@ -239,6 +246,12 @@ check blk_readonly $? "ro=$(val "$O1" ro_vdc) mount rw=$(val "$O1" ro_mount_rw) 
 	$(val "$O1" odd_write) == 0 && $(stat -c %s "$ODD") == 1000448 ]] &&
 	cmp -s -i 999936:0 -n 512 "$ODD" "$TMP/ov/p"
 check blk_partial_last_sector_cache_$odd_cache $? "size=$(val "$O1" size_vde) read $(val "$O1" odd_read) want $odd_tail write=$(val "$O1" odd_write) file $(stat -c %s "$ODD") bytes"
+
+# A guest must not turn a probed raw image into a qcow2 image (whose
+# backing file would let it read host files on the next boot).
+[[ $(val "$O1" evil_probed) != 0 && $(val "$O1" evil_read_vdb) != QFI &&
+	$(val "$O1" evil_explicit) == 0 && $(head -c 3 "$ODD") == QFI ]]
+check blk_probed_raw_refuses_image_header $? "probed: dd=$(val "$O1" evil_probed), read back $(val "$O1" evil_read_vdb); format=raw: dd=$(val "$O1" evil_explicit)"
 
 # Discard punches holes; write-zeroes reads back as zeroes, in both views.
 zero_sha=$(head -c $((2 * MiB)) /dev/zero | sha256sum | cut -d' ' -f1)
