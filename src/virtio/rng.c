@@ -18,6 +18,12 @@
 #include "vmm/log.h"
 
 #define PCI_CLASS_OTHERS	0xff0000
+/*
+ * Bytes filled per request at most: the device may answer with fewer than
+ * the buffers hold, and a chain of huge buffers would otherwise keep this
+ * thread (and a reset, which joins it) busy for minutes.
+ */
+#define RNG_MAX_FILL		(1u << 20)
 
 struct virtio_rng {
 	struct virtio_dev vdev;
@@ -27,14 +33,16 @@ struct virtio_rng {
 	struct virtq_elem elem;
 };
 
-/* Fill every writable buffer of the chain; returns the bytes written. */
+/* Fill the writable buffers of the chain in order; returns the bytes written. */
 static uint32_t rng_fill(const struct virtq_elem *e)
 {
 	uint64_t total = 0;
 
-	for (unsigned i = e->nr_out; i < e->nr_out + e->nr_in; i++) {
+	for (unsigned i = e->nr_out;
+	     i < e->nr_out + e->nr_in && total < RNG_MAX_FILL; i++) {
 		char *p = e->iov[i].iov_base;
-		size_t left = e->iov[i].iov_len;
+		size_t left = e->iov[i].iov_len < RNG_MAX_FILL - total ?
+			      e->iov[i].iov_len : RNG_MAX_FILL - total;
 
 		while (left) {
 			ssize_t n = getrandom(p, left, 0);
@@ -49,7 +57,7 @@ static uint32_t rng_fill(const struct virtq_elem *e)
 			total += n;
 		}
 	}
-	return total > UINT32_MAX ? UINT32_MAX : total;
+	return total;
 }
 
 static void rng_process(struct virtio_rng *rng)
