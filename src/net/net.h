@@ -82,8 +82,12 @@ struct net_backend;
 typedef void (*net_rx_cb)(void *opaque, const void *frame, size_t len);
 
 struct net_backend_ops {
-	/* Send one frame (virtio-net header first); negative errno. */
-	int (*send)(struct net_backend *be, const void *buf, size_t len);
+	/*
+	 * Send one frame of len bytes in iov (virtio-net header first; the
+	 * iovecs may point into guest RAM); negative errno.
+	 */
+	int (*send)(struct net_backend *be, const struct iovec *iov,
+		    unsigned cnt, size_t len);
 	/*
 	 * Read one frame, header first, into buf. Returns its length,
 	 * -EAGAIN when none waits, or another negative errno. Only for

@@ -37,6 +37,7 @@ struct net_slirp {
 	struct net_poll *poll;	/* during poll_fill / poll_done */
 	unsigned poll_base;	/* slirp's fds start here in poll */
 	struct slirp_timer timers[SLIRP_MAX_TIMERS];
+	uint8_t txbuf[NET_MAX_FRAME];
 };
 
 static int64_t slirp_now_ns(void)
@@ -131,14 +132,23 @@ static const SlirpCb slirp_callbacks = {
 	.timer_new_opaque = cb_timer_new_opaque,
 };
 
-static int slirp_send(struct net_backend *be, const void *buf, size_t len)
+static int slirp_send(struct net_backend *be, const struct iovec *iov,
+		      unsigned cnt, size_t len)
 {
 	struct net_slirp *s = (struct net_slirp *)be;
+	size_t done = 0;
 
-	if (len <= NET_HDR_LEN)
+	if (len <= NET_HDR_LEN || len > NET_MAX_FRAME)
 		return -EINVAL;
-	slirp_input(s->slirp, (const uint8_t *)buf + NET_HDR_LEN,
-		    len - NET_HDR_LEN);
+	/* slirp wants one buffer, and a copy the guest cannot change */
+	for (unsigned i = 0; i < cnt && done < len; i++) {
+		size_t c = iov[i].iov_len < len - done ? iov[i].iov_len :
+							 len - done;
+
+		memcpy(s->txbuf + done, iov[i].iov_base, c);
+		done += c;
+	}
+	slirp_input(s->slirp, s->txbuf + NET_HDR_LEN, done - NET_HDR_LEN);
 	return 0;
 }
 

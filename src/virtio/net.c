@@ -80,7 +80,8 @@ struct virtio_net {
 	struct net_poll poll;
 
 	uint8_t rx_mode[NET_CTRL_RX_NOBCAST + 1];	/* promisc, allmulti, ... */
-	uint8_t *rxbuf, *txbuf;		/* NET_MAX_FRAME each */
+	uint8_t *rxbuf;			/* NET_MAX_FRAME */
+	uint8_t txhdr[NET_HDR_LEN];
 	struct virtq_elem *rx_elems;	/* NET_RX_MAX_BUFS */
 	struct virtq_elem elem;		/* tx and ctrl */
 	struct net_pkt *pend_head, *pend_tail;
@@ -211,11 +212,11 @@ static void net_tx(struct virtio_net *n)
 	do {
 		while (budget-- > 0 && (ret = virtq_pop(vq, &n->elem)) == 1) {
 			ssize_t len = net_tx_get(&n->elem, !n->be->vnet_hdr,
-						 n->txbuf);
+						 n->txhdr);
 
 			if (len > 0) {
-				int err = n->be->ops->send(n->be, n->txbuf,
-							   len);
+				int err = n->be->ops->send(n->be, n->elem.iov,
+							   n->elem.nr_out, len);
 
 				if (err)
 					log_once("%s: send to %s: %s", n->name,
@@ -389,7 +390,6 @@ static void net_free(struct virtio_net *n)
 		close(n->stop_fd);
 	free(n->rx_elems);
 	free(n->rxbuf);
-	free(n->txbuf);
 	free(n);
 }
 
@@ -443,9 +443,8 @@ int virtio_net_create(struct vm *vm, const struct net_config *cfg,
 		return -ENOMEM;
 	n->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	n->rxbuf = malloc(NET_MAX_FRAME);
-	n->txbuf = malloc(NET_MAX_FRAME);
 	n->rx_elems = calloc(NET_RX_MAX_BUFS, sizeof(*n->rx_elems));
-	if (n->stop_fd < 0 || !n->rxbuf || !n->txbuf || !n->rx_elems) {
+	if (n->stop_fd < 0 || !n->rxbuf || !n->rx_elems) {
 		ret = -ENOMEM;
 		log_error("virtio-net: out of memory");
 		goto err;

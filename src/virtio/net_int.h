@@ -45,11 +45,11 @@ int net_rx_put(struct virtq *vq, struct virtq_elem *elems, bool mrg,
 bool net_rx_want_buffers(struct virtq *vq);
 
 /*
- * Check a popped transmit chain and copy it, header first, to buf
- * (NET_MAX_FRAME bytes). raw: the backend cannot take offloads, so a
- * header asking for segmentation is refused. Returns the frame length or
- * -EINVAL (the chain is to be dropped).
+ * Check a popped transmit chain (its out buffers are the frame, header
+ * first) and copy the header to hdr (NET_HDR_LEN bytes). raw: the backend
+ * cannot take offloads, so a header asking for segmentation is refused.
+ * Returns the frame length or -EINVAL (the chain is to be dropped).
  */
-ssize_t net_tx_get(const struct virtq_elem *e, bool raw, uint8_t *buf);
+ssize_t net_tx_get(const struct virtq_elem *e, bool raw, uint8_t *hdr);
 
 #endif

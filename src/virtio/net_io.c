@@ -111,7 +111,7 @@ bool net_rx_want_buffers(struct virtq *vq)
 	return __atomic_load_n(&vq->avail[1], __ATOMIC_ACQUIRE) != idx;
 }
 
-ssize_t net_tx_get(const struct virtq_elem *e, bool raw, uint8_t *buf)
+ssize_t net_tx_get(const struct virtq_elem *e, bool raw, uint8_t *hdr)
 {
 	if (e->nr_in) {
 		log_once("virtio-net: transmit chain with writable buffers, dropped");
@@ -123,8 +123,8 @@ ssize_t net_tx_get(const struct virtq_elem *e, bool raw, uint8_t *buf)
 			 (unsigned long long)e->out_len);
 		return -EINVAL;
 	}
-	virtq_iov_to_buf(e->iov, e->nr_out, 0, buf, e->out_len);
-	if (raw && buf[NET_HDR_GSO_TYPE] != NET_HDR_GSO_NONE) {
+	virtq_iov_to_buf(e->iov, e->nr_out, 0, hdr, NET_HDR_LEN);
+	if (raw && hdr[NET_HDR_GSO_TYPE] != NET_HDR_GSO_NONE) {
 		log_once("virtio-net: segmentation offload not negotiated, frame dropped");
 		return -EINVAL;
 	}

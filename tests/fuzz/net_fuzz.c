@@ -28,7 +28,7 @@
 static struct guest_mem mem;
 static struct virtq_elem elem;
 static struct virtq_elem elems[NET_RX_MAX_BUFS];
-static uint8_t txbuf[NET_MAX_FRAME];
+static uint8_t txhdr[NET_HDR_LEN];
 static uint8_t frame[NET_MAX_FRAME];
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -70,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (virtq_pop(&vq, &elem) != 1)
 			break;
-		len = net_tx_get(&elem, raw, txbuf);
+		len = net_tx_get(&elem, raw, txhdr);
 		if (len > NET_MAX_FRAME || (len >= 0 && len < NET_HDR_LEN))
 			__builtin_trap();
 		virtq_push(&vq, elem.head, 0);
