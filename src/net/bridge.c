@@ -81,5 +81,5 @@ int net_bridge_open(const char *bridge, struct net_backend **be, char *err,
 		close(fd);
 		return ret;
 	}
-	return tap_backend_new(fd, tap, bridge, be);
+	return tap_backend_new(fd, tap, be);
 }

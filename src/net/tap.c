@@ -22,7 +22,6 @@
 struct tap {
 	struct net_backend be;
 	char ifname[IFNAMSIZ];
-	char bridge[IFNAMSIZ];
 };
 
 static int tap_send(struct net_backend *be, const struct iovec *iov,
@@ -121,8 +120,7 @@ err:
 	return ret;
 }
 
-int tap_backend_new(int fd, const char *ifname, const char *bridge,
-		    struct net_backend **be)
+int tap_backend_new(int fd, const char *ifname, struct net_backend **be)
 {
 	struct tap *t = calloc(1, sizeof(*t));
 
@@ -131,7 +129,6 @@ int tap_backend_new(int fd, const char *ifname, const char *bridge,
 		return -ENOMEM;
 	}
 	snprintf(t->ifname, sizeof(t->ifname), "%s", ifname);
-	snprintf(t->bridge, sizeof(t->bridge), "%s", bridge ? bridge : "");
 	t->be = (struct net_backend){
 		.ops = &tap_ops,
 		.name = t->ifname,
@@ -163,5 +160,5 @@ int net_tap_open(const char *ifname, struct net_backend **be, char *err,
 	fd = tap_open_fd(ifname, actual, err, errlen);
 	if (fd < 0)
 		return fd;
-	return tap_backend_new(fd, actual, NULL, be);
+	return tap_backend_new(fd, actual, be);
 }

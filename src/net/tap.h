@@ -14,8 +14,7 @@ struct net_backend;
  * err set.
  */
 int tap_open_fd(const char *name, char *actual, char *err, size_t errlen);
-/* Wrap an open tap fd (taken over) into a backend; bridge may be NULL. */
-int tap_backend_new(int fd, const char *ifname, const char *bridge,
-		    struct net_backend **be);
+/* Wrap an open tap fd (taken over) into a backend. */
+int tap_backend_new(int fd, const char *ifname, struct net_backend **be);
 
 #endif

@@ -79,7 +79,6 @@ struct virtio_net {
 	int stop_fd;
 	struct net_poll poll;
 
-	uint8_t rx_mode[NET_CTRL_RX_NOBCAST + 1];	/* promisc, allmulti, ... */
 	uint8_t *rxbuf;			/* NET_MAX_FRAME */
 	uint8_t txhdr[NET_HDR_LEN];
 	struct virtq_elem *rx_elems;	/* NET_RX_MAX_BUFS */
@@ -241,8 +240,11 @@ static uint8_t net_ctrl_cmd(struct virtio_net *n, uint8_t class, uint8_t cmd,
 			    const uint8_t *data, size_t len)
 {
 	if (class == NET_CTRL_RX && cmd <= NET_CTRL_RX_NOBCAST && len == 1) {
-		/* Accepted; the tap or bridge decides what reaches us. */
-		n->rx_mode[cmd] = data[0];
+		/*
+		 * Promiscuous, all-multicast, ...: accepted, with no filter
+		 * of our own; the tap or bridge decides what reaches the NIC
+		 * and the guest kernel drops what it did not ask for.
+		 */
 		return NET_OK;
 	}
 	if (class == NET_CTRL_MAC && cmd == NET_CTRL_MAC_TABLE_SET)
@@ -379,7 +381,6 @@ static void net_stop(struct virtio_dev *vdev)
 	pthread_join(n->thread, NULL);
 	n->be->rx = NULL;
 	net_pend_clear(n);
-	memset(n->rx_mode, 0, sizeof(n->rx_mode));
 }
 
 static void net_free(struct virtio_net *n)

@@ -111,7 +111,8 @@ static void test_parse(void)
 static void test_parse_errors(void)
 {
 	static const char *const bad[] = {
-		"", "slirp", ",user", "user,", "user,,mac=52:54:00:12:34:56", "user,hostfwd", "user,hostfwd=tcp::22",
+		"", "slirp", ",user", "user,", "user,,mac=52:54:00:12:34:56",
+		"user,hostfwd", "user,hostfwd=tcp::22",
 		"user,hostfwd=tcp::0-:22", "user,hostfwd=tcp::65536-:22",
 		"user,hostfwd=tcp:1.2.3:22-:22", "user,hostfwd=icmp::1-:2",
 		"user,hostfwd=tcp::-1-:2", "user,net=10.0.2.0", "user,net=10.0.2.1/24",
