@@ -235,9 +235,11 @@ static void info_print(const struct json_val *r)
 	}
 	if (!json_get(r, "balloon", &bal) && bal.type == JSON_OBJECT) {
 		printf("balloon:     target %" PRIu64 " MiB, actual %" PRIu64
-		       " MiB, released %" PRIu64 " MiB\n",
-		       jint(&bal, "target") >> 20, jint(&bal, "actual") >> 20,
-		       jint(&bal, "released") >> 20);
+		       " MiB\n", jint(&bal, "target") >> 20,
+		       jint(&bal, "actual") >> 20);
+		printf("  released to the host: %" PRIu64 " MiB inflated, %" PRIu64
+		       " MiB free-page reports\n", jint(&bal, "inflated") >> 20,
+		       jint(&bal, "reported") >> 20);
 		if (!json_get(&bal, "stats", &stats)) {
 			static const char *const keys[] = {
 				"free-memory", "total-memory", "available-memory",

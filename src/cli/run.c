@@ -34,7 +34,8 @@ static const char run_usage[] =
 "  --disk path=FILE[,readonly=on][,cache=none|writeback][,serial=ID][,format=raw|qcow2]\n"
 "  --net SPEC           network interface (user, tap, bridge)\n"
 "  --name NAME          VM name for the control socket (default vm-PID)\n"
-"  --balloon            add a virtio-balloon device (cvisor balloon)\n"
+"  --balloon[=free-page-reporting=off]\n"
+"                       add a virtio-balloon device (cvisor balloon)\n"
 "  --daemonize          run in the background; 'cvisor console NAME' attaches\n"
 "  --no-reboot          exit when the guest reboots\n"
 "  --debug              verbose VMM logging\n"
@@ -63,7 +64,7 @@ static const struct option run_options[] = {
 	{ "debug", no_argument, NULL, OPT_DEBUG },
 	{ "test-exit", no_argument, NULL, OPT_TEST_EXIT },
 	{ "help", no_argument, NULL, OPT_HELP },
-	{ "balloon", no_argument, NULL, OPT_BALLOON },
+	{ "balloon", optional_argument, NULL, OPT_BALLOON },
 	{ "daemonize", no_argument, NULL, OPT_DAEMONIZE },
 	{ 0 },
 };
@@ -119,6 +120,11 @@ static int run_parse(int argc, char **argv, struct vm_config *cfg,
 			break;
 		case OPT_BALLOON:
 			cfg->balloon = true;
+			if (optarg && strcmp(optarg, "free-page-reporting=off")) {
+				log_error("--balloon: unknown option '%s'", optarg);
+				return -EINVAL;
+			}
+			cfg->balloon_no_reporting = optarg != NULL;
 			break;
 		case OPT_DAEMONIZE:
 			mgmt->daemonize = true;

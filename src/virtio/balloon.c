@@ -56,7 +56,7 @@ struct virtio_balloon {
 	struct virtq_elem elem;
 
 	pthread_mutex_t lock;	/* the fields below */
-	uint64_t released;
+	uint64_t inflated, reported;	/* bytes released, cumulative */
 	unsigned nr_stats;
 	uint16_t stat_tag[BALLOON_MAX_STATS];
 	uint64_t stat_val[BALLOON_MAX_STATS];
@@ -77,7 +77,7 @@ static void cfg_put32(uint8_t *p, uint32_t v)
 
 /* Drop the host memory behind [hva, hva+len) (page aligned inward). */
 static void balloon_release(struct virtio_balloon *b, uint8_t *hva,
-			    uint64_t len)
+			    uint64_t len, uint64_t *counter)
 {
 	uintptr_t start = ((uintptr_t)hva + BALLOON_PAGE_SIZE - 1) &
 			  ~(BALLOON_PAGE_SIZE - 1);
@@ -88,7 +88,7 @@ static void balloon_release(struct virtio_balloon *b, uint8_t *hva,
 	if (madvise((void *)start, end - start, MADV_DONTNEED))
 		log_once("virtio-balloon: madvise: %s", strerror(errno));
 	pthread_mutex_lock(&b->lock);
-	b->released += end - start;
+	*counter += end - start;
 	pthread_mutex_unlock(&b->lock);
 }
 
@@ -118,21 +118,22 @@ static void balloon_inflate(struct virtio_balloon *b, struct virtq_elem *e)
 				continue;
 			}
 			if (run)
-				balloon_release(b, run, run_len);
+				balloon_release(b, run, run_len, &b->inflated);
 			run = hva;
 			run_len = BALLOON_PAGE_SIZE;
 		}
 		off += n * 4;
 	}
 	if (run)
-		balloon_release(b, run, run_len);
+		balloon_release(b, run, run_len, &b->inflated);
 }
 
 /* Free page reporting: the in buffers are free guest pages. */
 static void balloon_report(struct virtio_balloon *b, struct virtq_elem *e)
 {
 	for (unsigned i = e->nr_out; i < e->nr_out + e->nr_in; i++)
-		balloon_release(b, e->iov[i].iov_base, e->iov[i].iov_len);
+		balloon_release(b, e->iov[i].iov_base, e->iov[i].iov_len,
+				&b->reported);
 }
 
 /* A stats buffer: packed { le16 tag; le64 val; } entries. */
@@ -340,7 +341,8 @@ void virtio_balloon_get_info(struct virtio_balloon *b,
 				    << BALLOON_PAGE_SHIFT);
 	pthread_mutex_unlock(&b->vdev.lock);
 	pthread_mutex_lock(&b->lock);
-	info->released_bytes = b->released;
+	info->inflated_bytes = b->inflated;
+	info->reported_bytes = b->reported;
 	for (unsigned i = 0; i < b->nr_stats; i++) {
 		if (b->stat_tag[i] >= sizeof(stat_names) / sizeof(stat_names[0]))
 			continue;
@@ -367,6 +369,9 @@ int virtio_balloon_create(struct vm *vm)
 			    1ULL << VIRTIO_BALLOON_F_DEFLATE_ON_OOM |
 			    1ULL << VIRTIO_BALLOON_F_PAGE_REPORTING;
 	int ret = -ENOMEM;
+
+	if (vm->cfg->balloon_no_reporting)
+		features &= ~(1ULL << VIRTIO_BALLOON_F_PAGE_REPORTING);
 
 	if (!b)
 		goto err;

@@ -18,7 +18,9 @@ struct virtio_balloon;
 struct balloon_info {
 	uint64_t target_bytes;		/* guest memory the host asked for */
 	uint64_t actual_bytes;		/* guest memory left, as the guest says */
-	uint64_t released_bytes;	/* host memory given back so far */
+	/* Host memory given back so far (cumulative, pages may repeat). */
+	uint64_t inflated_bytes;	/* pages put in the balloon */
+	uint64_t reported_bytes;	/* free pages the guest reported */
 	unsigned nr_stats;
 	struct {
 		const char *name;	/* "free-memory", "total-memory", ... */

@@ -119,7 +119,7 @@ err:
 	return NULL;
 }
 
-static void control_close_client(struct control *ctl, struct control_client *c)
+void control_close_client(struct control *ctl, struct control_client *c)
 {
 	if (c->console) {
 		pthread_mutex_lock(&ctl->out_lock);

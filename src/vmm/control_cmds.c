@@ -105,10 +105,12 @@ static void put_balloon(struct vm *vm, struct json_out *o)
 		return;
 	}
 	virtio_balloon_get_info(vm->balloon, &bi);
-	json_out_fmt(o, "{\"target\":%llu,\"actual\":%llu,\"released\":%llu,"
-		     "\"stats\":{", (unsigned long long)bi.target_bytes,
+	json_out_fmt(o, "{\"target\":%llu,\"actual\":%llu,\"inflated\":%llu,"
+		     "\"reported\":%llu,\"stats\":{",
+		     (unsigned long long)bi.target_bytes,
 		     (unsigned long long)bi.actual_bytes,
-		     (unsigned long long)bi.released_bytes);
+		     (unsigned long long)bi.inflated_bytes,
+		     (unsigned long long)bi.reported_bytes);
 	for (unsigned i = 0; i < bi.nr_stats; i++) {
 		json_out_raw(o, i ? "," : "");
 		json_out_str(o, bi.stats[i].name);
@@ -284,10 +286,16 @@ void control_dispatch(struct control *ctl, struct control_client *c,
 		return;
 	}
 	if (!strcmp(cmd, "console")) {
-		ret = control_console_attach(ctl, c);
-		control_reply(ctl, c, r.id, ret == -ENOTTY ?
-			      "the console is a terminal: run with --daemonize to attach" :
-			      ret ? "too many console clients" : NULL, "");
+		if (!ctl->console_enabled) {
+			control_reply(ctl, c, r.id,
+				      "the console is a terminal: run with --daemonize to attach",
+				      NULL);
+			return;
+		}
+		/* The reply goes first: console bytes follow it. */
+		control_reply(ctl, c, r.id, NULL, "");
+		if (c->fd >= 0 && control_console_attach(ctl, c))
+			control_close_client(ctl, c);
 		return;
 	}
 	for (size_t i = 0; i < sizeof(control_cmds) / sizeof(control_cmds[0]); i++)
@@ -299,7 +307,8 @@ void control_dispatch(struct control *ctl, struct control_client *c,
 		return;
 	}
 	if (!ctl->vm) {
-		control_reply(ctl, c, r.id, "the VM is restarting", NULL);
+		control_reply(ctl, c, r.id, "the VM is not running (starting or rebooting)",
+			      NULL);
 		return;
 	}
 	json_out_init(&out, result, sizeof(result));

@@ -48,6 +48,7 @@ void control_dispatch(struct control *ctl, struct control_client *c,
 /* Send a whole line to c, closing it if it cannot take it; lock held. */
 void control_send(struct control *ctl, struct control_client *c,
 		  const char *line);
+void control_close_client(struct control *ctl, struct control_client *c);
 /* Turn c into a console stream (replaying recent output); lock held. */
 int control_console_attach(struct control *ctl, struct control_client *c);
 

@@ -50,6 +50,7 @@ struct vm_config {
 	struct guest_mem_opts mem_opts;
 	const char *affinity;	/* --cpus ...,affinity=SPEC (src/vmm/affinity.h) */
 	bool balloon;		/* add a virtio-balloon device */
+	bool balloon_no_reporting; /* without free page reporting */
 	struct disk_config disks[VM_MAX_DISKS];
 	int nr_disks;
 	struct net_config nets[VM_MAX_NETS];

@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# Managing running VMs (small KVM test guests): control socket, list, info,
+# pause/resume, stop, affinity, daemonize/console, stale sockets, KSM.
+. "$(dirname "$0")/lib.sh"
+
+if ! kvm_usable; then
+	skip mgmt_kvm "/dev/kvm is not available"
+	exit 0
+fi
+export CVISOR_RUNTIME_DIR=$TMP/run
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	[[ -n ${KSM_RUN:-} ]] && echo "$KSM_RUN" >/sys/kernel/mm/ksm/run
+	[[ -n ${KSM_PAGES:-} ]] && echo "$KSM_PAGES" >/sys/kernel/mm/ksm/pages_to_scan
+	[[ -n ${KSM_SLEEP:-} ]] && echo "$KSM_SLEEP" >/sys/kernel/mm/ksm/sleep_millisecs
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# start NAME OUT [run args...]: a VM in the background; waits for its socket.
+start() {
+	local name=$1 out=$2
+	shift 2
+	# No timeout wrapper: PIDS must hold cvisor itself for the cleanup.
+	"$CVISOR" run --name "$name" --accel kvm "$@" </dev/null >"$out" 2>&1 &
+	PIDS+=($!)
+	# Listed once it has booted and answers "status".
+	for _ in $(seq 100); do
+		"$CVISOR" list | grep -q "^$name " && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+size() { wc -c <"$1"; }
+
+# --- list, info, affinity -------------------------------------------------
+start web1 "$TMP/web1.out" --memory 64M --cpus 2,affinity=0:0,1:1 \
+	--kernel "$GUESTS/tick.elf"
+check mgmt_socket_created $? "no socket: $(cat "$TMP/web1.out")"
+perm=$(stat -c %a "$CVISOR_RUNTIME_DIR/web1.sock" 2>/dev/null)
+dperm=$(stat -c %a "$CVISOR_RUNTIME_DIR" 2>/dev/null)
+[[ $perm == 600 && $dperm == 700 ]]
+check mgmt_socket_permissions $? "socket $perm, directory $dperm"
+
+"$CVISOR" list >"$TMP/list" 2>&1
+grep -Eq '^web1 +[0-9]+ +running +2 +64M' "$TMP/list"
+check mgmt_list_shows_vm $? "$(cat "$TMP/list")"
+"$CVISOR" list --output=json >"$TMP/list.json"
+python3 -c 'import json,sys; l=json.load(open(sys.argv[1])); v=[x for x in l if x["name"]=="web1"][0]; assert v["vcpus"]==2 and v["memory"]==64<<20 and v["state"]=="running"' "$TMP/list.json"
+check mgmt_list_json $? "$(cat "$TMP/list.json")"
+
+"$CVISOR" info web1 --output=json >"$TMP/info.json"
+ok=0
+for i in 0 1; do
+	tid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["vcpu_threads"][int(sys.argv[2])]["tid"])' "$TMP/info.json" $i)
+	cpus=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["vcpu_threads"][int(sys.argv[2])]["cpus"])' "$TMP/info.json" $i)
+	ts=$(taskset -pc "$tid" 2>/dev/null | sed 's/.*: //')
+	[[ $cpus == "$i" && $ts == "$i" ]] || ok=1
+	echo "vcpu$i tid $tid info=$cpus taskset=$ts" >>"$TMP/aff"
+done
+check mgmt_affinity_pins_vcpus $ok "$(cat "$TMP/aff" "$TMP/info.json")"
+"$CVISOR" info web1 >"$TMP/info.txt"
+grep -q "virtio-rng" "$TMP/info.txt" && grep -q "huge-page backed" "$TMP/info.txt" &&
+	grep -Eq "vcpu1 +tid [0-9]+ +cpus 1" "$TMP/info.txt"
+check mgmt_info_text $? "$(cat "$TMP/info.txt")"
+
+# --- pause really stops the guest; resume lets it go on --------------------
+sleep 0.5
+"$CVISOR" pause web1
+prc=$?
+a=$(size "$TMP/web1.out")
+sleep 1.5
+b=$(size "$TMP/web1.out")
+state=$("$CVISOR" list | awk '$1=="web1"{print $3}')
+"$CVISOR" resume web1
+sleep 1.5
+c=$(size "$TMP/web1.out")
+[[ $prc -eq 0 && $a -eq $b && $c -gt $b && $state == paused ]]
+check mgmt_pause_stops_progress $? "pause rc=$prc output $a -> $b (paused, state $state) -> $c (resumed)"
+
+# --- duplicate names, unnamed VMs -----------------------------------------
+timeout 20 "$CVISOR" run --name web1 --accel kvm --memory 64M \
+	--kernel "$GUESTS/spin.elf" </dev/null >"$TMP/dup" 2>&1
+rc=$?
+[[ $rc -ne 0 ]] && grep -q "already running" "$TMP/dup" && ! grep -q spinning "$TMP/dup"
+check mgmt_duplicate_name_refused $? "rc=$rc $(cat "$TMP/dup")"
+
+"$CVISOR" run --accel kvm --memory 64M --kernel "$GUESTS/spin.elf" \
+	</dev/null >"$TMP/anon" 2>&1 &
+anon=$!
+PIDS+=($anon)
+for _ in $(seq 50); do "$CVISOR" list | grep -q "^vm-$anon " && break; sleep 0.1; done
+"$CVISOR" list | grep -Eq "^vm-$anon +$anon "
+check mgmt_unnamed_vm_gets_pid_name $? "$(ls "$CVISOR_RUNTIME_DIR")"
+
+# --- stale sockets of dead VMs are cleaned up -----------------------------
+kill -KILL $anon
+wait $anon 2>/dev/null
+[[ -S $CVISOR_RUNTIME_DIR/vm-$anon.sock ]]
+left=$?
+"$CVISOR" list >/dev/null
+[[ $left -eq 0 && ! -e $CVISOR_RUNTIME_DIR/vm-$anon.sock ]]
+check mgmt_stale_socket_removed_by_list $? "left=$left $(ls "$CVISOR_RUNTIME_DIR")"
+
+# --- stop: power button first, forced after the timeout -------------------
+start spin1 "$TMP/spin1.out" --memory 64M --kernel "$GUESTS/spin.elf"
+spid=${PIDS[-1]}
+start0=$SECONDS
+"$CVISOR" stop spin1 --timeout 1
+rc=$?
+wait "$spid"
+vrc=$?
+[[ $rc -eq 0 && $vrc -eq 0 && ! -e $CVISOR_RUNTIME_DIR/spin1.sock && $((SECONDS - start0)) -lt 10 ]]
+check mgmt_stop_forces_after_timeout $? "stop rc=$rc vm rc=$vrc $(cat "$TMP/spin1.out")"
+
+"$CVISOR" stop web1 --force
+rc=$?
+[[ $rc -eq 0 && ! -e $CVISOR_RUNTIME_DIR/web1.sock ]]
+check mgmt_stop_force $rc "rc=$rc"
+"$CVISOR" pause nosuchvm 2>"$TMP/err"
+rc=$?
+[[ $rc -ne 0 ]] && grep -q "no running VM named 'nosuchvm'" "$TMP/err"
+check mgmt_unknown_vm_error $? "rc=$rc $(cat "$TMP/err")"
+
+# --- events reach connected clients ---------------------------------------
+start ev1 "$TMP/ev1.out" --memory 64M --kernel "$GUESTS/spin.elf"
+python3 - "$CVISOR_RUNTIME_DIR/ev1.sock" >"$TMP/events" 2>&1 <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b'{"id":"a","cmd":"status"}\n')
+s.settimeout(20)
+buf = b""
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    buf += d
+print(buf.decode())
+PY
+evpid=$!
+sleep 0.5
+"$CVISOR" stop ev1 --force
+wait $evpid
+grep -q '"id":"a","ok":true' "$TMP/events" && grep -q '"event":"shutdown","reason":"quit"' "$TMP/events"
+check mgmt_shutdown_event_pushed $? "$(cat "$TMP/events")"
+
+# --- daemonize and console ------------------------------------------------
+timeout 60 "$CVISOR" run --daemonize --name bg1 --accel kvm --memory 64M \
+	--kernel "$GUESTS/tick.elf" </dev/null >"$TMP/bg.out" 2>&1
+rc=$?
+bgpid=$("$CVISOR" info bg1 --output=json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])' 2>/dev/null)
+[[ -n $bgpid ]] && PIDS+=($bgpid)
+[[ $rc -eq 0 && -n $bgpid ]] && kill -0 "$bgpid"
+check mgmt_daemonize_returns $? "rc=$rc pid=$bgpid $(cat "$TMP/bg.out")"
+timeout 3 "$CVISOR" console bg1 </dev/null >"$TMP/con" 2>&1
+grep -q "ticking" "$TMP/con" && grep -q '\.\.\.' "$TMP/con"
+check mgmt_console_attach $? "$(head -c 300 "$TMP/con")"
+"$CVISOR" stop bg1 --force >/dev/null 2>&1
+
+# --- KSM merges identical guests (merge=on) -------------------------------
+ksm=/sys/kernel/mm/ksm
+if [[ ! -w $ksm/run ]]; then
+	skip mgmt_ksm_merges "KSM is not available"
+	exit 0
+fi
+KSM_RUN=$(cat $ksm/run) KSM_PAGES=$(cat $ksm/pages_to_scan)
+KSM_SLEEP=$(cat $ksm/sleep_millisecs)
+echo 4000 >$ksm/pages_to_scan
+echo 10 >$ksm/sleep_millisecs
+echo 1 >$ksm/run
+start k1 "$TMP/k1.out" --memory 64M,merge=on --kernel "$GUESTS/fill.elf"
+k1=${PIDS[-1]}
+start k2 "$TMP/k2.out" --memory 64M,merge=on --kernel "$GUESTS/fill.elf"
+k2=${PIDS[-1]}
+# pages_sharing is global (other VMs count too); per process when we can.
+merged() {
+	if [[ -r /proc/$k1/ksm_merging_pages ]]; then
+		echo $(($(cat /proc/$k1/ksm_merging_pages) + $(cat /proc/$k2/ksm_merging_pages)))
+	else
+		echo $(($(cat $ksm/pages_sharing) - before))
+	fi
+}
+before=$(cat $ksm/pages_sharing)
+# 2 x 16 MiB of one pattern: at least 8000 of those 8192 pages merged.
+for _ in $(seq 120); do
+	grep -q filled "$TMP/k1.out" && grep -q filled "$TMP/k2.out" &&
+		(($(merged) >= 8000)) && break
+	sleep 0.5
+done
+n=$(merged)
+((n >= 8000))
+check mgmt_ksm_merges $? "merged pages $n (pages_sharing $before -> $(cat $ksm/pages_sharing))"
+"$CVISOR" stop k1 --force >/dev/null
+"$CVISOR" stop k2 --force >/dev/null
