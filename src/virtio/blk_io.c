@@ -48,50 +48,60 @@ static bool blk_stopping(const struct virtio_blk *blk)
 	return __atomic_load_n(&blk->stopping, __ATOMIC_ACQUIRE);
 }
 
+/* Bounce buffer size: a guest can ask for up to BLK_MAX_DATA at once. */
+#define BLK_BOUNCE_MAX		(1u << 20)
+
 /*
- * O_DIRECT transfer of a whole request through an aligned buffer. A raw
- * image need not end on a sector boundary: the guest sees whole sectors,
- * and what lies past the end of the file reads as zeroes.
+ * O_DIRECT transfer through an aligned bounce buffer, one chunk at a time.
+ * A raw image need not end on a sector boundary: the guest sees whole
+ * sectors, and what lies past the end of the file reads as zeroes.
  */
 static int blk_rw_direct(struct virtio_blk *blk, struct blk_req *r,
 			 bool write)
 {
-	size_t len = (r->data_len + 4095) & ~4095ULL;
-	uint8_t *buf = aligned_alloc(4096, len ? len : 4096);
-	size_t done = 0;
+	size_t cap = r->data_len < BLK_BOUNCE_MAX ?
+		     (r->data_len + 4095) & ~4095ULL : BLK_BOUNCE_MAX;
+	uint8_t *buf = aligned_alloc(4096, cap ? cap : 4096);
+	uint64_t done = 0;
+	bool eof = false;
 	int ret = 0;
 
 	if (!buf)
 		return -ENOMEM;
-	if (write)
-		virtq_iov_to_buf(r->data, r->nr_data, 0, buf, r->data_len);
-	while (done < r->data_len) {
-		ssize_t n = write ? pwrite(blk->fd, buf + done,
-					   r->data_len - done,
-					   r->offset + done) :
-				    pread(blk->fd, buf + done,
-					  r->data_len - done,
-					  r->offset + done);
+	while (done < r->data_len && !ret) {
+		size_t len = r->data_len - done < BLK_BOUNCE_MAX ?
+			     r->data_len - done : BLK_BOUNCE_MAX;
+		size_t got = 0;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = -errno;
-			break;
+		if (write)
+			virtq_iov_to_buf(r->data, r->nr_data, done, buf, len);
+		while (got < len && !eof) {
+			uint64_t off = r->offset + done + got;
+			ssize_t n = write ?
+				pwrite(blk->fd, buf + got, len - got, off) :
+				pread(blk->fd, buf + got, len - got, off);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				ret = -errno;
+				break;
+			}
+			if (n == 0 && write) {
+				ret = -EIO;
+				break;
+			}
+			got += n;
+			/* end of file, possibly inside a sector */
+			if (!write && (n == 0 || got % BLK_SECTOR))
+				eof = true;
 		}
-		if (n == 0 && write) {
-			ret = -EIO;
-			break;
+		if (!ret && !write) {
+			memset(buf + got, 0, len - got);
+			virtq_buf_to_iov(r->data, r->nr_data, done, buf, len);
 		}
-		done += n;
-		/* end of file, possibly inside a sector: the rest is zeroes */
-		if (!write && (n == 0 || done % BLK_SECTOR)) {
-			memset(buf + done, 0, r->data_len - done);
-			done = r->data_len;
-		}
+		done += len;
 	}
-	if (!ret && !write)
-		virtq_buf_to_iov(r->data, r->nr_data, 0, buf, r->data_len);
 	free(buf);
 	return ret;
 }

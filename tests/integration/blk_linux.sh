@@ -48,11 +48,14 @@ truncate -s 40M "$TMP/q.raw" && mkfs.ext4 -q -F "$TMP/q.raw" &&
 # ODD: a raw image that ends inside a sector (vde), on the O_DIRECT path
 # when this file system has one.
 ODD=$TMP/odd.img
-head -c 1000000 /dev/urandom >"$ODD"
+head -c $((2 * MiB + 256 * 1024 + 100)) /dev/urandom >"$ODD"
 odd_cache=writeback
 dd if=/dev/zero of="$TMP/probe" bs=4k count=1 oflag=direct status=none 2>/dev/null &&
 	odd_cache=none
-odd_tail=$( (tail -c 64 "$ODD"; head -c 448 /dev/zero) | sha256sum | cut -d' ' -f1)
+odd_tail=$( (tail -c 100 "$ODD"; head -c 412 /dev/zero) | sha256sum | cut -d' ' -f1)
+# the whole disk in one read: requests of 1280 KiB and 1024.5 KiB (more
+# than one bounce buffer), the last crossing the end
+odd_all=$( (cat "$ODD"; head -c 412 /dev/zero) | md5sum | cut -d' ' -f1)
 sync
 
 # BLKZEROOUT has no busybox command: a tiny static helper does it.
@@ -117,6 +120,7 @@ mount -t ext4 -o ro /dev/vdc /c; r ro_mount_ro \$?
 r known_sha \$(sha256sum /c/known | cut -d' ' -f1); umount /c
 dd if=/dev/zero of=/dev/vdc bs=4k count=1 oflag=direct 2>/dev/null; r ro_dd \$?
 c=\$(cat /sys/block/vde/size)
+r odd_all \$(dd if=/dev/vde bs=\$((c * 512)) count=1 iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1)
 r odd_read \$(dd if=/dev/vde bs=512 skip=\$((c - 1)) count=1 2>/dev/null | sha256sum | cut -d' ' -f1)
 dd if=/p of=/dev/vde bs=512 seek=\$((c - 1)) count=1 2>/dev/null; r odd_write \$?
 # a qcow2 header into probed raw (vdb) is refused; format=raw (vde) takes it
@@ -166,6 +170,7 @@ cat "$CVISOR_INITRD" "$TMP/ov.cpio.gz" >"$TMP/initrd"
 boot_bg() {
 	local script=$1 out=$2
 	shift 2
+	: >"$out"
 	timeout --kill-after=5 600 "$CVISOR" run --accel "$accel" --memory 256M \
 		--kernel "${CVISOR_VMLINUX:-$CVISOR_KERNEL}" --initrd "$TMP/initrd" \
 		--cmdline "console=ttyS0 panic=-1 quiet cvisor.test=\"sh /$script\"" \
@@ -242,10 +247,11 @@ check blk_readonly $? "ro=$(val "$O1" ro_vdc) mount rw=$(val "$O1" ro_mount_rw) 
 
 # The partial last sector reads as zeroes past the end of the file, and
 # takes a write (the file grows to whole sectors, as under QEMU).
-[[ $(val "$O1" size_vde) == 1954 && $(val "$O1" odd_read) == "$odd_tail" &&
-	$(val "$O1" odd_write) == 0 && $(stat -c %s "$ODD") == 1000448 ]] &&
-	cmp -s -i 999936:0 -n 512 "$ODD" "$TMP/ov/p"
-check blk_partial_last_sector_cache_$odd_cache $? "size=$(val "$O1" size_vde) read $(val "$O1" odd_read) want $odd_tail write=$(val "$O1" odd_write) file $(stat -c %s "$ODD") bytes"
+[[ $(val "$O1" size_vde) == 4609 && $(val "$O1" odd_read) == "$odd_tail" &&
+	$(val "$O1" odd_all) == "$odd_all" &&
+	$(val "$O1" odd_write) == 0 && $(stat -c %s "$ODD") == $((4609 * 512)) ]] &&
+	cmp -s -i $((4608 * 512)):0 -n 512 "$ODD" "$TMP/ov/p"
+check blk_partial_last_sector_cache_$odd_cache $? "size=$(val "$O1" size_vde) read $(val "$O1" odd_read) want $odd_tail whole $(val "$O1" odd_all) want $odd_all write=$(val "$O1" odd_write) file $(stat -c %s "$ODD") bytes"
 
 # A guest must not turn a probed raw image into a qcow2 image (whose
 # backing file would let it read host files on the next boot).
