@@ -271,13 +271,14 @@ static void net_ctrl(struct virtio_net *n)
 		while ((ret = virtq_pop(vq, e)) == 1) {
 			uint32_t written = 0;
 
-			if (e->out_len < 2 || e->out_len > sizeof(req) ||
-			    e->in_len < 1) {
+			if (e->out_len < 2 || e->in_len < 1) {
 				log_once("%s: malformed control request",
 					 n->name);
 			} else {
+				/* Only short commands' data is read: the MAC
+				 * table (any length) is accepted unread. */
 				virtq_iov_to_buf(e->iov, e->nr_out, 0, req,
-						 e->out_len);
+						 sizeof(req));
 				ack = net_ctrl_cmd(n, req[0], req[1], req + 2,
 						   e->out_len - 2);
 				written = virtq_buf_to_iov(&e->iov[e->nr_out],
