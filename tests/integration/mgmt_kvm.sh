@@ -125,27 +125,28 @@ rc=$?
 check mgmt_unknown_vm_error $? "rc=$rc $(cat "$TMP/err")"
 
 # --- events reach connected clients ---------------------------------------
-start ev1 "$TMP/ev1.out" --memory 64M --kernel "$GUESTS/spin.elf"
-python3 - "$CVISOR_RUNTIME_DIR/ev1.sock" >"$TMP/events" 2>&1 <<'PY' &
-import socket, sys
+start ev1 "$TMP/ev1.out" --memory 64M --kernel "$GUESTS/spin.elf" ||
+	echo "ev1 did not start: $(cat "$TMP/ev1.out")" >>"$TMP/events.err"
+SOCK=$CVISOR_RUNTIME_DIR/ev1.sock python3 - >"$TMP/events" 2>&1 <<'PY' &
+import os, socket, sys
 s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
+s.connect(os.environ["SOCK"])
 s.sendall(b'{"id":"a","cmd":"status"}\n')
 s.settimeout(20)
-buf = b""
 while True:
     d = s.recv(4096)
     if not d:
         break
-    buf += d
-print(buf.decode())
+    sys.stdout.write(d.decode())
+    sys.stdout.flush()
 PY
 evpid=$!
-sleep 0.5
+# Stop only once the client is connected (python may start slowly).
+for _ in $(seq 100); do grep -q '"id":"a"' "$TMP/events" && break; sleep 0.1; done
 "$CVISOR" stop ev1 --force
 wait $evpid
 grep -q '"id":"a","ok":true' "$TMP/events" && grep -q '"event":"shutdown","reason":"quit"' "$TMP/events"
-check mgmt_shutdown_event_pushed $? "$(cat "$TMP/events")"
+check mgmt_shutdown_event_pushed $? "$(cat "$TMP/events" "$TMP/events.err" 2>/dev/null)"
 
 # --- daemonize and console ------------------------------------------------
 timeout 60 "$CVISOR" run --daemonize --name bg1 --accel kvm --memory 64M \
