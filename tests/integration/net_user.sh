@@ -34,6 +34,7 @@ echo "lease \$ip router \$router dns \$dns"
 S
 chmod +x /tmp/dhcp
 cat /sys/class/net/eth0/address | sed 's/^/mac /'
+cat /sys/class/net/eth1/address | sed 's/^/mac1 /'
 # control queue: RX mode and MAC address commands
 ip link set eth0 promisc on && ip link set eth0 address 52:54:00:ab:cd:ef &&
 	echo ctrl-ok
@@ -41,6 +42,8 @@ ip link set eth0 up
 udhcpc -i eth0 -s /tmp/dhcp -q -n -t 5 -T 2 || exit 3
 wget -q -O /tmp/blob http://10.0.2.2:$http_port/blob || exit 4
 echo "sha \$(sha256sum /tmp/blob | cut -d' ' -f1)"
+ip link set eth1 up
+udhcpc -i eth1 -s /tmp/dhcp -q -n -t 5 -T 2 2>/dev/null
 echo fwd-listening
 timeout 60 nc -l -p 7777 </tmp/blob || exit 5
 EOS
@@ -52,6 +55,7 @@ timeout --kill-after=5 120 "$CVISOR" run --accel "$accel" \
 	--kernel "${CVISOR_VMLINUX:-$CVISOR_KERNEL}" --initrd "$TMP/initrd" \
 	--memory 256M --name net-user-test \
 	--net "user,hostfwd=tcp:127.0.0.1:$fwd_port-:7777,hostfwd=udp::$(free_port)-:9" \
+	--net user,net=10.9.0.0/16 \
 	--cmdline "console=ttyS0 panic=-1 quiet cvisor.test=\"sh /net-test\"" \
 	</dev/null >"$TMP/out" 2>&1 &
 vm_pid=$!
@@ -109,3 +113,11 @@ check "$name: control queue takes promisc and a new MAC" $? \
 grep -q "^mac 52:54:00:" "$TMP/out"
 check "$name: MAC address is locally administered 52:54:00:xx" $? \
 	"$(grep -a '^mac' "$TMP/out")"
+mac0=$(sed -n 's/^mac \([0-9a-f:]*\).*/\1/p' "$TMP/out")
+mac1=$(sed -n 's/^mac1 \([0-9a-f:]*\).*/\1/p' "$TMP/out")
+[[ $mac1 == 52:54:00:* && $mac1 != "$mac0" ]]
+check "$name: a second --net is a second NIC with its own MAC" $? \
+	"eth0 '$mac0' eth1 '$mac1'"
+grep -q "lease 10.9.0.15 router 10.9.0.2 dns 10.9.0.3" "$TMP/out"
+check "$name: net=10.9.0.0/16 moves DHCP, gateway and DNS" $? \
+	"$(grep -a 'lease' "$TMP/out" | tr '\n' ' ')"
