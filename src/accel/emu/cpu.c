@@ -119,6 +119,14 @@ static bool poll_interrupts(struct emu_cpu *cpu)
 	return false;
 }
 
+/* Cheap test before poll_interrupts: false when nothing can be pending. */
+static inline bool irq_maybe(const struct emu_cpu *cpu)
+{
+	return !cpu->irq_hint || cpu->nmi_pending ||
+	       atomic_load_explicit(cpu->irq_hint, memory_order_acquire) ||
+	       atomic_load_explicit(cpu->irq_extint, memory_order_relaxed);
+}
+
 /*
  * The instruction loop proper, outside the sigsetjmp frame so its counter
  * can live in a register; it saves the count left to cpu->batch_left often
@@ -140,7 +148,7 @@ static __attribute__((noinline)) void run_loop(struct emu_cpu *cpu,
 			cpu->shadow = false;
 		} else if (cpu->apic_ops &&
 			   ((cpu->rflags & FL_IF) || !(left & 1023)) &&
-			   poll_interrupts(cpu)) {
+			   irq_maybe(cpu) && poll_interrupts(cpu)) {
 			break;
 		}
 		if (cpu->halted)

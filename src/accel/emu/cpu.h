@@ -176,6 +176,11 @@ struct emu_cpu {
 	int id;
 	void *apic;
 	const struct emu_apic_ops *apic_ops;
+	/*
+	 * The LAPIC's lock-free "maybe pending" flags (irqchip.h), tested
+	 * inline before each poll; NULL: always ask apic_ops.
+	 */
+	const atomic_bool *irq_hint, *irq_extint;
 	/* tsc value minus host tsc; shared clock for all CPUs */
 	int64_t tsc_offset;
 };

@@ -186,6 +186,7 @@ static int emu_vcpu_init(struct vcpu *vcpu)
 	ev->cpu.dcache = dcache_create();
 	ev->cpu.apic = evm->chip.lapics[vcpu->id];
 	ev->cpu.apic_ops = &emu_apic_ops;
+	lapic_hint_flags(ev->cpu.apic, &ev->cpu.irq_hint, &ev->cpu.irq_extint);
 	ev->wait_sipi = vcpu->id != 0;
 	vcpu->accel_data = ev;
 	pthread_mutex_lock(&evm->lock);
@@ -298,11 +299,14 @@ static void emu_do_init(struct emu_vcpu *ev)
 	struct emu_cpu *c = &ev->cpu;
 	void *apic = c->apic;
 	struct dc_entry *dc = c->dcache;
+	const atomic_bool *hint = c->irq_hint, *extint = c->irq_extint;
 
 	cpu_reset(c, ev->vcpu->vm, ev->vcpu->id);
 	c->dcache = dc;
 	c->apic = apic;
 	c->apic_ops = &emu_apic_ops;
+	c->irq_hint = hint;
+	c->irq_extint = extint;
 	ev->wait_sipi = true;
 }
 

@@ -87,6 +87,12 @@ void lapic_set_cr8(struct lapic *apic, uint64_t cr8);
  */
 bool lapic_maybe_pending(struct lapic *apic);
 /*
+ * The lock-free flags lapic_maybe_pending reads, for the instruction loop
+ * to test inline: when both are false nothing can be pending.
+ */
+void lapic_hint_flags(struct lapic *apic, const atomic_bool **hint,
+		      const atomic_bool **extint_ok);
+/*
  * The highest-priority vector deliverable now (above TPR and the in-service
  * priority) including ExtINT from the PIC in virtual-wire mode, or -1.
  */

@@ -487,6 +487,13 @@ bool lapic_maybe_pending(struct lapic *apic)
 		pic_intr_output(apic->chip->pic));
 }
 
+void lapic_hint_flags(struct lapic *apic, const atomic_bool **hint,
+		      const atomic_bool **extint_ok)
+{
+	*hint = &apic->hint;
+	*extint_ok = &apic->extint_ok;
+}
+
 int lapic_pending_vector(struct lapic *apic)
 {
 	int v;
