@@ -250,9 +250,13 @@ static uint8_t net_ctrl_cmd(struct virtio_net *n, uint8_t class, uint8_t cmd,
 	if (class == NET_CTRL_MAC && cmd == NET_CTRL_MAC_TABLE_SET)
 		return NET_OK;
 	if (class == NET_CTRL_MAC && cmd == NET_CTRL_MAC_ADDR_SET && len == 6) {
-		pthread_mutex_lock(&n->vdev.lock);
-		memcpy(&n->config[NET_CFG_MAC], data, 6);
-		pthread_mutex_unlock(&n->vdev.lock);
+		/*
+		 * Not under vdev->lock: a reset holds it while it joins this
+		 * thread. Config reads are bytewise, so byte stores do.
+		 */
+		for (int i = 0; i < 6; i++)
+			__atomic_store_n(&n->config[NET_CFG_MAC + i], data[i],
+					 __ATOMIC_RELAXED);
 		return NET_OK;
 	}
 	return NET_ERR;
