@@ -469,16 +469,13 @@ xchg:
 	}
 }
 
-void exec_insn(struct emu_cpu *cpu)
+void exec_insn_decode(struct emu_cpu *cpu)
 {
 	struct insn in = { .seg = SEG_NONE };
 	bool def32 = cpu->code64 || cpu->seg[SEG_CS].db;
 	bool p67 = false;
 	uint8_t b;
 
-	fetch_begin(cpu);
-	if (cpu->code64 && cpu->ip + 16 <= cpu->ip_end && dcache_exec(cpu))
-		return;
 	for (int n = 0;; n++) {
 		b = fetch8(cpu);
 		if (n > 14)

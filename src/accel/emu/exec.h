@@ -177,7 +177,6 @@ uint64_t alu_shld(struct emu_cpu *cpu, uint64_t a, uint64_t b, unsigned c,
 		  int size, bool right);
 void alu_group3(struct emu_cpu *cpu, struct insn *in, int size);
 uint64_t alu_imul(struct emu_cpu *cpu, uint64_t a, uint64_t b, int size);
-bool cond_true(struct emu_cpu *cpu, int cc);
 uint64_t fn_inc(struct emu_cpu *cpu, uint64_t a, uint64_t unused, int size);
 uint64_t fn_dec(struct emu_cpu *cpu, uint64_t a, uint64_t unused, int size);
 
@@ -191,7 +190,8 @@ void exec_enter(struct emu_cpu *cpu, struct insn *in);
 void exec_mov_sreg(struct emu_cpu *cpu, struct insn *in, bool load);
 
 /* exec.c, exec_0f.c, exec_str.c, sse.c, x87.c */
-void exec_insn(struct emu_cpu *cpu);
+/* The general decoder, for what the decode cache does not run */
+void exec_insn_decode(struct emu_cpu *cpu);
 void exec_0f(struct emu_cpu *cpu, struct insn *in);
 void exec_string(struct emu_cpu *cpu, struct insn *in);
 void exec_sse(struct emu_cpu *cpu, struct insn *in, uint8_t op);
@@ -204,5 +204,43 @@ void exec_io(struct emu_cpu *cpu, struct insn *in);
 void exec_fxsave(struct emu_cpu *cpu, struct insn *in, bool restore);
 uint64_t io_in(struct emu_cpu *cpu, uint16_t port, int size);
 void io_out(struct emu_cpu *cpu, uint16_t port, uint64_t v, int size);
+
+/* Condition code cc (the low nibble of Jcc/SETcc/CMOVcc) on RFLAGS */
+static inline bool cond_true(const struct emu_cpu *cpu, int cc)
+{
+	uint64_t f = cpu->rflags;
+	bool r;
+
+	switch (cc >> 1) {
+	case 0: r = f & FL_OF; break;
+	case 1: r = f & FL_CF; break;
+	case 2: r = f & FL_ZF; break;
+	case 3: r = f & (FL_CF | FL_ZF); break;
+	case 4: r = f & FL_SF; break;
+	case 5: r = f & FL_PF; break;
+	case 6: r = !(f & FL_SF) != !(f & FL_OF); break;
+	default: r = (f & FL_ZF) || (!(f & FL_SF) != !(f & FL_OF)); break;
+	}
+	return (cc & 1) ? !r : r;
+}
+
+/*
+ * One instruction: from the decode cache when it has the form (64-bit
+ * code, 16 bytes readable in the fetch page), else decoded afresh.
+ */
+static inline void exec_insn(struct emu_cpu *cpu)
+{
+	/*
+	 * A branch into another page moves the fetch window first (the
+	 * fetch of the first byte would fault the same way), so that the
+	 * instruction there can still come from the decode cache.
+	 */
+	if (code_lin(cpu) >> 12 != cpu->fetch_vpn)
+		fetch_slow(cpu, code_lin(cpu));
+	fetch_begin(cpu);
+	if (cpu->code64 && cpu->ip + 16 <= cpu->ip_end && dcache_exec(cpu))
+		return;
+	exec_insn_decode(cpu);
+}
 
 #endif

@@ -370,21 +370,3 @@ void alu_group3(struct emu_cpu *cpu, struct insn *in, int size)
 		break;
 	}
 }
-
-bool cond_true(struct emu_cpu *cpu, int cc)
-{
-	uint64_t f = cpu->rflags;
-	bool r;
-
-	switch (cc >> 1) {
-	case 0: r = f & FL_OF; break;
-	case 1: r = f & FL_CF; break;
-	case 2: r = f & FL_ZF; break;
-	case 3: r = f & (FL_CF | FL_ZF); break;
-	case 4: r = f & FL_SF; break;
-	case 5: r = f & FL_PF; break;
-	case 6: r = !(f & FL_SF) != !(f & FL_OF); break;
-	default: r = (f & FL_ZF) || (!(f & FL_SF) != !(f & FL_OF)); break;
-	}
-	return (cc & 1) ? !r : r;
-}

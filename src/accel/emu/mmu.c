@@ -273,6 +273,29 @@ void phys_write(struct emu_cpu *cpu, uint64_t gpa, uint64_t val,
 	bus_write(&cpu->vm->mmio, gpa, val, size);
 }
 
+/* Fixed-size copies the compiler turns into one move, not a libc call */
+static inline void host_load(uint64_t *v, const uint8_t *p, unsigned size)
+{
+	switch (size) {
+	case 1: memcpy(v, p, 1); break;
+	case 2: memcpy(v, p, 2); break;
+	case 4: memcpy(v, p, 4); break;
+	case 8: memcpy(v, p, 8); break;
+	default: memcpy(v, p, size); break;
+	}
+}
+
+static inline void host_store(uint8_t *p, const uint64_t *v, unsigned size)
+{
+	switch (size) {
+	case 1: memcpy(p, v, 1); break;
+	case 2: memcpy(p, v, 2); break;
+	case 4: memcpy(p, v, 4); break;
+	case 8: memcpy(p, v, 8); break;
+	default: memcpy(p, v, size); break;
+	}
+}
+
 static uint64_t read_at(struct emu_cpu *cpu, uint64_t lin, unsigned size,
 			bool user)
 {
@@ -287,7 +310,7 @@ static uint64_t read_at(struct emu_cpu *cpu, uint64_t lin, unsigned size,
 	}
 	e = tlb_get(cpu, lin, ACC_R, user);
 	if (e->hva) {
-		memcpy(&v, e->hva + off, size);
+		host_load(&v, e->hva + off, size);
 		return v;
 	}
 	return phys_read(cpu, e->gpa + off, size);
@@ -309,7 +332,7 @@ static void write_at(struct emu_cpu *cpu, uint64_t lin, uint64_t val,
 	}
 	e = tlb_get(cpu, lin, ACC_W, user);
 	if (e->hva) {
-		memcpy(e->hva + off, &val, size);
+		host_store(e->hva + off, &val, size);
 		return;
 	}
 	phys_write(cpu, e->gpa + off, val, size);
