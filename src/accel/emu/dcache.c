@@ -27,7 +27,8 @@ enum dc_kind {
 	DC_PUSH, DC_POP, DC_JCC, DC_JMP, DC_CALL, DC_RET,
 	DC_MOVZX, DC_MOVSX, DC_MOVSXD, DC_CMOV, DC_SETCC,
 	DC_SHIFT, DC_TEST_IMM, DC_GROUP3, DC_INC, DC_DEC, DC_CALL_RM,
-	DC_JMP_RM, DC_PUSH_RM,
+	DC_JMP_RM, DC_PUSH_RM, DC_NOP, DC_LEAVE, DC_CWDE, DC_CDQ, DC_IMUL,
+	DC_IMUL_IMM, DC_PUSH_IMM,
 };
 
 #define DC_COUNT_CL	0xff	/* DC_SHIFT count comes from CL */
@@ -149,7 +150,7 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 	/* With 66 only data forms whose immediates we size below */
 	if (p66 && !((op < 0x40 && (op & 7) < 4) || (op >= 0x80 && op <= 0x8b) ||
 		     op == 0xc1 || op == 0xd1 || op == 0xd3 || op == 0xf7 ||
-		     op == 0xc7))
+		     op == 0xc7 || (op == 0x0f && p[i] >= 0x18 && p[i] <= 0x1f)))
 		goto out;
 	if (op < 0x40 && (op & 7) < 4) {
 		e->op = op >> 3;
@@ -246,6 +247,31 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 		}
 	} else if (op == 0xc3) {
 		e->kind = DC_RET;
+	} else if (op == 0x90 && !(e->rex & 1)) {
+		e->kind = DC_NOP;
+	} else if (op == 0xc9) {
+		e->kind = DC_LEAVE;
+	} else if (op == 0x98 || op == 0x99) {
+		e->size = osize;
+		e->kind = op == 0x98 ? DC_CWDE : DC_CDQ;
+	} else if (op == 0x69 || op == 0x6b) {
+		e->size = osize;
+		dc_modrm(p, &i, e);
+		if (op == 0x6b) {
+			e->imm = s8(p[i++]);
+		} else {
+			e->imm = s32(p + i);
+			i += 4;
+		}
+		e->kind = DC_IMUL_IMM;
+	} else if (op == 0x68 || op == 0x6a) {
+		if (op == 0x6a) {
+			e->imm = s8(p[i++]);
+		} else {
+			e->imm = s32(p + i);
+			i += 4;
+		}
+		e->kind = DC_PUSH_IMM;
 	} else if (op == 0xe8 || op == 0xe9) {
 		e->imm = s32(p + i);
 		i += 4;
@@ -269,6 +295,14 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 			e->op = op & 15;
 			dc_modrm(p, &i, e);
 			e->kind = DC_SETCC;
+		} else if (op >= 0x18 && op <= 0x1f) {
+			dc_modrm(p, &i, e);	/* hint NOPs */
+			e->kind = DC_NOP;
+		} else if (p66) {
+			/* only the NOPs above with 66 */
+		} else if (op == 0xaf) {
+			dc_modrm(p, &i, e);
+			e->kind = DC_IMUL;
 		} else if (op == 0xb6 || op == 0xb7 || op == 0xbe ||
 			   op == 0xbf) {
 			e->size2 = (op & 1) ? 2 : 1;
@@ -423,6 +457,31 @@ static void dc_exec(struct emu_cpu *cpu, const struct dc_entry *e)
 		break;
 	case DC_PUSH_RM:
 		stack_push(cpu, rm_read(cpu, &in, 8), 8);
+		break;
+	case DC_NOP:
+		break;
+	case DC_LEAVE:
+		stack_set_sp(cpu, cpu->gpr[R_BP]);
+		cpu->gpr[R_BP] = stack_pop(cpu, 8);
+		break;
+	case DC_CWDE:
+		reg_write(cpu, &in, R_AX, size, sext(cpu->gpr[R_AX], size / 2));
+		break;
+	case DC_CDQ:
+		reg_write(cpu, &in, R_DX, size,
+			  sext(cpu->gpr[R_AX], size) < 0 ? ~0ULL : 0);
+		break;
+	case DC_IMUL:
+		v = alu_imul(cpu, reg_read(cpu, &in, e->reg, size),
+			     rm_read(cpu, &in, size), size);
+		reg_write(cpu, &in, e->reg, size, v);
+		break;
+	case DC_IMUL_IMM:
+		v = alu_imul(cpu, rm_read(cpu, &in, size), e->imm, size);
+		reg_write(cpu, &in, e->reg, size, v);
+		break;
+	case DC_PUSH_IMM:
+		stack_push(cpu, e->imm, 8);
 		break;
 	}
 }
