@@ -42,6 +42,15 @@ ip link set eth0 up
 udhcpc -i eth0 -s /tmp/dhcp -q -n -t 5 -T 2 || exit 3
 wget -q -O /tmp/blob http://10.0.2.2:$http_port/blob || exit 4
 echo "sha \$(sha256sum /tmp/blob | cut -d' ' -f1)"
+# driver unbind + bind: the device resets and starts again
+v=\$(basename \$(readlink /sys/class/net/eth0/device))
+echo \$v >/sys/bus/virtio/drivers/virtio_net/unbind
+echo \$v >/sys/bus/virtio/drivers/virtio_net/bind
+i=\$(ls /sys/bus/virtio/devices/\$v/net/)
+echo "rebound \$v as \$i"
+ip link set \$i up && ip addr add 10.0.2.15/24 dev \$i
+wget -q -O /tmp/blob2 http://10.0.2.2:$http_port/blob &&
+	echo "sha-after-reset \$(sha256sum /tmp/blob2 | cut -d' ' -f1)"
 ip link set eth1 up
 udhcpc -i eth1 -s /tmp/dhcp -q -n -t 5 -T 2 2>/dev/null
 echo fwd-listening
@@ -121,3 +130,7 @@ check "$name: a second --net is a second NIC with its own MAC" $? \
 grep -q "lease 10.9.0.15 router 10.9.0.2 dns 10.9.0.3" "$TMP/out"
 check "$name: net=10.9.0.0/16 moves DHCP, gateway and DNS" $? \
 	"$(grep -a 'lease' "$TMP/out" | tr '\n' ' ')"
+grep -q "^rebound virtio[0-9]* as eth" "$TMP/out" &&
+	grep -q "sha-after-reset $want" "$TMP/out"
+check "$name: works again after a driver unbind/bind (device reset)" $? \
+	"$(grep -a -E 'rebound|sha-after|virtio' "$TMP/out" | head -3 | tr '\n' ' ')"
