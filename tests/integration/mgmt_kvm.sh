@@ -75,8 +75,12 @@ sleep 1.5
 b=$(size "$TMP/web1.out")
 state=$("$CVISOR" list | awk '$1=="web1"{print $3}')
 "$CVISOR" resume web1
-sleep 1.5
-c=$(size "$TMP/web1.out")
+# Resumed, it must make progress again (the host may be busy: allow 20 s).
+for _ in $(seq 200); do
+	c=$(size "$TMP/web1.out")
+	((c > b)) && break
+	sleep 0.1
+done
 [[ $prc -eq 0 && $a -eq $b && $c -gt $b && $state == paused ]]
 check mgmt_pause_stops_progress $? "pause rc=$prc output $a -> $b (paused, state $state) -> $c (resumed)"
 
@@ -160,6 +164,20 @@ timeout 3 "$CVISOR" console bg1 </dev/null >"$TMP/con" 2>&1
 grep -q "ticking" "$TMP/con" && grep -q '\.\.\.' "$TMP/con"
 check mgmt_console_attach $? "$(head -c 300 "$TMP/con")"
 "$CVISOR" stop bg1 --force >/dev/null 2>&1
+
+# --- hugepages=on: guest RAM backed by transparent huge pages -------------
+if grep -q '\[never\]' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null; then
+	skip mgmt_hugepages_backing "transparent huge pages are disabled"
+else
+	start h1 "$TMP/h1.out" --memory 64M,hugepages=on --kernel "$GUESTS/fill.elf"
+	for _ in $(seq 60); do grep -q filled "$TMP/h1.out" && break; sleep 0.5; done
+	"$CVISOR" info h1 --output=json >"$TMP/h1.json"
+	huge=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["memory_info"]["huge_page_bytes"])' "$TMP/h1.json")
+	# The guest wrote 16 MiB: most of it should sit in 2 MiB pages.
+	((${huge:-0} >= 8 << 20))
+	check mgmt_hugepages_backing $? "huge_page_bytes=${huge:-?}"
+	"$CVISOR" stop h1 --force >/dev/null
+fi
 
 # --- KSM merges identical guests (merge=on) -------------------------------
 ksm=/sys/kernel/mm/ksm
