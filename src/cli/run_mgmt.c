@@ -60,6 +60,7 @@ static int run_daemonize(struct run_mgmt *m)
 
 int run_mgmt_setup(struct run_mgmt *m, struct vm_config *cfg)
 {
+	bool named = true;
 	char err[256];
 	int ret;
 
@@ -67,8 +68,14 @@ int run_mgmt_setup(struct run_mgmt *m, struct vm_config *cfg)
 	if (!cfg->name) {
 		snprintf(m->name, sizeof(m->name), "vm-%d", (int)getpid());
 		cfg->name = m->name;
+		named = false;
 	}
 	m->ctl = control_create(cfg->name, err, sizeof(err));
+	if (!m->ctl && !named && !m->daemonize) {
+		/* Nobody asked for management: run without a socket. */
+		log_warn("no control socket: %s", err);
+		return 0;
+	}
 	if (!m->ctl) {
 		log_error("%s", err);
 		return -1;
@@ -113,6 +120,8 @@ void run_mgmt_booted(struct run_mgmt *m, struct vm *vm)
 {
 	int devnull;
 
+	if (!m->ctl)
+		return;
 	if (vm->balloon)
 		virtio_balloon_set_notify(vm->balloon, run_balloon_changed,
 					  m->ctl);
@@ -133,6 +142,8 @@ void run_mgmt_booted(struct run_mgmt *m, struct vm *vm)
 void run_mgmt_ended(struct run_mgmt *m, struct vm *vm,
 		    enum vm_exit_reason reason)
 {
+	if (!m->ctl)
+		return;
 	control_set_vm(m->ctl, NULL);
 	if (vm->balloon)
 		virtio_balloon_set_notify(vm->balloon, NULL, NULL);
