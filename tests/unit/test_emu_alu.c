@@ -495,6 +495,27 @@ static void test_cached_forms(void)
 	emu_test_free(t);
 }
 
+/*
+ *	mov eax, 1234H; and eax, 0FFH; cmp al, 34H; sete [OUT+80]
+ *	test al, 80H; sete [OUT+81]; mov byte [OUT+82], 99H
+ *	add ax, 7FD0H; mov [OUT+88], rax; hlt
+ */
+static const uint8_t acc_forms[] = { 0xb8, 0x34, 0x12, 0x00, 0x00, 0x25, 0xff, 0x00, 0x00, 0x00, 0x3c, 0x34, 0x0f, 0x94, 0x04, 0x25, 0x50, 0x01, 0x20, 0x00, 0xa8, 0x80, 0x0f, 0x94, 0x04, 0x25, 0x51, 0x01, 0x20, 0x00, 0xc6, 0x04, 0x25, 0x52, 0x01, 0x20, 0x00, 0x99, 0x66, 0x05, 0xd0, 0x7f, 0x48, 0x89, 0x04, 0x25, 0x58, 0x01, 0x20, 0x00, 0xf4 };
+
+static void test_accumulator_forms(void)
+{
+	struct emu_test *t = emu_test_init64();
+	const uint64_t out = 0x200100;
+
+	emu_test_run(t, acc_forms, sizeof(acc_forms));
+	CHECK_EQ(emu_test_vector(t), -1);
+	CHECK_EQ(*(uint8_t *)emu_test_ptr(t, out + 80), 1);	/* 34H == 34H */
+	CHECK_EQ(*(uint8_t *)emu_test_ptr(t, out + 81), 1);	/* bit 7 clear */
+	CHECK_EQ(*(uint8_t *)emu_test_ptr(t, out + 82), 0x99);
+	CHECK_EQ(emu_test_r64(t, out + 88), 0x8004);	/* 34H + 7FD0H */
+	emu_test_free(t);
+}
+
 int main(void)
 {
 	RUN(test_add_flags);
@@ -511,5 +532,6 @@ int main(void)
 	RUN(test_bit_ops);
 	RUN(test_atomics);
 	RUN(test_cached_forms);
+	RUN(test_accumulator_forms);
 	return test_summary();
 }

@@ -125,6 +125,21 @@ static void dc_modrm(const uint8_t *p, int *i, struct dc_entry *e)
 	}
 }
 
+/* The immediate of an accumulator form sized by e->size; returns new i */
+static int dc_acc_imm(const uint8_t *p, int i, struct dc_entry *e)
+{
+	if (e->size == 1) {
+		e->imm = p[i];
+		return i + 1;
+	}
+	if (e->size == 2) {
+		e->imm = (uint16_t)(p[i] | (p[i + 1] << 8));
+		return i + 2;
+	}
+	e->imm = s32(p + i);
+	return i + 4;
+}
+
 /* Decode p (16 readable bytes) into e; DC_NONE if it is not a cached form */
 static void dc_decode(const uint8_t *p, struct dc_entry *e)
 {
@@ -148,7 +163,8 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 	op = p[i++];
 	e->size = (op & 1) ? osize : 1;
 	/* With 66 only data forms whose immediates we size below */
-	if (p66 && !((op < 0x40 && (op & 7) < 4) || (op >= 0x80 && op <= 0x8b) ||
+	if (p66 && !((op < 0x40 && (op & 7) < 6) || (op >= 0x80 && op <= 0x8b) ||
+		     op == 0xa9 ||
 		     op == 0xc1 || op == 0xd1 || op == 0xd3 || op == 0xf7 ||
 		     op == 0xc7 || (op == 0x0f && p[i] >= 0x18 && p[i] <= 0x1f)))
 		goto out;
@@ -156,6 +172,22 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 		e->op = op >> 3;
 		dc_modrm(p, &i, e);
 		e->kind = (op & 2) ? DC_ALU_R_RM : DC_ALU_RM_R;
+	} else if (op < 0x40 && (op & 7) < 6) {	/* AL/eAX, imm */
+		e->op = op >> 3;
+		e->mem = false;
+		e->rm = R_AX;
+		i = dc_acc_imm(p, i, e);
+		e->kind = DC_ALU_RM_IMM;
+	} else if (op == 0xa8 || op == 0xa9) {
+		e->mem = false;
+		e->rm = R_AX;
+		i = dc_acc_imm(p, i, e);
+		e->kind = DC_TEST_IMM;
+	} else if (op == 0xc6) {
+		dc_modrm(p, &i, e);
+		e->imm = p[i++];
+		if (e->modrm_reg == 0)
+			e->kind = DC_MOV_RM_IMM;
 	} else if (op >= 0x50 && op <= 0x5f) {
 		e->rm = (op & 7) | ((e->rex & 1) << 3);
 		e->kind = op < 0x58 ? DC_PUSH : DC_POP;
