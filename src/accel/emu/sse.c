@@ -201,8 +201,9 @@ static bool packed_int(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 		break;
 	case 0xf5:	/* PMADDWD */
 		for (i = 0; i < 4; i++)
-			r.d[i] = (uint32_t)((int32_t)d->sw[2 * i] * s.sw[2 * i] +
-					    (int32_t)d->sw[2 * i + 1] *
+			/* (-8000H)^2 * 2 = 2^31 overflows int32: sum in 64 */
+			r.d[i] = (uint32_t)((int64_t)d->sw[2 * i] * s.sw[2 * i] +
+					    (int64_t)d->sw[2 * i + 1] *
 					    s.sw[2 * i + 1]);
 		break;
 	case 0xf8: for (i = 0; i < 16; i++) r.b[i] = d->b[i] - s.b[i]; break;
