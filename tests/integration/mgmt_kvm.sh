@@ -66,6 +66,16 @@ grep -q "virtio-rng" "$TMP/info.txt" && grep -q "huge-page backed" "$TMP/info.tx
 	grep -Eq "vcpu1 +tid [0-9]+ +cpus 1" "$TMP/info.txt"
 check mgmt_info_text $? "$(cat "$TMP/info.txt")"
 
+# Bad affinity: refused with a message naming the value.
+"$CVISOR" run --kernel "$GUESTS/spin.elf" --cpus 2,affinity=5:0 </dev/null >"$TMP/aff1" 2>&1
+r1=$?
+timeout 20 "$CVISOR" run --accel kvm --memory 64M --cpus 1,affinity=1000 \
+	--kernel "$GUESTS/spin.elf" </dev/null >"$TMP/aff2" 2>&1
+r2=$?
+[[ $r1 -eq 2 && $r2 -eq 1 ]] && grep -q "vCPU 5 does not exist" "$TMP/aff1" &&
+	grep -q "cannot pin vCPU 0 to host CPUs 1000" "$TMP/aff2"
+check mgmt_affinity_errors $? "rc $r1/$r2: $(cat "$TMP/aff1" "$TMP/aff2")"
+
 # --- pause really stops the guest; resume lets it go on --------------------
 sleep 0.5
 "$CVISOR" pause web1
