@@ -7,11 +7,14 @@ BUILD    ?= build
 SAN      ?= 0
 PKGS     := slirp libvncserver
 CFLAGS   ?= -O2 -g
+# Expanded only when a recipe needs them, so 'make deps' and 'make demo'
+# work on a machine that does not have the libraries yet.
+PKG_LIBS  = $(or $(shell pkg-config --libs $(PKGS) 2>/dev/null),\
+              $(error pkg-config finds no $(PKGS): run scripts/install-deps.sh))
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
             -D_GNU_SOURCE -Isrc -pthread -MMD -MP \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   += -pthread -lz -lzstd -luring -lseccomp -lutil -lm \
-            $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDLIBS   += -pthread -lz -lzstd -luring -lseccomp -lutil -lm $(PKG_LIBS)
 ifeq ($(SAN),1)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=undefined
@@ -70,7 +73,11 @@ test:
 	$(MAKE) SAN=1 BUILD=build-san all unit-tests guests
 	./tests/run.sh build-san
 
-demo: deps all assets
+# Each step in turn: the build needs what install-deps brings.
+demo:
+	./scripts/install-deps.sh
+	$(MAKE) all
+	./tests/guest/make-assets.sh
 	./scripts/demo.sh
 
 clean:

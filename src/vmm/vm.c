@@ -95,7 +95,8 @@ static int vm_init_accel(struct vm *vm)
 	return ret;
 }
 
-static int vm_init_devices(struct vm *vm)
+/* The PC platform devices; a failure here is only ever out of memory. */
+static int vm_init_platform(struct vm *vm)
 {
 	int ret = post_port_init(vm);
 
@@ -107,7 +108,6 @@ static int vm_init_devices(struct vm *vm)
 		ret = pvpanic_init(vm);
 	if (!ret)
 		ret = acpi_pm_init(vm);
-
 	if (!ret) {
 		vm->console_uart = uart_create(vm, PORT_COM1, IRQ_COM1,
 					       vm->cfg->console_out,
@@ -115,12 +115,20 @@ static int vm_init_devices(struct vm *vm)
 		if (!vm->console_uart)
 			ret = -ENOMEM;
 	}
-
 	if (!ret && vm->cfg->test_exit)
 		ret = debug_exit_init(vm);
-	/* PCI and virtio devices */
 	if (!ret)
 		ret = pci_init(vm);
+	if (ret)
+		log_error("platform device setup failed: %s", strerror(-ret));
+	return ret;
+}
+
+/* PCI and virtio devices: each prints its own one-line error. */
+static int vm_init_devices(struct vm *vm)
+{
+	int ret = vm_init_platform(vm);
+
 	for (int i = 0; !ret && i < vm->cfg->nr_disks; i++)
 		ret = virtio_blk_create(vm, &vm->cfg->disks[i]);
 	if (!ret)
@@ -129,8 +137,6 @@ static int vm_init_devices(struct vm *vm)
 		ret = virtio_net_create(vm, &vm->cfg->nets[i], i);
 	if (!ret && vm->cfg->balloon)
 		ret = virtio_balloon_create(vm);
-	if (ret)
-		log_error("device setup failed: %s", strerror(-ret));
 	return ret;
 }
 

@@ -22,6 +22,8 @@
 #define BOOT_TSS		0x20
 #define BOOT_MIN_VERSION	0x020c	/* 2.12: xloadflags, 64-bit entry */
 #define INITRD_ALIGN		0x200000ULL
+/* x86 Linux's COMMAND_LINE_SIZE, less the NUL, for kernels without a header */
+#define ELF_CMDLINE_MAX		2047
 
 struct boot_file {
 	uint8_t *data;
@@ -187,6 +189,7 @@ static int load_elf(struct vm *vm, const struct boot_file *k, uint8_t *zp,
 	wr16(zp + BP_VERSION, 0x020f);
 	wr32(zp + BP_KERNEL_ALIGNMENT, 0x1000000);
 	wr16(zp + BP_XLOADFLAGS, XLF_KERNEL_64);
+	wr32(zp + BP_CMDLINE_SIZE, ELF_CMDLINE_MAX);
 	zp[BP_LOADFLAGS] = LOADFLAG_LOADED_HIGH;
 	*entry = eh.e_entry;
 	return 0;
