@@ -2,10 +2,33 @@
 #include "vmm/guest_mem.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "arch/x86/layout.h"
+
+/*
+ * RAM from a hugetlbfs mount: an unlinked file sized to the guest, mapped
+ * shared so the kernel backs it with the mount's huge pages.
+ */
+static void *guest_mem_map_hugetlb(const char *dir, uint64_t size)
+{
+	void *p;
+	int fd;
+
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return MAP_FAILED;
+	if (ftruncate(fd, size) < 0) {
+		close(fd);
+		return MAP_FAILED;
+	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	return p;
+}
 
 int guest_mem_init(struct guest_mem *mem, uint64_t ram_size,
 		   const struct guest_mem_opts *opts)
@@ -22,7 +45,10 @@ int guest_mem_init(struct guest_mem *mem, uint64_t ram_size,
 		high = ram_size - LAYOUT_MMIO_HOLE;
 	}
 	/* One mapping keeps RSS accounting and madvise calls simple. */
-	p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, flags, -1, 0);
+	if (opts && opts->hugetlb_path)
+		p = guest_mem_map_hugetlb(opts->hugetlb_path, ram_size);
+	else
+		p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, flags, -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;
 	if (opts && opts->hugepages)

@@ -155,9 +155,10 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	bus_init(&vm->mmio, "mmio");
 	ret = guest_mem_init(&vm->mem, cfg->mem_size, &cfg->mem_opts);
 	if (ret) {
-		log_error("cannot allocate %llu MiB of guest memory: %s",
+		log_error("cannot allocate %llu MiB of guest memory%s%s: %s",
 			  (unsigned long long)(cfg->mem_size >> 20),
-			  strerror(-ret));
+			  cfg->mem_opts.hugetlb_path ? " on " : "",
+			  cfg->mem_opts.hugetlb_path ?: "", strerror(-ret));
 		return ret;
 	}
 	vm->loop = event_loop_create();

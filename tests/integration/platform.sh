@@ -26,3 +26,27 @@ check reset_reboots_guest $? "booted $n times"
 run_vm 20 --accel kvm --memory 64M --kernel "$GUESTS/pvpanic.elf"
 [[ $rc -eq 1 ]] && grep -q "panic" "$TMP/out"
 check pvpanic_exits_nonzero $? "rc=$rc $(head -c 300 "$TMP/out")"
+
+# Guest RAM on a hugetlbfs mount: the pages the guest touches come from the
+# reserved huge page pool, and the run leaves nothing behind.
+if [[ $(id -u) -eq 0 ]] && grep -q hugetlbfs /proc/filesystems; then
+	old=$(cat /proc/sys/vm/nr_hugepages)
+	echo 64 >/proc/sys/vm/nr_hugepages
+	mkdir -p "$TMP/huge" && mount -t hugetlbfs none "$TMP/huge"
+	"$CVISOR" run --accel kvm --memory 64M,hugetlb="$TMP/huge" \
+		--kernel "$GUESTS/spin.elf" </dev/null >"$TMP/out" 2>&1 &
+	pid=$!
+	for _ in $(seq 50); do grep -q spinning "$TMP/out" && break; sleep 0.1; done
+	free=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
+	total=$(awk '/HugePages_Total/ {print $2}' /proc/meminfo)
+	kill -TERM $pid
+	wait $pid
+	rc=$?
+	after=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
+	umount "$TMP/huge"
+	echo "$old" >/proc/sys/vm/nr_hugepages
+	[[ $rc -eq 0 && $free -lt $total && $after -eq $total ]]
+	check hugetlbfs_backed_ram $? "rc=$rc free=$free total=$total after=$after"
+else
+	skip hugetlbfs_backed_ram "needs root and hugetlbfs"
+fi
