@@ -34,3 +34,18 @@ for accel in $accels; do
 	[[ $rc -ne 0 && $rc -lt 124 ]] && grep -q "panic" "$TMP/out"
 	check "${accel}_linux_panic_nonzero" $? "rc=$rc $(tail -c 300 "$TMP/out")"
 done
+
+# Debian's own 6.1 kernel (make-assets.sh --debian) with its virtio modules:
+# minutes under emu, so only when asked for with CVISOR_TEST_DEBIAN=1.
+if [[ -z ${CVISOR_TEST_DEBIAN:-} || -z ${CVISOR_DEBIAN_KERNEL:-} ]]; then
+	skip linux_debian_stock_kernel "set CVISOR_TEST_DEBIAN=1 after 'make-assets.sh --debian' (takes minutes under emu)"
+	exit 0
+fi
+for accel in $accels; do
+	run_vm 600 --accel "$accel" --kernel "$CVISOR_DEBIAN_KERNEL" \
+		--initrd "$CVISOR_DEBIAN_INITRD" --memory 512M --cpus 2 \
+		--cmdline "console=ttyS0 panic=-1 quiet cvisor.debian=1 cvisor.test64=$(printf %s 'uname -r; nproc; ls /sys/bus/virtio/devices' | base64 -w0)"
+	[[ $rc -eq 0 && $(guest_result) == 0 ]] && grep -q -- '-amd64' "$TMP/out" &&
+		grep -q virtio0 "$TMP/out"
+	check "${accel}_linux_debian_stock_kernel" $? "rc=$rc $(tail -c 400 "$TMP/out")"
+done
