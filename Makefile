@@ -44,7 +44,7 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libcvisor.a
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h tests/unit/fake_vm.h $(BUILD)/libcvisor.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libcvisor.a $(LDLIBS)
 

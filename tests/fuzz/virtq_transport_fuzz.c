@@ -22,30 +22,9 @@
 #include "virtio/blk.h"
 #include "virtio/rng.h"
 #include "vmm/vm.h"
+#include "../unit/fake_vm.h"
 
 #define RAM_SIZE	(1 << 20)
-
-int vm_set_irq(struct vm *v, unsigned gsi, int level)
-{
-	return 0;
-}
-
-int vm_send_msi(struct vm *v, uint64_t addr, uint32_t data)
-{
-	return 0;
-}
-
-int vm_add_ioeventfd(struct vm *v, uint64_t addr, unsigned len, bool pio,
-		     int fd)
-{
-	return -ENOSYS;
-}
-
-int vm_del_ioeventfd(struct vm *v, uint64_t addr, unsigned len, bool pio,
-		     int fd)
-{
-	return -ENOSYS;
-}
 
 static struct vm vm;
 static char disk_path[64];

@@ -14,6 +14,7 @@
 #include "virtio/balloon.h"
 #include "virtio/virtio_pci.h"
 #include "vmm/vm.h"
+#include "fake_vm.h"
 
 #define DEVFN		(1 << 3)
 #define DESC_GPA	0x10000
@@ -27,36 +28,6 @@ static struct vm vm;
 static struct vm_config cfg = { .balloon = true };
 static uint64_t common, notify, devcfg;
 static uint32_t notify_mult;
-
-int vm_set_irq(struct vm *v, unsigned gsi, int level)
-{
-	return 0;
-}
-
-int vm_send_msi(struct vm *v, uint64_t addr, uint32_t data)
-{
-	return 0;
-}
-
-int vm_add_ioeventfd(struct vm *v, uint64_t addr, unsigned len, bool pio,
-		     int fd)
-{
-	return -ENOSYS;
-}
-
-int vm_del_ioeventfd(struct vm *v, uint64_t addr, unsigned len, bool pio,
-		     int fd)
-{
-	return -ENOSYS;
-}
-
-uint64_t vm_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 static uint64_t rd(uint64_t addr, unsigned size)
 {

@@ -11,41 +11,9 @@
 #include "devices/pci.h"
 #include "test.h"
 #include "vmm/vm.h"
+#include "fake_vm.h"
 
 static struct vm vm;
-static int nr_msi;
-static uint64_t last_msi_addr;
-static uint32_t last_msi_data;
-
-static unsigned last_irq_gsi;
-static int last_irq_level = -1;
-
-int vm_set_irq(struct vm *v, unsigned gsi, int level)
-{
-	last_irq_gsi = gsi;
-	last_irq_level = level;
-	return 0;
-}
-
-int vm_send_msi(struct vm *v, uint64_t addr, uint32_t data)
-{
-	nr_msi++;
-	last_msi_addr = addr;
-	last_msi_data = data;
-	return 0;
-}
-
-int vm_add_ioeventfd(struct vm *v, uint64_t addr, unsigned len, bool pio,
-		     int fd)
-{
-	return -ENOSYS;
-}
-
-int vm_del_ioeventfd(struct vm *v, uint64_t addr, unsigned len, bool pio,
-		     int fd)
-{
-	return -ENOSYS;
-}
 
 static uint64_t reg_read(void *opaque, uint64_t off, unsigned size)
 {
@@ -299,31 +267,31 @@ static void test_msix(void)
 	CHECK_EQ(cf8_read(8, cap + 4, 4), 0x0 | 2);	/* table in BAR2 */
 	CHECK_EQ(cf8_read(8, cap + 8, 4), 0x800 | 2);
 
-	nr_msi = 0;
+	fake_nr_msi = 0;
 	CHECK(!pci_msix_notify(&tdev, 1));		/* disabled */
 	cf8_write(8, cap + 2, 0x8000, 2);		/* enable */
 	CHECK(pci_msix_enabled(&tdev));
 	/* vectors start masked: pending */
 	CHECK(pci_msix_notify(&tdev, 1));
-	CHECK_EQ(nr_msi, 0);
+	CHECK_EQ(fake_nr_msi, 0);
 	bus_read(&vm.mmio, bar + 0x800, &pba, 8);
 	CHECK_EQ(pba, 2);
 	msix_write(bar, 1, 0, 0xfee00000);
 	msix_write(bar, 1, 2, 0x41);
 	msix_write(bar, 1, 3, 0);			/* unmask */
-	CHECK_EQ(nr_msi, 1);
-	CHECK_EQ(last_msi_addr, 0xfee00000);
-	CHECK_EQ(last_msi_data, 0x41);
+	CHECK_EQ(fake_nr_msi, 1);
+	CHECK_EQ(fake_msi_addr, 0xfee00000);
+	CHECK_EQ(fake_msi_data, 0x41);
 	bus_read(&vm.mmio, bar + 0x800, &pba, 8);
 	CHECK_EQ(pba, 0);
 	CHECK(pci_msix_notify(&tdev, 1));
-	CHECK_EQ(nr_msi, 2);
+	CHECK_EQ(fake_nr_msi, 2);
 	/* function mask holds it back until cleared */
 	cf8_write(8, cap + 2, 0xc000, 2);
 	CHECK(pci_msix_notify(&tdev, 1));
-	CHECK_EQ(nr_msi, 2);
+	CHECK_EQ(fake_nr_msi, 2);
 	cf8_write(8, cap + 2, 0x8000, 2);
-	CHECK_EQ(nr_msi, 3);
+	CHECK_EQ(fake_nr_msi, 3);
 	/* out of range vector, odd sized table access */
 	CHECK(!pci_msix_notify(&tdev, 4));
 	bus_write(&vm.mmio, bar + 3, 0xff, 1);
@@ -337,16 +305,16 @@ static void test_intx(void)
 	CHECK_EQ(cf8_read(8, PCI_INTERRUPT_PIN, 1), 1);	/* INTA */
 	CHECK_EQ(cf8_read(8, PCI_INTERRUPT_LINE, 1), PCI_INTX_GSI(1));
 	pci_set_intx(&tdev, true);
-	CHECK_EQ(last_irq_gsi, PCI_INTX_GSI(1));
-	CHECK_EQ(last_irq_level, 1);
+	CHECK_EQ(fake_irq_gsi, PCI_INTX_GSI(1));
+	CHECK_EQ(fake_irq_level, 1);
 	cf8_write(8, PCI_COMMAND, PCI_COMMAND_MEMORY |
 		  PCI_COMMAND_INTX_DISABLE, 2);
-	CHECK_EQ(last_irq_level, 0);
+	CHECK_EQ(fake_irq_level, 0);
 	cf8_write(8, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
-	CHECK_EQ(last_irq_level, 1);
+	CHECK_EQ(fake_irq_level, 1);
 	pci_set_intx(&tdev, true);		/* idempotent */
 	pci_set_intx(&tdev, false);
-	CHECK_EQ(last_irq_level, 0);
+	CHECK_EQ(fake_irq_level, 0);
 	CHECK_EQ(vm.pci->intx_count[1], 0);
 }
 

@@ -18,6 +18,7 @@
 #include "virtio/blk.h"
 #include "virtio/virtio_pci.h"
 #include "vmm/vm.h"
+#include "fake_vm.h"
 
 #define DISK_SIZE	(1 << 20)
 #define QSIZE		16
@@ -25,33 +26,6 @@
 #define HDR_GPA		0x40000
 #define DATA_GPA	0x41000
 #define STATUS_GPA	0x48000
-
-static unsigned last_irq_gsi;
-static int last_irq_level = -1;
-
-int vm_set_irq(struct vm *v, unsigned gsi, int level)
-{
-	last_irq_gsi = gsi;
-	last_irq_level = level;
-	return 0;
-}
-
-int vm_send_msi(struct vm *v, uint64_t addr, uint32_t data)
-{
-	return 0;
-}
-
-int vm_add_ioeventfd(struct vm *v, uint64_t addr, unsigned len, bool pio,
-		     int fd)
-{
-	return -ENOSYS;
-}
-
-int vm_del_ioeventfd(struct vm *v, uint64_t addr, unsigned len, bool pio,
-		     int fd)
-{
-	return -ENOSYS;
-}
 
 static struct vm vm;
 static char path[64];

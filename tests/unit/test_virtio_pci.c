@@ -15,6 +15,7 @@
 #include "virtio/rng.h"
 #include "virtio/virtio_pci.h"
 #include "vmm/vm.h"
+#include "fake_vm.h"
 
 #define DEVFN		(1 << 3)
 #define DESC_GPA	0x10000
@@ -23,42 +24,11 @@
 #define BUF_GPA		0x20000
 
 static struct vm vm;
-static int nr_msi;
-static uint32_t last_msi_data;
 static uint64_t common, notify, isr;
 static uint32_t notify_mult;
 
-static unsigned last_irq_gsi;
-static int last_irq_level = -1;
-
-int vm_set_irq(struct vm *v, unsigned gsi, int level)
-{
-	__atomic_store_n(&last_irq_gsi, gsi, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&last_irq_level, level, __ATOMIC_SEQ_CST);
-	return 0;
-}
-
 /* The stubs run on device threads: read what they saw atomically. */
 #define SEEN(x) __atomic_load_n(&(x), __ATOMIC_SEQ_CST)
-
-int vm_send_msi(struct vm *v, uint64_t addr, uint32_t data)
-{
-	__atomic_fetch_add(&nr_msi, 1, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&last_msi_data, data, __ATOMIC_SEQ_CST);
-	return 0;
-}
-
-int vm_add_ioeventfd(struct vm *v, uint64_t addr, unsigned len, bool pio,
-		     int fd)
-{
-	return -ENOSYS;
-}
-
-int vm_del_ioeventfd(struct vm *v, uint64_t addr, unsigned len, bool pio,
-		     int fd)
-{
-	return -ENOSYS;
-}
 
 static uint64_t rd(uint64_t addr, unsigned size)
 {
@@ -222,10 +192,10 @@ static void test_round_trip(void)
 	struct virtq_desc *d = hva(DESC_GPA, 16 * 16);
 	uint16_t *avail = hva(AVAIL_GPA, 64), *used = hva(USED_GPA, 256);
 	uint8_t *buf = hva(BUF_GPA, 64), zero[64] = { 0 };
-	int before;
+	unsigned before;
 
 	bring_up(false);
-	before = SEEN(nr_msi);
+	before = SEEN(fake_nr_msi);
 	memset(buf, 0, 64);
 	d[0] = (struct virtq_desc){ BUF_GPA, 64, VIRTQ_DESC_F_WRITE, 0 };
 	avail[2] = 0;
@@ -235,10 +205,10 @@ static void test_round_trip(void)
 	CHECK_EQ(used[2], 0);
 	CHECK_EQ(used[4], 64);
 	CHECK(memcmp(buf, zero, 64) != 0);
-	for (int i = 0; i < 1000 && SEEN(nr_msi) == before; i++)
+	for (int i = 0; i < 1000 && SEEN(fake_nr_msi) == before; i++)
 		usleep(1000);
-	CHECK_EQ(SEEN(nr_msi), before + 1);
-	CHECK_EQ(SEEN(last_msi_data), 0x31);
+	CHECK_EQ(SEEN(fake_nr_msi), before + 1);
+	CHECK_EQ(SEEN(fake_msi_data), 0x31);
 	CHECK_EQ(rd(isr, 1), 1);		/* read clears */
 	CHECK_EQ(rd(isr, 1), 0);
 
@@ -276,18 +246,18 @@ static void test_intx_round_trip(void)
 
 	bring_up(false);
 	pci_config_write(vm.pci, DEVFN, cap + 2, 0, 2);	/* MSI-X off */
-	__atomic_store_n(&last_irq_level, -1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&fake_irq_level, -1, __ATOMIC_SEQ_CST);
 	d[0] = (struct virtq_desc){ BUF_GPA, 16, VIRTQ_DESC_F_WRITE, 0 };
 	avail[2] = 0;
 	__atomic_store_n(&avail[1], 1, __ATOMIC_RELEASE);
 	kick();
 	CHECK(wait_for(&used[1], 1));
-	for (int i = 0; i < 1000 && SEEN(last_irq_level) != 1; i++)
+	for (int i = 0; i < 1000 && SEEN(fake_irq_level) != 1; i++)
 		usleep(1000);
-	CHECK_EQ(SEEN(last_irq_level), 1);
-	CHECK_EQ(SEEN(last_irq_gsi), PCI_INTX_GSI(1));
+	CHECK_EQ(SEEN(fake_irq_level), 1);
+	CHECK_EQ(SEEN(fake_irq_gsi), PCI_INTX_GSI(1));
 	CHECK_EQ(rd(isr, 1), 1);
-	CHECK_EQ(SEEN(last_irq_level), 0);		/* reading the ISR lowers it */
+	CHECK_EQ(SEEN(fake_irq_level), 0);		/* reading the ISR lowers it */
 	wr(common + 0x14, 0, 1);
 }
 
@@ -295,11 +265,11 @@ static void test_bad_ring(void)
 {
 	struct virtq_desc *d = hva(DESC_GPA, 16 * 16);
 	uint16_t *avail = hva(AVAIL_GPA, 64);
-	int before;
+	unsigned before;
 
 	/* a looped chain: the device fails, tells the driver, keeps going */
 	bring_up(false);
-	before = SEEN(nr_msi);
+	before = SEEN(fake_nr_msi);
 	d[0] = (struct virtq_desc){ BUF_GPA, 64,
 				    VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 0 };
 	avail[2] = 0;
@@ -308,9 +278,9 @@ static void test_bad_ring(void)
 	for (int i = 0; i < 2000 && !(rd(common + 0x14, 1) & 0x40); i++)
 		usleep(1000);
 	CHECK(rd(common + 0x14, 1) & VIRTIO_STATUS_NEEDS_RESET);
-	for (int i = 0; i < 1000 && SEEN(nr_msi) == before; i++)
+	for (int i = 0; i < 1000 && SEEN(fake_nr_msi) == before; i++)
 		usleep(1000);
-	CHECK_EQ(SEEN(last_msi_data), 0x30);		/* config vector */
+	CHECK_EQ(SEEN(fake_msi_data), 0x30);		/* config vector */
 	CHECK_EQ(rd(isr, 1) & 2, 2);
 	wr(common + 0x14, 0, 1);
 	CHECK_EQ(rd(common + 0x14, 1), 0);
