@@ -29,25 +29,24 @@ else
 	CV_ACCEL=emu QEMU_ACCEL=tcg
 fi
 
-# run_one LABEL CMD...: prints "userspace_ms total_ms peak_rss_kib" or
+# run_one CMD...: prints "userspace_ms total_ms peak_rss_kib" or
 # "hang"/"fail".
 run_one() {
-	local start first="" line end rss
+	local start end first rc
+	rm -f "$TMP/first" "$TMP/rss"
 	start=$(date +%s%N)
-	coproc VMM { exec /usr/bin/time -f 'RSS %M' timeout "$LIMIT" "$@" </dev/null 2>&1; }
-	while IFS= read -r line <&"${VMM[0]}"; do
-		if [[ -z $first && $line == *"cvisor-guest: userspace up"* ]]; then
-			first=$(date +%s%N)
-		fi
-		[[ $line == RSS* ]] && rss=${line#RSS }
-		echo "$line" >>"$TMP/log"
-	done
-	wait "$VMM_PID"
-	local rc=$?
+	/usr/bin/time -f '%M' -o "$TMP/rss" timeout "$LIMIT" "$@" </dev/null 2>&1 |
+		while IFS= read -r line; do
+			if [[ ! -e $TMP/first && $line == *"cvisor-guest: userspace up"* ]]; then
+				date +%s%N >"$TMP/first"
+			fi
+		done
+	rc=${PIPESTATUS[0]}
 	end=$(date +%s%N)
 	if [[ $rc -eq 124 || $rc -eq 137 ]]; then echo hang; return; fi
-	if [[ -z $first || $rc -ne 0 ]]; then echo fail; return; fi
-	echo "$(( (first - start) / 1000000 )) $(( (end - start) / 1000000 )) ${rss:-0}"
+	if [[ ! -e $TMP/first || $rc -ne 0 ]]; then echo fail; return; fi
+	first=$(cat "$TMP/first")
+	echo "$(( (first - start) / 1000000 )) $(( (end - start) / 1000000 )) $(tail -n1 "$TMP/rss")"
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "-"}'; }
