@@ -174,9 +174,30 @@ static void test_self_modifying_code(void)
 	emu_test_free(t);
 }
 
+/*
+ *	mov byte ptr [next + 1], 7
+ * next: mov eax, 5
+ *	hlt
+ */
+static const uint8_t smc_next_code[] = {0xc6, 0x04, 0x25, 0x09, 0x00, 0x10, 0x00, 0x07, 0xb8, 0x05, 0x00, 0x00, 0x00, 0xf4 };
+
+static void test_patch_next_instruction(void)
+{
+	struct emu_test *t = emu_test_init64();
+
+	/*
+	 * Both MOVs fit one decoded block: the second must still run as
+	 * the store left it.
+	 */
+	emu_test_run(t, smc_next_code, sizeof(smc_next_code));
+	CHECK_EQ(t->cpu.gpr[R_AX], 7);
+	emu_test_free(t);
+}
+
 int main(void)
 {
 	RUN(test_self_modifying_code);
+	RUN(test_patch_next_instruction);
 	RUN(test_unimplemented_is_ud);
 	RUN(test_far_return_and_jump);
 	RUN(test_user_syscall_and_fault);

@@ -130,39 +130,42 @@ static inline bool irq_maybe(const struct emu_cpu *cpu)
 /*
  * The instruction loop proper, outside the sigsetjmp frame so its counter
  * can live in a register; it saves the count left to cpu->batch_left often
- * enough that a fault only makes the batch run a little longer.
+ * enough that a fault only makes the batch run a little longer. Interrupts
+ * are looked for between decoded blocks, so at most a block late.
  */
 static __attribute__((noinline)) void run_loop(struct emu_cpu *cpu,
 					       const atomic_bool *stop)
 {
 	long left = cpu->batch_left, saved = left;
+	bool quiet_poll = true;
 
 	while (left > 0) {
 		cpu->insn_rip = cpu->rip;
 		cpu->insn_rsp = cpu->gpr[R_SP];
 		/*
 		 * With IF clear only NMI and INIT/SIPI could be taken; look
-		 * for those every 1024 instructions rather than every one.
+		 * for those every 256 or so instructions, not every block.
 		 */
 		if (cpu->shadow) {
 			cpu->shadow = false;
 		} else if (cpu->apic_ops &&
-			   ((cpu->rflags & FL_IF) || !(left & 1023)) &&
+			   ((cpu->rflags & FL_IF) || quiet_poll) &&
 			   irq_maybe(cpu) && poll_interrupts(cpu)) {
 			break;
 		}
+		quiet_poll = false;
 		if (cpu->halted)
 			break;	/* no interrupt came to end the HLT */
 		cpu->insn_rip = cpu->rip;
 		cpu->insn_rsp = cpu->gpr[R_SP];
-		exec_insn(cpu);
-		left--;
+		left -= exec_insns(cpu, left);
 		if (cpu->halted)
 			break;
-		if (!(left & 255)) {
+		if (saved - left >= 256) {
 			cpu->icount += saved - left;
 			saved = left;
 			cpu->batch_left = left;
+			quiet_poll = true;
 			if (stop && atomic_load_explicit(stop,
 							 memory_order_relaxed))
 				break;

@@ -21,7 +21,7 @@
 
 struct vm;
 struct emu_cpu;
-struct dc_entry;
+struct dc_block;
 
 /* Segment register numbers, in ModRM/prefix encoding order. */
 enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_NONE = 7 };
@@ -163,14 +163,15 @@ struct emu_cpu {
 	const uint8_t *fetch_hva;
 	/*
 	 * The next instruction byte and the end of its page while one
-	 * instruction is being decoded (set by exec_insn; ip_end NULL when
+	 * instruction is being decoded (set by exec_insns; ip_end NULL when
 	 * the window is not usable). fetch8 then costs one compare.
 	 */
 	const uint8_t *ip, *ip_end;
 	long batch_left;
 
 	struct tlb_entry tlb[TLB_SIZE];
-	struct dc_entry *dcache;	/* decoded instructions, or NULL */
+	struct dc_block *dcache;	/* decoded blocks, or NULL */
+	bool dc_stop;		/* end the decoded block here (dcache.c) */
 
 	struct vm *vm;
 	int id;
@@ -199,8 +200,8 @@ void cpu_step(struct emu_cpu *cpu);
 uint64_t cpu_get_flags(struct emu_cpu *cpu);
 
 /* dcache.c: NULL on allocation failure (the CPU then decodes each time) */
-struct dc_entry *dcache_create(void);
-void dcache_destroy(struct dc_entry *dc);
+struct dc_block *dcache_create(void);
+void dcache_destroy(struct dc_block *dc);
 
 /* excp.c */
 _Noreturn void cpu_raise(struct emu_cpu *cpu, int vec, uint32_t err);

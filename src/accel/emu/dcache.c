@@ -1,24 +1,30 @@
 // SPDX-License-Identifier: MIT
 /*
- * Decoded-instruction cache for 64-bit code. The most frequent instruction
- * forms (MOV, LEA, the ALU ops, TEST, PUSH/POP, Jcc/JMP/CALL/RET, MOVZX/
- * MOVSX, CMOVcc, SETcc) are decoded once into an entry with their operands
- * spelled out; later executions skip prefix, opcode and ModRM decoding.
- * Everything else takes the general path in exec.c.
+ * Decoded-block cache for 64-bit code. The most frequent instruction forms
+ * (MOV, LEA, the ALU ops, TEST, PUSH/POP, Jcc/JMP/CALL/RET, MOVZX/MOVSX,
+ * CMOVcc, SETcc) are decoded once into entries with their operands spelled
+ * out; later executions skip prefix, opcode and ModRM decoding. Runs of
+ * such instructions, up to a branch, form a block that is looked up and
+ * checked once and then executed entry after entry. Everything else takes
+ * the general path in exec.c.
  *
- * Entries are keyed by the host address of the instruction's first byte
- * (so by guest physical address) and carry the instruction's bytes: a hit
- * requires the bytes in memory to still match. Code that is patched or
- * overwritten (alternatives, text_poke, module loading, a new process in
- * the same page frame) thus never runs a stale decode, without tracking
- * writes to code pages.
+ * Blocks are keyed by the host address of their first byte (so by guest
+ * physical address) and carry a copy of their bytes: a hit requires the
+ * bytes in memory to still match. Code that is patched or overwritten
+ * (alternatives, text_poke, module loading, a new process in the same page
+ * frame) thus never runs a stale decode, without tracking writes to code
+ * pages. A store into the page being executed, or an MMIO access, ends
+ * the block after that instruction (cpu->dc_stop), so code that patches
+ * the instructions right after it also sees its own writes.
  */
-#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "accel/emu/exec.h"
 
-#define DCACHE_SIZE	8192	/* entries per CPU, direct-mapped */
+#define DCACHE_BLOCKS	4096	/* blocks per CPU, direct-mapped */
+#define DCB_INSNS	12	/* instructions per block at most */
+#define DCB_BYTES	112	/* their bytes at most */
 
 enum dc_kind {
 	DC_NONE,	/* not a cached form: use the general path */
@@ -33,10 +39,7 @@ enum dc_kind {
 
 #define DC_COUNT_CL	0xff	/* DC_SHIFT count comes from CL */
 
-/* One cache line per entry: a lookup costs at most one miss. */
-struct __attribute__((aligned(64))) dc_entry {
-	const uint8_t *key;	/* host address of the first byte */
-	uint64_t bytes[2];	/* the instruction, masked to its length */
+struct dc_entry {
 	uint8_t len, kind, size, size2, op;
 	uint8_t rex, seg, reg, modrm_reg, rm;
 	bool mem, riprel;
@@ -46,23 +49,30 @@ struct __attribute__((aligned(64))) dc_entry {
 	uint64_t imm;
 };
 
-struct dc_entry *dcache_create(void)
-{
-	struct dc_entry *dc = aligned_alloc(64, DCACHE_SIZE * sizeof(*dc));
+/* Header and bytes in the first two cache lines, entries after them. */
+struct __attribute__((aligned(64))) dc_block {
+	const uint8_t *key;	/* host address of the first byte */
+	uint8_t n;		/* entries; 0: the first is not a cached form */
+	uint8_t nbytes;		/* bytes checked on a hit */
+	uint8_t bytes[DCB_BYTES];
+	struct dc_entry e[DCB_INSNS];
+};
 
+#define DCACHE_BYTES	(DCACHE_BLOCKS * sizeof(struct dc_block))
+
+/* Anonymous memory: zeroed, and only the blocks in use cost host RAM. */
+struct dc_block *dcache_create(void)
+{
+	void *p = mmap(NULL, DCACHE_BYTES, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void dcache_destroy(struct dc_block *dc)
+{
 	if (dc)
-		memset(dc, 0, DCACHE_SIZE * sizeof(*dc));
-	return dc;
-}
-
-void dcache_destroy(struct dc_entry *dc)
-{
-	free(dc);
-}
-
-static uint64_t byte_mask(int n)
-{
-	return n >= 8 ? ~0ULL : n <= 0 ? 0 : (1ULL << (8 * n)) - 1;
+		munmap(dc, DCACHE_BYTES);
 }
 
 static int64_t s8(uint8_t v)
@@ -344,9 +354,6 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 	}
 out:
 	e->len = i;
-	memcpy(e->bytes, p, 16);
-	e->bytes[0] &= byte_mask(i);
-	e->bytes[1] &= byte_mask(i - 8);
 }
 
 static uint64_t dc_shift(struct emu_cpu *cpu, uint64_t a, uint64_t arg,
@@ -518,35 +525,76 @@ static void dc_exec(struct emu_cpu *cpu, const struct dc_entry *e)
 	}
 }
 
-static inline struct dc_entry *dc_slot(struct emu_cpu *cpu,
+static inline struct dc_block *dc_slot(struct emu_cpu *cpu,
 				       const uint8_t *p)
 {
 	return &cpu->dcache[((uintptr_t)p ^ ((uintptr_t)p >> 12)) &
-			    (DCACHE_SIZE - 1)];
+			    (DCACHE_BLOCKS - 1)];
 }
 
-bool dcache_exec(struct emu_cpu *cpu)
+/* A block ends after an instruction that may not fall through. */
+static bool dc_ends_block(uint8_t kind)
+{
+	return kind == DC_JCC || kind == DC_JMP || kind == DC_CALL ||
+	       kind == DC_RET || kind == DC_CALL_RM || kind == DC_JMP_RM;
+}
+
+/*
+ * Decode the block at p; every instruction in it has 16 readable bytes
+ * before end (the fetch page's end), which dc_decode may look at.
+ */
+static void dc_build(struct dc_block *b, const uint8_t *p,
+		     const uint8_t *end)
+{
+	const uint8_t *q = p;
+	struct dc_entry *e;
+	unsigned n = 0;
+
+	b->key = p;
+	b->nbytes = 0;
+	while (n < DCB_INSNS && q + 16 <= end) {
+		e = &b->e[n];
+		dc_decode(q, e);
+		if (e->kind == DC_NONE) {
+			/* the bytes that made it "not cached" */
+			if (!n)
+				b->nbytes = e->len;
+			break;
+		}
+		if (q + e->len - p > DCB_BYTES)
+			break;
+		q += e->len;
+		n++;
+		if (dc_ends_block(e->kind))
+			break;
+	}
+	b->n = n;
+	if (n)
+		b->nbytes = q - p;
+	memcpy(b->bytes, p, b->nbytes);
+}
+
+unsigned dcache_run(struct emu_cpu *cpu, long max)
 {
 	const uint8_t *p = cpu->ip;
-	struct dc_entry *e;
-	uint64_t b[2];
+	const struct dc_entry *e;
+	struct dc_block *b;
+	unsigned n, i;
 
 	if (!cpu->dcache)
-		return false;
-	e = dc_slot(cpu, p);
-	memcpy(b, p, 16);
-	if (e->key != p || ((b[0] ^ e->bytes[0]) & byte_mask(e->len)) ||
-	    ((b[1] ^ e->bytes[1]) & byte_mask(e->len - 8))) {
-		dc_decode(p, e);
-		e->key = p;
+		return 0;
+	b = dc_slot(cpu, p);
+	if (b->key != p || memcmp(p, b->bytes, b->nbytes))
+		dc_build(b, p, cpu->ip_end);
+	n = b->n < max ? b->n : max;
+	cpu->dc_stop = false;
+	for (i = 0, e = b->e; i < n;) {
+		dc_exec(cpu, e);
+		if (++i == n || cpu->dc_stop)
+			break;
+		e++;
+		cpu->insn_rip = cpu->rip;
+		cpu->insn_rsp = cpu->gpr[R_SP];
 	}
-	/*
-	 * The table is larger than L1: start loading the entry of the
-	 * fall-through instruction while this one runs.
-	 */
-	__builtin_prefetch(dc_slot(cpu, p + e->len));
-	if (e->kind == DC_NONE)
-		return false;
-	dc_exec(cpu, e);
-	return true;
+	return i;
 }

@@ -298,7 +298,7 @@ static void emu_do_init(struct emu_vcpu *ev)
 {
 	struct emu_cpu *c = &ev->cpu;
 	void *apic = c->apic;
-	struct dc_entry *dc = c->dcache;
+	struct dc_block *dc = c->dcache;
 	const atomic_bool *hint = c->irq_hint, *extint = c->irq_extint;
 
 	cpu_reset(c, ev->vcpu->vm, ev->vcpu->id);

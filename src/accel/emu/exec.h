@@ -161,8 +161,11 @@ uint64_t rm_rmw(struct emu_cpu *cpu, struct insn *in, int size, rmw_fn fn,
 		uint64_t arg);
 _Noreturn void insn_ud(struct emu_cpu *cpu, struct insn *in);
 
-/* dcache.c: run the instruction at cpu->ip from the decode cache */
-bool dcache_exec(struct emu_cpu *cpu);
+/*
+ * dcache.c: run up to max instructions of the decoded block at cpu->ip
+ * (which has 16 readable bytes); 0 when its first is not a cached form.
+ */
+unsigned dcache_run(struct emu_cpu *cpu, long max);
 /* exec.c: ALU op on the r/m operand (CMP writes nothing) */
 void alu_rm(struct emu_cpu *cpu, struct insn *in, int op, int size,
 	    uint64_t src);
@@ -225,11 +228,14 @@ static inline bool cond_true(const struct emu_cpu *cpu, int cc)
 }
 
 /*
- * One instruction: from the decode cache when it has the form (64-bit
- * code, 16 bytes readable in the fetch page), else decoded afresh.
+ * Up to max (> 0) instructions, returning how many ran: a block from the
+ * decode cache when the code has the forms it holds (64-bit code, 16 bytes
+ * readable in the fetch page), else one instruction decoded afresh.
  */
-static inline void exec_insn(struct emu_cpu *cpu)
+static inline unsigned exec_insns(struct emu_cpu *cpu, long max)
 {
+	unsigned n;
+
 	/*
 	 * A branch into another page moves the fetch window first (the
 	 * fetch of the first byte would fault the same way), so that the
@@ -238,9 +244,11 @@ static inline void exec_insn(struct emu_cpu *cpu)
 	if (code_lin(cpu) >> 12 != cpu->fetch_vpn)
 		fetch_slow(cpu, code_lin(cpu));
 	fetch_begin(cpu);
-	if (cpu->code64 && cpu->ip + 16 <= cpu->ip_end && dcache_exec(cpu))
-		return;
+	if (cpu->code64 && cpu->ip + 16 <= cpu->ip_end &&
+	    (n = dcache_run(cpu, max)))
+		return n;
 	exec_insn_decode(cpu);
+	return 1;
 }
 
 #endif

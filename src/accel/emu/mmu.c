@@ -245,6 +245,7 @@ uint64_t phys_read(struct emu_cpu *cpu, uint64_t gpa, unsigned size)
 		memcpy(&v, p, size);
 		return v;
 	}
+	cpu->dc_stop = true;	/* a device may change what runs next */
 	if (is_apic(cpu, gpa)) {
 		v = cpu->apic_ops->mmio_read(cpu->apic, gpa & 0xffc);
 		return size >= 4 ? v : (v >> (8 * (gpa & 3))) &
@@ -265,6 +266,7 @@ void phys_write(struct emu_cpu *cpu, uint64_t gpa, uint64_t val,
 		memcpy(p, &val, size);
 		return;
 	}
+	cpu->dc_stop = true;
 	if (is_apic(cpu, gpa)) {
 		cpu->apic_ops->mmio_write(cpu->apic, gpa & 0xffc,
 					  (uint32_t)val);
@@ -331,6 +333,9 @@ static void write_at(struct emu_cpu *cpu, uint64_t lin, uint64_t val,
 		return;
 	}
 	e = tlb_get(cpu, lin, ACC_W, user);
+	/* a store into the code page may patch the decoded block's rest */
+	if (lin >> 12 == cpu->fetch_vpn)
+		cpu->dc_stop = true;
 	if (e->hva) {
 		host_store(e->hva + off, &val, size);
 		return;
