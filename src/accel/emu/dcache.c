@@ -362,13 +362,67 @@ static uint64_t dc_shift(struct emu_cpu *cpu, uint64_t a, uint64_t arg,
 	return alu_shift(cpu, arg >> 8, a, arg & 0xff, size);
 }
 
-static void dc_exec(struct emu_cpu *cpu, const struct dc_entry *e)
+/* The r/m operand at linear address addr when it is in memory */
+static inline uint64_t dc_rm_read(struct emu_cpu *cpu,
+				  const struct dc_entry *e, uint64_t addr,
+				  int size)
+{
+	if (e->mem)
+		return mem_read(cpu, addr, size);
+	return reg_read_rex(cpu, e->rex, e->rm, size);
+}
+
+static inline void dc_rm_write(struct emu_cpu *cpu, const struct dc_entry *e,
+			       uint64_t addr, int size, uint64_t v)
+{
+	if (e->mem)
+		mem_write(cpu, addr, v, size);
+	else
+		reg_write_rex(cpu, e->rex, e->rm, size, v);
+}
+
+/*
+ * The forms that read-modify-write memory or need more of the operand
+ * description, through the general path's helpers.
+ */
+static __attribute__((noinline)) void dc_exec_insn(struct emu_cpu *cpu,
+						   const struct dc_entry *e,
+						   uint64_t ea, uint64_t addr)
 {
 	struct insn in = { .rex = e->rex, .seg = e->seg, .osize = e->size,
 			   .asize = 8, .mem = e->mem, .reg = e->reg,
-			   .rm = e->rm };
+			   .rm = e->rm, .ea = ea, .addr = addr };
 	int size = e->size;
-	uint64_t v, ea = 0;
+	uint64_t v;
+
+	switch (e->kind) {
+	case DC_ALU_RM_R:
+		alu_rm(cpu, &in, e->op, size, reg_read(cpu, &in, e->reg, size));
+		break;
+	case DC_ALU_RM_IMM:
+		alu_rm(cpu, &in, e->op, size, e->imm);
+		break;
+	case DC_SHIFT:
+		v = e->imm == DC_COUNT_CL ? cpu->gpr[R_CX] & 0xff : e->imm;
+		rm_rmw(cpu, &in, size, dc_shift, (e->op << 8) | v);
+		break;
+	case DC_GROUP3:
+		in.reg = e->modrm_reg;
+		alu_group3(cpu, &in, size);
+		break;
+	case DC_INC:
+		rm_rmw(cpu, &in, size, fn_inc, 0);
+		break;
+	case DC_DEC:
+		rm_rmw(cpu, &in, size, fn_dec, 0);
+		break;
+	}
+}
+
+static void dc_exec(struct emu_cpu *cpu, const struct dc_entry *e)
+{
+	int size = e->size;
+	uint64_t v, ea = 0, addr = 0;
 
 	cpu->rip = cpu->insn_rip + e->len;
 	if (e->mem) {
@@ -379,54 +433,55 @@ static void dc_exec(struct emu_cpu *cpu, const struct dc_entry *e)
 			ea += cpu->gpr[e->index] << e->scale;
 		if (e->riprel)
 			ea += cpu->rip;
-		in.ea = ea;
-		in.addr = e->seg != SEG_NONE ? ea + cpu->seg[e->seg].base : ea;
+		addr = e->seg != SEG_NONE ? ea + cpu->seg[e->seg].base : ea;
 	}
 	switch (e->kind) {
 	case DC_ALU_RM_R:
-		if (!e->mem) {	/* register to register: no rmw machinery */
-			v = alu_op(cpu, e->op, reg_read(cpu, &in, e->rm, size),
-				   reg_read(cpu, &in, e->reg, size), size);
-			if (e->op != 7)
-				reg_write(cpu, &in, e->rm, size, v);
+		if (e->mem && e->op != 7) {
+			dc_exec_insn(cpu, e, ea, addr);
 			break;
 		}
-		alu_rm(cpu, &in, e->op, size, reg_read(cpu, &in, e->reg, size));
+		v = alu_op(cpu, e->op, dc_rm_read(cpu, e, addr, size),
+			   reg_read_rex(cpu, e->rex, e->reg, size), size);
+		if (e->op != 7)
+			reg_write_rex(cpu, e->rex, e->rm, size, v);
 		break;
 	case DC_ALU_R_RM:
-		v = alu_op(cpu, e->op, reg_read(cpu, &in, e->reg, size),
-			   rm_read(cpu, &in, size), size);
+		v = alu_op(cpu, e->op, reg_read_rex(cpu, e->rex, e->reg, size),
+			   dc_rm_read(cpu, e, addr, size), size);
 		if (e->op != 7)
-			reg_write(cpu, &in, e->reg, size, v);
+			reg_write_rex(cpu, e->rex, e->reg, size, v);
 		break;
 	case DC_ALU_RM_IMM:
-		if (!e->mem) {
-			v = alu_op(cpu, e->op, reg_read(cpu, &in, e->rm, size),
-				   e->imm, size);
-			if (e->op != 7)
-				reg_write(cpu, &in, e->rm, size, v);
+		if (e->mem && e->op != 7) {
+			dc_exec_insn(cpu, e, ea, addr);
 			break;
 		}
-		alu_rm(cpu, &in, e->op, size, e->imm);
+		v = alu_op(cpu, e->op, dc_rm_read(cpu, e, addr, size), e->imm,
+			   size);
+		if (e->op != 7)
+			reg_write_rex(cpu, e->rex, e->rm, size, v);
 		break;
 	case DC_TEST:
-		alu_op(cpu, 4, rm_read(cpu, &in, size),
-		       reg_read(cpu, &in, e->reg, size), size);
+		alu_op(cpu, 4, dc_rm_read(cpu, e, addr, size),
+		       reg_read_rex(cpu, e->rex, e->reg, size), size);
 		break;
 	case DC_MOV_RM_R:
-		rm_write(cpu, &in, size, reg_read(cpu, &in, e->reg, size));
+		dc_rm_write(cpu, e, addr, size,
+			    reg_read_rex(cpu, e->rex, e->reg, size));
 		break;
 	case DC_MOV_R_RM:
-		reg_write(cpu, &in, e->reg, size, rm_read(cpu, &in, size));
+		reg_write_rex(cpu, e->rex, e->reg, size,
+			      dc_rm_read(cpu, e, addr, size));
 		break;
 	case DC_MOV_RM_IMM:
-		rm_write(cpu, &in, size, e->imm);
+		dc_rm_write(cpu, e, addr, size, e->imm);
 		break;
 	case DC_MOV_R_IMM:
-		reg_write(cpu, &in, e->rm, size, e->imm);
+		reg_write_rex(cpu, e->rex, e->rm, size, e->imm);
 		break;
 	case DC_LEA:
-		reg_write(cpu, &in, e->reg, size, ea);
+		reg_write_rex(cpu, e->rex, e->reg, size, ea);
 		break;
 	case DC_PUSH:
 		stack_push(cpu, cpu->gpr[e->rm], 8);
@@ -451,51 +506,53 @@ static void dc_exec(struct emu_cpu *cpu, const struct dc_entry *e)
 		break;
 	case DC_MOVZX:
 	case DC_MOVSX:
-		v = rm_read(cpu, &in, e->size2);
+		v = dc_rm_read(cpu, e, addr, e->size2);
 		if (e->kind == DC_MOVSX)
 			v = sext(v, e->size2);
-		reg_write(cpu, &in, e->reg, size, v);
+		reg_write_rex(cpu, e->rex, e->reg, size, v);
 		break;
 	case DC_MOVSXD:
-		reg_write(cpu, &in, e->reg, size, sext(rm_read(cpu, &in, 4), 4));
+		reg_write_rex(cpu, e->rex, e->reg, size,
+			      sext(dc_rm_read(cpu, e, addr, 4), 4));
 		break;
 	case DC_CMOV:
-		v = rm_read(cpu, &in, size);
+		v = dc_rm_read(cpu, e, addr, size);
 		if (cond_true(cpu, e->op))
-			reg_write(cpu, &in, e->reg, size, v);
+			reg_write_rex(cpu, e->rex, e->reg, size, v);
 		else if (size == 4)
-			reg_write(cpu, &in, e->reg, 4, cpu->gpr[e->reg]);
+			reg_write_rex(cpu, e->rex, e->reg, 4, cpu->gpr[e->reg]);
 		break;
 	case DC_SETCC:
-		rm_write(cpu, &in, 1, cond_true(cpu, e->op));
-		break;
-	case DC_SHIFT:
-		v = e->imm == DC_COUNT_CL ? cpu->gpr[R_CX] & 0xff : e->imm;
-		rm_rmw(cpu, &in, size, dc_shift, (e->op << 8) | v);
+		dc_rm_write(cpu, e, addr, 1, cond_true(cpu, e->op));
 		break;
 	case DC_TEST_IMM:
-		alu_op(cpu, 4, rm_read(cpu, &in, size), e->imm, size);
+		alu_op(cpu, 4, dc_rm_read(cpu, e, addr, size), e->imm, size);
 		break;
+	case DC_SHIFT:
 	case DC_GROUP3:
-		in.reg = e->modrm_reg;
-		alu_group3(cpu, &in, size);
+		dc_exec_insn(cpu, e, ea, addr);
 		break;
 	case DC_INC:
-		rm_rmw(cpu, &in, size, fn_inc, 0);
-		break;
 	case DC_DEC:
-		rm_rmw(cpu, &in, size, fn_dec, 0);
+		if (e->mem) {
+			dc_exec_insn(cpu, e, ea, addr);
+			break;
+		}
+		v = reg_read_rex(cpu, e->rex, e->rm, size);
+		v = e->kind == DC_INC ? fn_inc(cpu, v, 0, size) :
+					fn_dec(cpu, v, 0, size);
+		reg_write_rex(cpu, e->rex, e->rm, size, v);
 		break;
 	case DC_CALL_RM:
-		v = rm_read(cpu, &in, 8);
+		v = dc_rm_read(cpu, e, addr, 8);
 		stack_push(cpu, cpu->rip, 8);
 		cpu->rip = v;
 		break;
 	case DC_JMP_RM:
-		cpu->rip = rm_read(cpu, &in, 8);
+		cpu->rip = dc_rm_read(cpu, e, addr, 8);
 		break;
 	case DC_PUSH_RM:
-		stack_push(cpu, rm_read(cpu, &in, 8), 8);
+		stack_push(cpu, dc_rm_read(cpu, e, addr, 8), 8);
 		break;
 	case DC_NOP:
 		break;
@@ -504,20 +561,21 @@ static void dc_exec(struct emu_cpu *cpu, const struct dc_entry *e)
 		cpu->gpr[R_BP] = stack_pop(cpu, 8);
 		break;
 	case DC_CWDE:
-		reg_write(cpu, &in, R_AX, size, sext(cpu->gpr[R_AX], size / 2));
+		reg_write_rex(cpu, e->rex, R_AX, size,
+			      sext(cpu->gpr[R_AX], size / 2));
 		break;
 	case DC_CDQ:
-		reg_write(cpu, &in, R_DX, size,
-			  sext(cpu->gpr[R_AX], size) < 0 ? ~0ULL : 0);
+		reg_write_rex(cpu, e->rex, R_DX, size,
+			      sext(cpu->gpr[R_AX], size) < 0 ? ~0ULL : 0);
 		break;
 	case DC_IMUL:
-		v = alu_imul(cpu, reg_read(cpu, &in, e->reg, size),
-			     rm_read(cpu, &in, size), size);
-		reg_write(cpu, &in, e->reg, size, v);
+		v = alu_imul(cpu, reg_read_rex(cpu, e->rex, e->reg, size),
+			     dc_rm_read(cpu, e, addr, size), size);
+		reg_write_rex(cpu, e->rex, e->reg, size, v);
 		break;
 	case DC_IMUL_IMM:
-		v = alu_imul(cpu, rm_read(cpu, &in, size), e->imm, size);
-		reg_write(cpu, &in, e->reg, size, v);
+		v = alu_imul(cpu, dc_rm_read(cpu, e, addr, size), e->imm, size);
+		reg_write_rex(cpu, e->rex, e->reg, size, v);
 		break;
 	case DC_PUSH_IMM:
 		stack_push(cpu, e->imm, 8);

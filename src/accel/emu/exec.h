@@ -115,23 +115,25 @@ static inline uint64_t fetch_simm8(struct emu_cpu *cpu)
 	return (uint64_t)(int64_t)(int8_t)fetch8(cpu);
 }
 
-static inline uint64_t reg_read(struct emu_cpu *cpu, struct insn *in,
-				int r, int size)
+/* Register r of size bytes; without a REX prefix 4..7 are AH..BH */
+static inline uint64_t reg_read_rex(const struct emu_cpu *cpu, uint8_t rex,
+				    int r, int size)
 {
 	if (size == 1) {
-		if (!in->rex && r >= 4 && r < 8)
+		if (!rex && r >= 4 && r < 8)
 			return (cpu->gpr[r - 4] >> 8) & 0xff;
 		return cpu->gpr[r] & 0xff;
 	}
 	return cpu->gpr[r] & size_mask(size);
 }
 
-static inline void reg_write(struct emu_cpu *cpu, struct insn *in, int r,
-			     int size, uint64_t v)
+/* 32-bit writes zero the upper half, 8- and 16-bit ones merge */
+static inline void reg_write_rex(struct emu_cpu *cpu, uint8_t rex, int r,
+				 int size, uint64_t v)
 {
 	switch (size) {
 	case 1:
-		if (!in->rex && r >= 4 && r < 8)
+		if (!rex && r >= 4 && r < 8)
 			cpu->gpr[r - 4] = (cpu->gpr[r - 4] & ~0xff00ULL) |
 					  ((v & 0xff) << 8);
 		else
@@ -146,6 +148,18 @@ static inline void reg_write(struct emu_cpu *cpu, struct insn *in, int r,
 	default:
 		cpu->gpr[r] = v;
 	}
+}
+
+static inline uint64_t reg_read(struct emu_cpu *cpu, struct insn *in,
+				int r, int size)
+{
+	return reg_read_rex(cpu, in->rex, r, size);
+}
+
+static inline void reg_write(struct emu_cpu *cpu, struct insn *in, int r,
+			     int size, uint64_t v)
+{
+	reg_write_rex(cpu, in->rex, r, size, v);
 }
 
 /* decode.c */
