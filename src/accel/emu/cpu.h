@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "arch/x86/regs.h"
 
@@ -217,9 +218,64 @@ bool excp_has_error_code(int vec);
 void tlb_flush(struct emu_cpu *cpu, bool global);
 void tlb_flush_page(struct emu_cpu *cpu, uint64_t lin);
 enum mem_access { ACC_R, ACC_W, ACC_X };
-uint64_t mem_read(struct emu_cpu *cpu, uint64_t lin, unsigned size);
-void mem_write(struct emu_cpu *cpu, uint64_t lin, uint64_t val,
-	       unsigned size);
+/* Accesses at the CPU's privilege; mem_read/mem_write below inline a TLB hit */
+uint64_t mem_read_slow(struct emu_cpu *cpu, uint64_t lin, unsigned size);
+void mem_write_slow(struct emu_cpu *cpu, uint64_t lin, uint64_t val,
+		    unsigned size);
+
+/*
+ * Host pointer of size (at most 8) bytes at lin when the TLB already
+ * allows the access (perm: TLB_R or TLB_W) and they are RAM in one page.
+ */
+static inline uint8_t *tlb_ram(const struct emu_cpu *cpu, uint64_t lin,
+			       unsigned size, uint32_t perm)
+{
+	const struct tlb_entry *e = &cpu->tlb[(lin >> 12) % TLB_SIZE];
+
+	if (cpu->cpl == 3)
+		perm <<= 3;
+	if (e->vpn != lin >> 12 || !(e->perm & perm) || !e->hva ||
+	    (lin & 0xfff) + size > 4096)
+		return NULL;
+	return e->hva + (lin & 0xfff);
+}
+
+static inline uint64_t mem_read(struct emu_cpu *cpu, uint64_t lin,
+				unsigned size)
+{
+	const uint8_t *p = tlb_ram(cpu, lin, size, TLB_R);
+	uint64_t v = 0;
+
+	if (!p)
+		return mem_read_slow(cpu, lin, size);
+	switch (size) {
+	case 1: memcpy(&v, p, 1); break;
+	case 2: memcpy(&v, p, 2); break;
+	case 4: memcpy(&v, p, 4); break;
+	case 8: memcpy(&v, p, 8); break;
+	default: memcpy(&v, p, size); break;
+	}
+	return v;
+}
+
+/* A store into the code page goes the slow way, which sets dc_stop. */
+static inline void mem_write(struct emu_cpu *cpu, uint64_t lin, uint64_t val,
+			     unsigned size)
+{
+	uint8_t *p = tlb_ram(cpu, lin, size, TLB_W);
+
+	if (!p || lin >> 12 == cpu->fetch_vpn) {
+		mem_write_slow(cpu, lin, val, size);
+		return;
+	}
+	switch (size) {
+	case 1: memcpy(p, &val, 1); break;
+	case 2: memcpy(p, &val, 2); break;
+	case 4: memcpy(p, &val, 4); break;
+	case 8: memcpy(p, &val, 8); break;
+	default: memcpy(p, &val, size); break;
+	}
+}
 /* Supervisor (implicit) accesses: descriptor tables, TSS, IDT. */
 uint64_t mem_read_sys(struct emu_cpu *cpu, uint64_t lin, unsigned size);
 void mem_write_sys(struct emu_cpu *cpu, uint64_t lin, uint64_t val,

@@ -343,13 +343,13 @@ static void write_at(struct emu_cpu *cpu, uint64_t lin, uint64_t val,
 	phys_write(cpu, e->gpa + off, val, size);
 }
 
-uint64_t mem_read(struct emu_cpu *cpu, uint64_t lin, unsigned size)
+uint64_t mem_read_slow(struct emu_cpu *cpu, uint64_t lin, unsigned size)
 {
 	return read_at(cpu, lin, size, cpu->cpl == 3);
 }
 
-void mem_write(struct emu_cpu *cpu, uint64_t lin, uint64_t val,
-	       unsigned size)
+void mem_write_slow(struct emu_cpu *cpu, uint64_t lin, uint64_t val,
+		    unsigned size)
 {
 	write_at(cpu, lin, val, size, cpu->cpl == 3);
 }
