@@ -15,6 +15,7 @@
 #include "virtio/virtio_pci.h"
 #include "vmm/vm.h"
 #include "fake_vm.h"
+#include "virtio_driver.h"
 
 #define DEVFN		(1 << 3)
 #define DESC_GPA	0x10000
@@ -26,20 +27,16 @@
 
 static struct vm vm;
 static struct vm_config cfg = { .balloon = true };
-static uint64_t common, notify, devcfg;
-static uint32_t notify_mult;
+static struct vdrv vd;
 
 static uint64_t rd(uint64_t addr, unsigned size)
 {
-	uint64_t v = 0;
-
-	bus_read(&vm.mmio, addr, &v, size);
-	return v;
+	return vdrv_rd(&vm, addr, size);
 }
 
 static void wr(uint64_t addr, uint64_t val, unsigned size)
 {
-	bus_write(&vm.mmio, addr, val, size);
+	vdrv_wr(&vm, addr, val, size);
 }
 
 static void *hva(uint64_t gpa, uint64_t len)
@@ -49,37 +46,18 @@ static void *hva(uint64_t gpa, uint64_t len)
 
 static void discover(void)
 {
-	uint64_t bar = ((uint64_t)pci_config_read(vm.pci, DEVFN, PCI_BAR0 + 4, 4)
-			<< 32) | (pci_config_read(vm.pci, DEVFN, PCI_BAR0, 4) &
-				  ~0xfu);
-
-	for (unsigned ptr = pci_config_read(vm.pci, DEVFN, PCI_CAPABILITY_LIST, 1);
-	     ptr; ptr = pci_config_read(vm.pci, DEVFN, ptr + 1, 1)) {
-		unsigned type = pci_config_read(vm.pci, DEVFN, ptr + 3, 1);
-		uint64_t off = pci_config_read(vm.pci, DEVFN, ptr + 8, 4);
-
-		if (pci_config_read(vm.pci, DEVFN, ptr, 1) != PCI_CAP_ID_VNDR)
-			continue;
-		if (type == 1)
-			common = bar + off;
-		else if (type == 2) {
-			notify = bar + off;
-			notify_mult = pci_config_read(vm.pci, DEVFN, ptr + 16, 4);
-		} else if (type == 4) {
-			devcfg = bar + off;
-		}
-	}
+	vd = vdrv_discover(&vm, DEVFN);
 }
 
 static void test_balloon_discovery(void)
 {
 	CHECK_EQ(pci_config_read(vm.pci, DEVFN, 0, 4), (0x1040u + 5) << 16 | 0x1af4);
 	discover();
-	CHECK(common && notify && devcfg);
-	CHECK_EQ(rd(common + 0x12, 2), 4);		/* num_queues */
-	wr(common + 0x00, 0, 4);
+	CHECK(vd.common && vd.notify && vd.devcfg);
+	CHECK_EQ(rd(vd.common + 0x12, 2), 4);		/* num_queues */
+	wr(vd.common + 0x00, 0, 4);
 	/* STATS_VQ, DEFLATE_ON_OOM, PAGE_REPORTING */
-	CHECK_EQ(rd(common + 0x04, 4) & 0x26, 0x26);
+	CHECK_EQ(rd(vd.common + 0x04, 4) & 0x26, 0x26);
 }
 
 static void test_balloon_target_in_config(void)
@@ -87,10 +65,10 @@ static void test_balloon_target_in_config(void)
 	struct balloon_info bi;
 
 	CHECK_EQ(virtio_balloon_set_target(vm.balloon, RAM_SIZE - (4 << 20)), 0);
-	CHECK_EQ(rd(devcfg + 0, 4), (4 << 20) / 4096);	/* num_pages */
+	CHECK_EQ(rd(vd.devcfg + 0, 4), (4 << 20) / 4096);	/* num_pages */
 	CHECK_EQ(virtio_balloon_set_target(vm.balloon, RAM_SIZE + 4096), -EINVAL);
 	/* The driver reports how far it got. */
-	wr(devcfg + 4, 256, 4);
+	wr(vd.devcfg + 4, 256, 4);
 	virtio_balloon_get_info(vm.balloon, &bi);
 	CHECK_EQ(bi.target_bytes, RAM_SIZE - (4 << 20));
 	CHECK_EQ(bi.actual_bytes, RAM_SIZE - (256 << 12));
@@ -108,23 +86,23 @@ static void test_balloon_inflate_releases_pages(void)
 	memset(page, 0xab, 4096);
 	memset(next, 0xcd, 4096);
 	/* Driver: VERSION_1 only, inflate queue 0 of 16 entries. */
-	wr(common + 0x14, 0, 1);
+	wr(vd.common + 0x14, 0, 1);
 	memset(hva(DESC_GPA, 0x3000), 0, 0x3000);
-	wr(common + 0x14, 3, 1);
-	wr(common + 0x08, 0, 4);
-	wr(common + 0x0c, 0, 4);
-	wr(common + 0x08, 1, 4);
-	wr(common + 0x0c, 1, 4);
-	wr(common + 0x14, 0x0b, 1);
-	CHECK(rd(common + 0x14, 1) & VIRTIO_STATUS_FEATURES_OK);
-	wr(common + 0x16, 0, 2);
-	wr(common + 0x18, 16, 2);
-	wr(common + 0x20, DESC_GPA, 8);
-	wr(common + 0x28, AVAIL_GPA, 8);
-	wr(common + 0x30, USED_GPA, 8);
-	wr(common + 0x1c, 1, 2);
-	wr(common + 0x14, 0x0f, 1);
-	CHECK_EQ(rd(common + 0x14, 1), 0x0f);
+	wr(vd.common + 0x14, 3, 1);
+	wr(vd.common + 0x08, 0, 4);
+	wr(vd.common + 0x0c, 0, 4);
+	wr(vd.common + 0x08, 1, 4);
+	wr(vd.common + 0x0c, 1, 4);
+	wr(vd.common + 0x14, 0x0b, 1);
+	CHECK(rd(vd.common + 0x14, 1) & VIRTIO_STATUS_FEATURES_OK);
+	wr(vd.common + 0x16, 0, 2);
+	wr(vd.common + 0x18, 16, 2);
+	wr(vd.common + 0x20, DESC_GPA, 8);
+	wr(vd.common + 0x28, AVAIL_GPA, 8);
+	wr(vd.common + 0x30, USED_GPA, 8);
+	wr(vd.common + 0x1c, 1, 2);
+	wr(vd.common + 0x14, 0x0f, 1);
+	CHECK_EQ(rd(vd.common + 0x14, 1), 0x0f);
 
 	/* One good PFN, one past the end of RAM, one far outside. */
 	pfns[0] = htole32(PAGE_GPA >> 12);
@@ -133,7 +111,7 @@ static void test_balloon_inflate_releases_pages(void)
 	d[0] = (struct virtq_desc){ PFN_GPA, 12, 0, 0 };
 	avail[2] = 0;
 	__atomic_store_n(&avail[1], 1, __ATOMIC_RELEASE);
-	wr(notify, 0, 2);
+	wr(vd.notify, 0, 2);
 	for (i = 0; i < 2000 && __atomic_load_n(&used[1], __ATOMIC_ACQUIRE) != 1; i++)
 		usleep(1000);
 	CHECK_EQ(used[1], 1);
@@ -142,8 +120,8 @@ static void test_balloon_inflate_releases_pages(void)
 	CHECK_EQ(next[0], 0xcd);		/* its neighbour is intact */
 	virtio_balloon_get_info(vm.balloon, &bi);
 	CHECK_EQ(bi.inflated_bytes, 4096);
-	CHECK_EQ(rd(common + 0x14, 1) & VIRTIO_STATUS_NEEDS_RESET, 0);
-	wr(common + 0x14, 0, 1);
+	CHECK_EQ(rd(vd.common + 0x14, 1) & VIRTIO_STATUS_NEEDS_RESET, 0);
+	wr(vd.common + 0x14, 0, 1);
 }
 
 int main(void)

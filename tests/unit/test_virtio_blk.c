@@ -19,6 +19,7 @@
 #include "virtio/virtio_pci.h"
 #include "vmm/vm.h"
 #include "fake_vm.h"
+#include "virtio_driver.h"
 
 #define DISK_SIZE	(1 << 20)
 #define QSIZE		16
@@ -31,21 +32,17 @@ static struct vm vm;
 static char path[64];
 static int file_fd;
 static unsigned devfn;
-static uint64_t common, notify, devcfg;
-static uint32_t notify_mult;
+static struct vdrv vd;
 static uint16_t avail_idx[4];
 
 static uint64_t rd(uint64_t addr, unsigned size)
 {
-	uint64_t v;
-
-	bus_read(&vm.mmio, addr, &v, size);
-	return v;
+	return vdrv_rd(&vm, addr, size);
 }
 
 static void wr(uint64_t addr, uint64_t val, unsigned size)
 {
-	bus_write(&vm.mmio, addr, val, size);
+	vdrv_wr(&vm, addr, val, size);
 }
 
 static void *hva(uint64_t gpa, uint64_t len)
@@ -53,65 +50,44 @@ static void *hva(uint64_t gpa, uint64_t len)
 	return gpa_to_hva(&vm.mem, gpa, len);
 }
 
-/* Find the BAR regions of the device at devfn through its capabilities. */
 static void discover(void)
 {
-	uint64_t bar = pci_config_read(vm.pci, devfn, PCI_BAR0, 4) & ~0xfu;
-	unsigned ptr;
-
-	bar |= (uint64_t)pci_config_read(vm.pci, devfn, PCI_BAR0 + 4, 4) << 32;
-	for (ptr = pci_config_read(vm.pci, devfn, PCI_CAPABILITY_LIST, 1);
-	     ptr; ptr = pci_config_read(vm.pci, devfn, ptr + 1, 1)) {
-		unsigned type = pci_config_read(vm.pci, devfn, ptr + 3, 1);
-		uint64_t off = pci_config_read(vm.pci, devfn, ptr + 8, 4);
-
-		if (pci_config_read(vm.pci, devfn, ptr, 1) != PCI_CAP_ID_VNDR)
-			continue;
-		if (type == 1)
-			common = bar + off;
-		if (type == 2) {
-			notify = bar + off;
-			notify_mult = pci_config_read(vm.pci, devfn, ptr + 16,
-						      4);
-		}
-		if (type == 4)
-			devcfg = bar + off;
-	}
+	vd = vdrv_discover(&vm, devfn);
 }
 
 static uint64_t device_features(void)
 {
-	wr(common + 0x00, 0, 4);
-	uint64_t f = rd(common + 0x04, 4);
+	wr(vd.common + 0x00, 0, 4);
+	uint64_t f = rd(vd.common + 0x04, 4);
 
-	wr(common + 0x00, 1, 4);
-	return f | rd(common + 0x04, 4) << 32;
+	wr(vd.common + 0x00, 1, 4);
+	return f | rd(vd.common + 0x04, 4) << 32;
 }
 
 static void bring_up(unsigned nr_queues)
 {
 	uint64_t f = device_features() & ~(1ULL << VIRTIO_F_EVENT_IDX);
 
-	wr(common + 0x14, 0, 1);	/* stop the device before its rings */
+	wr(vd.common + 0x14, 0, 1);	/* reset before the rings */
 	memset(hva(RING_GPA(0), 4 * 0x4000), 0, 4 * 0x4000);
 	memset(avail_idx, 0, sizeof(avail_idx));
-	wr(common + 0x14, 3, 1);
-	wr(common + 0x08, 0, 4);
-	wr(common + 0x0c, (uint32_t)f, 4);
-	wr(common + 0x08, 1, 4);
-	wr(common + 0x0c, f >> 32, 4);
-	wr(common + 0x14, 0x0b, 1);
-	CHECK(rd(common + 0x14, 1) & VIRTIO_STATUS_FEATURES_OK);
+	wr(vd.common + 0x14, 3, 1);
+	wr(vd.common + 0x08, 0, 4);
+	wr(vd.common + 0x0c, (uint32_t)f, 4);
+	wr(vd.common + 0x08, 1, 4);
+	wr(vd.common + 0x0c, f >> 32, 4);
+	wr(vd.common + 0x14, 0x0b, 1);
+	CHECK(rd(vd.common + 0x14, 1) & VIRTIO_STATUS_FEATURES_OK);
 	for (unsigned q = 0; q < nr_queues; q++) {
-		wr(common + 0x16, q, 2);
-		wr(common + 0x18, QSIZE, 2);
-		wr(common + 0x20, RING_GPA(q), 8);
-		wr(common + 0x28, RING_GPA(q) + 0x1000, 8);
-		wr(common + 0x30, RING_GPA(q) + 0x2000, 8);
-		wr(common + 0x1c, 1, 2);
+		wr(vd.common + 0x16, q, 2);
+		wr(vd.common + 0x18, QSIZE, 2);
+		wr(vd.common + 0x20, RING_GPA(q), 8);
+		wr(vd.common + 0x28, RING_GPA(q) + 0x1000, 8);
+		wr(vd.common + 0x30, RING_GPA(q) + 0x2000, 8);
+		wr(vd.common + 0x1c, 1, 2);
 	}
-	wr(common + 0x14, 0x0f, 1);
-	CHECK_EQ(rd(common + 0x14, 1), 0x0f);
+	wr(vd.common + 0x14, 0x0f, 1);
+	CHECK_EQ(rd(vd.common + 0x14, 1), 0x0f);
 }
 
 /*
@@ -143,7 +119,7 @@ static int request(unsigned q, uint32_t type, uint64_t sector, uint32_t len,
 	d[n] = (struct virtq_desc){ STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0 };
 	avail[2 + avail_idx[q] % QSIZE] = 0;
 	__atomic_store_n(&avail[1], ++avail_idx[q], __ATOMIC_RELEASE);
-	wr(notify + q * notify_mult, q, 2);
+	wr(vd.notify + q * vd.notify_mult, q, 2);
 	for (int i = 0; i < 3000; i++) {
 		if (__atomic_load_n(&used[1], __ATOMIC_ACQUIRE) ==
 		    avail_idx[q]) {
@@ -179,11 +155,11 @@ static void test_config(void)
 	CHECK(f & (1ULL << 13));	/* DISCARD */
 	CHECK(f & (1ULL << 14));	/* WRITE_ZEROES */
 	CHECK(!(f & (1ULL << 5)));	/* not RO */
-	CHECK_EQ(rd(devcfg + 0, 4), DISK_SIZE / 512);
-	CHECK_EQ(rd(devcfg + 4, 4), 0);
-	CHECK_EQ(rd(devcfg + 20, 4), 512);
-	CHECK_EQ(rd(devcfg + 34, 2), 2);	/* one queue per vCPU */
-	CHECK(rd(devcfg + 12, 4) >= 2);		/* seg_max */
+	CHECK_EQ(rd(vd.devcfg + 0, 4), DISK_SIZE / 512);
+	CHECK_EQ(rd(vd.devcfg + 4, 4), 0);
+	CHECK_EQ(rd(vd.devcfg + 20, 4), 512);
+	CHECK_EQ(rd(vd.devcfg + 34, 2), 2);	/* one queue per vCPU */
+	CHECK(rd(vd.devcfg + 12, 4) >= 2);		/* seg_max */
 	CHECK_EQ(pci_config_read(vm.pci, devfn, 2, 2), 0x1042);
 }
 
@@ -242,8 +218,8 @@ static void test_bad_requests(void)
 	data[8] = 1;
 	CHECK_EQ(request(0, 11, 0, 16, false, NULL), 1);
 	CHECK_EQ(request(0, 11, 0, 15, false, NULL), 1);
-	CHECK(!(rd(common + 0x14, 1) & VIRTIO_STATUS_NEEDS_RESET));
-	wr(common + 0x14, 0, 1);
+	CHECK(!(rd(vd.common + 0x14, 1) & VIRTIO_STATUS_NEEDS_RESET));
+	wr(vd.common + 0x14, 0, 1);
 }
 
 static void test_readonly(void)
@@ -297,11 +273,11 @@ static void test_no_status(void)
 	d[0] = (struct virtq_desc){ HDR_GPA, 16, 0, 0 };
 	avail[2] = 0;
 	__atomic_store_n(&avail[1], 1, __ATOMIC_RELEASE);
-	wr(notify, 0, 2);
-	for (int i = 0; i < 2000 && !(rd(common + 0x14, 1) & 0x40); i++)
+	wr(vd.notify, 0, 2);
+	for (int i = 0; i < 2000 && !(rd(vd.common + 0x14, 1) & 0x40); i++)
 		usleep(1000);
-	CHECK(rd(common + 0x14, 1) & VIRTIO_STATUS_NEEDS_RESET);
-	wr(common + 0x14, 0, 1);
+	CHECK(rd(vd.common + 0x14, 1) & VIRTIO_STATUS_NEEDS_RESET);
+	wr(vd.common + 0x14, 0, 1);
 }
 
 int main(void)

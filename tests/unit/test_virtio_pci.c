@@ -16,6 +16,7 @@
 #include "virtio/virtio_pci.h"
 #include "vmm/vm.h"
 #include "fake_vm.h"
+#include "virtio_driver.h"
 
 #define DEVFN		(1 << 3)
 #define DESC_GPA	0x10000
@@ -24,23 +25,19 @@
 #define BUF_GPA		0x20000
 
 static struct vm vm;
-static uint64_t common, notify, isr;
-static uint32_t notify_mult;
+static struct vdrv vd;
 
 /* The stubs run on device threads: read what they saw atomically. */
 #define SEEN(x) __atomic_load_n(&(x), __ATOMIC_SEQ_CST)
 
 static uint64_t rd(uint64_t addr, unsigned size)
 {
-	uint64_t v;
-
-	bus_read(&vm.mmio, addr, &v, size);
-	return v;
+	return vdrv_rd(&vm, addr, size);
 }
 
 static void wr(uint64_t addr, uint64_t val, unsigned size)
 {
-	bus_write(&vm.mmio, addr, val, size);
+	vdrv_wr(&vm, addr, val, size);
 }
 
 static void *hva(uint64_t gpa, uint64_t len)
@@ -60,44 +57,22 @@ static bool wait_for(uint16_t *p, uint16_t want)
 
 static void test_discovery(void)
 {
-	uint32_t bar_lo, bar_hi;
-	uint64_t bar;
-	unsigned ptr, types = 0, pci_cap_off = 0;
+	unsigned pci_cap_off;
 
 	CHECK_EQ(pci_config_read(vm.pci, DEVFN, 0, 4),
 		 (0x1040u + VIRTIO_ID_RNG) << 16 | 0x1af4);
 	CHECK_EQ(pci_config_read(vm.pci, DEVFN, PCI_REVISION_ID, 1), 1);
 	CHECK_EQ(pci_config_read(vm.pci, DEVFN, PCI_SUBSYSTEM_VENDOR_ID, 2),
 		 0x1af4);
-	bar_lo = pci_config_read(vm.pci, DEVFN, PCI_BAR0, 4);
-	bar_hi = pci_config_read(vm.pci, DEVFN, PCI_BAR0 + 4, 4);
-	CHECK_EQ(bar_lo & 0x6, PCI_BAR_MEM64);
-	bar = ((uint64_t)bar_hi << 32) | (bar_lo & ~0xfu);
-	for (ptr = pci_config_read(vm.pci, DEVFN, PCI_CAPABILITY_LIST, 1);
-	     ptr; ptr = pci_config_read(vm.pci, DEVFN, ptr + 1, 1)) {
-		unsigned type = pci_config_read(vm.pci, DEVFN, ptr + 3, 1);
-		uint64_t off = pci_config_read(vm.pci, DEVFN, ptr + 8, 4);
-
-		if (pci_config_read(vm.pci, DEVFN, ptr, 1) != PCI_CAP_ID_VNDR)
-			continue;
-		CHECK_EQ(pci_config_read(vm.pci, DEVFN, ptr + 4, 1), 0);
-		types |= 1u << type;
-		if (type == 1)
-			common = bar + off;
-		else if (type == 2) {
-			notify = bar + off;
-			notify_mult = pci_config_read(vm.pci, DEVFN, ptr + 16,
-						      4);
-		} else if (type == 3) {
-			isr = bar + off;
-		} else if (type == 5) {
-			pci_cap_off = ptr;
-		}
-	}
+	CHECK_EQ(pci_config_read(vm.pci, DEVFN, PCI_BAR0, 4) & 0x6,
+		 PCI_BAR_MEM64);
+	vd = vdrv_discover(&vm, DEVFN);
+	CHECK(!vd.other_bar);
+	pci_cap_off = vd.pci_cap;
 	/* common, notify, ISR, PCI config window; rng has no config */
-	CHECK_EQ(types, 0x2e);
-	CHECK(notify_mult >= 2);
-	CHECK_EQ(rd(common + 0x12, 2), 1);	/* num_queues */
+	CHECK_EQ(vd.types, 0x2e);
+	CHECK(vd.notify_mult >= 2);
+	CHECK_EQ(rd(vd.common + 0x12, 2), 1);	/* num_queues */
 
 	/* the same register through the config-space window */
 	pci_config_write(vm.pci, DEVFN, pci_cap_off + 8, 0x12, 4);
@@ -105,8 +80,8 @@ static void test_discovery(void)
 	CHECK_EQ(pci_config_read(vm.pci, DEVFN, pci_cap_off + 16, 4), 1);
 	pci_config_write(vm.pci, DEVFN, pci_cap_off + 8, 0x16, 4);
 	pci_config_write(vm.pci, DEVFN, pci_cap_off + 16, 7, 4);
-	CHECK_EQ(rd(common + 0x16, 2), 7);		/* queue_select */
-	wr(common + 0x16, 0, 2);
+	CHECK_EQ(rd(vd.common + 0x16, 2), 7);		/* queue_select */
+	wr(vd.common + 0x16, 0, 2);
 	/* a window outside every region reads zero */
 	pci_config_write(vm.pci, DEVFN, pci_cap_off + 8, 0x7ffc, 4);
 	CHECK_EQ(pci_config_read(vm.pci, DEVFN, pci_cap_off + 16, 4), 0);
@@ -116,25 +91,25 @@ static void test_discovery(void)
 
 static void test_features(void)
 {
-	wr(common + 0x14, 0, 1);
-	wr(common + 0x14, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER,
+	wr(vd.common + 0x14, 0, 1);
+	wr(vd.common + 0x14, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER,
 	   1);
-	wr(common + 0x00, 1, 4);
-	CHECK(rd(common + 0x04, 4) & 1);	/* VERSION_1 */
+	wr(vd.common + 0x00, 1, 4);
+	CHECK(rd(vd.common + 0x04, 4) & 1);	/* VERSION_1 */
 	/* without VERSION_1 the device refuses FEATURES_OK */
-	wr(common + 0x08, 1, 4);
-	wr(common + 0x0c, 0, 4);
-	wr(common + 0x14, 0x0b, 1);
-	CHECK(!(rd(common + 0x14, 1) & VIRTIO_STATUS_FEATURES_OK));
-	wr(common + 0x14, 0, 1);
-	CHECK_EQ(rd(common + 0x14, 1), 0);
+	wr(vd.common + 0x08, 1, 4);
+	wr(vd.common + 0x0c, 0, 4);
+	wr(vd.common + 0x14, 0x0b, 1);
+	CHECK(!(rd(vd.common + 0x14, 1) & VIRTIO_STATUS_FEATURES_OK));
+	wr(vd.common + 0x14, 0, 1);
+	CHECK_EQ(rd(vd.common + 0x14, 1), 0);
 	/* a feature the device lacks is refused too */
-	wr(common + 0x14, 3, 1);
-	wr(common + 0x08, 1, 4);
-	wr(common + 0x0c, 1 | 0x80000000u, 4);
-	wr(common + 0x14, 0x0b, 1);
-	CHECK(!(rd(common + 0x14, 1) & VIRTIO_STATUS_FEATURES_OK));
-	wr(common + 0x14, 0, 1);
+	wr(vd.common + 0x14, 3, 1);
+	wr(vd.common + 0x08, 1, 4);
+	wr(vd.common + 0x0c, 1 | 0x80000000u, 4);
+	wr(vd.common + 0x14, 0x0b, 1);
+	CHECK(!(rd(vd.common + 0x14, 1) & VIRTIO_STATUS_FEATURES_OK));
+	wr(vd.common + 0x14, 0, 1);
 }
 
 /* Negotiate, set up queue 0 with MSI-X vector 1, DRIVER_OK. */
@@ -145,46 +120,46 @@ static void bring_up(bool event_idx)
 			  ~0xfu) + (pci_config_read(vm.pci, DEVFN, cap + 4, 4) &
 				    ~7u);
 
-	wr(common + 0x14, 0, 1);	/* stop the device before its rings */
+	wr(vd.common + 0x14, 0, 1);	/* reset before the rings */
 	memset(hva(DESC_GPA, 0x3000), 0, 0x3000);
-	wr(common + 0x14, 3, 1);
-	wr(common + 0x08, 0, 4);
-	wr(common + 0x0c, event_idx ? 1u << VIRTIO_F_EVENT_IDX : 0, 4);
-	wr(common + 0x08, 1, 4);
-	wr(common + 0x0c, 1, 4);
-	wr(common + 0x14, 0x0b, 1);
-	CHECK(rd(common + 0x14, 1) & VIRTIO_STATUS_FEATURES_OK);
+	wr(vd.common + 0x14, 3, 1);
+	wr(vd.common + 0x08, 0, 4);
+	wr(vd.common + 0x0c, event_idx ? 1u << VIRTIO_F_EVENT_IDX : 0, 4);
+	wr(vd.common + 0x08, 1, 4);
+	wr(vd.common + 0x0c, 1, 4);
+	wr(vd.common + 0x14, 0x0b, 1);
+	CHECK(rd(vd.common + 0x14, 1) & VIRTIO_STATUS_FEATURES_OK);
 	pci_config_write(vm.pci, DEVFN, cap + 2, 0x8000, 2);
 	for (unsigned v = 0; v < 2; v++) {
 		wr(table + 16 * v, 0xfee00000, 4);
 		wr(table + 16 * v + 8, 0x30 + v, 4);
 		wr(table + 16 * v + 12, 0, 4);
 	}
-	wr(common + 0x10, 0, 2);		/* config vector 0 */
-	CHECK_EQ(rd(common + 0x10, 2), 0);
-	wr(common + 0x16, 0, 2);
-	CHECK_EQ(rd(common + 0x18, 2), VIRTQ_MAX_SIZE);
-	wr(common + 0x18, 16, 2);
-	wr(common + 0x1a, 1, 2);
-	CHECK_EQ(rd(common + 0x1a, 2), 1);
-	wr(common + 0x1a, 77, 2);		/* no such vector */
-	CHECK_EQ(rd(common + 0x1a, 2), VIRTIO_MSI_NO_VECTOR);
-	wr(common + 0x1a, 1, 2);
-	wr(common + 0x20, DESC_GPA, 4);
-	wr(common + 0x24, 0, 4);
-	wr(common + 0x28, AVAIL_GPA, 8);
-	wr(common + 0x30, USED_GPA, 4);
-	wr(common + 0x34, 0, 4);
-	CHECK_EQ(rd(common + 0x28, 4), AVAIL_GPA);
-	wr(common + 0x1c, 1, 2);
-	CHECK_EQ(rd(common + 0x1c, 2), 1);
-	wr(common + 0x14, 0x0f, 1);
-	CHECK_EQ(rd(common + 0x14, 1), 0x0f);
+	wr(vd.common + 0x10, 0, 2);		/* config vector 0 */
+	CHECK_EQ(rd(vd.common + 0x10, 2), 0);
+	wr(vd.common + 0x16, 0, 2);
+	CHECK_EQ(rd(vd.common + 0x18, 2), VIRTQ_MAX_SIZE);
+	wr(vd.common + 0x18, 16, 2);
+	wr(vd.common + 0x1a, 1, 2);
+	CHECK_EQ(rd(vd.common + 0x1a, 2), 1);
+	wr(vd.common + 0x1a, 77, 2);		/* no such vector */
+	CHECK_EQ(rd(vd.common + 0x1a, 2), VIRTIO_MSI_NO_VECTOR);
+	wr(vd.common + 0x1a, 1, 2);
+	wr(vd.common + 0x20, DESC_GPA, 4);
+	wr(vd.common + 0x24, 0, 4);
+	wr(vd.common + 0x28, AVAIL_GPA, 8);
+	wr(vd.common + 0x30, USED_GPA, 4);
+	wr(vd.common + 0x34, 0, 4);
+	CHECK_EQ(rd(vd.common + 0x28, 4), AVAIL_GPA);
+	wr(vd.common + 0x1c, 1, 2);
+	CHECK_EQ(rd(vd.common + 0x1c, 2), 1);
+	wr(vd.common + 0x14, 0x0f, 1);
+	CHECK_EQ(rd(vd.common + 0x14, 1), 0x0f);
 }
 
 static void kick(void)
 {
-	wr(notify + 0 * notify_mult, 0, 2);
+	wr(vd.notify + 0 * vd.notify_mult, 0, 2);
 }
 
 static void test_round_trip(void)
@@ -209,14 +184,14 @@ static void test_round_trip(void)
 		usleep(1000);
 	CHECK_EQ(SEEN(fake_nr_msi), before + 1);
 	CHECK_EQ(SEEN(fake_msi_data), 0x31);
-	CHECK_EQ(rd(isr, 1), 1);		/* read clears */
-	CHECK_EQ(rd(isr, 1), 0);
+	CHECK_EQ(rd(vd.isr, 1), 1);		/* read clears */
+	CHECK_EQ(rd(vd.isr, 1), 0);
 
 	/* reset stops the device and forgets the queue */
-	wr(common + 0x14, 0, 1);
-	CHECK_EQ(rd(common + 0x14, 1), 0);
-	CHECK_EQ(rd(common + 0x1c, 2), 0);
-	CHECK_EQ(rd(common + 0x20, 4), 0);
+	wr(vd.common + 0x14, 0, 1);
+	CHECK_EQ(rd(vd.common + 0x14, 1), 0);
+	CHECK_EQ(rd(vd.common + 0x1c, 2), 0);
+	CHECK_EQ(rd(vd.common + 0x20, 4), 0);
 }
 
 static void test_event_idx_round_trip(void)
@@ -235,7 +210,7 @@ static void test_event_idx_round_trip(void)
 	}
 	/* the device asked to be kicked at the next avail index */
 	CHECK(wait_for(&used[2 + 4 * 16], 3));
-	wr(common + 0x14, 0, 1);
+	wr(vd.common + 0x14, 0, 1);
 }
 
 static void test_intx_round_trip(void)
@@ -256,9 +231,9 @@ static void test_intx_round_trip(void)
 		usleep(1000);
 	CHECK_EQ(SEEN(fake_irq_level), 1);
 	CHECK_EQ(SEEN(fake_irq_gsi), PCI_INTX_GSI(1));
-	CHECK_EQ(rd(isr, 1), 1);
+	CHECK_EQ(rd(vd.isr, 1), 1);
 	CHECK_EQ(SEEN(fake_irq_level), 0);		/* reading the ISR lowers it */
-	wr(common + 0x14, 0, 1);
+	wr(vd.common + 0x14, 0, 1);
 }
 
 static void test_bad_ring(void)
@@ -275,34 +250,34 @@ static void test_bad_ring(void)
 	avail[2] = 0;
 	__atomic_store_n(&avail[1], 1, __ATOMIC_RELEASE);
 	kick();
-	for (int i = 0; i < 2000 && !(rd(common + 0x14, 1) & 0x40); i++)
+	for (int i = 0; i < 2000 && !(rd(vd.common + 0x14, 1) & 0x40); i++)
 		usleep(1000);
-	CHECK(rd(common + 0x14, 1) & VIRTIO_STATUS_NEEDS_RESET);
+	CHECK(rd(vd.common + 0x14, 1) & VIRTIO_STATUS_NEEDS_RESET);
 	for (int i = 0; i < 1000 && SEEN(fake_nr_msi) == before; i++)
 		usleep(1000);
 	CHECK_EQ(SEEN(fake_msi_data), 0x30);		/* config vector */
-	CHECK_EQ(rd(isr, 1) & 2, 2);
-	wr(common + 0x14, 0, 1);
-	CHECK_EQ(rd(common + 0x14, 1), 0);
+	CHECK_EQ(rd(vd.isr, 1) & 2, 2);
+	wr(vd.common + 0x14, 0, 1);
+	CHECK_EQ(rd(vd.common + 0x14, 1), 0);
 
 	/* rings outside RAM: refused at enable */
-	wr(common + 0x14, 3, 1);
-	wr(common + 0x08, 1, 4);
-	wr(common + 0x0c, 1, 4);
-	wr(common + 0x14, 0x0b, 1);
-	wr(common + 0x20, 0xfffff000, 4);
-	wr(common + 0x24, 0xffff, 4);
-	wr(common + 0x1c, 1, 2);
-	CHECK_EQ(rd(common + 0x1c, 2), 0);
-	CHECK(rd(common + 0x14, 1) & VIRTIO_STATUS_NEEDS_RESET);
+	wr(vd.common + 0x14, 3, 1);
+	wr(vd.common + 0x08, 1, 4);
+	wr(vd.common + 0x0c, 1, 4);
+	wr(vd.common + 0x14, 0x0b, 1);
+	wr(vd.common + 0x20, 0xfffff000, 4);
+	wr(vd.common + 0x24, 0xffff, 4);
+	wr(vd.common + 0x1c, 1, 2);
+	CHECK_EQ(rd(vd.common + 0x1c, 2), 0);
+	CHECK(rd(vd.common + 0x14, 1) & VIRTIO_STATUS_NEEDS_RESET);
 	/* odd-sized and out-of-range register accesses are ignored */
-	wr(common + 0x16, 5, 2);
-	CHECK_EQ(rd(common + 0x18, 2), 0);
-	wr(common + 0x1c, 1, 2);
-	wr(common + 0x13, 0xff, 1);
-	wr(common + 0x00, ~0ULL, 8);
-	wr(notify + 64, 0, 2);
-	wr(common + 0x14, 0, 1);
+	wr(vd.common + 0x16, 5, 2);
+	CHECK_EQ(rd(vd.common + 0x18, 2), 0);
+	wr(vd.common + 0x1c, 1, 2);
+	wr(vd.common + 0x13, 0xff, 1);
+	wr(vd.common + 0x00, ~0ULL, 8);
+	wr(vd.notify + 64, 0, 2);
+	wr(vd.common + 0x14, 0, 1);
 }
 
 int main(void)

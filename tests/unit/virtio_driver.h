@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The guest driver's side of a virtio-pci device, for unit tests that
+ * drive a device on a bare PCI bus: MMIO accessors and capability
+ * discovery (virtio 1.2, 4.1.4).
+ */
+#ifndef CVISOR_TEST_VIRTIO_DRIVER_H
+#define CVISOR_TEST_VIRTIO_DRIVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "devices/pci.h"
+#include "vmm/vm.h"
+
+/* Where the device's structures are, as discovered. */
+struct vdrv {
+	uint64_t bar;			/* BAR 0/1, 64-bit */
+	uint64_t common, notify, isr, devcfg;
+	uint32_t notify_mult;
+	unsigned types;		/* bit n: a capability of cfg_type n */
+	unsigned pci_cap;		/* the PCI config access capability */
+	bool other_bar;			/* a capability names another BAR */
+};
+
+static inline uint64_t vdrv_rd(struct vm *vm, uint64_t addr, unsigned size)
+{
+	uint64_t v = 0;
+
+	bus_read(&vm->mmio, addr, &v, size);
+	return v;
+}
+
+static inline void vdrv_wr(struct vm *vm, uint64_t addr, uint64_t val,
+			   unsigned size)
+{
+	bus_write(&vm->mmio, addr, val, size);
+}
+
+static inline struct vdrv vdrv_discover(struct vm *vm, unsigned devfn)
+{
+	struct pci_bus *pci = vm->pci;
+	struct vdrv d = { 0 };
+
+	d.bar = ((uint64_t)pci_config_read(pci, devfn, PCI_BAR0 + 4, 4) << 32) |
+		(pci_config_read(pci, devfn, PCI_BAR0, 4) & ~0xfu);
+	for (unsigned ptr = pci_config_read(pci, devfn, PCI_CAPABILITY_LIST, 1);
+	     ptr; ptr = pci_config_read(pci, devfn, ptr + 1, 1)) {
+		unsigned type = pci_config_read(pci, devfn, ptr + 3, 1);
+		uint64_t at = d.bar + pci_config_read(pci, devfn, ptr + 8, 4);
+
+		if (pci_config_read(pci, devfn, ptr, 1) != PCI_CAP_ID_VNDR)
+			continue;
+		if (pci_config_read(pci, devfn, ptr + 4, 1) != 0)
+			d.other_bar = true;
+		d.types |= 1u << type;
+		switch (type) {
+		case 1:
+			d.common = at;
+			break;
+		case 2:
+			d.notify = at;
+			d.notify_mult = pci_config_read(pci, devfn, ptr + 16,
+							4);
+			break;
+		case 3:
+			d.isr = at;
+			break;
+		case 4:
+			d.devcfg = at;
+			break;
+		case 5:
+			d.pci_cap = ptr;
+			break;
+		}
+	}
+	return d;
+}
+
+#endif
