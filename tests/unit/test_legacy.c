@@ -6,50 +6,21 @@
 #include "arch/x86/acpi.h"
 #include "arch/x86/layout.h"
 #include "devices/legacy.h"
+#include "fake_irq.h"
 #include "test.h"
 #include "vmm/vm.h"
-
-static int irq_level[IRQ_IOAPIC_PINS];
-static int irq_raises[IRQ_IOAPIC_PINS];
-
-static int fake_set_irq(struct vm *vm, unsigned gsi, int level)
-{
-	if (gsi >= IRQ_IOAPIC_PINS)
-		return -1;
-	if (level && !irq_level[gsi])
-		irq_raises[gsi]++;
-	irq_level[gsi] = level;
-	return 0;
-}
-
-static const struct accel_ops fake_accel = {
-	.name = "fake",
-	.set_irq = fake_set_irq,
-};
 
 static struct vm_config cfg;
 static struct vm vm;
 
 static void vm_setup(void)
 {
-	memset(&vm, 0, sizeof(vm));
-	memset(irq_level, 0, sizeof(irq_level));
-	memset(irq_raises, 0, sizeof(irq_raises));
-	cfg.nr_cpus = 1;
-	vm.cfg = &cfg;
-	vm.accel = &fake_accel;
-	pthread_mutex_init(&vm.lock, NULL);
-	pthread_cond_init(&vm.cond, NULL);
-	bus_init(&vm.pio, "pio");
-	bus_init(&vm.mmio, "mmio");
+	fake_irq_vm_init(&vm, &cfg);
 }
 
 static void vm_teardown(void)
 {
-	bus_destroy(&vm.pio);
-	bus_destroy(&vm.mmio);
-	pthread_cond_destroy(&vm.cond);
-	pthread_mutex_destroy(&vm.lock);
+	fake_irq_vm_destroy(&vm);
 }
 
 static uint8_t inb(uint16_t port)

@@ -7,45 +7,17 @@
 
 #include "arch/x86/layout.h"
 #include "devices/legacy.h"
+#include "fake_irq.h"
 #include "test.h"
 #include "vmm/event_loop.h"
 #include "vmm/vm.h"
-
-static int irq_level[IRQ_IOAPIC_PINS];
-static int irq_raises[IRQ_IOAPIC_PINS];
-/* The RTC's timer raises interrupts from the event loop thread. */
-static pthread_mutex_t irq_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static int fake_set_irq(struct vm *vm, unsigned gsi, int level)
-{
-	if (gsi >= IRQ_IOAPIC_PINS)
-		return -1;
-	pthread_mutex_lock(&irq_lock);
-	if (level && !irq_level[gsi])
-		irq_raises[gsi]++;
-	irq_level[gsi] = level;
-	pthread_mutex_unlock(&irq_lock);
-	return 0;
-}
-
-static const struct accel_ops fake_accel = {
-	.name = "fake",
-	.set_irq = fake_set_irq,
-};
 
 static struct vm_config cfg;
 static struct vm vm;
 
 static void vm_setup(void)
 {
-	memset(&vm, 0, sizeof(vm));
-	memset(irq_level, 0, sizeof(irq_level));
-	memset(irq_raises, 0, sizeof(irq_raises));
-	cfg.nr_cpus = 1;
-	vm.cfg = &cfg;
-	vm.accel = &fake_accel;
-	pthread_mutex_init(&vm.lock, NULL);
-	bus_init(&vm.pio, "pio");
+	fake_irq_vm_init(&vm, &cfg);
 	CHECK_EQ(guest_mem_init(&vm.mem, 64 << 20, NULL), 0);
 	CHECK_EQ(rtc_init(&vm), 0);
 }
@@ -58,8 +30,7 @@ static void vm_teardown(void)
 	}
 	rtc_exit(&vm);
 	guest_mem_destroy(&vm.mem);
-	bus_destroy(&vm.pio);
-	pthread_mutex_destroy(&vm.lock);
+	fake_irq_vm_destroy(&vm);
 }
 
 static uint8_t cmos_read(uint8_t reg)
@@ -224,7 +195,8 @@ static void test_rtc_flags(void)
 	CHECK_EQ(c & 0xb0, 0xb0);			/* IRQF, AF, UF */
 	CHECK(irq_raises[IRQ_RTC] >= 1);
 	CHECK_EQ(irq_level[IRQ_RTC], 0);		/* C read lowers it */
-	CHECK_EQ(cmos_read(0x0c), 0);
+	/* cleared; PF (0x40) may tick meanwhile at the rate in A */
+	CHECK_EQ(cmos_read(0x0c) & 0xb0, 0);
 
 	/* periodic at 1024 Hz */
 	cmos_write(0x0b, 0x02 | 0x40);
