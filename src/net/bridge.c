@@ -53,12 +53,12 @@ out:
 	return ret;
 }
 
-int net_bridge_open(const char *bridge, struct net_backend **be, char *err,
-		    size_t errlen)
+int net_bridge_open(const char *bridge, unsigned queues,
+		    struct net_backend **be, char *err, size_t errlen)
 {
 	char path[64 + IFNAMSIZ], tap[IFNAMSIZ];
+	int fds[NET_MAX_QUEUES], ret;
 	struct stat st;
-	int fd, ret;
 
 	snprintf(path, sizeof(path), "/sys/class/net/%s/bridge", bridge);
 	if (stat(path, &st)) {
@@ -68,18 +68,20 @@ int net_bridge_open(const char *bridge, struct net_backend **be, char *err,
 			 "'%s' is not a bridge", bridge);
 		return -ENODEV;
 	}
-	fd = tap_open_fd("cvtap%d", tap, err, errlen);
-	if (fd < 0) {
+	ret = tap_open_queues("cvtap%d", queues > 1, queues, fds, tap, err,
+			      errlen);
+	if (ret) {
 		snprintf(err, errlen, "bridge '%s': cannot create a tap: %s%s",
-			 bridge, strerror(-fd),
-			 fd == -EPERM || fd == -EACCES ?
+			 bridge, strerror(-ret),
+			 ret == -EPERM || ret == -EACCES ?
 				 " (needs root or CAP_NET_ADMIN)" : "");
-		return fd;
+		return ret;
 	}
 	ret = bridge_attach(bridge, tap, err, errlen);
 	if (ret) {
-		close(fd);
+		for (unsigned q = 0; q < queues; q++)
+			close(fds[q]);
 		return ret;
 	}
-	return tap_backend_new(fd, tap, be);
+	return tap_backend_new(fds, queues, tap, be, err, errlen);
 }

@@ -4,15 +4,18 @@
  * backend that moves Ethernet frames between the device and the host.
  *
  *   user[,hostfwd=tcp:[HOSTADDR]:HPORT-[GUESTADDR]:GPORT]...[,net=A.B.C.D/N]
- *   tap,ifname=NAME
- *   bridge,br=NAME
+ *   tap,ifname=NAME[,queues=N]
+ *   bridge,br=NAME[,queues=N]
  * each with an optional ,mac=52:54:00:xx:xx:xx.
  *
  * Frames cross the interface with the 12-byte virtio-net header in front
  * (virtio 1.2, 5.1.6). A tap opened with IFF_VNET_HDR uses the header as
  * is; slirp strips and adds it.
  *
- * One thread (the NIC's) calls a backend's functions; none is thread-safe.
+ * A backend has nr_queues queues (a tap opened once per queue, slirp one),
+ * each with its own fd. The NIC's queue pair i thread calls send and recv
+ * for queue i, and send for queue 0 too; everything else, and all calls
+ * to a single-queue backend, come from the thread of pair 0.
  */
 #ifndef CVISOR_NET_NET_H
 #define CVISOR_NET_NET_H
@@ -28,6 +31,7 @@
 #define NET_HDR_LEN		12	/* struct virtio_net_hdr, VERSION_1 */
 #define NET_MAX_FRAME		65550	/* largest frame, header included */
 #define NET_MAX_HOSTFWD		16
+#define NET_MAX_QUEUES		16	/* queues=N, N in 1..16 */
 
 enum net_kind {
 	NET_USER,
@@ -54,6 +58,7 @@ struct net_opts {
 	struct net_hostfwd fwd[NET_MAX_HOSTFWD];
 	unsigned nr_fwd;
 	const char *fwd_spec[NET_MAX_HOSTFWD];	/* for error messages */
+	unsigned queues;	/* tap, bridge: queue pairs (1) */
 };
 
 /*
@@ -84,18 +89,28 @@ typedef void (*net_rx_cb)(void *opaque, const void *frame, size_t len);
 struct net_backend_ops {
 	/*
 	 * Send one frame of len bytes in iov (virtio-net header first; the
-	 * iovecs may point into guest RAM); negative errno.
+	 * iovecs may point into guest RAM) through queue q; negative errno.
 	 */
-	int (*send)(struct net_backend *be, const struct iovec *iov,
+	int (*send)(struct net_backend *be, unsigned q, const struct iovec *iov,
 		    unsigned cnt, size_t len);
 	/*
-	 * Read one frame, header first, into buf. Returns its length,
-	 * -EAGAIN when none waits, or another negative errno. Only for
-	 * backends with an fd.
+	 * Read one frame from queue q, header first, into buf. Returns its
+	 * length, -EAGAIN when none waits, or another negative errno. Only
+	 * for backends with fds.
 	 */
-	ssize_t (*recv)(struct net_backend *be, void *buf, size_t len);
+	ssize_t (*recv)(struct net_backend *be, unsigned q, void *buf,
+			size_t len);
 	/* Offloads the guest accepts (TUN_F_* bits). Optional. */
 	int (*set_offload)(struct net_backend *be, unsigned tun_flags);
+	/*
+	 * Multiqueue: from now on the host hands frames to queues [0, n)
+	 * only; the others get nothing and must not be read or written
+	 * (a tap detaches them). Queue 0 always stays. Returns 0 or a
+	 * negative errno; after a failure some queues may have changed:
+	 * call again with the previous n to go back. Optional when
+	 * nr_queues is 1.
+	 */
+	int (*set_queues)(struct net_backend *be, unsigned n);
 	/*
 	 * Optional: add the backend's own fds to p and lower *timeout_ms,
 	 * then after poll() handle them. Frames arrive through be->rx.
@@ -110,7 +125,8 @@ struct net_backend {
 	const struct net_backend_ops *ops;
 	const char *name;	/* for messages: "tap0", "user" */
 	bool vnet_hdr;		/* frames keep the header: offloads possible */
-	int fd;			/* readable when frames wait, or -1 */
+	unsigned nr_queues;	/* 1..NET_MAX_QUEUES */
+	int fd[NET_MAX_QUEUES];	/* per queue: readable when frames wait, or -1 */
 	net_rx_cb rx;
 	void *rx_opaque;
 };
@@ -124,10 +140,10 @@ int net_backend_open(const struct net_opts *o, struct net_backend **be,
 void net_backend_close(struct net_backend *be);
 
 /* Per backend, from net_backend_open. */
-int net_tap_open(const char *ifname, struct net_backend **be, char *err,
-		 size_t errlen);
-int net_bridge_open(const char *bridge, struct net_backend **be, char *err,
-		    size_t errlen);
+int net_tap_open(const char *ifname, unsigned queues, struct net_backend **be,
+		 char *err, size_t errlen);
+int net_bridge_open(const char *bridge, unsigned queues,
+		    struct net_backend **be, char *err, size_t errlen);
 int net_slirp_open(const struct net_opts *o, struct net_backend **be,
 		   char *err, size_t errlen);
 

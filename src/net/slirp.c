@@ -132,8 +132,8 @@ static const SlirpCb slirp_callbacks = {
 	.timer_new_opaque = cb_timer_new_opaque,
 };
 
-static int slirp_send(struct net_backend *be, const struct iovec *iov,
-		      unsigned cnt, size_t len)
+static int slirp_send(struct net_backend *be, unsigned q,
+		      const struct iovec *iov, unsigned cnt, size_t len)
 {
 	struct net_slirp *s = (struct net_slirp *)be;
 	size_t done = 0;
@@ -289,7 +289,7 @@ int net_slirp_open(const struct net_opts *o, struct net_backend **be,
 		return -ENOMEM;
 	}
 	s->be = (struct net_backend){ .ops = &slirp_ops, .name = "user",
-				      .fd = -1 };
+				      .nr_queues = 1, .fd = { -1 } };
 	s->slirp = slirp_new(&cfg, &slirp_callbacks, s);
 	if (!s->slirp) {
 		snprintf(err, errlen, "user network: cannot start libslirp");

@@ -122,6 +122,21 @@ static int parse_net(char *s, struct in_addr *net, unsigned *prefix)
 	return 0;
 }
 
+static int parse_queues(const char *s, unsigned *queues)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < 1 || v > NET_MAX_QUEUES)
+		return -EINVAL;
+	*queues = v;
+	return 0;
+}
+
 static int copy_ifname(char *dst, const char *v)
 {
 	if (!*v || strlen(v) >= IFNAMSIZ || strchr(v, '/') || strchr(v, ' '))
@@ -139,6 +154,7 @@ int net_parse(const char *spec, struct net_opts *o, char *err, size_t errlen)
 	memset(o, 0, sizeof(*o));
 	o->net.s_addr = htonl(0x0a000200);	/* 10.0.2.0/24 */
 	o->prefix = 24;
+	o->queues = 1;
 	if (strlen(spec) >= sizeof(buf)) {
 		snprintf(err, errlen, "--net '%.40s...': too long", spec);
 		return -EINVAL;
@@ -183,6 +199,9 @@ int net_parse(const char *spec, struct net_opts *o, char *err, size_t errlen)
 		} else if (!strcmp(tok, "br") && o->kind == NET_BRIDGE) {
 			what = "bridge name";
 			ret = copy_ifname(o->bridge, val);
+		} else if (!strcmp(tok, "queues")) {
+			what = "queues (want a number from 1 to 16)";
+			ret = parse_queues(val, &o->queues);
 		} else if (!strcmp(tok, "hostfwd") && o->kind == NET_USER) {
 			what = "hostfwd (want tcp:[HOSTADDR]:PORT-[GUESTADDR]:PORT)";
 			if (o->nr_fwd == NET_MAX_HOSTFWD) {
@@ -213,6 +232,12 @@ int net_parse(const char *spec, struct net_opts *o, char *err, size_t errlen)
 	}
 	if (o->kind == NET_BRIDGE && !o->bridge[0]) {
 		snprintf(err, errlen, "--net '%s': bridge needs br=NAME", spec);
+		return -EINVAL;
+	}
+	if (o->kind == NET_USER && o->queues > 1) {
+		snprintf(err, errlen,
+			 "--net '%s': user mode (libslirp) has a single queue; queues=N needs tap or bridge",
+			 spec);
 		return -EINVAL;
 	}
 	return 0;
@@ -246,9 +271,9 @@ int net_backend_open(const struct net_opts *o, struct net_backend **be,
 	case NET_USER:
 		return net_slirp_open(o, be, err, errlen);
 	case NET_TAP:
-		return net_tap_open(o->ifname, be, err, errlen);
+		return net_tap_open(o->ifname, o->queues, be, err, errlen);
 	case NET_BRIDGE:
-		return net_bridge_open(o->bridge, be, err, errlen);
+		return net_bridge_open(o->bridge, o->queues, be, err, errlen);
 	}
 	return -EINVAL;
 }

@@ -3,6 +3,12 @@
  * tap backend: an existing tap interface opened through /dev/net/tun with
  * IFF_TAP | IFF_NO_PI | IFF_VNET_HDR and a 12-byte virtio-net header, so
  * checksum and segmentation offloads pass between guest and host kernel.
+ *
+ * With queues=N the tap must have been made multi_queue; it is opened N
+ * times with IFF_MULTI_QUEUE, one fd per queue pair. The kernel spreads
+ * incoming flows over the fds attached to the tap (a flow follows the
+ * queue it was last sent from), so fds the guest is not using are
+ * detached (TUNSETQUEUE): nothing arrives there to be stranded.
  */
 #include "net/tap.h"
 
@@ -22,26 +28,28 @@
 struct tap {
 	struct net_backend be;
 	char ifname[IFNAMSIZ];
+	bool detached[NET_MAX_QUEUES];
 };
 
-static int tap_send(struct net_backend *be, const struct iovec *iov,
-		    unsigned cnt, size_t len)
+static int tap_send(struct net_backend *be, unsigned q,
+		    const struct iovec *iov, unsigned cnt, size_t len)
 {
 	ssize_t n;
 
 	/* The kernel copies and checks the header once: no bounce buffer. */
 	do
-		n = writev(be->fd, iov, cnt);
+		n = writev(be->fd[q], iov, cnt);
 	while (n < 0 && errno == EINTR);
 	return n < 0 ? -errno : 0;
 }
 
-static ssize_t tap_recv(struct net_backend *be, void *buf, size_t len)
+static ssize_t tap_recv(struct net_backend *be, unsigned q, void *buf,
+			size_t len)
 {
 	ssize_t n;
 
 	do
-		n = read(be->fd, buf, len);
+		n = read(be->fd[q], buf, len);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
@@ -50,8 +58,27 @@ static ssize_t tap_recv(struct net_backend *be, void *buf, size_t len)
 
 static int tap_set_offload(struct net_backend *be, unsigned tun_flags)
 {
-	return ioctl(be->fd, TUNSETOFFLOAD, (unsigned long)tun_flags) ? -errno
-									: 0;
+	/* Offloads belong to the interface: any of its fds will do. */
+	return ioctl(be->fd[0], TUNSETOFFLOAD, (unsigned long)tun_flags) ?
+		       -errno : 0;
+}
+
+static int tap_set_queues(struct net_backend *be, unsigned n)
+{
+	struct tap *t = (struct tap *)be;
+
+	for (unsigned q = 1; q < be->nr_queues; q++) {
+		bool detach = q >= n;
+		struct ifreq ifr = { 0 };
+
+		if (t->detached[q] == detach)
+			continue;
+		ifr.ifr_flags = detach ? IFF_DETACH_QUEUE : IFF_ATTACH_QUEUE;
+		if (ioctl(be->fd[q], TUNSETQUEUE, &ifr))
+			return -errno;
+		t->detached[q] = detach;
+	}
+	return 0;
 }
 
 static void tap_close(struct net_backend *be)
@@ -60,7 +87,8 @@ static void tap_close(struct net_backend *be)
 
 	/* Not persistent: the kernel deletes a tap we created, and with it
 	 * the bridge port. */
-	close(be->fd);
+	for (unsigned q = 0; q < be->nr_queues; q++)
+		close(be->fd[q]);
 	free(t);
 }
 
@@ -68,6 +96,7 @@ static const struct net_backend_ops tap_ops = {
 	.send = tap_send,
 	.recv = tap_recv,
 	.set_offload = tap_set_offload,
+	.set_queues = tap_set_queues,
 	.close = tap_close,
 };
 
@@ -77,7 +106,8 @@ static const char *perm_hint(int err)
 		       " (needs root or CAP_NET_ADMIN)" : "";
 }
 
-int tap_open_fd(const char *name, char *actual, char *err, size_t errlen)
+int tap_open_fd(const char *name, bool mq, char *actual, char *err,
+		size_t errlen)
 {
 	struct ifreq ifr = { 0 };
 	int hdr = NET_HDR_LEN, fd, ret;
@@ -91,6 +121,8 @@ int tap_open_fd(const char *name, char *actual, char *err, size_t errlen)
 	}
 	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	if (mq)
+		ifr.ifr_flags |= IFF_MULTI_QUEUE;
 	if (ioctl(fd, TUNSETIFF, &ifr)) {
 		ret = -errno;
 		snprintf(err, errlen, "tap '%s': cannot attach: %s%s", name,
@@ -120,12 +152,34 @@ err:
 	return ret;
 }
 
-int tap_backend_new(int fd, const char *ifname, struct net_backend **be)
+int tap_open_queues(const char *name, bool mq, unsigned nr, int *fds,
+		    char *actual, char *err, size_t errlen)
+{
+	for (unsigned q = 0; q < nr; q++) {
+		/* The first open may create the tap (a "cvtap%d" pattern);
+		 * the others join it by its real name. */
+		int fd = tap_open_fd(q ? actual : name, mq, actual, err, errlen);
+
+		if (fd < 0) {
+			while (q-- > 0)
+				close(fds[q]);
+			return fd;
+		}
+		fds[q] = fd;
+	}
+	return 0;
+}
+
+int tap_backend_new(const int *fds, unsigned nr, const char *ifname,
+		    struct net_backend **be, char *err, size_t errlen)
 {
 	struct tap *t = calloc(1, sizeof(*t));
+	int ret;
 
 	if (!t) {
-		close(fd);
+		for (unsigned q = 0; q < nr; q++)
+			close(fds[q]);
+		snprintf(err, errlen, "tap '%s': out of memory", ifname);
 		return -ENOMEM;
 	}
 	snprintf(t->ifname, sizeof(t->ifname), "%s", ifname);
@@ -133,18 +187,44 @@ int tap_backend_new(int fd, const char *ifname, struct net_backend **be)
 		.ops = &tap_ops,
 		.name = t->ifname,
 		.vnet_hdr = true,
-		.fd = fd,
+		.nr_queues = nr,
 	};
+	memcpy(t->be.fd, fds, nr * sizeof(*fds));
+	/* Until the guest driver asks for more, only queue 0 (5.1.6.5.6). */
+	ret = tap_set_queues(&t->be, 1);
+	if (ret) {
+		snprintf(err, errlen, "tap '%s': cannot detach a queue: %s",
+			 ifname, strerror(-ret));
+		tap_close(&t->be);
+		return ret;
+	}
 	*be = &t->be;
 	return 0;
 }
 
-int net_tap_open(const char *ifname, struct net_backend **be, char *err,
-		 size_t errlen)
+/* The tap's IFF_* flags from sysfs; 0 if unreadable. */
+static unsigned long tap_flags(const char *ifname)
+{
+	char path[64 + IFNAMSIZ], buf[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/tun_flags", ifname);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	return strtoul(buf, NULL, 0);
+}
+
+int net_tap_open(const char *ifname, unsigned queues, struct net_backend **be,
+		 char *err, size_t errlen)
 {
 	char path[64 + IFNAMSIZ], actual[IFNAMSIZ];
+	int fds[NET_MAX_QUEUES], ret;
 	struct stat st;
-	int fd;
+	bool mq;
 
 	/* TUNSETIFF would create a missing tap: we want an existing one. */
 	snprintf(path, sizeof(path), "/sys/class/net/%s", ifname);
@@ -157,8 +237,16 @@ int net_tap_open(const char *ifname, struct net_backend **be, char *err,
 		snprintf(err, errlen, "'%s' is not a tap interface", ifname);
 		return -ENODEV;
 	}
-	fd = tap_open_fd(ifname, actual, err, errlen);
-	if (fd < 0)
-		return fd;
-	return tap_backend_new(fd, actual, be);
+	/* The kernel refuses an open whose IFF_MULTI_QUEUE differs. */
+	mq = tap_flags(ifname) & IFF_MULTI_QUEUE;
+	if (queues > 1 && !mq) {
+		snprintf(err, errlen,
+			 "tap '%s' was made without multi_queue, queues=%u needs it (ip tuntap add dev %s mode tap multi_queue vnet_hdr)",
+			 ifname, queues, ifname);
+		return -EINVAL;
+	}
+	ret = tap_open_queues(ifname, mq, queues, fds, actual, err, errlen);
+	if (ret)
+		return ret;
+	return tap_backend_new(fds, queues, actual, be, err, errlen);
 }

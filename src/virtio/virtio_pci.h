@@ -39,7 +39,7 @@ struct vm;
 #define VIRTIO_STATUS_FAILED		0x80
 
 #define VIRTIO_MSI_NO_VECTOR	0xffff
-#define VIRTIO_MAX_QUEUES	8
+#define VIRTIO_MAX_QUEUES	33	/* virtio-net: 16 queue pairs + control */
 
 struct virtio_dev;
 
