@@ -37,6 +37,10 @@ expect "tap without ifname" "tap" "tap needs ifname"
 expect "missing tap" "tap,ifname=cvnosuch0" "tap 'cvnosuch0' does not exist"
 expect "not a tap" "tap,ifname=lo" "'lo' is not a tap"
 expect "missing bridge" "bridge,br=cvnobr0" "bridge 'cvnobr0' does not exist"
+expect "queues=0" "tap,ifname=tap0,queues=0" "bad queues (want a number from 1 to 16): '0'"
+expect "queues over 16" "bridge,br=br0,queues=17" "bad queues.*'17'"
+expect "queues not a number" "tap,ifname=tap0,queues=two" "bad queues.*'two'"
+expect "queues with user mode" "user,queues=2" "user mode (libslirp) has a single queue"
 
 # hostfwd onto a port someone holds
 port=$(free_port)
@@ -57,6 +61,8 @@ elif ns=cvnete$$ && ! ip netns add $ns 2>/dev/null; then
 else
 	ip -n $ns tuntap add dev tap0 mode tap
 	ip -n $ns link add br0 type bridge
+	expect "queues=2 on a tap without multi_queue" "tap,ifname=tap0,queues=2" \
+		"tap 'tap0' was made without multi_queue, queues=2 needs it" ip netns exec $ns
 	nobody=(ip netns exec $ns setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all)
 	if "${nobody[@]}" test -x "$CVISOR"; then
 		expect "tap without permission" "tap,ifname=tap0" \
