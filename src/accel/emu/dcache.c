@@ -363,9 +363,9 @@ static uint64_t dc_shift(struct emu_cpu *cpu, uint64_t a, uint64_t arg,
 }
 
 /* The r/m operand at linear address addr when it is in memory */
-static inline uint64_t dc_rm_read(struct emu_cpu *cpu,
-				  const struct dc_entry *e, uint64_t addr,
-				  int size)
+static inline __attribute__((always_inline)) uint64_t
+dc_rm_read(struct emu_cpu *cpu, const struct dc_entry *e, uint64_t addr,
+	   int size)
 {
 	if (e->mem)
 		return mem_read(cpu, addr, size);
