@@ -4,10 +4,13 @@
  * receive/transmit paths against hand-built rings in a small guest RAM,
  * with hostile chains among them, and the whole device driven through the
  * PCI transport over a backend of socketpairs: multiqueue features and
- * configuration, VQ_PAIRS_SET, receive steering and transmit per pair.
+ * configuration, VQ_PAIRS_SET, receive steering and transmit per pair,
+ * offload negotiation, link status, and hostile transmit, receive and
+ * control chains against the running device.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/if_tun.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -343,6 +346,7 @@ struct fake_be {
 	unsigned queues_on;	/* the last set_queues */
 	unsigned nr_set;	/* set_queues calls */
 	int fail;		/* the next set_queues returns it, if nonzero */
+	int offload;		/* the last set_offload, or -1 */
 };
 
 static struct vm vm;
@@ -386,6 +390,14 @@ static int fake_set_queues(struct net_backend *be, unsigned n)
 	return 0;
 }
 
+static int fake_set_offload(struct net_backend *be, unsigned tun_flags)
+{
+	struct fake_be *f = (struct fake_be *)be;
+
+	__atomic_store_n(&f->offload, (int)tun_flags, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
 static void fake_close(struct net_backend *be)
 {
 	struct fake_be *f = (struct fake_be *)be;
@@ -401,6 +413,7 @@ static const struct net_backend_ops fake_ops = {
 	.send = fake_send,
 	.recv = fake_recv,
 	.set_queues = fake_set_queues,
+	.set_offload = fake_set_offload,
 	.close = fake_close,
 };
 
@@ -422,8 +435,11 @@ static void *hva(uint64_t gpa, uint64_t len)
 	return gpa_to_hva(&vm.mem, gpa, len);
 }
 
-/* A fresh bus with one NIC over a fake backend of nq queues. */
-static void add_nic(unsigned nq)
+/*
+ * A fresh bus with one NIC over a fake backend of nq queues; vnet_hdr:
+ * the backend takes the virtio-net header (a tap), else not (slirp).
+ */
+static void add_nic_be(unsigned nq, bool vnet_hdr)
 {
 	static const uint8_t mac[6] = { 0x52, 0x54, 0, 1, 2, 3 };
 	uint64_t bar;
@@ -434,7 +450,8 @@ static void add_nic(unsigned nq)
 	CHECK_EQ(pci_init(&vm), 0);
 	fbe = calloc(1, sizeof(*fbe));
 	fbe->be = (struct net_backend){ .ops = &fake_ops, .name = "fake",
-					.vnet_hdr = true, .nr_queues = nq };
+					.vnet_hdr = vnet_hdr, .nr_queues = nq };
+	fbe->offload = -1;
 	for (unsigned q = 0; q < nq; q++) {
 		CHECK_EQ(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, sv),
 			 0);
@@ -467,6 +484,11 @@ static void add_nic(unsigned nq)
 		if (type == 4)
 			devcfg = bar + off;
 	}
+}
+
+static void add_nic(unsigned nq)
+{
+	add_nic_be(nq, true);
 }
 
 static uint64_t dev_features(void)
@@ -711,6 +733,215 @@ static void test_mq_not_negotiated(void)
 	wr(common + 0x14, 0, 1);
 }
 
+#define F(bit)		(1ULL << (bit))
+#define OFFLOADS	(F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_GUEST_CSUM) |	\
+			 F(VIRTIO_NET_F_HOST_TSO4) | F(VIRTIO_NET_F_HOST_TSO6) |	\
+			 F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_TSO6))
+
+/*
+ * Offloads are offered over a backend that keeps the header, and the
+ * backend is told exactly what the driver accepted for receive.
+ */
+static void test_offloads(void)
+{
+	uint64_t always = F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_STATUS) |
+			  F(VIRTIO_NET_F_MRG_RXBUF) | F(VIRTIO_NET_F_CTRL_VQ) |
+			  F(VIRTIO_NET_F_CTRL_RX) | F(VIRTIO_NET_F_CTRL_MAC_ADDR);
+
+	add_nic(1);
+	CHECK_EQ(dev_features() & (always | OFFLOADS), always | OFFLOADS);
+	dev_up(0, 3);
+	CHECK_EQ(fbe->offload, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6);
+	wr(common + 0x14, 0, 1);
+	dev_up(F(VIRTIO_NET_F_GUEST_TSO6), 3);
+	CHECK_EQ(fbe->offload, TUN_F_CSUM | TUN_F_TSO4);
+	wr(common + 0x14, 0, 1);
+	dev_up(OFFLOADS, 3);
+	CHECK_EQ(fbe->offload, 0);
+	wr(common + 0x14, 0, 1);
+	/* slirp: whole frames only */
+	add_nic_be(1, false);
+	CHECK_EQ(dev_features() & (always | OFFLOADS), always);
+	wr(common + 0x14, 0, 1);
+}
+
+/* A header asking for segmentation passes to a tap and never to slirp. */
+static void test_tx_gso_header(void)
+{
+	uint8_t pkt[NET_HDR_LEN + 60] = { 0 }, got[sizeof(pkt)];
+
+	add_nic(1);
+	dev_up(0, 3);
+	pkt[NET_HDR_FLAGS] = NET_HDR_F_NEEDS_CSUM;
+	pkt[NET_HDR_GSO_TYPE] = 1;	/* TCPv4 */
+	dev_post(1, pkt, sizeof(pkt), 0);
+	CHECK(dev_wait_used(1, 1));
+	CHECK_EQ(recv(fbe->peer[0], got, sizeof(got), MSG_DONTWAIT),
+		 sizeof(got));
+	CHECK(!memcmp(got, pkt, sizeof(pkt)));
+	wr(common + 0x14, 0, 1);
+	add_nic_be(1, false);
+	dev_up(0, 3);
+	dev_post(1, pkt, sizeof(pkt), 0);
+	CHECK(dev_wait_used(1, 1));
+	CHECK_EQ(recv(fbe->peer[0], got, sizeof(got), MSG_DONTWAIT), -1);
+	CHECK_EQ(tx_leaves(1, 0x41), 0);
+	wr(common + 0x14, 0, 1);
+}
+
+/* STATUS is offered and the link reads as up. */
+static void test_link_status(void)
+{
+	add_nic(1);
+	CHECK(dev_features() & F(VIRTIO_NET_F_STATUS));
+	CHECK_EQ(rd(devcfg + NET_CFG_STATUS, 2), NET_S_LINK_UP);
+	dev_up(0, 3);
+	CHECK_EQ(rd(devcfg + NET_CFG_STATUS, 2), NET_S_LINK_UP);
+	wr(common + 0x14, 0, 1);
+}
+
+/* Post raw descriptors (at most two, chained by the test) on queue q. */
+static void dev_post_descs(unsigned q, const struct virtq_desc *d,
+			   unsigned nd)
+{
+	struct virtq_desc *t = hva(RING(q), 16 * DEV_QSIZE);
+	uint16_t *a = hva(RING(q) + 0x1000, 6 + 2 * DEV_QSIZE);
+	unsigned head = 2 * (dev_avail[q] % 16);
+
+	for (unsigned i = 0; i < nd; i++) {
+		t[head + i] = d[i];
+		t[head + i].next = head + i + 1;
+	}
+	a[2 + dev_avail[q] % DEV_QSIZE] = head;
+	__atomic_store_n(&a[1], ++dev_avail[q], __ATOMIC_RELEASE);
+	wr(notify + q * notify_mult, q, 2);
+}
+
+static bool peer_quiet(unsigned q)
+{
+	struct pollfd pfd = { .fd = fbe->peer[q], .events = POLLIN };
+
+	return poll(&pfd, 1, 100) == 0;
+}
+
+static bool needs_reset(void)
+{
+	return rd(common + 0x14, 1) & VIRTIO_STATUS_NEEDS_RESET;
+}
+
+/*
+ * Malformed transmit chains on the running device: each is dropped and
+ * used, nothing reaches the backend, the next good frame does; a
+ * descriptor outside guest RAM breaks the queue (NEEDS_RESET) until a
+ * reset.
+ */
+static void test_tx_hostile_dev(void)
+{
+	const uint64_t b = BUFS(1);
+	struct virtq_desc runt = { b, NET_HDR_LEN + 4, 0, 0 };
+	struct virtq_desc big = { b, NET_MAX_FRAME + 1, 0, 0 };
+	struct virtq_desc rw[2] = { { b, 100, VIRTQ_DESC_F_NEXT, 0 },
+				    { b + 0x800, 100, VIRTQ_DESC_F_WRITE, 0 } };
+	struct virtq_desc split[2] = { { b, 0x8000, VIRTQ_DESC_F_NEXT, 0 },
+				       { b + 0x8000, 0x8000, 0, 0 } };
+	struct virtq_desc wild = { 1ULL << 40, 100, 0, 0 };
+	struct virtq_desc wrap = { ~0ULL - 50, 100, 0, 0 };
+
+	add_nic(1);
+	dev_up(0, 3);
+	memset(hva(b, 0x10000), 0, 0x10000);
+	dev_post_descs(1, &runt, 1);
+	dev_post_descs(1, &big, 1);
+	dev_post_descs(1, rw, 2);
+	dev_post_descs(1, split, 2);	/* 64 KiB: not over the limit */
+	CHECK(dev_wait_used(1, 4));
+	CHECK_EQ(recv(fbe->peer[0], out, sizeof(out), MSG_DONTWAIT), 0x10000);
+	CHECK(peer_quiet(0));
+	split[1].len = NET_MAX_FRAME - 0x8000 + 1;
+	dev_post_descs(1, split, 2);
+	CHECK(dev_wait_used(1, 5));
+	CHECK(peer_quiet(0));
+	CHECK(!needs_reset());
+	CHECK_EQ(tx_leaves(1, 0x51), 0);
+	dev_post_descs(1, &wild, 1);
+	usleep(100000);
+	CHECK(needs_reset());
+	CHECK(peer_quiet(0));
+	wr(common + 0x14, 0, 1);
+	dev_up(0, 3);
+	CHECK(!needs_reset());
+	CHECK_EQ(tx_leaves(1, 0x52), 0);
+	dev_post_descs(1, &wrap, 1);
+	usleep(100000);
+	CHECK(needs_reset());
+	wr(common + 0x14, 0, 1);
+}
+
+/* A read-only receive buffer breaks the receive queue, not the VMM. */
+static void test_rx_hostile_dev(void)
+{
+	struct virtq_desc ro = { BUFS(0), 2048, 0, 0 };
+	uint8_t pkt[NET_HDR_LEN + 60] = { 0 };
+
+	add_nic(1);
+	dev_up(0, 3);
+	dev_post_descs(0, &ro, 1);
+	CHECK_EQ(send(fbe->peer[0], pkt, sizeof(pkt), 0), sizeof(pkt));
+	for (int i = 0; i < 300 && !needs_reset(); i++)
+		usleep(1000);
+	CHECK(needs_reset());
+	CHECK_EQ(dev_used_idx(0), 0);
+	wr(common + 0x14, 0, 1);
+	dev_up(0, 3);
+	CHECK(rx_lands(0, 0, 0x61));
+	wr(common + 0x14, 0, 1);
+}
+
+/* Control requests: good ones take effect, malformed ones are refused. */
+static void test_ctrl(void)
+{
+	static const uint8_t mac[6] = { 0x52, 0x54, 0, 0xab, 0xcd, 0xef };
+	struct virtq_desc d[2] = { { BUFS(2), 1, VIRTQ_DESC_F_NEXT, 0 },
+				   { BUFS(2) + 0x800, 1, VIRTQ_DESC_F_WRITE, 0 } };
+	uint8_t *req = hva(BUFS(2), 0x800), *ack = hva(BUFS(2) + 0x800, 1);
+	uint8_t on = 1, two[2] = { 1, 1 };
+
+	add_nic(1);
+	dev_up(0, 3);
+	CHECK_EQ(dev_ctrl(2, 0, 0, &on, 1), 0);		/* promiscuous */
+	CHECK_EQ(dev_ctrl(2, 0, 1, &on, 1), 0);		/* all-multicast */
+	CHECK_EQ(dev_ctrl(2, 0, 0, two, 2), 1);		/* too long */
+	CHECK_EQ(dev_ctrl(2, 0, 6, &on, 1), 1);		/* no such mode */
+	CHECK_EQ(dev_ctrl(2, 1, 1, mac, 5), 1);		/* short MAC */
+	CHECK_EQ(dev_ctrl(2, 1, 1, mac, 6), 0);
+	for (unsigned i = 0; i < 6; i++)
+		CHECK_EQ(rd(devcfg + NET_CFG_MAC + i, 1), mac[i]);
+	CHECK_EQ(dev_ctrl(2, 4, 0, two, 2), 1);		/* MQ not offered */
+	CHECK_EQ(dev_ctrl(2, 9, 0, &on, 0), 1);	/* no such class */
+	/* a MAC table longer than any buffer the device copies */
+	memset(req, 0, 0x800);
+	req[0] = 1;
+	d[0].len = 0x700;
+	*ack = 0xff;
+	dev_post_descs(2, d, 2);
+	CHECK(dev_wait_used(2, dev_avail[2]));
+	CHECK_EQ(*ack, 0);
+	/* one byte of request; then no room for the ack: used, unanswered */
+	d[0].len = 1;
+	*ack = 0xff;
+	dev_post_descs(2, d, 2);
+	CHECK(dev_wait_used(2, dev_avail[2]));
+	CHECK_EQ(*ack, 0xff);
+	d[0].len = 8;
+	d[0].flags = 0;
+	dev_post_descs(2, d, 1);
+	CHECK(dev_wait_used(2, dev_avail[2]));
+	CHECK(!needs_reset());
+	CHECK(rx_lands(0, 0, 0x71));
+	CHECK_EQ(tx_leaves(1, 0x72), 0);
+	wr(common + 0x14, 0, 1);
+}
+
 int main(void)
 {
 	RUN(test_parse);
@@ -729,6 +960,12 @@ int main(void)
 	RUN(test_mq_pairs_set);
 	RUN(test_mq_steering);
 	RUN(test_mq_not_negotiated);
+	RUN(test_offloads);
+	RUN(test_tx_gso_header);
+	RUN(test_link_status);
+	RUN(test_tx_hostile_dev);
+	RUN(test_rx_hostile_dev);
+	RUN(test_ctrl);
 	pci_destroy(&vm);
 	guest_mem_destroy(&vm.mem);
 	bus_destroy(&vm.pio);
