@@ -25,6 +25,7 @@ struct vm;
 #define VIRTIO_PCI_DEVICE_BASE	0x1040
 
 #define VIRTIO_ID_BLOCK		2
+#define VIRTIO_ID_CONSOLE	3
 #define VIRTIO_ID_RNG		4
 
 #define VIRTIO_F_INDIRECT_DESC	28
