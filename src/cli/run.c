@@ -35,6 +35,9 @@ static const char run_usage[] =
 "  --disk path=FILE[,readonly=on][,cache=none|writeback][,serial=ID][,format=raw|qcow2]\n"
 "  --net SPEC           network interface (user, tap, bridge)\n"
 "  --name NAME          VM name for the control socket (default vm-PID)\n"
+"  --virtio-console pty|file=PATH\n"
+"                       a virtio-console (guest /dev/hvc0) on a new pty,\n"
+"                       whose path is printed, or written to a file\n"
 "  --balloon[=free-page-reporting=off]\n"
 "                       add a virtio-balloon device (cvisor balloon)\n"
 "  --daemonize          run in the background; 'cvisor console NAME' attaches\n"
@@ -47,7 +50,7 @@ static const char run_usage[] =
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS,
 	OPT_ACCEL, OPT_DISK, OPT_NET, OPT_NAME, OPT_NO_REBOOT, OPT_DEBUG,
-	OPT_TEST_EXIT, OPT_HELP, OPT_BALLOON, OPT_DAEMONIZE,
+	OPT_TEST_EXIT, OPT_HELP, OPT_BALLOON, OPT_DAEMONIZE, OPT_VIRTIO_CONSOLE,
 };
 
 static const struct option run_options[] = {
@@ -67,6 +70,7 @@ static const struct option run_options[] = {
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "balloon", optional_argument, NULL, OPT_BALLOON },
 	{ "daemonize", no_argument, NULL, OPT_DAEMONIZE },
+	{ "virtio-console", required_argument, NULL, OPT_VIRTIO_CONSOLE },
 	{ 0 },
 };
 
@@ -129,6 +133,9 @@ static int run_parse(int argc, char **argv, struct vm_config *cfg,
 			break;
 		case OPT_DAEMONIZE:
 			mgmt->daemonize = true;
+			break;
+		case OPT_VIRTIO_CONSOLE:
+			ret = run_parse_virtio_console(optarg, cfg);
 			break;
 		case OPT_HELP:
 			fputs(run_usage, stdout);

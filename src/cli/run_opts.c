@@ -7,6 +7,7 @@
 #include <sys/sysinfo.h>
 
 #include "cli/cli.h"
+#include "virtio/console.h"
 #include "vmm/affinity.h"
 #include "vmm/log.h"
 
@@ -168,5 +169,20 @@ int run_parse_disk(char *arg, struct vm_config *cfg)
 		return -EINVAL;
 	}
 	cfg->nr_disks++;
+	return 0;
+}
+
+/* The backend is opened here, once: the VM is built anew on every reboot. */
+int run_parse_virtio_console(const char *arg, struct vm_config *cfg)
+{
+	static struct vcon_backend be;
+
+	if (cfg->virtio_console) {
+		log_error("--virtio-console: at most one");
+		return -EINVAL;
+	}
+	if (vcon_backend_open(arg, &be))
+		return -EINVAL;
+	cfg->virtio_console = &be;
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include "devices/uart.h"
 #include "virtio/balloon.h"
 #include "virtio/blk.h"
+#include "virtio/console.h"
 #include "virtio/net.h"
 #include "virtio/rng.h"
 #include "vmm/event_loop.h"
@@ -137,6 +138,8 @@ static int vm_init_devices(struct vm *vm)
 		ret = virtio_net_create(vm, &vm->cfg->nets[i], i);
 	if (!ret && vm->cfg->balloon)
 		ret = virtio_balloon_create(vm);
+	if (!ret && vm->cfg->virtio_console)
+		ret = virtio_console_create(vm, vm->cfg->virtio_console);
 	return ret;
 }
 

@@ -24,6 +24,7 @@ struct event_loop;
 struct uart;
 struct pci_bus;
 struct virtio_balloon;
+struct vcon_backend;
 
 struct disk_config {
 	const char *path;
@@ -55,6 +56,8 @@ struct vm_config {
 	int nr_disks;
 	struct net_config nets[VM_MAX_NETS];
 	int nr_nets;
+	/* --virtio-console: its pty or file (src/virtio/console.h), or NULL */
+	const struct vcon_backend *virtio_console;
 	/* Where the serial console's output goes (src/vmm/console.h). */
 	void (*console_out)(void *opaque, const uint8_t *buf, size_t len);
 	void *console_opaque;
