@@ -9,7 +9,8 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 \
  *	-D_GNU_SOURCE -Isrc -o build/virtq_transport_fuzz \
  *	tests/fuzz/virtq_transport_fuzz.c src/devices/pci.c \
- *	src/devices/pci_msix.c src/virtio/[a-z]*.c src/block/[a-z]*.c src/vmm/bus.c \
+ *	src/devices/pci_msix.c src/virtio/virt*.c src/virtio/rng.c \
+ *	src/virtio/blk*.c src/block/[a-z]*.c src/vmm/bus.c \
  *	src/vmm/guest_mem.c src/vmm/log.c -luring -lz -lzstd -pthread
  *   ./build/virtq_transport_fuzz -max_len=4096
  */
