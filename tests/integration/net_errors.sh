@@ -63,6 +63,18 @@ else
 	ip -n $ns link add br0 type bridge
 	expect "queues=2 on a tap without multi_queue" "tap,ifname=tap0,queues=2" \
 		"tap 'tap0' was made without multi_queue, queues=2 needs it" ip netns exec $ns
+	# a single-queue tap another process holds
+	ip netns exec $ns python3 -c 'import fcntl, os, struct, time
+fd = os.open("/dev/net/tun", os.O_RDWR)
+fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", b"tap0", 0x1002))
+print("held", flush=True)
+time.sleep(30)' >"$TMP/held" 2>&1 &
+	holder=$!
+	for _ in $(seq 50); do grep -qs held "$TMP/held" && break; sleep 0.1; done
+	expect "tap held by another process" "tap,ifname=tap0" \
+		"tap 'tap0': cannot attach: .*in use by another process" ip netns exec $ns
+	kill $holder 2>/dev/null
+	wait $holder 2>/dev/null
 	nobody=(ip netns exec $ns setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all)
 	if "${nobody[@]}" test -x "$CVISOR"; then
 		expect "tap without permission" "tap,ifname=tap0" \
