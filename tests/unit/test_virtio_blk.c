@@ -4,12 +4,15 @@
  * the way a guest driver would, without a VM: config space, reads and
  * writes landing in the file, flush, GET_ID, discard and write zeroes,
  * out-of-range and read-only requests failing with IOERR, multiqueue, image
- * locking and open errors.
+ * locking and open errors, cache=none opening with O_DIRECT, and a host
+ * block device (a loop device) as the disk.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/loop.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -280,6 +283,130 @@ static void test_no_status(void)
 	wr(vd.common + 0x14, 0, 1);
 }
 
+/* Does this process hold file name open with O_DIRECT? */
+static bool open_direct(const char *name)
+{
+	char link[64], target[256], line[128];
+	bool found = false;
+
+	for (int fd = 0; fd < 1024 && !found; fd++) {
+		ssize_t n;
+		FILE *f;
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n < 0)
+			continue;
+		target[n] = 0;
+		if (strcmp(target, name))
+			continue;
+		snprintf(link, sizeof(link), "/proc/self/fdinfo/%d", fd);
+		f = fopen(link, "r");
+		while (f && fgets(line, sizeof(line), f))
+			if (!strncmp(line, "flags:", 6) &&
+			    (strtoul(line + 6, NULL, 8) & O_DIRECT))
+				found = true;
+		if (f)
+			fclose(f);
+	}
+	return found;
+}
+
+/* A fresh bus with one disk on it, brought up with one queue. */
+static int fresh_disk(struct disk_config *disk)
+{
+	int ret;
+
+	pci_destroy(&vm);
+	CHECK_EQ(pci_init(&vm), 0);
+	ret = add_disk(disk);
+	if (ret == 0) {
+		discover();
+		bring_up(1);
+	}
+	return ret;
+}
+
+static void test_direct(void)
+{
+	char dpath[] = "/var/tmp/cvisor-blk-direct-XXXXXX";
+	struct disk_config disk = { .path = dpath, .direct = true };
+	uint8_t *data = hva(DATA_GPA, 8192), back[8192];
+	int fd = mkstemp(dpath);
+
+	CHECK(fd >= 0 && ftruncate(fd, DISK_SIZE) == 0);
+	CHECK_EQ(fresh_disk(&disk), 0);
+	CHECK(open_direct(dpath));
+	for (int i = 0; i < 8192; i++)
+		data[i] = i * 13 + 1;
+	CHECK_EQ(request(0, 1, 64, 8192, false, NULL), 0);
+	CHECK_EQ(request(0, 4, 0, 0, false, NULL), 0);
+	CHECK_EQ(pread(fd, back, 8192, 64 * 512), 8192);
+	CHECK(memcmp(back, data, 8192) == 0);
+	memset(data, 0, 8192);
+	CHECK_EQ(request(0, 0, 64, 8192, true, NULL), 0);
+	CHECK(memcmp(back, data, 8192) == 0);
+	wr(vd.common + 0x14, 0, 1);
+	pci_destroy(&vm);
+	CHECK_EQ(pci_init(&vm), 0);
+	close(fd);
+	unlink(dpath);
+}
+
+/* Attach a 1 MiB temporary file to a free loop device; -1 if none. */
+static int loop_attach(char *dev, size_t len, int backing)
+{
+	int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC), n, fd;
+
+	n = ctl < 0 ? -1 : ioctl(ctl, LOOP_CTL_GET_FREE);
+	if (ctl >= 0)
+		close(ctl);
+	if (n < 0)
+		return -1;
+	snprintf(dev, len, "/dev/loop%d", n);
+	fd = open(dev, O_RDWR | O_CLOEXEC);
+	if (fd >= 0 && ioctl(fd, LOOP_SET_FD, backing) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static void test_block_device(void)
+{
+	char bpath[] = "/var/tmp/cvisor-blk-loop-XXXXXX", dev[32];
+	struct disk_config disk = { .path = dev };
+	uint8_t *data = hva(DATA_GPA, 4096), back[4096];
+	int fd = mkstemp(bpath), loop;
+
+	CHECK(fd >= 0 && ftruncate(fd, DISK_SIZE / 2) == 0);
+	loop = loop_attach(dev, sizeof(dev), fd);
+	if (loop < 0) {
+		printf("SKIP: test_block_device: no loop device here\n");
+		goto out;
+	}
+	CHECK_EQ(fresh_disk(&disk), 0);
+	CHECK_EQ(rd(vd.devcfg + 0, 4), DISK_SIZE / 2 / 512);
+	for (int i = 0; i < 4096; i++)
+		data[i] = i * 3 + 5;
+	CHECK_EQ(request(0, 1, 16, 4096, false, NULL), 0);
+	/* the flush pushes the device's cache down to the file */
+	CHECK_EQ(request(0, 4, 0, 0, false, NULL), 0);
+	CHECK_EQ(pread(fd, back, 4096, 16 * 512), 4096);
+	CHECK(memcmp(back, data, 4096) == 0);
+	CHECK_EQ(request(0, 0, DISK_SIZE / 2 / 512, 512, true, NULL), 1);
+	/* a second writer of the same device is refused */
+	CHECK_EQ(add_disk(&disk), -EBUSY);
+	wr(vd.common + 0x14, 0, 1);
+	pci_destroy(&vm);
+	CHECK_EQ(pci_init(&vm), 0);
+	ioctl(loop, LOOP_CLR_FD, 0);
+	close(loop);
+out:
+	close(fd);
+	unlink(bpath);
+}
+
 int main(void)
 {
 	struct disk_config disk = { .path = path, .serial = "cvisor-test" };
@@ -303,6 +430,8 @@ int main(void)
 	RUN(test_readonly);
 	RUN(test_open_errors);
 	RUN(test_no_status);
+	RUN(test_direct);
+	RUN(test_block_device);
 	pci_destroy(&vm);
 	guest_mem_destroy(&vm.mem);
 	bus_destroy(&vm.pio);
