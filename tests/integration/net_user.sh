@@ -39,6 +39,7 @@ cat /sys/class/net/eth1/address | sed 's/^/mac1 /'
 ip link set eth0 promisc on && ip link set eth0 address 52:54:00:ab:cd:ef &&
 	echo ctrl-ok
 ip link set eth0 up
+echo "carrier \$(cat /sys/class/net/eth0/carrier)"
 udhcpc -i eth0 -s /tmp/dhcp -q -n -t 5 -T 2 || exit 3
 wget -q -O /tmp/blob http://10.0.2.2:$http_port/blob || exit 4
 echo "sha \$(sha256sum /tmp/blob | cut -d' ' -f1)"
@@ -119,6 +120,9 @@ check "$name: guest test command and cvisor exit cleanly" $? \
 grep -q "^ctrl-ok" "$TMP/out"
 check "$name: control queue takes promisc and a new MAC" $? \
 	"$(grep -a -i -E 'ctrl|virtio_net' "$TMP/out" | head -3 | tr '\n' ' ')"
+grep -q "^carrier 1" "$TMP/out"
+check "$name: link status reads up (carrier 1)" $? \
+	"$(grep -a '^carrier' "$TMP/out")"
 grep -q "^mac 52:54:00:" "$TMP/out"
 check "$name: MAC address is locally administered 52:54:00:xx" $? \
 	"$(grep -a '^mac' "$TMP/out")"
