@@ -37,6 +37,29 @@ nsx ip link set tap0 master br0 up
 nsx ip tuntap add dev tap1 mode tap multi_queue vnet_hdr
 nsx ip link set tap1 master br0 up
 
+# Frame sizes on the taps as the host kernel sees them: over 1514 bytes
+# only when a guest hands it TCP segmentation (from a guest, "in") or
+# accepts coalesced frames (to a guest, "out"), each negotiated offload.
+ip netns exec $ns python3 -c '
+import signal, socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+big = {}
+def done(*_):
+    for k, v in sorted(big.items()):
+        print(k[0], k[1], v)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, done)
+print("ready", flush=True)
+while True:
+    b, a = s.recvfrom(1 << 17)
+    k = (a[0], "out" if a[2] == socket.PACKET_OUTGOING else "in")
+    if len(b) > big.get(k, 0):
+        big[k] = len(b)
+' >"$TMP/sizes" 2>&1 &
+sniffer=$!
+pids+=($sniffer)
+for _ in $(seq 50); do grep -qs ready "$TMP/sizes" && break; sleep 0.1; done
+
 # Guest A: existing tap, serves a random file, opens new flows into B
 # (each one's first frame lands on a tap queue of the host kernel's
 # choosing: one no one reads would lose it), waits for B's "done".
@@ -125,7 +148,9 @@ for _ in $(seq 100); do
 	[[ $ports -ge 1 ]] && break
 	sleep 0.2
 done
-wait "${pids[@]}"
+wait "${pids[@]:1}"
+kill $sniffer
+wait $sniffer
 pids=()
 
 out() { grep -a "$1" "$TMP/out-$2"; }
@@ -154,6 +179,13 @@ check "$name: both guests finish, cvisor exits 0" \
 	"rc a=$(cat "$TMP/rc-a") b=$(cat "$TMP/rc-b")"
 check "$name: the bridge backend's tap is gone after exit" \
 	"$(! nsx ip -o link show | grep -q cvtap; echo $?)" "$(nsx ip -o link show | grep cvtap)"
+size() { awk -v i="$1" -v d="$2" '$1 == i && $2 == d { print $3 }' "$TMP/sizes"; }
+check "$name: a guest's TCP segmentation reaches the tap whole (HOST_TSO)" \
+	"$([[ $(size tap0 in) -gt 1514 ]] 2>/dev/null; echo $?)" \
+	"largest frame from guest A: '$(size tap0 in)'"
+check "$name: a guest takes coalesced frames from the tap (GUEST_TSO)" \
+	"$([[ $(size tap1 out) -gt 1514 ]] 2>/dev/null; echo $?)" \
+	"largest frame to guest C: '$(size tap1 out)'"
 
 # The multiqueue guest (C).
 check "$name: queues=2 guest has rx-0 rx-1 tx-0 tx-1" \
