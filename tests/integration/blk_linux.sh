@@ -140,7 +140,9 @@ r alive 1
 EOF
 # Boot 2 (two vCPUs, so two queues per disk): the data survived the power
 # cycle; the qcow2 device is unbound and bound again (reset, queues set up
-# anew) before use; both disks then take writes in parallel.
+# anew) before use; both disks then take writes in parallel. The guest also
+# reads /dev/hwrng (virtio-rng) and talks both ways on /dev/hvc0, a
+# virtio-console on a pty the host side opens.
 cat >"$TMP/ov/t2.sh" <<'EOF'
 r() { echo "BLK $*"; }
 r serial_vda $(cat /sys/block/vda/serial)
@@ -162,6 +164,11 @@ sync; echo 3 >/proc/sys/vm/drop_caches
 r c1_sha $(sha256sum /q/c1 | cut -d' ' -f1)
 r c2_sha $(sha256sum /a/c2 | cut -d' ' -f1)
 r umount_rc $(umount /a /q; echo $?)
+r rng_current $(cat /sys/class/misc/hw_random/rng_current)
+r hwrng_bytes $(dd if=/dev/hwrng bs=32 count=4 2>/dev/null | wc -c)
+echo "hvc-out-$(cat /sys/block/vda/size)" >/dev/hvc0; r hvc_out $?
+r hvc_ready 1
+read -t 60 l </dev/hvc0; r hvc_in "$l"
 EOF
 (cd "$TMP/ov" && ls | cpio -o -H newc 2>/dev/null | gzip -1) >"$TMP/ov.cpio.gz"
 cat "$CVISOR_INITRD" "$TMP/ov.cpio.gz" >"$TMP/initrd"
@@ -276,9 +283,24 @@ fi
 
 start=$SECONDS
 O2=$TMP/out2
-boot_bg t2.sh "$O2" --cpus 2 --disk "path=$ROOT,cache=none,serial=root-disk" --disk "path=$QC"
+boot_bg t2.sh "$O2" --cpus 2 --disk "path=$ROOT,cache=none,serial=root-disk" --disk "path=$QC" \
+	--virtio-console pty
+pty=
+for ((i = 0; i < 100; i++)); do
+	pty=$(tr -d '\r' <"$O2" | sed -n 's|^virtio-console: guest /dev/hvc0 is on ||p')
+	[[ -n $pty ]] && break
+	sleep 0.1
+done
+cat_pid= pty_ok=0
+if [[ -c $pty ]]; then
+	pty_ok=1
+	cat "$pty" >"$TMP/hvc" 2>/dev/null &
+	cat_pid=$!
+	wait_key "$O2" hvc_ready && printf 'ping-from-host\n' >"$pty"
+fi
 wait "$vm_pid"
 rc=$?
+[[ -n $cat_pid ]] && kill "$cat_pid" 2>/dev/null
 echo "boot 2: $((SECONDS - start)) s"
 [[ $rc -eq 0 && $(val "$O2" mount_vda) == 0 && -n $(val "$O1" data_sha) &&
 	$(val "$O2" data_sha) == "$d1_sha" && $(val "$O2" dir_f) == hello ]]
@@ -288,6 +310,11 @@ check blk_ext4_raw_persists $? "rc=$rc sha boot1 $(val "$O1" data_sha) boot2 $(v
 check blk_serial_and_rebind $? "serial=$(val "$O2" serial_vda) unbound=$(val "$O2" unbound) rebound=$(val "$O2" rebound)"
 [[ $(val "$O2" c1_sha) == "$d1_sha" && $(val "$O2" c2_sha) == "$d2_sha" && $(val "$O2" umount_rc) == 0 ]]
 check blk_parallel_writes_two_queues $? "c1 $(val "$O2" c1_sha) c2 $(val "$O2" c2_sha) umount=$(val "$O2" umount_rc)"
+[[ $(val "$O2" rng_current) == virtio_rng.* && $(val "$O2" hwrng_bytes) == 128 ]]
+check virtio_rng_linux $? "rng_current=$(val "$O2" rng_current) bytes=$(val "$O2" hwrng_bytes)"
+[[ $pty_ok == 1 && $(val "$O2" hvc_out) == 0 && $(val "$O2" hvc_in) == ping-from-host ]] &&
+	grep -q "hvc-out-$((48 * 2048))" "$TMP/hvc"
+check virtio_console_pty_linux $? "pty '$pty' out=$(val "$O2" hvc_out) in='$(val "$O2" hvc_in)' host saw '$(head -c 200 "$TMP/hvc" 2>/dev/null)'"
 host_sha=$(debugfs -R "cat /data" "$ROOT" 2>/dev/null | sha256sum | cut -d' ' -f1)
 e2fsck -fn "$ROOT" >"$TMP/fsck" 2>&1
 [[ $? -eq 0 && $host_sha == "$d1_sha" ]]
