@@ -2,7 +2,9 @@
 # virtio-net over user-mode networking (libslirp), one Linux boot under the
 # software CPU: DHCP lease, a download from a host HTTP server through
 # 10.0.2.2 (host loopback) with a hash check, and a host connection into a
-# guest TCP service through hostfwd.
+# guest TCP service through hostfwd. As root, cvisor runs in a mount
+# namespace whose /etc/resolv.conf names a DNS stub the test starts on
+# 127.0.0.77: the guest's lookup through 10.0.2.3 must reach it (UDP).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/net_lib.sh"
 
@@ -21,7 +23,50 @@ fwd_port=$(free_port)
 python3 -m http.server --bind 127.0.0.1 --directory "$TMP/www" "$http_port" \
 	>"$TMP/http.log" 2>&1 &
 http_pid=$!
-trap 'kill $http_pid 2>/dev/null; [[ -n $vm_pid ]] && kill $vm_pid 2>/dev/null; rm -rf "$TMP"' EXIT
+dns_pid=
+trap 'kill $http_pid $dns_pid 2>/dev/null; [[ -n $vm_pid ]] && kill $vm_pid 2>/dev/null; rm -rf "$TMP"' EXIT
+
+# The host's resolver, as slirp sees it: answers files.cvisor.test A with
+# 192.0.2.99, anything else with no records.
+wrap=()
+if [[ $EUID -eq 0 ]] && command -v unshare >/dev/null; then
+	python3 -c '
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    s.bind(("127.0.0.77", 53))
+except OSError as e:
+    print("cannot bind:", e, flush=True)
+    sys.exit(0)
+print("ready", flush=True)
+while True:
+    q, a = s.recvfrom(512)
+    i, labels = 12, []
+    while i < len(q) and q[i]:
+        labels.append(q[i + 1:i + 1 + q[i]].decode(errors="replace"))
+        i += 1 + q[i]
+    if len(q) < i + 5:
+        continue
+    qtype = struct.unpack(">H", q[i + 1:i + 3])[0]
+    name = ".".join(labels)
+    print("query", name, qtype, flush=True)
+    ans = b""
+    if name == "files.cvisor.test" and qtype == 1:
+        ans = struct.pack(">HHHIH", 0xc00c, 1, 1, 60, 4) + socket.inet_aton("192.0.2.99")
+    hdr = q[:2] + struct.pack(">HHHHH", 0x8180, 1, 1 if ans else 0, 0, 0)
+    s.sendto(hdr + q[12:i + 5] + ans, a)
+' >"$TMP/dns.log" 2>&1 &
+	dns_pid=$!
+	for _ in $(seq 50); do grep -qs -e ready -e cannot "$TMP/dns.log" && break; sleep 0.1; done
+	echo "nameserver 127.0.0.77" >"$TMP/resolv.conf"
+	grep -qs ready "$TMP/dns.log" &&
+		wrap=(unshare -m sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' "$TMP/resolv.conf")
+fi
+
+# Only with the stub in place: else slirp would ask the host's real resolver.
+dns_lookup=
+[[ ${#wrap[@]} -gt 0 ]] &&
+	dns_lookup="nslookup files.cvisor.test 10.0.2.3 2>&1 | sed 's/^/dns: /'"
 
 # udhcpc calls this script with the lease in its environment.
 read -r -d '' cmd <<EOS
@@ -43,6 +88,7 @@ echo "carrier \$(cat /sys/class/net/eth0/carrier)"
 udhcpc -i eth0 -s /tmp/dhcp -q -n -t 5 -T 2 || exit 3
 wget -q -O /tmp/blob http://10.0.2.2:$http_port/blob || exit 4
 echo "sha \$(sha256sum /tmp/blob | cut -d' ' -f1)"
+$dns_lookup
 # driver unbind + bind: the device resets and starts again
 v=\$(basename \$(readlink /sys/class/net/eth0/device))
 echo \$v >/sys/bus/virtio/drivers/virtio_net/unbind
@@ -61,7 +107,7 @@ EOS
 # The script rides in an initramfs appended to the test one: the ELF
 # kernel's command line is too short for it.
 net_initrd "$TMP/initrd" "$cmd"
-timeout --kill-after=5 120 "$CVISOR" run --accel "$accel" \
+timeout --kill-after=5 120 "${wrap[@]}" "$CVISOR" run --accel "$accel" \
 	--kernel "${CVISOR_VMLINUX:-$CVISOR_KERNEL}" --initrd "$TMP/initrd" \
 	--memory 256M --name net-user-test \
 	--net "user,hostfwd=tcp:127.0.0.1:$fwd_port-:7777,hostfwd=udp::$(free_port)-:9" \
@@ -117,6 +163,15 @@ check "$name: host reads a guest TCP service through hostfwd" $? \
 [[ $(guest_result) == 0 && $rc == 0 ]]
 check "$name: guest test command and cvisor exit cleanly" $? \
 	"result '$(guest_result)' rc=$rc: $(tail -n5 "$TMP/out" | tr '\n' ' ')"
+if [[ ${#wrap[@]} -gt 0 ]]; then
+	grep -q "^dns: .*192\.0\.2\.99" "$TMP/out" &&
+		grep -q "^query files.cvisor.test 1" "$TMP/dns.log"
+	check "$name: guest resolves a name through 10.0.2.3 (host resolver, UDP)" $? \
+		"guest: $(grep -a '^dns:' "$TMP/out" | tr '\n' ' ') stub: $(head -c 200 "$TMP/dns.log")"
+else
+	skip "$name: DNS through 10.0.2.3" \
+		"needs root for a mount namespace and a stub resolver on 127.0.0.77:53 ($(head -c 100 "$TMP/dns.log" 2>/dev/null))"
+fi
 grep -q "^ctrl-ok" "$TMP/out"
 check "$name: control queue takes promisc and a new MAC" $? \
 	"$(grep -a -i -E 'ctrl|virtio_net' "$TMP/out" | head -3 | tr '\n' ' ')"
