@@ -42,6 +42,15 @@ expect "queues over 16" "bridge,br=br0,queues=17" "bad queues.*'17'"
 expect "queues not a number" "tap,ifname=tap0,queues=two" "bad queues.*'two'"
 expect "queues with user mode" "user,queues=2" "user mode (libslirp) has a single queue"
 
+# nine NICs: one more than a VM takes
+nets=()
+for _ in $(seq 9); do nets+=(--net user); done
+timeout 20 "$CVISOR" run --accel emu --test-exit --memory 64M --kernel "$kernel" \
+	"${nets[@]}" </dev/null >"$TMP/out" 2>&1
+rc=$?
+[[ $rc == 2 ]] && grep -q "at most 8 --net options" "$TMP/out"
+check "$name: a ninth --net" $? "exit status $rc: $(head -c 300 "$TMP/out")"
+
 # hostfwd onto a port someone holds
 port=$(free_port)
 python3 -c 'import socket,sys,time
