@@ -72,6 +72,10 @@ else
 	ip -n $ns link add br0 type bridge
 	expect "queues=2 on a tap without multi_queue" "tap,ifname=tap0,queues=2" \
 		"tap 'tap0' was made without multi_queue, queues=2 needs it" ip netns exec $ns
+	# no /dev/net/tun to open (an empty /dev/net in a mount namespace)
+	expect "no /dev/net/tun" "tap,ifname=tap0" \
+		"tap 'tap0': cannot open /dev/net/tun: No such file or directory" \
+		ip netns exec $ns unshare -m sh -c 'mount -t tmpfs none /dev/net && exec "$@"' sh
 	# a single-queue tap another process holds
 	ip netns exec $ns python3 -c 'import fcntl, os, struct, time
 fd = os.open("/dev/net/tun", os.O_RDWR)
