@@ -15,8 +15,11 @@ command -v nft >/dev/null || command -v iptables >/dev/null ||
 command -v python3 >/dev/null || { skip $name "no python3"; exit 0; }
 
 h=cvnath$$ g=cvnatg$$ o=cvnato$$ srvs=()
+# A name of its own: the helper's dnsmasq pid file (/run) is per bridge name.
+br=cvnb$$
 ip netns add $h 2>/dev/null || { skip $name "cannot create a network namespace"; exit 0; }
 cleanup() {
+	ip netns exec $h "$helper" down $br >/dev/null 2>&1
 	for p in "${srvs[@]}"; do kill "$p" 2>/dev/null; done
 	ip netns del $h 2>/dev/null
 	ip netns del $g 2>/dev/null
@@ -30,14 +33,14 @@ hx() { ip netns exec $h "$@"; }
 gx() { ip netns exec $g "$@"; }
 ox() { ip netns exec $o "$@"; }
 
-hx "$helper" up cvbr0 192.168.100.1/24 >"$TMP/up" 2>&1
+hx "$helper" up $br 192.168.100.1/24 >"$TMP/up" 2>&1
 check "$name: helper brings up the bridge" $? "$(cat "$TMP/up")"
-hx ip -o addr show dev cvbr0 | grep -q 'inet 192.168.100.1/24'
-check "$name: bridge has the given address" $? "$(hx ip -o addr show dev cvbr0)"
+hx ip -o addr show dev $br | grep -q 'inet 192.168.100.1/24'
+check "$name: bridge has the given address" $? "$(hx ip -o addr show dev $br)"
 
 # the stand-in guest: a port on the bridge, the bridge as its gateway
 hx ip link add gp type veth peer name g0 netns $g
-hx ip link set gp master cvbr0 up
+hx ip link set gp master $br up
 gx ip link set lo up
 gx ip addr add 192.168.100.50/24 dev g0
 gx ip link set g0 up
@@ -87,25 +90,25 @@ got=$(seen 198.51.100.2)
 check "$name: a bridge port reaches the outside, which sees the host's address (masquerade)" $? \
 	"got '$got'; rules: $(hx nft list ruleset 2>&1 | tr '\n' ' ')"
 
-hx "$helper" up cvbr0 192.168.100.1/24 >"$TMP/again" 2>&1
-[[ $? -ne 0 ]] && grep -q "'cvbr0' already exists" "$TMP/again"
+hx "$helper" up $br 192.168.100.1/24 >"$TMP/again" 2>&1
+[[ $? -ne 0 ]] && grep -q "'$br' already exists" "$TMP/again"
 check "$name: a second 'up' on the same name is refused" $? "$(cat "$TMP/again")"
-hx "$helper" up cvbr1 192.168.300.1/24 >"$TMP/bad" 2>&1
+hx "$helper" up ${br}x 192.168.300.1/24 >"$TMP/bad" 2>&1
 [[ $? -ne 0 ]] && grep -q "bad address '192.168.300.1/24'" "$TMP/bad" &&
-	! hx ip link show cvbr1 >/dev/null 2>&1
+	! hx ip link show ${br}x >/dev/null 2>&1
 check "$name: a bad address is refused before anything is made" $? \
-	"$(cat "$TMP/bad"); $(hx ip -o link show cvbr1 2>&1)"
+	"$(cat "$TMP/bad"); $(hx ip -o link show ${br}x 2>&1)"
 ip netns exec $h setpriv --reuid=65534 --regid=65534 --clear-groups \
-	--inh-caps=-all --bounding-set=-all "$helper" up cvbr2 >"$TMP/perm" 2>&1
+	--inh-caps=-all --bounding-set=-all "$helper" up ${br}y >"$TMP/perm" 2>&1
 [[ $? -ne 0 ]] && grep -q "needs root (or CAP_NET_ADMIN)" "$TMP/perm"
 check "$name: without root the helper says what it needs" $? "$(cat "$TMP/perm")"
 
-hx "$helper" down cvbr0 >"$TMP/down" 2>&1
+hx "$helper" down $br >"$TMP/down" 2>&1
 check "$name: helper takes the bridge down" $? "$(cat "$TMP/down")"
-! hx ip link show cvbr0 >/dev/null 2>&1 &&
-	! hx nft list tables 2>/dev/null | grep -q cvisor_nat_cvbr0
+! hx ip link show $br >/dev/null 2>&1 &&
+	! hx nft list tables 2>/dev/null | grep -q cvisor_nat_$br
 check "$name: bridge and NAT table are gone after down" $? \
-	"$(hx ip -o link show cvbr0 2>&1) $(hx nft list tables 2>&1)"
+	"$(hx ip -o link show $br 2>&1) $(hx nft list tables 2>&1)"
 got=$(seen 198.51.100.2)
 [[ $got != 198.51.100.1 && $got == *Error* ]]
 check "$name: no way out once the NAT bridge is down" $? "got '$got'"
