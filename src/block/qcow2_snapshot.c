@@ -330,11 +330,17 @@ int qcow2_fix_copied(struct qcow2 *s)
 	return 0;
 }
 
-static int find(struct qcow2 *s, const char *name)
+/*
+ * As qemu-img looks snapshots up: "apply" takes an ID before a name,
+ * "delete" only a name. Names need not be unique; the first one wins.
+ */
+static int find(struct qcow2 *s, const char *name, bool by_id)
 {
+	for (uint32_t i = 0; by_id && i < s->nb_snapshots; i++)
+		if (!strcmp(s->snaps[i].id, name))
+			return (int)i;
 	for (uint32_t i = 0; i < s->nb_snapshots; i++)
-		if (!strcmp(s->snaps[i].name, name) ||
-		    !strcmp(s->snaps[i].id, name))
+		if (!strcmp(s->snaps[i].name, name))
 			return (int)i;
 	return -ENOENT;
 }
@@ -425,10 +431,6 @@ int qcow2_snapshot_create(struct block_dev *dev, const char *name)
 	char id[16];
 	int ret;
 
-	if (find(s, name) >= 0) {
-		ret = -EEXIST;
-		goto out;
-	}
 	if (strlen(name) > UINT16_MAX || s->nb_snapshots >= QCOW2_MAX_SNAPSHOTS) {
 		ret = -EINVAL;
 		goto out;
@@ -509,7 +511,7 @@ int qcow2_snapshot_apply(struct block_dev *dev, const char *name)
 	uint64_t *snl1 = NULL, *old = NULL;
 	struct qcow2_snapshot *sn;
 	uint8_t b[8];
-	int i = find(s, name), ret = i;
+	int i = find(s, name, true), ret = i;
 
 	if (i < 0)
 		goto out;
@@ -554,7 +556,7 @@ int qcow2_snapshot_delete(struct block_dev *dev, const char *name)
 	struct qcow2 *s = lock_rw(dev);
 	struct qcow2_snapshot gone, *t;
 	uint64_t *l1 = NULL;
-	int i = find(s, name), ret = i;
+	int i = find(s, name, false), ret = i;
 
 	if (i < 0)
 		goto out;

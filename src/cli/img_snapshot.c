@@ -13,9 +13,11 @@ static void list(struct block_dev *dev)
 	struct qcow2_snapshot_info *l;
 	unsigned n;
 
-	if (qcow2_snapshot_list(dev, &l, &n))
+	/* like qemu-img: no table at all when there is nothing to list */
+	if (!qcow2_is(dev) || qcow2_snapshot_list(dev, &l, &n))
 		return;
-	img_print_snapshots(l, n);
+	if (n)
+		img_print_snapshots(l, n);
 	qcow2_snapshot_list_free(l, n);
 }
 
@@ -48,7 +50,9 @@ int img_snapshot(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (!action || optind != argc - 1) {
+	if (!action)
+		action = 'l'; /* qemu-img lists when no action is given */
+	if (optind != argc - 1) {
 		img_err("usage: snapshot [-l | -c|-a|-d NAME] FILE");
 		return 1;
 	}
@@ -56,7 +60,7 @@ int img_snapshot(int argc, char **argv)
 			(action == 'l' ? BLOCK_RDONLY : 0));
 	if (!dev)
 		return 1;
-	if (!qcow2_is(dev)) {
+	if (!qcow2_is(dev) && action != 'l') {
 		img_err("'%s' is not qcow2: snapshots need qcow2", argv[optind]);
 		block_close(dev);
 		return 1;

@@ -353,12 +353,19 @@ static void test_snapshot_revert(void)
 	memset(a, 0x11, sizeof(a));
 	CHECK_EQ(block_pwrite(q, a, sizeof(a), 4096), 0);
 	CHECK_EQ(qcow2_snapshot_create(q, "one"), 0);
-	CHECK_EQ(qcow2_snapshot_create(q, "one"), -EEXIST);
 	memset(b, 0x22, sizeof(b));
 	CHECK_EQ(block_pwrite(q, b, sizeof(b), 4096), 0);
-	CHECK_EQ(qcow2_snapshot_apply(q, "one"), 0);
+	/* qemu-img allows a second snapshot of the same name (ID 2) */
+	CHECK_EQ(qcow2_snapshot_create(q, "one"), 0);
+	CHECK_EQ(qcow2_snapshot_apply(q, "1"), 0); /* apply takes an ID */
 	CHECK_EQ(block_pread(q, b, sizeof(b), 4096), 0);
 	CHECK(!memcmp(a, b, sizeof(a)));
+	check_clean(q);
+	CHECK_EQ(qcow2_snapshot_delete(q, "1"), -ENOENT); /* delete: names only */
+	CHECK_EQ(qcow2_snapshot_delete(q, "one"), 0); /* the first, ID 1 */
+	CHECK_EQ(qcow2_snapshot_apply(q, "one"), 0); /* now ID 2 */
+	CHECK_EQ(block_pread(q, b, sizeof(b), 4096), 0);
+	CHECK(b[0] == 0x22 && b[sizeof(b) - 1] == 0x22);
 	check_clean(q);
 	CHECK_EQ(qcow2_snapshot_delete(q, "one"), 0);
 	CHECK_EQ(qcow2_snapshot_delete(q, "one"), -ENOENT);
