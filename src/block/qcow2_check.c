@@ -66,11 +66,14 @@ static bool aligned(struct walk *w, uint64_t off, const char *what)
 	return false;
 }
 
-static int walk_l2(struct walk *w, uint64_t l2off, uint8_t *l2, bool active,
-		   uint64_t *prev)
+/*
+ * Fragmentation counts as qemu-img counts it: within one L2 table, a
+ * cluster not right after the previous one; compressed ones always.
+ */
+static int walk_l2(struct walk *w, uint64_t l2off, uint8_t *l2, bool active)
 {
 	struct qcow2 *s = w->s;
-	uint64_t n = 1ull << s->l2_bits, off, len;
+	uint64_t n = 1ull << s->l2_bits, off, len, prev = 0;
 	int ret = block_fd_pread(s->fd, l2, s->cluster_size, l2off);
 
 	if (ret)
@@ -85,6 +88,7 @@ static int walk_l2(struct walk *w, uint64_t l2off, uint8_t *l2, bool active,
 			if (active) {
 				w->r->allocated_clusters++;
 				w->r->compressed_clusters++;
+				w->r->fragmented_clusters++;
 			}
 			break;
 		case QCOW2_NORMAL:
@@ -96,9 +100,9 @@ static int walk_l2(struct walk *w, uint64_t l2off, uint8_t *l2, bool active,
 			if (!active)
 				break;
 			w->r->allocated_clusters++;
-			if (*prev && off != *prev + s->cluster_size)
+			if (prev && off != prev + s->cluster_size)
 				w->r->fragmented_clusters++;
-			*prev = off;
+			prev = off;
 			break;
 		default:
 			break;
@@ -113,7 +117,6 @@ static int walk_l1(struct walk *w, uint64_t l1off, uint32_t l1_size,
 	struct qcow2 *s = w->s;
 	uint8_t *l1 = malloc((size_t)l1_size * 8 + 8);
 	uint8_t *l2 = malloc(s->cluster_size);
-	uint64_t prev = 0;
 	int ret = -ENOMEM;
 
 	if (!l1 || !l2)
@@ -131,7 +134,7 @@ static int walk_l1(struct walk *w, uint64_t l1off, uint32_t l1_size,
 		inc(w, l2off, s->cluster_size);
 		if ((l2off >> s->cluster_bits) >= w->nclusters)
 			continue;
-		ret = walk_l2(w, l2off, l2, active, &prev);
+		ret = walk_l2(w, l2off, l2, active);
 	}
 out:
 	free(l1);
@@ -197,6 +200,10 @@ static int compare(struct walk *w, int fix)
 			w->r->check_errors++;
 			continue;
 		}
+		/* as qemu-img: the last cluster referenced or counted */
+		if ((stored || want) &&
+		    (c + 1) << s->cluster_bits > w->r->image_end_offset)
+			w->r->image_end_offset = (c + 1) << s->cluster_bits;
 		if (stored == want)
 			continue;
 		leak = stored > want;
@@ -293,9 +300,6 @@ int qcow2_check(struct block_dev *dev, int fix, struct qcow2_check_result *r,
 	if (ret)
 		goto out;
 	r->total_clusters = (s->size + s->cluster_size - 1) >> s->cluster_bits;
-	for (uint64_t c = 0; c < w.nclusters; c++)
-		if (w.ref[c])
-			r->image_end_offset = (c + 1) << s->cluster_bits;
 	/* repairs allocate at the end, away from clusters in question */
 	s->free_hint = w.nclusters;
 	ret = compare(&w, fix);

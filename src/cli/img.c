@@ -75,6 +75,20 @@ void img_human_size(uint64_t v, char *buf, size_t len)
 		 unit[i]);
 }
 
+void img_json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
 int img_parse_opts(char *list, int (*fn)(void *ctx, const char *key,
 					 const char *val),
 		   void *ctx)

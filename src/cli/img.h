@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "block/block.h"
 
@@ -14,6 +15,9 @@ void img_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct block_dev *img_open(const char *path, const char *fmt, int flags);
 /* "516 KiB", "10 MiB", "1.5 GiB": three significant digits like qemu-img. */
 void img_human_size(uint64_t v, char *buf, size_t len);
+
+/* s as a JSON string, quotes included. */
+void img_json_str(FILE *f, const char *s);
 
 /*
  * Calls fn for each key=value of a -o list, which is split in place (values

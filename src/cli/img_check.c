@@ -31,35 +31,57 @@ static void print_human(const struct qcow2_check_result *r)
 	if (r->corruptions == r->corruptions_fixed &&
 	    r->leaks == r->leaks_fixed && !r->check_errors)
 		printf("No errors were found on the image.\n");
-	printf("%llu/%llu = %0.2f%% allocated, %0.2f%% fragmented, %0.2f%% "
-	       "compressed clusters\nImage end offset: %llu\n",
-	       (unsigned long long)r->allocated_clusters,
-	       (unsigned long long)r->total_clusters,
-	       100.0 * (double)r->allocated_clusters / total,
-	       100.0 * (double)r->fragmented_clusters / total,
-	       100.0 * (double)r->compressed_clusters / total,
-	       (unsigned long long)r->image_end_offset);
+	/* qemu-img leaves out the lines whose numbers are zero */
+	if (r->total_clusters && r->allocated_clusters)
+		printf("%llu/%llu = %0.2f%% allocated, %0.2f%% fragmented, "
+		       "%0.2f%% compressed clusters\n",
+		       (unsigned long long)r->allocated_clusters,
+		       (unsigned long long)r->total_clusters,
+		       100.0 * (double)r->allocated_clusters / total,
+		       100.0 * (double)r->fragmented_clusters /
+			       (double)r->allocated_clusters,
+		       100.0 * (double)r->compressed_clusters /
+			       (double)r->allocated_clusters);
+	if (r->image_end_offset)
+		printf("Image end offset: %llu\n",
+		       (unsigned long long)r->image_end_offset);
 }
 
+/*
+ * qemu-img prints a QDict, whose keys come out in the order of their hash
+ * buckets; this is that order for the keys of a check result. Counts that
+ * are zero are left out, as qemu-img does.
+ */
 static void print_json(const struct qcow2_check_result *r, const char *path)
 {
-	printf("{\n    \"image-end-offset\": %llu,\n    \"total-clusters\": %llu,\n"
-	       "    \"check-errors\": %llu,\n",
-	       (unsigned long long)r->image_end_offset,
-	       (unsigned long long)r->total_clusters,
-	       (unsigned long long)r->check_errors);
-#define OPT(key, v) \
-	if (v)      \
-		printf("    \"" key "\": %llu,\n", (unsigned long long)(v))
-	OPT("leaks", r->leaks - r->leaks_fixed);
-	OPT("corruptions", r->corruptions - r->corruptions_fixed);
-	OPT("leaks-fixed", r->leaks_fixed);
-	OPT("corruptions-fixed", r->corruptions_fixed);
-	OPT("allocated-clusters", r->allocated_clusters);
-	OPT("fragmented-clusters", r->fragmented_clusters);
-	OPT("compressed-clusters", r->compressed_clusters);
-#undef OPT
-	printf("    \"filename\": \"%s\",\n    \"format\": \"qcow2\"\n}\n", path);
+	const struct {
+		const char *key;
+		uint64_t v;
+		bool always;
+	} f[] = {
+		{ "image-end-offset", r->image_end_offset, false },
+		{ "compressed-clusters", r->compressed_clusters, false },
+		{ "total-clusters", r->total_clusters, true },
+		{ "corruptions", r->corruptions - r->corruptions_fixed, false },
+		{ "corruptions-fixed", r->corruptions_fixed, false },
+		{ "check-errors", r->check_errors, true },
+		{ "leaks", r->leaks - r->leaks_fixed, false },
+		{ "leaks-fixed", r->leaks_fixed, false },
+		{ "allocated-clusters", r->allocated_clusters, false },
+	};
+
+	printf("{\n");
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (f[i].v || f[i].always)
+			printf("    \"%s\": %llu,\n", f[i].key,
+			       (unsigned long long)f[i].v);
+	printf("    \"filename\": ");
+	img_json_str(stdout, path);
+	printf(",\n    \"format\": \"qcow2\"");
+	if (r->fragmented_clusters)
+		printf(",\n    \"fragmented-clusters\": %llu",
+		       (unsigned long long)r->fragmented_clusters);
+	printf("\n}\n");
 }
 
 static int exit_code(const struct qcow2_check_result *r)

@@ -9,20 +9,6 @@
 #include "block/qcow2.h"
 #include "cli/img.h"
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", *s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 static void print_human(struct block_dev *dev, const char *path)
 {
 	char vs[32], ds[32], full[PATH_MAX];
@@ -84,7 +70,7 @@ static void print_snapshots_json(FILE *f, struct block_dev *dev)
 			       "            \"name\": ",
 			       (unsigned long long)(l[i].vm_clock_nsec %
 						    1000000000ull));
-			json_str(f, l[i].name);
+			img_json_str(f, l[i].name);
 			fprintf(f, ",\n            \"date-sec\": %u,\n"
 			       "            \"date-nsec\": %u,\n"
 			       "            \"vm-clock-sec\": %llu,\n"
@@ -92,7 +78,7 @@ static void print_snapshots_json(FILE *f, struct block_dev *dev)
 			       l[i].date_sec, l[i].date_nsec,
 			       (unsigned long long)(l[i].vm_clock_nsec /
 						    1000000000ull));
-			json_str(f, l[i].id);
+			img_json_str(f, l[i].id);
 			fprintf(f, ",\n            \"vm-state-size\": %llu\n        }%s\n",
 			       (unsigned long long)l[i].vm_state_size,
 			       i + 1 < n ? "," : "");
@@ -112,14 +98,14 @@ static void print_json(FILE *f, struct block_dev *dev, const char *path)
 		qcow2_get_info(dev, &qi);
 		if (qi.backing_fmt) {
 			fprintf(f, "    \"backing-filename-format\": ");
-			json_str(f, qi.backing_fmt);
+			img_json_str(f, qi.backing_fmt);
 			fprintf(f, ",\n");
 		}
 		print_snapshots_json(f, dev);
 	}
 	fprintf(f, "    \"virtual-size\": %llu,\n    \"filename\": ",
 	       (unsigned long long)dev->length);
-	json_str(f, path);
+	img_json_str(f, path);
 	if (qcow2_is(dev))
 		fprintf(f, ",\n    \"cluster-size\": %llu",
 		       (unsigned long long)qi.cluster_size);
@@ -143,9 +129,9 @@ static void print_json(FILE *f, struct block_dev *dev, const char *path)
 		if (qi.backing_file) {
 			img_backing_path(path, qi.backing_file, full, sizeof(full));
 			fprintf(f, "    \"full-backing-filename\": ");
-			json_str(f, qi.backing_file[0] == '/' ? qi.backing_file : full);
+			img_json_str(f, qi.backing_file[0] == '/' ? qi.backing_file : full);
 			fprintf(f, ",\n    \"backing-filename\": ");
-			json_str(f, qi.backing_file);
+			img_json_str(f, qi.backing_file);
 			fprintf(f, ",\n");
 		}
 	}
