@@ -130,7 +130,7 @@ static int rebase_data(struct block_dev *img, struct block_dev *nb)
 int img_rebase(int argc, char **argv)
 {
 	const char *fmt = NULL, *nbfile = NULL, *nbfmt = NULL;
-	char path[PATH_MAX], fmtbuf[16];
+	char path[PATH_MAX];
 	struct block_dev *img, *nb = NULL;
 	bool unsafe = false;
 	int opt, ret = 0;
@@ -151,6 +151,12 @@ int img_rebase(int argc, char **argv)
 		img_err("usage: rebase [-f fmt] [-u] -b NEW [-F fmt] FILE");
 		return 1;
 	}
+	/* qemu-img 7.2 refuses this too (after copying); probing is unsafe */
+	if (*nbfile && !nbfmt) {
+		img_err("rebasing '%s' onto '%s': the backing format must be "
+			"given (-F)", argv[optind], nbfile);
+		return 1;
+	}
 	img = img_open(argv[optind], fmt, unsafe ? BLOCK_NO_BACKING : 0);
 	if (!img)
 		return 1;
@@ -160,16 +166,12 @@ int img_rebase(int argc, char **argv)
 		block_close(img);
 		return 1;
 	}
-	if (*nbfile && (!unsafe || !nbfmt)) {
+	if (*nbfile && !unsafe) {
 		img_backing_path(argv[optind], nbfile, path, sizeof(path));
 		nb = img_open(path, nbfmt, BLOCK_RDONLY);
 		if (!nb) {
 			block_close(img);
 			return 1;
-		}
-		if (!nbfmt) {
-			snprintf(fmtbuf, sizeof(fmtbuf), "%s", nb->drv->name);
-			nbfmt = fmtbuf;
 		}
 	}
 	if (!unsafe)

@@ -59,10 +59,14 @@ int img_compare(int argc, char **argv)
 		else if (opt == 's')
 			strict = true;
 		else if (opt == '?')
-			goto out_buf;
+			goto out_usage;
 	}
-	if (argc - optind != 2 || !ba || !bb) {
+	if (argc - optind != 2) {
 		img_err("usage: compare [-f fmt] [-F fmt] [-s] A B");
+		goto out_usage;
+	}
+	if (!ba || !bb) {
+		img_err("out of memory");
 		goto out_buf;
 	}
 	a = img_open(argv[optind], fa, BLOCK_RDONLY);
@@ -108,4 +112,7 @@ out_buf:
 	free(ba);
 	free(bb);
 	return ret;
+out_usage:
+	ret = 1; /* qemu-img: bad arguments exit 1, unreadable images 2 */
+	goto out_buf;
 }

@@ -15,8 +15,9 @@
 
 struct create_ctx {
 	struct qcow2_create_opts o;
-	bool have_size;
+	bool have_size, help;
 	const char *compat, *prealloc; /* as given, for the summary line */
+	const char *qcow2_only; /* first option raw does not take */
 };
 
 static int bool_opt(const char *key, const char *val, bool *out)
@@ -38,6 +39,12 @@ static int create_opt(void *ctx, const char *key, const char *val)
 	struct create_ctx *c = ctx;
 	unsigned long long v;
 
+	if (!strcmp(key, "help") || !strcmp(key, "?")) {
+		c->help = true;
+		return 0;
+	}
+	if (strcmp(key, "size") && strcmp(key, "preallocation") && !c->qcow2_only)
+		c->qcow2_only = key;
 	if (!strcmp(key, "cluster_size") || !strcmp(key, "refcount_bits") ||
 	    !strcmp(key, "size")) {
 		if (parse_size(val, &v) || (*key != 's' && v > UINT32_MAX)) {
@@ -62,11 +69,7 @@ static int create_opt(void *ctx, const char *key, const char *val)
 			return -EINVAL;
 		}
 	} else if (!strcmp(key, "preallocation")) {
-		if (strcmp(val, "off") && strcmp(val, "metadata")) {
-			img_err("unsupported preallocation '%s' (off or metadata)",
-				val);
-			return -EINVAL;
-		}
+		/* checked against the format in check_opts() */
 		c->o.prealloc_metadata = !strcmp(val, "metadata");
 		c->prealloc = val;
 	} else if (!strcmp(key, "lazy_refcounts")) {
@@ -101,11 +104,75 @@ static int create_opt(void *ctx, const char *key, const char *val)
 	return 0;
 }
 
-static int create_raw(const char *path, uint64_t size)
+/* The options of fmt, as "qemu-img create -f FMT -o help" lists them. */
+static void print_opts_help(const char *fmt)
+{
+	printf("Supported options:\n");
+	if (!strcmp(fmt, "qcow2"))
+		printf("  backing_file=<str>     - File name of a base image\n"
+		       "  backing_fmt=<str>      - Image format of the base image\n"
+		       "  cluster_size=<size>    - qcow2 cluster size\n"
+		       "  compat=<str>           - Compatibility level (v2 [0.10] or v3 [1.1])\n"
+		       "  compression_type=<str> - Compression method used for image cluster compression\n"
+		       "  extended_l2=<bool (on/off)> - Extended L2 tables (off only)\n"
+		       "  lazy_refcounts=<bool (on/off)> - Postpone refcount updates\n"
+		       "  preallocation=<str>    - Preallocation mode (allowed values: off, metadata)\n"
+		       "  refcount_bits=<num>    - Width of a reference count entry in bits\n");
+	else
+		printf("  preallocation=<str>    - Preallocation mode (allowed values: off, falloc, full)\n");
+	printf("  size=<size>            - Virtual disk size\n");
+}
+
+/* What qemu-img refuses once the format is known. */
+static int check_opts(const char *fmt, const struct create_ctx *c)
+{
+	bool raw = !strcmp(fmt, "raw");
+
+	if (raw && c->qcow2_only) {
+		img_err("invalid parameter '%s' for format raw", c->qcow2_only);
+		return -EINVAL;
+	}
+	if (c->prealloc && strcmp(c->prealloc, "off") &&
+	    strcmp(c->prealloc, raw ? "falloc" : "metadata") &&
+	    (!raw || strcmp(c->prealloc, "full"))) {
+		img_err("unsupported preallocation '%s' (%s)", c->prealloc,
+			raw ? "off, falloc or full" : "off or metadata");
+		return -EINVAL;
+	}
+	if (c->o.backing_fmt && !c->o.backing_file) {
+		img_err("a backing format needs a backing file (-b)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Zeroes written, so a full raw file has every block on the disk. */
+static int write_zeroes(int fd, uint64_t size)
+{
+	static const uint8_t zero[65536];
+	uint64_t off = 0;
+
+	while (off < size) {
+		size_t n = size - off < sizeof(zero) ? (size_t)(size - off) :
+						       sizeof(zero);
+
+		if (block_fd_pwrite(fd, zero, n, off))
+			return -1;
+		off += n;
+	}
+	return 0;
+}
+
+static int create_raw(const char *path, uint64_t size, const char *prealloc)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int ret = fd < 0 ? -1 : ftruncate(fd, (off_t)size);
 
-	if (fd < 0 || ftruncate(fd, (off_t)size) < 0) {
+	if (!ret && size && prealloc && !strcmp(prealloc, "falloc"))
+		ret = posix_fallocate(fd, 0, (off_t)size) ? -1 : 0;
+	else if (!ret && prealloc && !strcmp(prealloc, "full"))
+		ret = write_zeroes(fd, size);
+	if (ret < 0) {
 		img_err("could not create '%s': %m", path);
 		if (fd >= 0)
 			close(fd);
@@ -131,6 +198,8 @@ static void print_summary(const char *path, const char *fmt,
 		       o->compression == QCOW2_COMP_ZSTD ? "zstd" : "zlib");
 	}
 	printf(" size=%llu", (unsigned long long)o->size);
+	if (c->prealloc && strcmp(fmt, "qcow2"))
+		printf(" preallocation=%s", c->prealloc);
 	if (c->compat)
 		printf(" compat=%s", c->compat);
 	if (o->backing_file)
@@ -144,7 +213,7 @@ static void print_summary(const char *path, const char *fmt,
 	printf("\n");
 }
 
-/* Size and, if not given, format of the backing file. */
+/* Size and, if not given, the probed format of the backing file. */
 static int backing_defaults(const char *path, struct create_ctx *c,
 			    char *fmtbuf, size_t fmtlen)
 {
@@ -155,10 +224,8 @@ static int backing_defaults(const char *path, struct create_ctx *c,
 	b = img_open(full, c->o.backing_fmt, BLOCK_RDONLY);
 	if (!b)
 		return -1;
-	if (!c->o.backing_fmt) {
+	if (!c->o.backing_fmt)
 		snprintf(fmtbuf, fmtlen, "%s", b->drv->name);
-		c->o.backing_fmt = fmtbuf;
-	}
 	if (!c->have_size)
 		c->o.size = b->length;
 	c->have_size = true;
@@ -174,12 +241,18 @@ int img_make(const char *path, const char *fmt, char *optlist,
 
 	if (optlist && img_parse_opts(optlist, create_opt, &c))
 		return -1;
-	if (!strcmp(fmt, "raw"))
-		return create_raw(path, size) ? -1 : 0;
-	if (strcmp(fmt, "qcow2")) {
+	if (strcmp(fmt, "raw") && strcmp(fmt, "qcow2")) {
 		img_err("unsupported output format '%s' (raw or qcow2)", fmt);
 		return -1;
 	}
+	if (c.help) {
+		print_opts_help(fmt);
+		return -1;
+	}
+	if (check_opts(fmt, &c))
+		return -1;
+	if (!strcmp(fmt, "raw"))
+		return create_raw(path, size, c.prealloc) ? -1 : 0;
 	c.o.size = size;
 	if (qcow2_create(path, &c.o, err, sizeof(err))) {
 		img_err("%s", err);
@@ -194,7 +267,7 @@ int img_create(int argc, char **argv)
 					       { 0, 0, 0, 0 } };
 	struct create_ctx c = { 0 };
 	const char *fmt = "raw", *path;
-	char err[BLOCK_ERR_LEN], fmtbuf[16];
+	char err[BLOCK_ERR_LEN], fmtbuf[16] = "";
 	bool unsafe = false, quiet = false;
 	unsigned long long size;
 	int opt;
@@ -226,6 +299,10 @@ int img_create(int argc, char **argv)
 			return opt == 'h' ? 0 : 1;
 		}
 	}
+	if (c.help && (!strcmp(fmt, "raw") || !strcmp(fmt, "qcow2"))) {
+		print_opts_help(fmt);
+		return 0;
+	}
 	if (optind >= argc || argc - optind > 2) {
 		img_err("create: expected FILE [SIZE]");
 		return 1;
@@ -250,15 +327,26 @@ int img_create(int argc, char **argv)
 		img_err("format raw does not support backing files");
 		return 1;
 	}
+	if (check_opts(fmt, &c))
+		return 1;
 	if (c.o.backing_file && (!unsafe || !c.have_size) &&
 	    backing_defaults(path, &c, fmtbuf, sizeof(fmtbuf)))
 		return 1;
+	/* qemu-img 7.2 no longer guesses: probing a backing file is unsafe */
+	if (c.o.backing_file && !c.o.backing_fmt) {
+		img_err("backing file '%s' specified without its format (-F)%s%s",
+			c.o.backing_file, fmtbuf[0] ? "; detected " : "",
+			fmtbuf);
+		return 1;
+	}
+	if (!strcmp(fmt, "raw"))
+		c.o.prealloc_metadata = false;
 	if (!c.have_size) {
 		img_err("create: image size must be given");
 		return 1;
 	}
 	if (!strcmp(fmt, "raw")) {
-		if (create_raw(path, c.o.size))
+		if (create_raw(path, c.o.size, c.prealloc))
 			return 1;
 	} else if (qcow2_create(path, &c.o, err, sizeof(err))) {
 		img_err("%s", err);
