@@ -48,7 +48,8 @@ static int open_backing(struct block_dev *dev, struct qcow2 *s, char *err,
 	char path[PATH_MAX], *dir;
 	int ret;
 
-	if (s->backing_file[0] == '/') {
+	/* "base" next to "top", not "./base": qemu-img names files so */
+	if (s->backing_file[0] == '/' || !strchr(dev->path, '/')) {
 		snprintf(path, sizeof(path), "%s", s->backing_file);
 	} else {
 		dir = strdup(dev->path);
@@ -268,29 +269,86 @@ static int write_size(struct qcow2 *s, uint64_t size)
 	return block_fd_pwrite(s->fd, b, 8, QCOW2_HDR_SIZE);
 }
 
+/*
+ * Drops the clusters past size: the L2 table that holds the cut is edited,
+ * L2 tables wholly past it leave the L1 table (their own references drop,
+ * so clusters shared with snapshots stay theirs).
+ */
+static int shrink(struct qcow2 *s, uint64_t size)
+{
+	uint64_t span = s->cluster_size << s->l2_bits, e;
+	uint64_t cut = qcow2_align_up(size, s->cluster_size);
+	uint64_t keep = (cut + span - 1) / span, end = keep * span;
+	int ret = 0;
+
+	if (end > s->size)
+		end = s->size;
+	if (cut < end)
+		ret = qcow2_zero_range(s, cut, end - cut, true);
+	for (uint64_t i = keep; !ret && i < s->l1_size; i++) {
+		e = s->l1[i];
+		if (!(e & QCOW2_OFFSET_MASK))
+			continue;
+		s->l1[i] = 0;
+		ret = qcow2_write_l1_entries(s, s->l1_offset, s->l1, i, 1);
+		if (ret) {
+			s->l1[i] = e;
+			break;
+		}
+		ret = qcow2_l1_refcounts(s, &e, 1, -1);
+	}
+	return ret;
+}
+
+int qcow2_set_size(struct qcow2 *s, uint64_t size)
+{
+	uint64_t span = s->cluster_size << s->l2_bits;
+	int ret = qcow2_grow_l1(s, (size + span - 1) / span);
+
+	if (!ret)
+		ret = write_size(s, size);
+	if (!ret)
+		s->size = size;
+	return ret;
+}
+
+/*
+ * Growing an overlay must not uncover what its backing file holds past the
+ * old end: that range becomes zero clusters, as qemu-img does it.
+ */
+static int grow(struct qcow2 *s, uint64_t size)
+{
+	uint64_t span = s->cluster_size << s->l2_bits, blen, old = s->size;
+	int ret;
+
+	if (s->backing_file && !s->backing)
+		return -ENOTSUP; /* opened without its chain: cannot tell */
+	ret = qcow2_grow_l1(s, (size + span - 1) / span);
+	blen = s->backing ? qcow2_align_up(s->backing->length, s->cluster_size) :
+			    0;
+	if (ret || blen <= old)
+		return ret ? ret : qcow2_set_size(s, size);
+	/* zeroed before the header grows: a crash leaves the old size */
+	s->size = size;
+	ret = qcow2_zero_range(s, old, (blen < size ? blen : size) - old, false);
+	s->size = old;
+	return ret ? ret : qcow2_set_size(s, size);
+}
+
 static int qcow2_truncate(struct block_dev *dev, uint64_t size)
 {
 	struct qcow2 *s = qcow2_of(dev);
-	uint64_t span = s->cluster_size << s->l2_bits, cut;
 	int ret;
 
 	pthread_mutex_lock(&s->lock);
-	if (size < s->size) {
-		ret = -ENOTSUP;
-		if (s->nb_snapshots)
-			goto out;
-		cut = qcow2_align_up(size, s->cluster_size);
-		ret = cut < s->size ? qcow2_zero_range(s, cut, s->size - cut,
-						       true) : 0;
-	} else {
-		ret = qcow2_grow_l1(s, (size + span - 1) / span);
-	}
+	ret = -ENOTSUP;
+	if (s->nb_snapshots && s->version < 3)
+		goto out; /* v2 snapshots do not record their disk size */
+	ret = size < s->size ? shrink(s, size) : grow(s, size);
+	if (!ret && size < s->size)
+		ret = qcow2_set_size(s, size);
 	if (!ret)
-		ret = write_size(s, size);
-	if (!ret) {
-		s->size = size;
 		dev->length = size;
-	}
 out:
 	pthread_mutex_unlock(&s->lock);
 	return ret;

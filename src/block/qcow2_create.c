@@ -185,7 +185,7 @@ int qcow2_create(const char *path, const struct qcow2_create_opts *o,
 	if (ret)
 		return ret;
 	/* qemu-img only makes whole-sector disks: round up as it does */
-	ret = block_truncate(dev, qcow2_align_up(o->size, 512));
+	ret = qcow2_set_size(dev->opaque, qcow2_align_up(o->size, 512));
 	if (!ret && o->prealloc_metadata)
 		ret = preallocate(dev);
 	if (!ret)

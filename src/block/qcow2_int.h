@@ -213,6 +213,9 @@ uint64_t qcow2_refblock_get(const struct qcow2 *s, const uint8_t *rb,
 void qcow2_refblock_set(const struct qcow2 *s, uint8_t *rb, uint64_t i,
 			uint64_t v);
 
+/* qcow2.c: the L1 table grows to map size, then the header says size */
+int qcow2_set_size(struct qcow2 *s, uint64_t size);
+
 /* qcow2_l2.c */
 enum qcow2_ctype qcow2_entry_type(const struct qcow2 *s, uint64_t e);
 void qcow2_compressed_range(const struct qcow2 *s, uint64_t e, uint64_t *off,

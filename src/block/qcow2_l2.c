@@ -441,6 +441,8 @@ int qcow2_rw(struct qcow2 *s, uint8_t *rbuf, const uint8_t *wbuf, size_t len,
 int qcow2_zero_range(struct qcow2 *s, uint64_t off, uint64_t len, bool unmap)
 {
 	uint64_t cs = s->cluster_size, end = off + len;
+	/* the name counts even when the chain was not opened */
+	bool backing = s->backing || s->backing_file;
 	uint8_t *zero;
 	int ret = 0;
 
@@ -449,8 +451,8 @@ int qcow2_zero_range(struct qcow2 *s, uint64_t off, uint64_t len, bool unmap)
 		uint64_t n = end - off < cs - in ? end - off : cs - in;
 		bool whole = n == cs || (!in && off + n == s->size);
 
-		if (whole && (s->version >= 3 || !s->backing)) {
-			uint64_t e = (s->version >= 3 && (s->backing || !unmap)) ?
+		if (whole && (s->version >= 3 || !backing)) {
+			uint64_t e = (s->version >= 3 && (backing || !unmap)) ?
 					     QCOW2_OFLAG_ZERO : 0;
 			uint64_t cur;
 

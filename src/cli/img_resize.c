@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "block/qcow2.h"
 #include "cli/cli.h"
 #include "cli/img.h"
 
@@ -40,9 +41,21 @@ int img_resize(int argc, char **argv)
 		img_err("invalid size '%s'", argv[optind + 1]);
 		return 1;
 	}
-	dev = img_open(argv[optind], fmt, BLOCK_NO_BACKING);
+	/* the backing file's length tells what a grown overlay must zero */
+	dev = img_open(argv[optind], fmt, 0);
 	if (!dev)
 		return 1;
+	if (qcow2_is(dev)) {
+		struct qcow2_info qi;
+
+		qcow2_get_info(dev, &qi);
+		if (qi.version < 3 && qi.nb_snapshots) {
+			img_err("can't resize a v2 image which has snapshots "
+				"('%s')", argv[optind]);
+			ret = -ENOTSUP;
+			goto out;
+		}
+	}
 	size = sign > 0 ? dev->length + delta :
 	       sign < 0 ? dev->length - delta : delta;
 	if (sign < 0 && delta > dev->length) {
@@ -59,8 +72,7 @@ int img_resize(int argc, char **argv)
 	ret = block_truncate(dev, size);
 	if (ret)
 		img_err("resizing '%s' to %llu: %s", argv[optind], size,
-			ret == -ENOTSUP ? "not supported (snapshots?)" :
-					  strerror(-ret));
+			strerror(-ret));
 	else
 		printf("Image resized.\n");
 out:
