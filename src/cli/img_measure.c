@@ -36,6 +36,48 @@ static uint64_t div_up(uint64_t a, uint64_t b)
 	return (a + b - 1) / b;
 }
 
+/*
+ * Whether [off, off+*pnum) holds data, looking through dev's backing chain
+ * (1 data, 0 zero or unallocated, negative errno).
+ */
+static int chain_data(struct block_dev *dev, uint64_t off, uint64_t len,
+		      uint64_t *pnum)
+{
+	struct block_dev *back = qcow2_is(dev) ? qcow2_backing(dev) : NULL;
+	uint64_t host;
+	int st = block_status(dev, off, len, pnum, &host);
+
+	if (st < 0)
+		return st;
+	if (!(st & BLOCK_STATUS_ALLOCATED) && back) {
+		if (off >= back->length)
+			return 0;
+		if (*pnum > back->length - off)
+			*pnum = back->length - off;
+		return chain_data(back, off, *pnum, pnum);
+	}
+	return (st & BLOCK_STATUS_DATA) && !(st & BLOCK_STATUS_ZERO);
+}
+
+/* Bytes of whole cs-sized clusters that hold data, as qemu-img counts. */
+static int data_bytes(struct block_dev *dev, uint64_t cs, uint64_t *data)
+{
+	uint64_t pnum;
+	int st;
+
+	for (uint64_t off = 0; off < dev->length; off += pnum) {
+		st = chain_data(dev, off, dev->length - off, &pnum);
+		if (st < 0)
+			return st;
+		if (st) {
+			/* the rest of this cluster is written anyway */
+			pnum = div_up(off + pnum, cs) * cs - off;
+			*data += off % cs + pnum;
+		}
+	}
+	return 0;
+}
+
 /* Header, tables and refcounts for data_clusters of a size-byte disk. */
 static uint64_t qcow2_bytes(const struct measure_opts *o, uint64_t size,
 			    uint64_t data_clusters)
@@ -68,7 +110,7 @@ int img_measure(int argc, char **argv)
 	struct measure_opts o = { 65536, 16 };
 	const char *ofmt = "raw", *fmt = NULL, *out = "human";
 	unsigned long long size = 0;
-	uint64_t data = 0, pnum, host, req, full, cs;
+	uint64_t data = 0, req, full, cs;
 	bool have_size = false, json, bitmaps = false;
 	struct block_dev *dev;
 	int opt, st;
@@ -114,17 +156,13 @@ int img_measure(int argc, char **argv)
 		cs = o.cluster_size;
 		/* qemu-img reports bitmaps when both sides could carry them */
 		bitmaps = qcow2_is(dev) && !strcmp(ofmt, "qcow2");
-		for (uint64_t off = 0; off < size; off += pnum) {
-			st = block_status(dev, off, size - off, &pnum, &host);
-			if (st < 0) {
-				block_close(dev);
-				img_err("reading '%s' failed", argv[optind]);
-				return 1;
-			}
-			if (!(st & BLOCK_STATUS_ZERO))
-				data += div_up(off + pnum, cs) * cs - off / cs * cs;
-		}
+		st = data_bytes(dev, cs, &data);
 		block_close(dev);
+		if (st < 0) {
+			img_err("reading '%s' failed: %s", argv[optind],
+				strerror(-st));
+			return 1;
+		}
 	}
 	if (!strcmp(ofmt, "qcow2")) {
 		/* like qemu-img: metadata of the fully allocated image */
