@@ -398,6 +398,8 @@ static int qcow2_block_status(struct block_dev *dev, uint64_t off,
 	case QCOW2_NORMAL:
 		ret = BLOCK_STATUS_DATA | BLOCK_STATUS_ALLOCATED |
 		      BLOCK_STATUS_OFFSET;
+		if (qcow2_host_hole(s, first_host, pnum))
+			ret |= BLOCK_STATUS_ZERO;
 		break;
 	case QCOW2_COMPRESSED:
 		ret = BLOCK_STATUS_DATA | BLOCK_STATUS_ALLOCATED |

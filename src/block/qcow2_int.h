@@ -139,6 +139,8 @@ struct qcow2 {
 	/* byte-granular allocation for compressed clusters */
 	uint64_t comp_next;
 
+	bool sparse_checked, sparse; /* see qcow2_sparse.c */
+
 	struct qcow2_snapshot *snaps;
 };
 
@@ -215,6 +217,12 @@ void qcow2_refblock_set(const struct qcow2 *s, uint8_t *rb, uint64_t i,
 
 /* qcow2.c: the L1 table grows to map size, then the header says size */
 int qcow2_set_size(struct qcow2 *s, uint64_t size);
+
+/*
+ * qcow2_sparse.c: 1 if the file has a hole at host (then *pnum shrinks to
+ * its length), 0 if data, as qemu-img sees it.
+ */
+int qcow2_host_hole(struct qcow2 *s, uint64_t host, uint64_t *pnum);
 
 /* qcow2_l2.c */
 enum qcow2_ctype qcow2_entry_type(const struct qcow2 *s, uint64_t e);

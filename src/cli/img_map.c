@@ -17,6 +17,7 @@ struct extent {
 struct mapper {
 	bool json;
 	bool first;
+	bool failed; /* human output cannot show a compressed cluster */
 	struct extent cur;
 };
 
@@ -26,8 +27,16 @@ static void emit(struct mapper *m, const struct extent *e)
 	bool data = e->flags & BLOCK_STATUS_DATA;
 	bool zero = e->flags & BLOCK_STATUS_ZERO;
 
+	if (m->failed)
+		return;
 	if (!m->json) {
-		if (data && (e->flags & BLOCK_STATUS_OFFSET))
+		if (data && !(e->flags & BLOCK_STATUS_OFFSET)) {
+			img_err("File contains external, encrypted or compressed "
+				"clusters.");
+			m->failed = true;
+			return;
+		}
+		if (data && !zero)
 			printf("%#-16llx%#-16llx%#-16llx%s\n",
 			       (unsigned long long)e->start,
 			       (unsigned long long)e->len,
@@ -134,5 +143,5 @@ int img_map(int argc, char **argv)
 	if (m.json)
 		printf(m.first ? "[]\n" : "]\n");
 	block_close(dev);
-	return ret ? 1 : 0;
+	return ret || m.failed ? 1 : 0;
 }

@@ -86,5 +86,13 @@ both 'qemu-img create -q -f qcow2 -b base.raw -F raw o.qcow2 &&
 	$IMG resize --shrink o.qcow2 512k && $IMG resize o.qcow2 4M'
 same_content img_cli_resize_overlay_shrink_grow o.qcow2
 ok img_cli_resize_overlay_shrink_grow_check qcheck "$T/c/o.qcow2"
+# a.qcow2 came from qemu-img convert, which leaves holes in clusters: both
+# tools take them for zeroes (qemu-img's preallocation heuristic)
+same img_cli_map_overlay map top.qcow2
+same img_cli_map_overlay_json map --output=json top.qcow2
 same img_cli_measure_overlay measure -O qcow2 top.qcow2
+same img_cli_measure_overlay_small measure -O qcow2 -o cluster_size=4k top.qcow2
+qemu-img convert -c -O qcow2 "$W/base.raw" "$W/z.qcow2"
+same img_cli_map_compressed_human map z.qcow2
+same img_cli_map_compressed_json map --output=json z.qcow2
 finish
