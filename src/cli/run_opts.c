@@ -82,9 +82,10 @@ int run_parse_memory(char *arg, struct vm_config *cfg)
 		else if (!strcmp(key, "hugepages"))
 			ret = parse_bool("--memory", key, val,
 					 &cfg->mem_opts.hugepages);
-		else if (!strcmp(key, "hugetlb") && val && *val)
+		else if (!strcmp(key, "hugetlb") && val && *val) {
 			cfg->mem_opts.hugetlb_path = val;
-		else {
+			ret = 0;
+		} else {
 			log_error("--memory: unknown option '%s'", key);
 			ret = -EINVAL;
 		}
