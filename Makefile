@@ -20,6 +20,12 @@ CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
 endif
+# libFuzzer builds (make fuzz): the library gets coverage instrumentation,
+# each target links libFuzzer's main.
+ifeq ($(SAN),fuzz)
+CFLAGS   += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+LDFLAGS  += -fsanitize=fuzzer,address,undefined
+endif
 
 SRCS      := $(shell find src -name '*.c' | sort)
 LIB_SRCS  := $(filter-out src/cli/main.c,$(SRCS))
@@ -29,8 +35,10 @@ TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TESTS     := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 GUEST_SRCS := $(wildcard tests/guests/*.S)
 GUESTS    := $(GUEST_SRCS:tests/guests/%.S=$(BUILD)/guests/%.elf)
+FUZZ_SRCS := $(wildcard tests/fuzz/*_fuzz.c)
+FUZZERS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all test unit-tests guests demo deps assets clean fuzz bench
+.PHONY: all test unit-tests guests demo deps assets clean fuzz fuzzers
 
 all: $(BUILD)/cvisor
 
@@ -55,12 +63,22 @@ $(BUILD)/guests/%.elf: tests/guests/%.S tests/guests/guest.h tests/guests/guest.
 	$(CC) -nostdlib -static -no-pie -Wl,-T,tests/guests/guest.ld \
 		-Wl,--build-id=none -Itests/guests -o $@ $<
 
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libcvisor.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcvisor.a $(LDLIBS)
+
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libcvisor.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcvisor.a $(LDLIBS)
 
 unit-tests: $(TESTS)
 guests: $(GUESTS)
+fuzzers: $(FUZZERS)
+
+# make fuzz: every libFuzzer target in tests/fuzz/ into build-fuzz/fuzz/,
+# built with clang; run one with e.g. build-fuzz/fuzz/qcow2_fuzz -runs=100000.
+fuzz:
+	$(MAKE) CC=clang SAN=fuzz BUILD=build-fuzz fuzzers
 
 deps:
 	./scripts/install-deps.sh
@@ -81,6 +99,6 @@ demo:
 	./scripts/demo.sh
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(OBJS:.o=.d)

@@ -12,9 +12,10 @@ build=(build-essential pkg-config clang
 	liburing-dev libseccomp-dev)
 # Tests and benchmarks: QEMU is the oracle for qcow2 and the peer for benchmarks.
 # The rest are tools the integration tests drive: ext4 images, ACPI table
-# disassembly, network namespaces and bridges, pseudo-terminals, HTTP.
+# disassembly, network namespaces and bridges, NAT rules, pseudo-terminals,
+# HTTP, packet capture.
 test=(qemu-utils qemu-system-x86 e2fsprogs acpica-tools iproute2 util-linux
-	bsdutils procps python3)
+	bsdutils procps python3 nftables)
 # Guest assets: initramfs from busybox, kernel from Debian's linux-source.
 # dwarves (pahole) is only needed for BTF, which the guest config leaves off.
 assets=(busybox-static cpio gzip xz-utils zstd
