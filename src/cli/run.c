@@ -105,11 +105,7 @@ static int run_parse(int argc, char **argv, struct vm_config *cfg,
 			ret = run_parse_disk(optarg, cfg);
 			break;
 		case OPT_NET:
-			if (cfg->nr_nets == VM_MAX_NETS) {
-				log_error("at most %d --net options", VM_MAX_NETS);
-				return -EINVAL;
-			}
-			cfg->nets[cfg->nr_nets++].spec = optarg;
+			ret = run_parse_net(optarg, cfg);
 			break;
 		case OPT_NAME:
 			cfg->name = optarg;

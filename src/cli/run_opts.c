@@ -7,6 +7,7 @@
 #include <sys/sysinfo.h>
 
 #include "cli/cli.h"
+#include "net/net.h"
 #include "virtio/console.h"
 #include "vmm/affinity.h"
 #include "vmm/log.h"
@@ -185,5 +186,26 @@ int run_parse_virtio_console(const char *arg, struct vm_config *cfg)
 	if (vcon_backend_open(arg, &be))
 		return -EINVAL;
 	cfg->virtio_console = &be;
+	return 0;
+}
+
+/*
+ * --net SPEC: the syntax is checked now, so a typo is a usage error before
+ * anything starts; the backend (tap, bridge, slirp) opens with the device.
+ */
+int run_parse_net(const char *arg, struct vm_config *cfg)
+{
+	struct net_opts o;
+	char err[256];
+
+	if (cfg->nr_nets == VM_MAX_NETS) {
+		log_error("at most %d --net options", VM_MAX_NETS);
+		return -EINVAL;
+	}
+	if (net_parse(arg, &o, err, sizeof(err))) {
+		log_error("%s", err);
+		return -EINVAL;
+	}
+	cfg->nets[cfg->nr_nets++].spec = arg;
 	return 0;
 }

@@ -11,6 +11,7 @@
 int run_parse_memory(char *arg, struct vm_config *cfg);
 int run_parse_cpus(char *arg, struct vm_config *cfg);
 int run_parse_disk(char *arg, struct vm_config *cfg);
+int run_parse_net(const char *arg, struct vm_config *cfg);
 int run_parse_virtio_console(const char *arg, struct vm_config *cfg);
 
 #endif

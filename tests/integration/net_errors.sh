@@ -1,6 +1,7 @@
 #!/bin/bash
 # virtio-net bad input: each --net mistake is one line naming the value,
-# and cvisor exits with status 1 or 2 before the guest runs.
+# and cvisor exits before the guest runs: status 2 for a malformed SPEC (a
+# usage error, found while parsing), 1 for a backend that cannot be opened.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/net_lib.sh"
 
@@ -8,14 +9,16 @@ name=net_errors
 kernel=$GUESTS/hello.elf
 [[ -r $kernel ]] || { skip $name "no test guests (make guests)"; exit 0; }
 
-# expect WHAT SPEC PATTERN [command prefix...]
+# expect WHAT SPEC PATTERN [command prefix...]: a backend error (status 1)
+# usage WHAT SPEC PATTERN: a malformed SPEC (status 2)
+want=1
 expect() {
 	local what=$1 spec=$2 pat=$3
 	shift 3
 	timeout 20 "$@" "$CVISOR" run --accel emu --test-exit --memory 64M \
 		--kernel "$kernel" --net "$spec" </dev/null >"$TMP/out" 2>&1
 	rc=$?
-	if [[ $rc != 1 && $rc != 2 ]]; then
+	if [[ $rc != "$want" ]]; then
 		fail "$name: $what" "exit status $rc: $(head -c 300 "$TMP/out")"
 	elif ! grep -q -- "$pat" "$TMP/out"; then
 		fail "$name: $what" "no '$pat' in: $(head -c 300 "$TMP/out")"
@@ -23,24 +26,27 @@ expect() {
 		pass "$name: $what"
 	fi
 }
+usage() {
+	want=2 expect "$@"
+}
 
-expect "unknown backend" "vde,sock=/x" "unknown backend 'vde'"
-expect "malformed hostfwd" "user,hostfwd=tcp::22" "bad hostfwd.*'tcp::22'"
-expect "hostfwd port out of range" "user,hostfwd=tcp::70000-:22" "'tcp::70000-:22'"
-expect "hostfwd bad protocol" "user,hostfwd=sctp::2222-:22" "'sctp::2222-:22'"
-expect "malformed mac" "user,mac=52:54:00:12:34" "bad MAC address.*'52:54:00:12:34'"
-expect "multicast mac" "user,mac=01:00:5e:00:00:01" "'01:00:5e:00:00:01'"
-expect "malformed net" "user,net=10.0.2.0/33" "bad network.*'10.0.2.0/33'"
-expect "net with host bits" "user,net=10.0.2.7/24" "'10.0.2.7/24'"
-expect "unknown option" "user,speed=fast" "unknown option 'speed'"
-expect "tap without ifname" "tap" "tap needs ifname"
+usage "unknown backend" "vde,sock=/x" "unknown backend 'vde'"
+usage "malformed hostfwd" "user,hostfwd=tcp::22" "bad hostfwd.*'tcp::22'"
+usage "hostfwd port out of range" "user,hostfwd=tcp::70000-:22" "'tcp::70000-:22'"
+usage "hostfwd bad protocol" "user,hostfwd=sctp::2222-:22" "'sctp::2222-:22'"
+usage "malformed mac" "user,mac=52:54:00:12:34" "bad MAC address.*'52:54:00:12:34'"
+usage "multicast mac" "user,mac=01:00:5e:00:00:01" "'01:00:5e:00:00:01'"
+usage "malformed net" "user,net=10.0.2.0/33" "bad network.*'10.0.2.0/33'"
+usage "net with host bits" "user,net=10.0.2.7/24" "'10.0.2.7/24'"
+usage "unknown option" "user,speed=fast" "unknown option 'speed'"
+usage "tap without ifname" "tap" "tap needs ifname"
 expect "missing tap" "tap,ifname=cvnosuch0" "tap 'cvnosuch0' does not exist"
 expect "not a tap" "tap,ifname=lo" "'lo' is not a tap"
 expect "missing bridge" "bridge,br=cvnobr0" "bridge 'cvnobr0' does not exist"
-expect "queues=0" "tap,ifname=tap0,queues=0" "bad queues (want a number from 1 to 16): '0'"
-expect "queues over 16" "bridge,br=br0,queues=17" "bad queues.*'17'"
-expect "queues not a number" "tap,ifname=tap0,queues=two" "bad queues.*'two'"
-expect "queues with user mode" "user,queues=2" "user mode (libslirp) has a single queue"
+usage "queues=0" "tap,ifname=tap0,queues=0" "bad queues (want a number from 1 to 16): '0'"
+usage "queues over 16" "bridge,br=br0,queues=17" "bad queues.*'17'"
+usage "queues not a number" "tap,ifname=tap0,queues=two" "bad queues.*'two'"
+usage "queues with user mode" "user,queues=2" "user mode (libslirp) has a single queue"
 
 # nine NICs: one more than a VM takes
 nets=()
