@@ -378,6 +378,43 @@ static int add_refblocks(struct qcow2 *s, uint64_t c, uint64_t len,
 	return 0;
 }
 
+/* Whether clusters [c, c+n) meet the bytes [off, off+len) of the file. */
+static bool meets(const struct qcow2 *s, uint64_t c, uint64_t n, uint64_t off,
+		  uint64_t len)
+{
+	return len && off >> s->cluster_bits < c + n &&
+	       (off + len - 1) >> s->cluster_bits >= c;
+}
+
+/*
+ * Refcounts that call a metadata cluster free are corrupt: writing there
+ * would destroy the image. As qemu does, the image is marked corrupt (it
+ * then opens read-only until "check -r all") and the write fails.
+ */
+static int check_overlap(struct qcow2 *s, uint64_t c, uint64_t n)
+{
+	uint64_t cs = s->cluster_size;
+	bool bad = c == 0 ||
+		   meets(s, c, n, s->l1_offset, (uint64_t)s->l1_size * 8) ||
+		   meets(s, c, n, s->reftable_offset,
+			 (uint64_t)s->reftable_clusters * cs) ||
+		   meets(s, c, n, s->snapshots_offset, s->snapshots_size);
+
+	for (uint32_t i = 0; i < s->l1_size && !bad; i++)
+		bad = meets(s, c, n, s->l1[i] & QCOW2_OFFSET_MASK,
+			    (s->l1[i] & QCOW2_OFFSET_MASK) ? cs : 0);
+	for (uint64_t i = 0; i < s->reftable_entries && !bad; i++)
+		bad = meets(s, c, n, s->reftable[i] & QCOW2_OFFSET_MASK,
+			    (s->reftable[i] & QCOW2_OFFSET_MASK) ? cs : 0);
+	for (uint32_t i = 0; i < s->nb_snapshots && !bad; i++)
+		bad = meets(s, c, n, s->snaps[i].l1_offset,
+			    (uint64_t)s->snaps[i].l1_size * 8);
+	if (!bad)
+		return 0;
+	qcow2_update_incompat(s, s->incompat | QCOW2_INCOMPAT_CORRUPT);
+	return -EIO;
+}
+
 int64_t qcow2_alloc_clusters(struct qcow2 *s, uint64_t n)
 {
 	uint64_t c, first_free, k = 0, need = 0, last;
@@ -406,6 +443,9 @@ int64_t qcow2_alloc_clusters(struct qcow2 *s, uint64_t n)
 			break;
 		k = need;
 	}
+	ret = check_overlap(s, c, n + k);
+	if (ret)
+		return ret;
 	if (need) {
 		ret = add_refblocks(s, c, n + k, c + n, need);
 		if (ret)

@@ -36,6 +36,8 @@ elif what == 'lowref':
     setref(data // cs, 0)
 elif what == 'copied':
     f.seek(l2 + 8); f.write(struct.pack('>Q', e & ~(1 << 63)))
+elif what == 'freehdr':
+    setref(0, 0)
 elif what == 'beyond':
     f.seek(l2 + 8); f.write(struct.pack('>Q', (1 << 63) | (1 << 40)))
 PY
@@ -116,6 +118,12 @@ else
 	echo "SKIP: img_encrypted_refused: qemu-img cannot make LUKS images"
 fi
 ok img_corrupt_bit_refuses_rw bash -c "cp $T/good.qcow2 $T/cb.qcow2 && python3 -c \"import struct,sys; f=open(sys.argv[1],'r+b'); f.seek(72); f.write(struct.pack('>Q',2))\" $T/cb.qcow2 && ! $C img resize $T/cb.qcow2 +1M 2>/dev/null && $C img info $T/cb.qcow2 | grep -q 'corrupt: true' && $C img check -r all $T/cb.qcow2 >/dev/null && qemu-img info $T/cb.qcow2 | grep -q 'corrupt: false'"
+
+# refcounts that call the header free: a write must not land there
+cp "$T/good.qcow2" "$T/fh.qcow2"
+poke "$T/fh.qcow2" freehdr
+ok img_metadata_overlap_refused bash -c "! $C img snapshot -c s $T/fh.qcow2 2>/dev/null && qemu-img info $T/fh.qcow2 | grep -q 'corrupt: true' && qemu-img compare -q $T/src.raw $T/fh.qcow2"
+ok img_metadata_overlap_repaired bash -c "$C img check -r all $T/fh.qcow2 >/dev/null; qcheck $T/fh.qcow2 && $C img snapshot -c s $T/fh.qcow2 && qcheck $T/fh.qcow2 && qemu-img compare -q $T/src.raw $T/fh.qcow2"
 
 head -c 50 "$T/good.qcow2" > "$T/short.qcow2"
 ok img_truncated_header bash -c "$C img info $T/short.qcow2 2>&1 | grep -q 'truncated'"
