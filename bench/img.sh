@@ -3,10 +3,12 @@
 # a 1 GiB raw file (half random data, half holes) to qcow2, to compressed
 # qcow2 (zlib), and back to raw; then random 4 KiB I/O through the qcow2
 # driver against qemu-io. Prints wall times and cvisor/qemu ratios.
-#   usage: bench/img.sh [SIZE_MIB]   (CVISOR=path/to/cvisor to override)
+#   usage: bench/img.sh [SIZE_MIB]   (BUILD=build-dir, default build;
+#                                     CVISOR=path/to/cvisor to override)
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-C=${CVISOR:-$TOP/build/cvisor}
+BUILD=${BUILD:-build}
+C=${CVISOR:-$TOP/$BUILD/cvisor}
 MIB=${1:-1024}
 command -v qemu-img >/dev/null || { echo "qemu-img not installed"; exit 1; }
 T=$(mktemp -d /tmp/cvisor-bench-img.XXXXXX)
@@ -55,7 +57,7 @@ printf 'sizes: qcow2 %s, zlib %s, zstd %s bytes\n' "$(stat -c %s "$T/a.qcow2")" 
 # and through cvisor's block layer (bench/qcow2_io.c), both with a write-back
 # cache and one flush at the end.
 command -v qemu-io >/dev/null || { echo "qemu-io not installed: random I/O skipped"; exit 0; }
-make -C "$TOP" -s "$TOP/build/bench/qcow2_io" >/dev/null
+make -C "$TOP" -s BUILD="$BUILD" "$BUILD/bench/qcow2_io" >/dev/null
 OPS=${OPS:-20000}
 awk -v n="$OPS" 'BEGIN { srand(42); for (i = 0; i < n; i++)
 	printf "%s %d 4k\n", (i % 2 ? "read" : "write"), int(rand() * 262144) * 4096 }' \
@@ -68,7 +70,7 @@ s=$(date +%s.%N)
 qemu-io -t writeback -f qcow2 "$T/q.qcow2" <"$T/ops.qemu" >/dev/null
 q=$(echo "$(date +%s.%N) - $s" | bc)
 s=$(date +%s.%N)
-"$TOP/build/bench/qcow2_io" "$T/c.qcow2" <"$T/ops" >/dev/null
+"$TOP/$BUILD/bench/qcow2_io" "$T/c.qcow2" <"$T/ops" >/dev/null
 c=$(echo "$(date +%s.%N) - $s" | bc)
 printf '%-28s qemu-io %7.2fs  cvisor %7.2fs  ratio %5.2f  (%d ops, %.0f vs %.0f IOPS)\n' \
 	"random 4k r/w (qcow2)" "$q" "$c" "$(echo "$c / $q" | bc -l)" "$OPS" \

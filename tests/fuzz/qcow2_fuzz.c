@@ -3,7 +3,9 @@
  * libFuzzer target: the input is a whole qcow2 file. It is opened read-only
  * (header, extensions, refcount table, L1 table, snapshot table), a few
  * guest ranges are read through L2 tables and compressed clusters, and the
- * refcount checker walks every table.
+ * refcount checker walks every table. Then it is opened read-write: a
+ * cluster is written (allocation, refcount updates, L2 copy-on-write), a
+ * snapshot made and removed, and check repairs what it finds.
  *
  * Build and run (not part of the normal build: tests/ is not globbed):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isrc \
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "block/qcow2.h"
@@ -27,6 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct qcow2_check_result r;
 	char path[64], err[BLOCK_ERR_LEN];
 	struct block_dev *dev;
+	struct stat st;
 	int fd = memfd_create("qcow2-fuzz", 0);
 
 	if (fd < 0)
@@ -45,6 +49,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		block_pread(dev, buf, n, off);
 	}
 	qcow2_check(dev, 0, &r, NULL, NULL);
+	block_close(dev);
+	if (block_open(path, "qcow2", BLOCK_NO_BACKING | BLOCK_REPAIR, &dev, err,
+		       sizeof(err)))
+		goto out;
+	memset(buf, 0x5a, 4096);
+	if (dev->length >= 4096)
+		block_pwrite(dev, buf, 4096, (dev->length / 2) & ~4095ull);
+	if (!qcow2_snapshot_create(dev, "fuzz"))
+		qcow2_snapshot_delete(dev, "fuzz");
+	/*
+	 * A hostile refcount table may put new clusters far out (legal up
+	 * to 2^56): the checker's per-cluster table would then exceed the
+	 * fuzzer's memory limit, which is no bug.
+	 */
+	if (!fstat(fd, &st) && st.st_size < (64 << 20))
+		qcow2_check(dev, QCOW2_FIX_LEAKS | QCOW2_FIX_ERRORS, &r, NULL,
+			    NULL);
 	block_close(dev);
 out:
 	close(fd);
