@@ -18,6 +18,7 @@
 #include "vmm/console.h"
 #include "vmm/event_loop.h"
 #include "vmm/log.h"
+#include "vmm/sandbox.h"
 #include "vmm/vm.h"
 
 static const char run_usage[] =
@@ -42,6 +43,7 @@ static const char run_usage[] =
 "                       add a virtio-balloon device (cvisor balloon)\n"
 "  --daemonize          run in the background; 'cvisor console NAME' attaches\n"
 "  --no-reboot          exit when the guest reboots\n"
+"  --no-seccomp         run without the VMM's seccomp filter (debugging)\n"
 "  --debug              verbose VMM logging\n"
 "\n"
 "Console: the guest's serial port is this terminal. Ctrl-A x quits,\n"
@@ -51,6 +53,7 @@ enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS,
 	OPT_ACCEL, OPT_DISK, OPT_NET, OPT_NAME, OPT_NO_REBOOT, OPT_DEBUG,
 	OPT_TEST_EXIT, OPT_HELP, OPT_BALLOON, OPT_DAEMONIZE, OPT_VIRTIO_CONSOLE,
+	OPT_NO_SECCOMP,
 };
 
 static const struct option run_options[] = {
@@ -71,11 +74,12 @@ static const struct option run_options[] = {
 	{ "balloon", optional_argument, NULL, OPT_BALLOON },
 	{ "daemonize", no_argument, NULL, OPT_DAEMONIZE },
 	{ "virtio-console", required_argument, NULL, OPT_VIRTIO_CONSOLE },
+	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 	{ 0 },
 };
 
 static int run_parse(int argc, char **argv, struct vm_config *cfg,
-		     struct run_mgmt *mgmt)
+		     struct run_mgmt *mgmt, bool *no_seccomp)
 {
 	int opt, ret = 0;
 
@@ -129,6 +133,9 @@ static int run_parse(int argc, char **argv, struct vm_config *cfg,
 			break;
 		case OPT_DAEMONIZE:
 			mgmt->daemonize = true;
+			break;
+		case OPT_NO_SECCOMP:
+			*no_seccomp = true;
 			break;
 		case OPT_VIRTIO_CONSOLE:
 			ret = run_parse_virtio_console(optarg, cfg);
@@ -208,9 +215,11 @@ int cmd_run(int argc, char **argv)
 	struct vm vm;
 	enum vm_exit_reason reason;
 	sigset_t sigs;
+	char err[256];
+	bool no_seccomp = false;
 	int sfd, status;
 
-	if (run_parse(argc, argv, &cfg, &mgmt))
+	if (run_parse(argc, argv, &cfg, &mgmt, &no_seccomp))
 		return 2;
 	/* Termination signals arrive through a signalfd in the event loop. */
 	sigemptyset(&sigs);
@@ -236,6 +245,10 @@ int cmd_run(int argc, char **argv)
 	cfg.console_out = console_output;
 	cfg.console_opaque = con;
 	run_mgmt_console(&mgmt, &cfg);
+	if (!no_seccomp && sandbox_install(err, sizeof(err))) {
+		log_error("%s (--no-seccomp runs without it)", err);
+		return 1;
+	}
 	for (;;) {
 		if (vm_create(&vm, &cfg)) {
 			status = 1;

@@ -33,6 +33,11 @@ check kvm_four_vcpus_start_and_stop $rc "rc=$rc $(head -c 300 "$TMP/out")"
 	</dev/null >"$TMP/out" 2>&1 &
 pid=$!
 sleep 1
+# The VMM runs under its seccomp filter (mode 2), on every thread.
+filtered=$(grep -c '^Seccomp:[[:space:]]*2' /proc/$pid/task/*/status 2>/dev/null | grep -c ':1$')
+threads=$(ls /proc/$pid/task 2>/dev/null | wc -l)
+[[ $threads -gt 1 && $filtered -eq $threads ]]
+check kvm_vmm_threads_under_seccomp $? "$filtered of $threads threads filtered"
 kill -TERM $pid
 wait $pid
 rc=$?

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A seccomp filter over the whole VMM process, installed once the command
+ * line is parsed and before any guest code runs. Device emulation parses
+ * guest-controlled data; if a bug there is ever exploited, the process
+ * still cannot start programs, trace or write other processes, load kernel
+ * code, or change the system (mounts, namespaces, clock, swap, reboot).
+ *
+ * It is a deny list: cvisor opens files, sockets, taps and /dev/kvm again
+ * on every guest reboot and for hot paths like io_uring and slirp, so an
+ * allow list would have to track every library's syscalls. A denied call
+ * kills the whole process (SIGSYS), which a supervisor sees, rather than
+ * failing quietly.
+ */
+#include "vmm/sandbox.h"
+
+#include <errno.h>
+#include <seccomp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Calls no part of cvisor makes once it runs; names libseccomp resolves. */
+static const char *const sandbox_denied[] = {
+	/* other programs and other processes */
+	"execve", "execveat", "process_vm_readv",
+#ifndef __SANITIZE_ADDRESS__
+	/* LeakSanitizer stops the world with ptrace at exit */
+	"ptrace",
+#endif
+	"process_vm_writev", "kcmp", "pidfd_getfd",
+	/* kernel code and kernel facilities an attacker would want */
+	"init_module", "finit_module", "delete_module", "kexec_load",
+	"kexec_file_load", "bpf", "perf_event_open", "userfaultfd",
+	"add_key", "request_key", "keyctl", "lookup_dcookie",
+	/* the system: mounts, namespaces, identity, time, power */
+	"mount", "umount2", "pivot_root", "chroot", "move_mount",
+	"open_tree", "fsopen", "fsconfig", "fsmount", "fspick",
+	"mount_setattr", "setns", "unshare", "setuid", "setgid",
+	"setreuid", "setregid", "setresuid", "setresgid", "setgroups",
+	"setfsuid", "setfsgid", "settimeofday", "clock_settime",
+	"clock_adjtime", "adjtimex", "swapon", "swapoff", "reboot",
+	"sethostname", "setdomainname", "acct", "quotactl",
+	"iopl", "ioperm", "personality", "syslog", "vhangup",
+	"name_to_handle_at", "open_by_handle_at", "uselib",
+};
+
+int sandbox_install(char *err, size_t errlen)
+{
+	scmp_filter_ctx ctx;
+	int ret = 0;
+
+	ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (!ctx) {
+		snprintf(err, errlen, "seccomp: cannot create a filter");
+		return -ENOMEM;
+	}
+	/* every thread, including the ones already running */
+	ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+	for (size_t i = 0; !ret && i < sizeof(sandbox_denied) /
+					sizeof(sandbox_denied[0]); i++) {
+		int nr = seccomp_syscall_resolve_name(sandbox_denied[i]);
+
+		/* a call this architecture or libseccomp does not know */
+		if (nr == __NR_SCMP_ERROR)
+			continue;
+		ret = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, nr, 0);
+		if (ret)
+			snprintf(err, errlen, "seccomp: cannot deny %s: %s",
+				 sandbox_denied[i], strerror(-ret));
+	}
+	if (!ret) {
+		ret = seccomp_load(ctx);
+		if (ret)
+			snprintf(err, errlen, "seccomp: cannot load the filter: %s",
+				 strerror(-ret));
+	}
+	seccomp_release(ctx);
+	return ret;
+}
