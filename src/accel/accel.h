@@ -61,6 +61,17 @@ struct accel_ops {
 	/* Deliver a message-signalled interrupt. */
 	int (*send_msi)(struct vm *vm, uint64_t addr, uint32_t data);
 	/*
+	 * Optional: an in-kernel route for one MSI message (addr, data).
+	 * msi_route_add returns an eventfd: an 8-byte write to it raises the
+	 * message in the guest without a call into the VMM. msi_route_update
+	 * points the route of fd at a new message; msi_route_del removes it
+	 * and closes fd. NULL or -ENOSYS means the VMM must use send_msi.
+	 */
+	int (*msi_route_add)(struct vm *vm, uint64_t addr, uint32_t data);
+	int (*msi_route_update)(struct vm *vm, int fd, uint64_t addr,
+				uint32_t data);
+	void (*msi_route_del)(struct vm *vm, int fd);
+	/*
 	 * Optional: make a guest write of len bytes at addr (MMIO, or port
 	 * I/O when pio) signal eventfd fd without a user-space exit.
 	 * NULL or -ENOSYS means the VMM must signal fd from a bus handler.

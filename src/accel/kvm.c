@@ -19,6 +19,7 @@
 
 #include "accel/accel.h"
 #include "accel/kvm_cpuid.h"
+#include "accel/kvm_msi.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
 
@@ -30,6 +31,7 @@ struct kvm_vm {
 	int kvm_fd;
 	int vm_fd;
 	int run_size;
+	struct kvm_msi_routes *msi;	/* NULL: KVM_SIGNAL_MSI only */
 };
 
 struct kvm_vcpu {
@@ -131,6 +133,9 @@ static int kvm_vm_init(struct vm *vm)
 		return kvm_fail(vm, "KVM_CREATE_IRQCHIP");
 	if (ioctl(kvm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
 		return kvm_fail(vm, "KVM_CREATE_PIT2");
+	ret = kvm_msi_routes_create(kvm->vm_fd, &kvm->msi);
+	if (ret)
+		return ret;
 	ret = kvm_map_memory(vm, kvm);
 	if (ret)
 		return ret;
@@ -145,6 +150,7 @@ static void kvm_vm_destroy(struct vm *vm)
 
 	if (!kvm)
 		return;
+	kvm_msi_routes_destroy(kvm->msi);
 	if (kvm->vm_fd >= 0)
 		close(kvm->vm_fd);
 	if (kvm->kvm_fd >= 0)
@@ -446,6 +452,24 @@ static int kvm_send_msi(struct vm *vm, uint64_t addr, uint32_t data)
 	return ioctl(kvm_of(vm)->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 ? -errno : 0;
 }
 
+static int kvm_msi_add(struct vm *vm, uint64_t addr, uint32_t data)
+{
+	struct kvm_vm *kvm = kvm_of(vm);
+
+	return kvm->msi ? kvm_msi_route_add(kvm->msi, addr, data) : -ENOSYS;
+}
+
+/* Only ever called with an fd kvm_msi_add returned, so kvm->msi is set. */
+static int kvm_msi_update(struct vm *vm, int fd, uint64_t addr, uint32_t data)
+{
+	return kvm_msi_route_update(kvm_of(vm)->msi, fd, addr, data);
+}
+
+static void kvm_msi_del(struct vm *vm, int fd)
+{
+	kvm_msi_route_del(kvm_of(vm)->msi, fd);
+}
+
 static int kvm_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, bool pio,
 			 int fd, bool deassign)
 {
@@ -486,6 +510,9 @@ const struct accel_ops kvm_accel_ops = {
 	.vcpu_kick = kvm_vcpu_kick,
 	.set_irq = kvm_set_irq,
 	.send_msi = kvm_send_msi,
+	.msi_route_add = kvm_msi_add,
+	.msi_route_update = kvm_msi_update,
+	.msi_route_del = kvm_msi_del,
 	.add_ioeventfd = kvm_add_ioeventfd,
 	.del_ioeventfd = kvm_del_ioeventfd,
 };

@@ -61,6 +61,23 @@ int vm_send_msi(struct vm *vm, uint64_t addr, uint32_t data)
 	return vm->accel->send_msi(vm, addr, data);
 }
 
+int vm_msi_route_add(struct vm *vm, uint64_t addr, uint32_t data)
+{
+	if (!vm->accel->msi_route_add)
+		return -ENOSYS;
+	return vm->accel->msi_route_add(vm, addr, data);
+}
+
+int vm_msi_route_update(struct vm *vm, int fd, uint64_t addr, uint32_t data)
+{
+	return vm->accel->msi_route_update(vm, fd, addr, data);
+}
+
+void vm_msi_route_del(struct vm *vm, int fd)
+{
+	vm->accel->msi_route_del(vm, fd);
+}
+
 static const struct accel_ops *vm_pick_accel(struct vm *vm)
 {
 	const char *name = vm->cfg->accel ? vm->cfg->accel : "kvm";

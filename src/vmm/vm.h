@@ -132,6 +132,13 @@ void vm_request_exit(struct vm *vm, enum vm_exit_reason reason,
 /* Interrupts, forwarded to the accelerator. */
 int vm_set_irq(struct vm *vm, unsigned gsi, int level);
 int vm_send_msi(struct vm *vm, uint64_t addr, uint32_t data);
+/*
+ * An eventfd that raises MSI (addr, data) when written (accel_ops
+ * msi_route_add), or -ENOSYS when the accelerator has none.
+ */
+int vm_msi_route_add(struct vm *vm, uint64_t addr, uint32_t data);
+int vm_msi_route_update(struct vm *vm, int fd, uint64_t addr, uint32_t data);
+void vm_msi_route_del(struct vm *vm, int fd);
 
 /*
  * Have guest writes to [addr, addr+len) signal fd. Uses the accelerator's
