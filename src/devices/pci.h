@@ -236,7 +236,9 @@ static inline uint32_t pci_get_u32(const uint8_t *p)
 
 /*
  * MSI-X (pci_msix.c): a capability plus table and PBA as regions of one
- * BAR. Vectors are delivered with vm_send_msi; masked ones become pending.
+ * BAR. Vectors are delivered through the accelerator's in-kernel MSI routes
+ * (vm_msi_route_add: irqfd under KVM) or else vm_send_msi; masked ones
+ * become pending.
  */
 int pci_msix_init(struct pci_device *dev, unsigned nr_vectors, int bar,
 		  uint32_t table_off, uint32_t pba_off);

@@ -4,10 +4,17 @@
  * vector table and the pending bit array, the latter two as regions of one
  * memory BAR. A vector raised while masked (per vector or function-wide)
  * sets its pending bit and is delivered when unmasked.
+ *
+ * When the accelerator offers in-kernel MSI routes (irqfd under KVM), a
+ * vector gets one as soon as it is enabled and unmasked, carrying the
+ * message the guest programmed; raising the vector is then a write to the
+ * route's eventfd. Masking stays here: a masked vector's eventfd is never
+ * written. Without routes, vectors go through vm_send_msi.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "devices/pci.h"
 #include "vmm/log.h"
@@ -25,6 +32,13 @@ struct msix_entry {
 	uint32_t ctrl;
 };
 
+/* A vector's in-kernel route and the message it was set up with. */
+struct msix_route {
+	int fd;			/* -1: none, deliver with vm_send_msi */
+	uint64_t addr;
+	uint32_t data;
+};
+
 struct pci_msix {
 	struct pci_device *dev;
 	pthread_mutex_t lock;
@@ -33,6 +47,7 @@ struct pci_msix {
 	bool masked;		/* function mask */
 	struct msix_entry *table;
 	uint64_t *pba;
+	struct msix_route *routes;
 };
 
 static bool msix_pending(struct pci_msix *m, unsigned v)
@@ -54,12 +69,71 @@ static bool msix_deliverable(struct pci_msix *m, unsigned v)
 	       !(m->table[v].ctrl & MSIX_ENTRY_MASKED);
 }
 
+static uint64_t msix_addr(const struct msix_entry *e)
+{
+	return (uint64_t)e->addr_hi << 32 | e->addr_lo;
+}
+
+/* Lock held. */
+static void msix_route_release(struct pci_msix *m, unsigned v)
+{
+	struct msix_route *r = &m->routes[v];
+
+	if (r->fd < 0)
+		return;
+	vm_msi_route_del(m->dev->bus->vm, r->fd);
+	r->fd = -1;
+}
+
+/*
+ * Make the route of a deliverable vector carry the message now in its
+ * table entry: created the first time, moved when the guest rewrote the
+ * entry. A vector without a route falls back to vm_send_msi. Lock held.
+ */
+static void msix_route_sync(struct pci_msix *m, unsigned v)
+{
+	const struct msix_entry *e = &m->table[v];
+	struct msix_route *r = &m->routes[v];
+	struct vm *vm = m->dev->bus->vm;
+	uint64_t addr = msix_addr(e);
+	int fd;
+
+	if (!msix_deliverable(m, v))
+		return;
+	if (r->fd >= 0) {
+		if (r->addr == addr && r->data == e->data)
+			return;
+		if (vm_msi_route_update(vm, r->fd, addr, e->data)) {
+			log_once("pci: %s: cannot move the route of MSI-X vector %u",
+				 m->dev->name, v);
+			msix_route_release(m, v);
+			return;
+		}
+	} else {
+		fd = vm_msi_route_add(vm, addr, e->data);
+		if (fd == -ENOSYS)		/* emu: none, quietly */
+			return;
+		if (fd < 0) {
+			log_once("pci: %s: no in-kernel route for MSI-X vector %u: %s",
+				 m->dev->name, v, strerror(-fd));
+			return;
+		}
+		r->fd = fd;
+	}
+	r->addr = addr;
+	r->data = e->data;
+}
+
+/* Lock held; v is deliverable, so a route it has is up to date. */
 static void msix_send(struct pci_msix *m, unsigned v)
 {
 	const struct msix_entry *e = &m->table[v];
-	uint64_t addr = (uint64_t)e->addr_hi << 32 | e->addr_lo;
+	uint64_t one = 1;
 
-	vm_send_msi(m->dev->bus->vm, addr, e->data);
+	if (m->routes[v].fd >= 0 &&
+	    write(m->routes[v].fd, &one, sizeof(one)) == sizeof(one))
+		return;
+	vm_send_msi(m->dev->bus->vm, msix_addr(e), e->data);
 }
 
 /* Deliver every pending vector that became deliverable; lock held. */
@@ -113,6 +187,13 @@ void pci_msix_control_written(struct pci_device *dev)
 	pthread_mutex_lock(&m->lock);
 	m->enabled = ctrl & MSIX_CTRL_ENABLE;
 	m->masked = ctrl & MSIX_CTRL_MASKALL;
+	/* A driver turns MSI-X off when it resets or lets go of the device. */
+	for (unsigned v = 0; v < m->nr; v++) {
+		if (m->enabled)
+			msix_route_sync(m, v);
+		else
+			msix_route_release(m, v);
+	}
 	msix_flush_pending(m);
 	pthread_mutex_unlock(&m->lock);
 }
@@ -134,12 +215,9 @@ static uint64_t msix_table_read(void *opaque, uint64_t off, unsigned size)
 	return val;
 }
 
-static void msix_table_write_word(struct pci_msix *m, unsigned w,
+static void msix_table_write_word(struct msix_entry *e, unsigned w,
 				  uint32_t val)
 {
-	unsigned v = w / 4;
-	struct msix_entry *e = &m->table[v];
-
 	switch (w % 4) {
 	case 0:
 		e->addr_lo = val & ~3u;
@@ -152,10 +230,6 @@ static void msix_table_write_word(struct pci_msix *m, unsigned w,
 		break;
 	case 3:
 		e->ctrl = val & MSIX_ENTRY_MASKED;
-		if (msix_pending(m, v) && msix_deliverable(m, v)) {
-			msix_set_pending(m, v, false);
-			msix_send(m, v);
-		}
 		break;
 	}
 }
@@ -164,6 +238,8 @@ static void msix_table_write(void *opaque, uint64_t off, uint64_t val,
 			     unsigned size)
 {
 	struct pci_msix *m = opaque;
+	unsigned w = off / 4, v = w / 4;
+	struct msix_entry *e = &m->table[v];
 
 	if ((size != 4 && size != 8) || off % size) {
 		log_once("pci: %s: MSI-X table access of size %u at %#llx "
@@ -172,9 +248,18 @@ static void msix_table_write(void *opaque, uint64_t off, uint64_t val,
 		return;
 	}
 	pthread_mutex_lock(&m->lock);
-	msix_table_write_word(m, off / 4, val);
+	msix_table_write_word(e, w, val);
 	if (size == 8)
-		msix_table_write_word(m, off / 4 + 1, val >> 32);
+		msix_table_write_word(e, w + 1, val >> 32);
+	/*
+	 * Unmasking sets up the route; rewriting an unmasked entry is
+	 * undefined (6.8.2.9), the route follows it.
+	 */
+	msix_route_sync(m, v);
+	if (msix_pending(m, v) && msix_deliverable(m, v)) {
+		msix_set_pending(m, v, false);
+		msix_send(m, v);
+	}
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -220,11 +305,14 @@ int pci_msix_init(struct pci_device *dev, unsigned nr_vectors, int bar,
 	m->nr = nr_vectors;
 	m->table = calloc(nr_vectors, sizeof(*m->table));
 	m->pba = calloc(PCI_MSIX_PBA_SIZE(nr_vectors), 1);
+	m->routes = calloc(nr_vectors, sizeof(*m->routes));
 	ret = -ENOMEM;
-	if (!m->table || !m->pba)
+	if (!m->table || !m->pba || !m->routes)
 		goto err_free;
-	for (unsigned v = 0; v < nr_vectors; v++)
+	for (unsigned v = 0; v < nr_vectors; v++) {
 		m->table[v].ctrl = MSIX_ENTRY_MASKED;
+		m->routes[v].fd = -1;
+	}
 	pthread_mutex_init(&m->lock, NULL);
 
 	if (bar < 0 || bar >= PCI_NR_BARS) {
@@ -259,6 +347,7 @@ err_regions:
 err_lock:
 	pthread_mutex_destroy(&m->lock);
 err_free:
+	free(m->routes);
 	free(m->pba);
 	free(m->table);
 	free(m);
@@ -272,7 +361,10 @@ void pci_msix_destroy(struct pci_device *dev)
 	if (!m)
 		return;
 	dev->msix = NULL;
+	for (unsigned v = 0; v < m->nr; v++)
+		msix_route_release(m, v);
 	pthread_mutex_destroy(&m->lock);
+	free(m->routes);
 	free(m->pba);
 	free(m->table);
 	free(m);

@@ -11,7 +11,9 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "vmm/vm.h"
 
@@ -34,6 +36,53 @@ int vm_send_msi(struct vm *v, uint64_t addr, uint32_t data)
 	__atomic_store_n(&fake_msi_data, data, __ATOMIC_SEQ_CST);
 	__atomic_fetch_add(&fake_nr_msi, 1, __ATOMIC_SEQ_CST);
 	return 0;
+}
+
+/*
+ * In-kernel MSI routes: none (as under emu) unless a test sets
+ * fake_msi_routes; then each route is a plain eventfd the test reads to
+ * count deliveries, and the last route change is recorded.
+ */
+static bool fake_msi_routes;
+static int fake_route_error;		/* when set, adds fail with it */
+static unsigned fake_nr_routes;		/* routes alive */
+static unsigned fake_nr_route_changes;	/* adds and updates */
+static int fake_route_fd = -1;		/* last added or updated */
+static uint64_t fake_route_addr;
+static uint32_t fake_route_data;
+
+int vm_msi_route_add(struct vm *v, uint64_t addr, uint32_t data)
+{
+	int fd;
+
+	if (!fake_msi_routes)
+		return -ENOSYS;
+	if (fake_route_error)
+		return fake_route_error;
+	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	fake_nr_routes++;
+	fake_nr_route_changes++;
+	fake_route_fd = fd;
+	fake_route_addr = addr;
+	fake_route_data = data;
+	return fd;
+}
+
+int vm_msi_route_update(struct vm *v, int fd, uint64_t addr, uint32_t data)
+{
+	fake_nr_route_changes++;
+	fake_route_fd = fd;
+	fake_route_addr = addr;
+	fake_route_data = data;
+	return 0;
+}
+
+void vm_msi_route_del(struct vm *v, int fd)
+{
+	fake_nr_routes--;
+	close(fd);
 }
 
 /* No accelerator ioeventfd: devices fall back as they do under emu. */

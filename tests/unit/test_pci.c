@@ -2,7 +2,8 @@
 /*
  * PCI bus without a VM: config space through 0xCF8/0xCFC and ECAM on the
  * buses of a bare struct vm, BAR sizing and moving, the capability list
- * and MSI-X masking. vm_send_msi and the ioeventfd calls are stubbed here.
+ * and MSI-X masking and routes. vm_send_msi, the MSI routes and the
+ * ioeventfd calls are stubbed here (fake_vm.h).
  */
 #include <errno.h>
 #include <string.h>
@@ -299,6 +300,108 @@ static void test_msix(void)
 	CHECK(!pci_msix_enabled(&tdev));
 }
 
+/* What the route's eventfd counted since the last look (0: nothing). */
+static uint64_t route_count(int fd)
+{
+	uint64_t n;
+
+	return read(fd, &n, sizeof(n)) == sizeof(n) ? n : 0;
+}
+
+static uint64_t pba_read(uint64_t bar)
+{
+	uint64_t pba;
+
+	bus_read(&vm.mmio, bar + 0x800, &pba, 8);
+	return pba;
+}
+
+/*
+ * With in-kernel routes (irqfd under KVM): a route per enabled, unmasked
+ * vector, raised by writing its eventfd, never by vm_send_msi; masking and
+ * the pending bits still work; routes follow rewrites and go away when
+ * MSI-X is turned off. Runs after test_msix: vector 1 is programmed.
+ */
+static void test_msix_routes(void)
+{
+	uint64_t bar = cf8_read(8, 0x18, 4) & ~0xfu;
+	unsigned cap = tdev.msix_cap, changes;
+	int fd;
+
+	fake_msi_routes = true;
+	fake_nr_msi = 0;
+	fake_nr_route_changes = 0;
+	cf8_write(8, cap + 2, 0x8000, 2);		/* enable */
+	CHECK_EQ(fake_nr_routes, 1);			/* only vector 1 */
+	CHECK_EQ(fake_route_addr, 0xfee00000);
+	CHECK_EQ(fake_route_data, 0x41);
+	fd = fake_route_fd;
+	CHECK(pci_msix_notify(&tdev, 1));
+	CHECK(pci_msix_notify(&tdev, 1));
+	CHECK_EQ(route_count(fd), 2);
+	CHECK_EQ(fake_nr_msi, 0);
+
+	/* masked: pending, no write; a rewrite while masked waits */
+	msix_write(bar, 1, 3, 1);
+	CHECK(pci_msix_notify(&tdev, 1));
+	CHECK_EQ(route_count(fd), 0);
+	CHECK_EQ(pba_read(bar), 2);
+	changes = fake_nr_route_changes;
+	msix_write(bar, 1, 2, 0x42);
+	CHECK_EQ(fake_nr_route_changes, changes);
+	msix_write(bar, 1, 3, 0);			/* unmask: re-route, deliver */
+	CHECK_EQ(fake_nr_route_changes, changes + 1);
+	CHECK_EQ(fake_route_fd, fd);
+	CHECK_EQ(fake_route_data, 0x42);
+	CHECK_EQ(route_count(fd), 1);
+	CHECK_EQ(pba_read(bar), 0);
+
+	/* the function mask holds it back the same way */
+	cf8_write(8, cap + 2, 0xc000, 2);
+	CHECK(pci_msix_notify(&tdev, 1));
+	CHECK_EQ(route_count(fd), 0);
+	cf8_write(8, cap + 2, 0x8000, 2);
+	CHECK_EQ(route_count(fd), 1);
+
+	/* rewriting an unmasked entry moves the route, fires nothing */
+	msix_write(bar, 1, 2, 0x43);
+	CHECK_EQ(fake_route_data, 0x43);
+	CHECK_EQ(fake_nr_routes, 1);
+	CHECK_EQ(route_count(fd), 0);
+
+	/* a second vector gets its own route */
+	msix_write(bar, 2, 0, 0xfee01000);
+	msix_write(bar, 2, 2, 0x51);
+	CHECK_EQ(fake_nr_routes, 1);			/* still masked */
+	msix_write(bar, 2, 3, 0);
+	CHECK_EQ(fake_nr_routes, 2);
+	CHECK(fake_route_fd != fd);
+	CHECK_EQ(fake_route_addr, 0xfee01000);
+	CHECK(pci_msix_notify(&tdev, 2));
+	CHECK_EQ(route_count(fake_route_fd), 1);
+	CHECK_EQ(route_count(fd), 0);
+
+	/* no route to be had (table full): that vector uses vm_send_msi */
+	fake_route_error = -ENOSPC;
+	msix_write(bar, 3, 0, 0xfee00000);
+	msix_write(bar, 3, 2, 0x61);
+	msix_write(bar, 3, 3, 0);
+	fake_route_error = 0;
+	CHECK_EQ(fake_nr_routes, 2);
+	CHECK(pci_msix_notify(&tdev, 3));
+	CHECK_EQ(fake_nr_msi, 1);
+	CHECK_EQ(fake_msi_data, 0x61);
+
+	/* MSI-X off (driver reset): routes go; back on: they return */
+	cf8_write(8, cap + 2, 0, 2);
+	CHECK_EQ(fake_nr_routes, 0);
+	CHECK(!pci_msix_notify(&tdev, 1));
+	cf8_write(8, cap + 2, 0x8000, 2);
+	CHECK_EQ(fake_nr_routes, 3);
+	CHECK(pci_msix_notify(&tdev, 3));
+	CHECK_EQ(fake_nr_msi, 1);			/* vector 3 routed now */
+}
+
 static void test_intx(void)
 {
 	CHECK_EQ(cf8_read(0, PCI_INTERRUPT_PIN, 1), 0);	/* host bridge */
@@ -318,6 +421,13 @@ static void test_intx(void)
 	CHECK_EQ(vm.pci->intx_count[1], 0);
 }
 
+static void test_teardown_releases_routes(void)
+{
+	CHECK(fake_nr_routes > 0);
+	teardown();
+	CHECK_EQ(fake_nr_routes, 0);
+}
+
 int main(void)
 {
 	setup();
@@ -330,7 +440,8 @@ int main(void)
 	RUN(test_ecam_equals_cf8);
 	RUN(test_hostile_config);
 	RUN(test_msix);
+	RUN(test_msix_routes);
 	RUN(test_intx);
-	teardown();
+	RUN(test_teardown_releases_routes);
 	return test_summary();
 }
