@@ -1,0 +1,354 @@
+/*
+ * The virtio-rng mini driver of virtio_rng.S with interrupts: queue 0 on
+ * MSI-X vector 0, sent to the LAPIC as IDT vector 0x40. Checks, one buffer
+ * per step, that the interrupt arrives; that a masked vector (entry mask,
+ * then function mask) only sets its pending bit and fires on unmask; and
+ * that rewriting the entry's data moves it to vector 0x41. Under KVM the
+ * device raises each vector through its irqfd route, after which COM1's
+ * IRQ 4 must still reach the IOAPIC (vector 0x42): the GSI routing table
+ * KVM got holds the default IOAPIC routes too. Any other interrupt fails.
+ */
+#include "guest.h"
+
+#define DESC		0x200000
+#define AVAIL		0x201000
+#define USED		0x202000
+#define BUF		0x203000
+#define BUFLEN		64
+#define IDT		0x204000
+#define HITS_A		0x205000	/* interrupts taken on VEC_A */
+#define HITS_B		0x205008	/* ... on VEC_B */
+#define HITS_C		0x205010	/* ... on VEC_C */
+#define LAPIC		0xfee00000
+#define IOAPIC		0xfec00000
+#define VEC_A		0x40
+#define VEC_B		0x41
+#define VEC_C		0x42
+
+/* common configuration structure offsets (virtio 1.x, 4.1.4.3) */
+#define C_GFSELECT	0x08
+#define C_GF		0x0c
+#define C_MSIXCFG	0x10
+#define C_STATUS	0x14
+#define C_QSELECT	0x16
+#define C_QSIZE		0x18
+#define C_QMSIX		0x1a
+#define C_QENABLE	0x1c
+#define C_QNOTIFYOFF	0x1e
+#define C_QDESC		0x20
+#define C_QAVAIL	0x28
+#define C_QUSED		0x30
+
+/* MSI-X table entry 0 fields, message control bits */
+#define E_ADDR		0
+#define E_DATA		8
+#define E_CTRL		12
+#define MSIX_ENABLE	0x8000
+#define MSIX_MASKALL	0xc000
+
+/* Hand descriptor 0 to the device as avail entry n-1 and kick. */
+#define POST(n)					\
+	movw $0, AVAIL + 4 + 2 * ((n) - 1);	\
+	movw $(n), AVAIL + 2;			\
+	mfence;					\
+	movw $0, (%r14)
+
+/* Wait (a few seconds at most) for the dword at addr to be val. */
+#define WAIT_Q(addr, val)			\
+	mov $(addr), %edi;			\
+	mov $(val), %esi;			\
+	call wait_q;				\
+	jne fail
+
+	.code64
+	.text
+	.globl _start
+_start:
+	/* IDT: a stray interrupt fails, VEC_A and VEC_B count */
+	mov %cs, %r8w
+	xor %edi, %edi
+1:	lea stray(%rip), %rax
+	call set_gate
+	inc %edi
+	cmp $256, %edi
+	jb 1b
+	mov $VEC_A, %edi
+	lea isr_a(%rip), %rax
+	call set_gate
+	mov $VEC_B, %edi
+	lea isr_b(%rip), %rax
+	call set_gate
+	mov $VEC_C, %edi
+	lea isr_c(%rip), %rax
+	call set_gate
+	lidt idtr(%rip)
+	movq $0, HITS_A
+	movq $0, HITS_B
+	movq $0, HITS_C
+	mov $0xff, %al			/* both PICs masked */
+	out %al, $0x21
+	out %al, $0xa1
+
+	/* LAPIC on (APIC_BASE enable, SVR software enable), TPR 0 */
+	mov $0x1b, %ecx
+	rdmsr
+	or $0x800, %eax
+	wrmsr
+	mov $LAPIC, %ebx
+	movl $0x1ff, 0xf0(%rbx)
+	movl $0, 0x80(%rbx)
+
+	/* find 1af4:1044 on bus 0 through ECAM */
+	mov $ECAM_BASE, %r12
+	mov $1, %esi
+scan:
+	mov %rsi, %rdi
+	shl $15, %rdi
+	add %r12, %rdi
+	cmpl $0x10441af4, (%rdi)
+	je found
+	inc %esi
+	cmp $32, %esi
+	jb scan
+	jmp fail
+found:
+	mov %rdi, %r12
+	movw $0x6, 4(%r12)		/* memory decode + bus master */
+	xor %r13, %r13			/* common cfg */
+	xor %r14, %r14			/* notify base */
+	xor %r11, %r11			/* MSI-X capability */
+	movzbl 0x34(%r12), %ecx		/* capability pointer */
+caps:
+	test %ecx, %ecx
+	jz caps_done
+	lea (%r12,%rcx), %rdi
+	cmpb $0x11, (%rdi)		/* MSI-X */
+	jne 1f
+	mov %rdi, %r11
+	jmp next_cap
+1:	cmpb $9, (%rdi)			/* vendor-specific */
+	jne next_cap
+	movzbl 4(%rdi), %ebx		/* BAR */
+	call bar_base
+	mov 8(%rdi), %eax		/* offset within the BAR */
+	add %rax, %r9
+	movzbl 3(%rdi), %eax		/* cfg_type */
+	cmp $1, %eax
+	jne 2f
+	mov %r9, %r13
+2:	cmp $2, %eax
+	jne next_cap
+	mov %r9, %r14
+	mov 16(%rdi), %r15d		/* notify_off_multiplier */
+next_cap:
+	movzbl 1(%rdi), %ecx
+	jmp caps
+caps_done:
+	test %r13, %r13
+	jz fail
+	test %r14, %r14
+	jz fail
+	test %r11, %r11
+	jz fail
+
+	movb $0, C_STATUS(%r13)		/* reset */
+	movb $1, C_STATUS(%r13)		/* ACKNOWLEDGE */
+	movb $3, C_STATUS(%r13)		/* | DRIVER */
+	movl $1, C_GFSELECT(%r13)
+	movl $1, C_GF(%r13)		/* VIRTIO_F_VERSION_1 (bit 32) */
+	movl $0, C_GFSELECT(%r13)
+	movl $0, C_GF(%r13)
+	movb $0xb, C_STATUS(%r13)	/* | FEATURES_OK */
+	movzbl C_STATUS(%r13), %eax
+	test $8, %al
+	jz fail
+	movw $0xffff, C_MSIXCFG(%r13)	/* no config interrupts */
+
+	movw $0, C_QSELECT(%r13)
+	movzwl C_QSIZE(%r13), %eax
+	test %eax, %eax
+	jz fail
+	movq $DESC, C_QDESC(%r13)
+	movq $AVAIL, C_QAVAIL(%r13)
+	movq $USED, C_QUSED(%r13)
+	movw $0, C_QMSIX(%r13)		/* queue 0 on vector 0 */
+	cmpw $0, C_QMSIX(%r13)
+	jne fail
+	movzwl C_QNOTIFYOFF(%r13), %eax
+	imul %r15d, %eax
+	add %rax, %r14			/* this queue's notify address */
+	movw $1, C_QENABLE(%r13)
+	movb $0xf, C_STATUS(%r13)	/* | DRIVER_OK */
+
+	/* MSI-X table (r15) and PBA (rbx) from the capability */
+	mov 4(%r11), %ebx
+	mov %ebx, %r15d
+	and $7, %ebx
+	call bar_base
+	and $~7, %r15d
+	add %r9, %r15
+	mov 8(%r11), %ebx
+	mov %ebx, %esi
+	and $7, %ebx
+	call bar_base
+	and $~7, %esi
+	lea (%r9,%rsi), %rbx
+	movl $LAPIC, E_ADDR(%r15)	/* physical destination APIC 0 */
+	movl $0, E_ADDR + 4(%r15)
+	movl $VEC_A, E_DATA(%r15)	/* fixed, edge */
+	cmpl $1, E_CTRL(%r15)		/* entries start masked */
+	jne fail
+	movw $MSIX_ENABLE, 2(%r11)
+
+	/* descriptor 0: BUFLEN bytes at BUF, device-writable */
+	movq $BUF, DESC
+	movl $BUFLEN, DESC + 8
+	movw $2, DESC + 12
+	movw $0, DESC + 14
+	sti
+
+	/* 1: masked entry: the buffer comes back, only the PBA bit is set */
+	POST(1)
+	WAIT_Q(USED, 1 << 16)		/* flags 0, idx 1 */
+	mov %rbx, %rdi
+	mov $1, %esi
+	call wait_q
+	jne fail
+	cmpq $0, HITS_A
+	jne fail
+	movl $0, E_CTRL(%r15)		/* unmask: the pending one fires */
+	WAIT_Q(HITS_A, 1)
+	cmpq $0, (%rbx)
+	jne fail
+
+	/* 2: unmasked: straight through */
+	POST(2)
+	WAIT_Q(HITS_A, 2)
+
+	/* 3: rewritten while masked: now on VEC_B */
+	movl $1, E_CTRL(%r15)
+	movl $VEC_B, E_DATA(%r15)
+	movl $0, E_CTRL(%r15)
+	POST(3)
+	WAIT_Q(HITS_B, 1)
+
+	/* 4: function mask: pending until cleared */
+	movw $MSIX_MASKALL, 2(%r11)
+	POST(4)
+	WAIT_Q(USED, 4 << 16)
+	mov %rbx, %rdi
+	mov $1, %esi
+	call wait_q
+	jne fail
+	cmpq $1, HITS_B
+	jne fail
+	movw $MSIX_ENABLE, 2(%r11)
+	WAIT_Q(HITS_B, 2)
+	cmpq $2, HITS_A
+	jne fail
+
+	/* 5: COM1 (IRQ 4, GSI 4) through IOAPIC pin 4 to VEC_C, APIC 0 */
+	mov $IOAPIC, %eax
+	movl $0x19, (%rax)		/* redirection entry 4, high */
+	movl $0, 0x10(%rax)
+	movl $0x18, (%rax)		/* low: fixed, edge, unmasked */
+	movl $VEC_C, 0x10(%rax)
+	mov $COM1 + 1, %dx		/* IER: THR empty raises the line */
+	mov $2, %al
+	out %al, %dx
+	WAIT_Q(HITS_C, 1)
+
+	cli
+	mov BUF, %rax			/* random bytes, not left as zero */
+	or BUF + 8, %rax
+	jz fail
+	PUTS(msg)
+	EXIT(0)
+fail:
+	cli
+	EXIT(6)
+
+/* IDT gate for vector edi to handler rax (below 4 GiB), selector r8w. */
+set_gate:
+	mov %edi, %ecx
+	shl $4, %ecx
+	add $IDT, %ecx
+	mov %ax, (%rcx)
+	mov %r8w, 2(%rcx)
+	movw $0x8e00, 4(%rcx)		/* present, DPL 0, interrupt gate */
+	shr $16, %eax
+	mov %ax, 6(%rcx)
+	movq $0, 8(%rcx)
+	ret
+
+/* r9 = address of memory BAR ebx of the device at r12 (clobbers r8, r10). */
+bar_base:
+	lea 0x10(%r12,%rbx,4), %r8
+	mov (%r8), %r9d
+	mov %r9d, %r10d
+	and $~0xf, %r9d
+	and $6, %r10d
+	cmp $4, %r10d			/* 64-bit BAR */
+	jne 1f
+	mov 4(%r8), %r10d
+	shl $32, %r10
+	or %r10, %r9
+1:	ret
+
+/*
+ * Wait for the dword at rdi to equal esi, for 8e9 TSC ticks at most (a
+ * bound in time: a pause can cost microseconds under KVM); ZF set when it
+ * does. Clobbers rax, rcx, rdx.
+ */
+wait_q:
+	call tsc
+	movabs $8000000000, %rcx
+	add %rax, %rcx
+1:	cmp (%rdi), %esi
+	je 2f
+	pause
+	call tsc
+	cmp %rcx, %rax
+	jb 1b
+	cmp (%rdi), %esi
+2:	ret
+
+tsc:
+	rdtsc
+	shl $32, %rdx
+	or %rdx, %rax
+	ret
+
+isr_a:
+	lock incq HITS_A
+	jmp eoi
+isr_b:
+	lock incq HITS_B
+	jmp eoi
+isr_c:
+	push %rax
+	push %rdx
+	mov $COM1 + 1, %dx		/* IER off: the line drops */
+	xor %eax, %eax
+	out %al, %dx
+	pop %rdx
+	pop %rax
+	lock incq HITS_C
+eoi:
+	push %rax
+	mov $LAPIC, %eax
+	movl $0, 0xb0(%rax)
+	pop %rax
+	iretq
+
+stray:
+	PUTS(stray_msg)
+	EXIT(8)
+GUEST_LIB
+	.section .rodata
+idtr:	.word 0xfff
+	.quad IDT
+msg:	.ascii "virtio-msix: queue interrupts through MSI-X: masked, pending, "
+	.asciz "unmasked, moved; COM1 through the IOAPIC\n"
+stray_msg:
+	.asciz "virtio-msix: unexpected interrupt\n"
