@@ -30,11 +30,15 @@ secs() {
 	echo "$e - $s" | bc
 }
 
+# Each tool starts without the output file: replacing the other's output
+# would make it pay for freeing that file's blocks.
 row() {
-	local name=$1 q c
+	local name=$1 q c dst=${!#}
 	shift 1
+	rm -f "$dst"
 	sync
 	q=$(secs qemu-img "$@")
+	rm -f "$dst"
 	sync
 	c=$(secs "$C" img "$@")
 	printf '%-28s qemu-img %7.2fs  cvisor %7.2fs  ratio %5.2f\n' \
