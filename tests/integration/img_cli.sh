@@ -56,6 +56,7 @@ ok img_cli_create_raw_full_allocated bash -c "[ \$(du -k $T/c/n.raw | cut -f1) -
 same img_cli_create_raw_prealloc_metadata create -f raw -o preallocation=metadata n.raw 1M
 same img_cli_check_empty check empty.qcow2
 same img_cli_check_data check a.qcow2
+same img_cli_check_json check --output=json a.qcow2
 same img_cli_compare_usage compare a.qcow2
 same img_cli_rebase_needs_fmt rebase -u -b base.raw top.qcow2
 same img_cli_snapshot_list_raw snapshot -l base.raw
@@ -92,6 +93,12 @@ same img_cli_map_overlay map top.qcow2
 same img_cli_map_overlay_json map --output=json top.qcow2
 same img_cli_measure_overlay measure -O qcow2 top.qcow2
 same img_cli_measure_overlay_small measure -O qcow2 -o cluster_size=4k top.qcow2
+same img_cli_measure_json measure --output=json -O qcow2 top.qcow2
+# -p draws progress on a terminal only
+if command -v script >/dev/null; then
+	ok img_cli_convert_progress_tty bash -c "script -qec '$C img convert -p -O qcow2 $W/base.raw $T/p.qcow2' /dev/null | grep -q '(100.00/100%)'"
+	ok img_cli_convert_progress_pipe bash -c "[ -z \"\$($C img convert -p -O qcow2 $W/base.raw $T/p.qcow2)\" ]"
+fi
 qemu-img convert -c -O qcow2 "$W/base.raw" "$W/z.qcow2"
 same img_cli_map_compressed_human map z.qcow2
 same img_cli_map_compressed_json map --output=json z.qcow2
