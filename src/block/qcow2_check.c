@@ -16,6 +16,7 @@
 struct walk {
 	struct qcow2 *s;
 	struct qcow2_check_result *r;
+	int fix;
 	uint32_t *ref;
 	uint64_t nclusters;
 	void (*report)(void *ctx, const char *msg);
@@ -67,6 +68,24 @@ static bool aligned(struct walk *w, uint64_t off, const char *what)
 }
 
 /*
+ * An L2 entry pointing into the middle of a cluster: repairing makes it a
+ * zero cluster (qemu-img cannot repair this).
+ */
+static int zero_entry(struct walk *w, uint64_t l2off, uint64_t j)
+{
+	struct qcow2 *s = w->s;
+	uint8_t b[8];
+	int ret;
+
+	put_be64(b, s->version >= 3 ? QCOW2_OFLAG_ZERO : 0);
+	ret = block_fd_pwrite(s->fd, b, 8, l2off + j * 8);
+	qcow2_cache_drop(&s->l2_cache, l2off);
+	if (!ret)
+		w->r->corruptions_fixed++;
+	return ret;
+}
+
+/*
  * Fragmentation counts as qemu-img counts it: within one L2 table, a
  * cluster not right after the previous one; compressed ones always.
  */
@@ -94,8 +113,14 @@ static int walk_l2(struct walk *w, uint64_t l2off, uint8_t *l2, bool active)
 		case QCOW2_NORMAL:
 		case QCOW2_ZERO_ALLOC:
 			off = e & QCOW2_OFFSET_MASK;
-			if (!aligned(w, off, "data cluster"))
+			if (!aligned(w, off, "data cluster") &&
+			    (w->fix & QCOW2_FIX_ERRORS)) {
+				ret = zero_entry(w, l2off, j);
+				if (ret)
+					return ret;
 				break;
+			}
+			/* unaligned, it still counts as qemu-img counts it */
 			inc(w, off, s->cluster_size);
 			if (!active)
 				break;
@@ -288,6 +313,7 @@ int qcow2_check(struct block_dev *dev, int fix, struct qcow2_check_result *r,
 	memset(r, 0, sizeof(*r));
 	if (s->readonly)
 		fix = 0;
+	w.fix = fix;
 	pthread_mutex_lock(&s->lock);
 	if (fstat(s->fd, &st) < 0) {
 		ret = -errno;
