@@ -18,14 +18,14 @@ static int list_one(const char *name, char *resp, size_t size,
 		    struct json_val *result)
 {
 	struct json_val obj, ok;
-	char err[256], path[108];
+	char err[256];
 	bool is_ok = false;
 	int fd, len;
 
 	fd = control_connect(name, err, sizeof(err));
-	if (fd == -ECONNREFUSED &&
-	    !control_socket_path(name, path, sizeof(path)))
-		unlink(path);	/* its VM died without cleaning up */
+	/* Its VM died without cleaning up, or is just starting (rechecked). */
+	if (fd == -ECONNREFUSED)
+		control_remove_stale(name);
 	if (fd < 0)
 		return fd;
 	len = control_call(fd, "{\"id\":1,\"cmd\":\"status\"}", resp, size,

@@ -19,7 +19,8 @@
 #include "vmm/vm.h"
 
 /* Bind path, replacing a stale socket; -EADDRINUSE if a VM answers. */
-static int control_bind(struct control *ctl, char *err, size_t err_size)
+static int control_bind_locked(struct control *ctl, char *err,
+			       size_t err_size)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	mode_t old_umask;
@@ -63,6 +64,15 @@ err_close:
 err:
 	ret = -errno;
 	snprintf(err, err_size, "socket: %s", strerror(-ret));
+	return ret;
+}
+
+static int control_bind(struct control *ctl, char *err, size_t err_size)
+{
+	int lock = control_dir_lock();
+	int ret = control_bind_locked(ctl, err, err_size);
+
+	control_dir_unlock(lock);
 	return ret;
 }
 

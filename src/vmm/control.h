@@ -57,6 +57,17 @@ void control_event(struct control *ctl, const char *event,
 void control_console_out(void *opaque, const uint8_t *buf, size_t len);
 void control_enable_console(struct control *ctl);
 
+/*
+ * A socket is bound before it listens, and a connect in between is
+ * refused as if it were stale: creating a socket and removing a stale one
+ * both happen under this lock on the directory. Returns a lock fd (or -1
+ * when the directory cannot be opened; then nothing is locked).
+ */
+int control_dir_lock(void);
+void control_dir_unlock(int fd);
+/* Remove name's socket if nobody listens on it; true when removed. */
+bool control_remove_stale(const char *name);
+
 /* Client side: connect to name's socket; -errno, message in err. */
 int control_connect(const char *name, char *err, size_t err_size);
 /*

@@ -3,10 +3,12 @@
 #include "vmm/control.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -75,6 +77,43 @@ int control_socket_path(const char *name, char *buf, size_t size)
 	    (size_t)n >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		return -ENAMETOOLONG;
 	return 0;
+}
+
+int control_dir_lock(void)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int fd;
+
+	if (control_runtime_dir(dir, sizeof(dir), false))
+		return -1;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	while (flock(fd, LOCK_EX) && errno == EINTR)
+		;
+	return fd;
+}
+
+void control_dir_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+bool control_remove_stale(const char *name)
+{
+	char err[256], path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int lock = control_dir_lock(), fd;
+	bool removed = false;
+
+	fd = control_connect(name, err, sizeof(err));
+	if (fd >= 0)
+		close(fd);
+	else if (fd == -ECONNREFUSED &&
+		 !control_socket_path(name, path, sizeof(path)))
+		removed = unlink(path) == 0;
+	control_dir_unlock(lock);
+	return removed;
 }
 
 int control_connect(const char *name, char *err, size_t err_size)

@@ -107,7 +107,7 @@ anon=$!
 PIDS+=($anon)
 for _ in $(seq 50); do "$CVISOR" list | grep -q "^vm-$anon " && break; sleep 0.1; done
 "$CVISOR" list | grep -Eq "^vm-$anon +$anon "
-check mgmt_unnamed_vm_gets_pid_name $? "$(ls "$CVISOR_RUNTIME_DIR")"
+check mgmt_unnamed_vm_gets_pid_name $? "$(ls "$CVISOR_RUNTIME_DIR"): $(cat "$TMP/anon")"
 
 # --- stale sockets of dead VMs are cleaned up -----------------------------
 kill -KILL $anon
@@ -185,7 +185,7 @@ else
 	huge=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["memory_info"]["huge_page_bytes"])' "$TMP/h1.json")
 	# The guest wrote 16 MiB: most of it should sit in 2 MiB pages.
 	((${huge:-0} >= 8 << 20))
-	check mgmt_hugepages_backing $? "huge_page_bytes=${huge:-?}"
+	check mgmt_hugepages_backing $? "huge_page_bytes=${huge:-?}: $(cat "$TMP/h1.out")"
 	"$CVISOR" stop h1 --force >/dev/null
 fi
 

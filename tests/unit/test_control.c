@@ -102,6 +102,43 @@ static void test_control_stale_socket_replaced(void)
 	}
 }
 
+/*
+ * A VM binds its socket before it listens; a `cvisor list` connecting in
+ * between is refused as from a stale socket and must not remove it.
+ */
+static void test_control_starting_socket_kept(void)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	char err[256];
+	struct stat st;
+	int fd, lock, status;
+	pid_t pid;
+
+	sock_path("starting", addr.sun_path, sizeof(addr.sun_path));
+	lock = control_dir_lock();
+	CHECK(lock >= 0);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK(bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0);
+	CHECK(control_connect("starting", err, sizeof(err)) == -ECONNREFUSED);
+	pid = fork();
+	if (pid == 0) {
+		close(lock);	/* a shared lock would never be released */
+		_exit(control_remove_stale("starting") ? 1 : 0);
+	}
+	/* The child waits for the lock while the "VM" finishes starting. */
+	usleep(200 * 1000);
+	CHECK(listen(fd, 1) == 0);
+	control_dir_unlock(lock);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(stat(addr.sun_path, &st) == 0);
+	close(fd);
+	/* Now nobody listens: it is stale and goes. */
+	CHECK(control_remove_stale("starting"));
+	CHECK(stat(addr.sun_path, &st) == -1 && errno == ENOENT);
+	CHECK(!control_remove_stale("starting"));
+}
+
 /* Send raw bytes, return the first line the server sends back. */
 static int raw_exchange(const char *name, const char *data, size_t len,
 			char *resp, size_t size)
@@ -258,6 +295,7 @@ int main(void)
 	RUN(test_control_permissions);
 	RUN(test_control_duplicate_name_refused);
 	RUN(test_control_stale_socket_replaced);
+	RUN(test_control_starting_socket_kept);
 	RUN(test_control_hostile_requests);
 	RUN(test_control_other_uid_refused);
 	rmdir(rundir);
