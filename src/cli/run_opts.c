@@ -10,6 +10,7 @@
 #include "net/net.h"
 #include "virtio/console.h"
 #include "vmm/affinity.h"
+#include "vmm/guest_mem.h"
 #include "vmm/log.h"
 
 /*
@@ -53,6 +54,19 @@ static uint64_t host_memory_limit(void)
 	return 2 * ((uint64_t)si.totalram + si.totalswap) * si.mem_unit;
 }
 
+static int run_parse_hugetlb(const char *dir, uint64_t size,
+			     struct vm_config *cfg)
+{
+	char err[256];
+
+	if (guest_mem_hugetlb_check(dir, size, err, sizeof(err))) {
+		log_error("--memory: %s", err);
+		return -EINVAL;
+	}
+	cfg->mem_opts.hugetlb_path = dir;
+	return 0;
+}
+
 int run_parse_memory(char *arg, struct vm_config *cfg)
 {
 	char *s = arg, *key, *val, *size = strsep(&s, ",");
@@ -83,10 +97,9 @@ int run_parse_memory(char *arg, struct vm_config *cfg)
 		else if (!strcmp(key, "hugepages"))
 			ret = parse_bool("--memory", key, val,
 					 &cfg->mem_opts.hugepages);
-		else if (!strcmp(key, "hugetlb") && val && *val) {
-			cfg->mem_opts.hugetlb_path = val;
-			ret = 0;
-		} else {
+		else if (!strcmp(key, "hugetlb") && val && *val)
+			ret = run_parse_hugetlb(val, bytes, cfg);
+		else {
 			log_error("--memory: unknown option '%s'", key);
 			ret = -EINVAL;
 		}

@@ -3,11 +3,37 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "arch/x86/layout.h"
+
+int guest_mem_hugetlb_check(const char *dir, uint64_t size, char *err,
+			    size_t err_size)
+{
+	struct statfs sf;
+
+	if (statfs(dir, &sf)) {
+		snprintf(err, err_size, "hugetlb=%s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	if (sf.f_type != HUGETLBFS_MAGIC) {
+		snprintf(err, err_size, "hugetlb=%s is not a hugetlbfs mount", dir);
+		return -EINVAL;
+	}
+	if (sf.f_bsize <= 0 || size % sf.f_bsize) {
+		snprintf(err, err_size,
+			 "%llu MiB is not a multiple of the %ld KiB huge pages of %s",
+			 (unsigned long long)(size >> 20), (long)sf.f_bsize >> 10,
+			 dir);
+		return -EINVAL;
+	}
+	return 0;
+}
 
 /*
  * RAM from a hugetlbfs mount: an unlinked file sized to the guest, mapped
@@ -15,9 +41,15 @@
  */
 static void *guest_mem_map_hugetlb(const char *dir, uint64_t size)
 {
+	char err[160];
 	void *p;
 	int fd;
 
+	/* Elsewhere the file would be ordinary shared memory. */
+	if (guest_mem_hugetlb_check(dir, size, err, sizeof(err))) {
+		errno = EINVAL;
+		return MAP_FAILED;
+	}
 	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return MAP_FAILED;

@@ -40,6 +40,12 @@ struct guest_mem {
 int guest_mem_init(struct guest_mem *mem, uint64_t ram_size,
 		   const struct guest_mem_opts *opts);
 void guest_mem_destroy(struct guest_mem *mem);
+/*
+ * Can size bytes of RAM come from the hugetlbfs mount dir? 0, or -errno
+ * with a one-line reason naming dir in err.
+ */
+int guest_mem_hugetlb_check(const char *dir, uint64_t size, char *err,
+			    size_t err_size);
 
 /* Host pointer for [gpa, gpa+len) or NULL if any byte is outside RAM. */
 void *gpa_to_hva(const struct guest_mem *mem, uint64_t gpa, uint64_t len);

@@ -1,11 +1,28 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <string.h>
 
 #include "arch/x86/e820.h"
 #include "arch/x86/bootparam.h"
 #include "arch/x86/layout.h"
 #include "test.h"
 #include "vmm/guest_mem.h"
+
+/* hugetlb=DIR must name a hugetlbfs mount, else it is plain shared memory. */
+static void test_guest_mem_hugetlb_refuses_other_fs(void)
+{
+	struct guest_mem_opts opts = { .hugetlb_path = "/tmp" };
+	struct guest_mem mem;
+	char err[256];
+
+	CHECK_EQ(guest_mem_hugetlb_check("/tmp", 64 << 20, err, sizeof(err)),
+		 -EINVAL);
+	CHECK(strstr(err, "/tmp is not a hugetlbfs mount") != NULL);
+	CHECK_EQ(guest_mem_hugetlb_check("/nonexistent-dir", 64 << 20, err,
+					 sizeof(err)), -ENOENT);
+	CHECK(strstr(err, "/nonexistent-dir") != NULL);
+	CHECK_EQ(guest_mem_init(&mem, 64 << 20, &opts), -EINVAL);
+}
 
 static void test_guest_mem_bounds(void)
 {
@@ -74,6 +91,7 @@ static void test_e820_map(void)
 int main(void)
 {
 	RUN(test_guest_mem_bounds);
+	RUN(test_guest_mem_hugetlb_refuses_other_fs);
 	RUN(test_guest_mem_hole);
 	RUN(test_e820_map);
 	return test_summary();
