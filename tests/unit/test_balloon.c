@@ -2,7 +2,8 @@
 /*
  * virtio-balloon driven like a guest driver, without a VM: inflated pages
  * lose their host memory (they read back as zero), PFNs outside guest RAM
- * are ignored, and the host's target shows in the config space.
+ * are ignored, the host's target shows in the config space, guest
+ * statistics are decoded, and free page reports release host memory.
  */
 #include <errno.h>
 #include <string.h>
@@ -124,6 +125,122 @@ static void test_balloon_inflate_releases_pages(void)
 	wr(vd.common + 0x14, 0, 1);
 }
 
+/* Queue qi of 16 entries with its rings at base, base+0x1000, base+0x2000. */
+static void setup_queue(unsigned qi, uint64_t base)
+{
+	memset(hva(base, 0x3000), 0, 0x3000);
+	wr(vd.common + 0x16, qi, 2);
+	wr(vd.common + 0x18, 16, 2);
+	wr(vd.common + 0x20, base, 8);
+	wr(vd.common + 0x28, base + 0x1000, 8);
+	wr(vd.common + 0x30, base + 0x2000, 8);
+	wr(vd.common + 0x1c, 1, 2);
+}
+
+static void kick(unsigned qi)
+{
+	wr(vd.common + 0x16, qi, 2);
+	wr(vd.notify + rd(vd.common + 0x1e, 2) * vd.notify_mult, qi, 2);
+}
+
+/* Post one descriptor {gpa, len, flags} on the queue at base. */
+static void post(unsigned qi, uint64_t base, uint64_t gpa, uint32_t len,
+		 uint16_t flags)
+{
+	struct virtq_desc *d = hva(base, 16 * 16);
+	uint16_t *avail = hva(base + 0x1000, 64);
+	uint16_t idx = avail[1];
+
+	d[idx % 16] = (struct virtq_desc){ gpa, len, flags, 0 };
+	avail[2 + idx % 16] = idx % 16;
+	__atomic_store_n(&avail[1], idx + 1, __ATOMIC_RELEASE);
+	kick(qi);
+}
+
+static bool wait_used(uint64_t base, uint16_t n)
+{
+	uint16_t *used = hva(base + 0x2000, 256);
+
+	for (int i = 0; i < 2000; i++) {
+		if (__atomic_load_n(&used[1], __ATOMIC_ACQUIRE) == n)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+#define STATS_Q_GPA	0x30000
+#define REPORT_Q_GPA	0x40000
+#define STATS_BUF_GPA	0x50000
+#define REPORT_GPA	0x200000
+
+static void put_stat(uint8_t *p, uint16_t tag, uint64_t val)
+{
+	p[0] = tag;
+	p[1] = tag >> 8;
+	for (int i = 0; i < 8; i++)
+		p[2 + i] = val >> (8 * i);
+}
+
+static bool has_stat(const struct balloon_info *bi, const char *name,
+		     uint64_t val)
+{
+	for (unsigned i = 0; i < bi->nr_stats; i++)
+		if (!strcmp(bi->stats[i].name, name))
+			return bi->stats[i].value == val;
+	return false;
+}
+
+static void test_balloon_stats_and_free_page_reporting(void)
+{
+	uint8_t *stats = hva(STATS_BUF_GPA, 64);
+	uint8_t *rep = hva(REPORT_GPA, 3 * 4096);
+	struct balloon_info before, bi;
+
+	memset(rep, 0xee, 3 * 4096);
+	/* Driver: VERSION_1, STATS_VQ and PAGE_REPORTING; queues 2 and 3. */
+	wr(vd.common + 0x14, 0, 1);
+	wr(vd.common + 0x14, 3, 1);
+	wr(vd.common + 0x08, 0, 4);
+	wr(vd.common + 0x0c, 1 << 1 | 1 << 5, 4);
+	wr(vd.common + 0x08, 1, 4);
+	wr(vd.common + 0x0c, 1, 4);
+	wr(vd.common + 0x14, 0x0b, 1);
+	CHECK(rd(vd.common + 0x14, 1) & VIRTIO_STATUS_FEATURES_OK);
+	setup_queue(2, STATS_Q_GPA);
+	setup_queue(3, REPORT_Q_GPA);
+	wr(vd.common + 0x14, 0x0f, 1);
+	virtio_balloon_get_info(vm.balloon, &before);
+
+	/* Stats: two known tags, one unknown (skipped), a truncated tail. */
+	put_stat(stats, 4, 123 << 20);		/* free-memory */
+	put_stat(stats + 10, 5, 456 << 20);	/* total-memory */
+	put_stat(stats + 20, 999, 7);
+	post(2, STATS_Q_GPA, STATS_BUF_GPA, 35, 0);
+	/* The device keeps the buffer until it wants new stats. */
+	for (int i = 0; i < 2000; i++) {
+		virtio_balloon_get_info(vm.balloon, &bi);
+		if (bi.nr_stats)
+			break;
+		usleep(1000);
+	}
+	CHECK_EQ(bi.nr_stats, 2);
+	CHECK(has_stat(&bi, "free-memory", 123 << 20));
+	CHECK(has_stat(&bi, "total-memory", 456 << 20));
+
+	/* Report two free pages (device-writable); the third is kept. */
+	post(3, REPORT_Q_GPA, REPORT_GPA, 2 * 4096, VIRTQ_DESC_F_WRITE);
+	CHECK(wait_used(REPORT_Q_GPA, 1));
+	CHECK_EQ(rep[0], 0);
+	CHECK_EQ(rep[2 * 4096 - 1], 0);
+	CHECK_EQ(rep[2 * 4096], 0xee);
+	virtio_balloon_get_info(vm.balloon, &bi);
+	CHECK_EQ(bi.reported_bytes - before.reported_bytes, 2 * 4096);
+	CHECK_EQ(bi.inflated_bytes, before.inflated_bytes);
+	CHECK_EQ(rd(vd.common + 0x14, 1) & VIRTIO_STATUS_NEEDS_RESET, 0);
+	wr(vd.common + 0x14, 0, 1);
+}
+
 int main(void)
 {
 	vm.cfg = &cfg;
@@ -135,6 +252,7 @@ int main(void)
 	RUN(test_balloon_discovery);
 	RUN(test_balloon_target_in_config);
 	RUN(test_balloon_inflate_releases_pages);
+	RUN(test_balloon_stats_and_free_page_reporting);
 	pci_destroy(&vm);
 	CHECK(vm.balloon == NULL);
 	guest_mem_destroy(&vm.mem);
