@@ -130,12 +130,17 @@ static int cmd_info(struct control *ctl, struct control_req *r)
 	guest_ram_usage(vm, &rss, &huge, &proc_rss);
 	json_out_fmt(o, ",\"memory_info\":{\"size\":%llu,\"guest_ram_rss\":%llu,"
 		     "\"huge_page_bytes\":%llu,\"process_rss\":%llu,"
-		     "\"merge\":%s,\"hugepages\":%s},\"balloon\":",
+		     "\"merge\":%s,\"hugepages\":%s,\"hugetlb\":",
 		     (unsigned long long)vm->mem.ram_size,
 		     (unsigned long long)rss, (unsigned long long)huge,
 		     (unsigned long long)proc_rss,
 		     vm->cfg->mem_opts.merge ? "true" : "false",
 		     vm->cfg->mem_opts.hugepages ? "true" : "false");
+	if (vm->cfg->mem_opts.hugetlb_path)
+		json_out_str(o, vm->cfg->mem_opts.hugetlb_path);
+	else
+		json_out_raw(o, "null");
+	json_out_raw(o, "},\"balloon\":");
 	put_balloon(vm, o);
 	json_out_raw(o, ",\"devices\":[");
 	for (int i = 0; vm->pci && i < PCI_MAX_SLOTS; i++) {

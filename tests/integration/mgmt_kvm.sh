@@ -14,6 +14,8 @@ cleanup() {
 	[[ -n ${KSM_RUN:-} ]] && echo "$KSM_RUN" >/sys/kernel/mm/ksm/run
 	[[ -n ${KSM_PAGES:-} ]] && echo "$KSM_PAGES" >/sys/kernel/mm/ksm/pages_to_scan
 	[[ -n ${KSM_SLEEP:-} ]] && echo "$KSM_SLEEP" >/sys/kernel/mm/ksm/sleep_millisecs
+	[[ -n ${HUGE_MNT:-} ]] && umount "$HUGE_MNT"
+	[[ -n ${NR_HUGE:-} ]] && echo "$NR_HUGE" >/proc/sys/vm/nr_hugepages
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -34,6 +36,10 @@ start() {
 }
 
 size() { wc -c <"$1"; }
+# A CPU list ("0-2,5") as one CPU per word ("0 1 2 5"), to compare lists.
+cpus_expand() {
+	echo "$1" | tr ',' '\n' | awk -F- '{ for (c = $1; c <= ($2 == "" ? $1 : $2); c++) printf "%d ", c }'
+}
 
 # --- list, info, affinity -------------------------------------------------
 start web1 "$TMP/web1.out" --memory 64M --cpus 2,affinity=0:0,1:1 \
@@ -188,6 +194,76 @@ else
 	check mgmt_hugepages_backing $? "huge_page_bytes=${huge:-?}: $(cat "$TMP/h1.out")"
 	"$CVISOR" stop h1 --force >/dev/null
 fi
+
+# --- hugetlb=DIR: guest RAM from a hugetlbfs mount ------------------------
+"$CVISOR" run --accel kvm --memory 64M,hugetlb=/tmp --kernel "$GUESTS/spin.elf" \
+	</dev/null >"$TMP/ht_err" 2>&1
+rc=$?
+[[ $rc -eq 2 ]] && grep -q "hugetlb=/tmp is not a hugetlbfs mount" "$TMP/ht_err"
+check mgmt_hugetlb_not_hugetlbfs $? "rc=$rc $(cat "$TMP/ht_err")"
+if [[ $(id -u) -ne 0 ]] || ! grep -qw hugetlbfs /proc/filesystems; then
+	skip mgmt_hugetlb_backing "needs root and hugetlbfs"
+else
+	mkdir "$TMP/huge"
+	NR_HUGE=$(cat /proc/sys/vm/nr_hugepages)
+	# 64 MiB of 2 MiB pages on top of what others reserved.
+	echo $((NR_HUGE + 32)) >/proc/sys/vm/nr_hugepages
+	mount -t hugetlbfs -o pagesize=2M none "$TMP/huge" && HUGE_MNT=$TMP/huge
+	free=$(awk '/^HugePages_Free/{print $2}' /proc/meminfo)
+	if [[ -z $HUGE_MNT || $free -lt 32 ]]; then
+		skip mgmt_hugetlb_backing "cannot reserve 32 huge pages ($free free)"
+	else
+		start ht1 "$TMP/ht1.out" --memory 64M,hugetlb="$HUGE_MNT" \
+			--kernel "$GUESTS/fill.elf"
+		for _ in $(seq 60); do grep -q filled "$TMP/ht1.out" && break; sleep 0.5; done
+		"$CVISOR" info ht1 --output=json >"$TMP/ht1.json"
+		huge=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["memory_info"]["huge_page_bytes"])' "$TMP/ht1.json")
+		# The guest wrote 16 MiB into hugetlbfs pages (2 MiB each).
+		((${huge:-0} >= 16 << 20))
+		check mgmt_hugetlb_backing $? "huge_page_bytes=${huge:-?}: $(cat "$TMP/ht1.out")"
+		"$CVISOR" stop ht1 --force >/dev/null
+		umount "$HUGE_MNT" && HUGE_MNT=
+	fi
+	echo "$NR_HUGE" >/proc/sys/vm/nr_hugepages && NR_HUGE=
+fi
+
+# --- overcommit: more vCPUs and RAM than the host; untouched RAM is free ---
+host_cpus=$(nproc)
+host_mib=$(($(awk '/^MemTotal/{print $2}' /proc/meminfo) / 1024))
+oc_cpus=$((host_cpus * 2 > 64 ? 64 : host_cpus * 2))
+oc_mib=$((host_mib + 1024))
+aff=0-1
+((host_cpus < 2)) && aff=0
+start oc1 "$TMP/oc1.out" --memory ${oc_mib}M --cpus $oc_cpus,affinity=$aff \
+	--kernel "$GUESTS/tick.elf"
+check mgmt_overcommit_starts $? "--memory ${oc_mib}M (host ${host_mib} MiB) --cpus $oc_cpus (host $host_cpus): $(cat "$TMP/oc1.out")"
+"$CVISOR" info oc1 --output=json >"$TMP/oc1.json"
+vmpid=${PIDS[-1]}
+rss=$(awk '/^VmRSS/{print $2}' /proc/$vmpid/status)
+python3 - "$TMP/oc1.json" "$oc_cpus" "$oc_mib" <<'PY' >"$TMP/oc1.check" 2>&1
+import json, sys
+i = json.load(open(sys.argv[1]))
+assert i["vcpus"] == int(sys.argv[2]) and i["memory"] == int(sys.argv[3]) << 20, i
+# Untouched guest RAM is not resident: the guest wrote a few pages only.
+assert i["memory_info"]["guest_ram_rss"] < 8 << 20, i["memory_info"]
+PY
+r=$?
+# The whole VMM (sanitizer builds included) stays far below guest RAM.
+((r == 0 && ${rss:-0} > 0 && rss < 256 * 1024))
+check mgmt_overcommit_untouched_ram_free $? "VmRSS ${rss:-?} kB: $(cat "$TMP/oc1.check")"
+ok=0
+n=0
+while read -r tid cpus; do
+	ts=$(taskset -pc "$tid" 2>/dev/null | sed 's/.*: //')
+	[[ $(cpus_expand "$cpus") == "$(cpus_expand $aff)" &&
+		$(cpus_expand "$ts") == "$(cpus_expand $aff)" ]] || ok=1
+	n=$((n + 1))
+	echo "tid $tid info=$cpus taskset=$ts" >>"$TMP/oc1.aff"
+done < <(python3 -c 'import json,sys
+for t in json.load(open(sys.argv[1]))["vcpu_threads"]: print(t["tid"], t["cpus"])' "$TMP/oc1.json")
+((ok == 0 && n == oc_cpus))
+check mgmt_affinity_range_all_vcpus $? "$(cat "$TMP/oc1.aff" 2>/dev/null)"
+"$CVISOR" stop oc1 --force >/dev/null
 
 # --- KSM merges identical guests (merge=on) -------------------------------
 ksm=/sys/kernel/mm/ksm
