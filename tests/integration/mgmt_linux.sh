@@ -124,3 +124,34 @@ wait $EV 2>/dev/null
 EV=
 grep -q '"event":"shutdown","reason":"poweroff"' "$TMP/events"
 check mgmt_linux_shutdown_event $? "$(tail -c 300 "$TMP/events")"
+
+# Free page reporting (on by default): memory the guest frees goes back to
+# the host without a balloon target.
+cmd='dd if=/dev/zero of=/f bs=1M count=96;echo FILLED;rm /f;echo FREED;while :;do sleep 1;done'
+"$CVISOR" run --name lx2 --accel "$accel" --memory 192M --balloon \
+	--kernel "${CVISOR_VMLINUX:-$CVISOR_KERNEL}" --initrd "$CVISOR_INITRD" \
+	--cmdline "console=ttyS0 panic=-1 quiet cvisor.test64=$(printf %s "$cmd" | base64 -w0)" \
+	</dev/null >"$TMP/out2" 2>&1 &
+VM=$!
+peak=0
+for _ in $(seq 240); do
+	r=$(rss_kb $VM)
+	((${r:-0} > peak)) && peak=$r
+	grep -q FREED "$TMP/out2" && break
+	kill -0 $VM 2>/dev/null || break
+	sleep 0.25
+done
+rep=0
+for _ in $(seq 60); do
+	rep=$("$CVISOR" info lx2 --output=json 2>/dev/null |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["balloon"]["reported"])' 2>/dev/null)
+	((${rep:-0} >= 48 << 20)) && break
+	sleep 0.5
+done
+now=$(rss_kb $VM)
+# Most of the 96 MiB file came back: reported, and the VMM's RSS fell.
+((${rep:-0} >= 48 << 20 && peak - ${now:-0} >= 48 * 1024))
+check mgmt_balloon_free_page_reporting $? "reported ${rep:-?} bytes, RSS peak $peak kB now ${now:-?} kB: $(tail -c 300 "$TMP/out2")"
+"$CVISOR" stop lx2 --force >/dev/null
+wait $VM 2>/dev/null
+VM=
