@@ -41,6 +41,42 @@ static void test_control_names(void)
 	CHECK(strstr(err, "not a valid name") != NULL);
 }
 
+/* Without CVISOR_RUNTIME_DIR: /run/cvisor for root, else per-user dirs. */
+static void test_control_default_dirs(void)
+{
+	char buf[128], saved[128];
+	int status;
+	pid_t pid;
+
+	snprintf(saved, sizeof(saved), "%s", getenv("CVISOR_RUNTIME_DIR"));
+	unsetenv("CVISOR_RUNTIME_DIR");
+	setenv("XDG_RUNTIME_DIR", "/run/user/1234", 1);
+	if (geteuid() == 0) {
+		CHECK_EQ(control_runtime_dir(buf, sizeof(buf), false), 0);
+		CHECK(!strcmp(buf, "/run/cvisor"));
+		pid = fork();
+		if (pid == 0) {
+			if (setresgid(65534, 65534, 65534) ||
+			    setresuid(65534, 65534, 65534))
+				_exit(3);
+			if (control_runtime_dir(buf, sizeof(buf), false) ||
+			    strcmp(buf, "/run/user/1234/cvisor"))
+				_exit(4);
+			unsetenv("XDG_RUNTIME_DIR");
+			if (control_runtime_dir(buf, sizeof(buf), false) ||
+			    strcmp(buf, "/tmp/cvisor-65534"))
+				_exit(5);
+			_exit(0);
+		}
+		CHECK(waitpid(pid, &status, 0) == pid);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	} else {
+		CHECK_EQ(control_runtime_dir(buf, sizeof(buf), false), 0);
+		CHECK(!strcmp(buf, "/run/user/1234/cvisor"));
+	}
+	setenv("CVISOR_RUNTIME_DIR", saved, 1);
+}
+
 static void test_control_permissions(void)
 {
 	struct control *ctl;
@@ -292,6 +328,7 @@ int main(void)
 	snprintf(rundir, sizeof(rundir), "%s/run", tmpl);
 	setenv("CVISOR_RUNTIME_DIR", rundir, 1);
 	RUN(test_control_names);
+	RUN(test_control_default_dirs);
 	RUN(test_control_permissions);
 	RUN(test_control_duplicate_name_refused);
 	RUN(test_control_stale_socket_replaced);
