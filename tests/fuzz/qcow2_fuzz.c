@@ -7,11 +7,13 @@
  * cluster is written (allocation, refcount updates, L2 copy-on-write), a
  * snapshot made and removed, and check repairs what it finds.
  *
- * Build and run (not part of the normal build: tests/ is not globbed):
+ * Build with "make fuzz" (build-fuzz/fuzz/qcow2_fuzz), or alone:
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isrc \
  *       tests/fuzz/qcow2_fuzz.c src/block/block.c src/block/raw.c \
  *       src/block/qcow2*.c -lz -lzstd -pthread \
  *       -o build/qcow2_fuzz
+ * and run on a corpus of small images (qemu-img made, several cluster
+ * sizes, compressed, with snapshots):
  *   mkdir -p corpus && qemu-img create -f qcow2 corpus/empty.qcow2 1M
  *   ./build/qcow2_fuzz -max_len=262144 corpus
  */
