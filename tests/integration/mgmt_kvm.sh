@@ -180,6 +180,14 @@ timeout 3 "$CVISOR" console bg1 </dev/null >"$TMP/con" 2>&1
 grep -q "ticking" "$TMP/con" && grep -q '\.\.\.' "$TMP/con"
 check mgmt_console_attach $? "$(head -c 300 "$TMP/con")"
 "$CVISOR" stop bg1 --force >/dev/null 2>&1
+# Console input reaches the guest: it echoes bytes and exits on 'q'.
+timeout 60 "$CVISOR" run --daemonize --name bg2 --accel kvm --test-exit --memory 64M \
+	--kernel "$GUESTS/echo.elf" </dev/null >"$TMP/bg2.out" 2>&1
+(sleep 0.5; printf 'ping-42q') | timeout 20 "$CVISOR" console bg2 >"$TMP/con2" 2>&1
+rc=$?
+[[ $rc -eq 0 ]] && grep -q "echo ready" "$TMP/con2" && grep -q "ping-42" "$TMP/con2" &&
+	! "$CVISOR" list | grep -q "^bg2 "
+check mgmt_console_input $? "rc=$rc $(cat "$TMP/bg2.out" "$TMP/con2")"
 
 # --- hugepages=on: guest RAM backed by transparent huge pages -------------
 if grep -q '\[never\]' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null; then
