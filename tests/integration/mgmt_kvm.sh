@@ -188,6 +188,7 @@ rc=$?
 [[ $rc -eq 0 ]] && grep -q "echo ready" "$TMP/con2" && grep -q "ping-42" "$TMP/con2" &&
 	! "$CVISOR" list | grep -q "^bg2 "
 check mgmt_console_input $? "rc=$rc $(cat "$TMP/bg2.out" "$TMP/con2")"
+"$CVISOR" stop bg2 --force >/dev/null 2>&1	# only if it did not exit
 
 # --- hugepages=on: guest RAM backed by transparent huge pages -------------
 if grep -q '\[never\]' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null; then
