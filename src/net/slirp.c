@@ -17,9 +17,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <slirp/libslirp.h>
-
 #include "net/net.h"
+#include "net/slirp_lib.h"
 #include "vmm/log.h"
 
 #define SLIRP_MAX_TIMERS	8
@@ -33,6 +32,7 @@ struct slirp_timer {
 
 struct net_slirp {
 	struct net_backend be;
+	const struct slirp_lib *lib;
 	Slirp *slirp;
 	struct net_poll *poll;	/* during poll_fill / poll_done */
 	unsigned poll_base;	/* slirp's fds start here in poll */
@@ -148,7 +148,7 @@ static int slirp_send(struct net_backend *be, unsigned q,
 		memcpy(s->txbuf + done, iov[i].iov_base, c);
 		done += c;
 	}
-	slirp_input(s->slirp, s->txbuf + NET_HDR_LEN, done - NET_HDR_LEN);
+	s->lib->input(s->slirp, s->txbuf + NET_HDR_LEN, done - NET_HDR_LEN);
 	return 0;
 }
 
@@ -209,7 +209,7 @@ static int slirp_poll_fill(struct net_backend *be, struct net_poll *p,
 
 	s->poll = p;
 	s->poll_base = p->nr;
-	slirp_pollfds_fill(s->slirp, &t, add_poll, s);
+	s->lib->pollfds_fill(s->slirp, &t, add_poll, s);
 	for (int i = 0; i < SLIRP_MAX_TIMERS; i++) {
 		struct slirp_timer *tm = &s->timers[i];
 		int64_t left;
@@ -231,14 +231,14 @@ static void slirp_poll_done(struct net_backend *be, struct net_poll *p)
 	int64_t now;
 
 	s->poll = p;
-	slirp_pollfds_poll(s->slirp, 0, get_revents, s);
+	s->lib->pollfds_poll(s->slirp, 0, get_revents, s);
 	now = slirp_now_ns() / 1000000;
 	for (int i = 0; i < SLIRP_MAX_TIMERS; i++) {
 		struct slirp_timer *tm = &s->timers[i];
 
 		if (tm->armed && tm->expire_ms <= now) {
 			tm->armed = false;
-			slirp_handle_timer(s->slirp, tm->id, tm->cb_opaque);
+			s->lib->handle_timer(s->slirp, tm->id, tm->cb_opaque);
 		}
 	}
 }
@@ -248,7 +248,7 @@ static void slirp_close(struct net_backend *be)
 	struct net_slirp *s = (struct net_slirp *)be;
 
 	if (s->slirp)
-		slirp_cleanup(s->slirp);
+		s->lib->cleanup(s->slirp);
 	free(s);
 }
 
@@ -267,7 +267,8 @@ static struct in_addr host_addr(const struct net_opts *o, uint32_t n)
 int net_slirp_open(const struct net_opts *o, struct net_backend **be,
 		   char *err, size_t errlen)
 {
-	struct net_slirp *s = calloc(1, sizeof(*s));
+	const struct slirp_lib *lib = slirp_lib_get(err, errlen);
+	struct net_slirp *s;
 	SlirpConfig cfg = {
 		.version = 4,
 		.in_enabled = true,
@@ -284,13 +285,17 @@ int net_slirp_open(const struct net_opts *o, struct net_backend **be,
 	 * must be an error return, not the end of the VM.
 	 */
 	signal(SIGPIPE, SIG_IGN);
+	if (!lib)
+		return -ENOENT;
+	s = calloc(1, sizeof(*s));
 	if (!s) {
 		snprintf(err, errlen, "user network: out of memory");
 		return -ENOMEM;
 	}
 	s->be = (struct net_backend){ .ops = &slirp_ops, .name = "user",
 				      .nr_queues = 1, .fd = { -1 } };
-	s->slirp = slirp_new(&cfg, &slirp_callbacks, s);
+	s->lib = lib;
+	s->slirp = lib->new(&cfg, &slirp_callbacks, s);
 	if (!s->slirp) {
 		snprintf(err, errlen, "user network: cannot start libslirp");
 		free(s);
@@ -302,7 +307,7 @@ int net_slirp_open(const struct net_opts *o, struct net_backend **be,
 
 		if (guest.s_addr == htonl(INADDR_ANY))
 			guest = cfg.vdhcp_start;
-		if (slirp_add_hostfwd(s->slirp, f->udp, f->host, f->host_port,
+		if (lib->add_hostfwd(s->slirp, f->udp, f->host, f->host_port,
 				      guest, f->guest_port) < 0) {
 			char a[INET_ADDRSTRLEN];
 

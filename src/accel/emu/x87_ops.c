@@ -295,7 +295,7 @@ static bool d9_misc(struct emu_cpu *cpu, uint8_t m)
 		x87_pop(cpu);
 		x87_set(cpu, 0, r);
 		break;
-	case 0xfa: x87_set(cpu, 0, sqrtl(a)); break;
+	case 0xfa: __asm__("fsqrt" : "+t"(a)); x87_set(cpu, 0, a); break;
 	case 0xfb: {	/* FSINCOS: ST(0) = sin, push cos */
 		long double c;
 
