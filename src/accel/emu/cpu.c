@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "accel/emu/exec.h"
+#include "accel/emu/lflags.h"
 
 void cpu_reset(struct emu_cpu *cpu, struct vm *vm, int id)
 {
@@ -119,14 +120,6 @@ static bool poll_interrupts(struct emu_cpu *cpu)
 	return false;
 }
 
-/* Cheap test before poll_interrupts: false when nothing can be pending. */
-static inline bool irq_maybe(const struct emu_cpu *cpu)
-{
-	return !cpu->irq_hint || cpu->nmi_pending ||
-	       atomic_load_explicit(cpu->irq_hint, memory_order_acquire) ||
-	       atomic_load_explicit(cpu->irq_extint, memory_order_relaxed);
-}
-
 /*
  * The instruction loop proper, outside the sigsetjmp frame so its counter
  * can live in a register; it saves the count left to cpu->batch_left often
@@ -150,7 +143,7 @@ static __attribute__((noinline)) void run_loop(struct emu_cpu *cpu,
 			cpu->shadow = false;
 		} else if (cpu->apic_ops &&
 			   ((cpu->rflags & FL_IF) || quiet_poll) &&
-			   irq_maybe(cpu) && poll_interrupts(cpu)) {
+			   cpu_irq_maybe(cpu) && poll_interrupts(cpu)) {
 			break;
 		}
 		quiet_poll = false;
@@ -179,6 +172,7 @@ void cpu_run_batch(struct emu_cpu *cpu, long max, const atomic_bool *stop)
 {
 	cpu->batch_left = max;
 	if (sigsetjmp(cpu->fault_jmp, 0)) {
+		lf_sync(cpu);	/* a fault inside the decode cache */
 		if (cpu->fault_vec < 0)
 			return;		/* cpu->error says why */
 		cpu->rip = cpu->insn_rip;

@@ -170,6 +170,10 @@ struct emu_cpu {
 	const uint8_t *ip, *ip_end;
 	long batch_left;
 
+	/* Lazy arithmetic flags, live only inside dcache_run (lflags.h) */
+	uint8_t lf_op, lf_size;
+	uint64_t lf_a, lf_b, lf_r;
+
 	struct tlb_entry tlb[TLB_SIZE];
 	struct dc_block *dcache;	/* decoded blocks, or NULL */
 	bool dc_stop;		/* end the decoded block here (dcache.c) */
@@ -186,6 +190,14 @@ struct emu_cpu {
 	/* tsc value minus host tsc; shared clock for all CPUs */
 	int64_t tsc_offset;
 };
+
+/* Cheap test before polling the LAPIC: false when nothing can be pending. */
+static inline bool cpu_irq_maybe(const struct emu_cpu *cpu)
+{
+	return !cpu->irq_hint || cpu->nmi_pending ||
+	       atomic_load_explicit(cpu->irq_hint, memory_order_acquire) ||
+	       atomic_load_explicit(cpu->irq_extint, memory_order_relaxed);
+}
 
 /* cpu.c */
 void cpu_reset(struct emu_cpu *cpu, struct vm *vm, int id);
@@ -227,7 +239,8 @@ void mem_write_slow(struct emu_cpu *cpu, uint64_t lin, uint64_t val,
  * Host pointer of size (at most 8) bytes at lin when the TLB already
  * allows the access (perm: TLB_R or TLB_W) and they are RAM in one page.
  */
-static inline uint8_t *tlb_ram(const struct emu_cpu *cpu, uint64_t lin,
+static inline __attribute__((always_inline)) uint8_t *
+tlb_ram(const struct emu_cpu *cpu, uint64_t lin,
 			       unsigned size, uint32_t perm)
 {
 	const struct tlb_entry *e = &cpu->tlb[(lin >> 12) % TLB_SIZE];
@@ -240,8 +253,8 @@ static inline uint8_t *tlb_ram(const struct emu_cpu *cpu, uint64_t lin,
 	return e->hva + (lin & 0xfff);
 }
 
-static inline uint64_t mem_read(struct emu_cpu *cpu, uint64_t lin,
-				unsigned size)
+static inline __attribute__((always_inline)) uint64_t
+mem_read(struct emu_cpu *cpu, uint64_t lin, unsigned size)
 {
 	const uint8_t *p = tlb_ram(cpu, lin, size, TLB_R);
 	uint64_t v = 0;
@@ -259,8 +272,8 @@ static inline uint64_t mem_read(struct emu_cpu *cpu, uint64_t lin,
 }
 
 /* A store into the code page goes the slow way, which sets dc_stop. */
-static inline void mem_write(struct emu_cpu *cpu, uint64_t lin, uint64_t val,
-			     unsigned size)
+static inline __attribute__((always_inline)) void
+mem_write(struct emu_cpu *cpu, uint64_t lin, uint64_t val, unsigned size)
 {
 	uint8_t *p = tlb_ram(cpu, lin, size, TLB_W);
 

@@ -21,10 +21,12 @@
 #include <sys/mman.h>
 
 #include "accel/emu/exec.h"
+#include "accel/emu/lflags.h"
 
 #define DCACHE_BLOCKS	4096	/* blocks per CPU, direct-mapped */
 #define DCB_INSNS	12	/* instructions per block at most */
 #define DCB_BYTES	112	/* their bytes at most */
+#define DC_CHAIN_MAX	256	/* instructions per dcache_run at most */
 
 enum dc_kind {
 	DC_NONE,	/* not a cached form: use the general path */
@@ -372,8 +374,9 @@ dc_rm_read(struct emu_cpu *cpu, const struct dc_entry *e, uint64_t addr,
 	return reg_read_rex(cpu, e->rex, e->rm, size);
 }
 
-static inline void dc_rm_write(struct emu_cpu *cpu, const struct dc_entry *e,
-			       uint64_t addr, int size, uint64_t v)
+static inline __attribute__((always_inline)) void
+dc_rm_write(struct emu_cpu *cpu, const struct dc_entry *e, uint64_t addr,
+	    int size, uint64_t v)
 {
 	if (e->mem)
 		mem_write(cpu, addr, v, size);
@@ -395,6 +398,7 @@ static __attribute__((noinline)) void dc_exec_insn(struct emu_cpu *cpu,
 	int size = e->size;
 	uint64_t v;
 
+	lf_sync(cpu);
 	switch (e->kind) {
 	case DC_ALU_RM_R:
 		alu_rm(cpu, &in, e->op, size, reg_read(cpu, &in, e->reg, size));
@@ -419,7 +423,8 @@ static __attribute__((noinline)) void dc_exec_insn(struct emu_cpu *cpu,
 	}
 }
 
-static void dc_exec(struct emu_cpu *cpu, const struct dc_entry *e)
+static inline __attribute__((always_inline)) void
+dc_exec(struct emu_cpu *cpu, const struct dc_entry *e)
 {
 	int size = e->size;
 	uint64_t v, ea = 0, addr = 0;
@@ -441,13 +446,13 @@ static void dc_exec(struct emu_cpu *cpu, const struct dc_entry *e)
 			dc_exec_insn(cpu, e, ea, addr);
 			break;
 		}
-		v = alu_op(cpu, e->op, dc_rm_read(cpu, e, addr, size),
+		v = lf_alu(cpu, e->op, dc_rm_read(cpu, e, addr, size),
 			   reg_read_rex(cpu, e->rex, e->reg, size), size);
 		if (e->op != 7)
 			reg_write_rex(cpu, e->rex, e->rm, size, v);
 		break;
 	case DC_ALU_R_RM:
-		v = alu_op(cpu, e->op, reg_read_rex(cpu, e->rex, e->reg, size),
+		v = lf_alu(cpu, e->op, reg_read_rex(cpu, e->rex, e->reg, size),
 			   dc_rm_read(cpu, e, addr, size), size);
 		if (e->op != 7)
 			reg_write_rex(cpu, e->rex, e->reg, size, v);
@@ -457,13 +462,13 @@ static void dc_exec(struct emu_cpu *cpu, const struct dc_entry *e)
 			dc_exec_insn(cpu, e, ea, addr);
 			break;
 		}
-		v = alu_op(cpu, e->op, dc_rm_read(cpu, e, addr, size), e->imm,
+		v = lf_alu(cpu, e->op, dc_rm_read(cpu, e, addr, size), e->imm,
 			   size);
 		if (e->op != 7)
 			reg_write_rex(cpu, e->rex, e->rm, size, v);
 		break;
 	case DC_TEST:
-		alu_op(cpu, 4, dc_rm_read(cpu, e, addr, size),
+		lf_alu(cpu, 4, dc_rm_read(cpu, e, addr, size),
 		       reg_read_rex(cpu, e->rex, e->reg, size), size);
 		break;
 	case DC_MOV_RM_R:
@@ -491,7 +496,7 @@ static void dc_exec(struct emu_cpu *cpu, const struct dc_entry *e)
 		cpu->gpr[e->rm] = v;
 		break;
 	case DC_JCC:
-		if (cond_true(cpu, e->op))
+		if (lf_cond(cpu, e->op))
 			cpu->rip += e->imm;
 		break;
 	case DC_JMP:
@@ -517,18 +522,32 @@ static void dc_exec(struct emu_cpu *cpu, const struct dc_entry *e)
 		break;
 	case DC_CMOV:
 		v = dc_rm_read(cpu, e, addr, size);
-		if (cond_true(cpu, e->op))
+		if (lf_cond(cpu, e->op))
 			reg_write_rex(cpu, e->rex, e->reg, size, v);
 		else if (size == 4)
 			reg_write_rex(cpu, e->rex, e->reg, 4, cpu->gpr[e->reg]);
 		break;
 	case DC_SETCC:
-		dc_rm_write(cpu, e, addr, 1, cond_true(cpu, e->op));
+		dc_rm_write(cpu, e, addr, 1, lf_cond(cpu, e->op));
 		break;
 	case DC_TEST_IMM:
-		alu_op(cpu, 4, dc_rm_read(cpu, e, addr, size), e->imm, size);
+		lf_alu(cpu, 4, dc_rm_read(cpu, e, addr, size), e->imm, size);
 		break;
 	case DC_SHIFT:
+		if (e->mem) {
+			dc_exec_insn(cpu, e, ea, addr);
+			break;
+		}
+		v = e->imm == DC_COUNT_CL ? cpu->gpr[R_CX] & 0xff : e->imm;
+		/* SHL/SHR/SAR by a non-zero count set all six flags */
+		if ((e->op & 4) && (v & (size == 8 ? 63 : 31)))
+			cpu->lf_op = LF_NONE;
+		else
+			lf_sync(cpu);
+		v = alu_shift(cpu, e->op, reg_read_rex(cpu, e->rex, e->rm, size),
+			      v, size);
+		reg_write_rex(cpu, e->rex, e->rm, size, v);
+		break;
 	case DC_GROUP3:
 		dc_exec_insn(cpu, e, ea, addr);
 		break;
@@ -538,9 +557,8 @@ static void dc_exec(struct emu_cpu *cpu, const struct dc_entry *e)
 			dc_exec_insn(cpu, e, ea, addr);
 			break;
 		}
-		v = reg_read_rex(cpu, e->rex, e->rm, size);
-		v = e->kind == DC_INC ? fn_inc(cpu, v, 0, size) :
-					fn_dec(cpu, v, 0, size);
+		v = lf_incdec(cpu, reg_read_rex(cpu, e->rex, e->rm, size), size,
+			      e->kind == DC_DEC);
 		reg_write_rex(cpu, e->rex, e->rm, size, v);
 		break;
 	case DC_CALL_RM:
@@ -569,11 +587,13 @@ static void dc_exec(struct emu_cpu *cpu, const struct dc_entry *e)
 			      sext(cpu->gpr[R_AX], size) < 0 ? ~0ULL : 0);
 		break;
 	case DC_IMUL:
+		lf_sync(cpu);	/* IMUL leaves AF as it was */
 		v = alu_imul(cpu, reg_read_rex(cpu, e->rex, e->reg, size),
 			     dc_rm_read(cpu, e, addr, size), size);
 		reg_write_rex(cpu, e->rex, e->reg, size, v);
 		break;
 	case DC_IMUL_IMM:
+		lf_sync(cpu);
 		v = alu_imul(cpu, dc_rm_read(cpu, e, addr, size), e->imm, size);
 		reg_write_rex(cpu, e->rex, e->reg, size, v);
 		break;
@@ -632,27 +652,90 @@ static void dc_build(struct dc_block *b, const uint8_t *p,
 	memcpy(b->bytes, p, b->nbytes);
 }
 
+static inline uint64_t load64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+/*
+ * memcmp(p, copy, n) == 0 for the n (1..DCB_BYTES) bytes of a block, a
+ * word at a time: the last word is the one ending at n, overlapping the
+ * one before it, so no byte past the block is compared. Below 8 bytes the
+ * word at p is masked: dcache_run has 16 readable bytes at p, and copy is
+ * DCB_BYTES long.
+ */
+static inline bool dc_same_bytes(const uint8_t *p, const uint8_t *copy,
+				 unsigned n)
+{
+	uint64_t diff = 0;
+	unsigned i;
+
+	if (n < 8)
+		return !((load64(p) ^ load64(copy)) & ((1ULL << (8 * n)) - 1));
+	for (i = 0; i + 8 < n; i += 8)
+		diff |= load64(p + i) ^ load64(copy + i);
+	return !(diff | (load64(p + n - 8) ^ load64(copy + n - 8)));
+}
+
+/*
+ * Where the block that ran leaves RIP: the next block's first byte when it
+ * is in the fetch page with 16 bytes readable and no interrupt may be
+ * waiting (run_loop takes those between calls), else NULL. With IF clear
+ * only NMI and INIT/SIPI could be, and run_loop looks for them after each
+ * call, which is at most DC_CHAIN_MAX instructions.
+ */
+static inline const uint8_t *dc_next(struct emu_cpu *cpu)
+{
+	uint64_t lin = cpu->rip;	/* 64-bit code: no CS base */
+
+	if (lin >> 12 != cpu->fetch_vpn || (lin & 0xfff) > 4096 - 16)
+		return NULL;
+	if ((cpu->rflags & FL_IF) && cpu->apic_ops && cpu_irq_maybe(cpu) &&
+	    cpu->apic_ops->maybe_pending(cpu->apic))
+		return NULL;
+	return cpu->fetch_hva + (lin & 0xfff);
+}
+
+/*
+ * Blocks run back to back while they follow each other in the fetch page,
+ * up to DC_CHAIN_MAX instructions, so that run_loop's checks (interrupts,
+ * the stop flag) still come often.
+ */
 unsigned dcache_run(struct emu_cpu *cpu, long max)
 {
 	const uint8_t *p = cpu->ip;
 	const struct dc_entry *e;
 	struct dc_block *b;
-	unsigned n, i;
+	unsigned n, i, done = 0;
 
 	if (!cpu->dcache)
 		return 0;
-	b = dc_slot(cpu, p);
-	if (b->key != p || memcmp(p, b->bytes, b->nbytes))
-		dc_build(b, p, cpu->ip_end);
-	n = b->n < max ? b->n : max;
+	if (max > DC_CHAIN_MAX)
+		max = DC_CHAIN_MAX;
 	cpu->dc_stop = false;
-	for (i = 0, e = b->e; i < n;) {
-		dc_exec(cpu, e);
-		if (++i == n || cpu->dc_stop)
+	for (;;) {
+		b = dc_slot(cpu, p);
+		if (b->key != p || !dc_same_bytes(p, b->bytes, b->nbytes))
+			dc_build(b, p, cpu->ip_end);
+		n = b->n < max - done ? b->n : max - done;
+		for (i = 0, e = b->e; i < n;) {
+			dc_exec(cpu, e);
+			if (++i == n || cpu->dc_stop)
+				break;
+			e++;
+			cpu->insn_rip = cpu->rip;
+			cpu->insn_rsp = cpu->gpr[R_SP];
+		}
+		done += i;
+		if (!i || done >= max || cpu->dc_stop || !(p = dc_next(cpu)))
 			break;
-		e++;
+		cpu->ip = p;
 		cpu->insn_rip = cpu->rip;
 		cpu->insn_rsp = cpu->gpr[R_SP];
 	}
-	return i;
+	lf_sync(cpu);
+	return done;
 }

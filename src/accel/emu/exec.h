@@ -116,7 +116,8 @@ static inline uint64_t fetch_simm8(struct emu_cpu *cpu)
 }
 
 /* Register r of size bytes; without a REX prefix 4..7 are AH..BH */
-static inline uint64_t reg_read_rex(const struct emu_cpu *cpu, uint8_t rex,
+static inline __attribute__((always_inline))
+uint64_t reg_read_rex(const struct emu_cpu *cpu, uint8_t rex,
 				    int r, int size)
 {
 	if (size == 1) {
@@ -128,7 +129,8 @@ static inline uint64_t reg_read_rex(const struct emu_cpu *cpu, uint8_t rex,
 }
 
 /* 32-bit writes zero the upper half, 8- and 16-bit ones merge */
-static inline void reg_write_rex(struct emu_cpu *cpu, uint8_t rex, int r,
+static inline __attribute__((always_inline))
+void reg_write_rex(struct emu_cpu *cpu, uint8_t rex, int r,
 				 int size, uint64_t v)
 {
 	switch (size) {
