@@ -61,7 +61,7 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h tests/unit/fake_vm.h $(BUILD)
 
 # Test guests: small ELF programs entered in long mode like a vmlinux
 # (see tests/guests/guest.h for their conventions).
-$(BUILD)/guests/%.elf: tests/guests/%.S tests/guests/guest.h tests/guests/guest.ld
+$(BUILD)/guests/%.elf: tests/guests/%.S $(wildcard tests/guests/*.h) tests/guests/guest.ld
 	@mkdir -p $(dir $@)
 	$(CC) -nostdlib -static -no-pie -Wl,-T,tests/guests/guest.ld \
 		-Wl,--build-id=none -Itests/guests -o $@ $<

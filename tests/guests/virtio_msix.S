@@ -9,6 +9,7 @@
  * KVM got holds the default IOAPIC routes too. Any other interrupt fails.
  */
 #include "guest.h"
+#include "virtio.h"
 
 #define DESC		0x200000
 #define AVAIL		0x201000
@@ -24,20 +25,6 @@
 #define VEC_A		0x40
 #define VEC_B		0x41
 #define VEC_C		0x42
-
-/* common configuration structure offsets (virtio 1.x, 4.1.4.3) */
-#define C_GFSELECT	0x08
-#define C_GF		0x0c
-#define C_MSIXCFG	0x10
-#define C_STATUS	0x14
-#define C_QSELECT	0x16
-#define C_QSIZE		0x18
-#define C_QMSIX		0x1a
-#define C_QENABLE	0x1c
-#define C_QNOTIFYOFF	0x1e
-#define C_QDESC		0x20
-#define C_QAVAIL	0x28
-#define C_QUSED		0x30
 
 /* MSI-X table entry 0 fields, message control bits */
 #define E_ADDR		0
@@ -98,70 +85,11 @@ _start:
 	movl $0x1ff, 0xf0(%rbx)
 	movl $0, 0x80(%rbx)
 
-	/* find 1af4:1044 on bus 0 through ECAM */
-	mov $ECAM_BASE, %r12
-	mov $1, %esi
-scan:
-	mov %rsi, %rdi
-	shl $15, %rdi
-	add %r12, %rdi
-	cmpl $0x10441af4, (%rdi)
-	je found
-	inc %esi
-	cmp $32, %esi
-	jb scan
-	jmp fail
-found:
-	mov %rdi, %r12
-	movw $0x6, 4(%r12)		/* memory decode + bus master */
-	xor %r13, %r13			/* common cfg */
-	xor %r14, %r14			/* notify base */
-	xor %r11, %r11			/* MSI-X capability */
-	movzbl 0x34(%r12), %ecx		/* capability pointer */
-caps:
-	test %ecx, %ecx
-	jz caps_done
-	lea (%r12,%rcx), %rdi
-	cmpb $0x11, (%rdi)		/* MSI-X */
-	jne 1f
-	mov %rdi, %r11
-	jmp next_cap
-1:	cmpb $9, (%rdi)			/* vendor-specific */
-	jne next_cap
-	movzbl 4(%rdi), %ebx		/* BAR */
-	call bar_base
-	mov 8(%rdi), %eax		/* offset within the BAR */
-	add %rax, %r9
-	movzbl 3(%rdi), %eax		/* cfg_type */
-	cmp $1, %eax
-	jne 2f
-	mov %r9, %r13
-2:	cmp $2, %eax
-	jne next_cap
-	mov %r9, %r14
-	mov 16(%rdi), %r15d		/* notify_off_multiplier */
-next_cap:
-	movzbl 1(%rdi), %ecx
-	jmp caps
-caps_done:
-	test %r13, %r13
+	call virtio_find
+	call virtio_caps
+	test %r11, %r11			/* an MSI-X capability */
 	jz fail
-	test %r14, %r14
-	jz fail
-	test %r11, %r11
-	jz fail
-
-	movb $0, C_STATUS(%r13)		/* reset */
-	movb $1, C_STATUS(%r13)		/* ACKNOWLEDGE */
-	movb $3, C_STATUS(%r13)		/* | DRIVER */
-	movl $1, C_GFSELECT(%r13)
-	movl $1, C_GF(%r13)		/* VIRTIO_F_VERSION_1 (bit 32) */
-	movl $0, C_GFSELECT(%r13)
-	movl $0, C_GF(%r13)
-	movb $0xb, C_STATUS(%r13)	/* | FEATURES_OK */
-	movzbl C_STATUS(%r13), %eax
-	test $8, %al
-	jz fail
+	call virtio_negotiate
 	movw $0xffff, C_MSIXCFG(%r13)	/* no config interrupts */
 
 	movw $0, C_QSELECT(%r13)
@@ -281,20 +209,6 @@ set_gate:
 	movq $0, 8(%rcx)
 	ret
 
-/* r9 = address of memory BAR ebx of the device at r12 (clobbers r8, r10). */
-bar_base:
-	lea 0x10(%r12,%rbx,4), %r8
-	mov (%r8), %r9d
-	mov %r9d, %r10d
-	and $~0xf, %r9d
-	and $6, %r10d
-	cmp $4, %r10d			/* 64-bit BAR */
-	jne 1f
-	mov 4(%r8), %r10d
-	shl $32, %r10
-	or %r10, %r9
-1:	ret
-
 /*
  * Wait for the dword at rdi to equal esi, for 8e9 TSC ticks at most (a
  * bound in time: a pause can cost microseconds under KVM); ZF set when it
@@ -345,6 +259,7 @@ stray:
 	PUTS(stray_msg)
 	EXIT(8)
 GUEST_LIB
+VIRTIO_LIB
 	.section .rodata
 idtr:	.word 0xfff
 	.quad IDT
