@@ -2,8 +2,10 @@
 # The software CPU against QEMU TCG in one run, same kernel, initramfs and
 # command line: seconds from start to the initramfs's "userspace up" marker
 # (boot to init), and seconds for a CPU-bound busybox loop in the guest
-# (between "userspace up" and "result"). Prints each time and the ratio
-# cvisor/QEMU (lower is better for cvisor; 1.0 is parity).
+# (between "userspace up" and "result"). Both kernel forms, the bzImage and
+# the ELF vmlinux (PVH entry, no decompressor), run under each. Prints each
+# time and, for cvisor, the ratios boot and loop to QEMU on the same file
+# (lower is better for cvisor; 1.0 is parity).
 #
 # Usage: bench/emu.sh [build dir]      BENCH_RUNS=n (best of n, default 1)
 #        BENCH_LOOP='shell command'    replaces the CPU-bound loop
@@ -76,7 +78,7 @@ emu() {
 
 qemu() {
 	best_of "$QEMU" -accel tcg -M q35 -m 256M -smp 1 -nographic \
-		-no-reboot -kernel "$CVISOR_KERNEL" -initrd "$CVISOR_INITRD" \
+		-no-reboot -kernel "$1" -initrd "$CVISOR_INITRD" \
 		-append "$APPEND"
 }
 
@@ -84,24 +86,38 @@ ratio() {
 	echo "scale=2; $1 / $2" | bc
 }
 
-Q=$(qemu)
-E=$(emu "$CVISOR_KERNEL")
-V=""
-[[ -r ${CVISOR_VMLINUX:-} ]] && V=$(emu "$CVISOR_VMLINUX")
-[[ $Q == fail ]] && skip "QEMU TCG run failed"
-read -r qb ql <<<"$Q"
-printf '%-28s %8s %8s\n' "" "boot s" "loop s"
-printf '%-28s %8.2f %8.2f\n' "qemu tcg (bzImage)" "$qb" "$ql"
-for pair in "bzImage:$E" "vmlinux:$V"; do
-	name=${pair%%:*}
-	r=${pair#*:}
-	[[ -z $r ]] && continue
+# One row: name, "<boot> <loop>" or fail or empty, and the QEMU result
+# on the same kernel file to compare with (or empty for a QEMU row).
+row() {
+	local name=$1 r=$2 peer=$3 b l pb pl
+
+	[[ -z $r ]] && return
 	if [[ $r == fail ]]; then
-		echo "FAIL: emu_bench: cvisor emu ($name) did not finish"
-		continue
+		echo "FAIL: emu_bench: $name did not finish"
+		return
 	fi
-	read -r eb el <<<"$r"
-	printf '%-28s %8.2f %8.2f   ratio boot %s, loop %s\n' \
-		"cvisor emu ($name)" "$eb" "$el" "$(ratio "$eb" "$qb")" \
-		"$(ratio "$el" "$ql")"
-done
+	read -r b l <<<"$r"
+	if [[ -z $peer || $peer == fail ]]; then
+		printf '%-28s %8.2f %8.2f\n' "$name" "$b" "$l"
+		return
+	fi
+	read -r pb pl <<<"$peer"
+	printf '%-28s %8.2f %8.2f   ratio boot %s, loop %s\n' "$name" "$b" \
+		"$l" "$(ratio "$b" "$pb")" "$(ratio "$l" "$pl")"
+}
+
+# QEMU boots the ELF vmlinux through its PVH note, as cvisor does, so
+# each kernel form is compared with QEMU on the same file.
+Q=$(qemu "$CVISOR_KERNEL")
+[[ $Q == fail ]] && skip "QEMU TCG run failed"
+QV="" V=""
+if [[ -r ${CVISOR_VMLINUX:-} ]]; then
+	QV=$(qemu "$CVISOR_VMLINUX")
+	V=$(emu "$CVISOR_VMLINUX")
+fi
+E=$(emu "$CVISOR_KERNEL")
+printf '%-28s %8s %8s\n' "" "boot s" "loop s"
+row "qemu tcg (bzImage)" "$Q" ""
+row "qemu tcg (vmlinux)" "$QV" ""
+row "cvisor emu (bzImage)" "$E" "$Q"
+row "cvisor emu (vmlinux)" "$V" "$QV"
