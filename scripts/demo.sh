@@ -6,14 +6,22 @@
 #   With a command, the guest runs it instead of the shell, prints
 #   "cvisor-guest: result <status>" and powers off.
 # Environment: CVISOR (binary, default build/cvisor), CVISOR_ASSETS,
-# CVISOR_ACCEL (default kvm:emu: KVM when it can run the guest, else the
-# software CPU).
+# CVISOR_ACCEL (default: kvm:emu on a CPU with VT-x/AMD-V, KVM falling back
+# to the software CPU if /dev/kvm cannot be used; emu on one without, where
+# a /dev/kvm, if any, is not hardware-assisted and need not boot Linux).
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 CVISOR=${CVISOR:-$TOP/build/cvisor}
 ASSETS=${CVISOR_ASSETS:-$HOME/.cache/cvisor/assets}
-ACCEL=${CVISOR_ACCEL:-kvm:emu}
+if [[ -n ${CVISOR_ACCEL:-} ]]; then
+	ACCEL=$CVISOR_ACCEL
+elif grep -qwE 'vmx|svm' /proc/cpuinfo; then
+	ACCEL=kvm:emu
+else
+	ACCEL=emu
+	echo "demo: this CPU has no VT-x/AMD-V: using the software CPU (--accel emu)"
+fi
 
 die() {
 	echo "demo: error: $*" >&2
