@@ -30,20 +30,7 @@ static struct vm vm;
 static struct vm_config cfg = { .balloon = true };
 static struct vdrv vd;
 
-static uint64_t rd(uint64_t addr, unsigned size)
-{
-	return vdrv_rd(&vm, addr, size);
-}
-
-static void wr(uint64_t addr, uint64_t val, unsigned size)
-{
-	vdrv_wr(&vm, addr, val, size);
-}
-
-static void *hva(uint64_t gpa, uint64_t len)
-{
-	return gpa_to_hva(&vm.mem, gpa, len);
-}
+VDRV_ACCESSORS(vm)
 
 static void discover(void)
 {

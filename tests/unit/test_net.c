@@ -24,6 +24,7 @@
 #include "virtio/virtio_pci.h"
 #include "vmm/vm.h"
 #include "fake_vm.h"
+#include "virtio_driver.h"
 
 #define RAM_SIZE	(2u << 20)
 #define QSIZE		64
@@ -417,23 +418,7 @@ static const struct net_backend_ops fake_ops = {
 	.close = fake_close,
 };
 
-static uint64_t rd(uint64_t addr, unsigned size)
-{
-	uint64_t v = 0;
-
-	bus_read(&vm.mmio, addr, &v, size);
-	return v;
-}
-
-static void wr(uint64_t addr, uint64_t val, unsigned size)
-{
-	bus_write(&vm.mmio, addr, val, size);
-}
-
-static void *hva(uint64_t gpa, uint64_t len)
-{
-	return gpa_to_hva(&vm.mem, gpa, len);
-}
+VDRV_ACCESSORS(vm)
 
 /*
  * A fresh bus with one NIC over a fake backend of nq queues; vnet_hdr:

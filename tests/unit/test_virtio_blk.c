@@ -38,20 +38,7 @@ static unsigned devfn;
 static struct vdrv vd;
 static uint16_t avail_idx[4];
 
-static uint64_t rd(uint64_t addr, unsigned size)
-{
-	return vdrv_rd(&vm, addr, size);
-}
-
-static void wr(uint64_t addr, uint64_t val, unsigned size)
-{
-	vdrv_wr(&vm, addr, val, size);
-}
-
-static void *hva(uint64_t gpa, uint64_t len)
-{
-	return gpa_to_hva(&vm.mem, gpa, len);
-}
+VDRV_ACCESSORS(vm)
 
 static void discover(void)
 {

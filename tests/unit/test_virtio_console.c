@@ -30,30 +30,7 @@ static struct vdrv vd;
 static struct vcon_backend pty;	/* the device under test's backend */
 static uint16_t avail_idx[2];
 
-static uint64_t rd(uint64_t addr, unsigned size)
-{
-	return vdrv_rd(&vm, addr, size);
-}
-
-static void wr(uint64_t addr, uint64_t val, unsigned size)
-{
-	vdrv_wr(&vm, addr, val, size);
-}
-
-static void *hva(uint64_t gpa, uint64_t len)
-{
-	return gpa_to_hva(&vm.mem, gpa, len);
-}
-
-static bool wait_for(uint16_t *p, uint16_t want)
-{
-	for (int i = 0; i < 2000; i++) {
-		if (__atomic_load_n(p, __ATOMIC_ACQUIRE) == want)
-			return true;
-		usleep(1000);
-	}
-	return false;
-}
+VDRV_ACCESSORS(vm)
 
 static struct virtq_desc *desc(unsigned q)
 {
@@ -140,7 +117,7 @@ static void test_output(void)
 	desc(1)[0] = (struct virtq_desc){ BUF_GPA, 7, VIRTQ_DESC_F_NEXT, 1 };
 	desc(1)[1] = (struct virtq_desc){ BUF_GPA + 32, 5, 0, 0 };
 	offer(1, 0);
-	CHECK(wait_for(&used(1)[1], 1));
+	CHECK(vdrv_wait16(&used(1)[1], 1));
 	CHECK_EQ(used(1)[2], 0);		/* head */
 	CHECK_EQ(used(1)[4], 0);		/* nothing written */
 	CHECK_EQ(read_some(pty.hold_fd, got, sizeof(got), 12), 12);
@@ -160,7 +137,7 @@ static void test_input(void)
 	memset(buf, 0, 64);
 	desc(0)[0] = (struct virtq_desc){ BUF_GPA, 16, VIRTQ_DESC_F_WRITE, 0 };
 	offer(0, 0);
-	CHECK(wait_for(&used(0)[1], 1));
+	CHECK(vdrv_wait16(&used(0)[1], 1));
 	CHECK_EQ(used(0)[4], 4);
 	CHECK(memcmp(buf, "ping", 4) == 0);
 	/* the next buffer is used only when more input comes */
@@ -170,7 +147,7 @@ static void test_input(void)
 	usleep(20000);
 	CHECK_EQ(used(0)[1], 1);
 	CHECK_EQ(write(pty.hold_fd, "pong!", 5), 5);
-	CHECK(wait_for(&used(0)[1], 2));
+	CHECK(vdrv_wait16(&used(0)[1], 2));
 	CHECK_EQ(used(0)[2 + 4], 1);		/* second used entry: head 1 */
 	CHECK_EQ(used(0)[2 + 4 + 2], 5);
 	CHECK(memcmp(buf + 32, "pong!", 5) == 0);
@@ -178,7 +155,7 @@ static void test_input(void)
 	memcpy(buf + 48, "x", 1);
 	desc(1)[0] = (struct virtq_desc){ BUF_GPA + 48, 1, 0, 0 };
 	offer(1, 0);
-	CHECK(wait_for(&used(1)[1], 1));
+	CHECK(vdrv_wait16(&used(1)[1], 1));
 	CHECK_EQ(read_some(pty.hold_fd, got, sizeof(got), 1), 1);
 }
 
@@ -230,7 +207,7 @@ static void test_file_backend(void)
 	memcpy(buf, "to file", 7);
 	desc(1)[0] = (struct virtq_desc){ BUF_GPA, 7, 0, 0 };
 	offer(1, 0);
-	CHECK(wait_for(&used(1)[1], 1));
+	CHECK(vdrv_wait16(&used(1)[1], 1));
 	CHECK_EQ(pread(fd, got, sizeof(got), 0), 7);
 	CHECK(memcmp(got, "to file", 7) == 0);
 	CHECK_EQ(used(0)[1], 0);

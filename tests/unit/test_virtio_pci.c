@@ -30,30 +30,7 @@ static struct vdrv vd;
 /* The stubs run on device threads: read what they saw atomically. */
 #define SEEN(x) __atomic_load_n(&(x), __ATOMIC_SEQ_CST)
 
-static uint64_t rd(uint64_t addr, unsigned size)
-{
-	return vdrv_rd(&vm, addr, size);
-}
-
-static void wr(uint64_t addr, uint64_t val, unsigned size)
-{
-	vdrv_wr(&vm, addr, val, size);
-}
-
-static void *hva(uint64_t gpa, uint64_t len)
-{
-	return gpa_to_hva(&vm.mem, gpa, len);
-}
-
-static bool wait_for(uint16_t *p, uint16_t want)
-{
-	for (int i = 0; i < 2000; i++) {
-		if (__atomic_load_n(p, __ATOMIC_ACQUIRE) == want)
-			return true;
-		usleep(1000);
-	}
-	return false;
-}
+VDRV_ACCESSORS(vm)
 
 static void test_discovery(void)
 {
@@ -176,7 +153,7 @@ static void test_round_trip(void)
 	avail[2] = 0;
 	__atomic_store_n(&avail[1], 1, __ATOMIC_RELEASE);
 	kick();
-	CHECK(wait_for(&used[1], 1));
+	CHECK(vdrv_wait16(&used[1], 1));
 	CHECK_EQ(used[2], 0);
 	CHECK_EQ(used[4], 64);
 	CHECK(memcmp(buf, zero, 64) != 0);
@@ -206,10 +183,10 @@ static void test_event_idx_round_trip(void)
 		avail[2 + i] = i;
 		__atomic_store_n(&avail[1], i + 1, __ATOMIC_RELEASE);
 		kick();
-		CHECK(wait_for(&used[1], i + 1));
+		CHECK(vdrv_wait16(&used[1], i + 1));
 	}
 	/* the device asked to be kicked at the next avail index */
-	CHECK(wait_for(&used[2 + 4 * 16], 3));
+	CHECK(vdrv_wait16(&used[2 + 4 * 16], 3));
 	wr(vd.common + 0x14, 0, 1);
 }
 
@@ -226,7 +203,7 @@ static void test_intx_round_trip(void)
 	avail[2] = 0;
 	__atomic_store_n(&avail[1], 1, __ATOMIC_RELEASE);
 	kick();
-	CHECK(wait_for(&used[1], 1));
+	CHECK(vdrv_wait16(&used[1], 1));
 	for (int i = 0; i < 1000 && SEEN(fake_irq_level) != 1; i++)
 		usleep(1000);
 	CHECK_EQ(SEEN(fake_irq_level), 1);

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include "devices/pci.h"
 #include "vmm/vm.h"
@@ -35,6 +36,35 @@ static inline void vdrv_wr(struct vm *vm, uint64_t addr, uint64_t val,
 			   unsigned size)
 {
 	bus_write(&vm->mmio, addr, val, size);
+}
+
+/*
+ * Short accessors over a test file's VM, for the many register accesses a
+ * device test makes: rd(addr, size), wr(addr, val, size), hva(gpa, len).
+ */
+#define VDRV_ACCESSORS(vmvar)						\
+	static inline uint64_t rd(uint64_t addr, unsigned size)		\
+	{								\
+		return vdrv_rd(&(vmvar), addr, size);			\
+	}								\
+	static inline void wr(uint64_t addr, uint64_t val, unsigned size) \
+	{								\
+		vdrv_wr(&(vmvar), addr, val, size);			\
+	}								\
+	static inline void *hva(uint64_t gpa, uint64_t len)		\
+	{								\
+		return gpa_to_hva(&(vmvar).mem, gpa, len);		\
+	}
+
+/* Wait up to two seconds for a ring index a device thread advances. */
+static inline bool vdrv_wait16(uint16_t *p, uint16_t want)
+{
+	for (int i = 0; i < 2000; i++) {
+		if (__atomic_load_n(p, __ATOMIC_ACQUIRE) == want)
+			return true;
+		usleep(1000);
+	}
+	return false;
 }
 
 static inline struct vdrv vdrv_discover(struct vm *vm, unsigned devfn)
