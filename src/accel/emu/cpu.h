@@ -177,6 +177,7 @@ struct emu_cpu {
 	struct tlb_entry tlb[TLB_SIZE];
 	struct dc_block *dcache;	/* decoded blocks, or NULL */
 	bool dc_stop;		/* end the decoded block here (dcache.c) */
+	uint64_t dc_zero;	/* always 0: a decoded address's absent register */
 
 	struct vm *vm;
 	int id;

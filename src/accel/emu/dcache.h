@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The decode cache's entries and blocks, shared by the decoder
+ * (dcache_decode.c) and the runner (dcache.c).
+ *
+ * Besides the operand description, each entry names its handler (h): the
+ * decoder picks, once, a handler specialised for the instruction's form,
+ * operand size and ALU operation, so that the runner's hot handlers have
+ * no inner switches. Forms without a specialised handler get H_GENERIC,
+ * which runs the entry through the general switch (dc_exec).
+ */
+#ifndef CVISOR_ACCEL_EMU_DCACHE_H
+#define CVISOR_ACCEL_EMU_DCACHE_H
+
+#include <stddef.h>
+
+#include "accel/emu/exec.h"
+
+#define DCACHE_BLOCKS	4096	/* blocks per CPU, direct-mapped */
+#define DCB_INSNS	12	/* instructions per block at most */
+#define DCB_BYTES	112	/* their bytes at most */
+
+enum dc_kind {
+	DC_NONE,	/* not a cached form: use the general path */
+	DC_ALU_RM_R, DC_ALU_R_RM, DC_ALU_RM_IMM, DC_TEST,
+	DC_MOV_RM_R, DC_MOV_R_RM, DC_MOV_RM_IMM, DC_MOV_R_IMM, DC_LEA,
+	DC_PUSH, DC_POP, DC_JCC, DC_JMP, DC_CALL, DC_RET,
+	DC_MOVZX, DC_MOVSX, DC_MOVSXD, DC_CMOV, DC_SETCC,
+	DC_SHIFT, DC_TEST_IMM, DC_GROUP3, DC_INC, DC_DEC, DC_CALL_RM,
+	DC_JMP_RM, DC_PUSH_RM, DC_NOP, DC_LEAVE, DC_CWDE, DC_CDQ, DC_IMUL,
+	DC_IMUL_IMM, DC_PUSH_IMM,
+};
+
+#define DC_COUNT_CL	0xff	/* DC_SHIFT count comes from CL */
+
+/*
+ * Handlers. A family of ALU handlers is indexed by DC_ALU_SLOT: ADD, OR,
+ * AND, SUB, XOR, CMP at 32 bits, then the same at 64 bits (ADC and SBB
+ * need the carry in and stay generic). Other families are indexed as their
+ * comment says; sizes not listed (8- and 16-bit operands mostly) and
+ * segment overrides stay generic.
+ */
+#define DC_ALU_SLOT(op, size)	(((op) < 2 ? (op) : (op) - 2) + \
+				 ((size) == 8 ? 6 : 0))
+enum dc_handler {
+	H_GENERIC,
+	H_ALU_RR,			/* reg op= reg, + DC_ALU_SLOT */
+	H_ALU_RI = H_ALU_RR + 12,	/* reg op= imm */
+	H_ALU_RM = H_ALU_RI + 12,	/* reg op= [mem] */
+	H_CMP_MR = H_ALU_RM + 12,	/* CMP [mem], reg; + (size == 8) */
+	H_CMP_MI = H_CMP_MR + 2,	/* CMP [mem], imm */
+	H_TEST_RR = H_CMP_MI + 2,
+	H_TEST_RI = H_TEST_RR + 2,
+	H_MOV_RR = H_TEST_RI + 2,
+	H_MOV_RI = H_MOV_RR + 2,	/* 32 or 64 bits alike */
+	H_LOAD,				/* + 0..3: 8, 16, 32, 64 bits */
+	H_STORE = H_LOAD + 4,		/* the same */
+	H_STORE_IMM = H_STORE + 4,	/* the same */
+	H_LEA = H_STORE_IMM + 4,	/* + (size == 8) */
+	H_MOVZX_M = H_LEA + 2,		/* + (size2 == 2) */
+	H_MOVZX_R = H_MOVZX_M + 2,	/* + (size2 == 2) */
+	H_MOVSX_M = H_MOVZX_R + 2,	/* + (size2 == 2) + 2 * (size == 8) */
+	H_MOVSX_R = H_MOVSX_M + 4,	/* the same */
+	H_MOVSXD_M = H_MOVSX_R + 4,
+	H_MOVSXD_R,
+	H_INC,				/* + 2 * dec + (size == 8) */
+	H_PUSH = H_INC + 4,
+	H_POP,
+	H_CALL,
+	H_RET,
+	H_JMP,
+	H_JCC,				/* + condition code */
+	H_SHIFT_R = H_JCC + 16,		/* + (size == 8) */
+	H_NOP = H_SHIFT_R + 2,
+	H_COUNT
+};
+
+struct dc_entry {
+	uint8_t len, kind, size, size2, op;
+	uint8_t rex, seg, reg, modrm_reg, rm;
+	bool mem, riprel;
+	int8_t base, index;	/* -1: none */
+	uint8_t scale;
+	uint8_t h;		/* enum dc_handler */
+	uint8_t d, s;		/* destination and source register */
+	/*
+	 * Offsets in struct emu_cpu of the base and index registers, or of
+	 * the always-zero dc_zero when there is none: the specialised
+	 * handlers add both without asking.
+	 */
+	uint16_t boff, ioff;
+	int32_t disp;
+	uint64_t imm;
+};
+
+/* Header and bytes in the first two cache lines, entries after them. */
+struct __attribute__((aligned(64))) dc_block {
+	const uint8_t *key;	/* host address of the first byte */
+	uint8_t n;		/* entries; 0: the first is not a cached form */
+	uint8_t nbytes;		/* bytes checked on a hit */
+	uint8_t bytes[DCB_BYTES];
+	struct dc_entry e[DCB_INSNS];
+};
+
+/*
+ * Decode the block at p; every instruction in it has 16 readable bytes
+ * before end (the fetch page's end), which the decoder may look at.
+ */
+void dc_build(struct dc_block *b, const uint8_t *p, const uint8_t *end);
+
+/* dcache_generic.c: run e, which starts at cpu->insn_rip */
+void dc_exec_generic(struct emu_cpu *cpu, const struct dc_entry *e);
+
+#endif

@@ -1,0 +1,474 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The decode cache's decoder: the cached instruction forms (dcache.c says
+ * which and why) into entries, runs of them into blocks, and for each
+ * entry the handler specialised for its form (dcache.h).
+ */
+#include <string.h>
+
+#include "accel/emu/dcache.h"
+
+static int64_t s8(uint8_t v)
+{
+	return (int8_t)v;
+}
+
+static int64_t s32(const uint8_t *p)
+{
+	int32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static void dc_modrm(const uint8_t *p, int *i, struct dc_entry *e)
+{
+	uint8_t m = p[(*i)++];
+	int mod = m >> 6, rm = m & 7;
+
+	e->reg = ((m >> 3) & 7) | ((e->rex & 4) << 1);
+	e->modrm_reg = (m >> 3) & 7;
+	e->base = -1;
+	e->index = -1;
+	e->scale = 0;
+	e->riprel = false;
+	e->disp = 0;
+	if (mod == 3) {
+		e->mem = false;
+		e->rm = rm | ((e->rex & 1) << 3);
+		return;
+	}
+	e->mem = true;
+	if (rm == 4) {
+		uint8_t sib = p[(*i)++];
+		int x = ((sib >> 3) & 7) | ((e->rex & 2) << 2);
+
+		if (x != 4) {
+			e->index = x;
+			e->scale = sib >> 6;
+		}
+		if ((sib & 7) == 5 && mod == 0) {
+			e->disp = s32(p + *i);
+			*i += 4;
+		} else {
+			e->base = (sib & 7) | ((e->rex & 1) << 3);
+		}
+	} else if (rm == 5 && mod == 0) {
+		e->riprel = true;
+		e->disp = s32(p + *i);
+		*i += 4;
+	} else {
+		e->base = rm | ((e->rex & 1) << 3);
+	}
+	if (mod == 1) {
+		e->disp += s8(p[(*i)++]);
+	} else if (mod == 2) {
+		e->disp += s32(p + *i);
+		*i += 4;
+	}
+}
+
+/* The immediate of an accumulator form sized by e->size; returns new i */
+static int dc_acc_imm(const uint8_t *p, int i, struct dc_entry *e)
+{
+	if (e->size == 1) {
+		e->imm = p[i];
+		return i + 1;
+	}
+	if (e->size == 2) {
+		e->imm = (uint16_t)(p[i] | (p[i + 1] << 8));
+		return i + 2;
+	}
+	e->imm = s32(p + i);
+	return i + 4;
+}
+
+/* Decode p (16 readable bytes) into e; DC_NONE if it is not a cached form */
+static void dc_decode(const uint8_t *p, struct dc_entry *e)
+{
+	int i = 0, osize;
+	uint8_t op;
+
+	bool p66 = false;
+
+	e->kind = DC_NONE;
+	e->seg = SEG_NONE;
+	e->rex = 0;
+	e->mem = false;
+	e->riprel = false;
+	e->base = -1;
+	e->index = -1;
+	if (p[i] == 0x64 || p[i] == 0x65)
+		e->seg = p[i++] == 0x64 ? SEG_FS : SEG_GS;
+	if (p[i] == 0x66) {
+		p66 = true;
+		i++;
+	}
+	if ((p[i] & 0xf0) == 0x40)
+		e->rex = p[i++];
+	osize = (e->rex & 8) ? 8 : p66 ? 2 : 4;
+	op = p[i++];
+	e->size = (op & 1) ? osize : 1;
+	/* With 66 only data forms whose immediates we size below */
+	if (p66 && !((op < 0x40 && (op & 7) < 6) || (op >= 0x80 && op <= 0x8b) ||
+		     op == 0xa9 ||
+		     op == 0xc1 || op == 0xd1 || op == 0xd3 || op == 0xf7 ||
+		     op == 0xc7 || (op == 0x0f && p[i] >= 0x18 && p[i] <= 0x1f)))
+		goto out;
+	if (op < 0x40 && (op & 7) < 4) {
+		e->op = op >> 3;
+		dc_modrm(p, &i, e);
+		e->kind = (op & 2) ? DC_ALU_R_RM : DC_ALU_RM_R;
+	} else if (op < 0x40 && (op & 7) < 6) {	/* AL/eAX, imm */
+		e->op = op >> 3;
+		e->mem = false;
+		e->rm = R_AX;
+		i = dc_acc_imm(p, i, e);
+		e->kind = DC_ALU_RM_IMM;
+	} else if (op == 0xa8 || op == 0xa9) {
+		e->mem = false;
+		e->rm = R_AX;
+		i = dc_acc_imm(p, i, e);
+		e->kind = DC_TEST_IMM;
+	} else if (op == 0xc6) {
+		dc_modrm(p, &i, e);
+		e->imm = p[i++];
+		if (e->modrm_reg == 0)
+			e->kind = DC_MOV_RM_IMM;
+	} else if (op >= 0x50 && op <= 0x5f) {
+		e->rm = (op & 7) | ((e->rex & 1) << 3);
+		e->kind = op < 0x58 ? DC_PUSH : DC_POP;
+	} else if (op == 0x63) {
+		e->size = osize;
+		dc_modrm(p, &i, e);
+		e->kind = DC_MOVSXD;
+	} else if (op >= 0x70 && op <= 0x7f) {
+		e->op = op & 15;
+		e->imm = s8(p[i++]);
+		e->kind = DC_JCC;
+	} else if (op == 0x80 || op == 0x81 || op == 0x83) {
+		dc_modrm(p, &i, e);
+		e->op = e->modrm_reg;
+		if (op == 0x81 && p66) {
+			e->imm = (uint16_t)(p[i] | (p[i + 1] << 8));
+			i += 2;
+		} else if (op == 0x81) {
+			e->imm = s32(p + i);
+			i += 4;
+		} else {
+			e->imm = s8(p[i++]);
+		}
+		if (op == 0x80)
+			e->imm &= 0xff;
+		e->kind = DC_ALU_RM_IMM;
+	} else if (op == 0x84 || op == 0x85) {
+		dc_modrm(p, &i, e);
+		e->kind = DC_TEST;
+	} else if (op >= 0x88 && op <= 0x8b) {
+		dc_modrm(p, &i, e);
+		e->kind = (op & 2) ? DC_MOV_R_RM : DC_MOV_RM_R;
+	} else if (op == 0x8d) {
+		e->size = osize;
+		dc_modrm(p, &i, e);
+		if (e->mem)
+			e->kind = DC_LEA;
+	} else if (op >= 0xb8 && op <= 0xbf) {
+		e->size = osize;
+		e->rm = (op & 7) | ((e->rex & 1) << 3);
+		if (osize == 8) {
+			memcpy(&e->imm, p + i, 8);
+			i += 8;
+		} else {
+			e->imm = (uint32_t)s32(p + i);
+			i += 4;
+		}
+		e->kind = DC_MOV_R_IMM;
+	} else if (op == 0xc7) {
+		dc_modrm(p, &i, e);
+		if (p66) {
+			e->imm = (uint16_t)(p[i] | (p[i + 1] << 8));
+			i += 2;
+		} else {
+			e->imm = s32(p + i);
+			i += 4;
+		}
+		if (e->modrm_reg == 0)
+			e->kind = DC_MOV_RM_IMM;
+	} else if (op == 0xc0 || op == 0xc1 || (op >= 0xd0 && op <= 0xd3)) {
+		dc_modrm(p, &i, e);
+		e->op = e->modrm_reg;
+		e->imm = op < 0xd0 ? p[i++] : op < 0xd2 ? 1 : DC_COUNT_CL;
+		e->kind = DC_SHIFT;
+	} else if (op == 0xf6 || op == 0xf7) {
+		dc_modrm(p, &i, e);
+		if (e->modrm_reg >= 2) {
+			e->kind = DC_GROUP3;
+		} else if (op == 0xf6) {
+			e->imm = p[i++];
+			e->kind = DC_TEST_IMM;
+		} else if (p66) {
+			e->imm = (uint16_t)(p[i] | (p[i + 1] << 8));
+			i += 2;
+			e->kind = DC_TEST_IMM;
+		} else {
+			e->imm = s32(p + i);
+			i += 4;
+			e->kind = DC_TEST_IMM;
+		}
+	} else if (op == 0xfe || op == 0xff) {
+		dc_modrm(p, &i, e);
+		switch (e->modrm_reg) {
+		case 0: e->kind = DC_INC; break;
+		case 1: e->kind = DC_DEC; break;
+		case 2: e->kind = op == 0xff ? DC_CALL_RM : DC_NONE; break;
+		case 4: e->kind = op == 0xff ? DC_JMP_RM : DC_NONE; break;
+		case 6: e->kind = op == 0xff ? DC_PUSH_RM : DC_NONE; break;
+		}
+	} else if (op == 0xc3) {
+		e->kind = DC_RET;
+	} else if (op == 0x90 && !(e->rex & 1)) {
+		e->kind = DC_NOP;
+	} else if (op == 0xc9) {
+		e->kind = DC_LEAVE;
+	} else if (op == 0x98 || op == 0x99) {
+		e->size = osize;
+		e->kind = op == 0x98 ? DC_CWDE : DC_CDQ;
+	} else if (op == 0x69 || op == 0x6b) {
+		e->size = osize;
+		dc_modrm(p, &i, e);
+		if (op == 0x6b) {
+			e->imm = s8(p[i++]);
+		} else {
+			e->imm = s32(p + i);
+			i += 4;
+		}
+		e->kind = DC_IMUL_IMM;
+	} else if (op == 0x68 || op == 0x6a) {
+		if (op == 0x6a) {
+			e->imm = s8(p[i++]);
+		} else {
+			e->imm = s32(p + i);
+			i += 4;
+		}
+		e->kind = DC_PUSH_IMM;
+	} else if (op == 0xe8 || op == 0xe9) {
+		e->imm = s32(p + i);
+		i += 4;
+		e->kind = op == 0xe8 ? DC_CALL : DC_JMP;
+	} else if (op == 0xeb) {
+		e->imm = s8(p[i++]);
+		e->kind = DC_JMP;
+	} else if (op == 0x0f) {
+		op = p[i++];
+		e->size = osize;
+		if (op >= 0x80 && op <= 0x8f) {
+			e->op = op & 15;
+			e->imm = s32(p + i);
+			i += 4;
+			e->kind = DC_JCC;
+		} else if (op >= 0x40 && op <= 0x4f) {
+			e->op = op & 15;
+			dc_modrm(p, &i, e);
+			e->kind = DC_CMOV;
+		} else if (op >= 0x90 && op <= 0x9f) {
+			e->op = op & 15;
+			dc_modrm(p, &i, e);
+			e->kind = DC_SETCC;
+		} else if (op >= 0x18 && op <= 0x1f) {
+			dc_modrm(p, &i, e);	/* hint NOPs */
+			e->kind = DC_NOP;
+		} else if (p66) {
+			/* only the NOPs above with 66 */
+		} else if (op == 0xaf) {
+			dc_modrm(p, &i, e);
+			e->kind = DC_IMUL;
+		} else if (op == 0xb6 || op == 0xb7 || op == 0xbe ||
+			   op == 0xbf) {
+			e->size2 = (op & 1) ? 2 : 1;
+			dc_modrm(p, &i, e);
+			e->kind = op < 0xb8 ? DC_MOVZX : DC_MOVSX;
+		}
+	}
+out:
+	e->len = i;
+}
+
+
+/* Offset in struct emu_cpu of register r, or of dc_zero for -1 */
+static uint16_t dc_reg_off(int r)
+{
+	if (r < 0)
+		return offsetof(struct emu_cpu, dc_zero);
+	return offsetof(struct emu_cpu, gpr) + r * sizeof(uint64_t);
+}
+
+/* A byte register that is not AH..BH (those need the general path) */
+static bool dc_low_byte(const struct dc_entry *e, int r)
+{
+	return e->rex || r < 4;
+}
+
+/* The slot of a H_LOAD-like family for an operand size */
+static int dc_size4(int size)
+{
+	return size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3;
+}
+
+/* The specialised handler for e, or H_GENERIC */
+static uint8_t dc_pick(struct dc_entry *e)
+{
+	bool wide = e->size == 8, dword = e->size == 4 || wide;
+	bool alu = e->op != 2 && e->op != 3;	/* not ADC, SBB */
+	int s4 = dc_size4(e->size);
+
+	if (e->mem && e->seg != SEG_NONE)
+		return H_GENERIC;
+	switch (e->kind) {
+	case DC_ALU_RM_R:
+	case DC_ALU_R_RM:
+		if (!dword || !alu)
+			return H_GENERIC;
+		if (!e->mem) {
+			e->d = e->kind == DC_ALU_RM_R ? e->rm : e->reg;
+			e->s = e->kind == DC_ALU_RM_R ? e->reg : e->rm;
+			return H_ALU_RR + DC_ALU_SLOT(e->op, e->size);
+		}
+		e->d = e->reg;
+		e->s = e->reg;
+		if (e->kind == DC_ALU_R_RM)
+			return H_ALU_RM + DC_ALU_SLOT(e->op, e->size);
+		return e->op == 7 ? H_CMP_MR + wide : H_GENERIC;
+	case DC_ALU_RM_IMM:
+		if (!dword || !alu)
+			return H_GENERIC;
+		e->d = e->rm;
+		if (!e->mem)
+			return H_ALU_RI + DC_ALU_SLOT(e->op, e->size);
+		return e->op == 7 ? H_CMP_MI + wide : H_GENERIC;
+	case DC_TEST:
+	case DC_TEST_IMM:
+		if (!dword || e->mem)
+			return H_GENERIC;
+		e->d = e->rm;
+		e->s = e->reg;
+		return (e->kind == DC_TEST ? H_TEST_RR : H_TEST_RI) + wide;
+	case DC_MOV_RM_R:
+		e->s = e->reg;
+		e->d = e->rm;
+		if (!e->mem)
+			return dword ? H_MOV_RR + wide : H_GENERIC;
+		if (e->size == 1 && !dc_low_byte(e, e->reg))
+			return H_GENERIC;
+		return H_STORE + s4;
+	case DC_MOV_R_RM:
+		e->s = e->rm;
+		e->d = e->reg;
+		if (!e->mem)
+			return dword ? H_MOV_RR + wide : H_GENERIC;
+		if (e->size == 1 && !dc_low_byte(e, e->reg))
+			return H_GENERIC;
+		return H_LOAD + s4;
+	case DC_MOV_RM_IMM:
+		if (!e->mem)
+			return H_GENERIC;
+		return H_STORE_IMM + s4;
+	case DC_MOV_R_IMM:
+		e->d = e->rm;
+		return dword ? H_MOV_RI : H_GENERIC;
+	case DC_LEA:
+		e->d = e->reg;
+		return dword ? H_LEA + wide : H_GENERIC;
+	case DC_MOVZX:
+	case DC_MOVSX:
+		e->d = e->reg;
+		e->s = e->rm;
+		if (!dword || (!e->mem && e->size2 == 1 && !dc_low_byte(e, e->rm)))
+			return H_GENERIC;
+		if (e->kind == DC_MOVZX)
+			return (e->mem ? H_MOVZX_M : H_MOVZX_R) +
+			       (e->size2 == 2);
+		return (e->mem ? H_MOVSX_M : H_MOVSX_R) + (e->size2 == 2) +
+		       2 * wide;
+	case DC_MOVSXD:
+		e->d = e->reg;
+		e->s = e->rm;
+		if (!wide)
+			return H_GENERIC;
+		return e->mem ? H_MOVSXD_M : H_MOVSXD_R;
+	case DC_INC:
+	case DC_DEC:
+		e->d = e->rm;
+		if (!dword || e->mem)
+			return H_GENERIC;
+		return H_INC + 2 * (e->kind == DC_DEC) + wide;
+	case DC_PUSH:
+		e->s = e->rm;
+		return H_PUSH;
+	case DC_POP:
+		e->d = e->rm;
+		return H_POP;
+	case DC_CALL:
+		return H_CALL;
+	case DC_RET:
+		return H_RET;
+	case DC_JMP:
+		return H_JMP;
+	case DC_JCC:
+		return H_JCC + e->op;
+	case DC_SHIFT:
+		e->d = e->rm;
+		return dword && !e->mem ? H_SHIFT_R + wide : H_GENERIC;
+	case DC_NOP:
+		return H_NOP;
+	}
+	return H_GENERIC;
+}
+
+/* Fill in what the specialised handlers use */
+static void dc_prepare(struct dc_entry *e)
+{
+	e->boff = dc_reg_off(e->mem ? e->base : -1);
+	e->ioff = dc_reg_off(e->mem ? e->index : -1);
+	e->d = 0;
+	e->s = 0;
+	e->h = dc_pick(e);
+}
+
+/* A block ends after an instruction that may not fall through. */
+static bool dc_ends_block(uint8_t kind)
+{
+	return kind == DC_JCC || kind == DC_JMP || kind == DC_CALL ||
+	       kind == DC_RET || kind == DC_CALL_RM || kind == DC_JMP_RM;
+}
+
+void dc_build(struct dc_block *b, const uint8_t *p, const uint8_t *end)
+{
+	const uint8_t *q = p;
+	struct dc_entry *e;
+	unsigned n = 0;
+
+	b->key = p;
+	b->nbytes = 0;
+	while (n < DCB_INSNS && q + 16 <= end) {
+		e = &b->e[n];
+		dc_decode(q, e);
+		if (e->kind == DC_NONE) {
+			/* the bytes that made it "not cached" */
+			if (!n)
+				b->nbytes = e->len;
+			break;
+		}
+		if (q + e->len - p > DCB_BYTES)
+			break;
+		dc_prepare(e);
+		q += e->len;
+		n++;
+		if (dc_ends_block(e->kind))
+			break;
+	}
+	b->n = n;
+	if (n)
+		b->nbytes = q - p;
+	memcpy(b->bytes, p, b->nbytes);
+}
+

@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: MIT
+/*
+ * emu decode cache: the specialised handlers against the general decoder.
+ *
+ * Each program runs on two CPUs with the same registers and memory, one
+ * with the decode cache and one without (the general decoder of exec*.c,
+ * a separate implementation), once in lockstep (one instruction at a time,
+ * state compared after each) and once in batches (blocks chained, state
+ * compared at the end; PUSHFQ and stores record what happened on the way).
+ * The programs use every specialised form at each size it has, memory
+ * operands with and without base, index and RIP, byte registers with and
+ * without REX, flags kept across INC/DEC, all sixteen Jcc, a store into
+ * the next instruction, and a #PF in a block after a PUSH. A decoder check
+ * makes sure the hot forms do get a specialised handler.
+ */
+#include "accel/emu/dcache.h"
+#include "emu_test.h"
+#include "test.h"
+
+extern const uint8_t alu_code[], alu_end[];
+__asm__(".pushsection .rodata\n"
+	".intel_syntax noprefix\n"
+	"alu_code:\n"
+	"	mov rax, 0x8000000000000001\n"
+	"	mov ecx, 0x7fffffff\n"
+	"	mov rdx, -5\n"
+	"	mov rsi, 0x200100\n"
+	"	mov r9, 0x123456789abcdef0\n"
+	"	add rax, rcx\n"
+	"	pushfq\n"
+	"	or ecx, edx\n"
+	"	pushfq\n"
+	"	and r9, rdx\n"
+	"	pushfq\n"
+	"	sub edx, eax\n"
+	"	pushfq\n"
+	"	xor rax, r9\n"
+	"	pushfq\n"
+	"	cmp rcx, rax\n"
+	"	pushfq\n"
+	"	cmp r9d, edx\n"
+	"	pushfq\n"
+	"	add rax, 0x7f\n"
+	"	sub ecx, 0x80000000\n"
+	"	pushfq\n"
+	"	and r9, -16\n"
+	"	or edx, 0x55\n"
+	"	xor eax, 0xffff\n"
+	"	cmp rdx, 3\n"
+	"	pushfq\n"
+	"	add rax, [rsi]\n"
+	"	or ecx, [rsi+8]\n"
+	"	and r9, [rsi+rdx*1-0x55+0x10]\n"
+	"	pushfq\n"
+	"	sub rdx, [rsi+0x18]\n"
+	"	xor eax, [rsi+0x20]\n"
+	"	cmp r9, [rsi+0x28]\n"
+	"	pushfq\n"
+	"	cmp [rsi+0x30], rax\n"
+	"	pushfq\n"
+	"	cmp dword ptr [rsi+0x30], ecx\n"
+	"	pushfq\n"
+	"	cmp qword ptr [rsi+0x38], -1\n"
+	"	pushfq\n"
+	"	cmp dword ptr [rsi+0x38], 7\n"
+	"	pushfq\n"
+	"	test rax, rcx\n"
+	"	pushfq\n"
+	"	test edx, r9d\n"
+	"	pushfq\n"
+	"	test rax, 0x100\n"
+	"	pushfq\n"
+	"	test ecx, 0x80000000\n"
+	"	pushfq\n"
+	"	inc rax\n"
+	"	pushfq\n"
+	"	dec ecx\n"
+	"	pushfq\n"
+	"	stc\n"
+	"	inc r9\n"
+	"	pushfq\n"
+	"	stc\n"
+	"	dec r9d\n"
+	"	pushfq\n"
+	"	adc rax, rcx\n"
+	"	sbb edx, r9d\n"
+	"	pushfq\n"
+	"	hlt\n"
+	"alu_end:\n"
+	".att_syntax prefix\n"
+	".popsection\n");
+
+extern const uint8_t mov_code[], mov_end[];
+__asm__(".pushsection .rodata\n"
+	".intel_syntax noprefix\n"
+	"mov_code:\n"
+	"	mov rsi, 0x200100\n"
+	"	mov rdi, 0x200800\n"
+	"	mov rax, [rsi]\n"
+	"	mov ecx, [rsi+4]\n"
+	"	mov dx, [rsi+8]\n"
+	"	mov bl, [rsi+9]\n"
+	"	mov ah, [rsi+10]\n"
+	"	mov sil, [rsi+11]\n"
+	"	mov rsi, 0x200100\n"
+	"	mov r10b, [rsi+12]\n"
+	"	mov [rdi], rax\n"
+	"	mov [rdi+8], ecx\n"
+	"	mov [rdi+12], dx\n"
+	"	mov [rdi+14], bl\n"
+	"	mov [rdi+15], ah\n"
+	"	mov [rdi+16], sil\n"
+	"	mov [rdi+17], r10b\n"
+	"	mov qword ptr [rdi+24], -2\n"
+	"	mov dword ptr [rdi+32], 0x89abcdef\n"
+	"	mov word ptr [rdi+36], 0x1234\n"
+	"	mov byte ptr [rdi+38], 0x56\n"
+	"	mov r11, rax\n"
+	"	mov r12d, ecx\n"
+	"	mov r13, 0x1122334455667788\n"
+	"	mov r14d, 0x99aabbcc\n"
+	"	lea r15, [rsi+rcx*4+0x10]\n"
+	"	lea r8d, [rax+rdx*8-3]\n"
+	"	lea r9, [rip+0x1234]\n"
+	"	lea rbp, [rcx*2]\n"
+	"	movzx eax, byte ptr [rsi+3]\n"
+	"	movzx ecx, word ptr [rsi+5]\n"
+	"	movzx rdx, byte ptr [rsi+7]\n"
+	"	movzx ebx, r13b\n"
+	"	movzx r8d, r13w\n"
+	"	movzx ebp, ah\n"
+	"	movsx eax, byte ptr [rsi+3]\n"
+	"	movsx rcx, word ptr [rsi+5]\n"
+	"	movsx edx, r14b\n"
+	"	movsx r8, r14w\n"
+	"	movsx ebx, byte ptr [rsi+0x40]\n"
+	"	movsxd r9, dword ptr [rsi+0x44]\n"
+	"	movsxd r10, r14d\n"
+	"	movsxd r11, dword ptr [rip+mov_data]\n"
+	"	mov [rdi+40], rax\n"
+	"	mov [rdi+48], rcx\n"
+	"	mov [rdi+56], rdx\n"
+	"	mov [rdi+64], rbx\n"
+	"	mov [rdi+72], r8\n"
+	"	mov [rdi+80], r9\n"
+	"	mov [rdi+88], r10\n"
+	"	mov r12, [rsi+rcx*1]\n"
+	"	mov r13, [rip+mov_data]\n"
+	"	mov [rip+mov_data+8], r12\n"
+	"	mov eax, 0x10\n"
+	"	mov ecx, 3\n"
+	"	mov edx, [0x200100]\n"
+	"	mov rbx, [rsi+rax*8+8]\n"
+	"	mov [rdi+rcx*2+100], bx\n"
+	"	mov fs:[0], eax\n"
+	"	mov gs:[0], eax\n"
+	"	hlt\n"
+	"mov_data:\n"
+	"	.quad 0x8070605040302010, 0\n"
+	"mov_end:\n"
+	".att_syntax prefix\n"
+	".popsection\n");
+
+extern const uint8_t ctl_code[], ctl_end[];
+__asm__(".pushsection .rodata\n"
+	".intel_syntax noprefix\n"
+	"ctl_code:\n"
+	"	mov rsi, 0x200100\n"
+	"	mov ecx, 20\n"
+	"	xor eax, eax\n"
+	"	mov r15, rsp\n"
+	"1:	push rcx\n"
+	"	push rsp\n"
+	"	pop rdx\n"
+	"	pop rbx\n"
+	"	add rax, rbx\n"
+	"	call 2f\n"
+	"	dec ecx\n"
+	"	jnz 1b\n"
+	"	push r15\n"
+	"	pop rsp\n"
+	"	mov eax, 5\n"
+	"	jmp 3f\n"
+	"	nop\n"
+	"	nop\n"
+	"2:	mov [rsi+rcx*8], rax\n"
+	"	shl rbx, 3\n"
+	"	shr edx, 1\n"
+	"	sar r8d, cl\n"
+	"	rol rax, 4\n"
+	"	ror ebx, cl\n"
+	"	shl eax, 0\n"
+	"	shr rbx, cl\n"
+	"	ret\n"
+	"3:	nop\n"
+	"	xor r9d, r9d\n"
+	"	mov r10, 0x8000000000000000\n"
+	"	mov r11, 5\n"
+	"	mov rdi, 0x200800\n"
+	"	.irp cc, o, no, b, ae, e, ne, be, a, s, ns, p, np, l, ge, le, g\n"
+	"	cmp r10, r11\n"
+	"	j\\cc 4f\n"
+	"	inc r9\n"
+	"4:	shl r9, 1\n"
+	"	sub r11, r10\n"
+	"	j\\cc 5f\n"
+	"	inc r9\n"
+	"5:	shl r9, 1\n"
+	"	test r11, r11\n"
+	"	j\\cc 6f\n"
+	"	inc r9\n"
+	"6:	shl r9, 1\n"
+	"	inc r10\n"
+	"	j\\cc 7f\n"
+	"	inc r9\n"
+	"7:	shl r9, 1\n"
+	"	mov [rdi], r9\n"
+	"	add rdi, 8\n"
+	"	.endr\n"
+	"	mov rax, 0x4000000\n"
+	"	push rax\n"
+	"	mov rbx, [rax]\n"
+	"	hlt\n"
+	"ctl_end:\n"
+	".att_syntax prefix\n"
+	".popsection\n");
+
+extern const uint8_t smc_code[], smc_end[];
+__asm__(".pushsection .rodata\n"
+	".intel_syntax noprefix\n"
+	"smc_code:\n"
+	"	mov eax, 1\n"
+	"	mov byte ptr [rip+smc_patch+1], 7\n"
+	"smc_patch:	mov ecx, 0\n"
+	"	add eax, ecx\n"
+	"	mov [rip+smc_out], eax\n"
+	"	hlt\n"
+	"smc_out:	.quad 0\n"
+	"smc_end:\n"
+	".att_syntax prefix\n"
+	".popsection\n");
+
+#define DATA	0x200000ULL
+
+static struct emu_test *setup(bool dcache)
+{
+	struct emu_test *t = emu_test_init64();
+	struct emu_cpu *c = &t->cpu;
+	uint8_t *d = emu_test_ptr(t, DATA);
+
+	dcache_destroy(c->dcache);
+	c->dcache = dcache ? dcache_create() : NULL;
+	for (int i = 0; i < 4096; i++)
+		d[i] = (uint8_t)(i * 37 + (i >> 8) * 101 + 0x5a);
+	for (int r = 0; r < 16; r++)
+		if (r != R_SP)
+			c->gpr[r] = 0x0102030405060708ULL * (r + 1) ^ ((uint64_t)r << 29);
+	c->rflags = 0x202;
+	return t;
+}
+
+/* Registers, flags and the memory the programs touch must be the same */
+static bool same(struct emu_test *a, struct emu_test *b, const char *what,
+		 long step)
+{
+	struct emu_cpu *x = &a->cpu, *y = &b->cpu;
+	static const struct { uint64_t gpa, len; } mem[] = {
+		{ 0, 64 }, { EMU_TEST_STACK - 4096, 4096 },
+		{ DATA, 4096 }, { EMU_TEST_CODE, 4096 },
+	};
+	bool ok = !memcmp(x->gpr, y->gpr, sizeof(x->gpr)) &&
+		  x->rip == y->rip && x->rflags == y->rflags &&
+		  x->halted == y->halted && x->cr2 == y->cr2;
+
+	for (unsigned i = 0; ok && i < sizeof(mem) / sizeof(mem[0]); i++)
+		ok = !memcmp(emu_test_ptr(a, mem[i].gpa),
+			     emu_test_ptr(b, mem[i].gpa), mem[i].len);
+	if (!ok) {
+		printf("  %s: differs after step %ld: rip %llx/%llx flags "
+		       "%llx/%llx\n", what, step,
+		       (unsigned long long)x->rip, (unsigned long long)y->rip,
+		       (unsigned long long)x->rflags,
+		       (unsigned long long)y->rflags);
+		for (int r = 0; r < 16; r++)
+			if (x->gpr[r] != y->gpr[r])
+				printf("  r%d %llx/%llx\n", r,
+				       (unsigned long long)x->gpr[r],
+				       (unsigned long long)y->gpr[r]);
+	}
+	return ok;
+}
+
+/*
+ * Run code both ways, lockstep and batched; returns the cached CPU of the
+ * batched run for further checks (the caller frees it).
+ */
+static struct emu_test *run_both(const uint8_t *code, const uint8_t *end)
+{
+	struct emu_test *a = setup(true), *b = setup(false);
+	size_t len = end - code;
+	long step;
+
+	CHECK(a->cpu.dcache != NULL);
+	memcpy(emu_test_ptr(a, EMU_TEST_CODE), code, len);
+	memcpy(emu_test_ptr(b, EMU_TEST_CODE), code, len);
+	a->cpu.rip = b->cpu.rip = EMU_TEST_CODE;
+	for (step = 0; step < 20000 && !a->cpu.halted; step++) {
+		cpu_step(&a->cpu);
+		cpu_step(&b->cpu);
+		if (!same(a, b, "lockstep", step)) {
+			CHECK(!"lockstep runs agree");
+			break;
+		}
+	}
+	CHECK(a->cpu.halted);
+	emu_test_free(a);
+	emu_test_free(b);
+
+	a = setup(true);
+	b = setup(false);
+	emu_test_run(a, code, len);
+	emu_test_run(b, code, len);
+	CHECK(a->cpu.halted);
+	CHECK(same(a, b, "batched", -1));
+	emu_test_free(b);
+	return a;
+}
+
+static void test_alu_forms(void)
+{
+	emu_test_free(run_both(alu_code, alu_end));
+}
+
+static void test_mov_forms(void)
+{
+	emu_test_free(run_both(mov_code, mov_end));
+}
+
+/* Loops, calls, shifts, Jcc; then a load that faults after a PUSH */
+static void test_control_and_fault(void)
+{
+	struct emu_test *t = run_both(ctl_code, ctl_end);
+	struct emu_cpu *c = &t->cpu;
+	uint64_t *frame = emu_test_ptr(t, c->gpr[R_SP]);
+
+	CHECK_EQ(emu_test_vector(t), EXC_PF);
+	CHECK_EQ(c->cr2, 0x4000000);
+	/* the frame's RIP is the faulting MOV (3 bytes before the HLT) */
+	CHECK_EQ(frame[1], EMU_TEST_CODE + (ctl_end - ctl_code) - 4);
+	/* and its RSP the one after the PUSH in the same block */
+	CHECK_EQ(frame[4], EMU_TEST_STACK - 8);
+	CHECK_EQ(emu_test_r64(t, EMU_TEST_STACK - 8), 0x4000000);
+	emu_test_free(t);
+}
+
+/* A store into the next instruction of the same block is seen at once */
+static void test_store_into_next_insn(void)
+{
+	struct emu_test *t = run_both(smc_code, smc_end);
+	uint64_t out = EMU_TEST_CODE + (smc_end - smc_code) - 8;
+
+	CHECK_EQ(t->cpu.gpr[R_CX], 7);
+	CHECK_EQ(emu_test_r64(t, out), 8);
+	emu_test_free(t);
+}
+
+/* The decoder gives the hot forms their own handlers */
+static void test_handlers_picked(void)
+{
+	static const struct {
+		uint8_t bytes[8];
+		bool generic;
+	} cases[] = {
+		{ { 0x48, 0x01, 0xc8 }, false },	/* add rax, rcx */
+		{ { 0x39, 0xd1 }, false },		/* cmp ecx, edx */
+		{ { 0x48, 0x83, 0xc0, 0x10 }, false },	/* add rax, 16 */
+		{ { 0x48, 0x03, 0x06 }, false },	/* add rax, [rsi] */
+		{ { 0x0f, 0xb6, 0x06 }, false },	/* movzx eax, byte [rsi] */
+		{ { 0x8a, 0x46, 0x01 }, false },	/* mov al, [rsi+1] */
+		{ { 0x88, 0x26 }, true },		/* mov [rsi], ah */
+		{ { 0x66, 0x89, 0x06 }, false },	/* mov [rsi], ax */
+		{ { 0x48, 0xc1, 0xe8, 0x03 }, false },	/* shr rax, 3 */
+		{ { 0x11, 0xc8 }, true },		/* adc eax, ecx */
+		{ { 0x64, 0x8b, 0x06 }, true },		/* mov eax, fs:[rsi] */
+		{ { 0x74, 0x00 }, false },		/* je */
+	};
+	static struct dc_block b;
+	uint8_t code[32];
+
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(code, 0x90, sizeof(code));
+		memcpy(code, cases[i].bytes, sizeof(cases[i].bytes));
+		dc_build(&b, code, code + sizeof(code));
+		CHECK(b.n >= 1);
+		if ((b.e[0].h == H_GENERIC) != cases[i].generic)
+			printf("  case %u: handler %u\n", i, b.e[0].h);
+		CHECK_EQ(b.e[0].h == H_GENERIC, cases[i].generic);
+	}
+}
+
+int main(void)
+{
+	RUN(test_handlers_picked);
+	RUN(test_alu_forms);
+	RUN(test_mov_forms);
+	RUN(test_control_and_fault);
+	RUN(test_store_into_next_insn);
+	return test_summary();
+}
