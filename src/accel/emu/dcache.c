@@ -163,8 +163,11 @@ static inline const uint8_t *dc_next(struct emu_cpu *cpu)
 #define FOR_CC(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) \
 	X(10) X(11) X(12) X(13) X(14) X(15)
 #define JCC_LABEL(cc)	[H_JCC + (cc)] = &&JCC_##cc,
+/* A Jcc that is not taken goes on in its block (a side exit) */
 #define JCC(cc) JCC_##cc: \
-	BRANCH(lf_cond(cpu, cc) ? NEXT_RIP + e->imm : NEXT_RIP);
+	if (lf_cond(cpu, cc)) \
+		BRANCH(NEXT_RIP + e->imm); \
+	NEXT;
 
 /*
  * Runs blocks back to back while they follow each other in the fetch page,

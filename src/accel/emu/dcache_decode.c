@@ -434,10 +434,14 @@ static void dc_prepare(struct dc_entry *e)
 	e->h = dc_pick(e);
 }
 
-/* A block ends after an instruction that may not fall through. */
+/*
+ * A block ends after an instruction that never falls through. A Jcc does
+ * not end it: when not taken, the code after it runs without another
+ * lookup, and when taken it leaves the block like a JMP.
+ */
 static bool dc_ends_block(uint8_t kind)
 {
-	return kind == DC_JCC || kind == DC_JMP || kind == DC_CALL ||
+	return kind == DC_JMP || kind == DC_CALL ||
 	       kind == DC_RET || kind == DC_CALL_RM || kind == DC_JMP_RM;
 }
 

@@ -74,7 +74,8 @@ static __attribute__((noinline)) void dc_exec_insn(struct emu_cpu *cpu,
 
 /*
  * Run e, which starts at cpu->insn_rip; leaves cpu->rip at the next
- * instruction or the branch target.
+ * instruction or the branch target. PUSH, POP, Jcc, JMP, CALL, RET and
+ * NOP always have their own handlers and never come here.
  */
 void dc_exec_generic(struct emu_cpu *cpu, const struct dc_entry *e)
 {
@@ -140,27 +141,6 @@ void dc_exec_generic(struct emu_cpu *cpu, const struct dc_entry *e)
 	case DC_LEA:
 		reg_write_rex(cpu, e->rex, e->reg, size, ea);
 		break;
-	case DC_PUSH:
-		stack_push(cpu, cpu->gpr[e->rm], 8);
-		break;
-	case DC_POP:
-		v = stack_pop(cpu, 8);
-		cpu->gpr[e->rm] = v;
-		break;
-	case DC_JCC:
-		if (lf_cond(cpu, e->op))
-			cpu->rip += e->imm;
-		break;
-	case DC_JMP:
-		cpu->rip += e->imm;
-		break;
-	case DC_CALL:
-		stack_push(cpu, cpu->rip, 8);
-		cpu->rip += e->imm;
-		break;
-	case DC_RET:
-		cpu->rip = stack_pop(cpu, 8);
-		break;
 	case DC_MOVZX:
 	case DC_MOVSX:
 		v = dc_rm_read(cpu, e, addr, e->size2);
@@ -223,8 +203,6 @@ void dc_exec_generic(struct emu_cpu *cpu, const struct dc_entry *e)
 		break;
 	case DC_PUSH_RM:
 		stack_push(cpu, dc_rm_read(cpu, e, addr, 8), 8);
-		break;
-	case DC_NOP:
 		break;
 	case DC_LEAVE:
 		stack_set_sp(cpu, cpu->gpr[R_BP]);
