@@ -11,7 +11,8 @@
  * operands with and without base, index and RIP, byte registers with and
  * without REX, flags kept across INC/DEC, all sixteen Jcc, a store into
  * the next instruction, and a #PF in a block after a PUSH. A decoder check
- * makes sure the hot forms do get a specialised handler.
+ * makes sure the hot forms do get a specialised handler. Runs of blocks
+ * go on into another page the TLB has, but not into one it has as NX.
  */
 #include "accel/emu/dcache.h"
 #include "emu_test.h"
@@ -364,6 +365,66 @@ static void test_store_into_next_insn(void)
 	emu_test_free(t);
 }
 
+/*
+ * A call into the next page, which the TLB already has, does not end the
+ * decode cache's run: the fetch window moves along (dcache.c, dc_next).
+ */
+static void test_chain_across_pages(void)
+{
+	static const uint8_t main_code[] = {
+		0xb9, 0x0a, 0x00, 0x00, 0x00,	/* mov ecx, 10 */
+		0xe8, 0xf6, 0x0f, 0x00, 0x00,	/* 1: call CODE + 0x1000 */
+		0xff, 0xc9,			/* dec ecx */
+		0x75, 0xf7,			/* jnz 1b */
+		0xf4,				/* hlt */
+	};
+	static const uint8_t fn[] = { 0x83, 0xc0, 0x01, 0xc3 };
+	struct emu_test *t = setup(true);
+	struct emu_cpu *c = &t->cpu;
+
+	memcpy(emu_test_ptr(t, EMU_TEST_CODE + 0x1000), fn, sizeof(fn));
+	c->gpr[R_AX] = 0;
+	emu_test_run(t, main_code, sizeof(main_code));
+	CHECK_EQ(c->gpr[R_AX], 10);
+	/* again with both pages in the TLB: one run, 1 + 10 * 5 insns */
+	c->rip = EMU_TEST_CODE;
+	c->halted = false;
+	CHECK_EQ(exec_insns(c, 1000), 51);
+	CHECK_EQ(c->gpr[R_AX], 20);
+	CHECK_EQ(c->rip, EMU_TEST_CODE + sizeof(main_code) - 1);
+	emu_test_free(t);
+}
+
+/*
+ * A jump to a page the TLB has as readable but not executable (NX) is a
+ * #PF for the instruction fetch, with or without the decode cache.
+ */
+static void test_jump_to_nx_page(void)
+{
+	static const uint8_t code[] = {
+		0x48, 0xc7, 0xc0, 0x00, 0x00, 0x20, 0x00, /* mov rax, DATA */
+		0x8a, 0x18,			/* mov bl, [rax] */
+		0xff, 0xe0,			/* jmp rax */
+	};
+	struct emu_test *t[2] = { setup(true), setup(false) };
+
+	for (int i = 0; i < 2; i++) {
+		/* the 2 MiB page at DATA gets NX */
+		emu_test_w64(t[i], EMU_TEST_PML4 + 0x2000 + 8,
+			     DATA | 0x87 | (1ULL << 63));
+		*(uint8_t *)emu_test_ptr(t[i], DATA) = 0xf4;
+		tlb_flush(&t[i]->cpu, true);
+		emu_test_run(t[i], code, sizeof(code));
+		CHECK_EQ(emu_test_vector(t[i]), EXC_PF);
+		CHECK_EQ(t[i]->cpu.cr2, DATA);
+		/* error code: present, instruction fetch */
+		CHECK_EQ(emu_test_r64(t[i], t[i]->cpu.gpr[R_SP]), 0x11);
+	}
+	CHECK(same(t[0], t[1], "nx", -1));
+	emu_test_free(t[0]);
+	emu_test_free(t[1]);
+}
+
 /* The decoder gives the hot forms their own handlers */
 static void test_handlers_picked(void)
 {
@@ -405,5 +466,7 @@ int main(void)
 	RUN(test_mov_forms);
 	RUN(test_control_and_fault);
 	RUN(test_store_into_next_insn);
+	RUN(test_chain_across_pages);
+	RUN(test_jump_to_nx_page);
 	return test_summary();
 }

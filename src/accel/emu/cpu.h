@@ -150,13 +150,19 @@ struct emu_cpu {
 	bool nmi_pending;	/* NMI taken from the LAPIC, not yet delivered */
 	unsigned events;	/* CPU_EV_INIT/SIPI taken from the LAPIC */
 	uint8_t sipi_vector;
-	uint64_t insn_rip, insn_rsp;
+	uint64_t insn_rip;
 	sigjmp_buf fault_jmp;
 	int fault_vec;
 	uint32_t fault_err;
 	bool fault_has_err;
 	char error[160];	/* fatal emulator error, ends the run */
 	uint64_t icount;
+	/*
+	 * RSP at the instruction's start. Not next to insn_rip: side by
+	 * side, the compiler copies RIP and RSP into them with 16-byte loads
+	 * that stall on the 8-byte stores just made to those registers.
+	 */
+	uint64_t insn_rsp;
 	uint64_t rmw_aux;	/* CMPXCHG's accumulator for its rmw_fn */
 
 	/* Fetch window: host pointer of the current code page */

@@ -81,9 +81,28 @@ static inline bool dc_same_bytes(const uint8_t *p, const uint8_t *copy,
 }
 
 /*
+ * Move the fetch window to lin's page when the TLB already allows
+ * executing it from RAM (what fetch_slow would find without a walk);
+ * false when run_loop has to do it.
+ */
+static inline bool dc_fetch_page(struct emu_cpu *cpu, uint64_t lin)
+{
+	const struct tlb_entry *t = &cpu->tlb[(lin >> 12) % TLB_SIZE];
+	uint32_t need = cpu->cpl == 3 ? TLB_UX : TLB_X;
+
+	if (t->vpn != lin >> 12 || !(t->perm & need) || !t->hva)
+		return false;
+	cpu->fetch_vpn = lin >> 12;
+	cpu->fetch_hva = t->hva;
+	cpu->ip_end = t->hva + 4096;
+	return true;
+}
+
+/*
  * Where the block that ran leaves RIP: the next block's first byte when it
- * is in the fetch page with 16 bytes readable and no interrupt may be
- * waiting (run_loop takes those between calls), else NULL. With IF clear
+ * is in the fetch page (or in one the TLB has, which becomes the fetch
+ * page) with 16 bytes readable and no interrupt may be waiting (run_loop
+ * takes those between calls), else NULL. With IF clear
  * only NMI and INIT/SIPI could be, and run_loop looks for them after each
  * call, which is at most DC_CHAIN_MAX instructions.
  */
@@ -91,7 +110,9 @@ static inline const uint8_t *dc_next(struct emu_cpu *cpu)
 {
 	uint64_t lin = cpu->rip;	/* 64-bit code: no CS base */
 
-	if (lin >> 12 != cpu->fetch_vpn || (lin & 0xfff) > 4096 - 16)
+	if ((lin & 0xfff) > 4096 - 16)
+		return NULL;
+	if (lin >> 12 != cpu->fetch_vpn && !dc_fetch_page(cpu, lin))
 		return NULL;
 	if ((cpu->rflags & FL_IF) && cpu->apic_ops && cpu_irq_maybe(cpu) &&
 	    cpu->apic_ops->maybe_pending(cpu->apic))
@@ -170,7 +191,7 @@ static inline const uint8_t *dc_next(struct emu_cpu *cpu)
 	NEXT;
 
 /*
- * Runs blocks back to back while they follow each other in the fetch page,
+ * Runs blocks back to back while the next one's page is at hand (dc_next),
  * up to DC_CHAIN_MAX instructions, so that run_loop's checks (interrupts,
  * the stop flag) still come often.
  */
