@@ -266,6 +266,10 @@ static void info_print(const struct json_val *r)
 			       jint(&el, "id"), jint(&el, "tid"),
 			       jstr(&el, "cpus", s2, sizeof(s2)));
 	}
+	if (!json_get(r, "unhandled_io", &el))
+		printf("unhandled:   %" PRIu64 " port, %" PRIu64
+		       " MMIO accesses (ignored)\n", jint(&el, "pio"),
+		       jint(&el, "mmio"));
 }
 
 int cmd_info(int argc, char **argv)

@@ -72,6 +72,18 @@ grep -q "virtio-rng" "$TMP/info.txt" && grep -q "huge-page backed" "$TMP/info.tx
 	grep -Eq "vcpu1 +tid [0-9]+ +cpus 1" "$TMP/info.txt"
 check mgmt_info_text $? "$(cat "$TMP/info.txt")"
 
+# Unclaimed I/O is counted: the mmio guest, with no test-exit device, makes
+# two MMIO and three port accesses no device claims, then halts.
+start io1 "$TMP/io1.out" --memory 64M --kernel "$GUESTS/mmio.elf"
+for _ in $(seq 50); do grep -q "unclaimed accesses ignored" "$TMP/io1.out" && break; sleep 0.1; done
+sleep 0.2
+"$CVISOR" info io1 --output=json >"$TMP/io1.json"
+"$CVISOR" info io1 >"$TMP/io1.txt"
+python3 -c 'import json,sys; u=json.load(open(sys.argv[1]))["unhandled_io"]; assert u["pio"] >= 3 and u["mmio"] >= 2, u' "$TMP/io1.json" &&
+	grep -Eq "unhandled: +[0-9]+ port, [0-9]+ MMIO accesses" "$TMP/io1.txt"
+check mgmt_info_unhandled_io $? "$(cat "$TMP/io1.json" "$TMP/io1.txt" "$TMP/io1.out")"
+"$CVISOR" stop io1 --force >/dev/null
+
 # Bad affinity: refused with a message naming the value.
 "$CVISOR" run --kernel "$GUESTS/spin.elf" --cpus 2,affinity=5:0 </dev/null >"$TMP/aff1" 2>&1
 r1=$?
