@@ -65,3 +65,12 @@ else
 	grep -q "MSI 0xfee00000/0x40 on GSI [0-9]* through irqfd" "$TMP/out"
 	check kvm_msix_through_irqfd $? "$(grep -i msi "$TMP/out" | head -c 300)"
 fi
+
+# A hostile driver: a buffer outside RAM, a runaway avail index and a
+# looping chain each put the device in NEEDS_RESET with one warning; the
+# VMM runs on and the reset device works.
+run_vm 30 --accel kvm --test-exit --memory 64M --kernel "$GUESTS/virtio_hostile.elf"
+[[ $rc -eq 0 ]] && grep -q "device works after reset" "$TMP/out" &&
+	[[ $(grep -c "guest error on a virtqueue" "$TMP/out") -ge 1 ]] &&
+	! grep -qE 'AddressSanitizer|runtime error' "$TMP/out"
+check kvm_virtio_hostile_driver $? "rc=$rc $(head -c 400 "$TMP/out")"
