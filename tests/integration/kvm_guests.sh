@@ -74,3 +74,14 @@ run_vm 30 --accel kvm --test-exit --memory 64M --kernel "$GUESTS/virtio_hostile.
 	[[ $(grep -c "guest error on a virtqueue" "$TMP/out") -ge 1 ]] &&
 	! grep -qE 'AddressSanitizer|runtime error' "$TMP/out"
 check kvm_virtio_hostile_driver $? "rc=$rc $(head -c 400 "$TMP/out")"
+
+# KVM stops the guest (instruction fetch from MMIO): one line with the exit
+# reason and the guest RIP, a hint at --accel emu, status 1.
+run_vm 20 --accel kvm --memory 64M --kernel "$GUESTS/exec_mmio.elf"
+[[ $rc -eq 1 && $(wc -l <"$TMP/out") -eq 1 ]] &&
+	grep -q "KVM_EXIT_INTERNAL_ERROR.* at RIP 0xd0000000 (try --accel emu)" "$TMP/out"
+check kvm_internal_error_one_line $? "rc=$rc $(head -c 300 "$TMP/out")"
+run_vm 20 --accel emu --memory 64M --kernel "$GUESTS/exec_mmio.elf"
+[[ $rc -eq 1 && $(wc -l <"$TMP/out") -eq 1 ]] &&
+	grep -q "instruction fetch from MMIO at gpa 0xd0000000 at RIP 0xd0000000" "$TMP/out"
+check emu_fetch_from_mmio_one_line $? "rc=$rc $(head -c 300 "$TMP/out")"
