@@ -230,6 +230,7 @@ unsigned dcache_run(struct emu_cpu *cpu, long max)
 		FOR_CC(JCC_LABEL)
 		[H_SHIFT_R] = &&SHIFT_R_4, [H_SHIFT_R + 1] = &&SHIFT_R_8,
 		[H_NOP] = &&NOP,
+		[H_INTERP] = &&INTERP,
 	};
 	const uint8_t *p = cpu->ip;
 	const struct dc_entry *e;
@@ -473,6 +474,25 @@ SHIFT_R_8:
 	NEXT;
 NOP:
 	NEXT;
+INTERP:
+	/* the general decoder sees eager flags and its own bytes */
+	lf_sync(cpu);
+	cpu->rip = cpu->insn_rip = rip;
+	cpu->insn_rsp = G(R_SP);
+	cpu->ip = cpu->fetch_hva + (rip & 0xfff);
+	exec_insn_decode(cpu);
+	rip = cpu->rip;
+	i++;
+	/*
+	 * Back to run_loop for what it has to see first: a HLT, an STI's
+	 * interrupt shadow, a switch out of 64-bit code, a latched NMI that
+	 * an IRET may just have unblocked.
+	 */
+	if (cpu->halted || cpu->shadow || !cpu->code64 || cpu->nmi_pending) {
+		done += i;
+		goto out;
+	}
+	goto block_done;
 
 block_done:
 	done += i;

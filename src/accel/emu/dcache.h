@@ -7,7 +7,10 @@
  * decoder picks, once, a handler specialised for the instruction's form,
  * operand size and ALU operation, so that the runner's hot handlers have
  * no inner switches. Forms without a specialised handler get H_GENERIC,
- * which runs the entry through the general switch (dc_exec).
+ * which runs the entry through the general switch (dc_exec). An
+ * instruction that is not a cached form at all ends its block with an
+ * H_INTERP entry, which runs it through the general decoder without
+ * leaving the block runner.
  */
 #ifndef CVISOR_ACCEL_EMU_DCACHE_H
 #define CVISOR_ACCEL_EMU_DCACHE_H
@@ -72,6 +75,7 @@ enum dc_handler {
 	H_JCC,				/* + condition code */
 	H_SHIFT_R = H_JCC + 16,		/* + (size == 8) */
 	H_NOP = H_SHIFT_R + 2,
+	H_INTERP,			/* not a cached form: exec_insn_decode */
 	H_COUNT
 };
 
@@ -96,7 +100,7 @@ struct dc_entry {
 /* Header and bytes in the first two cache lines, entries after them. */
 struct __attribute__((aligned(64))) dc_block {
 	const uint8_t *key;	/* host address of the first byte */
-	uint8_t n;		/* entries; 0: the first is not a cached form */
+	uint8_t n;		/* entries; 0: no room for the first one */
 	uint8_t nbytes;		/* bytes checked on a hit */
 	uint8_t bytes[DCB_BYTES];
 	struct dc_entry e[DCB_INSNS];

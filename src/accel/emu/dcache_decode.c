@@ -456,23 +456,25 @@ void dc_build(struct dc_block *b, const uint8_t *p, const uint8_t *end)
 	while (n < DCB_INSNS && q + 16 <= end) {
 		e = &b->e[n];
 		dc_decode(q, e);
-		if (e->kind == DC_NONE) {
-			/* the bytes that made it "not cached" */
-			if (!n)
-				b->nbytes = e->len;
-			break;
-		}
 		if (q + e->len - p > DCB_BYTES)
 			break;
-		dc_prepare(e);
 		q += e->len;
 		n++;
+		if (e->kind == DC_NONE) {
+			/*
+			 * Its bytes so far (those that made it "not cached")
+			 * are checked too, so the block is rebuilt when they
+			 * change.
+			 */
+			e->h = H_INTERP;
+			break;
+		}
+		dc_prepare(e);
 		if (dc_ends_block(e->kind))
 			break;
 	}
 	b->n = n;
-	if (n)
-		b->nbytes = q - p;
+	b->nbytes = q - p;
 	memcpy(b->bytes, p, b->nbytes);
 }
 
