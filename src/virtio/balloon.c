@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "virtio/virtio_pci.h"
+#include "virtio/worker.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
 
@@ -46,10 +47,8 @@ static const char *const stat_names[] = {
 struct virtio_balloon {
 	struct virtio_dev vdev;
 	uint8_t config[CFG_LEN];
-	pthread_t thread;
-	int stop_fd;
+	struct virtio_worker worker;
 	int config_fd;		/* the driver wrote "actual" */
-	bool running;
 	int stats_q, report_q;	/* queue index, or -1 when not negotiated */
 	bool stats_held;	/* we hold the guest's stats buffer */
 	uint16_t stats_head;
@@ -217,7 +216,7 @@ static void *balloon_thread(void *arg)
 	for (unsigned i = 0; i < nq; i++)
 		fds[i] = (struct pollfd){ .fd = b->vdev.queues[i].kick_fd,
 					  .events = POLLIN };
-	fds[nq] = (struct pollfd){ .fd = b->stop_fd, .events = POLLIN };
+	fds[nq] = (struct pollfd){ .fd = b->worker.stop_fd, .events = POLLIN };
 	fds[nq + 1] = (struct pollfd){ .fd = b->config_fd, .events = POLLIN };
 	for (unsigned i = 0; i < nq; i++)
 		balloon_queue(b, i);
@@ -252,8 +251,7 @@ static void *balloon_thread(void *arg)
 static int balloon_start(struct virtio_dev *vdev)
 {
 	struct virtio_balloon *b = vdev->opaque;
-	int next = 2, ret;
-	uint64_t v;
+	int next = 2;
 
 	/* Optional queues are numbered in order, skipping absent ones. */
 	b->stats_q = b->report_q = -1;
@@ -262,24 +260,14 @@ static int balloon_start(struct virtio_dev *vdev)
 	if (virtio_has_feature(vdev, VIRTIO_BALLOON_F_PAGE_REPORTING))
 		b->report_q = next++;
 	b->stats_held = false;
-	while (read(b->stop_fd, &v, sizeof(v)) == sizeof(v))
-		;
-	ret = -pthread_create(&b->thread, NULL, balloon_thread, b);
-	b->running = ret == 0;
-	return ret;
+	return virtio_worker_start(&b->worker, balloon_thread, b);
 }
 
 static void balloon_stop(struct virtio_dev *vdev)
 {
 	struct virtio_balloon *b = vdev->opaque;
-	uint64_t one = 1;
 
-	if (!b->running)
-		return;
-	b->running = false;
-	if (write(b->stop_fd, &one, sizeof(one)) < 0)
-		log_error("virtio-balloon: cannot stop its thread");
-	pthread_join(b->thread, NULL);
+	virtio_worker_stop(&b->worker);
 }
 
 /* vdev->lock held: only wake the thread, which reports without it. */
@@ -301,7 +289,7 @@ static void balloon_destroy(struct virtio_dev *vdev)
 	if (vdev->vm->balloon == b)
 		vdev->vm->balloon = NULL;
 	virtio_pci_destroy(&b->vdev);
-	close(b->stop_fd);
+	virtio_worker_destroy(&b->worker);
 	close(b->config_fd);
 	pthread_mutex_destroy(&b->lock);
 	free(b);
@@ -376,12 +364,11 @@ int virtio_balloon_create(struct vm *vm)
 	if (!b)
 		goto err;
 	pthread_mutex_init(&b->lock, NULL);
-	b->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	b->config_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (b->stop_fd < 0 || b->config_fd < 0) {
-		ret = -errno;
+	ret = b->config_fd < 0 ? -errno :
+	      virtio_worker_init(&b->worker, "virtio-balloon");
+	if (ret)
 		goto err_fd;
-	}
 	ret = virtio_pci_init(&b->vdev, vm, "virtio-balloon", VIRTIO_ID_BALLOON,
 			      PCI_CLASS_OTHERS, features, BALLOON_NR_QUEUES,
 			      b->config, CFG_LEN, &balloon_ops, b);
@@ -390,8 +377,7 @@ int virtio_balloon_create(struct vm *vm)
 	vm->balloon = b;
 	return 0;
 err_fd:
-	if (b->stop_fd >= 0)
-		close(b->stop_fd);
+	virtio_worker_destroy(&b->worker);
 	if (b->config_fd >= 0)
 		close(b->config_fd);
 	pthread_mutex_destroy(&b->lock);

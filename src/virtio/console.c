@@ -14,12 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/uio.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "virtio/virtio_pci.h"
+#include "virtio/worker.h"
 #include "vmm/log.h"
 
 #define PCI_CLASS_COMMUNICATION_OTHER	0x078000
@@ -36,9 +36,7 @@
 struct virtio_console {
 	struct virtio_dev vdev;
 	const struct vcon_backend *be;
-	int stop_fd;
-	pthread_t thread;
-	bool running;
+	struct virtio_worker worker;
 	bool rx_held;		/* rx is a popped receive buffer, unanswered */
 	bool in_eof;		/* the backend's input ended */
 	struct virtq_elem rx, tx;
@@ -138,7 +136,7 @@ static void *vcon_thread(void *arg)
 	struct virtio_queue *rxq = &vc->vdev.queues[VCON_RXQ];
 	struct virtio_queue *txq = &vc->vdev.queues[VCON_TXQ];
 	struct pollfd fds[4] = {
-		{ .fd = vc->stop_fd, .events = POLLIN },
+		{ .fd = vc->worker.stop_fd, .events = POLLIN },
 		{ .fd = rxq->kick_fd, .events = POLLIN },
 		{ .fd = txq->kick_fd, .events = POLLIN },
 		{ .events = POLLIN },
@@ -166,28 +164,16 @@ static void *vcon_thread(void *arg)
 static int vcon_start(struct virtio_dev *vdev)
 {
 	struct virtio_console *vc = vdev->opaque;
-	uint64_t v;
-	int ret;
 
-	while (read(vc->stop_fd, &v, sizeof(v)) == sizeof(v))
-		;
 	vc->rx_held = false;
-	ret = -pthread_create(&vc->thread, NULL, vcon_thread, vc);
-	vc->running = ret == 0;
-	return ret;
+	return virtio_worker_start(&vc->worker, vcon_thread, vc);
 }
 
 static void vcon_stop(struct virtio_dev *vdev)
 {
 	struct virtio_console *vc = vdev->opaque;
-	uint64_t one = 1;
 
-	if (!vc->running)
-		return;
-	vc->running = false;
-	if (write(vc->stop_fd, &one, sizeof(one)) < 0)
-		log_error("virtio-console: cannot stop its thread");
-	pthread_join(vc->thread, NULL);
+	virtio_worker_stop(&vc->worker);
 }
 
 static void vcon_destroy(struct virtio_dev *vdev)
@@ -195,7 +181,7 @@ static void vcon_destroy(struct virtio_dev *vdev)
 	struct virtio_console *vc = vdev->opaque;
 
 	virtio_pci_destroy(&vc->vdev);
-	close(vc->stop_fd);
+	virtio_worker_destroy(&vc->worker);
 	free(vc);
 }
 
@@ -213,11 +199,9 @@ int virtio_console_create(struct vm *vm, const struct vcon_backend *be)
 	if (!vc)
 		goto err;
 	vc->be = be;
-	vc->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vc->stop_fd < 0) {
-		ret = -errno;
+	ret = virtio_worker_init(&vc->worker, "virtio-console");
+	if (ret)
 		goto err_free;
-	}
 	ret = virtio_pci_init(&vc->vdev, vm, "virtio-console",
 			      VIRTIO_ID_CONSOLE, PCI_CLASS_COMMUNICATION_OTHER,
 			      0, 2, vc->config, sizeof(vc->config), &vcon_ops,
@@ -226,7 +210,7 @@ int virtio_console_create(struct vm *vm, const struct vcon_backend *be)
 		goto err_fd;
 	return 0;
 err_fd:
-	close(vc->stop_fd);
+	virtio_worker_destroy(&vc->worker);
 err_free:
 	free(vc);
 err:

@@ -10,11 +10,10 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/random.h>
-#include <unistd.h>
 
 #include "virtio/virtio_pci.h"
+#include "virtio/worker.h"
 #include "vmm/log.h"
 
 #define PCI_CLASS_OTHERS	0xff0000
@@ -27,9 +26,7 @@
 
 struct virtio_rng {
 	struct virtio_dev vdev;
-	pthread_t thread;
-	int stop_fd;
-	bool running;
+	struct virtio_worker worker;
 	struct virtq_elem elem;
 };
 
@@ -78,7 +75,7 @@ static void *rng_thread(void *arg)
 	struct virtio_rng *rng = arg;
 	struct pollfd fds[2] = {
 		{ .fd = rng->vdev.queues[0].kick_fd, .events = POLLIN },
-		{ .fd = rng->stop_fd, .events = POLLIN },
+		{ .fd = rng->worker.stop_fd, .events = POLLIN },
 	};
 
 	rng_process(rng);
@@ -98,30 +95,17 @@ static void *rng_thread(void *arg)
 static int rng_start(struct virtio_dev *vdev)
 {
 	struct virtio_rng *rng = vdev->opaque;
-	uint64_t v;
-
-	int ret;
 
 	if (!vdev->queues[0].enabled)
 		return 0;
-	while (read(rng->stop_fd, &v, sizeof(v)) == sizeof(v))
-		;
-	ret = -pthread_create(&rng->thread, NULL, rng_thread, rng);
-	rng->running = ret == 0;
-	return ret;
+	return virtio_worker_start(&rng->worker, rng_thread, rng);
 }
 
 static void rng_stop(struct virtio_dev *vdev)
 {
 	struct virtio_rng *rng = vdev->opaque;
-	uint64_t one = 1;
 
-	if (!rng->running)
-		return;
-	rng->running = false;
-	if (write(rng->stop_fd, &one, sizeof(one)) < 0)
-		log_error("virtio-rng: cannot stop its thread");
-	pthread_join(rng->thread, NULL);
+	virtio_worker_stop(&rng->worker);
 }
 
 static void rng_destroy(struct virtio_dev *vdev)
@@ -129,7 +113,7 @@ static void rng_destroy(struct virtio_dev *vdev)
 	struct virtio_rng *rng = vdev->opaque;
 
 	virtio_pci_destroy(&rng->vdev);
-	close(rng->stop_fd);
+	virtio_worker_destroy(&rng->worker);
 	free(rng);
 }
 
@@ -146,18 +130,16 @@ int virtio_rng_create(struct vm *vm)
 
 	if (!rng)
 		goto err;
-	rng->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (rng->stop_fd < 0) {
-		ret = -errno;
+	ret = virtio_worker_init(&rng->worker, "virtio-rng");
+	if (ret)
 		goto err_free;
-	}
 	ret = virtio_pci_init(&rng->vdev, vm, "virtio-rng", VIRTIO_ID_RNG,
 			      PCI_CLASS_OTHERS, 0, 1, NULL, 0, &rng_ops, rng);
 	if (ret)
 		goto err_fd;
 	return 0;
 err_fd:
-	close(rng->stop_fd);
+	virtio_worker_destroy(&rng->worker);
 err_free:
 	free(rng);
 err:
