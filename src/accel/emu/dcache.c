@@ -131,10 +131,12 @@ static inline const uint8_t *dc_next(struct emu_cpu *cpu)
 #define G(r)		cpu->gpr[r]
 #define RD(off)		(*(const uint64_t *)((const char *)cpu + (off)))
 #define NEXT_RIP	(rip + e->len)
-/* The address of e's memory operand: base + index + RIP-relative + disp */
+/* The offset of e's memory operand: base + index + RIP-relative + disp */
 #define EA		((uint64_t)(int64_t)e->disp + RD(e->boff) + \
 			 (RD(e->ioff) << e->scale) + \
 			 (NEXT_RIP & -(uint64_t)e->riprel))
+/* Its linear address: plus the FS or GS base of a segment override */
+#define ADDR		(EA + RD(e->soff))
 #define M_BEGIN		(cpu->rip = NEXT_RIP, cpu->insn_rip = rip, \
 			 cpu->insn_rsp = G(R_SP))
 #define DISPATCH	goto *labels[e->h]
@@ -152,18 +154,25 @@ static inline const uint8_t *dc_next(struct emu_cpu *cpu)
 #define LF_SET(op, sz, a, b, r) (cpu->lf_op = (op) + 1, cpu->lf_size = (sz), \
 				 cpu->lf_a = (a), cpu->lf_b = (b), \
 				 cpu->lf_r = (r))
+/* Register d's low sz bytes become v; 32-bit writes zero the rest */
+#define SET_D(sz, v)	(G(e->d) = (sz) >= 4 ? (v) : \
+			 (G(e->d) & ~size_mask(sz)) | (v))
 /* d op= b on a = d's value, all masked to sz; CMP writes nothing */
 #define ALU_TO_D(op, sz, a, b) do { \
 	uint64_t r_ = ALU(op, a, b) & size_mask(sz); \
 	LF_SET(op, sz, a, b, r_); \
 	if ((op) != 7) \
-		G(e->d) = r_; \
+		SET_D(sz, r_); \
 } while (0)
 
-#define FOR_ALU(X, F) X(F, 0, 4) X(F, 1, 4) X(F, 4, 4) X(F, 5, 4) \
-	X(F, 6, 4) X(F, 7, 4) X(F, 0, 8) X(F, 1, 8) X(F, 4, 8) X(F, 5, 8) \
-	X(F, 6, 8) X(F, 7, 8)
+#define FOR_OPS(X, F, sz) X(F, 0, sz) X(F, 1, sz) X(F, 4, sz) X(F, 5, sz) \
+	X(F, 6, sz) X(F, 7, sz)
+#define FOR_ALU(X, F) FOR_OPS(X, F, 1) FOR_OPS(X, F, 2) FOR_OPS(X, F, 4) \
+	FOR_OPS(X, F, 8)
 #define ALU_LABEL(F, op, sz) [H_##F + DC_ALU_SLOT(op, sz)] = &&F##_##op##_##sz,
+/* The same for the families with one handler per size */
+#define FOR_SIZES(X, F)	X(F, 1) X(F, 2) X(F, 4) X(F, 8)
+#define SIZE_LABEL(F, sz) [H_##F + DC_SIZE_SLOT(sz)] = &&F##_##sz,
 
 #define ALU_RR(F, op, sz) F##_##op##_##sz: { \
 	uint64_t a = G(e->d) & size_mask(sz), b = G(e->s) & size_mask(sz); \
@@ -176,10 +185,31 @@ static inline const uint8_t *dc_next(struct emu_cpu *cpu)
 #define ALU_RM(F, op, sz) F##_##op##_##sz: { \
 	uint64_t a, b; \
 	M_BEGIN; \
-	b = mem_read(cpu, EA, sz); \
+	b = mem_read(cpu, ADDR, sz); \
 	a = G(e->d) & size_mask(sz); \
 	ALU_TO_D(op, sz, a, b); \
 	NEXT_M; }
+
+#define CMP_MR(F, sz) F##_##sz: { \
+	uint64_t a, b = G(e->s) & size_mask(sz); \
+	M_BEGIN; \
+	a = mem_read(cpu, ADDR, sz); \
+	LF_SET(7, sz, a, b, (a - b) & size_mask(sz)); \
+	NEXT_M; }
+#define CMP_MI(F, sz) F##_##sz: { \
+	uint64_t a, b = e->imm & size_mask(sz); \
+	M_BEGIN; \
+	a = mem_read(cpu, ADDR, sz); \
+	LF_SET(7, sz, a, b, (a - b) & size_mask(sz)); \
+	NEXT_M; }
+#define TEST_RR(F, sz) F##_##sz: { \
+	uint64_t a = G(e->d) & size_mask(sz), b = G(e->s) & size_mask(sz); \
+	LF_SET(4, sz, a, b, a & b); \
+	NEXT; }
+#define TEST_RI(F, sz) F##_##sz: { \
+	uint64_t a = G(e->d) & size_mask(sz), b = e->imm & size_mask(sz); \
+	LF_SET(4, sz, a, b, a & b); \
+	NEXT; }
 
 #define FOR_CC(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) \
 	X(10) X(11) X(12) X(13) X(14) X(15)
@@ -202,10 +232,10 @@ unsigned dcache_run(struct emu_cpu *cpu, long max)
 		FOR_ALU(ALU_LABEL, ALU_RR)
 		FOR_ALU(ALU_LABEL, ALU_RI)
 		FOR_ALU(ALU_LABEL, ALU_RM)
-		[H_CMP_MR] = &&CMP_MR_4, [H_CMP_MR + 1] = &&CMP_MR_8,
-		[H_CMP_MI] = &&CMP_MI_4, [H_CMP_MI + 1] = &&CMP_MI_8,
-		[H_TEST_RR] = &&TEST_RR_4, [H_TEST_RR + 1] = &&TEST_RR_8,
-		[H_TEST_RI] = &&TEST_RI_4, [H_TEST_RI + 1] = &&TEST_RI_8,
+		FOR_SIZES(SIZE_LABEL, CMP_MR)
+		FOR_SIZES(SIZE_LABEL, CMP_MI)
+		FOR_SIZES(SIZE_LABEL, TEST_RR)
+		FOR_SIZES(SIZE_LABEL, TEST_RI)
 		[H_MOV_RR] = &&MOV_RR_4, [H_MOV_RR + 1] = &&MOV_RR_8,
 		[H_MOV_RI] = &&MOV_RI,
 		[H_LOAD] = &&LOAD_1, [H_LOAD + 1] = &&LOAD_2,
@@ -231,6 +261,8 @@ unsigned dcache_run(struct emu_cpu *cpu, long max)
 		[H_SHIFT_R] = &&SHIFT_R_4, [H_SHIFT_R + 1] = &&SHIFT_R_8,
 		[H_NOP] = &&NOP,
 		[H_INTERP] = &&INTERP,
+		[H_JMP_RM] = &&JMP_R, [H_JMP_RM + 1] = &&JMP_M,
+		[H_CALL_RM] = &&CALL_R, [H_CALL_RM + 1] = &&CALL_M,
 	};
 	const uint8_t *p = cpu->ip;
 	const struct dc_entry *e;
@@ -268,42 +300,10 @@ GENERIC:
 	FOR_ALU(ALU_RI, ALU_RI)
 	FOR_ALU(ALU_RM, ALU_RM)
 
-CMP_MR_4:
-	M_BEGIN;
-	v = mem_read(cpu, EA, 4);
-	LF_SET(7, 4, v, G(e->s) & 0xffffffff, (v - G(e->s)) & 0xffffffff);
-	NEXT_M;
-CMP_MR_8:
-	M_BEGIN;
-	v = mem_read(cpu, EA, 8);
-	LF_SET(7, 8, v, G(e->s), v - G(e->s));
-	NEXT_M;
-CMP_MI_4:
-	M_BEGIN;
-	v = mem_read(cpu, EA, 4);
-	LF_SET(7, 4, v, e->imm & 0xffffffff, (v - e->imm) & 0xffffffff);
-	NEXT_M;
-CMP_MI_8:
-	M_BEGIN;
-	v = mem_read(cpu, EA, 8);
-	LF_SET(7, 8, v, e->imm, v - e->imm);
-	NEXT_M;
-TEST_RR_4:
-	v = G(e->d) & G(e->s) & 0xffffffff;
-	LF_SET(4, 4, G(e->d) & 0xffffffff, G(e->s) & 0xffffffff, v);
-	NEXT;
-TEST_RR_8:
-	v = G(e->d) & G(e->s);
-	LF_SET(4, 8, G(e->d), G(e->s), v);
-	NEXT;
-TEST_RI_4:
-	v = G(e->d) & e->imm & 0xffffffff;
-	LF_SET(4, 4, G(e->d) & 0xffffffff, e->imm & 0xffffffff, v);
-	NEXT;
-TEST_RI_8:
-	v = G(e->d) & e->imm;
-	LF_SET(4, 8, G(e->d), e->imm, v);
-	NEXT;
+	FOR_SIZES(CMP_MR, CMP_MR)
+	FOR_SIZES(CMP_MI, CMP_MI)
+	FOR_SIZES(TEST_RR, TEST_RR)
+	FOR_SIZES(TEST_RI, TEST_RI)
 MOV_RR_4:
 	G(e->d) = (uint32_t)G(e->s);
 	NEXT;
@@ -315,53 +315,53 @@ MOV_RI:
 	NEXT;
 LOAD_1:
 	M_BEGIN;
-	v = mem_read(cpu, EA, 1);
+	v = mem_read(cpu, ADDR, 1);
 	G(e->d) = (G(e->d) & ~0xffULL) | v;
 	NEXT_M;
 LOAD_2:
 	M_BEGIN;
-	v = mem_read(cpu, EA, 2);
+	v = mem_read(cpu, ADDR, 2);
 	G(e->d) = (G(e->d) & ~0xffffULL) | v;
 	NEXT_M;
 LOAD_4:
 	M_BEGIN;
-	G(e->d) = mem_read(cpu, EA, 4);
+	G(e->d) = mem_read(cpu, ADDR, 4);
 	NEXT_M;
 LOAD_8:
 	M_BEGIN;
-	G(e->d) = mem_read(cpu, EA, 8);
+	G(e->d) = mem_read(cpu, ADDR, 8);
 	NEXT_M;
 STORE_1:
 	M_BEGIN;
-	mem_write(cpu, EA, G(e->s), 1);
+	mem_write(cpu, ADDR, G(e->s), 1);
 	NEXT_M;
 STORE_2:
 	M_BEGIN;
-	mem_write(cpu, EA, G(e->s), 2);
+	mem_write(cpu, ADDR, G(e->s), 2);
 	NEXT_M;
 STORE_4:
 	M_BEGIN;
-	mem_write(cpu, EA, G(e->s), 4);
+	mem_write(cpu, ADDR, G(e->s), 4);
 	NEXT_M;
 STORE_8:
 	M_BEGIN;
-	mem_write(cpu, EA, G(e->s), 8);
+	mem_write(cpu, ADDR, G(e->s), 8);
 	NEXT_M;
 STORE_IMM_1:
 	M_BEGIN;
-	mem_write(cpu, EA, e->imm, 1);
+	mem_write(cpu, ADDR, e->imm, 1);
 	NEXT_M;
 STORE_IMM_2:
 	M_BEGIN;
-	mem_write(cpu, EA, e->imm, 2);
+	mem_write(cpu, ADDR, e->imm, 2);
 	NEXT_M;
 STORE_IMM_4:
 	M_BEGIN;
-	mem_write(cpu, EA, e->imm, 4);
+	mem_write(cpu, ADDR, e->imm, 4);
 	NEXT_M;
 STORE_IMM_8:
 	M_BEGIN;
-	mem_write(cpu, EA, e->imm, 8);
+	mem_write(cpu, ADDR, e->imm, 8);
 	NEXT_M;
 LEA_4:
 	G(e->d) = (uint32_t)EA;
@@ -371,11 +371,11 @@ LEA_8:
 	NEXT;
 MOVZX_M_1:
 	M_BEGIN;
-	G(e->d) = mem_read(cpu, EA, 1);
+	G(e->d) = mem_read(cpu, ADDR, 1);
 	NEXT_M;
 MOVZX_M_2:
 	M_BEGIN;
-	G(e->d) = mem_read(cpu, EA, 2);
+	G(e->d) = mem_read(cpu, ADDR, 2);
 	NEXT_M;
 MOVZX_R_1:
 	G(e->d) = G(e->s) & 0xff;
@@ -385,19 +385,19 @@ MOVZX_R_2:
 	NEXT;
 MOVSX_M_1_4:
 	M_BEGIN;
-	G(e->d) = (uint32_t)(int8_t)mem_read(cpu, EA, 1);
+	G(e->d) = (uint32_t)(int8_t)mem_read(cpu, ADDR, 1);
 	NEXT_M;
 MOVSX_M_2_4:
 	M_BEGIN;
-	G(e->d) = (uint32_t)(int16_t)mem_read(cpu, EA, 2);
+	G(e->d) = (uint32_t)(int16_t)mem_read(cpu, ADDR, 2);
 	NEXT_M;
 MOVSX_M_1_8:
 	M_BEGIN;
-	G(e->d) = (uint64_t)(int8_t)mem_read(cpu, EA, 1);
+	G(e->d) = (uint64_t)(int8_t)mem_read(cpu, ADDR, 1);
 	NEXT_M;
 MOVSX_M_2_8:
 	M_BEGIN;
-	G(e->d) = (uint64_t)(int16_t)mem_read(cpu, EA, 2);
+	G(e->d) = (uint64_t)(int16_t)mem_read(cpu, ADDR, 2);
 	NEXT_M;
 MOVSX_R_1_4:
 	G(e->d) = (uint32_t)(int8_t)G(e->s);
@@ -413,7 +413,7 @@ MOVSX_R_2_8:
 	NEXT;
 MOVSXD_M:
 	M_BEGIN;
-	G(e->d) = (uint64_t)(int32_t)mem_read(cpu, EA, 4);
+	G(e->d) = (uint64_t)(int32_t)mem_read(cpu, ADDR, 4);
 	NEXT_M;
 MOVSXD_R:
 	G(e->d) = (uint64_t)(int32_t)G(e->s);
@@ -474,6 +474,23 @@ SHIFT_R_8:
 	NEXT;
 NOP:
 	NEXT;
+JMP_R:
+	BRANCH(G(e->s));
+JMP_M:
+	M_BEGIN;
+	BRANCH(mem_read(cpu, ADDR, 8));
+CALL_R:
+	M_BEGIN;
+	v = G(e->s);
+	mem_write(cpu, G(R_SP) - 8, NEXT_RIP, 8);
+	G(R_SP) -= 8;
+	BRANCH(v);
+CALL_M:
+	M_BEGIN;
+	v = mem_read(cpu, ADDR, 8);
+	mem_write(cpu, G(R_SP) - 8, NEXT_RIP, 8);
+	G(R_SP) -= 8;
+	BRANCH(v);
 INTERP:
 	/* the general decoder sees eager flags and its own bytes */
 	lf_sync(cpu);

@@ -38,27 +38,30 @@ enum dc_kind {
 
 /*
  * Handlers. A family of ALU handlers is indexed by DC_ALU_SLOT: ADD, OR,
- * AND, SUB, XOR, CMP at 32 bits, then the same at 64 bits (ADC and SBB
- * need the carry in and stay generic). Other families are indexed as their
- * comment says; sizes not listed (8- and 16-bit operands mostly) and
- * segment overrides stay generic.
+ * AND, SUB, XOR, CMP at 8 bits, then the same at 16, 32 and 64 bits (ADC
+ * and SBB need the carry in and stay generic). Families sized alike are
+ * indexed by DC_SIZE_SLOT (8, 16, 32, 64 bits); other families as their
+ * comment says. Byte forms of AH..BH and read-modify-write memory stay
+ * generic.
  */
+#define DC_SIZE_SLOT(size)	((size) == 1 ? 0 : (size) == 2 ? 1 : \
+				 (size) == 4 ? 2 : 3)
 #define DC_ALU_SLOT(op, size)	(((op) < 2 ? (op) : (op) - 2) + \
-				 ((size) == 8 ? 6 : 0))
+				 6 * DC_SIZE_SLOT(size))
 enum dc_handler {
 	H_GENERIC,
 	H_ALU_RR,			/* reg op= reg, + DC_ALU_SLOT */
-	H_ALU_RI = H_ALU_RR + 12,	/* reg op= imm */
-	H_ALU_RM = H_ALU_RI + 12,	/* reg op= [mem] */
-	H_CMP_MR = H_ALU_RM + 12,	/* CMP [mem], reg; + (size == 8) */
-	H_CMP_MI = H_CMP_MR + 2,	/* CMP [mem], imm */
-	H_TEST_RR = H_CMP_MI + 2,
-	H_TEST_RI = H_TEST_RR + 2,
-	H_MOV_RR = H_TEST_RI + 2,
+	H_ALU_RI = H_ALU_RR + 24,	/* reg op= imm */
+	H_ALU_RM = H_ALU_RI + 24,	/* reg op= [mem] */
+	H_CMP_MR = H_ALU_RM + 24,	/* CMP [mem], reg; + DC_SIZE_SLOT */
+	H_CMP_MI = H_CMP_MR + 4,	/* CMP [mem], imm */
+	H_TEST_RR = H_CMP_MI + 4,
+	H_TEST_RI = H_TEST_RR + 4,
+	H_MOV_RR = H_TEST_RI + 4,	/* + (size == 8) */
 	H_MOV_RI = H_MOV_RR + 2,	/* 32 or 64 bits alike */
-	H_LOAD,				/* + 0..3: 8, 16, 32, 64 bits */
-	H_STORE = H_LOAD + 4,		/* the same */
-	H_STORE_IMM = H_STORE + 4,	/* the same */
+	H_LOAD,				/* + DC_SIZE_SLOT */
+	H_STORE = H_LOAD + 4,
+	H_STORE_IMM = H_STORE + 4,
 	H_LEA = H_STORE_IMM + 4,	/* + (size == 8) */
 	H_MOVZX_M = H_LEA + 2,		/* + (size2 == 2) */
 	H_MOVZX_R = H_MOVZX_M + 2,	/* + (size2 == 2) */
@@ -76,7 +79,9 @@ enum dc_handler {
 	H_SHIFT_R = H_JCC + 16,		/* + (size == 8) */
 	H_NOP = H_SHIFT_R + 2,
 	H_INTERP,			/* not a cached form: exec_insn_decode */
-	H_COUNT
+	H_JMP_RM,			/* + mem */
+	H_CALL_RM = H_JMP_RM + 2,	/* + mem */
+	H_COUNT = H_CALL_RM + 2
 };
 
 struct dc_entry {
@@ -93,6 +98,7 @@ struct dc_entry {
 	 * handlers add both without asking.
 	 */
 	uint16_t boff, ioff;
+	uint16_t soff;		/* of the FS or GS base, or of dc_zero */
 	int32_t disp;
 	uint64_t imm;
 };

@@ -294,6 +294,9 @@ out:
 }
 
 
+_Static_assert(offsetof(struct emu_cpu, dc_zero) <= UINT16_MAX,
+	       "dc_entry's uint16_t offsets reach dc_zero");
+
 /* Offset in struct emu_cpu of register r, or of dc_zero for -1 */
 static uint16_t dc_reg_off(int r)
 {
@@ -308,10 +311,10 @@ static bool dc_low_byte(const struct dc_entry *e, int r)
 	return e->rex || r < 4;
 }
 
-/* The slot of a H_LOAD-like family for an operand size */
-static int dc_size4(int size)
+/* Register r as an operand of e's size: not AH..BH for a byte */
+static bool dc_reg_ok(const struct dc_entry *e, int r)
 {
-	return size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3;
+	return e->size != 1 || dc_low_byte(e, r);
 }
 
 /* The specialised handler for e, or H_GENERIC */
@@ -319,14 +322,13 @@ static uint8_t dc_pick(struct dc_entry *e)
 {
 	bool wide = e->size == 8, dword = e->size == 4 || wide;
 	bool alu = e->op != 2 && e->op != 3;	/* not ADC, SBB */
-	int s4 = dc_size4(e->size);
+	int s4 = DC_SIZE_SLOT(e->size);
 
-	if (e->mem && e->seg != SEG_NONE)
-		return H_GENERIC;
 	switch (e->kind) {
 	case DC_ALU_RM_R:
 	case DC_ALU_R_RM:
-		if (!dword || !alu)
+		if (!alu || !dc_reg_ok(e, e->reg) ||
+		    (!e->mem && !dc_reg_ok(e, e->rm)))
 			return H_GENERIC;
 		if (!e->mem) {
 			e->d = e->kind == DC_ALU_RM_R ? e->rm : e->reg;
@@ -337,21 +339,22 @@ static uint8_t dc_pick(struct dc_entry *e)
 		e->s = e->reg;
 		if (e->kind == DC_ALU_R_RM)
 			return H_ALU_RM + DC_ALU_SLOT(e->op, e->size);
-		return e->op == 7 ? H_CMP_MR + wide : H_GENERIC;
+		return e->op == 7 ? H_CMP_MR + s4 : H_GENERIC;
 	case DC_ALU_RM_IMM:
-		if (!dword || !alu)
+		if (!alu || (!e->mem && !dc_reg_ok(e, e->rm)))
 			return H_GENERIC;
 		e->d = e->rm;
 		if (!e->mem)
 			return H_ALU_RI + DC_ALU_SLOT(e->op, e->size);
-		return e->op == 7 ? H_CMP_MI + wide : H_GENERIC;
+		return e->op == 7 ? H_CMP_MI + s4 : H_GENERIC;
 	case DC_TEST:
 	case DC_TEST_IMM:
-		if (!dword || e->mem)
+		if (e->mem || !dc_reg_ok(e, e->rm) ||
+		    (e->kind == DC_TEST && !dc_reg_ok(e, e->reg)))
 			return H_GENERIC;
 		e->d = e->rm;
 		e->s = e->reg;
-		return (e->kind == DC_TEST ? H_TEST_RR : H_TEST_RI) + wide;
+		return (e->kind == DC_TEST ? H_TEST_RR : H_TEST_RI) + s4;
 	case DC_MOV_RM_R:
 		e->s = e->reg;
 		e->d = e->rm;
@@ -369,9 +372,13 @@ static uint8_t dc_pick(struct dc_entry *e)
 			return H_GENERIC;
 		return H_LOAD + s4;
 	case DC_MOV_RM_IMM:
-		if (!e->mem)
+		if (e->mem)
+			return H_STORE_IMM + s4;
+		e->d = e->rm;
+		if (!dword)
 			return H_GENERIC;
-		return H_STORE_IMM + s4;
+		e->imm &= size_mask(e->size);	/* as H_MOV_RI wants it */
+		return H_MOV_RI;
 	case DC_MOV_R_IMM:
 		e->d = e->rm;
 		return dword ? H_MOV_RI : H_GENERIC;
@@ -420,6 +427,12 @@ static uint8_t dc_pick(struct dc_entry *e)
 		return dword && !e->mem ? H_SHIFT_R + wide : H_GENERIC;
 	case DC_NOP:
 		return H_NOP;
+	case DC_JMP_RM:
+		e->s = e->rm;
+		return H_JMP_RM + e->mem;
+	case DC_CALL_RM:
+		e->s = e->rm;
+		return H_CALL_RM + e->mem;
 	}
 	return H_GENERIC;
 }
@@ -429,6 +442,11 @@ static void dc_prepare(struct dc_entry *e)
 {
 	e->boff = dc_reg_off(e->mem ? e->base : -1);
 	e->ioff = dc_reg_off(e->mem ? e->index : -1);
+	e->soff = e->mem && e->seg != SEG_NONE ?
+		  offsetof(struct emu_cpu, seg) +
+		  e->seg * sizeof(struct x86_segment) +
+		  offsetof(struct x86_segment, base) :
+		  dc_reg_off(-1);
 	e->d = 0;
 	e->s = 0;
 	e->h = dc_pick(e);
