@@ -540,8 +540,24 @@ static void test_handlers_picked(void)
 	}
 }
 
+/* The cache sits on huge-page boundaries, all of it usable */
+static void test_cache_mapping(void)
+{
+	struct dc_block *dc = dcache_create();
+
+	CHECK(dc != NULL);
+	if (!dc)
+		return;
+	CHECK_EQ((uintptr_t)dc & ((2 << 20) - 1), 0);
+	CHECK_EQ(dc[0].key, 0);
+	CHECK_EQ(dc[DCACHE_BLOCKS - 1].key, 0);
+	dc[0].n = dc[DCACHE_BLOCKS - 1].n = 1;
+	dcache_destroy(dc);
+}
+
 int main(void)
 {
+	RUN(test_cache_mapping);
 	RUN(test_handlers_picked);
 	RUN(test_alu_forms);
 	RUN(test_mov_forms);

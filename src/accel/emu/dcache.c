@@ -30,19 +30,37 @@
 
 #define DCACHE_BYTES	(DCACHE_BLOCKS * sizeof(struct dc_block))
 
-/* Anonymous memory: zeroed, and only the blocks in use cost host RAM. */
+#define DC_HUGE		(2UL << 20)
+/* Whole huge pages, so the cache can sit in as few host TLB entries */
+#define DCACHE_MAP	((DCACHE_BYTES + DC_HUGE - 1) & ~(DC_HUGE - 1))
+
+/*
+ * Anonymous memory, zeroed, aligned to and backed by huge pages where the
+ * host gives them: every block lookup lands somewhere in these 2.6 MB,
+ * and with 4 KiB pages that costs a host TLB miss as often as a cache
+ * miss.
+ */
 struct dc_block *dcache_create(void)
 {
-	void *p = mmap(NULL, DCACHE_BYTES, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *p = mmap(NULL, DCACHE_MAP + DC_HUGE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t head;
 
-	return p == MAP_FAILED ? NULL : p;
+	if (p == MAP_FAILED)
+		return NULL;
+	head = -(uintptr_t)p & (DC_HUGE - 1);
+	if (head)
+		munmap(p, head);
+	munmap(p + head + DCACHE_MAP, DC_HUGE - head);
+	p += head;
+	madvise(p, DCACHE_MAP, MADV_HUGEPAGE);
+	return (struct dc_block *)p;
 }
 
 void dcache_destroy(struct dc_block *dc)
 {
 	if (dc)
-		munmap(dc, DCACHE_BYTES);
+		munmap(dc, DCACHE_MAP);
 }
 
 static inline struct dc_block *dc_slot(struct emu_cpu *cpu,
