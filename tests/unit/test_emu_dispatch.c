@@ -113,6 +113,16 @@ __asm__(".pushsection .rodata\n"
 	"	and ah, bl\n"
 	"	add bh, 3\n"
 	"	pushfq\n"
+	"	cmp rax, rcx\n"
+	"	bt dword ptr [rsi+4], 5\n"
+	"	pushfq\n"
+	"	sub rax, rdx\n"
+	"	bt rax, 63\n"
+	"	pushfq\n"
+	"	bt qword ptr fs:[rdi], 33\n"
+	"	pushfq\n"
+	"	bt ecx, 0x21\n"
+	"	pushfq\n"
 	"	add eax, fs:[8]\n"
 	"	cmp rax, gs:[16]\n"
 	"	pushfq\n"
@@ -521,7 +531,8 @@ static void test_handlers_picked(void)
 		{ { 0x00, 0xdc }, true },		/* add ah, bl */
 		{ { 0x80, 0x3e, 0x01 }, false },	/* cmp byte [rsi], 1 */
 		{ { 0xff, 0xe0 }, false },		/* jmp rax */
-		{ { 0x0f, 0xba, 0x26, 0x03 }, true },	/* bt dword [rsi], 3 */
+		{ { 0x0f, 0xba, 0x26, 0x03 }, false },	/* bt dword [rsi], 3 */
+		{ { 0x0f, 0xba, 0x2e, 0x03 }, true },	/* bts dword [rsi], 3 */
 		{ { 0x74, 0x00 }, false },		/* je */
 	};
 	static struct dc_block b;

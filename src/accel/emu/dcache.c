@@ -2,9 +2,11 @@
 /*
  * Decoded-block cache for 64-bit code. The most frequent instruction forms
  * (MOV, LEA, the ALU ops, TEST, PUSH/POP, Jcc/JMP/CALL/RET, MOVZX/MOVSX,
- * CMOVcc, SETcc) are decoded once into entries with their operands spelled
- * out; later executions skip prefix, opcode and ModRM decoding. Runs of
- * such instructions, up to a branch, form a block that is looked up and
+ * CMOVcc, SETcc, BT) are decoded once into entries with their operands
+ * spelled out; later executions skip prefix, opcode and ModRM decoding.
+ * Runs of such instructions, up to a JMP, CALL or RET (a Jcc leaves only
+ * when taken) or an instruction of another form (which the general
+ * decoder then runs in place), form a block that is looked up and
  * checked once and then executed entry after entry. Everything else takes
  * the general path in exec.c.
  *
@@ -281,6 +283,8 @@ unsigned dcache_run(struct emu_cpu *cpu, long max)
 		[H_INTERP] = &&INTERP,
 		[H_JMP_RM] = &&JMP_R, [H_JMP_RM + 1] = &&JMP_M,
 		[H_CALL_RM] = &&CALL_R, [H_CALL_RM + 1] = &&CALL_M,
+		[H_BT_R] = &&BT_R_4, [H_BT_R + 1] = &&BT_R_8,
+		[H_BT_M] = &&BT_M_4, [H_BT_M + 1] = &&BT_M_8,
 	};
 	const uint8_t *p = cpu->ip;
 	const struct dc_entry *e;
@@ -509,6 +513,24 @@ CALL_M:
 	mem_write(cpu, G(R_SP) - 8, NEXT_RIP, 8);
 	G(R_SP) -= 8;
 	BRANCH(v);
+BT_R_4:
+	v = G(e->d) >> (e->imm & 31);
+	goto bt_cf;
+BT_R_8:
+	v = G(e->d) >> (e->imm & 63);
+	goto bt_cf;
+BT_M_4:
+	M_BEGIN;
+	v = mem_read(cpu, ADDR, 4) >> (e->imm & 31);
+	goto bt_cf;
+BT_M_8:
+	M_BEGIN;
+	v = mem_read(cpu, ADDR, 8) >> (e->imm & 63);
+bt_cf:
+	/* BT sets CF alone: the others must be there to keep */
+	lf_sync(cpu);
+	cpu->rflags = (cpu->rflags & ~(uint64_t)FL_CF) | (v & 1);
+	NEXT_M;
 INTERP:
 	/* the general decoder sees eager flags and its own bytes */
 	lf_sync(cpu);

@@ -31,7 +31,7 @@ enum dc_kind {
 	DC_MOVZX, DC_MOVSX, DC_MOVSXD, DC_CMOV, DC_SETCC,
 	DC_SHIFT, DC_TEST_IMM, DC_GROUP3, DC_INC, DC_DEC, DC_CALL_RM,
 	DC_JMP_RM, DC_PUSH_RM, DC_NOP, DC_LEAVE, DC_CWDE, DC_CDQ, DC_IMUL,
-	DC_IMUL_IMM, DC_PUSH_IMM,
+	DC_IMUL_IMM, DC_PUSH_IMM, DC_BT,
 };
 
 #define DC_COUNT_CL	0xff	/* DC_SHIFT count comes from CL */
@@ -81,7 +81,9 @@ enum dc_handler {
 	H_INTERP,			/* not a cached form: exec_insn_decode */
 	H_JMP_RM,			/* + mem */
 	H_CALL_RM = H_JMP_RM + 2,	/* + mem */
-	H_COUNT = H_CALL_RM + 2
+	H_BT_R = H_CALL_RM + 2,		/* BT r/m, imm8; + (size == 8) */
+	H_BT_M = H_BT_R + 2,
+	H_COUNT = H_BT_M + 2
 };
 
 struct dc_entry {

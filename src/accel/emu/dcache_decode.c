@@ -279,6 +279,10 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 			e->kind = DC_NOP;
 		} else if (p66) {
 			/* only the NOPs above with 66 */
+		} else if (op == 0xba && ((p[i] >> 3) & 7) == 4) {
+			dc_modrm(p, &i, e);	/* BT r/m, imm8 */
+			e->imm = p[i++];
+			e->kind = DC_BT;
 		} else if (op == 0xaf) {
 			dc_modrm(p, &i, e);
 			e->kind = DC_IMUL;
@@ -433,6 +437,9 @@ static uint8_t dc_pick(struct dc_entry *e)
 	case DC_CALL_RM:
 		e->s = e->rm;
 		return H_CALL_RM + e->mem;
+	case DC_BT:
+		e->d = e->rm;
+		return (e->mem ? H_BT_M : H_BT_R) + wide;
 	}
 	return H_GENERIC;
 }

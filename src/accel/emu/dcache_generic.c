@@ -74,8 +74,8 @@ static __attribute__((noinline)) void dc_exec_insn(struct emu_cpu *cpu,
 
 /*
  * Run e, which starts at cpu->insn_rip; leaves cpu->rip at the next
- * instruction or the branch target. PUSH, POP, Jcc, JMP, CALL, RET and
- * NOP always have their own handlers and never come here.
+ * instruction or the branch target. PUSH, POP, Jcc, JMP, CALL, RET, NOP
+ * and BT always have their own handlers and never come here.
  */
 void dc_exec_generic(struct emu_cpu *cpu, const struct dc_entry *e)
 {
