@@ -26,6 +26,15 @@ for accel in $accels; do
 	[[ $rc -eq 0 && -n $kb && $kb -le 393216 && $kb -ge 300000 ]]
 	check "${accel}_linux_memtotal" $? "rc=$rc MemTotal=${kb:-none} kB for 384M"
 
+	# Past the PCI hole: RAM below 3 GiB and from 4 GiB on, PCI still works.
+	linux_boot "$accel" 300 'grep MemTotal /proc/meminfo; grep "System RAM" /proc/iomem; echo "rng=$(dd if=/dev/hwrng bs=16 count=1 2>/dev/null | wc -c)"' --memory 5G
+	kb=$(sed -n 's/.*MemTotal: *\([0-9]*\) kB.*/\1/p' "$TMP/out")
+	[[ $rc -eq 0 && -n $kb && $kb -le 5242880 && $kb -ge 4900000 ]] &&
+		grep -q "^100000000-17fffffff : System RAM" "$TMP/out" &&
+		! grep -qE "^(c|d|e|f)[0-9a-f]{7}-[0-9a-f]+ : System RAM" "$TMP/out" &&
+		grep -q "rng=16" "$TMP/out"
+	check "${accel}_linux_memory_above_4g" $? "rc=$rc MemTotal=${kb:-none} kB for 5G $(grep -a 'System RAM\|rng=' "$TMP/out" | tr '\n' ' ')"
+
 	linux_boot "$accel" 300 'reboot -f' --no-reboot --memory 256M
 	check "${accel}_linux_reboot_no_reboot_exits_0" $rc "rc=$rc $(tail -c 300 "$TMP/out")"
 
