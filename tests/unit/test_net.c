@@ -491,23 +491,11 @@ static void dev_up(uint64_t drop, unsigned nq)
 {
 	uint64_t f = dev_features() & ~drop;
 
-	wr(common + 0x14, 0, 1);
+	vdrv_negotiate(&vm, common, f);
 	memset(hva(RING(0), DEV_QUEUES * 0x4000), 0, DEV_QUEUES * 0x4000);
 	memset(dev_avail, 0, sizeof(dev_avail));
-	wr(common + 0x14, 3, 1);
-	wr(common + 0x08, 0, 4);
-	wr(common + 0x0c, (uint32_t)f, 4);
-	wr(common + 0x08, 1, 4);
-	wr(common + 0x0c, f >> 32, 4);
-	wr(common + 0x14, 0x0b, 1);
-	for (unsigned q = 0; q < nq; q++) {
-		wr(common + 0x16, q, 2);
-		wr(common + 0x18, DEV_QSIZE, 2);
-		wr(common + 0x20, RING(q), 8);
-		wr(common + 0x28, RING(q) + 0x1000, 8);
-		wr(common + 0x30, RING(q) + 0x2000, 8);
-		wr(common + 0x1c, 1, 2);
-	}
+	for (unsigned q = 0; q < nq; q++)
+		vdrv_queue_setup(&vm, common, q, DEV_QSIZE, RING(q));
 	wr(common + 0x14, 0x0f, 1);
 	CHECK_EQ(rd(common + 0x14, 1), 0x0f);
 }

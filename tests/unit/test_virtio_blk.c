@@ -58,24 +58,11 @@ static void bring_up(unsigned nr_queues)
 {
 	uint64_t f = device_features() & ~(1ULL << VIRTIO_F_EVENT_IDX);
 
-	wr(vd.common + 0x14, 0, 1);	/* reset before the rings */
+	CHECK(vdrv_negotiate(&vm, vd.common, f));	/* resets first */
 	memset(hva(RING_GPA(0), 4 * 0x4000), 0, 4 * 0x4000);
 	memset(avail_idx, 0, sizeof(avail_idx));
-	wr(vd.common + 0x14, 3, 1);
-	wr(vd.common + 0x08, 0, 4);
-	wr(vd.common + 0x0c, (uint32_t)f, 4);
-	wr(vd.common + 0x08, 1, 4);
-	wr(vd.common + 0x0c, f >> 32, 4);
-	wr(vd.common + 0x14, 0x0b, 1);
-	CHECK(rd(vd.common + 0x14, 1) & VIRTIO_STATUS_FEATURES_OK);
-	for (unsigned q = 0; q < nr_queues; q++) {
-		wr(vd.common + 0x16, q, 2);
-		wr(vd.common + 0x18, QSIZE, 2);
-		wr(vd.common + 0x20, RING_GPA(q), 8);
-		wr(vd.common + 0x28, RING_GPA(q) + 0x1000, 8);
-		wr(vd.common + 0x30, RING_GPA(q) + 0x2000, 8);
-		wr(vd.common + 0x1c, 1, 2);
-	}
+	for (unsigned q = 0; q < nr_queues; q++)
+		vdrv_queue_setup(&vm, vd.common, q, QSIZE, RING_GPA(q));
 	wr(vd.common + 0x14, 0x0f, 1);
 	CHECK_EQ(rd(vd.common + 0x14, 1), 0x0f);
 }

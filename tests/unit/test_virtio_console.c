@@ -45,24 +45,15 @@ static uint16_t *used(unsigned q)
 /* Both queues, no event index, DRIVER_OK. */
 static void bring_up(bool event_idx)
 {
-	wr(vd.common + 0x14, 0, 1);
+	uint64_t f = 1ULL << VIRTIO_F_VERSION_1;
+
+	if (event_idx)
+		f |= 1ULL << VIRTIO_F_EVENT_IDX;
+	CHECK(vdrv_negotiate(&vm, vd.common, f));
 	memset(hva(RING_GPA(0), 2 * 0x4000), 0, 2 * 0x4000);
 	memset(avail_idx, 0, sizeof(avail_idx));
-	wr(vd.common + 0x14, 3, 1);
-	wr(vd.common + 0x08, 0, 4);
-	wr(vd.common + 0x0c, event_idx ? 1u << VIRTIO_F_EVENT_IDX : 0, 4);
-	wr(vd.common + 0x08, 1, 4);
-	wr(vd.common + 0x0c, 1, 4);
-	wr(vd.common + 0x14, 0x0b, 1);
-	CHECK(rd(vd.common + 0x14, 1) & VIRTIO_STATUS_FEATURES_OK);
-	for (unsigned q = 0; q < 2; q++) {
-		wr(vd.common + 0x16, q, 2);
-		wr(vd.common + 0x18, QSIZE, 2);
-		wr(vd.common + 0x20, RING_GPA(q), 8);
-		wr(vd.common + 0x28, RING_GPA(q) + 0x1000, 8);
-		wr(vd.common + 0x30, RING_GPA(q) + 0x2000, 8);
-		wr(vd.common + 0x1c, 1, 2);
-	}
+	for (unsigned q = 0; q < 2; q++)
+		vdrv_queue_setup(&vm, vd.common, q, QSIZE, RING_GPA(q));
 	wr(vd.common + 0x14, 0x0f, 1);
 	CHECK_EQ(rd(vd.common + 0x14, 1), 0x0f);
 }

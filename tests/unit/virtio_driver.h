@@ -39,6 +39,38 @@ static inline void vdrv_wr(struct vm *vm, uint64_t addr, uint64_t val,
 }
 
 /*
+ * Reset the device, then ACKNOWLEDGE | DRIVER, the features, FEATURES_OK
+ * (virtio 1.2, 3.1.1). True when the device kept FEATURES_OK.
+ */
+static inline bool vdrv_negotiate(struct vm *vm, uint64_t common,
+				  uint64_t features)
+{
+	vdrv_wr(vm, common + 0x14, 0, 1);
+	vdrv_wr(vm, common + 0x14, 3, 1);
+	vdrv_wr(vm, common + 0x08, 0, 4);
+	vdrv_wr(vm, common + 0x0c, (uint32_t)features, 4);
+	vdrv_wr(vm, common + 0x08, 1, 4);
+	vdrv_wr(vm, common + 0x0c, features >> 32, 4);
+	vdrv_wr(vm, common + 0x14, 0x0b, 1);
+	return vdrv_rd(vm, common + 0x14, 1) & 8;
+}
+
+/*
+ * Queue q of the given size with its descriptor table at base, the avail
+ * ring at base + 0x1000 and the used ring at base + 0x2000, enabled.
+ */
+static inline void vdrv_queue_setup(struct vm *vm, uint64_t common,
+				    unsigned q, uint16_t size, uint64_t base)
+{
+	vdrv_wr(vm, common + 0x16, q, 2);
+	vdrv_wr(vm, common + 0x18, size, 2);
+	vdrv_wr(vm, common + 0x20, base, 8);
+	vdrv_wr(vm, common + 0x28, base + 0x1000, 8);
+	vdrv_wr(vm, common + 0x30, base + 0x2000, 8);
+	vdrv_wr(vm, common + 0x1c, 1, 2);
+}
+
+/*
  * Short accessors over a test file's VM, for the many register accesses a
  * device test makes: rd(addr, size), wr(addr, val, size), hva(gpa, len).
  */
