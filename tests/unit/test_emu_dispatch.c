@@ -551,6 +551,135 @@ static void test_handlers_picked(void)
 	}
 }
 
+/* A small deterministic generator for the random programs below */
+static uint32_t rnd_state = 12345;
+
+static uint32_t rnd(uint32_t n)
+{
+	rnd_state = rnd_state * 1103515245 + 12345;
+	return (rnd_state >> 8) % n;
+}
+
+/*
+ * One random register-only instruction at p: an ALU, TEST, MOV, MOVZX/SX,
+ * MOVSXD, CMOVcc, SETcc, shift, NOT/NEG, INC/DEC or BT form with a random
+ * size prefix (none, 66, REX with random W/R/B), never touching RSP (ModRM
+ * fields 4 are avoided). Returns its length.
+ */
+static int put_random_insn(uint8_t *p)
+{
+	static const uint8_t ops[] = {
+		0x00, 0x01, 0x02, 0x03, 0x08, 0x09, 0x0a, 0x0b, 0x10, 0x11,
+		0x18, 0x19, 0x20, 0x21, 0x22, 0x23, 0x28, 0x29, 0x2a, 0x2b,
+		0x30, 0x31, 0x32, 0x33, 0x38, 0x39, 0x3a, 0x3b, 0x84, 0x85,
+		0x88, 0x89, 0x8a, 0x8b, 0x63, 0xc1, 0xd1, 0xd3, 0xf7, 0xff,
+		0x83, 0x81, 0x0f,
+	};
+	static const uint8_t ops0f[] = { 0xb6, 0xb7, 0xbe, 0xbf, 0x40, 0x9f,
+					 0xba, 0xaf };
+	uint8_t op = ops[rnd(sizeof(ops))], op2 = 0;
+	uint8_t reg = rnd(8), rm = rnd(8);
+	int n = 0;
+
+	if (reg == 4)
+		reg = 0;
+	if (rm == 4)
+		rm = 1;
+	switch (rnd(3)) {
+	case 1:
+		p[n++] = 0x66;
+		break;
+	case 2:
+		p[n++] = 0x40 | rnd(16);
+		break;
+	}
+	p[n++] = op;
+	if (op == 0x0f) {
+		op2 = ops0f[rnd(sizeof(ops0f))];
+		if (op2 == 0x40 || op2 == 0x9f)
+			op2 = (op2 & 0xf0) | rnd(16);	/* any CMOVcc/SETcc */
+		if (op2 == 0xba)
+			reg = 4 + rnd(4);		/* BT, BTS, BTR, BTC */
+		p[n++] = op2;
+	}
+	if (op == 0xc1 || op == 0xd1 || op == 0xd3)
+		reg = rnd(8);
+	if (op == 0xf7)
+		reg = 2 + rnd(2);			/* NOT, NEG */
+	if (op == 0xff)
+		reg = rnd(2);				/* INC, DEC */
+	if (op == 0x81 || op == 0x83)
+		reg = rnd(8);
+	p[n++] = 0xc0 | reg << 3 | rm;
+	if (op == 0xc1 || op == 0x83 || op2 == 0xba)
+		p[n++] = rnd(256);
+	if (op == 0x81) {
+		int k = p[0] == 0x66 ? 2 : 4;
+
+		for (int i = 0; i < k; i++)
+			p[n++] = rnd(256);
+	}
+	return n;
+}
+
+/*
+ * Random straight-line programs of register forms, with a Jcc over the
+ * next instruction now and then: the decode cache and the general decoder
+ * must agree after every instruction and at the end.
+ */
+static void test_random_register_forms(void)
+{
+	static const uint64_t vals[] = { 0, 1, 0x7f, 0x80, 0xff, 0x7fff,
+		0x8000, 0xffffffff, 0x80000000, ~0ULL, 0x8000000000000000ULL,
+		0x123456789abcdef0ULL };
+	uint8_t code[1024];
+
+	for (int prog = 0; prog < 150; prog++) {
+		struct emu_test *a = setup(true), *b = setup(false);
+		int n = 0, bad = 0;
+
+		while (n < 900) {
+			if (!rnd(6)) {
+				int at = n;
+
+				code[n++] = 0x70 | rnd(16);	/* Jcc +len */
+				n++;
+				code[at + 1] = put_random_insn(code + n);
+				n += code[at + 1];
+			}
+			n += put_random_insn(code + n);
+		}
+		code[n++] = 0xf4;
+		for (int r = 0; r < 16; r++) {
+			if (r == R_SP)
+				continue;
+			a->cpu.gpr[r] = vals[rnd(12)] ^ (rnd(4) ? 0 :
+				(uint64_t)rnd(1 << 16) << rnd(48));
+			b->cpu.gpr[r] = a->cpu.gpr[r];
+		}
+		memcpy(emu_test_ptr(a, EMU_TEST_CODE), code, n);
+		memcpy(emu_test_ptr(b, EMU_TEST_CODE), code, n);
+		a->cpu.rip = b->cpu.rip = EMU_TEST_CODE;
+		for (long step = 0; step < 2000 && !a->cpu.halted; step++) {
+			/* batches of 1..64 instructions, chained blocks */
+			long k = 1 + rnd(64);
+
+			cpu_run_batch(&a->cpu, k, NULL);
+			cpu_run_batch(&b->cpu, k, NULL);
+			if (!same(a, b, "random", step)) {
+				bad = 1;
+				break;
+			}
+		}
+		CHECK(!bad);
+		CHECK(a->cpu.halted);
+		emu_test_free(a);
+		emu_test_free(b);
+		if (bad)
+			break;
+	}
+}
+
 /* The cache sits on huge-page boundaries, all of it usable */
 static void test_cache_mapping(void)
 {
@@ -576,5 +705,6 @@ int main(void)
 	RUN(test_store_into_next_insn);
 	RUN(test_chain_across_pages);
 	RUN(test_jump_to_nx_page);
+	RUN(test_random_register_forms);
 	return test_summary();
 }

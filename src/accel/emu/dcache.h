@@ -34,7 +34,7 @@ enum dc_kind {
 	DC_IMUL_IMM, DC_PUSH_IMM, DC_BT,
 };
 
-#define DC_COUNT_CL	0xff	/* DC_SHIFT count comes from CL */
+#define DC_COUNT_CL	0x100	/* DC_SHIFT count from CL (not an imm8) */
 
 /*
  * Handlers. A family of ALU handlers is indexed by DC_ALU_SLOT: ADD, OR,
