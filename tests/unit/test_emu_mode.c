@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * emu interpreter: paging (#PF error codes and CR2, A/D bits, NX, CR0.WP),
+ * emu interpreter: paging (#PF error codes and CR2, A/D bits, NX, CR0.WP,
+ * INVLPG of 4K and large pages),
  * triple fault, addressing modes (SIB, RIP-relative, 16-bit), and the
  * real -> protected -> long mode switch Linux's SMP trampoline performs.
  * Expected values follow the Intel SDM vol. 3 (4.7 page-fault error code,
@@ -106,6 +107,60 @@ static void test_accessed_dirty(void)
  *	ud2
  */
 static const uint8_t triple[] = {0x0f, 0x01, 0x1c, 0x25, 0x00, 0x06, 0x00, 0x00, 0x0f, 0x0b };
+
+/*
+ *	mov rax, [0x200000]
+ *	mov [PD(1)], rbx	; the 2M page at 0x200000 now maps rbx's frame
+ *	invlpg [0x201000]	; another 4K page of the same large page
+ *	mov rcx, [0x200000]
+ *	hlt
+ */
+static const uint8_t invlpg_large[] = {
+	0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x20, 0x00, 0x48, 0x89, 0x1c, 0x25,
+	0x08, 0x20, 0x01, 0x00, 0x0f, 0x01, 0x3c, 0x25, 0x00, 0x10, 0x20, 0x00,
+	0x48, 0x8b, 0x0c, 0x25, 0x00, 0x00, 0x20, 0x00, 0xf4 };
+
+/*
+ *	mov rax, [0x600000]
+ *	mov [0x30000], rbx	; PTE of the 4K page at 0x600000
+ *	invlpg [0x600000]
+ *	mov rcx, [0x600000]
+ *	hlt
+ */
+static const uint8_t invlpg_small[] = {
+	0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x60, 0x00, 0x48, 0x89, 0x1c, 0x25,
+	0x00, 0x00, 0x03, 0x00, 0x0f, 0x01, 0x3c, 0x25, 0x00, 0x00, 0x60, 0x00,
+	0x48, 0x8b, 0x0c, 0x25, 0x00, 0x00, 0x60, 0x00, 0xf4 };
+
+/*
+ * INVLPG of any address in a large page drops that page's translation
+ * for all of its 4K pages (SDM vol. 3, 4.10.4.1); of a 4K page, its own.
+ */
+static void test_invlpg(void)
+{
+	struct emu_test *t = emu_test_init64();
+
+	emu_test_w64(t, 0x200000, 0x1111);
+	emu_test_w64(t, 0x400000, 0x2222);
+	t->cpu.gpr[R_BX] = 0x400000 | 0x87;
+	emu_test_run(t, invlpg_large, sizeof(invlpg_large));
+	CHECK_EQ(emu_test_vector(t), -1);
+	CHECK_EQ(t->cpu.gpr[R_AX], 0x1111);
+	CHECK_EQ(t->cpu.gpr[R_CX], 0x2222);
+	emu_test_free(t);
+
+	t = emu_test_init64();
+	emu_test_w64(t, PD(3), 0x30000 | 7);	/* 0x600000: a page table */
+	emu_test_w64(t, 0x30000, 0x600000 | 3);
+	emu_test_w64(t, 0x600000, 0x3333);
+	emu_test_w64(t, 0x601000, 0x4444);
+	t->cpu.gpr[R_BX] = 0x601000 | 3;
+	emu_test_run(t, invlpg_small, sizeof(invlpg_small));
+	CHECK_EQ(emu_test_vector(t), -1);
+	CHECK_EQ(t->cpu.gpr[R_AX], 0x3333);
+	CHECK_EQ(t->cpu.gpr[R_CX], 0x4444);
+	emu_test_free(t);
+}
 
 static void test_triple_fault(void)
 {
@@ -293,6 +348,7 @@ int main(void)
 	RUN(test_pf_write_protect);
 	RUN(test_pf_nx);
 	RUN(test_accessed_dirty);
+	RUN(test_invlpg);
 	RUN(test_triple_fault);
 	RUN(test_addressing64);
 	RUN(test_real_mode_16bit_addressing);

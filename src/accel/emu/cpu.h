@@ -96,6 +96,7 @@ struct emu_apic_ops {
 #define TLB_UW		(1u << 4)
 #define TLB_UX		(1u << 5)
 #define TLB_GLOBAL	(1u << 6)
+#define TLB_LARGE	(1u << 7)	/* from a 2M/4M/1G page */
 
 struct tlb_entry {
 	uint64_t vpn;		/* linear >> 12, ~0 when empty */

@@ -37,14 +37,20 @@ void tlb_flush(struct emu_cpu *cpu, bool global)
 	cpu->ip_end = NULL;
 }
 
+/*
+ * INVLPG: the entry for lin's 4K page, and every entry that came from a
+ * large page (which one covers lin is not recorded; entries of 4K pages
+ * elsewhere stay, and Linux invalidates user 4K pages far more often).
+ */
 void tlb_flush_page(struct emu_cpu *cpu, uint64_t lin)
 {
-	struct tlb_entry *e = &cpu->tlb[(lin >> 12) % TLB_SIZE];
+	uint64_t vpn = lin >> 12;
 
-	if (e->vpn == lin >> 12)
-		e->vpn = ~0ULL;
-	/* A large page covers many slots: drop them all, it is rare. */
-	tlb_flush(cpu, true);
+	for (int i = 0; i < TLB_SIZE; i++)
+		if (cpu->tlb[i].vpn == vpn || (cpu->tlb[i].perm & TLB_LARGE))
+			cpu->tlb[i].vpn = ~0ULL;
+	cpu->fetch_vpn = ~0ULL;
+	cpu->ip_end = NULL;
 }
 
 static uint64_t *pte_ptr(struct emu_cpu *cpu, uint64_t gpa)
@@ -165,6 +171,8 @@ static struct tlb_entry *tlb_fill(struct emu_cpu *cpu, uint64_t lin,
 		}
 		if ((ent & PTE_G) && (cpu->cr4 & CR4_PGE))
 			perm |= TLB_GLOBAL;
+		if (big)
+			perm |= TLB_LARGE;
 	} else {
 		/* 32-bit two-level paging */
 		uint32_t err = (acc == ACC_W ? PF_W : 0) | (user ? PF_U : 0);
@@ -202,6 +210,8 @@ static struct tlb_entry *tlb_fill(struct emu_cpu *cpu, uint64_t lin,
 				  __ATOMIC_RELAXED);
 		if (acc != ACC_W && !(te & PTE_D))
 			perm &= ~(TLB_W | TLB_UW);
+		if (pte == pde)
+			perm |= TLB_LARGE;
 	}
 
 	e->vpn = lin >> 12;
