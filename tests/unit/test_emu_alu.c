@@ -516,6 +516,35 @@ static void test_accumulator_forms(void)
 	emu_test_free(t);
 }
 
+/*
+ * REX.W wins over 66: the immediate stays 32 bits, sign-extended (SDM
+ * vol. 2, 2.2.1.2).
+ *	66 48 C7 C0 imm32: mov rax, -7FFFFFFFH; mov [OUT+256], rax
+ *	xor ecx, ecx; 66 48 81 C1 imm32: add rcx, 10001H; mov [OUT+264], rcx
+ *	mov edx, 200000H; 66 48 F7 C2 imm32: test rdx, 200000H
+ *	setz [OUT+272]; hlt
+ */
+static const uint8_t rexw_66[] = {
+	0x66, 0x48, 0xc7, 0xc0, 0x01, 0x00, 0x00, 0x80, 0x48, 0x89, 0x04, 0x25,
+	0x00, 0x02, 0x20, 0x00, 0x31, 0xc9, 0x66, 0x48, 0x81, 0xc1, 0x01, 0x00,
+	0x01, 0x00, 0x48, 0x89, 0x0c, 0x25, 0x08, 0x02, 0x20, 0x00, 0xba, 0x00,
+	0x00, 0x20, 0x00, 0x66, 0x48, 0xf7, 0xc2, 0x00, 0x00, 0x20, 0x00, 0x0f,
+	0x94, 0x04, 0x25, 0x10, 0x02, 0x20, 0x00, 0xf4 };
+
+static void test_rexw_over_66(void)
+{
+	struct emu_test *t = emu_test_init64();
+	const uint64_t out = 0x200100;
+
+	emu_test_run(t, rexw_66, sizeof(rexw_66));
+	CHECK_EQ(emu_test_vector(t), -1);
+	CHECK_EQ(t->cpu.rip, EMU_TEST_CODE + sizeof(rexw_66));
+	CHECK_EQ(emu_test_r64(t, out + 256), 0xffffffff80000001ULL);
+	CHECK_EQ(emu_test_r64(t, out + 264), 0x10001);
+	CHECK_EQ(*(uint8_t *)emu_test_ptr(t, out + 272), 0);	/* ZF clear */
+	emu_test_free(t);
+}
+
 int main(void)
 {
 	RUN(test_add_flags);
@@ -533,5 +562,6 @@ int main(void)
 	RUN(test_atomics);
 	RUN(test_cached_forms);
 	RUN(test_accumulator_forms);
+	RUN(test_rexw_over_66);
 	return test_summary();
 }

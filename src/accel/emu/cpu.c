@@ -133,14 +133,19 @@ static __attribute__((noinline)) void run_loop(struct emu_cpu *cpu,
 	bool quiet_poll = true;
 
 	while (left > 0) {
+		bool one = false;
+
 		cpu->insn_rip = cpu->rip;
 		cpu->insn_rsp = cpu->gpr[R_SP];
 		/*
 		 * With IF clear only NMI and INIT/SIPI could be taken; look
 		 * for those every 256 or so instructions, not every block.
+		 * In an STI / MOV SS shadow: just the next instruction, then
+		 * the interrupt window opens at its end.
 		 */
 		if (cpu->shadow) {
 			cpu->shadow = false;
+			one = true;
 		} else if (cpu->apic_ops &&
 			   ((cpu->rflags & FL_IF) || quiet_poll) &&
 			   cpu_irq_maybe(cpu) && poll_interrupts(cpu)) {
@@ -151,7 +156,7 @@ static __attribute__((noinline)) void run_loop(struct emu_cpu *cpu,
 			break;	/* no interrupt came to end the HLT */
 		cpu->insn_rip = cpu->rip;
 		cpu->insn_rsp = cpu->gpr[R_SP];
-		left -= exec_insns(cpu, left);
+		left -= exec_insns(cpu, one ? 1 : left);
 		if (cpu->halted)
 			break;
 		if (saved - left >= 256) {

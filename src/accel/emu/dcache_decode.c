@@ -149,7 +149,8 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 	} else if (op == 0x80 || op == 0x81 || op == 0x83) {
 		dc_modrm(p, &i, e);
 		e->op = e->modrm_reg;
-		if (op == 0x81 && p66) {
+		/* REX.W overrides 66: a 32-bit immediate */
+		if (op == 0x81 && osize == 2) {
 			e->imm = (uint16_t)(p[i] | (p[i + 1] << 8));
 			i += 2;
 		} else if (op == 0x81) {
@@ -185,7 +186,7 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 		e->kind = DC_MOV_R_IMM;
 	} else if (op == 0xc7) {
 		dc_modrm(p, &i, e);
-		if (p66) {
+		if (osize == 2) {
 			e->imm = (uint16_t)(p[i] | (p[i + 1] << 8));
 			i += 2;
 		} else {
@@ -206,7 +207,7 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 		} else if (op == 0xf6) {
 			e->imm = p[i++];
 			e->kind = DC_TEST_IMM;
-		} else if (p66) {
+		} else if (osize == 2) {
 			e->imm = (uint16_t)(p[i] | (p[i + 1] << 8));
 			i += 2;
 			e->kind = DC_TEST_IMM;
