@@ -228,6 +228,9 @@ static void info_print(const struct json_val *r)
 		printf("memory:      %" PRIu64 " MiB\n", jint(&mem, "size") >> 20);
 		printf("  guest RAM resident:  %" PRIu64 " KiB\n",
 		       jint(&mem, "guest_ram_rss") >> 10);
+		if (!json_get(&mem, "hugetlb", &el) && el.type == JSON_STRING)
+			printf("  hugetlbfs mount:     %s\n",
+			       jstr(&mem, "hugetlb", s, sizeof(s)));
 		printf("  huge-page backed:    %" PRIu64 " KiB\n",
 		       jint(&mem, "huge_page_bytes") >> 10);
 		printf("  process RSS:         %" PRIu64 " KiB\n",

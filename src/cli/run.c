@@ -215,7 +215,7 @@ int cmd_run(int argc, char **argv)
 	struct vm vm;
 	enum vm_exit_reason reason;
 	sigset_t sigs;
-	char err[256];
+	char err[256] = "";
 	bool no_seccomp = false;
 	int sfd, status;
 

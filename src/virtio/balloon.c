@@ -363,6 +363,7 @@ int virtio_balloon_create(struct vm *vm)
 
 	if (!b)
 		goto err;
+	b->worker.stop_fd = -1;	/* calloc's 0 is stdin */
 	pthread_mutex_init(&b->lock, NULL);
 	b->config_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	ret = b->config_fd < 0 ? -errno :

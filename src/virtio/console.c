@@ -265,8 +265,13 @@ int vcon_backend_open(const char *spec, struct vcon_backend *be)
 			  spec);
 		return -EINVAL;
 	}
-	be->fd = open(spec + 5, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		      0644);
+	/*
+	 * Non-blocking: a FIFO without a reader is an error now rather than
+	 * a hang, and one whose reader stops loses output (as a full pty
+	 * does) instead of stalling the device thread and any reset.
+	 */
+	be->fd = open(spec + 5, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+		      O_NONBLOCK, 0644);
 	if (be->fd < 0) {
 		int err = errno;
 

@@ -222,6 +222,17 @@ static void vpci_common_write_locked(struct virtio_dev *vdev, unsigned off,
 				 __ATOMIC_RELAXED);
 		return;
 	case VC_Q_ENABLE:
+		/*
+		 * Queues go live before DRIVER_OK (3.1.1): the device thread
+		 * may already be reading the ones that are, so a late enable
+		 * must not set up rings under it.
+		 */
+		if (__atomic_load_n(&vdev->status, __ATOMIC_ACQUIRE) &
+		    VIRTIO_STATUS_DRIVER_OK) {
+			log_once("%s: queue enabled after DRIVER_OK; ignored",
+				 vdev->name);
+			return;
+		}
 		if (val == 1)
 			vpci_queue_enable(vdev, q);
 		return;

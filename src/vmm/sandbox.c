@@ -15,6 +15,7 @@
 #include "vmm/sandbox.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -45,6 +46,34 @@ static const char *const sandbox_denied[] = {
 	"name_to_handle_at", "open_by_handle_at", "uselib",
 };
 
+/*
+ * Threads yes, namespaces no: clone with a CLONE_NEW* flag kills, like
+ * unshare. clone3 passes its flags in memory a filter cannot read, so it
+ * fails with ENOSYS, on which glibc creates threads with clone instead.
+ */
+static int sandbox_deny_namespaces(scmp_filter_ctx ctx, char *err,
+				   size_t errlen)
+{
+	static const uint64_t new_ns[] = {
+		CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
+		CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
+	};
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < sizeof(new_ns) / sizeof(new_ns[0]); i++)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS,
+				       SCMP_SYS(clone), 1,
+				       SCMP_A0(SCMP_CMP_MASKED_EQ, new_ns[i],
+					       new_ns[i]));
+	if (!ret)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
+				       SCMP_SYS(clone3), 0);
+	if (ret)
+		snprintf(err, errlen, "seccomp: cannot deny new namespaces: %s",
+			 strerror(-ret));
+	return ret;
+}
+
 int sandbox_install(char *err, size_t errlen)
 {
 	scmp_filter_ctx ctx;
@@ -57,6 +86,9 @@ int sandbox_install(char *err, size_t errlen)
 	}
 	/* every thread, including the ones already running */
 	ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+	if (ret)
+		snprintf(err, errlen, "seccomp: cannot filter all threads: %s",
+			 strerror(-ret));
 	/*
 	 * A binary tree instead of one comparison per denied call: KVM_RUN
 	 * and the I/O threads' calls pass the filter on every exit (kernels
@@ -78,6 +110,8 @@ int sandbox_install(char *err, size_t errlen)
 			snprintf(err, errlen, "seccomp: cannot deny %s: %s",
 				 sandbox_denied[i], strerror(-ret));
 	}
+	if (!ret)
+		ret = sandbox_deny_namespaces(ctx, err, errlen);
 	if (!ret) {
 		ret = seccomp_load(ctx);
 		if (ret)

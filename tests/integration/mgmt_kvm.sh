@@ -239,9 +239,11 @@ else
 		for _ in $(seq 60); do grep -q filled "$TMP/ht1.out" && break; sleep 0.5; done
 		"$CVISOR" info ht1 --output=json >"$TMP/ht1.json"
 		huge=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["memory_info"]["huge_page_bytes"])' "$TMP/ht1.json")
+		"$CVISOR" info ht1 >"$TMP/ht1.txt"
 		# The guest wrote 16 MiB into hugetlbfs pages (2 MiB each).
-		((${huge:-0} >= 16 << 20))
-		check mgmt_hugetlb_backing $? "huge_page_bytes=${huge:-?}: $(cat "$TMP/ht1.out")"
+		((${huge:-0} >= 16 << 20)) &&
+			grep -q "hugetlbfs mount: *$HUGE_MNT\$" "$TMP/ht1.txt"
+		check mgmt_hugetlb_backing $? "huge_page_bytes=${huge:-?}: $(cat "$TMP/ht1.out" "$TMP/ht1.txt")"
 		"$CVISOR" stop ht1 --force >/dev/null
 		umount "$HUGE_MNT" && HUGE_MNT=
 	fi

@@ -5,8 +5,10 @@
  * what the VMM needs after start-up (files, sockets, threads, mmap,
  * eventfds, io_uring-style memory) still works.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -85,6 +87,33 @@ static void do_unshare(void)
 	_exit(1);
 }
 
+static int child_fn(void *arg)
+{
+	return 0;
+}
+
+/* A new user and network namespace through clone, as a thread would not */
+static void do_clone_newns(void)
+{
+	static char stack[16384];
+
+	clone(child_fn, stack + sizeof(stack), CLONE_NEWUSER | CLONE_NEWNET |
+	      SIGCHLD, NULL);
+	_exit(1);
+}
+
+/* clone3 is refused (ENOSYS), so glibc falls back to clone for threads */
+static void do_clone3(void)
+{
+	struct { uint64_t flags, pidfd, child_tid, parent_tid, exit_signal,
+		 stack, stack_size, tls; } args = { .exit_signal = SIGCHLD };
+	long r = syscall(SYS_clone3, &args, sizeof(args));
+
+	if (r == 0)
+		_exit(0);	/* the child, had it been allowed */
+	_exit(r < 0 && errno == ENOSYS ? 0 : 4);
+}
+
 static void do_init_module(void)
 {
 	syscall(SYS_init_module, NULL, 0, "");
@@ -131,6 +160,14 @@ static void test_sandbox_denies_system_changes(void)
 	CHECK(killed_by_sigsys(in_sandbox(do_mount)));
 	CHECK(killed_by_sigsys(in_sandbox(do_unshare)));
 	CHECK(killed_by_sigsys(in_sandbox(do_init_module)));
+	CHECK(killed_by_sigsys(in_sandbox(do_clone_newns)));
+}
+
+static void test_sandbox_clone3_refused(void)
+{
+	int status = in_sandbox(do_clone3);
+
+	CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 static void test_sandbox_allows_vmm_work(void)
@@ -145,6 +182,7 @@ int main(void)
 	RUN(test_sandbox_denies_execve);
 	RUN(test_sandbox_covers_every_thread);
 	RUN(test_sandbox_denies_system_changes);
+	RUN(test_sandbox_clone3_refused);
 	RUN(test_sandbox_allows_vmm_work);
 	return test_summary();
 }

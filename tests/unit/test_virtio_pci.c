@@ -255,6 +255,18 @@ static void test_bad_ring(void)
 	wr(vd.common + 0x00, ~0ULL, 8);
 	wr(vd.notify + 64, 0, 2);
 	wr(vd.common + 0x14, 0, 1);
+
+	/* a queue enabled after DRIVER_OK stays off: the device runs */
+	CHECK(vdrv_negotiate(&vm, vd.common, 1ULL << VIRTIO_F_VERSION_1));
+	wr(vd.common + 0x14, 0x0f, 1);
+	CHECK_EQ(rd(vd.common + 0x14, 1), 0x0f);
+	wr(vd.common + 0x16, 0, 2);
+	wr(vd.common + 0x20, DESC_GPA, 8);
+	wr(vd.common + 0x28, AVAIL_GPA, 8);
+	wr(vd.common + 0x30, USED_GPA, 8);
+	wr(vd.common + 0x1c, 1, 2);
+	CHECK_EQ(rd(vd.common + 0x1c, 2), 0);
+	wr(vd.common + 0x14, 0, 1);
 }
 
 int main(void)
