@@ -194,10 +194,30 @@ static void test_patch_next_instruction(void)
 	emu_test_free(t);
 }
 
+/*
+ *	mov byte ptr [0x40000000 + next + 1], 7	; the same page, another alias
+ * next: mov eax, 5
+ *	hlt
+ */
+static const uint8_t smc_alias_code[] = {0xc6, 0x04, 0x25, 0x09, 0x00, 0x10, 0x40, 0x07, 0xb8, 0x05, 0x00, 0x00, 0x00, 0xf4 };
+
+static void test_patch_through_alias(void)
+{
+	struct emu_test *t = emu_test_init64();
+
+	/* linear 1-2 GiB maps the first GiB again (PDPT entry 1) */
+	emu_test_w64(t, EMU_TEST_PML4 + 0x1000 + 8,
+		     (EMU_TEST_PML4 + 0x2000) | 7);
+	emu_test_run(t, smc_alias_code, sizeof(smc_alias_code));
+	CHECK_EQ(t->cpu.gpr[R_AX], 7);
+	emu_test_free(t);
+}
+
 int main(void)
 {
 	RUN(test_self_modifying_code);
 	RUN(test_patch_next_instruction);
+	RUN(test_patch_through_alias);
 	RUN(test_unimplemented_is_ud);
 	RUN(test_far_return_and_jump);
 	RUN(test_user_syscall_and_fault);

@@ -279,13 +279,17 @@ mem_read(struct emu_cpu *cpu, uint64_t lin, unsigned size)
 	return v;
 }
 
-/* A store into the code page goes the slow way, which sets dc_stop. */
+/*
+ * A store into the code page goes the slow way, which sets dc_stop. The
+ * page is compared by host address, so a store through another linear
+ * alias of the same physical page counts too.
+ */
 static inline __attribute__((always_inline)) void
 mem_write(struct emu_cpu *cpu, uint64_t lin, uint64_t val, unsigned size)
 {
 	uint8_t *p = tlb_ram(cpu, lin, size, TLB_W);
 
-	if (!p || lin >> 12 == cpu->fetch_vpn) {
+	if (!p || p - (lin & 0xfff) == cpu->fetch_hva) {
 		mem_write_slow(cpu, lin, val, size);
 		return;
 	}

@@ -343,8 +343,12 @@ static void write_at(struct emu_cpu *cpu, uint64_t lin, uint64_t val,
 		return;
 	}
 	e = tlb_get(cpu, lin, ACC_W, user);
-	/* a store into the code page may patch the decoded block's rest */
-	if (lin >> 12 == cpu->fetch_vpn)
+	/*
+	 * A store into the code page, through any alias, may patch the
+	 * decoded block's rest.
+	 */
+	if (lin >> 12 == cpu->fetch_vpn ||
+	    (e->hva && e->hva == cpu->fetch_hva))
 		cpu->dc_stop = true;
 	if (e->hva) {
 		host_store(e->hva + off, &val, size);
