@@ -36,6 +36,8 @@ expect accel_unknown 1 "unknown accelerator 'warp'" -- --kernel "$HELLO" --accel
 expect disk_no_path 2 "path=FILE is required" -- --kernel "$HELLO" --disk readonly=on
 expect disk_bad_cache 2 "cache=fast: expected none or writeback" -- --kernel "$HELLO" --disk path=x,cache=fast
 expect initrd_missing 1 "cannot open initrd '$TMP/none'" -- --accel kvm:emu --memory 64M --kernel "$HELLO" --initrd "$TMP/none"
+mkfifo "$TMP/fifo"	# nobody reads it: an error, not a hang
+expect virtio_console_fifo_no_reader 2 "cannot open '$TMP/fifo': No such device or address" -- --kernel "$HELLO" --virtio-console file="$TMP/fifo"
 long=$(head -c 70000 /dev/zero | tr '\0' a)
 expect cmdline_too_long 1 "kernel command line is 70000 bytes" -- --accel kvm:emu --memory 64M --kernel "$HELLO" --cmdline "$long"
 
