@@ -363,24 +363,27 @@ int virtio_balloon_create(struct vm *vm)
 
 	if (!b)
 		goto err;
-	b->worker.stop_fd = -1;	/* calloc's 0 is stdin */
 	pthread_mutex_init(&b->lock, NULL);
-	b->config_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	ret = b->config_fd < 0 ? -errno :
-	      virtio_worker_init(&b->worker, "virtio-balloon");
+	ret = virtio_worker_init(&b->worker, "virtio-balloon");
 	if (ret)
-		goto err_fd;
+		goto err_lock;
+	b->config_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (b->config_fd < 0) {
+		ret = -errno;
+		goto err_worker;
+	}
 	ret = virtio_pci_init(&b->vdev, vm, "virtio-balloon", VIRTIO_ID_BALLOON,
 			      PCI_CLASS_OTHERS, features, BALLOON_NR_QUEUES,
 			      b->config, CFG_LEN, &balloon_ops, b);
 	if (ret)
-		goto err_fd;
+		goto err_config;
 	vm->balloon = b;
 	return 0;
-err_fd:
+err_config:
+	close(b->config_fd);
+err_worker:
 	virtio_worker_destroy(&b->worker);
-	if (b->config_fd >= 0)
-		close(b->config_fd);
+err_lock:
 	pthread_mutex_destroy(&b->lock);
 	free(b);
 err:
