@@ -18,8 +18,10 @@ int guest_mem_hugetlb_check(const char *dir, uint64_t size, char *err,
 	struct statfs sf;
 
 	if (statfs(dir, &sf)) {
-		snprintf(err, err_size, "hugetlb=%s: %s", dir, strerror(errno));
-		return -errno;
+		int e = errno;
+
+		snprintf(err, err_size, "hugetlb=%s: %s", dir, strerror(e));
+		return -e;
 	}
 	if (sf.f_type != HUGETLBFS_MAGIC) {
 		snprintf(err, err_size, "hugetlb=%s is not a hugetlbfs mount", dir);
