@@ -345,10 +345,9 @@ static void write_at(struct emu_cpu *cpu, uint64_t lin, uint64_t val,
 	e = tlb_get(cpu, lin, ACC_W, user);
 	/*
 	 * A store into the code page, through any alias, may patch the
-	 * decoded block's rest.
+	 * decoded block's rest (the same host-page test as mem_write's).
 	 */
-	if (lin >> 12 == cpu->fetch_vpn ||
-	    (e->hva && e->hva == cpu->fetch_hva))
+	if (e->hva && e->hva == cpu->fetch_hva)
 		cpu->dc_stop = true;
 	if (e->hva) {
 		host_store(e->hva + off, &val, size);
