@@ -27,6 +27,10 @@
  * rdi, r8-r10).
  * virtio_negotiate: reset, ACKNOWLEDGE | DRIVER, only VIRTIO_F_VERSION_1
  * (feature bit 32), FEATURES_OK, which the device must keep.
+ * virtio_queue0: select queue 0, which must have a size, and give it the
+ * descriptor table at rdi, the avail ring at rdi + 0x1000 and the used
+ * ring at rdi + 0x2000; r14 = its notify address from the notify base in
+ * rbp (clobbers rax). The caller enables it.
  * bar_base: r9 = address of memory BAR ebx of the device at r12
  * (clobbers r8, r10).
  */
@@ -93,6 +97,20 @@ virtio_negotiate:				\
 	movzbl C_STATUS(%r13), %eax;		\
 	test $8, %al;				\
 	jz fail;				\
+	ret;					\
+						\
+virtio_queue0:					\
+	movw $0, C_QSELECT(%r13);		\
+	cmpw $0, C_QSIZE(%r13);			\
+	je fail;				\
+	mov %rdi, C_QDESC(%r13);		\
+	lea 0x1000(%rdi), %rax;			\
+	mov %rax, C_QAVAIL(%r13);		\
+	lea 0x2000(%rdi), %rax;			\
+	mov %rax, C_QUSED(%r13);		\
+	movzwl C_QNOTIFYOFF(%r13), %eax;	\
+	imul %r15d, %eax;			\
+	lea (%rbp,%rax), %r14;			\
 	ret;					\
 						\
 bar_base:					\

@@ -89,15 +89,8 @@ start_q0:
 	xor %eax, %eax
 	rep stosq
 	call virtio_negotiate
-	movw $0, C_QSELECT(%r13)
-	cmpw $0, C_QSIZE(%r13)
-	je fail
-	movq $DESC, C_QDESC(%r13)
-	movq $AVAIL, C_QAVAIL(%r13)
-	movq $USED, C_QUSED(%r13)
-	movzwl C_QNOTIFYOFF(%r13), %eax
-	imul %r15d, %eax
-	lea (%rbp,%rax), %r14
+	mov $DESC, %edi
+	call virtio_queue0
 	movw $1, C_QENABLE(%r13)
 	movb $0xf, C_STATUS(%r13)	/* | DRIVER_OK */
 	ret

@@ -89,22 +89,15 @@ _start:
 	call virtio_caps
 	test %r11, %r11			/* an MSI-X capability */
 	jz fail
+	mov %r14, %rbp			/* notify base */
 	call virtio_negotiate
 	movw $0xffff, C_MSIXCFG(%r13)	/* no config interrupts */
 
-	movw $0, C_QSELECT(%r13)
-	movzwl C_QSIZE(%r13), %eax
-	test %eax, %eax
-	jz fail
-	movq $DESC, C_QDESC(%r13)
-	movq $AVAIL, C_QAVAIL(%r13)
-	movq $USED, C_QUSED(%r13)
+	mov $DESC, %edi
+	call virtio_queue0
 	movw $0, C_QMSIX(%r13)		/* queue 0 on vector 0 */
 	cmpw $0, C_QMSIX(%r13)
 	jne fail
-	movzwl C_QNOTIFYOFF(%r13), %eax
-	imul %r15d, %eax
-	add %rax, %r14			/* this queue's notify address */
 	movw $1, C_QENABLE(%r13)
 	movb $0xf, C_STATUS(%r13)	/* | DRIVER_OK */
 

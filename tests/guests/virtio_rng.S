@@ -20,19 +20,10 @@
 _start:
 	call virtio_find
 	call virtio_caps
+	mov %r14, %rbp			/* notify base */
 	call virtio_negotiate
-
-	movw $0, C_QSELECT(%r13)
-	movzwl C_QSIZE(%r13), %eax
-	test %eax, %eax
-	jz fail
-	mov %eax, %ebp			/* queue size */
-	movq $DESC, C_QDESC(%r13)
-	movq $AVAIL, C_QAVAIL(%r13)
-	movq $USED, C_QUSED(%r13)
-	movzwl C_QNOTIFYOFF(%r13), %eax
-	imul %r15d, %eax
-	add %rax, %r14			/* this queue's notify address */
+	mov $DESC, %edi
+	call virtio_queue0
 	movw $1, C_QENABLE(%r13)
 	movb $0xf, C_STATUS(%r13)	/* | DRIVER_OK */
 
