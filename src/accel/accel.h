@@ -17,6 +17,8 @@
 
 struct vm;
 struct vcpu;
+struct state_writer;
+struct state_reader;
 
 enum vcpu_exit_reason {
 	VCPU_EXIT_KICKED,	/* vcpu_kick() or a signal: VMM checks state */
@@ -80,6 +82,24 @@ struct accel_ops {
 			     bool pio, int fd);
 	int (*del_ioeventfd)(struct vm *vm, uint64_t addr, unsigned len,
 			     bool pio, int fd);
+
+	/*
+	 * VM state for snapshots and migration (src/vmm/state.h), called
+	 * with every vCPU parked outside the guest. vcpu_save writes one
+	 * section, "cpu<id>", holding the vCPU's complete state; vm_save
+	 * writes one section, "<accel name>" ("kvm", "emu"), holding the
+	 * VM-wide state: interrupt controllers, PIT, guest clock. The loads
+	 * read the current section of r (its format version given) on a VM
+	 * and vCPUs that are created but have never run; the guest's clock
+	 * goes on from the saved value. They return 0 or a negative errno,
+	 * with the reason recorded by state_fail(r, ...).
+	 */
+	int (*vcpu_save)(struct vcpu *vcpu, struct state_writer *w);
+	int (*vcpu_load)(struct vcpu *vcpu, struct state_reader *r,
+			 uint32_t version);
+	int (*vm_save)(struct vm *vm, struct state_writer *w);
+	int (*vm_load)(struct vm *vm, struct state_reader *r,
+		       uint32_t version);
 };
 
 extern const struct accel_ops kvm_accel_ops;
