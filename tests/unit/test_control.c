@@ -281,7 +281,7 @@ static void test_control_other_uid_refused(void)
 	snprintf(parent, sizeof(parent), "%s", rundir);
 
 	if (geteuid() != 0) {
-		printf("  (needs root to act as another user)\n");
+		SKIP("needs root to act as another user");
 		return;
 	}
 	ctl = control_create("peer", err, sizeof(err));

@@ -356,7 +356,7 @@ static void test_block_device(void)
 	CHECK(fd >= 0 && ftruncate(fd, DISK_SIZE / 2) == 0);
 	loop = loop_attach(dev, sizeof(dev), fd);
 	if (loop < 0) {
-		printf("SKIP: test_block_device: no loop device here\n");
+		SKIP("no loop device here");
 		goto out;
 	}
 	CHECK_EQ(fresh_disk(&disk), 0);
