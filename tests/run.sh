@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test and prints the closing line "N passed, N failed, N skipped".
 #
-# A test is an executable: a unit-test binary in $BUILD/tests/ or a script in
-# tests/integration/. It prints lines "PASS: name", "FAIL: name" or
-# "SKIP: name: reason"; those are counted. One that exits non-zero without
-# printing FAIL counts as one failure.
+# A test is a unit-test binary $BUILD/tests/test_X for each
+# tests/unit/test_X.c, or a script tests/integration/*.sh other than the
+# libraries they source (lib.sh, *_lib.sh); scripts run under bash, so a lost
+# executable bit does not drop one. A test prints lines "PASS: name",
+# "FAIL: name" or "SKIP: name: reason"; those are counted. One that exits
+# non-zero without printing FAIL counts as one failure, and so does a
+# missing unit-test binary.
 set -u
 BUILD=${1:-build-san}
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,15 +19,16 @@ pass=0 fail=0 skip=0
 failed=()
 log=$(mktemp -d)
 
+# run_one NAME COMMAND...
 run_one() {
-	local t=$1 name out rc p f s
-	name=$(basename "$t")
+	local name=$1 out rc p f s
+	shift
 	out="$log/$name.out"
 	if [[ -n "${TEST_FILTER:-}" && "$name" != *"$TEST_FILTER"* ]]; then
 		return
 	fi
 	local start=$SECONDS
-	timeout --kill-after=10 "${TEST_TIMEOUT:-600}" "$t" >"$out" 2>&1
+	timeout --kill-after=10 "${TEST_TIMEOUT:-600}" "$@" >"$out" 2>&1
 	rc=$?
 	p=$(grep -c '^PASS: ' "$out")
 	f=$(grep -c '^FAIL: ' "$out")
@@ -45,11 +49,31 @@ run_one() {
 	fi
 }
 
-for t in "$TOP/$BUILD"/tests/test_*; do
-	[[ -x "$t" ]] && run_one "$t"
+units=()
+for src in "$TOP"/tests/unit/test_*.c; do
+	units+=("$(basename "$src" .c)")
+done
+have=0
+for u in "${units[@]}"; do
+	[[ -x "$TOP/$BUILD/tests/$u" ]] && have=$((have + 1))
+done
+if [[ $have -eq 0 ]]; then
+	echo "run.sh: no unit-test binaries in $TOP/$BUILD/tests (build them: make SAN=1 BUILD=$BUILD unit-tests)"
+	exit 1
+fi
+
+for u in "${units[@]}"; do
+	if [[ -x "$TOP/$BUILD/tests/$u" ]]; then
+		run_one "$u" "$TOP/$BUILD/tests/$u"
+	else
+		run_one "$u" echo "FAIL: $u: $BUILD/tests/$u was not built"
+	fi
 done
 for t in "$TOP"/tests/integration/*.sh; do
-	[[ -x "$t" ]] && run_one "$t"
+	case $(basename "$t") in
+	lib.sh | *_lib.sh) continue ;;
+	esac
+	run_one "$(basename "$t")" bash "$t"
 done
 rm -rf "$log"
 [[ ${#failed[@]} -gt 0 ]] && echo "failed: ${failed[*]}"
