@@ -55,7 +55,7 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h tests/unit/fake_vm.h $(BUILD)/libcvisor.a
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcvisor.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libcvisor.a $(LDLIBS)
 
@@ -104,4 +104,6 @@ demo:
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(OBJS:.o=.d)
+# -MMD writes each object's and each linked-in-one-step program's headers
+# next to it (build/tests/test_bus.d): a changed header rebuilds its users.
+-include $(OBJS:.o=.d) $(TESTS:=.d) $(FUZZERS:=.d) $(wildcard $(BUILD)/bench/*.d)
