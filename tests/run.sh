@@ -13,6 +13,8 @@ BUILD=${1:-build-san}
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 export CVISOR_BUILD="$TOP/$BUILD"
 export CVISOR="$TOP/$BUILD/cvisor"
+# Each test's time limit; exported so a script can fit its steps into it.
+export TEST_TIMEOUT=${TEST_TIMEOUT:-600}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 pass=0 fail=0 skip=0
@@ -28,7 +30,7 @@ run_one() {
 		return
 	fi
 	local start=$SECONDS
-	timeout --kill-after=10 "${TEST_TIMEOUT:-600}" "$@" >"$out" 2>&1
+	timeout --kill-after=10 "$TEST_TIMEOUT" "$@" >"$out" 2>&1
 	rc=$?
 	p=$(grep -c '^PASS: ' "$out")
 	f=$(grep -c '^FAIL: ' "$out")
