@@ -8,15 +8,20 @@
  * does not hang.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <stdio.h>
 
 #include "arch/x86/acpi.h"
 #include "devices/legacy.h"
+#include "vmm/bus.h"
 #include "vmm/log.h"
-#include "vmm/vm.h"
 
 struct acpi_pm {
-	struct vm *vm;
+	struct device dev;
+	struct bus *pio;
+	struct irq_line ged;
+	struct power_sink power;
 	pthread_mutex_t lock;
 	uint8_t sleep_status;
 };
@@ -41,8 +46,8 @@ static void acpi_pm_sleep(struct acpi_pm *pm, uint8_t val)
 	if (!(val & ACPI_SLP_EN))
 		return;
 	if (slp_typ == ACPI_SLP_TYP_S5) {
-		vm_request_exit(pm->vm, VM_EXIT_POWEROFF,
-				"guest powered off (ACPI S5)");
+		power_event(&pm->power, POWER_OFF,
+			    "guest powered off (ACPI S5)");
 		return;
 	}
 	log_once("acpi: guest asked for unsupported sleep type %u", slp_typ);
@@ -68,8 +73,8 @@ static void acpi_pm_write(void *opaque, uint64_t off, uint64_t val,
 		break;
 	case PORT_ACPI_RESET:
 		if ((uint8_t)val == ACPI_RESET_VALUE)
-			vm_request_exit(pm->vm, VM_EXIT_RESET,
-					"guest reset (ACPI reset register)");
+			power_event(&pm->power, POWER_RESET,
+				    "guest reset (ACPI reset register)");
 		break;
 	}
 }
@@ -79,45 +84,82 @@ static const struct bus_ops acpi_pm_ops = {
 	.write = acpi_pm_write,
 };
 
-int acpi_pm_init(struct vm *vm)
+static void acpi_pm_destroy(struct device *dev)
+{
+	struct acpi_pm *pm = container_of(dev, struct acpi_pm, dev);
+
+	bus_unregister(pm->pio, PORT_ACPI_PM, pm);
+	pthread_mutex_destroy(&pm->lock);
+	free(pm);
+}
+
+static int acpi_pm_save(struct device *dev, struct state_writer *w)
+{
+	struct acpi_pm *pm = container_of(dev, struct acpi_pm, dev);
+
+	pthread_mutex_lock(&pm->lock);
+	state_put_u8(w, pm->sleep_status);
+	pthread_mutex_unlock(&pm->lock);
+	return 0;
+}
+
+static int acpi_pm_load(struct device *dev, struct state_reader *r,
+			uint32_t version)
+{
+	struct acpi_pm *pm = container_of(dev, struct acpi_pm, dev);
+	uint8_t sts;
+	int ret;
+
+	(void)version;
+	ret = state_get_u8(r, &sts);
+	if (ret)
+		return ret;
+	if (sts & ~ACPI_WAK_STS)
+		return state_fail(r, "acpi-pm: bad sleep status 0x%x", sts);
+	pm->sleep_status = sts;
+	return 0;
+}
+
+static const struct device_ops acpi_pm_dev_ops = {
+	.state_version = 1,
+	.save = acpi_pm_save,
+	.load = acpi_pm_load,
+	.destroy = acpi_pm_destroy,
+};
+
+int acpi_pm_create(const struct dev_env *env, unsigned ged_gsi,
+		   struct device **out)
 {
 	struct acpi_pm *pm = calloc(1, sizeof(*pm));
 	int ret;
 
 	if (!pm)
 		return -ENOMEM;
-	pm->vm = vm;
+	pm->dev.ops = &acpi_pm_dev_ops;
+	snprintf(pm->dev.name, sizeof(pm->dev.name), "acpi-pm");
+	pm->pio = env->pio;
+	pm->ged = (struct irq_line){ env->irq, ged_gsi };
+	pm->power = env->power;
 	pthread_mutex_init(&pm->lock, NULL);
-	ret = bus_register(&vm->pio, PORT_ACPI_PM, 3, &acpi_pm_ops, pm,
+	ret = bus_register(env->pio, PORT_ACPI_PM, 3, &acpi_pm_ops, pm,
 			   "acpi-pm");
-	if (ret)
-		goto err_free;
+	if (ret) {
+		pthread_mutex_destroy(&pm->lock);
+		free(pm);
+		return ret;
+	}
+	*out = &pm->dev;
 	return 0;
-
-err_free:
-	pthread_mutex_destroy(&pm->lock);
-	free(pm);
-	return ret;
 }
 
-void acpi_pm_exit(struct vm *vm)
+int acpi_pm_power_button(struct device *dev)
 {
-	struct acpi_pm *pm = legacy_unregister(&vm->pio, PORT_ACPI_PM,
-					       &acpi_pm_ops);
-
-	if (!pm)
-		return;
-	pthread_mutex_destroy(&pm->lock);
-	free(pm);
-}
-
-int acpi_pm_power_button(struct vm *vm)
-{
+	struct acpi_pm *pm = container_of(dev, struct acpi_pm, dev);
 	int ret;
 
 	/* The GED's interrupt is edge-triggered: one pulse per press. */
-	ret = vm_set_irq(vm, ACPI_GED_GSI, 1);
+	ret = irq_line_set(&pm->ged, 1);
 	if (!ret)
-		ret = vm_set_irq(vm, ACPI_GED_GSI, 0);
+		ret = irq_line_set(&pm->ged, 0);
 	return ret;
 }

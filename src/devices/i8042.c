@@ -13,11 +13,13 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "devices/legacy.h"
 #include "vmm/log.h"
-#include "vmm/vm.h"
+#include "arch/x86/layout.h"
+#include "vmm/bus.h"
 
 /* Status register */
 #define STS_OBF			0x01	/* output buffer full */
@@ -70,7 +72,10 @@
 #define I8042_FIFO_SIZE		16
 
 struct i8042 {
-	struct vm *vm;
+	struct device dev;
+	struct bus *pio;
+	struct irq_line irq;
+	struct power_sink power;
 	pthread_mutex_t lock;
 	uint8_t ctr;
 	uint8_t status;		/* STS_SYS, STS_CMD; OBF bits are derived */
@@ -90,7 +95,7 @@ static void i8042_set_irq(struct i8042 *kbc, bool level)
 	if (level == kbc->irq_level)
 		return;
 	kbc->irq_level = level;
-	vm_set_irq(kbc->vm, IRQ_KBD, level);
+	irq_line_set(&kbc->irq, level);
 }
 
 static bool i8042_irq_wanted(const struct i8042 *kbc)
@@ -164,7 +169,10 @@ static void i8042_kbd_write(struct i8042 *kbc, uint8_t val)
 
 static void i8042_reset_line(struct i8042 *kbc, const char *how)
 {
-	vm_request_exit(kbc->vm, VM_EXIT_RESET, "guest reset (i8042 %s)", how);
+	char why[64];
+
+	snprintf(why, sizeof(why), "guest reset (i8042 %s)", how);
+	power_event(&kbc->power, POWER_RESET, why);
 }
 
 /* The parameter byte of a controller command, written to port 0x60. */
@@ -332,46 +340,112 @@ static const struct bus_ops i8042_cmd_ops = {
 	.write = i8042_cmd_write,
 };
 
+static void i8042_destroy(struct device *dev)
+{
+	struct i8042 *kbc = container_of(dev, struct i8042, dev);
+
+	bus_unregister(kbc->pio, PORT_I8042_DATA, kbc);
+	bus_unregister(kbc->pio, PORT_I8042_CMD, kbc);
+	pthread_mutex_destroy(&kbc->lock);
+	free(kbc);
+}
+
+static int i8042_save(struct device *dev, struct state_writer *w)
+{
+	struct i8042 *kbc = container_of(dev, struct i8042, dev);
+
+	pthread_mutex_lock(&kbc->lock);
+	state_put_u8(w, kbc->ctr);
+	state_put_u8(w, kbc->status);
+	state_put_u8(w, kbc->pending_cmd);
+	state_put_u8(w, kbc->kbd_cmd);
+	state_put_u8(w, kbc->kbd_scanset);
+	state_put_u8(w, kbc->irq_level);
+	state_put_u8(w, kbc->count);
+	for (unsigned i = 0; i < kbc->count; i++) {
+		unsigned at = (kbc->head + i) % I8042_FIFO_SIZE;
+
+		state_put_u8(w, kbc->fifo[at].data);
+		state_put_u8(w, kbc->fifo[at].aux);
+	}
+	pthread_mutex_unlock(&kbc->lock);
+	return 0;
+}
+
+static int i8042_load(struct device *dev, struct state_reader *r,
+		      uint32_t version)
+{
+	struct i8042 *kbc = container_of(dev, struct i8042, dev);
+	uint8_t irq_level, count, aux;
+	int ret;
+
+	(void)version;
+	ret = state_get_u8(r, &kbc->ctr);
+	ret = ret ?: state_get_u8(r, &kbc->status);
+	ret = ret ?: state_get_u8(r, &kbc->pending_cmd);
+	ret = ret ?: state_get_u8(r, &kbc->kbd_cmd);
+	ret = ret ?: state_get_u8(r, &kbc->kbd_scanset);
+	ret = ret ?: state_get_u8(r, &irq_level);
+	ret = ret ?: state_get_u8(r, &count);
+	if (ret)
+		return ret;
+	if (count > I8042_FIFO_SIZE || irq_level > 1 ||
+	    kbc->kbd_scanset < 1 || kbc->kbd_scanset > 3)
+		return state_fail(r, "i8042: bad state (fifo %u, scan set %u)",
+				  count, kbc->kbd_scanset);
+	kbc->head = 0;
+	kbc->count = count;
+	kbc->irq_level = irq_level;
+	for (unsigned i = 0; i < count; i++) {
+		ret = state_get_u8(r, &kbc->fifo[i].data);
+		ret = ret ?: state_get_u8(r, &aux);
+		if (ret)
+			return ret;
+		kbc->fifo[i].aux = aux != 0;
+	}
+	return 0;
+}
+
+static const struct device_ops i8042_dev_ops = {
+	.state_version = 1,
+	.save = i8042_save,
+	.load = i8042_load,
+	.destroy = i8042_destroy,
+};
+
 /* Two ranges: 0x61 between them (PIT gate/speaker) belongs to the PIT. */
-int i8042_init(struct vm *vm)
+int i8042_create(const struct dev_env *env, unsigned gsi, struct device **out)
 {
 	struct i8042 *kbc = calloc(1, sizeof(*kbc));
 	int ret;
 
 	if (!kbc)
 		return -ENOMEM;
-	kbc->vm = vm;
+	kbc->dev.ops = &i8042_dev_ops;
+	snprintf(kbc->dev.name, sizeof(kbc->dev.name), "i8042");
+	kbc->pio = env->pio;
+	kbc->irq = (struct irq_line){ env->irq, gsi };
+	kbc->power = env->power;
 	pthread_mutex_init(&kbc->lock, NULL);
 	/* As firmware leaves it: self-test passed, translation on. */
 	kbc->ctr = CTR_KBD_INT | CTR_SYS | CTR_XLATE;
 	kbc->status = STS_SYS;
 	kbc->kbd_scanset = 2;
-	ret = bus_register(&vm->pio, PORT_I8042_DATA, 1, &i8042_data_ops, kbc,
+	ret = bus_register(env->pio, PORT_I8042_DATA, 1, &i8042_data_ops, kbc,
 			   "i8042-data");
 	if (ret)
 		goto err_free;
-	ret = bus_register(&vm->pio, PORT_I8042_CMD, 1, &i8042_cmd_ops, kbc,
+	ret = bus_register(env->pio, PORT_I8042_CMD, 1, &i8042_cmd_ops, kbc,
 			   "i8042-cmd");
 	if (ret)
 		goto err_data;
+	*out = &kbc->dev;
 	return 0;
 
 err_data:
-	bus_unregister(&vm->pio, PORT_I8042_DATA, kbc);
+	bus_unregister(env->pio, PORT_I8042_DATA, kbc);
 err_free:
 	pthread_mutex_destroy(&kbc->lock);
 	free(kbc);
 	return ret;
-}
-
-void i8042_exit(struct vm *vm)
-{
-	struct i8042 *kbc = legacy_unregister(&vm->pio, PORT_I8042_DATA,
-					      &i8042_data_ops);
-
-	if (!kbc)
-		return;
-	bus_unregister(&vm->pio, PORT_I8042_CMD, kbc);
-	pthread_mutex_destroy(&kbc->lock);
-	free(kbc);
 }

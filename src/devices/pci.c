@@ -12,11 +12,12 @@
 #include "devices/pci.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/x86/layout.h"
 #include "vmm/log.h"
-#include "vmm/vm.h"
 
 #define PCI_HOST_VENDOR		0x1b36
 #define PCI_HOST_DEVICE		0x0008
@@ -141,7 +142,7 @@ static bool pci_bar_want(const struct pci_device *dev, int i, uint64_t *addr)
 	return true;
 }
 
-static void pci_bar_unmap(struct vm *vm, struct pci_device *dev, int i)
+static void pci_bar_unmap(struct bus *mmio, struct pci_device *dev, int i)
 {
 	struct pci_bar *b = &dev->bars[i];
 
@@ -150,12 +151,12 @@ static void pci_bar_unmap(struct vm *vm, struct pci_device *dev, int i)
 	if (dev->ops && dev->ops->bar_unmapped)
 		dev->ops->bar_unmapped(dev, i, b->addr);
 	for (int r = 0; r < b->nr_regions; r++)
-		bus_unregister(&vm->mmio, b->addr + b->regions[r].offset,
+		bus_unregister(mmio, b->addr + b->regions[r].offset,
 			       b->regions[r].opaque);
 	b->mapped = false;
 }
 
-static void pci_bar_map(struct vm *vm, struct pci_device *dev, int i,
+static void pci_bar_map(struct bus *mmio, struct pci_device *dev, int i,
 			uint64_t addr)
 {
 	struct pci_bar *b = &dev->bars[i];
@@ -164,7 +165,7 @@ static void pci_bar_map(struct vm *vm, struct pci_device *dev, int i,
 	for (r = 0; r < b->nr_regions; r++) {
 		const struct pci_bar_region *reg = &b->regions[r];
 
-		ret = bus_register(&vm->mmio, addr + reg->offset, reg->len,
+		ret = bus_register(mmio, addr + reg->offset, reg->len,
 				   reg->ops, reg->opaque, reg->name);
 		if (ret)
 			break;
@@ -174,7 +175,7 @@ static void pci_bar_map(struct vm *vm, struct pci_device *dev, int i,
 			 "left unmapped", dev->name, i,
 			 (unsigned long long)addr);
 		while (r-- > 0)
-			bus_unregister(&vm->mmio, addr + b->regions[r].offset,
+			bus_unregister(mmio, addr + b->regions[r].offset,
 				       b->regions[r].opaque);
 		return;
 	}
@@ -199,9 +200,9 @@ static void pci_sync_bars(struct pci_bus *bus, struct pci_device *dev)
 		struct pci_bar *b = &dev->bars[i];
 
 		if (b->mapped && (!want[i] || b->addr != want_addr[i]))
-			pci_bar_unmap(bus->vm, dev, i);
+			pci_bar_unmap(bus->mmio, dev, i);
 		if (want[i] && !b->mapped)
-			pci_bar_map(bus->vm, dev, i, want_addr[i]);
+			pci_bar_map(bus->mmio, dev, i, want_addr[i]);
 	}
 	pthread_mutex_unlock(&bus->map_lock);
 }
@@ -245,7 +246,8 @@ static void pci_intx_sync(struct pci_device *dev)
 		bus->intx_count[line]++;
 	else
 		bus->intx_count[line]--;
-	vm_set_irq(bus->vm, PCI_INTX_GSI(dev->slot), bus->intx_count[line] > 0);
+	bus->irq->ops->set_irq(bus->irq->opaque, PCI_INTX_GSI(dev->slot),
+			      bus->intx_count[line] > 0);
 }
 
 void pci_set_intx(struct pci_device *dev, bool level)
@@ -352,6 +354,61 @@ void pci_config_write(struct pci_bus *bus, unsigned devfn, unsigned off,
 	pthread_mutex_unlock(&bus->lock);
 	if (dev)
 		pci_sync_bars(bus, dev);
+}
+
+int pci_device_save(struct pci_device *dev, struct state_writer *w)
+{
+	struct pci_bus *bus = dev->bus;
+
+	pthread_mutex_lock(&bus->lock);
+	state_put_u32(w, dev->cfg_size);
+	state_put(w, dev->cfg, dev->cfg_size);
+	state_put_u8(w, dev->intx_level);
+	pthread_mutex_unlock(&bus->lock);
+	return dev->msix ? pci_msix_save(dev, w) : 0;
+}
+
+/*
+ * Only the bits the guest may write come from the stream; identity,
+ * capabilities and BAR sizes stay as this device was created, so a
+ * snapshot cannot give a device a shape its code does not expect.
+ */
+int pci_device_load(struct pci_device *dev, struct state_reader *r)
+{
+	struct pci_bus *bus = dev->bus;
+	uint8_t cfg[PCI_CFG_SIZE_EXT], level;
+	uint32_t size;
+	int ret;
+
+	ret = state_get_u32(r, &size);
+	if (ret)
+		return ret;
+	if (size != dev->cfg_size)
+		return state_fail(r, "pci: %s: config space of %u bytes, "
+				  "expected %u", dev->name, size,
+				  dev->cfg_size);
+	ret = state_get(r, cfg, size);
+	ret = ret ?: state_get_u8(r, &level);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&bus->lock);
+	for (unsigned i = 0; i < size; i++)
+		dev->cfg[i] = (dev->cfg[i] & ~dev->wmask[i]) |
+			      (cfg[i] & dev->wmask[i]);
+	pthread_mutex_unlock(&bus->lock);
+	pthread_mutex_lock(&bus->intx_lock);
+	dev->intx_level = level != 0;
+	dev->intx_disabled = pci_get_u16(dev->cfg + PCI_COMMAND) &
+			     PCI_COMMAND_INTX_DISABLE;
+	pci_intx_sync(dev);
+	pthread_mutex_unlock(&bus->intx_lock);
+	if (dev->msix) {
+		ret = pci_msix_load(dev, r);
+		if (ret)
+			return ret;
+	}
+	pci_sync_bars(bus, dev);
+	return 0;
 }
 
 /* Type 1 configuration mechanism: 0xCF8 selects, 0xCFC..0xCFF transfer. */
@@ -486,7 +543,7 @@ void pci_unregister_device(struct pci_bus *bus, struct pci_device *dev)
 		return;
 	pthread_mutex_lock(&bus->map_lock);
 	for (int i = 0; i < PCI_NR_BARS; i++)
-		pci_bar_unmap(bus->vm, dev, i);
+		pci_bar_unmap(bus->mmio, dev, i);
 	pthread_mutex_unlock(&bus->map_lock);
 	pci_set_intx(dev, false);
 	pthread_mutex_lock(&bus->lock);
@@ -505,14 +562,81 @@ void pci_for_each_device(struct pci_bus *bus,
 			fn(bus->devs[s], arg);
 }
 
-int pci_init(struct vm *vm)
+static void pci_host_destroy(struct device *dev)
+{
+	struct pci_bus *bus = container_of(dev, struct pci_bus, dev);
+
+	if (bus->remap_started) {
+		pthread_mutex_lock(&bus->lock);
+		bus->remap_stop = true;
+		pthread_cond_signal(&bus->remap_cond);
+		pthread_mutex_unlock(&bus->lock);
+		pthread_join(bus->remap_thread, NULL);
+	}
+	/* Devices on the bus were destroyed before it (reverse order). */
+	for (int s = 0; s < PCI_MAX_SLOTS; s++)
+		if (bus->devs[s])
+			pci_unregister_device(bus, bus->devs[s]);
+	if (bus->ecam_registered)
+		bus_unregister(bus->mmio, PCI_ECAM_BASE, bus);
+	if (bus->io_registered)
+		bus_unregister(bus->pio, PORT_PCI_CONFIG_ADDR, bus);
+	pthread_cond_destroy(&bus->remap_cond);
+	pthread_mutex_destroy(&bus->intx_lock);
+	pthread_mutex_destroy(&bus->map_lock);
+	pthread_mutex_destroy(&bus->lock);
+	free(bus);
+}
+
+/*
+ * The bus's own state is the type 1 address latch and the host bridge's
+ * config space; each device saves its own config space (pci_device_save).
+ */
+static int pci_host_save(struct device *dev, struct state_writer *w)
+{
+	struct pci_bus *bus = container_of(dev, struct pci_bus, dev);
+
+	pthread_mutex_lock(&bus->lock);
+	state_put_u32(w, bus->config_addr);
+	pthread_mutex_unlock(&bus->lock);
+	return pci_device_save(&bus->host_bridge, w);
+}
+
+static int pci_host_load(struct device *dev, struct state_reader *r,
+			 uint32_t version)
+{
+	struct pci_bus *bus = container_of(dev, struct pci_bus, dev);
+	int ret;
+
+	(void)version;
+	ret = state_get_u32(r, &bus->config_addr);
+	return ret ?: pci_device_load(&bus->host_bridge, r);
+}
+
+static const struct device_ops pci_host_ops = {
+	.state_version = 1,
+	.save = pci_host_save,
+	.load = pci_host_load,
+	.destroy = pci_host_destroy,
+};
+
+struct pci_bus *pci_host_bus(struct device *dev)
+{
+	return container_of(dev, struct pci_bus, dev);
+}
+
+int pci_host_create(const struct dev_env *env, struct device **out)
 {
 	struct pci_bus *bus = calloc(1, sizeof(*bus));
 	int ret;
 
 	if (!bus)
 		return -ENOMEM;
-	bus->vm = vm;
+	bus->dev.ops = &pci_host_ops;
+	snprintf(bus->dev.name, sizeof(bus->dev.name), "pci-host");
+	bus->pio = env->pio;
+	bus->mmio = env->mmio;
+	bus->irq = env->irq;
 	bus->mmio_next = PCI_MMIO_WINDOW_BASE;
 	pthread_mutex_init(&bus->lock, NULL);
 	pthread_mutex_init(&bus->map_lock, NULL);
@@ -526,67 +650,23 @@ int pci_init(struct vm *vm)
 	ret = pci_register_device(bus, &bus->host_bridge);
 	if (ret)
 		goto err_free;
-	ret = bus_register(&vm->pio, PORT_PCI_CONFIG_ADDR, 8, &pci_io_ops,
+	ret = bus_register(bus->pio, PORT_PCI_CONFIG_ADDR, 8, &pci_io_ops,
 			   bus, "pci-config");
 	if (ret)
 		goto err_free;
 	bus->io_registered = true;
-	ret = bus_register(&vm->mmio, PCI_ECAM_BASE, PCI_ECAM_SIZE,
+	ret = bus_register(bus->mmio, PCI_ECAM_BASE, PCI_ECAM_SIZE,
 			   &pci_ecam_ops, bus, "pci-ecam");
 	if (ret)
-		goto err_io;
+		goto err_free;
 	bus->ecam_registered = true;
 	ret = -pthread_create(&bus->remap_thread, NULL, pci_remap_thread, bus);
 	if (ret)
-		goto err_ecam;
+		goto err_free;
 	bus->remap_started = true;
-	vm->pci = bus;
+	*out = &bus->dev;
 	return 0;
-err_ecam:
-	bus_unregister(&vm->mmio, PCI_ECAM_BASE, bus);
-err_io:
-	bus_unregister(&vm->pio, PORT_PCI_CONFIG_ADDR, bus);
 err_free:
-	pthread_cond_destroy(&bus->remap_cond);
-	pthread_mutex_destroy(&bus->intx_lock);
-	pthread_mutex_destroy(&bus->map_lock);
-	pthread_mutex_destroy(&bus->lock);
-	free(bus);
+	pci_host_destroy(&bus->dev);
 	return ret;
-}
-
-void pci_destroy(struct vm *vm)
-{
-	struct pci_bus *bus = vm->pci;
-
-	if (!bus)
-		return;
-	if (bus->remap_started) {
-		pthread_mutex_lock(&bus->lock);
-		bus->remap_stop = true;
-		pthread_cond_signal(&bus->remap_cond);
-		pthread_mutex_unlock(&bus->lock);
-		pthread_join(bus->remap_thread, NULL);
-	}
-	for (int s = 0; s < PCI_MAX_SLOTS; s++) {
-		struct pci_device *dev = bus->devs[s];
-
-		if (!dev || dev == &bus->host_bridge)
-			continue;
-		if (dev->ops && dev->ops->destroy)
-			dev->ops->destroy(dev);
-		else
-			pci_unregister_device(bus, dev);
-	}
-	pci_unregister_device(bus, &bus->host_bridge);
-	if (bus->ecam_registered)
-		bus_unregister(&vm->mmio, PCI_ECAM_BASE, bus);
-	if (bus->io_registered)
-		bus_unregister(&vm->pio, PORT_PCI_CONFIG_ADDR, bus);
-	pthread_cond_destroy(&bus->remap_cond);
-	pthread_mutex_destroy(&bus->intx_lock);
-	pthread_mutex_destroy(&bus->map_lock);
-	pthread_mutex_destroy(&bus->lock);
-	free(bus);
-	vm->pci = NULL;
 }

@@ -17,9 +17,8 @@
 #include <stdint.h>
 
 #include "arch/x86/layout.h"
+#include "devices/device.h"
 #include "vmm/bus.h"
-
-struct vm;
 struct pci_bus;
 struct pci_device;
 struct pci_msix;
@@ -54,6 +53,12 @@ struct pci_msix;
 #define PCI_REVISION_ID		0x08
 #define PCI_CLASS_PROG		0x09
 #define PCI_CLASS_DEVICE	0x0a
+
+/* Class codes (base, sub, prog-if) of the devices we model */
+#define PCI_CLASS_STORAGE_OTHER		0x018000
+#define PCI_CLASS_NET_ETHERNET		0x020000
+#define PCI_CLASS_COMMUNICATION_OTHER	0x078000
+#define PCI_CLASS_OTHERS		0xff0000
 #define PCI_HEADER_TYPE		0x0e
 #define PCI_BAR0		0x10
 #define PCI_SUBSYSTEM_VENDOR_ID	0x2c
@@ -108,11 +113,6 @@ struct pci_device_ops {
 	/* Optional: a BAR's regions were registered at addr / removed. */
 	void (*bar_mapped)(struct pci_device *dev, int bar, uint64_t addr);
 	void (*bar_unmapped)(struct pci_device *dev, int bar, uint64_t addr);
-	/*
-	 * The bus owns registered devices: pci_destroy calls this, which
-	 * must pci_unregister_device and free the device.
-	 */
-	void (*destroy)(struct pci_device *dev);
 };
 
 struct pci_device {
@@ -135,7 +135,9 @@ struct pci_device {
 };
 
 struct pci_bus {
-	struct vm *vm;
+	struct device dev;
+	struct bus *pio, *mmio;
+	const struct irq_chip *irq;
 	pthread_mutex_t lock;	/* config space of every device */
 	pthread_mutex_t map_lock; /* BAR registrations on vm->mmio */
 	struct pci_device *devs[PCI_MAX_SLOTS];
@@ -154,13 +156,12 @@ struct pci_bus {
 	pthread_cond_t remap_cond;
 };
 
-/* Create bus 0 and the host bridge; sets vm->pci. */
-int pci_init(struct vm *vm);
 /*
- * Destroy every device (stopping their threads) and the bus. Call before
- * guest RAM is unmapped, after the vCPUs have stopped.
+ * Bus 0 with its host bridge, type 1 config ports and ECAM, as a device.
+ * Devices on the bus are created after it and destroyed before it.
  */
-void pci_destroy(struct vm *vm);
+int pci_host_create(const struct dev_env *env, struct device **out);
+struct pci_bus *pci_host_bus(struct device *dev);
 
 /*
  * Prepare a device: zeroed config space with ids, class and header type 0.
@@ -196,6 +197,13 @@ void pci_unregister_device(struct pci_bus *bus, struct pci_device *dev);
  * register's INTx disable bit. Any thread.
  */
 void pci_set_intx(struct pci_device *dev, bool level);
+
+/*
+ * A PCI device's config space (guest-writable bits), INTx level and MSI-X
+ * state, as part of its owner's state section. Load remaps the BARs.
+ */
+int pci_device_save(struct pci_device *dev, struct state_writer *w);
+int pci_device_load(struct pci_device *dev, struct state_reader *r);
 
 /* Visit every device on the bus (host bridge included), e.g. for ACPI. */
 void pci_for_each_device(struct pci_bus *bus,
@@ -237,7 +245,7 @@ static inline uint32_t pci_get_u32(const uint8_t *p)
 /*
  * MSI-X (pci_msix.c): a capability plus table and PBA as regions of one
  * BAR. Vectors are delivered through the accelerator's in-kernel MSI routes
- * (vm_msi_route_add: irqfd under KVM) or else vm_send_msi; masked ones
+ * (msi_route_add: irqfd under KVM) or else send_msi; masked ones
  * become pending.
  */
 int pci_msix_init(struct pci_device *dev, unsigned nr_vectors, int bar,
@@ -246,6 +254,9 @@ void pci_msix_destroy(struct pci_device *dev);
 /* Raise vector; false if MSI-X is off or vector out of range. */
 bool pci_msix_notify(struct pci_device *dev, unsigned vector);
 bool pci_msix_enabled(struct pci_device *dev);
+/* The vector table, pending bits and function mask (pci_device_save). */
+int pci_msix_save(struct pci_device *dev, struct state_writer *w);
+int pci_msix_load(struct pci_device *dev, struct state_reader *r);
 /* Called by the PCI core after a write to the MSI-X message control. */
 void pci_msix_control_written(struct pci_device *dev);
 /* Table plus PBA bytes needed for nr_vectors. */

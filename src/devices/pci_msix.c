@@ -9,7 +9,7 @@
  * vector gets one as soon as it is enabled and unmasked, carrying the
  * message the guest programmed; raising the vector is then a write to the
  * route's eventfd. Masking stays here: a masked vector's eventfd is never
- * written. Without routes, vectors go through vm_send_msi.
+ * written. Without routes, vectors go through send_msi.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -18,7 +18,6 @@
 
 #include "devices/pci.h"
 #include "vmm/log.h"
-#include "vmm/vm.h"
 
 #define MSIX_CTRL_ENABLE	0x8000
 #define MSIX_CTRL_MASKALL	0x4000
@@ -34,7 +33,7 @@ struct msix_entry {
 
 /* A vector's in-kernel route and the message it was set up with. */
 struct msix_route {
-	int fd;			/* -1: none, deliver with vm_send_msi */
+	int fd;			/* -1: none, deliver with send_msi */
 	uint64_t addr;
 	uint32_t data;
 };
@@ -78,23 +77,24 @@ static uint64_t msix_addr(const struct msix_entry *e)
 static void msix_route_release(struct pci_msix *m, unsigned v)
 {
 	struct msix_route *r = &m->routes[v];
+	const struct irq_chip *irq = m->dev->bus->irq;
 
 	if (r->fd < 0)
 		return;
-	vm_msi_route_del(m->dev->bus->vm, r->fd);
+	irq->ops->msi_route_del(irq->opaque, r->fd);
 	r->fd = -1;
 }
 
 /*
  * Make the route of a deliverable vector carry the message now in its
  * table entry: created the first time, moved when the guest rewrote the
- * entry. A vector without a route falls back to vm_send_msi. Lock held.
+ * entry. A vector without a route falls back to send_msi. Lock held.
  */
 static void msix_route_sync(struct pci_msix *m, unsigned v)
 {
 	const struct msix_entry *e = &m->table[v];
 	struct msix_route *r = &m->routes[v];
-	struct vm *vm = m->dev->bus->vm;
+	const struct irq_chip *irq = m->dev->bus->irq;
 	uint64_t addr = msix_addr(e);
 	int fd;
 
@@ -103,14 +103,17 @@ static void msix_route_sync(struct pci_msix *m, unsigned v)
 	if (r->fd >= 0) {
 		if (r->addr == addr && r->data == e->data)
 			return;
-		if (vm_msi_route_update(vm, r->fd, addr, e->data)) {
+		if (irq->ops->msi_route_update(irq->opaque, r->fd, addr,
+						  e->data)) {
 			log_once("pci: %s: cannot move the route of MSI-X vector %u",
 				 m->dev->name, v);
 			msix_route_release(m, v);
 			return;
 		}
 	} else {
-		fd = vm_msi_route_add(vm, addr, e->data);
+		fd = irq->ops->msi_route_add ?
+		     irq->ops->msi_route_add(irq->opaque, addr, e->data) :
+		     -ENOSYS;
 		if (fd == -ENOSYS)		/* emu: none, quietly */
 			return;
 		if (fd < 0) {
@@ -133,7 +136,8 @@ static void msix_send(struct pci_msix *m, unsigned v)
 	if (m->routes[v].fd >= 0 &&
 	    write(m->routes[v].fd, &one, sizeof(one)) == sizeof(one))
 		return;
-	vm_send_msi(m->dev->bus->vm, msix_addr(e), e->data);
+	m->dev->bus->irq->ops->send_msi(m->dev->bus->irq->opaque,
+					msix_addr(e), e->data);
 }
 
 /* Deliver every pending vector that became deliverable; lock held. */
@@ -368,4 +372,56 @@ void pci_msix_destroy(struct pci_device *dev)
 	free(m->pba);
 	free(m->table);
 	free(m);
+}
+
+int pci_msix_save(struct pci_device *dev, struct state_writer *w)
+{
+	struct pci_msix *m = dev->msix;
+
+	pthread_mutex_lock(&m->lock);
+	state_put_u32(w, m->nr);
+	for (unsigned v = 0; v < m->nr; v++) {
+		state_put_u32(w, m->table[v].addr_lo);
+		state_put_u32(w, m->table[v].addr_hi);
+		state_put_u32(w, m->table[v].data);
+		state_put_u32(w, m->table[v].ctrl);
+	}
+	for (unsigned i = 0; i < (m->nr + 63) / 64; i++)
+		state_put_u64(w, m->pba[i]);
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
+/* After the config space: the control word decides enable and mask. */
+int pci_msix_load(struct pci_device *dev, struct state_reader *r)
+{
+	struct pci_msix *m = dev->msix;
+	uint32_t nr;
+	int ret;
+
+	ret = state_get_u32(r, &nr);
+	if (ret)
+		return ret;
+	if (nr != m->nr)
+		return state_fail(r, "pci: %s: %u MSI-X vectors, expected %u",
+				  dev->name, nr, m->nr);
+	pthread_mutex_lock(&m->lock);
+	for (unsigned v = 0; !ret && v < nr; v++) {
+		struct msix_entry *e = &m->table[v];
+
+		ret = state_get_u32(r, &e->addr_lo);
+		ret = ret ?: state_get_u32(r, &e->addr_hi);
+		ret = ret ?: state_get_u32(r, &e->data);
+		ret = ret ?: state_get_u32(r, &e->ctrl);
+		e->ctrl &= MSIX_ENTRY_MASKED;
+	}
+	for (unsigned i = 0; !ret && i < (nr + 63) / 64; i++)
+		ret = state_get_u64(r, &m->pba[i]);
+	if (!ret && nr % 64)
+		m->pba[nr / 64] &= (1ULL << (nr % 64)) - 1;
+	pthread_mutex_unlock(&m->lock);
+	if (ret)
+		return ret;
+	pci_msix_control_written(dev);
+	return 0;
 }

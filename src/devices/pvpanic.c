@@ -5,24 +5,29 @@
  * Reads return the events supported; writes report events.
  */
 #include "devices/legacy.h"
+#include "devices/port_dev.h"
 #include "vmm/log.h"
-#include "vmm/vm.h"
 
 #define PVPANIC_PANICKED	(1u << 0)
 #define PVPANIC_CRASH_LOADED	(1u << 1)
 
 static uint64_t pvpanic_read(void *opaque, uint64_t off, unsigned size)
 {
+	(void)opaque;
+	(void)off;
+	(void)size;
 	return PVPANIC_PANICKED | PVPANIC_CRASH_LOADED;
 }
 
 static void pvpanic_write(void *opaque, uint64_t off, uint64_t val,
 			  unsigned size)
 {
-	struct vm *vm = opaque;
+	struct port_dev *p = opaque;
 
+	(void)off;
+	(void)size;
 	if (val & PVPANIC_PANICKED) {
-		vm_request_exit(vm, VM_EXIT_PANIC, "guest kernel panicked");
+		power_event(&p->power, POWER_PANIC, "guest kernel panicked");
 		return;
 	}
 	/* A kdump kernel takes over: the guest keeps running. */
@@ -35,13 +40,8 @@ static const struct bus_ops pvpanic_ops = {
 	.write = pvpanic_write,
 };
 
-int pvpanic_init(struct vm *vm)
+int pvpanic_create(const struct dev_env *env, uint16_t port,
+		   struct device **out)
 {
-	return bus_register(&vm->pio, PORT_PVPANIC, 1, &pvpanic_ops, vm,
-			    "pvpanic");
-}
-
-void pvpanic_exit(struct vm *vm)
-{
-	legacy_unregister(&vm->pio, PORT_PVPANIC, &pvpanic_ops);
+	return port_dev_create(env, port, 1, &pvpanic_ops, "pvpanic", out);
 }

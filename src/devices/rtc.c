@@ -9,6 +9,8 @@
  * on the VM's event loop evaluates them on time and raises IRQ 8.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -18,8 +20,10 @@
 
 #include "devices/legacy.h"
 #include "vmm/event_loop.h"
+#include "arch/x86/layout.h"
+#include "vmm/bus.h"
+#include "vmm/guest_mem.h"
 #include "vmm/log.h"
-#include "vmm/vm.h"
 
 enum {
 	RTC_SEC = 0x00,
@@ -67,7 +71,12 @@ enum {
 #define NSEC		1000000000LL
 
 struct rtc {
-	struct vm *vm;
+	struct device dev;
+	struct bus *pio;
+	uint16_t port;
+	struct irq_line irq;
+	struct event_loop *loop;
+	const struct guest_mem *mem;
 	pthread_mutex_t lock;
 	uint8_t index;
 	uint8_t cmos[CMOS_SIZE];
@@ -143,7 +152,7 @@ static void rtc_set_irq(struct rtc *rtc, bool level)
 	if (level == rtc->irq_level)
 		return;
 	rtc->irq_level = level;
-	vm_set_irq(rtc->vm, IRQ_RTC, level);
+	irq_line_set(&rtc->irq, level);
 }
 
 static bool rtc_alarm_field_match(const struct rtc *rtc, uint8_t alarm,
@@ -440,8 +449,8 @@ static void cmos_put16(struct rtc *rtc, unsigned reg, uint64_t v)
 /* Memory sizes where PC firmware leaves them in CMOS. */
 static void rtc_cmos_memory(struct rtc *rtc)
 {
-	uint64_t low = guest_mem_low_end(&rtc->vm->mem);
-	uint64_t high = guest_mem_high_size(&rtc->vm->mem);
+	uint64_t low = guest_mem_low_end(rtc->mem);
+	uint64_t high = guest_mem_high_size(rtc->mem);
 	uint64_t ext = low > (1 << 20) ? (low - (1 << 20)) >> 10 : 0;
 	uint64_t above16m = low > (16 << 20) ? (low - (16 << 20)) >> 16 : 0;
 
@@ -455,14 +464,84 @@ static void rtc_cmos_memory(struct rtc *rtc)
 	rtc->cmos[CMOS_MEM_4G + 2] = high >> 16;
 }
 
-int rtc_init(struct vm *vm)
+static void rtc_destroy(struct device *dev)
+{
+	struct rtc *rtc = container_of(dev, struct rtc, dev);
+
+	bus_unregister(rtc->pio, rtc->port, rtc);
+	if (rtc->timer_fd >= 0) {
+		if (rtc->loop)
+			event_loop_del(rtc->loop, rtc->timer_fd);
+		close(rtc->timer_fd);
+	}
+	pthread_mutex_destroy(&rtc->lock);
+	free(rtc);
+}
+
+/*
+ * The guest's time is kept as an offset from the host's UTC clock, as a
+ * battery-backed clock follows real time while the VM is saved.
+ */
+static int rtc_save(struct device *dev, struct state_writer *w)
+{
+	struct rtc *rtc = container_of(dev, struct rtc, dev);
+
+	pthread_mutex_lock(&rtc->lock);
+	state_put_u8(w, rtc->index);
+	state_put(w, rtc->cmos, CMOS_SIZE);
+	state_put_u64(w, (uint64_t)rtc->offset);
+	state_put_u8(w, rtc->irq_level);
+	pthread_mutex_unlock(&rtc->lock);
+	return 0;
+}
+
+static int rtc_load(struct device *dev, struct state_reader *r,
+		    uint32_t version)
+{
+	struct rtc *rtc = container_of(dev, struct rtc, dev);
+	uint64_t offset;
+	uint8_t level;
+	int ret;
+
+	(void)version;
+	ret = state_get_u8(r, &rtc->index);
+	ret = ret ?: state_get(r, rtc->cmos, CMOS_SIZE);
+	ret = ret ?: state_get_u64(r, &offset);
+	ret = ret ?: state_get_u8(r, &level);
+	if (ret)
+		return ret;
+	if (rtc->index >= CMOS_SIZE || level > 1)
+		return state_fail(r, "rtc: bad index %u", rtc->index);
+	rtc->offset = (int64_t)offset;
+	rtc->irq_level = level;
+	rtc->last_sec = rtc_guest_sec(rtc);
+	rtc->last_ns = rtc_host_ns(CLOCK_MONOTONIC);
+	rtc_arm_timer(rtc);
+	return 0;
+}
+
+static const struct device_ops rtc_dev_ops = {
+	.state_version = 1,
+	.save = rtc_save,
+	.load = rtc_load,
+	.destroy = rtc_destroy,
+};
+
+int rtc_create(const struct dev_env *env, uint16_t port, unsigned gsi,
+	       struct device **out)
 {
 	struct rtc *rtc = calloc(1, sizeof(*rtc));
 	int ret;
 
 	if (!rtc)
 		return -ENOMEM;
-	rtc->vm = vm;
+	rtc->dev.ops = &rtc_dev_ops;
+	snprintf(rtc->dev.name, sizeof(rtc->dev.name), "rtc");
+	rtc->pio = env->pio;
+	rtc->port = port;
+	rtc->irq = (struct irq_line){ env->irq, gsi };
+	rtc->loop = env->loop;
+	rtc->mem = env->mem;
 	rtc->timer_fd = -1;
 	pthread_mutex_init(&rtc->lock, NULL);
 	rtc->cmos[RTC_REG_A] = REG_A_DV_32K | 0x06;	/* 1024 Hz */
@@ -471,26 +550,27 @@ int rtc_init(struct vm *vm)
 	rtc->last_ns = rtc_host_ns(CLOCK_MONOTONIC);
 	rtc_cmos_memory(rtc);
 
-	if (vm->loop) {
+	if (rtc->loop) {
 		rtc->timer_fd = timerfd_create(CLOCK_REALTIME,
 					       TFD_NONBLOCK | TFD_CLOEXEC);
 		if (rtc->timer_fd < 0) {
 			ret = -errno;
 			goto err_free;
 		}
-		ret = event_loop_add(vm->loop, rtc->timer_fd, EPOLLIN,
+		ret = event_loop_add(rtc->loop, rtc->timer_fd, EPOLLIN,
 				     rtc_timer_fired, rtc);
 		if (ret)
 			goto err_close;
 	}
-	ret = bus_register(&vm->pio, PORT_RTC, 2, &rtc_ops, rtc, "rtc");
+	ret = bus_register(env->pio, port, 2, &rtc_ops, rtc, "rtc");
 	if (ret)
 		goto err_loop;
+	*out = &rtc->dev;
 	return 0;
 
 err_loop:
-	if (vm->loop)
-		event_loop_del(vm->loop, rtc->timer_fd);
+	if (rtc->loop)
+		event_loop_del(rtc->loop, rtc->timer_fd);
 err_close:
 	if (rtc->timer_fd >= 0)
 		close(rtc->timer_fd);
@@ -498,19 +578,4 @@ err_free:
 	pthread_mutex_destroy(&rtc->lock);
 	free(rtc);
 	return ret;
-}
-
-void rtc_exit(struct vm *vm)
-{
-	struct rtc *rtc = legacy_unregister(&vm->pio, PORT_RTC, &rtc_ops);
-
-	if (!rtc)
-		return;
-	if (rtc->timer_fd >= 0) {
-		if (vm->loop)
-			event_loop_del(vm->loop, rtc->timer_fd);
-		close(rtc->timer_fd);
-	}
-	pthread_mutex_destroy(&rtc->lock);
-	free(rtc);
 }

@@ -9,9 +9,10 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 
-#include "vmm/vm.h"
+#include "vmm/bus.h"
 
 #define UART_RBR 0	/* receive buffer (read), DLAB=0 */
 #define UART_THR 0	/* transmit holding (write), DLAB=0 */
@@ -52,9 +53,10 @@
 #define UART_RX_SIZE	4096
 
 struct uart {
-	struct vm *vm;
+	struct device dev;
+	struct bus *pio;
 	uint16_t port;
-	unsigned irq;
+	struct irq_line irq;
 	uart_out_fn out;
 	void *opaque;
 	pthread_mutex_t lock;
@@ -87,7 +89,7 @@ static void uart_update_irq(struct uart *u)
 		level = 0;
 	if (level != u->irq_level) {
 		u->irq_level = level;
-		vm_set_irq(u->vm, u->irq, level);
+		irq_line_set(&u->irq, level);
 	}
 }
 
@@ -225,21 +227,93 @@ static const struct bus_ops uart_ops = {
 	.write = uart_write,
 };
 
-struct uart *uart_create(struct vm *vm, uint16_t port, unsigned irq,
-			 uart_out_fn out, void *opaque)
+static void uart_destroy(struct device *dev)
+{
+	struct uart *u = container_of(dev, struct uart, dev);
+
+	bus_unregister(u->pio, u->port, u);
+	pthread_mutex_destroy(&u->lock);
+	free(u);
+}
+
+/* Received bytes not read yet are state too: they are guest input. */
+static int uart_save(struct device *dev, struct state_writer *w)
+{
+	struct uart *u = container_of(dev, struct uart, dev);
+
+	pthread_mutex_lock(&u->lock);
+	state_put_u8(w, u->ier);
+	state_put_u8(w, u->lcr);
+	state_put_u8(w, u->mcr);
+	state_put_u8(w, u->scr);
+	state_put_u8(w, u->fcr);
+	state_put_u8(w, u->dll);
+	state_put_u8(w, u->dlm);
+	state_put_u8(w, u->thr_pending);
+	state_put_u8(w, (uint8_t)u->irq_level);
+	state_put_u32(w, (uint32_t)u->rx_count);
+	for (size_t i = 0; i < u->rx_count; i++)
+		state_put_u8(w, u->rx[(u->rx_head + i) % UART_RX_SIZE]);
+	pthread_mutex_unlock(&u->lock);
+	return 0;
+}
+
+static int uart_load(struct device *dev, struct state_reader *r,
+		     uint32_t version)
+{
+	struct uart *u = container_of(dev, struct uart, dev);
+	uint8_t thr, level;
+	uint32_t count;
+	int ret;
+
+	(void)version;
+	ret = state_get_u8(r, &u->ier);
+	ret = ret ?: state_get_u8(r, &u->lcr);
+	ret = ret ?: state_get_u8(r, &u->mcr);
+	ret = ret ?: state_get_u8(r, &u->scr);
+	ret = ret ?: state_get_u8(r, &u->fcr);
+	ret = ret ?: state_get_u8(r, &u->dll);
+	ret = ret ?: state_get_u8(r, &u->dlm);
+	ret = ret ?: state_get_u8(r, &thr);
+	ret = ret ?: state_get_u8(r, &level);
+	ret = ret ?: state_get_u32(r, &count);
+	if (ret)
+		return ret;
+	if (count > UART_RX_SIZE || thr > 1 || level > 1)
+		return state_fail(r, "%s: bad state (%u bytes received)",
+				  dev->name, count);
+	u->thr_pending = thr;
+	u->irq_level = level;
+	u->rx_head = 0;
+	u->rx_count = count;
+	return state_get(r, u->rx, count);
+}
+
+static const struct device_ops uart_dev_ops = {
+	.state_version = 1,
+	.save = uart_save,
+	.load = uart_load,
+	.destroy = uart_destroy,
+};
+
+struct uart *uart_create(const struct dev_env *env, const char *name,
+			 uint16_t port, unsigned gsi, uart_out_fn out,
+			 void *opaque)
 {
 	struct uart *u = calloc(1, sizeof(*u));
 
 	if (!u)
 		return NULL;
-	u->vm = vm;
+	u->dev.ops = &uart_dev_ops;
+	snprintf(u->dev.name, sizeof(u->dev.name), "%s", name);
+	u->pio = env->pio;
 	u->port = port;
-	u->irq = irq;
+	u->irq = (struct irq_line){ env->irq, gsi };
 	u->out = out;
 	u->opaque = opaque;
 	u->mcr = MCR_OUT2;
 	pthread_mutex_init(&u->lock, NULL);
-	if (bus_register(&vm->pio, port, 8, &uart_ops, u, "uart")) {
+	if (bus_register(env->pio, port, 8, &uart_ops, u, "uart")) {
 		pthread_mutex_destroy(&u->lock);
 		free(u);
 		return NULL;
@@ -247,13 +321,9 @@ struct uart *uart_create(struct vm *vm, uint16_t port, unsigned irq,
 	return u;
 }
 
-void uart_destroy(struct uart *uart)
+struct device *uart_device(struct uart *uart)
 {
-	if (!uart)
-		return;
-	bus_unregister(&uart->vm->pio, uart->port, uart);
-	pthread_mutex_destroy(&uart->lock);
-	free(uart);
+	return &uart->dev;
 }
 
 size_t uart_receive(struct uart *u, const uint8_t *buf, size_t len)

@@ -6,15 +6,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct vm;
+#include "devices/device.h"
+
 struct uart;
 
 /* Transmitted bytes go to out(opaque, buf, len), called on a vCPU thread. */
 typedef void (*uart_out_fn)(void *opaque, const uint8_t *buf, size_t len);
 
-struct uart *uart_create(struct vm *vm, uint16_t port, unsigned irq,
-			 uart_out_fn out, void *opaque);
-void uart_destroy(struct uart *uart);
+/* A UART called name at port..port+7 interrupting on gsi, or NULL. */
+struct uart *uart_create(const struct dev_env *env, const char *name,
+			 uint16_t port, unsigned gsi, uart_out_fn out,
+			 void *opaque);
+/* The UART as a device (destroyed through its ops). */
+struct device *uart_device(struct uart *uart);
 
 /* Queue received bytes; returns how many fit in the receive buffer. */
 size_t uart_receive(struct uart *uart, const uint8_t *buf, size_t len);

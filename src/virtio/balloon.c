@@ -11,17 +11,16 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "virtio/virtio_pci.h"
 #include "virtio/worker.h"
+#include "vmm/guest_mem.h"
 #include "vmm/log.h"
-#include "vmm/vm.h"
 
-#define VIRTIO_ID_BALLOON		5
-#define PCI_CLASS_OTHERS		0xff0000
 
 #define VIRTIO_BALLOON_F_STATS_VQ	1
 #define VIRTIO_BALLOON_F_DEFLATE_ON_OOM	2
@@ -94,7 +93,7 @@ static void balloon_release(struct virtio_balloon *b, uint8_t *hva,
 /* Inflate: each le32 is a guest PFN the driver no longer uses. */
 static void balloon_inflate(struct virtio_balloon *b, struct virtq_elem *e)
 {
-	const struct guest_mem *mem = &b->vdev.vm->mem;
+	const struct guest_mem *mem = b->vdev.env.mem;
 	uint8_t *run = NULL;
 	uint64_t run_len = 0;
 	uint32_t pfns[PFN_BATCH];
@@ -202,8 +201,16 @@ static void balloon_config_event(struct virtio_balloon *b)
 	opaque = b->notify_opaque;
 	pthread_mutex_unlock(&b->lock);
 	if (fn)
-		fn(opaque, b->vdev.vm->mem.ram_size -
+		fn(opaque, b->vdev.env.mem->ram_size -
 		   ((uint64_t)actual << BALLOON_PAGE_SHIFT));
+}
+
+static uint64_t balloon_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 static void *balloon_thread(void *arg)
@@ -211,7 +218,7 @@ static void *balloon_thread(void *arg)
 	struct virtio_balloon *b = arg;
 	struct pollfd fds[BALLOON_NR_QUEUES + 2];
 	unsigned nq = b->vdev.nr_queues;
-	uint64_t last_stats = vm_now_ns();
+	uint64_t last_stats = balloon_now_ns();
 
 	for (unsigned i = 0; i < nq; i++)
 		fds[i] = (struct pollfd){ .fd = b->vdev.queues[i].kick_fd,
@@ -236,10 +243,11 @@ static void *balloon_thread(void *arg)
 			}
 		}
 		if (b->stats_held &&
-		    vm_now_ns() - last_stats >= BALLOON_STATS_PERIOD_MS * 1000000ULL) {
+		    balloon_now_ns() - last_stats >=
+		    BALLOON_STATS_PERIOD_MS * 1000000ULL) {
 			struct virtio_queue *q = &b->vdev.queues[b->stats_q];
 
-			last_stats = vm_now_ns();
+			last_stats = balloon_now_ns();
 			b->stats_held = false;
 			virtq_push(&q->vq, b->stats_head, 0);
 			virtio_queue_notify(&b->vdev, b->stats_q);
@@ -263,11 +271,23 @@ static int balloon_start(struct virtio_dev *vdev)
 	return virtio_worker_start(&b->worker, balloon_thread, b);
 }
 
+/*
+ * For a snapshot the stats buffer we hold goes back to the guest (its
+ * driver refills and resends it), so no request is in flight in the
+ * saved state.
+ */
 static void balloon_stop(struct virtio_dev *vdev)
 {
 	struct virtio_balloon *b = vdev->opaque;
 
 	virtio_worker_stop(&b->worker);
+	if (vdev->quiesced && b->stats_held) {
+		struct virtio_queue *q = &vdev->queues[b->stats_q];
+
+		b->stats_held = false;
+		virtq_push(&q->vq, b->stats_head, 0);
+		virtio_queue_notify(vdev, b->stats_q);
+	}
 }
 
 /* vdev->lock held: only wake the thread, which reports without it. */
@@ -286,8 +306,6 @@ static void balloon_destroy(struct virtio_dev *vdev)
 {
 	struct virtio_balloon *b = vdev->opaque;
 
-	if (vdev->vm->balloon == b)
-		vdev->vm->balloon = NULL;
 	virtio_pci_destroy(&b->vdev);
 	virtio_worker_destroy(&b->worker);
 	close(b->config_fd);
@@ -295,16 +313,56 @@ static void balloon_destroy(struct virtio_dev *vdev)
 	free(b);
 }
 
+/* The config bytes hold the target and the guest's answer. */
+static int balloon_save(struct virtio_dev *vdev, struct state_writer *w)
+{
+	struct virtio_balloon *b = vdev->opaque;
+
+	pthread_mutex_lock(&vdev->lock);
+	state_put_u32(w, cfg_get32(b->config + CFG_NUM_PAGES));
+	state_put_u32(w, cfg_get32(b->config + CFG_ACTUAL));
+	pthread_mutex_unlock(&vdev->lock);
+	pthread_mutex_lock(&b->lock);
+	state_put_u64(w, b->inflated);
+	state_put_u64(w, b->reported);
+	pthread_mutex_unlock(&b->lock);
+	return 0;
+}
+
+static int balloon_load(struct virtio_dev *vdev, struct state_reader *r)
+{
+	struct virtio_balloon *b = vdev->opaque;
+	uint64_t pages = vdev->env.mem->ram_size >> BALLOON_PAGE_SHIFT;
+	uint32_t num_pages, actual;
+	int ret;
+
+	ret = state_get_u32(r, &num_pages);
+	ret = ret ?: state_get_u32(r, &actual);
+	ret = ret ?: state_get_u64(r, &b->inflated);
+	ret = ret ?: state_get_u64(r, &b->reported);
+	if (ret)
+		return ret;
+	if (num_pages > pages || actual > pages)
+		return state_fail(r, "virtio-balloon: %u pages asked, %u given "
+				  "of %llu", num_pages, actual,
+				  (unsigned long long)pages);
+	cfg_put32(b->config + CFG_NUM_PAGES, num_pages);
+	cfg_put32(b->config + CFG_ACTUAL, actual);
+	return 0;
+}
+
 static const struct virtio_dev_ops balloon_ops = {
 	.start = balloon_start,
 	.stop = balloon_stop,
 	.destroy = balloon_destroy,
 	.config_write = balloon_config_write,
+	.save = balloon_save,
+	.load = balloon_load,
 };
 
 int virtio_balloon_set_target(struct virtio_balloon *b, uint64_t bytes)
 {
-	uint64_t ram = b->vdev.vm->mem.ram_size;
+	uint64_t ram = b->vdev.env.mem->ram_size;
 
 	if (bytes > ram)
 		return -EINVAL;
@@ -319,7 +377,7 @@ int virtio_balloon_set_target(struct virtio_balloon *b, uint64_t bytes)
 void virtio_balloon_get_info(struct virtio_balloon *b,
 			     struct balloon_info *info)
 {
-	uint64_t ram = b->vdev.vm->mem.ram_size;
+	uint64_t ram = b->vdev.env.mem->ram_size;
 
 	memset(info, 0, sizeof(*info));
 	pthread_mutex_lock(&b->vdev.lock);
@@ -350,7 +408,8 @@ void virtio_balloon_set_notify(struct virtio_balloon *b,
 	pthread_mutex_unlock(&b->lock);
 }
 
-int virtio_balloon_create(struct vm *vm)
+int virtio_balloon_create(const struct dev_env *env, bool page_reporting,
+			  struct virtio_balloon **out)
 {
 	struct virtio_balloon *b = calloc(1, sizeof(*b));
 	uint64_t features = 1ULL << VIRTIO_BALLOON_F_STATS_VQ |
@@ -358,7 +417,7 @@ int virtio_balloon_create(struct vm *vm)
 			    1ULL << VIRTIO_BALLOON_F_PAGE_REPORTING;
 	int ret = -ENOMEM;
 
-	if (vm->cfg->balloon_no_reporting)
+	if (!page_reporting)
 		features &= ~(1ULL << VIRTIO_BALLOON_F_PAGE_REPORTING);
 
 	if (!b)
@@ -372,12 +431,12 @@ int virtio_balloon_create(struct vm *vm)
 		ret = -errno;
 		goto err_worker;
 	}
-	ret = virtio_pci_init(&b->vdev, vm, "virtio-balloon", VIRTIO_ID_BALLOON,
+	ret = virtio_pci_init(&b->vdev, env, "virtio-balloon", VIRTIO_ID_BALLOON,
 			      PCI_CLASS_OTHERS, features, BALLOON_NR_QUEUES,
 			      b->config, CFG_LEN, &balloon_ops, b);
 	if (ret)
 		goto err_config;
-	vm->balloon = b;
+	*out = b;
 	return 0;
 err_config:
 	close(b->config_fd);
@@ -389,4 +448,9 @@ err_lock:
 err:
 	log_error("virtio-balloon: %s", strerror(-ret));
 	return ret;
+}
+
+struct device *virtio_balloon_device(struct virtio_balloon *b)
+{
+	return &b->vdev.dev;
 }

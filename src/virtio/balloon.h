@@ -10,7 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct vm;
+#include "devices/device.h"
+
 struct virtio_balloon;
 
 #define BALLOON_MAX_STATS	16
@@ -28,8 +29,11 @@ struct balloon_info {
 	} stats[BALLOON_MAX_STATS];
 };
 
-/* Add the device to vm->pci and set vm->balloon; pci_destroy frees it. */
-int virtio_balloon_create(struct vm *vm);
+/* Put a balloon on env->pci; free page reporting offered if asked. */
+int virtio_balloon_create(const struct dev_env *env, bool page_reporting,
+			  struct virtio_balloon **out);
+/* The balloon as a device (destroyed through its ops). */
+struct device *virtio_balloon_device(struct virtio_balloon *b);
 /* Ask the guest to shrink or grow to bytes of usable memory. */
 int virtio_balloon_set_target(struct virtio_balloon *b, uint64_t bytes);
 void virtio_balloon_get_info(struct virtio_balloon *b,

@@ -20,9 +20,7 @@
 #include "block/block.h"
 #include "virtio/blk_int.h"
 #include "vmm/log.h"
-#include "vmm/vm.h"
 
-#define PCI_CLASS_STORAGE_OTHER	0x018000
 
 #define VIRTIO_BLK_F_SEG_MAX	2
 #define VIRTIO_BLK_F_RO		5
@@ -238,7 +236,9 @@ static void blk_fill_config(struct virtio_blk *blk)
 	c[BLK_CFG_WZ_UNMAP] = 0;
 }
 
-int virtio_blk_create(struct vm *vm, const struct disk_config *disk)
+int virtio_blk_create(const struct dev_env *env,
+		      const struct disk_config *disk, int index,
+		      struct device **out)
 {
 	struct virtio_blk *blk = calloc(1, sizeof(*blk));
 	uint64_t features;
@@ -249,19 +249,16 @@ int virtio_blk_create(struct vm *vm, const struct disk_config *disk)
 	blk->fd = blk->lock_fd = -1;
 	pthread_mutex_init(&blk->bdev_lock, NULL);
 	/* named after its --disk, for messages */
-	snprintf(blk->name, sizeof(blk->name), "virtio-blk%d",
-		 vm->cfg && disk >= vm->cfg->disks &&
-		 disk < vm->cfg->disks + VM_MAX_DISKS ?
-		 (int)(disk - vm->cfg->disks) : 0);
+	snprintf(blk->name, sizeof(blk->name), "virtio-blk%d", index);
 	blk->readonly = disk->readonly;
 	blk->direct = disk->direct;
 	/* GET_ID: up to 20 bytes, NUL-padded, no terminator when full */
 	if (disk->serial)
 		memcpy(blk->serial, disk->serial,
 		       strnlen(disk->serial, BLK_ID_LEN));
-	blk->nr_queues = vm->nr_vcpus < 1 ? 1 :
-			 vm->nr_vcpus > BLK_MAX_QUEUES ? BLK_MAX_QUEUES :
-			 vm->nr_vcpus;
+	blk->nr_queues = env->nr_vcpus < 1 ? 1 :
+			 env->nr_vcpus > BLK_MAX_QUEUES ? BLK_MAX_QUEUES :
+			 env->nr_vcpus;
 	for (unsigned i = 0; i < blk->nr_queues; i++) {
 		blk->queues[i].blk = blk;
 		blk->queues[i].idx = i;
@@ -286,12 +283,13 @@ int virtio_blk_create(struct vm *vm, const struct disk_config *disk)
 	else
 		features |= (1ULL << VIRTIO_BLK_F_DISCARD) |
 			    (1ULL << VIRTIO_BLK_F_WRITE_ZEROES);
-	ret = virtio_pci_init(&blk->vdev, vm, blk->name, VIRTIO_ID_BLOCK,
+	ret = virtio_pci_init(&blk->vdev, env, blk->name, VIRTIO_ID_BLOCK,
 			      PCI_CLASS_STORAGE_OTHER, features,
 			      blk->nr_queues, blk->config, sizeof(blk->config),
 			      &blk_ops, blk);
 	if (ret)
 		goto err_free;
+	*out = &blk->vdev.dev;
 	return 0;
 err_free:
 	log_error("disk '%s': cannot create device: %s", disk->path,

@@ -2,13 +2,24 @@
 #ifndef CVISOR_VIRTIO_BLK_H
 #define CVISOR_VIRTIO_BLK_H
 
-struct vm;
-struct disk_config;
+#include <stdbool.h>
+
+#include "devices/device.h"
+
+struct disk_config {
+	const char *path;
+	bool readonly;
+	bool direct;		/* cache=none: O_DIRECT */
+	const char *serial;
+	const char *format;	/* "raw", "qcow2" or NULL to probe */
+};
 
 /*
- * Open and lock the image of one --disk and add a virtio-blk device for it
- * to vm->pci; pci_destroy frees it. Prints one error line on failure.
+ * Open and lock the image of --disk number index and put a virtio-blk
+ * device for it on env->pci. Prints one error line on failure.
  */
-int virtio_blk_create(struct vm *vm, const struct disk_config *disk);
+int virtio_blk_create(const struct dev_env *env,
+		      const struct disk_config *disk, int index,
+		      struct device **out);
 
 #endif

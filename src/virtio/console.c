@@ -22,7 +22,6 @@
 #include "virtio/worker.h"
 #include "vmm/log.h"
 
-#define PCI_CLASS_COMMUNICATION_OTHER	0x078000
 #define VCON_RXQ		0
 #define VCON_TXQ		1
 #define VCON_CFG_LEN		12	/* cols, rows, max_nr_ports, emerg_wr */
@@ -191,7 +190,8 @@ static const struct virtio_dev_ops vcon_ops = {
 	.destroy = vcon_destroy,
 };
 
-int virtio_console_create(struct vm *vm, const struct vcon_backend *be)
+int virtio_console_create(const struct dev_env *env,
+			  const struct vcon_backend *be, struct device **out)
 {
 	struct virtio_console *vc = calloc(1, sizeof(*vc));
 	int ret = -ENOMEM;
@@ -202,12 +202,13 @@ int virtio_console_create(struct vm *vm, const struct vcon_backend *be)
 	ret = virtio_worker_init(&vc->worker, "virtio-console");
 	if (ret)
 		goto err_free;
-	ret = virtio_pci_init(&vc->vdev, vm, "virtio-console",
+	ret = virtio_pci_init(&vc->vdev, env, "virtio-console",
 			      VIRTIO_ID_CONSOLE, PCI_CLASS_COMMUNICATION_OTHER,
 			      0, 2, vc->config, sizeof(vc->config), &vcon_ops,
 			      vc);
 	if (ret)
 		goto err_fd;
+	*out = &vc->vdev.dev;
 	return 0;
 err_fd:
 	virtio_worker_destroy(&vc->worker);

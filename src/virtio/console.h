@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 
-struct vm;
+#include "devices/device.h"
 
 /*
  * Where a virtio-console's bytes go: opened once for the whole run, since
@@ -23,7 +23,8 @@ struct vcon_backend {
 int vcon_backend_open(const char *spec, struct vcon_backend *be);
 void vcon_backend_close(struct vcon_backend *be);
 
-/* Add a virtio-console over be to vm->pci; pci_destroy frees it. */
-int virtio_console_create(struct vm *vm, const struct vcon_backend *be);
+/* Put a virtio-console over be on env->pci. */
+int virtio_console_create(const struct dev_env *env,
+			  const struct vcon_backend *be, struct device **out);
 
 #endif

@@ -23,10 +23,7 @@
 #include "virtio/net_int.h"
 #include "virtio/virtio_pci.h"
 #include "vmm/log.h"
-#include "vmm/vm.h"
 
-#define VIRTIO_ID_NET		1
-#define PCI_CLASS_NET_ETHERNET	0x020000
 
 static void net_set_offload(struct virtio_net *n)
 {
@@ -79,7 +76,8 @@ static void net_stop(struct virtio_dev *vdev)
 		n->pairs[i].running = false;
 	}
 	n->be->rx = NULL;
-	net_reset_pairs(n);
+	if (!vdev->quiesced)
+		net_reset_pairs(n);
 }
 
 static int net_start(struct virtio_dev *vdev)
@@ -158,10 +156,44 @@ static void net_destroy(struct virtio_dev *vdev)
 	net_free(n);
 }
 
+/* The pairs the driver turned on; the rest is the transport's. */
+static int net_save(struct virtio_dev *vdev, struct state_writer *w)
+{
+	struct virtio_net *n = vdev->opaque;
+
+	state_put_u32(w, __atomic_load_n(&n->active, __ATOMIC_ACQUIRE));
+	return 0;
+}
+
+static int net_load(struct virtio_dev *vdev, struct state_reader *r)
+{
+	struct virtio_net *n = vdev->opaque;
+	uint32_t active;
+	int ret;
+
+	ret = state_get_u32(r, &active);
+	if (ret)
+		return ret;
+	if (active < 1 || active > n->be->nr_queues)
+		return state_fail(r, "%s: %u active queue pairs, the backend "
+				  "has %u", n->name, active, n->be->nr_queues);
+	if (active > 1) {
+		ret = n->be->ops->set_queues(n->be, active);
+		if (ret)
+			return state_fail(r, "%s: %s: cannot attach %u queues: "
+					  "%s", n->name, n->be->name, active,
+					  strerror(-ret));
+	}
+	n->active = active;
+	return 0;
+}
+
 static const struct virtio_dev_ops net_ops = {
 	.start = net_start,
 	.stop = net_stop,
 	.destroy = net_destroy,
+	.save = net_save,
+	.load = net_load,
 };
 
 static uint64_t net_features(const struct net_backend *be)
@@ -184,8 +216,9 @@ static uint64_t net_features(const struct net_backend *be)
 	return f;
 }
 
-int virtio_net_create_on(struct vm *vm, struct net_backend *be,
-			 const uint8_t mac[6], unsigned index)
+int virtio_net_create_on(const struct dev_env *env, struct net_backend *be,
+			 const uint8_t mac[6], unsigned index,
+			 struct device **out)
 {
 	unsigned nq = be->nr_queues;
 	struct virtio_net *n;
@@ -215,13 +248,14 @@ int virtio_net_create_on(struct vm *vm, struct net_backend *be,
 	memcpy(&n->config[NET_CFG_MAC], mac, 6);
 	n->config[NET_CFG_STATUS] = NET_S_LINK_UP;
 	n->config[NET_CFG_MAX_PAIRS] = nq;	/* le16, nq < 256 */
-	ret = virtio_pci_init(&n->vdev, vm, n->name, VIRTIO_ID_NET,
+	ret = virtio_pci_init(&n->vdev, env, n->name, VIRTIO_ID_NET,
 			      PCI_CLASS_NET_ETHERNET, net_features(be),
 			      2 * nq + 1, n->config, NET_CFG_LEN, &net_ops, n);
 	if (ret) {
 		log_error("%s: %s", n->name, strerror(-ret));
 		goto err;
 	}
+	*out = &n->vdev.dev;
 	return 0;
 err_mem:
 	log_error("virtio-net: out of memory");
@@ -230,8 +264,8 @@ err:
 	return ret;
 }
 
-int virtio_net_create(struct vm *vm, const struct net_config *cfg,
-		      unsigned index)
+int virtio_net_create(const struct dev_env *env, const struct net_config *cfg,
+		      unsigned index, struct device **out)
 {
 	struct net_backend *be;
 	struct net_opts o;
@@ -249,6 +283,6 @@ int virtio_net_create(struct vm *vm, const struct net_config *cfg,
 	if (o.has_mac)
 		memcpy(mac, o.mac, 6);
 	else
-		net_mac_derive(vm->cfg->name, index, mac);
-	return virtio_net_create_on(vm, be, mac, index);
+		net_mac_derive(env->vm_name, index, mac);
+	return virtio_net_create_on(env, be, mac, index, out);
 }

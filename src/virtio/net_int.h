@@ -111,8 +111,9 @@ struct virtio_net {
  * as its address. virtio_net_create's second half; tests pass their own
  * backend.
  */
-int virtio_net_create_on(struct vm *vm, struct net_backend *be,
-			 const uint8_t mac[6], unsigned index);
+int virtio_net_create_on(const struct dev_env *env, struct net_backend *be,
+			 const uint8_t mac[6], unsigned index,
+			 struct device **out);
 
 /* The thread of one queue pair (net_pair.c). */
 void *net_pair_thread(void *arg);

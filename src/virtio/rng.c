@@ -16,7 +16,6 @@
 #include "virtio/worker.h"
 #include "vmm/log.h"
 
-#define PCI_CLASS_OTHERS	0xff0000
 /*
  * Bytes filled per request at most: the device may answer with fewer than
  * the buffers hold, and a chain of huge buffers would otherwise keep this
@@ -123,7 +122,7 @@ static const struct virtio_dev_ops rng_ops = {
 	.destroy = rng_destroy,
 };
 
-int virtio_rng_create(struct vm *vm)
+int virtio_rng_create(const struct dev_env *env, struct device **out)
 {
 	struct virtio_rng *rng = calloc(1, sizeof(*rng));
 	int ret = -ENOMEM;
@@ -133,10 +132,11 @@ int virtio_rng_create(struct vm *vm)
 	ret = virtio_worker_init(&rng->worker, "virtio-rng");
 	if (ret)
 		goto err_free;
-	ret = virtio_pci_init(&rng->vdev, vm, "virtio-rng", VIRTIO_ID_RNG,
+	ret = virtio_pci_init(&rng->vdev, env, "virtio-rng", VIRTIO_ID_RNG,
 			      PCI_CLASS_OTHERS, 0, 1, NULL, 0, &rng_ops, rng);
 	if (ret)
 		goto err_fd;
+	*out = &rng->vdev.dev;
 	return 0;
 err_fd:
 	virtio_worker_destroy(&rng->worker);

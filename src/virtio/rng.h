@@ -2,9 +2,9 @@
 #ifndef CVISOR_VIRTIO_RNG_H
 #define CVISOR_VIRTIO_RNG_H
 
-struct vm;
+#include "devices/device.h"
 
-/* Add a virtio-rng device to vm->pci; pci_destroy frees it. */
-int virtio_rng_create(struct vm *vm);
+/* Put a virtio-rng device on env->pci. */
+int virtio_rng_create(const struct dev_env *env, struct device **out);
 
 #endif

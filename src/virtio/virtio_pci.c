@@ -14,12 +14,12 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "vmm/log.h"
-#include "vmm/vm.h"
 
 #define VPCI_BAR		0
 #define VPCI_BAR_SIZE		0x8000
@@ -173,9 +173,9 @@ static void vpci_bar_mapped(struct pci_device *dev, int bar, uint64_t addr)
 	struct virtio_dev *vdev = dev->opaque;
 
 	for (unsigned q = 0; q < vdev->nr_queues; q++)
-		vm_add_ioeventfd(vdev->vm, addr + VPCI_NOTIFY_OFF +
-				 q * VPCI_NOTIFY_MULT, 2, false,
-				 vdev->queues[q].kick_fd);
+		dev_env_add_ioeventfd(&vdev->env, addr + VPCI_NOTIFY_OFF +
+				      q * VPCI_NOTIFY_MULT, 2, false,
+				      vdev->queues[q].kick_fd);
 }
 
 static void vpci_bar_unmapped(struct pci_device *dev, int bar, uint64_t addr)
@@ -183,9 +183,9 @@ static void vpci_bar_unmapped(struct pci_device *dev, int bar, uint64_t addr)
 	struct virtio_dev *vdev = dev->opaque;
 
 	for (unsigned q = 0; q < vdev->nr_queues; q++)
-		vm_del_ioeventfd(vdev->vm, addr + VPCI_NOTIFY_OFF +
-				 q * VPCI_NOTIFY_MULT, 2, false,
-				 vdev->queues[q].kick_fd);
+		dev_env_del_ioeventfd(&vdev->env, addr + VPCI_NOTIFY_OFF +
+				      q * VPCI_NOTIFY_MULT, 2, false,
+				      vdev->queues[q].kick_fd);
 }
 
 /*
@@ -258,19 +258,11 @@ static void vpci_config_write(struct pci_device *dev, unsigned off,
 		r->ops->write(r->opaque, roff, val, len);
 }
 
-static void vpci_destroy(struct pci_device *dev)
-{
-	struct virtio_dev *vdev = dev->opaque;
-
-	vdev->ops->destroy(vdev);
-}
-
 static const struct pci_device_ops vpci_pci_ops = {
 	.config_read = vpci_config_read,
 	.config_write = vpci_config_write,
 	.bar_mapped = vpci_bar_mapped,
 	.bar_unmapped = vpci_bar_unmapped,
-	.destroy = vpci_destroy,
 };
 
 static int vpci_add_cap(struct virtio_dev *vdev, uint8_t type, uint32_t off,
@@ -348,7 +340,8 @@ static int vpci_setup_pci(struct virtio_dev *vdev, uint32_t class_code)
 			     VPCI_MSIX_TABLE_OFF, VPCI_MSIX_PBA_OFF);
 }
 
-int virtio_pci_init(struct virtio_dev *vdev, struct vm *vm, const char *name,
+int virtio_pci_init(struct virtio_dev *vdev, const struct dev_env *env,
+		    const char *name,
 		    uint16_t device_id, uint32_t class_code, uint64_t features,
 		    unsigned nr_queues, uint8_t *config, unsigned config_len,
 		    const struct virtio_dev_ops *ops, void *opaque)
@@ -356,12 +349,14 @@ int virtio_pci_init(struct virtio_dev *vdev, struct vm *vm, const char *name,
 	unsigned q;
 	int ret;
 
-	if (!vm->pci || nr_queues == 0 || nr_queues > VIRTIO_MAX_QUEUES ||
+	if (!env->pci || nr_queues == 0 || nr_queues > VIRTIO_MAX_QUEUES ||
 	    config_len > VPCI_DEVICE_MAX)
 		return -EINVAL;
 	memset(vdev, 0, sizeof(*vdev));
-	vdev->vm = vm;
-	vdev->name = name;
+	vdev->env = *env;
+	vdev->dev.ops = &virtio_device_ops;
+	snprintf(vdev->dev.name, sizeof(vdev->dev.name), "%s", name);
+	vdev->name = vdev->dev.name;
 	vdev->device_id = device_id;
 	vdev->ops = ops;
 	vdev->opaque = opaque;
@@ -385,7 +380,7 @@ int virtio_pci_init(struct virtio_dev *vdev, struct vm *vm, const char *name,
 	ret = vpci_setup_pci(vdev, class_code);
 	if (ret)
 		goto err_msix;
-	ret = pci_register_device(vm->pci, &vdev->pci);
+	ret = pci_register_device(env->pci, &vdev->pci);
 	if (ret)
 		goto err_msix;
 	vdev->registered = true;

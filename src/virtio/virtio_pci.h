@@ -7,7 +7,7 @@
  * A device embeds struct virtio_dev, fills in its ops and config bytes,
  * and serves its queues on its own threads between ops->start (the driver
  * set DRIVER_OK) and ops->stop (reset). Guest notifications arrive on each
- * queue's kick_fd, an eventfd wired with vm_add_ioeventfd.
+ * queue's kick_fd, an eventfd wired with dev_env_add_ioeventfd.
  */
 #ifndef CVISOR_VIRTIO_VIRTIO_PCI_H
 #define CVISOR_VIRTIO_VIRTIO_PCI_H
@@ -16,17 +16,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "devices/device.h"
 #include "devices/pci.h"
 #include "virtio/virtqueue.h"
-
-struct vm;
 
 #define VIRTIO_PCI_VENDOR	0x1af4
 #define VIRTIO_PCI_DEVICE_BASE	0x1040
 
+#define VIRTIO_ID_NET		1
 #define VIRTIO_ID_BLOCK		2
 #define VIRTIO_ID_CONSOLE	3
 #define VIRTIO_ID_RNG		4
+#define VIRTIO_ID_BALLOON	5
 
 #define VIRTIO_F_INDIRECT_DESC	28
 #define VIRTIO_F_EVENT_IDX	29
@@ -52,8 +53,15 @@ struct virtio_dev_ops {
 	 * or guest memory. Only called after a successful start.
 	 */
 	void (*stop)(struct virtio_dev *vdev);
-	/* Free the device (virtio_pci_destroy first); from pci_destroy. */
+	/* Free the device (virtio_pci_destroy first). */
 	void (*destroy)(struct virtio_dev *vdev);
+	/*
+	 * Optional: the device's own state beyond the transport (config
+	 * the driver wrote, backend state), after the transport's in the
+	 * device's section. Called with the device stopped.
+	 */
+	int (*save)(struct virtio_dev *vdev, struct state_writer *w);
+	int (*load)(struct virtio_dev *vdev, struct state_reader *r);
 	/* Optional: the driver wrote device config bytes [off, off+len). */
 	void (*config_write)(struct virtio_dev *vdev, unsigned off,
 			     unsigned len);
@@ -69,7 +77,8 @@ struct virtio_queue {
 };
 
 struct virtio_dev {
-	struct vm *vm;
+	struct device dev;	/* its name is the device's name */
+	struct dev_env env;
 	struct pci_device pci;
 	const struct virtio_dev_ops *ops;
 	void *opaque;
@@ -86,6 +95,8 @@ struct virtio_dev {
 	uint16_t msix_config;
 	uint16_t queue_select;
 	bool started;
+	/* Stopped for a snapshot, not reset: stop keeps what the driver set. */
+	bool quiesced;
 	bool registered;
 	uint8_t pci_cfg_cap;	/* config offset of VIRTIO_PCI_CAP_PCI_CFG */
 
@@ -101,11 +112,14 @@ struct virtio_dev {
  * the PCI bus. features are the device's own bits; the transport adds
  * VERSION_1, EVENT_IDX and INDIRECT_DESC.
  */
-int virtio_pci_init(struct virtio_dev *vdev, struct vm *vm, const char *name,
+int virtio_pci_init(struct virtio_dev *vdev, const struct dev_env *env,
+		    const char *name,
 		    uint16_t device_id, uint32_t class_code, uint64_t features,
 		    unsigned nr_queues, uint8_t *config, unsigned config_len,
 		    const struct virtio_dev_ops *ops, void *opaque);
 void virtio_pci_destroy(struct virtio_dev *vdev);
+/* The device model's ops for every virtio device (virtio_state.c). */
+extern const struct device_ops virtio_device_ops;
 
 static inline bool virtio_has_feature(const struct virtio_dev *vdev,
 				      unsigned bit)

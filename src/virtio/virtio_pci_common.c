@@ -8,7 +8,6 @@
 
 #include "virtio/virtio_pci_int.h"
 #include "vmm/log.h"
-#include "vmm/vm.h"
 
 /* common configuration register offsets */
 #define VC_DFSELECT		0x00
@@ -60,7 +59,7 @@ static void vpci_queue_enable(struct virtio_dev *vdev, struct virtio_queue *q)
 
 	if (q->enabled)
 		return;
-	ret = virtq_setup(&q->vq, &vdev->pci.bus->vm->mem, q->size, q->desc,
+	ret = virtq_setup(&q->vq, vdev->env.mem, q->size, q->desc,
 			  q->driver, q->device,
 			  virtio_has_feature(vdev, VIRTIO_F_EVENT_IDX));
 	if (ret) {

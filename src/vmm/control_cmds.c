@@ -194,7 +194,8 @@ static int cmd_stop(struct control *ctl, struct control_req *r)
 		return -EINVAL;
 	/* A paused guest cannot react to the button. */
 	vm_resume(ctl->vm);
-	ret = acpi_pm_power_button(ctl->vm);
+	ret = ctl->vm->acpi_pm ? acpi_pm_power_button(ctl->vm->acpi_pm) :
+				-ENODEV;
 	if (ret)
 		return ret;
 	ctl->stop_timeout = timeout;

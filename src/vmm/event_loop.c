@@ -93,18 +93,25 @@ int event_loop_start(struct event_loop *loop)
 	return 0;
 }
 
-void event_loop_destroy(struct event_loop *loop)
+void event_loop_stop(struct event_loop *loop)
 {
 	uint64_t one = 1;
+
+	if (!loop || !loop->started)
+		return;
+	if (write(loop->stopfd, &one, sizeof(one)) < 0)
+		pthread_cancel(loop->thread);
+	pthread_join(loop->thread, NULL);
+	loop->started = false;
+}
+
+void event_loop_destroy(struct event_loop *loop)
+{
 	struct event_handler *h, *next;
 
 	if (!loop)
 		return;
-	if (loop->started) {
-		if (write(loop->stopfd, &one, sizeof(one)) < 0)
-			pthread_cancel(loop->thread);
-		pthread_join(loop->thread, NULL);
-	}
+	event_loop_stop(loop);
 	for (h = loop->handlers; h; h = next) {
 		next = h->next;
 		free(h);

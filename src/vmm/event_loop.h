@@ -15,6 +15,11 @@ typedef void (*event_cb)(void *opaque, uint32_t events);
 struct event_loop *event_loop_create(void);
 /* Stop the thread (if started) and free the loop. */
 void event_loop_destroy(struct event_loop *loop);
+/*
+ * Stop the thread (if started): no callback runs after this returns, so
+ * their owners can be freed; handlers can still be removed.
+ */
+void event_loop_stop(struct event_loop *loop);
 int event_loop_start(struct event_loop *loop);
 
 /* events are EPOLLIN/EPOLLOUT/...; fd stays owned by the caller. */

@@ -10,15 +10,6 @@
 
 #include "arch/x86/acpi.h"
 #include "arch/x86/boot.h"
-#include "devices/debug.h"
-#include "devices/pci.h"
-#include "devices/legacy.h"
-#include "devices/uart.h"
-#include "virtio/balloon.h"
-#include "virtio/blk.h"
-#include "virtio/console.h"
-#include "virtio/net.h"
-#include "virtio/rng.h"
 #include "vmm/event_loop.h"
 #include "vmm/log.h"
 #include "vmm/vcpu.h"
@@ -51,31 +42,85 @@ void vm_request_exit(struct vm *vm, enum vm_exit_reason reason,
 			vm->accel->vcpu_kick(&vm->vcpus[i]);
 }
 
-int vm_set_irq(struct vm *vm, unsigned gsi, int level)
+/* The interrupt controller as devices see it: the accelerator's. */
+static int vm_irq_set(void *opaque, unsigned gsi, int level)
 {
+	struct vm *vm = opaque;
+
 	return vm->accel->set_irq(vm, gsi, level);
 }
 
-int vm_send_msi(struct vm *vm, uint64_t addr, uint32_t data)
+static int vm_irq_send_msi(void *opaque, uint64_t addr, uint32_t data)
 {
+	struct vm *vm = opaque;
+
 	return vm->accel->send_msi(vm, addr, data);
 }
 
-int vm_msi_route_add(struct vm *vm, uint64_t addr, uint32_t data)
+static int vm_irq_route_add(void *opaque, uint64_t addr, uint32_t data)
 {
+	struct vm *vm = opaque;
+
 	if (!vm->accel->msi_route_add)
 		return -ENOSYS;
 	return vm->accel->msi_route_add(vm, addr, data);
 }
 
-int vm_msi_route_update(struct vm *vm, int fd, uint64_t addr, uint32_t data)
+static int vm_irq_route_update(void *opaque, int fd, uint64_t addr,
+			       uint32_t data)
 {
+	struct vm *vm = opaque;
+
 	return vm->accel->msi_route_update(vm, fd, addr, data);
 }
 
-void vm_msi_route_del(struct vm *vm, int fd)
+static void vm_irq_route_del(void *opaque, int fd)
 {
+	struct vm *vm = opaque;
+
 	vm->accel->msi_route_del(vm, fd);
+}
+
+static int vm_irq_add_ioeventfd(void *opaque, uint64_t addr, unsigned len,
+				bool pio, int fd)
+{
+	struct vm *vm = opaque;
+
+	if (!vm->accel->add_ioeventfd)
+		return -ENOSYS;
+	return vm->accel->add_ioeventfd(vm, addr, len, pio, fd);
+}
+
+static int vm_irq_del_ioeventfd(void *opaque, uint64_t addr, unsigned len,
+				bool pio, int fd)
+{
+	struct vm *vm = opaque;
+
+	if (!vm->accel->del_ioeventfd)
+		return -ENOSYS;
+	return vm->accel->del_ioeventfd(vm, addr, len, pio, fd);
+}
+
+static const struct irq_chip_ops vm_irq_ops = {
+	.set_irq = vm_irq_set,
+	.send_msi = vm_irq_send_msi,
+	.msi_route_add = vm_irq_route_add,
+	.msi_route_update = vm_irq_route_update,
+	.msi_route_del = vm_irq_route_del,
+	.add_ioeventfd = vm_irq_add_ioeventfd,
+	.del_ioeventfd = vm_irq_del_ioeventfd,
+};
+
+void vm_power_event(void *opaque, enum power_event ev, const char *why)
+{
+	static const enum vm_exit_reason reason[] = {
+		[POWER_OFF] = VM_EXIT_POWEROFF,
+		[POWER_RESET] = VM_EXIT_RESET,
+		[POWER_PANIC] = VM_EXIT_PANIC,
+		[POWER_FAIL] = VM_EXIT_ERROR,
+	};
+
+	vm_request_exit(opaque, reason[ev], "%s", why);
 }
 
 static const struct accel_ops *vm_pick_accel(struct vm *vm)
@@ -113,53 +158,6 @@ static int vm_init_accel(struct vm *vm)
 	return ret;
 }
 
-/* The PC platform devices; a failure here is only ever out of memory. */
-static int vm_init_platform(struct vm *vm)
-{
-	int ret = post_port_init(vm);
-
-	if (!ret)
-		ret = rtc_init(vm);
-	if (!ret)
-		ret = i8042_init(vm);
-	if (!ret)
-		ret = pvpanic_init(vm);
-	if (!ret)
-		ret = acpi_pm_init(vm);
-	if (!ret) {
-		vm->console_uart = uart_create(vm, PORT_COM1, IRQ_COM1,
-					       vm->cfg->console_out,
-					       vm->cfg->console_opaque);
-		if (!vm->console_uart)
-			ret = -ENOMEM;
-	}
-	if (!ret && vm->cfg->test_exit)
-		ret = debug_exit_init(vm);
-	if (!ret)
-		ret = pci_init(vm);
-	if (ret)
-		log_error("platform device setup failed: %s", strerror(-ret));
-	return ret;
-}
-
-/* PCI and virtio devices: each prints its own one-line error. */
-static int vm_init_devices(struct vm *vm)
-{
-	int ret = vm_init_platform(vm);
-
-	for (int i = 0; !ret && i < vm->cfg->nr_disks; i++)
-		ret = virtio_blk_create(vm, &vm->cfg->disks[i]);
-	if (!ret)
-		ret = virtio_rng_create(vm);
-	for (int i = 0; !ret && i < vm->cfg->nr_nets; i++)
-		ret = virtio_net_create(vm, &vm->cfg->nets[i], i);
-	if (!ret && vm->cfg->balloon)
-		ret = virtio_balloon_create(vm);
-	if (!ret && vm->cfg->virtio_console)
-		ret = virtio_console_create(vm, vm->cfg->virtio_console);
-	return ret;
-}
-
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
 	uint64_t rsdp;
@@ -187,7 +185,18 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	ret = vm_init_accel(vm);
 	if (ret)
 		return ret;
-	ret = vm_init_devices(vm);
+	vm->irq = (struct irq_chip){ &vm_irq_ops, vm };
+	vm->env = (struct dev_env){
+		.pio = &vm->pio,
+		.mmio = &vm->mmio,
+		.mem = &vm->mem,
+		.loop = vm->loop,
+		.irq = &vm->irq,
+		.power = { vm_power_event, vm },
+		.nr_vcpus = vm->nr_vcpus,
+		.vm_name = cfg->name,
+	};
+	ret = machine_create_devices(vm);
 	if (ret)
 		return ret;
 	ret = acpi_build(vm, &rsdp);
@@ -206,17 +215,15 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 void vm_destroy(struct vm *vm)
 {
 	vcpus_stop(vm);
-	/* Device I/O threads may still touch guest RAM: stop them first. */
-	pci_destroy(vm);
+	/*
+	 * Device I/O threads may still touch guest RAM, and timers live on
+	 * the event loop: devices go first.
+	 */
+	event_loop_stop(vm->loop);
+	machine_destroy_devices(vm);
 	vcpus_destroy(vm);
 	event_loop_destroy(vm->loop);
 	vm->loop = NULL;
-	uart_destroy(vm->console_uart);
-	vm->console_uart = NULL;
-	acpi_pm_exit(vm);
-	pvpanic_exit(vm);
-	i8042_exit(vm);
-	rtc_exit(vm);
 	if (vm->accel)
 		vm->accel->vm_destroy(vm);
 	guest_mem_destroy(&vm->mem);
@@ -245,41 +252,4 @@ enum vm_exit_reason vm_run(struct vm *vm)
 	pthread_mutex_unlock(&vm->lock);
 	vcpus_stop(vm);
 	return reason;
-}
-
-static void ioeventfd_write(void *opaque, uint64_t off, uint64_t val,
-			    unsigned size)
-{
-	uint64_t one = 1;
-
-	if (write((int)(intptr_t)opaque, &one, sizeof(one)) < 0)
-		log_once("ioeventfd signal failed: %s", strerror(errno));
-}
-
-static const struct bus_ops ioeventfd_ops = {
-	.write = ioeventfd_write,
-};
-
-int vm_add_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, bool pio,
-		     int fd)
-{
-	int ret = -ENOSYS;
-
-	if (vm->accel->add_ioeventfd)
-		ret = vm->accel->add_ioeventfd(vm, addr, len, pio, fd);
-	if (ret == 0)
-		return 0;
-	return bus_register(pio ? &vm->pio : &vm->mmio, addr, len,
-			    &ioeventfd_ops, (void *)(intptr_t)fd, "ioeventfd");
-}
-
-int vm_del_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, bool pio,
-		     int fd)
-{
-	if (bus_unregister(pio ? &vm->pio : &vm->mmio, addr,
-			   (void *)(intptr_t)fd) == 0)
-		return 0;
-	if (vm->accel->del_ioeventfd)
-		return vm->accel->del_ioeventfd(vm, addr, len, pio, fd);
-	return -ENOENT;
 }

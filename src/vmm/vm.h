@@ -14,29 +14,22 @@
 
 #include "accel/accel.h"
 #include "arch/x86/layout.h"
+#include "devices/device.h"
+#include "virtio/blk.h"
+#include "virtio/net.h"
 #include "vmm/bus.h"
 #include "vmm/guest_mem.h"
 
 #define VM_MAX_DISKS	16
 #define VM_MAX_NETS	8
+/* Platform devices, PCI host, and virtio devices: disks, NICs, 3 more. */
+#define VM_MAX_DEVICES	(12 + VM_MAX_DISKS + VM_MAX_NETS)
 
 struct event_loop;
 struct uart;
 struct pci_bus;
 struct virtio_balloon;
 struct vcon_backend;
-
-struct disk_config {
-	const char *path;
-	bool readonly;
-	bool direct;		/* cache=none: O_DIRECT */
-	const char *serial;
-	const char *format;	/* "raw", "qcow2" or NULL to probe */
-};
-
-struct net_config {
-	const char *spec;	/* the --net argument as given */
-};
 
 struct vm_config {
 	const char *name;
@@ -109,9 +102,18 @@ struct vm {
 	bool pause_req;
 	int nr_paused;
 
+	/*
+	 * The devices, in creation order (src/vmm/machine.c), and what they
+	 * are created with: the interrupt controller is the accelerator's.
+	 */
+	struct irq_chip irq;
+	struct dev_env env;
+	struct device *devices[VM_MAX_DEVICES];
+	int nr_devices;
 	/* Devices the VMM talks to directly. */
 	struct uart *console_uart;
 	struct pci_bus *pci;
+	struct device *acpi_pm;
 	struct virtio_balloon *balloon;	/* NULL without --balloon */
 };
 
@@ -129,26 +131,16 @@ void vm_request_exit(struct vm *vm, enum vm_exit_reason reason,
 		     const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Interrupts, forwarded to the accelerator. */
-int vm_set_irq(struct vm *vm, unsigned gsi, int level);
-int vm_send_msi(struct vm *vm, uint64_t addr, uint32_t data);
-/*
- * An eventfd that raises MSI (addr, data) when written (accel_ops
- * msi_route_add), or -ENOSYS when the accelerator has none.
- */
-int vm_msi_route_add(struct vm *vm, uint64_t addr, uint32_t data);
-int vm_msi_route_update(struct vm *vm, int fd, uint64_t addr, uint32_t data);
-void vm_msi_route_del(struct vm *vm, int fd);
-
-/*
- * Have guest writes to [addr, addr+len) signal fd. Uses the accelerator's
- * ioeventfd when it has one, otherwise a bus handler that writes fd.
- */
-int vm_add_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, bool pio,
-		     int fd);
-int vm_del_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, bool pio,
-		     int fd);
-
 uint64_t vm_now_ns(void);
+
+/* A device's power event (vm as opaque) ends the VM with its reason. */
+void vm_power_event(void *vm, enum power_event ev, const char *why);
+
+/*
+ * The machine (machine.c): create every device of cfg from the device
+ * table, in order, into vm->devices; destroy them in reverse order.
+ */
+int machine_create_devices(struct vm *vm);
+void machine_destroy_devices(struct vm *vm);
 
 #endif

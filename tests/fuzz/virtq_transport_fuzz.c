@@ -42,8 +42,8 @@ static void setup(void)
 	close(fd);
 	vm.nr_vcpus = 2;
 	if (bus_init(&vm.pio, "pio") || bus_init(&vm.mmio, "mmio") ||
-	    guest_mem_init(&vm.mem, RAM_SIZE, NULL) || pci_init(&vm) ||
-	    virtio_rng_create(&vm) || virtio_blk_create(&vm, &disk))
+	    guest_mem_init(&vm.mem, RAM_SIZE, NULL) || fake_pci_init(&vm) ||
+	    fake_added(virtio_rng_create(fake_env(&vm), &fake_new_dev)) || fake_added(virtio_blk_create(fake_env(&vm), &disk, 0, &fake_new_dev)))
 		abort();
 	unlink(disk_path);
 }

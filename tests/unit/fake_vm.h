@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Stand-ins for the VM's interrupt, ioeventfd and clock hooks, so device
- * code runs in a unit test without an accelerator or src/vmm/vm.c. They
- * record the last interrupt (atomically: device threads raise them).
+ * An interrupt controller for device tests, through the same seam the VM
+ * uses (struct dev_env): it records the last interrupt (atomically: device
+ * threads raise them), and the devices a test creates are kept in a list
+ * that fake_pci_destroy tears down in reverse order, as the VM does.
  * Include in exactly one file of a test binary.
  */
 #ifndef CVISOR_TEST_FAKE_VM_H
@@ -15,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "devices/pci.h"
 #include "vmm/vm.h"
 
 static unsigned fake_irq_gsi;
@@ -23,14 +25,14 @@ static unsigned fake_nr_msi;
 static uint64_t fake_msi_addr;
 static uint32_t fake_msi_data;
 
-int vm_set_irq(struct vm *v, unsigned gsi, int level)
+static int fake_set_irq(void *v, unsigned gsi, int level)
 {
 	__atomic_store_n(&fake_irq_gsi, gsi, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&fake_irq_level, level, __ATOMIC_SEQ_CST);
 	return 0;
 }
 
-int vm_send_msi(struct vm *v, uint64_t addr, uint32_t data)
+static int fake_send_msi(void *v, uint64_t addr, uint32_t data)
 {
 	__atomic_store_n(&fake_msi_addr, addr, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&fake_msi_data, data, __ATOMIC_SEQ_CST);
@@ -51,7 +53,7 @@ static int fake_route_fd = -1;		/* last added or updated */
 static uint64_t fake_route_addr;
 static uint32_t fake_route_data;
 
-int vm_msi_route_add(struct vm *v, uint64_t addr, uint32_t data)
+static int fake_route_add(void *v, uint64_t addr, uint32_t data)
 {
 	int fd;
 
@@ -70,7 +72,8 @@ int vm_msi_route_add(struct vm *v, uint64_t addr, uint32_t data)
 	return fd;
 }
 
-int vm_msi_route_update(struct vm *v, int fd, uint64_t addr, uint32_t data)
+static int fake_route_update(void *v, int fd, uint64_t addr,
+			     uint32_t data)
 {
 	fake_nr_route_changes++;
 	fake_route_fd = fd;
@@ -79,31 +82,72 @@ int vm_msi_route_update(struct vm *v, int fd, uint64_t addr, uint32_t data)
 	return 0;
 }
 
-void vm_msi_route_del(struct vm *v, int fd)
+static void fake_route_del(void *v, int fd)
 {
 	fake_nr_routes--;
 	close(fd);
 }
 
-/* No accelerator ioeventfd: devices fall back as they do under emu. */
-int vm_add_ioeventfd(struct vm *v, uint64_t addr, unsigned len, bool pio,
-		     int fd)
+/*
+ * No ioeventfd in the interrupt controller: devices fall back to bus
+ * handlers, as they do under emu.
+ */
+static const struct irq_chip_ops fake_irq_ops = {
+	.set_irq = fake_set_irq,
+	.send_msi = fake_send_msi,
+	.msi_route_add = fake_route_add,
+	.msi_route_update = fake_route_update,
+	.msi_route_del = fake_route_del,
+};
+
+/* Devices made by the test, in creation order. */
+static struct device *fake_devs[16];
+static int fake_nr_devs;
+static struct device *fake_new_dev;	/* out parameter for creators */
+
+/* What devices of vm are created with; follows vm's fields. */
+static struct dev_env *fake_env(struct vm *vm)
 {
-	return -ENOSYS;
+	vm->irq = (struct irq_chip){ &fake_irq_ops, vm };
+	vm->env = (struct dev_env){
+		.pio = &vm->pio, .mmio = &vm->mmio, .mem = &vm->mem,
+		.loop = vm->loop, .irq = &vm->irq, .pci = vm->pci,
+		.power = { vm_power_event, vm },
+		.nr_vcpus = vm->nr_vcpus ? vm->nr_vcpus : 1,
+	};
+	return &vm->env;
 }
 
-int vm_del_ioeventfd(struct vm *v, uint64_t addr, unsigned len, bool pio,
-		     int fd)
+/* Keep fake_new_dev when a creator returned 0; returns ret. */
+static int fake_added(int ret)
 {
-	return -ENOSYS;
+	if (!ret && fake_nr_devs < 16)
+		fake_devs[fake_nr_devs++] = fake_new_dev;
+	return ret;
 }
 
-uint64_t vm_now_ns(void)
+/* Bus 0 with its host bridge, as the first device. */
+static int fake_pci_init(struct vm *vm)
 {
-	struct timespec ts;
+	int ret = pci_host_create(fake_env(vm), &fake_new_dev);
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	if (!ret) {
+		vm->pci = pci_host_bus(fake_new_dev);
+		fake_env(vm);
+	}
+	return fake_added(ret);
+}
+
+/* Every device the test made, newest first, then the bus. */
+static void fake_pci_destroy(struct vm *vm)
+{
+	while (fake_nr_devs > 0) {
+		struct device *dev = fake_devs[--fake_nr_devs];
+
+		dev->ops->destroy(dev);
+	}
+	vm->pci = NULL;
+	vm->balloon = NULL;
 }
 
 #endif

@@ -26,6 +26,15 @@
 #define PAGE_GPA	0x100000
 #define RAM_SIZE	(16 << 20)
 
+static int fake_balloon_create(struct vm *v)
+{
+	int ret = virtio_balloon_create(fake_env(v), true, &v->balloon);
+
+	if (!ret)
+		fake_new_dev = virtio_balloon_device(v->balloon);
+	return fake_added(ret);
+}
+
 static struct vm vm;
 static struct vm_config cfg = { .balloon = true };
 static struct vdrv vd;
@@ -234,13 +243,13 @@ int main(void)
 	CHECK_EQ(bus_init(&vm.pio, "pio"), 0);
 	CHECK_EQ(bus_init(&vm.mmio, "mmio"), 0);
 	CHECK_EQ(guest_mem_init(&vm.mem, RAM_SIZE, NULL), 0);
-	CHECK_EQ(pci_init(&vm), 0);
-	CHECK_EQ(virtio_balloon_create(&vm), 0);
+	CHECK_EQ(fake_pci_init(&vm), 0);
+	CHECK_EQ(fake_balloon_create(&vm), 0);
 	RUN(test_balloon_discovery);
 	RUN(test_balloon_target_in_config);
 	RUN(test_balloon_inflate_releases_pages);
 	RUN(test_balloon_stats_and_free_page_reporting);
-	pci_destroy(&vm);
+	fake_pci_destroy(&vm);
 	CHECK(vm.balloon == NULL);
 	guest_mem_destroy(&vm.mem);
 	bus_destroy(&vm.pio);

@@ -39,7 +39,7 @@ static void outb(uint16_t port, uint8_t v)
 static void test_acpi_pm_poweroff(void)
 {
 	vm_setup();
-	CHECK_EQ(acpi_pm_init(&vm), 0);
+	CHECK_EQ(acpi_pm_create(fake_env(&vm), ACPI_GED_GSI, &pm_dev), 0);
 	/* SLP_TYP without SLP_EN does nothing */
 	outb(PORT_ACPI_SLEEP_CTL, ACPI_SLP_TYP_S5 << ACPI_SLP_TYP_SHIFT);
 	CHECK_EQ(vm.exit_reason, VM_EXIT_NONE);
@@ -47,15 +47,15 @@ static void test_acpi_pm_poweroff(void)
 	outb(PORT_ACPI_SLEEP_CTL, 0x34);
 	CHECK_EQ(vm.exit_reason, VM_EXIT_POWEROFF);
 	CHECK(vm.stopping);
-	acpi_pm_exit(&vm);
-	acpi_pm_exit(&vm);	/* twice is harmless */
+	fake_destroy(&pm_dev);
+	fake_destroy(&pm_dev);	/* twice is harmless */
 	vm_teardown();
 }
 
 static void test_acpi_pm_sleep_status(void)
 {
 	vm_setup();
-	CHECK_EQ(acpi_pm_init(&vm), 0);
+	CHECK_EQ(acpi_pm_create(fake_env(&vm), ACPI_GED_GSI, &pm_dev), 0);
 	CHECK_EQ(inb(PORT_ACPI_SLEEP_STS), 0);
 	/* An unsupported sleep state wakes at once. */
 	outb(PORT_ACPI_SLEEP_CTL, ACPI_SLP_EN | 3 << ACPI_SLP_TYP_SHIFT);
@@ -63,42 +63,44 @@ static void test_acpi_pm_sleep_status(void)
 	CHECK_EQ(inb(PORT_ACPI_SLEEP_STS), ACPI_WAK_STS);
 	outb(PORT_ACPI_SLEEP_STS, ACPI_WAK_STS);	/* write 1 to clear */
 	CHECK_EQ(inb(PORT_ACPI_SLEEP_STS), 0);
-	acpi_pm_exit(&vm);
+	fake_destroy(&pm_dev);
 	vm_teardown();
 }
 
 static void test_acpi_pm_reset(void)
 {
 	vm_setup();
-	CHECK_EQ(acpi_pm_init(&vm), 0);
+	CHECK_EQ(acpi_pm_create(fake_env(&vm), ACPI_GED_GSI, &pm_dev), 0);
 	outb(PORT_ACPI_RESET, ACPI_RESET_VALUE + 1);
 	CHECK_EQ(vm.exit_reason, VM_EXIT_NONE);
 	outb(PORT_ACPI_RESET, ACPI_RESET_VALUE);
 	CHECK_EQ(vm.exit_reason, VM_EXIT_RESET);
-	acpi_pm_exit(&vm);
+	fake_destroy(&pm_dev);
 	vm_teardown();
 }
 
 static void test_power_button(void)
 {
 	vm_setup();
-	CHECK_EQ(acpi_pm_power_button(&vm), 0);
+	CHECK_EQ(acpi_pm_create(fake_env(&vm), ACPI_GED_GSI, &pm_dev), 0);
+	CHECK_EQ(acpi_pm_power_button(pm_dev), 0);
 	CHECK_EQ(irq_raises[ACPI_GED_GSI], 1);
 	CHECK_EQ(irq_level[ACPI_GED_GSI], 0);
+	fake_destroy(&pm_dev);
 	vm_teardown();
 }
 
 static void test_pvpanic(void)
 {
 	vm_setup();
-	CHECK_EQ(pvpanic_init(&vm), 0);
+	CHECK_EQ(pvpanic_create(fake_env(&vm), PORT_PVPANIC, &pvpanic_dev), 0);
 	CHECK_EQ(inb(PORT_PVPANIC), 3);
 	outb(PORT_PVPANIC, 2);		/* crash kernel loaded: keep going */
 	CHECK_EQ(vm.exit_reason, VM_EXIT_NONE);
 	outb(PORT_PVPANIC, 1);
 	CHECK_EQ(vm.exit_reason, VM_EXIT_PANIC);
 	CHECK(strstr(vm.exit_msg, "panic"));
-	pvpanic_exit(&vm);
+	fake_destroy(&pvpanic_dev);
 	CHECK(!bus_read(&vm.pio, PORT_PVPANIC, &(uint64_t){ 0 }, 1));
 	vm_teardown();
 }
@@ -117,7 +119,7 @@ static void test_i8042_probe(void)
 	int raises;
 
 	vm_setup();
-	CHECK_EQ(i8042_init(&vm), 0);
+	CHECK_EQ(i8042_create(fake_env(&vm), IRQ_KBD, &kbd_dev), 0);
 	/* empty: OBF clear, so i8042_flush ends at once */
 	CHECK_EQ(inb(PORT_I8042_CMD) & 0x01, 0);
 	CHECK_EQ(kbc_cmd(0xaa), 0x55);
@@ -145,14 +147,14 @@ static void test_i8042_probe(void)
 	CHECK(kbc_cmd(0xa9) != 0);			/* aux test fails */
 	CHECK_EQ(inb(PORT_I8042_CMD) & 0x01, 0);
 	CHECK_EQ(irq_raises[IRQ_KBD], raises);
-	i8042_exit(&vm);
+	fake_destroy(&kbd_dev);
 	vm_teardown();
 }
 
 static void test_i8042_keyboard(void)
 {
 	vm_setup();
-	CHECK_EQ(i8042_init(&vm), 0);
+	CHECK_EQ(i8042_create(fake_env(&vm), IRQ_KBD, &kbd_dev), 0);
 	/* keyboard interrupts on (the default command byte) */
 	outb(PORT_I8042_DATA, 0xff);			/* reset */
 	CHECK_EQ(irq_level[IRQ_KBD], 1);
@@ -177,19 +179,19 @@ static void test_i8042_keyboard(void)
 	outb(PORT_I8042_DATA, 0xf4);			/* enable */
 	CHECK_EQ(inb(PORT_I8042_DATA), 0xfa);
 	CHECK_EQ(inb(PORT_I8042_CMD) & 0x01, 0);
-	i8042_exit(&vm);
+	fake_destroy(&kbd_dev);
 	vm_teardown();
 }
 
 static void test_i8042_reset(void)
 {
 	vm_setup();
-	CHECK_EQ(i8042_init(&vm), 0);
+	CHECK_EQ(i8042_create(fake_env(&vm), IRQ_KBD, &kbd_dev), 0);
 	outb(PORT_I8042_CMD, 0xff);			/* pulses nothing */
 	CHECK_EQ(vm.exit_reason, VM_EXIT_NONE);
 	outb(PORT_I8042_CMD, 0xfe);
 	CHECK_EQ(vm.exit_reason, VM_EXIT_RESET);
-	i8042_exit(&vm);
+	fake_destroy(&kbd_dev);
 	/* and the port 0x61 between the two is left for the PIT */
 	CHECK(!bus_read(&vm.pio, PORT_SYSCTRL_B, &(uint64_t){ 0 }, 1));
 	vm_teardown();
@@ -209,10 +211,10 @@ static void test_guest_garbage(void)
 
 	vm_setup();
 	CHECK_EQ(guest_mem_init(&vm.mem, 16 << 20, NULL), 0);
-	CHECK_EQ(i8042_init(&vm), 0);
-	CHECK_EQ(rtc_init(&vm), 0);
-	CHECK_EQ(pvpanic_init(&vm), 0);
-	CHECK_EQ(acpi_pm_init(&vm), 0);
+	CHECK_EQ(i8042_create(fake_env(&vm), IRQ_KBD, &kbd_dev), 0);
+	CHECK_EQ(rtc_create(fake_env(&vm), PORT_RTC, IRQ_RTC, &rtc_dev), 0);
+	CHECK_EQ(pvpanic_create(fake_env(&vm), PORT_PVPANIC, &pvpanic_dev), 0);
+	CHECK_EQ(acpi_pm_create(fake_env(&vm), ACPI_GED_GSI, &pm_dev), 0);
 	for (int i = 0; i < 200000; i++) {
 		x = x * 1103515245 + 12345;
 		uint16_t port = ports[(x >> 8) % 8];
@@ -228,10 +230,10 @@ static void test_guest_garbage(void)
 	for (int i = 0; i < 32 && inb(PORT_I8042_CMD) & 0x01; i++)
 		v = inb(PORT_I8042_DATA);
 	CHECK_EQ(v, 0x55);
-	acpi_pm_exit(&vm);
-	pvpanic_exit(&vm);
-	rtc_exit(&vm);
-	i8042_exit(&vm);
+	fake_destroy(&pm_dev);
+	fake_destroy(&pvpanic_dev);
+	fake_destroy(&rtc_dev);
+	fake_destroy(&kbd_dev);
 	CHECK_EQ(vm.pio.nr, 0);
 	guest_mem_destroy(&vm.mem);
 	vm_teardown();

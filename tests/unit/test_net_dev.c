@@ -123,8 +123,8 @@ static void add_nic_be(unsigned nq, bool vnet_hdr)
 	int sv[2];
 
 	if (vm.pci)
-		pci_destroy(&vm);
-	CHECK_EQ(pci_init(&vm), 0);
+		fake_pci_destroy(&vm);
+	CHECK_EQ(fake_pci_init(&vm), 0);
 	fbe = calloc(1, sizeof(*fbe));
 	fbe->be = (struct net_backend){ .ops = &fake_ops, .name = "fake",
 					.vnet_hdr = vnet_hdr, .nr_queues = nq };
@@ -136,7 +136,8 @@ static void add_nic_be(unsigned nq, bool vnet_hdr)
 		fbe->peer[q] = sv[1];
 	}
 	fbe->queues_on = 1;
-	CHECK_EQ(virtio_net_create_on(&vm, &fbe->be, mac, 0), 0);
+	CHECK_EQ(fake_added(virtio_net_create_on(fake_env(&vm), &fbe->be, mac, 0,
+					    &fake_new_dev)), 0);
 	for (devfn = 8; devfn < 256; devfn += 8)
 		if (vm.pci->devs[devfn >> 3])
 			break;
@@ -626,7 +627,7 @@ int main(void)
 	RUN(test_tx_hostile_dev);
 	RUN(test_rx_hostile_dev);
 	RUN(test_ctrl);
-	pci_destroy(&vm);
+	fake_pci_destroy(&vm);
 	guest_mem_destroy(&vm.mem);
 	bus_destroy(&vm.pio);
 	bus_destroy(&vm.mmio);

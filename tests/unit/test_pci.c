@@ -63,7 +63,7 @@ static void setup(void)
 	CHECK_EQ(bus_init(&vm.pio, "pio"), 0);
 	CHECK_EQ(bus_init(&vm.mmio, "mmio"), 0);
 	CHECK_EQ(guest_mem_init(&vm.mem, 16 << 20, NULL), 0);
-	CHECK_EQ(pci_init(&vm), 0);
+	CHECK_EQ(fake_pci_init(&vm), 0);
 
 	pci_device_init(&tdev, "test", 0x1234, 0x5678, 0x018000, 3,
 			PCI_CFG_SIZE_EXT);
@@ -82,7 +82,7 @@ static void teardown(void)
 {
 	pci_unregister_device(vm.pci, &tdev);
 	pci_msix_destroy(&tdev);
-	pci_destroy(&vm);
+	fake_pci_destroy(&vm);
 	guest_mem_destroy(&vm.mem);
 	bus_destroy(&vm.pio);
 	bus_destroy(&vm.mmio);

@@ -19,7 +19,7 @@ static void vm_setup(void)
 {
 	fake_irq_vm_init(&vm, &cfg);
 	CHECK_EQ(guest_mem_init(&vm.mem, 64 << 20, NULL), 0);
-	CHECK_EQ(rtc_init(&vm), 0);
+	CHECK_EQ(rtc_create(fake_env(&vm), PORT_RTC, IRQ_RTC, &rtc_dev), 0);
 }
 
 static void vm_teardown(void)
@@ -28,7 +28,7 @@ static void vm_teardown(void)
 		event_loop_destroy(vm.loop);
 		vm.loop = NULL;
 	}
-	rtc_exit(&vm);
+	fake_destroy(&rtc_dev);
 	guest_mem_destroy(&vm.mem);
 	fake_irq_vm_destroy(&vm);
 }
@@ -235,12 +235,12 @@ static void test_rtc_timer_irq(void)
 	int raises = 0;
 
 	vm_setup();
-	rtc_exit(&vm);
+	fake_destroy(&rtc_dev);
 	vm.loop = event_loop_create();
 	CHECK(vm.loop);
 	if (!vm.loop)
 		goto out;
-	CHECK_EQ(rtc_init(&vm), 0);
+	CHECK_EQ(rtc_create(fake_env(&vm), PORT_RTC, IRQ_RTC, &rtc_dev), 0);
 	CHECK_EQ(event_loop_start(vm.loop), 0);
 	cmos_read(0x0c);
 	cmos_write(0x0b, 0x02 | 0x10);			/* UIE */

@@ -112,7 +112,7 @@ static int request(unsigned q, uint32_t type, uint64_t sector, uint32_t len,
 
 static int add_disk(struct disk_config *disk)
 {
-	int ret = virtio_blk_create(&vm, disk);
+	int ret = fake_added(virtio_blk_create(fake_env(&vm), disk, 0, &fake_new_dev));
 
 	if (ret == 0)
 		for (devfn = 8; devfn < 256; devfn += 8)
@@ -207,8 +207,8 @@ static void test_readonly(void)
 
 	/* the running read-write disk holds the lock */
 	CHECK_EQ(add_disk(&ro), -EBUSY);
-	pci_destroy(&vm);
-	CHECK_EQ(pci_init(&vm), 0);
+	fake_pci_destroy(&vm);
+	CHECK_EQ(fake_pci_init(&vm), 0);
 	CHECK_EQ(add_disk(&ro), 0);
 	CHECK_EQ(devfn, rw_devfn);
 	discover();
@@ -236,8 +236,8 @@ static void test_no_status(void)
 	struct virtq_desc *d;
 	uint16_t *avail;
 
-	pci_destroy(&vm);
-	CHECK_EQ(pci_init(&vm), 0);
+	fake_pci_destroy(&vm);
+	CHECK_EQ(fake_pci_init(&vm), 0);
 	{
 		struct disk_config rw = { .path = path };
 
@@ -291,8 +291,8 @@ static int fresh_disk(struct disk_config *disk)
 {
 	int ret;
 
-	pci_destroy(&vm);
-	CHECK_EQ(pci_init(&vm), 0);
+	fake_pci_destroy(&vm);
+	CHECK_EQ(fake_pci_init(&vm), 0);
 	ret = add_disk(disk);
 	if (ret == 0) {
 		discover();
@@ -321,8 +321,8 @@ static void test_direct(void)
 	CHECK_EQ(request(0, 0, 64, 8192, true, NULL), 0);
 	CHECK(memcmp(back, data, 8192) == 0);
 	wr(vd.common + 0x14, 0, 1);
-	pci_destroy(&vm);
-	CHECK_EQ(pci_init(&vm), 0);
+	fake_pci_destroy(&vm);
+	CHECK_EQ(fake_pci_init(&vm), 0);
 	close(fd);
 	unlink(dpath);
 }
@@ -372,8 +372,8 @@ static void test_block_device(void)
 	/* a second writer of the same device is refused */
 	CHECK_EQ(add_disk(&disk), -EBUSY);
 	wr(vd.common + 0x14, 0, 1);
-	pci_destroy(&vm);
-	CHECK_EQ(pci_init(&vm), 0);
+	fake_pci_destroy(&vm);
+	CHECK_EQ(fake_pci_init(&vm), 0);
 	ioctl(loop, LOOP_CLR_FD, 0);
 	close(loop);
 out:
@@ -395,7 +395,7 @@ int main(void)
 	CHECK_EQ(bus_init(&vm.pio, "pio"), 0);
 	CHECK_EQ(bus_init(&vm.mmio, "mmio"), 0);
 	CHECK_EQ(guest_mem_init(&vm.mem, 16 << 20, NULL), 0);
-	CHECK_EQ(pci_init(&vm), 0);
+	CHECK_EQ(fake_pci_init(&vm), 0);
 	CHECK_EQ(add_disk(&disk), 0);
 	discover();
 	RUN(test_config);
@@ -406,7 +406,7 @@ int main(void)
 	RUN(test_no_status);
 	RUN(test_direct);
 	RUN(test_block_device);
-	pci_destroy(&vm);
+	fake_pci_destroy(&vm);
 	guest_mem_destroy(&vm.mem);
 	bus_destroy(&vm.pio);
 	bus_destroy(&vm.mmio);

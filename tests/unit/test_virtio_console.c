@@ -186,9 +186,9 @@ static void test_file_backend(void)
 	snprintf(spec, sizeof(spec), "file=%s", path);
 	CHECK_EQ(vcon_backend_open(spec, &fbe), 0);
 	CHECK(!fbe.input);
-	pci_destroy(&vm);
-	CHECK_EQ(pci_init(&vm), 0);
-	CHECK_EQ(virtio_console_create(&vm, &fbe), 0);
+	fake_pci_destroy(&vm);
+	CHECK_EQ(fake_pci_init(&vm), 0);
+	CHECK_EQ(fake_added(virtio_console_create(fake_env(&vm), &fbe, &fake_new_dev)), 0);
 	vd = vdrv_discover(&vm, DEVFN);
 	bring_up(false);
 	/* receive buffers wait: a file has no input */
@@ -203,8 +203,8 @@ static void test_file_backend(void)
 	CHECK(memcmp(got, "to file", 7) == 0);
 	CHECK_EQ(used(0)[1], 0);
 	wr(vd.common + 0x14, 0, 1);
-	pci_destroy(&vm);
-	CHECK_EQ(pci_init(&vm), 0);
+	fake_pci_destroy(&vm);
+	CHECK_EQ(fake_pci_init(&vm), 0);
 	vcon_backend_close(&fbe);
 	close(fd);
 	unlink(path);
@@ -226,17 +226,17 @@ int main(void)
 	CHECK_EQ(bus_init(&vm.pio, "pio"), 0);
 	CHECK_EQ(bus_init(&vm.mmio, "mmio"), 0);
 	CHECK_EQ(guest_mem_init(&vm.mem, 16 << 20, NULL), 0);
-	CHECK_EQ(pci_init(&vm), 0);
+	CHECK_EQ(fake_pci_init(&vm), 0);
 	CHECK_EQ(vcon_backend_open("pty", &pty), 0);
 	CHECK(pty.input && pty.hold_fd >= 0);
-	CHECK_EQ(virtio_console_create(&vm, &pty), 0);
+	CHECK_EQ(fake_added(virtio_console_create(fake_env(&vm), &pty, &fake_new_dev)), 0);
 	RUN(test_discovery);
 	RUN(test_output);
 	RUN(test_input);
 	RUN(test_hostile);
 	RUN(test_file_backend);
 	RUN(test_bad_specs);
-	pci_destroy(&vm);
+	fake_pci_destroy(&vm);
 	vcon_backend_close(&pty);
 	guest_mem_destroy(&vm.mem);
 	bus_destroy(&vm.pio);

@@ -274,15 +274,15 @@ int main(void)
 	CHECK_EQ(bus_init(&vm.pio, "pio"), 0);
 	CHECK_EQ(bus_init(&vm.mmio, "mmio"), 0);
 	CHECK_EQ(guest_mem_init(&vm.mem, 16 << 20, NULL), 0);
-	CHECK_EQ(pci_init(&vm), 0);
-	CHECK_EQ(virtio_rng_create(&vm), 0);
+	CHECK_EQ(fake_pci_init(&vm), 0);
+	CHECK_EQ(fake_added(virtio_rng_create(fake_env(&vm), &fake_new_dev)), 0);
 	RUN(test_discovery);
 	RUN(test_features);
 	RUN(test_round_trip);
 	RUN(test_event_idx_round_trip);
 	RUN(test_intx_round_trip);
 	RUN(test_bad_ring);
-	pci_destroy(&vm);
+	fake_pci_destroy(&vm);
 	guest_mem_destroy(&vm.mem);
 	bus_destroy(&vm.pio);
 	bus_destroy(&vm.mmio);

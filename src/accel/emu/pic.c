@@ -15,7 +15,6 @@
 #include "vmm/log.h"
 #include "vmm/vm.h"
 
-#define PORT_ELCR	0x4d0
 
 struct i8259 {
 	uint8_t irr, imr, isr;

@@ -50,6 +50,7 @@
 #define PORT_I8042_CMD		0x64
 #define PORT_RTC		0x70
 #define PORT_PIC_SLAVE		0xa0
+#define PORT_ELCR		0x4d0	/* PIC edge/level control */
 #define PORT_COM1		0x3f8
 #define PORT_COM2		0x2f8
 #define PORT_COM3		0x3e8
@@ -61,6 +62,7 @@
 #define PORT_ACPI_SLEEP_STS	0x601
 #define PORT_ACPI_RESET		0x602
 #define PORT_DEBUG_EXIT		0x501	/* test guests: write status to exit */
+#define PORT_PVPANIC		0x505
 
 /* Legacy IRQ lines (ISA) as wired to the IOAPIC. */
 #define IRQ_PIT			0
