@@ -261,7 +261,11 @@ int qcow2_l1_refcounts(struct qcow2 *s, const uint64_t *l1, uint32_t l1_size,
 	return ret;
 }
 
-static int fix_l2(struct qcow2 *s, uint64_t l2off)
+/*
+ * Sets each COPIED flag of the L2 table at l2off to "refcount is 1", or
+ * clears them all when every cluster is about to be shared.
+ */
+static int fix_l2(struct qcow2 *s, uint64_t l2off, bool shared)
 {
 	uint64_t n = 1ull << s->l2_bits, e, want, rc;
 	uint8_t *l2;
@@ -275,6 +279,10 @@ static int fix_l2(struct qcow2 *s, uint64_t l2off)
 		switch (qcow2_entry_type(s, e)) {
 		case QCOW2_NORMAL:
 		case QCOW2_ZERO_ALLOC:
+			if (shared) {
+				want = e & ~QCOW2_OFLAG_COPIED;
+				break;
+			}
 			ret = qcow2_get_refcount(s, (e & QCOW2_OFFSET_MASK) >>
 							    s->cluster_bits, &rc);
 			if (ret)
@@ -301,21 +309,22 @@ static int fix_l2(struct qcow2 *s, uint64_t l2off)
 	return 0;
 }
 
-/* Makes the COPIED flags of the active tables say "refcount is 1". */
-int qcow2_fix_copied(struct qcow2 *s)
+/* fix_l2 over the active tables, L1 entries included. */
+static int fix_copied(struct qcow2 *s, bool shared)
 {
-	uint64_t l2off, rc, want;
+	uint64_t l2off, rc = 0, want;
 	int ret;
 
 	for (uint32_t i = 0; i < s->l1_size; i++) {
 		l2off = s->l1[i] & QCOW2_OFFSET_MASK;
 		if (!l2off)
 			continue;
-		ret = qcow2_get_refcount(s, l2off >> s->cluster_bits, &rc);
+		ret = shared ? 0 : qcow2_get_refcount(s, l2off >> s->cluster_bits,
+						      &rc);
 		if (ret)
 			return ret;
-		want = rc == 1 ? s->l1[i] | QCOW2_OFLAG_COPIED :
-				 s->l1[i] & ~QCOW2_OFLAG_COPIED;
+		want = !shared && rc == 1 ? s->l1[i] | QCOW2_OFLAG_COPIED :
+					    s->l1[i] & ~QCOW2_OFLAG_COPIED;
 		if (want != s->l1[i]) {
 			s->l1[i] = want;
 			ret = qcow2_write_l1_entries(s, s->l1_offset, s->l1, i, 1);
@@ -323,11 +332,17 @@ int qcow2_fix_copied(struct qcow2 *s)
 				return ret;
 		}
 		/* flags only: a shared L2 table may be edited in place */
-		ret = fix_l2(s, l2off);
+		ret = fix_l2(s, l2off, shared);
 		if (ret)
 			return ret;
 	}
 	return 0;
+}
+
+/* Makes the COPIED flags of the active tables say "refcount is 1". */
+int qcow2_fix_copied(struct qcow2 *s)
+{
+	return fix_copied(s, false);
 }
 
 /*
@@ -459,14 +474,17 @@ int qcow2_snapshot_create(struct block_dev *dev, const char *name)
 	sn->id = strdup(id);
 	sn->name = strdup(name);
 	/*
-	 * Shared clusters lose their COPIED flags before the snapshot is
-	 * published: a crash in between leaves leaks, never a flag that
-	 * would let a write land in a snapshot's cluster.
+	 * The COPIED flags go before the refcounts rise, and both before the
+	 * snapshot is published: a crash in between leaves a flag missing
+	 * (writes copy, which is safe) or leaked references, never a flag
+	 * on a cluster whose refcount is above 1.
 	 */
-	ret = (sn->id && sn->name) ? qcow2_l1_refcounts(s, s->l1, s->l1_size, 1) :
-				     -ENOMEM;
-	if (!ret)
-		ret = qcow2_fix_copied(s);
+	ret = (sn->id && sn->name) ? fix_copied(s, true) : -ENOMEM;
+	if (!ret) {
+		ret = qcow2_l1_refcounts(s, s->l1, s->l1_size, 1);
+		if (ret)
+			qcow2_fix_copied(s);
+	}
 	if (!ret)
 		ret = copy_l1(s, &sn->l1_offset);
 	if (!ret)
