@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# kill -9 a cvisor process while it writes a qcow2 image, again and again:
-# "qemu-img check" must then find at worst leaked clusters, never errors.
+# kill -9 a cvisor process while it writes a qcow2 image, again and again,
+# each time between two of its writes: "qemu-img check" must then find at
+# worst leaked clusters, never errors.
 set -u
 . "$(dirname "$0")/img_lib.sh"
 need_qemu_img img_crash
@@ -25,79 +26,142 @@ check_after() {
 	return 0
 }
 
-# kill_during DELAY CMD...: start CMD, SIGKILL it after DELAY seconds
-kill_during() {
-	local delay=$1 pid
-	shift
-	"$@" >/dev/null 2>&1 &
-	pid=$!
-	sleep "$delay"
-	kill -9 "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
+# A writer is killed between two of its own writes, never before its first
+# or after its last. It runs in short slices (SIGCONT, a pause, SIGSTOP),
+# and while all its threads are stopped its count of write syscalls (syscw
+# in /proc/PID/io; the block layer writes with pwrite) is read. A reference
+# run of the same command on a copy of the same files counts its writes, so
+# the kill can be placed after k of them with more to come. Only builtins
+# run in the loop: a fork per slice would dwarf the slice.
+mkfifo "$T/tick"
+exec {tick}<>"$T/tick"
+
+# all_stopped PID: waits until each thread of PID is stopped; fails once
+# PID has exited.
+all_stopped() {
+	local t st
+	for t in /proc/$1/task/*/stat; do
+		while :; do
+			read -r _ _ st _ 2>/dev/null <"$t" || return 1
+			case $st in
+			T | t) break ;;
+			Z | X) return 1 ;;
+			esac
+		done
+	done
+	[[ -e /proc/$1/stat ]]
 }
 
+# stepped DIR K MAX CMD...: runs CMD in DIR in slices. Once it has made K
+# (> 0) writes but fewer than MAX, it is killed while stopped; past MAX (if
+# > 0) it runs to its end. Sets $writes (the last count seen), $killed and $status.
+stepped() {
+	local dir=$1 k=$2 max=$3 p key val
+	shift 3
+	(cd "$dir" && exec "$@") >/dev/null 2>&1 &
+	p=$!
+	kill -STOP "$p"
+	killed=0 writes=0
+	while all_stopped "$p"; do
+		while read -r key val; do
+			[[ $key == syscw: ]] && writes=$val
+		done 2>/dev/null <"/proc/$p/io"
+		if ((k > 0 && writes >= k && writes < max)); then
+			kill -KILL "$p"
+			killed=1
+			break
+		fi
+		kill -CONT "$p"
+		((max > 0 && writes >= max)) && break
+		read -r -t 0.0003 -u "$tick"
+		kill -STOP "$p" 2>/dev/null
+	done
+	wait "$p" 2>/dev/null
+	status=$?
+}
+
+# crash NAME I N CMD...: CMD runs in $T/w, on file names relative to it.
+# A reference run on a copy counts its writes (total); then CMD is killed
+# after 1 + (total - 1) * I / N of them (I < N), with some still to come.
+# A host too busy to stop it in time gets four more tries on the saved
+# files; then NAME fails. qemu-img check runs on $T/w/IMAGE afterwards.
+crash() {
+	local name=$1 i=$2 n=$3 image=$4 k try
+	shift 4
+	rm -rf "$T/saved" "$T/ref"
+	cp -a "$T/w" "$T/saved"
+	cp -a "$T/w" "$T/ref"
+	stepped "$T/ref" 0 0 "$@"
+	if [[ $status != 0 || $writes -lt 2 ]]; then
+		fail "$name" "the reference run exited $status after $writes writes: no point between two to kill at"
+		return 1
+	fi
+	k=$((1 + (writes - 1) * i / n))
+	for try in 1 2 3 4 5; do
+		rm -rf "$T/w"
+		cp -a "$T/saved" "$T/w"
+		stepped "$T/w" "$k" "$writes" "$@"
+		if [[ $killed == 1 && $status == 137 ]]; then
+			echo "$name: killed after $writes writes (aimed at $k), try $try"
+			check_after "$name" "$T/w/$image"
+			return
+		fi
+	done
+	fail "$name" "no kill in $try tries landed between write $k and the last"
+	return 1
+}
+
+mkdir "$T/w"
 bad=0
 for i in 1 2 3 4 5 6; do
-	rm -f "$T/dst.qcow2"
-	kill_during "0.0$((i * 15))" "$C" img convert -O qcow2 \
+	rm -f "$T/w/dst.qcow2"
+	crash "img_crash_convert_$i" "$i" 7 dst.qcow2 "$C" img convert -O qcow2 \
 		-o cluster_size=4096,refcount_bits=$((1 << (i % 4 + 1))) \
-		"$T/src.raw" "$T/dst.qcow2"
-	[[ -s "$T/dst.qcow2" ]] || continue
-	check_after "img_crash_convert_$i" "$T/dst.qcow2" || bad=1
+		"$T/src.raw" dst.qcow2 || bad=1
 done
 [[ $bad == 0 ]] && pass img_crash_convert
 
 bad=0
 for i in 1 2 3 4; do
-	rm -f "$T/z.qcow2"
-	kill_during "0.0$((i * 20))" "$C" img convert -c -O qcow2 \
-		"$T/src.raw" "$T/z.qcow2"
-	[[ -s "$T/z.qcow2" ]] || continue
-	check_after "img_crash_compress_$i" "$T/z.qcow2" || bad=1
+	rm -f "$T/w/z.qcow2"
+	crash "img_crash_compress_$i" "$i" 5 z.qcow2 "$C" img convert -c -O qcow2 \
+		"$T/src.raw" z.qcow2 || bad=1
 done
 [[ $bad == 0 ]] && pass img_crash_compress
 
 # commit into a base that has a snapshot: copy-on-write of shared clusters
-qemu-img convert -O qcow2 -o cluster_size=4096 "$T/src.raw" "$T/base.qcow2"
-qemu-img snapshot -c keep "$T/base.qcow2"
+rm -rf "$T/w" && mkdir "$T/w"
+qemu-img convert -O qcow2 -o cluster_size=4096 "$T/src.raw" "$T/w/base.qcow2"
+qemu-img snapshot -c keep "$T/w/base.qcow2"
 bad=0
 for i in 1 2 3 4; do
-	qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 "$T/top.qcow2"
-	qemu-io -c "write -P $i 0 20M" "$T/top.qcow2" >/dev/null
-	kill_during "0.0$((i * 20))" "$C" img commit "$T/top.qcow2"
-	check_after "img_crash_commit_$i" "$T/base.qcow2" || bad=1
-	"$C" img check -q -r leaks "$T/base.qcow2" >/dev/null 2>&1
+	qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 "$T/w/top.qcow2"
+	qemu-io -c "write -P $i 0 20M" "$T/w/top.qcow2" >/dev/null
+	crash "img_crash_commit_$i" "$i" 5 base.qcow2 "$C" img commit top.qcow2 || bad=1
+	"$C" img check -q -r leaks "$T/w/base.qcow2" >/dev/null 2>&1
 done
 [[ $bad == 0 ]] && pass img_crash_commit
-# snapshot create/apply/delete in a loop, killed at random points
-qemu-img convert -O qcow2 -o cluster_size=4096 "$T/src.raw" "$T/sn.qcow2"
-snap_loop() {
-	for ((k = 0; ; k++)); do
-		"$C" img snapshot -c "s$k" "$T/sn.qcow2" || return
-		"$C" img snapshot -a "s$k" "$T/sn.qcow2" || return
-		[[ $k -gt 0 ]] && { "$C" img snapshot -d "s$((k - 1))" "$T/sn.qcow2" || return; }
-	done
-}
+mv "$T/w/base.qcow2" "$T/base.qcow2"
+
+# snapshot create, apply and delete, each killed mid-write, on one image
+# that carries each crash (repaired of leaks) into the next; it keeps
+# src.raw's data throughout, since no snapshot differs from it
+rm -rf "$T/w" && mkdir "$T/w"
+qemu-img convert -O qcow2 -o cluster_size=4096 "$T/src.raw" "$T/w/sn.qcow2"
+ops=(-c -a -d)
 bad=0
-for i in 1 2 3 4 5; do
-	snap_loop >/dev/null 2>&1 &
-	pid=$!
-	sleep "0.$((i * 7))"
-	# freeze the loop so it starts nothing new, kill its cvisor child,
-	# and wait until that is gone: no writer may outlive this point
-	kill -STOP "$pid" 2>/dev/null
-	pkill -9 -P "$pid" 2>/dev/null
-	# (a killed child stays a zombie of the frozen loop: skip state Z)
-	while ps -o stat= --ppid "$pid" | grep -qv '^Z'; do sleep 0.01; done
-	kill -9 "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	check_after "img_crash_snapshot_$i" "$T/sn.qcow2" || bad=1
-	"$C" img check -q -r leaks "$T/sn.qcow2" >/dev/null 2>&1
-	for s in $("$C" img snapshot -l "$T/sn.qcow2" | awk 'NR > 2 { print $2 }'); do
-		"$C" img snapshot -d "$s" "$T/sn.qcow2"
+for i in 1 2 3 4 5 6; do
+	op=${ops[i % 3]}
+	[[ $op == -c ]] || "$C" img snapshot -c "s$i" "$T/w/sn.qcow2"
+	crash "img_crash_snapshot_$i" $((i % 4 + 1)) 6 sn.qcow2 \
+		"$C" img snapshot "$op" "s$i" sn.qcow2 || bad=1
+	"$C" img check -q -r leaks "$T/w/sn.qcow2" >/dev/null 2>&1
+	for s in $("$C" img snapshot -l "$T/w/sn.qcow2" | awk 'NR > 2 { print $2 }'); do
+		"$C" img snapshot -d "$s" "$T/w/sn.qcow2"
 	done
 done
 [[ $bad == 0 ]] && pass img_crash_snapshot
+mv "$T/w/sn.qcow2" "$T/sn.qcow2"
 ok img_crash_snapshot_data bash -c "qemu-img compare -q $T/src.raw $T/sn.qcow2"
 ok img_crash_snapshot_intact bash -c "qemu-img snapshot -a keep $T/base.qcow2 && qemu-img compare -q $T/src.raw $T/base.qcow2"
 finish
