@@ -18,7 +18,7 @@
 #define CTL_TIMEOUT_MS	10000
 #define CTRL_RBRACKET	0x1d
 
-static int ctl_check(const char *name, const char *resp, int len,
+int ctl_check_answer(const char *name, const char *resp, int len,
 		     struct json_val *result)
 {
 	struct json_val obj, v;
@@ -51,7 +51,7 @@ static int ctl_call_fd(int fd, const char *name, const char *req, char *resp,
 {
 	int len = control_call(fd, req, resp, size, CTL_TIMEOUT_MS);
 
-	return ctl_check(name, resp, len, result);
+	return ctl_check_answer(name, resp, len, result);
 }
 
 int ctl_request(const char *name, const char *req, char *resp, size_t size,

@@ -12,6 +12,7 @@ int cmd_resume(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
 int cmd_balloon(int argc, char **argv);
 int cmd_console(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
 
 /*
  * Send req to the VM called name; on success the response's "result"
@@ -20,5 +21,8 @@ int cmd_console(int argc, char **argv);
 struct json_val;
 int ctl_request(const char *name, const char *req, char *resp, size_t size,
 		struct json_val *result);
+/* Check a control answer of len bytes (or -errno); prints errors, 0 or 1. */
+int ctl_check_answer(const char *name, const char *resp, int len,
+		     struct json_val *result);
 
 #endif

@@ -23,6 +23,7 @@ static const struct subcommand subcommands[] = {
 	{ "stop", cmd_stop, "power a VM off (ACPI button, then force)" },
 	{ "balloon", cmd_balloon, "set a VM's memory target through virtio-balloon" },
 	{ "console", cmd_console, "attach to the console of a --daemonize VM" },
+	{ "snapshot", cmd_snapshot, "save a running VM to a directory (run --restore)" },
 };
 
 static void usage(FILE *f)

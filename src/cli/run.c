@@ -19,10 +19,12 @@
 #include "vmm/event_loop.h"
 #include "vmm/log.h"
 #include "vmm/sandbox.h"
+#include "vmm/snapshot.h"
 #include "vmm/vm.h"
 
 static const char run_usage[] =
 "usage: cvisor run --kernel FILE [options]\n"
+"       cvisor run --restore DIR[,prefault=on] [--force] [--paused] [--name NAME]\n"
 "\n"
 "  --kernel FILE        bzImage, or ELF vmlinux (64-bit entry)\n"
 "  --initrd FILE        initial ramdisk\n"
@@ -45,6 +47,11 @@ static const char run_usage[] =
 "  --no-reboot          exit when the guest reboots\n"
 "  --no-seccomp         run without the VMM's seccomp filter (debugging)\n"
 "  --debug              verbose VMM logging\n"
+"  --restore DIR[,prefault=on]\n"
+"                       go on from a snapshot (cvisor snapshot); memory is\n"
+"                       mapped from it unless prefault=on reads it first\n"
+"  --force              restore although a disk changed since the snapshot\n"
+"  --paused             start with the vCPUs paused ('cvisor resume')\n"
 "\n"
 "Console: the guest's serial port is this terminal. Ctrl-A x quits,\n"
 "Ctrl-A h prints help. Exit status 0 when the guest powers off.\n";
@@ -53,7 +60,13 @@ enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS,
 	OPT_ACCEL, OPT_DISK, OPT_NET, OPT_NAME, OPT_NO_REBOOT, OPT_DEBUG,
 	OPT_TEST_EXIT, OPT_HELP, OPT_BALLOON, OPT_DAEMONIZE, OPT_VIRTIO_CONSOLE,
-	OPT_NO_SECCOMP,
+	OPT_NO_SECCOMP, OPT_RESTORE, OPT_FORCE, OPT_PAUSED,
+};
+
+/* --restore and its companions: options of this run, not of the VM. */
+struct run_restore {
+	const char *dir;
+	bool prefault, force, paused;
 };
 
 static const struct option run_options[] = {
@@ -75,11 +88,32 @@ static const struct option run_options[] = {
 	{ "daemonize", no_argument, NULL, OPT_DAEMONIZE },
 	{ "virtio-console", required_argument, NULL, OPT_VIRTIO_CONSOLE },
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+	{ "restore", required_argument, NULL, OPT_RESTORE },
+	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "paused", no_argument, NULL, OPT_PAUSED },
 	{ 0 },
 };
 
+static int run_parse_restore(char *arg, struct run_restore *rr)
+{
+	char *comma = strchr(arg, ',');
+
+	if (comma) {
+		*comma = 0;
+		if (strcmp(comma + 1, "prefault=on") &&
+		    strcmp(comma + 1, "prefault=off")) {
+			log_error("--restore: unknown option '%s'", comma + 1);
+			return -EINVAL;
+		}
+		rr->prefault = !strcmp(comma + 1, "prefault=on");
+	}
+	rr->dir = arg;
+	return 0;
+}
+
 static int run_parse(int argc, char **argv, struct vm_config *cfg,
-		     struct run_mgmt *mgmt, bool *no_seccomp)
+		     struct run_mgmt *mgmt, bool *no_seccomp,
+		     struct run_restore *rr)
 {
 	int opt, ret = 0;
 
@@ -140,6 +174,15 @@ static int run_parse(int argc, char **argv, struct vm_config *cfg,
 		case OPT_VIRTIO_CONSOLE:
 			ret = run_parse_virtio_console(optarg, cfg);
 			break;
+		case OPT_RESTORE:
+			ret = run_parse_restore(optarg, rr);
+			break;
+		case OPT_FORCE:
+			rr->force = true;
+			break;
+		case OPT_PAUSED:
+			rr->paused = true;
+			break;
 		case OPT_HELP:
 			fputs(run_usage, stdout);
 			exit(0);
@@ -159,7 +202,7 @@ static int run_parse(int argc, char **argv, struct vm_config *cfg,
 			  argv[optind]);
 		return -EINVAL;
 	}
-	if (!cfg->kernel) {
+	if (!cfg->kernel && !rr->dir) {
 		log_error("--kernel is required (see 'cvisor run --help')");
 		return -EINVAL;
 	}
@@ -202,6 +245,74 @@ static int run_status(struct vm *vm, enum vm_exit_reason reason)
 	return 1;
 }
 
+/*
+ * What a snapshot records as this VM's options: the arguments less those
+ * of this run only (--restore and its companions, --daemonize).
+ */
+static char **run_vm_args(int argc, char **argv, int *nr)
+{
+	char **out = calloc(argc + 1, sizeof(char *));
+	int n = 0;
+
+	if (!out)
+		return NULL;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--restore")) {
+			i++;
+			continue;
+		}
+		if (!strncmp(a, "--restore=", 10) || !strcmp(a, "--force") ||
+		    !strcmp(a, "--paused") || !strcmp(a, "--daemonize"))
+			continue;
+		out[n++] = argv[i];
+	}
+	*nr = n;
+	return out;
+}
+
+/*
+ * For --restore: the snapshot's own arguments, then this command line's,
+ * so --name here wins. Paths in the snapshot are relative to its working
+ * directory, which becomes ours.
+ */
+static int run_restore_args(int argc, char **argv, struct run_restore *rr,
+			    struct snapshot_config *sc, char ***margv,
+			    int *margc)
+{
+	char err[768], *dir;
+	char **m;
+	int n = 0;
+
+	dir = realpath(rr->dir, NULL);
+	if (!dir) {
+		log_error("--restore %s: %s", rr->dir, strerror(errno));
+		return -errno;
+	}
+	rr->dir = dir;
+	if (snapshot_read_config(dir, rr->force, sc, err, sizeof(err))) {
+		log_error("%s", err);
+		return -EINVAL;
+	}
+	if (chdir(sc->cwd)) {
+		log_error("snapshot working directory %s: %s", sc->cwd,
+			  strerror(errno));
+		return -errno;
+	}
+	m = calloc(sc->argc + argc + 1, sizeof(char *));
+	if (!m)
+		return -ENOMEM;
+	m[n++] = argv[0];
+	for (int i = 0; i < sc->argc; i++)
+		m[n++] = sc->argv[i];
+	for (int i = 1; i < argc; i++)
+		m[n++] = argv[i];
+	*margv = m;
+	*margc = n;
+	return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct vm_config cfg = {
@@ -210,6 +321,10 @@ int cmd_run(int argc, char **argv)
 		.nr_cpus = 1,
 	};
 	struct run_mgmt mgmt = { 0 };
+	struct run_restore rr = { 0 };
+	struct snapshot_config sc = { 0 };
+	char **margv = NULL;
+	int margc = 0;
 	struct run_signals rs;
 	struct console *con;
 	struct vm vm;
@@ -219,8 +334,28 @@ int cmd_run(int argc, char **argv)
 	bool no_seccomp = false;
 	int sfd, status;
 
-	if (run_parse(argc, argv, &cfg, &mgmt, &no_seccomp))
+	if (run_parse(argc, argv, &cfg, &mgmt, &no_seccomp, &rr))
 		return 2;
+	if (rr.dir) {
+		struct vm_config fresh = {
+			.cmdline = "console=ttyS0",
+			.mem_size = 512ULL << 20,
+			.nr_cpus = 1,
+		};
+
+		if (run_restore_args(argc, argv, &rr, &sc, &margv, &margc))
+			return 1;
+		cfg = fresh;
+		if (run_parse(margc, margv, &cfg, &mgmt, &no_seccomp, &rr))
+			return 2;
+		argc = margc;
+		argv = margv;
+		cfg.restore_dir = rr.dir;
+		cfg.restore_prefault = rr.prefault;
+	}
+	cfg.argv = run_vm_args(argc, argv, &cfg.argc);
+	if (!cfg.argv)
+		return 1;
 	/* Termination signals arrive through a signalfd in the event loop. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
@@ -263,6 +398,10 @@ int cmd_run(int argc, char **argv)
 			vm_destroy(&vm);
 			break;
 		}
+		/* A restore comes back once; a reboot after it boots afresh. */
+		if (rr.paused && cfg.restore_dir)
+			vm.pause_req = true;
+		cfg.restore_dir = NULL;
 		run_mgmt_booted(&mgmt, &vm);
 		reason = vm_run(&vm);
 		run_mgmt_ended(&mgmt, &vm, reason);
@@ -275,5 +414,10 @@ int cmd_run(int argc, char **argv)
 	console_destroy(con);
 	close(sfd);
 	run_mgmt_destroy(&mgmt);
+	free(cfg.argv);
+	if (margv)
+		free((char *)rr.dir);
+	free(margv);
+	snapshot_config_free(&sc);
 	return status;
 }

@@ -62,6 +62,9 @@ static void blk_stop(struct virtio_dev *vdev)
 			io_uring_queue_exit(&bq->ring);
 		bq->running = false;
 	}
+	/* A snapshot names the image: what the guest wrote must be in it. */
+	if (vdev->quiesced && block_flush(blk->bdev))
+		log_error("%s: flush before snapshot failed", blk->name);
 }
 
 static int blk_start(struct virtio_dev *vdev)

@@ -3,6 +3,7 @@
 #include "vmm/control_int.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "vmm/affinity.h"
 #include "vmm/json.h"
 #include "vmm/pause.h"
+#include "vmm/snapshot.h"
 #include "vmm/vm.h"
 
 #define STOP_TIMEOUT_DEFAULT	10	/* seconds before stop forces */
@@ -23,6 +25,7 @@ struct control_req {
 	struct json_val obj;
 	char id[72];		/* the request's id as JSON text */
 	struct json_out *out;	/* the result object's members */
+	char err[512];		/* a command's own error line, if set */
 };
 
 static const char *vm_state(struct vm *vm)
@@ -222,6 +225,23 @@ static int cmd_balloon(struct control *ctl, struct control_req *r)
 	return virtio_balloon_set_target(ctl->vm->balloon, bytes);
 }
 
+static int cmd_snapshot(struct control *ctl, struct control_req *r)
+{
+	char path[PATH_MAX];
+	bool stop = false;
+	struct json_val v;
+
+	if (json_get_string(&r->obj, "path", path, sizeof(path)) ||
+	    path[0] != '/' ||
+	    (!json_get(&r->obj, "stop", &v) && json_bool(&v, &stop)))
+		return -EINVAL;
+	if (vm_snapshot(ctl->vm, path, stop, r->err, sizeof(r->err)))
+		return -EIO;
+	json_out_raw(r->out, "\"path\":");
+	json_out_str(r->out, path);
+	return 0;
+}
+
 static const struct control_cmd {
 	const char *name;
 	int (*fn)(struct control *ctl, struct control_req *r);
@@ -236,6 +256,8 @@ static const struct control_cmd {
 	{ "force", cmd_quit, NULL },
 	{ "balloon", cmd_balloon,
 	  "bytes must be an integer from 0 to the VM's memory size" },
+	{ "snapshot", cmd_snapshot,
+	  "path must be an absolute directory name, stop a boolean" },
 };
 
 static void control_reply(struct control *ctl, struct control_client *c,
@@ -264,7 +286,7 @@ static void control_reply(struct control *ctl, struct control_client *c,
 void control_dispatch(struct control *ctl, struct control_client *c,
 		      const char *line, size_t len)
 {
-	char result[CONTROL_REPLY_MAX], cmd[32], err[160];
+	char result[CONTROL_REPLY_MAX], cmd[32], err[600];
 	struct control_req r = { .id = "null" };
 	const struct control_cmd *cc = NULL;
 	struct json_out out;
@@ -323,7 +345,9 @@ void control_dispatch(struct control *ctl, struct control_client *c,
 	json_out_init(&out, result, sizeof(result));
 	r.out = &out;
 	ret = cc->fn(ctl, &r);
-	if (ret == -EINVAL && cc->einval)
+	if (ret && r.err[0])
+		snprintf(err, sizeof(err), "%s: %s", cmd, r.err);
+	else if (ret == -EINVAL && cc->einval)
 		snprintf(err, sizeof(err), "%s: %s", cmd, cc->einval);
 	else if (ret == -ENODEV)
 		snprintf(err, sizeof(err), "%s: the VM has no balloon device (run with --balloon)",

@@ -12,6 +12,7 @@
 #include "arch/x86/boot.h"
 #include "vmm/event_loop.h"
 #include "vmm/log.h"
+#include "vmm/snapshot.h"
 #include "vmm/vcpu.h"
 
 uint64_t vm_now_ns(void)
@@ -158,6 +159,20 @@ static int vm_init_accel(struct vm *vm)
 	return ret;
 }
 
+/* Guest memory already holds the kernel and tables: load the state. */
+static int vm_restore(struct vm *vm)
+{
+	char err[512];
+	int ret = vcpus_create(vm);
+
+	if (ret)
+		return ret;
+	ret = snapshot_load_state(vm, err, sizeof(err));
+	if (ret)
+		log_error("%s", err);
+	return ret;
+}
+
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
 	uint64_t rsdp;
@@ -179,6 +194,13 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 			  cfg->mem_opts.hugetlb_path ?: "", strerror(-ret));
 		return ret;
 	}
+	if (cfg->restore_dir) {
+		ret = snapshot_map_memory(vm, err, sizeof(err));
+		if (ret) {
+			log_error("%s", err);
+			return ret;
+		}
+	}
 	vm->loop = event_loop_create();
 	if (!vm->loop)
 		return -ENOMEM;
@@ -199,6 +221,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	ret = machine_create_devices(vm);
 	if (ret)
 		return ret;
+	if (cfg->restore_dir)
+		return vm_restore(vm);
 	ret = acpi_build(vm, &rsdp);
 	if (ret) {
 		log_error("cannot build ACPI tables: %s", strerror(-ret));

@@ -51,6 +51,12 @@ struct vm_config {
 	int nr_nets;
 	/* --virtio-console: its pty or file (src/virtio/console.h), or NULL */
 	const struct vcon_backend *virtio_console;
+	/* The `cvisor run` arguments as given, for snapshots. */
+	int argc;
+	char **argv;
+	/* Restoring a snapshot (src/vmm/snapshot.h): its directory. */
+	const char *restore_dir;
+	bool restore_prefault;	/* read all memory before running */
 	/* Where the serial console's output goes (src/vmm/console.h). */
 	void (*console_out)(void *opaque, const uint8_t *buf, size_t len);
 	void *console_opaque;
