@@ -195,8 +195,11 @@ struct emu_cpu {
 	 * inline before each poll; NULL: always ask apic_ops.
 	 */
 	const atomic_bool *irq_hint, *irq_extint;
-	/* tsc value minus host tsc; shared clock for all CPUs */
-	int64_t tsc_offset;
+	/*
+	 * Guest time minus CLOCK_MONOTONIC in ns, shared by all CPUs (the
+	 * irqchip's clock_offset); NULL: 0.
+	 */
+	const _Atomic int64_t *clock_offset;
 };
 
 /* Cheap test before polling the LAPIC: false when nothing can be pending. */
@@ -219,6 +222,18 @@ void cpu_run_batch(struct emu_cpu *cpu, long max, const atomic_bool *stop);
 /* One instruction (for tests). */
 void cpu_step(struct emu_cpu *cpu);
 uint64_t cpu_get_flags(struct emu_cpu *cpu);
+
+/*
+ * state.c: the CPU's registers in a snapshot section (vmm/state.h), with
+ * emu.c's wait-for-SIPI state. The load validates everything it reads and
+ * changes nothing when it fails (the reason goes to state_fail).
+ */
+struct state_writer;
+struct state_reader;
+void cpu_state_save(struct emu_cpu *cpu, bool wait_sipi,
+		    struct state_writer *w);
+int cpu_state_load(struct emu_cpu *cpu, bool *wait_sipi,
+		   struct state_reader *r);
 
 /* dcache.c: NULL on allocation failure (the CPU then decodes each time) */
 struct dc_block *dcache_create(void);

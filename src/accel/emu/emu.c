@@ -24,9 +24,12 @@
 #include "accel/accel.h"
 #include "accel/emu/cpu.h"
 #include "accel/emu/irqchip.h"
+#include "vmm/state.h"
 #include "vmm/vm.h"
 
 #define EMU_BATCH	200000	/* instructions between kick checks */
+/* Format version of the "cpu<id>" and "emu" sections (docs/snapshot.md) */
+#define EMU_STATE_VERSION	1
 
 struct emu_vcpu {
 	struct emu_cpu cpu;
@@ -187,6 +190,7 @@ static int emu_vcpu_init(struct vcpu *vcpu)
 	ev->cpu.apic = evm->chip.lapics[vcpu->id];
 	ev->cpu.apic_ops = &emu_apic_ops;
 	lapic_hint_flags(ev->cpu.apic, &ev->cpu.irq_hint, &ev->cpu.irq_extint);
+	ev->cpu.clock_offset = &evm->chip.clock_offset;
 	ev->wait_sipi = vcpu->id != 0;
 	vcpu->accel_data = ev;
 	pthread_mutex_lock(&evm->lock);
@@ -300,6 +304,7 @@ static void emu_do_init(struct emu_vcpu *ev)
 	void *apic = c->apic;
 	struct dc_block *dc = c->dcache;
 	const atomic_bool *hint = c->irq_hint, *extint = c->irq_extint;
+	const _Atomic int64_t *clock = c->clock_offset;
 
 	cpu_reset(c, ev->vcpu->vm, ev->vcpu->id);
 	c->dcache = dc;
@@ -307,6 +312,7 @@ static void emu_do_init(struct emu_vcpu *ev)
 	c->apic_ops = &emu_apic_ops;
 	c->irq_hint = hint;
 	c->irq_extint = extint;
+	c->clock_offset = clock;
 	ev->wait_sipi = true;
 }
 
@@ -427,6 +433,69 @@ static int emu_send_msi(struct vm *vm, uint64_t addr, uint32_t data)
 	return 0;
 }
 
+/* "cpu<id>": the CPU's registers (state.c), then its LAPIC. */
+static int emu_vcpu_save(struct vcpu *vcpu, struct state_writer *w)
+{
+	struct emu_vcpu *ev = vcpu->accel_data;
+
+	state_section_begin(w, EMU_STATE_VERSION, "cpu%d", vcpu->id);
+	cpu_state_save(&ev->cpu, ev->wait_sipi, w);
+	lapic_save(ev->cpu.apic, w);
+	state_section_end(w);
+	return 0;
+}
+
+static int emu_vcpu_load(struct vcpu *vcpu, struct state_reader *r,
+			 uint32_t version)
+{
+	struct emu_vcpu *ev = vcpu->accel_data;
+	int ret;
+
+	if (version != EMU_STATE_VERSION)
+		return state_fail(r, "cpu%d: emu state version %u, this "
+				  "cvisor reads %u", vcpu->id, version,
+				  EMU_STATE_VERSION);
+	ret = cpu_state_load(&ev->cpu, &ev->wait_sipi, r);
+	if (ret)
+		return ret;
+	ret = lapic_load(ev->cpu.apic, r);
+	if (ret)
+		return ret;
+	if (state_remaining(r))
+		return state_fail(r, "cpu%d: %zu bytes past the emu CPU state",
+				  vcpu->id, state_remaining(r));
+	return 0;
+}
+
+/* "emu": guest time and the VM-wide interrupt controllers and PIT. */
+static int emu_vm_save(struct vm *vm, struct state_writer *w)
+{
+	struct emu_vm *evm = vm->accel_data;
+
+	state_section_begin(w, EMU_STATE_VERSION, "emu");
+	emu_irqchip_save(&evm->chip, w);
+	state_section_end(w);
+	return 0;
+}
+
+static int emu_vm_load(struct vm *vm, struct state_reader *r,
+		       uint32_t version)
+{
+	struct emu_vm *evm = vm->accel_data;
+	int ret;
+
+	if (version != EMU_STATE_VERSION)
+		return state_fail(r, "emu: state version %u, this cvisor "
+				  "reads %u", version, EMU_STATE_VERSION);
+	ret = emu_irqchip_load(&evm->chip, r);
+	if (ret)
+		return ret;
+	if (state_remaining(r))
+		return state_fail(r, "emu: %zu bytes past the VM state",
+				  state_remaining(r));
+	return 0;
+}
+
 const struct accel_ops emu_accel_ops = {
 	.name = "emu",
 	.vm_init = emu_vm_init,
@@ -441,4 +510,8 @@ const struct accel_ops emu_accel_ops = {
 	.vcpu_kick = emu_vcpu_kick,
 	.set_irq = emu_set_irq,
 	.send_msi = emu_send_msi,
+	.vcpu_save = emu_vcpu_save,
+	.vcpu_load = emu_vcpu_load,
+	.vm_save = emu_vm_save,
+	.vm_load = emu_vm_load,
 };

@@ -7,8 +7,10 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "accel/emu/irqchip_priv.h"
+#include "accel/state_read.h"
 #include "vmm/bus.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
@@ -252,4 +254,53 @@ void ioapic_destroy(struct ioapic *io)
 	bus_unregister(&io->chip->vm->mmio, LAYOUT_IOAPIC_ADDR, io);
 	pthread_mutex_destroy(&io->lock);
 	free(io);
+}
+
+/*
+ * Snapshot: ID, IOREGSEL, the asserted input lines and the 24 entries
+ * (with delivery status and remote IRR, which only the IOAPIC knows).
+ */
+void ioapic_save(struct ioapic *io, struct state_writer *w)
+{
+	pthread_mutex_lock(&io->lock);
+	state_put_u32(w, io->id);
+	state_put_u32(w, io->regsel);
+	state_put_u32(w, io->lines);
+	for (unsigned i = 0; i < IRQ_IOAPIC_PINS; i++)
+		state_put_u64(w, io->rte[i]);
+	pthread_mutex_unlock(&io->lock);
+}
+
+int ioapic_load(struct ioapic *io, struct state_reader *r)
+{
+	const uint64_t rte_bits = RTE_WRITABLE_LO | (RTE_WRITABLE_HI << 32) |
+				  RTE_REMOTE_IRR | (1ull << 12);
+	uint64_t rte[IRQ_IOAPIC_PINS];
+	uint32_t id, regsel, lines;
+	int err = 0;
+
+	id = sread_u32(r, &err);
+	regsel = sread_u32(r, &err);
+	lines = sread_u32(r, &err);
+	for (unsigned i = 0; i < IRQ_IOAPIC_PINS; i++)
+		rte[i] = sread_u64(r, &err);
+	if (err)
+		return state_fail(r, "IOAPIC: %s", sread_error(err));
+	if (id > 0xf || regsel > 0xff)
+		return state_fail(r, "IOAPIC: ID %u or IOREGSEL %#x out of "
+				  "range", id, regsel);
+	if (lines >> IRQ_IOAPIC_PINS)
+		return state_fail(r, "IOAPIC: input lines %#x beyond pin %u",
+				  lines, IRQ_IOAPIC_PINS - 1);
+	for (unsigned i = 0; i < IRQ_IOAPIC_PINS; i++)
+		if (rte[i] & ~rte_bits)
+			return state_fail(r, "IOAPIC: entry %u has reserved "
+					  "bits set", i);
+	pthread_mutex_lock(&io->lock);
+	io->id = id;
+	io->regsel = regsel;
+	io->lines = lines;
+	memcpy(io->rte, rte, sizeof(rte));
+	pthread_mutex_unlock(&io->lock);
+	return 0;
 }

@@ -29,6 +29,7 @@
 #include "accel/emu/irqchip_priv.h"
 #include "accel/emu/tsc.h"
 #include "vmm/log.h"
+#include "vmm/state.h"
 #include "vmm/vm.h"
 
 struct irqchip_priv {
@@ -104,7 +105,9 @@ static void *irqchip_timer_thread(void *arg)
 		next = irqchip_next_deadline(chip);
 		if (!p->kicked && !next) {
 			pthread_cond_wait(&p->cond, &p->lock);
-		} else if (!p->kicked && next > emu_monotonic_ns()) {
+		} else if (!p->kicked && next > emu_irqchip_now(chip)) {
+			/* the condition variable runs on CLOCK_MONOTONIC */
+			next -= atomic_load(&chip->clock_offset);
 			ts.tv_sec = next / 1000000000ull;
 			ts.tv_nsec = next % 1000000000ull;
 			pthread_cond_timedwait(&p->cond, &p->lock, &ts);
@@ -113,7 +116,7 @@ static void *irqchip_timer_thread(void *arg)
 		if (p->stop)
 			break;
 		pthread_mutex_unlock(&p->lock);
-		irqchip_fire_timers(chip, emu_monotonic_ns());
+		irqchip_fire_timers(chip, emu_irqchip_now(chip));
 		pthread_mutex_lock(&p->lock);
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -215,6 +218,41 @@ void emu_irqchip_destroy(struct emu_irqchip *chip)
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 	memset(chip, 0, sizeof(*chip));
+}
+
+void emu_irqchip_restore_clock(struct emu_irqchip *chip, uint64_t guest_ns)
+{
+	if (chip->clock_restored)
+		return;
+	chip->clock_restored = true;
+	atomic_store(&chip->clock_offset,
+		     (int64_t)(guest_ns - emu_monotonic_ns()));
+	irqchip_timer_kick(chip);
+}
+
+void emu_irqchip_save(struct emu_irqchip *chip, struct state_writer *w)
+{
+	state_put_u64(w, emu_irqchip_now(chip));
+	ioapic_save(chip->ioapic, w);
+	pic_save(chip->pic, w);
+	pit_save(chip->pit, w);
+}
+
+int emu_irqchip_load(struct emu_irqchip *chip, struct state_reader *r)
+{
+	uint64_t now;
+	int ret;
+
+	ret = state_get_u64(r, &now);
+	if (ret)
+		return state_fail(r, "emu: section too short");
+	emu_irqchip_restore_clock(chip, now);
+	ret = ioapic_load(chip->ioapic, r);
+	if (!ret)
+		ret = pic_load(chip->pic, r);
+	if (!ret)
+		ret = pit_load(chip->pit, r);
+	return ret;
 }
 
 void emu_irqchip_set_irq(struct emu_irqchip *chip, unsigned gsi, int level)

@@ -13,8 +13,8 @@
  * sleep until then.
  *
  * Time: the LAPIC timer (TSC-deadline mode) and the CPU's RDTSC share one
- * clock, src/accel/emu/tsc.h (EMU_TSC_HZ, emu_tsc_now()), created by the
- * irqchip side.
+ * clock, guest time: CLOCK_MONOTONIC plus the irqchip's clock_offset
+ * (emu_irqchip_now), at EMU_TSC_HZ for the TSC (src/accel/emu/tsc.h).
  */
 #ifndef CVISOR_ACCEL_EMU_IRQCHIP_H
 #define CVISOR_ACCEL_EMU_IRQCHIP_H
@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "accel/emu/tsc.h"
 #include "arch/x86/layout.h"
 
 struct vm;
@@ -30,6 +31,8 @@ struct lapic;
 struct ioapic;
 struct pic;
 struct pit;
+struct state_writer;
+struct state_reader;
 
 /* Events a LAPIC hands to its CPU besides ordinary vectors. */
 #define LAPIC_EV_INIT	(1u << 0)
@@ -45,7 +48,29 @@ struct emu_irqchip {
 	struct pit *pit;
 	/* private to irqchip.c: the timer thread */
 	void *timer_priv;
+	/*
+	 * Guest time is CLOCK_MONOTONIC plus clock_offset (ns), the clock of
+	 * the timers and of every CPU's TSC. It is 0 until a snapshot's load
+	 * sets it, once, so that guest time goes on from the saved value.
+	 */
+	_Atomic int64_t clock_offset;
+	bool clock_restored;
 };
+
+/* Guest time in ns: what timer deadlines and the TSC are measured in. */
+static inline uint64_t emu_irqchip_now(struct emu_irqchip *chip)
+{
+	return emu_monotonic_ns() +
+	       atomic_load_explicit(&chip->clock_offset, memory_order_relaxed);
+}
+
+/*
+ * A snapshot's load: make guest time now read guest_ns. Only the first
+ * call on a VM counts; every section that carries time (the CPUs' LAPICs,
+ * the VM-wide section) calls it, so whichever is loaded first sets the
+ * clock before any deadline measured on it is armed.
+ */
+void emu_irqchip_restore_clock(struct emu_irqchip *chip, uint64_t guest_ns);
 
 /*
  * Create LAPICs for nr_cpus CPUs (APIC ID == CPU index), the IOAPIC at
@@ -56,6 +81,17 @@ struct emu_irqchip {
 int emu_irqchip_init(struct emu_irqchip *chip, struct vm *vm, int nr_cpus,
 		     void (*wake)(void *opaque, int cpu), void *opaque);
 void emu_irqchip_destroy(struct emu_irqchip *chip);
+
+/*
+ * Snapshots (vmm/state.h): the VM-wide part, written into the caller's
+ * open section: guest time, IOAPIC, PIC pair, PIT. The LAPICs go with
+ * their CPUs (lapic_save). A load validates each controller's state
+ * before it applies it; failures are reported through state_fail.
+ */
+void emu_irqchip_save(struct emu_irqchip *chip, struct state_writer *w);
+int emu_irqchip_load(struct emu_irqchip *chip, struct state_reader *r);
+void lapic_save(struct lapic *apic, struct state_writer *w);
+int lapic_load(struct lapic *apic, struct state_reader *r);
 
 /* Device interrupts. gsi < 16 also drives the PIC input of the same pin. */
 void emu_irqchip_set_irq(struct emu_irqchip *chip, unsigned gsi, int level);
@@ -104,7 +140,7 @@ unsigned lapic_take_events(struct lapic *apic, uint8_t *sipi_vector);
 
 /*
  * Extension (irqchip side): lapic_rdmsr/wrmsr also serve IA32_TSC_DEADLINE,
- * the TSC-deadline timer (compared against emu_tsc_now() of tsc.h; writes
+ * the TSC-deadline timer (compared against the guest's TSC; writes
  * are ignored unless the LVT timer is in TSC-deadline mode). The CPU can
  * route every MSR for which lapic_is_apic_msr() is true to the LAPIC.
  */

@@ -15,6 +15,9 @@
 
 #include "accel/emu/irqchip.h"
 
+struct state_writer;
+struct state_reader;
+
 /* Delivery modes, as encoded in the ICR, LVTs, redirection entries, MSIs. */
 #define APIC_DM_FIXED	0
 #define APIC_DM_LOWEST	1
@@ -59,7 +62,7 @@ bool lapic_match_dest(struct lapic *apic, const struct apic_msg *msg);
 bool lapic_receive(struct lapic *apic, const struct apic_msg *msg);
 /* True if LINT0 would take the PIC's INT now (ExtINT or APIC disabled). */
 bool lapic_accepts_pic(struct lapic *apic);
-/* Timer: CLOCK_MONOTONIC ns of the next expiry, 0 if none. */
+/* Timer: guest time (ns) of the next expiry, 0 if none. */
 uint64_t lapic_timer_deadline(struct lapic *apic);
 void lapic_timer_expire(struct lapic *apic, uint64_t now_ns);
 
@@ -69,6 +72,8 @@ void ioapic_destroy(struct ioapic *io);
 void ioapic_set_irq(struct ioapic *io, unsigned pin, int level);
 /* A LAPIC EOIed a level-triggered vector. */
 void ioapic_eoi(struct ioapic *io, uint8_t vector);
+void ioapic_save(struct ioapic *io, struct state_writer *w);
+int ioapic_load(struct ioapic *io, struct state_reader *r);
 
 /* pic.c */
 struct pic *pic_create(struct emu_irqchip *chip);
@@ -80,11 +85,15 @@ bool pic_intr_output(struct pic *pic);
 int pic_peek_vector(struct pic *pic);
 /* The CPU took vector from the PIC: the INTA cycle. */
 void pic_intack(struct pic *pic, int vector);
+void pic_save(struct pic *pic, struct state_writer *w);
+int pic_load(struct pic *pic, struct state_reader *r);
 
 /* pit.c */
 struct pit *pit_create(struct emu_irqchip *chip);
 void pit_destroy(struct pit *pit);
 uint64_t pit_timer_deadline(struct pit *pit);
 void pit_timer_expire(struct pit *pit, uint64_t now_ns);
+void pit_save(struct pit *pit, struct state_writer *w);
+int pit_load(struct pit *pit, struct state_reader *r);
 
 #endif

@@ -241,7 +241,7 @@ static void lapic_write_svr(struct lapic *apic, uint32_t val)
 	lapic_update_hint(apic);
 }
 
-static const uint32_t lvt_writable[LVT_NR] = {
+const uint32_t lapic_lvt_writable[LVT_NR] = {
 	[LVT_TIMER] = 0x700ff,
 	[LVT_THERM] = 0x107ff,
 	[LVT_PERF] = 0x107ff,
@@ -252,13 +252,13 @@ static const uint32_t lvt_writable[LVT_NR] = {
 
 static void lapic_write_lvt(struct lapic *apic, int idx, uint32_t val)
 {
-	val &= lvt_writable[idx];
+	val &= lapic_lvt_writable[idx];
 	if (!lapic_sw_enabled(apic))
 		val |= APIC_LVT_MASKED;
 	if (idx == LVT_TIMER)
 		lapic_timer_set_lvt(apic, val);
 	else
-		apic->lvt[idx] = (apic->lvt[idx] & ~lvt_writable[idx]) | val;
+		apic->lvt[idx] = (apic->lvt[idx] & ~lapic_lvt_writable[idx]) | val;
 	lapic_update_hint(apic);
 }
 

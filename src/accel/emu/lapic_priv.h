@@ -72,6 +72,9 @@
 enum { LVT_TIMER, LVT_THERM, LVT_PERF, LVT_LINT0, LVT_LINT1, LVT_ERROR,
        LVT_NR };
 
+/* The bits of each LVT a write can change (lapic.c). */
+extern const uint32_t lapic_lvt_writable[LVT_NR];
+
 /* The timer counts at 1 GHz / divide: one tick of the bus is 1 ns. */
 #define LAPIC_BUS_HZ		1000000000ull
 /* Periodic timers faster than this are slowed down to it. */

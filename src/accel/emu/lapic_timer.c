@@ -2,8 +2,8 @@
 /*
  * The local APIC timer (SDM vol. 3A 11.5.4): one-shot and periodic modes
  * count the bus clock (LAPIC_BUS_HZ) divided by TDCR down from TMICT;
- * TSC-deadline mode fires when emu_tsc_now() reaches IA32_TSC_DEADLINE.
- * Counts are computed from CLOCK_MONOTONIC on demand; the irqchip's timer
+ * TSC-deadline mode fires when the guest's TSC reaches IA32_TSC_DEADLINE.
+ * Counts are computed from guest time (emu_irqchip_now) on demand; the irqchip's timer
  * thread calls lapic_timer_expire at the deadline published in timer_ns.
  */
 #include "accel/emu/lapic_priv.h"
@@ -51,7 +51,7 @@ uint32_t lapic_timer_current(struct lapic *apic)
 	if (lapic_timer_mode(apic) != APIC_TIMER_PERIODIC &&
 	    !atomic_load(&apic->timer_ns))
 		return 0;
-	elapsed = (emu_monotonic_ns() - apic->timer_start_ns) /
+	elapsed = (emu_irqchip_now(apic->chip) - apic->timer_start_ns) /
 		  lapic_tick_ns(apic);
 	if (lapic_timer_mode(apic) == APIC_TIMER_PERIODIC)
 		return apic->timer_icr - elapsed % apic->timer_icr;
@@ -80,7 +80,7 @@ void lapic_timer_set_icr(struct lapic *apic, uint32_t val)
 	if (lapic_timer_mode(apic) == APIC_TIMER_TSCDEADLINE)
 		return;
 	apic->timer_icr = val;
-	apic->timer_start_ns = emu_monotonic_ns();
+	apic->timer_start_ns = emu_irqchip_now(apic->chip);
 	lapic_timer_arm(apic, val ? apic->timer_start_ns +
 			lapic_period_ns(apic) : 0);
 }
@@ -94,7 +94,7 @@ void lapic_timer_set_dcr(struct lapic *apic, uint32_t val)
 	if (!cur)
 		return;
 	/* Keep counting from the current value at the new rate. */
-	now = emu_monotonic_ns();
+	now = emu_irqchip_now(apic->chip);
 	apic->timer_start_ns = now - (uint64_t)(apic->timer_icr - cur) *
 				     lapic_tick_ns(apic);
 	lapic_timer_arm(apic, now + cur * lapic_tick_ns(apic));

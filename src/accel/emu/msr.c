@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Model-specific registers, plus the KVM paravirtual clock: the guest gets
- * a pvclock structure that maps the TSC (CLOCK_MONOTONIC scaled to
- * EMU_TSC_HZ, so stable across vCPUs) to nanoseconds, which gives Linux a
+ * a pvclock structure that maps the TSC (guest time scaled to EMU_TSC_HZ,
+ * so stable across vCPUs) to nanoseconds, which gives Linux a
  * known TSC frequency without calibrating against the PIT.
  */
 #include <time.h>
@@ -43,7 +43,11 @@
 
 uint64_t cpu_rdtsc(struct emu_cpu *cpu)
 {
-	return emu_tsc_now();
+	int64_t off = cpu->clock_offset ?
+		      atomic_load_explicit(cpu->clock_offset,
+					   memory_order_relaxed) : 0;
+
+	return emu_tsc_now() + (uint64_t)off * EMU_TSC_PER_NS;
 }
 
 /* The LAPIC owns APIC_BASE, TSC_DEADLINE and the x2APIC range. */
@@ -65,7 +69,7 @@ static bool canonical(uint64_t v)
  */
 static void kvmclock_write(struct emu_cpu *cpu, uint64_t gpa)
 {
-	uint64_t tsc = emu_tsc_now();
+	uint64_t tsc = cpu_rdtsc(cpu);
 	int shift = 1 - __builtin_ctzll(EMU_TSC_PER_NS);
 	uint32_t ver = phys_read(cpu, gpa, 4);
 
@@ -89,7 +93,7 @@ static void wallclock_write(struct emu_cpu *cpu, uint64_t gpa)
 
 	clock_gettime(CLOCK_REALTIME, &rt);
 	boot_ns = (uint64_t)rt.tv_sec * 1000000000ULL + rt.tv_nsec -
-		  emu_monotonic_ns();
+		  cpu_rdtsc(cpu) / EMU_TSC_PER_NS;
 	phys_write(cpu, gpa, (ver + 1) | 1, 4);	/* odd: update */
 	phys_write(cpu, gpa + 4, boot_ns / 1000000000ULL, 4);
 	phys_write(cpu, gpa + 8, boot_ns % 1000000000ULL, 4);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "accel/emu/irqchip_priv.h"
+#include "accel/state_read.h"
 #include "vmm/bus.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
@@ -432,4 +433,92 @@ void pic_destroy(struct pic *pic)
 	bus_unregister(pio, PORT_PIC_MASTER, pic);
 	pthread_mutex_destroy(&pic->lock);
 	free(pic);
+}
+
+/* Snapshot: both 8259s, master first, every register and mode bit. */
+static void pic_save_one(const struct i8259 *c, struct state_writer *w)
+{
+	state_put_u8(w, c->irr);
+	state_put_u8(w, c->imr);
+	state_put_u8(w, c->isr);
+	state_put_u8(w, c->lines);
+	state_put_u8(w, c->elcr);
+	state_put_u8(w, c->base);
+	state_put_u8(w, c->lowest);
+	state_put_u8(w, c->init_step);
+	state_put_u8(w, c->need_icw4);
+	state_put_u8(w, c->single);
+	state_put_u8(w, c->auto_eoi);
+	state_put_u8(w, c->rotate_aeoi);
+	state_put_u8(w, c->sfnm);
+	state_put_u8(w, c->special_mask);
+	state_put_u8(w, c->read_isr);
+	state_put_u8(w, c->poll);
+}
+
+void pic_save(struct pic *pic, struct state_writer *w)
+{
+	pthread_mutex_lock(&pic->lock);
+	pic_save_one(&pic->c[0], w);
+	pic_save_one(&pic->c[1], w);
+	pthread_mutex_unlock(&pic->lock);
+}
+
+static void pic_read_one(struct state_reader *r, struct i8259 *c, int *err)
+{
+	c->irr = sread_u8(r, err);
+	c->imr = sread_u8(r, err);
+	c->isr = sread_u8(r, err);
+	c->lines = sread_u8(r, err);
+	c->elcr = sread_u8(r, err);
+	c->base = sread_u8(r, err);
+	c->lowest = sread_u8(r, err);
+	c->init_step = sread_u8(r, err);
+	c->need_icw4 = sread_bool(r, err);
+	c->single = sread_bool(r, err);
+	c->auto_eoi = sread_bool(r, err);
+	c->rotate_aeoi = sread_bool(r, err);
+	c->sfnm = sread_bool(r, err);
+	c->special_mask = sread_bool(r, err);
+	c->read_isr = sread_bool(r, err);
+	c->poll = sread_bool(r, err);
+}
+
+static const char *pic_check(const struct i8259 *c)
+{
+	if (c->elcr & ~c->elcr_mask)
+		return "ELCR makes a fixed edge input level-triggered";
+	if (c->base & 7)
+		return "vector base not a multiple of 8";
+	if (c->lowest > 7)
+		return "lowest priority IR out of range";
+	if (c->init_step == 1 || c->init_step > 4)
+		return "initialization step out of range";
+	return NULL;
+}
+
+int pic_load(struct pic *pic, struct state_reader *r)
+{
+	struct i8259 c[2] = { pic->c[0], pic->c[1] };
+	const char *bad;
+	bool rose;
+	int err = 0;
+
+	for (int i = 0; i < 2; i++)
+		pic_read_one(r, &c[i], &err);
+	if (err)
+		return state_fail(r, "PIC: %s", sread_error(err));
+	for (int i = 0; i < 2; i++) {
+		bad = pic_check(&c[i]);
+		if (bad)
+			return state_fail(r, "PIC %s: %s",
+					  i ? "slave" : "master", bad);
+	}
+	pthread_mutex_lock(&pic->lock);
+	pic->c[0] = c[0];
+	pic->c[1] = c[1];
+	rose = pic_update(pic);
+	pthread_mutex_unlock(&pic->lock);
+	pic_notify(pic, rose);
+	return 0;
 }

@@ -4,7 +4,7 @@
  * counters at 1.193182 MHz on ports 0x40-0x42, the control word (and
  * read-back command) on 0x43, and the AT's system control port B (0x61)
  * with channel 2's gate and OUT. Counter values are computed from
- * CLOCK_MONOTONIC when read; channel 0's OUT rising edges drive IRQ 0 (PIC
+ * guest time (emu_irqchip_now) when read; channel 0's OUT rising edges drive IRQ 0 (PIC
  * IRQ 0, IOAPIC pin 2) from the irqchip's timer thread.
  */
 #include <pthread.h>
@@ -13,6 +13,7 @@
 
 #include "accel/emu/irqchip_priv.h"
 #include "accel/emu/tsc.h"
+#include "accel/state_read.h"
 #include "vmm/bus.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
@@ -137,7 +138,8 @@ static void pit_arm_irq(struct pit *pit, uint64_t now)
 	irqchip_timer_kick(pit->chip);
 }
 
-static void pit_load(struct pit *pit, int idx, uint32_t val, uint64_t now)
+static void pit_load_count(struct pit *pit, int idx, uint32_t val,
+			   uint64_t now)
 {
 	struct pit_channel *ch = &pit->ch[idx];
 
@@ -229,10 +231,10 @@ static void pit_write_counter(struct pit *pit, int idx, uint8_t val,
 
 	switch (ch->rw) {
 	case RW_LSB:
-		pit_load(pit, idx, val, now);
+		pit_load_count(pit, idx, val, now);
 		break;
 	case RW_MSB:
-		pit_load(pit, idx, (uint32_t)val << 8, now);
+		pit_load_count(pit, idx, (uint32_t)val << 8, now);
 		break;
 	case RW_WORD:
 		if (!ch->write_msb) {
@@ -247,7 +249,7 @@ static void pit_write_counter(struct pit *pit, int idx, uint8_t val,
 			break;
 		}
 		ch->write_msb = false;
-		pit_load(pit, idx, ch->write_lsb | (uint32_t)val << 8, now);
+		pit_load_count(pit, idx, ch->write_lsb | (uint32_t)val << 8, now);
 		break;
 	default:
 		log_once("pit: counter %d written before its control word",
@@ -288,7 +290,7 @@ static uint8_t pit_read_counter(struct pit_channel *ch, uint64_t now)
 static uint64_t pit_io_read(void *opaque, uint64_t off, unsigned size)
 {
 	struct pit *pit = opaque;
-	uint64_t now = emu_monotonic_ns();
+	uint64_t now = emu_irqchip_now(pit->chip);
 	uint8_t val = 0xff;
 
 	pthread_mutex_lock(&pit->lock);
@@ -302,7 +304,7 @@ static void pit_io_write(void *opaque, uint64_t off, uint64_t val,
 			 unsigned size)
 {
 	struct pit *pit = opaque;
-	uint64_t now = emu_monotonic_ns();
+	uint64_t now = emu_irqchip_now(pit->chip);
 
 	pthread_mutex_lock(&pit->lock);
 	if (off < 3)
@@ -319,7 +321,7 @@ static void pit_io_write(void *opaque, uint64_t off, uint64_t val,
 static uint64_t pit_port61_read(void *opaque, uint64_t off, unsigned size)
 {
 	struct pit *pit = opaque;
-	uint64_t now = emu_monotonic_ns();
+	uint64_t now = emu_irqchip_now(pit->chip);
 	uint8_t val;
 
 	pthread_mutex_lock(&pit->lock);
@@ -335,7 +337,7 @@ static void pit_port61_write(void *opaque, uint64_t off, uint64_t val,
 	struct pit *pit = opaque;
 
 	pthread_mutex_lock(&pit->lock);
-	pit_set_gate(&pit->ch[2], val & 1, emu_monotonic_ns());
+	pit_set_gate(&pit->ch[2], val & 1, emu_irqchip_now(pit->chip));
 	pit->speaker = val & 2;
 	pit->port61_other = val & 0x0c;
 	pthread_mutex_unlock(&pit->lock);
@@ -414,4 +416,111 @@ void pit_destroy(struct pit *pit)
 	bus_unregister(pio, PORT_PIT, pit);
 	pthread_mutex_destroy(&pit->lock);
 	free(pit);
+}
+
+/*
+ * Snapshot: the three channels (times in guest ns), port 0x61 and channel
+ * 0's next interrupt.
+ */
+static void pit_save_channel(const struct pit_channel *ch,
+			     struct state_writer *w)
+{
+	state_put_u8(w, ch->mode);
+	state_put_u8(w, ch->rw);
+	state_put_u8(w, ch->bcd);
+	state_put_u32(w, ch->count);
+	state_put_u8(w, ch->counting);
+	state_put_u8(w, ch->gate);
+	state_put_u8(w, ch->armed);
+	state_put_u64(w, ch->load_ns);
+	state_put_u8(w, ch->held);
+	state_put_u64(w, ch->held_ticks);
+	state_put_u8(w, ch->null_count);
+	state_put_u8(w, ch->write_msb);
+	state_put_u8(w, ch->read_msb);
+	state_put_u8(w, ch->write_lsb);
+	state_put_u8(w, ch->latch_bytes);
+	state_put_u16(w, ch->latch);
+	state_put_u8(w, ch->status_latched);
+	state_put_u8(w, ch->status);
+}
+
+void pit_save(struct pit *pit, struct state_writer *w)
+{
+	pthread_mutex_lock(&pit->lock);
+	for (int i = 0; i < 3; i++)
+		pit_save_channel(&pit->ch[i], w);
+	state_put_u8(w, pit->speaker);
+	state_put_u8(w, pit->port61_other);
+	state_put_u64(w, atomic_load(&pit->irq_ns));
+	pthread_mutex_unlock(&pit->lock);
+}
+
+static void pit_read_channel(struct state_reader *r, struct pit_channel *ch,
+			     int *err)
+{
+	ch->mode = sread_u8(r, err);
+	ch->rw = sread_u8(r, err);
+	ch->bcd = sread_bool(r, err);
+	ch->count = sread_u32(r, err);
+	ch->counting = sread_bool(r, err);
+	ch->gate = sread_bool(r, err);
+	ch->armed = sread_bool(r, err);
+	ch->load_ns = sread_u64(r, err);
+	ch->held = sread_bool(r, err);
+	ch->held_ticks = sread_u64(r, err);
+	ch->null_count = sread_bool(r, err);
+	ch->write_msb = sread_bool(r, err);
+	ch->read_msb = sread_bool(r, err);
+	ch->write_lsb = sread_u8(r, err);
+	ch->latch_bytes = sread_u8(r, err);
+	ch->latch = sread_u16(r, err);
+	ch->status_latched = sread_bool(r, err);
+	ch->status = sread_u8(r, err);
+}
+
+/* pit_value and pit_out divide by count and never see a mode above 5. */
+static const char *pit_check(const struct pit_channel *ch)
+{
+	if (ch->mode > 5 || ch->rw > RW_WORD)
+		return "mode or access out of range";
+	if (ch->count < 1 || ch->count > 0x10000)
+		return "reload value out of range";
+	if (ch->latch_bytes > 2)
+		return "latched byte count out of range";
+	return NULL;
+}
+
+int pit_load(struct pit *pit, struct state_reader *r)
+{
+	struct pit_channel ch[3];
+	bool speaker;
+	uint8_t other;
+	uint64_t irq_ns;
+	const char *bad;
+	int err = 0;
+
+	for (int i = 0; i < 3; i++)
+		pit_read_channel(r, &ch[i], &err);
+	speaker = sread_bool(r, &err);
+	other = sread_u8(r, &err);
+	irq_ns = sread_u64(r, &err);
+	if (err)
+		return state_fail(r, "PIT: %s", sread_error(err));
+	for (int i = 0; i < 3; i++) {
+		bad = pit_check(&ch[i]);
+		if (bad)
+			return state_fail(r, "PIT channel %d: %s", i, bad);
+	}
+	if (other & ~0x0c)
+		return state_fail(r, "PIT: port 0x61 bits %#x out of range",
+				  other);
+	pthread_mutex_lock(&pit->lock);
+	memcpy(pit->ch, ch, sizeof(ch));
+	pit->speaker = speaker;
+	pit->port61_other = other;
+	atomic_store(&pit->irq_ns, irq_ns);
+	pthread_mutex_unlock(&pit->lock);
+	irqchip_timer_kick(pit->chip);
+	return 0;
 }

@@ -4,8 +4,10 @@
  * the interpreter and the LAPIC timer's TSC-deadline mode so that a deadline
  * the guest computes from RDTSC fires when that TSC value is reached.
  *
- * The TSC is CLOCK_MONOTONIC nanoseconds scaled to EMU_TSC_HZ: constant,
+ * The TSC is guest time in nanoseconds scaled to EMU_TSC_HZ: constant,
  * invariant, the same on every vCPU thread and never going backwards.
+ * Guest time is CLOCK_MONOTONIC plus an offset that a snapshot's load sets
+ * (emu_irqchip_now in irqchip.h); emu_tsc_now() is the TSC at offset 0.
  * CPUID leaf 0x15/0x16 or the guest's PIT calibration will find this rate.
  *
  * IA32_TSC_DEADLINE (0x6E0) lives in the LAPIC: the CPU must route it to
@@ -37,7 +39,7 @@ static inline uint64_t emu_tsc_now(void)
 	return emu_monotonic_ns() * EMU_TSC_PER_NS;
 }
 
-/* CLOCK_MONOTONIC time, in ns, at which the TSC reaches tsc. */
+/* Guest time, in ns, at which the TSC reaches tsc. */
 static inline uint64_t emu_tsc_to_ns(uint64_t tsc)
 {
 	return tsc / EMU_TSC_PER_NS;
