@@ -245,9 +245,17 @@ static int run_status(struct vm *vm, enum vm_exit_reason reason)
 	return 1;
 }
 
+static void run_free_args(char **args, int n)
+{
+	for (int i = 0; args && i < n; i++)
+		free(args[i]);
+	free(args);
+}
+
 /*
- * What a snapshot records as this VM's options: the arguments less those
- * of this run only (--restore and its companions, --daemonize).
+ * What a snapshot records as this VM's options: copies of the arguments
+ * (parsing cuts some of them up) less those of this run only (--restore
+ * and its companions, --daemonize). The first argument is skipped.
  */
 static char **run_vm_args(int argc, char **argv, int *nr)
 {
@@ -266,18 +274,23 @@ static char **run_vm_args(int argc, char **argv, int *nr)
 		if (!strncmp(a, "--restore=", 10) || !strcmp(a, "--force") ||
 		    !strcmp(a, "--paused") || !strcmp(a, "--daemonize"))
 			continue;
-		out[n++] = argv[i];
+		out[n] = strdup(a);
+		if (!out[n++]) {
+			run_free_args(out, n);
+			return NULL;
+		}
 	}
 	*nr = n;
 	return out;
 }
 
 /*
- * For --restore: the snapshot's own arguments, then this command line's,
- * so --name here wins. Paths in the snapshot are relative to its working
- * directory, which becomes ours.
+ * For --restore: the snapshot's own arguments, then this command line's
+ * VM options (own, copies), so --name here wins. Paths in the snapshot
+ * are relative to its working directory, which becomes ours. The result
+ * holds copies: a snapshot of the restored VM records them unparsed.
  */
-static int run_restore_args(int argc, char **argv, struct run_restore *rr,
+static int run_restore_args(struct run_restore *rr, char **own, int nr_own,
 			    struct snapshot_config *sc, char ***margv,
 			    int *margc)
 {
@@ -300,16 +313,19 @@ static int run_restore_args(int argc, char **argv, struct run_restore *rr,
 			  strerror(errno));
 		return -errno;
 	}
-	m = calloc(sc->argc + argc + 1, sizeof(char *));
+	m = calloc(sc->argc + nr_own + 2, sizeof(char *));
 	if (!m)
 		return -ENOMEM;
-	m[n++] = argv[0];
-	for (int i = 0; i < sc->argc; i++)
-		m[n++] = sc->argv[i];
-	for (int i = 1; i < argc; i++)
-		m[n++] = argv[i];
 	*margv = m;
+	m[n++] = strdup("run");
+	for (int i = 0; i < sc->argc; i++)
+		m[n++] = strdup(sc->argv[i]);
+	for (int i = 0; i < nr_own; i++)
+		m[n++] = strdup(own[i]);
 	*margc = n;
+	for (int i = 0; i < n; i++)
+		if (!m[i])
+			return -ENOMEM;
 	return 0;
 }
 
@@ -323,7 +339,7 @@ int cmd_run(int argc, char **argv)
 	struct run_mgmt mgmt = { 0 };
 	struct run_restore rr = { 0 };
 	struct snapshot_config sc = { 0 };
-	char **margv = NULL;
+	char **margv = NULL, *restore_dir = NULL;
 	int margc = 0;
 	struct run_signals rs;
 	struct console *con;
@@ -334,6 +350,9 @@ int cmd_run(int argc, char **argv)
 	bool no_seccomp = false;
 	int sfd, status;
 
+	cfg.argv = run_vm_args(argc, argv, &cfg.argc);
+	if (!cfg.argv)
+		return 1;
 	if (run_parse(argc, argv, &cfg, &mgmt, &no_seccomp, &rr))
 		return 2;
 	if (rr.dir) {
@@ -342,20 +361,22 @@ int cmd_run(int argc, char **argv)
 			.mem_size = 512ULL << 20,
 			.nr_cpus = 1,
 		};
+		char **own = cfg.argv;
+		int nr_own = cfg.argc;
 
-		if (run_restore_args(argc, argv, &rr, &sc, &margv, &margc))
+		if (run_restore_args(&rr, own, nr_own, &sc, &margv, &margc))
 			return 1;
+		restore_dir = (char *)rr.dir;
 		cfg = fresh;
+		cfg.argv = run_vm_args(margc, margv, &cfg.argc);
+		run_free_args(own, nr_own);
+		if (!cfg.argv)
+			return 1;
 		if (run_parse(margc, margv, &cfg, &mgmt, &no_seccomp, &rr))
 			return 2;
-		argc = margc;
-		argv = margv;
-		cfg.restore_dir = rr.dir;
+		cfg.restore_dir = restore_dir;
 		cfg.restore_prefault = rr.prefault;
 	}
-	cfg.argv = run_vm_args(argc, argv, &cfg.argc);
-	if (!cfg.argv)
-		return 1;
 	/* Termination signals arrive through a signalfd in the event loop. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
@@ -414,10 +435,9 @@ int cmd_run(int argc, char **argv)
 	console_destroy(con);
 	close(sfd);
 	run_mgmt_destroy(&mgmt);
-	free(cfg.argv);
-	if (margv)
-		free((char *)rr.dir);
-	free(margv);
+	run_free_args(cfg.argv, cfg.argc);
+	free(restore_dir);
+	run_free_args(margv, margc);
 	snapshot_config_free(&sc);
 	return status;
 }
