@@ -7,6 +7,11 @@
  * Expected values follow the Intel SDM vol. 3 (4.7 page-fault error code,
  * 9.8 mode switching). Byte arrays are GNU as output of the listed code.
  */
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "emu_test.h"
 #include "test.h"
 
@@ -342,6 +347,65 @@ static void test_call_frame(void)
 	emu_test_free(t);
 }
 
+/* Runs fn(t, arg) in a child; true if it died of SIGABRT (an assertion). */
+static bool aborts(void (*fn)(struct emu_test *t, uint64_t arg),
+		   struct emu_test *t, uint64_t arg)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (!freopen("/dev/null", "w", stderr))
+			_exit(2);
+		fn(t, arg);
+		_exit(0);
+	}
+	return pid > 0 && waitpid(pid, &status, 0) == pid &&
+	       WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+}
+
+static void phys_read16(struct emu_test *t, uint64_t gpa)
+{
+	phys_read(&t->cpu, gpa, 16);
+}
+
+static void phys_write16(struct emu_test *t, uint64_t gpa)
+{
+	phys_write(&t->cpu, gpa, 0, 16);
+}
+
+static void mem_read16(struct emu_test *t, uint64_t lin)
+{
+	mem_read(&t->cpu, lin, 16);
+}
+
+static void mem_write0(struct emu_test *t, uint64_t lin)
+{
+	mem_write(&t->cpu, lin, 0, 0);
+}
+
+/*
+ * A scalar access wider than the uint64_t it moves is a bug in the caller,
+ * stopped at the entry: on RAM it would overrun the value, on MMIO it was
+ * quietly cut to 8 bytes.
+ */
+static void test_access_size_asserted(void)
+{
+	struct emu_test *t = emu_test_init64();
+
+	CHECK(aborts(phys_read16, t, EMU_TEST_DATA));
+	CHECK(aborts(phys_read16, t, 0xd0000000));	/* not RAM: MMIO */
+	CHECK(aborts(phys_write16, t, 0xd0000000));
+	CHECK(aborts(phys_write16, t, EMU_TEST_DATA));
+	CHECK(aborts(mem_read16, t, EMU_TEST_DATA));
+	CHECK(aborts(mem_write0, t, EMU_TEST_DATA));
+	/* 8 bytes is fine on both */
+	phys_write(&t->cpu, EMU_TEST_DATA, 0x1122334455667788ull, 8);
+	CHECK_EQ(phys_read(&t->cpu, EMU_TEST_DATA, 8), 0x1122334455667788ull);
+	CHECK_EQ(phys_read(&t->cpu, 0xd0000000, 8), ~0ull);
+	emu_test_free(t);
+}
+
 int main(void)
 {
 	RUN(test_pf_not_present);
@@ -355,5 +419,6 @@ int main(void)
 	RUN(test_mode_switch);
 	RUN(test_string_ops);
 	RUN(test_call_frame);
+	RUN(test_access_size_asserted);
 	return test_summary();
 }

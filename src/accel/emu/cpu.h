@@ -12,6 +12,7 @@
 #ifndef CVISOR_ACCEL_EMU_CPU_H
 #define CVISOR_ACCEL_EMU_CPU_H
 
+#include <assert.h>
 #include <setjmp.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -253,6 +254,14 @@ bool excp_has_error_code(int vec);
 void tlb_flush(struct emu_cpu *cpu, bool global);
 void tlb_flush_page(struct emu_cpu *cpu, uint64_t lin);
 enum mem_access { ACC_R, ACC_W, ACC_X };
+/*
+ * Scalar accesses move 1 to 8 bytes (a uint64_t); wider operands go through
+ * mem_read_buf/mem_write_buf. Every scalar entry point asserts it, the
+ * inline TLB hit included, since a wider size would overrun the value on
+ * the RAM path and be cut to 8 on the MMIO path.
+ */
+#define MEM_SIZE_OK(size)	((size) - 1u < 8u)
+
 /* Accesses at the CPU's privilege; mem_read/mem_write below inline a TLB hit */
 uint64_t mem_read_slow(struct emu_cpu *cpu, uint64_t lin, unsigned size);
 void mem_write_slow(struct emu_cpu *cpu, uint64_t lin, uint64_t val,
@@ -268,6 +277,7 @@ tlb_ram(const struct emu_cpu *cpu, uint64_t lin,
 {
 	const struct tlb_entry *e = &cpu->tlb[(lin >> 12) % TLB_SIZE];
 
+	assert(MEM_SIZE_OK(size));
 	if (cpu->cpl == 3)
 		perm <<= 3;
 	if (e->vpn != lin >> 12 || !(e->perm & perm) || !e->hva ||

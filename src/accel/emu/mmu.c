@@ -248,9 +248,11 @@ static bool is_apic(struct emu_cpu *cpu, uint64_t gpa)
 
 uint64_t phys_read(struct emu_cpu *cpu, uint64_t gpa, unsigned size)
 {
-	uint8_t *p = gpa_to_hva(&cpu->vm->mem, gpa, size);
+	uint8_t *p;
 	uint64_t v = 0;
 
+	assert(MEM_SIZE_OK(size));
+	p = gpa_to_hva(&cpu->vm->mem, gpa, size);
 	if (p) {
 		memcpy(&v, p, size);
 		return v;
@@ -261,8 +263,6 @@ uint64_t phys_read(struct emu_cpu *cpu, uint64_t gpa, unsigned size)
 		return size >= 4 ? v : (v >> (8 * (gpa & 3))) &
 		       ((1ULL << (8 * size)) - 1);
 	}
-	if (size == 16)
-		size = 8;
 	bus_read(&cpu->vm->mmio, gpa, &v, size);
 	return v;
 }
@@ -270,8 +270,10 @@ uint64_t phys_read(struct emu_cpu *cpu, uint64_t gpa, unsigned size)
 void phys_write(struct emu_cpu *cpu, uint64_t gpa, uint64_t val,
 		unsigned size)
 {
-	uint8_t *p = gpa_to_hva(&cpu->vm->mem, gpa, size);
+	uint8_t *p;
 
+	assert(MEM_SIZE_OK(size));
+	p = gpa_to_hva(&cpu->vm->mem, gpa, size);
 	if (p) {
 		memcpy(p, &val, size);
 		return;
@@ -315,6 +317,7 @@ static uint64_t read_at(struct emu_cpu *cpu, uint64_t lin, unsigned size,
 	struct tlb_entry *e;
 	uint64_t v = 0;
 
+	assert(MEM_SIZE_OK(size));
 	if (off + size > 4096) {
 		for (unsigned i = 0; i < size; i++)
 			v |= read_at(cpu, lin + i, 1, user) << (8 * i);
@@ -334,6 +337,7 @@ static void write_at(struct emu_cpu *cpu, uint64_t lin, uint64_t val,
 	unsigned off = lin & 0xfff;
 	struct tlb_entry *e;
 
+	assert(MEM_SIZE_OK(size));
 	if (off + size > 4096) {
 		/* Check both pages before writing either. */
 		tlb_get(cpu, lin, ACC_W, user);
