@@ -130,17 +130,24 @@ void net_ctrl(struct virtio_net *n)
 	do {
 		while ((ret = virtq_pop(vq, e)) == 1) {
 			uint32_t written = 0;
+			size_t copied;
 
 			if (e->out_len < 2 || e->in_len < 1) {
 				log_once("%s: malformed control request",
 					 n->name);
 			} else {
-				/* Only short commands' data is read: the MAC
-				 * table (any length) is accepted unread. */
-				virtq_iov_to_buf(e->iov, e->nr_out, 0, req,
-						 sizeof(req));
-				ack = net_ctrl_cmd(n, req[0], req[1], req + 2,
-						   e->out_len - 2);
+				/*
+				 * Only short commands' data is read: the MAC
+				 * table (any length) is accepted unread. A
+				 * command sees what was copied, so a longer
+				 * one shows as its first 64 bytes and fails
+				 * every exact-length check.
+				 */
+				copied = virtq_iov_to_buf(e->iov, e->nr_out, 0,
+							  req, sizeof(req));
+				ack = copied < 2 ? NET_ERR :
+				      net_ctrl_cmd(n, req[0], req[1], req + 2,
+						   copied - 2);
 				written = virtq_buf_to_iov(&e->iov[e->nr_out],
 							   e->nr_in,
 							   e->in_len - 1, &ack,
