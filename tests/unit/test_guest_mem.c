@@ -84,7 +84,7 @@ static void test_e820_map(void)
 		}
 	}
 	/* All RAM but the legacy hole between 640 KiB and 1 MiB. */
-	CHECK_EQ(ram, mem.ram_size - (LAYOUT_HIGH_RAM_START - LAYOUT_EBDA_START));
+	CHECK_EQ(ram, mem.ram_size - (LAYOUT_EXT_RAM_START - LAYOUT_EBDA_START));
 	guest_mem_destroy(&mem);
 }
 

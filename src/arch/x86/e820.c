@@ -23,9 +23,9 @@ int e820_build(const struct guest_mem *mem, struct e820_entry *map, int max)
 	/* BIOS area with the ACPI tables: never RAM to the guest. */
 	n = e820_add(map, n, max, LAYOUT_ACPI_ADDR,
 		     LAYOUT_ACPI_END - LAYOUT_ACPI_ADDR, E820_RESERVED);
-	if (low_end > LAYOUT_HIGH_RAM_START)
-		n = e820_add(map, n, max, LAYOUT_HIGH_RAM_START,
-			     low_end - LAYOUT_HIGH_RAM_START, E820_RAM);
+	if (low_end > LAYOUT_EXT_RAM_START)
+		n = e820_add(map, n, max, LAYOUT_EXT_RAM_START,
+			     low_end - LAYOUT_EXT_RAM_START, E820_RAM);
 	/* Linux wants ECAM reserved before it trusts MCFG. */
 	n = e820_add(map, n, max, LAYOUT_PCI_ECAM_BASE, LAYOUT_PCI_ECAM_SIZE,
 		     E820_RESERVED);

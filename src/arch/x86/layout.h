@@ -22,12 +22,11 @@
 #define LAYOUT_ZERO_PAGE	0x7000ULL	/* struct boot_params */
 #define LAYOUT_CMDLINE_ADDR	0x20000ULL
 #define LAYOUT_CMDLINE_MAX	0x10000ULL
-#define LAYOUT_MPTABLE_ADDR	0x9fc00ULL
 #define LAYOUT_EBDA_START	0x9fc00ULL
 #define LAYOUT_LOW_RAM_END	0xa0000ULL
 #define LAYOUT_ACPI_ADDR	0xe0000ULL	/* RSDP + tables, up to 0xFFFFF */
 #define LAYOUT_ACPI_END		0x100000ULL
-#define LAYOUT_HIGH_RAM_START	0x100000ULL
+#define LAYOUT_EXT_RAM_START	0x100000ULL	/* extended memory: RAM from 1 MiB */
 #define LAYOUT_KERNEL_ADDR	0x1000000ULL	/* default 64-bit kernel load */
 
 #define LAYOUT_MMIO_HOLE	0xc0000000ULL	/* 3 GiB */
@@ -40,7 +39,7 @@
 #define LAYOUT_IOAPIC_SIZE	0x1000ULL
 #define LAYOUT_LAPIC_ADDR	0xfee00000ULL
 #define LAYOUT_LAPIC_SIZE	0x1000ULL
-#define LAYOUT_HIGH_MEM_START	0x100000000ULL
+#define LAYOUT_HIGH_MEM_START	0x100000000ULL	/* RAM above the MMIO hole */
 
 /* I/O ports */
 #define PORT_PIC_MASTER		0x20
@@ -52,9 +51,6 @@
 #define PORT_PIC_SLAVE		0xa0
 #define PORT_ELCR		0x4d0	/* PIC edge/level control */
 #define PORT_COM1		0x3f8
-#define PORT_COM2		0x2f8
-#define PORT_COM3		0x3e8
-#define PORT_COM4		0x2e8
 #define PORT_PCI_CONFIG_ADDR	0xcf8
 #define PORT_PCI_CONFIG_DATA	0xcfc
 #define PORT_ACPI_PM		0x600	/* ACPI sleep control/status + reset */
@@ -67,7 +63,6 @@
 /* Legacy IRQ lines (ISA) as wired to the IOAPIC. */
 #define IRQ_PIT			0
 #define IRQ_KBD			1
-#define IRQ_COM2		3
 #define IRQ_COM1		4
 #define IRQ_RTC			8
 #define IRQ_ACPI_SCI		9
