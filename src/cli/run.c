@@ -292,7 +292,7 @@ static char **run_vm_args(int argc, char **argv, int *nr)
  */
 static int run_restore_args(struct run_restore *rr, char **own, int nr_own,
 			    struct snapshot_config *sc, char ***margv,
-			    int *margc)
+			    int *margc, char **real_dir)
 {
 	char err[768], *dir;
 	char **m;
@@ -303,6 +303,7 @@ static int run_restore_args(struct run_restore *rr, char **own, int nr_own,
 		log_error("--restore %s: %s", rr->dir, strerror(errno));
 		return -errno;
 	}
+	*real_dir = dir;
 	rr->dir = dir;
 	if (snapshot_read_config(dir, rr->force, sc, err, sizeof(err))) {
 		log_error("%s", err);
@@ -329,54 +330,88 @@ static int run_restore_args(struct run_restore *rr, char **own, int nr_own,
 	return 0;
 }
 
-int cmd_run(int argc, char **argv)
+/* The parsed command line of a run, and what it owns. */
+struct run_args {
+	struct vm_config cfg;
+	struct run_mgmt mgmt;
+	struct run_restore rr;
+	struct snapshot_config sc;
+	char **margv;		/* with --restore: the merged arguments */
+	int margc;
+	char *restore_dir;	/* with --restore: its real path */
+	bool no_seccomp;
+};
+
+static void run_args_init(struct run_args *ra)
 {
-	struct vm_config cfg = {
-		.cmdline = "console=ttyS0",
-		.mem_size = 512ULL << 20,
-		.nr_cpus = 1,
-	};
-	struct run_mgmt mgmt = { 0 };
-	struct run_restore rr = { 0 };
-	struct snapshot_config sc = { 0 };
-	char **margv = NULL, *restore_dir = NULL;
-	int margc = 0;
+	memset(ra, 0, sizeof(*ra));
+	ra->cfg.cmdline = "console=ttyS0";
+	ra->cfg.mem_size = 512ULL << 20;
+	ra->cfg.nr_cpus = 1;
+	ra->mgmt.ready_fd = -1;
+}
+
+static void run_args_free(struct run_args *ra)
+{
+	run_free_args(ra->cfg.argv, ra->cfg.argc);
+	free(ra->restore_dir);
+	run_free_args(ra->margv, ra->margc);
+	snapshot_config_free(&ra->sc);
+	run_mgmt_destroy(&ra->mgmt);
+}
+
+/* Parse argv (and a snapshot's arguments); 0 or an exit status. */
+static int run_args_parse(struct run_args *ra, int argc, char **argv)
+{
+	struct vm_config *cfg = &ra->cfg;
+	char **own;
+	int nr_own;
+
+	cfg->argv = run_vm_args(argc, argv, &cfg->argc);
+	if (!cfg->argv)
+		return 1;
+	if (run_parse(argc, argv, cfg, &ra->mgmt, &ra->no_seccomp, &ra->rr))
+		return 2;
+	if (!ra->rr.dir)
+		return 0;
+	own = cfg->argv;
+	nr_own = cfg->argc;
+	cfg->argv = NULL;
+	cfg->argc = 0;
+	if (run_restore_args(&ra->rr, own, nr_own, &ra->sc, &ra->margv,
+			     &ra->margc, &ra->restore_dir)) {
+		run_free_args(own, nr_own);
+		return 1;
+	}
+	run_free_args(own, nr_own);
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->cmdline = "console=ttyS0";
+	cfg->mem_size = 512ULL << 20;
+	cfg->nr_cpus = 1;
+	cfg->argv = run_vm_args(ra->margc, ra->margv, &cfg->argc);
+	if (!cfg->argv)
+		return 1;
+	if (run_parse(ra->margc, ra->margv, cfg, &ra->mgmt, &ra->no_seccomp,
+		      &ra->rr))
+		return 2;
+	cfg->restore_dir = ra->restore_dir;
+	cfg->restore_prefault = ra->rr.prefault;
+	return 0;
+}
+
+/* Build and run the VM (again after each guest reboot); exit status. */
+static int run_machine(struct run_args *ra)
+{
+	struct vm_config *cfg = &ra->cfg;
+	struct run_mgmt *mgmt = &ra->mgmt;
 	struct run_signals rs;
 	struct console *con;
 	struct vm vm;
 	enum vm_exit_reason reason;
 	sigset_t sigs;
 	char err[256] = "";
-	bool no_seccomp = false;
 	int sfd, status;
 
-	cfg.argv = run_vm_args(argc, argv, &cfg.argc);
-	if (!cfg.argv)
-		return 1;
-	if (run_parse(argc, argv, &cfg, &mgmt, &no_seccomp, &rr))
-		return 2;
-	if (rr.dir) {
-		struct vm_config fresh = {
-			.cmdline = "console=ttyS0",
-			.mem_size = 512ULL << 20,
-			.nr_cpus = 1,
-		};
-		char **own = cfg.argv;
-		int nr_own = cfg.argc;
-
-		if (run_restore_args(&rr, own, nr_own, &sc, &margv, &margc))
-			return 1;
-		restore_dir = (char *)rr.dir;
-		cfg = fresh;
-		cfg.argv = run_vm_args(margc, margv, &cfg.argc);
-		run_free_args(own, nr_own);
-		if (!cfg.argv)
-			return 1;
-		if (run_parse(margc, margv, &cfg, &mgmt, &no_seccomp, &rr))
-			return 2;
-		cfg.restore_dir = restore_dir;
-		cfg.restore_prefault = rr.prefault;
-	}
 	/* Termination signals arrive through a signalfd in the event loop. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
@@ -385,9 +420,9 @@ int cmd_run(int argc, char **argv)
 	sigaddset(&sigs, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	/* Threads started from here on inherit the blocked signals. */
-	switch (run_mgmt_setup(&mgmt, &cfg)) {
+	switch (run_mgmt_setup(mgmt, cfg)) {
 	case 1:
-		return mgmt.parent_status;
+		return mgmt->parent_status;
 	case -1:
 		return 1;
 	}
@@ -398,15 +433,15 @@ int cmd_run(int argc, char **argv)
 		log_error("cannot set up the console: %s", strerror(errno));
 		return 1;
 	}
-	cfg.console_out = console_output;
-	cfg.console_opaque = con;
-	run_mgmt_console(&mgmt, &cfg);
-	if (!no_seccomp && sandbox_install(err, sizeof(err))) {
+	cfg->console_out = console_output;
+	cfg->console_opaque = con;
+	run_mgmt_console(mgmt, cfg);
+	if (!ra->no_seccomp && sandbox_install(err, sizeof(err))) {
 		log_error("%s (--no-seccomp runs without it)", err);
 		return 1;
 	}
 	for (;;) {
-		if (vm_create(&vm, &cfg)) {
+		if (vm_create(&vm, cfg)) {
 			status = 1;
 			vm_destroy(&vm);
 			break;
@@ -420,24 +455,32 @@ int cmd_run(int argc, char **argv)
 			break;
 		}
 		/* A restore comes back once; a reboot after it boots afresh. */
-		if (rr.paused && cfg.restore_dir)
+		if (ra->rr.paused && cfg->restore_dir)
 			vm.pause_req = true;
-		cfg.restore_dir = NULL;
-		run_mgmt_booted(&mgmt, &vm);
+		cfg->restore_dir = NULL;
+		run_mgmt_booted(mgmt, &vm);
 		reason = vm_run(&vm);
-		run_mgmt_ended(&mgmt, &vm, reason);
+		run_mgmt_ended(mgmt, &vm, reason);
 		status = run_status(&vm, reason);
 		vm_destroy(&vm);
-		if (reason != VM_EXIT_RESET || cfg.no_reboot)
+		if (reason != VM_EXIT_RESET || cfg->no_reboot)
 			break;
 		log_debug("guest reboot");
 	}
 	console_destroy(con);
 	close(sfd);
-	run_mgmt_destroy(&mgmt);
-	run_free_args(cfg.argv, cfg.argc);
-	free(restore_dir);
-	run_free_args(margv, margc);
-	snapshot_config_free(&sc);
+	return status;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_args ra;
+	int status;
+
+	run_args_init(&ra);
+	status = run_args_parse(&ra, argc, argv);
+	if (!status)
+		status = run_machine(&ra);
+	run_args_free(&ra);
 	return status;
 }

@@ -69,7 +69,7 @@ snapshot_cases() {
 	t1=$(first_tick "$TMP/r.out")
 	[[ $rc -eq 0 && $t1 -eq $((t0 + 1)) && $(last_tick "$TMP/r.out") -eq 64 ]]
 	check "snapshot_${accel}_restore_goes_on" $? \
-		"rc=$rc last tick before $t0, first after $t1: $(tail -c 300 "$TMP/r.out")"
+		"rc=$rc last tick before $t0, first after $t1: before ends $(tail -c 40 "$TMP/a.out" | od -c | head -3 | tr '\n' ' '); after starts $(head -c 40 "$TMP/r.out" | od -c | head -3 | tr '\n' ' ')"
 	run_restore --name "$a-r2" --restore "$dir,prefault=on"
 	t1=$(first_tick "$TMP/r.out")
 	[[ $rc -eq 0 && $t1 -eq $((t0 + 1)) ]]
