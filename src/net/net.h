@@ -28,6 +28,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "vmm/state.h"
+
 #define NET_HDR_LEN		12	/* struct virtio_net_hdr, VERSION_1 */
 #define NET_MAX_FRAME		65550	/* largest frame, header included */
 #define NET_MAX_HOSTFWD		16
@@ -118,6 +120,14 @@ struct net_backend_ops {
 	int (*poll_fill)(struct net_backend *be, struct net_poll *p,
 			 int *timeout_ms);
 	void (*poll_done)(struct net_backend *be, struct net_poll *p);
+	/*
+	 * Optional: the backend's own state for a snapshot (slirp: its
+	 * connections and leases), written into and read from the NIC's
+	 * state section, with the backend idle. load returns 0 or a
+	 * negative errno, with the reason given to state_fail.
+	 */
+	int (*save)(struct net_backend *be, struct state_writer *w);
+	int (*load)(struct net_backend *be, struct state_reader *r);
 	void (*close)(struct net_backend *be);
 };
 

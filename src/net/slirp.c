@@ -252,10 +252,107 @@ static void slirp_close(struct net_backend *be)
 	free(s);
 }
 
+/* libslirp's state goes through callbacks: collect it, then frame it. */
+struct slirp_buf {
+	uint8_t *p;
+	size_t len, cap, pos;
+	bool failed;
+};
+
+static ssize_t slirp_buf_write(const void *buf, size_t len, void *opaque)
+{
+	struct slirp_buf *b = opaque;
+
+	if (b->len + len > STATE_SECTION_MAX / 2) {
+		b->failed = true;
+		return -1;
+	}
+	if (b->len + len > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		uint8_t *p;
+
+		while (cap < b->len + len)
+			cap *= 2;
+		p = realloc(b->p, cap);
+		if (!p) {
+			b->failed = true;
+			return -1;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, buf, len);
+	b->len += len;
+	return len;
+}
+
+static ssize_t slirp_buf_read(void *buf, size_t len, void *opaque)
+{
+	struct slirp_buf *b = opaque;
+
+	/* libslirp reads what its stream says; past our bytes is an error */
+	if (len > b->len - b->pos) {
+		b->failed = true;
+		memset(buf, 0, len);
+		return -1;
+	}
+	memcpy(buf, b->p + b->pos, len);
+	b->pos += len;
+	return len;
+}
+
+/* Framed as u32 libslirp's state version, u32 length, the bytes. */
+static int slirp_save(struct net_backend *be, struct state_writer *w)
+{
+	struct net_slirp *s = (struct net_slirp *)be;
+	struct slirp_buf b = { 0 };
+
+	s->lib->state_save(s->slirp, slirp_buf_write, &b);
+	if (b.failed) {
+		free(b.p);
+		return -ENOMEM;
+	}
+	state_put_u32(w, (uint32_t)s->lib->state_version());
+	state_put_u32(w, (uint32_t)b.len);
+	state_put(w, b.p, b.len);
+	free(b.p);
+	return 0;
+}
+
+static int slirp_load(struct net_backend *be, struct state_reader *r)
+{
+	struct net_slirp *s = (struct net_slirp *)be;
+	struct slirp_buf b = { 0 };
+	uint32_t version, len;
+	int ret;
+
+	ret = state_get_u32(r, &version);
+	ret = ret ?: state_get_u32(r, &len);
+	if (ret)
+		return ret;
+	if ((int)version > s->lib->state_version() || len > state_remaining(r))
+		return state_fail(r, "user networking: libslirp state version "
+				  "%u of %u bytes cannot be loaded", version,
+				  len);
+	b.p = malloc(len ? len : 1);
+	if (!b.p)
+		return state_fail(r, "out of memory");
+	b.len = len;
+	ret = state_get(r, b.p, len);
+	if (!ret && (s->lib->state_load(s->slirp, version, slirp_buf_read,
+					&b) < 0 || b.failed))
+		ret = state_fail(r, "user networking: libslirp refused its "
+				 "saved state");
+	free(b.p);
+	return ret;
+}
+
 static const struct net_backend_ops slirp_ops = {
 	.send = slirp_send,
 	.poll_fill = slirp_poll_fill,
 	.poll_done = slirp_poll_done,
+	.save = slirp_save,
+	.load = slirp_load,
 	.close = slirp_close,
 };
 

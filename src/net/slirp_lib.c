@@ -46,7 +46,11 @@ static void slirp_lib_load(void)
 			      &slirp_lib.pollfds_poll) &&
 		slirp_lib_sym(dl, "slirp_handle_timer",
 			      &slirp_lib.handle_timer) &&
-		slirp_lib_sym(dl, "slirp_add_hostfwd", &slirp_lib.add_hostfwd);
+		slirp_lib_sym(dl, "slirp_add_hostfwd", &slirp_lib.add_hostfwd) &&
+		slirp_lib_sym(dl, "slirp_state_save", &slirp_lib.state_save) &&
+		slirp_lib_sym(dl, "slirp_state_load", &slirp_lib.state_load) &&
+		slirp_lib_sym(dl, "slirp_state_version",
+			      &slirp_lib.state_version);
 }
 
 const struct slirp_lib *slirp_lib_get(char *err, size_t errlen)

@@ -24,6 +24,10 @@ struct slirp_lib {
 	int (*add_hostfwd)(Slirp *slirp, int is_udp, struct in_addr host_addr,
 			   int host_port, struct in_addr guest_addr,
 			   int guest_port);
+	void (*state_save)(Slirp *slirp, SlirpWriteCb write_cb, void *opaque);
+	int (*state_load)(Slirp *slirp, int version_id, SlirpReadCb read_cb,
+			  void *opaque);
+	int (*state_version)(void);
 };
 
 /* The loaded library, or NULL with one line in err. Thread-safe. */

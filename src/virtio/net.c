@@ -162,18 +162,29 @@ static int net_save(struct virtio_dev *vdev, struct state_writer *w)
 	struct virtio_net *n = vdev->opaque;
 
 	state_put_u32(w, __atomic_load_n(&n->active, __ATOMIC_ACQUIRE));
-	return 0;
+	state_put_u8(w, n->be->ops->save != NULL);
+	return n->be->ops->save ? n->be->ops->save(n->be, w) : 0;
 }
 
 static int net_load(struct virtio_dev *vdev, struct state_reader *r)
 {
 	struct virtio_net *n = vdev->opaque;
 	uint32_t active;
+	uint8_t has_be;
 	int ret;
 
 	ret = state_get_u32(r, &active);
+	ret = ret ?: state_get_u8(r, &has_be);
 	if (ret)
 		return ret;
+	if (has_be != (n->be->ops->load != NULL))
+		return state_fail(r, "%s: saved with another network backend",
+				  n->name);
+	if (has_be) {
+		ret = n->be->ops->load(n->be, r);
+		if (ret)
+			return ret;
+	}
 	if (active < 1 || active > n->be->nr_queues)
 		return state_fail(r, "%s: %u active queue pairs, the backend "
 				  "has %u", n->name, active, n->be->nr_queues);
