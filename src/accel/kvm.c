@@ -20,6 +20,7 @@
 #include "accel/accel.h"
 #include "accel/kvm_cpuid.h"
 #include "accel/kvm_msi.h"
+#include "accel/kvm_state.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
 
@@ -496,6 +497,33 @@ static int kvm_del_ioeventfd(struct vm *vm, uint64_t addr, unsigned len,
 	return kvm_ioeventfd(vm, addr, len, pio, fd, true);
 }
 
+static int kvm_vcpu_save(struct vcpu *vcpu, struct state_writer *w)
+{
+	struct vm *vm = vcpu->vm;
+
+	return kvm_vcpu_state_save(kvm_of(vm)->kvm_fd, kvm_vcpu_of(vcpu)->fd,
+				   vcpu->id, w, vm->accel_error,
+				   sizeof(vm->accel_error));
+}
+
+static int kvm_vcpu_load(struct vcpu *vcpu, struct state_reader *r,
+			 uint32_t version)
+{
+	return kvm_vcpu_state_load(kvm_of(vcpu->vm)->kvm_fd,
+				   kvm_vcpu_of(vcpu)->fd, vcpu->id, r, version);
+}
+
+static int kvm_vm_save(struct vm *vm, struct state_writer *w)
+{
+	return kvm_vm_state_save(kvm_of(vm)->vm_fd, w, vm->accel_error,
+				 sizeof(vm->accel_error));
+}
+
+static int kvm_vm_load(struct vm *vm, struct state_reader *r, uint32_t version)
+{
+	return kvm_vm_state_load(kvm_of(vm)->vm_fd, r, version);
+}
+
 const struct accel_ops kvm_accel_ops = {
 	.name = "kvm",
 	.vm_init = kvm_vm_init,
@@ -515,4 +543,8 @@ const struct accel_ops kvm_accel_ops = {
 	.msi_route_del = kvm_msi_del,
 	.add_ioeventfd = kvm_add_ioeventfd,
 	.del_ioeventfd = kvm_del_ioeventfd,
+	.vcpu_save = kvm_vcpu_save,
+	.vcpu_load = kvm_vcpu_load,
+	.vm_save = kvm_vm_save,
+	.vm_load = kvm_vm_load,
 };

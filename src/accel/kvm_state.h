@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * KVM's vCPU and VM-wide state in snapshot sections (vmm/state.h), for
+ * kvm.c's accel_ops. The saves fill err (one line naming the ioctl) and
+ * return a negative errno when KVM refuses; the loads validate what they
+ * read, then hand it to KVM, and report both kinds of failure through
+ * state_fail. An ioctl this host's KVM lacks is an error naming it, never
+ * a part of the state left out. docs/snapshot.md lists the fields.
+ */
+#ifndef CVISOR_ACCEL_KVM_STATE_H
+#define CVISOR_ACCEL_KVM_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct state_writer;
+struct state_reader;
+
+/* Format version of the "cpu<id>" and "kvm" sections KVM writes */
+#define KVM_STATE_VERSION	1
+
+/* "cpu<id>" of the vCPU whose fd is vcpu_fd; kvm_fd is /dev/kvm's. */
+int kvm_vcpu_state_save(int kvm_fd, int vcpu_fd, int id,
+			struct state_writer *w, char *err, size_t errlen);
+int kvm_vcpu_state_load(int kvm_fd, int vcpu_fd, int id,
+			struct state_reader *r, uint32_t version);
+
+/* "kvm": PIC pair, IOAPIC, PIT and kvmclock of the VM vm_fd. */
+int kvm_vm_state_save(int vm_fd, struct state_writer *w, char *err,
+		      size_t errlen);
+int kvm_vm_state_load(int vm_fd, struct state_reader *r, uint32_t version);
+
+#endif
