@@ -100,6 +100,31 @@ static inline int blob_load(struct vm *vm, struct vcpu *vcpu,
 			     errlen);
 }
 
+static inline bool same_seg(const struct x86_segment *a,
+			    const struct x86_segment *b)
+{
+	return a->base == b->base && a->limit == b->limit &&
+	       a->selector == b->selector && a->type == b->type &&
+	       a->present == b->present && a->dpl == b->dpl &&
+	       a->db == b->db && a->s == b->s && a->l == b->l &&
+	       a->g == b->g && a->avl == b->avl && a->unusable == b->unusable;
+}
+
+/* Field by field: the structs have padding. */
+static inline bool same_sregs(const struct x86_sregs *a,
+			      const struct x86_sregs *b)
+{
+	return same_seg(&a->cs, &b->cs) && same_seg(&a->ds, &b->ds) &&
+	       same_seg(&a->es, &b->es) && same_seg(&a->fs, &b->fs) &&
+	       same_seg(&a->gs, &b->gs) && same_seg(&a->ss, &b->ss) &&
+	       same_seg(&a->tr, &b->tr) && same_seg(&a->ldt, &b->ldt) &&
+	       a->gdt.base == b->gdt.base && a->gdt.limit == b->gdt.limit &&
+	       a->idt.base == b->idt.base && a->idt.limit == b->idt.limit &&
+	       a->cr0 == b->cr0 && a->cr2 == b->cr2 && a->cr3 == b->cr3 &&
+	       a->cr4 == b->cr4 && a->cr8 == b->cr8 && a->efer == b->efer &&
+	       a->apic_base == b->apic_base;
+}
+
 static inline void blob_free(struct blob *b)
 {
 	free(b->p);

@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: MIT
+/*
+ * KVM's snapshot sections on a real /dev/kvm: a tiny long-mode guest
+ * counts in RAX and reports each step on port 0x80; it is stopped, its
+ * vCPU and VM state saved, loaded into a second VM (same memory) and run
+ * on: the count goes on from where it was. Damaged sections are refused
+ * before KVM sees them. Skipped without /dev/kvm or an ioctl this host's
+ * KVM lacks.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "accel/kvm_state.h"
+#include "accel_state.h"
+#include "arch/x86/boot.h"
+#include "test.h"
+#include "vmm/bus.h"
+
+#define CODE_GPA	0x100000ull
+#define PROBE_PORT	0x80
+#define MAX_STEPS	1000
+
+/* Section layout (docs/snapshot.md): where the tests below poke. */
+#define CPU_RFLAGS	(17 * 8)
+#define CPU_SREGS	(18 * 8)
+
+struct probe {
+	struct vcpu *vcpu;
+	int stop_after;
+	int seen;
+	uint64_t last;
+};
+
+static void probe_write(void *opaque, uint64_t off, uint64_t val,
+			unsigned size)
+{
+	struct probe *p = opaque;
+
+	p->last = val;
+	if (++p->seen >= p->stop_after)
+		p->vcpu->vm->accel->vcpu_kick(p->vcpu);
+}
+
+static uint64_t probe_read(void *opaque, uint64_t off, unsigned size)
+{
+	return 0;
+}
+
+static const struct bus_ops probe_ops = {
+	.read = probe_read,
+	.write = probe_write,
+};
+
+/*
+ * 1: inc %rax; out %al, $0x80; jmp 1b  (and nothing else), at CODE_GPA.
+ */
+static const uint8_t guest_code[] = {
+	0x48, 0xff, 0xc0, 0xe6, PROBE_PORT, 0xeb, 0xf9,
+};
+
+/* A VM with the guest loaded, or NULL (and why in reason) when KVM can't. */
+static struct vm *kvm_machine(struct probe *p, char *reason, size_t len)
+{
+	struct vm *vm = calloc(1, sizeof(*vm));
+	struct vcpu *v;
+
+	if (!vm || guest_mem_init(&vm->mem, 32 << 20, NULL))
+		abort();
+	bus_init(&vm->pio, "pio");
+	bus_init(&vm->mmio, "mmio");
+	vm->nr_vcpus = 1;
+	vm->accel = &kvm_accel_ops;
+	v = &vm->vcpus[0];
+	v->vm = vm;
+	p->vcpu = v;
+	CHECK_EQ(bus_register(&vm->pio, PROBE_PORT, 1, &probe_ops, p,
+			      "probe"), 0);
+	if (vm->accel->vm_init(vm) || vm->accel->vcpu_init(v)) {
+		snprintf(reason, len, "%s", vm->accel_error);
+		return vm;
+	}
+	guest_mem_write(&vm->mem, CODE_GPA, guest_code, sizeof(guest_code));
+	x86_boot_cpu_state(vm, CODE_GPA, 0);
+	CHECK_EQ(vm->accel->set_sregs(v, &vm->boot_sregs), 0);
+	CHECK_EQ(vm->accel->set_regs(v, &vm->boot_regs), 0);
+	return vm;
+}
+
+static void kvm_machine_free(struct vm *vm)
+{
+	vm->accel->vcpu_destroy(&vm->vcpus[0]);
+	vm->accel->vm_destroy(vm);
+	bus_destroy(&vm->pio);
+	bus_destroy(&vm->mmio);
+	guest_mem_destroy(&vm->mem);
+	free(vm);
+}
+
+/* Run until the probe has seen steps more writes. */
+static bool run_steps(struct vm *vm, struct probe *p, int steps)
+{
+	struct vcpu_exit exit;
+
+	p->stop_after = p->seen + steps;
+	for (int i = 0; i < MAX_STEPS && p->seen < p->stop_after; i++) {
+		if (vm->accel->vcpu_run(&vm->vcpus[0], &exit) ||
+		    exit.reason != VCPU_EXIT_KICKED) {
+			printf("  vcpu_run: reason %d, %s\n", exit.reason,
+			       exit.detail);
+			return false;
+		}
+	}
+	return p->seen >= p->stop_after;
+}
+
+/* blob_save, or a reason to skip when this KVM lacks an ioctl. */
+static bool try_save(struct vm *vm, struct vcpu *vcpu, struct blob *b,
+		     char *reason, size_t len)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&buf, &n);
+	struct state_writer *w = state_writer_create(f);
+	int ret = vcpu ? vm->accel->vcpu_save(vcpu, w) :
+		  vm->accel->vm_save(vm, w);
+
+	state_writer_destroy(w);
+	fclose(f);
+	free(buf);
+	if (ret) {
+		snprintf(reason, len, "%s", vm->accel_error);
+		return false;
+	}
+	blob_save(vm, vcpu, b);
+	return true;
+}
+
+static bool have_kvm(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+static void test_kvm_roundtrip(void)
+{
+	struct probe pa = { 0 }, pb = { 0 };
+	struct vm *a, *b;
+	struct blob cpu, vm;
+	struct x86_regs ra, rb;
+	struct x86_sregs sa, sb;
+	char reason[300] = "", err[256];
+
+	if (!have_kvm()) {
+		SKIP("no usable /dev/kvm");
+		return;
+	}
+	a = kvm_machine(&pa, reason, sizeof(reason));
+	if (reason[0]) {
+		kvm_machine_free(a);
+		SKIP("%s", reason);
+		return;
+	}
+	CHECK(run_steps(a, &pa, 5));
+	CHECK_EQ(pa.last, 5);
+	if (!try_save(a, &a->vcpus[0], &cpu, reason, sizeof(reason)) ||
+	    !try_save(a, NULL, &vm, reason, sizeof(reason))) {
+		kvm_machine_free(a);
+		SKIP("%s", reason);
+		return;
+	}
+	CHECK(!strcmp(cpu.name, "cpu0") && !strcmp(vm.name, "kvm"));
+	CHECK_EQ(cpu.version, KVM_STATE_VERSION);
+
+	b = kvm_machine(&pb, reason, sizeof(reason));
+	CHECK(!reason[0]);
+	if (blob_load(b, NULL, &vm, err, sizeof(err)) ||
+	    blob_load(b, &b->vcpus[0], &cpu, err, sizeof(err))) {
+		printf("  load: %s\n", err);
+		CHECK(0);
+	}
+	a->accel->get_regs(&a->vcpus[0], &ra);
+	b->accel->get_regs(&b->vcpus[0], &rb);
+	CHECK(!memcmp(&ra, &rb, sizeof(ra)));
+	a->accel->get_sregs(&a->vcpus[0], &sa);
+	b->accel->get_sregs(&b->vcpus[0], &sb);
+	CHECK(same_sregs(&sa, &sb));
+	/* The copy counts on from 5; the original is unharmed. */
+	CHECK(run_steps(b, &pb, 3));
+	CHECK_EQ(pb.last, 8);
+	CHECK(run_steps(a, &pa, 1));
+	CHECK_EQ(pa.last, 6);
+
+	blob_free(&cpu);
+	blob_free(&vm);
+	kvm_machine_free(a);
+	kvm_machine_free(b);
+}
+
+static void expect_refused(struct vm *vm, struct vcpu *vcpu,
+			   const struct blob *b, const uint8_t *p, size_t n,
+			   const char *want)
+{
+	char err[256] = "";
+
+	CHECK(blob_load_raw(vm, vcpu, b->name, b->version, p, n, err,
+			    sizeof(err)) < 0);
+	if (!err[0] || (want && !strstr(err, want))) {
+		printf("  %s: \"%s\" does not say \"%s\"\n", b->name, err,
+		       want ? want : "anything");
+		CHECK(0);
+	}
+}
+
+static void poke(struct vm *vm, struct vcpu *vcpu, const struct blob *b,
+		 size_t off, const void *val, size_t len, const char *want)
+{
+	uint8_t *p = malloc(b->n);
+
+	memcpy(p, b->p, b->n);
+	memcpy(p + off, val, len);
+	expect_refused(vm, vcpu, b, p, b->n, want);
+	free(p);
+}
+
+static void test_kvm_bad_sections(void)
+{
+	struct probe pa = { 0 };
+	struct vm *a;
+	struct vcpu *v;
+	struct blob cpu, vm;
+	char reason[300] = "";
+	uint64_t u64;
+
+	if (!have_kvm()) {
+		SKIP("no usable /dev/kvm");
+		return;
+	}
+	a = kvm_machine(&pa, reason, sizeof(reason));
+	v = &a->vcpus[0];
+	if (reason[0] || !try_save(a, v, &cpu, reason, sizeof(reason)) ||
+	    !try_save(a, NULL, &vm, reason, sizeof(reason))) {
+		kvm_machine_free(a);
+		SKIP("%s", reason);
+		return;
+	}
+	for (size_t n = 0; n < cpu.n; n++)
+		expect_refused(a, v, &cpu, cpu.p, n, NULL);
+	for (size_t n = 0; n < vm.n; n++)
+		expect_refused(a, NULL, &vm, vm.p, n, NULL);
+	u64 = 2 | (1ull << 22);
+	poke(a, v, &cpu, CPU_RFLAGS, &u64, 8, "RFLAGS");
+	u64 = 1ull << 63;	/* EFER */
+	poke(a, v, &cpu, CPU_SREGS + 8 * 23 + 20 + 5 * 8, &u64, 8, "EFER");
+	u64 = 0xfed00000;	/* the IOAPIC's base address */
+	poke(a, NULL, &vm, 8 + 32, &u64, 8, "IOAPIC");
+	blob_free(&cpu);
+	blob_free(&vm);
+	kvm_machine_free(a);
+}
+
+int main(void)
+{
+	RUN(test_kvm_roundtrip);
+	RUN(test_kvm_bad_sections);
+	return test_summary();
+}
