@@ -26,14 +26,24 @@ struct bus_range {
 	const struct bus_ops *ops;
 	void *opaque;
 	const char *name;
+	atomic_uint inflight;	/* accesses in a callback right now */
 };
 
+/*
+ * The lock guards the table only: an access finds its range and counts
+ * itself in under the read lock, then calls the device without any bus
+ * lock held, so a slow device stalls no other device's accesses.
+ */
 struct bus {
 	const char *name;
 	pthread_rwlock_t lock;
-	struct bus_range *ranges;	/* sorted by base, non-overlapping */
+	struct bus_range **ranges;	/* sorted by base, non-overlapping */
 	int nr, cap;
 	atomic_ulong unhandled;
+	/* bus_unregister waiting for a removed range's accesses to end */
+	atomic_uint draining;
+	pthread_mutex_t drain_lock;
+	pthread_cond_t drained;
 };
 
 int bus_init(struct bus *bus, const char *name);
@@ -42,7 +52,14 @@ void bus_destroy(struct bus *bus);
 /* -EEXIST if the range overlaps another, -EINVAL if empty. */
 int bus_register(struct bus *bus, uint64_t base, uint64_t len,
 		 const struct bus_ops *ops, void *opaque, const char *name);
-/* Remove the range starting at base owned by opaque; -ENOENT if none. */
+/*
+ * Remove the range starting at base owned by opaque; -ENOENT if none. When
+ * it returns 0, no callback of the range is running or will run, so the
+ * caller may free opaque. A callback may register and unregister other
+ * ranges of its bus (a BAR moved by a config write), but not its own range
+ * (it would wait for itself): that returns -EDEADLK and changes nothing.
+ * Nor may two callbacks unregister each other's ranges at the same time.
+ */
 int bus_unregister(struct bus *bus, uint64_t base, void *opaque);
 
 /*
