@@ -119,8 +119,15 @@ static int load_bytes(struct vm *vm, uint64_t gpa, const void *src,
 	return 0;
 }
 
+/*
+ * Each loader sets *end to the top of what the kernel occupies before it
+ * frees anything: a bzImage decompresses within init_size of its load
+ * address, an ELF reaches its highest segment's p_paddr + p_memsz. The
+ * initrd goes above that.
+ */
 static int load_bzimage(struct vm *vm, const struct boot_file *k,
-			uint8_t *zp, uint64_t *entry, char *err, size_t errlen)
+			uint8_t *zp, uint64_t *entry, uint64_t *end, char *err,
+			size_t errlen)
 {
 	const char *path = vm->cfg->kernel;
 	uint64_t setup_size, load, init_size, align;
@@ -151,15 +158,17 @@ static int load_bzimage(struct vm *vm, const struct boot_file *k,
 				(unsigned long long)load);
 	memcpy(zp + BP_HDR, k->data + BP_HDR, hdr_end - BP_HDR);
 	*entry = load + 0x200;
+	*end = load + init_size;
 	return 0;
 }
 
 static int load_elf(struct vm *vm, const struct boot_file *k, uint8_t *zp,
-		    uint64_t *entry, char *err, size_t errlen)
+		    uint64_t *entry, uint64_t *end, char *err, size_t errlen)
 {
 	const char *path = vm->cfg->kernel;
 	Elf64_Ehdr eh;
 
+	*end = 0;
 	if (k->size < sizeof(eh))
 		return boot_err(err, errlen, -ENOEXEC, "kernel '%s' is truncated",
 				path);
@@ -182,6 +191,9 @@ static int load_elf(struct vm *vm, const struct boot_file *k, uint8_t *zp,
 			return boot_err(err, errlen, -ENOEXEC,
 					"kernel '%s': segment %d at 0x%llx does not fit guest memory",
 					path, i, (unsigned long long)ph.p_paddr);
+		/* in RAM, so no overflow */
+		if (ph.p_paddr + ph.p_memsz > *end)
+			*end = ph.p_paddr + ph.p_memsz;
 	}
 	/* No setup header in an ELF: write the fields the kernel reads. */
 	wr16(zp + BP_BOOT_FLAG, BOOT_FLAG_MAGIC);
@@ -222,12 +234,21 @@ static int load_initrd(struct vm *vm, uint8_t *zp, uint64_t kernel_end,
 	addr = size <= max ? (max - size) & ~(INITRD_ALIGN - 1) : 0;
 	if (size > max || addr < kernel_end) {
 		ret = boot_err(err, errlen, -ENOMEM,
-			       "initrd '%s' (%llu MiB) does not fit in guest memory",
-			       path, (unsigned long long)(size >> 20));
+			       "initrd '%s' (%llu bytes) does not fit in guest memory between the kernel's end at 0x%llx and 0x%llx",
+			       path, (unsigned long long)size,
+			       (unsigned long long)kernel_end,
+			       (unsigned long long)max);
 		goto out;
 	}
 	dst = gpa_to_hva(&vm->mem, addr, size);
-	while (dst && done < size) {
+	if (!dst) {
+		ret = boot_err(err, errlen, -ENOMEM,
+			       "initrd '%s' at 0x%llx..0x%llx is not guest RAM",
+			       path, (unsigned long long)addr,
+			       (unsigned long long)(addr + size));
+		goto out;
+	}
+	while (done < size) {
 		ssize_t n = pread(fd, dst + done, size - done, done);
 
 		if (n <= 0) {
@@ -259,7 +280,10 @@ static int write_cmdline(struct vm *vm, uint8_t *zp, char *err,
 		return boot_err(err, errlen, -E2BIG,
 				"kernel command line is %zu bytes; this kernel takes at most %u",
 				len - 1, max);
-	guest_mem_write(&vm->mem, LAYOUT_CMDLINE_ADDR, cmdline, len);
+	if (guest_mem_write(&vm->mem, LAYOUT_CMDLINE_ADDR, cmdline, len))
+		return boot_err(err, errlen, -ENOMEM,
+				"guest memory too small for the command line at 0x%llx",
+				(unsigned long long)LAYOUT_CMDLINE_ADDR);
 	wr32(zp + BP_CMD_LINE_PTR, LAYOUT_CMDLINE_ADDR);
 	wr32(zp + BP_CMDLINE_SIZE, max);
 	return 0;
@@ -279,7 +303,7 @@ int x86_boot_load(struct vm *vm, uint64_t rsdp, char *err, size_t errlen)
 {
 	uint8_t *zp = gpa_to_hva(&vm->mem, LAYOUT_ZERO_PAGE, BP_SIZE);
 	struct boot_file k = { 0 };
-	uint64_t entry = 0, kernel_end;
+	uint64_t entry = 0, kernel_end = 0;
 	int ret;
 
 	if (!zp)
@@ -289,15 +313,15 @@ int x86_boot_load(struct vm *vm, uint64_t rsdp, char *err, size_t errlen)
 	if (ret)
 		return ret;
 	if (k.size >= 4 && !memcmp(k.data, ELFMAG, SELFMAG))
-		ret = load_elf(vm, &k, zp, &entry, err, errlen);
+		ret = load_elf(vm, &k, zp, &entry, &kernel_end, err, errlen);
 	else if (k.size > 0x300 && rd16(k.data + BP_BOOT_FLAG) == BOOT_FLAG_MAGIC &&
 		 rd32(k.data + BP_HEADER) == HDRS_MAGIC)
-		ret = load_bzimage(vm, &k, zp, &entry, err, errlen);
+		ret = load_bzimage(vm, &k, zp, &entry, &kernel_end, err,
+				   errlen);
 	else
 		ret = boot_err(err, errlen, -ENOEXEC,
 			       "kernel '%s' is neither a bzImage nor an ELF vmlinux",
 			       vm->cfg->kernel);
-	kernel_end = LAYOUT_KERNEL_ADDR + k.size;
 	free(k.data);
 	if (ret)
 		return ret;
@@ -316,16 +340,20 @@ int x86_boot_load(struct vm *vm, uint64_t rsdp, char *err, size_t errlen)
 			return ret;
 	}
 	write_e820(vm, zp);
-	x86_boot_cpu_state(vm, entry, LAYOUT_ZERO_PAGE);
+	if (x86_boot_cpu_state(vm, entry, LAYOUT_ZERO_PAGE))
+		return boot_err(err, errlen, -ENOMEM,
+				"guest memory too small for the boot GDT and page tables");
 	return 0;
 }
 
-static void write_page_tables(struct vm *vm)
+static int write_page_tables(struct vm *vm)
 {
 	uint64_t *pml4 = gpa_to_hva(&vm->mem, LAYOUT_PML4_ADDR, PAGE_SIZE);
 	uint64_t *pdpt = gpa_to_hva(&vm->mem, LAYOUT_PDPT_ADDR, PAGE_SIZE);
 	uint64_t *pd = gpa_to_hva(&vm->mem, LAYOUT_PD_ADDR, 4 * PAGE_SIZE);
 
+	if (!pml4 || !pdpt || !pd)
+		return -EFAULT;
 	/* Identity map the first 4 GiB with 2 MiB pages (P | W | PS). */
 	memset(pml4, 0, PAGE_SIZE);
 	memset(pdpt, 0, PAGE_SIZE);
@@ -334,9 +362,10 @@ static void write_page_tables(struct vm *vm)
 		pdpt[i] = (LAYOUT_PD_ADDR + i * PAGE_SIZE) | 0x3;
 	for (uint64_t i = 0; i < 4 * 512; i++)
 		pd[i] = (i * HUGE_2M) | 0x83;
+	return 0;
 }
 
-static void write_gdt(struct vm *vm)
+static int write_gdt(struct vm *vm)
 {
 	const uint64_t gdt[] = {
 		0,
@@ -346,10 +375,10 @@ static void write_gdt(struct vm *vm)
 		0x008f8b000000ffffULL,	/* 0x20: TSS (busy) */
 	};
 
-	guest_mem_write(&vm->mem, LAYOUT_GDT_ADDR, gdt, sizeof(gdt));
+	return guest_mem_write(&vm->mem, LAYOUT_GDT_ADDR, gdt, sizeof(gdt));
 }
 
-void x86_boot_cpu_state(struct vm *vm, uint64_t entry, uint64_t zero_page)
+int x86_boot_cpu_state(struct vm *vm, uint64_t entry, uint64_t zero_page)
 {
 	struct x86_segment code = {
 		.selector = BOOT_CS, .limit = 0xfffff, .type = 0xb,
@@ -360,9 +389,13 @@ void x86_boot_cpu_state(struct vm *vm, uint64_t entry, uint64_t zero_page)
 		.present = 1, .s = 1, .db = 1, .g = 1,
 	};
 	struct x86_sregs *s = &vm->boot_sregs;
+	int ret;
 
-	write_page_tables(vm);
-	write_gdt(vm);
+	ret = write_page_tables(vm);
+	if (!ret)
+		ret = write_gdt(vm);
+	if (ret)
+		return ret;
 	memset(s, 0, sizeof(*s));
 	s->cs = code;
 	s->ds = s->es = s->fs = s->gs = s->ss = data;
@@ -382,4 +415,5 @@ void x86_boot_cpu_state(struct vm *vm, uint64_t entry, uint64_t zero_page)
 	vm->boot_regs.rsi = zero_page;
 	vm->boot_regs.rsp = LAYOUT_BOOT_STACK;
 	vm->boot_regs.rflags = X86_RFLAGS_RESERVED;
+	return 0;
 }

@@ -20,7 +20,10 @@ struct vm;
  */
 int x86_boot_load(struct vm *vm, uint64_t rsdp, char *err, size_t errlen);
 
-/* Write the long-mode page tables and GDT, and the BSP's entry state. */
-void x86_boot_cpu_state(struct vm *vm, uint64_t entry, uint64_t zero_page);
+/*
+ * Write the long-mode page tables and GDT, and the BSP's entry state;
+ * -EFAULT if guest RAM does not hold the tables (below 0x10000).
+ */
+int x86_boot_cpu_state(struct vm *vm, uint64_t entry, uint64_t zero_page);
 
 #endif
