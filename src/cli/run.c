@@ -14,7 +14,9 @@
 
 #include "cli/cli.h"
 #include "cli/run_mgmt.h"
+#include "cli/config.h"
 #include "cli/run_opts.h"
+#include "cli/vm_options.h"
 #include "vmm/console.h"
 #include "vmm/event_loop.h"
 #include "vmm/log.h"
@@ -24,6 +26,7 @@
 
 static const char run_usage[] =
 "usage: cvisor run --kernel FILE [options]\n"
+"       cvisor run --config FILE.json [options]\n"
 "       cvisor run --restore DIR[,prefault=on] [--force] [--paused] [--name NAME]\n"
 "\n"
 "  --kernel FILE        bzImage, or ELF vmlinux (64-bit entry)\n"
@@ -47,6 +50,8 @@ static const char run_usage[] =
 "  --no-reboot          exit when the guest reboots\n"
 "  --no-seccomp         run without the VMM's seccomp filter (debugging)\n"
 "  --debug              verbose VMM logging\n"
+"  --config FILE        the VM's options from a definition (docs/config.md);\n"
+"                       flags given too apply after it\n"
 "  --restore DIR[,prefault=on]\n"
 "                       go on from a snapshot (cvisor snapshot); memory is\n"
 "                       mapped from it unless prefault=on reads it first\n"
@@ -56,11 +61,10 @@ static const char run_usage[] =
 "Console: the guest's serial port is this terminal. Ctrl-A x quits,\n"
 "Ctrl-A h prints help. Exit status 0 when the guest powers off.\n";
 
+/* Options of this run only; the VM's own are in src/cli/vm_options.c. */
 enum {
-	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS,
-	OPT_ACCEL, OPT_DISK, OPT_NET, OPT_NAME, OPT_NO_REBOOT, OPT_DEBUG,
-	OPT_TEST_EXIT, OPT_HELP, OPT_BALLOON, OPT_DAEMONIZE, OPT_VIRTIO_CONSOLE,
-	OPT_NO_SECCOMP, OPT_RESTORE, OPT_FORCE, OPT_PAUSED,
+	OPT_HELP = 256, OPT_DAEMONIZE, OPT_RESTORE, OPT_FORCE, OPT_PAUSED,
+	OPT_CONFIG,
 };
 
 /* --restore and its companions: options of this run, not of the VM. */
@@ -69,28 +73,13 @@ struct run_restore {
 	bool prefault, force, paused;
 };
 
-static const struct option run_options[] = {
-	{ "kernel", required_argument, NULL, OPT_KERNEL },
-	{ "initrd", required_argument, NULL, OPT_INITRD },
-	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
-	{ "append", required_argument, NULL, OPT_CMDLINE },
-	{ "memory", required_argument, NULL, OPT_MEMORY },
-	{ "cpus", required_argument, NULL, OPT_CPUS },
-	{ "accel", required_argument, NULL, OPT_ACCEL },
-	{ "disk", required_argument, NULL, OPT_DISK },
-	{ "net", required_argument, NULL, OPT_NET },
-	{ "name", required_argument, NULL, OPT_NAME },
-	{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
-	{ "debug", no_argument, NULL, OPT_DEBUG },
-	{ "test-exit", no_argument, NULL, OPT_TEST_EXIT },
+static const struct option run_only_options[] = {
 	{ "help", no_argument, NULL, OPT_HELP },
-	{ "balloon", optional_argument, NULL, OPT_BALLOON },
 	{ "daemonize", no_argument, NULL, OPT_DAEMONIZE },
-	{ "virtio-console", required_argument, NULL, OPT_VIRTIO_CONSOLE },
-	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 	{ "restore", required_argument, NULL, OPT_RESTORE },
 	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "paused", no_argument, NULL, OPT_PAUSED },
+	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ 0 },
 };
 
@@ -111,68 +100,47 @@ static int run_parse_restore(char *arg, struct run_restore *rr)
 	return 0;
 }
 
-static int run_parse(int argc, char **argv, struct vm_config *cfg,
-		     struct run_mgmt *mgmt, bool *no_seccomp,
-		     struct run_restore *rr)
+/*
+ * --config FILE (or --config=FILE): found before the flags are parsed,
+ * so the file's options come first and the command line's after them,
+ * whatever the order they were written in.
+ */
+static const char *run_config_file(int argc, char **argv)
 {
+	const char *file = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--config") && i + 1 < argc)
+			file = argv[++i];
+		else if (!strncmp(argv[i], "--config=", 9))
+			file = argv[i] + 9;
+	}
+	return file;
+}
+
+static int run_parse(int argc, char **argv, struct vm_config *cfg,
+		     struct run_mgmt *mgmt, struct run_restore *rr,
+		     struct config_args *ca)
+{
+	struct option opts[64];
+	const char *config = run_config_file(argc, argv);
 	int opt, ret = 0;
 
+	if (config && config_load(config, cfg, ca))
+		return -EINVAL;
+	vm_options_getopt(opts, 64, run_only_options);
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "", run_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (opt >= VM_OPT_BASE && opt < VM_OPT_BASE + vm_nr_options) {
+			ret = vm_options[opt - VM_OPT_BASE].parse(optarg, cfg);
+			if (ret)
+				return ret;
+			continue;
+		}
 		switch (opt) {
-		case OPT_KERNEL:
-			cfg->kernel = optarg;
-			break;
-		case OPT_INITRD:
-			cfg->initrd = optarg;
-			break;
-		case OPT_CMDLINE:
-			cfg->cmdline = optarg;
-			break;
-		case OPT_MEMORY:
-			ret = run_parse_memory(optarg, cfg);
-			break;
-		case OPT_CPUS:
-			ret = run_parse_cpus(optarg, cfg);
-			break;
-		case OPT_ACCEL:
-			cfg->accel = optarg;
-			break;
-		case OPT_DISK:
-			ret = run_parse_disk(optarg, cfg);
-			break;
-		case OPT_NET:
-			ret = run_parse_net(optarg, cfg);
-			break;
-		case OPT_NAME:
-			cfg->name = optarg;
-			break;
-		case OPT_NO_REBOOT:
-			cfg->no_reboot = true;
-			break;
-		case OPT_DEBUG:
-			log_set_debug(1);
-			break;
-		case OPT_TEST_EXIT:
-			cfg->test_exit = true;
-			break;
-		case OPT_BALLOON:
-			cfg->balloon = true;
-			if (optarg && strcmp(optarg, "free-page-reporting=off")) {
-				log_error("--balloon: unknown option '%s'", optarg);
-				return -EINVAL;
-			}
-			cfg->balloon_no_reporting = optarg != NULL;
-			break;
 		case OPT_DAEMONIZE:
 			mgmt->daemonize = true;
-			break;
-		case OPT_NO_SECCOMP:
-			*no_seccomp = true;
-			break;
-		case OPT_VIRTIO_CONSOLE:
-			ret = run_parse_virtio_console(optarg, cfg);
 			break;
 		case OPT_RESTORE:
 			ret = run_parse_restore(optarg, rr);
@@ -182,6 +150,8 @@ static int run_parse(int argc, char **argv, struct vm_config *cfg,
 			break;
 		case OPT_PAUSED:
 			rr->paused = true;
+			break;
+		case OPT_CONFIG:
 			break;
 		case OPT_HELP:
 			fputs(run_usage, stdout);
@@ -252,27 +222,48 @@ static void run_free_args(char **args, int n)
 	free(args);
 }
 
+static char **run_copy_args(int argc, char **argv)
+{
+	char **out = calloc(argc + 1, sizeof(char *));
+
+	for (int i = 0; out && i < argc; i++) {
+		out[i] = strdup(argv[i]);
+		if (!out[i]) {
+			run_free_args(out, i);
+			return NULL;
+		}
+	}
+	return out;
+}
+
 /*
  * What a snapshot records as this VM's options: copies of the arguments
  * (parsing cuts some of them up) less those of this run only (--restore
- * and its companions, --daemonize). The first argument is skipped.
+ * and its companions, --daemonize), with the flags of a --config file in
+ * place of --config. The first argument is skipped.
  */
-static char **run_vm_args(int argc, char **argv, int *nr)
+static char **run_vm_args(const struct config_args *ca, int argc,
+			  char **argv, int *nr)
 {
-	char **out = calloc(argc + 1, sizeof(char *));
+	char **out = calloc(ca->argc + argc + 1, sizeof(char *));
 	int n = 0;
 
 	if (!out)
 		return NULL;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
+	for (int i = 0; i < ca->argc + argc; i++) {
+		const char *a = i < ca->argc ? ca->argv[i] : argv[i - ca->argc];
 
-		if (!strcmp(a, "--restore")) {
+		if (i == ca->argc)
+			continue;
+		if (i > ca->argc && (!strcmp(a, "--restore") ||
+				     !strcmp(a, "--config"))) {
 			i++;
 			continue;
 		}
-		if (!strncmp(a, "--restore=", 10) || !strcmp(a, "--force") ||
-		    !strcmp(a, "--paused") || !strcmp(a, "--daemonize"))
+		if (i > ca->argc &&
+		    (!strncmp(a, "--restore=", 10) || !strcmp(a, "--force") ||
+		     !strncmp(a, "--config=", 9) || !strcmp(a, "--paused") ||
+		     !strcmp(a, "--daemonize")))
 			continue;
 		out[n] = strdup(a);
 		if (!out[n++]) {
@@ -339,15 +330,13 @@ struct run_args {
 	char **margv;		/* with --restore: the merged arguments */
 	int margc;
 	char *restore_dir;	/* with --restore: its real path */
-	bool no_seccomp;
+	struct config_args ca;	/* with --config: what the file holds */
 };
 
 static void run_args_init(struct run_args *ra)
 {
 	memset(ra, 0, sizeof(*ra));
-	ra->cfg.cmdline = "console=ttyS0";
-	ra->cfg.mem_size = 512ULL << 20;
-	ra->cfg.nr_cpus = 1;
+	vm_config_defaults(&ra->cfg);
 	ra->mgmt.ready_fd = -1;
 }
 
@@ -357,6 +346,7 @@ static void run_args_free(struct run_args *ra)
 	free(ra->restore_dir);
 	run_free_args(ra->margv, ra->margc);
 	snapshot_config_free(&ra->sc);
+	config_args_free(&ra->ca);
 	run_mgmt_destroy(&ra->mgmt);
 }
 
@@ -364,14 +354,22 @@ static void run_args_free(struct run_args *ra)
 static int run_args_parse(struct run_args *ra, int argc, char **argv)
 {
 	struct vm_config *cfg = &ra->cfg;
+	struct config_args none = { 0 };
 	char **own;
-	int nr_own;
+	int nr_own, ret;
 
-	cfg->argv = run_vm_args(argc, argv, &cfg->argc);
+	/* Copies before parsing, which cuts some arguments up in place. */
+	own = run_copy_args(argc, argv);
+	if (!own)
+		return 1;
+	ret = run_parse(argc, argv, cfg, &ra->mgmt, &ra->rr, &ra->ca);
+	if (!ret)
+		cfg->argv = run_vm_args(&ra->ca, argc, own, &cfg->argc);
+	run_free_args(own, argc);
+	if (ret)
+		return 2;
 	if (!cfg->argv)
 		return 1;
-	if (run_parse(argc, argv, cfg, &ra->mgmt, &ra->no_seccomp, &ra->rr))
-		return 2;
 	if (!ra->rr.dir)
 		return 0;
 	own = cfg->argv;
@@ -384,15 +382,11 @@ static int run_args_parse(struct run_args *ra, int argc, char **argv)
 		return 1;
 	}
 	run_free_args(own, nr_own);
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->cmdline = "console=ttyS0";
-	cfg->mem_size = 512ULL << 20;
-	cfg->nr_cpus = 1;
-	cfg->argv = run_vm_args(ra->margc, ra->margv, &cfg->argc);
+	vm_config_defaults(cfg);
+	cfg->argv = run_vm_args(&none, ra->margc, ra->margv, &cfg->argc);
 	if (!cfg->argv)
 		return 1;
-	if (run_parse(ra->margc, ra->margv, cfg, &ra->mgmt, &ra->no_seccomp,
-		      &ra->rr))
+	if (run_parse(ra->margc, ra->margv, cfg, &ra->mgmt, &ra->rr, &none))
 		return 2;
 	cfg->restore_dir = ra->restore_dir;
 	cfg->restore_prefault = ra->rr.prefault;
@@ -436,7 +430,7 @@ static int run_machine(struct run_args *ra)
 	cfg->console_out = console_output;
 	cfg->console_opaque = con;
 	run_mgmt_console(mgmt, cfg);
-	if (!ra->no_seccomp && sandbox_install(err, sizeof(err))) {
+	if (!cfg->no_seccomp && sandbox_install(err, sizeof(err))) {
 		log_error("%s (--no-seccomp runs without it)", err);
 		return 1;
 	}
@@ -479,6 +473,8 @@ int cmd_run(int argc, char **argv)
 
 	run_args_init(&ra);
 	status = run_args_parse(&ra, argc, argv);
+	if (!status && run_open_virtio_console(&ra.cfg))
+		status = 2;
 	if (!status)
 		status = run_machine(&ra);
 	run_args_free(&ra);

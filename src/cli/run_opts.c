@@ -187,16 +187,28 @@ int run_parse_disk(char *arg, struct vm_config *cfg)
 	return 0;
 }
 
-/* The backend is opened here, once: the VM is built anew on every reboot. */
 int run_parse_virtio_console(const char *arg, struct vm_config *cfg)
 {
-	static struct vcon_backend be;
-
-	if (cfg->virtio_console) {
+	if (cfg->virtio_console_spec) {
 		log_error("--virtio-console: at most one");
 		return -EINVAL;
 	}
-	if (vcon_backend_open(arg, &be))
+	if (strcmp(arg, "pty") && (strncmp(arg, "file=", 5) || !arg[5])) {
+		log_error("--virtio-console: '%s': expected pty or file=PATH", arg);
+		return -EINVAL;
+	}
+	cfg->virtio_console_spec = arg;
+	return 0;
+}
+
+/* The backend is opened once, after parsing: the VM is built anew on every reboot. */
+int run_open_virtio_console(struct vm_config *cfg)
+{
+	static struct vcon_backend be;
+
+	if (!cfg->virtio_console_spec)
+		return 0;
+	if (vcon_backend_open(cfg->virtio_console_spec, &be))
 		return -EINVAL;
 	cfg->virtio_console = &be;
 	return 0;

@@ -13,5 +13,7 @@ int run_parse_cpus(char *arg, struct vm_config *cfg);
 int run_parse_disk(char *arg, struct vm_config *cfg);
 int run_parse_net(const char *arg, struct vm_config *cfg);
 int run_parse_virtio_console(const char *arg, struct vm_config *cfg);
+/* Open the --virtio-console backend of a parsed cfg, if any. */
+int run_open_virtio_console(struct vm_config *cfg);
 
 #endif

@@ -249,7 +249,7 @@ static bool match_key(void *arg, const struct json_val *key,
 	struct json_find *f = arg;
 	char buf[128];
 
-	if (json_string(key, buf, sizeof(buf)) || strcmp(buf, f->key))
+	if (json_unescape(key, buf, sizeof(buf)) || strcmp(buf, f->key))
 		return false;
 	*f->out = *val;
 	return true;
@@ -324,7 +324,7 @@ static int put_utf8(char *buf, size_t size, size_t *n, unsigned cp)
 	return 0;
 }
 
-int json_string(const struct json_val *v, char *buf, size_t size)
+int json_unescape(const struct json_val *v, char *buf, size_t size)
 {
 	const char *p, *end;
 	size_t n = 0;
@@ -420,7 +420,7 @@ int json_get_string(const struct json_val *obj, const char *key, char *buf,
 	struct json_val v;
 	int ret = json_get(obj, key, &v);
 
-	return ret ? ret : json_string(&v, buf, size);
+	return ret ? ret : json_unescape(&v, buf, size);
 }
 
 int json_get_int(const struct json_val *obj, const char *key, int64_t *out)

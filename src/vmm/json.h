@@ -38,7 +38,7 @@ int json_get(const struct json_val *obj, const char *key,
 /* Element i of array arr; -ENOENT past the end. */
 int json_index(const struct json_val *arr, unsigned i, struct json_val *out);
 /* Unescape a string value into buf (NUL-terminated); -ENOSPC if too long. */
-int json_string(const struct json_val *v, char *buf, size_t size);
+int json_unescape(const struct json_val *v, char *buf, size_t size);
 /* An integer value in [INT64_MIN, INT64_MAX]; -ERANGE, -EINVAL. */
 int json_int(const struct json_val *v, int64_t *out);
 int json_bool(const struct json_val *v, bool *out);

@@ -7,6 +7,12 @@
 #include <unistd.h>
 
 static int log_debug_on;
+static char log_ctx[256];
+
+void log_set_context(const char *ctx)
+{
+	snprintf(log_ctx, sizeof(log_ctx), "%s", ctx ? ctx : "");
+}
 
 void log_set_debug(int on)
 {
@@ -23,7 +29,7 @@ static void log_emit(const char *level, const char *fmt, va_list ap)
 	char buf[1024];
 	int n;
 
-	n = snprintf(buf, sizeof(buf), "cvisor: %s", level);
+	n = snprintf(buf, sizeof(buf), "cvisor: %s%s", level, log_ctx);
 	if (n < 0 || n >= (int)sizeof(buf))
 		return;
 	n += vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);

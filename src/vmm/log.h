@@ -9,6 +9,12 @@ void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_set_debug(int on);
+/*
+ * Put ctx (copied; NULL clears) after the prefix of every line, e.g. the
+ * file and key of a definition while its values go through the parsers
+ * of the flags. Not for threads: set and cleared around parsing.
+ */
+void log_set_context(const char *ctx);
 
 /* Log only the first time this call site fires (guest-triggered errors). */
 #define log_once(...)                                                     \

@@ -141,7 +141,7 @@ static int parse_config(const char *text, size_t len, bool force,
 	if (!sc->argv)
 		return -ENOMEM;
 	for (unsigned i = 0; json_index(&args, i, &v) == 0; i++) {
-		if (i == SNAPSHOT_MAX_ARGS || json_string(&v, buf, sizeof(buf))) {
+		if (i == SNAPSHOT_MAX_ARGS || json_unescape(&v, buf, sizeof(buf))) {
 			snprintf(err, errlen, "snapshot configuration: bad "
 				 "argument %u", i);
 			return -EINVAL;

@@ -49,8 +49,12 @@ struct vm_config {
 	int nr_disks;
 	struct net_config nets[VM_MAX_NETS];
 	int nr_nets;
-	/* --virtio-console: its pty or file (src/virtio/console.h), or NULL */
+	/* --virtio-console: its spec, and the pty or file cvisor run opened
+	 * from it (src/virtio/console.h), or NULL */
+	const char *virtio_console_spec;
 	const struct vcon_backend *virtio_console;
+	bool debug;		/* --debug: verbose VMM logging */
+	bool no_seccomp;	/* --no-seccomp: no sandbox for this VMM */
 	/* The `cvisor run` arguments as given, for snapshots. */
 	int argc;
 	char **argv;

@@ -103,24 +103,24 @@ static void test_json_strings(void)
 	char buf[8];
 
 	CHECK(parse("\"a\\u00e9\\n\"", &v) == 0);
-	CHECK(json_string(&v, buf, sizeof(buf)) == 0);
+	CHECK(json_unescape(&v, buf, sizeof(buf)) == 0);
 	CHECK(!strcmp(buf, "a\xc3\xa9\n"));
 	CHECK(parse("\"\\ud83d\\ude00\"", &v) == 0);
-	CHECK(json_string(&v, buf, sizeof(buf)) == 0);
+	CHECK(json_unescape(&v, buf, sizeof(buf)) == 0);
 	CHECK(!strcmp(buf, "\xf0\x9f\x98\x80"));
 	/* A lone surrogate becomes U+FFFD, a NUL is refused. */
 	CHECK(parse("\"\\udc00\"", &v) == 0);
-	CHECK(json_string(&v, buf, sizeof(buf)) == 0);
+	CHECK(json_unescape(&v, buf, sizeof(buf)) == 0);
 	CHECK(!strcmp(buf, "\xef\xbf\xbd"));
 	CHECK(parse("\"a\\u0000b\"", &v) == 0);
-	CHECK(json_string(&v, buf, sizeof(buf)) == -EINVAL);
+	CHECK(json_unescape(&v, buf, sizeof(buf)) == -EINVAL);
 	/* Too long for the buffer: an error, never a silent truncation. */
 	CHECK(parse("\"12345678\"", &v) == 0);
-	CHECK(json_string(&v, buf, sizeof(buf)) == -ENOSPC);
+	CHECK(json_unescape(&v, buf, sizeof(buf)) == -ENOSPC);
 	CHECK(parse("\"1234567\"", &v) == 0);
-	CHECK(json_string(&v, buf, sizeof(buf)) == 0);
+	CHECK(json_unescape(&v, buf, sizeof(buf)) == 0);
 	CHECK(parse("\"\\u00e9\\u00e9\\u00e9\\u00e9\"", &v) == 0);
-	CHECK(json_string(&v, buf, sizeof(buf)) == -ENOSPC);
+	CHECK(json_unescape(&v, buf, sizeof(buf)) == -ENOSPC);
 }
 
 static void test_json_writer(void)
@@ -172,14 +172,14 @@ static bool value_round_trips(const struct json_val *v)
 	int ret;
 
 	if (v->type == JSON_STRING) {
-		ret = json_string(v, buf, sizeof(buf));
+		ret = json_unescape(v, buf, sizeof(buf));
 		if (ret)
 			return ret == -ENOSPC || ret == -EINVAL;
 		json_out_init(&o, out, sizeof(out));
 		json_out_str(&o, buf);
 		return json_out_ok(&o) && parse(out, &w) == 0 &&
 		       w.type == JSON_STRING &&
-		       json_string(&w, back, sizeof(back)) == 0 &&
+		       json_unescape(&w, back, sizeof(back)) == 0 &&
 		       !strcmp(buf, back);
 	}
 	ret = json_int(v, &x);
