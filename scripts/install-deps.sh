@@ -15,7 +15,7 @@ build=(build-essential pkg-config clang
 # disassembly, network namespaces and bridges, NAT rules, pseudo-terminals,
 # HTTP, packet capture.
 test=(qemu-utils qemu-system-x86 e2fsprogs acpica-tools iproute2 util-linux
-	bsdutils procps python3 nftables)
+	bsdutils procps python3 nftables socat)
 # Guest assets: initramfs from busybox, kernel from Debian's linux-source.
 # dwarves (pahole) is only needed for BTF, which the guest config leaves off.
 assets=(busybox-static cpio gzip xz-utils zstd
