@@ -18,8 +18,11 @@ test=(qemu-utils qemu-system-x86 e2fsprogs acpica-tools iproute2 util-linux
 	bsdutils procps python3 nftables socat)
 # Guest assets: initramfs from busybox, kernel from Debian's linux-source.
 # dwarves (pahole) is only needed for BTF, which the guest config leaves off.
-assets=(busybox-static cpio gzip xz-utils zstd
+assets=(busybox-static cpio gzip xz-utils zstd lz4
 	bc flex bison libelf-dev libssl-dev kmod linux-source)
+# The nested suite (tests/nested/run.sh): Bochs emulates a VT-x machine that
+# runs kvm_intel; its host boots from a GRUB rescue ISO.
+nested=(bochs bochs-x bochsbios vgabios grub-pc-bin grub-common xorriso mtools)
 # Benchmark workloads, installed when the archive has them.
 optional=(fio iperf3)
 
@@ -29,10 +32,11 @@ declare -A have=()
 while read -r name status; do
 	[[ $status == ii ]] && have[${name%%:*}]=1
 done < <(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' \
-	"${build[@]}" "${test[@]}" "${assets[@]}" "${optional[@]}" 2>/dev/null)
+	"${build[@]}" "${test[@]}" "${assets[@]}" "${nested[@]}" "${optional[@]}" \
+	2>/dev/null)
 
 missing=()
-for p in "${build[@]}" "${test[@]}" "${assets[@]}"; do
+for p in "${build[@]}" "${test[@]}" "${assets[@]}" "${nested[@]}"; do
 	[[ -n ${have[$p]:-} ]] || missing+=("$p")
 done
 

@@ -8,6 +8,9 @@
 #   debian-<key>/vmlinuz, initrd.img        (--debian) Debian's stock kernel
 #                                           and an initramfs with its virtio
 #                                           modules
+#   nested-kernel-<key>/bzImage             (--nested) the kernel of the Bochs
+#                                           host tests/nested/run.sh boots,
+#                                           from tests/nested/host-kernel.config
 #
 # into ${CVISOR_ASSETS:-$HOME/.cache/cvisor/assets}, plus an `env` file that
 # tests source (CVISOR_KERNEL, CVISOR_VMLINUX, CVISOR_INITRD, ...) and
@@ -22,7 +25,7 @@
 # present directory is a finished build and a second run does nothing.
 # Bump RECIPE when a change to this script changes what it produces.
 #
-# Usage: make-assets.sh [--debian] [--no-deps] [-j N]
+# Usage: make-assets.sh [--debian] [--nested] [--no-deps] [-j N]
 set -euo pipefail
 
 RECIPE=1
@@ -33,6 +36,7 @@ HERE=$TOP/tests/guest
 ASSETS=${CVISOR_ASSETS:-$HOME/.cache/cvisor/assets}
 JOBS=$(nproc)
 want_debian=0
+want_nested=0
 want_deps=1
 
 usage() {
@@ -43,6 +47,7 @@ usage() {
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--debian) want_debian=1 ;;
+	--nested) want_nested=1 ;;
 	--no-deps) want_deps=0 ;;
 	-j) JOBS=${2:?-j needs a number}; shift ;;
 	-j*) JOBS=${1#-j} ;;
@@ -129,48 +134,64 @@ tarball=$(ls /usr/src/linux-source-*.tar.xz 2>/dev/null | sort -V | tail -n1) ||
 	die "no /usr/src/linux-source-*.tar.xz; install linux-source (scripts/install-deps.sh)"
 src_pkg=$(basename "$tarball" .tar.xz)
 src_ver=$(pkg_version "$src_pkg") || die "package $src_pkg is not installed"
-fragment=$HERE/kernel.config
-[[ -r $fragment ]] || die "missing $fragment"
-kkey=$({
-	echo "recipe $RECIPE"
-	echo "source $src_pkg $src_ver"
-	gcc -dumpfullversion
-	# Only the settings count, so editing a comment does not rebuild.
-	grep -E '^(CONFIG_|# CONFIG_.* is not set)' "$fragment"
-} | key_of)
-kdir=$ASSETS/kernel-$kkey
+srcdir=$ASSETS/src/$src_pkg-$src_ver
 
-if [[ -f $kdir/bzImage ]]; then
-	say "kernel: cached ($src_pkg $src_ver, key $kkey)"
-else
-	srcdir=$ASSETS/src/$src_pkg-$src_ver
-	if [[ ! -f $srcdir/Makefile ]]; then
-		say "kernel: extracting $tarball"
-		mkdir -p "$ASSETS/src"
-		scratch
-		tar -C "$t" -xf "$tarball" || die "cannot extract $tarball"
-		rm -rf "$srcdir"
-		publish "$t/$src_pkg" "$srcdir"
-		# Older source versions are no longer needed, nor their builds.
-		for d in "$ASSETS/src/$src_pkg"-*; do
-			[[ $d == "$srcdir" ]] || rm -rf "$d"
-		done
+# Extracts the kernel source once per source version.
+extract_source() {
+	[[ -f $srcdir/Makefile ]] && return 0
+	say "kernel: extracting $tarball"
+	mkdir -p "$ASSETS/src"
+	scratch
+	tar -C "$t" -xf "$tarball" || die "cannot extract $tarball"
+	rm -rf "$srcdir"
+	publish "$t/$src_pkg" "$srcdir"
+	# Older source versions are no longer needed, nor their builds.
+	for d in "$ASSETS/src/$src_pkg"-*; do
+		[[ $d == "$srcdir" ]] || rm -rf "$d"
+	done
+}
+
+# build_kernel NAME FRAGMENT [TAG]: a kernel from the source with FRAGMENT on
+# top of allnoconfig, in $ASSETS/NAME-<key> (bzImage, vmlinux, config);
+# sets $kernel_dir.  TAG, when given, goes into the key and names the build
+# directory, so two kernels keep separate incremental builds.
+build_kernel() {
+	local name=$1 fragment=$2 tag=${3:-} key dir objdir log bad line start
+	[[ -r $fragment ]] || die "missing $fragment"
+	key=$({
+		echo "recipe $RECIPE"
+		[[ -z $tag ]] || echo "kind $tag"
+		echo "source $src_pkg $src_ver"
+		gcc -dumpfullversion
+		# Only the settings count, so editing a comment does not rebuild.
+		grep -E '^(CONFIG_|# CONFIG_.* is not set)' "$fragment"
+	} | key_of)
+	dir=$ASSETS/$name-$key
+	kernel_dir=$dir
+	if [[ -f $dir/bzImage ]]; then
+		say "$name: cached ($src_pkg $src_ver, key $key)"
+		prune "$name" "$dir"
+		return 0
 	fi
-	# One build directory per source version: a changed fragment rebuilds
-	# only what the changed options touch.
-	objdir=$ASSETS/build/$src_pkg-$src_ver
-	find "$ASSETS/build" -mindepth 1 -maxdepth 1 ! -path "$objdir" \
-		-exec rm -rf {} + 2>/dev/null || true
+	extract_source
+	# One build directory per kind and source version: a changed fragment
+	# rebuilds only what the changed options touch.
+	objdir=$ASSETS/build/${tag:+$tag-}$src_pkg-$src_ver
+	log=$ASSETS/build/${tag:+$tag-}kernel.log
+	mkdir -p "$ASSETS/build"
+	for d in "$ASSETS/build"/*; do
+		[[ -d $d && $d != */"$src_pkg-$src_ver" && $d != *-"$src_pkg-$src_ver" ]] &&
+			rm -rf "$d"
+	done
 	mkdir -p "$objdir"
-	log=$ASSETS/build/kernel.log
 	kmake() {
 		make -C "$srcdir" O="$objdir" ARCH=x86_64 "$@" >>"$log" 2>&1 || {
 			tail -n 30 "$log" >&2
 			die "kernel 'make $*' failed; full log in $log"
 		}
 	}
-	step=kernel-config
-	say "kernel: configuring (allnoconfig + tests/guest/kernel.config)"
+	step=$name-config
+	say "$name: configuring (allnoconfig + ${fragment#"$TOP"/})"
 	: >"$log"
 	kmake KCONFIG_ALLCONFIG="$fragment" allnoconfig
 	# Kconfig silently drops options whose dependencies are unmet; catch
@@ -191,20 +212,24 @@ else
 			fi ;;
 		esac
 	done <"$fragment"
-	[[ $bad -eq 0 ]] || die "tests/guest/kernel.config has options Kconfig rejected (see above)"
-	step=kernel-build
-	say "kernel: building with -j$JOBS (log: $log)"
+	[[ $bad -eq 0 ]] || die "${fragment#"$TOP"/} has options Kconfig rejected (see above)"
+	step=$name-build
+	say "$name: building with -j$JOBS (log: $log)"
 	start=$SECONDS
 	kmake -j"$JOBS" bzImage
-	say "kernel: built in $((SECONDS - start)) s"
+	say "$name: built in $((SECONDS - start)) s"
 	scratch
 	cp "$objdir/arch/x86/boot/bzImage" "$t/bzImage"
 	cp "$objdir/vmlinux" "$t/vmlinux"
 	cp "$objdir/.config" "$t/config"
 	echo "$src_pkg $src_ver" >"$t/source"
-	publish "$t" "$kdir"
-fi
-prune kernel "$kdir"
+	publish "$t" "$dir"
+	prune "$name" "$dir"
+}
+
+build_kernel kernel "$HERE/kernel.config"
+kdir=$kernel_dir
+kkey=${kdir##*/kernel-}
 
 # --- initramfs --------------------------------------------------------------
 
@@ -362,6 +387,17 @@ if [[ $want_debian -eq 1 ]]; then
 	prune debian "$ddir"
 fi
 
+# --- nested host kernel (optional) ------------------------------------------
+
+# The rest of the Bochs host (initramfs, GRUB ISO) is made by
+# tests/nested/run.sh at test time, around the cvisor binary it tests.
+if [[ $want_nested -eq 1 ]]; then
+	step=nested
+	command -v lz4 >/dev/null || die "'lz4' not found; run scripts/install-deps.sh"
+	build_kernel nested-kernel "$TOP/tests/nested/host-kernel.config" nested
+	ndir=$kernel_dir
+fi
+
 # --- results ----------------------------------------------------------------
 
 step=publish
@@ -381,6 +417,11 @@ link "$ASSETS/initramfs.cpio.gz" "initramfs-$ikey/initramfs.cpio.gz"
 		# Keep the Debian assets a previous --debian run made.
 		grep '^CVISOR_DEBIAN_' "$ASSETS/env" || true
 	fi
+	if [[ -n ${ndir:-} ]]; then
+		echo "CVISOR_NESTED_KERNEL='$ndir/bzImage'"
+	elif [[ -f $ASSETS/env ]]; then
+		grep '^CVISOR_NESTED_' "$ASSETS/env" || true
+	fi
 } >"$ASSETS/env.tmp.$$"
 mv "$ASSETS/env.tmp.$$" "$ASSETS/env"
 
@@ -388,4 +429,5 @@ say "kernel:    $kdir/bzImage"
 say "vmlinux:   $kdir/vmlinux"
 say "initramfs: $idir/initramfs.cpio.gz"
 [[ -z ${ddir:-} ]] || say "debian:    $ddir/vmlinuz $ddir/initrd.img"
+[[ -z ${ndir:-} ]] || say "nested:    $ndir/bzImage"
 say "env:       $ASSETS/env"
