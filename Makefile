@@ -41,7 +41,7 @@ GUESTS    := $(GUEST_SRCS:tests/guests/%.S=$(BUILD)/guests/%.elf)
 FUZZ_SRCS := $(wildcard tests/fuzz/*_fuzz.c)
 FUZZERS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all test unit-tests guests demo deps assets clean fuzz fuzzers
+.PHONY: all test test-nested unit-tests guests demo deps assets clean fuzz fuzzers
 
 all: $(BUILD)/cvisor
 
@@ -93,6 +93,12 @@ assets:
 test:
 	$(MAKE) SAN=1 BUILD=build-san all unit-tests guests
 	./tests/run.sh build-san
+
+# make test-nested: Linux guests on cvisor's KVM path over a real kvm_intel,
+# in a Bochs-emulated VT-x machine (tests/nested/run.sh; its host kernel
+# comes from tests/guest/make-assets.sh --nested). Slow: see README.
+test-nested: all guests
+	./tests/nested/run.sh
 
 # Each step in turn: the build needs what install-deps brings.
 demo:
