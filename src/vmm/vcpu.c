@@ -77,6 +77,12 @@ static void *vcpu_thread(void *arg)
 		int ret;
 
 		vm_pause_point(vcpu);
+		/*
+		 * A VM stopped while paused (snapshot --stop) must not run
+		 * one more instruction: its state is already saved.
+		 */
+		if (atomic_load(&vm->stopping))
+			break;
 		ret = vm->accel->vcpu_run(vcpu, &exit);
 
 		if (ret) {
