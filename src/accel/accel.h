@@ -100,6 +100,24 @@ struct accel_ops {
 	int (*vm_save)(struct vm *vm, struct state_writer *w);
 	int (*vm_load)(struct vm *vm, struct state_reader *r,
 		       uint32_t version);
+
+	/*
+	 * Dirty page tracking for live migration, over the whole guest RAM
+	 * mapping (vm->mem.mapping, mapping_size bytes; page i is bytes
+	 * [i * 4096, (i + 1) * 4096) of the mapping, whatever guest physical
+	 * address it has). dirty_log_start makes the accelerator record every
+	 * page the guest (vCPUs, including emulated instructions and page
+	 * table A/D bit updates) writes from now on; dirty_log_sync ORs the
+	 * pages written since the last sync (or the start) into bitmap (one
+	 * bit per page, 64 pages per uint64_t word, bit i%64 of word i/64) and
+	 * clears the accelerator's record, atomically with respect to guest
+	 * writes (a write racing a sync is reported by this sync or the
+	 * next, never lost); dirty_log_stop ends tracking. Callable from any
+	 * thread while vCPUs run. 0 or a negative errno.
+	 */
+	int (*dirty_log_start)(struct vm *vm);
+	int (*dirty_log_sync)(struct vm *vm, uint64_t *bitmap);
+	void (*dirty_log_stop)(struct vm *vm);
 };
 
 extern const struct accel_ops kvm_accel_ops;
