@@ -19,6 +19,7 @@
 
 #include "accel/accel.h"
 #include "accel/kvm_cpuid.h"
+#include "accel/kvm_dirty.h"
 #include "accel/kvm_msi.h"
 #include "accel/kvm_state.h"
 #include "vmm/log.h"
@@ -33,6 +34,7 @@ struct kvm_vm {
 	int vm_fd;
 	int run_size;
 	struct kvm_msi_routes *msi;	/* NULL: KVM_SIGNAL_MSI only */
+	struct kvm_dirty *dirty;
 };
 
 struct kvm_vcpu {
@@ -140,6 +142,9 @@ static int kvm_vm_init(struct vm *vm)
 	ret = kvm_map_memory(vm, kvm);
 	if (ret)
 		return ret;
+	kvm->dirty = kvm_dirty_create(kvm->kvm_fd, kvm->vm_fd, &vm->mem);
+	if (!kvm->dirty)
+		return -ENOMEM;
 	sigemptyset(&sa.sa_mask);
 	sigaction(KVM_KICK_SIGNAL, &sa, NULL);
 	return 0;
@@ -151,6 +156,7 @@ static void kvm_vm_destroy(struct vm *vm)
 
 	if (!kvm)
 		return;
+	kvm_dirty_destroy(kvm->dirty);
 	kvm_msi_routes_destroy(kvm->msi);
 	if (kvm->vm_fd >= 0)
 		close(kvm->vm_fd);
@@ -524,6 +530,22 @@ static int kvm_vm_load(struct vm *vm, struct state_reader *r, uint32_t version)
 	return kvm_vm_state_load(kvm_of(vm)->vm_fd, r, version);
 }
 
+static int kvm_dirty_log_start(struct vm *vm)
+{
+	return kvm_dirty_start(kvm_of(vm)->dirty, vm->accel_error,
+			       sizeof(vm->accel_error));
+}
+
+static int kvm_dirty_log_sync(struct vm *vm, uint64_t *bitmap)
+{
+	return kvm_dirty_sync(kvm_of(vm)->dirty, bitmap);
+}
+
+static void kvm_dirty_log_stop(struct vm *vm)
+{
+	kvm_dirty_stop(kvm_of(vm)->dirty);
+}
+
 const struct accel_ops kvm_accel_ops = {
 	.name = "kvm",
 	.vm_init = kvm_vm_init,
@@ -547,4 +569,7 @@ const struct accel_ops kvm_accel_ops = {
 	.vcpu_load = kvm_vcpu_load,
 	.vm_save = kvm_vm_save,
 	.vm_load = kvm_vm_load,
+	.dirty_log_start = kvm_dirty_log_start,
+	.dirty_log_sync = kvm_dirty_log_sync,
+	.dirty_log_stop = kvm_dirty_log_stop,
 };

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: MIT
+/*
+ * KVM's dirty page log on a real /dev/kvm: a tiny long-mode guest stores
+ * to the address in its mailbox and reports each store on port 0x80; the
+ * test points it at chosen pages and checks what dirty_log_sync reports.
+ * Skipped without /dev/kvm or when this KVM cannot log dirty pages.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "arch/x86/boot.h"
+#include "arch/x86/layout.h"
+#include "test.h"
+#include "vmm/bus.h"
+#include "vmm/vm.h"
+
+#define MEM_SIZE	(32ull << 20)
+#define PAGES		(MEM_SIZE >> 12)
+#define WORDS		(PAGES / 64)
+#define CODE_GPA	0x100000ull
+#define MAILBOX_GPA	0x3000ull
+#define PROBE_PORT	0x80
+
+struct probe {
+	struct vcpu *vcpu;
+	int seen;
+};
+
+static void probe_write(void *opaque, uint64_t off, uint64_t val,
+			unsigned size)
+{
+	struct probe *p = opaque;
+
+	p->seen++;
+	p->vcpu->vm->accel->vcpu_kick(p->vcpu);
+}
+
+static uint64_t probe_read(void *opaque, uint64_t off, unsigned size)
+{
+	return 0;
+}
+
+static const struct bus_ops probe_ops = {
+	.read = probe_read,
+	.write = probe_write,
+};
+
+/*
+ * 1: mov MAILBOX_GPA, %rbx; mov %rax, (%rbx); out %al, $0x80; jmp 1b
+ */
+static const uint8_t guest_code[] = {
+	0x48, 0x8b, 0x1c, 0x25, 0x00, 0x30, 0x00, 0x00,
+	0x48, 0x89, 0x03,
+	0xe6, PROBE_PORT,
+	0xeb, 0xf1,
+};
+
+/* A VM with the guest loaded, or NULL with the reason KVM can't. */
+static struct vm *kvm_machine(struct probe *p, char *reason, size_t len)
+{
+	struct vm *vm = calloc(1, sizeof(*vm));
+	struct vcpu *v;
+
+	if (!vm || guest_mem_init(&vm->mem, MEM_SIZE, NULL))
+		abort();
+	bus_init(&vm->pio, "pio");
+	bus_init(&vm->mmio, "mmio");
+	vm->nr_vcpus = 1;
+	vm->accel = &kvm_accel_ops;
+	v = &vm->vcpus[0];
+	v->vm = vm;
+	p->vcpu = v;
+	CHECK_EQ(bus_register(&vm->pio, PROBE_PORT, 1, &probe_ops, p,
+			      "probe"), 0);
+	if (vm->accel->vm_init(vm) || vm->accel->vcpu_init(v)) {
+		snprintf(reason, len, "%s", vm->accel_error);
+		return vm;
+	}
+	guest_mem_write(&vm->mem, CODE_GPA, guest_code, sizeof(guest_code));
+	x86_boot_cpu_state(vm, CODE_GPA, 0);
+	CHECK_EQ(vm->accel->set_sregs(v, &vm->boot_sregs), 0);
+	CHECK_EQ(vm->accel->set_regs(v, &vm->boot_regs), 0);
+	return vm;
+}
+
+static void kvm_machine_free(struct vm *vm)
+{
+	vm->accel->vcpu_destroy(&vm->vcpus[0]);
+	vm->accel->vm_destroy(vm);
+	bus_destroy(&vm->pio);
+	bus_destroy(&vm->mmio);
+	guest_mem_destroy(&vm->mem);
+	free(vm);
+}
+
+/* One store by the guest to gpa. */
+static bool store_to(struct vm *vm, struct probe *p, uint64_t gpa)
+{
+	struct vcpu_exit exit;
+	int want = p->seen + 1;
+
+	guest_mem_write(&vm->mem, MAILBOX_GPA, &gpa, 8);
+	for (int i = 0; i < 100 && p->seen < want; i++) {
+		if (vm->accel->vcpu_run(&vm->vcpus[0], &exit) ||
+		    exit.reason != VCPU_EXIT_KICKED) {
+			printf("  vcpu_run: reason %d, %s\n", exit.reason,
+			       exit.detail);
+			return false;
+		}
+	}
+	return p->seen == want;
+}
+
+/*
+ * Pages the CPU itself may write: the GDT's (accessed bits) and the boot
+ * page tables' (A/D bits of the 2 MiB mappings).
+ */
+static bool cpu_owned(uint64_t page)
+{
+	return page == 0 || (page >= LAYOUT_PML4_ADDR >> 12 &&
+			     page <= (LAYOUT_PD_ADDR >> 12) + 3);
+}
+
+/* The pages sync reports are want[] plus, at most, cpu_owned ones. */
+static void expect_dirty(struct vm *vm, const uint64_t *want, int n)
+{
+	uint64_t bm[WORDS] = { 0 };
+
+	CHECK_EQ(vm->accel->dirty_log_sync(vm, bm), 0);
+	for (uint64_t pg = 0; pg < PAGES; pg++) {
+		bool set = bm[pg / 64] >> (pg % 64) & 1, wanted = false;
+
+		for (int i = 0; i < n; i++)
+			wanted |= want[i] >> 12 == pg;
+		if (set != wanted && !(set && cpu_owned(pg))) {
+			printf("  page 0x%llx: dirty %d, expected %d\n",
+			       (unsigned long long)pg << 12, set, wanted);
+			CHECK(0);
+		}
+	}
+}
+
+static bool have_kvm(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+static void test_kvm_dirty_log(void)
+{
+	const uint64_t first[] = { 0x200000, 0x345678, 0x1000ff8, 0x1fff000 };
+	const uint64_t second[] = { 0x345000, 0x700000 };
+	struct probe p = { 0 };
+	char reason[300] = "";
+	uint64_t bm[WORDS];
+	struct vm *vm;
+	int ret;
+
+	if (!have_kvm()) {
+		SKIP("no usable /dev/kvm");
+		return;
+	}
+	vm = kvm_machine(&p, reason, sizeof(reason));
+	if (reason[0]) {
+		kvm_machine_free(vm);
+		SKIP("%s", reason);
+		return;
+	}
+	/* Before logging: the first store is not reported. */
+	CHECK(store_to(vm, &p, 0x400000));
+	ret = vm->accel->dirty_log_start(vm);
+	if (ret == -ENOTSUP) {
+		kvm_machine_free(vm);
+		SKIP("%s", vm->accel_error);
+		return;
+	}
+	CHECK_EQ(ret, 0);
+	for (int i = 0; i < 4; i++)
+		CHECK(store_to(vm, &p, first[i]));
+	expect_dirty(vm, first, 4);
+	/* Nothing written since: nothing to report. */
+	expect_dirty(vm, NULL, 0);
+	/* A page reported before is reported again once written again. */
+	for (int i = 0; i < 2; i++)
+		CHECK(store_to(vm, &p, second[i]));
+	expect_dirty(vm, second, 2);
+	/* Written by the VMM, not the guest: KVM does not see it. */
+	guest_mem_write(&vm->mem, 0x800000, "x", 1);
+	expect_dirty(vm, NULL, 0);
+
+	vm->accel->dirty_log_stop(vm);
+	CHECK(store_to(vm, &p, 0x900000));
+	CHECK(vm->accel->dirty_log_sync(vm, bm) < 0);
+	/* And again: logging can start a second time. */
+	CHECK_EQ(vm->accel->dirty_log_start(vm), 0);
+	CHECK(store_to(vm, &p, 0xa00000));
+	expect_dirty(vm, (const uint64_t[]){ 0xa00000 }, 1);
+	vm->accel->dirty_log_stop(vm);
+	kvm_machine_free(vm);
+}
+
+int main(void)
+{
+	RUN(test_kvm_dirty_log);
+	return test_summary();
+}
