@@ -19,11 +19,23 @@ static _Thread_local const struct bus_frame *bus_frames;
 
 int bus_init(struct bus *bus, const char *name)
 {
+	pthread_rwlockattr_t attr;
 	int ret;
 
 	memset(bus, 0, sizeof(*bus));
 	bus->name = name;
-	ret = pthread_rwlock_init(&bus->lock, NULL);
+	/*
+	 * Readers hold the lock only to look a range up, never across a
+	 * callback, so a waiting (un)register may go first: vCPUs busy on
+	 * MMIO cannot starve a BAR move.
+	 */
+	ret = pthread_rwlockattr_init(&attr);
+	if (ret)
+		return -ret;
+	pthread_rwlockattr_setkind_np(&attr,
+				      PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	ret = pthread_rwlock_init(&bus->lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
 	if (ret)
 		return -ret;
 	ret = pthread_mutex_init(&bus->drain_lock, NULL);
