@@ -62,7 +62,11 @@ port=$(free_port)
 python3 -c 'import socket,sys,time
 s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); time.sleep(30)' "$port" &
 holder=$!
-sleep 0.5
+# until it listens (a fixed pause lost the race on a loaded host)
+for _ in $(seq 100); do
+	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+	sleep 0.1
+done
 expect "hostfwd port in use" "user,hostfwd=tcp:127.0.0.1:$port-:22" \
 	"hostfwd cannot listen on tcp 127.0.0.1:$port"
 kill $holder 2>/dev/null
