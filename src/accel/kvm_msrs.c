@@ -30,6 +30,7 @@ static const struct {
 	int kvm_feature;
 } state_msrs[] = {
 	{ MSR_IA32_TSC, NO_FEATURE },
+	{ 0x3a, NO_FEATURE },			/* IA32_FEATURE_CONTROL */
 	{ 0x3b, NO_FEATURE },			/* IA32_TSC_ADJUST */
 	{ 0x48, NO_FEATURE },			/* IA32_SPEC_CTRL */
 	{ 0x174, NO_FEATURE },			/* IA32_SYSENTER_CS */
@@ -43,6 +44,19 @@ static const struct {
 	{ 0xc0000084, NO_FEATURE },		/* SFMASK */
 	{ 0xc0000102, NO_FEATURE },		/* KERNEL_GS_BASE */
 	{ 0xc0000103, NO_FEATURE },		/* TSC_AUX */
+	/*
+	 * Supervisor XSAVE state is not in KVM_GET_XSAVE's area: IA32_XSS
+	 * and the CET state KVM keeps in MSRs (KVM lists them only where
+	 * it virtualizes CET).
+	 */
+	{ 0xda0, NO_FEATURE },			/* IA32_XSS */
+	{ 0x6a0, NO_FEATURE },			/* IA32_U_CET */
+	{ 0x6a2, NO_FEATURE },			/* IA32_S_CET */
+	{ 0x6a4, NO_FEATURE },			/* IA32_PL0_SSP */
+	{ 0x6a5, NO_FEATURE },			/* IA32_PL1_SSP */
+	{ 0x6a6, NO_FEATURE },			/* IA32_PL2_SSP */
+	{ 0x6a7, NO_FEATURE },			/* IA32_PL3_SSP */
+	{ 0x6a8, NO_FEATURE },		/* IA32_INTERRUPT_SSP_TABLE_ADDR */
 	{ MSR_KVM_WALL_CLOCK, KVM_FEATURE_CLOCKSOURCE },
 	{ MSR_KVM_SYSTEM_TIME, KVM_FEATURE_CLOCKSOURCE },
 	{ MSR_KVM_WALL_CLOCK_NEW, KVM_FEATURE_CLOCKSOURCE2 },

@@ -38,6 +38,8 @@
 #define APIC_BASE_EN	(1ull << 11)
 
 
+_Static_assert(KVM_STATE_MSRS_MAX <= 64, "check_image marks MSRs in a u64");
+
 /* Everything a section holds, read and checked before any of it is set. */
 struct kvm_cpu_image {
 	struct kvm_regs regs;
@@ -441,7 +443,8 @@ static const char *check_image(const struct kvm_cpu_image *m, int id)
 				  KVM_VCPUEVENT_VALID_SIPI_VECTOR |
 				  KVM_VCPUEVENT_VALID_SHADOW |
 				  KVM_VCPUEVENT_VALID_SMM;
-	uint32_t apic_id, seen = 0;
+	uint64_t seen = 0;
+	uint32_t apic_id;
 
 	for (uint32_t i = 0; i < m->xcrs.nr_xcrs; i++) {
 		uint64_t v = m->xcrs.xcrs[i].value;
@@ -456,9 +459,9 @@ static const char *check_image(const struct kvm_cpu_image *m, int id)
 
 		if (k < 0)
 			return "an MSR cvisor does not save";
-		if (seen & (1u << k))
+		if (seen & (1ull << k))
 			return "an MSR twice";
-		seen |= 1u << k;
+		seen |= 1ull << k;
 	}
 	if (m->fpu_kind == FPU_XSAVE) {
 		uint32_t mxcsr;
