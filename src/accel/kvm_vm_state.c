@@ -18,8 +18,6 @@
 #include "accel/state_read.h"
 
 #define IOAPIC_ADDR		0xfec00000ull	/* KVM's fixed IOAPIC address */
-/* Redirection entry bits that exist: all but 17-55. */
-#define RTE_DEFINED		0xff0000000001ffffull
 #define PIT_RW_STATE_MAX	4	/* LSB, MSB, WORD0, WORD1 */
 
 static int save_fail(char *err, size_t errlen, const char *what)
@@ -154,11 +152,13 @@ static const char *check_ioapic(const struct kvm_ioapic_state *io)
 		return "IOAPIC moved from 0xfec00000";
 	if (io->ioregsel > 0xff || io->id > 0xf)
 		return "IOAPIC register select or ID out of range";
+	/*
+	 * The redirection entries are not checked: KVM keeps whatever the
+	 * guest writes, reserved bits included, and acts on the defined
+	 * fields only.
+	 */
 	if (io->irr >> KVM_IOAPIC_NUM_PINS)
 		return "IOAPIC IRR beyond pin 23";
-	for (int i = 0; i < KVM_IOAPIC_NUM_PINS; i++)
-		if (io->redirtbl[i].bits & ~RTE_DEFINED)
-			return "IOAPIC redirection entry with reserved bits";
 	return NULL;
 }
 
@@ -168,7 +168,7 @@ static const char *check_pit(const struct kvm_pit_state2 *p)
 		const struct kvm_pit_channel_state *c = &p->channels[i];
 
 		/* mode 0xff: never programmed since KVM's reset */
-		if (c->count > 0x10000 || (c->mode > 5 && c->mode != 0xff) ||
+		if (c->count > 0x10000 || (c->mode > 7 && c->mode != 0xff) ||
 		    c->rw_mode > 3 || c->count_latched > 3 ||
 		    c->read_state > PIT_RW_STATE_MAX ||
 		    c->write_state > PIT_RW_STATE_MAX)
