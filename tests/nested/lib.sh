@@ -18,6 +18,12 @@ LINUX_KERNEL=$CVISOR_KERNEL
 export NESTED_HTTP=http://10.0.2.2:8080
 export NESTED_BLOB=/www/blob
 
+# random_bytes SKIP COUNT: COUNT random bytes from SKIP on, the same ones each
+# time: the host's /dev/urandom is slow in Bochs, so run.sh brings 2 MiB.
+random_bytes() {
+	tail -c +$(($1 + 1)) /cvisor/random | head -c "$2"
+}
+
 rss_kb() { awk '/^VmRSS/{print $2}' "/proc/$1/status" 2>/dev/null; }
 
 # wait_for FILE PATTERN TRIES PID: polls FILE for PATTERN every 0.5 s while
@@ -25,11 +31,11 @@ rss_kb() { awk '/^VmRSS/{print $2}' "/proc/$1/status" 2>/dev/null; }
 wait_for() {
 	local i
 	for ((i = 0; i < $3; i++)); do
-		grep -q -- "$2" "$1" && return 0
+		grep -qs -- "$2" "$1" && return 0
 		kill -0 "$4" 2>/dev/null || break
 		sleep 0.5
 	done
-	grep -q -- "$2" "$1"
+	grep -qs -- "$2" "$1"
 }
 
 # start_vm NAME OUT TEST-COMMAND [cvisor run args...]: the test guest in the

@@ -138,6 +138,9 @@ cp "$GUESTS"/*.elf "$root/cvisor/build/guests/"
 cp "$TOP/tests/integration/lib.sh" "$root/cvisor/tests/integration/"
 cp "$HERE/lib.sh" "$root/cvisor/tests/nested/"
 cp "$HERE"/cases/*.sh "$root/cvisor/tests/nested/cases/"
+# Random bytes for the cases (test data, the HTTP server's file): reading
+# /dev/urandom in the host costs minutes of Bochs time.
+head -c $((2 << 20)) /dev/urandom >"$root/cvisor/random"
 cp "$CVISOR_KERNEL" "$root/assets/bzImage"
 cp "$CVISOR_INITRD" "$root/assets/initramfs.cpio.gz"
 cat >"$root/assets/env" <<'EOF'
@@ -157,7 +160,7 @@ serial --unit=0 --speed=115200
 terminal_input serial
 terminal_output serial
 set timeout=0
-linux /vmlinuz console=ttyS0,115200 loglevel=4 panic=0 nested.cases=$list nested.case_timeout=$CASE_TIMEOUT
+linux /vmlinuz console=ttyS0,115200 loglevel=4 panic=0 random.trust_cpu=on nested.cases=$list nested.case_timeout=$CASE_TIMEOUT
 initrd /initrd
 boot
 EOF
