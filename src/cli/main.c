@@ -24,6 +24,7 @@ static const struct subcommand subcommands[] = {
 	{ "balloon", cmd_balloon, "set a VM's memory target through virtio-balloon" },
 	{ "console", cmd_console, "attach to the console of a --daemonize VM" },
 	{ "snapshot", cmd_snapshot, "save a running VM to a directory (run --restore)" },
+	{ "migrate", cmd_migrate, "move a running VM to another host (run --incoming)" },
 };
 
 static void usage(FILE *f)

@@ -20,6 +20,7 @@
 #include "vmm/console.h"
 #include "vmm/event_loop.h"
 #include "vmm/log.h"
+#include "vmm/migration.h"
 #include "vmm/sandbox.h"
 #include "vmm/snapshot.h"
 #include "vmm/vm.h"
@@ -28,6 +29,7 @@ static const char run_usage[] =
 "usage: cvisor run --kernel FILE [options]\n"
 "       cvisor run --config FILE.json [options]\n"
 "       cvisor run --restore DIR[,prefault=on] [--force] [--paused] [--name NAME]\n"
+"       cvisor run --incoming tcp:[ADDR]:PORT [--name NAME] [--daemonize]\n"
 "\n"
 "  --kernel FILE        bzImage, or ELF vmlinux (64-bit entry)\n"
 "  --initrd FILE        initial ramdisk\n"
@@ -57,6 +59,9 @@ static const char run_usage[] =
 "                       mapped from it unless prefault=on reads it first\n"
 "  --force              restore although a disk changed since the snapshot\n"
 "  --paused             start with the vCPUs paused ('cvisor resume')\n"
+"  --incoming tcp:[ADDR]:PORT\n"
+"                       wait for a live migration (cvisor migrate) and run\n"
+"                       the VM it brings\n"
 "\n"
 "Console: the guest's serial port is this terminal. Ctrl-A x quits,\n"
 "Ctrl-A h prints help. Exit status 0 when the guest powers off.\n";
@@ -64,13 +69,14 @@ static const char run_usage[] =
 /* Options of this run only; the VM's own are in src/cli/vm_options.c. */
 enum {
 	OPT_HELP = 256, OPT_DAEMONIZE, OPT_RESTORE, OPT_FORCE, OPT_PAUSED,
-	OPT_CONFIG,
+	OPT_CONFIG, OPT_INCOMING,
 };
 
 /* --restore and its companions: options of this run, not of the VM. */
 struct run_restore {
 	const char *dir;
 	bool prefault, force, paused;
+	const char *incoming;	/* --incoming tcp:ADDR:PORT */
 };
 
 static const struct option run_only_options[] = {
@@ -80,6 +86,7 @@ static const struct option run_only_options[] = {
 	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "paused", no_argument, NULL, OPT_PAUSED },
 	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "incoming", required_argument, NULL, OPT_INCOMING },
 	{ 0 },
 };
 
@@ -148,6 +155,9 @@ static int run_parse(int argc, char **argv, struct vm_config *cfg,
 		case OPT_FORCE:
 			rr->force = true;
 			break;
+		case OPT_INCOMING:
+			rr->incoming = optarg;
+			break;
 		case OPT_PAUSED:
 			rr->paused = true;
 			break;
@@ -172,7 +182,7 @@ static int run_parse(int argc, char **argv, struct vm_config *cfg,
 			  argv[optind]);
 		return -EINVAL;
 	}
-	if (!cfg->kernel && !rr->dir) {
+	if (!cfg->kernel && !rr->dir && !rr->incoming) {
 		log_error("--kernel is required (see 'cvisor run --help')");
 		return -EINVAL;
 	}
@@ -256,12 +266,14 @@ static char **run_vm_args(const struct config_args *ca, int argc,
 		if (i == ca->argc)
 			continue;
 		if (i > ca->argc && (!strcmp(a, "--restore") ||
-				     !strcmp(a, "--config"))) {
+				     !strcmp(a, "--config") ||
+				     !strcmp(a, "--incoming"))) {
 			i++;
 			continue;
 		}
 		if (i > ca->argc &&
 		    (!strncmp(a, "--restore=", 10) || !strcmp(a, "--force") ||
+		     !strncmp(a, "--incoming=", 11) ||
 		     !strncmp(a, "--config=", 9) || !strcmp(a, "--paused") ||
 		     !strcmp(a, "--daemonize")))
 			continue;
@@ -281,25 +293,12 @@ static char **run_vm_args(const struct config_args *ca, int argc,
  * are relative to its working directory, which becomes ours. The result
  * holds copies: a snapshot of the restored VM records them unparsed.
  */
-static int run_restore_args(struct run_restore *rr, char **own, int nr_own,
-			    struct snapshot_config *sc, char ***margv,
-			    int *margc, char **real_dir)
+static int run_merge_args(struct snapshot_config *sc, char **own,
+			  int nr_own, char ***margv, int *margc)
 {
-	char err[768], *dir;
 	char **m;
 	int n = 0;
 
-	dir = realpath(rr->dir, NULL);
-	if (!dir) {
-		log_error("--restore %s: %s", rr->dir, strerror(errno));
-		return -errno;
-	}
-	*real_dir = dir;
-	rr->dir = dir;
-	if (snapshot_read_config(dir, rr->force, sc, err, sizeof(err))) {
-		log_error("%s", err);
-		return -EINVAL;
-	}
 	if (chdir(sc->cwd)) {
 		log_error("snapshot working directory %s: %s", sc->cwd,
 			  strerror(errno));
@@ -321,6 +320,52 @@ static int run_restore_args(struct run_restore *rr, char **own, int nr_own,
 	return 0;
 }
 
+static int run_restore_args(struct run_restore *rr, char **own, int nr_own,
+			    struct snapshot_config *sc, char ***margv,
+			    int *margc, char **real_dir)
+{
+	char err[768], *dir;
+
+	dir = realpath(rr->dir, NULL);
+	if (!dir) {
+		log_error("--restore %s: %s", rr->dir, strerror(errno));
+		return -errno;
+	}
+	*real_dir = dir;
+	rr->dir = dir;
+	if (snapshot_read_config(dir, rr->force, sc, err, sizeof(err))) {
+		log_error("%s", err);
+		return -EINVAL;
+	}
+	return run_merge_args(sc, own, nr_own, margv, margc);
+}
+
+/*
+ * For --incoming: wait for the source, whose first section is the VM's
+ * configuration (as a snapshot's); the disks are shared, so they only
+ * have to exist.
+ */
+static int run_incoming_args(struct run_restore *rr, char **own, int nr_own,
+			     struct snapshot_config *sc, char ***margv,
+			     int *margc, struct migration_in **in)
+{
+	char err[768];
+	const char *text;
+	size_t len;
+
+	*in = migration_accept(rr->incoming, &text, &len, err, sizeof(err));
+	if (!*in) {
+		log_error("%s", err);
+		return -EINVAL;
+	}
+	if (snapshot_config_parse(text, len, false, sc, err, sizeof(err))) {
+		log_error("%s", err);
+		migration_reply(*in, err);
+		return -EINVAL;
+	}
+	return run_merge_args(sc, own, nr_own, margv, margc);
+}
+
 /* The parsed command line of a run, and what it owns. */
 struct run_args {
 	struct vm_config cfg;
@@ -330,6 +375,7 @@ struct run_args {
 	char **margv;		/* with --restore: the merged arguments */
 	int margc;
 	char *restore_dir;	/* with --restore: its real path */
+	struct migration_in *incoming;	/* with --incoming */
 	struct config_args ca;	/* with --config: what the file holds */
 };
 
@@ -344,6 +390,7 @@ static void run_args_free(struct run_args *ra)
 {
 	run_free_args(ra->cfg.argv, ra->cfg.argc);
 	free(ra->restore_dir);
+	migration_in_close(ra->incoming);
 	run_free_args(ra->margv, ra->margc);
 	snapshot_config_free(&ra->sc);
 	config_args_free(&ra->ca);
@@ -370,14 +417,24 @@ static int run_args_parse(struct run_args *ra, int argc, char **argv)
 		return 2;
 	if (!cfg->argv)
 		return 1;
-	if (!ra->rr.dir)
+	if (!ra->rr.dir && !ra->rr.incoming)
 		return 0;
+	if (ra->rr.dir && ra->rr.incoming) {
+		log_error("--restore and --incoming exclude each other");
+		return 2;
+	}
 	own = cfg->argv;
 	nr_own = cfg->argc;
 	cfg->argv = NULL;
 	cfg->argc = 0;
-	if (run_restore_args(&ra->rr, own, nr_own, &ra->sc, &ra->margv,
-			     &ra->margc, &ra->restore_dir)) {
+	if (ra->rr.dir)
+		ret = run_restore_args(&ra->rr, own, nr_own, &ra->sc,
+				       &ra->margv, &ra->margc,
+				       &ra->restore_dir);
+	else
+		ret = run_incoming_args(&ra->rr, own, nr_own, &ra->sc,
+					&ra->margv, &ra->margc, &ra->incoming);
+	if (ret) {
 		run_free_args(own, nr_own);
 		return 1;
 	}
@@ -390,6 +447,7 @@ static int run_args_parse(struct run_args *ra, int argc, char **argv)
 		return 2;
 	cfg->restore_dir = ra->restore_dir;
 	cfg->restore_prefault = ra->rr.prefault;
+	cfg->incoming = ra->incoming;
 	return 0;
 }
 
@@ -452,6 +510,7 @@ static int run_machine(struct run_args *ra)
 		if (ra->rr.paused && cfg->restore_dir)
 			vm.pause_req = true;
 		cfg->restore_dir = NULL;
+		cfg->incoming = NULL;
 		run_mgmt_booted(mgmt, &vm);
 		reason = vm_run(&vm);
 		run_mgmt_ended(mgmt, &vm, reason);
@@ -471,6 +530,8 @@ int cmd_run(int argc, char **argv)
 	struct run_args ra;
 	int status;
 
+	/* A closed socket (control client, migration peer) is an error. */
+	signal(SIGPIPE, SIG_IGN);
 	run_args_init(&ra);
 	status = run_args_parse(&ra, argc, argv);
 	if (!status && run_open_virtio_console(&ra.cfg))

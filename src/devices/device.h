@@ -106,6 +106,13 @@ struct device_ops {
 	void (*quiesce)(struct device *dev);
 	/* Undo quiesce, or start serving after load. Optional. */
 	void (*resume)(struct device *dev);
+	/*
+	 * Optional, on a quiesced device: let go of host resources that a
+	 * migration's destination takes over (a disk image's lock), and
+	 * take them back if the migration fails.
+	 */
+	int (*release)(struct device *dev);
+	int (*reacquire)(struct device *dev);
 	/* Write the device's state into the current section of w. */
 	int (*save)(struct device *dev, struct state_writer *w);
 	/* Read it back; errors recorded with state_fail. */

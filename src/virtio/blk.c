@@ -126,10 +126,33 @@ static void blk_destroy(struct virtio_dev *vdev)
 	blk_free(blk);
 }
 
+/* A migration hands the image over: its lock goes to the destination. */
+static int blk_release(struct virtio_dev *vdev)
+{
+	struct virtio_blk *blk = vdev->opaque;
+
+	return flock(blk->lock_fd, LOCK_UN) ? -errno : 0;
+}
+
+static int blk_reacquire(struct virtio_dev *vdev)
+{
+	struct virtio_blk *blk = vdev->opaque;
+
+	if (flock(blk->lock_fd, (blk->readonly ? LOCK_SH : LOCK_EX) |
+		  LOCK_NB)) {
+		log_error("%s: cannot take the image lock back: %s", blk->name,
+			  strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 static const struct virtio_dev_ops blk_ops = {
 	.start = blk_start,
 	.stop = blk_stop,
 	.destroy = blk_destroy,
+	.release = blk_release,
+	.reacquire = blk_reacquire,
 };
 
 /* Take the image lock: exclusive for writers, shared for readers. */

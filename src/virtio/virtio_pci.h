@@ -62,6 +62,9 @@ struct virtio_dev_ops {
 	 */
 	int (*save)(struct virtio_dev *vdev, struct state_writer *w);
 	int (*load)(struct virtio_dev *vdev, struct state_reader *r);
+	/* Optional: device_ops release and reacquire. */
+	int (*release)(struct virtio_dev *vdev);
+	int (*reacquire)(struct virtio_dev *vdev);
 	/* Optional: the driver wrote device config bytes [off, off+len). */
 	void (*config_write)(struct virtio_dev *vdev, unsigned off,
 			     unsigned len);

@@ -30,6 +30,17 @@ static void virtio_quiesce(struct device *dev)
 		vdev->ops->stop(vdev);
 		vdev->started = false;
 	}
+	/*
+	 * The used areas also hold the notification suppression fields the
+	 * device wrote: a migration's last pass sends them all.
+	 */
+	for (unsigned q = 0; q < vdev->nr_queues; q++) {
+		struct virtq *vq = &vdev->queues[q].vq;
+
+		if (vdev->queues[q].enabled && vq->used_hdr)
+			guest_mem_log_mark(vdev->env.mem, vq->used_hdr,
+					   4 + 8 * vq->size + 2);
+	}
 	pthread_mutex_unlock(&vdev->lock);
 }
 
@@ -204,6 +215,20 @@ out:
 	return ret;
 }
 
+static int virtio_release(struct device *dev)
+{
+	struct virtio_dev *vdev = vdev_of(dev);
+
+	return vdev->ops->release ? vdev->ops->release(vdev) : 0;
+}
+
+static int virtio_reacquire(struct device *dev)
+{
+	struct virtio_dev *vdev = vdev_of(dev);
+
+	return vdev->ops->reacquire ? vdev->ops->reacquire(vdev) : 0;
+}
+
 static void virtio_destroy(struct device *dev)
 {
 	struct virtio_dev *vdev = vdev_of(dev);
@@ -217,5 +242,7 @@ const struct device_ops virtio_device_ops = {
 	.resume = virtio_resume,
 	.save = virtio_save,
 	.load = virtio_load,
+	.release = virtio_release,
+	.reacquire = virtio_reacquire,
 	.destroy = virtio_destroy,
 };

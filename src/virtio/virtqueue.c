@@ -13,6 +13,7 @@
 #include "virtio/virtqueue.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vmm/log.h"
@@ -189,6 +190,34 @@ int virtq_pop(struct virtq *vq, struct virtq_elem *elem)
 	return 1;
 }
 
+/*
+ * While migrating, what the device wrote for this chain - its writable
+ * buffers and the used ring - is dirty. The chain is walked again: the
+ * element is gone by now, and a guest that changed the chain meanwhile
+ * only gets other pages marked.
+ */
+static void virtq_mark_dirty(struct virtq *vq, uint16_t head,
+			     struct virtq_used_elem *e)
+{
+	struct virtq_elem *elem;
+
+	guest_mem_log_mark(vq->mem, e, sizeof(*e));
+	guest_mem_log_mark(vq->mem, &vq->used_hdr[1], sizeof(uint16_t));
+	if (head >= vq->size)
+		return;
+	elem = malloc(sizeof(*elem));
+	if (!elem)
+		return;
+	elem->nr_out = elem->nr_in = 0;
+	elem->out_len = elem->in_len = 0;
+	if (!virtq_walk(vq, head, elem))
+		for (unsigned i = elem->nr_out; i < elem->nr_out + elem->nr_in;
+		     i++)
+			guest_mem_log_mark(vq->mem, elem->iov[i].iov_base,
+					   elem->iov[i].iov_len);
+	free(elem);
+}
+
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 {
 	struct virtq_used_elem *e;
@@ -200,6 +229,9 @@ void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 	__atomic_store_n(&e->len, len, __ATOMIC_RELAXED);
 	vq->used_idx++;
 	__atomic_store_n(&vq->used_hdr[1], vq->used_idx, __ATOMIC_RELEASE);
+	/* after the writes: a sync in between reports them next time */
+	if (vq->mem->dirty)
+		virtq_mark_dirty(vq, head, e);
 }
 
 bool virtq_should_notify(struct virtq *vq)

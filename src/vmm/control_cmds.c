@@ -14,6 +14,7 @@
 #include "virtio/balloon.h"
 #include "vmm/affinity.h"
 #include "vmm/json.h"
+#include "vmm/migration.h"
 #include "vmm/pause.h"
 #include "vmm/snapshot.h"
 #include "vmm/vm.h"
@@ -174,6 +175,8 @@ static int cmd_info(struct control *ctl, struct control_req *r)
 	json_out_fmt(o, "],\"unhandled_io\":{\"pio\":%lu,\"mmio\":%lu}",
 		     atomic_load(&vm->pio.unhandled),
 		     atomic_load(&vm->mmio.unhandled));
+	json_out_raw(o, ",\"migration\":");
+	migration_info(vm, o);
 	return 0;
 }
 
@@ -242,6 +245,69 @@ static int cmd_snapshot(struct control *ctl, struct control_req *r)
 	return 0;
 }
 
+/* Pushed to every client on each iteration and at the end. */
+static void migration_event(void *opaque, const char *status,
+			    const char *detail)
+{
+	struct control *ctl = opaque;
+	char why[300];
+	struct json_out o;
+
+	json_out_init(&o, why, sizeof(why));
+	if (detail) {
+		json_out_raw(&o, ",\"error\":");
+		json_out_str(&o, detail);
+	}
+	control_event(ctl, "migration", "\"status\":\"%s\"%s", status,
+		      json_out_ok(&o) && detail ? why : "");
+}
+
+static int cmd_migrate(struct control *ctl, struct control_req *r)
+{
+	struct migration_params p = {
+		.downtime_ms = 300,
+		.event = migration_event,
+		.event_opaque = ctl,
+	};
+	char uri[300];
+	int64_t v;
+	struct json_val b;
+
+	if (json_get_string(&r->obj, "uri", uri, sizeof(uri)) ||
+	    migration_parse_uri(uri, p.host, sizeof(p.host), &p.port, r->err,
+				sizeof(r->err)) || !p.host[0])
+		return -EINVAL;
+	if (!json_get_int(&r->obj, "downtime_ms", &v)) {
+		if (v < 1 || v > 600000)
+			return -EINVAL;
+		p.downtime_ms = v;
+	}
+	if (!json_get_int(&r->obj, "bandwidth", &v)) {
+		if (v < 0)
+			return -EINVAL;
+		p.bandwidth = v;
+	}
+	if (!json_get_int(&r->obj, "timeout", &v)) {
+		if (v < 0 || v > 86400)
+			return -EINVAL;
+		p.timeout_s = v;
+	}
+	if (!json_get(&r->obj, "compress", &b) && json_bool(&b, &p.compress))
+		return -EINVAL;
+	if (migration_start(ctl->vm, &p, r->err, sizeof(r->err)))
+		return -EIO;
+	return 0;
+}
+
+static int cmd_migrate_cancel(struct control *ctl, struct control_req *r)
+{
+	int ret = migration_cancel(ctl->vm);
+
+	if (ret)
+		snprintf(r->err, sizeof(r->err), "no migration is running");
+	return ret;
+}
+
 static const struct control_cmd {
 	const char *name;
 	int (*fn)(struct control *ctl, struct control_req *r);
@@ -258,6 +324,10 @@ static const struct control_cmd {
 	  "bytes must be an integer from 0 to the VM's memory size" },
 	{ "snapshot", cmd_snapshot,
 	  "path must be an absolute directory name, stop a boolean" },
+	{ "migrate", cmd_migrate,
+	  "uri must be tcp:HOST:PORT; downtime_ms 1-600000, bandwidth bytes "
+	  "per second, timeout 0-86400 s, compress a boolean" },
+	{ "migrate-cancel", cmd_migrate_cancel, NULL },
 };
 
 static void control_reply(struct control *ctl, struct control_client *c,

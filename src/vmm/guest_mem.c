@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/vfs.h>
@@ -104,6 +105,7 @@ int guest_mem_init(struct guest_mem *mem, uint64_t ram_size,
 
 void guest_mem_destroy(struct guest_mem *mem)
 {
+	guest_mem_log_stop(mem);
 	if (mem->mapping)
 		munmap(mem->mapping, mem->mapping_size);
 	memset(mem, 0, sizeof(*mem));
@@ -151,4 +153,47 @@ uint64_t guest_mem_low_end(const struct guest_mem *mem)
 uint64_t guest_mem_high_size(const struct guest_mem *mem)
 {
 	return mem->nr_regions > 1 ? mem->regions[1].size : 0;
+}
+
+int guest_mem_log_start(struct guest_mem *mem)
+{
+	size_t words = (guest_mem_pages(mem) + 63) / 64;
+
+	mem->dirty = calloc(words ? words : 1, sizeof(uint64_t));
+	return mem->dirty ? 0 : -ENOMEM;
+}
+
+void guest_mem_log_mark(const struct guest_mem *mem, const void *hva,
+			size_t len)
+{
+	_Atomic uint64_t *dirty = mem->dirty;
+	uint64_t first, last;
+
+	if (!dirty || !len)
+		return;
+	if ((const uint8_t *)hva < mem->mapping ||
+	    (const uint8_t *)hva >= mem->mapping + mem->mapping_size)
+		return;
+	first = ((const uint8_t *)hva - mem->mapping) >> 12;
+	last = ((const uint8_t *)hva - mem->mapping + len - 1) >> 12;
+	if (last >= guest_mem_pages(mem))
+		last = guest_mem_pages(mem) - 1;
+	for (uint64_t p = first; p <= last; p++)
+		atomic_fetch_or(&dirty[p / 64], 1ULL << (p % 64));
+}
+
+void guest_mem_log_sync(const struct guest_mem *mem, uint64_t *bitmap)
+{
+	size_t words = (guest_mem_pages(mem) + 63) / 64;
+
+	if (!mem->dirty)
+		return;
+	for (size_t i = 0; i < words; i++)
+		bitmap[i] |= atomic_exchange(&mem->dirty[i], 0);
+}
+
+void guest_mem_log_stop(struct guest_mem *mem)
+{
+	free((void *)mem->dirty);
+	mem->dirty = NULL;
 }

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #define GUEST_MEM_MAX_REGIONS 4
@@ -31,6 +32,12 @@ struct guest_mem {
 	uint64_t ram_size;	/* total RAM, excluding the MMIO hole */
 	uint8_t *mapping;	/* one host mapping holding all regions */
 	uint64_t mapping_size;
+	/*
+	 * While migrating: one bit per page of the mapping that the VMM
+	 * itself (device threads) wrote; NULL otherwise. The accelerator
+	 * tracks the guest's own writes (accel_ops dirty_log_*).
+	 */
+	_Atomic uint64_t *dirty;
 };
 
 /*
@@ -55,6 +62,22 @@ int guest_mem_read(const struct guest_mem *mem, uint64_t gpa, void *buf,
 		   size_t len);
 int guest_mem_write(const struct guest_mem *mem, uint64_t gpa,
 		    const void *buf, size_t len);
+
+/*
+ * Device writes for live migration: start allocates the bitmap, mark
+ * records [hva, hva+len) (a no-op while not logging; hva inside the
+ * mapping), sync ORs the record into bitmap and clears it, stop frees it.
+ * Start and stop run with no device thread writing guest memory.
+ */
+int guest_mem_log_start(struct guest_mem *mem);
+void guest_mem_log_mark(const struct guest_mem *mem, const void *hva,
+			size_t len);
+void guest_mem_log_sync(const struct guest_mem *mem, uint64_t *bitmap);
+void guest_mem_log_stop(struct guest_mem *mem);
+static inline uint64_t guest_mem_pages(const struct guest_mem *mem)
+{
+	return mem->mapping_size >> 12;
+}
 
 /* Top of RAM below the hole, and RAM above 4 GiB (0 when there is none). */
 uint64_t guest_mem_low_end(const struct guest_mem *mem);

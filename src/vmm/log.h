@@ -7,6 +7,8 @@
 /* One line to stderr, prefixed "cvisor: ". Safe with the raw-mode console. */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A line the user asked for (where a VM waits, what it did). */
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_set_debug(int on);
 /*

@@ -61,6 +61,21 @@ static int save_memory(struct vm *vm, int dirfd)
 	return ret;
 }
 
+int snapshot_write_state(struct vm *vm, struct state_writer *w)
+{
+	int ret;
+
+	state_section_begin(w, SNAPSHOT_VM_VERSION, "vm");
+	snapshot_put_vm(vm, w);
+	state_section_end(w);
+	ret = vm->accel->vm_save(vm, w);
+	for (int i = 0; !ret && i < vm->nr_vcpus; i++)
+		ret = vm->accel->vcpu_save(&vm->vcpus[i], w);
+	for (int i = 0; !ret && i < vm->nr_devices; i++)
+		ret = device_save(vm->devices[i], w);
+	return ret;
+}
+
 static int save_state(struct vm *vm, int dirfd)
 {
 	struct state_writer *w;
@@ -81,14 +96,7 @@ static int save_state(struct vm *vm, int dirfd)
 		fclose(f);
 		return -ENOMEM;
 	}
-	state_section_begin(w, SNAPSHOT_VM_VERSION, "vm");
-	snapshot_put_vm(vm, w);
-	state_section_end(w);
-	ret = vm->accel->vm_save(vm, w);
-	for (int i = 0; !ret && i < vm->nr_vcpus; i++)
-		ret = vm->accel->vcpu_save(&vm->vcpus[i], w);
-	for (int i = 0; !ret && i < vm->nr_devices; i++)
-		ret = device_save(vm->devices[i], w);
+	ret = snapshot_write_state(vm, w);
 	if (!ret)
 		ret = state_writer_finish(w);
 	state_writer_destroy(w);
@@ -114,20 +122,19 @@ static void put_disk(struct json_out *o, const struct disk_config *d,
 		     st.st_mtim.tv_nsec);
 }
 
-static int save_config(struct vm *vm, int dirfd)
+char *snapshot_config_text(struct vm *vm, size_t *len)
 {
 	const struct vm_config *cfg = vm->cfg;
 	char cwd[PATH_MAX];
 	struct json_out o;
 	size_t size = 65536;
 	char *buf = malloc(size);
-	int fd, ret = 0;
 
 	if (!buf)
-		return -ENOMEM;
+		return NULL;
 	if (!getcwd(cwd, sizeof(cwd))) {
 		free(buf);
-		return -errno;
+		return NULL;
 	}
 	json_out_init(&o, buf, size);
 	json_out_fmt(&o, "{\"version\":%d,\"cwd\":", SNAPSHOT_VERSION);
@@ -144,14 +151,26 @@ static int save_config(struct vm *vm, int dirfd)
 	json_out_raw(&o, "]}\n");
 	if (!json_out_ok(&o)) {
 		free(buf);
-		return -E2BIG;
+		return NULL;
 	}
+	*len = o.len;
+	return buf;
+}
+
+static int save_config(struct vm *vm, int dirfd)
+{
+	size_t len;
+	char *buf = snapshot_config_text(vm, &len);
+	int fd, ret = 0;
+
+	if (!buf)
+		return -ENOMEM;
 	fd = openat(dirfd, SNAPSHOT_CONFIG, O_WRONLY | O_CREAT | O_EXCL |
 		    O_CLOEXEC, 0600);
 	if (fd < 0)
 		ret = -errno;
 	else
-		ret = snapshot_pwrite_all(fd, buf, o.len, 0);
+		ret = snapshot_pwrite_all(fd, buf, len, 0);
 	if (fd >= 0 && !ret && fsync(fd))
 		ret = -errno;
 	if (fd >= 0)
@@ -168,7 +187,7 @@ static void remove_partial(const char *dir, int dirfd)
 	rmdir(dir);
 }
 
-static void devices_quiesce(struct vm *vm)
+void snapshot_devices_quiesce(struct vm *vm)
 {
 	for (int i = 0; i < vm->nr_devices; i++)
 		if (vm->devices[i]->ops->quiesce)
@@ -211,7 +230,7 @@ int vm_snapshot(struct vm *vm, const char *dir, bool stop, char *err,
 		snprintf(err, errlen, "the VM is stopping");
 		goto out_remove;
 	}
-	devices_quiesce(vm);
+	snapshot_devices_quiesce(vm);
 	what = "write the state of";
 	ret = save_state(vm, dirfd);
 	if (!ret) {

@@ -54,4 +54,18 @@ void snapshot_config_free(struct snapshot_config *sc);
 int snapshot_map_memory(struct vm *vm, char *err, size_t errlen);
 int snapshot_load_state(struct vm *vm, char *err, size_t errlen);
 
+/*
+ * The pieces live migration shares: the configuration as JSON text
+ * (malloc'ed, NULL on error), its parser (disks are only checked to exist
+ * when check_disks is false), every state section after the memory, and
+ * loading them from a reader (devices resumed on success).
+ */
+struct state_writer;
+struct state_reader;
+char *snapshot_config_text(struct vm *vm, size_t *len);
+int snapshot_config_parse(const char *text, size_t len, bool check_disks,
+			  struct snapshot_config *sc, char *err, size_t errlen);
+int snapshot_write_state(struct vm *vm, struct state_writer *w);
+int snapshot_load_stream(struct vm *vm, struct state_reader *r);
+
 #endif

@@ -17,6 +17,7 @@ struct state_writer;
 #define SNAPSHOT_ACCEL_NAME	16
 
 void snapshot_put_vm(struct vm *vm, struct state_writer *w);
+void snapshot_devices_quiesce(struct vm *vm);
 /* Every device's resume, after a save or a load. */
 void snapshot_devices_resume(struct vm *vm);
 int snapshot_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);

@@ -170,7 +170,7 @@ static int parse_config(const char *text, size_t len, bool force,
 int snapshot_read_config(const char *dir, bool force,
 			 struct snapshot_config *sc, char *err, size_t errlen)
 {
-	char *text = NULL, *old_cwd;
+	char *text = NULL;
 	size_t len = 0;
 	int dirfd, ret;
 
@@ -187,15 +187,26 @@ int snapshot_read_config(const char *dir, bool force,
 			 SNAPSHOT_CONFIG, strerror(-ret));
 		return ret;
 	}
+	ret = snapshot_config_parse(text, len, !force, sc, err, errlen);
+	free(text);
+	return ret;
+}
+
+int snapshot_config_parse(const char *text, size_t len, bool check_disks,
+			  struct snapshot_config *sc, char *err, size_t errlen)
+{
+	char *old_cwd;
+	int ret;
+
+	memset(sc, 0, sizeof(*sc));
 	/* Disk paths are relative to where the VM was started. */
 	old_cwd = getcwd(NULL, 0);
-	ret = parse_config(text, len, force, sc, err, errlen);
+	ret = parse_config(text, len, !check_disks, sc, err, errlen);
 	if (old_cwd && chdir(old_cwd) && !ret) {
 		snprintf(err, errlen, "cannot return to %s", old_cwd);
 		ret = -errno;
 	}
 	free(old_cwd);
-	free(text);
 	if (ret)
 		snapshot_config_free(sc);
 	return ret;
@@ -400,12 +411,19 @@ int snapshot_load_state(struct vm *vm, char *err, size_t errlen)
 		fclose(f);
 		return ret;
 	}
-	ret = load_sections(vm, r);
+	ret = snapshot_load_stream(vm, r);
 	if (ret)
 		snprintf(err, errlen, "snapshot %s: %s", dir,
 			 state_reader_error(r));
 	state_reader_destroy(r);
 	fclose(f);
+	return ret;
+}
+
+int snapshot_load_stream(struct vm *vm, struct state_reader *r)
+{
+	int ret = load_sections(vm, r);
+
 	if (!ret)
 		snapshot_devices_resume(vm);
 	return ret;

@@ -178,6 +178,11 @@ void state_section_end(struct state_writer *w)
 		write_section(w, w->name, w->version, w->buf, w->len);
 }
 
+int state_writer_error(const struct state_writer *w)
+{
+	return w->error;
+}
+
 int state_writer_finish(struct state_writer *w)
 {
 	if (w->in_section)

@@ -32,6 +32,8 @@ struct state_reader;
 
 /* A writer that appends to the open file f (not closed by the writer). */
 struct state_writer *state_writer_create(FILE *f);
+/* The first error any call met so far (negative errno), or 0. */
+int state_writer_error(const struct state_writer *w);
 /* Flushes; returns 0 or the first error any call met (negative errno). */
 int state_writer_finish(struct state_writer *w);
 void state_writer_destroy(struct state_writer *w);

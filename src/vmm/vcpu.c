@@ -9,6 +9,7 @@
 #include "vmm/affinity.h"
 #include "vmm/log.h"
 #include "vmm/pause.h"
+#include "vmm/throttle.h"
 #include "vmm/vm.h"
 
 int vcpus_create(struct vm *vm)
@@ -83,6 +84,7 @@ static void *vcpu_thread(void *arg)
 		 */
 		if (atomic_load(&vm->stopping))
 			break;
+		vm_throttle_point(vcpu);
 		ret = vm->accel->vcpu_run(vcpu, &exit);
 
 		if (ret) {

@@ -12,7 +12,9 @@
 #include "arch/x86/boot.h"
 #include "vmm/event_loop.h"
 #include "vmm/log.h"
+#include "vmm/migration.h"
 #include "vmm/snapshot.h"
+#include "vmm/throttle.h"
 #include "vmm/vcpu.h"
 
 uint64_t vm_now_ns(void)
@@ -173,10 +175,26 @@ static int vm_restore(struct vm *vm)
 	return ret;
 }
 
+/* The source has sent RAM and let go of the disks: load the state. */
+static int vm_incoming(struct vm *vm)
+{
+	char err[512] = "cannot create the vCPUs";
+	int ret = vcpus_create(vm);
+
+	if (!ret) {
+		ret = migration_recv_state(vm, vm->cfg->incoming, err,
+					   sizeof(err));
+		if (ret)
+			log_error("%s", err);
+	}
+	migration_reply(vm->cfg->incoming, ret ? err : NULL);
+	return ret;
+}
+
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
 	uint64_t rsdp;
-	char err[256];
+	char err[512];
 	int ret;
 
 	memset(vm, 0, sizeof(*vm));
@@ -198,6 +216,14 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		ret = snapshot_map_memory(vm, err, sizeof(err));
 		if (ret) {
 			log_error("%s", err);
+			return ret;
+		}
+	}
+	if (cfg->incoming) {
+		ret = migration_recv_ram(vm, cfg->incoming, err, sizeof(err));
+		if (ret) {
+			log_error("%s", err);
+			migration_reply(cfg->incoming, err);
 			return ret;
 		}
 	}
@@ -223,6 +249,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		return ret;
 	if (cfg->restore_dir)
 		return vm_restore(vm);
+	if (cfg->incoming)
+		return vm_incoming(vm);
 	ret = acpi_build(vm, &rsdp);
 	if (ret) {
 		log_error("cannot build ACPI tables: %s", strerror(-ret));
@@ -238,6 +266,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 
 void vm_destroy(struct vm *vm)
 {
+	migration_destroy(vm);
+	vm_throttle_destroy(vm);
 	vcpus_stop(vm);
 	/*
 	 * Device I/O threads may still touch guest RAM, and timers live on

@@ -30,6 +30,8 @@ struct uart;
 struct pci_bus;
 struct virtio_balloon;
 struct vcon_backend;
+struct migration;
+struct migration_in;
 
 struct vm_config {
 	const char *name;
@@ -58,6 +60,8 @@ struct vm_config {
 	/* The `cvisor run` arguments as given, for snapshots. */
 	int argc;
 	char **argv;
+	/* An incoming migration (migration.h), or NULL. */
+	struct migration_in *incoming;
 	/* Restoring a snapshot (src/vmm/snapshot.h): its directory. */
 	const char *restore_dir;
 	bool restore_prefault;	/* read all memory before running */
@@ -125,6 +129,13 @@ struct vm {
 	struct pci_bus *pci;
 	struct device *acpi_pm;
 	struct virtio_balloon *balloon;	/* NULL without --balloon */
+
+	/* Live migration out of this VM (migration.h), once started. */
+	struct migration *migration;
+	/* vCPU throttling (throttle.h). */
+	atomic_uint throttle_pct;
+	pthread_t throttle_thread;
+	bool throttle_running;
 };
 
 /* Build the whole machine from cfg; on error prints one line, returns < 0 */
