@@ -103,6 +103,8 @@ void state_put(struct state_writer *w, const void *buf, size_t len)
 		writer_fail(w, -EINVAL);
 		return;
 	}
+	if (!len)
+		return;
 	if (w->len + len > STATE_SECTION_MAX) {
 		writer_fail(w, -EFBIG);
 		return;
@@ -308,6 +310,8 @@ int state_next_section(struct state_reader *r, const char **name,
 
 int state_get(struct state_reader *r, void *buf, size_t len)
 {
+	if (!len)
+		return 0;
 	if (len > r->len - r->pos) {
 		memset(buf, 0, len);
 		return state_fail(r, "state section '%s' is too short",

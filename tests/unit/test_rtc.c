@@ -22,13 +22,13 @@ static void vm_setup(void)
 	CHECK_EQ(rtc_create(fake_env(&vm), PORT_RTC, IRQ_RTC, &rtc_dev), 0);
 }
 
+/* As vm_destroy: the loop's thread stops, the device goes, the loop. */
 static void vm_teardown(void)
 {
-	if (vm.loop) {
-		event_loop_destroy(vm.loop);
-		vm.loop = NULL;
-	}
+	event_loop_stop(vm.loop);
 	fake_destroy(&rtc_dev);
+	event_loop_destroy(vm.loop);
+	vm.loop = NULL;
 	guest_mem_destroy(&vm.mem);
 	fake_irq_vm_destroy(&vm);
 }
