@@ -57,7 +57,7 @@ cvisor_one() {
 		--kernel "${CVISOR_VMLINUX:-$CVISOR_KERNEL}" --initrd "$CVISOR_INITRD" \
 		--cmdline "$APPEND" </dev/null >"$TMP/cv.out" 2>&1 &
 	VMPID=$!
-	wait_for "$TMP/cv.out" '^beat 5' 300 || { echo fail; return; }
+	wait_for "$TMP/cv.out" '^beat 5' 300 || { kill -KILL $VMPID; echo fail; return; }
 	t0=$(now)
 	"$CVISOR" snapshot bench-snap "$d" --stop >/dev/null 2>&1 || { echo fail; return; }
 	wait $VMPID
@@ -66,7 +66,7 @@ cvisor_one() {
 	"$CVISOR" run --restore "$d" --name bench-snap2 </dev/null >"$TMP/cv2.out" 2>&1 &
 	VMPID=$!
 	t2=$(now)
-	wait_for "$TMP/cv2.out" '^beat' 120 || { echo fail; return; }
+	wait_for "$TMP/cv2.out" '^beat' 120 || { kill -KILL $VMPID; echo fail; return; }
 	n=$(now)
 	kill -KILL $VMPID 2>/dev/null
 	wait $VMPID 2>/dev/null
@@ -87,7 +87,7 @@ qemu_one() {
 	rm -f "$f" "$TMP/q.out" "$TMP/q2.out" "$TMP/q.mon" "$TMP/q2.mon"
 	qemu_cmd "$TMP/q.out" "$TMP/q.mon" </dev/null >/dev/null 2>&1 &
 	VMPID=$!
-	wait_for "$TMP/q.out" '^beat 5' 300 || { echo fail; return; }
+	wait_for "$TMP/q.out" '^beat 5' 300 || { kill -KILL $VMPID; echo fail; return; }
 	t0=$(now)
 	hmp "$TMP/q.mon" "migrate \"exec:cat > $f\"" >/dev/null
 	for _ in $(seq 6000); do
@@ -102,7 +102,7 @@ qemu_one() {
 		</dev/null >/dev/null 2>&1 &
 	VMPID=$!
 	t2=$(now)
-	wait_for "$TMP/q2.out" '^beat' 120 || { echo fail; return; }
+	wait_for "$TMP/q2.out" '^beat' 120 || { kill -KILL $VMPID; echo fail; return; }
 	n=$(now)
 	kill -KILL $VMPID 2>/dev/null
 	wait $VMPID 2>/dev/null

@@ -80,6 +80,39 @@ static void net_stop(struct virtio_dev *vdev)
 		net_reset_pairs(n);
 }
 
+/*
+ * A RARP frame from the guest's MAC (as QEMU sends after a migration):
+ * switches and bridges learn the port the guest is behind now, before the
+ * guest itself sends anything.
+ */
+static void net_announce(struct virtio_net *n)
+{
+	uint8_t hdr[NET_HDR_LEN] = { 0 }, f[60] = { 0 };
+	const uint8_t *mac = &n->config[NET_CFG_MAC];
+	struct iovec iov[2] = {
+		{ hdr, sizeof(hdr) }, { f, sizeof(f) },
+	};
+	int ret;
+
+	memset(f, 0xff, 6);
+	memcpy(f + 6, mac, 6);
+	f[12] = 0x80;			/* RARP */
+	f[13] = 0x35;
+	f[15] = 1;			/* Ethernet */
+	f[16] = 0x08;			/* IPv4 */
+	f[18] = 6;
+	f[19] = 4;
+	f[21] = 3;			/* reverse request */
+	memcpy(f + 22, mac, 6);
+	memcpy(f + 32, mac, 6);
+	ret = n->be->vnet_hdr ?
+	      n->be->ops->send(n->be, 0, iov, 2, sizeof(hdr) + sizeof(f)) :
+	      n->be->ops->send(n->be, 0, iov + 1, 1, sizeof(f));
+	if (ret)
+		log_warn("%s: cannot announce the MAC on %s: %s", n->name,
+			 n->be->name, strerror(-ret));
+}
+
 static int net_start(struct virtio_dev *vdev)
 {
 	struct virtio_net *n = vdev->opaque;
@@ -107,6 +140,10 @@ static int net_start(struct virtio_dev *vdev)
 		}
 		p->running = true;
 		pthread_setname_np(p->thread, p->name);
+	}
+	if (n->announce) {
+		n->announce = false;
+		net_announce(n);
 	}
 	return 0;
 }
@@ -188,6 +225,7 @@ static int net_load(struct virtio_dev *vdev, struct state_reader *r)
 	if (active < 1 || active > n->be->nr_queues)
 		return state_fail(r, "%s: %u active queue pairs, the backend "
 				  "has %u", n->name, active, n->be->nr_queues);
+	n->announce = true;
 	if (active > 1) {
 		ret = n->be->ops->set_queues(n->be, active);
 		if (ret)

@@ -90,6 +90,8 @@ struct net_pair {
 
 struct virtio_net {
 	struct virtio_dev vdev;
+	/* Loaded from a snapshot or migration: say where the MAC is now. */
+	bool announce;
 	char name[24];
 	struct net_backend *be;
 	uint8_t config[NET_CFG_LEN];
