@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "accel/emu/dirty.h"
 #include "accel/emu/exec.h"
 #include "accel/emu/lflags.h"
 
@@ -164,6 +165,7 @@ static __attribute__((noinline)) void run_loop(struct emu_cpu *cpu,
 			saved = left;
 			cpu->batch_left = left;
 			quiet_poll = true;
+			dirty_check(cpu);
 			if (stop && atomic_load_explicit(stop,
 							 memory_order_relaxed))
 				break;
@@ -175,20 +177,23 @@ static __attribute__((noinline)) void run_loop(struct emu_cpu *cpu,
 
 void cpu_run_batch(struct emu_cpu *cpu, long max, const atomic_bool *stop)
 {
+	dirty_enter(cpu);
 	cpu->batch_left = max;
 	if (sigsetjmp(cpu->fault_jmp, 0)) {
 		lf_sync(cpu);	/* a fault inside the decode cache */
 		if (cpu->fault_vec < 0)
-			return;		/* cpu->error says why */
+			goto out;	/* cpu->error says why */
 		cpu->rip = cpu->insn_rip;
 		cpu->gpr[R_SP] = cpu->insn_rsp;
 		deliver_fault(cpu);
 		if (cpu->shutdown)
-			return;
+			goto out;
 		cpu->batch_left--;
 		cpu->icount++;
 	}
 	run_loop(cpu, stop);
+out:
+	dirty_leave(cpu);
 }
 
 void cpu_step(struct emu_cpu *cpu)

@@ -24,6 +24,7 @@
 struct vm;
 struct emu_cpu;
 struct dc_block;
+struct emu_dirty;
 
 /* Segment register numbers, in ModRM/prefix encoding order. */
 enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_NONE = 7 };
@@ -186,6 +187,15 @@ struct emu_cpu {
 	struct dc_block *dcache;	/* decoded blocks, or NULL */
 	bool dc_stop;		/* end the decoded block here (dcache.c) */
 	uint64_t dc_zero;	/* always 0: a decoded address's absent register */
+
+	/*
+	 * The dirty page log (dirty.h) or NULL, the generation of it this
+	 * TLB's write permissions follow, and what a sync waits on.
+	 */
+	struct emu_dirty *dirty;
+	uint32_t dirty_gen;
+	_Atomic uint32_t dirty_ack;
+	atomic_bool dirty_running;	/* inside cpu_run_batch */
 
 	struct vm *vm;
 	int id;

@@ -23,6 +23,7 @@
 
 #include "accel/accel.h"
 #include "accel/emu/cpu.h"
+#include "accel/emu/dirty.h"
 #include "accel/emu/irqchip.h"
 #include "vmm/state.h"
 #include "vmm/vm.h"
@@ -47,6 +48,7 @@ struct emu_vm {
 	 * while the VMM tears vCPUs down. */
 	pthread_mutex_t lock;
 	struct emu_vcpu *vcpus[MAX_VCPUS];
+	struct emu_dirty dirty;
 };
 
 static uint32_t apic_mmio_read(void *a, uint32_t off)
@@ -159,6 +161,7 @@ static int emu_vm_init(struct vm *vm)
 		free(evm);
 		return ret;
 	}
+	emu_dirty_init(&evm->dirty, vm->mem.mapping, vm->mem.mapping_size);
 	vm->accel_data = evm;
 	return 0;
 }
@@ -170,6 +173,7 @@ static void emu_vm_destroy(struct vm *vm)
 	if (!evm)
 		return;
 	emu_irqchip_destroy(&evm->chip);
+	emu_dirty_destroy(&evm->dirty);
 	pthread_mutex_destroy(&evm->lock);
 	free(evm);
 	vm->accel_data = NULL;
@@ -192,6 +196,7 @@ static int emu_vcpu_init(struct vcpu *vcpu)
 	lapic_hint_flags(ev->cpu.apic, &ev->cpu.irq_hint, &ev->cpu.irq_extint);
 	ev->cpu.clock_offset = &evm->chip.clock_offset;
 	ev->wait_sipi = vcpu->id != 0;
+	emu_dirty_add_cpu(&evm->dirty, &ev->cpu);
 	vcpu->accel_data = ev;
 	pthread_mutex_lock(&evm->lock);
 	evm->vcpus[vcpu->id] = ev;
@@ -210,6 +215,7 @@ static void emu_vcpu_destroy(struct vcpu *vcpu)
 		pthread_mutex_lock(&evm->lock);
 		evm->vcpus[vcpu->id] = NULL;
 		pthread_mutex_unlock(&evm->lock);
+		emu_dirty_del_cpu(&evm->dirty, &ev->cpu);
 	}
 	pthread_cond_destroy(&ev->cond);
 	pthread_mutex_destroy(&ev->lock);
@@ -305,8 +311,10 @@ static void emu_do_init(struct emu_vcpu *ev)
 	struct dc_block *dc = c->dcache;
 	const atomic_bool *hint = c->irq_hint, *extint = c->irq_extint;
 	const _Atomic int64_t *clock = c->clock_offset;
+	struct emu_dirty *dirty = c->dirty;
 
 	cpu_reset(c, ev->vcpu->vm, ev->vcpu->id);
+	c->dirty = dirty;
 	c->dcache = dc;
 	c->apic = apic;
 	c->apic_ops = &emu_apic_ops;
@@ -496,6 +504,27 @@ static int emu_vm_load(struct vm *vm, struct state_reader *r,
 	return 0;
 }
 
+static int emu_dirty_log_start(struct vm *vm)
+{
+	struct emu_vm *evm = vm->accel_data;
+
+	return emu_dirty_start(&evm->dirty);
+}
+
+static int emu_dirty_log_sync(struct vm *vm, uint64_t *bitmap)
+{
+	struct emu_vm *evm = vm->accel_data;
+
+	return emu_dirty_sync(&evm->dirty, bitmap);
+}
+
+static void emu_dirty_log_stop(struct vm *vm)
+{
+	struct emu_vm *evm = vm->accel_data;
+
+	emu_dirty_stop(&evm->dirty);
+}
+
 const struct accel_ops emu_accel_ops = {
 	.name = "emu",
 	.vm_init = emu_vm_init,
@@ -514,4 +543,7 @@ const struct accel_ops emu_accel_ops = {
 	.vcpu_load = emu_vcpu_load,
 	.vm_save = emu_vm_save,
 	.vm_load = emu_vm_load,
+	.dirty_log_start = emu_dirty_log_start,
+	.dirty_log_sync = emu_dirty_log_sync,
+	.dirty_log_stop = emu_dirty_log_stop,
 };

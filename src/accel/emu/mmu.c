@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "accel/emu/cpu.h"
+#include "accel/emu/dirty.h"
 #include "vmm/vm.h"
 
 #define PTE_P	(1ULL << 0)
@@ -65,10 +66,18 @@ static _Noreturn void page_fault(struct emu_cpu *cpu, uint64_t lin,
 	cpu_raise(cpu, EXC_PF, err);
 }
 
-static void set_bits(uint64_t *pte, uint64_t bits)
+static void set_bits(struct emu_cpu *cpu, uint64_t *pte, uint64_t bits)
 {
-	if ((__atomic_load_n(pte, __ATOMIC_RELAXED) & bits) != bits)
+	if ((__atomic_load_n(pte, __ATOMIC_RELAXED) & bits) != bits) {
 		__atomic_fetch_or(pte, bits, __ATOMIC_RELAXED);
+		dirty_mark(cpu, pte);
+	}
+}
+
+static void set_bits32(struct emu_cpu *cpu, uint32_t *pte, uint32_t bits)
+{
+	if ((__atomic_fetch_or(pte, bits, __ATOMIC_RELAXED) & bits) != bits)
+		dirty_mark(cpu, pte);
 }
 
 static bool canonical(uint64_t lin)
@@ -162,11 +171,11 @@ static struct tlb_entry *tlb_fill(struct emu_cpu *cpu, uint64_t lin,
 		}
 		for (int l = top; l > level; l--)
 			if (ptes[l] && (cpu->lma || l != 2))
-				set_bits(ptes[l], PTE_A);
+				set_bits(cpu, ptes[l], PTE_A);
 		if (acc == ACC_W || (ent & PTE_D)) {
-			set_bits(p, PTE_A | PTE_D);
+			set_bits(cpu, p, PTE_A | PTE_D);
 		} else {
-			set_bits(p, PTE_A);
+			set_bits(cpu, p, PTE_A);
 			perm &= ~(TLB_W | TLB_UW);
 		}
 		if ((ent & PTE_G) && (cpu->cr4 & CR4_PGE))
@@ -194,8 +203,7 @@ static struct tlb_entry *tlb_fill(struct emu_cpu *cpu, uint64_t lin,
 			if (!pte || !((te = *pte) & PTE_P))
 				page_fault(cpu, lin, err);
 			gpa = te & 0xfffff000;
-			__atomic_fetch_or(pde, (uint32_t)PTE_A,
-					  __ATOMIC_RELAXED);
+			set_bits32(cpu, pde, PTE_A);
 		}
 		w = (de & PTE_W) && (te & PTE_W);
 		u = (de & PTE_U) && (te & PTE_U);
@@ -205,9 +213,7 @@ static struct tlb_entry *tlb_fill(struct emu_cpu *cpu, uint64_t lin,
 			perm |= TLB_UR | TLB_UX | (w ? TLB_UW : 0);
 		if (!(perm & ((acc == ACC_W ? TLB_W : TLB_R) << (user ? 3 : 0))))
 			page_fault(cpu, lin, err | PF_P);
-		__atomic_fetch_or(pte, (uint32_t)(PTE_A | (acc == ACC_W ?
-							    PTE_D : 0)),
-				  __ATOMIC_RELAXED);
+		set_bits32(cpu, pte, PTE_A | (acc == ACC_W ? PTE_D : 0));
 		if (acc != ACC_W && !(te & PTE_D))
 			perm &= ~(TLB_W | TLB_UW);
 		if (pte == pde)
@@ -216,13 +222,13 @@ static struct tlb_entry *tlb_fill(struct emu_cpu *cpu, uint64_t lin,
 
 	e->vpn = lin >> 12;
 	e->gpa = gpa;
-	e->perm = perm;
 	e->hva = gpa_to_hva(&cpu->vm->mem, gpa, 4096);
 	if (cpu->apic_ops) {
 		apic_page = cpu->apic_ops->apic_base(cpu->apic) & PTE_ADDR;
 		if (gpa == apic_page)
 			e->hva = NULL;
 	}
+	e->perm = dirty_tlb_perm(cpu, e->hva, acc, perm);
 	return e;
 }
 
@@ -276,6 +282,8 @@ void phys_write(struct emu_cpu *cpu, uint64_t gpa, uint64_t val,
 	p = gpa_to_hva(&cpu->vm->mem, gpa, size);
 	if (p) {
 		memcpy(p, &val, size);
+		dirty_mark(cpu, p);
+		dirty_mark(cpu, p + size - 1);
 		return;
 	}
 	cpu->dc_stop = true;

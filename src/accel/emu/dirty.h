@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The emu accelerator's dirty page log (dirty.c), one bit per 4 KiB page
+ * of the guest RAM mapping.
+ *
+ * Every guest store goes through a TLB entry with write permission
+ * (mmu.c), or through phys_write or the page walker's A/D updates, which
+ * mark their page themselves. While logging, tlb_fill grants write
+ * permission only for a page whose bit is set (a write fill sets it
+ * first), so a store to a clean page always takes the slow path once.
+ *
+ * A sync takes the bits and then makes every CPU drop the write
+ * permissions of its TLB before its next store: it bumps gen, and a CPU
+ * inside cpu_run_batch acknowledges a new gen at an instruction boundary
+ * (dirty_check) by clearing TLB_W/TLB_UW everywhere; the sync waits for
+ * that from every CPU inside a batch. A CPU outside a batch (halted,
+ * paused, in the VMM) is not waited for: dirty_enter sees the new gen
+ * before it runs anything. A store through a permission granted before
+ * the sync took the bits went to a page whose bit was set then, so the
+ * sync reports it, and it lands before the sync returns.
+ */
+#ifndef CVISOR_ACCEL_EMU_DIRTY_H
+#define CVISOR_ACCEL_EMU_DIRTY_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "accel/emu/cpu.h"
+#include "arch/x86/layout.h"
+
+struct emu_dirty {
+	atomic_bool on;
+	_Atomic uint32_t gen;	/* bumped by every start and sync */
+	const uint8_t *base;	/* the RAM mapping */
+	uint64_t size;
+	uint64_t *bits;		/* from the first start on; __atomic ops */
+	size_t words;
+	pthread_mutex_t lock;	/* start, sync, stop, cpus[] */
+	struct emu_cpu *cpus[MAX_VCPUS];
+};
+
+void emu_dirty_init(struct emu_dirty *d, const uint8_t *mapping,
+		    uint64_t size);
+void emu_dirty_destroy(struct emu_dirty *d);
+/* A CPU whose TLB the log controls; cpu->dirty points at d from then on */
+void emu_dirty_add_cpu(struct emu_dirty *d, struct emu_cpu *cpu);
+void emu_dirty_del_cpu(struct emu_dirty *d, struct emu_cpu *cpu);
+
+/* accel_ops dirty_log_* (accel.h) */
+int emu_dirty_start(struct emu_dirty *d);
+int emu_dirty_sync(struct emu_dirty *d, uint64_t *bitmap);
+void emu_dirty_stop(struct emu_dirty *d);
+
+/* Out of line halves of the helpers below */
+void emu_dirty_mark(struct emu_dirty *d, const void *hva);
+bool emu_dirty_marked(struct emu_dirty *d, const void *hva);
+void emu_dirty_enter(struct emu_cpu *cpu);
+void emu_dirty_ack(struct emu_cpu *cpu);
+
+static inline bool dirty_logging(const struct emu_cpu *cpu)
+{
+	return cpu->dirty &&
+	       atomic_load_explicit(&cpu->dirty->on, memory_order_acquire);
+}
+
+/* A store to RAM at hva made without a TLB write permission. */
+static inline void dirty_mark(struct emu_cpu *cpu, const void *hva)
+{
+	if (dirty_logging(cpu))
+		emu_dirty_mark(cpu->dirty, hva);
+}
+
+/*
+ * The write permissions a TLB entry for the RAM page hva may have: all of
+ * perm without logging; while logging, a write fill marks the page and a
+ * read fill keeps them only for a page already marked.
+ */
+static inline uint32_t dirty_tlb_perm(struct emu_cpu *cpu, const void *hva,
+				      enum mem_access acc, uint32_t perm)
+{
+	if (!hva || !(perm & (TLB_W | TLB_UW)) || !dirty_logging(cpu))
+		return perm;
+	if (acc == ACC_W)
+		emu_dirty_mark(cpu->dirty, hva);
+	else if (!emu_dirty_marked(cpu->dirty, hva))
+		perm &= ~(TLB_W | TLB_UW);
+	return perm;
+}
+
+/* cpu_run_batch's entry and exit, and instruction boundaries in between */
+static inline void dirty_enter(struct emu_cpu *cpu)
+{
+	if (cpu->dirty)
+		emu_dirty_enter(cpu);
+}
+
+static inline void dirty_check(struct emu_cpu *cpu)
+{
+	if (cpu->dirty && atomic_load_explicit(&cpu->dirty->gen,
+					       memory_order_acquire) !=
+			  cpu->dirty_gen)
+		emu_dirty_ack(cpu);
+}
+
+static inline void dirty_leave(struct emu_cpu *cpu)
+{
+	if (cpu->dirty)
+		atomic_store_explicit(&cpu->dirty_running, false,
+				      memory_order_release);
+}
+
+#endif
