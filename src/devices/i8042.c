@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * i8042 keyboard controller with a keyboard that answers but never types
- * and no mouse. It exists so a guest kernel's probe finishes at once (every
+ * i8042 keyboard controller with a keyboard (typed into from the VNC
+ * server when the guest has no virtio keyboard) and no mouse. It exists so a guest kernel's probe finishes at once (every
  * command that expects a reply gets one, so no poll times out) and so the
  * 0xFE "pulse reset line" command reboots the VM, the reset method of last
  * resort on a PC.
@@ -20,6 +20,7 @@
 #include "vmm/log.h"
 #include "arch/x86/layout.h"
 #include "vmm/bus.h"
+#include "ui/keymap.h"
 
 /* Status register */
 #define STS_OBF			0x01	/* output buffer full */
@@ -404,6 +405,23 @@ static int i8042_load(struct device *dev, struct state_reader *r,
 		kbc->fifo[i].aux = aux != 0;
 	}
 	return 0;
+}
+
+void i8042_key(struct device *dev, unsigned key, bool down)
+{
+	struct i8042 *kbc = container_of(dev, struct i8042, dev);
+	uint8_t code[2];
+	unsigned n = keymap_to_set1(key, down, code);
+
+	pthread_mutex_lock(&kbc->lock);
+	/* A key's bytes go in whole or not at all. */
+	if (n && !(kbc->ctr & CTR_KBD_DISABLE) &&
+	    ((kbc->ctr & CTR_XLATE) || kbc->kbd_scanset == 1) &&
+	    I8042_FIFO_SIZE - kbc->count >= n) {
+		for (unsigned i = 0; i < n; i++)
+			i8042_push(kbc, code[i], false);
+	}
+	pthread_mutex_unlock(&kbc->lock);
 }
 
 static const struct device_ops i8042_dev_ops = {

@@ -18,6 +18,13 @@ int rtc_create(const struct dev_env *env, uint16_t port, unsigned gsi,
 /* i8042 keyboard controller at 0x60/0x64, interrupt on gsi; 0xFE resets */
 int i8042_create(const struct dev_env *env, unsigned gsi,
 		 struct device **out);
+/*
+ * A key (Linux key code, src/ui/keymap.h) pressed or released on the PS/2
+ * keyboard: its scan codes queue for the guest unless the keyboard is
+ * disabled. Scan set 1 as the controller's translation delivers it; with
+ * translation off and set 2 selected the key is dropped.
+ */
+void i8042_key(struct device *dev, unsigned key, bool down);
 
 /* pvpanic at port: a guest panic is a POWER_PANIC event */
 int pvpanic_create(const struct dev_env *env, uint16_t port,
