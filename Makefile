@@ -5,14 +5,14 @@
 CC       ?= cc
 BUILD    ?= build
 SAN      ?= 0
-PKGS     := slirp libvncserver jansson
+PKGS     := slirp libvncserver jansson libpng
 CFLAGS   ?= -O2 -g
 # Expanded only when a recipe needs them, so 'make deps' and 'make demo'
 # work on a machine that does not have the libraries yet. libslirp is
 # opened at run time (src/net/slirp_lib.c): its headers are needed, but
 # neither it nor glib is linked.
 PKG_LIBS  = $(or $(shell pkg-config --exists $(PKGS) 2>/dev/null && \
-                         pkg-config --libs libvncserver jansson),\
+                         pkg-config --libs libvncserver jansson libpng),\
               $(error pkg-config finds no $(PKGS): run scripts/install-deps.sh))
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
             -D_GNU_SOURCE -Isrc -pthread -MMD -MP \
@@ -39,9 +39,12 @@ TESTS     := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 GUEST_SRCS := $(wildcard tests/guests/*.S)
 GUESTS    := $(GUEST_SRCS:tests/guests/%.S=$(BUILD)/guests/%.elf)
 FUZZ_SRCS := $(wildcard tests/fuzz/*_fuzz.c)
+# The integration tests' VNC client (libvncclient, libpng).
+VNC_CLIENT := $(BUILD)/tests/vnc_client
 FUZZERS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all test test-nested unit-tests guests demo deps assets clean fuzz fuzzers
+.PHONY: all test test-nested unit-tests guests demo deps assets clean fuzz fuzzers \
+	vnc-client
 
 all: $(BUILD)/cvisor
 
@@ -74,7 +77,12 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libcvisor.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcvisor.a $(LDLIBS)
 
+$(VNC_CLIENT): tests/vnc/vnc_client.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(shell pkg-config --libs libvncclient libpng)
+
 unit-tests: $(TESTS)
+vnc-client: $(VNC_CLIENT)
 guests: $(GUESTS)
 fuzzers: $(FUZZERS)
 
@@ -91,7 +99,7 @@ assets:
 
 # make test: sanitized build, unit tests, then integration tests.
 test:
-	$(MAKE) SAN=1 BUILD=build-san all unit-tests guests
+	$(MAKE) SAN=1 BUILD=build-san all unit-tests guests vnc-client
 	./tests/run.sh build-san
 
 # make test-nested: Linux guests on cvisor's KVM path over a real kvm_intel,
@@ -112,4 +120,4 @@ clean:
 
 # -MMD writes each object's and each linked-in-one-step program's headers
 # next to it (build/tests/test_bus.d): a changed header rebuilds its users.
--include $(OBJS:.o=.d) $(TESTS:=.d) $(FUZZERS:=.d) $(wildcard $(BUILD)/bench/*.d)
+-include $(OBJS:.o=.d) $(TESTS:=.d) $(VNC_CLIENT).d $(FUZZERS:=.d) $(wildcard $(BUILD)/bench/*.d)

@@ -9,7 +9,7 @@ set -euo pipefail
 # Build: compiler, sanitizers (clang), and the libraries cvisor links against.
 build=(build-essential pkg-config clang
 	libslirp-dev libglib2.0-dev libvncserver-dev zlib1g-dev libzstd-dev
-	liburing-dev libseccomp-dev libjansson-dev)
+	liburing-dev libseccomp-dev libjansson-dev libpng-dev)
 # Tests and benchmarks: QEMU is the oracle for qcow2 and the peer for benchmarks.
 # The rest are tools the integration tests drive: ext4 images, ACPI table
 # disassembly, network namespaces and bridges, NAT rules, pseudo-terminals,

@@ -269,6 +269,23 @@ static void info_print(const struct json_val *r)
 			       jint(&el, "id"), jint(&el, "tid"),
 			       jstr(&el, "cpus", s2, sizeof(s2)));
 	}
+	if (!json_get(r, "vnc", &el) && el.type == JSON_OBJECT) {
+		struct json_val cl, c;
+		bool pw = false;
+
+		printf("vnc:         %s port %" PRIu64, jstr(&el, "address", s,
+							      sizeof(s)),
+		       jint(&el, "port"));
+		if (!json_get(&el, "websocket", &c) && c.type == JSON_NUMBER)
+			printf(", websocket %" PRIu64, jint(&el, "websocket"));
+		if (!json_get(&el, "password", &c) && !json_bool(&c, &pw) && pw)
+			printf(", password");
+		printf("\n");
+		if (!json_get(&el, "clients", &cl))
+			for (unsigned i = 0; !json_index(&cl, i, &c); i++)
+				printf("  client %s\n",
+				       json_string(&c, s2, sizeof(s2)) ? "?" : s2);
+	}
 	if (!json_get(r, "unhandled_io", &el))
 		printf("unhandled:   %" PRIu64 " port, %" PRIu64
 		       " MMIO accesses (ignored)\n", jint(&el, "pio"),

@@ -25,6 +25,7 @@ static const struct subcommand subcommands[] = {
 	{ "console", cmd_console, "attach to the console of a --daemonize VM" },
 	{ "snapshot", cmd_snapshot, "save a running VM to a directory (run --restore)" },
 	{ "migrate", cmd_migrate, "move a running VM to another host (run --incoming)" },
+	{ "screendump", cmd_screendump, "write a VM's screen (run --vnc) to a PNG file" },
 };
 
 static void usage(FILE *f)

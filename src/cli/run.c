@@ -46,6 +46,9 @@ static const char run_usage[] =
 "  --virtio-console pty|file=PATH\n"
 "                       a virtio-console (guest /dev/hvc0) on a new pty,\n"
 "                       whose path is printed, or written to a file\n"
+"  --vnc [ADDR]:N[,password-file=F][,websocket=P]\n"
+"                       a display, keyboard and tablet, shown by a VNC\n"
+"                       server on port 5900+N (127.0.0.1 unless ADDR)\n"
 "  --balloon[=free-page-reporting=off]\n"
 "                       add a virtio-balloon device (cvisor balloon)\n"
 "  --daemonize          run in the background; 'cvisor console NAME' attaches\n"
@@ -535,6 +538,8 @@ int cmd_run(int argc, char **argv)
 	run_args_init(&ra);
 	status = run_args_parse(&ra, argc, argv);
 	if (!status && run_open_virtio_console(&ra.cfg))
+		status = 2;
+	if (!status && run_open_vnc(&ra.cfg))
 		status = 2;
 	if (!status)
 		status = run_machine(&ra);

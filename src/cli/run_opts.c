@@ -2,12 +2,15 @@
 #include "cli/run_opts.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysinfo.h>
 
 #include "cli/cli.h"
 #include "net/net.h"
+#include "ui/vnc.h"
+#include "ui/vnc_opts.h"
 #include "virtio/console.h"
 #include "vmm/affinity.h"
 #include "vmm/guest_mem.h"
@@ -232,5 +235,40 @@ int run_parse_net(const char *arg, struct vm_config *cfg)
 		return -EINVAL;
 	}
 	cfg->nets[cfg->nr_nets++].spec = arg;
+	return 0;
+}
+
+/* --vnc: the syntax is checked now, so a typo is a usage error. */
+int run_parse_vnc(const char *arg, struct vm_config *cfg)
+{
+	struct vnc_opts o;
+	char err[512];
+
+	if (cfg->vnc_spec) {
+		log_error("--vnc: at most one");
+		return -EINVAL;
+	}
+	if (vnc_opts_parse(arg, &o, err, sizeof(err))) {
+		log_error("%s", err);
+		return -EINVAL;
+	}
+	cfg->vnc_spec = arg;
+	return 0;
+}
+
+/*
+ * The server listens from here on, once per run: a port in use is a usage
+ * error before anything starts, and clients stay across guest reboots.
+ */
+int run_open_vnc(struct vm_config *cfg)
+{
+	char err[512];
+
+	if (!cfg->vnc_spec)
+		return 0;
+	if (vnc_server_create(cfg->vnc_spec, &cfg->vnc, err, sizeof(err))) {
+		log_error("%s", err);
+		return -EINVAL;
+	}
 	return 0;
 }

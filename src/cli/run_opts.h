@@ -15,5 +15,8 @@ int run_parse_net(const char *arg, struct vm_config *cfg);
 int run_parse_virtio_console(const char *arg, struct vm_config *cfg);
 /* Open the --virtio-console backend of a parsed cfg, if any. */
 int run_open_virtio_console(struct vm_config *cfg);
+/* --vnc: checked now; its server listens from run_open_vnc on. */
+int run_parse_vnc(const char *arg, struct vm_config *cfg);
+int run_open_vnc(struct vm_config *cfg);
 
 #endif

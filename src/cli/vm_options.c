@@ -184,6 +184,16 @@ static json_t *dump_virtio_console(const struct vm_config *cfg)
 	return dump_str(cfg->virtio_console_spec);
 }
 
+static int parse_vnc(char *arg, struct vm_config *cfg)
+{
+	return run_parse_vnc(arg, cfg);
+}
+
+static json_t *dump_vnc(const struct vm_config *cfg)
+{
+	return dump_str(cfg->vnc_spec);
+}
+
 static int parse_balloon(char *arg, struct vm_config *cfg)
 {
 	if (arg && strcmp(arg, "free-page-reporting=off") &&
@@ -272,6 +282,8 @@ const struct vm_option vm_options[] = {
 	  .parse = parse_net, .dump = dump_net },
 	{ .name = "virtio-console", .has_arg = required_argument,
 	  .parse = parse_virtio_console, .dump = dump_virtio_console },
+	{ .name = "vnc", .has_arg = required_argument,
+	  .parse = parse_vnc, .dump = dump_vnc },
 	{ .name = "balloon", .kv = true, .has_arg = optional_argument,
 	  .parse = parse_balloon, .dump = dump_balloon },
 	{ .name = "no-reboot", .has_arg = no_argument,

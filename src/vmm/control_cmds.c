@@ -11,6 +11,8 @@
 
 #include "devices/legacy.h"
 #include "devices/pci.h"
+#include "ui/screendump.h"
+#include "ui/vnc.h"
 #include "virtio/balloon.h"
 #include "vmm/affinity.h"
 #include "vmm/json.h"
@@ -146,6 +148,11 @@ static int cmd_info(struct control *ctl, struct control_req *r)
 		json_out_raw(o, "null");
 	json_out_raw(o, "},\"balloon\":");
 	put_balloon(vm, o);
+	json_out_raw(o, ",\"vnc\":");
+	if (vm->cfg->vnc)
+		vnc_server_info(vm->cfg->vnc, o);
+	else
+		json_out_raw(o, "null");
 	json_out_raw(o, ",\"devices\":[");
 	for (int i = 0; vm->pci && i < PCI_MAX_SLOTS; i++) {
 		struct pci_device *d = vm->pci->devs[i];
@@ -308,6 +315,25 @@ static int cmd_migrate_cancel(struct control *ctl, struct control_req *r)
 	return ret;
 }
 
+static int cmd_screendump(struct control *ctl, struct control_req *r)
+{
+	char path[PATH_MAX];
+
+	if (json_get_string(&r->obj, "path", path, sizeof(path)) ||
+	    path[0] != '/')
+		return -EINVAL;
+	if (!ctl->vm->display) {
+		snprintf(r->err, sizeof(r->err),
+			 "the VM has no display (run with --vnc)");
+		return -ENODEV;
+	}
+	if (screendump_png(ctl->vm->display, path, r->err, sizeof(r->err)))
+		return -EIO;
+	json_out_raw(r->out, "\"path\":");
+	json_out_str(r->out, path);
+	return 0;
+}
+
 static const struct control_cmd {
 	const char *name;
 	int (*fn)(struct control *ctl, struct control_req *r);
@@ -328,6 +354,8 @@ static const struct control_cmd {
 	  "uri must be tcp:HOST:PORT; downtime_ms 1-600000, bandwidth bytes "
 	  "per second, timeout 0-86400 s, compress a boolean" },
 	{ "migrate-cancel", cmd_migrate_cancel, NULL },
+	{ "screendump", cmd_screendump,
+	  "path must be an absolute file name" },
 };
 
 static void control_reply(struct control *ctl, struct control_client *c,

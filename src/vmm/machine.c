@@ -12,12 +12,14 @@
 
 #include "arch/x86/acpi.h"
 #include "devices/debug.h"
+#include "devices/display.h"
 #include "devices/legacy.h"
 #include "devices/pci.h"
 #include "devices/uart.h"
 #include "virtio/balloon.h"
 #include "virtio/blk.h"
 #include "virtio/console.h"
+#include "virtio/input.h"
 #include "virtio/net.h"
 #include "virtio/rng.h"
 #include "vmm/log.h"
@@ -45,8 +47,12 @@ static int mc_rtc(struct vm *vm, int i, struct device **out)
 
 static int mc_i8042(struct vm *vm, int i, struct device **out)
 {
+	int ret = i8042_create(&vm->env, IRQ_KBD, out);
+
 	(void)i;
-	return i8042_create(&vm->env, IRQ_KBD, out);
+	if (!ret)
+		vm->i8042 = *out;
+	return ret;
 }
 
 static int mc_pvpanic(struct vm *vm, int i, struct device **out)
@@ -154,6 +160,39 @@ static int mc_console(struct vm *vm, int i, struct device **out)
 	return virtio_console_create(&vm->env, vm->cfg->virtio_console, out);
 }
 
+static int mc_count_vnc(const struct vm_config *cfg)
+{
+	return cfg->vnc != NULL;
+}
+
+static int mc_display(struct vm *vm, int i, struct device **out)
+{
+	int ret = display_create(&vm->env, &vm->display);
+
+	(void)i;
+	if (!ret)
+		*out = display_device(vm->display);
+	return ret;
+}
+
+/* With a display: a keyboard (i == 0) and a tablet (i == 1). */
+static int mc_count_input(const struct vm_config *cfg)
+{
+	return cfg->vnc ? 2 : 0;
+}
+
+static int mc_input(struct vm *vm, int i, struct device **out)
+{
+	struct virtio_input **in = i == 0 ? &vm->keyboard : &vm->tablet;
+	int ret = virtio_input_create(&vm->env, i == 0 ?
+				      VIRTIO_INPUT_KEYBOARD :
+				      VIRTIO_INPUT_TABLET, in);
+
+	if (!ret)
+		*out = virtio_input_device(*in);
+	return ret;
+}
+
 static const struct machine_entry machine_devices[] = {
 	{ "POST port", NULL, mc_post },
 	{ "RTC", NULL, mc_rtc },
@@ -168,6 +207,8 @@ static const struct machine_entry machine_devices[] = {
 	{ NULL, mc_count_nets, mc_net },
 	{ NULL, mc_count_balloon, mc_balloon },
 	{ NULL, mc_count_console, mc_console },
+	{ "display", mc_count_vnc, mc_display },
+	{ NULL, mc_count_input, mc_input },
 };
 
 int machine_create_devices(struct vm *vm)
@@ -209,4 +250,7 @@ void machine_destroy_devices(struct vm *vm)
 	vm->env.pci = NULL;
 	vm->acpi_pm = NULL;
 	vm->balloon = NULL;
+	vm->i8042 = NULL;
+	vm->display = NULL;
+	vm->keyboard = vm->tablet = NULL;
 }

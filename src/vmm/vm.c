@@ -16,6 +16,7 @@
 #include "vmm/snapshot.h"
 #include "vmm/throttle.h"
 #include "vmm/vcpu.h"
+#include "ui/vnc.h"
 
 uint64_t vm_now_ns(void)
 {
@@ -247,6 +248,14 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	ret = machine_create_devices(vm);
 	if (ret)
 		return ret;
+	if (cfg->vnc) {
+		struct vnc_machine vm_ui = {
+			.display = vm->display, .keyboard = vm->keyboard,
+			.tablet = vm->tablet, .i8042 = vm->i8042,
+		};
+
+		vnc_server_attach(cfg->vnc, &vm_ui);
+	}
 	if (cfg->restore_dir)
 		return vm_restore(vm);
 	if (cfg->incoming)
@@ -274,6 +283,8 @@ void vm_destroy(struct vm *vm)
 	 * the event loop: devices go first.
 	 */
 	event_loop_stop(vm->loop);
+	if (vm->cfg && vm->cfg->vnc)
+		vnc_server_detach(vm->cfg->vnc);
 	machine_destroy_devices(vm);
 	vcpus_destroy(vm);
 	event_loop_destroy(vm->loop);

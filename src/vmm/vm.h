@@ -22,8 +22,11 @@
 
 #define VM_MAX_DISKS	16
 #define VM_MAX_NETS	8
-/* Platform devices, PCI host, and virtio devices: disks, NICs, 3 more. */
-#define VM_MAX_DEVICES	(12 + VM_MAX_DISKS + VM_MAX_NETS)
+/*
+ * Platform devices, PCI host, and virtio devices: disks, NICs, 3 more,
+ * and the display with its keyboard and tablet.
+ */
+#define VM_MAX_DEVICES	(15 + VM_MAX_DISKS + VM_MAX_NETS)
 
 struct event_loop;
 struct uart;
@@ -32,6 +35,9 @@ struct virtio_balloon;
 struct vcon_backend;
 struct migration;
 struct migration_in;
+struct vnc_server;
+struct display;
+struct virtio_input;
 
 struct vm_config {
 	const char *name;
@@ -57,6 +63,10 @@ struct vm_config {
 	const struct vcon_backend *virtio_console;
 	bool debug;		/* --debug: verbose VMM logging */
 	bool no_seccomp;	/* --no-seccomp: no sandbox for this VMM */
+	/* --vnc: its spec, and the server cvisor run opened from it
+	 * (src/ui/vnc.h), or NULL: no display, no input devices */
+	const char *vnc_spec;
+	struct vnc_server *vnc;
 	/* The `cvisor run` arguments as given, for snapshots. */
 	int argc;
 	char **argv;
@@ -129,6 +139,10 @@ struct vm {
 	struct pci_bus *pci;
 	struct device *acpi_pm;
 	struct virtio_balloon *balloon;	/* NULL without --balloon */
+	struct device *i8042;
+	/* NULL without --vnc */
+	struct display *display;
+	struct virtio_input *keyboard, *tablet;
 
 	/* Live migration out of this VM (migration.h), once started. */
 	struct migration *migration;

@@ -13,6 +13,7 @@
 
 #include "arch/x86/bootparam.h"
 #include "arch/x86/e820.h"
+#include "devices/display.h"
 #include "vmm/vm.h"
 
 #define PAGE_SIZE		0x1000ULL
@@ -299,6 +300,32 @@ static void write_e820(struct vm *vm, uint8_t *zp)
 	zp[BP_E820_ENTRIES] = n;
 }
 
+/*
+ * The display's linear framebuffer as a VESA mode set by firmware: the
+ * kernel's simple framebuffer (sysfb) shows output from the first line.
+ */
+static void write_screen_info(struct vm *vm, uint8_t *zp)
+{
+	static const uint8_t xrgb[8] = { 8, 16, 8, 8, 8, 0, 0, 0 };
+	struct display_boot_fb fb;
+
+	if (!vm->display)
+		return;
+	display_boot_fb(vm->display, &fb);
+	if (fb.bpp != 32 || !fb.width)
+		return;
+	zp[BP_SI_ISVGA] = VIDEO_TYPE_VLFB;
+	wr16(zp + BP_SI_LFB_WIDTH, fb.width);
+	wr16(zp + BP_SI_LFB_HEIGHT, fb.height);
+	wr16(zp + BP_SI_LFB_DEPTH, fb.bpp);
+	wr32(zp + BP_SI_LFB_BASE, (uint32_t)fb.base);
+	wr32(zp + BP_SI_EXT_LFB_BASE, fb.base >> 32);
+	wr32(zp + BP_SI_CAPABILITIES, VIDEO_CAPABILITY_64BIT_BASE);
+	wr32(zp + BP_SI_LFB_SIZE, fb.size >> 16);
+	wr16(zp + BP_SI_LFB_LINELENGTH, fb.stride);
+	memcpy(zp + BP_SI_COLORS, xrgb, sizeof(xrgb));
+}
+
 int x86_boot_load(struct vm *vm, uint64_t rsdp, char *err, size_t errlen)
 {
 	uint8_t *zp = gpa_to_hva(&vm->mem, LAYOUT_ZERO_PAGE, BP_SIZE);
@@ -340,6 +367,7 @@ int x86_boot_load(struct vm *vm, uint64_t rsdp, char *err, size_t errlen)
 			return ret;
 	}
 	write_e820(vm, zp);
+	write_screen_info(vm, zp);
 	if (x86_boot_cpu_state(vm, entry, LAYOUT_ZERO_PAGE))
 		return boot_err(err, errlen, -ENOMEM,
 				"guest memory too small for the boot GDT and page tables");

@@ -7,6 +7,19 @@
 #ifndef CVISOR_ARCH_X86_BOOTPARAM_H
 #define CVISOR_ARCH_X86_BOOTPARAM_H
 
+/* screen_info at 0x000 (include/uapi/linux/screen_info.h) */
+#define BP_SI_ISVGA		0x00f	/* u8: VIDEO_TYPE_* */
+#define BP_SI_LFB_WIDTH		0x012	/* u16 */
+#define BP_SI_LFB_HEIGHT	0x014	/* u16 */
+#define BP_SI_LFB_DEPTH		0x016	/* u16 */
+#define BP_SI_LFB_BASE		0x018	/* u32 */
+#define BP_SI_LFB_SIZE		0x01c	/* u32, in 64 KiB units for VLFB */
+#define BP_SI_LFB_LINELENGTH	0x024	/* u16 */
+#define BP_SI_COLORS		0x026	/* u8 x 8: red, green, blue, rsvd */
+#define BP_SI_CAPABILITIES	0x036	/* u32 */
+#define BP_SI_EXT_LFB_BASE	0x03a	/* u32 */
+#define VIDEO_TYPE_VLFB		0x23	/* VESA VGA in graphic mode */
+#define VIDEO_CAPABILITY_64BIT_BASE 0x2
 #define BP_ACPI_RSDP_ADDR	0x070	/* u64, protocol 2.14+ */
 #define BP_EXT_RAMDISK_IMAGE	0x0c0	/* u32 */
 #define BP_EXT_RAMDISK_SIZE	0x0c4	/* u32 */
