@@ -284,7 +284,7 @@ static void info_print(const struct json_val *r)
 		if (!json_get(&el, "clients", &cl))
 			for (unsigned i = 0; !json_index(&cl, i, &c); i++)
 				printf("  client %s\n",
-				       json_string(&c, s2, sizeof(s2)) ? "?" : s2);
+				       json_unescape(&c, s2, sizeof(s2)) ? "?" : s2);
 	}
 	if (!json_get(r, "unhandled_io", &el))
 		printf("unhandled:   %" PRIu64 " port, %" PRIu64

@@ -25,6 +25,7 @@ static const struct {
 	{ "disk", "path=/srv/a.qcow2,readonly=on,cache=none,serial=abc,format=qcow2" },
 	{ "net", "user,hostfwd=tcp::2222-:22" },
 	{ "virtio-console", "file=/tmp/hvc0.log" },
+	{ "vnc", "0.0.0.0:1,websocket=5701" },
 	{ "balloon", "free-page-reporting=off" },
 	{ "no-reboot", NULL },
 	{ "no-seccomp", NULL },
