@@ -13,9 +13,9 @@ build=(build-essential pkg-config clang
 # Tests and benchmarks: QEMU is the oracle for qcow2 and the peer for benchmarks.
 # The rest are tools the integration tests drive: ext4 images, ACPI table
 # disassembly, network namespaces and bridges, NAT rules, pseudo-terminals,
-# HTTP, packet capture.
+# HTTP, packet capture; noVNC in headless Chromium for the VNC server.
 test=(qemu-utils qemu-system-x86 e2fsprogs acpica-tools iproute2 util-linux
-	bsdutils procps python3 nftables socat)
+	bsdutils procps python3 nftables socat chromium novnc)
 # Guest assets: initramfs from busybox, kernel from Debian's linux-source.
 # dwarves (pahole) is only needed for BTF, which the guest config leaves off.
 assets=(busybox-static cpio gzip xz-utils zstd lz4
