@@ -36,8 +36,8 @@
 #include "vmm/log.h"
 
 #define VNC_MAX_CLIENTS		32
-#define VNC_REFRESH_NS		(30 * 1000000ULL)	/* ~33 updates a second */
-#define VNC_POLL_US		10000
+#define VNC_REFRESH_NS		(10 * 1000000ULL)	/* up to 100 updates a second */
+#define VNC_POLL_US		5000
 #define VNC_TILE		64
 #define VNC_CLIENT_WAIT_MS	1000	/* a client that does not read */
 #define VNC_AUTH_DELAY_NS	(1000 * 1000000ULL)
@@ -499,6 +499,8 @@ int vnc_server_create(const char *spec, struct vnc_server **out, char *err,
 	s->screen->autoPort = FALSE;
 	s->screen->httpPort = 0;
 	s->screen->alwaysShared = TRUE;
+	/* Our refresh tick batches the changes already. */
+	s->screen->deferUpdateTime = 0;
 	s->screen->kbdAddEvent = vnc_key;
 	s->screen->ptrAddEvent = vnc_pointer;
 	if (s->opts.password[0]) {
