@@ -143,10 +143,20 @@ cp "$HERE"/cases/*.sh "$root/cvisor/tests/nested/cases/"
 head -c $((2 << 20)) /dev/urandom >"$root/cvisor/random"
 cp "$CVISOR_KERNEL" "$root/assets/bzImage"
 cp "$CVISOR_INITRD" "$root/assets/initramfs.cpio.gz"
-cat >"$root/assets/env" <<'EOF'
+cat >"$root/assets/env" <<EOF
 CVISOR_KERNEL=/assets/bzImage
 CVISOR_INITRD=/assets/initramfs.cpio.gz
+CVISOR_REQUIRE_ASSETS=${CVISOR_REQUIRE_ASSETS:-0}
 EOF
+# Debian's kernel is 9 MiB more to load: only for the case that boots it.
+if [[ " ${cases[*]} " == *" debian "* && -r ${CVISOR_DEBIAN_KERNEL:-} ]]; then
+	cp "$CVISOR_DEBIAN_KERNEL" "$root/assets/debian-vmlinuz"
+	cp "$CVISOR_DEBIAN_INITRD" "$root/assets/debian-initrd.img"
+	cat >>"$root/assets/env" <<EOF
+CVISOR_DEBIAN_KERNEL=/assets/debian-vmlinuz
+CVISOR_DEBIAN_INITRD=/assets/debian-initrd.img
+EOF
+fi
 
 iso=$work/iso
 mkdir -p "$iso/boot/grub"
@@ -177,7 +187,7 @@ echo "nested: host ISO $(($(stat -c %s "$OUT/host.iso") >> 20)) MiB" \
 # debugger told to continue at once; the first serial port is the host's
 # console.  corei7_haswell_4770 has VT-x with EPT and unrestricted guest.
 cat >"$OUT/bochsrc" <<EOF
-megs: 1024
+megs: 2048
 cpu: model=corei7_haswell_4770, count=1, ips=200000000
 clock: sync=none, time0=local
 romimage: file=$BIOS
