@@ -358,6 +358,45 @@ fail:
 	return -EINVAL;
 }
 
+static int absolute_path(const char **path, const char *src, const char *key,
+			 struct config_args *args)
+{
+	char *real = realpath(*path, NULL);
+
+	if (!real) {
+		log_error("%s: %s: '%s': %s", src, key, *path, strerror(errno));
+		return -EINVAL;
+	}
+	if (push(&args->keep, &args->nr_keep, real))
+		return -ENOMEM;
+	*path = real;
+	return 0;
+}
+
+int config_check_files(struct vm_config *cfg, const char *src,
+		       struct config_args *args)
+{
+	char key[32];
+
+	if (!cfg->name) {
+		log_error("%s: name: required", src);
+		return -EINVAL;
+	}
+	if (!cfg->kernel) {
+		log_error("%s: kernel: required", src);
+		return -EINVAL;
+	}
+	if (absolute_path(&cfg->kernel, src, "kernel", args) ||
+	    (cfg->initrd && absolute_path(&cfg->initrd, src, "initrd", args)))
+		return -EINVAL;
+	for (int i = 0; i < cfg->nr_disks; i++) {
+		snprintf(key, sizeof(key), "disk[%d].path", i);
+		if (absolute_path(&cfg->disks[i].path, src, key, args))
+			return -EINVAL;
+	}
+	return 0;
+}
+
 json_t *config_to_json(const struct vm_config *cfg)
 {
 	json_t *root = json_object();

@@ -40,6 +40,15 @@ json_t *config_parse(const char *text, size_t len, const char *file);
 int config_load(const char *path, struct vm_config *cfg,
 		struct config_args *args);
 
+/*
+ * What a stored definition needs beyond a run's flags: a name and a
+ * kernel, and files that exist, which become absolute paths (kept in
+ * args) so the definition means the same from any directory. src names
+ * the input in messages. 0, or -EINVAL after one line.
+ */
+int config_check_files(struct vm_config *cfg, const char *src,
+		       struct config_args *args);
+
 /* cfg as a definition, with "version"; NULL when out of memory. */
 json_t *config_to_json(const struct vm_config *cfg);
 /* ... as text: indented, ending in a newline; free() it. */

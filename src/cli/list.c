@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: MIT
-/* cvisor list: every VM with a control socket, asked for its status. */
+/*
+ * cvisor list: every VM with a control socket, asked for its status;
+ * with --all, the defined VMs that are not running too ("shut off").
+ */
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/ctl.h"
+#include "cli/vmdef.h"
 #include "vmm/control.h"
 #include "vmm/json.h"
 
@@ -51,22 +56,59 @@ static void fmt_uptime(uint64_t ms, char *buf, size_t size)
 			 s / 60 % 60);
 }
 
+static bool list_has(char **names, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(names[i], name))
+			return true;
+	return false;
+}
+
+/* The defined VMs not in running[]: shut off. */
+static void list_shut_off(char **running, int nr_running, bool json,
+			  bool first)
+{
+	int n;
+	char **names = vmdef_names(&n);
+
+	for (int i = 0; i < n; i++) {
+		bool autostart = vmdef_autostart(names[i]);
+
+		if (list_has(running, nr_running, names[i]))
+			continue;
+		if (json)
+			printf("%s{\"name\":\"%s\",\"state\":\"shut off\",\"autostart\":%s}",
+			       first ? "" : ",", names[i],
+			       autostart ? "true" : "false");
+		else
+			printf("%-20s %8s %-8s %5s %10s %9s %s\n", names[i], "-",
+			       "shut off", "-", "-", "-", autostart ? "yes" : "no");
+		first = false;
+	}
+	vmdef_names_free(names, n);
+}
+
 int cmd_list(int argc, char **argv)
 {
+	static const char usage[] = "usage: cvisor list [--all] [--output=json]\n";
 	char dir[108], resp[2048], state[32], up[32];
+	char **running = NULL;
+	int nr_running = 0;
 	struct json_val r;
-	bool json = false, first = true;
+	bool json = false, all = false, first = true;
 	struct dirent *de;
 	DIR *d;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--output=json")) {
 			json = true;
+		} else if (!strcmp(argv[i], "--all")) {
+			all = true;
 		} else if (!strcmp(argv[i], "--help")) {
-			printf("usage: cvisor list [--output=json]\n");
+			fputs(usage, stdout);
 			return 0;
 		} else {
-			fprintf(stderr, "usage: cvisor list [--output=json]\n");
+			fputs(usage, stderr);
 			return 2;
 		}
 	}
@@ -76,8 +118,8 @@ int cmd_list(int argc, char **argv)
 	if (json)
 		printf("[");
 	else
-		printf("%-20s %8s %-8s %5s %10s %9s\n", "NAME", "PID", "STATE",
-		       "VCPUS", "MEMORY", "UPTIME");
+		printf("%-20s %8s %-8s %5s %10s %9s%s\n", "NAME", "PID", "STATE",
+		       "VCPUS", "MEMORY", "UPTIME", all ? " AUTOSTART" : "");
 	while (d && (de = readdir(d))) {
 		size_t n = strlen(de->d_name);
 		char name[CONTROL_NAME_MAX + 1];
@@ -90,6 +132,24 @@ int cmd_list(int argc, char **argv)
 		if (!control_name_valid(name) ||
 		    list_one(name, resp, sizeof(resp), &r))
 			continue;
+		if (all) {
+			char **nr = realloc(running, (nr_running + 1) * sizeof(char *));
+
+			if (nr) {
+				running = nr;
+				running[nr_running] = strdup(name);
+				if (running[nr_running])
+					nr_running++;
+			}
+		}
+		if (json && all && r.type == JSON_OBJECT && r.len > 2) {
+			/* The status object, with the autostart flag first. */
+			printf("%s{\"autostart\":%s,%.*s", first ? "" : ",",
+			       vmdef_autostart(name) ? "true" : "false",
+			       (int)r.len - 1, r.p + 1);
+			first = false;
+			continue;
+		}
 		if (json) {
 			printf("%s%.*s", first ? "" : ",", (int)r.len, r.p);
 			first = false;
@@ -102,9 +162,15 @@ int cmd_list(int argc, char **argv)
 		if (json_get_string(&r, "state", state, sizeof(state)))
 			snprintf(state, sizeof(state), "?");
 		fmt_uptime(uptime, up, sizeof(up));
-		printf("%-20s %8" PRId64 " %-8s %5" PRId64 " %9" PRId64 "M %9s\n",
-		       name, pid, state, vcpus, mem >> 20, up);
+		printf("%-20s %8" PRId64 " %-8s %5" PRId64 " %9" PRId64 "M %9s%s\n",
+		       name, pid, state, vcpus, mem >> 20, up,
+		       !all ? "" : vmdef_autostart(name) ? " yes" : " no");
 	}
+	if (all)
+		list_shut_off(running, nr_running, json, first);
+	for (int i = 0; i < nr_running; i++)
+		free(running[i]);
+	free(running);
 	if (json)
 		printf("]\n");
 	if (d)

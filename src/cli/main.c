@@ -4,6 +4,7 @@
 
 #include "cli/cli.h"
 #include "cli/ctl.h"
+#include "cli/define.h"
 
 #define CVISOR_VERSION "0.1.0"
 
@@ -16,7 +17,13 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
 	{ "run", cmd_run, "boot a VM" },
 	{ "img", cmd_img, "create, inspect and convert disk images (qemu-img compatible)" },
-	{ "list", cmd_list, "list running VMs" },
+	{ "list", cmd_list, "list running VMs (--all: and defined ones)" },
+	{ "define", cmd_define, "store a VM definition (JSON file or run flags)" },
+	{ "start", cmd_start, "boot a defined VM in the background" },
+	{ "autostart", cmd_autostart, "start a defined VM at host boot (or --disable)" },
+	{ "dumpconfig", cmd_dumpconfig, "print a VM's definition as JSON" },
+	{ "edit", cmd_edit, "edit a VM's definition with $EDITOR" },
+	{ "undefine", cmd_undefine, "remove a VM's definition" },
 	{ "info", cmd_info, "show a running VM's devices, memory and vCPU threads" },
 	{ "pause", cmd_pause, "pause a running VM's vCPUs" },
 	{ "resume", cmd_resume, "resume a paused VM" },

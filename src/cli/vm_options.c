@@ -322,3 +322,28 @@ void vm_options_getopt(struct option *out, int n, const struct option *extra)
 		out[k++] = *extra;
 	out[k] = (struct option){ 0 };
 }
+
+int vm_options_parse(int argc, char **argv, struct vm_config *cfg)
+{
+	struct option opts[64];
+	int opt;
+
+	vm_options_getopt(opts, 64, NULL);
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (opt < VM_OPT_BASE || opt >= VM_OPT_BASE + vm_nr_options) {
+			log_error(opt == ':' ? "option '%s' needs a value" :
+			  "'%s' is not an option of a VM (see 'cvisor run --help')",
+				  argv[optind - 1]);
+			return -EINVAL;
+		}
+		if (vm_options[opt - VM_OPT_BASE].parse(optarg, cfg))
+			return -EINVAL;
+	}
+	if (optind < argc) {
+		log_error("unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}

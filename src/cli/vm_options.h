@@ -44,6 +44,12 @@ const struct vm_option *vm_option_find(const char *name);
 struct option;
 void vm_options_getopt(struct option *out, int n, const struct option *extra);
 
+/*
+ * Parse VM flags only (argv[0] is skipped), as `cvisor define NAME --`
+ * takes them: 0, or -EINVAL after one line.
+ */
+int vm_options_parse(int argc, char **argv, struct vm_config *cfg);
+
 /* A vm_config with the defaults of `cvisor run`. */
 void vm_config_defaults(struct vm_config *cfg);
 
