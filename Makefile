@@ -44,7 +44,7 @@ VNC_CLIENT := $(BUILD)/tests/vnc_client
 FUZZERS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 .PHONY: all test test-nested unit-tests guests demo deps assets clean fuzz fuzzers \
-	vnc-client
+	vnc-client install uninstall
 
 all: $(BUILD)/cvisor
 
@@ -117,6 +117,33 @@ demo:
 
 clean:
 	rm -rf build build-san build-fuzz
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the binary, the autostart
+# unit (with the binary's path), the man page and the docs.
+PREFIX     ?= /usr/local
+BINDIR     := $(PREFIX)/bin
+MANDIR     := $(PREFIX)/share/man
+DOCDIR     := $(PREFIX)/share/doc/cvisor
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+DOCS       := README.md $(wildcard docs/*.md)
+
+install: $(BUILD)/cvisor
+	install -D -m 755 $(BUILD)/cvisor $(DESTDIR)$(BINDIR)/cvisor
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/local/bin/cvisor|$(BINDIR)/cvisor|g' \
+		systemd/cvisor-autostart.service \
+		>$(DESTDIR)$(UNITDIR)/cvisor-autostart.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/cvisor-autostart.service
+	install -D -m 644 docs/cvisor.1 $(DESTDIR)$(MANDIR)/man1/cvisor.1
+	install -d $(DESTDIR)$(DOCDIR)
+	install -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/cvisor \
+	      $(DESTDIR)$(UNITDIR)/cvisor-autostart.service \
+	      $(DESTDIR)$(MANDIR)/man1/cvisor.1
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS)))
+	-rmdir $(DESTDIR)$(DOCDIR)
 
 # -MMD writes each object's and each linked-in-one-step program's headers
 # next to it (build/tests/test_bus.d): a changed header rebuilds its users.

@@ -2,12 +2,14 @@
 /* cvisor pause|resume|stop|info|balloon|console NAME */
 #include "cli/ctl.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -124,42 +126,11 @@ static int ctl_wait_gone(int fd, int timeout_ms)
 	}
 }
 
-int cmd_stop(int argc, char **argv)
+static int stop_one(const char *name, bool force, long timeout)
 {
-	const char *name = NULL;
-	bool force = false;
-	long timeout = 10;
 	char req[128], resp[1024], err[256];
 	int fd, ret;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--force")) {
-			force = true;
-		} else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
-			char *end;
-
-			timeout = strtol(argv[++i], &end, 10);
-			if (*end || timeout < 0 || timeout > 3600) {
-				fprintf(stderr, "cvisor stop: --timeout: '%s' is not 0-3600 seconds\n",
-					argv[i]);
-				return 2;
-			}
-		} else if (!strcmp(argv[i], "--help")) {
-			printf("usage: cvisor stop NAME [--force] [--timeout SECONDS]\n"
-			       "Presses the ACPI power button; forces the VM off if the\n"
-			       "guest has not powered off after the timeout (default 10).\n");
-			return 0;
-		} else if (!name && argv[i][0] != '-') {
-			name = argv[i];
-		} else {
-			fprintf(stderr, "usage: cvisor stop NAME [--force] [--timeout SECONDS]\n");
-			return 2;
-		}
-	}
-	if (!name) {
-		fprintf(stderr, "usage: cvisor stop NAME [--force] [--timeout SECONDS]\n");
-		return 2;
-	}
 	fd = control_connect(name, err, sizeof(err));
 	if (fd < 0) {
 		fprintf(stderr, "cvisor: %s\n", err);
@@ -177,6 +148,86 @@ int cmd_stop(int argc, char **argv)
 	}
 	close(fd);
 	return ret;
+}
+
+/* Every running VM at once (as the autostart unit does at shutdown). */
+static int stop_all(bool force, long timeout)
+{
+	char dir[108];
+	struct dirent *de;
+	int ret = 0, status;
+	DIR *d;
+
+	if (control_runtime_dir(dir, sizeof(dir), false))
+		return 1;
+	d = opendir(dir);
+	while (d && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		char name[CONTROL_NAME_MAX + 1];
+
+		if (n < 6 || n - 5 > CONTROL_NAME_MAX ||
+		    strcmp(de->d_name + n - 5, ".sock"))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(n - 5), de->d_name);
+		if (!control_name_valid(name))
+			continue;
+		fflush(NULL);
+		switch (fork()) {
+		case -1:
+			ret = 1;
+			break;
+		case 0:
+			_exit(stop_one(name, force, timeout));
+		}
+	}
+	if (d)
+		closedir(d);
+	while (wait(&status) > 0)
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			ret = 1;
+	return ret;
+}
+
+int cmd_stop(int argc, char **argv)
+{
+	static const char usage[] =
+		"usage: cvisor stop NAME|--all [--force] [--timeout SECONDS]\n";
+	const char *name = NULL;
+	bool force = false, all = false;
+	long timeout = 10;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--force")) {
+			force = true;
+		} else if (!strcmp(argv[i], "--all")) {
+			all = true;
+		} else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
+			char *end;
+
+			timeout = strtol(argv[++i], &end, 10);
+			if (*end || timeout < 0 || timeout > 3600) {
+				fprintf(stderr, "cvisor stop: --timeout: '%s' is not 0-3600 seconds\n",
+					argv[i]);
+				return 2;
+			}
+		} else if (!strcmp(argv[i], "--help")) {
+			printf("%s"
+			       "Presses the ACPI power button; forces the VM off if the\n"
+			       "guest has not powered off after the timeout (default 10).\n"
+			       "--all stops every running VM at once.\n", usage);
+			return 0;
+		} else if (!name && argv[i][0] != '-') {
+			name = argv[i];
+		} else {
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (all == !!name) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	return all ? stop_all(force, timeout) : stop_one(name, force, timeout);
 }
 
 int cmd_balloon(int argc, char **argv)
