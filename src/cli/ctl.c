@@ -23,7 +23,7 @@
 int ctl_check_answer(const char *name, const char *resp, int len,
 		     struct json_val *result)
 {
-	struct json_val obj, v;
+	struct json_val obj = { NULL }, v;
 	char err[512];
 	bool ok = false;
 
@@ -32,19 +32,24 @@ int ctl_check_answer(const char *name, const char *resp, int len,
 			strerror(-len));
 		return 1;
 	}
+	if (result)
+		result->v = NULL;
 	if (json_parse(resp, len, &obj) || json_get(&obj, "ok", &v) ||
 	    json_bool(&v, &ok)) {
 		fprintf(stderr, "cvisor: %s: malformed answer\n", name);
+		json_release(&obj);
 		return 1;
 	}
 	if (!ok) {
 		if (json_get_string(&obj, "error", err, sizeof(err)))
 			snprintf(err, sizeof(err), "failed");
 		fprintf(stderr, "cvisor: %s: %s\n", name, err);
+		json_release(&obj);
 		return 1;
 	}
-	if (result && json_get(&obj, "result", result))
-		result->type = JSON_NONE;
+	if (result && !json_get(&obj, "result", result))
+		json_incref(result->v);
+	json_release(&obj);
 	return 0;
 }
 
@@ -279,7 +284,7 @@ static void info_print(const struct json_val *r)
 		printf("memory:      %" PRIu64 " MiB\n", jint(&mem, "size") >> 20);
 		printf("  guest RAM resident:  %" PRIu64 " KiB\n",
 		       jint(&mem, "guest_ram_rss") >> 10);
-		if (!json_get(&mem, "hugetlb", &el) && el.type == JSON_STRING)
+		if (!json_get(&mem, "hugetlb", &el) && json_is_string(el.v))
 			printf("  hugetlbfs mount:     %s\n",
 			       jstr(&mem, "hugetlb", s, sizeof(s)));
 		printf("  huge-page backed:    %" PRIu64 " KiB\n",
@@ -287,7 +292,7 @@ static void info_print(const struct json_val *r)
 		printf("  process RSS:         %" PRIu64 " KiB\n",
 		       jint(&mem, "process_rss") >> 10);
 	}
-	if (!json_get(r, "balloon", &bal) && bal.type == JSON_OBJECT) {
+	if (!json_get(r, "balloon", &bal) && json_is_object(bal.v)) {
 		printf("balloon:     target %" PRIu64 " MiB, actual %" PRIu64
 		       " MiB\n", jint(&bal, "target") >> 20,
 		       jint(&bal, "actual") >> 20);
@@ -320,14 +325,14 @@ static void info_print(const struct json_val *r)
 			       jint(&el, "id"), jint(&el, "tid"),
 			       jstr(&el, "cpus", s2, sizeof(s2)));
 	}
-	if (!json_get(r, "vnc", &el) && el.type == JSON_OBJECT) {
+	if (!json_get(r, "vnc", &el) && json_is_object(el.v)) {
 		struct json_val cl, c;
 		bool pw = false;
 
 		printf("vnc:         %s port %" PRIu64, jstr(&el, "address", s,
 							      sizeof(s)),
 		       jint(&el, "port"));
-		if (!json_get(&el, "websocket", &c) && c.type == JSON_NUMBER)
+		if (!json_get(&el, "websocket", &c) && json_is_integer(c.v))
 			printf(", websocket %" PRIu64, jint(&el, "websocket"));
 		if (!json_get(&el, "password", &c) && !json_bool(&c, &pw) && pw)
 			printf(", password");
@@ -335,7 +340,7 @@ static void info_print(const struct json_val *r)
 		if (!json_get(&el, "clients", &cl))
 			for (unsigned i = 0; !json_index(&cl, i, &c); i++)
 				printf("  client %s\n",
-				       json_unescape(&c, s2, sizeof(s2)) ? "?" : s2);
+				       json_copy_string(&c, s2, sizeof(s2)) ? "?" : s2);
 	}
 	if (!json_get(r, "unhandled_io", &el))
 		printf("unhandled:   %" PRIu64 " port, %" PRIu64
@@ -367,10 +372,15 @@ int cmd_info(int argc, char **argv)
 	if (ctl_request(name, "{\"id\":1,\"cmd\":\"info\"}", resp, sizeof(resp),
 			&result))
 		return 1;
-	if (json)
-		printf("%.*s\n", (int)result.len, result.p);
-	else
+	if (json) {
+		char *s = json_dumps(result.v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+		printf("%s\n", s ? s : "null");
+		free(s);
+	} else {
 		info_print(&result);
+	}
+	json_release(&result);
 	return 0;
 }
 

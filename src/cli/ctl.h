@@ -18,12 +18,14 @@ int cmd_screendump(int argc, char **argv);
 
 /*
  * Send req to the VM called name; on success the response's "result"
- * object is in *result (pointing into resp). Prints errors; returns 0 or 1.
+ * value is in *result (NULL if none), which the caller json_release()s.
+ * Prints errors; returns 0 or 1.
  */
 struct json_val;
 int ctl_request(const char *name, const char *req, char *resp, size_t size,
 		struct json_val *result);
-/* Check a control answer of len bytes (or -errno); prints errors, 0 or 1. */
+/* Check a control answer of len bytes (or -errno); prints errors, 0 or 1.
+ * A result is the caller's to json_release(), as above. */
 int ctl_check_answer(const char *name, const char *resp, int len,
 		     struct json_val *result);
 

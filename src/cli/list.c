@@ -18,11 +18,14 @@
 
 #define LIST_TIMEOUT_MS	3000
 
-/* Status of one VM into resp; 0, or -errno (stale sockets are removed). */
+/*
+ * Status of one VM into *result, which the caller json_release()s; 0, or
+ * -errno (stale sockets are removed).
+ */
 static int list_one(const char *name, char *resp, size_t size,
 		    struct json_val *result)
 {
-	struct json_val obj, ok;
+	struct json_val obj = { NULL }, ok;
 	char err[256];
 	bool is_ok = false;
 	int fd, len;
@@ -40,8 +43,12 @@ static int list_one(const char *name, char *resp, size_t size,
 		return len;
 	if (json_parse(resp, len, &obj) || json_get(&obj, "ok", &ok) ||
 	    json_bool(&ok, &is_ok) || !is_ok ||
-	    json_get(&obj, "result", result))
+	    json_get(&obj, "result", result) || !json_is_object(result->v)) {
+		json_release(&obj);
 		return -EPROTO;
+	}
+	json_incref(result->v);
+	json_release(&obj);
 	return 0;
 }
 
@@ -142,16 +149,16 @@ int cmd_list(int argc, char **argv)
 					nr_running++;
 			}
 		}
-		if (json && all && r.type == JSON_OBJECT && r.len > 2) {
-			/* The status object, with the autostart flag first. */
-			printf("%s{\"autostart\":%s,%.*s", first ? "" : ",",
-			       vmdef_autostart(name) ? "true" : "false",
-			       (int)r.len - 1, r.p + 1);
-			first = false;
-			continue;
-		}
 		if (json) {
-			printf("%s%.*s", first ? "" : ",", (int)r.len, r.p);
+			char *s;
+
+			if (all)
+				json_object_set_new(r.v, "autostart",
+						    json_boolean(vmdef_autostart(name)));
+			s = json_dumps(r.v, JSON_COMPACT);
+			printf("%s%s", first ? "" : ",", s ? s : "{}");
+			free(s);
+			json_release(&r);
 			first = false;
 			continue;
 		}
@@ -161,6 +168,7 @@ int cmd_list(int argc, char **argv)
 		json_get_int(&r, "uptime_ms", &uptime);
 		if (json_get_string(&r, "state", state, sizeof(state)))
 			snprintf(state, sizeof(state), "?");
+		json_release(&r);
 		fmt_uptime(uptime, up, sizeof(up));
 		printf("%-20s %8" PRId64 " %-8s %5" PRId64 " %9" PRId64 "M %9s%s\n",
 		       name, pid, state, vcpus, mem >> 20, up,

@@ -39,7 +39,8 @@ static int follow(int fd, const char *name, int timeout_s)
 	int wait_ms = timeout_s ? (timeout_s + 120) * 1000 : -1;
 
 	for (;;) {
-		struct json_val obj;
+		struct json_val obj = { NULL };
+		bool done, active;
 		ssize_t n;
 		char c;
 
@@ -64,14 +65,20 @@ static int follow(int fd, const char *name, int timeout_s)
 		if (json_parse(line, strlen(line), &obj) ||
 		    json_get_string(&obj, "event", status, sizeof(status)) ||
 		    strcmp(status, "migration") ||
-		    json_get_string(&obj, "status", status, sizeof(status)))
+		    json_get_string(&obj, "status", status, sizeof(status))) {
+			json_release(&obj);
 			continue;
-		if (!strcmp(status, "completed"))
-			return 0;
-		if (!strcmp(status, "active"))
-			continue;
-		if (json_get_string(&obj, "error", err, sizeof(err)))
+		}
+		done = !strcmp(status, "completed");
+		active = !strcmp(status, "active");
+		if (!done && !active &&
+		    json_get_string(&obj, "error", err, sizeof(err)))
 			snprintf(err, sizeof(err), "%s", status);
+		json_release(&obj);
+		if (done)
+			return 0;
+		if (active)
+			continue;
 		fprintf(stderr, "cvisor: %s: migration %s: %s; the guest goes "
 			"on here\n", name, status, err);
 		return 1;

@@ -381,48 +381,53 @@ static void control_reply(struct control *ctl, struct control_client *c,
 	control_send(ctl, c, line);
 }
 
-void control_dispatch(struct control *ctl, struct control_client *c,
-		      const char *line, size_t len)
+/* Echo numbers, short strings and null as they read; refuse the rest. */
+static int control_req_id(struct control_req *r)
+{
+	struct json_out o;
+	struct json_val id;
+
+	if (json_get(&r->obj, "id", &id))
+		return 0;
+	if (!json_is_number(id.v) && !json_is_string(id.v) &&
+	    !json_is_null(id.v))
+		return -EINVAL;
+	json_out_init(&o, r->id, sizeof(r->id));
+	json_out_val(&o, &id);
+	if (!json_out_ok(&o)) {
+		snprintf(r->id, sizeof(r->id), "null");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void control_run(struct control *ctl, struct control_client *c,
+			struct control_req *r)
 {
 	char result[CONTROL_REPLY_MAX], cmd[32], err[600];
-	struct control_req r = { .id = "null" };
 	const struct control_cmd *cc = NULL;
 	struct json_out out;
-	struct json_val id;
 	int ret;
 
-	if (len && line[len - 1] == '\r')
-		len--;
-	if (json_parse(line, len, &r.obj) || r.obj.type != JSON_OBJECT) {
-		control_reply(ctl, c, r.id, "invalid JSON: expected one object per line",
+	if (control_req_id(r)) {
+		control_reply(ctl, c, r->id,
+			      "id must be a number or a string of at most 64 bytes",
 			      NULL);
 		return;
 	}
-	/* Echo numbers, short strings and null; anything else is refused. */
-	if (!json_get(&r.obj, "id", &id)) {
-		if ((id.type != JSON_NUMBER && id.type != JSON_STRING &&
-		     id.type != JSON_NULL) || id.len >= sizeof(r.id)) {
-			control_reply(ctl, c, r.id,
-				      "id must be a number or a string of at most 64 bytes",
-				      NULL);
-			return;
-		}
-		memcpy(r.id, id.p, id.len);
-		r.id[id.len] = 0;
-	}
-	if (json_get_string(&r.obj, "cmd", cmd, sizeof(cmd))) {
-		control_reply(ctl, c, r.id, "missing \"cmd\"", NULL);
+	if (json_get_string(&r->obj, "cmd", cmd, sizeof(cmd))) {
+		control_reply(ctl, c, r->id, "missing \"cmd\"", NULL);
 		return;
 	}
 	if (!strcmp(cmd, "console")) {
 		if (!ctl->console_enabled) {
-			control_reply(ctl, c, r.id,
+			control_reply(ctl, c, r->id,
 				      "the console is a terminal: run with --daemonize to attach",
 				      NULL);
 			return;
 		}
 		/* The reply goes first: console bytes follow it. */
-		control_reply(ctl, c, r.id, NULL, "");
+		control_reply(ctl, c, r->id, NULL, "");
 		if (c->fd >= 0 && control_console_attach(ctl, c))
 			control_close_client(ctl, c);
 		return;
@@ -432,19 +437,19 @@ void control_dispatch(struct control *ctl, struct control_client *c,
 			cc = &control_cmds[i];
 	if (!cc) {
 		snprintf(err, sizeof(err), "unknown command '%s'", cmd);
-		control_reply(ctl, c, r.id, err, NULL);
+		control_reply(ctl, c, r->id, err, NULL);
 		return;
 	}
 	if (!ctl->vm) {
-		control_reply(ctl, c, r.id, "the VM is not running (starting or rebooting)",
+		control_reply(ctl, c, r->id, "the VM is not running (starting or rebooting)",
 			      NULL);
 		return;
 	}
 	json_out_init(&out, result, sizeof(result));
-	r.out = &out;
-	ret = cc->fn(ctl, &r);
-	if (ret && r.err[0])
-		snprintf(err, sizeof(err), "%s: %s", cmd, r.err);
+	r->out = &out;
+	ret = cc->fn(ctl, r);
+	if (ret && r->err[0])
+		snprintf(err, sizeof(err), "%s: %s", cmd, r->err);
 	else if (ret == -EINVAL && cc->einval)
 		snprintf(err, sizeof(err), "%s: %s", cmd, cc->einval);
 	else if (ret == -ENODEV)
@@ -452,5 +457,22 @@ void control_dispatch(struct control *ctl, struct control_client *c,
 			 cmd);
 	else if (ret)
 		snprintf(err, sizeof(err), "%s: %s", cmd, strerror(-ret));
-	control_reply(ctl, c, r.id, ret ? err : NULL, result);
+	control_reply(ctl, c, r->id, ret ? err : NULL, result);
+}
+
+void control_dispatch(struct control *ctl, struct control_client *c,
+		      const char *line, size_t len)
+{
+	struct control_req r = { .id = "null" };
+
+	if (len && line[len - 1] == '\r')
+		len--;
+	if (json_parse(line, len, &r.obj) || !json_is_object(r.obj.v)) {
+		json_release(&r.obj);
+		control_reply(ctl, c, r.id, "invalid JSON: expected one object per line",
+			      NULL);
+		return;
+	}
+	control_run(ctl, c, &r);
+	json_release(&r.obj);
 }

@@ -111,20 +111,16 @@ static int check_disk(const struct json_val *d, bool force, char *err,
 	return 0;
 }
 
-static int parse_config(const char *text, size_t len, bool force,
-			struct snapshot_config *sc, char *err, size_t errlen)
+/* doc: the configuration document, a JSON object (borrowed). */
+static int parse_config_doc(const struct json_val *doc, bool force,
+			    struct snapshot_config *sc, char *err,
+			    size_t errlen)
 {
-	struct json_val root, args, v;
+	struct json_val root = *doc, args, v;
 	int64_t version;
 	char buf[PATH_MAX];
 	int ret;
 
-	if (json_validate(text, len) || json_parse(text, len, &root) ||
-	    root.type != JSON_OBJECT) {
-		snprintf(err, errlen, "snapshot configuration is not valid "
-			 "JSON");
-		return -EINVAL;
-	}
 	if (json_get_int(&root, "version", &version) ||
 	    version != SNAPSHOT_VERSION) {
 		snprintf(err, errlen, "snapshot configuration version is not "
@@ -132,7 +128,7 @@ static int parse_config(const char *text, size_t len, bool force,
 		return -EPROTONOSUPPORT;
 	}
 	if (json_get_string(&root, "cwd", sc->cwd, sizeof(sc->cwd)) ||
-	    json_get(&root, "argv", &args) || args.type != JSON_ARRAY) {
+	    json_get(&root, "argv", &args) || !json_is_array(args.v)) {
 		snprintf(err, errlen, "snapshot configuration lacks cwd or "
 			 "argv");
 		return -EINVAL;
@@ -141,7 +137,7 @@ static int parse_config(const char *text, size_t len, bool force,
 	if (!sc->argv)
 		return -ENOMEM;
 	for (unsigned i = 0; json_index(&args, i, &v) == 0; i++) {
-		if (i == SNAPSHOT_MAX_ARGS || json_unescape(&v, buf, sizeof(buf))) {
+		if (i == SNAPSHOT_MAX_ARGS || json_copy_string(&v, buf, sizeof(buf))) {
 			snprintf(err, errlen, "snapshot configuration: bad "
 				 "argument %u", i);
 			return -EINVAL;
@@ -155,7 +151,7 @@ static int parse_config(const char *text, size_t len, bool force,
 			 sc->cwd, strerror(errno));
 		return -errno;
 	}
-	if (json_get(&root, "disks", &args) || args.type != JSON_ARRAY) {
+	if (json_get(&root, "disks", &args) || !json_is_array(args.v)) {
 		snprintf(err, errlen, "snapshot configuration lacks disks");
 		return -EINVAL;
 	}
@@ -165,6 +161,23 @@ static int parse_config(const char *text, size_t len, bool force,
 			return ret;
 	}
 	return 0;
+}
+
+static int parse_config(const char *text, size_t len, bool force,
+			struct snapshot_config *sc, char *err, size_t errlen)
+{
+	struct json_val root = { NULL };
+	int ret;
+
+	if (json_parse(text, len, &root) || !json_is_object(root.v)) {
+		json_release(&root);
+		snprintf(err, errlen, "snapshot configuration is not valid "
+			 "JSON");
+		return -EINVAL;
+	}
+	ret = parse_config_doc(&root, force, sc, err, errlen);
+	json_release(&root);
+	return ret;
 }
 
 int snapshot_read_config(const char *dir, bool force,

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* The control protocol's JSON reader and writer against hostile input. */
+/*
+ * The control protocol's JSON reader (jansson within the protocol's
+ * bounds) and writer against hostile input.
+ */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -10,9 +13,18 @@
 #include "test.h"
 #include "vmm/json.h"
 
+/* The document parse() read last, released by the next parse(). */
+static struct json_val last_doc;
+
 static int parse(const char *s, struct json_val *v)
 {
-	return json_parse(s, strlen(s), v);
+	int ret;
+
+	json_release(&last_doc);
+	ret = json_parse(s, strlen(s), v ? &last_doc : NULL);
+	if (!ret && v)
+		*v = last_doc;
+	return ret;
 }
 
 static void test_json_valid_documents(void)
@@ -45,6 +57,8 @@ static void test_json_invalid_documents(void)
 	}
 	/* An embedded NUL is not whitespace: the document is invalid. */
 	CHECK(json_parse("{}\0", 3, NULL) == -EINVAL);
+	/* Neither is a key given twice: which one would count? */
+	CHECK(parse("{\"cmd\":\"stop\",\"cmd\":\"quit\"}", NULL) == -EINVAL);
 }
 
 static void test_json_nesting_is_bounded(void)
@@ -70,7 +84,7 @@ static void test_json_lookup(void)
 {
 	const char *doc = "{\"id\":7,\"cmd\":\"balloon\",\"bytes\":67108864,"
 			  "\"nested\":{\"cmd\":\"wrong\"},\"arr\":[10,20,{\"x\":30}],"
-			  "\"neg\":-5,\"frac\":1.5,\"big\":99999999999999999999}";
+			  "\"neg\":-5,\"frac\":1.5}";
 	struct json_val obj, v, e;
 	char buf[16];
 	int64_t x;
@@ -81,10 +95,9 @@ static void test_json_lookup(void)
 	CHECK(json_get_int(&obj, "bytes", &x) == 0 && x == 67108864);
 	CHECK(json_get_int(&obj, "neg", &x) == 0 && x == -5);
 	CHECK(json_get_int(&obj, "frac", &x) == -EINVAL);
-	CHECK(json_get_int(&obj, "big", &x) == -ERANGE);
 	CHECK(json_get_int(&obj, "missing", &x) == -ENOENT);
 	CHECK(json_get_int(&obj, "cmd", &x) == -EINVAL);
-	CHECK(json_get(&obj, "arr", &v) == 0 && v.type == JSON_ARRAY);
+	CHECK(json_get(&obj, "arr", &v) == 0 && json_is_array(v.v));
 	CHECK(json_index(&v, 1, &e) == 0 && json_int(&e, &x) == 0 && x == 20);
 	CHECK(json_index(&v, 2, &e) == 0 && json_get_int(&e, "x", &x) == 0 &&
 	      x == 30);
@@ -93,8 +106,9 @@ static void test_json_lookup(void)
 	CHECK(json_index(&obj, 0, &e) == -EINVAL);	/* not an array */
 	CHECK(parse("{\"n\":-9223372036854775808}", &obj) == 0 &&
 	      json_get_int(&obj, "n", &x) == 0 && x == INT64_MIN);
-	CHECK(parse("{\"n\":9223372036854775808}", &obj) == 0 &&
-	      json_get_int(&obj, "n", &x) == -ERANGE);
+	/* Beyond int64: refused, never wrapped or rounded. */
+	CHECK(parse("{\"n\":9223372036854775808}", &obj) == -EINVAL);
+	CHECK(parse("{\"big\":99999999999999999999}", &obj) == -EINVAL);
 }
 
 static void test_json_strings(void)
@@ -103,24 +117,25 @@ static void test_json_strings(void)
 	char buf[8];
 
 	CHECK(parse("\"a\\u00e9\\n\"", &v) == 0);
-	CHECK(json_unescape(&v, buf, sizeof(buf)) == 0);
+	CHECK(json_copy_string(&v, buf, sizeof(buf)) == 0);
 	CHECK(!strcmp(buf, "a\xc3\xa9\n"));
 	CHECK(parse("\"\\ud83d\\ude00\"", &v) == 0);
-	CHECK(json_unescape(&v, buf, sizeof(buf)) == 0);
+	CHECK(json_copy_string(&v, buf, sizeof(buf)) == 0);
 	CHECK(!strcmp(buf, "\xf0\x9f\x98\x80"));
-	/* A lone surrogate becomes U+FFFD, a NUL is refused. */
-	CHECK(parse("\"\\udc00\"", &v) == 0);
-	CHECK(json_unescape(&v, buf, sizeof(buf)) == 0);
-	CHECK(!strcmp(buf, "\xef\xbf\xbd"));
-	CHECK(parse("\"a\\u0000b\"", &v) == 0);
-	CHECK(json_unescape(&v, buf, sizeof(buf)) == -EINVAL);
+	/* A lone surrogate (no valid UTF-8) and a NUL are refused. */
+	CHECK(parse("\"\\udc00\"", &v) == -EINVAL);
+	CHECK(parse("\"a\\u0000b\"", &v) == -EINVAL);
+	CHECK(parse("\"\xff\"", &v) == -EINVAL);
+	/* Not a string: refused. */
+	CHECK(parse("12", &v) == 0);
+	CHECK(json_copy_string(&v, buf, sizeof(buf)) == -EINVAL);
 	/* Too long for the buffer: an error, never a silent truncation. */
 	CHECK(parse("\"12345678\"", &v) == 0);
-	CHECK(json_unescape(&v, buf, sizeof(buf)) == -ENOSPC);
+	CHECK(json_copy_string(&v, buf, sizeof(buf)) == -ENOSPC);
 	CHECK(parse("\"1234567\"", &v) == 0);
-	CHECK(json_unescape(&v, buf, sizeof(buf)) == 0);
+	CHECK(json_copy_string(&v, buf, sizeof(buf)) == 0);
 	CHECK(parse("\"\\u00e9\\u00e9\\u00e9\\u00e9\"", &v) == 0);
-	CHECK(json_unescape(&v, buf, sizeof(buf)) == -ENOSPC);
+	CHECK(json_copy_string(&v, buf, sizeof(buf)) == -ENOSPC);
 }
 
 static void test_json_writer(void)
@@ -146,16 +161,21 @@ static void test_json_writer(void)
 	CHECK(strlen(small) < sizeof(small));
 }
 
-/* A value's span lies inside the document and parses to the same value. */
-static bool span_ok(const struct json_val *v, const char *s, size_t n)
+/* A value written out reads back as a document equal to it. */
+static bool rereads(const struct json_val *v)
 {
+	char buf[1024];
+	struct json_out o;
 	struct json_val again;
+	bool same;
 
-	return v->p >= s && v->len && v->len <= n &&
-	       (size_t)(v->p - s) <= n - v->len &&
-	       json_parse(v->p, v->len, &again) == 0 &&
-	       again.type == v->type && again.p == v->p &&
-	       again.len == v->len;
+	json_out_init(&o, buf, sizeof(buf));
+	json_out_val(&o, v);
+	if (!json_out_ok(&o) || json_parse(buf, strlen(buf), &again))
+		return false;
+	same = json_equal(again.v, v->v);
+	json_release(&again);
+	return same;
 }
 
 /*
@@ -171,28 +191,33 @@ static bool value_round_trips(const struct json_val *v)
 	int64_t x, y;
 	int ret;
 
-	if (v->type == JSON_STRING) {
-		ret = json_unescape(v, buf, sizeof(buf));
+	if (json_is_string(v->v)) {
+		ret = json_copy_string(v, buf, sizeof(buf));
 		if (ret)
 			return ret == -ENOSPC || ret == -EINVAL;
 		json_out_init(&o, out, sizeof(out));
 		json_out_str(&o, buf);
-		return json_out_ok(&o) && parse(out, &w) == 0 &&
-		       w.type == JSON_STRING &&
-		       json_unescape(&w, back, sizeof(back)) == 0 &&
-		       !strcmp(buf, back);
+		if (!json_out_ok(&o) || json_parse(out, strlen(out), &w))
+			return false;
+		ret = json_copy_string(&w, back, sizeof(back)) == 0 &&
+		      !strcmp(buf, back);
+		json_release(&w);
+		return ret;
 	}
 	ret = json_int(v, &x);
 	if (ret)
-		return ret == -EINVAL || ret == -ERANGE;
+		return ret == -EINVAL && !json_is_integer(v->v);
 	snprintf(out, sizeof(out), "%" PRId64, x);
-	return v->type == JSON_NUMBER && parse(out, &w) == 0 &&
-	       json_int(&w, &y) == 0 && x == y;
+	if (json_parse(out, strlen(out), &w))
+		return false;
+	ret = json_int(&w, &y) == 0 && x == y;
+	json_release(&w);
+	return ret;
 }
 
 /*
  * Random and mutated input: the reader either refuses it (-EINVAL) or
- * returns values that lie inside it, parse again to themselves, and
+ * returns values that, written out, read back to themselves, and
  * re-serialise to the same string or integer.
  */
 static void test_json_random_input(void)
@@ -225,14 +250,15 @@ static void test_json_random_input(void)
 			bad++;
 		if (ret == 0) {
 			accepted++;
-			if (!span_ok(&v, s, n) || !value_round_trips(&v))
+			if (!rereads(&v) || !value_round_trips(&v))
 				bad++;
 			if (json_get(&v, "cmd", &e) == 0 &&
-			    (!span_ok(&e, v.p, v.len) || !value_round_trips(&e)))
+			    (!rereads(&e) || !value_round_trips(&e)))
 				bad++;
 			for (unsigned k = 0; json_index(&v, k, &e) == 0; k++)
-				if (!span_ok(&e, v.p, v.len) || !value_round_trips(&e))
+				if (!rereads(&e) || !value_round_trips(&e))
 					bad++;
+			json_release(&v);
 		}
 		if (bad) {
 			printf("  input %d (%zu bytes) broke a property\n", i, n);
@@ -256,5 +282,6 @@ int main(void)
 	RUN(test_json_strings);
 	RUN(test_json_writer);
 	RUN(test_json_random_input);
+	json_release(&last_doc);
 	return test_summary();
 }
