@@ -133,6 +133,7 @@ cat >"$TMP/full.json" <<JSON
             { "path": "$TMP/b.raw", "readonly": true, "cache": "none", "serial": "bee" } ],
   "net": [ "user,hostfwd=tcp::2222-:22", "user" ],
   "virtio-console": "file=$TMP/hvc.log",
+  "vnc": "127.0.0.1:7,websocket=5707",
   "balloon": { "free-page-reporting": false },
   "no-reboot": true,
   "no-seccomp": true,
@@ -148,7 +149,7 @@ cv define "$TMP/full1.json"
 r2=$rc
 "$CVISOR" dumpconfig full >"$TMP/full2.json" 2>&1
 keys=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$TMP/full1.json" 2>&1)
-[[ $r1 -eq 0 && $r2 -eq 0 && $keys == 16 ]] && cmp -s "$TMP/full1.json" "$TMP/full2.json" &&
+[[ $r1 -eq 0 && $r2 -eq 0 && $keys == 17 ]] && cmp -s "$TMP/full1.json" "$TMP/full2.json" &&
 	python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); a["memory"]; assert a==b' "$TMP/full.json" "$TMP/full1.json"
 check config_dumpconfig_round_trip_every_key $? "rc=$r1/$r2 keys=$keys $(diff "$TMP/full1.json" "$TMP/full2.json"; diff <(python3 -m json.tool "$TMP/full.json") "$TMP/full1.json")"
 

@@ -144,6 +144,7 @@ static void test_full_definition(void)
 		"    \"user\"\n"
 		"  ],\n"
 		"  \"virtio-console\": \"pty\",\n"
+		"  \"vnc\": \":3\",\n"
 		"  \"balloon\": true,\n"
 		"  \"no-reboot\": true,\n"
 		"  \"no-seccomp\": true,\n"
