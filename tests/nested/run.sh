@@ -209,9 +209,18 @@ echo c >"$work/debugger.rc"
 : >"$OUT/serial.log"
 : >"$OUT/console-times.log"
 rm -f "$OUT/bochs.log"
+# Bochs' rfb display listens on 0.0.0.0, the first free port from 5900 on;
+# in a network namespace of its own it is unreachable and takes no port
+# from anyone else (cvisor's VNC tests among them).
+netns=()
+if unshare -n true 2>/dev/null; then
+	netns=(unshare -n)
+elif unshare -rn true 2>/dev/null; then
+	netns=(unshare -rn)
+fi
 started=$SECONDS
 # setsid: Bochs and anything it starts are one process group to kill.
-setsid bochs -q -f "$OUT/bochsrc" -rc "$work/debugger.rc" \
+setsid "${netns[@]}" bochs -q -f "$OUT/bochsrc" -rc "$work/debugger.rc" \
 	</dev/null >"$OUT/bochs.out" 2>&1 &
 bochs_pid=$!
 
