@@ -130,7 +130,11 @@ static void blk_destroy(struct virtio_dev *vdev)
 static int blk_release(struct virtio_dev *vdev)
 {
 	struct virtio_blk *blk = vdev->opaque;
+	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
 
+	/* both locks: our flock and the byte-range lock QEMU looks for */
+	if (!blk->readonly && fcntl(blk->lock_fd, F_OFD_SETLK, &fl))
+		return -errno;
 	return flock(blk->lock_fd, LOCK_UN) ? -errno : 0;
 }
 
@@ -143,6 +147,11 @@ static int blk_reacquire(struct virtio_dev *vdev)
 		log_error("%s: cannot take the image lock back: %s", blk->name,
 			  strerror(errno));
 		return -errno;
+	}
+	if (!blk->readonly) {
+		struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET };
+
+		fcntl(blk->lock_fd, F_OFD_SETLK, &fl);
 	}
 	return 0;
 }

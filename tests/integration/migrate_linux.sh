@@ -26,30 +26,30 @@ PIDS=()
 cleanup() {
 	kill -KILL "${PIDS[@]}" 2>/dev/null
 	for ns in $sw $ha $hb $hc; do ip netns del $ns 2>/dev/null; done
-	rm -rf "$TMP"
+	[[ -n ${KEEP_TMP:-} ]] && echo "kept $TMP" || rm -rf "$TMP"
 }
 trap cleanup EXIT
 cd "$TMP" || exit 1
 
-in() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
-in $sw ip link add sw0 type bridge
-in $sw ip link set sw0 up
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+nsx $sw ip link add sw0 type bridge
+nsx $sw ip link set sw0 up
 # plug NS ADDR: a veth from the switch into NS; hosts get a bridge br0
 plug() {
 	local ns=$1 addr=$2 dev
 	ip link add "up$ns" netns $sw type veth peer name eth0 netns "$ns"
-	in $sw ip link set "up$ns" master sw0 up
-	in "$ns" ip link set lo up
+	nsx $sw ip link set "up$ns" master sw0 up
+	nsx "$ns" ip link set lo up
 	if [[ $ns == "$hc" ]]; then
 		dev=eth0
 	else
-		in "$ns" ip link add br0 type bridge
-		in "$ns" ip link set eth0 master br0
-		in "$ns" ip link set br0 up
+		nsx "$ns" ip link add br0 type bridge
+		nsx "$ns" ip link set eth0 master br0
+		nsx "$ns" ip link set br0 up
 		dev=br0
 	fi
-	in "$ns" ip link set eth0 up
-	in "$ns" ip addr add "$addr/24" dev $dev
+	nsx "$ns" ip link set eth0 up
+	nsx "$ns" ip addr add "$addr/24" dev $dev
 }
 plug $ha 10.77.0.1
 plug $hb 10.77.0.2
@@ -75,11 +75,11 @@ VMARGS=(--name lxm --accel "$accel" --memory 128M --net bridge,br=br0
 	--kernel "${CVISOR_VMLINUX:-$CVISOR_KERNEL}" --initrd "$CVISOR_INITRD"
 	--cmdline "console=ttyS0 panic=-1 quiet cvisor.test64=$(printf %s "$cmd" | base64 -w0)")
 
-CVISOR_RUNTIME_DIR=$TMP/runb in $hb "$CVISOR" run \
+CVISOR_RUNTIME_DIR=$TMP/runb nsx $hb "$CVISOR" run \
 	--incoming tcp:10.77.0.2:4444 </dev/null >b.out 2>&1 &
 DST=$!
 PIDS+=($DST)
-CVISOR_RUNTIME_DIR=$TMP/runa in $ha "$CVISOR" run "${VMARGS[@]}" \
+CVISOR_RUNTIME_DIR=$TMP/runa nsx $ha "$CVISOR" run "${VMARGS[@]}" \
 	</dev/null >a.out 2>&1 &
 SRC=$!
 PIDS+=($SRC)
@@ -94,7 +94,7 @@ if ! grep -q MIG-READY a.out; then
 fi
 
 # The client: a line every 100 ms, each echo checked, for 20 s.
-in $hc python3 - >client.out 2>&1 <<'PY' &
+nsx $hc python3 - >client.out 2>&1 <<'PY' &
 import socket, time
 s = None
 for _ in range(100):
