@@ -163,15 +163,17 @@ mkdir -p "$iso/boot/grub"
 cp "$CVISOR_NESTED_KERNEL" "$iso/vmlinuz"
 # LZ4 (legacy frame, what the kernel unpacks) decompresses fastest in Bochs.
 (cd "$root" && find . -mindepth 1 | LC_ALL=C sort |
-	cpio --quiet -o -H newc -R 0:0) | lz4 -l -q >"$iso/initrd"
+	cpio --quiet -o -H newc -R 0:0) | lz4 -l -9 -q >"$iso/initrd"
 list=$(IFS=,; echo "${cases[*]}")
 cat >"$iso/boot/grub/grub.cfg" <<EOF
 serial --unit=0 --speed=115200
 terminal_input serial
 terminal_output serial
 set timeout=0
+echo nested-grub: loading
 linux /vmlinuz console=ttyS0,115200 loglevel=4 panic=0 random.trust_cpu=on nested.cases=$list nested.case_timeout=$CASE_TIMEOUT
 initrd /initrd
+echo nested-grub: loaded
 boot
 EOF
 grub-mkrescue -o "$OUT/host.iso" "$iso" >"$OUT/grub-mkrescue.log" 2>&1 || {
