@@ -135,7 +135,8 @@ copy_exe "$(command -v timeout)" /usr/local/bin/timeout
 slirp=$(ldconfig -p | awk '/libslirp\.so\.0 /{p = $NF} END {print p}')
 [[ -n $slirp ]] && copy_exe "$slirp" "$slirp"
 cp "$GUESTS"/*.elf "$root/cvisor/build/guests/"
-cp "$TOP/tests/integration/lib.sh" "$root/cvisor/tests/integration/"
+# The integration tests' helpers, and scripts a case may run as they are.
+cp "$TOP"/tests/integration/*.sh "$root/cvisor/tests/integration/"
 cp "$HERE/lib.sh" "$root/cvisor/tests/nested/"
 cp "$HERE"/cases/*.sh "$root/cvisor/tests/nested/cases/"
 # Random bytes for the cases (test data, the HTTP server's file): reading
