@@ -116,6 +116,28 @@ VISUAL=true cv edit web1
 [[ $rc -eq 0 ]] && grep -q "web1 unchanged" "$TMP/out"
 check config_edit_unchanged $? "rc=$rc $(out)"
 
+# Two edits at once: the second waits for the first (the lock), so
+# neither change is lost.
+cat >"$TMP/ed-slow-mem" <<'SH'
+#!/bin/sh
+sleep 1
+sed -i 's/"96M"/"112M"/' "$1"
+SH
+cat >"$TMP/ed-cmdline" <<'SH'
+#!/bin/sh
+sed -i 's/"console=ttyS0"/"console=ttyS0 quiet"/' "$1"
+SH
+chmod +x "$TMP/ed-slow-mem" "$TMP/ed-cmdline"
+EDITOR=$TMP/ed-slow-mem "$CVISOR" edit web1 >"$TMP/ed1" 2>&1 &
+sleep 0.3
+EDITOR=$TMP/ed-cmdline "$CVISOR" edit web1 >"$TMP/ed2" 2>&1
+rc=$?
+wait
+"$CVISOR" dumpconfig web1 >"$TMP/dump" 2>&1
+[[ $rc -eq 0 ]] && grep -q '"memory": "112M"' "$TMP/dump" &&
+	grep -q '"cmdline": "console=ttyS0 quiet"' "$TMP/dump"
+check config_concurrent_edits_serialized $? "rc=$rc $(cat "$TMP/ed1" "$TMP/ed2" "$TMP/dump")"
+
 # --- dumpconfig round trip with every key ----------------------------------------
 truncate -s 1M "$TMP/a.raw" "$TMP/b.raw"
 head -c 4096 /dev/zero >"$TMP/initrd"
@@ -237,7 +259,9 @@ chmod +x "$TMP/ed-grow"
 broken=0 old=0 new=0
 for i in $(seq 40); do
 	"$CVISOR" undefine crash >/dev/null 2>&1
-	delay=$(awk -v i="$i" 'BEGIN { srand(i); printf "%.4f", rand() * 0.004 }')
+	# From 0.1 ms to 30 ms, spread evenly on a log scale: some kills land
+	# before the rename and some after, however loaded the machine is.
+	delay=$(awk -v i="$i" 'BEGIN { srand(i); printf "%.5f", 0.0001 * 300 ^ rand() }')
 	"$CVISOR" define crash -- --kernel "$TICK" --memory 64M "${args[@]}" \
 		>/dev/null 2>&1 &
 	pid=$!
