@@ -63,6 +63,11 @@ cv start web1
 [[ $rc -eq 0 && $(listed web1) == running* ]]
 check config_start_again $? "rc=$rc $(out)"
 "$CVISOR" stop web1 --force >/dev/null 2>&1
+# --console: attached until the VM ends (here: until timeout stops it).
+timeout 5 "$CVISOR" start web1 --console </dev/null >"$TMP/out" 2>&1
+grep -q "started web1" "$TMP/out" && grep -q "ticking" "$TMP/out"
+check config_start_console $? "$(out)"
+"$CVISOR" stop web1 --force >/dev/null 2>&1
 
 # --- autostart ---------------------------------------------------------------------
 cv autostart web2
