@@ -106,9 +106,10 @@ bool vmdef_autostart(const char *name)
 
 int vmdef_set_autostart(const char *name, bool on)
 {
-	char path[PATH_MAX], target[PATH_MAX];
+	char dir[PATH_MAX - 128], path[PATH_MAX], target[PATH_MAX];
 
-	if (vmdef_file(name, "%s/autostart/%s.json", path, sizeof(path), true))
+	if (vmdef_file(name, "%s/autostart/%s.json", path, sizeof(path), true) ||
+	    vmdef_file(name, "%s/autostart", dir, sizeof(dir), false))
 		return -1;
 	if (!on) {
 		if (unlink(path) && errno != ENOENT) {
@@ -117,14 +118,10 @@ int vmdef_set_autostart(const char *name, bool on)
 		}
 		return 0;
 	}
-	*strrchr(path, '/') = 0;
-	if (mkdir(path, 0755) && errno != EEXIST) {
-		log_error("cannot create %s: %s", path, strerror(errno));
+	if (mkdir(dir, 0755) && errno != EEXIST) {
+		log_error("cannot create %s: %s", dir, strerror(errno));
 		return -1;
 	}
-	strcat(path, "/");
-	strncat(path, name, sizeof(path) - strlen(path) - 6);
-	strcat(path, ".json");
 	snprintf(target, sizeof(target), "../%s.json", name);
 	if (symlink(target, path) && errno != EEXIST) {
 		log_error("%s: %s", path, strerror(errno));
