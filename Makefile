@@ -119,7 +119,9 @@ clean:
 	rm -rf build build-san build-fuzz
 
 # make install [PREFIX=/usr/local] [DESTDIR=...]: the binary, the autostart
-# unit (with the binary's path), the man page and the docs.
+# unit (with the binary's path), the man page and the docs. It installs what
+# was built ('make' first) and builds nothing, so it never relinks a binary
+# with other flags (config.sh installs the sanitized one of make test).
 PREFIX     ?= /usr/local
 BINDIR     := $(PREFIX)/bin
 MANDIR     := $(PREFIX)/share/man
@@ -127,7 +129,8 @@ DOCDIR     := $(PREFIX)/share/doc/cvisor
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 DOCS       := README.md $(wildcard docs/*.md)
 
-install: $(BUILD)/cvisor
+install:
+	@test -x $(BUILD)/cvisor || { echo "no $(BUILD)/cvisor: run make first"; exit 1; }
 	install -D -m 755 $(BUILD)/cvisor $(DESTDIR)$(BINDIR)/cvisor
 	install -d $(DESTDIR)$(UNITDIR)
 	sed 's|/usr/local/bin/cvisor|$(BINDIR)/cvisor|g' \
