@@ -21,6 +21,19 @@ first_tick() {
 	[[ -n $t ]] && echo $((16#$t)) || echo -1
 }
 
+# seamless BEFORE AFTER: the guest's serial stream across the two files
+# (lines from cvisor itself left out) ticks exactly 1..64 in order,
+# wherever in a line the cut fell.
+seamless() {
+	local n=0 t
+	while read -r t; do
+		n=$((n + 1))
+		((16#$t == n)) || return 1
+	done < <({ cat "$1"; grep -av '^cvisor: ' "$2"; } |
+		 sed -n 's/^tick \([0-9a-f]*\)\r*$/\1/p')
+	((n == 64))
+}
+
 # start NAME OUT ARGS...: the counting guest in the background, until it
 # has printed a few ticks; PID in $VM.
 start() {
@@ -67,12 +80,12 @@ snapshot_cases() {
 	}
 	run_restore --name "$a-r1"
 	t1=$(first_tick "$TMP/r.out")
-	[[ $rc -eq 0 && $t1 -eq $((t0 + 1)) && $(last_tick "$TMP/r.out") -eq 64 ]]
+	[[ $rc -eq 0 ]] && seamless "$TMP/a.out" "$TMP/r.out"
 	check "snapshot_${accel}_restore_goes_on" $? \
 		"rc=$rc last tick before $t0, first after $t1: before ends $(tail -c 40 "$TMP/a.out" | od -c | head -3 | tr '\n' ' '); after starts $(head -c 40 "$TMP/r.out" | od -c | head -3 | tr '\n' ' ')"
 	run_restore --name "$a-r2" --restore "$dir,prefault=on"
 	t1=$(first_tick "$TMP/r.out")
-	[[ $rc -eq 0 && $t1 -eq $((t0 + 1)) ]]
+	[[ $rc -eq 0 ]] && seamless "$TMP/a.out" "$TMP/r.out"
 	check "snapshot_${accel}_restore_twice_prefault" $? \
 		"rc=$rc first tick $t1: $(tail -c 300 "$TMP/r.out")"
 
@@ -88,8 +101,8 @@ snapshot_cases() {
 	timeout 30 tail --pid=$pvm -f /dev/null
 	wait $pvm
 	rc=$?
-	[[ $st -eq 1 && $before -eq -1 && $rc -eq 0 &&
-	   $(first_tick "$TMP/p.out") -eq $((t0 + 1)) ]]
+	[[ $st -eq 1 && $before -eq -1 && $rc -eq 0 ]] &&
+		seamless "$TMP/a.out" "$TMP/p.out"
 	check "snapshot_${accel}_restore_paused" $? \
 		"listed paused: $st, ticks before resume: $before, rc=$rc"
 
