@@ -18,6 +18,12 @@
  * before it runs anything. A store through a permission granted before
  * the sync took the bits went to a page whose bit was set then, so the
  * sync reports it, and it lands before the sync returns.
+ *
+ * So a sync waits for each running CPU's next instruction boundary: its
+ * caller must not hold a lock that a device access of a vCPU may wait for.
+ * A store that fills its first page's TLB entry and then faults on the
+ * second page leaves the first page marked though unchanged; reporting a
+ * page too many costs a resend, never correctness.
  */
 #ifndef CVISOR_ACCEL_EMU_DIRTY_H
 #define CVISOR_ACCEL_EMU_DIRTY_H
