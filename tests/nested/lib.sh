@@ -18,6 +18,14 @@ LINUX_KERNEL=$CVISOR_KERNEL
 export NESTED_HTTP=http://10.0.2.2:8080
 export NESTED_BLOB=/www/blob
 
+# run_integration NAME: tests/integration/NAME.sh as it is, with its result
+# names prefixed nested_; its status is the case's.
+run_integration() {
+	set -o pipefail
+	bash "/cvisor/tests/integration/$1.sh" 2>&1 |
+		sed -E 's/^(PASS|FAIL|SKIP): /\1: nested_/'
+}
+
 # random_bytes SKIP COUNT: COUNT random bytes from SKIP on, the same ones each
 # time: the host's /dev/urandom is slow in Bochs, so run.sh brings 2 MiB.
 random_bytes() {

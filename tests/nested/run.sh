@@ -129,8 +129,10 @@ copy_exe "$CVISOR" /cvisor/build/cvisor
 # Debug info is most of the binary; every byte is copied by an emulated CPU.
 strip --strip-debug "$root/cvisor/build/cvisor"
 copy_exe "$(command -v bash)" /usr/local/bin/bash
-# lib.sh's run_vm needs GNU timeout's --kill-after.
+# lib.sh's run_vm needs GNU timeout's --kill-after, snapshot.sh GNU cp's
+# --sparse.
 copy_exe "$(command -v timeout)" /usr/local/bin/timeout
+copy_exe "$(command -v cp)" /usr/local/bin/cp
 # cvisor dlopen()s libslirp for --net user.
 slirp=$(ldconfig -p | awk '/libslirp\.so\.0 /{p = $NF} END {print p}')
 [[ -n $slirp ]] && copy_exe "$slirp" "$slirp"

@@ -3,8 +3,7 @@
 # self-written guests (serial output and test exit, failure and triple
 # fault reports, unclaimed I/O, four vCPUs, SIGTERM under seccomp, PCI
 # config through ports and ECAM, minimal virtio drivers with ioeventfd
-# kicks and MSI-X irqfds, hostile drivers, the internal error).  Its result
-# names get a nested_ prefix.
-set -o pipefail
-bash /cvisor/tests/integration/kvm_guests.sh 2>&1 |
-	sed -E 's/^(PASS|FAIL|SKIP): /\1: nested_/'
+# kicks and MSI-X irqfds, hostile drivers, the internal error).
+# shellcheck source=tests/nested/lib.sh
+. /cvisor/tests/nested/lib.sh
+run_integration kvm_guests
