@@ -351,7 +351,8 @@ static int mig_run(struct migration *m)
 		ret = guest_mem_log_start(&vm->mem);
 	if (ret) {
 		snprintf(m->error, sizeof(m->error),
-			 "cannot track dirty pages: %s", strerror(-ret));
+			 "cannot track dirty pages: %s", vm->accel_error[0] ?
+			 vm->accel_error : strerror(-ret));
 		goto out;
 	}
 	m->logging = true;

@@ -246,7 +246,7 @@ int vm_snapshot(struct vm *vm, const char *dir, bool stop, char *err,
 	snapshot_devices_resume(vm);
 	if (ret)
 		snprintf(err, errlen, "cannot %s snapshot %s: %s", what, dir,
-			 strerror(-ret));
+			 vm->accel_error[0] ? vm->accel_error : strerror(-ret));
 	if (!ret && stop)
 		vm_request_exit(vm, VM_EXIT_QUIT, "saved to %s", dir);
 	else if (!was_paused)
