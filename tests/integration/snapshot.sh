@@ -220,3 +220,25 @@ if start snap-exist "$TMP/e.out" --accel emu; then
 else
 	fail snapshot_existing_directory_refused "guest did not start"
 fi
+
+# A snapshot that fails half-way (here: a full file system) removes what it
+# wrote and the VM goes on.
+if [[ $EUID -eq 0 ]] && mkdir -p "$TMP/small" &&
+	mount -t tmpfs -o size=24k tmpfs "$TMP/small" 2>/dev/null; then
+	if start snap-full "$TMP/f.out" --accel emu; then
+		"$CVISOR" snapshot snap-full "$TMP/small/s" >"$TMP/snap.out" 2>&1
+		rc=$?
+		wait $VM
+		vrc=$?
+		[[ $rc -eq 1 && $vrc -eq 0 && ! -e $TMP/small/s &&
+		   $(last_tick "$TMP/f.out") -eq 64 ]] &&
+			grep -q "No space left" "$TMP/snap.out"
+		check snapshot_disk_full_removes_partial_directory $? \
+			"rc=$rc vm rc=$vrc left: $(ls "$TMP/small") $(cat "$TMP/snap.out")"
+	else
+		fail snapshot_disk_full_removes_partial_directory "guest did not start"
+	fi
+	umount "$TMP/small"
+else
+	skip snapshot_disk_full_removes_partial_directory "needs root to mount a small tmpfs"
+fi
