@@ -43,7 +43,7 @@ guest_cmd() {
 # stamp OUT: each line of stdin, prefixed with the host time in ns
 stamp() {
 	while IFS= read -r line; do
-		printf '%s %s\n' "$(now)" "$line"
+		printf '%s %s\n' "$(now)" "${line%$'\r'}"
 	done >"$1"
 }
 

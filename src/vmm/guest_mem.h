@@ -79,6 +79,17 @@ static inline uint64_t guest_mem_pages(const struct guest_mem *mem)
 	return mem->mapping_size >> 12;
 }
 
+/* Is the 4 KiB page at p (8-byte aligned) all zero? */
+static inline bool guest_mem_page_is_zero(const uint8_t *p)
+{
+	const uint64_t *w = (const uint64_t *)p;
+
+	for (unsigned i = 0; i < 4096 / 8; i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
 /* Top of RAM below the hole, and RAM above 4 GiB (0 when there is none). */
 uint64_t guest_mem_low_end(const struct guest_mem *mem);
 uint64_t guest_mem_high_size(const struct guest_mem *mem);

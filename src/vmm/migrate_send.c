@@ -74,22 +74,12 @@ static int mig_connect(struct migration *m)
 	return fd;
 }
 
-static bool page_is_zero(const uint8_t *p)
-{
-	const uint64_t *w = (const uint64_t *)p;
-
-	for (unsigned i = 0; i < MIG_PAGE / 8; i++)
-		if (w[i])
-			return false;
-	return true;
-}
-
 static void put_page(struct migration *m, struct state_writer *w,
 		     const uint8_t *p)
 {
 	size_t n;
 
-	if (page_is_zero(p)) {
+	if (guest_mem_page_is_zero(p)) {
 		state_put_u8(w, MIG_PAGE_ZERO);
 		m->zero_pages++;
 		atomic_fetch_add(&m->transferred, 1);

@@ -19,16 +19,6 @@
 
 #define PAGE		4096u
 
-static bool page_is_zero(const uint8_t *p)
-{
-	const uint64_t *w = (const uint64_t *)p;
-
-	for (unsigned i = 0; i < PAGE / 8; i++)
-		if (w[i])
-			return false;
-	return true;
-}
-
 /* Guest RAM as one file, sparse: runs of non-zero pages are written. */
 static int save_memory(struct vm *vm, int dirfd)
 {
@@ -43,10 +33,10 @@ static int save_memory(struct vm *vm, int dirfd)
 	while (off < size && !ret) {
 		uint64_t start, len;
 
-		while (off < size && page_is_zero(m + off))
+		while (off < size && guest_mem_page_is_zero(m + off))
 			off += PAGE;
 		start = off;
-		while (off < size && !page_is_zero(m + off) &&
+		while (off < size && !guest_mem_page_is_zero(m + off) &&
 		       off - start < (64u << 20))
 			off += PAGE;
 		len = off - start;

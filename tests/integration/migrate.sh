@@ -8,6 +8,7 @@
 # why. tests/integration/migrate_linux.sh moves a real Linux between
 # network namespaces.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/tick_lib.sh"
 
 export CVISOR_RUNTIME_DIR=$TMP/run
 cd "$TMP" || exit 1
@@ -18,29 +19,6 @@ trap 'kill -KILL "${PIDS[@]}" 2>/dev/null; rm -rf "$TMP"' EXIT
 port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
-# reap PID SECONDS: its exit status, killed if it has not ended by then.
-reap() {
-	timeout "$2" tail --pid="$1" -f /dev/null
-	kill -KILL "$1" 2>/dev/null
-	wait "$1"
-}
-ticks() { sed -n 's/^tick \([0-9a-f]*\)\r*$/\1/p' "$1"; }
-last_tick() { local t; t=$(ticks "$1" | tail -n1); [[ -n $t ]] && echo $((16#$t)) || echo -1; }
-first_tick() { local t; t=$(ticks "$1" | head -n1); [[ -n $t ]] && echo $((16#$t)) || echo -1; }
-
-# seamless BEFORE AFTER: the guest's serial stream across the two files
-# (lines from cvisor itself left out) ticks exactly 1..64 in order,
-# wherever in a line the cut fell.
-seamless() {
-	local n=0 t
-	while read -r t; do
-		n=$((n + 1))
-		((16#$t == n)) || return 1
-	done < <({ cat "$1"; grep -av '^cvisor: ' "$2"; } |
-		 sed -n 's/^tick \([0-9a-f]*\)\r*$/\1/p')
-	((n == 64))
-}
-
 # src NAME OUT ARGS: the counting guest, until it printed a few ticks.
 src() {
 	local name=$1 out=$2

@@ -4,35 +4,11 @@
 # each accelerator that has state save/load; and every kind of bad
 # snapshot is one line, exit status 1, before guest code runs.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/tick_lib.sh"
 
 export CVISOR_RUNTIME_DIR=$TMP/run
 cd "$TMP" || exit 1
 GUEST=$GUESTS/snapcount.elf
-
-# The last "tick N" (hex) of a file, as a number; -1 if none.
-last_tick() {
-	local t
-	t=$(sed -n 's/^tick \([0-9a-f]*\)\r*$/\1/p' "$1" | tail -n1)
-	[[ -n $t ]] && echo $((16#$t)) || echo -1
-}
-first_tick() {
-	local t
-	t=$(sed -n 's/^tick \([0-9a-f]*\)\r*$/\1/p' "$1" | head -n1)
-	[[ -n $t ]] && echo $((16#$t)) || echo -1
-}
-
-# seamless BEFORE AFTER: the guest's serial stream across the two files
-# (lines from cvisor itself left out) ticks exactly 1..64 in order,
-# wherever in a line the cut fell.
-seamless() {
-	local n=0 t
-	while read -r t; do
-		n=$((n + 1))
-		((16#$t == n)) || return 1
-	done < <({ cat "$1"; grep -av '^cvisor: ' "$2"; } |
-		 sed -n 's/^tick \([0-9a-f]*\)\r*$/\1/p')
-	((n == 64))
-}
 
 # start NAME OUT ARGS...: the counting guest in the background, until it
 # has printed a few ticks; PID in $VM.
