@@ -479,9 +479,13 @@ static const char *check_image(const struct kvm_cpu_image *m, int id)
 		if (xstate_bv & ~(xcr0 | 3))
 			return "XSAVE area holds state XCR0 does not enable";
 	}
+	/*
+	 * Without KVM_CAP_X2APIC_API (cvisor does not enable it) KVM keeps
+	 * the ID in bits 31:24 in x2APIC mode too, shifting it on get and
+	 * set; a Linux guest on VT-x runs its APICs in x2APIC mode.
+	 */
 	memcpy(&apic_id, m->lapic.regs + 0x20, 4);
-	if (!(m->sregs.apic_base & APIC_BASE_EXTD))
-		apic_id >>= 24;
+	apic_id >>= 24;
 	if (apic_id != (uint32_t)id)
 		return "APIC ID is not the vCPU's";
 	if (e->flags & ~ok_flags)
