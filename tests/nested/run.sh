@@ -234,6 +234,7 @@ bochs_pid=$!
 current=        # the case running now
 case_start=0
 case_fails=0
+fail_lines=0    # lines after a FAIL still to show as its reason
 done_cases=()
 host_up=
 deadline=$((SECONDS + BOOT_TIMEOUT))
@@ -268,10 +269,20 @@ on_line() {
 	PASS:* | SKIP:*) result "${line%%:*}" "${line#*: }" ;;
 	FAIL:*)
 		case_fails=$((case_fails + 1))
-		result FAIL "${line#FAIL: }" ;;
+		result FAIL "${line#FAIL: }"
+		fail_lines=20
+		return ;;
 	"nested-dmesg: "*) echo "nested: host ${line#nested-}" ;;
 	*"Kernel panic"*) why="the host kernel panicked: $line" ;;
+	*)
+		# A failure's reason often goes on over several lines.
+		if [[ $fail_lines -gt 0 ]]; then
+			echo "    $line"
+			fail_lines=$((fail_lines - 1))
+		fi
+		return ;;
 	esac
+	fail_lines=0
 }
 
 while [[ $finished -eq 0 && -z $why ]]; do
