@@ -79,7 +79,12 @@ wait_for() {	# FILE PATTERN SECONDS
 start_vm "$TMP/out" --kernel "${CVISOR_VMLINUX:-$CVISOR_KERNEL}" \
 	--initrd "$CVISOR_INITRD" \
 	--vnc ":@D@,password-file=$TMP/pw" \
-	--cmdline "console=ttyS0 panic=-1 cvisor.test64=$(printf %s "$cmd" | base64 -w0)"
+	--cmdline "console=ttyS0 panic=-1 video=800x600 cvisor.test64=$(printf %s "$cmd" | base64 -w0)"
+# A client from the start sees the boot framebuffer (1024x768), then the
+# bochs driver's mode from video= (800x600): DesktopSize.
+[[ -n $VM ]] && "$CLIENT" -p "$TMP/pw" "127.0.0.1:$PORT" size wait-nonblank 180 \
+	sleep 2000 size >"$TMP/early" 2>&1 &
+EARLY=$!
 if [[ -z $VM ]] || ! wait_for "$TMP/out" VNC-READY 180; then
 	fail vnc_linux_boot "$(tail -c 800 "$TMP/out")"
 	exit 0
@@ -89,12 +94,15 @@ pass vnc_linux_boot
 
 vnc() { "$CLIENT" -p "$TMP/pw" "127.0.0.1:$PORT" "$@"; }
 
-# The screen is drawn (fbcon's shell prompt on tty1) and is the bochs
-# driver's 1024x768 mode.
+# The screen is drawn (fbcon's shell prompt on tty1) in the bochs
+# driver's mode; the early client followed the mode change.
 vnc wait-nonblank 120 size >"$TMP/size" 2>"$TMP/err"
 check vnc_screen_not_blank $? "$(cat "$TMP/err")$dmesg_note"
-grep -qx 1024x768 "$TMP/size"
+grep -qx 800x600 "$TMP/size"
 check vnc_screen_size $? "$(cat "$TMP/size")"
+wait $EARLY
+[[ $? -eq 0 && $(tail -n1 "$TMP/early") == 800x600 && $(head -n1 "$TMP/early") != 800x600 ]]
+check vnc_client_follows_resize $? "$(tr '\n' ' ' <"$TMP/early")"
 
 # Keys: a command typed on tty1 writes to the serial console.
 vnc type "echo vnc-$((6 * 7))-typed >/dev/ttyS0" enter sleep 500 2>"$TMP/err"
@@ -102,9 +110,9 @@ wait_for "$TMP/out" "^vnc-42-typed" 60
 check vnc_keyboard_types_command $? "$(cat "$TMP/err") $(tail -c 400 "$TMP/out")"
 
 # Pointer: absolute positions arrive scaled to 0..32767.
-vnc move 100 200 sleep 300 move 1023 767 sleep 300 2>"$TMP/err"
-x=$((100 * 32767 / 1023))
-y=$((200 * 32767 / 767))
+vnc move 100 200 sleep 300 move 799 599 sleep 300 2>"$TMP/err"
+x=$((100 * 32767 / 799))
+y=$((200 * 32767 / 599))
 wait_for "$TMP/out" "cvisor-abs 0 $x" 30 && wait_for "$TMP/out" "cvisor-abs 1 $y" 30 &&
 	wait_for "$TMP/out" "cvisor-abs 0 32767" 30 &&
 	wait_for "$TMP/out" "cvisor-abs 1 32767" 30
