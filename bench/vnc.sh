@@ -63,7 +63,7 @@ cpu_pct() {	# PID SECS [client args...]: percent of a core over SECS
 measure() {
 	local name=$1 port=$2 out=$3 idle with lat
 	for _ in $(seq 600); do
-		grep -q BENCH-READY "$out" && break
+		grep -qs BENCH-READY "$out" && break
 		kill -0 "$VM" 2>/dev/null || { echo "$name: VM ended: $(tail -c 300 "$out")" >&2; return 1; }
 		sleep 0.2
 	done

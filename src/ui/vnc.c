@@ -37,7 +37,7 @@
 
 #define VNC_MAX_CLIENTS		32
 #define VNC_REFRESH_NS		(10 * 1000000ULL)	/* up to 100 updates a second */
-#define VNC_POLL_US		5000
+#define VNC_POLL_US		10000
 #define VNC_TILE		64
 #define VNC_CLIENT_WAIT_MS	1000	/* a client that does not read */
 #define VNC_AUTH_DELAY_NS	(1000 * 1000000ULL)
