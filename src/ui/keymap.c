@@ -105,3 +105,15 @@ unsigned keymap_to_set1(unsigned key, int down, uint8_t out[2])
 	}
 	return 0;
 }
+
+unsigned keymap_from_xt(uint32_t xt)
+{
+	if (xt >= 1 && xt <= KEY_F12 && xt != 84 && xt != 85)
+		return xt;
+	if (xt < 0x80 || xt > 0xff)
+		return 0;
+	for (size_t i = 0; i < sizeof(e0_keys) / sizeof(e0_keys[0]); i++)
+		if (e0_keys[i].code == (xt & 0x7f))
+			return e0_keys[i].key;
+	return 0;
+}

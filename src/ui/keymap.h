@@ -62,6 +62,12 @@
 unsigned keymap_from_keysym(uint32_t keysym);
 
 /*
+ * The key of a QEMU extended key event's XT code: a set 1 make code below
+ * 0x80, or 0x80 | the code that follows an 0xe0 prefix. 0 if unknown.
+ */
+unsigned keymap_from_xt(uint32_t xt);
+
+/*
  * The PC scan code set 1 bytes of a key press (down) or release: 1 or 2
  * bytes (0xe0 prefix) into out; returns the count, 0 for an unknown key.
  */

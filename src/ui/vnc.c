@@ -31,6 +31,7 @@
 #include "devices/legacy.h"
 #include "ui/keymap.h"
 #include "ui/vnc_opts.h"
+#include "ui/vnc_qemu_keys.h"
 #include "virtio/input.h"
 #include "vmm/json.h"
 #include "vmm/log.h"
@@ -238,10 +239,10 @@ static void vnc_refresh(struct vnc_server *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
-static void vnc_key(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
+/* A key to the virtio keyboard once its driver is up, else to PS/2. */
+static void vnc_send_key(rfbClientPtr cl, unsigned key, bool down)
 {
 	struct vnc_server *s = cl->screen->screenData;
-	unsigned key = keymap_from_keysym(keysym);
 
 	if (!key || cl->viewOnly)
 		return;
@@ -253,6 +254,11 @@ static void vnc_key(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
 		i8042_key(s->m.i8042, key, down);
 	}
 	pthread_mutex_unlock(&s->lock);
+}
+
+static void vnc_key(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
+{
+	vnc_send_key(cl, keymap_from_keysym(keysym), down);
 }
 
 static void vnc_pointer(int mask, int x, int y, rfbClientPtr cl)
@@ -520,6 +526,7 @@ int vnc_server_create(const char *spec, struct vnc_server **out, char *err,
 	}
 	s->screen->frameBuffer = (char *)s->fb;
 	vnc_set_format(s->screen);
+	vnc_qemu_keys_register(vnc_send_key);
 	rfbInitServer(s->screen);
 	if (!s->opts.local && !s->opts.password[0])
 		log_warn("--vnc: listening on %s without a password: anyone "

@@ -86,6 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			keymap_to_set1(keymap_from_keysym(off), data[1] & 1,
 				       code);
 			keymap_to_set1(off & 0xffff, data[1] & 1, code);
+			keymap_to_set1(keymap_from_xt(off), 1, code);
 			break;
 		default:
 			display_vram_read(disp, off, sizes[data[1] % 4]);

@@ -42,9 +42,10 @@ printf 'wrong\n' >"$TMP/badpw"
 # "cvisor-abs CODE VALUE".
 cmd='echo 0 >/sys/class/graphics/fbcon/cursor_blink
 setsid sh -c "exec sh -i </dev/tty1 >/dev/tty1 2>&1" &
-for e in /sys/class/input/event*; do grep -q tablet $e/device/name && ev=/dev/input/${e##*/}; done
-echo "tablet: $ev"
+for e in /sys/class/input/event*; do grep -q tablet $e/device/name && ev=/dev/input/${e##*/}; grep -q "cvisor keyboard" $e/device/name && kev=/dev/input/${e##*/}; done
+echo "tablet: $ev keyboard: $kev"
 (exec 3<$ev; while :; do set -- $(dd bs=24 count=1 <&3 2>/dev/null | od -A n -t d4 -w24 -v); [ $# -ge 6 ] && [ $(($5 & 65535)) = 3 ] && echo "cvisor-abs $(($5 >> 16)) $6"; done) &
+(exec 3<$kev; while :; do set -- $(dd bs=24 count=1 <&3 2>/dev/null | od -A n -t d4 -w24 -v); [ $# -ge 6 ] && [ $(($5 & 65535)) = 1 ] && echo "cvisor-key $(($5 >> 16)) $6"; done) &
 echo VNC-READY
 while :; do sleep 1; done'
 
@@ -117,6 +118,14 @@ wait_for "$TMP/out" "cvisor-abs 0 $x" 30 && wait_for "$TMP/out" "cvisor-abs 1 $y
 	wait_for "$TMP/out" "cvisor-abs 0 32767" 30 &&
 	wait_for "$TMP/out" "cvisor-abs 1 32767" 30
 check vnc_tablet_absolute_position $? "want x=$x y=$y: $(grep cvisor-abs "$TMP/out" | tail -n4 | tr '\n' ' ')$(cat "$TMP/err")"
+
+# QEMU's extended key event: XT codes, one with the 0xe0 prefix (Left
+# Ctrl 0x1d, Right Ctrl e0 1d), reach the guest as KEY_LEFTCTRL and
+# KEY_RIGHTCTRL.
+vnc xtkey 0x1d xtkey 0x9d sleep 300 2>"$TMP/err"
+wait_for "$TMP/out" "cvisor-key 29 1" 30 && wait_for "$TMP/out" "cvisor-key 29 0" 30 &&
+	wait_for "$TMP/out" "cvisor-key 97 1" 30
+check vnc_qemu_extended_key_event $? "$(grep cvisor-key "$TMP/out" | tail -n4 | tr '\n' ' ')$(cat "$TMP/err")"
 
 # screendump: the PNG equals what the client holds, pixel for pixel.
 vnc compare-png "$TMP/shot.png" "'$CVISOR' screendump $NAME '$TMP/shot.png'" 2>"$TMP/err"

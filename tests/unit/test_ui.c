@@ -63,6 +63,23 @@ static void test_scancodes(void)
 	CHECK_EQ(keymap_to_set1(84, 1, c), 0);
 	CHECK_EQ(keymap_to_set1(KEY_PAUSE, 1, c), 0);
 	CHECK_EQ(keymap_to_set1(1000, 1, c), 0);
+	/* QEMU's XT codes: set 1, and 0x80 | the code after 0xe0 */
+	CHECK_EQ(keymap_from_xt(0x1e), 30);
+	CHECK_EQ(keymap_from_xt(0x58), KEY_F12);
+	CHECK_EQ(keymap_from_xt(0xc8), KEY_UP);
+	CHECK_EQ(keymap_from_xt(0x9d), KEY_RIGHTCTRL);
+	CHECK_EQ(keymap_from_xt(0), 0);
+	CHECK_EQ(keymap_from_xt(0x54), 0);
+	CHECK_EQ(keymap_from_xt(0x80), 0);
+	CHECK_EQ(keymap_from_xt(0x1e1e), 0);
+	for (unsigned k = 1; k <= KEY_MAX_CODE; k++) {
+		unsigned n = keymap_to_set1(k, 1, c);
+
+		if (n == 1)
+			CHECK_EQ(keymap_from_xt(c[0]), k);
+		else if (n == 2)
+			CHECK_EQ(keymap_from_xt(0x80 | c[1]), k);
+	}
 }
 
 static void test_vnc_opts(void)

@@ -15,6 +15,8 @@
  *   compare-png FILE CMD   run shell CMD (which writes FILE, a PNG), and
  *                          compare FILE with the framebuffer; tries again
  *                          up to 10 times while the screen changes
+ *   xtkey CODE             press and release the key with XT code CODE
+ *                          through QEMU's extended key event
  *   garbage N              write N random bytes to the server
  *   noread SECS            ask for full updates for SECS and never read
  *   latency N KEYSYM       N times: press KEYSYM and time until the
@@ -22,6 +24,7 @@
  *   idle SECS              stay connected, asking for incremental
  *                          updates as a viewer does; prints the updates
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <png.h>
 #include <rfb/rfbclient.h>
@@ -239,6 +242,35 @@ static int cmd_latency(rfbClient *cl, long n, uint32_t sym)
 	return 0;
 }
 
+/*
+ * Ask for the extension (this libvncclient does not with an encodings
+ * string): raw, NewFBSize, QEMU extended key event; then the server must
+ * have announced it: try for 5 s.
+ */
+static int cmd_xtkey(rfbClient *cl, uint32_t code)
+{
+	static const uint32_t encs[3] = { rfbEncodingRaw, rfbEncodingNewFBSize,
+					  rfbEncodingQemuExtendedKeyEvent };
+	char msg[4 + sizeof(encs)] = { rfbSetEncodings, 0, 0, 3 };
+
+	for (int i = 0; i < 3; i++) {
+		uint32_t be = htonl(encs[i]);
+
+		memcpy(msg + 4 + 4 * i, &be, 4);
+	}
+	if (!WriteToRFBServer(cl, msg, sizeof(msg)))
+		return -1;
+	for (int i = 0; i < 50; i++) {
+		if (SendExtendedKeyEvent(cl, 0, code, TRUE))
+			return SendExtendedKeyEvent(cl, 0, code, FALSE) ?
+			       pump(cl, 20) : -1;
+		if (pump(cl, 100))
+			return -1;
+	}
+	fprintf(stderr, "vnc_client: no QEMU extended key events\n");
+	return -1;
+}
+
 static int cmd_garbage(rfbClient *cl, long n)
 {
 	char buf[4096];
@@ -339,6 +371,9 @@ int main(int argc, char **argv)
 			ret = pump(cl, atol(a) * 1000);
 			printf("%lu\n", updates - before);
 			fflush(stdout);
+			i++;
+		} else if (!strcmp(c, "xtkey") && a) {
+			ret = cmd_xtkey(cl, strtoul(a, NULL, 0));
 			i++;
 		} else if (!strcmp(c, "garbage") && a) {
 			ret = cmd_garbage(cl, atol(a));

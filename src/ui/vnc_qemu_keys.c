@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT
+/*
+ * QEMU's extended key event (see vnc_qemu_keys.h). A client asks for it by
+ * listing pseudo-encoding -258 and uses it once the server answers with an
+ * empty framebuffer update naming that encoding. The message's fixed 12
+ * bytes are read here; an unknown subtype (whose length we cannot know)
+ * drops the client.
+ */
+#include "ui/vnc_qemu_keys.h"
+
+#include <stdint.h>
+
+#include "ui/keymap.h"
+
+static int qemu_key_encodings[] = { (int)rfbEncodingQemuExtendedKeyEvent, 0 };
+static void (*qemu_key_send)(rfbClientPtr cl, unsigned key, bool down);
+
+static rfbBool qemu_key_new_client(rfbClientPtr cl, void **data)
+{
+	return TRUE;
+}
+
+static rfbBool qemu_key_enable(rfbClientPtr cl, void **data, int encoding)
+{
+	rfbFramebufferUpdateMsg fu = {
+		.type = rfbFramebufferUpdate,
+		.nRects = Swap16IfLE(1),
+	};
+	rfbFramebufferUpdateRectHeader rh = {
+		.encoding = Swap32IfLE(rfbEncodingQemuExtendedKeyEvent),
+	};
+
+	if ((uint32_t)encoding != rfbEncodingQemuExtendedKeyEvent)
+		return FALSE;
+	if (rfbWriteExact(cl, (char *)&fu, sz_rfbFramebufferUpdateMsg) < 0 ||
+	    rfbWriteExact(cl, (char *)&rh,
+			  sz_rfbFramebufferUpdateRectHeader) < 0)
+		rfbCloseClient(cl);
+	return TRUE;
+}
+
+static rfbBool qemu_key_message(rfbClientPtr cl, void *data,
+				const rfbClientToServerMsg *msg)
+{
+	rfbQemuExtendedKeyEventMsg ev;
+	int n;
+
+	if (msg->type != rfbQemuEvent)
+		return FALSE;
+	n = rfbReadExact(cl, (char *)&ev + 1, sz_rfbQemuExtendedKeyEventMsg - 1);
+	if (n <= 0 || ev.subtype != 0) {
+		/* an unknown subtype has a length we cannot know */
+		rfbCloseClient(cl);
+		return TRUE;
+	}
+	ev.keycode = Swap32IfLE(ev.keycode);
+	ev.keysym = Swap32IfLE(ev.keysym);
+	qemu_key_send(cl, keymap_from_xt(ev.keycode) ?:
+			 keymap_from_keysym(ev.keysym),
+		      Swap16IfLE(ev.down) != 0);
+	return TRUE;
+}
+
+static rfbProtocolExtension qemu_key_extension = {
+	.newClient = qemu_key_new_client,
+	.pseudoEncodings = qemu_key_encodings,
+	.enablePseudoEncoding = qemu_key_enable,
+	.handleMessage = qemu_key_message,
+};
+
+
+void vnc_qemu_keys_register(void (*send)(rfbClientPtr cl, unsigned key,
+					 bool down))
+{
+	if (qemu_key_send)
+		return;
+	qemu_key_send = send;
+	rfbRegisterProtocolExtension(&qemu_key_extension);
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * QEMU's extended key event for libvncserver (RFB message 255, subtype 0,
+ * pseudo-encoding -258): clients send the key's XT scan code with the
+ * keysym, so the guest gets the physical key whatever the client's layout.
+ */
+#ifndef CVISOR_UI_VNC_QEMU_KEYS_H
+#define CVISOR_UI_VNC_QEMU_KEYS_H
+
+#include <rfb/rfb.h>
+#include <stdbool.h>
+
+/*
+ * Register the extension with libvncserver (once; later calls do nothing);
+ * send gets each key as a Linux key code (src/ui/keymap.h).
+ */
+void vnc_qemu_keys_register(void (*send)(rfbClientPtr cl, unsigned key,
+					 bool down));
+
+#endif
