@@ -388,6 +388,9 @@ int main(int argc, char **argv)
 		if (ret)
 			fprintf(stderr, "vnc_client: '%s' failed\n", c);
 	}
+	/* rfbClientCleanup frees serverHost, not the framebuffer */
+	free(cl->frameBuffer);
+	cl->frameBuffer = NULL;
 	rfbClientCleanup(cl);
 	return ret ? 1 : 0;
 }
