@@ -50,7 +50,8 @@ static void acpi_pm_sleep(struct acpi_pm *pm, uint8_t val)
 			    "guest powered off (ACPI S5)");
 		return;
 	}
-	log_once("acpi: guest asked for unsupported sleep type %u", slp_typ);
+	log_limited(&pm->dev.log,
+		    "acpi: guest asked for unsupported sleep type %u", slp_typ);
 	pthread_mutex_lock(&pm->lock);
 	pm->sleep_status |= ACPI_WAK_STS;
 	pthread_mutex_unlock(&pm->lock);

@@ -27,8 +27,10 @@ static void ioeventfd_write(void *opaque, uint64_t off, uint64_t val,
 	(void)off;
 	(void)val;
 	(void)size;
+	/* A host error with no device at hand: the shared limit. */
 	if (write((int)(intptr_t)opaque, &one, sizeof(one)) < 0)
-		log_once("ioeventfd signal failed: %s", strerror(errno));
+		log_limited(NULL, "ioeventfd signal failed: %s",
+			    strerror(errno));
 }
 
 static const struct bus_ops ioeventfd_ops = {

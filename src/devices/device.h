@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vmm/log.h"
 #include "vmm/state.h"
 
 struct bus;
@@ -124,6 +125,7 @@ struct device_ops {
 struct device {
 	const struct device_ops *ops;
 	char name[STATE_NAME_MAX];	/* unique in the VM: "uart0", ... */
+	struct log_limit log;		/* the guest errors it reports */
 };
 
 #define container_of(ptr, type, member) \

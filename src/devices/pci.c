@@ -171,9 +171,10 @@ static void pci_bar_map(struct bus *mmio, struct pci_device *dev, int i,
 			break;
 	}
 	if (ret) {
-		log_once("pci: %s: BAR%d at %#llx overlaps another device; "
-			 "left unmapped", dev->name, i,
-			 (unsigned long long)addr);
+		log_limited(&dev->log,
+			    "pci: %s: BAR%d at %#llx overlaps another device; "
+			    "left unmapped", dev->name, i,
+			    (unsigned long long)addr);
 		while (r-- > 0)
 			bus_unregister(mmio, addr + b->regions[r].offset,
 				       b->regions[r].opaque);

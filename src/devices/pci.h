@@ -133,6 +133,7 @@ struct pci_device {
 	bool intx_level;	/* what the device drives on INTA */
 	bool intx_disabled;	/* command register INTx disable */
 	bool intx_counted;	/* counted in bus->intx_count */
+	struct log_limit log;	/* config space and MSI-X errors */
 };
 
 struct pci_bus {

@@ -105,8 +105,9 @@ static void msix_route_sync(struct pci_msix *m, unsigned v)
 			return;
 		if (irq->ops->msi_route_update(irq->opaque, r->fd, addr,
 						  e->data)) {
-			log_once("pci: %s: cannot move the route of MSI-X vector %u",
-				 m->dev->name, v);
+			log_limited(&m->dev->log,
+				    "pci: %s: cannot move the route of MSI-X vector %u",
+				    m->dev->name, v);
 			msix_route_release(m, v);
 			return;
 		}
@@ -117,8 +118,9 @@ static void msix_route_sync(struct pci_msix *m, unsigned v)
 		if (fd == -ENOSYS)		/* emu: none, quietly */
 			return;
 		if (fd < 0) {
-			log_once("pci: %s: no in-kernel route for MSI-X vector %u: %s",
-				 m->dev->name, v, strerror(-fd));
+			log_limited(&m->dev->log,
+				    "pci: %s: no in-kernel route for MSI-X vector %u: %s",
+				    m->dev->name, v, strerror(-fd));
 			return;
 		}
 		r->fd = fd;
@@ -246,9 +248,10 @@ static void msix_table_write(void *opaque, uint64_t off, uint64_t val,
 	struct msix_entry *e = &m->table[v];
 
 	if ((size != 4 && size != 8) || off % size) {
-		log_once("pci: %s: MSI-X table access of size %u at %#llx "
-			 "ignored", m->dev->name, size,
-			 (unsigned long long)off);
+		log_limited(&m->dev->log,
+			    "pci: %s: MSI-X table access of size %u at %#llx "
+			    "ignored", m->dev->name, size,
+			    (unsigned long long)off);
 		return;
 	}
 	pthread_mutex_lock(&m->lock);

@@ -32,7 +32,8 @@ static void pvpanic_write(void *opaque, uint64_t off, uint64_t val,
 	}
 	/* A kdump kernel takes over: the guest keeps running. */
 	if (val & PVPANIC_CRASH_LOADED)
-		log_once("guest kernel crashed; its crash kernel is running");
+		log_limited(&p->dev.log,
+			    "guest kernel crashed; its crash kernel is running");
 }
 
 static const struct bus_ops pvpanic_ops = {

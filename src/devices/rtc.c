@@ -244,7 +244,8 @@ static void rtc_arm_timer(struct rtc *rtc)
 		flags = TFD_TIMER_ABSTIME;
 	}
 	if (timerfd_settime(rtc->timer_fd, flags, &its, NULL))
-		log_once("rtc: timerfd_settime: %s", strerror(errno));
+		log_limited(&rtc->dev.log, "rtc: timerfd_settime: %s",
+			    strerror(errno));
 }
 
 static void rtc_timer_fired(void *opaque, uint32_t events)

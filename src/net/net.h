@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "vmm/log.h"
 #include "vmm/state.h"
 
 #define NET_HDR_LEN		12	/* struct virtio_net_hdr, VERSION_1 */
@@ -139,6 +140,7 @@ struct net_backend {
 	int fd[NET_MAX_QUEUES];	/* per queue: readable when frames wait, or -1 */
 	net_rx_cb rx;
 	void *rx_opaque;
+	struct log_limit log;	/* what the guest's traffic makes it report */
 };
 
 /*

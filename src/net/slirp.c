@@ -59,7 +59,9 @@ static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
 
 static void cb_guest_error(const char *msg, void *opaque)
 {
-	log_once("user network: guest error: %s", msg);
+	struct net_slirp *s = opaque;
+
+	log_limited(&s->be.log, "user network: guest error: %s", msg);
 }
 
 static int64_t cb_clock_get_ns(void *opaque)
@@ -81,7 +83,7 @@ static void *cb_timer_new_opaque(SlirpTimerId id, void *cb_opaque,
 			return t;
 		}
 	}
-	log_once("user network: out of timers");
+	log_limited(&s->be.log, "user network: out of timers");
 	return NULL;
 }
 

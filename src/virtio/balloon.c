@@ -84,7 +84,8 @@ static void balloon_release(struct virtio_balloon *b, uint8_t *hva,
 	if (end <= start)
 		return;
 	if (madvise((void *)start, end - start, MADV_DONTNEED))
-		log_once("virtio-balloon: madvise: %s", strerror(errno));
+		log_limited(&b->vdev.dev.log, "virtio-balloon: madvise: %s",
+			    strerror(errno));
 	pthread_mutex_lock(&b->lock);
 	*counter += end - start;
 	pthread_mutex_unlock(&b->lock);
@@ -107,8 +108,9 @@ static void balloon_inflate(struct virtio_balloon *b, struct virtq_elem *e)
 			uint8_t *hva = gpa_to_hva(mem, gpa, BALLOON_PAGE_SIZE);
 
 			if (!hva) {
-				log_once("virtio-balloon: PFN %#x is not guest RAM; ignored",
-					 le32toh(pfns[i]));
+				log_limited(&b->vdev.dev.log,
+					    "virtio-balloon: PFN %#x is not guest RAM; ignored",
+					    le32toh(pfns[i]));
 				continue;
 			}
 			if (run && run + run_len == hva) {
@@ -299,7 +301,8 @@ static void balloon_config_write(struct virtio_dev *vdev, unsigned off,
 
 	if (off < CFG_ACTUAL + 4 && off + len > CFG_ACTUAL &&
 	    write(b->config_fd, &one, sizeof(one)) < 0)
-		log_once("virtio-balloon: config event lost");
+		log_limited(&vdev->dev.log,
+			    "virtio-balloon: config event lost");
 }
 
 static void balloon_destroy(struct virtio_dev *vdev)

@@ -88,6 +88,7 @@ static int blk_start(struct virtio_dev *vdev)
 		bq->uring = blk->fd >= 0 &&
 			    io_uring_queue_init(VIRTQ_MAX_SIZE + 1, &bq->ring,
 						0) == 0;
+		/* A fact about the host: once per process is enough. */
 		if (blk->fd >= 0 && !bq->uring)
 			log_once("%s: io_uring unavailable; serving requests "
 				 "synchronously", blk->name);

@@ -38,8 +38,9 @@ static bool blk_writes_header(struct virtio_blk *blk, const struct blk_req *r)
 		    sizeof(magic) ||
 	    memcmp(magic, "QFI\xfb", sizeof(magic)))
 		return false;
-	log_once("%s: refused a guest write of a qcow2 header to sector 0 of "
-		 "an image probed as raw (format=raw allows it)", blk->name);
+	log_limited(&blk->vdev.dev.log,
+		    "%s: refused a guest write of a qcow2 header to sector 0 of "
+		    "an image probed as raw (format=raw allows it)", blk->name);
 	return true;
 }
 

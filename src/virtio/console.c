@@ -64,8 +64,9 @@ static void vcon_write(struct virtio_console *vc, const struct virtq_elem *e)
 				continue;
 			if (n <= 0) {
 				if (n < 0 && errno != EAGAIN)
-					log_once("virtio-console: output lost: "
-						 "%s", strerror(errno));
+					log_limited(&vc->vdev.dev.log,
+						    "virtio-console: output lost: "
+						    "%s", strerror(errno));
 				return;
 			}
 			p += n;
@@ -119,8 +120,9 @@ static void vcon_rx(struct virtio_console *vc)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		log_once("virtio-console: input ended: %s",
-			 n < 0 ? strerror(errno) : "end of file");
+		log_limited(&vc->vdev.dev.log,
+			    "virtio-console: input ended: %s",
+			    n < 0 ? strerror(errno) : "end of file");
 		vc->in_eof = true;
 		return;
 	}

@@ -314,8 +314,9 @@ void virtio_input_send(struct virtio_input *in, uint16_t type, uint16_t code,
 	}
 	pthread_mutex_unlock(&in->lock);
 	if (type == EV_SYN && write(in->event_fd, &one, sizeof(one)) < 0)
-		log_once("virtio-input: cannot wake the device: %s",
-			 strerror(errno));
+		log_limited(&in->vdev.dev.log,
+			    "virtio-input: cannot wake the device: %s",
+			    strerror(errno));
 }
 
 struct device *virtio_input_device(struct virtio_input *in)

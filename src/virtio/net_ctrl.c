@@ -24,8 +24,9 @@
 /* Back to 'pairs' after a backend failure; logs what it cannot undo. */
 static void net_pairs_undo(struct virtio_net *n, unsigned pairs, int err)
 {
-	log_once("%s: %s: cannot change the active queues: %s", n->name,
-		 n->be->name, strerror(-err));
+	log_limited(&n->vdev.dev.log,
+		    "%s: %s: cannot change the active queues: %s", n->name,
+		    n->be->name, strerror(-err));
 	if (n->be->ops->set_queues(n->be, pairs))
 		log_error("%s: %s: cannot restore %u active queues", n->name,
 			  n->be->name, pairs);
@@ -83,8 +84,9 @@ static uint8_t net_ctrl_mq(struct virtio_net *n, uint8_t cmd,
 		return NET_ERR;
 	pairs = data[0] | data[1] << 8;
 	if (pairs < 1 || pairs > n->nr_pairs) {
-		log_once("%s: driver asked for %u queue pairs (1..%u)",
-			 n->name, pairs, n->nr_pairs);
+		log_limited(&n->vdev.dev.log,
+			    "%s: driver asked for %u queue pairs (1..%u)",
+			    n->name, pairs, n->nr_pairs);
 		return NET_ERR;
 	}
 	return net_set_pairs(n, pairs) ? NET_ERR : NET_OK;
@@ -133,8 +135,9 @@ void net_ctrl(struct virtio_net *n)
 			size_t copied;
 
 			if (e->out_len < 2 || e->in_len < 1) {
-				log_once("%s: malformed control request",
-					 n->name);
+				log_limited(&n->vdev.dev.log,
+					    "%s: malformed control request",
+					    n->name);
 			} else {
 				/*
 				 * Only short commands' data is read: the MAC

@@ -153,8 +153,10 @@ bool net_rx_want_buffers(struct virtq *vq);
  * Check a popped transmit chain (its out buffers are the frame, header
  * first) and copy the header to hdr (NET_HDR_LEN bytes). raw: the backend
  * cannot take offloads, so a header asking for segmentation is refused.
- * Returns the frame length or -EINVAL (the chain is to be dropped).
+ * Returns the frame length or -EINVAL (the chain is to be dropped), said
+ * through log, the device's limit.
  */
-ssize_t net_tx_get(const struct virtq_elem *e, bool raw, uint8_t *hdr);
+ssize_t net_tx_get(struct log_limit *log, const struct virtq_elem *e,
+		   bool raw, uint8_t *hdr);
 
 #endif

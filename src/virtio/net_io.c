@@ -49,16 +49,18 @@ int net_rx_put(struct virtq *vq, struct virtq_elem *elems, bool mrg,
 		struct virtq_elem *e = &elems[n];
 
 		if (n == NET_RX_MAX_BUFS) {
-			log_once("virtio-net: %zu-byte frame needs over %d receive buffers, dropped",
-				 total, NET_RX_MAX_BUFS);
+			log_limited(vq->log,
+				    "virtio-net: %zu-byte frame needs over %d receive buffers, dropped",
+				    total, NET_RX_MAX_BUFS);
 			goto drop;
 		}
 		ret = virtq_pop(vq, e);
 		if (ret < 0)
 			return -EIO;
 		if (ret == 0 && n == vq->size) {
-			log_once("virtio-net: %zu-byte frame larger than the whole receive ring, dropped",
-				 total);
+			log_limited(vq->log,
+				    "virtio-net: %zu-byte frame larger than the whole receive ring, dropped",
+				    total);
 			goto drop;
 		}
 		if (ret == 0) {
@@ -75,8 +77,9 @@ int net_rx_put(struct virtq *vq, struct virtq_elem *elems, bool mrg,
 							    e->in_len);
 		off += lens[n++];
 		if (!mrg && off < total) {
-			log_once("virtio-net: %zu-byte frame larger than a receive buffer, dropped",
-				 total);
+			log_limited(vq->log,
+				    "virtio-net: %zu-byte frame larger than a receive buffer, dropped",
+				    total);
 			goto drop;
 		}
 	}
@@ -111,21 +114,25 @@ bool net_rx_want_buffers(struct virtq *vq)
 	return __atomic_load_n(&vq->avail[1], __ATOMIC_ACQUIRE) != idx;
 }
 
-ssize_t net_tx_get(const struct virtq_elem *e, bool raw, uint8_t *hdr)
+ssize_t net_tx_get(struct log_limit *log, const struct virtq_elem *e, bool raw,
+		   uint8_t *hdr)
 {
 	if (e->nr_in) {
-		log_once("virtio-net: transmit chain with writable buffers, dropped");
+		log_limited(log,
+			    "virtio-net: transmit chain with writable buffers, dropped");
 		return -EINVAL;
 	}
 	if (e->out_len < NET_HDR_LEN + NET_ETH_HLEN ||
 	    e->out_len > NET_MAX_FRAME) {
-		log_once("virtio-net: transmit frame of %llu bytes, dropped",
-			 (unsigned long long)e->out_len);
+		log_limited(log,
+			    "virtio-net: transmit frame of %llu bytes, dropped",
+			    (unsigned long long)e->out_len);
 		return -EINVAL;
 	}
 	virtq_iov_to_buf(e->iov, e->nr_out, 0, hdr, NET_HDR_LEN);
 	if (raw && hdr[NET_HDR_GSO_TYPE] != NET_HDR_GSO_NONE) {
-		log_once("virtio-net: segmentation offload not negotiated, frame dropped");
+		log_limited(log,
+			    "virtio-net: segmentation offload not negotiated, frame dropped");
 		return -EINVAL;
 	}
 	return e->out_len;

@@ -43,6 +43,11 @@ static struct virtq *pair_vq(struct net_pair *p, unsigned q)
 	return &p->n->vdev.queues[q].vq;
 }
 
+static struct log_limit *pair_log(struct net_pair *p)
+{
+	return &p->n->vdev.dev.log;
+}
+
 static bool pair_on(const struct net_pair *p)
 {
 	return p->idx < __atomic_load_n(&p->n->active, __ATOMIC_ACQUIRE);
@@ -129,8 +134,9 @@ void net_pair_backend_rx(void *opaque, const void *frame, size_t len)
 	struct net_pair *p = opaque;
 
 	if (len + NET_HDR_LEN > NET_MAX_FRAME) {
-		log_once("%s: %zu-byte frame from backend dropped", p->name,
-			 len);
+		log_limited(pair_log(p),
+			    "%s: %zu-byte frame from backend dropped", p->name,
+			    len);
 		return;
 	}
 	if (p->pend_head || p->rx_blocked ||
@@ -153,8 +159,8 @@ static void net_rx_backend(struct net_pair *p)
 		if (len == -EAGAIN)
 			break;
 		if (len < 0) {
-			log_once("%s: read from %s: %s", p->name, be->name,
-				 strerror(-len));
+			log_limited(pair_log(p), "%s: read from %s: %s",
+				    p->name, be->name, strerror(-len));
 			break;
 		}
 		if (len <= NET_HDR_LEN)
@@ -183,16 +189,18 @@ static void net_tx(struct net_pair *p)
 	bq = pair_on(p) ? p->idx : 0;
 	do {
 		while (budget-- > 0 && (ret = virtq_pop(vq, &p->elem)) == 1) {
-			ssize_t len = net_tx_get(&p->elem, !be->vnet_hdr,
-						 p->txhdr);
+			ssize_t len = net_tx_get(vq->log, &p->elem,
+						 !be->vnet_hdr, p->txhdr);
 
 			if (len > 0) {
 				int err = be->ops->send(be, bq, p->elem.iov,
 							p->elem.nr_out, len);
 
 				if (err)
-					log_once("%s: send to %s: %s", p->name,
-						 be->name, strerror(-err));
+					log_limited(pair_log(p),
+						    "%s: send to %s: %s",
+						    p->name, be->name,
+						    strerror(-err));
 			}
 			virtq_push(vq, p->elem.head, 0);
 		}
@@ -203,7 +211,8 @@ static void net_tx(struct net_pair *p)
 
 			if (write(vdev->queues[tx_q(p)].kick_fd, &one,
 				  sizeof(one)) < 0)
-				log_once("%s: cannot requeue tx", p->name);
+				log_limited(pair_log(p),
+					    "%s: cannot requeue tx", p->name);
 			break;
 		}
 	} while (ret == 0 && virtq_enable_notify(vq));
@@ -215,7 +224,7 @@ void net_pair_wake(struct net_pair *p)
 	uint64_t one = 1;
 
 	if (write(p->n->vdev.queues[rx_q(p)].kick_fd, &one, sizeof(one)) < 0)
-		log_once("%s: cannot wake its thread", p->name);
+		log_limited(pair_log(p), "%s: cannot wake its thread", p->name);
 }
 
 static bool fired(const struct net_poll *np, int i)

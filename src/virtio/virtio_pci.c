@@ -160,8 +160,9 @@ static void vpci_notify_write(void *opaque, uint64_t off, uint64_t val,
 	if (q >= vdev->nr_queues)
 		return;
 	if (write(vdev->queues[q].kick_fd, &one, sizeof(one)) < 0)
-		log_once("%s: cannot signal queue %u: eventfd write failed",
-			 vdev->name, q);
+		log_limited(&vdev->dev.log,
+			    "%s: cannot signal queue %u: eventfd write failed",
+			    vdev->name, q);
 }
 
 static const struct bus_ops vpci_notify_ops = {
@@ -370,6 +371,7 @@ int virtio_pci_init(struct virtio_dev *vdev, const struct dev_env *env,
 
 		vq->vq.on_error = vpci_queue_error;
 		vq->vq.err_opaque = vdev;
+		vq->vq.log = &vdev->dev.log;
 		vq->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (vq->kick_fd < 0) {
 			ret = -errno;

@@ -63,9 +63,10 @@ static void vpci_queue_enable(struct virtio_dev *vdev, struct virtio_queue *q)
 			  q->driver, q->device,
 			  virtio_has_feature(vdev, VIRTIO_F_EVENT_IDX));
 	if (ret) {
-		log_once("%s: queue rings invalid (size %u, desc %#llx); "
-			 "device needs reset", vdev->name, q->size,
-			 (unsigned long long)q->desc);
+		log_limited(&vdev->dev.log,
+			    "%s: queue rings invalid (size %u, desc %#llx); "
+			    "device needs reset", vdev->name, q->size,
+			    (unsigned long long)q->desc);
 		virtio_set_needs_reset(vdev);
 		return;
 	}
@@ -228,8 +229,9 @@ static void vpci_common_write_locked(struct virtio_dev *vdev, unsigned off,
 		 */
 		if (__atomic_load_n(&vdev->status, __ATOMIC_ACQUIRE) &
 		    VIRTIO_STATUS_DRIVER_OK) {
-			log_once("%s: queue enabled after DRIVER_OK; ignored",
-				 vdev->name);
+			log_limited(&vdev->dev.log,
+				    "%s: queue enabled after DRIVER_OK; ignored",
+				    vdev->name);
 			return;
 		}
 		if (val == 1)
@@ -264,9 +266,10 @@ static void vpci_common_write(void *opaque, uint64_t off, uint64_t val,
 	bool whole64 = size == 8 && off >= VC_Q_DESC && !(off & 7);
 
 	if ((size != w || off % w) && !whole64) {
-		log_once("%s: common config write of size %u at %#llx "
-			 "ignored", vdev->name, size,
-			 (unsigned long long)off);
+		log_limited(&vdev->dev.log,
+			    "%s: common config write of size %u at %#llx "
+			    "ignored", vdev->name, size,
+			    (unsigned long long)off);
 		return;
 	}
 	pthread_mutex_lock(&vdev->lock);

@@ -68,7 +68,8 @@ static void virtio_resume(struct device *dev)
 	for (unsigned q = 0; vdev->started && q < vdev->nr_queues; q++)
 		if (vdev->queues[q].enabled &&
 		    write(vdev->queues[q].kick_fd, &one, sizeof(one)) < 0)
-			log_once("%s: cannot kick queue %u", vdev->name, q);
+			log_limited(&vdev->dev.log, "%s: cannot kick queue %u",
+				    vdev->name, q);
 	pthread_mutex_unlock(&vdev->lock);
 }
 

@@ -27,10 +27,12 @@ void virtq_reset(struct virtq *vq)
 {
 	void (*on_error)(void *) = vq->on_error;
 	void *err_opaque = vq->err_opaque;
+	struct log_limit *log = vq->log;
 
 	memset(vq, 0, sizeof(*vq));
 	vq->on_error = on_error;
 	vq->err_opaque = err_opaque;
+	vq->log = log;
 }
 
 int virtq_setup(struct virtq *vq, const struct guest_mem *mem, uint16_t size,
@@ -70,8 +72,9 @@ void virtq_fail(struct virtq *vq, const char *why)
 	if (vq->broken)
 		return;
 	vq->broken = true;
-	log_once("virtio: guest error on a virtqueue (%s); device needs reset",
-		 why);
+	log_limited(vq->log,
+		    "virtio: guest error on a virtqueue (%s); device needs reset",
+		    why);
 	if (vq->on_error)
 		vq->on_error(vq->err_opaque);
 }

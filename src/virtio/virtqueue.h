@@ -17,6 +17,8 @@
 
 #include "vmm/guest_mem.h"
 
+struct log_limit;
+
 #define VIRTQ_MAX_SIZE		256	/* queue size we offer */
 
 #define VIRTQ_DESC_F_NEXT	1
@@ -60,6 +62,8 @@ struct virtq {
 	/* Called once when the queue breaks (guest error). */
 	void (*on_error)(void *opaque);
 	void *err_opaque;
+	/* The owning device's limit for guest errors (NULL: shared). */
+	struct log_limit *log;
 };
 
 /*
@@ -98,7 +102,7 @@ bool virtq_enable_notify(struct virtq *vq);
 /* While busy: the guest need not notify. */
 void virtq_disable_notify(struct virtq *vq);
 
-/* Mark the queue broken, log once, call on_error. */
+/* Mark the queue broken, log through vq->log, call on_error. */
 void virtq_fail(struct virtq *vq, const char *why);
 
 /* Copy helpers over an element's iovecs (bounded by their lengths). */

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "vmm/log.h"
 
+#include <sched.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static int log_debug_on;
@@ -67,6 +70,65 @@ void log_info(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_emit("", fmt, ap);
 	va_end(ap);
+}
+
+static struct log_limit log_limit_shared;
+
+void log_limit_init(struct log_limit *l, unsigned burst,
+		    unsigned interval_ms)
+{
+	*l = (struct log_limit){ .busy = ATOMIC_FLAG_INIT, .burst = burst,
+				 .interval_ms = interval_ms };
+}
+
+/* May this line go out? *dropped: lines suppressed before it. */
+static bool log_limit_take(struct log_limit *l, unsigned *dropped)
+{
+	unsigned burst = l->burst ? l->burst : LOG_LIMIT_BURST;
+	uint64_t interval = (uint64_t)(l->interval_ms ? l->interval_ms :
+				       LOG_LIMIT_INTERVAL_MS) * 1000000;
+	struct timespec ts;
+	uint64_t now;
+	bool ok;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	/* Held for a few instructions; logging happens after. */
+	while (atomic_flag_test_and_set_explicit(&l->busy,
+						 memory_order_acquire))
+		sched_yield();
+	if (l->printed == 0 || now - l->start_ns >= interval) {
+		l->start_ns = now;
+		l->printed = 0;
+	}
+	ok = l->printed < burst;
+	*dropped = 0;
+	if (ok) {
+		l->printed++;
+		*dropped = l->suppressed;
+		l->suppressed = 0;
+	} else {
+		l->suppressed++;
+	}
+	atomic_flag_clear_explicit(&l->busy, memory_order_release);
+	return ok;
+}
+
+void log_limited(struct log_limit *l, const char *fmt, ...)
+{
+	unsigned dropped;
+	char buf[900];
+	va_list ap;
+
+	if (!log_limit_take(l ? l : &log_limit_shared, &dropped))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (dropped)
+		log_warn("%s (%u earlier messages suppressed)", buf, dropped);
+	else
+		log_warn("%s", buf);
 }
 
 void log_debug(const char *fmt, ...)

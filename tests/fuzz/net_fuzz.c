@@ -70,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (virtq_pop(&vq, &elem) != 1)
 			break;
-		len = net_tx_get(&elem, raw, txhdr);
+		len = net_tx_get(NULL, &elem, raw, txhdr);
 		if (len > NET_MAX_FRAME || (len >= 0 && len < NET_HDR_LEN))
 			__builtin_trap();
 		virtq_push(&vq, elem.head, 0);

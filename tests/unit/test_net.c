@@ -282,7 +282,7 @@ static ssize_t tx_one(uint32_t len, uint16_t flags, bool raw)
 	setup();
 	add_buf(0, len, flags);
 	CHECK_EQ(virtq_pop(&vq, &e), 1);
-	return net_tx_get(&e, raw, out);
+	return net_tx_get(NULL, &e, raw, out);
 }
 
 static void test_tx(void)
@@ -300,8 +300,8 @@ static void test_tx(void)
 	b[NET_HDR_GSO_TYPE] = 1;
 	add_buf(0, 100, 0);
 	CHECK_EQ(virtq_pop(&vq, &e), 1);
-	CHECK_EQ(net_tx_get(&e, true, out), -EINVAL);
-	CHECK_EQ(net_tx_get(&e, false, out), 100);
+	CHECK_EQ(net_tx_get(NULL, &e, true, out), -EINVAL);
+	CHECK_EQ(net_tx_get(NULL, &e, false, out), 100);
 	/* oversized: two descriptors adding up past NET_MAX_FRAME */
 	setup();
 	*desc(0) = (struct virtq_desc){ BUF_GPA, 0x8000, VIRTQ_DESC_F_NEXT, 1 };
@@ -309,7 +309,7 @@ static void test_tx(void)
 	avail()[2] = 0;
 	avail()[1] = 1;
 	CHECK_EQ(virtq_pop(&vq, &e), 1);
-	CHECK_EQ(net_tx_get(&e, false, out), -EINVAL);
+	CHECK_EQ(net_tx_get(NULL, &e, false, out), -EINVAL);
 	/* exactly the largest frame passes */
 	desc(1)->len = NET_MAX_FRAME - 0x8000;
 	setup();
@@ -319,7 +319,7 @@ static void test_tx(void)
 	avail()[2] = 0;
 	avail()[1] = 1;
 	CHECK_EQ(virtq_pop(&vq, &e), 1);
-	CHECK_EQ(net_tx_get(&e, false, out), NET_MAX_FRAME);
+	CHECK_EQ(net_tx_get(NULL, &e, false, out), NET_MAX_FRAME);
 }
 
 int main(void)
