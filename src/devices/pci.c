@@ -3,11 +3,23 @@
  * PCI bus 0 and its configuration space. Facts from the PCI Local Bus 3.0
  * and PCI Express base specifications (type 1 access, ECAM, BAR sizing).
  *
- * Locking: bus->lock guards config space bytes. BAR (re)mapping is done
- * under bus->map_lock with bus->lock released, because registering on
- * vm->mmio takes that bus's write lock and an ECAM access already holds its
- * read lock. For the same reason a BAR change made through ECAM is applied
- * by a helper thread instead of inside the access.
+ * Locking, outermost first:
+ *
+ *   map_lock      BAR registrations on the MMIO bus: pci_sync_bars, and
+ *                 the device's bar_mapped/bar_unmapped under it
+ *   bus->lock     config space bytes, the type 1 address latch; the
+ *                 device's config_write/config_read and MSI-X control
+ *                 under it
+ *   intx_lock     the shared INTx line counts
+ *
+ * and the MMIO bus's own table lock innermost, taken only inside
+ * bus_register/bus_unregister and never held across a callback. So a
+ * config write, through the ports or through ECAM, moves a BAR within the
+ * access that made it: it updates the bytes under bus->lock, drops it,
+ * then syncs under map_lock; the guest's next access finds the BAR at its
+ * new address. bus_unregister waits for accesses in the BAR's regions to
+ * finish, so no region callback may take map_lock, and bus->lock is never
+ * held while map_lock is taken.
  */
 #include "devices/pci.h"
 
@@ -206,30 +218,6 @@ static void pci_sync_bars(struct pci_bus *bus, struct pci_device *dev)
 			pci_bar_map(bus->mmio, dev, i, want_addr[i]);
 	}
 	pthread_mutex_unlock(&bus->map_lock);
-}
-
-static void *pci_remap_thread(void *arg)
-{
-	struct pci_bus *bus = arg;
-
-	pthread_mutex_lock(&bus->lock);
-	for (;;) {
-		uint32_t pending;
-
-		while (!bus->remap_stop && !bus->remap_pending)
-			pthread_cond_wait(&bus->remap_cond, &bus->lock);
-		if (bus->remap_stop)
-			break;
-		pending = bus->remap_pending;
-		bus->remap_pending = 0;
-		pthread_mutex_unlock(&bus->lock);
-		for (int s = 0; s < PCI_MAX_SLOTS; s++)
-			if ((pending & (1u << s)) && bus->devs[s])
-				pci_sync_bars(bus, bus->devs[s]);
-		pthread_mutex_lock(&bus->lock);
-	}
-	pthread_mutex_unlock(&bus->lock);
-	return NULL;
 }
 
 /* Bring the shared line in step with the device; bus->intx_lock held. */
@@ -476,21 +464,13 @@ static uint64_t pci_ecam_read(void *opaque, uint64_t off, unsigned size)
 	return pci_config_read(opaque, off >> 12, off & 0xfff, size);
 }
 
+/* Bus callbacks run without the bus lock: a moved BAR is synced at once. */
 static void pci_ecam_write(void *opaque, uint64_t off, uint64_t val,
 			   unsigned size)
 {
-	struct pci_bus *bus = opaque;
-	struct pci_device *dev;
-
 	if (size > 4)
 		return;
-	pthread_mutex_lock(&bus->lock);
-	dev = pci_config_write_locked(bus, off >> 12, off & 0xfff, val, size);
-	if (dev) {
-		bus->remap_pending |= 1u << dev->slot;
-		pthread_cond_signal(&bus->remap_cond);
-	}
-	pthread_mutex_unlock(&bus->lock);
+	pci_config_write(opaque, off >> 12, off & 0xfff, val, size);
 }
 
 static const struct bus_ops pci_ecam_ops = {
@@ -549,7 +529,6 @@ void pci_unregister_device(struct pci_bus *bus, struct pci_device *dev)
 	pci_set_intx(dev, false);
 	pthread_mutex_lock(&bus->lock);
 	bus->devs[dev->slot] = NULL;
-	bus->remap_pending &= ~(1u << dev->slot);
 	pthread_mutex_unlock(&bus->lock);
 	dev->slot = -1;
 }
@@ -567,13 +546,6 @@ static void pci_host_destroy(struct device *dev)
 {
 	struct pci_bus *bus = container_of(dev, struct pci_bus, dev);
 
-	if (bus->remap_started) {
-		pthread_mutex_lock(&bus->lock);
-		bus->remap_stop = true;
-		pthread_cond_signal(&bus->remap_cond);
-		pthread_mutex_unlock(&bus->lock);
-		pthread_join(bus->remap_thread, NULL);
-	}
 	/* Devices on the bus were destroyed before it (reverse order). */
 	for (int s = 0; s < PCI_MAX_SLOTS; s++)
 		if (bus->devs[s])
@@ -582,7 +554,6 @@ static void pci_host_destroy(struct device *dev)
 		bus_unregister(bus->mmio, PCI_ECAM_BASE, bus);
 	if (bus->io_registered)
 		bus_unregister(bus->pio, PORT_PCI_CONFIG_ADDR, bus);
-	pthread_cond_destroy(&bus->remap_cond);
 	pthread_mutex_destroy(&bus->intx_lock);
 	pthread_mutex_destroy(&bus->map_lock);
 	pthread_mutex_destroy(&bus->lock);
@@ -642,7 +613,6 @@ int pci_host_create(const struct dev_env *env, struct device **out)
 	pthread_mutex_init(&bus->lock, NULL);
 	pthread_mutex_init(&bus->map_lock, NULL);
 	pthread_mutex_init(&bus->intx_lock, NULL);
-	pthread_cond_init(&bus->remap_cond, NULL);
 	pci_device_init(&bus->host_bridge, "host-bridge", PCI_HOST_VENDOR,
 			PCI_HOST_DEVICE, PCI_CLASS_HOST_BRIDGE, 0,
 			PCI_CFG_SIZE_EXT);
@@ -661,10 +631,6 @@ int pci_host_create(const struct dev_env *env, struct device **out)
 	if (ret)
 		goto err_free;
 	bus->ecam_registered = true;
-	ret = -pthread_create(&bus->remap_thread, NULL, pci_remap_thread, bus);
-	if (ret)
-		goto err_free;
-	bus->remap_started = true;
 	*out = &bus->dev;
 	return 0;
 err_free:

@@ -140,6 +140,7 @@ struct pci_bus {
 	struct device dev;
 	struct bus *pio, *mmio;
 	const struct irq_chip *irq;
+	/* Lock order: map_lock, lock, intx_lock (see pci.c). */
 	pthread_mutex_t lock;	/* config space of every device */
 	pthread_mutex_t map_lock; /* BAR registrations on vm->mmio */
 	struct pci_device *devs[PCI_MAX_SLOTS];
@@ -150,12 +151,6 @@ struct pci_bus {
 
 	pthread_mutex_t intx_lock;
 	unsigned intx_count[PCI_INTX_LINES];	/* devices asserting */
-
-	/* ECAM writes that move BARs are applied here; see pci.c. */
-	pthread_t remap_thread;
-	bool remap_started, remap_stop;
-	uint32_t remap_pending;	/* bitmap of slots */
-	pthread_cond_t remap_cond;
 };
 
 /*

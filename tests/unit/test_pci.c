@@ -6,6 +6,8 @@
  * ioeventfd calls are stubbed here (fake_vm.h).
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -165,19 +167,107 @@ static void test_bar_move(void)
 	CHECK(mmio_hit(lo + 0x1010, &v));
 }
 
+static void ecam_write(unsigned devfn, unsigned off, uint32_t val,
+		       unsigned size)
+{
+	bus_write(&vm.mmio, PCI_ECAM_BASE + (devfn << 12) + off, val, size);
+}
+
+/* A BAR programmed through ECAM decodes at once, as through 0xCF8. */
 static void test_ecam_move(void)
 {
 	uint32_t lo = cf8_read(8, 0x10, 4) & ~0xfu;
 	uint32_t to = PCI_MMIO_WINDOW_BASE + 0x200000;
 	uint64_t v;
-	int i;
 
-	bus_write(&vm.mmio, PCI_ECAM_BASE + (8 << 12) + 0x10, to, 4);
-	for (i = 0; i < 1000 && !mmio_hit(to + 0x1010, &v); i++)
-		usleep(1000);
+	ecam_write(8, 0x10, to, 4);
 	CHECK(mmio_hit(to + 0x1010, &v));
+	CHECK_EQ(v, 0x5a000010);
 	CHECK(!mmio_hit(lo + 0x1010, &v));
-	cf8_write(8, 0x10, lo, 4);
+	/* as Linux sizes: decode off, move, decode on, use */
+	ecam_write(8, 4, 0, 2);
+	CHECK(!mmio_hit(to + 0x1010, &v));
+	ecam_write(8, 0x10, lo, 4);
+	ecam_write(8, 0x14, 0, 4);
+	ecam_write(8, 4, PCI_COMMAND_MEMORY, 2);
+	CHECK(mmio_hit(lo + 0x1010, &v));
+	CHECK_EQ(v, 0x5a000010);
+	CHECK(!mmio_hit(to + 0x1010, &v));
+}
+
+#define MOVERS		3
+#define ACCESSORS	3
+#define MOVES		300
+#define SPOTS		4
+
+static atomic_int movers_left;
+
+static uint32_t spot(unsigned i)
+{
+	return PCI_MMIO_WINDOW_BASE + 0x400000 + i * 0x10000;
+}
+
+static void *mover(void *arg)
+{
+	unsigned seed = (unsigned)(uintptr_t)arg;
+
+	for (int i = 0; i < MOVES; i++) {
+		seed = seed * 1103515245 + 12345;
+		if (seed >> 30 == 0)
+			ecam_write(8, 4, (seed >> 16) & 1 ? PCI_COMMAND_MEMORY :
+				   0, 2);
+		else
+			ecam_write(8, 0x10, spot((seed >> 16) % SPOTS), 4);
+	}
+	atomic_fetch_sub(&movers_left, 1);
+	return NULL;
+}
+
+static void *accessor(void *arg)
+{
+	unsigned n = (unsigned)(uintptr_t)arg;
+	uint64_t v;
+
+	while (atomic_load(&movers_left) > 0) {
+		if (mmio_hit(spot(n++ % SPOTS) + 0x1010, &v) &&
+		    v != 0x5a000010)
+			return (void *)1;
+		ecam_read(8, 0x10, 4);
+	}
+	return NULL;
+}
+
+/*
+ * BARs moved from several vCPUs at once while others use the device: no
+ * deadlock, every hit lands in the device, and at the end the device
+ * decodes exactly where its config space says.
+ */
+static void test_ecam_move_concurrent(void)
+{
+	uint32_t lo = cf8_read(8, 0x10, 4) & ~0xfu;
+	pthread_t t[MOVERS + ACCESSORS];
+	uint32_t at;
+	uint64_t v;
+	int hits = 0;
+
+	atomic_store(&movers_left, MOVERS);
+	for (int i = 0; i < MOVERS + ACCESSORS; i++)
+		CHECK_EQ(pthread_create(&t[i], NULL,
+					i < MOVERS ? mover : accessor,
+					(void *)(uintptr_t)(i + 1)), 0);
+	for (int i = 0; i < MOVERS + ACCESSORS; i++) {
+		void *ret;
+
+		pthread_join(t[i], &ret);
+		CHECK(ret == NULL);
+	}
+	ecam_write(8, 4, PCI_COMMAND_MEMORY, 2);
+	at = cf8_read(8, 0x10, 4) & ~0xfu;
+	for (unsigned i = 0; i < SPOTS; i++)
+		hits += mmio_hit(spot(i) + 0x1010, &v);
+	CHECK_EQ(hits, 1);
+	CHECK(mmio_hit(at + 0x1010, &v));
+	ecam_write(8, 0x10, lo, 4);
 	CHECK(mmio_hit(lo + 0x1010, &v));
 }
 
@@ -436,6 +526,7 @@ int main(void)
 	RUN(test_bar_sizing);
 	RUN(test_bar_move);
 	RUN(test_ecam_move);
+	RUN(test_ecam_move_concurrent);
 	RUN(test_caps);
 	RUN(test_ecam_equals_cf8);
 	RUN(test_hostile_config);
