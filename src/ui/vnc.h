@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The VNC server (libvncserver) behind `cvisor run --vnc`. It outlives the
- * VM instances of one run: the listening sockets open when the option is
- * parsed (so a busy port is a usage error, and they survive --daemonize),
+ * VM instances of one run: the listening sockets open once the command
+ * line is parsed, before anything starts (so a busy port is a usage error,
+ * and they survive --daemonize),
  * its thread starts with the first VM, and each VM built (at start and on
  * every reboot) attaches its display and input devices, and detaches them
  * before they are destroyed. Clients stay connected across a reboot.
