@@ -21,7 +21,8 @@ while :; do
 	[ $i -ge 60 ] && break
 	sleep 0.25
 done' --memory 192M --disk path=disk.raw
-counts() { sed -n 's/^count \([0-9]*\)\r*$/\1/p' "$1"; }
+# counts [FILE]: the counter's values, from FILE or standard input
+counts() { sed -n 's/^count \([0-9]*\)\r*$/\1/p' "$@"; }
 if ! wait_for src.out "^count 8" 600 "$VM"; then
 	fail nested_kvm_migrate_boot "$(tail -c 400 src.out)"
 	kill -KILL "$DST" 2>/dev/null
@@ -42,7 +43,7 @@ drc=$?
 # The console stream across the move counts 1..60 with no gap or repeat,
 # wherever in a line the pause fell.
 seq 1 60 >want
-{ cat src.out; grep -av '^cvisor: ' dst.out; } | counts /dev/stdin >got
+{ cat src.out; grep -av '^cvisor: ' dst.out; } | counts >got
 [[ $mrc -eq 0 && $src_rc -eq 0 && $drc -eq 0 ]] && cmp -s want got
 check nested_kvm_migrate_counter_goes_on $? \
 	"migrate rc=$mrc $(cat m.out); source rc=$src_rc, destination rc=$drc; counts $(tr '\n' ' ' <got | tail -c 200)"

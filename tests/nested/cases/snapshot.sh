@@ -21,7 +21,8 @@ while :; do
 done
 printf "restored-%s" $(cat /tmp/c) | dd of=/dev/vda conv=fsync 2>/dev/null' \
 	--memory 192M --disk path=disk.raw
-counts() { sed -n 's/^count \([0-9]*\) up .*/\1/p' "$1"; }
+# counts [FILE]: the counter's values, from FILE or standard input
+counts() { sed -n 's/^count \([0-9]*\) up .*/\1/p' "$@"; }
 uptimes() { sed -n 's/^count [0-9]* up \([0-9.]*\).*/\1/p' "$1"; }
 if ! wait_for boot.out "^count 8 " 600 "$VM"; then
 	fail nested_kvm_snapshot_boot "$(tail -c 400 boot.out)"
@@ -41,7 +42,7 @@ up1=$(uptimes r.out | head -n1)
 # The console stream across the snapshot counts 1..40 with no gap or
 # repeat, wherever in a line the pause fell.
 seq 1 40 >want
-{ cat boot.out; grep -av '^cvisor: ' r.out; } | counts /dev/stdin >got
+{ cat boot.out; grep -av '^cvisor: ' r.out; } | counts >got
 [[ $rc -eq 0 ]] && cmp -s want got
 check nested_kvm_snapshot_counter_goes_on $? "rc=$rc counted to $before; counts $(tr '\n' ' ' <got | tail -c 200)"
 awk -v a="$up0" -v b="$up1" 'BEGIN { exit !(b > a && b - a < 10) }'
