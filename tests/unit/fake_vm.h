@@ -139,7 +139,7 @@ static int fake_pci_init(struct vm *vm)
 }
 
 /* Every device the test made, newest first, then the bus. */
-static void fake_pci_destroy(struct vm *vm)
+static __attribute__((unused)) void fake_pci_destroy(struct vm *vm)
 {
 	while (fake_nr_devs > 0) {
 		struct device *dev = fake_devs[--fake_nr_devs];
