@@ -56,14 +56,17 @@ source_survives() {
 	check "$1" $? "source rc=$rc last tick $(last_tick "$2"): $(tail -c 300 "$2")"
 }
 
+# migrate_ok ACCEL [NAME-SUFFIX MIGRATE-ARGS...]
 migrate_ok() {
-	local accel=$1 p
+	local accel=$1 how=${2:-} p
+	shift
+	[[ $# -gt 0 ]] && shift
 	p=$(port)
 	dst "$p" d.out --name "m-$accel-dst" ||
 		{ fail "migrate_${accel}_destination_waits" "$(cat d.out)"; return; }
 	src "m-$accel" s.out --accel "$accel" ||
 		{ fail "migrate_${accel}_source_starts" "$(cat s.out)"; return; }
-	"$CVISOR" migrate "m-$accel" "tcp:127.0.0.1:$p" >m.out 2>&1
+	"$CVISOR" migrate "m-$accel" "tcp:127.0.0.1:$p" "$@" >m.out 2>&1
 	local mrc=$? t0 t1 src_rc dst_rc
 	reap "$SRC" 30
 	src_rc=$?
@@ -73,7 +76,7 @@ migrate_ok() {
 	t1=$(first_tick d.out)
 	[[ $mrc -eq 0 && $src_rc -eq 0 && $dst_rc -eq 0 ]] &&
 		seamless s.out d.out
-	check "migrate_${accel}_guest_goes_on_at_destination" $? \
+	check "migrate_${accel}${how}_guest_goes_on_at_destination" $? \
 		"migrate rc=$mrc $(cat m.out); source rc=$src_rc last $t0; destination rc=$dst_rc first $t1: $(tail -c 300 d.out)"
 }
 
@@ -84,6 +87,9 @@ accels="$accels emu"
 for accel in $accels; do
 	migrate_ok "$accel"
 done
+# Pages zstd-compressed on the way.
+read -r first _ <<<"$accels"
+migrate_ok "$first" _compressed --compress
 
 # A guest dirtying 8 MiB as fast as it runs, over a link too slow for a
 # 1 ms downtime: the vCPUs are throttled, the migration still ends, and
