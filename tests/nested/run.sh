@@ -206,7 +206,7 @@ speaker: enabled=0
 mouse: enabled=0
 log: $OUT/bochs.log
 panic: action=fatal
-error: action=report
+error: action=ignore
 info: action=ignore
 debug: action=ignore
 EOF
