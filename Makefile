@@ -14,7 +14,7 @@ CFLAGS   ?= -O2 -g
 PKG_LIBS  = $(or $(shell pkg-config --exists $(PKGS) 2>/dev/null && \
                          pkg-config --libs libvncserver jansson libpng),\
               $(error pkg-config finds no $(PKGS): run scripts/install-deps.sh))
-CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror \
             -D_GNU_SOURCE -Isrc -pthread -MMD -MP \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   += -pthread -lz -lzstd -luring -lseccomp -lutil -lm $(PKG_LIBS)

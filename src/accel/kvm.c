@@ -98,6 +98,7 @@ static int kvm_map_memory(struct vm *vm, struct kvm_vm *kvm)
 
 static void kvm_kick_handler(int sig)
 {
+	(void)sig;
 }
 
 static int kvm_vm_init(struct vm *vm)

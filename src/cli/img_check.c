@@ -9,6 +9,7 @@
 
 static void report(void *ctx, const char *msg)
 {
+	(void)ctx;
 	fprintf(stderr, "%s\n", msg);
 }
 

@@ -202,6 +202,7 @@ static void run_signal(void *opaque, uint32_t events)
 	struct run_signals *rs = opaque;
 	struct signalfd_siginfo si;
 
+	(void)events;
 	if (read(rs->fd, &si, sizeof(si)) != sizeof(si))
 		return;
 	vm_request_exit(rs->vm, VM_EXIT_SIGNAL, "stopped by %s",

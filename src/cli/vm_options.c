@@ -217,6 +217,7 @@ static json_t *dump_balloon(const struct vm_config *cfg)
 
 static int parse_no_reboot(char *arg, struct vm_config *cfg)
 {
+	(void)arg;
 	cfg->no_reboot = true;
 	return 0;
 }
@@ -228,6 +229,7 @@ static json_t *dump_no_reboot(const struct vm_config *cfg)
 
 static int parse_no_seccomp(char *arg, struct vm_config *cfg)
 {
+	(void)arg;
 	cfg->no_seccomp = true;
 	return 0;
 }
@@ -239,6 +241,7 @@ static json_t *dump_no_seccomp(const struct vm_config *cfg)
 
 static int parse_debug(char *arg, struct vm_config *cfg)
 {
+	(void)arg;
 	cfg->debug = true;
 	log_set_debug(1);
 	return 0;
@@ -251,6 +254,7 @@ static json_t *dump_debug(const struct vm_config *cfg)
 
 static int parse_test_exit(char *arg, struct vm_config *cfg)
 {
+	(void)arg;
 	cfg->test_exit = true;
 	return 0;
 }

@@ -31,6 +31,7 @@ static uint64_t acpi_pm_read(void *opaque, uint64_t off, unsigned size)
 	struct acpi_pm *pm = opaque;
 	uint64_t val = 0;
 
+	(void)size;
 	pthread_mutex_lock(&pm->lock);
 	if (off == PORT_ACPI_SLEEP_STS - PORT_ACPI_PM)
 		val = pm->sleep_status;
@@ -62,6 +63,7 @@ static void acpi_pm_write(void *opaque, uint64_t off, uint64_t val,
 {
 	struct acpi_pm *pm = opaque;
 
+	(void)size;
 	/* A wider access than the GAS says covers the first register only. */
 	switch (off + PORT_ACPI_PM) {
 	case PORT_ACPI_SLEEP_CTL:

@@ -285,6 +285,8 @@ static uint64_t i8042_data_read(void *opaque, uint64_t off, unsigned size)
 	struct i8042 *kbc = opaque;
 	uint8_t val;
 
+	(void)off;
+	(void)size;
 	pthread_mutex_lock(&kbc->lock);
 	val = i8042_pop(kbc);
 	pthread_mutex_unlock(&kbc->lock);
@@ -297,6 +299,8 @@ static void i8042_data_write(void *opaque, uint64_t off, uint64_t val,
 	struct i8042 *kbc = opaque;
 	uint8_t cmd;
 
+	(void)off;
+	(void)size;
 	pthread_mutex_lock(&kbc->lock);
 	kbc->status &= ~STS_CMD;
 	cmd = kbc->pending_cmd;
@@ -313,6 +317,8 @@ static uint64_t i8042_cmd_read(void *opaque, uint64_t off, unsigned size)
 	struct i8042 *kbc = opaque;
 	uint8_t val;
 
+	(void)off;
+	(void)size;
 	pthread_mutex_lock(&kbc->lock);
 	val = i8042_status(kbc);
 	pthread_mutex_unlock(&kbc->lock);
@@ -324,6 +330,8 @@ static void i8042_cmd_write(void *opaque, uint64_t off, uint64_t val,
 {
 	struct i8042 *kbc = opaque;
 
+	(void)off;
+	(void)size;
 	pthread_mutex_lock(&kbc->lock);
 	kbc->status |= STS_CMD;
 	kbc->pending_cmd = 0;

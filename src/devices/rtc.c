@@ -253,6 +253,7 @@ static void rtc_timer_fired(void *opaque, uint32_t events)
 	struct rtc *rtc = opaque;
 	uint64_t expirations;
 
+	(void)events;
 	if (read(rtc->timer_fd, &expirations, sizeof(expirations)) < 0)
 		return;
 	pthread_mutex_lock(&rtc->lock);
@@ -415,6 +416,7 @@ static uint64_t rtc_read(void *opaque, uint64_t off, unsigned size)
 	struct rtc *rtc = opaque;
 	uint8_t v;
 
+	(void)size;
 	pthread_mutex_lock(&rtc->lock);
 	v = off == 0 ? rtc->index : rtc_read_reg(rtc, rtc->index);
 	pthread_mutex_unlock(&rtc->lock);
@@ -426,6 +428,7 @@ static void rtc_write(void *opaque, uint64_t off, uint64_t val,
 {
 	struct rtc *rtc = opaque;
 
+	(void)size;
 	pthread_mutex_lock(&rtc->lock);
 	if (off == 0)
 		rtc->index = val & 0x7f;	/* bit 7 masks NMI: ignored */

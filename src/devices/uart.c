@@ -136,6 +136,7 @@ static uint64_t uart_read(void *opaque, uint64_t off, unsigned size)
 	struct uart *u = opaque;
 	uint8_t v = 0;
 
+	(void)size;
 	pthread_mutex_lock(&u->lock);
 	switch (off) {
 	case UART_RBR:
@@ -176,6 +177,7 @@ static void uart_write(void *opaque, uint64_t off, uint64_t val,
 	struct uart *u = opaque;
 	uint8_t c = val;
 
+	(void)size;
 	pthread_mutex_lock(&u->lock);
 	switch (off) {
 	case UART_THR:

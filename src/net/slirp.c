@@ -66,6 +66,7 @@ static void cb_guest_error(const char *msg, void *opaque)
 
 static int64_t cb_clock_get_ns(void *opaque)
 {
+	(void)opaque;
 	return slirp_now_ns();
 }
 
@@ -91,6 +92,7 @@ static void cb_timer_free(void *timer, void *opaque)
 {
 	struct slirp_timer *t = timer;
 
+	(void)opaque;
 	if (t)
 		*t = (struct slirp_timer){ 0 };
 }
@@ -99,6 +101,7 @@ static void cb_timer_mod(void *timer, int64_t expire_ms, void *opaque)
 {
 	struct slirp_timer *t = timer;
 
+	(void)opaque;
 	if (!t)
 		return;
 	t->expire_ms = expire_ms;
@@ -111,15 +114,20 @@ static void cb_timer_mod(void *timer, int64_t expire_ms, void *opaque)
  */
 static void cb_register_poll_fd(int fd, void *opaque)
 {
+	(void)fd;
+	(void)opaque;
 }
 
 static void cb_unregister_poll_fd(int fd, void *opaque)
 {
+	(void)fd;
+	(void)opaque;
 }
 
 /* A socket can take data again: the NIC thread re-polls every round. */
 static void cb_notify(void *opaque)
 {
+	(void)opaque;
 }
 
 static const SlirpCb slirp_callbacks = {
@@ -140,6 +148,7 @@ static int slirp_send(struct net_backend *be, unsigned q,
 	struct net_slirp *s = (struct net_slirp *)be;
 	size_t done = 0;
 
+	(void)q;
 	if (len <= NET_HDR_LEN || len > NET_MAX_FRAME)
 		return -EINVAL;
 	/* slirp wants one buffer, and a copy the guest cannot change */

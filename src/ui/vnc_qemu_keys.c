@@ -17,6 +17,8 @@ static void (*qemu_key_send)(rfbClientPtr cl, unsigned key, bool down);
 
 static rfbBool qemu_key_new_client(rfbClientPtr cl, void **data)
 {
+	(void)cl;
+	(void)data;
 	return TRUE;
 }
 
@@ -30,6 +32,7 @@ static rfbBool qemu_key_enable(rfbClientPtr cl, void **data, int encoding)
 		.encoding = Swap32IfLE(rfbEncodingQemuExtendedKeyEvent),
 	};
 
+	(void)data;
 	if ((uint32_t)encoding != rfbEncodingQemuExtendedKeyEvent)
 		return FALSE;
 	if (rfbWriteExact(cl, (char *)&fu, sz_rfbFramebufferUpdateMsg) < 0 ||
@@ -45,6 +48,7 @@ static rfbBool qemu_key_message(rfbClientPtr cl, void *data,
 	rfbQemuExtendedKeyEventMsg ev;
 	int n;
 
+	(void)data;
 	if (msg->type != rfbQemuEvent)
 		return FALSE;
 	n = rfbReadExact(cl, (char *)&ev + 1, sz_rfbQemuExtendedKeyEventMsg - 1);

@@ -135,6 +135,8 @@ static void vin_config_select(struct virtio_input *in)
 static void vin_config_write(struct virtio_dev *vdev, unsigned off,
 			     unsigned len)
 {
+	(void)off;
+	(void)len;
 	vin_config_select(vdev->opaque);
 }
 

@@ -99,9 +99,9 @@ bool virtio_kick_clear(struct virtio_queue *q)
 static uint64_t vpci_isr_read(void *opaque, uint64_t off, unsigned size)
 {
 	struct virtio_dev *vdev = opaque;
-
 	uint8_t isr;
 
+	(void)size;
 	if (off != 0)
 		return 0;
 	isr = __atomic_exchange_n(&vdev->isr, 0, __ATOMIC_ACQ_REL);
@@ -157,6 +157,8 @@ static void vpci_notify_write(void *opaque, uint64_t off, uint64_t val,
 	unsigned q = off / VPCI_NOTIFY_MULT;
 	uint64_t one = 1;
 
+	(void)val;
+	(void)size;
 	if (q >= vdev->nr_queues)
 		return;
 	if (write(vdev->queues[q].kick_fd, &one, sizeof(one)) < 0)
@@ -173,6 +175,7 @@ static void vpci_bar_mapped(struct pci_device *dev, int bar, uint64_t addr)
 {
 	struct virtio_dev *vdev = dev->opaque;
 
+	(void)bar;
 	for (unsigned q = 0; q < vdev->nr_queues; q++)
 		dev_env_add_ioeventfd(&vdev->env, addr + VPCI_NOTIFY_OFF +
 				      q * VPCI_NOTIFY_MULT, 2, false,
@@ -183,6 +186,7 @@ static void vpci_bar_unmapped(struct pci_device *dev, int bar, uint64_t addr)
 {
 	struct virtio_dev *vdev = dev->opaque;
 
+	(void)bar;
 	for (unsigned q = 0; q < vdev->nr_queues; q++)
 		dev_env_del_ioeventfd(&vdev->env, addr + VPCI_NOTIFY_OFF +
 				      q * VPCI_NOTIFY_MULT, 2, false,

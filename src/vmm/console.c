@@ -130,6 +130,7 @@ static void console_input(void *opaque, uint32_t events)
 	size_t n = 0;
 	ssize_t len;
 
+	(void)events;
 	len = read(con->in_fd, buf, sizeof(buf));
 	if (len <= 0) {
 		if (len < 0 && (errno == EINTR || errno == EAGAIN))

@@ -189,11 +189,13 @@ static int cmd_info(struct control *ctl, struct control_req *r)
 
 static int cmd_pause(struct control *ctl, struct control_req *r)
 {
+	(void)r;
 	return vm_pause(ctl->vm);
 }
 
 static int cmd_resume(struct control *ctl, struct control_req *r)
 {
+	(void)r;
 	vm_resume(ctl->vm);
 	return 0;
 }
@@ -219,6 +221,7 @@ static int cmd_stop(struct control *ctl, struct control_req *r)
 
 static int cmd_quit(struct control *ctl, struct control_req *r)
 {
+	(void)r;
 	vm_request_exit(ctl->vm, VM_EXIT_QUIT, "stopped by the control socket");
 	return 0;
 }

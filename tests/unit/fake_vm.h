@@ -27,6 +27,7 @@ static uint32_t fake_msi_data;
 
 static int fake_set_irq(void *v, unsigned gsi, int level)
 {
+	(void)v;
 	__atomic_store_n(&fake_irq_gsi, gsi, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&fake_irq_level, level, __ATOMIC_SEQ_CST);
 	return 0;
@@ -34,6 +35,7 @@ static int fake_set_irq(void *v, unsigned gsi, int level)
 
 static int fake_send_msi(void *v, uint64_t addr, uint32_t data)
 {
+	(void)v;
 	__atomic_store_n(&fake_msi_addr, addr, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&fake_msi_data, data, __ATOMIC_SEQ_CST);
 	__atomic_fetch_add(&fake_nr_msi, 1, __ATOMIC_SEQ_CST);
@@ -57,6 +59,7 @@ static int fake_route_add(void *v, uint64_t addr, uint32_t data)
 {
 	int fd;
 
+	(void)v;
 	if (!fake_msi_routes)
 		return -ENOSYS;
 	if (fake_route_error)
@@ -75,6 +78,7 @@ static int fake_route_add(void *v, uint64_t addr, uint32_t data)
 static int fake_route_update(void *v, int fd, uint64_t addr,
 			     uint32_t data)
 {
+	(void)v;
 	fake_nr_route_changes++;
 	fake_route_fd = fd;
 	fake_route_addr = addr;
@@ -84,6 +88,7 @@ static int fake_route_update(void *v, int fd, uint64_t addr,
 
 static void fake_route_del(void *v, int fd)
 {
+	(void)v;
 	fake_nr_routes--;
 	close(fd);
 }

@@ -16,6 +16,8 @@ struct probe {
 
 static uint64_t probe_read(void *opaque, uint64_t off, unsigned size)
 {
+	(void)opaque;
+	(void)size;
 	return 0x1122334455667788ULL + off;
 }
 
@@ -117,6 +119,9 @@ static void gate_write(void *opaque, uint64_t off, uint64_t val,
 {
 	struct gate *g = opaque;
 
+	(void)off;
+	(void)val;
+	(void)size;
 	pthread_mutex_lock(&g->lock);
 	g->entered = true;
 	pthread_cond_broadcast(&g->cond);
@@ -292,6 +297,8 @@ static void mover_write(void *opaque, uint64_t off, uint64_t val,
 {
 	struct mover *m = opaque;
 
+	(void)off;
+	(void)size;
 	if (val == 0xdead) {
 		m->self = bus_unregister(m->bus, 0x100, m);
 		return;

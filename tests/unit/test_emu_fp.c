@@ -139,6 +139,7 @@ static bool nmi_ready;
 
 static bool stub_maybe(void *apic)
 {
+	(void)apic;
 	return nmi_ready;
 }
 
@@ -146,17 +147,21 @@ static unsigned stub_take(void *apic, uint8_t *sipi)
 {
 	bool was = nmi_ready;
 
+	(void)apic;
+	(void)sipi;
 	nmi_ready = false;
 	return was ? CPU_EV_NMI : 0;
 }
 
 static int stub_vector(void *apic)
 {
+	(void)apic;
 	return -1;
 }
 
 static uint64_t stub_base(void *apic)
 {
+	(void)apic;
 	return 0xfee00000;
 }
 

@@ -15,26 +15,33 @@ static bool pending;
 
 static bool fake_maybe(void *apic)
 {
+	(void)apic;
 	return pending;
 }
 
 static int fake_vector(void *apic)
 {
+	(void)apic;
 	return pending ? VEC : -1;
 }
 
 static void fake_accept(void *apic, int vector)
 {
+	(void)apic;
+	(void)vector;
 	pending = false;
 }
 
 static unsigned fake_events(void *apic, uint8_t *sipi)
 {
+	(void)apic;
+	(void)sipi;
 	return 0;
 }
 
 static uint64_t fake_base(void *apic)
 {
+	(void)apic;
 	return 0xfee00000;
 }
 

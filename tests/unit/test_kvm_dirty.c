@@ -33,12 +33,18 @@ static void probe_write(void *opaque, uint64_t off, uint64_t val,
 {
 	struct probe *p = opaque;
 
+	(void)off;
+	(void)val;
+	(void)size;
 	p->seen++;
 	p->vcpu->vm->accel->vcpu_kick(p->vcpu);
 }
 
 static uint64_t probe_read(void *opaque, uint64_t off, unsigned size)
 {
+	(void)opaque;
+	(void)off;
+	(void)size;
 	return 0;
 }
 

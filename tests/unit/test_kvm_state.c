@@ -37,6 +37,8 @@ static void probe_write(void *opaque, uint64_t off, uint64_t val,
 {
 	struct probe *p = opaque;
 
+	(void)off;
+	(void)size;
 	p->last = val;
 	if (++p->seen >= p->stop_after)
 		p->vcpu->vm->accel->vcpu_kick(p->vcpu);
@@ -44,6 +46,9 @@ static void probe_write(void *opaque, uint64_t off, uint64_t val,
 
 static uint64_t probe_read(void *opaque, uint64_t off, unsigned size)
 {
+	(void)opaque;
+	(void)off;
+	(void)size;
 	return 0;
 }
 

@@ -20,6 +20,8 @@ static struct vm vm;
 
 static uint64_t reg_read(void *opaque, uint64_t off, unsigned size)
 {
+	(void)opaque;
+	(void)size;
 	return 0x5a000000 | off;
 }
 

@@ -175,6 +175,7 @@ static void test_refcount_packing(void)
 
 static void show(void *ctx, const char *msg)
 {
+	(void)ctx;
 	printf("  check: %s\n", msg);
 }
 

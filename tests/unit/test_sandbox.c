@@ -61,6 +61,7 @@ static void do_execve(void)
 
 static void *thread_execve(void *unused)
 {
+	(void)unused;
 	do_execve();
 	return NULL;
 }
@@ -89,6 +90,7 @@ static void do_unshare(void)
 
 static int child_fn(void *arg)
 {
+	(void)arg;
 	return 0;
 }
 
@@ -122,6 +124,7 @@ static void do_init_module(void)
 
 static void *thread_nothing(void *unused)
 {
+	(void)unused;
 	return NULL;
 }
 

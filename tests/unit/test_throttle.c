@@ -55,11 +55,15 @@ static void fake_vcpu_destroy(struct vcpu *vcpu)
 
 static int fake_regs(struct vcpu *vcpu, const struct x86_regs *regs)
 {
+	(void)vcpu;
+	(void)regs;
 	return 0;
 }
 
 static int fake_sregs(struct vcpu *vcpu, const struct x86_sregs *sregs)
 {
+	(void)vcpu;
+	(void)sregs;
 	return 0;
 }
 

@@ -40,6 +40,7 @@ static unsigned long updates;	/* framebuffer updates received */
 
 static void quiet(const char *fmt, ...)
 {
+	(void)fmt;
 }
 
 static long long now_ms(void)
@@ -55,6 +56,7 @@ static char *get_password(rfbClient *cl)
 	char line[128] = "";
 	FILE *f = password_file ? fopen(password_file, "r") : NULL;
 
+	(void)cl;
 	if (f) {
 		if (!fgets(line, sizeof(line), f))
 			line[0] = 0;
@@ -74,6 +76,11 @@ static rfbBool alloc_fb(rfbClient *cl)
 
 static void got_update(rfbClient *cl, int x, int y, int w, int h)
 {
+	(void)cl;
+	(void)x;
+	(void)y;
+	(void)w;
+	(void)h;
 	updates++;
 }
 

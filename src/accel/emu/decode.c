@@ -270,6 +270,7 @@ _Noreturn void insn_ud(struct emu_cpu *cpu, struct insn *in)
 	int n = 0;
 	char hex[15 * 3 + 1];
 
+	(void)in;
 	if (p) {
 		n = 4096 - (lin & 0xfff);
 		n = n < 15 ? n : 15;

@@ -20,6 +20,9 @@ static const rmw_fn alu_fns[7] = { fn_alu0, fn_alu1, fn_alu2, fn_alu3,
 static uint64_t fn_xchg(struct emu_cpu *cpu, uint64_t a, uint64_t b,
 			int size)
 {
+	(void)cpu;
+	(void)a;
+	(void)size;
 	return b;
 }
 

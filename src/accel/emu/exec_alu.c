@@ -112,6 +112,7 @@ uint64_t fn_inc(struct emu_cpu *cpu, uint64_t a, uint64_t unused, int size)
 	uint64_t cf = cpu->rflags & FL_CF;
 	uint64_t r = alu_op(cpu, 0, a, 1, size);
 
+	(void)unused;
 	cpu->rflags = (cpu->rflags & ~(uint64_t)FL_CF) | cf;
 	return r;
 }
@@ -121,6 +122,7 @@ uint64_t fn_dec(struct emu_cpu *cpu, uint64_t a, uint64_t unused, int size)
 	uint64_t cf = cpu->rflags & FL_CF;
 	uint64_t r = alu_op(cpu, 5, a, 1, size);
 
+	(void)unused;
 	cpu->rflags = (cpu->rflags & ~(uint64_t)FL_CF) | cf;
 	return r;
 }
@@ -308,11 +310,14 @@ static void divide(struct emu_cpu *cpu, struct insn *in, int size,
 
 static uint64_t fn_not(struct emu_cpu *cpu, uint64_t a, uint64_t u, int sz)
 {
+	(void)cpu;
+	(void)u;
 	return ~a & size_mask(sz);
 }
 
 static uint64_t fn_neg(struct emu_cpu *cpu, uint64_t a, uint64_t u, int sz)
 {
+	(void)u;
 	return alu_op(cpu, 5, 0, a, sz);
 }
 

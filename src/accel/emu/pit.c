@@ -293,6 +293,7 @@ static uint64_t pit_io_read(void *opaque, uint64_t off, unsigned size)
 	uint64_t now = emu_irqchip_now(pit->chip);
 	uint8_t val = 0xff;
 
+	(void)size;
 	pthread_mutex_lock(&pit->lock);
 	if (off < 3)
 		val = pit_read_counter(&pit->ch[off], now);
@@ -306,6 +307,7 @@ static void pit_io_write(void *opaque, uint64_t off, uint64_t val,
 	struct pit *pit = opaque;
 	uint64_t now = emu_irqchip_now(pit->chip);
 
+	(void)size;
 	pthread_mutex_lock(&pit->lock);
 	if (off < 3)
 		pit_write_counter(pit, off, val, now);
@@ -324,6 +326,8 @@ static uint64_t pit_port61_read(void *opaque, uint64_t off, unsigned size)
 	uint64_t now = emu_irqchip_now(pit->chip);
 	uint8_t val;
 
+	(void)off;
+	(void)size;
 	pthread_mutex_lock(&pit->lock);
 	val = pit->ch[2].gate | pit->speaker << 1 | pit->port61_other |
 	      ((now / 15085) & 1) << 4 | pit_out(&pit->ch[2], now) << 5;
@@ -336,6 +340,8 @@ static void pit_port61_write(void *opaque, uint64_t off, uint64_t val,
 {
 	struct pit *pit = opaque;
 
+	(void)off;
+	(void)size;
 	pthread_mutex_lock(&pit->lock);
 	pit_set_gate(&pit->ch[2], val & 1, emu_irqchip_now(pit->chip));
 	pit->speaker = val & 2;
