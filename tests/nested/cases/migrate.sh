@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Live migration of Linux on KVM inside the Bochs host, source and
-# destination on its loopback: dirty logging (KVM_GET_DIRTY_LOG) on a real
+# destination on its loopback, two vCPUs: dirty logging (KVM_GET_DIRTY_LOG) on a real
 # kvm_intel, the counter in tmpfs goes on at the destination, the disk
 # image changes hands, and both ends exit 0.
 # Guest commands are single-quoted: they expand in the guest.
@@ -20,7 +20,7 @@ while :; do
 	printf "rec %06d\n" $i | dd of=/dev/vda bs=16 seek=$i conv=fsync 2>/dev/null
 	[ $i -ge 60 ] && break
 	sleep 0.25
-done' --memory 192M --disk path=disk.raw
+done' --memory 192M --cpus 2 --disk path=disk.raw
 # counts [FILE]: the counter's values, from FILE or standard input
 counts() { sed -n 's/^count \([0-9]*\)\r*$/\1/p' "$@"; }
 if ! wait_for src.out "^count 8" 600 "$VM"; then
