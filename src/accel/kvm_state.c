@@ -75,18 +75,7 @@ static size_t kvm_xsave_size(int kvm_fd)
 
 static void put_kvm_seg(struct state_writer *w, const struct kvm_segment *s)
 {
-	state_put_u64(w, s->base);
-	state_put_u32(w, s->limit);
-	state_put_u16(w, s->selector);
-	state_put_u8(w, s->type);
-	state_put_u8(w, s->present);
-	state_put_u8(w, s->dpl);
-	state_put_u8(w, s->db);
-	state_put_u8(w, s->s);
-	state_put_u8(w, s->l);
-	state_put_u8(w, s->g);
-	state_put_u8(w, s->avl);
-	state_put_u8(w, s->unusable);
+	STATE_PUT_SEGMENT(w, s);
 }
 
 static struct kvm_segment *sregs_seg(struct kvm_sregs *s, int i)
@@ -264,18 +253,7 @@ out:
 static void get_kvm_seg(struct state_reader *r, struct kvm_segment *s,
 			int *err)
 {
-	s->base = sread_u64(r, err);
-	s->limit = sread_u32(r, err);
-	s->selector = sread_u16(r, err);
-	s->type = sread_u8(r, err);
-	s->present = sread_bool(r, err);
-	s->dpl = sread_u8(r, err);
-	s->db = sread_bool(r, err);
-	s->s = sread_bool(r, err);
-	s->l = sread_bool(r, err);
-	s->g = sread_bool(r, err);
-	s->avl = sread_bool(r, err);
-	s->unusable = sread_bool(r, err);
+	SREAD_SEGMENT(r, s, err);
 }
 
 static void get_regs(struct state_reader *r, struct kvm_regs *k, int *err)

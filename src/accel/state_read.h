@@ -79,4 +79,42 @@ static inline const char *sread_error(int err)
 	       "section too short";
 }
 
+/*
+ * A segment register on the wire (23 bytes), one layout for both
+ * accelerators: base u64, limit u32, selector u16, then u8 type, present,
+ * dpl, db, s, l, g, avl, unusable. Macros, since KVM's struct kvm_segment
+ * and the emulator's struct x86_segment have the same fields.
+ */
+#define STATE_PUT_SEGMENT(w, seg)					\
+	do {								\
+		state_put_u64(w, (seg)->base);				\
+		state_put_u32(w, (seg)->limit);				\
+		state_put_u16(w, (seg)->selector);			\
+		state_put_u8(w, (seg)->type);				\
+		state_put_u8(w, (seg)->present);			\
+		state_put_u8(w, (seg)->dpl);				\
+		state_put_u8(w, (seg)->db);				\
+		state_put_u8(w, (seg)->s);				\
+		state_put_u8(w, (seg)->l);				\
+		state_put_u8(w, (seg)->g);				\
+		state_put_u8(w, (seg)->avl);				\
+		state_put_u8(w, (seg)->unusable);			\
+	} while (0)
+
+#define SREAD_SEGMENT(r, seg, err)					\
+	do {								\
+		(seg)->base = sread_u64(r, err);			\
+		(seg)->limit = sread_u32(r, err);			\
+		(seg)->selector = sread_u16(r, err);			\
+		(seg)->type = sread_u8(r, err);				\
+		(seg)->present = sread_bool(r, err);			\
+		(seg)->dpl = sread_u8(r, err);				\
+		(seg)->db = sread_bool(r, err);				\
+		(seg)->s = sread_bool(r, err);				\
+		(seg)->l = sread_bool(r, err);				\
+		(seg)->g = sread_bool(r, err);				\
+		(seg)->avl = sread_bool(r, err);			\
+		(seg)->unusable = sread_bool(r, err);			\
+	} while (0)
+
 #endif
