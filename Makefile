@@ -5,14 +5,14 @@
 CC       ?= cc
 BUILD    ?= build
 SAN      ?= 0
-PKGS     := slirp libvncserver jansson libpng
+PKGS     := slirp libvncserver jansson libpng libcrypto libiscsi numa
 CFLAGS   ?= -O2 -g
 # Expanded only when a recipe needs them, so 'make deps' and 'make demo'
 # work on a machine that does not have the libraries yet. libslirp is
 # opened at run time (src/net/slirp_lib.c): its headers are needed, but
 # neither it nor glib is linked.
 PKG_LIBS  = $(or $(shell pkg-config --exists $(PKGS) 2>/dev/null && \
-                         pkg-config --libs libvncserver jansson libpng),\
+                         pkg-config --libs libvncserver jansson libpng libcrypto libiscsi numa),\
               $(error pkg-config finds no $(PKGS): run scripts/install-deps.sh))
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror \
             -D_GNU_SOURCE -Isrc -pthread -MMD -MP \
