@@ -9,6 +9,9 @@
 
 #include "block/block.h"
 
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Probed in this order; raw, which claims nothing, is the fallback. */
 static const struct block_driver *const drivers[] = {
 	&block_raw_driver,
 	&block_qcow2_driver,
@@ -68,15 +71,46 @@ const char *block_probe(int fd)
 	if (posix_memalign((void **)&buf, 4096, 4096))
 		return fmt;
 	n = pread(fd, buf, 4096, 0);
-	if (n >= 4 && !memcmp(buf, "QFI\xfb", 4))
-		fmt = "qcow2";
+	for (size_t i = 0; n > 0 && i < ARRAY_LEN(drivers); i++) {
+		if (drivers[i]->probe && drivers[i]->probe(buf, (size_t)n)) {
+			fmt = drivers[i]->name;
+			break;
+		}
+	}
 	free(buf);
 	return fmt;
 }
 
+const struct block_driver *block_driver_at(size_t i)
+{
+	return i < ARRAY_LEN(drivers) ? drivers[i] : NULL;
+}
+
+const char *block_opt_get(struct block_opts *o, const char *key)
+{
+	const char *val = NULL;
+
+	/* the last one wins, as in qemu-img */
+	for (size_t i = 0; i < o->n; i++) {
+		if (!strcmp(o->v[i].key, key)) {
+			o->v[i].used = true;
+			val = o->v[i].val;
+		}
+	}
+	return val;
+}
+
+const char *block_opt_unused(const struct block_opts *o)
+{
+	for (size_t i = 0; i < o->n; i++)
+		if (!o->v[i].used)
+			return o->v[i].key;
+	return NULL;
+}
+
 const struct block_driver *block_find_driver(const char *fmt)
 {
-	for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++)
+	for (size_t i = 0; i < ARRAY_LEN(drivers); i++)
 		if (!strcmp(drivers[i]->name, fmt))
 			return drivers[i];
 	return NULL;
@@ -178,6 +212,8 @@ int block_pwrite(struct block_dev *dev, const void *buf, size_t len,
 
 int block_flush(struct block_dev *dev)
 {
+	if (!dev->drv->flush)
+		return 0;
 	return dev->drv->flush(dev);
 }
 
@@ -189,7 +225,26 @@ int block_discard(struct block_dev *dev, uint64_t off, uint64_t len)
 		return ret;
 	if (dev->flags & BLOCK_RDONLY)
 		return -EROFS;
+	if (!dev->drv->discard)
+		return 0; /* a hint the format may ignore */
 	return dev->drv->discard(dev, off, len);
+}
+
+/* For formats without a zero-write operation: plain writes of zeroes. */
+static int write_zeroes_slow(struct block_dev *dev, uint64_t off, uint64_t len)
+{
+	static const uint8_t zero[65536];
+
+	while (len) {
+		size_t n = len < sizeof(zero) ? (size_t)len : sizeof(zero);
+		int ret = dev->drv->pwrite(dev, zero, n, off);
+
+		if (ret)
+			return ret;
+		off += n;
+		len -= n;
+	}
+	return 0;
 }
 
 int block_write_zeroes(struct block_dev *dev, uint64_t off, uint64_t len)
@@ -200,6 +255,8 @@ int block_write_zeroes(struct block_dev *dev, uint64_t off, uint64_t len)
 		return ret;
 	if (dev->flags & BLOCK_RDONLY)
 		return -EROFS;
+	if (!dev->drv->write_zeroes)
+		return write_zeroes_slow(dev, off, len);
 	return dev->drv->write_zeroes(dev, off, len);
 }
 
@@ -207,6 +264,8 @@ int block_truncate(struct block_dev *dev, uint64_t size)
 {
 	if (dev->flags & BLOCK_RDONLY)
 		return -EROFS;
+	if (!dev->drv->truncate)
+		return -EOPNOTSUPP;
 	return dev->drv->truncate(dev, size);
 }
 
@@ -226,10 +285,32 @@ int block_status(struct block_dev *dev, uint64_t off, uint64_t len,
 		*pnum = 0;
 		return 0;
 	}
+	if (!dev->drv->block_status) {
+		*pnum = len;
+		return BLOCK_STATUS_DATA | BLOCK_STATUS_ALLOCATED;
+	}
 	return dev->drv->block_status(dev, off, len, pnum, host_off);
 }
 
 uint64_t block_allocated_size(struct block_dev *dev)
 {
+	if (!dev->drv->allocated_size)
+		return 0;
 	return dev->drv->allocated_size(dev);
+}
+
+int block_opts_done(const struct block_opts *o, const char *fmt, char *err,
+		    size_t errlen)
+{
+	const char *key = block_opt_unused(o);
+
+	if (!key)
+		return 0;
+	if (!strcmp(key, "backing_file") || !strcmp(key, "backing_fmt"))
+		snprintf(err, errlen, "format %s does not support backing files",
+			 fmt);
+	else
+		snprintf(err, errlen, "invalid parameter '%s' for format %s", key,
+			 fmt);
+	return -EINVAL;
 }

@@ -7,6 +7,7 @@
 #ifndef CVISOR_BLOCK_BLOCK_H
 #define CVISOR_BLOCK_BLOCK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,45 @@
 #define BLOCK_STATUS_COMPRESSED (1 << 4)
 
 struct block_dev;
+struct json_t;
+
+/* What "img check" found and fixed, for any format with metadata. */
+struct block_check_result {
+	uint64_t corruptions, leaks, check_errors;
+	uint64_t corruptions_fixed, leaks_fixed;
+	uint64_t image_end_offset;
+	uint64_t total_clusters, allocated_clusters;
+	uint64_t fragmented_clusters, compressed_clusters;
+};
+
+#define BLOCK_FIX_LEAKS  1
+#define BLOCK_FIX_ERRORS 2
+
+/*
+ * The -o options of "img create" for a format, in the order given. A driver
+ * takes the keys it knows with block_opt_get(); a key no one took is an
+ * error the caller reports.
+ */
+struct block_opt {
+	const char *key, *val;
+	bool used;
+};
+
+struct block_opts {
+	struct block_opt *v;
+	size_t n;
+};
+
+/* The value of key (marking it taken), or NULL. */
+const char *block_opt_get(struct block_opts *o, const char *key);
+/* The first key no driver took, or NULL. */
+const char *block_opt_unused(const struct block_opts *o);
+/*
+ * A create op calls this after taking its options and before it writes
+ * anything: -EINVAL with a message naming the first key it did not take.
+ */
+int block_opts_done(const struct block_opts *o, const char *fmt, char *err,
+		    size_t errlen);
 
 struct block_driver {
 	const char *name;
@@ -43,6 +83,29 @@ struct block_driver {
 			    uint64_t *pnum, uint64_t *host_off);
 	/* Bytes the image occupies on the host. */
 	uint64_t (*allocated_size)(struct block_dev *dev);
+
+	/*
+	 * Optional hooks; NULL where the format has no such thing.
+	 *
+	 * probe: nonzero if buf, the first len bytes of the file (at most 4096,
+	 * fewer for a short file), is this format.
+	 */
+	int (*probe)(const uint8_t *buf, size_t len);
+	/* Creates an image of size bytes at path ("img create", "convert -O"). */
+	int (*create)(const char *path, uint64_t size, struct block_opts *opts,
+		      char *err, size_t errlen);
+	/* The lines "img create -o help" prints for this format. */
+	const char *create_help;
+	/*
+	 * "img info": sets *data to a new JSON object of the format-specific
+	 * information, named as qemu-img names it ("create-type", "extents").
+	 */
+	int (*info)(struct block_dev *dev, struct json_t **data);
+	/* Cluster, grain or block size for "img info", 0 if none. */
+	uint64_t (*cluster_size)(struct block_dev *dev);
+	/* "img check": fix is BLOCK_FIX_*; messages go to report. */
+	int (*check)(struct block_dev *dev, int fix, struct block_check_result *r,
+		     void (*report)(void *ctx, const char *msg), void *ctx);
 };
 
 struct block_dev {
@@ -56,9 +119,11 @@ struct block_dev {
 extern const struct block_driver block_raw_driver;
 extern const struct block_driver block_qcow2_driver;
 
-/* Format name from the first bytes of the file: "qcow2" or "raw". */
+/* Format name from the first bytes of the file; "raw" if no driver claims it. */
 const char *block_probe(int fd);
 const struct block_driver *block_find_driver(const char *fmt);
+/* The i-th known driver, NULL past the last. */
+const struct block_driver *block_driver_at(size_t i);
 
 /*
  * Opens path as fmt (NULL probes). On failure returns -errno and leaves a

@@ -93,7 +93,7 @@ static int load_l1(struct qcow2 *s)
 static int open_fixups(struct block_dev *dev, struct qcow2 *s, char *err,
 		       size_t errlen)
 {
-	struct qcow2_check_result r;
+	struct block_check_result r;
 	uint8_t b[8];
 	int ret;
 
@@ -114,7 +114,7 @@ static int open_fixups(struct block_dev *dev, struct qcow2 *s, char *err,
 		s->autoclear = 0;
 	}
 	if ((s->incompat & QCOW2_INCOMPAT_DIRTY) && !(dev->flags & BLOCK_REPAIR)) {
-		ret = qcow2_check(dev, QCOW2_FIX_LEAKS | QCOW2_FIX_ERRORS, &r,
+		ret = qcow2_check(dev, BLOCK_FIX_LEAKS | BLOCK_FIX_ERRORS, &r,
 				  NULL, NULL);
 		if (ret < 0) {
 			snprintf(err, errlen, "repairing dirty image '%s': %s",
@@ -541,6 +541,11 @@ int qcow2_set_backing(struct block_dev *dev, const char *file,
 	return ret;
 }
 
+static int qcow2_probe(const uint8_t *buf, size_t len)
+{
+	return len >= 4 && !memcmp(buf, "QFI\xfb", 4);
+}
+
 const struct block_driver block_qcow2_driver = {
 	.name = "qcow2",
 	.open = qcow2_open,
@@ -553,4 +558,7 @@ const struct block_driver block_qcow2_driver = {
 	.truncate = qcow2_truncate,
 	.block_status = qcow2_block_status,
 	.allocated_size = qcow2_allocated_size,
+	.probe = qcow2_probe,
+	.cluster_size = qcow2_cluster_size,
+	.check = qcow2_check,
 };

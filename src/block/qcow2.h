@@ -76,19 +76,8 @@ int qcow2_snapshot_create(struct block_dev *dev, const char *name);
 int qcow2_snapshot_apply(struct block_dev *dev, const char *name);
 int qcow2_snapshot_delete(struct block_dev *dev, const char *name);
 
-struct qcow2_check_result {
-	uint64_t corruptions, leaks, check_errors;
-	uint64_t corruptions_fixed, leaks_fixed;
-	uint64_t image_end_offset;
-	uint64_t total_clusters, allocated_clusters;
-	uint64_t fragmented_clusters, compressed_clusters;
-};
-
-#define QCOW2_FIX_LEAKS  1
-#define QCOW2_FIX_ERRORS 2
-
 /* Verifies refcounts against all references; messages go to report. */
-int qcow2_check(struct block_dev *dev, int fix, struct qcow2_check_result *r,
+int qcow2_check(struct block_dev *dev, int fix, struct block_check_result *r,
 		void (*report)(void *ctx, const char *msg), void *ctx);
 
 #endif

@@ -15,7 +15,7 @@
 
 struct walk {
 	struct qcow2 *s;
-	struct qcow2_check_result *r;
+	struct block_check_result *r;
 	int fix;
 	uint32_t *ref;
 	uint64_t nclusters;
@@ -114,7 +114,7 @@ static int walk_l2(struct walk *w, uint64_t l2off, uint8_t *l2, bool active)
 		case QCOW2_ZERO_ALLOC:
 			off = e & QCOW2_OFFSET_MASK;
 			if (!aligned(w, off, "data cluster") &&
-			    (w->fix & QCOW2_FIX_ERRORS)) {
+			    (w->fix & BLOCK_FIX_ERRORS)) {
 				ret = zero_entry(w, l2off, j);
 				if (ret)
 					return ret;
@@ -233,15 +233,15 @@ static int compare(struct walk *w, int fix)
 			continue;
 		leak = stored > want;
 		say(w, "%s cluster %llu refcount=%llu reference=%llu",
-		    leak ? ((fix & QCOW2_FIX_LEAKS) ? "Repairing" : "Leaked") :
-			   ((fix & QCOW2_FIX_ERRORS) ? "Repairing" : "ERROR"),
+		    leak ? ((fix & BLOCK_FIX_LEAKS) ? "Repairing" : "Leaked") :
+			   ((fix & BLOCK_FIX_ERRORS) ? "Repairing" : "ERROR"),
 		    (unsigned long long)c, (unsigned long long)stored,
 		    (unsigned long long)want);
 		if (leak)
 			w->r->leaks++;
 		else
 			w->r->corruptions++;
-		if (!(fix & (leak ? QCOW2_FIX_LEAKS : QCOW2_FIX_ERRORS)))
+		if (!(fix & (leak ? BLOCK_FIX_LEAKS : BLOCK_FIX_ERRORS)))
 			continue;
 		if (want > s->refcount_max)
 			continue;
@@ -301,7 +301,7 @@ static int check_copied(struct walk *w)
 	return ret;
 }
 
-int qcow2_check(struct block_dev *dev, int fix, struct qcow2_check_result *r,
+int qcow2_check(struct block_dev *dev, int fix, struct block_check_result *r,
 		void (*report)(void *ctx, const char *msg), void *ctx)
 {
 	struct qcow2 *s = dev->opaque;
@@ -339,7 +339,7 @@ int qcow2_check(struct block_dev *dev, int fix, struct qcow2_check_result *r,
 	}
 	before = r->corruptions;
 	ret = check_copied(&w);
-	if (!ret && (fix & QCOW2_FIX_ERRORS) && r->corruptions > before) {
+	if (!ret && (fix & BLOCK_FIX_ERRORS) && r->corruptions > before) {
 		ret = qcow2_fix_copied(s);
 		if (!ret)
 			r->corruptions_fixed += r->corruptions - before;

@@ -148,14 +148,21 @@ void img_backing_path(const char *image, const char *backing, char *out,
 
 static void usage(FILE *f)
 {
+	const struct block_driver *d;
+	char names[256] = "";
+	size_t n = 0;
+
+	for (size_t i = 0; (d = block_driver_at(i)) && n < sizeof(names); i++)
+		n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s",
+				      i ? ", " : "", d->name);
 	fprintf(f, "usage: cvisor img COMMAND [ARGS...]\n\ncommands:\n");
 	for (size_t i = 0; i < NCMDS; i++)
 		fprintf(f, "  %s\n", cmds[i].usage);
 	fprintf(f, "\nSIZE takes the suffixes K, M, G, T, P, E (powers of 1024).\n"
-		   "Formats: raw, qcow2. Options (-o) for qcow2: cluster_size, "
+		   "Formats: %s. Options (-o) for qcow2: cluster_size, "
 		   "compression_type=zlib|zstd,\n"
 		   "preallocation=off|metadata, lazy_refcounts=on|off, "
-		   "refcount_bits, compat=0.10|1.1.\n");
+		   "refcount_bits, compat=0.10|1.1.\n", names);
 }
 
 int cmd_img(int argc, char **argv)

@@ -33,9 +33,23 @@ void img_print_snapshots(const struct qcow2_snapshot_info *l, unsigned n);
 void img_backing_path(const char *image, const char *backing, char *out,
 		      size_t len);
 
+/* "img create" for a format whose driver creates images (not raw/qcow2). */
+struct img_create_args {
+	const char *path, *optlist, *backing_file, *backing_fmt;
+	uint64_t size;
+	bool have_size, quiet;
+};
+
+int img_create_with_driver(const struct block_driver *drv,
+			   const struct img_create_args *a);
+
 /* Creates an image of fmt with -o options optlist (may be NULL). */
 int img_make(const char *path, const char *fmt, char *optlist,
 	     uint64_t size);
+
+/* "img info" lines from the driver hooks, for formats other than qcow2. */
+void img_info_driver_human(struct block_dev *dev);
+void img_info_driver_json(FILE *f, struct block_dev *dev);
 
 int img_create(int argc, char **argv);
 int img_info(int argc, char **argv);

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "block/qcow2.h"
 #include "cli/img.h"
 
 static void report(void *ctx, const char *msg)
@@ -13,7 +12,7 @@ static void report(void *ctx, const char *msg)
 	fprintf(stderr, "%s\n", msg);
 }
 
-static void print_human(const struct qcow2_check_result *r)
+static void print_human(const struct block_check_result *r)
 {
 	double total = r->total_clusters ? (double)r->total_clusters : 1;
 
@@ -53,7 +52,8 @@ static void print_human(const struct qcow2_check_result *r)
  * buckets; this is that order for the keys of a check result. Counts that
  * are zero are left out, as qemu-img does.
  */
-static void print_json(const struct qcow2_check_result *r, const char *path)
+static void print_json(const struct block_check_result *r, const char *path,
+		       const char *fmt)
 {
 	const struct {
 		const char *key;
@@ -78,14 +78,14 @@ static void print_json(const struct qcow2_check_result *r, const char *path)
 			       (unsigned long long)f[i].v);
 	printf("    \"filename\": ");
 	img_json_str(stdout, path);
-	printf(",\n    \"format\": \"qcow2\"");
+	printf(",\n    \"format\": \"%s\"", fmt);
 	if (r->fragmented_clusters)
 		printf(",\n    \"fragmented-clusters\": %llu",
 		       (unsigned long long)r->fragmented_clusters);
 	printf("\n}\n");
 }
 
-static int exit_code(const struct qcow2_check_result *r)
+static int exit_code(const struct block_check_result *r)
 {
 	if (r->check_errors)
 		return 1;
@@ -105,7 +105,7 @@ int img_check(int argc, char **argv)
 		{ 0, 0, 0, 0 },
 	};
 	const char *fmt = NULL, *out = "human";
-	struct qcow2_check_result r, r2;
+	struct block_check_result r, r2;
 	struct block_dev *dev;
 	int opt, fix = 0, ret;
 	bool json, quiet = false;
@@ -120,9 +120,9 @@ int img_check(int argc, char **argv)
 			break;
 		case 'r':
 			if (!strcmp(optarg, "leaks"))
-				fix = QCOW2_FIX_LEAKS;
+				fix = BLOCK_FIX_LEAKS;
 			else if (!strcmp(optarg, "all"))
-				fix = QCOW2_FIX_LEAKS | QCOW2_FIX_ERRORS;
+				fix = BLOCK_FIX_LEAKS | BLOCK_FIX_ERRORS;
 			else {
 				img_err("invalid -r '%s' (leaks or all)", optarg);
 				return 1;
@@ -147,12 +147,12 @@ int img_check(int argc, char **argv)
 		       BLOCK_NO_BACKING | (fix ? BLOCK_REPAIR : BLOCK_RDONLY));
 	if (!dev)
 		return 1;
-	if (!qcow2_is(dev)) {
+	if (!dev->drv->check) {
 		img_err("This image format does not support checks");
 		block_close(dev);
 		return 63;
 	}
-	ret = qcow2_check(dev, fix, &r, json ? NULL : report, NULL);
+	ret = dev->drv->check(dev, fix, &r, json ? NULL : report, NULL);
 	if (ret < 0) {
 		img_err("check of '%s' failed: %s", argv[optind], strerror(-ret));
 		block_close(dev);
@@ -166,7 +166,7 @@ int img_check(int argc, char **argv)
 			       "now...\n",
 			       (unsigned long long)r.leaks_fixed,
 			       (unsigned long long)r.corruptions_fixed);
-		ret = qcow2_check(dev, 0, &r2, json ? NULL : report, NULL);
+		ret = dev->drv->check(dev, 0, &r2, json ? NULL : report, NULL);
 		if (!ret) {
 			r2.leaks_fixed = r.leaks_fixed;
 			r2.corruptions_fixed = r.corruptions_fixed;
@@ -176,7 +176,7 @@ int img_check(int argc, char **argv)
 		}
 	}
 	if (json)
-		print_json(&r, argv[optind]);
+		print_json(&r, argv[optind], dev->drv->name);
 	else if (!quiet)
 		print_human(&r);
 	block_close(dev);

@@ -233,18 +233,43 @@ static int backing_defaults(const char *path, struct create_ctx *c,
 	return 0;
 }
 
+/* qemu-img takes -o more than once; the lists are joined with commas. */
+static int append_opts(char **list, const char *more)
+{
+	size_t a = *list ? strlen(*list) : 0, b = strlen(more);
+	char *p = realloc(*list, a + b + 2);
+
+	if (!p) {
+		img_err("out of memory");
+		return -1;
+	}
+	if (a)
+		p[a++] = ',';
+	memcpy(p + a, more, b + 1);
+	*list = p;
+	return 0;
+}
+
 int img_make(const char *path, const char *fmt, char *optlist,
 	     uint64_t size)
 {
 	struct create_ctx c = { 0 };
 	char err[BLOCK_ERR_LEN];
 
+	if (strcmp(fmt, "raw") && strcmp(fmt, "qcow2")) {
+		const struct block_driver *drv = block_find_driver(fmt);
+		struct img_create_args a = { .path = path, .optlist = optlist,
+					     .size = size, .have_size = true,
+					     .quiet = true };
+
+		if (!drv) {
+			img_err("unknown output format '%s'", fmt);
+			return -1;
+		}
+		return img_create_with_driver(drv, &a) ? -1 : 0;
+	}
 	if (optlist && img_parse_opts(optlist, create_opt, &c))
 		return -1;
-	if (strcmp(fmt, "raw") && strcmp(fmt, "qcow2")) {
-		img_err("unsupported output format '%s' (raw or qcow2)", fmt);
-		return -1;
-	}
 	if (c.help) {
 		print_opts_help(fmt);
 		return -1;
@@ -261,16 +286,94 @@ int img_make(const char *path, const char *fmt, char *optlist,
 	return 0;
 }
 
+/* The format-independent part of img create: FILE [SIZE]. */
+static int file_and_size(int argc, char **argv, struct img_create_args *a)
+{
+	unsigned long long size;
+	int r;
+
+	if (optind >= argc || argc - optind > 2) {
+		img_err("create: expected FILE [SIZE]");
+		return -1;
+	}
+	a->path = argv[optind];
+	if (argc - optind < 2)
+		return 0;
+	r = parse_size(argv[optind + 1], &size);
+	if (r) {
+		img_err("invalid image size '%s'%s", argv[optind + 1],
+			r == -ERANGE ? ": too large" : "");
+		return -1;
+	}
+	a->size = size;
+	a->have_size = true;
+	return 0;
+}
+
+/* raw and qcow2, whose options this file knows. */
+static int create_builtin(const char *fmt, char *olist, struct create_ctx *c,
+			  const struct img_create_args *a, bool unsafe)
+{
+	char err[BLOCK_ERR_LEN], fmtbuf[16] = "";
+
+	if (olist && img_parse_opts(olist, create_opt, c))
+		return 1;
+	if (c->help) {
+		print_opts_help(fmt);
+		return 0;
+	}
+	if (!a->path)
+		return 1;
+	if (a->have_size) {
+		c->o.size = a->size;
+		c->have_size = true;
+	}
+	if (c->o.backing_file && !strcmp(fmt, "raw")) {
+		img_err("format raw does not support backing files");
+		return 1;
+	}
+	if (check_opts(fmt, c))
+		return 1;
+	if (c->o.backing_file && (!unsafe || !c->have_size) &&
+	    backing_defaults(a->path, c, fmtbuf, sizeof(fmtbuf)))
+		return 1;
+	/* qemu-img 7.2 no longer guesses: probing a backing file is unsafe */
+	if (c->o.backing_file && !c->o.backing_fmt) {
+		img_err("backing file '%s' specified without its format (-F)%s%s",
+			c->o.backing_file, fmtbuf[0] ? "; detected " : "",
+			fmtbuf);
+		return 1;
+	}
+	if (!strcmp(fmt, "raw"))
+		c->o.prealloc_metadata = false;
+	if (!c->have_size) {
+		img_err("create: image size must be given");
+		return 1;
+	}
+	if (!strcmp(fmt, "raw")) {
+		if (create_raw(a->path, c->o.size, c->prealloc))
+			return 1;
+	} else if (qcow2_create(a->path, &c->o, err, sizeof(err))) {
+		img_err("%s", err);
+		return 1;
+	}
+	/* after the options were accepted, unlike qemu-img's early line */
+	if (!a->quiet)
+		print_summary(a->path, fmt, c);
+	return 0;
+}
+
 int img_create(int argc, char **argv)
 {
 	static const struct option lopts[] = { { "help", no_argument, 0, 'h' },
 					       { 0, 0, 0, 0 } };
 	struct create_ctx c = { 0 };
-	const char *fmt = "raw", *path;
-	char err[BLOCK_ERR_LEN], fmtbuf[16] = "";
-	bool unsafe = false, quiet = false;
-	unsigned long long size;
-	int opt;
+	struct img_create_args a = { 0 };
+	const struct block_driver *drv;
+	const char *fmt = "raw";
+	char *olist = NULL;
+	bool unsafe = false;
+	int opt, ret = 1;
 
 	while ((opt = getopt_long(argc, argv, "f:b:F:o:uqh", lopts, NULL)) != -1) {
 		switch (opt) {
@@ -278,82 +381,44 @@ int img_create(int argc, char **argv)
 			fmt = optarg;
 			break;
 		case 'b':
-			c.o.backing_file = optarg;
+			c.o.backing_file = a.backing_file = optarg;
 			break;
 		case 'F':
-			c.o.backing_fmt = optarg;
+			c.o.backing_fmt = a.backing_fmt = optarg;
 			break;
 		case 'o':
-			if (img_parse_opts(optarg, create_opt, &c))
-				return 1;
+			if (append_opts(&olist, optarg))
+				goto out;
 			break;
 		case 'u':
 			unsafe = true;
 			break;
 		case 'q':
-			quiet = true;
+			a.quiet = true;
 			break;
 		default:
 			fprintf(stderr, "usage: cvisor img create [-f fmt] [-b backing "
 				"[-F fmt]] [-o opts] [-u] FILE [SIZE]\n");
-			return opt == 'h' ? 0 : 1;
+			ret = opt == 'h' ? 0 : 1;
+			goto out;
 		}
 	}
-	if (c.help && (!strcmp(fmt, "raw") || !strcmp(fmt, "qcow2"))) {
-		print_opts_help(fmt);
-		return 0;
+	a.optlist = olist;
+	drv = block_find_driver(fmt);
+	if (!drv) {
+		img_err("unknown format '%s'", fmt);
+		goto out;
 	}
-	if (optind >= argc || argc - optind > 2) {
-		img_err("create: expected FILE [SIZE]");
-		return 1;
+	/* "-o help" needs no FILE */
+	if ((optind < argc || !olist || !strstr(olist, "help")) &&
+	    file_and_size(argc, argv, &a))
+		goto out;
+	if (!strcmp(fmt, "raw") || !strcmp(fmt, "qcow2")) {
+		ret = create_builtin(fmt, olist, &c, &a, unsafe);
+	} else {
+		ret = img_create_with_driver(drv, &a) < 0 ? 1 : 0;
 	}
-	path = argv[optind];
-	if (argc - optind == 2) {
-		int r = parse_size(argv[optind + 1], &size);
-
-		if (r) {
-			img_err("invalid image size '%s'%s", argv[optind + 1],
-				r == -ERANGE ? ": too large" : "");
-			return 1;
-		}
-		c.o.size = size;
-		c.have_size = true;
-	}
-	if (strcmp(fmt, "raw") && strcmp(fmt, "qcow2")) {
-		img_err("unsupported format '%s' (raw or qcow2)", fmt);
-		return 1;
-	}
-	if (c.o.backing_file && !strcmp(fmt, "raw")) {
-		img_err("format raw does not support backing files");
-		return 1;
-	}
-	if (check_opts(fmt, &c))
-		return 1;
-	if (c.o.backing_file && (!unsafe || !c.have_size) &&
-	    backing_defaults(path, &c, fmtbuf, sizeof(fmtbuf)))
-		return 1;
-	/* qemu-img 7.2 no longer guesses: probing a backing file is unsafe */
-	if (c.o.backing_file && !c.o.backing_fmt) {
-		img_err("backing file '%s' specified without its format (-F)%s%s",
-			c.o.backing_file, fmtbuf[0] ? "; detected " : "",
-			fmtbuf);
-		return 1;
-	}
-	if (!strcmp(fmt, "raw"))
-		c.o.prealloc_metadata = false;
-	if (!c.have_size) {
-		img_err("create: image size must be given");
-		return 1;
-	}
-	if (!strcmp(fmt, "raw")) {
-		if (create_raw(path, c.o.size, c.prealloc))
-			return 1;
-	} else if (qcow2_create(path, &c.o, err, sizeof(err))) {
-		img_err("%s", err);
-		return 1;
-	}
-	/* after the options were accepted, unlike qemu-img's early line */
-	if (!quiet)
-		print_summary(path, fmt, &c);
-	return 0;
+out:
+	free(olist);
+	return ret;
 }

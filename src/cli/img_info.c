@@ -21,8 +21,10 @@ static void print_human(struct block_dev *dev, const char *path)
 	printf("image: %s\nfile format: %s\nvirtual size: %s (%llu bytes)\n"
 	       "disk size: %s\n", path, dev->drv->name, vs,
 	       (unsigned long long)dev->length, ds);
-	if (!qcow2_is(dev))
+	if (!qcow2_is(dev)) {
+		img_info_driver_human(dev);
 		return;
+	}
 	qcow2_get_info(dev, &qi);
 	printf("cluster_size: %llu\n", (unsigned long long)qi.cluster_size);
 	if (qi.backing_file) {
@@ -111,6 +113,8 @@ static void print_json(FILE *f, struct block_dev *dev, const char *path)
 		       (unsigned long long)qi.cluster_size);
 	fprintf(f, ",\n    \"format\": \"%s\",\n    \"actual-size\": %llu,\n",
 	       dev->drv->name, (unsigned long long)block_allocated_size(dev));
+	if (!qcow2_is(dev))
+		img_info_driver_json(f, dev);
 	if (qcow2_is(dev)) {
 		fprintf(f, "    \"format-specific\": {\n        \"type\": \"qcow2\",\n"
 		       "        \"data\": {\n            \"compat\": \"%s\",\n",

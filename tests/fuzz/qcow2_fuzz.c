@@ -29,7 +29,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t buf[1 << 16];
-	struct qcow2_check_result r;
+	struct block_check_result r;
 	char path[64], err[BLOCK_ERR_LEN];
 	struct block_dev *dev;
 	struct stat st;
@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * fuzzer's memory limit, which is no bug.
 	 */
 	if (!fstat(fd, &st) && st.st_size < (64 << 20))
-		qcow2_check(dev, QCOW2_FIX_LEAKS | QCOW2_FIX_ERRORS, &r, NULL,
+		qcow2_check(dev, BLOCK_FIX_LEAKS | BLOCK_FIX_ERRORS, &r, NULL,
 			    NULL);
 	block_close(dev);
 out:

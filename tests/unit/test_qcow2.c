@@ -181,7 +181,7 @@ static void show(void *ctx, const char *msg)
 
 static void check_clean(struct block_dev *dev)
 {
-	struct qcow2_check_result r;
+	struct block_check_result r;
 
 	CHECK_EQ(qcow2_check(dev, 0, &r, show, NULL), 0);
 	CHECK_EQ(r.corruptions, 0);
