@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "block/block.h"
+#include "block/iscsi_url.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -15,6 +16,7 @@
 static const struct block_driver *const drivers[] = {
 	&block_raw_driver,
 	&block_qcow2_driver,
+	&block_iscsi_driver,
 };
 
 int block_fd_pread(int fd, void *buf, size_t len, uint64_t off)
@@ -116,8 +118,67 @@ const struct block_driver *block_find_driver(const char *fmt)
 	return NULL;
 }
 
+const struct block_driver *block_url_driver(const char *path)
+{
+	const char *colon = strstr(path, "://");
+
+	if (!colon)
+		return NULL;
+	for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++)
+		if (drivers[i]->scheme &&
+		    strlen(drivers[i]->scheme) == (size_t)(colon - path) &&
+		    !strncmp(drivers[i]->scheme, path, (size_t)(colon - path)))
+			return drivers[i];
+	return NULL;
+}
+
+void block_redact(const char *path, char *out, size_t outlen)
+{
+	iscsi_url_redact(path, out, outlen);
+}
+
+/* A URL: the protocol driver is the raw image of the disk it names. */
+static int open_url(const struct block_driver *drv, const char *url,
+		    const char *fmt, int flags, const struct block_open_opts *o,
+		    struct block_dev **out, char *err, size_t errlen)
+{
+	char name[ISCSI_URL_MAX + 1];
+	struct block_dev *dev;
+	int ret;
+
+	block_redact(url, name, sizeof(name));
+	if (fmt && strcmp(fmt, "raw") && strcmp(fmt, drv->name)) {
+		snprintf(err, errlen, "'%s': format %s on %s is not supported, "
+			 "only raw", name, fmt, drv->name);
+		return -ENOTSUP;
+	}
+	dev = calloc(1, sizeof(*dev));
+	if (!dev || !(dev->path = strdup(name))) {
+		free(dev);
+		snprintf(err, errlen, "out of memory opening '%s'", name);
+		return -ENOMEM;
+	}
+	dev->drv = drv;
+	dev->flags = flags;
+	ret = drv->open_url(dev, url, o, err, errlen);
+	if (ret < 0) {
+		free(dev->path);
+		free(dev);
+		return ret;
+	}
+	*out = dev;
+	return 0;
+}
+
 int block_open(const char *path, const char *fmt, int flags,
 	       struct block_dev **out, char *err, size_t errlen)
+{
+	return block_open_opts(path, fmt, flags, NULL, out, err, errlen);
+}
+
+int block_open_opts(const char *path, const char *fmt, int flags,
+		    const struct block_open_opts *o, struct block_dev **out,
+		    char *err, size_t errlen)
 {
 	const struct block_driver *drv;
 	struct block_dev *dev;
@@ -126,6 +187,9 @@ int block_open(const char *path, const char *fmt, int flags,
 
 	if (errlen)
 		err[0] = 0;
+	drv = block_url_driver(path);
+	if (drv)
+		return open_url(drv, path, fmt, flags, o, out, err, errlen);
 	if (flags & BLOCK_DIRECT)
 		oflags |= O_DIRECT;
 	fd = open(path, oflags | O_CLOEXEC);
@@ -138,7 +202,7 @@ int block_open(const char *path, const char *fmt, int flags,
 	if (!fmt)
 		fmt = block_probe(fd);
 	drv = block_find_driver(fmt);
-	if (!drv) {
+	if (!drv || !drv->open) {
 		snprintf(err, errlen, "unknown image format '%s'", fmt);
 		ret = -EINVAL;
 		goto err_close;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Block layer: an image format (raw, qcow2) over a file or block device.
- * Used by virtio-blk and by "cvisor img". All I/O calls transfer the whole
- * length or fail; errors are negative errno values.
+ * Block layer: an image format (raw, qcow2) over a file or block device,
+ * or a network disk named by a URL (iscsi://). Used by virtio-blk and by
+ * "cvisor img". All I/O calls transfer the whole length or fail; errors
+ * are negative errno values.
  */
 #ifndef CVISOR_BLOCK_BLOCK_H
 #define CVISOR_BLOCK_BLOCK_H
@@ -67,9 +68,25 @@ const char *block_opt_unused(const struct block_opts *o);
 int block_opts_done(const struct block_opts *o, const char *fmt, char *err,
 		    size_t errlen);
 
+/* What an open may need besides the path, format and flags. */
+struct block_open_opts {
+	/* a network disk's password (iSCSI CHAP), one line; NULL for none */
+	const char *secret_file;
+};
+
 struct block_driver {
 	const char *name;
 	int (*open)(struct block_dev *dev, int fd, char *err, size_t errlen);
+	/*
+	 * A protocol driver opens "scheme://..." itself instead of a file
+	 * descriptor: the disk it names is the raw image. Its content exists
+	 * before any "create" (not_zeroed: convert writes zeroes too).
+	 */
+	const char *scheme;
+	int (*open_url)(struct block_dev *dev, const char *url,
+			const struct block_open_opts *o, char *err,
+			size_t errlen);
+	bool not_zeroed;
 	void (*close)(struct block_dev *dev);
 	int (*pread)(struct block_dev *dev, void *buf, size_t len, uint64_t off);
 	int (*pwrite)(struct block_dev *dev, const void *buf, size_t len,
@@ -110,7 +127,7 @@ struct block_driver {
 
 struct block_dev {
 	const struct block_driver *drv;
-	char *path;
+	char *path; /* for a URL, without its password: safe to print */
 	int flags;
 	uint64_t length; /* virtual size in bytes */
 	void *opaque;    /* driver state */
@@ -118,6 +135,7 @@ struct block_dev {
 
 extern const struct block_driver block_raw_driver;
 extern const struct block_driver block_qcow2_driver;
+extern const struct block_driver block_iscsi_driver;
 
 /* Format name from the first bytes of the file; "raw" if no driver claims it. */
 const char *block_probe(int fd);
@@ -131,6 +149,14 @@ const struct block_driver *block_driver_at(size_t i);
  */
 int block_open(const char *path, const char *fmt, int flags,
 	       struct block_dev **out, char *err, size_t errlen);
+/* The same with options; o may be NULL. */
+int block_open_opts(const char *path, const char *fmt, int flags,
+		    const struct block_open_opts *o, struct block_dev **out,
+		    char *err, size_t errlen);
+/* The protocol driver of a "scheme://" path, or NULL for a file path. */
+const struct block_driver *block_url_driver(const char *path);
+/* path with any password in it removed, for messages. */
+void block_redact(const char *path, char *out, size_t outlen);
 void block_close(struct block_dev *dev);
 
 int block_pread(struct block_dev *dev, void *buf, size_t len, uint64_t off);

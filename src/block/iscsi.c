@@ -1,0 +1,421 @@
+// SPDX-License-Identifier: MIT
+/*
+ * iSCSI disks through libiscsi: "iscsi://[USER@]HOST[:PORT]/IQN/LUN" is a
+ * raw image. Calls are synchronous for the caller (virtio-blk runs them on
+ * its I/O threads under the device's lock, "cvisor img" on its own thread)
+ * but a large transfer goes out as up to ISCSI_MAX_INFLIGHT commands at
+ * once, straight from and into the caller's buffer. A command that fails
+ * because the session went away is sent once more on a new session.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "block/block.h"
+#include "block/iscsi_int.h"
+#include "vmm/log.h"
+
+static struct iscsi_disk *disk_of(struct block_dev *dev)
+{
+	return dev->opaque;
+}
+
+/* A finished command as 0 or -errno; -EAGAIN: worth sending again. */
+static int cmd_errno(const struct iscsi_cmd *c)
+{
+	const struct scsi_sense *sense;
+
+	if (!c->done)
+		return -EAGAIN;
+	switch (c->status) {
+	case SCSI_STATUS_GOOD:
+		return 0;
+	case SCSI_STATUS_CHECK_CONDITION:
+		break;
+	case SCSI_STATUS_BUSY:
+	case SCSI_STATUS_TASK_SET_FULL:
+	case SCSI_STATUS_CANCELLED:
+	case SCSI_STATUS_ERROR:
+	case SCSI_STATUS_TIMEOUT:
+		return -EAGAIN;
+	case SCSI_STATUS_RESERVATION_CONFLICT:
+		return -EBUSY;
+	default:
+		return -EIO;
+	}
+	sense = &c->task->sense;
+	switch (sense->key) {
+	case SCSI_SENSE_UNIT_ATTENTION:
+		return -EAGAIN;
+	case SCSI_SENSE_DATA_PROTECTION:
+		return -EROFS;
+	case SCSI_SENSE_ILLEGAL_REQUEST:
+		/* invalid operation code or field: the target lacks it */
+		if ((sense->ascq >> 8) == 0x20 || (sense->ascq >> 8) == 0x24)
+			return -EOPNOTSUPP;
+		return -EINVAL;
+	default:
+		return -EIO;
+	}
+}
+
+typedef struct scsi_task *(*issue_fn)(struct iscsi_disk *s,
+				      struct iscsi_cmd *c, void *arg,
+				      uint64_t i);
+
+/* Commands first..first+n at once; the first error, -EAGAIN if retryable. */
+static int wave(struct iscsi_disk *s, struct iscsi_cmd *cmds, uint64_t first,
+		unsigned n, issue_fn issue, void *arg)
+{
+	unsigned queued = 0;
+	int ret = iscsi_session_ensure(s), r;
+
+	if (ret)
+		return ret;
+	for (; queued < n; queued++) {
+		struct iscsi_cmd *c = &cmds[queued];
+
+		memset(c, 0, sizeof(*c));
+		c->pending = &s->pending;
+		c->task = issue(s, c, arg, first + queued);
+		if (!c->task) {
+			ret = -ENOMEM;
+			break;
+		}
+		s->pending++;
+	}
+	/* a lost session calls back what is left as cancelled: -EAGAIN */
+	if (queued)
+		iscsi_wait_all(s);
+	for (unsigned i = 0; i < queued; i++) {
+		r = cmd_errno(&cmds[i]);
+		if (r && (!ret || r == -EAGAIN))
+			ret = r;
+		scsi_free_scsi_task(cmds[i].task);
+	}
+	return ret;
+}
+
+/* Commands 0..nr-1, ISCSI_MAX_INFLIGHT at a time, each wave tried thrice. */
+static int run(struct iscsi_disk *s, uint64_t nr, issue_fn issue, void *arg)
+{
+	struct iscsi_cmd cmds[ISCSI_MAX_INFLIGHT];
+
+	for (uint64_t first = 0; first < nr; first += ISCSI_MAX_INFLIGHT) {
+		unsigned n = nr - first < ISCSI_MAX_INFLIGHT ?
+			     (unsigned)(nr - first) : ISCSI_MAX_INFLIGHT;
+		int ret;
+
+		for (int tries = 0;; tries++) {
+			ret = wave(s, cmds, first, n, issue, arg);
+			if (ret != -EAGAIN || tries == 2)
+				break;
+		}
+		if (ret)
+			return ret == -EAGAIN ? -EIO : ret;
+	}
+	return 0;
+}
+
+struct rw {
+	uint8_t *buf;
+	uint64_t off, len;
+	bool write;
+};
+
+static struct scsi_task *issue_rw(struct iscsi_disk *s, struct iscsi_cmd *c,
+				  void *arg, uint64_t i)
+{
+	struct rw *a = arg;
+	uint64_t at = i * s->max_xfer;
+	uint32_t n = a->len - at < s->max_xfer ? (uint32_t)(a->len - at) :
+						 s->max_xfer;
+	uint64_t lba = (a->off + at) / s->block_size;
+
+	c->iov = (struct scsi_iovec){ a->buf + at, n };
+	if (a->write)
+		return iscsi_write16_iov_task(s->ctx, s->url.lun, lba, NULL, n,
+					      (int)s->block_size, 0, 0, 0, 0, 0,
+					      iscsi_cmd_cb, c, &c->iov, 1);
+	return iscsi_read16_iov_task(s->ctx, s->url.lun, lba, n,
+				     (int)s->block_size, 0, 0, 0, 0, 0,
+				     iscsi_cmd_cb, c, &c->iov, 1);
+}
+
+static int rw_blocks(struct iscsi_disk *s, void *buf, uint64_t len,
+		     uint64_t off, bool write)
+{
+	struct rw a = { buf, off, len, write };
+
+	return run(s, (len + s->max_xfer - 1) / s->max_xfer, issue_rw, &a);
+}
+
+/* Any byte range: whole blocks go straight, the rest through a bounce. */
+static int rw(struct iscsi_disk *s, void *buf, size_t len, uint64_t off,
+	      bool write)
+{
+	uint64_t bs = s->block_size, a0 = off / bs * bs;
+	uint64_t a1 = (off + len + bs - 1) / bs * bs;
+	uint8_t *bounce;
+	int ret;
+
+	if (a0 == off && a1 == off + len)
+		return rw_blocks(s, buf, len, off, write);
+	bounce = malloc(a1 - a0);
+	if (!bounce)
+		return -ENOMEM;
+	ret = rw_blocks(s, bounce, a1 - a0, a0, false);
+	if (!ret && write) {
+		memcpy(bounce + (off - a0), buf, len);
+		ret = rw_blocks(s, bounce, a1 - a0, a0, true);
+	} else if (!ret) {
+		memcpy(buf, bounce + (off - a0), len);
+	}
+	free(bounce);
+	return ret;
+}
+
+static int iscsi_pread(struct block_dev *dev, void *buf, size_t len,
+		       uint64_t off)
+{
+	return len ? rw(disk_of(dev), buf, len, off, false) : 0;
+}
+
+static int iscsi_pwrite(struct block_dev *dev, const void *buf, size_t len,
+			uint64_t off)
+{
+	/* the buffer is only read: libiscsi's iovec is not const */
+	return len ? rw(disk_of(dev), (void *)buf, len, off, true) : 0;
+}
+
+static struct scsi_task *issue_sync(struct iscsi_disk *s, struct iscsi_cmd *c,
+				    void *arg, uint64_t i)
+{
+	(void)arg;
+	(void)i;
+	if (s->no_sync16)
+		return iscsi_synchronizecache10_task(s->ctx, s->url.lun, 0, 0,
+						     0, 0, iscsi_cmd_cb, c);
+	return iscsi_synchronizecache16_task(s->ctx, s->url.lun, 0, 0, 0, 0,
+					     iscsi_cmd_cb, c);
+}
+
+static int iscsi_flush(struct block_dev *dev)
+{
+	struct iscsi_disk *s = disk_of(dev);
+	int ret = run(s, 1, issue_sync, NULL);
+
+	if (ret == -EOPNOTSUPP && !s->no_sync16) {
+		s->no_sync16 = true;
+		ret = run(s, 1, issue_sync, NULL);
+	}
+	/* a target without SYNCHRONIZE CACHE has no cache to write back */
+	return ret == -EOPNOTSUPP ? 0 : ret;
+}
+
+struct range {
+	uint64_t lba, nr;	/* blocks */
+	uint32_t per_cmd;
+};
+
+static struct scsi_task *issue_unmap(struct iscsi_disk *s, struct iscsi_cmd *c,
+				     void *arg, uint64_t i)
+{
+	struct range *r = arg;
+	uint64_t at = i * r->per_cmd;
+
+	c->unmap.lba = r->lba + at;
+	c->unmap.num = r->nr - at < r->per_cmd ? (uint32_t)(r->nr - at) :
+						r->per_cmd;
+	return iscsi_unmap_task(s->ctx, s->url.lun, 0, 0, &c->unmap, 1,
+				iscsi_cmd_cb, c);
+}
+
+static struct scsi_task *issue_ws(struct iscsi_disk *s, struct iscsi_cmd *c,
+				  void *arg, uint64_t i)
+{
+	struct range *r = arg;
+	uint64_t at = i * r->per_cmd;
+	uint32_t n = r->nr - at < r->per_cmd ? (uint32_t)(r->nr - at) :
+					      r->per_cmd;
+
+	return iscsi_writesame16_task(s->ctx, s->url.lun, r->lba + at,
+				      s->zero_block, s->block_size, n, 0, 0, 0,
+				      0, iscsi_cmd_cb, c);
+}
+
+/* The whole blocks inside [off, off+len), as a range of per_cmd pieces. */
+static bool inner_blocks(struct iscsi_disk *s, uint64_t off, uint64_t len,
+			 uint32_t per_cmd, struct range *r)
+{
+	uint64_t bs = s->block_size, first = (off + bs - 1) / bs;
+	uint64_t end = (off + len) / bs;
+
+	if (end <= first || !per_cmd)
+		return false;
+	*r = (struct range){ first, end - first, per_cmd };
+	return true;
+}
+
+/* Discarding is advisory: a target without UNMAP keeps the data. */
+static int iscsi_discard(struct block_dev *dev, uint64_t off, uint64_t len)
+{
+	struct iscsi_disk *s = disk_of(dev);
+	struct range r;
+	int ret;
+
+	if (!inner_blocks(s, off, len, s->max_unmap, &r))
+		return 0;
+	ret = run(s, (r.nr + r.per_cmd - 1) / r.per_cmd, issue_unmap, &r);
+	if (ret == -EOPNOTSUPP) {
+		s->max_unmap = 0;
+		return 0;
+	}
+	return ret;
+}
+
+static int write_zero_bytes(struct iscsi_disk *s, uint64_t off, uint64_t len)
+{
+	size_t chunk = len < s->max_xfer ? (size_t)len : s->max_xfer;
+	uint8_t *zero = calloc(1, chunk);
+	int ret = 0;
+
+	if (!zero)
+		return -ENOMEM;
+	while (len && !ret) {
+		size_t n = len < chunk ? (size_t)len : chunk;
+
+		ret = rw(s, zero, n, off, true);
+		off += n;
+		len -= n;
+	}
+	free(zero);
+	return ret;
+}
+
+static int iscsi_write_zeroes(struct block_dev *dev, uint64_t off,
+			      uint64_t len)
+{
+	struct iscsi_disk *s = disk_of(dev);
+	uint64_t bs = s->block_size;
+	struct range r;
+	int ret;
+
+	if (!inner_blocks(s, off, len, s->max_ws, &r))
+		return write_zero_bytes(s, off, len);
+	ret = run(s, (r.nr + r.per_cmd - 1) / r.per_cmd, issue_ws, &r);
+	if (ret == -EOPNOTSUPP) {
+		s->max_ws = 0;
+		return write_zero_bytes(s, off, len);
+	}
+	/* the partial blocks at either end */
+	if (!ret && off < r.lba * bs)
+		ret = write_zero_bytes(s, off, r.lba * bs - off);
+	if (!ret && (r.lba + r.nr) * bs < off + len)
+		ret = write_zero_bytes(s, (r.lba + r.nr) * bs,
+				       off + len - (r.lba + r.nr) * bs);
+	return ret;
+}
+
+static int iscsi_truncate(struct block_dev *dev, uint64_t size)
+{
+	(void)dev;
+	(void)size;
+	return -ENOTSUP; /* a LUN's size is the target's to change */
+}
+
+static int iscsi_block_status(struct block_dev *dev, uint64_t off,
+			      uint64_t len, uint64_t *pnum, uint64_t *host_off)
+{
+	(void)dev;
+	*pnum = len;
+	*host_off = off;
+	return BLOCK_STATUS_DATA | BLOCK_STATUS_ALLOCATED | BLOCK_STATUS_OFFSET;
+}
+
+/* Not known from the initiator's side ("disk size: unavailable"). */
+static uint64_t iscsi_allocated_size(struct block_dev *dev)
+{
+	(void)dev;
+	return 0;
+}
+
+static int iscsi_open_url(struct block_dev *dev, const char *url,
+			  const struct block_open_opts *o, char *err,
+			  size_t errlen)
+{
+	struct iscsi_disk *s = calloc(1, sizeof(*s));
+	int ret;
+
+	if (!s)
+		return -ENOMEM;
+	s->name = dev->path;
+	ret = iscsi_url_parse(url, &s->url, err, errlen);
+	if (ret)
+		goto fail;
+	if (o && o->secret_file) {
+		if (!s->url.user[0]) {
+			snprintf(err, errlen, "'%s': a secret file needs the "
+				 "user in the URL (iscsi://USER@HOST/...)",
+				 s->name);
+			ret = -EINVAL;
+			goto fail;
+		}
+		ret = iscsi_secret_read(o->secret_file, s->url.password,
+					sizeof(s->url.password), err, errlen);
+		if (ret)
+			goto fail;
+	} else if (s->url.has_password) {
+		log_warn("%s: the iSCSI password in the URL is visible to "
+			 "every user in ps; give it in a file (secret-file=)",
+			 s->name);
+	} else if (s->url.user[0]) {
+		snprintf(err, errlen, "'%s': user %s needs a password: "
+			 "secret-file=FILE", s->name, s->url.user);
+		ret = -EINVAL;
+		goto fail;
+	}
+	ret = iscsi_session_open(s, err, errlen);
+	if (ret)
+		goto fail;
+	s->zero_block = calloc(1, s->block_size);
+	if (!s->zero_block) {
+		iscsi_session_drop(s, NULL);
+		ret = -ENOMEM;
+		goto fail;
+	}
+	dev->length = s->nr_blocks * s->block_size;
+	dev->opaque = s;
+	return 0;
+fail:
+	explicit_bzero(s->url.password, sizeof(s->url.password));
+	free(s);
+	return ret;
+}
+
+static void iscsi_close(struct block_dev *dev)
+{
+	struct iscsi_disk *s = disk_of(dev);
+
+	iscsi_session_close(s);
+	explicit_bzero(s->url.password, sizeof(s->url.password));
+	free(s->zero_block);
+	free(s);
+}
+
+const struct block_driver block_iscsi_driver = {
+	.name = "iscsi",
+	.scheme = "iscsi",
+	.open_url = iscsi_open_url,
+	.not_zeroed = true,
+	.close = iscsi_close,
+	.pread = iscsi_pread,
+	.pwrite = iscsi_pwrite,
+	.flush = iscsi_flush,
+	.discard = iscsi_discard,
+	.write_zeroes = iscsi_write_zeroes,
+	.truncate = iscsi_truncate,
+	.block_status = iscsi_block_status,
+	.allocated_size = iscsi_allocated_size,
+};
