@@ -341,6 +341,21 @@ static uint64_t iscsi_allocated_size(struct block_dev *dev)
 	return 0;
 }
 
+/* libiscsi's own convention, which its tools (iscsi-ls, iscsi-inq) share. */
+static int password_from_env(struct iscsi_disk *s, char *err, size_t errlen)
+{
+	const char *pw = getenv("LIBISCSI_CHAP_PASSWORD");
+
+	if (!pw || !*pw) {
+		snprintf(err, errlen, "'%s': user %s needs a password: "
+			 "secret-file=FILE (or LIBISCSI_CHAP_PASSWORD in the "
+			 "environment)", s->name, s->url.user);
+		return -EINVAL;
+	}
+	return iscsi_secret_parse(pw, strlen(pw), s->url.password,
+				  sizeof(s->url.password), err, errlen);
+}
+
 static int iscsi_open_url(struct block_dev *dev, const char *url,
 			  const struct block_open_opts *o, char *err,
 			  size_t errlen)
@@ -371,10 +386,9 @@ static int iscsi_open_url(struct block_dev *dev, const char *url,
 			 "every user in ps; give it in a file (secret-file=)",
 			 s->name);
 	} else if (s->url.user[0]) {
-		snprintf(err, errlen, "'%s': user %s needs a password: "
-			 "secret-file=FILE", s->name, s->url.user);
-		ret = -EINVAL;
-		goto fail;
+		ret = password_from_env(s, err, errlen);
+		if (ret)
+			goto fail;
 	}
 	ret = iscsi_session_open(s, err, errlen);
 	if (ret)

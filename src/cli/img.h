@@ -43,6 +43,13 @@ struct img_create_args {
 int img_create_with_driver(const struct block_driver *drv,
 			   const struct img_create_args *a);
 
+/*
+ * "Creating" on a network disk (iscsi://): it exists already; checks that
+ * it opens as fmt and holds size bytes, as qemu-img does.
+ */
+int img_create_url(const char *path, const char *fmt, const char *optlist,
+		   uint64_t size, bool quiet);
+
 /* Creates an image of fmt with -o options optlist (may be NULL). */
 int img_make(const char *path, const char *fmt, char *optlist,
 	     uint64_t size);

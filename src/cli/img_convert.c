@@ -98,6 +98,15 @@ static int write_compressed(struct conv *c, uint64_t off, size_t n)
 	return ret;
 }
 
+/*
+ * A range that reads as zero: nothing to write on a new image, zeroes on
+ * one that holds old data (a network disk).
+ */
+static int write_zero_range(struct conv *c, uint64_t off, uint64_t len)
+{
+	return c->dst->drv->not_zeroed ? block_write_zeroes(c->dst, off, len) : 0;
+}
+
 /* Writes buf[0..n) at off, skipping all-zero granules. */
 static int write_chunk(struct conv *c, uint64_t off, size_t n)
 {
@@ -110,6 +119,9 @@ static int write_chunk(struct conv *c, uint64_t off, size_t n)
 		size_t g = n - i < c->gran ? n - i : (size_t)c->gran;
 
 		if (is_zero(c->buf + i, g)) {
+			ret = write_zero_range(c, off + i, g);
+			if (ret)
+				return ret;
 			i += g;
 			continue;
 		}
@@ -145,6 +157,9 @@ static int copy(struct conv *c)
 			if (off + pnum != len)
 				pnum -= (off + pnum) % c->gran;
 			if (pnum) {
+				ret = write_zero_range(c, off, pnum);
+				if (ret)
+					return ret;
 				off += pnum;
 				show_progress(c, off);
 				continue;
@@ -168,9 +183,10 @@ int img_convert(int argc, char **argv)
 	char *opts = NULL;
 	struct conv c = { 0 };
 	bool sync = false; /* qemu-img's default cache mode "unsafe" */
+	bool create = true;
 	int opt, ret = 1;
 
-	while ((opt = getopt_long(argc, argv, "f:O:o:cpqt:T:W", lopts, NULL)) !=
+	while ((opt = getopt_long(argc, argv, "f:O:o:cnpqt:T:W", lopts, NULL)) !=
 	       -1) {
 		switch (opt) {
 		case 'f':
@@ -184,6 +200,9 @@ int img_convert(int argc, char **argv)
 			break;
 		case 'c':
 			c.compress = true;
+			break;
+		case 'n': /* the target exists: write into it */
+			create = false;
 			break;
 		case 'p':
 			c.progress = isatty(STDOUT_FILENO);
@@ -210,7 +229,7 @@ int img_convert(int argc, char **argv)
 	c.src = img_open(argv[optind], fmt, BLOCK_RDONLY);
 	if (!c.src)
 		return 1;
-	if (img_make(argv[optind + 1], ofmt, opts, c.src->length))
+	if (create && img_make(argv[optind + 1], ofmt, opts, c.src->length))
 		goto out_src;
 	c.dst = img_open(argv[optind + 1], ofmt, BLOCK_NO_BACKING);
 	if (!c.dst)
@@ -230,8 +249,8 @@ int img_convert(int argc, char **argv)
 	if (c.progress)
 		printf("\n");
 	if (ret)
-		img_err("converting '%s' to '%s': %s", argv[optind],
-			argv[optind + 1], strerror(-ret));
+		img_err("converting '%s' to '%s': %s", c.src->path,
+			c.dst->path, strerror(-ret));
 	ret = ret ? 1 : 0;
 	free(c.buf);
 out_dst:

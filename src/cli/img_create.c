@@ -256,6 +256,8 @@ int img_make(const char *path, const char *fmt, char *optlist,
 	struct create_ctx c = { 0 };
 	char err[BLOCK_ERR_LEN];
 
+	if (block_url_driver(path))
+		return img_create_url(path, fmt, optlist, size, true);
 	if (strcmp(fmt, "raw") && strcmp(fmt, "qcow2")) {
 		const struct block_driver *drv = block_find_driver(fmt);
 		struct img_create_args a = { .path = path, .optlist = optlist,
@@ -413,7 +415,13 @@ int img_create(int argc, char **argv)
 	if ((optind < argc || !olist || !strstr(olist, "help")) &&
 	    file_and_size(argc, argv, &a))
 		goto out;
-	if (!strcmp(fmt, "raw") || !strcmp(fmt, "qcow2")) {
+	if (a.path && block_url_driver(a.path)) {
+		if (!a.have_size) {
+			img_err("create: image size must be given");
+			goto out;
+		}
+		ret = img_create_url(a.path, fmt, olist, a.size, a.quiet) ? 1 : 0;
+	} else if (!strcmp(fmt, "raw") || !strcmp(fmt, "qcow2")) {
 		ret = create_builtin(fmt, olist, &c, &a, unsafe);
 	} else {
 		ret = img_create_with_driver(drv, &a) < 0 ? 1 : 0;

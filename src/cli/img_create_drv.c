@@ -44,6 +44,33 @@ static int size_opt(struct block_opts *o, uint64_t *size, bool *have_size)
 	return 0;
 }
 
+int img_create_url(const char *path, const char *fmt, const char *optlist,
+		   uint64_t size, bool quiet)
+{
+	struct block_dev *dev;
+	int ret = 0;
+
+	if (optlist && *optlist) {
+		img_err("-o %s: a network disk takes no creation options",
+			optlist);
+		return -1;
+	}
+	dev = img_open(path, fmt, 0);
+	if (!dev)
+		return -1;
+	if (dev->length < size) {
+		img_err("'%s' holds %llu bytes, less than the %llu asked for",
+			dev->path, (unsigned long long)dev->length,
+			(unsigned long long)size);
+		ret = -1;
+	} else if (!quiet) {
+		printf("Formatting '%s', fmt=%s size=%llu\n", dev->path, fmt,
+		       (unsigned long long)size);
+	}
+	block_close(dev);
+	return ret;
+}
+
 int img_create_with_driver(const struct block_driver *drv,
 			   const struct img_create_args *a)
 {

@@ -17,9 +17,13 @@ static void print_human(struct block_dev *dev, const char *path)
 	unsigned n;
 
 	img_human_size(dev->length, vs, sizeof(vs));
-	img_human_size(block_allocated_size(dev), ds, sizeof(ds));
+	/* a network disk is a raw image whose host usage is not known */
+	if (dev->drv->scheme)
+		snprintf(ds, sizeof(ds), "unavailable");
+	else
+		img_human_size(block_allocated_size(dev), ds, sizeof(ds));
 	printf("image: %s\nfile format: %s\nvirtual size: %s (%llu bytes)\n"
-	       "disk size: %s\n", path, dev->drv->name, vs,
+	       "disk size: %s\n", path, dev->drv->scheme ? "raw" : dev->drv->name, vs,
 	       (unsigned long long)dev->length, ds);
 	if (!qcow2_is(dev)) {
 		img_info_driver_human(dev);
@@ -111,8 +115,12 @@ static void print_json(FILE *f, struct block_dev *dev, const char *path)
 	if (qcow2_is(dev))
 		fprintf(f, ",\n    \"cluster-size\": %llu",
 		       (unsigned long long)qi.cluster_size);
-	fprintf(f, ",\n    \"format\": \"%s\",\n    \"actual-size\": %llu,\n",
-	       dev->drv->name, (unsigned long long)block_allocated_size(dev));
+	if (dev->drv->scheme)
+		fprintf(f, ",\n    \"format\": \"raw\",\n");
+	else
+		fprintf(f, ",\n    \"format\": \"%s\",\n    \"actual-size\": %llu,\n",
+			dev->drv->name,
+			(unsigned long long)block_allocated_size(dev));
 	if (!qcow2_is(dev))
 		img_info_driver_json(f, dev);
 	if (qcow2_is(dev)) {
@@ -215,10 +223,11 @@ int img_info(int argc, char **argv)
 			return 1;
 		if (depth)
 			printf(json ? ",\n" : "\n");
+		/* dev->path: a URL's password is not printed */
 		if (json)
-			print_json_at(dev, path, chain ? "    " : "");
+			print_json_at(dev, dev->path, chain ? "    " : "");
 		else
-			print_human(dev, path);
+			print_human(dev, dev->path);
 		if (qcow2_is(dev))
 			qcow2_get_info(dev, &qi);
 		if (qi.backing_file)
