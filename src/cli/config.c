@@ -391,7 +391,12 @@ int config_check_files(struct vm_config *cfg, const char *src,
 		return -EINVAL;
 	for (int i = 0; i < cfg->nr_disks; i++) {
 		snprintf(key, sizeof(key), "disk[%d].path", i);
-		if (absolute_path(&cfg->disks[i].path, src, key, args))
+		if (cfg->disks[i].path &&
+		    absolute_path(&cfg->disks[i].path, src, key, args))
+			return -EINVAL;
+		snprintf(key, sizeof(key), "disk[%d].secret-file", i);
+		if (cfg->disks[i].secret_file &&
+		    absolute_path(&cfg->disks[i].secret_file, src, key, args))
 			return -EINVAL;
 	}
 	return 0;

@@ -132,6 +132,8 @@ int cmd_undefine(int argc, char **argv)
 		goto out;
 	}
 	for (int i = 0; remove_storage && i < cfg.nr_disks; i++) {
+		if (!cfg.disks[i].path)
+			continue; /* a network disk is the target's */
 		if (unlink(cfg.disks[i].path) && errno != ENOENT) {
 			log_error("%s: %s", cfg.disks[i].path, strerror(errno));
 			ret = 1;

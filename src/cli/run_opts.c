@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/sysinfo.h>
 
+#include "block/block.h"
+#include "block/iscsi_url.h"
 #include "cli/cli.h"
 #include "net/net.h"
 #include "ui/vnc.h"
@@ -141,6 +143,27 @@ int run_parse_cpus(char *arg, struct vm_config *cfg)
 	return 0;
 }
 
+/* url=: checked now, so a typo is a usage error before anything starts. */
+static int run_parse_disk_url(const char *val, struct disk_config *d)
+{
+	struct iscsi_url_parts u;
+	char err[256], shown[ISCSI_URL_MAX + 1];
+
+	block_redact(val, shown, sizeof(shown));
+	if (!block_url_driver(val)) {
+		log_error("--disk: url=%s: not a URL cvisor knows (iscsi://)",
+			  shown);
+		return -EINVAL;
+	}
+	if (iscsi_url_parse(val, &u, err, sizeof(err))) {
+		log_error("--disk: url=%s: %s", shown, err);
+		return -EINVAL;
+	}
+	explicit_bzero(&u, sizeof(u));
+	d->url = val;
+	return 0;
+}
+
 int run_parse_disk(char *arg, struct vm_config *cfg)
 {
 	struct disk_config *d;
@@ -161,6 +184,10 @@ int run_parse_disk(char *arg, struct vm_config *cfg)
 		}
 		if (!strcmp(key, "path") || !strcmp(key, "file"))
 			d->path = val;
+		else if (!strcmp(key, "url"))
+			ret = run_parse_disk_url(val, d);
+		else if (!strcmp(key, "secret-file"))
+			d->secret_file = val;
 		else if (!strcmp(key, "readonly"))
 			ret = parse_bool("--disk", key, val, &d->readonly);
 		else if (!strcmp(key, "serial"))
@@ -182,8 +209,13 @@ int run_parse_disk(char *arg, struct vm_config *cfg)
 		if (ret)
 			return ret;
 	}
-	if (!d->path) {
-		log_error("--disk: path=FILE is required");
+	if (!d->path == !d->url) {
+		log_error("--disk: path=FILE or url=iscsi://... is required "
+			  "(one of them)");
+		return -EINVAL;
+	}
+	if (d->secret_file && !d->url) {
+		log_error("--disk: secret-file= is for a url= disk");
 		return -EINVAL;
 	}
 	cfg->nr_disks++;

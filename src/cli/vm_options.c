@@ -143,7 +143,13 @@ static json_t *dump_disk(const struct vm_config *cfg)
 		const struct disk_config *d = &cfg->disks[i];
 		json_t *obj = json_object();
 
-		json_object_set_new(obj, "path", json_string(d->path));
+		if (d->url)
+			json_object_set_new(obj, "url", json_string(d->url));
+		else
+			json_object_set_new(obj, "path", json_string(d->path));
+		if (d->secret_file)
+			json_object_set_new(obj, "secret-file",
+					    json_string(d->secret_file));
 		if (d->readonly)
 			json_object_set_new(obj, "readonly", json_true());
 		if (d->direct)

@@ -4,7 +4,10 @@
  * served by its own I/O thread. Raw images go through io_uring on a file
  * descriptor of our own; other formats (qcow2) through the block driver's
  * synchronous calls, still on the I/O thread. The image is locked with
- * flock (shared when read-only) for as long as the device exists.
+ * flock (shared when read-only) for as long as the device exists. A
+ * network disk (url=, iSCSI) goes through its driver's synchronous calls
+ * too and has no lock: the target may serve other initiators, and a
+ * migration's destination opens its own session.
  */
 #include "virtio/blk.h"
 
@@ -133,6 +136,8 @@ static int blk_release(struct virtio_dev *vdev)
 	struct virtio_blk *blk = vdev->opaque;
 	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
 
+	if (blk->lock_fd < 0)
+		return 0; /* a network disk: nothing held */
 	/* both locks: our flock and the byte-range lock QEMU looks for */
 	if (!blk->readonly && fcntl(blk->lock_fd, F_OFD_SETLK, &fl))
 		return -errno;
@@ -143,6 +148,8 @@ static int blk_reacquire(struct virtio_dev *vdev)
 {
 	struct virtio_blk *blk = vdev->opaque;
 
+	if (blk->lock_fd < 0)
+		return 0;
 	if (flock(blk->lock_fd, (blk->readonly ? LOCK_SH : LOCK_EX) |
 		  LOCK_NB)) {
 		log_error("%s: cannot take the image lock back: %s", blk->name,
@@ -214,6 +221,21 @@ static int blk_lock(struct virtio_blk *blk, const struct disk_config *disk)
 	return 0;
 }
 
+/* A network disk: no lock, no file descriptor of our own. */
+static int blk_open_url(struct virtio_blk *blk, const struct disk_config *disk)
+{
+	const struct block_open_opts o = { .secret_file = disk->secret_file };
+	char err[BLOCK_ERR_LEN];
+	int ret;
+
+	ret = block_open_opts(disk->url, disk->format,
+			      disk->readonly ? BLOCK_RDONLY : 0, &o, &blk->bdev,
+			      err, sizeof(err));
+	if (ret)
+		log_error("disk: %s", err[0] ? err : strerror(-ret));
+	return ret;
+}
+
 static int blk_open(struct virtio_blk *blk, const struct disk_config *disk)
 {
 	char err[BLOCK_ERR_LEN];
@@ -221,6 +243,8 @@ static int blk_open(struct virtio_blk *blk, const struct disk_config *disk)
 		    (disk->direct ? BLOCK_DIRECT : 0);
 	int ret;
 
+	if (disk->url)
+		return blk_open_url(blk, disk);
 	ret = blk_lock(blk, disk);
 	if (ret)
 		return ret;
@@ -328,12 +352,11 @@ int virtio_blk_create(const struct dev_env *env,
 	*out = &blk->vdev.dev;
 	return 0;
 err_free:
-	log_error("disk '%s': cannot create device: %s", disk->path,
-		  strerror(-ret));
+	log_error("%s: cannot create device: %s", blk->name, strerror(-ret));
 err_free_quiet:
 	blk_free(blk);
 	return ret;
 err:
-	log_error("disk '%s': %s", disk->path, strerror(-ret));
+	log_error("disk %d: %s", index, strerror(-ret));
 	return ret;
 }

@@ -7,7 +7,9 @@
 #include "devices/device.h"
 
 struct disk_config {
-	const char *path;
+	const char *path;	/* a file or block device, or NULL: */
+	const char *url;	/* a network disk (iscsi://), not locked */
+	const char *secret_file; /* its password (iSCSI CHAP), or NULL */
 	bool readonly;
 	bool direct;		/* cache=none: O_DIRECT */
 	const char *serial;

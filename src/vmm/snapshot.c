@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "block/block.h"
 #include "vmm/json.h"
 #include "vmm/pause.h"
 #include "vmm/snapshot_int.h"
@@ -100,12 +101,19 @@ static int save_state(struct vm *vm, int dirfd)
 static void put_disk(struct json_out *o, const struct disk_config *d,
 		     bool first)
 {
+	char shown[BLOCK_ERR_LEN];
 	struct stat st;
 
-	if (stat(d->path, &st))
+	/*
+	 * A network disk is named without its password and has no size or
+	 * time to check: the restore says it cannot tell whether it changed.
+	 */
+	if (d->url)
+		block_redact(d->url, shown, sizeof(shown));
+	if (d->url || stat(d->path, &st))
 		memset(&st, 0, sizeof(st));
 	json_out_raw(o, first ? "{\"path\":" : ",{\"path\":");
-	json_out_str(o, d->path);
+	json_out_str(o, d->url ? shown : d->path);
 	json_out_fmt(o, ",\"size\":%lld,\"mtime_ns\":%lld}",
 		     (long long)st.st_size,
 		     (long long)st.st_mtim.tv_sec * 1000000000LL +

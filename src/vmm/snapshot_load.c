@@ -15,7 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "block/block.h"
 #include "vmm/json.h"
+#include "vmm/log.h"
 #include "vmm/snapshot_int.h"
 #include "vmm/state.h"
 #include "vmm/vm.h"
@@ -93,6 +95,11 @@ static int check_disk(const struct json_val *d, bool force, char *err,
 	    json_get_int(d, "mtime_ns", &mtime)) {
 		snprintf(err, errlen, "snapshot configuration: bad disk entry");
 		return -EINVAL;
+	}
+	if (block_url_driver(path)) {
+		log_warn("snapshot disk %s: a network disk; whether it changed "
+			 "since the snapshot cannot be told", path);
+		return 0;
 	}
 	if (stat(path, &st)) {
 		snprintf(err, errlen, "snapshot disk %s: %s", path,
