@@ -17,6 +17,16 @@
 
 #define INITIATOR_NAME "iqn.2026-01.org.cvisor:initiator"
 
+/* libiscsi's last error as one line (some end in a newline). */
+static const char *last_error(struct iscsi_context *ctx, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", iscsi_get_error(ctx));
+	for (char *p = buf; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = *(p + 1) ? ' ' : 0;
+	return buf;
+}
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -84,8 +94,9 @@ static int wait_pending(struct iscsi_disk *s, int timeout_s, char *why,
 			snprintf(why, whylen, "poll: %s", strerror(errno));
 			return -EIO;
 		}
+		/* libiscsi's own words here are about its reconnect logic */
 		if (iscsi_service(s->ctx, n > 0 ? pfd.revents : 0) < 0) {
-			snprintf(why, whylen, "%s", iscsi_get_error(s->ctx));
+			snprintf(why, whylen, "the connection broke");
 			return -EIO;
 		}
 	}
@@ -129,7 +140,7 @@ void iscsi_session_close(struct iscsi_disk *s)
 static int login(struct iscsi_disk *s, char *err, size_t errlen)
 {
 	struct iscsi_cmd c = { .pending = &s->pending };
-	char why[256];
+	char why[256], msg[256];
 	int ret;
 
 	s->ctx = iscsi_create_context(INITIATOR_NAME);
@@ -145,29 +156,32 @@ static int login(struct iscsi_disk *s, char *err, size_t errlen)
 	     iscsi_set_initiator_username_pwd(s->ctx, s->url.user,
 					      s->url.password))) {
 		snprintf(err, errlen, "'%s': %s", s->name,
-			 iscsi_get_error(s->ctx));
+			 last_error(s->ctx, msg, sizeof(msg)));
 		ret = -EINVAL;
 		goto fail;
 	}
 	if (iscsi_full_connect_async(s->ctx, s->url.portal, s->url.lun,
 				     login_cb, &c)) {
-		snprintf(err, errlen, "'%s': cannot connect: %s", s->name,
-			 iscsi_get_error(s->ctx));
+		snprintf(err, errlen, "'%s': cannot connect to %s: %s", s->name,
+			 s->url.portal, last_error(s->ctx, msg, sizeof(msg)));
 		ret = -ECONNREFUSED;
 		goto fail;
 	}
 	s->pending++;
 	ret = wait_pending(s, ISCSI_LOGIN_S, why, sizeof(why));
 	if (ret) {
-		snprintf(err, errlen, "'%s': cannot log in: %s", s->name, why);
+		/* libiscsi says little more than that the socket failed */
+		snprintf(err, errlen, "'%s': cannot connect to %s%s%s", s->name,
+			 s->url.portal, ret == -ETIMEDOUT ? ": " : "",
+			 ret == -ETIMEDOUT ? why : " (no target listening?)");
 		goto fail;
 	}
 	if (c.status != SCSI_STATUS_GOOD) {
-		snprintf(err, errlen, "'%s': login failed: %s", s->name,
-			 iscsi_get_error(s->ctx));
-		ret = strstr(iscsi_get_error(s->ctx), "uthenticat") ||
-		      strstr(iscsi_get_error(s->ctx), "uthoriz") ?
+		last_error(s->ctx, msg, sizeof(msg));
+		ret = strstr(msg, "uthenticat") || strstr(msg, "uthoriz") ?
 			      -EACCES : -ECONNREFUSED;
+		snprintf(err, errlen, "'%s': login failed: %s%s", s->name, msg,
+			 ret == -EACCES ? " (wrong CHAP user or password?)" : "");
 		goto fail;
 	}
 	return 0;

@@ -184,14 +184,14 @@ int iscsi_url_parse(const char *s, struct iscsi_url_parts *u, char *err,
 	memcpy(u->target, tgt, tlen);
 	u->target[tlen] = 0;
 	lun++;
+	if (strchr(lun, '?'))
+		return fail(err, errlen, "options after '?' are not supported");
 	if (!*lun || strlen(lun) > 5)
 		return fail(err, errlen, "bad LUN");
 	v = 0;
 	for (const char *p = lun; *p; p++) {
 		if (*p < '0' || *p > '9')
-			return fail(err, errlen, *p == '?' ?
-				    "options after '?' are not supported" :
-				    "LUN is not a number");
+			return fail(err, errlen, "LUN is not a number");
 		v = v * 10 + (*p - '0');
 	}
 	if (v > ISCSI_LUN_MAX)
