@@ -11,12 +11,14 @@ build=(build-essential pkg-config clang
 	libslirp-dev libglib2.0-dev libvncserver-dev zlib1g-dev libzstd-dev
 	liburing-dev libseccomp-dev libjansson-dev libpng-dev
 	libssl-dev libiscsi-dev libnuma-dev)
-# Tests and benchmarks: QEMU is the oracle for qcow2 and the peer for benchmarks.
+# Tests and benchmarks: QEMU is the oracle for qcow2 (and, with
+# qemu-block-extra, iSCSI) and the peer for benchmarks.
 # The rest are tools the integration tests drive: ext4 images, ACPI table
 # disassembly, network namespaces and bridges, NAT rules, pseudo-terminals,
 # HTTP, packet capture; noVNC in headless Chromium for the VNC server.
 test=(qemu-utils qemu-system-x86 e2fsprogs acpica-tools iproute2 util-linux
-	bsdutils procps python3 nftables socat chromium novnc tgt numactl)
+	bsdutils procps python3 nftables socat chromium novnc tgt numactl
+	qemu-block-extra)
 # Guest assets: initramfs from busybox, kernel from Debian's linux-source.
 # dwarves (pahole) is only needed for BTF, which the guest config leaves off.
 assets=(busybox-static cpio gzip xz-utils zstd lz4
