@@ -274,6 +274,45 @@ int block_pwrite(struct block_dev *dev, const void *buf, size_t len,
 	return dev->drv->pwrite(dev, buf, len, off);
 }
 
+static int block_rwv(struct block_dev *dev, const struct iovec *iov, int n,
+		     uint64_t off, bool write)
+{
+	uint64_t len = 0;
+	int ret;
+
+	for (int i = 0; i < n; i++)
+		len += iov[i].iov_len;
+	ret = check_range(dev, off, len);
+	if (ret)
+		return ret;
+	if (write && (dev->flags & BLOCK_RDONLY))
+		return -EROFS;
+	if (write && dev->drv->pwritev)
+		return dev->drv->pwritev(dev, iov, n, off);
+	if (!write && dev->drv->preadv)
+		return dev->drv->preadv(dev, iov, n, off);
+	for (int i = 0; i < n && !ret; i++) {
+		ret = write ? dev->drv->pwrite(dev, iov[i].iov_base,
+					       iov[i].iov_len, off) :
+			      dev->drv->pread(dev, iov[i].iov_base,
+					      iov[i].iov_len, off);
+		off += iov[i].iov_len;
+	}
+	return ret;
+}
+
+int block_preadv(struct block_dev *dev, const struct iovec *iov, int n,
+		 uint64_t off)
+{
+	return block_rwv(dev, iov, n, off, false);
+}
+
+int block_pwritev(struct block_dev *dev, const struct iovec *iov, int n,
+		  uint64_t off)
+{
+	return block_rwv(dev, iov, n, off, true);
+}
+
 int block_flush(struct block_dev *dev)
 {
 	if (!dev->drv->flush)

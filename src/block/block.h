@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #define BLOCK_RDONLY     (1 << 0)
 #define BLOCK_DIRECT     (1 << 1)
@@ -87,6 +88,14 @@ struct block_driver {
 			const struct block_open_opts *o, char *err,
 			size_t errlen);
 	bool not_zeroed;
+	/*
+	 * Optional: a request in pieces (a guest's scatter list) as one
+	 * transfer, where one round trip per piece would cost (iSCSI).
+	 */
+	int (*preadv)(struct block_dev *dev, const struct iovec *iov, int n,
+		      uint64_t off);
+	int (*pwritev)(struct block_dev *dev, const struct iovec *iov, int n,
+		       uint64_t off);
 	void (*close)(struct block_dev *dev);
 	int (*pread)(struct block_dev *dev, void *buf, size_t len, uint64_t off);
 	int (*pwrite)(struct block_dev *dev, const void *buf, size_t len,
@@ -162,6 +171,11 @@ void block_close(struct block_dev *dev);
 int block_pread(struct block_dev *dev, void *buf, size_t len, uint64_t off);
 int block_pwrite(struct block_dev *dev, const void *buf, size_t len,
 		 uint64_t off);
+/* The pieces iov[0..n) back to back from off: one call where the driver can. */
+int block_preadv(struct block_dev *dev, const struct iovec *iov, int n,
+		 uint64_t off);
+int block_pwritev(struct block_dev *dev, const struct iovec *iov, int n,
+		  uint64_t off);
 int block_flush(struct block_dev *dev);
 int block_discard(struct block_dev *dev, uint64_t off, uint64_t len);
 int block_write_zeroes(struct block_dev *dev, uint64_t off, uint64_t len);

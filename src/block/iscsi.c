@@ -80,6 +80,7 @@ static int wave(struct iscsi_disk *s, struct iscsi_cmd *cmds, uint64_t first,
 		c->pending = &s->pending;
 		c->task = issue(s, c, arg, first + queued);
 		if (!c->task) {
+			free(c->iovs);
 			ret = -ENOMEM;
 			break;
 		}
@@ -93,6 +94,7 @@ static int wave(struct iscsi_disk *s, struct iscsi_cmd *cmds, uint64_t first,
 		if (r && (!ret || r == -EAGAIN))
 			ret = r;
 		scsi_free_scsi_task(cmds[i].task);
+		free(cmds[i].iovs);
 	}
 	return ret;
 }
@@ -118,11 +120,41 @@ static int run(struct iscsi_disk *s, uint64_t nr, issue_fn issue, void *arg)
 	return 0;
 }
 
+/* A transfer of whole blocks from or into the pieces iov[0..n). */
 struct rw {
-	uint8_t *buf;
+	const struct iovec *iov;
+	int n;
 	uint64_t off, len;
 	bool write;
 };
+
+/* The pieces of bytes [at, at+len) of the transfer, in c->iovs. */
+static int slice(const struct rw *a, uint64_t at, uint64_t len,
+		 struct iscsi_cmd *c)
+{
+	int first = 0, k = 0;
+	uint64_t skip = at;
+
+	while (first < a->n && skip >= a->iov[first].iov_len)
+		skip -= a->iov[first++].iov_len;
+	c->iovs = calloc(first < a->n ? (unsigned)(a->n - first) : 1u,
+			 sizeof(*c->iovs));
+	if (!c->iovs)
+		return -ENOMEM;
+	for (int i = first; i < a->n && len; i++, skip = 0) {
+		uint64_t n = a->iov[i].iov_len - skip;
+
+		if (n > len)
+			n = len;
+		if (!n)
+			continue;
+		c->iovs[k++] = (struct scsi_iovec){
+			(uint8_t *)a->iov[i].iov_base + skip, n };
+		len -= n;
+	}
+	c->niov = k;
+	return 0;
+}
 
 static struct scsi_task *issue_rw(struct iscsi_disk *s, struct iscsi_cmd *c,
 				  void *arg, uint64_t i)
@@ -133,60 +165,93 @@ static struct scsi_task *issue_rw(struct iscsi_disk *s, struct iscsi_cmd *c,
 						 s->max_xfer;
 	uint64_t lba = (a->off + at) / s->block_size;
 
-	c->iov = (struct scsi_iovec){ a->buf + at, n };
+	if (slice(a, at, n, c))
+		return NULL;
 	if (a->write)
 		return iscsi_write16_iov_task(s->ctx, s->url.lun, lba, NULL, n,
 					      (int)s->block_size, 0, 0, 0, 0, 0,
-					      iscsi_cmd_cb, c, &c->iov, 1);
+					      iscsi_cmd_cb, c, c->iovs, c->niov);
 	return iscsi_read16_iov_task(s->ctx, s->url.lun, lba, n,
 				     (int)s->block_size, 0, 0, 0, 0, 0,
-				     iscsi_cmd_cb, c, &c->iov, 1);
+				     iscsi_cmd_cb, c, c->iovs, c->niov);
 }
 
-static int rw_blocks(struct iscsi_disk *s, void *buf, uint64_t len,
-		     uint64_t off, bool write)
+static int rw_blocks(struct iscsi_disk *s, const struct iovec *iov, int n,
+		     uint64_t len, uint64_t off, bool write)
 {
-	struct rw a = { buf, off, len, write };
+	struct rw a = { iov, n, off, len, write };
 
 	return run(s, (len + s->max_xfer - 1) / s->max_xfer, issue_rw, &a);
 }
 
-/* Any byte range: whole blocks go straight, the rest through a bounce. */
-static int rw(struct iscsi_disk *s, void *buf, size_t len, uint64_t off,
-	      bool write)
+/*
+ * Any byte range: whole blocks go straight from and into the pieces; a
+ * range that does not cover whole blocks (a LUN with 4 KiB blocks) goes
+ * through a bounce buffer, read-modify-write for a write.
+ */
+static int rw(struct iscsi_disk *s, const struct iovec *iov, int n,
+	      uint64_t off, bool write)
 {
-	uint64_t bs = s->block_size, a0 = off / bs * bs;
-	uint64_t a1 = (off + len + bs - 1) / bs * bs;
+	uint64_t bs = s->block_size, len = 0, a0, a1, done = 0;
+	struct iovec whole;
 	uint8_t *bounce;
 	int ret;
 
+	for (int i = 0; i < n; i++)
+		len += iov[i].iov_len;
+	if (!len)
+		return 0;
+	a0 = off / bs * bs;
+	a1 = (off + len + bs - 1) / bs * bs;
 	if (a0 == off && a1 == off + len)
-		return rw_blocks(s, buf, len, off, write);
+		return rw_blocks(s, iov, n, len, off, write);
 	bounce = malloc(a1 - a0);
 	if (!bounce)
 		return -ENOMEM;
-	ret = rw_blocks(s, bounce, a1 - a0, a0, false);
-	if (!ret && write) {
-		memcpy(bounce + (off - a0), buf, len);
-		ret = rw_blocks(s, bounce, a1 - a0, a0, true);
-	} else if (!ret) {
-		memcpy(buf, bounce + (off - a0), len);
+	whole = (struct iovec){ bounce, a1 - a0 };
+	ret = rw_blocks(s, &whole, 1, a1 - a0, a0, false);
+	for (int i = 0; i < n && !ret; i++) {
+		if (write)
+			memcpy(bounce + (off - a0) + done, iov[i].iov_base,
+			       iov[i].iov_len);
+		else
+			memcpy(iov[i].iov_base, bounce + (off - a0) + done,
+			       iov[i].iov_len);
+		done += iov[i].iov_len;
 	}
+	if (!ret && write)
+		ret = rw_blocks(s, &whole, 1, a1 - a0, a0, true);
 	free(bounce);
 	return ret;
+}
+
+static int iscsi_preadv(struct block_dev *dev, const struct iovec *iov, int n,
+			uint64_t off)
+{
+	return rw(disk_of(dev), iov, n, off, false);
+}
+
+static int iscsi_pwritev(struct block_dev *dev, const struct iovec *iov,
+			 int n, uint64_t off)
+{
+	return rw(disk_of(dev), iov, n, off, true);
 }
 
 static int iscsi_pread(struct block_dev *dev, void *buf, size_t len,
 		       uint64_t off)
 {
-	return len ? rw(disk_of(dev), buf, len, off, false) : 0;
+	struct iovec v = { buf, len };
+
+	return rw(disk_of(dev), &v, 1, off, false);
 }
 
+/* the buffer is only read: libiscsi's iovec is not const */
 static int iscsi_pwrite(struct block_dev *dev, const void *buf, size_t len,
 			uint64_t off)
 {
-	/* the buffer is only read: libiscsi's iovec is not const */
-	return len ? rw(disk_of(dev), (void *)buf, len, off, true) : 0;
+	struct iovec v = { (void *)buf, len };
+
+	return rw(disk_of(dev), &v, 1, off, true);
 }
 
 static struct scsi_task *issue_sync(struct iscsi_disk *s, struct iscsi_cmd *c,
@@ -284,11 +349,11 @@ static int write_zero_bytes(struct iscsi_disk *s, uint64_t off, uint64_t len)
 	if (!zero)
 		return -ENOMEM;
 	while (len && !ret) {
-		size_t n = len < chunk ? (size_t)len : chunk;
+		struct iovec v = { zero, len < chunk ? (size_t)len : chunk };
 
-		ret = rw(s, zero, n, off, true);
-		off += n;
-		len -= n;
+		ret = rw(s, &v, 1, off, true);
+		off += v.iov_len;
+		len -= v.iov_len;
 	}
 	free(zero);
 	return ret;
@@ -426,6 +491,8 @@ const struct block_driver block_iscsi_driver = {
 	.close = iscsi_close,
 	.pread = iscsi_pread,
 	.pwrite = iscsi_pwrite,
+	.preadv = iscsi_preadv,
+	.pwritev = iscsi_pwritev,
 	.flush = iscsi_flush,
 	.discard = iscsi_discard,
 	.write_zeroes = iscsi_write_zeroes,

@@ -41,7 +41,8 @@ struct iscsi_disk {
 /* One SCSI command in flight and, once called back, its status. */
 struct iscsi_cmd {
 	struct scsi_task *task;
-	struct scsi_iovec iov;
+	struct scsi_iovec *iovs;	/* the pieces of a READ/WRITE */
+	int niov;
 	struct unmap_list unmap;
 	int *pending;
 	bool done;

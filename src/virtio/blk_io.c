@@ -110,21 +110,15 @@ static int blk_rw_direct(struct virtio_blk *blk, struct blk_req *r,
 /* Synchronous data transfer, used without io_uring and for fallbacks. */
 static int blk_rw_sync(struct virtio_blk *blk, struct blk_req *r, bool write)
 {
-	uint64_t off = r->offset;
-	int ret = 0;
+	int ret;
 
 	if (blk->fd >= 0 && blk->direct)
 		return blk_rw_direct(blk, r, write);
 	pthread_mutex_lock(&blk->bdev_lock);
-	for (unsigned i = 0; i < r->nr_data && !ret; i++) {
-		struct iovec *v = &r->data[i];
-
-		ret = write ? block_pwrite(blk->bdev, v->iov_base, v->iov_len,
-					   off) :
-			      block_pread(blk->bdev, v->iov_base, v->iov_len,
-					  off);
-		off += v->iov_len;
-	}
+	ret = write ? block_pwritev(blk->bdev, r->data, (int)r->nr_data,
+				    r->offset) :
+		      block_preadv(blk->bdev, r->data, (int)r->nr_data,
+				   r->offset);
 	pthread_mutex_unlock(&blk->bdev_lock);
 	return ret;
 }
