@@ -33,7 +33,7 @@ expect cpus_zero 2 "'0' is not a number from 1 to 64" -- --kernel "$HELLO" --cpu
 expect cpus_too_many 2 "'65' is not a number from 1 to 64" -- --kernel "$HELLO" --cpus 65
 expect cpus_garbage 2 "'two' is not a number" -- --kernel "$HELLO" --cpus two
 expect accel_unknown 1 "unknown accelerator 'warp'" -- --kernel "$HELLO" --accel warp
-expect disk_no_path 2 "path=FILE is required" -- --kernel "$HELLO" --disk readonly=on
+expect disk_no_path 2 "path=FILE or url=" -- --kernel "$HELLO" --disk readonly=on
 expect disk_bad_cache 2 "cache=fast: expected none or writeback" -- --kernel "$HELLO" --disk path=x,cache=fast
 expect initrd_missing 1 "cannot open initrd '$TMP/none'" -- --accel kvm:emu --memory 64M --kernel "$HELLO" --initrd "$TMP/none"
 mkfifo "$TMP/fifo"	# nobody reads it: an error, not a hang
