@@ -28,6 +28,9 @@ ASSETS=${CVISOR_ASSETS:-$HOME/.cache/cvisor/assets}
 OUT=${NESTED_OUT:-$TOP/build/nested}
 BOOT_TIMEOUT=${NESTED_BOOT_TIMEOUT:-900}
 CASE_TIMEOUT=${NESTED_CASE_TIMEOUT:-900}
+# bench/nested.sh runs its own cases, with QEMU in the host as the peer.
+CASES=${NESTED_CASES_DIR:-$HERE/cases}
+WITH_QEMU=${NESTED_QEMU:-0}
 BIOS=/usr/share/bochs/BIOS-bochs-latest
 VGABIOS=/usr/share/vgabios/vgabios.bin
 
@@ -50,13 +53,13 @@ if [[ $# -gt 0 ]]; then
 	cases=("$@")
 else
 	cases=()
-	for f in "$HERE"/cases/*.sh; do
+	for f in "$CASES"/*.sh; do
 		cases+=("$(basename "$f" .sh)")
 	done
 fi
 for c in "${cases[@]}"; do
-	[[ -f $HERE/cases/$c.sh ]] || {
-		echo "nested: no case '$c' (tests/nested/cases/$c.sh)" >&2
+	[[ -f $CASES/$c.sh ]] || {
+		echo "nested: no case '$c' ($CASES/$c.sh)" >&2
 		exit 2
 	}
 done
@@ -137,10 +140,26 @@ copy_exe "$(command -v cp)" /usr/local/bin/cp
 slirp=$(ldconfig -p | awk '/libslirp\.so\.0 /{p = $NF} END {print p}')
 [[ -n $slirp ]] && copy_exe "$slirp" "$slirp"
 cp "$GUESTS"/*.elf "$root/cvisor/build/guests/"
+# The benchmark peer (bench/nested.sh): QEMU, its libraries and the
+# firmware a direct kernel boot reads (SeaBIOS, the linuxboot option ROM,
+# qboot for microvm); Debian's QEMU looks for them in these directories.
+if [[ $WITH_QEMU == 1 ]]; then
+	qemu=$(command -v qemu-system-x86_64) || {
+		result FAIL "nested: NESTED_QEMU=1 but no qemu-system-x86_64"
+		finish
+	}
+	copy_exe "$qemu" /usr/bin/qemu-system-x86_64
+	strip --strip-unneeded "$root/usr/bin/qemu-system-x86_64" 2>/dev/null || true
+	for fw in /usr/share/seabios/bios-256k.bin /usr/share/qemu/linuxboot_dma.bin \
+		/usr/share/qemu/kvmvapic.bin /usr/share/qemu/qboot.rom \
+		/usr/share/qemu/bios-microvm.bin; do
+		[[ -e $fw ]] && install -D -m 0644 "$(readlink -f "$fw")" "$root$fw"
+	done
+fi
 # The integration tests' helpers, and scripts a case may run as they are.
 cp "$TOP"/tests/integration/*.sh "$root/cvisor/tests/integration/"
 cp "$HERE/lib.sh" "$root/cvisor/tests/nested/"
-cp "$HERE"/cases/*.sh "$root/cvisor/tests/nested/cases/"
+cp "$CASES"/* "$root/cvisor/tests/nested/cases/"
 # Random bytes for the cases (test data, the HTTP server's file): reading
 # /dev/urandom in the host costs minutes of Bochs time.
 head -c $((2 << 20)) /dev/urandom >"$root/cvisor/random"
@@ -267,6 +286,7 @@ on_line() {
 		current= ;;
 	"nested-host: done"*) finished=1 ;;
 	PASS:* | SKIP:*) result "${line%%:*}" "${line#*: }" ;;
+	BENCH*) echo "$line" ;;
 	FAIL:*)
 		case_fails=$((case_fails + 1))
 		result FAIL "${line#FAIL: }"
