@@ -141,6 +141,31 @@ rc=$?
 	! grep -q chap-secret-42 "$TMP/info"
 check iscsi_url_password_warned_not_shown $? "rc=$rc $(cat "$TMP/info")"
 
+# Definitions: url and a relative secret file, which define stores
+# absolute as it does disk paths; the VM opens the CHAP LUN from it; removing the
+# definition's storage leaves the LUN and the secret alone.
+export CVISOR_CONFIG_DIR=$TMP/vms CVISOR_RUNTIME_DIR=$TMP/run
+mkdir -p "$TMP/def"
+cp "$TMP/chap.txt" "$TMP/def/chap.txt"
+cat >"$TMP/def/iv.json" <<JSON
+{ "version": 1, "name": "iv", "kernel": "$GUESTS/hello.elf", "memory": "64M",
+  "accel": "emu", "test-exit": true,
+  "disk": [ { "url": "$CHAP_URL", "secret-file": "chap.txt" } ] }
+JSON
+(cd "$TMP/def" && "$CVISOR" define iv.json) >"$TMP/out" 2>&1
+rc=$?
+[[ $rc -eq 0 ]] && python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["disk"][0]; assert d=={"url": sys.argv[2], "secret-file": sys.argv[3]}, d' \
+	"$CVISOR_CONFIG_DIR/iv.json" "$CHAP_URL" "$TMP/def/chap.txt"
+check iscsi_definition_stored $? "rc=$rc $(head -c 300 "$TMP/out") $(cat "$CVISOR_CONFIG_DIR/iv.json" 2>&1)"
+timeout 60 "$CVISOR" run --config "$CVISOR_CONFIG_DIR/iv.json" </dev/null >"$TMP/out" 2>&1
+rc=$?
+[[ $rc -eq 0 ]] && grep -q "hello from a cvisor test guest" "$TMP/out"
+check iscsi_definition_runs $? "rc=$rc $(head -c 400 "$TMP/out")"
+"$CVISOR" undefine iv --remove-storage >"$TMP/out" 2>&1
+rc=$?
+[[ $rc -eq 0 && -f $CHAP_LUN && -f $TMP/def/chap.txt ]] && ! grep -q removed "$TMP/out"
+check iscsi_undefine_keeps_lun $? "rc=$rc $(cat "$TMP/out")"
+
 load_linux_assets iscsi_linux || exit 0
 accel=$(linux_accels | head -n1)
 if [[ -z $accel ]]; then
