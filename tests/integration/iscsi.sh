@@ -263,3 +263,42 @@ check iscsi_target_back $? "$(lines | tail -n 3 | tr '\n' ' ') $(grep cvisor: "$
 # SIGTERM ends the VM as usual, not a crash or a hang
 [[ $rc -eq 0 || $rc -eq 143 ]]
 check iscsi_stops_cleanly $? "cvisor ended with status $rc"
+
+# Live migration on this host: source and destination open the same LUN
+# (no lock to hand over); the guest writes numbered records before and
+# after, and every one is in the LUN's backing file, none missing.
+dd if=/dev/zero of="$CHAP_LUN" bs=1M count=16 conv=notrunc status=none
+guest='echo MIG-READY; i=0; while [ $i -lt 900 ]; do i=$((i + 1))
+	printf "rec %06d\n" $i | dd of=/dev/vda bs=16 seek=$i conv=fsync 2>/dev/null
+	sleep 0.2; done'
+MPORT=$((PORT + 1))
+mkdir -p "$TMP/runa" "$TMP/runb"
+CVISOR_RUNTIME_DIR=$TMP/runb timeout 300 "$CVISOR" run --incoming "tcp:127.0.0.1:$MPORT" \
+	</dev/null >"$TMP/b.out" 2>&1 &
+dst=$!
+CVISOR_RUNTIME_DIR=$TMP/runa boot 300 "$guest" --name imig \
+	--disk "url=$CHAP_URL,secret-file=$TMP/chap.txt" >"$TMP/a.out" 2>&1 &
+src=$!
+for ((i = 0; i < 1200; i++)); do
+	grep -q MIG-READY "$TMP/a.out" && break
+	kill -0 $src 2>/dev/null || break
+	sleep 0.1
+done
+sleep 3
+CVISOR_RUNTIME_DIR=$TMP/runa timeout 120 "$CVISOR" migrate imig "tcp:127.0.0.1:$MPORT" \
+	>"$TMP/m.out" 2>&1
+mrc=$?
+wait $src
+src_rc=$?
+check iscsi_migrate $((mrc + src_rc)) "migrate rc=$mrc $(cat "$TMP/m.out"); source rc=$src_rc $(tail -c 300 "$TMP/a.out"); dest $(tail -c 300 "$TMP/b.out")"
+rec_last() { strings "$CHAP_LUN" | sed -n 's/^rec 0*\([0-9]*\)$/\1/p' | sort -n | tail -n1; }
+at_switch=$(rec_last)
+sleep 6
+CVISOR_RUNTIME_DIR=$TMP/runb "$CVISOR" stop imig --force >/dev/null 2>&1
+timeout 30 tail --pid=$dst -f /dev/null
+kill -KILL $dst 2>/dev/null
+wait $dst 2>/dev/null
+recs=$(strings "$CHAP_LUN" | grep -c '^rec ')
+last=$(rec_last)
+[[ -n $last && -n $at_switch && $recs -eq $last && $last -gt $at_switch ]]
+check iscsi_migrate_disk_writes_before_and_after $? "$recs records, $at_switch when the source ended, last $last; dest: $(grep cvisor: "$TMP/b.out" | tail -n 3)"
