@@ -390,13 +390,48 @@ static int iscsi_truncate(struct block_dev *dev, uint64_t size)
 	return -ENOTSUP; /* a LUN's size is the target's to change */
 }
 
+/*
+ * On a thin-provisioned LUN (LBPME), GET LBA STATUS tells unmapped ranges,
+ * which read as zeroes where the target says so (LBPRZ); everything else
+ * is data. "img convert" and "img map" use this, as qemu-img does.
+ */
 static int iscsi_block_status(struct block_dev *dev, uint64_t off,
 			      uint64_t len, uint64_t *pnum, uint64_t *host_off)
 {
-	(void)dev;
+	const int data = BLOCK_STATUS_DATA | BLOCK_STATUS_ALLOCATED |
+			 BLOCK_STATUS_OFFSET;
+	struct iscsi_disk *s = disk_of(dev);
+	struct scsi_get_lba_status *st;
+	struct iscsi_cmd c = { 0 };
+	uint64_t bs = s->block_size, lba = off / bs, end;
+	int ret = data;
+
 	*pnum = len;
 	*host_off = off;
-	return BLOCK_STATUS_DATA | BLOCK_STATUS_ALLOCATED | BLOCK_STATUS_OFFSET;
+	if (!s->lbpme || !s->lbprz || s->no_lba_status ||
+	    iscsi_session_ensure(s))
+		return data;
+	c.task = iscsi_get_lba_status_task(s->ctx, s->url.lun, lba, 8 + 16,
+					   iscsi_cmd_cb, &c);
+	if (iscsi_cmd_one(s, &c)) {
+		if (c.task && cmd_errno(&c) == -EOPNOTSUPP)
+			s->no_lba_status = true;
+		goto out;
+	}
+	st = scsi_datain_unmarshall(c.task);
+	if (!st || !st->num_descriptors || st->descriptors[0].lba > lba ||
+	    st->descriptors[0].lba + st->descriptors[0].num_blocks <= lba)
+		goto out;
+	end = (st->descriptors[0].lba + st->descriptors[0].num_blocks) * bs;
+	if (end - off < len)
+		*pnum = end - off;
+	if (st->descriptors[0].provisioning != SCSI_PROVISIONING_TYPE_MAPPED)
+		ret = BLOCK_STATUS_ZERO | BLOCK_STATUS_ALLOCATED |
+		      BLOCK_STATUS_OFFSET;
+out:
+	if (c.task)
+		scsi_free_scsi_task(c.task);
+	return ret;
 }
 
 /* Not known from the initiator's side ("disk size: unavailable"). */

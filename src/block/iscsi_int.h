@@ -30,7 +30,7 @@ struct iscsi_disk {
 	uint32_t max_unmap;		/* blocks per UNMAP, 0: no UNMAP */
 	uint32_t max_ws;		/* blocks per WRITE SAME, 0: none */
 	bool lbpme, lbprz;		/* thin provisioned; unmapped reads 0 */
-	bool no_sync16;
+	bool no_sync16, no_lba_status;
 	bool opened;			/* the first session is up */
 	bool lost;			/* the session failed and was said so */
 	int64_t last_login_ms;		/* of the last attempt, to pace them */

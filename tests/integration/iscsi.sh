@@ -56,10 +56,13 @@ adm() { tgtadm -C "$CTL" --lld iscsi "$@"; }
 
 IQN=iqn.2026-01.io.cvisor.test:disk
 CHAP_IQN=iqn.2026-01.io.cvisor.test:chap
-LUN=$TMP/lun.img CHAP_LUN=$TMP/chap.img
+THIN_IQN=iqn.2026-01.io.cvisor.test:thin
+LUN=$TMP/lun.img CHAP_LUN=$TMP/chap.img THIN_LUN=$TMP/thin.img
 truncate -s 64M "$LUN"
 truncate -s 16M "$CHAP_LUN"
-# targets: 1 open to all, 2 behind CHAP (user cvisor)
+truncate -s 32M "$THIN_LUN"
+# targets: 1 open to all, 2 behind CHAP (user cvisor), 3 thin-provisioned
+# (UNMAP punches holes in the backing file, GET LBA STATUS finds them)
 setup_targets() {
 	adm --op new --mode target --tid 1 -T "$IQN" &&
 		adm --op new --mode logicalunit --tid 1 --lun 1 -b "$LUN" &&
@@ -69,7 +72,12 @@ setup_targets() {
 		adm --op bind --mode target --tid 2 -I ALL &&
 		{ adm --op show --mode account | grep -q cvisor ||
 			adm --op new --mode account --user cvisor --password chap-secret-42; } &&
-		adm --op bind --mode account --tid 2 --user cvisor
+		adm --op bind --mode account --tid 2 --user cvisor &&
+		adm --op new --mode target --tid 3 -T "$THIN_IQN" &&
+		adm --op new --mode logicalunit --tid 3 --lun 1 -b "$THIN_LUN" &&
+		adm --op update --mode logicalunit --tid 3 --lun 1 \
+			--params thin_provisioning=1 &&
+		adm --op bind --mode target --tid 3 -I ALL
 }
 if ! start_tgtd; then
 	skip iscsi "tgtd did not start: $(tail -c 300 "$TGTD_LOG")"
@@ -81,6 +89,7 @@ if ! setup_targets >>"$TGTD_LOG" 2>&1; then
 fi
 URL=iscsi://127.0.0.1:$PORT/$IQN/1
 CHAP_URL=iscsi://cvisor@127.0.0.1:$PORT/$CHAP_IQN/1
+THIN_URL=iscsi://127.0.0.1:$PORT/$THIN_IQN/1
 printf 'chap-secret-42\n' >"$TMP/chap.txt"
 printf 'not-the-secret\n' >"$TMP/wrong.txt"
 
@@ -201,10 +210,13 @@ mount -t ext4 /dev/vda /mnt; r mount $?
 cp /data /mnt/data; r cp $?
 umount /mnt; r umount $?
 dd if=/pat of=/dev/vdb bs=64k seek=8 conv=fsync 2>/dev/null; r dd $?
-r chap_size $(cat /sys/block/vdb/size)'
+r chap_size $(cat /sys/block/vdb/size)
+r discard_max $(cat /sys/block/vdc/queue/discard_max_bytes)
+dd if=/pat of=/dev/vdc bs=64k seek=128 conv=fsync 2>/dev/null; r thin_dd $?
+blkdiscard -o 8388608 -l 524288 /dev/vdc; r thin_discard $?'
 dd if=/dev/zero of="$LUN" bs=1M count=64 conv=notrunc status=none
 boot 600 "$guest" --disk "url=$URL" --disk "url=$CHAP_URL,secret-file=$TMP/chap.txt" \
-	>"$TMP/out1" 2>&1
+	--disk "url=$THIN_URL" >"$TMP/out1" 2>&1
 rc=$?
 val() { tr -d '\r' <"$1" | awk -v k="$2" '$1 == "ISCSI" && $2 == k { print $3 }' | tail -n1; }
 [[ $rc -eq 0 && $(val "$TMP/out1" size) == 131072 && $(val "$TMP/out1" mkfs) == 0 &&
@@ -217,6 +229,24 @@ check iscsi_linux_mkfs_write $? "rc=$rc $(tr -d '\r' <"$TMP/out1" | grep -E '^IS
 [[ $(val "$TMP/out1" dd) == 0 && $(val "$TMP/out1" chap_size) == 32768 ]] &&
 	cmp -s -i 524288:0 -n 1048576 "$CHAP_LUN" "$TMP/ov/pat"
 check iscsi_linux_chap_disk_write $? "dd=$(val "$TMP/out1" dd) size=$(val "$TMP/out1" chap_size)"
+# the guest's discard became UNMAP: a hole in the backing file where the
+# first half of the pattern was, the second half still there
+[[ $(val "$TMP/out1" thin_dd) == 0 && $(val "$TMP/out1" thin_discard) == 0 ]] &&
+	cmp -s -i 8388608:0 -n 524288 "$THIN_LUN" /dev/zero &&
+	cmp -s -i $((8388608 + 524288)):524288 -n 524288 "$THIN_LUN" "$TMP/ov/pat" &&
+	python3 -c 'import os,sys; f=os.open(sys.argv[1], os.O_RDONLY); sys.exit(os.lseek(f, 8388608, os.SEEK_DATA) == 8388608)' "$THIN_LUN"
+check iscsi_linux_discard_unmaps $? "dd=$(val "$TMP/out1" thin_dd) discard=$(val "$TMP/out1" thin_discard) max=$(val "$TMP/out1" discard_max)"
+# img map finds the LUN's holes through GET LBA STATUS, as qemu-img does
+"$CVISOR" img map --output=json "$THIN_URL" >"$TMP/map" 2>&1
+rc=$?
+if [[ $qemu_iscsi == 1 ]]; then
+	[[ $rc -eq 0 && $(grep -c '"zero": true' "$TMP/map") -ge 2 ]] &&
+		diff "$TMP/map" <(qemu-img map --output=json "$THIN_URL") >"$TMP/d" 2>&1
+	check iscsi_img_map_thin_as_qemu $? "rc=$rc $(head -c 300 "$TMP/map") $(head -c 300 "$TMP/d")"
+else
+	[[ $rc -eq 0 && $(grep -c '"zero": true' "$TMP/map") -ge 2 ]]
+	check iscsi_img_map_thin $? "rc=$rc $(head -c 300 "$TMP/map")"
+fi
 
 # The target dies while the guest writes: requests fail (EIO in the
 # guest), cvisor says so once and goes on; when the target is back the
