@@ -17,6 +17,7 @@ static const struct block_driver *const drivers[] = {
 	&block_raw_driver,
 	&block_qcow2_driver,
 	&block_iscsi_driver,
+	&block_vmdk_driver,
 };
 
 int block_fd_pread(int fd, void *buf, size_t len, uint64_t off)

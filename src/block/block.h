@@ -145,6 +145,7 @@ struct block_dev {
 extern const struct block_driver block_raw_driver;
 extern const struct block_driver block_qcow2_driver;
 extern const struct block_driver block_iscsi_driver;
+extern const struct block_driver block_vmdk_driver;
 
 /* Format name from the first bytes of the file; "raw" if no driver claims it. */
 const char *block_probe(int fd);
