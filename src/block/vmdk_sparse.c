@@ -203,7 +203,11 @@ int vmdk_sparse_open(struct vmdk_extent *e, bool rw, char *err, size_t errlen)
 	ret = block_fd_pread(e->fd, b, sizeof(b), 0);
 	if (ret)
 		return ret;
-	if (e->file_size < VMDK_SECTOR || memcmp(b, VMDK_MAGIC, 4)) {
+	if (e->file_size < VMDK_SECTOR) {
+		snprintf(err, errlen, "'%s': truncated VMDK header", e->path);
+		return -EINVAL;
+	}
+	if (memcmp(b, VMDK_MAGIC, 4)) {
 		snprintf(err, errlen, "'%s' is not a VMDK sparse extent (bad "
 			 "magic)", e->path);
 		return -EINVAL;
