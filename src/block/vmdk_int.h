@@ -159,6 +159,7 @@ int vmdk_sparse_status(struct vmdk_extent *e, uint64_t off, uint64_t len,
 int vmdk_sparse_check(struct vmdk_extent *e, struct block_check_result *r,
 		      void (*report)(void *ctx, const char *msg), void *ctx);
 int vmdk_gt_get(struct vmdk_extent *e, uint32_t idx, uint32_t **gt);
+bool vmdk_tables_fit(struct vmdk_extent *e);
 
 /* vmdk_stream.c: compressed grains and the stream-optimized writer */
 int vmdk_read_compressed(struct vmdk_extent *e, uint64_t grain_idx,

@@ -281,6 +281,20 @@ void vmdk_sparse_close(struct vmdk_extent *e)
 	free(e->gbuf);
 }
 
+/*
+ * Distinct grain tables fit in the file; a directory pointing every entry
+ * at one table would otherwise make a walk over all tables read the same
+ * bytes ngt times.
+ */
+bool vmdk_tables_fit(struct vmdk_extent *e)
+{
+	uint64_t used = 0;
+
+	for (uint32_t i = 0; i < e->ngt; i++)
+		used += e->gd[i] ? 1 : 0;
+	return used <= e->file_size / (e->h.gtes * 4ull);
+}
+
 /* *gt is the idx-th grain table, or NULL where the directory has none. */
 int vmdk_gt_get(struct vmdk_extent *e, uint32_t idx, uint32_t **gt)
 {
@@ -531,12 +545,22 @@ int vmdk_sparse_check(struct vmdk_extent *e, struct block_check_result *r,
 	uint64_t grains = (e->len + e->grain - 1) / e->grain;
 
 	/* like qemu-img, errors only: no allocation statistics for vmdk */
+	if (!vmdk_tables_fit(e)) {
+		say(report, ctx, "ERROR: '%s': grain tables overlap or exceed "
+		    "the file", e->path);
+		r->corruptions++;
+		return 0;
+	}
 	for (uint64_t gi = 0; gi < grains; gi++) {
 		enum grain_kind kind;
 		uint32_t entry;
 		int ret;
 
-		if (gi % e->h.gtes == 0 && e->gd[gi / e->h.gtes] &&
+		if (gi % e->h.gtes == 0 && !e->gd[gi / e->h.gtes]) {
+			gi += e->h.gtes - 1; /* no table: nothing allocated */
+			continue;
+		}
+		if (gi % e->h.gtes == 0 &&
 		    !in_file(e, e->gd[gi / e->h.gtes], e->h.gtes * 4ull)) {
 			say(report, ctx, "ERROR: '%s': grain table %llu past the "
 			    "end of the file", e->path,
