@@ -71,6 +71,16 @@ cmp "$T/src.raw" "$T/d.raw" && echo "round trip: identical"
 printf 'sizes: qcow2 %s, zlib %s, zstd %s bytes\n' "$(stat -c %s "$T/a.qcow2")" \
 	"$(stat -c %s "$T/c.qcow2")" "$(stat -c %s "$T/z.qcow2")"
 
+# VMDK: OVA import (streamOptimized and sparse to qcow2) and export
+qemu-img convert -O vmdk "$T/src.raw" "$T/in.vmdk"
+qemu-img convert -O vmdk -o subformat=streamOptimized "$T/src.raw" "$T/in-s.vmdk"
+row "vmdk -> qcow2" convert -f vmdk -O qcow2 "$T/in.vmdk" "$T/v.qcow2"
+row "vmdk stream -> qcow2" convert -f vmdk -O qcow2 "$T/in-s.vmdk" "$T/v.qcow2"
+row "raw -> vmdk" convert -O vmdk "$T/src.raw" "$T/o.vmdk"
+row "raw -> vmdk stream" convert -O vmdk -o subformat=streamOptimized \
+	"$T/src.raw" "$T/o.vmdk"
+rm -f "$T/in.vmdk" "$T/in-s.vmdk" "$T/v.qcow2" "$T/o.vmdk"
+
 # Random 4 KiB I/O through the qcow2 driver: the same command list (half
 # writes, half reads, on a 1 GiB image that starts empty) through qemu-io
 # and through cvisor's block layer (bench/qcow2_io.c), both with a write-back
