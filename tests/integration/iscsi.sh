@@ -213,10 +213,12 @@ dd if=/pat of=/dev/vdb bs=64k seek=8 conv=fsync 2>/dev/null; r dd $?
 r chap_size $(cat /sys/block/vdb/size)
 r discard_max $(cat /sys/block/vdc/queue/discard_max_bytes)
 dd if=/pat of=/dev/vdc bs=64k seek=128 conv=fsync 2>/dev/null; r thin_dd $?
-blkdiscard -o 8388608 -l 524288 /dev/vdc; r thin_discard $?'
+blkdiscard -o 8388608 -l 524288 /dev/vdc; r thin_discard $?
+r ro_flag $(cat /sys/block/vdd/ro)
+dd if=/pat of=/dev/vdd bs=4k count=1 seek=15000 oflag=direct 2>/dev/null; r ro_dd $?'
 dd if=/dev/zero of="$LUN" bs=1M count=64 conv=notrunc status=none
 boot 600 "$guest" --disk "url=$URL" --disk "url=$CHAP_URL,secret-file=$TMP/chap.txt" \
-	--disk "url=$THIN_URL" >"$TMP/out1" 2>&1
+	--disk "url=$THIN_URL" --disk "url=$URL,readonly=on" >"$TMP/out1" 2>&1
 rc=$?
 val() { tr -d '\r' <"$1" | awk -v k="$2" '$1 == "ISCSI" && $2 == k { print $3 }' | tail -n1; }
 [[ $rc -eq 0 && $(val "$TMP/out1" size) == 131072 && $(val "$TMP/out1" mkfs) == 0 &&
@@ -229,6 +231,10 @@ check iscsi_linux_mkfs_write $? "rc=$rc $(tr -d '\r' <"$TMP/out1" | grep -E '^IS
 [[ $(val "$TMP/out1" dd) == 0 && $(val "$TMP/out1" chap_size) == 32768 ]] &&
 	cmp -s -i 524288:0 -n 1048576 "$CHAP_LUN" "$TMP/ov/pat"
 check iscsi_linux_chap_disk_write $? "dd=$(val "$TMP/out1" dd) size=$(val "$TMP/out1" chap_size)"
+# readonly=on: the guest sees a read-only disk and its write reaches nothing
+[[ $(val "$TMP/out1" ro_flag) == 1 && $(val "$TMP/out1" ro_dd) != 0 ]] &&
+	! cmp -s -i $((15000 * 4096)):0 -n 4096 "$LUN" "$TMP/ov/pat"
+check iscsi_linux_readonly $? "ro=$(val "$TMP/out1" ro_flag) dd=$(val "$TMP/out1" ro_dd)"
 # the guest's discard became UNMAP: a hole in the backing file where the
 # first half of the pattern was, the second half still there
 [[ $(val "$TMP/out1" thin_dd) == 0 && $(val "$TMP/out1" thin_discard) == 0 ]] &&

@@ -83,6 +83,20 @@ static void test_raw(void)
 	memset(buf, 0, 4096);
 	CHECK(!memcmp(buf, back, 4096));
 	CHECK_EQ(block_discard(dev, 69632, 4096), 0);
+	/* a scatter list: the pieces back to back, the range checked whole */
+	{
+		struct iovec v[3] = { { buf, 512 }, { buf + 512, 0 },
+				      { buf + 1024, 3584 } };
+		struct iovec r[2] = { { back, 1000 }, { back + 1000, 3096 } };
+
+		for (int i = 0; i < 4096; i++)
+			buf[i] = (uint8_t)(i * 7);
+		CHECK_EQ(block_pwritev(dev, v, 3, 131072), 0);
+		CHECK_EQ(block_preadv(dev, r, 2, 131072), 0);
+		CHECK(!memcmp(back, buf, 512) &&
+		      !memcmp(back + 512, buf + 1024, 3584));
+		CHECK_EQ(block_preadv(dev, r, 2, (1 << 20) - 4095), -EINVAL);
+	}
 	CHECK_EQ(block_truncate(dev, 2 << 20), 0);
 	CHECK_EQ(block_getlength(dev), 2 << 20);
 	block_close(dev);
