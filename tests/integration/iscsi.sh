@@ -79,6 +79,16 @@ setup_targets() {
 			--params thin_provisioning=1 &&
 		adm --op bind --mode target --tid 3 -I ALL
 }
+# target 4: 4 KiB blocks, which the guest's 512-byte sectors do not
+# cover (read-modify-write); optional, as older tgt lacks --blocksize
+B4K_IQN=iqn.2026-01.io.cvisor.test:b4k B4K_LUN=$TMP/b4k.img
+truncate -s 32M "$B4K_LUN"
+setup_b4k() {
+	adm --op new --mode target --tid 4 -T "$B4K_IQN" &&
+		adm --op new --mode logicalunit --tid 4 --lun 1 -b "$B4K_LUN" \
+			--blocksize 4096 &&
+		adm --op bind --mode target --tid 4 -I ALL
+}
 if ! start_tgtd; then
 	skip iscsi "tgtd did not start: $(tail -c 300 "$TGTD_LOG")"
 	exit 0
@@ -88,6 +98,8 @@ if ! setup_targets >>"$TGTD_LOG" 2>&1; then
 	exit 0
 fi
 URL=iscsi://127.0.0.1:$PORT/$IQN/1
+B4K_URL=
+setup_b4k >>"$TGTD_LOG" 2>&1 && B4K_URL=iscsi://127.0.0.1:$PORT/$B4K_IQN/1
 CHAP_URL=iscsi://cvisor@127.0.0.1:$PORT/$CHAP_IQN/1
 THIN_URL=iscsi://127.0.0.1:$PORT/$THIN_IQN/1
 printf 'chap-secret-42\n' >"$TMP/chap.txt"
@@ -215,10 +227,12 @@ r discard_max $(cat /sys/block/vdc/queue/discard_max_bytes)
 dd if=/pat of=/dev/vdc bs=64k seek=128 conv=fsync 2>/dev/null; r thin_dd $?
 blkdiscard -o 8388608 -l 524288 /dev/vdc; r thin_discard $?
 r ro_flag $(cat /sys/block/vdd/ro)
-dd if=/pat of=/dev/vdd bs=4k count=1 seek=15000 oflag=direct 2>/dev/null; r ro_dd $?'
+dd if=/pat of=/dev/vdd bs=4k count=1 seek=15000 oflag=direct 2>/dev/null; r ro_dd $?
+[ -b /dev/vde ] && { dd if=/pat of=/dev/vde bs=512 count=3 seek=20001 oflag=direct 2>/dev/null; r b4k_dd $?; }'
 dd if=/dev/zero of="$LUN" bs=1M count=64 conv=notrunc status=none
 boot 600 "$guest" --disk "url=$URL" --disk "url=$CHAP_URL,secret-file=$TMP/chap.txt" \
-	--disk "url=$THIN_URL" --disk "url=$URL,readonly=on" >"$TMP/out1" 2>&1
+	--disk "url=$THIN_URL" --disk "url=$URL,readonly=on" \
+	${B4K_URL:+--disk "url=$B4K_URL"} >"$TMP/out1" 2>&1
 rc=$?
 val() { tr -d '\r' <"$1" | awk -v k="$2" '$1 == "ISCSI" && $2 == k { print $3 }' | tail -n1; }
 [[ $rc -eq 0 && $(val "$TMP/out1" size) == 131072 && $(val "$TMP/out1" mkfs) == 0 &&
@@ -235,6 +249,14 @@ check iscsi_linux_chap_disk_write $? "dd=$(val "$TMP/out1" dd) size=$(val "$TMP/
 [[ $(val "$TMP/out1" ro_flag) == 1 && $(val "$TMP/out1" ro_dd) != 0 ]] &&
 	! cmp -s -i $((15000 * 4096)):0 -n 4096 "$LUN" "$TMP/ov/pat"
 check iscsi_linux_readonly $? "ro=$(val "$TMP/out1" ro_flag) dd=$(val "$TMP/out1" ro_dd)"
+if [[ -n $B4K_URL ]]; then
+	[[ $(val "$TMP/out1" b4k_dd) == 0 ]] &&
+		cmp -s -i $((20001 * 512)):0 -n 1536 "$B4K_LUN" "$TMP/ov/pat" &&
+		cmp -s -n $((20001 * 512)) "$B4K_LUN" /dev/zero
+	check iscsi_linux_4k_blocks_partial_write $? "dd=$(val "$TMP/out1" b4k_dd)"
+else
+	skip iscsi_linux_4k_blocks_partial_write "tgtadm --blocksize 4096 failed: $(tail -n 1 "$TGTD_LOG")"
+fi
 # the guest's discard became UNMAP: a hole in the backing file where the
 # first half of the pattern was, the second half still there
 [[ $(val "$TMP/out1" thin_dd) == 0 && $(val "$TMP/out1" thin_discard) == 0 ]] &&
