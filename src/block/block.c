@@ -18,6 +18,8 @@ static const struct block_driver *const drivers[] = {
 	&block_qcow2_driver,
 	&block_iscsi_driver,
 	&block_vmdk_driver,
+	&block_vdi_driver,
+	&block_vpc_driver,
 };
 
 int block_fd_pread(int fd, void *buf, size_t len, uint64_t off)

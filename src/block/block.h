@@ -146,6 +146,8 @@ extern const struct block_driver block_raw_driver;
 extern const struct block_driver block_qcow2_driver;
 extern const struct block_driver block_iscsi_driver;
 extern const struct block_driver block_vmdk_driver;
+extern const struct block_driver block_vdi_driver;
+extern const struct block_driver block_vpc_driver;
 
 /* Format name from the first bytes of the file; "raw" if no driver claims it. */
 const char *block_probe(int fd);

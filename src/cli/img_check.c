@@ -62,7 +62,7 @@ static void print_json(const struct block_check_result *r, const char *path,
 	} f[] = {
 		{ "image-end-offset", r->image_end_offset, false },
 		{ "compressed-clusters", r->compressed_clusters, false },
-		{ "total-clusters", r->total_clusters, true },
+		{ "total-clusters", r->total_clusters, false },
 		{ "corruptions", r->corruptions - r->corruptions_fixed, false },
 		{ "corruptions-fixed", r->corruptions_fixed, false },
 		{ "check-errors", r->check_errors, true },
