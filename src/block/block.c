@@ -66,24 +66,28 @@ int block_fd_pwrite(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+const char *block_probe_buf(const uint8_t *buf, size_t len)
+{
+	for (size_t i = 0; len && i < ARRAY_LEN(drivers); i++)
+		if (drivers[i]->probe && drivers[i]->probe(buf, len))
+			return drivers[i]->name;
+	return NULL;
+}
+
 const char *block_probe(int fd)
 {
-	const char *fmt = "raw";
+	const char *fmt = NULL;
 	uint8_t *buf;
 	ssize_t n;
 
 	/* a whole aligned block, so the probe also works with O_DIRECT */
 	if (posix_memalign((void **)&buf, 4096, 4096))
-		return fmt;
+		return "raw";
 	n = pread(fd, buf, 4096, 0);
-	for (size_t i = 0; n > 0 && i < ARRAY_LEN(drivers); i++) {
-		if (drivers[i]->probe && drivers[i]->probe(buf, (size_t)n)) {
-			fmt = drivers[i]->name;
-			break;
-		}
-	}
+	if (n > 0)
+		fmt = block_probe_buf(buf, (size_t)n);
 	free(buf);
-	return fmt;
+	return fmt ? fmt : "raw";
 }
 
 const struct block_driver *block_driver_at(size_t i)

@@ -151,6 +151,8 @@ extern const struct block_driver block_vpc_driver;
 
 /* Format name from the first bytes of the file; "raw" if no driver claims it. */
 const char *block_probe(int fd);
+/* The format whose magic starts buf (len bytes of a file's start), or NULL. */
+const char *block_probe_buf(const uint8_t *buf, size_t len);
 const struct block_driver *block_find_driver(const char *fmt);
 /* The i-th known driver, NULL past the last. */
 const struct block_driver *block_driver_at(size_t i);

@@ -27,20 +27,25 @@
 
 /*
  * Would this write to a probed raw image make the next probe see another
- * format? The magics are those block_probe() knows.
+ * format? Every driver's probe looks at the first 4 KiB written to
+ * sector 0 (VDI's magic is at 64, VHD's at 0, qcow2's at 0).
  */
 static bool blk_writes_header(struct virtio_blk *blk, const struct blk_req *r)
 {
-	uint8_t magic[4];
+	uint8_t head[4096];
+	const char *fmt;
+	size_t n;
 
-	if (!blk->probed_raw || r->offset != 0 ||
-	    virtq_iov_to_buf(r->data, r->nr_data, 0, magic, sizeof(magic)) !=
-		    sizeof(magic) ||
-	    memcmp(magic, "QFI\xfb", sizeof(magic)))
+	if (!blk->probed_raw || r->offset != 0)
+		return false;
+	n = virtq_iov_to_buf(r->data, r->nr_data, 0, head, sizeof(head));
+	fmt = block_probe_buf(head, n);
+	if (!fmt)
 		return false;
 	log_limited(&blk->vdev.dev.log,
-		    "%s: refused a guest write of a qcow2 header to sector 0 of "
-		    "an image probed as raw (format=raw allows it)", blk->name);
+		    "%s: refused a guest write of a %s header to sector 0 of "
+		    "an image probed as raw (format=raw allows it)", blk->name,
+		    fmt);
 	return true;
 }
 
