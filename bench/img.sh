@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Image conversion benchmark, cvisor img vs qemu-img in the same run:
 # a 1 GiB raw file (half random data, half holes) to qcow2, to compressed
-# qcow2 (zlib), and back to raw; then random 4 KiB I/O through the qcow2
-# driver against qemu-io. Prints wall times (best of RUNS=3 for the
+# qcow2 (zlib), and back to raw; qcow2 to VDI and VHD, VDI to qcow2; then
+# random 4 KiB I/O through the qcow2 driver against qemu-io. Prints wall times (best of RUNS=3 for the
 # conversions) and cvisor/qemu ratios.
 #   usage: bench/img.sh [SIZE_MIB]   (BUILD=build-dir, default build;
 #                                     CVISOR=path/to/cvisor to override)
@@ -67,6 +67,11 @@ row "raw -> qcow2 -c (zstd)" convert -c -O qcow2 -o compression_type=zstd \
 	"$T/src.raw" "$T/z.qcow2"
 row "qcow2 -> raw" convert -O raw "$T/a.qcow2" "$T/b.raw"
 row "compressed qcow2 -> raw" convert -O raw "$T/c.qcow2" "$T/d.raw"
+row "qcow2 -> vdi" convert -O vdi "$T/a.qcow2" "$T/v.vdi"
+row "qcow2 -> vpc (vhd)" convert -O vpc -o force_size=on "$T/a.qcow2" "$T/v.vhd"
+row "vdi -> qcow2" convert -O qcow2 "$T/v.vdi" "$T/w.qcow2"
+qemu-img compare -q "$T/src.raw" "$T/v.vdi" && qemu-img compare -q "$T/src.raw" "$T/v.vhd" &&
+	qemu-img check -q "$T/v.vdi" && echo "vdi, vhd: identical to the source"
 cmp "$T/src.raw" "$T/d.raw" && echo "round trip: identical"
 printf 'sizes: qcow2 %s, zlib %s, zstd %s bytes\n' "$(stat -c %s "$T/a.qcow2")" \
 	"$(stat -c %s "$T/c.qcow2")" "$(stat -c %s "$T/z.qcow2")"

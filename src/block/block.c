@@ -66,6 +66,24 @@ int block_fd_pwrite(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+int block_fd_extent(int fd, uint64_t off, uint64_t len, uint64_t *pnum)
+{
+	off_t data = lseek(fd, (off_t)off, SEEK_DATA), hole;
+
+	*pnum = len;
+	if (data < 0)
+		return errno == ENXIO; /* a hole up to the end, or no answer */
+	if ((uint64_t)data > off) {
+		if ((uint64_t)data - off < len)
+			*pnum = (uint64_t)data - off;
+		return 1;
+	}
+	hole = lseek(fd, (off_t)off, SEEK_HOLE);
+	if (hole > (off_t)off && (uint64_t)hole - off < len)
+		*pnum = (uint64_t)hole - off;
+	return 0;
+}
+
 const char *block_probe_buf(const uint8_t *buf, size_t len)
 {
 	for (size_t i = 0; len && i < ARRAY_LEN(drivers); i++)

@@ -190,6 +190,11 @@ int block_status(struct block_dev *dev, uint64_t off, uint64_t len,
 		 uint64_t *pnum, uint64_t *host_off);
 uint64_t block_allocated_size(struct block_dev *dev);
 
+/*
+ * Is [off, off+len) of a file a hole (1) or data (0)? *pnum bytes from off
+ * are alike. Data when the file system cannot tell.
+ */
+int block_fd_extent(int fd, uint64_t off, uint64_t len, uint64_t *pnum);
 /* Full-length pread/pwrite on a file descriptor; short reads past EOF fill 0. */
 int block_fd_pread(int fd, void *buf, size_t len, uint64_t off);
 int block_fd_pwrite(int fd, const void *buf, size_t len, uint64_t off);

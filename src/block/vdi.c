@@ -464,8 +464,12 @@ static int vdi_block_status(struct block_dev *dev, uint64_t off, uint64_t len,
 		return mapped;
 	*pnum = done < len ? done : len;
 	if (!mapped)
-		return BLOCK_STATUS_ZERO;
+		return BLOCK_STATUS_ZERO | BLOCK_STATUS_ALLOCATED; /* no backing */
 	*host_off = host + off % VDI_BLOCK;
+	/* a hole in the file (a static image is sparse) reads as zeroes */
+	if (block_fd_extent(s->fd, *host_off, *pnum, pnum))
+		return BLOCK_STATUS_DATA | BLOCK_STATUS_ZERO |
+		       BLOCK_STATUS_ALLOCATED | BLOCK_STATUS_OFFSET;
 	return BLOCK_STATUS_DATA | BLOCK_STATUS_ALLOCATED | BLOCK_STATUS_OFFSET;
 }
 

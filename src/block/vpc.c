@@ -492,26 +492,14 @@ static int vpc_flush(struct block_dev *dev)
 	return fdatasync(vpc_of(dev)->fd) < 0 ? -errno : 0;
 }
 
-/* A fixed image is a raw file with a footer: its holes read as zeroes. */
-static int fixed_status(struct vpc *s, uint64_t off, uint64_t len,
-			uint64_t *pnum, uint64_t *host_off)
+/* A fixed image's data, refined by the file's holes (read as zeroes). */
+static int fixed_status(struct vpc *s, uint64_t host, uint64_t *pnum,
+			uint64_t *host_off)
 {
-	off_t data = lseek(s->fd, (off_t)off, SEEK_DATA), hole;
-
-	*host_off = off;
-	*pnum = len;
-	if (data < 0 && errno == ENXIO)
-		return BLOCK_STATUS_ZERO | BLOCK_STATUS_ALLOCATED |
-		       BLOCK_STATUS_OFFSET;
-	if (data > (off_t)off) {
-		if ((uint64_t)data - off < len)
-			*pnum = (uint64_t)data - off;
-		return BLOCK_STATUS_ZERO | BLOCK_STATUS_ALLOCATED |
-		       BLOCK_STATUS_OFFSET;
-	}
-	hole = lseek(s->fd, (off_t)off, SEEK_HOLE);
-	if (data == (off_t)off && hole > (off_t)off && (uint64_t)hole - off < len)
-		*pnum = (uint64_t)hole - off;
+	*host_off = host;
+	if (block_fd_extent(s->fd, host, *pnum, pnum))
+		return BLOCK_STATUS_DATA | BLOCK_STATUS_ZERO |
+		       BLOCK_STATUS_ALLOCATED | BLOCK_STATUS_OFFSET;
 	return BLOCK_STATUS_DATA | BLOCK_STATUS_ALLOCATED | BLOCK_STATUS_OFFSET;
 }
 
@@ -521,8 +509,10 @@ static int vpc_block_status(struct block_dev *dev, uint64_t off, uint64_t len,
 	struct vpc *s = vpc_of(dev);
 	uint64_t host, done, next;
 
-	if (!s->dynamic)
-		return fixed_status(s, off, len, pnum, host_off);
+	if (!s->dynamic) {
+		*pnum = len;
+		return fixed_status(s, off, pnum, host_off);
+	}
 	host = lookup(s, off);
 	done = s->block_size - off % s->block_size;
 	/* runs of unallocated blocks, or of blocks one after the other */
@@ -534,7 +524,8 @@ static int vpc_block_status(struct block_dev *dev, uint64_t off, uint64_t len,
 	}
 	*pnum = done < len ? done : len;
 	if (!host)
-		return BLOCK_STATUS_ZERO;
+		return BLOCK_STATUS_ZERO | BLOCK_STATUS_ALLOCATED; /* no backing */
+	/* qemu-img's map does not look for holes inside a dynamic block */
 	*host_off = host;
 	return BLOCK_STATUS_DATA | BLOCK_STATUS_ALLOCATED | BLOCK_STATUS_OFFSET;
 }

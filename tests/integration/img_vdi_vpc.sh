@@ -32,6 +32,7 @@ for s in $SUBS; do
 		norm() { python3 -c 'import json,sys; d=json.load(sys.stdin); [d.pop(k,0) for k in (\"actual-size\",\"filename\")]; print(json.dumps(d, sort_keys=True))'; }
 		[ \"\$(qemu-img info -f $f --output=json $T/c.$f | norm)\" = \"\$($C img info -f $f --output=json $T/c.$f | norm)\" ] &&
 		[ \"\$(qemu-img info -f $f --output=json $T/q.$f | norm)\" = \"\$($C img info -f $f --output=json $T/q.$f | norm)\" ]"
+	ok "img_${n}_map_json" bash -c "cmp <(qemu-img map -f $f --output=json $T/q.$f) <($C img map -f $f --output=json $T/q.$f)"
 	for size in 0 1000001 10M 127G 200G 2040G; do
 		# qemu-img cannot open the empty fixed VHD it makes
 		[[ $size == 0 && $o == *fixed* ]] && continue
