@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "block/block.h"
 #include "block/iscsi_int.h"
@@ -113,6 +114,9 @@ static int run(struct iscsi_disk *s, uint64_t nr, issue_fn issue, void *arg)
 			ret = wave(s, cmds, first, n, issue, arg);
 			if (ret != -EAGAIN || tries == 2)
 				break;
+			/* a busy target (the session is still up) gets a moment */
+			if (s->ctx)
+				usleep(10000u << tries);
 		}
 		if (ret)
 			return ret == -EAGAIN ? -EIO : ret;
