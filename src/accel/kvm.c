@@ -178,7 +178,9 @@ static int kvm_vcpu_init(struct vcpu *vcpu)
 	if (!kv)
 		return -ENOMEM;
 	vcpu->accel_data = kv;
-	kv->fd = ioctl(kvm->vm_fd, KVM_CREATE_VCPU, (unsigned long)vcpu->id);
+	/* KVM's vCPU ID is the initial APIC ID. */
+	kv->fd = ioctl(kvm->vm_fd, KVM_CREATE_VCPU,
+		       (unsigned long)topology_apic_id(&vm->topo, vcpu->id));
 	if (kv->fd < 0) {
 		kv->run = NULL;
 		return kvm_fail(vm, "KVM_CREATE_VCPU");
@@ -189,7 +191,7 @@ static int kvm_vcpu_init(struct vcpu *vcpu)
 		kv->run = NULL;
 		return kvm_fail(vm, "mmap kvm_run");
 	}
-	ret = kvm_cpuid_setup(kvm->kvm_fd, kv->fd, vcpu->id, vm->nr_vcpus);
+	ret = kvm_cpuid_setup(kvm->kvm_fd, kv->fd, &vm->topo, vcpu->id);
 	if (ret) {
 		snprintf(vm->accel_error, sizeof(vm->accel_error),
 			 "KVM: setting CPUID failed: %s", strerror(-ret));
@@ -517,7 +519,9 @@ static int kvm_vcpu_load(struct vcpu *vcpu, struct state_reader *r,
 			 uint32_t version)
 {
 	return kvm_vcpu_state_load(kvm_of(vcpu->vm)->kvm_fd,
-				   kvm_vcpu_of(vcpu)->fd, vcpu->id, r, version);
+				   kvm_vcpu_of(vcpu)->fd, vcpu->id,
+				   topology_apic_id(&vcpu->vm->topo, vcpu->id),
+				   r, version);
 }
 
 static int kvm_vm_save(struct vm *vm, struct state_writer *w)

@@ -10,7 +10,8 @@
 
 #define KVM_CPUID_MAX_ENTRIES 256
 
-int kvm_cpuid_setup(int kvm_fd, int vcpu_fd, int cpu, int nr_cpus)
+int kvm_cpuid_setup(int kvm_fd, int vcpu_fd, const struct cpu_topology *t,
+		    int cpu)
 {
 	struct kvm_cpuid2 *c;
 	struct cpuid_leaf *leaves;
@@ -35,7 +36,7 @@ int kvm_cpuid_setup(int kvm_fd, int vcpu_fd, int cpu, int nr_cpus)
 		leaves[i] = (struct cpuid_leaf){ e->function, e->index,
 			e->eax, e->ebx, e->ecx, e->edx };
 	}
-	cpuid_apply_policy(leaves, n, cpu, nr_cpus);
+	cpuid_apply_policy(leaves, n, t, cpu);
 	for (int i = 0; i < n; i++) {
 		struct kvm_cpuid_entry2 *e = &c->entries[i];
 

@@ -414,7 +414,8 @@ static const char *check_sregs(struct kvm_sregs *s, const struct kvm_regs *g,
 	return NULL;
 }
 
-static const char *check_image(const struct kvm_cpu_image *m, int id)
+static const char *check_image(const struct kvm_cpu_image *m,
+			       uint32_t apic_id0)
 {
 	const struct kvm_vcpu_events *e = &m->events;
 	const uint32_t ok_flags = KVM_VCPUEVENT_VALID_NMI_PENDING |
@@ -464,8 +465,8 @@ static const char *check_image(const struct kvm_cpu_image *m, int id)
 	 */
 	memcpy(&apic_id, m->lapic.regs + 0x20, 4);
 	apic_id >>= 24;
-	if (apic_id != (uint32_t)id)
-		return "APIC ID is not the vCPU's";
+	if (apic_id != apic_id0)
+		return "APIC ID is not the vCPU's (another --cpus topology?)";
 	if (e->flags & ~ok_flags)
 		return "vCPU events with flags cvisor does not set";
 	if (e->exception.injected > 1 || e->exception.pending > 1 ||
@@ -554,7 +555,7 @@ static int kvm_apply(int kvm_fd, int fd, int id, struct kvm_cpu_image *m,
 	return 0;
 }
 
-int kvm_vcpu_state_load(int kvm_fd, int vcpu_fd, int id,
+int kvm_vcpu_state_load(int kvm_fd, int vcpu_fd, int id, uint32_t apic_id,
 			struct state_reader *r, uint32_t version)
 {
 	struct kvm_cpu_image *m;
@@ -577,7 +578,7 @@ int kvm_vcpu_state_load(int kvm_fd, int vcpu_fd, int id,
 	if (!bad)
 		bad = check_sregs(&m->sregs, &m->regs, buf, sizeof(buf));
 	if (!bad)
-		bad = check_image(m, id);
+		bad = check_image(m, apic_id);
 	if (bad)
 		ret = state_fail(r, "cpu%d: %s", id, bad);
 	else

@@ -19,10 +19,13 @@ struct state_reader;
 /* Format version of the "cpu<id>" and "kvm" sections KVM writes */
 #define KVM_STATE_VERSION	1
 
-/* "cpu<id>" of the vCPU whose fd is vcpu_fd; kvm_fd is /dev/kvm's. */
+/*
+ * "cpu<id>" of the vCPU whose fd is vcpu_fd; kvm_fd is /dev/kvm's. A
+ * loaded LAPIC must have the vCPU's APIC ID, apic_id.
+ */
 int kvm_vcpu_state_save(int kvm_fd, int vcpu_fd, int id,
 			struct state_writer *w, char *err, size_t errlen);
-int kvm_vcpu_state_load(int kvm_fd, int vcpu_fd, int id,
+int kvm_vcpu_state_load(int kvm_fd, int vcpu_fd, int id, uint32_t apic_id,
 			struct state_reader *r, uint32_t version);
 
 /* "kvm": PIC pair, IOAPIC, PIT and kvmclock of the VM vm_fd. */

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/run_opts.h"
 #include "cli/vm_options.h"
 #include "vmm/log.h"
 
@@ -399,7 +400,7 @@ int config_check_files(struct vm_config *cfg, const char *src,
 		    absolute_path(&cfg->disks[i].secret_file, src, key, args))
 			return -EINVAL;
 	}
-	return 0;
+	return run_check_config(cfg);
 }
 
 json_t *config_to_json(const struct vm_config *cfg)

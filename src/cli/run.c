@@ -189,7 +189,7 @@ static int run_parse(int argc, char **argv, struct vm_config *cfg,
 		log_error("--kernel is required (see 'cvisor run --help')");
 		return -EINVAL;
 	}
-	return 0;
+	return run_check_config(cfg);
 }
 
 struct run_signals {

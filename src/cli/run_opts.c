@@ -10,6 +10,7 @@
 #include "block/block.h"
 #include "block/iscsi_url.h"
 #include "cli/cli.h"
+#include "cli/numa_opts.h"
 #include "net/net.h"
 #include "ui/vnc.h"
 #include "ui/vnc_opts.h"
@@ -114,9 +115,43 @@ int run_parse_memory(char *arg, struct vm_config *cfg)
 	return 0;
 }
 
+/* sockets=, cores= or threads= of --cpus: 1..MAX_VCPUS. */
+static int parse_topology_count(const char *key, const char *val, int *out)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = val ? strtol(val, &end, 10) : 0;
+	if (!val || errno || end == val || *end || n < 1 || n > MAX_VCPUS) {
+		log_error("--cpus: %s=%s: not a number from 1 to %d", key,
+			  val ? val : "", MAX_VCPUS);
+		return -EINVAL;
+	}
+	*out = n;
+	return 0;
+}
+
+/*
+ * affinity= takes the items after it up to the next key (an item that
+ * starts with a letter), so it may come anywhere: "4,affinity=0-1,3,
+ * sockets=2". Cuts it off at that key; returns the rest or NULL.
+ */
+static char *cut_affinity(char *val)
+{
+	for (char *p = strchr(val, ','); p; p = strchr(p + 1, ','))
+		if ((p[1] >= 'a' && p[1] <= 'z') || (p[1] >= 'A' && p[1] <= 'Z')) {
+			*p = 0;
+			return p + 1;
+		}
+	return NULL;
+}
+
 int run_parse_cpus(char *arg, struct vm_config *cfg)
 {
-	char *s = arg, *num = strsep(&s, ","), *end;
+	char *s = arg, *num = strsep(&s, ","), *end, *key, *val = NULL;
+	struct cpu_topology t = { 0 };
+	char err[160];
 	long n;
 
 	errno = 0;
@@ -127,19 +162,71 @@ int run_parse_cpus(char *arg, struct vm_config *cfg)
 		return -EINVAL;
 	}
 	cfg->nr_cpus = n;
-	if (s && !strncmp(s, "affinity=", 9)) {
-		cpu_set_t sets[MAX_VCPUS];
-		char err[160];
+	cfg->affinity = NULL;
+	while (s && *s) {
+		if (!strncmp(s, "affinity=", 9)) {
+			cfg->affinity = s + 9;
+			s = cut_affinity(s + 9);
+			continue;
+		}
+		key = next_kv(&s, &val);
+		if (!strcmp(key, "sockets") || !strcmp(key, "cores") ||
+		    !strcmp(key, "threads")) {
+			int *count = key[0] == 's' ? &t.sockets :
+				     key[0] == 'c' ? &t.cores : &t.threads;
 
-		cfg->affinity = s + 9;
+			if (parse_topology_count(key, val, count))
+				return -EINVAL;
+		} else {
+			log_error("--cpus: unknown option '%s'", key);
+			return -EINVAL;
+		}
+	}
+	if (cfg->affinity) {
+		cpu_set_t sets[MAX_VCPUS];
+
 		if (affinity_parse(cfg->affinity, n, sets, err, sizeof(err))) {
 			log_error("--cpus: %s", err);
 			return -EINVAL;
 		}
-	} else if (s && *s) {
-		log_error("--cpus: unknown option '%s'", s);
+	}
+	if ((t.sockets || t.cores || t.threads) &&
+	    topology_resolve(&t, n, err, sizeof(err))) {
+		log_error("--cpus: %s", err);
 		return -EINVAL;
 	}
+	cfg->topo = t;
+	return 0;
+}
+
+int run_parse_numa(char *arg, struct vm_config *cfg)
+{
+	char err[256];
+
+	if (numa_opts_parse(arg, &cfg->numa, err, sizeof(err))) {
+		log_error("%s", err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int run_check_config(const struct vm_config *cfg)
+{
+	char err[256];
+
+	if (numa_check(&cfg->numa, cfg->nr_cpus, cfg->mem_size, err,
+		       sizeof(err))) {
+		log_error("%s", err);
+		return -EINVAL;
+	}
+	for (int i = 0; cfg->mem_opts.hugetlb_path && i < cfg->numa.nr_nodes;
+	     i++)
+		if (guest_mem_hugetlb_check(cfg->mem_opts.hugetlb_path,
+					    cfg->numa.nodes[i].mem, err,
+					    sizeof(err))) {
+			log_error("--numa: node %d: %s", i, err);
+			return -EINVAL;
+		}
 	return 0;
 }
 

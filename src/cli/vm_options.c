@@ -113,12 +113,62 @@ static json_t *dump_cpus(const struct vm_config *cfg)
 {
 	json_t *obj;
 
-	if (!cfg->affinity)
+	if (!cfg->affinity && !cfg->topo.cores)
 		return json_integer(cfg->nr_cpus);
 	obj = json_object();
 	json_object_set_new(obj, "count", json_integer(cfg->nr_cpus));
-	json_object_set_new(obj, "affinity", json_string(cfg->affinity));
+	if (cfg->topo.cores) {
+		json_object_set_new(obj, "sockets",
+				    json_integer(cfg->topo.sockets));
+		json_object_set_new(obj, "cores", json_integer(cfg->topo.cores));
+		json_object_set_new(obj, "threads",
+				    json_integer(cfg->topo.threads));
+	}
+	if (cfg->affinity)
+		json_object_set_new(obj, "affinity", json_string(cfg->affinity));
 	return obj;
+}
+
+static json_t *dump_numa(const struct vm_config *vc)
+{
+	const struct numa_config *cfg = &vc->numa;
+	char buf[256];
+	json_t *arr;
+
+	if (!cfg->nr_nodes)
+		return NULL;
+	arr = json_array();
+	for (int i = 0; i < cfg->nr_nodes; i++) {
+		const struct numa_node *n = &cfg->nodes[i];
+		json_t *obj;
+
+		if (!n->defined)
+			continue;
+		obj = json_object();
+		json_object_set_new(obj, "node", json_integer(i));
+		if (n->cpus) {
+			numa_format_mask(n->cpus, buf, sizeof(buf));
+			json_object_set_new(obj, "cpus", json_string(buf));
+		}
+		json_object_set_new(obj, "mem", dump_size(n->mem));
+		if (n->host_nodes) {
+			numa_format_mask(n->host_nodes, buf, sizeof(buf));
+			json_object_set_new(obj, "host-node", json_string(buf));
+			json_object_set_new(obj, "policy",
+				json_string(numa_policy_name(n->policy)));
+		}
+		json_array_append_new(arr, obj);
+	}
+	for (int a = 0; a < NUMA_MAX_NODES; a++)
+		for (int b = 0; b < NUMA_MAX_NODES; b++) {
+			if (!cfg->distance[a][b])
+				continue;
+			snprintf(buf, sizeof(buf), "%d:%d=%d", a, b,
+				 cfg->distance[a][b]);
+			json_array_append_new(arr, json_pack("{s:s}",
+							     "distance", buf));
+		}
+	return arr;
 }
 
 static int parse_accel(char *arg, struct vm_config *cfg)
@@ -284,6 +334,8 @@ const struct vm_option vm_options[] = {
 	  .parse = run_parse_memory, .dump = dump_memory },
 	{ .name = "cpus", .kv = true, .has_arg = required_argument, .lead_key = "count",
 	  .parse = run_parse_cpus, .dump = dump_cpus },
+	{ .name = "numa", .kv = true, .has_arg = required_argument, .repeat = true,
+	  .parse = run_parse_numa, .dump = dump_numa },
 	{ .name = "accel", .has_arg = required_argument,
 	  .parse = parse_accel, .dump = dump_accel },
 	{ .name = "disk", .kv = true, .has_arg = required_argument, .repeat = true,
@@ -355,5 +407,5 @@ int vm_options_parse(int argc, char **argv, struct vm_config *cfg)
 		log_error("unexpected argument '%s'", argv[optind]);
 		return -EINVAL;
 	}
-	return 0;
+	return run_check_config(cfg);
 }

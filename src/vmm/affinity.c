@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "vmm/log.h"
+#include "vmm/numa_host.h"
 #include "vmm/vm.h"
 
 static int parse_num(const char **p, long max, long *out)
@@ -90,27 +91,54 @@ bad:
 	return -EINVAL;
 }
 
+/*
+ * With no affinity= for it, a vCPU of a guest node bound to host nodes
+ * runs on those nodes' CPUs. 0 (set filled or left empty) or -errno.
+ */
+static int affinity_of_node(const struct vm_config *cfg, int cpu,
+			    cpu_set_t *set)
+{
+	const struct numa_node *n;
+
+	CPU_ZERO(set);
+	if (!cfg->numa.nr_nodes)
+		return 0;
+	n = &cfg->numa.nodes[numa_vcpu_node(&cfg->numa, cpu)];
+	if (!n->host_nodes)
+		return 0;
+	return numa_host_cpus(n->host_nodes, set);
+}
+
 int affinity_apply(struct vcpu *vcpu)
 {
 	const struct vm_config *cfg = vcpu->vm->cfg;
-	cpu_set_t sets[MAX_VCPUS];
+	cpu_set_t sets[MAX_VCPUS], *set = &sets[vcpu->id];
 	char err[128], list[128];
 	int ret;
 
-	if (!cfg->affinity)
-		return 0;
-	ret = affinity_parse(cfg->affinity, cfg->nr_cpus, sets, err,
-			     sizeof(err));
-	if (ret) {
-		log_error("%s", err);
-		return ret;
+	if (cfg->affinity) {
+		ret = affinity_parse(cfg->affinity, cfg->nr_cpus, sets, err,
+				     sizeof(err));
+		if (ret) {
+			log_error("%s", err);
+			return ret;
+		}
+	} else {
+		CPU_ZERO(set);
 	}
-	if (!CPU_COUNT(&sets[vcpu->id]))
+	if (!CPU_COUNT(set)) {
+		ret = affinity_of_node(cfg, vcpu->id, set);
+		if (ret) {
+			log_error("cannot find the host CPUs of vCPU %d's host "
+				  "node: %s", vcpu->id, strerror(-ret));
+			return ret;
+		}
+	}
+	if (!CPU_COUNT(set))
 		return 0;
-	ret = pthread_setaffinity_np(vcpu->thread, sizeof(cpu_set_t),
-				     &sets[vcpu->id]);
+	ret = pthread_setaffinity_np(vcpu->thread, sizeof(cpu_set_t), set);
 	if (ret) {
-		affinity_format(&sets[vcpu->id], list, sizeof(list));
+		affinity_format(set, list, sizeof(list));
 		log_error("cannot pin vCPU %d to host CPUs %s: %s", vcpu->id,
 			  list, strerror(ret));
 		return -ret;

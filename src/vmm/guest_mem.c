@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "arch/x86/layout.h"
+#include "vmm/numa_host.h"
 
 int guest_mem_hugetlb_check(const char *dir, uint64_t size, char *err,
 			    size_t err_size)
@@ -39,38 +40,101 @@ int guest_mem_hugetlb_check(const char *dir, uint64_t size, char *err,
 }
 
 /*
- * RAM from a hugetlbfs mount: an unlinked file sized to the guest, mapped
- * shared so the kernel backs it with the mount's huge pages.
+ * RAM from a hugetlbfs mount: an unlinked file sized to the node, mapped
+ * shared at addr so the kernel backs it with the mount's huge pages.
  */
-static void *guest_mem_map_hugetlb(const char *dir, uint64_t size)
+static int guest_mem_map_hugetlb(const char *dir, void *addr, uint64_t size)
 {
 	char err[160];
 	void *p;
 	int fd;
 
 	/* Elsewhere the file would be ordinary shared memory. */
-	if (guest_mem_hugetlb_check(dir, size, err, sizeof(err))) {
-		errno = EINVAL;
-		return MAP_FAILED;
-	}
+	if (guest_mem_hugetlb_check(dir, size, err, sizeof(err)))
+		return -EINVAL;
 	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return MAP_FAILED;
+		return -errno;
 	if (ftruncate(fd, size) < 0) {
 		close(fd);
-		return MAP_FAILED;
+		return -errno;
 	}
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	p = mmap(addr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		 fd, 0);
 	close(fd);
-	return p;
+	return p == MAP_FAILED ? -errno : 0;
+}
+
+/* The huge page size of a hugetlbfs mount, or 2 MiB (THP). */
+static uint64_t guest_mem_align(const struct guest_mem_opts *opts)
+{
+	struct statfs sf;
+
+	if (opts && opts->hugetlb_path && !statfs(opts->hugetlb_path, &sf) &&
+	    sf.f_bsize > (2 << 20))
+		return sf.f_bsize;
+	return 2 << 20;
+}
+
+/*
+ * A PROT_NONE range of size bytes aligned to align (so THP and
+ * hugetlbfs pages fit from its start); the nodes are mapped over it.
+ */
+static uint8_t *guest_mem_reserve(uint64_t size, uint64_t align)
+{
+	uint64_t len = size + align;
+	uint8_t *p, *start;
+
+	p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+		 MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	start = (uint8_t *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
+	if (start > p)
+		munmap(p, start - p);
+	len -= start - p;
+	if (len > size)
+		munmap(start + size, len - size);
+	return start;
+}
+
+static void guest_mem_advise(const struct guest_mem_opts *opts, void *p,
+			     uint64_t size)
+{
+	if (opts && opts->hugepages)
+		madvise(p, size, MADV_HUGEPAGE);
+	if (opts && opts->merge)
+		madvise(p, size, MADV_MERGEABLE);
+}
+
+/* Map node n, empty, at its place, and bind it. */
+static int guest_mem_map_node(struct guest_mem_node *n,
+			      const struct guest_mem_opts *opts)
+{
+	int ret;
+
+	if (opts && opts->hugetlb_path) {
+		ret = guest_mem_map_hugetlb(opts->hugetlb_path, n->hva, n->size);
+	} else {
+		void *p = mmap(n->hva, n->size, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+			       MAP_FIXED, -1, 0);
+
+		ret = p == MAP_FAILED ? -errno : 0;
+	}
+	if (ret)
+		return ret;
+	guest_mem_advise(opts, n->hva, n->size);
+	return numa_host_bind(n->hva, n->size, &n->cfg);
 }
 
 int guest_mem_init(struct guest_mem *mem, uint64_t ram_size,
 		   const struct guest_mem_opts *opts)
 {
-	uint64_t low = ram_size, high = 0;
-	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	const struct numa_config *numa = opts ? opts->numa : NULL;
+	uint64_t low = ram_size, high = 0, off = 0;
 	uint8_t *p;
+	int ret;
 
 	memset(mem, 0, sizeof(*mem));
 	if (ram_size == 0 || ram_size & 0xfff)
@@ -79,26 +143,63 @@ int guest_mem_init(struct guest_mem *mem, uint64_t ram_size,
 		low = LAYOUT_MMIO_HOLE;
 		high = ram_size - LAYOUT_MMIO_HOLE;
 	}
-	/* One mapping keeps RSS accounting and madvise calls simple. */
-	if (opts && opts->hugetlb_path)
-		p = guest_mem_map_hugetlb(opts->hugetlb_path, ram_size);
-	else
-		p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, flags, -1, 0);
-	if (p == MAP_FAILED)
+	p = guest_mem_reserve(ram_size, guest_mem_align(opts));
+	if (!p)
 		return -errno;
-	if (opts && opts->hugepages)
-		madvise(p, ram_size, MADV_HUGEPAGE);
-	if (opts && opts->merge)
-		madvise(p, ram_size, MADV_MERGEABLE);
 	mem->mapping = p;
 	mem->mapping_size = ram_size;
 	mem->ram_size = ram_size;
+	mem->merge = opts && opts->merge;
+	mem->nr_nodes = numa && numa->nr_nodes ? numa->nr_nodes : 1;
+	for (int i = 0; i < mem->nr_nodes; i++) {
+		struct guest_mem_node *n = &mem->nodes[i];
+
+		n->offset = off;
+		n->size = numa && numa->nr_nodes ? numa->nodes[i].mem : ram_size;
+		if (n->size > ram_size - off) {
+			guest_mem_destroy(mem);
+			return -EINVAL;
+		}
+		n->hva = p + off;
+		if (numa && numa->nr_nodes)
+			n->cfg = numa->nodes[i];
+		off += n->size;
+		ret = guest_mem_map_node(n, opts);
+		if (ret) {
+			guest_mem_destroy(mem);
+			return ret;
+		}
+	}
+	if (off != ram_size) {
+		guest_mem_destroy(mem);
+		return -EINVAL;
+	}
 	mem->regions[0] = (struct guest_region){ 0, low, p };
 	mem->nr_regions = 1;
 	if (high) {
 		mem->regions[1] = (struct guest_region){
 			LAYOUT_HIGH_MEM_START, high, p + low };
 		mem->nr_regions = 2;
+	}
+	return 0;
+}
+
+int guest_mem_map_file(struct guest_mem *mem, int fd)
+{
+	for (int i = 0; i < mem->nr_nodes; i++) {
+		struct guest_mem_node *n = &mem->nodes[i];
+		void *p = mmap(n->hva, n->size, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd,
+			       n->offset);
+		int ret;
+
+		if (p == MAP_FAILED)
+			return -errno;
+		if (mem->merge)
+			madvise(p, n->size, MADV_MERGEABLE);
+		ret = numa_host_bind(n->hva, n->size, &n->cfg);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }

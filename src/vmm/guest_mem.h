@@ -12,6 +12,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "vmm/numa.h"
+
 #define GUEST_MEM_MAX_REGIONS 4
 
 struct guest_region {
@@ -24,14 +26,35 @@ struct guest_mem_opts {
 	bool hugepages;		/* back RAM with transparent huge pages */
 	bool merge;		/* mark RAM MADV_MERGEABLE for KSM */
 	const char *hugetlb_path; /* hugetlbfs mount to back RAM, or NULL */
+	/* Guest NUMA nodes (numa.h), or NULL: one node, unbound. */
+	const struct numa_config *numa;
+};
+
+/*
+ * A guest NUMA node's RAM: its own host mapping inside the one reserved
+ * range, so each node is bound (and could be backed) on its own.
+ */
+struct guest_mem_node {
+	uint8_t *hva;
+	uint64_t offset;	/* from the start of RAM (mapping) */
+	uint64_t size;
+	struct numa_node cfg;	/* host binding; cpus unused here */
 };
 
 struct guest_mem {
 	struct guest_region regions[GUEST_MEM_MAX_REGIONS];
 	int nr_regions;
 	uint64_t ram_size;	/* total RAM, excluding the MMIO hole */
-	uint8_t *mapping;	/* one host mapping holding all regions */
+	/*
+	 * One reserved host range holding all regions, RAM in guest
+	 * physical order, aligned for huge pages; each node is a mapping of
+	 * its own inside it.
+	 */
+	uint8_t *mapping;
 	uint64_t mapping_size;
+	struct guest_mem_node nodes[NUMA_MAX_NODES];
+	int nr_nodes;
+	bool merge;		/* MADV_MERGEABLE, again after a remap */
 	/*
 	 * While migrating: one bit per page of the mapping that the VMM
 	 * itself (device threads) wrote; NULL otherwise. The accelerator
@@ -47,6 +70,11 @@ struct guest_mem {
 int guest_mem_init(struct guest_mem *mem, uint64_t ram_size,
 		   const struct guest_mem_opts *opts);
 void guest_mem_destroy(struct guest_mem *mem);
+/*
+ * Map fd (a snapshot's memory file, laid out as RAM) copy-on-write over
+ * every node, keeping each node's binding. 0 or a negative errno.
+ */
+int guest_mem_map_file(struct guest_mem *mem, int fd);
 /*
  * Can size bytes of RAM come from the hugetlbfs mount dir? 0, or -errno
  * with a one-line reason naming dir in err.

@@ -275,7 +275,6 @@ int snapshot_map_memory(struct vm *vm, char *err, size_t errlen)
 	uint64_t size = vm->mem.mapping_size;
 	struct stat st;
 	int dirfd, fd, ret = 0;
-	void *p;
 
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	fd = dirfd < 0 ? -1 : openat(dirfd, SNAPSHOT_MEMORY,
@@ -297,12 +296,7 @@ int snapshot_map_memory(struct vm *vm, char *err, size_t errlen)
 	if (vm->cfg->restore_prefault || vm->cfg->mem_opts.hugetlb_path) {
 		ret = read_memory(vm, fd, size);
 	} else {
-		p = mmap(vm->mem.mapping, size, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd, 0);
-		if (p == MAP_FAILED)
-			ret = -errno;
-		else if (vm->cfg->mem_opts.merge)
-			madvise(p, size, MADV_MERGEABLE);
+		ret = guest_mem_map_file(&vm->mem, fd);
 	}
 	close(fd);
 	if (ret)

@@ -194,6 +194,7 @@ static int vm_incoming(struct vm *vm)
 
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
+	struct guest_mem_opts mem_opts;
 	uint64_t rsdp;
 	char err[512];
 	int ret;
@@ -205,7 +206,14 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	pthread_cond_init(&vm->cond, NULL);
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
-	ret = guest_mem_init(&vm->mem, cfg->mem_size, &cfg->mem_opts);
+	vm->topo = cfg->topo;
+	if (topology_resolve(&vm->topo, cfg->nr_cpus, err, sizeof(err))) {
+		log_error("--cpus: %s", err);
+		return -EINVAL;
+	}
+	mem_opts = cfg->mem_opts;
+	mem_opts.numa = &cfg->numa;
+	ret = guest_mem_init(&vm->mem, cfg->mem_size, &mem_opts);
 	if (ret) {
 		log_error("cannot allocate %llu MiB of guest memory%s%s: %s",
 			  (unsigned long long)(cfg->mem_size >> 20),

@@ -14,6 +14,7 @@
 
 #include "accel/accel.h"
 #include "arch/x86/layout.h"
+#include "arch/x86/topology.h"
 #include "devices/device.h"
 #include "virtio/blk.h"
 #include "virtio/net.h"
@@ -51,6 +52,8 @@ struct vm_config {
 	bool test_exit;		/* enable the test guests' exit port */
 	struct guest_mem_opts mem_opts;
 	const char *affinity;	/* --cpus ...,affinity=SPEC (src/vmm/affinity.h) */
+	struct cpu_topology topo; /* --cpus ...,sockets=,cores=,threads= */
+	struct numa_config numa;  /* --numa (src/vmm/numa.h) */
 	bool balloon;		/* add a virtio-balloon device */
 	bool balloon_no_reporting; /* without free page reporting */
 	struct disk_config disks[VM_MAX_DISKS];
@@ -110,6 +113,8 @@ struct vm {
 	char accel_error[256];
 	struct vcpu vcpus[MAX_VCPUS];
 	int nr_vcpus;
+	/* cfg->topo resolved: what CPUID, ACPI and the LAPICs describe */
+	struct cpu_topology topo;
 	struct event_loop *loop;
 
 	/* Entry state for the bootstrap processor, set by the loader. */

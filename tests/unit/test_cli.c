@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "arch/x86/cpuid.h"
+#include "arch/x86/topology.h"
 #include "cli/cli.h"
 #include "cli/run_opts.h"
 #include "test.h"
@@ -75,8 +76,9 @@ static void test_cpuid_topology(void)
 		{ .function = 0xb, .index = 1 },
 		{ .function = 4, .eax = 0x121 },
 	};
+	struct cpu_topology flat = { 1, 6, 1 };
 
-	cpuid_apply_policy(l, 4, 5, 6);
+	cpuid_apply_policy(l, 4, &flat, 5);
 	/* Leaf 1: initial APIC ID in EBX[31:24], hypervisor bit. */
 	CHECK_EQ(l[0].ebx >> 24, 5);
 	CHECK_EQ((l[0].ebx >> 16) & 0xff, 8);

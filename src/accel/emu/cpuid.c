@@ -9,10 +9,12 @@
 #include <string.h>
 
 #include "accel/emu/cpu.h"
+#include "arch/x86/cpuid.h"
+#include "arch/x86/topology.h"
 #include "accel/emu/tsc.h"
 #include "vmm/vm.h"
 
-#define CPUID_MAX_BASIC	0x0b
+#define CPUID_MAX_BASIC	0x1f
 #define CPUID_MAX_EXT	0x80000008u
 
 /* leaf 1 EDX: FPU PSE TSC MSR PAE CX8 APIC PGE CMOV PAT CLFSH MMX FXSR
@@ -43,10 +45,10 @@ static void str4(uint32_t *out, const char *s)
 
 /*
  * Leaf 4, deterministic cache parameters: 32K L1d and L1i, 256K L2 per
- * core, 8M L3 shared by all CPUs. Nothing is cached, but libc sizes its
- * copy strategies from these.
+ * core, 8M L3 per package (the sharing fields come from the topology).
+ * Nothing is cached, but libc sizes its copy strategies from these.
  */
-static void cpuid_cache(uint32_t sub, int ncpu, uint32_t out[4])
+static void cpuid_cache(uint32_t sub, uint32_t out[4])
 {
 	static const struct {
 		uint8_t type, level, ways;
@@ -58,10 +60,7 @@ static void cpuid_cache(uint32_t sub, int ncpu, uint32_t out[4])
 
 	if (sub >= sizeof(caches) / sizeof(caches[0]))
 		return;
-	out[0] = caches[sub].type | (caches[sub].level << 5) | (1u << 8) |
-		 ((uint32_t)(ncpu - 1) << 26);
-	if (caches[sub].level == 3)
-		out[0] |= (uint32_t)(ncpu - 1) << 14;
+	out[0] = caches[sub].type | (caches[sub].level << 5) | (1u << 8);
 	out[1] = ((uint32_t)(caches[sub].ways - 1) << 22) | 63;
 	out[2] = caches[sub].size / (caches[sub].ways * 64) - 1;
 }
@@ -69,12 +68,12 @@ static void cpuid_cache(uint32_t sub, int ncpu, uint32_t out[4])
 void cpu_cpuid(struct emu_cpu *cpu, uint32_t leaf, uint32_t sub,
 	       uint32_t out[4])
 {
-	int ncpu = cpu->vm && cpu->vm->nr_vcpus > 0 ? cpu->vm->nr_vcpus : 1;
-	int bits = 0;
+	static const struct cpu_topology one = { 1, 1, 1 };
+	const struct cpu_topology *t = cpu->vm && cpu->vm->topo.cores ?
+				       &cpu->vm->topo : &one;
 	static const char brand[48] = "cvisor emu x86-64 CPU";
+	struct cpuid_leaf l;
 
-	while ((1 << bits) < ncpu)
-		bits++;
 	memset(out, 0, 16);
 	if ((leaf < 0x40000000 && leaf > CPUID_MAX_BASIC) ||
 	    (leaf >= 0x80000000u && leaf > CPUID_MAX_EXT) ||
@@ -89,16 +88,15 @@ void cpu_cpuid(struct emu_cpu *cpu, uint32_t leaf, uint32_t sub,
 		break;
 	case 1:
 		out[0] = 0x106ca;	/* family 6, model 0x1c, stepping 10 */
-		out[1] = (8u << 8) | ((uint32_t)ncpu << 16) |
-			 ((uint32_t)cpu->id << 24);
+		out[1] = 8u << 8;	/* CLFLUSH line: 64 bytes */
 		out[2] = L1_ECX;
-		out[3] = L1_EDX | (ncpu > 1 ? 1u << 28 : 0);
+		out[3] = L1_EDX;
 		break;
 	case 2:
 		out[0] = 1;
 		break;
 	case 4:
-		cpuid_cache(sub, ncpu, out);
+		cpuid_cache(sub, out);
 		break;
 	case 7:
 		if (sub == 0) {
@@ -108,18 +106,8 @@ void cpu_cpuid(struct emu_cpu *cpu, uint32_t leaf, uint32_t sub,
 		}
 		break;
 	case 0xb:
-		if (sub == 0) {
-			out[1] = 1;
-			out[2] = (1u << 8);
-		} else if (sub == 1) {
-			out[0] = bits;
-			out[1] = ncpu;
-			out[2] = 1 | (2u << 8);
-		} else {
-			out[2] = sub & 0xff;
-		}
-		out[3] = cpu->id;
-		break;
+	case 0x1f:
+		break;	/* all topology: below */
 	case 0x40000000:
 		out[0] = 0x40000001;
 		str4(&out[1], "KVMK");
@@ -148,4 +136,10 @@ void cpu_cpuid(struct emu_cpu *cpu, uint32_t leaf, uint32_t sub,
 		out[0] = 40 | (48 << 8);
 		break;
 	}
+	l = (struct cpuid_leaf){ leaf, sub, out[0], out[1], out[2], out[3] };
+	cpuid_topology_leaf(&l, t, cpu->id);
+	out[0] = l.eax;
+	out[1] = l.ebx;
+	out[2] = l.ecx;
+	out[3] = l.edx;
 }

@@ -181,7 +181,8 @@ int emu_irqchip_init(struct emu_irqchip *chip, struct vm *vm, int nr_cpus,
 	chip->nr_cpus = nr_cpus;
 
 	for (int i = 0; i < nr_cpus; i++) {
-		chip->lapics[i] = lapic_create(chip, i);
+		chip->lapics[i] = lapic_create(chip, i,
+					       topology_apic_id(&vm->topo, i));
 		if (!chip->lapics[i])
 			goto err;
 	}

@@ -55,7 +55,7 @@ int apic_bus_deliver(struct emu_irqchip *chip, const struct apic_msg *msg);
 void irqchip_pic_intr(struct emu_irqchip *chip);
 
 /* lapic.c */
-struct lapic *lapic_create(struct emu_irqchip *chip, int cpu);
+struct lapic *lapic_create(struct emu_irqchip *chip, int cpu, uint32_t apic_id);
 void lapic_destroy(struct lapic *apic);
 bool lapic_match_dest(struct lapic *apic, const struct apic_msg *msg);
 /* Accept msg; returns true if a wake-up is due (the caller wakes). */

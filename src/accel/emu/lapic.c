@@ -110,7 +110,7 @@ void lapic_reset_regs(struct lapic *apic)
 	lapic_update_hint(apic);
 }
 
-struct lapic *lapic_create(struct emu_irqchip *chip, int cpu)
+struct lapic *lapic_create(struct emu_irqchip *chip, int cpu, uint32_t apic_id)
 {
 	struct lapic *apic = calloc(1, sizeof(*apic));
 
@@ -122,7 +122,7 @@ struct lapic *lapic_create(struct emu_irqchip *chip, int cpu)
 	}
 	apic->chip = chip;
 	apic->cpu = cpu;
-	apic->id = cpu;
+	apic->id = apic->initial_id = apic_id;
 	apic->extint_vector = -1;
 	apic->apic_base = LAYOUT_LAPIC_ADDR | APIC_BASE_EN |
 			  (cpu == 0 ? APIC_BASE_BSP : 0);

@@ -92,6 +92,7 @@ struct lapic {
 
 	uint64_t apic_base;
 	uint32_t id;			/* full x2APIC ID; xAPIC reads id<<24 */
+	uint32_t initial_id;		/* the topology's (topology.h) */
 	uint32_t tpr, ldr, dfr, svr;
 	uint32_t esr, esr_pending;
 	uint32_t icr_lo, icr_hi;

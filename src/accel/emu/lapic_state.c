@@ -103,8 +103,8 @@ static const char *lapic_check(const struct lapic *apic,
 		return "x2APIC mode with the APIC disabled";
 	if (!(m->apic_base & APIC_BASE_BSP) != (apic->cpu != 0))
 		return "IA32_APIC_BASE.BSP does not match the CPU";
-	if (m->id != (uint32_t)apic->cpu)
-		return "APIC ID is not the CPU's index";
+	if (m->id != apic->initial_id)
+		return "APIC ID is not the CPU's (another --cpus topology?)";
 	if (m->tpr > 0xff || m->svr > 0x3ff || m->esr > 0xff ||
 	    m->esr_pending > 0xff)
 		return "TPR, SVR or ESR out of range";

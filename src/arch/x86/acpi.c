@@ -6,7 +6,8 @@
  * the power button is a Generic Event Device.
  *
  * Layout at LAYOUT_ACPI_ADDR: RSDP first (so the BIOS-area scan finds it),
- * then XSDT, FADT, MADT, MCFG and DSDT, each 16-byte aligned.
+ * then DSDT, FADT, MADT, MCFG, with NUMA nodes SRAT and SLIT
+ * (acpi_numa.c), and XSDT, each 16-byte aligned.
  */
 #include "arch/x86/acpi.h"
 
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "arch/x86/acpi_dsdt.h"
+#include "arch/x86/acpi_numa.h"
 #include "arch/x86/aml.h"
 #include "arch/x86/layout.h"
 #include "devices/legacy.h"
@@ -298,7 +300,8 @@ static long acpi_build_fadt(struct acpi_area *area, long dsdt_off)
 	return off;
 }
 
-static long acpi_build_madt(struct acpi_area *area, int nr_cpus)
+static long acpi_build_madt(struct acpi_area *area,
+			    const struct cpu_topology *t, int nr_cpus)
 {
 	size_t len = sizeof(struct acpi_madt) +
 		     nr_cpus * sizeof(struct madt_lapic) +
@@ -325,7 +328,8 @@ static long acpi_build_madt(struct acpi_area *area, int nr_cpus)
 
 		*l = (struct madt_lapic){
 			.type = MADT_LAPIC, .length = sizeof(*l),
-			.uid = i, .apic_id = i, .flags = htole32(1),
+			.uid = i, .apic_id = topology_apic_id(t, i),
+			.flags = htole32(1),
 		};
 		p += sizeof(*l);
 	}
@@ -371,6 +375,31 @@ static long acpi_build_madt(struct acpi_area *area, int nr_cpus)
 	return off;
 }
 
+/* SRAT (revision 3) and SLIT (revision 1) around acpi_numa.c's bodies. */
+static long acpi_build_numa(struct acpi_area *area, struct vm *vm,
+			    int nr_cpus, bool slit)
+{
+	const struct numa_config *numa = &vm->cfg->numa;
+	uint64_t low = guest_mem_low_end(&vm->mem);
+	struct acpi_header *h;
+	size_t body = slit ? acpi_slit_body(NULL, numa) :
+		      acpi_srat_body(NULL, numa, &vm->topo, nr_cpus, low);
+	long off = acpi_alloc(area, sizeof(*h) + body);
+
+	if (off < 0)
+		return off;
+	h = (struct acpi_header *)(area->buf + off);
+	acpi_header_init(h, slit ? "SLIT" : "SRAT", sizeof(*h) + body,
+			 slit ? 1 : 3);
+	if (slit)
+		acpi_slit_body((uint8_t *)(h + 1), numa);
+	else
+		acpi_srat_body((uint8_t *)(h + 1), numa, &vm->topo, nr_cpus,
+			       low);
+	acpi_header_finish(h);
+	return off;
+}
+
 static long acpi_build_mcfg(struct acpi_area *area)
 {
 	struct acpi_mcfg *m;
@@ -412,12 +441,14 @@ static long acpi_build_xsdt(struct acpi_area *area, const long *tables,
 int acpi_build(struct vm *vm, uint64_t *rsdp_gpa)
 {
 	struct acpi_area area = { .cap = LAYOUT_ACPI_END - LAYOUT_ACPI_ADDR };
-	int nr_cpus = vm->cfg->nr_cpus;
-	long rsdp_off, xsdt_off, dsdt_off = 0, tables[3];
+	int nr_cpus = vm->cfg->nr_cpus, nr_tables = 3;
+	long rsdp_off, xsdt_off, dsdt_off = 0, tables[5];
 	struct acpi_rsdp *rsdp;
 	int ret;
 
-	if (nr_cpus < 1 || nr_cpus > MAX_VCPUS || nr_cpus > 254)
+	/* The MADT's and SRAT's APIC IDs are 8 bits; 0xff is broadcast. */
+	if (nr_cpus < 1 || nr_cpus > MAX_VCPUS ||
+	    topology_apic_id(&vm->topo, nr_cpus - 1) > 254)
 		return -EINVAL;
 	area.buf = calloc(1, area.cap);
 	if (!area.buf)
@@ -429,14 +460,19 @@ int acpi_build(struct vm *vm, uint64_t *rsdp_gpa)
 	if (ret)
 		goto out;
 	tables[0] = acpi_build_fadt(&area, dsdt_off);
-	tables[1] = acpi_build_madt(&area, nr_cpus);
+	tables[1] = acpi_build_madt(&area, &vm->topo, nr_cpus);
 	tables[2] = acpi_build_mcfg(&area);
-	xsdt_off = acpi_build_xsdt(&area, tables, 3);
-	if (rsdp_off < 0 || tables[0] < 0 || tables[1] < 0 || tables[2] < 0 ||
-	    xsdt_off < 0) {
-		ret = -ENOSPC;
-		goto out;
+	if (vm->cfg->numa.nr_nodes) {
+		tables[nr_tables++] = acpi_build_numa(&area, vm, nr_cpus, false);
+		tables[nr_tables++] = acpi_build_numa(&area, vm, nr_cpus, true);
 	}
+	xsdt_off = acpi_build_xsdt(&area, tables, nr_tables);
+	ret = rsdp_off < 0 || xsdt_off < 0 ? -ENOSPC : 0;
+	for (int i = 0; i < nr_tables; i++)
+		if (tables[i] < 0)
+			ret = -ENOSPC;
+	if (ret)
+		goto out;
 
 	rsdp = (struct acpi_rsdp *)(area.buf + rsdp_off);
 	memcpy(rsdp->signature, "RSD PTR ", 8);

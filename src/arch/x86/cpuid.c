@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "arch/x86/cpuid.h"
 
+#include "arch/x86/topology.h"
+
 #define CPUID_1_ECX_HYPERVISOR	(1u << 31)
 #define CPUID_1_EDX_HTT		(1u << 28)
 #define CPUID_B_LEVEL_SMT	1u
 #define CPUID_B_LEVEL_CORE	2u
+#define CPUID_4_LEVEL(eax)	(((eax) >> 5) & 7)
 
 unsigned cpuid_order(unsigned n)
 {
@@ -15,17 +18,19 @@ unsigned cpuid_order(unsigned n)
 	return order;
 }
 
-static void cpuid_topology_level(struct cpuid_leaf *l, int cpu, int nr_cpus)
+/* Leaf 0xB or 0x1F: the SMT level, then the core level (no dies). */
+static void cpuid_topology_level(struct cpuid_leaf *l,
+				 const struct cpu_topology *t, uint32_t apic_id)
 {
 	switch (l->index) {
-	case 0:	/* SMT: one thread per core */
-		l->eax = 0;
-		l->ebx = 1;
+	case 0:
+		l->eax = topology_thread_bits(t);
+		l->ebx = topology_threads(t);
 		l->ecx = (CPUID_B_LEVEL_SMT << 8) | l->index;
 		break;
-	case 1:	/* cores in the package */
-		l->eax = cpuid_order(nr_cpus);
-		l->ebx = nr_cpus;
+	case 1:
+		l->eax = topology_package_shift(t);
+		l->ebx = t->cores * topology_threads(t);
 		l->ecx = (CPUID_B_LEVEL_CORE << 8) | l->index;
 		break;
 	default:
@@ -33,33 +38,50 @@ static void cpuid_topology_level(struct cpuid_leaf *l, int cpu, int nr_cpus)
 		l->ecx = l->index;
 		break;
 	}
-	l->edx = cpu;
+	l->edx = apic_id;
 }
 
-void cpuid_apply_policy(struct cpuid_leaf *leaves, int n, int cpu,
-			int nr_cpus)
+void cpuid_topology_leaf(struct cpuid_leaf *l, const struct cpu_topology *t,
+			 int cpu)
+{
+	uint32_t apic_id = topology_apic_id(t, cpu);
+	uint32_t sharing;
+
+	switch (l->function) {
+	case 1:
+		l->ebx = (l->ebx & 0xffff) | (apic_id << 24) |
+			 (topology_ids_per_package(t) << 16);
+		if (topology_ids_per_package(t) > 1)
+			l->edx |= CPUID_1_EDX_HTT;
+		break;
+	case 4:
+		if (!(l->eax & 0x1f))	/* no more caches */
+			break;
+		/* L1 and L2 per core, L3 per package. */
+		sharing = CPUID_4_LEVEL(l->eax) >= 3 ?
+			  topology_ids_per_package(t) :
+			  1u << topology_thread_bits(t);
+		l->eax = (l->eax & 0x3ff) | ((sharing - 1) << 14) |
+			 (((1u << (topology_package_shift(t) -
+				   topology_thread_bits(t))) - 1) << 26);
+		break;
+	case 0xb:
+	case 0x1f:
+		cpuid_topology_level(l, t, apic_id);
+		break;
+	default:
+		break;
+	}
+}
+
+void cpuid_apply_policy(struct cpuid_leaf *leaves, int n,
+			const struct cpu_topology *t, int cpu)
 {
 	for (int i = 0; i < n; i++) {
-		struct cpuid_leaf *l = &leaves[i];
-
-		switch (l->function) {
-		case 1:
-			l->ebx = (l->ebx & 0xffff) | (cpu << 24) |
-				 ((1u << cpuid_order(nr_cpus)) << 16);
-			l->ecx |= CPUID_1_ECX_HYPERVISOR;
-			l->edx |= CPUID_1_EDX_HTT;
-			break;
-		case 4:
-			/* Cores per package minus one; caches private. */
-			l->eax = (l->eax & 0x3ff) |
-				 (((1u << cpuid_order(nr_cpus)) - 1) << 26);
-			break;
-		case 0xb:
-		case 0x1f:
-			cpuid_topology_level(l, cpu, nr_cpus);
-			break;
-		default:
-			break;
+		cpuid_topology_leaf(&leaves[i], t, cpu);
+		if (leaves[i].function == 1) {
+			leaves[i].ecx |= CPUID_1_ECX_HYPERVISOR;
+			leaves[i].edx |= CPUID_1_EDX_HTT;
 		}
 	}
 }

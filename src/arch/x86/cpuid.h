@@ -5,18 +5,28 @@
 
 #include <stdint.h>
 
+struct cpu_topology;
+
 struct cpuid_leaf {
 	uint32_t function, index;
 	uint32_t eax, ebx, ecx, edx;
 };
 
 /*
- * Rewrite the topology leaves (1, 4, 0xB, 0x1F) for CPU cpu of nr_cpus:
- * one socket of nr_cpus cores, one thread each, APIC ID = cpu. Also sets
- * the hypervisor bit and drops features cvisor does not offer guests.
+ * Rewrite the topology fields of leaf l (1, 4, 0xB, 0x1F; others are left
+ * alone) for vCPU cpu of topology t (resolved, topology.h): its APIC ID,
+ * the thread and core fields' widths, which CPUs share each cache level.
+ * Both accelerators fill these fields through here.
  */
-void cpuid_apply_policy(struct cpuid_leaf *leaves, int n, int cpu,
-			int nr_cpus);
+void cpuid_topology_leaf(struct cpuid_leaf *l, const struct cpu_topology *t,
+			 int cpu);
+
+/*
+ * The topology leaves as above, plus the hypervisor bit, for the n leaves
+ * KVM offers vCPU cpu.
+ */
+void cpuid_apply_policy(struct cpuid_leaf *leaves, int n,
+			const struct cpu_topology *t, int cpu);
 
 /* Bits needed to number n items (ceil(log2(n))). */
 unsigned cpuid_order(unsigned n);
