@@ -10,6 +10,40 @@
 
 #define KVM_CPUID_MAX_ENTRIES 256
 
+/*
+ * Leaves 0xB and 0x1F (when the table's basic range reaches them) as the
+ * SMT level, the core level and the end: what KVM lists there follows the
+ * host (an AMD host lists only index 0). Returns the new count.
+ */
+static int kvm_cpuid_topology_entries(struct kvm_cpuid2 *c)
+{
+	static const uint32_t leaves[] = { 0xb, 0x1f };
+	uint32_t max = 0;
+	int n = 0;
+
+	for (unsigned i = 0; i < c->nent; i++)
+		if (c->entries[i].function == 0)
+			max = c->entries[i].eax;
+	for (unsigned i = 0; i < c->nent; i++)
+		if (c->entries[i].function != 0xb &&
+		    c->entries[i].function != 0x1f)
+			c->entries[n++] = c->entries[i];
+	for (size_t l = 0; l < sizeof(leaves) / sizeof(leaves[0]); l++) {
+		if (max < leaves[l])
+			continue;
+		for (uint32_t index = 0; index < 3; index++) {
+			if (n == KVM_CPUID_MAX_ENTRIES)
+				break;
+			c->entries[n++] = (struct kvm_cpuid_entry2){
+				.function = leaves[l], .index = index,
+				.flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
+			};
+		}
+	}
+	c->nent = n;
+	return n;
+}
+
 int kvm_cpuid_setup(int kvm_fd, int vcpu_fd, const struct cpu_topology *t,
 		    int cpu)
 {
@@ -29,7 +63,7 @@ int kvm_cpuid_setup(int kvm_fd, int vcpu_fd, const struct cpu_topology *t,
 		ret = -errno;
 		goto out;
 	}
-	n = c->nent;
+	n = kvm_cpuid_topology_entries(c);
 	for (int i = 0; i < n; i++) {
 		struct kvm_cpuid_entry2 *e = &c->entries[i];
 

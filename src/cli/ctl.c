@@ -269,6 +269,43 @@ static const char *jstr(const struct json_val *obj, const char *key,
 	return buf;
 }
 
+/* Topology, then per guest node: vCPUs, size, binding, where pages are. */
+static void info_print_numa(const struct json_val *r)
+{
+	struct json_val t, arr, el, res;
+	char s[128], s2[128];
+
+	if (!json_get(r, "topology", &t))
+		printf("topology:    %" PRIu64 " sockets x %" PRIu64 " cores x %"
+		       PRIu64 " threads\n", jint(&t, "sockets"),
+		       jint(&t, "cores"), jint(&t, "threads"));
+	if (json_get(r, "numa", &arr))
+		return;
+	for (unsigned i = 0; !json_index(&arr, i, &el); i++) {
+		const char *k;
+		json_t *v;
+
+		printf("  node %" PRIu64 ":  vcpus %s, %" PRIu64 " MiB, ",
+		       jint(&el, "node"), jstr(&el, "cpus", s, sizeof(s)),
+		       jint(&el, "size") >> 20);
+		jstr(&el, "host_nodes", s2, sizeof(s2));
+		if (s2[0])
+			printf("%s host node %s", jstr(&el, "policy", s,
+							sizeof(s)), s2);
+		else
+			printf("not bound");
+		printf("; resident:");
+		if (json_get(&el, "resident", &res) || !json_is_object(res.v) ||
+		    !json_object_size(res.v))
+			printf(" none");
+		else
+			json_object_foreach(res.v, k, v)
+				printf(" host node %s %" PRIu64 " KiB", k,
+				       (uint64_t)json_integer_value(v) >> 10);
+		printf("\n");
+	}
+}
+
 static void info_print(const struct json_val *r)
 {
 	struct json_val mem, bal, stats, arr, el;
@@ -292,6 +329,7 @@ static void info_print(const struct json_val *r)
 		printf("  process RSS:         %" PRIu64 " KiB\n",
 		       jint(&mem, "process_rss") >> 10);
 	}
+	info_print_numa(r);
 	if (!json_get(r, "balloon", &bal) && json_is_object(bal.v)) {
 		printf("balloon:     target %" PRIu64 " MiB, actual %" PRIu64
 		       " MiB\n", jint(&bal, "target") >> 20,

@@ -17,6 +17,7 @@
 #include "vmm/affinity.h"
 #include "vmm/json.h"
 #include "vmm/migration.h"
+#include "vmm/numa_host.h"
 #include "vmm/pause.h"
 #include "vmm/snapshot.h"
 #include "vmm/vm.h"
@@ -75,6 +76,7 @@ static void guest_ram_usage(struct vm *vm, uint64_t *rss, uint64_t *huge,
 			    uint64_t *proc_rss)
 {
 	uintptr_t ram = (uintptr_t)vm->mem.mapping;
+	uintptr_t ram_end = ram + vm->mem.mapping_size;
 	bool in_ram = false;
 	char line[256];
 	FILE *f;
@@ -88,7 +90,8 @@ static void guest_ram_usage(struct vm *vm, uint64_t *rss, uint64_t *huge,
 
 		if (sscanf(line, "%lx-%lx ", &start, &end) == 2 &&
 		    strchr(line, '-') < strchr(line, ' ')) {
-			in_ram = start == ram;
+			/* one mapping per guest NUMA node */
+			in_ram = start >= ram && start < ram_end;
 			continue;
 		}
 		*proc_rss += smaps_kb(line, "Rss");
@@ -100,6 +103,48 @@ static void guest_ram_usage(struct vm *vm, uint64_t *rss, uint64_t *huge,
 		}
 	}
 	fclose(f);
+}
+
+/*
+ * Per guest NUMA node: its vCPUs, size, host binding, and the bytes
+ * resident on each host node (numa_maps).
+ */
+static void put_numa(struct vm *vm, struct json_out *o)
+{
+	const struct numa_config *numa = &vm->cfg->numa;
+	char list[256];
+
+	json_out_raw(o, "[");
+	for (int i = 0; i < vm->mem.nr_nodes; i++) {
+		const struct guest_mem_node *n = &vm->mem.nodes[i];
+		uint64_t cpus = numa->nr_nodes ? numa->nodes[i].cpus :
+				vm->nr_vcpus >= 64 ? ~0ULL :
+				(1ULL << vm->nr_vcpus) - 1;
+		uint64_t bytes[NUMA_MAX_HOST_NODES];
+		bool first = true;
+
+		numa_format_mask(cpus, list, sizeof(list));
+		json_out_fmt(o, "%s{\"node\":%d,\"cpus\":", i ? "," : "", i);
+		json_out_str(o, list);
+		json_out_fmt(o, ",\"size\":%llu,\"policy\":",
+			     (unsigned long long)n->size);
+		json_out_str(o, numa_policy_name(n->cfg.policy));
+		numa_format_mask(n->cfg.host_nodes, list, sizeof(list));
+		json_out_raw(o, ",\"host_nodes\":");
+		json_out_str(o, list);
+		json_out_raw(o, ",\"resident\":{");
+		if (!numa_host_resident_self((uintptr_t)n->hva,
+					     (uintptr_t)n->hva + n->size, bytes))
+			for (int h = 0; h < NUMA_MAX_HOST_NODES; h++) {
+				if (!bytes[h])
+					continue;
+				json_out_fmt(o, "%s\"%d\":%llu", first ? "" : ",",
+					     h, (unsigned long long)bytes[h]);
+				first = false;
+			}
+		json_out_raw(o, "}}");
+	}
+	json_out_raw(o, "]");
 }
 
 static void put_balloon(struct vm *vm, struct json_out *o)
@@ -146,7 +191,12 @@ static int cmd_info(struct control *ctl, struct control_req *r)
 		json_out_str(o, vm->cfg->mem_opts.hugetlb_path);
 	else
 		json_out_raw(o, "null");
-	json_out_raw(o, "},\"balloon\":");
+	json_out_raw(o, "},\"numa\":");
+	put_numa(vm, o);
+	json_out_fmt(o, ",\"topology\":{\"sockets\":%d,\"cores\":%d,"
+		     "\"threads\":%d}", vm->topo.sockets, vm->topo.cores,
+		     vm->topo.threads);
+	json_out_raw(o, ",\"balloon\":");
 	put_balloon(vm, o);
 	json_out_raw(o, ",\"vnc\":");
 	if (vm->cfg->vnc)

@@ -69,6 +69,23 @@ void cpuid_topology_leaf(struct cpuid_leaf *l, const struct cpu_topology *t,
 	case 0x1f:
 		cpuid_topology_level(l, t, apic_id);
 		break;
+	case 0x80000008:
+		/* AMD: logical processors per package - 1, their ID bits */
+		l->ecx = (l->ecx & ~0xf0ffu) |
+			 (topology_package_shift(t) << 12) |
+			 (t->cores * topology_threads(t) - 1);
+		break;
+	case 0x8000001e:
+		/* AMD: extended APIC ID, core and threads per core, node */
+		l->eax = apic_id;
+		l->ebx = (l->ebx & ~0xffffu) |
+			 ((topology_threads(t) - 1) << 8) |
+			 ((apic_id >> topology_thread_bits(t)) &
+			  ((1u << (topology_package_shift(t) -
+				   topology_thread_bits(t))) - 1));
+		l->ecx = (l->ecx & ~0x7ffu) |
+			 (apic_id >> topology_package_shift(t));
+		break;
 	default:
 		break;
 	}

@@ -13,10 +13,11 @@ struct cpuid_leaf {
 };
 
 /*
- * Rewrite the topology fields of leaf l (1, 4, 0xB, 0x1F; others are left
- * alone) for vCPU cpu of topology t (resolved, topology.h): its APIC ID,
- * the thread and core fields' widths, which CPUs share each cache level.
- * Both accelerators fill these fields through here.
+ * Rewrite the topology fields of leaf l (1, 4, 0xB, 0x1F, and AMD's
+ * 0x80000008 and 0x8000001E; others are left alone) for vCPU cpu of
+ * topology t (resolved, topology.h): its APIC ID, the thread and core
+ * fields' widths, which CPUs share each cache level. Both accelerators
+ * fill these fields through here.
  */
 void cpuid_topology_leaf(struct cpuid_leaf *l, const struct cpu_topology *t,
 			 int cpu);
