@@ -168,20 +168,32 @@ done
 # A running guest with three nodes, one per policy, all on host node 0:
 # numa_maps shows each node's mapping with its policy; cvisor info lists
 # the nodes; vCPUs of bound nodes run on host node 0's CPUs.
+# start_vm NAME ARGS...: the test kernel sleeping under --name NAME, once
+# its userspace is up; pid in $VM, console in $TMP/vm.out.
+start_vm() {
+	local name=$1
+	shift
+	${WRAP:-} "$CVISOR" run --name "$name" --accel emu --kernel "${CVISOR_VMLINUX:-$CVISOR_KERNEL}" \
+		--initrd "$CVISOR_INITRD" "$@" \
+		--cmdline "console=ttyS0 panic=-1 quiet cvisor.test64=$(printf %s 'echo NUMA-READY; sleep 600' | base64 -w0)" \
+		</dev/null >"$TMP/vm.out" 2>&1 &
+	VM=$!
+	for _ in $(seq 600); do
+		grep -qs NUMA-READY "$TMP/vm.out" && return 0
+		kill -0 $VM 2>/dev/null || return 1
+		sleep 0.5
+	done
+	return 1
+}
+# The VMM starts confined to one CPU (taskset): a vCPU of a bound node
+# leaves that for its host node's CPUs, unless affinity= names it.
+node0_cpus=$(cat /sys/devices/system/node/node0/cpulist 2>/dev/null)
+last_cpu=$(($(nproc) - 1))
 name=numa1
-"$CVISOR" run --name $name --accel emu --kernel "${CVISOR_VMLINUX:-$CVISOR_KERNEL}" \
-	--initrd "$CVISOR_INITRD" --memory 384M --cpus 3 \
+WRAP="taskset -c $last_cpu" start_vm $name --memory 384M --cpus 3,affinity=2:0 \
 	--numa node=0,cpus=0,mem=128M,host-node=0,policy=bind \
 	--numa node=1,cpus=1,mem=128M,host-node=0,policy=preferred \
-	--numa node=2,cpus=2,mem=128M,host-node=0,policy=interleave \
-	--cmdline "console=ttyS0 panic=-1 quiet cvisor.test64=$(printf %s 'echo NUMA-READY; sleep 600' | base64 -w0)" \
-	</dev/null >"$TMP/vm.out" 2>&1 &
-VM=$!
-for _ in $(seq 600); do
-	grep -qs NUMA-READY "$TMP/vm.out" && break
-	kill -0 $VM 2>/dev/null || break
-	sleep 0.5
-done
+	--numa node=2,cpus=2,mem=128M,host-node=0,policy=interleave
 grep -q NUMA-READY "$TMP/vm.out"
 check numa_binding_guest_boots $? "$(tail -c 300 "$TMP/vm.out")"
 maps=$(cat "/proc/$VM/numa_maps" 2>/dev/null)
@@ -202,16 +214,14 @@ grep -q "node 0:  vcpus 0, 128 MiB, bind host node 0; resident: host node 0 [1-9
 	grep -q "node 2:  vcpus 2, 128 MiB, interleave host node 0" "$TMP/info" &&
 	grep -q "topology:    1 sockets x 3 cores x 1 threads" "$TMP/info"
 check numa_info_reports_nodes $? "$(grep -A4 topology "$TMP/info" | tr '\n' ';')"
-node0_cpus=$(cat /sys/devices/system/node/node0/cpulist 2>/dev/null)
 "$CVISOR" info $name --output=json >"$TMP/info.json" 2>&1
-n=$(grep -o '"cpus":"[^"]*"' "$TMP/info.json" | tail -n 3 | grep -c "\"cpus\":\"$node0_cpus\"")
-[[ -n $node0_cpus && $n -eq 3 ]]
-check numa_vcpus_on_host_node_cpus $? "node0 cpus $node0_cpus; $(grep -o '"vcpu_threads":.*' "$TMP/info.json" | head -c 300)"
-if ((HOST_NODES < 2)); then
-	skip numa_binding_to_second_host_node "this host has one NUMA node (needs two: pages of a node bound to host node 1 land there)"
-	skip numa_vcpus_on_second_host_node "this host has one NUMA node (needs two: vCPU threads follow host-node=1)"
+got=$(grep -o '"vcpu_threads":.*' "$TMP/info.json" | grep -o '"cpus":"[^"]*"' | cut -d'"' -f4 | tr '\n' ' ')
+if [[ $node0_cpus == "$last_cpu" ]]; then
+	skip numa_vcpus_on_host_node_cpus "host node 0 has one CPU: a vCPU on it cannot be told from one left alone"
+else
+	[[ -n $node0_cpus && $got == "$node0_cpus $node0_cpus 0 " ]]
+	check numa_vcpus_on_host_node_cpus $? "host node 0: CPUs $node0_cpus, VMM on $last_cpu; vCPU threads on: $got (want $node0_cpus $node0_cpus 0)"
 fi
-
 # A snapshot restores each node as its own mapping with its policy.
 "$CVISOR" snapshot $name "$TMP/snap" --stop >"$TMP/snap.out" 2>&1
 src=$?
@@ -231,6 +241,33 @@ check numa_snapshot_restore_keeps_binding $? "snapshot rc=$src $(cat "$TMP/snap.
 "$CVISOR" stop numa2 --force >/dev/null 2>&1
 wait $VM
 VM=
+
+# Host node 1 (a host with two nodes): a guest node bound there has its
+# pages there and nowhere else, and its vCPU runs on that node's CPUs.
+if ((HOST_NODES < 2)); then
+	skip numa_binding_to_second_host_node "this host has one NUMA node (needs two: the pages of a guest node bound to host node 1 land there)"
+	skip numa_vcpus_on_second_host_node "this host has one NUMA node (needs two: a vCPU follows its node's host-node=1)"
+else
+	h1=$(ls -d /sys/devices/system/node/node[0-9]* | sed 's/.*node//' | sort -n | sed -n 2p)
+	if start_vm numa3 --memory 256M --cpus 2 \
+		--numa node=0,cpus=0,mem=128M,host-node="$h1",policy=bind \
+		--numa node=1,cpus=1,mem=128M; then
+		line=$(grep " bind:$h1 " "/proc/$VM/numa_maps")
+		on=$(echo "$line" | grep -o " N$h1=[0-9]*" | cut -d= -f2)
+		others=$(echo "$line" | grep -o ' N[0-9]*=' | grep -vc " N$h1=")
+		[[ -n $on && $on -gt 0 && $others -eq 0 ]]
+		check numa_binding_to_second_host_node $? "$line"
+		"$CVISOR" info numa3 --output=json >"$TMP/info.json" 2>&1
+		want=$(cat "/sys/devices/system/node/node$h1/cpulist")
+		grep -q "\"vcpu_threads\":\[{\"id\":0,\"tid\":[0-9]*,\"cpus\":\"$want\"}" "$TMP/info.json"
+		check numa_vcpus_on_second_host_node $? "node$h1 cpus $want; $(grep -o '"vcpu_threads":.*' "$TMP/info.json" | head -c 200)"
+	else
+		fail numa_binding_to_second_host_node "the guest did not boot: $(tail -c 300 "$TMP/vm.out")"
+	fi
+	"$CVISOR" stop numa3 --force >/dev/null 2>&1
+	wait $VM
+	VM=
+fi
 
 # --- Linux NUMA nodes (Debian's kernel) --------------------------------
 if [[ ${CVISOR_TEST_DEBIAN:-1} == 0 ]]; then

@@ -233,8 +233,9 @@ struct ioapic *ioapic_create(struct emu_irqchip *chip)
 	if (!io)
 		return NULL;
 	io->chip = chip;
-	/* The MADT numbers the IOAPIC after the last CPU. */
-	io->id = chip->nr_cpus & 0xf;
+	/* The MADT numbers the IOAPIC after the last APIC ID (4 bits here) */
+	io->id = (topology_apic_id(&chip->vm->topo, chip->nr_cpus - 1) + 1) &
+		 0xf;
 	pthread_mutex_init(&io->lock, NULL);
 	for (unsigned i = 0; i < IRQ_IOAPIC_PINS; i++)
 		io->rte[i] = RTE_MASKED;

@@ -338,7 +338,8 @@ static long acpi_build_madt(struct acpi_area *area,
 	ioapic = (struct madt_ioapic *)p;
 	*ioapic = (struct madt_ioapic){
 		.type = MADT_IOAPIC, .length = sizeof(*ioapic),
-		.id = nr_cpus, .addr = htole32(LAYOUT_IOAPIC_ADDR),
+		.id = topology_apic_id(t, nr_cpus - 1) + 1,
+		.addr = htole32(LAYOUT_IOAPIC_ADDR),
 		.gsi_base = 0,
 	};
 	p += sizeof(*ioapic);
