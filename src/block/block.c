@@ -244,7 +244,11 @@ int block_open_opts(const char *path, const char *fmt, int flags,
 	}
 	dev->drv = drv;
 	dev->flags = flags;
+	dev->key = o ? o->key : NULL;
+	dev->key_len = o ? o->key_len : 0;
 	ret = drv->open(dev, fd, err, errlen);
+	dev->key = NULL;
+	dev->key_len = 0;
 	if (ret < 0)
 		goto err_path;
 	*out = dev;

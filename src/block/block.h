@@ -17,6 +17,8 @@
 #define BLOCK_DIRECT     (1 << 1)
 #define BLOCK_NO_BACKING (1 << 2) /* do not open the backing chain */
 #define BLOCK_REPAIR     (1 << 3) /* open images marked corrupt, to fix them */
+/* metadata only (info, check): an encrypted image opens without its key */
+#define BLOCK_NO_IO      (1 << 4)
 
 #define BLOCK_ERR_LEN 256
 #define BLOCK_MAX_CHAIN 64 /* bounds a backing chain (and loops in it) */
@@ -73,6 +75,9 @@ int block_opts_done(const struct block_opts *o, const char *fmt, char *err,
 struct block_open_opts {
 	/* a network disk's password (iSCSI CHAP), one line; NULL for none */
 	const char *secret_file;
+	/* an encrypted image's passphrase (its bytes); NULL for none */
+	const uint8_t *key;
+	size_t key_len;
 };
 
 struct block_driver {
@@ -140,6 +145,9 @@ struct block_dev {
 	int flags;
 	uint64_t length; /* virtual size in bytes */
 	void *opaque;    /* driver state */
+	/* an encrypted image's passphrase, seen by the driver's open only */
+	const uint8_t *key;
+	size_t key_len;
 };
 
 extern const struct block_driver block_raw_driver;

@@ -27,6 +27,7 @@ bool qcow2_is(struct block_dev *dev)
 static void qcow2_free(struct qcow2 *s)
 {
 	block_close(s->backing);
+	qcow2_crypt_close(s);
 	qcow2_free_snapshots(s);
 	qcow2_cache_destroy(&s->l2_cache);
 	qcow2_cache_destroy(&s->rb_cache);
@@ -183,6 +184,8 @@ static int qcow2_open(struct block_dev *dev, int fd, char *err, size_t errlen)
 		ret = qcow2_cache_init(&s->rb_cache, 8, s->cluster_size);
 	if (!ret)
 		ret = qcow2_read_snapshots(s, err, errlen);
+	if (!ret)
+		ret = qcow2_crypt_open(dev, s, err, errlen);
 	if (ret)
 		goto err_msg;
 	dev->length = s->size;
@@ -216,7 +219,7 @@ static int qcow2_pread(struct block_dev *dev, void *buf, size_t len,
 	int ret;
 
 	pthread_mutex_lock(&s->lock);
-	ret = qcow2_rw(s, buf, NULL, len, off);
+	ret = qcow2_crypt_rw(s, buf, NULL, len, off);
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
@@ -228,7 +231,7 @@ static int qcow2_pwrite(struct block_dev *dev, const void *buf, size_t len,
 	int ret;
 
 	pthread_mutex_lock(&s->lock);
-	ret = qcow2_rw(s, NULL, buf, len, off);
+	ret = qcow2_crypt_rw(s, NULL, buf, len, off);
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
@@ -398,7 +401,8 @@ static int qcow2_block_status(struct block_dev *dev, uint64_t off,
 	case QCOW2_NORMAL:
 		ret = BLOCK_STATUS_DATA | BLOCK_STATUS_ALLOCATED |
 		      BLOCK_STATUS_OFFSET;
-		if (qcow2_host_hole(s, first_host, pnum))
+		/* a hole in an encrypted image decrypts to noise, not 0 */
+		if (!s->crypt_method && qcow2_host_hole(s, first_host, pnum))
 			ret |= BLOCK_STATUS_ZERO;
 		break;
 	case QCOW2_COMPRESSED:
@@ -434,6 +438,9 @@ void qcow2_get_info(struct block_dev *dev, struct qcow2_info *info)
 	info->backing_file = s->backing_file;
 	info->backing_fmt = s->backing_fmt;
 	info->nb_snapshots = s->nb_snapshots;
+	info->crypt_method = s->crypt_method;
+	info->luks = s->luks;
+	info->luks_offset = s->crypt_off;
 }
 
 struct block_dev *qcow2_backing(struct block_dev *dev)
@@ -463,12 +470,16 @@ int qcow2_write_compressed(struct block_dev *dev, const void *buf,
 		ret = -EINVAL;
 		goto out;
 	}
-	/* outside the lock: callers may compress on several threads */
-	clen = qcow2_compress(s->compression, buf, cs, out, cs - 512);
+	/*
+	 * Outside the lock: callers may compress on several threads. An
+	 * encrypted image stores it plainly (QEMU neither compresses them).
+	 */
+	clen = s->crypt_method ? -ENOSPC :
+		qcow2_compress(s->compression, buf, cs, out, cs - 512);
 	pthread_mutex_lock(&s->lock);
 	if (clen < 0) {
-		ret = qcow2_rw(s, NULL, buf, cs < s->size - off ? cs :
-				  s->size - off, off);
+		ret = qcow2_crypt_rw(s, NULL, buf, cs < s->size - off ? cs :
+					 s->size - off, off);
 		goto unlock;
 	}
 	host = qcow2_alloc_bytes(s, (uint64_t)clen);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "block/block.h"
+#include "block/luks.h"
 
 enum qcow2_compression { QCOW2_COMP_ZLIB = 0, QCOW2_COMP_ZSTD = 1 };
 
@@ -19,6 +20,11 @@ struct qcow2_create_opts {
 	enum qcow2_compression compression;
 	bool lazy_refcounts;
 	bool prealloc_metadata;
+	/* encrypt.format=luks: the LUKS parameters and the passphrase */
+	bool encrypt;
+	struct luks_params luks;
+	const uint8_t *key;
+	size_t key_len;
 	const char *backing_file;
 	const char *backing_fmt;
 };
@@ -37,6 +43,9 @@ struct qcow2_info {
 	const char *backing_file; /* owned by the image */
 	const char *backing_fmt;
 	unsigned nb_snapshots;
+	unsigned crypt_method; /* 0 none, 1 legacy aes, 2 luks */
+	const struct luks_header *luks; /* owned by the image, or NULL */
+	uint64_t luks_offset;           /* of the LUKS area in the file */
 };
 
 bool qcow2_is(struct block_dev *dev);

@@ -173,6 +173,8 @@ static int count_refs(struct walk *w)
 	int ret;
 
 	inc(w, 0, s->cluster_size);
+	if (s->crypt_len)
+		inc(w, s->crypt_off, s->crypt_len);
 	ret = walk_l1(w, s->l1_offset, s->l1_size, true);
 	for (uint32_t i = 0; !ret && i < s->nb_snapshots; i++)
 		ret = walk_l1(w, s->snaps[i].l1_offset, s->snaps[i].l1_size,

@@ -71,6 +71,16 @@ static int check_opts(const struct qcow2_create_opts *o, unsigned cs,
 			 "zstd nor refcount_bits other than 16");
 		return -EINVAL;
 	}
+	if (o->encrypt && o->prealloc_metadata) {
+		snprintf(err, errlen, "preallocation=metadata cannot be "
+			 "combined with encryption");
+		return -EINVAL;
+	}
+	if (o->encrypt && !o->key) {
+		snprintf(err, errlen, "encrypt.format=luks needs "
+			 "encrypt.key-secret (and --object secret,id=...)");
+		return -EINVAL;
+	}
 	if (o->backing_file && o->prealloc_metadata) {
 		snprintf(err, errlen, "a backing file and preallocation=metadata "
 			 "cannot be combined: allocated clusters would hide "
@@ -186,6 +196,15 @@ int qcow2_create(const char *path, const struct qcow2_create_opts *o,
 		return ret;
 	/* qemu-img only makes whole-sector disks: round up as it does */
 	ret = qcow2_set_size(dev->opaque, qcow2_align_up(o->size, 512));
+	if (!ret && o->encrypt) {
+		pthread_mutex_lock(&((struct qcow2 *)dev->opaque)->lock);
+		ret = qcow2_crypt_create(dev->opaque, o, err, errlen);
+		pthread_mutex_unlock(&((struct qcow2 *)dev->opaque)->lock);
+		if (ret) {
+			block_close(dev);
+			return ret;
+		}
+	}
 	if (!ret && o->prealloc_metadata)
 		ret = preallocate(dev);
 	if (!ret)

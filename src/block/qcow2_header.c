@@ -191,8 +191,9 @@ int qcow2_parse_header(struct qcow2 *s, const uint8_t *buf, size_t len,
 		if (ret)
 			return ret;
 	}
-	if (s->crypt_method) {
-		snprintf(err, errlen, "encrypted images are not supported");
+	if (s->crypt_method > QCOW2_CRYPT_LUKS) {
+		snprintf(err, errlen, "unknown encryption method %u",
+			 s->crypt_method);
 		return -ENOTSUP;
 	}
 	if (s->size > (1ull << 62)) {
@@ -285,6 +286,7 @@ int qcow2_write_header(struct qcow2 *s)
 	put_be32(buf + 4, s->version);
 	put_be32(buf + 20, s->cluster_bits);
 	put_be64(buf + 24, s->size);
+	put_be32(buf + 32, s->crypt_method);
 	put_be32(buf + 36, s->l1_size);
 	put_be64(buf + 40, s->l1_offset);
 	put_be64(buf + 48, s->reftable_offset);

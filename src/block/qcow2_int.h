@@ -18,6 +18,9 @@
 
 #include "block/qcow2.h"
 
+struct sector_cipher;
+struct luks_header;
+
 #define QCOW2_MAGIC 0x514649fbu
 #define QCOW2_MIN_CLUSTER_BITS 9
 #define QCOW2_MAX_CLUSTER_BITS 21
@@ -39,6 +42,11 @@
 #define QCOW2_EXT_END        0x00000000u
 #define QCOW2_EXT_BACKING_FMT 0xe2792acau
 #define QCOW2_EXT_FEATURES   0x6803f857u
+#define QCOW2_EXT_CRYPT      0x0537be77u /* where the LUKS area lies */
+
+#define QCOW2_CRYPT_NONE 0
+#define QCOW2_CRYPT_AES  1 /* legacy: AES-128-CBC, guest-sector IVs */
+#define QCOW2_CRYPT_LUKS 2
 
 #define QCOW2_OFLAG_COPIED     (1ull << 63)
 #define QCOW2_OFLAG_COMPRESSED (1ull << 62)
@@ -142,6 +150,11 @@ struct qcow2 {
 	bool sparse_checked, sparse; /* see qcow2_sparse.c */
 
 	struct qcow2_snapshot *snaps;
+
+	/* encryption, see qcow2_crypt.c */
+	struct sector_cipher *cipher; /* NULL: plain, or opened without key */
+	uint64_t crypt_off, crypt_len; /* the LUKS area */
+	struct luks_header *luks;
 };
 
 static inline uint64_t be64(const uint8_t *p)
@@ -245,6 +258,21 @@ int qcow2_decompress(enum qcow2_compression t, const uint8_t *in, size_t inlen,
 /* Returns compressed length, or -ENOSPC when it does not shrink. */
 long qcow2_compress(enum qcow2_compression t, const uint8_t *in, size_t inlen,
 		    uint8_t *out, size_t outlen);
+
+/* qcow2_crypt.c */
+int qcow2_crypt_open(struct block_dev *dev, struct qcow2 *s, char *err,
+		     size_t errlen);
+void qcow2_crypt_close(struct qcow2 *s);
+/* Data I/O of n bytes of guest offset vofs stored at host offset host. */
+int qcow2_data_pread(struct qcow2 *s, uint8_t *buf, size_t n, uint64_t vofs,
+		     uint64_t host);
+int qcow2_data_pwrite(struct qcow2 *s, const uint8_t *buf, size_t n,
+		      uint64_t vofs, uint64_t host);
+/* qcow2_rw for encrypted images at any alignment (whole sectors inside). */
+int qcow2_crypt_rw(struct qcow2 *s, uint8_t *rbuf, const uint8_t *wbuf,
+		   size_t len, uint64_t off);
+int qcow2_crypt_create(struct qcow2 *s, const struct qcow2_create_opts *o,
+		       char *err, size_t errlen);
 
 /* qcow2_snapshot.c */
 int qcow2_read_snapshots(struct qcow2 *s, char *err, size_t errlen);

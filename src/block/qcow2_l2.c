@@ -111,7 +111,7 @@ int qcow2_read_cluster(struct qcow2 *s, uint64_t vofs, uint64_t entry,
 	case QCOW2_NORMAL:
 		if (host & (s->cluster_size - 1))
 			return -EIO;
-		return block_fd_pread(s->fd, buf, s->cluster_size, host);
+		return qcow2_data_pread(s, buf, s->cluster_size, vofs, host);
 	case QCOW2_COMPRESSED:
 		return read_compressed(s, entry, buf);
 	}
@@ -137,7 +137,7 @@ static int read_piece(struct qcow2 *s, uint8_t *buf, size_t n, uint64_t off)
 		host = e & QCOW2_OFFSET_MASK;
 		if (host & (s->cluster_size - 1))
 			return -EIO;
-		return block_fd_pread(s->fd, buf, n, host + in);
+		return qcow2_data_pread(s, buf, n, off, host + in);
 	case QCOW2_COMPRESSED:
 		tmp = malloc(s->cluster_size);
 		if (!tmp)
@@ -290,8 +290,8 @@ static int write_new(struct qcow2 *s, uint64_t vofs, const uint8_t *data,
 	host = qcow2_alloc_clusters(s, n);
 	if (host < 0)
 		return (int)host;
-	ret = block_fd_pwrite(s->fd, data, n << s->cluster_bits,
-			      (uint64_t)host);
+	ret = qcow2_data_pwrite(s, data, n << s->cluster_bits, vofs,
+				(uint64_t)host);
 	if (ret)
 		goto err;
 	for (uint64_t k = 0; k < n; k++)
@@ -365,7 +365,7 @@ static int write_range(struct qcow2 *s, const uint8_t *buf, size_t len,
 		if (ret)
 			return ret;
 		if (host) {
-			ret = block_fd_pwrite(s->fd, buf, n, host + in);
+			ret = qcow2_data_pwrite(s, buf, n, off, host + in);
 		} else if (n < cs) {
 			ret = write_partial(s, buf, n, off);
 		} else {
@@ -417,7 +417,7 @@ static int read_run(struct qcow2 *s, uint8_t *buf, size_t len, uint64_t off,
 		n += len - n < cs ? len - n : (size_t)cs;
 	}
 	*done = n;
-	return block_fd_pread(s->fd, buf, n, host + in);
+	return qcow2_data_pread(s, buf, n, off, host + in);
 }
 
 int qcow2_rw(struct qcow2 *s, uint8_t *rbuf, const uint8_t *wbuf, size_t len,

@@ -11,6 +11,9 @@
 #include "block/qcow2.h"
 #include "cli/cli.h"
 #include "cli/img.h"
+#include "cli/secret.h"
+
+bool img_image_opts;
 
 struct img_cmd {
 	const char *name;
@@ -50,16 +53,137 @@ void img_err(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-struct block_dev *img_open(const char *path, const char *fmt, int flags)
+struct block_dev *img_open_key(const char *path, const char *fmt, int flags,
+			       const char *secret_id)
 {
+	struct block_open_opts o = { 0 };
 	struct block_dev *dev;
 	char err[BLOCK_ERR_LEN];
 
-	if (block_open(path, fmt, flags, &dev, err, sizeof(err)) < 0) {
+	if (secret_id && !(o.key = secret_get(secret_id, &o.key_len))) {
+		img_err("no secret with id '%s' (give it with --object "
+			"secret,id=%s,file=FILE)", secret_id, secret_id);
+		return NULL;
+	}
+	if (block_open_opts(path, fmt, flags, &o, &dev, err, sizeof(err)) < 0) {
 		img_err("%s", err);
 		return NULL;
 	}
 	return dev;
+}
+
+/* "driver=qcow2,file.filename=PATH,encrypt.key-secret=ID" */
+static struct block_dev *open_image_opts(const char *spec, int flags)
+{
+	char *copy = strdup(spec), *s = copy, *tok;
+	const char *file = NULL, *drv = NULL, *secret = NULL;
+	struct block_dev *dev = NULL;
+
+	if (!copy)
+		return NULL;
+	while ((tok = strsep(&s, ","))) {
+		char *eq = strchr(tok, '=');
+
+		if (!eq) {
+			img_err("--image-opts: '%s' needs a value", tok);
+			goto out;
+		}
+		*eq++ = 0;
+		if (!strcmp(tok, "file.filename") || !strcmp(tok, "filename"))
+			file = eq;
+		else if (!strcmp(tok, "driver"))
+			drv = eq;
+		else if (!strcmp(tok, "encrypt.key-secret"))
+			secret = eq;
+		else if (strcmp(tok, "file.driver") && strcmp(tok, "encrypt.format")) {
+			img_err("--image-opts: unknown option '%s'", tok);
+			goto out;
+		}
+	}
+	if (!file) {
+		img_err("--image-opts: file.filename= is missing in '%s'", spec);
+		goto out;
+	}
+	dev = img_open_key(file, drv, flags, secret);
+out:
+	free(copy);
+	return dev;
+}
+
+struct block_dev *img_open(const char *path, const char *fmt, int flags)
+{
+	if (img_image_opts)
+		return open_image_opts(path, flags);
+	return img_open_key(path, fmt, flags, NULL);
+}
+
+void img_opt_value(const char *list, const char *key, char *out, size_t len)
+{
+	size_t klen = strlen(key);
+	const char *p = list;
+
+	out[0] = 0;
+	while (p && *p) {
+		if (!strncmp(p, key, klen) && p[klen] == '=')
+			snprintf(out, len, "%.*s", (int)strcspn(p + klen + 1, ","),
+				 p + klen + 1);
+		p = strchr(p, ',');
+		p = p ? p + 1 : NULL;
+	}
+}
+
+const char *img_filename(const char *path)
+{
+	static char name[4096];
+	const char *p;
+
+	if (!img_image_opts || !(p = strstr(path, "filename=")))
+		return path;
+	p += strlen("filename=");
+	snprintf(name, sizeof(name), "%.*s", (int)strcspn(p, ","), p);
+	return name;
+}
+
+/*
+ * Takes the options every command shares out of argv: --object (secrets)
+ * and --image-opts. Returns the new argc, or -1 after an error message.
+ */
+static int common_opts(int argc, char **argv)
+{
+	char err[BLOCK_ERR_LEN];
+	int out = 1;
+
+	for (int i = 1; i < argc; i++) {
+		const char *spec = NULL;
+
+		if (!strcmp(argv[i], "--")) {
+			while (i < argc)
+				argv[out++] = argv[i++];
+			break;
+		}
+		if (!strcmp(argv[i], "--image-opts")) {
+			img_image_opts = true;
+			continue;
+		}
+		if (!strncmp(argv[i], "--object=", 9)) {
+			spec = argv[i] + 9;
+		} else if (!strcmp(argv[i], "--object")) {
+			if (i + 1 >= argc) {
+				img_err("--object needs an argument");
+				return -1;
+			}
+			spec = argv[++i];
+		} else {
+			argv[out++] = argv[i];
+			continue;
+		}
+		if (secret_object_add(spec, err, sizeof(err))) {
+			img_err("%s", err);
+			return -1;
+		}
+	}
+	argv[out] = NULL;
+	return out;
 }
 
 void img_human_size(uint64_t v, char *buf, size_t len)
@@ -184,7 +308,13 @@ int cmd_img(int argc, char **argv)
 			printf("usage: cvisor img %s\n", cmds[i].usage);
 			return 0;
 		}
-		return cmds[i].fn(argc - 1, argv + 1);
+		int n = common_opts(argc - 1, argv + 1), ret;
+
+		if (n < 0)
+			return 1;
+		ret = cmds[i].fn(n, argv + 1);
+		secret_clear_all();
+		return ret;
 	}
 	img_err("unknown command '%s' (try 'cvisor img --help')", argv[1]);
 	return 1;

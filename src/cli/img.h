@@ -11,8 +11,20 @@
 #include "block/block.h"
 
 void img_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Opens an image, printing the reason on failure; returns NULL then. */
+/* --image-opts was given: FILE arguments are option lists. */
+extern bool img_image_opts;
+/*
+ * Opens an image, printing the reason on failure; returns NULL then. With
+ * --image-opts, path is "driver=qcow2,file.filename=F,encrypt.key-secret=ID".
+ */
 struct block_dev *img_open(const char *path, const char *fmt, int flags);
+/* Opens path (never an option list) with the secret of that id, if any. */
+struct block_dev *img_open_key(const char *path, const char *fmt, int flags,
+			       const char *secret_id);
+/* The value of key in a -o list (not changed), "" if absent. */
+void img_opt_value(const char *list, const char *key, char *out, size_t len);
+/* The file name in path, whether it is a name or an --image-opts list. */
+const char *img_filename(const char *path);
 /* "516 KiB", "10 MiB", "1.5 GiB": three significant digits like qemu-img. */
 void img_human_size(uint64_t v, char *buf, size_t len);
 

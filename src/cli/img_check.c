@@ -144,7 +144,8 @@ int img_check(int argc, char **argv)
 		return 1;
 	}
 	dev = img_open(argv[optind], fmt,
-		       BLOCK_NO_BACKING | (fix ? BLOCK_REPAIR : BLOCK_RDONLY));
+		       BLOCK_NO_BACKING | BLOCK_NO_IO |
+		       (fix ? BLOCK_REPAIR : BLOCK_RDONLY));
 	if (!dev)
 		return 1;
 	if (!dev->drv->check) {

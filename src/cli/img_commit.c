@@ -75,8 +75,9 @@ int img_commit(int argc, char **argv)
 		block_close(top);
 		return 1;
 	}
-	img_backing_path(argv[optind], qi.backing_file, path, sizeof(path));
-	base = img_open(path, qi.backing_fmt, 0);
+	img_backing_path(img_filename(argv[optind]), qi.backing_file, path,
+			 sizeof(path));
+	base = img_open_key(path, qi.backing_fmt, 0, NULL);
 	if (!base) {
 		block_close(top);
 		return 1;
@@ -167,8 +168,9 @@ int img_rebase(int argc, char **argv)
 		return 1;
 	}
 	if (*nbfile && !unsafe) {
-		img_backing_path(argv[optind], nbfile, path, sizeof(path));
-		nb = img_open(path, nbfmt, BLOCK_RDONLY);
+		img_backing_path(img_filename(argv[optind]), nbfile, path,
+				 sizeof(path));
+		nb = img_open_key(path, nbfmt, BLOCK_RDONLY, NULL);
 		if (!nb) {
 			block_close(img);
 			return 1;

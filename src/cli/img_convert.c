@@ -180,7 +180,7 @@ int img_convert(int argc, char **argv)
 {
 	static const struct option lopts[] = { { 0, 0, 0, 0 } };
 	const char *fmt = NULL, *ofmt = "raw";
-	char *opts = NULL;
+	char *opts = NULL, secret[256];
 	struct conv c = { 0 };
 	bool sync = false; /* qemu-img's default cache mode "unsafe" */
 	bool create = true;
@@ -229,9 +229,11 @@ int img_convert(int argc, char **argv)
 	c.src = img_open(argv[optind], fmt, BLOCK_RDONLY);
 	if (!c.src)
 		return 1;
+	img_opt_value(opts, "encrypt.key-secret", secret, sizeof(secret));
 	if (create && img_make(argv[optind + 1], ofmt, opts, c.src->length))
 		goto out_src;
-	c.dst = img_open(argv[optind + 1], ofmt, BLOCK_NO_BACKING);
+	c.dst = img_open_key(argv[optind + 1], ofmt, BLOCK_NO_BACKING,
+			     secret[0] ? secret : NULL);
 	if (!c.dst)
 		goto out_src;
 	c.gran = qcow2_is(c.dst) ? qcow2_cluster_size(c.dst) : 4096;

@@ -12,13 +12,96 @@
 #include "block/qcow2.h"
 #include "cli/cli.h"
 #include "cli/img.h"
+#include "cli/secret.h"
 
 struct create_ctx {
 	struct qcow2_create_opts o;
 	bool have_size, help;
 	const char *compat, *prealloc; /* as given, for the summary line */
 	const char *qcow2_only; /* first option raw does not take */
+	const char *encrypt_format, *key_secret;
+	bool encrypt_opts; /* some encrypt.* option was given */
 };
+
+/* encrypt.*, as qemu-img takes them for qcow2 (LUKS only). */
+static int encrypt_opt(struct create_ctx *c, const char *key, const char *val)
+{
+	struct luks_params *l = &c->o.luks;
+	unsigned long long v;
+	char *end;
+
+	if (!strcmp(key, "encryption")) {
+		if (strcmp(val, "off") && strcmp(val, "false")) {
+			img_err("encryption=on means legacy AES, which cvisor "
+				"does not create (qemu-img deprecated it); use "
+				"encrypt.format=luks");
+			return -ENOTSUP;
+		}
+		return 0;
+	}
+	c->encrypt_opts = true;
+	if (!strcmp(key, "encrypt.format")) {
+		if (!strcmp(val, "aes")) {
+			img_err("encrypt.format=aes (legacy qcow2 AES) is not "
+				"created, only read; use encrypt.format=luks");
+			return -ENOTSUP;
+		}
+		if (strcmp(val, "luks")) {
+			img_err("invalid encrypt.format '%s' (luks)", val);
+			return -EINVAL;
+		}
+		c->encrypt_format = val;
+	} else if (!strcmp(key, "encrypt.key-secret")) {
+		c->key_secret = val;
+	} else if (!strcmp(key, "encrypt.cipher-alg")) {
+		l->cipher_alg = val;
+	} else if (!strcmp(key, "encrypt.cipher-mode")) {
+		l->cipher_mode = val;
+	} else if (!strcmp(key, "encrypt.ivgen-alg")) {
+		l->ivgen_alg = val;
+	} else if (!strcmp(key, "encrypt.ivgen-hash-alg")) {
+		l->ivgen_hash = val;
+	} else if (!strcmp(key, "encrypt.hash-alg")) {
+		l->hash_alg = val;
+	} else if (!strcmp(key, "encrypt.iter-time")) {
+		errno = 0;
+		v = strtoull(val, &end, 10);
+		if (errno || *end || !v || v > 3600000) {
+			img_err("invalid encrypt.iter-time '%s' (milliseconds)",
+				val);
+			return -EINVAL;
+		}
+		l->iter_time_ms = v;
+	} else {
+		img_err("unknown option '%s'", key);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The passphrase for encrypt.key-secret, once all options are known. */
+static int encrypt_key(struct create_ctx *c)
+{
+	if (!c->encrypt_opts)
+		return 0;
+	if (!c->encrypt_format) {
+		img_err("encrypt options need encrypt.format=luks");
+		return -EINVAL;
+	}
+	if (!c->key_secret) {
+		img_err("encrypt.format=luks needs encrypt.key-secret=ID "
+			"(with --object secret,id=ID,file=FILE)");
+		return -EINVAL;
+	}
+	c->o.key = secret_get(c->key_secret, &c->o.key_len);
+	if (!c->o.key) {
+		img_err("no secret with id '%s' (give it with --object "
+			"secret,id=%s,file=FILE)", c->key_secret, c->key_secret);
+		return -EINVAL;
+	}
+	c->o.encrypt = true;
+	return 0;
+}
 
 static int bool_opt(const char *key, const char *val, bool *out)
 {
@@ -88,6 +171,8 @@ static int create_opt(void *ctx, const char *key, const char *val)
 		c->o.backing_file = val;
 	} else if (!strcmp(key, "backing_fmt")) {
 		c->o.backing_fmt = val;
+	} else if (!strncmp(key, "encrypt.", 8) || !strcmp(key, "encryption")) {
+		return encrypt_opt(c, key, val);
 	} else if (!strcmp(key, "extended_l2")) {
 		bool on;
 
@@ -206,6 +291,10 @@ static void print_summary(const char *path, const char *fmt,
 		printf(" backing_file=%s", o->backing_file);
 	if (o->backing_fmt)
 		printf(" backing_fmt=%s", o->backing_fmt);
+	if (c->encrypt_format)
+		printf(" encrypt.format=%s", c->encrypt_format);
+	if (c->key_secret)
+		printf(" encrypt.key-secret=%s", c->key_secret);
 	if (!strcmp(fmt, "qcow2"))
 		printf(" lazy_refcounts=%s refcount_bits=%u",
 		       o->lazy_refcounts ? "on" : "off",
@@ -221,7 +310,7 @@ static int backing_defaults(const char *path, struct create_ctx *c,
 	struct block_dev *b;
 
 	img_backing_path(path, c->o.backing_file, full, sizeof(full));
-	b = img_open(full, c->o.backing_fmt, BLOCK_RDONLY);
+	b = img_open_key(full, c->o.backing_fmt, BLOCK_RDONLY, NULL);
 	if (!b)
 		return -1;
 	if (!c->o.backing_fmt)
@@ -276,7 +365,7 @@ int img_make(const char *path, const char *fmt, char *optlist,
 		print_opts_help(fmt);
 		return -1;
 	}
-	if (check_opts(fmt, &c))
+	if (check_opts(fmt, &c) || encrypt_key(&c))
 		return -1;
 	if (!strcmp(fmt, "raw"))
 		return create_raw(path, size, c.prealloc) ? -1 : 0;
@@ -334,7 +423,7 @@ static int create_builtin(const char *fmt, char *olist, struct create_ctx *c,
 		img_err("format raw does not support backing files");
 		return 1;
 	}
-	if (check_opts(fmt, c))
+	if (check_opts(fmt, c) || encrypt_key(c))
 		return 1;
 	if (c->o.backing_file && (!unsafe || !c->have_size) &&
 	    backing_defaults(a->path, c, fmtbuf, sizeof(fmtbuf)))

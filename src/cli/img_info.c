@@ -215,8 +215,9 @@ int img_info(int argc, char **argv)
 	if (json && chain)
 		printf("[\n");
 	for (;;) {
-		struct block_dev *dev = img_open(path, fmt,
-						 BLOCK_RDONLY | BLOCK_NO_BACKING);
+		int fl = BLOCK_RDONLY | BLOCK_NO_BACKING | BLOCK_NO_IO;
+		struct block_dev *dev = depth ? img_open_key(path, fmt, fl, NULL) :
+						img_open(path, fmt, fl);
 		struct qcow2_info qi = { 0 };
 
 		if (!dev)
