@@ -69,6 +69,10 @@ int img_make(const char *path, const char *fmt, char *optlist,
 /* "img info" lines from the driver hooks, for formats other than qcow2. */
 void img_info_driver_human(struct block_dev *dev);
 void img_info_driver_json(FILE *f, struct block_dev *dev);
+struct qcow2_info;
+/* The "encrypt" block of an encrypted qcow2 (img_info_crypt.c). */
+void img_info_encrypt_human(const struct qcow2_info *qi);
+void img_info_encrypt_json(FILE *f, const struct qcow2_info *qi);
 
 int img_create(int argc, char **argv);
 int img_info(int argc, char **argv);

@@ -30,6 +30,8 @@ static void print_human(struct block_dev *dev, const char *path)
 		return;
 	}
 	qcow2_get_info(dev, &qi);
+	if (qi.crypt_method)
+		printf("encrypted: yes\n");
 	printf("cluster_size: %llu\n", (unsigned long long)qi.cluster_size);
 	if (qi.backing_file) {
 		img_backing_path(path, qi.backing_file, full, sizeof(full));
@@ -53,6 +55,7 @@ static void print_human(struct block_dev *dev, const char *path)
 		printf("    lazy refcounts: %s\n",
 		       qi.lazy_refcounts ? "true" : "false");
 	printf("    refcount bits: %u\n", qi.refcount_bits);
+	img_info_encrypt_human(&qi);
 	if (qi.version >= 3)
 		printf("    corrupt: %s\n    extended l2: false\n",
 		       qi.corrupt ? "true" : "false");
@@ -133,6 +136,7 @@ static void print_json(FILE *f, struct block_dev *dev, const char *path)
 			fprintf(f, "            \"lazy-refcounts\": %s,\n",
 				qi.lazy_refcounts ? "true" : "false");
 		fprintf(f, "            \"refcount-bits\": %u", qi.refcount_bits);
+		img_info_encrypt_json(f, &qi);
 		if (qi.version >= 3)
 			fprintf(f, ",\n            \"corrupt\": %s,\n"
 				"            \"extended-l2\": false",
@@ -147,6 +151,8 @@ static void print_json(FILE *f, struct block_dev *dev, const char *path)
 			fprintf(f, ",\n");
 		}
 	}
+	if (qcow2_is(dev) && qi.crypt_method)
+		fprintf(f, "    \"encrypted\": true,\n");
 	fprintf(f, "    \"dirty-flag\": %s\n}",
 	       qcow2_is(dev) && qi.dirty ? "true" : "false");
 }
