@@ -53,10 +53,10 @@ static void put32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
+/* dst is zeroed: what follows a terminator is dropped, as a writer would */
 static void get_str(char *dst, const uint8_t *src, size_t field)
 {
-	memcpy(dst, src, field);
-	dst[field] = 0;
+	memcpy(dst, src, strnlen((const char *)src, field));
 }
 
 /* The cipher works with some key of this length: checked by building it. */
