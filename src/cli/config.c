@@ -399,6 +399,10 @@ int config_check_files(struct vm_config *cfg, const char *src,
 		if (cfg->disks[i].secret_file &&
 		    absolute_path(&cfg->disks[i].secret_file, src, key, args))
 			return -EINVAL;
+		snprintf(key, sizeof(key), "disk[%d].key-file", i);
+		if (cfg->disks[i].key_file &&
+		    absolute_path(&cfg->disks[i].key_file, src, key, args))
+			return -EINVAL;
 	}
 	return run_check_config(cfg);
 }

@@ -15,6 +15,7 @@ int cmd_console(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_screendump(int argc, char **argv);
+int cmd_secret_set(int argc, char **argv);
 
 /*
  * Send req to the VM called name; on success the response's "result"

@@ -28,6 +28,8 @@ static const struct subcommand subcommands[] = {
 	{ "pause", cmd_pause, "pause a running VM's vCPUs" },
 	{ "resume", cmd_resume, "resume a paused VM" },
 	{ "stop", cmd_stop, "power a VM off (ACPI button, then force)" },
+	{ "secret-set", cmd_secret_set,
+	  "give a waiting VM a disk passphrase from a file (key-secret=ID)" },
 	{ "balloon", cmd_balloon, "set a VM's memory target through virtio-balloon" },
 	{ "console", cmd_console, "attach to the console of a --daemonize VM" },
 	{ "snapshot", cmd_snapshot, "save a running VM to a directory (run --restore)" },

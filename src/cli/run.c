@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 #include "cli/run_mgmt.h"
 #include "cli/config.h"
+#include "cli/run_keys.h"
 #include "cli/run_opts.h"
 #include "cli/vm_options.h"
 #include "vmm/console.h"
@@ -497,8 +498,15 @@ static int run_machine(struct run_args *ra)
 	cfg->console_out = console_output;
 	cfg->console_opaque = con;
 	run_mgmt_console(mgmt, cfg);
+	if (run_disk_keys(cfg, mgmt->ctl)) {
+		run_disk_keys_free(cfg);
+		console_destroy(con);
+		close(sfd);
+		return 1;
+	}
 	if (!cfg->no_seccomp && sandbox_install(err, sizeof(err))) {
 		log_error("%s (--no-seccomp runs without it)", err);
+		run_disk_keys_free(cfg);
 		return 1;
 	}
 	for (;;) {
@@ -529,6 +537,7 @@ static int run_machine(struct run_args *ra)
 			break;
 		log_debug("guest reboot");
 	}
+	run_disk_keys_free(cfg);
 	console_destroy(con);
 	close(sfd);
 	return status;

@@ -281,6 +281,10 @@ int run_parse_disk(char *arg, struct vm_config *cfg)
 			d->serial = val;
 		else if (!strcmp(key, "format"))
 			d->format = val;
+		else if (!strcmp(key, "key-file"))
+			d->key_file = val;
+		else if (!strcmp(key, "key-secret"))
+			d->key_secret = val;
 		else if (!strcmp(key, "cache")) {
 			if (!strcmp(val, "none"))
 				d->direct = true;
@@ -303,6 +307,10 @@ int run_parse_disk(char *arg, struct vm_config *cfg)
 	}
 	if (d->secret_file && !d->url) {
 		log_error("--disk: secret-file= is for a url= disk");
+		return -EINVAL;
+	}
+	if (d->key_file && d->key_secret) {
+		log_error("--disk: give key-file= or key-secret=, not both");
 		return -EINVAL;
 	}
 	cfg->nr_disks++;

@@ -208,6 +208,12 @@ static json_t *dump_disk(const struct vm_config *cfg)
 			json_object_set_new(obj, "serial", json_string(d->serial));
 		if (d->format)
 			json_object_set_new(obj, "format", json_string(d->format));
+		if (d->key_file)
+			json_object_set_new(obj, "key-file",
+					    json_string(d->key_file));
+		if (d->key_secret)
+			json_object_set_new(obj, "key-secret",
+					    json_string(d->key_secret));
 		json_array_append_new(arr, obj);
 	}
 	return arr;

@@ -248,8 +248,8 @@ static int blk_open(struct virtio_blk *blk, const struct disk_config *disk)
 	ret = blk_lock(blk, disk);
 	if (ret)
 		return ret;
-	ret = block_open(disk->path, disk->format, flags, &blk->bdev, err,
-			 sizeof(err));
+	ret = block_open_key(disk->path, disk->format, flags, disk->key,
+			     disk->key_len, &blk->bdev, err, sizeof(err));
 	if (ret) {
 		if (err[0] && strstr(err, disk->path))
 			log_error("disk: %s", err);

@@ -3,6 +3,8 @@
 #define CVISOR_VIRTIO_BLK_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "devices/device.h"
 
@@ -14,6 +16,11 @@ struct disk_config {
 	bool direct;		/* cache=none: O_DIRECT */
 	const char *serial;
 	const char *format;	/* "raw", "qcow2" or NULL to probe */
+	/* encrypted qcow2: where the passphrase comes from (never itself) */
+	const char *key_file;	/* read at start and at each restore */
+	const char *key_secret;	/* set over the control socket (secret-set) */
+	const uint8_t *key;	/* the passphrase once read; not saved */
+	size_t key_len;
 };
 
 /*

@@ -107,6 +107,7 @@ struct control *control_create(const char *name, char *err, size_t err_size)
 	}
 	pthread_mutex_init(&ctl->lock, NULL);
 	pthread_mutex_init(&ctl->out_lock, NULL);
+	pthread_cond_init(&ctl->secret_cond, NULL);
 	if (control_socket_path(name, ctl->path, sizeof(ctl->path))) {
 		snprintf(err, err_size, "control socket path too long in %s", dir);
 		goto err;
@@ -440,6 +441,7 @@ void control_release(struct control *ctl)
 {
 	close(ctl->listen_fd);
 	close(ctl->wake_fd);
+	control_secrets_clear(ctl);
 	pthread_mutex_destroy(&ctl->lock);
 	pthread_mutex_destroy(&ctl->out_lock);
 	free(ctl);

@@ -42,6 +42,16 @@ void control_destroy(struct control *ctl);
 /* Free an unstarted ctl but leave its socket (a daemon's parent). */
 void control_release(struct control *ctl);
 
+/*
+ * Waits for {"cmd":"secret-set","secret":id,"data":BASE64} (the passphrase of
+ * a disk given as key-secret=ID) and hands its bytes over (*data is
+ * malloc'd; wipe before freeing). Returns -EINTR when cancel(opaque) says
+ * so (a termination signal) or the control socket shuts down.
+ */
+int control_secret_wait(struct control *ctl, const char *id, uint8_t **data,
+			size_t *len, bool (*cancel)(void *opaque),
+			void *opaque);
+
 /* The VM commands act on; NULL between a reset and the next boot. */
 void control_set_vm(struct control *ctl, struct vm *vm);
 /* Push {"event":"<event>",<fields>} to every client; fields may be "". */

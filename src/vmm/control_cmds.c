@@ -485,6 +485,11 @@ static void control_run(struct control *ctl, struct control_client *c,
 			control_close_client(ctl, c);
 		return;
 	}
+	if (!strcmp(cmd, "secret-set")) {
+		ret = control_cmd_secret_set(ctl, &r->obj, err, sizeof(err));
+		control_reply(ctl, c, r->id, ret ? err : NULL, "");
+		return;
+	}
 	for (size_t i = 0; i < sizeof(control_cmds) / sizeof(control_cmds[0]); i++)
 		if (!strcmp(cmd, control_cmds[i].name))
 			cc = &control_cmds[i];

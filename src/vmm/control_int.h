@@ -11,6 +11,17 @@
 #define CONTROL_MAX_CLIENTS	16
 #define CONTROL_REPLAY_SIZE	(64 * 1024)
 #define CONTROL_REPLY_MAX	8192
+#define CONTROL_MAX_SECRETS	8
+#define CONTROL_SECRET_ID	64
+
+struct json_val;
+
+/* A secret-set value until the VM takes it (control_secret.c). */
+struct control_secret {
+	char id[CONTROL_SECRET_ID + 1];
+	uint8_t *data; /* NULL: slot free */
+	size_t len;
+};
 
 struct control_client {
 	int fd;			/* -1: slot free */
@@ -40,7 +51,16 @@ struct control {
 	int console_fds[CONTROL_MAX_CLIENTS];
 	uint8_t replay[CONTROL_REPLAY_SIZE];
 	size_t replay_len, replay_pos;
+
+	pthread_cond_t secret_cond; /* with lock: a secret arrived */
+	struct control_secret secrets[CONTROL_MAX_SECRETS];
 };
+
+/* {"cmd":"secret-set"}: works with or without a VM; lock held. */
+int control_cmd_secret_set(struct control *ctl, const struct json_val *obj,
+			   char *err, size_t errlen);
+/* Wipes the secrets nobody took. */
+void control_secrets_clear(struct control *ctl);
 
 /* Run one request line from client c; ctl->lock held. */
 void control_dispatch(struct control *ctl, struct control_client *c,
