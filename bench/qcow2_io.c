@@ -3,7 +3,8 @@
  * Random 4 KiB I/O through cvisor's block layer, for bench/img.sh: reads
  * commands in qemu-io's spelling ("read OFF 4k" / "write OFF 4k", one per
  * line) from stdin and runs them against IMAGE, so both tools execute the
- * same list. Prints the elapsed time in milliseconds.
+ * same list. Prints the elapsed time in milliseconds. With KEYFILE, the
+ * image is an encrypted qcow2 and the file holds its passphrase.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,11 +32,25 @@ int main(int argc, char **argv)
 	double start;
 	long n = 0;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: qcow2_io IMAGE < commands\n");
+	static uint8_t key[4096];
+	size_t klen = 0;
+
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: qcow2_io IMAGE [KEYFILE] < commands\n");
 		return 2;
 	}
-	if (block_open(argv[1], NULL, 0, &dev, err, sizeof(err))) {
+	if (argc == 3) {
+		FILE *f = fopen(argv[2], "rb");
+
+		if (!f) {
+			perror(argv[2]);
+			return 1;
+		}
+		klen = fread(key, 1, sizeof(key), f);
+		fclose(f);
+	}
+	if (block_open_key(argv[1], NULL, 0, argc == 3 ? key : NULL, klen, &dev,
+			   err, sizeof(err))) {
 		fprintf(stderr, "qcow2_io: %s\n", err);
 		return 1;
 	}
