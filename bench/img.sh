@@ -125,22 +125,35 @@ row "qcow2 (luks) -> raw" convert $SEC --image-opts -O raw \
 	"driver=qcow2,file.filename=$T/e.qcow2,encrypt.key-secret=s0" "$T/f.raw"
 cmp "$T/src.raw" "$T/f.raw" && echo "luks round trip: identical"
 for _ in 1 2 3 4 5; do
-	qemu-img create -q -f qcow2 $SEC -o "$ENC" "$T/qe.qcow2" 1G 2>/dev/null && break
+	qemu-img create -q -f qcow2 $SEC -o "$ENC" "$T/qe0.qcow2" 1G 2>/dev/null && break
 done
-cp "$T/qe.qcow2" "$T/ce.qcow2"
-s=$(date +%s.%N)
-qemu-io -t writeback $SEC --image-opts \
-	"driver=qcow2,file.filename=$T/qe.qcow2,encrypt.key-secret=s0" \
-	<"$T/ops.qemu" >/dev/null
-qe=$(echo "$(date +%s.%N) - $s" | bc)
-s=$(date +%s.%N)
-"$TOP/$BUILD/bench/qcow2_io" "$T/ce.qcow2" "$T/pass" <"$T/ops" >/dev/null
-ce=$(echo "$(date +%s.%N) - $s" | bc)
+# Best of RUNS, the three taking turns on fresh copies: a busy host or
+# the final fdatasync meeting other writers should not decide the ratios.
+tsecs() {
+	local s
+	s=$(date +%s.%N)
+	"$@" >/dev/null
+	echo "$(date +%s.%N) - $s" | bc
+}
+minof() { if [[ -z $1 ]] || (($(echo "$2 < $1" | bc))); then echo "$2"; else echo "$1"; fi; }
+qe="" ce="" cp_=""
+for ((r = 0; r < RUNS; r++)); do
+	cp "$T/qe0.qcow2" "$T/qe.qcow2"
+	cp "$T/qe0.qcow2" "$T/ce.qcow2"
+	qemu-img create -q -f qcow2 "$T/cp.qcow2" 1G
+	sync
+	qe=$(minof "$qe" "$(tsecs qemu-io -t writeback $SEC --image-opts \
+		"driver=qcow2,file.filename=$T/qe.qcow2,encrypt.key-secret=s0" \
+		<"$T/ops.qemu")")
+	ce=$(minof "$ce" "$(tsecs "$TOP/$BUILD/bench/qcow2_io" "$T/ce.qcow2" \
+		"$T/pass" <"$T/ops")")
+	cp_=$(minof "$cp_" "$(tsecs "$TOP/$BUILD/bench/qcow2_io" "$T/cp.qcow2" <"$T/ops")")
+done
 printf '%-28s qemu-io %7.2fs  cvisor %7.2fs  ratio %5.2f  (%.0f vs %.0f IOPS)\n' \
 	"random 4k r/w (luks qcow2)" "$qe" "$ce" "$(echo "$ce / $qe" | bc -l)" \
 	"$(echo "$OPS / $qe" | bc -l)" "$(echo "$OPS / $ce" | bc -l)"
-printf '%-28s qemu-io %7.2fx          cvisor %7.2fx  (target <= 1.30x)\n' \
-	"luks / plain random 4k" "$(echo "$qe / $q" | bc -l)" "$(echo "$ce / $c" | bc -l)"
+printf '%-28s cvisor plain %7.2fs  luks %7.2fs  ratio %5.2f  (target <= 1.30)\n' \
+	"luks / plain random 4k" "$cp_" "$ce" "$(echo "$ce / $cp_" | bc -l)"
 qemu-img compare -q $SEC --image-opts \
 	"driver=qcow2,file.filename=$T/qe.qcow2,encrypt.key-secret=s0" \
 	"driver=qcow2,file.filename=$T/ce.qcow2,encrypt.key-secret=s0" &&

@@ -229,4 +229,81 @@ check luks_linux_key_secret $? "set rc=$set_rc ($(cat set.out)) got=$got: $(tail
 ! grep -q "$PASS_TEXT" secret.out info_vm.out && [[ $ps_line != *"$PASS_TEXT"* ]] &&
 	[[ -n $ps_line ]]
 check luks_key_not_shown $? "passphrase seen in ps, log or info"
+
+# snapshot and restore: the snapshot holds the key file's path, not the
+# key; restoring reads the key file again (and fails in one line without it)
+read -r -d '' cmd <<'EOS'
+i=0
+while [ $i -lt 30 ]; do i=$((i + 1)); echo "count $i"; sleep 0.25; done
+printf restored-luks | dd of=/dev/vda conv=fsync 2>/dev/null
+echo "LUKS after $(head -c 13 /dev/vda)"
+EOS
+: >snapboot.out
+timeout --kill-after=5 600 "$C" run --name lukssnap --accel "$accel" --memory 192M \
+	--kernel "${CVISOR_VMLINUX:-$CVISOR_KERNEL}" --initrd "$CVISOR_INITRD" \
+	--cmdline "console=ttyS0 panic=-1 quiet cvisor.test64=$(printf %s "$cmd" | base64 -w0)" \
+	--disk path=vm.qcow2,format=qcow2,key-file=pass.txt </dev/null >snapboot.out 2>&1 &
+vm_pid=$!
+for ((i = 0; i < 3000; i++)); do
+	grep -q '^count 5' snapboot.out && break
+	kill -0 $vm_pid 2>/dev/null || break
+	sleep 0.1
+done
+"$C" snapshot lukssnap snap --stop >snap.out 2>&1
+src=$?
+wait $vm_pid
+[[ $src -eq 0 ]] && ! grep -rq "$PASS_TEXT" snap
+check luks_snapshot_without_key $? "rc=$src $(cat snap.out) $(tail -c 300 snapboot.out)"
+mv pass.txt pass.away
+timeout --kill-after=5 120 "$C" run --restore snap --name lukssnap2 </dev/null >restore1.out 2>&1
+rc=$?
+mv pass.away pass.txt
+[[ $rc -eq 1 ]] && grep -q 'key file' restore1.out
+check luks_restore_needs_key_file $? "rc=$rc: $(head -c 300 restore1.out)"
+timeout --kill-after=5 600 "$C" run --restore snap --name lukssnap3 </dev/null >restore2.out 2>&1
+rc=$?
+got=$(tr -d '\r' <restore2.out | awk '$1 == "LUKS" && $2 == "after" { print $3 }')
+qemu-img convert $SEC --image-opts -O raw "$(opts vm.qcow2)" vm2.raw
+[[ $rc -eq 0 && $got == restored-luks && $(head -c 13 vm2.raw) == restored-luks ]]
+check luks_restore_with_key $? "rc=$rc got=$got: $(tail -c 300 restore2.out)"
+
+# live migration: the destination rebuilds the VM from the stream's
+# command line and reads the key file itself; the guest's writes after
+# the move land in the image in the same encryption
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+read -r -d '' cmd <<'EOS'
+echo MIG-READY
+i=0
+while [ $i -lt 60 ]; do
+	i=$((i + 1))
+	printf 'rec %06d\n' $i | dd of=/dev/vda bs=16 seek=$i conv=fsync 2>/dev/null
+	sleep 0.2
+done
+echo "LUKS migrated $(dd if=/dev/vda bs=16 skip=60 count=1 2>/dev/null)"
+EOS
+timeout --kill-after=5 600 "$C" run --incoming "tcp:127.0.0.1:$port" --name luksdst \
+	</dev/null >mig_dst.out 2>&1 &
+dst_pid=$!
+: >mig_src.out
+timeout --kill-after=5 600 "$C" run --name lukssrc --accel "$accel" --memory 128M \
+	--kernel "${CVISOR_VMLINUX:-$CVISOR_KERNEL}" --initrd "$CVISOR_INITRD" \
+	--cmdline "console=ttyS0 panic=-1 quiet cvisor.test64=$(printf %s "$cmd" | base64 -w0)" \
+	--disk path=vm.qcow2,format=qcow2,key-file=pass.txt </dev/null >mig_src.out 2>&1 &
+src_pid=$!
+for ((i = 0; i < 3000; i++)); do
+	grep -q MIG-READY mig_src.out && break
+	kill -0 $src_pid 2>/dev/null || break
+	sleep 0.1
+done
+sleep 2
+"$C" migrate lukssrc "tcp:127.0.0.1:$port" >mig.out 2>&1
+mrc=$?
+wait $src_pid
+wait $dst_pid
+drc=$?
+qemu-img convert $SEC --image-opts -O raw "$(opts vm.qcow2)" vm3.raw
+last=$(dd if=vm3.raw bs=16 skip=60 count=1 2>/dev/null | head -c 10)
+[[ $mrc -eq 0 && $drc -eq 0 && $last == "rec 000060" ]] &&
+	grep -q 'LUKS migrated rec' mig_dst.out
+check luks_migration $? "migrate rc=$mrc dst rc=$drc last='$last': $(cat mig.out) $(tail -c 300 mig_dst.out)"
 exit 0

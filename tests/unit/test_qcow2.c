@@ -65,7 +65,7 @@ static void test_header_invalid(void)
 		{ 4, 4, 4 },           /* version */
 		{ 20, 4, 8 },          /* cluster bits too small */
 		{ 20, 4, 22 },         /* cluster bits too large */
-		{ 32, 4, 1 },          /* encryption */
+		{ 32, 4, 3 },          /* unknown encryption method */
 		{ 36, 4, 1 },          /* L1 too small for the size */
 		{ 36, 4, 0xffffffff }, /* L1 absurdly large */
 		{ 40, 8, 1000 },       /* L1 unaligned */
