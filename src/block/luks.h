@@ -84,6 +84,10 @@ int luks_create(const struct luks_params *p, const uint8_t *pass,
 		size_t passlen, uint8_t **area, uint64_t *area_len,
 		uint8_t *mk, char *err, size_t errlen);
 
+/* Bytes of the LUKS area luks_create would make for these parameters. */
+int luks_area_bytes(const struct luks_params *p, uint64_t *bytes, char *err,
+		    size_t errlen);
+
 /* qemu-img's names back from a header ("aes-256", "xts", "plain64", ...). */
 void luks_describe(const struct luks_header *h, struct luks_params *p,
 		   char *alg, size_t alglen, char *mode, size_t modelen,

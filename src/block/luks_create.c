@@ -112,12 +112,32 @@ static int fill_slot(struct luks_header *h, uint8_t *area,
 	return ret;
 }
 
+static uint64_t slot_stride(uint32_t key_bytes)
+{
+	uint64_t per_slot = ((uint64_t)key_bytes * LUKS_STRIPES + LUKS_SECTOR -
+			     1) / LUKS_SECTOR;
+
+	return (per_slot + SLOT_ALIGN - 1) / SLOT_ALIGN * SLOT_ALIGN;
+}
+
+int luks_area_bytes(const struct luks_params *p, uint64_t *bytes, char *err,
+		    size_t errlen)
+{
+	struct luks_header h = { 0 };
+	int ret = names(p, &h, err, errlen);
+
+	if (!ret)
+		*bytes = (FIRST_SLOT_SECTOR + LUKS_NUM_SLOTS *
+			  slot_stride(h.key_bytes)) * LUKS_SECTOR;
+	return ret;
+}
+
 int luks_create(const struct luks_params *p, const uint8_t *pass,
 		size_t passlen, uint8_t **area, uint64_t *area_len,
 		uint8_t *mk, char *err, size_t errlen)
 {
 	struct luks_header h = { 0 };
-	uint64_t per_slot, stride, rate;
+	uint64_t stride, rate;
 	struct sector_cipher *c;
 	uint8_t *buf;
 	int ret = names(p, &h, err, errlen);
@@ -140,9 +160,7 @@ int luks_create(const struct luks_params *p, const uint8_t *pass,
 	rate = luks_pbkdf2_rate(h.hash, p->iter_time_ms ? p->iter_time_ms :
 							   2000);
 	h.mk_iterations = clamp_iters(rate / 8);
-	per_slot = ((uint64_t)h.key_bytes * LUKS_STRIPES + LUKS_SECTOR - 1) /
-		   LUKS_SECTOR;
-	stride = (per_slot + SLOT_ALIGN - 1) / SLOT_ALIGN * SLOT_ALIGN;
+	stride = slot_stride(h.key_bytes);
 	for (unsigned i = 0; i < LUKS_NUM_SLOTS; i++) {
 		h.slots[i].offset = (uint32_t)(FIRST_SLOT_SECTOR + i * stride);
 		h.slots[i].stripes = LUKS_STRIPES;

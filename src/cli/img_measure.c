@@ -11,6 +11,8 @@
 struct measure_opts {
 	uint64_t cluster_size;
 	unsigned refcount_bits;
+	bool luks;
+	struct luks_params lp; /* encrypt.* as create takes them */
 };
 
 static int measure_opt(void *ctx, const char *key, const char *val)
@@ -27,6 +29,16 @@ static int measure_opt(void *ctx, const char *key, const char *val)
 			o->cluster_size = v;
 		else
 			o->refcount_bits = (unsigned)v;
+	} else if (!strcmp(key, "encrypt.format")) {
+		o->luks = !strcmp(val, "luks");
+	} else if (!strcmp(key, "encrypt.cipher-alg")) {
+		o->lp.cipher_alg = val;
+	} else if (!strcmp(key, "encrypt.cipher-mode")) {
+		o->lp.cipher_mode = val;
+	} else if (!strcmp(key, "encrypt.ivgen-alg")) {
+		o->lp.ivgen_alg = val;
+	} else if (!strcmp(key, "encrypt.hash-alg")) {
+		o->lp.hash_alg = val;
 	}
 	return 0;
 }
@@ -107,10 +119,11 @@ int img_measure(int argc, char **argv)
 		{ "size", required_argument, 0, 'S' },
 		{ 0, 0, 0, 0 },
 	};
-	struct measure_opts o = { 65536, 16 };
+	struct measure_opts o = { .cluster_size = 65536, .refcount_bits = 16 };
 	const char *ofmt = "raw", *fmt = NULL, *out = "human";
 	unsigned long long size = 0;
-	uint64_t data = 0, req, full, cs;
+	uint64_t data = 0, req, full, cs, luks = 0;
+	char err[BLOCK_ERR_LEN];
 	bool have_size = false, json, bitmaps = false;
 	struct block_dev *dev;
 	int opt, st;
@@ -164,9 +177,14 @@ int img_measure(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (o.luks && luks_area_bytes(&o.lp, &luks, err, sizeof(err))) {
+		img_err("%s", err);
+		return 1;
+	}
 	if (!strcmp(ofmt, "qcow2")) {
 		/* like qemu-img: metadata of the fully allocated image */
-		full = qcow2_bytes(&o, size, div_up(size, o.cluster_size));
+		full = qcow2_bytes(&o, size, div_up(size, o.cluster_size) +
+						     div_up(luks, o.cluster_size));
 		req = full - div_up(size, o.cluster_size) * o.cluster_size +
 		      data;
 	} else {
