@@ -217,13 +217,14 @@ int img_info(int argc, char **argv)
 		img_err("info: expected one FILE");
 		return 1;
 	}
-	snprintf(path, sizeof(path), "%s", argv[optind]);
+	/* with --image-opts the first image is an option list: show its file */
+	snprintf(path, sizeof(path), "%s", img_filename(argv[optind]));
 	if (json && chain)
 		printf("[\n");
 	for (;;) {
 		int fl = BLOCK_RDONLY | BLOCK_NO_BACKING | BLOCK_NO_IO;
 		struct block_dev *dev = depth ? img_open_key(path, fmt, fl, NULL) :
-						img_open(path, fmt, fl);
+						img_open(argv[optind], fmt, fl);
 		struct qcow2_info qi = { 0 };
 
 		if (!dev)
