@@ -203,6 +203,7 @@ check luks_linux_wrong_key $? "rc=$rc: $(head -c 300 "$TMP/out")"
 # key-secret: the VM waits for "cvisor secret-set" on its control socket
 mkdir -p "$CVISOR_RUNTIME_DIR" && chmod 700 "$CVISOR_RUNTIME_DIR"
 cmd64=$(printf %s "cat /dev/vda | head -c 1048576 | md5sum | sed 's/^/LUKS secret /'; sleep 20" | base64 -w0)
+: >secret.out
 timeout --kill-after=5 600 "$C" run --name luksvm --accel "$accel" --memory 256M \
 	--kernel "${CVISOR_VMLINUX:-$CVISOR_KERNEL}" --initrd "$CVISOR_INITRD" \
 	--cmdline "console=ttyS0 panic=-1 quiet cvisor.test64=$cmd64" \
