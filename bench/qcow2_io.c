@@ -33,7 +33,7 @@ int main(int argc, char **argv)
 	long n = 0;
 
 	static uint8_t key[4096];
-	size_t klen = 0;
+	struct block_open_opts o = { 0 };
 
 	if (argc != 2 && argc != 3) {
 		fprintf(stderr, "usage: qcow2_io IMAGE [KEYFILE] < commands\n");
@@ -46,11 +46,11 @@ int main(int argc, char **argv)
 			perror(argv[2]);
 			return 1;
 		}
-		klen = fread(key, 1, sizeof(key), f);
+		o.key_len = fread(key, 1, sizeof(key), f);
+		o.key = key;
 		fclose(f);
 	}
-	if (block_open_key(argv[1], NULL, 0, argc == 3 ? key : NULL, klen, &dev,
-			   err, sizeof(err))) {
+	if (block_open_opts(argv[1], NULL, 0, &o, &dev, err, sizeof(err))) {
 		fprintf(stderr, "qcow2_io: %s\n", err);
 		return 1;
 	}

@@ -309,6 +309,11 @@ int run_parse_disk(char *arg, struct vm_config *cfg)
 		log_error("--disk: secret-file= is for a url= disk");
 		return -EINVAL;
 	}
+	if ((d->key_file || d->key_secret) && d->url) {
+		log_error("--disk: key-file= and key-secret= are for an "
+			  "encrypted qcow2 path= disk");
+		return -EINVAL;
+	}
 	if (d->key_file && d->key_secret) {
 		log_error("--disk: give key-file= or key-secret=, not both");
 		return -EINVAL;

@@ -238,6 +238,8 @@ static int blk_open_url(struct virtio_blk *blk, const struct disk_config *disk)
 
 static int blk_open(struct virtio_blk *blk, const struct disk_config *disk)
 {
+	const struct block_open_opts o = { .key = disk->key,
+					   .key_len = disk->key_len };
 	char err[BLOCK_ERR_LEN];
 	int flags = (disk->readonly ? BLOCK_RDONLY : 0) |
 		    (disk->direct ? BLOCK_DIRECT : 0);
@@ -248,8 +250,8 @@ static int blk_open(struct virtio_blk *blk, const struct disk_config *disk)
 	ret = blk_lock(blk, disk);
 	if (ret)
 		return ret;
-	ret = block_open_key(disk->path, disk->format, flags, disk->key,
-			     disk->key_len, &blk->bdev, err, sizeof(err));
+	ret = block_open_opts(disk->path, disk->format, flags, &o, &blk->bdev,
+			      err, sizeof(err));
 	if (ret) {
 		if (err[0] && strstr(err, disk->path))
 			log_error("disk: %s", err);
