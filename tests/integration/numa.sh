@@ -17,7 +17,15 @@
 
 export CVISOR_RUNTIME_DIR=$TMP/run
 VM=
-trap '[[ -n $VM ]] && kill -KILL "$VM" 2>/dev/null; rm -rf "$TMP"' EXIT
+ADDED_HUGE=0
+cleanup() {
+	[[ -n $VM ]] && kill -KILL "$VM" 2>/dev/null && wait "$VM" 2>/dev/null
+	mountpoint -q "$TMP/huge" 2>/dev/null && umount "$TMP/huge"
+	((ADDED_HUGE > 0)) &&
+		echo $(($(cat /proc/sys/vm/nr_hugepages) - ADDED_HUGE)) >/proc/sys/vm/nr_hugepages
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
 HOST_NODES=$(ls -d /sys/devices/system/node/node[0-9]* 2>/dev/null | wc -l)
 ((HOST_NODES > 0)) || HOST_NODES=1
 
@@ -130,6 +138,39 @@ else
 	[[ $rc -eq 0 ]] && ! grep -qE '^acpi (SRAT|SLIT)' "$TMP/out" &&
 		[[ $(cpuid 0xb 1 2) == 00000003 && $(cpuid 0xb 1 1) == 00000002 ]]
 	check numa_kvm_guest_flat_without_options $? "rc=$rc $(grep -a '^cpuid 0000000b\|^acpi' "$TMP/out" | cut -c1-40 | tr '\n' ';')"
+fi
+
+# --- hugetlbfs per node -------------------------------------------------
+# Each node is a file of its own on the mount, bound as asked: two huge
+# mappings in numa_maps, one bind:0, one not bound. The pool grows by what
+# the guest may use and shrinks back however the script ends.
+if ! kvm_usable; then
+	skip numa_hugetlb_file_per_node "/dev/kvm is not available"
+elif [[ $(id -u) -ne 0 ]] || ! grep -q hugetlbfs /proc/filesystems; then
+	skip numa_hugetlb_file_per_node "needs root and hugetlbfs"
+else
+	need=$((64 * 1024 / $(awk '$1 == "Hugepagesize:" {print $2}' /proc/meminfo)))
+	old_pages=$(cat /proc/sys/vm/nr_hugepages)
+	echo $((old_pages + need)) >/proc/sys/vm/nr_hugepages
+	ADDED_HUGE=$(($(cat /proc/sys/vm/nr_hugepages) - old_pages))
+	if ((ADDED_HUGE < need)); then
+		skip numa_hugetlb_file_per_node "the host could not reserve $need more huge pages"
+	else
+		mkdir -p "$TMP/huge" && mount -t hugetlbfs -o size=64M none "$TMP/huge"
+		"$CVISOR" run --accel kvm --memory 64M,hugetlb="$TMP/huge" --cpus 2 \
+			--numa node=0,cpus=0,mem=32M,host-node=0 --numa node=1,cpus=1,mem=32M \
+			--kernel "$GUESTS/spin.elf" </dev/null >"$TMP/out" 2>&1 &
+		VM=$!
+		for _ in $(seq 50); do grep -q spinning "$TMP/out" && break; sleep 0.2; done
+		huge=$(grep -E ' huge( |$)' "/proc/$VM/numa_maps" 2>/dev/null)
+		kill -TERM $VM
+		wait $VM
+		rc=$?
+		VM=
+		[[ $rc -eq 0 && $(echo "$huge" | grep -c .) -eq 2 &&
+		   $(echo "$huge" | grep -c ' bind:0 ') -eq 1 ]]
+		check numa_hugetlb_file_per_node $? "rc=$rc numa_maps: $(echo "$huge" | cut -c1-80 | tr '\n' ';')"
+	fi
 fi
 
 if ! load_linux_assets numa_linux; then
