@@ -40,6 +40,8 @@
 #define VMDK_MAX_EXTENTS        4096u
 #define VMDK_MAX_DESC           (1u << 20)
 #define VMDK_GT_CACHE           16u
+#define VMDK_PAR_THREADS        8u   /* zlib threads */
+#define VMDK_PAR_GRAINS         32u  /* grains per parallel batch */
 
 /* The fields of a SparseExtentHeader, in host order. */
 struct vmdk_header {
@@ -79,6 +81,7 @@ struct vmdk_extent {
 	unsigned next_victim;
 	bool compressed;
 	uint8_t *zbuf, *gbuf;  /* compressed grain read buffers */
+	uint8_t *pzbuf[VMDK_PAR_THREADS]; /* per thread, for batches */
 	uint64_t gbuf_lba;     /* grain held in gbuf, UINT64_MAX if none */
 	bool stream_ok;        /* empty stream-optimized: may be written */
 	struct vmdk_stream *stream; /* stream-optimized writing, or NULL */
@@ -162,6 +165,8 @@ int vmdk_gt_get(struct vmdk_extent *e, uint32_t idx, uint32_t **gt);
 bool vmdk_tables_fit(struct vmdk_extent *e);
 
 /* vmdk_stream.c: compressed grains and the stream-optimized writer */
+int vmdk_inflate_grain(struct vmdk_extent *e, uint64_t gi, uint64_t host,
+		       uint8_t *zbuf, uint8_t *out);
 int vmdk_read_compressed(struct vmdk_extent *e, uint64_t grain_idx,
 			 uint64_t host, uint8_t *out);
 int vmdk_stream_begin(struct vmdk_extent *e);
@@ -170,6 +175,10 @@ int vmdk_stream_write(struct vmdk_extent *e, const uint8_t *buf, uint64_t len,
 int vmdk_stream_finish(struct vmdk_extent *e);
 void vmdk_stream_free(struct vmdk_extent *e);
 bool vmdk_stream_empty(struct vmdk_extent *e);
+
+/* vmdk_par.c: fn(ctx, i, t) for i in [0, k) on threads t; first error */
+int vmdk_parallel(unsigned k, int (*fn)(void *ctx, unsigned i, unsigned t),
+		  void *ctx);
 
 /* vmdk_create.c */
 extern const char vmdk_create_help[];

@@ -19,35 +19,38 @@
 struct vmdk_stream {
 	uint64_t next;    /* file offset of the next marker */
 	uint64_t cur_gi;  /* grain being gathered, UINT64_MAX if none */
+	uint64_t done_gi; /* grains before this one are written */
 	uint32_t cur_gt;  /* grain table being filled, UINT32_MAX if none */
 	bool gt_used;
 	uint8_t *grain;   /* the gathered grain */
 	uint8_t *out;     /* marker and deflated grain */
+	uint8_t *outs[VMDK_PAR_GRAINS]; /* the same for a parallel batch */
+	uLongf zlen[VMDK_PAR_GRAINS];
+	/* one deflate state per thread, reset per grain, not set up anew */
+	z_stream z[VMDK_PAR_THREADS];
+	bool z_ready[VMDK_PAR_THREADS];
 	uint32_t *gt, *gd;
 };
 
-int vmdk_read_compressed(struct vmdk_extent *e, uint64_t gi, uint64_t host,
-			 uint8_t *out)
+int vmdk_inflate_grain(struct vmdk_extent *e, uint64_t gi, uint64_t host,
+		       uint8_t *zbuf, uint8_t *out)
 {
 	uint64_t max = 2 * e->grain + VMDK_SECTOR, avail, size;
 	uLongf out_len = e->grain;
-	const uint8_t *z = e->zbuf;
+	const uint8_t *z = zbuf;
 	int ret;
 
-	if (e->gbuf_lba == gi && out == e->gbuf)
-		return 0;
-	e->gbuf_lba = UINT64_MAX;
 	if (host >= e->file_size)
 		return -EIO;
 	avail = e->file_size - host < max ? e->file_size - host : max;
-	ret = block_fd_pread(e->fd, e->zbuf, avail, host);
+	ret = block_fd_pread(e->fd, zbuf, avail, host);
 	if (ret)
 		return ret;
 	size = avail;
 	if (e->h.flags & VMDK_FLAG_MARKERS) {
-		if (avail < 12 || vmdk_le64(e->zbuf) != gi * e->h.grain)
+		if (avail < 12 || vmdk_le64(zbuf) != gi * e->h.grain)
 			return -EIO; /* not the marker of this grain */
-		size = vmdk_le32(e->zbuf + 8);
+		size = vmdk_le32(zbuf + 8);
 		if (!size || size > avail - 12)
 			return -EIO;
 		z += 12;
@@ -55,9 +58,21 @@ int vmdk_read_compressed(struct vmdk_extent *e, uint64_t gi, uint64_t host,
 	if (uncompress(out, &out_len, z, (uLong)size) != Z_OK)
 		return -EIO;
 	memset(out + out_len, 0, e->grain - out_len);
-	if (out == e->gbuf)
-		e->gbuf_lba = gi;
 	return 0;
+}
+
+int vmdk_read_compressed(struct vmdk_extent *e, uint64_t gi, uint64_t host,
+			 uint8_t *out)
+{
+	int ret;
+
+	if (e->gbuf_lba == gi && out == e->gbuf)
+		return 0;
+	e->gbuf_lba = UINT64_MAX;
+	ret = vmdk_inflate_grain(e, gi, host, e->zbuf, out);
+	if (!ret && out == e->gbuf)
+		e->gbuf_lba = gi;
+	return ret;
 }
 
 bool vmdk_stream_empty(struct vmdk_extent *e)
@@ -165,34 +180,107 @@ static bool all_zero(const uint8_t *p, uint64_t n)
 	return !n || (!p[0] && !memcmp(p, p + 1, n - 1));
 }
 
-static int emit_grain(struct vmdk_stream *s, struct vmdk_extent *e)
+/* in (one grain) deflated to out, its length in *zlen, on thread t. */
+static int deflate_grain(struct vmdk_stream *s, unsigned t, const uint8_t *in,
+			 uLong len, uint8_t *out, uLongf *zlen)
 {
-	uint64_t gi = s->cur_gi, total;
+	z_stream *z = &s->z[t];
+
+	if (!s->z_ready[t]) {
+		memset(z, 0, sizeof(*z));
+		if (deflateInit(z, Z_DEFAULT_COMPRESSION) != Z_OK)
+			return -ENOMEM;
+		s->z_ready[t] = true;
+	} else if (deflateReset(z) != Z_OK) {
+		return -EIO;
+	}
+	z->next_in = (Bytef *)in;
+	z->avail_in = (uInt)len;
+	z->next_out = out;
+	z->avail_out = (uInt)*zlen;
+	if (deflate(z, Z_FINISH) != Z_STREAM_END)
+		return -EIO;
+	*zlen = z->total_out;
+	return 0;
+}
+
+/* Grain gi, deflated to out + 12 (zlen bytes), behind its marker. */
+static int place_grain(struct vmdk_stream *s, struct vmdk_extent *e,
+		       uint64_t gi, uint8_t *out, uLongf zlen)
+{
 	uint32_t idx = (uint32_t)(gi / e->h.gtes);
-	uLongf zlen = compressBound((uLong)e->grain);
+	uint64_t total = (12 + zlen + VMDK_SECTOR - 1) & ~(VMDK_SECTOR - 1);
 	int ret;
 
-	s->cur_gi = UINT64_MAX;
-	if (gi == UINT64_MAX || all_zero(s->grain, e->grain))
-		return 0;
 	if (idx != s->cur_gt) {
 		ret = emit_gt(s, e);
 		if (ret)
 			return ret;
 		s->cur_gt = idx;
 	}
-	if (compress2(s->out + 12, &zlen, s->grain, (uLong)e->grain,
-		      Z_DEFAULT_COMPRESSION) != Z_OK)
-		return -EIO;
-	total = (12 + zlen + VMDK_SECTOR - 1) & ~(VMDK_SECTOR - 1);
 	if (s->next / VMDK_SECTOR + total / VMDK_SECTOR > UINT32_MAX)
 		return -ENOSPC; /* table entries are 32-bit sectors */
-	vmdk_put_le64(s->out, gi * e->h.grain);
-	vmdk_put_le32(s->out + 8, (uint32_t)zlen);
-	memset(s->out + 12 + zlen, 0, total - 12 - zlen);
+	vmdk_put_le64(out, gi * e->h.grain);
+	vmdk_put_le32(out + 8, (uint32_t)zlen);
+	memset(out + 12 + zlen, 0, total - 12 - zlen);
 	s->gt[gi % e->h.gtes] = (uint32_t)(s->next / VMDK_SECTOR);
 	s->gt_used = true;
-	return emit(s, e, s->out, total);
+	return emit(s, e, out, total);
+}
+
+static int emit_grain(struct vmdk_stream *s, struct vmdk_extent *e)
+{
+	uint64_t gi = s->cur_gi;
+	uLongf zlen = compressBound((uLong)e->grain);
+
+	s->cur_gi = UINT64_MAX;
+	if (gi == UINT64_MAX || all_zero(s->grain, e->grain))
+		return 0;
+	int ret = deflate_grain(s, 0, s->grain, (uLong)e->grain, s->out + 12,
+				&zlen);
+
+	return ret ? ret : place_grain(s, e, gi, s->out, zlen);
+}
+
+struct deflate_batch {
+	struct vmdk_extent *e;
+	const uint8_t *in;
+};
+
+static int deflate_one(void *ctx, unsigned i, unsigned t)
+{
+	struct deflate_batch *b = ctx;
+	struct vmdk_stream *s = b->e->stream;
+	uint64_t grain = b->e->grain;
+	const uint8_t *g = b->in + i * grain;
+
+	s->zlen[i] = 0;
+	if (all_zero(g, grain))
+		return 0;
+	s->zlen[i] = compressBound((uLong)grain);
+	return deflate_grain(s, t, g, (uLong)grain, s->outs[i] + 12,
+			     &s->zlen[i]);
+}
+
+/* k whole grains from gi on, deflated in parallel, placed in order. */
+static int write_batch(struct vmdk_stream *s, struct vmdk_extent *e,
+		       const uint8_t *buf, uint64_t gi, unsigned k)
+{
+	struct deflate_batch b = { .e = e, .in = buf };
+	int ret;
+
+	for (unsigned i = 0; i < k; i++) {
+		if (!s->outs[i])
+			s->outs[i] = malloc(compressBound((uLong)e->grain) +
+					    2 * VMDK_SECTOR);
+		if (!s->outs[i])
+			return -ENOMEM;
+	}
+	ret = vmdk_parallel(k, deflate_one, &b);
+	for (unsigned i = 0; !ret && i < k; i++)
+		if (s->zlen[i])
+			ret = place_grain(s, e, gi + i, s->outs[i], s->zlen[i]);
+	return ret;
 }
 
 int vmdk_stream_write(struct vmdk_extent *e, const uint8_t *buf, uint64_t len,
@@ -205,14 +293,30 @@ int vmdk_stream_write(struct vmdk_extent *e, const uint8_t *buf, uint64_t len,
 		uint64_t n = e->grain - in < len ? e->grain - in : len;
 		int ret;
 
+		/* a stream is written front to back, once */
+		if (gi < s->done_gi)
+			return -EINVAL;
+		if (!in && len >= 2 * e->grain && gi != s->cur_gi) {
+			unsigned k = len / e->grain > VMDK_PAR_GRAINS ?
+					     VMDK_PAR_GRAINS :
+					     (unsigned)(len / e->grain);
+
+			ret = emit_grain(s, e);
+			if (!ret)
+				ret = write_batch(s, e, buf, gi, k);
+			if (ret)
+				return ret;
+			s->done_gi = gi + k;
+			buf += k * e->grain;
+			off += k * e->grain;
+			len -= k * e->grain;
+			continue;
+		}
 		if (gi != s->cur_gi) {
-			/* a stream is written front to back, once */
-			if (s->cur_gi != UINT64_MAX && gi < s->cur_gi)
-				return -EINVAL;
 			ret = emit_grain(s, e);
 			if (ret)
 				return ret;
-			s->cur_gi = gi;
+			s->cur_gi = s->done_gi = gi;
 			memset(s->grain, 0, e->grain);
 		}
 		memcpy(s->grain + in, buf, n);
@@ -262,6 +366,11 @@ void vmdk_stream_free(struct vmdk_extent *e)
 
 	if (!s)
 		return;
+	for (unsigned i = 0; i < VMDK_PAR_GRAINS; i++)
+		free(s->outs[i]);
+	for (unsigned i = 0; i < VMDK_PAR_THREADS; i++)
+		if (s->z_ready[i])
+			deflateEnd(&s->z[i]);
 	free(s->grain);
 	free(s->out);
 	free(s->gt);

@@ -4,7 +4,8 @@
 # (into allocated grains and new ones) that qemu-img then finds clean and
 # equal to the same writes done to raw copies on the host, and an OVA-style
 # streamOptimized disk read whole, read-only. A streamOptimized disk with
-# data attached read-write is refused before the VM starts.
+# data attached read-write is refused before the VM starts, and a guest
+# cannot turn a probed raw disk into a VMDK (header or descriptor).
 . "$(dirname "$0")/lib.sh"
 
 for tool in qemu-img cpio; do
@@ -54,8 +55,18 @@ echo 3 >/proc/sys/vm/drop_caches
 r rb1 $(dd if=/dev/vda bs=4k skip=259 count=64 iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1)
 r s_sha $(dd if=/dev/vdb bs=1M iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1)
 dd if=/p of=/dev/vdb bs=4k count=1 oflag=direct 2>/dev/null; r ro_dd $?
+# a VMDK header or descriptor into a probed raw image (vdd) is refused
+dd if=/desc of=/dev/vdd bs=512 count=1 conv=fsync 2>/dev/null; r evil_desc $?
+dd if=/kdmv of=/dev/vdd bs=512 count=1 conv=fsync 2>/dev/null; r evil_kdmv $?
+dd if=/p of=/dev/vdd bs=512 count=1 conv=fsync 2>/dev/null; r plain_write $?
 r done 1
 EOF
+{
+	printf '# Disk DescriptorFile\nversion=1\ncreateType="monolithicFlat"\n'
+	printf 'RW 2048 FLAT "a.raw" 0\n'
+} | dd of="$TMP/ov/desc" bs=512 conv=sync status=none
+head -c 512 "$TMP/a.vmdk" >"$TMP/ov/kdmv"
+truncate -s 1M "$TMP/r.raw"
 (cd "$TMP/ov" && ls | cpio -o -H newc 2>/dev/null | gzip -1) >"$TMP/ov.cpio.gz"
 cat "$CVISOR_INITRD" "$TMP/ov.cpio.gz" >"$TMP/initrd"
 # the same writes on the host, to raw copies
@@ -71,11 +82,14 @@ run_vm 900 --accel "$accel" --memory 256M \
 	--cmdline "console=ttyS0 panic=-1 quiet cvisor.test=\"sh /t.sh\"" \
 	--disk "path=$TMP/a.vmdk,format=vmdk" \
 	--disk "path=$TMP/s.vmdk,format=vmdk,readonly=on" \
-	--disk "path=$TMP/c.vmdk"
+	--disk "path=$TMP/c.vmdk" --disk "path=$TMP/r.raw"
 echo "boot: $((SECONDS - start)) s"
 val() { tr -d '\r' <"$TMP/out" | awk -v k="$1" '$1 == "VM" && $2 == k { print $3 }' | tail -n1; }
 [[ $rc -eq 0 && $(val done) == 1 ]]
 check vmdk_linux_boot $? "rc=$rc $(tail -c 800 "$TMP/out")"
+[[ $(val evil_desc) != 0 && $(val evil_kdmv) != 0 && $(val plain_write) == 0 ]] &&
+	cmp -s -n 512 "$TMP/r.raw" "$TMP/ov/p"
+check vmdk_linux_probed_raw_header_refused $? "desc=$(val evil_desc) kdmv=$(val evil_kdmv) plain=$(val plain_write)"
 [[ $(val size_vda) == $((64 * 2048)) && $(val size_vdb) == $((24 * 2048)) &&
 	$(val size_vdc) == $((16 * 2048)) ]]
 check vmdk_linux_sizes $? "vda=$(val size_vda) vdb=$(val size_vdb) vdc=$(val size_vdc)"
