@@ -75,7 +75,10 @@ int block_opts_done(const struct block_opts *o, const char *fmt, char *err,
 struct block_open_opts {
 	/* a network disk's password (iSCSI CHAP), one line; NULL for none */
 	const char *secret_file;
-	/* an encrypted image's passphrase (its bytes); NULL for none */
+	/*
+	 * an encrypted image's passphrase (its bytes), or a network disk's
+	 * password ("img --image-opts ...,password-secret="); NULL for none
+	 */
 	const uint8_t *key;
 	size_t key_len;
 };

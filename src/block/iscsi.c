@@ -473,7 +473,20 @@ static int iscsi_open_url(struct block_dev *dev, const char *url,
 	ret = iscsi_url_parse(url, &s->url, err, errlen);
 	if (ret)
 		goto fail;
-	if (o && o->secret_file) {
+	if (o && o->key) {
+		/* qemu-img's password-secret: the secret's bytes */
+		if (!s->url.user[0]) {
+			snprintf(err, errlen, "'%s': a password needs a user",
+				 s->name);
+			ret = -EINVAL;
+			goto fail;
+		}
+		ret = iscsi_secret_parse((const char *)o->key, o->key_len,
+					 s->url.password,
+					 sizeof(s->url.password), err, errlen);
+		if (ret)
+			goto fail;
+	} else if (o && o->secret_file) {
 		if (!s->url.user[0]) {
 			snprintf(err, errlen, "'%s': a secret file needs the "
 				 "user in the URL (iscsi://USER@HOST/...)",

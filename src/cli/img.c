@@ -72,12 +72,50 @@ struct block_dev *img_open_key(const char *path, const char *fmt, int flags,
 	return dev;
 }
 
+/*
+ * qemu-img's options of an iSCSI LUN, "driver=iscsi,transport=tcp,
+ * portal=HOST:PORT,target=IQN,lun=N[,user=U,password-secret=ID]", as the
+ * URL the block layer opens; the password comes from the secret.
+ */
+struct iscsi_opts {
+	const char *portal, *target, *lun, *user, *secret;
+};
+
+static bool iscsi_opt(struct iscsi_opts *io, const char *key, const char *val)
+{
+	if (!strcmp(key, "portal"))
+		io->portal = val;
+	else if (!strcmp(key, "target"))
+		io->target = val;
+	else if (!strcmp(key, "lun"))
+		io->lun = val;
+	else if (!strcmp(key, "user"))
+		io->user = val;
+	else if (!strcmp(key, "password-secret"))
+		io->secret = val;
+	else
+		return !strcmp(key, "transport") && !strcmp(val, "tcp");
+	return true;
+}
+
+static int iscsi_url_of(const struct iscsi_opts *io, char *url, size_t len)
+{
+	if (!io->portal || !io->target || !io->lun) {
+		img_err("--image-opts: driver=iscsi needs portal=, target= and lun=");
+		return -1;
+	}
+	snprintf(url, len, "iscsi://%s%s%s/%s/%s", io->user ? io->user : "",
+		 io->user ? "@" : "", io->portal, io->target, io->lun);
+	return 0;
+}
+
 /* "driver=qcow2,file.filename=PATH,encrypt.key-secret=ID" */
 static struct block_dev *open_image_opts(const char *spec, int flags)
 {
-	char *copy = strdup(spec), *s = copy, *tok;
+	char *copy = strdup(spec), *s = copy, *tok, url[1100];
 	const char *file = NULL, *drv = NULL, *secret = NULL;
 	struct block_dev *dev = NULL;
+	struct iscsi_opts io = { 0 };
 
 	if (!copy)
 		return NULL;
@@ -95,10 +133,22 @@ static struct block_dev *open_image_opts(const char *spec, int flags)
 			drv = eq;
 		else if (!strcmp(tok, "encrypt.key-secret"))
 			secret = eq;
+		else if (iscsi_opt(&io, tok, eq))
+			continue;
+		else if (!strcmp(tok, "transport")) {
+			img_err("--image-opts: transport=%s: only tcp", eq);
+			goto out;
+		}
 		else if (strcmp(tok, "file.driver") && strcmp(tok, "encrypt.format")) {
 			img_err("--image-opts: unknown option '%s'", tok);
 			goto out;
 		}
+	}
+	if (drv && !strcmp(drv, "iscsi")) {
+		if (iscsi_url_of(&io, url, sizeof(url)))
+			goto out;
+		file = url;
+		secret = io.secret;
 	}
 	if (!file) {
 		img_err("--image-opts: file.filename= is missing in '%s'", spec);

@@ -156,6 +156,24 @@ rc=$?
 check iscsi_chap_no_password $? "rc=$rc $(cat "$TMP/info")"
 LIBISCSI_CHAP_PASSWORD=chap-secret-42 "$CVISOR" img info "$CHAP_URL" >"$TMP/info" 2>&1
 check iscsi_chap_img_env $? "$(cat "$TMP/info")"
+# qemu-img's spelling: --object secret and --image-opts driver=iscsi
+printf 'chap-secret-42' >"$TMP/sec"
+iopts="driver=iscsi,transport=tcp,portal=127.0.0.1:$PORT,target=$CHAP_IQN,lun=1,user=cvisor,password-secret=s0"
+"$CVISOR" img info --object "secret,id=s0,file=$TMP/sec" --image-opts "$iopts" >"$TMP/info" 2>&1
+rc=$?
+[[ $rc -eq 0 ]] && grep -q '^virtual size: 16 MiB' "$TMP/info"
+check iscsi_chap_img_image_opts $? "rc=$rc $(cat "$TMP/info")"
+if [[ $qemu_iscsi == 1 ]]; then
+	# qemu-img names the format after the driver given (iscsi); cvisor: raw
+	qemu-img info --object "secret,id=s0,file=$TMP/sec" --image-opts "$iopts" >"$TMP/qinfo" 2>&1
+	diff <(grep -vE '^(image|file format):' "$TMP/info") \
+		<(grep -vE '^(image|file format):' "$TMP/qinfo") >"$TMP/d"
+	check iscsi_chap_img_image_opts_as_qemu $? "$(cat "$TMP/d")"
+fi
+"$CVISOR" img info --object "secret,id=s0,file=$TMP/wrong.txt" --image-opts "$iopts" >"$TMP/info" 2>&1
+rc=$?
+[[ $rc -ne 0 && $(grep -c . "$TMP/info") -eq 1 ]] && grep -q "Authentication failure" "$TMP/info"
+check iscsi_chap_img_image_opts_wrong $? "rc=$rc $(cat "$TMP/info")"
 "$CVISOR" img info "${CHAP_URL/cvisor@/cvisor%chap-secret-42@}" >"$TMP/info" 2>&1
 rc=$?
 [[ $rc -eq 0 ]] && grep -q "visible to every user in ps" "$TMP/info" &&
