@@ -166,6 +166,16 @@ truncate -s 32M data.raw
 qemu-img compare -q $SEC --image-opts "$(opts c.qcow2)" "driver=raw,file.filename=data.raw" || ok=1
 check luks_image_opts_every_command $ok "see above"
 
+# a definition carries the key file's path (made absolute), never the key
+export CVISOR_CONFIG_DIR=$TMP/vms
+"$C" define luksdef -- --kernel "$TMP/pass.txt" --memory 64M \
+	--disk path=c.qcow2,format=qcow2,key-file=pass.txt >def.out 2>&1 &&
+	"$C" dumpconfig luksdef >dump.out 2>&1
+rc=$?
+grep -q "\"key-file\": \"$TMP/pass.txt\"" dump.out &&
+	! grep -rq "$PASS_TEXT" dump.out "$CVISOR_CONFIG_DIR"
+check luks_definition_has_key_path_only $? "rc=$rc: $(cat def.out dump.out | head -c 400)"
+
 # --- a Linux guest on an encrypted disk ---
 load_linux_assets img_luks_linux || exit 0
 accel=$(linux_accels | tail -n1)
