@@ -148,7 +148,7 @@ int vmdk_desc_parse(const char *text, size_t len, struct vmdk_desc *d,
 		    char *err, size_t errlen);
 void vmdk_desc_free(struct vmdk_desc *d);
 
-/* vmdk_sparse.c: one sparse extent */
+/* vmdk_sparse.c: one sparse extent (vmdk_check.c: its check) */
 void vmdk_header_decode(const uint8_t *b, struct vmdk_header *h);
 void vmdk_header_encode(uint8_t *b, const struct vmdk_header *h);
 int vmdk_sparse_open(struct vmdk_extent *e, bool rw, char *err, size_t errlen);
@@ -162,6 +162,14 @@ int vmdk_sparse_status(struct vmdk_extent *e, uint64_t off, uint64_t len,
 int vmdk_sparse_check(struct vmdk_extent *e, struct block_check_result *r,
 		      void (*report)(void *ctx, const char *msg), void *ctx);
 int vmdk_gt_get(struct vmdk_extent *e, uint32_t idx, uint32_t **gt);
+
+enum vmdk_grain_kind { GRAIN_UNALLOC, GRAIN_ZERO, GRAIN_DATA, GRAIN_COMPRESSED };
+
+/* What the table says of grain grain_idx; -EIO for a grain past the end. */
+int vmdk_grain_entry(struct vmdk_extent *e, uint64_t grain_idx,
+		     uint32_t *entry, enum vmdk_grain_kind *kind);
+bool vmdk_in_file(const struct vmdk_extent *e, uint64_t sector,
+		  uint64_t bytes);
 bool vmdk_tables_fit(struct vmdk_extent *e);
 
 /* vmdk_stream.c: compressed grains and the stream-optimized writer */

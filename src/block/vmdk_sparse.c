@@ -6,7 +6,6 @@
  * few at a time; writes allocate whole grains at the end of the file.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,8 +121,8 @@ static int check_header(struct vmdk_extent *e, char *err, size_t errlen)
 	return 0;
 }
 
-static bool in_file(const struct vmdk_extent *e, uint64_t sector,
-		    uint64_t bytes)
+bool vmdk_in_file(const struct vmdk_extent *e, uint64_t sector,
+		  uint64_t bytes)
 {
 	return sector <= e->file_size / VMDK_SECTOR &&
 	       bytes <= e->file_size - sector * VMDK_SECTOR;
@@ -137,7 +136,7 @@ static int load_dir(struct vmdk_extent *e, uint64_t sector, uint32_t **out,
 	uint32_t *d;
 	int ret;
 
-	if (!in_file(e, sector, bytes)) {
+	if (!vmdk_in_file(e, sector, bytes)) {
 		snprintf(err, errlen, "'%s': %s past the end of the file",
 			 e->path, what);
 		return -EINVAL;
@@ -314,7 +313,7 @@ int vmdk_gt_get(struct vmdk_extent *e, uint32_t idx, uint32_t **gt)
 			return 0;
 		}
 	}
-	if (!in_file(e, e->gd[idx], bytes))
+	if (!vmdk_in_file(e, e->gd[idx], bytes))
 		return -EIO; /* a table past the end: corrupt */
 	s = &e->cache[e->next_victim];
 	e->next_victim = (e->next_victim + 1) % VMDK_GT_CACHE;
@@ -338,10 +337,8 @@ int vmdk_gt_get(struct vmdk_extent *e, uint32_t idx, uint32_t **gt)
 	return 0;
 }
 
-enum grain_kind { GRAIN_UNALLOC, GRAIN_ZERO, GRAIN_DATA, GRAIN_COMPRESSED };
-
-static int grain_entry(struct vmdk_extent *e, uint64_t grain_idx,
-		       uint32_t *entry, enum grain_kind *kind)
+int vmdk_grain_entry(struct vmdk_extent *e, uint64_t grain_idx,
+		     uint32_t *entry, enum vmdk_grain_kind *kind)
 {
 	uint32_t *gt;
 	int ret = vmdk_gt_get(e, (uint32_t)(grain_idx / e->h.gtes), &gt);
@@ -367,7 +364,7 @@ struct read_batch {
 	uint64_t gi;
 	uint8_t *buf;
 	uint32_t entry[VMDK_PAR_GRAINS];
-	enum grain_kind kind[VMDK_PAR_GRAINS];
+	enum vmdk_grain_kind kind[VMDK_PAR_GRAINS];
 };
 
 static int inflate_one(void *ctx, unsigned i, unsigned t)
@@ -397,7 +394,7 @@ static int read_compressed_batch(struct vmdk_extent *e, uint8_t *buf,
 	struct read_batch b = { .e = e, .gi = gi, .buf = buf };
 
 	for (unsigned i = 0; i < k; i++) {
-		int ret = grain_entry(e, gi + i, &b.entry[i], &b.kind[i]);
+		int ret = vmdk_grain_entry(e, gi + i, &b.entry[i], &b.kind[i]);
 
 		if (ret)
 			return ret;
@@ -411,7 +408,7 @@ int vmdk_sparse_read(struct vmdk_extent *e, uint8_t *buf, uint64_t len,
 	while (len) {
 		uint64_t gi = off / e->grain, in = off % e->grain;
 		uint64_t n = e->grain - in < len ? e->grain - in : len;
-		enum grain_kind kind;
+		enum vmdk_grain_kind kind;
 		uint32_t entry;
 		int ret;
 
@@ -428,7 +425,7 @@ int vmdk_sparse_read(struct vmdk_extent *e, uint8_t *buf, uint64_t len,
 			len -= k * e->grain;
 			continue;
 		}
-		ret = grain_entry(e, gi, &entry, &kind);
+		ret = vmdk_grain_entry(e, gi, &entry, &kind);
 
 		if (ret)
 			return ret;
@@ -516,9 +513,9 @@ int vmdk_sparse_write(struct vmdk_extent *e, const uint8_t *buf, uint64_t len,
 	while (len) {
 		uint64_t gi = off / e->grain, in = off % e->grain;
 		uint64_t n = e->grain - in < len ? e->grain - in : len;
-		enum grain_kind kind;
+		enum vmdk_grain_kind kind;
 		uint32_t entry;
-		int ret = grain_entry(e, gi, &entry, &kind);
+		int ret = vmdk_grain_entry(e, gi, &entry, &kind);
 
 		if (ret)
 			return ret;
@@ -543,7 +540,7 @@ int vmdk_sparse_write(struct vmdk_extent *e, const uint8_t *buf, uint64_t len,
 int vmdk_sparse_status(struct vmdk_extent *e, uint64_t off, uint64_t len,
 		       uint64_t *pnum, uint64_t *host_off)
 {
-	enum grain_kind k0 = GRAIN_UNALLOC, kind;
+	enum vmdk_grain_kind k0 = GRAIN_UNALLOC, kind;
 	uint64_t done = 0, first = 0;
 	uint32_t entry;
 	int ret;
@@ -553,7 +550,7 @@ int vmdk_sparse_status(struct vmdk_extent *e, uint64_t off, uint64_t len,
 		uint64_t n = e->grain - in < len - done ? e->grain - in :
 							   len - done;
 
-		ret = grain_entry(e, gi, &entry, &kind);
+		ret = vmdk_grain_entry(e, gi, &entry, &kind);
 		if (ret)
 			return ret;
 		if (!done) {
@@ -580,68 +577,4 @@ int vmdk_sparse_status(struct vmdk_extent *e, uint64_t off, uint64_t len,
 		break;
 	}
 	return BLOCK_STATUS_DATA | BLOCK_STATUS_ALLOCATED | BLOCK_STATUS_OFFSET;
-}
-
-static void say(void (*report)(void *ctx, const char *msg), void *ctx,
-		const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void say(void (*report)(void *ctx, const char *msg), void *ctx,
-		const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	if (!report)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	report(ctx, msg);
-}
-
-int vmdk_sparse_check(struct vmdk_extent *e, struct block_check_result *r,
-		      void (*report)(void *ctx, const char *msg), void *ctx)
-{
-	uint64_t grains = (e->len + e->grain - 1) / e->grain;
-
-	/* like qemu-img, errors only: no allocation statistics for vmdk */
-	if (!vmdk_tables_fit(e)) {
-		say(report, ctx, "ERROR: '%s': grain tables overlap or exceed "
-		    "the file", e->path);
-		r->corruptions++;
-		return 0;
-	}
-	for (uint64_t gi = 0; gi < grains; gi++) {
-		enum grain_kind kind;
-		uint32_t entry;
-		int ret;
-
-		if (gi % e->h.gtes == 0 && !e->gd[gi / e->h.gtes]) {
-			gi += e->h.gtes - 1; /* no table: nothing allocated */
-			continue;
-		}
-		if (gi % e->h.gtes == 0 &&
-		    !in_file(e, e->gd[gi / e->h.gtes], e->h.gtes * 4ull)) {
-			say(report, ctx, "ERROR: '%s': grain table %llu past the "
-			    "end of the file", e->path,
-			    (unsigned long long)(gi / e->h.gtes));
-			r->corruptions++;
-			gi += e->h.gtes - 1;
-			continue;
-		}
-		ret = grain_entry(e, gi, &entry, &kind);
-		if (ret == -EIO ||
-		    (!ret && kind == GRAIN_DATA &&
-		     (entry * VMDK_SECTOR < e->meta_end ||
-		      e->grain > e->file_size - entry * VMDK_SECTOR))) {
-			say(report, ctx, "ERROR: '%s': grain %llu at sector %u "
-			    "is outside the data area", e->path,
-			    (unsigned long long)gi, entry);
-			r->corruptions++;
-			continue;
-		}
-		if (ret)
-			return ret;
-	}
-	return 0;
 }
