@@ -225,13 +225,19 @@ cp "$TMP/data" "$TMP/ov/data"
 head -c 1048576 /dev/urandom >"$TMP/ov/pat"
 (cd "$TMP/ov" && ls | cpio -o -H newc 2>/dev/null | gzip -1) >"$TMP/ov.cpio.gz"
 cat "$CVISOR_INITRD" "$TMP/ov.cpio.gz" >"$TMP/initrd"
-boot() {
+# boot_cmd LIMIT GUEST-SCRIPT ARGS...: the command in BOOT, so that run in
+# the background its pid is timeout's, which passes signals on to cvisor
+boot_cmd() {
 	local limit=$1 cmd=$2
 	shift 2
-	timeout --kill-after=5 "$limit" "$CVISOR" run --accel "$accel" --memory 256M \
-		--kernel "${CVISOR_VMLINUX:-$CVISOR_KERNEL}" --initrd "$TMP/initrd" \
-		--cmdline "console=ttyS0 panic=-1 quiet cvisor.test64=$(printf %s "$cmd" | base64 -w0)" \
-		"$@" </dev/null
+	BOOT=(timeout --kill-after=5 "$limit" "$CVISOR" run --accel "$accel" --memory 256M
+		--kernel "${CVISOR_VMLINUX:-$CVISOR_KERNEL}" --initrd "$TMP/initrd"
+		--cmdline "console=ttyS0 panic=-1 quiet cvisor.test64=$(printf %s "$cmd" | base64 -w0)"
+		"$@")
+}
+boot() {
+	boot_cmd "$@"
+	"${BOOT[@]}" </dev/null
 }
 guest='r() { echo "ISCSI $*"; }
 r size $(cat /sys/block/vda/size)
@@ -304,7 +310,8 @@ guest='i=0; while [ $i -lt 400 ]; do
 	sleep 0.2
 done'
 : >"$TMP/out2"
-boot 600 "$guest" --disk "url=$URL" >"$TMP/out2" 2>&1 &
+boot_cmd 600 "$guest" --disk "url=$URL"
+"${BOOT[@]}" </dev/null >"$TMP/out2" 2>&1 &
 vm_pid=$!
 waitfor() { # waitfor PATTERN: until the guest printed it (at most 120 s)
 	local i
@@ -336,9 +343,9 @@ rc=$?
 check iscsi_target_gone $? "rc=$rc $(tr -d '\r' <"$TMP/out2" | grep -vE '^ISCSI w' | tail -c 600)"
 [[ $back == 0 ]] && grep -q "iSCSI session back" "$TMP/out2"
 check iscsi_target_back $? "$(lines | tail -n 3 | tr '\n' ' ') $(grep cvisor: "$TMP/out2" | tail -n 3)"
-# SIGTERM ends the VM as usual, not a crash or a hang
-[[ $rc -eq 0 || $rc -eq 143 ]]
-check iscsi_stops_cleanly $? "cvisor ended with status $rc"
+# SIGTERM ends the VM as usual, not a crash or a hang, and nothing is left
+[[ $rc -eq 0 || $rc -eq 143 ]] && ! pgrep -f "127.0.0.1:$PORT/$IQN" >/dev/null
+check iscsi_stops_cleanly $? "cvisor ended with status $rc; left: $(pgrep -af "127.0.0.1:$PORT/$IQN")"
 
 # Live migration on this host: source and destination open the same LUN
 # (no lock to hand over); the guest writes numbered records before and
@@ -352,8 +359,8 @@ mkdir -p "$TMP/runa" "$TMP/runb"
 CVISOR_RUNTIME_DIR=$TMP/runb timeout 300 "$CVISOR" run --incoming "tcp:127.0.0.1:$MPORT" \
 	</dev/null >"$TMP/b.out" 2>&1 &
 dst=$!
-CVISOR_RUNTIME_DIR=$TMP/runa boot 300 "$guest" --name imig \
-	--disk "url=$CHAP_URL,secret-file=$TMP/chap.txt" >"$TMP/a.out" 2>&1 &
+boot_cmd 300 "$guest" --name imig --disk "url=$CHAP_URL,secret-file=$TMP/chap.txt"
+CVISOR_RUNTIME_DIR=$TMP/runa "${BOOT[@]}" </dev/null >"$TMP/a.out" 2>&1 &
 src=$!
 for ((i = 0; i < 1200; i++)); do
 	grep -q MIG-READY "$TMP/a.out" && break
