@@ -36,13 +36,13 @@ void img_info_encrypt_human(const struct qcow2_info *qi)
 		return;
 	}
 	describe(h, &n);
-	printf("        ivgen alg: %s\n", n.ivgen);
+	printf("        ivgen alg: %s\n        hash alg: %s\n"
+	       "        cipher alg: %s\n", n.ivgen, h->hash, n.alg);
+	printf("        uuid: %s\n", h->uuid);
 	if (n.p.ivgen_hash)
 		printf("        ivgen hash alg: %s\n", n.ivhash);
-	printf("        hash alg: %s\n        cipher alg: %s\n"
-	       "        uuid: %s\n        format: luks\n"
-	       "        cipher mode: %s\n        slots:\n", h->hash, n.alg,
-	       h->uuid, n.mode);
+	printf("        format: luks\n        cipher mode: %s\n"
+	       "        slots:\n", n.mode);
 	for (unsigned i = 0; i < LUKS_NUM_SLOTS; i++) {
 		const struct luks_slot *s = &h->slots[i];
 
@@ -76,16 +76,16 @@ void img_info_encrypt_json(FILE *f, const struct qcow2_info *qi)
 	describe(h, &n);
 	fprintf(f, ",\n            \"encrypt\": {\n%s\"ivgen-alg\": ", in);
 	img_json_str(f, n.ivgen);
-	if (n.p.ivgen_hash) {
-		fprintf(f, ",\n%s\"ivgen-hash-alg\": ", in);
-		img_json_str(f, n.ivhash);
-	}
 	fprintf(f, ",\n%s\"hash-alg\": ", in);
 	img_json_str(f, h->hash);
 	fprintf(f, ",\n%s\"cipher-alg\": ", in);
 	img_json_str(f, n.alg);
 	fprintf(f, ",\n%s\"uuid\": ", in);
 	img_json_str(f, h->uuid);
+	if (n.p.ivgen_hash) {
+		fprintf(f, ",\n%s\"ivgen-hash-alg\": ", in);
+		img_json_str(f, n.ivhash);
+	}
 	fprintf(f, ",\n%s\"format\": \"luks\",\n%s\"cipher-mode\": ", in, in);
 	img_json_str(f, n.mode);
 	fprintf(f, ",\n%s\"slots\": [\n", in);

@@ -46,6 +46,23 @@ cmp -s q_by_qemu.raw q_by_cvisor.raw &&
 	[[ $(head -c 1 q_by_cvisor.raw | od -An -tx1 | tr -d ' ') == a5 ]]
 check luks_qemu_made_reads_equal $? "cvisor's read differs from qemu-img's"
 
+# other ciphers both ways: aes-128-cbc-essiv:sha256 and aes-128-xts
+ok=0
+for alg in "aes-128,encrypt.cipher-mode=cbc,encrypt.ivgen-alg=essiv" \
+	"aes-128,encrypt.cipher-mode=xts,encrypt.hash-alg=sha512"; do
+	rm -f e1.qcow2 e2.qcow2
+	qemu_create -o "$ENC,encrypt.cipher-alg=$alg" e1.qcow2 4M &&
+		qemu-io $SEC --image-opts "$(opts e1.qcow2)" \
+			-c "write -P 0x61 512 70k" >/dev/null || ok=1
+	"$C" img convert $SEC --image-opts -O qcow2 \
+		-o "$ENC,encrypt.cipher-alg=$alg" "$(opts e1.qcow2)" e2.qcow2 || ok=1
+	qemu-img compare -q $SEC --image-opts "$(opts e1.qcow2)" "$(opts e2.qcow2)" || ok=1
+	diff <("$C" img info --output=json e1.qcow2) \
+		<(qemu-img info --output=json e1.qcow2) >/dev/null || ok=1
+	[[ $ok == 0 ]] || echo "  cipher $alg differs"
+done
+check luks_other_ciphers_both_ways $ok "see above"
+
 # cvisor makes and writes it; qemu-img reads and checks it.
 truncate -s 24M data.raw
 dd if=/dev/urandom of=data.raw bs=64k count=40 seek=3 conv=notrunc status=none
