@@ -115,9 +115,13 @@ static void print_json(FILE *f, struct block_dev *dev, const char *path)
 	fprintf(f, "    \"virtual-size\": %llu,\n    \"filename\": ",
 	       (unsigned long long)dev->length);
 	img_json_str(f, path);
+	/* after the filename, where qemu-img puts it, for every format */
 	if (qcow2_is(dev))
 		fprintf(f, ",\n    \"cluster-size\": %llu",
 		       (unsigned long long)qi.cluster_size);
+	else if (dev->drv->cluster_size && dev->drv->cluster_size(dev))
+		fprintf(f, ",\n    \"cluster-size\": %llu",
+			(unsigned long long)dev->drv->cluster_size(dev));
 	if (dev->drv->scheme)
 		fprintf(f, ",\n    \"format\": \"raw\",\n");
 	else

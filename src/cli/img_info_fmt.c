@@ -101,9 +101,6 @@ void img_info_driver_json(FILE *f, struct block_dev *dev)
 	json_t *data = specific(dev);
 	char *text, *line, *save = NULL;
 
-	if (dev->drv->cluster_size && dev->drv->cluster_size(dev))
-		fprintf(f, "    \"cluster-size\": %llu,\n",
-			(unsigned long long)dev->drv->cluster_size(dev));
 	if (!data)
 		return;
 	text = json_dumps(data, JSON_INDENT(4) | JSON_PRESERVE_ORDER);

@@ -13,15 +13,6 @@ SUBS="monolithicSparse streamOptimized monolithicFlat twoGbMaxExtentSparse twoGb
 make_raw "$T/src.raw" 2100
 dd if=/dev/urandom of="$T/src.raw" bs=1M count=2 seek=2047 conv=notrunc status=none
 
-# the format-specific data and sizes of both tools' JSON, for comparison
-spec() {
-	python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-print(json.dumps([d["virtual-size"], d.get("cluster-size"),
-                  d.get("format-specific")], sort_keys=True))'
-}
-
 for s in $SUBS; do
 	mkdir -p "$T/q-$s" "$T/c-$s"
 	q=$T/q-$s/d.vmdk c=$T/c-$s/d.vmdk
@@ -32,11 +23,11 @@ for s in $SUBS; do
 	ok "vmdk_${s}_qemu_made_compare" "$C" img compare "$T/src.raw" "$q"
 	ok "vmdk_${s}_qemu_made_check" "$C" img check "$q"
 	if [[ "$(qemu-img info "$q")" == "$("$C" img info "$q")" ]] &&
-	   [[ "$(qemu-img info --output=json "$q" | spec)" == \
-	      "$("$C" img info --output=json "$q" | spec)" ]]; then
+	   [[ "$(qemu-img info --output=json "$q")" == \
+	      "$("$C" img info --output=json "$q")" ]]; then
 		pass "vmdk_${s}_info_as_qemu_img"
 	else
-		fail "vmdk_${s}_info_as_qemu_img" "$(diff <(qemu-img info "$q") <("$C" img info "$q") | head -5 | tr '\n' ' ') $(diff <(qemu-img info --output=json "$q" | spec) <("$C" img info --output=json "$q" | spec))"
+		fail "vmdk_${s}_info_as_qemu_img" "$(diff <(qemu-img info "$q") <("$C" img info "$q") | head -5 | tr '\n' ' ') $(diff <(qemu-img info --output=json "$q") <("$C" img info --output=json "$q") | head -5 | tr '\n' ' ')"
 	fi
 	# made by cvisor, read by qemu-img
 	ok "vmdk_${s}_cvisor_convert" "$C" img convert -O vmdk -o subformat=$s "$T/src.raw" "$c"
