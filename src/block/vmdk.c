@@ -423,8 +423,9 @@ static int flat_status(struct vmdk_extent *e, uint64_t in, uint64_t *pnum,
 	if ((data < 0 && errno == ENXIO) || (data > pos)) {
 		if (data > pos && (uint64_t)(data - pos) < *pnum)
 			*pnum = (uint64_t)(data - pos);
-		return BLOCK_STATUS_ZERO | BLOCK_STATUS_ALLOCATED |
-		       BLOCK_STATUS_OFFSET;
+		/* data that reads as zeroes, as qemu-img maps a flat hole */
+		return BLOCK_STATUS_DATA | BLOCK_STATUS_ZERO |
+		       BLOCK_STATUS_ALLOCATED | BLOCK_STATUS_OFFSET;
 	}
 	hole = data < 0 ? -1 : lseek(e->fd, pos, SEEK_HOLE);
 	if (hole > pos && (uint64_t)(hole - pos) < *pnum)
