@@ -194,6 +194,17 @@ const char *img_filename(const char *path)
 	return name;
 }
 
+/* data=TEXT of a secret: blanked in our argv, so ps shows it no longer. */
+static void scrub_data(char *spec)
+{
+	char *p = strstr(spec, "data=");
+
+	if (!p || (p != spec && p[-1] != ','))
+		return;
+	for (p += 5; *p && *p != ','; p++)
+		*p = '*';
+}
+
 /*
  * Takes the options every command shares out of argv: --object (secrets)
  * and --image-opts. Returns the new argc, or -1 after an error message.
@@ -231,6 +242,7 @@ static int common_opts(int argc, char **argv)
 			img_err("%s", err);
 			return -1;
 		}
+		scrub_data((char *)spec);
 	}
 	argv[out] = NULL;
 	return out;
