@@ -100,6 +100,8 @@ struct device;
 struct device_ops {
 	/* The device's state format version, written with its section. */
 	uint32_t state_version;
+	/* The oldest version load reads; 0: state_version only. */
+	uint32_t min_state_version;
 	/*
 	 * Stop touching guest memory and queues: in-flight requests
 	 * complete first. Optional (devices without threads).

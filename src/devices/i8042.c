@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: MIT
 /*
- * i8042 keyboard controller with a keyboard (typed into from the VNC
- * server when the guest has no virtio keyboard) and no mouse. It exists so a guest kernel's probe finishes at once (every
- * command that expects a reply gets one, so no poll times out) and so the
- * 0xFE "pulse reset line" command reboots the VM, the reset method of last
- * resort on a PC.
+ * i8042 keyboard controller with a keyboard and a PS/2 mouse on its aux
+ * port (ps2_mouse.c), both fed by the VNC server when the guest has no
+ * virtio input driver. Every command that expects a reply gets one, so a
+ * guest kernel's probe finishes at once, and the 0xFE "pulse reset line"
+ * command reboots the VM, the reset method of last resort on a PC.
  *
  * Port 0x64 reads status and takes controller commands; port 0x60 reads
- * the output buffer and takes command parameters or bytes for the keyboard.
- * Replies queue in a small output FIFO; IRQ 1 is asserted while a keyboard
- * byte waits and the command byte enables keyboard interrupts.
+ * the output buffer and takes command parameters or bytes for the keyboard
+ * (or, after 0xD4, for the mouse). Bytes of both devices queue in one
+ * small output FIFO, each marked with its source; the keyboard's interrupt
+ * (IRQ 1) is asserted while a keyboard byte is at the head and the command
+ * byte enables it, the mouse's (IRQ 12) likewise for a mouse byte. Mouse
+ * movement waits in the mouse until no mouse byte is queued, so a guest
+ * that reads slowly gets fewer, larger packets instead of lost ones.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,6 +21,7 @@
 #include <string.h>
 
 #include "devices/legacy.h"
+#include "devices/ps2_mouse.h"
 #include "vmm/log.h"
 #include "arch/x86/layout.h"
 #include "vmm/bus.h"
@@ -63,10 +68,9 @@
 #define KBD_RESET		0xff
 #define KBD_ACK			0xfa
 #define KBD_BAT_OK		0xaa
-#define KBD_RESEND		0xfe
 
 #define SELF_TEST_OK		0x55
-#define AUX_TEST_CLOCK_STUCK	0x01
+#define AUX_TEST_OK		0x00
 #define OUTPORT_RESET_HIGH	0x01	/* low means "hold CPU in reset" */
 #define OUTPORT_A20		0x02
 
@@ -76,6 +80,7 @@ struct i8042 {
 	struct device dev;
 	struct bus *pio;
 	struct irq_line irq;
+	struct irq_line aux_irq;
 	struct power_sink power;
 	pthread_mutex_t lock;
 	uint8_t ctr;
@@ -89,20 +94,28 @@ struct i8042 {
 	} fifo[I8042_FIFO_SIZE];
 	unsigned head, count;
 	bool irq_level;
+	bool aux_irq_level;
+	struct ps2_mouse mouse;
 };
 
-static void i8042_set_irq(struct i8042 *kbc, bool level)
+static void i8042_set_line(const struct irq_line *line, bool *cur,
+			   bool level)
 {
-	if (level == kbc->irq_level)
+	if (level == *cur)
 		return;
-	kbc->irq_level = level;
-	irq_line_set(&kbc->irq, level);
+	*cur = level;
+	irq_line_set(line, level);
 }
 
-static bool i8042_irq_wanted(const struct i8042 *kbc)
+/* Each line as the byte at the head of the FIFO and the command byte say. */
+static void i8042_update_irq(struct i8042 *kbc)
 {
-	return kbc->count && !kbc->fifo[kbc->head].aux &&
-	       (kbc->ctr & CTR_KBD_INT);
+	bool aux = kbc->count && kbc->fifo[kbc->head].aux;
+
+	i8042_set_line(&kbc->irq, &kbc->irq_level,
+		       kbc->count && !aux && (kbc->ctr & CTR_KBD_INT));
+	i8042_set_line(&kbc->aux_irq, &kbc->aux_irq_level,
+		       aux && (kbc->ctr & CTR_AUX_INT));
 }
 
 static void i8042_push(struct i8042 *kbc, uint8_t data, bool aux)
@@ -116,7 +129,44 @@ static void i8042_push(struct i8042 *kbc, uint8_t data, bool aux)
 	kbc->fifo[tail].data = data;
 	kbc->fifo[tail].aux = aux;
 	kbc->count++;
-	i8042_set_irq(kbc, i8042_irq_wanted(kbc));
+	i8042_update_irq(kbc);
+}
+
+static bool i8042_aux_queued(const struct i8042 *kbc)
+{
+	for (unsigned i = 0; i < kbc->count; i++)
+		if (kbc->fifo[(kbc->head + i) % I8042_FIFO_SIZE].aux)
+			return true;
+	return false;
+}
+
+/*
+ * Queue one movement packet if the aux port is enabled, no mouse byte
+ * waits and the packet fits whole.
+ */
+static void i8042_mouse_flush(struct i8042 *kbc)
+{
+	uint8_t pkt[PS2_MOUSE_REPLY_MAX];
+	unsigned n;
+
+	if ((kbc->ctr & CTR_AUX_DISABLE) || i8042_aux_queued(kbc) ||
+	    I8042_FIFO_SIZE - kbc->count < PS2_MOUSE_PACKET_MAX)
+		return;
+	n = ps2_mouse_packet(&kbc->mouse, pkt);
+	for (unsigned i = 0; i < n; i++)
+		i8042_push(kbc, pkt[i], true);
+}
+
+/* A byte for the mouse (after 0xD4): its replies queue whole or not at all. */
+static void i8042_aux_write(struct i8042 *kbc, uint8_t val)
+{
+	uint8_t reply[PS2_MOUSE_REPLY_MAX];
+	unsigned n = ps2_mouse_write(&kbc->mouse, val, reply);
+
+	if (I8042_FIFO_SIZE - kbc->count < n)
+		return;
+	for (unsigned i = 0; i < n; i++)
+		i8042_push(kbc, reply[i], true);
 }
 
 static void i8042_kbd_reply(struct i8042 *kbc, uint8_t data)
@@ -183,7 +233,8 @@ static void i8042_cmd_param(struct i8042 *kbc, uint8_t cmd, uint8_t val)
 	case CMD_WRITE_CTR:
 		kbc->ctr = val;
 		kbc->status = (kbc->status & ~STS_SYS) | (val & CTR_SYS);
-		i8042_set_irq(kbc, i8042_irq_wanted(kbc));
+		i8042_update_irq(kbc);
+		i8042_mouse_flush(kbc);
 		break;
 	case CMD_WRITE_OUTPORT:
 		if (!(val & OUTPORT_RESET_HIGH))
@@ -193,15 +244,11 @@ static void i8042_cmd_param(struct i8042 *kbc, uint8_t cmd, uint8_t val)
 		i8042_push(kbc, val, false);
 		break;
 	case CMD_WRITE_AUX_OBUF:
-		/*
-		 * There is no mouse: the looped byte comes back on the
-		 * keyboard side, so Linux's AUX loopback test fails at once
-		 * instead of timing out.
-		 */
-		i8042_push(kbc, val, false);
+		/* as if the mouse sent it: Linux's AUX IRQ test */
+		i8042_push(kbc, val, true);
 		break;
 	case CMD_WRITE_AUX:
-		i8042_push(kbc, KBD_RESEND, true);
+		i8042_aux_write(kbc, val);
 		break;
 	}
 }
@@ -224,9 +271,10 @@ static void i8042_command(struct i8042 *kbc, uint8_t cmd)
 		break;
 	case CMD_AUX_ENABLE:
 		kbc->ctr &= ~CTR_AUX_DISABLE;
+		i8042_mouse_flush(kbc);
 		break;
 	case CMD_AUX_TEST:
-		i8042_push(kbc, AUX_TEST_CLOCK_STUCK, false);
+		i8042_push(kbc, AUX_TEST_OK, false);
 		break;
 	case CMD_SELF_TEST:
 		kbc->status |= STS_SYS;
@@ -274,9 +322,11 @@ static uint8_t i8042_pop(struct i8042 *kbc)
 	data = kbc->fifo[kbc->head].data;
 	kbc->head = (kbc->head + 1) % I8042_FIFO_SIZE;
 	kbc->count--;
-	/* Drop the line between bytes so each one is a new edge. */
-	i8042_set_irq(kbc, false);
-	i8042_set_irq(kbc, i8042_irq_wanted(kbc));
+	/* Drop the lines between bytes so each one is a new edge. */
+	i8042_set_line(&kbc->irq, &kbc->irq_level, false);
+	i8042_set_line(&kbc->aux_irq, &kbc->aux_irq_level, false);
+	i8042_update_irq(kbc);
+	i8042_mouse_flush(kbc);
 	return data;
 }
 
@@ -370,6 +420,7 @@ static int i8042_save(struct device *dev, struct state_writer *w)
 	state_put_u8(w, kbc->kbd_cmd);
 	state_put_u8(w, kbc->kbd_scanset);
 	state_put_u8(w, kbc->irq_level);
+	state_put_u8(w, kbc->aux_irq_level);
 	state_put_u8(w, kbc->count);
 	for (unsigned i = 0; i < kbc->count; i++) {
 		unsigned at = (kbc->head + i) % I8042_FIFO_SIZE;
@@ -377,6 +428,7 @@ static int i8042_save(struct device *dev, struct state_writer *w)
 		state_put_u8(w, kbc->fifo[at].data);
 		state_put_u8(w, kbc->fifo[at].aux);
 	}
+	ps2_mouse_save(&kbc->mouse, w);
 	pthread_mutex_unlock(&kbc->lock);
 	return 0;
 }
@@ -385,34 +437,40 @@ static int i8042_load(struct device *dev, struct state_reader *r,
 		      uint32_t version)
 {
 	struct i8042 *kbc = container_of(dev, struct i8042, dev);
-	uint8_t irq_level, count, aux;
+	uint8_t irq_level, aux_level = 0, count, aux;
 	int ret;
 
-	(void)version;
 	ret = state_get_u8(r, &kbc->ctr);
 	ret = ret ?: state_get_u8(r, &kbc->status);
 	ret = ret ?: state_get_u8(r, &kbc->pending_cmd);
 	ret = ret ?: state_get_u8(r, &kbc->kbd_cmd);
 	ret = ret ?: state_get_u8(r, &kbc->kbd_scanset);
 	ret = ret ?: state_get_u8(r, &irq_level);
+	/* Version 1 had no mouse: it stays as created, line low. */
+	if (version >= 2)
+		ret = ret ?: state_get_u8(r, &aux_level);
 	ret = ret ?: state_get_u8(r, &count);
 	if (ret)
 		return ret;
-	if (count > I8042_FIFO_SIZE || irq_level > 1 ||
+	if (count > I8042_FIFO_SIZE || irq_level > 1 || aux_level > 1 ||
 	    kbc->kbd_scanset < 1 || kbc->kbd_scanset > 3)
 		return state_fail(r, "i8042: bad state (fifo %u, scan set %u)",
 				  count, kbc->kbd_scanset);
 	kbc->head = 0;
 	kbc->count = count;
 	kbc->irq_level = irq_level;
+	kbc->aux_irq_level = aux_level;
 	for (unsigned i = 0; i < count; i++) {
 		ret = state_get_u8(r, &kbc->fifo[i].data);
 		ret = ret ?: state_get_u8(r, &aux);
 		if (ret)
 			return ret;
-		kbc->fifo[i].aux = aux != 0;
+		if (aux > 1)
+			return state_fail(r, "i8042: bad state (fifo byte source %u)",
+					  aux);
+		kbc->fifo[i].aux = aux;
 	}
-	return 0;
+	return version >= 2 ? ps2_mouse_load(&kbc->mouse, r) : 0;
 }
 
 void i8042_key(struct device *dev, unsigned key, bool down)
@@ -432,15 +490,40 @@ void i8042_key(struct device *dev, unsigned key, bool down)
 	pthread_mutex_unlock(&kbc->lock);
 }
 
+void i8042_mouse(struct device *dev, int dx, int dy, int dz,
+		 unsigned buttons)
+{
+	struct i8042 *kbc = container_of(dev, struct i8042, dev);
+
+	pthread_mutex_lock(&kbc->lock);
+	ps2_mouse_move(&kbc->mouse, dx, dy, dz, buttons);
+	i8042_mouse_flush(kbc);
+	pthread_mutex_unlock(&kbc->lock);
+}
+
+bool i8042_mouse_active(struct device *dev)
+{
+	struct i8042 *kbc = container_of(dev, struct i8042, dev);
+	bool on;
+
+	pthread_mutex_lock(&kbc->lock);
+	on = ps2_mouse_reporting(&kbc->mouse);
+	pthread_mutex_unlock(&kbc->lock);
+	return on;
+}
+
+/* Version 2 added the mouse and its interrupt line; 1 still loads. */
 static const struct device_ops i8042_dev_ops = {
-	.state_version = 1,
+	.state_version = 2,
+	.min_state_version = 1,
 	.save = i8042_save,
 	.load = i8042_load,
 	.destroy = i8042_destroy,
 };
 
 /* Two ranges: 0x61 between them (PIT gate/speaker) belongs to the PIT. */
-int i8042_create(const struct dev_env *env, unsigned gsi, struct device **out)
+int i8042_create(const struct dev_env *env, unsigned gsi, unsigned aux_gsi,
+		 struct device **out)
 {
 	struct i8042 *kbc = calloc(1, sizeof(*kbc));
 	int ret;
@@ -451,12 +534,14 @@ int i8042_create(const struct dev_env *env, unsigned gsi, struct device **out)
 	snprintf(kbc->dev.name, sizeof(kbc->dev.name), "i8042");
 	kbc->pio = env->pio;
 	kbc->irq = (struct irq_line){ env->irq, gsi };
+	kbc->aux_irq = (struct irq_line){ env->irq, aux_gsi };
 	kbc->power = env->power;
 	pthread_mutex_init(&kbc->lock, NULL);
 	/* As firmware leaves it: self-test passed, translation on. */
 	kbc->ctr = CTR_KBD_INT | CTR_SYS | CTR_XLATE;
 	kbc->status = STS_SYS;
 	kbc->kbd_scanset = 2;
+	ps2_mouse_reset(&kbc->mouse);
 	ret = bus_register(env->pio, PORT_I8042_DATA, 1, &i8042_data_ops, kbc,
 			   "i8042-data");
 	if (ret)

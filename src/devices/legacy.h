@@ -15,8 +15,11 @@
 int rtc_create(const struct dev_env *env, uint16_t port, unsigned gsi,
 	       struct device **out);
 
-/* i8042 keyboard controller at 0x60/0x64, interrupt on gsi; 0xFE resets */
-int i8042_create(const struct dev_env *env, unsigned gsi,
+/*
+ * i8042 keyboard controller at 0x60/0x64 with a PS/2 keyboard (interrupt
+ * on gsi) and mouse (on aux_gsi); 0xFE resets.
+ */
+int i8042_create(const struct dev_env *env, unsigned gsi, unsigned aux_gsi,
 		 struct device **out);
 /*
  * A key (Linux key code, src/ui/keymap.h) pressed or released on the PS/2
@@ -25,6 +28,15 @@ int i8042_create(const struct dev_env *env, unsigned gsi,
  * translation off and set 2 selected the key is dropped.
  */
 void i8042_key(struct device *dev, unsigned key, bool down);
+/*
+ * Relative movement of the PS/2 mouse (dy grows downwards, dz is wheel
+ * steps with up positive) and its buttons (bit 0 left, 1 right, 2
+ * middle), sent as packets while the guest has data reporting on.
+ */
+void i8042_mouse(struct device *dev, int dx, int dy, int dz,
+		 unsigned buttons);
+/* Whether the guest's driver turned the PS/2 mouse's reporting on. */
+bool i8042_mouse_active(struct device *dev);
 
 /* pvpanic at port: a guest panic is a POWER_PANIC event */
 int pvpanic_create(const struct dev_env *env, uint16_t port,

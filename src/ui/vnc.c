@@ -6,7 +6,13 @@
  * both of which take either protocol) and drive it with rfbProcessEvents
  * from one thread, which also turns display updates into dirty rectangles.
  * Input from clients goes to the virtio-input devices once their driver is
- * up, otherwise to the PS/2 keyboard.
+ * up, otherwise to the PS/2 keyboard and mouse. The pointer goes to the
+ * absolute tablet whenever its driver is up, as QEMU sends it to an active
+ * absolute device: the guest's pointer then sits where the client's is.
+ * Without it (no virtio driver, as in an installer), the pointer moves the
+ * PS/2 mouse by the difference between successive client positions; the
+ * guest's acceleration makes its pointer drift from the client's, as with
+ * any relative mouse.
  */
 #include "ui/vnc.h"
 
@@ -74,6 +80,8 @@ struct vnc_server {
 	struct vnc_client_info clients[VNC_MAX_CLIENTS];
 	unsigned nr_clients;
 	uint8_t buttons;
+	int ptr_x, ptr_y;	/* the client's last pointer position */
+	bool ptr_known;		/* ptr_x, ptr_y are set */
 };
 
 static uint64_t now_ns(void)
@@ -261,6 +269,23 @@ static void vnc_key(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
 	vnc_send_key(cl, keymap_from_keysym(keysym), down);
 }
 
+/*
+ * The pointer as relative movement of the PS/2 mouse. RFB buttons are
+ * left, middle, right, wheel up, wheel down; PS/2's left, right, middle.
+ */
+static void vnc_pointer_ps2(struct vnc_server *s, int mask, int x, int y)
+{
+	unsigned buttons = (mask & 1) | (mask & 2) << 1 | (mask & 4) >> 1;
+	int dz = 0;
+
+	if ((mask & 8) && !(s->buttons & 8))
+		dz++;
+	if ((mask & 16) && !(s->buttons & 16))
+		dz--;
+	i8042_mouse(s->m.i8042, s->ptr_known ? x - s->ptr_x : 0,
+		    s->ptr_known ? y - s->ptr_y : 0, dz, buttons);
+}
+
 static void vnc_pointer(int mask, int x, int y, rfbClientPtr cl)
 {
 	static const uint16_t btn[3] = { BTN_LEFT, BTN_MIDDLE, BTN_RIGHT };
@@ -271,15 +296,16 @@ static void vnc_pointer(int mask, int x, int y, rfbClientPtr cl)
 	if (cl->viewOnly)
 		return;
 	pthread_mutex_lock(&s->lock);
-	t = s->m.tablet;
-	if (!t || !virtio_input_ready(t)) {
-		pthread_mutex_unlock(&s->lock);
-		return;
-	}
 	w = s->width > 1 ? s->width - 1 : 1;
 	h = s->height > 1 ? s->height - 1 : 1;
 	x = x < 0 ? 0 : (uint32_t)x > w ? (int)w : x;
 	y = y < 0 ? 0 : (uint32_t)y > h ? (int)h : y;
+	t = s->m.tablet;
+	if (!t || !virtio_input_ready(t)) {
+		if (s->m.i8042)
+			vnc_pointer_ps2(s, mask, x, y);
+		goto out;
+	}
 	virtio_input_send(t, EV_ABS, ABS_X,
 			  (uint64_t)x * VIRTIO_INPUT_ABS_MAX / w);
 	virtio_input_send(t, EV_ABS, ABS_Y,
@@ -293,7 +319,11 @@ static void vnc_pointer(int mask, int x, int y, rfbClientPtr cl)
 	if ((mask & 16) && !(s->buttons & 16))
 		virtio_input_send(t, EV_REL, REL_WHEEL, (uint32_t)-1);
 	virtio_input_send(t, EV_SYN, SYN_REPORT, 0);
+out:
 	s->buttons = mask;
+	s->ptr_x = x;
+	s->ptr_y = y;
+	s->ptr_known = true;
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -554,6 +584,7 @@ void vnc_server_attach(struct vnc_server *s, const struct vnc_machine *m)
 	pthread_mutex_lock(&s->lock);
 	s->m = *m;
 	s->attached_new = true;
+	s->ptr_known = false;
 	pthread_mutex_unlock(&s->lock);
 	if (!s->thread_started) {
 		if (pthread_create(&s->thread, NULL, vnc_thread, s)) {

@@ -47,7 +47,7 @@ static int mc_rtc(struct vm *vm, int i, struct device **out)
 
 static int mc_i8042(struct vm *vm, int i, struct device **out)
 {
-	int ret = i8042_create(&vm->env, IRQ_KBD, out);
+	int ret = i8042_create(&vm->env, IRQ_KBD, IRQ_MOUSE, out);
 
 	(void)i;
 	if (!ret)

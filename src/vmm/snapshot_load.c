@@ -378,7 +378,9 @@ static int load_sections(struct vm *vm, struct state_reader *r)
 		else if (!dev)
 			ret = vm->accel->vcpu_load(&vm->vcpus[i - 2], r,
 						   version);
-		else if (version != dev->ops->state_version)
+		else if (version > dev->ops->state_version ||
+			 version < (dev->ops->min_state_version ?:
+				    dev->ops->state_version))
 			ret = state_fail(r, "%s: state version %u, this cvisor "
 					 "has %u", dev->name, version,
 					 dev->ops->state_version);

@@ -57,7 +57,7 @@ static void setup(void)
 	fake_devs[fake_nr_devs++] = uart_device(u);
 	if (fake_added(rtc_create(fake_env(&vm), PORT_RTC, IRQ_RTC,
 				  &fake_new_dev)) ||
-	    fake_added(i8042_create(fake_env(&vm), IRQ_KBD, &fake_new_dev)) ||
+	    fake_added(i8042_create(fake_env(&vm), IRQ_KBD, IRQ_MOUSE, &fake_new_dev)) ||
 	    fake_added(acpi_pm_create(fake_env(&vm), ACPI_GED_GSI,
 				      &fake_new_dev)) ||
 	    fake_added(pvpanic_create(fake_env(&vm), PORT_PVPANIC,

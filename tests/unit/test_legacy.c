@@ -119,7 +119,7 @@ static void test_i8042_probe(void)
 	int raises;
 
 	vm_setup();
-	CHECK_EQ(i8042_create(fake_env(&vm), IRQ_KBD, &kbd_dev), 0);
+	CHECK_EQ(i8042_create(fake_env(&vm), IRQ_KBD, IRQ_MOUSE, &kbd_dev), 0);
 	/* empty: OBF clear, so i8042_flush ends at once */
 	CHECK_EQ(inb(PORT_I8042_CMD) & 0x01, 0);
 	CHECK_EQ(kbc_cmd(0xaa), 0x55);
@@ -139,14 +139,106 @@ static void test_i8042_probe(void)
 	outb(PORT_I8042_CMD, 0xae);
 	outb(PORT_I8042_CMD, 0xa8);
 	CHECK_EQ(kbc_cmd(0x20) & 0x30, 0x00);
-	/* no mouse: the loopback byte does not come back as aux data */
+	/* the loopback byte comes back as aux data; the aux port tests fine */
 	outb(PORT_I8042_CMD, 0xd3);
 	outb(PORT_I8042_DATA, 0x5a);
-	CHECK_EQ(inb(PORT_I8042_CMD) & 0x21, 0x01);
+	CHECK_EQ(inb(PORT_I8042_CMD) & 0x21, 0x21);
 	CHECK_EQ(inb(PORT_I8042_DATA), 0x5a);
-	CHECK(kbc_cmd(0xa9) != 0);			/* aux test fails */
+	CHECK_EQ(kbc_cmd(0xa9), 0x00);
 	CHECK_EQ(inb(PORT_I8042_CMD) & 0x01, 0);
 	CHECK_EQ(irq_raises[IRQ_KBD], raises);
+	CHECK_EQ(irq_raises[IRQ_MOUSE], 0);	/* aux interrupts off */
+	fake_destroy(&kbd_dev);
+	vm_teardown();
+}
+
+/* A byte for the mouse through 0xD4, and its first reply byte. */
+static uint8_t aux_cmd(uint8_t val)
+{
+	outb(PORT_I8042_CMD, 0xd4);
+	outb(PORT_I8042_DATA, val);
+	CHECK_EQ(inb(PORT_I8042_CMD) & 0x21, 0x21);
+	return inb(PORT_I8042_DATA);
+}
+
+static uint8_t aux_byte(void)
+{
+	CHECK_EQ(inb(PORT_I8042_CMD) & 0x21, 0x21);
+	return inb(PORT_I8042_DATA);
+}
+
+/* Linux's psmouse: reset, ID, IntelliMouse detection, then packets. */
+static void test_i8042_mouse(void)
+{
+	vm_setup();
+	CHECK_EQ(i8042_create(fake_env(&vm), IRQ_KBD, IRQ_MOUSE, &kbd_dev), 0);
+	/* aux interrupts on, keyboard's off */
+	outb(PORT_I8042_CMD, 0x60);
+	outb(PORT_I8042_DATA, 0x46);
+	CHECK_EQ(aux_cmd(0xff), 0xfa);
+	CHECK_EQ(irq_level[IRQ_MOUSE], 1);
+	CHECK_EQ(aux_byte(), 0xaa);
+	CHECK_EQ(aux_byte(), 0x00);
+	CHECK_EQ(irq_level[IRQ_MOUSE], 0);
+	CHECK_EQ(irq_raises[IRQ_MOUSE], 3);
+	CHECK_EQ(irq_raises[IRQ_KBD], 0);
+	CHECK_EQ(aux_cmd(0xf2), 0xfa);
+	CHECK_EQ(aux_byte(), 0x00);
+	/* a bad sample rate and an unknown command are refused at once */
+	CHECK_EQ(aux_cmd(0xf3), 0xfa);
+	CHECK_EQ(aux_cmd(55), 0xfe);
+	CHECK_EQ(aux_cmd(0xe1), 0xfe);
+	/* 200, 100, 80: the wheel */
+	for (int i = 0; i < 3; i++) {
+		CHECK_EQ(aux_cmd(0xf3), 0xfa);
+		CHECK_EQ(aux_cmd((uint8_t[]){ 200, 100, 80 }[i]), 0xfa);
+	}
+	CHECK_EQ(aux_cmd(0xf2), 0xfa);
+	CHECK_EQ(aux_byte(), 0x03);
+	CHECK_EQ(aux_cmd(0xe8), 0xfa);
+	CHECK_EQ(aux_cmd(3), 0xfa);
+	CHECK_EQ(aux_cmd(0xe9), 0xfa);		/* status */
+	CHECK_EQ(aux_byte(), 0x00);
+	CHECK_EQ(aux_byte(), 3);
+	CHECK_EQ(aux_byte(), 80);
+	/* movement before reporting is on is not sent */
+	i8042_mouse(kbd_dev, 5, 5, 0, 0);
+	CHECK_EQ(inb(PORT_I8042_CMD) & 0x01, 0);
+	CHECK(!i8042_mouse_active(kbd_dev));
+	CHECK_EQ(aux_cmd(0xf4), 0xfa);
+	CHECK(i8042_mouse_active(kbd_dev));
+	/* right 300, up 2 (screen y down is PS/2 y negative), wheel up 1,
+	 * left button: two packets, the first as much as fits */
+	i8042_mouse(kbd_dev, 300, 2, 1, 1);
+	CHECK_EQ(aux_byte(), 0x29);		/* left, always-1, Y sign */
+	CHECK_EQ(aux_byte(), 255);
+	CHECK_EQ(aux_byte(), 0xfe);		/* -2 */
+	CHECK_EQ(aux_byte(), 0xff);		/* wheel up: -1 */
+	CHECK_EQ(aux_byte(), 0x09);
+	CHECK_EQ(aux_byte(), 45);
+	CHECK_EQ(aux_byte(), 0);
+	CHECK_EQ(aux_byte(), 0);
+	CHECK_EQ(inb(PORT_I8042_CMD) & 0x01, 0);
+	/* button released, no movement: one packet */
+	i8042_mouse(kbd_dev, 0, 0, 0, 0);
+	CHECK_EQ(aux_byte(), 0x08);
+	aux_byte();
+	aux_byte();
+	aux_byte();
+	/* aux port disabled: movement waits */
+	outb(PORT_I8042_CMD, 0xa7);
+	i8042_mouse(kbd_dev, -7, 0, 0, 0);
+	CHECK_EQ(inb(PORT_I8042_CMD) & 0x01, 0);
+	outb(PORT_I8042_CMD, 0xa8);
+	CHECK_EQ(aux_byte(), 0x18);		/* X sign */
+	CHECK_EQ(aux_byte(), (uint8_t)-7);
+	aux_byte();
+	aux_byte();
+	/* reset: the wheel goes */
+	CHECK_EQ(aux_cmd(0xff), 0xfa);
+	aux_byte();
+	CHECK_EQ(aux_byte(), 0x00);
+	CHECK(!i8042_mouse_active(kbd_dev));
 	fake_destroy(&kbd_dev);
 	vm_teardown();
 }
@@ -154,7 +246,7 @@ static void test_i8042_probe(void)
 static void test_i8042_keyboard(void)
 {
 	vm_setup();
-	CHECK_EQ(i8042_create(fake_env(&vm), IRQ_KBD, &kbd_dev), 0);
+	CHECK_EQ(i8042_create(fake_env(&vm), IRQ_KBD, IRQ_MOUSE, &kbd_dev), 0);
 	/* keyboard interrupts on (the default command byte) */
 	outb(PORT_I8042_DATA, 0xff);			/* reset */
 	CHECK_EQ(irq_level[IRQ_KBD], 1);
@@ -186,7 +278,7 @@ static void test_i8042_keyboard(void)
 static void test_i8042_reset(void)
 {
 	vm_setup();
-	CHECK_EQ(i8042_create(fake_env(&vm), IRQ_KBD, &kbd_dev), 0);
+	CHECK_EQ(i8042_create(fake_env(&vm), IRQ_KBD, IRQ_MOUSE, &kbd_dev), 0);
 	outb(PORT_I8042_CMD, 0xff);			/* pulses nothing */
 	CHECK_EQ(vm.exit_reason, VM_EXIT_NONE);
 	outb(PORT_I8042_CMD, 0xfe);
@@ -211,7 +303,7 @@ static void test_guest_garbage(void)
 
 	vm_setup();
 	CHECK_EQ(guest_mem_init(&vm.mem, 16 << 20, NULL), 0);
-	CHECK_EQ(i8042_create(fake_env(&vm), IRQ_KBD, &kbd_dev), 0);
+	CHECK_EQ(i8042_create(fake_env(&vm), IRQ_KBD, IRQ_MOUSE, &kbd_dev), 0);
 	CHECK_EQ(rtc_create(fake_env(&vm), PORT_RTC, IRQ_RTC, &rtc_dev), 0);
 	CHECK_EQ(pvpanic_create(fake_env(&vm), PORT_PVPANIC, &pvpanic_dev), 0);
 	CHECK_EQ(acpi_pm_create(fake_env(&vm), ACPI_GED_GSI, &pm_dev), 0);
@@ -248,6 +340,7 @@ int main(void)
 	RUN(test_pvpanic);
 	RUN(test_i8042_probe);
 	RUN(test_i8042_keyboard);
+	RUN(test_i8042_mouse);
 	RUN(test_i8042_reset);
 	RUN(test_guest_garbage);
 	return test_summary();

@@ -138,7 +138,7 @@ static void test_ps2_typing(void)
 	struct device *kbc;
 	uint64_t v;
 
-	CHECK_EQ(i8042_create(fake_env(&vm), IRQ_KBD, &kbd_dev), 0);
+	CHECK_EQ(i8042_create(fake_env(&vm), IRQ_KBD, IRQ_MOUSE, &kbd_dev), 0);
 	kbc = kbd_dev;
 	i8042_key(kbc, 30, true);
 	i8042_key(kbc, KEY_UP, false);

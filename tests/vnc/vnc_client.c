@@ -10,6 +10,8 @@
  *   type TEXT              key presses for TEXT (US layout, Shift as needed)
  *   enter                  Return
  *   move X Y               pointer to (X, Y), no buttons
+ *   pointer X Y MASK       pointer to (X, Y) with RFB button mask MASK
+ *                          (1 left, 2 middle, 4 right, 8/16 wheel)
  *   sleep MS               keep processing updates for MS milliseconds
  *   size                   print the framebuffer's WIDTHxHEIGHT
  *   compare-png FILE CMD   run shell CMD (which writes FILE, a PNG), and
@@ -359,6 +361,11 @@ int main(int argc, char **argv)
 			SendPointerEvent(cl, atoi(a), atoi(argv[i + 2]), 0);
 			ret = pump(cl, 20);
 			i += 2;
+		} else if (!strcmp(c, "pointer") && a && i + 3 < argc) {
+			SendPointerEvent(cl, atoi(a), atoi(argv[i + 2]),
+					 atoi(argv[i + 3]));
+			ret = pump(cl, 20);
+			i += 3;
 		} else if (!strcmp(c, "sleep") && a) {
 			ret = pump(cl, atol(a));
 			i++;

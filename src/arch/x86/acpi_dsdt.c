@@ -145,6 +145,15 @@ static void dsdt_legacy(struct aml *a)
 	aml_rt_end(a);
 	aml_end(a);
 
+	/* The mouse on the i8042's aux port: only its interrupt. */
+	aml_device_begin(a, "PS2M");
+	aml_name_eisaid(a, "_HID", "PNP0F13");
+	aml_name(a, "_CRS");
+	aml_rt_begin(a);
+	aml_rt_irq_noflags(a, IRQ_MOUSE);
+	aml_rt_end(a);
+	aml_end(a);
+
 	aml_device_begin(a, "RTC");
 	aml_name_eisaid(a, "_HID", "PNP0B00");
 	aml_name(a, "_CRS");

@@ -65,6 +65,7 @@
 #define IRQ_KBD			1
 #define IRQ_COM1		4
 #define IRQ_RTC			8
+#define IRQ_MOUSE		12
 #define IRQ_ACPI_SCI		9
 #define IRQ_IOAPIC_PINS		24
 
