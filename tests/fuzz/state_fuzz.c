@@ -57,7 +57,8 @@ static void setup(void)
 	fake_devs[fake_nr_devs++] = uart_device(u);
 	if (fake_added(rtc_create(fake_env(&vm), PORT_RTC, IRQ_RTC,
 				  &fake_new_dev)) ||
-	    fake_added(i8042_create(fake_env(&vm), IRQ_KBD, IRQ_MOUSE, &fake_new_dev)) ||
+	    fake_added(i8042_create(fake_env(&vm), IRQ_KBD, IRQ_MOUSE,
+				    &fake_new_dev)) ||
 	    fake_added(acpi_pm_create(fake_env(&vm), ACPI_GED_GSI,
 				      &fake_new_dev)) ||
 	    fake_added(pvpanic_create(fake_env(&vm), PORT_PVPANIC,
@@ -95,7 +96,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (r && state_next_section(r, &name, &version) > 0) {
 		struct device *dev = find(name);
 
-		if (dev && version == dev->ops->state_version)
+		if (dev && version <= dev->ops->state_version &&
+		    version >= (dev->ops->min_state_version ?:
+				dev->ops->state_version))
 			dev->ops->load(dev, r, version);
 	}
 	state_reader_destroy(r);
