@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* ACPI PM registers, pvpanic and the i8042 on a VM with no vCPUs. */
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arch/x86/acpi.h"
@@ -8,6 +10,7 @@
 #include "devices/legacy.h"
 #include "fake_irq.h"
 #include "test.h"
+#include "vmm/state.h"
 #include "vmm/vm.h"
 
 static struct vm_config cfg;
@@ -275,6 +278,84 @@ static void test_i8042_keyboard(void)
 	vm_teardown();
 }
 
+/* A section as a writer fills it; *buf is freed by the caller. */
+static FILE *state_open(char **buf, size_t *len, struct state_writer **w)
+{
+	FILE *f = open_memstream(buf, len);
+
+	CHECK(f);
+	*w = state_writer_create(f);
+	CHECK(*w);
+	return f;
+}
+
+static int load_section(char *buf, size_t len, struct device *dev)
+{
+	char err[128];
+	FILE *f = fmemopen(buf, len, "r");
+	struct state_reader *r = state_reader_create(f, err, sizeof(err));
+	const char *name;
+	uint32_t version;
+	int ret;
+
+	CHECK(r);
+	CHECK_EQ(state_next_section(r, &name, &version), 1);
+	ret = dev->ops->load(dev, r, version);
+	if (!ret)
+		CHECK_EQ(state_remaining(r), 0);
+	state_reader_destroy(r);
+	fclose(f);
+	return ret;
+}
+
+/* Version 1 (no mouse) still loads; version 2 keeps the mouse's mode. */
+static void test_i8042_state_versions(void)
+{
+	static const uint8_t v1[] = {
+		0x47, 0x04, 0, 0, 2, 1, 1, 0x1c, 0,	/* one key byte */
+	};
+	struct state_writer *w;
+	size_t len;
+	char *buf;
+	FILE *f;
+
+	vm_setup();
+	CHECK_EQ(i8042_create(fake_env(&vm), IRQ_KBD, IRQ_MOUSE, &kbd_dev), 0);
+	f = state_open(&buf, &len, &w);
+	state_section_begin(w, 1, "i8042");
+	state_put(w, v1, sizeof(v1));
+	state_section_end(w);
+	CHECK_EQ(state_writer_finish(w), 0);
+	state_writer_destroy(w);
+	fclose(f);
+	CHECK_EQ(load_section(buf, len, kbd_dev), 0);
+	free(buf);
+	CHECK_EQ(inb(PORT_I8042_CMD) & 0x21, 0x01);
+	CHECK_EQ(inb(PORT_I8042_DATA), 0x1c);
+	/* the mouse is there, as after a reset */
+	CHECK_EQ(aux_cmd(0xf2), 0xfa);
+	CHECK_EQ(aux_byte(), 0x00);
+	for (int i = 0; i < 3; i++) {
+		aux_cmd(0xf3);
+		aux_cmd((uint8_t[]){ 200, 100, 80 }[i]);
+	}
+	aux_cmd(0xf4);
+	f = state_open(&buf, &len, &w);
+	CHECK_EQ(device_save(kbd_dev, w), 0);
+	CHECK_EQ(state_writer_finish(w), 0);
+	state_writer_destroy(w);
+	fclose(f);
+	fake_destroy(&kbd_dev);
+	CHECK_EQ(i8042_create(fake_env(&vm), IRQ_KBD, IRQ_MOUSE, &kbd_dev), 0);
+	CHECK_EQ(load_section(buf, len, kbd_dev), 0);
+	CHECK(i8042_mouse_active(kbd_dev));
+	CHECK_EQ(aux_cmd(0xf2), 0xfa);
+	CHECK_EQ(aux_byte(), 0x03);
+	free(buf);
+	fake_destroy(&kbd_dev);
+	vm_teardown();
+}
+
 static void test_i8042_reset(void)
 {
 	vm_setup();
@@ -341,6 +422,7 @@ int main(void)
 	RUN(test_i8042_probe);
 	RUN(test_i8042_keyboard);
 	RUN(test_i8042_mouse);
+	RUN(test_i8042_state_versions);
 	RUN(test_i8042_reset);
 	RUN(test_guest_garbage);
 	return test_summary();
