@@ -118,6 +118,21 @@ struct accel_ops {
 	int (*dirty_log_start)(struct vm *vm);
 	int (*dirty_log_sync)(struct vm *vm, uint64_t *bitmap);
 	void (*dirty_log_stop)(struct vm *vm);
+
+	/*
+	 * Optional: device memory (a framebuffer BAR) the guest reaches
+	 * without an exit. dev_slot_map makes size bytes at host address hva
+	 * appear at guest physical gpa (both page-aligned), every guest write
+	 * logged, and returns a slot id >= 0 or a negative errno;
+	 * dev_slot_sync ORs the slot's pages written since its last sync into
+	 * bitmap (bit i: page i of the slot) and clears them;
+	 * dev_slot_unmap removes it. Independent of the dirty_log_* calls,
+	 * which cover guest RAM only. NULL: the device stays on the MMIO bus.
+	 */
+	int (*dev_slot_map)(struct vm *vm, uint64_t gpa, void *hva,
+			    uint64_t size);
+	void (*dev_slot_unmap)(struct vm *vm, int slot);
+	int (*dev_slot_sync)(struct vm *vm, int slot, uint64_t *bitmap);
 };
 
 extern const struct accel_ops kvm_accel_ops;

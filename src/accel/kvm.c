@@ -551,6 +551,22 @@ static void kvm_dirty_log_stop(struct vm *vm)
 	kvm_dirty_stop(kvm_of(vm)->dirty);
 }
 
+static int kvm_dev_slot_map(struct vm *vm, uint64_t gpa, void *hva,
+			    uint64_t size)
+{
+	return kvm_dirty_dev_map(kvm_of(vm)->dirty, gpa, hva, size);
+}
+
+static void kvm_dev_slot_unmap(struct vm *vm, int slot)
+{
+	kvm_dirty_dev_unmap(kvm_of(vm)->dirty, slot);
+}
+
+static int kvm_dev_slot_sync(struct vm *vm, int slot, uint64_t *bitmap)
+{
+	return kvm_dirty_dev_sync(kvm_of(vm)->dirty, slot, bitmap);
+}
+
 const struct accel_ops kvm_accel_ops = {
 	.name = "kvm",
 	.vm_init = kvm_vm_init,
@@ -577,4 +593,7 @@ const struct accel_ops kvm_accel_ops = {
 	.dirty_log_start = kvm_dirty_log_start,
 	.dirty_log_sync = kvm_dirty_log_sync,
 	.dirty_log_stop = kvm_dirty_log_stop,
+	.dev_slot_map = kvm_dev_slot_map,
+	.dev_slot_unmap = kvm_dev_slot_unmap,
+	.dev_slot_sync = kvm_dev_slot_sync,
 };

@@ -9,6 +9,11 @@
  * KVM_CLEAR_DIRTY_LOG clears and re-protects only the pages just read: a
  * page written between the two calls is either in what was read or still
  * set for the next sync.
+ *
+ * Device memory (video memory) mapped as its own slots logs from the
+ * moment it is mapped, whether or not a migration runs; it is synced on
+ * its own, so the two users never take each other's bits. Both follow the
+ * one VM-wide choice of manual protection, taken under the same lock.
  */
 #include <errno.h>
 #include <linux/kvm.h>
@@ -31,6 +36,10 @@ struct kvm_dirty_slot {
 	size_t words;
 };
 
+/* Device memory slots: ids after the guest RAM slots. */
+#define DEV_SLOT_BASE	GUEST_MEM_MAX_REGIONS
+#define DEV_SLOTS	4
+
 struct kvm_dirty {
 	int kvm_fd, vm_fd;
 	const struct guest_mem *mem;
@@ -39,6 +48,7 @@ struct kvm_dirty {
 	bool manual;		/* KVM_CLEAR_DIRTY_LOG clears */
 	int nr_slots;
 	struct kvm_dirty_slot slots[GUEST_MEM_MAX_REGIONS];
+	struct kvm_dirty_slot dev[DEV_SLOTS];	/* buf NULL: free */
 };
 
 struct kvm_dirty *kvm_dirty_create(int kvm_fd, int vm_fd,
@@ -67,6 +77,8 @@ void kvm_dirty_destroy(struct kvm_dirty *d)
 	if (!d)
 		return;
 	free_slots(d);
+	for (int i = 0; i < DEV_SLOTS; i++)
+		free(d->dev[i].buf);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 }
@@ -167,7 +179,7 @@ static void or_bits(uint64_t *dst, uint64_t first, const uint64_t *src,
 	}
 }
 
-static int sync_slot(struct kvm_dirty *d, struct kvm_dirty_slot *s,
+static int sync_slot(struct kvm_dirty *d, const struct kvm_dirty_slot *s,
 		     uint64_t *bitmap)
 {
 	struct kvm_dirty_log log = {
@@ -215,4 +227,83 @@ void kvm_dirty_stop(struct kvm_dirty *d)
 		d->logging = false;
 	}
 	pthread_mutex_unlock(&d->lock);
+}
+
+int kvm_dirty_dev_map(struct kvm_dirty *d, uint64_t gpa, void *hva,
+		      uint64_t size)
+{
+	struct kvm_dirty_slot *s = NULL;
+	int i, ret;
+
+	if ((gpa | size | (uintptr_t)hva) & ((1u << PAGE_SHIFT) - 1) || !size ||
+	    gpa + size < gpa)
+		return -EINVAL;
+	pthread_mutex_lock(&d->lock);
+	for (i = 0; i < DEV_SLOTS && !s; i++)
+		if (!d->dev[i].buf)
+			s = &d->dev[i];
+	ret = -ENOSPC;
+	if (!s)
+		goto out;
+	i = s - d->dev;
+	s->region = (struct kvm_userspace_memory_region){
+		.slot = DEV_SLOT_BASE + i,
+		.flags = KVM_MEM_LOG_DIRTY_PAGES,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uintptr_t)hva,
+	};
+	s->first = 0;
+	s->words = ((size >> PAGE_SHIFT) + 63) / 64;
+	s->buf = calloc(s->words, sizeof(uint64_t));
+	ret = -ENOMEM;
+	if (!s->buf)
+		goto out;
+	d->manual = enable_manual(d);
+	if (ioctl(d->vm_fd, KVM_SET_USER_MEMORY_REGION, &s->region) < 0) {
+		ret = -errno;
+		free(s->buf);
+		s->buf = NULL;
+		goto out;
+	}
+	ret = i;
+out:
+	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
+static struct kvm_dirty_slot *dev_slot(struct kvm_dirty *d, int id)
+{
+	if (id < 0 || id >= DEV_SLOTS || !d->dev[id].buf)
+		return NULL;
+	return &d->dev[id];
+}
+
+void kvm_dirty_dev_unmap(struct kvm_dirty *d, int id)
+{
+	struct kvm_dirty_slot *s;
+
+	pthread_mutex_lock(&d->lock);
+	s = dev_slot(d, id);
+	if (s) {
+		s->region.flags = 0;
+		s->region.memory_size = 0;
+		ioctl(d->vm_fd, KVM_SET_USER_MEMORY_REGION, &s->region);
+		free(s->buf);
+		s->buf = NULL;
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+int kvm_dirty_dev_sync(struct kvm_dirty *d, int id, uint64_t *bitmap)
+{
+	struct kvm_dirty_slot *s;
+	int ret = -EINVAL;
+
+	pthread_mutex_lock(&d->lock);
+	s = dev_slot(d, id);
+	if (s)
+		ret = sync_slot(d, s, bitmap);
+	pthread_mutex_unlock(&d->lock);
+	return ret;
 }

@@ -32,4 +32,17 @@ int kvm_dirty_start(struct kvm_dirty *d, char *err, size_t errlen);
 int kvm_dirty_sync(struct kvm_dirty *d, uint64_t *bitmap);
 void kvm_dirty_stop(struct kvm_dirty *d);
 
+/*
+ * Device memory as a logged slot (accel.h dev_slot_*): size bytes at hva
+ * (both page-aligned) seen by the guest at gpa, every guest write to it
+ * logged from now on. map returns a slot id >= 0 or a negative errno
+ * (-ENOSPC: all device slots in use; KVM's -EEXIST: gpa overlaps another
+ * slot). sync ORs the pages written since the last sync into bitmap (bit
+ * i: page i of the slot) and clears them. Any thread.
+ */
+int kvm_dirty_dev_map(struct kvm_dirty *d, uint64_t gpa, void *hva,
+		      uint64_t size);
+void kvm_dirty_dev_unmap(struct kvm_dirty *d, int id);
+int kvm_dirty_dev_sync(struct kvm_dirty *d, int id, uint64_t *bitmap);
+
 #endif

@@ -53,6 +53,25 @@ struct irq_chip {
 	void *opaque;
 };
 
+/*
+ * Device memory the guest reaches without a VMM exit, each guest write
+ * logged (under KVM: a memory slot with dirty logging). The VM forwards
+ * these to its accelerator; a dev_env without them (emu, unit tests)
+ * leaves the device's memory on the MMIO bus. map returns a slot id or a
+ * negative errno; sync ORs the slot's pages written since its last sync
+ * into bitmap (bit i: page i) and clears them.
+ */
+struct mem_slot_ops {
+	int (*map)(void *opaque, uint64_t gpa, void *hva, uint64_t size);
+	void (*unmap)(void *opaque, int slot);
+	int (*sync)(void *opaque, int slot, uint64_t *bitmap);
+};
+
+struct mem_slots {
+	const struct mem_slot_ops *ops;
+	void *opaque;
+};
+
 /* One GSI input of the interrupt controller, as a device drives it. */
 struct irq_line {
 	const struct irq_chip *chip;
@@ -89,6 +108,7 @@ struct dev_env {
 	struct guest_mem *mem;
 	struct event_loop *loop;	/* NULL in unit tests without one */
 	const struct irq_chip *irq;
+	const struct mem_slots *slots;	/* NULL: none */
 	struct power_sink power;
 	struct pci_bus *pci;		/* set once the host bridge exists */
 	int nr_vcpus;

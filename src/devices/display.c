@@ -6,6 +6,12 @@
  * 7 VIRT_HEIGHT, 8 X_OFFSET, 9 Y_OFFSET, 10 video memory in 64 KiB units.
  * Every register value the guest writes is kept as written (it reads back)
  * but only a mode that fits video memory is shown.
+ *
+ * Video memory is a BAR region on the MMIO bus, where each guest access
+ * is a call (and marks its page dirty). When the accelerator offers
+ * device memory slots (KVM), the BAR is also mapped as one wherever the
+ * guest places it: stores then go straight to memory, and the slot's
+ * dirty log says which pages they hit.
  */
 #include "devices/display.h"
 
@@ -67,6 +73,8 @@ struct display {
 	bool registered;
 	uint8_t *vram;			/* DISPLAY_VRAM_SIZE, anonymous */
 	_Atomic uint64_t dirty[DISPLAY_DIRTY_WORDS];
+	const struct mem_slots *slots;	/* NULL: MMIO only */
+	int slot;			/* video memory's, -1: none */
 
 	pthread_mutex_t lock;		/* the registers below */
 	uint16_t dispi[DISPI_NR];
@@ -381,10 +389,19 @@ bool display_take_dirty(struct display *d, uint64_t *bits)
 {
 	bool any = false;
 
+	memset(bits, 0, DISPLAY_DIRTY_WORDS * sizeof(*bits));
+	pthread_mutex_lock(&d->lock);
+	if (d->slot >= 0 &&
+	    d->slots->ops->sync(d->slots->opaque, d->slot, bits) < 0) {
+		/* the log failed: whatever the guest wrote is unknown */
+		memset(bits, 0xff, DISPLAY_DIRTY_WORDS * sizeof(*bits));
+		log_limited(&d->dev.log, "display: video memory dirty log failed");
+	}
+	pthread_mutex_unlock(&d->lock);
 	for (unsigned i = 0; i < DISPLAY_DIRTY_WORDS; i++) {
-		bits[i] = atomic_load_explicit(&d->dirty[i],
-					       memory_order_relaxed) ?
-			  atomic_exchange(&d->dirty[i], 0) : 0;
+		bits[i] |= atomic_load_explicit(&d->dirty[i],
+						memory_order_relaxed) ?
+			   atomic_exchange(&d->dirty[i], 0) : 0;
 		any |= bits[i] != 0;
 	}
 	return any;
@@ -490,6 +507,50 @@ static void display_destroy(struct device *dev)
 	free(d);
 }
 
+/* Video memory's BAR decodes at addr: map it as a slot there too. */
+static void display_bar_mapped(struct pci_device *pci, int bar, uint64_t addr)
+{
+	struct display *d = container_of(pci, struct display, pci);
+	int ret;
+
+	if (bar != BAR_VRAM || !d->slots)
+		return;
+	ret = d->slots->ops->map(d->slots->opaque, addr, d->vram,
+				 DISPLAY_VRAM_SIZE);
+	if (ret < 0)
+		log_limited(&d->dev.log,
+			    "display: video memory at %#llx stays MMIO: %s",
+			    (unsigned long long)addr, strerror(-ret));
+	pthread_mutex_lock(&d->lock);
+	d->slot = ret < 0 ? -1 : ret;
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void display_bar_unmapped(struct pci_device *pci, int bar,
+				 uint64_t addr)
+{
+	struct display *d = container_of(pci, struct display, pci);
+	int slot;
+
+	(void)addr;
+	if (bar != BAR_VRAM)
+		return;
+	pthread_mutex_lock(&d->lock);
+	slot = d->slot;
+	d->slot = -1;
+	pthread_mutex_unlock(&d->lock);
+	if (slot < 0)
+		return;
+	d->slots->ops->unmap(d->slots->opaque, slot);
+	/* Writes the log held but nobody synced: repaint. */
+	display_mark_all(d);
+}
+
+static const struct pci_device_ops display_pci_ops = {
+	.bar_mapped = display_bar_mapped,
+	.bar_unmapped = display_bar_unmapped,
+};
+
 static const struct device_ops display_dev_ops = {
 	.state_version = 1,
 	.save = display_save,
@@ -517,6 +578,8 @@ int display_create(const struct dev_env *env, struct display **out)
 	}
 	d->dev.ops = &display_dev_ops;
 	snprintf(d->dev.name, sizeof(d->dev.name), "display");
+	d->slots = env->slots;
+	d->slot = -1;
 	pthread_mutex_init(&d->lock, NULL);
 	d->dispi[DISPI_ID] = DISPI_ID5;
 	d->dispi[DISPI_XRES] = DISPLAY_DEF_WIDTH;
@@ -532,6 +595,7 @@ int display_create(const struct dev_env *env, struct display **out)
 	pci = &d->pci;
 	pci_device_init(pci, "display", DISPLAY_VENDOR, DISPLAY_DEVICE,
 			DISPLAY_CLASS, DISPLAY_REVISION, PCI_CFG_SIZE);
+	pci->ops = &display_pci_ops;
 	pci_set_u16(pci->cfg + PCI_SUBSYSTEM_VENDOR_ID, DISPLAY_SUBVENDOR);
 	pci_set_u16(pci->cfg + PCI_SUBSYSTEM_ID, DISPLAY_SUBDEVICE);
 	/* No interrupts: the pin register reads 0. */

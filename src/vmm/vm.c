@@ -115,6 +115,33 @@ static const struct irq_chip_ops vm_irq_ops = {
 	.del_ioeventfd = vm_irq_del_ioeventfd,
 };
 
+static int vm_slot_map(void *opaque, uint64_t gpa, void *hva, uint64_t size)
+{
+	struct vm *vm = opaque;
+
+	return vm->accel->dev_slot_map(vm, gpa, hva, size);
+}
+
+static void vm_slot_unmap(void *opaque, int slot)
+{
+	struct vm *vm = opaque;
+
+	vm->accel->dev_slot_unmap(vm, slot);
+}
+
+static int vm_slot_sync(void *opaque, int slot, uint64_t *bitmap)
+{
+	struct vm *vm = opaque;
+
+	return vm->accel->dev_slot_sync(vm, slot, bitmap);
+}
+
+static const struct mem_slot_ops vm_slot_ops = {
+	.map = vm_slot_map,
+	.unmap = vm_slot_unmap,
+	.sync = vm_slot_sync,
+};
+
 void vm_power_event(void *opaque, enum power_event ev, const char *why)
 {
 	static const enum vm_exit_reason reason[] = {
@@ -243,12 +270,14 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	if (ret)
 		return ret;
 	vm->irq = (struct irq_chip){ &vm_irq_ops, vm };
+	vm->slots = (struct mem_slots){ &vm_slot_ops, vm };
 	vm->env = (struct dev_env){
 		.pio = &vm->pio,
 		.mmio = &vm->mmio,
 		.mem = &vm->mem,
 		.loop = vm->loop,
 		.irq = &vm->irq,
+		.slots = vm->accel->dev_slot_map ? &vm->slots : NULL,
 		.power = { vm_power_event, vm },
 		.nr_vcpus = vm->nr_vcpus,
 		.vm_name = cfg->name,

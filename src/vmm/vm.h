@@ -136,6 +136,7 @@ struct vm {
 	 * are created with: the interrupt controller is the accelerator's.
 	 */
 	struct irq_chip irq;
+	struct mem_slots slots;		/* device memory slots (dev_env) */
 	struct dev_env env;
 	struct device *devices[VM_MAX_DEVICES];
 	int nr_devices;

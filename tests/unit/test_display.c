@@ -4,6 +4,7 @@
  * driver uses them: identity, a mode set, pixels and dirty pages, what the
  * UI reads back, hostile register values, and a save/load round trip.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -232,6 +233,100 @@ static void test_state(void)
 	free(buf);
 }
 
+/* Device memory slots as an accelerator would offer them, recorded. */
+static struct {
+	int maps, unmaps, live;
+	uint64_t gpa, size;
+	void *hva;
+	uint64_t dirty[DISPLAY_DIRTY_WORDS];
+	int sync_error;
+} fs;
+
+static int fs_map(void *opaque, uint64_t gpa, void *hva, uint64_t size)
+{
+	(void)opaque;
+	fs.maps++;
+	fs.live++;
+	fs.gpa = gpa;
+	fs.hva = hva;
+	fs.size = size;
+	return 7;
+}
+
+static void fs_unmap(void *opaque, int slot)
+{
+	(void)opaque;
+	CHECK_EQ(slot, 7);
+	fs.unmaps++;
+	fs.live--;
+}
+
+static int fs_sync(void *opaque, int slot, uint64_t *bitmap)
+{
+	(void)opaque;
+	CHECK_EQ(slot, 7);
+	if (fs.sync_error)
+		return fs.sync_error;
+	for (unsigned i = 0; i < DISPLAY_DIRTY_WORDS; i++)
+		bitmap[i] |= fs.dirty[i];
+	memset(fs.dirty, 0, sizeof(fs.dirty));
+	return 0;
+}
+
+static const struct mem_slot_ops fs_ops = {
+	.map = fs_map, .unmap = fs_unmap, .sync = fs_sync,
+};
+
+/*
+ * With slots offered, video memory is mapped as one wherever its BAR
+ * decodes, the slot's log feeds the dirty set, and a BAR that moves or
+ * stops decoding takes the slot with it.
+ */
+static void test_vram_slot(void)
+{
+	const struct mem_slots slots = { &fs_ops, NULL };
+	struct dev_env env = *fake_env(&vm);
+	uint64_t bits[DISPLAY_DIRTY_WORDS];
+	unsigned devfn = 2 << 3;
+	struct display *d;
+	uint32_t bar;
+
+	env.slots = &slots;
+	CHECK_EQ(display_create(&env, &d), 0);
+	bar = pci_config_read(vm.pci, devfn, PCI_BAR0, 4) & ~0xfu;
+	CHECK_EQ(fs.maps, 1);
+	CHECK_EQ(fs.gpa, bar);
+	CHECK_EQ(fs.size, DISPLAY_VRAM_SIZE);
+	CHECK(fs.hva != NULL);
+	CHECK(display_take_dirty(d, bits));	/* the first frame: all */
+	CHECK(!display_take_dirty(d, bits));
+	fs.dirty[1] = 1ULL << 5;		/* page 69, by the guest */
+	CHECK(display_take_dirty(d, bits));
+	CHECK_EQ(bits[1], 1ULL << 5);
+	CHECK_EQ(bits[0], 0);
+	/* what the guest stored is what the UI reads: same memory */
+	memcpy((uint8_t *)fs.hva + 8, "\x11\x22\x33\x00", 4);
+	CHECK_EQ(display_vram_read(d, 8, 4), 0x332211);
+	/* a failed sync repaints everything */
+	fs.sync_error = -EIO;
+	CHECK(display_take_dirty(d, bits));
+	CHECK_EQ(bits[DISPLAY_DIRTY_WORDS - 1], ~0ULL);
+	fs.sync_error = 0;
+	/* memory decode off: the slot goes, the screen repaints */
+	pci_config_write(vm.pci, devfn, PCI_COMMAND, 0, 2);
+	CHECK_EQ(fs.unmaps, 1);
+	CHECK_EQ(fs.live, 0);
+	CHECK(display_take_dirty(d, bits));
+	CHECK_EQ(bits[0], ~0ULL);
+	/* moved and decoding again: mapped at the new address */
+	pci_config_write(vm.pci, devfn, PCI_BAR0, bar + 0x8000000, 4);
+	pci_config_write(vm.pci, devfn, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	CHECK_EQ(fs.maps, 2);
+	CHECK_EQ(fs.gpa, bar + 0x8000000);
+	display_device(d)->ops->destroy(display_device(d));
+	CHECK_EQ(fs.live, 0);
+}
+
 int main(void)
 {
 	CHECK_EQ(bus_init(&vm.pio, "pio"), 0);
@@ -246,6 +341,7 @@ int main(void)
 	RUN(test_blank);
 	RUN(test_hostile);
 	RUN(test_state);
+	RUN(test_vram_slot);
 	fake_pci_destroy(&vm);
 	guest_mem_destroy(&vm.mem);
 	bus_destroy(&vm.pio);

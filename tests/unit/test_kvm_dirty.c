@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "arch/x86/boot.h"
@@ -22,6 +23,8 @@
 #define CODE_GPA	0x100000ull
 #define MAILBOX_GPA	0x3000ull
 #define PROBE_PORT	0x80
+#define SLOT_GPA	0xe0000000ull
+#define SLOT_SIZE	(2ull << 20)
 
 struct probe {
 	struct vcpu *vcpu;
@@ -211,8 +214,103 @@ static void test_kvm_dirty_log(void)
 	kvm_machine_free(vm);
 }
 
+/* The pages of a device slot sync reports are exactly want[] (offsets). */
+static void expect_slot_dirty(struct vm *vm, int slot, const uint64_t *want,
+			      int n)
+{
+	uint64_t bm[SLOT_SIZE >> 18] = { 0 };
+
+	CHECK_EQ(vm->accel->dev_slot_sync(vm, slot, bm), 0);
+	for (uint64_t pg = 0; pg < SLOT_SIZE >> 12; pg++) {
+		bool set = bm[pg / 64] >> (pg % 64) & 1, wanted = false;
+
+		for (int i = 0; i < n; i++)
+			wanted |= want[i] >> 12 == pg;
+		if (set != wanted) {
+			printf("  slot page %llu: dirty %d, expected %d\n",
+			       (unsigned long long)pg, set, wanted);
+			CHECK(0);
+		}
+	}
+}
+
+/*
+ * Device memory (as the display's video memory) mapped as a logged slot:
+ * guest stores land in the host buffer without exits and are reported by
+ * the slot's own sync, alongside a migration's log of guest RAM, neither
+ * seeing the other's pages; the slot can move and go.
+ */
+static void test_kvm_dev_slot(void)
+{
+	const uint64_t pages[] = { 0x1008, 0x5000, 0x1ff000 };
+	struct probe p = { 0 };
+	char reason[300] = "";
+	uint64_t gpa = SLOT_GPA;
+	uint8_t *mem;
+	struct vm *vm;
+	int slot;
+
+	if (!have_kvm()) {
+		SKIP("no usable /dev/kvm");
+		return;
+	}
+	vm = kvm_machine(&p, reason, sizeof(reason));
+	if (reason[0]) {
+		kvm_machine_free(vm);
+		SKIP("%s", reason);
+		return;
+	}
+	mem = mmap(NULL, SLOT_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(mem != MAP_FAILED);
+	CHECK(vm->accel->dev_slot_map(vm, gpa + 1, mem, SLOT_SIZE) < 0);
+	slot = vm->accel->dev_slot_map(vm, gpa, mem, SLOT_SIZE);
+	if (slot == -EINVAL || slot == -ENOTSUP) {
+		munmap(mem, SLOT_SIZE);
+		kvm_machine_free(vm);
+		SKIP("this KVM cannot log a slot's dirty pages");
+		return;
+	}
+	CHECK(slot >= 0);
+	/* overlapping slots are refused */
+	CHECK(vm->accel->dev_slot_map(vm, gpa, mem, SLOT_SIZE) < 0);
+	for (int i = 0; i < 3; i++) {
+		mem[pages[i] + 1] = 0x5a;
+		CHECK(store_to(vm, &p, gpa + pages[i]));
+		/* the guest's 8 bytes of %rax replaced ours */
+		CHECK(mem[pages[i] + 1] != 0x5a);
+	}
+	expect_slot_dirty(vm, slot, pages, 3);
+	expect_slot_dirty(vm, slot, NULL, 0);
+
+	/* With a migration's log running, each log sees its own pages. */
+	CHECK_EQ(vm->accel->dirty_log_start(vm), 0);
+	CHECK(store_to(vm, &p, 0x600000));
+	CHECK(store_to(vm, &p, gpa + 0x3000));
+	expect_dirty(vm, (const uint64_t[]){ 0x600000 }, 1);
+	expect_slot_dirty(vm, slot, (const uint64_t[]){ 0x3000 }, 1);
+	CHECK(store_to(vm, &p, gpa + 0x4000));
+	vm->accel->dirty_log_stop(vm);
+	expect_slot_dirty(vm, slot, (const uint64_t[]){ 0x4000 }, 1);
+
+	/* Moved, as when the guest reprograms the BAR. */
+	vm->accel->dev_slot_unmap(vm, slot);
+	CHECK(vm->accel->dev_slot_sync(vm, slot, (uint64_t[8]){ 0 }) < 0);
+	gpa += SLOT_SIZE;
+	slot = vm->accel->dev_slot_map(vm, gpa, mem, SLOT_SIZE);
+	CHECK(slot >= 0);
+	mem[0x7001] = 0x5a;
+	CHECK(store_to(vm, &p, gpa + 0x7000));
+	CHECK(mem[0x7001] != 0x5a);
+	expect_slot_dirty(vm, slot, (const uint64_t[]){ 0x7000 }, 1);
+	vm->accel->dev_slot_unmap(vm, slot);
+	munmap(mem, SLOT_SIZE);
+	kvm_machine_free(vm);
+}
+
 int main(void)
 {
 	RUN(test_kvm_dirty_log);
+	RUN(test_kvm_dev_slot);
 	return test_summary();
 }
