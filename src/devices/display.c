@@ -521,6 +521,9 @@ static void display_bar_mapped(struct pci_device *pci, int bar, uint64_t addr)
 		log_limited(&d->dev.log,
 			    "display: video memory at %#llx stays MMIO: %s",
 			    (unsigned long long)addr, strerror(-ret));
+	else
+		log_debug("display: video memory at %#llx is memory slot %d, dirty-logged",
+			  (unsigned long long)addr, ret);
 	pthread_mutex_lock(&d->lock);
 	d->slot = ret < 0 ? -1 : ret;
 	pthread_mutex_unlock(&d->lock);

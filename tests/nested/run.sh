@@ -156,6 +156,9 @@ if [[ $WITH_QEMU == 1 ]]; then
 		[[ -e $fw ]] && install -D -m 0644 "$(readlink -f "$fw")" "$root$fw"
 	done
 fi
+# The VNC test client (make vnc-client), with libvncclient.
+vnc_client=${CVISOR_BUILD:-$TOP/build}/tests/vnc_client
+[[ -x $vnc_client ]] && copy_exe "$vnc_client" /cvisor/build/tests/vnc_client
 # The integration tests' helpers, and scripts a case may run as they are.
 cp "$TOP"/tests/integration/*.sh "$root/cvisor/tests/integration/"
 cp "$HERE/lib.sh" "$root/cvisor/tests/nested/"
