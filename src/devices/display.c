@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "devices/edid.h"
 #include "devices/pci.h"
 #include "vmm/log.h"
 
@@ -38,7 +39,6 @@
 #define REGS_SIZE		4096
 
 /* BAR 2 layout */
-#define REGS_EDID		0x000
 #define REGS_VGA		0x400	/* VGA port 0x3c0 + n */
 #define REGS_VGA_END		0x420
 #define REGS_DISPI		0x500
@@ -81,6 +81,7 @@ struct display {
 	uint32_t endian;		/* QEXT_*_ENDIAN */
 	bool blanked;
 	bool att_flip;			/* next 0x3c0 write is data */
+	uint8_t edid[EDID_BLOCK_SIZE];	/* read-only */
 };
 
 static void display_mark_all(struct display *d)
@@ -256,6 +257,13 @@ uint64_t display_reg_read(struct display *d, uint64_t off, unsigned size)
 {
 	uint64_t v = 0;
 
+	if (off < REGS_VGA && size <= 8 && size <= REGS_VGA - off) {
+		/* EDID: one block, then zeros up to the VGA registers */
+		for (unsigned i = 0; i < size; i++)
+			if (off + i < EDID_BLOCK_SIZE)
+				v |= (uint64_t)d->edid[off + i] << (8 * i);
+		return v;
+	}
 	pthread_mutex_lock(&d->lock);
 	if (off >= REGS_VGA && off < REGS_VGA_END && size == 1) {
 		v = vga_read(d, 0x3c0 + off - REGS_VGA);
@@ -266,7 +274,6 @@ uint64_t display_reg_read(struct display *d, uint64_t off, unsigned size)
 		   !(off & 3)) {
 		v = off == REGS_QEXT ? QEXT_SIZE : d->endian;
 	}
-	/* EDID (offset 0): none; its header reads as zeros. */
 	pthread_mutex_unlock(&d->lock);
 	return v;
 }
@@ -593,6 +600,7 @@ int display_create(const struct dev_env *env, struct display **out)
 	d->dispi[DISPI_VIDEO_MEMORY_64K] = DISPLAY_VRAM_SIZE >> 16;
 	dispi_update_virt_height(d);
 	d->endian = QEXT_LITTLE_ENDIAN;
+	edid_build(d->edid);
 	display_mark_all(d);
 
 	pci = &d->pci;

@@ -44,6 +44,7 @@ cmd='echo 0 >/sys/class/graphics/fbcon/cursor_blink
 setsid sh -c "exec sh -i </dev/tty1 >/dev/tty1 2>&1" &
 for e in /sys/class/input/event*; do grep -q tablet $e/device/name && ev=/dev/input/${e##*/}; grep -q "cvisor keyboard" $e/device/name && kev=/dev/input/${e##*/}; done
 echo "tablet: $ev keyboard: $kev"
+echo "cvisor-edid $(tr -cd a-z </sys/class/drm/card0-Virtual-1/edid)"
 (exec 3<$ev; while :; do set -- $(dd bs=24 count=1 <&3 2>/dev/null | od -A n -t d4 -w24 -v); [ $# -ge 6 ] && [ $(($5 & 65535)) = 3 ] && echo "cvisor-abs $(($5 >> 16)) $6"; done) &
 (exec 3<$kev; while :; do set -- $(dd bs=24 count=1 <&3 2>/dev/null | od -A n -t d4 -w24 -v); [ $# -ge 6 ] && [ $(($5 & 65535)) = 1 ] && echo "cvisor-key $(($5 >> 16)) $6"; done) &
 echo VNC-READY
@@ -92,6 +93,10 @@ if [[ -z $VM ]] || ! wait_for "$TMP/out" VNC-READY 180; then
 fi
 grep -q "bochs-drm" "$TMP/out" || dmesg_note=" (no bochs-drm line in the log)"
 pass vnc_linux_boot
+
+# The bochs driver read the display's EDID (its name and text strings).
+grep -q "^cvisor-edid .*cvisor.*bochsdisplay" "$TMP/out"
+check vnc_guest_reads_edid $? "$(grep -a 'cvisor-edid\|EDID' "$TMP/out" | head -n3)"
 
 vnc() { "$CLIENT" -p "$TMP/pw" "127.0.0.1:$PORT" "$@"; }
 

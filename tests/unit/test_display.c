@@ -233,6 +233,33 @@ static void test_state(void)
 	free(buf);
 }
 
+/* The EDID block at the start of the register BAR, as Linux reads it. */
+static void test_edid(void)
+{
+	static const uint8_t header[8] = { 0, 0xff, 0xff, 0xff, 0xff, 0xff,
+					   0xff, 0 };
+	uint8_t e[128], sum = 0;
+
+	for (int i = 0; i < 128; i++) {
+		e[i] = rd(regs + i, 1);
+		sum += e[i];
+	}
+	CHECK(!memcmp(e, header, 8));
+	CHECK_EQ(sum, 0);
+	CHECK_EQ(e[18], 1);			/* version 1.4 */
+	CHECK_EQ(e[19], 4);
+	CHECK(!memcmp(e + 95, "cvisor\n", 7));	/* product name */
+	/* the preferred mode: 1024x768 */
+	CHECK_EQ(e[56] | (e[58] >> 4) << 8, 1024);
+	CHECK_EQ(e[59] | (e[61] >> 4) << 8, 768);
+	/* wider reads, the rest of the area, and it is read-only */
+	CHECK_EQ(rd(regs, 4), 0xffffff00);
+	CHECK_EQ(rd(regs + 0x3fc, 4), 0);
+	CHECK_EQ(rd(regs + 0x3fe, 4), 0);
+	wr(regs + 1, 0, 1);
+	CHECK_EQ(rd(regs + 1, 1), 0xff);
+}
+
 /* Device memory slots as an accelerator would offer them, recorded. */
 static struct {
 	int maps, unmaps, live;
@@ -341,6 +368,7 @@ int main(void)
 	RUN(test_blank);
 	RUN(test_hostile);
 	RUN(test_state);
+	RUN(test_edid);
 	RUN(test_vram_slot);
 	fake_pci_destroy(&vm);
 	guest_mem_destroy(&vm.mem);
