@@ -109,7 +109,7 @@ test:
 # make test-nested: Linux guests on cvisor's KVM path over a real kvm_intel,
 # in a Bochs-emulated VT-x machine (tests/nested/run.sh; its host kernel
 # comes from tests/guest/make-assets.sh --nested). Slow: see README.
-test-nested: all guests
+test-nested: all guests vnc-client
 	./tests/nested/run.sh
 
 # Each step in turn: the build needs what install-deps brings.
