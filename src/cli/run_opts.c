@@ -370,16 +370,16 @@ int run_parse_net(const char *arg, struct vm_config *cfg)
 	return 0;
 }
 
-/* --vnc: the syntax is checked now, so a typo is a usage error. */
+/*
+ * --vnc: the syntax is checked now, so a typo is a usage error. A later
+ * one replaces an earlier one, so a restore or an incoming migration on
+ * the same host can show the VM on another port than the saved one.
+ */
 int run_parse_vnc(const char *arg, struct vm_config *cfg)
 {
 	struct vnc_opts o;
 	char err[512];
 
-	if (cfg->vnc_spec) {
-		log_error("--vnc: at most one");
-		return -EINVAL;
-	}
 	if (vnc_opts_parse(arg, &o, err, sizeof(err))) {
 		log_error("%s", err);
 		return -EINVAL;

@@ -5,7 +5,8 @@
 # terminal, absolute pointer positions reach the guest's tablet, screendump
 # equals what the client received, and bad clients (wrong password,
 # garbage, one that never reads, 20 at once) leave the guest running. Then
-# a snapshot of the VM is restored with its screen.
+# a snapshot of the VM is restored with its screen, and the restored VM
+# migrates live to another port with its screen.
 . "$(dirname "$0")/lib.sh"
 
 CLIENT=$CVISOR_BUILD/tests/vnc_client
@@ -201,7 +202,29 @@ check vnc_snapshot_restores_screen $ok "$(tail -c 300 "$TMP/out2")"
 vnc type "echo restored-$((3 * 3)) >/dev/ttyS0" enter sleep 300 2>"$TMP/err"
 wait_for "$TMP/out2" "^restored-9" 60
 check vnc_snapshot_restored_keyboard $? "$(cat "$TMP/err") $(tail -c 300 "$TMP/out2")"
-"$CVISOR" stop "$NAME" --force >/dev/null 2>&1
+
+# Live migration with the display, on this host: the destination's own
+# --vnc moves it to another port; it shows the same screen and takes keys.
+D2=$((50 + (D - 49) % 40))
+MPORT=$((20000 + RANDOM % 20000))
+"$CVISOR" run --incoming "tcp:127.0.0.1:$MPORT" --name "${NAME}m" \
+	--vnc ":$D2,password-file=$TMP/pw" </dev/null >"$TMP/out4" 2>&1 &
+DST=$!
+sleep 0.5
+"$CVISOR" screendump "$NAME" "$TMP/before.png"
+timeout 300 "$CVISOR" migrate "$NAME" "tcp:127.0.0.1:$MPORT" >"$TMP/mig" 2>&1
+mrc=$?
+wait $VM
+VM=$DST
+PORT=$((5900 + D2))
+"$CVISOR" screendump "${NAME}m" "$TMP/after.png" 2>"$TMP/err"
+[[ $mrc -eq 0 ]] && cmp -s "$TMP/before.png" "$TMP/after.png" &&
+	vnc compare-png "$TMP/after2.png" "'$CVISOR' screendump ${NAME}m '$TMP/after2.png'" 2>>"$TMP/err"
+check vnc_migration_keeps_screen $? "migrate rc=$mrc $(cat "$TMP/mig" "$TMP/err") $(tail -c 300 "$TMP/out4")"
+vnc type "echo migrated-$((4 * 4)) >/dev/ttyS0" enter sleep 300 2>"$TMP/err"
+wait_for "$TMP/out4" "^migrated-16" 60
+check vnc_migration_keyboard $? "$(cat "$TMP/err") $(tail -c 300 "$TMP/out4")"
+"$CVISOR" stop "${NAME}m" --force >/dev/null 2>&1
 wait $VM
 VM=
 

@@ -5,7 +5,8 @@
 # drawn, types a command into a shell on tty1 (the virtio keyboard), and
 # afterwards a fresh client's picture - built only from what the dirty log
 # reported - equals screendump, which reads video memory itself, and
-# differs from the screen before. A snapshot restores the screen.
+# differs from the screen before. A snapshot restores the screen, and a
+# live migration (both dirty logs at once) keeps it.
 # Guest commands are single-quoted: they expand in the guest.
 # shellcheck disable=SC2016
 # shellcheck source=tests/nested/lib.sh
@@ -63,6 +64,26 @@ check nested_kvm_vnc_snapshot_restore $ok "$(tail -c 300 restore.out)"
 vnc type "echo restored-\$((3 * 3)) >/dev/ttyS0" enter sleep 500 2>err.out
 wait_for restore.out "^restored-9" 120 "$VM"
 check nested_kvm_vnc_restored_keyboard $? "$(cat err.out) $(grep -av 'debug: vnc' restore.out | tail -c 300)"
-"$CVISOR" stop vnc --force >/dev/null 2>&1
+
+# Live migration: the guest RAM log (migration's) and the video memory
+# slot's log run side by side on the source; the destination, on display
+# :1, shows the same screen and takes keys.
+"$CVISOR" run --incoming tcp:127.0.0.1:4445 --name vnc2 --vnc :1 \
+	</dev/null >dst.out 2>&1 &
+DST=$!
+sleep 1
+"$CVISOR" screendump vnc premig.png >/dev/null 2>&1
+timeout 600 "$CVISOR" migrate vnc tcp:127.0.0.1:4445 >m.out 2>&1
+mrc=$?
+wait "$VM"
+VM=$DST
+"$CVISOR" screendump vnc2 postmig.png >/dev/null 2>&1
+[[ $mrc -eq 0 ]] && cmp -s premig.png postmig.png &&
+	"$CLIENT" 127.0.0.1:5901 compare-png mig.png "'$CVISOR' screendump vnc2 '$TMP/mig.png'" 2>err.out
+check nested_kvm_vnc_migration_keeps_screen $? "migrate rc=$mrc $(cat m.out err.out) $(tail -c 300 dst.out)"
+"$CLIENT" 127.0.0.1:5901 type "echo migrated-\$((4 * 4)) >/dev/ttyS0" enter sleep 500 2>err.out
+wait_for dst.out "^migrated-16" 120 "$VM"
+check nested_kvm_vnc_migration_keyboard $? "$(cat err.out) $(tail -c 300 dst.out)"
+"$CVISOR" stop vnc2 --force >/dev/null 2>&1
 wait "$VM"
 VM=
