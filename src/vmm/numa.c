@@ -87,6 +87,12 @@ int numa_check(const struct numa_config *cfg, int nr_cpus, uint64_t mem_size,
 			return -EINVAL;
 		}
 		seen |= n->cpus;
+		if (n->mem > mem_size - total) {
+			snprintf(err, err_size, "--numa: nodes 0-%d have more "
+				 "mem than --memory (%llu MiB)", i,
+				 (unsigned long long)(mem_size >> 20));
+			return -EINVAL;
+		}
 		total += n->mem;
 	}
 	if (seen != all_cpus) {

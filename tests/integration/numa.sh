@@ -55,7 +55,10 @@ bad cpu_in_no_node "vCPUs 3 are in no node" --memory 256M --cpus 4 \
 bad overlapping_nodes "node 1: vCPUs 1 are in another node too" \
 	--memory 256M --cpus 2 --numa node=0,cpus=0-1,mem=128M \
 	--numa node=1,cpus=1,mem=128M
-bad sizes_not_memory "the nodes' mem adds up to 384 MiB, --memory is 256 MiB" \
+bad sizes_not_memory "the nodes' mem adds up to 128 MiB, --memory is 256 MiB" \
+	--memory 256M --cpus 2 --numa node=0,cpus=0,mem=64M \
+	--numa node=1,cpus=1,mem=64M
+bad sizes_over_memory "nodes 0-1 have more mem than --memory (256 MiB)" \
 	--memory 256M --cpus 2 --numa node=0,cpus=0,mem=256M \
 	--numa node=1,cpus=1,mem=128M
 bad missing_node "node 1 is missing" --memory 256M \

@@ -168,6 +168,8 @@ static void test_parse_numa(void)
 	CHECK(strstr(err, "vCPUs 4 do not exist") != NULL);
 	CHECK_EQ(numa_check(&n, 5, 4ULL << 30, err, sizeof(err)), -EINVAL);
 	CHECK(strstr(err, "adds up to 3072 MiB, --memory is 4096 MiB") != NULL);
+	CHECK_EQ(numa_check(&n, 5, 2ULL << 30, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "nodes 0-1 have more mem than --memory (2048 MiB)") != NULL);
 	CHECK_EQ(parse(&n, "node=0,cpus=0,mem=1G", err, sizeof(err)), -EINVAL);
 	CHECK(strstr(err, "node 0 is given twice") != NULL);
 	CHECK_EQ(parse(&n, "node=2,cpus=1,mem=1G", err, sizeof(err)), 0);
