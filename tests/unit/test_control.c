@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * The control socket without a VM: where it lives and with which
- * permissions, stale and duplicate names, peer credentials, and how the
- * server answers malformed or hostile requests.
+ * permissions, stale and duplicate names, peer credentials, how the
+ * server answers malformed or hostile requests, and secret-set handing a
+ * disk passphrase to a VM that is not built yet.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -277,6 +278,58 @@ static void test_control_hostile_requests(void)
 	control_destroy(ctl);
 }
 
+static bool never(void *opaque)
+{
+	(void)opaque;
+	return false;
+}
+
+static bool always(void *opaque)
+{
+	(void)opaque;
+	return true;
+}
+
+static void test_control_secret_set(void)
+{
+	struct control *ctl;
+	char err[256], resp[1024];
+	uint8_t *data = NULL;
+	size_t len = 0;
+
+	ctl = control_create("sec", err, sizeof(err));
+	CHECK(ctl != NULL);
+	if (!ctl)
+		return;
+	CHECK(control_start(ctl) == 0);
+	/* refused: no id, a bad id, data that is not base64 */
+	SEND("sec", "{\"id\":1,\"cmd\":\"secret-set\",\"data\":\"eA==\"}\n",
+	     resp, sizeof(resp));
+	CHECK(reply_is(resp, false, "1", "needs \"secret\""));
+	SEND("sec", "{\"id\":2,\"cmd\":\"secret-set\",\"secret\":\"a/b\","
+	     "\"data\":\"eA==\"}\n", resp, sizeof(resp));
+	CHECK(reply_is(resp, false, "2", "needs \"secret\""));
+	SEND("sec", "{\"id\":3,\"cmd\":\"secret-set\",\"secret\":\"k0\","
+	     "\"data\":\"!!!\"}\n", resp, sizeof(resp));
+	CHECK(reply_is(resp, false, "3", "not base64"));
+	/* cancelled while nothing came */
+	CHECK_EQ(control_secret_wait(ctl, "k0", &data, &len, always, NULL),
+		 -EINTR);
+	/* accepted with no VM; the reply does not echo it */
+	SEND("sec", "{\"id\":4,\"cmd\":\"secret-set\",\"secret\":\"k0\","
+	     "\"data\":\"cGFzcwpwaHJhc2U=\"}\n", resp, sizeof(resp));
+	CHECK(reply_is(resp, true, "4", NULL));
+	CHECK(strstr(resp, "cGFz") == NULL);
+	CHECK_EQ(control_secret_wait(ctl, "k0", &data, &len, never, NULL), 0);
+	CHECK_EQ(len, 11);
+	CHECK(data && !memcmp(data, "pass\nphrase", 11));
+	free(data);
+	/* taken once: a second wait does not find it */
+	CHECK_EQ(control_secret_wait(ctl, "k0", &data, &len, always, NULL),
+		 -EINTR);
+	control_destroy(ctl);
+}
+
 static void test_control_other_uid_refused(void)
 {
 	struct control *ctl;
@@ -340,6 +393,7 @@ int main(void)
 	RUN(test_control_stale_socket_replaced);
 	RUN(test_control_starting_socket_kept);
 	RUN(test_control_hostile_requests);
+	RUN(test_control_secret_set);
 	RUN(test_control_other_uid_refused);
 	rmdir(rundir);
 	rmdir(tmpl);
