@@ -11,50 +11,16 @@
  * place opens read-only only: writes could otherwise land on another
  * block's data. "img check" names such entries.
  */
-#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "block/block.h"
-
-#define VDI_SIGNATURE   0xbeda107fu
-#define VDI_VERSION_1_1 0x00010001u
-#define VDI_DYNAMIC     1u
-#define VDI_STATIC      2u
-#define VDI_BLOCK       (1u << 20)
-#define VDI_UNALLOCATED 0xffffffffu
-#define VDI_DISCARDED   0xfffffffeu
-/* qemu-img's limit: the map stays under 128 MiB */
-#define VDI_MAX_BLOCKS  0x1fffff8u
-#define VDI_HEADER_LEN  512u
-#define VDI_V11_LEN     0x180u /* header v1.1 without the LCHS geometry */
-
-/* field offsets in the 512-byte header */
-enum {
-	H_SIGNATURE = 0x40,
-	H_VERSION = 0x44,
-	H_HEADER_SIZE = 0x48,
-	H_TYPE = 0x4c,
-	H_BMAP = 0x154,
-	H_DATA = 0x158,
-	H_SECTOR_SIZE = 0x168,
-	H_DISK_SIZE = 0x170,
-	H_BLOCK_SIZE = 0x178,
-	H_BLOCK_EXTRA = 0x17c,
-	H_BLOCKS = 0x180,
-	H_ALLOCATED = 0x184,
-	H_UUID_IMAGE = 0x188,
-	H_UUID_SNAP = 0x198,
-	H_UUID_LINK = 0x1a8,
-	H_UUID_PARENT = 0x1b8,
-};
+#include "block/vdi.h"
 
 struct vdi {
 	int fd;
@@ -70,34 +36,6 @@ struct vdi {
 static struct vdi *vdi_of(struct block_dev *dev)
 {
 	return dev->opaque;
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return le32toh(v);
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return le64toh(v);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	v = htole32(v);
-	memcpy(p, &v, 4);
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	v = htole64(v);
-	memcpy(p, &v, 8);
 }
 
 static bool is_zero16(const uint8_t *p)
@@ -553,123 +491,6 @@ static int vdi_probe(const uint8_t *buf, size_t len)
 {
 	return len >= H_SIGNATURE + 4 && get_le32(buf + H_SIGNATURE) ==
 						   VDI_SIGNATURE;
-}
-
-/* A random (version 4) UUID. */
-static void new_uuid(uint8_t *u)
-{
-	if (getrandom(u, 16, 0) != 16) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		memcpy(u, &ts, sizeof(ts) < 16 ? sizeof(ts) : 16);
-	}
-	u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);
-	u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
-}
-
-static int parse_bool(const char *v, bool *out)
-{
-	if (!v)
-		return 0;
-	if (!strcmp(v, "on") || !strcmp(v, "true"))
-		*out = true;
-	else if (!strcmp(v, "off") || !strcmp(v, "false"))
-		*out = false;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-/* The data area of a static image: sparse, fallocated or written zeroes. */
-static int fill_static(int fd, uint64_t from, uint64_t len, const char *prealloc)
-{
-	static const uint8_t zero[65536];
-	int ret = 0;
-
-	if (!prealloc || !strcmp(prealloc, "off"))
-		return ftruncate(fd, (off_t)(from + len)) < 0 ? -errno : 0;
-	if (!strcmp(prealloc, "falloc"))
-		return posix_fallocate(fd, (off_t)from, (off_t)len) ? -EIO : 0;
-	for (uint64_t i = 0; i < len && !ret; i += sizeof(zero))
-		ret = block_fd_pwrite(fd, zero, sizeof(zero), from + i);
-	return ret;
-}
-
-static int vdi_create(const char *path, uint64_t size, struct block_opts *o,
-		      char *err, size_t errlen)
-{
-	const char *prealloc = block_opt_get(o, "preallocation");
-	uint8_t h[VDI_HEADER_LEN] = "<<< cvisor VDI Disk Image >>>\n";
-	bool is_static = false;
-	uint64_t blocks, map_bytes;
-	uint32_t *map;
-	int fd, ret;
-
-	if (parse_bool(block_opt_get(o, "static"), &is_static)) {
-		snprintf(err, errlen, "invalid value for static (on or off)");
-		return -EINVAL;
-	}
-	if (prealloc && strcmp(prealloc, "off") && strcmp(prealloc, "falloc") &&
-	    strcmp(prealloc, "full")) {
-		snprintf(err, errlen, "invalid preallocation '%s' (off, falloc "
-			 "or full)", prealloc);
-		return -EINVAL;
-	}
-	ret = block_opts_done(o, "vdi", err, errlen);
-	if (ret)
-		return ret;
-	size = (size + 511) & ~511ull;
-	blocks = (size + VDI_BLOCK - 1) / VDI_BLOCK;
-	if (size > (uint64_t)VDI_MAX_BLOCKS * VDI_BLOCK) {
-		snprintf(err, errlen, "Unsupported VDI image size (size is "
-			 "0x%llx, max supported is 0x%llx)",
-			 (unsigned long long)size,
-			 (unsigned long long)VDI_MAX_BLOCKS * VDI_BLOCK);
-		return -EFBIG;
-	}
-	map_bytes = (blocks * 4 + 511) & ~511ull;
-	map = malloc(map_bytes ? map_bytes : 1);
-	if (!map) {
-		snprintf(err, errlen, "out of memory creating '%s'", path);
-		return -ENOMEM;
-	}
-	memset(map, 0, map_bytes);
-	for (uint32_t i = 0; i < blocks; i++)
-		map[i] = htole32(is_static ? i : VDI_UNALLOCATED);
-	put_le32(h + H_SIGNATURE, VDI_SIGNATURE);
-	put_le32(h + H_VERSION, VDI_VERSION_1_1);
-	put_le32(h + H_HEADER_SIZE, VDI_V11_LEN);
-	put_le32(h + H_TYPE, is_static ? VDI_STATIC : VDI_DYNAMIC);
-	put_le32(h + H_BMAP, VDI_HEADER_LEN);
-	put_le32(h + H_DATA, (uint32_t)(VDI_HEADER_LEN + map_bytes));
-	put_le32(h + H_SECTOR_SIZE, 512);
-	put_le64(h + H_DISK_SIZE, size);
-	put_le32(h + H_BLOCK_SIZE, VDI_BLOCK);
-	put_le32(h + H_BLOCKS, (uint32_t)blocks);
-	put_le32(h + H_ALLOCATED, is_static ? (uint32_t)blocks : 0);
-	new_uuid(h + H_UUID_IMAGE);
-	new_uuid(h + H_UUID_SNAP);
-
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "could not create '%s': %s", path,
-			 strerror(errno));
-		goto out;
-	}
-	ret = block_fd_pwrite(fd, h, sizeof(h), 0);
-	if (!ret)
-		ret = block_fd_pwrite(fd, map, map_bytes, VDI_HEADER_LEN);
-	if (!ret && is_static)
-		ret = fill_static(fd, VDI_HEADER_LEN + map_bytes,
-				  blocks * VDI_BLOCK, prealloc);
-	close(fd);
-	if (ret)
-		snprintf(err, errlen, "writing '%s': %s", path, strerror(-ret));
-out:
-	free(map);
-	return ret;
 }
 
 const struct block_driver block_vdi_driver = {
