@@ -12,10 +12,12 @@
 #include <jansson.h>
 #include <libgen.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "block/vmdk_int.h"
@@ -133,14 +135,39 @@ static bool safe_name(const char *name)
 	return true;
 }
 
+/*
+ * name under dir, never through a symbolic link, "..", or an absolute
+ * path: a descriptor (or an archive it came in) must not reach other host
+ * files. O_NONBLOCK: a FIFO planted as an extent must not hang the open.
+ */
+static int open_beneath(const char *dir, const char *name, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK),
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+			   RESOLVE_NO_MAGICLINKS,
+	};
+	int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC), fd;
+
+	if (dfd < 0)
+		return -errno;
+	fd = (int)syscall(SYS_openat2, dfd, name, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS) /* before Linux 5.6: the last step */
+		fd = openat(dfd, name, (int)how.flags | O_NOFOLLOW);
+	if (fd < 0)
+		fd = -errno;
+	close(dfd);
+	return fd;
+}
+
 static int open_extent_file(struct block_dev *dev, struct vmdk *s,
 			    struct vmdk_extent *e, const char *name,
 			    const struct stat *desc_st, char *err,
 			    size_t errlen)
 {
-	char *dir, full[PATH_MAX];
+	char *dir, *d, full[PATH_MAX];
 	struct stat st;
-	int fl;
+	int fl, ret;
 
 	if (!safe_name(name)) {
 		snprintf(err, errlen, "'%s': extent file '%.64s' is not a "
@@ -151,21 +178,28 @@ static int open_extent_file(struct block_dev *dev, struct vmdk *s,
 	dir = strdup(dev->path);
 	if (!dir)
 		return -ENOMEM;
-	if (strchr(dev->path, '/'))
-		snprintf(full, sizeof(full), "%s/%s", dirname(dir), name);
+	d = strchr(dev->path, '/') ? dirname(dir) : NULL;
+	if (d)
+		snprintf(full, sizeof(full), "%s/%s", d, name);
 	else
 		snprintf(full, sizeof(full), "%s", name);
-	free(dir);
 	e->path = strdup(full);
-	if (!e->path)
-		return -ENOMEM;
-	/* O_NONBLOCK: a FIFO planted as an extent must not hang the open */
-	e->fd = open(full, (s->readonly || e->readonly ? O_RDONLY : O_RDWR) |
-			   O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	e->fd = e->path ? open_beneath(d ? d : ".", name,
+				       s->readonly || e->readonly ? O_RDONLY :
+								    O_RDWR) :
+			  -ENOMEM;
+	free(dir);
 	if (e->fd < 0) {
-		snprintf(err, errlen, "'%s': extent '%s': %s", dev->path, full,
-			 strerror(errno));
-		return -errno;
+		if (e->fd == -ELOOP || e->fd == -EXDEV)
+			snprintf(err, errlen, "'%s': extent '%s' is or goes "
+				 "through a symbolic link: name the file itself",
+				 dev->path, full);
+		else
+			snprintf(err, errlen, "'%s': extent '%s': %s", dev->path,
+				 full, strerror(-e->fd));
+		ret = e->fd;
+		e->fd = -1;
+		return ret;
 	}
 	if (fstat(e->fd, &st) < 0)
 		return -errno;

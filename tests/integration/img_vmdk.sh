@@ -185,6 +185,8 @@ mkdir -p "$T/d/sub"
 truncate -s 1M "$T/d/flat.bin" "$T/d/sub/f2.bin" "$T/outside.bin"
 qemu-img convert -O vmdk "$T/small.raw" "$T/d/sp.vmdk"
 ln -s /dev/zero "$T/d/zero-link"
+ln -s "$T/outside.bin" "$T/d/out-link"
+ln -s "$T" "$T/d/dir-link"
 mkfifo "$T/d/fifo"
 desc() {
 	{
@@ -201,6 +203,7 @@ ok vmdk_descriptor_relative_ok bash -c "'$C' img info '$T/d/h.vmdk' >/dev/null &
 for bad in "RW 2048 FLAT \"$T/outside.bin\" 0" 'RW 2048 FLAT "../outside.bin" 0' \
 	'RW 2048 FLAT "sub/../../outside.bin" 0' 'RW 2048 FLAT "zero-link" 0' \
 	'RW 2048 FLAT "fifo" 0' 'RW 2048 FLAT "h.vmdk" 0' 'RW 2048 FLAT "/dev/zero" 0' \
+	'RW 2048 FLAT "out-link" 0' 'RW 2048 FLAT "dir-link/outside.bin" 0' \
 	'RW 99999999999999999999999 FLAT "flat.bin" 0' 'RW 0 FLAT "flat.bin" 0' \
 	'RW 2048 FLAT "flat.bin" 99999999999999999999999' 'RW 2048 VMFSSPARSE "flat.bin"' \
 	'NOACCESS 2048 FLAT "flat.bin" 0' 'RW 2048 FLAT flat.bin 0' 'RW 2048 SPARSE "flat.bin"' \
