@@ -298,7 +298,8 @@ int vmdk_create(const char *path, uint64_t size, struct block_opts *opts,
 	if (ret)
 		return ret;
 	size = (size + VMDK_SECTOR - 1) & ~(VMDK_SECTOR - 1);
-	if (!size && c.sub != MONO_SPARSE && c.sub != STREAM) {
+	/* an extent of 0 sectors is no valid descriptor line */
+	if (!size) {
 		snprintf(err, errlen, "vmdk %s needs a size above zero",
 			 sub_names[c.sub]);
 		return -EINVAL;

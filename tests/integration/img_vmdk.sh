@@ -47,6 +47,9 @@ out=$("$C" img create -f vmdk -o subformat=bogus "$T/bad.vmdk" 1G 2>&1)
 [[ $? == 1 && $(echo "$out" | wc -l) == 1 && ! -e $T/bad.vmdk ]]
 check_rc=$?
 [[ $check_rc == 0 ]] && pass vmdk_create_bad_subformat || fail vmdk_create_bad_subformat "$out"
+out=$("$C" img create -f vmdk "$T/zero.vmdk" 0 2>&1)
+[[ $? == 1 && $(echo "$out" | wc -l) == 1 && ! -e $T/zero.vmdk ]] &&
+	pass vmdk_create_zero_size_refused || fail vmdk_create_zero_size_refused "$out"
 ok vmdk_help_lists_format bash -c "'$C' img --help 2>&1 | grep -q vmdk"
 
 # Writes through cvisor: qemu-io scatters writes into a qcow2 overlay of a
