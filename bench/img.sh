@@ -158,3 +158,22 @@ qemu-img compare -q $SEC --image-opts \
 	"driver=qcow2,file.filename=$T/qe.qcow2,encrypt.key-secret=s0" \
 	"driver=qcow2,file.filename=$T/ce.qcow2,encrypt.key-secret=s0" &&
 	echo "random I/O (luks): images identical"
+
+# Random 4 KiB reads of data (every read decrypts): the source's MIB MiB
+# as plain qcow2 and as LUKS qcow2, both made by cvisor from src.raw.
+awk -v n="$OPS" -v m="$MIB" 'BEGIN { srand(7); for (i = 0; i < n; i++)
+	printf "read %d 4k\n", int(rand() * m * 256) * 4096 }' >"$T/rops"
+"$C" img convert -O qcow2 "$T/src.raw" "$T/rp.qcow2" >/dev/null
+qr="" cr="" pr=""
+for ((r = 0; r < RUNS; r++)); do
+	qr=$(minof "$qr" "$(tsecs qemu-io -t writeback $SEC --image-opts \
+		"driver=qcow2,file.filename=$T/e.qcow2,encrypt.key-secret=s0" \
+		<"$T/rops")")
+	cr=$(minof "$cr" "$(tsecs "$TOP/$BUILD/bench/qcow2_io" "$T/e.qcow2" \
+		"$T/pass" <"$T/rops")")
+	pr=$(minof "$pr" "$(tsecs "$TOP/$BUILD/bench/qcow2_io" "$T/rp.qcow2" <"$T/rops")")
+done
+printf '%-28s qemu-io %7.2fs  cvisor %7.2fs  ratio %5.2f\n' \
+	"random 4k read (luks data)" "$qr" "$cr" "$(echo "$cr / $qr" | bc -l)"
+printf '%-28s cvisor plain %7.2fs  luks %7.2fs  ratio %5.2f  (target <= 1.30)\n' \
+	"luks / plain 4k read" "$pr" "$cr" "$(echo "$cr / $pr" | bc -l)"
