@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* cvisor img check */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -154,6 +155,12 @@ int img_check(int argc, char **argv)
 		return 63;
 	}
 	ret = dev->drv->check(dev, fix, &r, json ? NULL : report, NULL);
+	if (ret == -ENOTSUP) {
+		/* a checker that cannot repair (vdi), as qemu-img says it */
+		img_err("This image format does not support checks");
+		block_close(dev);
+		return 63;
+	}
 	if (ret < 0) {
 		img_err("check of '%s' failed: %s", argv[optind], strerror(-ret));
 		block_close(dev);
