@@ -171,14 +171,37 @@ static json_t *dump_numa(const struct vm_config *vc)
 	return arr;
 }
 
+/* kvm, emu or kvm:emu; the software CPU takes ",jit=on|off" */
 static int parse_accel(char *arg, struct vm_config *cfg)
 {
+	char *opt = strchr(arg, ',');
+
 	cfg->accel = arg;
+	cfg->emu_jit = EMU_JIT_DEFAULT;
+	if (!opt)
+		return 0;
+	*opt++ = 0;
+	if (strcmp(arg, "emu") && strcmp(arg, "kvm:emu")) {
+		log_error("--accel %s takes no options ('%s')", arg, opt);
+		return -EINVAL;
+	}
+	if (!strcmp(opt, "jit=on")) {
+		cfg->emu_jit = EMU_JIT_ON;
+	} else if (!strcmp(opt, "jit=off")) {
+		cfg->emu_jit = EMU_JIT_OFF;
+	} else {
+		log_error("--accel: unknown option '%s' (emu takes jit=on or jit=off)",
+			  opt);
+		return -EINVAL;
+	}
 	return 0;
 }
 
 static json_t *dump_accel(const struct vm_config *cfg)
 {
+	if (cfg->accel && cfg->emu_jit != EMU_JIT_DEFAULT)
+		return json_sprintf("%s,jit=%s", cfg->accel,
+				    cfg->emu_jit == EMU_JIT_ON ? "on" : "off");
 	return dump_str(cfg->accel);
 }
 

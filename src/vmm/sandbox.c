@@ -20,6 +20,9 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+
+#include "accel/emu/jit.h"
 
 /* Calls no part of cvisor makes once it runs; names libseccomp resolves. */
 static const char *const sandbox_denied[] = {
@@ -74,6 +77,58 @@ static int sandbox_deny_namespaces(scmp_filter_ctx ctx, char *err,
 	return ret;
 }
 
+/*
+ * Executable memory: never writable and executable at once, never new
+ * anonymous executable mappings, and PROT_EXEC added by mprotect only in
+ * the emu translator's code cache range (jit_mem.c), at most one cache
+ * long. Executable file mappings stay allowed: libslirp is opened with
+ * dlopen once guests run. These fail with EACCES rather than kill, like
+ * a kernel refusing the mapping.
+ */
+static int sandbox_limit_exec(scmp_filter_ctx ctx, char *err, size_t errlen)
+{
+	const uint32_t deny = SCMP_ACT_ERRNO(EACCES);
+	const uint64_t wx = PROT_WRITE | PROT_EXEC;
+	uintptr_t lo, hi;
+	int ret;
+
+	jit_arena_range(&lo, &hi);
+	ret = seccomp_rule_add(ctx, deny, SCMP_SYS(mmap), 1,
+			       SCMP_A2(SCMP_CMP_MASKED_EQ, wx, wx));
+	if (!ret)
+		ret = seccomp_rule_add(ctx, deny, SCMP_SYS(mmap), 2,
+				       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC,
+					       PROT_EXEC),
+				       SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_ANONYMOUS,
+					       MAP_ANONYMOUS));
+	for (int i = 0; i < 2 && !ret; i++) {
+		int nr = i ? SCMP_SYS(pkey_mprotect) : SCMP_SYS(mprotect);
+
+		ret = seccomp_rule_add(ctx, deny, nr, 1,
+				       SCMP_A2(SCMP_CMP_MASKED_EQ, wx, wx));
+		if (!ret)
+			ret = seccomp_rule_add(ctx, deny, nr, 2,
+					       SCMP_A2(SCMP_CMP_MASKED_EQ,
+						       PROT_EXEC, PROT_EXEC),
+					       SCMP_A0(SCMP_CMP_LT, lo));
+		if (!ret)
+			ret = seccomp_rule_add(ctx, deny, nr, 2,
+					       SCMP_A2(SCMP_CMP_MASKED_EQ,
+						       PROT_EXEC, PROT_EXEC),
+					       SCMP_A0(SCMP_CMP_GE, hi));
+		if (!ret)
+			ret = seccomp_rule_add(ctx, deny, nr, 2,
+					       SCMP_A2(SCMP_CMP_MASKED_EQ,
+						       PROT_EXEC, PROT_EXEC),
+					       SCMP_A1(SCMP_CMP_GT,
+						       JIT_ARENA_SLICE));
+	}
+	if (ret)
+		snprintf(err, errlen, "seccomp: cannot limit executable memory: %s",
+			 strerror(-ret));
+	return ret;
+}
+
 int sandbox_install(char *err, size_t errlen)
 {
 	scmp_filter_ctx ctx;
@@ -112,6 +167,8 @@ int sandbox_install(char *err, size_t errlen)
 	}
 	if (!ret)
 		ret = sandbox_deny_namespaces(ctx, err, errlen);
+	if (!ret)
+		ret = sandbox_limit_exec(ctx, err, errlen);
 	if (!ret) {
 		ret = seccomp_load(ctx);
 		if (ret)

@@ -48,6 +48,7 @@ struct vm_config {
 	uint64_t mem_size;
 	int nr_cpus;
 	const char *accel;	/* "kvm", "emu" or "kvm:emu" */
+	enum { EMU_JIT_DEFAULT, EMU_JIT_ON, EMU_JIT_OFF } emu_jit; /* ,jit= */
 	bool no_reboot;
 	bool test_exit;		/* enable the test guests' exit port */
 	struct guest_mem_opts mem_opts;

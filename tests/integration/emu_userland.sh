@@ -7,7 +7,7 @@
 
 name=emu_userland
 load_linux_assets $name || exit 0
-if ! grep -qx emu <<<"$(linux_accels)"; then
+if ! grep -qx "$EMU_ACCEL" <<<"$(linux_accels)"; then
 	skip $name "--accel emu cannot boot Linux here"
 	exit 0
 fi
@@ -33,7 +33,7 @@ SCRIPT
 zcat -f "$CVISOR_INITRD" >"$TMP/initrd"
 (cd "$root" && find . | cpio -o -H newc 2>/dev/null) >>"$TMP/initrd"
 
-run_vm 300 --accel emu --kernel "${CVISOR_VMLINUX:-$CVISOR_KERNEL}" \
+run_vm 300 --accel "$EMU_ACCEL" --kernel "${CVISOR_VMLINUX:-$CVISOR_KERNEL}" \
 	--initrd "$TMP/initrd" --cpus 4 --memory 384M \
 	--cmdline 'console=ttyS0 panic=-1 quiet cvisor.test="sh /emu-test.sh"'
 out=$(tr -d '\r' <"$TMP/out")

@@ -70,13 +70,17 @@ skip_unless_required() {
 # Accelerators that can boot a stock Linux on this host, one per line.
 # kvm only with hardware virtualization (kvm_intel/kvm_amd): this project's
 # CI hosts serve /dev/kvm with kvm_pvm, which cannot boot Linux.
+# The software CPU with options: CVISOR_TEST_EMU_ACCEL=emu,jit=on runs the
+# Linux tests on the translator.
+EMU_ACCEL=${CVISOR_TEST_EMU_ACCEL:-emu}
+
 linux_accels() {
 	if kvm_usable && [[ -d /sys/module/kvm_intel || -d /sys/module/kvm_amd ]]; then
 		echo kvm
 	fi
 	if timeout 20 "$CVISOR" run --accel emu --test-exit --memory 64M \
 		--kernel "$GUESTS/hello.elf" </dev/null >/dev/null 2>&1; then
-		echo emu
+		echo "$EMU_ACCEL"
 	fi
 }
 

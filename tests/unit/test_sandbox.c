@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "accel/emu/jit.h"
 #include "test.h"
 #include "vmm/sandbox.h"
 
@@ -166,6 +167,39 @@ static void test_sandbox_denies_system_changes(void)
 	CHECK(killed_by_sigsys(in_sandbox(do_clone_newns)));
 }
 
+/*
+ * Executable memory only in the emu translator's code cache: an anonymous
+ * mapping cannot be made executable, nor anything writable and executable;
+ * the translator's own cache works (jit_create writes and runs its stubs).
+ */
+static void do_exec_memory(void)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct jit *j;
+
+	if (p == MAP_FAILED)
+		_exit(2);
+	if (!mprotect(p, 4096, PROT_READ | PROT_EXEC) || errno != EACCES)
+		_exit(3);
+	if (mmap(NULL, 4096, PROT_READ | PROT_EXEC,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) != MAP_FAILED)
+		_exit(4);
+	j = jit_create();
+	if (!j)
+		_exit(5);
+	jit_destroy(j);
+	_exit(0);
+}
+
+static void test_sandbox_exec_memory(void)
+{
+	int status = in_sandbox(do_exec_memory);
+
+	CHECK(status != -1 && WIFEXITED(status));
+	CHECK_EQ(WEXITSTATUS(status), 0);
+}
+
 static void test_sandbox_clone3_refused(void)
 {
 	int status = in_sandbox(do_clone3);
@@ -186,6 +220,7 @@ int main(void)
 	RUN(test_sandbox_covers_every_thread);
 	RUN(test_sandbox_denies_system_changes);
 	RUN(test_sandbox_clone3_refused);
+	RUN(test_sandbox_exec_memory);
 	RUN(test_sandbox_allows_vmm_work);
 	return test_summary();
 }

@@ -7,6 +7,7 @@
 
 #include "accel/emu/dirty.h"
 #include "accel/emu/exec.h"
+#include "accel/emu/jit.h"
 #include "accel/emu/lflags.h"
 
 void cpu_reset(struct emu_cpu *cpu, struct vm *vm, int id)
@@ -157,7 +158,22 @@ static __attribute__((noinline)) void run_loop(struct emu_cpu *cpu,
 			break;	/* no interrupt came to end the HLT */
 		cpu->insn_rip = cpu->rip;
 		cpu->insn_rsp = cpu->gpr[R_SP];
-		left -= exec_insns(cpu, one ? 1 : left);
+		/*
+		 * Translated code first; the interpreter then runs what the
+		 * translator left to it (jit_run says how much).
+		 */
+		if (cpu->jit && !one && cpu->code64) {
+			long interp;
+
+			left -= jit_run(cpu, left, &interp);
+			cpu->insn_rip = cpu->rip;
+			cpu->insn_rsp = cpu->gpr[R_SP];
+			if (left > 0)
+				left -= exec_insns(cpu, interp < left ? interp :
+							       left);
+		} else {
+			left -= exec_insns(cpu, one ? 1 : left);
+		}
 		if (cpu->halted)
 			break;
 		if (saved - left >= 256) {

@@ -25,6 +25,7 @@ struct vm;
 struct emu_cpu;
 struct dc_block;
 struct emu_dirty;
+struct jit;
 
 /* Segment register numbers, in ModRM/prefix encoding order. */
 enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_NONE = 7 };
@@ -185,6 +186,17 @@ struct emu_cpu {
 
 	struct tlb_entry tlb[TLB_SIZE];
 	struct dc_block *dcache;	/* decoded blocks, or NULL */
+	/*
+	 * The translator (jit.h), or NULL, and what its code and jit_run
+	 * tell each other: instructions left to run, a chain exit to point
+	 * at the next block, a block whose bytes changed, "the interpreter
+	 * runs the next instruction".
+	 */
+	struct jit *jit;
+	int64_t jit_left;
+	uint8_t *jit_link;
+	uint8_t *jit_stale;
+	uint8_t jit_exit;
 	bool dc_stop;		/* end the decoded block here (dcache.c) */
 	uint64_t dc_zero;	/* always 0: a decoded address's absent register */
 

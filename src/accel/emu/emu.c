@@ -25,6 +25,7 @@
 #include "accel/emu/cpu.h"
 #include "accel/emu/dirty.h"
 #include "accel/emu/irqchip.h"
+#include "accel/emu/jit.h"
 #include "vmm/state.h"
 #include "vmm/vm.h"
 
@@ -191,6 +192,8 @@ static int emu_vcpu_init(struct vcpu *vcpu)
 	pthread_cond_init(&ev->cond, NULL);
 	cpu_reset(&ev->cpu, vcpu->vm, vcpu->id);
 	ev->cpu.dcache = dcache_create();
+	if (vcpu->vm->cfg->emu_jit == EMU_JIT_ON)
+		ev->cpu.jit = jit_create();
 	ev->cpu.apic = evm->chip.lapics[vcpu->id];
 	ev->cpu.apic_ops = &emu_apic_ops;
 	lapic_hint_flags(ev->cpu.apic, &ev->cpu.irq_hint, &ev->cpu.irq_extint);
@@ -220,6 +223,7 @@ static void emu_vcpu_destroy(struct vcpu *vcpu)
 	pthread_cond_destroy(&ev->cond);
 	pthread_mutex_destroy(&ev->lock);
 	dcache_destroy(ev->cpu.dcache);
+	jit_destroy(ev->cpu.jit);
 	free(ev);
 	vcpu->accel_data = NULL;
 }
@@ -309,6 +313,7 @@ static void emu_do_init(struct emu_vcpu *ev)
 	struct emu_cpu *c = &ev->cpu;
 	void *apic = c->apic;
 	struct dc_block *dc = c->dcache;
+	struct jit *jit = c->jit;
 	const atomic_bool *hint = c->irq_hint, *extint = c->irq_extint;
 	const _Atomic int64_t *clock = c->clock_offset;
 	struct emu_dirty *dirty = c->dirty;
@@ -316,6 +321,7 @@ static void emu_do_init(struct emu_vcpu *ev)
 	cpu_reset(c, ev->vcpu->vm, ev->vcpu->id);
 	c->dirty = dirty;
 	c->dcache = dc;
+	c->jit = jit;
 	c->apic = apic;
 	c->apic_ops = &emu_apic_ops;
 	c->irq_hint = hint;

@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The translator's run time: the table of translated blocks, entering
+ * them, pointing block exits at the blocks they lead to (chaining), and
+ * the cache flush.
+ *
+ * A block is found by the host address of its first byte (so by guest
+ * physical address), its guest RIP (its code has RIP-relative addresses
+ * and branch targets built in) and whether it runs at CPL 3 (its TLB
+ * lookups check the user permissions). Its code starts by comparing the
+ * guest bytes it was made from with memory; when they differ (the guest
+ * wrote its code: module loading, alternatives, a new process in the same
+ * page frame) it returns as stale and is made again, as the decode cache
+ * does with its blocks. Chained jumps only go to blocks in the same guest
+ * page, so the same linear-to-physical mapping holds for both.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "accel/emu/jit.h"
+#include "accel/emu/jit_cache.h"
+
+#define JIT_BLOCKS	32768	/* table entries, direct-mapped */
+#define JIT_RUN_MAX	512	/* instructions per jit_run at most */
+#define JIT_RUN_MIN	16	/* fewer: the interpreter runs them */
+#define JIT_INTERP_RUN	16	/* ... and then the interpreter's, without */
+
+struct jit_block {
+	const uint8_t *key;	/* host address of the first byte, or NULL */
+	uint64_t rip;
+	uint8_t *code;		/* NULL: the interpreter runs the first insn */
+	bool user;
+	uint8_t head[16];	/* without code: the bytes it was judged by */
+};
+
+struct jit {
+	struct jit_cache cache;
+	void (*enter)(struct emu_cpu *cpu, const uint8_t *code);
+	struct jit_env env;
+	size_t start;		/* where blocks begin, after the stubs */
+	unsigned flushes;
+	uint64_t insns;
+	struct jit_block tab[JIT_BLOCKS];
+};
+
+/*
+ * enter(cpu, code): RBX = cpu for the blocks, which return through exit
+ * (RBX restored); exit_interp also sets cpu->jit_exit.
+ */
+static int jit_stubs(struct jit *j)
+{
+	struct jbuf b = { j->cache.base, j->cache.base + 4096, false };
+	uint8_t *p = j->cache.base;
+
+	if (jit_cache_protect(&j->cache, p, 4096, true))
+		return -errno;
+	j->enter = (void (*)(struct emu_cpu *, const uint8_t *))(void *)b.p;
+	jb8(&b, 0x53);					/* push rbx */
+	j_mov_mr(&b, 8, jreg(HRBX), HRDI);		/* mov rbx, rdi */
+	jb8(&b, 0xff);					/* jmp rsi */
+	jb8(&b, 0xe6);
+	j->env.exit_interp = b.p;
+	j_mov_mi(&b, 1, jmem(HRBX, offsetof(struct emu_cpu, jit_exit)), 1);
+	j->env.exit = b.p;
+	jb8(&b, 0x5b);					/* pop rbx */
+	jb8(&b, 0xc3);					/* ret */
+	jit_gen_stubs(&b, &j->env);
+	if (b.full)
+		return -ENOSPC;
+	j->start = (b.p - p + 63) & ~63UL;
+	j->cache.used = j->start;
+	return jit_cache_protect(&j->cache, p, 4096, false);
+}
+
+struct jit *jit_create(void)
+{
+	struct jit *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return NULL;
+	if (jit_cache_open(&j->cache)) {
+		free(j);
+		return NULL;
+	}
+	if (jit_stubs(j)) {
+		jit_cache_close(&j->cache);
+		free(j);
+		return NULL;
+	}
+	return j;
+}
+
+void jit_destroy(struct jit *j)
+{
+	if (!j)
+		return;
+	jit_cache_close(&j->cache);
+	free(j);
+}
+
+static void jit_flush(struct jit *j, struct emu_cpu *cpu)
+{
+	memset(j->tab, 0, sizeof(j->tab));
+	j->cache.used = j->start;
+	j->flushes++;
+	cpu->jit_link = NULL;
+}
+
+static struct jit_block *jit_slot(struct jit *j, const uint8_t *p)
+{
+	uintptr_t h = (uintptr_t)p;
+
+	return &j->tab[(h ^ (h >> 13)) & (JIT_BLOCKS - 1)];
+}
+
+/* Point the jump whose rel32 is at rel to target (W^X: via RW) */
+static void jit_point(struct jit *j, uint8_t *rel, const uint8_t *target)
+{
+	if (jit_cache_protect(&j->cache, rel, 4, true))
+		return;
+	j_patch(rel, target);
+	jit_cache_protect(&j->cache, rel, 4, false);
+}
+
+/* Make the block for (p, rip) into t; false when the cache is unusable */
+static bool jit_make(struct jit *j, struct emu_cpu *cpu,
+		     struct jit_block *t, const uint8_t *p, uint64_t rip)
+{
+	const uint8_t *end = cpu->fetch_hva + 4096;
+
+	if (!jit_gen_worth(p, end)) {
+		*t = (struct jit_block){ .key = p, .rip = rip,
+					 .user = cpu->cpl == 3 };
+		memcpy(t->head, p, sizeof(t->head));
+		return true;
+	}
+	for (int tries = 0; tries < 2; tries++) {
+		uint8_t *at = j->cache.base + j->cache.used;
+		size_t room = JIT_CACHE_BYTES - j->cache.used;
+		struct jbuf b = { at, at + (room < JIT_BLOCK_MAX ? room :
+					     JIT_BLOCK_MAX), false };
+		unsigned n;
+
+		if (room < 512 ||
+		    jit_cache_protect(&j->cache, at, b.end - at, true)) {
+			jit_flush(j, cpu);
+			continue;
+		}
+		n = jit_gen_block(&b, &j->env, cpu, p, end, rip);
+		jit_cache_protect(&j->cache, at, b.end - at, false);
+		if (b.full) {
+			jit_flush(j, cpu);
+			continue;
+		}
+		if (!n)
+			return false;
+		*t = (struct jit_block){ .key = p, .rip = rip,
+					 .user = cpu->cpl == 3, .code = at };
+		j->cache.used = (b.p - j->cache.base + 15) & ~15UL;
+		return true;
+	}
+	return false;
+}
+
+/* The block for RIP, whose host address is p, made if need be */
+static struct jit_block *jit_find(struct jit *j, struct emu_cpu *cpu,
+				  const uint8_t *p, uint64_t rip)
+{
+	struct jit_block *t = jit_slot(j, p);
+
+	if (t->key == p && t->rip == rip && t->user == (cpu->cpl == 3) &&
+	    (t->code || !memcmp(t->head, p, sizeof(t->head))))
+		return t;
+	return jit_make(j, cpu, t, p, rip) ? t : NULL;
+}
+
+/* A block found its bytes changed: make it again, and send it there */
+static void jit_restale(struct jit *j, struct emu_cpu *cpu,
+			const uint8_t *p, uint64_t rip)
+{
+	uint8_t *old = cpu->jit_stale;
+	struct jit_block *t = jit_slot(j, p);
+	unsigned flushes = j->flushes;
+
+	cpu->jit_stale = NULL;
+	if (t->key == p && t->code == old)
+		t->key = NULL;
+	t = jit_find(j, cpu, p, rip);
+	/* unless a flush took the old block away meanwhile */
+	if (t && t->code && j->flushes == flushes && old != t->code) {
+		if (!jit_cache_protect(&j->cache, old, 5, true)) {
+			old[0] = 0xe9;
+			j_patch(old + 1, t->code);
+			jit_cache_protect(&j->cache, old, 5, false);
+		}
+	}
+}
+
+/* Move the fetch window to lin's page if the TLB lets it run from RAM */
+static bool jit_fetch_page(struct emu_cpu *cpu, uint64_t lin)
+{
+	const struct tlb_entry *t = &cpu->tlb[(lin >> 12) % TLB_SIZE];
+	uint32_t need = cpu->cpl == 3 ? TLB_UX : TLB_X;
+
+	if (t->vpn != lin >> 12 || !(t->perm & need) || !t->hva)
+		return false;
+	cpu->fetch_vpn = lin >> 12;
+	cpu->fetch_hva = t->hva;
+	return true;
+}
+
+long jit_run(struct emu_cpu *cpu, long max, long *interp)
+{
+	struct jit *j = cpu->jit;
+	long budget = max < JIT_RUN_MAX ? max : JIT_RUN_MAX;
+	int stale = 0;
+
+	*interp = 1;
+	/* a single step (the HLT poll, tests) is the interpreter's */
+	if (max < JIT_RUN_MIN) {
+		*interp = max;
+		return 0;
+	}
+
+	cpu->jit_left = budget;
+	cpu->jit_link = NULL;
+	cpu->jit_stale = NULL;
+	for (;;) {
+		uint64_t lin = cpu->rip;
+		struct jit_block *t;
+		const uint8_t *p;
+
+		if ((lin & 0xfff) > 4096 - 16)
+			break;
+		if (lin >> 12 != cpu->fetch_vpn && !jit_fetch_page(cpu, lin))
+			break;
+		p = cpu->fetch_hva + (lin & 0xfff);
+		t = jit_find(j, cpu, p, lin);
+		if (!t || !t->code) {
+			/* nothing to translate here: a stretch of interpreter */
+			*interp = JIT_INTERP_RUN;
+			break;
+		}
+		if (cpu->jit_link)
+			jit_point(j, cpu->jit_link, t->code);
+		cpu->jit_link = NULL;
+		cpu->jit_exit = 0;
+		j->enter(cpu, t->code);
+		if (cpu->jit_stale) {
+			/* a chained block perhaps: in this page, at RIP */
+			if (++stale > 4)
+				break;
+			jit_restale(j, cpu, cpu->fetch_hva + (cpu->rip & 0xfff),
+				    cpu->rip);
+			continue;
+		}
+		if (cpu->jit_exit || cpu->jit_left <= 0)
+			break;
+		if (cpu->apic_ops && cpu_irq_maybe(cpu))
+			break;
+	}
+	cpu->jit_link = NULL;
+	j->insns += budget - cpu->jit_left;
+	return budget - cpu->jit_left;
+}
+
+uint64_t jit_stat_insns(const struct jit *j)
+{
+	return j ? j->insns : 0;
+}

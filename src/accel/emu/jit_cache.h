@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The translator's code cache (jit_mem.c) and what the block generator
+ * (jit_gen.c) needs from the rest of the translator (jit.c).
+ *
+ * Each vCPU's cache is one slice of an address range reserved, PROT_NONE,
+ * before the seccomp filter goes on; the filter lets mprotect add
+ * PROT_EXEC inside that range only, and never with PROT_WRITE. A write
+ * makes the pages it touches RW (not executable), then RX again: no page
+ * is ever writable and executable at once. The cache fills from the start
+ * and is flushed whole when a block does not fit.
+ */
+#ifndef CVISOR_ACCEL_EMU_JIT_CACHE_H
+#define CVISOR_ACCEL_EMU_JIT_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "accel/emu/cpu.h"
+#include "accel/emu/jit.h"
+#include "accel/emu/jit_emit.h"
+
+#define JIT_CACHE_BYTES	JIT_ARENA_SLICE	/* per vCPU */
+#define JIT_CACHE_SLOTS	64		/* vCPUs with a cache at once */
+#define JIT_BLOCK_MAX	8192		/* one block's code at most */
+
+struct jit_cache {
+	uint8_t *base;
+	size_t used;
+	int slot;
+};
+
+int jit_cache_open(struct jit_cache *c);
+void jit_cache_close(struct jit_cache *c);
+/* [p, p + len) writable and not executable (rw) or the reverse (!rw) */
+int jit_cache_protect(struct jit_cache *c, uint8_t *p, size_t len, bool rw);
+
+/* Where a block's exits go (code at the start of the cache, jit.c) */
+struct jit_env {
+	const uint8_t *exit;		/* back to jit_run */
+	const uint8_t *exit_interp;	/* the same, the interpreter next */
+	/* soft-TLB lookups by [CPL 3][write][size slot], the flags' store */
+	const uint8_t *tlb[2][2][4];
+	const uint8_t *commit;
+};
+
+/* The shared subroutines of jit_env into b (jit_gen.c) */
+void jit_gen_stubs(struct jbuf *b, struct jit_env *env);
+
+/*
+ * Translate the instructions at host address p (guest RIP rip, 16 bytes
+ * readable before end) into b, as a block entered at b's start; returns
+ * how many guest instructions it holds, 0 when the first one is not
+ * translated (b is then unused). b->full when the code did not fit.
+ */
+unsigned jit_gen_block(struct jbuf *b, const struct jit_env *env,
+		       const struct emu_cpu *cpu, const uint8_t *p,
+		       const uint8_t *end, uint64_t rip);
+
+/* Whether jit_gen_block would translate anything at p */
+bool jit_gen_worth(const uint8_t *p, const uint8_t *end);
+
+#endif

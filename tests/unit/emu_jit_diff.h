@@ -1,0 +1,475 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The translator against the interpreter: random programs of the integer
+ * instructions the translator knows (and some it leaves to the
+ * interpreter), run once with --accel emu,jit=off's CPU and once with
+ * jit=on's, after which registers, RIP, RFLAGS and memory must be the
+ * same. Used by test_emu_jit.c (a fixed number of seeds) and by
+ * tests/fuzz/emu_jit_fuzz.c (the fuzzer's bytes as the random stream).
+ *
+ * Programs use R15 as the base of their data (EMU_TEST_DATA) and R14 as a
+ * small index, which they never write; RSP is the stack. Branches only go
+ * forward to instruction boundaries, so every program ends at its HLT or
+ * in an exception stub's (a #PF, #GP or #DE through a bad address or a
+ * division).
+ */
+#ifndef CVISOR_TEST_EMU_JIT_DIFF_H
+#define CVISOR_TEST_EMU_JIT_DIFF_H
+
+#include <stdio.h>
+
+#include "accel/emu/jit.h"
+#include "emu_test.h"
+
+#define JD_INSNS	96
+#define JD_CODE_MAX	(JD_INSNS * 16 + 64)
+#define JD_DATA_BYTES	0x3000
+#define JD_CMP_BYTES	0x6000
+
+/* The random stream: bytes from a buffer, then zeros */
+struct jd_rand {
+	const uint8_t *p;
+	size_t n, at;
+	uint64_t seed;		/* when p is NULL: xorshift */
+};
+
+static inline uint32_t jd_r(struct jd_rand *r, uint32_t below)
+{
+	uint32_t v;
+
+	if (r->p) {
+		v = 0;
+		for (int i = 0; i < 3; i++)
+			v = v << 8 | (r->at < r->n ? r->p[r->at++] : 0);
+	} else {
+		r->seed ^= r->seed << 13;
+		r->seed ^= r->seed >> 7;
+		r->seed ^= r->seed << 17;
+		v = (uint32_t)(r->seed >> 11);
+	}
+	return below ? v % below : 0;
+}
+
+struct jd_prog {
+	uint8_t code[JD_CODE_MAX];
+	unsigned len;
+	unsigned start[JD_INSNS + 1];	/* instruction offsets */
+	int jcc_at[JD_INSNS];		/* rel8 offset to fix, or -1 */
+	int jcc_to[JD_INSNS];		/* target instruction */
+};
+
+/* A register the program may write (not RSP, R14, R15) */
+static inline int jd_dst(struct jd_rand *r)
+{
+	static const int regs[] = { 0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12,
+				    13 };
+
+	return regs[jd_r(r, 13)];
+}
+
+struct jd_rm {
+	bool mem;
+	int reg;
+	int kind;	/* 0 [r15+d8], 1 [r15+r14*s+d32], 2 [rip+d32], 3 [r13] */
+	int scale;
+	int32_t disp;
+};
+
+/*
+ * One instruction: [FS] [66] [REX] opcode ModRM [SIB] [disp], then imm.
+ * rex40: a REX even without bits (byte registers SPL..DIL, not AH..BH).
+ */
+static inline void jd_emit(struct jd_prog *pg, int size, bool rex40,
+			   bool fs, const uint8_t *opc, int nopc, int regf,
+			   struct jd_rm rm, uint64_t imm, int nimm)
+{
+	uint8_t *c = pg->code + pg->len;
+	uint8_t rex = 0x40;
+	int n = 0, disp_at = -1;
+
+	if (fs && rm.mem)
+		c[n++] = 0x64;
+	if (size == 2)
+		c[n++] = 0x66;
+	if (size == 8)
+		rex |= 8;
+	if (regf & 8)
+		rex |= 4;
+	if (rm.mem && rm.kind == 1)
+		rex |= 2 | 1;
+	if (rm.mem && (rm.kind == 0 || rm.kind == 3))
+		rex |= 1;
+	if (!rm.mem && (rm.reg & 8))
+		rex |= 1;
+	if (rex != 0x40 || rex40)
+		c[n++] = rex;
+	memcpy(c + n, opc, nopc);
+	n += nopc;
+	if (!rm.mem) {
+		c[n++] = 0xc0 | (regf & 7) << 3 | (rm.reg & 7);
+	} else if (rm.kind == 0) {
+		c[n++] = 0x40 | (regf & 7) << 3 | 7;
+		c[n++] = (uint8_t)rm.disp;
+	} else if (rm.kind == 1) {
+		c[n++] = 0x80 | (regf & 7) << 3 | 4;
+		c[n++] = rm.scale << 6 | 6 << 3 | 7;
+		memcpy(c + n, &rm.disp, 4);
+		n += 4;
+	} else if (rm.kind == 2) {
+		c[n++] = (regf & 7) << 3 | 5;
+		disp_at = n;
+		n += 4;
+	} else {
+		c[n++] = 0x40 | (regf & 7) << 3 | 5;	/* [r13 + 0] */
+		c[n++] = 0;
+	}
+	memcpy(c + n, &imm, nimm);
+	n += nimm;
+	if (disp_at >= 0) {
+		/* RIP-relative into the data, past the other kinds' bytes */
+		int32_t d = (int32_t)(EMU_TEST_DATA + 0x2000 + rm.disp -
+				      (EMU_TEST_CODE + pg->len + n));
+
+		memcpy(c + disp_at, &d, 4);
+	}
+	pg->len += n;
+}
+
+static inline struct jd_rm jd_pick_rm(struct jd_rand *r, int size, bool mem)
+{
+	struct jd_rm rm = { .mem = mem };
+
+	if (!mem) {
+		rm.reg = jd_dst(r);
+		return rm;
+	}
+	rm.kind = jd_r(r, 16);
+	rm.kind = rm.kind < 8 ? 0 : rm.kind < 12 ? 1 : rm.kind < 15 ? 2 : 3;
+	rm.scale = jd_r(r, 4);
+	/* now and then across a page end */
+	rm.disp = jd_r(r, 8) ? (int32_t)jd_r(r, 120) :
+		  (int32_t)(0xff8 - size / 2);
+	if (rm.kind == 0)
+		rm.disp = (int8_t)rm.disp;
+	return rm;
+}
+
+static inline uint64_t jd_imm(struct jd_rand *r)
+{
+	static const uint64_t edge[] = { 0, 1, 0x7f, 0x80, 0xff, 0x7fff,
+					 0x8000, 0xffff, 0x7fffffff,
+					 0x80000000, 0xffffffff };
+
+	if (jd_r(r, 2))
+		return edge[jd_r(r, 11)];
+	return (uint64_t)jd_r(r, 1u << 24) << 40 ^ jd_r(r, 1u << 24) << 16 ^
+	       jd_r(r, 1u << 16);
+}
+
+/* One random instruction (or a short fixed sequence) at pg->len */
+static inline void jd_insn(struct jd_prog *pg, struct jd_rand *r, int idx)
+{
+	static const int sizes[] = { 1, 2, 4, 8, 4, 8 };
+	int size = sizes[jd_r(r, 6)], w = size != 1, kind = jd_r(r, 22);
+	bool mem = jd_r(r, 3) == 0, fs = jd_r(r, 8) == 0;
+	bool rex40 = size == 1 && jd_r(r, 2);
+	int reg = jd_dst(r);
+	struct jd_rm rm = jd_pick_rm(r, size, mem);
+	uint8_t op[3];
+
+	if (size == 1 && !rex40 && !(rm.mem && rm.kind != 2)) {
+		/* registers 4..7 are AH..BH without a REX: any of them */
+		reg = jd_r(r, 8);
+		if (!rm.mem)
+			rm.reg = jd_r(r, 8);
+	}
+	pg->jcc_at[idx] = -1;
+	switch (kind) {
+	case 0: case 1: case 2:	/* ALU r/m, r and r, r/m */
+		op[0] = jd_r(r, 8) * 8 + (kind == 1 ? 2 : 0) + w;
+		jd_emit(pg, size, rex40, fs, op, 1, reg, rm, 0, 0);
+		break;
+	case 3:			/* ALU r/m, imm */
+		op[0] = size == 1 ? 0x80 : jd_r(r, 2) ? 0x83 : 0x81;
+		jd_emit(pg, size, rex40, fs, op, 1, jd_r(r, 8), rm, jd_imm(r),
+			op[0] == 0x81 ? (size == 2 ? 2 : 4) : 1);
+		break;
+	case 4:			/* TEST r/m, r; TEST r/m, imm */
+		if (jd_r(r, 2)) {
+			op[0] = 0x84 + w;
+			jd_emit(pg, size, rex40, fs, op, 1, reg, rm, 0, 0);
+		} else {
+			op[0] = 0xf6 + w;
+			jd_emit(pg, size, rex40, fs, op, 1, 0, rm, jd_imm(r),
+				size == 1 ? 1 : size == 2 ? 2 : 4);
+		}
+		break;
+	case 5: case 6:		/* MOV */
+		op[0] = 0x88 + w + (jd_r(r, 2) ? 2 : 0);
+		if (op[0] >= 0x8a && !rm.mem && size == 1 && !rex40)
+			rm.reg = jd_r(r, 8);
+		jd_emit(pg, size, rex40, fs, op, 1, reg, rm, 0, 0);
+		break;
+	case 7:			/* MOV r/m, imm; MOV r, imm */
+		if (jd_r(r, 2) || size < 4) {
+			op[0] = 0xc6 + w;
+			jd_emit(pg, size, rex40, fs, op, 1, 0, rm, jd_imm(r),
+				size == 1 ? 1 : size == 2 ? 2 : 4);
+		} else {
+			uint64_t v = jd_imm(r);
+			uint8_t *c = pg->code + pg->len;
+
+			*c++ = (size == 8 ? 0x48 : 0x40) | (reg >> 3);
+			*c++ = 0xb8 + (reg & 7);
+			memcpy(c, &v, size);
+			pg->len += 2 + size;
+		}
+		break;
+	case 8:			/* LEA, MOVSXD */
+		reg = jd_dst(r);
+		rm.mem = true;
+		if (rm.kind == 3)
+			rm.kind = 0;
+		op[0] = jd_r(r, 2) ? 0x8d : 0x63;
+		if (op[0] == 0x63 && !mem)
+			rm = jd_pick_rm(r, 4, false);
+		jd_emit(pg, jd_r(r, 2) ? 8 : 4, false, fs && op[0] == 0x63,
+			op, 1, reg, rm, 0, 0);
+		break;
+	case 9:			/* MOVZX, MOVSX */
+		reg = jd_dst(r);
+		op[0] = 0x0f;
+		op[1] = (jd_r(r, 2) ? 0xb6 : 0xbe) + jd_r(r, 2);
+		if (!rm.mem && !(op[1] & 1) && !jd_r(r, 2))
+			rm.reg = jd_r(r, 8);
+		jd_emit(pg, sizes[1 + jd_r(r, 5)], false, fs, op, 2, reg, rm,
+			0, 0);
+		break;
+	case 10:		/* INC, DEC, NOT, NEG; now and then MUL/DIV */
+		op[0] = 0xfe + w;
+		if (jd_r(r, 2)) {
+			jd_emit(pg, size, rex40, fs, op, 1, jd_r(r, 2), rm, 0, 0);
+		} else {
+			op[0] = 0xf6 + w;
+			jd_emit(pg, size, rex40, fs, op, 1,
+				jd_r(r, 8) ? 2 + jd_r(r, 2) : 4 + jd_r(r, 4),
+				rm, 0, 0);
+		}
+		break;
+	case 11: case 12:	/* shifts and rotates */
+		switch (jd_r(r, 4)) {
+		case 0: op[0] = 0xd0 + w; break;
+		case 1: op[0] = 0xd2 + w; break;
+		default: op[0] = 0xc0 + w; break;
+		}
+		jd_emit(pg, size, rex40, fs, op, 1, jd_r(r, 8), rm,
+			jd_r(r, 4) ? jd_r(r, 80) : jd_r(r, 256),
+			op[0] >= 0xd0 ? 0 : 1);
+		break;
+	case 13:		/* PUSH, POP, PUSH imm */
+		switch (jd_r(r, 4)) {
+		case 0:
+			pg->code[pg->len++] = 0x41;
+			pg->code[pg->len++] = 0x50 + jd_r(r, 8);
+			break;
+		case 1:
+			pg->code[pg->len++] = 0x50 + jd_r(r, 8);
+			break;
+		case 2:
+			reg = jd_dst(r);
+			if (reg >= 8)
+				pg->code[pg->len++] = 0x41;
+			pg->code[pg->len++] = 0x58 + (reg & 7);
+			break;
+		default:
+			pg->code[pg->len++] = 0x6a;
+			pg->code[pg->len++] = jd_r(r, 256);
+			break;
+		}
+		break;
+	case 14: case 15:	/* Jcc rel8 forward, to an instruction */
+		pg->code[pg->len++] = 0x70 + jd_r(r, 16);
+		pg->jcc_at[idx] = pg->len++;
+		pg->jcc_to[idx] = idx + 1 + jd_r(r, 4);
+		break;
+	case 16:		/* CMOVcc, SETcc */
+		reg = jd_dst(r);
+		op[0] = 0x0f;
+		if (jd_r(r, 2)) {
+			op[1] = 0x40 + jd_r(r, 16);
+			jd_emit(pg, sizes[1 + jd_r(r, 5)], false, fs, op, 2,
+				reg, rm, 0, 0);
+		} else {
+			op[1] = 0x90 + jd_r(r, 16);
+			if (!rm.mem && !rex40)
+				rm.reg = jd_r(r, 8);
+			jd_emit(pg, 1, rex40, fs, op, 2, 0, rm, 0, 0);
+		}
+		break;
+	case 17: {		/* CALL next; LEA rax,[rip+x]; PUSH rax; RET */
+		static const uint8_t seq[] = {
+			0xe8, 0, 0, 0, 0,			/* call +0 */
+			0x48, 0x8d, 0x05, 2, 0, 0, 0,		/* lea rax, +2 */
+			0x50, 0xc3,				/* push; ret */
+			0x48, 0x8d, 0x0d, 2, 0, 0, 0,		/* lea rcx, +2 */
+			0xff, 0xe1,				/* jmp rcx */
+			0x48, 0x89, 0xe5, 0xc9,		/* mov rbp,rsp; leave */
+		};
+		memcpy(pg->code + pg->len, seq, sizeof(seq));
+		pg->len += sizeof(seq);
+		break;
+	}
+	case 18:		/* CWDE/CDQE/CBW, CDQ/CQO/CWD */
+		if (size == 2)
+			pg->code[pg->len++] = 0x66;
+		else if (size == 8)
+			pg->code[pg->len++] = 0x48;
+		pg->code[pg->len++] = 0x98 + jd_r(r, 2);
+		break;
+	case 19:		/* BT, IMUL: left to the interpreter */
+		reg = jd_dst(r);
+		op[0] = 0x0f;
+		op[1] = 0xaf;
+		jd_emit(pg, size < 4 ? 4 : size, false, fs, op, 2, reg, rm,
+			0, 0);
+		break;
+	default:		/* ALU on RAX with an immediate */
+		op[0] = jd_r(r, 8) * 8 + 4 + w;
+		if (size == 2)
+			pg->code[pg->len++] = 0x66;
+		else if (size == 8)
+			pg->code[pg->len++] = 0x48;
+		pg->code[pg->len++] = op[0];
+		{
+			uint64_t v = jd_imm(r);
+			int n = size == 1 ? 1 : size == 2 ? 2 : 4;
+
+			memcpy(pg->code + pg->len, &v, n);
+			pg->len += n;
+		}
+		break;
+	}
+}
+
+static inline void jd_build(struct jd_prog *pg, struct jd_rand *r)
+{
+	pg->len = 0;
+	for (int i = 0; i < JD_INSNS; i++) {
+		pg->start[i] = pg->len;
+		jd_insn(pg, r, i);
+	}
+	pg->start[JD_INSNS] = pg->len;
+	pg->code[pg->len++] = 0xf4;	/* hlt */
+	for (int i = 0; i < JD_INSNS; i++) {
+		int to = pg->jcc_to[i] > JD_INSNS ? JD_INSNS : pg->jcc_to[i];
+		int d;
+
+		if (pg->jcc_at[i] < 0)
+			continue;
+		d = (int)pg->start[to] - (pg->jcc_at[i] + 1);
+		if (d > 127)
+			d = 0;
+		pg->code[pg->jcc_at[i]] = (uint8_t)d;
+	}
+}
+
+/* The same start for both CPUs: registers, flags, data */
+static inline void jd_setup(struct emu_test *t, struct jd_rand *r,
+			    const struct jd_prog *pg)
+{
+	uint8_t *data = emu_test_ptr(t, EMU_TEST_DATA);
+
+	for (int i = 0; i < 16; i++)
+		t->cpu.gpr[i] = jd_imm(r) ^ (uint64_t)jd_r(r, 1u << 20) << 44;
+	t->cpu.gpr[R_SP] = EMU_TEST_STACK;
+	t->cpu.gpr[15] = EMU_TEST_DATA;
+	t->cpu.gpr[14] = jd_r(r, 64);
+	/* R13 points at data or somewhere unmapped */
+	if (jd_r(r, 2))
+		t->cpu.gpr[13] = EMU_TEST_DATA + 0x2800 + jd_r(r, 256);
+	t->cpu.rflags = 2 | (jd_r(r, 1u << 12) & FL_ARITH);
+	t->cpu.seg[SEG_FS].base = 0x1000 * jd_r(r, 2);
+	for (int i = 0; i < JD_DATA_BYTES; i++)
+		data[i] = jd_r(r, 256);
+	memcpy(emu_test_ptr(t, EMU_TEST_CODE), pg->code, pg->len);
+	t->cpu.rip = EMU_TEST_CODE;
+}
+
+static inline void jd_run(struct emu_test *t)
+{
+	for (int i = 0; i < 50 && !t->cpu.halted && !t->cpu.shutdown &&
+	     !t->cpu.error[0]; i++)
+		cpu_run_batch(&t->cpu, 1000, NULL);
+}
+
+/*
+ * Run one program on both; 0 when they agree, else 1 with what differs
+ * in why. The stream r is consumed the same way for both.
+ */
+static inline int jd_compare(const struct jd_prog *pg,
+			     const struct jd_rand *r, char *why,
+			     size_t whylen, uint64_t *jit_insns, int *faulted)
+{
+	struct emu_test *a = emu_test_init64(), *b = emu_test_init64();
+	struct jd_rand ra = *r, rb = *r;
+	int bad = 0;
+
+	b->cpu.jit = jit_create();
+	/* half the time the interpreter's general decoder alone */
+	if (jd_r(&ra, 2)) {
+		dcache_destroy(a->cpu.dcache);
+		dcache_destroy(b->cpu.dcache);
+		a->cpu.dcache = b->cpu.dcache = NULL;
+	}
+	rb = ra;
+	jd_setup(a, &ra, pg);
+	jd_setup(b, &rb, pg);
+	jd_run(a);
+	jd_run(b);
+	if (jit_insns)
+		*jit_insns += jit_stat_insns(b->cpu.jit);
+	if (faulted && emu_test_vector(a) >= 0)
+		(*faulted)++;
+	why[0] = 0;
+	for (int i = 0; i < 16 && !bad; i++)
+		if (a->cpu.gpr[i] != b->cpu.gpr[i]) {
+			snprintf(why, whylen, "r%d: 0x%llx vs 0x%llx", i,
+				 (unsigned long long)a->cpu.gpr[i],
+				 (unsigned long long)b->cpu.gpr[i]);
+			bad = 1;
+		}
+	if (!bad && a->cpu.rip != b->cpu.rip) {
+		snprintf(why, whylen, "rip: 0x%llx vs 0x%llx",
+			 (unsigned long long)a->cpu.rip,
+			 (unsigned long long)b->cpu.rip);
+		bad = 1;
+	}
+	if (!bad && a->cpu.rflags != b->cpu.rflags) {
+		snprintf(why, whylen, "rflags: 0x%llx vs 0x%llx",
+			 (unsigned long long)a->cpu.rflags,
+			 (unsigned long long)b->cpu.rflags);
+		bad = 1;
+	}
+	if (!bad && (a->cpu.halted != b->cpu.halted ||
+		     strcmp(a->cpu.error, b->cpu.error) ||
+		     a->cpu.cr2 != b->cpu.cr2)) {
+		snprintf(why, whylen, "halted %d/%d, cr2, or error '%.60s'/'%.60s'",
+			 a->cpu.halted, b->cpu.halted, a->cpu.error,
+			 b->cpu.error);
+		bad = 1;
+	}
+	if (!bad && (memcmp(emu_test_ptr(a, EMU_TEST_DATA),
+			    emu_test_ptr(b, EMU_TEST_DATA), JD_CMP_BYTES) ||
+		     memcmp(emu_test_ptr(a, EMU_TEST_STACK - 0x1000),
+			    emu_test_ptr(b, EMU_TEST_STACK - 0x1000), 0x1000))) {
+		snprintf(why, whylen, "memory differs");
+		bad = 1;
+	}
+	jit_destroy(b->cpu.jit);
+	b->cpu.jit = NULL;
+	emu_test_free(a);
+	emu_test_free(b);
+	return bad;
+}
+
+#endif

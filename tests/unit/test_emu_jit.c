@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+/*
+ * emu translator (jit.h): random programs run by the interpreter and by
+ * the translator must leave the same registers, flags and memory
+ * (emu_jit_diff.h); code that rewrites itself must run its new bytes;
+ * the code cache must never be writable and executable at once.
+ */
+#include <stdio.h>
+
+#include "emu_jit_diff.h"
+#include "test.h"
+
+#define PROGRAMS	1500
+
+static void test_jit_differential(void)
+{
+	static struct jd_prog pg;
+	uint64_t jit_insns = 0;
+	int bad = 0, faulted = 0;
+
+	for (int seed = 1; seed <= PROGRAMS; seed++) {
+		struct jd_rand r = { .seed = 0x9e3779b97f4a7c15ULL * seed };
+		char why[200];
+
+		jd_build(&pg, &r);
+		if (jd_compare(&pg, &r, why, sizeof(why), &jit_insns,
+			       &faulted)) {
+			if (bad++ < 5)
+				printf("  seed %d: %s\n", seed, why);
+		}
+	}
+	CHECK_EQ(bad, 0);
+	/* the translator ran a good share of them, not just the interpreter */
+	printf("  %llu instructions ran translated in %d programs, %d ended in an exception\n",
+	       (unsigned long long)jit_insns, PROGRAMS, faulted);
+	CHECK(jit_insns > PROGRAMS * 20ULL);
+	CHECK(faulted > PROGRAMS / 20);
+}
+
+/* A loop that increments the immediate of its own ADD each time */
+static void test_jit_self_modifying(void)
+{
+	static const uint8_t code[] = {
+		0xb9, 0x0a, 0x00, 0x00, 0x00,		/* mov ecx, 10 */
+		0x83, 0xc2, 0x01,			/* L: add edx, 1 */
+		0xfe, 0x05, 0xf9, 0xff, 0xff, 0xff,	/* inc byte [rip-7] */
+		0xff, 0xc9,				/* dec ecx */
+		0x75, 0xf3,				/* jnz L */
+		0xf4,					/* hlt */
+	};
+	struct emu_test *t = emu_test_init64();
+
+	t->cpu.jit = jit_create();
+	CHECK(t->cpu.jit != NULL);
+	t->cpu.gpr[R_DX] = 0;
+	emu_test_run(t, code, sizeof(code));
+	CHECK_EQ(t->cpu.gpr[R_DX], 55);
+	CHECK_EQ(emu_test_vector(t), -1);
+	CHECK(jit_stat_insns(t->cpu.jit) > 0);
+	jit_destroy(t->cpu.jit);
+	emu_test_free(t);
+}
+
+/* No mapping of the process is writable and executable */
+static void test_jit_wx(void)
+{
+	static const uint8_t code[] = {
+		0xb9, 0x00, 0x10, 0x00, 0x00,		/* mov ecx, 4096 */
+		0x48, 0x01, 0xc8,			/* L: add rax, rcx */
+		0xff, 0xc9,				/* dec ecx */
+		0x75, 0xf9,				/* jnz L */
+		0xf4,
+	};
+	struct emu_test *t = emu_test_init64();
+	uintptr_t lo, hi;
+	char line[512];
+	int wx = 0, x = 0;
+	FILE *f;
+
+	t->cpu.jit = jit_create();
+	emu_test_run(t, code, sizeof(code));
+	CHECK_EQ(t->cpu.gpr[R_AX], 4096ULL * 4097 / 2);
+	jit_arena_range(&lo, &hi);
+	f = fopen("/proc/self/maps", "r");
+	CHECK(f != NULL);
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long a, b;
+		char perm[5];
+
+		if (sscanf(line, "%lx-%lx %4s", &a, &b, perm) != 3)
+			continue;
+		if (perm[1] == 'w' && perm[2] == 'x')
+			wx++;
+		if (a >= lo && b <= hi && perm[2] == 'x')
+			x++;
+	}
+	if (f)
+		fclose(f);
+	CHECK_EQ(wx, 0);
+	CHECK(x > 0);		/* the code it ran is there, executable */
+	jit_destroy(t->cpu.jit);
+	emu_test_free(t);
+}
+
+int main(void)
+{
+	RUN(test_jit_self_modifying);
+	RUN(test_jit_wx);
+	RUN(test_jit_differential);
+	return test_summary();
+}
