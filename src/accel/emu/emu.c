@@ -192,7 +192,7 @@ static int emu_vcpu_init(struct vcpu *vcpu)
 	pthread_cond_init(&ev->cond, NULL);
 	cpu_reset(&ev->cpu, vcpu->vm, vcpu->id);
 	ev->cpu.dcache = dcache_create();
-	if (vcpu->vm->cfg->emu_jit == EMU_JIT_ON)
+	if (vcpu->vm->cfg && vcpu->vm->cfg->emu_jit == EMU_JIT_ON)
 		ev->cpu.jit = jit_create();
 	ev->cpu.apic = evm->chip.lapics[vcpu->id];
 	ev->cpu.apic_ops = &emu_apic_ops;
