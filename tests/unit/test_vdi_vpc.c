@@ -8,6 +8,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,6 +175,86 @@ static void test_qemu_made_random_io(void)
 	random_round("vdi", "static=on", true, 7);
 	random_round("vpc", "", true, 8);
 	random_round("vpc", "subformat=fixed", true, 9);
+}
+
+static void make(const char *fmt, const char *path, uint64_t size,
+		 const char *key, const char *val);
+
+#define PAR_CHUNK   (48u << 10) /* several chunks share each block */
+#define PAR_THREADS 4
+
+struct par_job {
+	struct block_dev *dev;
+	unsigned k;
+	int ret;
+};
+
+static void par_fill(uint8_t *b, uint64_t i)
+{
+	for (size_t j = 0; j < PAR_CHUNK; j++)
+		b[j] = (uint8_t)(i * 7 + j / 512 + 1);
+}
+
+/* Thread k writes chunks k, k+4, ...: neighbours race to allocate. */
+static void *par_writer(void *arg)
+{
+	static __thread uint8_t b[PAR_CHUNK];
+	struct par_job *j = arg;
+	uint64_t n = j->dev->length / PAR_CHUNK;
+
+	for (uint64_t i = j->k; i < n && !j->ret; i += PAR_THREADS) {
+		par_fill(b, i);
+		j->ret = block_pwrite(j->dev, b, PAR_CHUNK, i * PAR_CHUNK);
+	}
+	return NULL;
+}
+
+/*
+ * Writers on several threads (as virtio-blk's queues are) allocating the
+ * same blocks at once: every chunk must read back, and the map stay sane.
+ */
+static void test_parallel_writers(void)
+{
+	static const char *const fmts[] = { "vdi", "vpc" };
+	static uint8_t want[PAR_CHUNK], got[PAR_CHUNK];
+	char p[128], err[BLOCK_ERR_LEN];
+
+	for (size_t f = 0; f < 2; f++) {
+		struct par_job jobs[PAR_THREADS];
+		pthread_t tid[PAR_THREADS];
+		struct block_dev *dev;
+
+		snprintf(p, sizeof(p), "%s/par.%s", dir, fmts[f]);
+		make(fmts[f], p, 24u << 20, NULL, NULL);
+		CHECK_EQ(block_open(p, fmts[f], 0, &dev, err, sizeof(err)), 0);
+		if (test_case_failed)
+			return;
+		for (unsigned k = 0; k < PAR_THREADS; k++) {
+			jobs[k] = (struct par_job){ dev, k, 0 };
+			CHECK_EQ(pthread_create(&tid[k], NULL, par_writer, &jobs[k]),
+				 0);
+		}
+		for (unsigned k = 0; k < PAR_THREADS; k++) {
+			pthread_join(tid[k], NULL);
+			CHECK_EQ(jobs[k].ret, 0);
+		}
+		block_close(dev);
+		CHECK_EQ(block_open(p, fmts[f], BLOCK_RDONLY, &dev, err,
+				    sizeof(err)), 0);
+		for (uint64_t i = 0; i < dev->length / PAR_CHUNK; i++) {
+			par_fill(want, i);
+			CHECK_EQ(block_pread(dev, got, PAR_CHUNK, i * PAR_CHUNK), 0);
+			if (memcmp(want, got, PAR_CHUNK)) {
+				CHECK(!"a chunk written in parallel was lost");
+				break;
+			}
+		}
+		check_clean(dev);
+		block_close(dev);
+		if (have_qemu_img() && !strcmp(fmts[f], "vdi"))
+			CHECK_EQ(sh("qemu-img check -q %s%s%s%s", p, "", "", ""), 0);
+		unlink(p);
+	}
 }
 
 /* Writes len bytes of p at off into path. */
@@ -362,6 +443,7 @@ int main(void)
 	RUN(test_vdi_damage);
 	RUN(test_vpc_damage);
 	RUN(test_vpc_sizes);
+	RUN(test_parallel_writers);
 	rmdir(dir);
 	return test_summary();
 }
