@@ -100,6 +100,11 @@ static int check_table(const char *what, uint64_t off, uint64_t bytes,
 static int parse_v3_fields(struct qcow2 *s, const uint8_t *buf, size_t len,
 			   char *err, size_t errlen)
 {
+	if (len < 104) {
+		snprintf(err, errlen, "truncated qcow2 v3 header (%zu bytes)",
+			 len);
+		return -EINVAL;
+	}
 	s->incompat = be64(buf + 72);
 	s->compat = be64(buf + 80);
 	s->autoclear = be64(buf + 88);
