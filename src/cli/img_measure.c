@@ -157,6 +157,16 @@ int img_measure(int argc, char **argv)
 		}
 	}
 	json = !strcmp(out, "json");
+	if (!block_find_driver(ofmt)) {
+		img_err("Unknown file format '%s'", ofmt);
+		return 1;
+	}
+	if (strcmp(ofmt, "raw") && strcmp(ofmt, "qcow2")) {
+		/* as qemu-img: vmdk, vdi, vpc and the rest have no measure */
+		img_err("Block driver '%s' does not support size measurement",
+			ofmt);
+		return 1;
+	}
 	if (have_size == (argc - optind == 1) || argc - optind > 1) {
 		img_err("measure: give either --size SIZE or FILE");
 		return 1;

@@ -53,6 +53,7 @@ done
 ok img_vpc_too_large bash -c "! $C img create -q -f vpc $T/big.vhd 2041G 2>$T/e && [ \$(wc -l <$T/e) = 1 ]"
 ok img_vdi_too_large bash -c "! $C img create -q -f vdi $T/big.vdi 100P 2>$T/e && [ \$(wc -l <$T/e) = 1 ]"
 ok img_vdi_no_repair bash -c "cp $T/c.vdi $T/r.vdi; qemu-img check -r all $T/r.vdi >/dev/null 2>&1; q=\$?; $C img check -r all $T/r.vdi >/dev/null 2>&1; [ \$? = \$q ] && [ \$q = 63 ]"
+ok img_measure_refused bash -c "! $C img measure -O vdi --size 1G 2>$T/e && ! qemu-img measure -O vdi --size 1G 2>/dev/null && [ \$(wc -l <$T/e) = 1 ] && ! $C img measure -O vpc --size 1G 2>/dev/null"
 ok img_formats_listed bash -c "$C img --help 2>&1 | grep -q 'vdi, vpc'"
 ok img_vpc_create_help bash -c "$C img create -f vpc -o help $T/x 1M | grep -q force_size"
 
