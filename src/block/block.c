@@ -20,6 +20,7 @@ static const struct block_driver *const drivers[] = {
 	&block_vmdk_driver,
 	&block_vdi_driver,
 	&block_vpc_driver,
+	&block_vhdx_driver,
 };
 
 int block_fd_pread(int fd, void *buf, size_t len, uint64_t off)

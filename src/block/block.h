@@ -159,6 +159,7 @@ extern const struct block_driver block_iscsi_driver;
 extern const struct block_driver block_vmdk_driver;
 extern const struct block_driver block_vdi_driver;
 extern const struct block_driver block_vpc_driver;
+extern const struct block_driver block_vhdx_driver;
 
 /* Format name from the first bytes of the file; "raw" if no driver claims it. */
 const char *block_probe(int fd);
