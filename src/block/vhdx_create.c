@@ -93,9 +93,13 @@ static void plan(struct vhdx_layout *l)
 	l->blocks = (l->size + l->block - 1) / l->block;
 	l->entries = l->blocks ? l->blocks + (l->blocks - 1) / l->ratio : 0;
 	l->bat_off = VHDX_MiB + l->log_len;
-	l->bat_len = (l->entries * 8 + VHDX_MiB - 1) & ~(VHDX_MiB - 1);
-	if (!l->bat_len)
-		l->bat_len = VHDX_MiB;
+	/*
+	 * qemu-img counts 0xffffffff / ratio entries for an empty disk and
+	 * will not open one whose BAT region is smaller: give it that room
+	 * (sparse in the file).
+	 */
+	l->bat_len = ((l->blocks ? l->entries : 0xffffffffu / l->ratio) * 8 +
+		      VHDX_MiB - 1) & ~(VHDX_MiB - 1);
 	l->meta_off = l->bat_off + l->bat_len;
 	l->data_off = l->meta_off + VHDX_MiB;
 }
