@@ -355,6 +355,9 @@ static int scan_bat(struct vhdx *s)
 			s->corrupt = true;
 		else if (VHDX_BAT_STATE(e) == VHDX_BAT_FULLY)
 			offs[n++] = VHDX_BAT_OFF(e);
+		if (VHDX_BAT_STATE(e) == VHDX_BAT_FULLY &&
+		    VHDX_BAT_OFF(e) + s->block_size > s->blocks_end)
+			s->blocks_end = VHDX_BAT_OFF(e) + s->block_size;
 	}
 	qsort(offs, n, 8, cmp_u64);
 	for (uint64_t i = 1; i < n; i++)
@@ -557,7 +560,8 @@ static int update_guids(struct vhdx *s)
 static int vhdx_alloc(struct vhdx *s, uint64_t blk, const uint8_t *p,
 		      size_t n, uint64_t at)
 {
-	uint64_t host = (s->file_size + VHDX_MiB - 1) & ~(VHDX_MiB - 1);
+	uint64_t end = s->file_size > s->blocks_end ? s->file_size : s->blocks_end;
+	uint64_t host = (end + VHDX_MiB - 1) & ~(VHDX_MiB - 1);
 	uint64_t idx = vhdx_bat_index(s, blk), e;
 	uint8_t le[8];
 	int ret;
@@ -571,7 +575,7 @@ static int vhdx_alloc(struct vhdx *s, uint64_t blk, const uint8_t *p,
 		ret = -errno;
 	if (ret)
 		return ret;
-	s->file_size = host + s->block_size;
+	s->file_size = s->blocks_end = host + s->block_size;
 	e = host | VHDX_BAT_FULLY;
 	vhdx_put64(le, e);
 	ret = block_fd_pwrite(s->fd, le, 8, s->bat_off + idx * 8);

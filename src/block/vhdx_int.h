@@ -70,6 +70,7 @@ struct vhdx {
 	uint64_t chunk_ratio;
 	uint64_t data_blocks, bat_entries;
 	uint64_t file_size;  /* bytes, as far as we know it */
+	uint64_t blocks_end; /* past the last block in the file, whole */
 	bool corrupt;        /* bad BAT entries: no writes */
 	uint64_t *bat;       /* host byte order */
 };
