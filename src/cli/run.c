@@ -47,7 +47,7 @@ static const char run_usage[] =
 "                       (docs/cpu-memory.md)\n"
 "  --accel NAME         kvm (default), emu, or kvm:emu (KVM, else emu)\n"
 "  --disk path=FILE[,readonly=on][,cache=none|writeback][,serial=ID][,format=FMT]\n"
-"                       FMT: raw, qcow2, vmdk, vdi or vpc (probed if left out)\n"
+"                       FMT: raw, qcow2, vmdk, vdi, vpc or vhdx (probed if left out)\n"
 "  --net SPEC           network interface (user, tap, bridge)\n"
 "  --name NAME          VM name for the control socket (default vm-PID)\n"
 "  --virtio-console pty|file=PATH\n"
