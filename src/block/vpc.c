@@ -9,8 +9,10 @@
  * or the geometry is the largest there is (so says nothing).
  *
  * Data blocks of a dynamic image are read whatever their sector bitmap
- * says, and a new block gets an all-ones bitmap, as in qemu-img. A BAT
- * whose blocks overlap each other or the metadata opens read-only only.
+ * says, and a new block gets an all-ones bitmap, as in qemu-img; a write
+ * into a block whose bitmap is not all ones sets the bits of its sectors
+ * (Hyper-V reads a clear bit as zeroes). A BAT whose blocks overlap each
+ * other or the metadata opens read-only only.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +39,7 @@ struct vpc {
 	uint64_t free_off;     /* the next block, the footer after it */
 	uint64_t file_size;
 	uint32_t *bat;         /* host byte order */
+	uint8_t *full;         /* per block: its sector bitmap is all ones */
 };
 
 static struct vpc *vpc_of(struct block_dev *dev)
@@ -201,6 +204,9 @@ static int open_dynamic(struct vpc *s, char *err, size_t errlen,
 	}
 	for (uint32_t i = 0; i < s->entries; i++)
 		s->bat[i] = be32toh(s->bat[i]);
+	s->full = calloc((size_t)s->entries / 8 + 1, 1);
+	if (!s->full)
+		return -ENOMEM;
 	bad = scan_bat(s, dyn_off, &bad_entry);
 	if (bad && !strcmp(bad, "out of memory"))
 		return -ENOMEM;
@@ -299,6 +305,7 @@ static int vpc_open(struct block_dev *dev, int fd, char *err, size_t errlen)
 	return 0;
 
 err:
+	free(s->full);
 	free(s->bat);
 	free(s);
 	close(fd);
@@ -311,6 +318,7 @@ static void vpc_close(struct block_dev *dev)
 
 	pthread_mutex_destroy(&s->lock);
 	close(s->fd);
+	free(s->full);
 	free(s->bat);
 	free(s);
 }
@@ -423,8 +431,48 @@ static int vpc_alloc(struct vpc *s, uint64_t off, const uint8_t *p, size_t n)
 	if (ret)
 		return ret;
 	s->bat[idx] = (uint32_t)(host / 512);
+	s->full[idx / 8] |= (uint8_t)(1u << (idx % 8));
 	s->free_off = end;
 	return 0;
+}
+
+/*
+ * Sets the bitmap bits of the sectors [at, at+n) of block idx will hold.
+ * qemu-img reads a block whatever its bitmap says, but Hyper-V reads a
+ * sector whose bit is clear as zeroes: a block it made may have some. Once
+ * a bitmap is seen all ones it is not read again. Called with the lock held.
+ */
+static int mark_sectors(struct vpc *s, uint32_t idx, uint64_t at, size_t n)
+{
+	uint64_t bm = (uint64_t)s->bat[idx] * 512;
+	uint64_t first = at / 512, last = (at + n - 1) / 512;
+	uint64_t nsec = s->block_size / 512;
+	bool full = true, changed = false;
+	uint8_t *b;
+	int ret;
+
+	if (s->full[idx / 8] & (1u << (idx % 8)))
+		return 0;
+	b = malloc(s->bitmap_size);
+	if (!b)
+		return -ENOMEM;
+	ret = block_fd_pread(s->fd, b, s->bitmap_size, bm);
+	for (uint64_t i = 0; !ret && i < nsec; i++) {
+		uint8_t bit = (uint8_t)(0x80 >> (i % 8)); /* sector 0: the MSB */
+
+		if (i >= first && i <= last && !(b[i / 8] & bit)) {
+			b[i / 8] |= bit;
+			changed = true;
+		}
+		if (!(b[i / 8] & bit))
+			full = false;
+	}
+	if (!ret && changed)
+		ret = block_fd_pwrite(s->fd, b, s->bitmap_size, bm);
+	if (!ret && full)
+		s->full[idx / 8] |= (uint8_t)(1u << (idx % 8));
+	free(b);
+	return ret;
 }
 
 static int vpc_pwrite(struct block_dev *dev, const void *buf, size_t len,
@@ -443,13 +491,16 @@ static int vpc_pwrite(struct block_dev *dev, const void *buf, size_t len,
 		int ret = 0;
 
 		pthread_mutex_lock(&s->lock);
-		if (s->bat[off / s->block_size] == VHD_BAT_UNUSED)
+		if (s->bat[off / s->block_size] == VHD_BAT_UNUSED) {
 			ret = vpc_alloc(s, off, p, n);
-		else
+		} else {
 			host = (uint64_t)s->bat[off / s->block_size] * 512 +
 			       s->bitmap_size + off % s->block_size;
+			ret = mark_sectors(s, (uint32_t)(off / s->block_size),
+					   off % s->block_size, n);
+		}
 		pthread_mutex_unlock(&s->lock);
-		if (host)
+		if (!ret && host)
 			ret = block_fd_pwrite(s->fd, p, n, host);
 		if (ret)
 			return ret;

@@ -393,6 +393,50 @@ static void test_vpc_damage(void)
 	unlink(p);
 }
 
+/*
+ * A block whose sector bitmap is not all ones (as Hyper-V leaves them):
+ * a write sets exactly the bits of the sectors it fills, MSB first.
+ */
+static void test_vpc_bitmap(void)
+{
+	char p[128], err[BLOCK_ERR_LEN];
+	static uint8_t buf[4096], bm[512], zero[512];
+	struct block_dev *dev;
+	uint32_t sec;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/b.vhd", dir);
+	make("vpc", p, 8 << 20, NULL, NULL);
+	memset(buf, 0x33, sizeof(buf));
+	CHECK_EQ(block_open(p, "vpc", 0, &dev, err, sizeof(err)), 0);
+	if (test_case_failed)
+		return;
+	CHECK_EQ(block_pwrite(dev, buf, sizeof(buf), 0), 0);
+	block_close(dev);
+	f = fopen(p, "rb");
+	CHECK(f && !fseek(f, 1536, SEEK_SET) && fread(&sec, 4, 1, f) == 1);
+	if (f)
+		fclose(f);
+	sec = be32toh(sec);
+	patch(p, (uint64_t)sec * 512, zero, sizeof(zero));
+	CHECK_EQ(block_open(p, "vpc", 0, &dev, err, sizeof(err)), 0);
+	if (test_case_failed)
+		return;
+	CHECK_EQ(block_pwrite(dev, buf, 1024, 5 * 512), 0); /* sectors 5, 6 */
+	CHECK_EQ(block_pwrite(dev, buf, 512, 16 * 512), 0); /* sector 16 */
+	block_close(dev);
+	f = fopen(p, "rb");
+	CHECK(f && !fseek(f, (long)sec * 512, SEEK_SET) &&
+	      fread(bm, 1, sizeof(bm), f) == sizeof(bm));
+	if (f)
+		fclose(f);
+	CHECK_EQ(bm[0], 0x06);
+	CHECK_EQ(bm[1], 0);
+	CHECK_EQ(bm[2], 0x80);
+	CHECK(!memcmp(bm + 3, zero, sizeof(bm) - 3));
+	unlink(p);
+}
+
 /* Sizes as qemu-img makes them: rounded up to a whole CHS geometry. */
 static void test_vpc_sizes(void)
 {
@@ -444,6 +488,7 @@ int main(void)
 	RUN(test_vpc_damage);
 	RUN(test_vpc_sizes);
 	RUN(test_parallel_writers);
+	RUN(test_vpc_bitmap);
 	rmdir(dir);
 	return test_summary();
 }
