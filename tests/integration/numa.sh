@@ -26,7 +26,7 @@ cleanup() {
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
-HOST_NODES=$(ls -d /sys/devices/system/node/node[0-9]* 2>/dev/null | wc -l)
+HOST_NODES=$(find /sys/devices/system/node -maxdepth 1 -name 'node[0-9]*' 2>/dev/null | wc -l)
 ((HOST_NODES > 0)) || HOST_NODES=1
 
 # APIC ID of vCPU $1 with $2 cores and $3 threads per core (topology.h).
@@ -64,7 +64,7 @@ bad sizes_over_memory "nodes 0-1 have more mem than --memory (256 MiB)" \
 bad missing_node "node 1 is missing" --memory 256M \
 	--numa node=0,cpus=0,mem=128M --numa node=2,mem=128M
 bad nonexistent_host_node "host-node=$HOST_NODES does not exist on this host" \
-	--memory 256M --numa node=0,cpus=0,mem=256M,host-node=$HOST_NODES
+	--memory 256M --numa node=0,cpus=0,mem=256M,host-node="$HOST_NODES"
 bad policy "policy=firsttouch: expected bind, preferred or interleave" \
 	--memory 256M --numa node=0,cpus=0,mem=256M,host-node=0,policy=firsttouch
 bad distance "distance=0:1=5: 5 is not from 11 to 254" \
@@ -120,7 +120,7 @@ else
 
 	want=$(for i in $(seq 0 11); do printf '%02X\n' "$(apic_id "$i" 3 2)"; done)
 	table APIC && [[ $(field APIC "Local Apic ID") == "$want" ]]
-	check numa_kvm_guest_madt_apic_ids $? "MADT: $(field APIC 'Local Apic ID' 2>/dev/null | tr '\n' ' ') want $(echo $want)"
+	check numa_kvm_guest_madt_apic_ids $? "MADT: $(field APIC 'Local Apic ID' 2>/dev/null | tr '\n' ' ') want $(echo "$want" | tr '\n' ' ')"
 
 	# SRAT: every APIC ID with its node, node 1's RAM in two ranges
 	table SRAT &&
@@ -292,7 +292,7 @@ if ((HOST_NODES < 2)); then
 	skip numa_binding_to_second_host_node "this host has one NUMA node (needs two: the pages of a guest node bound to host node 1 land there)"
 	skip numa_vcpus_on_second_host_node "this host has one NUMA node (needs two: a vCPU follows its node's host-node=1)"
 else
-	h1=$(ls -d /sys/devices/system/node/node[0-9]* | sed 's/.*node//' | sort -n | sed -n 2p)
+	h1=$(find /sys/devices/system/node -maxdepth 1 -name 'node[0-9]*' | sed 's/.*node//' | sort -n | sed -n 2p)
 	if start_vm numa3 --memory 256M --cpus 2 \
 		--numa node=0,cpus=0,mem=128M,host-node="$h1",policy=bind \
 		--numa node=1,cpus=1,mem=128M; then
