@@ -1,14 +1,31 @@
 #!/usr/bin/env bash
-# The software CPU against QEMU TCG in one run, same kernel, initramfs and
-# command line: seconds from start to the initramfs's "userspace up" marker
-# (boot to init), and seconds for a CPU-bound busybox loop in the guest
-# (between "userspace up" and "result"). Both kernel forms, the bzImage and
-# the ELF vmlinux (PVH entry, no decompressor), run under each. Prints each
-# time and, for cvisor, the ratios boot and loop to QEMU on the same file
-# (lower is better for cvisor; 1.0 is parity).
+# The software CPU (cvisor --accel emu) against QEMU TCG in one run, on the
+# same kernel, initramfs and command line, BENCH_RUNS runs each (default
+# 3); prints the median of each column and the ratio cvisor/QEMU (lower is
+# better for cvisor; 1.0 is parity).
 #
-# Usage: bench/emu.sh [build dir]      BENCH_RUNS=n (best of n, default 1)
-#        BENCH_LOOP='shell command'    replaces the CPU-bound loop
+# The project's test kernel (bzImage, and the ELF vmlinux, which both boot
+# through its PVH note) with the suite's initramfs:
+#   boot     start to the initramfs's "userspace up" line
+#   loop     a CPU-bound busybox loop (seq | md5sum, an awk float loop)
+# Debian's stock kernel (CVISOR_DEBIAN_KERNEL: an xz-compressed bzImage,
+# crypto self-tests and all) with the suite's initramfs plus its modules
+# (CVISOR_DEBIAN_INITRD), then busybox userland in that guest, each timed
+# between marker lines:
+#   boot     start to "userspace up"
+#   shell    a 50,000-step busybox sh arithmetic loop
+#   md5      seq 1 200000 | md5sum
+#   gzip     gzip of 64 MiB (of zeros, read from /dev/zero)
+#   sha256   sha256sum of 16 MiB
+#   idle     host CPU seconds the VMM burns while the guest sleeps
+#            BENCH_IDLE seconds (default 10)
+#   vmm MiB  the VMM's peak resident memory beyond the guest's RAM
+#            mapping, sampled every second (target for emu: under 16)
+# Marker lines are stamped on the host as they arrive, read straight from
+# the VM (a filter in between would buffer them).
+#
+# Usage: bench/emu.sh [build dir]      BENCH_RUNS=n  BENCH_IDLE=s
+#        BENCH_DEBIAN=0 skips the Debian rows, BENCH_SMALL=0 the others
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-build}
@@ -16,8 +33,10 @@ BUILD=${1:-build}
 CVISOR=${CVISOR:-$BUILD/cvisor}
 ASSETS=${CVISOR_ASSETS:-$HOME/.cache/cvisor/assets}
 QEMU=${QEMU:-qemu-system-x86_64}
-RUNS=${BENCH_RUNS:-1}
-LOOP=${BENCH_LOOP:-'seq 1 300000 | md5sum; awk "BEGIN { for (i = 0; i < 300000; i++) s += i * 0.5; print s }"'}
+RUNS=${BENCH_RUNS:-3}
+IDLE=${BENCH_IDLE:-10}
+MEM=256
+LIMIT=${LIMIT:-900}
 
 skip() {
 	echo "SKIP: emu_bench: $*"
@@ -31,93 +50,194 @@ skip() {
 [[ -r ${CVISOR_KERNEL:-} && -r ${CVISOR_INITRD:-} ]] || skip "guest assets incomplete"
 command -v "$QEMU" >/dev/null || skip "no $QEMU"
 
-CMD64=$(printf %s "$LOOP" | base64 -w0)
-APPEND="console=ttyS0 panic=-1 quiet cvisor.test64=$CMD64"
-OUT=$(mktemp -d)
-trap 'rm -rf "$OUT"' EXIT
+# Each step of a workload prints "cvisor-bench: begin NAME" and
+# "cvisor-bench: end NAME" around itself.
+step() {
+	printf 'echo "cvisor-bench: begin %s"; %s; echo "cvisor-bench: end %s"; ' \
+		"$1" "$2" "$1"
+}
+SMALL_CMD=$(step loop 'seq 1 300000 | md5sum; awk "BEGIN { for (i = 0; i < 300000; i++) s += i * 0.5; print s }"')
+DEB_CMD=$(step shell 'i=0; while [ $i -lt 50000 ]; do i=$((i + 1)); done; echo $i'
+	step md5 'seq 1 200000 | md5sum'
+	step gzip 'head -c 67108864 /dev/zero | gzip -c | wc -c'
+	step sha256 'head -c 16777216 /dev/zero | sha256sum'
+	step idle "sleep $IDLE")
+SMALL_COLS="boot loop"
+DEB_COLS="boot shell md5 gzip sha256 idle vmm"
 
-# Runs "$@" (a VM that powers off), prints "<boot s> <loop s>" or "fail".
-# Lines are read straight from the VM: a filter in between (tr, sed) would
-# buffer them and move every timestamp to the end of the run.
-time_vm() {
-	local start up="" done="" line now
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+TICK=$(getconf CLK_TCK)
 
-	start=$(date +%s.%N)
-	while IFS= read -r line; do
-		now=$(date +%s.%N)
-		case $line in
-		*"cvisor-guest: userspace up"*) up=$now ;;
-		*"cvisor-guest: result 0"*) done=$now ;;
-		esac
-	done < <(timeout 600 "$@" 2>&1 </dev/null)
-	if [[ -z $up || -z $done ]]; then
+# KiB resident in PID's guest-RAM mapping: the mapping whose size is the
+# guest's RAM (QEMU may pad it by a few MiB for alignment).
+guest_rss() {
+	awk -v lo=$((MEM * 1024)) -v hi=$(((MEM + 4) * 1024)) '
+		/^[0-9a-f]+-[0-9a-f]+ / { cur = 0 }
+		/^Size:/ { cur = ($2 >= lo && $2 <= hi) }
+		/^Rss:/ && cur { sum += $2 }
+		END { print sum + 0 }' "/proc/$1/smaps" 2>/dev/null || echo 0
+}
+
+# CPU time of PID in clock ticks (user + system, all threads)
+cpu_ticks() {
+	local f
+	f=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+	f=${f##*) }
+	read -r -a a <<<"$f"
+	echo $((a[11] + a[12]))
+}
+
+# run_vm COLS CMD...: one run of a VM that powers off (CMD execs it, so
+# that its PID is the VM's); prints the values
+# of the columns COLS (one word of seconds each, "vmm" in MiB) or "fail".
+run_vm() {
+	local cols=$1 start vm reader own=0 total guest rc deadline
+	shift
+	rm -f "$TMP/fifo" "$TMP/marks" "$TMP/pid"
+	mkfifo "$TMP/fifo"
+	# The reader stamps each marker line with the time and the VM's
+	# CPU time so far.
+	(
+		while IFS= read -r line; do
+			case $line in
+			*"cvisor-guest: userspace up"*) echo "up $EPOCHREALTIME 0" ;;
+			*"cvisor-bench: begin "* | *"cvisor-bench: end "*)
+				line=${line#*cvisor-bench: }
+				line=${line%%[[:space:]]*}_${line#* }
+				echo "${line%%[[:space:]]*} $EPOCHREALTIME $(cpu_ticks "$(cat "$TMP/pid")")" ;;
+			*"cvisor-guest: result 0"*) echo "done $EPOCHREALTIME 0" ;;
+			esac
+		done <"$TMP/fifo" >"$TMP/marks"
+	) &
+	reader=$!
+	start=$EPOCHREALTIME
+	"$@" </dev/null >"$TMP/fifo" 2>&1 &
+	vm=$!
+	echo "$vm" >"$TMP/pid"
+	deadline=$((SECONDS + LIMIT))
+	while kill -0 "$vm" 2>/dev/null && ((SECONDS < deadline)); do
+		total=$(awk '/^VmRSS:/ {print $2}' "/proc/$vm/status" 2>/dev/null)
+		guest=$(guest_rss "$vm")
+		if [[ -n $total ]] && ((total - guest > own)); then own=$((total - guest)); fi
+		sleep 1
+	done
+	if kill -0 "$vm" 2>/dev/null; then
+		kill -KILL "$vm"
+		wait "$vm" 2>/dev/null
+		wait "$reader"
 		echo fail
 		return
 	fi
-	echo "$(echo "$up - $start" | bc) $(echo "$done - $up" | bc)"
+	wait "$vm"
+	rc=$?
+	wait "$reader"
+	grep -q '^done ' "$TMP/marks" || { echo fail; return; }
+	((rc == 0)) || { echo fail; return; }
+	awk -v start="$start" -v cols="$cols" -v own="$own" -v tick="$TICK" '
+		{ t[$1] = $2; c[$1] = $3 }
+		END {
+			n = split(cols, col, " ")
+			for (i = 1; i <= n; i++) {
+				k = col[i]
+				if (k == "boot")
+					v = ("up" in t) ? sprintf("%.2f", t["up"] - start) : "-"
+				else if (k == "vmm")
+					v = sprintf("%.1f", own / 1024)
+				else if (k == "idle")
+					v = ("end_" k in c) ? sprintf("%.2f", (c["end_" k] - c["begin_" k]) / tick) : "-"
+				else
+					v = ("end_" k in t) ? sprintf("%.2f", t["end_" k] - t["begin_" k]) : "-"
+				printf "%s%s", v, (i < n ? " " : "\n")
+			}
+		}' "$TMP/marks"
 }
 
-# Best of RUNS for each column.
-best_of() {
-	local b1="" b2="" r
-
+# bench NAME COLS CMD...: RUNS runs; sets R[NAME] to the medians of the
+# columns (or "fail") and prints each run.
+declare -A R
+bench() {
+	local name=$1 cols=$2 r out=()
+	shift 2
 	for ((i = 0; i < RUNS; i++)); do
-		r=$(time_vm "$@")
-		[[ $r == fail ]] && { echo fail; return; }
-		read -r t1 t2 <<<"$r"
-		[[ -z $b1 ]] || (($(echo "$t1 < $b1" | bc))) && b1=$t1
-		[[ -z $b2 ]] || (($(echo "$t2 < $b2" | bc))) && b2=$t2
+		r=$(run_vm "$cols" "$@")
+		echo "  run $((i + 1)) $name: $r" >&2
+		[[ $r == fail ]] && { R[$name]=fail; return; }
+		out+=("$r")
 	done
-	echo "$b1 $b2"
+	R[$name]=$(printf '%s\n' "${out[@]}" | awk '
+		{ for (i = 1; i <= NF; i++) v[i, NR] = $i; nf = NF }
+		END {
+			for (i = 1; i <= nf; i++) {
+				m = 0
+				for (j = 1; j <= NR; j++) a[j] = v[i, j]
+				# insertion sort, NR is small
+				for (j = 2; j <= NR; j++) {
+					x = a[j]
+					for (k = j - 1; k >= 1 && a[k] + 0 > x + 0; k--)
+						a[k + 1] = a[k]
+					a[k + 1] = x
+				}
+				printf "%s%s", a[int((NR + 1) / 2)], (i < nf ? " " : "\n")
+			}
+		}')
 }
 
 emu() {
-	best_of "$CVISOR" run --accel emu --kernel "$1" --initrd "$CVISOR_INITRD" \
-		--cmdline "$APPEND" --memory 256M
+	local kernel=$1 initrd=$2 cmd=$3
+	exec "$CVISOR" run --accel emu --cpus 1 --memory ${MEM}M --kernel "$kernel" \
+		--initrd "$initrd" \
+		--cmdline "console=ttyS0 panic=-1 quiet cvisor.test64=$(printf %s "$cmd" | base64 -w0)"
 }
 
 qemu() {
-	best_of "$QEMU" -accel tcg -M q35 -m 256M -smp 1 -nographic \
-		-no-reboot -kernel "$1" -initrd "$CVISOR_INITRD" \
-		-append "$APPEND"
+	local kernel=$1 initrd=$2 cmd=$3
+	exec "$QEMU" -accel tcg -M q35 -m ${MEM}M -smp 1 -nographic -no-reboot \
+		-kernel "$kernel" -initrd "$initrd" \
+		-append "console=ttyS0 panic=-1 quiet cvisor.test64=$(printf %s "$cmd" | base64 -w0)"
 }
 
-ratio() {
-	echo "scale=2; $1 / $2" | bc
+# table TITLE COLS EMU_NAME QEMU_NAME
+table() {
+	local cols=$2 e=${R[$3]:-fail} q=${R[$4]:-fail}
+
+	echo
+	echo "$1 (median of $RUNS; seconds, vmm in MiB)"
+	awk -v cols="$cols" -v e="$e" -v q="$q" 'BEGIN {
+		n = split(cols, c, " "); split(e, ev, " "); split(q, qv, " ")
+		printf "  %-8s %10s %10s %8s\n", "", "cvisor", "qemu tcg", "ratio"
+		for (i = 1; i <= n; i++) {
+			a = (e == "fail") ? "fail" : ev[i]
+			b = (q == "fail") ? "fail" : qv[i]
+			r = (a + 0 > 0 && b + 0 > 0) ? sprintf("%.2f", a / b) : "-"
+			printf "  %-8s %10s %10s %8s\n", c[i], a, b, r
+		}
+	}'
 }
 
-# One row: name, "<boot> <loop>" or fail or empty, and the QEMU result
-# on the same kernel file to compare with (or empty for a QEMU row).
-row() {
-	local name=$1 r=$2 peer=$3 b l pb pl
+echo "emu benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "cvisor $CVISOR; $($QEMU --version | head -1)"
 
-	[[ -z $r ]] && return
-	if [[ $r == fail ]]; then
-		echo "FAIL: emu_bench: $name did not finish"
-		return
-	fi
-	read -r b l <<<"$r"
-	if [[ -z $peer || $peer == fail ]]; then
-		printf '%-28s %8.2f %8.2f\n' "$name" "$b" "$l"
-		return
-	fi
-	read -r pb pl <<<"$peer"
-	printf '%-28s %8.2f %8.2f   ratio boot %s, loop %s\n' "$name" "$b" \
-		"$l" "$(ratio "$b" "$pb")" "$(ratio "$l" "$pl")"
-}
-
-# QEMU boots the ELF vmlinux through its PVH note, as cvisor does, so
-# each kernel form is compared with QEMU on the same file.
-Q=$(qemu "$CVISOR_KERNEL")
-[[ $Q == fail ]] && skip "QEMU TCG run failed"
-QV="" V=""
-if [[ -r ${CVISOR_VMLINUX:-} ]]; then
-	QV=$(qemu "$CVISOR_VMLINUX")
-	V=$(emu "$CVISOR_VMLINUX")
+if [[ ${BENCH_SMALL:-1} != 0 ]]; then
+	for form in bzImage vmlinux; do
+		k=$CVISOR_KERNEL
+		[[ $form == vmlinux ]] && k=${CVISOR_VMLINUX:-}
+		[[ -r $k ]] || continue
+		bench "q-$form" "$SMALL_COLS" qemu "$k" "$CVISOR_INITRD" "$SMALL_CMD"
+		bench "e-$form" "$SMALL_COLS" emu "$k" "$CVISOR_INITRD" "$SMALL_CMD"
+		table "test kernel ($form)" "$SMALL_COLS" "e-$form" "q-$form"
+	done
 fi
-E=$(emu "$CVISOR_KERNEL")
-printf '%-28s %8s %8s\n' "" "boot s" "loop s"
-row "qemu tcg (bzImage)" "$Q" ""
-row "qemu tcg (vmlinux)" "$QV" ""
-row "cvisor emu (bzImage)" "$E" "$Q"
-row "cvisor emu (vmlinux)" "$V" "$QV"
+
+if [[ ${BENCH_DEBIAN:-1} != 0 ]]; then
+	if [[ -r ${CVISOR_DEBIAN_KERNEL:-} && -r ${CVISOR_DEBIAN_INITRD:-} ]]; then
+		bench q-debian "$DEB_COLS" qemu "$CVISOR_DEBIAN_KERNEL" \
+			"$CVISOR_DEBIAN_INITRD" "$DEB_CMD"
+		bench e-debian "$DEB_COLS" emu "$CVISOR_DEBIAN_KERNEL" \
+			"$CVISOR_DEBIAN_INITRD" "$DEB_CMD"
+		table "Debian's kernel ($(basename "$(dirname "$CVISOR_DEBIAN_KERNEL")")) and busybox userland" \
+			"$DEB_COLS" e-debian q-debian
+	else
+		echo "SKIP: emu_bench: Debian rows: no CVISOR_DEBIAN_KERNEL (make-assets.sh --debian)"
+	fi
+fi

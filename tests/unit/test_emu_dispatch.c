@@ -551,6 +551,62 @@ static void test_handlers_picked(void)
 	}
 }
 
+/*
+ * Every shift and rotate of a register, at every size and with each kind
+ * of count (1, imm8, CL), gets its own handler (SHL/SHR/SAR with lazy
+ * flags, ROL/ROR setting CF and OF over them: see lflags.h), and so do NOT
+ * and NEG; they used to sync the lazy flags and go through alu_shift or
+ * the generic switch. Byte forms of AH..BH and memory operands do not.
+ */
+static void test_shift_handlers(void)
+{
+	static const uint8_t prefixes[4][2] = {
+		{ 0x40 }, { 0x66 }, { 0 }, { 0x48 } };	/* sizes 1, 2, 4, 8 */
+	static const uint8_t counts[3] = { 0xd1, 0xc1, 0xd3 };
+	static struct dc_block b;
+	unsigned bad = 0;
+	uint8_t code[32];
+
+	for (int si = 0; si < 4; si++) {
+		int size = 1 << si;
+
+		for (int op = 0; op < 8; op++) {
+			for (int ci = 0; ci < 3; ci++) {
+				int n = 0;
+
+				memset(code, 0x90, sizeof(code));
+				if (prefixes[si][0])
+					code[n++] = prefixes[si][0];
+				/* rex + d0/c0/d2 is the byte form of sil..r15b */
+				code[n++] = counts[ci] - (size == 1);
+				code[n++] = 0xc6 | (op << 3);	/* esi */
+				code[n++] = 5;			/* the imm8 */
+				dc_build(&b, code, code + sizeof(code));
+				if (b.e[0].h != H_SHIFT_R + DC_SHIFT_SLOT(op, size) &&
+				    bad++ < 5)
+					printf("  shift %d size %d count %d: handler %u\n",
+					       op, size, ci, b.e[0].h);
+			}
+		}
+		for (int neg = 0; neg < 2; neg++) {
+			int n = 0;
+
+			if (prefixes[si][0])
+				code[n++] = prefixes[si][0];
+			code[n++] = size == 1 ? 0xf6 : 0xf7;
+			code[n++] = 0xd6 | (neg << 3);	/* not/neg esi */
+			dc_build(&b, code, code + sizeof(code));
+			CHECK_EQ(b.e[0].h, (neg ? H_NEG_R : H_NOT_R) + si);
+		}
+	}
+	CHECK_EQ(bad, 0);
+	/* ror ah, 3 and rol dword [rsi], 1 stay generic */
+	memcpy(code, (const uint8_t[]){ 0xc0, 0xcc, 0x03, 0xd1, 0x06 }, 5);
+	dc_build(&b, code, code + sizeof(code));
+	CHECK_EQ(b.e[0].h, H_GENERIC);
+	CHECK_EQ(b.e[1].h, H_GENERIC);
+}
+
 /* A small deterministic generator for the random programs below */
 static uint32_t rnd_state = 12345;
 
@@ -699,6 +755,7 @@ int main(void)
 {
 	RUN(test_cache_mapping);
 	RUN(test_handlers_picked);
+	RUN(test_shift_handlers);
 	RUN(test_alu_forms);
 	RUN(test_mov_forms);
 	RUN(test_control_and_fault);

@@ -18,7 +18,7 @@
 
 struct form {
 	const char *name;
-	uint8_t bytes[8];
+	uint8_t bytes[10];
 	int len;
 	uint64_t undefined;	/* flags the SDM leaves undefined */
 };
@@ -45,6 +45,35 @@ static const struct form forms[] = {
 	{ "cmp; inc", { 0x39, 0xd8, 0xff, 0xc1 }, 4, 0 },
 	{ "cmp; dec", { 0x39, 0xd8, 0xff, 0xc9 }, 4, 0 },
 	{ "add; dec", { 0x01, 0xd8, 0xff, 0xc9 }, 4, 0 },
+	/*
+	 * Shifts and rotates by 1, by an immediate (0, one that masks to 1
+	 * at 32 bits, one that is a multiple of 8) and by CL (rcx takes the
+	 * values, so 0, 1, counts that mask to 0 and to 31 or 63); after an
+	 * ADD, XOR or SUB whose lazy flags the count-0 cases keep and the
+	 * rotates keep but CF and OF; then INC, which keeps the shift's CF.
+	 * OF is undefined after a count other than 1, AF after a shift.
+	 */
+	{ "add; rol 1", { 0x01, 0xd8, 0xd1, 0xc0 }, 4, 0 },
+	{ "xor; ror 1", { 0x31, 0xd8, 0xd1, 0xc8 }, 4, FL_AF },
+	{ "sub; rcl 1", { 0x29, 0xd8, 0xd1, 0xd0 }, 4, 0 },
+	{ "add; rcr cl", { 0x01, 0xd8, 0xd3, 0xd8 }, 4, FL_OF },
+	{ "add; rol 8", { 0x01, 0xd8, 0xc1, 0xc0, 0x08 }, 5, FL_OF },
+	{ "xor; ror 13", { 0x31, 0xd8, 0xc1, 0xc8, 0x0d }, 5, FL_AF | FL_OF },
+	{ "add; rol cl", { 0x01, 0xd8, 0xd3, 0xc0 }, 4, FL_OF },
+	{ "sub; ror cl", { 0x29, 0xd8, 0xd3, 0xc8 }, 4, FL_OF },
+	{ "add; rol 1; inc", { 0x01, 0xd8, 0xd1, 0xc0, 0xff, 0xc1 }, 6, 0 },
+	{ "sub; ror cl; dec", { 0x29, 0xd8, 0xd3, 0xc8, 0xff, 0xc9 }, 6, 0 },
+	{ "add; shl 0", { 0x01, 0xd8, 0xc1, 0xe0, 0x00 }, 5, 0 },
+	{ "sub; shl 33", { 0x29, 0xd8, 0xc1, 0xe0, 0x21 }, 5, FL_AF | FL_OF },
+	{ "add; shl cl", { 0x01, 0xd8, 0xd3, 0xe0 }, 4, FL_AF | FL_OF },
+	{ "sub; shr cl", { 0x29, 0xd8, 0xd3, 0xe8 }, 4, FL_AF | FL_OF },
+	{ "add; sar cl", { 0x01, 0xd8, 0xd3, 0xf8 }, 4, FL_AF | FL_OF },
+	{ "shr 1; inc", { 0xd1, 0xe8, 0xff, 0xc1 }, 4, FL_AF },
+	{ "sub; shl cl; dec", { 0x29, 0xd8, 0xd3, 0xe0, 0xff, 0xc9 }, 6, 0 },
+	{ "add; rol 1; shr cl; ror 1", { 0x01, 0xd8, 0xd1, 0xc0, 0xd3, 0xe8,
+	  0xd1, 0xc8 }, 8, FL_AF },
+	{ "neg", { 0xf7, 0xd8 }, 2, 0 },
+	{ "add; not", { 0x01, 0xd8, 0xf7, 0xd0 }, 4, 0 },
 };
 
 static const uint64_t values[] = {

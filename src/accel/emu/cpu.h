@@ -182,6 +182,7 @@ struct emu_cpu {
 
 	/* Lazy arithmetic flags, live only inside dcache_run (lflags.h) */
 	uint8_t lf_op, lf_size;
+	uint32_t lf_rot;	/* CF and OF of a rotate after lf_op (LF_ROT) */
 	uint64_t lf_a, lf_b, lf_r;
 
 	struct tlb_entry tlb[TLB_SIZE];

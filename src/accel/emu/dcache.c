@@ -241,6 +241,42 @@ static inline const uint8_t *dc_next(struct emu_cpu *cpu)
 	NEXT;
 
 /*
+ * Shifts and rotates of a register, one handler per operation and size:
+ * SHL, SHR and SAR leave their flags lazy, ROL and ROR set CF and OF over
+ * a pending lazy operation (lflags.h); RCL and RCR need the carry in.
+ */
+#define SHIFT_OPS(X, sz) X(0, sz) X(1, sz) X(2, sz) X(3, sz) X(4, sz) \
+	X(5, sz) X(6, sz) X(7, sz)
+#define FOR_SHIFT(X)	SHIFT_OPS(X, 1) SHIFT_OPS(X, 2) SHIFT_OPS(X, 4) \
+	SHIFT_OPS(X, 8)
+#define SHIFT_LABEL(op, sz) \
+	[H_SHIFT_R + DC_SHIFT_SLOT(op, sz)] = &&SHIFT_##op##_##sz,
+#define SHIFT_COUNT	(e->imm == DC_COUNT_CL ? (unsigned)G(R_CX) & 0xff : \
+			 (unsigned)e->imm)
+#define SHIFT(op, sz) SHIFT_##op##_##sz: { \
+	uint64_t a_ = G(e->d); \
+	unsigned c_ = SHIFT_COUNT; \
+	if ((op) < 2) { \
+		v = lf_rotate(cpu, (op) == 1, a_, c_, sz); \
+	} else if ((op) < 4) { \
+		lf_sync(cpu); \
+		v = alu_shift(cpu, op, a_, c_, sz); \
+	} else { \
+		v = lf_shift(cpu, op, a_, c_, sz); \
+	} \
+	SET_D(sz, v); \
+	NEXT; }
+/* NOT changes no flag; NEG's are those of SUB 0, d */
+#define NOT_R(F, sz) F##_##sz: \
+	SET_D(sz, ~G(e->d) & size_mask(sz)); \
+	NEXT;
+#define NEG_R(F, sz) F##_##sz: { \
+	uint64_t a_ = G(e->d) & size_mask(sz), r_ = -a_ & size_mask(sz); \
+	LF_SET(5, sz, 0, a_, r_); \
+	SET_D(sz, r_); \
+	NEXT; }
+
+/*
  * Runs blocks back to back while the next one's page is at hand (dc_next),
  * up to DC_CHAIN_MAX instructions, so that run_loop's checks (interrupts,
  * the stop flag) still come often.
@@ -278,7 +314,9 @@ unsigned dcache_run(struct emu_cpu *cpu, long max)
 		[H_PUSH] = &&PUSH, [H_POP] = &&POP, [H_CALL] = &&CALL,
 		[H_RET] = &&RET, [H_JMP] = &&JMP,
 		FOR_CC(JCC_LABEL)
-		[H_SHIFT_R] = &&SHIFT_R_4, [H_SHIFT_R + 1] = &&SHIFT_R_8,
+		FOR_SHIFT(SHIFT_LABEL)
+		FOR_SIZES(SIZE_LABEL, NOT_R)
+		FOR_SIZES(SIZE_LABEL, NEG_R)
 		[H_NOP] = &&NOP,
 		[H_INTERP] = &&INTERP,
 		[H_JMP_RM] = &&JMP_R, [H_JMP_RM + 1] = &&JMP_M,
@@ -477,23 +515,9 @@ RET:
 JMP:
 	BRANCH(NEXT_RIP + e->imm);
 	FOR_CC(JCC)
-SHIFT_R_4:
-	v = e->imm == DC_COUNT_CL ? G(R_CX) & 0xff : e->imm;
-	/* SHL/SHR/SAR by a non-zero count set all six flags */
-	if ((e->op & 4) && (v & 31))
-		cpu->lf_op = LF_NONE;
-	else
-		lf_sync(cpu);
-	G(e->d) = alu_shift(cpu, e->op, G(e->d), v, 4);
-	NEXT;
-SHIFT_R_8:
-	v = e->imm == DC_COUNT_CL ? G(R_CX) & 0xff : e->imm;
-	if ((e->op & 4) && (v & 63))
-		cpu->lf_op = LF_NONE;
-	else
-		lf_sync(cpu);
-	G(e->d) = alu_shift(cpu, e->op, G(e->d), v, 8);
-	NEXT;
+	FOR_SHIFT(SHIFT)
+	FOR_SIZES(NOT_R, NOT_R)
+	FOR_SIZES(NEG_R, NEG_R)
 NOP:
 	NEXT;
 JMP_R:

@@ -48,6 +48,8 @@ enum dc_kind {
 				 (size) == 4 ? 2 : 3)
 #define DC_ALU_SLOT(op, size)	(((op) < 2 ? (op) : (op) - 2) + \
 				 6 * DC_SIZE_SLOT(size))
+/* Shifts and rotates of a register: op (ROL .. SAR) + 8 * DC_SIZE_SLOT */
+#define DC_SHIFT_SLOT(op, size)	((op) + 8 * DC_SIZE_SLOT(size))
 enum dc_handler {
 	H_GENERIC,
 	H_ALU_RR,			/* reg op= reg, + DC_ALU_SLOT */
@@ -76,14 +78,16 @@ enum dc_handler {
 	H_RET,
 	H_JMP,
 	H_JCC,				/* + condition code */
-	H_SHIFT_R = H_JCC + 16,		/* + (size == 8) */
-	H_NOP = H_SHIFT_R + 2,
+	H_SHIFT_R = H_JCC + 16,		/* + DC_SHIFT_SLOT */
+	H_NOP = H_SHIFT_R + 32,
 	H_INTERP,			/* not a cached form: exec_insn_decode */
 	H_JMP_RM,			/* + mem */
 	H_CALL_RM = H_JMP_RM + 2,	/* + mem */
 	H_BT_R = H_CALL_RM + 2,		/* BT r/m, imm8; + (size == 8) */
 	H_BT_M = H_BT_R + 2,
-	H_COUNT = H_BT_M + 2
+	H_NOT_R = H_BT_M + 2,		/* + DC_SIZE_SLOT */
+	H_NEG_R = H_NOT_R + 4,		/* + DC_SIZE_SLOT */
+	H_COUNT = H_NEG_R + 4
 };
 
 struct dc_entry {

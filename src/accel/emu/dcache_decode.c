@@ -429,7 +429,15 @@ static uint8_t dc_pick(struct dc_entry *e)
 		return H_JCC + e->op;
 	case DC_SHIFT:
 		e->d = e->rm;
-		return dword && !e->mem ? H_SHIFT_R + wide : H_GENERIC;
+		if (e->mem || !dc_reg_ok(e, e->rm))
+			return H_GENERIC;
+		return H_SHIFT_R + DC_SHIFT_SLOT(e->op, e->size);
+	case DC_GROUP3:		/* NOT and NEG of a register */
+		e->d = e->rm;
+		if (e->mem || !dc_reg_ok(e, e->rm) ||
+		    (e->modrm_reg != 2 && e->modrm_reg != 3))
+			return H_GENERIC;
+		return (e->modrm_reg == 2 ? H_NOT_R : H_NEG_R) + s4;
 	case DC_NOP:
 		return H_NOP;
 	case DC_JMP_RM:

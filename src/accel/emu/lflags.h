@@ -21,33 +21,57 @@
 /* Inlined into dc_exec's cases, whatever the compiler thinks of the size */
 #define LF_INLINE static inline __attribute__((always_inline))
 
-/* cpu->lf_op: 1 + the ALU op number (exec_alu.c), or INC/DEC */
+/*
+ * cpu->lf_op: 1 + the ALU op number (exec_alu.c), INC/DEC, or a shift by a
+ * count whose masked value is not 0 (lf_a the operand, lf_b that count).
+ * LF_ROT on top of any of them but LF_NONE: a rotate came after it, which
+ * set CF and OF (kept in lf_rot) and left the other flags as they were.
+ */
 enum {
 	LF_NONE = 0,
 	LF_ADD = 1, LF_OR = 2, LF_AND = 5, LF_SUB = 6, LF_XOR = 7, LF_CMP = 8,
 	LF_INC = 9,	/* lf_b holds the CF before the INC/DEC (kept) */
 	LF_DEC = 10,
+	LF_SHL = 11, LF_SHR = 12, LF_SAR = 13,
+	LF_ROT = 0x80,
 };
+
+/* The flags of the recorded operation (not LF_NONE, no LF_ROT) into rflags */
+static inline void lf_sync_op(struct emu_cpu *cpu, unsigned op)
+{
+	uint64_t cf;
+
+	switch (op) {
+	case LF_INC:
+	case LF_DEC:
+		cf = cpu->lf_b;
+		alu_op(cpu, op == LF_INC ? 0 : 5, cpu->lf_a, 1, cpu->lf_size);
+		cpu->rflags = (cpu->rflags & ~(uint64_t)FL_CF) | cf;
+		break;
+	case LF_SHL:
+	case LF_SHR:
+	case LF_SAR:
+		/* all six flags, from the operand and the count */
+		alu_shift(cpu, op - LF_SHL + 4 + (op == LF_SAR), cpu->lf_a,
+			  cpu->lf_b, cpu->lf_size);
+		break;
+	default:
+		alu_op(cpu, op - 1, cpu->lf_a, cpu->lf_b, cpu->lf_size);
+		break;
+	}
+}
 
 /* Compute the recorded flags into cpu->rflags and drop the lazy state. */
 static inline void lf_sync(struct emu_cpu *cpu)
 {
-	uint64_t cf;
+	unsigned op = cpu->lf_op;
 
-	switch (cpu->lf_op) {
-	case LF_NONE:
+	if (op == LF_NONE)
 		return;
-	case LF_INC:
-	case LF_DEC:
-		cf = cpu->lf_b;
-		alu_op(cpu, cpu->lf_op == LF_INC ? 0 : 5, cpu->lf_a, 1,
-		       cpu->lf_size);
-		cpu->rflags = (cpu->rflags & ~(uint64_t)FL_CF) | cf;
-		break;
-	default:
-		alu_op(cpu, cpu->lf_op - 1, cpu->lf_a, cpu->lf_b, cpu->lf_size);
-		break;
-	}
+	lf_sync_op(cpu, op & ~LF_ROT);
+	if (op & LF_ROT)
+		cpu->rflags = (cpu->rflags & ~(uint64_t)(FL_CF | FL_OF)) |
+			      cpu->lf_rot;
 	cpu->lf_op = LF_NONE;
 }
 
@@ -93,8 +117,15 @@ LF_INLINE uint64_t lf_carry(struct emu_cpu *cpu)
 	case LF_INC:
 	case LF_DEC:
 		return cpu->lf_b;
-	default:	/* logic ops clear CF */
-		return 0;
+	case LF_OR:
+	case LF_AND:
+	case LF_XOR:
+		return 0;	/* logic ops clear CF */
+	default:
+		if (cpu->lf_op & LF_ROT)
+			return cpu->lf_rot & FL_CF;
+		lf_sync(cpu);	/* a shift */
+		return cpu->rflags & FL_CF;
 	}
 }
 
@@ -110,6 +141,69 @@ LF_INLINE uint64_t lf_incdec(struct emu_cpu *cpu, uint64_t a, int size,
 	cpu->lf_b = cf;
 	cpu->lf_r = (dec ? a - 1 : a + 1) & m;
 	return cpu->lf_r;
+}
+
+/*
+ * SHL/SAL (op 4, 6), SHR (5) or SAR (7) of a by count, the flags left
+ * lazy; alu_shift's result for every count, and its flags on the way out
+ * (lf_sync). A count that masks to 0 changes no flag.
+ */
+LF_INLINE uint64_t lf_shift(struct emu_cpu *cpu, int op, uint64_t a,
+			    unsigned count, int size)
+{
+	unsigned bits = size * 8, cnt = count & (size == 8 ? 63 : 31);
+	uint64_t m = size_mask(size), r;
+
+	a &= m;
+	if (!cnt)
+		return a;
+	if (op == 7)
+		r = (uint64_t)(sext(a, size) >> (cnt < bits ? cnt : bits - 1)) & m;
+	else if (op == 5)
+		r = cnt < bits ? a >> cnt : 0;
+	else
+		r = cnt < bits ? (a << cnt) & m : 0;
+	cpu->lf_op = op == 7 ? LF_SAR : op == 5 ? LF_SHR : LF_SHL;
+	cpu->lf_size = size;
+	cpu->lf_a = a;
+	cpu->lf_b = cnt;
+	cpu->lf_r = r;
+	return r;
+}
+
+/*
+ * ROL (right false) or ROR of a by count: CF and OF as alu_shift sets
+ * them, the other flags untouched, so a pending lazy operation stays
+ * pending under LF_ROT. A count that masks to 0 changes no flag.
+ */
+LF_INLINE uint64_t lf_rotate(struct emu_cpu *cpu, bool right, uint64_t a,
+			     unsigned count, int size)
+{
+	unsigned bits = size * 8, top = bits - 1;
+	unsigned cnt = count & (size == 8 ? 63 : 31), c = cnt % bits;
+	uint64_t m = size_mask(size), r, f;
+	bool cf, of;
+
+	a &= m;
+	if (!cnt)
+		return a;
+	if (!right) {
+		r = ((a << c) | (c ? a >> (bits - c) : 0)) & m;
+		cf = r & 1;
+		of = ((r >> top) & 1) ^ cf;
+	} else {
+		r = ((a >> c) | (c ? a << (bits - c) : 0)) & m;
+		cf = (r >> top) & 1;
+		of = cf ^ ((r >> (top - 1)) & 1);
+	}
+	f = (cf ? FL_CF : 0) | (of ? FL_OF : 0);
+	if (cpu->lf_op == LF_NONE) {
+		cpu->rflags = (cpu->rflags & ~(uint64_t)(FL_CF | FL_OF)) | f;
+	} else {
+		cpu->lf_op |= LF_ROT;
+		cpu->lf_rot = f;
+	}
+	return r;
 }
 
 /* Condition code cc (low nibble of Jcc/SETcc/CMOVcc), lazy state or not */
