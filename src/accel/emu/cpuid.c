@@ -98,6 +98,16 @@ void cpu_cpuid(struct emu_cpu *cpu, uint32_t leaf, uint32_t sub,
 	case 4:
 		cpuid_cache(sub, out);
 		break;
+	case 6:
+		/*
+		 * ARAT: the LAPIC timer runs in every C-state, as this one
+		 * does. Without it Linux marks lapic-deadline C3STOP and,
+		 * having no HPET to broadcast from, never leaves periodic
+		 * mode: no high-resolution timers and a tick every 4 ms in
+		 * an idle guest, each one interpreted.
+		 */
+		out[0] = 1u << 2;
+		break;
 	case 7:
 		if (sub == 0) {
 			out[1] = L7_EBX;
