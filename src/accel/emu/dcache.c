@@ -29,6 +29,15 @@
 #include "accel/emu/lflags.h"
 
 #define DC_CHAIN_MAX	256	/* instructions per dcache_run at most */
+/*
+ * Blocks whose bytes one dcache_run has checked, in the code page it is
+ * in, are run again without checking them: until it leaves that page, this
+ * CPU's stores into the page end the run (dc_stop), and another CPU's or a
+ * device's need not be seen before this one serializes (SDM vol. 3A
+ * 8.1.3, cross-modifying code), which a block of cached forms never does;
+ * an instruction of another form (H_INTERP) forgets them.
+ */
+#define DC_SEEN		4
 
 #define DCACHE_BYTES	(DCACHE_BLOCKS * sizeof(struct dc_block))
 
@@ -324,10 +333,10 @@ unsigned dcache_run(struct emu_cpu *cpu, long max)
 		[H_BT_R] = &&BT_R_4, [H_BT_R + 1] = &&BT_R_8,
 		[H_BT_M] = &&BT_M_4, [H_BT_M + 1] = &&BT_M_8,
 	};
-	const uint8_t *p = cpu->ip;
+	const uint8_t *p = cpu->ip, *seen_page = cpu->fetch_hva;
 	const struct dc_entry *e;
-	struct dc_block *b;
-	unsigned n, i, done = 0;
+	struct dc_block *b, *seen[DC_SEEN];
+	unsigned n, i, k, nseen = 0, done = 0;
 	uint64_t rip = cpu->rip, v;
 
 	if (!cpu->dcache)
@@ -336,9 +345,16 @@ unsigned dcache_run(struct emu_cpu *cpu, long max)
 		max = DC_CHAIN_MAX;
 	cpu->dc_stop = false;
 next_block:
+	for (k = 0; k < nseen && k < DC_SEEN; k++) {
+		b = seen[k];
+		if (b->key == p)
+			goto checked;
+	}
 	b = dc_slot(cpu, p);
 	if (b->key != p || !dc_same_bytes(p, b->bytes, b->nbytes))
 		dc_build(b, p, cpu->ip_end);
+	seen[nseen++ % DC_SEEN] = b;
+checked:
 	if (!b->n)
 		goto out;
 	n = b->n < max - done ? b->n : max - done;
@@ -573,6 +589,7 @@ INTERP:
 		done += i;
 		goto out;
 	}
+	nseen = 0;	/* it may have been a serializing instruction */
 	goto block_done;
 
 block_done:
@@ -580,6 +597,10 @@ block_done:
 	cpu->rip = rip;
 	if (done >= max || cpu->dc_stop || !(p = dc_next(cpu)))
 		goto out;
+	if (cpu->fetch_hva != seen_page) {
+		seen_page = cpu->fetch_hva;
+		nseen = 0;
+	}
 	cpu->ip = p;
 	goto next_block;
 out:

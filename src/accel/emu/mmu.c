@@ -435,6 +435,9 @@ void *mem_ptr(struct emu_cpu *cpu, uint64_t lin, unsigned size,
 
 	if (!e->hva || (lin & 0xfff) + size > 4096)
 		return NULL;
+	/* a store into the code page, as in write_at */
+	if (acc == ACC_W && e->hva == cpu->fetch_hva)
+		cpu->dc_stop = true;
 	return e->hva + (lin & 0xfff);
 }
 
