@@ -305,6 +305,51 @@ __asm__(".pushsection .rodata\n"
 	".att_syntax prefix\n"
 	".popsection\n");
 
+/*
+ * 128-bit moves (aligned and not, loads, stores, register to register,
+ * with a segment override), PXOR, BSWAP and a NOTRACK (3E) indirect jump;
+ * the results go to memory, which the runs compare. Then a MOVDQA from a
+ * misaligned address: #GP at that instruction.
+ */
+extern const uint8_t sse_code[], sse_end[];
+__asm__(".pushsection .rodata\n"
+	".intel_syntax noprefix\n"
+	"sse_code:\n"
+	"	mov rsi, 0x200100\n"
+	"	movdqu xmm0, [rsi+1]\n"
+	"	movups xmm1, [rsi+0x13]\n"
+	"	movdqa xmm2, [rsi+0x20]\n"
+	"	movaps xmm3, [rsi+0x30]\n"
+	"	movapd xmm9, [rsi+0x40]\n"
+	"	movupd xmm10, [rsi+0x47]\n"
+	"	pxor xmm0, xmm1\n"
+	"	pxor xmm11, xmm11\n"
+	"	movdqa xmm4, xmm2\n"
+	"	movaps xmm12, xmm3\n"
+	"	movdqu [rsi+0x101], xmm0\n"
+	"	movups [rsi+0x113], xmm1\n"
+	"	movdqa [rsi+0x120], xmm4\n"
+	"	movaps [rsi+0x130], xmm12\n"
+	"	movapd [rsi+0x140], xmm9\n"
+	"	movdqu [rsi+0x150], xmm10\n"
+	"	movdqu [rsi+0x160], xmm11\n"
+	"	movdqu xmm5, fs:[0x10]\n"
+	"	movdqu [rsi+0x170], xmm5\n"
+	"	mov eax, [rsi]\n"
+	"	bswap eax\n"
+	"	mov r9, [rsi+8]\n"
+	"	bswap r9\n"
+	"	lea rdx, [rip+2f]\n"
+	"	.byte 0x3e, 0xff, 0xe2\n"	/* notrack jmp rdx */
+	"	hlt\n"
+	"2:	mov [rsi+0x180], eax\n"
+	"	mov [rsi+0x188], r9\n"
+	"	movdqa xmm6, [rsi+8]\n"
+	"	hlt\n"
+	"sse_end:\n"
+	".att_syntax prefix\n"
+	".popsection\n");
+
 #define DATA	0x200000ULL
 
 static struct emu_test *setup(bool dcache)
@@ -429,6 +474,27 @@ static void test_control_and_fault(void)
 	CHECK_EQ(frame[4], EMU_TEST_STACK - 8);
 	CHECK_EQ(emu_test_r64(t, EMU_TEST_STACK - 8), 0x4000000);
 	emu_test_free(t);
+}
+
+static void test_sse_moves(void)
+{
+	struct emu_test *t = run_both(sse_code, sse_end);
+	uint64_t *frame = emu_test_ptr(t, t->cpu.gpr[R_SP]);
+	static struct dc_block b;
+
+	CHECK_EQ(emu_test_vector(t), EXC_GP);
+	/* the frame's RIP is the MOVDQA (5 bytes before the HLT) */
+	CHECK_EQ(frame[1], EMU_TEST_CODE + (sse_end - sse_code) - 6);
+	/* rsi is DATA + 0x100 */
+	CHECK_EQ(emu_test_r64(t, DATA + 0x288),
+		 __builtin_bswap64(emu_test_r64(t, DATA + 0x108)));
+	CHECK_EQ(emu_test_r64(t, DATA + 0x260), 0);
+	emu_test_free(t);
+	/* and none of it left the decode cache */
+	dc_build(&b, sse_code, sse_end);
+	CHECK_EQ(b.n, DCB_INSNS);
+	for (unsigned i = 0; i < b.n; i++)
+		CHECK(b.e[i].h != H_GENERIC && b.e[i].h != H_INTERP);
 }
 
 /* A store into the next instruction of the same block is seen at once */
@@ -759,6 +825,7 @@ int main(void)
 	RUN(test_alu_forms);
 	RUN(test_mov_forms);
 	RUN(test_control_and_fault);
+	RUN(test_sse_moves);
 	RUN(test_store_into_next_insn);
 	RUN(test_chain_across_pages);
 	RUN(test_jump_to_nx_page);

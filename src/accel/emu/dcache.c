@@ -326,6 +326,11 @@ unsigned dcache_run(struct emu_cpu *cpu, long max)
 		FOR_SHIFT(SHIFT_LABEL)
 		FOR_SIZES(SIZE_LABEL, NOT_R)
 		FOR_SIZES(SIZE_LABEL, NEG_R)
+		[H_BSWAP] = &&BSWAP_4, [H_BSWAP + 1] = &&BSWAP_8,
+		[H_XMM_RR] = &&XMM_RR,
+		[H_XMM_LD] = &&XMM_LD, [H_XMM_LD + 1] = &&XMM_LDA,
+		[H_XMM_ST] = &&XMM_ST, [H_XMM_ST + 1] = &&XMM_STA,
+		[H_PXOR_RR] = &&PXOR_RR,
 		[H_NOP] = &&NOP,
 		[H_INTERP] = &&INTERP,
 		[H_JMP_RM] = &&JMP_R, [H_JMP_RM + 1] = &&JMP_M,
@@ -534,6 +539,39 @@ JMP:
 	FOR_SHIFT(SHIFT)
 	FOR_SIZES(NOT_R, NOT_R)
 	FOR_SIZES(NEG_R, NEG_R)
+BSWAP_4:
+	G(e->d) = __builtin_bswap32((uint32_t)G(e->d));
+	NEXT;
+BSWAP_8:
+	G(e->d) = __builtin_bswap64(G(e->d));
+	NEXT;
+XMM_RR:
+	cpu->xmm[e->d] = cpu->xmm[e->s];
+	NEXT;
+XMM_LDA:
+	/* a misaligned address: the general decoder raises the #GP */
+	if (ADDR & 15)
+		goto INTERP;
+	/* fall through */
+XMM_LD: {
+	union xmm x;
+
+	M_BEGIN;
+	mem_read_buf(cpu, ADDR, &x, 16);
+	cpu->xmm[e->s] = x;
+	NEXT_M; }
+XMM_STA:
+	if (ADDR & 15)
+		goto INTERP;
+	/* fall through */
+XMM_ST:
+	M_BEGIN;
+	mem_write_buf(cpu, ADDR, &cpu->xmm[e->s], 16);
+	NEXT_M;
+PXOR_RR:
+	cpu->xmm[e->d].q[0] ^= cpu->xmm[e->s].q[0];
+	cpu->xmm[e->d].q[1] ^= cpu->xmm[e->s].q[1];
+	NEXT;
 NOP:
 	NEXT;
 JMP_R:

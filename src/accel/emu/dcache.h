@@ -31,7 +31,9 @@ enum dc_kind {
 	DC_MOVZX, DC_MOVSX, DC_MOVSXD, DC_CMOV, DC_SETCC,
 	DC_SHIFT, DC_TEST_IMM, DC_GROUP3, DC_INC, DC_DEC, DC_CALL_RM,
 	DC_JMP_RM, DC_PUSH_RM, DC_NOP, DC_LEAVE, DC_CWDE, DC_CDQ, DC_IMUL,
-	DC_IMUL_IMM, DC_PUSH_IMM, DC_BT,
+	DC_IMUL_IMM, DC_PUSH_IMM, DC_BT, DC_BSWAP,
+	DC_XMM_LOAD, DC_XMM_STORE,	/* 128-bit moves; op: aligned */
+	DC_PXOR,
 };
 
 #define DC_COUNT_CL	0x100	/* DC_SHIFT count from CL (not an imm8) */
@@ -87,7 +89,12 @@ enum dc_handler {
 	H_BT_M = H_BT_R + 2,
 	H_NOT_R = H_BT_M + 2,		/* + DC_SIZE_SLOT */
 	H_NEG_R = H_NOT_R + 4,		/* + DC_SIZE_SLOT */
-	H_COUNT = H_NEG_R + 4
+	H_BSWAP = H_NEG_R + 4,		/* + (size == 8) */
+	H_XMM_RR = H_BSWAP + 2,		/* xmm d = xmm s */
+	H_XMM_LD,			/* xmm d = [mem]; + aligned */
+	H_XMM_ST = H_XMM_LD + 2,	/* [mem] = xmm s; + aligned */
+	H_PXOR_RR = H_XMM_ST + 2,
+	H_COUNT
 };
 
 struct dc_entry {

@@ -89,7 +89,7 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 	int i = 0, osize;
 	uint8_t op;
 
-	bool p66 = false;
+	bool p66 = false, pf3 = false;
 
 	e->kind = DC_NONE;
 	e->seg = SEG_NONE;
@@ -100,8 +100,13 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 	e->index = -1;
 	if (p[i] == 0x64 || p[i] == 0x65)
 		e->seg = p[i++] == 0x64 ? SEG_FS : SEG_GS;
+	else if (p[i] == 0x2e || p[i] == 0x3e)
+		i++;	/* CS/DS: no base in 64-bit mode; branch hints */
 	if (p[i] == 0x66) {
 		p66 = true;
+		i++;
+	} else if (p[i] == 0xf3) {
+		pf3 = true;
 		i++;
 	}
 	if ((p[i] & 0xf0) == 0x40)
@@ -113,7 +118,14 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 	if (p66 && !((op < 0x40 && (op & 7) < 6) || (op >= 0x80 && op <= 0x8b) ||
 		     op == 0xa9 ||
 		     op == 0xc1 || op == 0xd1 || op == 0xd3 || op == 0xf7 ||
-		     op == 0xc7 || (op == 0x0f && p[i] >= 0x18 && p[i] <= 0x1f)))
+		     op == 0xc7 || (op == 0x0f && p[i] >= 0x18 && p[i] <= 0x1f) ||
+		     (op == 0x0f && (p[i] == 0x10 || p[i] == 0x11 ||
+				     p[i] == 0x28 || p[i] == 0x29 ||
+				     p[i] == 0x6f || p[i] == 0x7f ||
+				     p[i] == 0xef))))
+		goto out;
+	/* With F3 only MOVDQU */
+	if (pf3 && !(op == 0x0f && (p[i] == 0x6f || p[i] == 0x7f)))
 		goto out;
 	if (op < 0x40 && (op & 7) < 4) {
 		e->op = op >> 3;
@@ -278,8 +290,28 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 		} else if (op >= 0x18 && op <= 0x1f) {
 			dc_modrm(p, &i, e);	/* hint NOPs */
 			e->kind = DC_NOP;
-		} else if (p66) {
-			/* only the NOPs above with 66 */
+		} else if (op == 0x10 || op == 0x11 || op == 0x28 ||
+			   op == 0x29 || ((p66 || pf3) &&
+					  (op == 0x6f || op == 0x7f))) {
+			/*
+			 * MOVUPS/MOVUPD, MOVAPS/MOVAPD, MOVDQA (66) and
+			 * MOVDQU (F3): 16 bytes, the aligned ones #GP on a
+			 * misaligned address
+			 */
+			dc_modrm(p, &i, e);
+			e->op = op == 0x28 || op == 0x29 ||
+				(p66 && (op == 0x6f || op == 0x7f));
+			e->kind = op == 0x10 || op == 0x28 || op == 0x6f ?
+				  DC_XMM_LOAD : DC_XMM_STORE;
+		} else if (p66 && op == 0xef) {
+			dc_modrm(p, &i, e);
+			if (!e->mem)
+				e->kind = DC_PXOR;
+		} else if (p66 || pf3) {
+			/* only the forms above with 66 or F3 */
+		} else if (op >= 0xc8 && op <= 0xcf) {
+			e->rm = (op & 7) | ((e->rex & 1) << 3);
+			e->kind = DC_BSWAP;
 		} else if (op == 0xba && ((p[i] >> 3) & 7) == 4) {
 			dc_modrm(p, &i, e);	/* BT r/m, imm8 */
 			e->imm = p[i++];
@@ -449,6 +481,22 @@ static uint8_t dc_pick(struct dc_entry *e)
 	case DC_BT:
 		e->d = e->rm;
 		return (e->mem ? H_BT_M : H_BT_R) + wide;
+	case DC_BSWAP:
+		e->d = e->rm;
+		return H_BSWAP + wide;
+	case DC_XMM_LOAD:
+	case DC_XMM_STORE:
+		/* d, s: XMM register numbers */
+		e->d = e->kind == DC_XMM_LOAD ? e->reg : e->rm;
+		e->s = e->kind == DC_XMM_LOAD ? e->rm : e->reg;
+		if (!e->mem)
+			return H_XMM_RR;
+		e->s = e->reg;
+		return (e->kind == DC_XMM_LOAD ? H_XMM_LD : H_XMM_ST) + e->op;
+	case DC_PXOR:
+		e->d = e->reg;
+		e->s = e->rm;
+		return H_PXOR_RR;
 	}
 	return H_GENERIC;
 }
