@@ -26,6 +26,8 @@
 #
 # Usage: bench/emu.sh [build dir]      BENCH_RUNS=n  BENCH_IDLE=s
 #        BENCH_DEBIAN=0 skips the Debian rows, BENCH_SMALL=0 the others
+#        BENCH_BASE=path/to/cvisor adds that binary's column (before and
+#        after a change, under the same load), ratio to QEMU too
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-build}
@@ -153,23 +155,12 @@ run_vm() {
 		}' "$TMP/marks"
 }
 
-# bench NAME COLS CMD...: RUNS runs; sets R[NAME] to the medians of the
-# columns (or "fail") and prints each run.
-declare -A R
-bench() {
-	local name=$1 cols=$2 r out=()
-	shift 2
-	for ((i = 0; i < RUNS; i++)); do
-		r=$(run_vm "$cols" "$@")
-		echo "  run $((i + 1)) $name: $r" >&2
-		[[ $r == fail ]] && { R[$name]=fail; return; }
-		out+=("$r")
-	done
-	R[$name]=$(printf '%s\n' "${out[@]}" | awk '
+# median: of each column of the rows on standard input
+median() {
+	awk '
 		{ for (i = 1; i <= NF; i++) v[i, NR] = $i; nf = NF }
 		END {
 			for (i = 1; i <= nf; i++) {
-				m = 0
 				for (j = 1; j <= NR; j++) a[j] = v[i, j]
 				# insertion sort, NR is small
 				for (j = 2; j <= NR; j++) {
@@ -180,7 +171,43 @@ bench() {
 				}
 				printf "%s%s", a[int((NR + 1) / 2)], (i < nf ? " " : "\n")
 			}
-		}')
+		}'
+}
+
+# bench COLS NAME CMD NAME CMD ...: RUNS rounds, each running every
+# NAME's CMD once in turn (so that a load that changes meanwhile hits all
+# of them alike); sets R[NAME] to the medians of the columns (or "fail")
+# and prints each run. A CMD is one word, run with the arguments in ARGS.
+declare -A R
+bench() {
+	local cols=$1 r name
+	declare -A raw=()
+	shift
+	for ((i = 0; i < RUNS; i++)); do
+		set -- "${SPEC[@]}"
+		while (($#)); do
+			name=$1
+			if [[ ${raw[$name]:-} != fail ]]; then
+				r=$(run_vm "$cols" "$2" "${ARGS[@]}")
+				echo "  run $((i + 1)) $name: $r" >&2
+				if [[ $r == fail ]]; then
+					raw[$name]=fail
+				else
+					raw[$name]+="$r"$'\n'
+				fi
+			fi
+			shift 2
+		done
+	done
+	set -- "${SPEC[@]}"
+	while (($#)); do
+		if [[ ${raw[$1]:-fail} == fail ]]; then
+			R[$1]=fail
+		else
+			R[$1]=$(printf %s "${raw[$1]}" | median)
+		fi
+		shift 2
+	done
 }
 
 emu() {
@@ -190,6 +217,11 @@ emu() {
 		--cmdline "console=ttyS0 panic=-1 quiet cvisor.test64=$(printf %s "$cmd" | base64 -w0)"
 }
 
+# The same with the cvisor binary BENCH_BASE (say, a build of main)
+base() {
+	CVISOR=$BENCH_BASE emu "$@"
+}
+
 qemu() {
 	local kernel=$1 initrd=$2 cmd=$3
 	exec "$QEMU" -accel tcg -M q35 -m ${MEM}M -smp 1 -nographic -no-reboot \
@@ -197,46 +229,73 @@ qemu() {
 		-append "console=ttyS0 panic=-1 quiet cvisor.test64=$(printf %s "$cmd" | base64 -w0)"
 }
 
-# table TITLE COLS EMU_NAME QEMU_NAME
+# table TITLE COLS PREFIX: the rows of PREFIX-emu, PREFIX-qemu and,
+# with BENCH_BASE, PREFIX-base
 table() {
-	local cols=$2 e=${R[$3]:-fail} q=${R[$4]:-fail}
+	local cols=$2 e=${R[$3-emu]:-fail} q=${R[$3-qemu]:-fail}
+	local b=${R[$3-base]:-}
 
 	echo
 	echo "$1 (median of $RUNS; seconds, vmm in MiB)"
-	awk -v cols="$cols" -v e="$e" -v q="$q" 'BEGIN {
+	awk -v cols="$cols" -v e="$e" -v q="$q" -v b="$b" 'BEGIN {
 		n = split(cols, c, " "); split(e, ev, " "); split(q, qv, " ")
-		printf "  %-8s %10s %10s %8s\n", "", "cvisor", "qemu tcg", "ratio"
+		split(b, bv, " ")
+		printf "  %-8s %10s %10s %8s", "", "cvisor", "qemu tcg", "ratio"
+		if (b != "")
+			printf " %10s %8s", "base", "ratio"
+		printf "\n"
 		for (i = 1; i <= n; i++) {
-			a = (e == "fail") ? "fail" : ev[i]
-			b = (q == "fail") ? "fail" : qv[i]
-			r = (a + 0 > 0 && b + 0 > 0) ? sprintf("%.2f", a / b) : "-"
-			printf "  %-8s %10s %10s %8s\n", c[i], a, b, r
+			x = (e == "fail") ? "fail" : ev[i]
+			y = (q == "fail") ? "fail" : qv[i]
+			r = (x + 0 > 0 && y + 0 > 0) ? sprintf("%.2f", x / y) : "-"
+			printf "  %-8s %10s %10s %8s", c[i], x, y, r
+			if (b != "") {
+				z = (b == "fail") ? "fail" : bv[i]
+				r = (z + 0 > 0 && y + 0 > 0) ? sprintf("%.2f", z / y) : "-"
+				printf " %10s %8s", z, r
+			}
+			printf "\n"
 		}
 	}'
 }
 
 echo "emu benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "cvisor $CVISOR; $($QEMU --version | head -1)"
+[[ -z ${BENCH_BASE:-} ]] || echo "base: $BENCH_BASE (its column is run in the same rounds)"
+
+# The VMs to compare: name and function pairs
+SPEC=(qemu qemu emu emu)
+[[ -z ${BENCH_BASE:-} ]] || SPEC+=(base base)
 
 if [[ ${BENCH_SMALL:-1} != 0 ]]; then
 	for form in bzImage vmlinux; do
 		k=$CVISOR_KERNEL
 		[[ $form == vmlinux ]] && k=${CVISOR_VMLINUX:-}
 		[[ -r $k ]] || continue
-		bench "q-$form" "$SMALL_COLS" qemu "$k" "$CVISOR_INITRD" "$SMALL_CMD"
-		bench "e-$form" "$SMALL_COLS" emu "$k" "$CVISOR_INITRD" "$SMALL_CMD"
-		table "test kernel ($form)" "$SMALL_COLS" "e-$form" "q-$form"
+		ARGS=("$k" "$CVISOR_INITRD" "$SMALL_CMD")
+		SPEC2=("${SPEC[@]}")
+		SPEC=()
+		for ((j = 0; j < ${#SPEC2[@]}; j += 2)); do
+			SPEC+=("$form-${SPEC2[j]}" "${SPEC2[j + 1]}")
+		done
+		bench "$SMALL_COLS"
+		SPEC=("${SPEC2[@]}")
+		table "test kernel ($form)" "$SMALL_COLS" "$form"
 	done
 fi
 
 if [[ ${BENCH_DEBIAN:-1} != 0 ]]; then
 	if [[ -r ${CVISOR_DEBIAN_KERNEL:-} && -r ${CVISOR_DEBIAN_INITRD:-} ]]; then
-		bench q-debian "$DEB_COLS" qemu "$CVISOR_DEBIAN_KERNEL" \
-			"$CVISOR_DEBIAN_INITRD" "$DEB_CMD"
-		bench e-debian "$DEB_COLS" emu "$CVISOR_DEBIAN_KERNEL" \
-			"$CVISOR_DEBIAN_INITRD" "$DEB_CMD"
+		ARGS=("$CVISOR_DEBIAN_KERNEL" "$CVISOR_DEBIAN_INITRD" "$DEB_CMD")
+		SPEC2=("${SPEC[@]}")
+		SPEC=()
+		for ((j = 0; j < ${#SPEC2[@]}; j += 2)); do
+			SPEC+=("debian-${SPEC2[j]}" "${SPEC2[j + 1]}")
+		done
+		bench "$DEB_COLS"
+		SPEC=("${SPEC2[@]}")
 		table "Debian's kernel ($(basename "$(dirname "$CVISOR_DEBIAN_KERNEL")")) and busybox userland" \
-			"$DEB_COLS" e-debian q-debian
+			"$DEB_COLS" debian
 	else
 		echo "SKIP: emu_bench: Debian rows: no CVISOR_DEBIAN_KERNEL (make-assets.sh --debian)"
 	fi
