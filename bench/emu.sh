@@ -81,10 +81,11 @@ guest_rss() {
 		END { print sum + 0 }' "/proc/$1/smaps" 2>/dev/null || echo 0
 }
 
-# CPU time of PID in clock ticks (user + system, all threads)
+# CPU time of PID in clock ticks (user + system, all threads), or "-";
+# builtins only: a fork may fail on a loaded host
 cpu_ticks() {
 	local f
-	f=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+	read -r f 2>/dev/null <"/proc/$1/stat" || { echo -; return; }
 	f=${f##*) }
 	read -r -a a <<<"$f"
 	echo $((a[11] + a[12]))
@@ -107,7 +108,7 @@ run_vm() {
 			*"cvisor-bench: begin "* | *"cvisor-bench: end "*)
 				line=${line#*cvisor-bench: }
 				line=${line%%[[:space:]]*}_${line#* }
-				echo "${line%%[[:space:]]*} $EPOCHREALTIME $(cpu_ticks "$(cat "$TMP/pid")")" ;;
+				echo "${line%%[[:space:]]*} $EPOCHREALTIME $(cpu_ticks "$(<"$TMP/pid")")" ;;
 			*"cvisor-guest: result 0"*) echo "done $EPOCHREALTIME 0" ;;
 			esac
 		done <"$TMP/fifo" >"$TMP/marks"
@@ -147,7 +148,9 @@ run_vm() {
 				else if (k == "vmm")
 					v = sprintf("%.1f", own / 1024)
 				else if (k == "idle")
-					v = ("end_" k in c) ? sprintf("%.2f", (c["end_" k] - c["begin_" k]) / tick) : "-"
+					v = (c["end_" k] != "-" && c["begin_" k] != "-" && \
+					     c["end_" k] >= c["begin_" k]) ? \
+					    sprintf("%.2f", (c["end_" k] - c["begin_" k]) / tick) : "-"
 				else
 					v = ("end_" k in t) ? sprintf("%.2f", t["end_" k] - t["begin_" k]) : "-"
 				printf "%s%s", v, (i < n ? " " : "\n")
@@ -161,15 +164,18 @@ median() {
 		{ for (i = 1; i <= NF; i++) v[i, NR] = $i; nf = NF }
 		END {
 			for (i = 1; i <= nf; i++) {
-				for (j = 1; j <= NR; j++) a[j] = v[i, j]
+				m = 0	# the values that are there ("-": none)
+				for (j = 1; j <= NR; j++)
+					if (v[i, j] != "-")
+						a[++m] = v[i, j]
 				# insertion sort, NR is small
-				for (j = 2; j <= NR; j++) {
+				for (j = 2; j <= m; j++) {
 					x = a[j]
 					for (k = j - 1; k >= 1 && a[k] + 0 > x + 0; k--)
 						a[k + 1] = a[k]
 					a[k + 1] = x
 				}
-				printf "%s%s", a[int((NR + 1) / 2)], (i < nf ? " " : "\n")
+				printf "%s%s", (m ? a[int((m + 1) / 2)] : "-"), (i < nf ? " " : "\n")
 			}
 		}'
 }
