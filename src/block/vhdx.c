@@ -10,8 +10,8 @@
  *
  * Dynamic and fixed images are read and written; differencing images (a
  * parent) are refused. A header whose log GUID is set may have a log to
- * replay before the file is consistent: such an image is refused rather
- * than read stale ("qemu-img check -r all" replays it).
+ * replay before the file is consistent: a writable open replays it
+ * (vhdx_log.c), a read-only one is refused rather than read stale.
  *
  * A write to a block not in the file puts the whole block at the end of
  * the file (1 MiB aligned): its data first, synced, then its BAT entry,
@@ -87,11 +87,6 @@ static int read_headers(struct vhdx *s, char *err, size_t errlen,
 	s->header_at = at[best];
 	s->log_off = vhdx_le64(s->header + VH_LOG_OFF);
 	s->log_len = vhdx_le32(s->header + VH_LOG_LEN);
-	if (!is_zero(s->header + VH_LOG_GUID, 16)) {
-		snprintf(err, errlen, "'%s': the VHDX log needs replay (not "
-			 "supported; 'qemu-img check -r all' replays it)", path);
-		return -ENOTSUP;
-	}
 	if (s->log_off % VHDX_MiB || s->log_len % VHDX_MiB ||
 	    (s->log_len && s->log_off < VHDX_MiB) ||
 	    s->log_off > s->file_size || s->log_len > s->file_size - s->log_off) {
@@ -396,6 +391,26 @@ static int read_bat(struct vhdx *s, char *err, size_t errlen, const char *path)
 	return scan_bat(s);
 }
 
+/* A log to apply before anything else is read: only on a writable open. */
+static int replay(struct vhdx *s, struct block_dev *dev, char *err,
+		  size_t errlen)
+{
+	int ret;
+
+	if (dev->flags & BLOCK_RDONLY) {
+		snprintf(err, errlen, "'%s': the VHDX log needs replay: open the "
+			 "image read-write once (e.g. 'cvisor img check -r all')",
+			 dev->path);
+		return -EPERM;
+	}
+	ret = vhdx_replay_log(s);
+	if (ret)
+		snprintf(err, errlen, "'%s': the VHDX log cannot be replayed "
+			 "(corrupt, or writing outside the BAT and metadata): %s",
+			 dev->path, strerror(-ret));
+	return ret;
+}
+
 static int vhdx_open(struct block_dev *dev, int fd, char *err, size_t errlen)
 {
 	uint8_t id[8];
@@ -429,6 +444,8 @@ static int vhdx_open(struct block_dev *dev, int fd, char *err, size_t errlen)
 	ret = read_headers(s, err, errlen, dev->path);
 	if (!ret)
 		ret = read_regions(s, err, errlen, dev->path);
+	if (!ret && !is_zero(s->header + VH_LOG_GUID, 16))
+		ret = replay(s, dev, err, errlen);
 	if (!ret)
 		ret = read_metadata(s, err, errlen, dev->path);
 	if (!ret)

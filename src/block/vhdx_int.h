@@ -97,6 +97,8 @@ const char *vhdx_bad_entry(const struct vhdx *s, uint64_t blk);
 /* Do [a, a+alen) and [b, b+blen) share a byte? */
 bool vhdx_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen);
 
+/* Applies the log (the header names it) and clears the log GUID. */
+int vhdx_replay_log(struct vhdx *s);
 int vhdx_create(const char *path, uint64_t size, struct block_opts *o,
 		char *err, size_t errlen);
 int vhdx_check(struct block_dev *dev, int fix, struct block_check_result *r,

@@ -193,4 +193,55 @@ for dmg in past:3 dup:2 meta:4 partial:0; do
 	ok "img_vhdx_${name}_no_rw" bash -c "! timeout 60 $C run --accel emu --kernel /dev/null --memory 64M --disk path=$T/d.vhdx,format=vhdx >$T/o 2>&1 && grep -q 'BAT is corrupt' $T/o"
 done
 ok img_vhdx_dup_reads_ro bash -c "cp $T/g.vhdx $T/d.vhdx && $(declare -f bat_entry) && bat_entry $T/d.vhdx 2 dup && $C img convert -f vhdx -O raw $T/d.vhdx $T/d.raw && qemu-img convert -f vhdx -O raw $T/g.vhdx $T/g.raw && cmp -n 9437184 $T/d.raw $T/g.raw"
+# A log to replay: qemu-io writes two blocks, then the BAT entry of the
+# second is undone and the header names the log entry that set it, as if
+# the crash came before the BAT write. Read-only opens are refused with
+# one line; "img check -r all" replays, as "qemu-img check -r all" does.
+dirty_log() {
+	python3 - "$1" "$2" <<'PY'
+import struct, sys
+path, what = sys.argv[1], sys.argv[2]
+f = open(path, 'r+b')
+def crc32c(b):
+    t = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82f63b78 if c & 1 else c >> 1
+        t.append(c)
+    c = 0xffffffff
+    for x in b:
+        c = t[(c ^ x) & 0xff] ^ (c >> 8)
+    return c ^ 0xffffffff
+def resum(at, n):
+    f.seek(at); b = bytearray(f.read(n)); b[4:8] = b'\0' * 4
+    struct.pack_into('<I', b, 4, crc32c(bytes(b))); f.seek(at); f.write(b)
+f.seek(0x10000 + 72); log = struct.unpack('<Q', f.read(8))[0]
+f.seek(log); d = f.read(1 << 20)
+head = max((o for o in range(0, len(d), 4096) if d[o:o+4] == b'loge'),
+           key=lambda o: struct.unpack_from('<Q', d, o + 16)[0])
+guid = d[head + 32:head + 48]
+bat_at = struct.unpack_from('<Q', d, head + 64 + 16)[0]
+f.seek(bat_at); f.write(b'\0' * 4096)        # the BAT sector before the write
+if what == 'outside':                         # the entry writes a header
+    f.seek(log + head + 64 + 16); f.write(struct.pack('<Q', 0x10000))
+    resum(log + head, struct.unpack_from('<I', d, head + 8)[0])
+for at in (0x10000, 0x20000):
+    f.seek(at + 48); f.write(guid); resum(at, 4096)
+PY
+}
+qemu-img create -q -f vhdx "$T/L.vhdx" 40M
+qemu-io -c 'write -P 1 0 64k' -c 'write -P 2 9M 64k' "$T/L.vhdx" >/dev/null
+qemu-img convert -O raw "$T/L.vhdx" "$T/L.raw"
+cp "$T/L.vhdx" "$T/Lq.vhdx"
+dirty_log "$T/Lq.vhdx" replay
+cp "$T/Lq.vhdx" "$T/Lc.vhdx"
+ok img_vhdx_log_refused_ro bash -c "! $C img convert -O raw $T/Lc.vhdx $T/x.raw 2>$T/e && [ \$(wc -l <$T/e) = 1 ] && grep -q 'log needs replay' $T/e"
+ok img_vhdx_log_qemu_refuses_too bash -c "! qemu-img convert -O raw $T/Lq.vhdx $T/x.raw 2>/dev/null"
+qemu-img check -q -r all "$T/Lq.vhdx" >/dev/null 2>&1
+ok img_vhdx_log_replayed bash -c "$C img check -q -r all $T/Lc.vhdx && qemu-img check -q $T/Lc.vhdx && $C img compare -f vhdx -F raw $T/Lc.vhdx $T/L.raw >/dev/null && qemu-img compare -q $T/Lq.vhdx $T/Lc.vhdx"
+cp "$T/L.vhdx" "$T/Lo.vhdx"
+dirty_log "$T/Lo.vhdx" outside
+cp "$T/Lo.vhdx" "$T/Lo0.vhdx"
+ok img_vhdx_log_outside_refused bash -c "! $C img check -r all $T/Lo.vhdx >/dev/null 2>$T/e && [ \$(wc -l <$T/e) = 1 ] && grep -q 'cannot be replayed' $T/e && cmp $T/Lo0.vhdx $T/Lo.vhdx"
 finish
