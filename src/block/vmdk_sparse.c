@@ -549,7 +549,18 @@ int vmdk_sparse_status(struct vmdk_extent *e, uint64_t off, uint64_t len,
 		uint64_t gi = (off + done) / e->grain, in = (off + done) % e->grain;
 		uint64_t n = e->grain - in < len - done ? e->grain - in :
 							   len - done;
+		uint64_t idx = gi / e->h.gtes;
 
+		/*
+		 * No table: its whole span is unallocated in one step, so a
+		 * header claiming a huge disk costs a step per table.
+		 */
+		if (idx < e->ngt && !e->gd[idx]) {
+			uint64_t span = (idx + 1) * e->h.gtes * e->grain -
+					(off + done);
+
+			n = span < len - done ? span : len - done;
+		}
 		ret = vmdk_grain_entry(e, gi, &entry, &kind);
 		if (ret)
 			return ret;
