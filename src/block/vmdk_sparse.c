@@ -405,6 +405,12 @@ static int read_compressed_batch(struct vmdk_extent *e, uint8_t *buf,
 int vmdk_sparse_read(struct vmdk_extent *e, uint8_t *buf, uint64_t len,
 		     uint64_t off)
 {
+	/*
+	 * A stream being written has its tables in the writer until close:
+	 * the directory read at open would answer zeroes for written data.
+	 */
+	if (e->stream)
+		return -EIO;
 	while (len) {
 		uint64_t gi = off / e->grain, in = off % e->grain;
 		uint64_t n = e->grain - in < len ? e->grain - in : len;

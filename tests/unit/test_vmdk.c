@@ -216,6 +216,37 @@ static void test_status_empty_directory(void)
 	block_close(dev);
 }
 
+/*
+ * A fresh streamOptimized disk opened read-write (as a VM's disk would
+ * be) takes writes for its stream; reading them back before close must
+ * not answer zeroes for data that was written.
+ */
+static void test_stream_read_while_writing(void)
+{
+	uint8_t *a = malloc(65536), *b = malloc(65536);
+	char path[256];
+	struct block_dev *dev;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/s2.vmdk", dir);
+	CHECK(a && b && !create(path, 1 << 20, "streamOptimized"));
+	if (!a || !b)
+		goto out;
+	memset(a, 0x5a, 65536);
+	dev = open_img(path, 0);
+	CHECK(dev != NULL);
+	if (!dev)
+		goto out;
+	CHECK_EQ(block_pwrite(dev, a, 65536, 0), 0);
+	memset(b, 0, 65536);
+	ret = block_pread(dev, b, 65536, 0);
+	CHECK(ret < 0 || !memcmp(a, b, 65536));
+	block_close(dev);
+out:
+	free(a);
+	free(b);
+}
+
 int main(void)
 {
 	char cmd[64];
@@ -229,6 +260,7 @@ int main(void)
 	RUN(test_random_io_flat);
 	RUN(test_stream_writer);
 	RUN(test_status_empty_directory);
+	RUN(test_stream_read_while_writing);
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) < 0)
