@@ -22,8 +22,7 @@ static struct iscsi_disk *disk_of(struct block_dev *dev)
 	return dev->opaque;
 }
 
-/* A finished command as 0 or -errno; -EAGAIN: worth sending again. */
-static int cmd_errno(const struct iscsi_cmd *c)
+int iscsi_cmd_errno(const struct iscsi_cmd *c)
 {
 	const struct scsi_sense *sense;
 
@@ -31,6 +30,14 @@ static int cmd_errno(const struct iscsi_cmd *c)
 		return -EAGAIN;
 	switch (c->status) {
 	case SCSI_STATUS_GOOD:
+		/*
+		 * A READ or WRITE the target answered with fewer bytes than
+		 * asked left part of the buffer as it was.
+		 */
+		if (c->iovs && c->task->residual_status ==
+				       SCSI_RESIDUAL_UNDERFLOW &&
+		    c->task->residual)
+			return -EIO;
 		return 0;
 	case SCSI_STATUS_CHECK_CONDITION:
 		break;
@@ -91,7 +98,7 @@ static int wave(struct iscsi_disk *s, struct iscsi_cmd *cmds, uint64_t first,
 	if (queued)
 		iscsi_wait_all(s);
 	for (unsigned i = 0; i < queued; i++) {
-		r = cmd_errno(&cmds[i]);
+		r = iscsi_cmd_errno(&cmds[i]);
 		if (r && (!ret || r == -EAGAIN))
 			ret = r;
 		scsi_free_scsi_task(cmds[i].task);
@@ -209,7 +216,8 @@ static int rw(struct iscsi_disk *s, const struct iovec *iov, int n,
 	a1 = (off + len + bs - 1) / bs * bs;
 	if (a0 == off && a1 == off + len)
 		return rw_blocks(s, iov, n, len, off, write);
-	bounce = malloc(a1 - a0);
+	/* zeroed: a target that sends less must not hand out our heap */
+	bounce = calloc(1, a1 - a0);
 	if (!bounce)
 		return -ENOMEM;
 	whole = (struct iovec){ bounce, a1 - a0 };
@@ -418,7 +426,7 @@ static int iscsi_block_status(struct block_dev *dev, uint64_t off,
 	c.task = iscsi_get_lba_status_task(s->ctx, s->url.lun, lba, 8 + 16,
 					   iscsi_cmd_cb, &c);
 	if (iscsi_cmd_one(s, &c)) {
-		if (c.task && cmd_errno(&c) == -EOPNOTSUPP)
+		if (c.task && iscsi_cmd_errno(&c) == -EOPNOTSUPP)
 			s->no_lba_status = true;
 		goto out;
 	}

@@ -52,6 +52,11 @@ struct iscsi_cmd {
 void iscsi_cmd_cb(struct iscsi_context *ctx, int status, void *data,
 		  void *priv);
 /*
+ * A finished command as 0 or -errno; -EAGAIN: worth sending again. A
+ * READ or WRITE (c->iovs set) with a residual underflow is -EIO.
+ */
+int iscsi_cmd_errno(const struct iscsi_cmd *c);
+/*
  * Counts c (whose task the caller just queued; NULL is -ENOMEM) as
  * pending, waits for every pending command and returns c's result as 0
  * or -errno. The caller frees c->task.
