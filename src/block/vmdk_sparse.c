@@ -531,6 +531,12 @@ int vmdk_sparse_write(struct vmdk_extent *e, const uint8_t *buf, uint64_t len,
 				return -EIO;
 			ret = block_fd_pwrite(e->fd, buf, n,
 					      entry * VMDK_SECTOR + in);
+			/*
+			 * A grain cut short by a truncated file is now as long
+			 * as a grain: the next one allocated goes after it.
+			 */
+			if (!ret && entry * VMDK_SECTOR + e->grain > e->file_size)
+				e->file_size = entry * VMDK_SECTOR + e->grain;
 		} else {
 			ret = alloc_grain(e, gi, buf, n, in);
 		}

@@ -10,12 +10,20 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "block/vmdk_int.h"
 #include "test.h"
 
 static char dir[] = "/tmp/cvisor-vmdk-test.XXXXXX";
+
+static uint64_t file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) ? 0 : (uint64_t)st.st_size;
+}
 
 static int create(const char *path, uint64_t size, const char *sub)
 {
@@ -247,6 +255,50 @@ out:
 	free(b);
 }
 
+/*
+ * The last grain cut short by a truncated copy: writing it must not grow
+ * the file under the next grain allocated there, or the two grains would
+ * share bytes.
+ */
+static void test_write_truncated_grain(void)
+{
+	uint8_t *a = malloc(65536), *b = malloc(65536), *c = malloc(65536);
+	struct block_dev *dev;
+	char path[256];
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/cut.vmdk", dir);
+	CHECK(a && b && c && !create(path, 1 << 20, "monolithicSparse"));
+	if (!a || !b || !c)
+		goto out;
+	memset(a, 0x11, 65536);
+	memset(c, 0x22, 65536);
+	dev = open_img(path, 0);
+	CHECK(dev != NULL);
+	if (!dev)
+		goto out;
+	CHECK_EQ(block_pwrite(dev, a, 65536, 0), 0);
+	block_close(dev);
+	CHECK_EQ(truncate(path, file_size(path) - 32768), 0);
+	dev = open_img(path, 0);
+	CHECK(dev != NULL);
+	if (!dev)
+		goto out;
+	ret = block_pwrite(dev, a, 65536, 0);
+	CHECK_EQ(block_pwrite(dev, c, 65536, 65536), 0);
+	if (!ret) {
+		CHECK_EQ(block_pread(dev, b, 65536, 0), 0);
+		CHECK(!memcmp(a, b, 65536));
+	}
+	CHECK_EQ(block_pread(dev, b, 65536, 65536), 0);
+	CHECK(!memcmp(c, b, 65536));
+	block_close(dev);
+out:
+	free(a);
+	free(b);
+	free(c);
+}
+
 int main(void)
 {
 	char cmd[64];
@@ -261,6 +313,7 @@ int main(void)
 	RUN(test_stream_writer);
 	RUN(test_status_empty_directory);
 	RUN(test_stream_read_while_writing);
+	RUN(test_write_truncated_grain);
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) < 0)
