@@ -262,11 +262,19 @@ sed -i 's/"64M"/"80M"/' "$1"
 SH
 chmod +x "$TMP/ed-grow"
 broken=0 old=0 new=0
+# How long a whole define takes here (sanitizers and load stretch it from a
+# few ms to over 100): the kills below spread up to a bit beyond that.
+"$CVISOR" undefine crash >/dev/null 2>&1
+t0=$(date +%s%N)
+"$CVISOR" define crash -- --kernel "$TICK" --memory 64M "${args[@]}" >/dev/null 2>&1
+full=$(( ($(date +%s%N) - t0) / 1000 ))
+[[ $full -gt 30000 ]] || full=30000
 for i in $(seq 40); do
 	"$CVISOR" undefine crash >/dev/null 2>&1
-	# From 0.1 ms to 30 ms, spread evenly on a log scale: some kills land
-	# before the rename and some after, however loaded the machine is.
-	delay=$(awk -v i="$i" 'BEGIN { srand(i); printf "%.5f", 0.0001 * 300 ^ rand() }')
+	# From 0.1 ms to 1.5 times a whole define, spread evenly on a log
+	# scale: some kills land before the rename and some after, however
+	# loaded the machine is.
+	delay=$(awk -v i="$i" -v us="$full" 'BEGIN { srand(i); printf "%.5f", 0.0001 * (us * 1.5 / 100) ^ rand() }')
 	"$CVISOR" define crash -- --kernel "$TICK" --memory 64M "${args[@]}" \
 		>/dev/null 2>&1 &
 	pid=$!
