@@ -7,8 +7,10 @@
  * u16 LE][length u8][bytes]: which names the structure it lands in (file
  * identifier, either header, either region table, the BAT, the metadata
  * region, the payload). Flag bits 1 and 2 recompute the headers' and the
- * region tables' CRC-32C after patching, so the parsers behind the
- * checksums are reached. The image is then opened read-only (reads,
+ * region tables' CRC-32C after patching, bit 3 those of log entries (the
+ * log is the ninth place a patch can land), so the parsers behind the
+ * checksums are reached; the seed corpus (tests/fuzz/vhdx_seed.py) holds
+ * a log entry to replay. The image is then opened read-only (reads,
  * block status, check) and read-write (writes that allocate, zeroes).
  *
  * Build with "make fuzz" and run e.g.
@@ -93,8 +95,9 @@ static void resum(uint8_t *p, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const uint32_t at[8] = {
+	static const uint32_t at[9] = {
 		0, 0x10000, 0x20000, 0x30000, 0x40000, 2 * MiB, 3 * MiB, 4 * MiB,
+		MiB, /* the log */
 	};
 	static uint8_t img[BASE_LEN + 65536 + 256];
 	static uint8_t buf[8192];
@@ -110,7 +113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(img, base[fixed], BASE_LEN);
 	memset(img + BASE_LEN, 0, sizeof(img) - BASE_LEN);
 	for (size_t i = 1; i + 4 <= size;) {
-		uint32_t where = at[data[i] % 8] + data[i + 1] +
+		uint32_t where = at[data[i] % 9] + data[i + 1] +
 				 ((uint32_t)data[i + 2] << 8);
 		size_t n = data[i + 3];
 
@@ -128,6 +131,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		resum(img + 0x30000, 65536);
 		resum(img + 0x40000, 65536);
 	}
+	if (data[0] & 8) /* log entries: the checksum over their length */
+		for (uint32_t o = MiB; o < 2 * MiB; o += 4096) {
+			uint32_t len;
+
+			memcpy(&len, img + o + 8, 4);
+			if (!memcmp(img + o, "loge", 4) && len &&
+			    len <= 2 * MiB - o)
+				resum(img + o, len);
+		}
 	fd = memfd_create("vhdx-fuzz", 0);
 	if (fd < 0)
 		return 0;
@@ -136,11 +148,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				  base_size[fixed] : sizeof(img))))
 		goto out;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	if (block_open(path, "vhdx", BLOCK_RDONLY, &dev, err, sizeof(err)))
-		goto out;
-	walk(dev);
-	check(dev);
-	block_close(dev);
+	/* a log to replay fails here and is replayed by the writable open */
+	if (!block_open(path, "vhdx", BLOCK_RDONLY, &dev, err, sizeof(err))) {
+		walk(dev);
+		check(dev);
+		block_close(dev);
+	}
 	if (block_open(path, "vhdx", 0, &dev, err, sizeof(err)))
 		goto out;
 	memset(buf, 0x5a, sizeof(buf));
