@@ -166,6 +166,20 @@ rm -rf "$TMP/bad"
 mkdir "$TMP/bad"
 bad_restore empty_directory "config.json"
 
+# A snapshot restores only under the accelerator that made it: the vm
+# section names it, and the refusal names both.
+if [[ $accels == "kvm emu" ]]; then
+	rm -rf "$TMP/bad"
+	cp -a --sparse=always "$TMP/snap-kvm" "$TMP/bad"
+	bad_restore kvm_snapshot_under_emu \
+		"made under --accel kvm, the VM runs under emu" --accel emu
+	fresh_bad
+	bad_restore emu_snapshot_under_kvm \
+		"made under --accel emu, the VM runs under kvm" --accel kvm
+else
+	skip snapshot_refuses_other_accel "/dev/kvm not usable: one accelerator"
+fi
+
 # A disk that changed since the snapshot is refused unless --force.
 truncate -s 1M "$TMP/disk.raw"
 if start snap-disk "$TMP/d.out" --accel emu --disk path=disk.raw; then
