@@ -15,8 +15,19 @@
 
 #define MSR_IA32_TSC		0x10
 #define MSR_IA32_TSC_DEADLINE	0x6e0
+#define MSR_MTRRCAP		0xfe
+#define MSR_MTRR_PHYSBASE0	0x200
+#define MSR_MTRR_DEF_TYPE	0x2ff
+#define MTRRCAP_VCNT		0xffu
+#define MTRRCAP_FIX		(1u << 8)
 #define CPUID_KVM_FEATURES	0x40000001
+#define CPUID_1_EDX_MTRR	(1u << 12)
 #define NO_FEATURE		-1
+#define MTRR_FIXED		-2	/* when MTRRcap has FIX */
+#define MTRR_VAR		-3	/* pairs below MTRRcap's VCNT */
+#define MTRR_VAR_PAIR(n)	{ MSR_MTRR_PHYSBASE0 + 2 * (n), MTRR_VAR }, \
+				{ MSR_MTRR_PHYSBASE0 + 2 * (n) + 1, MTRR_VAR }
+#define MTRR_VAR_MAX		8	/* KVM's KVM_NR_VAR_MTRR */
 
 /*
  * The MSRs saved when this host's KVM lists them (KVM_GET_MSR_INDEX_LIST)
@@ -24,6 +35,8 @@
  * feature. Loads write them in this order: ASYNC_PF_INT before
  * ASYNC_PF_EN, which refuses interrupt delivery without a vector.
  * EFER, FS/GS base and IA32_APIC_BASE travel in the segment registers.
+ * The MTRRs, which KVM does not list, go when the guest's CPUID has MTRR:
+ * MTRRcap (read-only) says how many of them the vCPU has.
  */
 static const struct {
 	uint32_t index;
@@ -57,6 +70,20 @@ static const struct {
 	{ 0x6a6, NO_FEATURE },			/* IA32_PL2_SSP */
 	{ 0x6a7, NO_FEATURE },			/* IA32_PL3_SSP */
 	{ 0x6a8, NO_FEATURE },		/* IA32_INTERRUPT_SSP_TABLE_ADDR */
+	{ MSR_MTRR_DEF_TYPE, MTRR_FIXED },
+	{ 0x250, MTRR_FIXED },			/* MTRRfix64K_00000 */
+	{ 0x258, MTRR_FIXED },			/* MTRRfix16K_80000 */
+	{ 0x259, MTRR_FIXED },			/* MTRRfix16K_A0000 */
+	{ 0x268, MTRR_FIXED },			/* MTRRfix4K_C0000 .. */
+	{ 0x269, MTRR_FIXED },
+	{ 0x26a, MTRR_FIXED },
+	{ 0x26b, MTRR_FIXED },
+	{ 0x26c, MTRR_FIXED },
+	{ 0x26d, MTRR_FIXED },
+	{ 0x26e, MTRR_FIXED },
+	{ 0x26f, MTRR_FIXED },			/* .. MTRRfix4K_F8000 */
+	MTRR_VAR_PAIR(0), MTRR_VAR_PAIR(1), MTRR_VAR_PAIR(2), MTRR_VAR_PAIR(3),
+	MTRR_VAR_PAIR(4), MTRR_VAR_PAIR(5), MTRR_VAR_PAIR(6), MTRR_VAR_PAIR(7),
 	{ MSR_KVM_WALL_CLOCK, KVM_FEATURE_CLOCKSOURCE },
 	{ MSR_KVM_SYSTEM_TIME, KVM_FEATURE_CLOCKSOURCE },
 	{ MSR_KVM_WALL_CLOCK_NEW, KVM_FEATURE_CLOCKSOURCE2 },
@@ -81,8 +108,11 @@ int kvm_msrs_slot(uint32_t index)
 	return -1;
 }
 
-/* The KVM paravirtual features the guest's CPUID offers (leaf 0x40000001) */
-static int kvm_guest_pv_features(int vcpu_fd, uint32_t *features)
+/*
+ * The KVM paravirtual features the guest's CPUID offers (leaf 0x40000001)
+ * and leaf 1's EDX.
+ */
+static int kvm_guest_features(int vcpu_fd, uint32_t *pv, uint32_t *edx1)
 {
 	const unsigned max = 256;
 	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) +
@@ -95,12 +125,52 @@ static int kvm_guest_pv_features(int vcpu_fd, uint32_t *features)
 		free(c);
 		return -errno;
 	}
-	*features = 0;
-	for (unsigned i = 0; i < c->nent; i++)
+	*pv = 0;
+	*edx1 = 0;
+	for (unsigned i = 0; i < c->nent; i++) {
 		if (c->entries[i].function == CPUID_KVM_FEATURES)
-			*features = c->entries[i].eax;
+			*pv = c->entries[i].eax;
+		if (c->entries[i].function == 1)
+			*edx1 = c->entries[i].edx;
+	}
 	free(c);
 	return 0;
+}
+
+/* MTRRcap of a guest with MTRRs, 0 without; its VCNT capped at ours. */
+static int kvm_guest_mtrrcap(int vcpu_fd, uint32_t edx1, uint64_t *cap)
+{
+	struct kvm_msr_entry e = { .index = MSR_MTRRCAP };
+	uint32_t failed;
+	int ret;
+
+	*cap = 0;
+	if (!(edx1 & CPUID_1_EDX_MTRR))
+		return 0;
+	ret = kvm_msrs_get(vcpu_fd, &e, 1, &failed);
+	if (ret)
+		return ret;
+	*cap = e.data;
+	if ((*cap & MTRRCAP_VCNT) > MTRR_VAR_MAX)
+		*cap = (*cap & ~(uint64_t)MTRRCAP_VCNT) | MTRR_VAR_MAX;
+	return 0;
+}
+
+/* Whether the guest has this one of the state_msrs, by its feature. */
+static bool kvm_guest_has(int f, uint32_t index, uint32_t pv, uint64_t cap,
+			  bool listed)
+{
+	switch (f) {
+	case MTRR_FIXED:
+		return cap && (index == MSR_MTRR_DEF_TYPE ||
+			       (cap & MTRRCAP_FIX));
+	case MTRR_VAR:
+		return (index - MSR_MTRR_PHYSBASE0) / 2 < (cap & MTRRCAP_VCNT);
+	case NO_FEATURE:
+		return listed;
+	default:
+		return listed && (pv & (1u << f));
+	}
 }
 
 /* The state_msrs this KVM has and this guest uses, for KVM_GET_MSRS. */
@@ -108,11 +178,16 @@ int kvm_msrs_pick(int kvm_fd, int vcpu_fd, struct kvm_msr_entry *out,
 		  uint32_t *nr, const char **what)
 {
 	struct kvm_msr_list probe = { .nmsrs = 0 }, *list;
-	uint32_t features = 0;
+	uint32_t pv = 0, edx1 = 0;
+	uint64_t cap = 0;
 	int ret;
 
 	*what = "KVM_GET_CPUID2";
-	ret = kvm_guest_pv_features(vcpu_fd, &features);
+	ret = kvm_guest_features(vcpu_fd, &pv, &edx1);
+	if (ret)
+		return ret;
+	*what = "KVM_GET_MSRS (MTRRcap)";
+	ret = kvm_guest_mtrrcap(vcpu_fd, edx1, &cap);
 	if (ret)
 		return ret;
 	*what = "KVM_GET_MSR_INDEX_LIST";
@@ -130,14 +205,12 @@ int kvm_msrs_pick(int kvm_fd, int vcpu_fd, struct kvm_msr_entry *out,
 	}
 	*nr = 0;
 	for (size_t i = 0; i < NR_STATE_MSRS; i++) {
-		int f = state_msrs[i].kvm_feature;
 		bool listed = false;
 
-		if (f != NO_FEATURE && !(features & (1u << f)))
-			continue;
 		for (uint32_t j = 0; j < list->nmsrs && !listed; j++)
 			listed = list->indices[j] == state_msrs[i].index;
-		if (listed)
+		if (kvm_guest_has(state_msrs[i].kvm_feature,
+				  state_msrs[i].index, pv, cap, listed))
 			out[(*nr)++].index = state_msrs[i].index;
 	}
 	free(list);

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 /* The length of the list: no section holds more MSRs. */
-#define KVM_STATE_MSRS_MAX	33
+#define KVM_STATE_MSRS_MAX	61
 
 /*
  * The MSRs to save from vCPU vcpu_fd, their indices into out[0..*nr).

@@ -219,7 +219,7 @@ int kvm_vcpu_state_save(int kvm_fd, int vcpu_fd, int id,
 	ret = kvm_read_cpu(kvm_fd, vcpu_fd, id, m, err, errlen);
 	if (ret)
 		goto out;
-	state_section_begin(w, KVM_STATE_VERSION, "cpu%d", id);
+	state_section_begin(w, KVM_CPU_STATE_VERSION, "cpu%d", id);
 	put_regs(w, &m->regs);
 	put_sregs(w, &m->sregs);
 	state_put_u32(w, m->xcrs.nr_xcrs);
@@ -563,10 +563,12 @@ int kvm_vcpu_state_load(int kvm_fd, int vcpu_fd, int id, uint32_t apic_id,
 	char buf[96];
 	int err = 0, ret;
 
-	if (version != KVM_STATE_VERSION)
+	if (version < KVM_CPU_STATE_MIN_VERSION ||
+	    version > KVM_CPU_STATE_VERSION)
 		return state_fail(r, "cpu%d: KVM state version %u, this "
-				  "cvisor reads %u", id, version,
-				  KVM_STATE_VERSION);
+				  "cvisor reads %u to %u", id, version,
+				  KVM_CPU_STATE_MIN_VERSION,
+				  KVM_CPU_STATE_VERSION);
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return state_fail(r, "cpu%d: out of memory", id);

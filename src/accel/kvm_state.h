@@ -16,8 +16,14 @@
 struct state_writer;
 struct state_reader;
 
-/* Format version of the "cpu<id>" and "kvm" sections KVM writes */
+/* Format version of the "kvm" section KVM writes */
 #define KVM_STATE_VERSION	1
+/*
+ * Format version of the "cpu<id>" sections KVM writes: 2 may carry the
+ * MTRRs among the MSRs; a version 1 section (no MTRRs) still loads.
+ */
+#define KVM_CPU_STATE_VERSION		2
+#define KVM_CPU_STATE_MIN_VERSION	1
 
 /*
  * "cpu<id>" of the vCPU whose fd is vcpu_fd; kvm_fd is /dev/kvm's. A

@@ -7,8 +7,11 @@
  * before KVM sees them. Skipped without /dev/kvm or an ioctl this host's
  * KVM lacks.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "accel/kvm_state.h"
@@ -179,7 +182,7 @@ static void test_kvm_roundtrip(void)
 		return;
 	}
 	CHECK(!strcmp(cpu.name, "cpu0") && !strcmp(vm.name, "kvm"));
-	CHECK_EQ(cpu.version, KVM_STATE_VERSION);
+	CHECK_EQ(cpu.version, KVM_CPU_STATE_VERSION);
 
 	b = kvm_machine(&pb, reason, sizeof(reason));
 	CHECK(!reason[0]);
@@ -202,6 +205,111 @@ static void test_kvm_roundtrip(void)
 
 	blob_free(&cpu);
 	blob_free(&vm);
+	kvm_machine_free(a);
+	kvm_machine_free(b);
+}
+
+/* The fd of a "kvm-vcpu:0" other than not (the accel keeps it private). */
+static int vcpu0_fd(int not)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	char path[300], link[64];
+	int fd = -1;
+
+	while (d && (e = readdir(d)) && fd < 0) {
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = 0;
+		if (!strcmp(link, "anon_inode:kvm-vcpu:0") &&
+		    atoi(e->d_name) != not)
+			fd = atoi(e->d_name);
+	}
+	if (d)
+		closedir(d);
+	return fd;
+}
+
+static const uint32_t mtrr_index[] = { 0x2ff, 0x250, 0x26f, 0x200, 0x201,
+				       0x20e, 0x20f };
+
+static int mtrrs_access(int fd, uint64_t *val, bool set)
+{
+	struct {
+		struct kvm_msrs m;
+		struct kvm_msr_entry e[7];
+	} k = { .m.nmsrs = 7 };
+
+	for (int i = 0; i < 7; i++) {
+		k.e[i].index = mtrr_index[i];
+		k.e[i].data = val[i];
+	}
+	if (ioctl(fd, set ? KVM_SET_MSRS : KVM_GET_MSRS, &k) != 7)
+		return -1;
+	for (int i = 0; i < 7; i++)
+		val[i] = k.e[i].data;
+	return 0;
+}
+
+/*
+ * The MTRRs a guest set (default type, a fixed and the first and last
+ * variable range) are in the copy; an older section version loads, a
+ * newer one is refused.
+ */
+static void test_kvm_mtrrs(void)
+{
+	uint64_t set[7] = { 0xc06, 0x0606060606060606ull,
+			    0x0505050505050505ull, 0x6, 0xff000800,
+			    0x1000000, 0xfff000800 }, got[7] = { 0 };
+	struct probe pa = { 0 }, pb = { 0 };
+	char reason[300] = "", err[256];
+	struct vm *a, *b;
+	struct blob cpu;
+	int fa, fb;
+
+	if (!have_kvm()) {
+		SKIP("no usable /dev/kvm");
+		return;
+	}
+	a = kvm_machine(&pa, reason, sizeof(reason));
+	fa = vcpu0_fd(-1);
+	if (reason[0] || fa < 0 || mtrrs_access(fa, set, true)) {
+		kvm_machine_free(a);
+		SKIP("%s", reason[0] ? reason : "this KVM has no MTRRs");
+		return;
+	}
+	if (!try_save(a, &a->vcpus[0], &cpu, reason, sizeof(reason))) {
+		kvm_machine_free(a);
+		SKIP("%s", reason);
+		return;
+	}
+	b = kvm_machine(&pb, reason, sizeof(reason));
+	fb = vcpu0_fd(fa);
+	CHECK(!reason[0] && fb >= 0);
+	CHECK_EQ(mtrrs_access(fb, got, false), 0);
+	CHECK(got[0] == 0);	/* MTRRs off in a fresh vCPU */
+	if (blob_load(b, &b->vcpus[0], &cpu, err, sizeof(err))) {
+		printf("  load: %s\n", err);
+		CHECK(0);
+	}
+	CHECK_EQ(mtrrs_access(fb, got, false), 0);
+	for (int i = 0; i < 7; i++)
+		if (got[i] != set[i]) {
+			printf("  MSR %#x: %#llx, saved %#llx\n",
+			       mtrr_index[i], (unsigned long long)got[i],
+			       (unsigned long long)set[i]);
+			CHECK(0);
+		}
+	CHECK_EQ(blob_load_raw(b, &b->vcpus[0], cpu.name, 1, cpu.p, cpu.n,
+			       err, sizeof(err)), 0);
+	CHECK(blob_load_raw(b, &b->vcpus[0], cpu.name,
+			    KVM_CPU_STATE_VERSION + 1, cpu.p, cpu.n, err,
+			    sizeof(err)) < 0 && strstr(err, "version"));
+	blob_free(&cpu);
 	kvm_machine_free(a);
 	kvm_machine_free(b);
 }
@@ -271,6 +379,7 @@ static void test_kvm_bad_sections(void)
 int main(void)
 {
 	RUN(test_kvm_roundtrip);
+	RUN(test_kvm_mtrrs);
 	RUN(test_kvm_bad_sections);
 	return test_summary();
 }
