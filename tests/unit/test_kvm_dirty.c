@@ -11,50 +11,15 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "arch/x86/boot.h"
 #include "arch/x86/layout.h"
-#include "test.h"
-#include "vmm/bus.h"
-#include "vmm/vm.h"
+#include "kvm_fixture.h"
 
 #define MEM_SIZE	(32ull << 20)
 #define PAGES		(MEM_SIZE >> 12)
 #define WORDS		(PAGES / 64)
-#define CODE_GPA	0x100000ull
 #define MAILBOX_GPA	0x3000ull
-#define PROBE_PORT	0x80
 #define SLOT_GPA	0xe0000000ull
 #define SLOT_SIZE	(2ull << 20)
-
-struct probe {
-	struct vcpu *vcpu;
-	int seen;
-};
-
-static void probe_write(void *opaque, uint64_t off, uint64_t val,
-			unsigned size)
-{
-	struct probe *p = opaque;
-
-	(void)off;
-	(void)val;
-	(void)size;
-	p->seen++;
-	p->vcpu->vm->accel->vcpu_kick(p->vcpu);
-}
-
-static uint64_t probe_read(void *opaque, uint64_t off, unsigned size)
-{
-	(void)opaque;
-	(void)off;
-	(void)size;
-	return 0;
-}
-
-static const struct bus_ops probe_ops = {
-	.read = probe_read,
-	.write = probe_write,
-};
 
 /*
  * 1: mov MAILBOX_GPA, %rbx; mov %rax, (%rbx); out %al, $0x80; jmp 1b
@@ -62,64 +27,15 @@ static const struct bus_ops probe_ops = {
 static const uint8_t guest_code[] = {
 	0x48, 0x8b, 0x1c, 0x25, 0x00, 0x30, 0x00, 0x00,
 	0x48, 0x89, 0x03,
-	0xe6, PROBE_PORT,
+	0xe6, KVM_FIXTURE_PORT,
 	0xeb, 0xf1,
 };
 
-/* A VM with the guest loaded, or NULL with the reason KVM can't. */
-static struct vm *kvm_machine(struct probe *p, char *reason, size_t len)
-{
-	struct vm *vm = calloc(1, sizeof(*vm));
-	struct vcpu *v;
-
-	if (!vm || guest_mem_init(&vm->mem, MEM_SIZE, NULL))
-		abort();
-	bus_init(&vm->pio, "pio");
-	bus_init(&vm->mmio, "mmio");
-	vm->nr_vcpus = 1;
-	vm->accel = &kvm_accel_ops;
-	v = &vm->vcpus[0];
-	v->vm = vm;
-	p->vcpu = v;
-	CHECK_EQ(bus_register(&vm->pio, PROBE_PORT, 1, &probe_ops, p,
-			      "probe"), 0);
-	if (vm->accel->vm_init(vm) || vm->accel->vcpu_init(v)) {
-		snprintf(reason, len, "%s", vm->accel_error);
-		return vm;
-	}
-	guest_mem_write(&vm->mem, CODE_GPA, guest_code, sizeof(guest_code));
-	x86_boot_cpu_state(vm, CODE_GPA, 0);
-	CHECK_EQ(vm->accel->set_sregs(v, &vm->boot_sregs), 0);
-	CHECK_EQ(vm->accel->set_regs(v, &vm->boot_regs), 0);
-	return vm;
-}
-
-static void kvm_machine_free(struct vm *vm)
-{
-	vm->accel->vcpu_destroy(&vm->vcpus[0]);
-	vm->accel->vm_destroy(vm);
-	bus_destroy(&vm->pio);
-	bus_destroy(&vm->mmio);
-	guest_mem_destroy(&vm->mem);
-	free(vm);
-}
-
 /* One store by the guest to gpa. */
-static bool store_to(struct vm *vm, struct probe *p, uint64_t gpa)
+static bool store_to(struct vm *vm, struct kvm_probe *p, uint64_t gpa)
 {
-	struct vcpu_exit exit;
-	int want = p->seen + 1;
-
 	guest_mem_write(&vm->mem, MAILBOX_GPA, &gpa, 8);
-	for (int i = 0; i < 100 && p->seen < want; i++) {
-		if (vm->accel->vcpu_run(&vm->vcpus[0], &exit) ||
-		    exit.reason != VCPU_EXIT_KICKED) {
-			printf("  vcpu_run: reason %d, %s\n", exit.reason,
-			       exit.detail);
-			return false;
-		}
-	}
-	return p->seen == want;
+	return kvm_run_steps(vm, p, 1, 100);
 }
 
 /*
@@ -151,21 +67,11 @@ static void expect_dirty(struct vm *vm, const uint64_t *want, int n)
 	}
 }
 
-static bool have_kvm(void)
-{
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-
-	if (fd < 0)
-		return false;
-	close(fd);
-	return true;
-}
-
 static void test_kvm_dirty_log(void)
 {
 	const uint64_t first[] = { 0x200000, 0x345678, 0x1000ff8, 0x1fff000 };
 	const uint64_t second[] = { 0x345000, 0x700000 };
-	struct probe p = { 0 };
+	struct kvm_probe p = { 0 };
 	char reason[300] = "";
 	uint64_t bm[WORDS];
 	struct vm *vm;
@@ -175,7 +81,8 @@ static void test_kvm_dirty_log(void)
 		SKIP("no usable /dev/kvm");
 		return;
 	}
-	vm = kvm_machine(&p, reason, sizeof(reason));
+	vm = kvm_machine(&p, MEM_SIZE, guest_code, sizeof(guest_code), reason,
+			 sizeof(reason));
 	if (reason[0]) {
 		kvm_machine_free(vm);
 		SKIP("%s", reason);
@@ -243,7 +150,7 @@ static void expect_slot_dirty(struct vm *vm, int slot, const uint64_t *want,
 static void test_kvm_dev_slot(void)
 {
 	const uint64_t pages[] = { 0x1008, 0x5000, 0x1ff000 };
-	struct probe p = { 0 };
+	struct kvm_probe p = { 0 };
 	char reason[300] = "";
 	uint64_t gpa = SLOT_GPA;
 	uint8_t *mem;
@@ -254,7 +161,8 @@ static void test_kvm_dev_slot(void)
 		SKIP("no usable /dev/kvm");
 		return;
 	}
-	vm = kvm_machine(&p, reason, sizeof(reason));
+	vm = kvm_machine(&p, MEM_SIZE, guest_code, sizeof(guest_code), reason,
+			 sizeof(reason));
 	if (reason[0]) {
 		kvm_machine_free(vm);
 		SKIP("%s", reason);

@@ -16,110 +16,25 @@
 
 #include "accel/kvm_state.h"
 #include "accel_state.h"
-#include "arch/x86/boot.h"
-#include "test.h"
-#include "vmm/bus.h"
+#include "kvm_fixture.h"
 
-#define CODE_GPA	0x100000ull
-#define PROBE_PORT	0x80
 #define MAX_STEPS	1000
 
 /* Section layout (docs/snapshot.md): where the tests below poke. */
 #define CPU_RFLAGS	(17 * 8)
 #define CPU_SREGS	(18 * 8)
 
-struct probe {
-	struct vcpu *vcpu;
-	int stop_after;
-	int seen;
-	uint64_t last;
-};
-
-static void probe_write(void *opaque, uint64_t off, uint64_t val,
-			unsigned size)
-{
-	struct probe *p = opaque;
-
-	(void)off;
-	(void)size;
-	p->last = val;
-	if (++p->seen >= p->stop_after)
-		p->vcpu->vm->accel->vcpu_kick(p->vcpu);
-}
-
-static uint64_t probe_read(void *opaque, uint64_t off, unsigned size)
-{
-	(void)opaque;
-	(void)off;
-	(void)size;
-	return 0;
-}
-
-static const struct bus_ops probe_ops = {
-	.read = probe_read,
-	.write = probe_write,
-};
-
 /*
- * 1: inc %rax; out %al, $0x80; jmp 1b  (and nothing else), at CODE_GPA.
+ * 1: inc %rax; out %al, $0x80; jmp 1b  (and nothing else).
  */
 static const uint8_t guest_code[] = {
-	0x48, 0xff, 0xc0, 0xe6, PROBE_PORT, 0xeb, 0xf9,
+	0x48, 0xff, 0xc0, 0xe6, KVM_FIXTURE_PORT, 0xeb, 0xf9,
 };
 
-/* A VM with the guest loaded, or NULL (and why in reason) when KVM can't. */
-static struct vm *kvm_machine(struct probe *p, char *reason, size_t len)
+static struct vm *machine(struct kvm_probe *p, char *reason, size_t len)
 {
-	struct vm *vm = calloc(1, sizeof(*vm));
-	struct vcpu *v;
-
-	if (!vm || guest_mem_init(&vm->mem, 32 << 20, NULL))
-		abort();
-	bus_init(&vm->pio, "pio");
-	bus_init(&vm->mmio, "mmio");
-	vm->nr_vcpus = 1;
-	vm->accel = &kvm_accel_ops;
-	v = &vm->vcpus[0];
-	v->vm = vm;
-	p->vcpu = v;
-	CHECK_EQ(bus_register(&vm->pio, PROBE_PORT, 1, &probe_ops, p,
-			      "probe"), 0);
-	if (vm->accel->vm_init(vm) || vm->accel->vcpu_init(v)) {
-		snprintf(reason, len, "%s", vm->accel_error);
-		return vm;
-	}
-	guest_mem_write(&vm->mem, CODE_GPA, guest_code, sizeof(guest_code));
-	x86_boot_cpu_state(vm, CODE_GPA, 0);
-	CHECK_EQ(vm->accel->set_sregs(v, &vm->boot_sregs), 0);
-	CHECK_EQ(vm->accel->set_regs(v, &vm->boot_regs), 0);
-	return vm;
-}
-
-static void kvm_machine_free(struct vm *vm)
-{
-	vm->accel->vcpu_destroy(&vm->vcpus[0]);
-	vm->accel->vm_destroy(vm);
-	bus_destroy(&vm->pio);
-	bus_destroy(&vm->mmio);
-	guest_mem_destroy(&vm->mem);
-	free(vm);
-}
-
-/* Run until the probe has seen steps more writes. */
-static bool run_steps(struct vm *vm, struct probe *p, int steps)
-{
-	struct vcpu_exit exit;
-
-	p->stop_after = p->seen + steps;
-	for (int i = 0; i < MAX_STEPS && p->seen < p->stop_after; i++) {
-		if (vm->accel->vcpu_run(&vm->vcpus[0], &exit) ||
-		    exit.reason != VCPU_EXIT_KICKED) {
-			printf("  vcpu_run: reason %d, %s\n", exit.reason,
-			       exit.detail);
-			return false;
-		}
-	}
-	return p->seen >= p->stop_after;
+	return kvm_machine(p, 32 << 20, guest_code, sizeof(guest_code), reason,
+			   len);
 }
 
 /* blob_save, or a reason to skip when this KVM lacks an ioctl. */
@@ -144,19 +59,9 @@ static bool try_save(struct vm *vm, struct vcpu *vcpu, struct blob *b,
 	return true;
 }
 
-static bool have_kvm(void)
-{
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-
-	if (fd < 0)
-		return false;
-	close(fd);
-	return true;
-}
-
 static void test_kvm_roundtrip(void)
 {
-	struct probe pa = { 0 }, pb = { 0 };
+	struct kvm_probe pa = { 0 }, pb = { 0 };
 	struct vm *a, *b;
 	struct blob cpu, vm;
 	struct x86_regs ra, rb;
@@ -167,13 +72,13 @@ static void test_kvm_roundtrip(void)
 		SKIP("no usable /dev/kvm");
 		return;
 	}
-	a = kvm_machine(&pa, reason, sizeof(reason));
+	a = machine(&pa, reason, sizeof(reason));
 	if (reason[0]) {
 		kvm_machine_free(a);
 		SKIP("%s", reason);
 		return;
 	}
-	CHECK(run_steps(a, &pa, 5));
+	CHECK(kvm_run_steps(a, &pa, 5, MAX_STEPS));
 	CHECK_EQ(pa.last, 5);
 	if (!try_save(a, &a->vcpus[0], &cpu, reason, sizeof(reason)) ||
 	    !try_save(a, NULL, &vm, reason, sizeof(reason))) {
@@ -184,7 +89,7 @@ static void test_kvm_roundtrip(void)
 	CHECK(!strcmp(cpu.name, "cpu0") && !strcmp(vm.name, "kvm"));
 	CHECK_EQ(cpu.version, KVM_CPU_STATE_VERSION);
 
-	b = kvm_machine(&pb, reason, sizeof(reason));
+	b = machine(&pb, reason, sizeof(reason));
 	CHECK(!reason[0]);
 	if (blob_load(b, NULL, &vm, err, sizeof(err)) ||
 	    blob_load(b, &b->vcpus[0], &cpu, err, sizeof(err))) {
@@ -198,9 +103,9 @@ static void test_kvm_roundtrip(void)
 	b->accel->get_sregs(&b->vcpus[0], &sb);
 	CHECK(same_sregs(&sa, &sb));
 	/* The copy counts on from 5; the original is unharmed. */
-	CHECK(run_steps(b, &pb, 3));
+	CHECK(kvm_run_steps(b, &pb, 3, MAX_STEPS));
 	CHECK_EQ(pb.last, 8);
-	CHECK(run_steps(a, &pa, 1));
+	CHECK(kvm_run_steps(a, &pa, 1, MAX_STEPS));
 	CHECK_EQ(pa.last, 6);
 
 	blob_free(&cpu);
@@ -265,7 +170,7 @@ static void test_kvm_mtrrs(void)
 	uint64_t set[7] = { 0xc06, 0x0606060606060606ull,
 			    0x0505050505050505ull, 0x6, 0xff000800,
 			    0x1000000, 0xfff000800 }, got[7] = { 0 };
-	struct probe pa = { 0 }, pb = { 0 };
+	struct kvm_probe pa = { 0 }, pb = { 0 };
 	char reason[300] = "", err[256];
 	struct vm *a, *b;
 	struct blob cpu;
@@ -275,7 +180,7 @@ static void test_kvm_mtrrs(void)
 		SKIP("no usable /dev/kvm");
 		return;
 	}
-	a = kvm_machine(&pa, reason, sizeof(reason));
+	a = machine(&pa, reason, sizeof(reason));
 	fa = vcpu0_fd(-1);
 	if (reason[0] || fa < 0 || mtrrs_access(fa, set, true)) {
 		kvm_machine_free(a);
@@ -287,7 +192,7 @@ static void test_kvm_mtrrs(void)
 		SKIP("%s", reason);
 		return;
 	}
-	b = kvm_machine(&pb, reason, sizeof(reason));
+	b = machine(&pb, reason, sizeof(reason));
 	fb = vcpu0_fd(fa);
 	CHECK(!reason[0] && fb >= 0);
 	CHECK_EQ(mtrrs_access(fb, got, false), 0);
@@ -342,7 +247,7 @@ static void poke(struct vm *vm, struct vcpu *vcpu, const struct blob *b,
 
 static void test_kvm_bad_sections(void)
 {
-	struct probe pa = { 0 };
+	struct kvm_probe pa = { 0 };
 	struct vm *a;
 	struct vcpu *v;
 	struct blob cpu, vm;
@@ -353,7 +258,7 @@ static void test_kvm_bad_sections(void)
 		SKIP("no usable /dev/kvm");
 		return;
 	}
-	a = kvm_machine(&pa, reason, sizeof(reason));
+	a = machine(&pa, reason, sizeof(reason));
 	v = &a->vcpus[0];
 	if (reason[0] || !try_save(a, v, &cpu, reason, sizeof(reason)) ||
 	    !try_save(a, NULL, &vm, reason, sizeof(reason))) {
