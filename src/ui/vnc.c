@@ -82,6 +82,7 @@ struct vnc_server {
 	uint8_t buttons;
 	int ptr_x, ptr_y;	/* the client's last pointer position */
 	bool ptr_known;		/* ptr_x, ptr_y are set */
+	struct log_limit log;	/* what guests and clients can trigger */
 };
 
 static uint64_t now_ns(void)
@@ -123,7 +124,8 @@ static void vnc_resize(struct vnc_server *s, uint32_t w, uint32_t h)
 		free(fb);
 		free(row);
 		free(rows);
-		log_once("vnc: no memory for a %ux%u screen", w, h);
+		log_limited(&s->log, "vnc: no memory for a %ux%u screen", w,
+			    h);
 		return;
 	}
 	/* Clients that know DesktopSize are told; the rest reconnect. */
@@ -376,7 +378,8 @@ static void vnc_accept(struct vnc_server *s, int lfd)
 		return;
 	/* libvncserver waits on clients with select() */
 	if (fd >= FD_SETSIZE || s->nr_clients == VNC_MAX_CLIENTS) {
-		log_once("vnc: too many clients; connection refused");
+		log_limited(&s->log, "vnc: too many clients; connection "
+			    "refused");
 		close(fd);
 		return;
 	}

@@ -4,6 +4,9 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "accel/emu/tsc.h"
 
@@ -278,6 +281,57 @@ static void test_ioapic_registers(void)
 	CHECK_EQ(ioapic_read(f, 1), 0x00170011);
 	CHECK_EQ(ioapic_read(f, 0x10 + 2 * 24), 0);	/* past the end */
 	fixture_free(f);
+}
+
+/* stderr into a memfd while bad_writes runs; what was written. */
+static char *capture_bad_writes(struct fixture *f, int n)
+{
+	int fd = memfd_create("log", 0), saved;
+	off_t len;
+	char *buf;
+
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+	for (int i = 0; i < n; i++)
+		ioapic_write(f, 1, 0);			/* read-only */
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	len = lseek(fd, 0, SEEK_END);
+	buf = calloc(1, len + 1);
+	if (pread(fd, buf, len, 0) != len)
+		buf[0] = 0;
+	close(fd);
+	return buf;
+}
+
+static unsigned count_lines(const char *text, const char *needle)
+{
+	unsigned n = 0;
+
+	for (const char *p = text; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+/*
+ * A guest hammering its IOAPIC gets a burst of lines, then silence; another
+ * VM's IOAPIC still has its own.
+ */
+static void test_ioapic_log_limited(void)
+{
+	struct fixture *a = fixture_new(1), *b = fixture_new(1);
+	char *la = capture_bad_writes(a, 3 * LOG_LIMIT_BURST);
+	char *lb = capture_bad_writes(b, 3 * LOG_LIMIT_BURST);
+	const char *msg = "ioapic: write to read-only or missing register";
+
+	CHECK_EQ(count_lines(la, msg), LOG_LIMIT_BURST);
+	CHECK_EQ(count_lines(lb, msg), LOG_LIMIT_BURST);
+	free(la);
+	free(lb);
+	fixture_free(a);
+	fixture_free(b);
 }
 
 static void test_ioapic_level_remote_irr(void)
@@ -560,6 +614,7 @@ int main(void)
 	RUN(test_apic_base_msr);
 	RUN(test_ioapic_registers);
 	RUN(test_ioapic_modes);
+	RUN(test_ioapic_log_limited);
 	RUN(test_ioapic_level_remote_irr);
 	RUN(test_ioapic_mask);
 	RUN(test_msi);

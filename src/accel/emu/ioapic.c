@@ -40,6 +40,7 @@
 struct ioapic {
 	struct emu_irqchip *chip;
 	pthread_mutex_t lock;
+	struct log_limit log;		/* the guest errors it reports */
 	uint32_t regsel;
 	uint32_t id;
 	uint32_t lines;			/* input pins currently asserted */
@@ -176,8 +177,8 @@ static void ioapic_write_reg(struct ioapic *io, uint32_t reg, uint32_t val,
 		ioapic_write_rte(io, (reg - IOAPIC_REDTBL) / 2, reg & 1, val, b);
 		break;
 	default:
-		log_once("ioapic: write to read-only or missing register %#x",
-			 reg);
+		log_limited(&io->log, "ioapic: write to read-only or missing "
+			    "register %#x", reg);
 		break;
 	}
 }
@@ -188,8 +189,8 @@ static uint64_t ioapic_mmio_read(void *opaque, uint64_t off, unsigned size)
 	uint32_t val = 0;
 
 	if (size != 4) {
-		log_once("ioapic: %u-byte read at %#llx ignored", size,
-			 (unsigned long long)off);
+		log_limited(&io->log, "ioapic: %u-byte read at %#llx ignored",
+			    size, (unsigned long long)off);
 		return 0;
 	}
 	pthread_mutex_lock(&io->lock);
@@ -208,8 +209,8 @@ static void ioapic_mmio_write(void *opaque, uint64_t off, uint64_t val,
 	struct ioapic_batch b = { 0 };
 
 	if (size != 4 && !(size == 1 && off == IOAPIC_REG_SEL)) {
-		log_once("ioapic: %u-byte write at %#llx ignored", size,
-			 (unsigned long long)off);
+		log_limited(&io->log, "ioapic: %u-byte write at %#llx ignored",
+			    size, (unsigned long long)off);
 		return;
 	}
 	pthread_mutex_lock(&io->lock);

@@ -259,7 +259,8 @@ int emu_irqchip_load(struct emu_irqchip *chip, struct state_reader *r)
 void emu_irqchip_set_irq(struct emu_irqchip *chip, unsigned gsi, int level)
 {
 	if (gsi >= IRQ_IOAPIC_PINS) {
-		log_once("irqchip: set_irq on GSI %u, beyond the IOAPIC", gsi);
+		log_limited(&chip->log, "irqchip: set_irq on GSI %u, beyond "
+			    "the IOAPIC", gsi);
 		return;
 	}
 	ioapic_set_irq(chip->ioapic, gsi, level);
@@ -283,8 +284,8 @@ void emu_irqchip_send_msi(struct emu_irqchip *chip, uint64_t addr,
 	};
 
 	if ((addr >> 20) != 0xfee) {
-		log_once("irqchip: MSI to %#llx outside 0xFEExxxxx dropped",
-			 (unsigned long long)addr);
+		log_limited(&chip->log, "irqchip: MSI to %#llx outside "
+			    "0xFEExxxxx dropped", (unsigned long long)addr);
 		return;
 	}
 	apic_bus_deliver(chip, &m);

@@ -25,6 +25,7 @@
 
 #include "accel/emu/tsc.h"
 #include "arch/x86/layout.h"
+#include "vmm/log.h"
 
 struct vm;
 struct lapic;
@@ -46,6 +47,7 @@ struct emu_irqchip {
 	struct ioapic *ioapic;
 	struct pic *pic;
 	struct pit *pit;
+	struct log_limit log;		/* MSIs and lines it cannot deliver */
 	/* private to irqchip.c: the timer thread */
 	void *timer_priv;
 	/*

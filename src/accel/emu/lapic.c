@@ -364,7 +364,8 @@ void lapic_after_write(struct lapic *apic, const struct lapic_after *after)
 static bool lapic_mmio_check(struct lapic *apic, uint32_t offset)
 {
 	if (offset > 0xffc || (offset & 3)) {
-		log_once("lapic: bad xAPIC access at offset %#x", offset);
+		log_limited(&apic->log, "lapic %d: bad xAPIC access at offset %#x",
+			    apic->cpu, offset);
 		return false;
 	}
 	return lapic_hw_enabled(apic) && !lapic_x2apic(apic);
@@ -466,7 +467,8 @@ bool lapic_receive(struct lapic *apic, const struct apic_msg *m)
 		wake = true;
 		break;
 	default:
-		log_once("lapic: delivery mode %u not supported", m->mode);
+		log_limited(&apic->log, "lapic %d: delivery mode %u not "
+			    "supported", apic->cpu, m->mode);
 		break;
 	}
 	lapic_update_hint(apic);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "accel/emu/irqchip_priv.h"
+#include "vmm/log.h"
 
 #define APIC_ID		0x020
 #define APIC_VERSION	0x030
@@ -84,6 +85,7 @@ struct lapic {
 	struct emu_irqchip *chip;
 	int cpu;
 	pthread_mutex_t lock;
+	struct log_limit log;		/* the guest errors it reports */
 	/* Lock-free hints for lapic_maybe_pending, updated under lock. */
 	atomic_bool hint;		/* deliverable vector or event */
 	atomic_bool extint_ok;		/* the PIC's INT reaches this CPU */

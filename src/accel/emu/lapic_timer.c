@@ -63,7 +63,8 @@ void lapic_timer_set_lvt(struct lapic *apic, uint32_t val)
 	uint32_t old = lapic_timer_mode(apic);
 
 	if (APIC_TIMER_MODE(val) == 3) {
-		log_once("lapic: reserved timer mode, using one-shot");
+		log_limited(&apic->log, "lapic %d: reserved timer mode, using "
+			    "one-shot", apic->cpu);
 		val &= ~(3u << 17);
 	}
 	apic->lvt[LVT_TIMER] = val;

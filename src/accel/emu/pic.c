@@ -32,6 +32,7 @@ struct i8259 {
 struct pic {
 	struct emu_irqchip *chip;
 	pthread_mutex_t lock;
+	struct log_limit log;		/* the guest errors it reports */
 	struct i8259 c[2];
 	atomic_bool output;		/* master INT */
 };
@@ -234,7 +235,7 @@ static void pic_ocw3(struct i8259 *c, uint8_t val)
 		c->special_mask = val & 0x20;
 }
 
-static void pic_write_data(struct i8259 *c, uint8_t val)
+static void pic_write_data(struct pic *pic, struct i8259 *c, uint8_t val)
 {
 	switch (c->init_step) {
 	case 2:
@@ -246,7 +247,8 @@ static void pic_write_data(struct i8259 *c, uint8_t val)
 		break;
 	case 4:
 		if (!(val & 1))
-			log_once("pic: 8080 mode (ICW4 uPM=0) not supported");
+			log_limited(&pic->log, "pic %s: 8080 mode (ICW4 uPM=0) "
+				    "not supported", c->master ? "master" : "slave");
 		c->auto_eoi = val & 2;
 		c->sfnm = val & 0x10;
 		c->init_step = 0;
@@ -274,10 +276,11 @@ static uint8_t pic_read_port(struct i8259 *c, unsigned port)
 	return 0x80 | irq;
 }
 
-static void pic_write_port(struct i8259 *c, unsigned port, uint8_t val)
+static void pic_write_port(struct pic *pic, struct i8259 *c, unsigned port,
+			   uint8_t val)
 {
 	if (port)
-		pic_write_data(c, val);
+		pic_write_data(pic, c, val);
 	else if (val & 0x10)
 		pic_icw1(c, val);
 	else if (val & 0x08)
@@ -332,7 +335,7 @@ static void pic_io_write(void *opaque, uint64_t off, uint64_t val,
 			e->elcr = b & e->elcr_mask;
 			e->irr = (e->irr & ~e->elcr) | (e->lines & e->elcr);
 		} else {
-			pic_write_port(c, port, b);
+			pic_write_port(pic, c, port, b);
 		}
 	}
 	rose = pic_update(pic);

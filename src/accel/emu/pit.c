@@ -51,6 +51,7 @@ struct pit_channel {
 struct pit {
 	struct emu_irqchip *chip;
 	pthread_mutex_t lock;
+	struct log_limit log;		/* the guest errors it reports */
 	struct pit_channel ch[3];
 	bool speaker;			/* port 0x61 bit 1 */
 	uint8_t port61_other;		/* bits 2, 3: stored, unused */
@@ -144,7 +145,8 @@ static void pit_load_count(struct pit *pit, int idx, uint32_t val,
 	struct pit_channel *ch = &pit->ch[idx];
 
 	if (ch->bcd)
-		log_once("pit: BCD counting not supported, counting binary");
+		log_limited(&pit->log, "pit: BCD counting not supported, "
+			    "counting binary");
 	ch->count = val ? val : 0x10000;
 	ch->counting = true;
 	ch->null_count = false;
@@ -252,8 +254,8 @@ static void pit_write_counter(struct pit *pit, int idx, uint8_t val,
 		pit_load_count(pit, idx, ch->write_lsb | (uint32_t)val << 8, now);
 		break;
 	default:
-		log_once("pit: counter %d written before its control word",
-			 idx);
+		log_limited(&pit->log, "pit: counter %d written before its "
+			    "control word", idx);
 		break;
 	}
 }
