@@ -24,6 +24,8 @@
 # and RECIPE below) and appears by an atomic rename only once complete, so a
 # present directory is a finished build and a second run does nothing.
 # Bump RECIPE when a change to this script changes what it produces.
+# Older builds stay while $ASSETS/env names them or they were used in the
+# last CVISOR_ASSETS_KEEP_DAYS (7) days: other checkouts share the cache.
 #
 # Usage: make-assets.sh [--debian] [--nested] [--no-deps] [-j N]
 set -euo pipefail
@@ -96,14 +98,8 @@ key_of() {
 	sha256sum | cut -c1-16
 }
 
-# Removes sibling asset directories $1-* other than $2.
-prune() {
-	local d
-	for d in "$ASSETS/$1"-*; do
-		[[ -d "$d" && "$d" != "$2" ]] && rm -rf "$d"
-	done
-	return 0
-}
+# prune NAME KEEP: old builds of NAME that no checkout names any more.
+. "$HERE/prune.sh"
 
 mkdir -p "$ASSETS" || die "cannot create $ASSETS"
 ASSETS=$(cd "$ASSETS" && pwd)
