@@ -33,12 +33,6 @@ int vmdk_sparse_check(struct vmdk_extent *e, struct block_check_result *r,
 	uint64_t grains = (e->len + e->grain - 1) / e->grain;
 
 	/* like qemu-img, errors only: no allocation statistics for vmdk */
-	if (!vmdk_tables_fit(e)) {
-		say(report, ctx, "ERROR: '%s': grain tables overlap or exceed "
-		    "the file", e->path);
-		r->corruptions++;
-		return 0;
-	}
 	for (uint64_t gi = 0; gi < grains; gi++) {
 		enum vmdk_grain_kind kind;
 		uint32_t entry;

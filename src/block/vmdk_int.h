@@ -170,7 +170,6 @@ int vmdk_grain_entry(struct vmdk_extent *e, uint64_t grain_idx,
 		     uint32_t *entry, enum vmdk_grain_kind *kind);
 bool vmdk_in_file(const struct vmdk_extent *e, uint64_t sector,
 		  uint64_t bytes);
-bool vmdk_tables_fit(struct vmdk_extent *e);
 
 /* vmdk_stream.c: compressed grains and the stream-optimized writer */
 int vmdk_inflate_grain(struct vmdk_extent *e, uint64_t gi, uint64_t host,

@@ -187,6 +187,20 @@ bad:
 	return -EINVAL;
 }
 
+/*
+ * The tables the directory names fit in the file: a directory naming one
+ * table (or one of zeroed grains) again and again would otherwise make a
+ * small file map, convert or check as 2^40 grains.
+ */
+static bool tables_fit(const struct vmdk_extent *e)
+{
+	uint64_t used = 0;
+
+	for (uint32_t i = 0; i < e->ngt; i++)
+		used += e->gd[i] ? 1 : 0;
+	return used <= e->file_size / (e->h.gtes * 4ull);
+}
+
 int vmdk_sparse_open(struct vmdk_extent *e, bool rw, char *err, size_t errlen)
 {
 	uint8_t b[VMDK_SECTOR];
@@ -232,6 +246,12 @@ int vmdk_sparse_open(struct vmdk_extent *e, bool rw, char *err, size_t errlen)
 	ret = load_dir(e, e->h.gd_off, &e->gd, "grain directory", err, errlen);
 	if (ret)
 		return ret;
+	if (!tables_fit(e)) {
+		snprintf(err, errlen, "'%s': the grain directory names more "
+			 "grain tables than the file holds (corrupt image)",
+			 e->path);
+		return -EINVAL;
+	}
 	e->meta_end = e->h.overhead <= e->file_size / VMDK_SECTOR ?
 			      e->h.overhead * VMDK_SECTOR : e->file_size;
 	if (e->compressed) {
@@ -280,20 +300,6 @@ void vmdk_sparse_close(struct vmdk_extent *e)
 	free(e->rgd);
 	free(e->zbuf);
 	free(e->gbuf);
-}
-
-/*
- * Distinct grain tables fit in the file; a directory pointing every entry
- * at one table would otherwise make a walk over all tables read the same
- * bytes ngt times.
- */
-bool vmdk_tables_fit(struct vmdk_extent *e)
-{
-	uint64_t used = 0;
-
-	for (uint32_t i = 0; i < e->ngt; i++)
-		used += e->gd[i] ? 1 : 0;
-	return used <= e->file_size / (e->h.gtes * 4ull);
 }
 
 /* *gt is the idx-th grain table, or NULL where the directory has none. */

@@ -77,8 +77,6 @@ int vmdk_read_compressed(struct vmdk_extent *e, uint64_t gi, uint64_t host,
 
 bool vmdk_stream_empty(struct vmdk_extent *e)
 {
-	if (!vmdk_tables_fit(e))
-		return false;
 	for (uint32_t i = 0; i < e->ngt; i++) {
 		uint32_t *gt;
 
