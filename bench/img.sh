@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Image conversion benchmark, cvisor img vs qemu-img in the same run:
 # a 1 GiB raw file (half random data, half holes) to qcow2, to compressed
-# qcow2 (zlib), to LUKS-encrypted qcow2, and back to raw; qcow2 to VDI and
-# VHD, VDI to qcow2; then random 4 KiB I/O through the qcow2 driver against
+# qcow2 (zlib), to LUKS-encrypted qcow2, and back to raw; qcow2 to VDI,
+# VHD and VHDX, VDI and VHDX to qcow2; then random 4 KiB I/O through the qcow2 driver against
 # qemu-io, plain and encrypted, and encrypted against plain (target: within
 # 1.3x). Prints wall times (best of RUNS=3 for the
 # conversions) and cvisor/qemu ratios.
@@ -72,6 +72,10 @@ row "compressed qcow2 -> raw" convert -O raw "$T/c.qcow2" "$T/d.raw"
 row "qcow2 -> vdi" convert -O vdi "$T/a.qcow2" "$T/v.vdi"
 row "qcow2 -> vpc (vhd)" convert -O vpc -o force_size=on "$T/a.qcow2" "$T/v.vhd"
 row "vdi -> qcow2" convert -O qcow2 "$T/v.vdi" "$T/w.qcow2"
+row "qcow2 -> vhdx" convert -O vhdx "$T/a.qcow2" "$T/v.vhdx"
+row "vhdx -> qcow2" convert -O qcow2 "$T/v.vhdx" "$T/x.qcow2"
+qemu-img compare -q "$T/src.raw" "$T/v.vhdx" && qemu-img check -q "$T/v.vhdx" &&
+	echo "vhdx: identical to the source"
 qemu-img compare -q "$T/src.raw" "$T/v.vdi" && qemu-img compare -q "$T/src.raw" "$T/v.vhd" &&
 	qemu-img check -q "$T/v.vdi" && echo "vdi, vhd: identical to the source"
 cmp "$T/src.raw" "$T/d.raw" && echo "round trip: identical"
