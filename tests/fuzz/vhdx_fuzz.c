@@ -17,14 +17,10 @@
  *   ./build-fuzz/fuzz/vhdx_fuzz -max_total_time=300
  */
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
-#include "block/block.h"
 #include "block/crc32c.h"
+#include "img_fuzz.h"
 
 #define BASE_LEN (4u << 20) /* the structures; the rest is sparse */
 #define MiB (1u << 20)
@@ -58,33 +54,6 @@ static void make_base(int fixed)
 	unlink(path);
 }
 
-static void walk(struct block_dev *dev)
-{
-	static uint8_t buf[1 << 16];
-	uint64_t off = 0, pnum, host;
-
-	for (int i = 0; i < 8 && dev->length; i++) {
-		uint64_t at = (dev->length / 8) * (uint64_t)i;
-		size_t n = dev->length - at < sizeof(buf) ?
-				   (size_t)(dev->length - at) : sizeof(buf);
-
-		block_pread(dev, buf, n, at);
-	}
-	for (int i = 0; i < 4096 && off < dev->length; i++) {
-		if (block_status(dev, off, dev->length - off, &pnum, &host) < 0 ||
-		    !pnum)
-			break;
-		off += pnum;
-	}
-}
-
-static void check(struct block_dev *dev)
-{
-	struct block_check_result r;
-
-	dev->drv->check(dev, 0, &r, NULL, NULL);
-}
-
 static void resum(uint8_t *p, size_t len)
 {
 	memset(p + 4, 0, 4);
@@ -100,9 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		MiB, /* the log */
 	};
 	static uint8_t img[BASE_LEN + 65536 + 256];
-	static uint8_t buf[8192];
-	char path[64], err[BLOCK_ERR_LEN];
-	struct block_dev *dev;
+	char path[64];
 	int fixed, fd;
 
 	if (size < 1)
@@ -148,25 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				  base_size[fixed] : sizeof(img))))
 		goto out;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	/* a log to replay fails here and is replayed by the writable open */
-	if (!block_open(path, "vhdx", BLOCK_RDONLY, &dev, err, sizeof(err))) {
-		walk(dev);
-		check(dev);
-		block_close(dev);
-	}
-	if (block_open(path, "vhdx", 0, &dev, err, sizeof(err)))
-		goto out;
-	memset(buf, 0x5a, sizeof(buf));
-	if (dev->length >= sizeof(buf)) {
-		block_pwrite(dev, buf, sizeof(buf), (dev->length / 2) & ~511ull);
-		block_pwrite(dev, buf, 4096, dev->length - 4096);
-		block_pwrite(dev, buf, 1000, 0);
-		block_write_zeroes(dev, 512, dev->length / 3 < (16 << 20) ?
-						   dev->length / 3 : (16 << 20));
-	}
-	walk(dev);
-	check(dev);
-	block_close(dev);
+	img_fuzz_exercise(path, "vhdx", true);
 out:
 	close(fd);
 	return 0;
