@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "block/block.h"
@@ -83,6 +84,36 @@ int block_fd_extent(int fd, uint64_t off, uint64_t len, uint64_t *pnum)
 	if (hole > (off_t)off && (uint64_t)hole - off < len)
 		*pnum = (uint64_t)hole - off;
 	return 0;
+}
+
+uint64_t block_fd_allocated(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return 0;
+	return (uint64_t)st.st_blocks * 512;
+}
+
+int block_map_run(int (*lookup)(void *opaque, uint64_t blk, uint64_t *host),
+		  void *opaque, uint64_t bs, uint64_t off, uint64_t len,
+		  uint64_t *pnum, uint64_t *host_off)
+{
+	uint64_t host = 0, next_host = 0, done = bs - off % bs;
+	int mapped = lookup(opaque, off / bs, &host), m;
+
+	while (mapped >= 0 && done < len) {
+		m = lookup(opaque, (off + done) / bs, &next_host);
+		if (m != mapped || (m && next_host != host + off % bs + done))
+			break;
+		done += bs;
+	}
+	if (mapped < 0)
+		return mapped;
+	*pnum = done < len ? done : len;
+	if (mapped)
+		*host_off = host + off % bs;
+	return mapped;
 }
 
 const char *block_probe_buf(const uint8_t *buf, size_t len)

@@ -207,6 +207,18 @@ uint64_t block_allocated_size(struct block_dev *dev);
  * are alike. Data when the file system cannot tell.
  */
 int block_fd_extent(int fd, uint64_t off, uint64_t len, uint64_t *pnum);
+/* Bytes the file takes on disk (st_blocks), 0 if fstat fails. */
+uint64_t block_fd_allocated(int fd);
+/*
+ * For a block table's block_status: the run from off (at most len bytes)
+ * of blocks of bs bytes that lookup(opaque, block, &host) sees alike, all
+ * unmapped (0) or mapped (1) one after another in the file. Returns the
+ * first block's lookup (< 0 on error); sets *pnum to the run's length and,
+ * if mapped, *host_off to where off lies in the file.
+ */
+int block_map_run(int (*lookup)(void *opaque, uint64_t blk, uint64_t *host),
+		  void *opaque, uint64_t bs, uint64_t off, uint64_t len,
+		  uint64_t *pnum, uint64_t *host_off);
 /* Full-length pread/pwrite on a file descriptor; short reads past EOF fill 0. */
 int block_fd_pread(int fd, void *buf, size_t len, uint64_t off);
 int block_fd_pwrite(int fd, const void *buf, size_t len, uint64_t off);

@@ -378,32 +378,25 @@ static int vdi_flush(struct block_dev *dev)
 	return fdatasync(vdi_of(dev)->fd) < 0 ? -errno : 0;
 }
 
+static int vdi_lookup_cb(void *opaque, uint64_t blk, uint64_t *host)
+{
+	return vdi_lookup(opaque, (uint32_t)blk, host);
+}
+
 static int vdi_block_status(struct block_dev *dev, uint64_t off, uint64_t len,
 			    uint64_t *pnum, uint64_t *host_off)
 {
 	struct vdi *s = vdi_of(dev);
-	uint64_t host = 0, next_host, done;
-	int mapped, m;
+	int mapped;
 
 	pthread_mutex_lock(&s->lock);
-	mapped = vdi_lookup(s, (uint32_t)(off / VDI_BLOCK), &host);
-	done = VDI_BLOCK - off % VDI_BLOCK;
-	/* runs of blocks alike: unmapped, or mapped one after the other */
-	while (mapped >= 0 && done < len) {
-		m = vdi_lookup(s, (uint32_t)((off + done) / VDI_BLOCK),
-			       &next_host);
-		if (m != mapped || (m && next_host != host + off % VDI_BLOCK +
-							 done))
-			break;
-		done += VDI_BLOCK;
-	}
+	mapped = block_map_run(vdi_lookup_cb, s, VDI_BLOCK, off, len, pnum,
+			       host_off);
 	pthread_mutex_unlock(&s->lock);
 	if (mapped < 0)
 		return mapped;
-	*pnum = done < len ? done : len;
 	if (!mapped)
 		return BLOCK_STATUS_ZERO | BLOCK_STATUS_ALLOCATED; /* no backing */
-	*host_off = host + off % VDI_BLOCK;
 	/* a hole in the file (a static image is sparse) reads as zeroes */
 	if (block_fd_extent(s->fd, *host_off, *pnum, pnum))
 		return BLOCK_STATUS_DATA | BLOCK_STATUS_ZERO |
@@ -413,11 +406,7 @@ static int vdi_block_status(struct block_dev *dev, uint64_t off, uint64_t len,
 
 static uint64_t vdi_allocated_size(struct block_dev *dev)
 {
-	struct stat st;
-
-	if (fstat(vdi_of(dev)->fd, &st) < 0)
-		return 0;
-	return (uint64_t)st.st_blocks * 512;
+	return block_fd_allocated(vdi_of(dev)->fd);
 }
 
 static uint64_t vdi_cluster_size(struct block_dev *dev)

@@ -676,30 +676,25 @@ static int vhdx_flush(struct block_dev *dev)
 	return fdatasync(vhdx_of(dev)->fd) < 0 ? -errno : 0;
 }
 
+static int vhdx_lookup_cb(void *opaque, uint64_t blk, uint64_t *host)
+{
+	return vhdx_lookup(opaque, blk, host);
+}
+
 static int vhdx_block_status(struct block_dev *dev, uint64_t off, uint64_t len,
 			     uint64_t *pnum, uint64_t *host_off)
 {
 	struct vhdx *s = vhdx_of(dev);
-	uint64_t bs = s->block_size, host = 0, next_host = 0, done;
-	int mapped, m;
+	int mapped;
 
 	pthread_mutex_lock(&s->lock);
-	mapped = vhdx_lookup(s, off / bs, &host);
-	done = bs - off % bs;
-	/* runs of blocks alike: not in the file, or one after the other */
-	while (mapped >= 0 && done < len) {
-		m = vhdx_lookup(s, (off + done) / bs, &next_host);
-		if (m != mapped || (m && next_host != host + off % bs + done))
-			break;
-		done += bs;
-	}
+	mapped = block_map_run(vhdx_lookup_cb, s, s->block_size, off, len, pnum,
+			       host_off);
 	pthread_mutex_unlock(&s->lock);
 	if (mapped < 0)
 		return mapped;
-	*pnum = done < len ? done : len;
 	if (!mapped)
 		return BLOCK_STATUS_ZERO | BLOCK_STATUS_ALLOCATED; /* no parent */
-	*host_off = host + off % bs;
 	if (block_fd_extent(s->fd, *host_off, *pnum, pnum))
 		return BLOCK_STATUS_DATA | BLOCK_STATUS_ZERO |
 		       BLOCK_STATUS_ALLOCATED | BLOCK_STATUS_OFFSET;
@@ -708,11 +703,7 @@ static int vhdx_block_status(struct block_dev *dev, uint64_t off, uint64_t len,
 
 static uint64_t vhdx_allocated_size(struct block_dev *dev)
 {
-	struct stat st;
-
-	if (fstat(vhdx_of(dev)->fd, &st) < 0)
-		return 0;
-	return (uint64_t)st.st_blocks * 512;
+	return block_fd_allocated(vhdx_of(dev)->fd);
 }
 
 static uint64_t vhdx_cluster_size(struct block_dev *dev)

@@ -583,11 +583,7 @@ static int vpc_block_status(struct block_dev *dev, uint64_t off, uint64_t len,
 
 static uint64_t vpc_allocated_size(struct block_dev *dev)
 {
-	struct stat st;
-
-	if (fstat(vpc_of(dev)->fd, &st) < 0)
-		return 0;
-	return (uint64_t)st.st_blocks * 512;
+	return block_fd_allocated(vpc_of(dev)->fd);
 }
 
 static uint64_t vpc_cluster_size(struct block_dev *dev)
