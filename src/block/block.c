@@ -86,6 +86,14 @@ int block_fd_extent(int fd, uint64_t off, uint64_t len, uint64_t *pnum)
 	return 0;
 }
 
+int block_fd_data_status(int fd, uint64_t host_off, uint64_t *pnum)
+{
+	if (block_fd_extent(fd, host_off, *pnum, pnum))
+		return BLOCK_STATUS_DATA | BLOCK_STATUS_ZERO |
+		       BLOCK_STATUS_ALLOCATED | BLOCK_STATUS_OFFSET;
+	return BLOCK_STATUS_DATA | BLOCK_STATUS_ALLOCATED | BLOCK_STATUS_OFFSET;
+}
+
 uint64_t block_fd_allocated(int fd)
 {
 	struct stat st;

@@ -207,6 +207,12 @@ uint64_t block_allocated_size(struct block_dev *dev);
  * are alike. Data when the file system cannot tell.
  */
 int block_fd_extent(int fd, uint64_t off, uint64_t len, uint64_t *pnum);
+/*
+ * block_status of data at host_off in the file fd, *pnum bytes at most:
+ * DATA | ALLOCATED | OFFSET, and ZERO where the file has a hole there
+ * (*pnum shrinks to the part alike).
+ */
+int block_fd_data_status(int fd, uint64_t host_off, uint64_t *pnum);
 /* Bytes the file takes on disk (st_blocks), 0 if fstat fails. */
 uint64_t block_fd_allocated(int fd);
 /*

@@ -695,10 +695,7 @@ static int vhdx_block_status(struct block_dev *dev, uint64_t off, uint64_t len,
 		return mapped;
 	if (!mapped)
 		return BLOCK_STATUS_ZERO | BLOCK_STATUS_ALLOCATED; /* no parent */
-	if (block_fd_extent(s->fd, *host_off, *pnum, pnum))
-		return BLOCK_STATUS_DATA | BLOCK_STATUS_ZERO |
-		       BLOCK_STATUS_ALLOCATED | BLOCK_STATUS_OFFSET;
-	return BLOCK_STATUS_DATA | BLOCK_STATUS_ALLOCATED | BLOCK_STATUS_OFFSET;
+	return block_fd_data_status(s->fd, *host_off, pnum);
 }
 
 static uint64_t vhdx_allocated_size(struct block_dev *dev)

@@ -543,41 +543,30 @@ static int vpc_flush(struct block_dev *dev)
 	return fdatasync(vpc_of(dev)->fd) < 0 ? -errno : 0;
 }
 
-/* A fixed image's data, refined by the file's holes (read as zeroes). */
-static int fixed_status(struct vpc *s, uint64_t host, uint64_t *pnum,
-			uint64_t *host_off)
+static int vpc_lookup_cb(void *opaque, uint64_t blk, uint64_t *host)
 {
-	*host_off = host;
-	if (block_fd_extent(s->fd, host, *pnum, pnum))
-		return BLOCK_STATUS_DATA | BLOCK_STATUS_ZERO |
-		       BLOCK_STATUS_ALLOCATED | BLOCK_STATUS_OFFSET;
-	return BLOCK_STATUS_DATA | BLOCK_STATUS_ALLOCATED | BLOCK_STATUS_OFFSET;
+	struct vpc *s = opaque;
+
+	*host = lookup(s, blk * s->block_size);
+	return *host != 0;
 }
 
 static int vpc_block_status(struct block_dev *dev, uint64_t off, uint64_t len,
 			    uint64_t *pnum, uint64_t *host_off)
 {
 	struct vpc *s = vpc_of(dev);
-	uint64_t host, done, next;
 
 	if (!s->dynamic) {
+		/* a fixed image's data, refined by the file's holes (zeroes) */
 		*pnum = len;
-		return fixed_status(s, off, pnum, host_off);
+		*host_off = off;
+		return block_fd_data_status(s->fd, off, pnum);
 	}
-	host = lookup(s, off);
-	done = s->block_size - off % s->block_size;
 	/* runs of unallocated blocks, or of blocks one after the other */
-	while (done < len) {
-		next = lookup(s, off + done);
-		if (!host != !next || (host && next != host + done))
-			break;
-		done += s->block_size;
-	}
-	*pnum = done < len ? done : len;
-	if (!host)
+	if (!block_map_run(vpc_lookup_cb, s, s->block_size, off, len, pnum,
+			   host_off))
 		return BLOCK_STATUS_ZERO | BLOCK_STATUS_ALLOCATED; /* no backing */
 	/* qemu-img's map does not look for holes inside a dynamic block */
-	*host_off = host;
 	return BLOCK_STATUS_DATA | BLOCK_STATUS_ALLOCATED | BLOCK_STATUS_OFFSET;
 }
 
