@@ -94,6 +94,22 @@ int block_fd_data_status(int fd, uint64_t host_off, uint64_t *pnum)
 	return BLOCK_STATUS_DATA | BLOCK_STATUS_ALLOCATED | BLOCK_STATUS_OFFSET;
 }
 
+int block_fd_write_zeroes(int fd, uint64_t off, uint64_t len)
+{
+	static const uint8_t zero[65536];
+
+	while (len) {
+		size_t n = len < sizeof(zero) ? (size_t)len : sizeof(zero);
+		int ret = block_fd_pwrite(fd, zero, n, off);
+
+		if (ret)
+			return ret;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
 uint64_t block_fd_allocated(int fd)
 {
 	struct stat st;

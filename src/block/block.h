@@ -213,6 +213,8 @@ int block_fd_extent(int fd, uint64_t off, uint64_t len, uint64_t *pnum);
  * (*pnum shrinks to the part alike).
  */
 int block_fd_data_status(int fd, uint64_t host_off, uint64_t *pnum);
+/* Writes len bytes of zeroes at off in the file fd: 0 or -errno. */
+int block_fd_write_zeroes(int fd, uint64_t off, uint64_t len);
 /* Bytes the file takes on disk (st_blocks), 0 if fstat fails. */
 uint64_t block_fd_allocated(int fd);
 /*

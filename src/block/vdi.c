@@ -347,7 +347,6 @@ static int vdi_pwrite(struct block_dev *dev, const void *buf, size_t len,
 /* Unmapped blocks already read as zeroes; mapped ones get them written. */
 static int vdi_write_zeroes(struct block_dev *dev, uint64_t off, uint64_t len)
 {
-	static const uint8_t zero[65536];
 	struct vdi *s = vdi_of(dev);
 
 	if (s->corrupt)
@@ -357,16 +356,11 @@ static int vdi_write_zeroes(struct block_dev *dev, uint64_t off, uint64_t len)
 		uint64_t host = 0;
 		int ret = locked_lookup(s, (uint32_t)(off / VDI_BLOCK), &host);
 
-		if (ret < 0)
+		if (ret > 0)
+			ret = block_fd_write_zeroes(s->fd,
+						    host + off % VDI_BLOCK, n);
+		if (ret)
 			return ret;
-		host += off % VDI_BLOCK;
-		for (size_t i = 0; ret > 0 && i < n; i += sizeof(zero)) {
-			size_t m = n - i < sizeof(zero) ? n - i : sizeof(zero);
-			int w = block_fd_pwrite(s->fd, zero, m, host + i);
-
-			if (w)
-				return w;
-		}
 		off += n;
 		len -= n;
 	}

@@ -45,16 +45,11 @@ static int parse_bool(const char *v, bool *out)
 /* The data area of a static image: sparse, fallocated or written zeroes. */
 static int fill_static(int fd, uint64_t from, uint64_t len, const char *prealloc)
 {
-	static const uint8_t zero[65536];
-	int ret = 0;
-
 	if (!prealloc || !strcmp(prealloc, "off"))
 		return ftruncate(fd, (off_t)(from + len)) < 0 ? -errno : 0;
 	if (!strcmp(prealloc, "falloc"))
 		return posix_fallocate(fd, (off_t)from, (off_t)len) ? -EIO : 0;
-	for (uint64_t i = 0; i < len && !ret; i += sizeof(zero))
-		ret = block_fd_pwrite(fd, zero, sizeof(zero), from + i);
-	return ret;
+	return block_fd_write_zeroes(fd, from, len);
 }
 
 int vdi_create(const char *path, uint64_t size, struct block_opts *o,

@@ -370,22 +370,6 @@ static int vpc_pread(struct block_dev *dev, void *buf, size_t len,
 	return 0;
 }
 
-static int write_zeroes_at(int fd, uint64_t at, uint64_t len)
-{
-	static const uint8_t zero[65536];
-
-	while (len) {
-		size_t n = len < sizeof(zero) ? (size_t)len : sizeof(zero);
-		int ret = block_fd_pwrite(fd, zero, n, at);
-
-		if (ret)
-			return ret;
-		at += n;
-		len -= n;
-	}
-	return 0;
-}
-
 /*
  * A new block for guest offset off at the end of the file, holding
  * p[0..n) and zeroes: bitmap, data and the footer after it go first, the
@@ -413,10 +397,11 @@ static int vpc_alloc(struct vpc *s, uint64_t off, const uint8_t *p, size_t n)
 		uint64_t stop = s->file_size < end ? s->file_size : end;
 
 		if (at > data)
-			ret = write_zeroes_at(s->fd, data,
-					      (at < stop ? at : stop) - data);
+			ret = block_fd_write_zeroes(s->fd, data,
+						    (at < stop ? at : stop) - data);
 		if (!ret && at + n < stop)
-			ret = write_zeroes_at(s->fd, at + n, stop - (at + n));
+			ret = block_fd_write_zeroes(s->fd, at + n,
+						    stop - (at + n));
 	}
 	if (!ret)
 		ret = block_fd_pwrite(s->fd, p, n, at);
@@ -520,7 +505,7 @@ static int vpc_write_zeroes(struct block_dev *dev, uint64_t off, uint64_t len)
 		if (!fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 			       (off_t)off, (off_t)len))
 			return 0;
-		return write_zeroes_at(s->fd, off, len);
+		return block_fd_write_zeroes(s->fd, off, len);
 	}
 	if (s->corrupt)
 		return -EIO;
@@ -528,7 +513,7 @@ static int vpc_write_zeroes(struct block_dev *dev, uint64_t off, uint64_t len)
 		size_t n = in_block(s, off, len > s->block_size ? s->block_size :
 								   (size_t)len);
 		uint64_t host = lookup(s, off);
-		int ret = host ? write_zeroes_at(s->fd, host, n) : 0;
+		int ret = host ? block_fd_write_zeroes(s->fd, host, n) : 0;
 
 		if (ret)
 			return ret;

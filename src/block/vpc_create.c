@@ -110,19 +110,13 @@ static void make_footer(uint8_t *f, uint32_t type, uint64_t sectors,
 static int write_fixed(int fd, const uint8_t *footer, uint64_t size,
 		       const char *prealloc)
 {
-	static const uint8_t zero[65536];
 	int ret = 0;
 
 	if (prealloc && !strcmp(prealloc, "falloc")) {
 		if (posix_fallocate(fd, 0, (off_t)size))
 			return -EIO;
 	} else if (prealloc && !strcmp(prealloc, "full")) {
-		for (uint64_t i = 0; i < size && !ret; i += sizeof(zero)) {
-			size_t n = size - i < sizeof(zero) ? (size_t)(size - i) :
-							     sizeof(zero);
-
-			ret = block_fd_pwrite(fd, zero, n, i);
-		}
+		ret = block_fd_write_zeroes(fd, 0, size);
 		if (ret)
 			return ret;
 	}
