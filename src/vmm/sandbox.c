@@ -110,18 +110,18 @@ static int sandbox_limit_exec(scmp_filter_ctx ctx, char *err, size_t errlen)
 			ret = seccomp_rule_add(ctx, deny, nr, 2,
 					       SCMP_A2(SCMP_CMP_MASKED_EQ,
 						       PROT_EXEC, PROT_EXEC),
-					       SCMP_A0(SCMP_CMP_LT, lo));
+					       SCMP_A0(SCMP_CMP_LT, lo, 0));
 		if (!ret)
 			ret = seccomp_rule_add(ctx, deny, nr, 2,
 					       SCMP_A2(SCMP_CMP_MASKED_EQ,
 						       PROT_EXEC, PROT_EXEC),
-					       SCMP_A0(SCMP_CMP_GE, hi));
+					       SCMP_A0(SCMP_CMP_GE, hi, 0));
 		if (!ret)
 			ret = seccomp_rule_add(ctx, deny, nr, 2,
 					       SCMP_A2(SCMP_CMP_MASKED_EQ,
 						       PROT_EXEC, PROT_EXEC),
 					       SCMP_A1(SCMP_CMP_GT,
-						       JIT_ARENA_SLICE));
+						       JIT_ARENA_SLICE, 0));
 	}
 	if (ret)
 		snprintf(err, errlen, "seccomp: cannot limit executable memory: %s",

@@ -20,12 +20,36 @@ static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint8_t *arena;
 static uint64_t arena_used;	/* a bit per slot */
 
+/*
+ * The range lies within one 4 GiB-aligned window. sandbox.c bounds the
+ * mprotect address by the arena's ends with several 64-bit range rules on
+ * one syscall, and libseccomp 2.5 builds a filter for those that misjudges
+ * arguments whose upper 32 bits differ from a bound's (test_sandbox failed
+ * whenever the arena crossed a 4 GiB line). Reserving a window's worth
+ * more and trimming keeps the arena in one upper half.
+ */
+#define WINDOW	(1ULL << 32)
+
 static void arena_reserve(void)
 {
-	void *p = mmap(NULL, ARENA_BYTES, PROT_NONE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	size_t span = ARENA_BYTES + WINDOW;
+	uint8_t *p = mmap(NULL, span, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uintptr_t start, end;
 
-	arena = p == MAP_FAILED ? NULL : p;
+	if (p == MAP_FAILED) {
+		arena = NULL;
+		return;
+	}
+	start = (uintptr_t)p;
+	if ((start >> 32) != ((start + ARENA_BYTES - 1) >> 32))
+		start = (start + WINDOW - 1) & ~(uintptr_t)(WINDOW - 1);
+	end = start + ARENA_BYTES;
+	if (start > (uintptr_t)p)
+		munmap(p, start - (uintptr_t)p);
+	if ((uintptr_t)p + span > end)
+		munmap((void *)end, (uintptr_t)p + span - end);
+	arena = (uint8_t *)start;
 }
 
 void jit_arena_range(uintptr_t *lo, uintptr_t *hi)
