@@ -14,6 +14,7 @@ cd "$TOP" || exit 1
 clang -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE \
 	-Isrc -o "$TMP/net_fuzz" tests/fuzz/net_fuzz.c src/virtio/net_io.c \
 	src/virtio/virtqueue.c src/vmm/guest_mem.c src/vmm/log.c \
+	src/vmm/numa_host.c -lnuma \
 	>"$TMP/build" 2>&1
 rc=$?
 if [[ $rc -ne 0 ]] && grep -q -- "-lFuzzer\|libclang_rt.fuzzer\|fsanitize=fuzzer" "$TMP/build" &&
