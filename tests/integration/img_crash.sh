@@ -91,8 +91,10 @@ stepped() {
 # crash NAME I N CMD...: CMD runs in $T/w, on file names relative to it.
 # A reference run on a copy counts its writes (total); then CMD is killed
 # after 1 + (total - 1) * I / N of them (I < N), with some still to come.
-# A host too busy to stop it in time gets four more tries on the saved
-# files; then NAME fails. qemu-img check runs on $T/w/IMAGE afterwards.
+# A host too busy to stop it in time gets more tries on the saved files,
+# from the sixth on aimed a little earlier each time (a kill aimed near the
+# last write overshoots to the end on a loaded host); after ten NAME
+# fails. qemu-img check runs on $T/w/IMAGE afterwards.
 crash() {
 	local name=$1 i=$2 n=$3 image=$4 k try
 	shift 4
@@ -105,12 +107,15 @@ crash() {
 		return 1
 	fi
 	k=$((1 + (writes - 1) * i / n))
-	for try in 1 2 3 4 5; do
+	local aim=$k total=$writes
+	for try in 1 2 3 4 5 6 7 8 9 10; do
 		rm -rf "$T/w"
 		cp -a "$T/saved" "$T/w"
-		stepped "$T/w" "$k" "$writes" "$@"
+		((try > 5)) && aim=$((k - k * (try - 5) / 10))
+		((aim >= 1)) || aim=1
+		stepped "$T/w" "$aim" "$total" "$@"
 		if [[ $killed == 1 && $status == 137 ]]; then
-			echo "$name: killed after $writes writes (aimed at $k), try $try"
+			echo "$name: killed after $writes writes (aimed at $aim), try $try"
 			check_after "$name" "$T/w/$image"
 			return
 		fi
