@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "vmm/affinity.h"
 #include "vmm/numa_host.h"
 
 const char *numa_policy_name(enum numa_policy p)
@@ -21,28 +22,16 @@ const char *numa_policy_name(enum numa_policy p)
 	return "none";
 }
 
+/* The bits of mask as a list ("0-3,6"), written as affinity lists are. */
 void numa_format_mask(uint64_t mask, char *buf, size_t size)
 {
-	size_t n = 0;
+	cpu_set_t set;
 
-	buf[0] = 0;
-	for (int i = 0; i < 64 && n < size; i++) {
-		int e = i, k;
-
-		if (!(mask >> i & 1))
-			continue;
-		while (e < 63 && (mask >> (e + 1) & 1))
-			e++;
-		if (e == i)
-			k = snprintf(buf + n, size - n, "%s%d", n ? "," : "", i);
-		else
-			k = snprintf(buf + n, size - n, "%s%d-%d", n ? "," : "",
-				     i, e);
-		if (k < 0 || (size_t)k >= size - n)
-			break;
-		n += k;
-		i = e;
-	}
+	CPU_ZERO(&set);
+	for (int i = 0; i < 64; i++)
+		if (mask >> i & 1)
+			CPU_SET(i, &set);
+	affinity_format(&set, buf, size);
 }
 
 int numa_check(const struct numa_config *cfg, int nr_cpus, uint64_t mem_size,
