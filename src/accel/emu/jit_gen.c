@@ -25,51 +25,10 @@
  * exactly as they were there, and the interpreter runs it (and raises
  * any fault, fills the TLB, or does the MMIO).
  */
-#include <stddef.h>
+#include "accel/emu/jit_gen.h"
 
-#include "accel/emu/dcache.h"
-#include "accel/emu/jit_cache.h"
-
-#define OFF(f)		((int32_t)offsetof(struct emu_cpu, f))
-#define GPR(r)		(OFF(gpr) + 8 * (r))
-#define V		HR8	/* the value operand */
-#define W		HR9	/* a 32-bit destination being worked on */
-#define T		HR10
-#define JIT_EXITS	48
-#define JIT_MISS_JUMPS	12	/* jumps to one instruction's miss exit */
-
-enum { X_MISS, X_CHAIN };
-
-/* An exit jumped to from the body, emitted after it */
-struct jexit {
-	uint8_t *rel[JIT_MISS_JUMPS];	/* the jumps' rel32s */
-	unsigned nrel;
-	uint64_t rip;		/* where the guest goes on */
-	unsigned count;		/* instructions done */
-	uint8_t kind;
-	bool synced;		/* cpu->rflags is already right */
-	bool saved;		/* the flags are in AL/AH, not RFLAGS */
-};
-
-struct jgen {
-	struct jbuf b;
-	const struct jit_env *env;
-	const struct emu_cpu *cpu;
-	const uint8_t *page;	/* the block's host code page */
-	uint64_t start;		/* the block's first instruction */
-	uint64_t rip, next;	/* this instruction's and the next one's */
-	unsigned idx;		/* its index in the block */
-	bool user;
-	bool synced;		/* cpu->rflags holds the guest flags */
-	bool saved;		/* this instruction saved them in AL/AH */
-	bool live_in, live_out;	/* flags needed before / after it */
-	bool bad;		/* too many exits */
-	struct jexit x[JIT_EXITS];
-	unsigned nx;
-};
-
-static void add_exit(struct jgen *g, uint8_t *rel, uint8_t kind,
-		     uint64_t rip, unsigned count)
+void jit_add_exit(struct jgen *g, uint8_t *rel, uint8_t kind, uint64_t rip,
+		  unsigned count)
 {
 	struct jexit *x = g->nx ? &g->x[g->nx - 1] : NULL;
 
@@ -87,14 +46,6 @@ static void add_exit(struct jgen *g, uint8_t *rel, uint8_t kind,
 	g->x[g->nx++] = (struct jexit){ .rel = { rel }, .nrel = 1,
 		.rip = rip, .count = count, .kind = kind,
 		.synced = g->synced, .saved = g->saved };
-}
-
-/* Guest register r as an operand of size bytes, AH..BH included */
-static struct jop greg(const struct dc_entry *e, int r, int size)
-{
-	if (size == 1 && !e->rex && r >= 4 && r < 8)
-		return jmem(HRBX, GPR(r - 4) + 1);
-	return jmem(HRBX, GPR(r));
 }
 
 /* Store the host's arithmetic flags into cpu->rflags (RCX, RDX) */
@@ -145,7 +96,7 @@ static void gen_budget(struct jbuf *b, unsigned count)
 }
 
 /* RDI = the linear address of e's memory operand (seg: with FS/GS base) */
-static void gen_ea(struct jgen *g, const struct dc_entry *e, bool seg)
+void jit_gen_ea(struct jgen *g, const struct dc_entry *e, bool seg)
 {
 	struct jbuf *b = &g->b;
 
@@ -173,9 +124,9 @@ static void gen_ea(struct jgen *g, const struct dc_entry *e, bool seg)
 }
 
 /* Leave the block before this instruction when the flags jcc cc says */
-static void miss_if(struct jgen *g, int cc)
+void jit_miss_if(struct jgen *g, int cc)
 {
-	add_exit(g, j_jcc(&g->b, cc), X_MISS, g->rip, g->idx);
+	jit_add_exit(g, j_jcc(&g->b, cc), X_MISS, g->rip, g->idx);
 }
 
 /*
@@ -258,7 +209,7 @@ static void j_call(struct jbuf *b, const uint8_t *target)
  * miss exit. The first lookup of an instruction saves the guest flags
  * first.
  */
-static void gen_tlb(struct jgen *g, int size, bool write)
+void jit_gen_tlb(struct jgen *g, int size, bool write)
 {
 	struct jbuf *b = &g->b;
 
@@ -268,79 +219,34 @@ static void gen_tlb(struct jgen *g, int size, bool write)
 	}
 	j_call(b, g->env->tlb[g->user][write][DC_SIZE_SLOT(size)]);
 	j_test_mr(b, 8, jreg(HRCX), HRCX);
-	miss_if(g, 4);						/* je */
+	jit_miss_if(g, 4);						/* je */
 }
 
 /* e's memory operand at [RCX] */
-static struct jop gen_mem(struct jgen *g, const struct dc_entry *e,
-			  int size, bool write)
+struct jop jit_gen_mem(struct jgen *g, const struct dc_entry *e,
+		       int size, bool write)
 {
-	gen_ea(g, e, true);
-	gen_tlb(g, size, write);
+	jit_gen_ea(g, e, true);
+	jit_gen_tlb(g, size, write);
 	return jmem(HRCX, 0);
 }
 
 /* After the lookups: the guest flags back in RFLAGS if anything needs them */
-static void gen_mem_done(struct jgen *g)
+void jit_gen_mem_done(struct jgen *g)
 {
 	if (g->saved && g->live_in)
 		gen_restore(&g->b);
 	g->saved = false;
 }
 
-/* RDI = RSP - 8 and RCX its host address, for a push */
-static void gen_push_slot(struct jgen *g)
-{
-	j_mov_rm(&g->b, 8, HRDI, jmem(HRBX, GPR(R_SP)));
-	j_lea(&g->b, 8, HRDI, jmem(HRDI, -8));
-	gen_tlb(g, 8, true);
-}
-
-/* V = the 8 bytes at RSP, RDI = RSP + 8 */
-static void gen_pop(struct jgen *g, int base)
-{
-	j_mov_rm(&g->b, 8, HRDI, jmem(HRBX, GPR(base)));
-	gen_tlb(g, 8, false);
-	j_mov_rm(&g->b, 8, V, jmem(HRCX, 0));
-	j_lea(&g->b, 8, HRDI, jmem(HRDI, 8));
-}
-
-/* Guest register d (size bytes) = host register r */
-static void gen_set_reg(struct jgen *g, const struct dc_entry *e, int d,
-			int size, int r)
-{
-	/* a 32-bit result zero-extends: r's upper half is already clear */
-	j_mov_mr(&g->b, size == 4 ? 8 : size, greg(e, d, size), r);
-}
-
-/* The destination to work on: [RCX], or the register (W for 32 bits) */
-static struct jop dest_begin(struct jgen *g, const struct dc_entry *e,
-			     int d, int size, struct jop m)
-{
-	if (e->mem)
-		return m;
-	if (size == 4) {
-		j_mov_rm(&g->b, 4, W, greg(e, d, 4));
-		return jreg(W);
-	}
-	return greg(e, d, size);
-}
-
-static void dest_end(struct jgen *g, const struct dc_entry *e, int d,
-		     int size)
-{
-	if (!e->mem && size == 4)
-		j_mov_mr(&g->b, 8, greg(e, d, 4), W);
-}
-
 /* The end of the block towards a fixed guest address */
-static void gen_chain(struct jgen *g, uint64_t target, unsigned count)
+void jit_gen_chain(struct jgen *g, uint64_t target, unsigned count)
 {
-	add_exit(g, j_jmp(&g->b), X_CHAIN, target, count);
+	jit_add_exit(g, j_jmp(&g->b), X_CHAIN, target, count);
 }
 
 /* The end of the block towards the address in V */
-static void gen_dyn_exit(struct jgen *g)
+void jit_gen_dyn_exit(struct jgen *g)
 {
 	struct jbuf *b = &g->b;
 
@@ -351,389 +257,6 @@ static void gen_dyn_exit(struct jgen *g)
 	j_patch(j_jmp(b), g->env->exit);
 }
 
-/* SHR by c > 1 with the flags live: OF is the operand's old top bit */
-static void gen_shr_flags(struct jgen *g, struct jop x, int size, int c)
-{
-	struct jbuf *b = &g->b;
-
-	if (size >= 4)
-		j_mov_rm(b, size, T, x);
-	else
-		j_movx(b, 4, false, size, T, x);
-	j_shift_mi(b, size, 5, x, c);
-	jb8(b, 0x9c);			/* pushfq; pop rdx */
-	jb8(b, 0x5a);
-	j_alu_mi(b, 8, 4, jreg(HRDX), ~(uint64_t)(FL_AF | FL_OF));
-	j_shift_mi(b, 8, 5, jreg(T), size * 8 - 1);
-	j_shift_mi(b, 8, 4, jreg(T), 11);
-	j_alu_mr(b, 8, 1, jreg(HRDX), T);
-	jb8(b, 0x52);			/* push rdx; popfq */
-	jb8(b, 0x9d);
-}
-
-/*
- * ROL/ROR/SHL/SHR/SAR x by c (non-zero, below the operand's bits). With
- * the flags live, OF and AF become the interpreter's (alu_shift): a
- * count above one runs as c - 1 and then 1, whose OF the SDM defines
- * as the interpreter computes it, and AF is cleared.
- */
-static void gen_shift(struct jgen *g, int op, struct jop x, int size, int c)
-{
-	struct jbuf *b = &g->b;
-
-	if (op == 6)
-		op = 4;		/* SAL is SHL */
-	if (!g->live_out) {
-		j_shift_mi(b, size, op, x, c);
-		return;
-	}
-	if (op == 5 && c > 1) {
-		gen_shr_flags(g, x, size, c);
-		return;
-	}
-	if (c > 1)
-		j_shift_mi(b, size, op, x, c - 1);
-	j_shift_mi(b, size, op, x, 1);
-	if (op >= 4) {
-		jb8(b, 0x9c);		/* pushfq; and qword [rsp], ~AF; popfq */
-		jx(b, 8, 0x83, 1, 4, jmem(HRSP, 0));
-		jb8(b, (uint8_t)~FL_AF);
-		jb8(b, 0x9d);
-	}
-}
-
-/* The shift count of a translated DC_SHIFT, or -1 */
-static int shift_count(const struct dc_entry *e)
-{
-	int c;
-
-	if (e->imm == DC_COUNT_CL || e->op == 2 || e->op == 3)
-		return -1;
-	c = e->imm & (e->size == 8 ? 63 : 31);
-	if (c >= e->size * 8 || (c == 0 && e->mem))
-		return -1;
-	return c;
-}
-
-/* Whether the block translates e */
-static bool jit_supported(const struct dc_entry *e)
-{
-	switch (e->kind) {
-	case DC_ALU_RM_R: case DC_ALU_R_RM: case DC_ALU_RM_IMM:
-	case DC_TEST: case DC_TEST_IMM: case DC_MOV_RM_R: case DC_MOV_R_RM:
-	case DC_MOV_RM_IMM: case DC_MOV_R_IMM: case DC_MOVZX: case DC_MOVSX:
-	case DC_INC: case DC_DEC: case DC_PUSH: case DC_POP:
-	case DC_PUSH_IMM: case DC_PUSH_RM: case DC_CALL: case DC_RET:
-	case DC_JMP: case DC_JCC: case DC_JMP_RM: case DC_CALL_RM:
-	case DC_NOP: case DC_LEAVE: case DC_CWDE: case DC_CDQ:
-	case DC_CMOV: case DC_SETCC:
-		return true;
-	case DC_LEA:
-		return e->size >= 4;
-	case DC_MOVSXD:
-		return e->size >= 4;
-	case DC_SHIFT:
-		return shift_count(e) >= 0;
-	case DC_GROUP3:
-		return e->modrm_reg == 2 || e->modrm_reg == 3;
-	}
-	return false;
-}
-
-/* Whether e changes the guest flags */
-static bool writes_flags(const struct dc_entry *e)
-{
-	switch (e->kind) {
-	case DC_ALU_RM_R: case DC_ALU_R_RM: case DC_ALU_RM_IMM:
-	case DC_TEST: case DC_TEST_IMM: case DC_INC: case DC_DEC:
-		return true;
-	case DC_SHIFT:
-		return shift_count(e) > 0;
-	case DC_GROUP3:
-		return e->modrm_reg == 3;
-	}
-	return false;
-}
-
-/* How e uses the flags: reads some (or leaves by a side exit), sets all */
-static void flag_use(const struct dc_entry *e, bool *reads, bool *sets)
-{
-	*reads = e->mem;	/* a TLB miss exits before it */
-	*sets = false;
-	switch (e->kind) {
-	case DC_ALU_RM_R: case DC_ALU_R_RM: case DC_ALU_RM_IMM:
-		*reads |= e->op == 2 || e->op == 3;
-		*sets = true;
-		break;
-	case DC_TEST: case DC_TEST_IMM:
-		*sets = true;
-		break;
-	case DC_INC: case DC_DEC: case DC_JCC: case DC_CMOV: case DC_SETCC:
-	case DC_PUSH: case DC_POP: case DC_PUSH_IMM: case DC_PUSH_RM:
-	case DC_CALL: case DC_RET: case DC_LEAVE: case DC_CALL_RM:
-		*reads = true;
-		break;
-	case DC_SHIFT:
-		if (e->op < 2)
-			*reads = true;
-		else if (shift_count(e))
-			*sets = true;
-		break;
-	case DC_GROUP3:
-		*sets = e->modrm_reg == 3;
-		break;
-	}
-}
-
-/* ALU op on register d or [RCX] (dmem), with V or the immediate */
-static void gen_alu(struct jgen *g, const struct dc_entry *e, bool dmem,
-		    int d, bool imm)
-{
-	struct jop x;
-
-	if (dmem) {
-		x = jmem(HRCX, 0);
-	} else if (e->size == 4) {
-		j_mov_rm(&g->b, 4, W, greg(e, d, 4));
-		x = jreg(W);
-	} else {
-		x = greg(e, d, e->size);
-	}
-	if (imm)
-		j_alu_mi(&g->b, e->size, e->op, x, e->imm);
-	else
-		j_alu_mr(&g->b, e->size, e->op, x, V);
-	if (!dmem && e->size == 4 && e->op != 7)
-		j_mov_mr(&g->b, 8, greg(e, d, 4), W);
-}
-
-/* The source operand of size bytes from register r or memory into V */
-static void gen_src(struct jgen *g, const struct dc_entry *e, int r,
-		    int size)
-{
-	struct jop s = e->mem ? gen_mem(g, e, size, false) : greg(e, r, size);
-
-	j_mov_rm(&g->b, size, V, s);
-}
-
-static void gen_insn(struct jgen *g, const struct dc_entry *e)
-{
-	struct jbuf *b = &g->b;
-	struct jop m = jmem(HRCX, 0), x;
-	int size = e->size;
-	bool w;
-
-	switch (e->kind) {
-	case DC_ALU_RM_R:
-		j_mov_rm(b, size, V, greg(e, e->reg, size));
-		if (e->mem)
-			gen_mem(g, e, size, e->op != 7);
-		gen_mem_done(g);
-		gen_alu(g, e, e->mem, e->rm, false);
-		break;
-	case DC_ALU_R_RM:
-		gen_src(g, e, e->rm, size);
-		gen_mem_done(g);
-		gen_alu(g, e, false, e->reg, false);
-		break;
-	case DC_ALU_RM_IMM:
-		if (e->mem)
-			gen_mem(g, e, size, e->op != 7);
-		gen_mem_done(g);
-		gen_alu(g, e, e->mem, e->rm, true);
-		break;
-	case DC_TEST:
-	case DC_TEST_IMM:
-		if (e->kind == DC_TEST)
-			j_mov_rm(b, size, V, greg(e, e->reg, size));
-		x = e->mem ? gen_mem(g, e, size, false) : greg(e, e->rm, size);
-		gen_mem_done(g);
-		if (e->kind == DC_TEST)
-			j_test_mr(b, size, x, V);
-		else
-			j_test_mi(b, size, x, e->imm);
-		break;
-	case DC_MOV_RM_R:
-		j_mov_rm(b, size, V, greg(e, e->reg, size));
-		if (e->mem) {
-			gen_mem(g, e, size, true);
-			gen_mem_done(g);
-			j_mov_mr(b, size, m, V);
-		} else {
-			gen_set_reg(g, e, e->rm, size, V);
-		}
-		break;
-	case DC_MOV_R_RM:
-		gen_src(g, e, e->rm, size);
-		gen_mem_done(g);
-		gen_set_reg(g, e, e->reg, size, V);
-		break;
-	case DC_MOV_RM_IMM:
-		if (e->mem) {
-			gen_mem(g, e, size, true);
-			gen_mem_done(g);
-			j_mov_mi(b, size, m, e->imm);
-		} else if (size == 4) {
-			j_mov_ri32(b, V, e->imm);
-			gen_set_reg(g, e, e->rm, 4, V);
-		} else {
-			j_mov_mi(b, size, greg(e, e->rm, size), e->imm);
-		}
-		break;
-	case DC_MOV_R_IMM:
-		if (size == 8)
-			j_mov_ri64(b, V, e->imm);
-		else
-			j_mov_ri32(b, V, e->imm);
-		gen_set_reg(g, e, e->rm, size, V);
-		break;
-	case DC_LEA:
-		gen_ea(g, e, false);
-		if (size == 4)
-			j_mov_mr(b, 4, jreg(HRDI), HRDI);
-		gen_set_reg(g, e, e->reg, size, HRDI);
-		break;
-	case DC_MOVZX:
-	case DC_MOVSX:
-		x = e->mem ? gen_mem(g, e, e->size2, false) :
-			     greg(e, e->rm, e->size2);
-		gen_mem_done(g);
-		j_movx(b, size == 8 && e->kind == DC_MOVSX ? 8 : 4,
-		       e->kind == DC_MOVSX, e->size2, V, x);
-		gen_set_reg(g, e, e->reg, size, V);
-		break;
-	case DC_MOVSXD:
-		x = e->mem ? gen_mem(g, e, 4, false) : greg(e, e->rm, 4);
-		gen_mem_done(g);
-		if (size == 8)
-			jx(b, 8, 0x63, 1, V, x);
-		else
-			j_mov_rm(b, 4, V, x);
-		gen_set_reg(g, e, e->reg, size, V);
-		break;
-	case DC_INC:
-	case DC_DEC:
-		if (e->mem)
-			gen_mem(g, e, size, true);
-		gen_mem_done(g);
-		x = dest_begin(g, e, e->rm, size, m);
-		j_incdec(b, size, e->kind == DC_DEC, x);
-		dest_end(g, e, e->rm, size);
-		break;
-	case DC_GROUP3:
-		if (e->mem)
-			gen_mem(g, e, size, true);
-		gen_mem_done(g);
-		x = dest_begin(g, e, e->rm, size, m);
-		j_grp3(b, size, e->modrm_reg, x);
-		dest_end(g, e, e->rm, size);
-		break;
-	case DC_SHIFT: {
-		int c = shift_count(e);
-
-		if (e->mem)
-			gen_mem(g, e, size, true);
-		gen_mem_done(g);
-		x = dest_begin(g, e, e->rm, size, m);
-		if (c)
-			gen_shift(g, e->op, x, size, c);
-		dest_end(g, e, e->rm, size);
-		break;
-	}
-	case DC_PUSH:
-	case DC_PUSH_IMM:
-	case DC_PUSH_RM:
-		if (e->kind == DC_PUSH) {
-			j_mov_rm(b, 8, V, greg(e, e->rm, 8));
-		} else if (e->kind == DC_PUSH_IMM) {
-			jx(b, 8, 0xc7, 1, 0, jreg(V));
-			jb32(b, e->imm);
-		} else {
-			gen_src(g, e, e->rm, 8);
-		}
-		gen_push_slot(g);
-		gen_mem_done(g);
-		j_mov_mr(b, 8, m, V);
-		j_mov_mr(b, 8, jmem(HRBX, GPR(R_SP)), HRDI);
-		break;
-	case DC_POP:
-		gen_pop(g, R_SP);
-		gen_mem_done(g);
-		j_mov_mr(b, 8, jmem(HRBX, GPR(R_SP)), HRDI);
-		j_mov_mr(b, 8, greg(e, e->rm, 8), V);
-		break;
-	case DC_LEAVE:
-		gen_pop(g, R_BP);
-		gen_mem_done(g);
-		j_mov_mr(b, 8, jmem(HRBX, GPR(R_SP)), HRDI);
-		j_mov_mr(b, 8, jmem(HRBX, GPR(R_BP)), V);
-		break;
-	case DC_CALL:
-	case DC_CALL_RM:
-		if (e->kind == DC_CALL_RM)
-			gen_src(g, e, e->rm, 8);
-		else
-			j_mov_ri64(b, V, g->next + e->imm);
-		gen_push_slot(g);
-		gen_mem_done(g);
-		j_mov_ri64(b, W, g->next);
-		j_mov_mr(b, 8, m, W);
-		j_mov_mr(b, 8, jmem(HRBX, GPR(R_SP)), HRDI);
-		if (e->kind == DC_CALL)
-			gen_chain(g, g->next + e->imm, g->idx + 1);
-		else
-			gen_dyn_exit(g);
-		break;
-	case DC_RET:
-		gen_pop(g, R_SP);
-		gen_mem_done(g);
-		j_mov_mr(b, 8, jmem(HRBX, GPR(R_SP)), HRDI);
-		gen_dyn_exit(g);
-		break;
-	case DC_JMP:
-		gen_chain(g, g->next + e->imm, g->idx + 1);
-		break;
-	case DC_JMP_RM:
-		gen_src(g, e, e->rm, 8);
-		gen_mem_done(g);
-		gen_dyn_exit(g);
-		break;
-	case DC_JCC:
-		add_exit(g, j_jcc(b, e->op), X_CHAIN, g->next + e->imm,
-			 g->idx + 1);
-		break;
-	case DC_CMOV:
-		j_mov_rm(b, size, W, greg(e, e->reg, size));
-		gen_src(g, e, e->rm, size);
-		gen_mem_done(g);
-		j_cmov(b, size == 2 ? 2 : size, e->op, W, jreg(V));
-		gen_set_reg(g, e, e->reg, size, W);
-		break;
-	case DC_SETCC:
-		x = e->mem ? gen_mem(g, e, 1, true) : greg(e, e->rm, 1);
-		gen_mem_done(g);
-		j_setcc(b, e->op, x);
-		break;
-	case DC_CWDE:
-	case DC_CDQ:
-		w = e->kind == DC_CDQ;
-		j_mov_rm(b, 8, HRAX, jmem(HRBX, GPR(R_AX)));
-		if (size == 2)
-			jb8(b, 0x66);
-		else if (size == 8)
-			jb8(b, 0x48);
-		jb8(b, w ? 0x99 : 0x98);
-		if (w)
-			j_mov_mr(b, size == 4 ? 8 : size,
-				 jmem(HRBX, GPR(R_DX)), HRDX);
-		else
-			j_mov_mr(b, size == 4 ? 8 : size,
-				 jmem(HRBX, GPR(R_AX)), HRAX);
-		break;
-	case DC_NOP:
-		break;
-	}
-}
 
 /* The exits after the body */
 static void gen_exits(struct jgen *g)
@@ -819,7 +342,7 @@ static unsigned jit_count(const struct dc_block *blk, unsigned *nbytes)
 
 	*nbytes = 0;
 	while (n < blk->n && blk->e[n].h != H_INTERP &&
-	       jit_supported(&blk->e[n]))
+	       jit_op_supported(&blk->e[n]))
 		*nbytes += blk->e[n++].len;
 	return n;
 }
@@ -856,7 +379,7 @@ unsigned jit_gen_block(struct jbuf *b, const struct jit_env *env,
 	for (i = n; i-- > 0;) {
 		bool reads, sets;
 
-		flag_use(&blk.e[i], &reads, &sets);
+		jit_op_flag_use(&blk.e[i], &reads, &sets);
 		live[i] = reads || (!sets && live[i + 1]);
 	}
 
@@ -872,8 +395,8 @@ unsigned jit_gen_block(struct jbuf *b, const struct jit_env *env,
 		g->live_in = live[i];
 		g->live_out = live[i + 1];
 		g->saved = false;
-		gen_insn(g, e);
-		if (writes_flags(e))
+		jit_gen_insn(g, e);
+		if (jit_op_writes_flags(e))
 			g->synced = false;
 		g->rip = g->next;
 		if (e->kind == DC_JMP || e->kind == DC_CALL ||
@@ -886,9 +409,9 @@ unsigned jit_gen_block(struct jbuf *b, const struct jit_env *env,
 	 * an instruction the translator leaves to it.
 	 */
 	if (i == n && n == blk.n && blk.e[n - 1].h != H_INTERP)
-		gen_chain(g, g->rip, n);
+		jit_gen_chain(g, g->rip, n);
 	else if (i == n)
-		add_exit(g, j_jmp(&g->b), X_MISS, g->rip, n);
+		jit_add_exit(g, j_jmp(&g->b), X_MISS, g->rip, n);
 	gen_exits(g);
 	/* a block whose bytes changed: back to jit_run, which retranslates */
 	{

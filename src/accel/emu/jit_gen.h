@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What a translated block's generator (jit_gen.c: the block, its memory
+ * lookups, exits and chaining) and the per-instruction translation
+ * (jit_ops.c) share. Private to those two files.
+ */
+#ifndef CVISOR_ACCEL_EMU_JIT_GEN_H
+#define CVISOR_ACCEL_EMU_JIT_GEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "accel/emu/dcache.h"
+#include "accel/emu/jit_cache.h"
+
+#define OFF(f)		((int32_t)offsetof(struct emu_cpu, f))
+#define GPR(r)		(OFF(gpr) + 8 * (r))
+#define V		HR8	/* the value operand */
+#define W		HR9	/* a 32-bit destination being worked on */
+#define T		HR10
+#define JIT_EXITS	48
+#define JIT_MISS_JUMPS	12	/* jumps to one instruction's miss exit */
+
+enum { X_MISS, X_CHAIN };
+
+/* An exit jumped to from the body, emitted after it */
+struct jexit {
+	uint8_t *rel[JIT_MISS_JUMPS];	/* the jumps' rel32s */
+	unsigned nrel;
+	uint64_t rip;		/* where the guest goes on */
+	unsigned count;		/* instructions done */
+	uint8_t kind;
+	bool synced;		/* cpu->rflags is already right */
+	bool saved;		/* the flags are in AL/AH, not RFLAGS */
+};
+
+struct jgen {
+	struct jbuf b;
+	const struct jit_env *env;
+	const struct emu_cpu *cpu;
+	const uint8_t *page;	/* the block's host code page */
+	uint64_t start;		/* the block's first instruction */
+	uint64_t rip, next;	/* this instruction's and the next one's */
+	unsigned idx;		/* its index in the block */
+	bool user;
+	bool synced;		/* cpu->rflags holds the guest flags */
+	bool saved;		/* this instruction saved them in AL/AH */
+	bool live_in, live_out;	/* flags needed before / after it */
+	bool bad;		/* too many exits */
+	struct jexit x[JIT_EXITS];
+	unsigned nx;
+};
+
+/* jit_gen.c: exits, memory operands, the block's ends */
+void jit_add_exit(struct jgen *g, uint8_t *rel, uint8_t kind, uint64_t rip,
+		  unsigned count);
+/* Leave the block before this instruction when the flags jcc cc says */
+void jit_miss_if(struct jgen *g, int cc);
+/* RDI = the linear address of e's memory operand (seg: with FS/GS base) */
+void jit_gen_ea(struct jgen *g, const struct dc_entry *e, bool seg);
+/* RCX = host address of size bytes at the linear address in RDI, or exit */
+void jit_gen_tlb(struct jgen *g, int size, bool write);
+/* e's memory operand at [RCX] */
+struct jop jit_gen_mem(struct jgen *g, const struct dc_entry *e, int size,
+		       bool write);
+/* After the lookups: the guest flags back in RFLAGS if anything needs them */
+void jit_gen_mem_done(struct jgen *g);
+/* The end of the block towards a fixed guest address */
+void jit_gen_chain(struct jgen *g, uint64_t target, unsigned count);
+/* The end of the block towards the address in V */
+void jit_gen_dyn_exit(struct jgen *g);
+
+/* jit_ops.c: one instruction */
+/* Whether the block translates e */
+bool jit_op_supported(const struct dc_entry *e);
+/* Whether e changes the guest flags */
+bool jit_op_writes_flags(const struct dc_entry *e);
+/* How e uses the flags: reads some (or leaves by a side exit), sets all */
+void jit_op_flag_use(const struct dc_entry *e, bool *reads, bool *sets);
+/* e's host code, after its exits' state (g->rip, next, live_in/out) */
+void jit_gen_insn(struct jgen *g, const struct dc_entry *e);
+
+#endif
