@@ -8,6 +8,7 @@
 #include "accel/emu/dirty.h"
 #include "accel/emu/exec.h"
 #include "accel/emu/jit.h"
+#include "accel/emu/jit_stats.h"
 #include "accel/emu/lflags.h"
 
 void cpu_reset(struct emu_cpu *cpu, struct vm *vm, int id)
@@ -163,14 +164,20 @@ static __attribute__((noinline)) void run_loop(struct emu_cpu *cpu,
 		 * translator left to it (jit_run says how much).
 		 */
 		if (cpu->jit && !one && cpu->code64) {
-			long interp;
+			long interp, ran = jit_run(cpu, left, &interp), done;
 
-			left -= jit_run(cpu, left, &interp);
+			if (jit_stats_on)
+				jit_stats_note(cpu, ran, left);
+			left -= ran;
 			cpu->insn_rip = cpu->rip;
 			cpu->insn_rsp = cpu->gpr[R_SP];
-			if (left > 0)
-				left -= exec_insns(cpu, interp < left ? interp :
+			if (left > 0) {
+				done = exec_insns(cpu, interp < left ? interp :
 							       left);
+				left -= done;
+				if (jit_stats_on)
+					jit_stats_interp(done);
+			}
 		} else {
 			left -= exec_insns(cpu, one ? 1 : left);
 		}

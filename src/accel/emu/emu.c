@@ -26,6 +26,7 @@
 #include "accel/emu/dirty.h"
 #include "accel/emu/irqchip.h"
 #include "accel/emu/jit.h"
+#include "accel/emu/jit_stats.h"
 #include "vmm/state.h"
 #include "vmm/vm.h"
 
@@ -192,8 +193,10 @@ static int emu_vcpu_init(struct vcpu *vcpu)
 	pthread_cond_init(&ev->cond, NULL);
 	cpu_reset(&ev->cpu, vcpu->vm, vcpu->id);
 	ev->cpu.dcache = dcache_create();
-	if (vcpu->vm->cfg && vcpu->vm->cfg->emu_jit == EMU_JIT_ON)
+	if (vcpu->vm->cfg && vcpu->vm->cfg->emu_jit == EMU_JIT_ON) {
 		ev->cpu.jit = jit_create();
+		jit_stats_init();
+	}
 	ev->cpu.apic = evm->chip.lapics[vcpu->id];
 	ev->cpu.apic_ops = &emu_apic_ops;
 	lapic_hint_flags(ev->cpu.apic, &ev->cpu.irq_hint, &ev->cpu.irq_extint);
