@@ -166,6 +166,29 @@ static inline uint64_t jd_imm(struct jd_rand *r)
 	       jd_r(r, 1u << 16);
 }
 
+/*
+ * Before a DIV (IDIV: sign) of size bytes: the dividend's high half made
+ * 0 (sign-extended), so that the quotient may fit
+ */
+static inline void jd_div_setup(struct jd_prog *pg, int size, bool sign)
+{
+	static const uint8_t seq[2][4][4] = {
+		{ { 2, 0xb4, 0 },		/* mov ah, 0 */
+		  { 3, 0x66, 0x31, 0xd2 },	/* xor dx, dx */
+		  { 2, 0x31, 0xd2 },		/* xor edx, edx */
+		  { 2, 0x31, 0xd2 } },
+		{ { 2, 0x66, 0x98 },		/* cbw */
+		  { 2, 0x66, 0x99 },		/* cwd */
+		  { 1, 0x99 },			/* cdq */
+		  { 2, 0x48, 0x99 } },		/* cqo */
+	};
+	const uint8_t *q = seq[sign][size == 1 ? 0 : size == 2 ? 1 :
+				     size == 4 ? 2 : 3];
+
+	memcpy(pg->code + pg->len, q + 1, q[0]);
+	pg->len += q[0];
+}
+
 /* One random instruction (or a short fixed sequence) at pg->len */
 static inline void jd_insn(struct jd_prog *pg, struct jd_rand *r, int idx)
 {
@@ -250,16 +273,25 @@ static inline void jd_insn(struct jd_prog *pg, struct jd_rand *r, int idx)
 		if (jd_r(r, 2)) {
 			jd_emit(pg, size, rex40, fs, op, 1, jd_r(r, 2), rm, 0, 0);
 		} else {
+			int ext = jd_r(r, 8) ? 2 + jd_r(r, 2) : 4 + jd_r(r, 4);
+
+			/* a DIV whose quotient may fit: RDX (AH) set first */
+			if (ext >= 6 && jd_r(r, 2))
+				jd_div_setup(pg, size, ext == 7);
 			op[0] = 0xf6 + w;
-			jd_emit(pg, size, rex40, fs, op, 1,
-				jd_r(r, 8) ? 2 + jd_r(r, 2) : 4 + jd_r(r, 4),
-				rm, 0, 0);
+			jd_emit(pg, size, rex40, fs, op, 1, ext, rm, 0, 0);
 		}
 		break;
 	case 11: case 12:	/* shifts and rotates */
 		switch (jd_r(r, 4)) {
 		case 0: op[0] = 0xd0 + w; break;
-		case 1: op[0] = 0xd2 + w; break;
+		case 1:
+			op[0] = 0xd2 + w;
+			if (jd_r(r, 2)) {	/* mov cl, a count near the widths */
+				pg->code[pg->len++] = 0xb1;
+				pg->code[pg->len++] = jd_r(r, 70);
+			}
+			break;
 		default: op[0] = 0xc0 + w; break;
 		}
 		jd_emit(pg, size, rex40, fs, op, 1, jd_r(r, 8), rm,
@@ -326,12 +358,33 @@ static inline void jd_insn(struct jd_prog *pg, struct jd_rand *r, int idx)
 			pg->code[pg->len++] = 0x48;
 		pg->code[pg->len++] = 0x98 + jd_r(r, 2);
 		break;
-	case 19:		/* BT, IMUL: left to the interpreter */
+	case 19:		/* IMUL, BT r/m, imm8, BSWAP */
 		reg = jd_dst(r);
-		op[0] = 0x0f;
-		op[1] = 0xaf;
-		jd_emit(pg, size < 4 ? 4 : size, false, fs, op, 2, reg, rm,
-			0, 0);
+		size = size < 4 ? 4 : size;
+		switch (jd_r(r, 5)) {
+		case 0: case 1:
+			op[0] = 0x0f;
+			op[1] = 0xaf;
+			jd_emit(pg, size, false, fs, op, 2, reg, rm, 0, 0);
+			break;
+		case 2:
+			op[0] = jd_r(r, 2) ? 0x69 : 0x6b;
+			jd_emit(pg, size, false, fs, op, 1, reg, rm, jd_imm(r),
+				op[0] == 0x69 ? 4 : 1);
+			break;
+		case 3:
+			op[0] = 0x0f;
+			op[1] = 0xba;
+			jd_emit(pg, size, false, fs, op, 2, 4, rm, jd_r(r, 256),
+				1);
+			break;
+		default:
+			pg->code[pg->len++] = (size == 8 ? 0x48 : 0x40) |
+					      (reg >> 3);
+			pg->code[pg->len++] = 0x0f;
+			pg->code[pg->len++] = 0xc8 + (reg & 7);
+			break;
+		}
 		break;
 	default:		/* ALU on RAX with an immediate */
 		op[0] = jd_r(r, 8) * 8 + 4 + w;

@@ -204,6 +204,15 @@ static void j_call(struct jbuf *b, const uint8_t *target)
 	j_patch(jb_rel32(b), target);
 }
 
+/* The guest flags into AL/AH before what changes the host's (jit_gen.h) */
+void jit_gen_save(struct jgen *g)
+{
+	if (!g->saved && (g->live_in || !g->synced)) {
+		gen_save(&g->b);
+		g->saved = true;
+	}
+}
+
 /*
  * RCX = host address of size bytes at the linear address in RDI, or a
  * miss exit. The first lookup of an instruction saves the guest flags
@@ -213,10 +222,7 @@ void jit_gen_tlb(struct jgen *g, int size, bool write)
 {
 	struct jbuf *b = &g->b;
 
-	if (!g->saved && (g->live_in || !g->synced)) {
-		gen_save(b);
-		g->saved = true;
-	}
+	jit_gen_save(g);
 	j_call(b, g->env->tlb[g->user][write][DC_SIZE_SLOT(size)]);
 	j_test_mr(b, 8, jreg(HRCX), HRCX);
 	jit_miss_if(g, 4);						/* je */

@@ -52,6 +52,14 @@ struct jgen {
 	unsigned nx;
 };
 
+/* Guest register r as an operand of size bytes, AH..BH included */
+static inline struct jop jit_greg(const struct dc_entry *e, int r, int size)
+{
+	if (size == 1 && !e->rex && r >= 4 && r < 8)
+		return jmem(HRBX, GPR(r - 4) + 1);
+	return jmem(HRBX, GPR(r));
+}
+
 /* jit_gen.c: exits, memory operands, the block's ends */
 void jit_add_exit(struct jgen *g, uint8_t *rel, uint8_t kind, uint64_t rip,
 		  unsigned count);
@@ -59,6 +67,12 @@ void jit_add_exit(struct jgen *g, uint8_t *rel, uint8_t kind, uint64_t rip,
 void jit_miss_if(struct jgen *g, int cc);
 /* RDI = the linear address of e's memory operand (seg: with FS/GS base) */
 void jit_gen_ea(struct jgen *g, const struct dc_entry *e, bool seg);
+/*
+ * Before host instructions that change the flags and then perhaps leave
+ * by a miss exit (a lookup, a check): the guest flags into AL/AH when
+ * something needs them; jit_gen_mem_done puts them back.
+ */
+void jit_gen_save(struct jgen *g);
 /* RCX = host address of size bytes at the linear address in RDI, or exit */
 void jit_gen_tlb(struct jgen *g, int size, bool write);
 /* e's memory operand at [RCX] */
@@ -80,5 +94,24 @@ bool jit_op_writes_flags(const struct dc_entry *e);
 void jit_op_flag_use(const struct dc_entry *e, bool *reads, bool *sets);
 /* e's host code, after its exits' state (g->rip, next, live_in/out) */
 void jit_gen_insn(struct jgen *g, const struct dc_entry *e);
+/* Guest register d (size bytes) = host register r */
+void jit_set_reg(struct jgen *g, const struct dc_entry *e, int d, int size,
+		 int r);
+/* The destination to work on: m, or the register (W for 32 bits) */
+struct jop jit_dest_begin(struct jgen *g, const struct dc_entry *e, int d,
+			  int size, struct jop m);
+void jit_dest_end(struct jgen *g, const struct dc_entry *e, int d, int size);
+
+/* jit_arith.c: shifts, multiplies, divides, BT */
+/* ROL/ROR/SHL/SHR/SAR x by c, non-zero and below the operand's bits */
+void jit_gen_shift(struct jgen *g, int op, struct jop x, int size, int c);
+/* ROL/ROR/SHL/SHR/SAR by CL */
+void jit_gen_shift_cl(struct jgen *g, const struct dc_entry *e);
+/* IMUL r, r/m and IMUL r, r/m, imm */
+void jit_gen_imul(struct jgen *g, const struct dc_entry *e);
+/* MUL, IMUL, DIV, IDIV of RDX:RAX (AX) by e's operand */
+void jit_gen_muldiv(struct jgen *g, const struct dc_entry *e);
+/* BT r/m, imm8 */
+void jit_gen_bt(struct jgen *g, const struct dc_entry *e);
 
 #endif

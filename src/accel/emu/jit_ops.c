@@ -8,14 +8,6 @@
  * guest state changes come after the lookups.
  */
 #include "accel/emu/jit_gen.h"
-/* Guest register r as an operand of size bytes, AH..BH included */
-static struct jop greg(const struct dc_entry *e, int r, int size)
-{
-	if (size == 1 && !e->rex && r >= 4 && r < 8)
-		return jmem(HRBX, GPR(r - 4) + 1);
-	return jmem(HRBX, GPR(r));
-}
-
 /* RDI = RSP - 8 and RCX its host address, for a push */
 static void gen_push_slot(struct jgen *g)
 {
@@ -34,85 +26,33 @@ static void gen_pop(struct jgen *g, int base)
 }
 
 /* Guest register d (size bytes) = host register r */
-static void gen_set_reg(struct jgen *g, const struct dc_entry *e, int d,
-			int size, int r)
+void jit_set_reg(struct jgen *g, const struct dc_entry *e, int d, int size,
+		 int r)
 {
 	/* a 32-bit result zero-extends: r's upper half is already clear */
-	j_mov_mr(&g->b, size == 4 ? 8 : size, greg(e, d, size), r);
+	j_mov_mr(&g->b, size == 4 ? 8 : size, jit_greg(e, d, size), r);
 }
 
 /* The destination to work on: [RCX], or the register (W for 32 bits) */
-static struct jop dest_begin(struct jgen *g, const struct dc_entry *e,
-			     int d, int size, struct jop m)
+struct jop jit_dest_begin(struct jgen *g, const struct dc_entry *e, int d,
+			  int size, struct jop m)
 {
 	if (e->mem)
 		return m;
 	if (size == 4) {
-		j_mov_rm(&g->b, 4, W, greg(e, d, 4));
+		j_mov_rm(&g->b, 4, W, jit_greg(e, d, 4));
 		return jreg(W);
 	}
-	return greg(e, d, size);
+	return jit_greg(e, d, size);
 }
 
-static void dest_end(struct jgen *g, const struct dc_entry *e, int d,
-		     int size)
+void jit_dest_end(struct jgen *g, const struct dc_entry *e, int d, int size)
 {
 	if (!e->mem && size == 4)
-		j_mov_mr(&g->b, 8, greg(e, d, 4), W);
+		j_mov_mr(&g->b, 8, jit_greg(e, d, 4), W);
 }
 
-/* SHR by c > 1 with the flags live: OF is the operand's old top bit */
-static void gen_shr_flags(struct jgen *g, struct jop x, int size, int c)
-{
-	struct jbuf *b = &g->b;
-
-	if (size >= 4)
-		j_mov_rm(b, size, T, x);
-	else
-		j_movx(b, 4, false, size, T, x);
-	j_shift_mi(b, size, 5, x, c);
-	jb8(b, 0x9c);			/* pushfq; pop rdx */
-	jb8(b, 0x5a);
-	j_alu_mi(b, 8, 4, jreg(HRDX), ~(uint64_t)(FL_AF | FL_OF));
-	j_shift_mi(b, 8, 5, jreg(T), size * 8 - 1);
-	j_shift_mi(b, 8, 4, jreg(T), 11);
-	j_alu_mr(b, 8, 1, jreg(HRDX), T);
-	jb8(b, 0x52);			/* push rdx; popfq */
-	jb8(b, 0x9d);
-}
-
-/*
- * ROL/ROR/SHL/SHR/SAR x by c (non-zero, below the operand's bits). With
- * the flags live, OF and AF become the interpreter's (alu_shift): a
- * count above one runs as c - 1 and then 1, whose OF the SDM defines
- * as the interpreter computes it, and AF is cleared.
- */
-static void gen_shift(struct jgen *g, int op, struct jop x, int size, int c)
-{
-	struct jbuf *b = &g->b;
-
-	if (op == 6)
-		op = 4;		/* SAL is SHL */
-	if (!g->live_out) {
-		j_shift_mi(b, size, op, x, c);
-		return;
-	}
-	if (op == 5 && c > 1) {
-		gen_shr_flags(g, x, size, c);
-		return;
-	}
-	if (c > 1)
-		j_shift_mi(b, size, op, x, c - 1);
-	j_shift_mi(b, size, op, x, 1);
-	if (op >= 4) {
-		jb8(b, 0x9c);		/* pushfq; and qword [rsp], ~AF; popfq */
-		jx(b, 8, 0x83, 1, 4, jmem(HRSP, 0));
-		jb8(b, (uint8_t)~FL_AF);
-		jb8(b, 0x9d);
-	}
-}
-
-/* The shift count of a translated DC_SHIFT, or -1 */
+/* The shift count of a translated DC_SHIFT by an immediate, or -1 */
 static int shift_count(const struct dc_entry *e)
 {
 	int c;
@@ -136,16 +76,18 @@ bool jit_op_supported(const struct dc_entry *e)
 	case DC_PUSH_IMM: case DC_PUSH_RM: case DC_CALL: case DC_RET:
 	case DC_JMP: case DC_JCC: case DC_JMP_RM: case DC_CALL_RM:
 	case DC_NOP: case DC_LEAVE: case DC_CWDE: case DC_CDQ:
-	case DC_CMOV: case DC_SETCC:
+	case DC_CMOV: case DC_SETCC: case DC_IMUL: case DC_IMUL_IMM:
+	case DC_BT: case DC_BSWAP:
 		return true;
 	case DC_LEA:
 		return e->size >= 4;
 	case DC_MOVSXD:
 		return e->size >= 4;
 	case DC_SHIFT:
-		return shift_count(e) >= 0;
+		return shift_count(e) >= 0 ||
+		       (e->imm == DC_COUNT_CL && e->op != 2 && e->op != 3);
 	case DC_GROUP3:
-		return e->modrm_reg == 2 || e->modrm_reg == 3;
+		return e->modrm_reg >= 2;
 	}
 	return false;
 }
@@ -156,11 +98,13 @@ bool jit_op_writes_flags(const struct dc_entry *e)
 	switch (e->kind) {
 	case DC_ALU_RM_R: case DC_ALU_R_RM: case DC_ALU_RM_IMM:
 	case DC_TEST: case DC_TEST_IMM: case DC_INC: case DC_DEC:
+	case DC_IMUL: case DC_IMUL_IMM: case DC_BT:
 		return true;
 	case DC_SHIFT:
-		return shift_count(e) > 0;
-	case DC_GROUP3:
-		return e->modrm_reg == 3;
+		return e->imm == DC_COUNT_CL || shift_count(e) > 0;
+	case DC_GROUP3:	/* NEG, MUL, IMUL; DIV keeps them */
+		return e->modrm_reg == 3 || e->modrm_reg == 4 ||
+		       e->modrm_reg == 5;
 	}
 	return false;
 }
@@ -184,13 +128,16 @@ void jit_op_flag_use(const struct dc_entry *e, bool *reads, bool *sets)
 		*reads = true;
 		break;
 	case DC_SHIFT:
+		/* by CL: a count of 0 keeps them all */
 		if (e->op < 2)
 			*reads = true;
-		else if (shift_count(e))
+		else if (e->imm != DC_COUNT_CL && shift_count(e))
 			*sets = true;
 		break;
 	case DC_GROUP3:
+		/* MUL and IMUL keep AF; DIV keeps all, or leaves for a #DE */
 		*sets = e->modrm_reg == 3;
+		*reads |= e->modrm_reg >= 6;
 		break;
 	}
 }
@@ -204,24 +151,24 @@ static void gen_alu(struct jgen *g, const struct dc_entry *e, bool dmem,
 	if (dmem) {
 		x = jmem(HRCX, 0);
 	} else if (e->size == 4) {
-		j_mov_rm(&g->b, 4, W, greg(e, d, 4));
+		j_mov_rm(&g->b, 4, W, jit_greg(e, d, 4));
 		x = jreg(W);
 	} else {
-		x = greg(e, d, e->size);
+		x = jit_greg(e, d, e->size);
 	}
 	if (imm)
 		j_alu_mi(&g->b, e->size, e->op, x, e->imm);
 	else
 		j_alu_mr(&g->b, e->size, e->op, x, V);
 	if (!dmem && e->size == 4 && e->op != 7)
-		j_mov_mr(&g->b, 8, greg(e, d, 4), W);
+		j_mov_mr(&g->b, 8, jit_greg(e, d, 4), W);
 }
 
 /* The source operand of size bytes from register r or memory into V */
 static void gen_src(struct jgen *g, const struct dc_entry *e, int r,
 		    int size)
 {
-	struct jop s = e->mem ? jit_gen_mem(g, e, size, false) : greg(e, r, size);
+	struct jop s = e->mem ? jit_gen_mem(g, e, size, false) : jit_greg(e, r, size);
 
 	j_mov_rm(&g->b, size, V, s);
 }
@@ -235,7 +182,7 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 
 	switch (e->kind) {
 	case DC_ALU_RM_R:
-		j_mov_rm(b, size, V, greg(e, e->reg, size));
+		j_mov_rm(b, size, V, jit_greg(e, e->reg, size));
 		if (e->mem)
 			jit_gen_mem(g, e, size, e->op != 7);
 		jit_gen_mem_done(g);
@@ -255,8 +202,8 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 	case DC_TEST:
 	case DC_TEST_IMM:
 		if (e->kind == DC_TEST)
-			j_mov_rm(b, size, V, greg(e, e->reg, size));
-		x = e->mem ? jit_gen_mem(g, e, size, false) : greg(e, e->rm, size);
+			j_mov_rm(b, size, V, jit_greg(e, e->reg, size));
+		x = e->mem ? jit_gen_mem(g, e, size, false) : jit_greg(e, e->rm, size);
 		jit_gen_mem_done(g);
 		if (e->kind == DC_TEST)
 			j_test_mr(b, size, x, V);
@@ -264,19 +211,19 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 			j_test_mi(b, size, x, e->imm);
 		break;
 	case DC_MOV_RM_R:
-		j_mov_rm(b, size, V, greg(e, e->reg, size));
+		j_mov_rm(b, size, V, jit_greg(e, e->reg, size));
 		if (e->mem) {
 			jit_gen_mem(g, e, size, true);
 			jit_gen_mem_done(g);
 			j_mov_mr(b, size, m, V);
 		} else {
-			gen_set_reg(g, e, e->rm, size, V);
+			jit_set_reg(g, e, e->rm, size, V);
 		}
 		break;
 	case DC_MOV_R_RM:
 		gen_src(g, e, e->rm, size);
 		jit_gen_mem_done(g);
-		gen_set_reg(g, e, e->reg, size, V);
+		jit_set_reg(g, e, e->reg, size, V);
 		break;
 	case DC_MOV_RM_IMM:
 		if (e->mem) {
@@ -285,9 +232,9 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 			j_mov_mi(b, size, m, e->imm);
 		} else if (size == 4) {
 			j_mov_ri32(b, V, e->imm);
-			gen_set_reg(g, e, e->rm, 4, V);
+			jit_set_reg(g, e, e->rm, 4, V);
 		} else {
-			j_mov_mi(b, size, greg(e, e->rm, size), e->imm);
+			j_mov_mi(b, size, jit_greg(e, e->rm, size), e->imm);
 		}
 		break;
 	case DC_MOV_R_IMM:
@@ -295,66 +242,74 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 			j_mov_ri64(b, V, e->imm);
 		else
 			j_mov_ri32(b, V, e->imm);
-		gen_set_reg(g, e, e->rm, size, V);
+		jit_set_reg(g, e, e->rm, size, V);
 		break;
 	case DC_LEA:
 		jit_gen_ea(g, e, false);
 		if (size == 4)
 			j_mov_mr(b, 4, jreg(HRDI), HRDI);
-		gen_set_reg(g, e, e->reg, size, HRDI);
+		jit_set_reg(g, e, e->reg, size, HRDI);
 		break;
 	case DC_MOVZX:
 	case DC_MOVSX:
 		x = e->mem ? jit_gen_mem(g, e, e->size2, false) :
-			     greg(e, e->rm, e->size2);
+			     jit_greg(e, e->rm, e->size2);
 		jit_gen_mem_done(g);
 		j_movx(b, size == 8 && e->kind == DC_MOVSX ? 8 : 4,
 		       e->kind == DC_MOVSX, e->size2, V, x);
-		gen_set_reg(g, e, e->reg, size, V);
+		jit_set_reg(g, e, e->reg, size, V);
 		break;
 	case DC_MOVSXD:
-		x = e->mem ? jit_gen_mem(g, e, 4, false) : greg(e, e->rm, 4);
+		x = e->mem ? jit_gen_mem(g, e, 4, false) : jit_greg(e, e->rm, 4);
 		jit_gen_mem_done(g);
 		if (size == 8)
 			jx(b, 8, 0x63, 1, V, x);
 		else
 			j_mov_rm(b, 4, V, x);
-		gen_set_reg(g, e, e->reg, size, V);
+		jit_set_reg(g, e, e->reg, size, V);
 		break;
 	case DC_INC:
 	case DC_DEC:
 		if (e->mem)
 			jit_gen_mem(g, e, size, true);
 		jit_gen_mem_done(g);
-		x = dest_begin(g, e, e->rm, size, m);
+		x = jit_dest_begin(g, e, e->rm, size, m);
 		j_incdec(b, size, e->kind == DC_DEC, x);
-		dest_end(g, e, e->rm, size);
+		jit_dest_end(g, e, e->rm, size);
 		break;
 	case DC_GROUP3:
+		if (e->modrm_reg >= 4) {
+			jit_gen_muldiv(g, e);
+			break;
+		}
 		if (e->mem)
 			jit_gen_mem(g, e, size, true);
 		jit_gen_mem_done(g);
-		x = dest_begin(g, e, e->rm, size, m);
+		x = jit_dest_begin(g, e, e->rm, size, m);
 		j_grp3(b, size, e->modrm_reg, x);
-		dest_end(g, e, e->rm, size);
+		jit_dest_end(g, e, e->rm, size);
 		break;
 	case DC_SHIFT: {
 		int c = shift_count(e);
 
+		if (e->imm == DC_COUNT_CL) {
+			jit_gen_shift_cl(g, e);
+			break;
+		}
 		if (e->mem)
 			jit_gen_mem(g, e, size, true);
 		jit_gen_mem_done(g);
-		x = dest_begin(g, e, e->rm, size, m);
+		x = jit_dest_begin(g, e, e->rm, size, m);
 		if (c)
-			gen_shift(g, e->op, x, size, c);
-		dest_end(g, e, e->rm, size);
+			jit_gen_shift(g, e->op, x, size, c);
+		jit_dest_end(g, e, e->rm, size);
 		break;
 	}
 	case DC_PUSH:
 	case DC_PUSH_IMM:
 	case DC_PUSH_RM:
 		if (e->kind == DC_PUSH) {
-			j_mov_rm(b, 8, V, greg(e, e->rm, 8));
+			j_mov_rm(b, 8, V, jit_greg(e, e->rm, 8));
 		} else if (e->kind == DC_PUSH_IMM) {
 			jx(b, 8, 0xc7, 1, 0, jreg(V));
 			jb32(b, e->imm);
@@ -370,7 +325,7 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 		gen_pop(g, R_SP);
 		jit_gen_mem_done(g);
 		j_mov_mr(b, 8, jmem(HRBX, GPR(R_SP)), HRDI);
-		j_mov_mr(b, 8, greg(e, e->rm, 8), V);
+		j_mov_mr(b, 8, jit_greg(e, e->rm, 8), V);
 		break;
 	case DC_LEAVE:
 		gen_pop(g, R_BP);
@@ -413,14 +368,14 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 			 g->idx + 1);
 		break;
 	case DC_CMOV:
-		j_mov_rm(b, size, W, greg(e, e->reg, size));
+		j_mov_rm(b, size, W, jit_greg(e, e->reg, size));
 		gen_src(g, e, e->rm, size);
 		jit_gen_mem_done(g);
 		j_cmov(b, size == 2 ? 2 : size, e->op, W, jreg(V));
-		gen_set_reg(g, e, e->reg, size, W);
+		jit_set_reg(g, e, e->reg, size, W);
 		break;
 	case DC_SETCC:
-		x = e->mem ? jit_gen_mem(g, e, 1, true) : greg(e, e->rm, 1);
+		x = e->mem ? jit_gen_mem(g, e, 1, true) : jit_greg(e, e->rm, 1);
 		jit_gen_mem_done(g);
 		j_setcc(b, e->op, x);
 		break;
@@ -439,6 +394,20 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 		else
 			j_mov_mr(b, size == 4 ? 8 : size,
 				 jmem(HRBX, GPR(R_AX)), HRAX);
+		break;
+	case DC_IMUL:
+	case DC_IMUL_IMM:
+		jit_gen_imul(g, e);
+		break;
+	case DC_BT:
+		jit_gen_bt(g, e);
+		break;
+	case DC_BSWAP:
+		j_mov_rm(b, size, W, jit_greg(e, e->rm, size));
+		jb8(b, size == 8 ? 0x49 : 0x41);	/* bswap r9 */
+		jb8(b, 0x0f);
+		jb8(b, 0xc8 + (W & 7));
+		jit_set_reg(g, e, e->rm, size, W);
 		break;
 	case DC_NOP:
 		break;
