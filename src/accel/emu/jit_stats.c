@@ -24,6 +24,7 @@ enum { PFX_NONE, PFX_66, PFX_F3, PFX_F2, PFX_LOCK, PFX_N };
 struct jit_stats {
 	_Atomic uint64_t op[OPS];
 	_Atomic uint64_t kind[KINDS];	/* translated forms that left */
+	_Atomic uint64_t kind_irq;	/* ... with an interrupt maybe pending */
 	_Atomic uint64_t other;		/* no bytes to look at (page end) */
 	_Atomic uint64_t budget;	/* ran out of budget */
 	_Atomic uint64_t runs, translated, interpreted;
@@ -122,6 +123,9 @@ void jit_stats_note(const struct emu_cpu *cpu, long ran, long max)
 	if (blk.n && blk.e[0].h != H_INTERP && jit_op_supported(&blk.e[0])) {
 		atomic_fetch_add_explicit(&stats->kind[blk.e[0].kind % KINDS],
 					  1, memory_order_relaxed);
+		if (cpu_irq_maybe(cpu))
+			atomic_fetch_add_explicit(&stats->kind_irq, 1,
+						  memory_order_relaxed);
 		return;
 	}
 	atomic_fetch_add_explicit(&stats->op[op_index(p)], 1,
@@ -147,13 +151,16 @@ void jit_stats_dump(void)
 		left += stats->op[i];
 	fprintf(stderr, "jit stats: %llu runs, %llu instructions translated, "
 		"%llu interpreted; runs ended by: budget %llu, no bytes %llu, "
-		"untranslated instruction %llu, translated form (miss) by "
-		"kind:",
+		"untranslated instruction %llu, translated form (miss) %llu, "
+		"with an interrupt hint set %llu, by kind:",
 		(unsigned long long)runs,
 		(unsigned long long)stats->translated,
 		(unsigned long long)stats->interpreted,
 		(unsigned long long)stats->budget,
-		(unsigned long long)stats->other, (unsigned long long)left);
+		(unsigned long long)stats->other, (unsigned long long)left,
+		(unsigned long long)(runs - stats->budget - stats->other -
+				     left),
+		(unsigned long long)stats->kind_irq);
 	for (unsigned k = 0; k < KINDS; k++)
 		if (stats->kind[k])
 			fprintf(stderr, " %u:%llu", k,
