@@ -189,11 +189,83 @@ static inline void jd_div_setup(struct jd_prog *pg, int size, bool sign)
 	pg->len += q[0];
 }
 
+/*
+ * An SSE move: MOVUPS/MOVAPS/MOVDQA/MOVDQU loads and stores, PXOR,
+ * MOVSS/MOVSD, MOVD/MOVQ with a register or memory; rm is a memory
+ * operand or (its number) an XMM or general register.
+ */
+static inline void jd_sse(struct jd_prog *pg, struct jd_rand *r,
+			  struct jd_rm rm, bool fs)
+{
+	static const uint8_t forms[][3] = {
+		/* prefix (0: none), opcode, 1: r/m is a general register */
+		{ 0, 0x10 }, { 0, 0x11 }, { 0, 0x28 }, { 0, 0x29 },
+		{ 0x66, 0x6f }, { 0x66, 0x7f }, { 0xf3, 0x6f }, { 0xf3, 0x7f },
+		{ 0x66, 0xef }, { 0xf3, 0x10 }, { 0xf3, 0x11 }, { 0xf2, 0x10 },
+		{ 0xf2, 0x11 }, { 0x66, 0x6e, 1 }, { 0x66, 0x7e, 1 },
+		{ 0xf3, 0x7e }, { 0x66, 0xd6 },
+	};
+	const uint8_t *f = forms[jd_r(r, sizeof(forms) / sizeof(forms[0]))];
+	uint8_t op[2] = { 0x0f, f[1] };
+	bool aligned = f[1] == 0x28 || f[1] == 0x29 ||
+		       (f[0] == 0x66 && (f[1] & 0xf) == 0xf);
+
+	if (!rm.mem && !f[2])
+		rm.reg = jd_r(r, 16);
+	/* the aligned forms mostly on aligned addresses */
+	if (rm.mem && aligned && jd_r(r, 4)) {
+		rm.kind = 1;
+		rm.disp &= ~15;
+	}
+	if (fs && rm.mem)
+		pg->code[pg->len++] = 0x64;
+	if (f[0])
+		pg->code[pg->len++] = f[0];
+	jd_emit(pg, f[2] && jd_r(r, 2) ? 8 : 4, false, false, op, 2,
+		jd_r(r, 16), rm, 0, 0);
+}
+
+/* [r15 + d32] for RDI or RSI: in the data, now and then near a page end */
+static inline void jd_lea_r15(struct jd_prog *pg, struct jd_rand *r,
+			      int reg)
+{
+	int32_t d = jd_r(r, 4) ? (int32_t)jd_r(r, 0x2000) :
+		    (int32_t)(0x1000 * jd_r(r, 3) - 64 + jd_r(r, 80));
+	uint8_t *c = pg->code + pg->len;
+
+	c[0] = 0x49;			/* lea reg, [r15 + d32] */
+	c[1] = 0x8d;
+	c[2] = 0x80 | reg << 3 | 7;
+	memcpy(c + 3, &d, 4);
+	pg->len += 7;
+}
+
+/* MOV ECX, count; LEA RDI (and RSI); REP STOS or MOVS of size */
+static inline void jd_rep_str(struct jd_prog *pg, struct jd_rand *r,
+			      int size)
+{
+	uint32_t n = jd_r(r, 4) ? jd_r(r, 40) : jd_r(r, 1200);
+	bool movs = jd_r(r, 2);
+
+	pg->code[pg->len++] = 0xb9;
+	memcpy(pg->code + pg->len, &n, 4);
+	pg->len += 4;
+	jd_lea_r15(pg, r, 7);
+	if (movs)
+		jd_lea_r15(pg, r, 6);
+	pg->code[pg->len++] = 0xf3;
+	if (size == 2)
+		pg->code[pg->len++] = 0x66;
+	else if (size == 8)
+		pg->code[pg->len++] = 0x48;
+	pg->code[pg->len++] = (movs ? 0xa4 : 0xaa) + (size != 1);
+}
+
 /* One random instruction (or a short fixed sequence) at pg->len */
 static inline void jd_insn(struct jd_prog *pg, struct jd_rand *r, int idx)
 {
 	static const int sizes[] = { 1, 2, 4, 8, 4, 8 };
-	int size = sizes[jd_r(r, 6)], w = size != 1, kind = jd_r(r, 22);
+	int size = sizes[jd_r(r, 6)], w = size != 1, kind = jd_r(r, 24);
 	bool mem = jd_r(r, 3) == 0, fs = jd_r(r, 8) == 0;
 	bool rex40 = size == 1 && jd_r(r, 2);
 	int reg = jd_dst(r);
@@ -386,6 +458,12 @@ static inline void jd_insn(struct jd_prog *pg, struct jd_rand *r, int idx)
 			break;
 		}
 		break;
+	case 20:		/* SSE moves */
+		jd_sse(pg, r, rm, fs);
+		break;
+	case 21:		/* REP STOS, REP MOVS */
+		jd_rep_str(pg, r, size);
+		break;
 	default:		/* ALU on RAX with an immediate */
 		op[0] = jd_r(r, 8) * 8 + 4 + w;
 		if (size == 2)
@@ -441,6 +519,10 @@ static inline void jd_setup(struct emu_test *t, struct jd_rand *r,
 	if (jd_r(r, 2))
 		t->cpu.gpr[13] = EMU_TEST_DATA + 0x2800 + jd_r(r, 256);
 	t->cpu.rflags = 2 | (jd_r(r, 1u << 12) & FL_ARITH);
+	for (int i = 0; i < 16; i++) {
+		t->cpu.xmm[i].q[0] = jd_imm(r) ^ (uint64_t)jd_r(r, 1u << 20) << 40;
+		t->cpu.xmm[i].q[1] = jd_imm(r) ^ (uint64_t)jd_r(r, 1u << 20) << 40;
+	}
 	t->cpu.seg[SEG_FS].base = 0x1000 * jd_r(r, 2);
 	for (int i = 0; i < JD_DATA_BYTES; i++)
 		data[i] = jd_r(r, 256);
@@ -489,6 +571,11 @@ static inline int jd_compare(const struct jd_prog *pg,
 			snprintf(why, whylen, "r%d: 0x%llx vs 0x%llx", i,
 				 (unsigned long long)a->cpu.gpr[i],
 				 (unsigned long long)b->cpu.gpr[i]);
+			bad = 1;
+		}
+	for (int i = 0; i < 16 && !bad; i++)
+		if (memcmp(&a->cpu.xmm[i], &b->cpu.xmm[i], 16)) {
+			snprintf(why, whylen, "xmm%d differs", i);
 			bad = 1;
 		}
 	if (!bad && a->cpu.rip != b->cpu.rip) {

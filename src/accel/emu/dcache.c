@@ -333,6 +333,7 @@ unsigned dcache_run(struct emu_cpu *cpu, long max)
 		[H_PXOR_RR] = &&PXOR_RR,
 		[H_NOP] = &&NOP,
 		[H_INTERP] = &&INTERP,
+		[H_DECODE] = &&INTERP,
 		[H_JMP_RM] = &&JMP_R, [H_JMP_RM + 1] = &&JMP_M,
 		[H_CALL_RM] = &&CALL_R, [H_CALL_RM + 1] = &&CALL_M,
 		[H_BT_R] = &&BT_R_4, [H_BT_R + 1] = &&BT_R_8,

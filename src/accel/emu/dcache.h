@@ -34,6 +34,13 @@ enum dc_kind {
 	DC_IMUL_IMM, DC_PUSH_IMM, DC_BT, DC_BSWAP,
 	DC_XMM_LOAD, DC_XMM_STORE,	/* 128-bit moves; op: aligned */
 	DC_PXOR,
+	/*
+	 * Run by the general decoder (H_DECODE), decoded for the translator:
+	 * MOVSS/MOVSD (op: 4 or 8 bytes; size2: 1 load, 0 store) and
+	 * MOVD/MOVQ (op: 0 66 0F 6E, 1 66 0F 7E, 2 F3 0F 7E, 3 66 0F D6),
+	 * REP STOS (op 0) and REP MOVS (op 1)
+	 */
+	DC_XMM_SCALAR, DC_MOVQ, DC_REP_STR,
 };
 
 #define DC_COUNT_CL	0x100	/* DC_SHIFT count from CL (not an imm8) */
@@ -94,6 +101,7 @@ enum dc_handler {
 	H_XMM_LD,			/* xmm d = [mem]; + aligned */
 	H_XMM_ST = H_XMM_LD + 2,	/* [mem] = xmm s; + aligned */
 	H_PXOR_RR = H_XMM_ST + 2,
+	H_DECODE,			/* the general decoder, as H_INTERP */
 	H_COUNT
 };
 

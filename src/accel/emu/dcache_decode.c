@@ -89,7 +89,7 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 	int i = 0, osize;
 	uint8_t op;
 
-	bool p66 = false, pf3 = false;
+	bool p66 = false, pf3 = false, pf2 = false;
 
 	e->kind = DC_NONE;
 	e->seg = SEG_NONE;
@@ -108,6 +108,9 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 	} else if (p[i] == 0xf3) {
 		pf3 = true;
 		i++;
+	} else if (p[i] == 0xf2) {
+		pf2 = true;
+		i++;
 	}
 	if ((p[i] & 0xf0) == 0x40)
 		e->rex = p[i++];
@@ -118,14 +121,22 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 	if (p66 && !((op < 0x40 && (op & 7) < 6) || (op >= 0x80 && op <= 0x8b) ||
 		     op == 0xa9 ||
 		     op == 0xc1 || op == 0xd1 || op == 0xd3 || op == 0xf7 ||
-		     op == 0xc7 || (op == 0x0f && p[i] >= 0x18 && p[i] <= 0x1f) ||
+		     op == 0xc7 || op == 0x90 ||
+		     (op == 0x0f && p[i] >= 0x18 && p[i] <= 0x1f) ||
+		     (op == 0x0f && (p[i] == 0x6e || p[i] == 0x7e ||
+				     p[i] == 0xd6)) ||
 		     (op == 0x0f && (p[i] == 0x10 || p[i] == 0x11 ||
 				     p[i] == 0x28 || p[i] == 0x29 ||
 				     p[i] == 0x6f || p[i] == 0x7f ||
 				     p[i] == 0xef))))
 		goto out;
-	/* With F3 only MOVDQU */
-	if (pf3 && !(op == 0x0f && (p[i] == 0x6f || p[i] == 0x7f)))
+	/* With F3 only MOVDQU, MOVSS, MOVQ, REP MOVS/STOS; with F2 MOVSD */
+	if (pf3 && !(op == 0x0f && (p[i] == 0x6f || p[i] == 0x7f ||
+				    p[i] == 0x10 || p[i] == 0x11 ||
+				    p[i] == 0x7e)) &&
+	    op != 0xa4 && op != 0xa5 && op != 0xaa && op != 0xab)
+		goto out;
+	if (pf2 && !(op == 0x0f && (p[i] == 0x10 || p[i] == 0x11)))
 		goto out;
 	if (op < 0x40 && (op & 7) < 4) {
 		e->op = op >> 3;
@@ -237,6 +248,10 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 		case 4: e->kind = op == 0xff ? DC_JMP_RM : DC_NONE; break;
 		case 6: e->kind = op == 0xff ? DC_PUSH_RM : DC_NONE; break;
 		}
+	} else if (pf3 && (op == 0xa4 || op == 0xa5 || op == 0xaa ||
+			   op == 0xab)) {
+		e->op = op < 0xaa;
+		e->kind = DC_REP_STR;
 	} else if (op == 0xc3) {
 		e->kind = DC_RET;
 	} else if (op == 0x90 && !(e->rex & 1)) {
@@ -290,6 +305,19 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 		} else if (op >= 0x18 && op <= 0x1f) {
 			dc_modrm(p, &i, e);	/* hint NOPs */
 			e->kind = DC_NOP;
+		} else if ((pf3 || pf2) && (op == 0x10 || op == 0x11)) {
+			dc_modrm(p, &i, e);
+			e->op = pf2 ? 8 : 4;
+			e->size2 = op == 0x10;
+			e->kind = DC_XMM_SCALAR;
+		} else if ((p66 && (op == 0x6e || op == 0x7e || op == 0xd6)) ||
+			   (pf3 && op == 0x7e)) {
+			dc_modrm(p, &i, e);
+			e->size = (e->rex & 8) ? 8 : 4;
+			e->op = pf3 ? 2 : op == 0x6e ? 0 : op == 0x7e ? 1 : 3;
+			if (e->op >= 2)
+				e->size = 8;
+			e->kind = DC_MOVQ;
 		} else if (op == 0x10 || op == 0x11 || op == 0x28 ||
 			   op == 0x29 || ((p66 || pf3) &&
 					  (op == 0x6f || op == 0x7f))) {
@@ -497,6 +525,10 @@ static uint8_t dc_pick(struct dc_entry *e)
 		e->d = e->reg;
 		e->s = e->rm;
 		return H_PXOR_RR;
+	case DC_XMM_SCALAR:
+	case DC_MOVQ:
+	case DC_REP_STR:
+		return H_DECODE;
 	}
 	return H_GENERIC;
 }

@@ -114,4 +114,10 @@ void jit_gen_muldiv(struct jgen *g, const struct dc_entry *e);
 /* BT r/m, imm8 */
 void jit_gen_bt(struct jgen *g, const struct dc_entry *e);
 
+/* jit_str.c: REP STOS, REP MOVS within a page */
+void jit_gen_rep_str(struct jgen *g, const struct dc_entry *e);
+
+/* jit_xmm.c: SSE moves (DC_XMM_LOAD/STORE, DC_PXOR, DC_XMM_SCALAR, DC_MOVQ) */
+void jit_gen_xmm(struct jgen *g, const struct dc_entry *e);
+
 #endif

@@ -77,8 +77,11 @@ bool jit_op_supported(const struct dc_entry *e)
 	case DC_JMP: case DC_JCC: case DC_JMP_RM: case DC_CALL_RM:
 	case DC_NOP: case DC_LEAVE: case DC_CWDE: case DC_CDQ:
 	case DC_CMOV: case DC_SETCC: case DC_IMUL: case DC_IMUL_IMM:
-	case DC_BT: case DC_BSWAP:
+	case DC_BT: case DC_BSWAP: case DC_XMM_LOAD: case DC_XMM_STORE:
+	case DC_PXOR: case DC_XMM_SCALAR: case DC_MOVQ:
 		return true;
+	case DC_REP_STR:
+		return e->seg == SEG_NONE;
 	case DC_LEA:
 		return e->size >= 4;
 	case DC_MOVSXD:
@@ -123,6 +126,7 @@ void jit_op_flag_use(const struct dc_entry *e, bool *reads, bool *sets)
 		*sets = true;
 		break;
 	case DC_INC: case DC_DEC: case DC_JCC: case DC_CMOV: case DC_SETCC:
+	case DC_REP_STR:
 	case DC_PUSH: case DC_POP: case DC_PUSH_IMM: case DC_PUSH_RM:
 	case DC_CALL: case DC_RET: case DC_LEAVE: case DC_CALL_RM:
 		*reads = true;
@@ -398,6 +402,16 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 	case DC_IMUL:
 	case DC_IMUL_IMM:
 		jit_gen_imul(g, e);
+		break;
+	case DC_XMM_LOAD:
+	case DC_XMM_STORE:
+	case DC_PXOR:
+	case DC_XMM_SCALAR:
+	case DC_MOVQ:
+		jit_gen_xmm(g, e);
+		break;
+	case DC_REP_STR:
+		jit_gen_rep_str(g, e);
 		break;
 	case DC_BT:
 		jit_gen_bt(g, e);
