@@ -168,6 +168,8 @@ void qcow2_crypt_close(struct qcow2 *s)
 	s->cipher = NULL;
 	free(s->luks);
 	s->luks = NULL;
+	free(s->crypt_buf);
+	s->crypt_buf = NULL;
 }
 
 static uint64_t first_sector(const struct qcow2 *s, uint64_t vofs,
@@ -208,7 +210,9 @@ int qcow2_data_pwrite(struct qcow2 *s, const uint8_t *buf, size_t n,
 		return block_fd_pwrite(s->fd, buf, n, host);
 	if (!s->cipher || !aligned(vofs, host, n))
 		return -EIO;
-	tmp = malloc(n < BOUNCE ? n : BOUNCE);
+	if (!s->crypt_buf)
+		s->crypt_buf = malloc(BOUNCE);
+	tmp = s->crypt_buf;
 	if (!tmp)
 		return -ENOMEM;
 	for (size_t done = 0, k; done < n && !ret; done += k) {
@@ -220,7 +224,6 @@ int qcow2_data_pwrite(struct qcow2 *s, const uint8_t *buf, size_t n,
 		if (!ret)
 			ret = block_fd_pwrite(s->fd, tmp, k, host + done);
 	}
-	free(tmp);
 	return ret;
 }
 

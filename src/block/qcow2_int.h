@@ -155,6 +155,7 @@ struct qcow2 {
 	struct sector_cipher *cipher; /* NULL: plain, or opened without key */
 	uint64_t crypt_off, crypt_len; /* the LUKS area */
 	struct luks_header *luks;
+	uint8_t *crypt_buf; /* writes encrypt here (under lock), BOUNCE bytes */
 };
 
 static inline uint64_t be64(const uint8_t *p)

@@ -1,38 +1,60 @@
 // SPDX-License-Identifier: MIT
-/* Sector encryption: OpenSSL ciphers with plain, plain64 and ESSIV IVs. */
+/*
+ * Sector encryption: OpenSSL ciphers with plain, plain64 and ESSIV IVs.
+ *
+ * Each 512-byte sector needs its own IV, so a 4 KiB request sets the IV
+ * eight times. Through EVP_CipherInit_ex that costs OpenSSL 3.0 about as
+ * much as encrypting the sector (it looks the IV length and padding up by
+ * name on every call), so the data cipher is driven through the functions
+ * its provider publishes (OSSL_PROVIDER_query_operation): the provider's
+ * init with only an IV copies the IV, and its cipher call runs the same
+ * AES-NI code EVP would. The key schedule is made once per key.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include <openssl/core_dispatch.h>
 #include <openssl/evp.h>
+#include <openssl/provider.h>
 
 #include "block/sector_cipher.h"
 
 enum iv_mode { IV_PLAIN, IV_PLAIN64, IV_ESSIV };
 
+/* One direction of the data cipher: a provider context and its calls. */
+struct prov_cipher {
+	void *ctx;
+	OSSL_FUNC_cipher_freectx_fn *freectx;
+	OSSL_FUNC_cipher_encrypt_init_fn *init; /* encrypt or decrypt init */
+	OSSL_FUNC_cipher_cipher_fn *cipher;
+};
+
 struct sector_cipher {
-	EVP_CIPHER_CTX *enc, *dec;
+	EVP_CIPHER *alg; /* holds the provider while the contexts live */
+	struct prov_cipher enc, dec;
 	EVP_CIPHER_CTX *essiv; /* ECB under the hashed key */
 	enum iv_mode iv;
 };
 
-static const EVP_CIPHER *pick(const char *cipher, const char *chain,
-			      size_t keylen)
+/* OpenSSL's name for the data cipher, or NULL if unsupported. */
+static const char *pick(const char *cipher, const char *chain, size_t keylen)
 {
 	if (strcmp(cipher, "aes"))
 		return NULL;
 	if (!strcmp(chain, "xts")) {
 		if (keylen == 32)
-			return EVP_aes_128_xts();
+			return "AES-128-XTS";
 		if (keylen == 64)
-			return EVP_aes_256_xts();
+			return "AES-256-XTS";
 	} else if (!strcmp(chain, "cbc")) {
 		if (keylen == 16)
-			return EVP_aes_128_cbc();
+			return "AES-128-CBC";
 		if (keylen == 24)
-			return EVP_aes_192_cbc();
+			return "AES-192-CBC";
 		if (keylen == 32)
-			return EVP_aes_256_cbc();
+			return "AES-256-CBC";
 	}
 	return NULL;
 }
@@ -45,6 +67,80 @@ static const EVP_CIPHER *ecb_for(size_t keylen)
 	case 32: return EVP_aes_256_ecb();
 	}
 	return NULL;
+}
+
+/* Is name one of the provider's colon-separated names for an algorithm? */
+static bool names_have(const char *names, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = names; p; p = strchr(p, ':')) {
+		if (*p == ':')
+			p++;
+		if (!strncasecmp(p, name, n) && (p[n] == ':' || !p[n]))
+			return true;
+	}
+	return false;
+}
+
+static const OSSL_DISPATCH *find_impl(const OSSL_PROVIDER *prov,
+				      const char *name)
+{
+	const OSSL_ALGORITHM *algs, *a;
+	const OSSL_DISPATCH *d = NULL;
+	int no_cache = 0;
+
+	algs = OSSL_PROVIDER_query_operation(prov, OSSL_OP_CIPHER, &no_cache);
+	for (a = algs; a && a->algorithm_names; a++) {
+		if (names_have(a->algorithm_names, name)) {
+			d = a->implementation;
+			break;
+		}
+	}
+	if (algs)
+		OSSL_PROVIDER_unquery_operation(prov, OSSL_OP_CIPHER, algs);
+	return d;
+}
+
+static int prov_init(struct prov_cipher *pc, const OSSL_DISPATCH *d,
+		     void *provctx, bool encrypt, const uint8_t *key,
+		     size_t keylen)
+{
+	OSSL_FUNC_cipher_newctx_fn *newctx = NULL;
+
+	for (; d->function_id; d++) {
+		switch (d->function_id) {
+		case OSSL_FUNC_CIPHER_NEWCTX:
+			newctx = OSSL_FUNC_cipher_newctx(d);
+			break;
+		case OSSL_FUNC_CIPHER_FREECTX:
+			pc->freectx = OSSL_FUNC_cipher_freectx(d);
+			break;
+		case OSSL_FUNC_CIPHER_ENCRYPT_INIT:
+			if (encrypt)
+				pc->init = OSSL_FUNC_cipher_encrypt_init(d);
+			break;
+		case OSSL_FUNC_CIPHER_DECRYPT_INIT:
+			if (!encrypt)
+				pc->init = OSSL_FUNC_cipher_decrypt_init(d);
+			break;
+		case OSSL_FUNC_CIPHER_CIPHER:
+			pc->cipher = OSSL_FUNC_cipher_cipher(d);
+			break;
+		}
+	}
+	if (!newctx || !pc->freectx || !pc->init || !pc->cipher)
+		return -EINVAL;
+	pc->ctx = newctx(provctx);
+	if (!pc->ctx)
+		return -ENOMEM;
+	return pc->init(pc->ctx, key, keylen, NULL, 0, NULL) == 1 ? 0 : -EINVAL;
+}
+
+static void prov_free(struct prov_cipher *pc)
+{
+	if (pc->ctx)
+		pc->freectx(pc->ctx);
 }
 
 static EVP_CIPHER_CTX *ctx_new(const EVP_CIPHER *ciph, const uint8_t *key,
@@ -81,13 +177,35 @@ static int essiv_init(struct sector_cipher *c, const char *hash,
 	return c->essiv ? 0 : -ENOMEM;
 }
 
+static int data_init(struct sector_cipher *c, const char *name,
+		     const uint8_t *key, size_t keylen)
+{
+	const OSSL_PROVIDER *prov;
+	const OSSL_DISPATCH *d;
+	void *provctx;
+	int ret;
+
+	c->alg = EVP_CIPHER_fetch(NULL, name, NULL);
+	if (!c->alg)
+		return -EINVAL;
+	prov = EVP_CIPHER_get0_provider(c->alg);
+	d = prov ? find_impl(prov, name) : NULL;
+	if (!d)
+		return -EINVAL;
+	provctx = OSSL_PROVIDER_get0_provider_ctx(prov);
+	ret = prov_init(&c->enc, d, provctx, true, key, keylen);
+	if (!ret)
+		ret = prov_init(&c->dec, d, provctx, false, key, keylen);
+	return ret;
+}
+
 int sector_cipher_new(const char *cipher, const char *mode,
 		      const uint8_t *key, size_t keylen,
 		      struct sector_cipher **out)
 {
 	char chain[16];
 	const char *ivgen = strchr(mode, '-');
-	const EVP_CIPHER *ciph;
+	const char *name;
 	struct sector_cipher *c;
 	size_t n;
 	int ret = -EINVAL;
@@ -97,8 +215,8 @@ int sector_cipher_new(const char *cipher, const char *mode,
 	memcpy(chain, mode, n);
 	chain[n] = 0;
 	ivgen++;
-	ciph = pick(cipher, chain, keylen);
-	if (!ciph)
+	name = pick(cipher, chain, keylen);
+	if (!name)
 		return -EINVAL;
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -115,10 +233,8 @@ int sector_cipher_new(const char *cipher, const char *mode,
 	} else {
 		goto err;
 	}
-	c->enc = ctx_new(ciph, key, 1);
-	c->dec = ctx_new(ciph, key, 0);
-	ret = -ENOMEM;
-	if (!c->enc || !c->dec)
+	ret = data_init(c, name, key, keylen);
+	if (ret)
 		goto err;
 	*out = c;
 	return 0;
@@ -131,8 +247,9 @@ void sector_cipher_free(struct sector_cipher *c)
 {
 	if (!c)
 		return;
-	EVP_CIPHER_CTX_free(c->enc);
-	EVP_CIPHER_CTX_free(c->dec);
+	prov_free(&c->enc);
+	prov_free(&c->dec);
+	EVP_CIPHER_free(c->alg);
 	EVP_CIPHER_CTX_free(c->essiv);
 	free(c);
 }
@@ -154,9 +271,9 @@ static int make_iv(struct sector_cipher *c, uint64_t sector, uint8_t iv[16])
 int sector_cipher_run(struct sector_cipher *c, bool encrypt, uint64_t sector,
 		      uint8_t *buf, size_t len)
 {
-	EVP_CIPHER_CTX *ctx = encrypt ? c->enc : c->dec;
+	struct prov_cipher *pc = encrypt ? &c->enc : &c->dec;
 	uint8_t iv[16];
-	int n;
+	size_t n;
 
 	if (len & 15)
 		return -EINVAL;
@@ -165,8 +282,9 @@ int sector_cipher_run(struct sector_cipher *c, bool encrypt, uint64_t sector,
 							    SECTOR_CIPHER_SECTOR;
 
 		if (make_iv(c, sector, iv) ||
-		    EVP_CipherInit_ex(ctx, NULL, NULL, NULL, iv, -1) != 1 ||
-		    EVP_CipherUpdate(ctx, buf, &n, buf, (int)chunk) != 1)
+		    pc->init(pc->ctx, NULL, 0, iv, sizeof(iv), NULL) != 1 ||
+		    pc->cipher(pc->ctx, buf, &n, chunk, buf, chunk) != 1 ||
+		    n != chunk)
 			return -EIO;
 		buf += chunk;
 		len -= chunk;
