@@ -302,9 +302,11 @@ int block_open_opts(const char *path, const char *fmt, int flags,
 	dev->flags = flags;
 	dev->key = o ? o->key : NULL;
 	dev->key_len = o ? o->key_len : 0;
+	dev->backing_opts = o ? o->backing : NULL;
 	ret = drv->open(dev, fd, err, errlen);
 	dev->key = NULL;
 	dev->key_len = 0;
+	dev->backing_opts = NULL;
 	if (ret < 0)
 		goto err_path;
 	*out = dev;

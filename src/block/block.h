@@ -81,6 +81,8 @@ struct block_open_opts {
 	 */
 	const uint8_t *key;
 	size_t key_len;
+	/* the backing file's options (its own backing's in turn); NULL: none */
+	const struct block_open_opts *backing;
 };
 
 struct block_driver {
@@ -151,6 +153,7 @@ struct block_dev {
 	/* an encrypted image's passphrase, seen by the driver's open only */
 	const uint8_t *key;
 	size_t key_len;
+	const struct block_open_opts *backing_opts; /* likewise, for its backing */
 };
 
 extern const struct block_driver block_raw_driver;

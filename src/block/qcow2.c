@@ -14,6 +14,11 @@
 
 static _Thread_local int chain_depth;
 
+int qcow2_chain_depth(void)
+{
+	return chain_depth;
+}
+
 static struct qcow2 *qcow2_of(struct block_dev *dev)
 {
 	return dev->opaque;
@@ -66,8 +71,9 @@ static int open_backing(struct block_dev *dev, struct qcow2 *s, char *err,
 		return -ELOOP;
 	}
 	chain_depth++;
-	ret = block_open(path, s->backing_fmt, BLOCK_RDONLY, &s->backing, err,
-			 errlen);
+	ret = block_open_opts(path, s->backing_fmt,
+			      BLOCK_RDONLY | (dev->flags & BLOCK_NO_IO),
+			      dev->backing_opts, &s->backing, err, errlen);
 	chain_depth--;
 	return ret;
 }

@@ -32,11 +32,23 @@ static const struct qcow2_ext *find_ext(const struct qcow2 *s, uint32_t type)
 
 static int no_key(struct block_dev *dev, char *err, size_t errlen)
 {
+	char pre[8 * BLOCK_MAX_CHAIN + 1] = "";
+	int depth = qcow2_chain_depth();
+
 	if (dev->flags & BLOCK_NO_IO)
 		return 0;
-	snprintf(err, errlen, "'%s' is encrypted: give its passphrase "
-		 "(encrypt.key-secret with --object secret, or key-file=)",
-		 dev->path);
+	if (!depth) {
+		snprintf(err, errlen, "'%s' is encrypted: give its passphrase "
+			 "(encrypt.key-secret with --object secret, or "
+			 "key-file=)", dev->path);
+		return -EACCES;
+	}
+	for (int i = 0; i < depth && i < BLOCK_MAX_CHAIN; i++)
+		strcat(pre, "backing.");
+	snprintf(err, errlen, "backing file '%s' is encrypted: give its "
+		 "passphrase (%sencrypt.key-secret=ID with --image-opts and "
+		 "--object secret, or %skey-file= on --disk)", dev->path, pre,
+		 pre);
 	return -EACCES;
 }
 
@@ -127,7 +139,8 @@ static int open_luks(struct block_dev *dev, struct qcow2 *s, char *err,
 		ret = sector_cipher_new(s->luks->cipher, s->luks->mode, mk,
 					s->luks->key_bytes, &s->cipher);
 	if (ret)
-		snprintf(err, errlen, "'%s': %s", dev->path,
+		snprintf(err, errlen, "%s'%s': %s",
+			 qcow2_chain_depth() ? "backing file " : "", dev->path,
 			 ret == -EACCES ? why : "cipher unavailable");
 	OPENSSL_cleanse(mk, sizeof(mk));
 out:

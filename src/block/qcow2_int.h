@@ -231,6 +231,8 @@ void qcow2_refblock_set(const struct qcow2 *s, uint8_t *rb, uint64_t i,
 
 /* qcow2.c: the L1 table grows to map size, then the header says size */
 int qcow2_set_size(struct qcow2 *s, uint64_t size);
+/* While an image opens: 0 for the top, 1 for its backing file, ... */
+int qcow2_chain_depth(void);
 
 /*
  * qcow2_sparse.c: 1 if the file has a hole at host (then *pnum shrinks to

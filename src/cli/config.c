@@ -377,7 +377,7 @@ static int absolute_path(const char **path, const char *src, const char *key,
 int config_check_files(struct vm_config *cfg, const char *src,
 		       struct config_args *args)
 {
-	char key[32];
+	char key[48];
 
 	if (!cfg->name) {
 		log_error("%s: name: required", src);
@@ -403,6 +403,14 @@ int config_check_files(struct vm_config *cfg, const char *src,
 		if (cfg->disks[i].key_file &&
 		    absolute_path(&cfg->disks[i].key_file, src, key, args))
 			return -EINVAL;
+		for (int l = 0; l < DISK_MAX_BACKING_KEYS; l++) {
+			snprintf(key, sizeof(key), "disk[%d].backing[%d].key-file",
+				 i, l);
+			if (cfg->disks[i].backing[l].file &&
+			    absolute_path(&cfg->disks[i].backing[l].file, src,
+					  key, args))
+				return -EINVAL;
+		}
 	}
 	return run_check_config(cfg);
 }

@@ -53,23 +53,71 @@ void img_err(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-struct block_dev *img_open_key(const char *path, const char *fmt, int flags,
-			       const char *secret_id)
+struct block_dev *img_open_chain(const char *path, const char *fmt,
+				 int flags, const char *const *ids, int n)
 {
-	struct block_open_opts o = { 0 };
+	struct block_open_opts o[IMG_MAX_KEYS] = { 0 };
 	struct block_dev *dev;
 	char err[BLOCK_ERR_LEN];
 
-	if (secret_id && !(o.key = secret_get(secret_id, &o.key_len))) {
-		img_err("no secret with id '%s' (give it with --object "
-			"secret,id=%s,file=FILE)", secret_id, secret_id);
-		return NULL;
+	/* o[i] is the i-th file of the chain: the top, its backing, ... */
+	for (int i = 0; i < n && i < IMG_MAX_KEYS; i++) {
+		if (i + 1 < n)
+			o[i].backing = &o[i + 1];
+		if (ids[i] && !(o[i].key = secret_get(ids[i], &o[i].key_len))) {
+			img_err("no secret with id '%s' (give it with --object "
+				"secret,id=%s,file=FILE)", ids[i], ids[i]);
+			return NULL;
+		}
 	}
-	if (block_open_opts(path, fmt, flags, &o, &dev, err, sizeof(err)) < 0) {
+	if (block_open_opts(path, fmt, flags, o, &dev, err, sizeof(err)) < 0) {
 		img_err("%s", err);
 		return NULL;
 	}
 	return dev;
+}
+
+struct block_dev *img_open_key(const char *path, const char *fmt, int flags,
+			       const char *secret_id)
+{
+	return img_open_chain(path, fmt, flags, &secret_id, 1);
+}
+
+struct block_dev *img_open_backing_of(const char *spec, const char *path,
+				      const char *fmt, int flags)
+{
+	char key[8 * IMG_MAX_KEYS + 32], id[IMG_MAX_KEYS][256];
+	const char *ids[IMG_MAX_KEYS] = { 0 };
+	int n = 1;
+
+	/* the top's level l is level l - 1 of its backing file */
+	for (int l = 1; img_image_opts && l < IMG_MAX_KEYS; l++) {
+		key[0] = 0;
+		for (int k = 0; k < l; k++)
+			strcat(key, "backing.");
+		strcat(key, "encrypt.key-secret");
+		img_opt_value(spec, key, id[l - 1], sizeof(id[l - 1]));
+		if (id[l - 1][0]) {
+			ids[l - 1] = id[l - 1];
+			n = l;
+		}
+	}
+	return img_open_chain(path, fmt, flags, ids, n);
+}
+
+/*
+ * "backing.encrypt.key-secret" is the backing file's secret (level 1),
+ * "backing.backing.encrypt.key-secret" its backing's: the level, or -1.
+ */
+static int backing_level(const char **key)
+{
+	int n = 0;
+
+	while (!strncmp(*key, "backing.", 8)) {
+		*key += 8;
+		n++;
+	}
+	return n < IMG_MAX_KEYS ? n : -1;
 }
 
 /*
@@ -113,26 +161,38 @@ static int iscsi_url_of(const struct iscsi_opts *io, char *url, size_t len)
 static struct block_dev *open_image_opts(const char *spec, int flags)
 {
 	char *copy = strdup(spec), *s = copy, *tok, url[1100];
-	const char *file = NULL, *drv = NULL, *secret = NULL;
+	const char *file = NULL, *drv = NULL, *secret[IMG_MAX_KEYS] = { 0 };
 	struct block_dev *dev = NULL;
 	struct iscsi_opts io = { 0 };
+	int levels = 1;
 
 	if (!copy)
 		return NULL;
 	while ((tok = strsep(&s, ","))) {
 		char *eq = strchr(tok, '=');
+		const char *key = tok;
+		int level;
 
 		if (!eq) {
 			img_err("--image-opts: '%s' needs a value", tok);
 			goto out;
 		}
 		*eq++ = 0;
-		if (!strcmp(tok, "file.filename") || !strcmp(tok, "filename"))
+		level = backing_level(&key);
+		if (level > 0 && !strcmp(key, "encrypt.key-secret")) {
+			secret[level] = eq;
+			levels = level + 1 > levels ? level + 1 : levels;
+		} else if (level) {
+			img_err("--image-opts: unknown option '%s' (a backing "
+				"file takes only %.*sencrypt.key-secret=)", tok,
+				(int)(key - tok), tok);
+			goto out;
+		} else if (!strcmp(tok, "file.filename") || !strcmp(tok, "filename"))
 			file = eq;
 		else if (!strcmp(tok, "driver"))
 			drv = eq;
 		else if (!strcmp(tok, "encrypt.key-secret"))
-			secret = eq;
+			secret[0] = eq;
 		else if (iscsi_opt(&io, tok, eq))
 			continue;
 		else if (!strcmp(tok, "transport")) {
@@ -148,13 +208,13 @@ static struct block_dev *open_image_opts(const char *spec, int flags)
 		if (iscsi_url_of(&io, url, sizeof(url)))
 			goto out;
 		file = url;
-		secret = io.secret;
+		secret[0] = io.secret;
 	}
 	if (!file) {
 		img_err("--image-opts: file.filename= is missing in '%s'", spec);
 		goto out;
 	}
-	dev = img_open_key(file, drv, flags, secret);
+	dev = img_open_chain(file, drv, flags, secret, levels);
 out:
 	free(copy);
 	return dev;

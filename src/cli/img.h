@@ -21,6 +21,17 @@ struct block_dev *img_open(const char *path, const char *fmt, int flags);
 /* Opens path (never an option list) with the secret of that id, if any. */
 struct block_dev *img_open_key(const char *path, const char *fmt, int flags,
 			       const char *secret_id);
+/* The same with the secrets of a backing chain: ids[0] the top's, ... */
+#define IMG_MAX_KEYS 16
+struct block_dev *img_open_chain(const char *path, const char *fmt,
+				 int flags, const char *const *ids, int n);
+/*
+ * Opens path, the backing file of the image spec names, with the secrets
+ * spec gives its chain (backing.encrypt.key-secret= ...) when it is an
+ * --image-opts list.
+ */
+struct block_dev *img_open_backing_of(const char *spec, const char *path,
+				      const char *fmt, int flags);
 /* The value of key in a -o list (not changed), "" if absent. */
 void img_opt_value(const char *list, const char *key, char *out, size_t len);
 /* The file name in path, whether it is a name or an --image-opts list. */

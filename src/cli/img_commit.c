@@ -77,7 +77,7 @@ int img_commit(int argc, char **argv)
 	}
 	img_backing_path(img_filename(argv[optind]), qi.backing_file, path,
 			 sizeof(path));
-	base = img_open_key(path, qi.backing_fmt, 0, NULL);
+	base = img_open_backing_of(argv[optind], path, qi.backing_fmt, 0);
 	if (!base) {
 		block_close(top);
 		return 1;

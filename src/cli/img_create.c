@@ -310,7 +310,8 @@ static int backing_defaults(const char *path, struct create_ctx *c,
 	struct block_dev *b;
 
 	img_backing_path(path, c->o.backing_file, full, sizeof(full));
-	b = img_open_key(full, c->o.backing_fmt, BLOCK_RDONLY, NULL);
+	b = img_open_key(full, c->o.backing_fmt, BLOCK_RDONLY | BLOCK_NO_IO,
+			 NULL);
 	if (!b)
 		return -1;
 	if (!c->o.backing_fmt)

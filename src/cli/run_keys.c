@@ -27,40 +27,64 @@ static bool term_pending(void *opaque)
 				     sigismember(&set, SIGHUP) == 1);
 }
 
-int run_disk_keys(struct vm_config *cfg, struct control *ctl)
+/* The passphrase from file or, over the control socket, secret. */
+static int get_key(const char *path, const char *what, const char *file,
+		   const char *secret, struct control *ctl, uint8_t **key,
+		   size_t *len)
 {
 	char err[256];
 
+	if (file) {
+		if (secret_read_file(file, key, len, err, sizeof(err))) {
+			log_error("disk '%s': %s%s", path, what, err);
+			return -1;
+		}
+	} else if (!ctl) {
+		log_error("disk '%s': %skey-secret=%s needs the control socket "
+			  "(give --name)", path, what, secret);
+		return -1;
+	} else {
+		log_info("disk '%s': %swaiting for secret '%s' (cvisor "
+			 "secret-set NAME %s FILE)", path, what, secret, secret);
+		if (control_secret_wait(ctl, secret, key, len, term_pending,
+					NULL)) {
+			log_error("disk '%s': %sno secret '%s' came", path,
+				  what, secret);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int run_disk_keys(struct vm_config *cfg, struct control *ctl)
+{
 	for (int i = 0; i < cfg->nr_disks; i++) {
 		struct disk_config *d = &cfg->disks[i];
 		uint8_t *key = NULL;
 		size_t len = 0;
 
-		if (d->key || (!d->key_file && !d->key_secret))
-			continue;
-		if (d->key_file) {
-			if (secret_read_file(d->key_file, &key, &len, err,
-					     sizeof(err))) {
-				log_error("disk '%s': %s", d->path, err);
+		if (!d->key && (d->key_file || d->key_secret)) {
+			if (get_key(d->path, "", d->key_file, d->key_secret,
+				    ctl, &key, &len))
 				return -1;
-			}
-		} else if (!ctl) {
-			log_error("disk '%s': key-secret=%s needs the control "
-				  "socket (give --name)", d->path, d->key_secret);
-			return -1;
-		} else {
-			log_info("disk '%s': waiting for secret '%s' (cvisor "
-				 "secret-set NAME %s FILE)", d->path,
-				 d->key_secret, d->key_secret);
-			if (control_secret_wait(ctl, d->key_secret, &key, &len,
-						term_pending, NULL)) {
-				log_error("disk '%s': no secret '%s' came",
-					  d->path, d->key_secret);
-				return -1;
-			}
+			d->key = key;
+			d->key_len = len;
 		}
-		d->key = key;
-		d->key_len = len;
+		for (int l = 0; l < DISK_MAX_BACKING_KEYS; l++) {
+			struct disk_key *k = &d->backing[l];
+			char what[8 * DISK_MAX_BACKING_KEYS + 4] = "";
+
+			if (k->key || (!k->file && !k->secret))
+				continue;
+			for (int j = 0; j <= l; j++)
+				strcat(what, "backing.");
+			strcpy(what + strlen(what) - 1, ": ");
+			if (get_key(d->path, what, k->file, k->secret, ctl,
+				    &key, &len))
+				return -1;
+			k->key = key;
+			k->len = len;
+		}
 	}
 	return 0;
 }
@@ -73,5 +97,11 @@ void run_disk_keys_free(struct vm_config *cfg)
 		secret_free((uint8_t *)d->key, d->key_len);
 		d->key = NULL;
 		d->key_len = 0;
+		for (int l = 0; l < DISK_MAX_BACKING_KEYS; l++) {
+			secret_free((uint8_t *)d->backing[l].key,
+				    d->backing[l].len);
+			d->backing[l].key = NULL;
+			d->backing[l].len = 0;
+		}
 	}
 }

@@ -251,6 +251,53 @@ static int run_parse_disk_url(const char *val, struct disk_config *d)
 	return 0;
 }
 
+/*
+ * backing.key-file= / backing.key-secret= name the backing file's
+ * passphrase, backing.backing.key-file= its backing's, and so on.
+ */
+static int parse_backing_key(const char *key, char *val,
+			     struct disk_config *d)
+{
+	const char *k = key;
+	struct disk_key *dk;
+	int n = 0;
+
+	while (!strncmp(k, "backing.", 8) && n <= DISK_MAX_BACKING_KEYS) {
+		k += 8;
+		n++;
+	}
+	if (n > DISK_MAX_BACKING_KEYS) {
+		log_error("--disk: '%s': keys for at most %d backing files",
+			  key, DISK_MAX_BACKING_KEYS);
+		return -EINVAL;
+	}
+	dk = &d->backing[n - 1];
+	if (!strcmp(k, "key-file")) {
+		dk->file = val;
+	} else if (!strcmp(k, "key-secret")) {
+		dk->secret = val;
+	} else {
+		log_error("--disk: unknown option '%s' (a backing file takes "
+			  "%.*skey-file= or %.*skey-secret=)", key,
+			  (int)(k - key), key, (int)(k - key), key);
+		return -EINVAL;
+	}
+	if (dk->file && dk->secret) {
+		log_error("--disk: give %.*skey-file= or %.*skey-secret=, not "
+			  "both", (int)(k - key), key, (int)(k - key), key);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static bool backing_keys(const struct disk_config *d)
+{
+	for (int i = 0; i < DISK_MAX_BACKING_KEYS; i++)
+		if (d->backing[i].file || d->backing[i].secret)
+			return true;
+	return false;
+}
+
 int run_parse_disk(char *arg, struct vm_config *cfg)
 {
 	struct disk_config *d;
@@ -285,6 +332,8 @@ int run_parse_disk(char *arg, struct vm_config *cfg)
 			d->key_file = val;
 		else if (!strcmp(key, "key-secret"))
 			d->key_secret = val;
+		else if (!strncmp(key, "backing.", 8))
+			ret = parse_backing_key(key, val, d);
 		else if (!strcmp(key, "cache")) {
 			if (!strcmp(val, "none"))
 				d->direct = true;
@@ -309,7 +358,7 @@ int run_parse_disk(char *arg, struct vm_config *cfg)
 		log_error("--disk: secret-file= is for a url= disk");
 		return -EINVAL;
 	}
-	if ((d->key_file || d->key_secret) && d->url) {
+	if ((d->key_file || d->key_secret || backing_keys(d)) && d->url) {
 		log_error("--disk: key-file= and key-secret= are for an "
 			  "encrypted qcow2 path= disk");
 		return -EINVAL;

@@ -205,6 +205,24 @@ static json_t *dump_accel(const struct vm_config *cfg)
 	return dump_str(cfg->accel);
 }
 
+/* "backing.key-file", "backing.backing.key-secret", ...: paths and ids */
+static void dump_backing_keys(const struct disk_config *d, json_t *obj)
+{
+	char pre[8 * DISK_MAX_BACKING_KEYS + 1] = "", key[sizeof(pre) + 16];
+
+	for (int i = 0; i < DISK_MAX_BACKING_KEYS; i++) {
+		strcat(pre, "backing.");
+		snprintf(key, sizeof(key), "%skey-file", pre);
+		if (d->backing[i].file)
+			json_object_set_new(obj, key,
+					    json_string(d->backing[i].file));
+		snprintf(key, sizeof(key), "%skey-secret", pre);
+		if (d->backing[i].secret)
+			json_object_set_new(obj, key,
+					    json_string(d->backing[i].secret));
+	}
+}
+
 static json_t *dump_disk(const struct vm_config *cfg)
 {
 	json_t *arr;
@@ -237,6 +255,7 @@ static json_t *dump_disk(const struct vm_config *cfg)
 		if (d->key_secret)
 			json_object_set_new(obj, "key-secret",
 					    json_string(d->key_secret));
+		dump_backing_keys(d, obj);
 		json_array_append_new(arr, obj);
 	}
 	return arr;

@@ -238,8 +238,9 @@ static int blk_open_url(struct virtio_blk *blk, const struct disk_config *disk)
 
 static int blk_open(struct virtio_blk *blk, const struct disk_config *disk)
 {
-	const struct block_open_opts o = { .key = disk->key,
-					   .key_len = disk->key_len };
+	struct block_open_opts o = { .key = disk->key,
+				     .key_len = disk->key_len };
+	struct block_open_opts bo[DISK_MAX_BACKING_KEYS] = { 0 };
 	char err[BLOCK_ERR_LEN];
 	int flags = (disk->readonly ? BLOCK_RDONLY : 0) |
 		    (disk->direct ? BLOCK_DIRECT : 0);
@@ -250,6 +251,15 @@ static int blk_open(struct virtio_blk *blk, const struct disk_config *disk)
 	ret = blk_lock(blk, disk);
 	if (ret)
 		return ret;
+	for (int i = DISK_MAX_BACKING_KEYS - 1; i >= 0; i--) {
+		bo[i].key = disk->backing[i].key;
+		bo[i].key_len = disk->backing[i].len;
+		if (i + 1 < DISK_MAX_BACKING_KEYS && (bo[i + 1].key ||
+						       bo[i + 1].backing))
+			bo[i].backing = &bo[i + 1];
+	}
+	if (bo[0].key || bo[0].backing)
+		o.backing = &bo[0];
 	ret = block_open_opts(disk->path, disk->format, flags, &o, &blk->bdev,
 			      err, sizeof(err));
 	if (ret) {

@@ -8,6 +8,8 @@
 
 #include "devices/device.h"
 
+#define DISK_MAX_BACKING_KEYS 8
+
 struct disk_config {
 	const char *path;	/* a file or block device, or NULL: */
 	const char *url;	/* a network disk (iscsi://), not locked */
@@ -21,6 +23,12 @@ struct disk_config {
 	const char *key_secret;	/* set over the control socket (secret-set) */
 	const uint8_t *key;	/* the passphrase once read; not saved */
 	size_t key_len;
+	/* the same for the backing chain: [0] its backing file, [1] that's */
+	struct disk_key {
+		const char *file, *secret;
+		const uint8_t *key;
+		size_t len;
+	} backing[DISK_MAX_BACKING_KEYS];
 };
 
 /*
