@@ -34,8 +34,6 @@
 #define SLOT_SIZE     48
 
 /* A header asking for more is taken as corrupt, not as hours of PBKDF2. */
-#define LUKS_MAX_ITERS 100000000u
-#define LUKS_MAX_STRIPES 65536u
 
 static const uint8_t magic[6] = { 'L', 'U', 'K', 'S', 0xba, 0xbe };
 

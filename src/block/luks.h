@@ -24,6 +24,8 @@
 #define LUKS_SLOT_DEAD    0x0000deadu
 #define LUKS_MIN_ITERS    1000
 #define LUKS_SECTOR       512
+#define LUKS_MAX_ITERS    100000000u /* bounds hostile headers' PBKDF2 */
+#define LUKS_MAX_STRIPES  65536u
 
 struct luks_slot {
 	bool active;
@@ -92,6 +94,29 @@ int luks_area_bytes(const struct luks_params *p, uint64_t *bytes, char *err,
 void luks_describe(const struct luks_header *h, struct luks_params *p,
 		   char *alg, size_t alglen, char *mode, size_t modelen,
 		   char *ivgen, size_t ivlen, char *ivhash, size_t ivhlen);
+
+/*
+ * luks_amend.c: key slots of an existing area (in memory; the caller writes
+ * the material before the header that activates a slot, and the header
+ * before it wipes one). luks_match_slots: the active slots pass opens, as
+ * a bit mask, and the master key (key_bytes) into mk if mk is not NULL;
+ * -EACCES for none.
+ */
+int luks_match_slots(const struct luks_header *h, const uint8_t *area,
+		     uint64_t area_len, const uint8_t *pass, size_t passlen,
+		     unsigned *mask, uint8_t *mk, char *err, size_t errlen);
+/* Where slot i's material lies (bytes from the area's start), checked. */
+int luks_slot_range(const struct luks_header *h, unsigned i,
+		    uint64_t area_len, uint64_t *off, uint64_t *len,
+		    char *err, size_t errlen);
+/* Puts mk into inactive slot i under pass with PBKDF2 iterations. */
+int luks_set_slot(struct luks_header *h, uint8_t *area, uint64_t area_len,
+		  unsigned i, const uint8_t *pass, size_t passlen,
+		  const uint8_t *mk, uint32_t iterations, char *err,
+		  size_t errlen);
+/* Marks active slot i inactive and fills its material with random bytes. */
+int luks_kill_slot(struct luks_header *h, uint8_t *area, uint64_t area_len,
+		   unsigned i, char *err, size_t errlen);
 
 /* luks_af.c: the anti-forensic splitter with the header's hash. */
 int luks_af_split(const char *hash, const uint8_t *key, size_t keylen,

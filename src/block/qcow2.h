@@ -68,6 +68,25 @@ int qcow2_make_empty(struct block_dev *dev);
 int qcow2_set_backing(struct block_dev *dev, const char *file,
 		      const char *fmt);
 
+/*
+ * "img amend" of a LUKS-encrypted image's key slots, with qemu-img's
+ * encrypt.* amend options. key opens the image (its encrypt.key-secret).
+ */
+struct qcow2_luks_amend {
+	bool activate;      /* encrypt.state=active (add), else inactive */
+	const uint8_t *key; /* the image's passphrase */
+	size_t key_len;
+	const uint8_t *new_key; /* encrypt.new-secret, to add */
+	size_t new_len;
+	const uint8_t *old_key; /* encrypt.old-secret: erase the slots it opens */
+	size_t old_len;
+	int slot;               /* encrypt.keyslot, -1: any */
+	uint64_t iter_time_ms;  /* encrypt.iter-time, 0: 2000 */
+};
+
+int qcow2_luks_amend(struct block_dev *dev, const struct qcow2_luks_amend *a,
+		     char *err, size_t errlen);
+
 struct qcow2_snapshot_info {
 	char *id;
 	char *name;

@@ -36,6 +36,8 @@ static const struct img_cmd cmds[] = {
 	{ "rebase", img_rebase, "rebase [-f fmt] [-u] -b NEW [-F fmt] FILE" },
 	{ "compare", img_compare, "compare [-f fmt] [-F fmt] [-s] A B" },
 	{ "map", img_map, "map [-f fmt] [--output=human|json] FILE" },
+	{ "amend", img_amend,
+	  "amend [-f fmt] -o encrypt.state=active|inactive,... FILE" },
 	{ "measure", img_measure,
 	  "measure [-O fmt] [-o opts] [--output=human|json] (--size SIZE | FILE)" },
 };

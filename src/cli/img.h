@@ -96,5 +96,6 @@ int img_rebase(int argc, char **argv);
 int img_compare(int argc, char **argv);
 int img_map(int argc, char **argv);
 int img_measure(int argc, char **argv);
+int img_amend(int argc, char **argv);
 
 #endif
