@@ -284,6 +284,63 @@ static void test_qcow2_encrypted_io(void)
 	free(buf);
 }
 
+/* Key slots added and erased in memory, as "img amend" does. */
+static void test_slot_amend(void)
+{
+	static const uint8_t pass2[] = "second";
+	struct luks_params p = { .iter_time_ms = 1 };
+	struct luks_header h;
+	uint8_t *area, mk[64], got[64];
+	uint64_t len, off, n;
+	unsigned mask;
+	char err[256] = "";
+
+	CHECK_EQ(luks_create(&p, pass, sizeof(pass) - 1, &area, &len, mk, err,
+			     sizeof(err)), 0);
+	CHECK_EQ(luks_parse(&h, area, len, len, err, sizeof(err)), 0);
+	CHECK_EQ(luks_set_slot(&h, area, len, 0, pass2, 6, mk, LUKS_MIN_ITERS,
+			       err, sizeof(err)), -EBUSY);
+	CHECK_EQ(luks_set_slot(&h, area, len, 3, pass2, 6, mk, LUKS_MIN_ITERS,
+			       err, sizeof(err)), 0);
+	CHECK(h.slots[3].active && h.slots[3].iterations == LUKS_MIN_ITERS);
+	CHECK_EQ(luks_match_slots(&h, area, len, pass2, 6, &mask, got, err,
+				  sizeof(err)), 0);
+	CHECK_EQ(mask, 1u << 3);
+	CHECK(!memcmp(got, mk, 64));
+	CHECK_EQ(luks_match_slots(&h, area, len, pass, sizeof(pass) - 1, &mask,
+				  NULL, err, sizeof(err)), 0);
+	CHECK_EQ(mask, 1u << 0);
+	CHECK_EQ(luks_match_slots(&h, area, len, pass, 3, &mask, NULL, err,
+				  sizeof(err)), -EACCES);
+	/* erased: the passphrase opens nothing, the other one still does */
+	CHECK_EQ(luks_kill_slot(&h, area, len, 0, err, sizeof(err)), 0);
+	CHECK(!h.slots[0].active);
+	CHECK_EQ(luks_unlock(&h, area, len, pass, sizeof(pass) - 1, got, err,
+			     sizeof(err)), -EACCES);
+	CHECK_EQ(luks_unlock(&h, area, len, pass2, 6, got, err, sizeof(err)), 0);
+	CHECK_EQ(luks_kill_slot(&h, area, len, 0, err, sizeof(err)), -ENOENT);
+	/* an inactive slot's fields come from the file: checked before use */
+	h.slots[5].offset = h.slots[3].offset + 1;
+	CHECK_EQ(luks_slot_range(&h, 5, len, &off, &n, err, sizeof(err)),
+		 -EINVAL);
+	CHECK(strstr(err, "overlaps slot 3") != NULL);
+	h.slots[5].offset = (uint32_t)(len / 512);
+	CHECK_EQ(luks_set_slot(&h, area, len, 5, pass2, 6, mk, LUKS_MIN_ITERS,
+			       err, sizeof(err)), -EINVAL);
+	h.slots[5].offset = 0;
+	CHECK_EQ(luks_slot_range(&h, 5, len, &off, &n, err, sizeof(err)),
+		 -EINVAL);
+	h.slots[5].offset = 8 + 5 * 504;
+	h.slots[5].stripes = 0;
+	CHECK_EQ(luks_slot_range(&h, 5, len, &off, &n, err, sizeof(err)),
+		 -EINVAL);
+	h.slots[5].stripes = LUKS_STRIPES;
+	CHECK_EQ(luks_slot_range(&h, 5, len, &off, &n, err, sizeof(err)), 0);
+	CHECK_EQ(off, (8 + 5 * 504) * 512ull);
+	CHECK_EQ(n, 64 * LUKS_STRIPES);
+	free(area);
+}
+
 int main(void)
 {
 	RUN(test_xts_vector4);
@@ -292,6 +349,7 @@ int main(void)
 	RUN(test_af_roundtrip);
 	RUN(test_header_roundtrip);
 	RUN(test_header_corrupt);
+	RUN(test_slot_amend);
 	RUN(test_qcow2_encrypted_io);
 	return test_summary();
 }
