@@ -430,10 +430,28 @@ static inline void jd_insn(struct jd_prog *pg, struct jd_rand *r, int idx)
 			pg->code[pg->len++] = 0x48;
 		pg->code[pg->len++] = 0x98 + jd_r(r, 2);
 		break;
-	case 19:		/* IMUL, BT r/m, imm8, BSWAP */
+	case 19:	/* IMUL, BT r/m, imm8, BSWAP, BSF/BSR, SHLD/SHRD */
 		reg = jd_dst(r);
 		size = size < 4 ? 4 : size;
-		switch (jd_r(r, 5)) {
+		switch (jd_r(r, 8)) {
+		case 5:		/* BSF, BSR, F3 0F BC (BSF without BMI1) */
+			op[0] = 0x0f;
+			op[1] = 0xbc + jd_r(r, 2);
+			if (op[1] == 0xbc && jd_r(r, 3) == 0)
+				pg->code[pg->len++] = 0xf3;
+			jd_emit(pg, size, false, fs, op, 2, reg, rm, 0, 0);
+			break;
+		case 6: case 7:	/* SHLD, SHRD by an imm8 or CL */
+			op[0] = 0x0f;
+			op[1] = (jd_r(r, 2) ? 0xa4 : 0xac) + jd_r(r, 2);
+			if ((op[1] & 1) && jd_r(r, 2)) {
+				pg->code[pg->len++] = 0xb1;	/* mov cl */
+				pg->code[pg->len++] = jd_r(r, 70);
+			}
+			jd_emit(pg, size, false, fs, op, 2, reg, rm,
+				jd_r(r, 4) ? jd_r(r, 70) : jd_r(r, 256),
+				op[1] & 1 ? 0 : 1);
+			break;
 		case 0: case 1:
 			op[0] = 0x0f;
 			op[1] = 0xaf;

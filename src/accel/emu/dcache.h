@@ -38,9 +38,10 @@ enum dc_kind {
 	 * Run by the general decoder (H_DECODE), decoded for the translator:
 	 * MOVSS/MOVSD (op: 4 or 8 bytes; size2: 1 load, 0 store) and
 	 * MOVD/MOVQ (op: 0 66 0F 6E, 1 66 0F 7E, 2 F3 0F 7E, 3 66 0F D6),
-	 * REP STOS (op 0) and REP MOVS (op 1)
+	 * REP STOS (op 0) and REP MOVS (op 1), BSF/BSR (op 0/1; F3 0F BC
+	 * is BSF), SHLD/SHRD (op 0/1, imm or DC_COUNT_CL)
 	 */
-	DC_XMM_SCALAR, DC_MOVQ, DC_REP_STR,
+	DC_XMM_SCALAR, DC_MOVQ, DC_REP_STR, DC_BITSCAN, DC_SHLD,
 };
 
 #define DC_COUNT_CL	0x100	/* DC_SHIFT count from CL (not an imm8) */

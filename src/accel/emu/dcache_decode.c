@@ -133,7 +133,7 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 	/* With F3 only MOVDQU, MOVSS, MOVQ, REP MOVS/STOS; with F2 MOVSD */
 	if (pf3 && !(op == 0x0f && (p[i] == 0x6f || p[i] == 0x7f ||
 				    p[i] == 0x10 || p[i] == 0x11 ||
-				    p[i] == 0x7e)) &&
+				    p[i] == 0x7e || p[i] == 0xbc)) &&
 	    op != 0xa4 && op != 0xa5 && op != 0xaa && op != 0xab)
 		goto out;
 	if (pf2 && !(op == 0x0f && (p[i] == 0x10 || p[i] == 0x11)))
@@ -305,6 +305,18 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 		} else if (op >= 0x18 && op <= 0x1f) {
 			dc_modrm(p, &i, e);	/* hint NOPs */
 			e->kind = DC_NOP;
+		} else if ((op == 0xbc && !p66) || (op == 0xbd && !p66 && !pf3)) {
+			/* F3 0F BD is LZCNT; F3 0F BC is BSF (no BMI1) */
+			dc_modrm(p, &i, e);
+			e->op = op & 1;
+			e->kind = DC_BITSCAN;
+		} else if (!p66 && !pf3 &&
+			   (op == 0xa4 || op == 0xa5 || op == 0xac ||
+			    op == 0xad)) {
+			dc_modrm(p, &i, e);
+			e->op = op >= 0xac;
+			e->imm = (op & 1) ? DC_COUNT_CL : p[i++];
+			e->kind = DC_SHLD;
 		} else if ((pf3 || pf2) && (op == 0x10 || op == 0x11)) {
 			dc_modrm(p, &i, e);
 			e->op = pf2 ? 8 : 4;
@@ -528,6 +540,8 @@ static uint8_t dc_pick(struct dc_entry *e)
 	case DC_XMM_SCALAR:
 	case DC_MOVQ:
 	case DC_REP_STR:
+	case DC_BITSCAN:
+	case DC_SHLD:
 		return H_DECODE;
 	}
 	return H_GENERIC;

@@ -277,3 +277,111 @@ void jit_gen_bt(struct jgen *g, const struct dc_entry *e)
 	jx(b, 1, 0x08, 1, HRSI, jmem(HRSP, 0));		/* or [rsp], sil */
 	jb8(b, 0x9d);					/* popfq */
 }
+
+/* A short forward jump (Jcc rel8, or JMP rel8 for cc < 0) to patch */
+static uint8_t *jmp8(struct jbuf *b, int cc)
+{
+	jb8(b, cc < 0 ? 0xeb : 0x70 + cc);
+	jb8(b, 0);
+	return b->p - 1;
+}
+
+static void patch8(struct jbuf *b, uint8_t *rel)
+{
+	*rel = (uint8_t)(b->p - rel - 1);
+}
+
+/*
+ * BSF/BSR r, r/m (32 and 64 bits): ZF alone, set for a source of 0, which
+ * leaves the destination as it was (the interpreter's exec_bitscan).
+ */
+void jit_gen_bitscan(struct jgen *g, const struct dc_entry *e)
+{
+	struct jbuf *b = &g->b;
+	int size = e->size;
+	struct jop x;
+	uint8_t *zero, *done = NULL;
+
+	x = e->mem ? jit_gen_mem(g, e, size, false) : jit_greg(e, e->rm, size);
+	jit_gen_mem_done(g);
+	j_mov_rm(b, size, T, x);
+	if (g->live_out)
+		jb8(b, 0x9c);					/* pushfq */
+	j_test_mr(b, size, jreg(T), T);
+	zero = jmp8(b, 4);					/* jz */
+	jx(b, size, 0xbc0f + (e->op << 8), 2, W, jreg(T));
+	jit_set_reg(g, e, e->reg, size, W);
+	if (g->live_out) {
+		jx(b, 8, 0x83, 1, 4, jmem(HRSP, 0));	/* and [rsp], ~ZF */
+		jb8(b, (uint8_t)~FL_ZF);
+		done = jmp8(b, -1);
+		patch8(b, zero);
+		jx(b, 8, 0x83, 1, 1, jmem(HRSP, 0));	/* or [rsp], ZF */
+		jb8(b, FL_ZF);
+		patch8(b, done);
+		jb8(b, 0x9d);					/* popfq */
+	} else {
+		patch8(b, zero);
+	}
+}
+
+/*
+ * SHLD/SHRD r/m, r by an imm8 or CL (32 and 64 bits). A masked count of
+ * 0 changes nothing but the zero-extension of a 32-bit register; with the
+ * flags live, OF is the sign change and AF clear (alu_shld).
+ */
+void jit_gen_shld(struct jgen *g, const struct dc_entry *e)
+{
+	struct jbuf *b = &g->b;
+	int size = e->size, mask = size == 8 ? 63 : 31;
+	bool cl = e->imm == DC_COUNT_CL;
+	int c = cl ? -1 : (int)(e->imm & mask);
+	struct jop x = jmem(HRCX, 0), res;
+	uint8_t *skip = NULL;
+
+	if (e->mem) {
+		jit_gen_mem(g, e, size, true);
+		if (cl) {
+			j_mov_mr(b, 8, jreg(HRDI), HRCX);	/* CL is the count */
+			x = jmem(HRDI, 0);
+		}
+	}
+	if (cl) {
+		jit_gen_save(g);
+		j_movx(b, 4, false, 1, HRCX, jmem(HRBX, GPR(R_CX)));
+		j_alu_mi(b, 4, 4, jreg(HRCX), mask);
+	}
+	jit_gen_mem_done(g);
+	x = jit_dest_begin(g, e, e->rm, size, x);
+	if (c) {
+		j_mov_rm(b, size, V, jit_greg(e, e->reg, size));
+		if (g->live_out) {
+			j_mov_rm(b, size, T, x);
+			if (cl) {
+				jb8(b, 0xe3);		/* jrcxz: keeps the flags */
+				skip = b->p;
+				jb8(b, 0);
+			}
+		}
+		jx(b, size, (cl ? 0xa50f : 0xa40f) + (e->op << 11), 2, V, x);
+		if (!cl)
+			jb8(b, c);
+		if (g->live_out) {
+			res = x;
+			jb8(b, 0x9c);			/* pushfq; pop rdx */
+			jb8(b, 0x5a);
+			j_alu_mi(b, 8, 4, jreg(HRDX),
+				 ~(uint64_t)(FL_AF | FL_OF));
+			j_mov_rm(b, size, HRSI, res);
+			j_alu_mr(b, 8, 6, jreg(HRSI), T);	/* xor */
+			j_shift_mi(b, 8, 5, jreg(HRSI), size * 8 - 1);
+			j_shift_mi(b, 8, 4, jreg(HRSI), 11);
+			j_alu_mr(b, 8, 1, jreg(HRDX), HRSI);
+			jb8(b, 0x52);			/* push rdx; popfq */
+			jb8(b, 0x9d);
+			if (skip)
+				*skip = (uint8_t)(b->p - skip - 1);
+		}
+	}
+	jit_dest_end(g, e, e->rm, size);
+}

@@ -113,6 +113,10 @@ void jit_gen_imul(struct jgen *g, const struct dc_entry *e);
 void jit_gen_muldiv(struct jgen *g, const struct dc_entry *e);
 /* BT r/m, imm8 */
 void jit_gen_bt(struct jgen *g, const struct dc_entry *e);
+/* BSF/BSR r, r/m */
+void jit_gen_bitscan(struct jgen *g, const struct dc_entry *e);
+/* SHLD/SHRD r/m, r, imm8 or CL */
+void jit_gen_shld(struct jgen *g, const struct dc_entry *e);
 
 /* jit_str.c: REP STOS, REP MOVS within a page */
 void jit_gen_rep_str(struct jgen *g, const struct dc_entry *e);

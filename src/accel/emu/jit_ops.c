@@ -82,6 +82,8 @@ bool jit_op_supported(const struct dc_entry *e)
 		return true;
 	case DC_REP_STR:
 		return e->seg == SEG_NONE;
+	case DC_BITSCAN: case DC_SHLD:
+		return e->size >= 4;
 	case DC_LEA:
 		return e->size >= 4;
 	case DC_MOVSXD:
@@ -101,8 +103,11 @@ bool jit_op_writes_flags(const struct dc_entry *e)
 	switch (e->kind) {
 	case DC_ALU_RM_R: case DC_ALU_R_RM: case DC_ALU_RM_IMM:
 	case DC_TEST: case DC_TEST_IMM: case DC_INC: case DC_DEC:
-	case DC_IMUL: case DC_IMUL_IMM: case DC_BT:
+	case DC_IMUL: case DC_IMUL_IMM: case DC_BT: case DC_BITSCAN:
 		return true;
+	case DC_SHLD:
+		return e->imm == DC_COUNT_CL ||
+		       (e->imm & (e->size == 8 ? 63 : 31));
 	case DC_SHIFT:
 		return e->imm == DC_COUNT_CL || shift_count(e) > 0;
 	case DC_GROUP3:	/* NEG, MUL, IMUL; DIV keeps them */
@@ -137,6 +142,10 @@ void jit_op_flag_use(const struct dc_entry *e, bool *reads, bool *sets)
 			*reads = true;
 		else if (e->imm != DC_COUNT_CL && shift_count(e))
 			*sets = true;
+		break;
+	case DC_SHLD:
+		*sets = e->imm != DC_COUNT_CL &&
+			(e->imm & (e->size == 8 ? 63 : 31));
 		break;
 	case DC_GROUP3:
 		/* MUL and IMUL keep AF; DIV keeps all, or leaves for a #DE */
@@ -412,6 +421,12 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 		break;
 	case DC_REP_STR:
 		jit_gen_rep_str(g, e);
+		break;
+	case DC_BITSCAN:
+		jit_gen_bitscan(g, e);
+		break;
+	case DC_SHLD:
+		jit_gen_shld(g, e);
 		break;
 	case DC_BT:
 		jit_gen_bt(g, e);
