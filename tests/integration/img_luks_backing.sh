@@ -4,8 +4,9 @@
 # another key reads in cvisor img (--image-opts ...,backing.encrypt.
 # key-secret=ID, two levels deep too) as qemu-img reads it; a chain cvisor
 # made and wrote (img and a Linux guest with key-file= and backing.key-file=)
-# reads in qemu-img, check clean; commit into an encrypted base; a missing
-# or wrong backing key is one line and writes nothing.
+# reads in qemu-img, check clean; commit into an encrypted base; a VM waits
+# for backing.key-secret= on its control socket; a missing or wrong backing
+# key is one line and writes nothing.
 . "$(dirname "$0")/lib.sh"
 
 if ! command -v qemu-img >/dev/null || ! command -v qemu-io >/dev/null; then
@@ -114,6 +115,33 @@ qemu-io $SEC --image-opts "$CP_OPTS" -c "write -P 0x66 64k 128k" >/dev/null &&
 	cmp -s cp1.raw cb1.raw &&
 	qemu-img check -q $SEC --image-opts "driver=qcow2,file.filename=cbase.qcow2,encrypt.key-secret=s0"
 check luks_backing_commit_into_encrypted $? "$(cat commit.out)"
+
+# backing.key-secret=: the VM waits for the backing file's key on its
+# control socket (a small test guest: the disks open before it runs)
+export CVISOR_RUNTIME_DIR=$TMP/run
+mkdir -p "$CVISOR_RUNTIME_DIR" && chmod 700 "$CVISOR_RUNTIME_DIR"
+if [[ -r $GUESTS/hello.elf ]]; then
+	: >ks.out
+	timeout --kill-after=5 300 "$C" run --name bkvm --accel emu --test-exit \
+		--memory 64M --kernel "$GUESTS/hello.elf" \
+		--disk path=cenc.qcow2,format=qcow2,key-file=p1,backing.key-secret=k0 \
+		</dev/null >ks.out 2>&1 &
+	vm_pid=$!
+	for ((i = 0; i < 600; i++)); do
+		grep -q "waiting for secret 'k0'" ks.out && break
+		kill -0 $vm_pid 2>/dev/null || break
+		sleep 0.1
+	done
+	"$C" secret-set bkvm k0 p0 >ks_set.out 2>&1
+	set_rc=$?
+	wait $vm_pid
+	rc=$?
+	[[ $set_rc -eq 0 && $rc -eq 0 ]] && grep -q "backing: waiting for secret 'k0'" ks.out &&
+		! grep -q 'base passphrase' ks.out
+	check luks_backing_key_secret $? "set rc=$set_rc rc=$rc: $(cat ks_set.out) $(tail -c 300 ks.out)"
+else
+	skip luks_backing_key_secret "no test guests in $GUESTS (make guests)"
+fi
 
 # --- a Linux guest on the chains (--disk key-file=, backing.key-file=) ---
 load_linux_assets img_luks_backing_linux || exit 0
