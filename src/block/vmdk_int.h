@@ -148,11 +148,15 @@ int vmdk_desc_parse(const char *text, size_t len, struct vmdk_desc *d,
 		    char *err, size_t errlen);
 void vmdk_desc_free(struct vmdk_desc *d);
 
-/* vmdk_sparse.c: one sparse extent (vmdk_check.c: its check) */
+/* vmdk_header.c: opening one sparse extent */
 void vmdk_header_decode(const uint8_t *b, struct vmdk_header *h);
 void vmdk_header_encode(uint8_t *b, const struct vmdk_header *h);
 int vmdk_sparse_open(struct vmdk_extent *e, bool rw, char *err, size_t errlen);
 void vmdk_sparse_close(struct vmdk_extent *e);
+bool vmdk_in_file(const struct vmdk_extent *e, uint64_t sector,
+		  uint64_t bytes);
+
+/* vmdk_sparse.c: its grains (vmdk_check.c: its check) */
 int vmdk_sparse_read(struct vmdk_extent *e, uint8_t *buf, uint64_t len,
 		     uint64_t off);
 int vmdk_sparse_write(struct vmdk_extent *e, const uint8_t *buf, uint64_t len,
@@ -168,8 +172,6 @@ enum vmdk_grain_kind { GRAIN_UNALLOC, GRAIN_ZERO, GRAIN_DATA, GRAIN_COMPRESSED }
 /* What the table says of grain grain_idx; -EIO for a grain past the end. */
 int vmdk_grain_entry(struct vmdk_extent *e, uint64_t grain_idx,
 		     uint32_t *entry, enum vmdk_grain_kind *kind);
-bool vmdk_in_file(const struct vmdk_extent *e, uint64_t sector,
-		  uint64_t bytes);
 
 /* vmdk_stream.c: compressed grains and the stream-optimized writer */
 int vmdk_inflate_grain(struct vmdk_extent *e, uint64_t gi, uint64_t host,
