@@ -17,7 +17,7 @@ PKG_LIBS  = $(or $(shell pkg-config --exists $(PKGS) 2>/dev/null && \
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror \
             -D_GNU_SOURCE -Isrc -pthread -MMD -MP \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   += -pthread -lz -lzstd -luring -lseccomp -lutil -lm $(PKG_LIBS)
+LDLIBS   += -pthread -lz -ldeflate -lzstd -luring -lseccomp -lutil -lm $(PKG_LIBS)
 ifeq ($(SAN),1)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=undefined

@@ -8,7 +8,7 @@ set -euo pipefail
 
 # Build: compiler, sanitizers (clang), and the libraries cvisor links against.
 build=(build-essential pkg-config clang
-	libslirp-dev libglib2.0-dev libvncserver-dev zlib1g-dev libzstd-dev
+	libslirp-dev libglib2.0-dev libvncserver-dev zlib1g-dev libdeflate-dev libzstd-dev
 	liburing-dev libseccomp-dev libjansson-dev libpng-dev
 	libssl-dev libiscsi-dev libnuma-dev)
 # Tests and benchmarks: QEMU is the oracle for qcow2 (and, with

@@ -255,9 +255,8 @@ int vmdk_sparse_open(struct vmdk_extent *e, bool rw, char *err, size_t errlen)
 	e->meta_end = e->h.overhead <= e->file_size / VMDK_SECTOR ?
 			      e->h.overhead * VMDK_SECTOR : e->file_size;
 	if (e->compressed) {
-		e->zbuf = malloc(2 * e->grain + VMDK_SECTOR);
 		e->gbuf = malloc(e->grain);
-		if (!e->zbuf || !e->gbuf)
+		if (!e->gbuf)
 			return -ENOMEM;
 	}
 	if (!rw)
@@ -292,12 +291,12 @@ int vmdk_sparse_open(struct vmdk_extent *e, bool rw, char *err, size_t errlen)
 void vmdk_sparse_close(struct vmdk_extent *e)
 {
 	vmdk_stream_free(e);
-	for (unsigned i = 0; i < VMDK_PAR_THREADS; i++)
-		free(e->pzbuf[i]);
+	vmdk_pool_free(e->pool);
+	e->pool = NULL;
+	vmdk_inflate_free(e);
 	for (unsigned i = 0; i < VMDK_GT_CACHE; i++)
 		free(e->cache[i].gt);
 	free(e->gd);
 	free(e->rgd);
-	free(e->zbuf);
 	free(e->gbuf);
 }

@@ -42,6 +42,7 @@
 #define VMDK_GT_CACHE           16u
 #define VMDK_PAR_THREADS        8u   /* zlib threads */
 #define VMDK_PAR_GRAINS         32u  /* grains per parallel batch */
+#define VMDK_DEFLATE_LEVEL      6    /* zlib's default, as qemu-img's */
 
 /* The fields of a SparseExtentHeader, in host order. */
 struct vmdk_header {
@@ -60,6 +61,8 @@ struct vmdk_gt_slot {
 };
 
 struct vmdk_stream;
+struct vmdk_pool;
+struct libdeflate_decompressor;
 
 struct vmdk_extent {
 	enum vmdk_ext_type type;
@@ -80,11 +83,14 @@ struct vmdk_extent {
 	struct vmdk_gt_slot cache[VMDK_GT_CACHE];
 	unsigned next_victim;
 	bool compressed;
-	uint8_t *zbuf, *gbuf;  /* compressed grain read buffers */
-	uint8_t *pzbuf[VMDK_PAR_THREADS]; /* per thread, for batches */
+	uint8_t *gbuf;         /* the last compressed grain read alone */
 	uint64_t gbuf_lba;     /* grain held in gbuf, UINT64_MAX if none */
+	/* each thread's compressed bytes and decompressor (vmdk_inflate.c) */
+	uint8_t *zbuf[VMDK_PAR_THREADS];
+	struct libdeflate_decompressor *dec[VMDK_PAR_THREADS];
 	bool stream_ok;        /* empty stream-optimized: may be written */
 	struct vmdk_stream *stream; /* stream-optimized writing, or NULL */
+	struct vmdk_pool *pool; /* threads for batches of grains, or NULL */
 };
 
 struct vmdk {
@@ -173,11 +179,16 @@ enum vmdk_grain_kind { GRAIN_UNALLOC, GRAIN_ZERO, GRAIN_DATA, GRAIN_COMPRESSED }
 int vmdk_grain_entry(struct vmdk_extent *e, uint64_t grain_idx,
 		     uint32_t *entry, enum vmdk_grain_kind *kind);
 
-/* vmdk_stream.c: compressed grains and the stream-optimized writer */
-int vmdk_inflate_grain(struct vmdk_extent *e, uint64_t gi, uint64_t host,
-		       uint8_t *zbuf, uint8_t *out);
+/* vmdk_inflate.c: reading compressed grains */
+/* Grain grain_idx, stored at host, inflated into out (a grain). */
 int vmdk_read_compressed(struct vmdk_extent *e, uint64_t grain_idx,
 			 uint64_t host, uint8_t *out);
+/* k (at most VMDK_PAR_GRAINS) whole grains from gi on into buf. */
+int vmdk_read_compressed_batch(struct vmdk_extent *e, uint8_t *buf,
+			       uint64_t gi, unsigned k);
+void vmdk_inflate_free(struct vmdk_extent *e);
+
+/* vmdk_stream.c: the stream-optimized writer */
 int vmdk_stream_begin(struct vmdk_extent *e);
 int vmdk_stream_write(struct vmdk_extent *e, const uint8_t *buf, uint64_t len,
 		      uint64_t off);
@@ -185,9 +196,14 @@ int vmdk_stream_finish(struct vmdk_extent *e);
 void vmdk_stream_free(struct vmdk_extent *e);
 bool vmdk_stream_empty(struct vmdk_extent *e);
 
-/* vmdk_par.c: fn(ctx, i, t) for i in [0, k) on threads t; first error */
-int vmdk_parallel(unsigned k, int (*fn)(void *ctx, unsigned i, unsigned t),
-		  void *ctx);
+/*
+ * vmdk_par.c: fn(ctx, i, t) for i in [0, k) on threads t (t < VMDK_PAR_THREADS,
+ * each t on one thread at a time) of *pool, made at the first call; the
+ * first error.
+ */
+int vmdk_parallel(struct vmdk_pool **pool, unsigned k,
+		  int (*fn)(void *ctx, unsigned i, unsigned t), void *ctx);
+void vmdk_pool_free(struct vmdk_pool *p);
 
 /* vmdk_create.c */
 extern const char vmdk_create_help[];

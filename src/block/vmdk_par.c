@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
  * Whole grains deflated (stream-optimized writing) and inflated (reading)
- * on several threads: zlib is the cost of streamOptimized images, and a
- * convert hands over megabytes at once. Each thread takes every n-th grain
- * of a batch; the caller places the results in order.
+ * on several threads: compression is the cost of streamOptimized images,
+ * and a convert hands over megabytes at once.
+ *
+ * The threads live as long as the extent: a thread created per batch
+ * starts behind every other runnable task of a busy host, and the batch
+ * waited for it. Grains are claimed one at a time, the caller taking its
+ * share too, so a thread the scheduler leaves waiting delays a batch by at
+ * most the grain it holds. The caller places the results in order.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -11,51 +16,130 @@
 
 #include "block/vmdk_int.h"
 
-struct par {
+struct vmdk_pool {
+	pthread_mutex_t lock;
+	pthread_cond_t work, done;
+	unsigned n; /* threads besides the caller */
+	pthread_t tid[VMDK_PAR_THREADS];
+	/* the batch: items [0, k), next to claim, finished so far */
 	int (*fn)(void *ctx, unsigned i, unsigned t);
 	void *ctx;
-	unsigned k, n, t;
+	unsigned k, next, finished;
 	int ret;
-	pthread_t tid;
-	bool started;
+	uint64_t gen; /* batches handed out, so a thread sees a new one */
+	bool quit;
 };
+
+struct worker_arg {
+	struct vmdk_pool *p;
+	unsigned t;
+};
+
+/* Runs items of the current batch as thread t until none is left. */
+static void run_items(struct vmdk_pool *p, unsigned t)
+{
+	while (p->next < p->k) {
+		unsigned i = p->next++;
+		int ret;
+
+		pthread_mutex_unlock(&p->lock);
+		ret = p->fn(p->ctx, i, t);
+		pthread_mutex_lock(&p->lock);
+		if (ret && !p->ret)
+			p->ret = ret;
+		if (++p->finished == p->k)
+			pthread_cond_signal(&p->done);
+	}
+}
 
 static void *worker(void *arg)
 {
-	struct par *p = arg;
+	struct worker_arg a = *(struct worker_arg *)arg;
+	struct vmdk_pool *p = a.p;
+	uint64_t seen = 0;
 
-	for (unsigned i = p->t; i < p->k; i += p->n) {
-		int ret = p->fn(p->ctx, i, p->t);
-
-		if (ret && !p->ret)
-			p->ret = ret;
+	free(arg);
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		while (!p->quit && p->gen == seen)
+			pthread_cond_wait(&p->work, &p->lock);
+		if (p->quit)
+			break;
+		seen = p->gen;
+		run_items(p, a.t);
 	}
+	pthread_mutex_unlock(&p->lock);
 	return NULL;
 }
 
-int vmdk_parallel(unsigned k, int (*fn)(void *ctx, unsigned i, unsigned t),
-		  void *ctx)
+/* A pool of up to one thread per CPU (the caller counts as one). */
+static struct vmdk_pool *pool_new(void)
 {
-	struct par p[VMDK_PAR_THREADS];
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned n = cpus < 1 ? 1 : cpus > VMDK_PAR_THREADS ?
-					 VMDK_PAR_THREADS : (unsigned)cpus;
-	int ret = 0;
+	unsigned want = cpus < 1 ? 1 : cpus > VMDK_PAR_THREADS ?
+					    VMDK_PAR_THREADS : (unsigned)cpus;
+	struct vmdk_pool *p = calloc(1, sizeof(*p));
 
-	if (n > k)
-		n = k;
-	for (unsigned t = 0; t < n; t++)
-		p[t] = (struct par){ .fn = fn, .ctx = ctx, .k = k, .n = n, .t = t };
-	for (unsigned t = 1; t < n; t++)
-		p[t].started = !pthread_create(&p[t].tid, NULL, worker, &p[t]);
-	worker(&p[0]);
-	for (unsigned t = 1; t < n; t++) {
-		if (p[t].started)
-			pthread_join(p[t].tid, NULL);
-		else
-			worker(&p[t]); /* no thread: do its share here */
+	if (!p)
+		return NULL;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->done, NULL);
+	for (unsigned t = 1; t < want; t++) {
+		struct worker_arg *a = malloc(sizeof(*a));
+
+		if (!a)
+			break;
+		*a = (struct worker_arg){ .p = p, .t = t };
+		if (pthread_create(&p->tid[p->n], NULL, worker, a)) {
+			free(a);
+			break; /* fewer threads: the caller does more */
+		}
+		p->n++;
 	}
-	for (unsigned t = 0; t < n && !ret; t++)
-		ret = p[t].ret;
+	return p;
+}
+
+void vmdk_pool_free(struct vmdk_pool *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->quit = true;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->lock);
+	for (unsigned t = 0; t < p->n; t++)
+		pthread_join(p->tid[t], NULL);
+	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->done);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+int vmdk_parallel(struct vmdk_pool **pool, unsigned k,
+		  int (*fn)(void *ctx, unsigned i, unsigned t), void *ctx)
+{
+	struct vmdk_pool *p = *pool;
+	int ret;
+
+	if (!p) {
+		p = *pool = pool_new();
+		if (!p)
+			return -ENOMEM;
+	}
+	pthread_mutex_lock(&p->lock);
+	p->fn = fn;
+	p->ctx = ctx;
+	p->k = k;
+	p->next = p->finished = 0;
+	p->ret = 0;
+	p->gen++;
+	if (p->n)
+		pthread_cond_broadcast(&p->work);
+	run_items(p, 0);
+	while (p->finished < p->k)
+		pthread_cond_wait(&p->done, &p->lock);
+	ret = p->ret;
+	pthread_mutex_unlock(&p->lock);
 	return ret;
 }

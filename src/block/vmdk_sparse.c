@@ -73,49 +73,6 @@ int vmdk_grain_entry(struct vmdk_extent *e, uint64_t grain_idx,
 	return 0;
 }
 
-struct read_batch {
-	struct vmdk_extent *e;
-	uint64_t gi;
-	uint8_t *buf;
-	uint32_t entry[VMDK_PAR_GRAINS];
-	enum vmdk_grain_kind kind[VMDK_PAR_GRAINS];
-};
-
-static int inflate_one(void *ctx, unsigned i, unsigned t)
-{
-	struct read_batch *b = ctx;
-	struct vmdk_extent *e = b->e;
-	uint8_t *out = b->buf + i * e->grain;
-
-	if (b->kind[i] != GRAIN_COMPRESSED) {
-		memset(out, 0, e->grain);
-		return 0;
-	}
-	/* each thread its own buffer: t is this thread's alone */
-	if (!e->pzbuf[t]) {
-		e->pzbuf[t] = malloc(2 * e->grain + VMDK_SECTOR);
-		if (!e->pzbuf[t])
-			return -ENOMEM;
-	}
-	return vmdk_inflate_grain(e, b->gi + i, b->entry[i] * VMDK_SECTOR,
-				  e->pzbuf[t], out);
-}
-
-/* k whole compressed grains from gi on, inflated in parallel. */
-static int read_compressed_batch(struct vmdk_extent *e, uint8_t *buf,
-				 uint64_t gi, unsigned k)
-{
-	struct read_batch b = { .e = e, .gi = gi, .buf = buf };
-
-	for (unsigned i = 0; i < k; i++) {
-		int ret = vmdk_grain_entry(e, gi + i, &b.entry[i], &b.kind[i]);
-
-		if (ret)
-			return ret;
-	}
-	return vmdk_parallel(k, inflate_one, &b);
-}
-
 int vmdk_sparse_read(struct vmdk_extent *e, uint8_t *buf, uint64_t len,
 		     uint64_t off)
 {
@@ -137,7 +94,7 @@ int vmdk_sparse_read(struct vmdk_extent *e, uint8_t *buf, uint64_t len,
 					     VMDK_PAR_GRAINS :
 					     (unsigned)(len / e->grain);
 
-			ret = read_compressed_batch(e, buf, gi, k);
+			ret = vmdk_read_compressed_batch(e, buf, gi, k);
 			if (ret)
 				return ret;
 			buf += k * e->grain;

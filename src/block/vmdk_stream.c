@@ -1,18 +1,19 @@
 // SPDX-License-Identifier: MIT
 /*
- * Stream-optimized VMDK: grains deflated behind a marker (LBA, size), read
- * one grain at a time; and the writer "img convert -O vmdk -o
- * subformat=streamOptimized" uses, which appends grains in ascending order,
- * each grain table after the grains it maps, then the grain directory, the
- * footer (the header with the directory's place) and the end-of-stream
- * marker, as VMware's OVA exports lay them out.
+ * The stream-optimized VMDK writer "img convert -O vmdk -o
+ * subformat=streamOptimized" uses: it appends grains in ascending order,
+ * each deflated (a zlib stream, level 6 as qemu-img's zlib default, made by
+ * libdeflate, which takes about a third less time for the same size) behind
+ * a marker (LBA, size), each grain table after the grains it maps, then the
+ * grain directory, the footer (the header with the directory's place) and
+ * the end-of-stream marker, as VMware's OVA exports lay them out.
  */
 #include <errno.h>
+#include <libdeflate.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "block/vmdk_int.h"
 
@@ -25,55 +26,11 @@ struct vmdk_stream {
 	uint8_t *grain;   /* the gathered grain */
 	uint8_t *out;     /* marker and deflated grain */
 	uint8_t *outs[VMDK_PAR_GRAINS]; /* the same for a parallel batch */
-	uLongf zlen[VMDK_PAR_GRAINS];
-	/* one deflate state per thread, reset per grain, not set up anew */
-	z_stream z[VMDK_PAR_THREADS];
-	bool z_ready[VMDK_PAR_THREADS];
+	size_t zlen[VMDK_PAR_GRAINS];
+	size_t zmax;      /* room for a deflated grain */
+	struct libdeflate_compressor *z[VMDK_PAR_THREADS]; /* one per thread */
 	uint32_t *gt, *gd;
 };
-
-int vmdk_inflate_grain(struct vmdk_extent *e, uint64_t gi, uint64_t host,
-		       uint8_t *zbuf, uint8_t *out)
-{
-	uint64_t max = 2 * e->grain + VMDK_SECTOR, avail, size;
-	uLongf out_len = e->grain;
-	const uint8_t *z = zbuf;
-	int ret;
-
-	if (host >= e->file_size)
-		return -EIO;
-	avail = e->file_size - host < max ? e->file_size - host : max;
-	ret = block_fd_pread(e->fd, zbuf, avail, host);
-	if (ret)
-		return ret;
-	size = avail;
-	if (e->h.flags & VMDK_FLAG_MARKERS) {
-		if (avail < 12 || vmdk_le64(zbuf) != gi * e->h.grain)
-			return -EIO; /* not the marker of this grain */
-		size = vmdk_le32(zbuf + 8);
-		if (!size || size > avail - 12)
-			return -EIO;
-		z += 12;
-	}
-	if (uncompress(out, &out_len, z, (uLong)size) != Z_OK)
-		return -EIO;
-	memset(out + out_len, 0, e->grain - out_len);
-	return 0;
-}
-
-int vmdk_read_compressed(struct vmdk_extent *e, uint64_t gi, uint64_t host,
-			 uint8_t *out)
-{
-	int ret;
-
-	if (e->gbuf_lba == gi && out == e->gbuf)
-		return 0;
-	e->gbuf_lba = UINT64_MAX;
-	ret = vmdk_inflate_grain(e, gi, host, e->zbuf, out);
-	if (!ret && out == e->gbuf)
-		e->gbuf_lba = gi;
-	return ret;
-}
 
 bool vmdk_stream_empty(struct vmdk_extent *e)
 {
@@ -106,8 +63,9 @@ int vmdk_stream_begin(struct vmdk_extent *e)
 	if (!s)
 		return -ENOMEM;
 	e->stream = s;
+	s->zmax = libdeflate_zlib_compress_bound(NULL, e->grain);
 	s->grain = malloc(e->grain);
-	s->out = malloc(compressBound((uLong)e->grain) + 2 * VMDK_SECTOR);
+	s->out = malloc(s->zmax + 2 * VMDK_SECTOR);
 	s->gt = calloc(e->h.gtes, 4);
 	s->gd = calloc(e->ngt ? e->ngt : 1, 4);
 	if (!s->grain || !s->out || !s->gt || !s->gd) {
@@ -180,31 +138,19 @@ static bool all_zero(const uint8_t *p, uint64_t n)
 
 /* in (one grain) deflated to out, its length in *zlen, on thread t. */
 static int deflate_grain(struct vmdk_stream *s, unsigned t, const uint8_t *in,
-			 uLong len, uint8_t *out, uLongf *zlen)
+			 size_t len, uint8_t *out, size_t *zlen)
 {
-	z_stream *z = &s->z[t];
-
-	if (!s->z_ready[t]) {
-		memset(z, 0, sizeof(*z));
-		if (deflateInit(z, Z_DEFAULT_COMPRESSION) != Z_OK)
-			return -ENOMEM;
-		s->z_ready[t] = true;
-	} else if (deflateReset(z) != Z_OK) {
-		return -EIO;
-	}
-	z->next_in = (Bytef *)in;
-	z->avail_in = (uInt)len;
-	z->next_out = out;
-	z->avail_out = (uInt)*zlen;
-	if (deflate(z, Z_FINISH) != Z_STREAM_END)
-		return -EIO;
-	*zlen = z->total_out;
-	return 0;
+	if (!s->z[t])
+		s->z[t] = libdeflate_alloc_compressor(VMDK_DEFLATE_LEVEL);
+	if (!s->z[t])
+		return -ENOMEM;
+	*zlen = libdeflate_zlib_compress(s->z[t], in, len, out, s->zmax);
+	return *zlen ? 0 : -EIO;
 }
 
 /* Grain gi, deflated to out + 12 (zlen bytes), behind its marker. */
 static int place_grain(struct vmdk_stream *s, struct vmdk_extent *e,
-		       uint64_t gi, uint8_t *out, uLongf zlen)
+		       uint64_t gi, uint8_t *out, size_t zlen)
 {
 	uint32_t idx = (uint32_t)(gi / e->h.gtes);
 	uint64_t total = (12 + zlen + VMDK_SECTOR - 1) & ~(VMDK_SECTOR - 1);
@@ -229,14 +175,13 @@ static int place_grain(struct vmdk_stream *s, struct vmdk_extent *e,
 static int emit_grain(struct vmdk_stream *s, struct vmdk_extent *e)
 {
 	uint64_t gi = s->cur_gi;
-	uLongf zlen = compressBound((uLong)e->grain);
+	size_t zlen;
+	int ret;
 
 	s->cur_gi = UINT64_MAX;
 	if (gi == UINT64_MAX || all_zero(s->grain, e->grain))
 		return 0;
-	int ret = deflate_grain(s, 0, s->grain, (uLong)e->grain, s->out + 12,
-				&zlen);
-
+	ret = deflate_grain(s, 0, s->grain, e->grain, s->out + 12, &zlen);
 	return ret ? ret : place_grain(s, e, gi, s->out, zlen);
 }
 
@@ -255,9 +200,7 @@ static int deflate_one(void *ctx, unsigned i, unsigned t)
 	s->zlen[i] = 0;
 	if (all_zero(g, grain))
 		return 0;
-	s->zlen[i] = compressBound((uLong)grain);
-	return deflate_grain(s, t, g, (uLong)grain, s->outs[i] + 12,
-			     &s->zlen[i]);
+	return deflate_grain(s, t, g, grain, s->outs[i] + 12, &s->zlen[i]);
 }
 
 /* k whole grains from gi on, deflated in parallel, placed in order. */
@@ -269,12 +212,11 @@ static int write_batch(struct vmdk_stream *s, struct vmdk_extent *e,
 
 	for (unsigned i = 0; i < k; i++) {
 		if (!s->outs[i])
-			s->outs[i] = malloc(compressBound((uLong)e->grain) +
-					    2 * VMDK_SECTOR);
+			s->outs[i] = malloc(s->zmax + 2 * VMDK_SECTOR);
 		if (!s->outs[i])
 			return -ENOMEM;
 	}
-	ret = vmdk_parallel(k, deflate_one, &b);
+	ret = vmdk_parallel(&e->pool, k, deflate_one, &b);
 	for (unsigned i = 0; !ret && i < k; i++)
 		if (s->zlen[i])
 			ret = place_grain(s, e, gi + i, s->outs[i], s->zlen[i]);
@@ -367,8 +309,7 @@ void vmdk_stream_free(struct vmdk_extent *e)
 	for (unsigned i = 0; i < VMDK_PAR_GRAINS; i++)
 		free(s->outs[i]);
 	for (unsigned i = 0; i < VMDK_PAR_THREADS; i++)
-		if (s->z_ready[i])
-			deflateEnd(&s->z[i]);
+		libdeflate_free_compressor(s->z[i]);
 	free(s->grain);
 	free(s->out);
 	free(s->gt);
