@@ -326,13 +326,16 @@ err_close:
 	return ret;
 }
 
-void block_close(struct block_dev *dev)
+int block_close(struct block_dev *dev)
 {
+	int ret;
+
 	if (!dev)
-		return;
-	dev->drv->close(dev);
+		return 0;
+	ret = dev->drv->close(dev);
 	free(dev->path);
 	free(dev);
+	return ret;
 }
 
 static int check_range(struct block_dev *dev, uint64_t off, uint64_t len)

@@ -106,7 +106,11 @@ struct block_driver {
 		      uint64_t off);
 	int (*pwritev)(struct block_dev *dev, const struct iovec *iov, int n,
 		       uint64_t off);
-	void (*close)(struct block_dev *dev);
+	/*
+	 * Frees the driver's state, finishing what the format writes last
+	 * (a stream-optimized VMDK's tables and footer): 0 or -errno.
+	 */
+	int (*close)(struct block_dev *dev);
 	int (*pread)(struct block_dev *dev, void *buf, size_t len, uint64_t off);
 	int (*pwrite)(struct block_dev *dev, const void *buf, size_t len,
 		      uint64_t off);
@@ -186,7 +190,12 @@ int block_open_opts(const char *path, const char *fmt, int flags,
 const struct block_driver *block_url_driver(const char *path);
 /* path with any password in it removed, for messages. */
 void block_redact(const char *path, char *out, size_t outlen);
-void block_close(struct block_dev *dev);
+/*
+ * Closes and frees dev (NULL is a no-op). Not 0 (-errno) when what the
+ * format writes at close, or closing its file, failed: data written since
+ * the open may be lost, and a caller that wrote reports it.
+ */
+int block_close(struct block_dev *dev);
 
 int block_pread(struct block_dev *dev, void *buf, size_t len, uint64_t off);
 int block_pwrite(struct block_dev *dev, const void *buf, size_t len,

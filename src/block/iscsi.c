@@ -533,7 +533,7 @@ fail:
 	return ret;
 }
 
-static void iscsi_close(struct block_dev *dev)
+static int iscsi_close(struct block_dev *dev)
 {
 	struct iscsi_disk *s = disk_of(dev);
 
@@ -541,6 +541,7 @@ static void iscsi_close(struct block_dev *dev)
 	explicit_bzero(s->url.password, sizeof(s->url.password));
 	free(s->zero_block);
 	free(s);
+	return 0; /* every write was done (or failed) before it returned */
 }
 
 const struct block_driver block_iscsi_driver = {

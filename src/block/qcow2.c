@@ -29,8 +29,11 @@ bool qcow2_is(struct block_dev *dev)
 	return dev->drv == &block_qcow2_driver;
 }
 
-static void qcow2_free(struct qcow2 *s)
+/* 0, or closing the file failed (-errno): the backing file is read-only */
+static int qcow2_free(struct qcow2 *s)
 {
+	int ret;
+
 	block_close(s->backing);
 	qcow2_crypt_close(s);
 	qcow2_free_snapshots(s);
@@ -44,8 +47,9 @@ static void qcow2_free(struct qcow2 *s)
 	free(s->l1);
 	free(s->reftable);
 	pthread_mutex_destroy(&s->lock);
-	close(s->fd);
+	ret = close(s->fd) < 0 ? -errno : 0;
 	free(s);
+	return ret;
 }
 
 static int open_backing(struct block_dev *dev, struct qcow2 *s, char *err,
@@ -212,10 +216,10 @@ err:
 	return ret;
 }
 
-static void qcow2_close(struct block_dev *dev)
+static int qcow2_close(struct block_dev *dev)
 {
 	/* like raw: closing is not a flush; callers flush when they need it */
-	qcow2_free(qcow2_of(dev));
+	return qcow2_free(qcow2_of(dev));
 }
 
 static int qcow2_pread(struct block_dev *dev, void *buf, size_t len,

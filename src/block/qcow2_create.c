@@ -210,7 +210,10 @@ int qcow2_create(const char *path, const struct qcow2_create_opts *o,
 	if (!ret)
 		ret = block_flush(dev);
 	if (ret)
+		block_close(dev);
+	else
+		ret = block_close(dev);
+	if (ret)
 		snprintf(err, errlen, "creating '%s': %s", path, strerror(-ret));
-	block_close(dev);
 	return ret;
 }

@@ -59,12 +59,13 @@ err_errno:
 	return ret;
 }
 
-static void raw_close(struct block_dev *dev)
+static int raw_close(struct block_dev *dev)
 {
 	struct raw *r = raw_of(dev);
+	int ret = close(r->fd) < 0 ? -errno : 0;
 
-	close(r->fd);
 	free(r);
+	return ret;
 }
 
 static int raw_pread(struct block_dev *dev, void *buf, size_t len,

@@ -197,14 +197,15 @@ err_fd:
 	return ret;
 }
 
-static void vdi_close(struct block_dev *dev)
+static int vdi_close(struct block_dev *dev)
 {
 	struct vdi *s = vdi_of(dev);
+	int ret = close(s->fd) < 0 ? -errno : 0;
 
 	pthread_mutex_destroy(&s->lock);
-	close(s->fd);
 	free(s->bmap);
 	free(s);
+	return ret;
 }
 
 /* 1 and *host if block blk is in the data area, 0 if it reads as zeroes. */

@@ -472,14 +472,15 @@ err:
 	return ret;
 }
 
-static void vhdx_close(struct block_dev *dev)
+static int vhdx_close(struct block_dev *dev)
 {
 	struct vhdx *s = vhdx_of(dev);
+	int ret = close(s->fd) < 0 ? -errno : 0;
 
 	pthread_mutex_destroy(&s->lock);
-	close(s->fd);
 	free(s->bat);
 	free(s);
+	return ret;
 }
 
 /* 1 and *host if block blk is in the file, 0 if it reads as zeroes. */

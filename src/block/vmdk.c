@@ -27,22 +27,26 @@ static struct vmdk *vmdk_of(struct block_dev *dev)
 	return dev->opaque;
 }
 
-static void vmdk_free(struct vmdk *s)
+/* 0, or the first error closing a file (-errno). */
+static int vmdk_free(struct vmdk *s)
 {
+	int ret = 0;
+
 	for (unsigned i = 0; i < s->n; i++) {
 		struct vmdk_extent *e = &s->ext[i];
 
 		vmdk_sparse_close(e);
-		if (e->fd >= 0)
-			close(e->fd);
+		if (e->fd >= 0 && close(e->fd) < 0 && !ret)
+			ret = -errno;
 		free(e->path);
 	}
 	free(s->ext);
 	free(s->create_type);
-	if (s->fd >= 0)
-		close(s->fd);
+	if (s->fd >= 0 && close(s->fd) < 0 && !ret)
+		ret = -errno;
 	pthread_mutex_destroy(&s->lock);
 	free(s);
+	return ret;
 }
 
 static struct vmdk_extent *add_extent(struct vmdk *s)
@@ -344,21 +348,29 @@ err:
 	return ret;
 }
 
-static void vmdk_close(struct block_dev *dev)
+/*
+ * A stream being written gets its last grain table, directory, footer and
+ * end-of-stream marker here: an error is data lost, and the caller's. A
+ * caller that flushed before (convert -t writeback) has them synced too.
+ */
+static int vmdk_close(struct block_dev *dev)
 {
 	struct vmdk *s = vmdk_of(dev);
+	int ret = 0, r;
 
 	for (unsigned i = 0; i < s->n; i++) {
-		int ret;
+		struct vmdk_extent *e = &s->ext[i];
 
-		if (!s->ext[i].stream)
+		if (!e->stream)
 			continue;
-		ret = vmdk_stream_finish(&s->ext[i]);
-		if (ret)
-			fprintf(stderr, "vmdk: finishing '%s': %s\n",
-				s->ext[i].path, strerror(-ret));
+		r = vmdk_stream_finish(e);
+		if (!r && s->flushed && fdatasync(e->fd) < 0)
+			r = -errno;
+		if (r && !ret)
+			ret = r;
 	}
-	vmdk_free(s);
+	r = vmdk_free(s);
+	return ret ? ret : r;
 }
 
 /* The extent holding byte off of the disk. */
@@ -440,6 +452,9 @@ static int vmdk_flush(struct block_dev *dev)
 {
 	struct vmdk *s = vmdk_of(dev);
 
+	pthread_mutex_lock(&s->lock);
+	s->flushed = true;
+	pthread_mutex_unlock(&s->lock);
 	for (unsigned i = 0; i < s->n; i++)
 		if (s->ext[i].fd >= 0 && fdatasync(s->ext[i].fd) < 0)
 			return -errno;

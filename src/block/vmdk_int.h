@@ -97,6 +97,7 @@ struct vmdk {
 	pthread_mutex_t lock;
 	int fd; /* the file opened (descriptor or sparse extent) */
 	bool readonly;
+	bool flushed; /* a flush was asked: close syncs what it writes */
 	uint32_t cid, parent_cid;
 	char *create_type;
 	struct vmdk_extent *ext;

@@ -312,15 +312,16 @@ err:
 	return ret;
 }
 
-static void vpc_close(struct block_dev *dev)
+static int vpc_close(struct block_dev *dev)
 {
 	struct vpc *s = vpc_of(dev);
+	int ret = close(s->fd) < 0 ? -errno : 0;
 
 	pthread_mutex_destroy(&s->lock);
-	close(s->fd);
 	free(s->full);
 	free(s->bat);
 	free(s);
+	return ret;
 }
 
 /* Bytes of [off, off+len) within off's block. */

@@ -2,6 +2,7 @@
 /* "cvisor img": qemu-img compatible image tool; dispatch and helpers. */
 #include <errno.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,20 @@ void img_err(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+int img_close(struct block_dev *dev)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	if (!dev)
+		return 0;
+	snprintf(path, sizeof(path), "%s", dev->path);
+	ret = block_close(dev);
+	if (ret)
+		img_err("finishing '%s': %s", path, strerror(-ret));
+	return ret ? -1 : 0;
 }
 
 struct block_dev *img_open_chain(const char *path, const char *fmt,

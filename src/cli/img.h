@@ -33,6 +33,11 @@ struct block_dev *img_open_chain(const char *path, const char *fmt,
 struct block_dev *img_open_backing_of(const char *spec, const char *path,
 				      const char *fmt, int flags);
 /* The value of key in a -o list (not changed), "" if absent. */
+/*
+ * Closes an image the command wrote: 0, or -1 after one line naming it and
+ * the error (what the format writes last, or closing its file, failed).
+ */
+int img_close(struct block_dev *dev);
 void img_opt_value(const char *list, const char *key, char *out, size_t len);
 /* The file name in path, whether it is a name or an --image-opts list. */
 const char *img_filename(const char *path);

@@ -187,6 +187,10 @@ int img_check(int argc, char **argv)
 		print_json(&r, argv[optind], dev->drv->name);
 	else if (!quiet)
 		print_human(&r);
-	block_close(dev);
+	/* a repair wrote to the image */
+	if (!fix)
+		block_close(dev);
+	else if (img_close(dev))
+		return 1;
 	return exit_code(&r);
 }

@@ -85,13 +85,19 @@ int img_commit(int argc, char **argv)
 	ret = commit_data(top, base);
 	if (!ret && !keep)
 		ret = qcow2_make_empty(top);
-	if (ret)
+	if (ret) {
 		img_err("committing '%s' into '%s': %s", argv[optind], path,
 			strerror(-ret));
-	else
+		block_close(base);
+		block_close(top);
+		return 1;
+	}
+	/* both were written: the base, and the top emptied */
+	ret = img_close(base);
+	if (img_close(top))
+		ret = -1;
+	if (!ret)
 		printf("Image committed.\n");
-	block_close(base);
-	block_close(top);
 	return ret ? 1 : 0;
 }
 
@@ -185,6 +191,9 @@ int img_rebase(int argc, char **argv)
 		img_err("rebasing '%s' onto '%s': %s", argv[optind], nbfile,
 			strerror(-ret));
 	block_close(nb);
-	block_close(img);
+	if (ret)
+		block_close(img);
+	else if (img_close(img))
+		ret = -1;
 	return ret ? 1 : 0;
 }

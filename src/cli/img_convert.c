@@ -4,6 +4,7 @@
  * backing chain) into a new image. Ranges that read as zero are skipped so
  * sparse stays sparse; -c stores qcow2 clusters compressed.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -243,7 +244,8 @@ int img_convert(int argc, char **argv)
 	c.buf = malloc(CHUNK > c.gran ? CHUNK : c.gran);
 	if (!c.buf) {
 		img_err("out of memory");
-		goto out_dst;
+		block_close(c.dst);
+		goto out_src;
 	}
 	ret = copy(&c);
 	if (!ret && sync)
@@ -253,10 +255,13 @@ int img_convert(int argc, char **argv)
 	if (ret)
 		img_err("converting '%s' to '%s': %s", c.src->path,
 			c.dst->path, strerror(-ret));
-	ret = ret ? 1 : 0;
 	free(c.buf);
-out_dst:
-	block_close(c.dst);
+	/* what the format writes last (a VMDK stream's footer) can fail too */
+	if (ret)
+		block_close(c.dst);
+	else if (img_close(c.dst))
+		ret = -EIO;
+	ret = ret ? 1 : 0;
 out_src:
 	block_close(c.src);
 	return ret;

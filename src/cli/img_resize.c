@@ -70,12 +70,16 @@ int img_resize(int argc, char **argv)
 	}
 	size = (size + 511) & ~511ull; /* whole sectors, like qemu-img */
 	ret = block_truncate(dev, size);
-	if (ret)
+	if (ret) {
 		img_err("resizing '%s' to %llu: %s", argv[optind], size,
 			strerror(-ret));
-	else
-		printf("Image resized.\n");
+		goto out;
+	}
+	if (img_close(dev))
+		return 1;
+	printf("Image resized.\n");
+	return 0;
 out:
 	block_close(dev);
-	return ret ? 1 : 0;
+	return 1;
 }

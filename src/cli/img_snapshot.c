@@ -84,6 +84,9 @@ int img_snapshot(int argc, char **argv)
 			ret == -ENOENT ? "no such snapshot" :
 			ret == -EEXIST ? "a snapshot of that name exists" :
 					 strerror(-ret));
-	block_close(dev);
+	if (ret || action == 'l')
+		block_close(dev);
+	else if (img_close(dev))
+		ret = -1;
 	return ret ? 1 : 0;
 }

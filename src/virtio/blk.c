@@ -112,8 +112,15 @@ static void blk_free(struct virtio_blk *blk)
 {
 	for (unsigned i = 0; i < BLK_MAX_QUEUES; i++)
 		free(blk->queues[i].reqs);
-	if (blk->bdev)
-		block_close(blk->bdev);
+	if (blk->bdev) {
+		char path[256];
+		int ret;
+
+		snprintf(path, sizeof(path), "%s", blk->bdev->path);
+		ret = block_close(blk->bdev);
+		if (ret)
+			log_error("disk '%s': closing: %s", path, strerror(-ret));
+	}
 	if (blk->fd >= 0)
 		close(blk->fd);
 	if (blk->lock_fd >= 0)

@@ -182,6 +182,17 @@ out=$("$C" img convert -O raw "$T/s-z.vmdk" "$T/x.raw" 2>&1)
 [[ $? == 1 && $(echo "$out" | wc -l) == 1 ]] && pass vmdk_stream_bad_deflate ||
 	fail vmdk_stream_bad_deflate "$out"
 
+# The stream's last grain table, directory and footer are written at
+# close: a file size limit just below the finished size makes that write
+# fail (EFBIG; SIGXFSZ ignored), and convert must say so and exit 1, not 0
+# with a truncated image.
+rm -f "$T/cs-full.vmdk"
+out=$(trap '' XFSZ; ulimit -f $(((csz - 1024) / 1024)); "$C" img convert -O vmdk \
+	-o subformat=streamOptimized "$T/small.raw" "$T/cs-full.vmdk" 2>&1)
+rc=$?
+[[ $rc == 1 && $(echo "$out" | wc -l) == 1 && $out == *cs-full.vmdk*"File too large"* ]] &&
+	pass vmdk_stream_finish_error || fail vmdk_stream_finish_error "exit $rc: $out"
+
 # Hostile descriptors: extents outside the descriptor's directory, devices,
 # FIFOs, the descriptor itself, aliasing extents, absurd sizes.
 mkdir -p "$T/d/sub"
