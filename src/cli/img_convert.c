@@ -14,6 +14,7 @@
 
 #include "block/qcow2.h"
 #include "cli/img.h"
+#include "cli/img_readahead.h"
 
 #define CHUNK (2u << 20)
 #define MAX_THREADS 8
@@ -23,7 +24,7 @@ struct conv {
 	uint64_t gran; /* unit of zero detection and compression */
 	bool compress, progress;
 	unsigned threads; /* compressing threads */
-	uint8_t *buf;
+	uint8_t *buf; /* the chunk being written */
 };
 
 struct compress_job {
@@ -142,39 +143,32 @@ static int write_chunk(struct conv *c, uint64_t off, size_t n)
 	return 0;
 }
 
+/* SRC is read a few chunks ahead on another thread while DST is written. */
 static int copy(struct conv *c)
 {
-	uint64_t off = 0, len = c->src->length, pnum, host;
-	int st, ret;
+	struct readahead *r;
+	struct ra_chunk *ch;
+	int ret = readahead_start(&r, c->src, CHUNK, c->gran,
+				  CHUNK > c->gran ? CHUNK : c->gran);
 
-	while (off < len) {
-		size_t n = len - off < CHUNK ? (size_t)(len - off) : CHUNK;
+	if (ret)
+		return ret;
+	while ((ret = readahead_next(r, &ch)) > 0) {
+		uint64_t end = ch->off + ch->len;
 
-		st = block_status(c->src, off, n, &pnum, &host);
-		if (st < 0)
-			return st;
-		if (st & BLOCK_STATUS_ZERO) {
-			/* off stays granule aligned */
-			if (off + pnum != len)
-				pnum -= (off + pnum) % c->gran;
-			if (pnum) {
-				ret = write_zero_range(c, off, pnum);
-				if (ret)
-					return ret;
-				off += pnum;
-				show_progress(c, off);
-				continue;
-			}
+		if (ch->zero) {
+			ret = write_zero_range(c, ch->off, ch->len);
+		} else {
+			c->buf = ch->buf;
+			ret = write_chunk(c, ch->off, ch->len);
 		}
-		ret = block_pread(c->src, c->buf, n, off);
-		if (!ret)
-			ret = write_chunk(c, off, n);
+		readahead_release(r);
 		if (ret)
-			return ret;
-		off += n;
-		show_progress(c, off);
+			break;
+		show_progress(c, end);
 	}
-	return 0;
+	readahead_stop(r);
+	return ret;
 }
 
 int img_convert(int argc, char **argv)
@@ -241,12 +235,6 @@ int img_convert(int argc, char **argv)
 	c.threads = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
 	c.threads = c.threads < 1 ? 1 : c.threads > MAX_THREADS ? MAX_THREADS :
 								 c.threads;
-	c.buf = malloc(CHUNK > c.gran ? CHUNK : c.gran);
-	if (!c.buf) {
-		img_err("out of memory");
-		block_close(c.dst);
-		goto out_src;
-	}
 	ret = copy(&c);
 	if (!ret && sync)
 		ret = block_flush(c.dst);
@@ -255,7 +243,6 @@ int img_convert(int argc, char **argv)
 	if (ret)
 		img_err("converting '%s' to '%s': %s", c.src->path,
 			c.dst->path, strerror(-ret));
-	free(c.buf);
 	/* what the format writes last (a VMDK stream's footer) can fail too */
 	if (ret)
 		block_close(c.dst);
