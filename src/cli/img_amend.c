@@ -136,8 +136,10 @@ int img_amend(int argc, char **argv)
 	if (!dev)
 		return 1;
 	ret = qcow2_luks_amend(dev, &c.a, err, sizeof(err));
-	if (ret)
+	if (ret) {
 		img_err("%s", err);
-	block_close(dev);
-	return ret ? 1 : 0;
+		block_close(dev);
+		return 1;
+	}
+	return img_close(dev) ? 1 : 0;
 }
