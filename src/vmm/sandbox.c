@@ -78,21 +78,89 @@ static int sandbox_deny_namespaces(scmp_filter_ctx ctx, char *err,
 }
 
 /*
+ * The addresses and lengths below are tested with masked equalities only.
+ * libseccomp 2.5 compiles several 64-bit range comparisons (LT, GE, GT) on
+ * one syscall into a filter that compares a half of one argument it has
+ * not loaded (a path from the low-half test of one rule reaches the
+ * high-half test of the next): mprotect at addresses whose upper 32 bits
+ * differed from a bound's was judged wrongly. A masked equality loads both
+ * halves it tests.
+ *
+ * x < lo holds when, at some bit set in lo, x has it clear and agrees with
+ * lo above it: one aligned block of addresses per set bit. x >= hi holds
+ * when x agrees with hi from its lowest set bit t up, or, at some clear bit
+ * of hi above t, x has it set and agrees with hi above it.
+ */
+static uint64_t bits_above(uint64_t x, int i)
+{
+	return i >= 63 ? 0 : x & ~0ULL << (i + 1);
+}
+
+/* Deny (EACCES) nr adding PROT_EXEC where arg's bits under mask equal val */
+static int deny_exec_where(scmp_filter_ctx ctx, int nr, unsigned int arg,
+			   uint64_t mask, uint64_t val)
+{
+	return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 2,
+				SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC),
+				SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, mask, val));
+}
+
+/* ... where the start (argument 0) is outside [lo, hi) */
+static int deny_exec_outside(scmp_filter_ctx ctx, int nr, uint64_t lo,
+			     uint64_t hi)
+{
+	int t, ret = 0;
+
+	if (hi <= lo)
+		return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 1,
+					SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC,
+						PROT_EXEC));
+	for (int i = 0; i < 64 && !ret; i++)
+		if (lo >> i & 1)
+			ret = deny_exec_where(ctx, nr, 0, ~0ULL << i,
+					      bits_above(lo, i));
+	t = __builtin_ctzll(hi);
+	if (!ret)
+		ret = deny_exec_where(ctx, nr, 0, ~0ULL << t, hi);
+	for (int i = t + 1; i < 64 && !ret; i++)
+		if (!(hi >> i & 1))
+			ret = deny_exec_where(ctx, nr, 0, ~0ULL << i,
+					      bits_above(hi, i) | 1ULL << i);
+	return ret;
+}
+
+/* ... where the length (argument 1) is over max, a power of two */
+static int deny_exec_longer(scmp_filter_ctx ctx, int nr, uint64_t max)
+{
+	int k = __builtin_ctzll(max), ret = 0;
+
+	for (int i = k + 1; i < 64 && !ret; i++)
+		ret = deny_exec_where(ctx, nr, 1, 1ULL << i, 1ULL << i);
+	for (int i = 0; i < k && !ret; i++)
+		ret = deny_exec_where(ctx, nr, 1, max | 1ULL << i,
+				      max | 1ULL << i);
+	return ret;
+}
+
+_Static_assert((JIT_ARENA_SLICE & (JIT_ARENA_SLICE - 1)) == 0,
+	       "deny_exec_longer takes a power of two");
+
+/*
  * Executable memory: never writable and executable at once, never new
  * anonymous executable mappings, and PROT_EXEC added by mprotect only in
- * the emu translator's code cache range (jit_mem.c), at most one cache
- * long. Executable file mappings stay allowed: libslirp is opened with
+ * the emu translator's code cache range [lo, hi) (jit_mem.c), at most one
+ * cache long; pkey_mprotect, which the translator does not use, never
+ * adds it. Executable file mappings stay allowed: libslirp is opened with
  * dlopen once guests run. These fail with EACCES rather than kill, like
  * a kernel refusing the mapping.
  */
-static int sandbox_limit_exec(scmp_filter_ctx ctx, char *err, size_t errlen)
+static int sandbox_limit_exec(scmp_filter_ctx ctx, uintptr_t lo,
+			      uintptr_t hi, char *err, size_t errlen)
 {
 	const uint32_t deny = SCMP_ACT_ERRNO(EACCES);
 	const uint64_t wx = PROT_WRITE | PROT_EXEC;
-	uintptr_t lo, hi;
 	int ret;
 
-	jit_arena_range(&lo, &hi);
 	ret = seccomp_rule_add(ctx, deny, SCMP_SYS(mmap), 1,
 			       SCMP_A2(SCMP_CMP_MASKED_EQ, wx, wx));
 	if (!ret)
@@ -101,35 +169,25 @@ static int sandbox_limit_exec(scmp_filter_ctx ctx, char *err, size_t errlen)
 					       PROT_EXEC),
 				       SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_ANONYMOUS,
 					       MAP_ANONYMOUS));
-	for (int i = 0; i < 2 && !ret; i++) {
-		int nr = i ? SCMP_SYS(pkey_mprotect) : SCMP_SYS(mprotect);
-
-		ret = seccomp_rule_add(ctx, deny, nr, 1,
+	if (!ret)
+		ret = seccomp_rule_add(ctx, deny, SCMP_SYS(pkey_mprotect), 1,
+				       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC,
+					       PROT_EXEC));
+	if (!ret)
+		ret = seccomp_rule_add(ctx, deny, SCMP_SYS(mprotect), 1,
 				       SCMP_A2(SCMP_CMP_MASKED_EQ, wx, wx));
-		if (!ret)
-			ret = seccomp_rule_add(ctx, deny, nr, 2,
-					       SCMP_A2(SCMP_CMP_MASKED_EQ,
-						       PROT_EXEC, PROT_EXEC),
-					       SCMP_A0(SCMP_CMP_LT, lo, 0));
-		if (!ret)
-			ret = seccomp_rule_add(ctx, deny, nr, 2,
-					       SCMP_A2(SCMP_CMP_MASKED_EQ,
-						       PROT_EXEC, PROT_EXEC),
-					       SCMP_A0(SCMP_CMP_GE, hi, 0));
-		if (!ret)
-			ret = seccomp_rule_add(ctx, deny, nr, 2,
-					       SCMP_A2(SCMP_CMP_MASKED_EQ,
-						       PROT_EXEC, PROT_EXEC),
-					       SCMP_A1(SCMP_CMP_GT,
-						       JIT_ARENA_SLICE, 0));
-	}
+	if (!ret)
+		ret = deny_exec_outside(ctx, SCMP_SYS(mprotect), lo, hi);
+	if (!ret)
+		ret = deny_exec_longer(ctx, SCMP_SYS(mprotect), JIT_ARENA_SLICE);
 	if (ret)
 		snprintf(err, errlen, "seccomp: cannot limit executable memory: %s",
 			 strerror(-ret));
 	return ret;
 }
 
-int sandbox_install(char *err, size_t errlen)
+int sandbox_install_exec_range(uintptr_t lo, uintptr_t hi, char *err,
+			       size_t errlen)
 {
 	scmp_filter_ctx ctx;
 	int ret = 0;
@@ -168,7 +226,7 @@ int sandbox_install(char *err, size_t errlen)
 	if (!ret)
 		ret = sandbox_deny_namespaces(ctx, err, errlen);
 	if (!ret)
-		ret = sandbox_limit_exec(ctx, err, errlen);
+		ret = sandbox_limit_exec(ctx, lo, hi, err, errlen);
 	if (!ret) {
 		ret = seccomp_load(ctx);
 		if (ret)
@@ -177,4 +235,12 @@ int sandbox_install(char *err, size_t errlen)
 	}
 	seccomp_release(ctx);
 	return ret;
+}
+
+int sandbox_install(char *err, size_t errlen)
+{
+	uintptr_t lo, hi;
+
+	jit_arena_range(&lo, &hi);
+	return sandbox_install_exec_range(lo, hi, err, errlen);
 }

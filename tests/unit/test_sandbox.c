@@ -3,9 +3,11 @@
  * The VMM's seccomp filter, each case in a child process: what it denies
  * kills the whole process with SIGSYS (also from a second thread), and
  * what the VMM needs after start-up (files, sockets, threads, mmap,
- * eventfds, io_uring-style memory) still works.
+ * eventfds, io_uring-style memory) still works; mprotect adds PROT_EXEC
+ * only at a start in the code-cache range, wherever that range lies.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -25,8 +27,8 @@
 #include "test.h"
 #include "vmm/sandbox.h"
 
-/* Run fn in a sandboxed child; returns its wait status. */
-static int in_sandbox(void (*fn)(void))
+/* Run fn in a child, sandboxed first if asked; returns its wait status. */
+static int in_child(void (*fn)(void), bool sandboxed)
 {
 	char err[256];
 	int status;
@@ -35,7 +37,7 @@ static int in_sandbox(void (*fn)(void))
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {
-		if (sandbox_install(err, sizeof(err))) {
+		if (sandboxed && sandbox_install(err, sizeof(err))) {
 			printf("  %s\n", err);
 			_exit(99);
 		}
@@ -45,6 +47,11 @@ static int in_sandbox(void (*fn)(void))
 	if (pid < 0 || waitpid(pid, &status, 0) != pid)
 		return -1;
 	return status;
+}
+
+static int in_sandbox(void (*fn)(void))
+{
+	return in_child(fn, true);
 }
 
 static bool killed_by_sigsys(int status)
@@ -200,6 +207,158 @@ static void test_sandbox_exec_memory(void)
 	CHECK_EQ(WEXITSTATUS(status), 0);
 }
 
+/*
+ * Where mprotect may add PROT_EXEC, probed through the kernel: a call the
+ * filter refuses fails with EACCES, which mprotect on anonymous memory or
+ * on nothing never does itself. The range is placed against a 4 GiB line
+ * in memory the child reserves (PROT_NONE), so a call the filter lets
+ * through lands there and is undone; the probes stand at the range's
+ * edges, at the line, at their images 4 and 8 GiB away (same low 32 bits)
+ * and far above, and at random places, with lengths around one slice.
+ */
+#define GiB		(1ULL << 30)
+#define PAGE		4096ULL
+#define ARENA_TRY	(64 * (uint64_t)JIT_ARENA_SLICE)	/* as jit_mem.c */
+
+static const struct exec_place {
+	const char *what;
+	int64_t lo;		/* from the line */
+} exec_places[] = {
+	{ "across a 4 GiB line", -(int64_t)(ARENA_TRY / 2) },
+	{ "ending at a 4 GiB line", -(int64_t)ARENA_TRY },
+	{ "starting at a 4 GiB line", 0 },
+	{ "a page over a 4 GiB line", -(int64_t)PAGE },
+	{ "ending a page past a 4 GiB line", -(int64_t)(ARENA_TRY - PAGE) },
+	{ "within a 4 GiB window", (int64_t)GiB },
+};
+
+static const struct exec_place *exec_place;	/* NULL: the real arena */
+static uint64_t exec_lo, exec_hi;
+static int exec_wrong;
+
+static void exec_probe(long nr, uint64_t addr, uint64_t len, uint64_t prot)
+{
+	bool want = !(prot & PROT_EXEC) ||
+		    (nr == SYS_mprotect && !(prot & PROT_WRITE) &&
+		     addr >= exec_lo && addr < exec_hi &&
+		     len <= JIT_ARENA_SLICE);
+	long r;
+
+	if (nr == SYS_pkey_mprotect)
+		r = syscall(nr, addr, len, prot, -1);
+	else
+		r = syscall(nr, addr, len, prot);
+	if ((r < 0 && errno == EACCES) == want) {
+		if (exec_wrong++ < 5)
+			printf("  %s %s: %s(%#" PRIx64 ", %#" PRIx64 ", %#"
+			       PRIx64 ") %s\n", exec_place ? exec_place->what :
+			       "real arena", want ? "allows" : "denies",
+			       nr == SYS_mprotect ? "mprotect" : "pkey_mprotect",
+			       addr, len, prot, want ? "refused" : "went through");
+	}
+	if (r == 0)
+		mprotect((void *)(uintptr_t)addr, len, PROT_NONE);
+}
+
+/* x and its images 4 and 8 GiB away, and with a high bit set */
+static void exec_probe_images(uint64_t x, uint64_t len)
+{
+	const uint64_t img[] = { 0, 4 * GiB, -4 * GiB, 8 * GiB, -8 * GiB,
+				 1ULL << 47, 1ULL << 63, 1ULL << 32 };
+
+	for (size_t i = 0; i < sizeof(img) / sizeof(img[0]); i++) {
+		exec_probe(SYS_mprotect, x + img[i], len, PROT_READ | PROT_EXEC);
+		exec_probe(SYS_mprotect, x + img[i], len, PROT_EXEC);
+	}
+}
+
+static void do_exec_range(void)
+{
+	const uint64_t lens[] = {
+		0, 1, PAGE, JIT_ARENA_SLICE - PAGE, JIT_ARENA_SLICE,
+		JIT_ARENA_SLICE + 1, JIT_ARENA_SLICE + PAGE,
+		2ULL * JIT_ARENA_SLICE, 1ULL << 32, (1ULL << 32) + PAGE,
+		(1ULL << 32) + JIT_ARENA_SLICE, 1ULL << 63, ~0ULL,
+	};
+	uint64_t line, at[5], rnd = 0x9e3779b97f4a7c15ULL;
+	char err[256];
+	void *p;
+
+	if (exec_place) {
+		p = mmap(NULL, 20 * GiB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+			 MAP_NORESERVE, -1, 0);
+		if (p == MAP_FAILED)
+			_exit(2);
+		line = ((uintptr_t)p + 6 * GiB + 4 * GiB - 1) & ~(4 * GiB - 1);
+		exec_lo = line + exec_place->lo;
+		exec_hi = exec_lo + ARENA_TRY;
+		if (sandbox_install_exec_range(exec_lo, exec_hi, err,
+					       sizeof(err))) {
+			printf("  %s\n", err);
+			_exit(99);
+		}
+	} else {
+		uintptr_t lo, hi;
+
+		jit_arena_range(&lo, &hi);
+		if (hi <= lo || sandbox_install(err, sizeof(err)))
+			_exit(3);
+		exec_lo = lo;
+		exec_hi = hi;
+		line = (lo + 4 * GiB - 1) & ~(4 * GiB - 1);
+	}
+	at[0] = exec_lo;
+	at[1] = exec_hi;
+	at[2] = line;
+	at[3] = line - 4 * GiB;
+	at[4] = exec_lo + (exec_hi - exec_lo) / 2;
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		for (int64_t d = -2; d <= 1; d++)
+			exec_probe_images(at[i] + d * PAGE, PAGE);
+		exec_probe_images(at[i] - 1, PAGE);
+		exec_probe_images(at[i] + 1, PAGE);
+	}
+	for (uint64_t x = exec_lo - 8 * JIT_ARENA_SLICE;
+	     x < exec_hi + 8 * JIT_ARENA_SLICE; x += (1 << 20) + PAGE)
+		exec_probe_images(x, PAGE);
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		exec_probe(SYS_mprotect, exec_lo, lens[i], PROT_READ | PROT_EXEC);
+		exec_probe(SYS_mprotect, exec_hi - JIT_ARENA_SLICE, lens[i],
+			   PROT_EXEC);
+		exec_probe(SYS_mprotect, exec_lo + 4 * GiB, lens[i], PROT_EXEC);
+	}
+	for (int i = 0; i < 1000; i++) {
+		/* xorshift: the same places every run */
+		rnd ^= rnd << 13;
+		rnd ^= rnd >> 7;
+		rnd ^= rnd << 17;
+		exec_probe_images(exec_lo - 8 * GiB +
+				  (rnd % (16 * GiB) & ~(PAGE - 1)), PAGE);
+	}
+	/* no W+X anywhere, no PROT_EXEC through pkey_mprotect, reads as ever */
+	exec_probe(SYS_mprotect, exec_lo, PAGE,
+		   PROT_READ | PROT_WRITE | PROT_EXEC);
+	exec_probe(SYS_pkey_mprotect, exec_lo, PAGE, PROT_READ | PROT_EXEC);
+	exec_probe(SYS_pkey_mprotect, exec_lo + 4 * GiB, PAGE, PROT_EXEC);
+	exec_probe(SYS_pkey_mprotect, exec_lo, PAGE, PROT_READ);
+	exec_probe(SYS_mprotect, exec_hi, PAGE, PROT_READ);
+	fflush(stdout);
+	_exit(exec_wrong ? 1 : 0);
+}
+
+static void test_sandbox_exec_range(void)
+{
+	for (size_t i = 0; i <= sizeof(exec_places) / sizeof(exec_places[0]);
+	     i++) {
+		int status;
+
+		exec_place = i ? &exec_places[i - 1] : NULL;
+		status = in_child(do_exec_range, false);
+		CHECK(status != -1 && WIFEXITED(status));
+		CHECK_EQ(WEXITSTATUS(status), 0);
+	}
+}
+
 static void test_sandbox_clone3_refused(void)
 {
 	int status = in_sandbox(do_clone3);
@@ -221,6 +380,7 @@ int main(void)
 	RUN(test_sandbox_denies_system_changes);
 	RUN(test_sandbox_clone3_refused);
 	RUN(test_sandbox_exec_memory);
+	RUN(test_sandbox_exec_range);
 	RUN(test_sandbox_allows_vmm_work);
 	return test_summary();
 }
