@@ -568,6 +568,8 @@ static inline int jd_compare(const struct jd_prog *pg,
 	int bad = 0;
 
 	b->cpu.jit = jit_create();
+	if (b->cpu.jit)
+		jit_eager(b->cpu.jit);
 	/* half the time the interpreter's general decoder alone */
 	if (jd_r(&ra, 2)) {
 		dcache_destroy(a->cpu.dcache);

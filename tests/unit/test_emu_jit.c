@@ -52,6 +52,7 @@ static void test_jit_self_modifying(void)
 
 	t->cpu.jit = jit_create();
 	CHECK(t->cpu.jit != NULL);
+	jit_eager(t->cpu.jit);
 	t->cpu.gpr[R_DX] = 0;
 	emu_test_run(t, code, sizeof(code));
 	CHECK_EQ(t->cpu.gpr[R_DX], 55);
@@ -80,6 +81,8 @@ static void test_jit_wx(void)
 	t->cpu.jit = jit_create();
 	emu_test_run(t, code, sizeof(code));
 	CHECK_EQ(t->cpu.gpr[R_AX], 4096ULL * 4097 / 2);
+	/* published without jit_eager: the loop's block ran translated */
+	CHECK(jit_stat_insns(t->cpu.jit) > 4096);
 	jit_arena_range(&lo, &hi);
 	f = fopen("/proc/self/maps", "r");
 	CHECK(f != NULL);

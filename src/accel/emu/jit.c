@@ -12,7 +12,16 @@
  * wrote its code: module loading, alternatives, a new process in the same
  * page frame) it returns as stale and is made again, as the decode cache
  * does with its blocks. Chained jumps only go to blocks in the same guest
- * page, so the same linear-to-physical mapping holds for both.
+ * page, so the same linear-to-physical mapping holds for both; they jump
+ * through a slot (jit_cache.h) that jit_run points at the target's block.
+ *
+ * W^X at few protection changes: blocks are written into an RW window
+ * and a block made there runs only once its pages are published (RX).
+ * That happens when a block is asked for whose pages are full (one
+ * mprotect then publishes all the blocks in them), or when a block of
+ * the last, partly filled page has been asked for JIT_PUBLISH_WAIT times:
+ * then that page is published too and filling goes on at the next one.
+ * Until then the interpreter runs the block's instructions.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -25,11 +34,15 @@
 #define JIT_RUN_MAX	512	/* instructions per jit_run at most */
 #define JIT_RUN_MIN	16	/* fewer: the interpreter runs them */
 #define JIT_INTERP_RUN	16	/* ... and then the interpreter's, without */
+#define JIT_PUBLISH_WAIT 4	/* asks for a block of the last code page */
 
 struct jit_block {
 	const uint8_t *key;	/* host address of the first byte, or NULL */
 	uint64_t rip;
 	uint8_t *code;		/* NULL: the interpreter runs the first insn */
+	uint32_t end;		/* where its code ends (cache offset) */
+	uint8_t n;		/* guest instructions */
+	uint8_t waits;		/* asked for before it was published */
 	bool user;
 	uint8_t head[16];	/* without code: the bytes it was judged by */
 };
@@ -39,6 +52,8 @@ struct jit {
 	void (*enter)(struct emu_cpu *cpu, const uint8_t *code);
 	struct jit_env env;
 	size_t start;		/* where blocks begin, after the stubs */
+	struct jit_slots slots;
+	unsigned publish_wait;	/* JIT_PUBLISH_WAIT, 1 when eager */
 	unsigned flushes;
 	uint64_t insns;
 	struct jit_block tab[JIT_BLOCKS];
@@ -68,8 +83,10 @@ static int jit_stubs(struct jit *j)
 	jit_gen_stubs(&b, &j->env);
 	if (b.full)
 		return -ENOSPC;
-	j->start = (b.p - p + 63) & ~63UL;
-	j->cache.used = j->start;
+	j->start = 4096;
+	j->cache.used = j->cache.pub = j->cache.rw_end = j->start;
+	j->slots.next = (const uint8_t **)(j->cache.base + JIT_CODE_BYTES);
+	j->slots.end = j->slots.next + JIT_SLOT_BYTES / sizeof(*j->slots.next);
 	return jit_cache_protect(&j->cache, p, 4096, false);
 }
 
@@ -88,7 +105,13 @@ struct jit *jit_create(void)
 		free(j);
 		return NULL;
 	}
+	j->publish_wait = JIT_PUBLISH_WAIT;
 	return j;
+}
+
+void jit_eager(struct jit *j)
+{
+	j->publish_wait = 1;
 }
 
 void jit_destroy(struct jit *j)
@@ -99,12 +122,52 @@ void jit_destroy(struct jit *j)
 	free(j);
 }
 
+/*
+ * Everything goes; the pages written again are made RW again as the
+ * window grows over them.
+ */
 static void jit_flush(struct jit *j, struct emu_cpu *cpu)
 {
 	memset(j->tab, 0, sizeof(j->tab));
-	j->cache.used = j->start;
+	j->cache.used = j->cache.pub = j->cache.rw_end = j->start;
+	j->slots.next = (const uint8_t **)(j->cache.base + JIT_CODE_BYTES);
 	j->flushes++;
 	cpu->jit_link = NULL;
+}
+
+/* The RW window up to at least offset need */
+static bool jit_window(struct jit *j, size_t need)
+{
+	struct jit_cache *c = &j->cache;
+	size_t end = (need + JIT_WINDOW - 1) & ~(JIT_WINDOW - 1);
+
+	if (need <= c->rw_end)
+		return true;
+	if (end > JIT_CODE_BYTES)
+		end = JIT_CODE_BYTES;
+	if (jit_cache_protect(c, c->base + c->rw_end, end - c->rw_end, true))
+		return false;
+	c->rw_end = end;
+	return true;
+}
+
+/* Make t's code runnable (see the top); false: not yet */
+static bool jit_publish(struct jit *j, struct jit_block *t)
+{
+	struct jit_cache *c = &j->cache;
+	size_t pub = c->used & ~4095UL;
+
+	if (t->end > pub) {
+		if (++t->waits < j->publish_wait)
+			return false;
+		pub = (c->used + 4095) & ~4095UL;
+	}
+	if (jit_cache_protect(c, c->base + c->pub, pub - c->pub, false))
+		return false;
+	c->pub = pub;
+	if (c->used < pub)
+		c->used = pub;
+	return true;
 }
 
 static struct jit_block *jit_slot(struct jit *j, const uint8_t *p)
@@ -112,15 +175,6 @@ static struct jit_block *jit_slot(struct jit *j, const uint8_t *p)
 	uintptr_t h = (uintptr_t)p;
 
 	return &j->tab[(h ^ (h >> 13)) & (JIT_BLOCKS - 1)];
-}
-
-/* Point the jump whose rel32 is at rel to target (W^X: via RW) */
-static void jit_point(struct jit *j, uint8_t *rel, const uint8_t *target)
-{
-	if (jit_cache_protect(&j->cache, rel, 4, true))
-		return;
-	j_patch(rel, target);
-	jit_cache_protect(&j->cache, rel, 4, false);
 }
 
 /* Make the block for (p, rip) into t; false when the cache is unusable */
@@ -137,18 +191,16 @@ static bool jit_make(struct jit *j, struct emu_cpu *cpu,
 	}
 	for (int tries = 0; tries < 2; tries++) {
 		uint8_t *at = j->cache.base + j->cache.used;
-		size_t room = JIT_CACHE_BYTES - j->cache.used;
+		size_t room = JIT_CODE_BYTES - j->cache.used;
 		struct jbuf b = { at, at + (room < JIT_BLOCK_MAX ? room :
 					     JIT_BLOCK_MAX), false };
 		unsigned n;
 
-		if (room < 512 ||
-		    jit_cache_protect(&j->cache, at, b.end - at, true)) {
+		if (room < 512 || !jit_window(j, b.end - j->cache.base)) {
 			jit_flush(j, cpu);
 			continue;
 		}
-		n = jit_gen_block(&b, &j->env, cpu, p, end, rip);
-		jit_cache_protect(&j->cache, at, b.end - at, false);
+		n = jit_gen_block(&b, &j->slots, &j->env, cpu, p, end, rip);
 		if (b.full) {
 			jit_flush(j, cpu);
 			continue;
@@ -156,7 +208,8 @@ static bool jit_make(struct jit *j, struct emu_cpu *cpu,
 		if (!n)
 			return false;
 		*t = (struct jit_block){ .key = p, .rip = rip,
-					 .user = cpu->cpl == 3, .code = at };
+					 .user = cpu->cpl == 3, .code = at,
+					 .end = b.p - j->cache.base, .n = n };
 		j->cache.used = (b.p - j->cache.base + 15) & ~15UL;
 		return true;
 	}
@@ -175,26 +228,19 @@ static struct jit_block *jit_find(struct jit *j, struct emu_cpu *cpu,
 	return jit_make(j, cpu, t, p, rip) ? t : NULL;
 }
 
-/* A block found its bytes changed: make it again, and send it there */
-static void jit_restale(struct jit *j, struct emu_cpu *cpu,
-			const uint8_t *p, uint64_t rip)
+/*
+ * A block found its bytes changed: out of the table, so that it is made
+ * again. Chained jumps into the old code still lead there, and from there
+ * here, until the next flush.
+ */
+static void jit_restale(struct jit *j, struct emu_cpu *cpu)
 {
-	uint8_t *old = cpu->jit_stale;
+	const uint8_t *p = cpu->fetch_hva + (cpu->rip & 0xfff);
 	struct jit_block *t = jit_slot(j, p);
-	unsigned flushes = j->flushes;
 
-	cpu->jit_stale = NULL;
-	if (t->key == p && t->code == old)
+	if (t->key == p && t->code == cpu->jit_stale)
 		t->key = NULL;
-	t = jit_find(j, cpu, p, rip);
-	/* unless a flush took the old block away meanwhile */
-	if (t && t->code && j->flushes == flushes && old != t->code) {
-		if (!jit_cache_protect(&j->cache, old, 5, true)) {
-			old[0] = 0xe9;
-			j_patch(old + 1, t->code);
-			jit_cache_protect(&j->cache, old, 5, false);
-		}
-	}
+	cpu->jit_stale = NULL;
 }
 
 /* Move the fetch window to lin's page if the TLB lets it run from RAM */
@@ -242,22 +288,31 @@ long jit_run(struct emu_cpu *cpu, long max, long *interp)
 			*interp = JIT_INTERP_RUN;
 			break;
 		}
+		if (t->end > j->cache.pub && !jit_publish(j, t)) {
+			*interp = t->n;
+			break;
+		}
 		if (cpu->jit_link)
-			jit_point(j, cpu->jit_link, t->code);
+			*(const uint8_t **)(void *)cpu->jit_link = t->code;
 		cpu->jit_link = NULL;
 		cpu->jit_exit = 0;
 		j->enter(cpu, t->code);
 		if (cpu->jit_stale) {
 			/* a chained block perhaps: in this page, at RIP */
+			jit_restale(j, cpu);
 			if (++stale > 4)
 				break;
-			jit_restale(j, cpu, cpu->fetch_hva + (cpu->rip & 0xfff),
-				    cpu->rip);
 			continue;
 		}
 		if (cpu->jit_exit || cpu->jit_left <= 0)
 			break;
-		if (cpu->apic_ops && cpu_irq_maybe(cpu))
+		/*
+		 * An interrupt the run loop could take now. Blocks do not look
+		 * (with IF clear, the LAPIC's hint may stay set for long): the
+		 * budget brings them back here.
+		 */
+		if ((cpu->rflags & FL_IF) && cpu->apic_ops &&
+		    cpu_irq_maybe(cpu))
 			break;
 	}
 	cpu->jit_link = NULL;

@@ -28,6 +28,12 @@ struct jit;
 /* NULL when the code cache cannot be set up (the CPU then interprets). */
 struct jit *jit_create(void);
 void jit_destroy(struct jit *j);
+/*
+ * Run each block translated from the first time it is asked for, rather
+ * than leave it to the interpreter until its code page is published with
+ * others (jit.c): for tests, whose code runs once.
+ */
+void jit_eager(struct jit *j);
 
 /*
  * Run translated code from cpu->rip for up to max (> 0) instructions;

@@ -5,10 +5,13 @@
  *
  * Each vCPU's cache is one slice of an address range reserved, PROT_NONE,
  * before the seccomp filter goes on; the filter lets mprotect add
- * PROT_EXEC inside that range only, and never with PROT_WRITE. A write
- * makes the pages it touches RW (not executable), then RX again: no page
- * is ever writable and executable at once. The cache fills from the start
- * and is flushed whole when a block does not fit.
+ * PROT_EXEC inside that range only, and never with PROT_WRITE. No page is
+ * ever writable and executable at once: code is written into a window of
+ * RW pages above the published (RX) ones and published many blocks at a
+ * time; chained jumps go through slots in a data area at the slice's end
+ * (RW, never executable), so pointing one at its target changes no page's
+ * protection. The cache fills from the start and is flushed whole when a
+ * block or its slots do not fit.
  */
 #ifndef CVISOR_ACCEL_EMU_JIT_CACHE_H
 #define CVISOR_ACCEL_EMU_JIT_CACHE_H
@@ -24,11 +27,24 @@
 #define JIT_CACHE_BYTES	JIT_ARENA_SLICE	/* per vCPU */
 #define JIT_CACHE_SLOTS	64		/* vCPUs with a cache at once */
 #define JIT_BLOCK_MAX	8192		/* one block's code at most */
+#define JIT_SLOT_BYTES	(1UL << 20)	/* the chain slots, at the end */
+#define JIT_CODE_BYTES	(JIT_CACHE_BYTES - JIT_SLOT_BYTES)
+#define JIT_WINDOW	(64UL << 10)	/* made writable at a time */
 
+/*
+ * Offsets into the slice: code below pub is published (RX), [pub, rw_end)
+ * is the RW window blocks are written into (page-aligned both), used is
+ * where the next block goes.
+ */
 struct jit_cache {
 	uint8_t *base;
-	size_t used;
+	size_t used, pub, rw_end;
 	int slot;
+};
+
+/* The chain slots still free: each holds where a chained jump goes */
+struct jit_slots {
+	const uint8_t **next, **end;
 };
 
 int jit_cache_open(struct jit_cache *c);
@@ -36,13 +52,22 @@ void jit_cache_close(struct jit_cache *c);
 /* [p, p + len) writable and not executable (rw) or the reverse (!rw) */
 int jit_cache_protect(struct jit_cache *c, uint8_t *p, size_t len, bool rw);
 
-/* Where a block's exits go (code at the start of the cache, jit.c) */
+/*
+ * Where a block's exits go (code at the start of the cache, jit.c). The
+ * *_out stubs take the guest RIP in RSI and (miss, dyn) the instructions
+ * done in RDI; [0] expects cpu->rflags right, [1] stores the host's
+ * flags there first.
+ */
 struct jit_env {
 	const uint8_t *exit;		/* back to jit_run */
 	const uint8_t *exit_interp;	/* the same, the interpreter next */
 	/* soft-TLB lookups by [CPL 3][write][size slot], the flags' store */
 	const uint8_t *tlb[2][2][4];
 	const uint8_t *commit;
+	const uint8_t *miss_out[2];	/* the interpreter runs RIP next */
+	const uint8_t *dyn_out[2];	/* RIP = V */
+	const uint8_t *chain_out;	/* RDI: the slot to point, or 0 */
+	const uint8_t *stale_out;	/* RDI: the block's entry */
 };
 
 /* The shared subroutines of jit_env into b (jit_gen.c) */
@@ -52,11 +77,12 @@ void jit_gen_stubs(struct jbuf *b, struct jit_env *env);
  * Translate the instructions at host address p (guest RIP rip, 16 bytes
  * readable before end) into b, as a block entered at b's start; returns
  * how many guest instructions it holds, 0 when the first one is not
- * translated (b is then unused). b->full when the code did not fit.
+ * translated (b is then unused). b->full when the code or its chain
+ * slots (taken from slots) did not fit.
  */
-unsigned jit_gen_block(struct jbuf *b, const struct jit_env *env,
-		       const struct emu_cpu *cpu, const uint8_t *p,
-		       const uint8_t *end, uint64_t rip);
+unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
+		       const struct jit_env *env, const struct emu_cpu *cpu,
+		       const uint8_t *p, const uint8_t *end, uint64_t rip);
 
 /* Whether jit_gen_block would translate anything at p */
 bool jit_gen_worth(const uint8_t *p, const uint8_t *end);

@@ -89,12 +89,6 @@ static void gen_restore(struct jbuf *b)
 	jb8(b, 0x9e);				/* sahf */
 }
 
-static void gen_budget(struct jbuf *b, unsigned count)
-{
-	if (count)
-		j_alu_mi(b, 8, 5, jmem(HRBX, OFF(jit_left)), count);
-}
-
 /* RDI = the linear address of e's memory operand (seg: with FS/GS base) */
 void jit_gen_ea(struct jgen *g, const struct dc_entry *e, bool seg)
 {
@@ -185,6 +179,76 @@ static const uint8_t *gen_tlb_stub(struct jbuf *b, int size, bool write,
 
 _Static_assert(sizeof(struct tlb_entry) == 32, "the lookup's shl edx, 5");
 
+/* CALL target */
+static void j_call(struct jbuf *b, const uint8_t *target)
+{
+	jb8(b, 0xe8);
+	j_patch(jb_rel32(b), target);
+}
+
+/* JMP target */
+static void j_goto(struct jbuf *b, const uint8_t *target)
+{
+	j_patch(j_jmp(b), target);
+}
+
+/* MOV r64, imm in the shortest form */
+static void j_mov_rimm(struct jbuf *b, int r, uint64_t imm)
+{
+	if (imm <= UINT32_MAX)
+		j_mov_ri32(b, r, imm);
+	else if ((uint64_t)(int64_t)(int32_t)imm == imm) {
+		jx(b, 8, 0xc7, 1, 0, jreg(r));
+		jb32(b, imm);
+	} else
+		j_mov_ri64(b, r, imm);
+}
+
+/* An instruction ending in [RIP + disp32]; returns the disp32 to point */
+static uint8_t *j_riprel(struct jbuf *b, uint8_t rex, uint8_t opc, int reg)
+{
+	if (rex)
+		jb8(b, rex);
+	jb8(b, opc);
+	jb8(b, (reg & 7) << 3 | 5);
+	return jb_rel32(b);
+}
+
+/*
+ * The exits' shared tails. RSI = RIP to go on at; RDI = instructions
+ * done (miss_out, dyn_out), the chain slot to point (chain_out) or the
+ * stale block's entry (stale_out).
+ */
+static void gen_outs(struct jbuf *b, struct jit_env *env)
+{
+	struct jop rip = jmem(HRBX, OFF(rip));
+	struct jop left = jmem(HRBX, OFF(jit_left));
+
+	env->miss_out[1] = b->p;
+	j_call(b, env->commit);
+	env->miss_out[0] = b->p;
+	j_mov_mr(b, 8, rip, HRSI);
+	j_alu_mr(b, 8, 5, left, HRDI);
+	j_goto(b, env->exit_interp);
+
+	env->dyn_out[1] = b->p;
+	j_call(b, env->commit);
+	env->dyn_out[0] = b->p;
+	j_mov_mr(b, 8, rip, V);
+	j_alu_mr(b, 8, 5, left, HRDI);
+	j_goto(b, env->exit);
+
+	env->chain_out = b->p;
+	j_mov_mr(b, 8, rip, HRSI);
+	j_mov_mr(b, 8, jmem(HRBX, OFF(jit_link)), HRDI);
+	j_goto(b, env->exit);
+
+	env->stale_out = b->p;
+	j_mov_mr(b, 8, rip, HRSI);
+	j_mov_mr(b, 8, jmem(HRBX, OFF(jit_stale)), HRDI);
+	j_goto(b, env->exit);
+}
+
 void jit_gen_stubs(struct jbuf *b, struct jit_env *env)
 {
 	for (int u = 0; u < 2; u++)
@@ -195,13 +259,7 @@ void jit_gen_stubs(struct jbuf *b, struct jit_env *env)
 	env->commit = b->p;
 	gen_commit(b);
 	jb8(b, 0xc3);
-}
-
-/* CALL target */
-static void j_call(struct jbuf *b, const uint8_t *target)
-{
-	jb8(b, 0xe8);
-	j_patch(jb_rel32(b), target);
+	gen_outs(b, env);
 }
 
 /* The guest flags into AL/AH before what changes the host's (jit_gen.h) */
@@ -256,88 +314,114 @@ void jit_gen_dyn_exit(struct jgen *g)
 {
 	struct jbuf *b = &g->b;
 
-	if (!g->synced)
-		j_call(b, g->env->commit);
-	j_mov_mr(b, 8, jmem(HRBX, OFF(rip)), V);
-	gen_budget(b, g->idx + 1);
-	j_patch(j_jmp(b), g->env->exit);
+	j_mov_ri32(b, HRDI, g->idx + 1);
+	j_goto(b, g->env->dyn_out[!g->synced]);
 }
 
+
+/*
+ * A chained exit: the budget, then on through its slot, which points at
+ * the target's block once jit_run has seen it (until then, and when the
+ * budget is spent, at the cold half after it, which asks for that).
+ */
+static void gen_chain_exit(struct jgen *g, const struct jexit *x)
+{
+	struct jbuf *b = &g->b;
+	uint64_t off = x->rip & 0xfff;
+	const uint8_t **slot = NULL;
+	uint8_t *cold = NULL;
+
+	j_alu_mi(b, 8, 5, jmem(HRBX, OFF(jit_left)), x->count);
+	/* a target in this page with its 16 bytes in it */
+	if ((x->rip >> 12) == (g->start >> 12) && off <= 4096 - 16) {
+		if (g->slots->next == g->slots->end) {
+			g->bad = true;
+			return;
+		}
+		slot = g->slots->next++;
+		cold = j_jcc(b, 14);				/* jle */
+		j_patch(j_riprel(b, 0, 0xff, 4), (const uint8_t *)slot);
+		j_patch(cold, b->p);
+		*slot = b->p;
+	}
+	j_mov_rimm(b, HRSI, x->rip);
+	if (slot)
+		j_patch(j_riprel(b, 0x48, 0x8d, HRDI), (const uint8_t *)slot);
+	else
+		j_alu_mr(b, 4, 6, jreg(HRDI), HRDI);		/* xor */
+	j_goto(b, g->env->chain_out);
+}
 
 /* The exits after the body */
 static void gen_exits(struct jgen *g)
 {
 	struct jbuf *b = &g->b;
 
-	for (unsigned i = 0; i < g->nx; i++) {
+	for (unsigned i = 0; i < g->nx && !g->bad; i++) {
 		const struct jexit *x = &g->x[i];
-		uint64_t off = x->rip & 0xfff;
 
 		for (unsigned k = 0; k < x->nrel; k++)
 			j_patch(x->rel[k], b->p);
 		if (x->saved && !x->synced)
 			gen_restore(b);
-		if (!x->synced)
-			j_call(b, g->env->commit);
-		j_mov_ri64(b, HRCX, x->rip);
-		j_mov_mr(b, 8, jmem(HRBX, OFF(rip)), HRCX);
-		gen_budget(b, x->count);
 		if (x->kind == X_MISS) {
-			j_patch(j_jmp(b), g->env->exit_interp);
+			j_mov_rimm(b, HRSI, x->rip);
+			j_mov_ri32(b, HRDI, x->count);
+			j_goto(b, g->env->miss_out[!x->synced]);
 			continue;
 		}
-		/* the budget; then an interrupt the LAPIC may have for us */
-		j_patch(j_jcc(b, 14), g->env->exit);		/* jle */
-		if (g->cpu->irq_hint) {
-			j_mov_ri64(b, HRCX, (uintptr_t)g->cpu->irq_hint);
-			j_alu_mi(b, 1, 7, jmem(HRCX, 0), 0);
-			j_patch(j_jcc(b, 5), g->env->exit_interp);
-			j_mov_ri64(b, HRCX, (uintptr_t)g->cpu->irq_extint);
-			j_alu_mi(b, 1, 7, jmem(HRCX, 0), 0);
-			j_patch(j_jcc(b, 5), g->env->exit_interp);
-		}
-		j_alu_mi(b, 1, 7, jmem(HRBX, OFF(nmi_pending)), 0);
-		j_patch(j_jcc(b, 5), g->env->exit_interp);
-		/*
-		 * A target in this page with its 16 bytes in it: a jump that
-		 * jit_run points at the target's block once it has one
-		 * (until then, to the next instruction, which asks for it).
-		 */
-		if ((x->rip >> 12) == (g->start >> 12) && off <= 4096 - 16) {
-			uint8_t *rel = j_jmp(b);
-
-			j_patch(rel, b->p);
-			j_mov_ri64(b, HRCX, (uintptr_t)rel);
-			j_mov_mr(b, 8, jmem(HRBX, OFF(jit_link)), HRCX);
-		}
-		j_patch(j_jmp(b), g->env->exit);
+		if (!x->synced)
+			j_call(b, g->env->commit);
+		gen_chain_exit(g, x);
 	}
 }
 
-/* Compare the bytes at p with their copy now, or leave as stale */
-static void gen_check(struct jgen *g, const uint8_t *p, unsigned n,
-		      uint8_t **stale)
+/*
+ * Compare the n bytes at p with their copy now, or leave as stale: the
+ * words at p XORed with their copies (emitted later, after the exits, at
+ * the rel32s put in copy[]) ORed together must be zero. copy[] holds the
+ * words, the last ending at n (overlapping the one before it), or one
+ * word and a mask below 8 bytes.
+ */
+static uint8_t *gen_check(struct jgen *g, const uint8_t *p, unsigned n,
+			  uint8_t **copy, unsigned *ncopy)
 {
 	struct jbuf *b = &g->b;
-	unsigned nstale = 0;
+	unsigned k = 0;
 
 	j_mov_ri64(b, HRSI, (uintptr_t)p);
+	for (unsigned i = 0; i < n; i += 8) {
+		unsigned at = i + 8 <= n ? i : (n >= 8 ? n - 8 : 0);
+		int r = i ? HRCX : HRAX;
+
+		j_mov_rm(b, 8, r, jmem(HRSI, at));
+		copy[k++] = j_riprel(b, 0x48, 0x33, r);		/* xor */
+		if (i)
+			j_alu_mr(b, 8, 1, jreg(HRAX), HRCX);
+	}
+	if (n < 8)
+		copy[k++] = j_riprel(b, 0x48, 0x23, HRAX);	/* and */
+	*ncopy = k;
+	return j_jcc(b, 5);					/* jne */
+}
+
+/* The words gen_check compares with */
+static void gen_check_data(struct jgen *g, const uint8_t *p, unsigned n,
+			   uint8_t **copy, unsigned ncopy)
+{
+	unsigned k = 0;
+
 	for (unsigned i = 0; i < n; i += 8) {
 		unsigned at = i + 8 <= n ? i : (n >= 8 ? n - 8 : 0);
 		uint64_t v;
 
 		memcpy(&v, p + at, 8);
-		j_mov_rm(b, 8, HRAX, jmem(HRSI, at));
-		if (n < 8) {
-			uint64_t mask = (1ULL << (8 * n)) - 1;
-
-			v &= mask;
-			j_mov_ri64(b, HRCX, mask);
-			j_alu_mr(b, 8, 4, jreg(HRAX), HRCX);
-		}
-		j_mov_ri64(b, HRCX, v);
-		j_alu_mr(b, 8, 7, jreg(HRAX), HRCX);
-		stale[nstale++] = j_jcc(b, 5);
+		j_patch(copy[k++], g->b.p);
+		jb64(&g->b, v);
+	}
+	if (n < 8 && k < ncopy) {
+		j_patch(copy[k], g->b.p);
+		jb64(&g->b, (1ULL << (8 * n)) - 1);
 	}
 }
 
@@ -362,13 +446,14 @@ bool jit_gen_worth(const uint8_t *p, const uint8_t *end)
 	return jit_count(&blk, &nbytes) > 0;
 }
 
-unsigned jit_gen_block(struct jbuf *b, const struct jit_env *env,
-		       const struct emu_cpu *cpu, const uint8_t *p,
-		       const uint8_t *end, uint64_t rip)
+unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
+		       const struct jit_env *env, const struct emu_cpu *cpu,
+		       const uint8_t *p, const uint8_t *end, uint64_t rip)
 {
 	struct dc_block blk;
-	struct jgen gen = { .b = *b }, *g = &gen;
-	uint8_t *entry = b->p, *stale[DCB_BYTES / 8 + 1];
+	struct jgen gen = { .b = *b, .slots = slots }, *g = &gen;
+	uint8_t *entry = b->p, *copy[DCB_BYTES / 8 + 2], *stale;
+	unsigned ncopy;
 	bool live[DCB_INSNS + 1];
 	unsigned n = 0, nbytes = 0, i;
 
@@ -389,7 +474,7 @@ unsigned jit_gen_block(struct jbuf *b, const struct jit_env *env,
 		live[i] = reads || (!sets && live[i + 1]);
 	}
 
-	gen_check(g, p, nbytes, stale);
+	stale = gen_check(g, p, nbytes, copy, &ncopy);
 	gen_load_flags(&g->b);
 	g->synced = true;
 	g->rip = g->start = rip;
@@ -420,17 +505,11 @@ unsigned jit_gen_block(struct jbuf *b, const struct jit_env *env,
 		jit_add_exit(g, j_jmp(&g->b), X_MISS, g->rip, n);
 	gen_exits(g);
 	/* a block whose bytes changed: back to jit_run, which retranslates */
-	{
-		uint8_t *here = g->b.p;
-
-		for (unsigned k = 0; k < (nbytes + 7) / 8; k++)
-			j_patch(stale[k], here);
-		j_mov_ri64(&g->b, HRCX, (uintptr_t)entry);
-		j_mov_mr(&g->b, 8, jmem(HRBX, OFF(jit_stale)), HRCX);
-		j_mov_ri64(&g->b, HRCX, rip);
-		j_mov_mr(&g->b, 8, jmem(HRBX, OFF(rip)), HRCX);
-		j_patch(j_jmp(&g->b), env->exit);
-	}
+	j_patch(stale, g->b.p);
+	j_mov_rimm(&g->b, HRSI, rip);
+	j_patch(j_riprel(&g->b, 0x48, 0x8d, HRDI), entry);	/* lea */
+	j_goto(&g->b, env->stale_out);
+	gen_check_data(g, p, nbytes, copy, ncopy);
 	if (g->bad)
 		g->b.full = true;
 	*b = g->b;

@@ -38,6 +38,7 @@ struct jexit {
 struct jgen {
 	struct jbuf b;
 	const struct jit_env *env;
+	struct jit_slots *slots;
 	const struct emu_cpu *cpu;
 	const uint8_t *page;	/* the block's host code page */
 	uint64_t start;		/* the block's first instruction */

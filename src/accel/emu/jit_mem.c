@@ -79,7 +79,15 @@ int jit_cache_open(struct jit_cache *c)
 		return -ENOSPC;
 	c->slot = slot;
 	c->base = arena + slot * JIT_CACHE_BYTES;
-	c->used = 0;
+	c->used = c->pub = c->rw_end = 0;
+	/* the chain slots: data, RW for good */
+	if (mprotect(c->base + JIT_CODE_BYTES, JIT_SLOT_BYTES,
+		     PROT_READ | PROT_WRITE)) {
+		int err = -errno;
+
+		jit_cache_close(c);
+		return err;
+	}
 	return 0;
 }
 
