@@ -54,8 +54,7 @@ int jit_cache_protect(struct jit_cache *c, uint8_t *p, size_t len, bool rw);
 
 /*
  * Where a block's exits go (code at the start of the cache, jit.c). The
- * *_out stubs take the guest RIP in RSI and (miss, dyn) the instructions
- * done in RDI; [0] expects cpu->rflags right, [1] stores the host's
+ * *_out stubs: [0] expects cpu->rflags right, [1] stores the host's
  * flags there first.
  */
 struct jit_env {
@@ -64,10 +63,12 @@ struct jit_env {
 	/* soft-TLB lookups by [CPL 3][write][size slot], the flags' store */
 	const uint8_t *tlb[2][2][4];
 	const uint8_t *commit;
-	const uint8_t *miss_out[2];	/* the interpreter runs RIP next */
-	const uint8_t *dyn_out[2];	/* RIP = V */
-	const uint8_t *chain_out;	/* RDI: the slot to point, or 0 */
-	const uint8_t *stale_out;	/* RDI: the block's entry */
+	/* the interpreter runs RSI + (EDI >> 8) next, EDI & 255 were done */
+	const uint8_t *miss_out[2];
+	const uint8_t *dyn_out[2];	/* to V, EDI instructions done */
+	const uint8_t *chain_out;	/* RDI: the slot to point, RIP in it */
+	const uint8_t *chain_rip_out;	/* to RSI, no slot (RDI 0) */
+	const uint8_t *stale_out;	/* RDI: the stale entry, RSI its RIP */
 };
 
 /* The shared subroutines of jit_env into b (jit_gen.c) */

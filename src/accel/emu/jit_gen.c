@@ -126,8 +126,9 @@ void jit_miss_if(struct jgen *g, int cc)
 /*
  * The lookup subroutine: RCX = host address of size bytes at the linear
  * address in RDI, if the soft TLB allows the access from RAM within one
- * page (what mem_read and mem_write do inline), else 0. Clobbers RSI,
- * RDX and the flags.
+ * page (what mem_read and mem_write do inline), else 0, with ZF set
+ * exactly when it is 0 (a host address is never). Clobbers RSI, RDX and
+ * the flags.
  */
 static const uint8_t *gen_tlb_stub(struct jbuf *b, int size, bool write,
 				   bool user)
@@ -214,22 +215,11 @@ static uint8_t *j_riprel(struct jbuf *b, uint8_t rex, uint8_t opc, int reg)
 	return jb_rel32(b);
 }
 
-/*
- * The exits' shared tails. RSI = RIP to go on at; RDI = instructions
- * done (miss_out, dyn_out), the chain slot to point (chain_out) or the
- * stale block's entry (stale_out).
- */
+/* The exits' shared tails (jit_cache.h says what each takes) */
 static void gen_outs(struct jbuf *b, struct jit_env *env)
 {
 	struct jop rip = jmem(HRBX, OFF(rip));
 	struct jop left = jmem(HRBX, OFF(jit_left));
-
-	env->miss_out[1] = b->p;
-	j_call(b, env->commit);
-	env->miss_out[0] = b->p;
-	j_mov_mr(b, 8, rip, HRSI);
-	j_alu_mr(b, 8, 5, left, HRDI);
-	j_goto(b, env->exit_interp);
 
 	env->dyn_out[1] = b->p;
 	j_call(b, env->commit);
@@ -239,9 +229,22 @@ static void gen_outs(struct jbuf *b, struct jit_env *env)
 	j_goto(b, env->exit);
 
 	env->chain_out = b->p;
+	j_mov_rm(b, 8, HRSI, jmem(HRDI, 8));
+	env->chain_rip_out = b->p;
 	j_mov_mr(b, 8, rip, HRSI);
 	j_mov_mr(b, 8, jmem(HRBX, OFF(jit_link)), HRDI);
 	j_goto(b, env->exit);
+
+	env->miss_out[1] = b->p;
+	j_call(b, env->commit);
+	env->miss_out[0] = b->p;
+	j_mov_rm(b, 4, HRAX, jreg(HRDI));
+	j_shift_mi(b, 4, 5, jreg(HRDI), 8);
+	j_alu_mr(b, 8, 0, jreg(HRSI), HRDI);
+	j_mov_mr(b, 8, rip, HRSI);
+	j_movx(b, 4, false, 1, HRDI, jreg(HRAX));
+	j_alu_mr(b, 8, 5, left, HRDI);
+	j_goto(b, env->exit_interp);
 
 	env->stale_out = b->p;
 	j_mov_mr(b, 8, rip, HRSI);
@@ -282,7 +285,6 @@ void jit_gen_tlb(struct jgen *g, int size, bool write)
 
 	jit_gen_save(g);
 	j_call(b, g->env->tlb[g->user][write][DC_SIZE_SLOT(size)]);
-	j_test_mr(b, 8, jreg(HRCX), HRCX);
 	jit_miss_if(g, 4);						/* je */
 }
 
@@ -322,34 +324,81 @@ void jit_gen_dyn_exit(struct jgen *g)
 /*
  * A chained exit: the budget, then on through its slot, which points at
  * the target's block once jit_run has seen it (until then, and when the
- * budget is spent, at the cold half after it, which asks for that).
+ * budget is spent, at the cold half after it, which asks for that). A
+ * slot is two words: where the jump goes, and the target's RIP.
  */
 static void gen_chain_exit(struct jgen *g, const struct jexit *x)
 {
 	struct jbuf *b = &g->b;
 	uint64_t off = x->rip & 0xfff;
-	const uint8_t **slot = NULL;
-	uint8_t *cold = NULL;
+	const uint8_t **slot;
+	uint8_t *cold;
 
-	j_alu_mi(b, 8, 5, jmem(HRBX, OFF(jit_left)), x->count);
-	/* a target in this page with its 16 bytes in it */
-	if ((x->rip >> 12) == (g->start >> 12) && off <= 4096 - 16) {
-		if (g->slots->next == g->slots->end) {
-			g->bad = true;
-			return;
-		}
-		slot = g->slots->next++;
-		cold = j_jcc(b, 14);				/* jle */
-		j_patch(j_riprel(b, 0, 0xff, 4), (const uint8_t *)slot);
-		j_patch(cold, b->p);
-		*slot = b->p;
-	}
-	j_mov_rimm(b, HRSI, x->rip);
-	if (slot)
-		j_patch(j_riprel(b, 0x48, 0x8d, HRDI), (const uint8_t *)slot);
-	else
+	jx(b, 8, 0x83, 1, 5, jmem(HRBX, OFF(jit_left)));	/* sub imm8 */
+	jb8(b, x->count);
+	/* not a target in this page with its 16 bytes in it: back to jit_run */
+	if ((x->rip >> 12) != (g->start >> 12) || off > 4096 - 16) {
+		j_mov_rimm(b, HRSI, x->rip);
 		j_alu_mr(b, 4, 6, jreg(HRDI), HRDI);		/* xor */
+		j_goto(b, g->env->chain_rip_out);
+		return;
+	}
+	if (g->slots->end - g->slots->next < 2) {
+		g->bad = true;
+		return;
+	}
+	slot = g->slots->next;
+	g->slots->next += 2;
+	cold = j_jcc(b, 14);					/* jle */
+	j_patch(j_riprel(b, 0, 0xff, 4), (const uint8_t *)slot);
+	j_patch(cold, b->p);
+	slot[0] = b->p;
+	memcpy(&slot[1], &x->rip, 8);
+	j_patch(j_riprel(b, 0x48, 0x8d, HRDI), (const uint8_t *)slot);
 	j_goto(b, g->env->chain_out);
+}
+
+/*
+ * A block's miss exits say where and how far they got in EDI (the RIP's
+ * distance from the block's start << 8, and the instructions done) and
+ * jump to one of two tails (by whether the flags are to be stored) that
+ * add the block's start.
+ */
+static void gen_miss_exits(struct jgen *g)
+{
+	struct jbuf *b = &g->b;
+	const uint8_t *tail[2] = { NULL, NULL };
+
+	for (unsigned i = 0; i < g->nx; i++) {
+		const struct jexit *x = &g->x[i];
+		int c = !x->synced;
+
+		if (x->kind != X_MISS || tail[c])
+			continue;
+		tail[c] = b->p;
+		j_mov_rimm(b, HRSI, g->start);
+		j_goto(b, g->env->miss_out[c]);
+	}
+	for (unsigned i = 0; i < g->nx; i++) {
+		const struct jexit *x = &g->x[i];
+		int32_t d;
+
+		if (x->kind != X_MISS)
+			continue;
+		for (unsigned k = 0; k < x->nrel; k++)
+			j_patch(x->rel[k], b->p);
+		if (x->saved && !x->synced)
+			gen_restore(b);
+		j_mov_ri32(b, HRDI, (uint32_t)(x->rip - g->start) << 8 |
+				    x->count);
+		d = (int32_t)(tail[!x->synced] - (b->p + 2));
+		if (d >= -128) {
+			jb8(b, 0xeb);				/* jmp rel8 */
+			jb8(b, (uint8_t)d);
+		} else {
+			j_goto(b, tail[!x->synced]);
+		}
+	}
 }
 
 /* The exits after the body */
@@ -360,20 +409,17 @@ static void gen_exits(struct jgen *g)
 	for (unsigned i = 0; i < g->nx && !g->bad; i++) {
 		const struct jexit *x = &g->x[i];
 
+		if (x->kind == X_MISS)
+			continue;
 		for (unsigned k = 0; k < x->nrel; k++)
 			j_patch(x->rel[k], b->p);
 		if (x->saved && !x->synced)
 			gen_restore(b);
-		if (x->kind == X_MISS) {
-			j_mov_rimm(b, HRSI, x->rip);
-			j_mov_ri32(b, HRDI, x->count);
-			j_goto(b, g->env->miss_out[!x->synced]);
-			continue;
-		}
 		if (!x->synced)
 			j_call(b, g->env->commit);
 		gen_chain_exit(g, x);
 	}
+	gen_miss_exits(g);
 }
 
 /*
@@ -465,17 +511,29 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	g->cpu = cpu;
 	g->page = p - (rip & 0xfff);
 	g->user = cpu->cpl == 3;
-	/* flags live before each instruction, from the end backwards */
+	/*
+	 * Flags live before each instruction, from the end backwards. A
+	 * memory operand's miss exit reads them only once an instruction
+	 * before it has changed the host's: until then cpu->rflags is right
+	 * and the exit does not store them.
+	 */
 	live[n] = true;
 	for (i = n; i-- > 0;) {
-		bool reads, sets;
+		struct dc_entry e = blk.e[i];
+		bool reads, sets, changed = false;
 
-		jit_op_flag_use(&blk.e[i], &reads, &sets);
+		for (unsigned k = 0; k < i && !changed; k++)
+			changed = jit_op_writes_flags(&blk.e[k]);
+		if (!changed)
+			e.mem = false;		/* only the exit's reading */
+		jit_op_flag_use(&e, &reads, &sets);
 		live[i] = reads || (!sets && live[i + 1]);
 	}
 
 	stale = gen_check(g, p, nbytes, copy, &ncopy);
-	gen_load_flags(&g->b);
+	/* (cpu->rflags is right until an instruction sets the host's) */
+	if (live[0])
+		gen_load_flags(&g->b);
 	g->synced = true;
 	g->rip = g->start = rip;
 	for (i = 0; i < n && !g->bad; i++) {
