@@ -62,6 +62,51 @@ static void test_jit_self_modifying(void)
 	emu_test_free(t);
 }
 
+/*
+ * A loop whose instructions end at, and cross, a page's end, at each
+ * distance from it: the translator takes those that end in the page
+ * (decoding a padded copy of its rest) and leaves the crossing one to
+ * the interpreter; registers as without it.
+ */
+static void test_jit_page_end(void)
+{
+	static const uint8_t code[] = {
+		0xb9, 0xe8, 0x03, 0x00, 0x00,		/* mov ecx, 1000 */
+		0x01, 0xc8,				/* L: add eax, ecx */
+		0x83, 0xc2, 0x03,			/* add edx, 3 */
+		0x31, 0xc3,				/* xor ebx, eax */
+		0x48, 0x8d, 0x74, 0x06, 0x01,		/* lea rsi, [rsi+rax+1] */
+		0xff, 0xc9,				/* dec ecx */
+		0x75, 0xf0,				/* jnz L */
+		0xf4,					/* hlt */
+	};
+	int bad = 0;
+	uint64_t ran = 0;
+
+	for (unsigned d = 1; d <= 24; d++) {
+		struct emu_test *a = emu_test_init64(), *b = emu_test_init64();
+		uint64_t at = EMU_TEST_CODE + 4096 - d;
+
+		b->cpu.jit = jit_create();
+		CHECK(b->cpu.jit != NULL);
+		jit_eager(b->cpu.jit);
+		emu_test_run_at(a, at, code, sizeof(code));
+		emu_test_run_at(b, at, code, sizeof(code));
+		for (int r = 0; r < 16; r++)
+			bad += a->cpu.gpr[r] != b->cpu.gpr[r];
+		bad += a->cpu.rip != b->cpu.rip || a->cpu.rflags != b->cpu.rflags;
+		bad += !b->cpu.halted;
+		ran += jit_stat_insns(b->cpu.jit);
+		jit_destroy(b->cpu.jit);
+		b->cpu.jit = NULL;
+		emu_test_free(a);
+		emu_test_free(b);
+	}
+	CHECK_EQ(bad, 0);
+	/* each loop mostly translated: 24 runs of 6000 instructions */
+	CHECK(ran > 24 * 4000);
+}
+
 /* No mapping of the process is writable and executable */
 static void test_jit_wx(void)
 {
@@ -109,6 +154,7 @@ int main(void)
 {
 	RUN(test_jit_self_modifying);
 	RUN(test_jit_wx);
+	RUN(test_jit_page_end);
 	RUN(test_jit_differential);
 	return test_summary();
 }

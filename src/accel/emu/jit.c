@@ -35,6 +35,7 @@
 #define JIT_RUN_MIN	16	/* fewer: the interpreter runs them */
 #define JIT_INTERP_RUN	16	/* ... and then the interpreter's, without */
 #define JIT_PUBLISH_WAIT 4	/* asks for a block of the last code page */
+#define JIT_FRONT	256	/* recently entered blocks, direct-mapped */
 
 struct jit_block {
 	const uint8_t *key;	/* host address of the first byte, or NULL */
@@ -44,11 +45,26 @@ struct jit_block {
 	uint8_t n;		/* guest instructions */
 	uint8_t waits;		/* asked for before it was published */
 	bool user;
-	uint8_t head[16];	/* without code: the bytes it was judged by */
+	/* without code: the bytes it was judged by (up to the page's end) */
+	uint8_t nhead;
+	uint8_t head[16];
+};
+
+/*
+ * A published block as jit_run last entered it: a small table in front of
+ * the large one, whose entries are mostly out of the host's caches when
+ * jit_run comes back after an instruction left to the interpreter.
+ */
+struct jit_front {
+	const uint8_t *key;
+	uint64_t rip;
+	const uint8_t *code;
+	bool user;
 };
 
 struct jit {
 	struct jit_cache cache;
+	struct jit_front front[JIT_FRONT];
 	void (*enter)(struct emu_cpu *cpu, const uint8_t *code);
 	struct jit_env env;
 	size_t start;		/* where blocks begin, after the stubs */
@@ -129,6 +145,7 @@ void jit_destroy(struct jit *j)
 static void jit_flush(struct jit *j, struct emu_cpu *cpu)
 {
 	memset(j->tab, 0, sizeof(j->tab));
+	memset(j->front, 0, sizeof(j->front));
 	j->cache.used = j->cache.pub = j->cache.rw_end = j->start;
 	j->slots.next = (const uint8_t **)(j->cache.base + JIT_CODE_BYTES);
 	j->flushes++;
@@ -177,6 +194,13 @@ static struct jit_block *jit_slot(struct jit *j, const uint8_t *p)
 	return &j->tab[(h ^ (h >> 13)) & (JIT_BLOCKS - 1)];
 }
 
+static struct jit_front *jit_front(struct jit *j, const uint8_t *p)
+{
+	uintptr_t h = (uintptr_t)p;
+
+	return &j->front[(h ^ (h >> 8)) & (JIT_FRONT - 1)];
+}
+
 /* Make the block for (p, rip) into t; false when the cache is unusable */
 static bool jit_make(struct jit *j, struct emu_cpu *cpu,
 		     struct jit_block *t, const uint8_t *p, uint64_t rip)
@@ -186,7 +210,8 @@ static bool jit_make(struct jit *j, struct emu_cpu *cpu,
 	if (!jit_gen_worth(p, end)) {
 		*t = (struct jit_block){ .key = p, .rip = rip,
 					 .user = cpu->cpl == 3 };
-		memcpy(t->head, p, sizeof(t->head));
+		t->nhead = end - p < 16 ? end - p : 16;
+		memcpy(t->head, p, t->nhead);
 		return true;
 	}
 	for (int tries = 0; tries < 2; tries++) {
@@ -223,7 +248,7 @@ static struct jit_block *jit_find(struct jit *j, struct emu_cpu *cpu,
 	struct jit_block *t = jit_slot(j, p);
 
 	if (t->key == p && t->rip == rip && t->user == (cpu->cpl == 3) &&
-	    (t->code || !memcmp(t->head, p, sizeof(t->head))))
+	    (t->code || !memcmp(t->head, p, t->nhead)))
 		return t;
 	return jit_make(j, cpu, t, p, rip) ? t : NULL;
 }
@@ -240,6 +265,7 @@ static void jit_restale(struct jit *j, struct emu_cpu *cpu)
 
 	if (t->key == p && t->code == cpu->jit_stale)
 		t->key = NULL;
+	jit_front(j, p)->key = NULL;
 	cpu->jit_stale = NULL;
 }
 
@@ -275,28 +301,33 @@ long jit_run(struct emu_cpu *cpu, long max, long *interp)
 	for (;;) {
 		uint64_t lin = cpu->rip;
 		struct jit_block *t;
+		struct jit_front *f;
 		const uint8_t *p;
 
-		if ((lin & 0xfff) > 4096 - 16)
-			break;
 		if (lin >> 12 != cpu->fetch_vpn && !jit_fetch_page(cpu, lin))
 			break;
 		p = cpu->fetch_hva + (lin & 0xfff);
-		t = jit_find(j, cpu, p, lin);
-		if (!t || !t->code) {
-			/* nothing to translate here: a stretch of interpreter */
-			*interp = JIT_INTERP_RUN;
-			break;
-		}
-		if (t->end > j->cache.pub && !jit_publish(j, t)) {
-			*interp = t->n;
-			break;
+		f = jit_front(j, p);
+		if (f->key != p || f->rip != lin || f->user != (cpu->cpl == 3)) {
+			t = jit_find(j, cpu, p, lin);
+			if (!t || !t->code) {
+				/* nothing to translate: a stretch of interpreter */
+				*interp = JIT_INTERP_RUN;
+				break;
+			}
+			if (t->end > j->cache.pub && !jit_publish(j, t)) {
+				*interp = t->n;
+				break;
+			}
+			*f = (struct jit_front){ .key = p, .rip = lin,
+						 .code = t->code,
+						 .user = t->user };
 		}
 		if (cpu->jit_link)
-			*(const uint8_t **)(void *)cpu->jit_link = t->code;
+			*(const uint8_t **)(void *)cpu->jit_link = f->code;
 		cpu->jit_link = NULL;
 		cpu->jit_exit = 0;
-		j->enter(cpu, t->code);
+		j->enter(cpu, f->code);
 		if (cpu->jit_stale) {
 			/* a chained block perhaps: in this page, at RIP */
 			jit_restale(j, cpu);

@@ -75,11 +75,11 @@ struct jit_env {
 void jit_gen_stubs(struct jbuf *b, struct jit_env *env);
 
 /*
- * Translate the instructions at host address p (guest RIP rip, 16 bytes
- * readable before end) into b, as a block entered at b's start; returns
- * how many guest instructions it holds, 0 when the first one is not
- * translated (b is then unused). b->full when the code or its chain
- * slots (taken from slots) did not fit.
+ * Translate the instructions at host address p (guest RIP rip; end is its
+ * page's end, which no translated instruction crosses) into b, as a block
+ * entered at b's start; returns how many guest instructions it holds, 0
+ * when the first one is not translated (b is then unused). b->full when
+ * the code or its chain slots (taken from slots) did not fit.
  */
 unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 		       const struct jit_env *env, const struct emu_cpu *cpu,

@@ -330,14 +330,13 @@ void jit_gen_dyn_exit(struct jgen *g)
 static void gen_chain_exit(struct jgen *g, const struct jexit *x)
 {
 	struct jbuf *b = &g->b;
-	uint64_t off = x->rip & 0xfff;
 	const uint8_t **slot;
 	uint8_t *cold;
 
 	jx(b, 8, 0x83, 1, 5, jmem(HRBX, OFF(jit_left)));	/* sub imm8 */
 	jb8(b, x->count);
-	/* not a target in this page with its 16 bytes in it: back to jit_run */
-	if ((x->rip >> 12) != (g->start >> 12) || off > 4096 - 16) {
+	/* not a target in this page: back to jit_run */
+	if ((x->rip >> 12) != (g->start >> 12)) {
 		j_mov_rimm(b, HRSI, x->rip);
 		j_alu_mr(b, 4, 6, jreg(HRDI), HRDI);		/* xor */
 		j_goto(b, g->env->chain_rip_out);
@@ -427,8 +426,25 @@ static void gen_exits(struct jgen *g)
  * words at p XORed with their copies (emitted later, after the exits, at
  * the rel32s put in copy[]) ORed together must be zero. copy[] holds the
  * words, the last ending at n (overlapping the one before it), or one
- * word and a mask below 8 bytes.
+ * word and a mask below 8 bytes: the word at p, or the one ending at
+ * p + n when p is less than 8 bytes from its page's end.
  */
+static int check_at(const uint8_t *p, unsigned n, unsigned i)
+{
+	if (i + 8 <= n)
+		return i;
+	if (n >= 8 || ((uintptr_t)p & 4095) + 8 > 4096)
+		return (int)n - 8;
+	return 0;
+}
+
+static uint64_t check_mask(const uint8_t *p, unsigned n)
+{
+	if (((uintptr_t)p & 4095) + 8 > 4096)
+		return ~0ULL << (8 * (8 - n));
+	return (1ULL << (8 * n)) - 1;
+}
+
 static uint8_t *gen_check(struct jgen *g, const uint8_t *p, unsigned n,
 			  uint8_t **copy, unsigned *ncopy)
 {
@@ -437,7 +453,7 @@ static uint8_t *gen_check(struct jgen *g, const uint8_t *p, unsigned n,
 
 	j_mov_ri64(b, HRSI, (uintptr_t)p);
 	for (unsigned i = 0; i < n; i += 8) {
-		unsigned at = i + 8 <= n ? i : (n >= 8 ? n - 8 : 0);
+		int at = check_at(p, n, i);
 		int r = i ? HRCX : HRAX;
 
 		j_mov_rm(b, 8, r, jmem(HRSI, at));
@@ -458,26 +474,48 @@ static void gen_check_data(struct jgen *g, const uint8_t *p, unsigned n,
 	unsigned k = 0;
 
 	for (unsigned i = 0; i < n; i += 8) {
-		unsigned at = i + 8 <= n ? i : (n >= 8 ? n - 8 : 0);
 		uint64_t v;
 
-		memcpy(&v, p + at, 8);
+		memcpy(&v, p + check_at(p, n, i), 8);
 		j_patch(copy[k++], g->b.p);
 		jb64(&g->b, v);
 	}
 	if (n < 8 && k < ncopy) {
 		j_patch(copy[k], g->b.p);
-		jb64(&g->b, (1ULL << (8 * n)) - 1);
+		jb64(&g->b, check_mask(p, n));
 	}
 }
 
+/*
+ * dc_build at p, whose page ends at end. The decoder may look at 16
+ * bytes from each instruction; near the page's end it decodes a copy of
+ * the page's rest padded with NOPs, and jit_count keeps the instructions
+ * that end in the page.
+ */
+static void jit_decode(struct dc_block *blk, const uint8_t *p,
+		       const uint8_t *end)
+{
+	uint8_t pad[DCB_BYTES + 32];
+	size_t room = end - p;
+
+	if (room >= sizeof(pad)) {
+		dc_build(blk, p, end);
+		return;
+	}
+	memcpy(pad, p, room);
+	memset(pad + room, 0x90, sizeof(pad) - room);
+	dc_build(blk, pad, pad + sizeof(pad));
+}
+
 /* How many of blk's instructions, from the first, the block translates */
-static unsigned jit_count(const struct dc_block *blk, unsigned *nbytes)
+static unsigned jit_count(const struct dc_block *blk, size_t room,
+			  unsigned *nbytes)
 {
 	unsigned n = 0;
 
 	*nbytes = 0;
 	while (n < blk->n && blk->e[n].h != H_INTERP &&
+	       *nbytes + blk->e[n].len <= room &&
 	       jit_op_supported(&blk->e[n]))
 		*nbytes += blk->e[n++].len;
 	return n;
@@ -488,8 +526,8 @@ bool jit_gen_worth(const uint8_t *p, const uint8_t *end)
 	struct dc_block blk;
 	unsigned nbytes;
 
-	dc_build(&blk, p, end);
-	return jit_count(&blk, &nbytes) > 0;
+	jit_decode(&blk, p, end);
+	return jit_count(&blk, end - p, &nbytes) > 0;
 }
 
 unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
@@ -503,8 +541,8 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	bool live[DCB_INSNS + 1];
 	unsigned n = 0, nbytes = 0, i;
 
-	dc_build(&blk, p, end);
-	n = jit_count(&blk, &nbytes);
+	jit_decode(&blk, p, end);
+	n = jit_count(&blk, end - p, &nbytes);
 	if (!n)
 		return 0;
 	g->env = env;
