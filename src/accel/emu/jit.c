@@ -35,15 +35,18 @@
 #define JIT_RUN_MIN	16	/* fewer: the interpreter runs them */
 #define JIT_INTERP_RUN	16	/* ... and then the interpreter's, without */
 #define JIT_PUBLISH_WAIT 4	/* asks for a block of the last code page */
+#define JIT_HOT		2	/* asks for a block before it is made */
 #define JIT_FRONT	256	/* recently entered blocks, direct-mapped */
 
 struct jit_block {
 	const uint8_t *key;	/* host address of the first byte, or NULL */
 	uint64_t rip;
-	uint8_t *code;		/* NULL: the interpreter runs the first insn */
+	/* NULL: the interpreter runs n instructions (0: the first, never made) */
+	uint8_t *code;
 	uint32_t end;		/* where its code ends (cache offset) */
 	uint8_t n;		/* guest instructions */
 	uint8_t waits;		/* asked for before it was published */
+	uint8_t asks;		/* without code: asked for so far */
 	bool user;
 	/* without code: the bytes it was judged by (up to the page's end) */
 	uint8_t nhead;
@@ -70,6 +73,7 @@ struct jit {
 	size_t start;		/* where blocks begin, after the stubs */
 	struct jit_slots slots;
 	unsigned publish_wait;	/* JIT_PUBLISH_WAIT, 1 when eager */
+	unsigned hot;		/* JIT_HOT, 1 when eager */
 	unsigned flushes;
 	uint64_t insns;
 	struct jit_block tab[JIT_BLOCKS];
@@ -122,12 +126,14 @@ struct jit *jit_create(void)
 		return NULL;
 	}
 	j->publish_wait = JIT_PUBLISH_WAIT;
+	j->hot = JIT_HOT;
 	return j;
 }
 
 void jit_eager(struct jit *j)
 {
 	j->publish_wait = 1;
+	j->hot = 1;
 }
 
 void jit_destroy(struct jit *j)
@@ -201,19 +207,27 @@ static struct jit_front *jit_front(struct jit *j, const uint8_t *p)
 	return &j->front[(h ^ (h >> 8)) & (JIT_FRONT - 1)];
 }
 
+/*
+ * t without code for (p, rip): how many instructions a block there would
+ * translate, and the bytes that says so.
+ */
+static void jit_judge(struct jit_block *t, struct emu_cpu *cpu,
+		      const uint8_t *p, uint64_t rip)
+{
+	const uint8_t *end = cpu->fetch_hva + 4096;
+
+	*t = (struct jit_block){ .key = p, .rip = rip, .user = cpu->cpl == 3,
+				 .n = jit_gen_worth(p, end), .asks = 1 };
+	t->nhead = end - p < 16 ? end - p : 16;
+	memcpy(t->head, p, t->nhead);
+}
+
 /* Make the block for (p, rip) into t; false when the cache is unusable */
 static bool jit_make(struct jit *j, struct emu_cpu *cpu,
 		     struct jit_block *t, const uint8_t *p, uint64_t rip)
 {
 	const uint8_t *end = cpu->fetch_hva + 4096;
 
-	if (!jit_gen_worth(p, end)) {
-		*t = (struct jit_block){ .key = p, .rip = rip,
-					 .user = cpu->cpl == 3 };
-		t->nhead = end - p < 16 ? end - p : 16;
-		memcpy(t->head, p, t->nhead);
-		return true;
-	}
 	for (int tries = 0; tries < 2; tries++) {
 		uint8_t *at = j->cache.base + j->cache.used;
 		size_t room = JIT_CODE_BYTES - j->cache.used;
@@ -241,16 +255,29 @@ static bool jit_make(struct jit *j, struct emu_cpu *cpu,
 	return false;
 }
 
-/* The block for RIP, whose host address is p, made if need be */
+/*
+ * The block for RIP, whose host address is p: made the j->hot-th time it
+ * is asked for (code run once, as much of a boot is, stays the
+ * interpreter's), or NULL when the cache is unusable.
+ */
 static struct jit_block *jit_find(struct jit *j, struct emu_cpu *cpu,
 				  const uint8_t *p, uint64_t rip)
 {
 	struct jit_block *t = jit_slot(j, p);
 
-	if (t->key == p && t->rip == rip && t->user == (cpu->cpl == 3) &&
-	    (t->code || !memcmp(t->head, p, t->nhead)))
-		return t;
-	return jit_make(j, cpu, t, p, rip) ? t : NULL;
+	if (t->key == p && t->rip == rip && t->user == (cpu->cpl == 3)) {
+		if (t->code)
+			return t;
+		if (!memcmp(t->head, p, t->nhead)) {
+			if (!t->n || ++t->asks < j->hot)
+				return t;
+			return jit_make(j, cpu, t, p, rip) ? t : NULL;
+		}
+	}
+	jit_judge(t, cpu, p, rip);
+	if (t->n && j->hot <= 1)
+		return jit_make(j, cpu, t, p, rip) ? t : NULL;
+	return t;
 }
 
 /*
@@ -311,8 +338,11 @@ long jit_run(struct emu_cpu *cpu, long max, long *interp)
 		if (f->key != p || f->rip != lin || f->user != (cpu->cpl == 3)) {
 			t = jit_find(j, cpu, p, lin);
 			if (!t || !t->code) {
-				/* nothing to translate: a stretch of interpreter */
-				*interp = JIT_INTERP_RUN;
+				/*
+				 * Not (yet) translated: the interpreter runs
+				 * what the block would, or a stretch
+				 */
+				*interp = t && t->n ? t->n : JIT_INTERP_RUN;
 				break;
 			}
 			if (t->end > j->cache.pub && !jit_publish(j, t)) {

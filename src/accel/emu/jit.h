@@ -29,9 +29,10 @@ struct jit;
 struct jit *jit_create(void);
 void jit_destroy(struct jit *j);
 /*
- * Run each block translated from the first time it is asked for, rather
- * than leave it to the interpreter until its code page is published with
- * others (jit.c): for tests, whose code runs once.
+ * Translate each block and run it translated from the first time it is
+ * asked for, rather than leave it to the interpreter until it has been
+ * asked for again and its code page is published with others (jit.c):
+ * for tests, whose code runs once.
  */
 void jit_eager(struct jit *j);
 

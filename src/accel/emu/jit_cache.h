@@ -85,7 +85,7 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 		       const struct jit_env *env, const struct emu_cpu *cpu,
 		       const uint8_t *p, const uint8_t *end, uint64_t rip);
 
-/* Whether jit_gen_block would translate anything at p */
-bool jit_gen_worth(const uint8_t *p, const uint8_t *end);
+/* How many instructions jit_gen_block would translate at p (0: none) */
+unsigned jit_gen_worth(const uint8_t *p, const uint8_t *end);
 
 #endif

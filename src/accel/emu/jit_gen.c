@@ -521,13 +521,13 @@ static unsigned jit_count(const struct dc_block *blk, size_t room,
 	return n;
 }
 
-bool jit_gen_worth(const uint8_t *p, const uint8_t *end)
+unsigned jit_gen_worth(const uint8_t *p, const uint8_t *end)
 {
 	struct dc_block blk;
 	unsigned nbytes;
 
 	jit_decode(&blk, p, end);
-	return jit_count(&blk, end - p, &nbytes) > 0;
+	return jit_count(&blk, end - p, &nbytes);
 }
 
 unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
