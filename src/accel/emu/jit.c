@@ -314,6 +314,7 @@ long jit_run(struct emu_cpu *cpu, long max, long *interp)
 	struct jit *j = cpu->jit;
 	long budget = max < JIT_RUN_MAX ? max : JIT_RUN_MAX;
 	int stale = 0;
+	bool hinted;
 
 	*interp = 1;
 	/* a single step (the HLT poll, tests) is the interpreter's */
@@ -322,6 +323,7 @@ long jit_run(struct emu_cpu *cpu, long max, long *interp)
 		return 0;
 	}
 
+	hinted = cpu->apic_ops && cpu_irq_maybe(cpu);
 	cpu->jit_left = budget;
 	cpu->jit_link = NULL;
 	cpu->jit_stale = NULL;
@@ -370,9 +372,11 @@ long jit_run(struct emu_cpu *cpu, long max, long *interp)
 		/*
 		 * An interrupt the run loop could take now. Blocks do not look
 		 * (with IF clear, the LAPIC's hint may stay set for long): the
-		 * budget brings them back here.
+		 * budget brings them back here. A hint already set when the
+		 * run began is one the run loop found nothing to deliver for
+		 * (a vector below the TPR or in service): the budget again.
 		 */
-		if ((cpu->rflags & FL_IF) && cpu->apic_ops &&
+		if ((cpu->rflags & FL_IF) && cpu->apic_ops && !hinted &&
 		    cpu_irq_maybe(cpu))
 			break;
 	}
