@@ -19,8 +19,10 @@
  * and a block made there runs only once its pages are published (RX).
  * That happens when a block is asked for whose pages are full (one
  * mprotect then publishes all the blocks in them), or when a block of
- * the last, partly filled page has been asked for JIT_PUBLISH_WAIT times:
- * then that page is published too and filling goes on at the next one.
+ * the last, partly filled page has been asked for JIT_PUBLISH_WAIT times
+ * (JIT_PUBLISH_LONG while the page is less than half full): then that
+ * page is published too, its rest unused, and filling goes on at the
+ * next one.
  * Until then the interpreter runs the block's instructions.
  */
 #include <errno.h>
@@ -34,7 +36,9 @@
 #define JIT_RUN_MAX	512	/* instructions per jit_run at most */
 #define JIT_RUN_MIN	16	/* fewer: the interpreter runs them */
 #define JIT_INTERP_RUN	16	/* ... and then the interpreter's, without */
-#define JIT_PUBLISH_WAIT 4	/* asks for a block of the last code page */
+/* asks for a block of the last code page before it is published */
+#define JIT_PUBLISH_WAIT 4	/* ... when the page is half full */
+#define JIT_PUBLISH_LONG 32	/* ... when it is not */
 #define JIT_HOT		2	/* asks for a block before it is made */
 #define JIT_FRONT	256	/* recently entered blocks, direct-mapped */
 
@@ -73,6 +77,7 @@ struct jit {
 	size_t start;		/* where blocks begin, after the stubs */
 	struct jit_slots slots;
 	unsigned publish_wait;	/* JIT_PUBLISH_WAIT, 1 when eager */
+	unsigned publish_long;	/* JIT_PUBLISH_LONG, 1 when eager */
 	unsigned hot;		/* JIT_HOT, 1 when eager */
 	unsigned flushes;
 	uint64_t insns;
@@ -126,13 +131,14 @@ struct jit *jit_create(void)
 		return NULL;
 	}
 	j->publish_wait = JIT_PUBLISH_WAIT;
+	j->publish_long = JIT_PUBLISH_LONG;
 	j->hot = JIT_HOT;
 	return j;
 }
 
 void jit_eager(struct jit *j)
 {
-	j->publish_wait = 1;
+	j->publish_wait = j->publish_long = 1;
 	j->hot = 1;
 }
 
@@ -181,7 +187,12 @@ static bool jit_publish(struct jit *j, struct jit_block *t)
 	size_t pub = c->used & ~4095UL;
 
 	if (t->end > pub) {
-		if (++t->waits < j->publish_wait)
+		unsigned fill = c->used & 4095;
+
+		if (t->waits < 255)
+			t->waits++;
+		if (t->waits < (fill >= 2048 ? j->publish_wait :
+						j->publish_long))
 			return false;
 		pub = (c->used + 4095) & ~4095UL;
 	}

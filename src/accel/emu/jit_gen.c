@@ -335,8 +335,23 @@ static void gen_chain_exit(struct jgen *g, const struct jexit *x)
 
 	jx(b, 8, 0x83, 1, 5, jmem(HRBX, OFF(jit_left)));	/* sub imm8 */
 	jb8(b, x->count);
-	/* not a target in this page: back to jit_run */
-	if ((x->rip >> 12) != (g->start >> 12)) {
+	/*
+	 * Back to its own start: on without the byte check, which its entry
+	 * made (its code is not stored to while it runs, and another CPU's
+	 * store need not be seen before this one serializes).
+	 */
+	if (x->rip == g->start) {
+		int32_t d = (int32_t)(g->body - (b->p + 2));
+
+		if (d >= -128) {
+			jb8(b, 0x7f);				/* jg rel8 */
+			jb8(b, (uint8_t)d);
+		} else {
+			j_patch(j_jcc(b, 15), g->body);		/* jg */
+		}
+	}
+	/* not a target in this page (or out of budget): back to jit_run */
+	if ((x->rip >> 12) != (g->start >> 12) || x->rip == g->start) {
 		j_mov_rimm(b, HRSI, x->rip);
 		j_alu_mr(b, 4, 6, jreg(HRDI), HRDI);		/* xor */
 		j_goto(b, g->env->chain_rip_out);
@@ -569,6 +584,7 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	}
 
 	stale = gen_check(g, p, nbytes, copy, &ncopy);
+	g->body = g->b.p;
 	/* (cpu->rflags is right until an instruction sets the host's) */
 	if (live[0])
 		gen_load_flags(&g->b);

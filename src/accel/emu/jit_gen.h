@@ -42,6 +42,7 @@ struct jgen {
 	const struct emu_cpu *cpu;
 	const uint8_t *page;	/* the block's host code page */
 	uint64_t start;		/* the block's first instruction */
+	const uint8_t *body;	/* its code after the byte check */
 	uint64_t rip, next;	/* this instruction's and the next one's */
 	unsigned idx;		/* its index in the block */
 	bool user;
