@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 
 #include "accel/emu/jit.h"
 
@@ -147,9 +148,9 @@ _Static_assert((JIT_ARENA_SLICE & (JIT_ARENA_SLICE - 1)) == 0,
 
 /*
  * Executable memory: never writable and executable at once, never new
- * anonymous executable mappings, and PROT_EXEC added by mprotect only in
- * the emu translator's code cache range [lo, hi) (jit_mem.c), at most one
- * cache long; pkey_mprotect, which the translator does not use, never
+ * anonymous executable mappings (nor SysV shared memory attached with
+ * SHM_EXEC), and PROT_EXEC added by mprotect only in the emu translator's
+ * code cache range [lo, hi) (jit_mem.c), at most one cache long; pkey_mprotect, which the translator does not use, never
  * adds it. Executable file mappings stay allowed: libslirp is opened with
  * dlopen once guests run. These fail with EACCES rather than kill, like
  * a kernel refusing the mapping.
@@ -169,6 +170,11 @@ static int sandbox_limit_exec(scmp_filter_ctx ctx, uintptr_t lo,
 					       PROT_EXEC),
 				       SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_ANONYMOUS,
 					       MAP_ANONYMOUS));
+	/* SysV shared memory is anonymous memory too */
+	if (!ret)
+		ret = seccomp_rule_add(ctx, deny, SCMP_SYS(shmat), 1,
+				       SCMP_A2(SCMP_CMP_MASKED_EQ, SHM_EXEC,
+					       SHM_EXEC));
 	if (!ret)
 		ret = seccomp_rule_add(ctx, deny, SCMP_SYS(pkey_mprotect), 1,
 				       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC,

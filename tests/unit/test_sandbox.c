@@ -18,6 +18,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -174,6 +175,23 @@ static void test_sandbox_denies_system_changes(void)
 	CHECK(killed_by_sigsys(in_sandbox(do_clone_newns)));
 }
 
+/* SysV shared memory attached with SHM_EXEC: anonymous memory made executable */
+static bool shm_exec_allowed(void)
+{
+	int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+	void *p;
+
+	if (id < 0)
+		return false; /* no SysV IPC here: nothing to attach */
+	p = shmat(id, NULL, SHM_EXEC | SHM_RDONLY);
+	shmctl(id, IPC_RMID, NULL);
+	if (p != (void *)-1) {
+		shmdt(p);
+		return true;
+	}
+	return errno != EACCES;
+}
+
 /*
  * Executable memory only in the emu translator's code cache: an anonymous
  * mapping cannot be made executable, nor anything writable and executable;
@@ -192,6 +210,8 @@ static void do_exec_memory(void)
 	if (mmap(NULL, 4096, PROT_READ | PROT_EXEC,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) != MAP_FAILED)
 		_exit(4);
+	if (shm_exec_allowed())
+		_exit(6);
 	j = jit_create();
 	if (!j)
 		_exit(5);
