@@ -305,8 +305,25 @@ static inline void jd_insn(struct jd_prog *pg, struct jd_rand *r, int idx)
 			rm.reg = jd_r(r, 8);
 		jd_emit(pg, size, rex40, fs, op, 1, reg, rm, 0, 0);
 		break;
-	case 7:			/* MOV r/m, imm; MOV r, imm */
-		if (jd_r(r, 2) || size < 4) {
+	case 7:			/* MOV r/m, imm; MOV r, imm; long NOPs */
+		if (size == 1 && jd_r(r, 2)) {
+			uint8_t *c = pg->code + pg->len;
+			int n = 0;
+
+			if (rex40 || reg >= 8)
+				c[n++] = 0x40 | (reg >> 3);
+			c[n++] = 0xb0 + (reg & 7);	/* mov r8, imm8 */
+			c[n++] = jd_r(r, 256);
+			pg->len += n;
+		} else if (size == 2 && jd_r(r, 4) == 0) {
+			static const uint8_t nop[] = { 0x66, 0x66, 0x2e, 0x0f,
+				0x1f, 0x84, 0, 0, 0, 0, 0 };
+
+			int skip = jd_r(r, 2);	/* one 66 or two */
+
+			memcpy(pg->code + pg->len, nop + skip, sizeof(nop) - skip);
+			pg->len += sizeof(nop) - skip;
+		} else if (jd_r(r, 2) || size < 4) {
 			op[0] = 0xc6 + w;
 			jd_emit(pg, size, rex40, fs, op, 1, 0, rm, jd_imm(r),
 				size == 1 ? 1 : size == 2 ? 2 : 4);

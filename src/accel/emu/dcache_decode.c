@@ -112,6 +112,9 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 		pf2 = true;
 		i++;
 	}
+	/* more 66s and CS/DS after a 66: the long NOPs' padding */
+	while (p66 && i < 6 && (p[i] == 0x66 || p[i] == 0x2e || p[i] == 0x3e))
+		i++;
 	if ((p[i] & 0xf0) == 0x40)
 		e->rex = p[i++];
 	osize = (e->rex & 8) ? 8 : p66 ? 2 : 4;
@@ -196,6 +199,11 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 		dc_modrm(p, &i, e);
 		if (e->mem)
 			e->kind = DC_LEA;
+	} else if (op >= 0xb0 && op <= 0xb7) {
+		e->size = 1;
+		e->rm = (op & 7) | ((e->rex & 1) << 3);
+		e->imm = p[i++];
+		e->kind = DC_MOV_R_IMM;
 	} else if (op >= 0xb8 && op <= 0xbf) {
 		e->size = osize;
 		e->rm = (op & 7) | ((e->rex & 1) << 3);
