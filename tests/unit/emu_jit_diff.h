@@ -265,7 +265,7 @@ static inline void jd_rep_str(struct jd_prog *pg, struct jd_rand *r,
 static inline void jd_insn(struct jd_prog *pg, struct jd_rand *r, int idx)
 {
 	static const int sizes[] = { 1, 2, 4, 8, 4, 8 };
-	int size = sizes[jd_r(r, 6)], w = size != 1, kind = jd_r(r, 24);
+	int size = sizes[jd_r(r, 6)], w = size != 1, kind = jd_r(r, 25);
 	bool mem = jd_r(r, 3) == 0, fs = jd_r(r, 8) == 0;
 	bool rex40 = size == 1 && jd_r(r, 2);
 	int reg = jd_dst(r);
@@ -498,6 +498,36 @@ static inline void jd_insn(struct jd_prog *pg, struct jd_rand *r, int idx)
 		break;
 	case 21:		/* REP STOS, REP MOVS */
 		jd_rep_str(pg, r, size);
+		break;
+	case 22:	/* XCHG, CMPXCHG, XADD; LOCK on them and memory ALU */
+		if (rm.mem && jd_r(r, 2))
+			pg->code[pg->len++] = 0xf0;
+		switch (jd_r(r, 5)) {
+		case 0:
+			op[0] = 0x86 + w;
+			jd_emit(pg, size, rex40, false, op, 1, reg, rm, 0, 0);
+			break;
+		case 1:
+			op[0] = 0x0f;
+			op[1] = 0xb0 + w;
+			jd_emit(pg, size, rex40, false, op, 2, reg, rm, 0, 0);
+			break;
+		case 2:
+			op[0] = 0x0f;
+			op[1] = 0xc0 + w;
+			jd_emit(pg, size, rex40, false, op, 2, reg, rm, 0, 0);
+			break;
+		case 3:		/* ADD .. XOR (and CMP: #UD with LOCK) */
+			op[0] = jd_r(r, 8) * 8 + w;
+			jd_emit(pg, size, rex40, false, op, 1, reg, rm, 0, 0);
+			break;
+		default:	/* INC, DEC, NOT, NEG */
+			op[0] = jd_r(r, 2) ? 0xfe + w : 0xf6 + w;
+			jd_emit(pg, size, rex40, false, op, 1,
+				op[0] >= 0xfe ? jd_r(r, 2) : 2 + jd_r(r, 2),
+				rm, 0, 0);
+			break;
+		}
 		break;
 	default:		/* ALU on RAX with an immediate */
 		op[0] = jd_r(r, 8) * 8 + 4 + w;

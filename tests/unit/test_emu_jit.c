@@ -5,6 +5,7 @@
  * (emu_jit_diff.h); code that rewrites itself must run its new bytes;
  * the code cache must never be writable and executable at once.
  */
+#include <pthread.h>
 #include <stdio.h>
 
 #include "emu_jit_diff.h"
@@ -150,11 +151,70 @@ static void test_jit_wx(void)
 	emu_test_free(t);
 }
 
+static void *lock_vcpu(void *arg)
+{
+	struct emu_cpu *c = arg;
+
+	for (int i = 0; i < 100000 && !c->halted && !c->error[0]; i++)
+		cpu_run_batch(c, 10000, NULL);
+	return NULL;
+}
+
+/*
+ * Two vCPUs as threads, as the VMM runs them, add to the same counters
+ * with LOCK ADD, LOCK INC and LOCK XADD in translated code: no increment
+ * may be lost (the host's LOCKed instructions on guest memory).
+ */
+static void test_jit_lock_atomic(void)
+{
+	enum { N = 3000000 };
+	static const uint8_t code[] = {
+		0xb9, N & 0xff, (N >> 8) & 0xff, N >> 16, 0,	/* mov ecx, N */
+		0xf0, 0x49, 0x83, 0x07, 0x01,	/* lock add qword [r15], 1 */
+		0xf0, 0x49, 0xff, 0x47, 0x08,	/* lock inc qword [r15+8] */
+		0xb8, 1, 0, 0, 0,		/* mov eax, 1 */
+		0xf0, 0x41, 0x0f, 0xc1, 0x47, 0x10,	/* lock xadd [r15+16], eax */
+		0xff, 0xc9,			/* dec ecx */
+		0x75, 0xe7,			/* jnz to the lock add */
+		0xf4,				/* hlt */
+	};
+	struct emu_test *t = emu_test_init64();
+	struct emu_cpu *c2 = malloc(sizeof(*c2));
+	pthread_t th;
+
+	CHECK(c2 != NULL);
+	memcpy(emu_test_ptr(t, EMU_TEST_CODE), code, sizeof(code));
+	memset(emu_test_ptr(t, EMU_TEST_DATA), 0, 24);
+	t->cpu.rip = EMU_TEST_CODE;
+	t->cpu.gpr[15] = EMU_TEST_DATA;
+	*c2 = t->cpu;
+	c2->dcache = dcache_create();
+	t->cpu.jit = jit_create();
+	c2->jit = jit_create();
+	CHECK(t->cpu.jit && c2->jit);
+	CHECK_EQ(pthread_create(&th, NULL, lock_vcpu, c2), 0);
+	lock_vcpu(&t->cpu);
+	pthread_join(th, NULL);
+	CHECK(t->cpu.halted && c2->halted);
+	CHECK_EQ(emu_test_r64(t, EMU_TEST_DATA), 2ULL * N);
+	CHECK_EQ(emu_test_r64(t, EMU_TEST_DATA + 8), 2ULL * N);
+	CHECK_EQ(emu_test_r64(t, EMU_TEST_DATA + 16) & 0xffffffff, 2ULL * N);
+	/* the loops ran translated, not in the interpreter */
+	CHECK(jit_stat_insns(t->cpu.jit) > N && jit_stat_insns(c2->jit) > N);
+	jit_destroy(c2->jit);
+	dcache_destroy(c2->dcache);
+	free(c2);
+	jit_destroy(t->cpu.jit);
+	t->cpu.jit = NULL;
+	emu_test_free(t);
+}
+
 int main(void)
 {
 	RUN(test_jit_self_modifying);
 	RUN(test_jit_wx);
 	RUN(test_jit_page_end);
 	RUN(test_jit_differential);
+	RUN(test_jit_lock_atomic);
 	return test_summary();
 }

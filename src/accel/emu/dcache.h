@@ -39,9 +39,11 @@ enum dc_kind {
 	 * MOVSS/MOVSD (op: 4 or 8 bytes; size2: 1 load, 0 store) and
 	 * MOVD/MOVQ (op: 0 66 0F 6E, 1 66 0F 7E, 2 F3 0F 7E, 3 66 0F D6),
 	 * REP STOS (op 0) and REP MOVS (op 1), BSF/BSR (op 0/1; F3 0F BC
-	 * is BSF), SHLD/SHRD (op 0/1, imm or DC_COUNT_CL)
+	 * is BSF), SHLD/SHRD (op 0/1, imm or DC_COUNT_CL), XCHG, CMPXCHG and
+	 * XADD r/m, r
 	 */
-	DC_XMM_SCALAR, DC_MOVQ, DC_REP_STR, DC_BITSCAN, DC_SHLD,
+	DC_XMM_SCALAR, DC_MOVQ, DC_REP_STR, DC_BITSCAN, DC_SHLD, DC_XCHG,
+	DC_CMPXCHG, DC_XADD,
 };
 
 #define DC_COUNT_CL	0x100	/* DC_SHIFT count from CL (not an imm8) */
@@ -114,6 +116,7 @@ struct dc_entry {
 	uint8_t scale;
 	uint8_t h;		/* enum dc_handler */
 	uint8_t d, s;		/* destination and source register */
+	bool lock;		/* a LOCK prefix (run by the general decoder) */
 	/*
 	 * Offsets in struct emu_cpu of the base and index registers, or of
 	 * the always-zero dc_zero when there is none: the specialised

@@ -92,6 +92,8 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 	bool p66 = false, pf3 = false, pf2 = false;
 
 	e->kind = DC_NONE;
+	e->lock = p[i] == 0xf0;
+	i += e->lock;
 	e->seg = SEG_NONE;
 	e->rex = 0;
 	e->mem = false;
@@ -199,6 +201,9 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 		dc_modrm(p, &i, e);
 		if (e->mem)
 			e->kind = DC_LEA;
+	} else if (op == 0x86 || op == 0x87) {
+		dc_modrm(p, &i, e);
+		e->kind = DC_XCHG;
 	} else if (op >= 0xb0 && op <= 0xb7) {
 		e->size = 1;
 		e->rm = (op & 7) | ((e->rex & 1) << 3);
@@ -313,6 +318,11 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 		} else if (op >= 0x18 && op <= 0x1f) {
 			dc_modrm(p, &i, e);	/* hint NOPs */
 			e->kind = DC_NOP;
+		} else if (!pf3 && (op == 0xb0 || op == 0xb1 || op == 0xc0 ||
+				    op == 0xc1)) {
+			e->size = (op & 1) ? osize : 1;
+			dc_modrm(p, &i, e);
+			e->kind = op < 0xc0 ? DC_CMPXCHG : DC_XADD;
 		} else if ((op == 0xbc && !p66) || (op == 0xbd && !p66 && !pf3)) {
 			/* F3 0F BD is LZCNT; F3 0F BC is BSF (no BMI1) */
 			dc_modrm(p, &i, e);
@@ -375,6 +385,16 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 		}
 	}
 out:
+	/* LOCK only on a read-modify-write of memory (else the #UD) */
+	if (e->lock && !(e->mem && e->kind != DC_NONE &&
+			 ((e->kind == DC_ALU_RM_R && e->op != 7) ||
+			  (e->kind == DC_ALU_RM_IMM && e->op != 7) ||
+			  e->kind == DC_INC || e->kind == DC_DEC ||
+			  (e->kind == DC_GROUP3 && (e->modrm_reg == 2 ||
+						    e->modrm_reg == 3)) ||
+			  e->kind == DC_XCHG || e->kind == DC_CMPXCHG ||
+			  e->kind == DC_XADD)))
+		e->kind = DC_NONE;
 	e->len = i;
 }
 
@@ -408,6 +428,9 @@ static uint8_t dc_pick(struct dc_entry *e)
 	bool wide = e->size == 8, dword = e->size == 4 || wide;
 	bool alu = e->op != 2 && e->op != 3;	/* not ADC, SBB */
 	int s4 = DC_SIZE_SLOT(e->size);
+
+	if (e->lock)
+		return H_DECODE;	/* atomic there */
 
 	switch (e->kind) {
 	case DC_ALU_RM_R:
@@ -550,6 +573,9 @@ static uint8_t dc_pick(struct dc_entry *e)
 	case DC_REP_STR:
 	case DC_BITSCAN:
 	case DC_SHLD:
+	case DC_XCHG:
+	case DC_CMPXCHG:
+	case DC_XADD:
 		return H_DECODE;
 	}
 	return H_GENERIC;

@@ -120,6 +120,9 @@ void jit_gen_bitscan(struct jgen *g, const struct dc_entry *e);
 /* SHLD/SHRD r/m, r, imm8 or CL */
 void jit_gen_shld(struct jgen *g, const struct dc_entry *e);
 
+/* jit_xchg.c: XCHG, CMPXCHG, XADD r/m, r (LOCKed on memory as the guest's) */
+void jit_gen_xchg(struct jgen *g, const struct dc_entry *e);
+
 /* jit_str.c: REP STOS, REP MOVS within a page */
 void jit_gen_rep_str(struct jgen *g, const struct dc_entry *e);
 

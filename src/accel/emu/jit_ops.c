@@ -84,6 +84,8 @@ bool jit_op_supported(const struct dc_entry *e)
 		return e->seg == SEG_NONE;
 	case DC_BITSCAN: case DC_SHLD:
 		return e->size >= 4;
+	case DC_XCHG: case DC_CMPXCHG: case DC_XADD:
+		return true;
 	case DC_LEA:
 		return e->size >= 4;
 	case DC_MOVSXD:
@@ -104,6 +106,7 @@ bool jit_op_writes_flags(const struct dc_entry *e)
 	case DC_ALU_RM_R: case DC_ALU_R_RM: case DC_ALU_RM_IMM:
 	case DC_TEST: case DC_TEST_IMM: case DC_INC: case DC_DEC:
 	case DC_IMUL: case DC_IMUL_IMM: case DC_BT: case DC_BITSCAN:
+	case DC_CMPXCHG: case DC_XADD:
 		return true;
 	case DC_SHLD:
 		return e->imm == DC_COUNT_CL ||
@@ -127,7 +130,7 @@ void jit_op_flag_use(const struct dc_entry *e, bool *reads, bool *sets)
 		*reads |= e->op == 2 || e->op == 3;
 		*sets = true;
 		break;
-	case DC_TEST: case DC_TEST_IMM:
+	case DC_TEST: case DC_TEST_IMM: case DC_CMPXCHG: case DC_XADD:
 		*sets = true;
 		break;
 	case DC_INC: case DC_DEC: case DC_JCC: case DC_CMOV: case DC_SETCC:
@@ -169,6 +172,8 @@ static void gen_alu(struct jgen *g, const struct dc_entry *e, bool dmem,
 	} else {
 		x = jit_greg(e, d, e->size);
 	}
+	if (e->lock)
+		jb8(&g->b, 0xf0);	/* atomic, as on the guest's hardware */
 	if (imm)
 		j_alu_mi(&g->b, e->size, e->op, x, e->imm);
 	else
@@ -287,6 +292,8 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 			jit_gen_mem(g, e, size, true);
 		jit_gen_mem_done(g);
 		x = jit_dest_begin(g, e, e->rm, size, m);
+		if (e->lock)
+			jb8(b, 0xf0);
 		j_incdec(b, size, e->kind == DC_DEC, x);
 		jit_dest_end(g, e, e->rm, size);
 		break;
@@ -299,6 +306,8 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 			jit_gen_mem(g, e, size, true);
 		jit_gen_mem_done(g);
 		x = jit_dest_begin(g, e, e->rm, size, m);
+		if (e->lock)
+			jb8(b, 0xf0);
 		j_grp3(b, size, e->modrm_reg, x);
 		jit_dest_end(g, e, e->rm, size);
 		break;
@@ -424,6 +433,11 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 		break;
 	case DC_BITSCAN:
 		jit_gen_bitscan(g, e);
+		break;
+	case DC_XCHG:
+	case DC_CMPXCHG:
+	case DC_XADD:
+		jit_gen_xchg(g, e);
 		break;
 	case DC_SHLD:
 		jit_gen_shld(g, e);
