@@ -25,41 +25,40 @@ for ((i = 0; i < MIB / 4; i += 2)); do
 		dd of="$T/src.raw" bs=1M seek=$((i * 4)) conv=notrunc status=none
 done
 
-secs() {
-	local s e
-	s=$(date +%s.%N)
-	"$@" >/dev/null
-	e=$(date +%s.%N)
-	echo "$e - $s" | bc
-}
-
 # Each tool starts without the output file: replacing the other's output
 # would make it pay for freeing that file's blocks. Best of RUNS (default
 # 3), the tools taking turns, so a busy moment of the host or a cold page
-# cache does not decide a row.
+# cache does not decide a row. Beside wall time, CPU time (user + system,
+# all threads): on a host shared with other work, wall time is mostly the
+# scheduler's share, CPU time what the tool spent. The size is the output
+# file's (MiB), as a faster compressor could write a larger file.
 RUNS=${RUNS:-3}
-best() {
-	local t
-	t=$(secs "$@")
-	if [[ -z $b ]] || (($(echo "$t < $b" | bc))); then b=$t; fi
+minof() { if [[ -z $1 ]] || (($(echo "$2 < $1" | bc))); then echo "$2"; else echo "$1"; fi; }
+# sets w (wall) and u (user + system) seconds of one run of the command
+timed() {
+	local TIMEFORMAT='%R %U %S' tu ts
+	{ time "$@" >/dev/null; } 2>"$T/time"
+	read -r w tu ts < <(tail -1 "$T/time")
+	u=$(echo "$tu + $ts" | bc)
 }
 row() {
-	local name=$1 q="" c="" b dst=${!#}
+	local name=$1 q="" qc="" c="" cc="" w u qs cs dst=${!#}
 	shift 1
 	for ((r = 0; r < RUNS; r++)); do
 		rm -f "$dst"
 		sync
-		b=$q
-		best qemu-img "$@"
-		q=$b
+		timed qemu-img "$@"
+		q=$(minof "$q" "$w") qc=$(minof "$qc" "$u")
+		qs=$(du -m --apparent-size "$dst" | cut -f1)
 		rm -f "$dst"
 		sync
-		b=$c
-		best "$C" img "$@"
-		c=$b
+		timed "$C" img "$@"
+		c=$(minof "$c" "$w") cc=$(minof "$cc" "$u")
+		cs=$(du -m --apparent-size "$dst" | cut -f1)
 	done
-	printf '%-28s qemu-img %7.2fs  cvisor %7.2fs  ratio %5.2f\n' \
-		"$name" "$q" "$c" "$(echo "$c / $q" | bc -l)"
+	printf '%-24s qemu-img %6.2fs cpu %6.2fs  cvisor %6.2fs cpu %6.2fs  ratio %5.2f cpu %5.2f  MiB %s/%s\n' \
+		"$name" "$q" "$qc" "$c" "$cc" "$(echo "$c / $q" | bc -l)" \
+		"$(echo "$cc / $qc" | bc -l)" "$qs" "$cs"
 }
 
 echo "source: ${MIB} MiB raw, half data, half holes"
@@ -88,8 +87,12 @@ qemu-img convert -O vmdk -o subformat=streamOptimized "$T/src.raw" "$T/in-s.vmdk
 row "vmdk -> qcow2" convert -f vmdk -O qcow2 "$T/in.vmdk" "$T/v.qcow2"
 row "vmdk stream -> qcow2" convert -f vmdk -O qcow2 "$T/in-s.vmdk" "$T/v.qcow2"
 row "raw -> vmdk" convert -O vmdk "$T/src.raw" "$T/o.vmdk"
+qemu-img compare -q "$T/src.raw" "$T/o.vmdk" && qemu-img check -q "$T/o.vmdk" &&
+	echo "vmdk: identical to the source"
 row "raw -> vmdk stream" convert -O vmdk -o subformat=streamOptimized \
 	"$T/src.raw" "$T/o.vmdk"
+qemu-img compare -q "$T/src.raw" "$T/o.vmdk" && qemu-img check -q "$T/o.vmdk" &&
+	echo "vmdk stream: identical to the source"
 rm -f "$T/in.vmdk" "$T/in-s.vmdk" "$T/v.qcow2" "$T/o.vmdk"
 
 # Random 4 KiB I/O through the qcow2 driver: the same command list (half
@@ -139,7 +142,6 @@ tsecs() {
 	"$@" >/dev/null
 	echo "$(date +%s.%N) - $s" | bc
 }
-minof() { if [[ -z $1 ]] || (($(echo "$2 < $1" | bc))); then echo "$2"; else echo "$1"; fi; }
 # cio VAR IMAGE [KEYFILE] <ops: qcow2_io's wall time (open included, as
 # qemu-io's) into VAR and its I/O time alone (without the open, for an
 # encrypted image mostly PBKDF2 at unlock) into VAR_io, best of the runs.

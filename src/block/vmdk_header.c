@@ -291,7 +291,7 @@ int vmdk_sparse_open(struct vmdk_extent *e, bool rw, char *err, size_t errlen)
 void vmdk_sparse_close(struct vmdk_extent *e)
 {
 	vmdk_stream_free(e);
-	vmdk_pool_free(e->pool);
+	workers_free(e->pool);
 	e->pool = NULL;
 	vmdk_inflate_free(e);
 	for (unsigned i = 0; i < VMDK_GT_CACHE; i++)

@@ -119,12 +119,12 @@ int vmdk_read_compressed_batch(struct vmdk_extent *e, uint8_t *buf,
 		if (ret)
 			return ret;
 	}
-	return vmdk_parallel(&e->pool, k, inflate_one, &b);
+	return workers_run(&e->pool, k, inflate_one, &b);
 }
 
 void vmdk_inflate_free(struct vmdk_extent *e)
 {
-	for (unsigned t = 0; t < VMDK_PAR_THREADS; t++) {
+	for (unsigned t = 0; t < WORKERS_MAX; t++) {
 		free(e->zbuf[t]);
 		libdeflate_free_decompressor(e->dec[t]);
 		e->zbuf[t] = NULL;

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "block/block.h"
+#include "block/workers.h"
 
 #define VMDK_SECTOR 512ull
 #define VMDK_MAGIC "KDMV"
@@ -40,7 +41,6 @@
 #define VMDK_MAX_EXTENTS        4096u
 #define VMDK_MAX_DESC           (1u << 20)
 #define VMDK_GT_CACHE           16u
-#define VMDK_PAR_THREADS        8u   /* zlib threads */
 #define VMDK_PAR_GRAINS         32u  /* grains per parallel batch */
 #define VMDK_DEFLATE_LEVEL      6    /* zlib's default, as qemu-img's */
 
@@ -61,7 +61,6 @@ struct vmdk_gt_slot {
 };
 
 struct vmdk_stream;
-struct vmdk_pool;
 struct libdeflate_decompressor;
 
 struct vmdk_extent {
@@ -86,11 +85,11 @@ struct vmdk_extent {
 	uint8_t *gbuf;         /* the last compressed grain read alone */
 	uint64_t gbuf_lba;     /* grain held in gbuf, UINT64_MAX if none */
 	/* each thread's compressed bytes and decompressor (vmdk_inflate.c) */
-	uint8_t *zbuf[VMDK_PAR_THREADS];
-	struct libdeflate_decompressor *dec[VMDK_PAR_THREADS];
+	uint8_t *zbuf[WORKERS_MAX];
+	struct libdeflate_decompressor *dec[WORKERS_MAX];
 	bool stream_ok;        /* empty stream-optimized: may be written */
 	struct vmdk_stream *stream; /* stream-optimized writing, or NULL */
-	struct vmdk_pool *pool; /* threads for batches of grains, or NULL */
+	struct workers *pool;  /* threads for batches of grains, or NULL */
 };
 
 struct vmdk {
@@ -197,14 +196,6 @@ int vmdk_stream_finish(struct vmdk_extent *e);
 void vmdk_stream_free(struct vmdk_extent *e);
 bool vmdk_stream_empty(struct vmdk_extent *e);
 
-/*
- * vmdk_par.c: fn(ctx, i, t) for i in [0, k) on threads t (t < VMDK_PAR_THREADS,
- * each t on one thread at a time) of *pool, made at the first call; the
- * first error.
- */
-int vmdk_parallel(struct vmdk_pool **pool, unsigned k,
-		  int (*fn)(void *ctx, unsigned i, unsigned t), void *ctx);
-void vmdk_pool_free(struct vmdk_pool *p);
 
 /* vmdk_create.c */
 extern const char vmdk_create_help[];

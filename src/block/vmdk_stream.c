@@ -28,7 +28,7 @@ struct vmdk_stream {
 	uint8_t *outs[VMDK_PAR_GRAINS]; /* the same for a parallel batch */
 	size_t zlen[VMDK_PAR_GRAINS];
 	size_t zmax;      /* room for a deflated grain */
-	struct libdeflate_compressor *z[VMDK_PAR_THREADS]; /* one per thread */
+	struct libdeflate_compressor *z[WORKERS_MAX]; /* one per thread */
 	uint32_t *gt, *gd;
 };
 
@@ -216,7 +216,7 @@ static int write_batch(struct vmdk_stream *s, struct vmdk_extent *e,
 		if (!s->outs[i])
 			return -ENOMEM;
 	}
-	ret = vmdk_parallel(&e->pool, k, deflate_one, &b);
+	ret = workers_run(&e->pool, k, deflate_one, &b);
 	for (unsigned i = 0; !ret && i < k; i++)
 		if (s->zlen[i])
 			ret = place_grain(s, e, gi + i, s->outs[i], s->zlen[i]);
@@ -308,7 +308,7 @@ void vmdk_stream_free(struct vmdk_extent *e)
 		return;
 	for (unsigned i = 0; i < VMDK_PAR_GRAINS; i++)
 		free(s->outs[i]);
-	for (unsigned i = 0; i < VMDK_PAR_THREADS; i++)
+	for (unsigned i = 0; i < WORKERS_MAX; i++)
 		libdeflate_free_compressor(s->z[i]);
 	free(s->grain);
 	free(s->out);

@@ -6,34 +6,26 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "block/qcow2.h"
+#include "block/workers.h"
 #include "cli/img.h"
 #include "cli/img_readahead.h"
 
 #define CHUNK (2u << 20)
-#define MAX_THREADS 8
 
 struct conv {
 	struct block_dev *src, *dst;
 	uint64_t gran; /* unit of zero detection and compression */
 	bool compress, progress;
-	unsigned threads; /* compressing threads */
+	struct workers *workers; /* compressing threads, made when needed */
 	uint8_t *buf; /* the chunk being written */
-};
-
-struct compress_job {
-	struct conv *c;
-	pthread_t tid;
-	uint64_t off;
-	size_t n;
-	unsigned k;
-	int ret;
+	uint64_t off; /* where it goes */
+	size_t n;     /* its length */
 };
 
 static bool is_zero(const uint8_t *p, size_t n)
@@ -50,54 +42,28 @@ static void show_progress(struct conv *c, uint64_t done)
 		fflush(stdout);
 }
 
-/* Granules k, k+threads, ... of buf[0..n) at off, compressed. */
-static void *compress_worker(void *arg)
+/* Granule i of the chunk, compressed unless it is all zeroes. */
+static int compress_one(void *ctx, unsigned i, unsigned t)
 {
-	struct compress_job *j = arg;
-	struct conv *c = j->c;
-	uint64_t g = c->gran;
+	struct conv *c = ctx;
+	size_t at = (size_t)(i * c->gran);
+	size_t m = c->n - at < c->gran ? c->n - at : (size_t)c->gran;
 
-	for (size_t i = j->k * g; i < j->n && !j->ret; i += c->threads * g) {
-		size_t m = j->n - i < g ? j->n - i : (size_t)g;
-
-		if (!is_zero(c->buf + i, m))
-			j->ret = qcow2_write_compressed(c->dst, c->buf + i,
-						       j->off + i);
-	}
-	return NULL;
+	(void)t; /* qcow2_write_compressed keeps no per-thread state */
+	if (is_zero(c->buf + at, m))
+		return 0;
+	return qcow2_write_compressed(c->dst, c->buf + at, c->off + at);
 }
 
 static int write_compressed(struct conv *c, uint64_t off, size_t n)
 {
-	struct compress_job jobs[MAX_THREADS];
-	unsigned started = 0;
-	int ret = 0;
-
 	/* the last granule of the image may be short: pad it with zeroes */
 	if (n % c->gran)
 		memset(c->buf + n, 0, c->gran - n % c->gran);
-	for (unsigned k = 0; k < c->threads; k++) {
-		jobs[k] = (struct compress_job){ .c = c, .off = off, .n = n, .k = k };
-		if (k && pthread_create(&jobs[k].tid, NULL, compress_worker,
-					&jobs[k]))
-			break;
-		started++;
-	}
-	compress_worker(&jobs[0]);
-	for (unsigned k = 1; k < started; k++)
-		pthread_join(jobs[k].tid, NULL);
-	for (unsigned k = 1; k < started; k++)
-		if (!ret)
-			ret = jobs[k].ret;
-	if (!ret)
-		ret = jobs[0].ret;
-	/* granules of threads that could not start */
-	for (unsigned k = started; k < c->threads && !ret; k++) {
-		jobs[k].ret = 0;
-		compress_worker(&jobs[k]);
-		ret = jobs[k].ret;
-	}
-	return ret;
+	c->off = off;
+	c->n = n;
+	return workers_run(&c->workers, (unsigned)((n + c->gran - 1) / c->gran),
+			   compress_one, c);
 }
 
 /*
@@ -232,10 +198,8 @@ int img_convert(int argc, char **argv)
 	if (!c.dst)
 		goto out_src;
 	c.gran = qcow2_is(c.dst) ? qcow2_cluster_size(c.dst) : 4096;
-	c.threads = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
-	c.threads = c.threads < 1 ? 1 : c.threads > MAX_THREADS ? MAX_THREADS :
-								 c.threads;
 	ret = copy(&c);
+	workers_free(c.workers);
 	if (!ret && sync)
 		ret = block_flush(c.dst);
 	if (c.progress)

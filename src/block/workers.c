@@ -1,26 +1,29 @@
 // SPDX-License-Identifier: MIT
 /*
- * Whole grains deflated (stream-optimized writing) and inflated (reading)
- * on several threads: compression is the cost of streamOptimized images,
- * and a convert hands over megabytes at once.
+ * A batch of independent items (grains or clusters to deflate or inflate)
+ * run on a few threads: compression is the cost of streamOptimized VMDK
+ * and of "convert -c", and a convert hands over megabytes at once.
  *
- * The threads live as long as the extent: a thread created per batch
- * starts behind every other runnable task of a busy host, and the batch
- * waited for it. Grains are claimed one at a time, the caller taking its
- * share too, so a thread the scheduler leaves waiting delays a batch by at
- * most the grain it holds. The caller places the results in order.
+ * The threads live as long as their owner (an extent, a convert): a thread
+ * created per batch starts behind every other runnable task of a busy host,
+ * and the batch waited for it. Items are claimed one at a time, the caller
+ * taking its share too, so a thread the scheduler leaves waiting delays a
+ * batch by at most the item it holds.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "block/vmdk_int.h"
+#include "block/workers.h"
 
-struct vmdk_pool {
+struct workers {
 	pthread_mutex_t lock;
 	pthread_cond_t work, done;
 	unsigned n; /* threads besides the caller */
-	pthread_t tid[VMDK_PAR_THREADS];
+	pthread_t tid[WORKERS_MAX];
 	/* the batch: items [0, k), next to claim, finished so far */
 	int (*fn)(void *ctx, unsigned i, unsigned t);
 	void *ctx;
@@ -31,12 +34,12 @@ struct vmdk_pool {
 };
 
 struct worker_arg {
-	struct vmdk_pool *p;
+	struct workers *p;
 	unsigned t;
 };
 
 /* Runs items of the current batch as thread t until none is left. */
-static void run_items(struct vmdk_pool *p, unsigned t)
+static void run_items(struct workers *p, unsigned t)
 {
 	while (p->next < p->k) {
 		unsigned i = p->next++;
@@ -55,7 +58,7 @@ static void run_items(struct vmdk_pool *p, unsigned t)
 static void *worker(void *arg)
 {
 	struct worker_arg a = *(struct worker_arg *)arg;
-	struct vmdk_pool *p = a.p;
+	struct workers *p = a.p;
 	uint64_t seen = 0;
 
 	free(arg);
@@ -73,12 +76,12 @@ static void *worker(void *arg)
 }
 
 /* A pool of up to one thread per CPU (the caller counts as one). */
-static struct vmdk_pool *pool_new(void)
+static struct workers *pool_new(void)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned want = cpus < 1 ? 1 : cpus > VMDK_PAR_THREADS ?
-					    VMDK_PAR_THREADS : (unsigned)cpus;
-	struct vmdk_pool *p = calloc(1, sizeof(*p));
+	unsigned want = cpus < 1 ? 1 : cpus > WORKERS_MAX ?
+					    WORKERS_MAX : (unsigned)cpus;
+	struct workers *p = calloc(1, sizeof(*p));
 
 	if (!p)
 		return NULL;
@@ -100,7 +103,7 @@ static struct vmdk_pool *pool_new(void)
 	return p;
 }
 
-void vmdk_pool_free(struct vmdk_pool *p)
+void workers_free(struct workers *p)
 {
 	if (!p)
 		return;
@@ -116,10 +119,10 @@ void vmdk_pool_free(struct vmdk_pool *p)
 	free(p);
 }
 
-int vmdk_parallel(struct vmdk_pool **pool, unsigned k,
+int workers_run(struct workers **pool, unsigned k,
 		  int (*fn)(void *ctx, unsigned i, unsigned t), void *ctx)
 {
-	struct vmdk_pool *p = *pool;
+	struct workers *p = *pool;
 	int ret;
 
 	if (!p) {
