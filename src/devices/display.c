@@ -1,11 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Bochs DISPI display on PCI (see display.h). Register meanings follow the
- * Bochs VBE interface as Linux's bochs driver and QEMU's docs/specs use it:
- * index 0 ID, 1 XRES, 2 YRES, 3 BPP, 4 ENABLE, 5 BANK, 6 VIRT_WIDTH,
- * 7 VIRT_HEIGHT, 8 X_OFFSET, 9 Y_OFFSET, 10 video memory in 64 KiB units.
- * Every register value the guest writes is kept as written (it reads back)
- * but only a mode that fits video memory is shown.
+ * Bochs DISPI display on PCI (see display.h): the PCI function, its two
+ * BARs and its lifecycle. The registers are display_regs.c, video memory
+ * and the scanout display_vram.c, the snapshot section display_state.c.
  *
  * Video memory is a BAR region on the MMIO bus, where each guest access
  * is a call (and marks its page dirty). When the accelerator offers
@@ -13,18 +10,13 @@
  * guest places it: stores then go straight to memory, and the slot's
  * dirty log says which pages they hit.
  */
-#include "devices/display.h"
-
 #include <errno.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
-#include "devices/edid.h"
-#include "devices/pci.h"
+#include "devices/display_int.h"
 #include "vmm/log.h"
 
 #define DISPLAY_VENDOR		0x1234
@@ -37,382 +29,6 @@
 #define BAR_VRAM		0
 #define BAR_REGS		2
 #define REGS_SIZE		4096
-
-/* BAR 2 layout */
-#define REGS_VGA		0x400	/* VGA port 0x3c0 + n */
-#define REGS_VGA_END		0x420
-#define REGS_DISPI		0x500
-#define REGS_DISPI_END		0x518
-#define REGS_QEXT		0x600
-#define REGS_QEXT_END		0x608
-
-#define QEXT_SIZE		8
-#define QEXT_BIG_ENDIAN		0xbebebebe
-#define QEXT_LITTLE_ENDIAN	0x1e1e1e1e
-
-#define VGA_ATT_W		0x3c0
-#define VGA_IS1_RC		0x3da
-#define VGA_ATT_PAS		0x20	/* palette address source: screen on */
-
-enum dispi_index {
-	DISPI_ID, DISPI_XRES, DISPI_YRES, DISPI_BPP, DISPI_ENABLE,
-	DISPI_BANK, DISPI_VIRT_WIDTH, DISPI_VIRT_HEIGHT, DISPI_X_OFFSET,
-	DISPI_Y_OFFSET, DISPI_VIDEO_MEMORY_64K, DISPI_NR,
-};
-
-#define DISPI_ID0		0xb0c0
-#define DISPI_ID5		0xb0c5
-#define DISPI_ENABLED		0x01
-#define DISPI_GETCAPS		0x02
-#define DISPI_LFB_ENABLED	0x40
-#define DISPI_NOCLEARMEM	0x80
-
-struct display {
-	struct device dev;
-	struct pci_device pci;
-	bool registered;
-	uint8_t *vram;			/* DISPLAY_VRAM_SIZE, anonymous */
-	_Atomic uint64_t dirty[DISPLAY_DIRTY_WORDS];
-	const struct mem_slots *slots;	/* NULL: MMIO only */
-	int slot;			/* video memory's, -1: none */
-
-	pthread_mutex_t lock;		/* the registers below */
-	uint16_t dispi[DISPI_NR];
-	uint32_t endian;		/* QEXT_*_ENDIAN */
-	bool blanked;
-	bool att_flip;			/* next 0x3c0 write is data */
-	uint8_t edid[EDID_BLOCK_SIZE];	/* read-only */
-};
-
-static void display_mark_all(struct display *d)
-{
-	for (unsigned i = 0; i < DISPLAY_DIRTY_WORDS; i++)
-		atomic_store(&d->dirty[i], ~0ULL);
-}
-
-static void display_mark(struct display *d, uint64_t off, unsigned size)
-{
-	uint64_t first = off >> 12, last = (off + size - 1) >> 12;
-
-	for (uint64_t p = first; p <= last && p < DISPLAY_VRAM_SIZE / 4096; p++) {
-		uint64_t bit = 1ULL << (p % 64);
-
-		/* Most writes hit a page already dirty: test before the RMW. */
-		if (!(atomic_load_explicit(&d->dirty[p / 64],
-					   memory_order_relaxed) & bit))
-			atomic_fetch_or(&d->dirty[p / 64], bit);
-	}
-}
-
-uint64_t display_vram_read(struct display *d, uint64_t off, unsigned size)
-{
-	uint64_t v = 0;
-
-	if (off >= DISPLAY_VRAM_SIZE || size > DISPLAY_VRAM_SIZE - off)
-		return ~0ULL;
-	memcpy(&v, d->vram + off, size);
-	return v;
-}
-
-void display_vram_write(struct display *d, uint64_t off, uint64_t val,
-			unsigned size)
-{
-	if (off >= DISPLAY_VRAM_SIZE || size > DISPLAY_VRAM_SIZE - off ||
-	    size > 8)
-		return;
-	memcpy(d->vram + off, &val, size);
-	display_mark(d, off, size);
-}
-
-static uint64_t vram_bus_read(void *opaque, uint64_t off, unsigned size)
-{
-	return display_vram_read(opaque, off, size);
-}
-
-static void vram_bus_write(void *opaque, uint64_t off, uint64_t val,
-			   unsigned size)
-{
-	display_vram_write(opaque, off, val, size);
-}
-
-static bool dispi_bpp_valid(unsigned bpp)
-{
-	return bpp == 8 || bpp == 15 || bpp == 16 || bpp == 24 || bpp == 32;
-}
-
-static unsigned bytes_pp(unsigned bpp)
-{
-	return (bpp + 7) / 8;
-}
-
-/* Virtual height: whole lines of the virtual width that fit in memory. */
-static void dispi_update_virt_height(struct display *d)
-{
-	unsigned line = d->dispi[DISPI_VIRT_WIDTH] *
-			bytes_pp(d->dispi[DISPI_BPP]);
-
-	d->dispi[DISPI_VIRT_HEIGHT] = line ?
-		(DISPLAY_VRAM_SIZE / line > 0xffff ? 0xffff :
-		 DISPLAY_VRAM_SIZE / line) : 0;
-}
-
-static uint16_t dispi_read(struct display *d, unsigned idx)
-{
-	if (idx >= DISPI_NR)
-		return 0;
-	if (d->dispi[DISPI_ENABLE] & DISPI_GETCAPS) {
-		switch (idx) {
-		case DISPI_XRES:
-			return DISPLAY_MAX_WIDTH;
-		case DISPI_YRES:
-			return DISPLAY_MAX_HEIGHT;
-		case DISPI_BPP:
-			return 32;
-		}
-	}
-	return d->dispi[idx];
-}
-
-static void dispi_write(struct display *d, unsigned idx, uint16_t val)
-{
-	switch (idx) {
-	case DISPI_ID:
-		if (val >= DISPI_ID0 && val <= DISPI_ID5)
-			d->dispi[DISPI_ID] = val;
-		return;
-	case DISPI_XRES:
-	case DISPI_YRES:
-		if (val > (idx == DISPI_XRES ? DISPLAY_MAX_WIDTH :
-					       DISPLAY_MAX_HEIGHT))
-			return;
-		d->dispi[idx] = val;
-		break;
-	case DISPI_BPP:
-		if (val == 0)
-			val = 8;
-		if (!dispi_bpp_valid(val))
-			return;
-		d->dispi[idx] = val;
-		break;
-	case DISPI_ENABLE:
-		if ((val & DISPI_ENABLED) &&
-		    !(d->dispi[DISPI_ENABLE] & DISPI_ENABLED)) {
-			/* As on enabling a VBE mode: offsets reset. */
-			d->dispi[DISPI_VIRT_WIDTH] = d->dispi[DISPI_XRES];
-			d->dispi[DISPI_X_OFFSET] = 0;
-			d->dispi[DISPI_Y_OFFSET] = 0;
-			if (!(val & DISPI_NOCLEARMEM))
-				/* zero pages, and their memory given back */
-				madvise(d->vram, DISPLAY_VRAM_SIZE,
-					MADV_DONTNEED);
-		}
-		d->dispi[idx] = val & (DISPI_ENABLED | DISPI_GETCAPS |
-				       DISPI_LFB_ENABLED | DISPI_NOCLEARMEM |
-				       0x20);
-		break;
-	case DISPI_BANK:
-		/* The banked window is not modelled: only bank 0. */
-		d->dispi[idx] = 0;
-		return;
-	case DISPI_VIRT_WIDTH:
-		if (val > DISPLAY_MAX_WIDTH * 4)
-			return;
-		d->dispi[idx] = val;
-		break;
-	case DISPI_X_OFFSET:
-	case DISPI_Y_OFFSET:
-		d->dispi[idx] = val;
-		break;
-	default:
-		/* VIRT_HEIGHT and the memory size are computed */
-		return;
-	}
-	dispi_update_virt_height(d);
-	display_mark_all(d);
-}
-
-static uint8_t vga_read(struct display *d, unsigned port)
-{
-	if (port == VGA_IS1_RC)
-		d->att_flip = false;
-	return 0;
-}
-
-static void vga_write(struct display *d, unsigned port, uint8_t val)
-{
-	if (port != VGA_ATT_W)
-		return;
-	/* The attribute index write: PAS clear blanks the screen. */
-	if (!d->att_flip) {
-		bool blank = !(val & VGA_ATT_PAS);
-
-		if (blank != d->blanked)
-			display_mark_all(d);
-		d->blanked = blank;
-	}
-	d->att_flip = !d->att_flip;
-}
-
-uint64_t display_reg_read(struct display *d, uint64_t off, unsigned size)
-{
-	uint64_t v = 0;
-
-	if (off < REGS_VGA && size <= 8 && size <= REGS_VGA - off) {
-		/* EDID: one block, then zeros up to the VGA registers */
-		for (unsigned i = 0; i < size; i++)
-			if (off + i < EDID_BLOCK_SIZE)
-				v |= (uint64_t)d->edid[off + i] << (8 * i);
-		return v;
-	}
-	pthread_mutex_lock(&d->lock);
-	if (off >= REGS_VGA && off < REGS_VGA_END && size == 1) {
-		v = vga_read(d, 0x3c0 + off - REGS_VGA);
-	} else if (off >= REGS_DISPI && off < REGS_DISPI_END && size == 2 &&
-		   !(off & 1)) {
-		v = dispi_read(d, (off - REGS_DISPI) / 2);
-	} else if (off >= REGS_QEXT && off < REGS_QEXT_END && size == 4 &&
-		   !(off & 3)) {
-		v = off == REGS_QEXT ? QEXT_SIZE : d->endian;
-	}
-	pthread_mutex_unlock(&d->lock);
-	return v;
-}
-
-void display_reg_write(struct display *d, uint64_t off, uint64_t val,
-		       unsigned size)
-{
-	pthread_mutex_lock(&d->lock);
-	if (off >= REGS_VGA && off < REGS_VGA_END && size == 1) {
-		vga_write(d, 0x3c0 + off - REGS_VGA, val);
-	} else if (off >= REGS_DISPI && off < REGS_DISPI_END && size == 2 &&
-		   !(off & 1)) {
-		dispi_write(d, (off - REGS_DISPI) / 2, val);
-	} else if (off == REGS_QEXT + 4 && size == 4) {
-		if (val == QEXT_BIG_ENDIAN || val == QEXT_LITTLE_ENDIAN) {
-			d->endian = val;
-			display_mark_all(d);
-		}
-	}
-	pthread_mutex_unlock(&d->lock);
-}
-
-static uint64_t regs_bus_read(void *opaque, uint64_t off, unsigned size)
-{
-	return display_reg_read(opaque, off, size);
-}
-
-static void regs_bus_write(void *opaque, uint64_t off, uint64_t val,
-			   unsigned size)
-{
-	display_reg_write(opaque, off, val, size);
-}
-
-static const struct bus_ops vram_ops = {
-	.read = vram_bus_read,
-	.write = vram_bus_write,
-};
-
-static const struct bus_ops regs_ops = {
-	.read = regs_bus_read,
-	.write = regs_bus_write,
-};
-
-void display_get_mode(struct display *d, struct display_mode *m)
-{
-	uint64_t end;
-	unsigned bpp;
-
-	memset(m, 0, sizeof(*m));
-	pthread_mutex_lock(&d->lock);
-	bpp = d->dispi[DISPI_BPP];
-	if (!(d->dispi[DISPI_ENABLE] & DISPI_ENABLED) || d->blanked ||
-	    !dispi_bpp_valid(bpp) || bpp == 8) {
-		pthread_mutex_unlock(&d->lock);
-		return;
-	}
-	m->width = d->dispi[DISPI_XRES];
-	m->height = d->dispi[DISPI_YRES];
-	m->bpp = bpp;
-	m->stride = d->dispi[DISPI_VIRT_WIDTH] * bytes_pp(bpp);
-	m->offset = (uint64_t)d->dispi[DISPI_Y_OFFSET] * m->stride +
-		    (uint64_t)d->dispi[DISPI_X_OFFSET] * bytes_pp(bpp);
-	m->big_endian = d->endian == QEXT_BIG_ENDIAN;
-	pthread_mutex_unlock(&d->lock);
-	end = m->offset + (uint64_t)(m->height ? m->height - 1 : 0) * m->stride +
-	      (uint64_t)m->width * bytes_pp(bpp);
-	if (!m->width || !m->height || d->dispi[DISPI_VIRT_WIDTH] < m->width ||
-	    end > DISPLAY_VRAM_SIZE)
-		memset(m, 0, sizeof(*m));
-}
-
-static uint32_t pixel(const uint8_t *p, const struct display_mode *m)
-{
-	uint32_t v;
-
-	switch (m->bpp) {
-	case 32:
-		memcpy(&v, p, 4);
-		if (m->big_endian)
-			v = __builtin_bswap32(v);
-		return v & 0xffffff;
-	case 24:
-		return p[0] | p[1] << 8 | p[2] << 16;
-	case 16:
-		v = p[0] | p[1] << 8;
-		return (v & 0xf800) << 8 | (v & 0xe000) << 3 |
-		       (v & 0x07e0) << 5 | (v & 0x0600) >> 1 |
-		       (v & 0x001f) << 3 | (v & 0x001c) >> 2;
-	default: /* 15 */
-		v = p[0] | p[1] << 8;
-		return (v & 0x7c00) << 9 | (v & 0x7000) << 4 |
-		       (v & 0x03e0) << 6 | (v & 0x0380) << 1 |
-		       (v & 0x001f) << 3 | (v & 0x001c) >> 2;
-	}
-}
-
-void display_read_rows(struct display *d, const struct display_mode *m,
-		       uint32_t y, uint32_t n, uint32_t *dst)
-{
-	unsigned bpp = bytes_pp(m->bpp);
-
-	if (!m->width || y >= m->height || n > m->height - y)
-		return;
-	for (uint32_t r = y; r < y + n; r++, dst += m->width) {
-		const uint8_t *src = d->vram + m->offset +
-				     (uint64_t)r * m->stride;
-
-		if (m->bpp == 32 && !m->big_endian) {
-			memcpy(dst, src, (size_t)m->width * 4);
-			for (uint32_t x = 0; x < m->width; x++)
-				dst[x] &= 0xffffff;
-			continue;
-		}
-		for (uint32_t x = 0; x < m->width; x++)
-			dst[x] = pixel(src + (size_t)x * bpp, m);
-	}
-}
-
-bool display_take_dirty(struct display *d, uint64_t *bits)
-{
-	bool any = false;
-
-	memset(bits, 0, DISPLAY_DIRTY_WORDS * sizeof(*bits));
-	pthread_mutex_lock(&d->lock);
-	if (d->slot >= 0 &&
-	    d->slots->ops->sync(d->slots->opaque, d->slot, bits) < 0) {
-		/* the log failed: whatever the guest wrote is unknown */
-		memset(bits, 0xff, DISPLAY_DIRTY_WORDS * sizeof(*bits));
-		log_limited(&d->dev.log, "display: video memory dirty log failed");
-	}
-	pthread_mutex_unlock(&d->lock);
-	for (unsigned i = 0; i < DISPLAY_DIRTY_WORDS; i++) {
-		bits[i] |= atomic_load_explicit(&d->dirty[i],
-						memory_order_relaxed) ?
-			   atomic_exchange(&d->dirty[i], 0) : 0;
-		any |= bits[i] != 0;
-	}
-	return any;
-}
 
 void display_boot_fb(struct display *d, struct display_boot_fb *fb)
 {
@@ -430,77 +46,6 @@ void display_boot_fb(struct display *d, struct display_boot_fb *fb)
 struct device *display_device(struct display *d)
 {
 	return &d->dev;
-}
-
-/* The highest 4 KiB page of video memory that is not all zeros, plus one. */
-static uint32_t vram_used_pages(const struct display *d)
-{
-	static const uint8_t zero[4096];
-
-	for (uint32_t p = DISPLAY_VRAM_SIZE / 4096; p > 0; p--)
-		if (memcmp(d->vram + (size_t)(p - 1) * 4096, zero, 4096))
-			return p;
-	return 0;
-}
-
-static int display_save(struct device *dev, struct state_writer *w)
-{
-	struct display *d = container_of(dev, struct display, dev);
-	uint32_t pages;
-
-	pthread_mutex_lock(&d->lock);
-	for (unsigned i = 0; i < DISPI_NR; i++)
-		state_put_u16(w, d->dispi[i]);
-	state_put_u32(w, d->endian);
-	state_put_u8(w, d->blanked);
-	state_put_u8(w, d->att_flip);
-	pthread_mutex_unlock(&d->lock);
-	pages = vram_used_pages(d);
-	state_put_u32(w, pages);
-	state_put(w, d->vram, (size_t)pages * 4096);
-	return pci_device_save(&d->pci, w);
-}
-
-static int display_load(struct device *dev, struct state_reader *r,
-			uint32_t version)
-{
-	struct display *d = container_of(dev, struct display, dev);
-	uint16_t dispi[DISPI_NR];
-	uint8_t blanked, flip;
-	uint32_t endian, pages;
-	int ret = 0;
-
-	(void)version;
-	for (unsigned i = 0; i < DISPI_NR && !ret; i++)
-		ret = state_get_u16(r, &dispi[i]);
-	ret = ret ?: state_get_u32(r, &endian);
-	ret = ret ?: state_get_u8(r, &blanked);
-	ret = ret ?: state_get_u8(r, &flip);
-	ret = ret ?: state_get_u32(r, &pages);
-	if (ret)
-		return ret;
-	if (pages > DISPLAY_VRAM_SIZE / 4096 ||
-	    (endian != QEXT_BIG_ENDIAN && endian != QEXT_LITTLE_ENDIAN) ||
-	    blanked > 1 || flip > 1 || dispi[DISPI_ID] < DISPI_ID0 ||
-	    dispi[DISPI_ID] > DISPI_ID5 ||
-	    !dispi_bpp_valid(dispi[DISPI_BPP]) ||
-	    dispi[DISPI_XRES] > DISPLAY_MAX_WIDTH ||
-	    dispi[DISPI_YRES] > DISPLAY_MAX_HEIGHT ||
-	    dispi[DISPI_VIRT_WIDTH] > DISPLAY_MAX_WIDTH * 4 ||
-	    dispi[DISPI_VIDEO_MEMORY_64K] != DISPLAY_VRAM_SIZE >> 16)
-		return state_fail(r, "display: bad register state");
-	ret = state_get(r, d->vram, (size_t)pages * 4096);
-	if (ret)
-		return ret;
-	pthread_mutex_lock(&d->lock);
-	memcpy(d->dispi, dispi, sizeof(dispi));
-	dispi_update_virt_height(d);
-	d->endian = endian;
-	d->blanked = blanked;
-	d->att_flip = flip;
-	pthread_mutex_unlock(&d->lock);
-	display_mark_all(d);
-	return pci_device_load(&d->pci, r);
 }
 
 static void display_destroy(struct device *dev)
@@ -598,7 +143,7 @@ int display_create(const struct dev_env *env, struct display **out)
 	d->dispi[DISPI_ENABLE] = DISPI_ENABLED | DISPI_LFB_ENABLED;
 	d->dispi[DISPI_VIRT_WIDTH] = DISPLAY_DEF_WIDTH;
 	d->dispi[DISPI_VIDEO_MEMORY_64K] = DISPLAY_VRAM_SIZE >> 16;
-	dispi_update_virt_height(d);
+	display_update_virt_height(d);
 	d->endian = QEXT_LITTLE_ENDIAN;
 	edid_build(d->edid);
 	display_mark_all(d);
@@ -614,12 +159,12 @@ int display_create(const struct dev_env *env, struct display **out)
 	ret = pci_device_add_bar(pci, BAR_VRAM, DISPLAY_VRAM_SIZE,
 				 PCI_BAR_MEM32 | PCI_BAR_PREFETCH);
 	ret = ret ?: pci_device_add_bar_region(pci, BAR_VRAM, 0,
-					       DISPLAY_VRAM_SIZE, &vram_ops, d,
+					       DISPLAY_VRAM_SIZE, &display_vram_ops, d,
 					       "display-vram");
 	ret = ret ?: pci_device_add_bar(pci, BAR_REGS, REGS_SIZE,
 					PCI_BAR_MEM32);
 	ret = ret ?: pci_device_add_bar_region(pci, BAR_REGS, 0, REGS_SIZE,
-					       &regs_ops, d, "display-regs");
+					       &display_regs_ops, d, "display-regs");
 	ret = ret ?: pci_register_device(env->pci, pci);
 	if (ret) {
 		display_destroy(&d->dev);
