@@ -69,9 +69,12 @@ $(BUILD)/guests/%.elf: tests/guests/%.S $(wildcard tests/guests/*.h) tests/guest
 	$(CC) -nostdlib -static -no-pie -Wl,-T,tests/guests/guest.ld \
 		-Wl,--build-id=none -Itests/guests -o $@ $<
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libcvisor.a
+# Built without libFuzzer (make test), a target gets a main() that runs
+# it on the files it is given (tests/integration/fuzz_targets.sh).
+FUZZ_MAIN := $(if $(filter fuzz,$(SAN)),,$(BUILD)/tests/fuzz/run_files.o)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_MAIN) $(BUILD)/libcvisor.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcvisor.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(FUZZ_MAIN) $(BUILD)/libcvisor.a $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libcvisor.a
 	@mkdir -p $(dir $@)
@@ -101,9 +104,10 @@ deps:
 assets:
 	./tests/guest/make-assets.sh
 
-# make test: sanitized build, unit tests, then integration tests.
+# make test: sanitized build (the fuzz targets too, without libFuzzer),
+# unit tests, then integration tests.
 test:
-	$(MAKE) SAN=1 BUILD=build-san all unit-tests guests vnc-client
+	$(MAKE) SAN=1 BUILD=build-san all unit-tests guests vnc-client fuzzers
 	./tests/run.sh build-san
 
 # make test-nested: Linux guests on cvisor's KVM path over a real kvm_intel,
