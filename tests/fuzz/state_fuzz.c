@@ -2,8 +2,9 @@
 /*
  * libFuzzer target for snapshot state files: the input is read as a state
  * stream (src/vmm/state.h) and each section whose name is a device of a
- * small machine - UART, RTC, i8042, ACPI PM, pvpanic, PCI host, virtio-rng
- * and virtio-blk on a fake interrupt controller - is loaded into that
+ * small machine - UART, RTC, i8042, ACPI PM, pvpanic, PCI host, display,
+ * virtio-rng, -blk, -console, -input (keyboard and tablet) and -balloon
+ * on a fake interrupt controller - is loaded into that
  * device, as a restore would. Fuzzing builds skip the checksums so the
  * loaders see mutated bytes. Build with 'make fuzz'; run e.g.
  *
@@ -16,10 +17,14 @@
 
 #include "arch/x86/acpi.h"
 #include "devices/debug.h"
+#include "devices/display.h"
 #include "devices/legacy.h"
 #include "devices/pci.h"
 #include "devices/uart.h"
+#include "virtio/balloon.h"
 #include "virtio/blk.h"
+#include "virtio/console.h"
+#include "virtio/input.h"
 #include "virtio/rng.h"
 #include "vmm/state.h"
 #include "vmm/vm.h"
@@ -36,8 +41,40 @@ static void drop_output(void *opaque, const uint8_t *buf, size_t len)
 	(void)len;
 }
 
+/* The devices whose creators hand back their own type */
+static int add_display(void)
+{
+	struct display *d;
+	int ret = display_create(fake_env(&vm), &d);
+
+	if (!ret)
+		fake_new_dev = display_device(d);
+	return fake_added(ret);
+}
+
+static int add_input(enum virtio_input_kind kind)
+{
+	struct virtio_input *in;
+	int ret = virtio_input_create(fake_env(&vm), kind, &in);
+
+	if (!ret)
+		fake_new_dev = virtio_input_device(in);
+	return fake_added(ret);
+}
+
+static int add_balloon(void)
+{
+	struct virtio_balloon *b;
+	int ret = virtio_balloon_create(fake_env(&vm), true, &b);
+
+	if (!ret)
+		fake_new_dev = virtio_balloon_device(b);
+	return fake_added(ret);
+}
+
 static void setup(void)
 {
+	static struct vcon_backend con;
 	char path[] = "/tmp/cvisor-state-fuzz-XXXXXX";
 	struct disk_config disk = { .path = path };
 	struct uart *u;
@@ -66,7 +103,12 @@ static void setup(void)
 	    fake_pci_init(&vm) ||
 	    fake_added(virtio_rng_create(fake_env(&vm), &fake_new_dev)) ||
 	    fake_added(virtio_blk_create(fake_env(&vm), &disk, 0,
-					 &fake_new_dev)))
+					 &fake_new_dev)) ||
+	    add_display() || add_input(VIRTIO_INPUT_KEYBOARD) ||
+	    add_input(VIRTIO_INPUT_TABLET) || add_balloon() ||
+	    vcon_backend_open("file=/dev/null", &con) ||
+	    fake_added(virtio_console_create(fake_env(&vm), &con,
+					     &fake_new_dev)))
 		abort();
 	unlink(path);
 }
@@ -79,6 +121,28 @@ static struct device *find(const char *name)
 	return NULL;
 }
 
+/* Every device's section as a snapshot holds it, into path */
+static void write_seed(const char *path)
+{
+	FILE *f = fopen(path, "w");
+	struct state_writer *w = f ? state_writer_create(f) : NULL;
+
+	if (!w)
+		abort();
+	for (int i = 0; i < fake_nr_devs; i++) {
+		struct device *dev = fake_devs[i];
+
+		state_section_begin(w, dev->ops->state_version, "%s", dev->name);
+		if (dev->ops->save(dev, w))
+			abort();
+		state_section_end(w);
+	}
+	if (state_writer_finish(w))
+		abort();
+	state_writer_destroy(w);
+	fclose(f);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct state_reader *r;
@@ -87,8 +151,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[256];
 	FILE *f;
 
-	if (!vm.pci)
+	if (!vm.pci) {
+		const char *seed = getenv("CVISOR_STATE_SEED");
+
 		setup();
+		if (seed)
+			write_seed(seed);
+	}
 	f = fmemopen((void *)data, size, "r");
 	if (!f)
 		return 0;
