@@ -44,6 +44,10 @@ seeds() {
 			qemu-img create -q -f luks --object secret,id=s,data=x \
 				-o key-secret=s,iter-time=1 "$dir/a" 1M >/dev/null 2>&1 ;;
 	vhdx_fuzz) python3 tests/fuzz/vhdx_seed.py "$dir" ;;
+	snapshot_config_fuzz) printf '%s' '{"version": 1, "cwd": "/tmp",
+		"argv": ["cvisor", "run", "--memory", "64M"],
+		"disks": [{"path": "/dev/null", "size": 0, "mtime_ns": 0}]}' \
+		>"$dir/a" ;;
 	# the docs' example definition
 	config_fuzz) sed -n '/^```json/,/^```/p' docs/config.md |
 		sed '1d;$d' >"$dir/example" ;;
