@@ -350,6 +350,68 @@ __asm__(".pushsection .rodata\n"
 	".att_syntax prefix\n"
 	".popsection\n");
 
+/*
+ * Read-modify-write ALU ops on memory at each size, IMUL (two and three
+ * operands, register and memory sources), CMOVcc and SETcc of registers
+ * and memory: forms with their own handlers since issue 19.
+ */
+extern const uint8_t rmw_code[], rmw_body[], rmw_end[];
+__asm__(".pushsection .rodata\n"
+	".intel_syntax noprefix\n"
+	"rmw_code:\n"
+	"	mov rsi, 0x200100\n"
+	"	mov ecx, 0x7fffffff\n"
+	"	mov rdx, -5\n"
+	"	mov r9, 0x123456789abcdef0\n"
+	"rmw_body:\n"
+	"	add [rsi], ecx\n"
+	"	pushfq\n"
+	"	or [rsi+8], rdx\n"
+	"	and [rsi+0x10], r9d\n"
+	"	sub [rsi+0x18], dx\n"
+	"	xor [rsi+0x1a], cl\n"
+	"	pushfq\n"
+	"	add dword ptr [rsi+0x20], 0x7f\n"
+	"	or qword ptr [rsi+0x28], -16\n"
+	"	and byte ptr [rsi+0x30], 0x55\n"
+	"	sub word ptr [rsi+0x38], 0x1234\n"
+	"	xor dword ptr [rsi+rcx*1-0x7fffffff+0x40], 0xffff\n"
+	"	pushfq\n"
+	"	add qword ptr [rsi+0x48], 1\n"
+	"	pushfq\n"
+	"	imul ecx, edx\n"
+	"	pushfq\n"
+	"	imul r9, rdx\n"
+	"	pushfq\n"
+	"	imul eax, [rsi+0x48]\n"
+	"	imul r10, [rsi+0x50]\n"
+	"	pushfq\n"
+	"	imul r11d, ecx, 0x12345\n"
+	"	imul r12, r9, -3\n"
+	"	pushfq\n"
+	"	imul r13d, [rsi+0x58], 7\n"
+	"	imul r14, [rsi+0x60], 0x7fffffff\n"
+	"	pushfq\n"
+	"	mov r15, 0x7fffffffffffffff\n"
+	"	imul r15, r15\n"
+	"	pushfq\n"
+	"	cmp ecx, edx\n"
+	"	cmovl eax, r9d\n"
+	"	cmovg r10, rdx\n"
+	"	cmovb ebx, [rsi+0x68]\n"
+	"	cmovae r11, [rsi+0x70]\n"
+	"	sete al\n"
+	"	setne r8b\n"
+	"	setl byte ptr [rsi+0x78]\n"
+	"	setg byte ptr fs:[0x79]\n"
+	"	test eax, eax\n"
+	"	cmovz ecx, edx\n"
+	"	cmovnz edi, edx\n"
+	"	hlt\n"
+	"rmw_end:\n"
+	".att_syntax prefix\n"
+	".popsection\n");
+
 #define DATA	0x200000ULL
 
 static struct emu_test *setup(bool dcache)
@@ -497,6 +559,96 @@ static void test_sse_moves(void)
 		CHECK(b.e[i].h != H_GENERIC && b.e[i].h != H_INTERP);
 }
 
+static void test_rmw_imul_cmov_setcc(void)
+{
+	static struct dc_block b;
+	size_t len = rmw_end - rmw_body, at = 0;
+	uint8_t code[1024] = { 0 };
+
+	run_to_end(rmw_code, rmw_end, rmw_end);
+	/* after the MOVs, nothing but PUSHFQ and HLT leaves its handlers */
+	CHECK(len < sizeof(code));
+	memcpy(code, rmw_body, len);
+	while (at < len) {
+		dc_build(&b, code + at, code + sizeof(code));
+		CHECK(b.n > 0);
+		for (unsigned i = 0; i < b.n; i++) {
+			if (b.e[i].h == H_GENERIC ||
+			    (b.e[i].h == H_INTERP && code[at] != 0x9c &&
+			     code[at] != 0xf4))
+				printf("  at +%zu: handler %u\n", at, b.e[i].h);
+			CHECK(b.e[i].h != H_GENERIC);
+			CHECK(b.e[i].h != H_INTERP || code[at] == 0x9c ||
+			      code[at] == 0xf4);
+			at += b.e[i].len;
+		}
+		if (!b.n)
+			break;
+	}
+}
+
+/*
+ * The last bytes of a page: a loop there runs in the decode cache (it used
+ * to take the general decoder, an instruction per call, for the last 16
+ * bytes of every page), and an instruction that goes on into the next
+ * page is left to the general decoder, which fetches it across; when the
+ * next page is not mapped, that fetch is the #PF.
+ */
+static void test_page_tail(void)
+{
+	static const uint8_t start[] = {
+		0xb9, 0x64, 0x00, 0x00, 0x00,	/* mov ecx, 100 */
+		0x31, 0xc0,			/* xor eax, eax */
+		0xe9, 0xe6, 0x0f, 0x00, 0x00,	/* jmp CODE + 0x1000 - 14 */
+	};
+	static const uint8_t tail[] = {
+		0x01, 0xc8,			/* 1: add eax, ecx */
+		0xff, 0xc9,			/* dec ecx */
+		0x75, 0xfa,			/* jnz 1b */
+		0x89, 0xc2,			/* mov edx, eax */
+		0x48, 0xff, 0xc6,		/* inc rsi */
+		0x05, 0x44, 0x33, 0x22, 0x11,	/* add eax, 0x11223344 */
+		0xf4,				/* hlt */
+	};
+	const uint64_t at = EMU_TEST_CODE + 0x1000 - 14;
+	/* where the ADD goes on past the end of the mapping */
+	const uint64_t edge = 0x1000000 - 8;
+	struct emu_test *t[2] = { setup(true), setup(false) };
+	struct emu_cpu *c;
+
+	for (int i = 0; i < 2; i++) {
+		memcpy(emu_test_ptr(t[i], at), tail, sizeof(tail));
+		emu_test_run(t[i], start, sizeof(start));
+		CHECK(t[i]->cpu.halted);
+		CHECK_EQ(t[i]->cpu.gpr[R_AX], 5050 + 0x11223344);
+		CHECK_EQ(t[i]->cpu.gpr[R_DX], 5050);
+	}
+	CHECK(same(t[0], t[1], "page tail", -1));
+	/* again from the loop, its blocks made: one call runs all of it */
+	c = &t[0]->cpu;
+	c->rip = at;
+	c->halted = false;
+	c->gpr[R_CX] = 50;
+	CHECK_EQ(exec_insns(c, 1000), 3 * 50 + 2);
+	CHECK_EQ(c->rip, at + 11);
+	emu_test_free(t[0]);
+	emu_test_free(t[1]);
+	/* the same code at the edge of the mapping: #PF fetching the ADD */
+	t[0] = setup(true);
+	t[1] = setup(false);
+	for (int i = 0; i < 2; i++) {
+		uint64_t rsi = t[i]->cpu.gpr[R_SI];
+
+		emu_test_run_at(t[i], edge, tail + 6, sizeof(tail) - 6);
+		CHECK_EQ(emu_test_vector(t[i]), EXC_PF);
+		CHECK_EQ(t[i]->cpu.cr2, 0x1000000);
+		CHECK_EQ(t[i]->cpu.gpr[R_SI], rsi + 1);
+	}
+	CHECK(same(t[0], t[1], "page tail fault", -1));
+	emu_test_free(t[0]);
+	emu_test_free(t[1]);
+}
+
 /* A store into the next instruction of the same block is seen at once */
 static void test_store_into_next_insn(void)
 {
@@ -600,6 +752,16 @@ static void test_handlers_picked(void)
 		{ { 0x0f, 0xba, 0x26, 0x03 }, false },	/* bt dword [rsi], 3 */
 		{ { 0x0f, 0xba, 0x2e, 0x03 }, true },	/* bts dword [rsi], 3 */
 		{ { 0x74, 0x00 }, false },		/* je */
+		{ { 0x01, 0x06 }, false },		/* add [rsi], eax */
+		{ { 0x80, 0x0e, 0x01 }, false },	/* or byte [rsi], 1 */
+		{ { 0x13, 0x06 }, true },		/* adc eax, [rsi] */
+		{ { 0x48, 0x0f, 0xaf, 0xc1 }, false },	/* imul rax, rcx */
+		{ { 0x6b, 0x06, 0x03 }, false },	/* imul eax, [rsi], 3 */
+		{ { 0x66, 0x0f, 0xaf, 0xc1 }, true },	/* imul ax, cx */
+		{ { 0x0f, 0x44, 0x06 }, false },	/* cmove eax, [rsi] */
+		{ { 0x0f, 0x95, 0xc1 }, false },	/* setne cl */
+		{ { 0x0f, 0x95, 0xc4 }, true },		/* setne ah */
+		{ { 0x0f, 0x9c, 0x06 }, false },	/* setl [rsi] */
 	};
 	static struct dc_block b;
 	uint8_t code[32];
@@ -826,6 +988,8 @@ int main(void)
 	RUN(test_mov_forms);
 	RUN(test_control_and_fault);
 	RUN(test_sse_moves);
+	RUN(test_rmw_imul_cmov_setcc);
+	RUN(test_page_tail);
 	RUN(test_store_into_next_insn);
 	RUN(test_chain_across_pages);
 	RUN(test_jump_to_nx_page);

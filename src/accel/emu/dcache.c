@@ -28,18 +28,11 @@
 #include "accel/emu/dcache.h"
 #include "accel/emu/lflags.h"
 
-#define DC_CHAIN_MAX	256	/* instructions per dcache_run at most */
-/*
- * Blocks whose bytes one dcache_run has checked, in the code page it is
- * in, are run again without checking them: until it leaves that page, this
- * CPU's stores into the page end the run (dc_stop), and another CPU's or a
- * device's need not be seen before this one serializes (SDM vol. 3A
- * 8.1.3, cross-modifying code), which a block of cached forms never does;
- * an instruction of another form (H_INTERP) forgets them.
- */
-#define DC_SEEN		4
+#define DC_CHAIN_MAX	1024	/* instructions per dcache_run at most */
 
-#define DCACHE_BYTES	(DCACHE_BLOCKS * sizeof(struct dc_block))
+/* The blocks, then the count of spans in which they were checked */
+#define DCACHE_BYTES	(DCACHE_BLOCKS * sizeof(struct dc_block) + \
+			 sizeof(uint64_t))
 
 #define DC_HUGE		(2UL << 20)
 /* Whole huge pages, so the cache can sit in as few host TLB entries */
@@ -74,6 +67,16 @@ void dcache_destroy(struct dc_block *dc)
 		munmap(dc, DCACHE_MAP);
 }
 
+/*
+ * A span of dcache_run in which a block whose bytes were checked runs
+ * again without checking them (see dcache_run). The count lives beside
+ * the blocks, so that a CPU reset which keeps them keeps it too.
+ */
+static inline uint64_t *dc_span(struct dc_block *dc)
+{
+	return (uint64_t *)(dc + DCACHE_BLOCKS);
+}
+
 static inline struct dc_block *dc_slot(struct emu_cpu *cpu,
 				       const uint8_t *p)
 {
@@ -93,8 +96,8 @@ static inline uint64_t load64(const uint8_t *p)
  * memcmp(p, copy, n) == 0 for the n (1..DCB_BYTES) bytes of a block, a
  * word at a time: the last word is the one ending at n, overlapping the
  * one before it, so no byte past the block is compared. Below 8 bytes the
- * word at p is masked: dcache_run has 16 readable bytes at p, and copy is
- * DCB_BYTES long.
+ * word at p is masked when it is in p's page (the next page may not be
+ * there), and copy is DCB_BYTES long.
  */
 static inline bool dc_same_bytes(const uint8_t *p, const uint8_t *copy,
 				 unsigned n)
@@ -102,8 +105,14 @@ static inline bool dc_same_bytes(const uint8_t *p, const uint8_t *copy,
 	uint64_t diff = 0;
 	unsigned i;
 
-	if (n < 8)
+	if (n < 8) {
+		if (((uintptr_t)p & 0xfff) > 4096 - 8) {
+			for (i = 0; i < n; i++)
+				diff |= p[i] ^ copy[i];
+			return !diff;
+		}
 		return !((load64(p) ^ load64(copy)) & ((1ULL << (8 * n)) - 1));
+	}
 	for (i = 0; i + 8 < n; i += 8)
 		diff |= load64(p + i) ^ load64(copy + i);
 	return !(diff | (load64(p + n - 8) ^ load64(copy + n - 8)));
@@ -130,7 +139,7 @@ static inline bool dc_fetch_page(struct emu_cpu *cpu, uint64_t lin)
 /*
  * Where the block that ran leaves RIP: the next block's first byte when it
  * is in the fetch page (or in one the TLB has, which becomes the fetch
- * page) with 16 bytes readable and no interrupt may be waiting (run_loop
+ * page) and no interrupt may be waiting (run_loop
  * takes those between calls), else NULL. With IF clear
  * only NMI and INIT/SIPI could be, and run_loop looks for them after each
  * call, which is at most DC_CHAIN_MAX instructions.
@@ -139,8 +148,6 @@ static inline const uint8_t *dc_next(struct emu_cpu *cpu)
 {
 	uint64_t lin = cpu->rip;	/* 64-bit code: no CS base */
 
-	if ((lin & 0xfff) > 4096 - 16)
-		return NULL;
 	if (lin >> 12 != cpu->fetch_vpn && !dc_fetch_page(cpu, lin))
 		return NULL;
 	if ((cpu->rflags & FL_IF) && cpu->apic_ops && cpu_irq_maybe(cpu) &&
@@ -219,6 +226,26 @@ static inline const uint8_t *dc_next(struct emu_cpu *cpu)
 	ALU_TO_D(op, sz, a, b); \
 	NEXT_M; }
 
+/*
+ * [mem] op= b: the store before the flags, so that a fault on it leaves
+ * them as they were
+ */
+#define ALU_TO_M(op, sz, b) do { \
+	uint64_t a_, r_; \
+	M_BEGIN; \
+	a_ = mem_read(cpu, ADDR, sz); \
+	r_ = ALU(op, a_, b) & size_mask(sz); \
+	if ((op) != 7) \
+		mem_write(cpu, ADDR, r_, sz); \
+	LF_SET(op, sz, a_, b, r_); \
+} while (0)
+#define ALU_MR(F, op, sz) F##_##op##_##sz: \
+	ALU_TO_M(op, sz, G(e->s) & size_mask(sz)); \
+	NEXT_M;
+#define ALU_MI(F, op, sz) F##_##op##_##sz: \
+	ALU_TO_M(op, sz, e->imm & size_mask(sz)); \
+	NEXT_M;
+
 #define CMP_MR(F, sz) F##_##sz: { \
 	uint64_t a, b = G(e->s) & size_mask(sz); \
 	M_BEGIN; \
@@ -286,6 +313,59 @@ static inline const uint8_t *dc_next(struct emu_cpu *cpu)
 	NEXT; }
 
 /*
+ * IMUL's low half of a * b at 32 or 64 bits, with its flags as alu_imul
+ * sets them (CF and OF on a signed overflow, SF, ZF and PF from the
+ * result) over synced ones, since it keeps AF as it was.
+ */
+static inline __attribute__((always_inline)) uint64_t
+dc_imul(struct emu_cpu *cpu, uint64_t a, uint64_t b, int size)
+{
+	uint64_t r, f;
+	bool ov;
+
+	lf_sync(cpu);
+	if (size == 4) {
+		int64_t p = (int64_t)(int32_t)a * (int32_t)b;
+
+		r = (uint32_t)p;
+		ov = p != (int32_t)p;
+	} else {
+		int64_t p;
+
+		ov = __builtin_mul_overflow((int64_t)a, (int64_t)b, &p);
+		r = p;
+	}
+	f = cpu->rflags & ~(uint64_t)(FL_CF | FL_OF | FL_SF | FL_ZF | FL_PF);
+	if (ov)
+		f |= FL_CF | FL_OF;
+	if (!r)
+		f |= FL_ZF;
+	if (r >> (size * 8 - 1))
+		f |= FL_SF;
+	if (!__builtin_parity(r & 0xff))
+		f |= FL_PF;
+	cpu->rflags = f;
+	return r;
+}
+#define IMUL(name, sz, a, b) name##_##sz: \
+	v = dc_imul(cpu, a, b, sz); \
+	G(e->d) = v; \
+	NEXT;
+#define IMUL_M(name, sz, b) name##_##sz: \
+	M_BEGIN; \
+	v = mem_read(cpu, ADDR, sz); \
+	v = dc_imul(cpu, v, b, sz); \
+	G(e->d) = v; \
+	NEXT_M;
+/* CMOVcc's destination is written (zero-extended at 32 bits) either way */
+#define CMOV(name, sz, src) name##_##sz: \
+	v = src; \
+	if (!lf_cond(cpu, e->op)) \
+		v = G(e->d); \
+	G(e->d) = (sz) == 4 ? (uint32_t)v : v; \
+	NEXT_M;
+
+/*
  * Runs blocks back to back while the next one's page is at hand (dc_next),
  * up to DC_CHAIN_MAX instructions, so that run_loop's checks (interrupts,
  * the stop flag) still come often.
@@ -338,29 +418,46 @@ unsigned dcache_run(struct emu_cpu *cpu, long max)
 		[H_CALL_RM] = &&CALL_R, [H_CALL_RM + 1] = &&CALL_M,
 		[H_BT_R] = &&BT_R_4, [H_BT_R + 1] = &&BT_R_8,
 		[H_BT_M] = &&BT_M_4, [H_BT_M + 1] = &&BT_M_8,
+		FOR_ALU(ALU_LABEL, ALU_MR)
+		FOR_ALU(ALU_LABEL, ALU_MI)
+		[H_IMUL_R] = &&IMUL_R_4, [H_IMUL_R + 1] = &&IMUL_R_8,
+		[H_IMUL_M] = &&IMUL_M_4, [H_IMUL_M + 1] = &&IMUL_M_8,
+		[H_IMUL_RI] = &&IMUL_RI_4, [H_IMUL_RI + 1] = &&IMUL_RI_8,
+		[H_IMUL_MI] = &&IMUL_MI_4, [H_IMUL_MI + 1] = &&IMUL_MI_8,
+		[H_CMOV_R] = &&CMOV_R_4, [H_CMOV_R + 1] = &&CMOV_R_8,
+		[H_CMOV_M] = &&CMOV_M_4, [H_CMOV_M + 1] = &&CMOV_M_8,
+		[H_SETCC_R] = &&SETCC_R, [H_SETCC_M] = &&SETCC_M,
 	};
 	const uint8_t *p = cpu->ip, *seen_page = cpu->fetch_hva;
 	const struct dc_entry *e;
-	struct dc_block *b, *seen[DC_SEEN];
-	unsigned n, i, k, nseen = 0, done = 0;
-	uint64_t rip = cpu->rip, v;
+	struct dc_block *b;
+	unsigned n, i, done = 0;
+	uint64_t rip = cpu->rip, v, *spans, span;
 
 	if (!cpu->dcache)
 		return 0;
 	if (max > DC_CHAIN_MAX)
 		max = DC_CHAIN_MAX;
 	cpu->dc_stop = false;
+	spans = dc_span(cpu->dcache);
+	span = ++*spans;
 next_block:
-	for (k = 0; k < nseen && k < DC_SEEN; k++) {
-		b = seen[k];
-		if (b->key == p)
-			goto checked;
-	}
+	/*
+	 * A block whose bytes this run has checked, in the code page it is
+	 * in, runs again without checking them: until the run leaves that
+	 * page, this CPU's stores into the page end it (dc_stop), and another
+	 * CPU's or a device's need not be seen before this one serializes
+	 * (SDM vol. 3A 8.1.3, cross-modifying code), which a block of cached
+	 * forms never does; after an instruction of another form (H_INTERP)
+	 * every block is checked again. Each such span has a new number
+	 * (dc_span), and a block records the one it was checked in.
+	 */
 	b = dc_slot(cpu, p);
-	if (b->key != p || !dc_same_bytes(p, b->bytes, b->nbytes))
-		dc_build(b, p, cpu->ip_end);
-	seen[nseen++ % DC_SEEN] = b;
-checked:
+	if (b->key != p || b->seen != span) {
+		if (b->key != p || !dc_same_bytes(p, b->bytes, b->nbytes))
+			dc_build(b, p, cpu->ip_end);
+		b->seen = span;
+	}
 	if (!b->n)
 		goto out;
 	n = b->n < max - done ? b->n : max - done;
@@ -610,6 +707,27 @@ bt_cf:
 	lf_sync(cpu);
 	cpu->rflags = (cpu->rflags & ~(uint64_t)FL_CF) | (v & 1);
 	NEXT_M;
+	FOR_ALU(ALU_MR, ALU_MR)
+	FOR_ALU(ALU_MI, ALU_MI)
+	IMUL(IMUL_R, 4, G(e->d), G(e->s))
+	IMUL(IMUL_R, 8, G(e->d), G(e->s))
+	IMUL_M(IMUL_M, 4, G(e->d))
+	IMUL_M(IMUL_M, 8, G(e->d))
+	IMUL(IMUL_RI, 4, G(e->s), e->imm)
+	IMUL(IMUL_RI, 8, G(e->s), e->imm)
+	IMUL_M(IMUL_MI, 4, e->imm)
+	IMUL_M(IMUL_MI, 8, e->imm)
+	CMOV(CMOV_R, 4, G(e->s))
+	CMOV(CMOV_R, 8, G(e->s))
+	CMOV(CMOV_M, 4, (M_BEGIN, mem_read(cpu, ADDR, 4)))
+	CMOV(CMOV_M, 8, (M_BEGIN, mem_read(cpu, ADDR, 8)))
+SETCC_R:
+	G(e->d) = (G(e->d) & ~0xffULL) | lf_cond(cpu, e->op);
+	NEXT;
+SETCC_M:
+	M_BEGIN;
+	mem_write(cpu, ADDR, lf_cond(cpu, e->op), 1);
+	NEXT_M;
 INTERP:
 	/* the general decoder sees eager flags and its own bytes */
 	lf_sync(cpu);
@@ -628,7 +746,7 @@ INTERP:
 		done += i;
 		goto out;
 	}
-	nseen = 0;	/* it may have been a serializing instruction */
+	span = ++*spans;	/* it may have been a serializing instruction */
 	goto block_done;
 
 block_done:
@@ -638,7 +756,7 @@ block_done:
 		goto out;
 	if (cpu->fetch_hva != seen_page) {
 		seen_page = cpu->fetch_hva;
-		nseen = 0;
+		span = ++*spans;
 	}
 	cpu->ip = p;
 	goto next_block;

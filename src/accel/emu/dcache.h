@@ -53,8 +53,8 @@ enum dc_kind {
  * AND, SUB, XOR, CMP at 8 bits, then the same at 16, 32 and 64 bits (ADC
  * and SBB need the carry in and stay generic). Families sized alike are
  * indexed by DC_SIZE_SLOT (8, 16, 32, 64 bits); other families as their
- * comment says. Byte forms of AH..BH and read-modify-write memory stay
- * generic.
+ * comment says. Byte forms of AH..BH, and read-modify-write memory but
+ * for the ALU ops, stay generic.
  */
 #define DC_SIZE_SLOT(size)	((size) == 1 ? 0 : (size) == 2 ? 1 : \
 				 (size) == 4 ? 2 : 3)
@@ -105,6 +105,16 @@ enum dc_handler {
 	H_XMM_ST = H_XMM_LD + 2,	/* [mem] = xmm s; + aligned */
 	H_PXOR_RR = H_XMM_ST + 2,
 	H_DECODE,			/* the general decoder, as H_INTERP */
+	H_ALU_MR,			/* [mem] op= reg, + DC_ALU_SLOT */
+	H_ALU_MI = H_ALU_MR + 24,	/* [mem] op= imm */
+	H_IMUL_R = H_ALU_MI + 24,	/* IMUL reg, reg; + (size == 8) */
+	H_IMUL_M = H_IMUL_R + 2,	/* IMUL reg, [mem] */
+	H_IMUL_RI = H_IMUL_M + 2,	/* IMUL reg, reg, imm */
+	H_IMUL_MI = H_IMUL_RI + 2,	/* IMUL reg, [mem], imm */
+	H_CMOV_R = H_IMUL_MI + 2,	/* CMOVcc reg, reg; + (size == 8) */
+	H_CMOV_M = H_CMOV_R + 2,	/* CMOVcc reg, [mem] */
+	H_SETCC_R = H_CMOV_M + 2,	/* SETcc of a low byte register */
+	H_SETCC_M,
 	H_COUNT
 };
 
@@ -114,7 +124,7 @@ struct dc_entry {
 	bool mem, riprel;
 	int8_t base, index;	/* -1: none */
 	uint8_t scale;
-	uint8_t h;		/* enum dc_handler */
+	uint16_t h;		/* enum dc_handler */
 	uint8_t d, s;		/* destination and source register */
 	bool lock;		/* a LOCK prefix (run by the general decoder) */
 	/*
@@ -131,6 +141,7 @@ struct dc_entry {
 /* Header and bytes in the first two cache lines, entries after them. */
 struct __attribute__((aligned(64))) dc_block {
 	const uint8_t *key;	/* host address of the first byte */
+	uint64_t seen;		/* the span its bytes were checked in */
 	uint8_t n;		/* entries; 0: no room for the first one */
 	uint8_t nbytes;		/* bytes checked on a hit */
 	uint8_t bytes[DCB_BYTES];
@@ -138,8 +149,8 @@ struct __attribute__((aligned(64))) dc_block {
 };
 
 /*
- * Decode the block at p; every instruction in it has 16 readable bytes
- * before end (the fetch page's end), which the decoder may look at.
+ * Decode the block at p, at most up to end (the fetch page's end): an
+ * instruction that goes on past it is left to the general decoder.
  */
 void dc_build(struct dc_block *b, const uint8_t *p, const uint8_t *end);
 

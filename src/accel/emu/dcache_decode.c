@@ -423,7 +423,7 @@ static bool dc_reg_ok(const struct dc_entry *e, int r)
 }
 
 /* The specialised handler for e, or H_GENERIC */
-static uint8_t dc_pick(struct dc_entry *e)
+static uint16_t dc_pick(struct dc_entry *e)
 {
 	bool wide = e->size == 8, dword = e->size == 4 || wide;
 	bool alu = e->op != 2 && e->op != 3;	/* not ADC, SBB */
@@ -447,14 +447,16 @@ static uint8_t dc_pick(struct dc_entry *e)
 		e->s = e->reg;
 		if (e->kind == DC_ALU_R_RM)
 			return H_ALU_RM + DC_ALU_SLOT(e->op, e->size);
-		return e->op == 7 ? H_CMP_MR + s4 : H_GENERIC;
+		return e->op == 7 ? H_CMP_MR + s4 :
+				    H_ALU_MR + DC_ALU_SLOT(e->op, e->size);
 	case DC_ALU_RM_IMM:
 		if (!alu || (!e->mem && !dc_reg_ok(e, e->rm)))
 			return H_GENERIC;
 		e->d = e->rm;
 		if (!e->mem)
 			return H_ALU_RI + DC_ALU_SLOT(e->op, e->size);
-		return e->op == 7 ? H_CMP_MI + s4 : H_GENERIC;
+		return e->op == 7 ? H_CMP_MI + s4 :
+				    H_ALU_MI + DC_ALU_SLOT(e->op, e->size);
 	case DC_TEST:
 	case DC_TEST_IMM:
 		if (e->mem || !dc_reg_ok(e, e->rm) ||
@@ -577,6 +579,23 @@ static uint8_t dc_pick(struct dc_entry *e)
 	case DC_CMPXCHG:
 	case DC_XADD:
 		return H_DECODE;
+	case DC_IMUL:
+	case DC_IMUL_IMM:
+	case DC_CMOV:
+		e->d = e->reg;
+		e->s = e->rm;
+		if (!dword)
+			return H_GENERIC;
+		if (e->kind == DC_CMOV)
+			return (e->mem ? H_CMOV_M : H_CMOV_R) + wide;
+		if (e->kind == DC_IMUL)
+			return (e->mem ? H_IMUL_M : H_IMUL_R) + wide;
+		return (e->mem ? H_IMUL_MI : H_IMUL_RI) + wide;
+	case DC_SETCC:
+		e->d = e->rm;
+		if (e->mem)
+			return H_SETCC_M;
+		return dc_low_byte(e, e->rm) ? H_SETCC_R : H_GENERIC;
 	}
 	return H_GENERIC;
 }
@@ -609,17 +628,36 @@ static bool dc_ends_block(uint8_t kind)
 
 void dc_build(struct dc_block *b, const uint8_t *p, const uint8_t *end)
 {
-	const uint8_t *q = p;
+	/* The page's last bytes, zero-padded for dc_decode's 16 */
+	uint8_t tail[16 + 16] = { 0 };
+	const uint8_t *q = p, *d;
 	struct dc_entry *e;
 	unsigned n = 0;
 
 	b->key = p;
 	b->nbytes = 0;
-	while (n < DCB_INSNS && q + 16 <= end) {
+	while (n < DCB_INSNS && q < end) {
 		e = &b->e[n];
-		dc_decode(q, e);
+		d = q;
+		if (q + 16 > end) {
+			/*
+			 * Near the end of the page: an instruction that fits
+			 * in it is decoded from a copy; one that reads the
+			 * padding goes on in the next page, which the general
+			 * decoder fetches, so the block ends before it.
+			 */
+			memcpy(tail, q, end - q);
+			d = tail;
+		}
+		dc_decode(d, e);
 		if (q + e->len - p > DCB_BYTES)
 			break;
+		if (q + e->len > end) {
+			if (e->kind != DC_NONE)
+				break;
+			/* not a cached form anyway: its bytes in this page */
+			e->len = end - q;
+		}
 		q += e->len;
 		n++;
 		if (e->kind == DC_NONE) {
@@ -639,4 +677,3 @@ void dc_build(struct dc_block *b, const uint8_t *p, const uint8_t *end)
 	b->nbytes = q - p;
 	memcpy(b->bytes, p, b->nbytes);
 }
-

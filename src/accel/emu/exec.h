@@ -245,8 +245,8 @@ static inline bool cond_true(const struct emu_cpu *cpu, int cc)
 
 /*
  * Up to max (> 0) instructions, returning how many ran: a block from the
- * decode cache when the code has the forms it holds (64-bit code, 16 bytes
- * readable in the fetch page), else one instruction decoded afresh.
+ * decode cache when the code has the forms it holds (64-bit code in the
+ * fetch page), else one instruction decoded afresh.
  */
 static inline unsigned exec_insns(struct emu_cpu *cpu, long max)
 {
@@ -260,7 +260,7 @@ static inline unsigned exec_insns(struct emu_cpu *cpu, long max)
 	if (code_lin(cpu) >> 12 != cpu->fetch_vpn)
 		fetch_slow(cpu, code_lin(cpu));
 	fetch_begin(cpu);
-	if (cpu->code64 && cpu->ip + 16 <= cpu->ip_end &&
+	if (cpu->code64 && cpu->ip < cpu->ip_end &&
 	    (n = dcache_run(cpu, max)))
 		return n;
 	exec_insn_decode(cpu);
