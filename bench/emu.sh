@@ -28,6 +28,9 @@
 #        BENCH_DEBIAN=0 skips the Debian rows, BENCH_SMALL=0 the others
 #        BENCH_BASE=path/to/cvisor adds that binary's column (before and
 #        after a change, under the same load), ratio to QEMU too
+#        BENCH_CPU=1 gives boot and each workload as host CPU seconds of
+#        the VMM (all its threads) instead of wall-clock seconds: on a
+#        host loaded by other work, wall-clock times swing 2x and more
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-build}
@@ -104,7 +107,8 @@ run_vm() {
 	(
 		while IFS= read -r line; do
 			case $line in
-			*"cvisor-guest: userspace up"*) echo "up $EPOCHREALTIME 0" ;;
+			*"cvisor-guest: userspace up"*)
+				echo "up $EPOCHREALTIME $(cpu_ticks "$(<"$TMP/pid")")" ;;
 			*"cvisor-bench: begin "* | *"cvisor-bench: end "*)
 				line=${line#*cvisor-bench: }
 				line=${line%%[[:space:]]*}_${line#* }
@@ -137,19 +141,25 @@ run_vm() {
 	wait "$reader"
 	grep -q '^done ' "$TMP/marks" || { echo fail; return; }
 	((rc == 0)) || { echo fail; return; }
-	awk -v start="$start" -v cols="$cols" -v own="$own" -v tick="$TICK" '
+	awk -v start="$start" -v cols="$cols" -v own="$own" -v tick="$TICK" \
+		-v cpu="${BENCH_CPU:-0}" '
 		{ t[$1] = $2; c[$1] = $3 }
 		END {
 			n = split(cols, col, " ")
 			for (i = 1; i <= n; i++) {
 				k = col[i]
-				if (k == "boot")
+				if (k == "boot" && cpu == 1)
+					v = (c["up"] != "" && c["up"] != "-") ? sprintf("%.2f", c["up"] / tick) : "-"
+				else if (k == "boot")
 					v = ("up" in t) ? sprintf("%.2f", t["up"] - start) : "-"
 				else if (k == "vmm")
 					v = sprintf("%.1f", own / 1024)
 				else if (k == "idle")
 					v = (c["end_" k] != "-" && c["begin_" k] != "-" && \
 					     c["end_" k] >= c["begin_" k]) ? \
+					    sprintf("%.2f", (c["end_" k] - c["begin_" k]) / tick) : "-"
+				else if (cpu == 1)
+					v = (c["end_" k] != "" && c["end_" k] != "-" && c["begin_" k] != "-") ? \
 					    sprintf("%.2f", (c["end_" k] - c["begin_" k]) / tick) : "-"
 				else
 					v = ("end_" k in t) ? sprintf("%.2f", t["end_" k] - t["begin_" k]) : "-"
@@ -239,10 +249,11 @@ qemu() {
 # with BENCH_BASE, PREFIX-base
 table() {
 	local cols=$2 e=${R[$3-emu]:-fail} q=${R[$3-qemu]:-fail}
-	local b=${R[$3-base]:-}
+	local b=${R[$3-base]:-} unit=seconds
 
+	[[ ${BENCH_CPU:-0} == 1 ]] && unit="host CPU seconds"
 	echo
-	echo "$1 (median of $RUNS; seconds, vmm in MiB)"
+	echo "$1 (median of $RUNS; $unit, vmm in MiB)"
 	awk -v cols="$cols" -v e="$e" -v q="$q" -v b="$b" 'BEGIN {
 		n = split(cols, c, " "); split(e, ev, " "); split(q, qv, " ")
 		split(b, bv, " ")
