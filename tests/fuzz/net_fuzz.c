@@ -20,6 +20,7 @@
 
 #include "net/net.h"
 #include "virtio/net_int.h"
+#include "ring_fuzz.h"
 
 #define RAM_SIZE	0x20000
 #define AVAIL_GPA	0x8000
@@ -34,9 +35,9 @@ static uint8_t frame[NET_MAX_FRAME];
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct virtq vq = { 0 };
-	uint8_t *ram, hdr[NET_HDR_LEN] = { 0 };
+	uint8_t hdr[NET_HDR_LEN] = { 0 };
 	uint16_t qsize, start;
-	size_t alen, flen;
+	size_t flen;
 	bool event_idx, mrg, raw;
 
 	if (!mem.nr_regions && guest_mem_init(&mem, RAM_SIZE, NULL))
@@ -54,13 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	flen = (data[1] | data[2] << 8) % (NET_MAX_FRAME - NET_HDR_LEN + 1);
 	data += 3;
 	size -= 3;
-	alen = 6 + 2 * qsize;
-	ram = gpa_to_hva(&mem, 0, RAM_SIZE);
-	memset(ram, 0, RAM_SIZE);
-	if (size > alen)
-		memcpy(ram, data + alen, size - alen < AVAIL_GPA ?
-		       size - alen : AVAIL_GPA);
-	memcpy(ram + AVAIL_GPA, data, size < alen ? size : alen);
+	fuzz_ring_ram(&mem, RAM_SIZE, AVAIL_GPA, qsize, data, size);
 	if (virtq_setup(&vq, &mem, qsize, 0x0, AVAIL_GPA, USED_GPA,
 			event_idx))
 		return 0;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "virtio/virtqueue.h"
+#include "ring_fuzz.h"
 
 #define RAM_SIZE	0x10000
 #define AVAIL_GPA	0x8000
@@ -25,9 +26,7 @@ static struct virtq_elem elem;
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct virtq vq = { 0 };
-	uint8_t *ram;
 	uint16_t qsize;
-	size_t alen;
 	bool event_idx;
 
 	if (!mem.nr_regions && guest_mem_init(&mem, RAM_SIZE, NULL))
@@ -43,13 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	event_idx = data[0] & 0x80;
 	data++;
 	size--;
-	alen = 6 + 2 * qsize;
-	ram = gpa_to_hva(&mem, 0, RAM_SIZE);
-	memset(ram, 0, RAM_SIZE);
-	if (size > alen)
-		memcpy(ram, data + alen, size - alen < AVAIL_GPA ?
-		       size - alen : AVAIL_GPA);
-	memcpy(ram + AVAIL_GPA, data, size < alen ? size : alen);
+	fuzz_ring_ram(&mem, RAM_SIZE, AVAIL_GPA, qsize, data, size);
 	if (virtq_setup(&vq, &mem, qsize, 0x0, AVAIL_GPA, USED_GPA,
 			event_idx))
 		return 0;
