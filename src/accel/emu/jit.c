@@ -32,7 +32,7 @@
 #include "accel/emu/jit.h"
 #include "accel/emu/jit_cache.h"
 
-#define JIT_BLOCKS	32768	/* table entries, direct-mapped */
+#define JIT_BLOCKS	4096	/* table entries, direct-mapped */
 #define JIT_RUN_MAX	512	/* instructions per jit_run at most */
 #define JIT_RUN_MIN	16	/* fewer: the interpreter runs them */
 #define JIT_INTERP_RUN	16	/* ... and then the interpreter's, without */

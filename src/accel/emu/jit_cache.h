@@ -8,7 +8,7 @@
  * PROT_EXEC inside that range only, and never with PROT_WRITE. No page is
  * ever writable and executable at once: code is written into a window of
  * RW pages above the published (RX) ones and published many blocks at a
- * time; chained jumps go through slots in a data area at the slice's end
+ * time; chained jumps go through slots in a data area after the code
  * (RW, never executable), so pointing one at its target changes no page's
  * protection. The cache fills from the start and is flushed whole when a
  * block or its slots do not fit.
@@ -27,8 +27,16 @@
 #define JIT_CACHE_BYTES	JIT_ARENA_SLICE	/* per vCPU */
 #define JIT_CACHE_SLOTS	64		/* vCPUs with a cache at once */
 #define JIT_BLOCK_MAX	8192		/* one block's code at most */
-#define JIT_SLOT_BYTES	(1UL << 20)	/* the chain slots, at the end */
-#define JIT_CODE_BYTES	(JIT_CACHE_BYTES - JIT_SLOT_BYTES)
+/*
+ * What of the slice is used: code, then the chain slots after it. The
+ * rest stays reserved: the emu VMM is to stay within 16 MiB beyond guest
+ * RAM for a vCPU (bench/emu.sh), and the interpreter's own share leaves
+ * the translator under 3 MiB of it (with its block table).
+ */
+#define JIT_CODE_BYTES	(2UL << 20)
+#define JIT_SLOT_BYTES	(128UL << 10)	/* 8192 chained exits */
+_Static_assert(JIT_CODE_BYTES + JIT_SLOT_BYTES <= JIT_CACHE_BYTES,
+	       "code and slots in a slice");
 #define JIT_WINDOW	(64UL << 10)	/* made writable at a time */
 
 /*
