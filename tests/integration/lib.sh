@@ -70,8 +70,8 @@ skip_unless_required() {
 # Accelerators that can boot a stock Linux on this host, one per line.
 # kvm only with hardware virtualization (kvm_intel/kvm_amd): this project's
 # CI hosts serve /dev/kvm with kvm_pvm, which cannot boot Linux.
-# The software CPU with options: CVISOR_TEST_EMU_ACCEL=emu,jit=on runs the
-# Linux tests on the translator.
+# The software CPU with options: CVISOR_TEST_EMU_ACCEL=emu,jit=off runs the
+# Linux tests on the interpreter alone (the translator is the default).
 EMU_ACCEL=${CVISOR_TEST_EMU_ACCEL:-emu}
 
 linux_accels() {

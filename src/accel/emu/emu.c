@@ -193,7 +193,8 @@ static int emu_vcpu_init(struct vcpu *vcpu)
 	pthread_cond_init(&ev->cond, NULL);
 	cpu_reset(&ev->cpu, vcpu->vm, vcpu->id);
 	ev->cpu.dcache = dcache_create();
-	if (vcpu->vm->cfg && vcpu->vm->cfg->emu_jit == EMU_JIT_ON) {
+	/* the translator unless --accel emu,jit=off (docs/emu-jit.md) */
+	if (vcpu->vm->cfg && vcpu->vm->cfg->emu_jit != EMU_JIT_OFF) {
 		ev->cpu.jit = jit_create();
 		jit_stats_init();
 	}
