@@ -83,23 +83,14 @@ static bool names_have(const char *names, const char *name)
 	return false;
 }
 
-static const OSSL_DISPATCH *find_impl(const OSSL_PROVIDER *prov,
-				      const char *name)
+/* The provider's calls for the named cipher, or NULL; see data_init. */
+static const OSSL_ALGORITHM *find_impl(const OSSL_ALGORITHM *algs,
+				       const char *name)
 {
-	const OSSL_ALGORITHM *algs, *a;
-	const OSSL_DISPATCH *d = NULL;
-	int no_cache = 0;
-
-	algs = OSSL_PROVIDER_query_operation(prov, OSSL_OP_CIPHER, &no_cache);
-	for (a = algs; a && a->algorithm_names; a++) {
-		if (names_have(a->algorithm_names, name)) {
-			d = a->implementation;
-			break;
-		}
-	}
-	if (algs)
-		OSSL_PROVIDER_unquery_operation(prov, OSSL_OP_CIPHER, algs);
-	return d;
+	for (const OSSL_ALGORITHM *a = algs; a && a->algorithm_names; a++)
+		if (names_have(a->algorithm_names, name))
+			return a;
+	return NULL;
 }
 
 static int prov_init(struct prov_cipher *pc, const OSSL_DISPATCH *d,
@@ -180,22 +171,32 @@ static int essiv_init(struct sector_cipher *c, const char *hash,
 static int data_init(struct sector_cipher *c, const char *name,
 		     const uint8_t *key, size_t keylen)
 {
+	const OSSL_ALGORITHM *algs, *a;
 	const OSSL_PROVIDER *prov;
-	const OSSL_DISPATCH *d;
 	void *provctx;
-	int ret;
+	int no_cache = 0, ret = -EINVAL;
 
 	c->alg = EVP_CIPHER_fetch(NULL, name, NULL);
 	if (!c->alg)
 		return -EINVAL;
 	prov = EVP_CIPHER_get0_provider(c->alg);
-	d = prov ? find_impl(prov, name) : NULL;
-	if (!d)
+	if (!prov)
 		return -EINVAL;
 	provctx = OSSL_PROVIDER_get0_provider_ctx(prov);
-	ret = prov_init(&c->enc, d, provctx, true, key, keylen);
-	if (!ret)
-		ret = prov_init(&c->dec, d, provctx, false, key, keylen);
+	/*
+	 * The query's answer is the provider's until unquery: the calls are
+	 * taken from it (and the contexts made) before it is given back.
+	 */
+	algs = OSSL_PROVIDER_query_operation(prov, OSSL_OP_CIPHER, &no_cache);
+	a = find_impl(algs, name);
+	if (a)
+		ret = prov_init(&c->enc, a->implementation, provctx, true, key,
+				keylen);
+	if (a && !ret)
+		ret = prov_init(&c->dec, a->implementation, provctx, false,
+				key, keylen);
+	if (algs)
+		OSSL_PROVIDER_unquery_operation(prov, OSSL_OP_CIPHER, algs);
 	return ret;
 }
 
