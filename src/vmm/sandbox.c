@@ -150,10 +150,11 @@ _Static_assert((JIT_ARENA_SLICE & (JIT_ARENA_SLICE - 1)) == 0,
  * Executable memory: never writable and executable at once, never new
  * anonymous executable mappings (nor SysV shared memory attached with
  * SHM_EXEC), and PROT_EXEC added by mprotect only in the emu translator's
- * code cache range [lo, hi) (jit_mem.c), at most one cache long; pkey_mprotect, which the translator does not use, never
- * adds it. Executable file mappings stay allowed: libslirp is opened with
- * dlopen once guests run. These fail with EACCES rather than kill, like
- * a kernel refusing the mapping.
+ * code cache range [lo, hi) (jit_mem.c), at most one cache long;
+ * pkey_mprotect, which the translator does not use, never adds it.
+ * Executable file mappings stay allowed: libslirp is opened with dlopen
+ * once guests run. These fail with EACCES rather than kill, like a kernel
+ * refusing the mapping.
  */
 static int sandbox_limit_exec(scmp_filter_ctx ctx, uintptr_t lo,
 			      uintptr_t hi, char *err, size_t errlen)
