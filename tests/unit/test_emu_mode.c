@@ -324,6 +324,45 @@ static void test_string_ops(void)
 }
 
 /*
+ *	cld
+ *	mov rsi, 0x200000
+ *	mov rdi, 0x200001
+ *	mov rcx, 16
+ *	rep movsb
+ *	mov rsi, 0x200100
+ *	mov rdi, 0x200108
+ *	mov rcx, 4
+ *	rep movsq
+ *	hlt
+ */
+static const uint8_t movs_overlap_code[] = {0xfc, 0x48, 0xc7, 0xc6, 0x00, 0x00, 0x20, 0x00, 0x48, 0xc7, 0xc7, 0x01, 0x00, 0x20, 0x00, 0x48, 0xc7, 0xc1, 0x10, 0x00, 0x00, 0x00, 0xf3, 0xa4, 0x48, 0xc7, 0xc6, 0x00, 0x01, 0x20, 0x00, 0x48, 0xc7, 0xc7, 0x08, 0x01, 0x20, 0x00, 0x48, 0xc7, 0xc1, 0x04, 0x00, 0x00, 0x00, 0xf3, 0x48, 0xa5, 0xf4 };
+
+/*
+ * REP MOVS whose destination starts inside its source above it copies
+ * element by element, as on hardware: the first elements repeat (an LZ
+ * decoder's overlapping match copy), it is not a memmove.
+ */
+static void test_movs_overlap(void)
+{
+	struct emu_test *t = emu_test_init64();
+	uint8_t *m = emu_test_ptr(t, 0x200000);
+
+	for (int i = 0; i < 0x200; i++)
+		m[i] = i;
+	emu_test_run(t, movs_overlap_code, sizeof(movs_overlap_code));
+	for (int i = 0; i <= 16; i++)
+		CHECK_EQ(m[i], 0);
+	CHECK_EQ(m[17], 17);
+	for (int i = 0; i < 40; i++)
+		CHECK_EQ(m[0x100 + i], (uint8_t)(i % 8));
+	CHECK_EQ(m[0x128], 0x28);
+	CHECK_EQ(t->cpu.gpr[R_CX], 0);
+	CHECK_EQ(t->cpu.gpr[R_SI], 0x200120);
+	CHECK_EQ(t->cpu.gpr[R_DI], 0x200128);
+	emu_test_free(t);
+}
+
+/*
  *	call f
  *	mov r9, rax
  *	hlt
@@ -418,6 +457,7 @@ int main(void)
 	RUN(test_real_mode_16bit_addressing);
 	RUN(test_mode_switch);
 	RUN(test_string_ops);
+	RUN(test_movs_overlap);
 	RUN(test_call_frame);
 	RUN(test_access_size_asserted);
 	return test_summary();

@@ -80,7 +80,20 @@ static bool rep_fast(struct emu_cpu *cpu, struct insn *in, uint8_t b,
 	dp = mem_ptr(cpu, dl, n * size, ACC_W);
 	if (!dp)
 		return false;
-	if (sp) {
+	if (sp && (uintptr_t)dp - (uintptr_t)sp - 1 < n * size - 1) {
+		/*
+		 * The destination starts inside the source above it: each
+		 * element reads what the ones before it wrote, as on hardware
+		 * (not a memmove, which would copy the source as it was).
+		 */
+		for (uint64_t i = 0; i < n; i++) {
+			uint64_t v;
+
+			memcpy(&v, sp + i * size, size);
+			memcpy(dp + i * size, &v, size);
+		}
+		cpu->gpr[R_SI] += n * size;
+	} else if (sp) {
 		memmove(dp, sp, n * size);
 		cpu->gpr[R_SI] += n * size;
 	} else {
