@@ -108,6 +108,57 @@ static void test_jit_page_end(void)
 	CHECK(ran > 24 * 4000);
 }
 
+/*
+ * CMPXCHG r32, r32 as this host's CPU does it: when equal the destination
+ * is written (its upper half zeroed) and RAX kept; when unequal RAX gets
+ * it zero-extended and the destination is not written at all (its upper
+ * half stays). Interpreter and translator against the host.
+ */
+static void test_jit_cmpxchg_reg(void)
+{
+	static const uint8_t code[] = {
+		0x48, 0xb9, 0x01, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, /* mov rcx, */
+		0x48, 0xb8, 0x02, 0, 0, 0, 0xaa, 0xaa, 0xaa, 0xaa, /* mov rax, */
+		0x48, 0xba, 0x05, 0, 0, 0, 0xbb, 0xbb, 0xbb, 0xbb, /* mov rdx, */
+		0x0f, 0xb1, 0xd1,			/* cmpxchg ecx, edx */
+		0x49, 0x89, 0xc8,			/* mov r8, rcx */
+		0x49, 0x89, 0xc1,			/* mov r9, rax */
+		0x48, 0xb9, 0x01, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, /* mov rcx, */
+		0x48, 0xb8, 0x01, 0, 0, 0, 0xaa, 0xaa, 0xaa, 0xaa, /* mov rax, */
+		0x0f, 0xb1, 0xd1,			/* cmpxchg ecx, edx */
+		0xf4,					/* hlt */
+	};
+	uint64_t c1 = 0xffffffff00000001ULL, a1 = 0xaaaaaaaa00000002ULL;
+	uint64_t c2 = 0xffffffff00000001ULL, a2 = 0xaaaaaaaa00000001ULL;
+	uint64_t d = 0xbbbbbbbb00000005ULL;
+
+	__asm__ volatile("cmpxchg %%edx, %%ecx" : "+c"(c1), "+a"(a1)
+			 : "d"(d) : "cc");
+	__asm__ volatile("cmpxchg %%edx, %%ecx" : "+c"(c2), "+a"(a2)
+			 : "d"(d) : "cc");
+	for (int jit = 0; jit < 2; jit++) {
+		struct emu_test *t = emu_test_init64();
+
+		if (jit) {
+			t->cpu.jit = jit_create();
+			CHECK(t->cpu.jit != NULL);
+			jit_eager(t->cpu.jit);
+		}
+		emu_test_run(t, code, sizeof(code));
+		CHECK_EQ(t->cpu.gpr[8], c1);
+		CHECK_EQ(t->cpu.gpr[9], a1);
+		CHECK_EQ(t->cpu.gpr[R_CX], c2);
+		CHECK_EQ(t->cpu.gpr[R_AX], a2);
+		CHECK(t->cpu.halted);
+		if (jit) {
+			CHECK(jit_stat_insns(t->cpu.jit) >= 8);
+			jit_destroy(t->cpu.jit);
+			t->cpu.jit = NULL;
+		}
+		emu_test_free(t);
+	}
+}
+
 /* No mapping of the process is writable and executable */
 static void test_jit_wx(void)
 {
@@ -214,6 +265,7 @@ int main(void)
 	RUN(test_jit_self_modifying);
 	RUN(test_jit_wx);
 	RUN(test_jit_page_end);
+	RUN(test_jit_cmpxchg_reg);
 	RUN(test_jit_differential);
 	RUN(test_jit_lock_atomic);
 	return test_summary();

@@ -506,8 +506,20 @@ void exec_0f(struct emu_cpu *cpu, struct insn *in)
 		size = b & 1 ? size : 1;
 		decode_modrm(cpu, in, 0);
 		cpu->rmw_aux = reg_read(cpu, in, R_AX, size);
-		v = rm_rmw(cpu, in, size, fn_cmpxchg,
-			   reg_read(cpu, in, in->reg, size));
+		if (in->mem) {
+			v = rm_rmw(cpu, in, size, fn_cmpxchg,
+				   reg_read(cpu, in, in->reg, size));
+		} else {
+			/*
+			 * A register operand is written only when equal: when
+			 * not, a 32-bit one keeps its upper half (hardware)
+			 */
+			v = reg_read(cpu, in, in->rm, size);
+			alu_op(cpu, 7, cpu->rmw_aux, v, size);
+			if (cpu->rflags & FL_ZF)
+				reg_write(cpu, in, in->rm, size,
+					  reg_read(cpu, in, in->reg, size));
+		}
 		if (!(cpu->rflags & FL_ZF))
 			reg_write(cpu, in, R_AX, size, v);
 		break;

@@ -4,8 +4,9 @@
  * instructions on the host address, LOCKed when the guest's are (XCHG
  * always is), so that another vCPU thread sees them atomic as on
  * hardware. Registers are written as the interpreter writes them: the
- * r/m operand first (a 32-bit one zero-extended even when unchanged),
- * then the register operand or the accumulator.
+ * r/m operand first (a 32-bit one zero-extended; CMPXCHG writes a
+ * register operand only when equal, as hardware does), then the register
+ * operand or the accumulator.
  */
 #include "accel/emu/jit_gen.h"
 
@@ -42,7 +43,16 @@ void jit_gen_xchg(struct jgen *g, const struct dc_entry *e)
 		if (e->lock)
 			jb8(b, 0xf0);
 		jx(b, size, 0xb00f + (w << 8), 2, V, x);
-		zero_upper(g, e, e->rm);
+		if (!e->mem && size == 4) {
+			uint8_t *ne;
+
+			/* a register written only when equal: zero-extended */
+			jb8(b, 0x75);				/* jnz */
+			ne = b->p;
+			jb8(b, 0);
+			zero_upper(g, e, e->rm);
+			*ne = (uint8_t)(b->p - ne - 1);
+		}
 		/* unequal: the accumulator gets what the operand held */
 		jb8(b, 0x74);					/* jz */
 		same = b->p;
