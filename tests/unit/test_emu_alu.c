@@ -462,6 +462,26 @@ static void test_atomics(void)
 }
 
 /*
+ *	mov eax, 5; xadd eax, eax
+ *	mov ecx, 3; xadd cl, cl
+ *	mov rdx, 7; xadd rdx, rdx; hlt
+ * SDM: TEMP = SRC + DEST; SRC = DEST; DEST = TEMP. With one register as
+ * both, the sum is written last and stays (the old value did, here).
+ */
+static const uint8_t xadd_same_code[] = { 0xb8, 0x05, 0x00, 0x00, 0x00, 0x0f, 0xc1, 0xc0, 0xb9, 0x03, 0x00, 0x00, 0x00, 0x0f, 0xc0, 0xc9, 0x48, 0xc7, 0xc2, 0x07, 0x00, 0x00, 0x00, 0x48, 0x0f, 0xc1, 0xd2, 0xf4 };
+
+static void test_xadd_same_register(void)
+{
+	struct emu_test *t = emu_test_init64();
+
+	emu_test_run(t, xadd_same_code, sizeof(xadd_same_code));
+	CHECK_EQ(t->cpu.gpr[R_AX], 10);
+	CHECK_EQ(t->cpu.gpr[R_CX], 6);
+	CHECK_EQ(t->cpu.gpr[R_DX], 14);
+	emu_test_free(t);
+}
+
+/*
  *	push 0x55; mov rbp, rsp; push 0x12345678; push -2
  *	nop; nop dword [rax+rax]; 66 0f 1f 44 00 00 (hint NOPs)
  *	mov eax, 80000000H; cdqe; mov [OUT], rax; cqo; mov [OUT+8], rdx
@@ -560,6 +580,7 @@ int main(void)
 	RUN(test_divide_errors);
 	RUN(test_bit_ops);
 	RUN(test_atomics);
+	RUN(test_xadd_same_register);
 	RUN(test_cached_forms);
 	RUN(test_accumulator_forms);
 	RUN(test_rexw_over_66);

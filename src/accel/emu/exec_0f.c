@@ -552,7 +552,9 @@ void exec_0f(struct emu_cpu *cpu, struct insn *in)
 		decode_modrm(cpu, in, 0);
 		v = rm_rmw(cpu, in, size, fn_xadd,
 			   reg_read(cpu, in, in->reg, size));
-		reg_write(cpu, in, in->reg, size, v);
+		/* the sum is written last: XADD r, r leaves the sum in r */
+		if (in->mem || in->rm != in->reg)
+			reg_write(cpu, in, in->reg, size, v);
 		break;
 	case 0xc7: exec_grp9(cpu, in); break;
 	case 0xc8 ... 0xcf:

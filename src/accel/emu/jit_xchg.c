@@ -67,6 +67,8 @@ void jit_gen_xchg(struct jgen *g, const struct dc_entry *e)
 			jb8(b, 0xf0);
 		jx(b, size, 0xc00f + (w << 8), 2, V, x);
 		zero_upper(g, e, e->rm);
+		if (!e->mem && e->rm == e->reg)
+			return;	/* XADD r, r: the sum, written last, stays */
 		break;
 	}
 	jit_set_reg(g, e, e->reg, size, V);
