@@ -7,7 +7,9 @@
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/mman.h>
 
+#include "accel/emu/jit_stats.h"
 #include "emu_jit_diff.h"
 #include "test.h"
 
@@ -260,6 +262,36 @@ static void test_jit_lock_atomic(void)
 	emu_test_free(t);
 }
 
+/*
+ * CVISOR_JIT_STATS names the instruction a run ended at by its opcode
+ * without reading past its page: 14 prefixes, a REX and 0F in the
+ * page's last 16 bytes, with no readable page after it.
+ */
+static void test_jit_stats_page_end(void)
+{
+	uint8_t *m = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	static struct emu_cpu cpu;
+
+	CHECK(m != MAP_FAILED);
+	if (m == MAP_FAILED)
+		return;
+	CHECK_EQ(mprotect(m + 4096, 4096, PROT_NONE), 0);
+	memset(m + 4080, 0x66, 14);
+	m[4094] = 0x48;
+	m[4095] = 0x0f;
+	setenv("CVISOR_JIT_STATS", "1", 1);
+	jit_stats_init();
+	unsetenv("CVISOR_JIT_STATS");
+	CHECK(jit_stats_on);
+	cpu.rip = 0x7000ff0;
+	cpu.fetch_vpn = cpu.rip >> 12;
+	cpu.fetch_hva = m;
+	jit_stats_note(&cpu, 0, 100);
+	jit_stats_on = false;
+	munmap(m, 8192);
+}
+
 int main(void)
 {
 	RUN(test_jit_self_modifying);
@@ -268,5 +300,6 @@ int main(void)
 	RUN(test_jit_cmpxchg_reg);
 	RUN(test_jit_differential);
 	RUN(test_jit_lock_atomic);
+	RUN(test_jit_stats_page_end);
 	return test_summary();
 }

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "accel/emu/jit_gen.h"
 #include "accel/emu/jit_stats.h"
@@ -47,6 +48,10 @@ static bool is_group(int map, uint8_t op)
 	return false;
 }
 
+/*
+ * p has 24 bytes: 15 of prefixes and REX, 0F 38, the opcode and ModRM
+ * read at most 19.
+ */
 static unsigned op_index(const uint8_t *p)
 {
 	int pfx = PFX_NONE, map = 0, reg = 8, i = 0;
@@ -103,6 +108,7 @@ void jit_stats_note(const struct emu_cpu *cpu, long ran, long max)
 	uint64_t off = cpu->rip & 0xfff;
 	const uint8_t *p;
 	struct dc_block blk;
+	uint8_t bytes[24];
 
 	atomic_fetch_add_explicit(&stats->runs, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&stats->translated, ran,
@@ -128,7 +134,11 @@ void jit_stats_note(const struct emu_cpu *cpu, long ran, long max)
 						  memory_order_relaxed);
 		return;
 	}
-	atomic_fetch_add_explicit(&stats->op[op_index(p)], 1,
+	/* its opcode, from a copy: the page may end before the bytes read */
+	memset(bytes, 0, sizeof(bytes));
+	memcpy(bytes, p, 4096 - off < sizeof(bytes) ? 4096 - off :
+						       sizeof(bytes));
+	atomic_fetch_add_explicit(&stats->op[op_index(bytes)], 1,
 				  memory_order_relaxed);
 }
 
