@@ -288,12 +288,25 @@ void jit_gen_tlb(struct jgen *g, int size, bool write)
 	jit_miss_if(g, 4);						/* je */
 }
 
-/* e's memory operand at [RCX] */
+/*
+ * e's memory operand at [RCX]. A locked one (LOCK, or XCHG) across a
+ * cache line is the interpreter's: the host's locked instruction there
+ * would be a split lock, which locks the bus for every core of the host
+ * (or is fatal to the process where the kernel is told so).
+ */
 struct jop jit_gen_mem(struct jgen *g, const struct dc_entry *e,
 		       int size, bool write)
 {
+	struct jbuf *b = &g->b;
+
 	jit_gen_ea(g, e, true);
 	jit_gen_tlb(g, size, write);
+	if ((e->lock || e->kind == DC_XCHG) && size > 1) {
+		j_mov_mr(b, 4, jreg(HRSI), HRCX);
+		j_alu_mi(b, 4, 4, jreg(HRSI), 63);		/* and */
+		j_alu_mi(b, 4, 7, jreg(HRSI), 64 - size);	/* cmp */
+		jit_miss_if(g, 7);				/* ja */
+	}
 	return jmem(HRCX, 0);
 }
 
