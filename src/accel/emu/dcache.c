@@ -227,24 +227,20 @@ static inline const uint8_t *dc_next(struct emu_cpu *cpu)
 	NEXT_M; }
 
 /*
- * [mem] op= b: the store before the flags, so that a fault on it leaves
- * them as they were
+ * [mem] op= b (ADD, OR, AND, SUB or XOR, from e->op: one handler per size
+ * keeps dcache_run's size down): the store before the flags, so that a
+ * fault on it leaves them as they were
  */
-#define ALU_TO_M(op, sz, b) do { \
-	uint64_t a_, r_; \
+#define ALU_M(F, sz, src) F##_##sz: { \
+	uint64_t a_, b_ = (src) & size_mask(sz), r_; \
 	M_BEGIN; \
 	a_ = mem_read(cpu, ADDR, sz); \
-	r_ = ALU(op, a_, b) & size_mask(sz); \
-	if ((op) != 7) \
-		mem_write(cpu, ADDR, r_, sz); \
-	LF_SET(op, sz, a_, b, r_); \
-} while (0)
-#define ALU_MR(F, op, sz) F##_##op##_##sz: \
-	ALU_TO_M(op, sz, G(e->s) & size_mask(sz)); \
-	NEXT_M;
-#define ALU_MI(F, op, sz) F##_##op##_##sz: \
-	ALU_TO_M(op, sz, e->imm & size_mask(sz)); \
-	NEXT_M;
+	r_ = ALU(e->op, a_, b_) & size_mask(sz); \
+	mem_write(cpu, ADDR, r_, sz); \
+	LF_SET(e->op, sz, a_, b_, r_); \
+	NEXT_M; }
+#define ALU_MR(F, sz)	ALU_M(F, sz, G(e->s))
+#define ALU_MI(F, sz)	ALU_M(F, sz, e->imm)
 
 #define CMP_MR(F, sz) F##_##sz: { \
 	uint64_t a, b = G(e->s) & size_mask(sz); \
@@ -418,8 +414,8 @@ unsigned dcache_run(struct emu_cpu *cpu, long max)
 		[H_CALL_RM] = &&CALL_R, [H_CALL_RM + 1] = &&CALL_M,
 		[H_BT_R] = &&BT_R_4, [H_BT_R + 1] = &&BT_R_8,
 		[H_BT_M] = &&BT_M_4, [H_BT_M + 1] = &&BT_M_8,
-		FOR_ALU(ALU_LABEL, ALU_MR)
-		FOR_ALU(ALU_LABEL, ALU_MI)
+		FOR_SIZES(SIZE_LABEL, ALU_MR)
+		FOR_SIZES(SIZE_LABEL, ALU_MI)
 		[H_IMUL_R] = &&IMUL_R_4, [H_IMUL_R + 1] = &&IMUL_R_8,
 		[H_IMUL_M] = &&IMUL_M_4, [H_IMUL_M + 1] = &&IMUL_M_8,
 		[H_IMUL_RI] = &&IMUL_RI_4, [H_IMUL_RI + 1] = &&IMUL_RI_8,
@@ -707,8 +703,8 @@ bt_cf:
 	lf_sync(cpu);
 	cpu->rflags = (cpu->rflags & ~(uint64_t)FL_CF) | (v & 1);
 	NEXT_M;
-	FOR_ALU(ALU_MR, ALU_MR)
-	FOR_ALU(ALU_MI, ALU_MI)
+	FOR_SIZES(ALU_MR, ALU_MR)
+	FOR_SIZES(ALU_MI, ALU_MI)
 	IMUL(IMUL_R, 4, G(e->d), G(e->s))
 	IMUL(IMUL_R, 8, G(e->d), G(e->s))
 	IMUL_M(IMUL_M, 4, G(e->d))

@@ -105,9 +105,9 @@ enum dc_handler {
 	H_XMM_ST = H_XMM_LD + 2,	/* [mem] = xmm s; + aligned */
 	H_PXOR_RR = H_XMM_ST + 2,
 	H_DECODE,			/* the general decoder, as H_INTERP */
-	H_ALU_MR,			/* [mem] op= reg, + DC_ALU_SLOT */
-	H_ALU_MI = H_ALU_MR + 24,	/* [mem] op= imm */
-	H_IMUL_R = H_ALU_MI + 24,	/* IMUL reg, reg; + (size == 8) */
+	H_ALU_MR,			/* [mem] op= reg, + DC_SIZE_SLOT */
+	H_ALU_MI = H_ALU_MR + 4,	/* [mem] op= imm */
+	H_IMUL_R = H_ALU_MI + 4,	/* IMUL reg, reg; + (size == 8) */
 	H_IMUL_M = H_IMUL_R + 2,	/* IMUL reg, [mem] */
 	H_IMUL_RI = H_IMUL_M + 2,	/* IMUL reg, reg, imm */
 	H_IMUL_MI = H_IMUL_RI + 2,	/* IMUL reg, [mem], imm */

@@ -447,16 +447,14 @@ static uint16_t dc_pick(struct dc_entry *e)
 		e->s = e->reg;
 		if (e->kind == DC_ALU_R_RM)
 			return H_ALU_RM + DC_ALU_SLOT(e->op, e->size);
-		return e->op == 7 ? H_CMP_MR + s4 :
-				    H_ALU_MR + DC_ALU_SLOT(e->op, e->size);
+		return e->op == 7 ? H_CMP_MR + s4 : H_ALU_MR + s4;
 	case DC_ALU_RM_IMM:
 		if (!alu || (!e->mem && !dc_reg_ok(e, e->rm)))
 			return H_GENERIC;
 		e->d = e->rm;
 		if (!e->mem)
 			return H_ALU_RI + DC_ALU_SLOT(e->op, e->size);
-		return e->op == 7 ? H_CMP_MI + s4 :
-				    H_ALU_MI + DC_ALU_SLOT(e->op, e->size);
+		return e->op == 7 ? H_CMP_MI + s4 : H_ALU_MI + s4;
 	case DC_TEST:
 	case DC_TEST_IMM:
 		if (e->mem || !dc_reg_ok(e, e->rm) ||
