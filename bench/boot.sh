@@ -19,6 +19,7 @@ trap 'rm -rf "$TMP"' EXIT
 
 [[ -r $ASSETS/env ]] || { echo "no guest assets: run 'make assets'"; exit 1; }
 . "$ASSETS/env"
+. "$(dirname "$0")/rss.sh"
 CMD=$(printf %s 'grep -E "MemTotal|MemFree" /proc/meminfo' | base64 -w0)
 APPEND="console=ttyS0 panic=-1 quiet cvisor.test64=$CMD"
 
@@ -30,23 +31,13 @@ else
 	CV_ACCEL=emu QEMU_ACCEL=tcg
 fi
 
-# guest_rss PID: KiB resident in PID's guest-RAM mapping, found as the
-# anonymous or shared mapping whose size is the guest's RAM (QEMU may pad
-# it by a few MiB for alignment; its TCG code buffer is much larger).
-guest_rss() {
-	awk -v lo=$((MEM * 1024)) -v hi=$(((MEM + 4) * 1024)) '
-		/^[0-9a-f]+-[0-9a-f]+ / { cur = 0 }
-		/^Size:/ { cur = ($2 >= lo && $2 <= hi) }
-		/^Rss:/ && cur { sum += $2 }
-		END { print sum + 0 }' "/proc/$1/smaps" 2>/dev/null || echo 0
-}
 
 # run_one CMD...: prints "userspace_ms total_ms peak_rss_kib own_rss_kib"
 # or "hang"/"fail". own_rss is the peak of the VMM's resident memory minus
 # what sits in the guest's RAM mapping, sampled every 50 ms: the memory the
 # VMM itself costs, whatever the guest touched.
 run_one() {
-	local start end first rc vm total guest own=0 hwm=0 deadline
+	local start end first rc vm total own=0 hwm=0 deadline
 	rm -f "$TMP/first" "$TMP/fifo"
 	mkfifo "$TMP/fifo"
 	while IFS= read -r line; do
@@ -60,9 +51,8 @@ run_one() {
 	vm=$!
 	deadline=$((SECONDS + LIMIT))
 	while kill -0 "$vm" 2>/dev/null && ((SECONDS < deadline)); do
-		total=$(awk '/^VmRSS:/ {print $2}' "/proc/$vm/status" 2>/dev/null)
-		guest=$(guest_rss "$vm")
-		if [[ -n $total ]] && ((total - guest > own)); then own=$((total - guest)); fi
+		total=$(own_rss "$vm")
+		if [[ -n $total ]] && ((total > own)); then own=$total; fi
 		total=$(awk '/^VmHWM:/ {print $2}' "/proc/$vm/status" 2>/dev/null)
 		[[ -n $total ]] && hwm=$total
 		sleep 0.05

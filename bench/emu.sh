@@ -52,6 +52,7 @@ skip() {
 [[ -r $ASSETS/env ]] || skip "no guest assets in $ASSETS (make assets)"
 # shellcheck disable=SC1091
 . "$ASSETS/env"
+. "$(dirname "$0")/rss.sh"
 [[ -r ${CVISOR_KERNEL:-} && -r ${CVISOR_INITRD:-} ]] || skip "guest assets incomplete"
 command -v "$QEMU" >/dev/null || skip "no $QEMU"
 
@@ -74,16 +75,6 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 TICK=$(getconf CLK_TCK)
 
-# KiB resident in PID's guest-RAM mapping: the mapping whose size is the
-# guest's RAM (QEMU may pad it by a few MiB for alignment).
-guest_rss() {
-	awk -v lo=$((MEM * 1024)) -v hi=$(((MEM + 4) * 1024)) '
-		/^[0-9a-f]+-[0-9a-f]+ / { cur = 0 }
-		/^Size:/ { cur = ($2 >= lo && $2 <= hi) }
-		/^Rss:/ && cur { sum += $2 }
-		END { print sum + 0 }' "/proc/$1/smaps" 2>/dev/null || echo 0
-}
-
 # CPU time of PID in clock ticks (user + system, all threads), or "-";
 # builtins only: a fork may fail on a loaded host
 cpu_ticks() {
@@ -98,7 +89,7 @@ cpu_ticks() {
 # that its PID is the VM's); prints the values
 # of the columns COLS (one word of seconds each, "vmm" in MiB) or "fail".
 run_vm() {
-	local cols=$1 start vm reader own=0 total guest rc deadline
+	local cols=$1 start vm reader own=0 total rc deadline
 	shift
 	rm -f "$TMP/fifo" "$TMP/marks" "$TMP/pid"
 	mkfifo "$TMP/fifo"
@@ -124,9 +115,8 @@ run_vm() {
 	echo "$vm" >"$TMP/pid"
 	deadline=$((SECONDS + LIMIT))
 	while kill -0 "$vm" 2>/dev/null && ((SECONDS < deadline)); do
-		total=$(awk '/^VmRSS:/ {print $2}' "/proc/$vm/status" 2>/dev/null)
-		guest=$(guest_rss "$vm")
-		if [[ -n $total ]] && ((total - guest > own)); then own=$((total - guest)); fi
+		total=$(own_rss "$vm")
+		if [[ -n $total ]] && ((total > own)); then own=$total; fi
 		sleep 1
 	done
 	if kill -0 "$vm" 2>/dev/null; then
