@@ -495,16 +495,17 @@ static uint8_t *gen_check(struct jgen *g, const uint8_t *p, unsigned n,
 	return j_jcc(b, 5);					/* jne */
 }
 
-/* The words gen_check compares with */
-static void gen_check_data(struct jgen *g, const uint8_t *p, unsigned n,
-			   uint8_t **copy, unsigned ncopy)
+/* The words gen_check compares with, from bytes: p's copy */
+static void gen_check_data(struct jgen *g, const uint8_t *p,
+			   const uint8_t *bytes, unsigned n, uint8_t **copy,
+			   unsigned ncopy)
 {
 	unsigned k = 0;
 
 	for (unsigned i = 0; i < n; i += 8) {
 		uint64_t v;
 
-		memcpy(&v, p + check_at(p, n, i), 8);
+		memcpy(&v, bytes + check_at(p, n, i), 8);
 		j_patch(copy[k++], g->b.p);
 		jb64(&g->b, v);
 	}
@@ -515,24 +516,30 @@ static void gen_check_data(struct jgen *g, const uint8_t *p, unsigned n,
 }
 
 /*
- * dc_build at p, whose page ends at end. The decoder may look at 16
- * bytes from each instruction; near the page's end it decodes a copy of
- * the page's rest padded with NOPs, and jit_count keeps the instructions
- * that end in the page.
+ * The bytes a block is made from: the 8 before p in its page (the byte
+ * check may read a word ending at p + n), then from p to its page's end
+ * or DCB_BYTES + 32 on, then NOPs.
+ */
+#define JIT_SNAP	(8 + DCB_BYTES + 32)
+
+/*
+ * dc_build at p, whose page ends at end, from a copy of its bytes in
+ * snap: the block's code and its byte check are both made from the copy,
+ * so that another CPU writing the code meanwhile makes the check fail
+ * (not pass on new bytes with code from the old). The decoder may look
+ * at 16 bytes from each instruction; near the page's end it decodes the
+ * padding, and jit_count keeps the instructions that end in the page.
  */
 static void jit_decode(struct dc_block *blk, const uint8_t *p,
-		       const uint8_t *end)
+		       const uint8_t *end, uint8_t *snap)
 {
-	uint8_t pad[DCB_BYTES + 32];
-	size_t room = end - p;
+	size_t room = end - p, off = (uintptr_t)p & 4095;
+	size_t pre = off < 8 ? off : 8;
+	size_t len = room < JIT_SNAP - 8 ? room : JIT_SNAP - 8;
 
-	if (room >= sizeof(pad)) {
-		dc_build(blk, p, end);
-		return;
-	}
-	memcpy(pad, p, room);
-	memset(pad + room, 0x90, sizeof(pad) - room);
-	dc_build(blk, pad, pad + sizeof(pad));
+	memset(snap, 0x90, JIT_SNAP);
+	memcpy(snap + 8 - pre, p - pre, pre + len);
+	dc_build(blk, snap + 8, snap + JIT_SNAP);
 }
 
 /* How many of blk's instructions, from the first, the block translates */
@@ -552,9 +559,10 @@ static unsigned jit_count(const struct dc_block *blk, size_t room,
 unsigned jit_gen_worth(const uint8_t *p, const uint8_t *end)
 {
 	struct dc_block blk;
+	uint8_t snap[JIT_SNAP];
 	unsigned nbytes;
 
-	jit_decode(&blk, p, end);
+	jit_decode(&blk, p, end, snap);
 	return jit_count(&blk, end - p, &nbytes);
 }
 
@@ -568,8 +576,9 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	unsigned ncopy;
 	bool live[DCB_INSNS + 1];
 	unsigned n = 0, nbytes = 0, i;
+	uint8_t snap[JIT_SNAP];
 
-	jit_decode(&blk, p, end);
+	jit_decode(&blk, p, end, snap);
 	n = jit_count(&blk, end - p, &nbytes);
 	if (!n)
 		return 0;
@@ -634,7 +643,7 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	j_mov_rimm(&g->b, HRSI, rip);
 	j_patch(j_riprel(&g->b, 0x48, 0x8d, HRDI), entry);	/* lea */
 	j_goto(&g->b, env->stale_out);
-	gen_check_data(g, p, nbytes, copy, ncopy);
+	gen_check_data(g, p, snap + 8, nbytes, copy, ncopy);
 	if (g->bad)
 		g->b.full = true;
 	*b = g->b;
