@@ -626,28 +626,26 @@ static bool dc_ends_block(uint8_t kind)
 
 void dc_build(struct dc_block *b, const uint8_t *p, const uint8_t *end)
 {
-	/* The page's last bytes, zero-padded for dc_decode's 16 */
-	uint8_t tail[16 + 16] = { 0 };
-	const uint8_t *q = p, *d;
+	/*
+	 * The bytes are decoded from a copy, which is also what a hit
+	 * checks: another CPU writing them meanwhile makes the check fail
+	 * (not pass on new bytes with entries decoded from the old). Past
+	 * the page's end the copy is zero-padded for dc_decode's 16: an
+	 * instruction that reads the padding goes on in the next page,
+	 * which the general decoder fetches, so the block ends before it.
+	 */
+	uint8_t snap[DCB_BYTES + 32] = { 0 };
+	const uint8_t *q = p;
 	struct dc_entry *e;
 	unsigned n = 0;
 
+	memcpy(snap, p, end - p < (long)sizeof(snap) ? (size_t)(end - p) :
+						      sizeof(snap));
 	b->key = p;
 	b->nbytes = 0;
 	while (n < DCB_INSNS && q < end) {
 		e = &b->e[n];
-		d = q;
-		if (q + 16 > end) {
-			/*
-			 * Near the end of the page: an instruction that fits
-			 * in it is decoded from a copy; one that reads the
-			 * padding goes on in the next page, which the general
-			 * decoder fetches, so the block ends before it.
-			 */
-			memcpy(tail, q, end - q);
-			d = tail;
-		}
-		dc_decode(d, e);
+		dc_decode(snap + (q - p), e);
 		if (q + e->len - p > DCB_BYTES)
 			break;
 		if (q + e->len > end) {
@@ -673,5 +671,5 @@ void dc_build(struct dc_block *b, const uint8_t *p, const uint8_t *end)
 	}
 	b->n = n;
 	b->nbytes = q - p;
-	memcpy(b->bytes, p, b->nbytes);
+	memcpy(b->bytes, snap, b->nbytes);
 }
