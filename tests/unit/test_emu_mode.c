@@ -65,6 +65,33 @@ static void test_pf_write_protect(void)
 }
 
 /*
+ *	stc
+ *	mov eax, 0xffffffff
+ *	adc dword ptr [0xe00010], eax	; 0 + ~0 + 1: would set ZF, keep CF
+ *	hlt
+ * The store faults on a read-only page: the flags stay those before the
+ * ADC (CF set, ZF clear), in the CPU and in the frame pushed, so the
+ * restarted ADC adds the same carry.
+ */
+static const uint8_t pf_rmw[] = { 0xf9, 0xb8, 0xff, 0xff, 0xff, 0xff, 0x11, 0x04, 0x25, 0x10, 0x00, 0xe0, 0x00, 0xf4 };
+
+static void test_pf_rmw_keeps_flags(void)
+{
+	struct emu_test *t = emu_test_init64();
+	uint64_t sp;
+
+	emu_test_w64(t, PD(7), (7ULL << 21) | 0x85);	/* read-only */
+	emu_test_run(t, pf_rmw, sizeof(pf_rmw));
+	CHECK_EQ(emu_test_vector(t), EXC_PF);
+	CHECK_EQ(t->cpu.cr2, 0xe00010);
+	sp = t->cpu.gpr[R_SP];
+	/* error code, RIP, CS, RFLAGS */
+	CHECK_EQ(emu_test_r64(t, sp + 24) & (FL_CF | FL_ZF), FL_CF);
+	CHECK_EQ(t->cpu.rflags & (FL_CF | FL_ZF), FL_CF);
+	emu_test_free(t);
+}
+
+/*
  *	mov rax, 0xc00000
  *	jmp rax
  */
@@ -449,6 +476,7 @@ int main(void)
 {
 	RUN(test_pf_not_present);
 	RUN(test_pf_write_protect);
+	RUN(test_pf_rmw_keeps_flags);
 	RUN(test_pf_nx);
 	RUN(test_accessed_dirty);
 	RUN(test_invlpg);

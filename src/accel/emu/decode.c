@@ -170,7 +170,7 @@ static uint64_t rmw_atomic(struct emu_cpu *cpu, void *p, int size,
 uint64_t rm_rmw(struct emu_cpu *cpu, struct insn *in, int size, rmw_fn fn,
 		uint64_t arg)
 {
-	uint64_t old, new;
+	uint64_t old, new, flags, swap;
 
 	if (!in->mem) {
 		old = reg_read(cpu, in, in->rm, size);
@@ -185,8 +185,18 @@ uint64_t rm_rmw(struct emu_cpu *cpu, struct insn *in, int size, rmw_fn fn,
 			return rmw_atomic(cpu, p, size, fn, arg);
 	}
 	old = mem_read(cpu, in->addr, size);
+	/*
+	 * The flags change only once the store is done: a store that
+	 * faults (a read-only page the guest then makes writable, as on
+	 * copy-on-write) leaves them as they were for the restarted
+	 * instruction (an ADC or RCL reads CF again).
+	 */
+	flags = cpu->rflags;
 	new = fn(cpu, old, arg, size);
+	swap = cpu->rflags;
+	cpu->rflags = flags;
 	mem_write(cpu, in->addr, new, size);
+	cpu->rflags = swap;
 	return old;
 }
 
