@@ -22,7 +22,7 @@ int luks_match_slots(const struct luks_header *h, const uint8_t *area,
 {
 	struct luks_header one = *h;
 	uint8_t cand[LUKS_MAX_KEY];
-	int ret;
+	int ret = 0;
 
 	*mask = 0;
 	for (unsigned i = 0; i < LUKS_NUM_SLOTS; i++) {
@@ -33,15 +33,24 @@ int luks_match_slots(const struct luks_header *h, const uint8_t *area,
 			one.slots[j].active = i == j;
 		ret = luks_unlock(&one, area, area_len, pass, passlen, cand,
 				  err, errlen);
-		if (ret == -EACCES)
+		if (ret == -EACCES) {
+			ret = 0;
 			continue;
+		}
 		if (ret)
-			return ret;
+			break;
 		if (mk && !*mask)
 			memcpy(mk, cand, h->key_bytes);
 		*mask |= 1u << i;
 	}
+	/* no copy of a key left behind, on any way out */
 	OPENSSL_cleanse(cand, sizeof(cand));
+	if (ret) {
+		if (mk && *mask)
+			OPENSSL_cleanse(mk, h->key_bytes);
+		*mask = 0;
+		return ret;
+	}
 	if (!*mask)
 		snprintf(err, errlen, "wrong passphrase: no LUKS key slot opens "
 			 "with it");
