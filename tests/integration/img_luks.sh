@@ -9,13 +9,8 @@
 . "$(dirname "$0")/lib.sh"
 export CVISOR_RUNTIME_DIR=$TMP/run
 
-if ! command -v qemu-img >/dev/null || ! command -v qemu-io >/dev/null; then
-	skip img_luks "qemu-img and qemu-io are not installed"
-	exit 0
-fi
-cp "$CVISOR" "$TMP/cvisor" && CVISOR=$TMP/cvisor
-C=$CVISOR
-cd "$TMP" || exit 1
+. "$(dirname "$0")/luks_lib.sh"
+luks_setup img_luks
 PASS_TEXT='luks test passphrase'
 printf '%s\n' "$PASS_TEXT" >pass.txt
 printf 'not it\n' >wrong.txt
@@ -25,16 +20,6 @@ WRONG="--object secret,id=sec0,file=wrong.txt"
 ENC="encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10"
 opts() { echo "driver=qcow2,file.filename=$1,encrypt.key-secret=sec0"; }
 sha() { sha256sum <"$1" | cut -d' ' -f1; }
-# qemu-img's PBKDF2 benchmark gives up now and then on a busy host ("Unable
-# to get accurate CPU usage"): try again
-qemu_create() {
-	local i
-	for ((i = 0; i < 10; i++)); do
-		qemu-img create -q -f qcow2 $SEC "$@" 2>/dev/null && return 0
-		sleep 0.5
-	done
-	return 1
-}
 
 # qemu-img makes and writes it; cvisor reads it.
 qemu_create -o "$ENC" q.qcow2 16M &&

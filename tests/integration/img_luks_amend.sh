@@ -7,28 +7,14 @@
 # erased slot leaves the header before its material is wiped.
 . "$(dirname "$0")/lib.sh"
 
-if ! command -v qemu-img >/dev/null || ! command -v qemu-io >/dev/null; then
-	skip img_luks_amend "qemu-img and qemu-io are not installed"
-	exit 0
-fi
-cp "$CVISOR" "$TMP/cvisor" && CVISOR=$TMP/cvisor
-C=$CVISOR
-cd "$TMP" || exit 1
+. "$(dirname "$0")/luks_lib.sh"
+luks_setup img_luks_amend
 printf 'first passphrase\n' >p0
 printf 'second passphrase\n' >p1
 printf 'third passphrase\n' >p2
 printf 'wrong\n' >px
 SEC="--object secret,id=s0,file=p0 --object secret,id=s1,file=p1 --object secret,id=s2,file=p2 --object secret,id=sx,file=px"
 io() { echo "driver=qcow2,file.filename=a.qcow2,encrypt.key-secret=$1"; }
-# qemu-img's PBKDF2 benchmark gives up now and then on a busy host
-qemu_retry() {
-	local i
-	for ((i = 0; i < 10; i++)); do
-		"$@" 2>/dev/null && return 0
-		sleep 0.5
-	done
-	return 1
-}
 # does qemu-io read the image's data with the secret ID?
 qemu_opens() {
 	qemu-io $SEC --image-opts "$(io "$1")" -c "read -P 0x61 0 1M" 2>/dev/null |

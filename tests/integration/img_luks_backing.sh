@@ -9,27 +9,13 @@
 # key is one line and writes nothing.
 . "$(dirname "$0")/lib.sh"
 
-if ! command -v qemu-img >/dev/null || ! command -v qemu-io >/dev/null; then
-	skip img_luks_backing "qemu-img and qemu-io are not installed"
-	exit 0
-fi
-cp "$CVISOR" "$TMP/cvisor" && CVISOR=$TMP/cvisor
-C=$CVISOR
-cd "$TMP" || exit 1
+. "$(dirname "$0")/luks_lib.sh"
+luks_setup img_luks_backing
 printf 'base passphrase\n' >p0
 printf 'top passphrase\n' >p1
 printf 'neither\n' >px
 SEC="--object secret,id=s0,file=p0 --object secret,id=s1,file=p1 --object secret,id=sx,file=px"
 enc() { echo "encrypt.format=luks,encrypt.key-secret=$1,encrypt.iter-time=10"; }
-# qemu-img's PBKDF2 benchmark gives up now and then on a busy host
-qemu_create() {
-	local i
-	for ((i = 0; i < 10; i++)); do
-		qemu-img create -q -f qcow2 $SEC "$@" 2>/dev/null && return 0
-		sleep 0.5
-	done
-	return 1
-}
 # a chain's bytes as qemu-img reads them: OUT IMAGE-OPTS
 qemu_raw() { qemu-img convert $SEC --image-opts -O raw "$2" "$1"; }
 sum() { md5sum <"$1" | cut -d' ' -f1; }
