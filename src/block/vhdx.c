@@ -541,6 +541,23 @@ static int vhdx_pread(struct block_dev *dev, void *buf, size_t len,
 	return 0;
 }
 
+int vhdx_header_advance(struct vhdx *s, uint8_t *h)
+{
+	uint64_t at = s->header_at == VHDX_HEADER1 ? VHDX_HEADER2 : VHDX_HEADER1;
+	int ret;
+
+	vhdx_put64(h + VH_SEQ, vhdx_le64(h + VH_SEQ) + 1);
+	vhdx_set_csum(h, VHDX_HEADER_LEN);
+	ret = block_fd_pwrite(s->fd, h, VHDX_HEADER_LEN, at);
+	if (!ret && fdatasync(s->fd) < 0)
+		ret = -errno;
+	if (ret)
+		return ret;
+	memcpy(s->header, h, VHDX_HEADER_LEN);
+	s->header_at = at;
+	return 0;
+}
+
 /*
  * Before the first change: the current header, with new file and data
  * write GUIDs and the next sequence number, into the other slot. Called
@@ -548,26 +565,18 @@ static int vhdx_pread(struct block_dev *dev, void *buf, size_t len,
  */
 static int update_guids(struct vhdx *s)
 {
-	uint64_t at = s->header_at == VHDX_HEADER1 ? VHDX_HEADER2 : VHDX_HEADER1;
 	uint8_t h[VHDX_HEADER_LEN];
 	int ret;
 
 	if (s->guids_updated)
 		return 0;
 	memcpy(h, s->header, sizeof(h));
-	vhdx_put64(h + VH_SEQ, vhdx_le64(h + VH_SEQ) + 1);
 	vhdx_new_guid(h + VH_FILE_GUID);
 	vhdx_new_guid(h + VH_DATA_GUID);
-	vhdx_set_csum(h, sizeof(h));
-	ret = block_fd_pwrite(s->fd, h, sizeof(h), at);
-	if (!ret && fdatasync(s->fd) < 0)
-		ret = -errno;
-	if (ret)
-		return ret;
-	memcpy(s->header, h, sizeof(h));
-	s->header_at = at;
-	s->guids_updated = true;
-	return 0;
+	ret = vhdx_header_advance(s, h);
+	if (!ret)
+		s->guids_updated = true;
+	return ret;
 }
 
 /*

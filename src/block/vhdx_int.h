@@ -85,6 +85,11 @@ void vhdx_put64(uint8_t *p, uint64_t v);
 void vhdx_new_guid(uint8_t *g);
 /* Sets the CRC-32C at p+4 of the len bytes at p (the field zero in it). */
 void vhdx_set_csum(uint8_t *p, size_t len);
+/*
+ * h, the current header as the caller changed it, with the next sequence
+ * number into the other slot, synced; then it is the current header.
+ */
+int vhdx_header_advance(struct vhdx *s, uint8_t *h);
 
 /* Index in the BAT of data block blk's entry. */
 static inline uint64_t vhdx_bat_index(const struct vhdx *s, uint64_t blk)

@@ -126,22 +126,11 @@ static int apply(struct vhdx *s, const uint8_t *e, bool write)
 /* The header with a zero log GUID into the other slot, synced. */
 static int clear_log_guid(struct vhdx *s)
 {
-	uint64_t at = s->header_at == VHDX_HEADER1 ? VHDX_HEADER2 : VHDX_HEADER1;
 	uint8_t h[VHDX_HEADER_LEN];
-	int ret;
 
 	memcpy(h, s->header, sizeof(h));
-	vhdx_put64(h + VH_SEQ, vhdx_le64(h + VH_SEQ) + 1);
 	memset(h + VH_LOG_GUID, 0, 16);
-	vhdx_set_csum(h, sizeof(h));
-	ret = block_fd_pwrite(s->fd, h, sizeof(h), at);
-	if (!ret && fdatasync(s->fd) < 0)
-		ret = -errno;
-	if (ret)
-		return ret;
-	memcpy(s->header, h, sizeof(h));
-	s->header_at = at;
-	return 0;
+	return vhdx_header_advance(s, h);
 }
 
 /* Walks tail to head; applies each entry when write. */
