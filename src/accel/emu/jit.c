@@ -26,13 +26,16 @@
  * Until then the interpreter runs the block's instructions.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "accel/emu/jit.h"
 #include "accel/emu/jit_cache.h"
+#include "accel/emu/jit_stats.h"
 
-#define JIT_BLOCKS	4096	/* table entries, direct-mapped */
+#define JIT_BLOCKS	4096	/* table entries */
+#define JIT_WAYS	4	/* ... in sets of this many */
 #define JIT_RUN_MAX	512	/* instructions per jit_run at most */
 #define JIT_RUN_MIN	16	/* fewer: the interpreter runs them */
 #define JIT_INTERP_RUN	16	/* ... and then the interpreter's, without */
@@ -55,6 +58,7 @@ struct jit_block {
 	/* without code: the bytes it was judged by (up to the page's end) */
 	uint8_t nhead;
 	uint8_t head[16];
+	uint32_t used;		/* jit's clock when last found */
 };
 
 /*
@@ -80,6 +84,8 @@ struct jit {
 	unsigned publish_long;	/* JIT_PUBLISH_LONG, 1 when eager */
 	unsigned hot;		/* JIT_HOT, 1 when eager */
 	unsigned flushes;
+	unsigned long makes, stale;	/* blocks made, found stale */
+	uint32_t clock;		/* counts jit_find calls */
 	uint64_t insns;
 	struct jit_block tab[JIT_BLOCKS];
 };
@@ -146,6 +152,9 @@ void jit_destroy(struct jit *j)
 {
 	if (!j)
 		return;
+	if (jit_stats_on)
+		fprintf(stderr, "jit stats: %u flushes, %lu blocks made, "
+			"%lu found stale\n", j->flushes, j->makes, j->stale);
 	jit_cache_close(&j->cache);
 	free(j);
 }
@@ -204,11 +213,40 @@ static bool jit_publish(struct jit *j, struct jit_block *t)
 	return true;
 }
 
-static struct jit_block *jit_slot(struct jit *j, const uint8_t *p)
+/* The set of table entries a block at host address p can be in */
+static struct jit_block *jit_set(struct jit *j, const uint8_t *p)
 {
 	uintptr_t h = (uintptr_t)p;
 
-	return &j->tab[(h ^ (h >> 13)) & (JIT_BLOCKS - 1)];
+	return &j->tab[((h ^ (h >> 13)) & (JIT_BLOCKS / JIT_WAYS - 1)) *
+		       JIT_WAYS];
+}
+
+/*
+ * The entry to reuse in set s: an empty one, else one never made with
+ * the fewest asks, else the one found longest ago. A block asked for
+ * once does not push out one that runs (each would be made again and
+ * again, and every copy left in the cache until it flushes).
+ */
+static struct jit_block *jit_victim(struct jit *j, struct jit_block *s)
+{
+	struct jit_block *v = NULL;
+
+	for (int i = 0; i < JIT_WAYS; i++) {
+		struct jit_block *t = &s[i];
+
+		if (!t->key)
+			return t;
+		if (!t->code && (!v || v->code || t->asks < v->asks))
+			v = t;
+	}
+	if (v)
+		return v;
+	v = s;
+	for (int i = 1; i < JIT_WAYS; i++)
+		if (j->clock - s[i].used > j->clock - v->used)
+			v = &s[i];
+	return v;
 }
 
 static struct jit_front *jit_front(struct jit *j, const uint8_t *p)
@@ -250,6 +288,7 @@ static bool jit_make(struct jit *j, struct emu_cpu *cpu,
 			jit_flush(j, cpu);
 			continue;
 		}
+		j->makes++;
 		n = jit_gen_block(&b, &j->slots, &j->env, cpu, p, end, rip);
 		if (b.full) {
 			jit_flush(j, cpu);
@@ -259,7 +298,8 @@ static bool jit_make(struct jit *j, struct emu_cpu *cpu,
 			return false;
 		*t = (struct jit_block){ .key = p, .rip = rip,
 					 .user = cpu->cpl == 3, .code = at,
-					 .end = b.p - j->cache.base, .n = n };
+					 .end = b.p - j->cache.base, .n = n,
+					 .used = j->clock };
 		j->cache.used = (b.p - j->cache.base + 15) & ~15UL;
 		return true;
 	}
@@ -274,18 +314,26 @@ static bool jit_make(struct jit *j, struct emu_cpu *cpu,
 static struct jit_block *jit_find(struct jit *j, struct emu_cpu *cpu,
 				  const uint8_t *p, uint64_t rip)
 {
-	struct jit_block *t = jit_slot(j, p);
+	struct jit_block *s = jit_set(j, p), *t;
 
-	if (t->key == p && t->rip == rip && t->user == (cpu->cpl == 3)) {
+	j->clock++;
+	for (int i = 0; i < JIT_WAYS; i++) {
+		t = &s[i];
+		if (t->key != p || t->rip != rip || t->user != (cpu->cpl == 3))
+			continue;
+		t->used = j->clock;
 		if (t->code)
 			return t;
-		if (!memcmp(t->head, p, t->nhead)) {
-			if (!t->n || ++t->asks < j->hot)
-				return t;
-			return jit_make(j, cpu, t, p, rip) ? t : NULL;
-		}
+		if (memcmp(t->head, p, t->nhead))
+			break;
+		if (!t->n || ++t->asks < j->hot)
+			return t;
+		return jit_make(j, cpu, t, p, rip) ? t : NULL;
 	}
+	if (t->key != p || t->rip != rip || t->user != (cpu->cpl == 3))
+		t = jit_victim(j, s);
 	jit_judge(t, cpu, p, rip);
+	t->used = j->clock;
 	if (t->n && j->hot <= 1)
 		return jit_make(j, cpu, t, p, rip) ? t : NULL;
 	return t;
@@ -299,10 +347,11 @@ static struct jit_block *jit_find(struct jit *j, struct emu_cpu *cpu,
 static void jit_restale(struct jit *j, struct emu_cpu *cpu)
 {
 	const uint8_t *p = cpu->fetch_hva + (cpu->rip & 0xfff);
-	struct jit_block *t = jit_slot(j, p);
+	struct jit_block *s = jit_set(j, p);
 
-	if (t->key == p && t->code == cpu->jit_stale)
-		t->key = NULL;
+	for (int i = 0; i < JIT_WAYS; i++)
+		if (s[i].key == p && s[i].code == cpu->jit_stale)
+			s[i].key = NULL;
 	jit_front(j, p)->key = NULL;
 	cpu->jit_stale = NULL;
 }
@@ -374,6 +423,7 @@ long jit_run(struct emu_cpu *cpu, long max, long *interp)
 		if (cpu->jit_stale) {
 			/* a chained block perhaps: in this page, at RIP */
 			jit_restale(j, cpu);
+			j->stale++;
 			if (++stale > 4)
 				break;
 			continue;
