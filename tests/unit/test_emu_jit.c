@@ -200,6 +200,52 @@ static void test_jit_split_lock(void)
 	CHECK(ran[1] <= ran[0] - 90);
 }
 
+/*
+ * Two blocks 8 MiB apart that jump to each other through a register
+ * (each is looked up by jit_run every time): their host addresses fall
+ * in the same set of the block table. Both stay translated: made once
+ * each, not again on every jump (as when they pushed each other out).
+ */
+static void test_jit_table_conflict(void)
+{
+	static const uint8_t code[] = {
+		0xb9, 0x10, 0x27, 0x00, 0x00,		/* mov ecx, 10000 */
+		0xb8, 0x00, 0x01, 0x10, 0x00,		/* mov eax, A */
+		0xff, 0xe0,				/* jmp rax */
+	};
+	static const uint8_t a[] = {
+		0x48, 0xff, 0xc2,			/* A: inc rdx */
+		0x48, 0xff, 0xc2,			/* inc rdx */
+		0xb8, 0x00, 0x01, 0x90, 0x00,		/* mov eax, B */
+		0xff, 0xe0,				/* jmp rax */
+	};
+	static const uint8_t b[] = {
+		0x48, 0xff, 0xc2,			/* B: inc rdx */
+		0xff, 0xc9,				/* dec ecx */
+		0x74, 0x07,				/* jz H */
+		0xb8, 0x00, 0x01, 0x10, 0x00,		/* mov eax, A */
+		0xff, 0xe0,				/* jmp rax */
+		0xf4,					/* H: hlt */
+	};
+	struct emu_test *t = emu_test_init64();
+
+	t->cpu.jit = jit_create();
+	CHECK(t->cpu.jit != NULL);
+	memcpy(emu_test_ptr(t, 0x100100), a, sizeof(a));
+	memcpy(emu_test_ptr(t, 0x900100), b, sizeof(b));
+	t->cpu.gpr[R_DX] = 0;
+	emu_test_run(t, code, sizeof(code));
+	CHECK_EQ(t->cpu.gpr[R_DX], 30000);
+	CHECK_EQ(emu_test_vector(t), -1);
+	CHECK(jit_stat_insns(t->cpu.jit) > 50000);
+	CHECK(jit_stat_made(t->cpu.jit) < 50);
+	printf("  %llu blocks made, %llu instructions translated\n",
+	       (unsigned long long)jit_stat_made(t->cpu.jit),
+	       (unsigned long long)jit_stat_insns(t->cpu.jit));
+	jit_destroy(t->cpu.jit);
+	emu_test_free(t);
+}
+
 /* No mapping of the process is writable and executable */
 static void test_jit_wx(void)
 {
@@ -335,6 +381,7 @@ int main(void)
 {
 	RUN(test_jit_self_modifying);
 	RUN(test_jit_wx);
+	RUN(test_jit_table_conflict);
 	RUN(test_jit_page_end);
 	RUN(test_jit_cmpxchg_reg);
 	RUN(test_jit_differential);

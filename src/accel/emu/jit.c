@@ -450,3 +450,8 @@ uint64_t jit_stat_insns(const struct jit *j)
 {
 	return j ? j->insns : 0;
 }
+
+uint64_t jit_stat_made(const struct jit *j)
+{
+	return j ? j->makes : 0;
+}
