@@ -261,11 +261,104 @@ static inline void jd_rep_str(struct jd_prog *pg, struct jd_rand *r,
 	pg->code[pg->len++] = (movs ? 0xa4 : 0xaa) + (size != 1);
 }
 
+/*
+ * PUSHF (then POP), POPF of a value with random flags (IF, TF, DF, IOPL,
+ * AC, ID, the arithmetic ones) pushed or changed on the stack, CLI, STI,
+ * MOV r/m, Sreg (ES..GS, and 6 or 7: #UD)
+ */
+static inline void jd_sys(struct jd_prog *pg, struct jd_rand *r, int reg,
+			  struct jd_rm rm, bool fs)
+{
+	static const uint32_t bits[] = { FL_IF, FL_TF, FL_DF, FL_IOPL,
+					 FL_AC, FL_ID, FL_NT, FL_ARITH };
+	uint8_t *c = pg->code + pg->len, op = 0x8c;
+	uint32_t v = 0;
+	int n = 0;
+
+	/* not the numbers of AH..BH jd_insn may pick: RSP among them */
+	reg = jd_dst(r);
+	if (!rm.mem)
+		rm.reg = jd_dst(r);
+	for (int i = jd_r(r, 4); i > 0; i--)
+		v |= bits[jd_r(r, 8)] & jd_r(r, 1u << 22);
+	switch (jd_r(r, 6)) {
+	case 0:
+		c[n++] = 0x9c;				/* pushf */
+		if (reg >= 8)
+			c[n++] = 0x41;
+		c[n++] = 0x58 + (reg & 7);		/* pop reg */
+		break;
+	case 1:
+		c[n++] = 0x68;				/* push imm32 */
+		memcpy(c + n, &v, 4);
+		n += 4;
+		c[n++] = 0x9d;				/* popf */
+		break;
+	case 2:
+		c[n++] = 0x9c;				/* pushf */
+		c[n++] = 0x48;				/* xor qword [rsp], imm32 */
+		c[n++] = 0x81;
+		c[n++] = 0x34;
+		c[n++] = 0x24;
+		memcpy(c + n, &v, 4);
+		n += 4;
+		c[n++] = 0x9d;				/* popf */
+		break;
+	case 3:
+		c[n++] = jd_r(r, 2) ? 0xfa : 0xfb;	/* cli, sti */
+		break;
+	default:
+		jd_emit(pg, jd_r(r, 3) ? (jd_r(r, 2) ? 4 : 8) : 2, false, fs,
+			&op, 1, jd_r(r, 8) < 7 ? jd_r(r, 6) : 6 + jd_r(r, 2),
+			rm, 0, 0);
+		return;
+	}
+	pg->len += n;
+}
+
+/*
+ * BT, BTS, BTR, BTC (LOCK now and then) of a register or memory, by an
+ * imm8 or by a register mostly set just before to a bit offset from a
+ * few KiB below the operand to a few above (now and then what it held)
+ */
+static inline void jd_btx(struct jd_prog *pg, struct jd_rand *r, int reg,
+			  struct jd_rm rm, bool fs)
+{
+	int size = jd_r(r, 2) ? 8 : 4, op = jd_r(r, 4);
+	uint8_t opc[2] = { 0x0f, 0xba };
+
+	reg = jd_dst(r);
+	if (!rm.mem)
+		rm.reg = jd_dst(r);
+	if (rm.mem && rm.kind == 2)
+		rm.kind = 0;	/* (the RIP-relative offset of jd_emit) */
+	if (jd_r(r, 2)) {
+		if (jd_r(r, 8)) {
+			int32_t bit = (int32_t)jd_r(r, 0x9000) - 0x2000;
+			uint8_t *c = pg->code + pg->len;
+
+			c[0] = 0x48 | (reg >> 3);	/* mov reg, simm32 */
+			c[1] = 0xc7;
+			c[2] = 0xc0 | (reg & 7);
+			memcpy(c + 3, &bit, 4);
+			pg->len += 7;
+		}
+		opc[1] = 0xa3 + 8 * op;
+		if (rm.mem && op && jd_r(r, 3) == 0)
+			pg->code[pg->len++] = 0xf0;
+		jd_emit(pg, size, false, fs, opc, 2, reg, rm, 0, 0);
+		return;
+	}
+	if (rm.mem && op && jd_r(r, 3) == 0)
+		pg->code[pg->len++] = 0xf0;
+	jd_emit(pg, size, false, fs, opc, 2, 4 + op, rm, jd_r(r, 256), 1);
+}
+
 /* One random instruction (or a short fixed sequence) at pg->len */
 static inline void jd_insn(struct jd_prog *pg, struct jd_rand *r, int idx)
 {
 	static const int sizes[] = { 1, 2, 4, 8, 4, 8 };
-	int size = sizes[jd_r(r, 6)], w = size != 1, kind = jd_r(r, 25);
+	int size = sizes[jd_r(r, 6)], w = size != 1, kind = jd_r(r, 27);
 	bool mem = jd_r(r, 3) == 0, fs = jd_r(r, 8) == 0;
 	bool rex40 = size == 1 && jd_r(r, 2);
 	int reg = jd_dst(r);
@@ -528,6 +621,12 @@ static inline void jd_insn(struct jd_prog *pg, struct jd_rand *r, int idx)
 				rm, 0, 0);
 			break;
 		}
+		break;
+	case 23:		/* PUSHF, POPF, CLI, STI, MOV r/m, Sreg */
+		jd_sys(pg, r, reg, rm, fs);
+		break;
+	case 24:		/* BT, BTS, BTR, BTC by an imm8 or a register */
+		jd_btx(pg, r, reg, rm, fs);
 		break;
 	default:		/* ALU on RAX with an immediate */
 		op[0] = jd_r(r, 8) * 8 + 4 + w;

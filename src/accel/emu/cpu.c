@@ -172,6 +172,14 @@ static __attribute__((noinline)) void run_loop(struct emu_cpu *cpu,
 			cpu->insn_rip = cpu->rip;
 			cpu->insn_rsp = cpu->gpr[R_SP];
 			if (left > 0) {
+				/*
+				 * A translated STI's shadow: the instruction
+				 * in it, then interrupts (as after its own)
+				 */
+				if (cpu->shadow) {
+					cpu->shadow = false;
+					interp = 1;
+				}
 				done = exec_insns(cpu, interp < left ? interp :
 							       left);
 				left -= done;

@@ -44,9 +44,16 @@ enum dc_kind {
 	 */
 	DC_XMM_SCALAR, DC_MOVQ, DC_REP_STR, DC_BITSCAN, DC_SHLD, DC_XCHG,
 	DC_CMPXCHG, DC_XADD,
+	/*
+	 * The same, system forms (jit_sys.c): PUSHF, POPF, CLI, STI (no 66)
+	 * and MOV r/m, Sreg (modrm_reg: the segment); BT/BTS/BTR/BTC r/m
+	 * (jit_bit.c; op: 0..3) by an imm8 or, imm DC_BIT_REG, register reg
+	 */
+	DC_PUSHF, DC_POPF, DC_CLI, DC_STI, DC_MOV_SREG, DC_BTX,
 };
 
 #define DC_COUNT_CL	0x100	/* DC_SHIFT count from CL (not an imm8) */
+#define DC_BIT_REG	0x100	/* DC_BTX bit offset from register reg */
 
 /*
  * Handlers. A family of ALU handlers is indexed by DC_ALU_SLOT: ADD, OR,

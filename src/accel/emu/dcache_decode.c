@@ -126,7 +126,7 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 	if (p66 && !((op < 0x40 && (op & 7) < 6) || (op >= 0x80 && op <= 0x8b) ||
 		     op == 0xa9 ||
 		     op == 0xc1 || op == 0xd1 || op == 0xd3 || op == 0xf7 ||
-		     op == 0xc7 || op == 0x90 ||
+		     op == 0xc7 || op == 0x90 || op == 0x8c ||
 		     (op == 0x0f && p[i] >= 0x18 && p[i] <= 0x1f) ||
 		     (op == 0x0f && (p[i] == 0x6e || p[i] == 0x7e ||
 				     p[i] == 0xd6)) ||
@@ -265,6 +265,15 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 			   op == 0xab)) {
 		e->op = op < 0xaa;
 		e->kind = DC_REP_STR;
+	} else if (op == 0x8c) {
+		e->size = osize;
+		dc_modrm(p, &i, e);
+		e->kind = DC_MOV_SREG;
+	} else if (op == 0x9c || op == 0x9d) {
+		if (!p66)
+			e->kind = op == 0x9c ? DC_PUSHF : DC_POPF;
+	} else if (op == 0xfa || op == 0xfb) {
+		e->kind = op == 0xfa ? DC_CLI : DC_STI;
 	} else if (op == 0xc3) {
 		e->kind = DC_RET;
 	} else if (op == 0x90 && !(e->rex & 1)) {
@@ -374,6 +383,17 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 			dc_modrm(p, &i, e);	/* BT r/m, imm8 */
 			e->imm = p[i++];
 			e->kind = DC_BT;
+		} else if (op == 0xba && ((p[i] >> 3) & 7) > 4) {
+			dc_modrm(p, &i, e);	/* BTS/BTR/BTC r/m, imm8 */
+			e->op = e->modrm_reg & 3;
+			e->imm = p[i++];
+			e->kind = DC_BTX;
+		} else if (op == 0xa3 || op == 0xab || op == 0xb3 ||
+			   op == 0xbb) {
+			dc_modrm(p, &i, e);	/* BT.. r/m, r */
+			e->op = (op >> 3) & 3;
+			e->imm = DC_BIT_REG;
+			e->kind = DC_BTX;
 		} else if (op == 0xaf) {
 			dc_modrm(p, &i, e);
 			e->kind = DC_IMUL;
@@ -393,7 +413,8 @@ out:
 			  (e->kind == DC_GROUP3 && (e->modrm_reg == 2 ||
 						    e->modrm_reg == 3)) ||
 			  e->kind == DC_XCHG || e->kind == DC_CMPXCHG ||
-			  e->kind == DC_XADD)))
+			  e->kind == DC_XADD ||
+			  (e->kind == DC_BTX && e->op != 0))))
 		e->kind = DC_NONE;
 	e->len = i;
 }
@@ -576,6 +597,12 @@ static uint16_t dc_pick(struct dc_entry *e)
 	case DC_XCHG:
 	case DC_CMPXCHG:
 	case DC_XADD:
+	case DC_PUSHF:
+	case DC_POPF:
+	case DC_CLI:
+	case DC_STI:
+	case DC_MOV_SREG:
+	case DC_BTX:
 		return H_DECODE;
 	case DC_IMUL:
 	case DC_IMUL_IMM:

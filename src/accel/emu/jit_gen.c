@@ -73,6 +73,11 @@ static void gen_load_flags(struct jbuf *b)
 	jb8(b, 0x9e);				/* sahf */
 }
 
+void jit_gen_load_flags(struct jgen *g)
+{
+	gen_load_flags(&g->b);
+}
+
 /* The guest flags into AL (OF) and AH (SF ZF AF PF CF), and back */
 static void gen_save(struct jbuf *b)
 {

@@ -82,6 +82,8 @@ struct jop jit_gen_mem(struct jgen *g, const struct dc_entry *e, int size,
 		       bool write);
 /* After the lookups: the guest flags back in RFLAGS if anything needs them */
 void jit_gen_mem_done(struct jgen *g);
+/* The host's arithmetic flags from cpu->rflags (RAX) */
+void jit_gen_load_flags(struct jgen *g);
 /* The end of the block towards a fixed guest address */
 void jit_gen_chain(struct jgen *g, uint64_t target, unsigned count);
 /* The end of the block towards the address in V */
@@ -119,6 +121,13 @@ void jit_gen_bt(struct jgen *g, const struct dc_entry *e);
 void jit_gen_bitscan(struct jgen *g, const struct dc_entry *e);
 /* SHLD/SHRD r/m, r, imm8 or CL */
 void jit_gen_shld(struct jgen *g, const struct dc_entry *e);
+
+/* jit_sys.c: PUSHF, POPF, CLI, STI, MOV r/m, Sreg */
+bool jit_sys_supported(const struct dc_entry *e);
+void jit_gen_sys(struct jgen *g, const struct dc_entry *e);
+
+/* jit_bit.c: BT, BTS, BTR, BTC r/m by an imm8 or a register */
+void jit_gen_btx(struct jgen *g, const struct dc_entry *e);
 
 /* jit_xchg.c: XCHG, CMPXCHG, XADD r/m, r (LOCKed on memory as the guest's) */
 void jit_gen_xchg(struct jgen *g, const struct dc_entry *e);

@@ -84,8 +84,11 @@ bool jit_op_supported(const struct dc_entry *e)
 		return e->seg == SEG_NONE;
 	case DC_BITSCAN: case DC_SHLD:
 		return e->size >= 4;
-	case DC_XCHG: case DC_CMPXCHG: case DC_XADD:
+	case DC_XCHG: case DC_CMPXCHG: case DC_XADD: case DC_BTX:
 		return true;
+	case DC_PUSHF: case DC_POPF: case DC_CLI: case DC_STI:
+	case DC_MOV_SREG:
+		return jit_sys_supported(e);
 	case DC_LEA:
 		return e->size >= 4;
 	case DC_MOVSXD:
@@ -106,7 +109,7 @@ bool jit_op_writes_flags(const struct dc_entry *e)
 	case DC_ALU_RM_R: case DC_ALU_R_RM: case DC_ALU_RM_IMM:
 	case DC_TEST: case DC_TEST_IMM: case DC_INC: case DC_DEC:
 	case DC_IMUL: case DC_IMUL_IMM: case DC_BT: case DC_BITSCAN:
-	case DC_CMPXCHG: case DC_XADD:
+	case DC_CMPXCHG: case DC_XADD: case DC_BTX: case DC_POPF:
 		return true;
 	case DC_SHLD:
 		return e->imm == DC_COUNT_CL ||
@@ -137,7 +140,12 @@ void jit_op_flag_use(const struct dc_entry *e, bool *reads, bool *sets)
 	case DC_REP_STR:
 	case DC_PUSH: case DC_POP: case DC_PUSH_IMM: case DC_PUSH_RM:
 	case DC_CALL: case DC_RET: case DC_LEAVE: case DC_CALL_RM:
+	case DC_PUSHF: case DC_CLI: case DC_STI:	/* or their exits */
 		*reads = true;
+		break;
+	case DC_POPF:
+		*reads = true;
+		*sets = true;
 		break;
 	case DC_SHIFT:
 		/* by CL: a count of 0 keeps them all */
@@ -444,6 +452,13 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 		break;
 	case DC_BT:
 		jit_gen_bt(g, e);
+		break;
+	case DC_BTX:
+		jit_gen_btx(g, e);
+		break;
+	case DC_PUSHF: case DC_POPF: case DC_CLI: case DC_STI:
+	case DC_MOV_SREG:
+		jit_gen_sys(g, e);
 		break;
 	case DC_BSWAP:
 		j_mov_rm(b, size, W, jit_greg(e, e->rm, size));
