@@ -43,7 +43,6 @@
 #define JIT_PUBLISH_WAIT 4	/* ... when the page is half full */
 #define JIT_PUBLISH_LONG 32	/* ... when it is not */
 #define JIT_HOT		2	/* asks for a block before it is made */
-#define JIT_FRONT	256	/* recently entered blocks, direct-mapped */
 
 struct jit_block {
 	const uint8_t *key;	/* host address of the first byte, or NULL */
@@ -61,20 +60,14 @@ struct jit_block {
 	uint32_t used;		/* jit's clock when last found */
 };
 
-/*
- * A published block as jit_run last entered it: a small table in front of
- * the large one, whose entries are mostly out of the host's caches when
- * jit_run comes back after an instruction left to the interpreter.
- */
-struct jit_front {
-	const uint8_t *key;
-	uint64_t rip;
-	const uint8_t *code;
-	bool user;
-};
-
 struct jit {
 	struct jit_cache cache;
+	/*
+	 * Published blocks as jit_run last entered them (jit_cache.h), in
+	 * front of tab, whose entries are mostly out of the host's caches
+	 * when jit_run comes back after an instruction left to the
+	 * interpreter; translated code looks in it too.
+	 */
 	struct jit_front front[JIT_FRONT];
 	void (*enter)(struct emu_cpu *cpu, const uint8_t *code);
 	struct jit_env env;
@@ -87,6 +80,7 @@ struct jit {
 	unsigned long makes, stale;	/* blocks made, found stale */
 	uint32_t clock;		/* counts jit_find calls */
 	uint64_t insns;
+	uint64_t enters;	/* jit_run's entries into translated code */
 	struct jit_block tab[JIT_BLOCKS];
 };
 
@@ -111,6 +105,7 @@ static int jit_stubs(struct jit *j)
 	j->env.exit = b.p;
 	jb8(&b, 0x5b);					/* pop rbx */
 	jb8(&b, 0xc3);					/* ret */
+	j->env.front = j->front;
 	jit_gen_stubs(&b, &j->env);
 	if (b.full)
 		return -ENOSPC;
@@ -251,9 +246,7 @@ static struct jit_block *jit_victim(struct jit *j, struct jit_block *s)
 
 static struct jit_front *jit_front(struct jit *j, const uint8_t *p)
 {
-	uintptr_t h = (uintptr_t)p;
-
-	return &j->front[(h ^ (h >> 8)) & (JIT_FRONT - 1)];
+	return &j->front[jit_front_index(p)];
 }
 
 /*
@@ -397,7 +390,8 @@ long jit_run(struct emu_cpu *cpu, long max, long *interp)
 			break;
 		p = cpu->fetch_hva + (lin & 0xfff);
 		f = jit_front(j, p);
-		if (f->key != p || f->rip != lin || f->user != (cpu->cpl == 3)) {
+		if (f->key != p || f->rip != lin ||
+		    f->user != (cpu->cpl == 3)) {
 			t = jit_find(j, cpu, p, lin);
 			if (!t || !t->code) {
 				/*
@@ -419,6 +413,7 @@ long jit_run(struct emu_cpu *cpu, long max, long *interp)
 			*(const uint8_t **)(void *)cpu->jit_link = f->code;
 		cpu->jit_link = NULL;
 		cpu->jit_exit = 0;
+		j->enters++;
 		j->enter(cpu, f->code);
 		if (cpu->jit_stale) {
 			/* a chained block perhaps: in this page, at RIP */
@@ -454,4 +449,9 @@ uint64_t jit_stat_insns(const struct jit *j)
 uint64_t jit_stat_made(const struct jit *j)
 {
 	return j ? j->makes : 0;
+}
+
+uint64_t jit_stat_enters(const struct jit *j)
+{
+	return j ? j->enters : 0;
 }

@@ -49,6 +49,8 @@ long jit_run(struct emu_cpu *cpu, long max, long *interp);
 uint64_t jit_stat_insns(const struct jit *j);
 /* Blocks made (translated) so far */
 uint64_t jit_stat_made(const struct jit *j);
+/* Times jit_run entered translated code (each block entered from C) */
+uint64_t jit_stat_enters(const struct jit *j);
 
 /*
  * For the seccomp filter: code caches start in [lo, hi) (lo = hi = 0

@@ -61,21 +61,49 @@ void jit_cache_close(struct jit_cache *c);
 int jit_cache_protect(struct jit_cache *c, uint8_t *p, size_t len, bool rw);
 
 /*
+ * A published block as jit_run last entered it: a small direct-mapped
+ * table in front of the large one (jit.c), which the exits to a guest
+ * address known only at run time (RET, indirect JMP/CALL) and the
+ * jumps to another guest page also look in, from translated code
+ * (jit_gen.c's lookup stub): so its layout is the stub's.
+ */
+#define JIT_FRONT	256
+struct jit_front {
+	const uint8_t *key;	/* host address of the first byte */
+	uint64_t rip;
+	const uint8_t *code;
+	uint64_t user;		/* runs at CPL 3 (1) or not (0) */
+};
+_Static_assert(sizeof(struct jit_front) == 32, "the lookup's shl edx, 5");
+
+static inline unsigned jit_front_index(const uint8_t *p)
+{
+	uintptr_t h = (uintptr_t)p;
+
+	return (h ^ (h >> 8)) & (JIT_FRONT - 1);
+}
+
+/*
  * Where a block's exits go (code at the start of the cache, jit.c). The
  * *_out stubs: [0] expects cpu->rflags right, [1] stores the host's
- * flags there first.
+ * flags there first. Those by [CPL 3] look the target up in front (the
+ * TLB's entry for its page, then the table) and go on to its block
+ * while the budget lasts; else they return to jit_run with cpu->rip set.
  */
 struct jit_env {
 	const uint8_t *exit;		/* back to jit_run */
 	const uint8_t *exit_interp;	/* the same, the interpreter next */
+	struct jit_front *front;	/* the table the lookups look in */
 	/* soft-TLB lookups by [CPL 3][write][size slot], the flags' store */
 	const uint8_t *tlb[2][2][4];
 	const uint8_t *commit;
 	/* the interpreter runs RSI + (EDI >> 8) next, EDI & 255 were done */
 	const uint8_t *miss_out[2];
-	const uint8_t *dyn_out[2];	/* to V, EDI instructions done */
+	/* by [CPL 3][store flags]: to V, EDI instructions done */
+	const uint8_t *dyn_out[2][2];
+	/* by [CPL 3]: to V, after a SUB of the budget whose flags are live */
+	const uint8_t *far_out[2];
 	const uint8_t *chain_out;	/* RDI: the slot to point, RIP in it */
-	const uint8_t *chain_rip_out;	/* to RSI, no slot (RDI 0) */
 	const uint8_t *stale_out;	/* RDI: the stale entry, RSI its RIP */
 };
 

@@ -220,22 +220,95 @@ static uint8_t *j_riprel(struct jbuf *b, uint8_t rex, uint8_t opc, int reg)
 	return jb_rel32(b);
 }
 
+/*
+ * From a block's end to the block for the guest address in V (the budget
+ * left, cpu->rip and cpu->rflags stored) without jit_run: the TLB's entry
+ * for V's page must let CPL user run it from RAM (or be the page the
+ * fetch window is on), and the front table must hold a block for its
+ * host address, V and user, which jit_run put there once published.
+ * Else back to jit_run, which makes, finds or publishes it (cpu->rip is
+ * set). Moves the fetch window to V's page as jit_run would. A block
+ * entered so checks its bytes as always; the budget bounds the run.
+ */
+static void gen_lookup(struct jbuf *b, const struct jit_env *env, int user)
+{
+	int32_t t = OFF(tlb);
+	uint8_t *miss[8], *page, *have;
+	int nmiss = 0;
+	uint32_t need = user ? TLB_UX : TLB_X;
+
+	j_mov_mr(b, 8, jreg(HRSI), V);
+	j_shift_mi(b, 8, 5, jreg(HRSI), 12);			/* shr */
+	j_alu_rm(b, 8, 7, HRSI, jmem(HRBX, OFF(fetch_vpn)));	/* cmp */
+	page = j_jcc(b, 5);					/* jne */
+	j_mov_rm(b, 8, HRCX, jmem(HRBX, OFF(fetch_hva)));
+	have = b->p;
+	j_mov_mr(b, 4, jreg(HRAX), V);
+	j_alu_mi(b, 4, 4, jreg(HRAX), 0xfff);			/* and */
+	j_alu_mr(b, 8, 0, jreg(HRCX), HRAX);			/* add */
+	/* RDX = the front entry for host address RCX (jit_front_index) */
+	j_mov_mr(b, 8, jreg(HRDX), HRCX);
+	j_shift_mi(b, 8, 5, jreg(HRDX), 8);
+	j_alu_mr(b, 4, 6, jreg(HRDX), HRCX);			/* xor */
+	j_alu_mi(b, 4, 4, jreg(HRDX), JIT_FRONT - 1);
+	j_shift_mi(b, 4, 4, jreg(HRDX), 5);			/* shl */
+	j_mov_ri64(b, HRAX, (uintptr_t)env->front);
+	j_alu_mr(b, 8, 0, jreg(HRDX), HRAX);
+	j_alu_mr(b, 8, 7, jmem(HRDX, offsetof(struct jit_front, key)), HRCX);
+	miss[nmiss++] = j_jcc(b, 5);
+	j_alu_mr(b, 8, 7, jmem(HRDX, offsetof(struct jit_front, rip)), V);
+	miss[nmiss++] = j_jcc(b, 5);
+	jx(b, 8, 0x83, 1, 7, jmem(HRDX, offsetof(struct jit_front, user)));
+	jb8(b, user);						/* cmp */
+	miss[nmiss++] = j_jcc(b, 5);
+	jx(b, 4, 0xff, 1, 4, jmem(HRDX, offsetof(struct jit_front, code)));
+	/* another page: its TLB entry, as jit_run's jit_fetch_page */
+	j_patch(page, b->p);
+	j_mov_mr(b, 4, jreg(HRDX), HRSI);
+	j_alu_mi(b, 4, 4, jreg(HRDX), TLB_SIZE - 1);
+	j_shift_mi(b, 4, 4, jreg(HRDX), 5);
+	j_alu_mr(b, 8, 7, jmem_idx(HRBX, HRDX, 0, t +
+		 (int32_t)offsetof(struct tlb_entry, vpn)), HRSI);
+	miss[nmiss++] = j_jcc(b, 5);
+	j_test_mi(b, 1, jmem_idx(HRBX, HRDX, 0, t +
+		  (int32_t)offsetof(struct tlb_entry, perm)), need);
+	miss[nmiss++] = j_jcc(b, 4);
+	j_mov_rm(b, 8, HRCX, jmem_idx(HRBX, HRDX, 0, t +
+		 (int32_t)offsetof(struct tlb_entry, hva)));
+	j_test_mr(b, 8, jreg(HRCX), HRCX);
+	miss[nmiss++] = j_jcc(b, 4);
+	j_mov_mr(b, 8, jmem(HRBX, OFF(fetch_vpn)), HRSI);
+	j_mov_mr(b, 8, jmem(HRBX, OFF(fetch_hva)), HRCX);
+	j_patch(j_jmp(b), have);
+	for (int i = 0; i < nmiss; i++)
+		j_patch(miss[i], env->exit);
+}
+
 /* The exits' shared tails (jit_cache.h says what each takes) */
 static void gen_outs(struct jbuf *b, struct jit_env *env)
 {
 	struct jop rip = jmem(HRBX, OFF(rip));
 	struct jop left = jmem(HRBX, OFF(jit_left));
 
-	env->dyn_out[1] = b->p;
-	j_call(b, env->commit);
-	env->dyn_out[0] = b->p;
-	j_mov_mr(b, 8, rip, V);
-	j_alu_mr(b, 8, 5, left, HRDI);
-	j_goto(b, env->exit);
+	for (int u = 0; u < 2; u++) {
+		uint8_t *lookup;
+
+		env->dyn_out[u][1] = b->p;
+		j_call(b, env->commit);
+		env->dyn_out[u][0] = b->p;
+		j_mov_mr(b, 8, rip, V);
+		j_alu_mr(b, 8, 5, left, HRDI);
+		j_patch(j_jcc(b, 14), env->exit);		/* jle */
+		lookup = j_jmp(b);
+		env->far_out[u] = b->p;
+		j_mov_mr(b, 8, rip, V);
+		j_patch(j_jcc(b, 14), env->exit);		/* jle */
+		j_patch(lookup, b->p);
+		gen_lookup(b, env, u);
+	}
 
 	env->chain_out = b->p;
 	j_mov_rm(b, 8, HRSI, jmem(HRDI, 8));
-	env->chain_rip_out = b->p;
 	j_mov_mr(b, 8, rip, HRSI);
 	j_mov_mr(b, 8, jmem(HRBX, OFF(jit_link)), HRDI);
 	j_goto(b, env->exit);
@@ -335,7 +408,7 @@ void jit_gen_dyn_exit(struct jgen *g)
 	struct jbuf *b = &g->b;
 
 	j_mov_ri32(b, HRDI, g->idx + 1);
-	j_goto(b, g->env->dyn_out[!g->synced]);
+	j_goto(b, g->env->dyn_out[g->user][!g->synced]);
 }
 
 
@@ -368,11 +441,14 @@ static void gen_chain_exit(struct jgen *g, const struct jexit *x)
 			j_patch(j_jcc(b, 15), g->body);		/* jg */
 		}
 	}
-	/* not a target in this page (or out of budget): back to jit_run */
+	/*
+	 * A target in another page (its TLB entry is looked at on every
+	 * jump), or out of budget: the lookup stub, which leaves for
+	 * jit_run when the SUB's flags say the budget is spent
+	 */
 	if ((x->rip >> 12) != (g->start >> 12) || x->rip == g->start) {
-		j_mov_rimm(b, HRSI, x->rip);
-		j_alu_mr(b, 4, 6, jreg(HRDI), HRDI);		/* xor */
-		j_goto(b, g->env->chain_rip_out);
+		j_mov_rimm(b, V, x->rip);
+		j_goto(b, g->env->far_out[g->user]);
 		return;
 	}
 	if (g->slots->end - g->slots->next < 2) {

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: MIT
+/*
+ * emu translator (jit.h): what happens between translated blocks. A RET,
+ * an indirect CALL/JMP and a jump to another guest page find their
+ * target's block from translated code (the front table, through the
+ * TLB's entry for the target's page) without a return to jit_run, and
+ * must still notice what jit_run would: a page mapped elsewhere, code
+ * whose bytes changed, a spent budget.
+ */
+#include <stdio.h>
+
+#include "accel/emu/jit.h"
+#include "emu_test.h"
+#include "test.h"
+
+#define FN_LIN	0x1000000ULL	/* a 2 MiB page the test maps by PD[8] */
+#define FN_A	0x1400000ULL	/* ... to one of these */
+#define FN_B	0x1600000ULL
+#define PD8	(EMU_TEST_PML4 + 0x2000 + 8 * 8)
+
+static struct emu_test *dispatch_init(void)
+{
+	static const uint8_t add1[] = { 0x48, 0x83, 0xc2, 0x01, 0xc3 };
+	static const uint8_t add100[] = { 0x48, 0x83, 0xc2, 0x64, 0xc3 };
+	struct emu_test *t = emu_test_init64();
+
+	memcpy(emu_test_ptr(t, FN_A), add1, sizeof(add1));	/* add rdx, 1; ret */
+	memcpy(emu_test_ptr(t, FN_B), add100, sizeof(add100));	/* add rdx, 100; ret */
+	emu_test_w64(t, PD8, FN_A | 0x87);
+	t->cpu.jit = jit_create();
+	CHECK(t->cpu.jit != NULL);
+	jit_eager(t->cpu.jit);
+	return t;
+}
+
+static void dispatch_free(struct emu_test *t)
+{
+	jit_destroy(t->cpu.jit);
+	t->cpu.jit = NULL;
+	emu_test_free(t);
+}
+
+/*
+ * A loop calling a function in another page, directly and through a
+ * register, 2000 times; then the page is mapped to other code (PD entry
+ * written, INVLPG) and the loop runs again: the second loop must run the
+ * new code, though the old one's block stays in the cache and the
+ * front table. The calls and returns stay in translated code: jit_run
+ * enters it about once per budget, not once per call.
+ */
+static void test_jit_far_remap(void)
+{
+	static const uint8_t code[] = {
+		0xb8, 0x00, 0x00, 0x00, 0x01,		/* mov eax, FN_LIN */
+		0xb9, 0xd0, 0x07, 0x00, 0x00,		/* mov ecx, 2000 */
+		0xe8, 0xf1, 0xff, 0xef, 0x00,		/* L1: call FN_LIN */
+		0xff, 0xd0,				/* call rax */
+		0xff, 0xc9,				/* dec ecx */
+		0x75, 0xf5,				/* jnz L1 */
+		0x48, 0xc7, 0x06, 0x87, 0x00, 0x60, 0x01, /* mov qword [rsi], FN_B|0x87 */
+		0x0f, 0x01, 0x38,			/* invlpg [rax] */
+		0xb9, 0xd0, 0x07, 0x00, 0x00,		/* mov ecx, 2000 */
+		0xe8, 0xd7, 0xff, 0xef, 0x00,		/* L2: call FN_LIN */
+		0xff, 0xd0,				/* call rax */
+		0xff, 0xc9,				/* dec ecx */
+		0x75, 0xf5,				/* jnz L2 */
+		0xf4,					/* hlt */
+	};
+	struct emu_test *t = dispatch_init();
+
+	t->cpu.gpr[R_SI] = PD8;
+	emu_test_run(t, code, sizeof(code));
+	CHECK(t->cpu.halted);
+	CHECK_EQ(emu_test_vector(t), -1);
+	CHECK_EQ(t->cpu.gpr[R_DX], 2000 * 2 + 2000 * 200);
+	CHECK(jit_stat_insns(t->cpu.jit) > 4 * 6000);
+	printf("  %llu translated runs entered for %llu instructions\n",
+	       (unsigned long long)jit_stat_enters(t->cpu.jit),
+	       (unsigned long long)jit_stat_insns(t->cpu.jit));
+	CHECK(jit_stat_enters(t->cpu.jit) < 400);
+	dispatch_free(t);
+}
+
+/*
+ * The function's bytes are rewritten (by a store from another page)
+ * between two loops that call it: the block entered from the call and
+ * the RET's lookup must run the new bytes.
+ */
+static void test_jit_far_rewrite(void)
+{
+	static const uint8_t code[] = {
+		0xb8, 0x00, 0x00, 0x00, 0x01,		/* mov eax, FN_LIN */
+		0xb9, 0xd0, 0x07, 0x00, 0x00,		/* mov ecx, 2000 */
+		0xff, 0xd0,				/* L1: call rax */
+		0xff, 0xc9,				/* dec ecx */
+		0x75, 0xfa,				/* jnz L1 */
+		0xc6, 0x40, 0x03, 0x64,			/* mov byte [rax+3], 100 */
+		0xb9, 0xd0, 0x07, 0x00, 0x00,		/* mov ecx, 2000 */
+		0xff, 0xd0,				/* L2: call rax */
+		0xff, 0xc9,				/* dec ecx */
+		0x75, 0xfa,				/* jnz L2 */
+		0xf4,					/* hlt */
+	};
+	struct emu_test *t = dispatch_init();
+
+	emu_test_run(t, code, sizeof(code));
+	CHECK(t->cpu.halted);
+	CHECK_EQ(emu_test_vector(t), -1);
+	CHECK_EQ(t->cpu.gpr[R_DX], 2000 + 2000 * 100);
+	CHECK(jit_stat_enters(t->cpu.jit) < 400);
+	dispatch_free(t);
+}
+
+/*
+ * Calls through a register to a page the TLB lets the CPU read but not
+ * run (NX): the lookup must not enter a block made for it when it was
+ * executable; the CALL's target fetch raises #PF.
+ */
+static void test_jit_far_nx(void)
+{
+	static const uint8_t code[] = {
+		0xb8, 0x00, 0x00, 0x00, 0x01,		/* mov eax, FN_LIN */
+		0xb9, 0xd0, 0x07, 0x00, 0x00,		/* mov ecx, 2000 */
+		0xff, 0xd0,				/* L1: call rax */
+		0xff, 0xc9,				/* dec ecx */
+		0x75, 0xfa,				/* jnz L1 */
+		0x48, 0x0f, 0xba, 0x2e, 0x3f,		/* bts qword [rsi], 63: NX */
+		0x0f, 0x01, 0x38,			/* invlpg [rax] */
+		0x8b, 0x18,				/* mov ebx, [rax]: fills the TLB */
+		0xff, 0xd0,				/* call rax */
+		0xf4,					/* hlt */
+	};
+	struct emu_test *t = dispatch_init();
+
+	t->cpu.gpr[R_SI] = PD8;
+	emu_test_run(t, code, sizeof(code));
+	CHECK(t->cpu.halted);
+	CHECK_EQ(emu_test_vector(t), EXC_PF);
+	CHECK_EQ(t->cpu.gpr[R_DX], 2000);
+	CHECK_EQ(t->cpu.cr2, FN_LIN);
+	dispatch_free(t);
+}
+
+int main(void)
+{
+	RUN(test_jit_far_remap);
+	RUN(test_jit_far_rewrite);
+	RUN(test_jit_far_nx);
+	return test_summary();
+}
