@@ -48,12 +48,24 @@ void jit_add_exit(struct jgen *g, uint8_t *rel, uint8_t kind, uint64_t rip,
 		.synced = g->synced, .saved = g->saved };
 }
 
-/* Store the host's arithmetic flags into cpu->rflags (RCX, RDX) */
+/*
+ * Store the host's arithmetic flags into cpu->rflags (RAX, RCX, RDX):
+ * LAHF and SETO, not PUSHFQ, which is microcoded and was the hottest
+ * instruction of the exits.
+ */
 static void gen_commit(struct jbuf *b)
 {
-	jb8(b, 0x9c);			/* pushfq */
-	jb8(b, 0x5a);			/* pop rdx */
-	j_alu_mi(b, 4, 4, jreg(HRDX), FL_ARITH);
+	jb8(b, 0x9f);				/* lahf */
+	jb8(b, 0x0f);				/* seto al */
+	jb8(b, 0x90);
+	jb8(b, 0xc0);
+	jb8(b, 0x0f);				/* movzx edx, ah */
+	jb8(b, 0xb6);
+	jb8(b, 0xd4);
+	j_alu_mi(b, 4, 4, jreg(HRDX), FL_ARITH & 0xff);
+	j_movx(b, 4, false, 1, HRAX, jreg(HRAX));	/* movzx eax, al */
+	j_shift_mi(b, 4, 4, jreg(HRAX), 11);		/* OF */
+	j_alu_mr(b, 4, 1, jreg(HRDX), HRAX);		/* or */
 	j_mov_rm(b, 8, HRCX, jmem(HRBX, OFF(rflags)));
 	j_alu_mi(b, 8, 4, jreg(HRCX), ~(uint64_t)FL_ARITH);
 	j_alu_mr(b, 8, 1, jreg(HRCX), HRDX);
