@@ -141,8 +141,86 @@ static void test_jit_far_nx(void)
 	dispatch_free(t);
 }
 
+/*
+ * Two blocks whose pages share the TLB's entry (1024 direct-mapped
+ * entries: 0x100000 and 0x900000 both index 256) jump to each other
+ * through a register: each jump finds the entry taken by the other page.
+ * jit_run fills it as the fetch would and runs the block translated;
+ * it used to leave each block's first instruction to the interpreter to
+ * fill it, a quarter of this loop's instructions.
+ */
+static void test_jit_tlb_conflict(void)
+{
+	static const uint8_t code[] = {
+		0xb9, 0x10, 0x27, 0x00, 0x00,		/* mov ecx, 10000 */
+		0xb8, 0x00, 0x01, 0x10, 0x00,		/* mov eax, A */
+		0xff, 0xe0,				/* jmp rax */
+	};
+	static const uint8_t a[] = {
+		0x48, 0xff, 0xc2,			/* A: inc rdx */
+		0xb8, 0x00, 0x01, 0x90, 0x00,		/* mov eax, B */
+		0xff, 0xe0,				/* jmp rax */
+	};
+	static const uint8_t b[] = {
+		0xff, 0xc9,				/* B: dec ecx */
+		0x74, 0x07,				/* jz H */
+		0xb8, 0x00, 0x01, 0x10, 0x00,		/* mov eax, A */
+		0xff, 0xe0,				/* jmp rax */
+		0xf4,					/* H: hlt */
+	};
+	struct emu_test *t = dispatch_init();
+	uint64_t ran;
+
+	memcpy(emu_test_ptr(t, 0x100100), a, sizeof(a));
+	memcpy(emu_test_ptr(t, 0x900100), b, sizeof(b));
+	emu_test_run(t, code, sizeof(code));
+	CHECK(t->cpu.halted);
+	CHECK_EQ(emu_test_vector(t), -1);
+	CHECK_EQ(t->cpu.gpr[R_DX], 10000);
+	ran = jit_stat_insns(t->cpu.jit);
+	printf("  %llu of 70000 instructions translated\n",
+	       (unsigned long long)ran);
+	CHECK(ran > 69000);
+	dispatch_free(t);
+}
+
+/*
+ * A call from translated code into a page that is not mapped: the #PF
+ * comes at the target (RIP and CR2), after the CALL pushed its return
+ * address, as when the interpreter fetches it.
+ */
+static void test_jit_far_fault(void)
+{
+	static const uint8_t code[] = {
+		0xb8, 0x00, 0x00, 0x80, 0x01,		/* mov eax, 0x1800000 */
+		0xb9, 0x64, 0x00, 0x00, 0x00,		/* mov ecx, 100 */
+		0x48, 0xff, 0xc2,			/* L: inc rdx */
+		0xff, 0xc9,				/* dec ecx */
+		0x75, 0xf9,				/* jnz L */
+		0xff, 0xd0,				/* call rax */
+		0xf4,					/* hlt */
+	};
+	struct emu_test *t = dispatch_init();
+	uint64_t sp;
+
+	emu_test_run(t, code, sizeof(code));
+	CHECK(t->cpu.halted);
+	CHECK_EQ(emu_test_vector(t), EXC_PF);
+	CHECK_EQ(t->cpu.cr2, 0x1800000);
+	CHECK_EQ(t->cpu.gpr[R_DX], 100);
+	sp = t->cpu.gpr[R_SP];
+	CHECK_EQ(emu_test_r64(t, sp) & 1, 0);		/* not present */
+	CHECK_EQ(emu_test_r64(t, sp + 8), 0x1800000);	/* RIP */
+	CHECK_EQ(emu_test_r64(t, sp + 32), EMU_TEST_STACK - 8);	/* RSP */
+	CHECK_EQ(emu_test_r64(t, EMU_TEST_STACK - 8), EMU_TEST_CODE + 19);
+	CHECK(jit_stat_insns(t->cpu.jit) >= 200);
+	dispatch_free(t);
+}
+
 int main(void)
 {
+	RUN(test_jit_tlb_conflict);
+	RUN(test_jit_far_fault);
 	RUN(test_jit_far_remap);
 	RUN(test_jit_far_rewrite);
 	RUN(test_jit_far_nx);

@@ -171,15 +171,16 @@ static __attribute__((noinline)) void run_loop(struct emu_cpu *cpu,
 			left -= ran;
 			cpu->insn_rip = cpu->rip;
 			cpu->insn_rsp = cpu->gpr[R_SP];
-			if (left > 0) {
-				/*
-				 * A translated STI's shadow: the instruction
-				 * in it, then interrupts (as after its own)
-				 */
-				if (cpu->shadow) {
-					cpu->shadow = false;
-					interp = 1;
-				}
+			/*
+			 * A translated STI's shadow: the instruction in it,
+			 * then interrupts (as after its own); a run that
+			 * spent its budget leaves nothing (interp 0)
+			 */
+			if (left > 0 && cpu->shadow) {
+				cpu->shadow = false;
+				interp = 1;
+			}
+			if (left > 0 && interp > 0) {
 				done = exec_insns(cpu, interp < left ? interp :
 							       left);
 				left -= done;

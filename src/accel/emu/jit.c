@@ -386,8 +386,18 @@ long jit_run(struct emu_cpu *cpu, long max, long *interp)
 		struct jit_front *f;
 		const uint8_t *p;
 
-		if (lin >> 12 != cpu->fetch_vpn && !jit_fetch_page(cpu, lin))
-			break;
+		/*
+		 * A page the TLB does not have (a jump to another page,
+		 * the entry taken by another page of the same index): the
+		 * fetch of its first byte fills it, as it would before the
+		 * interpreter ran the instruction, and faults the same way
+		 * (at RIP, which is that instruction's).
+		 */
+		if (lin >> 12 != cpu->fetch_vpn && !jit_fetch_page(cpu, lin)) {
+			cpu->insn_rip = lin;
+			cpu->insn_rsp = cpu->gpr[R_SP];
+			fetch_slow(cpu, lin);
+		}
 		p = cpu->fetch_hva + (lin & 0xfff);
 		f = jit_front(j, p);
 		if (f->key != p || f->rip != lin ||
@@ -437,6 +447,9 @@ long jit_run(struct emu_cpu *cpu, long max, long *interp)
 			break;
 	}
 	cpu->jit_link = NULL;
+	/* the budget spent: back to the run loop, nothing for the interpreter */
+	if (cpu->jit_left <= 0 && !cpu->jit_exit)
+		*interp = 0;
 	j->insns += budget - cpu->jit_left;
 	return budget - cpu->jit_left;
 }
