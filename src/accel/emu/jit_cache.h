@@ -67,7 +67,8 @@ int jit_cache_protect(struct jit_cache *c, uint8_t *p, size_t len, bool rw);
  * jumps to another guest page also look in, from translated code
  * (jit_gen.c's lookup stub): so its layout is the stub's.
  */
-#define JIT_FRONT	256
+#define JIT_FRONT	1024
+#define JIT_FRONT_MIX	10	/* index: (h ^ h >> this) & (JIT_FRONT - 1) */
 struct jit_front {
 	const uint8_t *key;	/* host address of the first byte */
 	uint64_t rip;
@@ -80,7 +81,7 @@ static inline unsigned jit_front_index(const uint8_t *p)
 {
 	uintptr_t h = (uintptr_t)p;
 
-	return (h ^ (h >> 8)) & (JIT_FRONT - 1);
+	return (h ^ (h >> JIT_FRONT_MIX)) & (JIT_FRONT - 1);
 }
 
 /*

@@ -260,7 +260,7 @@ static void gen_lookup(struct jbuf *b, const struct jit_env *env, int user)
 	j_alu_mr(b, 8, 0, jreg(HRCX), HRAX);			/* add */
 	/* RDX = the front entry for host address RCX (jit_front_index) */
 	j_mov_mr(b, 8, jreg(HRDX), HRCX);
-	j_shift_mi(b, 8, 5, jreg(HRDX), 8);
+	j_shift_mi(b, 8, 5, jreg(HRDX), JIT_FRONT_MIX);
 	j_alu_mr(b, 4, 6, jreg(HRDX), HRCX);			/* xor */
 	j_alu_mi(b, 4, 4, jreg(HRDX), JIT_FRONT - 1);
 	j_shift_mi(b, 4, 4, jreg(HRDX), 5);			/* shl */
