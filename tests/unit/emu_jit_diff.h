@@ -225,6 +225,109 @@ static inline void jd_sse(struct jd_prog *pg, struct jd_rand *r,
 		jd_r(r, 16), rm, 0, 0);
 }
 
+/*
+ * SSE/SSE2 arithmetic, logic, shuffles, compares and conversions (the
+ * translator's DC_SSE forms and some neighbours it leaves alone), with
+ * a register or memory operand: 16-byte sources mostly aligned.
+ */
+static inline void jd_sse_arith(struct jd_prog *pg, struct jd_rand *r,
+				struct jd_rm rm, bool fs)
+{
+	enum { X, I8, SH, MSK, SC, CMP, CVI, CV2, HALF };
+	static const uint8_t forms[][3] = {
+		/* prefix (0: none), opcode, kind */
+		{ 0x66, 0x60, X }, { 0x66, 0x61, X }, { 0x66, 0x62, X },
+		{ 0x66, 0x63, X }, { 0x66, 0x64, X }, { 0x66, 0x65, X },
+		{ 0x66, 0x66, X }, { 0x66, 0x67, X }, { 0x66, 0x68, X },
+		{ 0x66, 0x69, X }, { 0x66, 0x6a, X }, { 0x66, 0x6b, X },
+		{ 0x66, 0x6c, X }, { 0x66, 0x6d, X }, { 0x66, 0x74, X },
+		{ 0x66, 0x75, X }, { 0x66, 0x76, X }, { 0x66, 0xd1, X },
+		{ 0x66, 0xd2, X }, { 0x66, 0xd3, X }, { 0x66, 0xd4, X },
+		{ 0x66, 0xd5, X }, { 0x66, 0xd8, X }, { 0x66, 0xd9, X },
+		{ 0x66, 0xda, X }, { 0x66, 0xdb, X }, { 0x66, 0xdc, X },
+		{ 0x66, 0xdd, X }, { 0x66, 0xde, X }, { 0x66, 0xdf, X },
+		{ 0x66, 0xe0, X }, { 0x66, 0xe1, X }, { 0x66, 0xe2, X },
+		{ 0x66, 0xe3, X }, { 0x66, 0xe4, X }, { 0x66, 0xe5, X },
+		{ 0x66, 0xe8, X }, { 0x66, 0xe9, X }, { 0x66, 0xea, X },
+		{ 0x66, 0xeb, X }, { 0x66, 0xec, X }, { 0x66, 0xed, X },
+		{ 0x66, 0xee, X }, { 0x66, 0xef, X }, { 0x66, 0xf1, X },
+		{ 0x66, 0xf2, X }, { 0x66, 0xf3, X }, { 0x66, 0xf4, X },
+		{ 0x66, 0xf5, X }, { 0x66, 0xf6, X }, { 0x66, 0xf8, X },
+		{ 0x66, 0xf9, X }, { 0x66, 0xfa, X }, { 0x66, 0xfb, X },
+		{ 0x66, 0xfc, X }, { 0x66, 0xfd, X }, { 0x66, 0xfe, X },
+		{ 0, 0x14, X }, { 0, 0x15, X }, { 0x66, 0x14, X },
+		{ 0x66, 0x15, X }, { 0, 0x54, X }, { 0, 0x55, X },
+		{ 0, 0x56, X }, { 0, 0x57, X }, { 0x66, 0x54, X },
+		{ 0x66, 0x57, X }, { 0x66, 0x51, X }, { 0x66, 0x58, X },
+		{ 0x66, 0x59, X }, { 0x66, 0x5c, X }, { 0x66, 0x5d, X },
+		{ 0x66, 0x5e, X }, { 0x66, 0x5f, X }, { 0, 0x58, X },
+		{ 0x66, 0x70, I8 }, { 0xf3, 0x70, I8 }, { 0xf2, 0x70, I8 },
+		{ 0, 0xc6, I8 }, { 0x66, 0xc6, I8 },
+		{ 0x66, 0x71, SH }, { 0x66, 0x72, SH }, { 0x66, 0x73, SH },
+		{ 0x66, 0xd7, MSK }, { 0, 0x50, MSK }, { 0x66, 0x50, MSK },
+		{ 0xf2, 0x58, SC }, { 0xf2, 0x59, SC }, { 0xf2, 0x5c, SC },
+		{ 0xf2, 0x5e, SC }, { 0xf2, 0x5d, SC }, { 0xf2, 0x5f, SC },
+		{ 0xf2, 0x51, SC }, { 0xf2, 0x5a, SC }, { 0xf3, 0x58, SC },
+		{ 0xf3, 0x59, SC }, { 0xf3, 0x5c, SC }, { 0xf3, 0x5e, SC },
+		{ 0xf3, 0x51, SC }, { 0xf3, 0x5a, SC }, { 0xf3, 0x5d, SC },
+		{ 0x66, 0x2e, CMP }, { 0x66, 0x2f, CMP }, { 0, 0x2e, CMP },
+		{ 0, 0x2f, CMP },
+		{ 0xf2, 0x2a, CVI }, { 0xf3, 0x2a, CVI },
+		{ 0xf2, 0x2c, CV2 }, { 0xf2, 0x2d, CV2 }, { 0xf3, 0x2c, CV2 },
+		{ 0xf3, 0x2d, CV2 },
+		{ 0, 0x12, HALF }, { 0, 0x13, HALF }, { 0, 0x16, HALF },
+		{ 0, 0x17, HALF }, { 0x66, 0x12, HALF }, { 0x66, 0x13, HALF },
+		{ 0x66, 0x16, HALF }, { 0x66, 0x17, HALF },
+	};
+	const uint8_t *f = forms[jd_r(r, sizeof(forms) / sizeof(forms[0]))];
+	uint8_t op[2] = { 0x0f, f[1] };
+	int regf = jd_r(r, 16), size = jd_r(r, 2) ? 8 : 4, nimm = 0;
+	uint64_t imm = jd_r(r, 256);
+
+	switch (f[2]) {
+	case X: case I8:
+		nimm = f[2] == I8;
+		/* 16-byte sources mostly aligned */
+		if (rm.mem && jd_r(r, 4)) {
+			rm.kind = 1;
+			rm.disp &= ~15;
+		}
+		/* fall through */
+	case SC: case CMP: case HALF:
+		if (!rm.mem)
+			rm.reg = jd_r(r, 16);
+		break;
+	case SH: {
+		static const uint8_t ext[] = { 2, 4, 6, 3, 7, 2, 6 };
+
+		rm = (struct jd_rm){ .reg = jd_r(r, 16) };
+		regf = ext[jd_r(r, f[1] == 0x73 ? 7 : 3)];
+		if (f[1] == 0x73 && regf == 4)
+			regf = 6;
+		if (jd_r(r, 2))
+			imm = jd_r(r, 20);
+		nimm = 1;
+		break;
+	}
+	case MSK:
+		rm = (struct jd_rm){ .reg = jd_r(r, 16) };
+		regf = jd_dst(r);
+		break;
+	case CVI:	/* a general register or memory source */
+		break;
+	default:	/* CV2: a general register destination */
+		regf = jd_dst(r);
+		if (!rm.mem)
+			rm.reg = jd_r(r, 16);
+		break;
+	}
+	if (fs && rm.mem)
+		pg->code[pg->len++] = 0x64;
+	if (f[0])
+		pg->code[pg->len++] = f[0];
+	jd_emit(pg, size, false, false, op, 2, regf, rm, imm, nimm);
+}
+
 /* [r15 + d32] for RDI or RSI: in the data, now and then near a page end */
 static inline void jd_lea_r15(struct jd_prog *pg, struct jd_rand *r,
 			      int reg)
@@ -358,7 +461,7 @@ static inline void jd_btx(struct jd_prog *pg, struct jd_rand *r, int reg,
 static inline void jd_insn(struct jd_prog *pg, struct jd_rand *r, int idx)
 {
 	static const int sizes[] = { 1, 2, 4, 8, 4, 8 };
-	int size = sizes[jd_r(r, 6)], w = size != 1, kind = jd_r(r, 27);
+	int size = sizes[jd_r(r, 6)], w = size != 1, kind = jd_r(r, 29);
 	bool mem = jd_r(r, 3) == 0, fs = jd_r(r, 8) == 0;
 	bool rex40 = size == 1 && jd_r(r, 2);
 	int reg = jd_dst(r);
@@ -589,6 +692,9 @@ static inline void jd_insn(struct jd_prog *pg, struct jd_rand *r, int idx)
 	case 20:		/* SSE moves */
 		jd_sse(pg, r, rm, fs);
 		break;
+	case 25: case 26:	/* SSE arithmetic, compares, conversions */
+		jd_sse_arith(pg, r, rm, fs);
+		break;
 	case 21:		/* REP STOS, REP MOVS */
 		jd_rep_str(pg, r, size);
 		break;
@@ -668,6 +774,66 @@ static inline void jd_build(struct jd_prog *pg, struct jd_rand *r)
 	}
 }
 
+/*
+ * A double (or two floats): small integers, fractions, signed zeros,
+ * infinities, quiet and signalling NaNs, denormals, huge values
+ */
+static inline uint64_t jd_fp(struct jd_rand *r)
+{
+	static const uint64_t d[] = {
+		0x3ff0000000000000ULL, 0xbff8000000000000ULL, 0,
+		0x8000000000000000ULL, 0x7ff0000000000000ULL,
+		0xfff0000000000000ULL, 0x7ff8000000000000ULL,
+		0x7ff4000000000001ULL, 0xfff8000000000000ULL,
+		0x0000000000000001ULL, 0x000fffffffffffffULL,
+		0x7fefffffffffffffULL, 0x43e0000000000000ULL,
+		0xc3e0000000000001ULL, 0x41dfffffffc00000ULL,
+		0x3fe0000000000000ULL,
+	};
+	static const uint32_t f[] = {
+		0x3f800000, 0xbfc00000, 0, 0x80000000, 0x7f800000,
+		0xff800000, 0x7fc00000, 0x7fa00001, 0x00000001, 0x007fffff,
+		0x7f7fffff, 0x5f000000, 0xcf000001, 0x3f000000,
+	};
+
+	switch (jd_r(r, 4)) {
+	case 0:
+		return d[jd_r(r, sizeof(d) / sizeof(d[0]))];
+	case 1:
+		return (uint64_t)f[jd_r(r, sizeof(f) / sizeof(f[0]))] << 32 |
+		       f[jd_r(r, sizeof(f) / sizeof(f[0]))];
+	case 2:	/* an integer as a double */
+		{
+			double v = (double)(int32_t)jd_imm(r) /
+				   (double)(1 + jd_r(r, 8));
+			uint64_t q;
+
+			memcpy(&q, &v, 8);
+			return q;
+		}
+	default:	/* a random sign, exponent near 1.0 and mantissa */
+		return (uint64_t)jd_r(r, 2) << 63 |
+		       (uint64_t)(1023 - 40 + jd_r(r, 80)) << 52 |
+		       ((uint64_t)jd_r(r, 1u << 24) << 28 ^ jd_imm(r));
+	}
+}
+
+/*
+ * MXCSR: mostly the default, else with status bits, another rounding,
+ * FTZ/DAZ or an unmasked exception (the translator's floating point
+ * must leave those to the interpreter)
+ */
+static inline uint32_t jd_mxcsr(struct jd_rand *r)
+{
+	static const uint32_t m[] = { 0x1fa1, 0x3f80, 0x5f80, 0x7f80,
+				      0x9f80, 0x1fc0, 0x1f00, 0x1d80,
+				      0x1e80, 0x1f7f };
+
+	if (jd_r(r, 2))
+		return 0x1f80;
+	return m[jd_r(r, sizeof(m) / sizeof(m[0]))];
+}
+
 /* The same start for both CPUs: registers, flags, data */
 static inline void jd_setup(struct emu_test *t, struct jd_rand *r,
 			    const struct jd_prog *pg)
@@ -686,7 +852,12 @@ static inline void jd_setup(struct emu_test *t, struct jd_rand *r,
 	for (int i = 0; i < 16; i++) {
 		t->cpu.xmm[i].q[0] = jd_imm(r) ^ (uint64_t)jd_r(r, 1u << 20) << 40;
 		t->cpu.xmm[i].q[1] = jd_imm(r) ^ (uint64_t)jd_r(r, 1u << 20) << 40;
+		/* floating-point values now and then */
+		for (int j = 0; j < 2; j++)
+			if (!jd_r(r, 3))
+				t->cpu.xmm[i].q[j] = jd_fp(r);
 	}
+	t->cpu.mxcsr = jd_mxcsr(r);
 	t->cpu.seg[SEG_FS].base = 0x1000 * jd_r(r, 2);
 	for (int i = 0; i < JD_DATA_BYTES; i++)
 		data[i] = jd_r(r, 256);
@@ -741,13 +912,22 @@ static inline int jd_compare(const struct jd_prog *pg,
 		}
 	for (int i = 0; i < 16 && !bad; i++)
 		if (memcmp(&a->cpu.xmm[i], &b->cpu.xmm[i], 16)) {
-			snprintf(why, whylen, "xmm%d differs", i);
+			snprintf(why, whylen, "xmm%d: %016llx%016llx vs %016llx%016llx",
+				 i, (unsigned long long)a->cpu.xmm[i].q[1],
+				 (unsigned long long)a->cpu.xmm[i].q[0],
+				 (unsigned long long)b->cpu.xmm[i].q[1],
+				 (unsigned long long)b->cpu.xmm[i].q[0]);
 			bad = 1;
 		}
 	if (!bad && a->cpu.rip != b->cpu.rip) {
 		snprintf(why, whylen, "rip: 0x%llx vs 0x%llx",
 			 (unsigned long long)a->cpu.rip,
 			 (unsigned long long)b->cpu.rip);
+		bad = 1;
+	}
+	if (!bad && a->cpu.mxcsr != b->cpu.mxcsr) {
+		snprintf(why, whylen, "mxcsr: 0x%x vs 0x%x", a->cpu.mxcsr,
+			 b->cpu.mxcsr);
 		bad = 1;
 	}
 	if (!bad && a->cpu.rflags != b->cpu.rflags) {

@@ -348,6 +348,78 @@ static void test_jit_lock_atomic(void)
 }
 
 /*
+ * A loop of the SSE that busybox's awk and glibc's string functions run
+ * (CVTSI2SD, MULSD, ADDSD, UCOMISD, PUNPCKLBW, PSHUFD, PCMPEQB,
+ * PMOVMSKB) gives the interpreter's registers and flags when translated,
+ * runs translated with the default MXCSR, and with another rounding
+ * mode leaves its floating point to the interpreter (the translator's
+ * floating point is only for the default MXCSR).
+ */
+static void sse_loop(uint32_t mxcsr, bool jit, struct emu_cpu *out,
+		     uint64_t *translated)
+{
+	enum { N = 5000 };	/* emu_test_run stops at 100,000 */
+	static const uint8_t code[] = {
+		0xb9, N & 0xff, N >> 8, 0, 0,		/* mov ecx, N */
+		0xf2, 0x0f, 0x2a, 0xc1,			/* cvtsi2sd xmm0, ecx */
+		0xf2, 0x0f, 0x59, 0xc1,			/* mulsd xmm0, xmm1 */
+		0xf2, 0x0f, 0x58, 0xd0,			/* addsd xmm2, xmm0 */
+		0x66, 0x0f, 0x2e, 0xd1,			/* ucomisd xmm2, xmm1 */
+		0x66, 0x0f, 0x60, 0xdb,			/* punpcklbw xmm3, xmm3 */
+		0x66, 0x0f, 0x70, 0xdb, 0x1b,		/* pshufd xmm3, xmm3, 1bh */
+		0x66, 0x0f, 0x74, 0xe3,			/* pcmpeqb xmm4, xmm3 */
+		0x66, 0x0f, 0xd7, 0xc4,			/* pmovmskb eax, xmm4 */
+		0x01, 0xc2,				/* add edx, eax */
+		0xff, 0xc9,				/* dec ecx */
+		0x75, 0xd9,				/* jnz to the cvtsi2sd */
+		0xf4,					/* hlt */
+	};
+	struct emu_test *t = emu_test_init64();
+
+	if (jit) {
+		t->cpu.jit = jit_create();
+		CHECK(t->cpu.jit != NULL);
+	}
+	t->cpu.mxcsr = mxcsr;
+	t->cpu.xmm[1].q[0] = 0x3fe0000000000000ULL;	/* 0.5 */
+	t->cpu.xmm[3].q[0] = 0x8000ff0102037f80ULL;
+	t->cpu.xmm[4].q[1] = 0x00ff00ff00ff00ffULL;
+	t->cpu.gpr[R_DX] = 0;
+	emu_test_run(t, code, sizeof(code));
+	CHECK(t->cpu.halted);
+	CHECK_EQ(emu_test_vector(t), -1);
+	*out = t->cpu;
+	*translated = jit ? jit_stat_insns(t->cpu.jit) : 0;
+	jit_destroy(t->cpu.jit);
+	t->cpu.jit = NULL;
+	emu_test_free(t);
+}
+
+static void test_jit_sse_loop(void)
+{
+	static struct emu_cpu ref, on, off;
+	uint64_t n_on, n_off, n;
+
+	sse_loop(0x1f80, false, &ref, &n);
+	sse_loop(0x1f80, true, &on, &n_on);
+	sse_loop(0x3f80, true, &off, &n_off);
+	for (int i = 0; i < 5; i++) {
+		CHECK(!memcmp(&ref.xmm[i], &on.xmm[i], 16));
+		CHECK(!memcmp(&ref.xmm[i], &off.xmm[i], 16));
+	}
+	CHECK_EQ(ref.gpr[R_DX], on.gpr[R_DX]);
+	CHECK_EQ(ref.gpr[R_AX], on.gpr[R_AX]);
+	CHECK_EQ(ref.rflags, on.rflags);
+	CHECK_EQ(ref.gpr[R_DX], off.gpr[R_DX]);
+	CHECK_EQ(ref.rflags, off.rflags);
+	printf("  translated: %llu with the default MXCSR, %llu rounding down\n",
+	       (unsigned long long)n_on, (unsigned long long)n_off);
+	/* 11 instructions a round, 4 of them floating point */
+	CHECK(n_on > 5000ULL * 10);
+	CHECK(n_off < 5000ULL * 8);
+}
+
+/*
  * CVISOR_JIT_STATS names the instruction a run ended at by its opcode
  * without reading past its page: 14 prefixes, a REX and 0F in the
  * page's last 16 bytes, with no readable page after it.
@@ -385,6 +457,7 @@ int main(void)
 	RUN(test_jit_page_end);
 	RUN(test_jit_cmpxchg_reg);
 	RUN(test_jit_differential);
+	RUN(test_jit_sse_loop);
 	RUN(test_jit_lock_atomic);
 	RUN(test_jit_split_lock);
 	RUN(test_jit_stats_page_end);

@@ -50,7 +50,18 @@ enum dc_kind {
 	 * (jit_bit.c; op: 0..3) by an imm8 or, imm DC_BIT_REG, register reg
 	 */
 	DC_PUSHF, DC_POPF, DC_CLI, DC_STI, DC_MOV_SREG, DC_BTX,
+	/*
+	 * SSE/SSE2 arithmetic, logic, shuffles, compares and conversions
+	 * (dc_sse_form): op the second opcode byte, size2 the prefix
+	 * (DC_PFX_*), size 8 with REX.W else 4, imm the imm8 if any
+	 */
+	DC_SSE,
 };
+
+enum { DC_PFX_NONE, DC_PFX_66, DC_PFX_F3, DC_PFX_F2 };
+enum { DC_SSE_FORM = 1, DC_SSE_IMM8 };
+/* dcache_sse.c: 0, DC_SSE_FORM or DC_SSE_IMM8 (an imm8 follows) */
+int dc_sse_form(int pfx, uint8_t op);
 
 #define DC_COUNT_CL	0x100	/* DC_SHIFT count from CL (not an imm8) */
 #define DC_BIT_REG	0x100	/* DC_BTX bit offset from register reg */

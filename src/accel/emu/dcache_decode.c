@@ -86,8 +86,9 @@ static int dc_acc_imm(const uint8_t *p, int i, struct dc_entry *e)
 /* Decode p (16 readable bytes) into e; DC_NONE if it is not a cached form */
 static void dc_decode(const uint8_t *p, struct dc_entry *e)
 {
-	int i = 0, osize;
+	int i = 0, osize, pfx;
 	uint8_t op;
+	bool sse;
 
 	bool p66 = false, pf3 = false, pf2 = false;
 
@@ -122,8 +123,10 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 	osize = (e->rex & 8) ? 8 : p66 ? 2 : 4;
 	op = p[i++];
 	e->size = (op & 1) ? osize : 1;
+	pfx = p66 ? DC_PFX_66 : pf3 ? DC_PFX_F3 : pf2 ? DC_PFX_F2 : DC_PFX_NONE;
+	sse = op == 0x0f && dc_sse_form(pfx, p[i]);
 	/* With 66 only data forms whose immediates we size below */
-	if (p66 && !((op < 0x40 && (op & 7) < 6) || (op >= 0x80 && op <= 0x8b) ||
+	if (p66 && !sse && !((op < 0x40 && (op & 7) < 6) || (op >= 0x80 && op <= 0x8b) ||
 		     op == 0xa9 ||
 		     op == 0xc1 || op == 0xd1 || op == 0xd3 || op == 0xf7 ||
 		     op == 0xc7 || op == 0x90 || op == 0x8c ||
@@ -136,12 +139,12 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 				     p[i] == 0xef))))
 		goto out;
 	/* With F3 only MOVDQU, MOVSS, MOVQ, REP MOVS/STOS; with F2 MOVSD */
-	if (pf3 && !(op == 0x0f && (p[i] == 0x6f || p[i] == 0x7f ||
+	if (pf3 && !sse && !(op == 0x0f && (p[i] == 0x6f || p[i] == 0x7f ||
 				    p[i] == 0x10 || p[i] == 0x11 ||
 				    p[i] == 0x7e || p[i] == 0xbc)) &&
 	    op != 0xa4 && op != 0xa5 && op != 0xaa && op != 0xab)
 		goto out;
-	if (pf2 && !(op == 0x0f && (p[i] == 0x10 || p[i] == 0x11)))
+	if (pf2 && !sse && !(op == 0x0f && (p[i] == 0x10 || p[i] == 0x11)))
 		goto out;
 	if (op < 0x40 && (op & 7) < 4) {
 		e->op = op >> 3;
@@ -311,7 +314,17 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 	} else if (op == 0x0f) {
 		op = p[i++];
 		e->size = osize;
-		if (op >= 0x80 && op <= 0x8f) {
+		if (sse) {
+			dc_modrm(p, &i, e);
+			if (dc_sse_form(pfx, op) == DC_SSE_IMM8)
+				e->imm = p[i++];
+			e->op = op;
+			e->size2 = pfx;
+			e->size = (e->rex & 8) ? 8 : 4;
+			/* PXOR of registers has its own handler */
+			e->kind = p66 && op == 0xef && !e->mem ? DC_PXOR :
+				  DC_SSE;
+		} else if (op >= 0x80 && op <= 0x8f) {
 			e->op = op & 15;
 			e->imm = s32(p + i);
 			i += 4;
@@ -370,10 +383,6 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 				(p66 && (op == 0x6f || op == 0x7f));
 			e->kind = op == 0x10 || op == 0x28 || op == 0x6f ?
 				  DC_XMM_LOAD : DC_XMM_STORE;
-		} else if (p66 && op == 0xef) {
-			dc_modrm(p, &i, e);
-			if (!e->mem)
-				e->kind = DC_PXOR;
 		} else if (p66 || pf3) {
 			/* only the forms above with 66 or F3 */
 		} else if (op >= 0xc8 && op <= 0xcf) {
@@ -603,6 +612,7 @@ static uint16_t dc_pick(struct dc_entry *e)
 	case DC_STI:
 	case DC_MOV_SREG:
 	case DC_BTX:
+	case DC_SSE:
 		return H_DECODE;
 	case DC_IMUL:
 	case DC_IMUL_IMM:

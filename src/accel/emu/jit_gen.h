@@ -138,4 +138,10 @@ void jit_gen_rep_str(struct jgen *g, const struct dc_entry *e);
 /* jit_xmm.c: SSE moves (DC_XMM_LOAD/STORE, DC_PXOR, DC_XMM_SCALAR, DC_MOVQ) */
 void jit_gen_xmm(struct jgen *g, const struct dc_entry *e);
 
+/* jit_sse.c: SSE/SSE2 arithmetic, logic, compares, conversions (DC_SSE) */
+bool jit_sse_supported(const struct dc_entry *e);
+bool jit_sse_writes_flags(const struct dc_entry *e);
+void jit_sse_flag_use(const struct dc_entry *e, bool *reads, bool *sets);
+void jit_gen_sse(struct jgen *g, const struct dc_entry *e);
+
 #endif

@@ -89,6 +89,8 @@ bool jit_op_supported(const struct dc_entry *e)
 	case DC_PUSHF: case DC_POPF: case DC_CLI: case DC_STI:
 	case DC_MOV_SREG:
 		return jit_sys_supported(e);
+	case DC_SSE:
+		return jit_sse_supported(e);
 	case DC_LEA:
 		return e->size >= 4;
 	case DC_MOVSXD:
@@ -111,6 +113,8 @@ bool jit_op_writes_flags(const struct dc_entry *e)
 	case DC_IMUL: case DC_IMUL_IMM: case DC_BT: case DC_BITSCAN:
 	case DC_CMPXCHG: case DC_XADD: case DC_BTX: case DC_POPF:
 		return true;
+	case DC_SSE:
+		return jit_sse_writes_flags(e);
 	case DC_SHLD:
 		return e->imm == DC_COUNT_CL ||
 		       (e->imm & (e->size == 8 ? 63 : 31));
@@ -157,6 +161,9 @@ void jit_op_flag_use(const struct dc_entry *e, bool *reads, bool *sets)
 	case DC_SHLD:
 		*sets = e->imm != DC_COUNT_CL &&
 			(e->imm & (e->size == 8 ? 63 : 31));
+		break;
+	case DC_SSE:
+		jit_sse_flag_use(e, reads, sets);
 		break;
 	case DC_GROUP3:
 		/* MUL and IMUL keep AF; DIV keeps all, or leaves for a #DE */
@@ -435,6 +442,9 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 	case DC_XMM_SCALAR:
 	case DC_MOVQ:
 		jit_gen_xmm(g, e);
+		break;
+	case DC_SSE:
+		jit_gen_sse(g, e);
 		break;
 	case DC_REP_STR:
 		jit_gen_rep_str(g, e);
