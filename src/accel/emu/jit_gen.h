@@ -50,6 +50,7 @@ struct jgen {
 	bool saved;		/* this instruction saved them in AL/AH */
 	bool live_in, live_out;	/* flags needed before / after it */
 	bool bad;		/* too many exits */
+	bool mxcsr_ok;		/* jit_sse.c checked the guest's MXCSR */
 	struct jexit x[JIT_EXITS];
 	unsigned nx;
 };

@@ -97,7 +97,7 @@ void jit_sse_flag_use(const struct dc_entry *e, bool *reads, bool *sets)
 {
 	enum sse_class c = sse_class(e);
 
-	/* a lookup or the MXCSR check leaves before it */
+	/* a lookup or the MXCSR check leaves before it (where it is made) */
 	*reads = e->mem || sse_fp(c);
 	*sets = c == S_COMIS;
 }
@@ -123,12 +123,16 @@ static void movdqu(struct jbuf *b, bool load, int x, struct jop m)
 
 /*
  * Leave before the instruction unless the guest's MXCSR is the default
- * but for its status bits (the flags are saved around the compare)
+ * but for its status bits (the flags are saved around the compare); once
+ * a block: no translated instruction changes MXCSR
  */
 static void gen_mxcsr_check(struct jgen *g)
 {
 	struct jbuf *b = &g->b;
 
+	if (g->mxcsr_ok)
+		return;
+	g->mxcsr_ok = true;
 	jit_gen_save(g);
 	j_mov_rm(b, 4, T, jmem(HRBX, OFF(mxcsr)));
 	j_alu_mi(b, 4, 4, jreg(T), ~MXCSR_STATUS);		/* and */
