@@ -420,6 +420,66 @@ static void test_jit_sse_loop(void)
 }
 
 /*
+ * A 16-byte memory operand of SSE arithmetic must be aligned (#GP(0) at
+ * the instruction, the destination kept), by the interpreter and by the
+ * translator (which leaves it to the interpreter); an 8-byte scalar one
+ * need not be.
+ */
+static int sse_align_run(bool jit, int disp, bool scalar,
+			 struct emu_cpu *out, uint64_t *frame)
+{
+	uint8_t code[] = {
+		0x66, 0x41, 0x0f, 0xfc, 0x47, (uint8_t)disp,	/* paddb xmm0, [r15+d] */
+		0xf4,
+	};
+	struct emu_test *t = emu_test_init64();
+	uint8_t *data = emu_test_ptr(t, EMU_TEST_DATA);
+	int vec;
+
+	if (scalar) {
+		code[0] = 0xf2;		/* addsd xmm0, [r15+d] */
+		code[3] = 0x58;
+	}
+	if (jit) {
+		t->cpu.jit = jit_create();
+		CHECK(t->cpu.jit != NULL);
+		jit_eager(t->cpu.jit);
+	}
+	for (int i = 0; i < 64; i++)
+		data[i] = 0x10 + i;
+	t->cpu.gpr[15] = EMU_TEST_DATA;
+	t->cpu.xmm[0].q[0] = 0x3ff0000000000000ULL;
+	t->cpu.xmm[0].q[1] = 0x0102030405060708ULL;
+	emu_test_run(t, code, sizeof(code));
+	*out = t->cpu;
+	memcpy(frame, emu_test_ptr(t, t->cpu.gpr[R_SP]), 16);
+	vec = emu_test_vector(t);
+	jit_destroy(t->cpu.jit);
+	t->cpu.jit = NULL;
+	emu_test_free(t);
+	return vec;
+}
+
+static void test_jit_sse_align(void)
+{
+	static struct emu_cpu c[2];
+	uint64_t frame[2];
+
+	for (int jit = 0; jit < 2; jit++) {
+		CHECK_EQ(sse_align_run(jit, 1, false, &c[jit], frame), EXC_GP);
+		CHECK_EQ(frame[0], 0);
+		CHECK_EQ(frame[1], EMU_TEST_CODE);
+		CHECK_EQ(c[jit].xmm[0].q[1], 0x0102030405060708ULL);
+		CHECK_EQ(sse_align_run(jit, 16, false, &c[jit], frame), -1);
+		CHECK_EQ(c[jit].xmm[0].q[1], 0x0102030405060708ULL +
+					     0x2f2e2d2c2b2a2928ULL);
+		CHECK_EQ(sse_align_run(jit, 1, true, &c[jit], frame), -1);
+		CHECK_EQ(c[jit].xmm[0].q[1], 0x0102030405060708ULL);
+	}
+	CHECK(!memcmp(&c[0].xmm[0], &c[1].xmm[0], 16));
+}
+
+/*
  * CVISOR_JIT_STATS names the instruction a run ended at by its opcode
  * without reading past its page: 14 prefixes, a REX and 0F in the
  * page's last 16 bytes, with no readable page after it.
@@ -458,6 +518,7 @@ int main(void)
 	RUN(test_jit_cmpxchg_reg);
 	RUN(test_jit_differential);
 	RUN(test_jit_sse_loop);
+	RUN(test_jit_sse_align);
 	RUN(test_jit_lock_atomic);
 	RUN(test_jit_split_lock);
 	RUN(test_jit_stats_page_end);

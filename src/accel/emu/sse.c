@@ -112,13 +112,17 @@ static void unpack(union xmm *d, const union xmm *s, int lane, bool high)
 	*d = r;
 }
 
-/* 66 0F 60..6F, D0..FF: packed integer ops with an xmm/m128 source. */
+/*
+ * 66 0F 60..6F, D0..FF: packed integer ops with an xmm/m128 source (an
+ * m128 of any legacy SSE operation but the unaligned moves must be
+ * 16-byte aligned: #GP(0))
+ */
 static bool packed_int(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 {
 	union xmm *d = &cpu->xmm[in->reg], s, r;
 	int i;
 
-	load128(cpu, in, &s, false);
+	load128(cpu, in, &s, true);
 	r = *d;
 	switch (op) {
 	case 0x60: unpack(&r, &s, 1, false); break;
@@ -250,7 +254,7 @@ static void shuffle(struct emu_cpu *cpu, struct insn *in)
 	uint8_t imm;
 
 	decode_modrm(cpu, in, 1);
-	load128(cpu, in, &s, false);
+	load128(cpu, in, &s, true);
 	imm = fetch8(cpu);
 	r = s;
 	if (in->last_pfx == 0x66) {
@@ -355,7 +359,7 @@ void exec_sse(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 	}
 	case 0x14: case 0x15:
 		decode_modrm(cpu, in, 0);
-		load128(cpu, in, &v, false);
+		load128(cpu, in, &v, true);
 		unpack(&cpu->xmm[in->reg], &v, pfx == 0x66 ? 8 : 4,
 		       op == 0x15);
 		return;
@@ -367,7 +371,7 @@ void exec_sse(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 
 		decode_modrm(cpu, in, 0);
 		d = &cpu->xmm[in->reg];
-		load128(cpu, in, &v, false);
+		load128(cpu, in, &v, true);
 		for (int i = 0; i < 2; i++) {
 			uint64_t a = d->q[i], b = v.q[i];
 
@@ -444,7 +448,7 @@ void exec_sse(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 		uint8_t imm;
 
 		decode_modrm(cpu, in, 1);
-		load128(cpu, in, &v, false);
+		load128(cpu, in, &v, true);
 		imm = fetch8(cpu);
 		d = &cpu->xmm[in->reg];
 		if (pfx == 0x66) {

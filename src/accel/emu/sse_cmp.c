@@ -22,6 +22,8 @@ static void load_src(struct emu_cpu *cpu, struct insn *in, union xmm *s,
 		return;
 	}
 	*s = (union xmm){ 0 };
+	if (n == 16 && (in->addr & 15))
+		cpu_raise(cpu, EXC_GP, 0);	/* a legacy SSE m128 */
 	if (n == 16)
 		mem_read_buf(cpu, in->addr, s, 16);
 	else

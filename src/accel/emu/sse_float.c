@@ -162,6 +162,8 @@ void exec_sse_float(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 			s = (union xmm){ 0 };
 			s.q[0] = mem_read(cpu, in->addr, dbl ? 8 : 4);
 		} else if (in->mem) {
+			if (in->addr & 15)	/* a legacy SSE m128 */
+				cpu_raise(cpu, EXC_GP, 0);
 			mem_read_buf(cpu, in->addr, &s, 16);
 		} else {
 			s = cpu->xmm[in->rm];
