@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "vmm/affinity.h"
 #include "vmm/log.h"
@@ -112,6 +113,13 @@ int vcpus_start(struct vm *vm)
 		if (ret)
 			return ret;
 	}
+	/*
+	 * Each thread names itself before the VM is reported started, so
+	 * `cvisor info` never shows a vCPU without its thread id.
+	 */
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		while (!atomic_load(&vm->vcpus[i].tid))
+			nanosleep(&(struct timespec){ .tv_nsec = 100000 }, NULL);
 	return 0;
 }
 

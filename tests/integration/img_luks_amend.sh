@@ -106,10 +106,10 @@ if command -v strace >/dev/null; then
 	off=$(qemu-img info --output=json a.qcow2 | python3 -c '
 import json, sys
 print(json.load(sys.stdin)["format-specific"]["data"]["encrypt"]["slots"][0]["key-offset"])')
-	strace -f -e trace=pwrite64,fdatasync -o add.trace "$C" img amend $SEC \
+	strace -f -s 0 -e trace=pwrite64,fdatasync -o add.trace "$C" img amend $SEC \
 		--image-opts "$(io s2)" \
 		-o encrypt.state=active,encrypt.new-secret=s0,encrypt.keyslot=0,encrypt.iter-time=10 >/dev/null 2>&1
-	strace -f -e trace=pwrite64,fdatasync -o del.trace "$C" img amend $SEC \
+	strace -f -s 0 -e trace=pwrite64,fdatasync -o del.trace "$C" img amend $SEC \
 		--image-opts "$(io s2)" -o encrypt.state=inactive,encrypt.keyslot=0 >/dev/null 2>&1
 	seq_of() { grep -E 'pwrite64|fdatasync' "$1" | sed -E 's/.*pwrite64\([0-9]+, "[^"]*"(\.\.\.)?, ([0-9]+), ([0-9]+)\).*/W \2 \3/; s/.*fdatasync.*/S/' | tr '\n' ' '; }
 	a=$(seq_of add.trace)
