@@ -66,6 +66,44 @@ static void test_jit_self_modifying(void)
 }
 
 /*
+ * A block chained into from the loop's start is patched once, halfway:
+ * it is made again, and the chained jump goes to the new block; it went
+ * on to the old one, whose byte check sent it back as stale, on every
+ * pass until the cache's next flush.
+ */
+static void test_jit_stale_rechain(void)
+{
+	static const uint8_t code[] = {
+		0xb9, 0xe8, 0x03, 0x00, 0x00,		/* mov ecx, 1000 */
+		0x83, 0xc2, 0x01,			/* L: add edx, 1 */
+		0xeb, 0x00,				/* jmp M */
+		0x83, 0xc3, 0x01,			/* M: add ebx, 1 */
+		0x81, 0xf9, 0xf4, 0x01, 0x00, 0x00,	/* cmp ecx, 500 */
+		0x75, 0x07,				/* jne N */
+		0xc6, 0x05, 0xf0, 0xff, 0xff, 0xff, 0x02, /* mov byte [M+2], 2 */
+		0xff, 0xc9,				/* N: dec ecx */
+		0x75, 0xe5,				/* jnz L */
+		0xf4,					/* hlt */
+	};
+	struct emu_test *t = emu_test_init64();
+
+	t->cpu.jit = jit_create();
+	CHECK(t->cpu.jit != NULL);
+	jit_eager(t->cpu.jit);
+	t->cpu.gpr[R_DX] = t->cpu.gpr[R_BX] = 0;
+	emu_test_run(t, code, sizeof(code));
+	CHECK_EQ(t->cpu.gpr[R_DX], 1000);
+	CHECK_EQ(t->cpu.gpr[R_BX], 501 + 499 * 2);
+	CHECK_EQ(emu_test_vector(t), -1);
+	CHECK(jit_stat_insns(t->cpu.jit) > 2000);
+	printf("  %llu entries into stale blocks\n",
+	       (unsigned long long)jit_stat_stale(t->cpu.jit));
+	CHECK(jit_stat_stale(t->cpu.jit) <= 4);
+	jit_destroy(t->cpu.jit);
+	emu_test_free(t);
+}
+
+/*
  * A loop whose instructions end at, and cross, a page's end, at each
  * distance from it: the translator takes those that end in the page
  * (decoding a padded copy of its rest) and leaves the crossing one to
@@ -514,6 +552,7 @@ int main(void)
 	RUN(test_jit_self_modifying);
 	RUN(test_jit_wx);
 	RUN(test_jit_table_conflict);
+	RUN(test_jit_stale_rechain);
 	RUN(test_jit_page_end);
 	RUN(test_jit_cmpxchg_reg);
 	RUN(test_jit_differential);
