@@ -109,16 +109,63 @@ void migration_in_close(struct migration_in *in)
 	free(in);
 }
 
+/* The stream's first section, the VM's configuration, into in->config. */
+static int read_config(struct migration_in *in, char *err, size_t errlen)
+{
+	const char *name;
+	uint32_t version;
+	int ret;
+
+	in->r = state_reader_create(in->f, err, errlen);
+	if (!in->r)
+		return -EINVAL;
+	ret = state_next_section(in->r, &name, &version);
+	if (ret <= 0 || strcmp(name, "config") || version != 1) {
+		snprintf(err, errlen, "migration stream: %s",
+			 ret < 0 ? state_reader_error(in->r) :
+			 "it does not start with the VM's configuration");
+		return -EINVAL;
+	}
+	in->config_len = state_remaining(in->r);
+	in->config = malloc(in->config_len + 1);
+	if (!in->config || state_get(in->r, in->config, in->config_len)) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	in->config[in->config_len] = 0;
+	return 0;
+}
+
+struct migration_in *migration_in_open(FILE *f, const char **config,
+				       size_t *config_len, char *err,
+				       size_t errlen)
+{
+	struct migration_in *in = calloc(1, sizeof(*in));
+
+	if (!in) {
+		snprintf(err, errlen, "out of memory");
+		fclose(f);
+		return NULL;
+	}
+	in->fd = -1;
+	in->f = f;
+	if (read_config(in, err, errlen)) {
+		migration_in_close(in);
+		return NULL;
+	}
+	*config = in->config;
+	*config_len = in->config_len;
+	return in;
+}
+
 struct migration_in *migration_accept(const char *uri, const char **config,
 				      size_t *config_len, char *err,
 				      size_t errlen)
 {
 	struct migration_in *in;
-	const char *name;
 	char host[256];
-	uint32_t version;
 	uint16_t port;
-	int lfd, ret;
+	int lfd;
 
 	if (migration_parse_uri(uri, host, sizeof(host), &port, err, errlen))
 		return NULL;
@@ -143,23 +190,8 @@ struct migration_in *migration_accept(const char *uri, const char **config,
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	in->r = state_reader_create(in->f, err, errlen);
-	if (!in->r)
+	if (read_config(in, err, errlen))
 		goto fail;
-	ret = state_next_section(in->r, &name, &version);
-	if (ret <= 0 || strcmp(name, "config") || version != 1) {
-		snprintf(err, errlen, "migration stream: %s",
-			 ret < 0 ? state_reader_error(in->r) :
-			 "it does not start with the VM's configuration");
-		goto fail;
-	}
-	in->config_len = state_remaining(in->r);
-	in->config = malloc(in->config_len + 1);
-	if (!in->config || state_get(in->r, in->config, in->config_len)) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	in->config[in->config_len] = 0;
 	*config = in->config;
 	*config_len = in->config_len;
 	return in;

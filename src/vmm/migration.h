@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct vm;
 struct json_out;
@@ -68,6 +69,13 @@ struct migration_in;
 struct migration_in *migration_accept(const char *uri, const char **config,
 				      size_t *config_len, char *err,
 				      size_t errlen);
+/*
+ * The same over a stream already open (taken over, closed on failure);
+ * for the fuzz target, which has no socket.
+ */
+struct migration_in *migration_in_open(FILE *f, const char **config,
+				       size_t *config_len, char *err,
+				       size_t errlen);
 void migration_in_close(struct migration_in *in);
 
 /*
