@@ -236,9 +236,12 @@ static int recv_pages(struct vm *vm, struct state_reader *r, uint64_t pages,
 			ret = state_get(r, dst, MIG_PAGE);
 			break;
 		case MIG_PAGE_ZSTD:
+			/* the source sends a page compressed only if shorter */
 			ret = state_get_u32(r, &clen);
-			if (!ret && clen > state_remaining(r))
-				return state_fail(r, "compressed page too long");
+			if (!ret && (clen >= MIG_PAGE ||
+				     clen > state_remaining(r)))
+				return state_fail(r, "compressed page of %u "
+						  "bytes: too long", clen);
 			ret = ret ?: state_get(r, zbuf, clen);
 			if (ret)
 				return ret;

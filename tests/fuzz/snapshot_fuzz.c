@@ -123,6 +123,24 @@ static void seed_ram(struct state_writer *w)
 	state_section_end(w);
 }
 
+/*
+ * A "compressed" page longer than any compressed page can be: it was read
+ * into a buffer of that bound (a heap overflow before 'compressed page
+ * too long' was checked against the buffer).
+ */
+static void seed_ram_long_zstd(struct state_writer *w)
+{
+	static uint8_t junk[4 * MIG_PAGE];
+
+	state_section_begin(w, 1, "ram");
+	state_put_u64(w, 0);
+	state_put_u32(w, 1);
+	state_put_u8(w, MIG_PAGE_ZSTD);
+	state_put_u32(w, sizeof(junk));
+	state_put(w, junk, sizeof(junk));
+	state_section_end(w);
+}
+
 /* A migration stream of this VM whose RAM ram() writes. */
 static void seed_migration(const char *seed_dir, const char *name,
 			   void (*ram)(struct state_writer *w))
@@ -158,6 +176,7 @@ static void write_seeds(const char *seed_dir)
 	state_writer_destroy(w);
 	fclose(f);
 	seed_migration(seed_dir, "migration", seed_ram);
+	seed_migration(seed_dir, "migration-long-zstd", seed_ram_long_zstd);
 }
 
 static void load_state(const uint8_t *data, size_t size)
