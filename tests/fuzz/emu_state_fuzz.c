@@ -6,9 +6,10 @@
  * LAPIC: lapic_state.c) are loaded into a two-vCPU emu VM, as a restore or
  * an incoming migration would. What a load accepts is then used: every
  * register of the controllers is read, an EOI written, interrupts taken
- * and each CPU runs a few hundred instructions from the loaded state. A
- * load must refuse what the interpreter and the controllers cannot take,
- * with one message; never crash, hang, or trip a sanitizer later.
+ * and each CPU runs a few hundred instructions from the loaded state, in
+ * a RAM that holds the input over and over. A load must refuse what the
+ * interpreter and the controllers cannot take, with one message; never
+ * crash, hang, or trip a sanitizer later.
  * Fuzzing builds skip the checksums. With CVISOR_FUZZ_SEEDS=DIR set,
  * the first run writes two streams into DIR: a machine just reset, and
  * one with the PIT, an IOAPIC entry and the LAPIC timer programmed. Build
@@ -135,6 +136,25 @@ static void use_state(void)
 	}
 }
 
+/*
+ * RAM is the input over and over: the loaded CPU finds instructions,
+ * descriptor and page tables there, not only zeros.
+ */
+static void fill_ram(const uint8_t *data, size_t size)
+{
+	uint8_t *ram = gpa_to_hva(&vm.mem, 0, RAM_SIZE);
+	size_t done = size < RAM_SIZE ? size : RAM_SIZE;
+
+	if (!size) {
+		memset(ram, 0, RAM_SIZE);
+		return;
+	}
+	memcpy(ram, data, done);
+	for (; done < RAM_SIZE; done *= 2)
+		memcpy(ram + done, ram, done < RAM_SIZE - done ? done :
+		       RAM_SIZE - done);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct state_reader *r;
@@ -150,7 +170,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (seed)
 			write_seeds(seed);
 	}
-	memset(gpa_to_hva(&vm.mem, 0, RAM_SIZE), 0, RAM_SIZE);
+	fill_ram(data, size);
 	f = fmemopen((void *)data, size, "r");
 	if (!f)
 		return 0;
