@@ -858,6 +858,12 @@ static inline void jd_setup(struct emu_test *t, struct jd_rand *r,
 				t->cpu.xmm[i].q[j] = jd_fp(r);
 	}
 	t->cpu.mxcsr = jd_mxcsr(r);
+	/* now and then SSE unusable: #NM (CR0.TS) or #UD (EM, no OSFXSR) */
+	switch (jd_r(r, 32)) {
+	case 0: t->cpu.cr0 |= CR0_TS; break;
+	case 1: t->cpu.cr0 |= CR0_EM; break;
+	case 2: t->cpu.cr4 &= ~CR4_OSFXSR; break;
+	}
 	t->cpu.seg[SEG_FS].base = 0x1000 * jd_r(r, 2);
 	for (int i = 0; i < JD_DATA_BYTES; i++)
 		data[i] = jd_r(r, 256);

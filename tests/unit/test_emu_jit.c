@@ -518,6 +518,97 @@ static void test_jit_sse_align(void)
 }
 
 /*
+ * SSE with CR0.TS set raises #NM, with CR0.EM set or CR4.OSFXSR clear
+ * #UD, at the instruction and before its memory operand, by the
+ * interpreter (also through the decode cache's move handlers) and by
+ * the translator (which leaves it to the interpreter); the instructions
+ * before it run. FXSAVE raises #NM for EM or TS, EMMS (MMX) #UD for EM
+ * and #NM for TS; MOVNTI, the fences, PREFETCH, CLFLUSH and PAUSE never
+ * (SDM vol. 3, 13.1.4 and the instructions' exception lists).
+ */
+enum { SU_SSE, SU_FXSAVE, SU_MMX, SU_NEVER };
+
+static int sse_unusable_vector(int kind, uint64_t cr0, bool osfxsr)
+{
+	bool em = cr0 & CR0_EM, ts = cr0 & CR0_TS;
+
+	switch (kind) {
+	case SU_SSE:
+		return em || !osfxsr ? EXC_UD : ts ? EXC_NM : -1;
+	case SU_FXSAVE:
+		return em || ts ? EXC_NM : -1;
+	case SU_MMX:
+		return em ? EXC_UD : ts ? EXC_NM : -1;
+	}
+	return -1;
+}
+
+static void test_jit_sse_unusable(void)
+{
+	static const struct { int kind; uint8_t len, b[6]; } insns[] = {
+		{ SU_SSE, 5, { 0x66, 0x41, 0x0f, 0xfc, 0x07 } },	/* paddb xmm0, [r15] */
+		{ SU_SSE, 5, { 0xf3, 0x41, 0x0f, 0x6f, 0x07 } },	/* movdqu xmm0, [r15] */
+		{ SU_SSE, 5, { 0x66, 0x41, 0x0f, 0x7f, 0x07 } },	/* movdqa [r15], xmm0 */
+		{ SU_SSE, 4, { 0x66, 0x0f, 0xef, 0xc1 } },		/* pxor xmm0, xmm1 */
+		{ SU_SSE, 3, { 0x0f, 0x28, 0xc1 } },			/* movaps xmm0, xmm1 */
+		{ SU_SSE, 5, { 0xf2, 0x41, 0x0f, 0x58, 0x07 } },	/* addsd xmm0, [r15] */
+		{ SU_SSE, 5, { 0xf2, 0x41, 0x0f, 0x10, 0x07 } },	/* movsd xmm0, [r15] */
+		{ SU_SSE, 5, { 0x66, 0x48, 0x0f, 0x6e, 0xc0 } },	/* movq xmm0, rax */
+		{ SU_SSE, 5, { 0x41, 0x0f, 0xae, 0x5f, 0x08 } },	/* stmxcsr [r15+8] */
+		{ SU_SSE, 5, { 0x41, 0x0f, 0xae, 0x57, 0x08 } },	/* ldmxcsr [r15+8] */
+		{ SU_FXSAVE, 4, { 0x41, 0x0f, 0xae, 0x07 } },		/* fxsave [r15] */
+		{ SU_MMX, 2, { 0x0f, 0x77 } },				/* emms */
+		{ SU_NEVER, 4, { 0x41, 0x0f, 0xc3, 0x07 } },		/* movnti [r15], eax */
+		{ SU_NEVER, 3, { 0x0f, 0xae, 0xf8 } },			/* sfence */
+		{ SU_NEVER, 4, { 0x41, 0x0f, 0x18, 0x0f } },		/* prefetcht0 [r15] */
+		{ SU_NEVER, 4, { 0x41, 0x0f, 0xae, 0x3f } },		/* clflush [r15] */
+		{ SU_NEVER, 2, { 0xf3, 0x90 } },			/* pause */
+	};
+	static const struct { uint64_t cr0; bool osfxsr; } how[] = {
+		{ CR0_TS, true }, { CR0_EM, true }, { 0, false },
+		{ CR0_TS | CR0_EM, true }, { CR0_TS, false }, { 0, true },
+	};
+
+	for (unsigned k = 0; k < sizeof(insns) / sizeof(insns[0]); k++)
+		for (unsigned h = 0; h < sizeof(how) / sizeof(how[0]); h++)
+			for (int jit = 0; jit < 2; jit++) {
+				uint8_t code[16] = { 0xff, 0xc2 };	/* inc edx */
+				struct emu_test *t = emu_test_init64();
+				int vec = sse_unusable_vector(insns[k].kind,
+							      how[h].cr0,
+							      how[h].osfxsr);
+				uint64_t *frame;
+
+				memcpy(code + 2, insns[k].b, insns[k].len);
+				code[2 + insns[k].len] = 0xf4;
+				if (jit) {
+					t->cpu.jit = jit_create();
+					jit_eager(t->cpu.jit);
+				}
+				t->cpu.gpr[15] = EMU_TEST_DATA;
+				t->cpu.gpr[R_DX] = 0;
+				t->cpu.xmm[0].q[0] = 7;
+				t->cpu.cr0 |= how[h].cr0;
+				if (!how[h].osfxsr)
+					t->cpu.cr4 &= ~CR4_OSFXSR;
+				emu_test_run(t, code, 3 + insns[k].len);
+				frame = emu_test_ptr(t, t->cpu.gpr[R_SP]);
+				CHECK_EQ(emu_test_vector(t), vec);
+				if (vec >= 0)
+					CHECK_EQ(frame[0], EMU_TEST_CODE + 2);
+				else
+					CHECK_EQ(t->cpu.rip,
+						 EMU_TEST_CODE + 3 + insns[k].len);
+				CHECK_EQ(t->cpu.gpr[R_DX], 1);
+				if (vec >= 0)	/* before its operands */
+					CHECK_EQ(t->cpu.xmm[0].q[0], 7);
+				jit_destroy(t->cpu.jit);
+				t->cpu.jit = NULL;
+				emu_test_free(t);
+			}
+}
+
+/*
  * CVISOR_JIT_STATS names the instruction a run ended at by its opcode
  * without reading past its page: 14 prefixes, a REX and 0F in the
  * page's last 16 bytes, with no readable page after it.
@@ -558,6 +649,7 @@ int main(void)
 	RUN(test_jit_differential);
 	RUN(test_jit_sse_loop);
 	RUN(test_jit_sse_align);
+	RUN(test_jit_sse_unusable);
 	RUN(test_jit_lock_atomic);
 	RUN(test_jit_split_lock);
 	RUN(test_jit_stats_page_end);

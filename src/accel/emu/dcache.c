@@ -642,6 +642,9 @@ BSWAP_8:
 	G(e->d) = __builtin_bswap64(G(e->d));
 	NEXT;
 XMM_RR:
+	/* the general decoder raises SSE's #UD or #NM */
+	if (sse_unusable(cpu))
+		goto INTERP;
 	cpu->xmm[e->d] = cpu->xmm[e->s];
 	NEXT;
 XMM_LDA:
@@ -652,6 +655,8 @@ XMM_LDA:
 XMM_LD: {
 	union xmm x;
 
+	if (sse_unusable(cpu))
+		goto INTERP;
 	M_BEGIN;
 	mem_read_buf(cpu, ADDR, &x, 16);
 	cpu->xmm[e->s] = x;
@@ -661,10 +666,14 @@ XMM_STA:
 		goto INTERP;
 	/* fall through */
 XMM_ST:
+	if (sse_unusable(cpu))
+		goto INTERP;
 	M_BEGIN;
 	mem_write_buf(cpu, ADDR, &cpu->xmm[e->s], 16);
 	NEXT_M;
 PXOR_RR:
+	if (sse_unusable(cpu))
+		goto INTERP;
 	cpu->xmm[e->d].q[0] ^= cpu->xmm[e->s].q[0];
 	cpu->xmm[e->d].q[1] ^= cpu->xmm[e->s].q[1];
 	NEXT;

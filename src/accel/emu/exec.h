@@ -214,6 +214,16 @@ void exec_insn_decode(struct emu_cpu *cpu);
 void exec_0f(struct emu_cpu *cpu, struct insn *in);
 void exec_string(struct emu_cpu *cpu, struct insn *in);
 void exec_sse(struct emu_cpu *cpu, struct insn *in, uint8_t op);
+/*
+ * An SSE instruction faults before its operands: #UD with CR0.EM set or
+ * CR4.OSFXSR clear, else #NM with CR0.TS set (SDM vol. 3, 2.5 and 13.1)
+ */
+static inline bool sse_unusable(const struct emu_cpu *cpu)
+{
+	return (cpu->cr0 & (CR0_EM | CR0_TS)) || !(cpu->cr4 & CR4_OSFXSR);
+}
+/* Raise that #UD or #NM, if any */
+void sse_require(struct emu_cpu *cpu);
 void exec_x87(struct emu_cpu *cpu, struct insn *in);
 /* sse_cmp.c */
 void sse_cmp(struct emu_cpu *cpu, struct insn *in);

@@ -312,14 +312,17 @@ static void exec_grp15(struct emu_cpu *cpu, struct insn *in)
 		exec_fxsave(cpu, in, (in->reg & 7) == 1);
 		break;
 	case 2: {
-		uint32_t v = mem_read(cpu, in->addr, 4);
+		uint32_t v;
 
+		sse_require(cpu);	/* LDMXCSR, STMXCSR: SSE's #UD, #NM */
+		v = mem_read(cpu, in->addr, 4);
 		if (v & 0xffff0000u)
 			cpu_raise(cpu, EXC_GP, 0);
 		cpu->mxcsr = v;
 		break;
 	}
 	case 3:
+		sse_require(cpu);
 		mem_write(cpu, in->addr, cpu->mxcsr, 4);
 		break;
 	case 7:	/* CLFLUSH / CLFLUSHOPT: check the address, nothing to do */

@@ -51,6 +51,7 @@ struct jgen {
 	bool live_in, live_out;	/* flags needed before / after it */
 	bool bad;		/* too many exits */
 	bool mxcsr_ok;		/* jit_sse.c checked the guest's MXCSR */
+	bool sse_ok;		/* and CR0/CR4 for SSE's #UD and #NM */
 	struct jexit x[JIT_EXITS];
 	unsigned nx;
 };
@@ -144,5 +145,7 @@ bool jit_sse_supported(const struct dc_entry *e);
 bool jit_sse_writes_flags(const struct dc_entry *e);
 void jit_sse_flag_use(const struct dc_entry *e, bool *reads, bool *sets);
 void jit_gen_sse(struct jgen *g, const struct dc_entry *e);
+/* Leave before an SSE instruction that would raise #UD or #NM (flags saved) */
+void jit_gen_sse_avail(struct jgen *g);
 
 #endif

@@ -165,6 +165,10 @@ void jit_op_flag_use(const struct dc_entry *e, bool *reads, bool *sets)
 	case DC_SSE:
 		jit_sse_flag_use(e, reads, sets);
 		break;
+	case DC_XMM_LOAD: case DC_XMM_STORE: case DC_PXOR:
+	case DC_XMM_SCALAR: case DC_MOVQ:
+		*reads = true;	/* jit_gen_sse_avail's exit */
+		break;
 	case DC_GROUP3:
 		/* MUL and IMUL keep AF; DIV keeps all, or leaves for a #DE */
 		*sets = e->modrm_reg == 3;

@@ -17,7 +17,9 @@
  *   while the guest's MXCSR (status bits aside) is the default 1F80H and
  *   otherwise leave for the interpreter before the instruction.
  *
- * A 16-byte memory source must be 16-byte aligned (the SDM's #GP for
+ * A block's first SSE instruction leaves for the interpreter when CR0 or
+ * CR4 make SSE raise #UD or #NM (jit_gen_sse_avail). A 16-byte memory
+ * source must be 16-byte aligned (the SDM's #GP for
  * legacy SSE operands): a misaligned one leaves for the interpreter, as
  * does one that misses the soft TLB; the interpreter then does what it
  * does (raises the fault). Scalar memory operands (4 or 8 bytes) take the
@@ -97,8 +99,8 @@ void jit_sse_flag_use(const struct dc_entry *e, bool *reads, bool *sets)
 {
 	enum sse_class c = sse_class(e);
 
-	/* a lookup or the MXCSR check leaves before it (where it is made) */
-	*reads = e->mem || sse_fp(c);
+	/* a lookup, the CR0/CR4 or the MXCSR check leaves before it */
+	*reads = true;
 	*sets = c == S_COMIS;
 }
 
@@ -140,6 +142,26 @@ static void gen_mxcsr_check(struct jgen *g)
 	jit_miss_if(g, 5);					/* jne */
 }
 
+/*
+ * Leave before the instruction when CR0.EM or CR0.TS is set or
+ * CR4.OSFXSR clear (the interpreter raises its #UD or #NM); once a block:
+ * no translated instruction changes CR0 or CR4. The flags stay saved
+ * (when it checks) until jit_gen_mem_done.
+ */
+void jit_gen_sse_avail(struct jgen *g)
+{
+	struct jbuf *b = &g->b;
+
+	if (g->sse_ok)
+		return;
+	g->sse_ok = true;
+	jit_gen_save(g);
+	j_test_mi(b, 4, jmem(HRBX, OFF(cr0)), CR0_EM | CR0_TS);
+	jit_miss_if(g, 5);					/* jne */
+	j_test_mi(b, 4, jmem(HRBX, OFF(cr4)), CR4_OSFXSR);
+	jit_miss_if(g, 4);					/* je */
+}
+
 /* RCX = host address of e's 16 aligned bytes, or a miss exit */
 static void gen_mem16(struct jgen *g, const struct dc_entry *e)
 {
@@ -171,6 +193,7 @@ void jit_gen_sse(struct jgen *g, const struct dc_entry *e)
 	enum sse_class c = sse_class(e);
 	struct jop src;
 
+	jit_gen_sse_avail(g);
 	if (sse_fp(c))
 		gen_mxcsr_check(g);
 	switch (c) {
@@ -192,12 +215,14 @@ void jit_gen_sse(struct jgen *g, const struct dc_entry *e)
 		movdqu(b, false, 0, jmem(HRBX, XMM(e->reg)));
 		break;
 	case S_SHIFT:
+		jit_gen_mem_done(g);
 		movdqu(b, true, 0, jmem(HRBX, XMM(e->rm)));
 		sse_op(b, e, 4, e->modrm_reg, jreg(0));
 		jb8(b, e->imm);
 		movdqu(b, false, 0, jmem(HRBX, XMM(e->rm)));
 		break;
 	case S_MOVMSK:
+		jit_gen_mem_done(g);
 		movdqu(b, true, 1, jmem(HRBX, XMM(e->rm)));
 		sse_op(b, e, 4, HRDX, jreg(1));
 		j_mov_mr(b, 8, jmem(HRBX, GPR(e->reg)), HRDX);

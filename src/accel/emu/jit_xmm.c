@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The translated SSE moves: MOVUPS/MOVAPS/MOVDQU/MOVDQA and their stores,
- * PXOR of registers, MOVSS/MOVSD, MOVD/MOVQ. Guest XMM registers live in
+ * PXOR of registers, MOVSS/MOVSD, MOVD/MOVQ (after jit_gen_sse_avail's
+ * check of CR0 and CR4). Guest XMM registers live in
  * cpu->xmm; the host's XMM0 and XMM1 (caller-saved) carry 16 bytes, RDX
  * 8 or fewer. None changes the flags. An aligned form on a misaligned
  * address, and a 16-byte access across a page end, leave for the
@@ -53,6 +54,8 @@ void jit_gen_xmm(struct jgen *g, const struct dc_entry *e)
 	struct jop x;
 	int w = e->op;
 
+	jit_gen_sse_avail(g);
+	jit_gen_mem_done(g);
 	switch (e->kind) {
 	case DC_XMM_LOAD:
 		if (e->mem)

@@ -297,11 +297,37 @@ static void movmsk(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 
 void exec_sse_float(struct emu_cpu *cpu, struct insn *in, uint8_t op);
 
+void sse_require(struct emu_cpu *cpu)
+{
+	if (!sse_unusable(cpu))
+		return;
+	if ((cpu->cr0 & CR0_EM) || !(cpu->cr4 & CR4_OSFXSR))
+		cpu_raise_noerr(cpu, EXC_UD);
+	cpu_raise_noerr(cpu, EXC_NM);
+}
+
+/*
+ * The 0F opcodes of SSE/SSE2 (and their MMX forms), which CR0 and CR4
+ * can make fault; not MOVNTI (C3), which touches no SSE state, nor what
+ * is undefined here (78-7D), which is #UD whatever CR0 and CR4 say.
+ */
+static bool sse_opcode(uint8_t op)
+{
+	return (op >= 0x10 && op <= 0x17) || (op >= 0x28 && op <= 0x2f) ||
+	       (op >= 0x50 && op <= 0x77) || op == 0x7e || op == 0x7f ||
+	       op == 0xc2 || (op >= 0xc4 && op <= 0xc6) || op >= 0xd0;
+}
+
 void exec_sse(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 {
 	union xmm v;
 	uint8_t pfx = in->last_pfx;
 
+	/* EMMS is MMX: CR0 alone, no OSFXSR */
+	if (op == 0x77 && (cpu->cr0 & (CR0_EM | CR0_TS)))
+		cpu_raise_noerr(cpu, cpu->cr0 & CR0_EM ? EXC_UD : EXC_NM);
+	else if (op != 0x77 && sse_opcode(op))
+		sse_require(cpu);
 	switch (op) {
 	case 0x10: case 0x11: case 0x28: case 0x29: case 0x6f: case 0x7f:
 	case 0x2b: case 0xe7: {

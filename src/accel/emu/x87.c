@@ -104,6 +104,8 @@ void exec_fxsave(struct emu_cpu *cpu, struct insn *in, bool restore)
 {
 	uint8_t area[512];
 
+	if (cpu->cr0 & (CR0_EM | CR0_TS))	/* FXSAVE/FXRSTOR: #NM */
+		cpu_raise_noerr(cpu, EXC_NM);
 	if (in->addr & 15)
 		cpu_raise(cpu, EXC_GP, 0);
 	if (!restore) {
