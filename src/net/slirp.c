@@ -22,6 +22,12 @@
 #include "vmm/log.h"
 
 #define SLIRP_MAX_TIMERS	8
+/*
+ * libslirp's saved state without socket records: a 0 byte ending their
+ * list, then its fixed fields (ip_id and the DHCP leases: 131 bytes in
+ * state version 4). The bound leaves room for later versions' fields.
+ */
+#define SLIRP_STATE_MAX		4096
 
 struct slirp_timer {
 	bool used, armed;
@@ -345,11 +351,25 @@ static int slirp_load(struct net_backend *be, struct state_reader *r)
 		return state_fail(r, "user networking: libslirp state version "
 				  "%u of %u bytes cannot be loaded", version,
 				  len);
-	b.p = malloc(len ? len : 1);
+	if (!len || len > SLIRP_STATE_MAX)
+		return state_fail(r, "user networking: libslirp state of %u "
+				  "bytes (at most %u without sockets)", len,
+				  SLIRP_STATE_MAX);
+	b.p = malloc(len);
 	if (!b.p)
 		return state_fail(r, "out of memory");
 	b.len = len;
 	ret = state_get(r, b.p, len);
+	/*
+	 * A socket record is saved only for a guestfwd rule, which this
+	 * backend never sets up, and libslirp refuses one without its rule,
+	 * but only after it has allocated the buffers the record's lengths
+	 * ask for (up to 4 GiB each) and read that many bytes.
+	 */
+	if (!ret && b.p[0])
+		ret = state_fail(r, "user networking: the saved libslirp state "
+				 "holds a forwarded socket (guestfwd), which "
+				 "cvisor never sets up");
 	if (!ret && (s->lib->state_load(s->slirp, version, slirp_buf_read,
 					&b) < 0 || b.failed))
 		ret = state_fail(r, "user networking: libslirp refused its "
