@@ -363,6 +363,9 @@ void mem_write_buf(struct emu_cpu *cpu, uint64_t lin, const void *buf,
  */
 void *mem_ptr(struct emu_cpu *cpu, uint64_t lin, unsigned size,
 	      enum mem_access acc);
+/* Moves the fetch window to lin's page (none outside RAM); may fault */
+void fetch_page(struct emu_cpu *cpu, uint64_t lin);
+/* The instruction byte at lin, moving the fetch window there */
 uint8_t fetch_slow(struct emu_cpu *cpu, uint64_t lin);
 /* Physical-address accesses (page walks, pvclock). */
 uint64_t phys_read(struct emu_cpu *cpu, uint64_t gpa, unsigned size);

@@ -287,7 +287,8 @@ _Noreturn void insn_ud(struct emu_cpu *cpu, struct insn *in)
 		memcpy(b, p, n);
 	}
 	if (ud_first_report(ud_key(b, n, cpu->code64))) {
-		hex[0] = 0;
+		/* code outside RAM: its bytes were device reads */
+		snprintf(hex, sizeof(hex), "(outside RAM)");
 		for (int i = 0; i < n; i++)
 			snprintf(hex + 3 * i, 4, "%02x ", b[i]);
 		if (n)

@@ -268,7 +268,7 @@ static inline unsigned exec_insns(struct emu_cpu *cpu, long max)
 	 * instruction there can still come from the decode cache.
 	 */
 	if (code_lin(cpu) >> 12 != cpu->fetch_vpn)
-		fetch_slow(cpu, code_lin(cpu));
+		fetch_page(cpu, code_lin(cpu));
 	fetch_begin(cpu);
 	if (cpu->code64 && cpu->ip < cpu->ip_end &&
 	    (n = dcache_run(cpu, max)))

@@ -421,7 +421,10 @@ long jit_run(struct emu_cpu *cpu, long max, long *interp)
 		if (lin >> 12 != cpu->fetch_vpn && !jit_fetch_page(cpu, lin)) {
 			cpu->insn_rip = lin;
 			cpu->insn_rsp = cpu->gpr[R_SP];
-			fetch_slow(cpu, lin);
+			fetch_page(cpu, lin);
+			/* code outside RAM: the interpreter's, byte by byte */
+			if (!cpu->fetch_hva)
+				break;
 		}
 		p = cpu->fetch_hva + (lin & 0xfff);
 		f = jit_front(j, p);

@@ -441,14 +441,37 @@ void *mem_ptr(struct emu_cpu *cpu, uint64_t lin, unsigned size,
 	return e->hva + (lin & 0xfff);
 }
 
-uint8_t fetch_slow(struct emu_cpu *cpu, uint64_t lin)
+/*
+ * The fetch window on lin's page when it is RAM, else none: code outside
+ * RAM (a device's range, the LAPIC page, or nothing at all) is fetched a
+ * byte at a time by fetch_slow, never decoded ahead or cached.
+ */
+static struct tlb_entry *fetch_window(struct emu_cpu *cpu, uint64_t lin)
 {
 	struct tlb_entry *e = tlb_get(cpu, lin, ACC_X, cpu->cpl == 3);
 
-	if (!e->hva)
-		cpu_fatal(cpu, "instruction fetch from MMIO at gpa 0x%llx",
-			  (unsigned long long)(e->gpa | (lin & 0xfff)));
-	cpu->fetch_vpn = lin >> 12;
+	cpu->fetch_vpn = e->hva ? lin >> 12 : ~0ULL;
 	cpu->fetch_hva = e->hva;
-	return e->hva[lin & 0xfff];
+	return e;
+}
+
+void fetch_page(struct emu_cpu *cpu, uint64_t lin)
+{
+	fetch_window(cpu, lin);
+}
+
+/*
+ * An instruction byte outside RAM is what a data read of it gives, as on
+ * hardware: a device's register, or all ones where nothing answers (PCI
+ * master abort; the bus gives the same). FF FF is no instruction, so a
+ * jump into unassigned space ends in #UD for the guest to handle. (QEMU's
+ * TCG reads zeroes there, which run as ADD [RAX], AL.)
+ */
+uint8_t fetch_slow(struct emu_cpu *cpu, uint64_t lin)
+{
+	struct tlb_entry *e = fetch_window(cpu, lin);
+
+	if (e->hva)
+		return e->hva[lin & 0xfff];
+	return (uint8_t)phys_read(cpu, e->gpa | (lin & 0xfff), 1);
 }
