@@ -303,10 +303,12 @@ int block_open_opts(const char *path, const char *fmt, int flags,
 	dev->key = o ? o->key : NULL;
 	dev->key_len = o ? o->key_len : 0;
 	dev->backing_opts = o ? o->backing : NULL;
+	dev->level = o ? o->level : 0;
 	ret = drv->open(dev, fd, err, errlen);
 	dev->key = NULL;
 	dev->key_len = 0;
 	dev->backing_opts = NULL;
+	dev->level = 0;
 	if (ret < 0)
 		goto err_path;
 	*out = dev;

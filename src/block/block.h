@@ -83,6 +83,12 @@ struct block_open_opts {
 	size_t key_len;
 	/* the backing file's options (its own backing's in turn); NULL: none */
 	const struct block_open_opts *backing;
+	/*
+	 * the image's depth in the chain the user's options name, when not
+	 * its depth in this open ("img commit" opens the top's backing file
+	 * as level 1): messages name its options so; 0: the open's depth
+	 */
+	unsigned level;
 };
 
 struct block_driver {
@@ -158,6 +164,7 @@ struct block_dev {
 	const uint8_t *key;
 	size_t key_len;
 	const struct block_open_opts *backing_opts; /* likewise, for its backing */
+	unsigned level; /* likewise, its block_open_opts level */
 };
 
 extern const struct block_driver block_raw_driver;

@@ -30,10 +30,16 @@ static const struct qcow2_ext *find_ext(const struct qcow2 *s, uint32_t type)
 	return NULL;
 }
 
+/* How deep in the user's chain dev is: 0 the top, 1 its backing file... */
+static int chain_level(const struct block_dev *dev)
+{
+	return dev->level ? (int)dev->level : qcow2_chain_depth();
+}
+
 static int no_key(struct block_dev *dev, char *err, size_t errlen)
 {
 	char pre[8 * BLOCK_MAX_CHAIN + 1] = "";
-	int depth = qcow2_chain_depth();
+	int depth = chain_level(dev);
 
 	if (dev->flags & BLOCK_NO_IO)
 		return 0;
@@ -140,7 +146,7 @@ static int open_luks(struct block_dev *dev, struct qcow2 *s, char *err,
 					s->luks->key_bytes, &s->cipher);
 	if (ret)
 		snprintf(err, errlen, "%s'%s': %s",
-			 qcow2_chain_depth() ? "backing file " : "", dev->path,
+			 chain_level(dev) ? "backing file " : "", dev->path,
 			 ret == -EACCES ? why : "cipher unavailable");
 	OPENSSL_cleanse(mk, sizeof(mk));
 out:

@@ -70,8 +70,14 @@ int img_close(struct block_dev *dev)
 	return ret ? -1 : 0;
 }
 
-struct block_dev *img_open_chain(const char *path, const char *fmt,
-				 int flags, const char *const *ids, int n)
+/*
+ * The chain from path, which is level base of the chain the user's
+ * options name (1: the backing file of an image "img commit" names), so
+ * that messages name its options as the user gives them.
+ */
+static struct block_dev *open_chain_at(const char *path, const char *fmt,
+				       int flags, const char *const *ids,
+				       int n, int base)
 {
 	struct block_open_opts o[IMG_MAX_KEYS] = { 0 };
 	struct block_dev *dev;
@@ -81,6 +87,7 @@ struct block_dev *img_open_chain(const char *path, const char *fmt,
 	for (int i = 0; i < n && i < IMG_MAX_KEYS; i++) {
 		if (i + 1 < n)
 			o[i].backing = &o[i + 1];
+		o[i].level = base ? base + i : 0;
 		if (ids[i] && !(o[i].key = secret_get(ids[i], &o[i].key_len))) {
 			img_err("no secret with id '%s' (give it with --object "
 				"secret,id=%s,file=FILE)", ids[i], ids[i]);
@@ -94,6 +101,12 @@ struct block_dev *img_open_chain(const char *path, const char *fmt,
 	return dev;
 }
 
+struct block_dev *img_open_chain(const char *path, const char *fmt,
+				 int flags, const char *const *ids, int n)
+{
+	return open_chain_at(path, fmt, flags, ids, n, 0);
+}
+
 struct block_dev *img_open_key(const char *path, const char *fmt, int flags,
 			       const char *secret_id)
 {
@@ -105,7 +118,6 @@ struct block_dev *img_open_backing_of(const char *spec, const char *path,
 {
 	char key[8 * IMG_MAX_KEYS + 32], id[IMG_MAX_KEYS][256];
 	const char *ids[IMG_MAX_KEYS] = { 0 };
-	int n = 1;
 
 	/* the top's level l is level l - 1 of its backing file */
 	for (int l = 1; img_image_opts && l < IMG_MAX_KEYS; l++) {
@@ -114,12 +126,10 @@ struct block_dev *img_open_backing_of(const char *spec, const char *path,
 			strcat(key, "backing.");
 		strcat(key, "encrypt.key-secret");
 		img_opt_value(spec, key, id[l - 1], sizeof(id[l - 1]));
-		if (id[l - 1][0]) {
+		if (id[l - 1][0])
 			ids[l - 1] = id[l - 1];
-			n = l;
-		}
 	}
-	return img_open_chain(path, fmt, flags, ids, n);
+	return open_chain_at(path, fmt, flags, ids, IMG_MAX_KEYS - 1, 1);
 }
 
 /*
@@ -196,6 +206,12 @@ static struct block_dev *open_image_opts(const char *spec, int flags)
 		}
 		*eq++ = 0;
 		level = backing_level(&key);
+		if (level < 0) {
+			img_err("--image-opts: '%s': a backing chain takes keys "
+				"for at most %d levels (backing. %d times)", tok,
+				IMG_MAX_KEYS, IMG_MAX_KEYS - 1);
+			goto out;
+		}
 		if (level > 0 && !strcmp(key, "encrypt.key-secret")) {
 			secret[level] = eq;
 			levels = level + 1 > levels ? level + 1 : levels;

@@ -72,6 +72,13 @@ check luks_backing_missing_key_deeper $? "rc=$rc: $(cat miss2.out)"
 rc=$?
 [[ $rc -eq 1 ]] && grep -q "unknown option 'backing.driver'" bad.out
 check luks_backing_unknown_option $? "rc=$rc: $(cat bad.out)"
+# keys deeper than the chain depth cvisor img takes: one line saying so
+deep=$(printf 'backing.%.0s' $(seq 16))
+"$C" img convert $SEC --image-opts -O raw "$E_OPTS,${deep}encrypt.key-secret=s0" x.raw >deep.out 2>&1
+rc=$?
+[[ $rc -eq 1 && $(wc -l <deep.out) -eq 1 ]] && grep -q 'at most 16 levels' deep.out &&
+	! grep -q 'unknown option' deep.out
+check luks_backing_key_too_deep $? "rc=$rc: $(cat deep.out)"
 [[ $(sum enc.qcow2) == "$before" ]]
 check luks_backing_refusals_write_nothing $? "enc.qcow2 changed"
 
@@ -92,6 +99,16 @@ CP_OPTS="driver=qcow2,file.filename=cplain.qcow2,backing.encrypt.key-secret=s0"
 qemu_raw ce0.raw "$CE_OPTS" && cmp -s ce0.raw seed.raw &&
 	qemu_raw cp0.raw "$CP_OPTS" && cmp -s cp0.raw seed.raw
 check luks_backing_cvisor_chain_qemu_reads $? "qemu-img reads other bytes"
+
+# commit without the base's key: the hint names the option on the
+# overlay's list (backing.encrypt.key-secret), and nothing is written
+before=$(sum cbase.qcow2)
+"$C" img commit $SEC --image-opts "driver=qcow2,file.filename=cplain.qcow2" >nokey.out 2>&1
+rc=$?
+[[ $rc -eq 1 && $(wc -l <nokey.out) -eq 1 ]] &&
+	grep -q "backing file 'cbase.qcow2' is encrypted.*(backing.encrypt.key-secret=ID" nokey.out &&
+	[[ $(sum cbase.qcow2) == "$before" ]]
+check luks_backing_commit_missing_key $? "rc=$rc: $(cat nokey.out)"
 
 # commit: the overlay's data goes into the encrypted base, in its key
 qemu-io $SEC --image-opts "$CP_OPTS" -c "write -P 0x66 64k 128k" >/dev/null &&
