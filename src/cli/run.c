@@ -18,6 +18,8 @@
 #include "cli/run_keys.h"
 #include "cli/run_opts.h"
 #include "cli/vm_options.h"
+#include "net/net.h"
+#include "net/slirp_lib.h"
 #include "vmm/console.h"
 #include "vmm/event_loop.h"
 #include "vmm/log.h"
@@ -462,6 +464,24 @@ static int run_args_parse(struct run_args *ra, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * libslirp is opened on first use; for a --net user that is now, since no
+ * library can be loaded under the seccomp filter. A spec that does not
+ * parse, or a host without libslirp, is reported where the NIC is made.
+ */
+static void run_preload_slirp(const struct vm_config *cfg)
+{
+	struct net_opts o;
+	char err[256];
+
+	for (int i = 0; i < cfg->nr_nets; i++)
+		if (!net_parse(cfg->nets[i].spec, &o, err, sizeof(err)) &&
+		    o.kind == NET_USER) {
+			slirp_lib_get(err, sizeof(err));
+			return;
+		}
+}
+
 /* Build and run the VM (again after each guest reboot); exit status. */
 static int run_machine(struct run_args *ra)
 {
@@ -505,6 +525,7 @@ static int run_machine(struct run_args *ra)
 		close(sfd);
 		return 1;
 	}
+	run_preload_slirp(cfg);
 	if (!cfg->no_seccomp && sandbox_install(err, sizeof(err))) {
 		log_error("%s (--no-seccomp runs without it)", err);
 		run_disk_keys_free(cfg);

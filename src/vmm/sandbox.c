@@ -14,7 +14,9 @@
  */
 #include "vmm/sandbox.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stddef.h>
@@ -147,14 +149,15 @@ _Static_assert((JIT_ARENA_SLICE & (JIT_ARENA_SLICE - 1)) == 0,
 	       "deny_exec_longer takes a power of two");
 
 /*
- * Executable memory: never writable and executable at once, never new
- * anonymous executable mappings (nor SysV shared memory attached with
- * SHM_EXEC), and PROT_EXEC added by mprotect only in the emu translator's
- * code cache range [lo, hi) (jit_mem.c), at most one cache long;
- * pkey_mprotect, which the translator does not use, never adds it.
- * Executable file mappings stay allowed: libslirp is opened with dlopen
- * once guests run. These fail with EACCES rather than kill, like a kernel
- * refusing the mapping.
+ * Executable memory: no new mapping is executable (a file's, a memfd's or
+ * anonymous memory: every library is loaded before the filter, see
+ * sandbox_install), nor SysV shared memory attached with SHM_EXEC;
+ * PROT_EXEC is added by mprotect only in the emu translator's code cache
+ * range [lo, hi) (jit_mem.c), at most one cache long, and never together
+ * with PROT_WRITE; pkey_mprotect, which the translator does not use, never
+ * adds it. No memfd is made at all (cvisor makes none; one would only be
+ * a file to write code into). These fail with EACCES rather than kill,
+ * like a kernel refusing the mapping.
  */
 static int sandbox_limit_exec(scmp_filter_ctx ctx, uintptr_t lo,
 			      uintptr_t hi, char *err, size_t errlen)
@@ -164,13 +167,9 @@ static int sandbox_limit_exec(scmp_filter_ctx ctx, uintptr_t lo,
 	int ret;
 
 	ret = seccomp_rule_add(ctx, deny, SCMP_SYS(mmap), 1,
-			       SCMP_A2(SCMP_CMP_MASKED_EQ, wx, wx));
+			       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC));
 	if (!ret)
-		ret = seccomp_rule_add(ctx, deny, SCMP_SYS(mmap), 2,
-				       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC,
-					       PROT_EXEC),
-				       SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_ANONYMOUS,
-					       MAP_ANONYMOUS));
+		ret = seccomp_rule_add(ctx, deny, SCMP_SYS(memfd_create), 0);
 	/* SysV shared memory is anonymous memory too */
 	if (!ret)
 		ret = seccomp_rule_add(ctx, deny, SCMP_SYS(shmat), 1,
@@ -193,12 +192,27 @@ static int sandbox_limit_exec(scmp_filter_ctx ctx, uintptr_t lo,
 	return ret;
 }
 
+/*
+ * Libraries opened on first use, which the filter's refusal of executable
+ * mappings would make fail: libgcc_s, the unwinder glibc's pthread_cancel
+ * needs (glibc aborts the process when it cannot load it), and the
+ * providers or engines the host's OpenSSL configuration names, loaded
+ * with it before the first cipher of an encrypted disk. Opened here, they
+ * are found already loaded then. Never closed.
+ */
+static void sandbox_preload(void)
+{
+	dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_NODELETE);
+	OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL);
+}
+
 int sandbox_install_exec_range(uintptr_t lo, uintptr_t hi, char *err,
 			       size_t errlen)
 {
 	scmp_filter_ctx ctx;
 	int ret = 0;
 
+	sandbox_preload();
 	ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx) {
 		snprintf(err, errlen, "seccomp: cannot create a filter");

@@ -7,7 +7,9 @@
 
 /*
  * Install the VMM's seccomp filter on every thread of the process. Returns
- * 0, or a negative errno with one line in err. Irreversible.
+ * 0, or a negative errno with one line in err. Irreversible. No library
+ * can be loaded after it (executable mappings are refused): the caller
+ * opens the ones it will need first (libslirp: slirp_lib_get).
  */
 int sandbox_install(char *err, size_t errlen);
 

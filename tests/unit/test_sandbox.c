@@ -137,12 +137,24 @@ static void *thread_nothing(void *unused)
 	return NULL;
 }
 
-/* What the VMM does after start-up, including re-creating a VM on reboot. */
+static void *thread_wait(void *unused)
+{
+	(void)unused;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/*
+ * What the VMM does after start-up, including re-creating a VM on reboot,
+ * and cancelling a thread (event_loop_stop), for which glibc loads
+ * libgcc_s on first use: preloaded, as the filter would refuse its mapping.
+ */
 static void do_vmm_work(void)
 {
 	int sv[2], fd, efd;
 	void *p;
-	pthread_t t;
+	pthread_t t, w;
 
 	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	efd = eventfd(0, EFD_CLOEXEC);
@@ -152,7 +164,9 @@ static void do_vmm_work(void)
 	    madvise(p, 1 << 20, MADV_DONTNEED) ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) ||
 	    pthread_create(&t, NULL, thread_nothing, NULL) ||
-	    pthread_join(t, NULL))
+	    pthread_join(t, NULL) ||
+	    pthread_create(&w, NULL, thread_wait, NULL) ||
+	    pthread_cancel(w) || pthread_join(w, NULL))
 		_exit(3);
 	_exit(0);
 }
@@ -192,18 +206,32 @@ static bool shm_exec_allowed(void)
 	return errno != EACCES;
 }
 
+/* mmap of fd's first page with prot: true if the mapping was made */
+static bool file_mapped(int fd, int prot)
+{
+	void *p = mmap(NULL, 4096, prot, MAP_PRIVATE, fd, 0);
+
+	if (p == MAP_FAILED)
+		return false;
+	munmap(p, 4096);
+	return true;
+}
+
 /*
  * Executable memory only in the emu translator's code cache: an anonymous
- * mapping cannot be made executable, nor anything writable and executable;
- * the translator's own cache works (jit_create writes and runs its stubs).
+ * mapping cannot be made executable, nor anything writable and executable,
+ * nor a file's mapping (code written to a file, or a library dlopen'ed
+ * late), and no memfd is made; a file still maps for reading, and the
+ * translator's own cache works (jit_create writes and runs its stubs).
  */
 static void do_exec_memory(void)
 {
 	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	struct jit *j;
 
-	if (p == MAP_FAILED)
+	if (p == MAP_FAILED || fd < 0)
 		_exit(2);
 	if (!mprotect(p, 4096, PROT_READ | PROT_EXEC) || errno != EACCES)
 		_exit(3);
@@ -212,6 +240,12 @@ static void do_exec_memory(void)
 		_exit(4);
 	if (shm_exec_allowed())
 		_exit(6);
+	if (file_mapped(fd, PROT_READ | PROT_EXEC) || errno != EACCES)
+		_exit(7);
+	if (file_mapped(fd, PROT_EXEC) || !file_mapped(fd, PROT_READ))
+		_exit(8);
+	if (syscall(SYS_memfd_create, "code", 0) >= 0 || errno != EACCES)
+		_exit(9);
 	j = jit_create();
 	if (!j)
 		_exit(5);
