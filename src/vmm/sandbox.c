@@ -3,8 +3,9 @@
  * A seccomp filter over the whole VMM process, installed once the command
  * line is parsed and before any guest code runs. Device emulation parses
  * guest-controlled data; if a bug there is ever exploited, the process
- * still cannot start programs, trace or write other processes, load kernel
- * code, or change the system (mounts, namespaces, clock, swap, reboot).
+ * still cannot start programs, trace, write or signal other processes, load
+ * kernel code, or change the system (mounts, namespaces, clock, swap,
+ * reboot).
  *
  * It is a deny list: cvisor opens files, sockets, taps and /dev/kvm again
  * on every guest reboot and for hot paths like io_uring and slirp, so an
@@ -24,6 +25,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
+#include <unistd.h>
 
 #include "accel/emu/jit.h"
 
@@ -36,6 +38,8 @@ static const char *const sandbox_denied[] = {
 	"ptrace",
 #endif
 	"process_vm_writev", "kcmp", "pidfd_getfd",
+	/* signals: glibc uses tgkill; a pidfd, or a /proc/PID fd, names anyone */
+	"tkill", "pidfd_open", "pidfd_send_signal",
 	/* kernel code and kernel facilities an attacker would want */
 	"init_module", "finit_module", "delete_module", "kexec_load",
 	"kexec_file_load", "bpf", "perf_event_open", "userfaultfd",
@@ -76,6 +80,35 @@ static int sandbox_deny_namespaces(scmp_filter_ctx ctx, char *err,
 				       SCMP_SYS(clone3), 0);
 	if (ret)
 		snprintf(err, errlen, "seccomp: cannot deny new namespaces: %s",
+			 strerror(-ret));
+	return ret;
+}
+
+/*
+ * Signals only to the VMM itself (the vCPU kick, raise, pthread_cancel),
+ * resource limits only its own (glibc's getrlimit and setrlimit pass pid
+ * 0): run as root it could otherwise stop or kill any process, another
+ * VM's included. A pid compared whole: high bits set, which the kernel
+ * drops, make it another value, so such a call is refused too.
+ */
+static int sandbox_own_process(scmp_filter_ctx ctx, char *err, size_t errlen)
+{
+	static const char *const to_pid[] = {
+		"kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
+	};
+	uint64_t self = (uint64_t)getpid();
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < sizeof(to_pid) / sizeof(to_pid[0]); i++)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS,
+				       seccomp_syscall_resolve_name(to_pid[i]),
+				       1, SCMP_A0(SCMP_CMP_NE, self));
+	if (!ret)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS,
+				       SCMP_SYS(prlimit64), 1,
+				       SCMP_A0(SCMP_CMP_NE, 0));
+	if (ret)
+		snprintf(err, errlen, "seccomp: cannot limit signals to the VMM: %s",
 			 strerror(-ret));
 	return ret;
 }
@@ -246,6 +279,8 @@ int sandbox_install_exec_range(uintptr_t lo, uintptr_t hi, char *err,
 	}
 	if (!ret)
 		ret = sandbox_deny_namespaces(ctx, err, errlen);
+	if (!ret)
+		ret = sandbox_own_process(ctx, err, errlen);
 	if (!ret)
 		ret = sandbox_limit_exec(ctx, lo, hi, err, errlen);
 	if (!ret) {

@@ -18,6 +18,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -131,6 +132,99 @@ static void do_init_module(void)
 	_exit(1);
 }
 
+/*
+ * Signals and resource limits of another process (the test runner, with
+ * signal 0, which only checks): the VMM has no business with any. The
+ * kernel takes a pid as 32 bits, so a pid with high bits set is another
+ * process too.
+ */
+static void do_kill_other(void)
+{
+	kill(getppid(), 0);
+	_exit(1);
+}
+
+static void do_kill_other_high_bits(void)
+{
+	syscall(SYS_kill, 1ULL << 32 | (uint64_t)getppid(), 0);
+	_exit(1);
+}
+
+static void do_kill_everyone(void)
+{
+	kill(-1, 0);
+	_exit(1);
+}
+
+static void do_kill_group(void)
+{
+	kill(0, 0);
+	_exit(1);
+}
+
+static void do_tgkill_other(void)
+{
+	syscall(SYS_tgkill, getppid(), getppid(), 0);
+	_exit(1);
+}
+
+static void do_tkill_other(void)
+{
+	syscall(SYS_tkill, getppid(), 0);
+	_exit(1);
+}
+
+static void do_sigqueue_other(void)
+{
+	sigqueue(getppid(), 0, (union sigval){ 0 });
+	_exit(1);
+}
+
+/* pidfd_send_signal takes a /proc/PID directory as a pidfd too */
+static void do_pidfd_signal_other(void)
+{
+	char path[32];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)getppid());
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		_exit(2);
+	syscall(SYS_pidfd_send_signal, fd, 0, NULL, 0);
+	_exit(1);
+}
+
+static void do_pidfd_open_other(void)
+{
+	syscall(SYS_pidfd_open, getppid(), 0);
+	_exit(1);
+}
+
+static void do_prlimit_other(void)
+{
+	struct rlimit r;
+
+	prlimit(getppid(), RLIMIT_NOFILE, NULL, &r);
+	_exit(1);
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+/* Signals to itself and its own limits, as glibc sends and reads them */
+static bool own_signals_and_limits(pthread_t t)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct rlimit r;
+
+	return !sigaction(SIGUSR1, &sa, NULL) && !kill(getpid(), 0) &&
+	       !raise(SIGUSR1) && !pthread_kill(t, 0) &&
+	       !sigqueue(getpid(), SIGUSR1, (union sigval){ 0 }) &&
+	       !getrlimit(RLIMIT_NOFILE, &r) && !setrlimit(RLIMIT_NOFILE, &r);
+}
+
 static void *thread_nothing(void *unused)
 {
 	(void)unused;
@@ -166,6 +260,7 @@ static void do_vmm_work(void)
 	    pthread_create(&t, NULL, thread_nothing, NULL) ||
 	    pthread_join(t, NULL) ||
 	    pthread_create(&w, NULL, thread_wait, NULL) ||
+	    !own_signals_and_limits(w) ||
 	    pthread_cancel(w) || pthread_join(w, NULL))
 		_exit(3);
 	_exit(0);
@@ -187,6 +282,20 @@ static void test_sandbox_denies_system_changes(void)
 	CHECK(killed_by_sigsys(in_sandbox(do_unshare)));
 	CHECK(killed_by_sigsys(in_sandbox(do_init_module)));
 	CHECK(killed_by_sigsys(in_sandbox(do_clone_newns)));
+}
+
+static void test_sandbox_denies_other_processes(void)
+{
+	CHECK(killed_by_sigsys(in_sandbox(do_kill_other)));
+	CHECK(killed_by_sigsys(in_sandbox(do_kill_other_high_bits)));
+	CHECK(killed_by_sigsys(in_sandbox(do_kill_everyone)));
+	CHECK(killed_by_sigsys(in_sandbox(do_kill_group)));
+	CHECK(killed_by_sigsys(in_sandbox(do_tgkill_other)));
+	CHECK(killed_by_sigsys(in_sandbox(do_tkill_other)));
+	CHECK(killed_by_sigsys(in_sandbox(do_sigqueue_other)));
+	CHECK(killed_by_sigsys(in_sandbox(do_pidfd_signal_other)));
+	CHECK(killed_by_sigsys(in_sandbox(do_pidfd_open_other)));
+	CHECK(killed_by_sigsys(in_sandbox(do_prlimit_other)));
 }
 
 /* SysV shared memory attached with SHM_EXEC: anonymous memory made executable */
@@ -432,6 +541,7 @@ int main(void)
 	RUN(test_sandbox_denies_execve);
 	RUN(test_sandbox_covers_every_thread);
 	RUN(test_sandbox_denies_system_changes);
+	RUN(test_sandbox_denies_other_processes);
 	RUN(test_sandbox_clone3_refused);
 	RUN(test_sandbox_exec_memory);
 	RUN(test_sandbox_exec_range);
