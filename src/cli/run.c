@@ -482,6 +482,20 @@ static void run_preload_slirp(const struct vm_config *cfg)
 		}
 }
 
+/*
+ * Whether a vCPU may run the emu translator (docs/emu-jit.md): only then
+ * does the seccomp filter let mprotect make its code cache executable.
+ * The accelerator is chosen once; a restore or an incoming migration must
+ * match it.
+ */
+static bool run_translates(const struct vm_config *cfg)
+{
+	const char *accel = cfg->accel ? cfg->accel : "kvm";
+
+	return cfg->emu_jit != EMU_JIT_OFF &&
+	       (!strcmp(accel, "emu") || !strcmp(accel, "kvm:emu"));
+}
+
 /* Build and run the VM (again after each guest reboot); exit status. */
 static int run_machine(struct run_args *ra)
 {
@@ -526,7 +540,8 @@ static int run_machine(struct run_args *ra)
 		return 1;
 	}
 	run_preload_slirp(cfg);
-	if (!cfg->no_seccomp && sandbox_install(err, sizeof(err))) {
+	if (!cfg->no_seccomp &&
+	    sandbox_install(run_translates(cfg), err, sizeof(err))) {
 		log_error("%s (--no-seccomp runs without it)", err);
 		run_disk_keys_free(cfg);
 		return 1;

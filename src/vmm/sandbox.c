@@ -186,8 +186,8 @@ _Static_assert((JIT_ARENA_SLICE & (JIT_ARENA_SLICE - 1)) == 0,
  * anonymous memory: every library is loaded before the filter, see
  * sandbox_install), nor SysV shared memory attached with SHM_EXEC;
  * PROT_EXEC is added by mprotect only in the emu translator's code cache
- * range [lo, hi) (jit_mem.c), at most one cache long, and never together
- * with PROT_WRITE; pkey_mprotect, which the translator does not use, never
+ * range [lo, hi) (jit_mem.c; empty when no vCPU runs the translator), at
+ * most one cache long, and never together with PROT_WRITE; pkey_mprotect, which the translator does not use, never
  * adds it. No memfd is made at all (cvisor makes none; one would only be
  * a file to write code into). These fail with EACCES rather than kill,
  * like a kernel refusing the mapping.
@@ -293,10 +293,12 @@ int sandbox_install_exec_range(uintptr_t lo, uintptr_t hi, char *err,
 	return ret;
 }
 
-int sandbox_install(char *err, size_t errlen)
+int sandbox_install(bool translator, char *err, size_t errlen)
 {
-	uintptr_t lo, hi;
+	uintptr_t lo = 0, hi = 0;
 
-	jit_arena_range(&lo, &hi);
+	/* without it the range is not even reserved: an empty one denies all */
+	if (translator)
+		jit_arena_range(&lo, &hi);
 	return sandbox_install_exec_range(lo, hi, err, errlen);
 }

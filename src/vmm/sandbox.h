@@ -2,6 +2,7 @@
 #ifndef CVISOR_VMM_SANDBOX_H
 #define CVISOR_VMM_SANDBOX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -9,9 +10,11 @@
  * Install the VMM's seccomp filter on every thread of the process. Returns
  * 0, or a negative errno with one line in err. Irreversible. No library
  * can be loaded after it (executable mappings are refused): the caller
- * opens the ones it will need first (libslirp: slirp_lib_get).
+ * opens the ones it will need first (libslirp: slirp_lib_get). Only with
+ * translator (a vCPU may run the emu translator) may mprotect make its
+ * code cache executable; else no memory becomes executable at all.
  */
-int sandbox_install(char *err, size_t errlen);
+int sandbox_install(bool translator, char *err, size_t errlen);
 
 /*
  * The same filter with [lo, hi) in place of the emu translator's code

@@ -39,7 +39,7 @@ static int in_child(void (*fn)(void), bool sandboxed)
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {
-		if (sandboxed && sandbox_install(err, sizeof(err))) {
+		if (sandboxed && sandbox_install(true, err, sizeof(err))) {
 			printf("  %s\n", err);
 			_exit(99);
 		}
@@ -362,6 +362,42 @@ static void do_exec_memory(void)
 	_exit(0);
 }
 
+/*
+ * No translator (--accel kvm, or emu,jit=off): nothing is ever made
+ * executable, not even in the code-cache range, and a translator cannot
+ * start. The cache range is reserved first, as it would be without the
+ * filter.
+ */
+static void do_exec_memory_no_translator(void)
+{
+	uintptr_t lo, hi;
+	char err[256];
+
+	jit_arena_range(&lo, &hi);
+	if (hi <= lo)
+		_exit(2);
+	if (sandbox_install(false, err, sizeof(err))) {
+		printf("  %s\n", err);
+		_exit(99);
+	}
+	if (!mprotect((void *)lo, 4096, PROT_READ | PROT_EXEC) ||
+	    errno != EACCES)
+		_exit(3);
+	if (!mprotect((void *)(hi - 4096), 4096, PROT_EXEC) || errno != EACCES)
+		_exit(4);
+	if (jit_create())
+		_exit(5);
+	_exit(0);
+}
+
+static void test_sandbox_exec_memory_no_translator(void)
+{
+	int status = in_child(do_exec_memory_no_translator, false);
+
+	CHECK(status != -1 && WIFEXITED(status));
+	CHECK_EQ(WEXITSTATUS(status), 0);
+}
+
 static void test_sandbox_exec_memory(void)
 {
 	int status = in_sandbox(do_exec_memory);
@@ -464,7 +500,7 @@ static void do_exec_range(void)
 		uintptr_t lo, hi;
 
 		jit_arena_range(&lo, &hi);
-		if (hi <= lo || sandbox_install(err, sizeof(err)))
+		if (hi <= lo || sandbox_install(true, err, sizeof(err)))
 			_exit(3);
 		exec_lo = lo;
 		exec_hi = hi;
@@ -544,6 +580,7 @@ int main(void)
 	RUN(test_sandbox_denies_other_processes);
 	RUN(test_sandbox_clone3_refused);
 	RUN(test_sandbox_exec_memory);
+	RUN(test_sandbox_exec_memory_no_translator);
 	RUN(test_sandbox_exec_range);
 	RUN(test_sandbox_allows_vmm_work);
 	return test_summary();
