@@ -149,6 +149,66 @@ static void test_jit_page_end(void)
 }
 
 /*
+ * An instruction across a page's end runs translated while the TLB maps
+ * the next page as when the block was made: a loop whose ADD crosses (at
+ * each split of its bytes) stays in translated code, and the loop's own
+ * store into the ADD's bytes in the next page, halfway, is seen from the
+ * next pass on (the interpreter's result). Before, the crossing
+ * instruction left every pass for the interpreter, and a block ending
+ * at the page's end left for it too (the next page's first instruction).
+ */
+static void test_jit_page_cross(void)
+{
+	static const uint8_t code[] = {
+		0xb9, 0xe8, 0x03, 0x00, 0x00,		/* mov ecx, 1000 */
+		0x48, 0x8d, 0x3d, 0x0f, 0x00, 0x00, 0x00, /* lea rdi, [imm] */
+		0x81, 0xf9, 0xf4, 0x01, 0x00, 0x00,	/* L: cmp ecx, 500 */
+		0x75, 0x06,				/* jne S */
+		0xc7, 0x07, 0x07, 0x00, 0x00, 0x00,	/* mov dword [rdi], 7 */
+		0x05, 0x01, 0x01, 0x01, 0x01,		/* S: add eax, imm */
+		0xff, 0xc9,				/* dec ecx */
+		0x75, 0xe9,				/* jnz L */
+		0xf4,					/* hlt */
+	};
+	int bad = 0;
+
+	/* the ADD's first k bytes in the first page (5: all of it) */
+	for (unsigned k = 1; k <= 5; k++) {
+		struct emu_test *a = emu_test_init64(), *b = emu_test_init64();
+		uint64_t at = EMU_TEST_CODE + 4096 - 26 - k;
+		uint64_t ran;
+
+		b->cpu.jit = jit_create();
+		CHECK(b->cpu.jit != NULL);
+		jit_eager(b->cpu.jit);
+		emu_test_run_at(a, at, code, sizeof(code));
+		emu_test_run_at(b, at, code, sizeof(code));
+		for (int r = 0; r < 16; r++)
+			bad += a->cpu.gpr[r] != b->cpu.gpr[r];
+		bad += a->cpu.rip != b->cpu.rip || a->cpu.rflags != b->cpu.rflags;
+		bad += !b->cpu.halted;
+		CHECK_EQ((uint32_t)a->cpu.gpr[R_AX],
+			 (uint32_t)(500 * 0x01010101u + 500 * 7));
+		ran = jit_stat_insns(b->cpu.jit);
+		printf("  ADD with %u of 5 bytes in the first page: %llu of "
+		       "%u instructions\n", k,
+		       (unsigned long long)ran, 2 + 1000 * 5 + 1 + 1);
+		/*
+		 * All of the first half of the passes at least (3942 before).
+		 * With the ADD's bytes changed only in the next page (k 1),
+		 * the block keeps its old copy and leaves the ADD to the
+		 * interpreter from then on; else it is made again.
+		 */
+		CHECK(ran > 500 * 5 + 500 * 3);
+		jit_destroy(b->cpu.jit);
+		b->cpu.jit = NULL;
+		emu_test_free(a);
+		emu_test_free(b);
+	}
+	CHECK_EQ(bad, 0);
+}
+
+/*
  * CMPXCHG r32, r32 as this host's CPU does it: when equal the destination
  * is written (its upper half zeroed) and RAX kept; when unequal RAX gets
  * it zero-extended and the destination is not written at all (its upper
@@ -645,6 +705,7 @@ int main(void)
 	RUN(test_jit_table_conflict);
 	RUN(test_jit_stale_rechain);
 	RUN(test_jit_page_end);
+	RUN(test_jit_page_cross);
 	RUN(test_jit_cmpxchg_reg);
 	RUN(test_jit_differential);
 	RUN(test_jit_sse_loop);

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accel/emu/dcache.h"
 #include "accel/emu/jit.h"
 #include "accel/emu/jit_cache.h"
 #include "accel/emu/jit_stats.h"
@@ -54,6 +55,7 @@ struct jit_block {
 	uint8_t waits;		/* asked for before it was published */
 	uint8_t asks;		/* without code: asked for so far */
 	bool user;
+	bool cross;		/* judged with the next page in the TLB */
 	/* without code: the bytes it was judged by (up to the page's end) */
 	uint8_t nhead;
 	uint8_t head[16];
@@ -260,9 +262,11 @@ static void jit_judge(struct jit_block *t, struct emu_cpu *cpu,
 		      const uint8_t *p, uint64_t rip)
 {
 	const uint8_t *end = cpu->fetch_hva + 4096;
+	const uint8_t *next = jit_gen_next_page(cpu, rip);
 
 	*t = (struct jit_block){ .key = p, .rip = rip, .user = cpu->cpl == 3,
-				 .n = jit_gen_worth(p, end), .asks = 1 };
+				 .n = jit_gen_worth(p, end, next),
+				 .cross = next != NULL, .asks = 1 };
 	t->nhead = end - p < 16 ? end - p : 16;
 	memcpy(t->head, p, t->nhead);
 }
@@ -303,9 +307,22 @@ static bool jit_make(struct jit *j, struct emu_cpu *cpu,
 }
 
 /*
+ * Whether a block at p may reach an instruction across its page's end,
+ * which it translates only if the TLB has the next page when it is made
+ */
+static bool jit_near_end(const uint8_t *p)
+{
+	return ((uintptr_t)p & 4095) >= 4096 - DCB_BYTES;
+}
+
+/*
  * The block for RIP, whose host address is p: made the j->hot-th time it
  * is asked for (code run once, as much of a boot is, stays the
- * interpreter's), or NULL when the cache is unusable.
+ * interpreter's), or NULL when the cache is unusable. Near its page's
+ * end, it is judged again once the TLB has the next page (the
+ * interpreter running it fills that entry), and not made at its first
+ * ask without it: else an instruction across the page's end would stay
+ * the interpreter's for as long as the block lives.
  */
 static struct jit_block *jit_find(struct jit *j, struct emu_cpu *cpu,
 				  const uint8_t *p, uint64_t rip)
@@ -322,6 +339,14 @@ static struct jit_block *jit_find(struct jit *j, struct emu_cpu *cpu,
 			return t;
 		if (memcmp(t->head, p, t->nhead))
 			break;
+		if (!t->cross && jit_near_end(p) &&
+		    jit_gen_next_page(cpu, rip)) {
+			uint8_t asks = t->asks;
+
+			jit_judge(t, cpu, p, rip);
+			t->asks = asks;
+			t->used = j->clock;
+		}
 		if (!t->n || ++t->asks < j->hot)
 			return t;
 		return jit_make(j, cpu, t, p, rip) ? t : NULL;
@@ -330,7 +355,7 @@ static struct jit_block *jit_find(struct jit *j, struct emu_cpu *cpu,
 		t = jit_victim(j, s);
 	jit_judge(t, cpu, p, rip);
 	t->used = j->clock;
-	if (t->n && j->hot <= 1)
+	if (t->n && j->hot <= 1 && (t->cross || !jit_near_end(p)))
 		return jit_make(j, cpu, t, p, rip) ? t : NULL;
 	return t;
 }

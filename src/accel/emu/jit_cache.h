@@ -113,7 +113,8 @@ void jit_gen_stubs(struct jbuf *b, struct jit_env *env);
 
 /*
  * Translate the instructions at host address p (guest RIP rip; end is its
- * page's end, which no translated instruction crosses) into b, as a block
+ * page's end, which only a block's last instruction crosses, when the
+ * TLB has the next page executable) into b, as a block
  * entered at b's start; returns how many guest instructions it holds, 0
  * when the first one is not translated (b is then unused). b->full when
  * the code or its chain slots (taken from slots) did not fit.
@@ -122,7 +123,13 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 		       const struct jit_env *env, const struct emu_cpu *cpu,
 		       const uint8_t *p, const uint8_t *end, uint64_t rip);
 
-/* How many instructions jit_gen_block would translate at p (0: none) */
-unsigned jit_gen_worth(const uint8_t *p, const uint8_t *end);
+/*
+ * How many instructions jit_gen_block would translate at p (0: none),
+ * with next the host address of the next page (jit_gen_next_page)
+ */
+unsigned jit_gen_worth(const uint8_t *p, const uint8_t *end,
+		       const uint8_t *next);
+/* The page after rip's if the TLB lets the CPU run it from RAM, or NULL */
+const uint8_t *jit_gen_next_page(const struct emu_cpu *cpu, uint64_t rip);
 
 #endif

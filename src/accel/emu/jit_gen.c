@@ -614,6 +614,7 @@ static void gen_check_data(struct jgen *g, const uint8_t *p,
  * or DCB_BYTES + 32 on, then NOPs.
  */
 #define JIT_SNAP	(8 + DCB_BYTES + 32)
+#define JIT_CROSS	15	/* bytes of the next page: an instruction's most */
 
 /*
  * dc_build at p, whose page ends at end, from a copy of its bytes in
@@ -624,7 +625,7 @@ static void gen_check_data(struct jgen *g, const uint8_t *p,
  * padding, and jit_count keeps the instructions that end in the page.
  */
 static void jit_decode(struct dc_block *blk, const uint8_t *p,
-		       const uint8_t *end, uint8_t *snap)
+		       const uint8_t *end, const uint8_t *next, uint8_t *snap)
 {
 	size_t room = end - p, off = (uintptr_t)p & 4095;
 	size_t pre = off < 8 ? off : 8;
@@ -632,31 +633,103 @@ static void jit_decode(struct dc_block *blk, const uint8_t *p,
 
 	memset(snap, 0x90, JIT_SNAP);
 	memcpy(snap + 8 - pre, p - pre, pre + len);
+	/* the next page's first bytes, for an instruction across its start */
+	if (next && len == room)
+		memcpy(snap + 8 + len, next, JIT_SNAP - 8 - len < JIT_CROSS ?
+					      JIT_SNAP - 8 - len : JIT_CROSS);
 	dc_build(blk, snap + 8, snap + JIT_SNAP);
 }
 
-/* How many of blk's instructions, from the first, the block translates */
+/*
+ * How many of blk's instructions, from the first, the block translates:
+ * those that end in the page (room bytes on from the first), and with
+ * cross one that starts there and ends in the next page (then the last;
+ * *tail says how many of its bytes are in that page).
+ */
 static unsigned jit_count(const struct dc_block *blk, size_t room,
-			  unsigned *nbytes)
+			  bool cross, unsigned *nbytes, unsigned *tail)
 {
 	unsigned n = 0;
 
-	*nbytes = 0;
+	*nbytes = *tail = 0;
 	while (n < blk->n && blk->e[n].h != H_INTERP &&
-	       *nbytes + blk->e[n].len <= room &&
-	       jit_op_supported(&blk->e[n]))
+	       jit_op_supported(&blk->e[n])) {
+		if (*nbytes + blk->e[n].len > room) {
+			if (!cross || *nbytes >= room)
+				break;
+			*tail = *nbytes + blk->e[n].len - room;
+			*nbytes += blk->e[n++].len;
+			break;
+		}
 		*nbytes += blk->e[n++].len;
+	}
 	return n;
 }
 
-unsigned jit_gen_worth(const uint8_t *p, const uint8_t *end)
+const uint8_t *jit_gen_next_page(const struct emu_cpu *cpu, uint64_t rip)
+{
+	uint64_t vpn = (rip >> 12) + 1;
+	const struct tlb_entry *t = &cpu->tlb[vpn % TLB_SIZE];
+
+	if (t->vpn != vpn || !t->hva ||
+	    !(t->perm & (cpu->cpl == 3 ? TLB_UX : TLB_X)))
+		return NULL;
+	return t->hva;
+}
+
+unsigned jit_gen_worth(const uint8_t *p, const uint8_t *end,
+		       const uint8_t *next)
 {
 	struct dc_block blk;
 	uint8_t snap[JIT_SNAP];
-	unsigned nbytes;
+	unsigned nbytes, tail;
 
-	jit_decode(&blk, p, end, snap);
-	return jit_count(&blk, end - p, &nbytes);
+	jit_decode(&blk, p, end, next, snap);
+	return jit_count(&blk, end - p, next, &nbytes, &tail);
+}
+
+/*
+ * Before an instruction whose last tail bytes are in the next page (at
+ * host address next, from the copy in bytes): the TLB must still map
+ * that page there, executable at the block's CPL, and the bytes must be
+ * the same (an instruction before it may have written them), else a miss
+ * exit leaves the instruction to the interpreter, which fetches it as it
+ * is. The block's own check covers only its first page.
+ */
+static void gen_next_check(struct jgen *g, const uint8_t *next,
+			   const uint8_t *bytes, unsigned tail)
+{
+	struct jbuf *b = &g->b;
+	uint64_t vpn = (g->rip >> 12) + 1;
+	int32_t t = OFF(tlb) + (int32_t)(vpn % TLB_SIZE *
+					  sizeof(struct tlb_entry));
+
+	jit_gen_save(g);
+	j_mov_ri64(b, HRSI, vpn);
+	j_alu_rm(b, 8, 7, HRSI, jmem(HRBX, t +
+		 (int32_t)offsetof(struct tlb_entry, vpn)));	/* cmp */
+	jit_miss_if(g, 5);						/* jne */
+	j_mov_ri64(b, HRSI, (uintptr_t)next);
+	j_alu_rm(b, 8, 7, HRSI, jmem(HRBX, t +
+		 (int32_t)offsetof(struct tlb_entry, hva)));
+	jit_miss_if(g, 5);
+	j_test_mi(b, 1, jmem(HRBX, t + (int32_t)offsetof(struct tlb_entry,
+							   perm)),
+		  g->user ? TLB_UX : TLB_X);
+	jit_miss_if(g, 4);						/* je */
+	for (unsigned i = 0; i < tail; i += 8) {
+		unsigned k = tail - i < 8 ? tail - i : 8;
+		uint64_t v = 0, mask = k == 8 ? ~0ULL : (1ULL << (8 * k)) - 1;
+
+		memcpy(&v, bytes + i, k);
+		j_mov_rm(b, 8, HRDX, jmem(HRSI, (int32_t)i));
+		j_mov_ri64(b, HRCX, mask);
+		j_alu_mr(b, 8, 4, jreg(HRDX), HRCX);		/* and */
+		j_mov_ri64(b, HRCX, v);
+		j_alu_mr(b, 8, 7, jreg(HRDX), HRCX);		/* cmp */
+		jit_miss_if(g, 5);
+	}
+	jit_gen_mem_done(g);
 }
 
 unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
@@ -670,9 +743,11 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	bool live[DCB_INSNS + 1];
 	unsigned n = 0, nbytes = 0, i;
 	uint8_t snap[JIT_SNAP];
+	const uint8_t *next = jit_gen_next_page(cpu, rip);
+	unsigned tail;
 
-	jit_decode(&blk, p, end, snap);
-	n = jit_count(&blk, end - p, &nbytes);
+	jit_decode(&blk, p, end, next, snap);
+	n = jit_count(&blk, end - p, next, &nbytes, &tail);
 	if (!n)
 		return 0;
 	g->env = env;
@@ -698,7 +773,7 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 		live[i] = reads || (!sets && live[i + 1]);
 	}
 
-	stale = gen_check(g, p, nbytes, copy, &ncopy);
+	stale = gen_check(g, p, nbytes - tail, copy, &ncopy);
 	g->body = g->b.p;
 	/* (cpu->rflags is right until an instruction sets the host's) */
 	if (live[0])
@@ -713,6 +788,9 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 		g->live_in = live[i];
 		g->live_out = live[i + 1];
 		g->saved = false;
+		if (tail && i == n - 1)
+			gen_next_check(g, next, snap + 8 + nbytes - tail,
+				       tail);
 		jit_gen_insn(g, e);
 		if (jit_op_writes_flags(e))
 			g->synced = false;
@@ -723,10 +801,12 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 			break;
 	}
 	/*
-	 * Fell off the end: on to the next block, or to the interpreter for
-	 * an instruction the translator leaves to it.
+	 * Fell off the end: on to the next block (also across the page's
+	 * end, through the lookup), or to the interpreter for an
+	 * instruction the translator leaves to it.
 	 */
-	if (i == n && n == blk.n && blk.e[n - 1].h != H_INTERP)
+	if (i == n && ((n == blk.n && blk.e[n - 1].h != H_INTERP) ||
+		       g->rip >> 12 != rip >> 12))
 		jit_gen_chain(g, g->rip, n);
 	else if (i == n)
 		jit_add_exit(g, j_jmp(&g->b), X_MISS, g->rip, n);
@@ -736,7 +816,7 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	j_mov_rimm(&g->b, HRSI, rip);
 	j_patch(j_riprel(&g->b, 0x48, 0x8d, HRDI), entry);	/* lea */
 	j_goto(&g->b, env->stale_out);
-	gen_check_data(g, p, snap + 8, nbytes, copy, ncopy);
+	gen_check_data(g, p, snap + 8, nbytes - tail, copy, ncopy);
 	if (g->bad)
 		g->b.full = true;
 	*b = g->b;
