@@ -9,6 +9,7 @@
  * on the VM's event loop evaluates them on time and raises IRQ 8.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +70,14 @@ enum {
 /* UIP is set this long before each update (datasheet: 244 us). */
 #define RTC_UIP_NS	244000LL
 #define NSEC		1000000000LL
+/*
+ * The farthest the guest's clock is from the host's: the latest time a
+ * guest can write (binary century 255, year 99, month and day 255: year
+ * 25620) is 7.5 * 10^11 s after 1970, the earliest before year 0. An
+ * offset beyond this comes from a corrupt or hostile stream, and the
+ * clock arithmetic would overflow with it.
+ */
+#define RTC_OFFSET_MAX	(1LL << 40)
 
 struct rtc {
 	struct device dev;
@@ -503,19 +512,25 @@ static int rtc_load(struct device *dev, struct state_reader *r,
 		    uint32_t version)
 {
 	struct rtc *rtc = container_of(dev, struct rtc, dev);
+	uint8_t index, level, cmos[CMOS_SIZE];
 	uint64_t offset;
-	uint8_t level;
 	int ret;
 
 	(void)version;
-	ret = state_get_u8(r, &rtc->index);
-	ret = ret ?: state_get(r, rtc->cmos, CMOS_SIZE);
+	ret = state_get_u8(r, &index);
+	ret = ret ?: state_get(r, cmos, CMOS_SIZE);
 	ret = ret ?: state_get_u64(r, &offset);
 	ret = ret ?: state_get_u8(r, &level);
 	if (ret)
 		return ret;
-	if (rtc->index >= CMOS_SIZE || level > 1)
-		return state_fail(r, "rtc: bad index %u", rtc->index);
+	if (index >= CMOS_SIZE || level > 1)
+		return state_fail(r, "rtc: bad index %u", index);
+	if ((int64_t)offset > RTC_OFFSET_MAX ||
+	    (int64_t)offset < -RTC_OFFSET_MAX)
+		return state_fail(r, "rtc: clock offset of %" PRId64
+				  " seconds out of range", (int64_t)offset);
+	rtc->index = index;
+	memcpy(rtc->cmos, cmos, CMOS_SIZE);
 	rtc->offset = (int64_t)offset;
 	rtc->irq_level = level;
 	rtc->last_sec = rtc_guest_sec(rtc);

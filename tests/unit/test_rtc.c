@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* MC146818 RTC: time from the host clock, formats, flags and CMOS. */
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -10,6 +12,7 @@
 #include "fake_irq.h"
 #include "test.h"
 #include "vmm/event_loop.h"
+#include "vmm/state.h"
 #include "vmm/vm.h"
 
 static struct vm_config cfg;
@@ -257,6 +260,110 @@ out:
 	vm_teardown();
 }
 
+/* Save the RTC into a buffer; its length in *len. */
+static char *rtc_save_buf(size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+	struct state_writer *w = f ? state_writer_create(f) : NULL;
+
+	CHECK(w);
+	CHECK_EQ(device_save(rtc_dev, w), 0);
+	CHECK_EQ(state_writer_finish(w), 0);
+	state_writer_destroy(w);
+	fclose(f);
+	return buf;
+}
+
+/* Load buf's one section into the RTC: the load's result. */
+static int rtc_load_buf(const char *buf, size_t len)
+{
+	FILE *f = fmemopen((void *)buf, len, "r");
+	char err[256];
+	struct state_reader *r = f ? state_reader_create(f, err, sizeof(err))
+				   : NULL;
+	const char *name;
+	uint32_t version;
+	int ret = -1;
+
+	CHECK(r);
+	if (r && state_next_section(r, &name, &version) == 1)
+		ret = rtc_dev->ops->load(rtc_dev, r, version);
+	state_reader_destroy(r);
+	fclose(f);
+	return ret;
+}
+
+/* An RTC section as a stream would hold it, with the offset given. */
+static char *rtc_forge(int64_t offset, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+	struct state_writer *w = f ? state_writer_create(f) : NULL;
+	uint8_t cmos[0x80] = { [0x0a] = 0x26, [0x0b] = 0x02 };
+
+	CHECK(w);
+	state_section_begin(w, rtc_dev->ops->state_version, "rtc");
+	state_put_u8(w, 0x40);				/* index */
+	state_put(w, cmos, sizeof(cmos));
+	state_put_u64(w, (uint64_t)offset);
+	state_put_u8(w, 0);
+	state_section_end(w);
+	CHECK_EQ(state_writer_finish(w), 0);
+	state_writer_destroy(w);
+	fclose(f);
+	return buf;
+}
+
+static void test_rtc_state(void)
+{
+	struct rtc_time t, saved;
+	size_t len;
+	char *buf;
+
+	vm_setup();
+	/* The farthest a guest can set it: binary 255/99, month and day 255 */
+	cmos_write(0x0b, 0x86);
+	cmos_write(0x32, 255);
+	cmos_write(0x09, 99);
+	cmos_write(0x08, 255);
+	cmos_write(0x07, 255);
+	cmos_write(0x0b, 0x06);
+	cmos_write(0x40, 0x5a);
+	rtc_read_time(&saved, true);
+	buf = rtc_save_buf(&len);
+	fake_destroy(&rtc_dev);
+	CHECK_EQ(rtc_create(fake_env(&vm), PORT_RTC, IRQ_RTC, &rtc_dev), 0);
+	CHECK_EQ(rtc_load_buf(buf, len), 0);		/* loads back */
+	free(buf);
+	CHECK_EQ(cmos_read(0x40), 0x5a);
+	CHECK_EQ(cmos_read(0x0b), 0x06);
+	rtc_read_time(&t, true);
+	CHECK_EQ(t.year, saved.year);
+	CHECK_EQ(t.mon, saved.mon);
+
+	/* An offset no guest can set is refused, and changes nothing. */
+	fake_destroy(&rtc_dev);
+	CHECK_EQ(rtc_create(fake_env(&vm), PORT_RTC, IRQ_RTC, &rtc_dev), 0);
+	cmos_write(0x40, 0xa5);
+	cmos_write(0x0e, 0);				/* index 0x0e */
+	buf = rtc_forge(INT64_MAX, &len);
+	CHECK(rtc_load_buf(buf, len) < 0);
+	free(buf);
+	buf = rtc_forge(-(1LL << 41), &len);
+	CHECK(rtc_load_buf(buf, len) < 0);
+	free(buf);
+	CHECK_EQ(cmos_read(0x40), 0xa5);
+	rtc_read_time(&t, false);
+	CHECK(time_near_host(&t));
+	/* the same section with an offset of a day loads */
+	buf = rtc_forge(86400, &len);
+	CHECK_EQ(rtc_load_buf(buf, len), 0);
+	free(buf);
+	CHECK_EQ(cmos_read(0x40), 0);
+	vm_teardown();
+}
+
 int main(void)
 {
 	RUN(test_rtc_bcd_and_binary);
@@ -264,5 +371,6 @@ int main(void)
 	RUN(test_rtc_flags);
 	RUN(test_rtc_cmos);
 	RUN(test_rtc_timer_irq);
+	RUN(test_rtc_state);
 	return test_summary();
 }
