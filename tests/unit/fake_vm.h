@@ -132,7 +132,7 @@ static int fake_added(int ret)
 }
 
 /* Bus 0 with its host bridge, as the first device. */
-static int fake_pci_init(struct vm *vm)
+static __attribute__((unused)) int fake_pci_init(struct vm *vm)
 {
 	int ret = pci_host_create(fake_env(vm), &fake_new_dev);
 
