@@ -34,26 +34,37 @@ void control_secrets_clear(struct control *ctl)
 		secret_wipe(&ctl->secrets[i]);
 }
 
+/*
+ * Base64 as RFC 4648 section 4 has it: groups of four characters of the
+ * alphabet, the last ending in at most two '='. EVP_DecodeBlock also takes
+ * '=' anywhere and blanks around the text, and counts padding as zero
+ * bytes: "====" decoded to three, one fewer than the '=' taken off.
+ */
 static int decode(const char *b64, uint8_t **out, size_t *len)
 {
-	size_t n = strlen(b64);
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		"abcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t n = strlen(b64), pad = 0;
 	uint8_t *buf;
 	int m;
 
 	if (!n || n % 4)
 		return -EINVAL;
+	while (pad < 2 && b64[n - 1 - pad] == '=')
+		pad++;
+	if (strspn(b64, alphabet) != n - pad)
+		return -EINVAL;
 	buf = malloc(n / 4 * 3 + 1);
 	if (!buf)
 		return -ENOMEM;
 	m = EVP_DecodeBlock(buf, (const uint8_t *)b64, (int)n);
-	if (m < 0) {
+	if (m != (int)(n / 4 * 3)) {
+		OPENSSL_cleanse(buf, n / 4 * 3 + 1);
 		free(buf);
 		return -EINVAL;
 	}
-	for (size_t i = n; i > 0 && b64[i - 1] == '='; i--)
-		m--;
 	*out = buf;
-	*len = (size_t)m;
+	*len = (size_t)m - pad;
 	return 0;
 }
 

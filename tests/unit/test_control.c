@@ -312,6 +312,19 @@ static void test_control_secret_set(void)
 	SEND("sec", "{\"id\":3,\"cmd\":\"secret-set\",\"secret\":\"k0\","
 	     "\"data\":\"!!!\"}\n", resp, sizeof(resp));
 	CHECK(reply_is(resp, false, "3", "not base64"));
+	/* padding alone, padding inside, three '=', blanks: not base64 */
+	SEND("sec", "{\"id\":5,\"cmd\":\"secret-set\",\"secret\":\"k0\","
+	     "\"data\":\"====\"}\n", resp, sizeof(resp));
+	CHECK(reply_is(resp, false, "5", "not base64"));
+	SEND("sec", "{\"id\":6,\"cmd\":\"secret-set\",\"secret\":\"k0\","
+	     "\"data\":\"QQ==QQ==\"}\n", resp, sizeof(resp));
+	CHECK(reply_is(resp, false, "6", "not base64"));
+	SEND("sec", "{\"id\":7,\"cmd\":\"secret-set\",\"secret\":\"k0\","
+	     "\"data\":\"A===\"}\n", resp, sizeof(resp));
+	CHECK(reply_is(resp, false, "7", "not base64"));
+	SEND("sec", "{\"id\":8,\"cmd\":\"secret-set\",\"secret\":\"k0\","
+	     "\"data\":\"  QQ==  \"}\n", resp, sizeof(resp));
+	CHECK(reply_is(resp, false, "8", "not base64"));
 	/* cancelled while nothing came */
 	CHECK_EQ(control_secret_wait(ctl, "k0", &data, &len, always, NULL),
 		 -EINTR);
@@ -323,6 +336,14 @@ static void test_control_secret_set(void)
 	CHECK_EQ(control_secret_wait(ctl, "k0", &data, &len, never, NULL), 0);
 	CHECK_EQ(len, 11);
 	CHECK(data && !memcmp(data, "pass\nphrase", 11));
+	free(data);
+	/* one byte, two bytes of padding */
+	SEND("sec", "{\"id\":9,\"cmd\":\"secret-set\",\"secret\":\"k1\","
+	     "\"data\":\"QQ==\"}\n", resp, sizeof(resp));
+	CHECK(reply_is(resp, true, "9", NULL));
+	CHECK_EQ(control_secret_wait(ctl, "k1", &data, &len, never, NULL), 0);
+	CHECK_EQ(len, 1);
+	CHECK(data && data[0] == 'A');
 	free(data);
 	/* taken once: a second wait does not find it */
 	CHECK_EQ(control_secret_wait(ctl, "k0", &data, &len, always, NULL),
