@@ -787,6 +787,7 @@ static inline uint64_t jd_fp(struct jd_rand *r)
 		0x7ff4000000000001ULL, 0xfff8000000000000ULL,
 		0x0000000000000001ULL, 0x000fffffffffffffULL,
 		0x7fefffffffffffffULL, 0x43e0000000000000ULL,
+		0x0010000000000000ULL,
 		0xc3e0000000000001ULL, 0x41dfffffffc00000ULL,
 		0x3fe0000000000000ULL,
 	};
@@ -858,6 +859,9 @@ static inline void jd_setup(struct emu_test *t, struct jd_rand *r,
 				t->cpu.xmm[i].q[j] = jd_fp(r);
 	}
 	t->cpu.mxcsr = jd_mxcsr(r);
+	/* an unmasked exception: #XM, or #UD without OSXMMEXCPT */
+	if (jd_r(r, 2))
+		t->cpu.cr4 |= CR4_OSXMMEXCPT;
 	/* now and then SSE unusable: #NM (CR0.TS) or #UD (EM, no OSFXSR) */
 	switch (jd_r(r, 32)) {
 	case 0: t->cpu.cr0 |= CR0_TS; break;

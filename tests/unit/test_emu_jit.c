@@ -669,6 +669,103 @@ static void test_jit_sse_unusable(void)
 }
 
 /*
+ * MXCSR's status flags as hardware sets them, and an unmasked exception's
+ * #XM (#UD with CR4.OSXMMEXCPT clear) with the destination kept, by the
+ * interpreter and by the translator (its forms run translated with the
+ * default MXCSR; the others and the unmasked ones are the interpreter's).
+ * xmm0 and xmm1 are the operands; an unmasked invalid, denormal or
+ * divide-by-zero sets only those (found before the computation).
+ */
+static void test_jit_sse_mxcsr(void)
+{
+#define ONE	0x3ff0000000000000ULL
+#define THREE	0x4008000000000000ULL
+#define DMAX	0x7fefffffffffffffULL
+#define DMIN	0x0010000000000000ULL
+#define DENORM	0x0000000000000001ULL
+#define QNAN	0x7ff8000000000000ULL
+#define SNAN	0x7ff4000000000000ULL
+#define MONE	0xbff0000000000000ULL
+#define FMAX	0x7f7fffffULL
+	static const struct {
+		uint8_t len, b[5];
+		uint64_t x0, x1;
+		uint32_t mxcsr, want;	/* before, after */
+		int vec;		/* -1, or that with OSXMMEXCPT */
+	} c[] = {
+		{ 4, { 0xf2, 0x0f, 0x58, 0xc1 }, ONE, SNAN, 0x1f80, 0x1f81, -1 },
+		{ 4, { 0xf2, 0x0f, 0x58, 0xc1 }, ONE, DENORM, 0x1f80, 0x1fa2, -1 },
+		{ 4, { 0xf2, 0x0f, 0x58, 0xc1 }, ONE, ONE, 0x1fa0, 0x1fa0, -1 },
+		{ 4, { 0xf2, 0x0f, 0x5e, 0xc1 }, ONE, 0, 0x1f80, 0x1f84, -1 },
+		{ 4, { 0xf2, 0x0f, 0x59, 0xc1 }, DMAX, DMAX, 0x1f80, 0x1fa8, -1 },
+		{ 4, { 0xf2, 0x0f, 0x59, 0xc1 }, DMIN, DMIN, 0x1f80, 0x1fb0, -1 },
+		{ 4, { 0xf2, 0x0f, 0x5e, 0xc1 }, ONE, THREE, 0x1f80, 0x1fa0, -1 },
+		{ 4, { 0xf2, 0x0f, 0x51, 0xc1 }, 0, MONE, 0x1f80, 0x1f81, -1 },
+		{ 4, { 0x66, 0x0f, 0x2f, 0xc1 }, ONE, QNAN, 0x1f80, 0x1f81, -1 },
+		{ 4, { 0x66, 0x0f, 0x2e, 0xc1 }, ONE, QNAN, 0x1f80, 0x1f80, -1 },
+		{ 5, { 0xf2, 0x0f, 0xc2, 0xc1, 1 }, ONE, QNAN, 0x1f80, 0x1f81, -1 },
+		{ 5, { 0xf2, 0x0f, 0xc2, 0xc1, 0 }, ONE, QNAN, 0x1f80, 0x1f80, -1 },
+		{ 4, { 0xf2, 0x0f, 0x2d, 0xc0 }, QNAN, 0, 0x1f80, 0x1f81, -1 },
+		{ 4, { 0xf2, 0x0f, 0x5a, 0xc1 }, 0, DMAX, 0x1f80, 0x1fa8, -1 },
+		{ 4, { 0xf3, 0x0f, 0x59, 0xc1 }, FMAX, FMAX, 0x1f80, 0x1fa8, -1 },
+		{ 4, { 0xf2, 0x0f, 0x5e, 0xc1 }, ONE, 0, 0x1d80, 0x1d84, EXC_XM },
+		{ 4, { 0xf2, 0x0f, 0x5e, 0xc1 }, ONE, THREE, 0x0f80, 0x0fa0, EXC_XM },
+		{ 4, { 0xf2, 0x0f, 0x58, 0xc1 }, ONE, DENORM, 0x1e80, 0x1e82, EXC_XM },
+		{ 4, { 0xf2, 0x0f, 0x59, 0xc1 }, DMAX, DMAX, 0x1b80, 0x1ba8, EXC_XM },
+	};
+
+	for (unsigned k = 0; k < sizeof(c) / sizeof(c[0]); k++)
+		for (int h = 0; h < 4; h++) {
+			uint8_t code[16] = { 0xff, 0xc2 };	/* inc edx */
+			struct emu_test *t = emu_test_init64();
+			bool jit = h & 1, osxmm = h & 2;
+			int vec = c[k].vec >= 0 && !osxmm ? EXC_UD : c[k].vec;
+
+			memcpy(code + 2, c[k].b, c[k].len);
+			code[2 + c[k].len] = 0xf4;
+			if (jit) {
+				t->cpu.jit = jit_create();
+				jit_eager(t->cpu.jit);
+			}
+			if (osxmm)
+				t->cpu.cr4 |= CR4_OSXMMEXCPT;
+			t->cpu.gpr[R_DX] = 0;
+			t->cpu.gpr[R_AX] = 5;
+			t->cpu.xmm[0].q[0] = c[k].x0;
+			t->cpu.xmm[1].q[0] = c[k].x1;
+			t->cpu.mxcsr = c[k].mxcsr;
+			emu_test_run(t, code, 3 + c[k].len);
+			if (t->cpu.mxcsr != c[k].want || emu_test_vector(t) != vec)
+				fprintf(stderr, "  case %u (%s, OSXMMEXCPT %d): "
+					"MXCSR %#x vector %d\n", k,
+					jit ? "jit" : "interpreter", osxmm,
+					t->cpu.mxcsr, emu_test_vector(t));
+			CHECK_EQ(t->cpu.mxcsr, c[k].want);
+			CHECK_EQ(emu_test_vector(t), vec);
+			CHECK_EQ(t->cpu.gpr[R_DX], 1);
+			if (vec >= 0) {	/* the destination kept */
+				uint64_t *frame = emu_test_ptr(t,
+							t->cpu.gpr[R_SP]);
+
+				CHECK_EQ(frame[0], EMU_TEST_CODE + 2);
+				CHECK_EQ(t->cpu.xmm[0].q[0], c[k].x0);
+			}
+			jit_destroy(t->cpu.jit);
+			t->cpu.jit = NULL;
+			emu_test_free(t);
+		}
+#undef ONE
+#undef THREE
+#undef DMAX
+#undef DMIN
+#undef DENORM
+#undef QNAN
+#undef SNAN
+#undef MONE
+#undef FMAX
+}
+
+/*
  * CVISOR_JIT_STATS names the instruction a run ended at by its opcode
  * without reading past its page: 14 prefixes, a REX and 0F in the
  * page's last 16 bytes, with no readable page after it.
@@ -711,6 +808,7 @@ int main(void)
 	RUN(test_jit_sse_loop);
 	RUN(test_jit_sse_align);
 	RUN(test_jit_sse_unusable);
+	RUN(test_jit_sse_mxcsr);
 	RUN(test_jit_lock_atomic);
 	RUN(test_jit_split_lock);
 	RUN(test_jit_stats_page_end);

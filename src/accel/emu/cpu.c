@@ -123,6 +123,9 @@ static bool poll_interrupts(struct emu_cpu *cpu)
 	return false;
 }
 
+/* This thread's vCPU is in jit_run (the host's MXCSR flags are its) */
+static __thread bool in_jit;
+
 /*
  * The instruction loop proper, outside the sigsetjmp frame so its counter
  * can live in a register; it saves the count left to cpu->batch_left often
@@ -164,7 +167,14 @@ static __attribute__((noinline)) void run_loop(struct emu_cpu *cpu,
 		 * translator left to it (jit_run says how much).
 		 */
 		if (cpu->jit && !one && cpu->code64) {
-			long interp, ran = jit_run(cpu, left, &interp), done;
+			long interp, ran, done;
+
+			/* its floating point's MXCSR flags (sse_mxcsr.c) */
+			sse_host_clear();
+			in_jit = true;
+			ran = jit_run(cpu, left, &interp);
+			in_jit = false;
+			sse_host_fold(cpu);
 
 			if (jit_stats_on)
 				jit_stats_note(cpu, ran, left);
@@ -213,6 +223,10 @@ void cpu_run_batch(struct emu_cpu *cpu, long max, const atomic_bool *stop)
 	cpu->batch_left = max;
 	if (sigsetjmp(cpu->fault_jmp, 0)) {
 		lf_sync(cpu);	/* a fault inside the decode cache */
+		if (in_jit) {	/* a fault that ended translated code */
+			in_jit = false;
+			sse_host_fold(cpu);
+		}
 		if (cpu->fault_vec < 0)
 			goto out;	/* cpu->error says why */
 		cpu->rip = cpu->insn_rip;

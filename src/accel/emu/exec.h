@@ -225,6 +225,17 @@ static inline bool sse_unusable(const struct emu_cpu *cpu)
 /* Raise that #UD or #NM, if any */
 void sse_require(struct emu_cpu *cpu);
 void exec_x87(struct emu_cpu *cpu, struct insn *in);
+/* sse_mxcsr.c: MXCSR status flags and #XM around SSE floating point */
+struct sse_fp {
+	uint32_t unmasked;		/* the guest's unmasked exceptions */
+	union xmm xmm[16];		/* and, if any, what to keep */
+	uint64_t gpr[16], rflags;
+};
+void sse_fp_begin(struct emu_cpu *cpu, struct sse_fp *s);
+void sse_fp_end(struct emu_cpu *cpu, const struct sse_fp *s);
+/* Around translated code: the host's flags cleared, then the guest's */
+void sse_host_clear(void);
+void sse_host_fold(struct emu_cpu *cpu);
 /* sse_cmp.c */
 void sse_cmp(struct emu_cpu *cpu, struct insn *in);
 bool sse_cvt_packed(struct emu_cpu *cpu, struct insn *in, uint8_t op);

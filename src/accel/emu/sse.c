@@ -320,6 +320,7 @@ static bool sse_opcode(uint8_t op)
 
 void exec_sse(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 {
+	struct sse_fp fp;	/* floating point's MXCSR flags, #XM */
 	union xmm v;
 	uint8_t pfx = in->last_pfx;
 
@@ -447,15 +448,19 @@ void exec_sse(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 	case 0x77:	/* EMMS */
 		return;
 	case 0xc2:
+		sse_fp_begin(cpu, &fp);
 		sse_cmp(cpu, in);
+		sse_fp_end(cpu, &fp);
 		return;
 	case 0x5a:
 		if (pfx == 0xf2 || pfx == 0xf3)
 			break;
 		/* fall through */
 	case 0x52: case 0x53: case 0x5b: case 0xe6:
+		sse_fp_begin(cpu, &fp);
 		if (!sse_cvt_packed(cpu, in, op))
 			insn_ud(cpu, in);
+		sse_fp_end(cpu, &fp);
 		return;
 	case 0xf7:
 		sse_maskmov(cpu, in);
@@ -518,5 +523,7 @@ void exec_sse(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 			insn_ud(cpu, in);
 		return;
 	}
+	sse_fp_begin(cpu, &fp);
 	exec_sse_float(cpu, in, op);
+	sse_fp_end(cpu, &fp);
 }

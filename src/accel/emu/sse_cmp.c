@@ -3,12 +3,12 @@
  * SSE/SSE2 compares and packed conversions: CMPPS/CMPPD/CMPSS/CMPSD with
  * the eight legacy predicates, CVTDQ2PS/CVT(T)PS2DQ, CVTDQ2PD/CVT(T)PD2DQ,
  * CVTPS2PD/CVTPD2PS, RCPPS/RCPSS/RSQRTPS/RSQRTSS and MASKMOVDQU (Intel
- * SDM vol. 2). Conversions use the host's own instructions, as
- * sse_float.c does, so integer-indefinite results and round-to-nearest
- * match the hardware with the default MXCSR.
+ * SDM vol. 2). Compares and conversions are the host's own instructions,
+ * as in sse_float.c, so integer-indefinite results, round-to-nearest and
+ * the MXCSR flags (sse_mxcsr.c) match the hardware with the default
+ * MXCSR.
  */
 #include <emmintrin.h>
-#include <math.h>
 #include <string.h>
 
 #include "accel/emu/exec.h"
@@ -31,50 +31,76 @@ static void load_src(struct emu_cpu *cpu, struct insn *in, union xmm *s,
 }
 
 /* imm8[2:0]: EQ, LT, LE, UNORD, NEQ, NLT, NLE, ORD (unordered: NaN) */
-static bool cmp_pred(double a, double b, unsigned imm)
+/*
+ * CMPPS/PD/SS/SD with predicate p as the host's own instruction (its
+ * result, and its flags: the ordered relations signal invalid for any
+ * NaN, EQ/UNORD/NEQ/ORD only for a signalling one)
+ */
+static __m128 cmp_ps(__m128 a, __m128 b, unsigned p, bool scalar)
 {
-	bool unord = isnan(a) || isnan(b);
-
-	switch (imm & 7) {
-	case 0: return !unord && a == b;
-	case 1: return !unord && a < b;
-	case 2: return !unord && a <= b;
-	case 3: return unord;
-	case 4: return unord || a != b;
-	case 5: return unord || !(a < b);
-	case 6: return unord || !(a <= b);
-	default: return !unord;
+	switch (p | (scalar ? 8 : 0)) {
+	case 0: return _mm_cmpeq_ps(a, b);
+	case 1: return _mm_cmplt_ps(a, b);
+	case 2: return _mm_cmple_ps(a, b);
+	case 3: return _mm_cmpunord_ps(a, b);
+	case 4: return _mm_cmpneq_ps(a, b);
+	case 5: return _mm_cmpnlt_ps(a, b);
+	case 6: return _mm_cmpnle_ps(a, b);
+	case 7: return _mm_cmpord_ps(a, b);
+	case 8: return _mm_cmpeq_ss(a, b);
+	case 9: return _mm_cmplt_ss(a, b);
+	case 10: return _mm_cmple_ss(a, b);
+	case 11: return _mm_cmpunord_ss(a, b);
+	case 12: return _mm_cmpneq_ss(a, b);
+	case 13: return _mm_cmpnlt_ss(a, b);
+	case 14: return _mm_cmpnle_ss(a, b);
+	default: return _mm_cmpord_ss(a, b);
 	}
 }
 
-/* 0F C2: CMPPS (none), CMPPD (66), CMPSS (F3), CMPSD (F2) */
+static __m128d cmp_pd(__m128d a, __m128d b, unsigned p, bool scalar)
+{
+	switch (p | (scalar ? 8 : 0)) {
+	case 0: return _mm_cmpeq_pd(a, b);
+	case 1: return _mm_cmplt_pd(a, b);
+	case 2: return _mm_cmple_pd(a, b);
+	case 3: return _mm_cmpunord_pd(a, b);
+	case 4: return _mm_cmpneq_pd(a, b);
+	case 5: return _mm_cmpnlt_pd(a, b);
+	case 6: return _mm_cmpnle_pd(a, b);
+	case 7: return _mm_cmpord_pd(a, b);
+	case 8: return _mm_cmpeq_sd(a, b);
+	case 9: return _mm_cmplt_sd(a, b);
+	case 10: return _mm_cmple_sd(a, b);
+	case 11: return _mm_cmpunord_sd(a, b);
+	case 12: return _mm_cmpneq_sd(a, b);
+	case 13: return _mm_cmpnlt_sd(a, b);
+	case 14: return _mm_cmpnle_sd(a, b);
+	default: return _mm_cmpord_sd(a, b);
+	}
+}
+
 void sse_cmp(struct emu_cpu *cpu, struct insn *in)
 {
 	uint8_t pfx = in->last_pfx, imm;
 	bool dbl = pfx == 0x66 || pfx == 0xf2;
 	bool scalar = pfx == 0xf2 || pfx == 0xf3;
-	int n = scalar ? 1 : dbl ? 2 : 4;
 	union xmm *d, s;
 
 	decode_modrm(cpu, in, 1);
 	load_src(cpu, in, &s, scalar ? (dbl ? 8 : 4) : 16);
 	imm = fetch8(cpu);
 	d = &cpu->xmm[in->reg];
-	for (int i = 0; i < n; i++) {
-		if (dbl) {
-			double a, b;
-
-			memcpy(&a, &d->q[i], 8);
-			memcpy(&b, &s.q[i], 8);
-			d->q[i] = cmp_pred(a, b, imm) ? ~0ULL : 0;
-		} else {
-			float a, b;
-
-			memcpy(&a, &d->d[i], 4);
-			memcpy(&b, &s.d[i], 4);
-			d->d[i] = cmp_pred(a, b, imm) ? ~0u : 0;
-		}
-	}
+	if (dbl)
+		_mm_storeu_pd((double *)d->b,
+			      cmp_pd(_mm_loadu_pd((const double *)d->b),
+				     _mm_loadu_pd((const double *)s.b),
+				     imm & 7, scalar));
+	else
+		_mm_storeu_ps((float *)d->b,
+			      cmp_ps(_mm_loadu_ps((const float *)d->b),
+				     _mm_loadu_ps((const float *)s.b),
+				     imm & 7, scalar));
 }
 
 static __m128i as_i(const union xmm *v)

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * SSE/SSE2 floating point, computed with the host's IEEE arithmetic in
- * round-to-nearest: scalar and packed add/sub/mul/div/min/max/sqrt,
- * conversions to and from integers, and (U)COMISS/SD. MXCSR exception
- * flags are not tracked; all exceptions stay masked.
+ * SSE/SSE2 floating point, each operation as the host's own instruction
+ * of the same width in round-to-nearest with all exceptions masked
+ * (sse_mxcsr.c around it takes the MXCSR status flags they set):
+ * scalar and packed add/sub/mul/div/min/max/sqrt, conversions to and
+ * from integers, and (U)COMISS/SD. The asm statements are volatile so
+ * that none is moved out from between sse_fp_begin and sse_fp_end or
+ * computed for an operation not asked for.
  */
 #include <string.h>
 
@@ -11,43 +14,86 @@
 
 void exec_sse_float(struct emu_cpu *cpu, struct insn *in, uint8_t op);
 
-static double arith(uint8_t op, double a, double b)
+static double arith_d(uint8_t op, double a, double b)
 {
 	switch (op) {
-	case 0x51:
-		__asm__("sqrtsd %1, %0" : "=x"(b) : "x"(b));
-		return b;
-	case 0x58: return a + b;
-	case 0x59: return a * b;
-	case 0x5c: return a - b;
-	case 0x5d: return a < b ? a : b;
-	case 0x5e: return a / b;
-	default: return a > b ? a : b;
+	case 0x51: __asm__ volatile("sqrtsd %1, %0" : "=x"(a) : "x"(b)); break;
+	case 0x58: __asm__ volatile("addsd %1, %0" : "+x"(a) : "x"(b)); break;
+	case 0x59: __asm__ volatile("mulsd %1, %0" : "+x"(a) : "x"(b)); break;
+	case 0x5c: __asm__ volatile("subsd %1, %0" : "+x"(a) : "x"(b)); break;
+	case 0x5d: __asm__ volatile("minsd %1, %0" : "+x"(a) : "x"(b)); break;
+	case 0x5e: __asm__ volatile("divsd %1, %0" : "+x"(a) : "x"(b)); break;
+	default: __asm__ volatile("maxsd %1, %0" : "+x"(a) : "x"(b)); break;
 	}
+	return a;
+}
+
+static float arith_s(uint8_t op, float a, float b)
+{
+	switch (op) {
+	case 0x51: __asm__ volatile("sqrtss %1, %0" : "=x"(a) : "x"(b)); break;
+	case 0x58: __asm__ volatile("addss %1, %0" : "+x"(a) : "x"(b)); break;
+	case 0x59: __asm__ volatile("mulss %1, %0" : "+x"(a) : "x"(b)); break;
+	case 0x5c: __asm__ volatile("subss %1, %0" : "+x"(a) : "x"(b)); break;
+	case 0x5d: __asm__ volatile("minss %1, %0" : "+x"(a) : "x"(b)); break;
+	case 0x5e: __asm__ volatile("divss %1, %0" : "+x"(a) : "x"(b)); break;
+	default: __asm__ volatile("maxss %1, %0" : "+x"(a) : "x"(b)); break;
+	}
+	return a;
 }
 
 /*
- * The host's own conversion gives the guest's results, including the
- * "integer indefinite" value for NaN and out-of-range inputs. The host
- * rounding mode is round-to-nearest, the guest's MXCSR default.
+ * CVT(T)SD2SI / CVT(T)SS2SI of the low bits of v: the host's own
+ * conversion, with its "integer indefinite" for NaN and out-of-range
+ * inputs and its flags (a single's is not widened first: that would
+ * signal a denormal operand).
  */
-static int64_t to_int(double v, int size, bool truncate)
+static int64_t to_int(uint64_t v, bool dbl, int size, bool truncate)
 {
+	double d;
+	float f;
 	int64_t q;
-	int32_t d;
+	int32_t w;
 
-	if (size == 8) {
-		if (truncate)
-			__asm__("cvttsd2si %1, %0" : "=r"(q) : "x"(v));
-		else
-			__asm__("cvtsd2si %1, %0" : "=r"(q) : "x"(v));
-		return q;
+	memcpy(&d, &v, 8);
+	memcpy(&f, &v, 4);
+	switch ((dbl ? 4 : 0) | (size == 8 ? 2 : 0) | truncate) {
+	case 0: __asm__ volatile("cvtss2si %1, %0" : "=r"(w) : "x"(f)); break;
+	case 1: __asm__ volatile("cvttss2si %1, %0" : "=r"(w) : "x"(f)); break;
+	case 2: __asm__ volatile("cvtss2si %1, %0" : "=r"(q) : "x"(f)); return q;
+	case 3: __asm__ volatile("cvttss2si %1, %0" : "=r"(q) : "x"(f)); return q;
+	case 4: __asm__ volatile("cvtsd2si %1, %0" : "=r"(w) : "x"(d)); break;
+	case 5: __asm__ volatile("cvttsd2si %1, %0" : "=r"(w) : "x"(d)); break;
+	case 6: __asm__ volatile("cvtsd2si %1, %0" : "=r"(q) : "x"(d)); return q;
+	default: __asm__ volatile("cvttsd2si %1, %0" : "=r"(q) : "x"(d)); return q;
 	}
-	if (truncate)
-		__asm__("cvttsd2si %1, %0" : "=r"(d) : "x"(v));
+	return w;
+}
+
+/* (U)COMISS/SD of a with b: ZF, PF and CF as the host's sets them */
+static uint64_t comis(bool dbl, bool quiet, uint64_t a, uint64_t b)
+{
+	uint8_t z, p, c;
+	double da, db;
+	float fa, fb;
+
+	memcpy(&da, &a, 8);
+	memcpy(&db, &b, 8);
+	memcpy(&fa, &a, 4);
+	memcpy(&fb, &b, 4);
+#define COMIS(insn, x, y)						\
+	__asm__ volatile(insn " %4, %3; setz %0; setp %1; setc %2"	\
+			 : "=q"(z), "=q"(p), "=q"(c) : "x"(x), "x"(y) : "cc")
+	if (dbl && quiet)
+		COMIS("ucomisd", da, db);
+	else if (dbl)
+		COMIS("comisd", da, db);
+	else if (quiet)
+		COMIS("ucomiss", fa, fb);
 	else
-		__asm__("cvtsd2si %1, %0" : "=r"(d) : "x"(v));
-	return d;
+		COMIS("comiss", fa, fb);
+#undef COMIS
+	return (z ? FL_ZF : 0) | (p ? FL_PF : 0) | (c ? FL_CF : 0);
 }
 
 void exec_sse_float(struct emu_cpu *cpu, struct insn *in, uint8_t op)
@@ -68,67 +114,46 @@ void exec_sse_float(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 			int64_t v = sext(rm_read(cpu, in, isz), isz);
 
 			if (dbl) {
-				double f = (double)v;
+				double f;
 
+				__asm__ volatile("cvtsi2sdq %1, %0"
+						 : "=x"(f) : "r"(v));
 				memcpy(&d->q[0], &f, 8);
 			} else {
-				float f = (float)v;
+				float f;
 
+				__asm__ volatile("cvtsi2ssq %1, %0"
+						 : "=x"(f) : "r"(v));
 				memcpy(&d->d[0], &f, 4);
 			}
 		}
 		return;
 	case 0x2c:
 	case 0x2d: {	/* CVT(T)SS/SD2SI */
-		double v;
+		uint64_t v;
 
 		if (!scalar)
 			break;
-		if (dbl) {
-			uint64_t q = in->mem ? mem_read(cpu, in->addr, 8) :
-				     cpu->xmm[in->rm].q[0];
-
-			memcpy(&v, &q, 8);
-		} else {
-			uint32_t w = in->mem ? mem_read(cpu, in->addr, 4) :
-				     cpu->xmm[in->rm].d[0];
-			float f;
-
-			memcpy(&f, &w, 4);
-			v = f;
-		}
-		reg_write(cpu, in, in->reg, isz, to_int(v, isz, op == 0x2c));
+		if (in->mem)
+			v = mem_read(cpu, in->addr, dbl ? 8 : 4);
+		else
+			v = cpu->xmm[in->rm].q[0];
+		reg_write(cpu, in, in->reg, isz,
+			  to_int(v, dbl, isz, op == 0x2c));
 		return;
 	}
 	case 0x2e:
-	case 0x2f: {
-		double a, b;
+	case 0x2f: {	/* UCOMISS/SD, COMISS/SD */
+		uint64_t v, f;
 
 		if (scalar)
 			break;
-		if (dbl) {
-			uint64_t q = in->mem ? mem_read(cpu, in->addr, 8) :
-				     cpu->xmm[in->rm].q[0];
-
-			memcpy(&a, &d->q[0], 8);
-			memcpy(&b, &q, 8);
-		} else {
-			uint32_t w = in->mem ? mem_read(cpu, in->addr, 4) :
-				     cpu->xmm[in->rm].d[0];
-			float fa, fb;
-
-			memcpy(&fa, &d->d[0], 4);
-			memcpy(&fb, &w, 4);
-			a = fa;
-			b = fb;
-		}
-		cpu->rflags &= ~(uint64_t)FL_ARITH;
-		if (a != a || b != b)
-			cpu->rflags |= FL_ZF | FL_PF | FL_CF;
-		else if (a < b)
-			cpu->rflags |= FL_CF;
-		else if (a == b)
-			cpu->rflags |= FL_ZF;
+		if (in->mem)
+			v = mem_read(cpu, in->addr, dbl ? 8 : 4);
+		else
+			v = cpu->xmm[in->rm].q[0];
+		f = comis(dbl, op == 0x2e, d->q[0], v);
+		cpu->rflags = (cpu->rflags & ~(uint64_t)FL_ARITH) | f;
 		return;
 	}
 	case 0x5a:	/* CVTSS2SD / CVTSD2SS (scalar only) */
@@ -141,7 +166,7 @@ void exec_sse_float(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 			float f;
 
 			memcpy(&v, &q, 8);
-			f = (float)v;
+			__asm__ volatile("cvtsd2ss %1, %0" : "=x"(f) : "x"(v));
 			memcpy(&d->d[0], &f, 4);
 		} else {
 			uint32_t w = in->mem ? mem_read(cpu, in->addr, 4) :
@@ -150,7 +175,7 @@ void exec_sse_float(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 			double v;
 
 			memcpy(&f, &w, 4);
-			v = f;
+			__asm__ volatile("cvtss2sd %1, %0" : "=x"(v) : "x"(f));
 			memcpy(&d->q[0], &v, 8);
 		}
 		return;
@@ -174,14 +199,14 @@ void exec_sse_float(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 
 				memcpy(&a, &d->q[i], 8);
 				memcpy(&b, &s.q[i], 8);
-				r = arith(op, a, b);
+				r = arith_d(op, a, b);
 				memcpy(&d->q[i], &r, 8);
 			} else {
 				float a, b, r;
 
 				memcpy(&a, &d->d[i], 4);
 				memcpy(&b, &s.d[i], 4);
-				r = (float)arith(op, a, b);
+				r = arith_s(op, a, b);
 				memcpy(&d->d[i], &r, 4);
 			}
 		}

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: MIT
+/*
+ * MXCSR's status flags (IE DE ZE OE UE PE, bits 0-5) and the SIMD
+ * floating-point exception, as hardware sets and raises them.
+ *
+ * The interpreter computes SSE floating point with the host's own
+ * instructions (sse_float.c, sse_cmp.c), every exception masked: so the
+ * host's MXCSR, cleared before, holds afterwards the flags hardware sets
+ * for the masked computation. An exception unmasked in the guest's
+ * MXCSR is then raised as the SDM describes (vol. 1, 11.5.1 and
+ * 11.5.2): unmasked invalid, denormal or divide-by-zero (found before
+ * the computation) set only those flags; else all flags are set and an
+ * unmasked overflow, underflow or precision exception raises. Either way
+ * the destination keeps its value and the fault is #XM, or #UD with
+ * CR4.OSXMMEXCPT clear. (An exact tiny result signals underflow only
+ * with the exception unmasked; computed masked, it is not seen: such a
+ * result is stored without a fault.)
+ *
+ * The translator's floating point runs only while the guest's MXCSR is
+ * the default (all masked, status bits aside), as the host's own
+ * instructions: the run loop clears the host's flags before a translated
+ * run and ORs what they hold afterwards (or at a fault that ended it)
+ * into the guest's MXCSR. The interpreter leaves none in the host's.
+ */
+#include <string.h>
+
+#include "accel/emu/exec.h"
+
+#define MXCSR_FLAGS	0x3fu
+#define MXCSR_PRE	0x7u	/* IE, DE, ZE: found before computing */
+#define MXCSR_HOST	0x1f80u	/* all masked, round to nearest */
+
+static inline uint32_t host_mxcsr(void)
+{
+	uint32_t m;
+
+	__asm__ volatile("stmxcsr %0" : "=m"(m) : : "memory");
+	return m;
+}
+
+static inline void host_set_mxcsr(uint32_t m)
+{
+	__asm__ volatile("ldmxcsr %0" : : "m"(m) : "memory");
+}
+
+void sse_fp_begin(struct emu_cpu *cpu, struct sse_fp *s)
+{
+	/*
+	 * The "memory" clobbers keep the computation, from operands read
+	 * from cpu and guest memory to results stored there, in between
+	 */
+	host_set_mxcsr(MXCSR_HOST);
+	s->unmasked = ~(cpu->mxcsr >> 7) & MXCSR_FLAGS;
+	if (s->unmasked) {
+		memcpy(s->xmm, cpu->xmm, sizeof(s->xmm));
+		memcpy(s->gpr, cpu->gpr, sizeof(s->gpr));
+		s->rflags = cpu->rflags;
+	}
+}
+
+void sse_fp_end(struct emu_cpu *cpu, const struct sse_fp *s)
+{
+	uint32_t f = host_mxcsr() & MXCSR_FLAGS;
+
+	if (!f)
+		return;
+	host_set_mxcsr(MXCSR_HOST);	/* none left for sse_host_fold */
+	if (f & MXCSR_PRE & s->unmasked)
+		f &= MXCSR_PRE;
+	cpu->mxcsr |= f;
+	if (!(f & s->unmasked))
+		return;
+	memcpy(cpu->xmm, s->xmm, sizeof(s->xmm));
+	memcpy(cpu->gpr, s->gpr, sizeof(s->gpr));
+	cpu->rflags = s->rflags;
+	cpu_raise_noerr(cpu, cpu->cr4 & CR4_OSXMMEXCPT ? EXC_XM : EXC_UD);
+}
+
+void sse_host_clear(void)
+{
+	uint32_t m = host_mxcsr();
+
+	if (m != MXCSR_HOST)
+		host_set_mxcsr(MXCSR_HOST);
+}
+
+void sse_host_fold(struct emu_cpu *cpu)
+{
+	uint32_t m = host_mxcsr();
+
+	if (m & MXCSR_FLAGS) {
+		cpu->mxcsr |= m & MXCSR_FLAGS;
+		host_set_mxcsr(m & ~MXCSR_FLAGS);
+	}
+}
