@@ -90,7 +90,8 @@ struct jit {
 
 /*
  * enter(cpu, code): RBX = cpu for the blocks, which return through exit
- * (RBX restored); exit_interp also sets cpu->jit_exit.
+ * (RBX, and RBP and R12..R15 that blocks keep guest registers in,
+ * restored); exit_interp also sets cpu->jit_exit.
  */
 static int jit_stubs(struct jit *j)
 {
@@ -101,12 +102,22 @@ static int jit_stubs(struct jit *j)
 		return -errno;
 	j->enter = (void (*)(struct emu_cpu *, const uint8_t *))(void *)b.p;
 	jb8(&b, 0x53);					/* push rbx */
+	jb8(&b, 0x55);					/* push rbp */
+	for (int r = HR12; r <= HR15; r++) {		/* push r12..r15 */
+		jb8(&b, 0x41);
+		jb8(&b, 0x50 + (r & 7));
+	}
 	j_mov_mr(&b, 8, jreg(HRBX), HRDI);		/* mov rbx, rdi */
 	jb8(&b, 0xff);					/* jmp rsi */
 	jb8(&b, 0xe6);
 	j->env.exit_interp = b.p;
 	j_mov_mi(&b, 1, jmem(HRBX, offsetof(struct emu_cpu, jit_exit)), 1);
 	j->env.exit = b.p;
+	for (int r = HR15; r >= HR12; r--) {		/* pop r15..r12 */
+		jb8(&b, 0x41);
+		jb8(&b, 0x58 + (r & 7));
+	}
+	jb8(&b, 0x5d);					/* pop rbp */
 	jb8(&b, 0x5b);					/* pop rbx */
 	jb8(&b, 0xc3);					/* ret */
 	j->env.front = j->front;

@@ -150,11 +150,12 @@ void jit_gen_imul(struct jgen *g, const struct dc_entry *e)
 	int size = e->size;
 	struct jop x;
 
-	x = e->mem ? jit_gen_mem(g, e, size, false) : jit_greg(e, e->rm, size);
+	x = e->mem ? jit_gen_mem(g, e, size, false) :
+		     jit_gr(g, e, e->rm, size);
 	jit_gen_mem_done(g);
 	gen_flags_to_rdx(g);
 	if (e->kind == DC_IMUL) {
-		j_mov_rm(b, size, W, jit_greg(e, e->reg, size));
+		j_mov_rm(b, size, W, jit_gr(g, e, e->reg, size));
 		jx(b, size, 0xaf0f, 2, W, x);
 	} else {
 		jx(b, size, 0x69, 1, W, x);

@@ -35,7 +35,8 @@ void jit_add_exit(struct jgen *g, uint8_t *rel, uint8_t kind, uint64_t rip,
 	/* an instruction's TLB checks share one exit */
 	if (x && kind == X_MISS && x->kind == X_MISS && x->rip == rip &&
 	    x->count == count && x->synced == g->synced &&
-	    x->saved == g->saved && x->nrel < JIT_MISS_JUMPS) {
+	    x->saved == g->saved && x->dirty == g->dirty &&
+	    x->nrel < JIT_MISS_JUMPS) {
 		x->rel[x->nrel++] = rel;
 		return;
 	}
@@ -45,7 +46,7 @@ void jit_add_exit(struct jgen *g, uint8_t *rel, uint8_t kind, uint64_t rip,
 	}
 	g->x[g->nx++] = (struct jexit){ .rel = { rel }, .nrel = 1,
 		.rip = rip, .count = count, .kind = kind,
-		.synced = g->synced, .saved = g->saved };
+		.synced = g->synced, .saved = g->saved, .dirty = g->dirty };
 }
 
 /*
@@ -107,6 +108,17 @@ static void gen_restore(struct jbuf *b)
 }
 
 /* RDI = the linear address of e's memory operand (seg: with FS/GS base) */
+/* A host register holding guest register r: its own, or tmp loaded */
+static int gen_gpr_in(struct jgen *g, int r, int tmp)
+{
+	struct jop x = jit_gr64(g, r);
+
+	if (!x.mem)
+		return x.reg;
+	j_mov_rm(&g->b, 8, tmp, x);
+	return tmp;
+}
+
 void jit_gen_ea(struct jgen *g, const struct dc_entry *e, bool seg)
 {
 	struct jbuf *b = &g->b;
@@ -114,17 +126,18 @@ void jit_gen_ea(struct jgen *g, const struct dc_entry *e, bool seg)
 	if (e->riprel) {
 		j_mov_ri64(b, HRDI, g->next + (int64_t)e->disp);
 	} else {
+		int base = HRDI;
+
 		if (e->base >= 0)
-			j_mov_rm(b, 8, HRDI, jmem(HRBX, GPR(e->base)));
+			base = gen_gpr_in(g, e->base, HRDI);
 		else
 			j_mov_ri32(b, HRDI, 0);
-		if (e->index >= 0) {
-			j_mov_rm(b, 8, HRSI, jmem(HRBX, GPR(e->index)));
-			j_lea(b, 8, HRDI, jmem_idx(HRDI, HRSI, e->scale,
-						   e->disp));
-		} else if (e->disp) {
-			j_lea(b, 8, HRDI, jmem(HRDI, e->disp));
-		}
+		if (e->index >= 0)
+			j_lea(b, 8, HRDI, jmem_idx(base,
+				gen_gpr_in(g, e->index, HRSI), e->scale,
+				e->disp));
+		else if (e->disp || base != HRDI)
+			j_lea(b, 8, HRDI, jmem(base, e->disp));
 	}
 	if (seg && e->seg != SEG_NONE) {
 		j_mov_rm(b, 8, HRSI, jmem(HRBX, OFF(seg) +
@@ -414,11 +427,28 @@ void jit_gen_chain(struct jgen *g, uint64_t target, unsigned count)
 	jit_add_exit(g, j_jmp(&g->b), X_CHAIN, target, count);
 }
 
+/* Store the guest registers in mask from their host ones to cpu->gpr */
+static void gen_writeback(struct jgen *g, uint16_t mask)
+{
+	for (int r = 0; r < 16; r++)
+		if (mask & (1u << r))
+			j_mov_mr(&g->b, 8, jmem(HRBX, GPR(r)), g->host[r]);
+}
+
+/* Load all the cached guest registers into their host ones */
+static void gen_reload(struct jgen *g)
+{
+	for (int r = 0; r < 16; r++)
+		if (g->cached & (1u << r))
+			j_mov_rm(&g->b, 8, g->host[r], jmem(HRBX, GPR(r)));
+}
+
 /* The end of the block towards the address in V */
 void jit_gen_dyn_exit(struct jgen *g)
 {
 	struct jbuf *b = &g->b;
 
+	gen_writeback(g, g->dirty);
 	j_mov_ri32(b, HRDI, g->idx + 1);
 	j_goto(b, g->env->dyn_out[g->user][!g->synced]);
 }
@@ -509,6 +539,7 @@ static void gen_miss_exits(struct jgen *g)
 			j_patch(x->rel[k], b->p);
 		if (x->saved && !x->synced)
 			gen_restore(b);
+		gen_writeback(g, x->dirty);
 		j_mov_ri32(b, HRDI, (uint32_t)(x->rip - g->start) << 8 |
 				    x->count);
 		d = (int32_t)(tail[!x->synced] - (b->p + 2));
@@ -537,6 +568,7 @@ static void gen_exits(struct jgen *g)
 			gen_restore(b);
 		if (!x->synced)
 			j_call(b, g->env->commit);
+		gen_writeback(g, x->dirty);
 		gen_chain_exit(g, x);
 	}
 	gen_miss_exits(g);
@@ -732,6 +764,48 @@ static void gen_next_check(struct jgen *g, const uint8_t *next,
 	jit_gen_mem_done(g);
 }
 
+/*
+ * The guest registers the block keeps in host ones: the most used (twice
+ * or more) by its first n instructions that work with them, but none
+ * that one of them uses as AH..BH (whose byte 1 stays in cpu->gpr).
+ */
+static void gen_pick_regs(struct jgen *g, const struct dc_block *blk,
+			  unsigned n)
+{
+	static const int8_t pool[JIT_HREGS] = { HR12, HR13, HR14, HR15,
+						HRBP, HR11 };
+	unsigned uses[16] = { 0 };
+	unsigned k = 0, high = 0;
+
+	memset(g->host, -1, sizeof(g->host));
+	g->cached = g->dirty = 0;
+	for (unsigned i = 0; i < n; i++) {
+		const struct dc_entry *e = &blk->e[i];
+
+		if (!jit_op_regs(e))
+			continue;
+		jit_op_reg_uses(e, uses);
+		if (!e->rex && (e->size == 1 || e->size2 == 1 ||
+				e->kind == DC_SETCC))
+			high = 0xf;
+	}
+	for (int r = 0; r < 16; r++)
+		if (high & (1u << r))
+			uses[r] = 0;
+	while (k < JIT_HREGS) {
+		int best = -1;
+
+		for (int r = 0; r < 16; r++)
+			if (uses[r] >= 2 && (best < 0 || uses[r] > uses[best]))
+				best = r;
+		if (best < 0)
+			break;
+		uses[best] = 0;
+		g->host[best] = pool[k++];
+		g->cached |= (uint16_t)(1u << best);
+	}
+}
+
 unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 		       const struct jit_env *env, const struct emu_cpu *cpu,
 		       const uint8_t *p, const uint8_t *end, uint64_t rip)
@@ -774,6 +848,8 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	}
 
 	stale = gen_check(g, p, nbytes - tail, copy, &ncopy);
+	gen_pick_regs(g, &blk, n);
+	gen_reload(g);
 	g->body = g->b.p;
 	/* (cpu->rflags is right until an instruction sets the host's) */
 	if (live[0])
@@ -791,7 +867,15 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 		if (tail && i == n - 1)
 			gen_next_check(g, next, snap + 8 + nbytes - tail,
 				       tail);
+		g->regs = jit_op_regs(e);
+		if (!g->regs) {
+			gen_writeback(g, g->dirty);
+			g->dirty = 0;
+		}
 		jit_gen_insn(g, e);
+		if (!g->regs)
+			gen_reload(g);
+		g->regs = true;
 		if (jit_op_writes_flags(e))
 			g->synced = false;
 		g->rip = g->next;

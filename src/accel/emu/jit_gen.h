@@ -33,7 +33,18 @@ struct jexit {
 	uint8_t kind;
 	bool synced;		/* cpu->rflags is already right */
 	bool saved;		/* the flags are in AL/AH, not RFLAGS */
+	uint16_t dirty;		/* guest registers to store back first */
 };
+
+/*
+ * Guest registers a block keeps in host registers (jit_gen_regs): RBP and
+ * R11..R15, which nothing else in a block's code may use (the entry stub
+ * saves the callee-saved ones). Only instructions jit_op_regs() accepts
+ * see them (jit_gr); around any other the block stores the dirty ones to
+ * cpu->gpr before it and loads them all again after it, so code that
+ * works on cpu->gpr (jit_greg) stays right.
+ */
+#define JIT_HREGS	6
 
 struct jgen {
 	struct jbuf b;
@@ -52,6 +63,10 @@ struct jgen {
 	bool bad;		/* too many exits */
 	bool mxcsr_ok;		/* jit_sse.c checked the guest's MXCSR */
 	bool sse_ok;		/* and CR0/CR4 for SSE's #UD and #NM */
+	bool regs;		/* this instruction may use the host registers */
+	int8_t host[16];	/* the host register holding a guest one, or -1 */
+	uint16_t cached;	/* guest registers in host ones */
+	uint16_t dirty;		/* those changed since stored to cpu->gpr */
 	struct jexit x[JIT_EXITS];
 	unsigned nx;
 };
@@ -62,6 +77,41 @@ static inline struct jop jit_greg(const struct dc_entry *e, int r, int size)
 	if (size == 1 && !e->rex && r >= 4 && r < 8)
 		return jmem(HRBX, GPR(r - 4) + 1);
 	return jmem(HRBX, GPR(r));
+}
+
+/* Whether guest register r of size bytes is AH..BH (byte 1 of r - 4) */
+static inline bool jit_high_byte(const struct dc_entry *e, int r, int size)
+{
+	return size == 1 && !e->rex && r >= 4 && r < 8;
+}
+
+/*
+ * Guest register r as an operand of size bytes for an instruction that
+ * works on host registers: the host register holding it, else cpu->gpr.
+ * A block caches no register whose AH..BH form it uses, so a byte 1 in
+ * cpu->gpr is always current.
+ */
+static inline struct jop jit_gr(const struct jgen *g,
+				const struct dc_entry *e, int r, int size)
+{
+	if (g->regs && !jit_high_byte(e, r, size) && g->host[r] >= 0)
+		return jreg(g->host[r]);
+	return jit_greg(e, r, size);
+}
+
+/* The same, 64 bits */
+static inline struct jop jit_gr64(const struct jgen *g, int r)
+{
+	if (g->regs && g->host[r] >= 0)
+		return jreg(g->host[r]);
+	return jmem(HRBX, GPR(r));
+}
+
+/* Guest register r is about to be written (by the host code that follows) */
+static inline void jit_gr_dirty(struct jgen *g, int r)
+{
+	if (g->regs && g->host[r] >= 0)
+		g->dirty |= (uint16_t)(1u << r);
 }
 
 /* jit_gen.c: exits, memory operands, the block's ends */
@@ -92,6 +142,10 @@ void jit_gen_chain(struct jgen *g, uint64_t target, unsigned count);
 void jit_gen_dyn_exit(struct jgen *g);
 
 /* jit_ops.c: one instruction */
+/* Whether e's code works with guest registers in host ones (jit_gr) */
+bool jit_op_regs(const struct dc_entry *e);
+/* Count the guest registers e uses, for the choice of those to cache */
+void jit_op_reg_uses(const struct dc_entry *e, unsigned uses[16]);
 /* Whether the block translates e */
 bool jit_op_supported(const struct dc_entry *e);
 /* Whether e changes the guest flags */

@@ -3,53 +3,97 @@
  * One guest instruction of a translated block (jit_gen.c builds the
  * block): which decode-cache forms are translated, how each uses the
  * flags, and the host code for each. Guest registers are operands in
- * cpu->gpr (RBX), V/W/T carry values, a memory operand is at [RCX] after
- * its lookup; a lookup that misses leaves before the instruction, so all
- * guest state changes come after the lookups.
+ * cpu->gpr (RBX) or, for the forms jit_op_regs() accepts, the host
+ * registers the block keeps them in (jit_gr); V/W/T carry values, a
+ * memory operand is at [RCX] after its lookup; a lookup that misses
+ * leaves before the instruction, so all guest state changes come after
+ * the lookups.
  */
 #include "accel/emu/jit_gen.h"
 /* RDI = RSP - 8 and RCX its host address, for a push */
 static void gen_push_slot(struct jgen *g)
 {
-	j_mov_rm(&g->b, 8, HRDI, jmem(HRBX, GPR(R_SP)));
-	j_lea(&g->b, 8, HRDI, jmem(HRDI, -8));
+	struct jop sp = jit_gr64(g, R_SP);
+
+	if (sp.mem) {
+		j_mov_rm(&g->b, 8, HRDI, sp);
+		sp = jreg(HRDI);
+	}
+	j_lea(&g->b, 8, HRDI, jmem(sp.reg, -8));
 	jit_gen_tlb(g, 8, true);
 }
 
 /* V = the 8 bytes at RSP, RDI = RSP + 8 */
 static void gen_pop(struct jgen *g, int base)
 {
-	j_mov_rm(&g->b, 8, HRDI, jmem(HRBX, GPR(base)));
+	j_mov_rm(&g->b, 8, HRDI, jit_gr64(g, base));
 	jit_gen_tlb(g, 8, false);
 	j_mov_rm(&g->b, 8, V, jmem(HRCX, 0));
 	j_lea(&g->b, 8, HRDI, jmem(HRDI, 8));
+}
+
+/* Guest register r (64 bits) = host register v */
+static void gen_set64(struct jgen *g, int r, int v)
+{
+	j_mov_mr(&g->b, 8, jit_gr64(g, r), v);
+	jit_gr_dirty(g, r);
 }
 
 /* Guest register d (size bytes) = host register r */
 void jit_set_reg(struct jgen *g, const struct dc_entry *e, int d, int size,
 		 int r)
 {
-	/* a 32-bit result zero-extends: r's upper half is already clear */
-	j_mov_mr(&g->b, size == 4 ? 8 : size, jit_greg(e, d, size), r);
+	struct jop x = jit_gr(g, e, d, size);
+
+	/* a 32-bit result zero-extends: in cpu->gpr, r's upper half is clear */
+	j_mov_mr(&g->b, size == 4 && x.mem ? 8 : size, x, r);
+	jit_gr_dirty(g, d);
 }
 
-/* The destination to work on: [RCX], or the register (W for 32 bits) */
+/*
+ * The destination to work on: [RCX], the host register holding it (a
+ * 32-bit operation on it zero-extends as the guest's does), or cpu->gpr
+ * (through W for 32 bits).
+ */
 struct jop jit_dest_begin(struct jgen *g, const struct dc_entry *e, int d,
 			  int size, struct jop m)
 {
+	struct jop x;
+
 	if (e->mem)
 		return m;
+	x = jit_gr(g, e, d, size);
+	if (!x.mem) {
+		jit_gr_dirty(g, d);
+		return x;
+	}
 	if (size == 4) {
-		j_mov_rm(&g->b, 4, W, jit_greg(e, d, 4));
+		j_mov_rm(&g->b, 4, W, x);
 		return jreg(W);
 	}
-	return jit_greg(e, d, size);
+	return x;
 }
 
 void jit_dest_end(struct jgen *g, const struct dc_entry *e, int d, int size)
 {
-	if (!e->mem && size == 4)
-		j_mov_mr(&g->b, 8, jit_greg(e, d, 4), W);
+	struct jop x;
+
+	if (e->mem || size != 4)
+		return;
+	x = jit_gr(g, e, d, 4);
+	if (x.mem)
+		j_mov_mr(&g->b, 8, x, W);
+}
+
+/* A host register with guest register r (size bytes): its own, or V */
+static int gen_val(struct jgen *g, const struct dc_entry *e, int r, int size)
+{
+	struct jop x = jit_gr(g, e, r, size);
+
+	if (!x.mem)
+		return x.reg;
+	j_mov_rm(&g->b, size, V, x);
+	return V;
 }
 
 /* The shift count of a translated DC_SHIFT by an immediate, or -1 */
@@ -63,6 +107,71 @@ static int shift_count(const struct dc_entry *e)
 	if (c >= e->size * 8 || (c == 0 && e->mem))
 		return -1;
 	return c;
+}
+
+/* Whether e's code works with guest registers in host ones (jit_gr) */
+bool jit_op_regs(const struct dc_entry *e)
+{
+	switch (e->kind) {
+	case DC_ALU_RM_R: case DC_ALU_R_RM: case DC_ALU_RM_IMM:
+	case DC_TEST: case DC_TEST_IMM: case DC_MOV_RM_R: case DC_MOV_R_RM:
+	case DC_MOV_RM_IMM: case DC_MOV_R_IMM: case DC_MOVZX: case DC_MOVSX:
+	case DC_MOVSXD: case DC_LEA: case DC_INC: case DC_DEC:
+	case DC_PUSH: case DC_POP: case DC_PUSH_IMM: case DC_PUSH_RM:
+	case DC_CALL: case DC_RET: case DC_JMP: case DC_JCC: case DC_JMP_RM:
+	case DC_CALL_RM: case DC_NOP: case DC_LEAVE: case DC_CWDE:
+	case DC_CDQ: case DC_CMOV: case DC_SETCC: case DC_IMUL:
+	case DC_IMUL_IMM: case DC_BSWAP:
+		return true;
+	case DC_SHIFT:
+		return e->imm != DC_COUNT_CL;
+	case DC_GROUP3:		/* NOT, NEG */
+		return e->modrm_reg == 2 || e->modrm_reg == 3;
+	}
+	return false;
+}
+
+/* Count the guest registers e uses, for the choice of those to cache */
+void jit_op_reg_uses(const struct dc_entry *e, unsigned uses[16])
+{
+	bool rm = true, reg = false;
+
+	switch (e->kind) {
+	case DC_ALU_RM_R: case DC_ALU_R_RM: case DC_TEST: case DC_MOV_RM_R:
+	case DC_MOV_R_RM: case DC_MOVZX: case DC_MOVSX: case DC_MOVSXD:
+	case DC_LEA: case DC_CMOV: case DC_IMUL: case DC_IMUL_IMM:
+		reg = true;
+		break;
+	case DC_PUSH: case DC_POP: case DC_PUSH_RM: case DC_CALL_RM:
+	case DC_PUSH_IMM: case DC_CALL: case DC_RET:
+		uses[R_SP] += 2;
+		rm = e->kind != DC_PUSH_IMM && e->kind != DC_CALL &&
+		     e->kind != DC_RET;
+		break;
+	case DC_LEAVE:
+		uses[R_SP] += 2;
+		uses[R_BP] += 2;
+		rm = false;
+		break;
+	case DC_CWDE: case DC_CDQ:
+		uses[R_AX]++;
+		uses[R_DX] += e->kind == DC_CDQ;
+		rm = false;
+		break;
+	case DC_JMP: case DC_JCC: case DC_NOP:
+		rm = false;
+		break;
+	}
+	if (e->mem) {
+		if (e->base >= 0)
+			uses[e->base & 15]++;
+		if (e->index >= 0)
+			uses[e->index & 15]++;
+	} else if (rm) {
+		uses[e->rm & 15]++;
+	}
+	if (reg)
+		uses[e->reg & 15]++;
 }
 
 /* Whether the block translates e */
@@ -177,27 +286,32 @@ void jit_op_flag_use(const struct dc_entry *e, bool *reads, bool *sets)
 	}
 }
 
-/* ALU op on register d or [RCX] (dmem), with V or the immediate */
+/* ALU op on register d or [RCX] (dmem), with host register v or the imm */
 static void gen_alu(struct jgen *g, const struct dc_entry *e, bool dmem,
-		    int d, bool imm)
+		    int d, int v, bool imm)
 {
 	struct jop x;
+	bool w = false;
 
 	if (dmem) {
 		x = jmem(HRCX, 0);
-	} else if (e->size == 4) {
-		j_mov_rm(&g->b, 4, W, jit_greg(e, d, 4));
-		x = jreg(W);
 	} else {
-		x = jit_greg(e, d, e->size);
+		x = jit_gr(g, e, d, e->size);
+		if (x.mem && e->size == 4) {
+			j_mov_rm(&g->b, 4, W, x);
+			x = jreg(W);
+			w = true;
+		} else if (!x.mem && e->op != 7) {
+			jit_gr_dirty(g, d);
+		}
 	}
 	if (e->lock)
 		jb8(&g->b, 0xf0);	/* atomic, as on the guest's hardware */
 	if (imm)
 		j_alu_mi(&g->b, e->size, e->op, x, e->imm);
 	else
-		j_alu_mr(&g->b, e->size, e->op, x, V);
-	if (!dmem && e->size == 4 && e->op != 7)
+		j_alu_mr(&g->b, e->size, e->op, x, v);
+	if (w && e->op != 7)
 		j_mov_mr(&g->b, 8, jit_greg(e, d, 4), W);
 }
 
@@ -205,7 +319,8 @@ static void gen_alu(struct jgen *g, const struct dc_entry *e, bool dmem,
 static void gen_src(struct jgen *g, const struct dc_entry *e, int r,
 		    int size)
 {
-	struct jop s = e->mem ? jit_gen_mem(g, e, size, false) : jit_greg(e, r, size);
+	struct jop s = e->mem ? jit_gen_mem(g, e, size, false) :
+				jit_gr(g, e, r, size);
 
 	j_mov_rm(&g->b, size, V, s);
 }
@@ -214,41 +329,45 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 {
 	struct jbuf *b = &g->b;
 	struct jop m = jmem(HRCX, 0), x;
-	int size = e->size;
+	int size = e->size, v = V;
 	bool w;
 
 	switch (e->kind) {
 	case DC_ALU_RM_R:
-		j_mov_rm(b, size, V, jit_greg(e, e->reg, size));
+		v = gen_val(g, e, e->reg, size);
 		if (e->mem)
 			jit_gen_mem(g, e, size, e->op != 7);
 		jit_gen_mem_done(g);
-		gen_alu(g, e, e->mem, e->rm, false);
+		gen_alu(g, e, e->mem, e->rm, v, false);
 		break;
 	case DC_ALU_R_RM:
-		gen_src(g, e, e->rm, size);
+		if (e->mem)
+			gen_src(g, e, e->rm, size);
+		else
+			v = gen_val(g, e, e->rm, size);
 		jit_gen_mem_done(g);
-		gen_alu(g, e, false, e->reg, false);
+		gen_alu(g, e, false, e->reg, v, false);
 		break;
 	case DC_ALU_RM_IMM:
 		if (e->mem)
 			jit_gen_mem(g, e, size, e->op != 7);
 		jit_gen_mem_done(g);
-		gen_alu(g, e, e->mem, e->rm, true);
+		gen_alu(g, e, e->mem, e->rm, V, true);
 		break;
 	case DC_TEST:
 	case DC_TEST_IMM:
 		if (e->kind == DC_TEST)
-			j_mov_rm(b, size, V, jit_greg(e, e->reg, size));
-		x = e->mem ? jit_gen_mem(g, e, size, false) : jit_greg(e, e->rm, size);
+			v = gen_val(g, e, e->reg, size);
+		x = e->mem ? jit_gen_mem(g, e, size, false) :
+			     jit_gr(g, e, e->rm, size);
 		jit_gen_mem_done(g);
 		if (e->kind == DC_TEST)
-			j_test_mr(b, size, x, V);
+			j_test_mr(b, size, x, v);
 		else
 			j_test_mi(b, size, x, e->imm);
 		break;
 	case DC_MOV_RM_R:
-		j_mov_rm(b, size, V, jit_greg(e, e->reg, size));
+		j_mov_rm(b, size, V, jit_gr(g, e, e->reg, size));
 		if (e->mem) {
 			jit_gen_mem(g, e, size, true);
 			jit_gen_mem_done(g);
@@ -271,7 +390,8 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 			j_mov_ri32(b, V, e->imm);
 			jit_set_reg(g, e, e->rm, 4, V);
 		} else {
-			j_mov_mi(b, size, jit_greg(e, e->rm, size), e->imm);
+			j_mov_mi(b, size, jit_gr(g, e, e->rm, size), e->imm);
+			jit_gr_dirty(g, e->rm);
 		}
 		break;
 	case DC_MOV_R_IMM:
@@ -290,14 +410,15 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 	case DC_MOVZX:
 	case DC_MOVSX:
 		x = e->mem ? jit_gen_mem(g, e, e->size2, false) :
-			     jit_greg(e, e->rm, e->size2);
+			     jit_gr(g, e, e->rm, e->size2);
 		jit_gen_mem_done(g);
 		j_movx(b, size == 8 && e->kind == DC_MOVSX ? 8 : 4,
 		       e->kind == DC_MOVSX, e->size2, V, x);
 		jit_set_reg(g, e, e->reg, size, V);
 		break;
 	case DC_MOVSXD:
-		x = e->mem ? jit_gen_mem(g, e, 4, false) : jit_greg(e, e->rm, 4);
+		x = e->mem ? jit_gen_mem(g, e, 4, false) :
+			     jit_gr(g, e, e->rm, 4);
 		jit_gen_mem_done(g);
 		if (size == 8)
 			jx(b, 8, 0x63, 1, V, x);
@@ -343,6 +464,8 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 		x = jit_dest_begin(g, e, e->rm, size, m);
 		if (c)
 			jit_gen_shift(g, e->op, x, size, c);
+		else if (!x.mem && size == 4)
+			j_mov_mr(b, 4, x, x.reg);	/* zero-extends */
 		jit_dest_end(g, e, e->rm, size);
 		break;
 	}
@@ -350,7 +473,7 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 	case DC_PUSH_IMM:
 	case DC_PUSH_RM:
 		if (e->kind == DC_PUSH) {
-			j_mov_rm(b, 8, V, jit_greg(e, e->rm, 8));
+			v = gen_val(g, e, e->rm, 8);
 		} else if (e->kind == DC_PUSH_IMM) {
 			jx(b, 8, 0xc7, 1, 0, jreg(V));
 			jb32(b, e->imm);
@@ -359,20 +482,20 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 		}
 		gen_push_slot(g);
 		jit_gen_mem_done(g);
-		j_mov_mr(b, 8, m, V);
-		j_mov_mr(b, 8, jmem(HRBX, GPR(R_SP)), HRDI);
+		j_mov_mr(b, 8, m, v);
+		gen_set64(g, R_SP, HRDI);
 		break;
 	case DC_POP:
 		gen_pop(g, R_SP);
 		jit_gen_mem_done(g);
-		j_mov_mr(b, 8, jmem(HRBX, GPR(R_SP)), HRDI);
-		j_mov_mr(b, 8, jit_greg(e, e->rm, 8), V);
+		gen_set64(g, R_SP, HRDI);
+		gen_set64(g, e->rm, V);
 		break;
 	case DC_LEAVE:
 		gen_pop(g, R_BP);
 		jit_gen_mem_done(g);
-		j_mov_mr(b, 8, jmem(HRBX, GPR(R_SP)), HRDI);
-		j_mov_mr(b, 8, jmem(HRBX, GPR(R_BP)), V);
+		gen_set64(g, R_SP, HRDI);
+		gen_set64(g, R_BP, V);
 		break;
 	case DC_CALL:
 	case DC_CALL_RM:
@@ -384,7 +507,7 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 		jit_gen_mem_done(g);
 		j_mov_ri64(b, W, g->next);
 		j_mov_mr(b, 8, m, W);
-		j_mov_mr(b, 8, jmem(HRBX, GPR(R_SP)), HRDI);
+		gen_set64(g, R_SP, HRDI);
 		if (e->kind == DC_CALL)
 			jit_gen_chain(g, g->next + e->imm, g->idx + 1);
 		else
@@ -393,7 +516,7 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 	case DC_RET:
 		gen_pop(g, R_SP);
 		jit_gen_mem_done(g);
-		j_mov_mr(b, 8, jmem(HRBX, GPR(R_SP)), HRDI);
+		gen_set64(g, R_SP, HRDI);
 		jit_gen_dyn_exit(g);
 		break;
 	case DC_JMP:
@@ -409,32 +532,31 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 			 g->idx + 1);
 		break;
 	case DC_CMOV:
-		j_mov_rm(b, size, W, jit_greg(e, e->reg, size));
+		j_mov_rm(b, size, W, jit_gr(g, e, e->reg, size));
 		gen_src(g, e, e->rm, size);
 		jit_gen_mem_done(g);
 		j_cmov(b, size == 2 ? 2 : size, e->op, W, jreg(V));
 		jit_set_reg(g, e, e->reg, size, W);
 		break;
 	case DC_SETCC:
-		x = e->mem ? jit_gen_mem(g, e, 1, true) : jit_greg(e, e->rm, 1);
+		x = e->mem ? jit_gen_mem(g, e, 1, true) :
+			     jit_gr(g, e, e->rm, 1);
 		jit_gen_mem_done(g);
 		j_setcc(b, e->op, x);
+		if (!e->mem)
+			jit_gr_dirty(g, e->rm);
 		break;
 	case DC_CWDE:
 	case DC_CDQ:
 		w = e->kind == DC_CDQ;
-		j_mov_rm(b, 8, HRAX, jmem(HRBX, GPR(R_AX)));
+		j_mov_rm(b, 8, HRAX, jit_gr64(g, R_AX));
 		if (size == 2)
 			jb8(b, 0x66);
 		else if (size == 8)
 			jb8(b, 0x48);
 		jb8(b, w ? 0x99 : 0x98);
-		if (w)
-			j_mov_mr(b, size == 4 ? 8 : size,
-				 jmem(HRBX, GPR(R_DX)), HRDX);
-		else
-			j_mov_mr(b, size == 4 ? 8 : size,
-				 jmem(HRBX, GPR(R_AX)), HRAX);
+		/* the result's upper half is clear for 32 bits */
+		jit_set_reg(g, e, w ? R_DX : R_AX, size, w ? HRDX : HRAX);
 		break;
 	case DC_IMUL:
 	case DC_IMUL_IMM:
@@ -475,7 +597,7 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 		jit_gen_sys(g, e);
 		break;
 	case DC_BSWAP:
-		j_mov_rm(b, size, W, jit_greg(e, e->rm, size));
+		j_mov_rm(b, size, W, jit_gr(g, e, e->rm, size));
 		jb8(b, size == 8 ? 0x49 : 0x41);	/* bswap r9 */
 		jb8(b, 0x0f);
 		jb8(b, 0xc8 + (W & 7));
