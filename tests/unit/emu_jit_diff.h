@@ -835,6 +835,28 @@ static inline uint32_t jd_mxcsr(struct jd_rand *r)
 	return m[jd_r(r, sizeof(m) / sizeof(m[0]))];
 }
 
+/*
+ * A program whose last instructions (4 to 24 of them) are a loop run
+ * R14 + 1 times (up to 64): SUB R14, 1 and JNC back before its HLT. The
+ * loop's block jumps back to itself with guest registers held in host
+ * ones, runs past the budget of a jit_run, and takes its miss exits
+ * (faults, misses) in later rounds with registers changed.
+ */
+static inline void jd_build_loop(struct jd_prog *pg, struct jd_rand *r)
+{
+	unsigned k, at;
+	int32_t d;
+
+	jd_build(pg, r);
+	k = JD_INSNS - 4 - jd_r(r, 21);
+	at = pg->start[JD_INSNS];
+	memcpy(pg->code + at, "\x49\x83\xee\x01\x0f\x83", 6);
+	d = (int32_t)pg->start[k] - (int32_t)(at + 10);
+	memcpy(pg->code + at + 6, &d, 4);
+	pg->code[at + 10] = 0xf4;		/* hlt */
+	pg->len = at + 11;
+}
+
 /* The same start for both CPUs: registers, flags, data */
 static inline void jd_setup(struct emu_test *t, struct jd_rand *r,
 			    const struct jd_prog *pg)
