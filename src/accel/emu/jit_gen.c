@@ -641,12 +641,33 @@ static void gen_check_data(struct jgen *g, const uint8_t *p,
 }
 
 /*
+ * A block is up to JIT_CHUNKS of the decode cache's blocks (dc_build)
+ * one after the other, so that a loop body longer than DCB_INSNS with
+ * conditional branches inside is one block: fewer exits, flag stores
+ * and loads, byte checks and register loads.
+ */
+#define JIT_BYTES	(JIT_CHUNKS * DCB_BYTES)
+
+struct jinsns {
+	unsigned n;
+	bool ends;	/* the last one ends the run (JMP, CALL, RET, H_INTERP) */
+	struct dc_entry e[JIT_INSNS];
+};
+
+/*
  * The bytes a block is made from: the 8 before p in its page (the byte
  * check may read a word ending at p + n), then from p to its page's end
- * or DCB_BYTES + 32 on, then NOPs.
+ * or JIT_BYTES + 32 on, then NOPs.
  */
-#define JIT_SNAP	(8 + DCB_BYTES + 32)
+#define JIT_SNAP	(8 + JIT_BYTES + 32)
 #define JIT_CROSS	15	/* bytes of the next page: an instruction's most */
+
+static bool ends_run(const struct dc_entry *e)
+{
+	return e->h == H_INTERP || e->kind == DC_JMP || e->kind == DC_CALL ||
+	       e->kind == DC_RET || e->kind == DC_JMP_RM ||
+	       e->kind == DC_CALL_RM;
+}
 
 /*
  * dc_build at p, whose page ends at end, from a copy of its bytes in
@@ -655,13 +676,17 @@ static void gen_check_data(struct jgen *g, const uint8_t *p,
  * (not pass on new bytes with code from the old). The decoder may look
  * at 16 bytes from each instruction; near the page's end it decodes the
  * padding, and jit_count keeps the instructions that end in the page.
+ * Each chunk after the first starts where the one before it stopped, if
+ * that did not end the run.
  */
-static void jit_decode(struct dc_block *blk, const uint8_t *p,
+static void jit_decode(struct jinsns *in, const uint8_t *p,
 		       const uint8_t *end, const uint8_t *next, uint8_t *snap)
 {
 	size_t room = end - p, off = (uintptr_t)p & 4095;
 	size_t pre = off < 8 ? off : 8;
 	size_t len = room < JIT_SNAP - 8 ? room : JIT_SNAP - 8;
+	const uint8_t *q = snap + 8;
+	struct dc_block blk;
 
 	memset(snap, 0x90, JIT_SNAP);
 	memcpy(snap + 8 - pre, p - pre, pre + len);
@@ -669,31 +694,43 @@ static void jit_decode(struct dc_block *blk, const uint8_t *p,
 	if (next && len == room)
 		memcpy(snap + 8 + len, next, JIT_SNAP - 8 - len < JIT_CROSS ?
 					      JIT_SNAP - 8 - len : JIT_CROSS);
-	dc_build(blk, snap + 8, snap + JIT_SNAP);
+	in->n = 0;
+	in->ends = false;
+	for (int c = 0; c < JIT_CHUNKS && !in->ends; c++) {
+		if ((size_t)(q - (snap + 8)) >= room)
+			break;
+		dc_build(&blk, q, snap + JIT_SNAP);
+		if (!blk.n)
+			break;
+		memcpy(&in->e[in->n], blk.e, blk.n * sizeof(blk.e[0]));
+		in->n += blk.n;
+		in->ends = ends_run(&blk.e[blk.n - 1]);
+		q += blk.nbytes;
+	}
 }
 
 /*
- * How many of blk's instructions, from the first, the block translates:
+ * How many of in's instructions, from the first, the block translates:
  * those that end in the page (room bytes on from the first), and with
  * cross one that starts there and ends in the next page (then the last;
  * *tail says how many of its bytes are in that page).
  */
-static unsigned jit_count(const struct dc_block *blk, size_t room,
+static unsigned jit_count(const struct jinsns *in, size_t room,
 			  bool cross, unsigned *nbytes, unsigned *tail)
 {
 	unsigned n = 0;
 
 	*nbytes = *tail = 0;
-	while (n < blk->n && blk->e[n].h != H_INTERP &&
-	       jit_op_supported(&blk->e[n])) {
-		if (*nbytes + blk->e[n].len > room) {
+	while (n < in->n && in->e[n].h != H_INTERP &&
+	       jit_op_supported(&in->e[n])) {
+		if (*nbytes + in->e[n].len > room) {
 			if (!cross || *nbytes >= room)
 				break;
-			*tail = *nbytes + blk->e[n].len - room;
-			*nbytes += blk->e[n++].len;
+			*tail = *nbytes + in->e[n].len - room;
+			*nbytes += in->e[n++].len;
 			break;
 		}
-		*nbytes += blk->e[n++].len;
+		*nbytes += in->e[n++].len;
 	}
 	return n;
 }
@@ -712,7 +749,7 @@ const uint8_t *jit_gen_next_page(const struct emu_cpu *cpu, uint64_t rip)
 unsigned jit_gen_worth(const uint8_t *p, const uint8_t *end,
 		       const uint8_t *next)
 {
-	struct dc_block blk;
+	struct jinsns blk;
 	uint8_t snap[JIT_SNAP];
 	unsigned nbytes, tail;
 
@@ -769,7 +806,7 @@ static void gen_next_check(struct jgen *g, const uint8_t *next,
  * or more) by its first n instructions that work with them, but none
  * that one of them uses as AH..BH (whose byte 1 stays in cpu->gpr).
  */
-static void gen_pick_regs(struct jgen *g, const struct dc_block *blk,
+static void gen_pick_regs(struct jgen *g, const struct jinsns *blk,
 			  unsigned n)
 {
 	static const int8_t pool[JIT_HREGS] = { HR12, HR13, HR14, HR15,
@@ -810,11 +847,11 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 		       const struct jit_env *env, const struct emu_cpu *cpu,
 		       const uint8_t *p, const uint8_t *end, uint64_t rip)
 {
-	struct dc_block blk;
-	struct jgen gen = { .b = *b, .slots = slots }, *g = &gen;
-	uint8_t *entry = b->p, *copy[DCB_BYTES / 8 + 2], *stale;
+	struct jinsns blk;
+	struct jgen gen, *g = &gen;
+	uint8_t *entry = b->p, *copy[JIT_BYTES / 8 + 2], *stale;
 	unsigned ncopy;
-	bool live[DCB_INSNS + 1];
+	bool live[JIT_INSNS + 1];
 	unsigned n = 0, nbytes = 0, i;
 	uint8_t snap[JIT_SNAP];
 	const uint8_t *next = jit_gen_next_page(cpu, rip);
@@ -824,6 +861,9 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	n = jit_count(&blk, end - p, next, &nbytes, &tail);
 	if (!n)
 		return 0;
+	memset(g, 0, sizeof(*g));
+	g->b = *b;
+	g->slots = slots;
 	g->env = env;
 	g->cpu = cpu;
 	g->page = p - (rip & 0xfff);
@@ -889,7 +929,7 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	 * end, through the lookup), or to the interpreter for an
 	 * instruction the translator leaves to it.
 	 */
-	if (i == n && ((n == blk.n && blk.e[n - 1].h != H_INTERP) ||
+	if (i == n && ((n == blk.n && !blk.ends) ||
 		       g->rip >> 12 != rip >> 12))
 		jit_gen_chain(g, g->rip, n);
 	else if (i == n)
