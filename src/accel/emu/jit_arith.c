@@ -17,24 +17,39 @@ static void shift_by(struct jbuf *b, int size, int op, struct jop x, int c)
 		j_shift_mi(b, size, op, x, c);
 }
 
-/* SHR by c > 1 (or CL) with the flags live: OF is the old top bit */
+/*
+ * SHR by c > 1 (or CL) with the flags live: OF is the old top bit, which
+ * a SHR by 1 of the old value sets; SF ZF PF CF come from the shift
+ * through AH (SAHF leaves OF alone), with AF cleared. No POPFQ, which
+ * costs tens of cycles. Clobbers RAX.
+ */
 static void gen_shr_flags(struct jgen *g, struct jop x, int size, int c)
 {
 	struct jbuf *b = &g->b;
 
-	if (size >= 4)
-		j_mov_rm(b, size, T, x);
-	else
-		j_movx(b, 4, false, size, T, x);
+	j_mov_rm(b, size, T, x);
 	shift_by(b, size, 5, x, c);
-	jb8(b, 0x9c);			/* pushfq; pop rdx */
-	jb8(b, 0x5a);
-	j_alu_mi(b, 8, 4, jreg(HRDX), ~(uint64_t)(FL_AF | FL_OF));
-	j_shift_mi(b, 8, 5, jreg(T), size * 8 - 1);
-	j_shift_mi(b, 8, 4, jreg(T), 11);
-	j_alu_mr(b, 8, 1, jreg(HRDX), T);
-	jb8(b, 0x52);			/* push rdx; popfq */
-	jb8(b, 0x9d);
+	jb8(b, 0x9f);				/* lahf */
+	jb8(b, 0x80);				/* and ah, ~AF */
+	jb8(b, 0xe4);
+	jb8(b, (uint8_t)~FL_AF);
+	j_shift_mi(b, size, 5, jreg(T), 1);	/* OF: the old top bit */
+	jb8(b, 0x9e);				/* sahf */
+}
+
+/* Clear AF in the host's flags, the others kept (clobbers RAX) */
+static void gen_clear_af(struct jbuf *b)
+{
+	jb8(b, 0x9f);				/* lahf */
+	jb8(b, 0x0f);				/* seto al */
+	jb8(b, 0x90);
+	jb8(b, 0xc0);
+	jb8(b, 0x80);				/* and ah, ~AF */
+	jb8(b, 0xe4);
+	jb8(b, (uint8_t)~FL_AF);
+	jb8(b, 0x04);				/* add al, 0x7f: OF */
+	jb8(b, 0x7f);
+	jb8(b, 0x9e);				/* sahf */
 }
 
 /*
@@ -65,12 +80,8 @@ void jit_gen_shift(struct jgen *g, int op, struct jop x, int size, int c)
 		j_shift_mi(b, size, op, x, c - 1);
 	}
 	j_shift_mi(b, size, op, x, 1);
-	if (op >= 4) {
-		jb8(b, 0x9c);		/* pushfq; and qword [rsp], ~AF; popfq */
-		jx(b, 8, 0x83, 1, 4, jmem(HRSP, 0));
-		jb8(b, (uint8_t)~FL_AF);
-		jb8(b, 0x9d);
-	}
+	if (op >= 4)
+		gen_clear_af(b);
 }
 
 /*
