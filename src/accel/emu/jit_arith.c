@@ -101,7 +101,7 @@ void jit_gen_shift_cl(struct jgen *g, const struct dc_entry *e)
 		j_mov_mr(b, 8, jreg(HRDI), HRCX);	/* CL is the count */
 	}
 	jit_gen_save(g);
-	j_movx(b, 4, false, 1, HRCX, jmem(HRBX, GPR(R_CX)));
+	j_movx(b, 4, false, 1, HRCX, jit_gr(g, e, R_CX, 1));
 	j_alu_mi(b, 4, 4, jreg(HRCX), size == 8 ? 63 : 31);
 	if (e->op >= 4 && size < 4) {
 		j_alu_mi(b, 4, 7, jreg(HRCX), size * 8);
@@ -110,6 +110,9 @@ void jit_gen_shift_cl(struct jgen *g, const struct dc_entry *e)
 	jit_gen_mem_done(g);
 	if (!e->mem)
 		x = jit_dest_begin(g, e, e->rm, size, x);
+	/* a count of 0 still zero-extends a 32-bit register */
+	if (!x.mem && size == 4)
+		j_mov_mr(b, 4, x, x.reg);
 	if (g->live_out) {
 		jb8(b, 0xe3);			/* jrcxz: keeps the flags */
 		skip = b->p;
@@ -184,11 +187,12 @@ void jit_gen_imul(struct jgen *g, const struct dc_entry *e)
  * extended and the divisor is not -1, so |quotient| <= |low half|.
  * Changes the host flags (the guest's are in AL/AH when needed).
  */
-static void gen_div_check(struct jgen *g, int size, bool sign)
+static void gen_div_check(struct jgen *g, const struct dc_entry *e,
+			  int size, bool sign)
 {
 	struct jbuf *b = &g->b;
 	struct jop hi = size == 1 ? jmem(HRBX, GPR(R_AX) + 1) :
-			jmem(HRBX, GPR(R_DX));
+			jit_gr(g, e, R_DX, size);
 
 	j_test_mr(b, size, jreg(T), T);
 	jit_miss_if(g, 4);					/* je */
@@ -201,9 +205,9 @@ static void gen_div_check(struct jgen *g, int size, bool sign)
 	jit_miss_if(g, 4);
 	/* the low half's sign in every bit of RDX (DL for bytes) */
 	if (size < 4)
-		j_movx(b, 4, true, size, HRDX, jmem(HRBX, GPR(R_AX)));
+		j_movx(b, 4, true, size, HRDX, jit_gr(g, e, R_AX, size));
 	else
-		j_mov_rm(b, size, HRDX, jmem(HRBX, GPR(R_AX)));
+		j_mov_rm(b, size, HRDX, jit_gr(g, e, R_AX, size));
 	j_shift_mi(b, size == 8 ? 8 : 4, 7, jreg(HRDX), size * 8 - 1);
 	j_alu_mr(b, size, 7, hi, HRDX);
 	jit_miss_if(g, 5);					/* jne */
@@ -211,7 +215,8 @@ static void gen_div_check(struct jgen *g, int size, bool sign)
 
 /*
  * MUL, IMUL, DIV, IDIV (F6/F7 /4../7) of AL/AX/EAX/RAX with RDX or AH by
- * e's operand, on the host's RAX and RDX.
+ * e's operand, on the host's RAX and RDX. The byte forms (AH) work on
+ * cpu->gpr alone (jit_op_regs leaves them out).
  */
 void jit_gen_muldiv(struct jgen *g, const struct dc_entry *e)
 {
@@ -220,14 +225,15 @@ void jit_gen_muldiv(struct jgen *g, const struct dc_entry *e)
 	bool div = ext >= 6;
 	struct jop x;
 
-	x = e->mem ? jit_gen_mem(g, e, size, false) : jit_greg(e, e->rm, size);
+	x = e->mem ? jit_gen_mem(g, e, size, false) :
+		     jit_gr(g, e, e->rm, size);
 	if (div) {
 		jit_gen_save(g);
 		if (size >= 4)
 			j_mov_rm(b, size, T, x);
 		else
 			j_movx(b, 4, false, size, T, x);
-		gen_div_check(g, size, ext == 7);
+		gen_div_check(g, e, size, ext == 7);
 		x = jreg(T);
 	}
 	jit_gen_mem_done(g);
@@ -239,9 +245,9 @@ void jit_gen_muldiv(struct jgen *g, const struct dc_entry *e)
 		j_movx(b, 4, false, div ? 2 : 1, HRAX,
 		       jmem(HRBX, GPR(R_AX)));
 	} else {
-		j_mov_rm(b, size, HRAX, jmem(HRBX, GPR(R_AX)));
+		j_mov_rm(b, size, HRAX, jit_gr(g, e, R_AX, size));
 		if (div)
-			j_mov_rm(b, size, HRDX, jmem(HRBX, GPR(R_DX)));
+			j_mov_rm(b, size, HRDX, jit_gr(g, e, R_DX, size));
 		else if (g->live_out)
 			j_mov_mr(b, 8, jreg(T), HRDX);	/* the flags */
 	}
@@ -262,8 +268,9 @@ void jit_gen_muldiv(struct jgen *g, const struct dc_entry *e)
 		j_mov_mr(b, 2, jmem(HRBX, GPR(R_AX)), HRAX);
 		return;
 	}
-	j_mov_mr(b, size == 4 ? 8 : size, jmem(HRBX, GPR(R_AX)), HRAX);
-	j_mov_mr(b, size == 4 ? 8 : size, jmem(HRBX, GPR(R_DX)), HRDX);
+	/* (32 bits: the host's upper halves are clear) */
+	jit_set_reg(g, e, R_AX, size, HRAX);
+	jit_set_reg(g, e, R_DX, size, HRDX);
 }
 
 /*

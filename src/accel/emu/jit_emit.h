@@ -234,11 +234,14 @@ static inline void j_incdec(struct jbuf *b, int size, bool dec,
 	jx(b, size, 0xfe + (size != 1), 1, dec, rm);
 }
 
-/* MOVZX/MOVSX r, r/m8 or r/m16 (size: the destination's, 4 or 8) */
+/*
+ * MOVZX/MOVSX r, r/m8 or r/m16 (size: the destination's, 4 or 8). A byte
+ * source always gets a REX (size 1 to jx), so registers 4..7 are SPL..DIL.
+ */
 static inline void j_movx(struct jbuf *b, int size, bool sign, int from,
 			  int r, struct jop rm)
 {
-	jx(b, size, 0x0f | ((sign ? 0xbe00 : 0xb600) + ((from == 2) << 8)), 2,
+	jx(b, size == 4 && from == 1 ? 1 : size, 0x0f | ((sign ? 0xbe00 : 0xb600) + ((from == 2) << 8)), 2,
 	   r, rm);
 }
 

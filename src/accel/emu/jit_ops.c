@@ -124,9 +124,9 @@ bool jit_op_regs(const struct dc_entry *e)
 	case DC_IMUL_IMM: case DC_BSWAP:
 		return true;
 	case DC_SHIFT:
-		return e->imm != DC_COUNT_CL;
-	case DC_GROUP3:		/* NOT, NEG */
-		return e->modrm_reg == 2 || e->modrm_reg == 3;
+		return true;
+	case DC_GROUP3:		/* NOT, NEG; MUL, IMUL, DIV, IDIV but of AH */
+		return e->modrm_reg == 2 || e->modrm_reg == 3 || e->size > 1;
 	}
 	return false;
 }
@@ -157,6 +157,15 @@ void jit_op_reg_uses(const struct dc_entry *e, unsigned uses[16])
 		uses[R_AX]++;
 		uses[R_DX] += e->kind == DC_CDQ;
 		rm = false;
+		break;
+	case DC_GROUP3:
+		if (e->modrm_reg >= 4) {
+			uses[R_AX] += 2;
+			uses[R_DX] += 2;
+		}
+		break;
+	case DC_SHIFT:
+		uses[R_CX] += e->imm == DC_COUNT_CL;
 		break;
 	case DC_JMP: case DC_JCC: case DC_NOP:
 		rm = false;
