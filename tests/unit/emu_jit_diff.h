@@ -752,15 +752,9 @@ static inline void jd_insn(struct jd_prog *pg, struct jd_rand *r, int idx)
 	}
 }
 
-static inline void jd_build(struct jd_prog *pg, struct jd_rand *r)
+/* Point the forward branches at their instructions */
+static inline void jd_patch(struct jd_prog *pg)
 {
-	pg->len = 0;
-	for (int i = 0; i < JD_INSNS; i++) {
-		pg->start[i] = pg->len;
-		jd_insn(pg, r, i);
-	}
-	pg->start[JD_INSNS] = pg->len;
-	pg->code[pg->len++] = 0xf4;	/* hlt */
 	for (int i = 0; i < JD_INSNS; i++) {
 		int to = pg->jcc_to[i] > JD_INSNS ? JD_INSNS : pg->jcc_to[i];
 		int d;
@@ -772,6 +766,18 @@ static inline void jd_build(struct jd_prog *pg, struct jd_rand *r)
 			d = 0;
 		pg->code[pg->jcc_at[i]] = (uint8_t)d;
 	}
+}
+
+static inline void jd_build(struct jd_prog *pg, struct jd_rand *r)
+{
+	pg->len = 0;
+	for (int i = 0; i < JD_INSNS; i++) {
+		pg->start[i] = pg->len;
+		jd_insn(pg, r, i);
+	}
+	pg->start[JD_INSNS] = pg->len;
+	pg->code[pg->len++] = 0xf4;	/* hlt */
+	jd_patch(pg);
 }
 
 /*
@@ -840,21 +846,32 @@ static inline uint32_t jd_mxcsr(struct jd_rand *r)
  * R14 + 1 times (up to 64): SUB R14, 1 and JNC back before its HLT. The
  * loop's block jumps back to itself with guest registers held in host
  * ones, runs past the budget of a jit_run, and takes its miss exits
- * (faults, misses) in later rounds with registers changed.
+ * (faults, misses) in later rounds with registers and flags changed:
+ * the loop starts with MOV RAX, [R15 + R14 * 8 + d], whose address
+ * moves down into a page not used before at some round.
  */
 static inline void jd_build_loop(struct jd_prog *pg, struct jd_rand *r)
 {
-	unsigned k, at;
-	int32_t d;
+	unsigned k = JD_INSNS - 4 - jd_r(r, 21), at;
+	int32_t d = 0x2000 - 8 * (int32_t)jd_r(r, 64);
 
-	jd_build(pg, r);
-	k = JD_INSNS - 4 - jd_r(r, 21);
-	at = pg->start[JD_INSNS];
+	pg->len = 0;
+	for (unsigned i = 0; i < JD_INSNS; i++) {
+		if (i == k) {
+			memcpy(pg->code + pg->len, "\x4b\x8b\x84\xf7", 4);
+			memcpy(pg->code + pg->len + 4, &d, 4);
+			pg->len += 8;
+		}
+		pg->start[i] = pg->len;
+		jd_insn(pg, r, i);
+	}
+	at = pg->start[JD_INSNS] = pg->len;
 	memcpy(pg->code + at, "\x49\x83\xee\x01\x0f\x83", 6);
-	d = (int32_t)pg->start[k] - (int32_t)(at + 10);
+	d = (int32_t)pg->start[k] - 8 - (int32_t)(at + 10);
 	memcpy(pg->code + at + 6, &d, 4);
 	pg->code[at + 10] = 0xf4;		/* hlt */
 	pg->len = at + 11;
+	jd_patch(pg);
 }
 
 /* The same start for both CPUs: registers, flags, data */

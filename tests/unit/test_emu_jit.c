@@ -67,6 +67,35 @@ static void test_jit_differential_loops(void)
 	printf("  %llu instructions ran translated in %d loop programs\n",
 	       (unsigned long long)jit_insns, PROGRAMS / 3);
 	CHECK(jit_insns > PROGRAMS / 3 * 100ULL);
+
+	/*
+	 * A load that misses in the soft TLB in a later round (its address
+	 * moves down into a new page), right at the loop's top: the
+	 * interpreter runs it with the flags of the round before (CF from
+	 * the ADC, which DEC keeps), which the ADC after it adds.
+	 */
+	{
+		static const uint8_t loop[] = {
+			0x4b, 0x8b, 0x84, 0xf7, 0x00, 0x1f, 0x00, 0x00,
+			0x48, 0x11, 0xc1,		/* adc rcx, rax */
+			0x49, 0xff, 0xce,		/* dec r14 */
+			0x79, 0xf0,			/* jns the mov */
+			0xf4,
+		};
+
+		memcpy(pg.code, loop, sizeof(loop));
+		pg.len = sizeof(loop);
+		for (int seed = 1; seed <= 64; seed++) {
+			struct jd_rand r = { .seed = 0x2545f491ULL * seed };
+			char why[200];
+
+			if (jd_compare(&pg, &r, why, sizeof(why), NULL,
+				       NULL) && bad++ < 5)
+				printf("  fixed loop, seed %d: %s\n", seed,
+				       why);
+		}
+		CHECK_EQ(bad, 0);
+	}
 }
 
 static void test_jit_self_modifying(void)

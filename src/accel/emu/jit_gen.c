@@ -552,6 +552,35 @@ static void gen_miss_exits(struct jgen *g)
 	}
 }
 
+/*
+ * A jump back to the block's own start (in a block that gen_loops found
+ * one in): the guest flags stay in AL/AH across the budget's SUB and go
+ * back into RFLAGS at the top of the body, instead of a store to
+ * cpu->rflags and a load from it each time round. cpu->rflags is then
+ * stale inside the body, so such a block's exits all store the flags
+ * (it is never "synced"), and it loads them at its entry.
+ */
+static void gen_loop_exit(struct jgen *g, const struct jexit *x)
+{
+	struct jbuf *b = &g->b;
+	uint8_t *out;
+
+	if (!x->saved)
+		gen_save(b);
+	gen_writeback(g, x->dirty);
+	jx(b, 8, 0x83, 1, 5, jmem(HRBX, OFF(jit_left)));	/* sub imm8 */
+	jb8(b, x->count);
+	out = j_jcc(b, 14);					/* jle */
+	gen_restore(b);
+	j_patch(j_jmp(b), g->top);
+	j_patch(out, b->p);
+	gen_restore(b);
+	j_call(b, g->env->commit);
+	j_mov_rimm(b, V, x->rip);
+	j_mov_mr(b, 8, jmem(HRBX, OFF(rip)), V);
+	j_goto(b, g->env->exit);
+}
+
 /* The exits after the body */
 static void gen_exits(struct jgen *g)
 {
@@ -564,6 +593,10 @@ static void gen_exits(struct jgen *g)
 			continue;
 		for (unsigned k = 0; k < x->nrel; k++)
 			j_patch(x->rel[k], b->p);
+		if (x->rip == g->start && g->loops) {
+			gen_loop_exit(g, x);
+			continue;
+		}
 		if (x->saved && !x->synced)
 			gen_restore(b);
 		if (!x->synced)
@@ -843,6 +876,22 @@ static void gen_pick_regs(struct jgen *g, const struct jinsns *blk,
 	}
 }
 
+/* Whether one of the first n instructions jumps back to the start */
+static bool gen_loops(const struct jinsns *blk, unsigned n, uint64_t start)
+{
+	uint64_t rip = start;
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct dc_entry *e = &blk->e[i];
+
+		rip += e->len;
+		if ((e->kind == DC_JCC || e->kind == DC_JMP) &&
+		    rip + e->imm == start)
+			return true;
+	}
+	return false;
+}
+
 unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 		       const struct jit_env *env, const struct emu_cpu *cpu,
 		       const uint8_t *p, const uint8_t *end, uint64_t rip)
@@ -872,8 +921,9 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	 * Flags live before each instruction, from the end backwards. A
 	 * memory operand's miss exit reads them only once an instruction
 	 * before it has changed the host's: until then cpu->rflags is right
-	 * and the exit does not store them.
+	 * and the exit does not store them (not in a loop, see gen_loop_exit).
 	 */
+	g->loops = gen_loops(&blk, n, rip);
 	live[n] = true;
 	for (i = n; i-- > 0;) {
 		struct dc_entry e = blk.e[i];
@@ -881,7 +931,7 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 
 		for (unsigned k = 0; k < i && !changed; k++)
 			changed = jit_op_writes_flags(&blk.e[k]);
-		if (!changed)
+		if (!changed && !g->loops)
 			e.mem = false;		/* only the exit's reading */
 		jit_op_flag_use(&e, &reads, &sets);
 		live[i] = reads || (!sets && live[i + 1]);
@@ -892,9 +942,10 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	gen_reload(g);
 	g->body = g->b.p;
 	/* (cpu->rflags is right until an instruction sets the host's) */
-	if (live[0])
+	if (live[0] || g->loops)
 		gen_load_flags(&g->b);
-	g->synced = true;
+	g->top = g->b.p;
+	g->synced = !g->loops;
 	g->rip = g->start = rip;
 	for (i = 0; i < n && !g->bad; i++) {
 		const struct dc_entry *e = &blk.e[i];

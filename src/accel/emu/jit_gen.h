@@ -57,6 +57,8 @@ struct jgen {
 	const uint8_t *page;	/* the block's host code page */
 	uint64_t start;		/* the block's first instruction */
 	const uint8_t *body;	/* its code after the byte check */
+	const uint8_t *top;	/* the body after its flag load */
+	bool loops;		/* it jumps back to its start (gen_loop_exit) */
 	uint64_t rip, next;	/* this instruction's and the next one's */
 	unsigned idx;		/* its index in the block */
 	bool user;
