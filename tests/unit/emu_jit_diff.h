@@ -947,6 +947,20 @@ static inline int jd_compare(const struct jd_prog *pg,
 	jd_setup(b, &rb, pg);
 	jd_run(a);
 	jd_run(b);
+	/*
+	 * Neither stopped within jd_run's instruction cap (a jump into
+	 * zeroed memory, run on as ADDs): a translated run may go past a
+	 * cap by the rest of a block (the budget's check is at its exits),
+	 * so where each stopped says nothing.
+	 */
+	if (!a->cpu.halted && !a->cpu.shutdown && !a->cpu.error[0] &&
+	    !b->cpu.halted && !b->cpu.shutdown && !b->cpu.error[0]) {
+		jit_destroy(b->cpu.jit);
+		b->cpu.jit = NULL;
+		emu_test_free(a);
+		emu_test_free(b);
+		return 0;
+	}
 	if (jit_insns)
 		*jit_insns += jit_stat_insns(b->cpu.jit);
 	if (faulted && emu_test_vector(a) >= 0)
