@@ -199,6 +199,13 @@ struct emu_cpu {
 	uint8_t *jit_link;
 	uint8_t *jit_stale;
 	uint8_t jit_exit;
+	/*
+	 * The guest's arithmetic flags while translated code runs, as LAHF
+	 * and SETO leave them (AH: SF ZF AF PF CF, AL: OF): blocks hand them
+	 * on here, jit_run's entry takes them from rflags and its exit puts
+	 * them back.
+	 */
+	uint16_t jit_flags;
 	bool dc_stop;		/* end the decoded block here (dcache.c) */
 	uint64_t dc_zero;	/* always 0: a decoded address's absent register */
 

@@ -91,7 +91,8 @@ struct jit {
 /*
  * enter(cpu, code): RBX = cpu for the blocks, which return through exit
  * (RBX, and RBP and R12..R15 that blocks keep guest registers in,
- * restored); exit_interp also sets cpu->jit_exit.
+ * restored); exit_interp also sets cpu->jit_exit. The guest's arithmetic
+ * flags are in cpu->jit_flags from entry to exit.
  */
 static int jit_stubs(struct jit *j)
 {
@@ -108,11 +109,13 @@ static int jit_stubs(struct jit *j)
 		jb8(&b, 0x50 + (r & 7));
 	}
 	j_mov_mr(&b, 8, jreg(HRBX), HRDI);		/* mov rbx, rdi */
+	jit_gen_flags_in(&b);
 	jb8(&b, 0xff);					/* jmp rsi */
 	jb8(&b, 0xe6);
 	j->env.exit_interp = b.p;
 	j_mov_mi(&b, 1, jmem(HRBX, offsetof(struct emu_cpu, jit_exit)), 1);
 	j->env.exit = b.p;
+	jit_gen_flags_out(&b);
 	for (int r = HR15; r >= HR12; r--) {		/* pop r15..r12 */
 		jb8(&b, 0x41);
 		jb8(&b, 0x58 + (r & 7));

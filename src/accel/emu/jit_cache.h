@@ -86,7 +86,7 @@ static inline unsigned jit_front_index(const uint8_t *p)
 
 /*
  * Where a block's exits go (code at the start of the cache, jit.c). The
- * *_out stubs: [0] expects cpu->rflags right, [1] stores the host's
+ * *_out stubs: [0] expects cpu->jit_flags right, [1] stores the host's
  * flags there first. Those by [CPL 3] look the target up in front (the
  * TLB's entry for its page, then the table) and go on to its block
  * while the budget lasts; else they return to jit_run with cpu->rip set.
@@ -95,9 +95,8 @@ struct jit_env {
 	const uint8_t *exit;		/* back to jit_run */
 	const uint8_t *exit_interp;	/* the same, the interpreter next */
 	struct jit_front *front;	/* the table the lookups look in */
-	/* soft-TLB lookups by [CPL 3][write][size slot], the flags' store */
+	/* soft-TLB lookups by [CPL 3][write][size slot] */
 	const uint8_t *tlb[2][2][4];
-	const uint8_t *commit;
 	/* the interpreter runs RSI + (EDI >> 8) next, EDI & 255 were done */
 	const uint8_t *miss_out[2];
 	/* by [CPL 3][store flags]: to V, EDI instructions done */
@@ -110,6 +109,12 @@ struct jit_env {
 
 /* The shared subroutines of jit_env into b (jit_gen.c) */
 void jit_gen_stubs(struct jbuf *b, struct jit_env *env);
+/*
+ * jit_run's entry and exit: cpu->jit_flags, where blocks hand the guest's
+ * arithmetic flags on, from cpu->rflags, and back (RAX, RCX, RDX)
+ */
+void jit_gen_flags_in(struct jbuf *b);
+void jit_gen_flags_out(struct jbuf *b);
 
 /*
  * Translate the instructions at host address p (guest RIP rip; end is its

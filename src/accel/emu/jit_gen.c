@@ -16,7 +16,7 @@
  * interpreter defines flags the SDM leaves undefined (shifts: AF clear,
  * OF for counts above one), the block computes those when a later
  * instruction or an exit can see them (a backward liveness pass). Every
- * exit stores them into cpu->rflags.
+ * exit stores them into cpu->jit_flags (see gen_store_ax).
  *
  * Exceptions: a translated instruction never faults. Its memory operand
  * is looked up in the soft TLB inline; a miss, a page without the needed
@@ -50,45 +50,18 @@ void jit_add_exit(struct jgen *g, uint8_t *rel, uint8_t kind, uint64_t rip,
 }
 
 /*
- * Store the host's arithmetic flags into cpu->rflags (RAX, RCX, RDX):
- * LAHF and SETO, not PUSHFQ, which is microcoded and was the hottest
- * instruction of the exits.
+ * The guest's arithmetic flags between blocks are in cpu->jit_flags, as
+ * LAHF and SETO leave them (AH, AL): an exit stores three bytes and the
+ * next block loads them back with ADD and SAHF, instead of merging them
+ * into cpu->rflags and taking them apart again. jit_run's entry and exit
+ * (jit_gen_flags_in/out) convert from and to cpu->rflags once a run.
  */
-static void gen_commit(struct jbuf *b)
+static void gen_store_ax(struct jbuf *b)
 {
-	jb8(b, 0x9f);				/* lahf */
-	jb8(b, 0x0f);				/* seto al */
-	jb8(b, 0x90);
-	jb8(b, 0xc0);
-	jb8(b, 0x0f);				/* movzx edx, ah */
-	jb8(b, 0xb6);
-	jb8(b, 0xd4);
-	j_alu_mi(b, 4, 4, jreg(HRDX), FL_ARITH & 0xff);
-	j_movx(b, 4, false, 1, HRAX, jreg(HRAX));	/* movzx eax, al */
-	j_shift_mi(b, 4, 4, jreg(HRAX), 11);		/* OF */
-	j_alu_mr(b, 4, 1, jreg(HRDX), HRAX);		/* or */
-	j_mov_rm(b, 8, HRCX, jmem(HRBX, OFF(rflags)));
-	j_alu_mi(b, 8, 4, jreg(HRCX), ~(uint64_t)FL_ARITH);
-	j_alu_mr(b, 8, 1, jreg(HRCX), HRDX);
-	j_mov_mr(b, 8, jmem(HRBX, OFF(rflags)), HRCX);
-}
-
-/* cpu->rflags' arithmetic flags into the host's (RAX) */
-static void gen_load_flags(struct jbuf *b)
-{
-	j_mov_rm(b, 4, HRAX, jmem(HRBX, OFF(rflags)));
-	j_shift_mi(b, 4, 4, jreg(HRAX), 20);	/* OF to bit 31 */
-	jb8(b, 0x05);				/* add eax, 1 << 31: OF */
-	jb32(b, 0x80000000u);
-	jb8(b, 0x8a);				/* mov ah, [rbx + rflags] */
-	jb8(b, 0xa3);
-	jb32(b, OFF(rflags));
-	jb8(b, 0x9e);				/* sahf */
-}
-
-void jit_gen_load_flags(struct jgen *g)
-{
-	gen_load_flags(&g->b);
+	jb8(b, 0x66);				/* mov [rbx + jit_flags], ax */
+	jb8(b, 0x89);
+	jb8(b, 0x83);
+	jb32(b, OFF(jit_flags));
 }
 
 /* The guest flags into AL (OF) and AH (SF ZF AF PF CF), and back */
@@ -105,6 +78,59 @@ static void gen_restore(struct jbuf *b)
 	jb8(b, 0x04);				/* add al, 0x7f: OF */
 	jb8(b, 0x7f);
 	jb8(b, 0x9e);				/* sahf */
+}
+
+/* Store the host's arithmetic flags into cpu->jit_flags (RAX) */
+static void gen_commit(struct jbuf *b)
+{
+	gen_save(b);
+	gen_store_ax(b);
+}
+
+/* cpu->jit_flags into the host's arithmetic flags (RAX) */
+static void gen_load_flags(struct jbuf *b)
+{
+	jb8(b, 0x66);				/* mov ax, [rbx + jit_flags] */
+	jb8(b, 0x8b);
+	jb8(b, 0x83);
+	jb32(b, OFF(jit_flags));
+	gen_restore(b);
+}
+
+/* cpu->jit_flags from the arithmetic flags in register r (RAX, RDX) */
+void jit_gen_flags_from(struct jbuf *b, int r)
+{
+	j_mov_mr(b, 4, jreg(HRDX), r);
+	j_shift_mi(b, 4, 5, jreg(HRDX), 11);		/* shr: OF */
+	j_alu_mi(b, 4, 4, jreg(HRDX), 1);
+	j_movx(b, 4, false, 1, HRAX, jreg(r));
+	j_shift_mi(b, 4, 4, jreg(HRAX), 8);		/* shl: to AH */
+	j_alu_mr(b, 4, 1, jreg(HRAX), HRDX);		/* or */
+	gen_store_ax(b);
+}
+
+void jit_gen_flags_in(struct jbuf *b)
+{
+	j_mov_rm(b, 4, HRCX, jmem(HRBX, OFF(rflags)));
+	jit_gen_flags_from(b, HRCX);
+}
+
+void jit_gen_flags_out(struct jbuf *b)
+{
+	j_movx(b, 4, false, 1, HRDX, jmem(HRBX, OFF(jit_flags) + 1));
+	j_alu_mi(b, 4, 4, jreg(HRDX), FL_ARITH & 0xff);
+	j_movx(b, 4, false, 1, HRAX, jmem(HRBX, OFF(jit_flags)));
+	j_shift_mi(b, 4, 4, jreg(HRAX), 11);		/* OF */
+	j_alu_mr(b, 4, 1, jreg(HRDX), HRAX);		/* or */
+	j_mov_rm(b, 8, HRCX, jmem(HRBX, OFF(rflags)));
+	j_alu_mi(b, 8, 4, jreg(HRCX), ~(uint64_t)FL_ARITH);
+	j_alu_mr(b, 8, 1, jreg(HRCX), HRDX);
+	j_mov_mr(b, 8, jmem(HRBX, OFF(rflags)), HRCX);
+}
+
+void jit_gen_load_flags(struct jgen *g)
+{
+	gen_load_flags(&g->b);
 }
 
 /* RDI = the linear address of e's memory operand (seg: with FS/GS base) */
@@ -247,7 +273,7 @@ static uint8_t *j_riprel(struct jbuf *b, uint8_t rex, uint8_t opc, int reg)
 
 /*
  * From a block's end to the block for the guest address in V (the budget
- * left, cpu->rip and cpu->rflags stored) without jit_run: the TLB's entry
+ * left, cpu->rip and cpu->jit_flags stored) without jit_run: the TLB's entry
  * for V's page must let CPL user run it from RAM (or be the page the
  * fetch window is on), and the front table must hold a block for its
  * host address, V and user, which jit_run put there once published.
@@ -319,7 +345,7 @@ static void gen_outs(struct jbuf *b, struct jit_env *env)
 		uint8_t *lookup;
 
 		env->dyn_out[u][1] = b->p;
-		j_call(b, env->commit);
+		gen_commit(b);
 		env->dyn_out[u][0] = b->p;
 		j_mov_mr(b, 8, rip, V);
 		j_alu_mr(b, 8, 5, left, HRDI);
@@ -339,7 +365,7 @@ static void gen_outs(struct jbuf *b, struct jit_env *env)
 	j_goto(b, env->exit);
 
 	env->miss_out[1] = b->p;
-	j_call(b, env->commit);
+	gen_commit(b);
 	env->miss_out[0] = b->p;
 	j_mov_rm(b, 4, HRAX, jreg(HRDI));
 	j_shift_mi(b, 4, 5, jreg(HRDI), 8);
@@ -362,9 +388,6 @@ void jit_gen_stubs(struct jbuf *b, struct jit_env *env)
 			for (int s = 0; s < 4; s++)
 				env->tlb[u][w][s] = gen_tlb_stub(b, 1 << s, w,
 								 u);
-	env->commit = b->p;
-	gen_commit(b);
-	jb8(b, 0xc3);
 	gen_outs(b, env);
 }
 
@@ -509,6 +532,15 @@ static void gen_chain_exit(struct jgen *g, const struct jexit *x)
 }
 
 /*
+ * Which miss tail an exit takes: 1 to store the host's flags, 0 when
+ * cpu->jit_flags is right or the exit stores AL/AH there itself.
+ */
+static int miss_tail(const struct jexit *x)
+{
+	return !x->synced && !x->saved;
+}
+
+/*
  * A block's miss exits say where and how far they got in EDI (the RIP's
  * distance from the block's start << 8, and the instructions done) and
  * jump to one of two tails (by whether the flags are to be stored) that
@@ -521,7 +553,7 @@ static void gen_miss_exits(struct jgen *g)
 
 	for (unsigned i = 0; i < g->nx; i++) {
 		const struct jexit *x = &g->x[i];
-		int c = !x->synced;
+		int c = miss_tail(x);
 
 		if (x->kind != X_MISS || tail[c])
 			continue;
@@ -531,6 +563,7 @@ static void gen_miss_exits(struct jgen *g)
 	}
 	for (unsigned i = 0; i < g->nx; i++) {
 		const struct jexit *x = &g->x[i];
+		int c = miss_tail(x);
 		int32_t d;
 
 		if (x->kind != X_MISS)
@@ -538,16 +571,16 @@ static void gen_miss_exits(struct jgen *g)
 		for (unsigned k = 0; k < x->nrel; k++)
 			j_patch(x->rel[k], b->p);
 		if (x->saved && !x->synced)
-			gen_restore(b);
+			gen_store_ax(b);	/* the flags are in AL/AH */
 		gen_writeback(g, x->dirty);
 		j_mov_ri32(b, HRDI, (uint32_t)(x->rip - g->start) << 8 |
 				    x->count);
-		d = (int32_t)(tail[!x->synced] - (b->p + 2));
+		d = (int32_t)(tail[c] - (b->p + 2));
 		if (d >= -128) {
 			jb8(b, 0xeb);				/* jmp rel8 */
 			jb8(b, (uint8_t)d);
 		} else {
-			j_goto(b, tail[!x->synced]);
+			j_goto(b, tail[c]);
 		}
 	}
 }
@@ -556,9 +589,9 @@ static void gen_miss_exits(struct jgen *g)
  * A jump back to the block's own start (in a block that gen_loops found
  * one in): the guest flags stay in AL/AH across the budget's SUB and go
  * back into RFLAGS at the top of the body, instead of a store to
- * cpu->rflags and a load from it each time round. cpu->rflags is then
- * stale inside the body, so such a block's exits all store the flags
- * (it is never "synced"), and it loads them at its entry.
+ * cpu->jit_flags and a load from it each time round. cpu->jit_flags is
+ * then stale inside the body, so such a block's exits all store the
+ * flags (it is never "synced"), and it loads them at its entry.
  */
 static void gen_loop_exit(struct jgen *g, const struct jexit *x)
 {
@@ -574,8 +607,7 @@ static void gen_loop_exit(struct jgen *g, const struct jexit *x)
 	gen_restore(b);
 	j_patch(j_jmp(b), g->top);
 	j_patch(out, b->p);
-	gen_restore(b);
-	j_call(b, g->env->commit);
+	gen_store_ax(b);
 	j_mov_rimm(b, V, x->rip);
 	j_mov_mr(b, 8, jmem(HRBX, OFF(rip)), V);
 	j_goto(b, g->env->exit);
@@ -598,9 +630,9 @@ static void gen_exits(struct jgen *g)
 			continue;
 		}
 		if (x->saved && !x->synced)
-			gen_restore(b);
-		if (!x->synced)
-			j_call(b, g->env->commit);
+			gen_store_ax(b);	/* the flags are in AL/AH */
+		else if (!x->synced)
+			gen_commit(b);
 		gen_writeback(g, x->dirty);
 		gen_chain_exit(g, x);
 	}
@@ -920,7 +952,7 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	/*
 	 * Flags live before each instruction, from the end backwards. A
 	 * memory operand's miss exit reads them only once an instruction
-	 * before it has changed the host's: until then cpu->rflags is right
+	 * before it has changed the host's: until then cpu->jit_flags is right
 	 * and the exit does not store them (not in a loop, see gen_loop_exit).
 	 */
 	g->loops = gen_loops(&blk, n, rip);
@@ -941,7 +973,7 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	gen_pick_regs(g, &blk, n);
 	gen_reload(g);
 	g->body = g->b.p;
-	/* (cpu->rflags is right until an instruction sets the host's) */
+	/* (cpu->jit_flags is right until an instruction sets the host's) */
 	if (live[0] || g->loops)
 		gen_load_flags(&g->b);
 	g->top = g->b.p;

@@ -34,7 +34,7 @@ struct jexit {
 	uint64_t rip;		/* where the guest goes on */
 	unsigned count;		/* instructions done */
 	uint8_t kind;
-	bool synced;		/* cpu->rflags is already right */
+	bool synced;		/* cpu->jit_flags is already right */
 	bool saved;		/* the flags are in AL/AH, not RFLAGS */
 	uint16_t dirty;		/* guest registers to store back first */
 };
@@ -62,7 +62,7 @@ struct jgen {
 	uint64_t rip, next;	/* this instruction's and the next one's */
 	unsigned idx;		/* its index in the block */
 	bool user;
-	bool synced;		/* cpu->rflags holds the guest flags */
+	bool synced;		/* cpu->jit_flags holds the guest flags */
 	bool saved;		/* this instruction saved them in AL/AH */
 	bool live_in, live_out;	/* flags needed before / after it */
 	bool bad;		/* too many exits */
@@ -139,8 +139,10 @@ struct jop jit_gen_mem(struct jgen *g, const struct dc_entry *e, int size,
 		       bool write);
 /* After the lookups: the guest flags back in RFLAGS if anything needs them */
 void jit_gen_mem_done(struct jgen *g);
-/* The host's arithmetic flags from cpu->rflags (RAX) */
+/* The host's arithmetic flags from cpu->jit_flags (RAX) */
 void jit_gen_load_flags(struct jgen *g);
+/* cpu->jit_flags from the arithmetic flags in host register r (RAX, RDX) */
+void jit_gen_flags_from(struct jbuf *b, int r);
 /* The end of the block towards a fixed guest address */
 void jit_gen_chain(struct jgen *g, uint64_t target, unsigned count);
 /* The end of the block towards the address in V */

@@ -39,7 +39,9 @@ static void gen_iopl_check(struct jgen *g)
 
 /*
  * V = the guest's RFLAGS as PUSHF stores them (VM and RF clear): from
- * cpu->rflags, with the arithmetic flags from AL/AH unless it has them.
+ * cpu->rflags, with the arithmetic flags from AL/AH (PUSHF reads the
+ * flags, so the host's are the guest's and jit_gen_save keeps them
+ * there; cpu->rflags' own are stale while translated code runs).
  */
 static void gen_flags_value(struct jgen *g)
 {
@@ -47,21 +49,15 @@ static void gen_flags_value(struct jgen *g)
 
 	jit_gen_save(g);
 	j_mov_rm(b, 8, V, jmem(HRBX, OFF(rflags)));
-	if (g->synced) {
-		j_alu_mi(b, 8, 4, jreg(V), ~(uint64_t)(FL_VM | FL_RF));
-	} else {
-		j_alu_mi(b, 8, 4, jreg(V),
-			 ~(uint64_t)(FL_ARITH | FL_VM | FL_RF));
-		jb8(b, 0x0f);					/* movzx edx, ah */
-		jb8(b, 0xb6);
-		jb8(b, 0xd4);
-		j_alu_mi(b, 4, 4, jreg(HRDX), FL_SF | FL_ZF | FL_AF | FL_PF |
-					      FL_CF);
-		j_alu_mr(b, 8, 1, jreg(V), HRDX);
-		j_movx(b, 4, false, 1, HRDX, jreg(HRAX));	/* OF from AL */
-		j_shift_mi(b, 4, 4, jreg(HRDX), 11);
-		j_alu_mr(b, 8, 1, jreg(V), HRDX);
-	}
+	j_alu_mi(b, 8, 4, jreg(V), ~(uint64_t)(FL_ARITH | FL_VM | FL_RF));
+	jb8(b, 0x0f);						/* movzx edx, ah */
+	jb8(b, 0xb6);
+	jb8(b, 0xd4);
+	j_alu_mi(b, 4, 4, jreg(HRDX), FL_SF | FL_ZF | FL_AF | FL_PF | FL_CF);
+	j_alu_mr(b, 8, 1, jreg(V), HRDX);
+	j_movx(b, 4, false, 1, HRDX, jreg(HRAX));		/* OF from AL */
+	j_shift_mi(b, 4, 4, jreg(HRDX), 11);
+	j_alu_mr(b, 8, 1, jreg(V), HRDX);
 	j_alu_mi(b, 8, 1, jreg(V), 2);
 }
 
@@ -99,7 +95,8 @@ static void gen_popf(struct jgen *g)
 	j_alu_mr(b, 8, 1, jreg(HRSI), V);
 	j_alu_mi(b, 8, 1, jreg(HRSI), 2);
 	j_mov_mr(b, 8, jmem(HRBX, OFF(rflags)), HRSI);
-	/* cpu->rflags is whole now: an exit need not store the host's */
+	/* and cpu->jit_flags: an exit need not store the host's */
+	jit_gen_flags_from(b, HRSI);
 	g->synced = true;
 	j_alu_mr(b, 4, 6, jreg(HRCX), HRSI);			/* xor */
 	j_test_mi(b, 4, jreg(HRCX), FL_IF | FL_TF);
