@@ -119,6 +119,55 @@ static void test_jit_differential_loops(void)
 	}
 }
 
+/*
+ * Forms that work on cpu->gpr (XCHG, XADD, CMPXCHG of bytes) with AH..BH
+ * of registers the block keeps in host ones: each must see the ADDs
+ * before it and the ADDs after it its result (fails when the block does
+ * not store RAX..RBX around a form naming AH..BH as 4..7).
+ */
+static void test_jit_cached_high_byte(void)
+{
+	static const uint8_t progs[][32] = {
+		{ 0x48, 0x83, 0xc0, 0x01,		/* add rax, 1 */
+		  0x48, 0x83, 0xc0, 0x02,		/* add rax, 2 */
+		  0x86, 0xe1,				/* xchg cl, ah */
+		  0x48, 0x83, 0xc0, 0x03,		/* add rax, 3 */
+		  0x48, 0x01, 0xc8,			/* add rax, rcx */
+		  0xf4 },
+		{ 0x48, 0x83, 0xc3, 0x05,		/* add rbx, 5 */
+		  0x48, 0xff, 0xc3,			/* inc rbx */
+		  0x0f, 0xc0, 0xfa,			/* xadd dl, bh */
+		  0x48, 0x83, 0xc3, 0x07,		/* add rbx, 7 */
+		  0x48, 0x01, 0xd3,			/* add rbx, rdx */
+		  0xf4 },
+		{ 0x48, 0x83, 0xc1, 0x09,		/* add rcx, 9 */
+		  0x48, 0x83, 0xc0, 0x01,		/* add rax, 1 */
+		  0x48, 0x01, 0xc1,			/* add rcx, rax */
+		  0x0f, 0xb0, 0xea,			/* cmpxchg dl, ch */
+		  0x48, 0x83, 0xc1, 0x02,		/* add rcx, 2 */
+		  0x48, 0x01, 0xc1,			/* add rcx, rax */
+		  0xf4 },
+	};
+	static struct jd_prog pg;
+	int bad = 0;
+
+	for (unsigned p = 0; p < sizeof(progs) / sizeof(progs[0]); p++) {
+		memset(pg.code, 0, sizeof(pg.code));
+		memcpy(pg.code, progs[p], sizeof(progs[p]));
+		pg.len = sizeof(progs[p]);
+		for (int seed = 1; seed <= 16; seed++) {
+			struct jd_rand r = { .seed = 0x3c6ef372ULL * seed };
+			char why[200];
+
+			if (jd_compare(&pg, &r, why, sizeof(why), NULL,
+				       NULL) && bad++ < 5)
+				printf("  program %u, seed %d: %s\n", p, seed,
+				       why);
+		}
+	}
+	CHECK_EQ(bad, 0);
+}
+
 /* A loop that increments the immediate of its own ADD each time */
 static void test_jit_self_modifying(void)
 {
@@ -885,6 +934,7 @@ int main(void)
 	RUN(test_jit_cmpxchg_reg);
 	RUN(test_jit_differential);
 	RUN(test_jit_differential_loops);
+	RUN(test_jit_cached_high_byte);
 	RUN(test_jit_sse_loop);
 	RUN(test_jit_sse_align);
 	RUN(test_jit_sse_unusable);

@@ -458,11 +458,11 @@ static void gen_writeback(struct jgen *g, uint16_t mask)
 			j_mov_mr(&g->b, 8, jmem(HRBX, GPR(r)), g->host[r]);
 }
 
-/* Load all the cached guest registers into their host ones */
-static void gen_reload(struct jgen *g)
+/* Load the cached guest registers in mask into their host ones */
+static void gen_reload(struct jgen *g, uint16_t mask)
 {
 	for (int r = 0; r < 16; r++)
-		if (g->cached & (1u << r))
+		if (g->cached & mask & (1u << r))
 			j_mov_rm(&g->b, 8, g->host[r], jmem(HRBX, GPR(r)));
 }
 
@@ -971,7 +971,7 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 
 	stale = gen_check(g, p, nbytes - tail, copy, &ncopy);
 	gen_pick_regs(g, &blk, n);
-	gen_reload(g);
+	gen_reload(g, 0xffff);
 	g->body = g->b.p;
 	/* (cpu->jit_flags is right until an instruction sets the host's) */
 	if (live[0] || g->loops)
@@ -981,6 +981,7 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	g->rip = g->start = rip;
 	for (i = 0; i < n && !g->bad; i++) {
 		const struct dc_entry *e = &blk.e[i];
+		uint16_t touch;
 
 		g->idx = i;
 		g->next = g->rip + e->len;
@@ -990,14 +991,16 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 		if (tail && i == n - 1)
 			gen_next_check(g, next, snap + 8 + nbytes - tail,
 				       tail);
+		/*
+		 * A form that works on cpu->gpr: the registers it may use
+		 * stored there before it, and loaded again after it
+		 */
 		g->regs = jit_op_regs(e);
-		if (!g->regs) {
-			gen_writeback(g, g->dirty);
-			g->dirty = 0;
-		}
+		touch = g->regs ? 0 : jit_op_gprs(e);
+		gen_writeback(g, g->dirty & touch);
+		g->dirty &= ~touch;
 		jit_gen_insn(g, e);
-		if (!g->regs)
-			gen_reload(g);
+		gen_reload(g, touch);
 		g->regs = true;
 		if (jit_op_writes_flags(e))
 			g->synced = false;

@@ -151,6 +151,8 @@ void jit_gen_dyn_exit(struct jgen *g);
 /* jit_ops.c: one instruction */
 /* Whether e's code works with guest registers in host ones (jit_gr) */
 bool jit_op_regs(const struct dc_entry *e);
+/* The guest registers e's code may use in cpu->gpr (!jit_op_regs) */
+uint16_t jit_op_gprs(const struct dc_entry *e);
 /* Count the guest registers e uses, for the choice of those to cache */
 void jit_op_reg_uses(const struct dc_entry *e, unsigned uses[16]);
 /* Whether the block translates e */

@@ -131,6 +131,56 @@ bool jit_op_regs(const struct dc_entry *e)
 	return false;
 }
 
+/*
+ * The guest registers (a mask) that e's code may read or write in
+ * cpu->gpr, for a form that does not work with the host registers
+ * (!jit_op_regs): its operands' (a memory operand's base and index, a
+ * register in r/m or reg; with AH..BH their byte 1's) and those it uses
+ * by its kind. The block stores and loads only those around it. All of
+ * them for a kind not listed.
+ */
+uint16_t jit_op_gprs(const struct dc_entry *e)
+{
+	uint16_t m = 0;
+
+	switch (e->kind) {
+	case DC_CMPXCHG:
+		m = 1u << R_AX;
+		break;
+	case DC_SHLD:
+		m = e->imm == DC_COUNT_CL ? 1u << R_CX : 0;
+		break;
+	case DC_REP_STR:
+		m = 1u << R_AX | 1u << R_CX | 1u << R_SI | 1u << R_DI;
+		break;
+	case DC_PUSHF: case DC_POPF:
+		m = 1u << R_SP;
+		break;
+	case DC_GROUP3:
+		m = 1u << R_AX | 1u << R_DX;
+		break;
+	case DC_BT: case DC_BTX: case DC_BITSCAN: case DC_XCHG:
+	case DC_XADD: case DC_MOV_SREG: case DC_CLI: case DC_STI:
+	case DC_SSE: case DC_XMM_LOAD: case DC_XMM_STORE: case DC_PXOR:
+	case DC_XMM_SCALAR: case DC_MOVQ:
+		break;
+	default:
+		return 0xffff;
+	}
+	if (e->mem) {
+		if (e->base >= 0)
+			m |= 1u << (e->base & 15);
+		if (e->index >= 0)
+			m |= 1u << (e->index & 15);
+	} else {
+		m |= 1u << (e->rm & 15);
+	}
+	m |= 1u << (e->reg & 15);
+	if (!e->rex)
+		m |= (m >> 4) & 0xf;
+	return m;
+}
+
 /* Count the guest registers e uses, for the choice of those to cache */
 void jit_op_reg_uses(const struct dc_entry *e, unsigned uses[16])
 {
