@@ -12,10 +12,11 @@
  *   and the like, done with RDX): exact in any state;
  * - floating point (scalar and packed double arithmetic, scalar single
  *   add/sub/mul/div/sqrt, conversions, (U)COMISS/SD): the interpreter
- *   rounds to nearest with every exception masked and keeps no MXCSR
- *   status, which is the host's MXCSR in the VMM, so these run only
- *   while the guest's MXCSR (status bits aside) is the default 1F80H and
- *   otherwise leave for the interpreter before the instruction.
+ *   rounds to nearest with every exception masked, which is the host's
+ *   MXCSR in the VMM, so these run only while the guest's MXCSR (status
+ *   bits aside) is the default 1F80H and otherwise leave for the
+ *   interpreter before the instruction. The status flags they set in
+ *   the host's MXCSR go to the guest's after the run (sse_mxcsr.c).
  *
  * A block's first SSE instruction leaves for the interpreter when CR0 or
  * CR4 make SSE raise #UD or #NM (jit_gen_sse_avail). A 16-byte memory
