@@ -102,11 +102,11 @@ static int sandbox_own_process(scmp_filter_ctx ctx, char *err, size_t errlen)
 	for (size_t i = 0; !ret && i < sizeof(to_pid) / sizeof(to_pid[0]); i++)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS,
 				       seccomp_syscall_resolve_name(to_pid[i]),
-				       1, SCMP_A0(SCMP_CMP_NE, self));
+				       1, SCMP_A0(SCMP_CMP_NE, self, 0));
 	if (!ret)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS,
 				       SCMP_SYS(prlimit64), 1,
-				       SCMP_A0(SCMP_CMP_NE, 0));
+				       SCMP_A0(SCMP_CMP_NE, 0, 0));
 	if (ret)
 		snprintf(err, errlen, "seccomp: cannot limit signals to the VMM: %s",
 			 strerror(-ret));
