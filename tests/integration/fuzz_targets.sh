@@ -56,7 +56,8 @@ seeds() {
 		>/dev/null 2>&1 ;;
 	state_fuzz) CVISOR_STATE_SEED="$dir/seed" "$2" "$in/empty" \
 		>/dev/null 2>&1 ;;
-	boot_fuzz | virtio_dev_fuzz | emu_state_fuzz | snapshot_fuzz | legacy_fuzz)
+	boot_fuzz | virtio_dev_fuzz | emu_state_fuzz | snapshot_fuzz | legacy_fuzz | \
+	control_fuzz)
 		CVISOR_FUZZ_SEEDS="$dir" "$2" "$in/empty" >/dev/null 2>&1 ;;
 	esac
 }
