@@ -337,6 +337,61 @@ static void test_jit_page_cross(void)
 }
 
 /*
+ * The same far from the page's end: a loop block of 3 decode-cache
+ * blocks (31 instructions, 155 bytes) whose last, an ADD, crosses it.
+ * Made at its first ask, before the interpreter has filled the next
+ * page's TLB entry, it must be judged again once the entry is there (as
+ * one starting less than a decode-cache block from the end is), or the
+ * ADD stays the interpreter's every pass. The loop is entered by a JMP,
+ * so its block is asked for before anything ran in the next page.
+ */
+static void test_jit_page_cross_long(void)
+{
+	uint8_t code[5 + 2 + 30 * 5 + 5 + 2 + 6 + 1];
+	size_t n = 0;
+	int32_t back;
+
+	memcpy(code + n, "\xb9\xe8\x03\x00\x00\xeb\x00", 7);	/* mov ecx, 1000 */
+	n += 7;						/* jmp L */
+	for (int i = 0; i < 30; i++, n += 5)		/* L: mov esi, 1 */
+		memcpy(code + n, "\xbe\x01\x00\x00\x00", 5);
+	memcpy(code + n, "\x05\x01\x01\x01\x01", 5);	/* add eax, imm */
+	n += 5;
+	memcpy(code + n, "\xff\xc9\x0f\x85", 4);		/* dec ecx; jnz L */
+	n += 4;
+	back = 7 - (int32_t)(n + 4);
+	memcpy(code + n, &back, 4);
+	n += 4;
+	code[n++] = 0xf4;				/* hlt */
+	CHECK_EQ(n, sizeof(code));
+	for (unsigned k = 1; k <= 4; k++) {
+		struct emu_test *a = emu_test_init64(), *b = emu_test_init64();
+		uint64_t at = EMU_TEST_CODE + 4096 - 7 - 30 * 5 - k;
+		uint64_t ran;
+
+		b->cpu.jit = jit_create();
+		CHECK(b->cpu.jit != NULL);
+		jit_eager(b->cpu.jit);
+		emu_test_run_at(a, at, code, sizeof(code));
+		emu_test_run_at(b, at, code, sizeof(code));
+		for (int r = 0; r < 16; r++)
+			CHECK_EQ(a->cpu.gpr[r], b->cpu.gpr[r]);
+		CHECK_EQ(a->cpu.rflags, b->cpu.rflags);
+		CHECK(b->cpu.halted);
+		CHECK_EQ((uint32_t)b->cpu.gpr[R_AX], 1000 * 0x01010101u);
+		ran = jit_stat_insns(b->cpu.jit);
+		printf("  ADD with %u of 5 bytes in the first page, 155 bytes "
+		       "into its block: %llu of %u instructions\n", k,
+		       (unsigned long long)ran, 2 + 1000 * 33 + 1);
+		CHECK(ran > 1000 * 33 - 100);
+		jit_destroy(b->cpu.jit);
+		b->cpu.jit = NULL;
+		emu_test_free(a);
+		emu_test_free(b);
+	}
+}
+
+/*
  * CMPXCHG r32, r32 as this host's CPU does it: when equal the destination
  * is written (its upper half zeroed) and RAX kept; when unequal RAX gets
  * it zero-extended and the destination is not written at all (its upper
@@ -931,6 +986,7 @@ int main(void)
 	RUN(test_jit_stale_rechain);
 	RUN(test_jit_page_end);
 	RUN(test_jit_page_cross);
+	RUN(test_jit_page_cross_long);
 	RUN(test_jit_cmpxchg_reg);
 	RUN(test_jit_differential);
 	RUN(test_jit_differential_loops);

@@ -322,11 +322,12 @@ static bool jit_make(struct jit *j, struct emu_cpu *cpu,
 
 /*
  * Whether a block at p may reach an instruction across its page's end,
- * which it translates only if the TLB has the next page when it is made
+ * which it translates only if the TLB has the next page when it is made:
+ * within JIT_CHUNKS decode-cache blocks of it
  */
 static bool jit_near_end(const uint8_t *p)
 {
-	return ((uintptr_t)p & 4095) >= 4096 - DCB_BYTES;
+	return ((uintptr_t)p & 4095) >= 4096 - JIT_CHUNKS * DCB_BYTES;
 }
 
 /*

@@ -128,6 +128,9 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 		       const struct jit_env *env, const struct emu_cpu *cpu,
 		       const uint8_t *p, const uint8_t *end, uint64_t rip);
 
+/* A block is up to JIT_CHUNKS decode-cache blocks (dc_build) in a row */
+#define JIT_CHUNKS	3
+
 /*
  * How many instructions jit_gen_block would translate at p (0: none),
  * with next the host address of the next page (jit_gen_next_page)

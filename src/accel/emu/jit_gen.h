@@ -19,8 +19,6 @@
 #define V		HR8	/* the value operand */
 #define W		HR9	/* a 32-bit destination being worked on */
 #define T		HR10
-/* A block is up to JIT_CHUNKS decode-cache blocks (dc_build) in a row */
-#define JIT_CHUNKS	3
 #define JIT_INSNS	(JIT_CHUNKS * DCB_INSNS)
 #define JIT_EXITS	96
 #define JIT_MISS_JUMPS	12	/* jumps to one instruction's miss exit */
