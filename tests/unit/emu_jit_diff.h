@@ -53,6 +53,7 @@ static inline uint32_t jd_r(struct jd_rand *r, uint32_t below)
 struct jd_prog {
 	uint8_t code[JD_CODE_MAX];
 	unsigned len;
+	uint64_t base;			/* its guest address */
 	unsigned start[JD_INSNS + 1];	/* instruction offsets */
 	int jcc_at[JD_INSNS];		/* rel8 offset to fix, or -1 */
 	int jcc_to[JD_INSNS];		/* target instruction */
@@ -128,7 +129,7 @@ static inline void jd_emit(struct jd_prog *pg, int size, bool rex40,
 	if (disp_at >= 0) {
 		/* RIP-relative into the data, past the other kinds' bytes */
 		int32_t d = (int32_t)(EMU_TEST_DATA + 0x2000 + rm.disp -
-				      (EMU_TEST_CODE + pg->len + n));
+				      (pg->base + pg->len + n));
 
 		memcpy(c + disp_at, &d, 4);
 	}
@@ -768,9 +769,22 @@ static inline void jd_patch(struct jd_prog *pg)
 	}
 }
 
+/*
+ * Where a program goes: at EMU_TEST_CODE, or in one of 4 so that a page
+ * end falls within its first 200 bytes, where any instruction may cross
+ * it (translated as a block's last, with the next page's check)
+ */
+static inline uint64_t jd_code_base(struct jd_rand *r)
+{
+	if (jd_r(r, 4))
+		return EMU_TEST_CODE;
+	return EMU_TEST_CODE + 4096 - 1 - jd_r(r, 200);
+}
+
 static inline void jd_build(struct jd_prog *pg, struct jd_rand *r)
 {
 	pg->len = 0;
+	pg->base = jd_code_base(r);
 	for (int i = 0; i < JD_INSNS; i++) {
 		pg->start[i] = pg->len;
 		jd_insn(pg, r, i);
@@ -856,6 +870,7 @@ static inline void jd_build_loop(struct jd_prog *pg, struct jd_rand *r)
 	int32_t d = 0x2000 - 8 * (int32_t)jd_r(r, 64);
 
 	pg->len = 0;
+	pg->base = jd_code_base(r);
 	for (unsigned i = 0; i < JD_INSNS; i++) {
 		if (i == k) {
 			memcpy(pg->code + pg->len, "\x4b\x8b\x84\xf7", 4);
@@ -910,8 +925,8 @@ static inline void jd_setup(struct emu_test *t, struct jd_rand *r,
 	t->cpu.seg[SEG_FS].base = 0x1000 * jd_r(r, 2);
 	for (int i = 0; i < JD_DATA_BYTES; i++)
 		data[i] = jd_r(r, 256);
-	memcpy(emu_test_ptr(t, EMU_TEST_CODE), pg->code, pg->len);
-	t->cpu.rip = EMU_TEST_CODE;
+	memcpy(emu_test_ptr(t, pg->base), pg->code, pg->len);
+	t->cpu.rip = pg->base;
 }
 
 static inline void jd_run(struct emu_test *t)
