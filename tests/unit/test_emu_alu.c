@@ -358,6 +358,15 @@ static const uint8_t de_ovf[] = {0xba, 0x02, 0x00, 0x00, 0x00, 0xb8, 0x00, 0x00,
  */
 static const uint8_t de_min[] = {0xb8, 0x00, 0x00, 0x00, 0x80, 0x99, 0xb9, 0xff, 0xff, 0xff, 0xff, 0xf7, 0xf9, 0xf4 };
 
+/*
+ *	mov rdx, 0x8000000000000000	(RDX:RAX = -2^127)
+ *	xor eax, eax
+ *	mov rcx, -1
+ *	idiv rcx
+ *	hlt
+ */
+static const uint8_t de_min64[] = {0x48, 0xba, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x31, 0xc0, 0x48, 0xc7, 0xc1, 0xff, 0xff, 0xff, 0xff, 0x48, 0xf7, 0xf9, 0xf4 };
+
 static void check_de(const uint8_t *code, size_t len, uint64_t fault_off)
 {
 	struct emu_test *t = emu_test_init64();
@@ -374,6 +383,7 @@ static void test_divide_errors(void)
 	check_de(de_zero, sizeof(de_zero), 5);
 	check_de(de_ovf, sizeof(de_ovf), 15);
 	check_de(de_min, sizeof(de_min), 11);
+	check_de(de_min64, sizeof(de_min64), 19);
 }
 
 /*

@@ -298,7 +298,9 @@ static void divide(struct emu_cpu *cpu, struct insn *in, int size,
 		if (size < 8)
 			n = (__int128)((unsigned __int128)n <<
 				       (128 - 2 * bits)) >> (128 - 2 * bits);
-		if (dv == -1 && n == -((__int128)1 << (2 * bits - 1)))
+		/* the most negative dividend (unsigned: 1 << 127 overflows) */
+		if (dv == -1 && (unsigned __int128)n ==
+		    -((unsigned __int128)1 << (2 * bits - 1)))
 			cpu_raise_noerr(cpu, EXC_DE);
 		q = n / dv;
 		r = n % dv;
