@@ -37,7 +37,6 @@
 
 #define JIT_BLOCKS	4096	/* table entries */
 #define JIT_WAYS	4	/* ... in sets of this many */
-#define JIT_RUN_MAX	512	/* instructions per jit_run at most */
 #define JIT_RUN_MIN	16	/* fewer: the interpreter runs them */
 #define JIT_INTERP_RUN	16	/* ... and then the interpreter's, without */
 /* asks for a block of the last code page before it is published */

@@ -44,6 +44,8 @@ void jit_eager(struct jit *j);
  * for 64-bit code outside an interrupt shadow.
  */
 long jit_run(struct emu_cpu *cpu, long max, long *interp);
+/* Instructions one jit_run runs at most: an interrupt waits that long */
+#define JIT_RUN_MAX	512
 
 /* Guest instructions run in translated code so far */
 uint64_t jit_stat_insns(const struct jit *j);

@@ -113,7 +113,7 @@ void jit_stats_note(const struct emu_cpu *cpu, long ran, long max)
 	atomic_fetch_add_explicit(&stats->runs, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&stats->translated, ran,
 				  memory_order_relaxed);
-	if (ran >= max) {
+	if (ran >= max || ran >= JIT_RUN_MAX) {
 		atomic_fetch_add_explicit(&stats->budget, 1,
 					  memory_order_relaxed);
 		return;
