@@ -392,6 +392,61 @@ static void test_jit_page_cross_long(void)
 }
 
 /*
+ * A block is decoded by the translator only to be made: at its first ask
+ * it is judged by the decode cache's block, which the interpreter then
+ * runs. 40 blocks (ADD, JMP to the next) run twice, each made at its
+ * second ask: 40 decodes (80 before, a judge's and a make's each).
+ */
+static void test_jit_judge_decode(void)
+{
+	enum { BLOCKS = 40 };
+	uint8_t code[BLOCKS * 16 + 32];
+	struct emu_test *t = emu_test_init64();
+	size_t at = 0;
+	int32_t rel;
+
+	CHECK(t->cpu.dcache != NULL);
+	/* mov ecx, 2; L: 40 x (add eax, 1; jmp +9, padded to 16); dec; jnz */
+	code[at++] = 0xb9;
+	code[at++] = 2;
+	for (int i = 0; i < 3; i++)
+		code[at++] = 0;
+	for (int i = 0; i < BLOCKS; i++) {
+		size_t b = at;
+
+		code[at++] = 0x83;			/* add eax, 1 */
+		code[at++] = 0xc0;
+		code[at++] = 0x01;
+		code[at++] = 0xeb;			/* jmp next */
+		code[at++] = 16 - 5;
+		while (at < b + 16)
+			code[at++] = 0xcc;
+	}
+	code[at++] = 0xff;				/* dec ecx */
+	code[at++] = 0xc9;
+	code[at++] = 0x0f;				/* jnz L (rel32) */
+	code[at++] = 0x85;
+	rel = 5 - (int32_t)(at + 4);
+	memcpy(&code[at], &rel, 4);
+	at += 4;
+	code[at++] = 0xf4;				/* hlt */
+	t->cpu.jit = jit_create();
+	CHECK(t->cpu.jit != NULL);
+	t->cpu.gpr[R_AX] = 0;
+	emu_test_run(t, code, at);
+	CHECK_EQ(t->cpu.gpr[R_AX], 2 * BLOCKS);
+	CHECK(t->cpu.halted);
+	printf("  %llu blocks made, %llu decoded by the translator\n",
+	       (unsigned long long)jit_stat_made(t->cpu.jit),
+	       (unsigned long long)jit_stat_decodes(t->cpu.jit));
+	CHECK(jit_stat_made(t->cpu.jit) >= BLOCKS);
+	CHECK_EQ(jit_stat_decodes(t->cpu.jit), jit_stat_made(t->cpu.jit));
+	jit_destroy(t->cpu.jit);
+	t->cpu.jit = NULL;
+	emu_test_free(t);
+}
+
+/*
  * CMPXCHG r32, r32 as this host's CPU does it: when equal the destination
  * is written (its upper half zeroed) and RAX kept; when unequal RAX gets
  * it zero-extended and the destination is not written at all (its upper
@@ -987,6 +1042,7 @@ int main(void)
 	RUN(test_jit_page_end);
 	RUN(test_jit_page_cross);
 	RUN(test_jit_page_cross_long);
+	RUN(test_jit_judge_decode);
 	RUN(test_jit_cmpxchg_reg);
 	RUN(test_jit_differential);
 	RUN(test_jit_differential_loops);

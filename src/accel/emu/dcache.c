@@ -120,6 +120,21 @@ static inline bool dc_same_bytes(const uint8_t *p, const uint8_t *copy,
 	return !(diff | (load64(p + n - 8) ^ load64(copy + n - 8)));
 }
 
+const struct dc_block *dcache_get(struct emu_cpu *cpu, const uint8_t *p,
+				  const uint8_t *end)
+{
+	struct dc_block *b;
+
+	if (!cpu->dcache)
+		return NULL;
+	b = dc_slot(cpu, p);
+	if (b->key != p || !dc_same_bytes(p, b->bytes, b->nbytes)) {
+		dc_build(b, p, end);
+		b->seen = ~0ULL;	/* (checked again when it runs) */
+	}
+	return b;
+}
+
 /*
  * Move the fetch window to lin's page when the TLB already allows
  * executing it from RAM (what fetch_slow would find without a walk);

@@ -172,6 +172,15 @@ struct __attribute__((aligned(64))) dc_block {
  */
 void dc_build(struct dc_block *b, const uint8_t *p, const uint8_t *end);
 
+/*
+ * The decode cache's block for p (whose fetch page ends at end), decoded
+ * into it now unless it holds p's current bytes; NULL without a decode
+ * cache. The translator judges a new block by it, which the interpreter
+ * then runs without decoding it again.
+ */
+const struct dc_block *dcache_get(struct emu_cpu *cpu, const uint8_t *p,
+				  const uint8_t *end);
+
 /* dcache_generic.c: run e, which starts at cpu->insn_rip */
 void dc_exec_generic(struct emu_cpu *cpu, const struct dc_entry *e);
 

@@ -30,7 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "accel/emu/dcache.h"
 #include "accel/emu/jit.h"
 #include "accel/emu/jit_cache.h"
 #include "accel/emu/jit_stats.h"
@@ -79,6 +78,7 @@ struct jit {
 	unsigned hot;		/* JIT_HOT, 1 when eager */
 	unsigned flushes;
 	unsigned long makes, stale;	/* blocks made, found stale */
+	unsigned long decodes;	/* blocks the translator decoded itself */
 	/* the last block found stale: chain slots may still lead to it */
 	struct jit_front old;
 	uint32_t clock;		/* counts jit_find calls */
@@ -271,15 +271,19 @@ static struct jit_front *jit_front(struct jit *j, const uint8_t *p)
  * t without code for (p, rip): how many instructions a block there would
  * translate, and the bytes that says so.
  */
-static void jit_judge(struct jit_block *t, struct emu_cpu *cpu,
-		      const uint8_t *p, uint64_t rip)
+static void jit_judge(struct jit *j, struct jit_block *t,
+		      struct emu_cpu *cpu, const uint8_t *p, uint64_t rip)
 {
 	const uint8_t *end = cpu->fetch_hva + 4096;
 	const uint8_t *next = jit_gen_next_page(cpu, rip);
+	int n = jit_gen_count(cpu, p, end);
 
+	if (n < 0) {
+		n = jit_gen_worth(p, end, next);
+		j->decodes++;
+	}
 	*t = (struct jit_block){ .key = p, .rip = rip, .user = cpu->cpl == 3,
-				 .n = jit_gen_worth(p, end, next),
-				 .cross = next != NULL, .asks = 1 };
+				 .n = n, .cross = next != NULL, .asks = 1 };
 	t->nhead = end - p < 16 ? end - p : 16;
 	memcpy(t->head, p, t->nhead);
 }
@@ -302,6 +306,7 @@ static bool jit_make(struct jit *j, struct emu_cpu *cpu,
 			continue;
 		}
 		j->makes++;
+		j->decodes++;
 		n = jit_gen_block(&b, &j->slots, &j->env, cpu, p, end, rip);
 		if (b.full) {
 			jit_flush(j, cpu);
@@ -317,16 +322,6 @@ static bool jit_make(struct jit *j, struct emu_cpu *cpu,
 		return true;
 	}
 	return false;
-}
-
-/*
- * Whether a block at p may reach an instruction across its page's end,
- * which it translates only if the TLB has the next page when it is made:
- * within JIT_CHUNKS decode-cache blocks of it
- */
-static bool jit_near_end(const uint8_t *p)
-{
-	return ((uintptr_t)p & 4095) >= 4096 - JIT_CHUNKS * DCB_BYTES;
 }
 
 /*
@@ -353,11 +348,11 @@ static struct jit_block *jit_find(struct jit *j, struct emu_cpu *cpu,
 			return t;
 		if (memcmp(t->head, p, t->nhead))
 			break;
-		if (!t->cross && jit_near_end(p) &&
+		if (!t->cross && jit_gen_near_end(p) &&
 		    jit_gen_next_page(cpu, rip)) {
 			uint8_t asks = t->asks;
 
-			jit_judge(t, cpu, p, rip);
+			jit_judge(j, t, cpu, p, rip);
 			t->asks = asks;
 			t->used = j->clock;
 		}
@@ -367,9 +362,9 @@ static struct jit_block *jit_find(struct jit *j, struct emu_cpu *cpu,
 	}
 	if (t->key != p || t->rip != rip || t->user != (cpu->cpl == 3))
 		t = jit_victim(j, s);
-	jit_judge(t, cpu, p, rip);
+	jit_judge(j, t, cpu, p, rip);
 	t->used = j->clock;
-	if (t->n && j->hot <= 1 && (t->cross || !jit_near_end(p)))
+	if (t->n && j->hot <= 1 && (t->cross || !jit_gen_near_end(p)))
 		return jit_make(j, cpu, t, p, rip) ? t : NULL;
 	return t;
 }
@@ -542,4 +537,9 @@ uint64_t jit_stat_enters(const struct jit *j)
 uint64_t jit_stat_stale(const struct jit *j)
 {
 	return j ? j->stale : 0;
+}
+
+uint64_t jit_stat_decodes(const struct jit *j)
+{
+	return j ? j->decodes : 0;
 }

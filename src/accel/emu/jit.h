@@ -55,6 +55,8 @@ uint64_t jit_stat_made(const struct jit *j);
 uint64_t jit_stat_enters(const struct jit *j);
 /* Entries into blocks whose guest bytes had changed */
 uint64_t jit_stat_stale(const struct jit *j);
+/* Blocks the translator decoded itself (made, or judged without dcache) */
+uint64_t jit_stat_decodes(const struct jit *j);
 
 /*
  * For the seccomp filter: code caches start in [lo, hi) (lo = hi = 0

@@ -137,6 +137,17 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
  */
 unsigned jit_gen_worth(const uint8_t *p, const uint8_t *end,
 		       const uint8_t *next);
+/*
+ * What jit_gen_worth says, from the decode cache's blocks at p (decoded
+ * there for the interpreter, which then runs them: dcache_get), or -1
+ * without a decode cache or near the page's end
+ */
+int jit_gen_count(struct emu_cpu *cpu, const uint8_t *p, const uint8_t *end);
+/*
+ * Whether a block at p may reach an instruction across its page's end,
+ * which it translates only if the TLB has the next page when it is made
+ */
+bool jit_gen_near_end(const uint8_t *p);
 /* The page after rip's if the TLB lets the CPU run it from RAM, or NULL */
 const uint8_t *jit_gen_next_page(const struct emu_cpu *cpu, uint64_t rip);
 

@@ -800,6 +800,35 @@ static unsigned jit_count(const struct jinsns *in, size_t room,
 	return n;
 }
 
+bool jit_gen_near_end(const uint8_t *p)
+{
+	return ((uintptr_t)p & 4095) >= 4096 - JIT_BYTES;
+}
+
+int jit_gen_count(struct emu_cpu *cpu, const uint8_t *p, const uint8_t *end)
+{
+	struct jinsns in;
+	const uint8_t *q = p;
+	unsigned nbytes, tail;
+
+	if (!cpu->dcache || jit_gen_near_end(p))
+		return -1;
+	in.n = 0;
+	in.ends = false;
+	/* the chunks jit_decode would take, far from the page's end */
+	for (int c = 0; c < JIT_CHUNKS && !in.ends; c++) {
+		const struct dc_block *b = dcache_get(cpu, q, end);
+
+		if (!b->n)
+			break;
+		memcpy(&in.e[in.n], b->e, b->n * sizeof(b->e[0]));
+		in.n += b->n;
+		in.ends = ends_run(&b->e[b->n - 1]);
+		q += b->nbytes;
+	}
+	return (int)jit_count(&in, end - p, false, &nbytes, &tail);
+}
+
 const uint8_t *jit_gen_next_page(const struct emu_cpu *cpu, uint64_t rip)
 {
 	uint64_t vpn = (rip >> 12) + 1;
