@@ -447,6 +447,68 @@ static void test_jit_judge_decode(void)
 }
 
 /*
+ * A crossing instruction whose next page the guest unmaps after its block
+ * was made: the block's check leaves it to the interpreter, whose fetch
+ * raises the #PF. The flags at that fault are the interpreter's, AF and
+ * OF of a SHL by 3 before it included (the host's SHL leaves AF set),
+ * though the ADD that crosses sets all flags and so needs none of them.
+ * The code page is mapped by a page table of 4 KiB pages for this.
+ */
+static void test_jit_page_cross_fault(void)
+{
+	static const uint8_t code[] = {
+		0xb8, 0x0f, 0x00, 0x00, 0x00,		/* mov eax, 15 */
+		0x83, 0xc0, 0x01,			/* add eax, 1: AF */
+		0xc1, 0xe0, 0x03,			/* shl eax, 3 */
+		0x81, 0xc3, 0x01, 0x00, 0x00, 0x00,	/* add ebx, 1 */
+		0xf4,					/* hlt */
+	};
+	const uint64_t pt = 0x30000;
+	uint64_t at = EMU_TEST_CODE + 4096 - 11 - 3;
+	struct emu_test *c[2];
+
+	for (int jit = 0; jit < 2; jit++) {
+		struct emu_test *t = emu_test_init64();
+
+		c[jit] = t;
+		for (uint64_t i = 0; i < 512; i++)
+			emu_test_w64(t, pt + i * 8, i << 12 | 7);
+		emu_test_w64(t, EMU_TEST_PML4 + 0x2000, pt | 7);
+		tlb_flush(&t->cpu, true);
+		if (jit) {
+			t->cpu.jit = jit_create();
+			CHECK(t->cpu.jit != NULL);
+			jit_eager(t->cpu.jit);
+		}
+		/* the interpreter fills the next page's entry, then a block */
+		for (int r = 0; r < 3; r++) {
+			t->cpu.gpr[R_SP] = EMU_TEST_STACK;
+			emu_test_run_at(t, at, code, sizeof(code));
+			CHECK(t->cpu.halted);
+			CHECK_EQ(t->cpu.rip, at + sizeof(code));
+		}
+		emu_test_w64(t, pt + ((at >> 12) + 1) * 8, 0);
+		tlb_flush_page(&t->cpu, at + 4096);
+		t->cpu.gpr[R_SP] = EMU_TEST_STACK;
+		emu_test_run_at(t, at, code, sizeof(code));
+		CHECK_EQ(emu_test_vector(t), EXC_PF);
+		CHECK_EQ(t->cpu.cr2, (at & ~4095ULL) + 4096);
+	}
+	if (c[1]->cpu.jit)
+		CHECK(jit_stat_insns(c[1]->cpu.jit) > 0);
+	CHECK_EQ(c[0]->cpu.rflags, c[1]->cpu.rflags);
+	/* the RFLAGS the #PF pushed: RIP, CS, RFLAGS after the error code */
+	CHECK_EQ(emu_test_r64(c[0], c[0]->cpu.gpr[R_SP] + 24),
+		 emu_test_r64(c[1], c[1]->cpu.gpr[R_SP] + 24));
+	CHECK_EQ(emu_test_r64(c[1], c[1]->cpu.gpr[R_SP] + 8), at + 11);
+	for (int jit = 0; jit < 2; jit++) {
+		jit_destroy(c[jit]->cpu.jit);
+		c[jit]->cpu.jit = NULL;
+		emu_test_free(c[jit]);
+	}
+}
+
+/*
  * CMPXCHG r32, r32 as this host's CPU does it: when equal the destination
  * is written (its upper half zeroed) and RAX kept; when unequal RAX gets
  * it zero-extended and the destination is not written at all (its upper
@@ -1043,6 +1105,7 @@ int main(void)
 	RUN(test_jit_page_cross);
 	RUN(test_jit_page_cross_long);
 	RUN(test_jit_judge_decode);
+	RUN(test_jit_page_cross_fault);
 	RUN(test_jit_cmpxchg_reg);
 	RUN(test_jit_differential);
 	RUN(test_jit_differential_loops);

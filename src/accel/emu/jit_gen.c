@@ -995,6 +995,13 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 		if (!changed && !g->loops)
 			e.mem = false;		/* only the exit's reading */
 		jit_op_flag_use(&e, &reads, &sets);
+		/*
+		 * The next page's check before an instruction across the
+		 * page's end leaves for the interpreter, which may fault
+		 * fetching it: the flags must be the guest's there
+		 */
+		if (tail && i == n - 1)
+			reads = true;
 		live[i] = reads || (!sets && live[i + 1]);
 	}
 
