@@ -1066,6 +1066,76 @@ static void test_jit_sse_mxcsr(void)
 }
 
 /*
+ * SSE floating point rounds as MXCSR.RC says, flushes a tiny result to
+ * zero with FZ and reads a denormal as zero with DAZ, in the interpreter
+ * (the translator leaves a non-default MXCSR to it): DIVSD 1/3 and -1/3,
+ * CVTSD2SI of 2.5, MULSD of the smallest normal by one half, ADDSD of a
+ * denormal to zero. The host's own MXCSR is the default again afterwards.
+ */
+static void test_jit_sse_rounding(void)
+{
+#define R_ONE	0x3ff0000000000000ULL
+#define R_MONE	0xbff0000000000000ULL
+#define R_THREE	0x4008000000000000ULL
+#define R_HALF	0x3fe0000000000000ULL
+#define R_2P5	0x4004000000000000ULL
+#define R_DMIN	0x0010000000000000ULL
+#define R_THIRD	0x3fd5555555555555ULL
+	static const struct {
+		uint8_t b[4];
+		uint64_t x0, x1;
+		uint32_t mxcsr;
+		uint64_t want;		/* xmm0 or, for CVTSD2SI, RAX */
+	} c[] = {
+		{ { 0xf2, 0x0f, 0x5e, 0xc1 }, R_ONE, R_THREE, 0x1f80, R_THIRD },
+		{ { 0xf2, 0x0f, 0x5e, 0xc1 }, R_ONE, R_THREE, 0x3f80, R_THIRD },
+		{ { 0xf2, 0x0f, 0x5e, 0xc1 }, R_ONE, R_THREE, 0x5f80, R_THIRD + 1 },
+		{ { 0xf2, 0x0f, 0x5e, 0xc1 }, R_ONE, R_THREE, 0x7f80, R_THIRD },
+		{ { 0xf2, 0x0f, 0x5e, 0xc1 }, R_MONE, R_THREE, 0x3f80,
+		  (R_THIRD + 1) | 1ULL << 63 },
+		{ { 0xf2, 0x0f, 0x2d, 0xc0 }, R_2P5, 0, 0x1f80, 2 },
+		{ { 0xf2, 0x0f, 0x2d, 0xc0 }, R_2P5, 0, 0x5f80, 3 },
+		{ { 0xf2, 0x0f, 0x2d, 0xc0 }, R_2P5, 0, 0x3f80, 2 },
+		{ { 0xf2, 0x0f, 0x59, 0xc1 }, R_DMIN, R_HALF, 0x1f80, R_DMIN / 2 },
+		{ { 0xf2, 0x0f, 0x59, 0xc1 }, R_DMIN, R_HALF, 0x9f80, 0 },
+		{ { 0xf2, 0x0f, 0x58, 0xc1 }, 0, 1, 0x1f80, 1 },
+		{ { 0xf2, 0x0f, 0x58, 0xc1 }, 0, 1, 0x1fc0, 0 },
+	};
+
+	for (unsigned k = 0; k < sizeof(c) / sizeof(c[0]); k++)
+		for (int jit = 0; jit < 2; jit++) {
+			uint8_t code[8] = { 0 };
+			struct emu_test *t = emu_test_init64();
+			bool cvt = c[k].b[2] == 0x2d;
+			uint64_t got;
+			uint32_t host;
+
+			memcpy(code, c[k].b, 4);
+			code[4] = 0xf4;
+			if (jit) {
+				t->cpu.jit = jit_create();
+				jit_eager(t->cpu.jit);
+			}
+			t->cpu.gpr[R_AX] = 5;
+			t->cpu.xmm[0].q[0] = c[k].x0;
+			t->cpu.xmm[1].q[0] = c[k].x1;
+			t->cpu.mxcsr = c[k].mxcsr;
+			emu_test_run(t, code, 5);
+			got = cvt ? t->cpu.gpr[R_AX] : t->cpu.xmm[0].q[0];
+			__asm__ volatile("stmxcsr %0" : "=m"(host));
+			if (got != c[k].want)
+				fprintf(stderr, "  case %u (%s): %#llx\n", k,
+					jit ? "jit" : "interpreter",
+					(unsigned long long)got);
+			CHECK_EQ(got, c[k].want);
+			CHECK_EQ(host & 0xffc0, 0x1f80);
+			jit_destroy(t->cpu.jit);
+			t->cpu.jit = NULL;
+			emu_test_free(t);
+		}
+}
+
+/*
  * CVISOR_JIT_STATS names the instruction a run ended at by its opcode
  * without reading past its page: 14 prefixes, a REX and 0F in the
  * page's last 16 bytes, with no readable page after it.
@@ -1114,6 +1184,7 @@ int main(void)
 	RUN(test_jit_sse_align);
 	RUN(test_jit_sse_unusable);
 	RUN(test_jit_sse_mxcsr);
+	RUN(test_jit_sse_rounding);
 	RUN(test_jit_lock_atomic);
 	RUN(test_jit_split_lock);
 	RUN(test_jit_stats_page_end);

@@ -226,6 +226,8 @@ void cpu_run_batch(struct emu_cpu *cpu, long max, const atomic_bool *stop)
 		if (in_jit) {	/* a fault that ended translated code */
 			in_jit = false;
 			sse_host_fold(cpu);
+		} else {	/* perhaps within SSE floating point */
+			sse_host_clear();
 		}
 		if (cpu->fault_vec < 0)
 			goto out;	/* cpu->error says why */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * SSE/SSE2 floating point, each operation as the host's own instruction
- * of the same width in round-to-nearest with all exceptions masked
+ * of the same width in the guest's rounding mode, all exceptions masked
  * (sse_mxcsr.c around it takes the MXCSR status flags they set):
  * scalar and packed add/sub/mul/div/min/max/sqrt, conversions to and
  * from integers, and (U)COMISS/SD. The asm statements are volatile so

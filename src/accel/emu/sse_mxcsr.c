@@ -4,7 +4,8 @@
  * floating-point exception, as hardware sets and raises them.
  *
  * The interpreter computes SSE floating point with the host's own
- * instructions (sse_float.c, sse_cmp.c), every exception masked: so the
+ * instructions (sse_float.c, sse_cmp.c) in the guest's rounding mode,
+ * flush-to-zero and denormals-are-zero, every exception masked: so the
  * host's MXCSR, cleared before, holds afterwards the flags hardware sets
  * for the masked computation. An exception unmasked in the guest's
  * MXCSR is then raised as the SDM describes (vol. 1, 11.5.1 and
@@ -29,6 +30,7 @@
 #define MXCSR_FLAGS	0x3fu
 #define MXCSR_PRE	0x7u	/* IE, DE, ZE: found before computing */
 #define MXCSR_HOST	0x1f80u	/* all masked, round to nearest */
+#define MXCSR_MODE	0xe040u	/* FZ, RC, DAZ: the guest's, as they are */
 
 static inline uint32_t host_mxcsr(void)
 {
@@ -49,7 +51,7 @@ void sse_fp_begin(struct emu_cpu *cpu, struct sse_fp *s)
 	 * The "memory" clobbers keep the computation, from operands read
 	 * from cpu and guest memory to results stored there, in between
 	 */
-	host_set_mxcsr(MXCSR_HOST);
+	host_set_mxcsr(MXCSR_HOST | (cpu->mxcsr & MXCSR_MODE));
 	s->unmasked = ~(cpu->mxcsr >> 7) & MXCSR_FLAGS;
 	if (s->unmasked) {
 		memcpy(s->xmm, cpu->xmm, sizeof(s->xmm));
@@ -62,9 +64,12 @@ void sse_fp_end(struct emu_cpu *cpu, const struct sse_fp *s)
 {
 	uint32_t f = host_mxcsr() & MXCSR_FLAGS;
 
+	if (!f && !(cpu->mxcsr & MXCSR_MODE))
+		return;
+	/* none left for sse_host_fold, the host's own modes back */
+	host_set_mxcsr(MXCSR_HOST);
 	if (!f)
 		return;
-	host_set_mxcsr(MXCSR_HOST);	/* none left for sse_host_fold */
 	if (f & MXCSR_PRE & s->unmasked)
 		f &= MXCSR_PRE;
 	cpu->mxcsr |= f;
@@ -76,6 +81,7 @@ void sse_fp_end(struct emu_cpu *cpu, const struct sse_fp *s)
 	cpu_raise_noerr(cpu, cpu->cr4 & CR4_OSXMMEXCPT ? EXC_XM : EXC_UD);
 }
 
+/* Also after a fault within an interpreted operation: the host's modes */
 void sse_host_clear(void)
 {
 	uint32_t m = host_mxcsr();
