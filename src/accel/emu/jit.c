@@ -32,6 +32,7 @@
 
 #include "accel/emu/jit.h"
 #include "accel/emu/jit_cache.h"
+#include "accel/emu/jit_perfmap.h"
 #include "accel/emu/jit_stats.h"
 
 #define JIT_BLOCKS	4096	/* table entries */
@@ -122,6 +123,8 @@ static int jit_stubs(struct jit *j)
 	jb8(&b, 0x5d);					/* pop rbp */
 	jb8(&b, 0x5b);					/* pop rbx */
 	jb8(&b, 0xc3);					/* ret */
+	jit_perfmap_stub(p, j->env.exit_interp - p, "enter");
+	jit_perfmap_stub(j->env.exit_interp, b.p - j->env.exit_interp, "exit");
 	j->env.front = j->front;
 	jit_gen_stubs(&b, &j->env);
 	if (b.full)
@@ -167,6 +170,7 @@ void jit_destroy(struct jit *j)
 	if (jit_stats_on)
 		fprintf(stderr, "jit stats: %u flushes, %lu blocks made, "
 			"%lu found stale\n", j->flushes, j->makes, j->stale);
+	jit_perfmap_flush();
 	jit_cache_close(&j->cache);
 	free(j);
 }
@@ -184,6 +188,7 @@ static void jit_flush(struct jit *j, struct emu_cpu *cpu)
 	j->old.code = NULL;
 	j->flushes++;
 	cpu->jit_link = NULL;
+	jit_perfmap_flush();
 }
 
 /* The RW window up to at least offset need */
@@ -319,6 +324,7 @@ static bool jit_make(struct jit *j, struct emu_cpu *cpu,
 					 .end = b.p - j->cache.base, .n = n,
 					 .used = j->clock };
 		j->cache.used = (b.p - j->cache.base + 15) & ~15UL;
+		jit_perfmap_block(at, b.p - at, rip, cpu->cpl == 3);
 		return true;
 	}
 	return false;

@@ -25,7 +25,10 @@
  * exactly as they were there, and the interpreter runs it (and raises
  * any fault, fills the TLB, or does the MMIO).
  */
+#include <stdio.h>
+
 #include "accel/emu/jit_gen.h"
+#include "accel/emu/jit_perfmap.h"
 
 void jit_add_exit(struct jgen *g, uint8_t *rel, uint8_t kind, uint64_t rip,
 		  unsigned count)
@@ -383,12 +386,31 @@ static void gen_outs(struct jbuf *b, struct jit_env *env)
 
 void jit_gen_stubs(struct jbuf *b, struct jit_env *env)
 {
+	const uint8_t *outs;
+
 	for (int u = 0; u < 2; u++)
 		for (int w = 0; w < 2; w++)
-			for (int s = 0; s < 4; s++)
+			for (int s = 0; s < 4; s++) {
+				char name[32];
+
 				env->tlb[u][w][s] = gen_tlb_stub(b, 1 << s, w,
 								 u);
+				snprintf(name, sizeof(name), "tlb%s_%s%d",
+					 u ? "_user" : "", w ? "write" : "read",
+					 8 << s);
+				jit_perfmap_stub(env->tlb[u][w][s],
+						 b->p - env->tlb[u][w][s], name);
+			}
+	outs = b->p;
 	gen_outs(b, env);
+	jit_perfmap_stub(outs, env->dyn_out[1][1] - outs, "dyn_lookup");
+	jit_perfmap_stub(env->dyn_out[1][1], env->chain_out -
+			 env->dyn_out[1][1], "dyn_lookup_user");
+	jit_perfmap_stub(env->chain_out, env->miss_out[1] - env->chain_out,
+			 "chain_out");
+	jit_perfmap_stub(env->miss_out[1], env->stale_out - env->miss_out[1],
+			 "miss_out");
+	jit_perfmap_stub(env->stale_out, b->p - env->stale_out, "stale_out");
 }
 
 /* The guest flags into AL/AH before what changes the host's (jit_gen.h) */

@@ -12,6 +12,7 @@
 
 #include "accel/emu/jit.h"
 #include "accel/emu/jit_cache.h"
+#include "accel/emu/jit_perfmap.h"
 
 #define ARENA_BYTES	((JIT_CACHE_SLOTS + 1) * JIT_CACHE_BYTES)
 
@@ -37,6 +38,8 @@ static void arena_reserve(void)
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	uintptr_t start, end;
 
+	/* before the seccomp filter, as the range is (jit_perfmap.c) */
+	jit_perfmap_open();
 	if (p == MAP_FAILED) {
 		arena = NULL;
 		return;
