@@ -239,7 +239,15 @@ void sse_host_fold(struct emu_cpu *cpu);
 /* sse_cmp.c */
 void sse_cmp(struct emu_cpu *cpu, struct insn *in);
 bool sse_cvt_packed(struct emu_cpu *cpu, struct insn *in, uint8_t op);
-void sse_maskmov(struct emu_cpu *cpu, struct insn *in);
+void sse_maskmov(struct emu_cpu *cpu, struct insn *in, const uint8_t *v,
+		 const uint8_t *m, int n);
+/* sse.c: packed integer lanes of width 16 (xmm) or 8 (mm) bytes */
+bool sse_packed_int(union xmm *d, const union xmm *s, uint8_t op,
+		    int width);
+void sse_shift_lanes(union xmm *d, int lane, int kind, uint64_t cnt,
+		     int width);
+/* mmx.c: the MMX forms of 0F opcodes; false: op has none with this prefix */
+bool exec_mmx(struct emu_cpu *cpu, struct insn *in, uint8_t op);
 void exec_io(struct emu_cpu *cpu, struct insn *in);
 void exec_fxsave(struct emu_cpu *cpu, struct insn *in, bool restore);
 uint64_t io_in(struct emu_cpu *cpu, uint16_t port, int size);

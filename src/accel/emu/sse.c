@@ -2,8 +2,9 @@
 /*
  * The SSE/SSE2 subset the kernel and libc use: moves, logic, packed integer
  * add/sub/compare/min/max/shuffle/unpack/shift, PMOVMSKB, a few scalar
- * double-precision operations, and FXSAVE/FXRSTOR. MMX forms (no 66
- * prefix on integer opcodes) are not implemented.
+ * double-precision operations, and FXSAVE/FXRSTOR. The packed integer
+ * lanes serve the MMX forms too (no 66/F2/F3 prefix, on MM0..MM7), which
+ * mmx.c runs with MOVQ2DQ/MOVDQ2Q and the CVT*PI* conversions.
  */
 #include <string.h>
 
@@ -58,10 +59,15 @@ static int16_t sat_s16(int v)
 	return v < -32768 ? -32768 : v > 32767 ? 32767 : v;
 }
 
-/* Element-wise shifts; cnt beyond the lane width gives 0 (or sign). */
-static void shift_lanes(union xmm *d, int lane, int kind, uint64_t cnt)
+/*
+ * Element-wise shifts of the low width bytes of d (16, or 8 for MMX);
+ * kind 0 logical right, 1 arithmetic right, 2 left; cnt beyond the lane
+ * width gives 0 (or sign).
+ */
+void sse_shift_lanes(union xmm *d, int lane, int kind, uint64_t cnt,
+		     int width)
 {
-	int n = 16 / lane, bits = lane * 8;
+	int n = width / lane, bits = lane * 8;
 
 	for (int i = 0; i < n; i++) {
 		uint64_t v;
@@ -100,10 +106,12 @@ static void byte_shift(union xmm *d, unsigned n, bool left)
 	*d = r;
 }
 
-static void unpack(union xmm *d, const union xmm *s, int lane, bool high)
+/* Interleave the low (or high) halves of the low width bytes of d and s */
+static void unpack(union xmm *d, const union xmm *s, int lane, bool high,
+		   int width)
 {
-	union xmm r;
-	int n = 8 / lane, off = high ? 8 : 0;
+	union xmm r = { 0 };
+	int n = width / 2 / lane, off = high ? width / 2 : 0;
 
 	for (int i = 0; i < n; i++) {
 		memcpy(r.b + 2 * i * lane, d->b + off + i * lane, lane);
@@ -113,86 +121,89 @@ static void unpack(union xmm *d, const union xmm *s, int lane, bool high)
 }
 
 /*
- * 66 0F 60..6F, D0..FF: packed integer ops with an xmm/m128 source (an
- * m128 of any legacy SSE operation but the unaligned moves must be
- * 16-byte aligned: #GP(0))
+ * 0F 60..76, D1..FE: the packed integer operation op of d and s into d,
+ * on their low width bytes: 16 for the 66 (xmm) forms, 8 for the MMX
+ * forms (mmx.c). False: op is none, or has no form of that width.
  */
-static bool packed_int(struct emu_cpu *cpu, struct insn *in, uint8_t op)
+bool sse_packed_int(union xmm *d, const union xmm *sp, uint8_t op,
+		    int width)
 {
-	union xmm *d = &cpu->xmm[in->reg], s, r;
+	const union xmm s = *sp;
+	union xmm r = *d;
+	int nb = width, nw = width / 2, nd = width / 4, nq = width / 8;
 	int i;
 
-	load128(cpu, in, &s, true);
-	r = *d;
+	if (width == 8 && (op == 0x6c || op == 0x6d))
+		return false;	/* PUNPCKLQDQ, PUNPCKHQDQ: xmm only */
 	switch (op) {
-	case 0x60: unpack(&r, &s, 1, false); break;
-	case 0x61: unpack(&r, &s, 2, false); break;
-	case 0x62: unpack(&r, &s, 4, false); break;
-	case 0x6c: unpack(&r, &s, 8, false); break;
-	case 0x68: unpack(&r, &s, 1, true); break;
-	case 0x69: unpack(&r, &s, 2, true); break;
-	case 0x6a: unpack(&r, &s, 4, true); break;
-	case 0x6d: unpack(&r, &s, 8, true); break;
+	case 0x60: unpack(&r, &s, 1, false, width); break;
+	case 0x61: unpack(&r, &s, 2, false, width); break;
+	case 0x62: unpack(&r, &s, 4, false, width); break;
+	case 0x6c: unpack(&r, &s, 8, false, width); break;
+	case 0x68: unpack(&r, &s, 1, true, width); break;
+	case 0x69: unpack(&r, &s, 2, true, width); break;
+	case 0x6a: unpack(&r, &s, 4, true, width); break;
+	case 0x6d: unpack(&r, &s, 8, true, width); break;
 	case 0x63:
-		for (i = 0; i < 8; i++) {
+		for (i = 0; i < nw; i++) {
 			r.sb[i] = sat_s8(d->sw[i]);
-			r.sb[i + 8] = sat_s8(s.sw[i]);
+			r.sb[i + nw] = sat_s8(s.sw[i]);
 		}
 		break;
 	case 0x67:
-		for (i = 0; i < 8; i++) {
+		for (i = 0; i < nw; i++) {
 			r.b[i] = sat_u8(d->sw[i]);
-			r.b[i + 8] = sat_u8(s.sw[i]);
+			r.b[i + nw] = sat_u8(s.sw[i]);
 		}
 		break;
 	case 0x6b:
-		for (i = 0; i < 4; i++) {
+		for (i = 0; i < nd; i++) {
 			int32_t a = d->sd[i], b = s.sd[i];
 
 			r.sw[i] = a < -32768 ? -32768 : a > 32767 ? 32767 : a;
-			r.sw[i + 4] = b < -32768 ? -32768 : b > 32767 ? 32767 :
-				      b;
+			r.sw[i + nd] = b < -32768 ? -32768 : b > 32767 ? 32767 :
+				       b;
 		}
 		break;
-	case 0x64: for (i = 0; i < 16; i++) r.b[i] = d->sb[i] > s.sb[i] ? 0xff : 0; break;
-	case 0x65: for (i = 0; i < 8; i++) r.w[i] = d->sw[i] > s.sw[i] ? 0xffff : 0; break;
-	case 0x66: for (i = 0; i < 4; i++) r.d[i] = d->sd[i] > s.sd[i] ? ~0u : 0; break;
-	case 0x74: for (i = 0; i < 16; i++) r.b[i] = d->b[i] == s.b[i] ? 0xff : 0; break;
-	case 0x75: for (i = 0; i < 8; i++) r.w[i] = d->w[i] == s.w[i] ? 0xffff : 0; break;
-	case 0x76: for (i = 0; i < 4; i++) r.d[i] = d->d[i] == s.d[i] ? ~0u : 0; break;
-	case 0xd1: shift_lanes(&r, 2, 0, s.q[0]); break;
-	case 0xd2: shift_lanes(&r, 4, 0, s.q[0]); break;
-	case 0xd3: shift_lanes(&r, 8, 0, s.q[0]); break;
-	case 0xe1: shift_lanes(&r, 2, 1, s.q[0]); break;
-	case 0xe2: shift_lanes(&r, 4, 1, s.q[0]); break;
-	case 0xf1: shift_lanes(&r, 2, 2, s.q[0]); break;
-	case 0xf2: shift_lanes(&r, 4, 2, s.q[0]); break;
-	case 0xf3: shift_lanes(&r, 8, 2, s.q[0]); break;
-	case 0xd4: for (i = 0; i < 2; i++) r.q[i] = d->q[i] + s.q[i]; break;
-	case 0xd5: for (i = 0; i < 8; i++) r.w[i] = d->sw[i] * s.sw[i]; break;
-	case 0xd8: for (i = 0; i < 16; i++) r.b[i] = sat_u8(d->b[i] - s.b[i]); break;
-	case 0xd9: for (i = 0; i < 8; i++) r.w[i] = sat_u16(d->w[i] - s.w[i]); break;
-	case 0xda: for (i = 0; i < 16; i++) r.b[i] = d->b[i] < s.b[i] ? d->b[i] : s.b[i]; break;
-	case 0xdb: for (i = 0; i < 2; i++) r.q[i] = d->q[i] & s.q[i]; break;
-	case 0xdc: for (i = 0; i < 16; i++) r.b[i] = sat_u8(d->b[i] + s.b[i]); break;
-	case 0xdd: for (i = 0; i < 8; i++) r.w[i] = sat_u16(d->w[i] + s.w[i]); break;
-	case 0xde: for (i = 0; i < 16; i++) r.b[i] = d->b[i] > s.b[i] ? d->b[i] : s.b[i]; break;
-	case 0xdf: for (i = 0; i < 2; i++) r.q[i] = ~d->q[i] & s.q[i]; break;
-	case 0xe0: for (i = 0; i < 16; i++) r.b[i] = (d->b[i] + s.b[i] + 1) >> 1; break;
-	case 0xe3: for (i = 0; i < 8; i++) r.w[i] = (d->w[i] + s.w[i] + 1) >> 1; break;
-	case 0xe4: for (i = 0; i < 8; i++) r.w[i] = ((uint32_t)d->w[i] * s.w[i]) >> 16; break;
-	case 0xe5: for (i = 0; i < 8; i++) r.w[i] = ((int32_t)d->sw[i] * s.sw[i]) >> 16; break;
-	case 0xe8: for (i = 0; i < 16; i++) r.sb[i] = sat_s8(d->sb[i] - s.sb[i]); break;
-	case 0xe9: for (i = 0; i < 8; i++) r.sw[i] = sat_s16(d->sw[i] - s.sw[i]); break;
-	case 0xea: for (i = 0; i < 8; i++) r.sw[i] = d->sw[i] < s.sw[i] ? d->sw[i] : s.sw[i]; break;
-	case 0xeb: for (i = 0; i < 2; i++) r.q[i] = d->q[i] | s.q[i]; break;
-	case 0xec: for (i = 0; i < 16; i++) r.sb[i] = sat_s8(d->sb[i] + s.sb[i]); break;
-	case 0xed: for (i = 0; i < 8; i++) r.sw[i] = sat_s16(d->sw[i] + s.sw[i]); break;
-	case 0xee: for (i = 0; i < 8; i++) r.sw[i] = d->sw[i] > s.sw[i] ? d->sw[i] : s.sw[i]; break;
-	case 0xef: for (i = 0; i < 2; i++) r.q[i] = d->q[i] ^ s.q[i]; break;
-	case 0xf4: for (i = 0; i < 2; i++) r.q[i] = (uint64_t)d->d[2 * i] * s.d[2 * i]; break;
+	case 0x64: for (i = 0; i < nb; i++) r.b[i] = d->sb[i] > s.sb[i] ? 0xff : 0; break;
+	case 0x65: for (i = 0; i < nw; i++) r.w[i] = d->sw[i] > s.sw[i] ? 0xffff : 0; break;
+	case 0x66: for (i = 0; i < nd; i++) r.d[i] = d->sd[i] > s.sd[i] ? ~0u : 0; break;
+	case 0x74: for (i = 0; i < nb; i++) r.b[i] = d->b[i] == s.b[i] ? 0xff : 0; break;
+	case 0x75: for (i = 0; i < nw; i++) r.w[i] = d->w[i] == s.w[i] ? 0xffff : 0; break;
+	case 0x76: for (i = 0; i < nd; i++) r.d[i] = d->d[i] == s.d[i] ? ~0u : 0; break;
+	case 0xd1: sse_shift_lanes(&r, 2, 0, s.q[0], width); break;
+	case 0xd2: sse_shift_lanes(&r, 4, 0, s.q[0], width); break;
+	case 0xd3: sse_shift_lanes(&r, 8, 0, s.q[0], width); break;
+	case 0xe1: sse_shift_lanes(&r, 2, 1, s.q[0], width); break;
+	case 0xe2: sse_shift_lanes(&r, 4, 1, s.q[0], width); break;
+	case 0xf1: sse_shift_lanes(&r, 2, 2, s.q[0], width); break;
+	case 0xf2: sse_shift_lanes(&r, 4, 2, s.q[0], width); break;
+	case 0xf3: sse_shift_lanes(&r, 8, 2, s.q[0], width); break;
+	case 0xd4: for (i = 0; i < nq; i++) r.q[i] = d->q[i] + s.q[i]; break;
+	case 0xd5: for (i = 0; i < nw; i++) r.w[i] = d->sw[i] * s.sw[i]; break;
+	case 0xd8: for (i = 0; i < nb; i++) r.b[i] = sat_u8(d->b[i] - s.b[i]); break;
+	case 0xd9: for (i = 0; i < nw; i++) r.w[i] = sat_u16(d->w[i] - s.w[i]); break;
+	case 0xda: for (i = 0; i < nb; i++) r.b[i] = d->b[i] < s.b[i] ? d->b[i] : s.b[i]; break;
+	case 0xdb: for (i = 0; i < nq; i++) r.q[i] = d->q[i] & s.q[i]; break;
+	case 0xdc: for (i = 0; i < nb; i++) r.b[i] = sat_u8(d->b[i] + s.b[i]); break;
+	case 0xdd: for (i = 0; i < nw; i++) r.w[i] = sat_u16(d->w[i] + s.w[i]); break;
+	case 0xde: for (i = 0; i < nb; i++) r.b[i] = d->b[i] > s.b[i] ? d->b[i] : s.b[i]; break;
+	case 0xdf: for (i = 0; i < nq; i++) r.q[i] = ~d->q[i] & s.q[i]; break;
+	case 0xe0: for (i = 0; i < nb; i++) r.b[i] = (d->b[i] + s.b[i] + 1) >> 1; break;
+	case 0xe3: for (i = 0; i < nw; i++) r.w[i] = (d->w[i] + s.w[i] + 1) >> 1; break;
+	case 0xe4: for (i = 0; i < nw; i++) r.w[i] = ((uint32_t)d->w[i] * s.w[i]) >> 16; break;
+	case 0xe5: for (i = 0; i < nw; i++) r.w[i] = ((int32_t)d->sw[i] * s.sw[i]) >> 16; break;
+	case 0xe8: for (i = 0; i < nb; i++) r.sb[i] = sat_s8(d->sb[i] - s.sb[i]); break;
+	case 0xe9: for (i = 0; i < nw; i++) r.sw[i] = sat_s16(d->sw[i] - s.sw[i]); break;
+	case 0xea: for (i = 0; i < nw; i++) r.sw[i] = d->sw[i] < s.sw[i] ? d->sw[i] : s.sw[i]; break;
+	case 0xeb: for (i = 0; i < nq; i++) r.q[i] = d->q[i] | s.q[i]; break;
+	case 0xec: for (i = 0; i < nb; i++) r.sb[i] = sat_s8(d->sb[i] + s.sb[i]); break;
+	case 0xed: for (i = 0; i < nw; i++) r.sw[i] = sat_s16(d->sw[i] + s.sw[i]); break;
+	case 0xee: for (i = 0; i < nw; i++) r.sw[i] = d->sw[i] > s.sw[i] ? d->sw[i] : s.sw[i]; break;
+	case 0xef: for (i = 0; i < nq; i++) r.q[i] = d->q[i] ^ s.q[i]; break;
+	case 0xf4: for (i = 0; i < nq; i++) r.q[i] = (uint64_t)d->d[2 * i] * s.d[2 * i]; break;
 	case 0xf6:
-		for (i = 0; i < 2; i++) {
+		for (i = 0; i < nq; i++) {
 			unsigned sum = 0;
 
 			for (int j = 0; j < 8; j++) {
@@ -204,24 +215,37 @@ static bool packed_int(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 		}
 		break;
 	case 0xf5:	/* PMADDWD */
-		for (i = 0; i < 4; i++)
+		for (i = 0; i < nd; i++)
 			/* (-8000H)^2 * 2 = 2^31 overflows int32: sum in 64 */
 			r.d[i] = (uint32_t)((int64_t)d->sw[2 * i] * s.sw[2 * i] +
 					    (int64_t)d->sw[2 * i + 1] *
 					    s.sw[2 * i + 1]);
 		break;
-	case 0xf8: for (i = 0; i < 16; i++) r.b[i] = d->b[i] - s.b[i]; break;
-	case 0xf9: for (i = 0; i < 8; i++) r.w[i] = d->w[i] - s.w[i]; break;
-	case 0xfa: for (i = 0; i < 4; i++) r.d[i] = d->d[i] - s.d[i]; break;
-	case 0xfb: for (i = 0; i < 2; i++) r.q[i] = d->q[i] - s.q[i]; break;
-	case 0xfc: for (i = 0; i < 16; i++) r.b[i] = d->b[i] + s.b[i]; break;
-	case 0xfd: for (i = 0; i < 8; i++) r.w[i] = d->w[i] + s.w[i]; break;
-	case 0xfe: for (i = 0; i < 4; i++) r.d[i] = d->d[i] + s.d[i]; break;
+	case 0xf8: for (i = 0; i < nb; i++) r.b[i] = d->b[i] - s.b[i]; break;
+	case 0xf9: for (i = 0; i < nw; i++) r.w[i] = d->w[i] - s.w[i]; break;
+	case 0xfa: for (i = 0; i < nd; i++) r.d[i] = d->d[i] - s.d[i]; break;
+	case 0xfb: for (i = 0; i < nq; i++) r.q[i] = d->q[i] - s.q[i]; break;
+	case 0xfc: for (i = 0; i < nb; i++) r.b[i] = d->b[i] + s.b[i]; break;
+	case 0xfd: for (i = 0; i < nw; i++) r.w[i] = d->w[i] + s.w[i]; break;
+	case 0xfe: for (i = 0; i < nd; i++) r.d[i] = d->d[i] + s.d[i]; break;
 	default:
 		return false;
 	}
 	*d = r;
 	return true;
+}
+
+/*
+ * 66 0F 60..6D, 74..76, D1..FE: packed integer ops with an xmm/m128
+ * source (an m128 of any legacy SSE operation but the unaligned moves
+ * must be 16-byte aligned: #GP(0))
+ */
+static bool packed_int(struct emu_cpu *cpu, struct insn *in, uint8_t op)
+{
+	union xmm s;
+
+	load128(cpu, in, &s, true);
+	return sse_packed_int(&cpu->xmm[in->reg], &s, op, 16);
 }
 
 static void shift_imm(struct emu_cpu *cpu, struct insn *in, uint8_t op)
@@ -244,8 +268,8 @@ static void shift_imm(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 		insn_ud(cpu, in);
 	if (op == 0x73 && kind == 4)
 		insn_ud(cpu, in);
-	shift_lanes(d, op == 0x71 ? 2 : op == 0x72 ? 4 : 8,
-		    kind == 2 ? 0 : kind == 4 ? 1 : 2, imm);
+	sse_shift_lanes(d, op == 0x71 ? 2 : op == 0x72 ? 4 : 8,
+			kind == 2 ? 0 : kind == 4 ? 1 : 2, imm, 16);
 }
 
 static void shuffle(struct emu_cpu *cpu, struct insn *in)
@@ -324,10 +348,13 @@ void exec_sse(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 	union xmm v;
 	uint8_t pfx = in->last_pfx;
 
-	/* EMMS is MMX: CR0 alone, no OSFXSR */
-	if (op == 0x77 && (cpu->cr0 & (CR0_EM | CR0_TS)))
-		cpu_raise_noerr(cpu, cpu->cr0 & CR0_EM ? EXC_UD : EXC_NM);
-	else if (op != 0x77 && sse_opcode(op))
+	/* MMX forms: CR0 and a pending x87 exception, not OSFXSR */
+	if (exec_mmx(cpu, in, op))
+		return;
+	/* 66/F2/F3 0F 77: no such EMMS */
+	if (op == 0x77)
+		insn_ud(cpu, in);
+	if (sse_opcode(op))
 		sse_require(cpu);
 	switch (op) {
 	case 0x10: case 0x11: case 0x28: case 0x29: case 0x6f: case 0x7f:
@@ -388,7 +415,7 @@ void exec_sse(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 		decode_modrm(cpu, in, 0);
 		load128(cpu, in, &v, true);
 		unpack(&cpu->xmm[in->reg], &v, pfx == 0x66 ? 8 : 4,
-		       op == 0x15);
+		       op == 0x15, 16);
 		return;
 	case 0x50: case 0xd7:
 		movmsk(cpu, in, op);
@@ -445,8 +472,6 @@ void exec_sse(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 	case 0x71 ... 0x73:
 		shift_imm(cpu, in, op);
 		return;
-	case 0x77:	/* EMMS */
-		return;
 	case 0xc2:
 		sse_fp_begin(cpu, &fp);
 		sse_cmp(cpu, in);
@@ -463,7 +488,11 @@ void exec_sse(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 		sse_fp_end(cpu, &fp);
 		return;
 	case 0xf7:
-		sse_maskmov(cpu, in);
+		decode_modrm(cpu, in, 0);
+		if (in->mem || pfx != 0x66)
+			insn_ud(cpu, in);
+		sse_maskmov(cpu, in, cpu->xmm[in->reg].b, cpu->xmm[in->rm].b,
+			    16);
 		return;
 	case 0xc3:	/* MOVNTI */
 		decode_modrm(cpu, in, 0);

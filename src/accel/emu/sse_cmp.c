@@ -187,20 +187,17 @@ bool sse_cvt_packed(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 	return true;
 }
 
-/* 66 0F F7: MASKMOVDQU xmm1, xmm2 stores the selected bytes at DS:rDI */
-void sse_maskmov(struct emu_cpu *cpu, struct insn *in)
+/*
+ * MASKMOVDQU xmm1, xmm2 (66 0F F7) and MASKMOVQ mm1, mm2 (0F F7): the n
+ * bytes of v whose byte in m has its top bit set go to DS:rDI
+ */
+void sse_maskmov(struct emu_cpu *cpu, struct insn *in, const uint8_t *v,
+		 const uint8_t *m, int n)
 {
-	uint64_t di;
-	union xmm *v, *m;
+	uint64_t di = cpu->gpr[R_DI] & size_mask(in->asize);
 
-	decode_modrm(cpu, in, 0);
-	if (in->mem || in->last_pfx != 0x66)
-		insn_ud(cpu, in);
-	v = &cpu->xmm[in->reg];
-	m = &cpu->xmm[in->rm];
-	di = cpu->gpr[R_DI] & size_mask(in->asize);
-	for (int i = 0; i < 16; i++)
-		if (m->b[i] & 0x80)
-			mem_write(cpu, seg_lin(cpu, in, SEG_DS, di + i),
-				  v->b[i], 1);
+	for (int i = 0; i < n; i++)
+		if (m[i] & 0x80)
+			mem_write(cpu, seg_lin(cpu, in, SEG_DS, di + i), v[i],
+				  1);
 }
