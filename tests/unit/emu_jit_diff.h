@@ -279,6 +279,10 @@ static inline void jd_sse_arith(struct jd_prog *pg, struct jd_rand *r,
 		{ 0, 0x12, HALF }, { 0, 0x13, HALF }, { 0, 0x16, HALF },
 		{ 0, 0x17, HALF }, { 0x66, 0x12, HALF }, { 0x66, 0x13, HALF },
 		{ 0x66, 0x16, HALF }, { 0x66, 0x17, HALF },
+		/* MMX forms, which the translator leaves to the interpreter */
+		{ 0, 0xfc, X }, { 0, 0x63, X }, { 0, 0xd5, X }, { 0, 0xf6, X },
+		{ 0, 0x6f, X }, { 0, 0x7f, X }, { 0, 0x2a, X }, { 0, 0x70, I8 },
+		{ 0, 0x71, SH }, { 0, 0x73, SH }, { 0, 0xd7, MSK },
 	};
 	const uint8_t *f = forms[jd_r(r, sizeof(forms) / sizeof(forms[0]))];
 	uint8_t op[2] = { 0x0f, f[1] };
@@ -913,6 +917,16 @@ static inline void jd_setup(struct emu_test *t, struct jd_rand *r,
 				t->cpu.xmm[i].q[j] = jd_fp(r);
 	}
 	t->cpu.mxcsr = jd_mxcsr(r);
+	/* the x87 registers (MM0..MM7), TOP and tags */
+	for (int i = 0; i < 8; i++) {
+		uint64_t m = jd_imm(r);
+
+		memcpy(t->cpu.fpr[i], &m, 8);
+		t->cpu.fpr[i][8] = jd_r(r, 256);
+		t->cpu.fpr[i][9] = jd_r(r, 256);
+	}
+	t->cpu.fsw = jd_r(r, 8) << 11;
+	t->cpu.ftw = jd_r(r, 1u << 16);
 	/* an unmasked exception: #XM, or #UD without OSXMMEXCPT */
 	if (jd_r(r, 2))
 		t->cpu.cr4 |= CR4_OSXMMEXCPT;
@@ -997,6 +1011,12 @@ static inline int jd_compare(const struct jd_prog *pg,
 				 (unsigned long long)b->cpu.xmm[i].q[0]);
 			bad = 1;
 		}
+	if (!bad && (memcmp(a->cpu.fpr, b->cpu.fpr, sizeof(a->cpu.fpr)) ||
+		     a->cpu.fsw != b->cpu.fsw || a->cpu.ftw != b->cpu.ftw)) {
+		snprintf(why, whylen, "x87: fsw %04x ftw %04x vs %04x %04x",
+			 a->cpu.fsw, a->cpu.ftw, b->cpu.fsw, b->cpu.ftw);
+		bad = 1;
+	}
 	if (!bad && a->cpu.rip != b->cpu.rip) {
 		snprintf(why, whylen, "rip: 0x%llx vs 0x%llx",
 			 (unsigned long long)a->cpu.rip,
