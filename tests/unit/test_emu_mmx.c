@@ -29,7 +29,7 @@
 struct mcase {
 	const char *name;
 	uint8_t len;
-	uint8_t b[12];
+	uint8_t b[24];
 	bool imm;	/* a random imm8 follows */
 	bool flt;	/* XMM1 and the memory hold numbers (conversions) */
 };
@@ -98,6 +98,18 @@ static const struct mcase cases[] = {
 	C("paddb; emms; fld1", 0x0f, 0xfc, 0xc1, 0x0f, 0x77, 0xd9, 0xe8),
 	/* FSTP after MMX: the tags valid, TOP 0, ST0 is MM0 as a number */
 	C("por; fstp [rdi]", 0x0f, 0xeb, 0xc1, 0xdb, 0x3f),
+	/* FLD1 after MMX without EMMS: a stack overflow (IE, SF, C1, NaN) */
+	C("paddb; fld1", 0x0f, 0xfc, 0xc1, 0xd9, 0xe8),
+	/* FLD1 on the random tags: an overflow where R(TOP-1) is in use */
+	C("fld1", 0xd9, 0xe8),
+	/*
+	 * FNSTENV's tag word from the registers' contents, after MMX and on
+	 * the random registers (FIP/FDP/FOP, bytes 12..27, zeroed after)
+	 */
+	C("pxor; fnstenv [rdi]", 0x0f, 0xef, 0xc1, 0xd9, 0x37, 0x48, 0xc7,
+	  0x47, 0x0c, 0, 0, 0, 0, 0x48, 0xc7, 0x47, 0x14, 0, 0, 0, 0),
+	C("fnstenv [rdi]", 0xd9, 0x37, 0x48, 0xc7, 0x47, 0x0c, 0, 0, 0, 0,
+	  0x48, 0xc7, 0x47, 0x14, 0, 0, 0, 0),
 };
 
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;

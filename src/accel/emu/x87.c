@@ -19,15 +19,50 @@ static void x87_init(struct emu_cpu *cpu)
 	cpu->ftw = 0xffff;
 }
 
+/*
+ * The tag word as FNSTENV/FNSAVE store it: empty (11) where cpu->ftw says
+ * so, else from the register's contents (SDM vol. 1 8.1.7): zero (01),
+ * special (10: NaN, infinity, denormal, unnormal, or an MMX register's
+ * exponent of ones) or valid (00)
+ */
+static uint16_t tag_word(const struct emu_cpu *cpu)
+{
+	uint16_t tw = 0;
+
+	for (int i = 0; i < 8; i++) {
+		uint64_t sig;
+		uint16_t exp;
+		unsigned tag;
+
+		memcpy(&sig, cpu->fpr[i], 8);
+		memcpy(&exp, cpu->fpr[i] + 8, 2);
+		exp &= 0x7fff;
+		if (((cpu->ftw >> (2 * i)) & 3) == 3)
+			tag = 3;
+		else if (exp == 0)
+			tag = sig ? 2 : 1;
+		else if (exp == 0x7fff || !(sig >> 63))
+			tag = 2;
+		else
+			tag = 0;
+		tw |= tag << (2 * i);
+	}
+	return tw;
+}
+
 /* FNSTENV/FNSAVE image: 28 bytes, then ST(0)..ST(7) for FNSAVE */
 static void store_env(struct emu_cpu *cpu, struct insn *in, bool regs)
 {
 	uint8_t img[108] = { 0 };
 	unsigned top = (cpu->fsw >> 11) & 7;
+	uint16_t tw = tag_word(cpu);
 
 	memcpy(img + 0, &cpu->fcw, 2);
 	memcpy(img + 4, &cpu->fsw, 2);
-	memcpy(img + 8, &cpu->ftw, 2);
+	memcpy(img + 8, &tw, 2);
+	/* the reserved upper halves of those three: ones, as hardware has */
+	for (int i = 2; i < 12; i += 4)
+		img[i] = img[i + 1] = 0xff;
 	for (int i = 0; regs && i < 8; i++)
 		memcpy(img + 28 + 10 * i, cpu->fpr[(top + i) & 7], 10);
 	mem_write_buf(cpu, in->addr, img, regs ? 108 : 28);

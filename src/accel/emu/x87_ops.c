@@ -6,7 +6,8 @@
  * operations are the host's own with the default precision (64 bits) and
  * round-to-nearest; FIST and FRNDINT honour FCW.RC. Exceptions are
  * treated as masked (the Linux default FCW 0x37f): invalid operations give
- * the indefinite NaN, stack over- and underflow are not reported.
+ * the indefinite NaN; a stack overflow (a push onto a register in use)
+ * sets IE, SF and C1 and pushes it, underflow is not reported.
  */
 #include <math.h>
 #include <string.h>
@@ -19,6 +20,8 @@
 #define FSW_C2	0x0400u
 #define FSW_C3	0x4000u
 #define FSW_CC	(FSW_C0 | FSW_C1 | FSW_C2 | FSW_C3)
+#define FSW_IE	0x0001u
+#define FSW_SF	0x0040u
 
 static unsigned top(struct emu_cpu *cpu)
 {
@@ -46,9 +49,20 @@ void x87_set(struct emu_cpu *cpu, int i, long double v)
 	cpu->ftw &= ~(3u << (2 * p));
 }
 
+/*
+ * A push onto a register in use (after MMX code without EMMS, or a
+ * ninth push) is a stack overflow (SDM vol. 1 8.5.1.1): IE, SF and C1
+ * set, and, masked as every exception is here, the indefinite NaN pushed
+ */
 void x87_push(struct emu_cpu *cpu, long double v)
 {
+	static const uint8_t indefinite[10] = { [7] = 0xc0, 0xff, 0xff };
+
 	set_top(cpu, top(cpu) - 1);
+	if (((cpu->ftw >> (2 * top(cpu))) & 3) != 3) {
+		cpu->fsw |= FSW_IE | FSW_SF | FSW_C1;
+		memcpy(&v, indefinite, 10);
+	}
 	x87_set(cpu, 0, v);
 }
 
