@@ -135,7 +135,7 @@ static void rnd_numbers(uint8_t *p, int n)
 {
 	for (int i = 0; i < n; i += 8) {
 		uint64_t k = rnd();
-		double d = (double)(int64_t)(k >> 8) / (1 << (k & 31));
+		double d = (double)(int64_t)(k >> 8) / (double)(1ULL << (k & 31));
 		float f[2] = { (float)d, (float)-d / 3 };
 
 		if (k & 128)
