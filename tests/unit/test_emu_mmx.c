@@ -8,9 +8,13 @@
  * mode, XMM0/XMM1), loads RAX/RCX and points RDI at 64 bytes of memory,
  * runs the case and FXSAVEs: FCW, FSW (TOP), the abridged tag word,
  * MXCSR, R0..R7 with their exponents, XMM0/XMM1, RAX, RCX and the
- * memory must be the host's. Then the faults (CR0.EM, CR0.TS, a pending
- * x87 exception) the SDM gives, which the host cannot show.
+ * memory must be the host's. FSW has random exception flags, in half
+ * the states with some unmasked (pending): where the host raises #MF
+ * (SIGFPE) the emu CPU must too. Then the faults (CR0.EM, CR0.TS, CR0.NE
+ * with a pending exception) the SDM gives, which the host cannot show.
  */
+#include <setjmp.h>
+#include <signal.h>
 #include <sys/mman.h>
 
 #include "emu_test.h"
@@ -148,7 +152,11 @@ static void rnd_numbers(uint8_t *p, int n)
 /* The input state: an FXSAVE image at 0, RAX/RCX, memory */
 static void make_state(uint8_t *s, bool flt)
 {
-	uint16_t fcw = 0x37f, fsw = (rnd() & 7) << 11;
+	uint16_t fcw = 0x37f, fsw = (rnd() & 7) << 11 | (rnd() & 0x3f);
+
+	/* exception flags; in half the states some unmasked: pending */
+	if (rnd() & 1)
+		fcw = 0x340 | (rnd() & rnd() & 0x3f);
 	uint32_t mxcsr = 0x1f80 | (rnd() & 3) << 13, host = 0x1f80;
 
 	memset(s, 0, BLOCK);
@@ -253,6 +261,15 @@ static void dump(const uint8_t *emu, const uint8_t *host, const uint8_t *in)
 			       in[i]);
 }
 
+/* The host's #MF (SIGFPE) in the case ends its run here */
+static sigjmp_buf host_fpe;
+static volatile int host_mf;
+
+static void on_fpe(int sig)
+{
+	siglongjmp(host_fpe, sig);
+}
+
 static void test_mmx_against_host(void)
 {
 	typedef void (*fn_t)(void *);
@@ -262,13 +279,15 @@ static void test_mmx_against_host(void)
 	static uint8_t host[BLOCK] __attribute__((aligned(64)));
 	uint8_t in[BLOCK], code[128];
 	const int samples = 40;
-	int fails = 0, runs = 0;
+	int fails = 0, runs = 0, mf = 0;
+	struct sigaction sa = { .sa_handler = on_fpe }, old;
 
 	if (buf == MAP_FAILED) {
 		SKIP("no executable memory for the host's run");
 		emu_test_free(t);
 		return;
 	}
+	sigaction(SIGFPE, &sa, &old);
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]) +
 			      2 * sizeof(binops); k++) {
 		struct mcase bc = { "binop", 3, { 0x0f, 0, 0 }, false, false };
@@ -290,15 +309,23 @@ static void test_mmx_against_host(void)
 			make_state(in, c->flt);
 			memcpy(host, in, BLOCK);
 			n = make_code(buf, c, imm, 0xc3);
-			((fn_t)buf)(host);
+			host_mf = sigsetjmp(host_fpe, 1);
+			if (!host_mf)
+				((fn_t)buf)(host);
 
 			memcpy(emu_test_ptr(t, BASE), in, BLOCK);
 			t->cpu.gpr[R_DI] = BASE;
 			n = make_code(code, c, imm, 0xf4);
 			emu_test_run(t, code, n);
 			runs++;
-			d = emu_test_vector(t) != -1 ? "an exception" :
-			    state_diff(emu_test_ptr(t, BASE), host);
+			mf += host_mf != 0;
+			if (host_mf)
+				d = emu_test_vector(t) != EXC_MF ?
+				    "#MF (the host's SIGFPE)" : NULL;
+			else if (emu_test_vector(t) != -1)
+				d = "an exception";
+			else
+				d = state_diff(emu_test_ptr(t, BASE), host);
 			if (d && fails++ < 10) {
 				printf("  %s", c->name);
 				for (int i = 0; c == &bc && i < 3; i++)
@@ -309,7 +336,8 @@ static void test_mmx_against_host(void)
 			}
 		}
 	}
-	printf("  %d runs, %d differ\n", runs, fails);
+	sigaction(SIGFPE, &old, NULL);
+	printf("  %d runs (%d raised #MF), %d differ\n", runs, mf, fails);
 	CHECK_EQ(fails, 0);
 	munmap(buf, 4096);
 	emu_test_free(t);
@@ -340,6 +368,7 @@ static void test_mmx_faults(void)
 	static const uint8_t emms[] = { 0x0f, 0x77, 0xf4 };
 	static const uint8_t pmin[] = { 0x0f, 0xda, 0xc1, 0xf4 };
 	static const uint8_t m2dq[] = { 0xf3, 0x0f, 0xd6, 0xc1, 0xf4 };
+	static const uint8_t fwait[] = { 0x9b, 0xf4 };
 
 	CHECK_EQ(run_fault(0, 0, movq, sizeof(movq)), -1);
 	CHECK_EQ(run_fault(CR0_EM, 0, movq, sizeof(movq)), EXC_UD);
@@ -347,10 +376,16 @@ static void test_mmx_faults(void)
 	CHECK_EQ(run_fault(CR0_EM | CR0_TS, 0, emms, sizeof(emms)), EXC_UD);
 	CHECK_EQ(run_fault(CR0_TS, 0, emms, sizeof(emms)), EXC_NM);
 	CHECK_EQ(run_fault(CR0_TS, 0, pmin, sizeof(pmin)), EXC_NM);
-	/* FSW.ES with IE: #MF before the instruction (CR0.NE is set) */
+	/* IE unmasked: #MF before the instruction (CR0.NE is set) */
 	CHECK_EQ(run_fault(0, 0x81, movq, sizeof(movq)), EXC_MF);
 	CHECK_EQ(run_fault(0, 0x81, emms, sizeof(emms)), EXC_MF);
 	CHECK_EQ(run_fault(0, 0x81, m2dq, sizeof(m2dq)), EXC_MF);
+	/* FWAIT: #NM with CR0.MP and TS (not TS alone), #MF when pending */
+	CHECK_EQ(run_fault(X86_CR0_MP | CR0_TS, 0, fwait, sizeof(fwait)),
+		 EXC_NM);
+	CHECK_EQ(run_fault(CR0_TS, 0, fwait, sizeof(fwait)), -1);
+	CHECK_EQ(run_fault(0, 0x01, fwait, sizeof(fwait)), EXC_MF);
+	CHECK_EQ(run_fault(0, 0, fwait, sizeof(fwait)), -1);
 	/* an MMX form has no OSFXSR rule; MOVQ2DQ, an SSE2 one, has */
 	{
 		struct emu_test *t = emu_test_init64();

@@ -276,8 +276,12 @@ xchg:
 		t = fetch_n(cpu, 2);
 		seg_far_call(cpu, t, v, in->osize);
 		break;
-	case 0x9b:
-		break;	/* FWAIT */
+	case 0x9b:	/* FWAIT: #NM with CR0.MP and TS, a pending #MF */
+		if ((cpu->cr0 & (X86_CR0_MP | CR0_TS)) ==
+		    (X86_CR0_MP | CR0_TS))
+			cpu_raise_noerr(cpu, EXC_NM);
+		x87_check_pending(cpu);
+		break;
 	case 0x9c:
 		push_flags(cpu, in);
 		break;

@@ -225,6 +225,19 @@ static inline bool sse_unusable(const struct emu_cpu *cpu)
 /* Raise that #UD or #NM, if any */
 void sse_require(struct emu_cpu *cpu);
 void exec_x87(struct emu_cpu *cpu, struct insn *in);
+/*
+ * An x87 exception is pending while a flag of FSW is set that FCW leaves
+ * unmasked; FSW.ES and B say so (set again after every load of FSW or
+ * FCW: x87_sync_es). A waiting x87 instruction, FWAIT and an MMX
+ * instruction raise #MF before they start if one is, with CR0.NE set
+ * (clear, hardware signals FERR#, which is not modelled).
+ */
+static inline bool x87_pending(const struct emu_cpu *cpu)
+{
+	return cpu->fsw & ~cpu->fcw & 0x3f;
+}
+void x87_sync_es(struct emu_cpu *cpu);
+void x87_check_pending(struct emu_cpu *cpu);
 /* sse_mxcsr.c: MXCSR status flags and #XM around SSE floating point */
 struct sse_fp {
 	uint32_t unmasked;		/* the guest's unmasked exceptions */

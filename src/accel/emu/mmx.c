@@ -9,7 +9,7 @@
  *
  * MMn is bits 63:0 of the x87 physical register Rn (cpu->fpr[n]). An MMX
  * instruction faults #UD with CR0.EM set, #NM with CR0.TS set and #MF
- * with an x87 exception pending (FSW.ES) and CR0.NE set; once it has
+ * with an x87 exception pending and CR0.NE set (x87_pending); once it has
  * done its work (not at a fault) it sets TOP to 0 and every tag to
  * valid, and a write to MMn sets bits 79:64 of Rn to ones. EMMS makes
  * every tag empty.
@@ -19,7 +19,6 @@
 
 #include "accel/emu/exec.h"
 
-#define FSW_ES	0x0080u
 #define FSW_TOP	0x3800u
 
 /* #UD, #NM or #MF before an MMX instruction touches anything */
@@ -29,8 +28,7 @@ static void mmx_require(struct emu_cpu *cpu)
 		cpu_raise_noerr(cpu, EXC_UD);
 	if (cpu->cr0 & CR0_TS)
 		cpu_raise_noerr(cpu, EXC_NM);
-	if ((cpu->fsw & FSW_ES) && (cpu->cr0 & X86_CR0_NE))
-		cpu_raise_noerr(cpu, EXC_MF);
+	x87_check_pending(cpu);
 }
 
 /* The x87-to-MMX transition: TOP = 0, all tags valid */
@@ -187,7 +185,6 @@ static void mmx_cvt(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 	bool pd = in->last_pfx == 0x66;
 	union xmm s = { 0 }, r;
 
-	decode_modrm(cpu, in, 0);
 	if (op == 0x2a) {	/* CVTPI2PS/CVTPI2PD xmm, mm/m64 */
 		s.q[0] = mm_src(cpu, in);
 		sse_fp_begin(cpu, &fp);
@@ -273,7 +270,10 @@ bool exec_mmx(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 	if ((op == 0x2a || op == 0x2c || op == 0x2d) &&
 	    (!pfx || in->last_pfx == 0x66)) {
 		sse_require(cpu);
-		mmx_require(cpu);
+		decode_modrm(cpu, in, 0);
+		/* CVTPI2PS/PD of memory do not touch x87 state (this host) */
+		if (op != 0x2a || !in->mem)
+			mmx_require(cpu);
 		mmx_cvt(cpu, in, op);
 		return true;
 	}

@@ -12,6 +12,37 @@
 
 #define MXCSR_MASK 0xffffu
 
+#define FSW_ES_B	0x8080u
+
+void x87_sync_es(struct emu_cpu *cpu)
+{
+	if (x87_pending(cpu))
+		cpu->fsw |= FSW_ES_B;
+	else
+		cpu->fsw &= ~FSW_ES_B;
+}
+
+void x87_check_pending(struct emu_cpu *cpu)
+{
+	if (x87_pending(cpu) && (cpu->cr0 & X86_CR0_NE))
+		cpu_raise_noerr(cpu, EXC_MF);
+}
+
+/*
+ * The no-wait forms, which do not raise a pending exception: FNSTENV,
+ * FNSTCW (D9 /6 /7), FNSAVE, FNSTSW m16 (DD /6 /7), FNENI, FNDISI,
+ * FNCLEX, FNINIT, FNSETPM (DB E0..E4), FNSTSW AX (DF E0)
+ */
+static bool no_wait(const struct insn *in)
+{
+	int r = in->reg & 7;
+
+	if (in->mem)
+		return (in->op == 0xd9 || in->op == 0xdd) && r >= 6;
+	return (in->op == 0xdb && in->modrm >= 0xe0 && in->modrm <= 0xe4) ||
+	       (in->op == 0xdf && in->modrm == 0xe0);
+}
+
 static void x87_init(struct emu_cpu *cpu)
 {
 	cpu->fcw = 0x37f;
@@ -80,6 +111,7 @@ static void load_env(struct emu_cpu *cpu, struct insn *in, bool regs)
 	top = (cpu->fsw >> 11) & 7;
 	for (int i = 0; regs && i < 8; i++)
 		memcpy(cpu->fpr[(top + i) & 7], img + 28 + 10 * i, 10);
+	x87_sync_es(cpu);
 }
 
 void exec_x87(struct emu_cpu *cpu, struct insn *in)
@@ -89,6 +121,8 @@ void exec_x87(struct emu_cpu *cpu, struct insn *in)
 	if (cpu->cr0 & (CR0_EM | CR0_TS))	/* EM or TS */
 		cpu_raise_noerr(cpu, EXC_NM);
 	decode_modrm(cpu, in, 0);
+	if (!no_wait(in))
+		x87_check_pending(cpu);
 	if (in->mem) {
 		switch (((op & 7) << 3) | (in->reg & 7)) {
 		case 0x0c:	/* D9 /4 FLDENV */
@@ -96,10 +130,12 @@ void exec_x87(struct emu_cpu *cpu, struct insn *in)
 			return;
 		case 0x0d:	/* D9 /5 FLDCW */
 			cpu->fcw = mem_read(cpu, in->addr, 2);
+			x87_sync_es(cpu);
 			return;
 		case 0x0e:	/* D9 /6 FNSTENV, then all exceptions masked */
 			store_env(cpu, in, false);
 			cpu->fcw |= 0x3f;
+			x87_sync_es(cpu);
 			return;
 		case 0x0f:	/* D9 /7 FNSTCW */
 			mem_write(cpu, in->addr, cpu->fcw, 2);
@@ -181,4 +217,5 @@ void exec_fxsave(struct emu_cpu *cpu, struct insn *in, bool restore)
 		memcpy(cpu->fpr[p], area + 32 + 16 * i, 10);
 	}
 	memcpy(cpu->xmm, area + 160, cpu->code64 ? 256 : 128);
+	x87_sync_es(cpu);
 }

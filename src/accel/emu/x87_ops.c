@@ -5,9 +5,10 @@
  * which is the host's long double, so loads, stores and the basic
  * operations are the host's own with the default precision (64 bits) and
  * round-to-nearest; FIST and FRNDINT honour FCW.RC. Exceptions are
- * treated as masked (the Linux default FCW 0x37f): invalid operations give
- * the indefinite NaN; a stack overflow (a push onto a register in use)
- * sets IE, SF and C1 and pushes it, underflow is not reported.
+ * treated as masked (the Linux default FCW 0x37f) and not reported:
+ * invalid operations give the indefinite NaN, stack underflow goes
+ * unseen. A stack overflow (a push onto a register in use) sets IE, SF
+ * and C1 and honours IM (x87_push).
  */
 #include <math.h>
 #include <string.h>
@@ -52,17 +53,23 @@ void x87_set(struct emu_cpu *cpu, int i, long double v)
 /*
  * A push onto a register in use (after MMX code without EMMS, or a
  * ninth push) is a stack overflow (SDM vol. 1 8.5.1.1): IE, SF and C1
- * set, and, masked as every exception is here, the indefinite NaN pushed
+ * set; masked, the indefinite NaN is pushed, unmasked nothing is and the
+ * exception is pending (#MF at the next waiting instruction)
  */
 void x87_push(struct emu_cpu *cpu, long double v)
 {
 	static const uint8_t indefinite[10] = { [7] = 0xc0, 0xff, 0xff };
+	unsigned t = (top(cpu) - 1) & 7;
 
-	set_top(cpu, top(cpu) - 1);
-	if (((cpu->ftw >> (2 * top(cpu))) & 3) != 3) {
+	if (((cpu->ftw >> (2 * t)) & 3) != 3) {
 		cpu->fsw |= FSW_IE | FSW_SF | FSW_C1;
+		if (!(cpu->fcw & FSW_IE)) {
+			x87_sync_es(cpu);
+			return;
+		}
 		memcpy(&v, indefinite, 10);
 	}
+	set_top(cpu, t);
 	x87_set(cpu, 0, v);
 }
 
