@@ -369,6 +369,9 @@ static void test_mmx_faults(void)
 	static const uint8_t pmin[] = { 0x0f, 0xda, 0xc1, 0xf4 };
 	static const uint8_t m2dq[] = { 0xf3, 0x0f, 0xd6, 0xc1, 0xf4 };
 	static const uint8_t fwait[] = { 0x9b, 0xf4 };
+	static const uint8_t lock_mmx[] = { 0xf0, 0x0f, 0xfc, 0xc1, 0xf4 };
+	static const uint8_t lock_sse[] = { 0xf0, 0x66, 0x0f, 0xfc, 0xc1,
+					    0xf4 };
 
 	CHECK_EQ(run_fault(0, 0, movq, sizeof(movq)), -1);
 	CHECK_EQ(run_fault(CR0_EM, 0, movq, sizeof(movq)), EXC_UD);
@@ -386,6 +389,9 @@ static void test_mmx_faults(void)
 	CHECK_EQ(run_fault(CR0_TS, 0, fwait, sizeof(fwait)), -1);
 	CHECK_EQ(run_fault(0, 0x01, fwait, sizeof(fwait)), EXC_MF);
 	CHECK_EQ(run_fault(0, 0, fwait, sizeof(fwait)), -1);
+	/* LOCK: #UD */
+	CHECK_EQ(run_fault(0, 0, lock_mmx, sizeof(lock_mmx)), EXC_UD);
+	CHECK_EQ(run_fault(0, 0, lock_sse, sizeof(lock_sse)), EXC_UD);
 	/* an MMX form has no OSFXSR rule; MOVQ2DQ, an SSE2 one, has */
 	{
 		struct emu_test *t = emu_test_init64();

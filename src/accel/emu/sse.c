@@ -348,6 +348,9 @@ void exec_sse(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 	union xmm v;
 	uint8_t pfx = in->last_pfx;
 
+	/* no SSE or MMX instruction takes LOCK */
+	if (in->lock)
+		insn_ud(cpu, in);
 	/* MMX forms: CR0 and a pending x87 exception, not OSFXSR */
 	if (exec_mmx(cpu, in, op))
 		return;
