@@ -331,9 +331,10 @@ void sse_require(struct emu_cpu *cpu)
 }
 
 /*
- * The 0F opcodes of SSE/SSE2 (and their MMX forms), which CR0 and CR4
- * can make fault; not MOVNTI (C3), which touches no SSE state, nor what
- * is undefined here (78-7D), which is #UD whatever CR0 and CR4 say.
+ * The 0F opcodes of SSE/SSE2 (exec_mmx has taken the MMX forms), which
+ * CR0 and CR4 can make fault; not MOVNTI (C3), which touches no SSE
+ * state, nor what is undefined here (78-7D), which is #UD whatever CR0
+ * and CR4 say.
  */
 static bool sse_opcode(uint8_t op)
 {
