@@ -10,7 +10,7 @@
  * MXCSR, R0..R7 with their exponents, XMM0/XMM1, RAX, RCX and the
  * memory must be the host's. FSW has random exception flags, in half
  * the states with some unmasked (pending): where the host raises #MF
- * (SIGFPE) the emu CPU must too. Then the faults (CR0.EM, CR0.TS, CR0.NE
+ * (SIGFPE) the emu CPU must too, and #UD where it has SIGILL. Then the faults (CR0.EM, CR0.TS, CR0.NE
  * with a pending exception) the SDM gives, which the host cannot show.
  */
 #include <setjmp.h>
@@ -98,6 +98,20 @@ static const struct mcase cases[] = {
 	CF("cvttpd2pi mm0, [rdi]", 0x66, 0x0f, 0x2c, 0x07),
 	CF("cvtpd2pi mm0, xmm1", 0x66, 0x0f, 0x2d, 0xc1),
 	CF("cvtpd2pi mm0, [rdi]", 0x66, 0x0f, 0x2d, 0x07),
+	/* no instruction: #UD (SIGILL on the host), before any #MF */
+	CI("psrlq mm0, imm /3", 0x0f, 0x73, 0xd8),
+	CI("psraq mm0, imm /4", 0x0f, 0x73, 0xe0),
+	CI("psrlw [rdi], imm", 0x0f, 0x71, 0x17),
+	CI("pextrw eax, [rdi]", 0x0f, 0xc5, 0x07),
+	C("pmovmskb eax, [rdi]", 0x0f, 0xd7, 0x07),
+	C("movntq mm0, mm1", 0x0f, 0xe7, 0xc1),
+	C("maskmovq [rdi]", 0x0f, 0xf7, 0x07),
+	C("punpcklqdq mm0, mm1", 0x0f, 0x6c, 0xc1),
+	C("0f d6 mm0, mm1", 0x0f, 0xd6, 0xc1),
+	C("movq2dq xmm0, [rdi]", 0xf3, 0x0f, 0xd6, 0x07),
+	C("66 0f 77", 0x66, 0x0f, 0x77),
+	C("f3 paddb mm0, mm1", 0xf3, 0x0f, 0xfc, 0xc1),
+	C("lock paddb mm0, [rdi]", 0xf0, 0x0f, 0xfc, 0x07),
 	/* x87 after MMX: EMMS then FLD1 pushes onto an empty stack */
 	C("paddb; emms; fld1", 0x0f, 0xfc, 0xc1, 0x0f, 0x77, 0xd9, 0xe8),
 	/* FSTP after MMX: the tags valid, TOP 0, ST0 is MM0 as a number */
@@ -261,11 +275,11 @@ static void dump(const uint8_t *emu, const uint8_t *host, const uint8_t *in)
 			       in[i]);
 }
 
-/* The host's #MF (SIGFPE) in the case ends its run here */
+/* The host's #MF (SIGFPE) or #UD (SIGILL) in the case ends its run here */
 static sigjmp_buf host_fpe;
 static volatile int host_mf;
 
-static void on_fpe(int sig)
+static void on_signal(int sig)
 {
 	siglongjmp(host_fpe, sig);
 }
@@ -280,7 +294,7 @@ static void test_mmx_against_host(void)
 	uint8_t in[BLOCK], code[128];
 	const int samples = 40;
 	int fails = 0, runs = 0, mf = 0;
-	struct sigaction sa = { .sa_handler = on_fpe }, old;
+	struct sigaction sa = { .sa_handler = on_signal }, old, old_ill;
 
 	if (buf == MAP_FAILED) {
 		SKIP("no executable memory for the host's run");
@@ -288,6 +302,7 @@ static void test_mmx_against_host(void)
 		return;
 	}
 	sigaction(SIGFPE, &sa, &old);
+	sigaction(SIGILL, &sa, &old_ill);
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]) +
 			      2 * sizeof(binops); k++) {
 		struct mcase bc = { "binop", 3, { 0x0f, 0, 0 }, false, false };
@@ -318,10 +333,13 @@ static void test_mmx_against_host(void)
 			n = make_code(code, c, imm, 0xf4);
 			emu_test_run(t, code, n);
 			runs++;
-			mf += host_mf != 0;
-			if (host_mf)
+			mf += host_mf == SIGFPE;
+			if (host_mf == SIGFPE)
 				d = emu_test_vector(t) != EXC_MF ?
 				    "#MF (the host's SIGFPE)" : NULL;
+			else if (host_mf)
+				d = emu_test_vector(t) != EXC_UD ?
+				    "#UD (the host's SIGILL)" : NULL;
 			else if (emu_test_vector(t) != -1)
 				d = "an exception";
 			else
@@ -337,6 +355,7 @@ static void test_mmx_against_host(void)
 		}
 	}
 	sigaction(SIGFPE, &old, NULL);
+	sigaction(SIGILL, &old_ill, NULL);
 	printf("  %d runs (%d raised #MF), %d differ\n", runs, mf, fails);
 	CHECK_EQ(fails, 0);
 	munmap(buf, 4096);

@@ -67,7 +67,6 @@ static void pshufw(struct emu_cpu *cpu, struct insn *in)
 	union xmm s = { 0 }, r = { 0 };
 	uint8_t imm;
 
-	decode_modrm(cpu, in, 1);
 	s.q[0] = mm_src(cpu, in);
 	imm = fetch8(cpu);
 	for (int i = 0; i < 4; i++)
@@ -82,12 +81,8 @@ static void shift_imm(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 	uint8_t imm;
 	union xmm d = { 0 };
 
-	decode_modrm(cpu, in, 1);
 	kind = in->reg & 7;
 	imm = fetch8(cpu);
-	if (in->mem || (kind != 2 && kind != 4 && kind != 6) ||
-	    (op == 0x73 && kind == 4))
-		insn_ud(cpu, in);
 	d.q[0] = mm_get(cpu, in->rm);
 	sse_shift_lanes(&d, op == 0x71 ? 2 : op == 0x72 ? 4 : 8,
 			kind == 2 ? 0 : kind == 4 ? 1 : 2, imm, 8);
@@ -101,12 +96,9 @@ static void pinsrw_pextrw(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 	uint8_t imm;
 	uint64_t w = 0;
 
-	decode_modrm(cpu, in, 1);
 	if (op == 0xc4)
 		w = rm_read(cpu, in, 2);
 	imm = fetch8(cpu);
-	if (op == 0xc5 && in->mem)
-		insn_ud(cpu, in);
 	v.q[0] = mm_get(cpu, op == 0xc4 ? in->reg : in->rm);
 	if (op == 0xc4) {
 		v.w[imm & 3] = w;
@@ -123,9 +115,6 @@ static void pmovmskb(struct emu_cpu *cpu, struct insn *in)
 	uint64_t v;
 	uint32_t m = 0;
 
-	decode_modrm(cpu, in, 0);
-	if (in->mem)
-		insn_ud(cpu, in);
 	v = mm_get(cpu, in->rm);
 	for (int i = 0; i < 8; i++)
 		m |= ((v >> (8 * i + 7)) & 1) << i;
@@ -139,7 +128,6 @@ static void mmx_move(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 	int sz = in->rex & 8 ? 8 : 4;
 	uint64_t v;
 
-	decode_modrm(cpu, in, 0);
 	switch (op) {
 	case 0x6e:	/* MOVD/MOVQ mm, r/m32/64: zero-extended */
 		mm_set(cpu, in->reg, rm_read(cpu, in, sz));
@@ -151,9 +139,6 @@ static void mmx_move(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 		mm_set(cpu, in->reg, mm_src(cpu, in));
 		return;
 	case 0xe7:	/* MOVNTQ m64, mm */
-		if (!in->mem)
-			insn_ud(cpu, in);
-		/* fall through */
 	case 0x7f:	/* MOVQ mm/m64, mm */
 		v = mm_get(cpu, in->reg);
 		if (!in->mem) {
@@ -163,16 +148,12 @@ static void mmx_move(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 		mem_write(cpu, in->addr, v, 8);
 		break;
 	default: {	/* F7 MASKMOVQ mm1, mm2 */
-		uint64_t m;
+		uint64_t m = mm_get(cpu, in->rm);
 
-		if (!in->mem) {
-			v = mm_get(cpu, in->reg);
-			m = mm_get(cpu, in->rm);
-			sse_maskmov(cpu, in, (const uint8_t *)&v,
-				    (const uint8_t *)&m, 8);
-			break;
-		}
-		insn_ud(cpu, in);
+		v = mm_get(cpu, in->reg);
+		sse_maskmov(cpu, in, (const uint8_t *)&v, (const uint8_t *)&m,
+			    8);
+		break;
 	}
 	}
 	mmx_enter(cpu);
@@ -246,6 +227,28 @@ static bool mmx_form(uint8_t op)
 		op != 0xf0);
 }
 
+/*
+ * An encoding that is no instruction: #UD as it is decoded, before the
+ * CR0 and x87 checks (SDM vol. 3 6.9: invalid opcodes come before the
+ * faults of executing; this host too: PEXTRW of memory with an x87
+ * exception pending raises #UD, not #MF)
+ */
+static bool mmx_invalid(const struct insn *in, uint8_t op)
+{
+	int ext = in->reg & 7;
+
+	switch (op) {
+	case 0x71: case 0x72: case 0x73:
+		return in->mem || (ext != 2 && ext != 4 && ext != 6) ||
+		       (op == 0x73 && ext == 4);
+	case 0xc5: case 0xd7: case 0xf7:	/* register forms only */
+		return in->mem;
+	case 0xe7:				/* memory only */
+		return !in->mem;
+	}
+	return false;
+}
+
 bool exec_mmx(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 {
 	uint8_t pfx = in->p66 ? 0x66 : in->last_pfx;
@@ -253,11 +256,11 @@ bool exec_mmx(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 
 	if (op == 0xd6 && (pfx == 0xf3 || pfx == 0xf2)) {
 		/* MOVQ2DQ xmm, mm (F3); MOVDQ2Q mm, xmm (F2) */
-		sse_require(cpu);
-		mmx_require(cpu);
 		decode_modrm(cpu, in, 0);
 		if (in->mem)
 			insn_ud(cpu, in);
+		sse_require(cpu);
+		mmx_require(cpu);
 		if (pfx == 0xf2) {
 			mm_set(cpu, in->reg, cpu->xmm[in->rm].q[0]);
 			return true;
@@ -269,8 +272,8 @@ bool exec_mmx(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 	}
 	if ((op == 0x2a || op == 0x2c || op == 0x2d) &&
 	    (!pfx || in->last_pfx == 0x66)) {
-		sse_require(cpu);
 		decode_modrm(cpu, in, 0);
+		sse_require(cpu);
 		/* CVTPI2PS/PD of memory do not touch x87 state (this host) */
 		if (op != 0x2a || !in->mem)
 			mmx_require(cpu);
@@ -279,11 +282,18 @@ bool exec_mmx(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 	}
 	if (pfx || !mmx_form(op))
 		return false;
-	mmx_require(cpu);
-	switch (op) {
-	case 0x77:	/* EMMS */
+	if (op == 0x77) {	/* EMMS */
+		mmx_require(cpu);
 		cpu->ftw = 0xffff;
 		return true;
+	}
+	/* the imm8 of PSHUFW, the shifts, PINSRW and PEXTRW follows */
+	decode_modrm(cpu, in, (op >= 0x70 && op <= 0x73) || op == 0xc4 ||
+			      op == 0xc5);
+	if (mmx_invalid(in, op))
+		insn_ud(cpu, in);
+	mmx_require(cpu);
+	switch (op) {
 	case 0x70:
 		pshufw(cpu, in);
 		return true;
@@ -300,7 +310,6 @@ bool exec_mmx(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 		mmx_move(cpu, in, op);
 		return true;
 	}
-	decode_modrm(cpu, in, 0);
 	s.q[0] = mm_src(cpu, in);
 	d.q[0] = mm_get(cpu, in->reg);
 	if (!sse_packed_int(&d, &s, op, 8))
