@@ -355,6 +355,7 @@ static void vnc_client_gone(rfbClientPtr cl)
 	struct vnc_server *s = cl->screen->screenData;
 	struct vnc_client_info *ci = cl->clientData;
 
+	vnc_qemu_keys_client_gone(cl);
 	pthread_mutex_lock(&s->lock);
 	if (ci && ci->used) {
 		ci->used = false;
@@ -363,19 +364,12 @@ static void vnc_client_gone(rfbClientPtr cl)
 	pthread_mutex_unlock(&s->lock);
 }
 
-static void vnc_accept(struct vnc_server *s, int lfd)
+/* A connected socket as a client named addr; closes fd if it cannot be */
+static void vnc_add_client(struct vnc_server *s, int fd, const char *addr)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	char host[INET6_ADDRSTRLEN] = "?";
 	struct vnc_client_info *ci;
 	rfbClientPtr cl;
-	int one = 1, port = 0;
-	int fd = accept4(lfd, (struct sockaddr *)&ss, &len,
-			 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-	if (fd < 0)
-		return;
 	/* libvncserver waits on clients with select() */
 	if (fd >= FD_SETSIZE || s->nr_clients == VNC_MAX_CLIENTS) {
 		log_limited(&s->log, "vnc: too many clients; connection "
@@ -383,6 +377,36 @@ static void vnc_accept(struct vnc_server *s, int lfd)
 		close(fd);
 		return;
 	}
+	pthread_mutex_lock(&s->lock);
+	for (ci = s->clients; ci->used; ci++)
+		;
+	ci->used = true;
+	s->nr_clients++;
+	snprintf(ci->addr, sizeof(ci->addr), "%s", addr);
+	pthread_mutex_unlock(&s->lock);
+	cl = rfbNewClient(s->screen, fd);
+	if (!cl) {
+		pthread_mutex_lock(&s->lock);
+		ci->used = false;
+		s->nr_clients--;
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+	cl->clientData = ci;
+	cl->clientGoneHook = vnc_client_gone;
+}
+
+static void vnc_accept(struct vnc_server *s, int lfd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?", addr[INET6_ADDRSTRLEN + 8];
+	int one = 1, port = 0;
+	int fd = accept4(lfd, (struct sockaddr *)&ss, &len,
+			 SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
 	if (ss.ss_family == AF_INET) {
 		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
 
@@ -395,23 +419,32 @@ static void vnc_accept(struct vnc_server *s, int lfd)
 		port = ntohs(in6->sin6_port);
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	pthread_mutex_lock(&s->lock);
-	for (ci = s->clients; ci->used; ci++)
-		;
-	ci->used = true;
-	s->nr_clients++;
-	snprintf(ci->addr, sizeof(ci->addr), "%s:%d", host, port);
-	pthread_mutex_unlock(&s->lock);
-	cl = rfbNewClient(s->screen, fd);
-	if (!cl) {
-		pthread_mutex_lock(&s->lock);
-		ci->used = false;
-		s->nr_clients--;
-		pthread_mutex_unlock(&s->lock);
-		return;
+	snprintf(addr, sizeof(addr), "%s:%d", host, port);
+	vnc_add_client(s, fd, addr);
+}
+
+int vnc_server_add_client(struct vnc_server *s, int fd, const char *addr)
+{
+	unsigned before = s->nr_clients;
+
+	vnc_add_client(s, fd, addr);
+	return s->nr_clients > before ? 0 : -1;
+}
+
+/* One round of the server's work: the screen's changes, then the clients */
+static unsigned vnc_step(struct vnc_server *s, long wait_us)
+{
+	if (now_ns() - s->last_refresh >= VNC_REFRESH_NS) {
+		s->last_refresh = now_ns();
+		vnc_refresh(s);
 	}
-	cl->clientData = ci;
-	cl->clientGoneHook = vnc_client_gone;
+	rfbProcessEvents(s->screen, wait_us);
+	return s->nr_clients;
+}
+
+unsigned vnc_server_step(struct vnc_server *s)
+{
+	return vnc_step(s, 0);
 }
 
 static void *vnc_thread(void *arg)
@@ -439,11 +472,7 @@ static void *vnc_thread(void *arg)
 			    read(s->wake_fd, &v, sizeof(v)) < 0)
 				log_once("vnc: wake: %s", strerror(errno));
 		}
-		if (now_ns() - s->last_refresh >= VNC_REFRESH_NS) {
-			s->last_refresh = now_ns();
-			vnc_refresh(s);
-		}
-		rfbProcessEvents(s->screen, clients ? VNC_POLL_US : 0);
+		vnc_step(s, clients ? VNC_POLL_US : 0);
 	}
 	return NULL;
 }
@@ -488,45 +517,39 @@ static int vnc_listen(const struct vnc_opts *o, int port, char *err,
 	return fd;
 }
 
-int vnc_server_create(const char *spec, struct vnc_server **out, char *err,
-		      size_t errlen)
+/* The listening sockets, if listen */
+static int vnc_open_ports(struct vnc_server *s, bool listen, char *err,
+			  size_t errlen)
 {
-	struct vnc_server *s = calloc(1, sizeof(*s));
 	int ret;
 
-	if (!s)
-		return -ENOMEM;
-	s->listen_fds[0] = s->listen_fds[1] = -1;
-	ret = vnc_opts_parse(spec, &s->opts, err, errlen);
-	if (ret)
-		goto err;
+	if (!listen)
+		return 0;
 	ret = vnc_listen(&s->opts, s->opts.port, err, errlen);
 	if (ret < 0)
-		goto err;
+		return ret;
 	s->listen_fds[0] = ret;
 	if (s->opts.websocket_port) {
 		ret = vnc_listen(&s->opts, s->opts.websocket_port, err,
 				 errlen);
 		if (ret < 0)
-			goto err;
+			return ret;
 		s->listen_fds[1] = ret;
 	}
-	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (s->wake_fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "--vnc: eventfd: %s", strerror(errno));
-		goto err;
-	}
-	pthread_mutex_init(&s->lock, NULL);
+	return 0;
+}
+
+/* libvncserver's screen, its callbacks and our framebuffer */
+static int vnc_setup_screen(struct vnc_server *s, char *err, size_t errlen)
+{
 	rfbLog = vnc_log;
 	rfbErr = vnc_log;
 	rfbMaxClientWait = VNC_CLIENT_WAIT_MS;
 	s->screen = rfbGetScreen(NULL, NULL, VNC_IDLE_WIDTH, VNC_IDLE_HEIGHT,
 				 8, 3, 4);
 	if (!s->screen) {
-		ret = -ENOMEM;
 		snprintf(err, errlen, "--vnc: cannot set up the server");
-		goto err;
+		return -ENOMEM;
 	}
 	s->screen->screenData = s;
 	/* The guest draws its own pointer; none is drawn into updates. */
@@ -553,31 +576,78 @@ int vnc_server_create(const char *spec, struct vnc_server **out, char *err,
 	s->row = calloc(s->width, 4);
 	s->dirty_rows = calloc(s->height, 1);
 	if (!s->fb || !s->row || !s->dirty_rows) {
-		ret = -ENOMEM;
 		snprintf(err, errlen, "--vnc: out of memory");
-		goto err;
+		return -ENOMEM;
 	}
 	s->screen->frameBuffer = (char *)s->fb;
 	vnc_set_format(s->screen);
 	vnc_qemu_keys_register(vnc_send_key);
 	rfbInitServer(s->screen);
-	if (!s->opts.local && !s->opts.password[0])
-		log_warn("--vnc: listening on %s without a password: anyone "
-			 "who reaches it controls the guest (password-file=)",
-			 s->opts.host);
+	return 0;
+}
+
+static int vnc_server_open(const struct vnc_opts *o, bool listen,
+			   struct vnc_server **out, char *err, size_t errlen)
+{
+	struct vnc_server *s = calloc(1, sizeof(*s));
+	int ret;
+
+	if (!s)
+		return -ENOMEM;
+	s->opts = *o;
+	s->listen_fds[0] = s->listen_fds[1] = -1;
+	pthread_mutex_init(&s->lock, NULL);
+	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->wake_fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "--vnc: eventfd: %s", strerror(errno));
+		goto err;
+	}
+	ret = vnc_open_ports(s, listen, err, errlen);
+	if (!ret)
+		ret = vnc_setup_screen(s, err, errlen);
+	if (ret)
+		goto err;
 	*out = s;
 	return 0;
 err:
 	for (int i = 0; i < 2; i++)
 		if (s->listen_fds[i] >= 0)
 			close(s->listen_fds[i]);
+	if (s->wake_fd >= 0)
+		close(s->wake_fd);
 	free(s->fb);
 	free(s->row);
 	free(s->dirty_rows);
 	if (s->screen)
 		rfbScreenCleanup(s->screen);
+	pthread_mutex_destroy(&s->lock);
 	free(s);
 	return ret;
+}
+
+int vnc_server_create(const char *spec, struct vnc_server **out, char *err,
+		      size_t errlen)
+{
+	struct vnc_opts o;
+	int ret = vnc_opts_parse(spec, &o, err, errlen);
+
+	if (!ret)
+		ret = vnc_server_open(&o, true, out, err, errlen);
+	if (ret)
+		return ret;
+	if (!o.local && !o.password[0])
+		log_warn("--vnc: listening on %s without a password: anyone "
+			 "who reaches it controls the guest (password-file=)",
+			 o.host);
+	return 0;
+}
+
+int vnc_server_create_unbound(const struct vnc_opts *o,
+			      struct vnc_server **out, char *err,
+			      size_t errlen)
+{
+	return vnc_server_open(o, false, out, err, errlen);
 }
 
 void vnc_server_attach(struct vnc_server *s, const struct vnc_machine *m)
@@ -589,7 +659,8 @@ void vnc_server_attach(struct vnc_server *s, const struct vnc_machine *m)
 	s->attached_new = true;
 	s->ptr_known = false;
 	pthread_mutex_unlock(&s->lock);
-	if (!s->thread_started) {
+	/* an unbound server (vnc_server_create_unbound) runs in its caller */
+	if (!s->thread_started && s->listen_fds[0] >= 0) {
 		if (pthread_create(&s->thread, NULL, vnc_thread, s)) {
 			log_error("vnc: cannot start its thread");
 			return;

@@ -39,6 +39,19 @@ struct vnc_machine {
  */
 int vnc_server_create(const char *spec, struct vnc_server **out, char *err,
 		      size_t errlen);
+/*
+ * For fuzzers and tests: a server that listens nowhere and has no thread
+ * (o as vnc_opts_parse leaves it); a connected socket given to it as a
+ * client (0, or -1 when refused: fd is closed then); and one round of the
+ * server's work without waiting (the screen's changes, then whatever the
+ * clients sent), which returns how many clients are still connected.
+ */
+struct vnc_opts;
+int vnc_server_create_unbound(const struct vnc_opts *o,
+			      struct vnc_server **out, char *err,
+			      size_t errlen);
+int vnc_server_add_client(struct vnc_server *s, int fd, const char *addr);
+unsigned vnc_server_step(struct vnc_server *s);
 void vnc_server_attach(struct vnc_server *s, const struct vnc_machine *m);
 void vnc_server_detach(struct vnc_server *s);
 /* "vnc" member value for `info`: address, websocket port, clients. */

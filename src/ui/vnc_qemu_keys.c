@@ -9,6 +9,7 @@
 #include "ui/vnc_qemu_keys.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "ui/keymap.h"
 
@@ -80,4 +81,25 @@ void vnc_qemu_keys_register(void (*send)(rfbClientPtr cl, unsigned key,
 		return;
 	qemu_key_send = send;
 	rfbRegisterProtocolExtension(&qemu_key_extension);
+}
+
+/*
+ * rfbDisableExtension unlinks the record but frees only its data (0.9.14),
+ * and rfbClientConnectionGone does not look at the list after its hook.
+ */
+void vnc_qemu_keys_client_gone(rfbClientPtr cl)
+{
+	rfbExtensionData **p = &cl->extensions;
+
+	while (*p) {
+		rfbExtensionData *e = *p;
+
+		if (e->extension != &qemu_key_extension) {
+			p = &e->next;
+			continue;
+		}
+		*p = e->next;
+		free(e->data);
+		free(e);
+	}
 }

@@ -16,5 +16,11 @@
  */
 void vnc_qemu_keys_register(void (*send)(rfbClientPtr cl, unsigned key,
 					 bool down));
+/*
+ * Call from the client-gone hook: libvncserver never frees the record it
+ * keeps of an extension a client has (24 bytes a connection otherwise, for
+ * as many connections as clients make).
+ */
+void vnc_qemu_keys_client_gone(rfbClientPtr cl);
 
 #endif

@@ -57,7 +57,7 @@ seeds() {
 	state_fuzz) CVISOR_STATE_SEED="$dir/seed" "$2" "$in/empty" \
 		>/dev/null 2>&1 ;;
 	boot_fuzz | virtio_dev_fuzz | emu_state_fuzz | snapshot_fuzz | legacy_fuzz | \
-	control_fuzz)
+	control_fuzz | vnc_client_fuzz)
 		CVISOR_FUZZ_SEEDS="$dir" "$2" "$in/empty" >/dev/null 2>&1 ;;
 	esac
 }
