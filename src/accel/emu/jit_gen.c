@@ -461,6 +461,9 @@ struct jop jit_gen_mem(struct jgen *g, const struct dc_entry *e,
 /* After the lookups: the guest flags back in RFLAGS if anything needs them */
 void jit_gen_mem_done(struct jgen *g)
 {
+	/* kept in AL/AH, or the instruction sets them all next anyway */
+	if (g->keep || (g->saved && g->sets_all))
+		return;
 	if (g->saved && g->live_in)
 		gen_restore(&g->b);
 	g->saved = false;
@@ -611,9 +614,13 @@ static void gen_miss_exits(struct jgen *g)
  * A jump back to the block's own start (in a block that gen_loops found
  * one in): the guest flags stay in AL/AH across the budget's SUB and go
  * back into RFLAGS at the top of the body, instead of a store to
- * cpu->jit_flags and a load from it each time round. cpu->jit_flags is
+ * cpu->jit_flags and a load from it each time round (the top takes them
+ * in AL/AH, as the entry leaves them). cpu->jit_flags is
  * then stale inside the body, so such a block's exits all store the
- * flags (it is never "synced"), and it loads them at its entry.
+ * flags (it is never "synced"), and it loads them at its entry. So too
+ * the guest registers it keeps in host ones: they count as changed from
+ * the top of the body (every exit stores them all), so the jump back
+ * stores none of them (only its way out, when the budget is spent).
  */
 static void gen_loop_exit(struct jgen *g, const struct jexit *x)
 {
@@ -622,13 +629,12 @@ static void gen_loop_exit(struct jgen *g, const struct jexit *x)
 
 	if (!x->saved)
 		gen_save(b);
-	gen_writeback(g, x->dirty);
 	jx(b, 8, 0x83, 1, 5, jmem(HRBX, OFF(jit_left)));	/* sub imm8 */
 	jb8(b, x->count);
 	out = j_jcc(b, 14);					/* jle */
-	gen_restore(b);
 	j_patch(j_jmp(b), g->top);
 	j_patch(out, b->p);
+	gen_writeback(g, x->dirty);
 	gen_store_ax(b);
 	j_mov_rimm(b, V, x->rip);
 	j_mov_mr(b, 8, jmem(HRBX, OFF(rip)), V);
@@ -1031,11 +1037,24 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	gen_pick_regs(g, &blk, n);
 	gen_reload(g, 0xffff);
 	g->body = g->b.p;
-	/* (cpu->jit_flags is right until an instruction sets the host's) */
-	if (live[0] || g->loops)
+	/*
+	 * (cpu->jit_flags is right until an instruction sets the host's.) A
+	 * loop's top has them in AL/AH, where its jump back leaves them.
+	 */
+	if (g->loops) {
+		jb8(&g->b, 0x66);		/* mov ax, [rbx + jit_flags] */
+		jb8(&g->b, 0x8b);
+		jb8(&g->b, 0x83);
+		jb32(&g->b, OFF(jit_flags));
+	} else if (live[0]) {
 		gen_load_flags(&g->b);
+	}
 	g->top = g->b.p;
+	g->saved = g->loops;
 	g->synced = !g->loops;
+	/* a loop's registers are changed at its top (see gen_loop_exit) */
+	if (g->loops)
+		g->dirty = g->cached;
 	g->rip = g->start = rip;
 	for (i = 0; i < n && !g->bad; i++) {
 		const struct dc_entry *e = &blk.e[i];
@@ -1045,7 +1064,24 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 		g->next = g->rip + e->len;
 		g->live_in = live[i];
 		g->live_out = live[i + 1];
-		g->saved = false;
+		/*
+		 * The guest flags stay in AL/AH across the moves (a lookup
+		 * after a lookup takes them out of RFLAGS only once), and go
+		 * back into RFLAGS before any other instruction that needs
+		 * them there: after its lookups (jit_gen_mem_done) for those
+		 * that do that themselves, else before it
+		 */
+		g->keep = jit_op_keeps_saved(e);
+		g->sets_all = ((e->kind == DC_ALU_RM_R ||
+				e->kind == DC_ALU_R_RM ||
+				e->kind == DC_ALU_RM_IMM) &&
+			       e->op != 2 && e->op != 3) ||
+			      e->kind == DC_TEST || e->kind == DC_TEST_IMM;
+		if (g->saved && !g->keep && !jit_op_restores(e)) {
+			if (g->live_in)
+				gen_restore(&g->b);
+			g->saved = false;
+		}
 		if (tail && i == n - 1)
 			gen_next_check(g, next, snap + 8 + nbytes - tail,
 				       tail);
@@ -1058,6 +1094,8 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 		gen_writeback(g, g->dirty & touch);
 		g->dirty &= ~touch;
 		jit_gen_insn(g, e);
+		if (g->sets_all)
+			g->saved = false;
 		gen_reload(g, touch);
 		g->regs = true;
 		if (jit_op_writes_flags(e))

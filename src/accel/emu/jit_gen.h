@@ -61,7 +61,9 @@ struct jgen {
 	unsigned idx;		/* its index in the block */
 	bool user;
 	bool synced;		/* cpu->jit_flags holds the guest flags */
-	bool saved;		/* this instruction saved them in AL/AH */
+	bool saved;		/* they are in AL/AH (RFLAGS is not theirs) */
+	bool keep;		/* and stay there after this instruction */
+	bool sets_all;		/* it sets them all after its lookups */
 	bool live_in, live_out;	/* flags needed before / after it */
 	bool bad;		/* too many exits */
 	bool mxcsr_ok;		/* jit_sse.c checked the guest's MXCSR */
@@ -149,6 +151,10 @@ void jit_gen_dyn_exit(struct jgen *g);
 /* jit_ops.c: one instruction */
 /* Whether e's code works with guest registers in host ones (jit_gr) */
 bool jit_op_regs(const struct dc_entry *e);
+/* Whether the guest flags may stay in AL/AH across e (jit_gen.c) */
+bool jit_op_keeps_saved(const struct dc_entry *e);
+/* Whether e's code may start with the guest flags in AL/AH (jit_gen.c) */
+bool jit_op_restores(const struct dc_entry *e);
 /* The guest registers e's code may use in cpu->gpr (!jit_op_regs) */
 uint16_t jit_op_gprs(const struct dc_entry *e);
 /* Count the guest registers e uses, for the choice of those to cache */

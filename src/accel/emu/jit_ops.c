@@ -132,6 +132,45 @@ bool jit_op_regs(const struct dc_entry *e)
 }
 
 /*
+ * Whether e's code neither reads nor writes the guest flags nor needs
+ * them in the host's, and leaves RAX alone: the moves, LEA, PUSH/POP.
+ * The block keeps the guest flags in AL/AH across such instructions
+ * (jit_gen.c), instead of putting them back into RFLAGS after each
+ * lookup and taking them out again for the next.
+ */
+bool jit_op_keeps_saved(const struct dc_entry *e)
+{
+	switch (e->kind) {
+	case DC_MOV_RM_R: case DC_MOV_R_RM: case DC_MOV_RM_IMM:
+	case DC_MOV_R_IMM: case DC_MOVZX: case DC_MOVSX: case DC_MOVSXD:
+	case DC_LEA: case DC_PUSH: case DC_PUSH_IMM: case DC_PUSH_RM:
+	case DC_POP: case DC_LEAVE:
+		return !e->lock;
+	}
+	return false;
+}
+
+/*
+ * Whether e's code puts the guest flags back into RFLAGS itself
+ * (jit_gen_mem_done, when it needs them) before anything else that uses
+ * RFLAGS or RAX, so that it may start with them in AL/AH: the ALU forms,
+ * TEST, INC/DEC, NOT/NEG and shifts by an immediate.
+ */
+bool jit_op_restores(const struct dc_entry *e)
+{
+	switch (e->kind) {
+	case DC_ALU_RM_R: case DC_ALU_R_RM: case DC_ALU_RM_IMM:
+	case DC_TEST: case DC_TEST_IMM: case DC_INC: case DC_DEC:
+		return true;
+	case DC_GROUP3:
+		return e->modrm_reg < 4;
+	case DC_SHIFT:
+		return e->imm != DC_COUNT_CL;
+	}
+	return false;
+}
+
+/*
  * The guest registers (a mask) that e's code may read or write in
  * cpu->gpr, for a form that does not work with the host registers
  * (!jit_op_regs): its operands' (a memory operand's base and index, a
