@@ -926,27 +926,54 @@ static void gen_next_check(struct jgen *g, const uint8_t *next,
 /*
  * The guest registers the block keeps in host ones: the most used (twice
  * or more) by its first n instructions that work with them, but none
- * that one of them uses as AH..BH (whose byte 1 stays in cpu->gpr).
+ * that one of them uses as AH..BH (whose byte 1 stays in cpu->gpr; a
+ * byte operand AL..BL leaves its register free to keep). A
+ * use counts half as much after each conditional branch before it (up
+ * to three), which may leave the block: a loop that goes round through
+ * its first few instructions keeps their registers, not those of the
+ * rest of its 36.
  */
 static void gen_pick_regs(struct jgen *g, const struct jinsns *blk,
 			  unsigned n)
 {
 	static const int8_t pool[JIT_HREGS] = { HR12, HR13, HR14, HR15,
 						HRBP, HR11 };
-	unsigned uses[16] = { 0 };
-	unsigned k = 0, high = 0;
+	unsigned uses[16] = { 0 }, weight[16] = { 0 };
+	unsigned k = 0, high = 0, jccs = 0;
 
 	memset(g->host, -1, sizeof(g->host));
 	g->cached = g->dirty = 0;
 	for (unsigned i = 0; i < n; i++) {
 		const struct dc_entry *e = &blk->e[i];
+		unsigned mine[16] = { 0 };
 
+		if (e->kind == DC_JCC && jccs < 3)
+			jccs++;
 		if (!jit_op_regs(e))
 			continue;
-		jit_op_reg_uses(e, uses);
+		jit_op_reg_uses(e, mine);
+		for (int r = 0; r < 16; r++) {
+			uses[r] += mine[r];
+			weight[r] += mine[r] << (3 - jccs);
+		}
+		/*
+		 * A byte operand 4..7 without REX is AH..BH (jit_gr): in
+		 * ModRM.rm, or in ModRM.reg of the forms with a register
+		 * there (in the others it is part of the opcode)
+		 */
 		if (!e->rex && (e->size == 1 || e->size2 == 1 ||
-				e->kind == DC_SETCC))
-			high = 0xf;
+				e->kind == DC_SETCC)) {
+			bool reg = e->size == 1 &&
+				(e->kind == DC_ALU_RM_R ||
+				 e->kind == DC_ALU_R_RM || e->kind == DC_TEST ||
+				 e->kind == DC_MOV_RM_R ||
+				 e->kind == DC_MOV_R_RM);
+
+			if (reg && e->reg >= 4 && e->reg < 8)
+				high |= 1u << (e->reg - 4);
+			if (!e->mem && e->rm >= 4 && e->rm < 8)
+				high |= 1u << (e->rm - 4);
+		}
 	}
 	for (int r = 0; r < 16; r++)
 		if (high & (1u << r))
@@ -955,7 +982,8 @@ static void gen_pick_regs(struct jgen *g, const struct jinsns *blk,
 		int best = -1;
 
 		for (int r = 0; r < 16; r++)
-			if (uses[r] >= 2 && (best < 0 || uses[r] > uses[best]))
+			if (uses[r] >= 2 &&
+			    (best < 0 || weight[r] > weight[best]))
 				best = r;
 		if (best < 0)
 			break;
