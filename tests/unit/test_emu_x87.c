@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: MIT
+/*
+ * emu interpreter: x87 arithmetic and data instructions against this
+ * x86-64 host. Every register form of D8..DF and every memory form runs
+ * on random states (fixed seed) in the software CPU and natively on the
+ * host, the same bytes in a harness that FXRSTORs the state: random FCW
+ * (rounding control, precision control, in half the states some
+ * exceptions unmasked), TOP, tags (some registers empty: stack underflow
+ * and overflow), C0..C3, registers (normal numbers near 1 and at the
+ * ends of the range, integers, zeros, infinities, quiet and signalling
+ * NaNs, denormals, unnormals), RFLAGS from CMP AL, CL (FCMOVcc) and 16
+ * bytes of memory; afterwards SETcc stores the flags (FCOMI) and FXSAVE
+ * the state: FCW, FSW (exception flags, SF, ES, C0..C3, TOP), the
+ * abridged tags, R0..R7, RAX, RCX and the memory must be the host's, and
+ * #UD where the host raises SIGILL.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <sys/mman.h>
+
+#include "emu_test.h"
+#include "test.h"
+
+#define BASE	EMU_TEST_DATA	/* the state block, 16-byte aligned */
+#define O_RAX	512		/* in: RAX, RCX; out: the same */
+#define O_RCX	520
+#define O_RAXO	528
+#define O_RCXO	536
+#define O_MXCSR	544
+#define O_MEM	640		/* RDI: 16 bytes */
+#define O_OUT	1024		/* FXSAVE after the case */
+#define BLOCK	1536
+
+static uint64_t rng = 0x2545f4914f6cdd1dULL;
+
+static uint64_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+/* A random 80-bit register of the kinds the arithmetic cares about */
+static void rnd_reg(uint8_t *r)
+{
+	uint64_t sig = rnd() | 1ULL << 63, k = rnd() % 16;
+	uint16_t exp = 0x3fff + (int)(rnd() % 9) - 4;
+
+	switch (k) {
+	case 0: sig = 0; exp = 0; break;			/* zero */
+	case 1: sig = 1ULL << 63; exp = 0x7fff; break;		/* inf */
+	case 2: exp = 0x7fff; sig |= 1ULL << 62; break;		/* QNaN */
+	case 3: exp = 0x7fff; sig &= ~(1ULL << 62); sig |= 1; break;
+	case 4: exp = 0; sig >>= 1 + rnd() % 8; break;		/* denormal */
+	case 5: exp = 1 + rnd() % 40; break;			/* tiny */
+	case 6: exp = 0x7ffe - rnd() % 40; break;		/* huge */
+	case 7: {						/* integer */
+		long double v = (long double)((int64_t)rnd() >> (rnd() % 62));
+
+		if (rnd() & 1)
+			v += 0.5L;
+		memcpy(r, &v, 10);
+		return;
+	}
+	case 8: exp = 0x3fff + rnd() % 70; break;		/* wide */
+	case 9: sig &= ~(1ULL << 63); exp = 0x3fff; break;	/* unnormal */
+	case 10: exp = 0x3fff + (int)(rnd() % 130) - 65; break;
+	default: break;
+	}
+	if (rnd() & 1)
+		exp |= 0x8000;
+	memcpy(r, &sig, 8);
+	memcpy(r + 8, &exp, 2);
+}
+
+/* Memory: random bits, or a float, double, integer or BCD number */
+static void rnd_mem(uint8_t *p)
+{
+	uint64_t k = rnd() % 6, v = rnd();
+	double d = (double)(int64_t)(v >> 8) / (double)(1ULL << (v & 31));
+	float f = (float)d;
+	uint8_t r[10];
+
+	for (int i = 0; i < 16; i++)
+		p[i] = rnd();
+	switch (k) {
+	case 0: memcpy(p, &f, 4); break;
+	case 1: memcpy(p, &d, 8); break;
+	case 2: v = (int64_t)v >> (v % 63); memcpy(p, &v, 8); break;
+	case 3:
+		for (int i = 0; i < 9; i++)
+			p[i] = (rnd() % 10) | (rnd() % 10) << 4;
+		p[9] &= 0x80;
+		break;
+	case 4: rnd_reg(r); memcpy(p, r, 10); break;
+	}
+}
+
+static void make_state(uint8_t *s)
+{
+	uint16_t fcw = 0x7f | (rnd() & 3) << 8 | (rnd() & 3) << 10;
+	uint16_t fsw = (rnd() & 7) << 11 | (rnd() & 0x4700);
+	uint32_t mxcsr = 0x1f80;
+
+	/* in half the states, some exceptions unmasked */
+	if (rnd() & 1)
+		fcw &= ~(rnd() & 0x3f);
+	fsw |= rnd() & fcw & 0x3f;	/* flags, but none pending */
+	memset(s, 0, BLOCK);
+	memcpy(s + 0, &fcw, 2);
+	memcpy(s + 2, &fsw, 2);
+	s[4] = rnd() | rnd() | rnd();	/* a register empty in 1 of 8 */
+	memcpy(s + 24, &mxcsr, 4);
+	for (int i = 0; i < 8; i++)
+		rnd_reg(s + 32 + 16 * i);
+	rnd_mem(s + O_MEM);
+	for (int i = 0; i < 2; i++) {
+		uint64_t v = rnd();
+
+		memcpy(s + O_RAX + 8 * i, &v, 8);
+	}
+	if (rnd() & 1)		/* RCX = RAX: ZF from the CMP */
+		memcpy(s + O_RCX, s + O_RAX, 8);
+	memcpy(s + O_MXCSR, &mxcsr, 4);
+}
+
+static const uint8_t prologue[] = {
+	0x48, 0x89, 0xfe,			/* mov rsi, rdi */
+	0x0f, 0xae, 0x0e,			/* fxrstor [rsi] */
+	0x48, 0x8b, 0x86, 0x00, 0x02, 0x00, 0x00,	/* mov rax, [rsi+512] */
+	0x48, 0x8b, 0x8e, 0x08, 0x02, 0x00, 0x00,	/* mov rcx, [rsi+520] */
+	0x48, 0x8d, 0xbe, 0x80, 0x02, 0x00, 0x00,	/* lea rdi, [rsi+640] */
+	0x38, 0xc8,				/* cmp al, cl */
+};
+
+static const uint8_t epilogue[] = {
+	0x0f, 0x92, 0xc0,			/* setb al */
+	0x0f, 0x94, 0xc4,			/* setz ah */
+	0x0f, 0x9a, 0xc1,			/* setp cl */
+	0x0f, 0x90, 0xc5,			/* seto ch */
+	0x48, 0x89, 0x86, 0x10, 0x02, 0x00, 0x00,	/* mov [rsi+528], rax */
+	0x48, 0x89, 0x8e, 0x18, 0x02, 0x00, 0x00,	/* mov [rsi+536], rcx */
+	0x0f, 0xae, 0x86, 0x00, 0x04, 0x00, 0x00,	/* fxsave [rsi+1024] */
+	0xdb, 0xe3,				/* fninit */
+	0x0f, 0xae, 0x96, 0x20, 0x02, 0x00, 0x00,	/* ldmxcsr [rsi+544] */
+};
+
+static size_t make_code(uint8_t *code, const uint8_t *insn, size_t len,
+			uint8_t last)
+{
+	size_t n = 0;
+
+	memcpy(code, prologue, sizeof(prologue));
+	n += sizeof(prologue);
+	memcpy(code + n, insn, len);
+	n += len;
+	memcpy(code + n, epilogue, sizeof(epilogue));
+	n += sizeof(epilogue);
+	code[n++] = last;
+	return n;
+}
+
+static const char *state_diff(const uint8_t *a, const uint8_t *b)
+{
+	const uint8_t *x = a + O_OUT, *y = b + O_OUT;
+
+	if (memcmp(x, y, 2))
+		return "FCW";
+	if (memcmp(x + 2, y + 2, 2))
+		return "FSW";
+	if (x[4] != y[4])
+		return "abridged tag word";
+	for (int i = 0; i < 8; i++)
+		if (memcmp(x + 32 + 16 * i, y + 32 + 16 * i, 10))
+			return "an x87 register";
+	if (memcmp(a + O_RAXO, b + O_RAXO, 16))
+		return "RAX/RCX (RFLAGS)";
+	if (memcmp(a + O_MEM, b + O_MEM, 16))
+		return "memory";
+	return NULL;
+}
+
+/* X87_DUMP=1: the bytes of a differing state, emu's, the host's, input */
+static void dump(const uint8_t *emu, const uint8_t *host, const uint8_t *in)
+{
+	if (!getenv("X87_DUMP"))
+		return;
+	for (int i = 0; i < O_OUT + 192; i++)
+		if (emu[i] != host[i] || (i < 160 && i >= 0 && getenv("X87_IN")))
+			printf("   +%d: %02x %02x %02x\n", i, emu[i], host[i],
+			       in[i]);
+}
+
+static sigjmp_buf host_sig;
+
+static void on_signal(int sig)
+{
+	siglongjmp(host_sig, sig);
+}
+
+/* The host's run of the code at buf: 0, or the signal that ended it */
+static __attribute__((noinline)) int host_run(uint8_t *buf, uint8_t *state)
+{
+	typedef void (*fn_t)(void *);
+	int sig = sigsetjmp(host_sig, 1);
+
+	if (!sig)
+		((fn_t)buf)(state);
+	return sig;
+}
+
+/* One x87 instruction (2 bytes; 3 with [rdi] as op /r) on samples states */
+static int run_insn(struct emu_test *t, uint8_t *buf, const uint8_t *insn,
+		    size_t len, int samples, int *runs, int *ud)
+{
+	static uint8_t host[BLOCK] __attribute__((aligned(64)));
+	uint8_t in[BLOCK], code[128];
+	int fails = 0;
+
+	for (int s = 0; s < samples; s++) {
+		const char *d;
+		int sig;
+		size_t n;
+
+		make_state(in);
+		memcpy(host, in, BLOCK);
+		make_code(buf, insn, len, 0xc3);
+		sig = host_run(buf, host);
+		memcpy(emu_test_ptr(t, BASE), in, BLOCK);
+		t->cpu.gpr[R_DI] = BASE;
+		n = make_code(code, insn, len, 0xf4);
+		emu_test_run(t, code, n);
+		(*runs)++;
+		if (sig == SIGILL) {
+			(*ud)++;
+			d = emu_test_vector(t) != EXC_UD ?
+			    "#UD (the host's SIGILL)" : NULL;
+		} else if (sig) {
+			d = "the host's signal";
+		} else if (emu_test_vector(t) != -1) {
+			d = "an exception";
+		} else {
+			d = state_diff(emu_test_ptr(t, BASE), host);
+		}
+		if (d && fails++ < 3) {
+			printf("  %02x %02x (sample %d, FCW %04x): %s differs\n",
+			       insn[0], insn[1], s, in[0] | in[1] << 8, d);
+			dump(emu_test_ptr(t, BASE), host, in);
+		}
+	}
+	return fails;
+}
+
+static void test_x87_against_host(void)
+{
+	struct emu_test *t = emu_test_init64();
+	uint8_t *buf = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct sigaction sa = { .sa_handler = on_signal }, old_fpe, old_ill;
+	int fails = 0, bad = 0, runs = 0, ud = 0;
+	const char *only = getenv("X87_OP");
+
+	if (buf == MAP_FAILED) {
+		SKIP("no executable memory for the host's run");
+		emu_test_free(t);
+		return;
+	}
+	sigaction(SIGFPE, &sa, &old_fpe);
+	sigaction(SIGILL, &sa, &old_ill);
+	for (int op = 0xd8; op <= 0xdf; op++) {
+		for (int m = 0; m < 0x48; m++) {
+			/* register forms; then [rdi] with each /r */
+			uint8_t insn[2] = { op, m < 0x40 ? 0xc0 + m :
+					    (m - 0x40) << 3 | 7 };
+			int f;
+
+			/* control: x87.c's (FNSTENV, FLDCW, ... FNINIT) */
+			if ((m >= 0x44 && (op == 0xd9 ||
+					   (op == 0xdd && m != 0x45))) ||
+			    (op == 0xdb && (insn[1] == 0xe2 || insn[1] == 0xe3)) ||
+			    (op == 0xdf && insn[1] == 0xe0))
+				continue;
+			if (only && strtoul(only, NULL, 16) !=
+				     (unsigned long)(op << 8 | insn[1]))
+				continue;
+			f = run_insn(t, buf, insn, 2, 24, &runs, &ud);
+			fails += f;
+			bad += f != 0;
+		}
+	}
+	sigaction(SIGFPE, &old_fpe, NULL);
+	sigaction(SIGILL, &old_ill, NULL);
+	printf("  %d runs (%d #UD), %d differ in %d forms\n", runs, ud, fails,
+	       bad);
+	CHECK_EQ(fails, 0);
+	munmap(buf, 4096);
+	emu_test_free(t);
+}
+
+/*
+ * A #PF on an x87 load or store leaves the x87 state as it was: fld1;
+ * fldpi; hlt; then insn faulting on [0x7fff0000] with all exceptions
+ * unmasked and rounding up
+ */
+static void fault_case(const uint8_t *insn, size_t len)
+{
+	static const uint8_t init[] = { 0xd9, 0xe8, 0xd9, 0xeb, 0xf4 };
+	uint8_t code[32];
+	struct emu_test *t = emu_test_init64();
+	uint8_t before[8][10];
+	uint16_t fsw;
+
+	memcpy(code, insn, len);
+	code[len] = 0xf4;
+	emu_test_run(t, init, sizeof(init));
+	CHECK_EQ(emu_test_vector(t), -1);
+	memcpy(before, t->cpu.fpr, sizeof(before));
+	fsw = t->cpu.fsw;
+	t->cpu.fcw = 0x360;	/* all unmasked, round up, 64 bits */
+	emu_test_run_at(t, EMU_TEST_CODE + 16, code, len + 1);
+	CHECK_EQ(emu_test_vector(t), EXC_PF);
+	CHECK_EQ(t->cpu.fsw, fsw);
+	CHECK_EQ(t->cpu.ftw, 0x0fff);
+	CHECK(!memcmp(before, t->cpu.fpr, sizeof(before)));
+	emu_test_free(t);
+}
+
+static void test_x87_fault_keeps_state(void)
+{
+	/* [0x7fff0000] as disp32 with a SIB byte (no base, no index) */
+#define M(op, r) op, (r) << 3 | 4, 0x25, 0x00, 0x00, 0xff, 0x7f
+	static const uint8_t cases[][7] = {
+		{ M(0xd9, 3) },	/* fstp dword */
+		{ M(0xdd, 2) },	/* fst qword */
+		{ M(0xdb, 7) },	/* fstp tbyte */
+		{ M(0xdf, 7) },	/* fistp qword */
+		{ M(0xdf, 6) },	/* fbstp */
+		{ M(0xd8, 6) },	/* fdiv dword */
+		{ M(0xdd, 0) },	/* fld qword */
+		{ M(0xde, 0) },	/* fiadd word */
+	};
+#undef M
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		fault_case(cases[i], 7);
+}
+
+int main(void)
+{
+	RUN(test_x87_against_host);
+	RUN(test_x87_fault_keeps_state);
+	return test_summary();
+}
