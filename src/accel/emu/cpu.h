@@ -99,15 +99,40 @@ struct emu_apic_ops {
 #define TLB_UR		(1u << 3)	/* the same at CPL 3 */
 #define TLB_UW		(1u << 4)
 #define TLB_UX		(1u << 5)
+#define TLB_ACCESS	0x3fu		/* the six above */
 #define TLB_GLOBAL	(1u << 6)
 #define TLB_LARGE	(1u << 7)	/* from a 2M/4M/1G page */
+#define TLB_RAM		(1u << 8)	/* guest RAM, not MMIO or the LAPIC */
 
+/*
+ * tag is the page's linear address with, in its low bits, the TLB_ACCESS
+ * bits of the accesses that may not use host memory directly (missing
+ * permission, or all of them outside RAM); ~0 when empty. So one test
+ * decides a hit for an access of size bytes at lin:
+ *   ((lin + size - 1) & ~0xfff) ^ tag) & (~0xfff | bit) == 0
+ * which also fails for an access across the page's end (the next page's
+ * tag is never at lin's index). Its host address is then lin + addend.
+ * perm has the permissions the page walk found (MMIO included): the slow
+ * path's check. Translated code looks entries up too (jit_gen.c).
+ */
 struct tlb_entry {
-	uint64_t vpn;		/* linear >> 12, ~0 when empty */
+	uint64_t tag;
+	uint64_t addend;	/* host page - linear page, in RAM */
 	uint64_t gpa;		/* physical page address */
-	uint8_t *hva;		/* host page, NULL for MMIO */
-	uint32_t perm;
+	uint32_t perm;		/* TLB_* */
 };
+
+/* The entry's linear page number (all ones when empty) */
+static inline uint64_t tlb_vpn(const struct tlb_entry *e)
+{
+	return e->tag >> 12;
+}
+
+/* Its host page (only in RAM: perm has TLB_RAM) */
+static inline uint8_t *tlb_hva(const struct tlb_entry *e)
+{
+	return (uint8_t *)(uintptr_t)((e->tag & ~0xfffULL) + e->addend);
+}
 
 union xmm {
 	uint8_t b[16];
@@ -311,10 +336,24 @@ tlb_ram(const struct emu_cpu *cpu, uint64_t lin,
 	assert(MEM_SIZE_OK(size));
 	if (cpu->cpl == 3)
 		perm <<= 3;
-	if (e->vpn != lin >> 12 || !(e->perm & perm) || !e->hva ||
-	    (lin & 0xfff) + size > 4096)
+	if ((((lin + size - 1) & ~0xfffULL) ^ e->tag) & (~0xfffULL | perm))
 		return NULL;
-	return e->hva + (lin & 0xfff);
+	return (uint8_t *)(uintptr_t)(lin + e->addend);
+}
+
+/*
+ * The host page of lin's page when the TLB lets the CPU run it from RAM
+ * at its CPL (what a fetch would find without a walk), else NULL.
+ */
+static inline const uint8_t *tlb_code_page(const struct emu_cpu *cpu,
+					   uint64_t lin)
+{
+	const struct tlb_entry *e = &cpu->tlb[(lin >> 12) % TLB_SIZE];
+	uint64_t need = cpu->cpl == 3 ? TLB_UX : TLB_X;
+
+	if (((lin & ~0xfffULL) ^ e->tag) & (~0xfffULL | need))
+		return NULL;
+	return tlb_hva(e);
 }
 
 static inline __attribute__((always_inline)) uint64_t

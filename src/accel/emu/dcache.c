@@ -142,14 +142,13 @@ const struct dc_block *dcache_get(struct emu_cpu *cpu, const uint8_t *p,
  */
 static inline bool dc_fetch_page(struct emu_cpu *cpu, uint64_t lin)
 {
-	const struct tlb_entry *t = &cpu->tlb[(lin >> 12) % TLB_SIZE];
-	uint32_t need = cpu->cpl == 3 ? TLB_UX : TLB_X;
+	const uint8_t *page = tlb_code_page(cpu, lin);
 
-	if (t->vpn != lin >> 12 || !(t->perm & need) || !t->hva)
+	if (!page)
 		return false;
 	cpu->fetch_vpn = lin >> 12;
-	cpu->fetch_hva = t->hva;
-	cpu->ip_end = t->hva + 4096;
+	cpu->fetch_hva = page;
+	cpu->ip_end = page + 4096;
 	return true;
 }
 

@@ -92,8 +92,10 @@ void emu_dirty_ack(struct emu_cpu *cpu)
 {
 	uint32_t gen = atomic_load(&cpu->dirty->gen);
 
-	for (int i = 0; i < TLB_SIZE; i++)
+	for (int i = 0; i < TLB_SIZE; i++) {
 		cpu->tlb[i].perm &= ~(TLB_W | TLB_UW);
+		cpu->tlb[i].tag |= TLB_W | TLB_UW;
+	}
 	cpu->dirty_gen = gen;
 	atomic_store_explicit(&cpu->dirty_ack, gen, memory_order_release);
 }

@@ -417,13 +417,12 @@ static void jit_rechain(struct jit *j, const struct jit_front *f)
 /* Move the fetch window to lin's page if the TLB lets it run from RAM */
 static bool jit_fetch_page(struct emu_cpu *cpu, uint64_t lin)
 {
-	const struct tlb_entry *t = &cpu->tlb[(lin >> 12) % TLB_SIZE];
-	uint32_t need = cpu->cpl == 3 ? TLB_UX : TLB_X;
+	const uint8_t *page = tlb_code_page(cpu, lin);
 
-	if (t->vpn != lin >> 12 || !(t->perm & need) || !t->hva)
+	if (!page)
 		return false;
 	cpu->fetch_vpn = lin >> 12;
-	cpu->fetch_hva = t->hva;
+	cpu->fetch_hva = page;
 	return true;
 }
 

@@ -183,52 +183,58 @@ void jit_miss_if(struct jgen *g, int cc)
 }
 
 /*
- * The lookup subroutine: RCX = host address of size bytes at the linear
- * address in RDI, if the soft TLB allows the access from RAM within one
- * page (what mem_read and mem_write do inline), else 0, with ZF set
- * exactly when it is 0 (a host address is never). Clobbers RSI, RDX and
- * the flags.
+ * RCX = host address of size bytes at the linear address in RDI, if the
+ * soft TLB allows the access from RAM within one page (what mem_read and
+ * mem_write do inline), and a store is not into the code page; else a
+ * jump at one of the rel32s put in miss[] (returns how many). One test
+ * of the entry's tag decides the entry's page, the permission, RAM and
+ * the page's end (cpu.h). Clobbers RSI, RDX and the flags.
+ */
+static int gen_tlb_lookup(struct jbuf *b, int size, bool write, bool user,
+			  uint8_t *miss[2])
+{
+	uint32_t deny = (write ? TLB_W : TLB_R) << (user ? 3 : 0);
+	int32_t t = OFF(tlb);
+	int n = 0;
+
+	/* RSI = the entry's offset in cpu->tlb */
+	j_mov_mr(b, 8, jreg(HRSI), HRDI);
+	j_shift_mi(b, 8, 5, jreg(HRSI), 12 - 5);		/* shr */
+	j_alu_mi(b, 4, 4, jreg(HRSI), (TLB_SIZE - 1) << 5);	/* and */
+	/* the page of the access's last byte against the tag */
+	if (size > 1)
+		j_lea(b, 8, HRDX, jmem(HRDI, size - 1));
+	else
+		j_mov_mr(b, 8, jreg(HRDX), HRDI);
+	j_alu_mi(b, 8, 4, jreg(HRDX), (uint64_t)-4096);		/* and */
+	j_alu_rm(b, 8, 6, HRDX, jmem_idx(HRBX, HRSI, 0, t +
+		 (int32_t)offsetof(struct tlb_entry, tag)));	/* xor */
+	j_test_mi(b, 8, jreg(HRDX), (uint64_t)-4096 | deny);
+	miss[n++] = j_jcc(b, 5);				/* jne */
+	j_mov_rm(b, 8, HRCX, jmem_idx(HRBX, HRSI, 0, t +
+		 (int32_t)offsetof(struct tlb_entry, addend)));
+	j_alu_mr(b, 8, 0, jreg(HRCX), HRDI);			/* add */
+	if (write) {
+		/* a store into the code page: the interpreter ends its block */
+		j_mov_mr(b, 8, jreg(HRDX), HRCX);
+		j_alu_mi(b, 8, 4, jreg(HRDX), (uint64_t)-4096);	/* and */
+		j_alu_rm(b, 8, 7, HRDX, jmem(HRBX, OFF(fetch_hva)));
+		miss[n++] = j_jcc(b, 4);			/* je */
+	}
+	return n;
+}
+
+/*
+ * The lookup as a subroutine: RCX as gen_tlb_lookup says, else 0, with
+ * ZF set exactly when it is 0 (a host address is never).
  */
 static const uint8_t *gen_tlb_stub(struct jbuf *b, int size, bool write,
 				   bool user)
 {
 	const uint8_t *start = b->p;
-	uint32_t perm = write ? TLB_W : TLB_R;
-	int32_t t = OFF(tlb);
-	uint8_t *miss[5];
-	int nmiss = 0;
+	uint8_t *miss[2];
+	int nmiss = gen_tlb_lookup(b, size, write, user, miss);
 
-	if (user)
-		perm <<= 3;
-	j_mov_mr(b, 8, jreg(HRSI), HRDI);
-	j_shift_mi(b, 8, 5, jreg(HRSI), 12);
-	j_mov_mr(b, 4, jreg(HRDX), HRSI);
-	j_alu_mi(b, 4, 4, jreg(HRDX), TLB_SIZE - 1);
-	j_shift_mi(b, 4, 4, jreg(HRDX), 5);
-	j_alu_mr(b, 8, 7, jmem_idx(HRBX, HRDX, 0, t +
-		 (int32_t)offsetof(struct tlb_entry, vpn)), HRSI);
-	miss[nmiss++] = j_jcc(b, 5);				/* jne */
-	j_test_mi(b, 1, jmem_idx(HRBX, HRDX, 0, t +
-		  (int32_t)offsetof(struct tlb_entry, perm)), perm);
-	miss[nmiss++] = j_jcc(b, 4);				/* je */
-	j_mov_rm(b, 8, HRCX, jmem_idx(HRBX, HRDX, 0, t +
-		 (int32_t)offsetof(struct tlb_entry, hva)));
-	j_test_mr(b, 8, jreg(HRCX), HRCX);
-	miss[nmiss++] = j_jcc(b, 4);
-	if (size > 1) {
-		j_mov_mr(b, 4, jreg(HRSI), HRDI);
-		j_alu_mi(b, 4, 4, jreg(HRSI), 0xfff);
-		j_alu_mi(b, 4, 7, jreg(HRSI), 4096 - size);
-		miss[nmiss++] = j_jcc(b, 7);			/* ja */
-	}
-	if (write) {
-		/* a store into the code page: the interpreter ends its block */
-		j_alu_rm(b, 8, 7, HRCX, jmem(HRBX, OFF(fetch_hva)));
-		miss[nmiss++] = j_jcc(b, 4);
-	}
-	j_mov_mr(b, 4, jreg(HRSI), HRDI);
-	j_alu_mi(b, 4, 4, jreg(HRSI), 0xfff);
-	j_alu_mr(b, 8, 0, jreg(HRCX), HRSI);
 	jb8(b, 0xc3);						/* ret */
 	for (int i = 0; i < nmiss; i++)
 		j_patch(miss[i], b->p);
@@ -237,7 +243,7 @@ static const uint8_t *gen_tlb_stub(struct jbuf *b, int size, bool write,
 	return start;
 }
 
-_Static_assert(sizeof(struct tlb_entry) == 32, "the lookup's shl edx, 5");
+_Static_assert(sizeof(struct tlb_entry) == 32, "the lookup's shr 7, and");
 
 /* CALL target */
 static void j_call(struct jbuf *b, const uint8_t *target)
@@ -321,16 +327,17 @@ static void gen_lookup(struct jbuf *b, const struct jit_env *env, int user)
 	j_mov_mr(b, 4, jreg(HRDX), HRSI);
 	j_alu_mi(b, 4, 4, jreg(HRDX), TLB_SIZE - 1);
 	j_shift_mi(b, 4, 4, jreg(HRDX), 5);
-	j_alu_mr(b, 8, 7, jmem_idx(HRBX, HRDX, 0, t +
-		 (int32_t)offsetof(struct tlb_entry, vpn)), HRSI);
+	/* the tag (cpu.h) lets CPL user run V's page from RAM */
+	j_mov_mr(b, 8, jreg(HRCX), V);
+	j_alu_mi(b, 8, 4, jreg(HRCX), (uint64_t)-4096);		/* and */
+	j_alu_rm(b, 8, 6, HRCX, jmem_idx(HRBX, HRDX, 0, t +
+		 (int32_t)offsetof(struct tlb_entry, tag)));	/* xor */
+	j_test_mi(b, 8, jreg(HRCX), (uint64_t)-4096 | need);
 	miss[nmiss++] = j_jcc(b, 5);
-	j_test_mi(b, 1, jmem_idx(HRBX, HRDX, 0, t +
-		  (int32_t)offsetof(struct tlb_entry, perm)), need);
-	miss[nmiss++] = j_jcc(b, 4);
-	j_mov_rm(b, 8, HRCX, jmem_idx(HRBX, HRDX, 0, t +
-		 (int32_t)offsetof(struct tlb_entry, hva)));
-	j_test_mr(b, 8, jreg(HRCX), HRCX);
-	miss[nmiss++] = j_jcc(b, 4);
+	j_mov_mr(b, 8, jreg(HRCX), V);
+	j_alu_mi(b, 8, 4, jreg(HRCX), (uint64_t)-4096);		/* and */
+	j_alu_rm(b, 8, 0, HRCX, jmem_idx(HRBX, HRDX, 0, t +
+		 (int32_t)offsetof(struct tlb_entry, addend)));	/* add */
 	j_mov_mr(b, 8, jmem(HRBX, OFF(fetch_vpn)), HRSI);
 	j_mov_mr(b, 8, jmem(HRBX, OFF(fetch_hva)), HRCX);
 	j_patch(j_jmp(b), have);
@@ -859,13 +866,7 @@ int jit_gen_count(struct emu_cpu *cpu, const uint8_t *p, const uint8_t *end)
 
 const uint8_t *jit_gen_next_page(const struct emu_cpu *cpu, uint64_t rip)
 {
-	uint64_t vpn = (rip >> 12) + 1;
-	const struct tlb_entry *t = &cpu->tlb[vpn % TLB_SIZE];
-
-	if (t->vpn != vpn || !t->hva ||
-	    !(t->perm & (cpu->cpl == 3 ? TLB_UX : TLB_X)))
-		return NULL;
-	return t->hva;
+	return tlb_code_page(cpu, ((rip >> 12) + 1) << 12);
 }
 
 unsigned jit_gen_worth(const uint8_t *p, const uint8_t *end,
@@ -896,18 +897,17 @@ static void gen_next_check(struct jgen *g, const uint8_t *next,
 					  sizeof(struct tlb_entry));
 
 	jit_gen_save(g);
-	j_mov_ri64(b, HRSI, vpn);
-	j_alu_rm(b, 8, 7, HRSI, jmem(HRBX, t +
-		 (int32_t)offsetof(struct tlb_entry, vpn)));	/* cmp */
+	j_mov_ri64(b, HRSI, vpn << 12);
+	j_alu_rm(b, 8, 6, HRSI, jmem(HRBX, t +
+		 (int32_t)offsetof(struct tlb_entry, tag)));	/* xor */
+	j_test_mi(b, 8, jreg(HRSI), (uint64_t)-4096 |
+		  (g->user ? TLB_UX : TLB_X));
 	jit_miss_if(g, 5);						/* jne */
-	j_mov_ri64(b, HRSI, (uintptr_t)next);
+	j_mov_ri64(b, HRSI, (uintptr_t)next - (vpn << 12));
 	j_alu_rm(b, 8, 7, HRSI, jmem(HRBX, t +
-		 (int32_t)offsetof(struct tlb_entry, hva)));
+		 (int32_t)offsetof(struct tlb_entry, addend)));	/* cmp */
 	jit_miss_if(g, 5);
-	j_test_mi(b, 1, jmem(HRBX, t + (int32_t)offsetof(struct tlb_entry,
-							   perm)),
-		  g->user ? TLB_UX : TLB_X);
-	jit_miss_if(g, 4);						/* je */
+	j_mov_ri64(b, HRSI, (uintptr_t)next);
 	for (unsigned i = 0; i < tail; i += 8) {
 		unsigned k = tail - i < 8 ? tail - i : 8;
 		uint64_t v = 0, mask = k == 8 ? ~0ULL : (1ULL << (8 * k)) - 1;

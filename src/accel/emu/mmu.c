@@ -29,11 +29,17 @@
 #define PF_U	(1u << 2)
 #define PF_I	(1u << 4)
 
+static void tlb_clear(struct tlb_entry *e)
+{
+	e->tag = ~0ULL;
+	e->perm = 0;
+}
+
 void tlb_flush(struct emu_cpu *cpu, bool global)
 {
 	for (int i = 0; i < TLB_SIZE; i++)
 		if (global || !(cpu->tlb[i].perm & TLB_GLOBAL))
-			cpu->tlb[i].vpn = ~0ULL;
+			tlb_clear(&cpu->tlb[i]);
 	cpu->fetch_vpn = ~0ULL;
 	cpu->ip_end = NULL;
 }
@@ -48,8 +54,9 @@ void tlb_flush_page(struct emu_cpu *cpu, uint64_t lin)
 	uint64_t vpn = lin >> 12;
 
 	for (int i = 0; i < TLB_SIZE; i++)
-		if (cpu->tlb[i].vpn == vpn || (cpu->tlb[i].perm & TLB_LARGE))
-			cpu->tlb[i].vpn = ~0ULL;
+		if (tlb_vpn(&cpu->tlb[i]) == vpn ||
+		    (cpu->tlb[i].perm & TLB_LARGE))
+			tlb_clear(&cpu->tlb[i]);
 	cpu->fetch_vpn = ~0ULL;
 	cpu->ip_end = NULL;
 }
@@ -92,6 +99,7 @@ static struct tlb_entry *tlb_fill(struct emu_cpu *cpu, uint64_t lin,
 	struct tlb_entry *e = &cpu->tlb[(lin >> 12) % TLB_SIZE];
 	uint64_t gpa, apic_page;
 	uint32_t perm;
+	uint8_t *hva;
 
 	if (!(cpu->cr0 & X86_CR0_PG)) {
 		gpa = lin & ~0xfffULL;
@@ -220,15 +228,18 @@ static struct tlb_entry *tlb_fill(struct emu_cpu *cpu, uint64_t lin,
 			perm |= TLB_LARGE;
 	}
 
-	e->vpn = lin >> 12;
-	e->gpa = gpa;
-	e->hva = gpa_to_hva(&cpu->vm->mem, gpa, 4096);
+	hva = gpa_to_hva(&cpu->vm->mem, gpa, 4096);
 	if (cpu->apic_ops) {
 		apic_page = cpu->apic_ops->apic_base(cpu->apic) & PTE_ADDR;
 		if (gpa == apic_page)
-			e->hva = NULL;
+			hva = NULL;
 	}
-	e->perm = dirty_tlb_perm(cpu, e->hva, acc, perm);
+	perm = dirty_tlb_perm(cpu, hva, acc, perm);
+	lin &= ~0xfffULL;
+	e->gpa = gpa;
+	e->perm = perm | (hva ? TLB_RAM : 0);
+	e->tag = lin | (hva ? ~perm & TLB_ACCESS : TLB_ACCESS);
+	e->addend = hva ? (uintptr_t)hva - lin : 0;
 	return e;
 }
 
@@ -240,7 +251,7 @@ static inline struct tlb_entry *tlb_get(struct emu_cpu *cpu, uint64_t lin,
 
 	if (user)
 		need <<= 3;
-	if (e->vpn == lin >> 12 && (e->perm & need))
+	if (tlb_vpn(e) == lin >> 12 && (e->perm & need))
 		return e;
 	return tlb_fill(cpu, lin, acc, user);
 }
@@ -332,8 +343,8 @@ static uint64_t read_at(struct emu_cpu *cpu, uint64_t lin, unsigned size,
 		return v;
 	}
 	e = tlb_get(cpu, lin, ACC_R, user);
-	if (e->hva) {
-		host_load(&v, e->hva + off, size);
+	if (e->perm & TLB_RAM) {
+		host_load(&v, tlb_hva(e) + off, size);
 		return v;
 	}
 	return phys_read(cpu, e->gpa + off, size);
@@ -359,10 +370,10 @@ static void write_at(struct emu_cpu *cpu, uint64_t lin, uint64_t val,
 	 * A store into the code page, through any alias, may patch the
 	 * decoded block's rest (the same host-page test as mem_write's).
 	 */
-	if (e->hva && e->hva == cpu->fetch_hva)
-		cpu->dc_stop = true;
-	if (e->hva) {
-		host_store(e->hva + off, &val, size);
+	if (e->perm & TLB_RAM) {
+		if (tlb_hva(e) == cpu->fetch_hva)
+			cpu->dc_stop = true;
+		host_store(tlb_hva(e) + off, &val, size);
 		return;
 	}
 	phys_write(cpu, e->gpa + off, val, size);
@@ -433,12 +444,12 @@ void *mem_ptr(struct emu_cpu *cpu, uint64_t lin, unsigned size,
 {
 	struct tlb_entry *e = tlb_get(cpu, lin, acc, cpu->cpl == 3);
 
-	if (!e->hva || (lin & 0xfff) + size > 4096)
+	if (!(e->perm & TLB_RAM) || (lin & 0xfff) + size > 4096)
 		return NULL;
 	/* a store into the code page, as in write_at */
-	if (acc == ACC_W && e->hva == cpu->fetch_hva)
+	if (acc == ACC_W && tlb_hva(e) == cpu->fetch_hva)
 		cpu->dc_stop = true;
-	return e->hva + (lin & 0xfff);
+	return tlb_hva(e) + (lin & 0xfff);
 }
 
 /*
@@ -449,9 +460,10 @@ void *mem_ptr(struct emu_cpu *cpu, uint64_t lin, unsigned size,
 static struct tlb_entry *fetch_window(struct emu_cpu *cpu, uint64_t lin)
 {
 	struct tlb_entry *e = tlb_get(cpu, lin, ACC_X, cpu->cpl == 3);
+	bool ram = e->perm & TLB_RAM;
 
-	cpu->fetch_vpn = e->hva ? lin >> 12 : ~0ULL;
-	cpu->fetch_hva = e->hva;
+	cpu->fetch_vpn = ram ? lin >> 12 : ~0ULL;
+	cpu->fetch_hva = ram ? tlb_hva(e) : NULL;
 	return e;
 }
 
@@ -471,7 +483,7 @@ uint8_t fetch_slow(struct emu_cpu *cpu, uint64_t lin)
 {
 	struct tlb_entry *e = fetch_window(cpu, lin);
 
-	if (e->hva)
-		return e->hva[lin & 0xfff];
+	if (e->perm & TLB_RAM)
+		return tlb_hva(e)[lin & 0xfff];
 	return (uint8_t)phys_read(cpu, e->gpa | (lin & 0xfff), 1);
 }
