@@ -194,6 +194,43 @@ static void test_jit_self_modifying(void)
 }
 
 /*
+ * A function of 13 ADDs and a RET, in another page, called 50 times; its
+ * last ADD (in the block's second decode-cache chunk, which the block
+ * compares with memory only when it gets there) is patched after the
+ * 26th call: the calls after it must add 5 there, not 1.
+ */
+static void test_jit_chunk_stale(void)
+{
+	static const uint8_t code[] = {
+		0xb9, 0x32, 0x00, 0x00, 0x00,		/* mov ecx, 50 */
+		0xe8, 0xf6, 0x0f, 0x00, 0x00,		/* L: call F */
+		0x83, 0xf9, 0x19,			/* cmp ecx, 25 */
+		0x75, 0x07,				/* jne N */
+		0xc6, 0x05, 0x1d, 0x10, 0x00, 0x00, 0x05, /* mov byte [F+51], 5 */
+		0xff, 0xc9,				/* N: dec ecx */
+		0x75, 0xeb,				/* jnz L */
+		0xf4,					/* hlt */
+	};
+	static const uint8_t add1[] = { 0x48, 0x83, 0xc2, 0x01 };
+	struct emu_test *t = emu_test_init64();
+	uint8_t *f = emu_test_ptr(t, EMU_TEST_CODE + 0x1000);
+
+	for (int i = 0; i < 13; i++)
+		memcpy(f + 4 * i, add1, sizeof(add1));	/* add rdx, 1 */
+	f[52] = 0xc3;					/* ret */
+	t->cpu.jit = jit_create();
+	CHECK(t->cpu.jit != NULL);
+	jit_eager(t->cpu.jit);
+	t->cpu.gpr[R_DX] = 0;
+	emu_test_run(t, code, sizeof(code));
+	CHECK_EQ(t->cpu.gpr[R_DX], 26 * 13 + 24 * 17);
+	CHECK_EQ(emu_test_vector(t), -1);
+	CHECK(jit_stat_insns(t->cpu.jit) > 500);
+	jit_destroy(t->cpu.jit);
+	emu_test_free(t);
+}
+
+/*
  * A block chained into from the loop's start is patched once, halfway:
  * it is made again, and the chained jump goes to the new block; it went
  * on to the old one, whose byte check sent it back as stale, on every
@@ -1171,6 +1208,7 @@ int main(void)
 	RUN(test_jit_wx);
 	RUN(test_jit_table_conflict);
 	RUN(test_jit_stale_rechain);
+	RUN(test_jit_chunk_stale);
 	RUN(test_jit_page_end);
 	RUN(test_jit_page_cross);
 	RUN(test_jit_page_cross_long);

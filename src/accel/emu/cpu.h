@@ -223,6 +223,7 @@ struct emu_cpu {
 	int64_t jit_left;
 	uint8_t *jit_link;
 	uint8_t *jit_stale;
+	uint64_t jit_stale_rip;	/* that block's RIP */
 	uint8_t jit_exit;
 	/*
 	 * The guest's arithmetic flags while translated code runs, as LAHF

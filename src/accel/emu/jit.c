@@ -382,13 +382,14 @@ static struct jit_block *jit_find(struct jit *j, struct emu_cpu *cpu,
  */
 static void jit_restale(struct jit *j, struct emu_cpu *cpu)
 {
-	const uint8_t *p = cpu->fetch_hva + (cpu->rip & 0xfff);
+	uint64_t rip = cpu->jit_stale_rip;
+	const uint8_t *p = cpu->fetch_hva + (rip & 0xfff);
 	struct jit_block *s = jit_set(j, p);
 
 	for (int i = 0; i < JIT_WAYS; i++) {
 		if (s[i].key == p && s[i].code == cpu->jit_stale) {
 			s[i].key = NULL;
-			j->old = (struct jit_front){ .key = p, .rip = cpu->rip,
+			j->old = (struct jit_front){ .key = p, .rip = rip,
 						     .code = cpu->jit_stale,
 						     .user = s[i].user };
 		}

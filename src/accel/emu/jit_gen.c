@@ -387,6 +387,7 @@ static void gen_outs(struct jbuf *b, struct jit_env *env)
 
 	env->stale_out = b->p;
 	j_mov_mr(b, 8, rip, HRSI);
+	j_mov_mr(b, 8, jmem(HRBX, OFF(jit_stale_rip)), HRSI);
 	j_mov_mr(b, 8, jmem(HRBX, OFF(jit_stale)), HRDI);
 	j_goto(b, env->exit);
 }
@@ -587,7 +588,7 @@ static void gen_miss_exits(struct jgen *g)
 		const struct jexit *x = &g->x[i];
 		int c = miss_tail(x);
 
-		if (x->kind != X_MISS || tail[c])
+		if ((x->kind != X_MISS && x->kind != X_STALE) || tail[c])
 			continue;
 		tail[c] = b->p;
 		j_mov_rimm(b, HRSI, g->start);
@@ -598,13 +599,20 @@ static void gen_miss_exits(struct jgen *g)
 		int c = miss_tail(x);
 		int32_t d;
 
-		if (x->kind != X_MISS)
+		if (x->kind != X_MISS && x->kind != X_STALE)
 			continue;
 		for (unsigned k = 0; k < x->nrel; k++)
 			j_patch(x->rel[k], b->p);
 		if (x->saved && !x->synced)
 			gen_store_ax(b);	/* the flags are in AL/AH */
 		gen_writeback(g, x->dirty);
+		if (x->kind == X_STALE) {
+			/* for jit_run's jit_restale: which block, its RIP */
+			j_patch(j_riprel(b, 0x48, 0x8d, HRSI), g->entry);
+			j_mov_mr(b, 8, jmem(HRBX, OFF(jit_stale)), HRSI);
+			j_mov_rimm(b, HRSI, g->start);
+			j_mov_mr(b, 8, jmem(HRBX, OFF(jit_stale_rip)), HRSI);
+		}
 		j_mov_ri32(b, HRDI, (uint32_t)(x->rip - g->start) << 8 |
 				    x->count);
 		d = (int32_t)(tail[c] - (b->p + 2));
@@ -656,7 +664,7 @@ static void gen_exits(struct jgen *g)
 	for (unsigned i = 0; i < g->nx && !g->bad; i++) {
 		const struct jexit *x = &g->x[i];
 
-		if (x->kind == X_MISS)
+		if (x->kind == X_MISS || x->kind == X_STALE)
 			continue;
 		for (unsigned k = 0; k < x->nrel; k++)
 			j_patch(x->rel[k], b->p);
@@ -698,8 +706,8 @@ static uint64_t check_mask(const uint8_t *p, unsigned n)
 	return (1ULL << (8 * n)) - 1;
 }
 
-static uint8_t *gen_check(struct jgen *g, const uint8_t *p, unsigned n,
-			  uint8_t **copy, unsigned *ncopy)
+static void gen_check_cmp(struct jgen *g, const uint8_t *p, unsigned n,
+			  uint8_t **copy, unsigned *ncopy, int acc)
 {
 	struct jbuf *b = &g->b;
 	unsigned k = 0;
@@ -707,17 +715,24 @@ static uint8_t *gen_check(struct jgen *g, const uint8_t *p, unsigned n,
 	j_mov_ri64(b, HRSI, (uintptr_t)p);
 	for (unsigned i = 0; i < n; i += 8) {
 		int at = check_at(p, n, i);
-		int r = i ? HRCX : HRAX;
+		int r = i ? HRCX : acc;
 
 		j_mov_rm(b, 8, r, jmem(HRSI, at));
 		copy[k++] = j_riprel(b, 0x48, 0x33, r);		/* xor */
 		if (i)
-			j_alu_mr(b, 8, 1, jreg(HRAX), HRCX);
+			j_alu_mr(b, 8, 1, jreg(acc), HRCX);
 	}
 	if (n < 8)
-		copy[k++] = j_riprel(b, 0x48, 0x23, HRAX);	/* and */
+		copy[k++] = j_riprel(b, acc & 8 ? 0x4c : 0x48, 0x23,
+				     acc);				/* and */
 	*ncopy = k;
-	return j_jcc(b, 5);					/* jne */
+}
+
+static uint8_t *gen_check(struct jgen *g, const uint8_t *p, unsigned n,
+			  uint8_t **copy, unsigned *ncopy)
+{
+	gen_check_cmp(g, p, n, copy, ncopy, HRAX);
+	return j_jcc(&g->b, 5);					/* jne */
 }
 
 /* The words gen_check compares with, from bytes: p's copy */
@@ -751,6 +766,9 @@ static void gen_check_data(struct jgen *g, const uint8_t *p,
 struct jinsns {
 	unsigned n;
 	bool ends;	/* the last one ends the run (JMP, CALL, RET, H_INTERP) */
+	unsigned nchunks;
+	/* each chunk's first instruction, and its bytes' offset from p */
+	unsigned first[JIT_CHUNKS], off[JIT_CHUNKS];
 	struct dc_entry e[JIT_INSNS];
 };
 
@@ -796,12 +814,16 @@ static void jit_decode(struct jinsns *in, const uint8_t *p,
 					      JIT_SNAP - 8 - len : JIT_CROSS);
 	in->n = 0;
 	in->ends = false;
+	in->nchunks = 0;
 	for (int c = 0; c < JIT_CHUNKS && !in->ends; c++) {
 		if ((size_t)(q - (snap + 8)) >= room)
 			break;
 		dc_build(&blk, q, snap + JIT_SNAP);
 		if (!blk.n)
 			break;
+		in->first[c] = in->n;
+		in->off[c] = q - (snap + 8);
+		in->nchunks = c + 1;
 		memcpy(&in->e[in->n], blk.e, blk.n * sizeof(blk.e[0]));
 		in->n += blk.n;
 		in->ends = ends_run(&blk.e[blk.n - 1]);
@@ -878,6 +900,24 @@ unsigned jit_gen_worth(const uint8_t *p, const uint8_t *end,
 
 	jit_decode(&blk, p, end, next, snap);
 	return jit_count(&blk, end - p, next, &nbytes, &tail);
+}
+
+/*
+ * Before the first instruction of a block's chunk after its first (the
+ * n bytes at p, its part to check): compare them with their copy, as the
+ * entry does the first chunk's, else leave as stale there. So a block
+ * left early (a loop round through its first few instructions, a branch
+ * out) compares only the bytes it ran, not all up to 336: chunk by chunk
+ * what it runs was compared since it was entered, and no store into the
+ * page it runs from happens in between (that leaves the block).
+ */
+static void gen_chunk_check(struct jgen *g, const uint8_t *p, unsigned n,
+			    uint8_t **copy, unsigned *ncopy)
+{
+	jit_gen_save(g);
+	gen_check_cmp(g, p, n, copy, ncopy, HRDX);
+	jit_add_exit(g, j_jcc(&g->b, 5), X_STALE, g->rip, g->idx);
+	jit_gen_mem_done(g);
 }
 
 /*
@@ -1015,8 +1055,8 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 {
 	struct jinsns blk;
 	struct jgen gen, *g = &gen;
-	uint8_t *entry = b->p, *copy[JIT_BYTES / 8 + 2], *stale;
-	unsigned ncopy;
+	uint8_t *entry = b->p, *copy[JIT_CHUNKS][JIT_BYTES / 8 + 2], *stale;
+	unsigned ncopy[JIT_CHUNKS] = { 0 }, lo[JIT_CHUNKS], hi[JIT_CHUNKS];
 	bool live[JIT_INSNS + 1];
 	unsigned n = 0, nbytes = 0, i;
 	uint8_t snap[JIT_SNAP];
@@ -1061,7 +1101,17 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 		live[i] = reads || (!sets && live[i + 1]);
 	}
 
-	stale = gen_check(g, p, nbytes - tail, copy, &ncopy);
+	/* the bytes of each chunk to compare: the first's at the entry */
+	for (unsigned c = 0; c < blk.nchunks; c++) {
+		lo[c] = blk.off[c];
+		hi[c] = c + 1 < blk.nchunks ? blk.off[c + 1] : nbytes - tail;
+		if (hi[c] > nbytes - tail)
+			hi[c] = nbytes - tail;
+		if (lo[c] > hi[c] || (c && blk.first[c] >= n))
+			lo[c] = hi[c];
+	}
+	g->entry = entry;
+	stale = gen_check(g, p, hi[0] - lo[0], copy[0], &ncopy[0]);
 	gen_pick_regs(g, &blk, n);
 	gen_reload(g, 0xffff);
 	g->body = g->b.p;
@@ -1110,6 +1160,10 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 				gen_restore(&g->b);
 			g->saved = false;
 		}
+		for (unsigned c = 1; c < blk.nchunks; c++)
+			if (blk.first[c] == i && hi[c] > lo[c])
+				gen_chunk_check(g, p + lo[c], hi[c] - lo[c],
+						copy[c], &ncopy[c]);
 		if (tail && i == n - 1)
 			gen_next_check(g, next, snap + 8 + nbytes - tail,
 				       tail);
@@ -1150,7 +1204,10 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	j_mov_rimm(&g->b, HRSI, rip);
 	j_patch(j_riprel(&g->b, 0x48, 0x8d, HRDI), entry);	/* lea */
 	j_goto(&g->b, env->stale_out);
-	gen_check_data(g, p, snap + 8, nbytes - tail, copy, ncopy);
+	for (unsigned c = 0; c < blk.nchunks; c++)
+		if (ncopy[c])
+			gen_check_data(g, p + lo[c], snap + 8 + lo[c],
+				       hi[c] - lo[c], copy[c], ncopy[c]);
 	if (g->bad)
 		g->b.full = true;
 	*b = g->b;

@@ -23,7 +23,8 @@
 #define JIT_EXITS	96
 #define JIT_MISS_JUMPS	12	/* jumps to one instruction's miss exit */
 
-enum { X_MISS, X_CHAIN };
+/* X_STALE: a miss exit that also finds the block stale (gen_chunk_check) */
+enum { X_MISS, X_CHAIN, X_STALE };
 
 /* An exit jumped to from the body, emitted after it */
 struct jexit {
@@ -56,6 +57,7 @@ struct jgen {
 	uint64_t start;		/* the block's first instruction */
 	const uint8_t *body;	/* its code after the byte check */
 	const uint8_t *top;	/* the body after its flag load */
+	const uint8_t *entry;	/* the block's first byte of code */
 	bool loops;		/* it jumps back to its start (gen_loop_exit) */
 	uint64_t rip, next;	/* this instruction's and the next one's */
 	unsigned idx;		/* its index in the block */
