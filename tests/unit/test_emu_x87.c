@@ -345,9 +345,125 @@ static void test_x87_fault_keeps_state(void)
 		fault_case(cases[i], 7);
 }
 
+/*
+ * The last instruction and data pointers: FNSTENV after FLD [rdi] and
+ * FADD st0, st0, and after FLD [rsp-16] (SS), on the host and in the emu
+ * CPU; FIP relative to the code, FDP to RDI or RSP, FOP, and FCS/FDS the
+ * CPU's own CS, DS and SS. FXSAVE and FXSAVE64 (which this AMD host
+ * stores only with an exception pending) must hold what FNSTENV has
+ */
+static const uint8_t ptr_code[] = {
+	0xdb, 0xe3,				/* 0: fninit */
+	0xdd, 0x07,				/* 2: fld qword [rdi] */
+	0xd8, 0xc0,				/* 4: fadd st0, st0 */
+	0xd9, 0x77, 0x40,			/* 6: fnstenv [rdi+64] */
+	0x0f, 0xae, 0x87, 0x00, 0x01, 0, 0,	/* fxsave [rdi+256] */
+	0x48, 0x0f, 0xae, 0x87, 0x00, 0x03, 0, 0, /* fxsave64 [rdi+768] */
+	0x48, 0x89, 0x67, 0x08,			/* mov [rdi+8], rsp */
+	0x8c, 0x57, 0x10,			/* mov [rdi+16], ss */
+	0x8c, 0x5f, 0x12,			/* mov [rdi+18], ds */
+	0x8c, 0x4f, 0x14,			/* mov [rdi+20], cs */
+	0x36, 0xd9, 0x44, 0x24, 0xf0,		/* 37: fld dword ss:[rsp-16] */
+	0xd9, 0x77, 0x60,			/* fnstenv [rdi+96] */
+	0xdb, 0xe3,				/* fninit */
+};
+
+static void ptr_state(uint8_t *m, uint64_t code, uint64_t data, uint32_t *o)
+{
+	uint64_t rsp;
+	uint16_t ss, ds, cs;
+
+	memcpy(&rsp, m + 8, 8);
+	memcpy(&ss, m + 16, 2);
+	memcpy(&ds, m + 18, 2);
+	memcpy(&cs, m + 20, 2);
+	/* FIP - code, FCS - CS, FOP, FDP - data, FDS - DS; then for [rsp] */
+	for (int k = 0; k < 2; k++) {
+		uint8_t *e = m + 64 + 32 * k;
+		uint32_t w[4];
+
+		memcpy(w, e + 12, 16);
+		o[6 * k + 0] = w[0] - (uint32_t)code;
+		o[6 * k + 1] = (uint16_t)w[1] - cs;
+		o[6 * k + 2] = w[1] >> 16;
+		o[6 * k + 3] = w[2] - (uint32_t)(k ? rsp : data);
+		o[6 * k + 4] = (uint16_t)w[3] - (k ? ss : ds);
+		o[6 * k + 5] = w[3] >> 16;
+	}
+}
+
+static void test_x87_pointers(void)
+{
+	static uint8_t host[1280] __attribute__((aligned(64)));
+	uint8_t code[sizeof(ptr_code) + 1], *buf;
+	struct emu_test *t = emu_test_init64();
+	uint32_t h[12], e[12];
+	uint8_t *m = emu_test_ptr(t, BASE);
+	uint64_t v;
+	uint32_t w;
+
+	buf = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED) {
+		SKIP("no executable memory for the host's run");
+		emu_test_free(t);
+		return;
+	}
+	memcpy(code, ptr_code, sizeof(ptr_code));
+	code[sizeof(ptr_code)] = 0xc3;
+	memcpy(buf, code, sizeof(code));
+	memset(host, 0, sizeof(host));
+	((void (*)(void *))buf)(host);
+	ptr_state(host, (uint64_t)buf, (uint64_t)host, h);
+
+	code[sizeof(ptr_code)] = 0xf4;
+	memset(m, 0, 1280);
+	t->cpu.gpr[R_DI] = BASE;
+	emu_test_run(t, code, sizeof(code));
+	CHECK_EQ(emu_test_vector(t), -1);
+	ptr_state(m, EMU_TEST_CODE, BASE, e);
+	for (int i = 0; i < 12; i++)
+		if (e[i] != h[i])
+			printf("  word %d: %x, the host's %x\n", i, e[i], h[i]);
+	CHECK(!memcmp(e, h, sizeof(e)));
+	CHECK_EQ(h[0], 4);	/* the FADD */
+	CHECK_EQ(h[2], 0x0c0);
+	CHECK_EQ(h[8], 0x144);	/* d9 44 */
+	CHECK_EQ(h[9], (uint32_t)-16);
+
+	/* FXSAVE: FOP, FIP, FCS, FDP, FDS as FNSTENV stored them */
+	CHECK_EQ(m[256 + 6] | m[256 + 7] << 8, 0x0c0);
+	memcpy(&w, m + 256 + 8, 4);
+	CHECK_EQ(w, EMU_TEST_CODE + 4);
+	CHECK_EQ(m[256 + 12] | m[256 + 13] << 8, t->cpu.seg[SEG_CS].selector);
+	memcpy(&w, m + 256 + 16, 4);
+	CHECK_EQ(w, BASE);
+	CHECK_EQ(m[256 + 20] | m[256 + 21] << 8, t->cpu.seg[SEG_DS].selector);
+	/* FXSAVE64: 64-bit FIP and FDP */
+	CHECK_EQ(m[768 + 6] | m[768 + 7] << 8, 0x0c0);
+	memcpy(&v, m + 768 + 8, 8);
+	CHECK_EQ(v, EMU_TEST_CODE + 4);
+	memcpy(&v, m + 768 + 16, 8);
+	CHECK_EQ(v, BASE);
+	/* FNINIT cleared them; FXRSTOR64 of that image brings them back */
+	CHECK_EQ(t->cpu.fip, 0);
+	{
+		static const uint8_t rst[] = { 0x48, 0x0f, 0xae, 0x8f, 0x00,
+					       0x03, 0, 0, 0xf4 };
+
+		emu_test_run(t, rst, sizeof(rst));
+		CHECK_EQ(t->cpu.fip, EMU_TEST_CODE + 4);
+		CHECK_EQ(t->cpu.fdp, BASE);
+		CHECK_EQ(t->cpu.fop, 0x0c0);
+	}
+	munmap(buf, 4096);
+	emu_test_free(t);
+}
+
 int main(void)
 {
 	RUN(test_x87_against_host);
 	RUN(test_x87_fault_keeps_state);
+	RUN(test_x87_pointers);
 	return test_summary();
 }

@@ -165,6 +165,9 @@ struct emu_cpu {
 	uint32_t mxcsr;
 	uint16_t fcw, fsw, ftw;	/* ftw: full tag word, 11 = empty */
 	uint8_t fpr[8][10];	/* x87 R0..R7, 80-bit extended format */
+	/* the last non-control x87 instruction: its RIP, CS, opcode, operand */
+	uint64_t fip, fdp;
+	uint16_t fcs, fds, fop;
 
 	/* Derived mode, refreshed by cpu_update_mode(). */
 	int cpl;

@@ -55,6 +55,7 @@ void decode_modrm(struct emu_cpu *cpu, struct insn *in, int imm_bytes)
 				ea += fetch_n(cpu, 2);
 		}
 		in->ea = ea & 0xffff;
+		in->eseg = in->seg != SEG_NONE ? in->seg : defseg;
 		in->addr = seg_lin(cpu, in, defseg, in->ea);
 		return;
 	}
@@ -90,6 +91,7 @@ void decode_modrm(struct emu_cpu *cpu, struct insn *in, int imm_bytes)
 	if (in->asize == 4)
 		ea &= 0xffffffffULL;
 	in->ea = ea;
+	in->eseg = in->seg != SEG_NONE ? in->seg : defseg;
 	in->addr = seg_lin(cpu, in, defseg, ea);
 }
 

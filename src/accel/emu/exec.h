@@ -25,6 +25,7 @@ struct insn {
 	bool mem;
 	uint64_t ea;		/* its offset (effective address) */
 	uint64_t addr;		/* linear address of a memory operand */
+	uint8_t eseg;		/* its segment (the override or the default) */
 };
 
 static inline uint64_t size_mask(int size)

@@ -3,7 +3,10 @@
  * x87 control: FNINIT, FNCLEX, FLDCW/FNSTCW, FNSTSW, the environment and
  * state images (FLDENV/FNSTENV/FRSTOR/FNSAVE, 32-bit protected-mode
  * layout), and FXSAVE/FXRSTOR of the x87 registers, MXCSR and the XMM
- * registers. The register stack and arithmetic are in x87_ops.c.
+ * registers (FXSAVE64 with REX.W: 64-bit FIP and FDP). The last
+ * instruction and data pointers and opcode (FIP, FCS, FDP, FDS, FOP) are
+ * kept here for every non-control x87 instruction. The register stack
+ * and arithmetic are in x87_ops.c.
  */
 #include <string.h>
 
@@ -48,6 +51,26 @@ static void x87_init(struct emu_cpu *cpu)
 	cpu->fcw = 0x37f;
 	cpu->fsw = 0;
 	cpu->ftw = 0xffff;
+	cpu->fip = cpu->fdp = 0;
+	cpu->fcs = cpu->fds = cpu->fop = 0;
+}
+
+/*
+ * A non-control x87 instruction done: it is the last instruction (FIP,
+ * FCS, FOP: the low 3 bits of its first opcode byte and its ModRM byte)
+ * and, with a memory operand, that is the last data (FDP, FDS). CPUID
+ * has neither FDP_EXCPTN_ONLY nor "FCS and FDS deprecated", so both are
+ * kept for every instruction, as older Intel parts do
+ */
+static void x87_last(struct emu_cpu *cpu, const struct insn *in)
+{
+	cpu->fip = cpu->insn_rip;
+	cpu->fcs = cpu->seg[SEG_CS].selector;
+	cpu->fop = (in->op & 7) << 8 | in->modrm;
+	if (in->mem) {
+		cpu->fdp = in->ea;
+		cpu->fds = cpu->seg[in->eseg].selector;
+	}
 }
 
 /*
@@ -81,6 +104,28 @@ static uint16_t tag_word(const struct emu_cpu *cpu)
 	return tw;
 }
 
+/*
+ * FIP, FCS, FDP and FDS from an image at p: the 32-bit layout (FIP, FCS,
+ * FDP, FDS at 0, 4, 8, 12) or FXSAVE's 64-bit one (FIP at 0, FDP at 8)
+ */
+static void load_pointers(struct emu_cpu *cpu, const uint8_t *p, bool w64)
+{
+	uint32_t v;
+
+	if (w64) {
+		memcpy(&cpu->fip, p, 8);
+		memcpy(&cpu->fdp, p + 8, 8);
+		cpu->fcs = cpu->fds = 0;
+		return;
+	}
+	memcpy(&v, p, 4);
+	cpu->fip = v;
+	memcpy(&cpu->fcs, p + 4, 2);
+	memcpy(&v, p + 8, 4);
+	cpu->fdp = v;
+	memcpy(&cpu->fds, p + 12, 2);
+}
+
 /* FNSTENV/FNSAVE image: 28 bytes, then ST(0)..ST(7) for FNSAVE */
 static void store_env(struct emu_cpu *cpu, struct insn *in, bool regs)
 {
@@ -92,6 +137,14 @@ static void store_env(struct emu_cpu *cpu, struct insn *in, bool regs)
 	memcpy(img + 4, &cpu->fsw, 2);
 	memcpy(img + 8, &tw, 2);
 	/* the reserved upper halves of those three: ones, as hardware has */
+	uint32_t fip = cpu->fip, fdp = cpu->fdp;
+	uint32_t cs_op = cpu->fcs | (uint32_t)(cpu->fop & 0x7ff) << 16;
+	uint32_t ds = cpu->fds | 0xffff0000u;
+
+	memcpy(img + 12, &fip, 4);
+	memcpy(img + 16, &cs_op, 4);
+	memcpy(img + 20, &fdp, 4);
+	memcpy(img + 24, &ds, 4);
 	for (int i = 2; i < 12; i += 4)
 		img[i] = img[i + 1] = 0xff;
 	for (int i = 0; regs && i < 8; i++)
@@ -108,6 +161,8 @@ static void load_env(struct emu_cpu *cpu, struct insn *in, bool regs)
 	memcpy(&cpu->fcw, img + 0, 2);
 	memcpy(&cpu->fsw, img + 4, 2);
 	memcpy(&cpu->ftw, img + 8, 2);
+	load_pointers(cpu, img + 12, false);
+	cpu->fop = (img[18] | img[19] << 8) & 0x7ff;
 	top = (cpu->fsw >> 11) & 7;
 	for (int i = 0; regs && i < 8; i++)
 		memcpy(cpu->fpr[(top + i) & 7], img + 28 + 10 * i, 10);
@@ -153,6 +208,8 @@ void exec_x87(struct emu_cpu *cpu, struct insn *in)
 		}
 		if (!x87_exec_mem(cpu, in))
 			insn_ud(cpu, in);
+		else
+			x87_last(cpu, in);
 		return;
 	}
 	if (op == 0xdb && in->modrm == 0xe3) {
@@ -169,6 +226,8 @@ void exec_x87(struct emu_cpu *cpu, struct insn *in)
 	}
 	if (!x87_exec_reg(cpu, in))
 		insn_ud(cpu, in);
+	else
+		x87_last(cpu, in);
 }
 
 void exec_fxsave(struct emu_cpu *cpu, struct insn *in, bool restore)
@@ -183,6 +242,18 @@ void exec_fxsave(struct emu_cpu *cpu, struct insn *in, bool restore)
 		memset(area, 0, sizeof(area));
 		memcpy(area + 0, &cpu->fcw, 2);
 		memcpy(area + 2, &cpu->fsw, 2);
+		memcpy(area + 6, &cpu->fop, 2);
+		if (in->rex & 8) {	/* REX.W: 64-bit FIP and FDP */
+			memcpy(area + 8, &cpu->fip, 8);
+			memcpy(area + 16, &cpu->fdp, 8);
+		} else {
+			uint32_t fip = cpu->fip, fdp = cpu->fdp;
+
+			memcpy(area + 8, &fip, 4);
+			memcpy(area + 12, &cpu->fcs, 2);
+			memcpy(area + 16, &fdp, 4);
+			memcpy(area + 20, &cpu->fds, 2);
+		}
 		for (int i = 0; i < 8; i++) {
 			unsigned p = (((cpu->fsw >> 11) & 7) + i) & 7;
 
@@ -208,6 +279,9 @@ void exec_fxsave(struct emu_cpu *cpu, struct insn *in, bool restore)
 	cpu->mxcsr = mxcsr;
 	memcpy(&cpu->fcw, area + 0, 2);
 	memcpy(&cpu->fsw, area + 2, 2);
+	memcpy(&cpu->fop, area + 6, 2);
+	cpu->fop &= 0x7ff;
+	load_pointers(cpu, area + 8, in->rex & 8);
 	cpu->ftw = 0;
 	for (int i = 0; i < 8; i++) {
 		unsigned p = (((cpu->fsw >> 11) & 7) + i) & 7;
