@@ -294,6 +294,13 @@ static void test_x87_against_host(void)
 	printf("  %d runs (%d #UD), %d differ in %d forms\n", runs, ud, fails,
 	       bad);
 	CHECK_EQ(fails, 0);
+	/* the emu CPU left the host's x87 unit at its default FCW */
+	{
+		uint16_t cw;
+
+		__asm__ volatile("fnstcw %0" : "=m"(cw));
+		CHECK_EQ(cw, 0x37f);
+	}
 	munmap(buf, 4096);
 	emu_test_free(t);
 }

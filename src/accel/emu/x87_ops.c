@@ -27,6 +27,17 @@
  * and FCOMI/FUCOMI(P) run with the guest's arithmetic flags in the host's
  * RFLAGS. The transcendental instructions are the host's (this host's
  * FSIN is the reference).
+ *
+ * The fast path (fast_form) skips FRSTOR and FNSAVE where no stack fault
+ * and no unmasked exception can happen (every exception masked, the
+ * registers read in use, ST(7) empty for a push) and the instruction
+ * changes no more of FSW than the flags, TOP and C1 (arithmetic, loads,
+ * stores, FLD/FST/FXCH of registers, FCHS, FABS, the constants) or C0..C3
+ * (FCOM, FUCOM and their popping forms): the registers it reads go onto
+ * the host's empty stack (FLD m80), FLDCW sets the guest's FCW only when
+ * it is not 0x37f, the stub runs, FNSTSW gives the flags, C bits and how
+ * far TOP moved, and FSTP m80 takes back the registers left. The host's
+ * flags are cleared before and after, its FCW is 0x37f again after.
  */
 #include <string.h>
 
@@ -125,6 +136,203 @@ static unsigned top(const struct emu_cpu *cpu)
 	return (cpu->fsw >> 11) & 7;
 }
 
+static bool empty(const struct emu_cpu *cpu, unsigned phys)
+{
+	return ((cpu->ftw >> (2 * (phys & 7))) & 3) == 3;
+}
+
+#define FSW_C1	0x0200u
+#define FSW_CC	0x4700u
+#define FAST_PUSH	0x10	/* the form pushes */
+
+/*
+ * The fast path's forms, which need no FRSTOR and FNSAVE: those that
+ * read ST(0)..ST(k) (k < 0: none) and may push, pop or write one
+ * register, with no exception unmasked, no register they read empty and,
+ * for a push, ST(7) empty (so no stack fault is possible); then what
+ * the instruction changes of FSW besides the flags and TOP is only C1
+ * (the arithmetic, loads, stores, moves) or C0..C3 (the compares).
+ * Returns k + 1 | FAST_PUSH, or -1 for the general path; *cc: the
+ * condition codes the form writes
+ */
+static int fast_form(uint8_t op, uint8_t m, bool mem, unsigned *cc)
+{
+	int r = (m >> 3) & 7, i = m & 7;
+
+	*cc = FSW_C1;
+	if (mem) {
+		switch (op) {
+		case 0xd8: case 0xda: case 0xdc: case 0xde:
+			if (r == 2 || r == 3)
+				*cc = FSW_CC;
+			return 1;
+		case 0xd9: case 0xdd:
+			return r == 0 ? FAST_PUSH : r >= 2 && r <= 3 ? 1 :
+			       op == 0xdd && r == 1 ? 1 : -1;
+		case 0xdb:
+			return r == 0 || r == 5 ? FAST_PUSH :
+			       (r >= 1 && r <= 3) || r == 7 ? 1 : -1;
+		case 0xdf:
+			return r == 0 || r == 5 ? FAST_PUSH : r == 4 ? -1 : 1;
+		}
+		return -1;
+	}
+	switch (op) {
+	case 0xd8:
+	case 0xdc:
+		if (r == 2 || r == 3)
+			*cc = FSW_CC;
+		return i + 1;
+	case 0xde:
+		if (i == 0)	/* the result in the register it pops */
+			return -1;
+		if (r == 2 || r == 3) {
+			if (r == 3 && i != 1)
+				return -1;
+			*cc = FSW_CC;
+		}
+		return i + 1;
+	case 0xd9:
+		if (m < 0xc8)
+			return (i + 1) | FAST_PUSH;	/* FLD ST(i) */
+		if (m < 0xd0)
+			return i + 1;			/* FXCH */
+		if (m == 0xe0 || m == 0xe1)
+			return 1;			/* FCHS, FABS */
+		if (m >= 0xe8 && m <= 0xee)
+			return FAST_PUSH;		/* constants */
+		return -1;
+	case 0xdd:
+		if (m >= 0xe0 && m < 0xf0)
+			*cc = FSW_CC;			/* FUCOM(P) */
+		return m >= 0xd0 && m < 0xf0 ? i + 1 : -1;
+	case 0xda:
+		*cc = FSW_CC;
+		return m == 0xe9 ? 2 : -1;		/* FUCOMPP */
+	}
+	return -1;
+}
+
+/*
+ * The fast path's host run: ST(0)..ST(n-1) of regs onto the host's
+ * empty x87 stack, no exception flag set, the guest's FCW where it is not
+ * the host's 0x37f, the stub, then FSW (*sw) and the registers left on
+ * the host's stack back into regs, ST(0) first: their count
+ */
+static unsigned fast_run(uint8_t (*regs)[10], unsigned n, const uint8_t *stub,
+			 void *mem, uint16_t fcw, uint16_t *sw)
+{
+	uint16_t def = 0x37f, after;
+	uint8_t *p = regs[n];
+	unsigned cnt = n, before, d, left;
+
+	__asm__ volatile("fnstsw %%ax\n\t"
+			 "test $0x3f, %%al\n\t"
+			 "jz 1f\n\t"
+			 "fnclex\n"
+			 "1:\n\t"
+			 "test %%ecx, %%ecx\n\t"
+			 "jz 3f\n"
+			 "2:\n\t"
+			 "fldt -10(%%rdx)\n\t"
+			 "sub $10, %%rdx\n\t"
+			 "dec %%ecx\n\t"
+			 "jnz 2b\n"
+			 "3:\n\t"
+			 "fnstsw %%ax\n\t"
+			 "movzwl %%ax, %%ecx\n\t"
+			 "cmpw $0x37f, %[fcw]\n\t"
+			 "je 4f\n\t"
+			 "fldcw %[fcw]\n"
+			 "4:\n\t"
+			 "mov %[mem], %%rax\n\t"
+			 "lea -128(%%rsp), %%rsp\n\t"
+			 "call *%[stub]\n\t"
+			 "lea 128(%%rsp), %%rsp\n\t"
+			 "fnstsw %%ax\n\t"
+			 "test $0x3f, %%al\n\t"
+			 "jz 5f\n\t"
+			 "fnclex\n"
+			 "5:\n\t"
+			 "cmpw $0x37f, %[fcw]\n\t"
+			 "je 6f\n\t"
+			 "fldcw %[def]\n"
+			 "6:"
+			 : "=&a"(after), "+c"(cnt), "+d"(p)
+			 : [stub] "r"(stub), [mem] "r"(mem), [fcw] "m"(fcw),
+			   [def] "m"(def)
+			 : X87_CLOBBERS);
+	before = cnt;
+	*sw = after;
+	/* TOP one less for a push, one more for each pop */
+	d = ((before >> 11) - ((unsigned)after >> 11)) & 7;
+	left = n + (d == 1) - (d >= 6 ? 8 - d : 0);
+	p = regs[0];
+	cnt = left;
+	__asm__ volatile("test %%ecx, %%ecx\n\t"
+			 "jz 2f\n"
+			 "1:\n\t"
+			 "fstpt (%%rdx)\n\t"
+			 "add $10, %%rdx\n\t"
+			 "dec %%ecx\n\t"
+			 "jnz 1b\n"
+			 "2:"
+			 : "+c"(cnt), "+d"(p)
+			 :
+			 : X87_CLOBBERS);
+	return left;
+}
+
+/*
+ * The fast path, if the form and state allow it (else false, nothing
+ * done): the instruction on the registers it reads; for a store, the
+ * bytes in mem, which the caller writes to guest memory before it calls
+ * fast_commit
+ */
+struct fast {
+	uint8_t regs[9][10];
+	unsigned n, left, cc;
+	uint16_t sw;
+};
+
+static bool fast_exec(struct emu_cpu *cpu, int form, unsigned cc,
+		      const uint8_t *stub, void *mem, struct fast *f)
+{
+	unsigned t = top(cpu), n = form & 0xf;
+
+	if ((cpu->fcw & 0x3f) != 0x3f)
+		return false;
+	if ((form & FAST_PUSH) && !empty(cpu, t - 1))
+		return false;
+	for (unsigned i = 0; i < n; i++) {
+		if (empty(cpu, t + i))
+			return false;
+		memcpy(f->regs[i], cpu->fpr[(t + i) & 7], 10);
+	}
+	f->n = n;
+	f->cc = cc;
+	f->left = fast_run(f->regs, n, stub, mem, cpu->fcw, &f->sw);
+	return true;
+}
+
+/* The state after the fast path: TOP, tags, registers, flags, C bits */
+static void fast_commit(struct emu_cpu *cpu, const struct fast *f)
+{
+	unsigned t = top(cpu), nt = (t + f->n - f->left) & 7;
+
+	for (unsigned i = f->left; i < f->n; i++)	/* popped */
+		cpu->ftw |= 3u << (2 * ((t + i - f->left) & 7));
+	for (unsigned i = 0; i < f->left; i++) {
+		unsigned p = (nt + i) & 7;
+
+		memcpy(cpu->fpr[p], f->regs[i], 10);
+		cpu->ftw &= ~(3u << (2 * p));
+	}
+	cpu->fsw = (cpu->fsw & ~(0x3800u | f->cc)) | nt << 11 |
+		   (f->sw & (f->cc | 0x7f));
+	x87_sync_es(cpu);
+}
+
 /* The guest's state as the host is to run it: no exception flag set */
 static void to_image(const struct emu_cpu *cpu, struct fpu_image *img)
 {
@@ -188,13 +396,21 @@ bool x87_exec_reg(struct emu_cpu *cpu, struct insn *in)
 {
 	const uint8_t *stub;
 	struct fpu_image img;
+	struct fast f;
 	bool flags;
 	uint64_t fl;
+	unsigned cc;
+	int form;
 
 	if (!reg_form(in->op, in->modrm, &flags))
 		return false;
 	stub = cvisor_x87_reg_stubs +
 	       8 * ((in->op - 0xd8) * 64 + (in->modrm - 0xc0));
+	form = fast_form(in->op, in->modrm, false, &cc);
+	if (form >= 0 && fast_exec(cpu, form, cc, stub, NULL, &f)) {
+		fast_commit(cpu, &f);
+		return true;
+	}
 	to_image(cpu, &img);
 	if (flags) {
 		fl = host_exec_flags(&img, stub, cpu->rflags & FL_X87);
@@ -234,17 +450,29 @@ bool x87_exec_mem(struct emu_cpu *cpu, struct insn *in)
 			      8 * ((in->op - 0xd8) * 8 + (in->reg & 7));
 	struct fpu_image img, again;
 	uint8_t buf[16], other[16];
+	unsigned cc;
+	int form = fast_form(in->op, in->modrm, true, &cc);
+	struct fast f;
 
 	if (!size)
 		return false;
 	if (size > 0) {		/* a load: read first, may fault */
 		mem_read_buf(cpu, in->addr, buf, size);
+		if (form >= 0 && fast_exec(cpu, form, cc, stub, buf, &f)) {
+			fast_commit(cpu, &f);
+			return true;
+		}
 		to_image(cpu, &img);
 		host_exec(&img, stub, buf);
 		from_image(cpu, &img);
 		return true;
 	}
 	size = -size;
+	if (form >= 0 && fast_exec(cpu, form, cc, stub, buf, &f)) {
+		mem_write_buf(cpu, in->addr, buf, size);	/* may fault */
+		fast_commit(cpu, &f);
+		return true;
+	}
 	to_image(cpu, &img);
 	again = img;
 	memset(buf, 0xa5, sizeof(buf));
