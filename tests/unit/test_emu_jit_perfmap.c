@@ -26,7 +26,7 @@ static void test_jit_perfmap(void)
 	struct emu_test *t;
 	char path[64], line[256];
 	uintptr_t lo, hi;
-	bool block = false, enter = false, tlb = false, outside = false;
+	bool block = false, enter = false, stub = false, outside = false;
 	unsigned lines = 0;
 	FILE *f;
 
@@ -65,8 +65,8 @@ static void test_jit_perfmap(void)
 			block = true;
 		if (!strcmp(name, "jit_stub:enter"))
 			enter = true;
-		if (!strcmp(name, "jit_stub:tlb_read64"))
-			tlb = true;
+		if (!strcmp(name, "jit_stub:miss_out"))
+			stub = true;
 	}
 	fclose(f);
 	unlink(path);
@@ -74,7 +74,7 @@ static void test_jit_perfmap(void)
 	CHECK(!outside);
 	CHECK(block);
 	CHECK(enter);
-	CHECK(tlb);
+	CHECK(stub);
 }
 
 int main(void)

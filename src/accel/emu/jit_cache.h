@@ -95,8 +95,6 @@ struct jit_env {
 	const uint8_t *exit;		/* back to jit_run */
 	const uint8_t *exit_interp;	/* the same, the interpreter next */
 	struct jit_front *front;	/* the table the lookups look in */
-	/* soft-TLB lookups by [CPL 3][write][size slot] */
-	const uint8_t *tlb[2][2][4];
 	/* the interpreter runs RSI + (EDI >> 8) next, EDI & 255 were done */
 	const uint8_t *miss_out[2];
 	/* by [CPL 3][store flags]: to V, EDI instructions done */

@@ -197,9 +197,9 @@ static int gen_tlb_lookup(struct jbuf *b, int size, bool write, bool user,
 	int32_t t = OFF(tlb);
 	int n = 0;
 
-	/* RSI = the entry's offset in cpu->tlb */
-	j_mov_mr(b, 8, jreg(HRSI), HRDI);
-	j_shift_mi(b, 8, 5, jreg(HRSI), 12 - 5);		/* shr */
+	/* RSI = the entry's offset in cpu->tlb (from the low half) */
+	j_mov_mr(b, 4, jreg(HRSI), HRDI);
+	j_shift_mi(b, 4, 5, jreg(HRSI), 12 - 5);		/* shr */
 	j_alu_mi(b, 4, 4, jreg(HRSI), (TLB_SIZE - 1) << 5);	/* and */
 	/* the page of the access's last byte against the tag */
 	if (size > 1)
@@ -217,40 +217,14 @@ static int gen_tlb_lookup(struct jbuf *b, int size, bool write, bool user,
 	if (write) {
 		/* a store into the code page: the interpreter ends its block */
 		j_mov_mr(b, 8, jreg(HRDX), HRCX);
-		j_alu_mi(b, 8, 4, jreg(HRDX), (uint64_t)-4096);	/* and */
-		j_alu_rm(b, 8, 7, HRDX, jmem(HRBX, OFF(fetch_hva)));
-		miss[n++] = j_jcc(b, 4);			/* je */
+		j_alu_rm(b, 8, 6, HRDX, jmem(HRBX, OFF(fetch_hva)));	/* xor */
+		j_shift_mi(b, 8, 5, jreg(HRDX), 12);			/* shr */
+		miss[n++] = j_jcc(b, 4);				/* je */
 	}
 	return n;
 }
 
-/*
- * The lookup as a subroutine: RCX as gen_tlb_lookup says, else 0, with
- * ZF set exactly when it is 0 (a host address is never).
- */
-static const uint8_t *gen_tlb_stub(struct jbuf *b, int size, bool write,
-				   bool user)
-{
-	const uint8_t *start = b->p;
-	uint8_t *miss[2];
-	int nmiss = gen_tlb_lookup(b, size, write, user, miss);
-
-	jb8(b, 0xc3);						/* ret */
-	for (int i = 0; i < nmiss; i++)
-		j_patch(miss[i], b->p);
-	j_alu_mr(b, 4, 6, jreg(HRCX), HRCX);			/* xor ecx, ecx */
-	jb8(b, 0xc3);
-	return start;
-}
-
 _Static_assert(sizeof(struct tlb_entry) == 32, "the lookup's shr 7, and");
-
-/* CALL target */
-static void j_call(struct jbuf *b, const uint8_t *target)
-{
-	jb8(b, 0xe8);
-	j_patch(jb_rel32(b), target);
-}
 
 /* JMP target */
 static void j_goto(struct jbuf *b, const uint8_t *target)
@@ -394,22 +368,8 @@ static void gen_outs(struct jbuf *b, struct jit_env *env)
 
 void jit_gen_stubs(struct jbuf *b, struct jit_env *env)
 {
-	const uint8_t *outs;
+	const uint8_t *outs = b->p;
 
-	for (int u = 0; u < 2; u++)
-		for (int w = 0; w < 2; w++)
-			for (int s = 0; s < 4; s++) {
-				char name[32];
-
-				env->tlb[u][w][s] = gen_tlb_stub(b, 1 << s, w,
-								 u);
-				snprintf(name, sizeof(name), "tlb%s_%s%d",
-					 u ? "_user" : "", w ? "write" : "read",
-					 8 << s);
-				jit_perfmap_stub(env->tlb[u][w][s],
-						 b->p - env->tlb[u][w][s], name);
-			}
-	outs = b->p;
 	gen_outs(b, env);
 	jit_perfmap_stub(outs, env->dyn_out[1][1] - outs, "dyn_lookup");
 	jit_perfmap_stub(env->dyn_out[1][1], env->chain_out -
@@ -433,15 +393,18 @@ void jit_gen_save(struct jgen *g)
 /*
  * RCX = host address of size bytes at the linear address in RDI, or a
  * miss exit. The first lookup of an instruction saves the guest flags
- * first.
+ * first. The lookup is in the block, not a shared subroutine: no call
+ * and return, and its jumps go straight to the miss exit.
  */
 void jit_gen_tlb(struct jgen *g, int size, bool write)
 {
-	struct jbuf *b = &g->b;
+	uint8_t *miss[2];
+	int n;
 
 	jit_gen_save(g);
-	j_call(b, g->env->tlb[g->user][write][DC_SIZE_SLOT(size)]);
-	jit_miss_if(g, 4);						/* je */
+	n = gen_tlb_lookup(&g->b, size, write, g->user, miss);
+	for (int i = 0; i < n; i++)
+		jit_add_exit(g, miss[i], X_MISS, g->rip, g->idx);
 }
 
 /*
