@@ -333,6 +333,46 @@ static inline void jd_sse_arith(struct jd_prog *pg, struct jd_rand *r,
 	jd_emit(pg, size, false, false, op, 2, regf, rm, imm, nimm);
 }
 
+/*
+ * An x87 data instruction, which the translator leaves to the
+ * interpreter: a memory form (loads, stores, arithmetic of every operand
+ * format) or a register form (arithmetic, compares, FLD/FST/FXCH, FCMOV,
+ * FCOMI, the constants and one-operand forms)
+ */
+static inline void jd_x87(struct jd_prog *pg, struct jd_rand *r,
+			  struct jd_rm rm, bool fs)
+{
+	static const uint8_t mem_forms[][2] = {
+		{ 0xd8, 0 }, { 0xd8, 3 }, { 0xd8, 6 }, { 0xd9, 0 },
+		{ 0xd9, 3 }, { 0xda, 1 }, { 0xda, 7 }, { 0xdb, 0 },
+		{ 0xdb, 1 }, { 0xdb, 3 }, { 0xdb, 5 }, { 0xdb, 7 },
+		{ 0xdc, 4 }, { 0xdc, 5 }, { 0xdd, 0 }, { 0xdd, 2 },
+		{ 0xdd, 3 }, { 0xde, 1 }, { 0xdf, 5 }, { 0xdf, 7 },
+	};
+	static const uint8_t reg_forms[][2] = {
+		{ 0xd8, 0xc0 }, { 0xd8, 0xf8 }, { 0xdc, 0xe8 }, { 0xde, 0xc8 },
+		{ 0xd9, 0xc0 }, { 0xd9, 0xc8 }, { 0xdd, 0xd8 }, { 0xd8, 0xd0 },
+		{ 0xda, 0xc0 }, { 0xdb, 0xe8 }, { 0xdf, 0xf0 }, { 0xd9, 0xe0 },
+		{ 0xd9, 0xe8 }, { 0xd9, 0xfa }, { 0xd9, 0xfc }, { 0xd9, 0xfe },
+	};
+	uint8_t op;
+
+	if (rm.mem) {
+		const uint8_t *f = mem_forms[jd_r(r, sizeof(mem_forms) /
+						    sizeof(mem_forms[0]))];
+
+		op = f[0];
+		jd_emit(pg, 4, false, fs, &op, 1, f[1], rm, 0, 0);
+		return;
+	}
+	const uint8_t *f = reg_forms[jd_r(r, sizeof(reg_forms) /
+					    sizeof(reg_forms[0]))];
+	bool one = f[0] == 0xd9 && f[1] >= 0xe0;
+
+	pg->code[pg->len++] = f[0];
+	pg->code[pg->len++] = f[1] + (one ? 0 : jd_r(r, 8));
+}
+
 /* [r15 + d32] for RDI or RSI: in the data, now and then near a page end */
 static inline void jd_lea_r15(struct jd_prog *pg, struct jd_rand *r,
 			      int reg)
@@ -698,7 +738,10 @@ static inline void jd_insn(struct jd_prog *pg, struct jd_rand *r, int idx)
 		jd_sse(pg, r, rm, fs);
 		break;
 	case 25: case 26:	/* SSE arithmetic, compares, conversions */
-		jd_sse_arith(pg, r, rm, fs);
+		if (jd_r(r, 3))
+			jd_sse_arith(pg, r, rm, fs);
+		else
+			jd_x87(pg, r, rm, fs);	/* or x87 */
 		break;
 	case 21:		/* REP STOS, REP MOVS */
 		jd_rep_str(pg, r, size);
@@ -927,6 +970,9 @@ static inline void jd_setup(struct emu_test *t, struct jd_rand *r,
 	}
 	t->cpu.fsw = jd_r(r, 8) << 11;
 	t->cpu.ftw = jd_r(r, 1u << 16);
+	/* FCW: any rounding and precision, now and then exceptions unmasked */
+	t->cpu.fcw = 0x40 | jd_r(r, 16) << 8 |
+		     (jd_r(r, 4) ? 0x3f : jd_r(r, 64));
 	/* an unmasked exception: #XM, or #UD without OSXMMEXCPT */
 	if (jd_r(r, 2))
 		t->cpu.cr4 |= CR4_OSXMMEXCPT;
@@ -1012,7 +1058,9 @@ static inline int jd_compare(const struct jd_prog *pg,
 			bad = 1;
 		}
 	if (!bad && (memcmp(a->cpu.fpr, b->cpu.fpr, sizeof(a->cpu.fpr)) ||
-		     a->cpu.fsw != b->cpu.fsw || a->cpu.ftw != b->cpu.ftw)) {
+		     a->cpu.fsw != b->cpu.fsw || a->cpu.ftw != b->cpu.ftw ||
+		     a->cpu.fip != b->cpu.fip || a->cpu.fdp != b->cpu.fdp ||
+		     a->cpu.fop != b->cpu.fop)) {
 		snprintf(why, whylen, "x87: fsw %04x ftw %04x vs %04x %04x",
 			 a->cpu.fsw, a->cpu.ftw, b->cpu.fsw, b->cpu.ftw);
 		bad = 1;
