@@ -32,8 +32,10 @@
  * and no unmasked exception can happen (every exception masked, the
  * registers read in use, ST(7) empty for a push) and the instruction
  * changes no more of FSW than the flags, TOP and C1 (arithmetic, loads,
- * stores, FLD/FST/FXCH of registers, FCHS, FABS, the constants) or C0..C3
- * (FCOM, FUCOM and their popping forms): the registers it reads go onto
+ * stores, FLD/FST/FXCH of registers, FCHS, FABS, the constants), C0..C3
+ * (FCOM, FUCOM and their popping forms) or none (FCMOVcc, FCOMI, FUCOMI
+ * and FCOMIP/FUCOMIP, with the guest's arithmetic flags in the host's
+ * RFLAGS, which keep C1 on this host): the registers it reads go onto
  * the host's empty stack (FLD m80), FLDCW sets the guest's FCW only when
  * it is not 0x37f, the stub runs, FNSTSW gives the flags, C bits and how
  * far TOP moved, and FSTP m80 takes back the registers left. The host's
@@ -144,6 +146,7 @@ static bool empty(const struct emu_cpu *cpu, unsigned phys)
 #define FSW_C1	0x0200u
 #define FSW_CC	0x4700u
 #define FAST_PUSH	0x10	/* the form pushes */
+#define FAST_FLAGS	0x20	/* it reads or writes RFLAGS */
 
 /*
  * The fast path's forms, which need no FRSTOR and FNSAVE: those that
@@ -207,8 +210,18 @@ static int fast_form(uint8_t op, uint8_t m, bool mem, unsigned *cc)
 			*cc = FSW_CC;			/* FUCOM(P) */
 		return m >= 0xd0 && m < 0xf0 ? i + 1 : -1;
 	case 0xda:
+		*cc = 0;	/* FCMOVcc, FCOMI: C1 as it was, as here */
+		if (m < 0xe0)				/* FCMOVcc */
+			return (i + 1) | FAST_FLAGS;
 		*cc = FSW_CC;
 		return m == 0xe9 ? 2 : -1;		/* FUCOMPP */
+	case 0xdb:	/* FCMOVNcc, FUCOMI, FCOMI */
+		*cc = 0;
+		return m < 0xe0 || (m >= 0xe8 && m < 0xf8) ?
+		       (i + 1) | FAST_FLAGS : -1;
+	case 0xdf:	/* FUCOMIP, FCOMIP */
+		*cc = 0;
+		return m >= 0xe8 && m < 0xf8 ? (i + 1) | FAST_FLAGS : -1;
 	}
 	return -1;
 }
@@ -220,11 +233,13 @@ static int fast_form(uint8_t op, uint8_t m, bool mem, unsigned *cc)
  * the host's stack back into regs, ST(0) first: their count
  */
 static unsigned fast_run(uint8_t (*regs)[10], unsigned n, const uint8_t *stub,
-			 void *mem, uint16_t fcw, uint16_t *sw)
+			 void *mem, uint16_t fcw, uint16_t *sw, uint64_t *fl,
+			 unsigned flags)
 {
 	uint16_t def = 0x37f, after;
 	uint8_t *p = regs[n];
 	unsigned cnt = n, before, d, left;
+	uint64_t f = *fl;
 
 	__asm__ volatile("fnstsw %%ax\n\t"
 			 "test $0x3f, %%al\n\t"
@@ -247,7 +262,19 @@ static unsigned fast_run(uint8_t (*regs)[10], unsigned n, const uint8_t *stub,
 			 "4:\n\t"
 			 "mov %[mem], %%rax\n\t"
 			 "lea -128(%%rsp), %%rsp\n\t"
+			 "test %[flags], %[flags]\n\t"
+			 "jz 7f\n\t"
+			 "pushfq\n\t"
+			 "andq $~0x8d5, (%%rsp)\n\t"
+			 "orq %[f], (%%rsp)\n\t"
+			 "popfq\n\t"
 			 "call *%[stub]\n\t"
+			 "pushfq\n\t"
+			 "popq %[f]\n\t"
+			 "jmp 8f\n"
+			 "7:\n\t"
+			 "call *%[stub]\n"
+			 "8:\n\t"
 			 "lea 128(%%rsp), %%rsp\n\t"
 			 "fnstsw %%ax\n\t"
 			 "test $0x3f, %%al\n\t"
@@ -258,12 +285,13 @@ static unsigned fast_run(uint8_t (*regs)[10], unsigned n, const uint8_t *stub,
 			 "je 6f\n\t"
 			 "fldcw %[def]\n"
 			 "6:"
-			 : "=&a"(after), "+c"(cnt), "+d"(p)
+			 : "=&a"(after), "+c"(cnt), "+d"(p), [f] "+r"(f)
 			 : [stub] "r"(stub), [mem] "r"(mem), [fcw] "m"(fcw),
-			   [def] "m"(def)
+			   [def] "m"(def), [flags] "r"(flags)
 			 : X87_CLOBBERS);
 	before = cnt;
 	*sw = after;
+	*fl = f;
 	/* TOP one less for a push, one more for each pop */
 	d = ((before >> 11) - ((unsigned)after >> 11)) & 7;
 	left = n + (d == 1) - (d >= 6 ? 8 - d : 0);
@@ -298,6 +326,8 @@ struct fast {
 static bool fast_exec(struct emu_cpu *cpu, int form, unsigned cc,
 		      const uint8_t *stub, void *mem, struct fast *f)
 {
+	uint64_t fl = cpu->rflags & FL_X87;
+
 	unsigned t = top(cpu), n = form & 0xf;
 
 	if ((cpu->fcw & 0x3f) != 0x3f)
@@ -311,7 +341,11 @@ static bool fast_exec(struct emu_cpu *cpu, int form, unsigned cc,
 	}
 	f->n = n;
 	f->cc = cc;
-	f->left = fast_run(f->regs, n, stub, mem, cpu->fcw, &f->sw);
+	f->left = fast_run(f->regs, n, stub, mem, cpu->fcw, &f->sw, &fl,
+			   form & FAST_FLAGS);
+	if (form & FAST_FLAGS)
+		cpu->rflags = (cpu->rflags & ~(uint64_t)FL_X87) |
+			      (fl & FL_X87);
 	return true;
 }
 
