@@ -289,6 +289,20 @@ static void test_x87_against_host(void)
 			bad += f != 0;
 		}
 	}
+	/* prefixes: LOCK is #UD, the others change nothing here */
+	static const uint8_t prefixed[][3] = {
+		{ 0xf0, 0xd8, 0xc1 }, { 0xf0, 0xdd, 0x07 }, { 0x66, 0xd8, 0x07 },
+		{ 0x66, 0xdf, 0x3f }, { 0x48, 0xdd, 0x07 }, { 0x48, 0xdb, 0x3f },
+		{ 0xf3, 0xd8, 0xc9 }, { 0xf2, 0xde, 0xf9 }, { 0x41, 0xd9, 0xc9 },
+		{ 0x2e, 0xd8, 0x37 }, { 0x65, 0xdc, 0x07 },
+	};
+	for (size_t k = 0; k < sizeof(prefixed) / sizeof(prefixed[0]) && !only;
+	     k++) {
+		int f = run_insn(t, buf, prefixed[k], 3, 24, &runs, &ud);
+
+		fails += f;
+		bad += f != 0;
+	}
 	sigaction(SIGFPE, &old_fpe, NULL);
 	sigaction(SIGILL, &old_ill, NULL);
 	printf("  %d runs (%d #UD), %d differ in %d forms\n", runs, ud, fails,

@@ -173,6 +173,9 @@ void exec_x87(struct emu_cpu *cpu, struct insn *in)
 {
 	uint8_t op = in->op;
 
+	/* no x87 instruction takes LOCK: #UD before #NM (this host too) */
+	if (in->lock)
+		insn_ud(cpu, in);
 	if (cpu->cr0 & (CR0_EM | CR0_TS))	/* EM or TS */
 		cpu_raise_noerr(cpu, EXC_NM);
 	decode_modrm(cpu, in, 0);
