@@ -169,12 +169,14 @@ static __attribute__((noinline)) void run_loop(struct emu_cpu *cpu,
 		if (cpu->jit && !one && cpu->code64) {
 			long interp, ran, done;
 
-			/* its floating point's MXCSR flags (sse_mxcsr.c) */
-			sse_host_clear();
 			in_jit = true;
 			ran = jit_run(cpu, left, &interp);
 			in_jit = false;
-			sse_host_fold(cpu);
+			/* its floating point's MXCSR flags (sse_mxcsr.c) */
+			if (cpu->jit_fp) {
+				cpu->jit_fp = false;
+				sse_host_fold(cpu);
+			}
 
 			if (jit_stats_on)
 				jit_stats_note(cpu, ran, left);
@@ -225,7 +227,10 @@ void cpu_run_batch(struct emu_cpu *cpu, long max, const atomic_bool *stop)
 		lf_sync(cpu);	/* a fault inside the decode cache */
 		if (in_jit) {	/* a fault that ended translated code */
 			in_jit = false;
-			sse_host_fold(cpu);
+			if (cpu->jit_fp) {
+				cpu->jit_fp = false;
+				sse_host_fold(cpu);
+			}
 		} else {	/* perhaps within SSE floating point */
 			sse_host_clear();
 		}

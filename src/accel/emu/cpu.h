@@ -235,6 +235,13 @@ struct emu_cpu {
 	 * them back.
 	 */
 	uint16_t jit_flags;
+	/*
+	 * Translated floating point ran in this jit_run: its block cleared
+	 * the host's MXCSR flags first (through jit_mxcsr), and the run loop
+	 * ORs them into the guest's after it (sse_mxcsr.c)
+	 */
+	bool jit_fp;
+	uint32_t jit_mxcsr;
 	bool dc_stop;		/* end the decoded block here (dcache.c) */
 	uint64_t dc_zero;	/* always 0: a decoded address's absent register */
 

@@ -132,6 +132,7 @@ static void movdqu(struct jbuf *b, bool load, int x, struct jop m)
 static void gen_mxcsr_check(struct jgen *g)
 {
 	struct jbuf *b = &g->b;
+	uint8_t *done;
 
 	if (g->mxcsr_ok)
 		return;
@@ -141,6 +142,18 @@ static void gen_mxcsr_check(struct jgen *g)
 	j_alu_mi(b, 4, 4, jreg(T), ~MXCSR_STATUS);		/* and */
 	j_alu_mi(b, 4, 7, jreg(T), MXCSR_DEFAULT);		/* cmp */
 	jit_miss_if(g, 5);					/* jne */
+	/*
+	 * The run's first: clear the host's flags, which the VMM's own
+	 * floating point may have set since, so that those the run loop
+	 * takes after the run are the translated code's (sse_mxcsr.c)
+	 */
+	j_alu_mi(b, 1, 7, jmem(HRBX, OFF(jit_fp)), 0);		/* cmp */
+	done = j_jcc(b, 5);					/* jne */
+	j_mov_mi(b, 1, jmem(HRBX, OFF(jit_fp)), 1);
+	jx(b, 4, 0xae0f, 2, 3, jmem(HRBX, OFF(jit_mxcsr)));	/* stmxcsr */
+	j_alu_mi(b, 4, 4, jmem(HRBX, OFF(jit_mxcsr)), ~MXCSR_STATUS);
+	jx(b, 4, 0xae0f, 2, 2, jmem(HRBX, OFF(jit_mxcsr)));	/* ldmxcsr */
+	j_patch(done, b->p);
 }
 
 /*

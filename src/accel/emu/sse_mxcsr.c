@@ -19,9 +19,13 @@
  *
  * The translator's floating point runs only while the guest's MXCSR is
  * the default (all masked, status bits aside), as the host's own
- * instructions: the run loop clears the host's flags before a translated
- * run and ORs what they hold afterwards (or at a fault that ended it)
- * into the guest's MXCSR. The interpreter leaves none in the host's.
+ * instructions: a run's first block with floating point clears the
+ * host's flags (the VMM's own C floating point may have left some) and
+ * sets cpu->jit_fp, and after that run (or at a fault that ended it)
+ * the run loop ORs what they hold into the guest's MXCSR. The
+ * interpreter leaves none in the host's. A run without translated
+ * floating point costs no STMXCSR (there were two each run, 2% of the
+ * xz decompressor's time).
  */
 #include <string.h>
 
