@@ -142,6 +142,70 @@ static void test_jit_far_nx(void)
 }
 
 /*
+ * The same CALL through a register (the block at L1) before and after
+ * its target's page is mapped elsewhere: the exit's own slot holds the
+ * block it went to for FN_LIN, whose bytes (at FN_A) are unchanged, so
+ * the slot may be used only while FN_LIN still maps to that host page.
+ */
+static void test_jit_far_remap_site(void)
+{
+	static const uint8_t code[] = {
+		0xb8, 0x00, 0x00, 0x00, 0x01,		/* mov eax, FN_LIN */
+		0xbf, 0x02, 0x00, 0x00, 0x00,		/* mov edi, 2 */
+		0xb9, 0xd0, 0x07, 0x00, 0x00,		/* mov ecx, 2000 */
+		0xff, 0xd0,				/* L1: call rax */
+		0xff, 0xc9,				/* dec ecx */
+		0x75, 0xfa,				/* jnz L1 */
+		0x48, 0xc7, 0x06, 0x87, 0x00, 0x60, 0x01, /* mov qword [rsi], FN_B|0x87 */
+		0x0f, 0x01, 0x38,			/* invlpg [rax] */
+		0xb9, 0xd0, 0x07, 0x00, 0x00,		/* mov ecx, 2000 */
+		0xff, 0xcf,				/* dec edi */
+		0x75, 0xe7,				/* jnz L1 */
+		0xf4,					/* hlt */
+	};
+	struct emu_test *t = dispatch_init();
+
+	t->cpu.gpr[R_SI] = PD8;
+	emu_test_run(t, code, sizeof(code));
+	CHECK(t->cpu.halted);
+	CHECK_EQ(emu_test_vector(t), -1);
+	CHECK_EQ(t->cpu.gpr[R_DX], 2000 + 2000 * 100);
+	CHECK(jit_stat_enters(t->cpu.jit) < 400);
+	dispatch_free(t);
+}
+
+/* The same CALL site before and after its target's page is made NX */
+static void test_jit_far_nx_site(void)
+{
+	static const uint8_t code[] = {
+		0xb8, 0x00, 0x00, 0x00, 0x01,		/* mov eax, FN_LIN */
+		0xbf, 0x02, 0x00, 0x00, 0x00,		/* mov edi, 2 */
+		0xb9, 0xd0, 0x07, 0x00, 0x00,		/* mov ecx, 2000 */
+		0xff, 0xd0,				/* L1: call rax */
+		0xff, 0xc9,				/* dec ecx */
+		0x75, 0xfa,				/* jnz L1 */
+		0x80, 0x4e, 0x07, 0x80,			/* or byte [rsi+7], 0x80: NX */
+		0x0f, 0x01, 0x38,			/* invlpg [rax] */
+		0x8b, 0x18,				/* mov ebx, [rax]: fills the TLB */
+		0x90,					/* nop */
+		0xb9, 0xd0, 0x07, 0x00, 0x00,		/* mov ecx, 2000 */
+		0xff, 0xcf,				/* dec edi */
+		0x75, 0xe7,				/* jnz L1 */
+		0xf4,					/* hlt */
+	};
+	struct emu_test *t = dispatch_init();
+
+	t->cpu.gpr[R_SI] = PD8;
+	emu_test_run(t, code, sizeof(code));
+	CHECK(t->cpu.halted);
+	CHECK_EQ(emu_test_vector(t), EXC_PF);
+	CHECK_EQ(t->cpu.gpr[R_DX], 2000);
+	CHECK_EQ(t->cpu.gpr[R_DI], 1);
+	CHECK_EQ(t->cpu.cr2, FN_LIN);
+	dispatch_free(t);
+}
+
+/*
  * Two blocks whose pages share the TLB's entry (1024 direct-mapped
  * entries: 0x100000 and 0x900000 both index 256) jump to each other
  * through a register: each jump finds the entry taken by the other page.
@@ -224,5 +288,7 @@ int main(void)
 	RUN(test_jit_far_remap);
 	RUN(test_jit_far_rewrite);
 	RUN(test_jit_far_nx);
+	RUN(test_jit_far_remap_site);
+	RUN(test_jit_far_nx_site);
 	return test_summary();
 }

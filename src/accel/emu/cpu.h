@@ -227,6 +227,7 @@ struct emu_cpu {
 	uint8_t *jit_link;
 	uint8_t *jit_stale;
 	uint64_t jit_stale_rip;	/* that block's RIP */
+	const uint8_t **jit_slot;	/* the exit slot last gone through */
 	uint8_t jit_exit;
 	/*
 	 * The guest's arithmetic flags while translated code runs, as LAHF

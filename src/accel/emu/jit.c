@@ -188,6 +188,7 @@ static void jit_flush(struct jit *j, struct emu_cpu *cpu)
 	j->old.code = NULL;
 	j->flushes++;
 	cpu->jit_link = NULL;
+	cpu->jit_slot = NULL;
 	jit_perfmap_flush();
 }
 
@@ -497,6 +498,13 @@ long jit_run(struct emu_cpu *cpu, long max, long *interp)
 		j->enters++;
 		j->enter(cpu, f->code);
 		if (cpu->jit_stale) {
+			/*
+			 * An exit's slot that led there (jit_gen.c) would
+			 * lead there again: it goes to the lookup next time
+			 */
+			if (cpu->jit_slot &&
+			    cpu->jit_slot[JIT_IC_CODE / 8] == cpu->jit_stale)
+				cpu->jit_slot[JIT_IC_PAGE / 8] = NULL;
 			/* a chained block perhaps: in this page, at RIP */
 			jit_restale(j, cpu);
 			j->stale++;

@@ -51,6 +51,18 @@ struct jit_cache {
 };
 
 /* The chain slots still free: each holds where a chained jump goes */
+/*
+ * An exit's own slot (gen_ic_exit): the block it went to last and the
+ * host page that block was found at, then for a target that varies (RET,
+ * JMP/CALL through a register or memory) that block's RIP and a word
+ * unused: two words or four, so that slots stay in the two-word steps
+ * of chain slots (where the jump goes first; jit_rechain walks them). A
+ * slot with no block has page 0, which no host page is.
+ */
+#define JIT_IC_CODE	0
+#define JIT_IC_PAGE	8
+#define JIT_IC_RIP	16
+
 struct jit_slots {
 	const uint8_t **next, **end;
 };
@@ -97,10 +109,18 @@ struct jit_env {
 	struct jit_front *front;	/* the table the lookups look in */
 	/* the interpreter runs RSI + (EDI >> 8) next, EDI & 255 were done */
 	const uint8_t *miss_out[2];
-	/* by [CPL 3][store flags]: to V, EDI instructions done */
-	const uint8_t *dyn_out[2][2];
 	/* by [CPL 3]: to V, after a SUB of the budget whose flags are live */
 	const uint8_t *far_out[2];
+	/*
+	 * An exit's own slot (RDI, jit_gen.c) by [CPL 3][fixed target, a
+	 * slot of two words]: ic_check, called after a SUB of the budget
+	 * whose flags are live, returns when the slot's block is V's and may
+	 * run (RCX, RDX, RSI), else goes to jit_run or to ic_miss, the
+	 * lookup, which points the slot at V's block when the front table
+	 * has it.
+	 */
+	const uint8_t *ic_check[2][2];
+	const uint8_t *ic_miss[2][2];
 	const uint8_t *chain_out;	/* RDI: the slot to point, RIP in it */
 	const uint8_t *stale_out;	/* RDI: the stale entry, RSI its RIP */
 };

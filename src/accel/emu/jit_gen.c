@@ -226,6 +226,13 @@ static int gen_tlb_lookup(struct jbuf *b, int size, bool write, bool user,
 
 _Static_assert(sizeof(struct tlb_entry) == 32, "the lookup's shr 7, and");
 
+/* CALL target */
+static void j_call(struct jbuf *b, const uint8_t *target)
+{
+	jb8(b, 0xe8);
+	j_patch(jb_rel32(b), target);
+}
+
 /* JMP target */
 static void j_goto(struct jbuf *b, const uint8_t *target)
 {
@@ -254,6 +261,9 @@ static uint8_t *j_riprel(struct jbuf *b, uint8_t rex, uint8_t opc, int reg)
 	return jb_rel32(b);
 }
 
+/* What the lookup points at the block it finds: nothing, or RDI's slot */
+enum ic_fill { IC_NONE, IC_VARIES, IC_FIXED };
+
 /*
  * From a block's end to the block for the guest address in V (the budget
  * left, cpu->rip and cpu->jit_flags stored) without jit_run: the TLB's entry
@@ -264,7 +274,8 @@ static uint8_t *j_riprel(struct jbuf *b, uint8_t rex, uint8_t opc, int reg)
  * set). Moves the fetch window to V's page as jit_run would. A block
  * entered so checks its bytes as always; the budget bounds the run.
  */
-static void gen_lookup(struct jbuf *b, const struct jit_env *env, int user)
+static void gen_lookup(struct jbuf *b, const struct jit_env *env, int user,
+		       enum ic_fill fill)
 {
 	int32_t t = OFF(tlb);
 	uint8_t *miss[8], *page, *have;
@@ -295,7 +306,21 @@ static void gen_lookup(struct jbuf *b, const struct jit_env *env, int user)
 	jx(b, 8, 0x83, 1, 7, jmem(HRDX, offsetof(struct jit_front, user)));
 	jb8(b, user);						/* cmp */
 	miss[nmiss++] = j_jcc(b, 5);
-	jx(b, 4, 0xff, 1, 4, jmem(HRDX, offsetof(struct jit_front, code)));
+	if (fill != IC_NONE) {
+		/* the exit's slot (RDI) at this block: code, host page, RIP */
+		j_mov_rm(b, 8, HRAX, jmem(HRDX, offsetof(struct jit_front,
+							  code)));
+		j_mov_mr(b, 8, jmem(HRDI, JIT_IC_CODE), HRAX);
+		if (fill == IC_VARIES)
+			j_mov_mr(b, 8, jmem(HRDI, JIT_IC_RIP), V);
+		j_alu_mi(b, 8, 4, jreg(HRCX), (uint64_t)-4096);	/* and */
+		j_mov_mr(b, 8, jmem(HRDI, JIT_IC_PAGE), HRCX);
+		jb8(b, 0xff);					/* jmp rax */
+		jb8(b, 0xe0);
+	} else {
+		jx(b, 4, 0xff, 1, 4, jmem(HRDX, offsetof(struct jit_front,
+							 code)));
+	}
 	/* another page: its TLB entry, as jit_run's jit_fetch_page */
 	j_patch(page, b->p);
 	j_mov_mr(b, 4, jreg(HRDX), HRSI);
@@ -319,6 +344,74 @@ static void gen_lookup(struct jbuf *b, const struct jit_env *env, int user)
 		j_patch(miss[i], env->exit);
 }
 
+/*
+ * An exit's slot check, called with RDI = the slot and the flags of the
+ * SUB of the budget: returns when the slot holds V's block and that may
+ * run now (fixed: V is always the slot's target, else it must be the
+ * slot's RIP): V's page is the fetch window's, or the TLB lets CPL user
+ * run it from RAM (it becomes the fetch window, as in gen_lookup), at
+ * the host page the slot's block was found for. So the block the slot
+ * leads to is the one the front table gave for V's host address (its
+ * byte check tells whether that changed since), and a page unmapped,
+ * remapped or made non-executable is not run from it (and the slot is
+ * cpu->jit_slot, which jit_run clears when that block proves stale, so
+ * the slot leads to the block made again). Else it drops
+ * its return address and leaves for jit_run (budget spent) or the
+ * lookup, which points the slot at the block it finds.
+ */
+static void gen_ic_check(struct jbuf *b, struct jit_env *env, int user,
+			 bool fixed)
+{
+	int32_t t = OFF(tlb);
+	uint8_t *no[4], *other, *spent;
+	uint32_t need = user ? TLB_UX : TLB_X;
+	int n = 0;
+
+	env->ic_check[user][fixed] = b->p;
+	spent = j_jcc(b, 14);					/* jle */
+	if (!fixed) {
+		j_alu_rm(b, 8, 7, V, jmem(HRDI, JIT_IC_RIP));	/* cmp */
+		no[n++] = j_jcc(b, 5);				/* jne */
+	}
+	j_mov_mr(b, 8, jreg(HRSI), V);
+	j_shift_mi(b, 8, 5, jreg(HRSI), 12);			/* shr */
+	j_alu_rm(b, 8, 7, HRSI, jmem(HRBX, OFF(fetch_vpn)));	/* cmp */
+	other = j_jcc(b, 5);					/* jne */
+	j_mov_rm(b, 8, HRCX, jmem(HRBX, OFF(fetch_hva)));
+	j_alu_rm(b, 8, 7, HRCX, jmem(HRDI, JIT_IC_PAGE));	/* cmp */
+	no[n++] = j_jcc(b, 5);
+	j_mov_mr(b, 8, jmem(HRBX, OFF(jit_slot)), HRDI);
+	jb8(b, 0xc3);						/* ret */
+	j_patch(other, b->p);
+	j_mov_mr(b, 4, jreg(HRDX), HRSI);
+	j_alu_mi(b, 4, 4, jreg(HRDX), TLB_SIZE - 1);
+	j_shift_mi(b, 4, 4, jreg(HRDX), 5);
+	j_mov_mr(b, 8, jreg(HRCX), V);
+	j_alu_mi(b, 8, 4, jreg(HRCX), (uint64_t)-4096);		/* and */
+	j_alu_rm(b, 8, 6, HRCX, jmem_idx(HRBX, HRDX, 0, t +
+		 (int32_t)offsetof(struct tlb_entry, tag)));	/* xor */
+	j_test_mi(b, 8, jreg(HRCX), (uint64_t)-4096 | need);
+	no[n++] = j_jcc(b, 5);
+	j_mov_mr(b, 8, jreg(HRCX), V);
+	j_alu_mi(b, 8, 4, jreg(HRCX), (uint64_t)-4096);		/* and */
+	j_alu_rm(b, 8, 0, HRCX, jmem_idx(HRBX, HRDX, 0, t +
+		 (int32_t)offsetof(struct tlb_entry, addend)));	/* add */
+	j_alu_rm(b, 8, 7, HRCX, jmem(HRDI, JIT_IC_PAGE));	/* cmp */
+	no[n++] = j_jcc(b, 5);
+	j_mov_mr(b, 8, jmem(HRBX, OFF(fetch_vpn)), HRSI);
+	j_mov_mr(b, 8, jmem(HRBX, OFF(fetch_hva)), HRCX);
+	j_mov_mr(b, 8, jmem(HRBX, OFF(jit_slot)), HRDI);
+	jb8(b, 0xc3);						/* ret */
+	for (int i = 0; i < n; i++)
+		j_patch(no[i], b->p);
+	j_lea(b, 8, HRSP, jmem(HRSP, 8));
+	j_goto(b, env->ic_miss[user][fixed]);
+	j_patch(spent, b->p);
+	j_lea(b, 8, HRSP, jmem(HRSP, 8));
+	j_mov_mr(b, 8, jmem(HRBX, OFF(rip)), V);
+	j_goto(b, env->exit);
+}
+
 /* The exits' shared tails (jit_cache.h says what each takes) */
 static void gen_outs(struct jbuf *b, struct jit_env *env)
 {
@@ -326,20 +419,10 @@ static void gen_outs(struct jbuf *b, struct jit_env *env)
 	struct jop left = jmem(HRBX, OFF(jit_left));
 
 	for (int u = 0; u < 2; u++) {
-		uint8_t *lookup;
-
-		env->dyn_out[u][1] = b->p;
-		gen_commit(b);
-		env->dyn_out[u][0] = b->p;
-		j_mov_mr(b, 8, rip, V);
-		j_alu_mr(b, 8, 5, left, HRDI);
-		j_patch(j_jcc(b, 14), env->exit);		/* jle */
-		lookup = j_jmp(b);
 		env->far_out[u] = b->p;
 		j_mov_mr(b, 8, rip, V);
 		j_patch(j_jcc(b, 14), env->exit);		/* jle */
-		j_patch(lookup, b->p);
-		gen_lookup(b, env, u);
+		gen_lookup(b, env, u, IC_NONE);
 	}
 
 	env->chain_out = b->p;
@@ -364,6 +447,15 @@ static void gen_outs(struct jbuf *b, struct jit_env *env)
 	j_mov_mr(b, 8, jmem(HRBX, OFF(jit_stale_rip)), HRSI);
 	j_mov_mr(b, 8, jmem(HRBX, OFF(jit_stale)), HRDI);
 	j_goto(b, env->exit);
+
+	for (int u = 0; u < 2; u++) {
+		for (int f = 0; f < 2; f++) {
+			env->ic_miss[u][f] = b->p;
+			j_mov_mr(b, 8, rip, V);
+			gen_lookup(b, env, u, f ? IC_FIXED : IC_VARIES);
+			gen_ic_check(b, env, u, f);
+		}
+	}
 }
 
 void jit_gen_stubs(struct jbuf *b, struct jit_env *env)
@@ -371,14 +463,19 @@ void jit_gen_stubs(struct jbuf *b, struct jit_env *env)
 	const uint8_t *outs = b->p;
 
 	gen_outs(b, env);
-	jit_perfmap_stub(outs, env->dyn_out[1][1] - outs, "dyn_lookup");
-	jit_perfmap_stub(env->dyn_out[1][1], env->chain_out -
-			 env->dyn_out[1][1], "dyn_lookup_user");
+	jit_perfmap_stub(outs, env->far_out[1] - outs, "dyn_lookup");
+	jit_perfmap_stub(env->far_out[1], env->chain_out - env->far_out[1],
+			 "dyn_lookup_user");
 	jit_perfmap_stub(env->chain_out, env->miss_out[1] - env->chain_out,
 			 "chain_out");
 	jit_perfmap_stub(env->miss_out[1], env->stale_out - env->miss_out[1],
 			 "miss_out");
-	jit_perfmap_stub(env->stale_out, b->p - env->stale_out, "stale_out");
+	jit_perfmap_stub(env->stale_out, env->ic_miss[0][0] - env->stale_out,
+			 "stale_out");
+	jit_perfmap_stub(env->ic_miss[0][0], env->ic_miss[1][0] -
+			 env->ic_miss[0][0], "ic_lookup");
+	jit_perfmap_stub(env->ic_miss[1][0], b->p - env->ic_miss[1][0],
+			 "ic_lookup_user");
 }
 
 /* The guest flags into AL/AH before what changes the host's (jit_gen.h) */
@@ -462,14 +559,49 @@ static void gen_reload(struct jgen *g, uint16_t mask)
 			j_mov_rm(&g->b, 8, g->host[r], jmem(HRBX, GPR(r)));
 }
 
-/* The end of the block towards the address in V */
+/*
+ * On to the block for the address in V through the exit's own slot (RDI,
+ * see jit_gen_dyn_exit), after a SUB of the budget whose flags are live;
+ * fixed: V is always the same
+ */
+static void gen_ic_exit(struct jgen *g, bool fixed)
+{
+	struct jbuf *b = &g->b;
+	const uint8_t **slot;
+	long words = fixed ? 2 : 4;
+
+	if (g->slots->end - g->slots->next < words) {
+		g->bad = true;
+		return;
+	}
+	slot = g->slots->next;
+	g->slots->next += words;
+	memset(slot, 0, words * sizeof(*slot));
+	j_patch(j_riprel(b, 0x48, 0x8d, HRDI), (const uint8_t *)slot);
+	j_call(b, g->env->ic_check[g->user][fixed]);
+	jb8(b, 0xff);						/* jmp [rdi] */
+	jb8(b, 0x27);
+}
+
+/*
+ * The end of the block towards the address in V (RET, JMP and CALL
+ * through a register or memory). The exit has its own slot (jit_cache.h)
+ * with the last block it went on to: while V is that block's RIP and its
+ * page may run at the same host page (ic_check), it jumps there itself,
+ * through an indirect jump of its own that the host predicts by this
+ * exit alone, else through the lookup stub, which points the slot at
+ * the block it finds.
+ */
 void jit_gen_dyn_exit(struct jgen *g)
 {
 	struct jbuf *b = &g->b;
 
 	gen_writeback(g, g->dirty);
-	j_mov_ri32(b, HRDI, g->idx + 1);
-	j_goto(b, g->env->dyn_out[g->user][!g->synced]);
+	if (!g->synced)
+		gen_commit(b);
+	jx(b, 8, 0x83, 1, 5, jmem(HRBX, OFF(jit_left)));	/* sub imm8 */
+	jb8(b, g->idx + 1);
+	gen_ic_exit(g, false);
 }
 
 
@@ -502,14 +634,19 @@ static void gen_chain_exit(struct jgen *g, const struct jexit *x)
 			j_patch(j_jcc(b, 15), g->body);		/* jg */
 		}
 	}
-	/*
-	 * A target in another page (its TLB entry is looked at on every
-	 * jump), or out of budget: the lookup stub, which leaves for
-	 * jit_run when the SUB's flags say the budget is spent
-	 */
-	if ((x->rip >> 12) != (g->start >> 12) || x->rip == g->start) {
+	/* out of budget: far_out leaves for jit_run (the SUB's flags) */
+	if (x->rip == g->start) {
 		j_mov_rimm(b, V, x->rip);
 		j_goto(b, g->env->far_out[g->user]);
+		return;
+	}
+	/*
+	 * A target in another page (its TLB entry is looked at on every
+	 * jump): through a slot of its own, as a dynamic exit
+	 */
+	if ((x->rip >> 12) != (g->start >> 12)) {
+		j_mov_rimm(b, V, x->rip);
+		gen_ic_exit(g, true);
 		return;
 	}
 	if (g->slots->end - g->slots->next < 2) {
