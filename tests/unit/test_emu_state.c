@@ -23,7 +23,9 @@
 #define CPU_EFER	380
 #define CPU_MXCSR	828
 #define CPU_HALTED	918
-#define CPU_REGS_LEN	925			/* then the LAPIC */
+#define CPU_X87_PTRS	925			/* version 2: FIP FDP FCS FDS FOP */
+#define CPU_FOP		(CPU_X87_PTRS + 20)
+#define CPU_REGS_LEN	947			/* then the LAPIC */
 #define LAPIC_NOW	(CPU_REGS_LEN + 0)
 #define LAPIC_ID	(CPU_REGS_LEN + 16)
 #define LAPIC_LVT_TIMER	(CPU_REGS_LEN + 52)
@@ -161,6 +163,11 @@ static void test_cpu_roundtrip(void)
 	struct x86_sregs sa, sb;
 
 	setup_long_mode_cpu(ca);
+	ca->fip = 0xffffffff81001234ull;
+	ca->fdp = 0x7ffc12345678ull;
+	ca->fcs = 0x10;
+	ca->fds = 0x2b;
+	ca->fop = 0x5c1;
 	lapic_mmio_write(apic_of(a, 0), 0xf0, 0x1ff);	/* SVR: enabled */
 	lapic_mmio_write(apic_of(a, 0), 0x80, 0x20);	/* TPR */
 	CHECK_EQ(a->accel->send_msi(a, 0xfee00000, 0x45), 0);
@@ -184,6 +191,11 @@ static void test_cpu_roundtrip(void)
 	CHECK(same_sregs(&sa, &sb));
 	CHECK(!memcmp(ca->xmm, cb->xmm, sizeof(ca->xmm)));
 	CHECK(!memcmp(ca->fpr, cb->fpr, sizeof(ca->fpr)));
+	CHECK_EQ(cb->fip, ca->fip);
+	CHECK_EQ(cb->fdp, ca->fdp);
+	CHECK_EQ(cb->fcs, 0x10);
+	CHECK_EQ(cb->fds, 0x2b);
+	CHECK_EQ(cb->fop, 0x5c1);
 	CHECK_EQ(cb->lstar, ca->lstar);
 	CHECK_EQ(cb->kernel_gs_base, ca->kernel_gs_base);
 	CHECK(cb->halted && cb->nmi_blocked && cb->code64 && cb->lma);
@@ -418,6 +430,23 @@ static void test_bad_cpu_sections(void)
 	poke(b, v, &cpu, LAPIC_ID, &u32, 4, "APIC ID");
 	u32 = 3u << 17;
 	poke(b, v, &cpu, LAPIC_LVT_TIMER, &u32, 4, "timer mode");
+	u32 = 0x800;
+	poke(b, v, &cpu, CPU_FOP, &u32, 2, "FOP");
+
+	/* version 1, without the x87 pointers, loads them as zeros */
+	{
+		size_t n = cpu.n - (CPU_REGS_LEN - CPU_X87_PTRS);
+		uint8_t *v1 = malloc(n);
+
+		memcpy(v1, cpu.p, CPU_X87_PTRS);
+		memcpy(v1 + CPU_X87_PTRS, cpu.p + CPU_REGS_LEN,
+		       cpu.n - CPU_REGS_LEN);
+		cpu_of(b, 0)->fip = 1;
+		CHECK_EQ(blob_load_raw(b, v, "cpu0", 1, v1, n, err,
+				       sizeof(err)), 0);
+		CHECK_EQ(cpu_of(b, 0)->fip, 0);
+		free(v1);
+	}
 
 	/* After all that, the good section still loads. */
 	CHECK(load_ok(b, v, &cpu));

@@ -295,13 +295,14 @@ uint64_t cpu_get_flags(struct emu_cpu *cpu);
 /*
  * state.c: the CPU's registers in a snapshot section (vmm/state.h), with
  * emu.c's wait-for-SIPI state. The load validates everything it reads and
- * changes nothing when it fails (the reason goes to state_fail).
+ * changes nothing when it fails (the reason goes to state_fail); version 1
+ * has no x87 instruction and data pointers (loaded as zeros).
  */
 struct state_writer;
 struct state_reader;
 void cpu_state_save(struct emu_cpu *cpu, bool wait_sipi,
 		    struct state_writer *w);
-int cpu_state_load(struct emu_cpu *cpu, bool *wait_sipi,
+int cpu_state_load(struct emu_cpu *cpu, bool *wait_sipi, uint32_t version,
 		   struct state_reader *r);
 
 /* dcache.c: NULL on allocation failure (the CPU then decodes each time) */

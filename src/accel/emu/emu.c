@@ -33,6 +33,8 @@
 #define EMU_BATCH	200000	/* instructions between kick checks */
 /* Format version of the "cpu<id>" and "emu" sections (docs/snapshot.md) */
 #define EMU_STATE_VERSION	1
+/* "cpu<id>": 2 adds the x87 pointers (FIP, FDP, FCS, FDS, FOP); 1 loads */
+#define EMU_CPU_VERSION		2
 
 struct emu_vcpu {
 	struct emu_cpu cpu;
@@ -456,7 +458,7 @@ static int emu_vcpu_save(struct vcpu *vcpu, struct state_writer *w)
 {
 	struct emu_vcpu *ev = vcpu->accel_data;
 
-	state_section_begin(w, EMU_STATE_VERSION, "cpu%d", vcpu->id);
+	state_section_begin(w, EMU_CPU_VERSION, "cpu%d", vcpu->id);
 	cpu_state_save(&ev->cpu, ev->wait_sipi, w);
 	lapic_save(ev->cpu.apic, w);
 	state_section_end(w);
@@ -469,11 +471,11 @@ static int emu_vcpu_load(struct vcpu *vcpu, struct state_reader *r,
 	struct emu_vcpu *ev = vcpu->accel_data;
 	int ret;
 
-	if (version != EMU_STATE_VERSION)
+	if (version < 1 || version > EMU_CPU_VERSION)
 		return state_fail(r, "cpu%d: emu state version %u, this "
-				  "cvisor reads %u", vcpu->id, version,
-				  EMU_STATE_VERSION);
-	ret = cpu_state_load(&ev->cpu, &ev->wait_sipi, r);
+				  "cvisor reads 1 to %u", vcpu->id, version,
+				  EMU_CPU_VERSION);
+	ret = cpu_state_load(&ev->cpu, &ev->wait_sipi, version, r);
 	if (ret)
 		return ret;
 	ret = lapic_load(ev->cpu.apic, r);

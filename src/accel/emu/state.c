@@ -101,10 +101,16 @@ void cpu_state_save(struct emu_cpu *c, bool wait_sipi, struct state_writer *w)
 	state_put_u8(w, wait_sipi);
 	state_put_u8(w, c->events);
 	state_put_u8(w, c->sipi_vector);
+	/* version 2: the x87 last instruction and data pointers, opcode */
+	state_put_u64(w, c->fip);
+	state_put_u64(w, c->fdp);
+	state_put_u16(w, c->fcs);
+	state_put_u16(w, c->fds);
+	state_put_u16(w, c->fop);
 }
 
 static void get_regs(struct state_reader *r, struct emu_cpu *c,
-		     bool *wait_sipi, int *err)
+		     bool *wait_sipi, uint32_t version, int *err)
 {
 	for (int i = 0; i < 16; i++)
 		c->gpr[i] = sread_u64(r, err);
@@ -155,6 +161,15 @@ static void get_regs(struct state_reader *r, struct emu_cpu *c,
 	*wait_sipi = sread_bool(r, err);
 	c->events = sread_u8(r, err);
 	c->sipi_vector = sread_u8(r, err);
+	c->fip = c->fdp = 0;
+	c->fcs = c->fds = c->fop = 0;
+	if (version >= 2) {
+		c->fip = sread_u64(r, err);
+		c->fdp = sread_u64(r, err);
+		c->fcs = sread_u16(r, err);
+		c->fds = sread_u16(r, err);
+		c->fop = sread_u16(r, err);
+	}
 }
 
 /*
@@ -204,12 +219,14 @@ static const char *check_cpu(struct emu_cpu *c, char *buf, size_t len)
 		return "SFMASK or TSC_AUX wider than 32 bits";
 	if (c->mxcsr & ~MXCSR_DEFINED)
 		return "MXCSR has reserved bits set";
+	if (c->fop > 0x7ff)
+		return "x87 FOP wider than 11 bits";
 	if (c->events & ~(CPU_EV_INIT | CPU_EV_SIPI))
 		return "unknown pending CPU events";
 	return NULL;
 }
 
-int cpu_state_load(struct emu_cpu *cpu, bool *wait_sipi,
+int cpu_state_load(struct emu_cpu *cpu, bool *wait_sipi, uint32_t version,
 		   struct state_reader *r)
 {
 	struct emu_cpu *c = malloc(sizeof(*c));
@@ -221,7 +238,7 @@ int cpu_state_load(struct emu_cpu *cpu, bool *wait_sipi,
 	if (!c)
 		return state_fail(r, "cpu%d: out of memory", cpu->id);
 	*c = *cpu;
-	get_regs(r, c, &sipi, &err);
+	get_regs(r, c, &sipi, version, &err);
 	if (err) {
 		free(c);
 		return state_fail(r, "cpu%d: %s", cpu->id, sread_error(err));
