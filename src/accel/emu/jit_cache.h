@@ -107,6 +107,8 @@ struct jit_env {
 	const uint8_t *exit;		/* back to jit_run */
 	const uint8_t *exit_interp;	/* the same, the interpreter next */
 	struct jit_front *front;	/* the table the lookups look in */
+	/* soft-TLB lookups at CPL 0-2 by [write][size slot] (jit_gen_tlb) */
+	const uint8_t *tlb[2][4];
 	/* the interpreter runs RSI + (EDI >> 8) next, EDI & 255 were done */
 	const uint8_t *miss_out[2];
 	/* by [CPL 3]: to V, after a SUB of the budget whose flags are live */

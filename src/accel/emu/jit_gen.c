@@ -226,6 +226,24 @@ static int gen_tlb_lookup(struct jbuf *b, int size, bool write, bool user,
 
 _Static_assert(sizeof(struct tlb_entry) == 32, "the lookup's shr 7, and");
 
+/*
+ * The lookup as a subroutine: RCX as gen_tlb_lookup says, else 0, with
+ * ZF set exactly when it is 0 (a host address is never).
+ */
+static const uint8_t *gen_tlb_stub(struct jbuf *b, int size, bool write)
+{
+	const uint8_t *start = b->p;
+	uint8_t *miss[2];
+	int nmiss = gen_tlb_lookup(b, size, write, false, miss);
+
+	jb8(b, 0xc3);						/* ret */
+	for (int i = 0; i < nmiss; i++)
+		j_patch(miss[i], b->p);
+	j_alu_mr(b, 4, 6, jreg(HRCX), HRCX);			/* xor ecx, ecx */
+	jb8(b, 0xc3);
+	return start;
+}
+
 /* CALL target */
 static void j_call(struct jbuf *b, const uint8_t *target)
 {
@@ -460,7 +478,19 @@ static void gen_outs(struct jbuf *b, struct jit_env *env)
 
 void jit_gen_stubs(struct jbuf *b, struct jit_env *env)
 {
-	const uint8_t *outs = b->p;
+	const uint8_t *outs;
+
+	for (int w = 0; w < 2; w++)
+		for (int s = 0; s < 4; s++) {
+			char name[32];
+
+			env->tlb[w][s] = gen_tlb_stub(b, 1 << s, w);
+			snprintf(name, sizeof(name), "tlb_%s%d",
+				 w ? "write" : "read", 8 << s);
+			jit_perfmap_stub(env->tlb[w][s], b->p - env->tlb[w][s],
+					 name);
+		}
+	outs = b->p;
 
 	gen_outs(b, env);
 	jit_perfmap_stub(outs, env->far_out[1] - outs, "dyn_lookup");
@@ -490,8 +520,12 @@ void jit_gen_save(struct jgen *g)
 /*
  * RCX = host address of size bytes at the linear address in RDI, or a
  * miss exit. The first lookup of an instruction saves the guest flags
- * first. The lookup is in the block, not a shared subroutine: no call
- * and return, and its jumps go straight to the miss exit.
+ * first. The lookup is in the block (no call and return, its jumps
+ * straight to the miss exit) at CPL 3 and in a block that jumps back to
+ * its start; elsewhere a call to the shared one keeps the block ~45
+ * bytes an operand smaller: the kernel's code is mostly run a few times
+ * (a Debian boot made 231 flushes of the code cache with every lookup
+ * in the block, 126 so), its hot loops loop.
  */
 void jit_gen_tlb(struct jgen *g, int size, bool write)
 {
@@ -499,6 +533,11 @@ void jit_gen_tlb(struct jgen *g, int size, bool write)
 	int n;
 
 	jit_gen_save(g);
+	if (!g->user && !g->loops) {
+		j_call(&g->b, g->env->tlb[write][DC_SIZE_SLOT(size)]);
+		jit_miss_if(g, 4);					/* je */
+		return;
+	}
 	n = gen_tlb_lookup(&g->b, size, write, g->user, miss);
 	for (int i = 0; i < n; i++)
 		jit_add_exit(g, miss[i], X_MISS, g->rip, g->idx);
