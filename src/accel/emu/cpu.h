@@ -113,7 +113,7 @@ struct emu_apic_ops {
  * which also fails for an access across the page's end (the next page's
  * tag is never at lin's index). Its host address is then lin + addend.
  * perm has the permissions the page walk found (MMIO included): the slow
- * path's check. Translated code looks entries up too (jit_gen.c).
+ * path's check. Translated code looks entries up too (jit_tlb.c).
  */
 struct tlb_entry {
 	uint64_t tag;

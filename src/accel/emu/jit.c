@@ -499,7 +499,7 @@ long jit_run(struct emu_cpu *cpu, long max, long *interp)
 		j->enter(cpu, f->code);
 		if (cpu->jit_stale) {
 			/*
-			 * An exit's slot that led there (jit_gen.c) would
+			 * An exit's slot that led there (jit_exit.c) would
 			 * lead there again: it goes to the lookup next time
 			 */
 			if (cpu->jit_slot &&

@@ -7,8 +7,8 @@
  * - jit_mem.c: the code cache, slices of one address range reserved at
  *   start-up (the seccomp filter allows PROT_EXEC there and nowhere
  *   else); pages are written RW and run RX, never both.
- * - jit_gen.c, jit_ops.c: one block's code (jit_ops.c: each
- *   instruction's). Guest registers stay in cpu->gpr, the guest's
+ * - jit_gen.c (+ jit_tlb.c, jit_exit.c, jit_stubs.c), jit_ops.c: one
+ *   block's code (jit_ops.c: each instruction's). Guest registers stay in cpu->gpr, the guest's
  *   arithmetic flags in the host's RFLAGS inside a block; memory goes
  *   through an inline soft-TLB lookup, and anything the block cannot
  *   do itself (a TLB miss, MMIO, an instruction it does not translate)

@@ -291,4 +291,39 @@ static inline void j_patch(uint8_t *rel, const uint8_t *target)
 	memcpy(rel, &d, 4);
 }
 
+/* CALL target */
+static inline void j_call(struct jbuf *b, const uint8_t *target)
+{
+	jb8(b, 0xe8);
+	j_patch(jb_rel32(b), target);
+}
+
+/* JMP target */
+static inline void j_goto(struct jbuf *b, const uint8_t *target)
+{
+	j_patch(j_jmp(b), target);
+}
+
+/* MOV r64, imm in the shortest form */
+static inline void j_mov_rimm(struct jbuf *b, int r, uint64_t imm)
+{
+	if (imm <= UINT32_MAX)
+		j_mov_ri32(b, r, imm);
+	else if ((uint64_t)(int64_t)(int32_t)imm == imm) {
+		jx(b, 8, 0xc7, 1, 0, jreg(r));
+		jb32(b, imm);
+	} else
+		j_mov_ri64(b, r, imm);
+}
+
+/* An instruction ending in [RIP + disp32]; returns the disp32 to point */
+static inline uint8_t *j_riprel(struct jbuf *b, uint8_t rex, uint8_t opc, int reg)
+{
+	if (rex)
+		jb8(b, rex);
+	jb8(b, opc);
+	jb8(b, (reg & 7) << 3 | 5);
+	return jb_rel32(b);
+}
+
 #endif

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What a translated block's generator (jit_gen.c: the block, its memory
- * lookups, exits and chaining) and the per-instruction translation
- * (jit_ops.c) share. Private to those two files.
+ * What a translated block's generator (jit_gen.c: the block; jit_tlb.c
+ * its memory lookups, jit_exit.c its exits and chaining, jit_stubs.c the
+ * shared stubs) and the per-instruction translation (jit_ops.c and the
+ * jit_*.c it calls) share. Private to those files.
  */
 #ifndef CVISOR_ACCEL_EMU_JIT_GEN_H
 #define CVISOR_ACCEL_EMU_JIT_GEN_H
@@ -216,5 +217,77 @@ void jit_sse_flag_use(const struct dc_entry *e, bool *reads, bool *sets);
 void jit_gen_sse(struct jgen *g, const struct dc_entry *e);
 /* Leave before an SSE instruction that would raise #UD or #NM (flags saved) */
 void jit_gen_sse_avail(struct jgen *g);
+
+/*
+ * The guest's arithmetic flags as blocks and their exits move them, and
+ * the guest registers a block keeps in host ones (jit_gen.c's header)
+ */
+/*
+ * The guest's arithmetic flags between blocks are in cpu->jit_flags, as
+ * LAHF and SETO leave them (AH, AL): an exit stores three bytes and the
+ * next block loads them back with ADD and SAHF, instead of merging them
+ * into cpu->rflags and taking them apart again. jit_run's entry and exit
+ * (jit_gen_flags_in/out) convert from and to cpu->rflags once a run.
+ */
+static inline void gen_store_ax(struct jbuf *b)
+{
+	jb8(b, 0x66);				/* mov [rbx + jit_flags], ax */
+	jb8(b, 0x89);
+	jb8(b, 0x83);
+	jb32(b, OFF(jit_flags));
+}
+
+/* The guest flags into AL (OF) and AH (SF ZF AF PF CF), and back */
+static inline void gen_save(struct jbuf *b)
+{
+	jb8(b, 0x9f);				/* lahf */
+	jb8(b, 0x0f);				/* seto al */
+	jb8(b, 0x90);
+	jb8(b, 0xc0);
+}
+
+static inline void gen_restore(struct jbuf *b)
+{
+	jb8(b, 0x04);				/* add al, 0x7f: OF */
+	jb8(b, 0x7f);
+	jb8(b, 0x9e);				/* sahf */
+}
+
+/* Store the host's arithmetic flags into cpu->jit_flags (RAX) */
+static inline void gen_commit(struct jbuf *b)
+{
+	gen_save(b);
+	gen_store_ax(b);
+}
+
+/* cpu->jit_flags into the host's arithmetic flags (RAX) */
+static inline void gen_load_flags(struct jbuf *b)
+{
+	jb8(b, 0x66);				/* mov ax, [rbx + jit_flags] */
+	jb8(b, 0x8b);
+	jb8(b, 0x83);
+	jb32(b, OFF(jit_flags));
+	gen_restore(b);
+}
+
+/* Store the guest registers in mask from their host ones to cpu->gpr */
+static inline void gen_writeback(struct jgen *g, uint16_t mask)
+{
+	for (int r = 0; r < 16; r++)
+		if (mask & (1u << r))
+			j_mov_mr(&g->b, 8, jmem(HRBX, GPR(r)), g->host[r]);
+}
+
+/* Load the cached guest registers in mask into their host ones */
+static inline void gen_reload(struct jgen *g, uint16_t mask)
+{
+	for (int r = 0; r < 16; r++)
+		if (g->cached & mask & (1u << r))
+			j_mov_rm(&g->b, 8, g->host[r], jmem(HRBX, GPR(r)));
+}
+
+/* Parts of a block: memory lookups (jit_tlb.c), exits (jit_exit.c) */
+const uint8_t *jit_gen_tlb_stub(struct jbuf *b, int size, bool write);
+void jit_gen_exits(struct jgen *g);
 
 #endif

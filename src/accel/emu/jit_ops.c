@@ -135,7 +135,7 @@ bool jit_op_regs(const struct dc_entry *e)
  * Whether e's code neither reads nor writes the guest flags nor needs
  * them in the host's, and leaves RAX alone: the moves, LEA, PUSH/POP.
  * The block keeps the guest flags in AL/AH across such instructions
- * (jit_gen.c), instead of putting them back into RFLAGS after each
+ * (jit_tlb.c), instead of putting them back into RFLAGS after each
  * lookup and taking them out again for the next.
  */
 bool jit_op_keeps_saved(const struct dc_entry *e)

@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The code cache's shared stubs after the soft-TLB subroutines: the
+ * lookup of the block for a guest address that a block's end goes to
+ * (with the per-exit slots' check), and the exits' shared tails that
+ * leave for jit_run (jit_cache.h says what each takes).
+ */
+#include <stdio.h>
+
+#include "accel/emu/jit_gen.h"
+#include "accel/emu/jit_perfmap.h"
+
+/* What the lookup points at the block it finds: nothing, or RDI's slot */
+enum ic_fill { IC_NONE, IC_VARIES, IC_FIXED };
+
+/*
+ * RCX = the host page of V's page if its TLB entry's tag (cpu.h) lets it
+ * run from RAM at the CPL need says (TLB_X or TLB_UX), RSI holding V's
+ * page number; else the returned JNE goes. Clobbers RDX and the flags.
+ */
+static uint8_t *gen_code_page(struct jbuf *b, uint32_t need)
+{
+	int32_t t = OFF(tlb);
+	uint8_t *no;
+
+	j_mov_mr(b, 4, jreg(HRDX), HRSI);
+	j_alu_mi(b, 4, 4, jreg(HRDX), TLB_SIZE - 1);
+	j_shift_mi(b, 4, 4, jreg(HRDX), 5);
+	j_mov_mr(b, 8, jreg(HRCX), V);
+	j_alu_mi(b, 8, 4, jreg(HRCX), (uint64_t)-4096);		/* and */
+	j_alu_rm(b, 8, 6, HRCX, jmem_idx(HRBX, HRDX, 0, t +
+		 (int32_t)offsetof(struct tlb_entry, tag)));	/* xor */
+	j_test_mi(b, 8, jreg(HRCX), (uint64_t)-4096 | need);
+	no = j_jcc(b, 5);
+	j_mov_mr(b, 8, jreg(HRCX), V);
+	j_alu_mi(b, 8, 4, jreg(HRCX), (uint64_t)-4096);		/* and */
+	j_alu_rm(b, 8, 0, HRCX, jmem_idx(HRBX, HRDX, 0, t +
+		 (int32_t)offsetof(struct tlb_entry, addend)));	/* add */
+	return no;
+}
+
+/*
+ * From a block's end to the block for the guest address in V (the budget
+ * left, cpu->rip and cpu->jit_flags stored) without jit_run: the TLB's entry
+ * for V's page must let CPL user run it from RAM (or be the page the
+ * fetch window is on), and the front table must hold a block for its
+ * host address, V and user, which jit_run put there once published.
+ * Else back to jit_run, which makes, finds or publishes it (cpu->rip is
+ * set). Moves the fetch window to V's page as jit_run would. A block
+ * entered so checks its bytes as always; the budget bounds the run.
+ */
+static void gen_lookup(struct jbuf *b, const struct jit_env *env, int user,
+		       enum ic_fill fill)
+{
+	uint8_t *miss[8], *page, *have;
+	int nmiss = 0;
+	uint32_t need = user ? TLB_UX : TLB_X;
+
+	j_mov_mr(b, 8, jreg(HRSI), V);
+	j_shift_mi(b, 8, 5, jreg(HRSI), 12);			/* shr */
+	j_alu_rm(b, 8, 7, HRSI, jmem(HRBX, OFF(fetch_vpn)));	/* cmp */
+	page = j_jcc(b, 5);					/* jne */
+	j_mov_rm(b, 8, HRCX, jmem(HRBX, OFF(fetch_hva)));
+	have = b->p;
+	j_mov_mr(b, 4, jreg(HRAX), V);
+	j_alu_mi(b, 4, 4, jreg(HRAX), 0xfff);			/* and */
+	j_alu_mr(b, 8, 0, jreg(HRCX), HRAX);			/* add */
+	/* RDX = the front entry for host address RCX (jit_front_index) */
+	j_mov_mr(b, 8, jreg(HRDX), HRCX);
+	j_shift_mi(b, 8, 5, jreg(HRDX), JIT_FRONT_MIX);
+	j_alu_mr(b, 4, 6, jreg(HRDX), HRCX);			/* xor */
+	j_alu_mi(b, 4, 4, jreg(HRDX), JIT_FRONT - 1);
+	j_shift_mi(b, 4, 4, jreg(HRDX), 5);			/* shl */
+	j_mov_ri64(b, HRAX, (uintptr_t)env->front);
+	j_alu_mr(b, 8, 0, jreg(HRDX), HRAX);
+	j_alu_mr(b, 8, 7, jmem(HRDX, offsetof(struct jit_front, key)), HRCX);
+	miss[nmiss++] = j_jcc(b, 5);
+	j_alu_mr(b, 8, 7, jmem(HRDX, offsetof(struct jit_front, rip)), V);
+	miss[nmiss++] = j_jcc(b, 5);
+	jx(b, 8, 0x83, 1, 7, jmem(HRDX, offsetof(struct jit_front, user)));
+	jb8(b, user);						/* cmp */
+	miss[nmiss++] = j_jcc(b, 5);
+	if (fill != IC_NONE) {
+		/* the exit's slot (RDI) at this block: code, host page, RIP */
+		j_mov_rm(b, 8, HRAX, jmem(HRDX, offsetof(struct jit_front,
+							  code)));
+		j_mov_mr(b, 8, jmem(HRDI, JIT_IC_CODE), HRAX);
+		if (fill == IC_VARIES)
+			j_mov_mr(b, 8, jmem(HRDI, JIT_IC_RIP), V);
+		j_alu_mi(b, 8, 4, jreg(HRCX), (uint64_t)-4096);	/* and */
+		j_mov_mr(b, 8, jmem(HRDI, JIT_IC_PAGE), HRCX);
+		jb8(b, 0xff);					/* jmp rax */
+		jb8(b, 0xe0);
+	} else {
+		jx(b, 4, 0xff, 1, 4, jmem(HRDX, offsetof(struct jit_front,
+							 code)));
+	}
+	/* another page: its TLB entry, as jit_run's jit_fetch_page */
+	j_patch(page, b->p);
+	miss[nmiss++] = gen_code_page(b, need);
+	j_mov_mr(b, 8, jmem(HRBX, OFF(fetch_vpn)), HRSI);
+	j_mov_mr(b, 8, jmem(HRBX, OFF(fetch_hva)), HRCX);
+	j_patch(j_jmp(b), have);
+	for (int i = 0; i < nmiss; i++)
+		j_patch(miss[i], env->exit);
+}
+
+/*
+ * An exit's slot check, called with RDI = the slot and the flags of the
+ * SUB of the budget: returns when the slot holds V's block and that may
+ * run now (fixed: V is always the slot's target, else it must be the
+ * slot's RIP): V's page is the fetch window's, or the TLB lets CPL user
+ * run it from RAM (it becomes the fetch window, as in gen_lookup), at
+ * the host page the slot's block was found for. So the block the slot
+ * leads to is the one the front table gave for V's host address (its
+ * byte check tells whether that changed since), and a page unmapped,
+ * remapped or made non-executable is not run from it (and the slot is
+ * cpu->jit_slot, which jit_run clears when that block proves stale, so
+ * the slot leads to the block made again). Else it drops
+ * its return address and leaves for jit_run (budget spent) or the
+ * lookup, which points the slot at the block it finds.
+ */
+static void gen_ic_check(struct jbuf *b, struct jit_env *env, int user,
+			 bool fixed)
+{
+	uint8_t *no[4], *other, *spent;
+	uint32_t need = user ? TLB_UX : TLB_X;
+	int n = 0;
+
+	env->ic_check[user][fixed] = b->p;
+	spent = j_jcc(b, 14);					/* jle */
+	if (!fixed) {
+		j_alu_rm(b, 8, 7, V, jmem(HRDI, JIT_IC_RIP));	/* cmp */
+		no[n++] = j_jcc(b, 5);				/* jne */
+	}
+	j_mov_mr(b, 8, jreg(HRSI), V);
+	j_shift_mi(b, 8, 5, jreg(HRSI), 12);			/* shr */
+	j_alu_rm(b, 8, 7, HRSI, jmem(HRBX, OFF(fetch_vpn)));	/* cmp */
+	other = j_jcc(b, 5);					/* jne */
+	j_mov_rm(b, 8, HRCX, jmem(HRBX, OFF(fetch_hva)));
+	j_alu_rm(b, 8, 7, HRCX, jmem(HRDI, JIT_IC_PAGE));	/* cmp */
+	no[n++] = j_jcc(b, 5);
+	j_mov_mr(b, 8, jmem(HRBX, OFF(jit_slot)), HRDI);
+	jb8(b, 0xc3);						/* ret */
+	j_patch(other, b->p);
+	no[n++] = gen_code_page(b, need);
+	j_alu_rm(b, 8, 7, HRCX, jmem(HRDI, JIT_IC_PAGE));	/* cmp */
+	no[n++] = j_jcc(b, 5);
+	j_mov_mr(b, 8, jmem(HRBX, OFF(fetch_vpn)), HRSI);
+	j_mov_mr(b, 8, jmem(HRBX, OFF(fetch_hva)), HRCX);
+	j_mov_mr(b, 8, jmem(HRBX, OFF(jit_slot)), HRDI);
+	jb8(b, 0xc3);						/* ret */
+	for (int i = 0; i < n; i++)
+		j_patch(no[i], b->p);
+	j_lea(b, 8, HRSP, jmem(HRSP, 8));
+	j_goto(b, env->ic_miss[user][fixed]);
+	j_patch(spent, b->p);
+	j_lea(b, 8, HRSP, jmem(HRSP, 8));
+	j_mov_mr(b, 8, jmem(HRBX, OFF(rip)), V);
+	j_goto(b, env->exit);
+}
+
+/* The exits' shared tails (jit_cache.h says what each takes) */
+static void gen_outs(struct jbuf *b, struct jit_env *env)
+{
+	struct jop rip = jmem(HRBX, OFF(rip));
+	struct jop left = jmem(HRBX, OFF(jit_left));
+
+	for (int u = 0; u < 2; u++) {
+		env->far_out[u] = b->p;
+		j_mov_mr(b, 8, rip, V);
+		j_patch(j_jcc(b, 14), env->exit);		/* jle */
+		gen_lookup(b, env, u, IC_NONE);
+	}
+
+	env->chain_out = b->p;
+	j_mov_rm(b, 8, HRSI, jmem(HRDI, 8));
+	j_mov_mr(b, 8, rip, HRSI);
+	j_mov_mr(b, 8, jmem(HRBX, OFF(jit_link)), HRDI);
+	j_goto(b, env->exit);
+
+	env->miss_out[1] = b->p;
+	gen_commit(b);
+	env->miss_out[0] = b->p;
+	j_mov_rm(b, 4, HRAX, jreg(HRDI));
+	j_shift_mi(b, 4, 5, jreg(HRDI), 8);
+	j_alu_mr(b, 8, 0, jreg(HRSI), HRDI);
+	j_mov_mr(b, 8, rip, HRSI);
+	j_movx(b, 4, false, 1, HRDI, jreg(HRAX));
+	j_alu_mr(b, 8, 5, left, HRDI);
+	j_goto(b, env->exit_interp);
+
+	env->stale_out = b->p;
+	j_mov_mr(b, 8, rip, HRSI);
+	j_mov_mr(b, 8, jmem(HRBX, OFF(jit_stale_rip)), HRSI);
+	j_mov_mr(b, 8, jmem(HRBX, OFF(jit_stale)), HRDI);
+	j_goto(b, env->exit);
+
+	for (int u = 0; u < 2; u++) {
+		for (int f = 0; f < 2; f++) {
+			env->ic_miss[u][f] = b->p;
+			j_mov_mr(b, 8, rip, V);
+			gen_lookup(b, env, u, f ? IC_FIXED : IC_VARIES);
+			gen_ic_check(b, env, u, f);
+		}
+	}
+}
+
+void jit_gen_stubs(struct jbuf *b, struct jit_env *env)
+{
+	const uint8_t *outs;
+
+	for (int w = 0; w < 2; w++)
+		for (int s = 0; s < 4; s++) {
+			char name[32];
+
+			env->tlb[w][s] = jit_gen_tlb_stub(b, 1 << s, w);
+			snprintf(name, sizeof(name), "tlb_%s%d",
+				 w ? "write" : "read", 8 << s);
+			jit_perfmap_stub(env->tlb[w][s], b->p - env->tlb[w][s],
+					 name);
+		}
+	outs = b->p;
+
+	gen_outs(b, env);
+	jit_perfmap_stub(outs, env->far_out[1] - outs, "dyn_lookup");
+	jit_perfmap_stub(env->far_out[1], env->chain_out - env->far_out[1],
+			 "dyn_lookup_user");
+	jit_perfmap_stub(env->chain_out, env->miss_out[1] - env->chain_out,
+			 "chain_out");
+	jit_perfmap_stub(env->miss_out[1], env->stale_out - env->miss_out[1],
+			 "miss_out");
+	jit_perfmap_stub(env->stale_out, env->ic_miss[0][0] - env->stale_out,
+			 "stale_out");
+	jit_perfmap_stub(env->ic_miss[0][0], env->ic_miss[1][0] -
+			 env->ic_miss[0][0], "ic_lookup");
+	jit_perfmap_stub(env->ic_miss[1][0], b->p - env->ic_miss[1][0],
+			 "ic_lookup_user");
+}

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A translated memory operand: its soft-TLB lookup, in the block or as
+ * one of the shared subroutines in the code cache's first page, and the
+ * guest flags kept aside while it runs (jit_gen.c's header says how a
+ * block treats registers, flags and misses).
+ */
+#include "accel/emu/jit_gen.h"
+
+/*
+ * RCX = host address of size bytes at the linear address in RDI, if the
+ * soft TLB allows the access from RAM within one page (what mem_read and
+ * mem_write do inline), and a store is not into the code page; else a
+ * jump at one of the rel32s put in miss[] (returns how many). One test
+ * of the entry's tag decides the entry's page, the permission, RAM and
+ * the page's end (cpu.h). Clobbers RSI, RDX and the flags.
+ */
+static int gen_tlb_lookup(struct jbuf *b, int size, bool write, bool user,
+			  uint8_t *miss[2])
+{
+	uint32_t deny = (write ? TLB_W : TLB_R) << (user ? 3 : 0);
+	int32_t t = OFF(tlb);
+	int n = 0;
+
+	/* RSI = the entry's offset in cpu->tlb (from the low half) */
+	j_mov_mr(b, 4, jreg(HRSI), HRDI);
+	j_shift_mi(b, 4, 5, jreg(HRSI), 12 - 5);		/* shr */
+	j_alu_mi(b, 4, 4, jreg(HRSI), (TLB_SIZE - 1) << 5);	/* and */
+	/* the page of the access's last byte against the tag */
+	if (size > 1)
+		j_lea(b, 8, HRDX, jmem(HRDI, size - 1));
+	else
+		j_mov_mr(b, 8, jreg(HRDX), HRDI);
+	j_alu_mi(b, 8, 4, jreg(HRDX), (uint64_t)-4096);		/* and */
+	j_alu_rm(b, 8, 6, HRDX, jmem_idx(HRBX, HRSI, 0, t +
+		 (int32_t)offsetof(struct tlb_entry, tag)));	/* xor */
+	j_test_mi(b, 8, jreg(HRDX), (uint64_t)-4096 | deny);
+	miss[n++] = j_jcc(b, 5);				/* jne */
+	j_mov_rm(b, 8, HRCX, jmem_idx(HRBX, HRSI, 0, t +
+		 (int32_t)offsetof(struct tlb_entry, addend)));
+	j_alu_mr(b, 8, 0, jreg(HRCX), HRDI);			/* add */
+	if (write) {
+		/* a store into the code page: the interpreter ends its block */
+		j_mov_mr(b, 8, jreg(HRDX), HRCX);
+		j_alu_rm(b, 8, 6, HRDX, jmem(HRBX, OFF(fetch_hva)));	/* xor */
+		j_shift_mi(b, 8, 5, jreg(HRDX), 12);			/* shr */
+		miss[n++] = j_jcc(b, 4);				/* je */
+	}
+	return n;
+}
+
+/*
+ * The lookup as a subroutine: RCX as gen_tlb_lookup says, else 0, with
+ * ZF set exactly when it is 0 (a host address is never).
+ */
+const uint8_t *jit_gen_tlb_stub(struct jbuf *b, int size, bool write)
+{
+	const uint8_t *start = b->p;
+	uint8_t *miss[2];
+	int nmiss = gen_tlb_lookup(b, size, write, false, miss);
+
+	jb8(b, 0xc3);						/* ret */
+	for (int i = 0; i < nmiss; i++)
+		j_patch(miss[i], b->p);
+	j_alu_mr(b, 4, 6, jreg(HRCX), HRCX);			/* xor ecx, ecx */
+	jb8(b, 0xc3);
+	return start;
+}
+
+/* The guest flags into AL/AH before what changes the host's (jit_gen.h) */
+void jit_gen_save(struct jgen *g)
+{
+	if (!g->saved && (g->live_in || !g->synced)) {
+		gen_save(&g->b);
+		g->saved = true;
+	}
+}
+
+/*
+ * RCX = host address of size bytes at the linear address in RDI, or a
+ * miss exit. The first lookup of an instruction saves the guest flags
+ * first. The lookup is in the block (no call and return, its jumps
+ * straight to the miss exit) at CPL 3 and in a block that jumps back to
+ * its start; elsewhere a call to the shared one keeps the block ~45
+ * bytes an operand smaller: the kernel's code is mostly run a few times
+ * (a Debian boot made 231 flushes of the code cache with every lookup
+ * in the block, 126 so), its hot loops loop.
+ */
+void jit_gen_tlb(struct jgen *g, int size, bool write)
+{
+	uint8_t *miss[2];
+	int n;
+
+	jit_gen_save(g);
+	if (!g->user && !g->loops) {
+		j_call(&g->b, g->env->tlb[write][DC_SIZE_SLOT(size)]);
+		jit_miss_if(g, 4);					/* je */
+		return;
+	}
+	n = gen_tlb_lookup(&g->b, size, write, g->user, miss);
+	for (int i = 0; i < n; i++)
+		jit_add_exit(g, miss[i], X_MISS, g->rip, g->idx);
+}
+
+/*
+ * e's memory operand at [RCX]. A locked one (LOCK, or XCHG) across a
+ * cache line is the interpreter's: the host's locked instruction there
+ * would be a split lock, which locks the bus for every core of the host
+ * (or is fatal to the process where the kernel is told so).
+ */
+struct jop jit_gen_mem(struct jgen *g, const struct dc_entry *e,
+		       int size, bool write)
+{
+	struct jbuf *b = &g->b;
+
+	jit_gen_ea(g, e, true);
+	jit_gen_tlb(g, size, write);
+	if ((e->lock || e->kind == DC_XCHG) && size > 1) {
+		j_mov_mr(b, 4, jreg(HRSI), HRCX);
+		j_alu_mi(b, 4, 4, jreg(HRSI), 63);		/* and */
+		j_alu_mi(b, 4, 7, jreg(HRSI), 64 - size);	/* cmp */
+		jit_miss_if(g, 7);				/* ja */
+	}
+	return jmem(HRCX, 0);
+}
+
+/* After the lookups: the guest flags back in RFLAGS if anything needs them */
+void jit_gen_mem_done(struct jgen *g)
+{
+	/* kept in AL/AH, or the instruction sets them all next anyway */
+	if (g->keep || (g->saved && g->sets_all))
+		return;
+	if (g->saved && g->live_in)
+		gen_restore(&g->b);
+	g->saved = false;
+}
+
+_Static_assert(sizeof(struct tlb_entry) == 32, "the lookup's shr 7, and");
