@@ -20,15 +20,8 @@
 #include "emu_test.h"
 #include "test.h"
 
-#define BASE	EMU_TEST_DATA	/* the state block, 16-byte aligned */
-#define O_RAX	512		/* in: RAX, RCX; out: the same */
-#define O_RCX	520
-#define O_RAXO	528
-#define O_RCXO	536
-#define O_MXCSR	544		/* the host's MXCSR, loaded at the end */
-#define O_MEM	640		/* RDI: 64 bytes */
-#define O_OUT	1024		/* FXSAVE after the case */
-#define BLOCK	1536
+#define VH_SEED	0x9e3779b97f4a7c15ULL
+#include "emu_vs_host.h"
 
 struct mcase {
 	const char *name;
@@ -130,16 +123,6 @@ static const struct mcase cases[] = {
 	  0x48, 0xc7, 0x47, 0x14, 0, 0, 0, 0),
 };
 
-static uint64_t rng = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
 /* Random 64 bits, a quarter of them a small count for the shifts */
 static uint64_t rnd_val(void)
 {
@@ -207,94 +190,28 @@ static void make_state(uint8_t *s, bool flt)
 	memcpy(s + O_MXCSR, &host, 4);
 }
 
-static const uint8_t prologue[] = {
-	0x48, 0x89, 0xfe,			/* mov rsi, rdi */
-	0x0f, 0xae, 0x0e,			/* fxrstor [rsi] */
-	0x48, 0x8b, 0x86, 0x00, 0x02, 0x00, 0x00,	/* mov rax, [rsi+512] */
-	0x48, 0x8b, 0x8e, 0x08, 0x02, 0x00, 0x00,	/* mov rcx, [rsi+520] */
-	0x48, 0x8d, 0xbe, 0x80, 0x02, 0x00, 0x00,	/* lea rdi, [rsi+640] */
-};
-
-static const uint8_t epilogue[] = {
-	0x48, 0x89, 0x86, 0x10, 0x02, 0x00, 0x00,	/* mov [rsi+528], rax */
-	0x48, 0x89, 0x8e, 0x18, 0x02, 0x00, 0x00,	/* mov [rsi+536], rcx */
-	0x0f, 0xae, 0x86, 0x00, 0x04, 0x00, 0x00,	/* fxsave [rsi+1024] */
-	0xdb, 0xe3,				/* fninit */
-	0x0f, 0xae, 0x96, 0x20, 0x02, 0x00, 0x00,	/* ldmxcsr [rsi+544] */
-};
-
 /* The harness around case c (imm: its imm8); the last byte RET or HLT */
 static size_t make_code(uint8_t *code, const struct mcase *c, uint8_t imm,
 			uint8_t last)
 {
-	size_t n = 0;
+	uint8_t insn[sizeof(c->b) + 1];
 
-	memcpy(code, prologue, sizeof(prologue));
-	n += sizeof(prologue);
-	memcpy(code + n, c->b, c->len);
-	n += c->len;
-	if (c->imm)
-		code[n++] = imm;
-	memcpy(code + n, epilogue, sizeof(epilogue));
-	n += sizeof(epilogue);
-	code[n++] = last;
-	return n;
-}
-
-/* The compared parts of state s: a failure names the first that differs */
-static const char *state_diff(const uint8_t *a, const uint8_t *b)
-{
-	const uint8_t *x = a + O_OUT, *y = b + O_OUT;
-
-	if (memcmp(x, y, 4))
-		return "FCW/FSW";
-	if (x[4] != y[4])
-		return "abridged tag word";
-	if (memcmp(x + 24, y + 24, 4))
-		return "MXCSR";
-	for (int i = 0; i < 8; i++)
-		if (memcmp(x + 32 + 16 * i, y + 32 + 16 * i, 10))
-			return "an x87/MMX register";
-	if (memcmp(x + 160, y + 160, 32))
-		return "XMM0/XMM1";
-	if (memcmp(a + O_RAXO, b + O_RAXO, 16))
-		return "RAX/RCX";
-	if (memcmp(a + O_MEM, b + O_MEM, 64))
-		return "memory";
-	return NULL;
-}
-
-/* MMX_DUMP=1: the bytes of a differing state, emu's, the host's, input */
-static void dump(const uint8_t *emu, const uint8_t *host, const uint8_t *in)
-{
-	if (!getenv("MMX_DUMP"))
-		return;
-	for (int i = 0; i < O_OUT + 192; i++)
-		if (emu[i] != host[i])
-			printf("   +%d: %02x %02x %02x\n", i, emu[i], host[i],
-			       in[i]);
-}
-
-/* The host's #MF (SIGFPE) or #UD (SIGILL) in the case ends its run here */
-static sigjmp_buf host_fpe;
-static volatile int host_mf;
-
-static void on_signal(int sig)
-{
-	siglongjmp(host_fpe, sig);
+	memcpy(insn, c->b, c->len);
+	insn[c->len] = imm;
+	return vh_make_code(code, NULL, 0, insn, c->len + c->imm, NULL, 0,
+			    last);
 }
 
 static void test_mmx_against_host(void)
 {
-	typedef void (*fn_t)(void *);
 	struct emu_test *t = emu_test_init64();
 	uint8_t *buf = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
 			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	static uint8_t host[BLOCK] __attribute__((aligned(64)));
 	uint8_t in[BLOCK], code[128];
 	const int samples = 40;
-	int fails = 0, runs = 0, mf = 0;
-	struct sigaction sa = { .sa_handler = on_signal }, old, old_ill;
+	int fails = 0, runs = 0, mf = 0, host_mf;
+	struct sigaction sa = { .sa_handler = vh_on_signal }, old, old_ill;
 
 	if (buf == MAP_FAILED) {
 		SKIP("no executable memory for the host's run");
@@ -324,9 +241,7 @@ static void test_mmx_against_host(void)
 			make_state(in, c->flt);
 			memcpy(host, in, BLOCK);
 			n = make_code(buf, c, imm, 0xc3);
-			host_mf = sigsetjmp(host_fpe, 1);
-			if (!host_mf)
-				((fn_t)buf)(host);
+			host_mf = vh_host_run(buf, host);
 
 			memcpy(emu_test_ptr(t, BASE), in, BLOCK);
 			t->cpu.gpr[R_DI] = BASE;
@@ -343,14 +258,16 @@ static void test_mmx_against_host(void)
 			else if (emu_test_vector(t) != -1)
 				d = "an exception";
 			else
-				d = state_diff(emu_test_ptr(t, BASE), host);
+				d = vh_state_diff(emu_test_ptr(t, BASE), host,
+						  64, true);
 			if (d && fails++ < 10) {
 				printf("  %s", c->name);
 				for (int i = 0; c == &bc && i < 3; i++)
 					printf(" %02x", c->b[i]);
 				printf(" (sample %d, imm %02x): %s differs\n",
 				       s, imm, d);
-				dump(emu_test_ptr(t, BASE), host, in);
+				vh_dump("MMX_DUMP", NULL,
+					emu_test_ptr(t, BASE), host, in);
 			}
 		}
 	}

@@ -21,25 +21,8 @@
 #include "emu_test.h"
 #include "test.h"
 
-#define BASE	EMU_TEST_DATA	/* the state block, 16-byte aligned */
-#define O_RAX	512		/* in: RAX, RCX; out: the same */
-#define O_RCX	520
-#define O_RAXO	528
-#define O_RCXO	536
-#define O_MXCSR	544
-#define O_MEM	640		/* RDI: 16 bytes */
-#define O_OUT	1024		/* FXSAVE after the case */
-#define BLOCK	1536
-
-static uint64_t rng = 0x2545f4914f6cdd1dULL;
-
-static uint64_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
+#define VH_SEED	0x2545f4914f6cdd1dULL
+#include "emu_vs_host.h"
 
 /* A random 80-bit register of the kinds the arithmetic cares about */
 static void rnd_reg(uint8_t *r)
@@ -125,89 +108,20 @@ static void make_state(uint8_t *s)
 	memcpy(s + O_MXCSR, &mxcsr, 4);
 }
 
-static const uint8_t prologue[] = {
-	0x48, 0x89, 0xfe,			/* mov rsi, rdi */
-	0x0f, 0xae, 0x0e,			/* fxrstor [rsi] */
-	0x48, 0x8b, 0x86, 0x00, 0x02, 0x00, 0x00,	/* mov rax, [rsi+512] */
-	0x48, 0x8b, 0x8e, 0x08, 0x02, 0x00, 0x00,	/* mov rcx, [rsi+520] */
-	0x48, 0x8d, 0xbe, 0x80, 0x02, 0x00, 0x00,	/* lea rdi, [rsi+640] */
-	0x38, 0xc8,				/* cmp al, cl */
-};
-
-static const uint8_t epilogue[] = {
+/* RFLAGS from CMP AL, CL before (FCMOVcc), after it SETcc of them (FCOMI) */
+static const uint8_t x87_before[] = { 0x38, 0xc8 };	/* cmp al, cl */
+static const uint8_t x87_after[] = {
 	0x0f, 0x92, 0xc0,			/* setb al */
 	0x0f, 0x94, 0xc4,			/* setz ah */
 	0x0f, 0x9a, 0xc1,			/* setp cl */
 	0x0f, 0x90, 0xc5,			/* seto ch */
-	0x48, 0x89, 0x86, 0x10, 0x02, 0x00, 0x00,	/* mov [rsi+528], rax */
-	0x48, 0x89, 0x8e, 0x18, 0x02, 0x00, 0x00,	/* mov [rsi+536], rcx */
-	0x0f, 0xae, 0x86, 0x00, 0x04, 0x00, 0x00,	/* fxsave [rsi+1024] */
-	0xdb, 0xe3,				/* fninit */
-	0x0f, 0xae, 0x96, 0x20, 0x02, 0x00, 0x00,	/* ldmxcsr [rsi+544] */
 };
 
 static size_t make_code(uint8_t *code, const uint8_t *insn, size_t len,
 			uint8_t last)
 {
-	size_t n = 0;
-
-	memcpy(code, prologue, sizeof(prologue));
-	n += sizeof(prologue);
-	memcpy(code + n, insn, len);
-	n += len;
-	memcpy(code + n, epilogue, sizeof(epilogue));
-	n += sizeof(epilogue);
-	code[n++] = last;
-	return n;
-}
-
-static const char *state_diff(const uint8_t *a, const uint8_t *b)
-{
-	const uint8_t *x = a + O_OUT, *y = b + O_OUT;
-
-	if (memcmp(x, y, 2))
-		return "FCW";
-	if (memcmp(x + 2, y + 2, 2))
-		return "FSW";
-	if (x[4] != y[4])
-		return "abridged tag word";
-	for (int i = 0; i < 8; i++)
-		if (memcmp(x + 32 + 16 * i, y + 32 + 16 * i, 10))
-			return "an x87 register";
-	if (memcmp(a + O_RAXO, b + O_RAXO, 16))
-		return "RAX/RCX (RFLAGS)";
-	if (memcmp(a + O_MEM, b + O_MEM, 16))
-		return "memory";
-	return NULL;
-}
-
-/* X87_DUMP=1: the bytes of a differing state, emu's, the host's, input */
-static void dump(const uint8_t *emu, const uint8_t *host, const uint8_t *in)
-{
-	if (!getenv("X87_DUMP"))
-		return;
-	for (int i = 0; i < O_OUT + 192; i++)
-		if (emu[i] != host[i] || (i < 160 && i >= 0 && getenv("X87_IN")))
-			printf("   +%d: %02x %02x %02x\n", i, emu[i], host[i],
-			       in[i]);
-}
-
-static sigjmp_buf host_sig;
-
-static void on_signal(int sig)
-{
-	siglongjmp(host_sig, sig);
-}
-
-/* The host's run of the code at buf: 0, or the signal that ended it */
-static __attribute__((noinline)) int host_run(uint8_t *buf, uint8_t *state)
-{
-	typedef void (*fn_t)(void *);
-	int sig = sigsetjmp(host_sig, 1);
-
-	if (!sig)
-		((fn_t)buf)(state);
-	return sig;
+	return vh_make_code(code, x87_before, sizeof(x87_before), insn, len,
+			    x87_after, sizeof(x87_after), last);
 }
 
 /* One x87 instruction (2 bytes; 3 with [rdi] as op /r) on samples states */
@@ -226,7 +140,7 @@ static int run_insn(struct emu_test *t, uint8_t *buf, const uint8_t *insn,
 		make_state(in);
 		memcpy(host, in, BLOCK);
 		make_code(buf, insn, len, 0xc3);
-		sig = host_run(buf, host);
+		sig = vh_host_run(buf, host);
 		memcpy(emu_test_ptr(t, BASE), in, BLOCK);
 		t->cpu.gpr[R_DI] = BASE;
 		n = make_code(code, insn, len, 0xf4);
@@ -241,12 +155,14 @@ static int run_insn(struct emu_test *t, uint8_t *buf, const uint8_t *insn,
 		} else if (emu_test_vector(t) != -1) {
 			d = "an exception";
 		} else {
-			d = state_diff(emu_test_ptr(t, BASE), host);
+			d = vh_state_diff(emu_test_ptr(t, BASE), host, 16,
+					  false);
 		}
 		if (d && fails++ < 3) {
 			printf("  %02x %02x (sample %d, FCW %04x): %s differs\n",
 			       insn[0], insn[1], s, in[0] | in[1] << 8, d);
-			dump(emu_test_ptr(t, BASE), host, in);
+			vh_dump("X87_DUMP", "X87_IN", emu_test_ptr(t, BASE),
+				host, in);
 		}
 	}
 	return fails;
@@ -257,7 +173,7 @@ static void test_x87_against_host(void)
 	struct emu_test *t = emu_test_init64();
 	uint8_t *buf = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
 			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	struct sigaction sa = { .sa_handler = on_signal }, old_fpe, old_ill;
+	struct sigaction sa = { .sa_handler = vh_on_signal }, old_fpe, old_ill;
 	int fails = 0, bad = 0, runs = 0, ud = 0;
 	const char *only = getenv("X87_OP");
 
