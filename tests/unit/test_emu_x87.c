@@ -302,6 +302,11 @@ static const uint8_t ptr_code[] = {
 	0x8c, 0x4f, 0x14,			/* mov [rdi+20], cs */
 	0x36, 0xd9, 0x44, 0x24, 0xf0,		/* 37: fld dword ss:[rsp-16] */
 	0xd9, 0x77, 0x60,			/* fnstenv [rdi+96] */
+	0x41, 0x55,				/* push r13 */
+	0x49, 0x89, 0xfd,			/* mov r13, rdi */
+	0x41, 0xdd, 0x45, 0x00,			/* fld qword [r13+0]: DS */
+	0xd9, 0xb7, 0x80, 0, 0, 0,		/* fnstenv [rdi+128] */
+	0x41, 0x5d,				/* pop r13 */
 	0xdb, 0xe3,				/* fninit */
 };
 
@@ -314,8 +319,11 @@ static void ptr_state(uint8_t *m, uint64_t code, uint64_t data, uint32_t *o)
 	memcpy(&ss, m + 16, 2);
 	memcpy(&ds, m + 18, 2);
 	memcpy(&cs, m + 20, 2);
-	/* FIP - code, FCS - CS, FOP, FDP - data, FDS - DS; then for [rsp] */
-	for (int k = 0; k < 2; k++) {
+	/*
+	 * FIP - code, FCS - CS, FOP, FDP - data, FDS - DS; then for [rsp]
+	 * (SS), then for [r13] (DS: only RSP and RBP bases default to SS)
+	 */
+	for (int k = 0; k < 3; k++) {
 		uint8_t *e = m + 64 + 32 * k;
 		uint32_t w[4];
 
@@ -323,8 +331,8 @@ static void ptr_state(uint8_t *m, uint64_t code, uint64_t data, uint32_t *o)
 		o[6 * k + 0] = w[0] - (uint32_t)code;
 		o[6 * k + 1] = (uint16_t)w[1] - cs;
 		o[6 * k + 2] = w[1] >> 16;
-		o[6 * k + 3] = w[2] - (uint32_t)(k ? rsp : data);
-		o[6 * k + 4] = (uint16_t)w[3] - (k ? ss : ds);
+		o[6 * k + 3] = w[2] - (uint32_t)(k == 1 ? rsp : data);
+		o[6 * k + 4] = (uint16_t)w[3] - (k == 1 ? ss : ds);
 		o[6 * k + 5] = w[3] >> 16;
 	}
 }
@@ -334,7 +342,7 @@ static void test_x87_pointers(void)
 	static uint8_t host[1280] __attribute__((aligned(64)));
 	uint8_t code[sizeof(ptr_code) + 1], *buf;
 	struct emu_test *t = emu_test_init64();
-	uint32_t h[12], e[12];
+	uint32_t h[18], e[18];
 	uint8_t *m = emu_test_ptr(t, BASE);
 	uint64_t v;
 	uint32_t w;
@@ -356,10 +364,12 @@ static void test_x87_pointers(void)
 	code[sizeof(ptr_code)] = 0xf4;
 	memset(m, 0, 1280);
 	t->cpu.gpr[R_DI] = BASE;
+	/* SS other than DS (as on the host), so that FDS tells them apart */
+	t->cpu.seg[SEG_SS].selector = 0x18;
 	emu_test_run(t, code, sizeof(code));
 	CHECK_EQ(emu_test_vector(t), -1);
 	ptr_state(m, EMU_TEST_CODE, BASE, e);
-	for (int i = 0; i < 12; i++)
+	for (int i = 0; i < 18; i++)
 		if (e[i] != h[i])
 			printf("  word %d: %x, the host's %x\n", i, e[i], h[i]);
 	CHECK(!memcmp(e, h, sizeof(e)));
@@ -367,6 +377,8 @@ static void test_x87_pointers(void)
 	CHECK_EQ(h[2], 0x0c0);
 	CHECK_EQ(h[8], 0x144);	/* d9 44 */
 	CHECK_EQ(h[9], (uint32_t)-16);
+	CHECK_EQ(h[15], 0);	/* [r13]: FDP is RDI, FDS is DS */
+	CHECK_EQ(h[16], 0);
 
 	/* FXSAVE: FOP, FIP, FCS, FDP, FDS as FNSTENV stored them */
 	CHECK_EQ(m[256 + 6] | m[256 + 7] << 8, 0x0c0);

@@ -70,7 +70,8 @@ void decode_modrm(struct emu_cpu *cpu, struct insn *in, int imm_bytes)
 			ea += (uint64_t)(int64_t)(int32_t)fetch_n(cpu, 4);
 		} else {
 			ea += cpu->gpr[base];
-			if ((base & 7) == R_SP || (base & 7) == R_BP)
+			/* RSP and RBP, not R12 and R13 (REX.B) */
+			if (base == R_SP || base == R_BP)
 				defseg = SEG_SS;
 		}
 	} else if (rm == 5 && in->mod == 0) {
@@ -81,7 +82,7 @@ void decode_modrm(struct emu_cpu *cpu, struct insn *in, int imm_bytes)
 		int base = rm | ((in->rex & 1) << 3);
 
 		ea = cpu->gpr[base];
-		if (rm == R_BP)
+		if (base == R_BP)
 			defseg = SEG_SS;
 	}
 	if (in->mod == 1)
