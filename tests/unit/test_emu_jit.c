@@ -231,6 +231,59 @@ static void test_jit_chunk_stale(void)
 }
 
 /*
+ * The flags at a later chunk's stale exit: F is 11 ADDs and BT ESI, 3
+ * (CF = 1), then, in the block's second chunk, CMP EBX, ECX (which sets
+ * every flag: the BT's are dead before it) and RET. After the 26th call
+ * the CMP becomes two NOPs: the next call's block runs its first chunk,
+ * finds the second changed and leaves for the interpreter, whose SETC
+ * after the RET must see the BT's carry. The liveness pass did not count
+ * the chunk's check as reading the flags, so the BT was left out and
+ * the exit stored the ADDs' CF = 0 (23 calls counted instead of 24).
+ */
+static void test_jit_chunk_stale_flags(void)
+{
+	static const uint8_t code[] = {
+		0xb9, 0x32, 0x00, 0x00, 0x00,		/* mov ecx, 50 */
+		0xe8, 0xf6, 0x0f, 0x00, 0x00,		/* L: call F */
+		0x0f, 0x92, 0xc0,			/* setc al */
+		0x0f, 0xb6, 0xc0,			/* movzx eax, al */
+		0x01, 0xc7,				/* add edi, eax */
+		0x83, 0xf9, 0x19,			/* cmp ecx, 25 */
+		0x75, 0x09,				/* jne N */
+		0x66, 0xc7, 0x05, 0x10, 0x10, 0x00, 0x00,
+		0x90, 0x90,			/* mov word [F+48], 0x9090 */
+		0xff, 0xc9,				/* N: dec ecx */
+		0x75, 0xe1,				/* jnz L */
+		0xf4,					/* hlt */
+	};
+	static const uint8_t add1[] = { 0x48, 0x83, 0xc2, 0x01 };
+	static const uint8_t tail[] = {
+		0x0f, 0xba, 0xe6, 0x03,			/* bt esi, 3 */
+		0x39, 0xcb, 0x90, 0x90,			/* cmp ebx, ecx */
+		0xc3,					/* ret */
+	};
+	struct emu_test *t = emu_test_init64();
+	uint8_t *f = emu_test_ptr(t, EMU_TEST_CODE + 0x1000);
+
+	for (int i = 0; i < 11; i++)
+		memcpy(f + 4 * i, add1, sizeof(add1));	/* add rdx, 1 */
+	memcpy(f + 44, tail, sizeof(tail));
+	t->cpu.jit = jit_create();
+	CHECK(t->cpu.jit != NULL);
+	jit_eager(t->cpu.jit);
+	t->cpu.gpr[R_DX] = t->cpu.gpr[R_DI] = 0;
+	t->cpu.gpr[R_SI] = 8;
+	t->cpu.gpr[R_BX] = 0x7fffffff;		/* the CMP: no borrow */
+	emu_test_run(t, code, sizeof(code));
+	CHECK_EQ(emu_test_vector(t), -1);
+	CHECK_EQ(t->cpu.gpr[R_DX], 50 * 11);
+	CHECK_EQ(t->cpu.gpr[R_DI], 24);
+	CHECK(jit_stat_insns(t->cpu.jit) > 500);
+	jit_destroy(t->cpu.jit);
+	emu_test_free(t);
+}
+
+/*
  * A block chained into from the loop's start is patched once, halfway:
  * it is made again, and the chained jump goes to the new block; it went
  * on to the old one, whose byte check sent it back as stale, on every
@@ -1251,6 +1304,7 @@ int main(void)
 	RUN(test_jit_table_conflict);
 	RUN(test_jit_stale_rechain);
 	RUN(test_jit_chunk_stale);
+	RUN(test_jit_chunk_stale_flags);
 	RUN(test_jit_page_end);
 	RUN(test_jit_page_cross);
 	RUN(test_jit_page_cross_long);

@@ -506,6 +506,15 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	 * before it has changed the host's: until then cpu->jit_flags is right
 	 * and the exit does not store them (not in a loop, see gen_loop_exit).
 	 */
+	/* the bytes of each chunk to compare: the first's at the entry */
+	for (unsigned c = 0; c < blk.nchunks; c++) {
+		lo[c] = blk.off[c];
+		hi[c] = c + 1 < blk.nchunks ? blk.off[c + 1] : nbytes - tail;
+		if (hi[c] > nbytes - tail)
+			hi[c] = nbytes - tail;
+		if (lo[c] > hi[c] || (c && blk.first[c] >= n))
+			lo[c] = hi[c];
+	}
 	g->loops = gen_loops(&blk, n, rip);
 	live[n] = true;
 	for (i = n; i-- > 0;) {
@@ -524,18 +533,13 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 		 */
 		if (tail && i == n - 1)
 			reads = true;
+		/* so does a later chunk's check before its first (stale) */
+		for (unsigned c = 1; c < blk.nchunks; c++)
+			if (blk.first[c] == i && hi[c] > lo[c])
+				reads = true;
 		live[i] = reads || (!sets && live[i + 1]);
 	}
 
-	/* the bytes of each chunk to compare: the first's at the entry */
-	for (unsigned c = 0; c < blk.nchunks; c++) {
-		lo[c] = blk.off[c];
-		hi[c] = c + 1 < blk.nchunks ? blk.off[c + 1] : nbytes - tail;
-		if (hi[c] > nbytes - tail)
-			hi[c] = nbytes - tail;
-		if (lo[c] > hi[c] || (c && blk.first[c] >= n))
-			lo[c] = hi[c];
-	}
 	g->entry = entry;
 	stale = gen_check(g, p, hi[0] - lo[0], copy[0], &ncopy[0]);
 	gen_pick_regs(g, &blk, n);
