@@ -54,14 +54,16 @@ struct jit_cache {
 /*
  * An exit's own slot (gen_ic_exit): the block it went to last and the
  * host page that block was found at, then for a target that varies (RET,
- * JMP/CALL through a register or memory) that block's RIP and a word
- * unused: two words or four, so that slots stay in the two-word steps
- * of chain slots (where the jump goes first; jit_rechain walks them). A
- * slot with no block has page 0, which no host page is.
+ * JMP/CALL through a register or memory) a word unused (0) and that
+ * block's RIP: two words or four, so that slots stay in the two-word
+ * steps of chain slots (where the jump goes first; jit_rechain walks
+ * them and rewrites the first word of each step, so the guest's RIP is
+ * in a second word, where no value a guest chose is taken for a block's
+ * address). A slot with no block has page 0, which no host page is.
  */
 #define JIT_IC_CODE	0
 #define JIT_IC_PAGE	8
-#define JIT_IC_RIP	16
+#define JIT_IC_RIP	24
 
 struct jit_slots {
 	const uint8_t **next, **end;
