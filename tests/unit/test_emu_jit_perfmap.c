@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "accel/emu/jit.h"
+#include "accel/emu/jit_perfmap.h"
 #include "emu_test.h"
 #include "test.h"
 
@@ -77,8 +78,31 @@ static void test_jit_perfmap(void)
 	CHECK(stub);
 }
 
+/*
+ * A symlink planted at the map's name in /tmp is not followed: the map
+ * is not opened (one line says so), and the file it names not made.
+ * Runs first: the map opens once a process.
+ */
+static void test_jit_perfmap_symlink(void)
+{
+	char path[64], target[64];
+
+	setenv("CVISOR_JIT_PERFMAP", "1", 1);
+	snprintf(path, sizeof(path), "/tmp/perf-%ld.map", (long)getpid());
+	snprintf(target, sizeof(target), "/tmp/cvisor-perfmap-%ld",
+		 (long)getpid());
+	unlink(path);
+	unlink(target);
+	CHECK_EQ(symlink(target, path), 0);
+	jit_perfmap_open();
+	CHECK(access(target, F_OK) != 0);
+	unlink(path);
+	unlink(target);
+}
+
 int main(void)
 {
+	RUN(test_jit_perfmap_symlink);
 	RUN(test_jit_perfmap);
 	return test_summary();
 }

@@ -11,10 +11,13 @@
  * cache's range) and written through a buffer, flushed at cache flushes
  * and at exit.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "accel/emu/jit_perfmap.h"
@@ -35,14 +38,20 @@ void jit_perfmap_open(void)
 {
 	const char *v = getenv("CVISOR_JIT_PERFMAP");
 	char path[64];
+	int fd;
 
 	if (!v || !*v || *v == '0' || perfmap)
 		return;
 	snprintf(path, sizeof(path), "/tmp/perf-%ld.map", (long)getpid());
-	perfmap = fopen(path, "w");
+	/* perf's name in a shared /tmp: not through a symlink put there */
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
+	perfmap = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!perfmap) {
-		fprintf(stderr, "cvisor: CVISOR_JIT_PERFMAP: cannot open %s\n",
-			path);
+		fprintf(stderr, "cvisor: CVISOR_JIT_PERFMAP: cannot open %s: "
+			"%s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return;
 	}
 	setvbuf(perfmap, NULL, _IOFBF, 1 << 16);
