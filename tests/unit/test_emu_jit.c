@@ -883,6 +883,78 @@ static void sse_loop(uint32_t mxcsr, bool jit, struct emu_cpu *out,
 	emu_test_free(t);
 }
 
+/*
+ * FNSTCW m16 (D9 /7), which glibc's printf runs for every double (busybox
+ * seq): in a loop it runs translated, storing the guest's FCW (2 bytes,
+ * the next ones kept) as the interpreter does, also across a page end
+ * and with an FCW whose unmasked exception is pending (no wait).
+ */
+static void fnstcw_loop(bool jit, uint16_t fcw, int32_t at,
+			struct emu_test **out)
+{
+	enum { N = 3000 };
+	uint8_t code[] = {
+		0xb9, N & 0xff, N >> 8, 0, 0,		/* mov ecx, N */
+		0x41, 0xd9, 0x7c, 0x4f, 0x00,		/* fnstcw [r15+rcx*2+0] */
+		0x41, 0xd9, 0xbf, 0, 0, 0, 0,		/* fnstcw [r15+at] */
+		0xff, 0xc2,				/* inc edx */
+		0xff, 0xc9,				/* dec ecx */
+		0x75, 0xee,				/* jnz to the first fnstcw */
+		0xf4,					/* hlt */
+	};
+	struct emu_test *t = emu_test_init64();
+
+	memcpy(code + 13, &at, 4);
+	if (jit) {
+		t->cpu.jit = jit_create();
+		CHECK(t->cpu.jit != NULL);
+	}
+	t->cpu.fcw = fcw;
+	t->cpu.fsw = 0x0081;	/* IE pending with ES: no #MF (no wait) */
+	t->cpu.gpr[15] = EMU_TEST_DATA;
+	memset(emu_test_ptr(t, EMU_TEST_DATA), 0xa5, 0x3000);
+	emu_test_run(t, code, sizeof(code));
+	CHECK(t->cpu.halted);
+	CHECK_EQ(emu_test_vector(t), -1);
+	CHECK_EQ(t->cpu.gpr[R_DX], N);
+	*out = t;
+}
+
+static void test_jit_fnstcw(void)
+{
+	static const int32_t at[] = { 0x1ffc, 0x1fff, 0x2ffd };
+
+	for (unsigned k = 0; k < sizeof(at) / sizeof(at[0]); k++) {
+		struct emu_test *ref, *t;
+		uint64_t n;
+
+		fnstcw_loop(false, 0x0362, at[k], &ref);
+		fnstcw_loop(true, 0x0362, at[k], &t);
+		n = jit_stat_insns(t->cpu.jit);
+		CHECK(!memcmp(emu_test_ptr(ref, EMU_TEST_DATA),
+			      emu_test_ptr(t, EMU_TEST_DATA), 0x3000));
+		CHECK_EQ(*(uint16_t *)emu_test_ptr(t, EMU_TEST_DATA + 2), 0x0362);
+		CHECK_EQ(*(uint8_t *)emu_test_ptr(t, EMU_TEST_DATA + at[k]), 0x62);
+		CHECK_EQ(*(uint8_t *)emu_test_ptr(t, EMU_TEST_DATA + at[k] + 1),
+			 0x03);
+		CHECK_EQ(*(uint8_t *)emu_test_ptr(t, EMU_TEST_DATA + at[k] + 2),
+			 0xa5);
+		CHECK_EQ(t->cpu.rip, ref->cpu.rip);
+		CHECK_EQ(t->cpu.fsw, 0x0081);
+		/*
+		 * 5 instructions a round, all translated but for the store
+		 * across a page end (+0x1fff), which the interpreter does
+		 */
+		printf("  %llu instructions translated (store at +%#x)\n",
+		       (unsigned long long)n, (unsigned)at[k]);
+		CHECK(n > 3000ULL * ((at[k] & 0xfff) == 0xfff ? 3 : 4));
+		jit_destroy(t->cpu.jit);
+		t->cpu.jit = NULL;
+		emu_test_free(t);
+		emu_test_free(ref);
+	}
+}
+
 static void test_jit_sse_loop(void)
 {
 	static struct emu_cpu ref, on, off;
@@ -1007,6 +1079,7 @@ static void test_jit_sse_unusable(void)
 		{ SU_SSE, 5, { 0x41, 0x0f, 0xae, 0x5f, 0x08 } },	/* stmxcsr [r15+8] */
 		{ SU_SSE, 5, { 0x41, 0x0f, 0xae, 0x57, 0x08 } },	/* ldmxcsr [r15+8] */
 		{ SU_FXSAVE, 4, { 0x41, 0x0f, 0xae, 0x07 } },		/* fxsave [r15] */
+		{ SU_FXSAVE, 4, { 0x41, 0xd9, 0x7f, 0x08 } },		/* fnstcw [r15+8] */
 		{ SU_MMX, 2, { 0x0f, 0x77 } },				/* emms */
 		{ SU_NEVER, 4, { 0x41, 0x0f, 0xc3, 0x07 } },		/* movnti [r15], eax */
 		{ SU_NEVER, 3, { 0x0f, 0xae, 0xf8 } },			/* sfence */
@@ -1315,6 +1388,7 @@ int main(void)
 	RUN(test_jit_differential_loops);
 	RUN(test_jit_cached_high_byte);
 	RUN(test_jit_sse_loop);
+	RUN(test_jit_fnstcw);
 	RUN(test_jit_sse_align);
 	RUN(test_jit_sse_unusable);
 	RUN(test_jit_sse_mxcsr);

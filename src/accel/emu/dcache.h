@@ -56,6 +56,8 @@ enum dc_kind {
 	 * (DC_PFX_*), size 8 with REX.W else 4, imm the imm8 if any
 	 */
 	DC_SSE,
+	/* FNSTCW m16 (D9 /7), run by the general decoder (jit_ops.c) */
+	DC_FNSTCW,
 };
 
 enum { DC_PFX_NONE, DC_PFX_66, DC_PFX_F3, DC_PFX_F2 };

@@ -161,6 +161,10 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 		e->rm = R_AX;
 		i = dc_acc_imm(p, i, e);
 		e->kind = DC_TEST_IMM;
+	} else if (op == 0xd9 && (p[i] >> 6) != 3 && ((p[i] >> 3) & 7) == 7) {
+		dc_modrm(p, &i, e);	/* FNSTCW m16 */
+		e->size = 2;
+		e->kind = DC_FNSTCW;
 	} else if (op == 0xc6) {
 		dc_modrm(p, &i, e);
 		e->imm = p[i++];
@@ -613,6 +617,7 @@ static uint16_t dc_pick(struct dc_entry *e)
 	case DC_MOV_SREG:
 	case DC_BTX:
 	case DC_SSE:
+	case DC_FNSTCW:
 		return H_DECODE;
 	case DC_IMUL:
 	case DC_IMUL_IMM:

@@ -201,7 +201,7 @@ uint16_t jit_op_gprs(const struct dc_entry *e)
 	case DC_BT: case DC_BTX: case DC_BITSCAN: case DC_XCHG:
 	case DC_XADD: case DC_MOV_SREG: case DC_CLI: case DC_STI:
 	case DC_SSE: case DC_XMM_LOAD: case DC_XMM_STORE: case DC_PXOR:
-	case DC_XMM_SCALAR: case DC_MOVQ:
+	case DC_XMM_SCALAR: case DC_MOVQ: case DC_FNSTCW:
 		break;
 	default:
 		return 0xffff;
@@ -285,7 +285,7 @@ bool jit_op_supported(const struct dc_entry *e)
 	case DC_NOP: case DC_LEAVE: case DC_CWDE: case DC_CDQ:
 	case DC_CMOV: case DC_SETCC: case DC_IMUL: case DC_IMUL_IMM:
 	case DC_BT: case DC_BSWAP: case DC_XMM_LOAD: case DC_XMM_STORE:
-	case DC_PXOR: case DC_XMM_SCALAR: case DC_MOVQ:
+	case DC_PXOR: case DC_XMM_SCALAR: case DC_MOVQ: case DC_FNSTCW:
 		return true;
 	case DC_REP_STR:
 		return e->seg == SEG_NONE;
@@ -373,8 +373,8 @@ void jit_op_flag_use(const struct dc_entry *e, bool *reads, bool *sets)
 		jit_sse_flag_use(e, reads, sets);
 		break;
 	case DC_XMM_LOAD: case DC_XMM_STORE: case DC_PXOR:
-	case DC_XMM_SCALAR: case DC_MOVQ:
-		*reads = true;	/* jit_gen_sse_avail's exit */
+	case DC_XMM_SCALAR: case DC_MOVQ: case DC_FNSTCW:
+		*reads = true;	/* jit_gen_sse_avail's or the #NM exit */
 		break;
 	case DC_GROUP3:
 		/* MUL and IMUL keep AF; DIV keeps all, or leaves for a #DE */
@@ -669,6 +669,18 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 		break;
 	case DC_SSE:
 		jit_gen_sse(g, e);
+		break;
+	case DC_FNSTCW:
+		/* CR0.EM or TS: the interpreter's #NM (no translated
+		 * instruction changes CR0); no pending-exception check, no
+		 * FIP/FDP (a control instruction) */
+		jit_gen_save(g);
+		j_test_mi(b, 4, jmem(HRBX, OFF(cr0)), CR0_EM | CR0_TS);
+		jit_miss_if(g, 5);				/* jne */
+		x = jit_gen_mem(g, e, 2, true);
+		jit_gen_mem_done(g);
+		j_mov_rm(b, 2, HRDX, jmem(HRBX, OFF(fcw)));
+		j_mov_mr(b, 2, x, HRDX);
 		break;
 	case DC_REP_STR:
 		jit_gen_rep_str(g, e);
