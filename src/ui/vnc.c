@@ -364,8 +364,8 @@ static void vnc_client_gone(rfbClientPtr cl)
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* A connected socket as a client named addr; closes fd if it cannot be */
-static void vnc_add_client(struct vnc_server *s, int fd, const char *addr)
+/* A connected socket as a client named addr (vnc.h) */
+int vnc_server_add_client(struct vnc_server *s, int fd, const char *addr)
 {
 	struct vnc_client_info *ci;
 	rfbClientPtr cl;
@@ -375,7 +375,7 @@ static void vnc_add_client(struct vnc_server *s, int fd, const char *addr)
 		log_limited(&s->log, "vnc: too many clients; connection "
 			    "refused");
 		close(fd);
-		return;
+		return -1;
 	}
 	pthread_mutex_lock(&s->lock);
 	for (ci = s->clients; ci->used; ci++)
@@ -390,10 +390,11 @@ static void vnc_add_client(struct vnc_server *s, int fd, const char *addr)
 		ci->used = false;
 		s->nr_clients--;
 		pthread_mutex_unlock(&s->lock);
-		return;
+		return -1;
 	}
 	cl->clientData = ci;
 	cl->clientGoneHook = vnc_client_gone;
+	return 0;
 }
 
 static void vnc_accept(struct vnc_server *s, int lfd)
@@ -420,15 +421,7 @@ static void vnc_accept(struct vnc_server *s, int lfd)
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	snprintf(addr, sizeof(addr), "%s:%d", host, port);
-	vnc_add_client(s, fd, addr);
-}
-
-int vnc_server_add_client(struct vnc_server *s, int fd, const char *addr)
-{
-	unsigned before = s->nr_clients;
-
-	vnc_add_client(s, fd, addr);
-	return s->nr_clients > before ? 0 : -1;
+	vnc_server_add_client(s, fd, addr);
 }
 
 /* One round of the server's work: the screen's changes, then the clients */

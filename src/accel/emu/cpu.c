@@ -126,6 +126,15 @@ static bool poll_interrupts(struct emu_cpu *cpu)
 /* This thread's vCPU is in jit_run (the host's MXCSR flags are its) */
 static __thread bool in_jit;
 
+/* After a jit_run: its floating point's MXCSR flags (sse_mxcsr.c) */
+static inline void jit_fp_fold(struct emu_cpu *cpu)
+{
+	if (cpu->jit_fp) {
+		cpu->jit_fp = false;
+		sse_host_fold(cpu);
+	}
+}
+
 /*
  * The instruction loop proper, outside the sigsetjmp frame so its counter
  * can live in a register; it saves the count left to cpu->batch_left often
@@ -172,11 +181,7 @@ static __attribute__((noinline)) void run_loop(struct emu_cpu *cpu,
 			in_jit = true;
 			ran = jit_run(cpu, left, &interp);
 			in_jit = false;
-			/* its floating point's MXCSR flags (sse_mxcsr.c) */
-			if (cpu->jit_fp) {
-				cpu->jit_fp = false;
-				sse_host_fold(cpu);
-			}
+			jit_fp_fold(cpu);
 
 			if (jit_stats_on)
 				jit_stats_note(cpu, ran, left);
@@ -227,10 +232,7 @@ void cpu_run_batch(struct emu_cpu *cpu, long max, const atomic_bool *stop)
 		lf_sync(cpu);	/* a fault inside the decode cache */
 		if (in_jit) {	/* a fault that ended translated code */
 			in_jit = false;
-			if (cpu->jit_fp) {
-				cpu->jit_fp = false;
-				sse_host_fold(cpu);
-			}
+			jit_fp_fold(cpu);
 		} else {	/* perhaps within SSE floating point */
 			sse_host_clear();
 		}

@@ -369,6 +369,23 @@ static inline const uint8_t *tlb_code_page(const struct emu_cpu *cpu,
 	return tlb_hva(e);
 }
 
+/*
+ * Move the fetch window to lin's page when the TLB lets the CPU run it
+ * from RAM (what a fetch would find without a walk): its host page, or
+ * NULL (the window stays)
+ */
+static inline const uint8_t *tlb_fetch_page(struct emu_cpu *cpu,
+					    uint64_t lin)
+{
+	const uint8_t *page = tlb_code_page(cpu, lin);
+
+	if (page) {
+		cpu->fetch_vpn = lin >> 12;
+		cpu->fetch_hva = page;
+	}
+	return page;
+}
+
 static inline __attribute__((always_inline)) uint64_t
 mem_read(struct emu_cpu *cpu, uint64_t lin, unsigned size)
 {

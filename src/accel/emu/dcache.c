@@ -136,18 +136,15 @@ const struct dc_block *dcache_get(struct emu_cpu *cpu, const uint8_t *p,
 }
 
 /*
- * Move the fetch window to lin's page when the TLB already allows
- * executing it from RAM (what fetch_slow would find without a walk);
- * false when run_loop has to do it.
+ * tlb_fetch_page, and the interpreter's end of the window with it;
+ * false when run_loop has to move it (fetch_slow).
  */
 static inline bool dc_fetch_page(struct emu_cpu *cpu, uint64_t lin)
 {
-	const uint8_t *page = tlb_code_page(cpu, lin);
+	const uint8_t *page = tlb_fetch_page(cpu, lin);
 
 	if (!page)
 		return false;
-	cpu->fetch_vpn = lin >> 12;
-	cpu->fetch_hva = page;
 	cpu->ip_end = page + 4096;
 	return true;
 }

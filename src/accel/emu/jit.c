@@ -416,18 +416,6 @@ static void jit_rechain(struct jit *j, const struct jit_front *f)
 	j->old.code = NULL;
 }
 
-/* Move the fetch window to lin's page if the TLB lets it run from RAM */
-static bool jit_fetch_page(struct emu_cpu *cpu, uint64_t lin)
-{
-	const uint8_t *page = tlb_code_page(cpu, lin);
-
-	if (!page)
-		return false;
-	cpu->fetch_vpn = lin >> 12;
-	cpu->fetch_hva = page;
-	return true;
-}
-
 long jit_run(struct emu_cpu *cpu, long max, long *interp)
 {
 	struct jit *j = cpu->jit;
@@ -459,7 +447,7 @@ long jit_run(struct emu_cpu *cpu, long max, long *interp)
 		 * interpreter ran the instruction, and faults the same way
 		 * (at RIP, which is that instruction's).
 		 */
-		if (lin >> 12 != cpu->fetch_vpn && !jit_fetch_page(cpu, lin)) {
+		if (lin >> 12 != cpu->fetch_vpn && !tlb_fetch_page(cpu, lin)) {
 			cpu->insn_rip = lin;
 			cpu->insn_rsp = cpu->gpr[R_SP];
 			fetch_page(cpu, lin);

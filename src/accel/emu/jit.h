@@ -8,12 +8,12 @@
  *   start-up (the seccomp filter allows PROT_EXEC there and nowhere
  *   else); pages are written RW and run RX, never both.
  * - jit_gen.c (+ jit_tlb.c, jit_exit.c, jit_stubs.c), jit_ops.c: one
- *   block's code (jit_ops.c: each instruction's). Guest registers stay in cpu->gpr, the guest's
- *   arithmetic flags in the host's RFLAGS inside a block; memory goes
- *   through an inline soft-TLB lookup, and anything the block cannot
- *   do itself (a TLB miss, MMIO, an instruction it does not translate)
- *   leaves it with the guest state exact at that instruction, for the
- *   interpreter to run.
+ *   block's code (jit_ops.c: each instruction's). Guest registers stay
+ *   in cpu->gpr, the guest's arithmetic flags in the host's RFLAGS
+ *   inside a block; memory goes through an inline soft-TLB lookup, and
+ *   anything the block cannot do itself (a TLB miss, MMIO, an
+ *   instruction it does not translate) leaves it with the guest state
+ *   exact at that instruction, for the interpreter to run.
  * - jit.c: block lookup, entry, chaining, and the run loop's entry point.
  */
 #ifndef CVISOR_ACCEL_EMU_JIT_H

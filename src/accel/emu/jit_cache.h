@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The translator's code cache (jit_mem.c) and what the block generator
- * (jit_gen.c) needs from the rest of the translator (jit.c).
+ * (jit_gen.c and its jit_tlb.c, jit_exit.c, jit_stubs.c) needs from the
+ * rest of the translator (jit.c).
  *
  * Each vCPU's cache is one slice of an address range reserved, PROT_NONE,
  * before the seccomp filter goes on; the filter lets mprotect add
@@ -50,7 +51,6 @@ struct jit_cache {
 	int slot;
 };
 
-/* The chain slots still free: each holds where a chained jump goes */
 /*
  * An exit's own slot (gen_ic_exit): the block it went to last and the
  * host page that block was found at, then for a target that varies (RET,
@@ -65,6 +65,7 @@ struct jit_cache {
 #define JIT_IC_PAGE	8
 #define JIT_IC_RIP	24
 
+/* The chain slots still free: each holds where a chained jump goes */
 struct jit_slots {
 	const uint8_t **next, **end;
 };
@@ -79,7 +80,7 @@ int jit_cache_protect(struct jit_cache *c, uint8_t *p, size_t len, bool rw);
  * table in front of the large one (jit.c), which the exits to a guest
  * address known only at run time (RET, indirect JMP/CALL) and the
  * jumps to another guest page also look in, from translated code
- * (jit_gen.c's lookup stub): so its layout is the stub's.
+ * (jit_stubs.c's lookup): so its layout is the stub's.
  */
 #define JIT_FRONT	1024
 #define JIT_FRONT_MIX	10	/* index: (h ^ h >> this) & (JIT_FRONT - 1) */
@@ -116,7 +117,7 @@ struct jit_env {
 	/* by [CPL 3]: to V, after a SUB of the budget whose flags are live */
 	const uint8_t *far_out[2];
 	/*
-	 * An exit's own slot (RDI, jit_gen.c) by [CPL 3][fixed target, a
+	 * An exit's own slot (RDI, jit_exit.c) by [CPL 3][fixed target, a
 	 * slot of two words]: ic_check, called after a SUB of the budget
 	 * whose flags are live, returns when the slot's block is V's and may
 	 * run (RCX, RDX, RSI), else goes to jit_run or to ic_miss, the
@@ -129,7 +130,7 @@ struct jit_env {
 	const uint8_t *stale_out;	/* RDI: the stale entry, RSI its RIP */
 };
 
-/* The shared subroutines of jit_env into b (jit_gen.c) */
+/* The shared subroutines of jit_env into b (jit_stubs.c) */
 void jit_gen_stubs(struct jbuf *b, struct jit_env *env);
 /*
  * jit_run's entry and exit: cpu->jit_flags, where blocks hand the guest's

@@ -317,7 +317,8 @@ static inline void j_mov_rimm(struct jbuf *b, int r, uint64_t imm)
 }
 
 /* An instruction ending in [RIP + disp32]; returns the disp32 to point */
-static inline uint8_t *j_riprel(struct jbuf *b, uint8_t rex, uint8_t opc, int reg)
+static inline uint8_t *j_riprel(struct jbuf *b, uint8_t rex, uint8_t opc,
+				int reg)
 {
 	if (rex)
 		jb8(b, rex);

@@ -213,6 +213,23 @@ static bool ends_run(const struct dc_entry *e)
 	       e->kind == DC_CALL_RM;
 }
 
+static void jinsns_init(struct jinsns *in)
+{
+	in->n = in->nchunks = 0;
+	in->ends = false;
+}
+
+/* Chunk b, off bytes on from the block's start, after in's */
+static void jinsns_add(struct jinsns *in, const struct dc_block *b,
+		       size_t off)
+{
+	in->first[in->nchunks] = in->n;
+	in->off[in->nchunks++] = off;
+	memcpy(&in->e[in->n], b->e, b->n * sizeof(b->e[0]));
+	in->n += b->n;
+	in->ends = ends_run(&b->e[b->n - 1]);
+}
+
 /*
  * dc_build at p, whose page ends at end, from a copy of its bytes in
  * snap: the block's code and its byte check are both made from the copy,
@@ -238,21 +255,14 @@ static void jit_decode(struct jinsns *in, const uint8_t *p,
 	if (next && len == room)
 		memcpy(snap + 8 + len, next, JIT_SNAP - 8 - len < JIT_CROSS ?
 					      JIT_SNAP - 8 - len : JIT_CROSS);
-	in->n = 0;
-	in->ends = false;
-	in->nchunks = 0;
-	for (int c = 0; c < JIT_CHUNKS && !in->ends; c++) {
+	jinsns_init(in);
+	while (in->nchunks < JIT_CHUNKS && !in->ends) {
 		if ((size_t)(q - (snap + 8)) >= room)
 			break;
 		dc_build(&blk, q, snap + JIT_SNAP);
 		if (!blk.n)
 			break;
-		in->first[c] = in->n;
-		in->off[c] = q - (snap + 8);
-		in->nchunks = c + 1;
-		memcpy(&in->e[in->n], blk.e, blk.n * sizeof(blk.e[0]));
-		in->n += blk.n;
-		in->ends = ends_run(&blk.e[blk.n - 1]);
+		jinsns_add(in, &blk, q - (snap + 8));
 		q += blk.nbytes;
 	}
 }
@@ -296,17 +306,14 @@ int jit_gen_count(struct emu_cpu *cpu, const uint8_t *p, const uint8_t *end)
 
 	if (!cpu->dcache || jit_gen_near_end(p))
 		return -1;
-	in.n = 0;
-	in.ends = false;
+	jinsns_init(&in);
 	/* the chunks jit_decode would take, far from the page's end */
-	for (int c = 0; c < JIT_CHUNKS && !in.ends; c++) {
+	while (in.nchunks < JIT_CHUNKS && !in.ends) {
 		const struct dc_block *b = dcache_get(cpu, q, end);
 
 		if (!b->n)
 			break;
-		memcpy(&in.e[in.n], b->e, b->n * sizeof(b->e[0]));
-		in.n += b->n;
-		in.ends = ends_run(&b->e[b->n - 1]);
+		jinsns_add(&in, b, q - p);
 		q += b->nbytes;
 	}
 	return (int)jit_count(&in, end - p, false, &nbytes, &tail);

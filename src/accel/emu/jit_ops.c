@@ -121,9 +121,7 @@ bool jit_op_regs(const struct dc_entry *e)
 	case DC_CALL: case DC_RET: case DC_JMP: case DC_JCC: case DC_JMP_RM:
 	case DC_CALL_RM: case DC_NOP: case DC_LEAVE: case DC_CWDE:
 	case DC_CDQ: case DC_CMOV: case DC_SETCC: case DC_IMUL:
-	case DC_IMUL_IMM: case DC_BSWAP:
-		return true;
-	case DC_SHIFT:
+	case DC_IMUL_IMM: case DC_BSWAP: case DC_SHIFT:
 		return true;
 	case DC_GROUP3:		/* NOT, NEG; MUL, IMUL, DIV, IDIV but of AH */
 		return e->modrm_reg == 2 || e->modrm_reg == 3 || e->size > 1;

@@ -95,7 +95,7 @@ static void gen_lookup(struct jbuf *b, const struct jit_env *env, int user,
 		jx(b, 4, 0xff, 1, 4, jmem(HRDX, offsetof(struct jit_front,
 							 code)));
 	}
-	/* another page: its TLB entry, as jit_run's jit_fetch_page */
+	/* another page: its TLB entry, as jit_run's tlb_fetch_page */
 	j_patch(page, b->p);
 	miss[nmiss++] = gen_code_page(b, need);
 	j_mov_mr(b, 8, jmem(HRBX, OFF(fetch_vpn)), HRSI);
