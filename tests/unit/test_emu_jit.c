@@ -16,6 +16,14 @@
 
 #define PROGRAMS	1500
 
+/* t's CPU with a translator that makes a block at its first ask */
+static void jit_on(struct emu_test *t)
+{
+	t->cpu.jit = jit_create();
+	CHECK(t->cpu.jit != NULL);
+	jit_eager(t->cpu.jit);
+}
+
 /*
  * How many random programs (CVISOR_JD_PROGRAMS, default n) and the first
  * seed (CVISOR_JD_SEED, default 1): a longer or another run of the same
@@ -181,9 +189,7 @@ static void test_jit_self_modifying(void)
 	};
 	struct emu_test *t = emu_test_init64();
 
-	t->cpu.jit = jit_create();
-	CHECK(t->cpu.jit != NULL);
-	jit_eager(t->cpu.jit);
+	jit_on(t);
 	t->cpu.gpr[R_DX] = 0;
 	emu_test_run(t, code, sizeof(code));
 	CHECK_EQ(t->cpu.gpr[R_DX], 55);
@@ -218,9 +224,7 @@ static void test_jit_chunk_stale(void)
 	for (int i = 0; i < 13; i++)
 		memcpy(f + 4 * i, add1, sizeof(add1));	/* add rdx, 1 */
 	f[52] = 0xc3;					/* ret */
-	t->cpu.jit = jit_create();
-	CHECK(t->cpu.jit != NULL);
-	jit_eager(t->cpu.jit);
+	jit_on(t);
 	t->cpu.gpr[R_DX] = 0;
 	emu_test_run(t, code, sizeof(code));
 	CHECK_EQ(t->cpu.gpr[R_DX], 26 * 13 + 24 * 17);
@@ -268,9 +272,7 @@ static void test_jit_chunk_stale_flags(void)
 	for (int i = 0; i < 11; i++)
 		memcpy(f + 4 * i, add1, sizeof(add1));	/* add rdx, 1 */
 	memcpy(f + 44, tail, sizeof(tail));
-	t->cpu.jit = jit_create();
-	CHECK(t->cpu.jit != NULL);
-	jit_eager(t->cpu.jit);
+	jit_on(t);
 	t->cpu.gpr[R_DX] = t->cpu.gpr[R_DI] = 0;
 	t->cpu.gpr[R_SI] = 8;
 	t->cpu.gpr[R_BX] = 0x7fffffff;		/* the CMP: no borrow */
@@ -305,9 +307,7 @@ static void test_jit_stale_rechain(void)
 	};
 	struct emu_test *t = emu_test_init64();
 
-	t->cpu.jit = jit_create();
-	CHECK(t->cpu.jit != NULL);
-	jit_eager(t->cpu.jit);
+	jit_on(t);
 	t->cpu.gpr[R_DX] = t->cpu.gpr[R_BX] = 0;
 	emu_test_run(t, code, sizeof(code));
 	CHECK_EQ(t->cpu.gpr[R_DX], 1000);
@@ -566,9 +566,7 @@ static void test_jit_page_cross_fault(void)
 		emu_test_w64(t, EMU_TEST_PML4 + 0x2000, pt | 7);
 		tlb_flush(&t->cpu, true);
 		if (jit) {
-			t->cpu.jit = jit_create();
-			CHECK(t->cpu.jit != NULL);
-			jit_eager(t->cpu.jit);
+			jit_on(t);
 		}
 		/* the interpreter fills the next page's entry, then a block */
 		for (int r = 0; r < 3; r++) {
@@ -630,9 +628,7 @@ static void test_jit_cmpxchg_reg(void)
 		struct emu_test *t = emu_test_init64();
 
 		if (jit) {
-			t->cpu.jit = jit_create();
-			CHECK(t->cpu.jit != NULL);
-			jit_eager(t->cpu.jit);
+			jit_on(t);
 		}
 		emu_test_run(t, code, sizeof(code));
 		CHECK_EQ(t->cpu.gpr[8], c1);
@@ -670,9 +666,7 @@ static void test_jit_split_lock(void)
 		uint64_t at = EMU_TEST_DATA + 64 + (split ? 62 : 60);
 		uint32_t v;
 
-		t->cpu.jit = jit_create();
-		CHECK(t->cpu.jit != NULL);
-		jit_eager(t->cpu.jit);
+		jit_on(t);
 		t->cpu.gpr[R_DI] = at;
 		emu_test_run(t, code, sizeof(code));
 		memcpy(&v, emu_test_ptr(t, at), 4);
@@ -1001,9 +995,7 @@ static int sse_align_run(bool jit, int disp, bool scalar,
 		code[3] = 0x58;
 	}
 	if (jit) {
-		t->cpu.jit = jit_create();
-		CHECK(t->cpu.jit != NULL);
-		jit_eager(t->cpu.jit);
+		jit_on(t);
 	}
 	for (int i = 0; i < 64; i++)
 		data[i] = 0x10 + i;
