@@ -187,10 +187,11 @@ _Static_assert((JIT_ARENA_SLICE & (JIT_ARENA_SLICE - 1)) == 0,
  * sandbox_install), nor SysV shared memory attached with SHM_EXEC;
  * PROT_EXEC is added by mprotect only in the emu translator's code cache
  * range [lo, hi) (jit_mem.c; empty when no vCPU runs the translator), at
- * most one cache long, and never together with PROT_WRITE; pkey_mprotect, which the translator does not use, never
- * adds it. No memfd is made at all (cvisor makes none; one would only be
- * a file to write code into). These fail with EACCES rather than kill,
- * like a kernel refusing the mapping.
+ * most one cache long, and never together with PROT_WRITE;
+ * pkey_mprotect, which the translator does not use, never adds it. No
+ * memfd is made at all (cvisor makes none; one would only be a file to
+ * write code into). These fail with EACCES rather than kill, like a
+ * kernel refusing the mapping.
  */
 static int sandbox_limit_exec(scmp_filter_ctx ctx, uintptr_t lo,
 			      uintptr_t hi, char *err, size_t errlen)
