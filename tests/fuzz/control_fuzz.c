@@ -23,6 +23,7 @@
 
 #include "vmm/control_int.h"
 #include "vmm/json.h"
+#include "fuzz_seed.h"
 
 static struct control ctl;
 static struct control_client client = { .fd = -1 };
@@ -116,13 +117,8 @@ static void write_seeds(const char *dir)
 		"{\"id\":6,\"cmd\":\"secret-set\",\"secret\":\"k0\","
 		"\"data\":\"QUJD\"}\n"
 		"[1,2]\n";
-	char path[4096];
-	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/requests", dir);
-	f = fopen(path, "w");
-	if (!f || fputs(reqs, f) == EOF || fclose(f))
-		abort();
+	fuzz_seed(dir, "requests", reqs, sizeof(reqs) - 1);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -42,6 +42,7 @@
 #include "vmm/state.h"
 #include "vmm/vm.h"
 #include "../unit/fake_vm.h"
+#include "fuzz_seed.h"
 
 #define RAM_SIZE	(1 << 20)
 
@@ -188,18 +189,6 @@ static void sweep(void)
 		bus_read(&vm.pio, ports[i], &v, 1);
 }
 
-static void write_input(const char *dir, const char *name,
-			const uint8_t *buf, size_t len)
-{
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	if (!f || fwrite(buf, 1, len, f) != len || fclose(f))
-		abort();
-}
-
 /* Port number i of ports[] */
 static uint8_t sel(uint16_t port)
 {
@@ -262,7 +251,7 @@ static void write_far_rtc(const char *dir)
 	n += put_write(buf + n, PORT_RTC, 0);
 	n += put_write(buf + n, PORT_RTC + 1, 0x30);
 	buf[n++] = OP_ROUND;
-	write_input(dir, "rtc-far-offset", buf, n);
+	fuzz_seed(dir, "rtc-far-offset", buf, n);
 	free(st);
 }
 
@@ -295,7 +284,7 @@ static void write_seeds(const char *dir)
 	n = put_load(buf, sizeof(buf) - 2, st, len);
 	buf[n++] = OP_SWEEP;
 	buf[n++] = OP_ROUND;
-	write_input(dir, "state", buf, n);
+	fuzz_seed(dir, "state", buf, n);
 	free(st);
 
 	n = 0;
@@ -323,7 +312,7 @@ static void write_seeds(const char *dir)
 	n += put_write(buf + n, 0x80, 0x42);
 	buf[n++] = OP_ROUND;
 	buf[n++] = OP_SWEEP;
-	write_input(dir, "programmed", buf, n);
+	fuzz_seed(dir, "programmed", buf, n);
 	write_far_rtc(dir);
 }
 

@@ -38,6 +38,7 @@
 #include "vmm/vm.h"
 #include "../unit/fake_vm.h"
 #include "../unit/virtio_driver.h"
+#include "fuzz_seed.h"
 
 #define RAM_SIZE	(1 << 20)
 #define NR_DEVS		4
@@ -200,8 +201,6 @@ static void write_seeds(const char *dir)
 	for (int i = 0; i < NR_DEVS; i++) {
 		uint64_t f = dev_features(&drv[i]);
 		uint8_t *ram = buf + HDR_LEN;
-		char path[4096];
-		FILE *out;
 
 		memset(buf, 0, sizeof(buf));
 		buf[0] = i;
@@ -220,11 +219,7 @@ static void write_seeds(const char *dir)
 			memcpy(buf + 5 + q * AVAIL_STRIDE, avail,
 			       sizeof(avail));
 		}
-		snprintf(path, sizeof(path), "%s/%s", dir, dev_names[i]);
-		out = fopen(path, "w");
-		if (!out || fwrite(buf, sizeof(buf), 1, out) != 1 ||
-		    fclose(out))
-			abort();
+		fuzz_seed(dir, dev_names[i], buf, sizeof(buf));
 	}
 }
 

@@ -29,6 +29,7 @@
 #include "ui/vnc_opts.h"
 #include "vmm/vm.h"
 #include "../unit/fake_irq.h"
+#include "fuzz_seed.h"
 
 #define MAX_ROUNDS	20000
 
@@ -68,18 +69,6 @@ static void setup(void)
 	atexit(teardown);
 }
 
-static void write_seed(const char *dir, const char *name, const void *p,
-		       size_t len)
-{
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	if (!f || fwrite(p, 1, len, f) != len || fclose(f))
-		abort();
-}
-
 static void write_seeds(const char *dir)
 {
 	/* handshake by the target (2), then each client message */
@@ -107,9 +96,9 @@ static void write_seeds(const char *dir)
 					12, 13, 14, 15, 16, 4, 1, 0, 0, 0, 0,
 					0, 0x61 };
 
-	write_seed(dir, "session", session, sizeof(session));
-	write_seed(dir, "websocket", ws, sizeof(ws) - 1);
-	write_seed(dir, "auth", auth, sizeof(auth));
+	fuzz_seed(dir, "session", session, sizeof(session));
+	fuzz_seed(dir, "websocket", ws, sizeof(ws) - 1);
+	fuzz_seed(dir, "auth", auth, sizeof(auth));
 }
 
 /* Whatever the server sent the client: read and dropped */
