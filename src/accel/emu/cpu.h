@@ -197,6 +197,16 @@ struct emu_cpu {
 	 */
 	uint64_t insn_rsp;
 	uint64_t rmw_aux;	/* CMPXCHG's accumulator for its rmw_fn */
+	/*
+	 * The instruction's memory operand is a stack reference in 64-bit
+	 * mode (base RSP or RBP, no FS/GS override): a non-canonical
+	 * address is #SS(0), not #GP(0). Set where the operand is decoded
+	 * (decode_modrm, the decode cache's M_BEGIN), cleared at each
+	 * instruction the general decoder starts; the implicit stack
+	 * accesses (PUSH, POP, CALL, RET...) check for themselves
+	 * (mem_read_stack, mem_write_stack).
+	 */
+	bool stack_ref;
 
 	/* Fetch window: host pointer of the current code page */
 	uint64_t fetch_vpn;
@@ -426,6 +436,31 @@ mem_write(struct emu_cpu *cpu, uint64_t lin, uint64_t val, unsigned size)
 	default: memcpy(p, &val, size); break;
 	}
 }
+/*
+ * An access of size bytes at lin through SS that missed the TLB: #SS(0)
+ * when in long mode any of its bytes is non-canonical (a non-canonical
+ * address never hits the TLB)
+ */
+void mem_stack_canonical(struct emu_cpu *cpu, uint64_t lin, unsigned size);
+
+/* mem_read and mem_write of an implicit stack reference */
+static inline __attribute__((always_inline)) uint64_t
+mem_read_stack(struct emu_cpu *cpu, uint64_t lin, unsigned size)
+{
+	if (!tlb_ram(cpu, lin, size, TLB_R))
+		mem_stack_canonical(cpu, lin, size);
+	return mem_read(cpu, lin, size);
+}
+
+static inline __attribute__((always_inline)) void
+mem_write_stack(struct emu_cpu *cpu, uint64_t lin, uint64_t val,
+		unsigned size)
+{
+	if (!tlb_ram(cpu, lin, size, TLB_W))
+		mem_stack_canonical(cpu, lin, size);
+	mem_write(cpu, lin, val, size);
+}
+
 /* Supervisor (implicit) accesses: descriptor tables, TSS, IDT. */
 uint64_t mem_read_sys(struct emu_cpu *cpu, uint64_t lin, unsigned size);
 void mem_write_sys(struct emu_cpu *cpu, uint64_t lin, uint64_t val,

@@ -187,7 +187,7 @@ static inline const uint8_t *dc_next(struct emu_cpu *cpu)
 /* Its linear address: plus the FS or GS base of a segment override */
 #define ADDR		(EA + RD(e->soff))
 #define M_BEGIN		(cpu->rip = NEXT_RIP, cpu->insn_rip = rip, \
-			 cpu->insn_rsp = G(R_SP))
+			 cpu->insn_rsp = G(R_SP), cpu->stack_ref = e->stack)
 #define DISPATCH	goto *labels[e->h]
 #define NEXT		do { rip += e->len; if (++i == n) goto block_done; \
 			     e++; DISPATCH; } while (0)
@@ -477,6 +477,7 @@ next_block:
 GENERIC:
 	cpu->insn_rip = rip;
 	cpu->insn_rsp = G(R_SP);
+	cpu->stack_ref = e->stack;
 	dc_exec_generic(cpu, e);
 	rip = cpu->rip;
 	if (++i == n || cpu->dc_stop)
@@ -621,23 +622,23 @@ DEC_8:
 PUSH:
 	M_BEGIN;
 	v = G(e->s);
-	mem_write(cpu, G(R_SP) - 8, v, 8);
+	mem_write_stack(cpu, G(R_SP) - 8, v, 8);
 	G(R_SP) -= 8;
 	NEXT_M;
 POP:
 	M_BEGIN;
-	v = mem_read(cpu, G(R_SP), 8);
+	v = mem_read_stack(cpu, G(R_SP), 8);
 	G(R_SP) += 8;
 	G(e->d) = v;
 	NEXT_M;
 CALL:
 	M_BEGIN;
-	mem_write(cpu, G(R_SP) - 8, NEXT_RIP, 8);
+	mem_write_stack(cpu, G(R_SP) - 8, NEXT_RIP, 8);
 	G(R_SP) -= 8;
 	BRANCH(NEXT_RIP + e->imm);
 RET:
 	M_BEGIN;
-	v = mem_read(cpu, G(R_SP), 8);
+	v = mem_read_stack(cpu, G(R_SP), 8);
 	G(R_SP) += 8;
 	BRANCH(v);
 JMP:
@@ -698,13 +699,13 @@ JMP_M:
 CALL_R:
 	M_BEGIN;
 	v = G(e->s);
-	mem_write(cpu, G(R_SP) - 8, NEXT_RIP, 8);
+	mem_write_stack(cpu, G(R_SP) - 8, NEXT_RIP, 8);
 	G(R_SP) -= 8;
 	BRANCH(v);
 CALL_M:
 	M_BEGIN;
 	v = mem_read(cpu, ADDR, 8);
-	mem_write(cpu, G(R_SP) - 8, NEXT_RIP, 8);
+	mem_write_stack(cpu, G(R_SP) - 8, NEXT_RIP, 8);
 	G(R_SP) -= 8;
 	BRANCH(v);
 BT_R_4:

@@ -644,6 +644,8 @@ static uint16_t dc_pick(struct dc_entry *e)
 static void dc_prepare(struct dc_entry *e)
 {
 	e->boff = dc_reg_off(e->mem ? e->base : -1);
+	e->stack = e->mem && (e->base == R_SP || e->base == R_BP) &&
+		   e->seg == SEG_NONE;
 	e->ioff = dc_reg_off(e->mem ? e->index : -1);
 	e->soff = e->mem && e->seg != SEG_NONE ?
 		  offsetof(struct emu_cpu, seg) +

@@ -91,6 +91,8 @@ void decode_modrm(struct emu_cpu *cpu, struct insn *in, int imm_bytes)
 		ea += (uint64_t)(int64_t)(int32_t)fetch_n(cpu, 4);
 	if (in->asize == 4)
 		ea &= 0xffffffffULL;
+	/* in 64-bit mode only FS and GS make an RSP/RBP base not SS's */
+	cpu->stack_ref = defseg == SEG_SS && in->seg == SEG_NONE;
 	in->ea = ea;
 	in->eseg = in->seg != SEG_NONE ? in->seg : defseg;
 	in->addr = seg_lin(cpu, in, defseg, ea);

@@ -167,6 +167,7 @@ void cpu_deliver(struct emu_cpu *cpu, int vec, bool has_err, uint32_t err,
 		 bool soft, uint64_t next_rip)
 {
 	cpu->halted = false;
+	cpu->stack_ref = false;	/* the faulting instruction's */
 	if (!(cpu->cr0 & X86_CR0_PE))
 		deliver_real(cpu, vec, next_rip);
 	else

@@ -483,6 +483,7 @@ void exec_insn_decode(struct emu_cpu *cpu)
 	bool p67 = false;
 	uint8_t b;
 
+	cpu->stack_ref = false;
 	for (int n = 0;; n++) {
 		b = fetch8(cpu);
 		if (n > 14)

@@ -102,7 +102,8 @@ void exec_enter(struct emu_cpu *cpu, struct insn *in)
 	frame = cpu->gpr[R_SP] & m;
 	for (int i = 1; i < level; i++) {
 		bp = (bp - sz) & m;
-		stack_push(cpu, mem_read(cpu, stack_lin(cpu, bp), sz), sz);
+		stack_push(cpu, mem_read_stack(cpu, stack_lin(cpu, bp), sz),
+			   sz);
 	}
 	if (level)
 		stack_push(cpu, frame, sz);

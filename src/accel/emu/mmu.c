@@ -92,6 +92,23 @@ static bool canonical(uint64_t lin)
 	return (uint64_t)((int64_t)(lin << 16) >> 16) == lin;
 }
 
+/*
+ * The canonical check of an access of size bytes at lin as a whole, before
+ * any of its pages is walked: one that starts in canonical space and ends
+ * outside is #GP(0) or #SS(0), not the #PF of an unmapped first page
+ */
+static void canonical_range(struct emu_cpu *cpu, uint64_t lin, unsigned size,
+			    bool stack)
+{
+	if (cpu->lma && (!canonical(lin) || !canonical(lin + size - 1)))
+		cpu_raise(cpu, stack ? EXC_SS : EXC_GP, 0);
+}
+
+void mem_stack_canonical(struct emu_cpu *cpu, uint64_t lin, unsigned size)
+{
+	canonical_range(cpu, lin, size, true);
+}
+
 /* Walk the page tables for lin and fill its TLB entry. */
 static struct tlb_entry *tlb_fill(struct emu_cpu *cpu, uint64_t lin,
 				  enum mem_access acc, bool user)
@@ -113,8 +130,10 @@ static struct tlb_entry *tlb_fill(struct emu_cpu *cpu, uint64_t lin,
 		int level, top = cpu->lma ? 3 : 2;
 		uint64_t *ptes[4];
 
+		/* a stack reference's is #SS(0) (SDM vol. 1 3.3.7.1) */
 		if (cpu->lma && !canonical(lin))
-			cpu_raise(cpu, EXC_GP, 0);
+			cpu_raise(cpu, acc != ACC_X && cpu->stack_ref ?
+				  EXC_SS : EXC_GP, 0);
 		if (!cpu->lma) {
 			/* PAE without long mode: 4 PDPTEs at CR3 */
 			table = cpu->cr3 & 0xffffffe0ULL;
@@ -338,6 +357,7 @@ static uint64_t read_at(struct emu_cpu *cpu, uint64_t lin, unsigned size,
 
 	assert(MEM_SIZE_OK(size));
 	if (off + size > 4096) {
+		canonical_range(cpu, lin, size, cpu->stack_ref);
 		for (unsigned i = 0; i < size; i++)
 			v |= read_at(cpu, lin + i, 1, user) << (8 * i);
 		return v;
@@ -359,6 +379,7 @@ static void write_at(struct emu_cpu *cpu, uint64_t lin, uint64_t val,
 	assert(MEM_SIZE_OK(size));
 	if (off + size > 4096) {
 		/* Check both pages before writing either. */
+		canonical_range(cpu, lin, size, cpu->stack_ref);
 		tlb_get(cpu, lin, ACC_W, user);
 		tlb_get(cpu, lin + size - 1, ACC_W, user);
 		for (unsigned i = 0; i < size; i++)
@@ -442,8 +463,11 @@ void mem_write_buf(struct emu_cpu *cpu, uint64_t lin, const void *buf,
 void *mem_ptr(struct emu_cpu *cpu, uint64_t lin, unsigned size,
 	      enum mem_access acc)
 {
-	struct tlb_entry *e = tlb_get(cpu, lin, acc, cpu->cpl == 3);
+	struct tlb_entry *e;
 
+	if (acc != ACC_X)
+		canonical_range(cpu, lin, size, cpu->stack_ref);
+	e = tlb_get(cpu, lin, acc, cpu->cpl == 3);
 	if (!(e->perm & TLB_RAM) || (lin & 0xfff) + size > 4096)
 		return NULL;
 	/* a store into the code page, as in write_at */

@@ -31,14 +31,14 @@ static inline void stack_push(struct emu_cpu *cpu, uint64_t val, int size)
 {
 	uint64_t sp = (cpu->gpr[R_SP] - size) & stack_mask(cpu);
 
-	mem_write(cpu, stack_lin(cpu, sp), val, size);
+	mem_write_stack(cpu, stack_lin(cpu, sp), val, size);
 	stack_set_sp(cpu, sp);
 }
 
 static inline uint64_t stack_pop(struct emu_cpu *cpu, int size)
 {
 	uint64_t sp = cpu->gpr[R_SP] & stack_mask(cpu);
-	uint64_t v = mem_read(cpu, stack_lin(cpu, sp), size);
+	uint64_t v = mem_read_stack(cpu, stack_lin(cpu, sp), size);
 
 	stack_set_sp(cpu, sp + size);
 	return v;
@@ -50,7 +50,7 @@ static inline uint64_t stack_peek(struct emu_cpu *cpu, uint64_t off,
 {
 	uint64_t sp = (cpu->gpr[R_SP] + off) & stack_mask(cpu);
 
-	return mem_read(cpu, stack_lin(cpu, sp), size);
+	return mem_read_stack(cpu, stack_lin(cpu, sp), size);
 }
 
 static inline void stack_adjust(struct emu_cpu *cpu, int64_t delta)

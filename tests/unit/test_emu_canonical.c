@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: MIT
+/*
+ * emu: a non-canonical memory reference in 64-bit mode is #SS(0) when it
+ * is a stack reference (PUSH, POP, CALL, RET, LEAVE, ENTER, PUSHF, or a
+ * memory operand based on RSP or RBP without an FS/GS override; SDM vol.
+ * 1 3.3.7.1) and #GP(0) otherwise, also for an access that starts in
+ * canonical space and ends outside it (never the #PF of its first page).
+ * Each case runs natively on this host, whose kernel turns #SS into
+ * SIGBUS and #GP into SIGSEGV, and in the emu CPU by the general decoder,
+ * the decode cache and the translator: the vector must be the host's,
+ * with error code 0, the frame's RIP at the faulting instruction and its
+ * RSP as it was before it.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <sys/mman.h>
+
+#include "accel/emu/jit.h"
+#include "emu_test.h"
+#include "test.h"
+
+#define TSS	0x7000ULL
+#define IST1	0x90000ULL	/* the faults' stack: RSP may be unusable */
+#define DATA	EMU_TEST_DATA
+
+/* RBX the value; "p" the prefix setting RSP or RBP from it */
+struct ccase {
+	const char *name;
+	uint8_t len, at;	/* bytes; offset of the faulting instruction */
+	bool sets_rsp;		/* the bytes before it move RBX into RSP */
+	uint8_t b[16];
+	uint64_t val;		/* 0: each of the non-canonical values */
+};
+
+#define MOV_RSP_RBX	0x48, 0x89, 0xdc
+#define MOV_RBP_RBX	0x48, 0x89, 0xdd
+#define MOV_R12_RBX	0x49, 0x89, 0xdc
+#define MOV_R13_RBX	0x49, 0x89, 0xdd
+#define MOV_RSI_RBX	0x48, 0x89, 0xde
+#define K(n, at, sp, v, ...) { n, sizeof((uint8_t[]){ __VA_ARGS__ }), at, \
+			       sp, { __VA_ARGS__ }, v }
+
+#define STRADDLE8	0x7ffffffffffcULL	/* 8 bytes cross 1 << 47 */
+
+static const struct ccase cases[] = {
+	K("mov rax, [rbx]", 0, false, 0, 0x48, 0x8b, 0x03),
+	K("mov rax, [rbp]", 3, false, 0, MOV_RBP_RBX, 0x48, 0x8b, 0x45, 0x00),
+	K("mov rax, [rsp]", 3, true, 0, MOV_RSP_RBX, 0x48, 0x8b, 0x04, 0x24),
+	K("mov rax, ds:[rbp]", 3, false, 0, MOV_RBP_RBX,
+	  0x3e, 0x48, 0x8b, 0x45, 0x00),
+	K("mov rax, ss:[rbx]", 0, false, 0, 0x36, 0x48, 0x8b, 0x03),
+	K("mov rax, fs:[rsp]", 3, true, 0, MOV_RSP_RBX,
+	  0x64, 0x48, 0x8b, 0x04, 0x24),
+	K("mov rax, gs:[rbp]", 3, false, 0, MOV_RBP_RBX,
+	  0x65, 0x48, 0x8b, 0x45, 0x00),
+	K("mov rax, [r12]", 3, false, 0, MOV_R12_RBX, 0x49, 0x8b, 0x04, 0x24),
+	K("mov rax, [r13]", 3, false, 0, MOV_R13_RBX, 0x49, 0x8b, 0x45, 0x00),
+	K("mov rax, [rbp+rbx] (rbp 0)", 2, false, 0, 0x31, 0xed,
+	  0x48, 0x8b, 0x44, 0x1d, 0x00),
+	K("mov rax, [rbx+rbp] (rbp 0)", 2, false, 0, 0x31, 0xed,
+	  0x48, 0x8b, 0x04, 0x2b),
+	K("mov [rbp], eax", 3, false, 0, MOV_RBP_RBX, 0x89, 0x45, 0x00),
+	K("add [rbp], eax", 3, false, 0, MOV_RBP_RBX, 0x01, 0x45, 0x00),
+	K("add [rbx], eax", 0, false, 0, 0x01, 0x03),
+	K("lock add [rbp], eax", 3, false, 0, MOV_RBP_RBX,
+	  0xf0, 0x01, 0x45, 0x00),
+	K("adc [rsp+8], eax", 3, true, 0, MOV_RSP_RBX,
+	  0x11, 0x44, 0x24, 0x08),
+	K("inc qword [rbp]", 3, false, 0, MOV_RBP_RBX,
+	  0x48, 0xff, 0x45, 0x00),
+	K("cmovz rax, [rbp]", 3, false, 0, MOV_RBP_RBX,
+	  0x48, 0x0f, 0x44, 0x45, 0x00),
+	K("movzx eax, byte [rbp]", 3, false, 0, MOV_RBP_RBX,
+	  0x0f, 0xb6, 0x45, 0x00),
+	K("movups xmm0, [rbp]", 3, false, 0, MOV_RBP_RBX,
+	  0x0f, 0x10, 0x45, 0x00),
+	K("movdqu [rsp], xmm0", 3, true, 0, MOV_RSP_RBX,
+	  0xf3, 0x0f, 0x7f, 0x04, 0x24),
+	K("fld qword [rbp]", 3, false, 0, MOV_RBP_RBX, 0xdd, 0x45, 0x00),
+	K("push rax", 3, true, 0, MOV_RSP_RBX, 0x50),
+	K("pop rax", 3, true, 0, MOV_RSP_RBX, 0x58),
+	K("call", 3, true, 0, MOV_RSP_RBX, 0xe8, 0x00, 0x00, 0x00, 0x00),
+	K("call rax", 10, true, 0, 0x48, 0x8d, 0x05, 0x03, 0x00, 0x00, 0x00,
+	  MOV_RSP_RBX, 0xff, 0xd0),
+	K("ret", 3, true, 0, MOV_RSP_RBX, 0xc3),
+	K("leave", 3, false, 0, MOV_RBP_RBX, 0xc9),
+	K("enter 8, 0", 3, true, 0, MOV_RSP_RBX, 0xc8, 0x08, 0x00, 0x00),
+	K("pushf", 3, true, 0, MOV_RSP_RBX, 0x9c),
+	K("push imm8", 3, true, 0, MOV_RSP_RBX, 0x6a, 0x01),
+	K("push qword [rbx]", 0, false, 0, 0xff, 0x33),
+	K("push qword [rbp]", 3, false, 0, MOV_RBP_RBX, 0xff, 0x75, 0x00),
+	K("call qword [rbx]", 0, false, 0, 0xff, 0x13),
+	K("jmp qword [rbp]", 3, false, 0, MOV_RBP_RBX, 0xff, 0x65, 0x00),
+	K("pop qword [rbx]", 0, false, 0, 0x8f, 0x03),
+	K("lodsb from rsi", 3, false, 0, MOV_RSI_RBX, 0xac),
+	K("ss lodsb from rsi", 3, false, 0, MOV_RSI_RBX, 0x36, 0xac),
+	/* 8 bytes from canonical space into the gap */
+	K("push rax (straddle)", 3, true, STRADDLE8 + 8, MOV_RSP_RBX, 0x50),
+	K("pop rax (straddle)", 3, true, STRADDLE8, MOV_RSP_RBX, 0x58),
+	K("mov rax, [rbx] (straddle)", 0, false, STRADDLE8, 0x48, 0x8b, 0x03),
+	K("mov rax, [rbp] (straddle)", 3, false, STRADDLE8, MOV_RBP_RBX,
+	  0x48, 0x8b, 0x45, 0x00),
+	K("mov [rsp], rax (straddle)", 3, true, STRADDLE8, MOV_RSP_RBX,
+	  0x48, 0x89, 0x04, 0x24),
+	K("movups xmm0, [rbp] (straddle)", 3, false, STRADDLE8 - 4,
+	  MOV_RBP_RBX, 0x0f, 0x10, 0x45, 0x00),
+	K("movups [rbx], xmm0 (straddle)", 0, false, STRADDLE8 - 4,
+	  0x0f, 0x11, 0x03),
+	K("fxsave [rbp] (straddle)", 3, false, 0x7fffffffff00ULL,
+	  MOV_RBP_RBX, 0x0f, 0xae, 0x45, 0x00),
+};
+
+static const uint64_t noncanon[] = {
+	0x8000000000000000ULL, 0x0000800000000000ULL, 0xffff7ffffffffff8ULL,
+};
+
+/*
+ * The host's run: 0, or the signal and its si_code (SI_KERNEL for #SS's
+ * SIGBUS and #GP's SIGSEGV, SEGV_MAPERR for a #PF)
+ */
+static sigjmp_buf host_jmp;
+static int host_code_si;
+
+static void on_signal(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	host_code_si = si->si_code;
+	siglongjmp(host_jmp, sig);
+}
+
+static __attribute__((noinline)) int host_run(uint8_t *buf, uint64_t *st)
+{
+	typedef void (*fn_t)(void *);
+	int sig = sigsetjmp(host_jmp, 1);
+
+	if (!sig)
+		((fn_t)buf)(st);
+	return sig;
+}
+
+/*
+ * The host's bytes: keep the callee-saved registers the cases change,
+ * RSP in st[0], RBX from st[1], the case, RSP back
+ */
+static size_t host_code(uint8_t *p, const struct ccase *c)
+{
+	static const uint8_t pro[] = {
+		0x55, 0x53, 0x41, 0x54, 0x41, 0x55,	/* push rbp..r13 */
+		0x48, 0x89, 0x27,			/* mov [rdi], rsp */
+		0x48, 0x8b, 0x5f, 0x08,			/* mov rbx, [rdi+8] */
+	};
+	static const uint8_t epi[] = {
+		0x48, 0x8b, 0x27,			/* mov rsp, [rdi] */
+		0x41, 0x5d, 0x41, 0x5c, 0x5b, 0x5d, 0xc3,
+	};
+	size_t n = 0;
+
+	memcpy(p + n, pro, sizeof(pro));
+	n += sizeof(pro);
+	memcpy(p + n, c->b, c->len);
+	n += c->len;
+	memcpy(p + n, epi, sizeof(epi));
+	return n + sizeof(epi);
+}
+
+/* A CPU whose faults (#DF, #SS, #GP, #PF) go onto the IST1 stack */
+static struct emu_test *make_cpu(int mode)
+{
+	struct emu_test *t = emu_test_init64();
+	struct emu_cpu *c = &t->cpu;
+	static const int vecs[] = { EXC_DF, EXC_SS, EXC_GP, EXC_PF };
+
+	for (size_t i = 0; i < sizeof(vecs) / sizeof(vecs[0]); i++) {
+		uint64_t *lo = emu_test_ptr(t, EMU_TEST_IDT + vecs[i] * 16);
+
+		*lo |= 1ULL << 32;
+	}
+	emu_test_w64(t, TSS + 0x24, IST1);
+	c->tr = (struct x86_segment){ .selector = 0x40, .base = TSS,
+		.limit = 0x67, .type = 0xb, .present = 1 };
+	if (mode == 0) {
+		dcache_destroy(c->dcache);
+		c->dcache = NULL;
+	}
+	if (mode == 2) {
+		c->jit = jit_create();
+		CHECK(c->jit != NULL);
+		if (c->jit)
+			jit_eager(c->jit);
+	}
+	return t;
+}
+
+static const char *const mode_name[] = { "general decoder", "decode cache",
+					 "translator" };
+
+/* The emu's run of c with RBX val: the vector (-1: none), checks its frame */
+static int emu_run(const struct ccase *c, uint64_t val, int mode)
+{
+	struct emu_test *t = make_cpu(mode);
+	struct emu_cpu *cpu = &t->cpu;
+	uint8_t code[64];
+	size_t n = 0;
+	int vec;
+
+	/* mov rbx, [rdi+8]; the case; hlt */
+	memcpy(code, (uint8_t[]){ 0x48, 0x8b, 0x5f, 0x08 }, 4);
+	n = 4;
+	memcpy(code + n, c->b, c->len);
+	n += c->len;
+	code[n++] = 0xf4;
+	cpu->gpr[R_DI] = DATA;
+	emu_test_w64(t, DATA + 8, val);
+	emu_test_run(t, code, n);
+	vec = emu_test_vector(t);
+	if (vec == EXC_SS || vec == EXC_GP) {
+		uint64_t rip = emu_test_r64(t, IST1 - 40);
+		uint64_t rsp = emu_test_r64(t, IST1 - 16);
+		uint64_t want_sp = c->sets_rsp ? val : EMU_TEST_STACK;
+
+		if (emu_test_r64(t, IST1 - 48) != 0 ||
+		    rip != EMU_TEST_CODE + 4 + c->at || rsp != want_sp) {
+			printf("  %s, 0x%llx, %s: error code 0x%llx, RIP "
+			       "0x%llx, RSP 0x%llx\n", c->name,
+			       (unsigned long long)val, mode_name[mode],
+			       (unsigned long long)emu_test_r64(t,
+							IST1 - 48),
+			       (unsigned long long)rip,
+			       (unsigned long long)rsp);
+			vec = -2;
+		}
+	}
+	if (cpu->jit)
+		jit_destroy(cpu->jit);
+	emu_test_free(t);
+	return vec;
+}
+
+static void test_noncanonical_against_host(void)
+{
+	uint8_t *buf = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct sigaction sa = { .sa_sigaction = on_signal,
+				.sa_flags = SA_ONSTACK | SA_SIGINFO },
+			 old_bus, old_segv;
+	static uint8_t altstack[65536];
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
+	stack_t old_ss;
+	uint64_t st[4];
+	int runs = 0, fails = 0, ss_seen = 0, gp_seen = 0;
+
+	if (buf == MAP_FAILED) {
+		SKIP("no executable memory for the host's run");
+		return;
+	}
+	/* the kernel delivers the host's signal on this stack: RSP is bad */
+	sigaltstack(&ss, &old_ss);
+	sigaction(SIGBUS, &sa, &old_bus);
+	sigaction(SIGSEGV, &sa, &old_segv);
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		const struct ccase *c = &cases[k];
+		size_t nv = c->val ? 1 : sizeof(noncanon) / sizeof(noncanon[0]);
+
+		for (size_t v = 0; v < nv; v++) {
+			uint64_t val = c->val ? c->val : noncanon[v];
+			int sig, want;
+
+			host_code(buf, c);
+			st[1] = val;
+			sig = host_run(buf, st);
+			want = !sig ? -1 : host_code_si != SI_KERNEL ?
+			       (sig == SIGSEGV ? EXC_PF : -3) :
+			       sig == SIGBUS ? EXC_SS : sig == SIGSEGV ?
+			       EXC_GP : -3;
+			ss_seen += want == EXC_SS;
+			gp_seen += want == EXC_GP;
+			for (int mode = 0; mode < 3; mode++) {
+				int vec = emu_run(c, val, mode);
+
+				runs++;
+				if (vec == want)
+					continue;
+				fails++;
+				printf("  %s, RBX 0x%llx, %s: vector %d, the "
+				       "host's %d (signal %d)\n", c->name,
+				       (unsigned long long)val,
+				       mode_name[mode], vec, want, sig);
+			}
+		}
+	}
+	sigaction(SIGBUS, &old_bus, NULL);
+	sigaction(SIGSEGV, &old_segv, NULL);
+	sigaltstack(&old_ss, NULL);
+	munmap(buf, 4096);
+	printf("  %d runs, %d differ (host: %d #SS, %d #GP)\n", runs, fails,
+	       ss_seen, gp_seen);
+	CHECK_EQ(fails, 0);
+	CHECK(ss_seen > 0 && gp_seen > 0);
+}
+
+int main(void)
+{
+	RUN(test_noncanonical_against_host);
+	return test_summary();
+}
