@@ -499,7 +499,9 @@ void exec_insn_decode(struct emu_cpu *cpu)
 			continue;
 		case 0x66:
 			in.p66 = true;
-			in.last_pfx = b;
+			/* an F2 or F3 selects the SSE form over a 66 */
+			if (!in.rep && !in.repne)
+				in.last_pfx = b;
 			continue;
 		case 0x67:
 			p67 = true;

@@ -225,6 +225,11 @@ static inline bool sse_unusable(const struct emu_cpu *cpu)
 }
 /* Raise that #UD or #NM, if any */
 void sse_require(struct emu_cpu *cpu);
+/*
+ * sse_form.c: whether 0F op with mandatory prefix pfx (0, 0x66, 0xf3,
+ * 0xf2) and that ModRM byte is an MMX/SSE/SSE2 instruction (else #UD)
+ */
+bool sse_encoding_ok(uint8_t pfx, uint8_t op, uint8_t modrm);
 void exec_x87(struct emu_cpu *cpu, struct insn *in);
 /*
  * An x87 exception is pending while a flag of FSW is set that FCW leaves

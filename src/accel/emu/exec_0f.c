@@ -306,6 +306,9 @@ static void exec_grp15(struct emu_cpu *cpu, struct insn *in)
 		}
 		insn_ud(cpu, in);
 	}
+	/* FXSAVE..STMXCSR and CLFLUSH take no 66, F3 or F2 */
+	if (in->last_pfx)
+		insn_ud(cpu, in);
 	switch (in->reg & 7) {
 	case 0:
 	case 1:

@@ -251,7 +251,7 @@ static bool mmx_invalid(const struct insn *in, uint8_t op)
 
 bool exec_mmx(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 {
-	uint8_t pfx = in->p66 ? 0x66 : in->last_pfx;
+	uint8_t pfx = in->last_pfx;
 	union xmm d = { 0 }, s = { 0 };
 
 	if (op == 0xd6 && (pfx == 0xf3 || pfx == 0xf2)) {

@@ -352,6 +352,10 @@ void exec_sse(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 	/* no SSE or MMX instruction takes LOCK */
 	if (in->lock)
 		insn_ud(cpu, in);
+	/* an encoding that is no instruction: #UD before CR0's #UD or #NM */
+	if ((sse_opcode(op) || op == 0xc3) &&
+	    !sse_encoding_ok(pfx, op, op == 0x77 ? 0 : peek8(cpu)))
+		insn_ud(cpu, in);
 	/* MMX forms: CR0 and a pending x87 exception, not OSFXSR */
 	if (exec_mmx(cpu, in, op))
 		return;
