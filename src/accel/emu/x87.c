@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * x87 control: FNINIT, FNCLEX, FLDCW/FNSTCW, FNSTSW, the environment and
- * state images (FLDENV/FNSTENV/FRSTOR/FNSAVE, 32-bit protected-mode
- * layout), and FXSAVE/FXRSTOR of the x87 registers, MXCSR and the XMM
+ * state images (FLDENV/FNSTENV/FRSTOR/FNSAVE in their 16- and 32-bit,
+ * protected- and real-mode layouts), and FXSAVE/FXRSTOR of the x87 registers, MXCSR and the XMM
  * registers (FXSAVE64 with REX.W: 64-bit FIP and FDP). The last
  * instruction and data pointers and opcode (FIP, FCS, FDP, FDS, FOP) are
  * kept here for every non-control x87 instruction. The register stack
@@ -44,6 +44,15 @@ static bool no_wait(const struct insn *in)
 		return (in->op == 0xd9 || in->op == 0xdd) && r >= 6;
 	return (in->op == 0xdb && in->modrm >= 0xe0 && in->modrm <= 0xe4) ||
 	       (in->op == 0xdf && in->modrm == 0xe0);
+}
+
+/*
+ * FCW as FLDCW, FLDENV, FRSTOR and FXRSTOR load it: the reserved bits 15:13
+ * and 7 read as 0, bit 6 as 1, bit 12 (X) as written (as this host does)
+ */
+static uint16_t fcw_of(uint32_t v)
+{
+	return (v & 0x1f3f) | 0x40;
 }
 
 static void x87_init(struct emu_cpu *cpu)
@@ -126,46 +135,154 @@ static void load_pointers(struct emu_cpu *cpu, const uint8_t *p, bool w64)
 	memcpy(&cpu->fds, p + 12, 2);
 }
 
-/* FNSTENV/FNSAVE image: 28 bytes, then ST(0)..ST(7) for FNSAVE */
+/*
+ * The environment's four layouts (SDM vol. 1 8.1.10): 28 bytes with a
+ * 32-bit operand size, 14 with a 16-bit one (66 in 64-bit and 32-bit
+ * code), each in a protected-mode form (the pointers' offsets and
+ * selectors) and a real/V86-mode one (20- or 32-bit linear pointers,
+ * selector * 16 + offset, with FOP beside FIP's high bits; no selectors).
+ * FOP is not in the 16-bit protected-mode form. FNSAVE/FRSTOR add
+ * ST(0)..ST(7) after it.
+ */
+struct env_form {
+	bool small, real;
+	unsigned size;		/* of the environment */
+};
+
+static struct env_form env_form(const struct emu_cpu *cpu,
+				const struct insn *in)
+{
+	struct env_form f;
+
+	f.small = in->osize == 2;
+	f.real = !(cpu->cr0 & X86_CR0_PE) || (cpu->rflags & FL_VM);
+	f.size = f.small ? 14 : 28;
+	return f;
+}
+
+static void put16(uint8_t *p, uint32_t v)
+{
+	p[0] = v;
+	p[1] = v >> 8;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, v);
+	put16(p + 2, v >> 16);
+}
+
+static uint32_t get16(const uint8_t *p)
+{
+	return p[0] | p[1] << 8;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return get16(p) | get16(p + 2) << 16;
+}
+
+/* The environment image of cpu's x87 state in form f */
+static void env_image(struct emu_cpu *cpu, struct env_form f, uint8_t *img)
+{
+	uint16_t tw = tag_word(cpu);
+	uint32_t fip = cpu->fip, fdp = cpu->fdp, fop = cpu->fop & 0x7ff;
+
+	if (f.real) {	/* linear, as real-mode segments make them */
+		fip += (uint32_t)cpu->fcs << 4;
+		fdp += (uint32_t)cpu->fds << 4;
+	}
+	if (f.small) {
+		put16(img + 0, cpu->fcw);
+		put16(img + 2, cpu->fsw);
+		put16(img + 4, tw);
+		put16(img + 6, fip);
+		put16(img + 10, fdp);
+		if (f.real) {
+			put16(img + 8, (fip >> 16 & 0xf) << 12 | fop);
+			put16(img + 12, (fdp >> 16 & 0xf) << 12);
+		} else {
+			put16(img + 8, cpu->fcs);
+			put16(img + 12, cpu->fds);
+		}
+		return;
+	}
+	/* the reserved upper halves of FCW, FSW, FTW: ones, as hardware */
+	put32(img + 0, 0xffff0000u | cpu->fcw);
+	put32(img + 4, 0xffff0000u | cpu->fsw);
+	put32(img + 8, 0xffff0000u | tw);
+	if (f.real) {
+		put32(img + 12, 0xffff0000u | (fip & 0xffff));
+		put32(img + 16, (fip >> 16) << 12 | fop);
+		put32(img + 20, 0xffff0000u | (fdp & 0xffff));
+		put32(img + 24, (fdp >> 16) << 12);
+	} else {
+		put32(img + 12, fip);
+		put32(img + 16, cpu->fcs | fop << 16);
+		put32(img + 20, fdp);
+		put32(img + 24, 0xffff0000u | cpu->fds);
+	}
+}
+
+/* Load cpu's x87 control state from an environment image in form f */
+static void env_load(struct emu_cpu *cpu, struct env_form f,
+		     const uint8_t *img)
+{
+	unsigned w = f.small ? 2 : 4;	/* one field's bytes */
+	uint32_t a = get16(img + 3 * w), b = get16(img + 4 * w);
+	uint32_t c = get16(img + 5 * w), d = get16(img + 6 * w);
+
+	cpu->fcw = fcw_of(get16(img));
+	cpu->fsw = get16(img + w);
+	cpu->ftw = get16(img + 2 * w);
+	if (f.real) {
+		uint32_t bhi = f.small ? get16(img + 8) : get32(img + 16);
+		uint32_t dhi = f.small ? get16(img + 12) : get32(img + 24);
+		uint32_t hi_mask = f.small ? 0xf : 0xffff;
+
+		cpu->fip = a | ((bhi >> 12) & hi_mask) << 16;
+		cpu->fdp = c | ((dhi >> 12) & hi_mask) << 16;
+		cpu->fop = bhi & 0x7ff;
+		cpu->fcs = cpu->fds = 0;
+	} else if (f.small) {
+		cpu->fip = a;
+		cpu->fcs = b;
+		cpu->fdp = c;
+		cpu->fds = d;
+		cpu->fop = 0;
+	} else {
+		cpu->fip = get32(img + 12);
+		cpu->fcs = b;
+		cpu->fop = get16(img + 18) & 0x7ff;
+		cpu->fdp = get32(img + 20);
+		cpu->fds = d;
+	}
+}
+
+/* FNSTENV/FNSAVE: the environment, then ST(0)..ST(7) for FNSAVE */
 static void store_env(struct emu_cpu *cpu, struct insn *in, bool regs)
 {
+	struct env_form f = env_form(cpu, in);
 	uint8_t img[108] = { 0 };
 	unsigned top = (cpu->fsw >> 11) & 7;
-	uint16_t tw = tag_word(cpu);
 
-	memcpy(img + 0, &cpu->fcw, 2);
-	memcpy(img + 4, &cpu->fsw, 2);
-	memcpy(img + 8, &tw, 2);
-	/* the reserved upper halves of those three: ones, as hardware has */
-	uint32_t fip = cpu->fip, fdp = cpu->fdp;
-	uint32_t cs_op = cpu->fcs | (uint32_t)(cpu->fop & 0x7ff) << 16;
-	uint32_t ds = cpu->fds | 0xffff0000u;
-
-	memcpy(img + 12, &fip, 4);
-	memcpy(img + 16, &cs_op, 4);
-	memcpy(img + 20, &fdp, 4);
-	memcpy(img + 24, &ds, 4);
-	for (int i = 2; i < 12; i += 4)
-		img[i] = img[i + 1] = 0xff;
+	env_image(cpu, f, img);
 	for (int i = 0; regs && i < 8; i++)
-		memcpy(img + 28 + 10 * i, cpu->fpr[(top + i) & 7], 10);
-	mem_write_buf(cpu, in->addr, img, regs ? 108 : 28);
+		memcpy(img + f.size + 10 * i, cpu->fpr[(top + i) & 7], 10);
+	mem_write_buf(cpu, in->addr, img, f.size + (regs ? 80 : 0));
 }
 
 static void load_env(struct emu_cpu *cpu, struct insn *in, bool regs)
 {
+	struct env_form f = env_form(cpu, in);
 	uint8_t img[108];
 	unsigned top;
 
-	mem_read_buf(cpu, in->addr, img, regs ? 108 : 28);
-	memcpy(&cpu->fcw, img + 0, 2);
-	memcpy(&cpu->fsw, img + 4, 2);
-	memcpy(&cpu->ftw, img + 8, 2);
-	load_pointers(cpu, img + 12, false);
-	cpu->fop = (img[18] | img[19] << 8) & 0x7ff;
+	mem_read_buf(cpu, in->addr, img, f.size + (regs ? 80 : 0));
+	env_load(cpu, f, img);
 	top = (cpu->fsw >> 11) & 7;
 	for (int i = 0; regs && i < 8; i++)
-		memcpy(cpu->fpr[(top + i) & 7], img + 28 + 10 * i, 10);
+		memcpy(cpu->fpr[(top + i) & 7], img + f.size + 10 * i, 10);
 	x87_sync_es(cpu);
 }
 
@@ -187,7 +304,7 @@ void exec_x87(struct emu_cpu *cpu, struct insn *in)
 			load_env(cpu, in, false);
 			return;
 		case 0x0d:	/* D9 /5 FLDCW */
-			cpu->fcw = mem_read(cpu, in->addr, 2);
+			cpu->fcw = fcw_of(mem_read(cpu, in->addr, 2));
 			x87_sync_es(cpu);
 			return;
 		case 0x0e:	/* D9 /6 FNSTENV, then all exceptions masked */
@@ -280,7 +397,7 @@ void exec_fxsave(struct emu_cpu *cpu, struct insn *in, bool restore)
 	if (mxcsr & ~MXCSR_MASK)
 		cpu_raise(cpu, EXC_GP, 0);
 	cpu->mxcsr = mxcsr;
-	memcpy(&cpu->fcw, area + 0, 2);
+	cpu->fcw = fcw_of(area[0] | area[1] << 8);
 	memcpy(&cpu->fsw, area + 2, 2);
 	memcpy(&cpu->fop, area + 6, 2);
 	cpu->fop &= 0x7ff;
