@@ -503,6 +503,50 @@ static inline void jd_btx(struct jd_prog *pg, struct jd_rand *r, int reg,
 	jd_emit(pg, size, false, fs, opc, 2, 4 + op, rm, jd_r(r, 256), 1);
 }
 
+/*
+ * RBP set to a data address, a non-canonical one or one whose next 8
+ * bytes leave canonical space, then a memory operand based on RBP or RSP
+ * (a stack reference: #SS, but #GP with FS), LEAVE (#SS), or an SSE
+ * encoding that is no instruction (#UD, before CR0.TS's #NM)
+ */
+static inline void jd_stack_ref(struct jd_prog *pg, struct jd_rand *r)
+{
+	static const uint64_t bp[] = {
+		EMU_TEST_DATA + 0x100, 0x8000000000000000ULL,
+		0x7ffffffffffcULL, 0xffff7ffffffffff8ULL, 0x800000000000ULL,
+	};
+	static const uint8_t forms[][8] = {
+		{ 4, 0x48, 0x8b, 0x45, 0x00 },		/* mov rax, [rbp] */
+		{ 3, 0x01, 0x4d, 0x00 },		/* add [rbp], ecx */
+		{ 4, 0x3e, 0x8b, 0x55, 0x00 },		/* mov edx, ds:[rbp] */
+		{ 4, 0x64, 0x8b, 0x45, 0x00 },		/* mov eax, fs:[rbp] */
+		{ 4, 0x48, 0x8b, 0x04, 0x2c },		/* mov rax, [rsp+rbp] */
+		{ 3, 0xff, 0x75, 0x00 },		/* push qword [rbp] */
+		{ 4, 0x0f, 0x10, 0x45, 0x00 },		/* movups xmm0, [rbp] */
+		{ 5, 0x48, 0x0f, 0x44, 0x45, 0x00 },	/* cmovz rax, [rbp] */
+		{ 1, 0xc9 },				/* leave */
+		/* no such SSE instruction */
+		{ 4, 0x66, 0x0f, 0x12, 0xc1 },
+		{ 4, 0xf3, 0x0f, 0x28, 0xc1 },
+		{ 6, 0x66, 0x0f, 0xc5, 0x45, 0x00, 0x01 },
+		{ 3, 0x0f, 0x13, 0xc1 },
+		{ 4, 0x66, 0x0f, 0x2b, 0xc1 },
+		{ 5, 0xf3, 0x0f, 0xe7, 0x45, 0x00 },
+	};
+	int v = jd_r(r, sizeof(bp) / sizeof(bp[0]));
+	int f = jd_r(r, sizeof(forms) / sizeof(forms[0]));
+	uint8_t *c = pg->code + pg->len;
+
+	/* LEAVE with a usable RBP would move the stack into the data */
+	if (forms[f][1] == 0xc9 && !v)
+		v = 1;
+	c[0] = 0x48;			/* mov rbp, imm64 */
+	c[1] = 0xbd;
+	memcpy(c + 2, &bp[v], 8);
+	memcpy(c + 10, forms[f] + 1, forms[f][0]);
+	pg->len += 10 + forms[f][0];
+}
+
 /* One random instruction (or a short fixed sequence) at pg->len */
 static inline void jd_insn(struct jd_prog *pg, struct jd_rand *r, int idx)
 {
@@ -784,6 +828,10 @@ static inline void jd_insn(struct jd_prog *pg, struct jd_rand *r, int idx)
 		jd_btx(pg, r, reg, rm, fs);
 		break;
 	default:		/* ALU on RAX with an immediate */
+		if (!jd_r(r, 32)) {	/* now and then a stack reference */
+			jd_stack_ref(pg, r);
+			break;
+		}
 		op[0] = jd_r(r, 8) * 8 + 4 + w;
 		if (size == 2)
 			pg->code[pg->len++] = 0x66;
