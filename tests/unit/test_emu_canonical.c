@@ -194,6 +194,9 @@ static struct emu_test *make_cpu(int mode)
 static const char *const mode_name[] = { "general decoder", "decode cache",
 					 "translator" };
 
+/* Instructions the translator ran (before each case's fault) */
+static uint64_t jit_translated;
+
 /* The emu's run of c with RBX val: the vector (-1: none), checks its frame */
 static int emu_run(const struct ccase *c, uint64_t val, int mode)
 {
@@ -230,8 +233,10 @@ static int emu_run(const struct ccase *c, uint64_t val, int mode)
 			vec = -2;
 		}
 	}
-	if (cpu->jit)
+	if (cpu->jit) {
+		jit_translated += jit_stat_insns(cpu->jit);
 		jit_destroy(cpu->jit);
+	}
 	emu_test_free(t);
 	return vec;
 }
@@ -296,6 +301,10 @@ static void test_noncanonical_against_host(void)
 	       ss_seen, gp_seen);
 	CHECK_EQ(fails, 0);
 	CHECK(ss_seen > 0 && gp_seen > 0);
+	/* the cases' first instructions ran translated, up to the fault */
+	printf("  %llu instructions translated\n",
+	       (unsigned long long)jit_translated);
+	CHECK(jit_translated > 0);
 }
 
 int main(void)
