@@ -307,8 +307,53 @@ static void test_noncanonical_against_host(void)
 	CHECK(jit_translated > 0);
 }
 
+/*
+ * Delivery through a 64-bit gate onto a stack whose frame would be in
+ * non-canonical space is #SS(0) (SDM vol. 2, INT n: "IF StackAddress is
+ * non-canonical THEN #SS(0)"), which the host cannot show (its kernel
+ * switches stacks): INT3 and UD2 with such an RSP at CPL 0, without an
+ * IST, end in #SS on IST1 with the frame's RIP at the instruction
+ */
+static void test_delivery_noncanonical_stack(void)
+{
+	static const struct { uint64_t sp; int vec; } sps[] = {
+		{ 0x8000000000000000ULL, EXC_SS },
+		{ 0x800000000010ULL, EXC_SS },	/* frame across the end */
+		{ EMU_TEST_STACK, -1 },		/* the gate's own vector */
+	};
+	static const uint8_t insns[][2] = { { 0xcc, 0x90 }, { 0x0f, 0x0b } };
+
+	for (int mode = 0; mode < 3; mode++) {
+		for (size_t k = 0; k < 3; k++) {
+			for (int i = 0; i < 2; i++) {
+				struct emu_test *t = make_cpu(mode);
+				/* mov rsp, rbx; int3 / ud2; hlt */
+				uint8_t code[] = { MOV_RSP_RBX, insns[i][0],
+						   insns[i][1], 0xf4 };
+				int want = sps[k].vec >= 0 ? sps[k].vec :
+					   i ? EXC_UD : EXC_BP;
+
+				t->cpu.gpr[R_BX] = sps[k].sp;
+				emu_test_run(t, code, sizeof(code));
+				CHECK_EQ(emu_test_vector(t), want);
+				if (want == EXC_SS) {
+					CHECK_EQ(emu_test_r64(t, IST1 - 48), 0);
+					CHECK_EQ(emu_test_r64(t, IST1 - 40),
+						 EMU_TEST_CODE + 3);
+					CHECK_EQ(emu_test_r64(t, IST1 - 16),
+						 sps[k].sp);
+				}
+				if (t->cpu.jit)
+					jit_destroy(t->cpu.jit);
+				emu_test_free(t);
+			}
+		}
+	}
+}
+
 int main(void)
 {
 	RUN(test_noncanonical_against_host);
+	RUN(test_delivery_noncanonical_stack);
 	return test_summary();
 }

@@ -112,6 +112,9 @@ static void deliver_prot(struct emu_cpu *cpu, int vec, bool has_err,
 			sp = old_sp;
 		}
 		sp &= ~0xfULL;
+		/* a 64-bit gate's frame in non-canonical space: #SS(0) */
+		mem_stack_canonical(cpu, sp - (has_err ? 48 : 40),
+				    has_err ? 48 : 40);
 		push_sys(cpu, &sp, ~0ULL, 0, old_ss, 8);
 		push_sys(cpu, &sp, ~0ULL, 0, old_sp, 8);
 		push_sys(cpu, &sp, ~0ULL, 0, flags, 8);
