@@ -349,6 +349,8 @@ static inline void jd_x87(struct jd_prog *pg, struct jd_rand *r,
 		{ 0xdc, 4 }, { 0xdc, 5 }, { 0xdd, 0 }, { 0xdd, 2 },
 		{ 0xdd, 3 }, { 0xde, 1 }, { 0xdf, 5 }, { 0xdf, 7 },
 		{ 0xd9, 7 }, { 0xd9, 7 },
+		/* FLDENV, FNSTENV, FRSTOR, FNSAVE: 32-bit or (66) 16-bit */
+		{ 0xd9, 4 }, { 0xd9, 6 }, { 0xdd, 4 }, { 0xdd, 6 },
 	};
 	static const uint8_t reg_forms[][2] = {
 		{ 0xd8, 0xc0 }, { 0xd8, 0xf8 }, { 0xdc, 0xe8 }, { 0xde, 0xc8 },
@@ -362,8 +364,12 @@ static inline void jd_x87(struct jd_prog *pg, struct jd_rand *r,
 		const uint8_t *f = mem_forms[jd_r(r, sizeof(mem_forms) /
 						    sizeof(mem_forms[0]))];
 
+		bool env = (f[0] == 0xd9 || f[0] == 0xdd) &&
+			   (f[1] == 4 || f[1] == 6);
+
 		op = f[0];
-		jd_emit(pg, 4, false, fs, &op, 1, f[1], rm, 0, 0);
+		jd_emit(pg, env && jd_r(r, 2) ? 2 : 4, false, fs, &op, 1, f[1],
+			rm, 0, 0);
 		return;
 	}
 	const uint8_t *f = reg_forms[jd_r(r, sizeof(reg_forms) /
