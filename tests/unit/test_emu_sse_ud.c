@@ -65,12 +65,32 @@ static bool beyond_sse2(uint8_t pfx, uint8_t op)
 	       (op == 0x2b && (pfx == 0xf2 || pfx == 0xf3));
 }
 
-static size_t make_insn(uint8_t *p, uint8_t pfx, uint8_t op, uint8_t modrm)
+/*
+ * The prefix bytes: none, one of 66/F3/F2, or two of them (an F2 or F3
+ * selects the form over a 66, the last of F2 and F3 wins)
+ */
+static const uint8_t pfx_seqs[][2] = {
+	{ 0 }, { 0x66 }, { 0xf3 }, { 0xf2 }, { 0x66, 0xf3 }, { 0xf3, 0x66 },
+	{ 0x66, 0xf2 }, { 0xf2, 0x66 }, { 0xf2, 0xf3 }, { 0xf3, 0xf2 },
+};
+
+/* The prefix that selects the form: what sse_form.c's table knows */
+static uint8_t mandatory(const uint8_t *seq)
+{
+	uint8_t m = seq[0];
+
+	if (seq[1] == 0xf2 || seq[1] == 0xf3 || (seq[1] == 0x66 && !m))
+		m = seq[1];
+	return m;
+}
+
+static size_t make_insn(uint8_t *p, const uint8_t *pfx, uint8_t op,
+			uint8_t modrm)
 {
 	size_t n = 0;
 
-	if (pfx)
-		p[n++] = pfx;
+	for (int i = 0; i < 2 && pfx[i]; i++)
+		p[n++] = pfx[i];
 	p[n++] = 0x0f;
 	p[n++] = op;
 	if (op != 0x77)		/* EMMS has no ModRM */
@@ -113,7 +133,6 @@ static int emu_vector(const uint8_t *insn, size_t len, uint64_t cr0, int mode)
 
 static void test_sse_ud_before_nm(void)
 {
-	static const uint8_t pfxs[] = { 0, 0x66, 0xf3, 0xf2 };
 	uint8_t *buf = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
 			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	static uint8_t mem[1024] __attribute__((aligned(64)));
@@ -134,7 +153,10 @@ static void test_sse_ud_before_nm(void)
 	for (int op = 0; op < 256; op++) {
 		if (!in_space(op))
 			continue;
-		for (int pi = 0; pi < 4; pi++) {
+		for (size_t pi = 0; pi < sizeof(pfx_seqs) / 2; pi++) {
+			const uint8_t *seq = pfx_seqs[pi];
+			uint8_t pfx = mandatory(seq);
+
 			bool group = (op >= 0x71 && op <= 0x73) || op == 0xae;
 
 			for (int f = 0; f < (group ? 16 : 2); f++) {
@@ -151,7 +173,7 @@ static void test_sse_ud_before_nm(void)
 					continue;
 				if (op == 0x77 && f)
 					continue;
-				len = make_insn(insn, pfxs[pi], op, modrm);
+				len = make_insn(insn, seq, op, modrm);
 				memcpy(buf, insn, len);
 				n = len;
 				buf[n++] = 0x0f;	/* emms */
@@ -160,9 +182,9 @@ static void test_sse_ud_before_nm(void)
 				memcpy(mem, image, sizeof(image));
 				sig = host_run(buf, mem);
 				if (sig && sig != SIGILL) {
-					printf("  %02x 0f %02x %02x: host "
-					       "signal %d\n", pfxs[pi], op,
-					       modrm, sig);
+					printf("  %02x %02x 0f %02x %02x: "
+					       "host signal %d\n", seq[0],
+					       seq[1], op, modrm, sig);
 					fails++;
 					continue;
 				}
@@ -176,15 +198,15 @@ static void test_sse_ud_before_nm(void)
 						       mode);
 					want = want_ts;
 					if (!sig && v == EXC_UD &&
-					    beyond_sse2(pfxs[pi], op))
+					    beyond_sse2(pfx, op))
 						want = EXC_UD;
 					if (v == want)
 						continue;
 					fails++;
-					printf("  %02x 0f %02x %02x (%s): "
-					       "vector %d with CR0.TS, the "
-					       "host %s\n", pfxs[pi], op,
-					       modrm, mode_name[mode], v,
+					printf("  %02x %02x 0f %02x %02x (%s):"
+					       " vector %d with CR0.TS, the "
+					       "host %s\n", seq[0], seq[1],
+					       op, modrm, mode_name[mode], v,
 					       sig ? "#UD" : "runs it");
 				}
 				/* without TS: #UD exactly where the host's */
@@ -192,12 +214,12 @@ static void test_sse_ud_before_nm(void)
 					v = emu_vector(insn, len, 0, mode);
 					if ((v == EXC_UD) == (sig == SIGILL) ||
 					    (v == EXC_UD &&
-					     beyond_sse2(pfxs[pi], op)))
+					     beyond_sse2(pfx, op)))
 						continue;
 					fails++;
-					printf("  %02x 0f %02x %02x (%s): "
-					       "vector %d, the host %s\n",
-					       pfxs[pi], op, modrm,
+					printf("  %02x %02x 0f %02x %02x (%s):"
+					       " vector %d, the host %s\n",
+					       seq[0], seq[1], op, modrm,
 					       mode_name[mode], v, sig ?
 					       "#UD" : "runs it");
 				}
@@ -233,9 +255,63 @@ static void test_sse_beyond_cpuid_ud(void)
 	}
 }
 
+/*
+ * The form two prefixes select: ADDPS/ADDPD/ADDSS/ADDSD and MULxx of XMM1
+ * into XMM0 after each pair, the result as this host's
+ */
+static void test_sse_prefix_precedence(void)
+{
+	uint8_t *buf = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	static const float in[8] = { 1, 2, 3, 4, 10, 20, 30, 40 };
+	static const uint8_t pro[] = {
+		0x0f, 0x10, 0x07,		/* movups xmm0, [rdi] */
+		0x0f, 0x10, 0x4f, 0x10,		/* movups xmm1, [rdi+16] */
+	};
+	static const uint8_t epi[] = { 0x0f, 0x11, 0x07, 0xc3 };
+	static uint8_t mem[64] __attribute__((aligned(16)));
+
+	if (buf == MAP_FAILED) {
+		SKIP("no executable memory for the host's run");
+		return;
+	}
+	for (size_t pi = 4; pi < sizeof(pfx_seqs) / 2; pi++) {
+		for (uint8_t op = 0x58; op <= 0x59; op++) {
+			struct emu_test *t = emu_test_init64();
+			uint8_t insn[8], code[16];
+			size_t len = make_insn(insn, pfx_seqs[pi], op, 0xc1), n;
+
+			n = 0;
+			memcpy(buf, pro, sizeof(pro));
+			n += sizeof(pro);
+			memcpy(buf + n, insn, len);
+			n += len;
+			memcpy(buf + n, epi, sizeof(epi));
+			memcpy(mem, in, sizeof(in));
+			((void (*)(void *))buf)(mem);
+
+			memcpy(&t->cpu.xmm[0], in, 16);
+			memcpy(&t->cpu.xmm[1], in + 4, 16);
+			memcpy(code, insn, len);
+			code[len] = 0xf4;
+			emu_test_run(t, code, len + 1);
+			CHECK_EQ(emu_test_vector(t), -1);
+			if (memcmp(&t->cpu.xmm[0], mem, 16)) {
+				printf("  %02x %02x 0f %02x c1: not the "
+				       "host's result\n", pfx_seqs[pi][0],
+				       pfx_seqs[pi][1], op);
+				CHECK(0);
+			}
+			emu_test_free(t);
+		}
+	}
+	munmap(buf, 4096);
+}
+
 int main(void)
 {
 	RUN(test_sse_ud_before_nm);
 	RUN(test_sse_beyond_cpuid_ud);
+	RUN(test_sse_prefix_precedence);
 	return test_summary();
 }
