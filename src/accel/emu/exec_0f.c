@@ -300,7 +300,8 @@ static void exec_grp15(struct emu_cpu *cpu, struct insn *in)
 				cpu->seg[s].base = rm_read(cpu, in, sz);
 			return;
 		}
-		if ((in->reg & 7) >= 5) {
+		/* LFENCE, MFENCE, SFENCE: no 66, F3 or F2 (this host) */
+		if ((in->reg & 7) >= 5 && !in->last_pfx) {
 			__atomic_thread_fence(__ATOMIC_SEQ_CST);
 			return;
 		}
