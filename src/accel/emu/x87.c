@@ -2,8 +2,9 @@
 /*
  * x87 control: FNINIT, FNCLEX, FLDCW/FNSTCW, FNSTSW, the environment and
  * state images (FLDENV/FNSTENV/FRSTOR/FNSAVE in their 16- and 32-bit,
- * protected- and real-mode layouts), and FXSAVE/FXRSTOR of the x87 registers, MXCSR and the XMM
- * registers (FXSAVE64 with REX.W: 64-bit FIP and FDP). The last
+ * protected- and real-mode layouts), and FXSAVE/FXRSTOR of the x87
+ * registers, MXCSR and the XMM registers (FXSAVE64 with REX.W: 64-bit
+ * FIP and FDP). The last
  * instruction and data pointers and opcode (FIP, FCS, FDP, FDS, FOP) are
  * kept here for every non-control x87 instruction. The register stack
  * and arithmetic are in x87_ops.c.
