@@ -147,7 +147,7 @@ struct dc_entry {
 	uint16_t h;		/* enum dc_handler */
 	uint8_t d, s;		/* destination and source register */
 	bool lock;		/* a LOCK prefix (run by the general decoder) */
-	bool stack;		/* the memory operand is SS's (cpu->stack_ref) */
+	bool stack;		/* a stack reference (cpu->stack_ref) */
 	/*
 	 * Offsets in struct emu_cpu of the base and index registers, or of
 	 * the always-zero dc_zero when there is none: the specialised
