@@ -545,3 +545,8 @@ uint64_t jit_stat_decodes(const struct jit *j)
 {
 	return j ? j->decodes : 0;
 }
+
+uint64_t jit_stat_flushes(const struct jit *j)
+{
+	return j ? j->flushes : 0;
+}

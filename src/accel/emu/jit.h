@@ -57,6 +57,8 @@ uint64_t jit_stat_enters(const struct jit *j);
 uint64_t jit_stat_stale(const struct jit *j);
 /* Blocks the translator decoded itself (made, or judged without dcache) */
 uint64_t jit_stat_decodes(const struct jit *j);
+/* Times the code cache was full and emptied */
+uint64_t jit_stat_flushes(const struct jit *j);
 
 /*
  * For the seccomp filter: code caches start in [lo, hi) (lo = hi = 0
