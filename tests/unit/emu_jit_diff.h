@@ -512,7 +512,8 @@ static inline void jd_btx(struct jd_prog *pg, struct jd_rand *r, int reg,
 /*
  * RBP set to a data address, a non-canonical one or one whose next 8
  * bytes leave canonical space, then a memory operand based on RBP or RSP
- * (a stack reference: #SS, but #GP with FS), LEAVE (#SS), or an SSE
+ * (a stack reference: #SS, but #GP with FS), LEAVE (#SS), a JMP, CALL or
+ * RET to RBP (#GP at the branch when it is not canonical), or an SSE
  * encoding that is no instruction (#UD, before CR0.TS's #NM)
  */
 static inline void jd_stack_ref(struct jd_prog *pg, struct jd_rand *r)
@@ -531,6 +532,9 @@ static inline void jd_stack_ref(struct jd_prog *pg, struct jd_rand *r)
 		{ 4, 0x0f, 0x10, 0x45, 0x00 },		/* movups xmm0, [rbp] */
 		{ 5, 0x48, 0x0f, 0x44, 0x45, 0x00 },	/* cmovz rax, [rbp] */
 		{ 1, 0xc9 },				/* leave */
+		{ 2, 0xff, 0xe5 },			/* jmp rbp */
+		{ 2, 0xff, 0xd5 },			/* call rbp */
+		{ 2, 0x55, 0xc3 },			/* push rbp; ret */
 		/* no such SSE instruction */
 		{ 4, 0x66, 0x0f, 0x12, 0xc1 },
 		{ 4, 0xf3, 0x0f, 0x28, 0xc1 },
@@ -543,8 +547,13 @@ static inline void jd_stack_ref(struct jd_prog *pg, struct jd_rand *r)
 	int f = jd_r(r, sizeof(forms) / sizeof(forms[0]));
 	uint8_t *c = pg->code + pg->len;
 
-	/* LEAVE with a usable RBP would move the stack into the data */
-	if (forms[f][1] == 0xc9 && !v)
+	/*
+	 * LEAVE with a usable RBP would move the stack into the data, a
+	 * branch run the data: those take a non-canonical RBP (#SS; the
+	 * branches' #GP at the branch)
+	 */
+	if ((forms[f][1] == 0xc9 || forms[f][1] == 0xff ||
+	     forms[f][1] == 0x55) && !v)
 		v = 1;
 	c[0] = 0x48;			/* mov rbp, imm64 */
 	c[1] = 0xbd;

@@ -30,6 +30,8 @@ struct ccase {
 	bool sets_rsp;		/* the bytes before it move RBX into RSP */
 	uint8_t b[16];
 	uint64_t val;		/* 0: each of the non-canonical values */
+	int8_t sp_adj;		/* else RSP moved by this before it */
+	bool no_push;		/* a CALL: nothing written below RSP */
 };
 
 #define MOV_RSP_RBX	0x48, 0x89, 0xdc
@@ -38,7 +40,11 @@ struct ccase {
 #define MOV_R13_RBX	0x49, 0x89, 0xdd
 #define MOV_RSI_RBX	0x48, 0x89, 0xde
 #define K(n, at, sp, v, ...) { n, sizeof((uint8_t[]){ __VA_ARGS__ }), at, \
-			       sp, { __VA_ARGS__ }, v }
+			       sp, { __VA_ARGS__ }, v, 0, false }
+
+/* A branch to RBX's non-canonical target: #GP at the branch */
+#define KB(n, at, adj, call, ...) { n, sizeof((uint8_t[]){ __VA_ARGS__ }), \
+				    at, false, { __VA_ARGS__ }, 0, adj, call }
 
 #define STRADDLE8	0x7ffffffffffcULL	/* 8 bytes cross 1 << 47 */
 
@@ -94,6 +100,12 @@ static const struct ccase cases[] = {
 	K("pop qword [rbx]", 0, false, 0, 0x8f, 0x03),
 	K("lodsb from rsi", 3, false, 0, MOV_RSI_RBX, 0xac),
 	K("ss lodsb from rsi", 3, false, 0, MOV_RSI_RBX, 0x36, 0xac),
+	KB("jmp rbx", 0, 0, false, 0xff, 0xe3),
+	KB("call rbx", 0, 0, true, 0xff, 0xd3),
+	KB("jmp [rdi+8]", 0, 0, false, 0xff, 0x67, 0x08),
+	KB("call [rdi+8]", 0, 0, true, 0xff, 0x57, 0x08),
+	KB("ret", 1, -8, false, 0x53, 0xc3),		/* push rbx; ret */
+	KB("ret 16", 1, -8, false, 0x53, 0xc2, 0x10, 0x00),
 	/* 8 bytes from canonical space into the gap */
 	K("push rax (straddle)", 3, true, STRADDLE8 + 8, MOV_RSP_RBX, 0x50),
 	K("pop rax (straddle)", 3, true, STRADDLE8, MOV_RSP_RBX, 0x58),
@@ -219,10 +231,12 @@ static int emu_run(const struct ccase *c, uint64_t val, int mode)
 	if (vec == EXC_SS || vec == EXC_GP) {
 		uint64_t rip = emu_test_r64(t, IST1 - 40);
 		uint64_t rsp = emu_test_r64(t, IST1 - 16);
-		uint64_t want_sp = c->sets_rsp ? val : EMU_TEST_STACK;
+		uint64_t want_sp = c->sets_rsp ? val :
+				   EMU_TEST_STACK + c->sp_adj;
 
 		if (emu_test_r64(t, IST1 - 48) != 0 ||
-		    rip != EMU_TEST_CODE + 4 + c->at || rsp != want_sp) {
+		    rip != EMU_TEST_CODE + 4 + c->at || rsp != want_sp ||
+		    (c->no_push && emu_test_r64(t, EMU_TEST_STACK - 8))) {
 			printf("  %s, 0x%llx, %s: error code 0x%llx, RIP "
 			       "0x%llx, RSP 0x%llx\n", c->name,
 			       (unsigned long long)val, mode_name[mode],
@@ -351,9 +365,147 @@ static void test_delivery_noncanonical_stack(void)
 	}
 }
 
+/*
+ * A loop of 50 calls, run translated (and by the interpreters), whose
+ * last goes to a non-canonical address: through a register (CALL RBX),
+ * through memory (CALL [RDI]) or by a RET whose return address the
+ * callee replaced. #GP(0) at that branch with nothing of it done: RIP
+ * there, RSP as before it, RCX and RAX as the 49 rounds left them.
+ *
+ *	mov ecx, 50
+ *	lea rbx, [rip + f]
+ *	mov [rdi], rbx
+ * loop:
+ *	cmp ecx, 1
+ *	jne skip
+ *	mov rbx, rdx		; RDX: non-canonical
+ *	mov [rdi], rbx		; (CALL [RDI] case)
+ * skip:
+ *	call rbx / call [rdi]
+ *	dec ecx
+ *	jnz loop
+ *	hlt
+ * f:	add eax, 1
+ *	cmp ecx, 1		; (RET case: the last round's return address)
+ *	jne r
+ *	mov [rsp], rdx
+ * r:	ret
+ */
+static void test_branch_noncanonical_translated(void)
+{
+	static const uint8_t head[] = {
+		0xb9, 0x32, 0, 0, 0,			/* 0: mov ecx, 50 */
+		0x48, 0x8d, 0x1d, 0x19, 0, 0, 0,	/* 5: lea rbx, [rip+25] */
+		0x48, 0x89, 0x1f,			/* 12: mov [rdi], rbx */
+		0x83, 0xf9, 0x01,			/* 15: cmp ecx, 1 */
+		0x75, 0x06,				/* 18: jne 26 */
+	};
+	/* 20: the last round's setup (6 bytes), 26: the call (2 bytes) */
+	static const uint8_t tail[] = {
+		0xff, 0xc9,				/* 28: dec ecx */
+		0x75, 0xef,				/* 30: jnz 15 */
+		0xf4,					/* 32: hlt */
+		0x90, 0x90, 0x90, 0x90,			/* 33 */
+		0x83, 0xc0, 0x01,			/* 37: f: add eax, 1 */
+		0x83, 0xf9, 0x01,			/* cmp ecx, 1 */
+		0x75, 0x04,				/* jne r */
+		0x48, 0x89, 0x14, 0x24,			/* mov [rsp], rdx */
+		0xc3,					/* r: ret */
+	};
+	static const struct {
+		const char *name;
+		uint8_t setup[6], call[2];
+		bool ret;
+	} kinds[] = {
+		{ "call rbx", { 0x48, 0x89, 0xd3, 0x90, 0x90, 0x90 },
+		  { 0xff, 0xd3 }, false },
+		{ "call [rdi]", { 0x48, 0x89, 0xd3, 0x48, 0x89, 0x1f },
+		  { 0xff, 0x17 }, false },
+		{ "ret", { 0x90, 0x90, 0x90, 0x90, 0x90, 0x90 },
+		  { 0xff, 0xd3 }, true },
+	};
+	uint64_t translated = 0;
+
+	for (size_t k = 0; k < 3; k++) {
+		for (int mode = 0; mode < 3; mode++) {
+			struct emu_test *t = make_cpu(mode);
+			uint8_t code[64];
+			size_t n = 0;
+			uint64_t at;
+
+			memcpy(code, head, sizeof(head));
+			n = sizeof(head);
+			memcpy(code + n, kinds[k].setup, 6);
+			n += 6;
+			memcpy(code + n, kinds[k].call, 2);
+			n += 2;
+			memcpy(code + n, tail, sizeof(tail));
+			n += sizeof(tail);
+			if (!kinds[k].ret)	/* f without the replacement */
+				code[n - 7] = 0xeb;	/* jmp r */
+			t->cpu.gpr[R_DI] = DATA;
+			t->cpu.gpr[R_DX] = 0x8000000000000000ULL;
+			emu_test_run(t, code, n);
+			at = kinds[k].ret ? EMU_TEST_CODE + n - 1 :
+			     EMU_TEST_CODE + 26;
+			if (emu_test_vector(t) != EXC_GP ||
+			    emu_test_r64(t, IST1 - 48) != 0 ||
+			    emu_test_r64(t, IST1 - 40) != at ||
+			    emu_test_r64(t, IST1 - 16) != EMU_TEST_STACK -
+			    (kinds[k].ret ? 8 : 0) ||
+			    (uint32_t)t->cpu.gpr[R_CX] != 1 ||
+			    (uint32_t)t->cpu.gpr[R_AX] != 49u +
+			    kinds[k].ret) {
+				printf("  %s, %s: vector %d, RIP 0x%llx, "
+				       "RSP 0x%llx, ECX %u, EAX %u\n",
+				       kinds[k].name, mode_name[mode],
+				       emu_test_vector(t),
+				       (unsigned long long)emu_test_r64(t,
+							IST1 - 40),
+				       (unsigned long long)emu_test_r64(t,
+							IST1 - 16),
+				       (unsigned)t->cpu.gpr[R_CX],
+				       (unsigned)t->cpu.gpr[R_AX]);
+				CHECK(0);
+			}
+			if (t->cpu.jit) {
+				translated += jit_stat_insns(t->cpu.jit);
+				jit_destroy(t->cpu.jit);
+			}
+			emu_test_free(t);
+		}
+	}
+	printf("  %llu instructions translated\n",
+	       (unsigned long long)translated);
+	CHECK(translated > 3 * 200);
+}
+
+/* A 64-bit gate whose offset is not canonical: #GP(0) at the INT3 */
+static void test_gate_noncanonical(void)
+{
+	static const uint8_t code[] = { 0xcc, 0xf4 };
+
+	for (int mode = 0; mode < 3; mode++) {
+		struct emu_test *t = make_cpu(mode);
+
+		/* vector 3's offset bits 63:32 */
+		emu_test_w64(t, EMU_TEST_IDT + 3 * 16 + 8, 0x80000000ULL);
+		emu_test_run(t, code, sizeof(code));
+		CHECK_EQ(emu_test_vector(t), EXC_GP);
+		CHECK_EQ(emu_test_r64(t, IST1 - 48), 0);
+		CHECK_EQ(emu_test_r64(t, IST1 - 40), EMU_TEST_CODE);
+		CHECK_EQ(emu_test_r64(t, IST1 - 16), EMU_TEST_STACK);
+		if (t->cpu.jit)
+			jit_destroy(t->cpu.jit);
+		emu_test_free(t);
+	}
+}
+
 int main(void)
 {
 	RUN(test_noncanonical_against_host);
 	RUN(test_delivery_noncanonical_stack);
+	RUN(test_branch_noncanonical_translated);
+	RUN(test_gate_noncanonical);
 	return test_summary();
 }

@@ -443,6 +443,17 @@ mem_write(struct emu_cpu *cpu, uint64_t lin, uint64_t val, unsigned size)
  */
 void mem_stack_canonical(struct emu_cpu *cpu, uint64_t lin, unsigned size);
 
+/*
+ * A near branch's target in 64-bit code: #GP(0) at the branch when it is
+ * not canonical, before the branch changes anything (a CALL pushes
+ * nothing), as this host does; a fetch there would fault at the target
+ */
+static inline void branch_check(struct emu_cpu *cpu, uint64_t target)
+{
+	if (cpu->code64 && (uint64_t)((int64_t)(target << 16) >> 16) != target)
+		cpu_raise(cpu, EXC_GP, 0);
+}
+
 /* mem_read and mem_write of an implicit stack reference */
 static inline __attribute__((always_inline)) uint64_t
 mem_read_stack(struct emu_cpu *cpu, uint64_t lin, unsigned size)

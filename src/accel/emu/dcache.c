@@ -196,6 +196,11 @@ static inline const uint8_t *dc_next(struct emu_cpu *cpu)
 			     if (++i == n || cpu->dc_stop) goto block_done; \
 			     e++; DISPATCH; } while (0)
 #define BRANCH(t)	do { rip = (t); i++; goto block_done; } while (0)
+/*
+ * A branch to a non-canonical target: the general decoder runs it again
+ * and raises the #GP at it, with nothing changed (branch_check)
+ */
+#define NONCANON(t)	((uint64_t)((int64_t)((t) << 16) >> 16) != (t))
 
 #define ALU(op, a, b)	((op) == 0 ? (a) + (b) : (op) == 1 ? (a) | (b) : \
 			 (op) == 4 ? (a) & (b) : (op) == 6 ? (a) ^ (b) : \
@@ -281,8 +286,11 @@ static inline const uint8_t *dc_next(struct emu_cpu *cpu)
 #define JCC_LABEL(cc)	[H_JCC + (cc)] = &&JCC_##cc,
 /* A Jcc that is not taken goes on in its block (a side exit) */
 #define JCC(cc) JCC_##cc: \
-	if (lf_cond(cpu, cc)) \
+	if (lf_cond(cpu, cc)) { \
+		if (NONCANON(NEXT_RIP + e->imm)) \
+			goto INTERP; \
 		BRANCH(NEXT_RIP + e->imm); \
+	} \
 	NEXT;
 
 /*
@@ -632,6 +640,8 @@ POP:
 	G(e->d) = v;
 	NEXT_M;
 CALL:
+	if (NONCANON(NEXT_RIP + e->imm))
+		goto INTERP;
 	M_BEGIN;
 	mem_write_stack(cpu, G(R_SP) - 8, NEXT_RIP, 8);
 	G(R_SP) -= 8;
@@ -639,9 +649,13 @@ CALL:
 RET:
 	M_BEGIN;
 	v = mem_read_stack(cpu, G(R_SP), 8);
+	if (NONCANON(v))
+		goto INTERP;
 	G(R_SP) += 8;
 	BRANCH(v);
 JMP:
+	if (NONCANON(NEXT_RIP + e->imm))
+		goto INTERP;
 	BRANCH(NEXT_RIP + e->imm);
 	FOR_CC(JCC)
 	FOR_SHIFT(SHIFT)
@@ -692,19 +706,28 @@ PXOR_RR:
 NOP:
 	NEXT;
 JMP_R:
+	if (NONCANON(G(e->s)))
+		goto INTERP;
 	BRANCH(G(e->s));
 JMP_M:
 	M_BEGIN;
-	BRANCH(mem_read(cpu, ADDR, 8));
+	v = mem_read(cpu, ADDR, 8);
+	if (NONCANON(v))
+		goto INTERP;
+	BRANCH(v);
 CALL_R:
-	M_BEGIN;
 	v = G(e->s);
+	if (NONCANON(v))
+		goto INTERP;
+	M_BEGIN;
 	mem_write_stack(cpu, G(R_SP) - 8, NEXT_RIP, 8);
 	G(R_SP) -= 8;
 	BRANCH(v);
 CALL_M:
 	M_BEGIN;
 	v = mem_read(cpu, ADDR, 8);
+	if (NONCANON(v))
+		goto INTERP;
 	mem_write_stack(cpu, G(R_SP) - 8, NEXT_RIP, 8);
 	G(R_SP) -= 8;
 	BRANCH(v);

@@ -195,11 +195,14 @@ void dc_exec_generic(struct emu_cpu *cpu, const struct dc_entry *e)
 		break;
 	case DC_CALL_RM:
 		v = dc_rm_read(cpu, e, addr, 8);
+		branch_check(cpu, v);
 		stack_push(cpu, cpu->rip, 8);
 		cpu->rip = v;
 		break;
 	case DC_JMP_RM:
-		cpu->rip = dc_rm_read(cpu, e, addr, 8);
+		v = dc_rm_read(cpu, e, addr, 8);
+		branch_check(cpu, v);
+		cpu->rip = v;
 		break;
 	case DC_PUSH_RM:
 		stack_push(cpu, dc_rm_read(cpu, e, addr, 8), 8);

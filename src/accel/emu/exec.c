@@ -385,10 +385,8 @@ xchg:
 		bool take;
 
 		v = fetch_simm8(cpu);
-		if (b != 0xe3) {
+		if (b != 0xe3)
 			cx = (cx - 1) & size_mask(in->asize);
-			reg_write(cpu, in, R_CX, in->asize, cx);
-		}
 		take = cx != 0;
 		if (b == 0xe0)
 			take = take && !(cpu->rflags & FL_ZF);
@@ -396,6 +394,11 @@ xchg:
 			take = take && (cpu->rflags & FL_ZF);
 		else if (b == 0xe3)
 			take = !cx;
+		/* a target's #GP leaves RCX as it was */
+		if (take)
+			branch_check(cpu, cpu->rip + v);
+		if (b != 0xe3)
+			reg_write(cpu, in, R_CX, in->asize, cx);
 		if (take)
 			jump_to(cpu, in, cpu->rip + v);
 		break;
@@ -409,6 +412,7 @@ xchg:
 		v = fetch_imm(cpu, in->osize == 2 ? 2 : 4);
 		v = (uint64_t)sext(v, in->osize == 2 ? 2 : 4);
 		size = stack_osize(cpu, in);
+		branch_check(cpu, cpu->rip + v);
 		stack_push(cpu, cpu->rip, size);
 		jump_to(cpu, in, cpu->rip + v);
 		break;

@@ -453,6 +453,7 @@ void exec_0f(struct emu_cpu *cpu, struct insn *in)
 				   size == 2 ? 2 : 4);
 		if (cond_true(cpu, b & 15)) {
 			t = cpu->rip + v;
+			branch_check(cpu, t);
 			cpu->rip = cpu->code64 ? t : t & size_mask(size);
 		}
 		break;

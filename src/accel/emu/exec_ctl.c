@@ -8,6 +8,7 @@
 
 void jump_to(struct emu_cpu *cpu, struct insn *in, uint64_t target)
 {
+	branch_check(cpu, target);
 	if (cpu->code64)
 		cpu->rip = target;
 	else
@@ -59,6 +60,7 @@ void exec_group5(struct emu_cpu *cpu, struct insn *in)
 	case 2:
 		size = cpu->code64 ? 8 : size;
 		v = rm_read(cpu, in, size);
+		branch_check(cpu, v);
 		stack_push(cpu, cpu->rip, size);
 		jump_to(cpu, in, v);
 		break;

@@ -32,6 +32,28 @@ static void gen_pop(struct jgen *g, int base)
 	j_lea(&g->b, 8, HRDI, jmem(HRDI, 8));
 }
 
+/*
+ * Leave before a branch whose target (V) is not canonical: the
+ * interpreter raises its #GP at the branch (branch_check). W and the
+ * host flags are clobbered (the guest's saved first).
+ */
+static void gen_target_check(struct jgen *g)
+{
+	struct jbuf *b = &g->b;
+
+	jit_gen_save(g);
+	j_mov_rm(b, 8, W, jreg(V));
+	j_shift_mi(b, 8, 7, jreg(W), 47);	/* sar: 0 or -1 when canonical */
+	j_incdec(b, 8, false, jreg(W));		/* inc: 1 or 0 */
+	j_alu_mi(b, 8, 7, jreg(W), 1);		/* cmp */
+	jit_miss_if(g, 7);			/* ja */
+}
+
+static bool noncanonical(uint64_t v)
+{
+	return (uint64_t)((int64_t)(v << 16) >> 16) != v;
+}
+
 /* Guest register r (64 bits) = host register v */
 static void gen_set64(struct jgen *g, int r, int v)
 {
@@ -595,10 +617,16 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 		break;
 	case DC_CALL:
 	case DC_CALL_RM:
-		if (e->kind == DC_CALL_RM)
+		if (e->kind == DC_CALL && noncanonical(g->next + e->imm)) {
+			jit_add_exit(g, j_jmp(b), X_MISS, g->rip, g->idx);
+			break;
+		}
+		if (e->kind == DC_CALL_RM) {
 			gen_src(g, e, e->rm, 8);
-		else
+			gen_target_check(g);
+		} else {
 			j_mov_ri64(b, V, g->next + e->imm);
+		}
 		gen_push_slot(g);
 		jit_gen_mem_done(g);
 		j_mov_ri64(b, W, g->next);
@@ -611,21 +639,30 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 		break;
 	case DC_RET:
 		gen_pop(g, R_SP);
+		gen_target_check(g);
 		jit_gen_mem_done(g);
 		gen_set64(g, R_SP, HRDI);
 		jit_gen_dyn_exit(g);
 		break;
 	case DC_JMP:
-		jit_gen_chain(g, g->next + e->imm, g->idx + 1);
+		if (noncanonical(g->next + e->imm))
+			jit_add_exit(g, j_jmp(b), X_MISS, g->rip, g->idx);
+		else
+			jit_gen_chain(g, g->next + e->imm, g->idx + 1);
 		break;
 	case DC_JMP_RM:
 		gen_src(g, e, e->rm, 8);
+		gen_target_check(g);
 		jit_gen_mem_done(g);
 		jit_gen_dyn_exit(g);
 		break;
 	case DC_JCC:
-		jit_add_exit(g, j_jcc(b, e->op), X_CHAIN, g->next + e->imm,
-			 g->idx + 1);
+		/* taken towards a non-canonical target: the interpreter's */
+		if (noncanonical(g->next + e->imm))
+			jit_miss_if(g, e->op);
+		else
+			jit_add_exit(g, j_jcc(b, e->op), X_CHAIN,
+				     g->next + e->imm, g->idx + 1);
 		break;
 	case DC_CMOV:
 		j_mov_rm(b, size, W, jit_gr(g, e, e->reg, size));
