@@ -23,7 +23,6 @@
 #include "vmm/console.h"
 #include "vmm/event_loop.h"
 #include "vmm/log.h"
-#include "vmm/mem_trim.h"
 #include "vmm/migration.h"
 #include "vmm/sandbox.h"
 #include "vmm/snapshot.h"
@@ -567,7 +566,6 @@ static int run_machine(struct run_args *ra)
 		cfg->restore_dir = NULL;
 		cfg->incoming = NULL;
 		run_mgmt_booted(mgmt, &vm);
-		log_debug("start-up pages let go: %ld KiB", mem_trim());
 		reason = vm_run(&vm);
 		run_mgmt_ended(mgmt, &vm, reason);
 		status = run_status(&vm, reason);
