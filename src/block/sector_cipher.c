@@ -16,10 +16,16 @@
 #include <strings.h>
 
 #include <openssl/core_dispatch.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/provider.h>
 
 #include "block/sector_cipher.h"
+
+void sector_cipher_preload(void)
+{
+	OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL);
+}
 
 enum iv_mode { IV_PLAIN, IV_PLAIN64, IV_ESSIV };
 

@@ -12,6 +12,7 @@
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
+#include "block/sector_cipher.h"
 #include "cli/cli.h"
 #include "cli/run_mgmt.h"
 #include "cli/config.h"
@@ -540,6 +541,8 @@ static int run_machine(struct run_args *ra)
 		return 1;
 	}
 	run_preload_slirp(cfg);
+	if (run_disk_keys_held(cfg))
+		sector_cipher_preload();
 	if (!cfg->no_seccomp &&
 	    sandbox_install(run_translates(cfg), err, sizeof(err))) {
 		log_error("%s (--no-seccomp runs without it)", err);

@@ -89,6 +89,18 @@ int run_disk_keys(struct vm_config *cfg, struct control *ctl)
 	return 0;
 }
 
+bool run_disk_keys_held(const struct vm_config *cfg)
+{
+	for (int i = 0; i < cfg->nr_disks; i++) {
+		if (cfg->disks[i].key)
+			return true;
+		for (int l = 0; l < DISK_MAX_BACKING_KEYS; l++)
+			if (cfg->disks[i].backing[l].key)
+				return true;
+	}
+	return false;
+}
+
 void run_disk_keys_free(struct vm_config *cfg)
 {
 	for (int i = 0; i < cfg->nr_disks; i++) {

@@ -17,7 +17,6 @@
 
 #include <dlfcn.h>
 #include <errno.h>
-#include <openssl/crypto.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stddef.h>
@@ -227,17 +226,15 @@ static int sandbox_limit_exec(scmp_filter_ctx ctx, uintptr_t lo,
 }
 
 /*
- * Libraries opened on first use, which the filter's refusal of executable
+ * A library opened on first use, which the filter's refusal of executable
  * mappings would make fail: libgcc_s, the unwinder glibc's pthread_cancel
- * needs (glibc aborts the process when it cannot load it), and the
- * providers or engines the host's OpenSSL configuration names, loaded
- * with it before the first cipher of an encrypted disk. Opened here, they
- * are found already loaded then. Never closed.
+ * needs (glibc aborts the process when it cannot load it). Opened here, it
+ * is found already loaded then. Never closed. What only some VMs need is
+ * the caller's to open (OpenSSL's providers: sector_cipher_preload).
  */
 static void sandbox_preload(void)
 {
 	dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_NODELETE);
-	OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL);
 }
 
 int sandbox_install_exec_range(uintptr_t lo, uintptr_t hi, char *err,
