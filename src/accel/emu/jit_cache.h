@@ -31,14 +31,11 @@
 /*
  * What of the slice is used: code, then the chain slots after it (only
  * the pages written are memory). The emu VMM is to stay within 16 MiB
- * beyond guest RAM for a vCPU (bench/emu.sh's vmm row): 9 MiB without
- * the translator's code since the libraries' start-up pages are let go
- * (vmm/mem_trim.c). A Debian boot fills the code and the slots about
- * evenly: with 2 MiB and 128 KiB it flushed ~135 times (about 100 of
- * them for slots), with 6 MiB and 384 KiB 19 times, and made 180,000
- * blocks instead of 400,000.
+ * beyond guest RAM for a vCPU (bench/emu.sh's vmm row), which bounds the
+ * code: a Debian boot flushes 2 MiB ~130 times, 3 MiB ~65, 6 MiB ~20
+ * (docs/emu-jit.md).
  */
-#define JIT_CODE_BYTES	(6UL << 20)
+#define JIT_CODE_BYTES	(3UL << 20)
 #define JIT_SLOT_BYTES	(512UL << 10)	/* 32768 chained exits */
 _Static_assert(JIT_CODE_BYTES + JIT_SLOT_BYTES <= JIT_CACHE_BYTES,
 	       "code and slots in a slice");
