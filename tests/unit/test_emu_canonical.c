@@ -501,11 +501,70 @@ static void test_gate_noncanonical(void)
 	}
 }
 
+/*
+ * Far transfers to a non-canonical offset in 64-bit code (CS 0x08): #GP(0)
+ * at the instruction, CS and RSP as before it (RDX: the offset)
+ */
+static void test_far_noncanonical(void)
+{
+	static const struct {
+		const char *name;
+		uint8_t len, at, b[16];
+		int sp;			/* RSP at the fault, from the stack top */
+	} cases[] = {
+		/* mov rax, rsp; push 0x10; push rax; pushfq; push 8; push rdx */
+		{ "iretq", 13, 11, { 0x48, 0x89, 0xe0, 0x6a, 0x10, 0x50, 0x9c,
+				     0x6a, 0x08, 0x52, 0x90, 0x48, 0xcf },
+		  -40 },
+		/* push 8; push rdx; retfq */
+		{ "retfq", 5, 3, { 0x6a, 0x08, 0x52, 0x48, 0xcb }, -16 },
+		{ "jmp far [rdi]", 3, 0, { 0x48, 0xff, 0x2f }, 0 },
+		{ "call far [rdi]", 3, 0, { 0x48, 0xff, 0x1f }, 0 },
+	};
+
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		for (int mode = 0; mode < 3; mode++) {
+			struct emu_test *t = make_cpu(mode);
+			uint8_t code[20];
+
+			memcpy(code, cases[k].b, cases[k].len);
+			code[cases[k].len] = 0xf4;
+			t->cpu.gpr[R_DI] = DATA;
+			t->cpu.gpr[R_DX] = 0x8000000000000000ULL;
+			emu_test_w64(t, DATA, 0x8000000000000000ULL);
+			emu_test_w64(t, DATA + 8, 0x08);
+			emu_test_run(t, code, cases[k].len + 1);
+			if (emu_test_vector(t) != EXC_GP ||
+			    emu_test_r64(t, IST1 - 48) != 0 ||
+			    emu_test_r64(t, IST1 - 40) !=
+			    EMU_TEST_CODE + cases[k].at ||
+			    emu_test_r64(t, IST1 - 16) !=
+			    EMU_TEST_STACK + cases[k].sp) {
+				printf("  %s, %s: vector %d, error 0x%llx, "
+				       "RIP 0x%llx, RSP 0x%llx\n",
+				       cases[k].name, mode_name[mode],
+				       emu_test_vector(t),
+				       (unsigned long long)emu_test_r64(t,
+							IST1 - 48),
+				       (unsigned long long)emu_test_r64(t,
+							IST1 - 40),
+				       (unsigned long long)emu_test_r64(t,
+							IST1 - 16));
+				CHECK(0);
+			}
+			if (t->cpu.jit)
+				jit_destroy(t->cpu.jit);
+			emu_test_free(t);
+		}
+	}
+}
+
 int main(void)
 {
 	RUN(test_noncanonical_against_host);
 	RUN(test_delivery_noncanonical_stack);
 	RUN(test_branch_noncanonical_translated);
 	RUN(test_gate_noncanonical);
+	RUN(test_far_noncanonical);
 	return test_summary();
 }

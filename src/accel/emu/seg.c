@@ -109,8 +109,13 @@ static uint64_t ip_mask(int opsize)
 	return opsize == 8 ? ~0ULL : opsize == 4 ? 0xffffffffULL : 0xffff;
 }
 
-/* Load CS for a far transfer to a code segment at privilege rpl. */
-static void load_cs(struct emu_cpu *cpu, uint16_t sel, unsigned rpl)
+/*
+ * Load CS for a far transfer to a code segment at privilege rpl, which
+ * goes on at ip: #GP(0) before CS changes when that is 64-bit code and ip
+ * is not canonical (as a near branch's, branch_check)
+ */
+static void load_cs(struct emu_cpu *cpu, uint16_t sel, unsigned rpl,
+		    uint64_t ip)
 {
 	uint64_t lo, hi;
 
@@ -121,6 +126,9 @@ static void load_cs(struct emu_cpu *cpu, uint16_t sel, unsigned rpl)
 			  sel);
 	if (!((lo >> 47) & 1))
 		cpu_raise(cpu, EXC_NP, sel & ~3);
+	if (cpu->lma && ((lo >> 53) & 1) &&
+	    (uint64_t)((int64_t)(ip << 16) >> 16) != ip)
+		cpu_raise(cpu, EXC_GP, 0);
 	seg_from_desc(&cpu->seg[SEG_CS], (sel & ~3) | rpl, lo);
 	cpu_update_mode(cpu);
 }
@@ -132,7 +140,7 @@ void seg_far_jump(struct emu_cpu *cpu, uint16_t sel, uint64_t off)
 		cpu->rip = off & 0xffff;
 		return;
 	}
-	load_cs(cpu, sel, cpu->cpl);
+	load_cs(cpu, sel, cpu->cpl, off);
 	cpu->rip = cpu->code64 ? off :
 		   off & ip_mask(cpu->seg[SEG_CS].db ? 4 : 2);
 }
@@ -150,7 +158,7 @@ void seg_far_call(struct emu_cpu *cpu, uint16_t sel, uint64_t off,
 		return;
 	}
 	(void)sp;
-	load_cs(cpu, sel, cpu->cpl);
+	load_cs(cpu, sel, cpu->cpl, off);
 	cpu->rip = off & ip_mask(cpu->code64 ? 8 : opsize);
 }
 
@@ -171,11 +179,11 @@ void seg_far_ret(struct emu_cpu *cpu, int opsize, uint16_t imm)
 		stack_adjust(cpu, imm);
 		sp = stack_pop(cpu, opsize);
 		ss = stack_pop(cpu, opsize);
-		load_cs(cpu, sel, sel & 3);
+		load_cs(cpu, sel, sel & 3, ip);
 		seg_load(cpu, SEG_SS, ss);
 		cpu->gpr[R_SP] = sp;
 	} else {
-		load_cs(cpu, sel, sel & 3);
+		load_cs(cpu, sel, sel & 3, ip);
 		stack_adjust(cpu, imm);
 	}
 	cpu->rip = ip & ip_mask(cpu->code64 ? 8 : opsize);
@@ -218,7 +226,7 @@ void seg_iret(struct emu_cpu *cpu, int opsize)
 	if (cpu->code64 || (cs & 3) > old_cpl) {
 		sp = stack_pop(cpu, opsize);
 		ss = stack_pop(cpu, opsize);
-		load_cs(cpu, cs, cs & 3);
+		load_cs(cpu, cs, cs & 3, ip);
 		seg_load(cpu, SEG_SS, ss);
 		cpu->gpr[R_SP] = opsize == 8 ? sp :
 				 (cpu->gpr[R_SP] & ~ip_mask(opsize)) |
@@ -226,7 +234,7 @@ void seg_iret(struct emu_cpu *cpu, int opsize)
 		if (opsize == 4 && cpu->lma)
 			cpu->gpr[R_SP] = (uint32_t)sp;
 	} else {
-		load_cs(cpu, cs, cs & 3);
+		load_cs(cpu, cs, cs & 3, ip);
 	}
 	set_flags_iret(cpu, fl, opsize, old_cpl);
 	cpu->rip = ip & ip_mask(cpu->code64 ? 8 : opsize);
