@@ -25,6 +25,7 @@
 #define JD_CODE_MAX	(JD_INSNS * 16 + 64)
 #define JD_DATA_BYTES	0x3000
 #define JD_CMP_BYTES	0x6000
+#define JD_HIGH		0xffffff8000000000ULL	/* PML4 entry 511: the low 16 MiB */
 
 /* The random stream: bytes from a buffer, then zeros */
 struct jd_rand {
@@ -1051,6 +1052,14 @@ static inline void jd_setup(struct emu_test *t, struct jd_rand *r,
 		data[i] = jd_r(r, 256);
 	memcpy(emu_test_ptr(t, pg->base), pg->code, pg->len);
 	t->cpu.rip = pg->base;
+	/*
+	 * Half of them run from the top of the address space, where the
+	 * last PML4 entry maps the same 16 MiB: kernel code there calls the
+	 * shared soft-TLB lookups, in the low half it has them inline
+	 */
+	emu_test_w64(t, EMU_TEST_PML4 + 511 * 8, (EMU_TEST_PML4 + 0x1000) | 7);
+	if (jd_r(r, 2))
+		t->cpu.rip += JD_HIGH;
 }
 
 static inline void jd_run(struct emu_test *t)
