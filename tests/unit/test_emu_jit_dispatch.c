@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "accel/emu/jit.h"
+#include "accel/emu/jit_cache.h"
 #include "emu_test.h"
 #include "test.h"
 
@@ -17,6 +18,7 @@
 #define FN_A	0x1400000ULL	/* ... to one of these */
 #define FN_B	0x1600000ULL
 #define PD8	(EMU_TEST_PML4 + 0x2000 + 8 * 8)
+#define CR3_B	0x20000ULL	/* a second set of page tables */
 
 static struct emu_test *dispatch_init(void)
 {
@@ -174,7 +176,13 @@ static void test_jit_far_remap_site(void)
 	dispatch_free(t);
 }
 
-/* The same CALL site before and after its target's page is made NX */
+/*
+ * The same CALL site before and after its target's page is made NX; a
+ * loop between them (L2) has translated code reach the CALL again, rather
+ * than the interpreter that ran the INVLPG and the MOV, and its PUSH
+ * fills the stack's TLB entry (INVLPG dropped it with the other large
+ * pages' entries), so that the CALL's push does not leave the block.
+ */
 static void test_jit_far_nx_site(void)
 {
 	static const uint8_t code[] = {
@@ -187,10 +195,14 @@ static void test_jit_far_nx_site(void)
 		0x80, 0x4e, 0x07, 0x80,			/* or byte [rsi+7], 0x80: NX */
 		0x0f, 0x01, 0x38,			/* invlpg [rax] */
 		0x8b, 0x18,				/* mov ebx, [rax]: fills the TLB */
-		0x90,					/* nop */
+		0x41, 0xb9, 0x64, 0x00, 0x00, 0x00,	/* mov r9d, 100 */
+		0x41, 0x51,				/* L2: push r9 */
+		0x41, 0x59,				/* pop r9 */
+		0x41, 0xff, 0xc9,			/* dec r9d */
+		0x75, 0xf7,				/* jnz L2 */
 		0xb9, 0xd0, 0x07, 0x00, 0x00,		/* mov ecx, 2000 */
 		0xff, 0xcf,				/* dec edi */
-		0x75, 0xe7,				/* jnz L1 */
+		0x75, 0xd9,				/* jnz L1 */
 		0xf4,					/* hlt */
 	};
 	struct emu_test *t = dispatch_init();
@@ -202,6 +214,122 @@ static void test_jit_far_nx_site(void)
 	CHECK_EQ(t->cpu.gpr[R_DX], 2000);
 	CHECK_EQ(t->cpu.gpr[R_DI], 1);
 	CHECK_EQ(t->cpu.cr2, FN_LIN);
+	dispatch_free(t);
+}
+
+/*
+ * The loop of test_jit_far_remap (a direct call and one through a
+ * register to FN_LIN) before and after a MOV to CR3 that switches to
+ * page tables mapping FN_LIN to the other code: the exits' slots hold
+ * blocks found before the switch (the TLB's flush count they were found
+ * at), and must not be used after it.
+ */
+static void test_jit_far_cr3_site(void)
+{
+	static const uint8_t code[] = {
+		0xb8, 0x00, 0x00, 0x00, 0x01,		/* mov eax, FN_LIN */
+		0xbf, 0x02, 0x00, 0x00, 0x00,		/* mov edi, 2 */
+		0xb9, 0xd0, 0x07, 0x00, 0x00,		/* mov ecx, 2000 */
+		0xe8, 0xec, 0xff, 0xef, 0x00,		/* L1: call FN_LIN */
+		0xff, 0xd0,				/* call rax */
+		0xff, 0xc9,				/* dec ecx */
+		0x75, 0xf5,				/* jnz L1 */
+		0x0f, 0x22, 0xde,			/* mov cr3, rsi */
+		0xb9, 0xd0, 0x07, 0x00, 0x00,		/* mov ecx, 2000 */
+		0xff, 0xcf,				/* dec edi */
+		0x75, 0xe9,				/* jnz L1 */
+		0xf4,					/* hlt */
+	};
+	struct emu_test *t = dispatch_init();
+
+	/* the same tables at CR3_B, but for FN_LIN's PD entry */
+	memcpy(emu_test_ptr(t, CR3_B), emu_test_ptr(t, EMU_TEST_PML4),
+	       0x3000);
+	emu_test_w64(t, CR3_B, (CR3_B + 0x1000) | 7);
+	emu_test_w64(t, CR3_B + 0x1000, (CR3_B + 0x2000) | 7);
+	emu_test_w64(t, CR3_B + 0x2000 + 8 * 8, FN_B | 0x87);
+	t->cpu.gpr[R_SI] = CR3_B;
+	emu_test_run(t, code, sizeof(code));
+	CHECK(t->cpu.halted);
+	CHECK_EQ(emu_test_vector(t), -1);
+	CHECK_EQ(t->cpu.gpr[R_DX], 2 * 2000 + 2 * 2000 * 100);
+	CHECK(jit_stat_enters(t->cpu.jit) < 400);
+	dispatch_free(t);
+}
+
+/*
+ * As test_jit_far_cr3_site with FN_LIN a global page (CR4.PGE), which a
+ * MOV to CR3 keeps: its PD entry is pointed at the other code and CR4.PGE
+ * cleared and set again, which flushes global pages too.
+ */
+static void test_jit_far_global_site(void)
+{
+	static const uint8_t code[] = {
+		0xb8, 0x00, 0x00, 0x00, 0x01,		/* mov eax, FN_LIN */
+		0xbf, 0x02, 0x00, 0x00, 0x00,		/* mov edi, 2 */
+		0xb9, 0xd0, 0x07, 0x00, 0x00,		/* mov ecx, 2000 */
+		0xe8, 0xec, 0xff, 0xef, 0x00,		/* L1: call FN_LIN */
+		0xff, 0xd0,				/* call rax */
+		0xff, 0xc9,				/* dec ecx */
+		0x75, 0xf5,				/* jnz L1 */
+		0x48, 0xc7, 0x06, 0x87, 0x01, 0x60, 0x01, /* mov qword [rsi], FN_B|0x187 */
+		0x0f, 0x20, 0xe3,			/* mov rbx, cr4 */
+		0x48, 0x0f, 0xba, 0xf3, 0x07,		/* btr rbx, 7: PGE */
+		0x0f, 0x22, 0xe3,			/* mov cr4, rbx */
+		0x48, 0x0f, 0xba, 0xeb, 0x07,		/* bts rbx, 7 */
+		0x0f, 0x22, 0xe3,			/* mov cr4, rbx */
+		0xb9, 0xd0, 0x07, 0x00, 0x00,		/* mov ecx, 2000 */
+		0xff, 0xcf,				/* dec edi */
+		0x75, 0xd2,				/* jnz L1 */
+		0xf4,					/* hlt */
+	};
+	struct emu_test *t = dispatch_init();
+
+	emu_test_w64(t, PD8, FN_A | 0x187);
+	t->cpu.cr4 |= CR4_PGE;
+	tlb_flush(&t->cpu, true);
+	t->cpu.gpr[R_SI] = PD8;
+	emu_test_run(t, code, sizeof(code));
+	CHECK(t->cpu.halted);
+	CHECK_EQ(emu_test_vector(t), -1);
+	CHECK_EQ(t->cpu.gpr[R_DX], 2 * 2000 + 2 * 2000 * 100);
+	CHECK(jit_stat_enters(t->cpu.jit) < 400);
+	dispatch_free(t);
+}
+
+/*
+ * The slots keep the TLB's flush count modulo JIT_TAG_PERIOD: after that
+ * many flushes the count they were filled at comes round again, and
+ * jit_run drops them. The loop runs, FN_LIN is mapped elsewhere and the
+ * TLB flushed, the count set to the loop's plus the period, and the loop
+ * runs again: it must run the new code.
+ */
+static void test_jit_far_tag_period(void)
+{
+	static const uint8_t code[] = {
+		0xb8, 0x00, 0x00, 0x00, 0x01,		/* mov eax, FN_LIN */
+		0xb9, 0xd0, 0x07, 0x00, 0x00,		/* mov ecx, 2000 */
+		0xe8, 0xf1, 0xff, 0xef, 0x00,		/* L1: call FN_LIN */
+		0xff, 0xd0,				/* call rax */
+		0xff, 0xc9,				/* dec ecx */
+		0x75, 0xf5,				/* jnz L1 */
+		0xf4,					/* hlt */
+	};
+	struct emu_test *t = dispatch_init();
+	uint64_t n;
+
+	emu_test_run(t, code, sizeof(code));
+	CHECK(t->cpu.halted);
+	CHECK_EQ(t->cpu.gpr[R_DX], 2 * 2000);
+	n = t->cpu.tlb_gen;
+	emu_test_w64(t, PD8, FN_B | 0x87);
+	tlb_flush(&t->cpu, true);
+	t->cpu.tlb_gen = n + JIT_TAG_PERIOD;
+	emu_test_run(t, code, sizeof(code));
+	CHECK(t->cpu.halted);
+	CHECK_EQ(emu_test_vector(t), -1);
+	CHECK_EQ(t->cpu.gpr[R_DX], 2 * 2000 + 2 * 2000 * 100);
+	CHECK(jit_stat_enters(t->cpu.jit) < 400);
 	dispatch_free(t);
 }
 
@@ -290,5 +418,8 @@ int main(void)
 	RUN(test_jit_far_nx);
 	RUN(test_jit_far_remap_site);
 	RUN(test_jit_far_nx_site);
+	RUN(test_jit_far_cr3_site);
+	RUN(test_jit_far_global_site);
+	RUN(test_jit_far_tag_period);
 	return test_summary();
 }

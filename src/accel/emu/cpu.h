@@ -212,6 +212,15 @@ struct emu_cpu {
 	uint64_t fetch_vpn;
 	const uint8_t *fetch_hva;
 	/*
+	 * Counts the TLB's flushes (tlb_flush, tlb_flush_page): a translated
+	 * exit's slot (jit_cache.h) keeps the count it found its target's
+	 * page at, and while it is the same the page still maps to the host
+	 * page the slot holds, with the same permission. jit_tag is that
+	 * count as the slots hold it (jit_run sets it from tlb_gen).
+	 */
+	uint64_t tlb_gen;
+	uint64_t jit_tag;
+	/*
 	 * The next instruction byte and the end of its page while one
 	 * instruction is being decoded (set by exec_insns; ip_end NULL when
 	 * the window is not usable). fetch8 then costs one compare.

@@ -82,6 +82,8 @@ struct jit {
 	unsigned long decodes;	/* blocks the translator decoded itself */
 	/* the last block found stale: chain slots may still lead to it */
 	struct jit_front old;
+	/* cpu->tlb_gen when cpu->jit_tag was set, and its / JIT_TAG_PERIOD */
+	uint64_t tag_gen, tag_epoch;
 	uint32_t clock;		/* counts jit_find calls */
 	uint64_t insns;
 	uint64_t enters;	/* jit_run's entries into translated code */
@@ -154,6 +156,7 @@ struct jit *jit_create(void)
 	j->publish_wait = JIT_PUBLISH_WAIT;
 	j->publish_long = JIT_PUBLISH_LONG;
 	j->hot = JIT_HOT;
+	j->tag_gen = ~0ULL;
 	return j;
 }
 
@@ -420,6 +423,23 @@ static void jit_rechain(struct jit *j, const struct jit_front *f)
 	j->old.code = NULL;
 }
 
+/*
+ * The TLB was flushed since the last run: the exits' slots (jit_cache.h)
+ * found before are no longer used; when the tag comes round again (after
+ * JIT_TAG_PERIOD flushes) they are dropped, with everything else.
+ */
+static void jit_tag(struct jit *j, struct emu_cpu *cpu)
+{
+	uint64_t n = cpu->tlb_gen;
+
+	if (n / JIT_TAG_PERIOD != j->tag_epoch) {
+		jit_flush(j, cpu);
+		j->tag_epoch = n / JIT_TAG_PERIOD;
+	}
+	cpu->jit_tag = jit_ic_tag(n);
+	j->tag_gen = n;
+}
+
 long jit_run(struct emu_cpu *cpu, long max, long *interp)
 {
 	struct jit *j = cpu->jit;
@@ -436,6 +456,8 @@ long jit_run(struct emu_cpu *cpu, long max, long *interp)
 
 	hinted = cpu->apic_ops && cpu_irq_maybe(cpu);
 	cpu->jit_left = budget;
+	if (cpu->tlb_gen != j->tag_gen)
+		jit_tag(j, cpu);
 	cpu->jit_link = NULL;
 	cpu->jit_stale = NULL;
 	for (;;) {

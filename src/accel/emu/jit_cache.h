@@ -53,18 +53,39 @@ struct jit_cache {
 };
 
 /*
- * An exit's own slot (gen_ic_exit): the block it went to last and the
- * host page that block was found at, then for a target that varies (RET,
- * JMP/CALL through a register or memory) a word unused (0) and that
- * block's RIP: two words or four, so that slots stay in the two-word
- * steps of chain slots (where the jump goes first; jit_rechain walks
- * them and rewrites the first word of each step, so the guest's RIP is
- * in a second word, where no value a guest chose is taken for a block's
- * address). A slot with no block has page 0, which no host page is.
+ * An exit's own slot (gen_ic_exit): the block it went to last, and the
+ * host page that block was found at XORed with cpu->jit_tag then (the
+ * TLB's flush count, jit_ic_tag); for a target that varies (RET, JMP/CALL
+ * through a register or memory) then a word unused (0) and that block's
+ * RIP: two words or four, so that slots stay in the two-word steps of
+ * chain slots (where the jump goes first; jit_rechain walks them and
+ * rewrites the first word of each step, so the guest's RIP is in a
+ * second word, where no value a guest chose is taken for a block's
+ * address). A slot with no block has page 0, which is no page at any
+ * count (a tag is never 0).
  */
 #define JIT_IC_CODE	0
 #define JIT_IC_PAGE	8
 #define JIT_IC_RIP	24
+
+/*
+ * The TLB's flush count n as the slots keep it: a host page (4 KiB
+ * aligned, below 2^47) XORed with it is that page only at the same
+ * count. n modulo JIT_TAG_PERIOD, plus 1, goes in the page's 29 bits
+ * that are 0 (bits 17..28 to 0..11, bits 0..16 to 47..63: rotated right
+ * by 17); jit_run flushes the cache whenever n / JIT_TAG_PERIOD changes,
+ * so no slot outlives the tag it was made at coming round again.
+ */
+#define JIT_TAG_BITS	29
+#define JIT_TAG_PERIOD	((1ULL << JIT_TAG_BITS) - 1)
+#define JIT_TAG_ROT	17
+#define JIT_TAG_MASK	((1U << JIT_TAG_BITS) - 1)	/* once rotated back */
+static inline uint64_t jit_ic_tag(uint64_t n)
+{
+	uint64_t v = n % JIT_TAG_PERIOD + 1;
+
+	return v >> JIT_TAG_ROT | v << (64 - JIT_TAG_ROT);
+}
 
 /* The chain slots still free: each holds where a chained jump goes */
 struct jit_slots {

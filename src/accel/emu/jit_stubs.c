@@ -81,14 +81,25 @@ static void gen_lookup(struct jbuf *b, const struct jit_env *env, int user,
 	jb8(b, user);						/* cmp */
 	miss[nmiss++] = j_jcc(b, 5);
 	if (fill != IC_NONE) {
-		/* the exit's slot (RDI) at this block: code, host page, RIP */
+		uint8_t *high;
+
+		/*
+		 * the exit's slot (RDI) at this block: code, host page with
+		 * the tag (a page at or above 2^47, where the tag's bits
+		 * are, is not kept), RIP
+		 */
 		j_mov_rm(b, 8, HRAX, jmem(HRDX, offsetof(struct jit_front,
 							  code)));
+		j_alu_mi(b, 8, 4, jreg(HRCX), (uint64_t)-4096);	/* and */
+		j_mov_mr(b, 8, jreg(HRSI), HRCX);
+		j_shift_mi(b, 8, 5, jreg(HRSI), 64 - JIT_TAG_ROT);	/* shr */
+		high = j_jcc(b, 5);				/* jne */
+		j_alu_rm(b, 8, 6, HRCX, jmem(HRBX, OFF(jit_tag)));	/* xor */
+		j_mov_mr(b, 8, jmem(HRDI, JIT_IC_PAGE), HRCX);
 		j_mov_mr(b, 8, jmem(HRDI, JIT_IC_CODE), HRAX);
 		if (fill == IC_VARIES)
 			j_mov_mr(b, 8, jmem(HRDI, JIT_IC_RIP), V);
-		j_alu_mi(b, 8, 4, jreg(HRCX), (uint64_t)-4096);	/* and */
-		j_mov_mr(b, 8, jmem(HRDI, JIT_IC_PAGE), HRCX);
+		j_patch(high, b->p);
 		jb8(b, 0xff);					/* jmp rax */
 		jb8(b, 0xe0);
 	} else {
@@ -109,22 +120,26 @@ static void gen_lookup(struct jbuf *b, const struct jit_env *env, int user,
  * An exit's slot check, called with RDI = the slot and the flags of the
  * SUB of the budget: returns when the slot holds V's block and that may
  * run now (fixed: V is always the slot's target, else it must be the
- * slot's RIP): V's page is the fetch window's, or the TLB lets CPL user
- * run it from RAM (it becomes the fetch window, as in gen_lookup), at
- * the host page the slot's block was found for. So the block the slot
- * leads to is the one the front table gave for V's host address (its
- * byte check tells whether that changed since), and a page unmapped,
- * remapped or made non-executable is not run from it (and the slot is
- * cpu->jit_slot, which jit_run clears when that block proves stale, so
- * the slot leads to the block made again). Else it drops
- * its return address and leaves for jit_run (budget spent) or the
- * lookup, which points the slot at the block it finds.
+ * slot's RIP): the TLB has not been flushed since the lookup found V's
+ * page executable at CPL user from RAM at the slot's host page (the
+ * slot's page XOR cpu->jit_tag is a page), so it still is; the page becomes the
+ * fetch window, as in gen_lookup. So the block the slot leads to is the
+ * one the front table gave for V's host address (its byte check tells
+ * whether that changed since), and a page unmapped, remapped or made
+ * non-executable (which the guest makes known by INVLPG or a flush) is
+ * not run from it; the slot is cpu->jit_slot, whose count jit_run clears
+ * when that block proves stale, so the slot leads to the block made
+ * again. A page whose TLB entry another page took (same index) stays
+ * the slot's, as the fetch window stays: a TLB may keep a translation
+ * until it is invalidated. Else the check drops its return address and
+ * leaves for jit_run (budget spent) or the lookup, which points the
+ * slot at the block it finds. The TLB's entry is not read: its tag's
+ * load was most of the check's time (1024 entries, 32 KiB).
  */
 static void gen_ic_check(struct jbuf *b, struct jit_env *env, int user,
 			 bool fixed)
 {
-	uint8_t *no[4], *other, *spent;
-	uint32_t need = user ? TLB_UX : TLB_X;
+	uint8_t *no[2], *spent;
 	int n = 0;
 
 	env->ic_check[user][fixed] = b->p;
@@ -133,19 +148,14 @@ static void gen_ic_check(struct jbuf *b, struct jit_env *env, int user,
 		j_alu_rm(b, 8, 7, V, jmem(HRDI, JIT_IC_RIP));	/* cmp */
 		no[n++] = j_jcc(b, 5);				/* jne */
 	}
+	j_mov_rm(b, 8, HRCX, jmem(HRDI, JIT_IC_PAGE));
+	j_alu_rm(b, 8, 6, HRCX, jmem(HRBX, OFF(jit_tag)));	/* xor */
+	j_mov_mr(b, 8, jreg(HRSI), HRCX);
+	j_shift_mi(b, 8, 0, jreg(HRSI), JIT_TAG_ROT);		/* rol */
+	j_test_mi(b, 4, jreg(HRSI), JIT_TAG_MASK);
+	no[n++] = j_jcc(b, 5);					/* jne */
 	j_mov_mr(b, 8, jreg(HRSI), V);
 	j_shift_mi(b, 8, 5, jreg(HRSI), 12);			/* shr */
-	j_alu_rm(b, 8, 7, HRSI, jmem(HRBX, OFF(fetch_vpn)));	/* cmp */
-	other = j_jcc(b, 5);					/* jne */
-	j_mov_rm(b, 8, HRCX, jmem(HRBX, OFF(fetch_hva)));
-	j_alu_rm(b, 8, 7, HRCX, jmem(HRDI, JIT_IC_PAGE));	/* cmp */
-	no[n++] = j_jcc(b, 5);
-	j_mov_mr(b, 8, jmem(HRBX, OFF(jit_slot)), HRDI);
-	jb8(b, 0xc3);						/* ret */
-	j_patch(other, b->p);
-	no[n++] = gen_code_page(b, need);
-	j_alu_rm(b, 8, 7, HRCX, jmem(HRDI, JIT_IC_PAGE));	/* cmp */
-	no[n++] = j_jcc(b, 5);
 	j_mov_mr(b, 8, jmem(HRBX, OFF(fetch_vpn)), HRSI);
 	j_mov_mr(b, 8, jmem(HRBX, OFF(fetch_hva)), HRCX);
 	j_mov_mr(b, 8, jmem(HRBX, OFF(jit_slot)), HRDI);
@@ -232,8 +242,21 @@ void jit_gen_stubs(struct jbuf *b, struct jit_env *env)
 			 "miss_out");
 	jit_perfmap_stub(env->stale_out, env->ic_miss[0][0] - env->stale_out,
 			 "stale_out");
-	jit_perfmap_stub(env->ic_miss[0][0], env->ic_miss[1][0] -
-			 env->ic_miss[0][0], "ic_lookup");
-	jit_perfmap_stub(env->ic_miss[1][0], b->p - env->ic_miss[1][0],
-			 "ic_lookup_user");
+	for (int u = 0; u < 2; u++)
+		for (int f = 0; f < 2; f++) {
+			/* made in this order: [0][0], [0][1], [1][0], [1][1] */
+			const uint8_t *end = !f ? env->ic_miss[u][1] :
+					     !u ? env->ic_miss[1][0] : b->p;
+			char name[32];
+
+			snprintf(name, sizeof(name), "ic_lookup%s%s",
+				 u ? "_user" : "", f ? "_fixed" : "");
+			jit_perfmap_stub(env->ic_miss[u][f],
+					 env->ic_check[u][f] - env->ic_miss[u][f],
+					 name);
+			snprintf(name, sizeof(name), "ic_check%s%s",
+				 u ? "_user" : "", f ? "_fixed" : "");
+			jit_perfmap_stub(env->ic_check[u][f],
+					 end - env->ic_check[u][f], name);
+		}
 }

@@ -42,6 +42,7 @@ void tlb_flush(struct emu_cpu *cpu, bool global)
 			tlb_clear(&cpu->tlb[i]);
 	cpu->fetch_vpn = ~0ULL;
 	cpu->ip_end = NULL;
+	cpu->tlb_gen++;
 }
 
 /*
@@ -59,6 +60,7 @@ void tlb_flush_page(struct emu_cpu *cpu, uint64_t lin)
 			tlb_clear(&cpu->tlb[i]);
 	cpu->fetch_vpn = ~0ULL;
 	cpu->ip_end = NULL;
+	cpu->tlb_gen++;
 }
 
 static uint64_t *pte_ptr(struct emu_cpu *cpu, uint64_t gpa)
