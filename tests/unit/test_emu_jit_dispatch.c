@@ -334,6 +334,77 @@ static void test_jit_far_tag_period(void)
 }
 
 /*
+ * A CALL through a register whose target changes every time (FN_LIN and
+ * FN_LIN + 16 in turn): its slot holds one, the blocks by RIP (jit_cache.h)
+ * give the other. Two loops of 2000 calls; between them, how = 0: FN_LIN
+ * is mapped to other code (PD entry, INVLPG); 1: the second function's
+ * ADD is rewritten; 2: the TLB's flush count is set to come round, with
+ * FN_LIN remapped and the TLB flushed. Each loop must run the code there
+ * is, staying in translated code.
+ */
+static void rips_case(int how)
+{
+	static const uint8_t code[] = {
+		0xb8, 0x00, 0x00, 0x00, 0x01,		/* mov eax, FN_LIN */
+		0xb9, 0xd0, 0x07, 0x00, 0x00,		/* mov ecx, 2000 */
+		0xff, 0xd0,				/* L1: call rax */
+		0x83, 0xf0, 0x10,			/* xor eax, 16 */
+		0xff, 0xc9,				/* dec ecx */
+		0x75, 0xf7,				/* jnz L1 */
+		0xf4,					/* hlt */
+	};
+	static const uint8_t add2[] = { 0x48, 0x83, 0xc2, 0x02, 0xc3 };
+	static const uint8_t add200[] = { 0x48, 0x81, 0xc2, 0xc8, 0x00,
+					   0x00, 0x00, 0xc3 };
+	struct emu_test *t = dispatch_init();
+	uint64_t n, second = 2;
+
+	memcpy(emu_test_ptr(t, FN_A + 16), add2, sizeof(add2));
+	memcpy(emu_test_ptr(t, FN_B + 16), add200, sizeof(add200));
+	emu_test_run(t, code, sizeof(code));
+	CHECK(t->cpu.halted);
+	CHECK_EQ(t->cpu.gpr[R_DX], 1000 * 3);
+	n = t->cpu.tlb_gen;
+	if (how == 0) {
+		emu_test_w64(t, PD8, FN_B | 0x87);
+		tlb_flush_page(&t->cpu, FN_LIN);
+		second = 300;
+	} else if (how == 1) {
+		*(uint8_t *)emu_test_ptr(t, FN_A + 16 + 3) = 7;
+		second = 8;
+	} else {
+		emu_test_w64(t, PD8, FN_B | 0x87);
+		tlb_flush(&t->cpu, true);
+		t->cpu.tlb_gen = n + JIT_TAG_PERIOD;
+		second = 300;
+	}
+	t->cpu.gpr[R_DX] = 0;
+	emu_test_run(t, code, sizeof(code));
+	CHECK(t->cpu.halted);
+	CHECK_EQ(emu_test_vector(t), -1);
+	CHECK_EQ(t->cpu.gpr[R_DX], 1000 * second);
+	printf("  %llu translated runs entered\n",
+	       (unsigned long long)jit_stat_enters(t->cpu.jit));
+	CHECK(jit_stat_enters(t->cpu.jit) < 400);
+	dispatch_free(t);
+}
+
+static void test_jit_rips_remap(void)
+{
+	rips_case(0);
+}
+
+static void test_jit_rips_rewrite(void)
+{
+	rips_case(1);
+}
+
+static void test_jit_rips_tag_period(void)
+{
+	rips_case(2);
+}
+
+/*
  * Two blocks whose pages share the TLB's entry (1024 direct-mapped
  * entries: 0x100000 and 0x900000 both index 256) jump to each other
  * through a register: each jump finds the entry taken by the other page.
@@ -421,5 +492,8 @@ int main(void)
 	RUN(test_jit_far_cr3_site);
 	RUN(test_jit_far_global_site);
 	RUN(test_jit_far_tag_period);
+	RUN(test_jit_rips_remap);
+	RUN(test_jit_rips_rewrite);
+	RUN(test_jit_rips_tag_period);
 	return test_summary();
 }

@@ -70,6 +70,7 @@ struct jit {
 	 * interpreter; translated code looks in it too.
 	 */
 	struct jit_front front[JIT_FRONT];
+	struct jit_rip rips[JIT_RIPS];
 	void (*enter)(struct emu_cpu *cpu, const uint8_t *code);
 	struct jit_env env;
 	size_t start;		/* where blocks begin, after the stubs */
@@ -128,6 +129,7 @@ static int jit_stubs(struct jit *j)
 	jit_perfmap_stub(p, j->env.exit_interp - p, "enter");
 	jit_perfmap_stub(j->env.exit_interp, b.p - j->env.exit_interp, "exit");
 	j->env.front = j->front;
+	j->env.rips = j->rips;
 	jit_gen_stubs(&b, &j->env);
 	if (b.full)
 		return -ENOSPC;
@@ -186,6 +188,7 @@ static void jit_flush(struct jit *j, struct emu_cpu *cpu)
 {
 	memset(j->tab, 0, sizeof(j->tab));
 	memset(j->front, 0, sizeof(j->front));
+	memset(j->rips, 0, sizeof(j->rips));
 	j->cache.used = j->cache.pub = j->cache.rw_end = j->start;
 	j->slots.next = (const uint8_t **)(j->cache.base + JIT_CODE_BYTES);
 	j->old.code = NULL;
@@ -516,9 +519,14 @@ long jit_run(struct emu_cpu *cpu, long max, long *interp)
 			 * An exit's slot that led there (jit_exit.c) would
 			 * lead there again: it goes to the lookup next time
 			 */
+			struct jit_rip *r =
+				&j->rips[jit_rip_index(cpu->jit_stale_rip)];
+
 			if (cpu->jit_slot &&
 			    cpu->jit_slot[JIT_IC_CODE / 8] == cpu->jit_stale)
 				cpu->jit_slot[JIT_IC_PAGE / 8] = NULL;
+			if (r->code == cpu->jit_stale)
+				r->page = 0;
 			/* a chained block perhaps: in this page, at RIP */
 			jit_restale(j, cpu);
 			j->stale++;

@@ -87,6 +87,28 @@ static inline uint64_t jit_ic_tag(uint64_t n)
 	return v >> JIT_TAG_ROT | v << (64 - JIT_TAG_ROT);
 }
 
+/*
+ * Blocks by guest RIP, for the exits whose target varies (RET, JMP/CALL
+ * through a register or memory) when it is not the one in the exit's
+ * slot (a function returning to its callers in turn): filled by the
+ * lookup beside the slot, read by the slot check (jit_stubs.c), an entry
+ * holds what a slot does and the same way (the page tagged, jit_ic_tag).
+ * jit_run empties the entry of a block found stale; a flush, all.
+ */
+#define JIT_RIPS	256
+struct jit_rip {
+	uint64_t rip;
+	const uint8_t *code;
+	uint64_t page;		/* host page ^ cpu->jit_tag when found */
+	uint64_t user;		/* the block runs at CPL 3 (1) or not (0) */
+};
+_Static_assert(sizeof(struct jit_rip) == 32, "the stubs' shl, 5");
+
+static inline unsigned jit_rip_index(uint64_t rip)
+{
+	return (unsigned)(rip ^ (rip >> 8)) & (JIT_RIPS - 1);
+}
+
 /* The chain slots still free: each holds where a chained jump goes */
 struct jit_slots {
 	const uint8_t **next, **end;
@@ -132,6 +154,7 @@ struct jit_env {
 	const uint8_t *exit;		/* back to jit_run */
 	const uint8_t *exit_interp;	/* the same, the interpreter next */
 	struct jit_front *front;	/* the table the lookups look in */
+	struct jit_rip *rips;		/* blocks by RIP (the slot checks) */
 	/* soft-TLB lookups at CPL 0-2 by [write][size slot] (jit_gen_tlb) */
 	const uint8_t *tlb[2][4];
 	/* the interpreter runs RSI + (EDI >> 8) next, EDI & 255 were done */
@@ -142,9 +165,9 @@ struct jit_env {
 	 * An exit's own slot (RDI, jit_exit.c) by [CPL 3][fixed target, a
 	 * slot of two words]: ic_check, called after a SUB of the budget
 	 * whose flags are live, returns when the slot's block is V's and may
-	 * run (RCX, RDX, RSI), else goes to jit_run or to ic_miss, the
-	 * lookup, which points the slot at V's block when the front table
-	 * has it.
+	 * run (RCX, RDX, RSI), or goes on to V's block in rips itself (RAX
+	 * too), else goes to jit_run or to ic_miss, the lookup, which
+	 * points the slot at V's block when the front table has it.
 	 */
 	const uint8_t *ic_check[2][2];
 	const uint8_t *ic_miss[2][2];

@@ -10,6 +10,43 @@
 #include "accel/emu/jit_gen.h"
 #include "accel/emu/jit_perfmap.h"
 
+/* r = the address of V's entry in env->rips (jit_rip_index); uses t */
+static void gen_rip_index(struct jbuf *b, const struct jit_env *env, int r,
+			  int t)
+{
+	j_mov_mr(b, 4, jreg(r), V);
+	j_mov_mr(b, 4, jreg(t), V);
+	j_shift_mi(b, 4, 5, jreg(t), 8);			/* shr */
+	j_alu_mr(b, 4, 6, jreg(r), t);				/* xor */
+	j_alu_mi(b, 4, 4, jreg(r), JIT_RIPS - 1);		/* and */
+	j_shift_mi(b, 4, 4, jreg(r), 5);			/* shl */
+	j_mov_ri64(b, t, (uintptr_t)env->rips);
+	j_alu_mr(b, 8, 0, jreg(r), t);				/* add */
+}
+
+/*
+ * RCX = the host page of a slot's (or RIP entry's) tagged page word at
+ * m, else the returned JNE goes (jit_ic_tag). Clobbers RSI.
+ */
+static uint8_t *gen_tagged_page(struct jbuf *b, struct jop m)
+{
+	j_mov_rm(b, 8, HRCX, m);
+	j_alu_rm(b, 8, 6, HRCX, jmem(HRBX, OFF(jit_tag)));	/* xor */
+	j_mov_mr(b, 8, jreg(HRSI), HRCX);
+	j_shift_mi(b, 8, 0, jreg(HRSI), JIT_TAG_ROT);		/* rol */
+	j_test_mi(b, 4, jreg(HRSI), JIT_TAG_MASK);
+	return j_jcc(b, 5);					/* jne */
+}
+
+/* The fetch window to V's page, at host page RCX. Clobbers RSI. */
+static void gen_fetch_to(struct jbuf *b)
+{
+	j_mov_mr(b, 8, jreg(HRSI), V);
+	j_shift_mi(b, 8, 5, jreg(HRSI), 12);			/* shr */
+	j_mov_mr(b, 8, jmem(HRBX, OFF(fetch_vpn)), HRSI);
+	j_mov_mr(b, 8, jmem(HRBX, OFF(fetch_hva)), HRCX);
+}
+
 /* What the lookup points at the block it finds: nothing, or RDI's slot */
 enum ic_fill { IC_NONE, IC_VARIES, IC_FIXED };
 
@@ -97,8 +134,19 @@ static void gen_lookup(struct jbuf *b, const struct jit_env *env, int user,
 		j_alu_rm(b, 8, 6, HRCX, jmem(HRBX, OFF(jit_tag)));	/* xor */
 		j_mov_mr(b, 8, jmem(HRDI, JIT_IC_PAGE), HRCX);
 		j_mov_mr(b, 8, jmem(HRDI, JIT_IC_CODE), HRAX);
-		if (fill == IC_VARIES)
+		if (fill == IC_VARIES) {
 			j_mov_mr(b, 8, jmem(HRDI, JIT_IC_RIP), V);
+			/* and the same in the RIP's entry in env->rips */
+			gen_rip_index(b, env, HRSI, W);
+			j_mov_mr(b, 8, jmem(HRSI, offsetof(struct jit_rip,
+							    rip)), V);
+			j_mov_mr(b, 8, jmem(HRSI, offsetof(struct jit_rip,
+							    code)), HRAX);
+			j_mov_mr(b, 8, jmem(HRSI, offsetof(struct jit_rip,
+							    page)), HRCX);
+			j_mov_mi(b, 8, jmem(HRSI, offsetof(struct jit_rip,
+							    user)), user);
+		}
 		j_patch(high, b->p);
 		jb8(b, 0xff);					/* jmp rax */
 		jb8(b, 0xe0);
@@ -120,16 +168,17 @@ static void gen_lookup(struct jbuf *b, const struct jit_env *env, int user,
  * An exit's slot check, called with RDI = the slot and the flags of the
  * SUB of the budget: returns when the slot holds V's block and that may
  * run now (fixed: V is always the slot's target, else it must be the
- * slot's RIP): the TLB has not been flushed since the lookup found V's
- * page executable at CPL user from RAM at the slot's host page (the
- * slot's page XOR cpu->jit_tag is a page), so it still is; the page becomes the
- * fetch window, as in gen_lookup. So the block the slot leads to is the
- * one the front table gave for V's host address (its byte check tells
- * whether that changed since), and a page unmapped, remapped or made
- * non-executable (which the guest makes known by INVLPG or a flush) is
- * not run from it; the slot is cpu->jit_slot, whose count jit_run clears
- * when that block proves stale, so the slot leads to the block made
- * again. A page whose TLB entry another page took (same index) stays
+ * slot's RIP, or V's entry in env->rips holds it): the TLB has not
+ * been flushed since the lookup found V's page executable at CPL user
+ * from RAM at the slot's host page (the slot's page XOR cpu->jit_tag is
+ * a page), so it still is; the page becomes the fetch window, as in
+ * gen_lookup. So the block the slot leads to is the one the front table
+ * gave for V's host address (its byte check tells whether that changed
+ * since), and a page unmapped, remapped or made non-executable (which
+ * the guest makes known by INVLPG or a flush) is not run from it; the
+ * slot is cpu->jit_slot, whose page jit_run clears when that block
+ * proves stale (the entry in env->rips too), so the slot leads to the
+ * block made again. A page whose TLB entry another page took (same index) stays
  * the slot's, as the fetch window stays: a TLB may keep a translation
  * until it is invalidated. Else the check drops its return address and
  * leaves for jit_run (budget spent) or the lookup, which points the
@@ -139,27 +188,43 @@ static void gen_lookup(struct jbuf *b, const struct jit_env *env, int user,
 static void gen_ic_check(struct jbuf *b, struct jit_env *env, int user,
 			 bool fixed)
 {
-	uint8_t *no[2], *spent;
+	uint8_t *no[5], *spent, *other = NULL;
 	int n = 0;
 
 	env->ic_check[user][fixed] = b->p;
 	spent = j_jcc(b, 14);					/* jle */
 	if (!fixed) {
 		j_alu_rm(b, 8, 7, V, jmem(HRDI, JIT_IC_RIP));	/* cmp */
-		no[n++] = j_jcc(b, 5);				/* jne */
+		other = j_jcc(b, 5);				/* jne */
 	}
-	j_mov_rm(b, 8, HRCX, jmem(HRDI, JIT_IC_PAGE));
-	j_alu_rm(b, 8, 6, HRCX, jmem(HRBX, OFF(jit_tag)));	/* xor */
-	j_mov_mr(b, 8, jreg(HRSI), HRCX);
-	j_shift_mi(b, 8, 0, jreg(HRSI), JIT_TAG_ROT);		/* rol */
-	j_test_mi(b, 4, jreg(HRSI), JIT_TAG_MASK);
-	no[n++] = j_jcc(b, 5);					/* jne */
-	j_mov_mr(b, 8, jreg(HRSI), V);
-	j_shift_mi(b, 8, 5, jreg(HRSI), 12);			/* shr */
-	j_mov_mr(b, 8, jmem(HRBX, OFF(fetch_vpn)), HRSI);
-	j_mov_mr(b, 8, jmem(HRBX, OFF(fetch_hva)), HRCX);
+	no[n++] = gen_tagged_page(b, jmem(HRDI, JIT_IC_PAGE));
+	gen_fetch_to(b);
 	j_mov_mr(b, 8, jmem(HRBX, OFF(jit_slot)), HRDI);
 	jb8(b, 0xc3);						/* ret */
+	if (other) {
+		/*
+		 * Another target than the slot's: V's entry in env->rips,
+		 * which holds what a slot does (a RET to its callers in
+		 * turn), then on to its block without the caller's JMP
+		 */
+		j_patch(other, b->p);
+		gen_rip_index(b, env, HRDX, HRAX);
+		j_alu_rm(b, 8, 7, V, jmem(HRDX, offsetof(struct jit_rip,
+							  rip)));	/* cmp */
+		no[n++] = j_jcc(b, 5);
+		jx(b, 8, 0x83, 1, 7, jmem(HRDX, offsetof(struct jit_rip,
+							 user)));	/* cmp */
+		jb8(b, user);
+		no[n++] = j_jcc(b, 5);
+		no[n++] = gen_tagged_page(b, jmem(HRDX, offsetof(struct jit_rip,
+								  page)));
+		gen_fetch_to(b);
+		j_alu_mr(b, 4, 6, jreg(HRSI), HRSI);		/* xor esi, esi */
+		j_mov_mr(b, 8, jmem(HRBX, OFF(jit_slot)), HRSI);
+		j_lea(b, 8, HRSP, jmem(HRSP, 8));
+		jx(b, 4, 0xff, 1, 4, jmem(HRDX, offsetof(struct jit_rip,
+							 code)));	/* jmp */
+	}
 	for (int i = 0; i < n; i++)
 		j_patch(no[i], b->p);
 	j_lea(b, 8, HRSP, jmem(HRSP, 8));
@@ -251,9 +316,8 @@ void jit_gen_stubs(struct jbuf *b, struct jit_env *env)
 
 			snprintf(name, sizeof(name), "ic_lookup%s%s",
 				 u ? "_user" : "", f ? "_fixed" : "");
-			jit_perfmap_stub(env->ic_miss[u][f],
-					 env->ic_check[u][f] - env->ic_miss[u][f],
-					 name);
+			jit_perfmap_stub(env->ic_miss[u][f], env->ic_check[u][f]
+					 - env->ic_miss[u][f], name);
 			snprintf(name, sizeof(name), "ic_check%s%s",
 				 u ? "_user" : "", f ? "_fixed" : "");
 			jit_perfmap_stub(env->ic_check[u][f],
