@@ -8,11 +8,11 @@ SAN      ?= 0
 PKGS     := slirp libvncserver jansson libpng libcrypto libiscsi numa
 CFLAGS   ?= -O2 -g
 # Expanded only when a recipe needs them, so 'make deps' and 'make demo'
-# work on a machine that does not have the libraries yet. libslirp is
-# opened at run time (src/net/slirp_lib.c): its headers are needed, but
-# neither it nor glib is linked.
+# work on a machine that does not have the libraries yet. libslirp,
+# libvncserver and libiscsi are opened at run time when a VM uses them
+# (src/vmm/dynlib.h): their headers are needed, but they are not linked.
 PKG_LIBS  = $(or $(shell pkg-config --exists $(PKGS) 2>/dev/null && \
-                         pkg-config --libs libvncserver jansson libpng libcrypto libiscsi numa),\
+                         pkg-config --libs jansson libpng libcrypto numa),\
               $(error pkg-config finds no $(PKGS): run scripts/install-deps.sh))
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror \
             -D_GNU_SOURCE -Isrc -pthread -MMD -MP \

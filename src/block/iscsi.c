@@ -101,7 +101,7 @@ static int wave(struct iscsi_disk *s, struct iscsi_cmd *cmds, uint64_t first,
 		r = iscsi_cmd_errno(&cmds[i]);
 		if (r && (!ret || r == -EAGAIN))
 			ret = r;
-		scsi_free_scsi_task(cmds[i].task);
+		s->lib->free_scsi_task(cmds[i].task);
 		free(cmds[i].iovs);
 	}
 	return ret;
@@ -170,6 +170,7 @@ static int slice(const struct rw *a, uint64_t at, uint64_t len,
 static struct scsi_task *issue_rw(struct iscsi_disk *s, struct iscsi_cmd *c,
 				  void *arg, uint64_t i)
 {
+	const struct iscsi_lib *l = s->lib;
 	struct rw *a = arg;
 	uint64_t at = i * s->max_xfer;
 	uint32_t n = a->len - at < s->max_xfer ? (uint32_t)(a->len - at) :
@@ -179,12 +180,12 @@ static struct scsi_task *issue_rw(struct iscsi_disk *s, struct iscsi_cmd *c,
 	if (slice(a, at, n, c))
 		return NULL;
 	if (a->write)
-		return iscsi_write16_iov_task(s->ctx, s->url.lun, lba, NULL, n,
-					      (int)s->block_size, 0, 0, 0, 0, 0,
-					      iscsi_cmd_cb, c, c->iovs, c->niov);
-	return iscsi_read16_iov_task(s->ctx, s->url.lun, lba, n,
-				     (int)s->block_size, 0, 0, 0, 0, 0,
-				     iscsi_cmd_cb, c, c->iovs, c->niov);
+		return l->write16_iov_task(s->ctx, s->url.lun, lba, NULL, n,
+					   (int)s->block_size, 0, 0, 0, 0, 0,
+					   iscsi_cmd_cb, c, c->iovs, c->niov);
+	return l->read16_iov_task(s->ctx, s->url.lun, lba, n,
+				  (int)s->block_size, 0, 0, 0, 0, 0,
+				  iscsi_cmd_cb, c, c->iovs, c->niov);
 }
 
 static int rw_blocks(struct iscsi_disk *s, const struct iovec *iov, int n,
@@ -272,10 +273,10 @@ static struct scsi_task *issue_sync(struct iscsi_disk *s, struct iscsi_cmd *c,
 	(void)arg;
 	(void)i;
 	if (s->no_sync16)
-		return iscsi_synchronizecache10_task(s->ctx, s->url.lun, 0, 0,
-						     0, 0, iscsi_cmd_cb, c);
-	return iscsi_synchronizecache16_task(s->ctx, s->url.lun, 0, 0, 0, 0,
-					     iscsi_cmd_cb, c);
+		return s->lib->synchronizecache10_task(s->ctx, s->url.lun, 0, 0,
+						       0, 0, iscsi_cmd_cb, c);
+	return s->lib->synchronizecache16_task(s->ctx, s->url.lun, 0, 0, 0, 0,
+					       iscsi_cmd_cb, c);
 }
 
 static int iscsi_flush(struct block_dev *dev)
@@ -305,8 +306,8 @@ static struct scsi_task *issue_unmap(struct iscsi_disk *s, struct iscsi_cmd *c,
 	c->unmap.lba = r->lba + at;
 	c->unmap.num = r->nr - at < r->per_cmd ? (uint32_t)(r->nr - at) :
 						r->per_cmd;
-	return iscsi_unmap_task(s->ctx, s->url.lun, 0, 0, &c->unmap, 1,
-				iscsi_cmd_cb, c);
+	return s->lib->unmap_task(s->ctx, s->url.lun, 0, 0, &c->unmap, 1,
+				  iscsi_cmd_cb, c);
 }
 
 static struct scsi_task *issue_ws(struct iscsi_disk *s, struct iscsi_cmd *c,
@@ -317,9 +318,9 @@ static struct scsi_task *issue_ws(struct iscsi_disk *s, struct iscsi_cmd *c,
 	uint32_t n = r->nr - at < r->per_cmd ? (uint32_t)(r->nr - at) :
 					      r->per_cmd;
 
-	return iscsi_writesame16_task(s->ctx, s->url.lun, r->lba + at,
-				      s->zero_block, s->block_size, n, 0, 0, 0,
-				      0, iscsi_cmd_cb, c);
+	return s->lib->writesame16_task(s->ctx, s->url.lun, r->lba + at,
+					s->zero_block, s->block_size, n, 0, 0, 0,
+					0, iscsi_cmd_cb, c);
 }
 
 /* The whole blocks inside [off, off+len), as a range of per_cmd pieces. */
@@ -423,14 +424,14 @@ static int iscsi_block_status(struct block_dev *dev, uint64_t off,
 	if (!s->lbpme || !s->lbprz || s->no_lba_status ||
 	    iscsi_session_ensure(s))
 		return data;
-	c.task = iscsi_get_lba_status_task(s->ctx, s->url.lun, lba, 8 + 16,
-					   iscsi_cmd_cb, &c);
+	c.task = s->lib->get_lba_status_task(s->ctx, s->url.lun, lba, 8 + 16,
+					     iscsi_cmd_cb, &c);
 	if (iscsi_cmd_one(s, &c)) {
 		if (c.task && iscsi_cmd_errno(&c) == -EOPNOTSUPP)
 			s->no_lba_status = true;
 		goto out;
 	}
-	st = scsi_datain_unmarshall(c.task);
+	st = s->lib->datain_unmarshall(c.task);
 	if (!st || !st->num_descriptors || st->descriptors[0].lba > lba ||
 	    st->descriptors[0].lba + st->descriptors[0].num_blocks <= lba)
 		goto out;
@@ -442,7 +443,7 @@ static int iscsi_block_status(struct block_dev *dev, uint64_t off,
 		      BLOCK_STATUS_OFFSET;
 out:
 	if (c.task)
-		scsi_free_scsi_task(c.task);
+		s->lib->free_scsi_task(c.task);
 	return ret;
 }
 
@@ -478,6 +479,11 @@ static int iscsi_open_url(struct block_dev *dev, const char *url,
 	if (!s)
 		return -ENOMEM;
 	s->name = dev->path;
+	s->lib = iscsi_lib_get(err, errlen);
+	if (!s->lib) {
+		free(s);
+		return -ENOPKG;
+	}
 	ret = iscsi_url_parse(url, &s->url, err, errlen);
 	if (ret)
 		goto fail;

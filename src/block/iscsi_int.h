@@ -3,11 +3,10 @@
 #ifndef CVISOR_BLOCK_ISCSI_INT_H
 #define CVISOR_BLOCK_ISCSI_INT_H
 
-#include <iscsi/iscsi.h>
-#include <iscsi/scsi-lowlevel.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "block/iscsi_lib.h"
 #include "block/iscsi_url.h"
 
 /*
@@ -21,6 +20,7 @@
 #define ISCSI_MAX_INFLIGHT	8
 
 struct iscsi_disk {
+	const struct iscsi_lib *lib;
 	struct iscsi_context *ctx;	/* NULL while the session is down */
 	struct iscsi_url_parts url;		/* with the secret file's password */
 	const char *name;		/* the URL without password */

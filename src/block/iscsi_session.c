@@ -18,9 +18,9 @@
 #define INITIATOR_NAME "iqn.2026-01.org.cvisor:initiator"
 
 /* libiscsi's last error as one line (some end in a newline). */
-static const char *last_error(struct iscsi_context *ctx, char *buf, size_t len)
+static const char *last_error(struct iscsi_disk *s, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s", iscsi_get_error(ctx));
+	snprintf(buf, len, "%s", s->lib->get_error(s->ctx));
 	for (char *p = buf; *p; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = *(p + 1) ? ' ' : 0;
@@ -65,7 +65,7 @@ void iscsi_session_drop(struct iscsi_disk *s, const char *why)
 		s->lost = true;
 	}
 	/* calls back every command in flight with SCSI_STATUS_CANCELLED */
-	iscsi_destroy_context(s->ctx);
+	s->lib->destroy_context(s->ctx);
 	s->ctx = NULL;
 	s->pending = 0;
 }
@@ -77,8 +77,10 @@ static int wait_pending(struct iscsi_disk *s, int timeout_s, char *why,
 	int64_t end = now_ms() + (int64_t)timeout_s * 1000;
 
 	while (s->pending) {
-		struct pollfd pfd = { .fd = iscsi_get_fd(s->ctx),
-				      .events = (short)iscsi_which_events(s->ctx) };
+		struct pollfd pfd = {
+			.fd = s->lib->get_fd(s->ctx),
+			.events = (short)s->lib->which_events(s->ctx),
+		};
 		int64_t left = end - now_ms();
 		int n;
 
@@ -95,7 +97,7 @@ static int wait_pending(struct iscsi_disk *s, int timeout_s, char *why,
 			return -EIO;
 		}
 		/* libiscsi's own words here are about its reconnect logic */
-		if (iscsi_service(s->ctx, n > 0 ? pfd.revents : 0) < 0) {
+		if (s->lib->service(s->ctx, n > 0 ? pfd.revents : 0) < 0) {
 			snprintf(why, whylen, "the connection broke");
 			return -EIO;
 		}
@@ -130,7 +132,7 @@ void iscsi_session_close(struct iscsi_disk *s)
 	struct iscsi_cmd c = { .pending = &s->pending };
 	char why[256];
 
-	if (s->ctx && !iscsi_logout_async(s->ctx, login_cb, &c)) {
+	if (s->ctx && !s->lib->logout_async(s->ctx, login_cb, &c)) {
 		s->pending++;
 		wait_pending(s, 5, why, sizeof(why));
 	}
@@ -139,31 +141,32 @@ void iscsi_session_close(struct iscsi_disk *s)
 
 static int login(struct iscsi_disk *s, char *err, size_t errlen)
 {
+	const struct iscsi_lib *l = s->lib;
 	struct iscsi_cmd c = { .pending = &s->pending };
 	char why[256], msg[256];
 	int ret;
 
-	s->ctx = iscsi_create_context(INITIATOR_NAME);
+	s->ctx = l->create_context(INITIATOR_NAME);
 	if (!s->ctx) {
 		snprintf(err, errlen, "'%s': out of memory", s->name);
 		return -ENOMEM;
 	}
-	iscsi_set_noautoreconnect(s->ctx, 1);
-	if (iscsi_set_targetname(s->ctx, s->url.target) ||
-	    iscsi_set_session_type(s->ctx, ISCSI_SESSION_NORMAL) ||
-	    iscsi_set_header_digest(s->ctx, ISCSI_HEADER_DIGEST_NONE_CRC32C) ||
+	l->set_noautoreconnect(s->ctx, 1);
+	if (l->set_targetname(s->ctx, s->url.target) ||
+	    l->set_session_type(s->ctx, ISCSI_SESSION_NORMAL) ||
+	    l->set_header_digest(s->ctx, ISCSI_HEADER_DIGEST_NONE_CRC32C) ||
 	    (s->url.user[0] &&
-	     iscsi_set_initiator_username_pwd(s->ctx, s->url.user,
-					      s->url.password))) {
+	     l->set_initiator_username_pwd(s->ctx, s->url.user,
+					   s->url.password))) {
 		snprintf(err, errlen, "'%s': %s", s->name,
-			 last_error(s->ctx, msg, sizeof(msg)));
+			 last_error(s, msg, sizeof(msg)));
 		ret = -EINVAL;
 		goto fail;
 	}
-	if (iscsi_full_connect_async(s->ctx, s->url.portal, s->url.lun,
-				     login_cb, &c)) {
+	if (l->full_connect_async(s->ctx, s->url.portal, s->url.lun, login_cb,
+				  &c)) {
 		snprintf(err, errlen, "'%s': cannot connect to %s: %s", s->name,
-			 s->url.portal, last_error(s->ctx, msg, sizeof(msg)));
+			 s->url.portal, last_error(s, msg, sizeof(msg)));
 		ret = -ECONNREFUSED;
 		goto fail;
 	}
@@ -177,7 +180,7 @@ static int login(struct iscsi_disk *s, char *err, size_t errlen)
 		goto fail;
 	}
 	if (c.status != SCSI_STATUS_GOOD) {
-		last_error(s->ctx, msg, sizeof(msg));
+		last_error(s, msg, sizeof(msg));
 		ret = strstr(msg, "uthenticat") || strstr(msg, "uthoriz") ?
 			      -EACCES : -ECONNREFUSED;
 		snprintf(err, errlen, "'%s': login failed: %s%s", s->name, msg,
@@ -206,10 +209,10 @@ static struct scsi_task *setup_cmd(struct iscsi_disk *s, setup_fn fn, int arg)
 			return NULL;
 		if (c.status != SCSI_STATUS_CHECK_CONDITION ||
 		    c.task->sense.key != SCSI_SENSE_UNIT_ATTENTION) {
-			scsi_free_scsi_task(c.task);
+			s->lib->free_scsi_task(c.task);
 			return NULL;
 		}
-		scsi_free_scsi_task(c.task);
+		s->lib->free_scsi_task(c.task);
 	}
 	return NULL;
 }
@@ -218,29 +221,29 @@ static struct scsi_task *tur(struct iscsi_disk *s, struct iscsi_cmd *c,
 			     int arg)
 {
 	(void)arg;
-	return iscsi_testunitready_task(s->ctx, s->url.lun, iscsi_cmd_cb, c);
+	return s->lib->testunitready_task(s->ctx, s->url.lun, iscsi_cmd_cb, c);
 }
 
 static struct scsi_task *inquiry(struct iscsi_disk *s, struct iscsi_cmd *c,
 				 int page)
 {
-	return iscsi_inquiry_task(s->ctx, s->url.lun, page >= 0, page < 0 ? 0 :
-				  page, 255, iscsi_cmd_cb, c);
+	return s->lib->inquiry_task(s->ctx, s->url.lun, page >= 0,
+				    page < 0 ? 0 : page, 255, iscsi_cmd_cb, c);
 }
 
 static struct scsi_task *capacity16(struct iscsi_disk *s, struct iscsi_cmd *c,
 				    int arg)
 {
 	(void)arg;
-	return iscsi_readcapacity16_task(s->ctx, s->url.lun, iscsi_cmd_cb, c);
+	return s->lib->readcapacity16_task(s->ctx, s->url.lun, iscsi_cmd_cb, c);
 }
 
 static struct scsi_task *capacity10(struct iscsi_disk *s, struct iscsi_cmd *c,
 				    int arg)
 {
 	(void)arg;
-	return iscsi_readcapacity10_task(s->ctx, s->url.lun, 0, 0, iscsi_cmd_cb,
-					 c);
+	return s->lib->readcapacity10_task(s->ctx, s->url.lun, 0, 0,
+					   iscsi_cmd_cb, c);
 }
 
 static int read_capacity(struct iscsi_disk *s, uint32_t *bs, uint64_t *nr)
@@ -248,7 +251,7 @@ static int read_capacity(struct iscsi_disk *s, uint32_t *bs, uint64_t *nr)
 	struct scsi_task *t = setup_cmd(s, capacity16, 0);
 
 	if (t) {
-		struct scsi_readcapacity16 *rc = scsi_datain_unmarshall(t);
+		struct scsi_readcapacity16 *rc = s->lib->datain_unmarshall(t);
 
 		if (rc) {
 			*bs = rc->block_length;
@@ -256,19 +259,19 @@ static int read_capacity(struct iscsi_disk *s, uint32_t *bs, uint64_t *nr)
 			s->lbpme = rc->lbpme;
 			s->lbprz = rc->lbprz;
 		}
-		scsi_free_scsi_task(t);
+		s->lib->free_scsi_task(t);
 		if (rc)
 			return 0;
 	}
 	t = setup_cmd(s, capacity10, 0);
 	if (t) {
-		struct scsi_readcapacity10 *rc = scsi_datain_unmarshall(t);
+		struct scsi_readcapacity10 *rc = s->lib->datain_unmarshall(t);
 
 		if (rc) {
 			*bs = rc->block_size;
 			*nr = (uint64_t)rc->lba + 1;
 		}
-		scsi_free_scsi_task(t);
+		s->lib->free_scsi_task(t);
 		if (rc)
 			return 0;
 	}
@@ -285,7 +288,8 @@ static void read_limits(struct iscsi_disk *s)
 	s->max_ws = 0xffff;
 	t = setup_cmd(s, inquiry, SCSI_INQUIRY_PAGECODE_BLOCK_LIMITS);
 	if (t) {
-		struct scsi_inquiry_block_limits *bl = scsi_datain_unmarshall(t);
+		struct scsi_inquiry_block_limits *bl =
+			s->lib->datain_unmarshall(t);
 
 		if (bl && bl->max_xfer_len &&
 		    (uint64_t)bl->max_xfer_len * s->block_size < max)
@@ -296,7 +300,7 @@ static void read_limits(struct iscsi_disk *s)
 			s->max_unmap = bl->max_unmap;
 		if (bl && bl->max_ws_len && bl->max_ws_len < s->max_ws)
 			s->max_ws = (uint32_t)bl->max_ws_len;
-		scsi_free_scsi_task(t);
+		s->lib->free_scsi_task(t);
 	}
 	if (s->max_xfer < s->block_size)
 		s->max_xfer = s->block_size;
@@ -308,13 +312,13 @@ static void read_limits(struct iscsi_disk *s)
 	t = setup_cmd(s, inquiry, SCSI_INQUIRY_PAGECODE_LOGICAL_BLOCK_PROVISIONING);
 	if (t) {
 		struct scsi_inquiry_logical_block_provisioning *lbp =
-			scsi_datain_unmarshall(t);
+			s->lib->datain_unmarshall(t);
 
 		if (!lbp || !lbp->lbpu)
 			s->max_unmap = 0;
 		else if (!s->max_unmap)
 			s->max_unmap = 0xffff;
-		scsi_free_scsi_task(t);
+		s->lib->free_scsi_task(t);
 	} else {
 		s->max_unmap = 0;
 	}
@@ -329,10 +333,10 @@ static int check_disk(struct iscsi_disk *s, char *err, size_t errlen)
 	int type;
 
 	t = setup_cmd(s, inquiry, -1);
-	inq = t ? scsi_datain_unmarshall(t) : NULL;
+	inq = t ? s->lib->datain_unmarshall(t) : NULL;
 	type = inq ? (int)inq->device_type : -1;
 	if (t)
-		scsi_free_scsi_task(t);
+		s->lib->free_scsi_task(t);
 	if (type != SCSI_INQUIRY_PERIPHERAL_DEVICE_TYPE_DIRECT_ACCESS) {
 		if (type < 0)
 			snprintf(err, errlen, "'%s': no answer to INQUIRY",
@@ -345,7 +349,7 @@ static int check_disk(struct iscsi_disk *s, char *err, size_t errlen)
 	/* clears the unit attention a new session starts with */
 	t = setup_cmd(s, tur, 0);
 	if (t)
-		scsi_free_scsi_task(t);
+		s->lib->free_scsi_task(t);
 	if (read_capacity(s, &bs, &nr) || bs < 512 || bs > (1u << 16) ||
 	    bs & (bs - 1) || nr > UINT64_MAX / bs) {
 		snprintf(err, errlen, "'%s': cannot read a sane capacity", s->name);

@@ -13,6 +13,8 @@
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
+#include "block/iscsi_lib.h"
+#include "block/iscsi_url.h"
 #include "block/sector_cipher.h"
 #include "cli/cli.h"
 #include "cli/run_mgmt.h"
@@ -467,11 +469,13 @@ static int run_args_parse(struct run_args *ra, int argc, char **argv)
 }
 
 /*
- * libslirp is opened on first use; for a --net user that is now, since no
- * library can be loaded under the seccomp filter. A spec that does not
- * parse, or a host without libslirp, is reported where the NIC is made.
+ * libslirp and libiscsi are opened on first use; for a --net user or an
+ * iscsi:// disk that is now, since no library can be loaded under the
+ * seccomp filter (libvncserver was opened with the --vnc server). A spec
+ * that does not parse, or a host without the library, is reported where
+ * the NIC or the disk is made.
  */
-static void run_preload_slirp(const struct vm_config *cfg)
+static void run_preload_libs(const struct vm_config *cfg)
 {
 	struct net_opts o;
 	char err[256];
@@ -480,7 +484,13 @@ static void run_preload_slirp(const struct vm_config *cfg)
 		if (!net_parse(cfg->nets[i].spec, &o, err, sizeof(err)) &&
 		    o.kind == NET_USER) {
 			slirp_lib_get(err, sizeof(err));
-			return;
+			break;
+		}
+	for (int i = 0; i < cfg->nr_disks; i++)
+		if (cfg->disks[i].url || (cfg->disks[i].path &&
+					  iscsi_url_is(cfg->disks[i].path))) {
+			iscsi_lib_get(err, sizeof(err));
+			break;
 		}
 }
 
@@ -541,7 +551,7 @@ static int run_machine(struct run_args *ra)
 		close(sfd);
 		return 1;
 	}
-	run_preload_slirp(cfg);
+	run_preload_libs(cfg);
 	if (run_disk_keys_held(cfg))
 		sector_cipher_preload();
 	if (!cfg->no_seccomp &&

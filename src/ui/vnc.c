@@ -22,7 +22,6 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
-#include <rfb/rfb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +35,7 @@
 #include "devices/display.h"
 #include "devices/legacy.h"
 #include "ui/keymap.h"
+#include "ui/vnc_lib.h"
 #include "ui/vnc_opts.h"
 #include "ui/vnc_qemu_keys.h"
 #include "virtio/input.h"
@@ -57,6 +57,7 @@ struct vnc_client_info {
 };
 
 struct vnc_server {
+	const struct vnc_lib *lib;
 	struct vnc_opts opts;
 	int listen_fds[2];	/* VNC port, websocket port (-1: none) */
 	int wake_fd;		/* attach/detach */
@@ -129,7 +130,7 @@ static void vnc_resize(struct vnc_server *s, uint32_t w, uint32_t h)
 		return;
 	}
 	/* Clients that know DesktopSize are told; the rest reconnect. */
-	rfbNewFramebuffer(s->screen, (char *)fb, w, h, 8, 3, 4);
+	s->lib->new_framebuffer(s->screen, (char *)fb, w, h, 8, 3, 4);
 	vnc_set_format(s->screen);
 	free(s->fb);
 	free(s->row);
@@ -164,7 +165,8 @@ static void vnc_mark_tiles(struct vnc_server *s, uint32_t y0, uint32_t y1,
 		uint32_t x1 = x + VNC_TILE < s->width ? x + VNC_TILE : s->width;
 
 		if (tiles[t])
-			rfbMarkRectAsModified(s->screen, x, y0, x1, y1);
+			s->lib->mark_rect_as_modified(s->screen, x, y0, x1,
+						      y1);
 		tiles[t] = 0;
 	}
 }
@@ -224,8 +226,8 @@ static void vnc_refresh(struct vnc_server *s)
 		/* nothing shown: black, at the size clients have */
 		if (all) {
 			memset(s->fb, 0, (size_t)s->width * s->height * 4);
-			rfbMarkRectAsModified(s->screen, 0, 0, s->width,
-					      s->height);
+			s->lib->mark_rect_as_modified(s->screen, 0, 0,
+						      s->width, s->height);
 		}
 		pthread_mutex_unlock(&s->lock);
 		return;
@@ -343,7 +345,7 @@ static rfbBool vnc_check_password(rfbClientPtr cl, const char *resp, int len)
 			  cl->host);
 		return FALSE;
 	}
-	if (rfbCheckPasswordByList(cl, resp, len))
+	if (s->lib->check_password_by_list(cl, resp, len))
 		return TRUE;
 	s->auth_blocked_until = now + VNC_AUTH_DELAY_NS;
 	log_warn("vnc: wrong password from %s", cl->host);
@@ -384,7 +386,7 @@ int vnc_server_add_client(struct vnc_server *s, int fd, const char *addr)
 	s->nr_clients++;
 	snprintf(ci->addr, sizeof(ci->addr), "%s", addr);
 	pthread_mutex_unlock(&s->lock);
-	cl = rfbNewClient(s->screen, fd);
+	cl = s->lib->new_client(s->screen, fd);
 	if (!cl) {
 		pthread_mutex_lock(&s->lock);
 		ci->used = false;
@@ -431,7 +433,7 @@ static unsigned vnc_step(struct vnc_server *s, long wait_us)
 		s->last_refresh = now_ns();
 		vnc_refresh(s);
 	}
-	rfbProcessEvents(s->screen, wait_us);
+	s->lib->process_events(s->screen, wait_us);
 	return s->nr_clients;
 }
 
@@ -535,11 +537,11 @@ static int vnc_open_ports(struct vnc_server *s, bool listen, char *err,
 /* libvncserver's screen, its callbacks and our framebuffer */
 static int vnc_setup_screen(struct vnc_server *s, char *err, size_t errlen)
 {
-	rfbLog = vnc_log;
-	rfbErr = vnc_log;
-	rfbMaxClientWait = VNC_CLIENT_WAIT_MS;
-	s->screen = rfbGetScreen(NULL, NULL, VNC_IDLE_WIDTH, VNC_IDLE_HEIGHT,
-				 8, 3, 4);
+	*s->lib->log = vnc_log;
+	*s->lib->err = vnc_log;
+	*s->lib->max_client_wait = VNC_CLIENT_WAIT_MS;
+	s->screen = s->lib->get_screen(NULL, NULL, VNC_IDLE_WIDTH,
+				       VNC_IDLE_HEIGHT, 8, 3, 4);
 	if (!s->screen) {
 		snprintf(err, errlen, "--vnc: cannot set up the server");
 		return -ENOMEM;
@@ -574,19 +576,24 @@ static int vnc_setup_screen(struct vnc_server *s, char *err, size_t errlen)
 	}
 	s->screen->frameBuffer = (char *)s->fb;
 	vnc_set_format(s->screen);
-	vnc_qemu_keys_register(vnc_send_key);
-	rfbInitServer(s->screen);
+	vnc_qemu_keys_register(s->lib, vnc_send_key);
+	s->lib->init_server(s->screen);
 	return 0;
 }
 
 static int vnc_server_open(const struct vnc_opts *o, bool listen,
 			   struct vnc_server **out, char *err, size_t errlen)
 {
-	struct vnc_server *s = calloc(1, sizeof(*s));
+	const struct vnc_lib *lib = vnc_lib_get(err, errlen);
+	struct vnc_server *s;
 	int ret;
 
+	if (!lib)
+		return -ENOPKG;
+	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	s->lib = lib;
 	s->opts = *o;
 	s->listen_fds[0] = s->listen_fds[1] = -1;
 	pthread_mutex_init(&s->lock, NULL);
@@ -613,7 +620,7 @@ err:
 	free(s->row);
 	free(s->dirty_rows);
 	if (s->screen)
-		rfbScreenCleanup(s->screen);
+		s->lib->screen_cleanup(s->screen);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 	return ret;

@@ -8,12 +8,14 @@
  */
 #include "ui/vnc_qemu_keys.h"
 
+#include <arpa/inet.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "ui/keymap.h"
 
 static int qemu_key_encodings[] = { (int)rfbEncodingQemuExtendedKeyEvent, 0 };
+static const struct vnc_lib *qemu_key_lib;
 static void (*qemu_key_send)(rfbClientPtr cl, unsigned key, bool down);
 
 static rfbBool qemu_key_new_client(rfbClientPtr cl, void **data)
@@ -27,19 +29,20 @@ static rfbBool qemu_key_enable(rfbClientPtr cl, void **data, int encoding)
 {
 	rfbFramebufferUpdateMsg fu = {
 		.type = rfbFramebufferUpdate,
-		.nRects = Swap16IfLE(1),
+		.nRects = htons(1),
 	};
 	rfbFramebufferUpdateRectHeader rh = {
-		.encoding = Swap32IfLE(rfbEncodingQemuExtendedKeyEvent),
+		.encoding = htonl(rfbEncodingQemuExtendedKeyEvent),
 	};
 
 	(void)data;
 	if ((uint32_t)encoding != rfbEncodingQemuExtendedKeyEvent)
 		return FALSE;
-	if (rfbWriteExact(cl, (char *)&fu, sz_rfbFramebufferUpdateMsg) < 0 ||
-	    rfbWriteExact(cl, (char *)&rh,
-			  sz_rfbFramebufferUpdateRectHeader) < 0)
-		rfbCloseClient(cl);
+	if (qemu_key_lib->write_exact(cl, (char *)&fu,
+				      sz_rfbFramebufferUpdateMsg) < 0 ||
+	    qemu_key_lib->write_exact(cl, (char *)&rh,
+				      sz_rfbFramebufferUpdateRectHeader) < 0)
+		qemu_key_lib->close_client(cl);
 	return TRUE;
 }
 
@@ -52,17 +55,18 @@ static rfbBool qemu_key_message(rfbClientPtr cl, void *data,
 	(void)data;
 	if (msg->type != rfbQemuEvent)
 		return FALSE;
-	n = rfbReadExact(cl, (char *)&ev + 1, sz_rfbQemuExtendedKeyEventMsg - 1);
+	n = qemu_key_lib->read_exact(cl, (char *)&ev + 1,
+				     sz_rfbQemuExtendedKeyEventMsg - 1);
 	if (n <= 0 || ev.subtype != 0) {
 		/* an unknown subtype has a length we cannot know */
-		rfbCloseClient(cl);
+		qemu_key_lib->close_client(cl);
 		return TRUE;
 	}
-	ev.keycode = Swap32IfLE(ev.keycode);
-	ev.keysym = Swap32IfLE(ev.keysym);
+	ev.keycode = ntohl(ev.keycode);
+	ev.keysym = ntohl(ev.keysym);
 	qemu_key_send(cl, keymap_from_xt(ev.keycode) ?:
 			 keymap_from_keysym(ev.keysym),
-		      Swap16IfLE(ev.down) != 0);
+		      ntohs(ev.down) != 0);
 	return TRUE;
 }
 
@@ -74,13 +78,15 @@ static rfbProtocolExtension qemu_key_extension = {
 };
 
 
-void vnc_qemu_keys_register(void (*send)(rfbClientPtr cl, unsigned key,
+void vnc_qemu_keys_register(const struct vnc_lib *lib,
+			    void (*send)(rfbClientPtr cl, unsigned key,
 					 bool down))
 {
 	if (qemu_key_send)
 		return;
+	qemu_key_lib = lib;
 	qemu_key_send = send;
-	rfbRegisterProtocolExtension(&qemu_key_extension);
+	lib->register_protocol_extension(&qemu_key_extension);
 }
 
 /*

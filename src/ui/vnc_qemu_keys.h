@@ -7,14 +7,16 @@
 #ifndef CVISOR_UI_VNC_QEMU_KEYS_H
 #define CVISOR_UI_VNC_QEMU_KEYS_H
 
-#include <rfb/rfb.h>
 #include <stdbool.h>
+
+#include "ui/vnc_lib.h"
 
 /*
  * Register the extension with libvncserver (once; later calls do nothing);
  * send gets each key as a Linux key code (src/ui/keymap.h).
  */
-void vnc_qemu_keys_register(void (*send)(rfbClientPtr cl, unsigned key,
+void vnc_qemu_keys_register(const struct vnc_lib *lib,
+			    void (*send)(rfbClientPtr cl, unsigned key,
 					 bool down));
 /*
  * Call from the client-gone hook: libvncserver never frees the record it

@@ -10,7 +10,7 @@
  * Install the VMM's seccomp filter on every thread of the process. Returns
  * 0, or a negative errno with one line in err. Irreversible. No library
  * can be loaded after it (executable mappings are refused): the caller
- * opens the ones it will need first (libslirp: slirp_lib_get). Only with
+ * opens the ones it will need first (src/vmm/dynlib.h). Only with
  * translator (a vCPU may run the emu translator) may mprotect make its
  * code cache executable; else no memory becomes executable at all.
  */

@@ -136,9 +136,12 @@ copy_exe "$(command -v bash)" /usr/local/bin/bash
 # --sparse.
 copy_exe "$(command -v timeout)" /usr/local/bin/timeout
 copy_exe "$(command -v cp)" /usr/local/bin/cp
-# cvisor dlopen()s libslirp for --net user.
-slirp=$(ldconfig -p | awk '/libslirp\.so\.0 /{p = $NF} END {print p}')
-[[ -n $slirp ]] && copy_exe "$slirp" "$slirp"
+# cvisor dlopen()s libslirp for --net user, libvncserver for --vnc (no
+# case uses iSCSI: libiscsi stays out).
+for so in 'libslirp\.so\.0' 'libvncserver\.so\.1'; do
+	lib=$(ldconfig -p | awk "/$so /{p = \$NF} END {print p}")
+	[[ -n $lib ]] && copy_exe "$lib" "$lib"
+done
 cp "$GUESTS"/*.elf "$root/cvisor/build/guests/"
 # The benchmark peer (bench/nested.sh): QEMU, its libraries and the
 # firmware a direct kernel boot reads (SeaBIOS, the linuxboot option ROM,
