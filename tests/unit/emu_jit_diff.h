@@ -564,75 +564,10 @@ static inline void jd_stack_ref(struct jd_prog *pg, struct jd_rand *r)
 }
 
 /* One random instruction (or a short fixed sequence) at pg->len */
-/*
- * JD_FUNC, a function in a page of its own (jd_setup puts it there): ADD
- * RAX, imm32; ADD RDX, imm32; RET. Programs call it and store bytes into
- * its immediates ([R15 + d32], an imm8 or R14's low byte, which a loop
- * counts down): a block in another page than the one running whose
- * bytes a translated store changes between two calls, which the block's
- * next entry must see (jit_gen.c's stamps).
- */
-#define JD_FUNC		(EMU_TEST_CODE + 0x3000)
-static const uint8_t jd_func[] = {
-	0x48, 0x05, 0x01, 0x00, 0x00, 0x00,		/* add rax, 1 */
-	0x48, 0x81, 0xc2, 0x10, 0x00, 0x00, 0x00,	/* add rdx, 16 */
-	0xc3,						/* ret */
-};
-
-static inline void jd_func_insn(struct jd_prog *pg, struct jd_rand *r)
-{
-	static const uint8_t imm[] = { 2, 3, 4, 5, 9, 10, 11, 12 };
-	int32_t d;
-
-	if (jd_r(r, 2)) {
-		d = (int32_t)(JD_FUNC - (pg->base + pg->len + 5));
-		pg->code[pg->len++] = 0xe8;			/* call */
-	} else {
-		d = (int32_t)(JD_FUNC + imm[jd_r(r, sizeof(imm))] -
-			      EMU_TEST_DATA);
-		if (jd_r(r, 2)) {	/* mov byte [r15+d32], imm8 */
-			pg->code[pg->len++] = 0x41;
-			pg->code[pg->len++] = 0xc6;
-			pg->code[pg->len++] = 0x87;
-			memcpy(pg->code + pg->len, &d, 4);
-			pg->len += 4;
-			pg->code[pg->len++] = jd_r(r, 4);
-			return;
-		}
-		/* mov [r15+d32], r14b: in a loop, another byte each round */
-		pg->code[pg->len++] = 0x45;
-		pg->code[pg->len++] = 0x88;
-		pg->code[pg->len++] = 0xb7;
-	}
-	memcpy(pg->code + pg->len, &d, 4);
-	pg->len += 4;
-}
-
-/* In a loop: CALL JD_FUNC and a store of R14's low byte into it */
-static inline void jd_func_loop(struct jd_prog *pg, struct jd_rand *r)
-{
-	int32_t d = (int32_t)(JD_FUNC + 2 + 7 * jd_r(r, 2) - EMU_TEST_DATA);
-	bool first = jd_r(r, 2);
-
-	for (int i = 0; i < 2; i++) {
-		if (i == first) {
-			int32_t c = (int32_t)(JD_FUNC - (pg->base + pg->len + 5));
-
-			pg->code[pg->len++] = 0xe8;		/* call */
-			memcpy(pg->code + pg->len, &c, 4);
-		} else {
-			memcpy(pg->code + pg->len, "\x45\x88\xb7", 3);
-			pg->len += 3;			/* mov [r15+d], r14b */
-			memcpy(pg->code + pg->len, &d, 4);
-		}
-		pg->len += 4;
-	}
-}
-
 static inline void jd_insn(struct jd_prog *pg, struct jd_rand *r, int idx)
 {
 	static const int sizes[] = { 1, 2, 4, 8, 4, 8 };
-	int size = sizes[jd_r(r, 6)], w = size != 1, kind = jd_r(r, 30);
+	int size = sizes[jd_r(r, 6)], w = size != 1, kind = jd_r(r, 29);
 	bool mem = jd_r(r, 3) == 0, fs = jd_r(r, 8) == 0;
 	bool rex40 = size == 1 && jd_r(r, 2);
 	int reg = jd_dst(r);
@@ -908,9 +843,6 @@ static inline void jd_insn(struct jd_prog *pg, struct jd_rand *r, int idx)
 	case 24:		/* BT, BTS, BTR, BTC by an imm8 or a register */
 		jd_btx(pg, r, reg, rm, fs);
 		break;
-	case 29:	/* CALL JD_FUNC, or a store into one of its immediates */
-		jd_func_insn(pg, r);
-		break;
 	default:		/* ALU on RAX with an immediate */
 		if (!jd_r(r, 32)) {	/* now and then a stack reference */
 			jd_stack_ref(pg, r);
@@ -1046,27 +978,23 @@ static inline uint32_t jd_mxcsr(struct jd_rand *r)
  */
 static inline void jd_build_loop(struct jd_prog *pg, struct jd_rand *r)
 {
-	unsigned k = JD_INSNS - 4 - jd_r(r, 21), at, top = 0;
+	unsigned k = JD_INSNS - 4 - jd_r(r, 21), at;
 	int32_t d = 0x2000 - 8 * (int32_t)jd_r(r, 64);
 
 	pg->len = 0;
 	pg->base = jd_code_base(r);
 	for (unsigned i = 0; i < JD_INSNS; i++) {
 		if (i == k) {
-			top = pg->len;
 			memcpy(pg->code + pg->len, "\x4b\x8b\x84\xf7", 4);
 			memcpy(pg->code + pg->len + 4, &d, 4);
 			pg->len += 8;
-			/* JD_FUNC called and changed each round, now and then */
-			if (!jd_r(r, 3))
-				jd_func_loop(pg, r);
 		}
 		pg->start[i] = pg->len;
 		jd_insn(pg, r, i);
 	}
 	at = pg->start[JD_INSNS] = pg->len;
 	memcpy(pg->code + at, "\x49\x83\xee\x01\x0f\x83", 6);
-	d = (int32_t)top - (int32_t)(at + 10);
+	d = (int32_t)pg->start[k] - 8 - (int32_t)(at + 10);
 	memcpy(pg->code + at + 6, &d, 4);
 	pg->code[at + 10] = 0xf4;		/* hlt */
 	pg->len = at + 11;
@@ -1123,7 +1051,6 @@ static inline void jd_setup(struct emu_test *t, struct jd_rand *r,
 	for (int i = 0; i < JD_DATA_BYTES; i++)
 		data[i] = jd_r(r, 256);
 	memcpy(emu_test_ptr(t, pg->base), pg->code, pg->len);
-	memcpy(emu_test_ptr(t, JD_FUNC), jd_func, sizeof(jd_func));
 	t->cpu.rip = pg->base;
 	/*
 	 * Half of them run from the top of the address space, where the

@@ -235,59 +235,6 @@ static void test_jit_chunk_stale(void)
 }
 
 /*
- * A block's bytes changed by a store from another page, between two
- * entries within one jit_run: the loop calls F (13 ADDs, RET, in the
- * next page), then stores an ADD's immediate, 1 (as it is) after the
- * first 25 calls and 5 after the 26th: the same path each round, so the
- * store is translated and nothing leaves for jit_run in between. The
- * ADD is the 1st, 5th, 9th or 12th: the entry compares F's first 48
- * bytes 16 at a time (gen_check_vec), the last 16 overlapping. F's
- * entry skips its byte check when it passed since translated code came
- * to F's page (its stamp, gen_check), so each jump into F's page must
- * count as coming there anew: the store went through while F's page
- * was not the fetch window's. With the window's move not counted, F's
- * stale block ran on (RDX 666, not 746, for the first ADD).
- */
-static void test_jit_stamp_other_page(void)
-{
-	uint8_t code[] = {
-		0xbe, 0x03, 0x10, 0x10, 0x00,		/* mov esi, F+3 */
-		0xb9, 0x32, 0x00, 0x00, 0x00,		/* mov ecx, 50 */
-		0xe8, 0xf1, 0x0f, 0x00, 0x00,		/* L: call F */
-		0x83, 0xf9, 0x1a,			/* cmp ecx, 26 */
-		0x19, 0xc0,				/* sbb eax, eax */
-		0x83, 0xe0, 0x04,			/* and eax, 4 */
-		0xff, 0xc0,				/* inc eax */
-		0x88, 0x06,				/* mov [rsi], al */
-		0xff, 0xc9,				/* dec ecx */
-		0x75, 0xeb,				/* jnz L */
-		0xf4,					/* hlt */
-	};
-	static const uint8_t add1[] = { 0x48, 0x83, 0xc2, 0x01 };
-	/* the ADD changed: in each 16 bytes the entry compares */
-	static const int which[] = { 0, 4, 8, 11 };
-
-	for (unsigned w = 0; w < sizeof(which) / sizeof(which[0]); w++) {
-		struct emu_test *t = emu_test_init64();
-		uint8_t *f = emu_test_ptr(t, EMU_TEST_CODE + 0x1000);
-		uint32_t at = EMU_TEST_CODE + 0x1000 + 4 * which[w] + 3;
-
-		memcpy(code + 1, &at, 4);
-		for (int i = 0; i < 13; i++)
-			memcpy(f + 4 * i, add1, sizeof(add1));	/* add rdx, 1 */
-		f[52] = 0xc3;					/* ret */
-		jit_on(t);
-		t->cpu.gpr[R_DX] = 0;
-		emu_test_run(t, code, sizeof(code));
-		CHECK_EQ(t->cpu.gpr[R_DX], 26 * 13 + 24 * 17);
-		CHECK_EQ(emu_test_vector(t), -1);
-		CHECK(jit_stat_insns(t->cpu.jit) > 500);
-		jit_destroy(t->cpu.jit);
-		emu_test_free(t);
-	}
-}
-
-/*
  * The flags at a later chunk's stale exit: F is 11 ADDs and BT ESI, 3
  * (CF = 1), then, in the block's second chunk, CMP EBX, ECX (which sets
  * every flag: the BT's are dead before it) and RET. After the 26th call
@@ -1467,7 +1414,6 @@ int main(void)
 	RUN(test_jit_stale_rechain);
 	RUN(test_jit_stale_rechain_two);
 	RUN(test_jit_chunk_stale);
-	RUN(test_jit_stamp_other_page);
 	RUN(test_jit_chunk_stale_flags);
 	RUN(test_jit_page_end);
 	RUN(test_jit_page_cross);

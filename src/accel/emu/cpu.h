@@ -247,12 +247,6 @@ struct emu_cpu {
 	uint8_t *jit_stale;
 	uint64_t jit_stale_rip;	/* that block's RIP */
 	const uint8_t **jit_slot;	/* the exit slot last gone through */
-	/*
-	 * A new number at each entry from jit_run and each move of the fetch
-	 * window in translated code: a block whose byte check passed at this
-	 * number (its stamp) is run again without it (jit_gen.c)
-	 */
-	uint64_t jit_epoch;
 	uint8_t jit_exit;
 	/*
 	 * The guest's arithmetic flags while translated code runs, as LAHF

@@ -191,7 +191,6 @@ static void jit_flush(struct jit *j, struct emu_cpu *cpu)
 	memset(j->rips, 0, sizeof(j->rips));
 	j->cache.used = j->cache.pub = j->cache.rw_end = j->start;
 	j->slots.next = (const uint8_t **)(j->cache.base + JIT_CODE_BYTES);
-	j->slots.end = j->slots.next + JIT_SLOT_BYTES / sizeof(*j->slots.next);
 	j->old.code = NULL;
 	j->flushes++;
 	cpu->jit_link = NULL;
@@ -514,7 +513,6 @@ long jit_run(struct emu_cpu *cpu, long max, long *interp)
 		cpu->jit_link = NULL;
 		cpu->jit_exit = 0;
 		j->enters++;
-		cpu->jit_epoch++;
 		j->enter(cpu, f->code);
 		if (cpu->jit_stale) {
 			/*

@@ -36,8 +36,7 @@
  * (docs/emu-jit.md).
  */
 #define JIT_CODE_BYTES	(3UL << 20)
-/* 32768 chained exits from the bottom, blocks' stamps from the top */
-#define JIT_SLOT_BYTES	(512UL << 10)
+#define JIT_SLOT_BYTES	(512UL << 10)	/* 32768 chained exits */
 _Static_assert(JIT_CODE_BYTES + JIT_SLOT_BYTES <= JIT_CACHE_BYTES,
 	       "code and slots in a slice");
 #define JIT_WINDOW	(64UL << 10)	/* made writable at a time */
@@ -110,10 +109,7 @@ static inline unsigned jit_rip_index(uint64_t rip)
 	return (unsigned)(rip ^ (rip >> 8)) & (JIT_RIPS - 1);
 }
 
-/*
- * The chain slots still free: each holds where a chained jump goes. A
- * block's stamp (jit_gen.c's gen_check) is one word taken from the end.
- */
+/* The chain slots still free: each holds where a chained jump goes */
 struct jit_slots {
 	const uint8_t **next, **end;
 };

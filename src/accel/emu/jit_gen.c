@@ -154,112 +154,11 @@ static void gen_check_cmp(struct jgen *g, const uint8_t *p, unsigned n,
 	*ncopy = k;
 }
 
-/*
- * The check of n >= 16 bytes at p 16 at a time (the last vector ending
- * at n, overlapping the one before it): PCMPEQB of each with its copy
- * (emitted 16-byte aligned after the exits, at the rel32s put in copy[]),
- * ANDed together, must be all ones. Half the loads of gen_check_cmp's
- * words and fewer instructions; clobbers RSI, EAX, XMM0 and XMM1 (no
- * guest value is in those between instructions).
- */
-static int check_vec_at(unsigned n, unsigned i)
-{
-	return i + 16 <= n ? (int)i : (int)n - 16;
-}
-
-static void gen_check_vec(struct jgen *g, const uint8_t *p, unsigned n,
-			  uint8_t **copy, unsigned *ncopy)
-{
-	struct jbuf *b = &g->b;
-	unsigned k = 0;
-
-	j_mov_ri64(b, HRSI, (uintptr_t)p);
-	for (unsigned i = 0; i < n; i += 16) {
-		int r = i ? 0 : 1;	/* XMM0, the first in XMM1 */
-
-		jb8(b, 0xf3);					/* movdqu */
-		jb8(b, 0x0f);
-		jb8(b, 0x6f);
-		jb8(b, 0x80 | r << 3 | HRSI);			/* [rsi+d32] */
-		jb32(b, (uint32_t)check_vec_at(n, i));
-		jb8(b, 0x66);					/* pcmpeqb */
-		jb8(b, 0x0f);
-		copy[k++] = j_riprel(b, 0, 0x74, r);
-		if (i) {
-			jb8(b, 0x66);				/* pand */
-			jb8(b, 0x0f);
-			jb8(b, 0xdb);
-			jb8(b, 0xc8);				/* xmm1, xmm0 */
-		}
-	}
-	jb8(b, 0x66);						/* pmovmskb */
-	jb8(b, 0x0f);
-	jb8(b, 0xd7);
-	jb8(b, 0xc1);						/* eax, xmm1 */
-	jb8(b, 0x3d);						/* cmp eax */
-	jb32(b, 0xffff);
-	*ncopy = k;
-}
-
-/* The vectors gen_check_vec compares with, from bytes: p's copy */
-static void gen_check_vec_data(struct jgen *g, const uint8_t *bytes,
-			       unsigned n, uint8_t **copy, unsigned ncopy)
-{
-	struct jbuf *b = &g->b;
-	unsigned k = 0;
-
-	while ((uintptr_t)b->p & 15)
-		jb8(b, 0xcc);
-	for (unsigned i = 0; i < n && k < ncopy; i += 16) {
-		uint64_t v[2];
-
-		memcpy(v, bytes + check_vec_at(n, i), 16);
-		j_patch(copy[k++], b->p);
-		jb64(b, v[0]);
-		jb64(b, v[1]);
-	}
-}
-
-/*
- * The entry's check, skipped when the block's stamp (a word at the top
- * of the chain slots' area, below which jit_rechain does not look) is
- * cpu->jit_epoch: its bytes were compared since jit_run entered
- * translated code and the fetch window came to this page, and nothing
- * stored there since (a translated store into the fetch window's page
- * leaves for the interpreter, and so out of jit_run; one into another
- * page moves no window, and a jump there moves it: a new epoch). A store
- * by another CPU is not seen until this one leaves translated code, as
- * with a block's jump back to its own start: such code must serialize
- * first. The stamp is the epoch once the bytes compared equal.
- */
 static uint8_t *gen_check(struct jgen *g, const uint8_t *p, unsigned n,
 			  uint8_t **copy, unsigned *ncopy)
 {
-	struct jbuf *b = &g->b;
-	const uint8_t **stamp = NULL;
-	uint8_t *checked = NULL, *stale;
-
-	if (g->slots->end > g->slots->next) {
-		stamp = --g->slots->end;
-		*stamp = NULL;
-		j_mov_rm(b, 8, HRDX, jmem(HRBX, OFF(jit_epoch)));
-		j_patch(j_riprel(b, 0x48, 0x3b, HRDX),
-			(const uint8_t *)stamp);		/* cmp */
-		checked = j_jcc(b, 4);				/* je */
-	} else {
-		g->bad = true;		/* the slots are full: a flush */
-	}
-	if (n >= 16)
-		gen_check_vec(g, p, n, copy, ncopy);
-	else
-		gen_check_cmp(g, p, n, copy, ncopy, HRAX);
-	stale = j_jcc(b, 5);					/* jne */
-	if (stamp) {
-		j_patch(j_riprel(b, 0x48, 0x89, HRDX),
-			(const uint8_t *)stamp);		/* mov */
-		j_patch(checked, b->p);
-	}
-	return stale;
+	gen_check_cmp(g, p, n, copy, ncopy, HRAX);
+	return j_jcc(&g->b, 5);					/* jne */
 }
 
 /* The words gen_check compares with, from bytes: p's copy */
@@ -743,10 +642,7 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	j_patch(j_riprel(&g->b, 0x48, 0x8d, HRDI), entry);	/* lea */
 	j_goto(&g->b, env->stale_out);
 	for (unsigned c = 0; c < blk.nchunks; c++)
-		if (ncopy[c] && !c && hi[c] - lo[c] >= 16)
-			gen_check_vec_data(g, snap + 8 + lo[c], hi[c] - lo[c],
-					   copy[c], ncopy[c]);
-		else if (ncopy[c])
+		if (ncopy[c])
 			gen_check_data(g, p + lo[c], snap + 8 + lo[c],
 				       hi[c] - lo[c], copy[c], ncopy[c]);
 	if (g->bad)

@@ -38,30 +38,13 @@ static uint8_t *gen_tagged_page(struct jbuf *b, struct jop m)
 	return j_jcc(b, 5);					/* jne */
 }
 
-/*
- * The fetch window to page RSI at host page RCX; at another host page, a
- * new epoch: the blocks whose byte check passed in the page left check
- * their bytes again when run next (translated stores there went through
- * while it was not the fetch window's). Clobbers the flags.
- */
-static void gen_new_window(struct jbuf *b)
-{
-	uint8_t *same;
-
-	j_mov_mr(b, 8, jmem(HRBX, OFF(fetch_vpn)), HRSI);
-	j_alu_rm(b, 8, 7, HRCX, jmem(HRBX, OFF(fetch_hva)));	/* cmp */
-	same = j_jcc(b, 4);					/* je */
-	j_mov_mr(b, 8, jmem(HRBX, OFF(fetch_hva)), HRCX);
-	j_incdec(b, 8, false, jmem(HRBX, OFF(jit_epoch)));	/* inc */
-	j_patch(same, b->p);
-}
-
 /* The fetch window to V's page, at host page RCX. Clobbers RSI. */
 static void gen_fetch_to(struct jbuf *b)
 {
 	j_mov_mr(b, 8, jreg(HRSI), V);
 	j_shift_mi(b, 8, 5, jreg(HRSI), 12);			/* shr */
-	gen_new_window(b);
+	j_mov_mr(b, 8, jmem(HRBX, OFF(fetch_vpn)), HRSI);
+	j_mov_mr(b, 8, jmem(HRBX, OFF(fetch_hva)), HRCX);
 }
 
 /* What the lookup points at the block it finds: nothing, or RDI's slot */
@@ -174,7 +157,8 @@ static void gen_lookup(struct jbuf *b, const struct jit_env *env, int user,
 	/* another page: its TLB entry, as jit_run's tlb_fetch_page */
 	j_patch(page, b->p);
 	miss[nmiss++] = gen_code_page(b, need);
-	gen_new_window(b);
+	j_mov_mr(b, 8, jmem(HRBX, OFF(fetch_vpn)), HRSI);
+	j_mov_mr(b, 8, jmem(HRBX, OFF(fetch_hva)), HRCX);
 	j_patch(j_jmp(b), have);
 	for (int i = 0; i < nmiss; i++)
 		j_patch(miss[i], env->exit);
