@@ -194,6 +194,37 @@ static void test_invlpg(void)
 	emu_test_free(t);
 }
 
+/*
+ *	mov rax, [0x40000000]	; a 1G page (PDPT entry 1)
+ *	mov [0x11008], rbx	; now not present
+ *	invlpg [0x7fe00000]	; the same 1G page, another 2M of it
+ *	mov rcx, [0x40000000]	; #PF
+ *	hlt
+ */
+static const uint8_t invlpg_1g[] = {
+	0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x00, 0x40, 0x48, 0x89, 0x1c, 0x25,
+	0x08, 0x10, 0x01, 0x00, 0x0f, 0x01, 0x3c, 0x25, 0x00, 0x00, 0xe0, 0x7f,
+	0x48, 0x8b, 0x0c, 0x25, 0x00, 0x00, 0x00, 0x40, 0xf4 };
+
+/*
+ * INVLPG of an address 1022 MiB into a 1G page drops the translation the
+ * page gave its first 4K: the TLB keeps large pages' entries of other
+ * GiBs across an INVLPG, but not of the one it names.
+ */
+static void test_invlpg_1g(void)
+{
+	struct emu_test *t = emu_test_init64();
+
+	emu_test_w64(t, EMU_TEST_PML4 + 0x1008, 0x87);	/* 1G page at 0 */
+	emu_test_w64(t, 0x0, 0x5555);
+	t->cpu.gpr[R_BX] = 0;
+	emu_test_run(t, invlpg_1g, sizeof(invlpg_1g));
+	CHECK_EQ(t->cpu.gpr[R_AX], 0x5555);
+	CHECK_EQ(emu_test_vector(t), EXC_PF);
+	CHECK_EQ(t->cpu.cr2, 0x40000000);
+	emu_test_free(t);
+}
+
 static void test_triple_fault(void)
 {
 	struct emu_test *t = emu_test_init64();
@@ -480,6 +511,7 @@ int main(void)
 	RUN(test_pf_nx);
 	RUN(test_accessed_dirty);
 	RUN(test_invlpg);
+	RUN(test_invlpg_1g);
 	RUN(test_triple_fault);
 	RUN(test_addressing64);
 	RUN(test_real_mode_16bit_addressing);

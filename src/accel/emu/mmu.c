@@ -50,13 +50,21 @@ void tlb_flush(struct emu_cpu *cpu, bool global)
  * large page (which one covers lin is not recorded; entries of 4K pages
  * elsewhere stay, and Linux invalidates user 4K pages far more often).
  */
+/*
+ * INVLPG: the page's own entry and any from a large page that may hold
+ * lin, i.e. any from a large page in lin's 1 GiB (a 2M, 4M or 1G page
+ * holding lin lies within it). Not all large pages' entries: Linux's
+ * INVLPGs are of user pages, and clearing its kernel mappings (2M and
+ * 1G pages) at each doubled the page walks of a Debian boot.
+ */
 void tlb_flush_page(struct emu_cpu *cpu, uint64_t lin)
 {
 	uint64_t vpn = lin >> 12;
 
 	for (int i = 0; i < TLB_SIZE; i++)
 		if (tlb_vpn(&cpu->tlb[i]) == vpn ||
-		    (cpu->tlb[i].perm & TLB_LARGE))
+		    ((cpu->tlb[i].perm & TLB_LARGE) &&
+		     tlb_vpn(&cpu->tlb[i]) >> 18 == vpn >> 18))
 			tlb_clear(&cpu->tlb[i]);
 	cpu->fetch_vpn = ~0ULL;
 	cpu->ip_end = NULL;
