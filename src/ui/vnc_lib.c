@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "ui/vnc_lib.h"
 
-#include <pthread.h>
-#include <stdio.h>
-
 #include "vmm/dynlib.h"
 
 /* Debian's libvncserver1 (libvncserver 0.9.14's pkg-config) */
@@ -17,23 +14,11 @@ static const struct dynlib_sym vnc_lib_syms[] = {
 };
 
 static struct vnc_lib vnc_lib;
-static char vnc_lib_err[256];
-static bool vnc_lib_ok;
-static pthread_once_t vnc_lib_once = PTHREAD_ONCE_INIT;
-
-static void vnc_lib_load(void)
-{
-	vnc_lib_ok = dynlib_open(VNC_SONAME, "--vnc", "libvncserver1",
-				 vnc_lib_syms,
-				 sizeof(vnc_lib_syms) / sizeof(vnc_lib_syms[0]),
-				 &vnc_lib, vnc_lib_err, sizeof(vnc_lib_err));
-}
+static struct dynlib vnc_lib_dl =
+	DYNLIB_INIT(VNC_SONAME, "--vnc", "libvncserver1", vnc_lib_syms,
+		    &vnc_lib);
 
 const struct vnc_lib *vnc_lib_get(char *err, size_t errlen)
 {
-	pthread_once(&vnc_lib_once, vnc_lib_load);
-	if (vnc_lib_ok)
-		return &vnc_lib;
-	snprintf(err, errlen, "%s", vnc_lib_err);
-	return NULL;
+	return dynlib_get(&vnc_lib_dl, err, errlen);
 }

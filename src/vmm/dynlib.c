@@ -28,3 +28,18 @@ bool dynlib_open(const char *soname, const char *what, const char *pkg,
 	}
 	return true;
 }
+
+const void *dynlib_get(struct dynlib *d, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&d->lock);
+	if (!d->tried) {
+		d->ok = dynlib_open(d->soname, d->what, d->pkg, d->syms, d->n,
+				    d->table, d->err, sizeof(d->err));
+		d->tried = true;
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (d->ok)
+		return d->table;
+	snprintf(err, errlen, "%s", d->err);
+	return NULL;
+}

@@ -2,6 +2,7 @@
 #ifndef CVISOR_VMM_DYNLIB_H
 #define CVISOR_VMM_DYNLIB_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -36,5 +37,30 @@ struct dynlib_sym {
 bool dynlib_open(const char *soname, const char *what, const char *pkg,
 		 const struct dynlib_sym *syms, size_t n, void *table,
 		 char *err, size_t errlen);
+
+/*
+ * A library opened once, on its first dynlib_get: what dynlib_open takes,
+ * and what came of it. Defined static with DYNLIB_INIT.
+ */
+struct dynlib {
+	const char *soname, *what, *pkg;
+	const struct dynlib_sym *syms;
+	size_t n;
+	void *table;
+	pthread_mutex_t lock;
+	bool tried, ok;
+	char err[256];
+};
+
+#define DYNLIB_INIT(soname_, what_, pkg_, syms_, table_) {		\
+	.soname = (soname_), .what = (what_), .pkg = (pkg_),		\
+	.syms = (syms_), .n = sizeof(syms_) / sizeof((syms_)[0]),	\
+	.table = (table_), .lock = PTHREAD_MUTEX_INITIALIZER }
+
+/*
+ * d's table once its library is open (the first call opens it), or NULL
+ * with dynlib_open's line in err, each time. Thread-safe.
+ */
+const void *dynlib_get(struct dynlib *d, char *err, size_t errlen);
 
 #endif
