@@ -368,11 +368,6 @@ static const char *kvm_read_image(struct state_reader *r, int kvm_fd,
 	return NULL;
 }
 
-static bool canonical(uint64_t v)
-{
-	return (uint64_t)((int64_t)(v << 16) >> 16) == v;
-}
-
 static const char *check_sregs(struct kvm_sregs *s, const struct kvm_regs *g,
 			       char *buf, size_t len)
 {
@@ -402,7 +397,7 @@ static const char *check_sregs(struct kvm_sregs *s, const struct kvm_regs *g,
 		return "long mode without CR4.PAE";
 	if (lma && s->cs.l && s->cs.db)
 		return "CS has both L and D/B set in long mode";
-	if (lma && s->cs.l ? !canonical(g->rip) : g->rip >> 32)
+	if (lma && s->cs.l ? !x86_canonical(g->rip) : g->rip >> 32)
 		return "RIP out of range for the code segment";
 	if ((s->apic_base & ~APIC_BASE_VALID) ||
 	    ((s->apic_base & APIC_BASE_EXTD) && !(s->apic_base & APIC_BASE_EN)))

@@ -459,7 +459,7 @@ void mem_stack_canonical(struct emu_cpu *cpu, uint64_t lin, unsigned size);
  */
 static inline void branch_check(struct emu_cpu *cpu, uint64_t target)
 {
-	if (cpu->code64 && (uint64_t)((int64_t)(target << 16) >> 16) != target)
+	if (cpu->code64 && !x86_canonical(target))
 		cpu_raise(cpu, EXC_GP, 0);
 }
 

@@ -200,7 +200,7 @@ static inline const uint8_t *dc_next(struct emu_cpu *cpu)
  * A branch to a non-canonical target: the general decoder runs it again
  * and raises the #GP at it, with nothing changed (branch_check)
  */
-#define NONCANON(t)	((uint64_t)((int64_t)((t) << 16) >> 16) != (t))
+#define NONCANON(t)	(!x86_canonical(t))
 
 #define ALU(op, a, b)	((op) == 0 ? (a) + (b) : (op) == 1 ? (a) | (b) : \
 			 (op) == 4 ? (a) & (b) : (op) == 6 ? (a) ^ (b) : \

@@ -95,7 +95,7 @@ static void deliver_prot(struct emu_cpu *cpu, int vec, bool has_err,
 	if (pm64)
 		target |= hi << 32;
 	/* a 64-bit gate's non-canonical offset: #GP(0) before any push */
-	if (pm64 && (uint64_t)((int64_t)(target << 16) >> 16) != target)
+	if (pm64 && !x86_canonical(target))
 		cpu_raise(cpu, EXC_GP, 0);
 	else if (gsz == 2)
 		target &= 0xffff;

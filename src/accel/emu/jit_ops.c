@@ -49,11 +49,6 @@ static void gen_target_check(struct jgen *g)
 	jit_miss_if(g, 7);			/* ja */
 }
 
-static bool noncanonical(uint64_t v)
-{
-	return (uint64_t)((int64_t)(v << 16) >> 16) != v;
-}
-
 /* Guest register r (64 bits) = host register v */
 static void gen_set64(struct jgen *g, int r, int v)
 {
@@ -617,7 +612,7 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 		break;
 	case DC_CALL:
 	case DC_CALL_RM:
-		if (e->kind == DC_CALL && noncanonical(g->next + e->imm)) {
+		if (e->kind == DC_CALL && !x86_canonical(g->next + e->imm)) {
 			jit_add_exit(g, j_jmp(b), X_MISS, g->rip, g->idx);
 			break;
 		}
@@ -645,7 +640,7 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 		jit_gen_dyn_exit(g);
 		break;
 	case DC_JMP:
-		if (noncanonical(g->next + e->imm))
+		if (!x86_canonical(g->next + e->imm))
 			jit_add_exit(g, j_jmp(b), X_MISS, g->rip, g->idx);
 		else
 			jit_gen_chain(g, g->next + e->imm, g->idx + 1);
@@ -658,7 +653,7 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 		break;
 	case DC_JCC:
 		/* taken towards a non-canonical target: the interpreter's */
-		if (noncanonical(g->next + e->imm))
+		if (!x86_canonical(g->next + e->imm))
 			jit_miss_if(g, e->op);
 		else
 			jit_add_exit(g, j_jcc(b, e->op), X_CHAIN,

@@ -97,11 +97,6 @@ static void set_bits32(struct emu_cpu *cpu, uint32_t *pte, uint32_t bits)
 		dirty_mark(cpu, pte);
 }
 
-static bool canonical(uint64_t lin)
-{
-	return (uint64_t)((int64_t)(lin << 16) >> 16) == lin;
-}
-
 /*
  * The canonical check of an access of size bytes at lin as a whole, before
  * any of its pages is walked: one that starts in canonical space and ends
@@ -110,7 +105,8 @@ static bool canonical(uint64_t lin)
 static void canonical_range(struct emu_cpu *cpu, uint64_t lin, unsigned size,
 			    bool stack)
 {
-	if (cpu->lma && (!canonical(lin) || !canonical(lin + size - 1)))
+	if (cpu->lma &&
+	    (!x86_canonical(lin) || !x86_canonical(lin + size - 1)))
 		cpu_raise(cpu, stack ? EXC_SS : EXC_GP, 0);
 }
 
@@ -141,7 +137,7 @@ static struct tlb_entry *tlb_fill(struct emu_cpu *cpu, uint64_t lin,
 		uint64_t *ptes[4];
 
 		/* a stack reference's is #SS(0) (SDM vol. 1 3.3.7.1) */
-		if (cpu->lma && !canonical(lin))
+		if (cpu->lma && !x86_canonical(lin))
 			cpu_raise(cpu, acc != ACC_X && cpu->stack_ref ?
 				  EXC_SS : EXC_GP, 0);
 		if (!cpu->lma) {

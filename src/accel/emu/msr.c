@@ -57,11 +57,6 @@ static bool is_apic_msr(uint32_t msr)
 	       (msr >= 0x800 && msr <= 0x8ff);
 }
 
-static bool canonical(uint64_t v)
-{
-	return (uint64_t)((int64_t)(v << 16) >> 16) == v;
-}
-
 /*
  * struct pvclock_vcpu_time_info: version, pad, tsc_timestamp, system_time,
  * tsc_to_system_mul, tsc_shift, flags. ns = ((tsc - stamp) << shift) * mul
@@ -177,7 +172,7 @@ bool msr_write(struct emu_cpu *cpu, uint32_t msr, uint64_t val)
 	case MSR_FS_BASE:
 	case MSR_GS_BASE:
 	case MSR_KERNEL_GS_BASE:
-		if (!canonical(val))
+		if (!x86_canonical(val))
 			return false;
 		if (msr == MSR_LSTAR)
 			cpu->lstar = val;

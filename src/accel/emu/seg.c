@@ -126,8 +126,7 @@ static void load_cs(struct emu_cpu *cpu, uint16_t sel, unsigned rpl,
 			  sel);
 	if (!((lo >> 47) & 1))
 		cpu_raise(cpu, EXC_NP, sel & ~3);
-	if (cpu->lma && ((lo >> 53) & 1) &&
-	    (uint64_t)((int64_t)(ip << 16) >> 16) != ip)
+	if (cpu->lma && ((lo >> 53) & 1) && !x86_canonical(ip))
 		cpu_raise(cpu, EXC_GP, 0);
 	seg_from_desc(&cpu->seg[SEG_CS], (sel & ~3) | rpl, lo);
 	cpu_update_mode(cpu);

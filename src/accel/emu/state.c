@@ -35,11 +35,6 @@ static void get_seg(struct state_reader *r, struct x86_segment *s, int *err)
 	SREAD_SEGMENT(r, s, err);
 }
 
-static bool canonical(uint64_t v)
-{
-	return (uint64_t)((int64_t)(v << 16) >> 16) == v;
-}
-
 /* The segment registers in the order they are written. */
 static struct x86_segment *cpu_seg(struct emu_cpu *c, int i)
 {
@@ -185,7 +180,7 @@ static const char *check_cpu(struct emu_cpu *c, char *buf, size_t len)
 	for (int i = 0; i < 8; i++) {
 		const struct x86_segment *s = cpu_seg(c, i);
 
-		if (s->type > 15 || s->dpl > 3 || !canonical(s->base)) {
+		if (s->type > 15 || s->dpl > 3 || !x86_canonical(s->base)) {
 			snprintf(buf, len, "%s: type %u, DPL %u or base %#llx "
 				 "out of range", seg_names[i], s->type, s->dpl,
 				 (unsigned long long)s->base);
@@ -208,12 +203,12 @@ static const char *check_cpu(struct emu_cpu *c, char *buf, size_t len)
 		return "CS has both L and D/B set in long mode";
 	if ((c->rflags & FL_VM) && (lma || !(c->cr0 & X86_CR0_PE)))
 		return "RFLAGS.VM outside protected mode";
-	if (lma && cs->l ? !canonical(c->rip) : c->rip >> 32)
+	if (lma && cs->l ? !x86_canonical(c->rip) : c->rip >> 32)
 		return "RIP out of range for the code segment";
-	if (!canonical(c->gdt.base) || !canonical(c->idt.base))
+	if (!x86_canonical(c->gdt.base) || !x86_canonical(c->idt.base))
 		return "GDTR or IDTR base not canonical";
-	if (!canonical(c->lstar) || !canonical(c->cstar) ||
-	    !canonical(c->kernel_gs_base))
+	if (!x86_canonical(c->lstar) || !x86_canonical(c->cstar) ||
+	    !x86_canonical(c->kernel_gs_base))
 		return "LSTAR, CSTAR or KERNEL_GS_BASE not canonical";
 	if (c->sfmask >> 32 || c->tsc_aux >> 32)
 		return "SFMASK or TSC_AUX wider than 32 bits";

@@ -6,7 +6,14 @@
 #ifndef CVISOR_ARCH_X86_REGS_H
 #define CVISOR_ARCH_X86_REGS_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+/* A 64-bit linear address is canonical (48-bit): bits 63..47 all equal */
+static inline bool x86_canonical(uint64_t v)
+{
+	return (uint64_t)((int64_t)(v << 16) >> 16) == v;
+}
 
 struct x86_regs {
 	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp;
