@@ -108,14 +108,13 @@ poke "$T/dirty.qcow2" lowref
 python3 -c "import struct,sys; f=open(sys.argv[1],'r+b'); f.seek(72); v=struct.unpack('>Q',f.read(8))[0]; f.seek(72); f.write(struct.pack('>Q',v|1))" "$T/dirty.qcow2"
 ok img_dirty_repaired_on_open bash -c "$C img snapshot -c s $T/dirty.qcow2 && qcheck $T/dirty.qcow2 && qemu-img info $T/dirty.qcow2 --output=json | grep -q '\"dirty-flag\": false' && qemu-img compare -q $T/src.raw $T/dirty.qcow2"
 
-# (qemu-img's PBKDF timing fails now and then on a busy host: try again)
+# qemu-img's PBKDF2 benchmark gives up now and then on a busy host:
+# qemu_retry (luks_lib.sh) tries it again
+. "$(dirname "$0")/luks_lib.sh"
 make_luks() {
-	for _ in 1 2 3 4 5; do
-		qemu-img create -q --object secret,id=k,data=pw -f qcow2 \
-			-o encrypt.format=luks,encrypt.key-secret=k,encrypt.iter-time=10 \
-			"$T/enc.qcow2" 1M 2>/dev/null && return 0
-	done
-	return 1
+	qemu_retry qemu-img create -q --object secret,id=k,data=pw -f qcow2 \
+		-o encrypt.format=luks,encrypt.key-secret=k,encrypt.iter-time=10 \
+		"$T/enc.qcow2" 1M
 }
 if make_luks; then
 	# info needs no key (as qemu-img); reading data without one is refused
