@@ -22,32 +22,16 @@
 #        BENCH_ACCEL=kvm|emu          force the accelerator
 #        BENCH_SIZE=MiB               image size (1024)
 set -u
-TOP=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${1:-build}
-[[ $BUILD == /* ]] || BUILD=$TOP/$BUILD
-CVISOR=${CVISOR:-$BUILD/cvisor}
-ASSETS=${CVISOR_ASSETS:-$HOME/.cache/cvisor/assets}
+. "$(dirname "$0")/lib.sh"
+bench_init blk_bench "${1:-}"
 RUNTIME=${BENCH_RUNTIME:-10}
 SIZE=${BENCH_SIZE:-1024}
-QEMU=${QEMU:-qemu-system-x86_64}
 JOBS="randread:4k:32 randwrite:4k:32 read:1m:32"
 
-skip() {
-	echo "SKIP: blk_bench: $*"
-	exit 0
-}
-
-[[ -x $CVISOR ]] || skip "no cvisor binary at $CVISOR"
-[[ -r $ASSETS/env ]] || skip "no guest assets in $ASSETS (make assets)"
-# shellcheck disable=SC1091
-. "$ASSETS/env"
-[[ -r ${CVISOR_KERNEL:-} && -r ${CVISOR_INITRD:-} ]] || skip "guest assets incomplete"
+bench_assets
 command -v "$QEMU" >/dev/null || skip "no $QEMU"
 command -v cpio >/dev/null || skip "no cpio"
 
-hw_kvm() {
-	[[ -w /dev/kvm ]] && [[ -d /sys/module/kvm_intel || -d /sys/module/kvm_amd ]]
-}
 ACCEL=${BENCH_ACCEL:-}
 if [[ -z $ACCEL ]]; then
 	if hw_kvm; then

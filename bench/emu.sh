@@ -32,28 +32,15 @@
 #        the VMM (all its threads) instead of wall-clock seconds: on a
 #        host loaded by other work, wall-clock times swing 2x and more
 set -u
-TOP=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${1:-build}
-[[ $BUILD == /* ]] || BUILD=$TOP/$BUILD
-CVISOR=${CVISOR:-$BUILD/cvisor}
-ASSETS=${CVISOR_ASSETS:-$HOME/.cache/cvisor/assets}
-QEMU=${QEMU:-qemu-system-x86_64}
+. "$(dirname "$0")/lib.sh"
+bench_init emu_bench "${1:-}"
 RUNS=${BENCH_RUNS:-3}
 IDLE=${BENCH_IDLE:-10}
 MEM=256
 LIMIT=${LIMIT:-900}
 
-skip() {
-	echo "SKIP: emu_bench: $*"
-	exit 0
-}
-
-[[ -x $CVISOR ]] || skip "no cvisor binary at $CVISOR"
-[[ -r $ASSETS/env ]] || skip "no guest assets in $ASSETS (make assets)"
-# shellcheck disable=SC1091
-. "$ASSETS/env"
+bench_assets
 . "$(dirname "$0")/rss.sh"
-[[ -r ${CVISOR_KERNEL:-} && -r ${CVISOR_INITRD:-} ]] || skip "guest assets incomplete"
 command -v "$QEMU" >/dev/null || skip "no $QEMU"
 
 # Each step of a workload prints "cvisor-bench: begin NAME" and

@@ -13,24 +13,13 @@
 #
 # Usage: bench/emu_rss.sh [build dir]      BENCH_RUNS=n  BENCH_BASE=...
 set -u
-TOP=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${1:-build}
-[[ $BUILD == /* ]] || BUILD=$TOP/$BUILD
-CVISOR=${CVISOR:-$BUILD/cvisor}
-ASSETS=${CVISOR_ASSETS:-$HOME/.cache/cvisor/assets}
+. "$(dirname "$0")/lib.sh"
+bench_init emu_rss "${1:-}"
 RUNS=${BENCH_RUNS:-3}
 MEM=256
 LIMIT=${LIMIT:-900}
 
-skip() {
-	echo "SKIP: emu_rss: $*"
-	exit 0
-}
-
-[[ -x $CVISOR ]] || skip "no cvisor binary at $CVISOR"
-[[ -r $ASSETS/env ]] || skip "no guest assets in $ASSETS (make assets)"
-# shellcheck disable=SC1091
-. "$ASSETS/env"
+bench_assets
 . "$(dirname "$0")/rss.sh"
 [[ -r ${CVISOR_DEBIAN_KERNEL:-} && -r ${CVISOR_DEBIAN_INITRD:-} ]] ||
 	skip "no Debian kernel in the assets (make assets)"

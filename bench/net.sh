@@ -13,31 +13,16 @@
 # Usage: bench/net.sh [build dir]        (BENCH_RUNTIME=seconds per direction)
 #        BENCH_ACCEL=emu bench/net.sh    smoke-test the script without KVM
 set -u
-TOP=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${1:-build}
-[[ $BUILD == /* ]] || BUILD=$TOP/$BUILD
-CVISOR=${CVISOR:-$BUILD/cvisor}
-ASSETS=${CVISOR_ASSETS:-$HOME/.cache/cvisor/assets}
+. "$(dirname "$0")/lib.sh"
+bench_init net_bench "${1:-}"
 RUNTIME=${BENCH_RUNTIME:-10}
-QEMU=${QEMU:-qemu-system-x86_64}
-
-skip() {
-	echo "SKIP: net_bench: $*"
-	exit 0
-}
-
-[[ -x $CVISOR ]] || skip "no cvisor binary at $CVISOR"
-[[ -r $ASSETS/env ]] || skip "no guest assets in $ASSETS (make assets)"
-# shellcheck disable=SC1091
-. "$ASSETS/env"
-[[ -r ${CVISOR_KERNEL:-} && -r ${CVISOR_INITRD:-} ]] || skip "guest assets incomplete"
+bench_assets
 command -v iperf3 >/dev/null || skip "no iperf3 on the host to put in the guest"
 command -v "$QEMU" >/dev/null || skip "no $QEMU"
 command -v cpio >/dev/null || skip "no cpio"
 ACCEL=${BENCH_ACCEL:-kvm}
 if [[ $ACCEL == kvm ]]; then
-	[[ -w /dev/kvm ]] && [[ -d /sys/module/kvm_intel || -d /sys/module/kvm_amd ]] ||
-		skip "no hardware KVM on this host"
+	hw_kvm || skip "no hardware KVM on this host"
 	QEMU_ACCEL="accel=kvm -cpu host"
 else
 	echo "warning: BENCH_ACCEL=$ACCEL compares emulators, not virtio-net"
