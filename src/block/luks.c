@@ -18,6 +18,7 @@
 
 #include "block/luks.h"
 #include "block/sector_cipher.h"
+#include "vmm/bytes.h"
 
 /* Offsets in the on-disk header (spec, figure 1). */
 #define OFF_VERSION   6
@@ -36,20 +37,6 @@
 /* A header asking for more is taken as corrupt, not as hours of PBKDF2. */
 
 static const uint8_t magic[6] = { 'L', 'U', 'K', 'S', 0xba, 0xbe };
-
-static uint32_t get32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-	       ((uint32_t)p[2] << 8) | p[3];
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 /* dst is zeroed: what follows a terminator is dropped, as a writer would */
 static void get_str(char *dst, const uint8_t *src, size_t field)
@@ -84,7 +71,7 @@ static int parse_slot(struct luks_header *h, unsigned i, const uint8_t *p,
 		      uint64_t area_len, char *err, size_t errlen)
 {
 	struct luks_slot *s = &h->slots[i];
-	uint32_t state = get32(p);
+	uint32_t state = get_be32(p);
 	uint64_t start;
 
 	if (state != LUKS_SLOT_ACTIVE && state != LUKS_SLOT_DEAD) {
@@ -93,10 +80,10 @@ static int parse_slot(struct luks_header *h, unsigned i, const uint8_t *p,
 		return -EINVAL;
 	}
 	s->active = state == LUKS_SLOT_ACTIVE;
-	s->iterations = get32(p + 4);
+	s->iterations = get_be32(p + 4);
 	memcpy(s->salt, p + 8, LUKS_SALT_LEN);
-	s->offset = get32(p + 40);
-	s->stripes = get32(p + 44);
+	s->offset = get_be32(p + 40);
+	s->stripes = get_be32(p + 44);
 	if (!s->active)
 		return 0;
 	if (!s->iterations || s->iterations > LUKS_MAX_ITERS) {
@@ -138,11 +125,11 @@ int luks_parse(struct luks_header *h, const uint8_t *buf, size_t len,
 	get_str(h->cipher, buf + OFF_CIPHER, 32);
 	get_str(h->mode, buf + OFF_MODE, 32);
 	get_str(h->hash, buf + OFF_HASH, 32);
-	h->payload_offset = get32(buf + OFF_PAYLOAD);
-	h->key_bytes = get32(buf + OFF_KEYBYTES);
+	h->payload_offset = get_be32(buf + OFF_PAYLOAD);
+	h->key_bytes = get_be32(buf + OFF_KEYBYTES);
 	memcpy(h->mk_digest, buf + OFF_DIGEST, LUKS_DIGEST_LEN);
 	memcpy(h->mk_salt, buf + OFF_MKSALT, LUKS_SALT_LEN);
-	h->mk_iterations = get32(buf + OFF_MKITER);
+	h->mk_iterations = get_be32(buf + OFF_MKITER);
 	get_str(h->uuid, buf + OFF_UUID, 40);
 	if (!EVP_get_digestbyname(h->hash) ||
 	    EVP_MD_get_size(EVP_get_digestbyname(h->hash)) < LUKS_DIGEST_LEN) {
@@ -188,21 +175,21 @@ void luks_serialize(const struct luks_header *h, uint8_t buf[LUKS_PHDR_SIZE])
 	put_str(buf + OFF_CIPHER, h->cipher, 32);
 	put_str(buf + OFF_MODE, h->mode, 32);
 	put_str(buf + OFF_HASH, h->hash, 32);
-	put32(buf + OFF_PAYLOAD, h->payload_offset);
-	put32(buf + OFF_KEYBYTES, h->key_bytes);
+	put_be32(buf + OFF_PAYLOAD, h->payload_offset);
+	put_be32(buf + OFF_KEYBYTES, h->key_bytes);
 	memcpy(buf + OFF_DIGEST, h->mk_digest, LUKS_DIGEST_LEN);
 	memcpy(buf + OFF_MKSALT, h->mk_salt, LUKS_SALT_LEN);
-	put32(buf + OFF_MKITER, h->mk_iterations);
+	put_be32(buf + OFF_MKITER, h->mk_iterations);
 	put_str(buf + OFF_UUID, h->uuid, 40);
 	for (unsigned i = 0; i < LUKS_NUM_SLOTS; i++) {
 		const struct luks_slot *s = &h->slots[i];
 		uint8_t *p = buf + OFF_SLOTS + i * SLOT_SIZE;
 
-		put32(p, s->active ? LUKS_SLOT_ACTIVE : LUKS_SLOT_DEAD);
-		put32(p + 4, s->iterations);
+		put_be32(p, s->active ? LUKS_SLOT_ACTIVE : LUKS_SLOT_DEAD);
+		put_be32(p + 4, s->iterations);
 		memcpy(p + 8, s->salt, LUKS_SALT_LEN);
-		put32(p + 40, s->offset);
-		put32(p + 44, s->stripes);
+		put_be32(p + 40, s->offset);
+		put_be32(p + 44, s->stripes);
 	}
 }
 

@@ -96,7 +96,7 @@ static int load_l1(struct qcow2 *s)
 	}
 	ret = block_fd_pread(s->fd, raw, bytes, s->l1_offset);
 	for (uint64_t i = 0; !ret && i < s->l1_size; i++)
-		s->l1[i] = be64(raw + i * 8);
+		s->l1[i] = get_be64(raw + i * 8);
 	free(raw);
 	return ret;
 }
@@ -144,9 +144,9 @@ static size_t header_bytes(int fd, uint64_t file_size)
 	uint64_t len = 2u << 20;
 
 	/* cluster_bits is checked by the parser; here it only bounds a read */
-	if (pread(fd, b, 4, 20) == 4 && be32(b) >= QCOW2_MIN_CLUSTER_BITS &&
-	    be32(b) <= QCOW2_MAX_CLUSTER_BITS)
-		len = 1ull << be32(b);
+	if (pread(fd, b, 4, 20) == 4 && get_be32(b) >= QCOW2_MIN_CLUSTER_BITS &&
+	    get_be32(b) <= QCOW2_MAX_CLUSTER_BITS)
+		len = 1ull << get_be32(b);
 	return (size_t)(file_size < len ? file_size : len);
 }
 

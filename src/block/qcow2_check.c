@@ -98,7 +98,7 @@ static int walk_l2(struct walk *w, uint64_t l2off, uint8_t *l2, bool active)
 	if (ret)
 		return ret;
 	for (uint64_t j = 0; j < n; j++) {
-		uint64_t e = be64(l2 + j * 8);
+		uint64_t e = get_be64(l2 + j * 8);
 
 		switch (qcow2_entry_type(s, e)) {
 		case QCOW2_COMPRESSED:
@@ -152,7 +152,7 @@ static int walk_l1(struct walk *w, uint64_t l1off, uint32_t l1_size,
 	inc(w, l1off, (uint64_t)l1_size * 8);
 	ret = block_fd_pread(s->fd, l1, (size_t)l1_size * 8, l1off);
 	for (uint32_t i = 0; !ret && i < l1_size; i++) {
-		uint64_t l2off = be64(l1 + i * 8) & QCOW2_OFFSET_MASK;
+		uint64_t l2off = get_be64(l1 + i * 8) & QCOW2_OFFSET_MASK;
 
 		if (!l2off || !aligned(w, l2off, "L2 table"))
 			continue;
@@ -282,7 +282,7 @@ static int check_copied(struct walk *w)
 		}
 		ret = block_fd_pread(s->fd, l2, s->cluster_size, l2off);
 		for (uint64_t j = 0; !ret && j < n; j++) {
-			uint64_t e = be64(l2 + j * 8), off = e & QCOW2_OFFSET_MASK;
+			uint64_t e = get_be64(l2 + j * 8), off = e & QCOW2_OFFSET_MASK;
 			enum qcow2_ctype t = qcow2_entry_type(s, e);
 
 			if (t != QCOW2_NORMAL && t != QCOW2_ZERO_ALLOC)

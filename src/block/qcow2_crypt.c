@@ -93,8 +93,8 @@ static int read_area(struct block_dev *dev, struct qcow2 *s, uint8_t **area,
 			 "encryption header extension", dev->path);
 		return -EINVAL;
 	}
-	s->crypt_off = be64(e->data);
-	s->crypt_len = be64(e->data + 8);
+	s->crypt_off = get_be64(e->data);
+	s->crypt_len = get_be64(e->data + 8);
 	if (fstat(s->fd, &st) < 0)
 		return -errno;
 	if (!s->crypt_off || (s->crypt_off & (s->cluster_size - 1)) ||

@@ -18,7 +18,7 @@ static int parse_exts(struct qcow2 *s, const uint8_t *buf, uint64_t start,
 	uint64_t p = start;
 
 	while (p + 8 <= end) {
-		uint32_t type = be32(buf + p), len = be32(buf + p + 4);
+		uint32_t type = get_be32(buf + p), len = get_be32(buf + p + 4);
 		struct qcow2_ext *e;
 
 		p += 8;
@@ -105,11 +105,11 @@ static int parse_v3_fields(struct qcow2 *s, const uint8_t *buf, size_t len,
 			 len);
 		return -EINVAL;
 	}
-	s->incompat = be64(buf + 72);
-	s->compat = be64(buf + 80);
-	s->autoclear = be64(buf + 88);
-	s->refcount_order = be32(buf + 96);
-	s->header_len = be32(buf + 100);
+	s->incompat = get_be64(buf + 72);
+	s->compat = get_be64(buf + 80);
+	s->autoclear = get_be64(buf + 88);
+	s->refcount_order = get_be32(buf + 96);
+	s->header_len = get_be32(buf + 100);
 	if (s->header_len < 104 || s->header_len > len ||
 	    s->header_len > s->cluster_size) {
 		snprintf(err, errlen, "invalid header length %u", s->header_len);
@@ -155,7 +155,7 @@ int qcow2_parse_header(struct qcow2 *s, const uint8_t *buf, size_t len,
 	uint64_t l2_cover, need_l1, ext_end;
 	int ret;
 
-	if (len < 4 || be32(buf) != QCOW2_MAGIC) {
+	if (len < 4 || get_be32(buf) != QCOW2_MAGIC) {
 		snprintf(err, errlen, "not a qcow2 image");
 		return -EINVAL;
 	}
@@ -163,22 +163,22 @@ int qcow2_parse_header(struct qcow2 *s, const uint8_t *buf, size_t len,
 		snprintf(err, errlen, "truncated qcow2 header (%zu bytes)", len);
 		return -EINVAL;
 	}
-	s->version = be32(buf + 4);
+	s->version = get_be32(buf + 4);
 	if (s->version != 2 && s->version != 3) {
 		snprintf(err, errlen, "unsupported qcow2 version %u", s->version);
 		return -ENOTSUP;
 	}
-	s->backing_offset = be64(buf + 8);
-	s->backing_size = be32(buf + 16);
-	s->cluster_bits = be32(buf + 20);
-	s->size = be64(buf + 24);
-	s->crypt_method = be32(buf + 32);
-	s->l1_size = be32(buf + 36);
-	s->l1_offset = be64(buf + 40);
-	s->reftable_offset = be64(buf + 48);
-	s->reftable_clusters = be32(buf + 56);
-	s->nb_snapshots = be32(buf + 60);
-	s->snapshots_offset = be64(buf + 64);
+	s->backing_offset = get_be64(buf + 8);
+	s->backing_size = get_be32(buf + 16);
+	s->cluster_bits = get_be32(buf + 20);
+	s->size = get_be64(buf + 24);
+	s->crypt_method = get_be32(buf + 32);
+	s->l1_size = get_be32(buf + 36);
+	s->l1_offset = get_be64(buf + 40);
+	s->reftable_offset = get_be64(buf + 48);
+	s->reftable_clusters = get_be32(buf + 56);
+	s->nb_snapshots = get_be32(buf + 60);
+	s->snapshots_offset = get_be64(buf + 64);
 
 	if (s->cluster_bits < QCOW2_MIN_CLUSTER_BITS ||
 	    s->cluster_bits > QCOW2_MAX_CLUSTER_BITS) {

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "block/qcow2.h"
+#include "vmm/bytes.h"
 
 struct sector_cipher;
 struct luks_header;
@@ -157,43 +158,6 @@ struct qcow2 {
 	struct luks_header *luks;
 	uint8_t *crypt_buf; /* writes encrypt here (under lock), BOUNCE bytes */
 };
-
-static inline uint64_t be64(const uint8_t *p)
-{
-	return ((uint64_t)p[0] << 56) | ((uint64_t)p[1] << 48) |
-	       ((uint64_t)p[2] << 40) | ((uint64_t)p[3] << 32) |
-	       ((uint64_t)p[4] << 24) | ((uint64_t)p[5] << 16) |
-	       ((uint64_t)p[6] << 8) | p[7];
-}
-
-static inline uint32_t be32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-	       ((uint32_t)p[2] << 8) | p[3];
-}
-
-static inline uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static inline void put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static inline void put_be32(uint8_t *p, uint32_t v)
-{
-	for (int i = 3; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static inline void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 static inline uint64_t qcow2_align_up(uint64_t v, uint64_t a)
 {

@@ -59,7 +59,7 @@ int qcow2_get_entry(struct qcow2 *s, uint64_t vofs, uint64_t *entry)
 	ret = qcow2_cache_get(s, &s->l2_cache, off, &l2);
 	if (ret)
 		return ret;
-	*entry = be64(l2 + l2_index(s, vofs) * 8);
+	*entry = get_be64(l2 + l2_index(s, vofs) * 8);
 	return 0;
 }
 
@@ -260,7 +260,7 @@ static int set_entries(struct qcow2 *s, uint64_t vofs, const uint64_t *val,
 	if (ret)
 		return ret;
 	for (uint64_t k = 0; k < n; k++) {
-		old[k] = be64(l2 + (first + k) * 8);
+		old[k] = get_be64(l2 + (first + k) * 8);
 		put_be64(l2 + (first + k) * 8, val[k]);
 	}
 	ret = block_fd_pwrite(s->fd, l2 + first * 8, n * 8, l2off + first * 8);

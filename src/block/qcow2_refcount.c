@@ -77,7 +77,7 @@ int qcow2_load_reftable(struct qcow2 *s, char *err, size_t errlen)
 		goto out;
 	}
 	for (uint64_t i = 0; i < s->reftable_entries; i++)
-		s->reftable[i] = be64(raw + i * 8);
+		s->reftable[i] = get_be64(raw + i * 8);
 	if (fstat(s->fd, &st) < 0) {
 		ret = -errno;
 		goto out;

@@ -36,15 +36,15 @@ static int read_one(struct qcow2 *s, uint64_t *pos, struct qcow2_snapshot *sn,
 
 	if (ret)
 		return ret;
-	sn->l1_offset = be64(h);
-	sn->l1_size = be32(h + 8);
-	id_len = be16(h + 12);
-	name_len = be16(h + 14);
-	sn->date_sec = be32(h + 16);
-	sn->date_nsec = be32(h + 20);
-	sn->vm_clock_nsec = be64(h + 24);
-	sn->vm_state_size = be32(h + 32);
-	sn->extra_len = be32(h + 36);
+	sn->l1_offset = get_be64(h);
+	sn->l1_size = get_be32(h + 8);
+	id_len = get_be16(h + 12);
+	name_len = get_be16(h + 14);
+	sn->date_sec = get_be32(h + 16);
+	sn->date_nsec = get_be32(h + 20);
+	sn->vm_clock_nsec = get_be64(h + 24);
+	sn->vm_state_size = get_be32(h + 32);
+	sn->extra_len = get_be32(h + 36);
 	if (sn->extra_len > SN_MAX_EXTRA ||
 	    (uint64_t)sn->l1_size * 8 > QCOW2_MAX_L1_BYTES ||
 	    (sn->l1_offset & (s->cluster_size - 1)) ||
@@ -59,10 +59,10 @@ static int read_one(struct qcow2 *s, uint64_t *pos, struct qcow2_snapshot *sn,
 		return ret;
 	sn->disk_size = s->size;
 	if (sn->extra_len >= 8)
-		sn->vm_state_size = be64(ex);
+		sn->vm_state_size = get_be64(ex);
 	if (sn->extra_len >= 16)
-		sn->disk_size = be64(ex + 8);
-	sn->icount = sn->extra_len >= 24 ? be64(ex + 16) : UINT64_MAX;
+		sn->disk_size = get_be64(ex + 8);
+	sn->icount = sn->extra_len >= 24 ? get_be64(ex + 16) : UINT64_MAX;
 	if (sn->extra_len > 16) {
 		sn->extra = malloc(sn->extra_len - 16);
 		if (!sn->extra)
@@ -219,7 +219,7 @@ static int l1_walk(struct qcow2 *s, const uint64_t *l1, uint32_t l1_size,
 			ret = qcow2_cache_get(s, &s->l2_cache, l2off, &l2);
 			if (ret)
 				goto out;
-			e = be64(l2 + j * 8);
+			e = get_be64(l2 + j * 8);
 			switch (qcow2_entry_type(s, e)) {
 			case QCOW2_NORMAL:
 			case QCOW2_ZERO_ALLOC:
@@ -275,7 +275,7 @@ static int fix_l2(struct qcow2 *s, uint64_t l2off, bool shared)
 		ret = qcow2_cache_get(s, &s->l2_cache, l2off, &l2);
 		if (ret)
 			return ret;
-		e = be64(l2 + j * 8);
+		e = get_be64(l2 + j * 8);
 		switch (qcow2_entry_type(s, e)) {
 		case QCOW2_NORMAL:
 		case QCOW2_ZERO_ALLOC:
@@ -514,7 +514,7 @@ static int read_l1(struct qcow2 *s, const struct qcow2_snapshot *sn,
 		ret = block_fd_pread(s->fd, raw, (size_t)sn->l1_size * 8,
 				     sn->l1_offset);
 	for (uint32_t i = 0; !ret && i < sn->l1_size; i++)
-		l1[i] = be64(raw + i * 8);
+		l1[i] = get_be64(raw + i * 8);
 	free(raw);
 	if (ret)
 		free(l1);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "block/block.h"
+#include "vmm/bytes.h"
 
 #define VDI_SIGNATURE   0xbeda107fu
 #define VDI_VERSION_1_1 0x00010001u
@@ -45,34 +46,6 @@ enum {
 	H_UUID_LINK = 0x1a8,
 	H_UUID_PARENT = 0x1b8,
 };
-
-static inline uint32_t get_le32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return le32toh(v);
-}
-
-static inline uint64_t get_le64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return le64toh(v);
-}
-
-static inline void put_le32(uint8_t *p, uint32_t v)
-{
-	v = htole32(v);
-	memcpy(p, &v, 4);
-}
-
-static inline void put_le64(uint8_t *p, uint64_t v)
-{
-	v = htole64(v);
-	memcpy(p, &v, 8);
-}
 
 /* "img create -f vdi" (vdi_create.c) */
 int vdi_create(const char *path, uint64_t size, struct block_opts *o,

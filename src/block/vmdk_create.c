@@ -114,18 +114,18 @@ static int make_sparse(const char *path, uint64_t capacity, bool stream,
 		uint8_t *p = b + h.overhead * VMDK_SECTOR;
 		struct vmdk_header f = h;
 
-		vmdk_put_le64(p, gd_sec);
-		vmdk_put_le32(p + 12, VMDK_MARKER_GD);
+		put_le64(p, gd_sec);
+		put_le32(p + 12, VMDK_MARKER_GD);
 		f.gd_off = h.overhead + 1;
 		p += (1 + gd_sec) * VMDK_SECTOR;
-		vmdk_put_le64(p, 1);
-		vmdk_put_le32(p + 12, VMDK_MARKER_FOOTER);
+		put_le64(p, 1);
+		put_le32(p + 12, VMDK_MARKER_FOOTER);
 		vmdk_header_encode(p + VMDK_SECTOR, &f);
 	} else {
 		for (uint64_t i = 0; i < ngt; i++) {
-			vmdk_put_le32(b + h.rgd_off * VMDK_SECTOR + i * 4,
+			put_le32(b + h.rgd_off * VMDK_SECTOR + i * 4,
 				      (uint32_t)(h.rgd_off + gd_sec + i * 4));
-			vmdk_put_le32(b + h.gd_off * VMDK_SECTOR + i * 4,
+			put_le32(b + h.gd_off * VMDK_SECTOR + i * 4,
 				      (uint32_t)(h.gd_off + gd_sec + i * 4));
 		}
 	}

@@ -15,33 +15,33 @@
 
 void vmdk_header_decode(const uint8_t *b, struct vmdk_header *h)
 {
-	h->version = vmdk_le32(b + 4);
-	h->flags = vmdk_le32(b + 8);
-	h->capacity = vmdk_le64(b + 12);
-	h->grain = vmdk_le64(b + 20);
-	h->desc_off = vmdk_le64(b + 28);
-	h->desc_size = vmdk_le64(b + 36);
-	h->gtes = vmdk_le32(b + 44);
-	h->rgd_off = vmdk_le64(b + 48);
-	h->gd_off = vmdk_le64(b + 56);
-	h->overhead = vmdk_le64(b + 64);
-	h->compress = vmdk_le16(b + 77);
+	h->version = get_le32(b + 4);
+	h->flags = get_le32(b + 8);
+	h->capacity = get_le64(b + 12);
+	h->grain = get_le64(b + 20);
+	h->desc_off = get_le64(b + 28);
+	h->desc_size = get_le64(b + 36);
+	h->gtes = get_le32(b + 44);
+	h->rgd_off = get_le64(b + 48);
+	h->gd_off = get_le64(b + 56);
+	h->overhead = get_le64(b + 64);
+	h->compress = get_le16(b + 77);
 }
 
 void vmdk_header_encode(uint8_t *b, const struct vmdk_header *h)
 {
 	memset(b, 0, VMDK_SECTOR);
 	memcpy(b, VMDK_MAGIC, 4);
-	vmdk_put_le32(b + 4, h->version);
-	vmdk_put_le32(b + 8, h->flags);
-	vmdk_put_le64(b + 12, h->capacity);
-	vmdk_put_le64(b + 20, h->grain);
-	vmdk_put_le64(b + 28, h->desc_off);
-	vmdk_put_le64(b + 36, h->desc_size);
-	vmdk_put_le32(b + 44, h->gtes);
-	vmdk_put_le64(b + 48, h->rgd_off);
-	vmdk_put_le64(b + 56, h->gd_off);
-	vmdk_put_le64(b + 64, h->overhead);
+	put_le32(b + 4, h->version);
+	put_le32(b + 8, h->flags);
+	put_le64(b + 12, h->capacity);
+	put_le64(b + 20, h->grain);
+	put_le64(b + 28, h->desc_off);
+	put_le64(b + 36, h->desc_size);
+	put_le32(b + 44, h->gtes);
+	put_le64(b + 48, h->rgd_off);
+	put_le64(b + 56, h->gd_off);
+	put_le64(b + 64, h->overhead);
 	/* the line-ending probe that detects text-mode transfers */
 	memcpy(b + 73, "\n \r\n", 4);
 	b[77] = (uint8_t)h->compress;
@@ -63,7 +63,7 @@ static int read_footer(struct vmdk_extent *e, char *err, size_t errlen)
 			     (e->file_size & ~(VMDK_SECTOR - 1)) - 3 * VMDK_SECTOR);
 	if (ret)
 		return ret;
-	if (vmdk_le32(b + 8) != 0 || vmdk_le32(b + 12) != VMDK_MARKER_FOOTER ||
+	if (get_le32(b + 8) != 0 || get_le32(b + 12) != VMDK_MARKER_FOOTER ||
 	    memcmp(b + 512, VMDK_MAGIC, 4)) {
 		snprintf(err, errlen, "'%s': no footer before the end-of-stream "
 			 "marker (truncated stream-optimized image?)", e->path);
@@ -150,7 +150,7 @@ static int load_dir(struct vmdk_extent *e, uint64_t sector, uint32_t **out,
 	}
 	ret = block_fd_pread(e->fd, raw, bytes, sector * VMDK_SECTOR);
 	for (uint32_t i = 0; !ret && i < e->ngt; i++)
-		d[i] = vmdk_le32(raw + i * 4);
+		d[i] = get_le32(raw + i * 4);
 	free(raw);
 	if (ret) {
 		free(d);

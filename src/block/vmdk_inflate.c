@@ -53,9 +53,9 @@ static int inflate_grain(struct vmdk_extent *e, unsigned t, uint64_t gi,
 		return ret;
 	size = avail;
 	if (e->h.flags & VMDK_FLAG_MARKERS) {
-		if (avail < 12 || vmdk_le64(z) != gi * e->h.grain)
+		if (avail < 12 || get_le64(z) != gi * e->h.grain)
 			return -EIO; /* not the marker of this grain */
-		size = vmdk_le32(z + 8);
+		size = get_le32(z + 8);
 		if (!size || size > avail - 12)
 			return -EIO;
 		if (12 + size > got) {

@@ -15,6 +15,7 @@
 
 #include "block/block.h"
 #include "block/workers.h"
+#include "vmm/bytes.h"
 
 #define VMDK_SECTOR 512ull
 #define VMDK_MAGIC "KDMV"
@@ -103,34 +104,6 @@ struct vmdk {
 	unsigned n;
 	uint64_t size;
 };
-
-static inline uint16_t vmdk_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static inline uint32_t vmdk_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static inline uint64_t vmdk_le64(const uint8_t *p)
-{
-	return vmdk_le32(p) | (uint64_t)vmdk_le32(p + 4) << 32;
-}
-
-static inline void vmdk_put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline void vmdk_put_le64(uint8_t *p, uint64_t v)
-{
-	vmdk_put_le32(p, (uint32_t)v);
-	vmdk_put_le32(p + 4, (uint32_t)(v >> 32));
-}
 
 /* vmdk_desc.c: the text descriptor */
 struct vmdk_desc_extent {

@@ -42,7 +42,7 @@ int vmdk_gt_get(struct vmdk_extent *e, uint32_t idx, uint32_t **gt)
 		return -ENOMEM;
 	ret = block_fd_pread(e->fd, raw, bytes, e->gd[idx] * VMDK_SECTOR);
 	for (uint32_t i = 0; !ret && i < e->h.gtes; i++)
-		s->gt[i] = vmdk_le32(raw + i * 4);
+		s->gt[i] = get_le32(raw + i * 4);
 	free(raw);
 	if (ret)
 		return ret;
@@ -138,7 +138,7 @@ static int set_entry(struct vmdk_extent *e, const uint32_t *dir, uint32_t idx,
 
 	if (!dir || !dir[idx])
 		return 0;
-	vmdk_put_le32(b, sector);
+	put_le32(b, sector);
 	return block_fd_pwrite(e->fd, b, 4, dir[idx] * VMDK_SECTOR + slot * 4ull);
 }
 

@@ -49,8 +49,8 @@ bool vmdk_stream_empty(struct vmdk_extent *e)
 static void put_marker(uint8_t *b, uint64_t val, uint32_t type)
 {
 	memset(b, 0, VMDK_SECTOR);
-	vmdk_put_le64(b, val);
-	vmdk_put_le32(b + 12, type);
+	put_le64(b, val);
+	put_le32(b + 12, type);
 }
 
 int vmdk_stream_begin(struct vmdk_extent *e)
@@ -122,7 +122,7 @@ static int emit_gt(struct vmdk_stream *s, struct vmdk_extent *e)
 		return -ENOMEM;
 	put_marker(b, bytes / VMDK_SECTOR, VMDK_MARKER_GT);
 	for (uint32_t i = 0; i < e->h.gtes; i++)
-		vmdk_put_le32(b + VMDK_SECTOR + i * 4, s->gt[i]);
+		put_le32(b + VMDK_SECTOR + i * 4, s->gt[i]);
 	s->gd[s->cur_gt] = (uint32_t)(s->next / VMDK_SECTOR + 1);
 	ret = emit(s, e, b, bytes + VMDK_SECTOR);
 	free(b);
@@ -164,8 +164,8 @@ static int place_grain(struct vmdk_stream *s, struct vmdk_extent *e,
 	}
 	if (s->next / VMDK_SECTOR + total / VMDK_SECTOR > UINT32_MAX)
 		return -ENOSPC; /* table entries are 32-bit sectors */
-	vmdk_put_le64(out, gi * e->h.grain);
-	vmdk_put_le32(out + 8, (uint32_t)zlen);
+	put_le64(out, gi * e->h.grain);
+	put_le32(out + 8, (uint32_t)zlen);
 	memset(out + 12 + zlen, 0, total - 12 - zlen);
 	s->gt[gi % e->h.gtes] = (uint32_t)(s->next / VMDK_SECTOR);
 	s->gt_used = true;
@@ -285,7 +285,7 @@ int vmdk_stream_finish(struct vmdk_extent *e)
 		goto out;
 	put_marker(b, gd_bytes / VMDK_SECTOR, VMDK_MARKER_GD);
 	for (uint32_t i = 0; i < e->ngt; i++)
-		vmdk_put_le32(b + VMDK_SECTOR + i * 4, s->gd[i]);
+		put_le32(b + VMDK_SECTOR + i * 4, s->gd[i]);
 	f.gd_off = s->next / VMDK_SECTOR + 1;
 	p = b + VMDK_SECTOR + gd_bytes;
 	put_marker(p, 1, VMDK_MARKER_FOOTER);

@@ -65,7 +65,7 @@ static bool sized_by_current(const uint8_t *f)
 static uint64_t disk_sectors(const uint8_t *f)
 {
 	if (sized_by_current(f))
-		return vhd_get64(f + F_CUR_SIZE) / 512;
+		return get_be64(f + F_CUR_SIZE) / 512;
 	return (uint64_t)(f[F_CYLS] << 8 | f[F_CYLS + 1]) * f[F_HEADS] *
 	       f[F_SECTORS];
 }
@@ -85,7 +85,7 @@ static int read_footer(int fd, uint64_t size, uint8_t *f)
 
 	if (ret)
 		return ret;
-	if (is_footer(f) && vhd_get32(f + F_TYPE) != VHD_FIXED)
+	if (is_footer(f) && get_be32(f + F_TYPE) != VHD_FIXED)
 		return 0;
 	ret = block_fd_pread(fd, f, VHD_FOOTER_LEN, size - VHD_FOOTER_LEN);
 	if (ret)
@@ -152,7 +152,7 @@ static const char *scan_bat(struct vpc *s, uint64_t dyn_off, uint32_t *bad)
 static int open_dynamic(struct vpc *s, char *err, size_t errlen,
 			const char *path)
 {
-	uint64_t dyn_off = vhd_get64(s->footer + F_DATA_OFFSET);
+	uint64_t dyn_off = get_be64(s->footer + F_DATA_OFFSET);
 	uint8_t d[VHD_DYN_LEN];
 	const char *bad;
 	uint32_t bad_entry = 0;
@@ -175,9 +175,9 @@ static int open_dynamic(struct vpc *s, char *err, size_t errlen,
 			 (unsigned long long)dyn_off);
 		return -EINVAL;
 	}
-	s->block_size = vhd_get32(d + D_BLOCK_SIZE);
-	s->entries = vhd_get32(d + D_MAX_ENTRIES);
-	s->bat_off = vhd_get64(d + D_TABLE_OFFSET);
+	s->block_size = get_be32(d + D_BLOCK_SIZE);
+	s->entries = get_be32(d + D_MAX_ENTRIES);
+	s->bat_off = get_be64(d + D_TABLE_OFFSET);
 	if (s->block_size < 512 || (s->block_size & (s->block_size - 1))) {
 		snprintf(err, errlen, "'%s': invalid VHD block size %u", path,
 			 s->block_size);
@@ -251,12 +251,12 @@ static int vpc_open(struct block_dev *dev, int fd, char *err, size_t errlen)
 	}
 	ret = -EINVAL;
 	if (vhd_checksum(s->footer, VHD_FOOTER_LEN, F_CHECKSUM) !=
-	    vhd_get32(s->footer + F_CHECKSUM)) {
+	    get_be32(s->footer + F_CHECKSUM)) {
 		snprintf(err, errlen, "'%s': the VHD footer checksum is "
 			 "incorrect", dev->path);
 		goto err;
 	}
-	type = vhd_get32(s->footer + F_TYPE);
+	type = get_be32(s->footer + F_TYPE);
 	if (type == VHD_DIFF) {
 		ret = -ENOTSUP;
 		snprintf(err, errlen, "'%s': differencing VHD images are not "
@@ -412,7 +412,7 @@ static int vpc_alloc(struct vpc *s, uint64_t off, const uint8_t *p, size_t n)
 		return ret;
 	if (end + VHD_FOOTER_LEN > s->file_size)
 		s->file_size = end + VHD_FOOTER_LEN;
-	vhd_put32(be, (uint32_t)(host / 512));
+	put_be32(be, (uint32_t)(host / 512));
 	ret = block_fd_pwrite(s->fd, be, 4, s->bat_off + (uint64_t)idx * 4);
 	if (ret)
 		return ret;

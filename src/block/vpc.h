@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "block/block.h"
+#include "vmm/bytes.h"
 
 #define VHD_FOOTER_LEN  512u
 #define VHD_DYN_LEN     1024u
@@ -58,34 +59,6 @@ enum {
 	D_BLOCK_SIZE = 32,
 	D_CHECKSUM = 36,
 };
-
-static inline uint32_t vhd_get32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return be32toh(v);
-}
-
-static inline uint64_t vhd_get64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return be64toh(v);
-}
-
-static inline void vhd_put32(uint8_t *p, uint32_t v)
-{
-	v = htobe32(v);
-	memcpy(p, &v, 4);
-}
-
-static inline void vhd_put64(uint8_t *p, uint64_t v)
-{
-	v = htobe64(v);
-	memcpy(p, &v, 8);
-}
 
 /* The ones' complement of the byte sum, the checksum field counted as 0. */
 static inline uint32_t vhd_checksum(const uint8_t *p, size_t len,

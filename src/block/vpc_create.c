@@ -85,26 +85,26 @@ static void make_footer(uint8_t *f, uint32_t type, uint64_t sectors,
 {
 	memset(f, 0, VHD_FOOTER_LEN);
 	memcpy(f + F_COOKIE, "conectix", 8);
-	vhd_put32(f + F_FEATURES, 2); /* "reserved", always set */
-	vhd_put32(f + F_VERSION, 0x00010000);
-	vhd_put64(f + F_DATA_OFFSET,
+	put_be32(f + F_FEATURES, 2); /* "reserved", always set */
+	put_be32(f + F_VERSION, 0x00010000);
+	put_be64(f + F_DATA_OFFSET,
 		  type == VHD_FIXED ? VHD_NO_OFFSET : VHD_FOOTER_LEN);
-	vhd_put32(f + F_TIMESTAMP, (uint32_t)(time(NULL) - VHD_EPOCH));
+	put_be32(f + F_TIMESTAMP, (uint32_t)(time(NULL) - VHD_EPOCH));
 	memcpy(f + F_CREATOR_APP, "cvsr", 4);
-	vhd_put32(f + F_CREATOR_VER, 0x00010000);
+	put_be32(f + F_CREATOR_VER, 0x00010000);
 	memcpy(f + F_CREATOR_OS, "Wi2k", 4);
-	vhd_put64(f + F_ORIG_SIZE, sectors * 512);
-	vhd_put64(f + F_CUR_SIZE, sectors * 512);
+	put_be64(f + F_ORIG_SIZE, sectors * 512);
+	put_be64(f + F_CUR_SIZE, sectors * 512);
 	f[F_CYLS] = (uint8_t)(g.cyls >> 8);
 	f[F_CYLS + 1] = (uint8_t)g.cyls;
 	f[F_HEADS] = (uint8_t)g.heads;
 	f[F_SECTORS] = (uint8_t)g.secs;
-	vhd_put32(f + F_TYPE, type);
+	put_be32(f + F_TYPE, type);
 	if (getrandom(f + F_UUID, 16, 0) != 16)
-		vhd_put64(f + F_UUID, (uint64_t)time(NULL));
+		put_be64(f + F_UUID, (uint64_t)time(NULL));
 	f[F_UUID + 6] = (uint8_t)((f[F_UUID + 6] & 0x0f) | 0x40);
 	f[F_UUID + 8] = (uint8_t)((f[F_UUID + 8] & 0x3f) | 0x80);
-	vhd_put32(f + F_CHECKSUM, vhd_checksum(f, VHD_FOOTER_LEN, F_CHECKSUM));
+	put_be32(f + F_CHECKSUM, vhd_checksum(f, VHD_FOOTER_LEN, F_CHECKSUM));
 }
 
 static int write_fixed(int fd, const uint8_t *footer, uint64_t size,
@@ -132,12 +132,12 @@ static int write_dynamic(int fd, const uint8_t *footer, uint64_t size)
 	int ret;
 
 	memcpy(d + D_COOKIE, "cxsparse", 8);
-	vhd_put64(d + D_DATA_OFFSET, VHD_NO_OFFSET);
-	vhd_put64(d + D_TABLE_OFFSET, bat_off);
-	vhd_put32(d + D_VERSION, 0x00010000);
-	vhd_put32(d + D_MAX_ENTRIES, entries);
-	vhd_put32(d + D_BLOCK_SIZE, VHD_BLOCK);
-	vhd_put32(d + D_CHECKSUM, vhd_checksum(d, VHD_DYN_LEN, D_CHECKSUM));
+	put_be64(d + D_DATA_OFFSET, VHD_NO_OFFSET);
+	put_be64(d + D_TABLE_OFFSET, bat_off);
+	put_be32(d + D_VERSION, 0x00010000);
+	put_be32(d + D_MAX_ENTRIES, entries);
+	put_be32(d + D_BLOCK_SIZE, VHD_BLOCK);
+	put_be32(d + D_CHECKSUM, vhd_checksum(d, VHD_DYN_LEN, D_CHECKSUM));
 	bat = malloc(bat_len ? bat_len : 1);
 	if (!bat)
 		return -ENOMEM;

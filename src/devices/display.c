@@ -152,8 +152,8 @@ int display_create(const struct dev_env *env, struct display **out)
 	pci_device_init(pci, "display", DISPLAY_VENDOR, DISPLAY_DEVICE,
 			DISPLAY_CLASS, DISPLAY_REVISION, PCI_CFG_SIZE);
 	pci->ops = &display_pci_ops;
-	pci_set_u16(pci->cfg + PCI_SUBSYSTEM_VENDOR_ID, DISPLAY_SUBVENDOR);
-	pci_set_u16(pci->cfg + PCI_SUBSYSTEM_ID, DISPLAY_SUBDEVICE);
+	put_le16(pci->cfg + PCI_SUBSYSTEM_VENDOR_ID, DISPLAY_SUBVENDOR);
+	put_le16(pci->cfg + PCI_SUBSYSTEM_ID, DISPLAY_SUBDEVICE);
 	/* No interrupts: the pin register reads 0. */
 	pci->cfg[PCI_INTERRUPT_PIN] = 0;
 	ret = pci_device_add_bar(pci, BAR_VRAM, DISPLAY_VRAM_SIZE,

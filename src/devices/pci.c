@@ -48,13 +48,13 @@ void pci_device_init(struct pci_device *dev, const char *name,
 	dev->cfg_size = cfg_size == PCI_CFG_SIZE_EXT ? PCI_CFG_SIZE_EXT :
 						       PCI_CFG_SIZE;
 	dev->cap_end = PCI_CAP_START;
-	pci_set_u16(dev->cfg + PCI_VENDOR_ID, vendor);
-	pci_set_u16(dev->cfg + PCI_DEVICE_ID, device);
+	put_le16(dev->cfg + PCI_VENDOR_ID, vendor);
+	put_le16(dev->cfg + PCI_DEVICE_ID, device);
 	dev->cfg[PCI_REVISION_ID] = revision;
 	dev->cfg[PCI_CLASS_PROG] = class_code & 0xff;
-	pci_set_u16(dev->cfg + PCI_CLASS_DEVICE, class_code >> 8);
+	put_le16(dev->cfg + PCI_CLASS_DEVICE, class_code >> 8);
 	/* Memory decode, bus master and INTx disable are the guest's. */
-	pci_set_u16(dev->wmask + PCI_COMMAND, PCI_COMMAND_MEMORY |
+	put_le16(dev->wmask + PCI_COMMAND, PCI_COMMAND_MEMORY |
 		    PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE);
 	dev->wmask[PCI_INTERRUPT_LINE] = 0xff;
 	dev->cfg[PCI_INTERRUPT_PIN] = 1;	/* INTA */
@@ -85,10 +85,10 @@ int pci_device_add_bar(struct pci_device *dev, int bar, uint64_t size,
 	b->flags = flags & (PCI_BAR_MEM64 | PCI_BAR_PREFETCH);
 	mask = ~(size - 1);
 	off = PCI_BAR0 + 4 * bar;
-	pci_set_u32(dev->cfg + off, b->flags);
-	pci_set_u32(dev->wmask + off, (uint32_t)mask & ~0xfu);
+	put_le32(dev->cfg + off, b->flags);
+	put_le32(dev->wmask + off, (uint32_t)mask & ~0xfu);
 	if (flags & PCI_BAR_MEM64)
-		pci_set_u32(dev->wmask + off + 4, mask >> 32);
+		put_le32(dev->wmask + off + 4, mask >> 32);
 	return 0;
 }
 
@@ -127,8 +127,8 @@ int pci_device_add_cap(struct pci_device *dev, uint8_t id, const void *data,
 		dev->cfg[dev->last_cap + 1] = off;
 	else
 		dev->cfg[PCI_CAPABILITY_LIST] = off;
-	pci_set_u16(dev->cfg + PCI_STATUS,
-		    pci_get_u16(dev->cfg + PCI_STATUS) | PCI_STATUS_CAP_LIST);
+	put_le16(dev->cfg + PCI_STATUS,
+		    get_le16(dev->cfg + PCI_STATUS) | PCI_STATUS_CAP_LIST);
 	dev->last_cap = off;
 	dev->cap_end = off + len;
 	return off;
@@ -143,11 +143,11 @@ static bool pci_bar_want(const struct pci_device *dev, int i, uint64_t *addr)
 
 	if (!b->size)
 		return false;
-	if (!(pci_get_u16(dev->cfg + PCI_COMMAND) & PCI_COMMAND_MEMORY))
+	if (!(get_le16(dev->cfg + PCI_COMMAND) & PCI_COMMAND_MEMORY))
 		return false;
-	a = pci_get_u32(dev->cfg + off) & ~0xfULL;
+	a = get_le32(dev->cfg + off) & ~0xfULL;
 	if (b->flags & PCI_BAR_MEM64)
-		a |= (uint64_t)pci_get_u32(dev->cfg + off + 4) << 32;
+		a |= (uint64_t)get_le32(dev->cfg + off + 4) << 32;
 	if (a == 0 || a + b->size < a)
 		return false;
 	*addr = a;
@@ -322,7 +322,7 @@ static struct pci_device *pci_config_write_locked(struct pci_bus *bus,
 		dev->ops->config_write(dev, off, val, size);
 	if (pci_overlaps(off, size, PCI_COMMAND, 2)) {
 		pthread_mutex_lock(&bus->intx_lock);
-		dev->intx_disabled = pci_get_u16(dev->cfg + PCI_COMMAND) &
+		dev->intx_disabled = get_le16(dev->cfg + PCI_COMMAND) &
 				     PCI_COMMAND_INTX_DISABLE;
 		pci_intx_sync(dev);
 		pthread_mutex_unlock(&bus->intx_lock);
@@ -387,7 +387,7 @@ int pci_device_load(struct pci_device *dev, struct state_reader *r)
 	pthread_mutex_unlock(&bus->lock);
 	pthread_mutex_lock(&bus->intx_lock);
 	dev->intx_level = level != 0;
-	dev->intx_disabled = pci_get_u16(dev->cfg + PCI_COMMAND) &
+	dev->intx_disabled = get_le16(dev->cfg + PCI_COMMAND) &
 			     PCI_COMMAND_INTX_DISABLE;
 	pci_intx_sync(dev);
 	pthread_mutex_unlock(&bus->intx_lock);
@@ -501,17 +501,17 @@ int pci_register_device(struct pci_bus *bus, struct pci_device *dev)
 			pthread_mutex_unlock(&bus->lock);
 			return -ENOSPC;
 		}
-		pci_set_u32(dev->cfg + off, (uint32_t)a | b->flags);
+		put_le32(dev->cfg + off, (uint32_t)a | b->flags);
 		if (b->flags & PCI_BAR_MEM64)
-			pci_set_u32(dev->cfg + off + 4, a >> 32);
+			put_le32(dev->cfg + off + 4, a >> 32);
 		bus->mmio_next = a + b->size;
 	}
 	dev->bus = bus;
 	dev->slot = slot;
 	if (dev->cfg[PCI_INTERRUPT_PIN])
 		dev->cfg[PCI_INTERRUPT_LINE] = PCI_INTX_GSI(slot);
-	pci_set_u16(dev->cfg + PCI_COMMAND,
-		    pci_get_u16(dev->cfg + PCI_COMMAND) | PCI_COMMAND_MEMORY);
+	put_le16(dev->cfg + PCI_COMMAND,
+		    get_le16(dev->cfg + PCI_COMMAND) | PCI_COMMAND_MEMORY);
 	bus->devs[slot] = dev;
 	pthread_mutex_unlock(&bus->lock);
 	pci_sync_bars(bus, dev);

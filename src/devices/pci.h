@@ -19,6 +19,7 @@
 #include "arch/x86/layout.h"
 #include "devices/device.h"
 #include "vmm/bus.h"
+#include "vmm/bytes.h"
 struct pci_bus;
 struct pci_device;
 struct pci_msix;
@@ -215,29 +216,6 @@ uint32_t pci_config_read(struct pci_bus *bus, unsigned devfn, unsigned off,
 			 unsigned size);
 void pci_config_write(struct pci_bus *bus, unsigned devfn, unsigned off,
 		      uint32_t val, unsigned size);
-
-/* Little-endian helpers for config space. */
-static inline void pci_set_u16(uint8_t *p, uint16_t v)
-{
-	p[0] = v;
-	p[1] = v >> 8;
-}
-
-static inline void pci_set_u32(uint8_t *p, uint32_t v)
-{
-	pci_set_u16(p, v);
-	pci_set_u16(p + 2, v >> 16);
-}
-
-static inline uint16_t pci_get_u16(const uint8_t *p)
-{
-	return p[0] | p[1] << 8;
-}
-
-static inline uint32_t pci_get_u32(const uint8_t *p)
-{
-	return pci_get_u16(p) | (uint32_t)pci_get_u16(p + 2) << 16;
-}
 
 /*
  * MSI-X (pci_msix.c): a capability plus table and PBA as regions of one

@@ -188,7 +188,7 @@ bool pci_msix_enabled(struct pci_device *dev)
 void pci_msix_control_written(struct pci_device *dev)
 {
 	struct pci_msix *m = dev->msix;
-	uint16_t ctrl = pci_get_u16(dev->cfg + dev->msix_cap + 2);
+	uint16_t ctrl = get_le16(dev->cfg + dev->msix_cap + 2);
 
 	pthread_mutex_lock(&m->lock);
 	m->enabled = ctrl & MSIX_CTRL_ENABLE;
@@ -337,9 +337,9 @@ int pci_msix_init(struct pci_device *dev, unsigned nr_vectors, int bar,
 					&msix_pba_ops, m, "msix-pba");
 	if (ret)
 		goto err_regions;
-	pci_set_u16(cap + 2, nr_vectors - 1);
-	pci_set_u32(cap + 4, table_off | bar);
-	pci_set_u32(cap + 8, pba_off | bar);
+	put_le16(cap + 2, nr_vectors - 1);
+	put_le32(cap + 4, table_off | bar);
+	put_le32(cap + 8, pba_off | bar);
 	off = pci_device_add_cap(dev, PCI_CAP_ID_MSIX, cap, sizeof(cap));
 	if (off < 0) {
 		ret = off;

@@ -20,6 +20,7 @@
 #include "virtio/worker.h"
 #include "vmm/guest_mem.h"
 #include "vmm/log.h"
+#include "vmm/bytes.h"
 
 
 #define VIRTIO_BALLOON_F_STATS_VQ	1
@@ -61,17 +62,6 @@ struct virtio_balloon {
 	void (*notify)(void *opaque, uint64_t actual);
 	void *notify_opaque;
 };
-
-static uint32_t cfg_get32(const uint8_t *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void cfg_put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = v >> (8 * i);
-}
 
 /* Drop the host memory behind [hva, hva+len) (page aligned inward). */
 static void balloon_release(struct virtio_balloon *b, uint8_t *hva,
@@ -195,7 +185,7 @@ static void balloon_config_event(struct virtio_balloon *b)
 	if (read(b->config_fd, &v, sizeof(v)) != sizeof(v))
 		return;
 	pthread_mutex_lock(&b->vdev.lock);
-	actual = cfg_get32(b->config + CFG_ACTUAL);
+	actual = get_le32(b->config + CFG_ACTUAL);
 	pthread_mutex_unlock(&b->vdev.lock);
 	/* Call without b->lock: the callee may ask for info meanwhile. */
 	pthread_mutex_lock(&b->lock);
@@ -322,8 +312,8 @@ static int balloon_save(struct virtio_dev *vdev, struct state_writer *w)
 	struct virtio_balloon *b = vdev->opaque;
 
 	pthread_mutex_lock(&vdev->lock);
-	state_put_u32(w, cfg_get32(b->config + CFG_NUM_PAGES));
-	state_put_u32(w, cfg_get32(b->config + CFG_ACTUAL));
+	state_put_u32(w, get_le32(b->config + CFG_NUM_PAGES));
+	state_put_u32(w, get_le32(b->config + CFG_ACTUAL));
 	pthread_mutex_unlock(&vdev->lock);
 	pthread_mutex_lock(&b->lock);
 	state_put_u64(w, b->inflated);
@@ -349,8 +339,8 @@ static int balloon_load(struct virtio_dev *vdev, struct state_reader *r)
 		return state_fail(r, "virtio-balloon: %u pages asked, %u given "
 				  "of %llu", num_pages, actual,
 				  (unsigned long long)pages);
-	cfg_put32(b->config + CFG_NUM_PAGES, num_pages);
-	cfg_put32(b->config + CFG_ACTUAL, actual);
+	put_le32(b->config + CFG_NUM_PAGES, num_pages);
+	put_le32(b->config + CFG_ACTUAL, actual);
 	return 0;
 }
 
@@ -370,7 +360,7 @@ int virtio_balloon_set_target(struct virtio_balloon *b, uint64_t bytes)
 	if (bytes > ram)
 		return -EINVAL;
 	pthread_mutex_lock(&b->vdev.lock);
-	cfg_put32(b->config + CFG_NUM_PAGES,
+	put_le32(b->config + CFG_NUM_PAGES,
 		  (ram - bytes) >> BALLOON_PAGE_SHIFT);
 	pthread_mutex_unlock(&b->vdev.lock);
 	virtio_config_changed(&b->vdev);
@@ -384,9 +374,9 @@ void virtio_balloon_get_info(struct virtio_balloon *b,
 
 	memset(info, 0, sizeof(*info));
 	pthread_mutex_lock(&b->vdev.lock);
-	info->target_bytes = ram - ((uint64_t)cfg_get32(b->config + CFG_NUM_PAGES)
+	info->target_bytes = ram - ((uint64_t)get_le32(b->config + CFG_NUM_PAGES)
 				    << BALLOON_PAGE_SHIFT);
-	info->actual_bytes = ram - ((uint64_t)cfg_get32(b->config + CFG_ACTUAL)
+	info->actual_bytes = ram - ((uint64_t)get_le32(b->config + CFG_ACTUAL)
 				    << BALLOON_PAGE_SHIFT);
 	pthread_mutex_unlock(&b->vdev.lock);
 	pthread_mutex_lock(&b->lock);

@@ -304,14 +304,14 @@ static void blk_fill_config(struct virtio_blk *blk)
 	uint64_t cap = blk->sectors;
 
 	memcpy(c + BLK_CFG_CAPACITY, &cap, 8);
-	pci_set_u32(c + BLK_CFG_SEG_MAX, BLK_SEG_MAX);
-	pci_set_u32(c + BLK_CFG_BLK_SIZE, BLK_SECTOR);
-	pci_set_u16(c + BLK_CFG_NUM_QUEUES, blk->nr_queues);
-	pci_set_u32(c + BLK_CFG_MAX_DISCARD, BLK_MAX_RANGE_SECTORS);
-	pci_set_u32(c + BLK_CFG_DISCARD_SEG, BLK_MAX_RANGES);
-	pci_set_u32(c + BLK_CFG_DISCARD_ALIGN, 8);
-	pci_set_u32(c + BLK_CFG_MAX_WZ, BLK_MAX_RANGE_SECTORS);
-	pci_set_u32(c + BLK_CFG_WZ_SEG, BLK_MAX_RANGES);
+	put_le32(c + BLK_CFG_SEG_MAX, BLK_SEG_MAX);
+	put_le32(c + BLK_CFG_BLK_SIZE, BLK_SECTOR);
+	put_le16(c + BLK_CFG_NUM_QUEUES, blk->nr_queues);
+	put_le32(c + BLK_CFG_MAX_DISCARD, BLK_MAX_RANGE_SECTORS);
+	put_le32(c + BLK_CFG_DISCARD_SEG, BLK_MAX_RANGES);
+	put_le32(c + BLK_CFG_DISCARD_ALIGN, 8);
+	put_le32(c + BLK_CFG_MAX_WZ, BLK_MAX_RANGE_SECTORS);
+	put_le32(c + BLK_CFG_WZ_SEG, BLK_MAX_RANGES);
 	c[BLK_CFG_WZ_UNMAP] = 0;
 }
 

@@ -145,8 +145,8 @@ static int blk_ranges(struct virtio_blk *blk, struct blk_req *r)
 		virtq_iov_to_buf(r->data, r->nr_data, i * sizeof(seg), seg,
 				 sizeof(seg));
 		memcpy(&sector, seg, 8);
-		nsec = pci_get_u32(seg + 8);
-		flags = pci_get_u32(seg + 12);
+		nsec = get_le32(seg + 8);
+		flags = get_le32(seg + 12);
 		if (nsec > BLK_MAX_RANGE_SECTORS || sector > blk->sectors ||
 		    nsec > blk->sectors - sector ||
 		    (r->type == VIRTIO_BLK_T_DISCARD && flags)) {
@@ -208,7 +208,7 @@ static int blk_parse(struct virtio_blk *blk, struct blk_req *r)
 	if (virtq_iov_to_buf(e->iov, e->nr_out, 0, hdr, sizeof(hdr)) !=
 	    sizeof(hdr))
 		return -EINVAL;
-	r->type = pci_get_u32(hdr);
+	r->type = get_le32(hdr);
 	memcpy(&sector, hdr + 8, 8);
 
 	if (r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_GET_ID) {

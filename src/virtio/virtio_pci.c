@@ -205,8 +205,8 @@ static const struct pci_bar_region *vpci_cfg_window(struct virtio_dev *vdev,
 	const uint8_t *cap = vdev->pci.cfg + vdev->pci_cfg_cap;
 	const struct pci_bar *b;
 
-	*off = pci_get_u32(cap + 8);
-	*len = pci_get_u32(cap + 12);
+	*off = get_le32(cap + 8);
+	*len = get_le32(cap + 12);
 	if (cap[4] != VPCI_BAR || (*len != 1 && *len != 2 && *len != 4))
 		return NULL;
 	b = &vdev->pci.bars[VPCI_BAR];
@@ -278,10 +278,10 @@ static int vpci_add_cap(struct virtio_dev *vdev, uint8_t type, uint32_t off,
 	cap[2] = 16 + extra;
 	cap[3] = type;
 	cap[4] = VPCI_BAR;
-	pci_set_u32(cap + 8, off);
-	pci_set_u32(cap + 12, len);
+	put_le32(cap + 8, off);
+	put_le32(cap + 12, len);
 	if (type == VIRTIO_PCI_CAP_NOTIFY_CFG)
-		pci_set_u32(cap + 16, VPCI_NOTIFY_MULT);
+		put_le32(cap + 16, VPCI_NOTIFY_MULT);
 	return pci_device_add_cap(&vdev->pci, PCI_CAP_ID_VNDR, cap,
 				  16 + extra);
 }
@@ -294,8 +294,8 @@ static int vpci_setup_pci(struct virtio_dev *vdev, uint32_t class_code)
 
 	pci_device_init(pci, vdev->name, VIRTIO_PCI_VENDOR, id, class_code, 1,
 			PCI_CFG_SIZE);
-	pci_set_u16(pci->cfg + PCI_SUBSYSTEM_VENDOR_ID, VIRTIO_PCI_VENDOR);
-	pci_set_u16(pci->cfg + PCI_SUBSYSTEM_ID, id);
+	put_le16(pci->cfg + PCI_SUBSYSTEM_VENDOR_ID, VIRTIO_PCI_VENDOR);
+	put_le16(pci->cfg + PCI_SUBSYSTEM_ID, id);
 	pci->ops = &vpci_pci_ops;
 	pci->opaque = vdev;
 	ret = pci_device_add_bar(pci, VPCI_BAR, VPCI_BAR_SIZE, PCI_BAR_MEM64);
@@ -338,9 +338,9 @@ static int vpci_setup_pci(struct virtio_dev *vdev, uint32_t class_code)
 	/* bar, offset, length and data of the window are the driver's */
 	vdev->pci_cfg_cap = ret;
 	pci->wmask[ret + 4] = 0xff;
-	pci_set_u32(pci->wmask + ret + 8, 0xffffffff);
-	pci_set_u32(pci->wmask + ret + 12, 0xffffffff);
-	pci_set_u32(pci->wmask + ret + 16, 0xffffffff);
+	put_le32(pci->wmask + ret + 8, 0xffffffff);
+	put_le32(pci->wmask + ret + 12, 0xffffffff);
+	put_le32(pci->wmask + ret + 16, 0xffffffff);
 	return pci_msix_init(pci, vpci_nr_vectors(vdev), VPCI_BAR,
 			     VPCI_MSIX_TABLE_OFF, VPCI_MSIX_PBA_OFF);
 }

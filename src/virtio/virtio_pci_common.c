@@ -116,30 +116,30 @@ static void vpci_common_snapshot(struct virtio_dev *vdev, uint8_t *c)
 	memset(c, 0, VPCI_COMMON_LEN);
 	if (vdev->dfselect < 2)
 		df = vdev->host_features >> (32 * vdev->dfselect);
-	pci_set_u32(c + VC_DFSELECT, vdev->dfselect);
-	pci_set_u32(c + VC_DF, df);
-	pci_set_u32(c + VC_GFSELECT, vdev->gfselect);
+	put_le32(c + VC_DFSELECT, vdev->dfselect);
+	put_le32(c + VC_DF, df);
+	put_le32(c + VC_GFSELECT, vdev->gfselect);
 	if (vdev->gfselect < 2)
-		pci_set_u32(c + VC_GF,
+		put_le32(c + VC_GF,
 			    vdev->guest_features >> (32 * vdev->gfselect));
-	pci_set_u16(c + VC_MSIX_CONFIG, vdev->msix_config);
-	pci_set_u16(c + VC_NUM_QUEUES, vdev->nr_queues);
+	put_le16(c + VC_MSIX_CONFIG, vdev->msix_config);
+	put_le16(c + VC_NUM_QUEUES, vdev->nr_queues);
 	c[VC_STATUS] = vpci_status(vdev);
 	c[VC_CONFIG_GEN] = __atomic_load_n(&vdev->config_generation,
 					   __ATOMIC_RELAXED);
-	pci_set_u16(c + VC_Q_SELECT, vdev->queue_select);
+	put_le16(c + VC_Q_SELECT, vdev->queue_select);
 	if (!q)
 		return;
-	pci_set_u16(c + VC_Q_SIZE, q->size);
-	pci_set_u16(c + VC_Q_MSIX, q->msix_vector);
-	pci_set_u16(c + VC_Q_ENABLE, q->enabled);
-	pci_set_u16(c + VC_Q_NOTIFY_OFF, vdev->queue_select);
-	pci_set_u32(c + VC_Q_DESC, q->desc);
-	pci_set_u32(c + VC_Q_DESC + 4, q->desc >> 32);
-	pci_set_u32(c + VC_Q_DRIVER, q->driver);
-	pci_set_u32(c + VC_Q_DRIVER + 4, q->driver >> 32);
-	pci_set_u32(c + VC_Q_DEVICE, q->device);
-	pci_set_u32(c + VC_Q_DEVICE + 4, q->device >> 32);
+	put_le16(c + VC_Q_SIZE, q->size);
+	put_le16(c + VC_Q_MSIX, q->msix_vector);
+	put_le16(c + VC_Q_ENABLE, q->enabled);
+	put_le16(c + VC_Q_NOTIFY_OFF, vdev->queue_select);
+	put_le32(c + VC_Q_DESC, q->desc);
+	put_le32(c + VC_Q_DESC + 4, q->desc >> 32);
+	put_le32(c + VC_Q_DRIVER, q->driver);
+	put_le32(c + VC_Q_DRIVER + 4, q->driver >> 32);
+	put_le32(c + VC_Q_DEVICE, q->device);
+	put_le32(c + VC_Q_DEVICE + 4, q->device >> 32);
 }
 
 static uint64_t vpci_common_read(void *opaque, uint64_t off, unsigned size)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "vmm/state.h"
+#include "vmm/bytes.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -47,17 +48,6 @@ struct state_reader {
 	char error[256];
 };
 
-static void le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = v >> (8 * i);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static void writer_fail(struct state_writer *w, int err)
 {
 	if (!w->error)
@@ -73,7 +63,7 @@ struct state_writer *state_writer_create(FILE *f)
 		return NULL;
 	w->f = f;
 	memcpy(hdr, STATE_MAGIC, 8);
-	le32(hdr + 8, STATE_FORMAT_VERSION);
+	put_le32(hdr + 8, STATE_FORMAT_VERSION);
 	if (fwrite(hdr, sizeof(hdr), 1, f) != 1)
 		writer_fail(w, -EIO);
 	return w;
@@ -143,7 +133,7 @@ void state_put_u32(struct state_writer *w, uint32_t v)
 {
 	uint8_t b[4];
 
-	le32(b, v);
+	put_le32(b, v);
 	state_put(w, b, 4);
 }
 
@@ -159,10 +149,10 @@ static void write_section(struct state_writer *w, const char *name,
 	uint8_t hdr[SECTION_HDR_LEN] = { 0 };
 
 	strncpy((char *)hdr, name, STATE_NAME_MAX - 1);
-	le32(hdr + STATE_NAME_MAX, version);
-	le32(hdr + STATE_NAME_MAX + 4, (uint32_t)len);
-	le32(hdr + STATE_NAME_MAX + 8, crc32(0, buf, (uInt)len));
-	le32(hdr + STATE_NAME_MAX + 12, crc32(0, hdr, STATE_NAME_MAX + 12));
+	put_le32(hdr + STATE_NAME_MAX, version);
+	put_le32(hdr + STATE_NAME_MAX + 4, (uint32_t)len);
+	put_le32(hdr + STATE_NAME_MAX + 8, crc32(0, buf, (uInt)len));
+	put_le32(hdr + STATE_NAME_MAX + 12, crc32(0, hdr, STATE_NAME_MAX + 12));
 	errno = 0;
 	if (fwrite(hdr, sizeof(hdr), 1, w->f) != 1 ||
 	    (len && fwrite(buf, len, 1, w->f) != 1))
@@ -215,7 +205,7 @@ struct state_reader *state_reader_create(FILE *f, char *err, size_t errlen)
 		errno = EINVAL;
 		return NULL;
 	}
-	version = rd32(hdr + 8);
+	version = get_le32(hdr + 8);
 	if (version != STATE_FORMAT_VERSION) {
 		snprintf(err, errlen,
 			 "state format version %u is not supported (this "
@@ -273,15 +263,15 @@ int state_next_section(struct state_reader *r, const char **name,
 				  "section '%s')", r->name[0] ? r->name :
 				  "header");
 	if (!CRC_OK(crc32(0, hdr, STATE_NAME_MAX + 12),
-		    rd32(hdr + STATE_NAME_MAX + 12)))
+		    get_le32(hdr + STATE_NAME_MAX + 12)))
 		return state_fail(r, "state file is corrupt: bad section "
 				  "header checksum after '%s'",
 				  r->name[0] ? r->name : "header");
 	if (memchr(hdr, 0, STATE_NAME_MAX) == NULL || !hdr[0])
 		return state_fail(r, "state file is corrupt: bad section name");
 	memcpy(r->name, hdr, STATE_NAME_MAX);
-	len = rd32(hdr + STATE_NAME_MAX + 4);
-	crc = rd32(hdr + STATE_NAME_MAX + 8);
+	len = get_le32(hdr + STATE_NAME_MAX + 4);
+	crc = get_le32(hdr + STATE_NAME_MAX + 8);
 	if (len > STATE_SECTION_MAX)
 		return state_fail(r, "state section '%s' is too large (%u "
 				  "bytes)", r->name, len);
@@ -304,7 +294,7 @@ int state_next_section(struct state_reader *r, const char **name,
 		return 0;
 	}
 	*name = r->name;
-	*version = rd32(hdr + STATE_NAME_MAX);
+	*version = get_le32(hdr + STATE_NAME_MAX);
 	return 1;
 }
 
@@ -332,7 +322,7 @@ int state_get_u16(struct state_reader *r, uint16_t *v)
 	uint8_t b[2];
 	int ret = state_get(r, b, 2);
 
-	*v = b[0] | b[1] << 8;
+	*v = get_le16(b);
 	return ret;
 }
 
@@ -341,7 +331,7 @@ int state_get_u32(struct state_reader *r, uint32_t *v)
 	uint8_t b[4];
 	int ret = state_get(r, b, 4);
 
-	*v = rd32(b);
+	*v = get_le32(b);
 	return ret;
 }
 

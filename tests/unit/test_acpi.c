@@ -10,6 +10,7 @@
 #include "devices/legacy.h"
 #include "test.h"
 #include "vmm/vm.h"
+#include "vmm/bytes.h"
 
 static struct vm_config cfg;
 static struct vm vm;
@@ -32,16 +33,6 @@ static uint8_t sum(const uint8_t *p, size_t len)
 	return s;
 }
 
-static uint32_t le32(const uint8_t *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	return le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
 /* Host pointer to the table at gpa after checking signature and sum. */
 static const uint8_t *table(uint64_t gpa, const char *sig)
 {
@@ -49,17 +40,17 @@ static const uint8_t *table(uint64_t gpa, const char *sig)
 
 	if (!t || memcmp(t, sig, 4))
 		return NULL;
-	if (gpa < LAYOUT_ACPI_ADDR || gpa + le32(t + 4) > LAYOUT_ACPI_END)
+	if (gpa < LAYOUT_ACPI_ADDR || gpa + get_le32(t + 4) > LAYOUT_ACPI_END)
 		return NULL;
-	return sum(t, le32(t + 4)) == 0 ? t : NULL;
+	return sum(t, get_le32(t + 4)) == 0 ? t : NULL;
 }
 
 static const uint8_t *xsdt_find(const uint8_t *xsdt, const char *sig)
 {
-	uint32_t n = (le32(xsdt + 4) - 36) / 8;
+	uint32_t n = (get_le32(xsdt + 4) - 36) / 8;
 
 	for (uint32_t i = 0; i < n; i++) {
-		uint64_t gpa = le64(xsdt + 36 + 8 * i);
+		uint64_t gpa = get_le64(xsdt + 36 + 8 * i);
 		const uint8_t *t = gpa_to_hva(&vm.mem, gpa, 36);
 
 		if (t && !memcmp(t, sig, 4))
@@ -78,7 +69,7 @@ static const uint8_t *build(int nr_cpus, const uint8_t **xsdt)
 		return NULL;
 	rsdp = gpa_to_hva(&vm.mem, rsdp_gpa, 36);
 	if (rsdp)
-		*xsdt = table(le64(rsdp + 24), "XSDT");
+		*xsdt = table(get_le64(rsdp + 24), "XSDT");
 	return rsdp;
 }
 
@@ -94,10 +85,10 @@ static void test_rsdp(void)
 	CHECK_EQ(sum(rsdp, 20), 0);
 	CHECK_EQ(sum(rsdp, 36), 0);
 	CHECK_EQ(rsdp[15], 2);
-	CHECK_EQ(le32(rsdp + 20), 36);
+	CHECK_EQ(get_le32(rsdp + 20), 36);
 	CHECK(xsdt);
 	if (xsdt) {
-		CHECK_EQ(le32(xsdt + 4), 36 + 3 * 8);
+		CHECK_EQ(get_le32(xsdt + 4), 36 + 3 * 8);
 		CHECK(xsdt_find(xsdt, "FACP"));
 		CHECK(xsdt_find(xsdt, "APIC"));
 		CHECK(xsdt_find(xsdt, "MCFG"));
@@ -114,27 +105,27 @@ static void test_fadt(void)
 	CHECK(f);
 	if (!f)
 		goto out;
-	CHECK_EQ(le32(f + 4), 276);
+	CHECK_EQ(get_le32(f + 4), 276);
 	CHECK_EQ(f[8], 6);
-	CHECK(le32(f + 112) & (1u << 20));		/* HW_REDUCED_ACPI */
-	CHECK(le32(f + 112) & (1u << 10));		/* RESET_REG_SUP */
+	CHECK(get_le32(f + 112) & (1u << 20));		/* HW_REDUCED_ACPI */
+	CHECK(get_le32(f + 112) & (1u << 10));		/* RESET_REG_SUP */
 	CHECK_EQ(f[109] | f[110] << 8, 0x6);		/* 8042, no VGA */
-	CHECK_EQ(le32(f + 76), 0);			/* no PM timer */
-	CHECK_EQ(le32(f + 56), 0);			/* no PM1a_EVT */
+	CHECK_EQ(get_le32(f + 76), 0);			/* no PM timer */
+	CHECK_EQ(get_le32(f + 56), 0);			/* no PM1a_EVT */
 	/* RESET_REG: system I/O, 8 bits, at PORT_ACPI_RESET */
 	CHECK_EQ(f[116], 1);
 	CHECK_EQ(f[117], 8);
-	CHECK_EQ(le64(f + 120), PORT_ACPI_RESET);
+	CHECK_EQ(get_le64(f + 120), PORT_ACPI_RESET);
 	CHECK_EQ(f[128], ACPI_RESET_VALUE);
 	CHECK_EQ(f[108], 0x32);			/* CMOS century */
 	CHECK_EQ(f[244], 1);
-	CHECK_EQ(le64(f + 248), PORT_ACPI_SLEEP_CTL);
+	CHECK_EQ(get_le64(f + 248), PORT_ACPI_SLEEP_CTL);
 	CHECK_EQ(f[256], 1);
-	CHECK_EQ(le64(f + 260), PORT_ACPI_SLEEP_STS);
+	CHECK_EQ(get_le64(f + 260), PORT_ACPI_SLEEP_STS);
 	CHECK(!memcmp(f + 268, "CVISOR  ", 8));
-	dsdt = table(le64(f + 140), "DSDT");
+	dsdt = table(get_le64(f + 140), "DSDT");
 	CHECK(dsdt);
-	CHECK_EQ(le32(f + 40), le64(f + 140));
+	CHECK_EQ(get_le32(f + 40), get_le64(f + 140));
 out:
 	guest_mem_destroy(&vm.mem);
 }
@@ -151,24 +142,24 @@ static void test_madt(void)
 	CHECK(m);
 	if (!m)
 		goto out;
-	CHECK_EQ(le32(m + 36), LAYOUT_LAPIC_ADDR);
-	end = m + le32(m + 4);
+	CHECK_EQ(get_le32(m + 36), LAYOUT_LAPIC_ADDR);
+	end = m + get_le32(m + 4);
 	for (p = m + 44; p < end && p[1]; p += p[1]) {
 		switch (p[0]) {
 		case 0:
 			CHECK_EQ(p[2], lapics);		/* UID */
 			CHECK_EQ(p[3], lapics);		/* APIC ID */
-			CHECK_EQ(le32(p + 4), 1);
+			CHECK_EQ(get_le32(p + 4), 1);
 			lapics++;
 			break;
 		case 1:
 			CHECK_EQ(p[2], nr_cpus);
-			CHECK_EQ(le32(p + 4), LAYOUT_IOAPIC_ADDR);
-			CHECK_EQ(le32(p + 8), 0);
+			CHECK_EQ(get_le32(p + 4), LAYOUT_IOAPIC_ADDR);
+			CHECK_EQ(get_le32(p + 8), 0);
 			ioapics++;
 			break;
 		case 2:
-			if (p[3] == 0 && le32(p + 4) == 2)
+			if (p[3] == 0 && get_le32(p + 4) == 2)
 				irq0_to_2 = true;
 			isos++;
 			break;
@@ -197,7 +188,7 @@ static void test_madt_max_cpus(void)
 	m = xsdt ? xsdt_find(xsdt, "APIC") : NULL;
 	CHECK(m);
 	if (m)
-		CHECK_EQ(le32(m + 4), 44 + MAX_VCPUS * 8 + 12 + 2 * 10 + 6);
+		CHECK_EQ(get_le32(m + 4), 44 + MAX_VCPUS * 8 + 12 + 2 * 10 + 6);
 	guest_mem_destroy(&vm.mem);
 	/* RAM ending below the ACPI area: an error, not a crash */
 	memset(&vm, 0, sizeof(vm));
@@ -227,8 +218,8 @@ static void test_mcfg(void)
 	m = xsdt ? xsdt_find(xsdt, "MCFG") : NULL;
 	CHECK(m);
 	if (m) {
-		CHECK_EQ(le32(m + 4), 60);
-		CHECK_EQ(le64(m + 44), LAYOUT_PCI_ECAM_BASE);
+		CHECK_EQ(get_le32(m + 4), 60);
+		CHECK_EQ(get_le64(m + 44), LAYOUT_PCI_ECAM_BASE);
 		CHECK_EQ(m[52] | m[53] << 8, 0);
 		CHECK_EQ(m[54], 0);
 		CHECK_EQ(m[55], 0);
@@ -245,7 +236,7 @@ static const uint8_t *dsdt_of(const uint8_t *xsdt)
 {
 	const uint8_t *f = xsdt ? xsdt_find(xsdt, "FACP") : NULL;
 
-	return f ? table(le64(f + 140), "DSDT") : NULL;
+	return f ? table(get_le64(f + 140), "DSDT") : NULL;
 }
 
 static void test_dsdt_names(void)
@@ -271,7 +262,7 @@ static void test_dsdt_names(void)
 	CHECK(d);
 	if (!d)
 		goto out;
-	len = le32(d + 4);
+	len = get_le32(d + 4);
 	CHECK_EQ(d[8], 2);
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (!contains(d, len, names[i], strlen(names[i]))) {
@@ -316,12 +307,12 @@ static void test_iasl(void)
 	if (!d)
 		goto out;
 	snprintf(path, sizeof(path), "%s/dsdt.dat", dir);
-	CHECK(write_file(path, d, le32(d + 4)) == 0);
+	CHECK(write_file(path, d, get_le32(d + 4)) == 0);
 	for (size_t i = 0; i < 3; i++) {
 		const uint8_t *t = xsdt_find(xsdt, sigs[i]);
 
 		snprintf(path, sizeof(path), "%s/%s.dat", dir, sigs[i]);
-		CHECK(t && write_file(path, t, le32(t + 4)) == 0);
+		CHECK(t && write_file(path, t, get_le32(t + 4)) == 0);
 	}
 	snprintf(cmd, sizeof(cmd),
 		 "cd %s && for f in *.dat; do iasl -d $f >$f.log 2>&1 || "

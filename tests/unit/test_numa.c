@@ -22,6 +22,7 @@
 #include "vmm/guest_mem.h"
 #include "vmm/numa_host.h"
 #include "vmm/vm.h"
+#include "vmm/bytes.h"
 
 static void test_topology_apic_ids(void)
 {
@@ -213,22 +214,6 @@ static void test_parse_numa(void)
 	CHECK_EQ(numa_check(&n, 5, 4ULL << 30, err, sizeof(err)), -EINVAL);
 }
 
-static uint64_t le64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
 /* A node spanning the MMIO hole gets a range below it and one at 4 GiB. */
 static void test_srat_hole_split(void)
 {
@@ -243,27 +228,27 @@ static void test_srat_hole_split(void)
 	len = acpi_srat_body(NULL, &n, &t, 4, 3ULL << 30);
 	CHECK_EQ(len, 12 + 4 * 16 + 3 * 40);
 	CHECK_EQ(acpi_srat_body(buf, &n, &t, 4, 3ULL << 30), len);
-	CHECK_EQ(le32(buf), 1);
+	CHECK_EQ(get_le32(buf), 1);
 	/* vCPU 2: socket 1, APIC ID 2, node 1 */
 	CHECK_EQ(buf[12 + 2 * 16], 0);
 	CHECK_EQ(buf[12 + 2 * 16 + 2], 1);
 	CHECK_EQ(buf[12 + 2 * 16 + 3], 2);
 	CHECK_EQ(buf[12 + 16 + 2], 0);
 	/* memory: node 0 [0, 2G), node 1 [2G, 3G) and [4G, 5G) */
-	CHECK_EQ(le32(buf + 76 + 2), 0);
-	CHECK_EQ(le64(buf + 76 + 8), 0);
-	CHECK_EQ(le64(buf + 76 + 16), 2ULL << 30);
-	CHECK_EQ(le32(buf + 116 + 2), 1);
-	CHECK_EQ(le64(buf + 116 + 8), 2ULL << 30);
-	CHECK_EQ(le64(buf + 116 + 16), 1ULL << 30);
-	CHECK_EQ(le32(buf + 156 + 2), 1);
-	CHECK_EQ(le64(buf + 156 + 8), 4ULL << 30);
-	CHECK_EQ(le64(buf + 156 + 16), 1ULL << 30);
-	CHECK_EQ(le32(buf + 156 + 28), 1);	/* enabled */
+	CHECK_EQ(get_le32(buf + 76 + 2), 0);
+	CHECK_EQ(get_le64(buf + 76 + 8), 0);
+	CHECK_EQ(get_le64(buf + 76 + 16), 2ULL << 30);
+	CHECK_EQ(get_le32(buf + 116 + 2), 1);
+	CHECK_EQ(get_le64(buf + 116 + 8), 2ULL << 30);
+	CHECK_EQ(get_le64(buf + 116 + 16), 1ULL << 30);
+	CHECK_EQ(get_le32(buf + 156 + 2), 1);
+	CHECK_EQ(get_le64(buf + 156 + 8), 4ULL << 30);
+	CHECK_EQ(get_le64(buf + 156 + 16), 1ULL << 30);
+	CHECK_EQ(get_le32(buf + 156 + 28), 1);	/* enabled */
 
 	CHECK_EQ(parse(&n, "distance=1:0=31", err, sizeof(err)), 0);
 	CHECK_EQ(acpi_slit_body(buf, &n), 12);
-	CHECK_EQ(le64(buf), 2);
+	CHECK_EQ(get_le64(buf), 2);
 	CHECK_EQ(buf[8], 10);
 	CHECK_EQ(buf[9], 31);
 	CHECK_EQ(buf[10], 31);
@@ -294,12 +279,12 @@ static void test_acpi_numa_tables(void)
 	CHECK_EQ(guest_mem_init(&vm.mem, 64 << 20, NULL), 0);
 	CHECK_EQ(acpi_build(&vm, &rsdp_gpa), 0);
 	rsdp = gpa_to_hva(&vm.mem, rsdp_gpa, 36);
-	xsdt = rsdp ? gpa_to_hva(&vm.mem, le64(rsdp + 24), 36) : NULL;
+	xsdt = rsdp ? gpa_to_hva(&vm.mem, get_le64(rsdp + 24), 36) : NULL;
 	CHECK(xsdt && mkdtemp(dir));
 	if (!xsdt)
 		goto out;
-	for (uint32_t i = 0; i < (le32(xsdt + 4) - 36) / 8; i++) {
-		const uint8_t *t = gpa_to_hva(&vm.mem, le64(xsdt + 36 + 8 * i),
+	for (uint32_t i = 0; i < (get_le32(xsdt + 4) - 36) / 8; i++) {
+		const uint8_t *t = gpa_to_hva(&vm.mem, get_le64(xsdt + 36 + 8 * i),
 					      36);
 		char path[300];
 		FILE *f;
@@ -309,7 +294,7 @@ static void test_acpi_numa_tables(void)
 		found++;
 		snprintf(path, sizeof(path), "%s/%.4s.dat", dir, t);
 		f = fopen(path, "w");
-		CHECK(f && fwrite(t, 1, le32(t + 4), f) == le32(t + 4));
+		CHECK(f && fwrite(t, 1, get_le32(t + 4), f) == get_le32(t + 4));
 		if (f)
 			fclose(f);
 	}

@@ -320,7 +320,7 @@ static void test_tables_aliased(void)
 	if (!gd)
 		return;
 	for (size_t i = 0; i < (4 << 20); i += 4)
-		vmdk_put_le32(gd + i, 1);
+		put_le32(gd + i, 1);
 	snprintf(path, sizeof(path), "%s/alias.vmdk", dir);
 	vmdk_header_encode(b, &h);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);

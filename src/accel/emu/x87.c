@@ -13,6 +13,7 @@
 
 #include "accel/emu/exec.h"
 #include "accel/emu/x87.h"
+#include "vmm/bytes.h"
 
 #define MXCSR_MASK 0xffffu
 
@@ -161,28 +162,6 @@ static struct env_form env_form(const struct emu_cpu *cpu,
 	return f;
 }
 
-static void put16(uint8_t *p, uint32_t v)
-{
-	p[0] = v;
-	p[1] = v >> 8;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v);
-	put16(p + 2, v >> 16);
-}
-
-static uint32_t get16(const uint8_t *p)
-{
-	return p[0] | p[1] << 8;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return get16(p) | get16(p + 2) << 16;
-}
-
 /* The environment image of cpu's x87 state in form f */
 static void env_image(struct emu_cpu *cpu, struct env_form f, uint8_t *img)
 {
@@ -194,34 +173,34 @@ static void env_image(struct emu_cpu *cpu, struct env_form f, uint8_t *img)
 		fdp += (uint32_t)cpu->fds << 4;
 	}
 	if (f.small) {
-		put16(img + 0, cpu->fcw);
-		put16(img + 2, cpu->fsw);
-		put16(img + 4, tw);
-		put16(img + 6, fip);
-		put16(img + 10, fdp);
+		put_le16(img + 0, cpu->fcw);
+		put_le16(img + 2, cpu->fsw);
+		put_le16(img + 4, tw);
+		put_le16(img + 6, fip);
+		put_le16(img + 10, fdp);
 		if (f.real) {
-			put16(img + 8, (fip >> 16 & 0xf) << 12 | fop);
-			put16(img + 12, (fdp >> 16 & 0xf) << 12);
+			put_le16(img + 8, (fip >> 16 & 0xf) << 12 | fop);
+			put_le16(img + 12, (fdp >> 16 & 0xf) << 12);
 		} else {
-			put16(img + 8, cpu->fcs);
-			put16(img + 12, cpu->fds);
+			put_le16(img + 8, cpu->fcs);
+			put_le16(img + 12, cpu->fds);
 		}
 		return;
 	}
 	/* the reserved upper halves of FCW, FSW, FTW: ones, as hardware */
-	put32(img + 0, 0xffff0000u | cpu->fcw);
-	put32(img + 4, 0xffff0000u | cpu->fsw);
-	put32(img + 8, 0xffff0000u | tw);
+	put_le32(img + 0, 0xffff0000u | cpu->fcw);
+	put_le32(img + 4, 0xffff0000u | cpu->fsw);
+	put_le32(img + 8, 0xffff0000u | tw);
 	if (f.real) {
-		put32(img + 12, 0xffff0000u | (fip & 0xffff));
-		put32(img + 16, (fip >> 16) << 12 | fop);
-		put32(img + 20, 0xffff0000u | (fdp & 0xffff));
-		put32(img + 24, (fdp >> 16) << 12);
+		put_le32(img + 12, 0xffff0000u | (fip & 0xffff));
+		put_le32(img + 16, (fip >> 16) << 12 | fop);
+		put_le32(img + 20, 0xffff0000u | (fdp & 0xffff));
+		put_le32(img + 24, (fdp >> 16) << 12);
 	} else {
-		put32(img + 12, fip);
-		put32(img + 16, cpu->fcs | fop << 16);
-		put32(img + 20, fdp);
-		put32(img + 24, 0xffff0000u | cpu->fds);
+		put_le32(img + 12, fip);
+		put_le32(img + 16, cpu->fcs | fop << 16);
+		put_le32(img + 20, fdp);
+		put_le32(img + 24, 0xffff0000u | cpu->fds);
 	}
 }
 
@@ -230,15 +209,15 @@ static void env_load(struct emu_cpu *cpu, struct env_form f,
 		     const uint8_t *img)
 {
 	unsigned w = f.small ? 2 : 4;	/* one field's bytes */
-	uint32_t a = get16(img + 3 * w), b = get16(img + 4 * w);
-	uint32_t c = get16(img + 5 * w), d = get16(img + 6 * w);
+	uint32_t a = get_le16(img + 3 * w), b = get_le16(img + 4 * w);
+	uint32_t c = get_le16(img + 5 * w), d = get_le16(img + 6 * w);
 
-	cpu->fcw = fcw_of(get16(img));
-	cpu->fsw = get16(img + w);
-	cpu->ftw = get16(img + 2 * w);
+	cpu->fcw = fcw_of(get_le16(img));
+	cpu->fsw = get_le16(img + w);
+	cpu->ftw = get_le16(img + 2 * w);
 	if (f.real) {
-		uint32_t bhi = f.small ? get16(img + 8) : get32(img + 16);
-		uint32_t dhi = f.small ? get16(img + 12) : get32(img + 24);
+		uint32_t bhi = f.small ? get_le16(img + 8) : get_le32(img + 16);
+		uint32_t dhi = f.small ? get_le16(img + 12) : get_le32(img + 24);
 		uint32_t hi_mask = f.small ? 0xf : 0xffff;
 
 		cpu->fip = a | ((bhi >> 12) & hi_mask) << 16;
@@ -252,10 +231,10 @@ static void env_load(struct emu_cpu *cpu, struct env_form f,
 		cpu->fds = d;
 		cpu->fop = 0;
 	} else {
-		cpu->fip = get32(img + 12);
+		cpu->fip = get_le32(img + 12);
 		cpu->fcs = b;
-		cpu->fop = get16(img + 18) & 0x7ff;
-		cpu->fdp = get32(img + 20);
+		cpu->fop = get_le16(img + 18) & 0x7ff;
+		cpu->fdp = get_le32(img + 20);
 		cpu->fds = d;
 	}
 }

@@ -15,6 +15,7 @@
 #include "arch/x86/e820.h"
 #include "devices/display.h"
 #include "vmm/vm.h"
+#include "vmm/bytes.h"
 
 #define PAGE_SIZE		0x1000ULL
 #define HUGE_2M			0x200000ULL
@@ -81,32 +82,6 @@ out:
 	return ret;
 }
 
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static uint16_t rd16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, 2);
-	return v;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-	memcpy(p, &v, 2);
-}
-
 /* Copy file bytes to guest RAM, failing if the range is not RAM. */
 static int load_bytes(struct vm *vm, uint64_t gpa, const void *src,
 		      uint64_t len, uint64_t memsz)
@@ -135,17 +110,17 @@ static int load_bzimage(struct vm *vm, const struct boot_file *k,
 	unsigned hdr_end;
 
 	hdr_end = 0x202 + k->data[BP_JUMP + 1];
-	if (rd16(k->data + BP_VERSION) < BOOT_MIN_VERSION ||
-	    !(rd16(k->data + BP_XLOADFLAGS) & XLF_KERNEL_64))
+	if (get_le16(k->data + BP_VERSION) < BOOT_MIN_VERSION ||
+	    !(get_le16(k->data + BP_XLOADFLAGS) & XLF_KERNEL_64))
 		return boot_err(err, errlen, -ENOEXEC,
 				"kernel '%s' has no 64-bit entry point (boot protocol %x)",
-				path, rd16(k->data + BP_VERSION));
+				path, get_le16(k->data + BP_VERSION));
 	setup_size = ((uint64_t)(k->data[BP_SETUP_SECTS] ?: 4) + 1) * 512;
 	if (setup_size >= k->size || hdr_end > 0x300)
 		return boot_err(err, errlen, -ENOEXEC,
 				"kernel '%s' is truncated", path);
-	init_size = rd32(k->data + BP_INIT_SIZE);
-	align = rd32(k->data + BP_KERNEL_ALIGNMENT);
+	init_size = get_le32(k->data + BP_INIT_SIZE);
+	align = get_le32(k->data + BP_KERNEL_ALIGNMENT);
 	load = LAYOUT_KERNEL_ADDR;
 	if (align && (load & (align - 1)))
 		load = (load + align - 1) & ~(align - 1);
@@ -197,12 +172,12 @@ static int load_elf(struct vm *vm, const struct boot_file *k, uint8_t *zp,
 			*end = ph.p_paddr + ph.p_memsz;
 	}
 	/* No setup header in an ELF: write the fields the kernel reads. */
-	wr16(zp + BP_BOOT_FLAG, BOOT_FLAG_MAGIC);
-	wr32(zp + BP_HEADER, HDRS_MAGIC);
-	wr16(zp + BP_VERSION, 0x020f);
-	wr32(zp + BP_KERNEL_ALIGNMENT, 0x1000000);
-	wr16(zp + BP_XLOADFLAGS, XLF_KERNEL_64);
-	wr32(zp + BP_CMDLINE_SIZE, ELF_CMDLINE_MAX);
+	put_le16(zp + BP_BOOT_FLAG, BOOT_FLAG_MAGIC);
+	put_le32(zp + BP_HEADER, HDRS_MAGIC);
+	put_le16(zp + BP_VERSION, 0x020f);
+	put_le32(zp + BP_KERNEL_ALIGNMENT, 0x1000000);
+	put_le16(zp + BP_XLOADFLAGS, XLF_KERNEL_64);
+	put_le32(zp + BP_CMDLINE_SIZE, ELF_CMDLINE_MAX);
 	zp[BP_LOADFLAGS] = LOADFLAG_LOADED_HIGH;
 	*entry = eh.e_entry;
 	return 0;
@@ -213,7 +188,7 @@ static int load_initrd(struct vm *vm, uint8_t *zp, uint64_t kernel_end,
 {
 	const char *path = vm->cfg->initrd;
 	uint64_t max = guest_mem_low_end(&vm->mem), addr, size;
-	uint32_t addr_max = rd32(zp + BP_INITRD_ADDR_MAX);
+	uint32_t addr_max = get_le32(zp + BP_INITRD_ADDR_MAX);
 	struct stat st;
 	uint8_t *dst;
 	size_t done = 0;
@@ -259,10 +234,10 @@ static int load_initrd(struct vm *vm, uint8_t *zp, uint64_t kernel_end,
 		}
 		done += n;
 	}
-	wr32(zp + BP_RAMDISK_IMAGE, (uint32_t)addr);
-	wr32(zp + BP_RAMDISK_SIZE, (uint32_t)size);
-	wr32(zp + BP_EXT_RAMDISK_IMAGE, addr >> 32);
-	wr32(zp + BP_EXT_RAMDISK_SIZE, size >> 32);
+	put_le32(zp + BP_RAMDISK_IMAGE, (uint32_t)addr);
+	put_le32(zp + BP_RAMDISK_SIZE, (uint32_t)size);
+	put_le32(zp + BP_EXT_RAMDISK_IMAGE, addr >> 32);
+	put_le32(zp + BP_EXT_RAMDISK_SIZE, size >> 32);
 out:
 	close(fd);
 	return ret;
@@ -273,7 +248,7 @@ static int write_cmdline(struct vm *vm, uint8_t *zp, char *err,
 {
 	const char *cmdline = vm->cfg->cmdline ? vm->cfg->cmdline : "";
 	size_t len = strlen(cmdline) + 1;
-	uint32_t max = rd32(zp + BP_CMDLINE_SIZE);
+	uint32_t max = get_le32(zp + BP_CMDLINE_SIZE);
 
 	if (!max)
 		max = 255;
@@ -285,8 +260,8 @@ static int write_cmdline(struct vm *vm, uint8_t *zp, char *err,
 		return boot_err(err, errlen, -ENOMEM,
 				"guest memory too small for the command line at 0x%llx",
 				(unsigned long long)LAYOUT_CMDLINE_ADDR);
-	wr32(zp + BP_CMD_LINE_PTR, LAYOUT_CMDLINE_ADDR);
-	wr32(zp + BP_CMDLINE_SIZE, max);
+	put_le32(zp + BP_CMD_LINE_PTR, LAYOUT_CMDLINE_ADDR);
+	put_le32(zp + BP_CMDLINE_SIZE, max);
 	return 0;
 }
 
@@ -315,14 +290,14 @@ static void write_screen_info(struct vm *vm, uint8_t *zp)
 	if (fb.bpp != 32 || !fb.width)
 		return;
 	zp[BP_SI_ISVGA] = VIDEO_TYPE_VLFB;
-	wr16(zp + BP_SI_LFB_WIDTH, fb.width);
-	wr16(zp + BP_SI_LFB_HEIGHT, fb.height);
-	wr16(zp + BP_SI_LFB_DEPTH, fb.bpp);
-	wr32(zp + BP_SI_LFB_BASE, (uint32_t)fb.base);
-	wr32(zp + BP_SI_EXT_LFB_BASE, fb.base >> 32);
-	wr32(zp + BP_SI_CAPABILITIES, VIDEO_CAPABILITY_64BIT_BASE);
-	wr32(zp + BP_SI_LFB_SIZE, fb.size >> 16);
-	wr16(zp + BP_SI_LFB_LINELENGTH, fb.stride);
+	put_le16(zp + BP_SI_LFB_WIDTH, fb.width);
+	put_le16(zp + BP_SI_LFB_HEIGHT, fb.height);
+	put_le16(zp + BP_SI_LFB_DEPTH, fb.bpp);
+	put_le32(zp + BP_SI_LFB_BASE, (uint32_t)fb.base);
+	put_le32(zp + BP_SI_EXT_LFB_BASE, fb.base >> 32);
+	put_le32(zp + BP_SI_CAPABILITIES, VIDEO_CAPABILITY_64BIT_BASE);
+	put_le32(zp + BP_SI_LFB_SIZE, fb.size >> 16);
+	put_le16(zp + BP_SI_LFB_LINELENGTH, fb.stride);
 	memcpy(zp + BP_SI_COLORS, xrgb, sizeof(xrgb));
 }
 
@@ -341,8 +316,8 @@ int x86_boot_load(struct vm *vm, uint64_t rsdp, char *err, size_t errlen)
 		return ret;
 	if (k.size >= 4 && !memcmp(k.data, ELFMAG, SELFMAG))
 		ret = load_elf(vm, &k, zp, &entry, &kernel_end, err, errlen);
-	else if (k.size > 0x300 && rd16(k.data + BP_BOOT_FLAG) == BOOT_FLAG_MAGIC &&
-		 rd32(k.data + BP_HEADER) == HDRS_MAGIC)
+	else if (k.size > 0x300 && get_le16(k.data + BP_BOOT_FLAG) == BOOT_FLAG_MAGIC &&
+		 get_le32(k.data + BP_HEADER) == HDRS_MAGIC)
 		ret = load_bzimage(vm, &k, zp, &entry, &kernel_end, err,
 				   errlen);
 	else
@@ -355,8 +330,8 @@ int x86_boot_load(struct vm *vm, uint64_t rsdp, char *err, size_t errlen)
 
 	zp[BP_TYPE_OF_LOADER] = LOADER_TYPE_UNDEFINED;
 	zp[BP_LOADFLAGS] |= LOADFLAG_CAN_USE_HEAP;
-	wr16(zp + BP_HEAP_END_PTR, 0xfe00);
-	wr16(zp + BP_VID_MODE, 0xffff);
+	put_le16(zp + BP_HEAP_END_PTR, 0xfe00);
+	put_le16(zp + BP_VID_MODE, 0xffff);
 	memcpy(zp + BP_ACPI_RSDP_ADDR, &rsdp, 8);
 	ret = write_cmdline(vm, zp, err, errlen);
 	if (ret)
