@@ -64,6 +64,7 @@ enum {
 #define CR4_TSD		(1ULL << 2)
 #define CR4_PSE		(1ULL << 4)
 #define CR4_PGE		(1ULL << 7)
+#define CR4_PCE		(1ULL << 8)
 #define CR4_OSFXSR	(1ULL << 9)
 #define CR4_OSXMMEXCPT	(1ULL << 10)
 #define CR4_FSGSBASE	(1ULL << 16)

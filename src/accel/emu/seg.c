@@ -294,8 +294,52 @@ uint64_t cpu_read_cr(struct emu_cpu *cpu, int n)
 	cpu_raise_noerr(cpu, EXC_UD);
 }
 
+/*
+ * CR4 bits of the features cpuid.c reports (TSD, PSE, PAE, PGE, PCE,
+ * OSFXSR, OSXMMEXCPT): setting any other is #GP(0), as on a CPU without
+ * them (SDM vol. 3 2.5, "reserved bits"). No VME/PVI, DE, MCE, UMIP, LA57,
+ * VMXE, FSGSBASE, PCIDE, OSXSAVE, SMEP, SMAP or PKE here.
+ */
+#define CR4_VALID	(CR4_TSD | CR4_PSE | X86_CR4_PAE | CR4_PGE | CR4_PCE | \
+			 CR4_OSFXSR | CR4_OSXMMEXCPT)
+#define CR0_CD		(1ULL << 30)
+#define CR0_NW		(1ULL << 29)
+/* CR3 bits above MAXPHYADDR (40, CPUID 0x80000008) are reserved */
+#define CR3_RESERVED	(~0ULL << 40)
+
+/*
+ * The #GP(0) cases of MOV to a control register (SDM vol. 2, MOV--Move
+ * to/from Control Registers): reserved bits, CR0.PG without PE or NW
+ * without CD, paging turned on for long mode without PAE or turned off in
+ * 64-bit mode, CR4.PAE cleared in long mode.
+ */
+static bool cr_write_faults(const struct emu_cpu *cpu, int n, uint64_t val)
+{
+	bool lma = cpu->efer & X86_EFER_LMA;
+
+	switch (n) {
+	case 0:
+		return (val >> 32) ||
+		       ((val & X86_CR0_PG) && !(val & X86_CR0_PE)) ||
+		       ((val & CR0_NW) && !(val & CR0_CD)) ||
+		       ((val & X86_CR0_PG) && !(cpu->cr0 & X86_CR0_PG) &&
+			(cpu->efer & X86_EFER_LME) &&
+			!(cpu->cr4 & X86_CR4_PAE)) ||
+		       (!(val & X86_CR0_PG) && cpu->code64);
+	case 3:
+		return lma && (val & CR3_RESERVED);
+	case 4:
+		return (val & ~CR4_VALID) || (lma && !(val & X86_CR4_PAE));
+	case 8:
+		return val >> 4;
+	}
+	return false;
+}
+
 void cpu_write_cr(struct emu_cpu *cpu, int n, uint64_t val)
 {
+	if (cr_write_faults(cpu, n, val))
+		cpu_raise(cpu, EXC_GP, 0);
 	switch (n) {
 	case 0:
 		if ((val ^ cpu->cr0) & (X86_CR0_PG | X86_CR0_WP | X86_CR0_PE))
@@ -321,9 +365,9 @@ void cpu_write_cr(struct emu_cpu *cpu, int n, uint64_t val)
 		break;
 	case 8:
 		if (cpu->apic_ops)
-			cpu->apic_ops->set_cr8(cpu->apic, val & 15);
+			cpu->apic_ops->set_cr8(cpu->apic, val);
 		else
-			cpu->cr8 = val & 15;
+			cpu->cr8 = val;
 		break;
 	default:
 		cpu_raise_noerr(cpu, EXC_UD);
