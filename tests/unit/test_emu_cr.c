@@ -6,7 +6,8 @@
  * without CD, paging turned off in 64-bit mode or turned on for long mode
  * without PAE, CR4.PAE cleared in long mode, CR3 bits above MAXPHYADDR in
  * long mode, CR8 bits 63:4; and the register keeps its value. The writes
- * that are allowed take effect.
+ * that are allowed take effect. MOV to/from DRn: DR8-15 #UD, DR4/DR5 are
+ * DR6/DR7, DR6/DR7 bits 63:32 #GP(0), their fixed bits read fixed.
  */
 #include "emu_test.h"
 #include "test.h"
@@ -143,9 +144,65 @@ static void test_paging_on_without_pae(void)
 	}
 }
 
+#define UD	6
+
+/* mov rax, imm64; mov drN, rax; mov rbx, drN; hlt (REX.R for N >= 8) */
+static int write_dr64(struct emu_test *t, int n, uint64_t val)
+{
+	uint8_t code[24] = { 0x48, 0xb8 };
+	size_t len = 10;
+
+	memcpy(code + 2, &val, 8);
+	for (int rd = 0; rd < 2; rd++) {
+		if (n >= 8)
+			code[len++] = 0x44;
+		code[len++] = 0x0f;
+		code[len++] = rd ? 0x21 : 0x23;
+		code[len++] = 0xc0 | ((n & 7) << 3) | (rd ? 3 : 0);
+	}
+	code[len++] = 0xf4;
+	t->cpu.gpr[R_BX] = 0x5a5a;
+	emu_test_run(t, code, len);
+	return emu_test_vector(t);
+}
+
+static void test_mov_dr(void)
+{
+	static const struct {
+		int dr;
+		uint64_t val, read;	/* read: RBX after, 0x5a5a: not run */
+		int vec;
+	} k[] = {
+		{ 0, 0x1234, 0x1234, -1 },
+		{ 7, 0, 0x400, -1 },
+		{ 7, 0xffffffff, 0xffff27ff, -1 },
+		{ 7, 1ULL << 32, 0x5a5a, GP },
+		{ 6, 0, 0xffff0ff0, -1 },
+		{ 6, 0xe00f, 0xffffeff0 | 0xf, -1 },
+		{ 6, 1ULL << 40, 0x5a5a, GP },
+		{ 5, 0x3, 0x403, -1 },		/* DR7 */
+		{ 4, 0x4000, 0xffff4ff0, -1 },	/* DR6 */
+		{ 8, 0, 0x5a5a, UD },
+	};
+
+	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		struct emu_test *t = emu_test_init64();
+		int vec = write_dr64(t, k[i].dr, k[i].val);
+
+		if (vec != k[i].vec || t->cpu.gpr[R_BX] != k[i].read)
+			printf("  dr%d <- %#llx: vector %d, read %#llx\n",
+			       k[i].dr, (unsigned long long)k[i].val, vec,
+			       (unsigned long long)t->cpu.gpr[R_BX]);
+		CHECK_EQ(vec, k[i].vec);
+		CHECK_EQ(t->cpu.gpr[R_BX], k[i].read);
+		emu_test_free(t);
+	}
+}
+
 int main(void)
 {
 	RUN(test_mov_cr_64);
 	RUN(test_paging_on_without_pae);
+	RUN(test_mov_dr);
 	return test_summary();
 }

@@ -127,6 +127,33 @@ static void exec_grp7(struct emu_cpu *cpu, struct insn *in)
 	}
 }
 
+/*
+ * MOV to/from DRn: DR8-15 are #UD, DR4/DR5 are DR6/DR7 (CR4.DE is never
+ * set: CPUID has no DE).
+ */
+static int dr_index(struct emu_cpu *cpu, int reg)
+{
+	if (reg >= 8)
+		cpu_raise_noerr(cpu, EXC_UD);
+	return reg == 4 || reg == 5 ? reg + 2 : reg;
+}
+
+/*
+ * DR6 and DR7: bits 63:32 set are #GP(0); the bits that read as fixed
+ * values (DR6 4-11 and 16-31 one, 12 zero; DR7 10 one, 11, 12, 14 and 15
+ * zero: no RTM) keep them.
+ */
+static void dr_write(struct emu_cpu *cpu, int n, uint64_t val)
+{
+	if (n >= 6 && (val >> 32))
+		cpu_raise(cpu, EXC_GP, 0);
+	if (n == 6)
+		val = (val | 0xffff0ff0) & ~0x1000ULL;
+	else if (n == 7)
+		val = (val | 0x400) & ~0xd800ULL;
+	cpu->dr[n] = val;
+}
+
 static void exec_mov_cr_dr(struct emu_cpu *cpu, struct insn *in, uint8_t b)
 {
 	uint8_t m = fetch8(cpu);
@@ -145,10 +172,10 @@ static void exec_mov_cr_dr(struct emu_cpu *cpu, struct insn *in, uint8_t b)
 		cpu_write_cr(cpu, reg, cpu->gpr[rm] & size_mask(sz));
 		break;
 	case 0x21:
-		reg_write(cpu, in, rm, sz, cpu->dr[reg & 7]);
+		reg_write(cpu, in, rm, sz, cpu->dr[dr_index(cpu, reg)]);
 		break;
 	default:
-		cpu->dr[reg & 7] = cpu->gpr[rm] & size_mask(sz);
+		dr_write(cpu, dr_index(cpu, reg), cpu->gpr[rm] & size_mask(sz));
 		break;
 	}
 }
