@@ -559,9 +559,50 @@ static void test_far_noncanonical(void)
 	}
 }
 
+/*
+ * SYSRET (64-bit operand) to a non-canonical RCX is #GP(0) in ring 0 on
+ * Intel (this CPU's vendor), with nothing changed; SYSRET outside 64-bit
+ * mode (compatibility mode) is #UD.
+ */
+static void test_sysret_noncanonical(void)
+{
+	/* sysretq; hlt */
+	static const uint8_t code[] = { 0x48, 0x0f, 0x07, 0xf4 };
+	static const uint64_t rcx[] = { 1ULL << 47, 0x8000000000000000ULL,
+					0xffff7fffffffffffULL };
+
+	for (size_t i = 0; i < sizeof(rcx) / sizeof(rcx[0]); i++) {
+		struct emu_test *t = emu_test_init64();
+
+		t->cpu.star = 0x0023001000000000ULL;
+		t->cpu.gpr[R_CX] = rcx[i];
+		t->cpu.gpr[11] = 0x202;
+		emu_test_run(t, code, sizeof(code));
+		CHECK_EQ(emu_test_vector(t), 13);
+		CHECK_EQ(t->cpu.cpl, 0);
+		/* the frame: error code, RIP of the SYSRET, CS 8 */
+		CHECK_EQ(emu_test_r64(t, EMU_TEST_STACK - 48), 0);
+		CHECK_EQ(emu_test_r64(t, EMU_TEST_STACK - 40), EMU_TEST_CODE);
+		CHECK_EQ(emu_test_r64(t, EMU_TEST_STACK - 32), 8);
+		emu_test_free(t);
+	}
+
+	struct emu_test *t = emu_test_init64();
+
+	t->cpu.star = 0x0023001000000000ULL;
+	t->cpu.seg[SEG_CS].selector = 0x18;
+	t->cpu.seg[SEG_CS].l = 0;
+	t->cpu.seg[SEG_CS].db = 1;
+	cpu_update_mode(&t->cpu);
+	emu_test_run(t, code + 1, sizeof(code) - 1);	/* sysret; hlt */
+	CHECK_EQ(emu_test_vector(t), 6);
+	emu_test_free(t);
+}
+
 int main(void)
 {
 	RUN(test_noncanonical_against_host);
+	RUN(test_sysret_noncanonical);
 	RUN(test_delivery_noncanonical_stack);
 	RUN(test_branch_noncanonical_translated);
 	RUN(test_gate_noncanonical);

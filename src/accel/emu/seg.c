@@ -402,9 +402,12 @@ void cpu_sysret(struct emu_cpu *cpu, int opsize)
 {
 	uint16_t sel = (cpu->star >> 48) & 0xffff;
 
-	if (!(cpu->efer & X86_EFER_SCE) || !cpu->lma)
+	/* Intel: #UD outside 64-bit mode; #GP(0) for a non-canonical RCX,
+	 * in ring 0, before anything changes */
+	if (!(cpu->efer & X86_EFER_SCE) || !cpu->code64)
 		cpu_raise_noerr(cpu, EXC_UD);
-	if (cpu->cpl != 0)
+	if (cpu->cpl != 0 ||
+	    (opsize == 8 && !x86_canonical(cpu->gpr[R_CX])))
 		cpu_raise(cpu, EXC_GP, 0);
 	if (opsize == 8) {
 		flat_seg(&cpu->seg[SEG_CS], (sel + 16) | 3, 0xb, true);
