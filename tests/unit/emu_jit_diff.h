@@ -58,6 +58,7 @@ struct jd_prog {
 	unsigned start[JD_INSNS + 1];	/* instruction offsets */
 	int jcc_at[JD_INSNS];		/* rel8 offset to fix, or -1 */
 	int jcc_to[JD_INSNS];		/* target instruction */
+	bool plain;	/* jd_insn: none of the kinds that often end a block */
 };
 
 /* A register the program may write (not RSP, R14, R15) */
@@ -571,8 +572,21 @@ static inline void jd_insn(struct jd_prog *pg, struct jd_rand *r, int idx)
 	bool mem = jd_r(r, 3) == 0, fs = jd_r(r, 8) == 0;
 	bool rex40 = size == 1 && jd_r(r, 2);
 	int reg = jd_dst(r);
-	struct jd_rm rm = jd_pick_rm(r, size, mem);
+	struct jd_rm rm;
 	uint8_t op[3];
+
+	/*
+	 * A plain one: no CALL/RET, SSE, strings, LOCK, system forms or
+	 * rotates, no 16-bit or FS forms (several are the interpreter's)
+	 */
+	if (pg->plain) {
+		if (kind == 11 || kind == 12 || kind >= 17)
+			kind %= 11;
+		if (size == 2)
+			size = 4;
+		fs = false;
+	}
+	rm = jd_pick_rm(r, size, mem);
 
 	if (size == 1 && !rex40 && !(rm.mem && rm.kind != 2)) {
 		/* registers 4..7 are AH..BH without a REX: any of them */
@@ -896,6 +910,7 @@ static inline uint64_t jd_code_base(struct jd_rand *r)
 static inline void jd_build(struct jd_prog *pg, struct jd_rand *r)
 {
 	pg->len = 0;
+	pg->plain = false;
 	pg->base = jd_code_base(r);
 	for (int i = 0; i < JD_INSNS; i++) {
 		pg->start[i] = pg->len;
@@ -968,7 +983,9 @@ static inline uint32_t jd_mxcsr(struct jd_rand *r)
 }
 
 /*
- * A program whose last instructions (4 to 24 of them) are a loop run
+ * A program whose last instructions (4 to 24 of them, or 25 to 40 of
+ * the kinds that seldom end a block, so that a loop's block has four
+ * decode-cache chunks) are a loop run
  * R14 + 1 times (up to 64): SUB R14, 1 and JNC back before its HLT. The
  * loop's block jumps back to itself with guest registers held in host
  * ones, runs past the budget of a jit_run, and takes its miss exits
@@ -978,13 +995,17 @@ static inline uint32_t jd_mxcsr(struct jd_rand *r)
  */
 static inline void jd_build_loop(struct jd_prog *pg, struct jd_rand *r)
 {
-	unsigned k = JD_INSNS - 4 - jd_r(r, 21), at;
+	bool plain = jd_r(r, 2);
+	unsigned k = JD_INSNS - (plain ? 25 + jd_r(r, 16) : 4 + jd_r(r, 21));
+	unsigned at;
 	int32_t d = 0x2000 - 8 * (int32_t)jd_r(r, 64);
 
 	pg->len = 0;
+	pg->plain = false;
 	pg->base = jd_code_base(r);
 	for (unsigned i = 0; i < JD_INSNS; i++) {
 		if (i == k) {
+			pg->plain = plain;
 			memcpy(pg->code + pg->len, "\x4b\x8b\x84\xf7", 4);
 			memcpy(pg->code + pg->len + 4, &d, 4);
 			pg->len += 8;

@@ -285,6 +285,93 @@ static void test_jit_chunk_stale_flags(void)
 	emu_test_free(t);
 }
 
+/* n ADD EAX, 1 at code, then DEC ECX and JNZ back to code: its length */
+static size_t long_loop(uint8_t *code, int n)
+{
+	size_t at = 0;
+	int32_t rel;
+
+	for (int i = 0; i < n; i++) {
+		code[at++] = 0x83;			/* add eax, 1 */
+		code[at++] = 0xc0;
+		code[at++] = 0x01;
+	}
+	code[at++] = 0xff;				/* dec ecx */
+	code[at++] = 0xc9;
+	code[at++] = 0x0f;				/* jnz code (rel32) */
+	code[at++] = 0x85;
+	rel = -(int32_t)(at + 4);
+	memcpy(&code[at], &rel, 4);
+	return at + 4;
+}
+
+/*
+ * A loop of 37 instructions (35 ADDs, DEC, JNZ) is one block that jumps
+ * back to its own start, not a block of 36 chained to one of the JNZ and
+ * back: three blocks are made (the MOV and the first round's 35 ADDs,
+ * DEC and JNZ after them, the loop), not four.
+ */
+static void test_jit_long_loop(void)
+{
+	uint8_t code[256];
+	struct emu_test *t = emu_test_init64();
+	size_t n;
+
+	code[0] = 0xb9;					/* mov ecx, 1000 */
+	code[1] = 0xe8;
+	code[2] = 0x03;
+	code[3] = code[4] = 0;
+	n = 5 + long_loop(code + 5, 35);
+	code[n++] = 0xf4;				/* hlt */
+	jit_on(t);
+	t->cpu.gpr[R_AX] = 0;
+	emu_test_run(t, code, n);
+	CHECK(t->cpu.halted);
+	CHECK_EQ(t->cpu.gpr[R_AX], 35 * 1000);
+	printf("  %llu blocks made, %llu instructions translated\n",
+	       (unsigned long long)jit_stat_made(t->cpu.jit),
+	       (unsigned long long)jit_stat_insns(t->cpu.jit));
+	CHECK_EQ(jit_stat_made(t->cpu.jit), 3);
+	CHECK(jit_stat_insns(t->cpu.jit) > 36000);
+	jit_destroy(t->cpu.jit);
+	emu_test_free(t);
+}
+
+/*
+ * That loop as a function in another page, called twice; between the
+ * calls its 31st ADD (in the block's third chunk) becomes ADD EAX, 2.
+ * The loop's entry compares every chunk up to its jump back (they have
+ * no check of their own), so the second call runs the new code: fails
+ * when a loop's later chunks are compared neither at its entry nor
+ * where its code gets to them.
+ */
+static void test_jit_long_loop_stale(void)
+{
+	static const uint8_t code[] = {
+		0xb9, 0x64, 0x00, 0x00, 0x00,		/* mov ecx, 100 */
+		0xe8, 0xf6, 0x0f, 0x00, 0x00,		/* call F */
+		0xc6, 0x04, 0x25, 0x5c, 0x10, 0x10, 0x00, 0x02,
+							/* mov byte [F+92], 2 */
+		0xb9, 0x64, 0x00, 0x00, 0x00,		/* mov ecx, 100 */
+		0xe8, 0xe4, 0x0f, 0x00, 0x00,		/* call F */
+		0xf4,					/* hlt */
+	};
+	struct emu_test *t = emu_test_init64();
+	uint8_t *f = emu_test_ptr(t, EMU_TEST_CODE + 0x1000);
+	size_t n = long_loop(f, 35);
+
+	f[n] = 0xc3;					/* ret */
+	jit_on(t);
+	t->cpu.gpr[R_AX] = 0;
+	emu_test_run(t, code, sizeof(code));
+	CHECK(t->cpu.halted);
+	CHECK_EQ(f[92], 2);
+	CHECK_EQ(t->cpu.gpr[R_AX], 35 * 100 + 36 * 100);
+	CHECK(jit_stat_insns(t->cpu.jit) > 5000);
+	jit_destroy(t->cpu.jit);
+	emu_test_free(t);
+}
+
 /*
  * A block chained into from the loop's start is patched once, halfway:
  * it is made again, and the chained jump goes to the new block; it went
@@ -1415,6 +1502,8 @@ int main(void)
 	RUN(test_jit_stale_rechain_two);
 	RUN(test_jit_chunk_stale);
 	RUN(test_jit_chunk_stale_flags);
+	RUN(test_jit_long_loop);
+	RUN(test_jit_long_loop_stale);
 	RUN(test_jit_page_end);
 	RUN(test_jit_page_cross);
 	RUN(test_jit_page_cross_long);

@@ -197,8 +197,13 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 		       const struct jit_env *env, const struct emu_cpu *cpu,
 		       const uint8_t *p, const uint8_t *end, uint64_t rip);
 
-/* A block is up to JIT_CHUNKS decode-cache blocks (dc_build) in a row */
+/*
+ * A block is up to JIT_CHUNKS decode-cache blocks (dc_build) in a row,
+ * and one more (JIT_CHUNKS_MAX) when that one jumps back to the block's
+ * start: a loop of up to 48 instructions is then one block that loops
+ */
 #define JIT_CHUNKS	3
+#define JIT_CHUNKS_MAX	4
 
 /*
  * How many instructions jit_gen_block would translate at p (0: none),

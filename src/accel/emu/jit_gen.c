@@ -185,16 +185,20 @@ static void gen_check_data(struct jgen *g, const uint8_t *p,
  * A block is up to JIT_CHUNKS of the decode cache's blocks (dc_build)
  * one after the other, so that a loop body longer than DCB_INSNS with
  * conditional branches inside is one block: fewer exits, flag stores
- * and loads, byte checks and register loads.
+ * and loads, byte checks and register loads. One more chunk, up to its
+ * first jump back to the block's start, when it has one (loop_close):
+ * the kernel's multi-precision multiply loops (mpihelp_addmul_1 and
+ * _submul_1, 37 and 38 instructions, most of the Debian kernel's crypto
+ * self-tests) were two blocks chained to each other.
  */
-#define JIT_BYTES	(JIT_CHUNKS * DCB_BYTES)
+#define JIT_BYTES	(JIT_CHUNKS_MAX * DCB_BYTES)
 
 struct jinsns {
 	unsigned n;
 	bool ends;	/* the last one ends the run (JMP, CALL, RET, H_INTERP) */
 	unsigned nchunks;
 	/* each chunk's first instruction, and its bytes' offset from p */
-	unsigned first[JIT_CHUNKS], off[JIT_CHUNKS];
+	unsigned first[JIT_CHUNKS_MAX], off[JIT_CHUNKS_MAX];
 	struct dc_entry e[JIT_INSNS];
 };
 
@@ -219,15 +223,41 @@ static void jinsns_init(struct jinsns *in)
 	in->ends = false;
 }
 
-/* Chunk b, off bytes on from the block's start, after in's */
-static void jinsns_add(struct jinsns *in, const struct dc_block *b,
+/*
+ * How many of chunk b's instructions a block takes after JIT_CHUNKS of
+ * them, b being off bytes on from the block's start: up to its first JMP
+ * or Jcc back to that start, or none
+ */
+static unsigned loop_close(const struct dc_block *b, size_t off)
+{
+	for (unsigned i = 0; i < b->n; i++) {
+		const struct dc_entry *e = &b->e[i];
+
+		off += e->len;
+		if ((e->kind == DC_JCC || e->kind == DC_JMP) &&
+		    (int64_t)off + (int64_t)e->imm == 0)
+			return i + 1;
+	}
+	return 0;
+}
+
+/*
+ * Chunk b, off bytes on from the block's start, after in's, or as much
+ * of it as loop_close says for one beyond JIT_CHUNKS; false when none
+ */
+static bool jinsns_add(struct jinsns *in, const struct dc_block *b,
 		       size_t off)
 {
+	unsigned n = in->nchunks < JIT_CHUNKS ? b->n : loop_close(b, off);
+
+	if (!n)
+		return false;
 	in->first[in->nchunks] = in->n;
 	in->off[in->nchunks++] = off;
-	memcpy(&in->e[in->n], b->e, b->n * sizeof(b->e[0]));
-	in->n += b->n;
-	in->ends = ends_run(&b->e[b->n - 1]);
+	memcpy(&in->e[in->n], b->e, n * sizeof(b->e[0]));
+	in->n += n;
+	in->ends = ends_run(&b->e[n - 1]);
+	return true;
 }
 
 /*
@@ -256,13 +286,12 @@ static void jit_decode(struct jinsns *in, const uint8_t *p,
 		memcpy(snap + 8 + len, next, JIT_SNAP - 8 - len < JIT_CROSS ?
 					      JIT_SNAP - 8 - len : JIT_CROSS);
 	jinsns_init(in);
-	while (in->nchunks < JIT_CHUNKS && !in->ends) {
+	while (in->nchunks < JIT_CHUNKS_MAX && !in->ends) {
 		if ((size_t)(q - (snap + 8)) >= room)
 			break;
 		dc_build(&blk, q, snap + JIT_SNAP);
-		if (!blk.n)
+		if (!blk.n || !jinsns_add(in, &blk, q - (snap + 8)))
 			break;
-		jinsns_add(in, &blk, q - (snap + 8));
 		q += blk.nbytes;
 	}
 }
@@ -308,12 +337,11 @@ int jit_gen_count(struct emu_cpu *cpu, const uint8_t *p, const uint8_t *end)
 		return -1;
 	jinsns_init(&in);
 	/* the chunks jit_decode would take, far from the page's end */
-	while (in.nchunks < JIT_CHUNKS && !in.ends) {
+	while (in.nchunks < JIT_CHUNKS_MAX && !in.ends) {
 		const struct dc_block *b = dcache_get(cpu, q, end);
 
-		if (!b->n)
+		if (!b->n || !jinsns_add(&in, b, q - p))
 			break;
-		jinsns_add(&in, b, q - p);
 		q += b->nbytes;
 	}
 	return (int)jit_count(&in, end - p, false, &nbytes, &tail);
@@ -466,20 +494,28 @@ static void gen_pick_regs(struct jgen *g, const struct jinsns *blk,
 	}
 }
 
-/* Whether one of the first n instructions jumps back to the start */
-static bool gen_loops(const struct jinsns *blk, unsigned n, uint64_t start)
+/*
+ * The chunk of the last of the first n instructions that jumps back to
+ * the start, or -1 when none does
+ */
+static int gen_loops(const struct jinsns *blk, unsigned n, uint64_t start)
 {
 	uint64_t rip = start;
+	int c = -1;
 
 	for (unsigned i = 0; i < n; i++) {
 		const struct dc_entry *e = &blk->e[i];
 
 		rip += e->len;
 		if ((e->kind == DC_JCC || e->kind == DC_JMP) &&
-		    rip + e->imm == start)
-			return true;
+		    rip + e->imm == start) {
+			c = 0;
+			while ((unsigned)c + 1 < blk->nchunks &&
+			       blk->first[c + 1] <= i)
+				c++;
+		}
 	}
-	return false;
+	return c;
 }
 
 unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
@@ -488,8 +524,11 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 {
 	struct jinsns blk;
 	struct jgen gen, *g = &gen;
-	uint8_t *entry = b->p, *copy[JIT_CHUNKS][JIT_BYTES / 8 + 2], *stale;
-	unsigned ncopy[JIT_CHUNKS] = { 0 }, lo[JIT_CHUNKS], hi[JIT_CHUNKS];
+	uint8_t *entry = b->p, *copy[JIT_CHUNKS_MAX][JIT_BYTES / 8 + 2];
+	unsigned ncopy[JIT_CHUNKS_MAX] = { 0 }, lo[JIT_CHUNKS_MAX];
+	unsigned hi[JIT_CHUNKS_MAX];
+	uint8_t *stale;
+	int back;
 	bool live[JIT_INSNS + 1];
 	unsigned n = 0, nbytes = 0, i;
 	uint8_t snap[JIT_SNAP];
@@ -522,7 +561,20 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 		if (lo[c] > hi[c] || (c && blk.first[c] >= n))
 			lo[c] = hi[c];
 	}
-	g->loops = gen_loops(&blk, n, rip);
+	/*
+	 * A loop's entry compares the chunks up to its last jump back to
+	 * the start, and those chunks have no check of their own: each
+	 * time round would compare again what nothing has changed since
+	 * the entry (a store into the page leaves the block), and the
+	 * flags would have to be the guest's at each check
+	 */
+	back = gen_loops(&blk, n, rip);
+	g->loops = back >= 0;
+	for (int c = 1; c <= back; c++) {
+		if (hi[c] > hi[0])
+			hi[0] = hi[c];
+		lo[c] = hi[c];
+	}
 	live[n] = true;
 	for (i = n; i-- > 0;) {
 		struct dc_entry e = blk.e[i];

@@ -20,8 +20,8 @@
 #define V		HR8	/* the value operand */
 #define W		HR9	/* a 32-bit destination being worked on */
 #define T		HR10
-#define JIT_INSNS	(JIT_CHUNKS * DCB_INSNS)
-#define JIT_EXITS	96
+#define JIT_INSNS	(JIT_CHUNKS_MAX * DCB_INSNS)
+#define JIT_EXITS	128
 #define JIT_MISS_JUMPS	12	/* jumps to one instruction's miss exit */
 
 /* X_STALE: a miss exit that also finds the block stale (gen_chunk_check) */
