@@ -176,6 +176,139 @@ static void test_jit_cached_high_byte(void)
 	CHECK_EQ(bad, 0);
 }
 
+/*
+ * The guest flags from block to block (jit_gen.h: in AL/AH, not in
+ * cpu->jit_flags): each program sets them in one block and reads them
+ * first thing in the next, by each way one block goes on to another.
+ * Run by the interpreter and the translator from random registers; the
+ * flags read must be the ones set (ADC/SBB/SETO add them up).
+ */
+struct flags_case {
+	const char *what;
+	uint64_t base;
+	size_t len;
+	uint8_t code[0x110];
+};
+
+static const struct flags_case flags_cases[] = {
+	{ "a chained jump", EMU_TEST_CODE, 29, {
+		0xb9, 0x59, 0x02, 0x00, 0x00,		/* mov ecx, 601 */
+		0x81, 0xc2, 0xb9, 0x79, 0x37, 0x9e,	/* L: add edx, K */
+		0xeb, 0x00,				/* jmp M */
+		0x83, 0xd7, 0x00,			/* M: adc edi, 0 */
+		0x0f, 0x90, 0xc0,			/* seto al */
+		0x0f, 0xb6, 0xc0,			/* movzx eax, al */
+		0x01, 0xc6,				/* add esi, eax */
+		0xff, 0xc9,				/* dec ecx */
+		0x75, 0xe9,				/* jnz L */
+		0xf4 } },				/* hlt */
+	/*
+	 * F's RET to two call sites in turn (the exits' table by RIP), a
+	 * CALL through a register, CALLs to another page (and the loop's
+	 * blocks near its page's end)
+	 */
+	{ "calls and returns", EMU_TEST_CODE + 0xf00, 0x10e, {
+		0xb9, 0x4d, 0x01, 0x00, 0x00,		/* mov ecx, 333 */
+		0x48, 0x8d, 0x1d, 0xfb, 0x00, 0x00, 0x00, /* lea rbx, [G] */
+		0xe8, 0xef, 0x00, 0x00, 0x00,		/* L: call F */
+		0x83, 0xd7, 0x00,			/* adc edi, 0 */
+		0xe8, 0xe7, 0x00, 0x00, 0x00,		/* call F */
+		0x83, 0xde, 0x00,			/* sbb esi, 0 */
+		0xff, 0xd3,				/* call rbx */
+		0x83, 0xd5, 0x00,			/* adc ebp, 0 */
+		0xff, 0xc9,				/* dec ecx */
+		0x75, 0xe7,				/* jnz L */
+		0xf4,					/* hlt */
+		[0x100] = 0x81, 0xc2, 0xb9, 0x79, 0x37, 0x9e, /* F: add edx, K */
+		0xc3,					/* ret */
+		0x81, 0xea, 0x15, 0x7c, 0x4a, 0x7f,	/* G: sub edx, K2 */
+		0xc3 } },				/* ret */
+	/* an instruction left to the interpreter, then a block from jit_run */
+	{ "the interpreter's RCL", EMU_TEST_CODE, 29, {
+		0xb9, 0x59, 0x02, 0x00, 0x00,		/* mov ecx, 601 */
+		0x81, 0xc2, 0xb9, 0x79, 0x37, 0x9e,	/* L: add edx, K */
+		0xd1, 0xd2,				/* rcl edx, 1 */
+		0x83, 0xd7, 0x00,			/* adc edi, 0 */
+		0x0f, 0x90, 0xc0,			/* seto al */
+		0x0f, 0xb6, 0xc0,			/* movzx eax, al */
+		0x01, 0xc6,				/* add esi, eax */
+		0xff, 0xc9,				/* dec ecx */
+		0x75, 0xe9,				/* jnz L */
+		0xf4 } },				/* hlt */
+	/*
+	 * M is rewritten each round, between ADD (the flags dead at its
+	 * entry) and ADC (CF read): the chained jump goes into its old
+	 * block, stale (back to jit_run), then into the new one (its slot
+	 * pointed there: jit_rechain). CF is 0 at the store (which leaves
+	 * for the interpreter) and 1 at the JMP.
+	 */
+	{ "a rewritten block", EMU_TEST_CODE, 43, {
+		0xb9, 0x59, 0x02, 0x00, 0x00,		/* mov ecx, 601 */
+		0x31, 0xc0,				/* L: xor eax, eax */
+		0x89, 0xca,				/* mov edx, ecx */
+		0x83, 0xe2, 0x01,			/* and edx, 1 */
+		0xc1, 0xe2, 0x04,			/* shl edx, 4 */
+		0x81, 0xc2, 0xc7, 0x00, 0x00, 0x00,	/* add edx, 0xc7 */
+		0x88, 0x15, 0x06, 0x00, 0x00, 0x00,	/* mov [M + 1], dl */
+		0x83, 0xf8, 0x01,			/* cmp eax, 1 */
+		0xeb, 0x00,				/* jmp M */
+		0x83, 0xc7, 0x00,			/* M: add/adc edi, 0 */
+		0x83, 0xd6, 0x00,			/* adc esi, 0 */
+		0xff, 0xc9,				/* dec ecx */
+		0x75, 0xdb,				/* jnz L */
+		0xf4 } },				/* hlt */
+	/* a CALL to its own block's start: on without jit_run, or far_out */
+	{ "a call to its own start", EMU_TEST_CODE, 24, {
+		0xb9, 0x59, 0x02, 0x00, 0x00,		/* mov ecx, 601 */
+		0x83, 0xd7, 0x00,			/* L: adc edi, 0 */
+		0x81, 0xc2, 0xb9, 0x79, 0x37, 0x9e,	/* add edx, K */
+		0xff, 0xc9,				/* dec ecx */
+		0x74, 0x05,				/* jz H */
+		0xe8, 0xee, 0xff, 0xff, 0xff,		/* call L */
+		0xf4 } },				/* H: hlt */
+	/* M's first load misses the soft TLB (a new page each round) */
+	{ "a miss exit first", EMU_TEST_CODE, 31, {
+		0xb9, 0x59, 0x02, 0x00, 0x00,		/* mov ecx, 601 */
+		0x41, 0x89, 0xc8,			/* L: mov r8d, ecx */
+		0x41, 0xc1, 0xe0, 0x09,			/* shl r8d, 9 */
+		0x81, 0xc2, 0xb9, 0x79, 0x37, 0x9e,	/* add edx, K */
+		0xeb, 0x00,				/* jmp M */
+		0x43, 0x8b, 0x04, 0x07,			/* M: mov eax, [r15 + r8] */
+		0x11, 0xc7,				/* adc edi, eax */
+		0xff, 0xc9,				/* dec ecx */
+		0x75, 0xe7,				/* jnz L */
+		0xf4 } },				/* hlt */
+};
+
+static void test_jit_flags_handoff(void)
+{
+	static struct jd_prog pg;
+	int bad = 0;
+
+	for (unsigned c = 0; c < sizeof(flags_cases) / sizeof(flags_cases[0]); c++) {
+		const struct flags_case *fc = &flags_cases[c];
+		uint64_t jit_insns = 0;
+
+		memset(pg.code, 0, sizeof(pg.code));
+		memcpy(pg.code, fc->code, fc->len);
+		pg.len = fc->len;
+		pg.base = fc->base;
+		for (int seed = 1; seed <= 32; seed++) {
+			struct jd_rand r = { .seed = 0x6a09e667ULL * seed };
+			char why[200];
+
+			if (jd_compare(&pg, &r, why, sizeof(why), &jit_insns,
+				       NULL) && bad++ < 5)
+				printf("  %s, seed %d: %s\n", fc->what, seed,
+				       why);
+		}
+		printf("  %s: %llu instructions translated\n", fc->what,
+		       (unsigned long long)jit_insns);
+		CHECK(jit_insns > 32 * 1000ULL);
+	}
+	CHECK_EQ(bad, 0);
+}
+
 /* A loop that increments the immediate of its own ADD each time */
 static void test_jit_self_modifying(void)
 {
@@ -1513,6 +1646,7 @@ int main(void)
 	RUN(test_jit_differential);
 	RUN(test_jit_differential_loops);
 	RUN(test_jit_cached_high_byte);
+	RUN(test_jit_flags_handoff);
 	RUN(test_jit_sse_loop);
 	RUN(test_jit_fnstcw);
 	RUN(test_jit_sse_align);

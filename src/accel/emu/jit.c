@@ -95,12 +95,13 @@ struct jit {
  * enter(cpu, code): RBX = cpu for the blocks, which return through exit
  * (RBX, and RBP and R12..R15 that blocks keep guest registers in,
  * restored); exit_interp also sets cpu->jit_exit. The guest's arithmetic
- * flags are in cpu->jit_flags from entry to exit.
+ * flags go into every block in AL/AH (jit_gen.h), from cpu->rflags here,
+ * and come back in cpu->jit_flags (exit_ax stores them there first).
  */
 static int jit_stubs(struct jit *j)
 {
 	struct jbuf b = { j->cache.base, j->cache.base + 4096, false };
-	uint8_t *p = j->cache.base;
+	uint8_t *p = j->cache.base, *to_exit;
 
 	if (jit_cache_protect(&j->cache, p, 4096, true))
 		return -errno;
@@ -117,7 +118,12 @@ static int jit_stubs(struct jit *j)
 	jb8(&b, 0xe6);
 	j->env.exit_interp = b.p;
 	j_mov_mi(&b, 1, jmem(HRBX, offsetof(struct emu_cpu, jit_exit)), 1);
+	to_exit = j_jmp(&b);
+	j->env.exit_ax = b.p;
+	j_mov_mr(&b, 2, jmem(HRBX, offsetof(struct emu_cpu, jit_flags)),
+		 HRAX);
 	j->env.exit = b.p;
+	j_patch(to_exit, b.p);
 	jit_gen_flags_out(&b);
 	for (int r = HR15; r >= HR12; r--) {		/* pop r15..r12 */
 		jb8(&b, 0x41);

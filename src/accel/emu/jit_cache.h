@@ -146,13 +146,18 @@ static inline unsigned jit_front_index(const uint8_t *p)
 
 /*
  * Where a block's exits go (code at the start of the cache, jit.c). The
- * *_out stubs: [0] expects cpu->jit_flags right, [1] stores the host's
- * flags there first. Those by [CPL 3] look the target up in front (the
- * TLB's entry for its page, then the table) and go on to its block
- * while the budget lasts; else they return to jit_run with cpu->rip set.
+ * guest flags are in AX (as LAHF and SETO leave them, jit_gen.h) when a
+ * block is entered and at exit_ax, far_out, ic_check, ic_miss, chain_out
+ * and stale_out, which keep them there for the next block or store them
+ * to cpu->jit_flags for jit_run. miss_out[0] expects cpu->jit_flags
+ * right, [1] stores the host's flags there first. Those by [CPL 3] look
+ * the target up in front (the TLB's entry for its page, then the table)
+ * and go on to its block while the budget lasts; else they return to
+ * jit_run with cpu->rip set.
  */
 struct jit_env {
 	const uint8_t *exit;		/* back to jit_run */
+	const uint8_t *exit_ax;		/* the same, the flags in AL/AH */
 	const uint8_t *exit_interp;	/* the same, the interpreter next */
 	struct jit_front *front;	/* the table the lookups look in */
 	struct jit_rip *rips;		/* blocks by RIP (the slot checks) */
@@ -166,7 +171,7 @@ struct jit_env {
 	 * An exit's own slot (RDI, jit_exit.c) by [CPL 3][fixed target, a
 	 * slot of two words]: ic_check, called after a SUB of the budget
 	 * whose flags are live, returns when the slot's block is V's and may
-	 * run (RCX, RDX, RSI), or goes on to V's block in rips itself (RAX
+	 * run (RCX, RDX, RSI), or goes on to V's block in rips itself (R10
 	 * too), else goes to jit_run or to ic_miss, the lookup, which
 	 * points the slot at V's block when the front table has it.
 	 */
@@ -179,8 +184,9 @@ struct jit_env {
 /* The shared subroutines of jit_env into b (jit_stubs.c) */
 void jit_gen_stubs(struct jbuf *b, struct jit_env *env);
 /*
- * jit_run's entry and exit: cpu->jit_flags, where blocks hand the guest's
- * arithmetic flags on, from cpu->rflags, and back (RAX, RCX, RDX)
+ * jit_run's entry and exit: the guest's arithmetic flags as blocks take
+ * them (AX, and cpu->jit_flags) from cpu->rflags, and back from
+ * cpu->jit_flags (RAX, RCX, RDX)
  */
 void jit_gen_flags_in(struct jbuf *b);
 void jit_gen_flags_out(struct jbuf *b);

@@ -81,18 +81,19 @@ void jit_gen_dyn_exit(struct jgen *g)
 	struct jbuf *b = &g->b;
 
 	gen_writeback(g, g->dirty);
-	if (!g->synced)
-		gen_commit(b);
+	if (!g->saved)
+		gen_save(b);
 	jx(b, 8, 0x83, 1, 5, jmem(HRBX, OFF(jit_left)));	/* sub imm8 */
 	jb8(b, g->idx + 1);
 	gen_ic_exit(g, false);
 }
 
 /*
- * A chained exit: the budget, then on through its slot, which points at
- * the target's block once jit_run has seen it (until then, and when the
- * budget is spent, at the cold half after it, which asks for that). A
- * slot is two words: where the jump goes, and the target's RIP.
+ * A chained exit, the guest flags in AL/AH: the budget, then on through
+ * its slot, which points at the target's block once jit_run has seen it
+ * (until then, and when the budget is spent, at the cold half after it,
+ * which asks for that, chain_out storing the flags). A slot is two
+ * words: where the jump goes, and the target's RIP.
  */
 static void gen_chain_exit(struct jgen *g, const struct jexit *x)
 {
@@ -211,14 +212,11 @@ static void gen_miss_exits(struct jgen *g)
 /*
  * A jump back to the block's own start (in a block that gen_loops found
  * one in): the guest flags stay in AL/AH across the budget's SUB and go
- * back into RFLAGS at the top of the body, instead of a store to
- * cpu->jit_flags and a load from it each time round (the top takes them
- * in AL/AH, as the entry leaves them). cpu->jit_flags is
- * then stale inside the body, so such a block's exits all store the
- * flags (it is never "synced"), and it loads them at its entry. So too
- * the guest registers it keeps in host ones: they count as changed from
- * the top of the body (every exit stores them all), so the jump back
- * stores none of them (only its way out, when the budget is spent).
+ * on to the top of the body there, as every chained exit hands them on
+ * (jit_gen.h). The guest registers it keeps in host ones count as
+ * changed from the top of the body (every exit stores them all), so the
+ * jump back stores none of them (only its way out, when the budget is
+ * spent).
  */
 static void gen_loop_exit(struct jgen *g, const struct jexit *x)
 {
@@ -230,7 +228,7 @@ static void gen_loop_exit(struct jgen *g, const struct jexit *x)
 	jx(b, 8, 0x83, 1, 5, jmem(HRBX, OFF(jit_left)));	/* sub imm8 */
 	jb8(b, x->count);
 	out = j_jcc(b, 14);					/* jle */
-	j_patch(j_jmp(b), g->top);
+	j_patch(j_jmp(b), g->body);
 	j_patch(out, b->p);
 	gen_writeback(g, x->dirty);
 	gen_store_ax(b);
@@ -255,10 +253,8 @@ void jit_gen_exits(struct jgen *g)
 			gen_loop_exit(g, x);
 			continue;
 		}
-		if (x->saved && !x->synced)
-			gen_store_ax(b);	/* the flags are in AL/AH */
-		else if (!x->synced)
-			gen_commit(b);
+		if (!x->saved)
+			gen_save(b);
 		gen_writeback(g, x->dirty);
 		gen_chain_exit(g, x);
 	}

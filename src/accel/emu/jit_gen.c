@@ -15,8 +15,8 @@
  * computes too (exec_alu.c runs the same host instructions). Where the
  * interpreter defines flags the SDM leaves undefined (shifts: AF clear,
  * OF for counts above one), the block computes those when a later
- * instruction or an exit can see them (a backward liveness pass). Every
- * exit stores them into cpu->jit_flags (see gen_store_ax).
+ * instruction or an exit can see them (a backward liveness pass). They
+ * come into a block and go on to the next in AX (see gen_store_ax).
  *
  * Exceptions: a translated instruction never faults. Its memory operand
  * is looked up in the soft TLB inline; a miss, a page without the needed
@@ -157,7 +157,7 @@ static void gen_check_cmp(struct jgen *g, const uint8_t *p, unsigned n,
 static uint8_t *gen_check(struct jgen *g, const uint8_t *p, unsigned n,
 			  uint8_t **copy, unsigned *ncopy)
 {
-	gen_check_cmp(g, p, n, copy, ncopy, HRAX);
+	gen_check_cmp(g, p, n, copy, ncopy, HRDX);	/* AX: the flags */
 	return j_jcc(&g->b, 5);					/* jne */
 }
 
@@ -547,10 +547,9 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	g->page = p - (rip & 0xfff);
 	g->user = cpu->cpl == 3;
 	/*
-	 * Flags live before each instruction, from the end backwards. A
-	 * memory operand's miss exit reads them only once an instruction
-	 * before it has changed the host's: until then cpu->jit_flags is right
-	 * and the exit does not store them (not in a loop, see gen_loop_exit).
+	 * Flags live before each instruction, from the end backwards; a
+	 * memory operand's miss exit reads them (the block is entered with
+	 * them in AL/AH, and cpu->jit_flags may be stale: see jit_gen.h).
 	 */
 	/* the bytes of each chunk to compare: the first's at the entry */
 	for (unsigned c = 0; c < blk.nchunks; c++) {
@@ -577,14 +576,9 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	}
 	live[n] = true;
 	for (i = n; i-- > 0;) {
-		struct dc_entry e = blk.e[i];
-		bool reads, sets, changed = false;
+		bool reads, sets;
 
-		for (unsigned k = 0; k < i && !changed; k++)
-			changed = jit_op_writes_flags(&blk.e[k]);
-		if (!changed && !g->loops)
-			e.mem = false;		/* only the exit's reading */
-		jit_op_flag_use(&e, &reads, &sets);
+		jit_op_flag_use(&blk.e[i], &reads, &sets);
 		/*
 		 * The next page's check before an instruction across the
 		 * page's end leaves for the interpreter, which may fault
@@ -605,20 +599,12 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	gen_reload(g, 0xffff);
 	g->body = g->b.p;
 	/*
-	 * (cpu->jit_flags is right until an instruction sets the host's.) A
-	 * loop's top has them in AL/AH, where its jump back leaves them.
+	 * The guest flags come in AL/AH (as a loop's jump back to its top
+	 * leaves them too), and go into RFLAGS before the first instruction
+	 * that needs them there; cpu->jit_flags may be stale (jit_gen.h).
 	 */
-	if (g->loops) {
-		jb8(&g->b, 0x66);		/* mov ax, [rbx + jit_flags] */
-		jb8(&g->b, 0x8b);
-		jb8(&g->b, 0x83);
-		jb32(&g->b, OFF(jit_flags));
-	} else if (live[0]) {
-		gen_load_flags(&g->b);
-	}
-	g->top = g->b.p;
-	g->saved = g->loops;
-	g->synced = !g->loops;
+	g->saved = true;
+	g->synced = false;
 	/* a loop's registers are changed at its top (see gen_loop_exit) */
 	if (g->loops)
 		g->dirty = g->cached;

@@ -57,13 +57,12 @@ struct jgen {
 	const uint8_t *page;	/* the block's host code page */
 	uint64_t start;		/* the block's first instruction */
 	const uint8_t *body;	/* its code after the byte check */
-	const uint8_t *top;	/* the body after its flag load */
 	const uint8_t *entry;	/* the block's first byte of code */
 	bool loops;		/* it jumps back to its start (gen_loop_exit) */
 	uint64_t rip, next;	/* this instruction's and the next one's */
 	unsigned idx;		/* its index in the block */
 	bool user;
-	bool synced;		/* cpu->jit_flags holds the guest flags */
+	bool synced;		/* cpu->jit_flags holds the guest flags too */
 	bool saved;		/* they are in AL/AH (RFLAGS is not theirs) */
 	bool keep;		/* and stay there after this instruction */
 	bool sets_all;		/* it sets them all after its lookups */
@@ -223,11 +222,16 @@ void jit_gen_sse_avail(struct jgen *g);
  * the guest registers a block keeps in host ones (jit_gen.c's header)
  */
 /*
- * The guest's arithmetic flags between blocks are in cpu->jit_flags, as
- * LAHF and SETO leave them (AH, AL): an exit stores three bytes and the
- * next block loads them back with ADD and SAHF, instead of merging them
- * into cpu->rflags and taking them apart again. jit_run's entry and exit
- * (jit_gen_flags_in/out) convert from and to cpu->rflags once a run.
+ * The guest's arithmetic flags go from block to block in AX, as LAHF and
+ * SETO leave them (AH: SF ZF AF PF CF; AL: OF): every way into a block
+ * (jit_run's entry stub, a chain slot, an exit's slot check, the lookup,
+ * a loop's jump back) has them there, so a chained exit takes them out
+ * of RFLAGS (unless they are in AX already) and the next block puts them
+ * back with ADD and SAHF before its first instruction that reads them,
+ * with no store and load between. Where translated code goes back to
+ * jit_run they are stored into cpu->jit_flags (exit_ax, a miss exit),
+ * and jit_run's entry and exit (jit_gen_flags_in/out) convert from and
+ * to cpu->rflags once a run.
  */
 static inline void gen_store_ax(struct jbuf *b)
 {

@@ -148,7 +148,8 @@ bool jit_op_regs(const struct dc_entry *e)
 
 /*
  * Whether e's code neither reads nor writes the guest flags nor needs
- * them in the host's, and leaves RAX alone: the moves, LEA, PUSH/POP.
+ * them in the host's, and leaves RAX alone: the moves, LEA, PUSH/POP,
+ * and the jumps that end a block (its exits hand the flags on in AL/AH).
  * The block keeps the guest flags in AL/AH across such instructions
  * (jit_tlb.c), instead of putting them back into RFLAGS after each
  * lookup and taking them out again for the next.
@@ -161,6 +162,10 @@ bool jit_op_keeps_saved(const struct dc_entry *e)
 	case DC_LEA: case DC_PUSH: case DC_PUSH_IMM: case DC_PUSH_RM:
 	case DC_POP: case DC_LEAVE:
 		return !e->lock;
+	/* the block's end: its exit takes them from AL/AH */
+	case DC_CALL: case DC_RET: case DC_JMP: case DC_JMP_RM:
+	case DC_CALL_RM:
+		return true;
 	}
 	return false;
 }

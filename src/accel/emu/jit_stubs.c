@@ -78,7 +78,8 @@ static uint8_t *gen_code_page(struct jbuf *b, uint32_t need)
 
 /*
  * From a block's end to the block for the guest address in V (the budget
- * left, cpu->rip and cpu->jit_flags stored) without jit_run: the TLB's entry
+ * left and cpu->rip stored, the guest flags in AX, which it keeps for the
+ * block or stores on its way to jit_run) without jit_run: the TLB's entry
  * for V's page must let CPL user run it from RAM (or be the page the
  * fetch window is on), and the front table must hold a block for its
  * host address, V and user, which jit_run put there once published.
@@ -99,17 +100,17 @@ static void gen_lookup(struct jbuf *b, const struct jit_env *env, int user,
 	page = j_jcc(b, 5);					/* jne */
 	j_mov_rm(b, 8, HRCX, jmem(HRBX, OFF(fetch_hva)));
 	have = b->p;
-	j_mov_mr(b, 4, jreg(HRAX), V);
-	j_alu_mi(b, 4, 4, jreg(HRAX), 0xfff);			/* and */
-	j_alu_mr(b, 8, 0, jreg(HRCX), HRAX);			/* add */
+	j_mov_mr(b, 4, jreg(T), V);
+	j_alu_mi(b, 4, 4, jreg(T), 0xfff);			/* and */
+	j_alu_mr(b, 8, 0, jreg(HRCX), T);			/* add */
 	/* RDX = the front entry for host address RCX (jit_front_index) */
 	j_mov_mr(b, 8, jreg(HRDX), HRCX);
 	j_shift_mi(b, 8, 5, jreg(HRDX), JIT_FRONT_MIX);
 	j_alu_mr(b, 4, 6, jreg(HRDX), HRCX);			/* xor */
 	j_alu_mi(b, 4, 4, jreg(HRDX), JIT_FRONT - 1);
 	j_shift_mi(b, 4, 4, jreg(HRDX), 5);			/* shl */
-	j_mov_ri64(b, HRAX, (uintptr_t)env->front);
-	j_alu_mr(b, 8, 0, jreg(HRDX), HRAX);
+	j_mov_ri64(b, T, (uintptr_t)env->front);
+	j_alu_mr(b, 8, 0, jreg(HRDX), T);
 	j_alu_mr(b, 8, 7, jmem(HRDX, offsetof(struct jit_front, key)), HRCX);
 	miss[nmiss++] = j_jcc(b, 5);
 	j_alu_mr(b, 8, 7, jmem(HRDX, offsetof(struct jit_front, rip)), V);
@@ -125,15 +126,15 @@ static void gen_lookup(struct jbuf *b, const struct jit_env *env, int user,
 		 * the tag (a page at or above 2^47, where the tag's bits
 		 * are, is not kept), RIP
 		 */
-		j_mov_rm(b, 8, HRAX, jmem(HRDX, offsetof(struct jit_front,
-							  code)));
+		j_mov_rm(b, 8, T, jmem(HRDX, offsetof(struct jit_front,
+						       code)));
 		j_alu_mi(b, 8, 4, jreg(HRCX), (uint64_t)-4096);	/* and */
 		j_mov_mr(b, 8, jreg(HRSI), HRCX);
 		j_shift_mi(b, 8, 5, jreg(HRSI), 64 - JIT_TAG_ROT);	/* shr */
 		high = j_jcc(b, 5);				/* jne */
 		j_alu_rm(b, 8, 6, HRCX, jmem(HRBX, OFF(jit_tag)));	/* xor */
 		j_mov_mr(b, 8, jmem(HRDI, JIT_IC_PAGE), HRCX);
-		j_mov_mr(b, 8, jmem(HRDI, JIT_IC_CODE), HRAX);
+		j_mov_mr(b, 8, jmem(HRDI, JIT_IC_CODE), T);
 		if (fill == IC_VARIES) {
 			j_mov_mr(b, 8, jmem(HRDI, JIT_IC_RIP), V);
 			/* and the same in the RIP's entry in env->rips */
@@ -141,15 +142,16 @@ static void gen_lookup(struct jbuf *b, const struct jit_env *env, int user,
 			j_mov_mr(b, 8, jmem(HRSI, offsetof(struct jit_rip,
 							    rip)), V);
 			j_mov_mr(b, 8, jmem(HRSI, offsetof(struct jit_rip,
-							    code)), HRAX);
+							    code)), T);
 			j_mov_mr(b, 8, jmem(HRSI, offsetof(struct jit_rip,
 							    page)), HRCX);
 			j_mov_mi(b, 8, jmem(HRSI, offsetof(struct jit_rip,
 							    user)), user);
 		}
 		j_patch(high, b->p);
-		jb8(b, 0xff);					/* jmp rax */
-		jb8(b, 0xe0);
+		jb8(b, 0x41);					/* jmp r10 */
+		jb8(b, 0xff);
+		jb8(b, 0xe2);
 	} else {
 		jx(b, 4, 0xff, 1, 4, jmem(HRDX, offsetof(struct jit_front,
 							 code)));
@@ -161,7 +163,7 @@ static void gen_lookup(struct jbuf *b, const struct jit_env *env, int user,
 	j_mov_mr(b, 8, jmem(HRBX, OFF(fetch_hva)), HRCX);
 	j_patch(j_jmp(b), have);
 	for (int i = 0; i < nmiss; i++)
-		j_patch(miss[i], env->exit);
+		j_patch(miss[i], env->exit_ax);
 }
 
 /*
@@ -208,7 +210,7 @@ static void gen_ic_check(struct jbuf *b, struct jit_env *env, int user,
 		 * turn), then on to its block without the caller's JMP
 		 */
 		j_patch(other, b->p);
-		gen_rip_index(b, env, HRDX, HRAX);
+		gen_rip_index(b, env, HRDX, T);
 		j_alu_rm(b, 8, 7, V, jmem(HRDX, offsetof(struct jit_rip,
 							  rip)));	/* cmp */
 		no[n++] = j_jcc(b, 5);
@@ -232,7 +234,7 @@ static void gen_ic_check(struct jbuf *b, struct jit_env *env, int user,
 	j_patch(spent, b->p);
 	j_lea(b, 8, HRSP, jmem(HRSP, 8));
 	j_mov_mr(b, 8, jmem(HRBX, OFF(rip)), V);
-	j_goto(b, env->exit);
+	j_goto(b, env->exit_ax);
 }
 
 /* The exits' shared tails (jit_cache.h says what each takes) */
@@ -244,7 +246,7 @@ static void gen_outs(struct jbuf *b, struct jit_env *env)
 	for (int u = 0; u < 2; u++) {
 		env->far_out[u] = b->p;
 		j_mov_mr(b, 8, rip, V);
-		j_patch(j_jcc(b, 14), env->exit);		/* jle */
+		j_patch(j_jcc(b, 14), env->exit_ax);		/* jle */
 		gen_lookup(b, env, u, IC_NONE);
 	}
 
@@ -252,7 +254,7 @@ static void gen_outs(struct jbuf *b, struct jit_env *env)
 	j_mov_rm(b, 8, HRSI, jmem(HRDI, 8));
 	j_mov_mr(b, 8, rip, HRSI);
 	j_mov_mr(b, 8, jmem(HRBX, OFF(jit_link)), HRDI);
-	j_goto(b, env->exit);
+	j_goto(b, env->exit_ax);
 
 	env->miss_out[1] = b->p;
 	gen_commit(b);
@@ -269,7 +271,7 @@ static void gen_outs(struct jbuf *b, struct jit_env *env)
 	j_mov_mr(b, 8, rip, HRSI);
 	j_mov_mr(b, 8, jmem(HRBX, OFF(jit_stale_rip)), HRSI);
 	j_mov_mr(b, 8, jmem(HRBX, OFF(jit_stale)), HRDI);
-	j_goto(b, env->exit);
+	j_goto(b, env->exit_ax);
 
 	for (int u = 0; u < 2; u++) {
 		for (int f = 0; f < 2; f++) {
