@@ -45,7 +45,7 @@ void jit_eager(struct jit *j);
  */
 long jit_run(struct emu_cpu *cpu, long max, long *interp);
 /* Instructions one jit_run runs at most: an interrupt waits that long */
-#define JIT_RUN_MAX	2048
+#define JIT_RUN_MAX	8192
 
 /* Guest instructions run in translated code so far */
 uint64_t jit_stat_insns(const struct jit *j);
