@@ -746,10 +746,56 @@ static void test_jit_page_cross_long(void)
 }
 
 /*
+ * A function of 10 ADDs and a RET in another page, called n times from a
+ * loop: its block is made at its 4th ask (each call asks, as jit_run
+ * finds it untranslated), so 3 calls make no block at all (code run a
+ * few times, as much of a boot is, costs no translation) and 4 make it
+ * (fails when blocks are made at the 2nd or 3rd ask, as before). How
+ * many blocks were made.
+ */
+static unsigned long long hot_calls(uint8_t n)
+{
+	const uint8_t code[] = {
+		0xb9, n, 0x00, 0x00, 0x00,		/* mov ecx, n */
+		0xe8, 0xf6, 0x0f, 0x00, 0x00,		/* L: call F */
+		0xff, 0xc9,				/* dec ecx */
+		0x75, 0xf7,				/* jnz L */
+		0xf4,					/* hlt */
+	};
+	struct emu_test *t = emu_test_init64();
+	uint8_t *f = emu_test_ptr(t, EMU_TEST_CODE + 0x1000);
+	unsigned long long made;
+
+	for (int i = 0; i < 10; i++)
+		memcpy(f + 4 * i, "\x48\x83\xc2\x01", 4);	/* add rdx, 1 */
+	f[40] = 0xc3;					/* ret */
+	t->cpu.jit = jit_create();
+	CHECK(t->cpu.jit != NULL);
+	t->cpu.gpr[R_DX] = 0;
+	emu_test_run(t, code, sizeof(code));
+	CHECK(t->cpu.halted);
+	CHECK_EQ(t->cpu.gpr[R_DX], 10ULL * n);
+	made = jit_stat_made(t->cpu.jit);
+	jit_destroy(t->cpu.jit);
+	emu_test_free(t);
+	return made;
+}
+
+static void test_jit_hot(void)
+{
+	unsigned long long three = hot_calls(3), four = hot_calls(4);
+
+	printf("  blocks made: %llu with 3 calls, %llu with 4\n", three,
+	       four);
+	CHECK_EQ(three, 0);
+	CHECK(four >= 1);
+}
+
+/*
  * A block is decoded by the translator only to be made: at its first ask
  * it is judged by the decode cache's block, which the interpreter then
- * runs. 40 blocks (ADD, JMP to the next) run twice, each made at its
- * second ask: 40 decodes (80 before, a judge's and a make's each).
+ * runs. 40 blocks (ADD, JMP to the next) run 4 times, each made at its
+ * 4th ask: 40 decodes (80 before, a judge's and a make's each).
  */
 static void test_jit_judge_decode(void)
 {
@@ -760,9 +806,9 @@ static void test_jit_judge_decode(void)
 	int32_t rel;
 
 	CHECK(t->cpu.dcache != NULL);
-	/* mov ecx, 2; L: 40 x (add eax, 1; jmp +9, padded to 16); dec; jnz */
+	/* mov ecx, 4; L: 40 x (add eax, 1; jmp +9, padded to 16); dec; jnz */
 	code[at++] = 0xb9;
-	code[at++] = 2;
+	code[at++] = 4;
 	for (int i = 0; i < 3; i++)
 		code[at++] = 0;
 	for (int i = 0; i < BLOCKS; i++) {
@@ -788,7 +834,7 @@ static void test_jit_judge_decode(void)
 	CHECK(t->cpu.jit != NULL);
 	t->cpu.gpr[R_AX] = 0;
 	emu_test_run(t, code, at);
-	CHECK_EQ(t->cpu.gpr[R_AX], 2 * BLOCKS);
+	CHECK_EQ(t->cpu.gpr[R_AX], 4 * BLOCKS);
 	CHECK(t->cpu.halted);
 	printf("  %llu blocks made, %llu decoded by the translator\n",
 	       (unsigned long long)jit_stat_made(t->cpu.jit),
@@ -1640,6 +1686,7 @@ int main(void)
 	RUN(test_jit_page_end);
 	RUN(test_jit_page_cross);
 	RUN(test_jit_page_cross_long);
+	RUN(test_jit_hot);
 	RUN(test_jit_judge_decode);
 	RUN(test_jit_page_cross_fault);
 	RUN(test_jit_cmpxchg_reg);

@@ -42,7 +42,13 @@
 /* asks for a block of the last code page before it is published */
 #define JIT_PUBLISH_WAIT 4	/* ... when the page is half full */
 #define JIT_PUBLISH_LONG 32	/* ... when it is not */
-#define JIT_HOT		2	/* asks for a block before it is made */
+/*
+ * Asks for a block before it is made: a Debian boot made 199,000 blocks
+ * when they were made at the second, half of them for code run only two
+ * or three times (110,000 at the third, 80,000 at the fourth), and made
+ * one in ~4.6 us (perf) against ~10 ns an instruction interpreted
+ */
+#define JIT_HOT		4
 
 struct jit_block {
 	const uint8_t *key;	/* host address of the first byte, or NULL */
