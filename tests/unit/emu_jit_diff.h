@@ -59,6 +59,13 @@ struct jd_prog {
 	int jcc_at[JD_INSNS];		/* rel8 offset to fix, or -1 */
 	int jcc_to[JD_INSNS];		/* target instruction */
 	bool plain;	/* jd_insn: none of the kinds that often end a block */
+	/*
+	 * Only forms whose code leaves RDX, R9 and R10 alone (jit_op_scratch:
+	 * no MUL/DIV, CDQ, IMUL, BSF, SHLD, SSE, REP, PUSHF/POPF, BTS ..),
+	 * so that their blocks keep guest registers there too (the caller
+	 * sets it before jd_build or jd_build_loop)
+	 */
+	bool lean;
 };
 
 /* A register the program may write (not RSP, R14, R15) */
@@ -574,6 +581,7 @@ static inline void jd_insn(struct jd_prog *pg, struct jd_rand *r, int idx)
 	int reg = jd_dst(r);
 	struct jd_rm rm;
 	uint8_t op[3];
+	int form;
 
 	/*
 	 * A plain one: no CALL/RET, SSE, strings, LOCK, system forms or
@@ -595,6 +603,9 @@ static inline void jd_insn(struct jd_prog *pg, struct jd_rand *r, int idx)
 			rm.reg = jd_r(r, 8);
 	}
 	pg->jcc_at[idx] = -1;
+	while (pg->lean && (kind == 18 || (kind >= 20 && kind <= 26 &&
+					   kind != 22)))
+		kind = jd_r(r, 29);
 	switch (kind) {
 	case 0: case 1: case 2:	/* ALU r/m, r and r, r/m */
 		op[0] = jd_r(r, 8) * 8 + (kind == 1 ? 2 : 0) + w;
@@ -679,6 +690,9 @@ static inline void jd_insn(struct jd_prog *pg, struct jd_rand *r, int idx)
 			jd_emit(pg, size, rex40, fs, op, 1, jd_r(r, 2), rm, 0, 0);
 		} else {
 			int ext = jd_r(r, 8) ? 2 + jd_r(r, 2) : 4 + jd_r(r, 4);
+
+			if (pg->lean)
+				ext = 2 + (ext & 1);	/* NOT, NEG */
 
 			/* a DIV whose quotient may fit: RDX (AH) set first */
 			if (ext >= 6 && jd_r(r, 2))
@@ -766,7 +780,10 @@ static inline void jd_insn(struct jd_prog *pg, struct jd_rand *r, int idx)
 	case 19:	/* IMUL, BT r/m, imm8, BSWAP, BSF/BSR, SHLD/SHRD */
 		reg = jd_dst(r);
 		size = size < 4 ? 4 : size;
-		switch (jd_r(r, 8)) {
+		form = jd_r(r, 8);
+		if (pg->lean && form != 3)
+			form = 4;			/* BT imm8, BSWAP */
+		switch (form) {
 		case 5:		/* BSF, BSR, F3 0F BC (BSF without BMI1) */
 			op[0] = 0x0f;
 			op[1] = 0xbc + jd_r(r, 2);

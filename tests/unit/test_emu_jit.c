@@ -128,6 +128,119 @@ static void test_jit_differential_loops(void)
 }
 
 /*
+ * Programs and loops of forms whose code leaves RDX, R9 and R10 alone
+ * (pg.lean): their blocks keep guest registers in those too (9 host
+ * registers, not 6), which every lookup, exit, miss and chunk check
+ * must leave as they are and store back (fails when the soft-TLB lookup
+ * uses RDX as it did, or a lean form uses R9 or R10).
+ */
+static void test_jit_differential_spare(void)
+{
+	static struct jd_prog pg;
+	uint64_t jit_insns = 0;
+	int bad = 0, faulted = 0, n = jd_programs(PROGRAMS / 3);
+	int first = jd_first_seed();
+
+	pg.lean = true;
+	for (int seed = first; seed < first + 2 * n; seed++) {
+		struct jd_rand r = { .seed = 0x6a09e667ULL * seed + 3 };
+		char why[200];
+
+		if (seed & 1)
+			jd_build_loop(&pg, &r);
+		else
+			jd_build(&pg, &r);
+		if (jd_compare(&pg, &r, why, sizeof(why), &jit_insns,
+			       &faulted)) {
+			if (bad++ < 5)
+				printf("  seed %d: %s\n", seed, why);
+		}
+	}
+	CHECK_EQ(bad, 0);
+	printf("  %llu instructions ran translated in %d lean programs, %d ended in an exception\n",
+	       (unsigned long long)jit_insns, 2 * n, faulted);
+	CHECK(jit_insns > n * 60ULL);
+}
+
+/*
+ * A function whose block keeps 11 guest registers busy (ADD r, r of RAX..
+ * R11 and RBP, each used twice), then one instruction and RET, or JMP/CALL
+ * through R12 back to the caller's HLT: the block holds 9 of them in host
+ * registers (RDX, R9 and R10 too) unless the instruction's code uses those
+ * (MUL, DIV, CQO, IMUL, SHLD, BSF, PUSHF/POPF), and the branches' target
+ * check and every exit must leave them as they are (fails when the RET's
+ * canonical check uses R9, as it did, with R9 holding a guest register).
+ */
+static void test_jit_spare_exits(void)
+{
+	static const uint8_t adds[] = {
+		0x48, 0x01, 0xc0, 0x48, 0x01, 0xc9, 0x48, 0x01, 0xd2,
+		0x48, 0x01, 0xdb, 0x48, 0x01, 0xf6, 0x48, 0x01, 0xff,
+		0x4d, 0x01, 0xc0, 0x4d, 0x01, 0xc9, 0x4d, 0x01, 0xd2,
+		0x4d, 0x01, 0xdb, 0x48, 0x01, 0xed,
+	};
+	static const uint8_t tails[][8] = {
+		{ 0 },					/* none */
+		{ 3, 0x48, 0xf7, 0xe6 },		/* mul rsi */
+		{ 3, 0x48, 0xf7, 0xf6 },		/* div rsi */
+		{ 3, 0x48, 0xd3, 0xe0 },		/* shl rax, cl */
+		{ 2, 0x48, 0x99 },			/* cqo */
+		{ 4, 0x48, 0x0f, 0xaf, 0xc1 },		/* imul rax, rcx */
+		{ 4, 0x48, 0x0f, 0xa5, 0xc8 },		/* shld rax, rcx, cl */
+		{ 4, 0x48, 0x0f, 0xbc, 0xc6 },		/* bsf rax, rsi */
+		{ 2, 0x9c, 0x9d },			/* pushfq; popfq */
+		{ 3, 0x48, 0xd1, 0xef },		/* shr rdi, 1 */
+		{ 4, 0x48, 0xc1, 0xe9, 0x05 },		/* shr rcx, 5 */
+	};
+	static struct jd_prog pg;
+	int bad = 0;
+
+	for (unsigned k = 0; k < sizeof(tails) / sizeof(tails[0]) + 2; k++) {
+		uint8_t *c = pg.code;
+		unsigned n = 0;
+		int32_t d;
+
+		c[n++] = 0xe8;				/* call f */
+		d = 1;
+		memcpy(c + n, &d, 4);
+		n += 4;
+		c[n++] = 0xf4;				/* hlt */
+		memcpy(c + n, adds, sizeof(adds));
+		n += sizeof(adds);
+		if (k < sizeof(tails) / sizeof(tails[0])) {
+			memcpy(c + n, tails[k] + 1, tails[k][0]);
+			n += tails[k][0];
+			memcpy(c + n, adds, sizeof(adds));
+			n += sizeof(adds);
+			c[n++] = 0xc3;			/* ret */
+		} else {
+			/* lea r12, [rip - to the hlt]; jmp r12 / call r12 */
+			c[n++] = 0x4c;
+			c[n++] = 0x8d;
+			c[n++] = 0x25;
+			d = 5 - (int32_t)(n + 4);
+			memcpy(c + n, &d, 4);
+			n += 4;
+			c[n++] = 0x41;
+			c[n++] = 0xff;
+			c[n++] = k == sizeof(tails) / sizeof(tails[0]) ? 0xe4 :
+								       0xd4;
+		}
+		pg.len = n;
+		pg.base = EMU_TEST_CODE;
+		for (int seed = 1; seed <= 16; seed++) {
+			struct jd_rand r = { .seed = 0x3243f6a8ULL * seed + k };
+			char why[200];
+
+			if (jd_compare(&pg, &r, why, sizeof(why), NULL, NULL) &&
+			    bad++ < 5)
+				printf("  tail %u, seed %d: %s\n", k, seed, why);
+		}
+	}
+	CHECK_EQ(bad, 0);
+}
+
+/*
  * Forms that work on cpu->gpr (XCHG, XADD, CMPXCHG of bytes) with AH..BH
  * of registers the block keeps in host ones: each must see the ADDs
  * before it and the ADDs after it its result (fails when the block does
@@ -1692,6 +1805,8 @@ int main(void)
 	RUN(test_jit_cmpxchg_reg);
 	RUN(test_jit_differential);
 	RUN(test_jit_differential_loops);
+	RUN(test_jit_differential_spare);
+	RUN(test_jit_spare_exits);
 	RUN(test_jit_cached_high_byte);
 	RUN(test_jit_flags_handoff);
 	RUN(test_jit_sse_loop);

@@ -21,19 +21,20 @@ static void shift_by(struct jbuf *b, int size, int op, struct jop x, int c)
  * SHR by c > 1 (or CL) with the flags live: OF is the old top bit, which
  * a SHR by 1 of the old value sets; SF ZF PF CF come from the shift
  * through AH (SAHF leaves OF alone), with AF cleared. No POPFQ, which
- * costs tens of cycles. Clobbers RAX.
+ * costs tens of cycles. Clobbers RAX and RSI (x is a register, [RCX] or
+ * [RDI]).
  */
 static void gen_shr_flags(struct jgen *g, struct jop x, int size, int c)
 {
 	struct jbuf *b = &g->b;
 
-	j_mov_rm(b, size, T, x);
+	j_mov_rm(b, size, HRSI, x);
 	shift_by(b, size, 5, x, c);
 	jb8(b, 0x9f);				/* lahf */
 	jb8(b, 0x80);				/* and ah, ~AF */
 	jb8(b, 0xe4);
 	jb8(b, (uint8_t)~FL_AF);
-	j_shift_mi(b, size, 5, jreg(T), 1);	/* OF: the old top bit */
+	j_shift_mi(b, size, 5, jreg(HRSI), 1);	/* OF: the old top bit */
 	jb8(b, 0x9e);				/* sahf */
 }
 
@@ -169,15 +170,15 @@ void jit_gen_imul(struct jgen *g, const struct dc_entry *e)
 	jit_gen_mem_done(g);
 	gen_flags_to_rdx(g);
 	if (e->kind == DC_IMUL) {
-		j_mov_rm(b, size, W, jit_gr(g, e, e->reg, size));
-		jx(b, size, 0xaf0f, 2, W, x);
+		j_mov_rm(b, size, HRDI, jit_gr(g, e, e->reg, size));
+		jx(b, size, 0xaf0f, 2, HRDI, x);
 	} else {
-		jx(b, size, 0x69, 1, W, x);
+		jx(b, size, 0x69, 1, HRDI, x);
 		jb32(b, (uint32_t)e->imm);
 	}
 	if (g->live_out)
-		gen_mul_flags(g, W, size);
-	jit_set_reg(g, e, e->reg, size, W);
+		gen_mul_flags(g, HRDI, size);
+	jit_set_reg(g, e, e->reg, size, HRDI);
 }
 
 /*

@@ -3,11 +3,14 @@
  * One translated block: the decode cache's entries for a run of guest
  * instructions (dc_build), each turned into a few host instructions.
  *
- * Host registers: RBX holds the CPU; the guest registers stay in cpu->gpr
- * and host instructions work on them there. R8/R9/R10 carry values, RDI
- * a guest linear address, RCX the host address the soft TLB turns it
- * into; RSI and RDX are the lookup's scratch, AL/AH keep the guest flags
- * while a lookup uses the host's.
+ * Host registers: RBX holds the CPU; the guest registers a block uses
+ * most are in host ones (gen_pick_regs), the others stay in cpu->gpr and
+ * host instructions work on them there. R8 (V) carries values, RDI a
+ * guest linear address (or a 32-bit result on its way to cpu->gpr), RCX
+ * the host address the soft TLB turns it into, RSI the lookup's scratch;
+ * AL/AH keep the guest flags while a lookup uses the host's. RDX, R9 (W)
+ * and R10 (T) are for the few forms that need more (MUL/DIV, CQO, IMUL,
+ * SHLD, SSE, ...: jit_op_scratch), and hold guest registers elsewhere.
  *
  * Flags: the prologue loads the guest's arithmetic flags into the host's
  * RFLAGS, and from then on the guest's ADD is the host's ADD: the flags
@@ -376,7 +379,7 @@ static void gen_chunk_check(struct jgen *g, const uint8_t *p, unsigned n,
 			    uint8_t **copy, unsigned *ncopy)
 {
 	jit_gen_save(g);
-	gen_check_cmp(g, p, n, copy, ncopy, HRDX);
+	gen_check_cmp(g, p, n, copy, ncopy, HRDI);
 	jit_add_exit(g, j_jcc(&g->b, 5), X_STALE, g->rip, g->idx);
 	jit_gen_mem_done(g);
 }
@@ -414,11 +417,11 @@ static void gen_next_check(struct jgen *g, const uint8_t *next,
 		uint64_t v = 0, mask = k == 8 ? ~0ULL : (1ULL << (8 * k)) - 1;
 
 		memcpy(&v, bytes + i, k);
-		j_mov_rm(b, 8, HRDX, jmem(HRSI, (int32_t)i));
+		j_mov_rm(b, 8, HRDI, jmem(HRSI, (int32_t)i));
 		j_mov_ri64(b, HRCX, mask);
-		j_alu_mr(b, 8, 4, jreg(HRDX), HRCX);		/* and */
+		j_alu_mr(b, 8, 4, jreg(HRDI), HRCX);		/* and */
 		j_mov_ri64(b, HRCX, v);
-		j_alu_mr(b, 8, 7, jreg(HRDX), HRCX);		/* cmp */
+		j_alu_mr(b, 8, 7, jreg(HRDI), HRCX);		/* cmp */
 		jit_miss_if(g, 5);
 	}
 	jit_gen_mem_done(g);
@@ -432,15 +435,20 @@ static void gen_next_check(struct jgen *g, const uint8_t *next,
  * use counts half as much after each conditional branch before it (up
  * to three), which may leave the block: a loop that goes round through
  * its first few instructions keeps their registers, not those of the
- * rest of its 36.
+ * rest of its 36. Up to six go into RBP and R11..R15, three more into
+ * RDX, R9 and R10 when none of the block's instructions uses them
+ * (jit_op_scratch): the xz decompressor's LZMA and CRC32 loops keep 8 to
+ * 11 registers busy.
  */
 static void gen_pick_regs(struct jgen *g, const struct jinsns *blk,
 			  unsigned n)
 {
-	static const int8_t pool[JIT_HREGS] = { HR12, HR13, HR14, HR15,
-						HRBP, HR11 };
+	static const int8_t spare[JIT_SPARE] = { HRDX, W, T };
+	int8_t pool[JIT_HREGS + JIT_SPARE] = { HR12, HR13, HR14, HR15,
+					       HRBP, HR11 };
 	unsigned uses[16] = { 0 }, weight[16] = { 0 };
-	unsigned k = 0, high = 0, jccs = 0;
+	unsigned k = 0, npool = JIT_HREGS, high = 0, jccs = 0;
+	uint16_t busy = 0;
 
 	memset(g->host, -1, sizeof(g->host));
 	g->cached = g->dirty = 0;
@@ -448,6 +456,7 @@ static void gen_pick_regs(struct jgen *g, const struct jinsns *blk,
 		const struct dc_entry *e = &blk->e[i];
 		unsigned mine[16] = { 0 };
 
+		busy |= jit_op_scratch(e);
 		if (e->kind == DC_JCC && jccs < 3)
 			jccs++;
 		if (!jit_op_regs(e))
@@ -479,7 +488,11 @@ static void gen_pick_regs(struct jgen *g, const struct jinsns *blk,
 	for (int r = 0; r < 16; r++)
 		if (high & (1u << r))
 			uses[r] = 0;
-	while (k < JIT_HREGS) {
+	/* the scratch registers no instruction of the block uses */
+	for (int i = 0; i < JIT_SPARE; i++)
+		if (!(busy & (1u << spare[i])))
+			pool[npool++] = spare[i];
+	while (k < npool) {
 		int best = -1;
 
 		for (int r = 0; r < 16; r++)

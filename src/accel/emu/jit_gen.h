@@ -40,14 +40,17 @@ struct jexit {
 };
 
 /*
- * Guest registers a block keeps in host registers (jit_gen_regs): RBP and
+ * Guest registers a block keeps in host registers (gen_pick_regs): RBP and
  * R11..R15, which nothing else in a block's code may use (the entry stub
- * saves the callee-saved ones). Only instructions jit_op_regs() accepts
- * see them (jit_gr); around any other the block stores the dirty ones to
- * cpu->gpr before it and loads them all again after it, so code that
- * works on cpu->gpr (jit_greg) stays right.
+ * saves the callee-saved ones), and those of RDX, W and T (JIT_SPARE)
+ * that none of the block's instructions uses (jit_op_scratch). Only
+ * instructions jit_op_regs() accepts see them (jit_gr); around any other
+ * the block stores the dirty ones it may use to cpu->gpr before it and
+ * loads them again after it, so code that works on cpu->gpr (jit_greg)
+ * stays right. Exits store them before they use any scratch register.
  */
 #define JIT_HREGS	6
+#define JIT_SPARE	3
 
 struct jgen {
 	struct jbuf b;
@@ -159,6 +162,8 @@ bool jit_op_keeps_saved(const struct dc_entry *e);
 bool jit_op_restores(const struct dc_entry *e);
 /* The guest registers e's code may use in cpu->gpr (!jit_op_regs) */
 uint16_t jit_op_gprs(const struct dc_entry *e);
+/* Which of RDX, W and T e's code may use (jit_op_scratch's mask) */
+uint16_t jit_op_scratch(const struct dc_entry *e);
 /* Count the guest registers e uses, for the choice of those to cache */
 void jit_op_reg_uses(const struct dc_entry *e, unsigned uses[16]);
 /* Whether the block translates e */

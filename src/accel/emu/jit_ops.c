@@ -34,7 +34,7 @@ static void gen_pop(struct jgen *g, int base)
 
 /*
  * Leave before a branch whose target (V) is not canonical: the
- * interpreter raises its #GP at the branch (branch_check). W and the
+ * interpreter raises its #GP at the branch (branch_check). RSI and the
  * host flags are clobbered (the guest's saved first).
  */
 static void gen_target_check(struct jgen *g)
@@ -42,10 +42,10 @@ static void gen_target_check(struct jgen *g)
 	struct jbuf *b = &g->b;
 
 	jit_gen_save(g);
-	j_mov_rm(b, 8, W, jreg(V));
-	j_shift_mi(b, 8, 7, jreg(W), 47);	/* sar: 0 or -1 when canonical */
-	j_incdec(b, 8, false, jreg(W));		/* inc: 1 or 0 */
-	j_alu_mi(b, 8, 7, jreg(W), 1);		/* cmp */
+	j_mov_rm(b, 8, HRSI, jreg(V));
+	j_shift_mi(b, 8, 7, jreg(HRSI), 47);	/* sar: 0 or -1 when canonical */
+	j_incdec(b, 8, false, jreg(HRSI));	/* inc: 1 or 0 */
+	j_alu_mi(b, 8, 7, jreg(HRSI), 1);	/* cmp */
 	jit_miss_if(g, 7);			/* ja */
 }
 
@@ -70,7 +70,7 @@ void jit_set_reg(struct jgen *g, const struct dc_entry *e, int d, int size,
 /*
  * The destination to work on: [RCX], the host register holding it (a
  * 32-bit operation on it zero-extends as the guest's does), or cpu->gpr
- * (through W for 32 bits).
+ * (through RDI for 32 bits: a register destination has no address there).
  */
 struct jop jit_dest_begin(struct jgen *g, const struct dc_entry *e, int d,
 			  int size, struct jop m)
@@ -85,8 +85,8 @@ struct jop jit_dest_begin(struct jgen *g, const struct dc_entry *e, int d,
 		return x;
 	}
 	if (size == 4) {
-		j_mov_rm(&g->b, 4, W, x);
-		return jreg(W);
+		j_mov_rm(&g->b, 4, HRDI, x);
+		return jreg(HRDI);
 	}
 	return x;
 }
@@ -99,7 +99,7 @@ void jit_dest_end(struct jgen *g, const struct dc_entry *e, int d, int size)
 		return;
 	x = jit_gr(g, e, d, 4);
 	if (x.mem)
-		j_mov_mr(&g->b, 8, x, W);
+		j_mov_mr(&g->b, 8, x, HRDI);
 }
 
 /* A host register with guest register r (size bytes): its own, or V */
@@ -238,6 +238,43 @@ uint16_t jit_op_gprs(const struct dc_entry *e)
 	if (!e->rex)
 		m |= (m >> 4) & 0xf;
 	return m;
+}
+
+/*
+ * The host registers of JIT_SPARE (RDX, W, T) that e's code may use: a
+ * block none of whose instructions uses one keeps a guest register there
+ * (gen_pick_regs). Every other form works with RAX (the flags), RCX,
+ * RSI, RDI (its memory lookups, its scratch) and V alone. All three for
+ * a kind not listed.
+ */
+uint16_t jit_op_scratch(const struct dc_entry *e)
+{
+	const uint16_t dx = 1u << HRDX, w = 1u << W, t = 1u << T;
+
+	switch (e->kind) {
+	case DC_ALU_RM_R: case DC_ALU_R_RM: case DC_ALU_RM_IMM:
+	case DC_TEST: case DC_TEST_IMM: case DC_MOV_RM_R: case DC_MOV_R_RM:
+	case DC_MOV_RM_IMM: case DC_MOV_R_IMM: case DC_MOVZX: case DC_MOVSX:
+	case DC_MOVSXD: case DC_LEA: case DC_INC: case DC_DEC:
+	case DC_PUSH: case DC_POP: case DC_PUSH_IMM: case DC_PUSH_RM:
+	case DC_CALL: case DC_RET: case DC_JMP: case DC_JCC: case DC_JMP_RM:
+	case DC_CALL_RM: case DC_NOP: case DC_LEAVE: case DC_CWDE:
+	case DC_CMOV: case DC_SETCC: case DC_BSWAP: case DC_SHIFT:
+	case DC_BT: case DC_XCHG: case DC_CMPXCHG: case DC_XADD:
+	case DC_CLI: case DC_STI: case DC_MOV_SREG:
+		return 0;
+	case DC_GROUP3:		/* NOT, NEG; MUL, IMUL, DIV, IDIV */
+		return e->modrm_reg < 4 ? 0 : dx | w | t;
+	case DC_CDQ: case DC_IMUL: case DC_IMUL_IMM: case DC_BTX:
+	case DC_FNSTCW: case DC_PUSHF: case DC_POPF: case DC_XMM_LOAD:
+	case DC_XMM_STORE: case DC_PXOR: case DC_XMM_SCALAR: case DC_MOVQ:
+		return dx;
+	case DC_BITSCAN:
+		return w | t;
+	case DC_SHLD: case DC_REP_STR: case DC_SSE:
+		return dx | t;
+	}
+	return dx | w | t;
 }
 
 /* Count the guest registers e uses, for the choice of those to cache */
@@ -416,8 +453,9 @@ static void gen_alu(struct jgen *g, const struct dc_entry *e, bool dmem,
 	} else {
 		x = jit_gr(g, e, d, e->size);
 		if (x.mem && e->size == 4) {
-			j_mov_rm(&g->b, 4, W, x);
-			x = jreg(W);
+			/* (RDI: the source, if in memory, is in V by now) */
+			j_mov_rm(&g->b, 4, HRDI, x);
+			x = jreg(HRDI);
 			w = true;
 		} else if (!x.mem && e->op != 7) {
 			jit_gr_dirty(g, d);
@@ -430,7 +468,7 @@ static void gen_alu(struct jgen *g, const struct dc_entry *e, bool dmem,
 	else
 		j_alu_mr(&g->b, e->size, e->op, x, v);
 	if (w && e->op != 7)
-		j_mov_mr(&g->b, 8, jit_greg(e, d, 4), W);
+		j_mov_mr(&g->b, 8, jit_greg(e, d, 4), HRDI);
 }
 
 /* The source operand of size bytes from register r or memory into V */
@@ -629,8 +667,8 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 		}
 		gen_push_slot(g);
 		jit_gen_mem_done(g);
-		j_mov_ri64(b, W, g->next);
-		j_mov_mr(b, 8, m, W);
+		j_mov_ri64(b, HRSI, g->next);
+		j_mov_mr(b, 8, m, HRSI);
 		gen_set64(g, R_SP, HRDI);
 		if (e->kind == DC_CALL)
 			jit_gen_chain(g, g->next + e->imm, g->idx + 1);
@@ -665,11 +703,11 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 				     g->next + e->imm, g->idx + 1);
 		break;
 	case DC_CMOV:
-		j_mov_rm(b, size, W, jit_gr(g, e, e->reg, size));
 		gen_src(g, e, e->rm, size);
 		jit_gen_mem_done(g);
-		j_cmov(b, size == 2 ? 2 : size, e->op, W, jreg(V));
-		jit_set_reg(g, e, e->reg, size, W);
+		j_mov_rm(b, size, HRDI, jit_gr(g, e, e->reg, size));
+		j_cmov(b, size == 2 ? 2 : size, e->op, HRDI, jreg(V));
+		jit_set_reg(g, e, e->reg, size, HRDI);
 		break;
 	case DC_SETCC:
 		x = e->mem ? jit_gen_mem(g, e, 1, true) :
@@ -742,11 +780,12 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 		jit_gen_sys(g, e);
 		break;
 	case DC_BSWAP:
-		j_mov_rm(b, size, W, jit_gr(g, e, e->rm, size));
-		jb8(b, size == 8 ? 0x49 : 0x41);	/* bswap r9 */
-		jb8(b, 0x0f);
-		jb8(b, 0xc8 + (W & 7));
-		jit_set_reg(g, e, e->rm, size, W);
+		j_mov_rm(b, size, HRDI, jit_gr(g, e, e->rm, size));
+		if (size == 8)
+			jb8(b, 0x48);
+		jb8(b, 0x0f);				/* bswap rdi */
+		jb8(b, 0xc8 + HRDI);
+		jit_set_reg(g, e, e->rm, size, HRDI);
 		break;
 	case DC_NOP:
 		break;

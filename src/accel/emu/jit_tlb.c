@@ -13,7 +13,8 @@
  * mem_write do inline), and a store is not into the code page; else a
  * jump at one of the rel32s put in miss[] (returns how many). One test
  * of the entry's tag decides the entry's page, the permission, RAM and
- * the page's end (cpu.h). Clobbers RSI, RDX and the flags.
+ * the page's end (cpu.h). Clobbers RSI and the flags, nothing else: RDX
+ * is left to the blocks that keep a guest register there (gen_pick_regs).
  */
 static int gen_tlb_lookup(struct jbuf *b, int size, bool write, bool user,
 			  uint8_t *miss[2])
@@ -26,24 +27,24 @@ static int gen_tlb_lookup(struct jbuf *b, int size, bool write, bool user,
 	j_mov_mr(b, 4, jreg(HRSI), HRDI);
 	j_shift_mi(b, 4, 5, jreg(HRSI), 12 - 5);		/* shr */
 	j_alu_mi(b, 4, 4, jreg(HRSI), (TLB_SIZE - 1) << 5);	/* and */
-	/* the page of the access's last byte against the tag */
+	/* the page of the access's last byte against the tag (in RCX) */
 	if (size > 1)
-		j_lea(b, 8, HRDX, jmem(HRDI, size - 1));
+		j_lea(b, 8, HRCX, jmem(HRDI, size - 1));
 	else
-		j_mov_mr(b, 8, jreg(HRDX), HRDI);
-	j_alu_mi(b, 8, 4, jreg(HRDX), (uint64_t)-4096);		/* and */
-	j_alu_rm(b, 8, 6, HRDX, jmem_idx(HRBX, HRSI, 0, t +
+		j_mov_mr(b, 8, jreg(HRCX), HRDI);
+	j_alu_mi(b, 8, 4, jreg(HRCX), (uint64_t)-4096);		/* and */
+	j_alu_rm(b, 8, 6, HRCX, jmem_idx(HRBX, HRSI, 0, t +
 		 (int32_t)offsetof(struct tlb_entry, tag)));	/* xor */
-	j_test_mi(b, 8, jreg(HRDX), (uint64_t)-4096 | deny);
+	j_test_mi(b, 8, jreg(HRCX), (uint64_t)-4096 | deny);
 	miss[n++] = j_jcc(b, 5);				/* jne */
 	j_mov_rm(b, 8, HRCX, jmem_idx(HRBX, HRSI, 0, t +
 		 (int32_t)offsetof(struct tlb_entry, addend)));
 	j_alu_mr(b, 8, 0, jreg(HRCX), HRDI);			/* add */
 	if (write) {
 		/* a store into the code page: the interpreter ends its block */
-		j_mov_mr(b, 8, jreg(HRDX), HRCX);
-		j_alu_rm(b, 8, 6, HRDX, jmem(HRBX, OFF(fetch_hva)));	/* xor */
-		j_shift_mi(b, 8, 5, jreg(HRDX), 12);			/* shr */
+		j_mov_mr(b, 8, jreg(HRSI), HRCX);
+		j_alu_rm(b, 8, 6, HRSI, jmem(HRBX, OFF(fetch_hva)));	/* xor */
+		j_shift_mi(b, 8, 5, jreg(HRSI), 12);			/* shr */
 		miss[n++] = j_jcc(b, 4);				/* je */
 	}
 	return n;

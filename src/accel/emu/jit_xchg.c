@@ -31,9 +31,9 @@ void jit_gen_xchg(struct jgen *g, const struct dc_entry *e)
 		if (e->mem) {
 			jx(b, size, 0x86 + w, 1, V, x);	/* atomic */
 		} else {
-			j_mov_rm(b, size, T, x);
+			j_mov_rm(b, size, HRSI, x);
 			jit_set_reg(g, e, e->rm, size, V);
-			j_mov_mr(b, 8, jreg(V), T);
+			j_mov_mr(b, 8, jreg(V), HRSI);
 		}
 		break;
 	case DC_CMPXCHG: {
