@@ -860,13 +860,15 @@ static void test_jit_page_cross_long(void)
 
 /*
  * A function of 10 ADDs and a RET in another page, called n times from a
- * loop: its block is made at its 4th ask (each call asks, as jit_run
- * finds it untranslated), so 3 calls make no block at all (code run a
- * few times, as much of a boot is, costs no translation) and 4 make it
- * (fails when blocks are made at the 2nd or 3rd ask, as before). How
- * many blocks were made.
+ * loop: in the kernel its block is made at its 4th ask (each call asks,
+ * as jit_run finds it untranslated), so 3 calls make no block at all
+ * (code run a few times, as much of a boot is, costs no translation)
+ * and 4 make it (fails when blocks are made at the 2nd or 3rd ask, as
+ * before); at CPL 3 at its 2nd (2 calls make it: fails with 4 there,
+ * which left busybox's shell loop blocks never made). How many blocks
+ * were made.
  */
-static unsigned long long hot_calls(uint8_t n)
+static unsigned long long hot_calls(uint8_t n, bool user)
 {
 	const uint8_t code[] = {
 		0xb9, n, 0x00, 0x00, 0x00,		/* mov ecx, n */
@@ -885,8 +887,16 @@ static unsigned long long hot_calls(uint8_t n)
 	t->cpu.jit = jit_create();
 	CHECK(t->cpu.jit != NULL);
 	t->cpu.gpr[R_DX] = 0;
+	if (user) {		/* its HLT then faults: no TSS, a shutdown */
+		t->cpu.seg[SEG_CS].selector = 0x08 | 3;
+		t->cpu.seg[SEG_CS].dpl = 3;
+		t->cpu.seg[SEG_SS].selector = 0x10 | 3;
+		t->cpu.seg[SEG_SS].dpl = 3;
+		cpu_update_mode(&t->cpu);
+		CHECK_EQ(t->cpu.cpl, 3);
+	}
 	emu_test_run(t, code, sizeof(code));
-	CHECK(t->cpu.halted);
+	CHECK(t->cpu.halted || user);
 	CHECK_EQ(t->cpu.gpr[R_DX], 10ULL * n);
 	made = jit_stat_made(t->cpu.jit);
 	jit_destroy(t->cpu.jit);
@@ -896,12 +906,16 @@ static unsigned long long hot_calls(uint8_t n)
 
 static void test_jit_hot(void)
 {
-	unsigned long long three = hot_calls(3), four = hot_calls(4);
+	unsigned long long three = hot_calls(3, false);
+	unsigned long long four = hot_calls(4, false);
+	unsigned long long one = hot_calls(1, true), two = hot_calls(2, true);
 
-	printf("  blocks made: %llu with 3 calls, %llu with 4\n", three,
-	       four);
+	printf("  blocks made: %llu with 3 calls, %llu with 4; at CPL 3 %llu "
+	       "with 1, %llu with 2\n", three, four, one, two);
 	CHECK_EQ(three, 0);
 	CHECK(four >= 1);
+	CHECK_EQ(one, 0);
+	CHECK(two >= 1);
 }
 
 /*

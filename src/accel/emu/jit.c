@@ -43,10 +43,14 @@
 #define JIT_PUBLISH_WAIT 4	/* ... when the page is half full */
 #define JIT_PUBLISH_LONG 32	/* ... when it is not */
 /*
- * Asks for a block before it is made: a Debian boot made 199,000 blocks
- * when they were made at the second, half of them for code run only two
- * or three times (110,000 at the third, 80,000 at the fourth), and made
- * one in ~4.6 us (perf) against ~10 ns an instruction interpreted
+ * Asks for a block before it is made at CPL 0-2 (at CPL 3: 2, jit_hot):
+ * a Debian boot made 199,000 blocks when they were made at the second,
+ * half of them for kernel code run only two or three times (110,000 at
+ * the third, 80,000 at the fourth), and made one in ~4.6 us (perf)
+ * against ~10 ns an instruction interpreted. busybox's shell loop with
+ * 4 at CPL 3 too interpreted 18M more instructions: blocks asked once a
+ * round lost their count when jit_victim took their entries (it takes
+ * one never made before one that was) and never got made.
  */
 #define JIT_HOT		4
 
@@ -286,6 +290,12 @@ static struct jit_block *jit_victim(struct jit *j, struct jit_block *s)
 	return v;
 }
 
+/* The asks before a block is made: JIT_HOT in the kernel, else 2 */
+static unsigned jit_hot(const struct jit *j, const struct emu_cpu *cpu)
+{
+	return cpu->cpl == 3 && j->hot > 2 ? 2 : j->hot;
+}
+
 static struct jit_front *jit_front(struct jit *j, const uint8_t *p)
 {
 	return &j->front[jit_front_index(p)];
@@ -381,7 +391,7 @@ static struct jit_block *jit_find(struct jit *j, struct emu_cpu *cpu,
 			t->asks = asks;
 			t->used = j->clock;
 		}
-		if (!t->n || ++t->asks < j->hot)
+		if (!t->n || ++t->asks < jit_hot(j, cpu))
 			return t;
 		return jit_make(j, cpu, t, p, rip) ? t : NULL;
 	}
