@@ -4,8 +4,10 @@
  * block): which decode-cache forms are translated, how each uses the
  * flags, and the host code for each. Guest registers are operands in
  * cpu->gpr (RBX) or, for the forms jit_op_regs() accepts, the host
- * registers the block keeps them in (jit_gr); V/W/T carry values, a
- * memory operand is at [RCX] after its lookup; a lookup that misses
+ * registers the block keeps them in (jit_gr); V carries values (RDX, W
+ * and T too in the forms jit_op_scratch names, elsewhere they may hold
+ * guest registers), a memory operand is at [RCX] after its lookup, RSI
+ * and RDI are scratch after it; a lookup that misses
  * leaves before the instruction, so all guest state changes come after
  * the lookups.
  */
