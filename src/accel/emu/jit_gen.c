@@ -83,26 +83,35 @@ static int gen_gpr_in(struct jgen *g, int r, int tmp)
 	return tmp;
 }
 
+/*
+ * Host register to (size 8, or 4: the low half, zero-extended) = the
+ * address of e's memory operand without RIP or a segment base (LEA);
+ * uses RDI and RSI for a base and index in cpu->gpr
+ */
+void jit_gen_addr(struct jgen *g, const struct dc_entry *e, int to, int size)
+{
+	struct jbuf *b = &g->b;
+	int base = HRDI;
+
+	if (e->base >= 0)
+		base = gen_gpr_in(g, e->base, HRDI);
+	else
+		j_mov_ri32(b, HRDI, 0);
+	if (e->index >= 0)
+		j_lea(b, size, to, jmem_idx(base,
+			gen_gpr_in(g, e->index, HRSI), e->scale, e->disp));
+	else if (e->disp || base != to || size == 4)
+		j_lea(b, size, to, jmem(base, e->disp));
+}
+
 void jit_gen_ea(struct jgen *g, const struct dc_entry *e, bool seg)
 {
 	struct jbuf *b = &g->b;
 
-	if (e->riprel) {
+	if (e->riprel)
 		j_mov_ri64(b, HRDI, g->next + (int64_t)e->disp);
-	} else {
-		int base = HRDI;
-
-		if (e->base >= 0)
-			base = gen_gpr_in(g, e->base, HRDI);
-		else
-			j_mov_ri32(b, HRDI, 0);
-		if (e->index >= 0)
-			j_lea(b, 8, HRDI, jmem_idx(base,
-				gen_gpr_in(g, e->index, HRSI), e->scale,
-				e->disp));
-		else if (e->disp || base != HRDI)
-			j_lea(b, 8, HRDI, jmem(base, e->disp));
-	}
+	else
+		jit_gen_addr(g, e, HRDI, 8);
 	if (seg && e->seg != SEG_NONE) {
 		j_mov_rm(b, 8, HRSI, jmem(HRBX, OFF(seg) +
 			 e->seg * (int32_t)sizeof(struct x86_segment) +
@@ -499,7 +508,15 @@ static void gen_pick_regs(struct jgen *g, const struct jinsns *blk,
 			if (uses[r] >= 2 &&
 			    (best < 0 || weight[r] > weight[best]))
 				best = r;
-		if (best < 0)
+		/*
+		 * A spare one only for a register whose uses are as likely
+		 * as two before the block's first branch, or in a loop: a
+		 * block pays a load at its entry for each it keeps, and a
+		 * loop head left at its first branch (the xz BCJ filter's
+		 * scan for E8) uses few of what the rest of it does
+		 */
+		if (best < 0 || (k >= JIT_HREGS && !g->loops &&
+				 weight[best] < 2 << 3))
 			break;
 		uses[best] = 0;
 		g->host[best] = pool[k++];

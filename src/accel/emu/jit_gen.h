@@ -131,6 +131,8 @@ void jit_add_exit(struct jgen *g, uint8_t *rel, uint8_t kind, uint64_t rip,
 void jit_miss_if(struct jgen *g, int cc);
 /* RDI = the linear address of e's memory operand (seg: with FS/GS base) */
 void jit_gen_ea(struct jgen *g, const struct dc_entry *e, bool seg);
+/* Host register to = e's address (not RIP-relative) of size 8 or 4 (LEA) */
+void jit_gen_addr(struct jgen *g, const struct dc_entry *e, int to, int size);
 /*
  * Before host instructions that change the flags and then perhaps leave
  * by a miss exit (a lookup, a check): the guest flags into AL/AH when

@@ -4,8 +4,10 @@
  * block): which decode-cache forms are translated, how each uses the
  * flags, and the host code for each. Guest registers are operands in
  * cpu->gpr (RBX) or, for the forms jit_op_regs() accepts, the host
- * registers the block keeps them in (jit_gr); V/W/T carry values, a
- * memory operand is at [RCX] after its lookup; a lookup that misses
+ * registers the block keeps them in (jit_gr); V carries values (RDX, W
+ * and T too in the forms jit_op_scratch names, elsewhere they may hold
+ * guest registers), a memory operand is at [RCX] after its lookup, RSI
+ * and RDI are scratch after it; a lookup that misses
  * leaves before the instruction, so all guest state changes come after
  * the lookups.
  */
@@ -65,6 +67,27 @@ void jit_set_reg(struct jgen *g, const struct dc_entry *e, int d, int size,
 	/* a 32-bit result zero-extends: in cpu->gpr, r's upper half is clear */
 	j_mov_mr(&g->b, size == 4 && x.mem ? 8 : size, x, r);
 	jit_gr_dirty(g, d);
+}
+
+/*
+ * Guest register d (size bytes) = s (a register or memory): straight into
+ * the host register holding d, or from one into cpu->gpr (but 32 bits,
+ * whose upper half must be cleared there), else through V
+ */
+static void gen_move(struct jgen *g, const struct dc_entry *e, int d,
+		     int size, struct jop s)
+{
+	struct jop x = jit_gr(g, e, d, size);
+
+	if (!x.mem) {
+		j_mov_rm(&g->b, size, x.reg, s);
+		jit_gr_dirty(g, d);
+	} else if (!s.mem && size != 4) {
+		j_mov_mr(&g->b, size, x, s.reg);
+	} else {
+		j_mov_rm(&g->b, size, V, s);
+		jit_set_reg(g, e, d, size, V);
+	}
 }
 
 /*
@@ -523,19 +546,22 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 			j_test_mi(b, size, x, e->imm);
 		break;
 	case DC_MOV_RM_R:
-		j_mov_rm(b, size, V, jit_gr(g, e, e->reg, size));
+		x = jit_gr(g, e, e->reg, size);
 		if (e->mem) {
+			/* (the lookup leaves guest registers alone) */
+			v = gen_val(g, e, e->reg, size);
 			jit_gen_mem(g, e, size, true);
 			jit_gen_mem_done(g);
-			j_mov_mr(b, size, m, V);
+			j_mov_mr(b, size, m, v);
 		} else {
-			jit_set_reg(g, e, e->rm, size, V);
+			gen_move(g, e, e->rm, size, x);
 		}
 		break;
 	case DC_MOV_R_RM:
-		gen_src(g, e, e->rm, size);
+		x = e->mem ? jit_gen_mem(g, e, size, false) :
+			     jit_gr(g, e, e->rm, size);
 		jit_gen_mem_done(g);
-		jit_set_reg(g, e, e->reg, size, V);
+		gen_move(g, e, e->reg, size, x);
 		break;
 	case DC_MOV_RM_IMM:
 		if (e->mem) {
@@ -551,13 +577,27 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 		}
 		break;
 	case DC_MOV_R_IMM:
+		/* into the host register holding it, else through V */
+		x = jit_gr(g, e, e->rm, size);
+		v = x.mem ? V : x.reg;
 		if (size == 8)
-			j_mov_ri64(b, V, e->imm);
+			j_mov_rimm(b, v, e->imm);
+		else if (size == 4 || x.mem)
+			j_mov_ri32(b, v, e->imm);
 		else
-			j_mov_ri32(b, V, e->imm);
-		jit_set_reg(g, e, e->rm, size, V);
+			j_mov_mi(b, size, x, e->imm);
+		if (x.mem)
+			jit_set_reg(g, e, e->rm, size, V);
+		jit_gr_dirty(g, e->rm);
 		break;
 	case DC_LEA:
+		/* size 4: the address's low half, zero-extended */
+		x = jit_gr(g, e, e->reg, size);
+		if (!x.mem && !e->riprel) {
+			jit_gen_addr(g, e, x.reg, size);
+			jit_gr_dirty(g, e->reg);
+			break;
+		}
 		jit_gen_ea(g, e, false);
 		if (size == 4)
 			j_mov_mr(b, 4, jreg(HRDI), HRDI);
@@ -568,19 +608,28 @@ void jit_gen_insn(struct jgen *g, const struct dc_entry *e)
 		x = e->mem ? jit_gen_mem(g, e, e->size2, false) :
 			     jit_gr(g, e, e->rm, e->size2);
 		jit_gen_mem_done(g);
+		/* a 16-bit destination keeps its upper bits: through V */
+		v = jit_gr(g, e, e->reg, size).mem || size == 2 ? V :
+			jit_gr(g, e, e->reg, size).reg;
 		j_movx(b, size == 8 && e->kind == DC_MOVSX ? 8 : 4,
-		       e->kind == DC_MOVSX, e->size2, V, x);
-		jit_set_reg(g, e, e->reg, size, V);
+		       e->kind == DC_MOVSX, e->size2, v, x);
+		if (v == V)
+			jit_set_reg(g, e, e->reg, size, V);
+		jit_gr_dirty(g, e->reg);
 		break;
 	case DC_MOVSXD:
 		x = e->mem ? jit_gen_mem(g, e, 4, false) :
 			     jit_gr(g, e, e->rm, 4);
 		jit_gen_mem_done(g);
-		if (size == 8)
-			jx(b, 8, 0x63, 1, V, x);
-		else
-			j_mov_rm(b, 4, V, x);
-		jit_set_reg(g, e, e->reg, size, V);
+		if (size != 8) {
+			gen_move(g, e, e->reg, 4, x);
+			break;
+		}
+		v = jit_gr(g, e, e->reg, 8).mem ? V : jit_gr(g, e, e->reg, 8).reg;
+		jx(b, 8, 0x63, 1, v, x);
+		if (v == V)
+			jit_set_reg(g, e, e->reg, 8, V);
+		jit_gr_dirty(g, e->reg);
 		break;
 	case DC_INC:
 	case DC_DEC:
