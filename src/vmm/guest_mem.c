@@ -284,7 +284,8 @@ void guest_mem_code_bump(_Atomic uint32_t *gen)
 
 	while ((g & GUEST_CODE_SET) &&
 	       !atomic_compare_exchange_weak(gen, &g,
-					     (g | (GUEST_CODE_ONE - 1)) + 1))
+		       (((g | (GUEST_CODE_ONE - 1)) + 1) & ~GUEST_CODE_MIXED) |
+		       (g & GUEST_CODE_MIXED)))
 		;
 }
 

@@ -72,15 +72,18 @@ struct guest_mem {
 /*
  * A page's code generation. A CPU that translates code from a page sets
  * GUEST_CODE_SET in its word, makes every CPU's soft TLB send stores to
- * the page the slow way, then sets GUEST_CODE_SEEN (accel/emu/code.h).
+ * the page the slow way, then sets GUEST_CODE_SEEN (accel/emu/code_track.h).
  * Every write to a page with GUEST_CODE_SET clears both and counts one
  * in the bits above (guest_mem_code_written), so a translated block
  * whose page's word is what it was when the block was made runs the
- * bytes it was made from.
+ * bytes it was made from. GUEST_CODE_MIXED (kept by writes): the page's
+ * blocks were found unchanged after writes too often (code and data
+ * written in one page); blocks made from it compare their bytes.
  */
 #define GUEST_CODE_SET		1u
 #define GUEST_CODE_SEEN		2u
 #define GUEST_CODE_ONE		4u
+#define GUEST_CODE_MIXED	(1u << 31)
 
 /*
  * Map ram_size bytes of guest RAM, split around the MMIO hole below 4 GiB.

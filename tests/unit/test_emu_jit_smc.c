@@ -275,6 +275,39 @@ static void test_smc_page_reuse(void)
 	smc_free(t);
 }
 
+/*
+ * A loop calls the function and writes a variable in the function's
+ * page each time: each write makes the page's blocks recheck in C, so
+ * after JIT_MIXED of those the page is mixed (GUEST_CODE_MIXED) and its
+ * blocks compare their bytes, as without the tracking; a change of the
+ * function's code is still seen then.
+ */
+static void test_smc_mixed_page(void)
+{
+	uint64_t fn = FN;
+	uint8_t code[] = {
+		0xb9, 0xe8, 0x03, 0x00, 0x00,		/* mov ecx, 1000 */
+		0x48, 0xbe, 0, 0, 0, 0, 0, 0, 0, 0,	/* mov rsi, fn */
+		0xff, 0xd6,				/* L: call rsi */
+		0x01, 0xc2,				/* add edx, eax */
+		0x89, 0x0c, 0x25, 0x00, 0x08, 0x30, 0x00, /* mov [FN+0x800], ecx */
+		0xff, 0xc9,				/* dec ecx */
+		0x75, 0xf1,				/* jnz L */
+		0xf4,					/* hlt */
+	};
+	struct emu_test *t = smc_init();
+
+	memcpy(code + 7, &fn, 8);
+	smc_fn(t, FN, 2);
+	t->cpu.gpr[R_DX] = 0;
+	smc_run(t, &t->cpu, EMU_TEST_CODE, code, sizeof(code));
+	CHECK_EQ(t->cpu.gpr[R_DX], 2000);
+	CHECK(t->vm.mem.code[FN >> 12] & GUEST_CODE_MIXED);
+	smc_store(t, &t->cpu, FN + 1, 3);
+	CHECK_EQ(smc_calls(t, FN), CALLS * 3);
+	smc_free(t);
+}
+
 /* A page written by nobody keeps its blocks: they check only a word */
 static void test_smc_unwritten(void)
 {
@@ -295,6 +328,7 @@ int main(void)
 	RUN(test_smc_dma);
 	RUN(test_smc_other_cpu);
 	RUN(test_smc_page_reuse);
+	RUN(test_smc_mixed_page);
 	RUN(test_smc_unwritten);
 	return test_summary();
 }

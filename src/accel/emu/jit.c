@@ -48,6 +48,8 @@
 #define JIT_PUBLISH_WAIT 4	/* ... when the page is half full */
 #define JIT_PUBLISH_LONG 32	/* ... when it is not */
 #define JIT_HOT		2	/* asks for a block before it is made */
+/* a block found unchanged after so many writes to its page: mixed page */
+#define JIT_MIXED	8
 
 struct jit_block {
 	const uint8_t *key;	/* host address of the first byte, or NULL */
@@ -87,6 +89,7 @@ struct jit {
 	unsigned long makes, stale;	/* blocks made, found stale */
 	unsigned long rechecks;	/* blocks whose page's generation changed */
 	unsigned long untrusted;	/* made or rechecked so */
+	unsigned long mixed;	/* pages found GUEST_CODE_MIXED */
 	unsigned long decodes;	/* blocks the translator decoded itself */
 	/* the last block found stale: chain slots may still lead to it */
 	struct jit_front old;
@@ -182,9 +185,9 @@ void jit_destroy(struct jit *j)
 		return;
 	if (jit_stats_on)
 		fprintf(stderr, "jit stats: %u flushes, %lu blocks made, "
-			"%lu found stale, %lu rechecked, %lu untrusted\n",
-			j->flushes, j->makes, j->stale, j->rechecks,
-			j->untrusted);
+			"%lu found stale, %lu rechecked, %lu untrusted, "
+			"%lu mixed pages\n", j->flushes, j->makes, j->stale,
+			j->rechecks, j->untrusted, j->mixed);
 	jit_perfmap_flush();
 	jit_cache_close(&j->cache);
 	free(j);
@@ -312,14 +315,16 @@ static void jit_judge(struct jit *j, struct jit_block *t,
 
 /*
  * A block from the page at host address page checks its code generation
- * (code_track.h) when its writes are tracked: into *t, before the block's
- * bytes are read. NULL: the block compares its bytes.
+ * (code_track.h) when its writes are tracked and it is no mixed page:
+ * into *t, before the block's bytes are read. NULL: the block compares
+ * its bytes.
  */
 static const struct jit_track *jit_track(struct jit *j, struct emu_cpu *cpu,
 					 const uint8_t *page,
 					 struct jit_track *t)
 {
-	if (!cpu->code || !cpu->vm->mem.code)
+	if (!cpu->code || !cpu->vm->mem.code ||
+	    (atomic_load(code_gen(cpu, page)) & GUEST_CODE_MIXED))
 		return NULL;
 	t->gen = code_gen(cpu, page);
 	t->expect = code_track(cpu, page);
@@ -462,15 +467,28 @@ static void jit_rechain(struct jit *j, const struct jit_front *f)
  * compared with its copy (after code_track, so any write from then on
  * changes the generation again). The same: where to enter it, after its
  * check, and the generation it expects from now on (when trusted).
- * Else NULL: it is stale.
+ * Else NULL: it is stale, and made again. So is a block found the same
+ * after JIT_MIXED writes to its page (counted in the slot's second
+ * word; not while untrusted): code and data written in one page cost a
+ * recheck in C for each write, more than the byte check, which the
+ * page's blocks make from then on (GUEST_CODE_MIXED).
  */
 static const uint8_t *jit_recheck(struct jit *j, struct emu_cpu *cpu)
 {
 	const struct jit_recheck *r = cpu->jit_recheck;
-	uint32_t expect;
+	const uint8_t *page = r->bytes - ((uintptr_t)r->bytes & 4095);
+	_Atomic uint32_t *gen = code_gen(cpu, page);
+	uint32_t expect, *writes = r->expect + 2;
 
 	cpu->jit_recheck = NULL;
-	expect = code_track(cpu, r->bytes - ((uintptr_t)r->bytes & 4095));
+	if (atomic_load(gen) & GUEST_CODE_MIXED)
+		return NULL;
+	if (*r->expect != CODE_UNTRUSTED && ++*writes >= JIT_MIXED) {
+		atomic_fetch_or(gen, GUEST_CODE_MIXED);
+		j->mixed++;
+		return NULL;
+	}
+	expect = code_track(cpu, page);
 	if (expect == CODE_UNTRUSTED)
 		j->untrusted++;
 	if (memcmp(r->bytes, r->copy, r->len))

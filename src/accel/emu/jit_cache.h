@@ -188,7 +188,7 @@ struct jit_env {
 struct jit_recheck {
 	const uint8_t *after;	/* the block's code after its check */
 	const uint8_t *bytes;	/* the guest bytes it was made from */
-	uint32_t *expect;
+	uint32_t *expect;	/* in a slot of two words (the second: 0) */
 	uint32_t len;
 	uint8_t copy[];
 };
