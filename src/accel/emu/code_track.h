@@ -24,6 +24,10 @@
  * and its entry check then always fails; jit_run compares its bytes in C
  * (jit_recheck) until a comparison finds every CPU has answered.
  *
+ * A page written again and again while its blocks stay the same (code
+ * and data in one page) becomes GUEST_CODE_MIXED (jit_recheck): blocks
+ * made from it compare their bytes, and it is not made code again.
+ *
  * A page's generation only grows; it counts at most twice the asks
  * made, so jit_run flushes its blocks every CODE_EPOCH asks and no
  * block sees its page's generation come round.
