@@ -76,6 +76,8 @@ static void balloon_release(struct virtio_balloon *b, uint8_t *hva,
 	if (madvise((void *)start, end - start, MADV_DONTNEED))
 		log_limited(&b->vdev.dev.log, "virtio-balloon: madvise: %s",
 			    strerror(errno));
+	/* the pages read as zeros from now on: a write for translated code */
+	guest_mem_code_written(b->vdev.env.mem, (void *)start, end - start);
 	pthread_mutex_lock(&b->lock);
 	*counter += end - start;
 	pthread_mutex_unlock(&b->lock);
@@ -160,7 +162,7 @@ static void balloon_queue(struct virtio_balloon *b, unsigned qi)
 				/* Keep it: giving it back asks for new stats. */
 				balloon_stats(b, &b->elem);
 				if (b->stats_held)
-					virtq_push(&q->vq, b->stats_head, 0);
+					virtq_push_unwritten(&q->vq, b->stats_head);
 				b->stats_head = b->elem.head;
 				b->stats_held = true;
 				continue;
@@ -169,7 +171,7 @@ static void balloon_queue(struct virtio_balloon *b, unsigned qi)
 				balloon_inflate(b, &b->elem);
 			else if ((int)qi == b->report_q)
 				balloon_report(b, &b->elem);
-			virtq_push(&q->vq, b->elem.head, 0);
+			virtq_push(&q->vq, &b->elem, 0);
 			virtio_queue_notify(&b->vdev, qi);
 		}
 	} while (ret == 0 && virtq_enable_notify(&q->vq));
@@ -241,7 +243,7 @@ static void *balloon_thread(void *arg)
 
 			last_stats = balloon_now_ns();
 			b->stats_held = false;
-			virtq_push(&q->vq, b->stats_head, 0);
+			virtq_push_unwritten(&q->vq, b->stats_head);
 			virtio_queue_notify(&b->vdev, b->stats_q);
 		}
 	}
@@ -277,7 +279,7 @@ static void balloon_stop(struct virtio_dev *vdev)
 		struct virtio_queue *q = &vdev->queues[b->stats_q];
 
 		b->stats_held = false;
-		virtq_push(&q->vq, b->stats_head, 0);
+		virtq_push_unwritten(&q->vq, b->stats_head);
 		virtio_queue_notify(vdev, b->stats_q);
 	}
 }

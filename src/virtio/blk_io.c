@@ -176,7 +176,7 @@ static void blk_complete(struct blk_queue *bq, struct blk_req *r, int err)
 		len += r->data_len;
 	else if (err == 0 && r->type == VIRTIO_BLK_T_GET_ID)
 		len += r->data_len;
-	virtq_push(&vdev->queues[bq->idx].vq, r->elem.head, len);
+	virtq_push(&vdev->queues[bq->idx].vq, &r->elem, len);
 	bq->notify = true;
 	r->next_free = bq->free;
 	bq->free = r;

@@ -83,7 +83,7 @@ static void vcon_tx(struct virtio_console *vc)
 	do {
 		while ((ret = virtq_pop(q, &vc->tx)) == 1) {
 			vcon_write(vc, &vc->tx);
-			virtq_push(q, vc->tx.head, 0);
+			virtq_push(q, &vc->tx, 0);
 			virtio_queue_notify(&vc->vdev, VCON_TXQ);
 		}
 	} while (ret == 0 && virtq_enable_notify(q));
@@ -99,7 +99,7 @@ static void vcon_rx_arm(struct virtio_console *vc)
 
 		if (ret == 1 && vc->rx.in_len == 0) {
 			/* nothing to fill: answer it empty */
-			virtq_push(q, vc->rx.head, 0);
+			virtq_push(q, &vc->rx, 0);
 			virtio_queue_notify(&vc->vdev, VCON_RXQ);
 			continue;
 		}
@@ -126,7 +126,7 @@ static void vcon_rx(struct virtio_console *vc)
 		vc->in_eof = true;
 		return;
 	}
-	virtq_push(q, vc->rx.head, n);
+	virtq_push(q, &vc->rx, n);
 	vc->rx_held = false;
 	virtio_queue_notify(&vc->vdev, VCON_RXQ);
 }

@@ -178,7 +178,7 @@ static void vin_flush(struct virtio_input *in)
 			memcpy(in->elem.iov[i].iov_base, buf + done, n);
 			done += n;
 		}
-		virtq_push(q, in->elem.head, done);
+		virtq_push(q, &in->elem, done);
 		pushed = true;
 		pthread_mutex_lock(&in->lock);
 		in->head = (in->head + 1) % VIN_PENDING;
@@ -197,7 +197,7 @@ static void vin_status(struct virtio_input *in)
 
 	do {
 		while ((ret = virtq_pop(q, &in->elem)) == 1) {
-			virtq_push(q, in->elem.head, 0);
+			virtq_push(q, &in->elem, 0);
 			virtio_queue_notify(&in->vdev, VIN_STATUSQ);
 		}
 	} while (ret == 0 && virtq_enable_notify(q));

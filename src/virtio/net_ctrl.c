@@ -156,7 +156,7 @@ void net_ctrl(struct virtio_net *n)
 							   e->in_len - 1, &ack,
 							   1);
 			}
-			virtq_push(vq, e->head, written);
+			virtq_push(vq, e, written);
 		}
 		virtio_queue_notify(&n->vdev, n->ctrl_q);
 	} while (ret == 0 && virtq_enable_notify(vq));

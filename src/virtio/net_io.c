@@ -88,7 +88,7 @@ int net_rx_put(struct virtq *vq, struct virtq_elem *elems, bool mrg,
 	virtq_buf_to_iov(&elems[0].iov[elems[0].nr_out], elems[0].nr_in,
 			 NET_HDR_NUM_BUFFERS, &nb, sizeof(nb));
 	for (unsigned i = 0; i < n; i++)
-		virtq_push(vq, elems[i].head, lens[i]);
+		virtq_push(vq, &elems[i], lens[i]);
 	return n;
 drop:
 	vq->last_avail = start;

@@ -202,7 +202,7 @@ static void net_tx(struct net_pair *p)
 						    p->name, be->name,
 						    strerror(-err));
 			}
-			virtq_push(vq, p->elem.head, 0);
+			virtq_push(vq, &p->elem, 0);
 		}
 		virtio_queue_notify(vdev, tx_q(p));
 		if (budget < 0) {

@@ -63,7 +63,7 @@ static void rng_process(struct virtio_rng *rng)
 
 	do {
 		while ((ret = virtq_pop(&q->vq, &rng->elem)) == 1) {
-			virtq_push(&q->vq, rng->elem.head, rng_fill(&rng->elem));
+			virtq_push(&q->vq, &rng->elem, rng_fill(&rng->elem));
 			virtio_queue_notify(&rng->vdev, 0);
 		}
 	} while (ret == 0 && virtq_enable_notify(&q->vq));

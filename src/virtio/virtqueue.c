@@ -194,47 +194,71 @@ int virtq_pop(struct virtq *vq, struct virtq_elem *elem)
 }
 
 /*
- * While migrating, what the device wrote for this chain - its writable
- * buffers and the used ring - is dirty. The chain is walked again: the
- * element is gone by now, and a guest that changed the chain meanwhile
- * only gets other pages marked.
+ * The device's writes into guest RAM for translated code made from it
+ * (guest_mem_code_written): a chain's in buffers, the used ring
  */
-static void virtq_mark_dirty(struct virtq *vq, uint16_t head,
-			     struct virtq_used_elem *e)
+static void virtq_written(struct virtq *vq, const struct virtq_elem *elem)
 {
-	struct virtq_elem *elem;
-
-	guest_mem_log_mark(vq->mem, e, sizeof(*e));
-	guest_mem_log_mark(vq->mem, &vq->used_hdr[1], sizeof(uint16_t));
-	if (head >= vq->size)
-		return;
-	elem = malloc(sizeof(*elem));
-	if (!elem)
-		return;
-	elem->nr_out = elem->nr_in = 0;
-	elem->out_len = elem->in_len = 0;
-	if (!virtq_walk(vq, head, elem))
-		for (unsigned i = elem->nr_out; i < elem->nr_out + elem->nr_in;
-		     i++)
-			guest_mem_log_mark(vq->mem, elem->iov[i].iov_base,
-					   elem->iov[i].iov_len);
-	free(elem);
+	for (unsigned i = elem->nr_out; i < elem->nr_out + elem->nr_in; i++)
+		guest_mem_code_written(vq->mem, elem->iov[i].iov_base,
+				       elem->iov[i].iov_len);
 }
 
-void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
+static void virtq_used_written(struct virtq *vq)
 {
+	guest_mem_code_written(vq->mem, vq->used_hdr,
+			       (uint8_t *)(vq->avail_event + 1) -
+			       (uint8_t *)vq->used_hdr);
+}
+
+/*
+ * While migrating, what the device wrote for this chain - its writable
+ * buffers and the used ring - is dirty.
+ */
+static void virtq_mark_dirty(struct virtq *vq, const struct virtq_elem *elem,
+			     struct virtq_used_elem *e)
+{
+	guest_mem_log_mark(vq->mem, e, sizeof(*e));
+	guest_mem_log_mark(vq->mem, &vq->used_hdr[1], sizeof(uint16_t));
+	for (unsigned i = elem->nr_out; i < elem->nr_out + elem->nr_in; i++)
+		guest_mem_log_mark(vq->mem, elem->iov[i].iov_base,
+				   elem->iov[i].iov_len);
+}
+
+static void virtq_used(struct virtq *vq, const struct virtq_elem *elem,
+		       uint16_t head, uint32_t len)
+{
+	static const struct virtq_elem none;
 	struct virtq_used_elem *e;
 
 	if (!vq->ready || vq->broken)
 		return;
+	if (!elem)
+		elem = &none;
+	/*
+	 * Translated code made from a page written must not run before the
+	 * guest can see the chain used (guest_mem.h)
+	 */
+	virtq_written(vq, elem);
 	e = &vq->used_ring[vq->used_idx % vq->size];
 	__atomic_store_n(&e->id, head, __ATOMIC_RELAXED);
 	__atomic_store_n(&e->len, len, __ATOMIC_RELAXED);
 	vq->used_idx++;
 	__atomic_store_n(&vq->used_hdr[1], vq->used_idx, __ATOMIC_RELEASE);
+	virtq_used_written(vq);
 	/* after the writes: a sync in between reports them next time */
 	if (vq->mem->dirty)
-		virtq_mark_dirty(vq, head, e);
+		virtq_mark_dirty(vq, elem, e);
+}
+
+void virtq_push(struct virtq *vq, const struct virtq_elem *elem, uint32_t len)
+{
+	virtq_used(vq, elem, elem->head, len);
+}
+
+void virtq_push_unwritten(struct virtq *vq, uint16_t head)
+{
+	virtq_used(vq, NULL, head, 0);
 }
 
 bool virtq_should_notify(struct virtq *vq)
@@ -271,6 +295,7 @@ bool virtq_enable_notify(struct virtq *vq)
 				 __ATOMIC_RELAXED);
 	else
 		__atomic_store_n(&vq->used_hdr[0], 0, __ATOMIC_RELAXED);
+	virtq_used_written(vq);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return virtq_avail_idx(vq) != vq->last_avail;
 }
@@ -281,6 +306,7 @@ void virtq_disable_notify(struct virtq *vq)
 		return;
 	__atomic_store_n(&vq->used_hdr[0], VIRTQ_USED_F_NO_NOTIFY,
 			 __ATOMIC_RELAXED);
+	virtq_used_written(vq);
 }
 
 size_t virtq_iov_to_buf(const struct iovec *iov, unsigned n, size_t skip,

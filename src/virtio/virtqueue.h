@@ -90,8 +90,14 @@ void virtq_reset(struct virtq *vq);
  * ring is empty, or -EIO when the guest's data is invalid (queue broken).
  */
 int virtq_pop(struct virtq *vq, struct virtq_elem *elem);
-/* Return a chain with len bytes written into its in buffers. */
-void virtq_push(struct virtq *vq, uint16_t head, uint32_t len);
+/*
+ * Return a chain with len bytes written into its in buffers (elem: as
+ * virtq_pop filled it; every in buffer counts as written for the code
+ * translated from guest pages and for migration).
+ */
+void virtq_push(struct virtq *vq, const struct virtq_elem *elem, uint32_t len);
+/* Return a chain the device wrote nothing into, by its head alone */
+void virtq_push_unwritten(struct virtq *vq, uint16_t head);
 /* After pushes: does the guest want an interrupt now? */
 bool virtq_should_notify(struct virtq *vq);
 /*

@@ -200,6 +200,7 @@ int guest_mem_map_file(struct guest_mem *mem, int fd)
 		ret = numa_host_bind(n->hva, n->size, &n->cfg);
 		if (ret)
 			return ret;
+		guest_mem_code_written(mem, n->hva, n->size);
 	}
 	return 0;
 }
@@ -207,6 +208,7 @@ int guest_mem_map_file(struct guest_mem *mem, int fd)
 void guest_mem_destroy(struct guest_mem *mem)
 {
 	guest_mem_log_stop(mem);
+	guest_mem_code_stop(mem);
 	if (mem->mapping)
 		munmap(mem->mapping, mem->mapping_size);
 	memset(mem, 0, sizeof(*mem));
@@ -243,7 +245,48 @@ int guest_mem_write(const struct guest_mem *mem, uint64_t gpa,
 	if (!p)
 		return -EFAULT;
 	memcpy(p, buf, len);
+	guest_mem_code_written(mem, p, len);
 	return 0;
+}
+
+/*
+ * Reserved, not committed: only the words of pages that held code are
+ * ever written (a 256 MiB guest has 256 KiB of them)
+ */
+int guest_mem_code_start(struct guest_mem *mem)
+{
+	size_t size = guest_mem_pages(mem) * sizeof(*mem->code);
+	void *p;
+
+	if (mem->code)
+		return 0;
+	p = mmap(NULL, size ? size : 4096, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	mem->code = p;
+	return 0;
+}
+
+void guest_mem_code_stop(struct guest_mem *mem)
+{
+	size_t size = guest_mem_pages(mem) * sizeof(*mem->code);
+
+	if (mem->code)
+		munmap((void *)mem->code, size ? size : 4096);
+	mem->code = NULL;
+}
+
+/* A write to a page with GUEST_CODE_SET: a new generation, not code */
+void guest_mem_code_bump(_Atomic uint32_t *gen)
+{
+	uint32_t g = atomic_load(gen);
+
+	while ((g & GUEST_CODE_SET) &&
+	       !atomic_compare_exchange_weak(gen, &g,
+		       (((g | (GUEST_CODE_ONE - 1)) + 1) & ~GUEST_CODE_MIXED) |
+		       (g & GUEST_CODE_MIXED)))
+		;
 }
 
 uint64_t guest_mem_low_end(const struct guest_mem *mem)

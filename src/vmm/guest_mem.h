@@ -61,7 +61,29 @@ struct guest_mem {
 	 * tracks the guest's own writes (accel_ops dirty_log_*).
 	 */
 	_Atomic uint64_t *dirty;
+	/*
+	 * With a software CPU that translates guest code (accel emu): one
+	 * word per page of the mapping, its code generation (GUEST_CODE_*
+	 * below); NULL otherwise.
+	 */
+	_Atomic uint32_t *code;
 };
+
+/*
+ * A page's code generation. A CPU that translates code from a page sets
+ * GUEST_CODE_SET in its word, makes every CPU's soft TLB send stores to
+ * the page the slow way, then sets GUEST_CODE_SEEN (accel/emu/code_track.h).
+ * Every write to a page with GUEST_CODE_SET clears both and counts one
+ * in the bits above (guest_mem_code_written), so a translated block
+ * whose page's word is what it was when the block was made runs the
+ * bytes it was made from. GUEST_CODE_MIXED (kept by writes): the page's
+ * blocks were found unchanged after writes too often (code and data
+ * written in one page); blocks made from it compare their bytes.
+ */
+#define GUEST_CODE_SET		1u
+#define GUEST_CODE_SEEN		2u
+#define GUEST_CODE_ONE		4u
+#define GUEST_CODE_MIXED	(1u << 31)
 
 /*
  * Map ram_size bytes of guest RAM, split around the MMIO hole below 4 GiB.
@@ -90,6 +112,38 @@ int guest_mem_read(const struct guest_mem *mem, uint64_t gpa, void *buf,
 		   size_t len);
 int guest_mem_write(const struct guest_mem *mem, uint64_t gpa,
 		    const void *buf, size_t len);
+
+/*
+ * Code generations (the code member): start maps them (all zero, no page
+ * is code), stop unmaps them. 0 or a negative errno.
+ */
+int guest_mem_code_start(struct guest_mem *mem);
+void guest_mem_code_stop(struct guest_mem *mem);
+void guest_mem_code_bump(_Atomic uint32_t *gen);
+
+/*
+ * After the VMM or a CPU wrote [hva, hva+len) of RAM (hva inside the
+ * mapping) other than through a soft TLB's direct write: every page in
+ * it that translated code was made from gets a new generation. Device
+ * writes (DMA) call it before the guest can learn that they are done
+ * (virtq_push before the used index). A no-op without code generations.
+ */
+static inline void guest_mem_code_written(const struct guest_mem *mem,
+					  const void *hva, size_t len)
+{
+	uint64_t first, last;
+
+	if (!mem->code || !len)
+		return;
+	/* the stores before the loads of the words (see code_track) */
+	atomic_thread_fence(memory_order_seq_cst);
+	first = (uint64_t)((const uint8_t *)hva - mem->mapping) >> 12;
+	last = (uint64_t)((const uint8_t *)hva - mem->mapping + len - 1) >> 12;
+	for (uint64_t p = first; p <= last; p++)
+		if (atomic_load_explicit(&mem->code[p], memory_order_relaxed) &
+		    GUEST_CODE_SET)
+			guest_mem_code_bump(&mem->code[p]);
+}
 
 /*
  * Device writes for live migration: start allocates the bitmap, mark

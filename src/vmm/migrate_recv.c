@@ -255,6 +255,7 @@ static int recv_pages(struct vm *vm, struct state_reader *r, uint64_t pages,
 		}
 		if (ret)
 			return ret;
+		guest_mem_code_written(&vm->mem, dst, MIG_PAGE);
 	}
 	return 0;
 }

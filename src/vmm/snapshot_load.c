@@ -263,6 +263,8 @@ static int read_memory(struct vm *vm, int fd, uint64_t size)
 
 			if (n <= 0)
 				return n < 0 ? -errno : -EIO;
+			guest_mem_code_written(&vm->mem,
+					       vm->mem.mapping + data, n);
 			data += n;
 		}
 		off = end;

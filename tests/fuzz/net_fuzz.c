@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		len = net_tx_get(NULL, &elem, raw, txhdr);
 		if (len > NET_MAX_FRAME || (len >= 0 && len < NET_HDR_LEN))
 			__builtin_trap();
-		virtq_push(&vq, elem.head, 0);
+		virtq_push(&vq, &elem, 0);
 	}
 	/* receive: the same ring read as writable buffers */
 	virtq_reset(&vq);

@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (elem.nr_in)
 			memset(elem.iov[elem.nr_out].iov_base, 0xa5,
 			       elem.iov[elem.nr_out].iov_len);
-		virtq_push(&vq, elem.head, elem.in_len);
+		virtq_push(&vq, &elem, elem.in_len);
 		virtq_should_notify(&vq);
 	}
 	virtq_enable_notify(&vq);

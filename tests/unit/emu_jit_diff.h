@@ -1122,6 +1122,9 @@ static inline int jd_compare(const struct jd_prog *pg,
 	b->cpu.jit = jit_create();
 	if (b->cpu.jit)
 		jit_eager(b->cpu.jit);
+	/* half of them check code page generations, half compare bytes */
+	if (jd_r(&ra, 2))
+		emu_test_track(b);
 	/* half the time the interpreter's general decoder alone */
 	if (jd_r(&ra, 2)) {
 		dcache_destroy(a->cpu.dcache);

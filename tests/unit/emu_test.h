@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accel/emu/code_track.h"
 #include "accel/emu/cpu.h"
 #include "vmm/vm.h"
 
@@ -28,6 +29,7 @@
 struct emu_test {
 	struct vm vm;
 	struct emu_cpu cpu;
+	struct emu_code code;	/* with emu_test_track */
 };
 
 static inline void *emu_test_ptr(struct emu_test *t, uint64_t gpa)
@@ -65,8 +67,26 @@ static inline struct emu_test *emu_test_new(void)
 	return t;
 }
 
+/*
+ * The write tracking of code pages, as the emu accelerator has it
+ * (code_track.h): translated blocks check their page's generation. The
+ * test's own writes into code it ran must then go through
+ * guest_mem_write, as a device's do (a memcpy is not seen).
+ */
+static inline void emu_test_track(struct emu_test *t)
+{
+	if (guest_mem_code_start(&t->vm.mem))
+		abort();
+	emu_code_init(&t->code);
+	emu_code_add_cpu(&t->code, &t->cpu);
+}
+
 static inline void emu_test_free(struct emu_test *t)
 {
+	if (t->cpu.code) {
+		emu_code_del_cpu(&t->code, &t->cpu);
+		emu_code_destroy(&t->code);
+	}
 	dcache_destroy(t->cpu.dcache);
 	bus_destroy(&t->vm.pio);
 	bus_destroy(&t->vm.mmio);

@@ -16,9 +16,14 @@
 
 #define PROGRAMS	1500
 
-/* t's CPU with a translator that makes a block at its first ask */
+/*
+ * t's CPU with a translator that makes a block at its first ask, with
+ * code page write tracking (the tests write code only before it runs,
+ * or by the guest's own stores)
+ */
 static void jit_on(struct emu_test *t)
 {
+	emu_test_track(t);
 	t->cpu.jit = jit_create();
 	CHECK(t->cpu.jit != NULL);
 	jit_eager(t->cpu.jit);

@@ -102,7 +102,7 @@ static void test_round_trip(void)
 	CHECK(e.iov[0].iov_base == gpa_to_hva(&mem, BUF_GPA, 16));
 	CHECK(e.iov[1].iov_base == gpa_to_hva(&mem, BUF_GPA + 0x1000, 512));
 	CHECK_EQ(virtq_pop(&vq, &e), 0);
-	virtq_push(&vq, e.head, 512);
+	virtq_push(&vq, &e, 512);
 	CHECK_EQ(used()[1], 1);
 	CHECK_EQ(used()[2], 0);		/* id */
 	CHECK_EQ(used()[4], 512);	/* len */
@@ -320,13 +320,13 @@ static void test_event_idx(void)
 	}
 	*used_event = 2;	/* interrupt once used idx passes 2 */
 	CHECK_EQ(virtq_pop(&vq, &e), 1);
-	virtq_push(&vq, e.head, 8);
+	virtq_push(&vq, &e, 8);
 	CHECK(virtq_should_notify(&vq));	/* first one always */
 	CHECK_EQ(virtq_pop(&vq, &e), 1);
-	virtq_push(&vq, e.head, 8);
+	virtq_push(&vq, &e, 8);
 	CHECK(!virtq_should_notify(&vq));	/* used idx 2 */
 	CHECK_EQ(virtq_pop(&vq, &e), 1);
-	virtq_push(&vq, e.head, 8);
+	virtq_push(&vq, &e, 8);
 	CHECK(virtq_should_notify(&vq));	/* used idx 3 passed 2 */
 	CHECK(virtq_enable_notify(&vq));	/* one chain still there */
 	CHECK_EQ(*avail_event, 3);
@@ -334,6 +334,37 @@ static void test_event_idx(void)
 	CHECK(!virtq_enable_notify(&vq));
 	CHECK_EQ(*avail_event, 4);
 	CHECK_EQ(errors, 0);
+}
+
+/*
+ * A device's writes into pages translated code was made from give them
+ * a new code generation (guest_mem.h) before the guest sees the chain
+ * used: its in buffers' pages and the used ring's; an out buffer's page
+ * keeps its generation.
+ */
+static void test_code_written(void)
+{
+	const uint32_t code = GUEST_CODE_SET | GUEST_CODE_SEEN;
+	struct virtq_elem e;
+
+	setup(false);
+	CHECK_EQ(guest_mem_code_start(&mem), 0);
+	set_desc(desc(0), BUF_GPA, 8, VIRTQ_DESC_F_NEXT, 1);
+	set_desc(desc(1), BUF_GPA + 0x1ffc, 8, VIRTQ_DESC_F_WRITE, 0);
+	publish(0);
+	for (unsigned pg = 0; pg < RAM_SIZE >> 12; pg++)
+		mem.code[pg] = code;
+	CHECK_EQ(virtq_pop(&vq, &e), 1);
+	CHECK_EQ(mem.code[BUF_GPA >> 12], code);
+	CHECK_EQ(mem.code[(BUF_GPA >> 12) + 2], code);
+	virtq_push(&vq, &e, 8);
+	CHECK_EQ(mem.code[BUF_GPA >> 12], code);	/* read by the device */
+	CHECK_EQ(mem.code[(BUF_GPA >> 12) + 1], GUEST_CODE_ONE * 1);
+	CHECK_EQ(mem.code[(BUF_GPA >> 12) + 2], GUEST_CODE_ONE * 1);
+	CHECK_EQ(mem.code[USED_GPA >> 12], GUEST_CODE_ONE * 1);
+	CHECK_EQ(mem.code[DESC_GPA >> 12], code);
+	CHECK_EQ(errors, 0);
+	guest_mem_code_stop(&mem);
 }
 
 static void test_iov_copy(void)
@@ -369,6 +400,7 @@ int main(void)
 	RUN(test_indirect_nested_and_loop);
 	RUN(test_max_chain);
 	RUN(test_event_idx);
+	RUN(test_code_written);
 	RUN(test_iov_copy);
 	guest_mem_destroy(&mem);
 	return test_summary();

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "accel/emu/code_track.h"
 #include "accel/emu/dirty.h"
 #include "accel/emu/exec.h"
 #include "accel/emu/jit.h"
@@ -215,6 +216,7 @@ static __attribute__((noinline)) void run_loop(struct emu_cpu *cpu,
 			cpu->batch_left = left;
 			quiet_poll = true;
 			dirty_check(cpu);
+			code_check(cpu);
 			if (stop && atomic_load_explicit(stop,
 							 memory_order_relaxed))
 				break;
@@ -227,6 +229,7 @@ static __attribute__((noinline)) void run_loop(struct emu_cpu *cpu,
 void cpu_run_batch(struct emu_cpu *cpu, long max, const atomic_bool *stop)
 {
 	dirty_enter(cpu);
+	code_enter(cpu);
 	cpu->batch_left = max;
 	if (sigsetjmp(cpu->fault_jmp, 0)) {
 		lf_sync(cpu);	/* a fault inside the decode cache */
@@ -249,6 +252,7 @@ void cpu_run_batch(struct emu_cpu *cpu, long max, const atomic_bool *stop)
 	run_loop(cpu, stop);
 out:
 	dirty_leave(cpu);
+	code_leave(cpu);
 }
 
 void cpu_step(struct emu_cpu *cpu)

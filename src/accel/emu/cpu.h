@@ -25,6 +25,7 @@ struct vm;
 struct emu_cpu;
 struct dc_block;
 struct emu_dirty;
+struct emu_code;
 struct jit;
 
 /* Segment register numbers, in ModRM/prefix encoding order. */
@@ -247,6 +248,11 @@ struct emu_cpu {
 	uint8_t *jit_link;
 	uint8_t *jit_stale;
 	uint64_t jit_stale_rip;	/* that block's RIP */
+	/*
+	 * The stale block's page had another code generation than the block
+	 * expects: what jit_run compares (struct jit_recheck), or NULL
+	 */
+	const void *jit_recheck;
 	const uint8_t **jit_slot;	/* the exit slot last gone through */
 	uint8_t jit_exit;
 	/*
@@ -274,6 +280,14 @@ struct emu_cpu {
 	uint32_t dirty_gen;
 	_Atomic uint32_t dirty_ack;
 	atomic_bool dirty_running;	/* inside cpu_run_batch */
+	/*
+	 * The write tracking of code pages (code_track.h) or NULL, the asks
+	 * this TLB has answered, and what a CPU making a block reads.
+	 */
+	struct emu_code *code;
+	uint64_t code_seen;
+	_Atomic uint64_t code_ack;
+	atomic_bool code_running;	/* inside cpu_run_batch */
 
 	struct vm *vm;
 	int id;

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "accel/accel.h"
+#include "accel/emu/code_track.h"
 #include "accel/emu/cpu.h"
 #include "accel/emu/dirty.h"
 #include "accel/emu/irqchip.h"
@@ -53,6 +54,7 @@ struct emu_vm {
 	pthread_mutex_t lock;
 	struct emu_vcpu *vcpus[MAX_VCPUS];
 	struct emu_dirty dirty;
+	struct emu_code code;
 };
 
 static uint32_t apic_mmio_read(void *a, uint32_t off)
@@ -166,6 +168,15 @@ static int emu_vm_init(struct vm *vm)
 		return ret;
 	}
 	emu_dirty_init(&evm->dirty, vm->mem.mapping, vm->mem.mapping_size);
+	emu_code_init(&evm->code);
+	/*
+	 * Translated blocks check their page's code generation; without
+	 * them (no memory for them) they compare their bytes
+	 */
+	if (vm->cfg && vm->cfg->emu_jit != EMU_JIT_OFF &&
+	    guest_mem_code_start(&vm->mem))
+		fprintf(stderr, "emu: no code page tracking; translated "
+			"blocks compare their bytes\n");
 	vm->accel_data = evm;
 	return 0;
 }
@@ -178,6 +189,7 @@ static void emu_vm_destroy(struct vm *vm)
 		return;
 	emu_irqchip_destroy(&evm->chip);
 	emu_dirty_destroy(&evm->dirty);
+	emu_code_destroy(&evm->code);
 	pthread_mutex_destroy(&evm->lock);
 	free(evm);
 	vm->accel_data = NULL;
@@ -206,6 +218,7 @@ static int emu_vcpu_init(struct vcpu *vcpu)
 	ev->cpu.clock_offset = &evm->chip.clock_offset;
 	ev->wait_sipi = vcpu->id != 0;
 	emu_dirty_add_cpu(&evm->dirty, &ev->cpu);
+	emu_code_add_cpu(&evm->code, &ev->cpu);
 	vcpu->accel_data = ev;
 	pthread_mutex_lock(&evm->lock);
 	evm->vcpus[vcpu->id] = ev;
@@ -225,6 +238,7 @@ static void emu_vcpu_destroy(struct vcpu *vcpu)
 		evm->vcpus[vcpu->id] = NULL;
 		pthread_mutex_unlock(&evm->lock);
 		emu_dirty_del_cpu(&evm->dirty, &ev->cpu);
+		emu_code_del_cpu(&evm->code, &ev->cpu);
 	}
 	pthread_cond_destroy(&ev->cond);
 	pthread_mutex_destroy(&ev->lock);
@@ -323,9 +337,11 @@ static void emu_do_init(struct emu_vcpu *ev)
 	const atomic_bool *hint = c->irq_hint, *extint = c->irq_extint;
 	const _Atomic int64_t *clock = c->clock_offset;
 	struct emu_dirty *dirty = c->dirty;
+	struct emu_code *code = c->code;
 
 	cpu_reset(c, ev->vcpu->vm, ev->vcpu->id);
 	c->dirty = dirty;
+	c->code = code;
 	c->dcache = dc;
 	c->jit = jit;
 	c->apic = apic;

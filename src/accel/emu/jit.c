@@ -7,13 +7,17 @@
  * A block is found by the host address of its first byte (so by guest
  * physical address), its guest RIP (its code has RIP-relative addresses
  * and branch targets built in) and whether it runs at CPL 3 (its TLB
- * lookups check the user permissions). Its code starts by comparing the
- * guest bytes it was made from with memory; when they differ (the guest
- * wrote its code: module loading, alternatives, a new process in the same
- * page frame) it returns as stale and is made again, as the decode cache
- * does with its blocks. Chained jumps only go to blocks in the same guest
- * page, so the same linear-to-physical mapping holds for both; they jump
- * through a slot (jit_cache.h) that jit_run points at the target's block.
+ * lookups check the user permissions). Its code starts by checking that
+ * its guest page's code generation is the one it was made at (every
+ * write to a page code was made from changes it, code_track.h), or,
+ * without that tracking, by comparing the guest bytes it was made from
+ * with memory; when the generation changed, jit_run compares the bytes
+ * (jit_recheck); when they differ (the guest wrote its code: module
+ * loading, alternatives, a new process in the same page frame) it is
+ * stale and is made again, as the decode cache does with its blocks.
+ * Chained jumps only go to blocks in the same guest page, so the same
+ * linear-to-physical mapping holds for both; they jump through a slot
+ * (jit_cache.h) that jit_run points at the target's block.
  *
  * W^X at few protection changes: blocks are written into an RW window
  * and a block made there runs only once its pages are published (RX).
@@ -30,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accel/emu/code_track.h"
 #include "accel/emu/jit.h"
 #include "accel/emu/jit_cache.h"
 #include "accel/emu/jit_perfmap.h"
@@ -53,6 +58,8 @@
  * one never made before one that was) and never got made.
  */
 #define JIT_HOT		4
+/* a block found unchanged after so many writes to its page: mixed page */
+#define JIT_MIXED	8
 
 struct jit_block {
 	const uint8_t *key;	/* host address of the first byte, or NULL */
@@ -90,11 +97,15 @@ struct jit {
 	unsigned hot;		/* JIT_HOT, 1 when eager */
 	unsigned flushes;
 	unsigned long makes, stale;	/* blocks made, found stale */
+	unsigned long rechecks;	/* blocks whose page's generation changed */
+	unsigned long untrusted;	/* made or rechecked so */
+	unsigned long mixed;	/* pages found GUEST_CODE_MIXED */
 	unsigned long decodes;	/* blocks the translator decoded itself */
 	/* the last block found stale: chain slots may still lead to it */
 	struct jit_front old;
 	/* cpu->tlb_gen when cpu->jit_tag was set, and its / JIT_TAG_PERIOD */
 	uint64_t tag_gen, tag_epoch;
+	uint64_t code_epoch;	/* code_epoch() the blocks were made in */
 	uint32_t clock;		/* counts jit_find calls */
 	uint64_t insns;
 	uint64_t enters;	/* jit_run's entries into translated code */
@@ -190,7 +201,9 @@ void jit_destroy(struct jit *j)
 		return;
 	if (jit_stats_on)
 		fprintf(stderr, "jit stats: %u flushes, %lu blocks made, "
-			"%lu found stale\n", j->flushes, j->makes, j->stale);
+			"%lu found stale, %lu rechecked, %lu untrusted, "
+			"%lu mixed pages\n", j->flushes, j->makes, j->stale,
+			j->rechecks, j->untrusted, j->mixed);
 	jit_perfmap_flush();
 	jit_cache_close(&j->cache);
 	free(j);
@@ -322,11 +335,33 @@ static void jit_judge(struct jit *j, struct jit_block *t,
 	memcpy(t->head, p, t->nhead);
 }
 
+/*
+ * A block from the page at host address page checks its code generation
+ * (code_track.h) when its writes are tracked and it is no mixed page:
+ * into *t, before the block's bytes are read. NULL: the block compares
+ * its bytes.
+ */
+static const struct jit_track *jit_track(struct jit *j, struct emu_cpu *cpu,
+					 const uint8_t *page,
+					 struct jit_track *t)
+{
+	if (!cpu->code || !cpu->vm->mem.code ||
+	    (atomic_load(code_gen(cpu, page)) & GUEST_CODE_MIXED))
+		return NULL;
+	t->gen = code_gen(cpu, page);
+	t->expect = code_track(cpu, page);
+	if (t->expect == CODE_UNTRUSTED)
+		j->untrusted++;
+	return t;
+}
+
 /* Make the block for (p, rip) into t; false when the cache is unusable */
 static bool jit_make(struct jit *j, struct emu_cpu *cpu,
 		     struct jit_block *t, const uint8_t *p, uint64_t rip)
 {
 	const uint8_t *end = cpu->fetch_hva + 4096;
+	struct jit_track tr;
+	const struct jit_track *track = jit_track(j, cpu, cpu->fetch_hva, &tr);
 
 	for (int tries = 0; tries < 2; tries++) {
 		uint8_t *at = j->cache.base + j->cache.used;
@@ -341,7 +376,8 @@ static bool jit_make(struct jit *j, struct emu_cpu *cpu,
 		}
 		j->makes++;
 		j->decodes++;
-		n = jit_gen_block(&b, &j->slots, &j->env, cpu, p, end, rip);
+		n = jit_gen_block(&b, &j->slots, &j->env, cpu, p, end, rip,
+				  track);
 		if (b.full) {
 			jit_flush(j, cpu);
 			continue;
@@ -449,6 +485,42 @@ static void jit_rechain(struct jit *j, const struct jit_front *f)
 }
 
 /*
+ * A block's entry found its page's code generation changed: its bytes
+ * compared with its copy (after code_track, so any write from then on
+ * changes the generation again). The same: where to enter it, after its
+ * check, and the generation it expects from now on (when trusted).
+ * Else NULL: it is stale, and made again. So is a block found the same
+ * after JIT_MIXED writes to its page (counted in the slot's second
+ * word; not while untrusted): code and data written in one page cost a
+ * recheck in C for each write, more than the byte check, which the
+ * page's blocks make from then on (GUEST_CODE_MIXED).
+ */
+static const uint8_t *jit_recheck(struct jit *j, struct emu_cpu *cpu)
+{
+	const struct jit_recheck *r = cpu->jit_recheck;
+	const uint8_t *page = r->bytes - ((uintptr_t)r->bytes & 4095);
+	_Atomic uint32_t *gen = code_gen(cpu, page);
+	uint32_t expect, *writes = r->expect + 2;
+
+	cpu->jit_recheck = NULL;
+	if (atomic_load(gen) & GUEST_CODE_MIXED)
+		return NULL;
+	if (*r->expect != CODE_UNTRUSTED && ++*writes >= JIT_MIXED) {
+		atomic_fetch_or(gen, GUEST_CODE_MIXED);
+		j->mixed++;
+		return NULL;
+	}
+	expect = code_track(cpu, page);
+	if (expect == CODE_UNTRUSTED)
+		j->untrusted++;
+	if (memcmp(r->bytes, r->copy, r->len))
+		return NULL;
+	*r->expect = expect;
+	j->rechecks++;
+	return r->after;
+}
+
+/*
  * The TLB was flushed since the last run: the exits' slots (jit_cache.h)
  * found before are no longer used; when the tag comes round again (after
  * JIT_TAG_PERIOD flushes) they are dropped, with everything else.
@@ -483,6 +555,11 @@ long jit_run(struct emu_cpu *cpu, long max, long *interp)
 	cpu->jit_left = budget;
 	if (cpu->tlb_gen != j->tag_gen)
 		jit_tag(j, cpu);
+	/* no page's code generation comes round while a block lives */
+	if (code_epoch(cpu) != j->code_epoch) {
+		jit_flush(j, cpu);
+		j->code_epoch = code_epoch(cpu);
+	}
 	cpu->jit_link = NULL;
 	cpu->jit_stale = NULL;
 	for (;;) {
@@ -536,6 +613,14 @@ long jit_run(struct emu_cpu *cpu, long max, long *interp)
 		cpu->jit_exit = 0;
 		j->enters++;
 		j->enter(cpu, f->code);
+		while (cpu->jit_stale && cpu->jit_recheck) {
+			const uint8_t *after = jit_recheck(j, cpu);
+
+			if (!after)
+				break;
+			cpu->jit_stale = NULL;
+			j->enter(cpu, after);
+		}
 		if (cpu->jit_stale) {
 			/*
 			 * An exit's slot that led there (jit_exit.c) would

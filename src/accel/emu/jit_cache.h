@@ -181,6 +181,29 @@ struct jit_env {
 	const uint8_t *stale_out;	/* RDI: the stale entry, RSI its RIP */
 };
 
+/*
+ * A block made from a page whose writes are tracked (code_track.h)
+ * checks at its entry that the page's code generation is the one it
+ * expects, the word at expect (a slot, so jit_run can change it), else
+ * returns as stale with cpu->jit_recheck pointing at this record after
+ * its code: jit_run compares its bytes with their copy, and when they
+ * are the same enters it after its check (with the generation expected
+ * from then on when code_track trusts it).
+ */
+struct jit_recheck {
+	const uint8_t *after;	/* the block's code after its check */
+	const uint8_t *bytes;	/* the guest bytes it was made from */
+	uint32_t *expect;	/* in a slot of two words (the second: 0) */
+	uint32_t len;
+	uint8_t copy[];
+};
+
+/* A block that checks its page's code generation (else its bytes) */
+struct jit_track {
+	const _Atomic uint32_t *gen;	/* the page's (guest_mem.h) */
+	uint32_t expect;	/* when the bytes were read (code_track) */
+};
+
 /* The shared subroutines of jit_env into b (jit_stubs.c) */
 void jit_gen_stubs(struct jbuf *b, struct jit_env *env);
 /*
@@ -195,13 +218,15 @@ void jit_gen_flags_out(struct jbuf *b);
  * Translate the instructions at host address p (guest RIP rip; end is its
  * page's end, which only a block's last instruction crosses, when the
  * TLB has the next page executable) into b, as a block
- * entered at b's start; returns how many guest instructions it holds, 0
+ * entered at b's start, which checks its page's code generation with
+ * track, else its bytes; returns how many guest instructions it holds, 0
  * when the first one is not translated (b is then unused). b->full when
  * the code or its chain slots (taken from slots) did not fit.
  */
 unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 		       const struct jit_env *env, const struct emu_cpu *cpu,
-		       const uint8_t *p, const uint8_t *end, uint64_t rip);
+		       const uint8_t *p, const uint8_t *end, uint64_t rip,
+		       const struct jit_track *track);
 
 /*
  * A block is up to JIT_CHUNKS decode-cache blocks (dc_build) in a row,

@@ -104,7 +104,7 @@ static void gen_chain_exit(struct jgen *g, const struct jexit *x)
 	jx(b, 8, 0x83, 1, 5, jmem(HRBX, OFF(jit_left)));	/* sub imm8 */
 	jb8(b, x->count);
 	/*
-	 * Back to its own start: on without the byte check, which its entry
+	 * Back to its own start: on without the entry's check, which it
 	 * made (its code is not stored to while it runs, and another CPU's
 	 * store need not be seen before this one serializes).
 	 */

@@ -173,6 +173,61 @@ static uint8_t *gen_check(struct jgen *g, const uint8_t *p, unsigned n,
 	return j_jcc(&g->b, 5);					/* jne */
 }
 
+/*
+ * The entry's check of a block whose page's writes are tracked: the
+ * page's code generation (EDX; AX holds the flags) must be the one in
+ * the slot it gets, else a jump at the rel32 returned (to the recheck,
+ * see gen_recheck)
+ */
+static uint8_t *gen_track_check(struct jgen *g, const struct jit_track *t,
+				uint32_t **expect)
+{
+	struct jbuf *b = &g->b;
+
+	if (g->slots->end - g->slots->next < 2) {
+		g->bad = true;
+		return NULL;
+	}
+	*expect = (uint32_t *)(void *)g->slots->next;
+	g->slots->next[0] = NULL;
+	g->slots->next[1] = NULL;
+	**expect = t->expect;
+	g->slots->next += 2;
+	j_mov_ri64(b, HRDX, (uintptr_t)t->gen);
+	j_mov_rm(b, 4, HRDX, jmem(HRDX, 0));
+	j_patch(j_riprel(b, 0, 0x3b, HRDX), (const uint8_t *)*expect); /* cmp */
+	return j_jcc(b, 5);				/* jne */
+}
+
+/*
+ * After the block: the stale exit of gen_track_check's block tells jit_run
+ * where its jit_recheck record is (emitted by gen_recheck_data)
+ */
+static uint8_t *gen_recheck(struct jgen *g)
+{
+	uint8_t *rel = j_riprel(&g->b, 0x48, 0x8d, HRDX);	/* lea */
+
+	j_mov_mr(&g->b, 8, jmem(HRBX, OFF(jit_recheck)), HRDX);
+	return rel;
+}
+
+static void gen_recheck_data(struct jgen *g, uint8_t *rel, uint32_t *expect,
+			     const uint8_t *p, const uint8_t *bytes,
+			     unsigned n)
+{
+	struct jbuf *b = &g->b;
+
+	while (((uintptr_t)b->p & 7) && !b->full)
+		jb8(b, 0xcc);					/* int3 */
+	j_patch(rel, b->p);
+	jb64(b, (uintptr_t)g->checked);
+	jb64(b, (uintptr_t)p);
+	jb64(b, (uintptr_t)expect);
+	jb32(b, n);
+	for (unsigned i = 0; i < n; i++)
+		jb8(b, bytes[i]);
+}
+
 /* The words gen_check compares with, from bytes: p's copy */
 static void gen_check_data(struct jgen *g, const uint8_t *p,
 			   const uint8_t *bytes, unsigned n, uint8_t **copy,
@@ -550,7 +605,8 @@ static int gen_loops(const struct jinsns *blk, unsigned n, uint64_t start)
 
 unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 		       const struct jit_env *env, const struct emu_cpu *cpu,
-		       const uint8_t *p, const uint8_t *end, uint64_t rip)
+		       const uint8_t *p, const uint8_t *end, uint64_t rip,
+		       const struct jit_track *track)
 {
 	struct jinsns blk;
 	struct jgen gen, *g = &gen;
@@ -564,6 +620,8 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	uint8_t snap[JIT_SNAP];
 	const uint8_t *next = jit_gen_next_page(cpu, rip);
 	unsigned tail;
+	uint32_t *expect = NULL;
+	uint8_t *recheck = NULL;
 
 	jit_decode(&blk, p, end, next, snap);
 	n = jit_count(&blk, end - p, next, &nbytes, &tail);
@@ -591,16 +649,20 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 			lo[c] = hi[c];
 	}
 	/*
-	 * A loop's entry compares the chunks up to its last jump back to
-	 * the start, and those chunks have no check of their own: each
-	 * time round would compare again what nothing has changed since
-	 * the entry (a store into the page leaves the block), and the
-	 * flags would have to be the guest's at each check
+	 * With the page's writes tracked, its code generation covers every
+	 * chunk: only the entry checks. Else a loop's entry compares the
+	 * chunks up to its last jump back to the start, and those chunks
+	 * have no check of their own: each time round would compare again
+	 * what nothing has changed since the entry (a store into the page
+	 * leaves the block), and the flags would have to be the guest's at
+	 * each check
 	 */
 	back = gen_loops(&blk, n, rip);
 	g->loops = back >= 0;
-	for (int c = 1; c <= back; c++) {
-		if (hi[c] > hi[0])
+	for (int c = 1; c < (int)blk.nchunks; c++) {
+		if (!track && c > back)
+			break;
+		if (!track && hi[c] > hi[0])
 			hi[0] = hi[c];
 		lo[c] = hi[c];
 	}
@@ -624,7 +686,11 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	}
 
 	g->entry = entry;
-	stale = gen_check(g, p, hi[0] - lo[0], copy[0], &ncopy[0]);
+	if (track)
+		stale = gen_track_check(g, track, &expect);
+	else
+		stale = gen_check(g, p, hi[0] - lo[0], copy[0], &ncopy[0]);
+	g->checked = g->b.p;
 	gen_pick_regs(g, &blk, n);
 	gen_reload(g, 0xffff);
 	g->body = g->b.p;
@@ -706,10 +772,15 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	jit_gen_exits(g);
 	/* a block whose bytes changed: back to jit_run, which retranslates */
 	j_patch(stale, g->b.p);
+	if (track)
+		recheck = gen_recheck(g);
 	j_mov_rimm(&g->b, HRSI, rip);
 	j_patch(j_riprel(&g->b, 0x48, 0x8d, HRDI), entry);	/* lea */
 	j_goto(&g->b, env->stale_out);
-	for (unsigned c = 0; c < blk.nchunks; c++)
+	if (track)
+		gen_recheck_data(g, recheck, expect, p, snap + 8,
+				 nbytes - tail);
+	for (unsigned c = 0; c < blk.nchunks && !track; c++)
 		if (ncopy[c])
 			gen_check_data(g, p + lo[c], snap + 8 + lo[c],
 				       hi[c] - lo[c], copy[c], ncopy[c]);

@@ -59,7 +59,8 @@ struct jgen {
 	const struct emu_cpu *cpu;
 	const uint8_t *page;	/* the block's host code page */
 	uint64_t start;		/* the block's first instruction */
-	const uint8_t *body;	/* its code after the byte check */
+	const uint8_t *checked;	/* its code after the entry's check */
+	const uint8_t *body;	/* after that its register loads */
 	const uint8_t *entry;	/* the block's first byte of code */
 	bool loops;		/* it jumps back to its start (gen_loop_exit) */
 	uint64_t rip, next;	/* this instruction's and the next one's */

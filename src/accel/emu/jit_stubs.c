@@ -85,7 +85,7 @@ static uint8_t *gen_code_page(struct jbuf *b, uint32_t need)
  * host address, V and user, which jit_run put there once published.
  * Else back to jit_run, which makes, finds or publishes it (cpu->rip is
  * set). Moves the fetch window to V's page as jit_run would. A block
- * entered so checks its bytes as always; the budget bounds the run.
+ * entered so makes its entry check as always; the budget bounds the run.
  */
 static void gen_lookup(struct jbuf *b, const struct jit_env *env, int user,
 		       enum ic_fill fill)
@@ -175,7 +175,7 @@ static void gen_lookup(struct jbuf *b, const struct jit_env *env, int user,
  * from RAM at the slot's host page (the slot's page XOR cpu->jit_tag is
  * a page), so it still is; the page becomes the fetch window, as in
  * gen_lookup. So the block the slot leads to is the one the front table
- * gave for V's host address (its byte check tells whether that changed
+ * gave for V's host address (its entry check tells whether that changed
  * since), and a page unmapped, remapped or made non-executable (which
  * the guest makes known by INVLPG or a flush) is not run from it; the
  * slot is cpu->jit_slot, whose page jit_run clears when that block

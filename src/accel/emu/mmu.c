@@ -6,10 +6,14 @@
  * MMIO bus.
  *
  * A TLB entry grants write permission only once the page's dirty bit is
- * set, so the first write to a clean page walks again and sets D.
+ * set, so the first write to a clean page walks again and sets D. It
+ * writes directly only pages no translated code is made from
+ * (code_track.h): stores to those go through write_at or mem_ptr, which
+ * give the page a new code generation.
  */
 #include <string.h>
 
+#include "accel/emu/code_track.h"
 #include "accel/emu/cpu.h"
 #include "accel/emu/dirty.h"
 #include "vmm/vm.h"
@@ -88,13 +92,16 @@ static void set_bits(struct emu_cpu *cpu, uint64_t *pte, uint64_t bits)
 	if ((__atomic_load_n(pte, __ATOMIC_RELAXED) & bits) != bits) {
 		__atomic_fetch_or(pte, bits, __ATOMIC_RELAXED);
 		dirty_mark(cpu, pte);
+		code_written(cpu, pte);
 	}
 }
 
 static void set_bits32(struct emu_cpu *cpu, uint32_t *pte, uint32_t bits)
 {
-	if ((__atomic_fetch_or(pte, bits, __ATOMIC_RELAXED) & bits) != bits)
+	if ((__atomic_fetch_or(pte, bits, __ATOMIC_RELAXED) & bits) != bits) {
 		dirty_mark(cpu, pte);
+		code_written(cpu, pte);
+	}
 }
 
 /*
@@ -264,6 +271,9 @@ static struct tlb_entry *tlb_fill(struct emu_cpu *cpu, uint64_t lin,
 	e->gpa = gpa;
 	e->perm = perm | (hva ? TLB_RAM : 0);
 	e->tag = lin | (hva ? ~perm & TLB_ACCESS : TLB_ACCESS);
+	/* stores to a code page are written the slow way */
+	if (hva && (perm & (TLB_W | TLB_UW)) && code_page(cpu, hva))
+		e->tag |= TLB_W | TLB_UW;
 	e->addend = hva ? (uintptr_t)hva - lin : 0;
 	return e;
 }
@@ -320,6 +330,8 @@ void phys_write(struct emu_cpu *cpu, uint64_t gpa, uint64_t val,
 		memcpy(p, &val, size);
 		dirty_mark(cpu, p);
 		dirty_mark(cpu, p + size - 1);
+		code_written(cpu, p);
+		code_written(cpu, p + size - 1);
 		return;
 	}
 	cpu->dc_stop = true;
@@ -352,6 +364,20 @@ static inline void host_store(uint8_t *p, const uint64_t *v, unsigned size)
 	case 8: memcpy(p, v, 8); break;
 	default: memcpy(p, v, size); break;
 	}
+}
+
+/*
+ * A store through e's page other than a direct one (the slow path): a
+ * code page gets a new generation, and once it is no code page the
+ * entry writes it directly again, as its permission says
+ */
+static void tlb_wrote(struct emu_cpu *cpu, struct tlb_entry *e)
+{
+	uint8_t *page = tlb_hva(e);
+
+	code_written(cpu, page);
+	if (!code_page(cpu, page))
+		e->tag &= ~(uint64_t)(e->perm & (TLB_W | TLB_UW));
 }
 
 static uint64_t read_at(struct emu_cpu *cpu, uint64_t lin, unsigned size,
@@ -401,6 +427,7 @@ static void write_at(struct emu_cpu *cpu, uint64_t lin, uint64_t val,
 		if (tlb_hva(e) == cpu->fetch_hva)
 			cpu->dc_stop = true;
 		host_store(tlb_hva(e) + off, &val, size);
+		tlb_wrote(cpu, e);
 		return;
 	}
 	phys_write(cpu, e->gpa + off, val, size);
@@ -476,9 +503,16 @@ void *mem_ptr(struct emu_cpu *cpu, uint64_t lin, unsigned size,
 	e = tlb_get(cpu, lin, acc, cpu->cpl == 3);
 	if (!(e->perm & TLB_RAM) || (lin & 0xfff) + size > 4096)
 		return NULL;
-	/* a store into the code page, as in write_at */
-	if (acc == ACC_W && tlb_hva(e) == cpu->fetch_hva)
-		cpu->dc_stop = true;
+	/*
+	 * a store into the code page, as in write_at; the page's new code
+	 * generation before the caller's store, which lands before this CPU
+	 * answers another's ask or makes a block
+	 */
+	if (acc == ACC_W) {
+		if (tlb_hva(e) == cpu->fetch_hva)
+			cpu->dc_stop = true;
+		tlb_wrote(cpu, e);
+	}
 	return tlb_hva(e) + (lin & 0xfff);
 }
 

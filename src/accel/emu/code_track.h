@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Write tracking of the guest pages translated code is made from
+ * (code_track.c), so that a translated block checks one word at its
+ * entry, its page's code generation (guest_mem.h GUEST_CODE_*), instead
+ * of comparing its bytes with memory.
+ *
+ * A page gets GUEST_CODE_SET when a block is made from it. From then on
+ * no soft TLB writes it directly: tlb_fill withholds direct writes to it
+ * (TLB_W/TLB_UW stay in the entry's tag, the permission in perm), and
+ * the slow path that every such store then takes (write_at, mem_ptr)
+ * gives the page a new generation. So do phys_write and the page walk's
+ * A/D updates, and every write by the VMM (guest_mem_code_written).
+ *
+ * Entries filled before the page became code, in this CPU's TLB or
+ * another's, are made to drop direct writes as dirty.c does it: the CPU
+ * that sets GUEST_CODE_SET counts an ask in asks, then sets
+ * GUEST_CODE_SEEN; every CPU answers asks at its next instruction
+ * boundary (code_check: its entries with direct writes to pages with
+ * GUEST_CODE_SET lose them) and says so in code_ack. A CPU outside
+ * cpu_run_batch answers before it runs anything (code_enter). Nobody
+ * waits: a block whose bytes were read while another CPU may still have
+ * written the page directly (it had not answered) is made untrusted,
+ * and its entry check then always fails; jit_run compares its bytes in C
+ * (jit_recheck) until a comparison finds every CPU has answered.
+ *
+ * A page written again and again while its blocks stay the same (code
+ * and data in one page) becomes GUEST_CODE_MIXED (jit_recheck): blocks
+ * made from it compare their bytes, and it is not made code again.
+ *
+ * A page's generation only grows; it counts at most twice the asks
+ * made, so jit_run flushes its blocks every CODE_EPOCH asks and no
+ * block sees its page's generation come round.
+ */
+#ifndef CVISOR_ACCEL_EMU_CODE_TRACK_H
+#define CVISOR_ACCEL_EMU_CODE_TRACK_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "accel/emu/cpu.h"
+#include "arch/x86/layout.h"
+#include "vmm/guest_mem.h"
+#include "vmm/vm.h"
+
+#define CODE_EPOCH_SHIFT 28
+
+/* never a page's generation: the expectation of an untrusted block */
+#define CODE_UNTRUSTED	GUEST_CODE_SEEN
+
+struct emu_code {
+	_Atomic uint64_t asks;
+	pthread_mutex_t lock;		/* cpus[] */
+	struct emu_cpu *cpus[MAX_VCPUS];
+};
+
+void emu_code_init(struct emu_code *c);
+void emu_code_destroy(struct emu_code *c);
+/* A CPU whose TLB follows c's asks; cpu->code points at c from then on */
+void emu_code_add_cpu(struct emu_code *c, struct emu_cpu *cpu);
+void emu_code_del_cpu(struct emu_code *c, struct emu_cpu *cpu);
+
+/* The code generation of the RAM page at hva, or NULL without tracking */
+static inline _Atomic uint32_t *code_gen(const struct emu_cpu *cpu,
+					 const void *hva)
+{
+	const struct guest_mem *mem = &cpu->vm->mem;
+
+	if (!mem->code)
+		return NULL;
+	return &mem->code[(uint64_t)((const uint8_t *)hva - mem->mapping) >>
+			  12];
+}
+
+/* Whether stores to the RAM page at hva must take the slow path */
+static inline bool code_page(const struct emu_cpu *cpu, const void *hva)
+{
+	_Atomic uint32_t *gen = code_gen(cpu, hva);
+
+	return gen && (atomic_load_explicit(gen, memory_order_relaxed) &
+		       GUEST_CODE_SET);
+}
+
+/*
+ * The CPU wrote the RAM page at hva other than through a direct TLB
+ * write: a new generation for a page that is code. (No fence as in
+ * guest_mem_code_written: a CPU that makes a block from the page
+ * meanwhile trusts it only once this CPU has answered its ask, after
+ * this store.)
+ */
+static inline void code_written(const struct emu_cpu *cpu, const void *hva)
+{
+	_Atomic uint32_t *gen = code_gen(cpu, hva);
+
+	if (gen && (atomic_load_explicit(gen, memory_order_relaxed) &
+		    GUEST_CODE_SET))
+		guest_mem_code_bump(gen);
+}
+
+/*
+ * Before a block's bytes at the RAM page are read (made, or compared
+ * again): the page is code and this CPU's TLB writes it no more
+ * directly. Returns the page's generation then, or CODE_UNTRUSTED while
+ * another CPU may still write it directly.
+ */
+uint32_t code_track(struct emu_cpu *cpu, const uint8_t *page);
+
+/* Answer asks (see the top); code_enter also says the CPU runs */
+void code_ack(struct emu_cpu *cpu);
+void code_enter(struct emu_cpu *cpu);
+
+static inline void code_check(struct emu_cpu *cpu)
+{
+	if (cpu->code && atomic_load_explicit(&cpu->code->asks,
+					      memory_order_acquire) !=
+			 cpu->code_seen)
+		code_ack(cpu);
+}
+
+static inline void code_leave(struct emu_cpu *cpu)
+{
+	if (cpu->code)
+		atomic_store_explicit(&cpu->code_running, false,
+				      memory_order_release);
+}
+
+/* The epoch jit_run flushes its blocks at when it changes */
+static inline uint64_t code_epoch(const struct emu_cpu *cpu)
+{
+	return cpu->code ? atomic_load_explicit(&cpu->code->asks,
+						memory_order_relaxed) >>
+			   CODE_EPOCH_SHIFT : 0;
+}
+
+#endif
