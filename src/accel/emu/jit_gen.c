@@ -563,15 +563,7 @@ static void gen_pick_regs(struct jgen *g, const struct jinsns *blk,
 			if (uses[r] >= 2 &&
 			    (best < 0 || weight[r] > weight[best]))
 				best = r;
-		/*
-		 * A spare one only for a register whose uses are as likely
-		 * as two before the block's first branch, or in a loop: a
-		 * block pays a load at its entry for each it keeps, and a
-		 * loop head left at its first branch (the xz BCJ filter's
-		 * scan for E8) uses few of what the rest of it does
-		 */
-		if (best < 0 || (k >= JIT_HREGS && !g->loops &&
-				 weight[best] < 2 << 3))
+		if (best < 0)
 			break;
 		uses[best] = 0;
 		g->host[best] = pool[k++];
