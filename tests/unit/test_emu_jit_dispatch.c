@@ -405,13 +405,19 @@ static void test_jit_rips_tag_period(void)
 }
 
 /*
- * Two blocks whose pages share the TLB's entry (1024 direct-mapped
- * entries: 0x100000 and 0x900000 both index 256) jump to each other
+ * Two blocks whose pages share the TLB's entry (TLB_SIZE pages apart:
+ * B's linear page is mapped by a 2M page to 0x900000) jump to each other
  * through a register: each jump finds the entry taken by the other page.
  * jit_run fills it as the fetch would and runs the block translated;
  * it used to leave each block's first instruction to the interpreter to
  * fill it, a quarter of this loop's instructions.
  */
+#define CONFLICT_A	0x100100ULL
+#define CONFLICT_B	(CONFLICT_A + TLB_SIZE * 4096ULL)
+
+_Static_assert(CONFLICT_B >= (16 << 20) && CONFLICT_B < (1ULL << 30),
+	       "B's 2M page is in the PD, above the identity-mapped 16 MiB");
+
 static void test_jit_tlb_conflict(void)
 {
 	static const uint8_t code[] = {
@@ -419,9 +425,9 @@ static void test_jit_tlb_conflict(void)
 		0xb8, 0x00, 0x01, 0x10, 0x00,		/* mov eax, A */
 		0xff, 0xe0,				/* jmp rax */
 	};
-	static const uint8_t a[] = {
+	uint8_t a[] = {
 		0x48, 0xff, 0xc2,			/* A: inc rdx */
-		0xb8, 0x00, 0x01, 0x90, 0x00,		/* mov eax, B */
+		0xb8, 0, 0, 0, 0,			/* mov eax, B */
 		0xff, 0xe0,				/* jmp rax */
 	};
 	static const uint8_t b[] = {
@@ -432,9 +438,15 @@ static void test_jit_tlb_conflict(void)
 		0xf4,					/* H: hlt */
 	};
 	struct emu_test *t = dispatch_init();
+	uint32_t lin_b = CONFLICT_B;
 	uint64_t ran;
 
-	memcpy(emu_test_ptr(t, 0x100100), a, sizeof(a));
+	memcpy(a + 4, &lin_b, 4);
+	emu_test_w64(t, EMU_TEST_PML4 + 0x2000 + (CONFLICT_B >> 21) * 8,
+		     (0x900100 & ~0x1fffffULL) | 0x87);
+	CHECK_EQ((CONFLICT_A >> 12) % TLB_SIZE, (CONFLICT_B >> 12) % TLB_SIZE);
+	CHECK_EQ(CONFLICT_B & 0x1fffff, 0x900100 & 0x1fffff);
+	memcpy(emu_test_ptr(t, CONFLICT_A), a, sizeof(a));
 	memcpy(emu_test_ptr(t, 0x900100), b, sizeof(b));
 	emu_test_run(t, code, sizeof(code));
 	CHECK(t->cpu.halted);

@@ -433,8 +433,10 @@ out:
 }
 
 
-_Static_assert(offsetof(struct emu_cpu, dc_zero) <= UINT16_MAX,
-	       "dc_entry's uint16_t offsets reach dc_zero");
+_Static_assert(offsetof(struct emu_cpu, dc_zero) <= UINT16_MAX &&
+	       offsetof(struct emu_cpu, gpr) <= UINT16_MAX &&
+	       offsetof(struct emu_cpu, seg) <= UINT16_MAX,
+	       "dc_entry's uint16_t offsets reach dc_zero, gpr and seg");
 
 /* Offset in struct emu_cpu of register r, or of dc_zero for -1 */
 static uint16_t dc_reg_off(int r)

@@ -185,7 +185,7 @@ static void gen_lookup(struct jbuf *b, const struct jit_env *env, int user,
  * until it is invalidated. Else the check drops its return address and
  * leaves for jit_run (budget spent) or the lookup, which points the
  * slot at the block it finds. The TLB's entry is not read: its tag's
- * load was most of the check's time (1024 entries, 32 KiB).
+ * load was most of the check's time (with 1024 entries, 32 KiB).
  */
 static void gen_ic_check(struct jbuf *b, struct jit_env *env, int user,
 			 bool fixed)

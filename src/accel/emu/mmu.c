@@ -33,43 +33,76 @@
 #define PF_U	(1u << 2)
 #define PF_I	(1u << 4)
 
-static void tlb_clear(struct tlb_entry *e)
+/* cpu->tlb_large's bucket for the 1 GiB that linear page vpn lies in */
+static unsigned tlb_gib(uint64_t vpn)
 {
+	return (vpn >> 18) % TLB_GIB_HASH;
+}
+
+static void tlb_clear(struct emu_cpu *cpu, struct tlb_entry *e)
+{
+	if (e->perm & TLB_LARGE)
+		cpu->tlb_large[tlb_gib(tlb_vpn(e))]--;
 	e->tag = ~0ULL;
 	e->perm = 0;
 }
 
+/*
+ * A flush of the non-global pages (MOV to CR3) looks only at the entries
+ * that may hold one (tlb_local's bits, set as they are filled): Linux
+ * writes CR3 at each context switch, and the kernel's global pages fill
+ * most of the TLB.
+ */
 void tlb_flush(struct emu_cpu *cpu, bool global)
 {
-	for (int i = 0; i < TLB_SIZE; i++)
-		if (global || !(cpu->tlb[i].perm & TLB_GLOBAL))
-			tlb_clear(&cpu->tlb[i]);
+	if (global) {
+		for (int i = 0; i < TLB_SIZE; i++) {
+			cpu->tlb[i].tag = ~0ULL;
+			cpu->tlb[i].perm = 0;
+		}
+		memset(cpu->tlb_large, 0, sizeof(cpu->tlb_large));
+	} else {
+		for (int w = 0; w < TLB_SIZE / 64; w++) {
+			for (uint64_t m = cpu->tlb_local[w]; m; m &= m - 1) {
+				struct tlb_entry *e =
+					&cpu->tlb[w * 64 + __builtin_ctzll(m)];
+
+				if (!(e->perm & TLB_GLOBAL))
+					tlb_clear(cpu, e);
+			}
+		}
+	}
+	memset(cpu->tlb_local, 0, sizeof(cpu->tlb_local));
 	cpu->fetch_vpn = ~0ULL;
 	cpu->ip_end = NULL;
 	cpu->tlb_gen++;
 }
 
 /*
- * INVLPG: the entry for lin's 4K page, and every entry that came from a
- * large page (which one covers lin is not recorded; entries of 4K pages
- * elsewhere stay, and Linux invalidates user 4K pages far more often).
- */
-/*
  * INVLPG: the page's own entry and any from a large page that may hold
  * lin, i.e. any from a large page in lin's 1 GiB (a 2M, 4M or 1G page
  * holding lin lies within it). Not all large pages' entries: Linux's
  * INVLPGs are of user pages, and clearing its kernel mappings (2M and
- * 1G pages) at each doubled the page walks of a Debian boot.
+ * 1G pages) at each doubled the page walks of a Debian boot. The whole
+ * TLB is looked through only when an entry from a large page may be in
+ * that GiB: a Debian boot's 70,600 INVLPGs took 0.13-0.22 s of host
+ * time looking through 1024 entries each, 0.6 s through 4096.
  */
 void tlb_flush_page(struct emu_cpu *cpu, uint64_t lin)
 {
 	uint64_t vpn = lin >> 12;
+	struct tlb_entry *e = &cpu->tlb[vpn % TLB_SIZE];
 
-	for (int i = 0; i < TLB_SIZE; i++)
-		if (tlb_vpn(&cpu->tlb[i]) == vpn ||
-		    ((cpu->tlb[i].perm & TLB_LARGE) &&
-		     tlb_vpn(&cpu->tlb[i]) >> 18 == vpn >> 18))
-			tlb_clear(&cpu->tlb[i]);
+	if (tlb_vpn(e) == vpn)
+		tlb_clear(cpu, e);
+	if (cpu->tlb_large[tlb_gib(vpn)]) {
+		for (int i = 0; i < TLB_SIZE; i++) {
+			e = &cpu->tlb[i];
+			if ((e->perm & TLB_LARGE) &&
+			    tlb_vpn(e) >> 18 == vpn >> 18)
+				tlb_clear(cpu, e);
+		}
+	}
 	cpu->fetch_vpn = ~0ULL;
 	cpu->ip_end = NULL;
 	cpu->tlb_gen++;
@@ -268,6 +301,13 @@ static struct tlb_entry *tlb_fill(struct emu_cpu *cpu, uint64_t lin,
 	}
 	perm = dirty_tlb_perm(cpu, hva, acc, perm);
 	lin &= ~0xfffULL;
+	if (e->perm & TLB_LARGE)
+		cpu->tlb_large[tlb_gib(tlb_vpn(e))]--;
+	if (perm & TLB_LARGE)
+		cpu->tlb_large[tlb_gib(lin >> 12)]++;
+	if (!(perm & TLB_GLOBAL))
+		cpu->tlb_local[(e - cpu->tlb) / 64] |=
+			1ULL << (e - cpu->tlb) % 64;
 	e->gpa = gpa;
 	e->perm = perm | (hva ? TLB_RAM : 0);
 	e->tag = lin | (hva ? ~perm & TLB_ACCESS : TLB_ACCESS);
