@@ -10,6 +10,7 @@
 
 #include "arch/x86/acpi.h"
 #include "arch/x86/boot.h"
+#include "arch/x86/reset_vector.h"
 #include "vmm/event_loop.h"
 #include "vmm/log.h"
 #include "vmm/migration.h"
@@ -300,6 +301,12 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	ret = acpi_build(vm, &rsdp);
 	if (ret) {
 		log_error("cannot build ACPI tables: %s", strerror(-ret));
+		return ret;
+	}
+	ret = x86_reset_vector_install(&vm->mem);
+	if (ret) {
+		log_error("the reset vector at 0x%llx is not guest RAM",
+			  LAYOUT_RESET_VECTOR);
 		return ret;
 	}
 	ret = x86_boot_load(vm, rsdp, err, sizeof(err));

@@ -441,7 +441,9 @@ static long acpi_build_xsdt(struct acpi_area *area, const long *tables,
 
 int acpi_build(struct vm *vm, uint64_t *rsdp_gpa)
 {
-	struct acpi_area area = { .cap = LAYOUT_ACPI_END - LAYOUT_ACPI_ADDR };
+	/* up to the reset vector, the last 16 bytes of the BIOS area */
+	struct acpi_area area = { .cap = LAYOUT_RESET_VECTOR -
+					 LAYOUT_ACPI_ADDR };
 	int nr_cpus = vm->cfg->nr_cpus, nr_tables = 3;
 	long rsdp_off, xsdt_off, dsdt_off = 0, tables[5];
 	struct acpi_rsdp *rsdp;

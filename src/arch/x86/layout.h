@@ -26,6 +26,9 @@
 #define LAYOUT_LOW_RAM_END	0xa0000ULL
 #define LAYOUT_ACPI_ADDR	0xe0000ULL	/* RSDP + tables, up to 0xFFFFF */
 #define LAYOUT_ACPI_END		0x100000ULL
+/* the real-mode reset vector F000:FFF0, in the BIOS area (reset_vector.c) */
+#define LAYOUT_RESET_VECTOR	0xffff0ULL
+#define LAYOUT_RESET_VECTOR_LEN	16
 #define LAYOUT_EXT_RAM_START	0x100000ULL	/* extended memory: RAM from 1 MiB */
 #define LAYOUT_KERNEL_ADDR	0x1000000ULL	/* default 64-bit kernel load */
 
