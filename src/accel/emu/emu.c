@@ -28,6 +28,7 @@
 #include "accel/emu/irqchip.h"
 #include "accel/emu/jit.h"
 #include "accel/emu/jit_stats.h"
+#include "vmm/log.h"
 #include "vmm/state.h"
 #include "vmm/vm.h"
 
@@ -175,8 +176,8 @@ static int emu_vm_init(struct vm *vm)
 	 */
 	if (vm->cfg && vm->cfg->emu_jit != EMU_JIT_OFF &&
 	    guest_mem_code_start(&vm->mem))
-		fprintf(stderr, "emu: no code page tracking; translated "
-			"blocks compare their bytes\n");
+		log_warn("emu: no code page tracking; translated blocks "
+			 "compare their bytes");
 	vm->accel_data = evm;
 	return 0;
 }
