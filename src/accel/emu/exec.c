@@ -329,7 +329,7 @@ xchg:
 	case 0xc2:
 	case 0xc3:
 		t = b == 0xc2 ? fetch_n(cpu, 2) : 0;
-		size = stack_osize(cpu, in);
+		size = branch_osize(cpu, in);
 		v = stack_pop(cpu, size);
 		stack_adjust(cpu, t);
 		jump_to(cpu, in, v);
@@ -409,16 +409,14 @@ xchg:
 		exec_io(cpu, in);
 		break;
 	case 0xe8:
-		v = fetch_imm(cpu, in->osize == 2 ? 2 : 4);
-		v = (uint64_t)sext(v, in->osize == 2 ? 2 : 4);
-		size = stack_osize(cpu, in);
-		branch_check(cpu, cpu->rip + v);
-		stack_push(cpu, cpu->rip, size);
-		jump_to(cpu, in, cpu->rip + v);
-		break;
 	case 0xe9:
-		v = fetch_imm(cpu, in->osize == 2 ? 2 : 4);
-		v = (uint64_t)sext(v, in->osize == 2 ? 2 : 4);
+		size = branch_osize(cpu, in);
+		v = (uint64_t)sext(fetch_n(cpu, size == 2 ? 2 : 4),
+				   size == 2 ? 2 : 4);
+		if (b == 0xe8) {
+			branch_check(cpu, cpu->rip + v);
+			stack_push(cpu, cpu->rip, size);
+		}
 		jump_to(cpu, in, cpu->rip + v);
 		break;
 	case 0xea:

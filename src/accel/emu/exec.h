@@ -203,6 +203,16 @@ uint64_t fn_dec(struct emu_cpu *cpu, uint64_t a, uint64_t unused, int size);
 /* exec_ctl.c */
 void jump_to(struct emu_cpu *cpu, struct insn *in, uint64_t target);
 int stack_osize(struct emu_cpu *cpu, struct insn *in);
+/*
+ * The operand size of a near JMP, Jcc, CALL or RET: 64 bits in 64-bit
+ * mode whatever a 66 says (Intel; AMD's are 16), so a rel32 and 8-byte
+ * return addresses
+ */
+static inline int branch_osize(const struct emu_cpu *cpu,
+			       const struct insn *in)
+{
+	return cpu->code64 ? 8 : in->osize;
+}
 void push_flags(struct emu_cpu *cpu, struct insn *in);
 void pop_flags(struct emu_cpu *cpu, struct insn *in);
 void exec_group5(struct emu_cpu *cpu, struct insn *in);

@@ -476,13 +476,11 @@ void exec_0f(struct emu_cpu *cpu, struct insn *in)
 			reg_write(cpu, in, in->reg, 4, cpu->gpr[in->reg]);
 		break;
 	case 0x80 ... 0x8f:
+		size = branch_osize(cpu, in);
 		v = (uint64_t)sext(fetch_n(cpu, size == 2 ? 2 : 4),
 				   size == 2 ? 2 : 4);
-		if (cond_true(cpu, b & 15)) {
-			t = cpu->rip + v;
-			branch_check(cpu, t);
-			cpu->rip = cpu->code64 ? t : t & size_mask(size);
-		}
+		if (cond_true(cpu, b & 15))
+			jump_to(cpu, in, cpu->rip + v);
 		break;
 	case 0x90 ... 0x9f:
 		decode_modrm(cpu, in, 0);
