@@ -205,6 +205,8 @@ uint64_t rm_rmw(struct emu_cpu *cpu, struct insn *in, int size, rmw_fn fn,
 	return old;
 }
 
+_Atomic unsigned long emu_unimplemented;
+
 /*
  * Opcodes already reported as unimplemented, shared by all CPUs: each
  * distinct opcode is reported once, with its bytes and RIP, and a guest
@@ -291,6 +293,10 @@ _Noreturn void insn_ud(struct emu_cpu *cpu, struct insn *in)
 		n = n < 15 ? n : 15;
 		memcpy(b, p, n);
 	}
+	/* an encoding that is no instruction of this CPU: the hardware's */
+	if (n && !opmap_defined(b, n, cpu->code64))
+		cpu_raise_noerr(cpu, EXC_UD);
+	emu_unimplemented++;
 	if (ud_first_report(ud_key(b, n, cpu->code64))) {
 		/* code outside RAM: its bytes were device reads */
 		snprintf(hex, sizeof(hex), "(outside RAM)");

@@ -176,7 +176,21 @@ typedef uint64_t (*rmw_fn)(struct emu_cpu *cpu, uint64_t old, uint64_t arg,
 /* Read-modify-write the r/m operand; atomic on RAM under LOCK. */
 uint64_t rm_rmw(struct emu_cpu *cpu, struct insn *in, int size, rmw_fn fn,
 		uint64_t arg);
+/*
+ * #UD for the instruction at cpu->insn_rip: silent where hardware raises
+ * it too (opmap_defined), else an instruction the emu lacks, counted in
+ * emu_unimplemented and reported once per opcode.
+ */
 _Noreturn void insn_ud(struct emu_cpu *cpu, struct insn *in);
+extern _Atomic unsigned long emu_unimplemented;
+/*
+ * opmap.c: whether the bytes at b (n, from the first prefix) encode an
+ * instruction of this CPU in 64-bit (code64) or 32-bit protected mode;
+ * false where hardware raises #UD for the encoding itself.
+ */
+bool opmap_defined(const uint8_t *b, int n, bool code64);
+/* Whether LOCK may prefix opcode op (of the 0F map: twobyte), ModRM m */
+bool opmap_lockable(bool twobyte, uint8_t op, uint8_t m);
 
 /*
  * dcache.c: run up to max instructions of the decoded block at cpu->ip

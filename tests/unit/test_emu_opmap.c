@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: MIT
+/*
+ * emu: #UD exactly where the CPU cpuid.c describes raises it, silently
+ * (an encoding that is no instruction of this CPU is not reported as
+ * unimplemented), in the general decoder, the decode cache and the
+ * translator alike.
+ */
+#include "accel/emu/exec.h"
+#include "accel/emu/jit.h"
+#include "emu_test.h"
+#include "test.h"
+
+#define TSS		0x3000ULL
+#define IDT32		0x2000ULL
+#define SEL_UDATA	0x33
+#define SEL_UCODE	0x3b
+
+enum { GENERAL, DCACHE, JIT, NPATHS };
+static const char *const path_name[] = { "general decoder", "decode cache",
+					 "translator" };
+
+/*
+ * A CPU for path in 64-bit mode (code64) or flat 32-bit protected mode
+ * without paging, with DPL 3 code and data at SEL_UCODE and SEL_UDATA, a
+ * TSS whose RSP0 exceptions from CPL 3 take, the GPRs pointing at
+ * EMU_TEST_DATA but for RCX (1) and RSP
+ */
+static struct emu_test *make_cpu(int path, bool code64)
+{
+	struct emu_test *t = emu_test_init64();
+	struct emu_cpu *c = &t->cpu;
+
+	if (path == GENERAL) {
+		dcache_destroy(c->dcache);
+		c->dcache = NULL;
+	} else if (path == JIT) {
+		c->jit = jit_create();
+		if (!c->jit)
+			abort();
+		jit_eager(c->jit);
+	}
+	emu_test_w64(t, EMU_TEST_GDT + 0x30, 0x00cff3000000ffffULL);
+	emu_test_w64(t, EMU_TEST_GDT + 0x38, 0x00affb000000ffffULL);
+	c->gdt.limit = 0x3f;
+	emu_test_w64(t, TSS + 4, EMU_TEST_STACK);
+	c->tr = (struct x86_segment){ .selector = 0x40, .base = TSS,
+		.limit = 0x67, .type = 0xb, .present = 1 };
+	for (int r = 0; r < 16; r++)
+		c->gpr[r] = EMU_TEST_DATA;
+	c->gpr[R_CX] = 1;
+	c->gpr[R_SP] = EMU_TEST_STACK;
+	if (!code64) {
+		for (uint64_t v = 0; v < 32; v++) {
+			uint64_t h = EMU_TEST_STUB(v);
+
+			emu_test_w64(t, IDT32 + v * 8, (h & 0xffff) |
+				     (0x18ULL << 16) | (0x8eULL << 40) |
+				     ((h >> 16) << 48));
+		}
+		c->idt = (struct x86_dtable){ IDT32, 32 * 8 - 1 };
+		c->cr0 &= ~(uint64_t)X86_CR0_PG;
+		c->cr4 = CR4_OSFXSR;
+		c->efer = 0;
+		c->seg[SEG_CS] = (struct x86_segment){ .selector = 0x18,
+			.type = 0xb, .s = 1, .present = 1, .db = 1, .g = 1,
+			.limit = 0xffffffff };
+		cpu_update_mode(c);
+		tlb_flush(c, true);
+	}
+	return t;
+}
+
+static void free_cpu(struct emu_test *t)
+{
+	if (t->cpu.jit)
+		jit_destroy(t->cpu.jit);
+	emu_test_free(t);
+}
+
+struct spot {
+	uint8_t b[12];
+	uint8_t n;
+	int vec;	/* the vector it raises, -1 none */
+};
+
+/*
+ * Each spot (then a HLT) in 64-bit mode in the three paths, or in 32-bit
+ * mode in the general decoder: its vector, and none reported unimplemented
+ */
+static void check_spots(const struct spot *sp, size_t n, bool code64)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (int p = 0; p < (code64 ? NPATHS : 1); p++) {
+			struct emu_test *t = make_cpu(p, code64);
+			unsigned long before = emu_unimplemented;
+			uint8_t code[16];
+			int v;
+
+			memcpy(code, sp[i].b, sp[i].n);
+			code[sp[i].n] = 0xf4;
+			emu_test_run(t, code, sp[i].n + 1);
+			v = emu_test_vector(t);
+			if (v != sp[i].vec || emu_unimplemented != before) {
+				printf("  spot %zu (%s): vector %d, want %d%s\n",
+				       i, path_name[p], v, sp[i].vec,
+				       emu_unimplemented != before ?
+				       ", reported unimplemented" : "");
+				CHECK(0);
+			}
+			free_cpu(t);
+		}
+	}
+}
+
+#define SPOTS(s, code64) check_spots(s, sizeof(s) / sizeof(s[0]), code64)
+/* The table itself, at encodings the SDM names */
+static void test_opmap_table(void)
+{
+	static const struct {
+		uint8_t b[6], n;
+		bool code64, defined;
+	} cases[] = {
+		{ { 0x06 }, 1, true, false }, { { 0x06 }, 1, false, true },
+		{ { 0x62, 0x07 }, 2, false, true },	/* BOUND */
+		{ { 0x62, 0xc1 }, 2, false, false },	/* EVEX */
+		{ { 0xc5, 0xf8, 0x77 }, 3, true, false },	/* VZEROUPPER */
+		{ { 0x8d, 0xc1 }, 2, true, false },	/* LEA reg */
+		{ { 0x8e, 0xc8 }, 2, true, false },	/* MOV CS */
+		{ { 0x8e, 0xf0 }, 2, true, false },	/* MOV Sreg 6 */
+		{ { 0x8f, 0xc8 }, 2, true, false },	/* XOP, AMD's */
+		{ { 0x0f, 0x0b }, 2, true, false },	/* UD2 */
+		{ { 0x0f, 0xff, 0xc0 }, 3, true, false },	/* UD0 */
+		{ { 0x0f, 0xc7, 0xc8 }, 3, true, false },	/* CMPXCHG8B reg */
+		{ { 0x0f, 0xc7, 0x0f }, 3, true, true },
+		{ { 0xf3, 0x0f, 0xc7, 0xf8 }, 4, true, true },	/* RDPID */
+		{ { 0x0f, 0xc7, 0xf0 }, 3, true, false },	/* RDRAND */
+		{ { 0x0f, 0x38, 0xf0, 0x07 }, 4, true, false },	/* MOVBE */
+		{ { 0x66, 0x0f, 0x38, 0x00, 0xc1 }, 5, true, false },
+		{ { 0x0f, 0x01, 0xd0 }, 3, true, false },	/* XGETBV */
+		{ { 0x0f, 0x01, 0xc9 }, 3, true, false },	/* MWAIT */
+		{ { 0x0f, 0x01, 0xf9 }, 3, true, true },	/* RDTSCP */
+		{ { 0x0f, 0x01, 0xf8 }, 3, false, false },	/* SWAPGS */
+		{ { 0xf3, 0x0f, 0xb8, 0xc1 }, 4, true, true },	/* POPCNT */
+		{ { 0x0f, 0xb8, 0xc1 }, 3, true, false },	/* JMPE */
+		{ { 0xf3, 0x0f, 0xbd, 0xc1 }, 4, true, true },	/* LZCNT */
+		{ { 0x0f, 0x34 }, 2, true, false },	/* SYSENTER: no SEP */
+		{ { 0xf0, 0x01, 0x07 }, 3, true, true },
+		{ { 0xf0, 0x01, 0xc7 }, 3, true, false },
+		{ { 0xf0, 0x39, 0x07 }, 3, true, false },	/* LOCK CMP */
+		{ { 0xf0, 0x0f, 0x20, 0xc0 }, 4, true, false },	/* AMD's CR8 */
+		{ { 0xf0, 0x90 }, 2, true, false },
+		{ { 0x44, 0x0f, 0x20, 0xc0 }, 4, true, true },	/* CR8 */
+		{ { 0x0f, 0x20, 0xc8 }, 3, true, false },	/* CR1 */
+		{ { 0x48, 0x66, 0x90 }, 3, true, true },
+		{ { 0xdd, 0x0f }, 2, true, false },	/* FISTTP: SSE3 */
+		{ { 0xd9, 0xd8 }, 2, true, true },	/* FSTP1 */
+		{ { 0xd9, 0xd1 }, 2, true, false },
+		{ { 0xdf, 0xe0 }, 2, true, true },	/* FNSTSW AX */
+		{ { 0x0f, 0xae, 0x3f }, 3, true, true },	/* CLFLUSH */
+		{ { 0x66, 0x0f, 0xae, 0x3f }, 4, true, false },	/* CLFLUSHOPT */
+		{ { 0x0f, 0xae, 0x27 }, 3, true, false },	/* XSAVE */
+		{ { 0x66, 0x0f, 0x7c, 0xc1 }, 4, true, false },	/* HADDPD */
+		{ { 0x66, 0x0f, 0xd4, 0xc1 }, 4, true, true },	/* PADDQ */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (opmap_defined(cases[i].b, cases[i].n, cases[i].code64) ==
+		    cases[i].defined)
+			continue;
+		printf("  case %zu: ", i);
+		for (int k = 0; k < cases[i].n; k++)
+			printf("%02x ", cases[i].b[k]);
+		printf("\n");
+		CHECK(0);
+	}
+}
+
+/*
+ * Encodings invalid in 64-bit mode, VEX (no AVX), SSSE3, UD2: #UD, not
+ * reported as unimplemented
+ */
+static void test_ud_silent(void)
+{
+	static const struct spot s[] = {
+		{ { 0x06 }, 1, EXC_UD },
+		{ { 0x27 }, 1, EXC_UD },
+		{ { 0xc5, 0xf8, 0x77 }, 3, EXC_UD },
+		{ { 0x66, 0x0f, 0x38, 0x00, 0xc1 }, 5, EXC_UD },
+		{ { 0x0f, 0x0b }, 2, EXC_UD },
+		{ { 0x0f, 0x04 }, 2, EXC_UD },
+		{ { 0x90 }, 1, -1 },
+	};
+
+	SPOTS(s, true);
+}
+
+int main(void)
+{
+	RUN(test_opmap_table);
+	RUN(test_ud_silent);
+	return test_summary();
+}
