@@ -194,9 +194,41 @@ static void test_ud_silent(void)
 	SPOTS(s, true);
 }
 
+/*
+ * LOCK: a read-modify-write of memory (ADD..XOR but CMP, INC, DEC, NOT,
+ * NEG, XCHG, BTS/BTR/BTC, CMPXCHG, CMPXCHG8B, XADD), else #UD: a
+ * register destination, CMP, MOV, a NOP, MOV CR0 (AMD's alias of CR8,
+ * not Intel's), LFENCE
+ */
+static void test_lock_ud(void)
+{
+	static const struct spot s[] = {
+		{ { 0xf0, 0x01, 0x07 }, 3, -1 },
+		{ { 0xf0, 0x48, 0x0f, 0xc1, 0x07 }, 5, -1 },
+		{ { 0xf0, 0x0f, 0xba, 0x2f, 0x01 }, 5, -1 },
+		{ { 0xf0, 0x0f, 0xc7, 0x0f }, 4, -1 },
+		{ { 0xf0, 0xf7, 0x1f }, 3, -1 },
+		{ { 0xf0, 0x87, 0x07 }, 3, -1 },
+		{ { 0xf0, 0x01, 0xc7 }, 3, EXC_UD },
+		{ { 0xf0, 0x39, 0x07 }, 3, EXC_UD },
+		{ { 0xf0, 0x83, 0x3f, 0x01 }, 4, EXC_UD },
+		{ { 0xf0, 0x89, 0x07 }, 3, EXC_UD },
+		{ { 0xf0, 0x90 }, 2, EXC_UD },
+		{ { 0xf0, 0x0f, 0xa3, 0x07 }, 4, EXC_UD },
+		{ { 0xf0, 0x0f, 0xba, 0x27, 0x01 }, 5, EXC_UD },
+		{ { 0xf0, 0x0f, 0x20, 0xc0 }, 4, EXC_UD },
+		{ { 0xf0, 0x0f, 0x1f, 0x07 }, 4, EXC_UD },
+		{ { 0xf0, 0xa4 }, 2, EXC_UD },
+		{ { 0xf0, 0xff, 0x27 }, 3, EXC_UD },
+	};
+
+	SPOTS(s, true);
+}
+
 int main(void)
 {
 	RUN(test_opmap_table);
 	RUN(test_ud_silent);
+	RUN(test_lock_ud);
 	return test_summary();
 }

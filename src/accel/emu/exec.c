@@ -118,6 +118,9 @@ static void exec_onebyte(struct emu_cpu *cpu, struct insn *in, uint8_t b)
 	int size = (b & 1) ? in->osize : 1;
 	uint64_t v, t;
 
+	/* LOCK of anything but a read-modify-write of memory */
+	if (in->lock && !opmap_lockable(false, b, peek8(cpu)))
+		insn_ud(cpu, in);
 	if (b < 0x40 && (b & 7) < 6) {
 		exec_alu_block(cpu, in, b);
 		return;

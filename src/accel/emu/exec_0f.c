@@ -162,8 +162,6 @@ static void exec_mov_cr_dr(struct emu_cpu *cpu, struct insn *in, uint8_t b)
 	int sz = cpu->code64 ? 8 : 4;
 
 	need_cpl0(cpu);
-	if (in->lock && b == 0x20)
-		reg = 8;	/* AMD's LOCK MOV CR0 alias for CR8 */
 	switch (b) {
 	case 0x20:
 		reg_write(cpu, in, rm, sz, cpu_read_cr(cpu, reg));
@@ -434,6 +432,8 @@ void exec_0f(struct emu_cpu *cpu, struct insn *in)
 	int size = in->osize;
 	uint64_t v, t;
 
+	if (in->lock && !opmap_lockable(true, b, peek8(cpu)))
+		insn_ud(cpu, in);
 	switch (b) {
 	case 0x00: exec_grp6(cpu, in); break;
 	case 0x01: exec_grp7(cpu, in); break;
