@@ -225,10 +225,36 @@ static void test_lock_ud(void)
 	SPOTS(s, true);
 }
 
+/*
+ * A REX prefix counts only right before the opcode: one before a legacy
+ * prefix or before another REX is ignored (it was taken for the opcode)
+ */
+static void test_rex_then_prefix(void)
+{
+	/* rex rex.w mov rax, imm64; rex.w 66 mov ax, imm16; hlt */
+	static const uint8_t code[] = {
+		0x40, 0x48, 0xb8, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22,
+		0x11, 0x48, 0x66, 0xb8, 0xbb, 0xaa, 0xf4,
+	};
+
+	for (int p = 0; p < NPATHS; p++) {
+		struct emu_test *t = make_cpu(p, true);
+		unsigned long before = emu_unimplemented;
+
+		emu_test_run(t, code, sizeof(code));
+		CHECK_EQ(emu_test_vector(t), -1);
+		CHECK_EQ(t->cpu.gpr[R_AX], 0x112233445566aabbULL);
+		CHECK_EQ(t->cpu.rip, EMU_TEST_CODE + sizeof(code));
+		CHECK_EQ(emu_unimplemented, before);
+		free_cpu(t);
+	}
+}
+
 int main(void)
 {
 	RUN(test_opmap_table);
 	RUN(test_ud_silent);
 	RUN(test_lock_ud);
+	RUN(test_rex_then_prefix);
 	return test_summary();
 }

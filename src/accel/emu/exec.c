@@ -486,7 +486,7 @@ void exec_insn_decode(struct emu_cpu *cpu)
 	struct insn in = { .seg = SEG_NONE };
 	bool def32 = cpu->code64 || cpu->seg[SEG_CS].db;
 	bool p67 = false;
-	uint8_t b;
+	uint8_t b, rex = 0;
 
 	cpu->stack_ref = false;
 	for (int n = 0;; n++) {
@@ -498,39 +498,43 @@ void exec_insn_decode(struct emu_cpu *cpu)
 			in.seg = (b >> 3) & 3;
 			if (cpu->code64)
 				in.seg = SEG_NONE;
-			continue;
+			break;
 		case 0x64: case 0x65:
 			in.seg = b - 0x64 + SEG_FS;
-			continue;
+			break;
 		case 0x66:
 			in.p66 = true;
 			/* an F2 or F3 selects the SSE form over a 66 */
 			if (!in.rep && !in.repne)
 				in.last_pfx = b;
-			continue;
+			break;
 		case 0x67:
 			p67 = true;
-			continue;
+			break;
 		case 0xf0:
 			in.lock = true;
-			continue;
+			break;
 		case 0xf2:
 			in.repne = true;
 			in.rep = false;
 			in.last_pfx = b;
-			continue;
+			break;
 		case 0xf3:
 			in.rep = true;
 			in.repne = false;
 			in.last_pfx = b;
+			break;
+		default:
+			if (!cpu->code64 || (b & 0xf0) != 0x40)
+				goto opcode;
+			rex = b;
 			continue;
 		}
-		break;
+		/* a REX counts only right before the opcode */
+		rex = 0;
 	}
-	if (cpu->code64 && (b & 0xf0) == 0x40) {
-		in.rex = b;
-		b = fetch8(cpu);
-	}
+opcode:
+	in.rex = rex;
 	in.op = b;
 	if (cpu->code64) {
 		in.osize = (in.rex & 8) ? 8 : in.p66 ? 2 : 4;
