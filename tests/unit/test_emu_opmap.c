@@ -250,11 +250,70 @@ static void test_rex_then_prefix(void)
 	}
 }
 
+/*
+ * Reserved forms and instructions the CPUID does not show: #UD, and
+ * before the CPL's #GP
+ */
+static void test_reserved_forms(void)
+{
+	static const struct spot s[] = {
+		{ { 0x8f, 0x07 }, 2, -1 },		/* pop [rdi] */
+		{ { 0x8f, 0x0f }, 2, EXC_UD },		/* /1: XOP */
+		{ { 0x8f, 0xf8 }, 2, EXC_UD },
+		{ { 0xdb, 0x0f }, 2, EXC_UD },		/* FISTTP: SSE3 */
+		{ { 0xdd, 0x0f }, 2, EXC_UD },
+		{ { 0xdf, 0x0f }, 2, EXC_UD },
+		{ { 0xdb, 0x17 }, 2, -1 },		/* fist [rdi] */
+		{ { 0x0f, 0x01, 0xc8 }, 3, EXC_UD },	/* MONITOR */
+		{ { 0x0f, 0x01, 0xc9 }, 3, EXC_UD },	/* MWAIT */
+		{ { 0x0f, 0x20, 0xc8 }, 3, EXC_UD },	/* CR1 */
+		{ { 0x0f, 0x22, 0xe9 }, 3, EXC_UD },	/* CR5 */
+		{ { 0x44, 0x0f, 0x20, 0xc8 }, 4, EXC_UD },	/* CR9 */
+		{ { 0x44, 0x0f, 0x21, 0xc0 }, 4, EXC_UD },	/* DR8 */
+		{ { 0x44, 0x0f, 0x20, 0xc0 }, 4, -1 },	/* CR8 */
+	};
+	/* CPL 3 takes #UD too (mov rax, cr1; mov r8, dr8) */
+	static const uint8_t user[][4] = {
+		{ 0x0f, 0x20, 0xc8 }, { 0x44, 0x0f, 0x21, 0xc0 },
+	};
+
+	SPOTS(s, true);
+	for (size_t i = 0; i < 2; i++) {
+		struct emu_test *t = make_cpu(GENERAL, true);
+		uint8_t code[8] = { 0 };
+
+		memcpy(code, user[i], 4);
+		code[user[i][0] == 0x44 ? 4 : 3] = 0xf4;
+		t->cpu.seg[SEG_CS].selector = SEL_UCODE;
+		t->cpu.seg[SEG_CS].dpl = 3;
+		t->cpu.seg[SEG_SS].selector = SEL_UDATA;
+		t->cpu.seg[SEG_SS].dpl = 3;
+		cpu_update_mode(&t->cpu);
+		emu_test_run(t, code, sizeof(code));
+		CHECK_EQ(emu_test_vector(t), EXC_UD);
+		free_cpu(t);
+	}
+	/* SYSCALL in compatibility mode: Intel's is #UD */
+	{
+		static const uint8_t code[] = { 0x0f, 0x05, 0xf4 };
+		struct emu_test *t = make_cpu(GENERAL, true);
+
+		t->cpu.seg[SEG_CS].selector = 0x18;
+		t->cpu.seg[SEG_CS].l = 0;
+		t->cpu.seg[SEG_CS].db = 1;
+		cpu_update_mode(&t->cpu);
+		emu_test_run(t, code, sizeof(code));
+		CHECK_EQ(emu_test_vector(t), EXC_UD);
+		free_cpu(t);
+	}
+}
+
 int main(void)
 {
 	RUN(test_opmap_table);
 	RUN(test_ud_silent);
 	RUN(test_lock_ud);
 	RUN(test_rex_then_prefix);
+	RUN(test_reserved_forms);
 	return test_summary();
 }

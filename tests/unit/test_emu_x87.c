@@ -197,6 +197,10 @@ static void test_x87_against_host(void)
 			    (op == 0xdb && (insn[1] == 0xe2 || insn[1] == 0xe3)) ||
 			    (op == 0xdf && insn[1] == 0xe0))
 				continue;
+			/* FISTTP (/1): SSE3's, #UD in the emu (opmap.c) */
+			if (m == 0x41 && (op == 0xdb || op == 0xdd ||
+					  op == 0xdf))
+				continue;
 			if (only && strtoul(only, NULL, 16) !=
 				     (unsigned long)(op << 8 | insn[1]))
 				continue;

@@ -247,7 +247,9 @@ static void exec_onebyte(struct emu_cpu *cpu, struct insn *in, uint8_t b)
 			insn_ud(cpu, in);
 		reg_write(cpu, in, in->reg, in->osize, in->ea);
 		break;
-	case 0x8f:
+	case 0x8f:	/* /1-7: AMD's XOP */
+		if ((peek8(cpu) >> 3) & 7)
+			insn_ud(cpu, in);
 		size = stack_osize(cpu, in);
 		v = stack_pop(cpu, size);
 		decode_modrm(cpu, in, 0);

@@ -56,14 +56,7 @@ static void exec_grp7_reg(struct emu_cpu *cpu, struct insn *in)
 		cpu->gpr[R_DX] = t >> 32;
 		cpu->gpr[R_CX] = (uint32_t)cpu->tsc_aux;
 		break;
-	case 0xc8:	/* MONITOR */
-		need_cpl0(cpu);
-		break;
-	case 0xc9:	/* MWAIT: no monitor hardware, acts as HLT */
-		need_cpl0(cpu);
-		cpu->halted = true;
-		break;
-	default:
+	default:	/* MONITOR/MWAIT too: CPUID has no MONITOR */
 		insn_ud(cpu, in);
 	}
 }
@@ -128,13 +121,11 @@ static void exec_grp7(struct emu_cpu *cpu, struct insn *in)
 }
 
 /*
- * MOV to/from DRn: DR8-15 are #UD, DR4/DR5 are DR6/DR7 (CR4.DE is never
- * set: CPUID has no DE).
+ * MOV to/from DRn (0-7, exec_mov_cr_dr has made DR8-15 #UD): DR4/DR5 are
+ * DR6/DR7 (CR4.DE is never set: CPUID has no DE).
  */
-static int dr_index(struct emu_cpu *cpu, int reg)
+static int dr_index(int reg)
 {
-	if (reg >= 8)
-		cpu_raise_noerr(cpu, EXC_UD);
 	return reg == 4 || reg == 5 ? reg + 2 : reg;
 }
 
@@ -161,6 +152,9 @@ static void exec_mov_cr_dr(struct emu_cpu *cpu, struct insn *in, uint8_t b)
 	int rm = (m & 7) | ((in->rex & 1) << 3);
 	int sz = cpu->code64 ? 8 : 4;
 
+	/* CR1, CR5-7, CR9-15 and DR8-15 are no registers: #UD before #GP */
+	if (b & 1 ? reg >= 8 : reg != 0 && (reg < 2 || reg > 4) && reg != 8)
+		insn_ud(cpu, in);
 	need_cpl0(cpu);
 	switch (b) {
 	case 0x20:
@@ -170,10 +164,10 @@ static void exec_mov_cr_dr(struct emu_cpu *cpu, struct insn *in, uint8_t b)
 		cpu_write_cr(cpu, reg, cpu->gpr[rm] & size_mask(sz));
 		break;
 	case 0x21:
-		reg_write(cpu, in, rm, sz, cpu->dr[dr_index(cpu, reg)]);
+		reg_write(cpu, in, rm, sz, cpu->dr[dr_index(reg)]);
 		break;
 	default:
-		dr_write(cpu, dr_index(cpu, reg), cpu->gpr[rm] & size_mask(sz));
+		dr_write(cpu, dr_index(reg), cpu->gpr[rm] & size_mask(sz));
 		break;
 	}
 }
@@ -437,7 +431,11 @@ void exec_0f(struct emu_cpu *cpu, struct insn *in)
 	switch (b) {
 	case 0x00: exec_grp6(cpu, in); break;
 	case 0x01: exec_grp7(cpu, in); break;
-	case 0x05: cpu_syscall(cpu); break;
+	case 0x05:	/* Intel's SYSCALL: 64-bit mode only */
+		if (!cpu->code64)
+			insn_ud(cpu, in);
+		cpu_syscall(cpu);
+		break;
 	case 0x06:
 		need_cpl0(cpu);
 		cpu->cr0 &= ~8ULL;

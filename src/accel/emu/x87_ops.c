@@ -463,15 +463,16 @@ bool x87_exec_reg(struct emu_cpu *cpu, struct insn *in)
  */
 static int mem_form(uint8_t op, int r)
 {
+	/* /1 of DB, DD and DF is FISTTP, SSE3's (not in the CPUID): #UD */
 	static const int8_t size[8][8] = {
 		/* D8 m32fp */ { 4, 4, 4, 4, 4, 4, 4, 4 },
 		/* D9 */ { 4, 0, -4, -4 },
 		/* DA m32int */ { 4, 4, 4, 4, 4, 4, 4, 4 },
-		/* DB */ { 4, -4, -4, -4, 0, 10, 0, -10 },
+		/* DB */ { 4, 0, -4, -4, 0, 10, 0, -10 },
 		/* DC m64fp */ { 8, 8, 8, 8, 8, 8, 8, 8 },
-		/* DD */ { 8, -8, -8, -8 },
+		/* DD */ { 8, 0, -8, -8 },
 		/* DE m16int */ { 2, 2, 2, 2, 2, 2, 2, 2 },
-		/* DF: FBLD, FBSTP m80bcd */ { 2, -2, -2, -2, 10, 8, -10, -8 },
+		/* DF: FBLD, FBSTP m80bcd */ { 2, 0, -2, -2, 10, 8, -10, -8 },
 	};
 
 	return size[op - 0xd8][r];
