@@ -70,6 +70,17 @@ static struct emu_test *make_cpu(int path, bool code64)
 	return t;
 }
 
+static void to_cpl3(struct emu_cpu *c)
+{
+	c->seg[SEG_CS] = (struct x86_segment){ .selector = SEL_UCODE,
+		.type = 0xb, .s = 1, .present = 1, .l = 1, .g = 1, .dpl = 3,
+		.limit = 0xffffffff };
+	c->seg[SEG_SS] = (struct x86_segment){ .selector = SEL_UDATA,
+		.type = 3, .s = 1, .present = 1, .db = 1, .g = 1, .dpl = 3,
+		.limit = 0xffffffff };
+	cpu_update_mode(c);
+}
+
 static void free_cpu(struct emu_test *t)
 {
 	if (t->cpu.jit)
@@ -284,11 +295,7 @@ static void test_reserved_forms(void)
 
 		memcpy(code, user[i], 4);
 		code[user[i][0] == 0x44 ? 4 : 3] = 0xf4;
-		t->cpu.seg[SEG_CS].selector = SEL_UCODE;
-		t->cpu.seg[SEG_CS].dpl = 3;
-		t->cpu.seg[SEG_SS].selector = SEL_UDATA;
-		t->cpu.seg[SEG_SS].dpl = 3;
-		cpu_update_mode(&t->cpu);
+		to_cpl3(&t->cpu);
 		emu_test_run(t, code, sizeof(code));
 		CHECK_EQ(emu_test_vector(t), EXC_UD);
 		free_cpu(t);
@@ -308,6 +315,54 @@ static void test_reserved_forms(void)
 	}
 }
 
+/*
+ * LAR, LSL, VERR, VERW (were unimplemented): ZF and the access rights or
+ * limit of a descriptor the CPL may see
+ */
+static void test_desc_query(void)
+{
+	static const struct {
+		uint8_t sel, insn[3];
+		bool cpl3, zf;
+		uint64_t rax;	/* EMU_TEST_DATA: left alone */
+	} cases[] = {
+		{ 0x10, { 0x0f, 0x02, 0xc1 }, false, true, 0x00c09300 },
+		{ 0x08, { 0x0f, 0x02, 0xc1 }, false, true, 0x00a09b00 },
+		{ 0x10, { 0x0f, 0x03, 0xc1 }, false, true, 0xffffffff },
+		{ 0x48, { 0x0f, 0x02, 0xc1 }, false, false, EMU_TEST_DATA },
+		{ 0x00, { 0x0f, 0x03, 0xc1 }, false, false, EMU_TEST_DATA },
+		{ 0x08, { 0x0f, 0x00, 0xe1 }, false, true, EMU_TEST_DATA },
+		{ 0x08, { 0x0f, 0x00, 0xe9 }, false, false, EMU_TEST_DATA },
+		{ 0x10, { 0x0f, 0x00, 0xe9 }, false, true, EMU_TEST_DATA },
+		{ 0x10, { 0x0f, 0x02, 0xc1 }, true, false, EMU_TEST_DATA },
+		{ 0x33, { 0x0f, 0x02, 0xc1 }, true, true, 0x00c0f300 },
+		{ 0x33, { 0x0f, 0x00, 0xe9 }, true, true, EMU_TEST_DATA },
+		{ 0x10, { 0x0f, 0x00, 0xe1 }, true, false, EMU_TEST_DATA },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		for (int p = 0; p < NPATHS; p++) {
+			/* mov ecx, sel; cmp al, 0 (ZF: 1 or 0); insn; hlt */
+			uint8_t code[] = { 0xb9, cases[i].sel, 0, 0, 0, 0x3c,
+					   cases[i].zf ? 1 : 0, 0, 0, 0, 0xf4 };
+			struct emu_test *t = make_cpu(p, true);
+			unsigned long before = emu_unimplemented;
+
+			memcpy(code + 7, cases[i].insn, 3);
+			if (cases[i].cpl3)
+				to_cpl3(&t->cpu);
+			emu_test_run(t, code, sizeof(code));
+			/* HLT at CPL 3: #GP */
+			CHECK_EQ(emu_test_vector(t),
+				 cases[i].cpl3 ? EXC_GP : -1);
+			CHECK_EQ(!!(t->cpu.rflags & FL_ZF), cases[i].zf);
+			CHECK_EQ(t->cpu.gpr[R_AX], cases[i].rax);
+			CHECK_EQ(emu_unimplemented, before);
+			free_cpu(t);
+		}
+	}
+}
+
 int main(void)
 {
 	RUN(test_opmap_table);
@@ -315,5 +370,6 @@ int main(void)
 	RUN(test_lock_ud);
 	RUN(test_rex_then_prefix);
 	RUN(test_reserved_forms);
+	RUN(test_desc_query);
 	return test_summary();
 }

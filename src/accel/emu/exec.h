@@ -237,6 +237,8 @@ void exec_mov_sreg(struct emu_cpu *cpu, struct insn *in, bool load);
 /* The general decoder, for what the decode cache does not run */
 void exec_insn_decode(struct emu_cpu *cpu);
 void exec_0f(struct emu_cpu *cpu, struct insn *in);
+/* exec_desc.c: LAR, LSL (0F op), VERR, VERW (op 00) once its ModRM's in */
+void exec_desc_query(struct emu_cpu *cpu, struct insn *in, uint8_t op);
 void exec_string(struct emu_cpu *cpu, struct insn *in);
 void exec_sse(struct emu_cpu *cpu, struct insn *in, uint8_t op);
 /*

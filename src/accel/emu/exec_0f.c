@@ -32,6 +32,10 @@ static void exec_grp6(struct emu_cpu *cpu, struct insn *in)
 		need_cpl0(cpu);
 		seg_load_tr(cpu, rm_read(cpu, in, 2));
 		break;
+	case 4:
+	case 5:
+		exec_desc_query(cpu, in, 0x00);
+		break;
 	default:
 		insn_ud(cpu, in);
 	}
@@ -431,6 +435,11 @@ void exec_0f(struct emu_cpu *cpu, struct insn *in)
 	switch (b) {
 	case 0x00: exec_grp6(cpu, in); break;
 	case 0x01: exec_grp7(cpu, in); break;
+	case 0x02:
+	case 0x03:
+		decode_modrm(cpu, in, 0);
+		exec_desc_query(cpu, in, b);
+		break;
 	case 0x05:	/* Intel's SYSCALL: 64-bit mode only */
 		if (!cpu->code64)
 			insn_ud(cpu, in);
