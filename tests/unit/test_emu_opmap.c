@@ -363,6 +363,16 @@ static void test_desc_query(void)
 	}
 }
 
+/* RDPMC (was unimplemented): CPUID leaf 0xa shows no counters, #GP(0) */
+static void test_rdpmc(void)
+{
+	static const struct spot s[] = {
+		{ { 0x0f, 0x33 }, 2, EXC_GP },
+	};
+
+	SPOTS(s, true);
+}
+
 int main(void)
 {
 	RUN(test_opmap_table);
@@ -371,5 +381,6 @@ int main(void)
 	RUN(test_rex_then_prefix);
 	RUN(test_reserved_forms);
 	RUN(test_desc_query);
+	RUN(test_rdpmc);
 	return test_summary();
 }

@@ -474,6 +474,8 @@ void exec_0f(struct emu_cpu *cpu, struct insn *in)
 		cpu->gpr[R_DX] = v >> 32;
 		break;
 	case 0x32: exec_msr(cpu, false); break;
+	case 0x33:	/* RDPMC: no counters (CPUID leaf 0xa): #GP(0) */
+		cpu_raise(cpu, EXC_GP, 0);
 	case 0x40 ... 0x4f:
 		decode_modrm(cpu, in, 0);
 		v = rm_read(cpu, in, size);
