@@ -373,6 +373,90 @@ static void test_rdpmc(void)
 	SPOTS(s, true);
 }
 
+/*
+ * 32-bit protected mode: the BCD adjustments, BOUND, ARPL, LES, SALC
+ * (were #UD, reported unimplemented); in 64-bit mode #UD
+ */
+static void test_legacy32(void)
+{
+	static const struct {
+		uint8_t b[12], n;
+		int vec;
+		uint32_t ax, flags;	/* AX (or EAX: mask) and CF|ZF|AF */
+		uint32_t mask;
+	} cases[] = {
+		/* mov al, 0x79; add al, 0x35; daa: 0x14, CF */
+		{ { 0xb0, 0x79, 0x04, 0x35, 0x27 }, 5, -1, 0x14, FL_CF | FL_AF,
+		  0xff },
+		/* mov al, 0x35; sub al, 0x47; das: 0x88, CF */
+		{ { 0xb0, 0x35, 0x2c, 0x47, 0x2f }, 5, -1, 0x88, FL_CF | FL_AF,
+		  0xff },
+		/* mov ax, 9; add al, 8; aaa: 0x0107, CF AF */
+		{ { 0x66, 0xb8, 0x09, 0x00, 0x04, 0x08, 0x37 }, 7, -1, 0x0107,
+		  FL_CF | FL_AF, 0xffff },
+		/* mov ax, 0x0203; sub al, 5; aas: 0x0108, CF AF */
+		{ { 0x66, 0xb8, 0x03, 0x02, 0x2c, 0x05, 0x3f }, 7, -1, 0x0108,
+		  FL_CF | FL_AF, 0xffff },
+		/* mov al, 63; aam: 0x0603 */
+		{ { 0xb0, 0x3f, 0xd4, 0x0a }, 4, -1, 0x0603, 0, 0xffff },
+		/* aam 0: #DE */
+		{ { 0xd4, 0x00 }, 2, EXC_DE, 0, 0, 0 },
+		/* mov ax, 0x0607; aad: 0x0043 */
+		{ { 0x66, 0xb8, 0x07, 0x06, 0xd5, 0x0a }, 6, -1, 0x0043, 0,
+		  0xffff },
+		/* stc; salc */
+		{ { 0xf9, 0xd6 }, 2, -1, 0xff, FL_CF, 0xff },
+		/* mov ebx, 10; bound ebx, [edi] (0..10): in */
+		{ { 0xbb, 0x0a, 0, 0, 0, 0x62, 0x1f }, 7, -1, 0, 0, 0 },
+		/* mov ebx, 11; bound ebx, [edi]: #BR */
+		{ { 0xbb, 0x0b, 0, 0, 0, 0x62, 0x1f }, 7, EXC_BR, 0, 0, 0 },
+		/* mov ax, 0x10; mov cx, 0x13; arpl ax, cx: 0x13, ZF */
+		{ { 0x66, 0xb8, 0x10, 0x00, 0x66, 0xb9, 0x13, 0x00, 0x63, 0xc8 },
+		  10, -1, 0x13, FL_ZF, 0xffff },
+		/* les eax, [edi + 8] (0x1234, 0x10) */
+		{ { 0xc4, 0x47, 0x08 }, 3, -1, 0x1234, 0, 0xffffffff },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct emu_test *t = make_cpu(GENERAL, false);
+		unsigned long before = emu_unimplemented;
+		uint8_t code[16];
+
+		emu_test_w64(t, EMU_TEST_DATA, 10ULL << 32);
+		emu_test_w64(t, EMU_TEST_DATA + 8, 0x10ULL << 32 | 0x1234);
+		t->cpu.seg[SEG_ES].selector = 0;
+		memcpy(code, cases[i].b, cases[i].n);
+		code[cases[i].n] = 0xf4;
+		emu_test_run(t, code, cases[i].n + 1);
+		if (emu_test_vector(t) != cases[i].vec ||
+		    (t->cpu.gpr[R_AX] & cases[i].mask) != cases[i].ax ||
+		    (cases[i].mask && (t->cpu.rflags &
+				       (FL_CF | FL_ZF | FL_AF)) !=
+		     cases[i].flags) ||
+		    emu_unimplemented != before) {
+			printf("  case %zu: vector %d, eax %#llx, flags %#llx\n",
+			       i, emu_test_vector(t),
+			       (unsigned long long)t->cpu.gpr[R_AX],
+			       (unsigned long long)t->cpu.rflags);
+			CHECK(0);
+		}
+		if (i == sizeof(cases) / sizeof(cases[0]) - 1)
+			CHECK_EQ(t->cpu.seg[SEG_ES].selector, 0x10);
+		free_cpu(t);
+	}
+	/* all #UD in 64-bit mode, silently (test_ud_silent's 06 and 27) */
+	{
+		static const struct spot s[] = {
+			{ { 0x2f }, 1, EXC_UD }, { { 0x37 }, 1, EXC_UD },
+			{ { 0x3f }, 1, EXC_UD }, { { 0xd4, 0x0a }, 2, EXC_UD },
+			{ { 0xd5, 0x0a }, 2, EXC_UD }, { { 0xd6 }, 1, EXC_UD },
+			{ { 0x62, 0x07 }, 2, EXC_UD },
+		};
+
+		SPOTS(s, true);
+	}
+}
+
 int main(void)
 {
 	RUN(test_opmap_table);
@@ -382,5 +466,6 @@ int main(void)
 	RUN(test_reserved_forms);
 	RUN(test_desc_query);
 	RUN(test_rdpmc);
+	RUN(test_legacy32);
 	return test_summary();
 }

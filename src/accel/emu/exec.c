@@ -140,6 +140,12 @@ static void exec_onebyte(struct emu_cpu *cpu, struct insn *in, uint8_t b)
 		if (b == 0x17)
 			cpu->shadow = true;
 		break;
+	case 0x27: case 0x2f: case 0x37: case 0x3f: case 0x62:
+	case 0xc4: case 0xc5: case 0xd4: case 0xd5: case 0xd6:
+		if (cpu->code64)
+			insn_ud(cpu, in);
+		exec_legacy(cpu, in, b);
+		break;
 	case 0x40 ... 0x4f:	/* only outside 64-bit mode */
 		in->rm = b & 7;
 		in->mem = false;
@@ -175,8 +181,10 @@ static void exec_onebyte(struct emu_cpu *cpu, struct insn *in, uint8_t b)
 		}
 		break;
 	case 0x63:
-		if (!cpu->code64)
-			insn_ud(cpu, in);
+		if (!cpu->code64) {
+			exec_legacy(cpu, in, b);	/* ARPL */
+			break;
+		}
 		decode_modrm(cpu, in, 0);
 		v = sext(rm_read(cpu, in, 4), 4);
 		reg_write(cpu, in, in->reg, in->osize, v);

@@ -237,6 +237,10 @@ void exec_mov_sreg(struct emu_cpu *cpu, struct insn *in, bool load);
 /* The general decoder, for what the decode cache does not run */
 void exec_insn_decode(struct emu_cpu *cpu);
 void exec_0f(struct emu_cpu *cpu, struct insn *in);
+/* LSS, LFS, LGS (and LES, LDS): a far pointer into reg and segment s */
+void exec_load_far_ptr(struct emu_cpu *cpu, struct insn *in, int s);
+/* exec_legacy.c: the one-byte instructions 64-bit mode took away */
+void exec_legacy(struct emu_cpu *cpu, struct insn *in, uint8_t b);
 /* exec_desc.c: LAR, LSL (0F op), VERR, VERW (op 00) once its ModRM's in */
 void exec_desc_query(struct emu_cpu *cpu, struct insn *in, uint8_t op);
 void exec_string(struct emu_cpu *cpu, struct insn *in);
