@@ -3,7 +3,16 @@
  * emu: #UD exactly where the CPU cpuid.c describes raises it, silently
  * (an encoding that is no instruction of this CPU is not reported as
  * unimplemented), in the general decoder, the decode cache and the
- * translator alike.
+ * translator alike: the fixes one by one, then a sweep of the opcode
+ * maps (one-byte; 0F with none, 66, F3 and F2; 0F 38 and 0F 3A; each
+ * ModRM.reg with a memory and a register operand, every register form
+ * of the groups that have them; LOCK before each) in 64-bit mode at CPL
+ * 3 and CPL 0: each encoding is #UD in the three paths iff
+ * opmap_defined (the SDM's maps for this CPUID) says it is no
+ * instruction, the three end with the same vector, RIP, flags and
+ * registers, and none is reported unimplemented. Then the opcodes
+ * 32-bit protected mode has and 64-bit mode does not, in the general
+ * decoder.
  */
 #include "accel/emu/exec.h"
 #include "accel/emu/jit.h"
@@ -457,6 +466,298 @@ static void test_legacy32(void)
 	}
 }
 
+#define SLOT		64	/* bytes of code per encoding */
+#define SLOT_PAD	16	/* HLTs before it (for a rel8 of F4) */
+#define CODE_BASE	0x400000ULL
+#define FORMS_MAX	40000	/* 2.5 MiB of code from CODE_BASE */
+
+struct form {
+	uint8_t b[8];
+	uint8_t n;
+};
+
+static struct form forms[FORMS_MAX];
+static size_t nforms;
+
+static void add(const uint8_t *b, int n)
+{
+	if (nforms >= FORMS_MAX)
+		abort();
+	memcpy(forms[nforms].b, b, n);
+	forms[nforms++].n = n;
+}
+
+/* ModRM bytes of a sweep: each reg with [rdi] and with rcx */
+static void add_modrms(uint8_t *b, int n, bool all_regs)
+{
+	for (int reg = 0; reg < 8; reg++) {
+		b[n] = 0x07 | reg << 3;
+		add(b, n + 1);
+		if (!all_regs) {
+			b[n] = 0xc1 | reg << 3;
+			add(b, n + 1);
+		}
+	}
+	for (int rm = 0; all_regs && rm < 64; rm++) {
+		b[n] = 0xc0 | rm;
+		add(b, n + 1);
+	}
+}
+
+static bool is_prefix(uint8_t op, bool code64)
+{
+	return op == 0x26 || op == 0x2e || op == 0x36 || op == 0x3e ||
+	       op == 0x64 || op == 0x65 || op == 0x66 || op == 0x67 ||
+	       op == 0xf0 || op == 0xf2 || op == 0xf3 ||
+	       (code64 && (op & 0xf0) == 0x40);
+}
+
+static void build_forms64(void)
+{
+	static const uint8_t pfxs[] = { 0, 0x66, 0xf3, 0xf2 };
+	/* REX before 0F 20..23 (CR8, CR9, DR8), after a prefix, twice */
+	static const uint8_t extra[][5] = {
+		{ 4, 0x44, 0x0f, 0x20, 0xc0 }, { 4, 0x44, 0x0f, 0x22, 0xc0 },
+		{ 4, 0x44, 0x0f, 0x20, 0xc8 }, { 4, 0x44, 0x0f, 0x22, 0xd8 },
+		{ 4, 0x44, 0x0f, 0x21, 0xc0 }, { 4, 0x44, 0x0f, 0x23, 0xf8 },
+		{ 3, 0x48, 0x66, 0x90 }, { 3, 0x40, 0x48, 0x90 },
+		{ 4, 0x48, 0xf0, 0x01, 0x07 }, { 4, 0xf0, 0x48, 0x01, 0x07 },
+		{ 4, 0xf0, 0x48, 0x01, 0xc7 }, { 4, 0x66, 0x0f, 0xb8, 0xc1 },
+		{ 4, 0x66, 0xf3, 0x0f, 0xb8 },
+	};
+	uint8_t b[8];
+
+	for (int op = 0; op < 256; op++) {
+		if (is_prefix(op, true) || op == 0x0f)
+			continue;
+		b[0] = op;
+		add_modrms(b, 1, op >= 0xd8 && op <= 0xdf);
+		b[0] = 0xf0;
+		b[1] = op;
+		add_modrms(b, 2, false);
+	}
+	for (size_t p = 0; p < sizeof(pfxs); p++) {
+		int n = 0;
+
+		if (pfxs[p])
+			b[n++] = pfxs[p];
+		b[n] = 0x0f;
+		for (int op = 0; op < 256; op++) {
+			b[n + 1] = op;
+			if (op == 0x38 || op == 0x3a) {
+				for (int op3 = 0; op3 < 256; op3++) {
+					b[n + 2] = op3;
+					b[n + 3] = 0x07;
+					add(b, n + 4);
+					b[n + 3] = 0xc1;
+					add(b, n + 4);
+				}
+				continue;
+			}
+			add_modrms(b, n + 2, op == 0x01 || op == 0xae ||
+				   op == 0xc7);
+		}
+	}
+	b[0] = 0xf0;
+	b[1] = 0x0f;
+	for (int op = 0; op < 256; op++) {
+		b[2] = op;
+		add_modrms(b, 3, false);
+	}
+	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
+		add(extra[i] + 1, extra[i][0]);
+}
+
+/* A fresh state for each encoding: the one set up before the first */
+static void reset(struct emu_test *t, const struct emu_cpu *s)
+{
+	struct emu_cpu *c = &t->cpu;
+
+	memcpy(c, s, offsetof(struct emu_cpu, insn_rip));
+	c->error[0] = 0;
+	cpu_update_mode(c);
+	tlb_flush(c, true);
+	memset(emu_test_ptr(t, EMU_TEST_DATA), 0, 4096);
+}
+
+struct result {
+	int vec;
+	bool ud;	/* #UD at the encoding (not at what ran after it) */
+	uint64_t rip, gpr[16], flags;
+	bool unimpl;
+};
+
+static void run_form(struct emu_test *t, const struct emu_cpu *s, size_t k,
+		     struct result *r)
+{
+	unsigned long before = emu_unimplemented;
+	uint64_t at = CODE_BASE + k * SLOT + SLOT_PAD, frame;
+
+	reset(t, s);
+	t->cpu.rip = at;
+	for (int i = 0; i < 20 && !t->cpu.halted && !t->cpu.shutdown &&
+	     !t->cpu.error[0]; i++)
+		cpu_run_batch(&t->cpu, 1000, NULL);
+	r->vec = t->cpu.shutdown ? -2 : emu_test_vector(t);
+	r->rip = t->cpu.rip;
+	memcpy(r->gpr, t->cpu.gpr, sizeof(r->gpr));
+	r->flags = t->cpu.rflags & EMU_FLAGS;
+	/*
+	 * What runs after the encoding (bytes of its sweep taken as the
+	 * next instruction) may be #UD too: the frame's RIP says whose.
+	 * The HLT of the stub stops at the first.
+	 */
+	r->ud = false;
+	if (r->vec == EXC_UD &&
+	    gpa_to_hva(&t->vm.mem, t->cpu.gpr[R_SP], 8)) {
+		frame = emu_test_r64(t, t->cpu.gpr[R_SP]);
+		if (!t->cpu.code64)
+			frame = (uint32_t)frame;
+		r->ud = frame == at;
+	}
+	r->unimpl = r->ud && emu_unimplemented != before;
+}
+
+/*
+ * Each encoding in a slot of its own: HLTs, the bytes, HLTs. What it
+ * reads as an immediate or displacement is F4s: a jump goes far (#PF)
+ * or back into the HLTs before it.
+ */
+static void put_code(struct emu_test *t)
+{
+	for (size_t k = 0; k < nforms; k++) {
+		uint8_t *p = emu_test_ptr(t, CODE_BASE + k * SLOT);
+
+		memset(p, 0xf4, SLOT);
+		memcpy(p + SLOT_PAD, forms[k].b, forms[k].n);
+	}
+}
+
+static void print_form(const struct form *f)
+{
+	for (int i = 0; i < f->n; i++)
+		printf("%02x ", f->b[i]);
+}
+
+/* Whether two paths may leave different registers: time stamps */
+static bool timed(const struct form *f)
+{
+	int i = 0;
+
+	while (i < f->n && is_prefix(f->b[i], true))
+		i++;
+	return i + 1 < f->n && f->b[i] == 0x0f &&
+	       (f->b[i + 1] == 0x31 ||
+		(f->b[i + 1] == 0x01 && i + 2 < f->n && f->b[i + 2] == 0xf9));
+}
+
+static int sweep(bool code64, int cpl, int npaths, int *nud)
+{
+	struct emu_test *t[NPATHS];
+	struct emu_cpu *s[NPATHS];
+	struct result r[NPATHS];
+	int fails = 0;
+
+	for (int p = 0; p < npaths; p++) {
+		t[p] = make_cpu(p, code64);
+		if (cpl)
+			to_cpl3(&t[p]->cpu);
+		put_code(t[p]);
+		s[p] = malloc(sizeof(*s[p]));
+		memcpy(s[p], &t[p]->cpu, sizeof(*s[p]));
+	}
+	*nud = 0;
+	for (size_t k = 0; k < nforms; k++) {
+		const struct form *f = &forms[k];
+		bool want = !opmap_defined(f->b, f->n, code64);
+		bool bad = false;
+
+		*nud += want;
+		for (int p = 0; p < npaths; p++) {
+			run_form(t[p], s[p], k, &r[p]);
+			if (r[p].ud != want || r[p].unimpl ||
+			    (p && (r[p].vec != r[0].vec ||
+				   r[p].rip != r[0].rip ||
+				   r[p].flags != r[0].flags ||
+				   (!timed(f) && memcmp(r[p].gpr, r[0].gpr,
+							sizeof(r[0].gpr))))))
+				bad = true;
+		}
+		if (!bad)
+			continue;
+		if (++fails > 40)
+			continue;
+		printf("  CPL %d: ", cpl);
+		print_form(f);
+		printf("(%s):", want ? "#UD" : "defined");
+		for (int p = 0; p < npaths; p++)
+			printf(" %s vector %d%s rip %#llx%s;", path_name[p],
+			       r[p].vec, r[p].ud ? " here" : "",
+			       (unsigned long long)r[p].rip,
+			       r[p].unimpl ? " UNIMPLEMENTED" : "");
+		printf("\n");
+	}
+	for (int p = 0; p < npaths; p++) {
+		free_cpu(t[p]);
+		free(s[p]);
+	}
+	return fails;
+}
+
+static void test_opmap_sweep64(void)
+{
+	int nud;
+
+	nforms = 0;
+	build_forms64();
+	for (int cpl = 0; cpl <= 3; cpl += 3) {
+		int fails = sweep(true, cpl, NPATHS, &nud);
+
+		printf("  CPL %d: %zu encodings, %d #UD, %d wrong\n", cpl,
+		       nforms, nud, fails);
+		CHECK_EQ(fails, 0);
+	}
+	CHECK(nforms > 20000 && nud > 5000);
+}
+
+/*
+ * 32-bit protected mode: the one-byte opcodes 64-bit mode takes away
+ * (or makes REX), SYSCALL/SYSRET and SWAPGS, and a few of every mode
+ */
+static void test_opmap_sweep32(void)
+{
+	static const uint8_t ops[] = {
+		0x06, 0x07, 0x0e, 0x16, 0x17, 0x1e, 0x1f, 0x27, 0x2f, 0x37,
+		0x3f, 0x40, 0x47, 0x48, 0x4f, 0x60, 0x61, 0xce, 0xd4, 0xd5,
+		0xd6, 0x9a, 0xea,
+	};
+	/* and with a ModRM */
+	static const uint8_t mops[] = {
+		0x62, 0x63, 0x82, 0xc4, 0xc5, 0x01, 0x8d, 0x8f, 0xc6, 0xfe,
+		0xff,
+	};
+	static const uint8_t twobyte[][4] = {
+		{ 2, 0x0f, 0x05 }, { 2, 0x0f, 0x07 }, { 3, 0x0f, 0x01, 0xf8 },
+		{ 3, 0x0f, 0x01, 0xf9 }, { 3, 0x0f, 0x0b, 0xc0 },
+		{ 3, 0x0f, 0xb9, 0xc0 }, { 3, 0x0f, 0x38, 0x00 },
+	};
+	uint8_t b[8];
+	int nud, fails;
+
+	nforms = 0;
+	for (size_t i = 0; i < sizeof(ops); i++)
+		add(ops + i, 1);
+	for (size_t i = 0; i < sizeof(mops); i++) {
+		b[0] = mops[i];
+		add_modrms(b, 1, false);
+	}
+	for (size_t i = 0; i < sizeof(twobyte) / sizeof(twobyte[0]); i++)
+		add(twobyte[i] + 1, twobyte[i][0]);
+	fails = sweep(false, 0, 1, &nud);
+	printf("  %zu encodings, %d #UD, %d wrong\n", nforms, nud, fails);
+	CHECK_EQ(fails, 0);
+}
+
 int main(void)
 {
 	RUN(test_opmap_table);
@@ -467,5 +768,7 @@ int main(void)
 	RUN(test_desc_query);
 	RUN(test_rdpmc);
 	RUN(test_legacy32);
+	RUN(test_opmap_sweep64);
+	RUN(test_opmap_sweep32);
 	return test_summary();
 }
