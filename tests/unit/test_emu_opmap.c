@@ -6,9 +6,9 @@
  * translator alike: the fixes one by one, then a sweep of the opcode
  * maps (one-byte; 0F with none, 66, F3 and F2; 0F 38 and 0F 3A; each
  * ModRM.reg with a memory and a register operand, every register form
- * of the groups that have them; LOCK before each) in 64-bit mode at CPL
- * 3 and CPL 0: each encoding is #UD in the three paths iff
- * opmap_defined (the SDM's maps for this CPUID) says it is no
+ * of the groups that have them; LOCK, REX.W and REX.WRXB before each)
+ * in 64-bit mode at CPL 3 and CPL 0: each encoding is #UD in the three
+ * paths iff opmap_defined (the SDM's maps for this CPUID) says it is no
  * instruction, the three end with the same vector, RIP, flags and
  * registers, and none is reported unimplemented. Then the opcodes
  * 32-bit protected mode has and 64-bit mode does not, in the general
@@ -469,7 +469,7 @@ static void test_legacy32(void)
 #define SLOT		64	/* bytes of code per encoding */
 #define SLOT_PAD	16	/* HLTs before it (for a rel8 of F4) */
 #define CODE_BASE	0x400000ULL
-#define FORMS_MAX	40000	/* 2.5 MiB of code from CODE_BASE */
+#define FORMS_MAX	60000	/* 3.7 MiB of code from CODE_BASE */
 
 struct form {
 	uint8_t b[8];
@@ -564,6 +564,23 @@ static void build_forms64(void)
 		b[2] = op;
 		add_modrms(b, 3, false);
 	}
+	for (int rex = 0x48; rex <= 0x4f; rex += 7) {
+		b[0] = rex;
+		for (int op = 0; op < 256; op++) {
+			if (is_prefix(op, true) || op == 0x0f)
+				continue;
+			b[1] = op;
+			add_modrms(b, 2, op >= 0xd8 && op <= 0xdf);
+		}
+		b[1] = 0x0f;
+		for (int op = 0; op < 256; op++) {
+			if (op == 0x38 || op == 0x3a)
+				continue;
+			b[2] = op;
+			add_modrms(b, 3, op == 0x01 || op == 0xae ||
+				   op == 0xc7);
+		}
+	}
 	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
 		add(extra[i] + 1, extra[i][0]);
 }
@@ -577,7 +594,12 @@ static void reset(struct emu_test *t, const struct emu_cpu *s)
 	c->error[0] = 0;
 	cpu_update_mode(c);
 	tlb_flush(c, true);
-	memset(emu_test_ptr(t, EMU_TEST_DATA), 0, 4096);
+	/*
+	 * HLTs: what jumps to a register (EMU_TEST_DATA) stops there; in
+	 * 64-bit mode a pointer loaded from there is not canonical. Zeros
+	 * in 32-bit mode, where 0xf4f4f4f4 is outside RAM.
+	 */
+	memset(emu_test_ptr(t, EMU_TEST_DATA), c->code64 ? 0xf4 : 0, 4096);
 }
 
 struct result {
