@@ -371,6 +371,36 @@ static void test_desc_query(void)
 	}
 }
 
+/* CR4.TSD: RDTSC and RDTSCP at CPL 3 are #GP(0), at CPL 0 they run */
+static void test_tsd(void)
+{
+	static const uint8_t insns[][3] = { { 0x0f, 0x31 },
+					    { 0x0f, 0x01, 0xf9 } };
+
+	for (int i = 0; i < 2; i++) {
+		for (int cpl = 0; cpl <= 3; cpl += 3) {
+			struct emu_test *t = make_cpu(GENERAL, true);
+			uint8_t code[4] = { 0 };
+			int n = i ? 3 : 2;
+
+			memcpy(code, insns[i], n);
+			code[n] = 0xf4;
+			t->cpu.cr4 |= CR4_TSD;
+			if (cpl)
+				to_cpl3(&t->cpu);
+			emu_test_run(t, code, n + 1);
+			/* at CPL 3 the HLT is #GP too: the frame says where */
+			CHECK_EQ(emu_test_vector(t), cpl ? EXC_GP : -1);
+			if (cpl)
+				CHECK_EQ(emu_test_r64(t, t->cpu.gpr[R_SP] + 8),
+					 EMU_TEST_CODE);
+			else
+				CHECK_EQ(t->cpu.rip, EMU_TEST_CODE + n + 1);
+			free_cpu(t);
+		}
+	}
+}
+
 /* RDPMC (was unimplemented): CPUID leaf 0xa shows no counters, #GP(0) */
 static void test_rdpmc(void)
 {
@@ -772,6 +802,7 @@ int main(void)
 	RUN(test_rex_then_prefix);
 	RUN(test_reserved_forms);
 	RUN(test_desc_query);
+	RUN(test_tsd);
 	RUN(test_rdpmc);
 	RUN(test_legacy32);
 	RUN(test_opmap_sweep64);

@@ -54,7 +54,9 @@ static void exec_grp7_reg(struct emu_cpu *cpu, struct insn *in)
 		cpu->seg[SEG_GS].base = cpu->kernel_gs_base;
 		cpu->kernel_gs_base = t;
 		break;
-	case 0xf9:	/* RDTSCP */
+	case 0xf9:	/* RDTSCP: CR4.TSD makes it CPL 0's, as RDTSC */
+		if ((cpu->cr4 & CR4_TSD) && cpu->cpl)
+			cpu_raise(cpu, EXC_GP, 0);
 		t = cpu_rdtsc(cpu);
 		cpu->gpr[R_AX] = (uint32_t)t;
 		cpu->gpr[R_DX] = t >> 32;
