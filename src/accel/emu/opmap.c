@@ -3,8 +3,8 @@
  * The opcode maps of the CPU cpuid.c describes (Intel SDM vol. 2,
  * appendix A, and each instruction's "#UD if CPUID..." line): which
  * encodings are instructions in 64-bit and in 32-bit protected mode.
- * Hardware raises #UD for any other before it looks at operands, CPL,
- * CR0 or CR4. insn_ud asks here whether a #UD it raises is the
+ * Hardware raises #UD for any other before it looks at its operands or
+ * the CPL. insn_ud asks here whether a #UD it raises is the
  * hardware's (silent) or an instruction the emu lacks (reported);
  * test_emu_opmap sweeps the maps against it.
  *
