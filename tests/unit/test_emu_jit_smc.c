@@ -206,7 +206,7 @@ static void test_smc_dma(void)
 /*
  * Another vCPU stores into the function. Its TLB writes the page
  * directly from before it held code: the CPU answers the ask of the one
- * that made the block (code_ack) when it next runs. While it runs and
+ * that made the block (tlb_ask_answer) when it next runs. While it runs and
  * has not answered, the block made meanwhile is untrusted: its bytes are
  * compared at each entry.
  */
@@ -220,11 +220,11 @@ static void test_smc_other_cpu(void)
 	b->id = 1;
 	b->jit = NULL;
 	b->dcache = NULL;
-	b->code_seen = 0;
-	atomic_store(&b->code_ack, 0);
-	atomic_store(&b->code_running, false);
+	b->ask_seen = 0;
+	atomic_store(&b->ask_ack, 0);
+	atomic_store(&b->ask_running, false);
 	tlb_flush(b, true);
-	emu_code_add_cpu(&t->code, b);
+	tlb_ask_add_cpu(&t->ask, b);
 
 	smc_fn(t, FN, 0);
 	smc_store(t, b, FN + 1, 1);		/* B: a direct write entry */
@@ -238,14 +238,14 @@ static void test_smc_other_cpu(void)
 	 * again (its last store found the page no code): the block made
 	 * or checked while so is not trusted
 	 */
-	atomic_store(&b->code_running, true);
+	atomic_store(&b->ask_running, true);
 	smc_fn(t, FN, 2);			/* a new generation, same bytes */
 	CHECK_EQ(smc_calls(t, FN), CALLS * 2);
 	mem_write(b, FN + 1, 7, 4);		/* B's direct store */
 	CHECK_EQ(smc_calls(t, FN), CALLS * 7);
-	atomic_store(&b->code_running, false);
+	atomic_store(&b->ask_running, false);
 
-	emu_code_del_cpu(&t->code, b);
+	tlb_ask_del_cpu(&t->ask, b);
 	free(b);
 	smc_free(t);
 }

@@ -13,16 +13,15 @@
  * A/D updates, and every write by the VMM (guest_mem_code_written).
  *
  * Entries filled before the page became code, in this CPU's TLB or
- * another's, are made to drop direct writes as dirty.c does it: the CPU
- * that sets GUEST_CODE_SET counts an ask in asks, then sets
- * GUEST_CODE_SEEN; every CPU answers asks at its next instruction
- * boundary (code_check: its entries with direct writes to pages with
- * GUEST_CODE_SET lose them) and says so in code_ack. A CPU outside
- * cpu_run_batch answers before it runs anything (code_enter). Nobody
- * waits: a block whose bytes were read while another CPU may still have
- * written the page directly (it had not answered) is made untrusted,
- * and its entry check then always fails; jit_run compares its bytes in C
- * (jit_recheck) until a comparison finds every CPU has answered.
+ * another's, are made to drop direct writes by a TLB_ASK_CODE ask
+ * (tlb_ask.h): the CPU that sets GUEST_CODE_SET counts the ask, then
+ * sets GUEST_CODE_SEEN; every CPU answers it at its next instruction
+ * boundary (its entries with direct writes to pages with GUEST_CODE_SET
+ * lose them), or before it runs anything. Nobody waits: a block whose
+ * bytes were read while another CPU may still have written the page
+ * directly (it had not answered) is made untrusted, and its entry check
+ * then always fails; jit_run compares its bytes in C (jit_recheck) until
+ * a comparison finds every CPU has answered.
  *
  * A page written again and again while its blocks stay the same (code
  * and data in one page) becomes GUEST_CODE_MIXED (jit_recheck): blocks
@@ -35,13 +34,12 @@
 #ifndef CVISOR_ACCEL_EMU_CODE_TRACK_H
 #define CVISOR_ACCEL_EMU_CODE_TRACK_H
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "accel/emu/cpu.h"
-#include "arch/x86/layout.h"
+#include "accel/emu/tlb_ask.h"
 #include "vmm/guest_mem.h"
 #include "vmm/vm.h"
 
@@ -49,18 +47,6 @@
 
 /* never a page's generation: the expectation of an untrusted block */
 #define CODE_UNTRUSTED	GUEST_CODE_SEEN
-
-struct emu_code {
-	_Atomic uint64_t asks;
-	pthread_mutex_t lock;		/* cpus[] */
-	struct emu_cpu *cpus[MAX_VCPUS];
-};
-
-void emu_code_init(struct emu_code *c);
-void emu_code_destroy(struct emu_code *c);
-/* A CPU whose TLB follows c's asks; cpu->code points at c from then on */
-void emu_code_add_cpu(struct emu_code *c, struct emu_cpu *cpu);
-void emu_code_del_cpu(struct emu_code *c, struct emu_cpu *cpu);
 
 /* The code generation of the RAM page at hva, or NULL without tracking */
 static inline _Atomic uint32_t *code_gen(const struct emu_cpu *cpu,
@@ -107,31 +93,12 @@ static inline void code_written(const struct emu_cpu *cpu, const void *hva)
  */
 uint32_t code_track(struct emu_cpu *cpu, const uint8_t *page);
 
-/* Answer asks (see the top); code_enter also says the CPU runs */
-void code_ack(struct emu_cpu *cpu);
-void code_enter(struct emu_cpu *cpu);
-
-static inline void code_check(struct emu_cpu *cpu)
-{
-	if (cpu->code && atomic_load_explicit(&cpu->code->asks,
-					      memory_order_acquire) !=
-			 cpu->code_seen)
-		code_ack(cpu);
-}
-
-static inline void code_leave(struct emu_cpu *cpu)
-{
-	if (cpu->code)
-		atomic_store_explicit(&cpu->code_running, false,
-				      memory_order_release);
-}
-
 /* The epoch jit_run flushes its blocks at when it changes */
 static inline uint64_t code_epoch(const struct emu_cpu *cpu)
 {
-	return cpu->code ? atomic_load_explicit(&cpu->code->asks,
-						memory_order_relaxed) >>
-			   CODE_EPOCH_SHIFT : 0;
+	return cpu->ask ? atomic_load_explicit(&cpu->ask->asks,
+					       memory_order_relaxed) >>
+			  CODE_EPOCH_SHIFT : 0;
 }
 
 #endif

@@ -24,8 +24,7 @@
 struct vm;
 struct emu_cpu;
 struct dc_block;
-struct emu_dirty;
-struct emu_code;
+struct tlb_ask;
 struct jit;
 
 /* Segment register numbers, in ModRM/prefix encoding order. */
@@ -279,21 +278,15 @@ struct emu_cpu {
 	uint64_t dc_zero;	/* always 0: a decoded address's absent register */
 
 	/*
-	 * The dirty page log (dirty.h) or NULL, the generation of it this
-	 * TLB's write permissions follow, and what a sync waits on.
+	 * The asks to act on this TLB (tlb_ask.h: the dirty page log's, the
+	 * write tracking of code pages') or NULL, how many of them it has
+	 * answered and how many of those were TLB_ASK_WRITES, and what an
+	 * asker reads.
 	 */
-	struct emu_dirty *dirty;
-	uint32_t dirty_gen;
-	_Atomic uint32_t dirty_ack;
-	atomic_bool dirty_running;	/* inside cpu_run_batch */
-	/*
-	 * The write tracking of code pages (code_track.h) or NULL, the asks
-	 * this TLB has answered, and what a CPU making a block reads.
-	 */
-	struct emu_code *code;
-	uint64_t code_seen;
-	_Atomic uint64_t code_ack;
-	atomic_bool code_running;	/* inside cpu_run_batch */
+	struct tlb_ask *ask;
+	uint64_t ask_seen, ask_writes;
+	_Atomic uint64_t ask_ack;
+	atomic_bool ask_running;	/* inside cpu_run_batch */
 
 	struct vm *vm;
 	int id;

@@ -345,7 +345,7 @@ static const struct jit_track *jit_track(struct jit *j, struct emu_cpu *cpu,
 					 const uint8_t *page,
 					 struct jit_track *t)
 {
-	if (!cpu->code || !cpu->vm->mem.code ||
+	if (!cpu->ask || !cpu->vm->mem.code ||
 	    (atomic_load(code_gen(cpu, page)) & GUEST_CODE_MIXED))
 		return NULL;
 	t->gen = code_gen(cpu, page);
