@@ -165,6 +165,37 @@ static void test_smc_store_same_run(void)
 	smc_free(t);
 }
 
+/*
+ * The alias's entry is filled by a load, with a direct write since its
+ * PTE is dirty already, before the function's block is made: it loses
+ * that at the answer to the block's ask too (not only entries that
+ * stored)
+ */
+static void test_smc_load_filled(void)
+{
+	uint64_t alias = ALIAS + 1, fn = FN;
+	uint8_t code[] = {
+		0x48, 0xbf, 0, 0, 0, 0, 0, 0, 0, 0,	/* mov rdi, alias */
+		0x8b, 0x07,				/* mov eax, [rdi] */
+		0x48, 0xbe, 0, 0, 0, 0, 0, 0, 0, 0,	/* mov rsi, fn */
+		0xff, 0xd6,				/* call rsi */
+		0x89, 0xc2,				/* mov edx, eax */
+		0xc7, 0x07, 0x01, 0x00, 0x00, 0x00,	/* mov dword [rdi], 1 */
+		0xff, 0xd6,				/* call rsi */
+		0x01, 0xc2,				/* add edx, eax */
+		0xf4,					/* hlt */
+	};
+	struct emu_test *t = smc_init();
+
+	memcpy(code + 2, &alias, 8);
+	memcpy(code + 14, &fn, 8);
+	emu_test_w64(t, PT + 5 * 8, FN | 0x67);	/* P, W, U, A, D */
+	smc_fn(t, FN, 0);
+	smc_run(t, &t->cpu, EMU_TEST_CODE, code, sizeof(code));
+	CHECK_EQ(t->cpu.gpr[R_DX], 1);
+	smc_free(t);
+}
+
 /* A loop that increments the immediate of its own ADD, in its page */
 static void test_smc_same_page(void)
 {
@@ -324,6 +355,7 @@ int main(void)
 {
 	RUN(test_smc_store);
 	RUN(test_smc_store_same_run);
+	RUN(test_smc_load_filled);
 	RUN(test_smc_same_page);
 	RUN(test_smc_dma);
 	RUN(test_smc_other_cpu);

@@ -136,6 +136,12 @@ static inline uint64_t tlb_vpn(const struct tlb_entry *e)
 	return e->tag >> 12;
 }
 
+/* Whether it writes its page directly (a store there hits, at some CPL) */
+static inline bool tlb_direct_write(const struct tlb_entry *e)
+{
+	return ~e->tag & (TLB_W | TLB_UW);
+}
+
 /* Its host page (only in RAM: perm has TLB_RAM) */
 static inline uint8_t *tlb_hva(const struct tlb_entry *e)
 {
@@ -308,10 +314,14 @@ struct emu_cpu {
 	 * non-global page (a bit each), so that a MOV to CR3 clears those
 	 * alone, and how many entries came from large pages in each 1 GiB
 	 * of linear addresses (hashed), so that INVLPG looks through the
-	 * whole TLB only where one may hold its page
+	 * whole TLB only where one may hold its page; which entries may
+	 * write their page directly (a bit each, set as they are given
+	 * that), so that a TLB_ASK_CODE answer (tlb_ask.c) looks at those
+	 * alone
 	 */
 	uint64_t tlb_local[TLB_SIZE / 64];
 	uint32_t tlb_large[TLB_GIB_HASH];
+	uint64_t tlb_direct[TLB_SIZE / 64];
 	/*
 	 * Last, so that its size moves no other field: decode entries name
 	 * the fields before it by uint16_t offsets (dcache.h, dc_entry's

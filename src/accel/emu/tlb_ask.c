@@ -105,21 +105,31 @@ static void drop_writes(struct emu_cpu *cpu)
 		cpu->tlb[i].perm &= ~(TLB_W | TLB_UW);
 		cpu->tlb[i].tag |= TLB_W | TLB_UW;
 	}
+	memset(cpu->tlb_direct, 0, sizeof(cpu->tlb_direct));
 }
 
 /*
  * TLB_ASK_CODE: every entry that writes a page with GUEST_CODE_SET
  * directly loses that; its stores take the slow path (and give the page
- * a new generation) from now on.
+ * a new generation) from now on. Only the entries in tlb_direct may
+ * (each entry given direct writes is put there); those found without
+ * them (flushed, filled again, or losing them here) leave it.
  */
 static void drop_code_writes(struct emu_cpu *cpu)
 {
-	for (int i = 0; i < TLB_SIZE; i++) {
-		struct tlb_entry *e = &cpu->tlb[i];
+	for (int w = 0; w < TLB_SIZE / 64; w++) {
+		for (uint64_t m = cpu->tlb_direct[w]; m; m &= m - 1) {
+			int i = w * 64 + __builtin_ctzll(m);
+			struct tlb_entry *e = &cpu->tlb[i];
 
-		if ((e->perm & TLB_RAM) &&
-		    (~e->tag & (TLB_W | TLB_UW)) && code_page(cpu, tlb_hva(e)))
-			e->tag |= TLB_W | TLB_UW;
+			if (!tlb_direct_write(e)) {
+				cpu->tlb_direct[w] &= ~(1ULL << i % 64);
+			} else if ((e->perm & TLB_RAM) &&
+				   code_page(cpu, tlb_hva(e))) {
+				e->tag |= TLB_W | TLB_UW;
+				cpu->tlb_direct[w] &= ~(1ULL << i % 64);
+			}
+		}
 	}
 }
 
