@@ -50,6 +50,30 @@ static void smc_free(struct emu_test *t)
 	emu_test_free(t);
 }
 
+/* A second CPU that answers t's asks (it runs only what a test says) */
+static struct emu_cpu *smc_cpu_b(struct emu_test *t)
+{
+	struct emu_cpu *b = calloc(1, sizeof(*b));
+
+	CHECK(b != NULL);
+	*b = t->cpu;
+	b->id = 1;
+	b->jit = NULL;
+	b->dcache = NULL;
+	b->ask_seen = 0;
+	atomic_store(&b->ask_ack, 0);
+	atomic_store(&b->ask_running, false);
+	tlb_flush(b, true);
+	tlb_ask_add_cpu(&t->ask, b);
+	return b;
+}
+
+static void smc_cpu_b_free(struct emu_test *t, struct emu_cpu *b)
+{
+	tlb_ask_del_cpu(&t->ask, b);
+	free(b);
+}
+
 /* mov eax, v; ret at gpa, written as a device would */
 static void smc_fn(struct emu_test *t, uint64_t gpa, uint32_t v)
 {
@@ -244,18 +268,7 @@ static void test_smc_dma(void)
 static void test_smc_other_cpu(void)
 {
 	struct emu_test *t = smc_init();
-	struct emu_cpu *b = calloc(1, sizeof(*b));
-
-	CHECK(b != NULL);
-	*b = t->cpu;
-	b->id = 1;
-	b->jit = NULL;
-	b->dcache = NULL;
-	b->ask_seen = 0;
-	atomic_store(&b->ask_ack, 0);
-	atomic_store(&b->ask_running, false);
-	tlb_flush(b, true);
-	tlb_ask_add_cpu(&t->ask, b);
+	struct emu_cpu *b = smc_cpu_b(t);
 
 	smc_fn(t, FN, 0);
 	smc_store(t, b, FN + 1, 1);		/* B: a direct write entry */
@@ -275,9 +288,38 @@ static void test_smc_other_cpu(void)
 	mem_write(b, FN + 1, 7, 4);		/* B's direct store */
 	CHECK_EQ(smc_calls(t, FN), CALLS * 7);
 	atomic_store(&b->ask_running, false);
+	smc_cpu_b_free(t, b);
+	smc_free(t);
+}
 
-	tlb_ask_del_cpu(&t->ask, b);
-	free(b);
+/*
+ * A block is trusted once every running CPU has answered its page's ask
+ * (the page's generation says which), whatever asks for other pages
+ * came since. A page whose ask is 2^CODE_OLD_SHIFT asks old gets a new
+ * one when a block is made from it.
+ */
+static void test_smc_page_ask(void)
+{
+	struct emu_test *t = smc_init();
+	struct emu_cpu *b = smc_cpu_b(t);
+	const uint8_t *p1 = emu_test_ptr(t, P1), *p2 = emu_test_ptr(t, P2);
+	uint32_t g;
+
+	atomic_store(&b->ask_running, true);
+	CHECK_EQ(code_track(&t->cpu, p1), CODE_UNTRUSTED);
+	tlb_ask_check(b);			/* B's instruction boundary */
+	g = code_track(&t->cpu, p1);
+	CHECK(g != CODE_UNTRUSTED);
+	CHECK_EQ(code_track(&t->cpu, p2), CODE_UNTRUSTED);
+	CHECK_EQ(code_track(&t->cpu, p1), g);
+
+	atomic_fetch_add(&t->ask.asks, 1ULL << CODE_OLD_SHIFT);
+	CHECK_EQ(code_track(&t->cpu, p1), CODE_UNTRUSTED);
+	CHECK(atomic_load(code_gen(&t->cpu, p1)) != g);
+	tlb_ask_check(b);
+	CHECK(code_track(&t->cpu, p1) != CODE_UNTRUSTED);
+	atomic_store(&b->ask_running, false);
+	smc_cpu_b_free(t, b);
 	smc_free(t);
 }
 
@@ -359,6 +401,7 @@ int main(void)
 	RUN(test_smc_same_page);
 	RUN(test_smc_dma);
 	RUN(test_smc_other_cpu);
+	RUN(test_smc_page_ask);
 	RUN(test_smc_page_reuse);
 	RUN(test_smc_mixed_page);
 	RUN(test_smc_unwritten);
