@@ -2,7 +2,7 @@
 /*
  * emu translator with code page write tracking (code_track.h): a block
  * checks its page's code generation, not its bytes, so every write into
- * a page code was made from must give the page a new generation. Each
+ * a page code was made from must end the page's generation. Each
  * test writes a function's code after its block was made, by one
  * writer, and the calls after it must run the new code: a store of the
  * guest through another page's block and through an alias mapping,

@@ -416,7 +416,7 @@ static inline void host_store(uint8_t *p, const uint64_t *v, unsigned size)
 
 /*
  * A store through e's page other than a direct one (the slow path): a
- * code page gets a new generation, and once it is no code page the
+ * code page's generation ends, and once it is no code page the
  * entry writes it directly again, as its permission says
  */
 static void tlb_wrote(struct emu_cpu *cpu, struct tlb_entry *e)

@@ -110,8 +110,8 @@ static void drop_writes(struct emu_cpu *cpu)
 
 /*
  * TLB_ASK_CODE: every entry that writes a page with GUEST_CODE_SET
- * directly loses that; its stores take the slow path (and give the page
- * a new generation) from now on. Only the entries in tlb_direct may
+ * directly loses that; its stores take the slow path (and end the page's
+ * code generation) from now on. Only the entries in tlb_direct may
  * (each entry given direct writes is put there); those found without
  * them (flushed, filled again, or losing them here) leave it.
  */

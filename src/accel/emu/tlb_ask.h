@@ -19,7 +19,7 @@
  *    store fills it again;
  *  - TLB_ASK_CODE: every entry that writes a page with GUEST_CODE_SET
  *    directly loses that (TLB_W/TLB_UW in its tag, perm keeps them), so
- *    that its stores take the slow path, which gives the page a new
+ *    that its stores take the slow path, which ends the page's code
  *    generation.
  * The first covers the second. Whoever asks either waits for the answers
  * (tlb_ask_wait: a dirty log sync returns only once no CPU can store
