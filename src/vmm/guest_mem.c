@@ -277,16 +277,10 @@ void guest_mem_code_stop(struct guest_mem *mem)
 	mem->code = NULL;
 }
 
-/* A write to a page with GUEST_CODE_SET: a new generation, not code */
-void guest_mem_code_bump(_Atomic uint32_t *gen)
+/* A write to a page with GUEST_CODE_SET: not code, its generation ends */
+void guest_mem_code_end(_Atomic uint32_t *gen)
 {
-	uint32_t g = atomic_load(gen);
-
-	while ((g & GUEST_CODE_SET) &&
-	       !atomic_compare_exchange_weak(gen, &g,
-		       (((g | (GUEST_CODE_ONE - 1)) + 1) & ~GUEST_CODE_MIXED) |
-		       (g & GUEST_CODE_MIXED)))
-		;
+	atomic_fetch_and(gen, ~(GUEST_CODE_SET | GUEST_CODE_SEEN));
 }
 
 uint64_t guest_mem_low_end(const struct guest_mem *mem)

@@ -71,18 +71,21 @@ struct guest_mem {
 
 /*
  * A page's code generation. A CPU that translates code from a page sets
- * GUEST_CODE_SET in its word, makes every CPU's soft TLB send stores to
- * the page the slow way, then sets GUEST_CODE_SEEN (accel/emu/code_track.h).
- * Every write to a page with GUEST_CODE_SET clears both and counts one
- * in the bits above (guest_mem_code_written), so a translated block
- * whose page's word is what it was when the block was made runs the
- * bytes it was made from. GUEST_CODE_MIXED (kept by writes): the page's
- * blocks were found unchanged after writes too often (code and data
- * written in one page); blocks made from it compare their bytes.
+ * GUEST_CODE_SET in its word, asks every CPU's soft TLB to send stores to
+ * the page the slow way, then sets GUEST_CODE_SEEN and puts the ask's
+ * number (modulo 2^29) in the bits from GUEST_CODE_ASK_SHIFT
+ * (accel/emu/code_track.h). Every write to a page with GUEST_CODE_SET
+ * clears both (guest_mem_code_written), and only a new ask sets them
+ * again, so a translated block whose page's word is what it was when the
+ * block was made runs the bytes it was made from. GUEST_CODE_MIXED (kept
+ * by writes): the page's blocks were found unchanged after writes too
+ * often (code and data written in one page); blocks made from it compare
+ * their bytes.
  */
 #define GUEST_CODE_SET		1u
 #define GUEST_CODE_SEEN		2u
-#define GUEST_CODE_ONE		4u
+#define GUEST_CODE_ASK_SHIFT	2
+#define GUEST_CODE_ASK_MASK	((1u << 29) - 1)
 #define GUEST_CODE_MIXED	(1u << 31)
 
 /*
@@ -119,12 +122,12 @@ int guest_mem_write(const struct guest_mem *mem, uint64_t gpa,
  */
 int guest_mem_code_start(struct guest_mem *mem);
 void guest_mem_code_stop(struct guest_mem *mem);
-void guest_mem_code_bump(_Atomic uint32_t *gen);
+void guest_mem_code_end(_Atomic uint32_t *gen);
 
 /*
  * After the VMM or a CPU wrote [hva, hva+len) of RAM (hva inside the
  * mapping) other than through a soft TLB's direct write: every page in
- * it that translated code was made from gets a new generation. Device
+ * it that translated code was made from ends its generation. Device
  * writes (DMA) call it before the guest can learn that they are done
  * (virtq_push before the used index). A no-op without code generations.
  */
@@ -142,7 +145,7 @@ static inline void guest_mem_code_written(const struct guest_mem *mem,
 	for (uint64_t p = first; p <= last; p++)
 		if (atomic_load_explicit(&mem->code[p], memory_order_relaxed) &
 		    GUEST_CODE_SET)
-			guest_mem_code_bump(&mem->code[p]);
+			guest_mem_code_end(&mem->code[p]);
 }
 
 /*

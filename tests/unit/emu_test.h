@@ -29,7 +29,7 @@
 struct emu_test {
 	struct vm vm;
 	struct emu_cpu cpu;
-	struct emu_code code;	/* with emu_test_track */
+	struct tlb_ask ask;	/* with emu_test_ask */
 };
 
 static inline void *emu_test_ptr(struct emu_test *t, uint64_t gpa)
@@ -67,6 +67,15 @@ static inline struct emu_test *emu_test_new(void)
 	return t;
 }
 
+/* The CPU answers the asks of t->ask (tlb_ask.h), as a VM's vCPUs do */
+static inline void emu_test_ask(struct emu_test *t)
+{
+	if (t->cpu.ask)
+		return;
+	tlb_ask_init(&t->ask);
+	tlb_ask_add_cpu(&t->ask, &t->cpu);
+}
+
 /*
  * The write tracking of code pages, as the emu accelerator has it
  * (code_track.h): translated blocks check their page's generation. The
@@ -77,15 +86,14 @@ static inline void emu_test_track(struct emu_test *t)
 {
 	if (guest_mem_code_start(&t->vm.mem))
 		abort();
-	emu_code_init(&t->code);
-	emu_code_add_cpu(&t->code, &t->cpu);
+	emu_test_ask(t);
 }
 
 static inline void emu_test_free(struct emu_test *t)
 {
-	if (t->cpu.code) {
-		emu_code_del_cpu(&t->code, &t->cpu);
-		emu_code_destroy(&t->code);
+	if (t->cpu.ask) {
+		tlb_ask_del_cpu(&t->ask, &t->cpu);
+		tlb_ask_destroy(&t->ask);
 	}
 	dcache_destroy(t->cpu.dcache);
 	bus_destroy(&t->vm.pio);

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "accel/emu/dirty.h"
+#include "accel/emu/jit.h"
 #include "emu_test.h"
 #include "test.h"
 
@@ -28,14 +29,30 @@ struct fixture {
 static void fixture_init(struct fixture *f)
 {
 	f->t = emu_test_init64();
-	emu_dirty_init(&f->d, f->t->vm.mem.mapping,
+	emu_test_ask(f->t);
+	emu_dirty_init(&f->d, &f->t->ask, f->t->vm.mem.mapping,
 		       f->t->vm.mem.mapping_size);
-	emu_dirty_add_cpu(&f->d, &f->t->cpu);
+}
+
+/*
+ * With the translator and the write tracking of code pages: the CPU's
+ * asks and the log's share its TLB's answers (tlb_ask.h)
+ */
+static void fixture_init_jit(struct fixture *f)
+{
+	f->t = emu_test_init64();
+	emu_test_track(f->t);
+	f->t->cpu.jit = jit_create();
+	CHECK(f->t->cpu.jit != NULL);
+	jit_eager(f->t->cpu.jit);
+	emu_dirty_init(&f->d, &f->t->ask, f->t->vm.mem.mapping,
+		       f->t->vm.mem.mapping_size);
 }
 
 static void fixture_free(struct fixture *f)
 {
-	emu_dirty_del_cpu(&f->d, &f->t->cpu);
+	jit_destroy(f->t->cpu.jit);
+	f->t->cpu.jit = NULL;
 	emu_dirty_destroy(&f->d);
 	emu_test_free(f->t);
 }
@@ -182,7 +199,7 @@ static void test_emu_dirty_off(void)
 }
 
 /*
- * for (k = 0; k < 300000; k++)
+ * for (k = 0; k < 300000 (at SPRAY_STEPS_AT); k++)
  *	((uint64_t *)(0x200000 + (k % 256) * 4096))[(k >> 8) % 512] = k;
  * hlt
  */
@@ -193,6 +210,7 @@ static const uint8_t spray[] = {
 	0x08, 0xff, 0xc1, 0x81, 0xf9, 0xe0, 0x93, 0x04, 0x00, 0x75, 0xd6,
 	0xf4,
 };
+#define SPRAY_STEPS_AT	38
 #define SPRAY_BASE	0x200000
 #define SPRAY_PAGES	256
 
@@ -218,7 +236,7 @@ static void copy_dirty(struct fixture *f, uint8_t *shadow)
 }
 
 /* Syncs racing a storing CPU: the copy made from them ends up exact. */
-static void test_emu_dirty_race(void)
+static void race(bool jit, uint32_t steps)
 {
 	uint8_t *shadow = calloc(MEM_PAGES, 4096);
 	struct emu_cpu *c;
@@ -226,9 +244,13 @@ static void test_emu_dirty_race(void)
 	pthread_t th;
 	int syncs = 0;
 
-	fixture_init(&f);
+	if (jit)
+		fixture_init_jit(&f);
+	else
+		fixture_init(&f);
 	c = &f.t->cpu;
 	memcpy(emu_test_ptr(f.t, EMU_TEST_CODE), spray, sizeof(spray));
+	memcpy(emu_test_ptr(f.t, EMU_TEST_CODE + SPRAY_STEPS_AT), &steps, 4);
 	c->rip = EMU_TEST_CODE;
 	CHECK_EQ(emu_dirty_start(&f.d), 0);
 	memcpy(shadow, f.t->vm.mem.mapping, MEM_PAGES << 12);
@@ -240,12 +262,27 @@ static void test_emu_dirty_race(void)
 	pthread_join(th, NULL);
 	copy_dirty(&f, shadow);
 	CHECK(c->halted);
-	CHECK_EQ(c->gpr[R_CX], 300000);
+	CHECK_EQ(c->gpr[R_CX], steps);
 	CHECK(!memcmp(shadow, f.t->vm.mem.mapping, MEM_PAGES << 12));
 	printf("  %d syncs while the CPU stored\n", syncs);
 	emu_dirty_stop(&f.d);
 	fixture_free(&f);
 	free(shadow);
+}
+
+static void test_emu_dirty_race(void)
+{
+	race(false, 300000);
+}
+
+/*
+ * The same with translated code, whose stores go through the TLB inline;
+ * the blocks made while a sync waits for the CPU's answer ask themselves
+ * (code_track) and look at the CPUs' answers meanwhile.
+ */
+static void test_emu_dirty_race_jit(void)
+{
+	race(true, 3000000);
 }
 
 struct acker {
@@ -260,7 +297,7 @@ static void *late_ack(void *opaque)
 
 	nanosleep(&(struct timespec){ 0, 20 * 1000000 }, NULL);
 	atomic_store(&a->acked, true);
-	dirty_check(a->cpu);
+	tlb_ask_check(a->cpu);
 	return NULL;
 }
 
@@ -280,16 +317,16 @@ static void test_emu_dirty_sync_waits(void)
 	a.cpu = &f.t->cpu;
 	CHECK_EQ(emu_dirty_start(&f.d), 0);
 	run(&f, stores, sizeof(stores));
-	atomic_store(&a.cpu->dirty_running, true);
+	atomic_store(&a.cpu->ask_running, true);
 	pthread_create(&th, NULL, late_ack, &a);
 	CHECK_EQ(emu_dirty_sync(&f.d, bm), 0);
 	CHECK(atomic_load(&a.acked));
-	CHECK_EQ(atomic_load(&a.cpu->dirty_ack), atomic_load(&f.d.gen));
+	CHECK_EQ(atomic_load(&a.cpu->ask_ack), atomic_load(&f.t->ask.asks));
 	for (int i = 0; i < TLB_SIZE; i++)
 		writable |= a.cpu->tlb[i].perm & (TLB_W | TLB_UW);
 	CHECK(!writable);
 	pthread_join(th, NULL);
-	atomic_store(&a.cpu->dirty_running, false);
+	atomic_store(&a.cpu->ask_running, false);
 	CHECK_EQ(emu_dirty_sync(&f.d, bm), 0);
 	emu_dirty_stop(&f.d);
 	fixture_free(&f);
@@ -302,5 +339,6 @@ int main(void)
 	RUN(test_emu_dirty_off);
 	RUN(test_emu_dirty_sync_waits);
 	RUN(test_emu_dirty_race);
+	RUN(test_emu_dirty_race_jit);
 	return test_summary();
 }

@@ -2,7 +2,7 @@
 /*
  * emu translator with code page write tracking (code_track.h): a block
  * checks its page's code generation, not its bytes, so every write into
- * a page code was made from must give the page a new generation. Each
+ * a page code was made from must end the page's generation. Each
  * test writes a function's code after its block was made, by one
  * writer, and the calls after it must run the new code: a store of the
  * guest through another page's block and through an alias mapping,
@@ -48,6 +48,30 @@ static void smc_free(struct emu_test *t)
 	jit_destroy(t->cpu.jit);
 	t->cpu.jit = NULL;
 	emu_test_free(t);
+}
+
+/* A second CPU that answers t's asks (it runs only what a test says) */
+static struct emu_cpu *smc_cpu_b(struct emu_test *t)
+{
+	struct emu_cpu *b = calloc(1, sizeof(*b));
+
+	CHECK(b != NULL);
+	*b = t->cpu;
+	b->id = 1;
+	b->jit = NULL;
+	b->dcache = NULL;
+	b->ask_seen = 0;
+	atomic_store(&b->ask_ack, 0);
+	atomic_store(&b->ask_running, false);
+	tlb_flush(b, true);
+	tlb_ask_add_cpu(&t->ask, b);
+	return b;
+}
+
+static void smc_cpu_b_free(struct emu_test *t, struct emu_cpu *b)
+{
+	tlb_ask_del_cpu(&t->ask, b);
+	free(b);
 }
 
 /* mov eax, v; ret at gpa, written as a device would */
@@ -165,6 +189,37 @@ static void test_smc_store_same_run(void)
 	smc_free(t);
 }
 
+/*
+ * The alias's entry is filled by a load, with a direct write since its
+ * PTE is dirty already, before the function's block is made: it loses
+ * that at the answer to the block's ask too (not only entries that
+ * stored)
+ */
+static void test_smc_load_filled(void)
+{
+	uint64_t alias = ALIAS + 1, fn = FN;
+	uint8_t code[] = {
+		0x48, 0xbf, 0, 0, 0, 0, 0, 0, 0, 0,	/* mov rdi, alias */
+		0x8b, 0x07,				/* mov eax, [rdi] */
+		0x48, 0xbe, 0, 0, 0, 0, 0, 0, 0, 0,	/* mov rsi, fn */
+		0xff, 0xd6,				/* call rsi */
+		0x89, 0xc2,				/* mov edx, eax */
+		0xc7, 0x07, 0x01, 0x00, 0x00, 0x00,	/* mov dword [rdi], 1 */
+		0xff, 0xd6,				/* call rsi */
+		0x01, 0xc2,				/* add edx, eax */
+		0xf4,					/* hlt */
+	};
+	struct emu_test *t = smc_init();
+
+	memcpy(code + 2, &alias, 8);
+	memcpy(code + 14, &fn, 8);
+	emu_test_w64(t, PT + 5 * 8, FN | 0x67);	/* P, W, U, A, D */
+	smc_fn(t, FN, 0);
+	smc_run(t, &t->cpu, EMU_TEST_CODE, code, sizeof(code));
+	CHECK_EQ(t->cpu.gpr[R_DX], 1);
+	smc_free(t);
+}
+
 /* A loop that increments the immediate of its own ADD, in its page */
 static void test_smc_same_page(void)
 {
@@ -206,25 +261,14 @@ static void test_smc_dma(void)
 /*
  * Another vCPU stores into the function. Its TLB writes the page
  * directly from before it held code: the CPU answers the ask of the one
- * that made the block (code_ack) when it next runs. While it runs and
+ * that made the block (tlb_ask_answer) when it next runs. While it runs and
  * has not answered, the block made meanwhile is untrusted: its bytes are
  * compared at each entry.
  */
 static void test_smc_other_cpu(void)
 {
 	struct emu_test *t = smc_init();
-	struct emu_cpu *b = calloc(1, sizeof(*b));
-
-	CHECK(b != NULL);
-	*b = t->cpu;
-	b->id = 1;
-	b->jit = NULL;
-	b->dcache = NULL;
-	b->code_seen = 0;
-	atomic_store(&b->code_ack, 0);
-	atomic_store(&b->code_running, false);
-	tlb_flush(b, true);
-	emu_code_add_cpu(&t->code, b);
+	struct emu_cpu *b = smc_cpu_b(t);
 
 	smc_fn(t, FN, 0);
 	smc_store(t, b, FN + 1, 1);		/* B: a direct write entry */
@@ -238,15 +282,44 @@ static void test_smc_other_cpu(void)
 	 * again (its last store found the page no code): the block made
 	 * or checked while so is not trusted
 	 */
-	atomic_store(&b->code_running, true);
+	atomic_store(&b->ask_running, true);
 	smc_fn(t, FN, 2);			/* a new generation, same bytes */
 	CHECK_EQ(smc_calls(t, FN), CALLS * 2);
 	mem_write(b, FN + 1, 7, 4);		/* B's direct store */
 	CHECK_EQ(smc_calls(t, FN), CALLS * 7);
-	atomic_store(&b->code_running, false);
+	atomic_store(&b->ask_running, false);
+	smc_cpu_b_free(t, b);
+	smc_free(t);
+}
 
-	emu_code_del_cpu(&t->code, b);
-	free(b);
+/*
+ * A block is trusted once every running CPU has answered its page's ask
+ * (the page's generation says which), whatever asks for other pages
+ * came since. A page whose ask is 2^CODE_OLD_SHIFT asks old gets a new
+ * one when a block is made from it.
+ */
+static void test_smc_page_ask(void)
+{
+	struct emu_test *t = smc_init();
+	struct emu_cpu *b = smc_cpu_b(t);
+	const uint8_t *p1 = emu_test_ptr(t, P1), *p2 = emu_test_ptr(t, P2);
+	uint32_t g;
+
+	atomic_store(&b->ask_running, true);
+	CHECK_EQ(code_track(&t->cpu, p1), CODE_UNTRUSTED);
+	tlb_ask_check(b);			/* B's instruction boundary */
+	g = code_track(&t->cpu, p1);
+	CHECK(g != CODE_UNTRUSTED);
+	CHECK_EQ(code_track(&t->cpu, p2), CODE_UNTRUSTED);
+	CHECK_EQ(code_track(&t->cpu, p1), g);
+
+	atomic_fetch_add(&t->ask.asks, 1ULL << CODE_OLD_SHIFT);
+	CHECK_EQ(code_track(&t->cpu, p1), CODE_UNTRUSTED);
+	CHECK(atomic_load(code_gen(&t->cpu, p1)) != g);
+	tlb_ask_check(b);
+	CHECK(code_track(&t->cpu, p1) != CODE_UNTRUSTED);
+	atomic_store(&b->ask_running, false);
+	smc_cpu_b_free(t, b);
 	smc_free(t);
 }
 
@@ -324,9 +397,11 @@ int main(void)
 {
 	RUN(test_smc_store);
 	RUN(test_smc_store_same_run);
+	RUN(test_smc_load_filled);
 	RUN(test_smc_same_page);
 	RUN(test_smc_dma);
 	RUN(test_smc_other_cpu);
+	RUN(test_smc_page_ask);
 	RUN(test_smc_page_reuse);
 	RUN(test_smc_mixed_page);
 	RUN(test_smc_unwritten);

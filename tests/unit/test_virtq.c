@@ -337,14 +337,16 @@ static void test_event_idx(void)
 }
 
 /*
- * A device's writes into pages translated code was made from give them
- * a new code generation (guest_mem.h) before the guest sees the chain
- * used: its in buffers' pages and the used ring's; an out buffer's page
- * keeps its generation.
+ * A device's writes into pages translated code was made from end their
+ * code generation (guest_mem.h) before the guest sees the chain used:
+ * its in buffers' pages and the used ring's; an out buffer's page keeps
+ * its generation.
  */
 static void test_code_written(void)
 {
-	const uint32_t code = GUEST_CODE_SET | GUEST_CODE_SEEN;
+	const uint32_t code = GUEST_CODE_SET | GUEST_CODE_SEEN |
+			      5 << GUEST_CODE_ASK_SHIFT;
+	const uint32_t ended = 5 << GUEST_CODE_ASK_SHIFT;
 	struct virtq_elem e;
 
 	setup(false);
@@ -359,9 +361,9 @@ static void test_code_written(void)
 	CHECK_EQ(mem.code[(BUF_GPA >> 12) + 2], code);
 	virtq_push(&vq, &e, 8);
 	CHECK_EQ(mem.code[BUF_GPA >> 12], code);	/* read by the device */
-	CHECK_EQ(mem.code[(BUF_GPA >> 12) + 1], GUEST_CODE_ONE * 1);
-	CHECK_EQ(mem.code[(BUF_GPA >> 12) + 2], GUEST_CODE_ONE * 1);
-	CHECK_EQ(mem.code[USED_GPA >> 12], GUEST_CODE_ONE * 1);
+	CHECK_EQ(mem.code[(BUF_GPA >> 12) + 1], ended);
+	CHECK_EQ(mem.code[(BUF_GPA >> 12) + 2], ended);
+	CHECK_EQ(mem.code[USED_GPA >> 12], ended);
 	CHECK_EQ(mem.code[DESC_GPA >> 12], code);
 	CHECK_EQ(errors, 0);
 	guest_mem_code_stop(&mem);

@@ -5,12 +5,11 @@
  */
 #include <string.h>
 
-#include "accel/emu/code_track.h"
-#include "accel/emu/dirty.h"
 #include "accel/emu/exec.h"
 #include "accel/emu/jit.h"
 #include "accel/emu/jit_stats.h"
 #include "accel/emu/lflags.h"
+#include "accel/emu/tlb_ask.h"
 
 void cpu_reset(struct emu_cpu *cpu, struct vm *vm, int id)
 {
@@ -215,8 +214,7 @@ static __attribute__((noinline)) void run_loop(struct emu_cpu *cpu,
 			saved = left;
 			cpu->batch_left = left;
 			quiet_poll = true;
-			dirty_check(cpu);
-			code_check(cpu);
+			tlb_ask_check(cpu);
 			if (stop && atomic_load_explicit(stop,
 							 memory_order_relaxed))
 				break;
@@ -228,8 +226,7 @@ static __attribute__((noinline)) void run_loop(struct emu_cpu *cpu,
 
 void cpu_run_batch(struct emu_cpu *cpu, long max, const atomic_bool *stop)
 {
-	dirty_enter(cpu);
-	code_enter(cpu);
+	tlb_ask_enter(cpu);
 	cpu->batch_left = max;
 	if (sigsetjmp(cpu->fault_jmp, 0)) {
 		lf_sync(cpu);	/* a fault inside the decode cache */
@@ -251,8 +248,7 @@ void cpu_run_batch(struct emu_cpu *cpu, long max, const atomic_bool *stop)
 	}
 	run_loop(cpu, stop);
 out:
-	dirty_leave(cpu);
-	code_leave(cpu);
+	tlb_ask_leave(cpu);
 }
 
 void cpu_step(struct emu_cpu *cpu)

@@ -24,8 +24,7 @@
 struct vm;
 struct emu_cpu;
 struct dc_block;
-struct emu_dirty;
-struct emu_code;
+struct tlb_ask;
 struct jit;
 
 /* Segment register numbers, in ModRM/prefix encoding order. */
@@ -135,6 +134,12 @@ struct tlb_entry {
 static inline uint64_t tlb_vpn(const struct tlb_entry *e)
 {
 	return e->tag >> 12;
+}
+
+/* Whether it writes its page directly (a store there hits, at some CPL) */
+static inline bool tlb_direct_write(const struct tlb_entry *e)
+{
+	return ~e->tag & (TLB_W | TLB_UW);
 }
 
 /* Its host page (only in RAM: perm has TLB_RAM) */
@@ -279,21 +284,15 @@ struct emu_cpu {
 	uint64_t dc_zero;	/* always 0: a decoded address's absent register */
 
 	/*
-	 * The dirty page log (dirty.h) or NULL, the generation of it this
-	 * TLB's write permissions follow, and what a sync waits on.
+	 * The asks to act on this TLB (tlb_ask.h: the dirty page log's, the
+	 * write tracking of code pages') or NULL, how many of them it has
+	 * answered and how many of those were TLB_ASK_WRITES, and what an
+	 * asker reads.
 	 */
-	struct emu_dirty *dirty;
-	uint32_t dirty_gen;
-	_Atomic uint32_t dirty_ack;
-	atomic_bool dirty_running;	/* inside cpu_run_batch */
-	/*
-	 * The write tracking of code pages (code_track.h) or NULL, the asks
-	 * this TLB has answered, and what a CPU making a block reads.
-	 */
-	struct emu_code *code;
-	uint64_t code_seen;
-	_Atomic uint64_t code_ack;
-	atomic_bool code_running;	/* inside cpu_run_batch */
+	struct tlb_ask *ask;
+	uint64_t ask_seen, ask_writes;
+	_Atomic uint64_t ask_ack;
+	atomic_bool ask_running;	/* inside cpu_run_batch */
 
 	struct vm *vm;
 	int id;
@@ -315,10 +314,14 @@ struct emu_cpu {
 	 * non-global page (a bit each), so that a MOV to CR3 clears those
 	 * alone, and how many entries came from large pages in each 1 GiB
 	 * of linear addresses (hashed), so that INVLPG looks through the
-	 * whole TLB only where one may hold its page
+	 * whole TLB only where one may hold its page; which entries may
+	 * write their page directly (a bit each, set as they are given
+	 * that), so that a TLB_ASK_CODE answer (tlb_ask.c) looks at those
+	 * alone
 	 */
 	uint64_t tlb_local[TLB_SIZE / 64];
 	uint32_t tlb_large[TLB_GIB_HASH];
+	uint64_t tlb_direct[TLB_SIZE / 64];
 	/*
 	 * Last, so that its size moves no other field: decode entries name
 	 * the fields before it by uint16_t offsets (dcache.h, dc_entry's

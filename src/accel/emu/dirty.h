@@ -10,11 +10,10 @@
  * first), so a store to a clean page always takes the slow path once.
  *
  * A sync takes the bits and then makes every CPU drop the write
- * permissions of its TLB before its next store: it bumps gen, and a CPU
- * inside cpu_run_batch acknowledges a new gen at an instruction boundary
- * (dirty_check) by clearing TLB_W/TLB_UW everywhere; the sync waits for
- * that from every CPU inside a batch. A CPU outside a batch (halted,
- * paused, in the VMM) is not waited for: dirty_enter sees the new gen
+ * permissions of its TLB before its next store: a TLB_ASK_WRITES ask
+ * (tlb_ask.h), which each CPU inside cpu_run_batch answers at its next
+ * instruction boundary; the sync waits for the answers. A CPU outside a
+ * batch (halted, paused, in the VMM) is not waited for: it answers
  * before it runs anything. A store through a permission granted before
  * the sync took the bits went to a page whose bit was set then, so the
  * sync reports it, and it lands before the sync returns.
@@ -35,25 +34,23 @@
 #include <stdint.h>
 
 #include "accel/emu/cpu.h"
+#include "accel/emu/tlb_ask.h"
 #include "arch/x86/layout.h"
 
 struct emu_dirty {
 	atomic_bool on;
-	_Atomic uint32_t gen;	/* bumped by every start and sync */
+	struct tlb_ask *ask;	/* the CPUs whose TLBs the log controls */
 	const uint8_t *base;	/* the RAM mapping */
 	uint64_t size;
 	uint64_t *bits;		/* from the first start on; __atomic ops */
 	size_t words;
-	pthread_mutex_t lock;	/* start, sync, stop, cpus[] */
-	struct emu_cpu *cpus[MAX_VCPUS];
+	pthread_mutex_t lock;	/* start, sync, stop */
 };
 
-void emu_dirty_init(struct emu_dirty *d, const uint8_t *mapping,
-		    uint64_t size);
+/* The log of ask's CPUs (ask->dirty points at d until destroy) */
+void emu_dirty_init(struct emu_dirty *d, struct tlb_ask *ask,
+		    const uint8_t *mapping, uint64_t size);
 void emu_dirty_destroy(struct emu_dirty *d);
-/* A CPU whose TLB the log controls; cpu->dirty points at d from then on */
-void emu_dirty_add_cpu(struct emu_dirty *d, struct emu_cpu *cpu);
-void emu_dirty_del_cpu(struct emu_dirty *d, struct emu_cpu *cpu);
 
 /* accel_ops dirty_log_* (accel.h) */
 int emu_dirty_start(struct emu_dirty *d);
@@ -63,20 +60,23 @@ void emu_dirty_stop(struct emu_dirty *d);
 /* Out of line halves of the helpers below */
 void emu_dirty_mark(struct emu_dirty *d, const void *hva);
 bool emu_dirty_marked(struct emu_dirty *d, const void *hva);
-void emu_dirty_enter(struct emu_cpu *cpu);
-void emu_dirty_ack(struct emu_cpu *cpu);
 
-static inline bool dirty_logging(const struct emu_cpu *cpu)
+/* The CPU's dirty log while it logs, else NULL */
+static inline struct emu_dirty *dirty_logging(const struct emu_cpu *cpu)
 {
-	return cpu->dirty &&
-	       atomic_load_explicit(&cpu->dirty->on, memory_order_acquire);
+	struct emu_dirty *d = cpu->ask ? cpu->ask->dirty : NULL;
+
+	return d && atomic_load_explicit(&d->on, memory_order_acquire) ?
+	       d : NULL;
 }
 
 /* A store to RAM at hva made without a TLB write permission. */
 static inline void dirty_mark(struct emu_cpu *cpu, const void *hva)
 {
-	if (dirty_logging(cpu))
-		emu_dirty_mark(cpu->dirty, hva);
+	struct emu_dirty *d = dirty_logging(cpu);
+
+	if (d)
+		emu_dirty_mark(d, hva);
 }
 
 /*
@@ -87,35 +87,15 @@ static inline void dirty_mark(struct emu_cpu *cpu, const void *hva)
 static inline uint32_t dirty_tlb_perm(struct emu_cpu *cpu, const void *hva,
 				      enum mem_access acc, uint32_t perm)
 {
-	if (!hva || !(perm & (TLB_W | TLB_UW)) || !dirty_logging(cpu))
+	struct emu_dirty *d;
+
+	if (!hva || !(perm & (TLB_W | TLB_UW)) || !(d = dirty_logging(cpu)))
 		return perm;
 	if (acc == ACC_W)
-		emu_dirty_mark(cpu->dirty, hva);
-	else if (!emu_dirty_marked(cpu->dirty, hva))
+		emu_dirty_mark(d, hva);
+	else if (!emu_dirty_marked(d, hva))
 		perm &= ~(TLB_W | TLB_UW);
 	return perm;
-}
-
-/* cpu_run_batch's entry and exit, and instruction boundaries in between */
-static inline void dirty_enter(struct emu_cpu *cpu)
-{
-	if (cpu->dirty)
-		emu_dirty_enter(cpu);
-}
-
-static inline void dirty_check(struct emu_cpu *cpu)
-{
-	if (cpu->dirty && atomic_load_explicit(&cpu->dirty->gen,
-					       memory_order_acquire) !=
-			  cpu->dirty_gen)
-		emu_dirty_ack(cpu);
-}
-
-static inline void dirty_leave(struct emu_cpu *cpu)
-{
-	if (cpu->dirty)
-		atomic_store_explicit(&cpu->dirty_running, false,
-				      memory_order_release);
 }
 
 #endif

@@ -22,12 +22,12 @@
 #include <time.h>
 
 #include "accel/accel.h"
-#include "accel/emu/code_track.h"
 #include "accel/emu/cpu.h"
 #include "accel/emu/dirty.h"
 #include "accel/emu/irqchip.h"
 #include "accel/emu/jit.h"
 #include "accel/emu/jit_stats.h"
+#include "accel/emu/tlb_ask.h"
 #include "vmm/log.h"
 #include "vmm/state.h"
 #include "vmm/vm.h"
@@ -54,8 +54,8 @@ struct emu_vm {
 	 * while the VMM tears vCPUs down. */
 	pthread_mutex_t lock;
 	struct emu_vcpu *vcpus[MAX_VCPUS];
+	struct tlb_ask ask;	/* every vCPU's TLB answers its asks */
 	struct emu_dirty dirty;
-	struct emu_code code;
 };
 
 static uint32_t apic_mmio_read(void *a, uint32_t off)
@@ -168,8 +168,9 @@ static int emu_vm_init(struct vm *vm)
 		free(evm);
 		return ret;
 	}
-	emu_dirty_init(&evm->dirty, vm->mem.mapping, vm->mem.mapping_size);
-	emu_code_init(&evm->code);
+	tlb_ask_init(&evm->ask);
+	emu_dirty_init(&evm->dirty, &evm->ask, vm->mem.mapping,
+		       vm->mem.mapping_size);
 	/*
 	 * Translated blocks check their page's code generation; without
 	 * them (no memory for them) they compare their bytes
@@ -190,7 +191,7 @@ static void emu_vm_destroy(struct vm *vm)
 		return;
 	emu_irqchip_destroy(&evm->chip);
 	emu_dirty_destroy(&evm->dirty);
-	emu_code_destroy(&evm->code);
+	tlb_ask_destroy(&evm->ask);
 	pthread_mutex_destroy(&evm->lock);
 	free(evm);
 	vm->accel_data = NULL;
@@ -218,8 +219,7 @@ static int emu_vcpu_init(struct vcpu *vcpu)
 	lapic_hint_flags(ev->cpu.apic, &ev->cpu.irq_hint, &ev->cpu.irq_extint);
 	ev->cpu.clock_offset = &evm->chip.clock_offset;
 	ev->wait_sipi = vcpu->id != 0;
-	emu_dirty_add_cpu(&evm->dirty, &ev->cpu);
-	emu_code_add_cpu(&evm->code, &ev->cpu);
+	tlb_ask_add_cpu(&evm->ask, &ev->cpu);
 	vcpu->accel_data = ev;
 	pthread_mutex_lock(&evm->lock);
 	evm->vcpus[vcpu->id] = ev;
@@ -238,8 +238,7 @@ static void emu_vcpu_destroy(struct vcpu *vcpu)
 		pthread_mutex_lock(&evm->lock);
 		evm->vcpus[vcpu->id] = NULL;
 		pthread_mutex_unlock(&evm->lock);
-		emu_dirty_del_cpu(&evm->dirty, &ev->cpu);
-		emu_code_del_cpu(&evm->code, &ev->cpu);
+		tlb_ask_del_cpu(&evm->ask, &ev->cpu);
 	}
 	pthread_cond_destroy(&ev->cond);
 	pthread_mutex_destroy(&ev->lock);
@@ -337,12 +336,10 @@ static void emu_do_init(struct emu_vcpu *ev)
 	struct jit *jit = c->jit;
 	const atomic_bool *hint = c->irq_hint, *extint = c->irq_extint;
 	const _Atomic int64_t *clock = c->clock_offset;
-	struct emu_dirty *dirty = c->dirty;
-	struct emu_code *code = c->code;
+	struct tlb_ask *ask = c->ask;
 
 	cpu_reset(c, ev->vcpu->vm, ev->vcpu->id);
-	c->dirty = dirty;
-	c->code = code;
+	c->ask = ask;
 	c->dcache = dc;
 	c->jit = jit;
 	c->apic = apic;

@@ -99,6 +99,7 @@ struct jit {
 	unsigned long makes, stale;	/* blocks made, found stale */
 	unsigned long rechecks;	/* blocks whose page's generation changed */
 	unsigned long untrusted;	/* made or rechecked so */
+	unsigned long made_untrusted;	/* ... made so */
 	unsigned long mixed;	/* pages found GUEST_CODE_MIXED */
 	unsigned long decodes;	/* blocks the translator decoded itself */
 	/* the last block found stale: chain slots may still lead to it */
@@ -201,9 +202,10 @@ void jit_destroy(struct jit *j)
 		return;
 	if (jit_stats_on)
 		fprintf(stderr, "jit stats: %u flushes, %lu blocks made, "
-			"%lu found stale, %lu rechecked, %lu untrusted, "
-			"%lu mixed pages\n", j->flushes, j->makes, j->stale,
-			j->rechecks, j->untrusted, j->mixed);
+			"%lu found stale, %lu rechecked, %lu untrusted "
+			"(%lu when made), %lu mixed pages\n", j->flushes,
+			j->makes, j->stale, j->rechecks, j->untrusted,
+			j->made_untrusted, j->mixed);
 	jit_perfmap_flush();
 	jit_cache_close(&j->cache);
 	free(j);
@@ -345,13 +347,15 @@ static const struct jit_track *jit_track(struct jit *j, struct emu_cpu *cpu,
 					 const uint8_t *page,
 					 struct jit_track *t)
 {
-	if (!cpu->code || !cpu->vm->mem.code ||
+	if (!cpu->ask || !cpu->vm->mem.code ||
 	    (atomic_load(code_gen(cpu, page)) & GUEST_CODE_MIXED))
 		return NULL;
 	t->gen = code_gen(cpu, page);
 	t->expect = code_track(cpu, page);
-	if (t->expect == CODE_UNTRUSTED)
+	if (t->expect == CODE_UNTRUSTED) {
 		j->untrusted++;
+		j->made_untrusted++;
+	}
 	return t;
 }
 

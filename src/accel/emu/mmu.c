@@ -39,6 +39,12 @@ static unsigned tlb_gib(uint64_t vpn)
 	return (vpn >> 18) % TLB_GIB_HASH;
 }
 
+/* e writes its page directly from now on: a TLB_ASK_CODE answer looks */
+static void tlb_note_direct(struct emu_cpu *cpu, const struct tlb_entry *e)
+{
+	cpu->tlb_direct[(e - cpu->tlb) / 64] |= 1ULL << (e - cpu->tlb) % 64;
+}
+
 static void tlb_clear(struct emu_cpu *cpu, struct tlb_entry *e)
 {
 	if (e->perm & TLB_LARGE)
@@ -314,6 +320,8 @@ static struct tlb_entry *tlb_fill(struct emu_cpu *cpu, uint64_t lin,
 	/* stores to a code page are written the slow way */
 	if (hva && (perm & (TLB_W | TLB_UW)) && code_page(cpu, hva))
 		e->tag |= TLB_W | TLB_UW;
+	if (tlb_direct_write(e))
+		tlb_note_direct(cpu, e);
 	e->addend = hva ? (uintptr_t)hva - lin : 0;
 	return e;
 }
@@ -408,7 +416,7 @@ static inline void host_store(uint8_t *p, const uint64_t *v, unsigned size)
 
 /*
  * A store through e's page other than a direct one (the slow path): a
- * code page gets a new generation, and once it is no code page the
+ * code page's generation ends, and once it is no code page the
  * entry writes it directly again, as its permission says
  */
 static void tlb_wrote(struct emu_cpu *cpu, struct tlb_entry *e)
@@ -416,8 +424,11 @@ static void tlb_wrote(struct emu_cpu *cpu, struct tlb_entry *e)
 	uint8_t *page = tlb_hva(e);
 
 	code_written(cpu, page);
-	if (!code_page(cpu, page))
+	if (!code_page(cpu, page)) {
 		e->tag &= ~(uint64_t)(e->perm & (TLB_W | TLB_UW));
+		if (tlb_direct_write(e))
+			tlb_note_direct(cpu, e);
+	}
 }
 
 static uint64_t read_at(struct emu_cpu *cpu, uint64_t lin, unsigned size,
