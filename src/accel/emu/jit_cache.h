@@ -253,6 +253,11 @@ int jit_gen_count(struct emu_cpu *cpu, const uint8_t *p, const uint8_t *end);
  * which it translates only if the TLB has the next page when it is made
  */
 bool jit_gen_near_end(const uint8_t *p);
+/*
+ * The guest registers (a bit each) a block made at p (RIP rip, in a page
+ * ending at end) keeps in host registers: for the tests
+ */
+uint16_t jit_gen_kept(const uint8_t *p, const uint8_t *end, uint64_t rip);
 /* The page after rip's if the TLB lets the CPU run it from RAM, or NULL */
 const uint8_t *jit_gen_next_page(const struct emu_cpu *cpu, uint64_t rip);
 
