@@ -659,6 +659,7 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	g->cpu = cpu;
 	g->page = p - (rip & 0xfff);
 	g->user = cpu->cpl == 3;
+	g->tracked = track != NULL;
 	/*
 	 * Flags live before each instruction, from the end backwards; a
 	 * memory operand's miss exit reads them (the block is entered with
