@@ -99,7 +99,7 @@ void jit_gen_save(struct jgen *g)
  */
 void jit_gen_tlb(struct jgen *g, int size, bool write)
 {
-	uint8_t *miss[2];
+	uint8_t *miss[2], *tlb, *done = NULL;
 	int n;
 
 	int kind = write ? (g->tracked ? JIT_TLB_STORE : JIT_TLB_STORE_CODE) :
@@ -111,9 +111,23 @@ void jit_gen_tlb(struct jgen *g, int size, bool write)
 		jit_miss_if(g, 4);					/* je */
 		return;
 	}
+	/* a read of boot code: the read window first (read_window.c) */
+	if (!write && !g->user && !(g->start >> 47)) {
+		struct jbuf *b = &g->b;
+
+		j_mov_mr(b, 8, jreg(HRCX), HRDI);
+		j_alu_rm(b, 8, 5, HRCX, jmem(HRBX, OFF(win_lo)));	/* sub */
+		j_alu_rm(b, 8, 7, HRCX, jmem(HRBX, OFF(win_size)));	/* cmp */
+		tlb = j_jcc(b, 3);					/* jae */
+		j_alu_rm(b, 8, 0, HRCX, jmem(HRBX, OFF(win_hva)));	/* add */
+		done = j_jmp(b);
+		j_patch(tlb, b->p);
+	}
 	n = gen_tlb_lookup(&g->b, size, write, !g->tracked, g->user, miss);
 	for (int i = 0; i < n; i++)
 		jit_add_exit(g, miss[i], X_MISS, g->rip, g->idx);
+	if (done)
+		j_patch(done, g->b.p);
 }
 
 /*
