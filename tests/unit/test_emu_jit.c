@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
+#include "accel/emu/jit_cache.h"
 #include "accel/emu/jit_stats.h"
 #include "emu_jit_diff.h"
 #include "test.h"
@@ -243,6 +244,46 @@ static void test_jit_spare_exits(void)
 		}
 	}
 	CHECK_EQ(bad, 0);
+}
+
+/*
+ * A loop that reads RBX, RSI and R8 once each time round: its block
+ * keeps them in host registers, with those it changes (fails when a
+ * register needed two uses, as it did: each round loaded them from
+ * cpu->gpr), and the loop runs as without the translator.
+ */
+static void test_jit_kept_loop_regs(void)
+{
+	static const uint8_t code[] = {
+		0x48, 0x01, 0xd8,		/* L: add rax, rbx */
+		0x48, 0x01, 0xf1,		/* add rcx, rsi */
+		0x4d, 0x01, 0xc3,		/* add r11, r8 */
+		0xff, 0xcf,			/* dec edi */
+		0x75, 0xf3,			/* jnz L */
+		0xf4,				/* hlt */
+	};
+	static uint8_t page[4096] __attribute__((aligned(4096)));
+	uint16_t kept, want = 1u << R_AX | 1u << R_BX | 1u << R_CX |
+			      1u << R_SI | 1u << 8 | 1u << 11 | 1u << R_DI;
+	struct emu_test *t = emu_test_init64();
+
+	memcpy(page, code, sizeof(code));
+	kept = jit_gen_kept(page, page + sizeof(page), EMU_TEST_CODE);
+	printf("  kept %#x of %#x\n", kept, want);
+	CHECK_EQ(kept & want, want);
+	jit_on(t);
+	t->cpu.gpr[R_AX] = t->cpu.gpr[R_CX] = t->cpu.gpr[11] = 0;
+	t->cpu.gpr[R_BX] = 3;
+	t->cpu.gpr[R_SI] = 5;
+	t->cpu.gpr[8] = 7;
+	t->cpu.gpr[R_DI] = 1000;
+	emu_test_run(t, code, sizeof(code));
+	CHECK_EQ(t->cpu.gpr[R_AX], 3000);
+	CHECK_EQ(t->cpu.gpr[R_CX], 5000);
+	CHECK_EQ(t->cpu.gpr[11], 7000);
+	CHECK(jit_stat_insns(t->cpu.jit) > 2000);
+	jit_destroy(t->cpu.jit);
+	emu_test_free(t);
 }
 
 /*
@@ -1827,6 +1868,7 @@ int main(void)
 	RUN(test_jit_differential_spare);
 	RUN(test_jit_spare_exits);
 	RUN(test_jit_cached_high_byte);
+	RUN(test_jit_kept_loop_regs);
 	RUN(test_jit_flags_handoff);
 	RUN(test_jit_sse_loop);
 	RUN(test_jit_fnstcw);

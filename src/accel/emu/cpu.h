@@ -235,6 +235,17 @@ struct emu_cpu {
 	uint64_t tlb_gen;
 	uint64_t jit_tag;
 	/*
+	 * The read window (read_window.h): while win_size is not 0, a read
+	 * at a linear address lin with lin - win_lo < win_size is of RAM at
+	 * win_hva + (lin - win_lo), for 64 bytes on; win_tries counts the
+	 * tries to make one since the TLB was last flushed, and the last
+	 * run of pages found no larger is [win_no_lo, win_no_hi).
+	 */
+	uint64_t win_lo, win_size;
+	uint8_t *win_hva;
+	unsigned win_tries;
+	uint64_t win_no_lo, win_no_hi;
+	/*
 	 * The next instruction byte and the end of its page while one
 	 * instruction is being decoded (set by exec_insns; ip_end NULL when
 	 * the window is not usable). fetch8 then costs one compare.

@@ -155,14 +155,17 @@ static inline unsigned jit_front_index(const uint8_t *p)
  * and go on to its block while the budget lasts; else they return to
  * jit_run with cpu->rip set.
  */
+/* The soft-TLB lookups' kinds: a store with or without the code-page test */
+enum { JIT_TLB_LOAD, JIT_TLB_STORE_CODE, JIT_TLB_STORE, JIT_TLB_KINDS };
+
 struct jit_env {
 	const uint8_t *exit;		/* back to jit_run */
 	const uint8_t *exit_ax;		/* the same, the flags in AL/AH */
 	const uint8_t *exit_interp;	/* the same, the interpreter next */
 	struct jit_front *front;	/* the table the lookups look in */
 	struct jit_rip *rips;		/* blocks by RIP (the slot checks) */
-	/* soft-TLB lookups at CPL 0-2 by [write][size slot] (jit_gen_tlb) */
-	const uint8_t *tlb[2][4];
+	/* soft-TLB lookups at CPL 0-2 by [JIT_TLB_*][size slot] (jit_gen_tlb) */
+	const uint8_t *tlb[JIT_TLB_KINDS][4];
 	/* the interpreter runs RSI + (EDI >> 8) next, EDI & 255 were done */
 	const uint8_t *miss_out[2];
 	/* by [CPL 3]: to V, after a SUB of the budget whose flags are live */
@@ -253,6 +256,11 @@ int jit_gen_count(struct emu_cpu *cpu, const uint8_t *p, const uint8_t *end);
  * which it translates only if the TLB has the next page when it is made
  */
 bool jit_gen_near_end(const uint8_t *p);
+/*
+ * The guest registers (a bit each) a block made at p (RIP rip, in a page
+ * ending at end) keeps in host registers: for the tests
+ */
+uint16_t jit_gen_kept(const uint8_t *p, const uint8_t *end, uint64_t rip);
 /* The page after rip's if the TLB lets the CPU run it from RAM, or NULL */
 const uint8_t *jit_gen_next_page(const struct emu_cpu *cpu, uint64_t rip);
 

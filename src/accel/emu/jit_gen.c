@@ -492,20 +492,42 @@ static void gen_next_check(struct jgen *g, const uint8_t *next,
 }
 
 /*
+ * The last of the first n instructions that jumps back to the start, or
+ * -1 when none does
+ */
+static int gen_loop_end(const struct jinsns *blk, unsigned n,
+			uint64_t start)
+{
+	uint64_t rip = start;
+	int last = -1;
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct dc_entry *e = &blk->e[i];
+
+		rip += e->len;
+		if ((e->kind == DC_JCC || e->kind == DC_JMP) &&
+		    rip + e->imm == start)
+			last = i;
+	}
+	return last;
+}
+
+/*
  * The guest registers the block keeps in host ones: the most used (twice
- * or more) by its first n instructions that work with them, but none
- * that one of them uses as AH..BH (whose byte 1 stays in cpu->gpr; a
- * byte operand AL..BL leaves its register free to keep). A
- * use counts half as much after each conditional branch before it (up
- * to three), which may leave the block: a loop that goes round through
- * its first few instructions keeps their registers, not those of the
- * rest of its 36. Up to six go into RBP and R11..R15, three more into
+ * or more, or once in the body of a loop back to the block's start) by
+ * its first n instructions that work with them, but none that one of
+ * them uses as AH..BH (whose byte 1 stays in cpu->gpr; a byte operand
+ * AL..BL leaves its register free to keep). A use in the loop's body
+ * outweighs any after it; elsewhere a use counts half as much after
+ * each conditional branch before it (up to three), which may leave the
+ * block: a loop that goes round through its first few instructions
+ * keeps their registers, not those of the rest of its 36. Up to six go into RBP and R11..R15, three more into
  * RDX, R9 and R10 when none of the block's instructions uses them
  * (jit_op_scratch): the xz decompressor's LZMA and CRC32 loops keep 8 to
  * 11 registers busy.
  */
 static void gen_pick_regs(struct jgen *g, const struct jinsns *blk,
-			  unsigned n)
+			  unsigned n, uint64_t start)
 {
 	static const int8_t spare[JIT_SPARE] = { HRDX, W, T };
 	int8_t pool[JIT_HREGS + JIT_SPARE] = { HR12, HR13, HR14, HR15,
@@ -513,6 +535,7 @@ static void gen_pick_regs(struct jgen *g, const struct jinsns *blk,
 	unsigned uses[16] = { 0 }, weight[16] = { 0 };
 	unsigned k = 0, npool = JIT_HREGS, high = 0, jccs = 0;
 	uint16_t busy = 0;
+	int loop_end = gen_loop_end(blk, n, start);
 
 	memset(g->host, -1, sizeof(g->host));
 	g->cached = g->dirty = 0;
@@ -526,9 +549,16 @@ static void gen_pick_regs(struct jgen *g, const struct jinsns *blk,
 		if (!jit_op_regs(e))
 			continue;
 		jit_op_reg_uses(e, mine);
+		/*
+		 * A use in a loop's body is made every time round, its load
+		 * at the block's entry once: one is reason enough, and it
+		 * outweighs the uses after the loop
+		 */
 		for (int r = 0; r < 16; r++) {
-			uses[r] += mine[r];
-			weight[r] += mine[r] << (3 - jccs);
+			bool body = (int)i <= loop_end;
+
+			uses[r] += mine[r] << body;
+			weight[r] += mine[r] << (body ? 8 : 3 - jccs);
 		}
 		/*
 		 * A byte operand 4..7 without REX is AH..BH (jit_gr): in
@@ -571,28 +601,31 @@ static void gen_pick_regs(struct jgen *g, const struct jinsns *blk,
 	}
 }
 
-/*
- * The chunk of the last of the first n instructions that jumps back to
- * the start, or -1 when none does
- */
+/* The chunk of the last instruction that jumps back to the start, or -1 */
 static int gen_loops(const struct jinsns *blk, unsigned n, uint64_t start)
 {
-	uint64_t rip = start;
-	int c = -1;
+	int last = gen_loop_end(blk, n, start), c = 0;
 
-	for (unsigned i = 0; i < n; i++) {
-		const struct dc_entry *e = &blk->e[i];
-
-		rip += e->len;
-		if ((e->kind == DC_JCC || e->kind == DC_JMP) &&
-		    rip + e->imm == start) {
-			c = 0;
-			while ((unsigned)c + 1 < blk->nchunks &&
-			       blk->first[c + 1] <= i)
-				c++;
-		}
-	}
+	if (last < 0)
+		return -1;
+	while ((unsigned)c + 1 < blk->nchunks &&
+	       blk->first[c + 1] <= (unsigned)last)
+		c++;
 	return c;
+}
+
+uint16_t jit_gen_kept(const uint8_t *p, const uint8_t *end, uint64_t rip)
+{
+	struct jinsns blk;
+	struct jgen g;
+	uint8_t snap[JIT_SNAP];
+	unsigned nbytes, tail, n;
+
+	jit_decode(&blk, p, end, NULL, snap);
+	n = jit_count(&blk, end - p, false, &nbytes, &tail);
+	memset(&g, 0, sizeof(g));
+	gen_pick_regs(&g, &blk, n, rip);
+	return g.cached;
 }
 
 unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
@@ -626,6 +659,7 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	g->cpu = cpu;
 	g->page = p - (rip & 0xfff);
 	g->user = cpu->cpl == 3;
+	g->tracked = track != NULL;
 	/*
 	 * Flags live before each instruction, from the end backwards; a
 	 * memory operand's miss exit reads them (the block is entered with
@@ -683,7 +717,7 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	else
 		stale = gen_check(g, p, hi[0] - lo[0], copy[0], &ncopy[0]);
 	g->checked = g->b.p;
-	gen_pick_regs(g, &blk, n);
+	gen_pick_regs(g, &blk, n, rip);
 	gen_reload(g, 0xffff);
 	g->body = g->b.p;
 	/*

@@ -63,6 +63,7 @@ struct jgen {
 	const uint8_t *body;	/* after that its register loads */
 	const uint8_t *entry;	/* the block's first byte of code */
 	bool loops;		/* it jumps back to its start (gen_loop_exit) */
+	bool tracked;		/* its page's writes are tracked (code_track.h) */
 	uint64_t rip, next;	/* this instruction's and the next one's */
 	unsigned idx;		/* its index in the block */
 	bool user;
@@ -299,7 +300,8 @@ static inline void gen_reload(struct jgen *g, uint16_t mask)
 }
 
 /* Parts of a block: memory lookups (jit_tlb.c), exits (jit_exit.c) */
-const uint8_t *jit_gen_tlb_stub(struct jbuf *b, int size, bool write);
+const uint8_t *jit_gen_tlb_stub(struct jbuf *b, int size, bool write,
+				bool code);
 void jit_gen_exits(struct jgen *g);
 
 #endif

@@ -287,14 +287,20 @@ void jit_gen_stubs(struct jbuf *b, struct jit_env *env)
 {
 	const uint8_t *outs;
 
-	for (int w = 0; w < 2; w++)
+	static const char *const kinds[JIT_TLB_KINDS] = {
+		[JIT_TLB_LOAD] = "read", [JIT_TLB_STORE_CODE] = "write_code",
+		[JIT_TLB_STORE] = "write",
+	};
+
+	for (int k = 0; k < JIT_TLB_KINDS; k++)
 		for (int s = 0; s < 4; s++) {
 			char name[32];
 
-			env->tlb[w][s] = jit_gen_tlb_stub(b, 1 << s, w);
-			snprintf(name, sizeof(name), "tlb_%s%d",
-				 w ? "write" : "read", 8 << s);
-			jit_perfmap_stub(env->tlb[w][s], b->p - env->tlb[w][s],
+			env->tlb[k][s] = jit_gen_tlb_stub(b, 1 << s,
+				k != JIT_TLB_LOAD, k == JIT_TLB_STORE_CODE);
+			snprintf(name, sizeof(name), "tlb_%s%d", kinds[k],
+				 8 << s);
+			jit_perfmap_stub(env->tlb[k][s], b->p - env->tlb[k][s],
 					 name);
 		}
 	outs = b->p;

@@ -10,14 +10,19 @@
 /*
  * RCX = host address of size bytes at the linear address in RDI, if the
  * soft TLB allows the access from RAM within one page (what mem_read and
- * mem_write do inline), and a store is not into the code page; else a
- * jump at one of the rel32s put in miss[] (returns how many). One test
- * of the entry's tag decides the entry's page, the permission, RAM and
- * the page's end (cpu.h). Clobbers RSI and the flags, nothing else: RDX
- * is left to the blocks that keep a guest register there (gen_pick_regs).
+ * mem_write do inline), and (with code) a store is not into the code
+ * page; else a jump at one of the rel32s put in miss[] (returns how
+ * many). One test of the entry's tag decides the entry's page, the
+ * permission, RAM and the page's end (cpu.h). Clobbers RSI and the
+ * flags, nothing else: RDX is left to the blocks that keep a guest
+ * register there (gen_pick_regs).
+ *
+ * A block made from a page whose writes are tracked (code_track.h) needs
+ * no code-page test: no TLB entry lets a store into such a page go
+ * direct (tlb_fill), so one into its own page misses anyway.
  */
-static int gen_tlb_lookup(struct jbuf *b, int size, bool write, bool user,
-			  uint8_t *miss[2])
+static int gen_tlb_lookup(struct jbuf *b, int size, bool write, bool code,
+			  bool user, uint8_t *miss[2])
 {
 	uint32_t deny = (write ? TLB_W : TLB_R) << (user ? 3 : 0);
 	int32_t t = OFF(tlb);
@@ -40,7 +45,7 @@ static int gen_tlb_lookup(struct jbuf *b, int size, bool write, bool user,
 	j_mov_rm(b, 8, HRCX, jmem_idx(HRBX, HRSI, 0, t +
 		 (int32_t)offsetof(struct tlb_entry, addend)));
 	j_alu_mr(b, 8, 0, jreg(HRCX), HRDI);			/* add */
-	if (write) {
+	if (write && code) {
 		/* a store into the code page: the interpreter ends its block */
 		j_mov_mr(b, 8, jreg(HRSI), HRCX);
 		j_alu_rm(b, 8, 6, HRSI, jmem(HRBX, OFF(fetch_hva)));	/* xor */
@@ -54,11 +59,12 @@ static int gen_tlb_lookup(struct jbuf *b, int size, bool write, bool user,
  * The lookup as a subroutine: RCX as gen_tlb_lookup says, else 0, with
  * ZF set exactly when it is 0 (a host address is never).
  */
-const uint8_t *jit_gen_tlb_stub(struct jbuf *b, int size, bool write)
+const uint8_t *jit_gen_tlb_stub(struct jbuf *b, int size, bool write,
+				bool code)
 {
 	const uint8_t *start = b->p;
 	uint8_t *miss[2];
-	int nmiss = gen_tlb_lookup(b, size, write, false, miss);
+	int nmiss = gen_tlb_lookup(b, size, write, code, false, miss);
 
 	jb8(b, 0xc3);						/* ret */
 	for (int i = 0; i < nmiss; i++)
@@ -93,18 +99,35 @@ void jit_gen_save(struct jgen *g)
  */
 void jit_gen_tlb(struct jgen *g, int size, bool write)
 {
-	uint8_t *miss[2];
+	uint8_t *miss[2], *tlb, *done = NULL;
 	int n;
+
+	int kind = write ? (g->tracked ? JIT_TLB_STORE : JIT_TLB_STORE_CODE) :
+			   JIT_TLB_LOAD;
 
 	jit_gen_save(g);
 	if (!g->user && !g->loops && (g->start >> 47)) {	/* high half */
-		j_call(&g->b, g->env->tlb[write][DC_SIZE_SLOT(size)]);
+		j_call(&g->b, g->env->tlb[kind][DC_SIZE_SLOT(size)]);
 		jit_miss_if(g, 4);					/* je */
 		return;
 	}
-	n = gen_tlb_lookup(&g->b, size, write, g->user, miss);
+	/* a read of boot code: the read window first (read_window.c) */
+	if (!write && !g->user && !(g->start >> 47)) {
+		struct jbuf *b = &g->b;
+
+		j_mov_mr(b, 8, jreg(HRCX), HRDI);
+		j_alu_rm(b, 8, 5, HRCX, jmem(HRBX, OFF(win_lo)));	/* sub */
+		j_alu_rm(b, 8, 7, HRCX, jmem(HRBX, OFF(win_size)));	/* cmp */
+		tlb = j_jcc(b, 3);					/* jae */
+		j_alu_rm(b, 8, 0, HRCX, jmem(HRBX, OFF(win_hva)));	/* add */
+		done = j_jmp(b);
+		j_patch(tlb, b->p);
+	}
+	n = gen_tlb_lookup(&g->b, size, write, !g->tracked, g->user, miss);
 	for (int i = 0; i < n; i++)
 		jit_add_exit(g, miss[i], X_MISS, g->rip, g->idx);
+	if (done)
+		j_patch(done, g->b.p);
 }
 
 /*

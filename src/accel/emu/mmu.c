@@ -16,17 +16,9 @@
 #include "accel/emu/code_track.h"
 #include "accel/emu/cpu.h"
 #include "accel/emu/dirty.h"
+#include "accel/emu/pte.h"
+#include "accel/emu/read_window.h"
 #include "vmm/vm.h"
-
-#define PTE_P	(1ULL << 0)
-#define PTE_W	(1ULL << 1)
-#define PTE_U	(1ULL << 2)
-#define PTE_A	(1ULL << 5)
-#define PTE_D	(1ULL << 6)
-#define PTE_PS	(1ULL << 7)
-#define PTE_G	(1ULL << 8)
-#define PTE_NX	(1ULL << 63)
-#define PTE_ADDR 0x000ffffffffff000ULL
 
 #define PF_P	(1u << 0)
 #define PF_W	(1u << 1)
@@ -82,6 +74,7 @@ void tlb_flush(struct emu_cpu *cpu, bool global)
 	cpu->fetch_vpn = ~0ULL;
 	cpu->ip_end = NULL;
 	cpu->tlb_gen++;
+	read_window_drop(cpu);
 }
 
 /*
@@ -112,6 +105,9 @@ void tlb_flush_page(struct emu_cpu *cpu, uint64_t lin)
 	cpu->fetch_vpn = ~0ULL;
 	cpu->ip_end = NULL;
 	cpu->tlb_gen++;
+	if (cpu->win_size &&
+	    lin - cpu->win_lo < cpu->win_size + READ_WINDOW_SLACK)
+		read_window_drop(cpu);
 }
 
 static uint64_t *pte_ptr(struct emu_cpu *cpu, uint64_t gpa)
@@ -126,7 +122,7 @@ static _Noreturn void page_fault(struct emu_cpu *cpu, uint64_t lin,
 	cpu_raise(cpu, EXC_PF, err);
 }
 
-static void set_bits(struct emu_cpu *cpu, uint64_t *pte, uint64_t bits)
+void pte_set_bits(struct emu_cpu *cpu, uint64_t *pte, uint64_t bits)
 {
 	if ((__atomic_load_n(pte, __ATOMIC_RELAXED) & bits) != bits) {
 		__atomic_fetch_or(pte, bits, __ATOMIC_RELAXED);
@@ -170,7 +166,12 @@ static struct tlb_entry *tlb_fill(struct emu_cpu *cpu, uint64_t lin,
 	uint32_t perm;
 	uint8_t *hva;
 
-	if (!(cpu->cr0 & X86_CR0_PG)) {
+	if (acc == ACC_R && !user && cpu->win_size &&
+	    lin - cpu->win_lo < cpu->win_size + READ_WINDOW_SLACK) {
+		/* what translated code reads there without the TLB */
+		gpa = lin & ~0xfffULL;
+		perm = TLB_R | TLB_LARGE;
+	} else if (!(cpu->cr0 & X86_CR0_PG)) {
 		gpa = lin & ~0xfffULL;
 		perm = TLB_R | TLB_W | TLB_X | TLB_UR | TLB_UW | TLB_UX;
 	} else if (cpu->cr4 & X86_CR4_PAE) {
@@ -250,17 +251,20 @@ static struct tlb_entry *tlb_fill(struct emu_cpu *cpu, uint64_t lin,
 		}
 		for (int l = top; l > level; l--)
 			if (ptes[l] && (cpu->lma || l != 2))
-				set_bits(cpu, ptes[l], PTE_A);
+				pte_set_bits(cpu, ptes[l], PTE_A);
 		if (acc == ACC_W || (ent & PTE_D)) {
-			set_bits(cpu, p, PTE_A | PTE_D);
+			pte_set_bits(cpu, p, PTE_A | PTE_D);
 		} else {
-			set_bits(cpu, p, PTE_A);
+			pte_set_bits(cpu, p, PTE_A);
 			perm &= ~(TLB_W | TLB_UW);
 		}
 		if ((ent & PTE_G) && (cpu->cr4 & CR4_PGE))
 			perm |= TLB_GLOBAL;
 		if (big)
 			perm |= TLB_LARGE;
+		if (big && acc == ACC_R && !user && cpu->lma &&
+		    gpa == (lin & ~0xfffULL))
+			read_window_try(cpu, lin);
 	} else {
 		/* 32-bit two-level paging */
 		uint32_t err = (acc == ACC_W ? PF_W : 0) | (user ? PF_U : 0);
