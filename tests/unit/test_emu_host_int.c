@@ -1,0 +1,766 @@
+// SPDX-License-Identifier: MIT
+/*
+ * emu CPU: the integer instructions against this x86-64 host. Each form
+ * runs from random states (fixed seed; operands with edge values: 0, -1,
+ * sign bits, small counts) natively and in the interpreter (general
+ * decoder, decode cache) and the translator (emu_vs_host_cpu.h): the
+ * registers, the flags the SDM defines, the memory area and any #DE must
+ * be the host's. What the SDM leaves undefined (per instruction, per
+ * count) is not compared; where the host (an AMD CPU, with BMI1) decodes
+ * a form otherwise than the CPU emu describes (F3 0F BC: TZCNT here, REP
+ * BSF there), the host runs the instruction ours is.
+ */
+#include "emu_vs_host_cpu.h"
+#include "test.h"
+
+#define SEED		0x2545f4914f6cdd1dULL
+#define SAMPLES		24
+
+/* What decides the undefined flags and results of a form */
+enum {
+	K_ARITH,	/* all six defined */
+	K_LOGIC,	/* AF undefined */
+	K_MUL,		/* SF ZF AF PF undefined */
+	K_DIV,		/* all undefined; #DE */
+	K_SHIFT,	/* by count: AF (c > 0), OF (c > 1), CF (c >= width) */
+	K_SAR,		/* the same but CF */
+	K_ROT,		/* ROL/ROR: OF (c > 1) */
+	K_RCX,		/* RCL/RCR: OF (c > 1) */
+	K_SHD,		/* SHLD/SHRD: AF, OF (c > 1), all past the width */
+	K_BSF,		/* ZF alone; the destination for a source of 0 */
+	K_BT,		/* CF and ZF alone */
+	K_LZCNT,	/* ZF CF */
+	K_STR,		/* string forms: pointers, a small count */
+	K_BTMEM,	/* BT with a register offset into memory */
+	K_CMPX,		/* CMPXCHG*: the accumulator often equal */
+};
+
+/* Where a shift's count comes from */
+enum { CNT_1, CNT_CL, CNT_IMM };
+
+struct icase {
+	char name[48];
+	uint8_t b[16], len;
+	uint8_t hb[16], hlen;	/* the host's bytes, when not b */
+	uint8_t imm;		/* random immediate bytes after b */
+	uint8_t kind, size, cnt;
+	int8_t dst;		/* the register written (K_BSF, K_SHD) */
+	bool mem;		/* a memory operand at [rdi] */
+};
+
+#define MAX_CASES	1500
+static struct icase cases[MAX_CASES];
+static int ncases;
+
+static uint64_t rng = SEED;
+
+static uint64_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+/* Random 64 bits, an edge value, or a small count */
+static uint64_t rnd_val(void)
+{
+	static const uint64_t edge[] = {
+		0, ~0ULL, 1, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff,
+		0x7fffffff, 0x80000000, 0xffffffff, 1ULL << 63,
+		(1ULL << 63) - 1, 0xfffffffe, 0x100,
+	};
+	uint64_t k = rnd();
+
+	switch (k & 7) {
+	case 0: case 1:
+		return edge[(k >> 3) % 16];
+	case 2:
+		return (k >> 8) % 70;
+	case 3:	/* an edge value of a width, the rest random */
+		return (rnd() & ~0xffffULL) | (uint16_t)edge[(k >> 3) % 16];
+	case 4:	/* sign-extended edge */
+		return (uint64_t)(int64_t)(int8_t)edge[(k >> 3) % 16];
+	default:
+		return rnd();
+	}
+}
+
+/*
+ * One form: [pre] [66] [REX] op [modrm]; size its operand size (a REX.W
+ * for 8); rex its R/X/B bits (0x40: a REX even without them)
+ */
+static struct icase *add(const char *name, int size, uint8_t pre, int rex,
+			 const uint8_t *op, int nop, int modrm, int imm,
+			 int kind)
+{
+	struct icase *c = &cases[ncases++];
+	int n = 0;
+
+	if (ncases > MAX_CASES)
+		abort();
+	memset(c, 0, sizeof(*c));
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	if (pre)
+		c->b[n++] = pre;
+	if (size == 2)
+		c->b[n++] = 0x66;
+	if (size == 8)
+		rex |= 0x48;
+	if (rex)
+		c->b[n++] = rex | 0x40;
+	memcpy(c->b + n, op, nop);
+	n += nop;
+	if (modrm >= 0)
+		c->b[n++] = modrm;
+	c->len = n;
+	c->imm = imm;
+	c->kind = kind;
+	c->size = size;
+	c->dst = -1;
+	c->mem = modrm >= 0 && modrm < 0xc0 && (modrm & 7) == 7 &&
+		 !(rex & 1);
+	return c;
+}
+
+#define OP(...)	(const uint8_t[]){ __VA_ARGS__ }, \
+		sizeof((const uint8_t[]){ __VA_ARGS__ })
+
+static int immsz(int size)
+{
+	return size == 8 ? 4 : size;
+}
+
+static const char *const sz_name[9] = {
+	[1] = "8", [2] = "16", [4] = "32", [8] = "64",
+};
+
+static void add_alu(void)
+{
+	static const char *const nm[8] = { "add", "or", "adc", "sbb", "and",
+					   "sub", "xor", "cmp" };
+	static const int sizes[4] = { 1, 2, 4, 8 };
+	char n[48];
+
+	for (int op = 0; op < 8; op++) {
+		int k = op == 1 || op == 4 || op == 6 ? K_LOGIC : K_ARITH;
+
+		for (int si = 0; si < 4; si++) {
+			int s = sizes[si], w = s > 1;
+			uint8_t o = op * 8 + w;
+
+			snprintf(n, sizeof(n), "%s rm%s, r", nm[op], sz_name[s]);
+			add(n, s, 0, 0, OP(o), 0xc8, 0, k);
+			snprintf(n, sizeof(n), "%s r%s, rm", nm[op], sz_name[s]);
+			add(n, s, 0, 0, OP(o + 2), 0xc1, 0, k);
+			snprintf(n, sizeof(n), "%s m%s, r", nm[op], sz_name[s]);
+			add(n, s, 0, 0, OP(o), 0x0f, 0, k);
+			snprintf(n, sizeof(n), "%s r%s, m", nm[op], sz_name[s]);
+			add(n, s, 0, 0, OP(o + 2), 0x0f, 0, k);
+			snprintf(n, sizeof(n), "%s acc%s, imm", nm[op], sz_name[s]);
+			add(n, s, 0, 0, OP(o + 4), -1, immsz(s), k);
+			snprintf(n, sizeof(n), "%s r%s, imm", nm[op], sz_name[s]);
+			add(n, s, 0, 0, OP(0x80 + w), 0xc1 | op << 3,
+			    immsz(s), k);
+			snprintf(n, sizeof(n), "%s m%s, imm", nm[op], sz_name[s]);
+			add(n, s, 0, 0, OP(0x80 + w), 0x07 | op << 3,
+			    immsz(s), k);
+			if (w) {
+				snprintf(n, sizeof(n), "%s r%s, imm8", nm[op],
+					 sz_name[s]);
+				add(n, s, 0, 0, OP(0x83), 0xc1 | op << 3, 1, k);
+				snprintf(n, sizeof(n), "%s m%s, imm8", nm[op],
+					 sz_name[s]);
+				add(n, s, 0, 0, OP(0x83), 0x07 | op << 3, 1, k);
+			}
+			snprintf(n, sizeof(n), "%s r%s, r (r9, r8)", nm[op],
+				 sz_name[s]);
+			add(n, s, 0, 5, OP(o), 0xc1, 0, k);
+			if (op != 7) {
+				snprintf(n, sizeof(n), "lock %s m%s, r", nm[op],
+					 sz_name[s]);
+				add(n, s, 0xf0, 0, OP(o), 0x0f, 0, k);
+			}
+		}
+		snprintf(n, sizeof(n), "%s ah, ch", nm[op]);
+		add(n, 1, 0, 0, OP(op * 8), 0xec, 0, k);
+		snprintf(n, sizeof(n), "%s bh, [rdi]", nm[op]);
+		add(n, 1, 0, 0, OP(op * 8 + 2), 0x3f, 0, k);
+		snprintf(n, sizeof(n), "%s dil, sil", nm[op]);
+		add(n, 1, 0, 0x40, OP(op * 8), 0xf7, 0, k);
+	}
+}
+
+static void add_unary(void)
+{
+	static const char *const nm[8] = { "test", NULL, "not", "neg", "mul",
+					   "imul", "div", "idiv" };
+	static const int kind[8] = { K_LOGIC, 0, K_ARITH, K_ARITH, K_MUL,
+				     K_MUL, K_DIV, K_DIV };
+	static const int sizes[4] = { 1, 2, 4, 8 };
+	char n[48];
+
+	for (int sub = 0; sub < 8; sub++) {
+		if (!nm[sub])
+			continue;
+		for (int si = 0; si < 4; si++) {
+			int s = sizes[si], w = s > 1;
+			int imm = sub ? 0 : immsz(s);
+
+			snprintf(n, sizeof(n), "%s r%s", nm[sub], sz_name[s]);
+			add(n, s, 0, 0, OP(0xf6 + w), 0xc1 | sub << 3, imm,
+			    kind[sub]);
+			snprintf(n, sizeof(n), "%s m%s", nm[sub], sz_name[s]);
+			add(n, s, 0, 0, OP(0xf6 + w), 0x07 | sub << 3, imm,
+			    kind[sub]);
+			if (sub == 2 || sub == 3) {
+				snprintf(n, sizeof(n), "lock %s m%s", nm[sub],
+					 sz_name[s]);
+				add(n, s, 0xf0, 0, OP(0xf6 + w),
+				    0x07 | sub << 3, 0, kind[sub]);
+			}
+			if (sub == 0) {
+				snprintf(n, sizeof(n), "test r%s, r", sz_name[s]);
+				add(n, s, 0, 0, OP(0x84 + w), 0xc8, 0, K_LOGIC);
+				snprintf(n, sizeof(n), "test m%s, r", sz_name[s]);
+				add(n, s, 0, 0, OP(0x84 + w), 0x0f, 0, K_LOGIC);
+				snprintf(n, sizeof(n), "test acc%s, imm",
+					 sz_name[s]);
+				add(n, s, 0, 0, OP(0xa8 + w), -1, immsz(s),
+				    K_LOGIC);
+			}
+			for (int d = 0; d < 2 && sub == 0; d++) {
+				const char *in = d ? "dec" : "inc";
+
+				snprintf(n, sizeof(n), "%s r%s", in, sz_name[s]);
+				add(n, s, 0, 0, OP(0xfe + w), 0xc1 | d << 3, 0,
+				    K_ARITH);
+				snprintf(n, sizeof(n), "%s m%s", in, sz_name[s]);
+				add(n, s, 0, 0, OP(0xfe + w), 0x07 | d << 3, 0,
+				    K_ARITH);
+				snprintf(n, sizeof(n), "lock %s m%s", in,
+					 sz_name[s]);
+				add(n, s, 0xf0, 0, OP(0xfe + w), 0x07 | d << 3,
+				    0, K_ARITH);
+			}
+		}
+	}
+	add("inc ah", 1, 0, 0, OP(0xfe), 0xc4, 0, K_ARITH);
+	add("dec r13", 8, 0, 1, OP(0xff), 0xcd, 0, K_ARITH);
+	add("mul ah", 1, 0, 0, OP(0xf6), 0xe4, 0, K_MUL);
+	add("idiv bh", 1, 0, 0, OP(0xf6), 0xff, 0, K_DIV);
+	add("div r10", 8, 0, 1, OP(0xf7), 0xf2, 0, K_DIV);
+}
+
+static void add_shifts(void)
+{
+	static const char *const nm[8] = { "rol", "ror", "rcl", "rcr", "shl",
+					   "shr", NULL, "sar" };
+	static const int kind[8] = { K_ROT, K_ROT, K_RCX, K_RCX, K_SHIFT,
+				     K_SHIFT, 0, K_SAR };
+	static const int sizes[4] = { 1, 2, 4, 8 };
+	static const char *const how[3] = { "1", "cl", "imm" };
+	char n[48];
+
+	for (int sub = 0; sub < 8; sub++) {
+		if (!nm[sub])
+			continue;
+		for (int si = 0; si < 4; si++) {
+			int s = sizes[si], w = s > 1;
+
+			for (int c = 0; c < 3; c++) {
+				uint8_t o = c == CNT_1 ? 0xd0 : c == CNT_CL ?
+					    0xd2 : 0xc0;
+
+				for (int m = 0; m < 2; m++) {
+					struct icase *k;
+
+					snprintf(n, sizeof(n), "%s %s%s, %s",
+						 nm[sub], m ? "m" : "r",
+						 sz_name[s], how[c]);
+					k = add(n, s, 0, 0, OP(o + w),
+						(m ? 0x07 : 0xc0) | sub << 3,
+						c == CNT_IMM, kind[sub]);
+					k->cnt = c;
+				}
+			}
+		}
+	}
+	for (int si = 1; si < 4; si++) {
+		int s = sizes[si];
+
+		for (int op = 0; op < 4; op++) {
+			uint8_t o = (op & 2 ? 0xac : 0xa4) + (op & 1);
+
+			for (int m = 0; m < 2; m++) {
+				struct icase *k;
+
+				snprintf(n, sizeof(n), "%s %s%s, r, %s",
+					 op & 2 ? "shrd" : "shld",
+					 m ? "m" : "r", sz_name[s],
+					 op & 1 ? "cl" : "imm");
+				k = add(n, s, 0, 0, OP(0x0f, o),
+					m ? 0x0f : 0xc8, !(op & 1), K_SHD);
+				k->cnt = op & 1 ? CNT_CL : CNT_IMM;
+				k->dst = 0;
+			}
+		}
+	}
+}
+
+static void add_mul_bits(void)
+{
+	static const int sizes[3] = { 2, 4, 8 };
+	char n[48];
+
+	for (int si = 0; si < 3; si++) {
+		int s = sizes[si];
+		struct icase *k;
+
+		for (int m = 0; m < 2; m++) {
+			const char *r = m ? "m" : "r";
+			int rm = m ? 0x0f : 0xc8;
+
+			snprintf(n, sizeof(n), "imul r%s, %s", sz_name[s], r);
+			add(n, s, 0, 0, OP(0x0f, 0xaf), rm, 0, K_MUL);
+			snprintf(n, sizeof(n), "imul r%s, %s, imm8", sz_name[s], r);
+			add(n, s, 0, 0, OP(0x6b), rm, 1, K_MUL);
+			snprintf(n, sizeof(n), "imul r%s, %s, imm", sz_name[s], r);
+			add(n, s, 0, 0, OP(0x69), rm, immsz(s), K_MUL);
+			snprintf(n, sizeof(n), "bsf r%s, %s", sz_name[s], r);
+			add(n, s, 0, 0, OP(0x0f, 0xbc), rm, 0, K_BSF)->dst = 1;
+			snprintf(n, sizeof(n), "bsr r%s, %s", sz_name[s], r);
+			add(n, s, 0, 0, OP(0x0f, 0xbd), rm, 0, K_BSF)->dst = 1;
+			/* no BMI1 here: F3 0F BC is REP BSF, not TZCNT */
+			snprintf(n, sizeof(n), "rep bsf r%s, %s", sz_name[s], r);
+			k = add(n, s, 0xf3, 0, OP(0x0f, 0xbc), rm, 0, K_BSF);
+			k->dst = 1;
+			memcpy(k->hb, k->b + 1, k->len - 1);
+			k->hlen = k->len - 1;
+			snprintf(n, sizeof(n), "lzcnt r%s, %s", sz_name[s], r);
+			add(n, s, 0xf3, 0, OP(0x0f, 0xbd), rm, 0, K_LZCNT);
+			snprintf(n, sizeof(n), "popcnt r%s, %s", sz_name[s], r);
+			add(n, s, 0xf3, 0, OP(0x0f, 0xb8), rm, 0, K_ARITH);
+		}
+		for (int op = 0; op < 4; op++) {
+			static const char *const bn[4] = { "bt", "bts", "btr",
+							   "btc" };
+			static const uint8_t bo[4] = { 0xa3, 0xab, 0xb3, 0xbb };
+
+			snprintf(n, sizeof(n), "%s r%s, r", bn[op], sz_name[s]);
+			add(n, s, 0, 0, OP(0x0f, bo[op]), 0xc8, 0, K_BT);
+			snprintf(n, sizeof(n), "%s m%s, r", bn[op], sz_name[s]);
+			add(n, s, 0, 0, OP(0x0f, bo[op]), 0x0f, 0, K_BTMEM);
+			snprintf(n, sizeof(n), "%s r%s, imm", bn[op], sz_name[s]);
+			add(n, s, 0, 0, OP(0x0f, 0xba), 0xe0 | op << 3 | 1, 1,
+			    K_BT);
+			snprintf(n, sizeof(n), "%s m%s, imm", bn[op], sz_name[s]);
+			add(n, s, 0, 0, OP(0x0f, 0xba), 0x27 | op << 3, 1,
+			    K_BT);
+			if (op) {
+				snprintf(n, sizeof(n), "lock %s m%s, r", bn[op],
+					 sz_name[s]);
+				add(n, s, 0xf0, 0, OP(0x0f, bo[op]), 0x0f, 0,
+				    K_BTMEM);
+				snprintf(n, sizeof(n), "lock %s m%s, imm",
+					 bn[op], sz_name[s]);
+				add(n, s, 0xf0, 0, OP(0x0f, 0xba),
+				    0x27 | op << 3, 1, K_BT);
+			}
+		}
+	}
+}
+
+static void add_moves(void)
+{
+	static const int sizes[4] = { 1, 2, 4, 8 };
+	char n[48];
+
+	for (int si = 0; si < 4; si++) {
+		int s = sizes[si], w = s > 1;
+
+		for (int m = 0; m < 2; m++) {
+			const char *r = m ? "m" : "r";
+			int rm = m ? 0x0f : 0xc8;
+
+			snprintf(n, sizeof(n), "cmpxchg %s%s, r", r, sz_name[s]);
+			add(n, s, 0, 0, OP(0x0f, 0xb0 + w), m ? 0x0f : 0xca, 0,
+			    K_CMPX);
+			snprintf(n, sizeof(n), "xadd %s%s, r", r, sz_name[s]);
+			add(n, s, 0, 0, OP(0x0f, 0xc0 + w), rm, 0, K_ARITH);
+			snprintf(n, sizeof(n), "xchg %s%s, r", r, sz_name[s]);
+			add(n, s, 0, 0, OP(0x86 + w), rm, 0, K_ARITH);
+		}
+		snprintf(n, sizeof(n), "lock cmpxchg m%s, r", sz_name[s]);
+		add(n, s, 0xf0, 0, OP(0x0f, 0xb0 + w), 0x0f, 0, K_CMPX);
+		snprintf(n, sizeof(n), "lock xadd m%s, r", sz_name[s]);
+		add(n, s, 0xf0, 0, OP(0x0f, 0xc0 + w), 0x0f, 0, K_ARITH);
+		if (w) {
+			snprintf(n, sizeof(n), "xchg acc%s, rcx", sz_name[s]);
+			add(n, s, 0, 0, OP(0x91), -1, 0, K_ARITH);
+			snprintf(n, sizeof(n), "xchg acc%s, r9", sz_name[s]);
+			add(n, s, 0, 1, OP(0x91), -1, 0, K_ARITH);
+			snprintf(n, sizeof(n), "movsx r%s, rm8", sz_name[s]);
+			add(n, s, 0, 0, OP(0x0f, 0xbe), 0xc8, 0, K_ARITH);
+			snprintf(n, sizeof(n), "movsx r%s, m8", sz_name[s]);
+			add(n, s, 0, 0, OP(0x0f, 0xbe), 0x0f, 0, K_ARITH);
+			if (s < 8) {	/* with REX.W: SPL, DIL */
+				snprintf(n, sizeof(n), "movsx r%s, ah", sz_name[s]);
+				add(n, s, 0, 0, OP(0x0f, 0xbe), 0xcc, 0, K_ARITH);
+			}
+			snprintf(n, sizeof(n), "movzx r%s, rm8", sz_name[s]);
+			add(n, s, 0, 0, OP(0x0f, 0xb6), 0xc8, 0, K_ARITH);
+			snprintf(n, sizeof(n), "movzx r%s, m8", sz_name[s]);
+			add(n, s, 0, 0, OP(0x0f, 0xb6), 0x0f, 0, K_ARITH);
+			if (s < 8) {	/* with REX.W: SPL, DIL */
+				snprintf(n, sizeof(n), "movzx r%s, bh", sz_name[s]);
+				add(n, s, 0, 0, OP(0x0f, 0xb6), 0xcf, 0, K_ARITH);
+			}
+			snprintf(n, sizeof(n), "movsx r%s, rm16", sz_name[s]);
+			add(n, s, 0, 0, OP(0x0f, 0xbf), 0xc8, 0, K_ARITH);
+			snprintf(n, sizeof(n), "movsx r%s, m16", sz_name[s]);
+			add(n, s, 0, 0, OP(0x0f, 0xbf), 0x0f, 0, K_ARITH);
+			snprintf(n, sizeof(n), "movzx r%s, rm16", sz_name[s]);
+			add(n, s, 0, 0, OP(0x0f, 0xb7), 0xc8, 0, K_ARITH);
+			snprintf(n, sizeof(n), "movzx r%s, m16", sz_name[s]);
+			add(n, s, 0, 0, OP(0x0f, 0xb7), 0x0f, 0, K_ARITH);
+		}
+	}
+	add("cmpxchg8b m64", 4, 0, 0, OP(0x0f, 0xc7), 0x0f, 0, K_CMPX);
+	add("lock cmpxchg8b m64", 4, 0xf0, 0, OP(0x0f, 0xc7), 0x0f, 0, K_CMPX);
+	add("cmpxchg16b m128", 8, 0, 0, OP(0x0f, 0xc7), 0x0f, 0, K_CMPX);
+	add("lock cmpxchg16b m128", 8, 0xf0, 0, OP(0x0f, 0xc7), 0x0f, 0,
+	    K_CMPX);
+	add("cmpxchg ah, ch", 1, 0, 0, OP(0x0f, 0xb0), 0xec, 0, K_CMPX);
+	add("xadd ah, ch", 1, 0, 0, OP(0x0f, 0xc0), 0xec, 0, K_ARITH);
+	add("xchg ah, ch", 1, 0, 0, OP(0x86), 0xec, 0, K_ARITH);
+	add("cbw", 2, 0, 0, OP(0x98), -1, 0, K_ARITH);
+	add("cwde", 4, 0, 0, OP(0x98), -1, 0, K_ARITH);
+	add("cdqe", 8, 0, 0, OP(0x98), -1, 0, K_ARITH);
+	add("cwd", 2, 0, 0, OP(0x99), -1, 0, K_ARITH);
+	add("cdq", 4, 0, 0, OP(0x99), -1, 0, K_ARITH);
+	add("cqo", 8, 0, 0, OP(0x99), -1, 0, K_ARITH);
+	add("movsxd r64, r32", 8, 0, 0, OP(0x63), 0xc8, 0, K_ARITH);
+	add("movsxd r64, m32", 8, 0, 0, OP(0x63), 0x0f, 0, K_ARITH);
+	add("movsxd r32, r32", 4, 0, 0, OP(0x63), 0xc8, 0, K_ARITH);
+	add("bswap eax", 4, 0, 0, OP(0x0f, 0xc8), -1, 0, K_ARITH);
+	add("bswap rcx", 8, 0, 0, OP(0x0f, 0xc9), -1, 0, K_ARITH);
+	add("bswap r11d", 4, 0, 1, OP(0x0f, 0xcb), -1, 0, K_ARITH);
+	add("bswap r12", 8, 0, 1, OP(0x0f, 0xcc), -1, 0, K_ARITH);
+	add("lahf", 4, 0, 0, OP(0x9f), -1, 0, K_ARITH);
+	add("sahf", 4, 0, 0, OP(0x9e), -1, 0, K_ARITH);
+	add("cmc", 4, 0, 0, OP(0xf5), -1, 0, K_ARITH);
+	add("clc", 4, 0, 0, OP(0xf8), -1, 0, K_ARITH);
+	add("stc", 4, 0, 0, OP(0xf9), -1, 0, K_ARITH);
+	add("cld", 4, 0, 0, OP(0xfc), -1, 0, K_ARITH);
+	add("std; movsb; cld", 4, 0, 0, OP(0xfd, 0xa4, 0xfc), -1, 0, K_STR);
+	add("movnti m32, r", 4, 0, 0, OP(0x0f, 0xc3), 0x0f, 0, K_ARITH);
+	add("movnti m64, r", 8, 0, 0, OP(0x0f, 0xc3), 0x0f, 0, K_ARITH);
+}
+
+static void add_cond(void)
+{
+	char n[48];
+
+	for (int cc = 0; cc < 16; cc++) {
+		snprintf(n, sizeof(n), "set%x al", cc);
+		add(n, 1, 0, 0, OP(0x0f, 0x90 + cc), 0xc0, 0, K_ARITH);
+		snprintf(n, sizeof(n), "set%x m8", cc);
+		add(n, 1, 0, 0, OP(0x0f, 0x90 + cc), 0x07, 0, K_ARITH);
+		snprintf(n, sizeof(n), "set%x ah", cc);
+		add(n, 1, 0, 0, OP(0x0f, 0x90 + cc), 0xc4, 0, K_ARITH);
+		snprintf(n, sizeof(n), "cmov%x r16, r", cc);
+		add(n, 2, 0, 0, OP(0x0f, 0x40 + cc), 0xc1, 0, K_ARITH);
+		snprintf(n, sizeof(n), "cmov%x r32, r", cc);
+		add(n, 4, 0, 0, OP(0x0f, 0x40 + cc), 0xc1, 0, K_ARITH);
+		snprintf(n, sizeof(n), "cmov%x r64, r", cc);
+		add(n, 8, 0, 0, OP(0x0f, 0x40 + cc), 0xc1, 0, K_ARITH);
+		snprintf(n, sizeof(n), "cmov%x r32, m", cc);
+		add(n, 4, 0, 0, OP(0x0f, 0x40 + cc), 0x07, 0, K_ARITH);
+		snprintf(n, sizeof(n), "cmov%x r64, m", cc);
+		add(n, 8, 0, 0, OP(0x0f, 0x40 + cc), 0x07, 0, K_ARITH);
+		/* jcc over mov al, 1 */
+		snprintf(n, sizeof(n), "j%x rel8", cc);
+		add(n, 4, 0, 0, OP(0x70 + cc, 2, 0xb0, 1), -1, 0, K_ARITH);
+		snprintf(n, sizeof(n), "j%x rel32", cc);
+		add(n, 4, 0, 0, OP(0x0f, 0x80 + cc, 2, 0, 0, 0, 0xb0, 1), -1,
+		    0, K_ARITH);
+	}
+	add("loop", 4, 0, 0, OP(0xe2, 2, 0xb0, 1), -1, 0, K_ARITH);
+	add("loope", 4, 0, 0, OP(0xe1, 2, 0xb0, 1), -1, 0, K_ARITH);
+	add("loopne", 4, 0, 0, OP(0xe0, 2, 0xb0, 1), -1, 0, K_ARITH);
+	add("jrcxz", 4, 0, 0, OP(0xe3, 2, 0xb0, 1), -1, 0, K_ARITH);
+	add("jecxz", 4, 0, 0, OP(0x67, 0xe3, 2, 0xb0, 1), -1, 0, K_ARITH);
+}
+
+static void add_strings(void)
+{
+	static const char *const nm[5] = { "movs", "cmps", "stos", "lods",
+					   "scas" };
+	static const uint8_t op[5] = { 0xa4, 0xa6, 0xaa, 0xac, 0xae };
+	static const int sizes[4] = { 1, 2, 4, 8 };
+	char n[48];
+
+	for (int i = 0; i < 5; i++)
+		for (int si = 0; si < 4; si++) {
+			int s = sizes[si], w = s > 1;
+
+			for (int p = 0; p < 3; p++) {
+				static const uint8_t pre[3] = { 0, 0xf3, 0xf2 };
+				static const char *const pn[3] = { "",
+					"rep ", "repne " };
+
+				if (p == 2 && i != 1 && i != 4)
+					continue;
+				snprintf(n, sizeof(n), "%s%s%s", pn[p], nm[i],
+					 sz_name[s]);
+				add(n, s, pre[p], 0, OP(op[i] + w), -1, 0,
+				    K_STR);
+			}
+		}
+}
+
+/* The masked count of a shift-like form */
+static unsigned shift_count(const struct icase *c, const uint8_t *insn,
+			    size_t len, const uint8_t *in)
+{
+	unsigned v = c->cnt == CNT_1 ? 1 : c->cnt == CNT_CL ?
+		     in[HX_GPR + 8] : insn[len - 1];
+
+	return v & (c->size == 8 ? 63 : 31);
+}
+
+/* What the SDM leaves undefined in the form's run on in (host: after) */
+static void mask_of(const struct icase *c, const uint8_t *insn, size_t len,
+		    const uint8_t *in, const uint8_t *host,
+		    struct hx_mask *m)
+{
+	unsigned w = c->size * 8, n;
+	uint64_t fl;
+
+	memset(m, 0, sizeof(*m));
+	m->flags = HX_FLAGS;
+	memcpy(&fl, host + HX_FL_OUT, 8);
+	switch (c->kind) {
+	case K_LOGIC:
+		m->flags &= ~FL_AF;
+		break;
+	case K_MUL:
+		m->flags &= ~(FL_SF | FL_ZF | FL_AF | FL_PF);
+		break;
+	case K_DIV:
+		m->flags &= ~(FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF);
+		break;
+	case K_SHIFT:
+	case K_SAR:
+	case K_ROT:
+	case K_RCX:
+		n = shift_count(c, insn, len, in);
+		if (n && c->kind != K_ROT && c->kind != K_RCX)
+			m->flags &= ~FL_AF;
+		if (n > 1)
+			m->flags &= ~FL_OF;
+		if (n >= w && c->kind == K_SHIFT)
+			m->flags &= ~FL_CF;
+		break;
+	case K_SHD:
+		n = shift_count(c, insn, len, in);
+		if (n)
+			m->flags &= ~FL_AF;
+		if (n > 1)
+			m->flags &= ~FL_OF;
+		if (n > w) {
+			m->flags &= ~(FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF |
+				      FL_OF);
+			if (c->mem)
+				m->mem = c->size;
+			else
+				m->gpr |= 1 << c->dst;
+		}
+		break;
+	case K_BSF:
+		m->flags &= ~(FL_CF | FL_PF | FL_AF | FL_SF | FL_OF);
+		if (fl & FL_ZF)
+			m->gpr |= 1 << c->dst;
+		break;
+	case K_BT:
+	case K_BTMEM:
+		m->flags &= ~(FL_PF | FL_AF | FL_SF | FL_OF);
+		break;
+	case K_LZCNT:
+		m->flags &= ~(FL_PF | FL_AF | FL_SF | FL_OF);
+		break;
+	}
+}
+
+/* The case's input state (an offset block) and its pointer registers */
+static uint16_t make_state(const struct icase *c, uint8_t *s)
+{
+	uint64_t g[16], fl;
+	uint16_t ptr = 0;
+	uint32_t mxcsr = 0x1f80;
+
+	memset(s, 0, HX_BLOCK);
+	memcpy(s + 24, &mxcsr, 4);
+	memcpy(s + HX_MXCSR, &mxcsr, 4);
+	s[0] = 0x7f;	/* FCW 037FH */
+	s[1] = 0x03;
+	for (int i = 0; i < 16; i++)
+		g[i] = rnd_val();
+	for (int i = 0; i < 32 * 8; i += 8) {
+		uint64_t v = rnd();
+
+		memcpy(s + 160 + i, &v, 8);
+	}
+	for (int i = 0; i < HX_MEM_LEN; i += 8) {
+		uint64_t v = rnd_val();
+
+		memcpy(s + HX_MEM + i, &v, 8);
+	}
+	fl = 2 | (rnd() & (HX_FLAGS & ~FL_DF));
+	if (c->mem) {
+		g[R_DI] = HX_MEM_LEN / 2;
+		ptr |= 1 << R_DI;
+	}
+	if (c->cnt == CNT_CL && rnd() & 3)
+		g[R_CX] = (g[R_CX] & ~0xffULL) | rnd() % 70;
+	switch (c->kind) {
+	case K_DIV:	/* mostly a quotient that fits */
+		switch (rnd() & 3) {
+		case 0:
+			g[R_DX] = 0;
+			g[R_AX] &= ~0xff00ULL;
+			break;
+		case 1:
+			g[R_DX] = (int64_t)g[R_AX] < 0 ? ~0ULL : 0;
+			if (c->size == 1)
+				g[R_AX] = (uint16_t)(int8_t)g[R_AX] |
+					  (g[R_AX] & ~0xffffULL);
+			break;
+		case 2:
+			g[R_DX] = rnd() & 0xff;
+			break;
+		}
+		break;
+	case K_BTMEM:	/* a bit offset within the area */
+		g[R_CX] = (uint64_t)((int64_t)(rnd() % 3200) - 1600);
+		if (c->size == 2)
+			g[R_CX] = (g[R_CX] & 0xffff) | (rnd() << 16);
+		break;
+	case K_CMPX:
+		if (rnd() & 1) {
+			memcpy(&g[R_AX], s + HX_MEM + HX_MEM_LEN / 2, 8);
+			memcpy(&g[R_DX], s + HX_MEM + HX_MEM_LEN / 2 + 8, 8);
+			if (c->size == 4)
+				memcpy(&g[R_DX], s + HX_MEM + HX_MEM_LEN / 2 + 4,
+				       4);
+			if (!c->mem)	/* cmpxchg edx, ecx */
+				g[R_AX] = g[R_DX];
+			if (!c->mem && c->size == 1)	/* cmpxchg ah, ch */
+				g[R_AX] = (g[R_AX] & ~0xffULL) |
+					  (uint8_t)(g[R_AX] >> 8);
+		}
+		break;
+	case K_STR:
+		fl |= rnd() & FL_DF;
+		g[R_SI] = 160 + rnd() % 190;
+		g[R_DI] = 160 + rnd() % 190;
+		g[R_CX] = rnd() % 20;
+		ptr |= 1 << R_SI | 1 << R_DI;
+		if (rnd() & 1) {	/* equal strings, but for a byte or not */
+			int d = fl & FL_DF ? 152 : 0;
+
+			memmove(s + HX_MEM + g[R_DI] - d,
+				s + HX_MEM + g[R_SI] - d, 160);
+			if (rnd() & 1)
+				s[HX_MEM + g[R_DI] - d + rnd() % 160] ^= 1;
+		}
+		if (rnd() & 1) {	/* SCAS finds it */
+			int64_t at = (rnd() % 8) * c->size;
+
+			memcpy(&g[R_AX], s + HX_MEM + g[R_DI] +
+			       (fl & FL_DF ? -at : at), 8);
+		}
+		break;
+	}
+	memcpy(s + HX_GPR, g, sizeof(g));
+	memcpy(s + HX_FL, &fl, 8);
+	return ptr;
+}
+
+static void test_int_against_host(void)
+{
+	struct hx *h = hx_new(SEED);
+	static uint8_t in[HX_BLOCK] __attribute__((aligned(16)));
+	int cases_translated = 0;
+
+	if (!h) {
+		SKIP("no executable memory for the host's runs");
+		return;
+	}
+	add_alu();
+	add_unary();
+	add_shifts();
+	add_mul_bits();
+	add_moves();
+	add_cond();
+	add_strings();
+	for (int k = 0; k < ncases; k++) {
+		const struct icase *c = &cases[k];
+		bool tr = false;
+
+		hx_next_form(h);
+
+		for (int s = 0; s < SAMPLES; s++) {
+			uint8_t insn[24], hinsn[24];
+			size_t len = c->len + c->imm, hlen;
+			uint16_t ptr = make_state(c, in);
+			struct hx_mask m;
+			int vec;
+
+			memcpy(insn, c->b, c->len);
+			for (int i = 0; i < c->imm; i++)
+				insn[c->len + i] = i == 0 && rnd() & 1 ?
+						   rnd() % 70 : rnd();
+			hlen = len;
+			memcpy(hinsn, insn, len);
+			if (c->hlen) {
+				memcpy(hinsn, c->hb, c->hlen);
+				memcpy(hinsn + c->hlen, insn + c->len, c->imm);
+				hlen = c->hlen + c->imm;
+			}
+			/* the masks need the host's result: run it first */
+			memset(&m, 0, sizeof(m));
+			m.flags = HX_FLAGS;
+			{
+				static uint8_t probe[HX_BLOCK];
+				uint8_t *host = hx_host_block;
+
+				hx_make_code(h->host_code, hinsn, hlen, 0xc3);
+				hx_place(host, in, ptr,
+					 (uint64_t)(uintptr_t)(host + HX_MEM));
+				vec = hx_host_run(h->host_code, host);
+				memcpy(probe, host, HX_BLOCK);
+				mask_of(c, insn, len, in, probe, &m);
+			}
+			hx_check2(h, c->name, insn, len, hinsn, hlen, in, ptr,
+				  &m, s, &vec);
+			if (!tr && s < 4 && vec < 0)
+				tr = hx_translated(h, insn, len, in, ptr);
+		}
+		cases_translated += tr;
+		if (getenv("HX_VERBOSE"))
+			printf("  %-28s %s\n", c->name,
+			       tr ? "translated" : "");
+	}
+	printf("  %d forms, %d runs (%d translated forms), %d differ\n",
+	       ncases, h->runs, cases_translated, h->fails);
+	CHECK_EQ(h->fails, 0);
+	hx_free(h);
+}
+
+int main(void)
+{
+	RUN(test_int_against_host);
+	return test_summary();
+}
