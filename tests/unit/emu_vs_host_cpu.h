@@ -25,7 +25,8 @@
  *
  * A failure prints the form, its bytes, the seed and sample, the way that
  * differed and the input registers (the first 12; HX_ALL=1: all of them);
- * HX_VERBOSE=1 lists the forms and which of them the translator ran.
+ * HX_VERBOSE=1 lists the forms and which of them the translator ran;
+ * HX_SAMPLES=n runs n random states a form.
  */
 #ifndef CVISOR_TEST_EMU_VS_HOST_CPU_H
 #define CVISOR_TEST_EMU_VS_HOST_CPU_H
@@ -71,11 +72,20 @@ struct hx {
 	struct emu_test *t[HX_WAYS];
 	uint8_t *host_code;		/* executable */
 	uint64_t code_at;		/* the guest's code: hx_next_form */
+	uint8_t out[HX_WAYS][HX_BLOCK];	/* each way's last state block */
 	int fails;			/* runs that differed */
 	int runs;
 	uint64_t seed;			/* printed with a failure */
 	struct sigaction old[3];
 };
+
+/* Random states a form (HX_SAMPLES=n: n instead, for a longer run) */
+static inline int hx_samples(int n)
+{
+	const char *s = getenv("HX_SAMPLES");
+
+	return s && atoi(s) > 0 ? atoi(s) : n;
+}
 
 /* The host block: 64-byte aligned, outside the stack */
 static uint8_t hx_host_block[HX_BLOCK] __attribute__((aligned(64)));
@@ -418,7 +428,7 @@ static void hx_check2(struct hx *h, const char *name, const uint8_t *insn,
 		      const uint8_t *in, uint16_t ptr,
 		      const struct hx_mask *m, int sample, int *vec)
 {
-	static uint8_t code[1024], out[HX_BLOCK];
+	static uint8_t code[1024];
 	uint8_t *host = hx_host_block;
 	size_t n;
 	int hv, ev;
@@ -433,12 +443,13 @@ static void hx_check2(struct hx *h, const char *name, const uint8_t *insn,
 		*vec = hv;
 	n = hx_make_code(code, insn, len, 0xf4);
 	for (int w = 0; w < HX_WAYS; w++) {
-		ev = hx_emu_run(h, w, code, n, in, ptr, out);
+		ev = hx_emu_run(h, w, code, n, in, ptr, h->out[w]);
 		h->runs++;
 		if (ev != hv) {
 			snprintf(why, sizeof(why), "vector %d, host %d", ev, hv);
 			hx_report(h, name, insn, len, w, sample, in, why);
-		} else if (hv < 0 && hx_diff(out, host, m, why, sizeof(why))) {
+		} else if (hv < 0 &&
+			   hx_diff(h->out[w], host, m, why, sizeof(why))) {
 			hx_report(h, name, insn, len, w, sample, in, why);
 		}
 	}

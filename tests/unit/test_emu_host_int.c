@@ -691,6 +691,7 @@ static uint16_t make_state(const struct icase *c, uint8_t *s)
 static void test_int_against_host(void)
 {
 	struct hx *h = hx_new(SEED);
+	int samples = hx_samples(SAMPLES);
 	static uint8_t in[HX_BLOCK] __attribute__((aligned(16)));
 	int cases_translated = 0;
 
@@ -711,7 +712,7 @@ static void test_int_against_host(void)
 
 		hx_next_form(h);
 
-		for (int s = 0; s < SAMPLES; s++) {
+		for (int s = 0; s < samples; s++) {
 			uint8_t insn[24], hinsn[24];
 			size_t len = c->len + c->imm, hlen;
 			uint16_t ptr = make_state(c, in);
