@@ -417,56 +417,68 @@ static void hx_report(struct hx *h, const char *name, const uint8_t *insn,
 }
 
 /*
- * Runs insn (len bytes) on the state in (an offset block, ptr its
- * pointer registers) in each of the emu CPU's ways and natively (hinsn,
- * hlen bytes: the host's instruction that does what insn does on the CPU
- * emu describes), and compares what m leaves in; sample names the run
- * in a report. The host's vector (-1: none) through *vec when not NULL.
+ * The host's run of hinsn (hlen bytes) on the state in (an offset block,
+ * ptr its pointer registers): the vector it raised or -1, and the state
+ * after it in hx_host_block (offsets again)
  */
-static void hx_check2(struct hx *h, const char *name, const uint8_t *insn,
-		      size_t len, const uint8_t *hinsn, size_t hlen,
-		      const uint8_t *in, uint16_t ptr,
-		      const struct hx_mask *m, int sample, int *vec)
+static int hx_host(struct hx *h, const uint8_t *hinsn, size_t hlen,
+		   const uint8_t *in, uint16_t ptr)
 {
-	static uint8_t code[1024];
 	uint8_t *host = hx_host_block;
-	size_t n;
-	int hv, ev;
-	char why[200];
+	uint64_t mem = (uint64_t)(uintptr_t)(host + HX_MEM);
+	int v;
 
 	hx_make_code(h->host_code, hinsn, hlen, 0xc3);
+	hx_place(host, in, ptr, mem);
+	v = hx_host_run(h->host_code, host);
+	hx_unplace(host, ptr, mem);
+	return v;
+}
 
-	hx_place(host, in, ptr, (uint64_t)(uintptr_t)(host + HX_MEM));
-	hv = hx_host_run(h->host_code, host);
-	hx_unplace(host, ptr, (uint64_t)(uintptr_t)(host + HX_MEM));
-	if (vec)
-		*vec = hv;
-	n = hx_make_code(code, insn, len, 0xf4);
+/*
+ * The emu CPU's runs of insn on the same state in each of its ways
+ * against the host's (hv, hx_host_block), compared as m says; sample
+ * names the run in a report
+ */
+static void hx_emu_check(struct hx *h, const char *name, const uint8_t *insn,
+			 size_t len, int hv, const uint8_t *in, uint16_t ptr,
+			 const struct hx_mask *m, int sample)
+{
+	static uint8_t code[1024];
+	size_t n = hx_make_code(code, insn, len, 0xf4);
+	char why[200];
+
 	for (int w = 0; w < HX_WAYS; w++) {
-		ev = hx_emu_run(h, w, code, n, in, ptr, h->out[w]);
+		int ev = hx_emu_run(h, w, code, n, in, ptr, h->out[w]);
+
 		h->runs++;
 		if (ev != hv) {
 			snprintf(why, sizeof(why), "vector %d, host %d", ev, hv);
 			hx_report(h, name, insn, len, w, sample, in, why);
-		} else if (hv < 0 &&
-			   hx_diff(h->out[w], host, m, why, sizeof(why))) {
+		} else if (hv < 0 && hx_diff(h->out[w], hx_host_block, m, why,
+					     sizeof(why))) {
 			hx_report(h, name, insn, len, w, sample, in, why);
 		}
 	}
 }
 
+/* Both: the host's vector (-1: none) through *vec when not NULL */
 static inline void hx_check(struct hx *h, const char *name,
 			    const uint8_t *insn, size_t len, const uint8_t *in,
 			    uint16_t ptr, const struct hx_mask *m, int sample,
 			    int *vec)
 {
-	hx_check2(h, name, insn, len, insn, len, in, ptr, m, sample, vec);
+	int hv = hx_host(h, insn, len, in, ptr);
+
+	if (vec)
+		*vec = hv;
+	hx_emu_check(h, name, insn, len, hv, in, ptr, m, sample);
 }
 
 /*
- * The next form's code goes to a page of its own: the translator makes a
- * page's blocks with byte checks once it has been rewritten a few times
- * (a mixed page, docs/emu-jit.md), not another form's business
+ * The next form's code goes to a page of its own: a page rewritten for
+ * form after form soon had its blocks no longer made again (the forms
+ * after the first few then all ran interpreted)
  */
 static inline void hx_next_form(struct hx *h)
 {

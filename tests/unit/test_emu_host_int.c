@@ -41,12 +41,19 @@ enum { CNT_1, CNT_CL, CNT_IMM };
 struct icase {
 	char name[48];
 	uint8_t b[16], len;
-	uint8_t hb[16], hlen;	/* the host's bytes, when not b */
+	bool host_bare;		/* the host runs it without its prefix */
 	uint8_t imm;		/* random immediate bytes after b */
 	uint8_t kind, size, cnt;
-	int8_t dst;		/* the register written (K_BSF, K_SHD) */
 	bool mem;		/* a memory operand at [rdi] */
+	uint8_t rr;		/* RR_*: ModRM fields made random registers */
+	bool byte_rm;		/* with RR_RM: an 8-bit register (else size's) */
+	uint8_t rex_at;		/* where a REX goes (before the opcode) */
+	uint8_t rex;		/* the form's REX, or 0 */
+	uint8_t modrm_at;
 };
+
+/* ModRM fields each sample fills with another register (not RSP) */
+enum { RR_REG = 1, RR_RM = 2 };
 
 #define MAX_CASES	1500
 static struct icase cases[MAX_CASES];
@@ -107,20 +114,94 @@ static struct icase *add(const char *name, int size, uint8_t pre, int rex,
 		c->b[n++] = 0x66;
 	if (size == 8)
 		rex |= 0x48;
+	c->rex_at = n;
 	if (rex)
-		c->b[n++] = rex | 0x40;
+		c->b[n++] = c->rex = rex | 0x40;
 	memcpy(c->b + n, op, nop);
 	n += nop;
+	c->modrm_at = n;
 	if (modrm >= 0)
 		c->b[n++] = modrm;
 	c->len = n;
 	c->imm = imm;
 	c->kind = kind;
 	c->size = size;
-	c->dst = -1;
 	c->mem = modrm >= 0 && modrm < 0xc0 && (modrm & 7) == 7 &&
 		 !(rex & 1);
+	c->byte_rm = size == 1 || (nop == 2 && op[0] == 0x0f &&
+				   (op[1] == 0xbe || op[1] == 0xb6));
+	/* registers in both fields, but in a group's opcode extension */
+	if (modrm >= 0) {
+		bool grp = nop == 1 ? (op[0] >= 0x80 && op[0] <= 0x83) ||
+				      op[0] == 0xc0 || op[0] == 0xc1 ||
+				      (op[0] >= 0xd0 && op[0] <= 0xd3) ||
+				      op[0] >= 0xf6 :
+			   op[1] == 0xba || op[1] == 0xc7 ||
+			   (op[1] & 0xf0) == 0x90;
+
+		c->rr = (grp ? 0 : RR_REG) | (c->mem ? 0 : RR_RM);
+	}
 	return c;
+}
+
+/* The form's registers as named, not random */
+static void fixed(struct icase *c)
+{
+	c->rr = 0;
+}
+
+/* A register for a ModRM field: not RSP, nor RDI where it is the pointer */
+static int pick_reg(const struct icase *c)
+{
+	for (;;) {
+		int r = rnd() & 15;
+
+		if (r != 4 && !(c->mem && r == 7))
+			return r;
+	}
+}
+
+/*
+ * The form's bytes with its random registers (without its immediate);
+ * *reg and *rm the registers of its ModRM fields (rm: -1 for memory),
+ * AH..BH as 16..19
+ */
+static size_t make_insn(const struct icase *c, uint8_t *insn, int *reg,
+			int *rm)
+{
+	uint8_t rex = c->rex, m = c->b[c->modrm_at];
+	int r = (m >> 3 & 7) | (rex & 4 ? 8 : 0);
+	int b = (m & 7) | (rex & 1 ? 8 : 0);
+	bool byte = c->size == 1;
+	size_t n = c->rex_at, from = c->rex_at + (c->rex ? 1 : 0), at;
+
+	memcpy(insn, c->b, c->len);
+	if (!c->rr) {
+		n = c->len;
+		goto out;
+	}
+	if (c->rr & RR_REG)
+		r = pick_reg(c);
+	if (c->rr & RR_RM)
+		b = pick_reg(c);
+	rex = (rex & ~5) | (r & 8 ? 4 : 0) | ((c->rr & RR_RM) && b & 8);
+	/* byte registers 4..7: SPL..DIL with a REX, AH..BH without */
+	if ((byte || c->byte_rm) && !rex && rnd() & 1)
+		rex = 0x40;
+	if (rex)
+		insn[n++] = rex | 0x40;
+	at = n + c->modrm_at - from;
+	memcpy(insn + n, c->b + from, c->len - from);
+	n += c->len - from;
+	m = (m & 0xc7) | (r & 7) << 3;
+	if (c->rr & RR_RM)
+		m = (m & 0xf8) | (b & 7);
+	insn[at] = m;
+out:
+	*reg = byte && !rex && r >= 4 && r < 8 ? 16 + r - 4 : r;
+	*rm = c->mem ? -1 : c->byte_rm && !rex && b >= 4 && b < 8 ?
+	      16 + b - 4 : b;
+	return n;
 }
 
 #define OP(...)	(const uint8_t[]){ __VA_ARGS__ }, \
@@ -175,7 +256,7 @@ static void add_alu(void)
 			}
 			snprintf(n, sizeof(n), "%s r%s, r (r9, r8)", nm[op],
 				 sz_name[s]);
-			add(n, s, 0, 5, OP(o), 0xc1, 0, k);
+			fixed(add(n, s, 0, 5, OP(o), 0xc1, 0, k));
 			if (op != 7) {
 				snprintf(n, sizeof(n), "lock %s m%s, r", nm[op],
 					 sz_name[s]);
@@ -183,11 +264,11 @@ static void add_alu(void)
 			}
 		}
 		snprintf(n, sizeof(n), "%s ah, ch", nm[op]);
-		add(n, 1, 0, 0, OP(op * 8), 0xec, 0, k);
+		fixed(add(n, 1, 0, 0, OP(op * 8), 0xec, 0, k));
 		snprintf(n, sizeof(n), "%s bh, [rdi]", nm[op]);
-		add(n, 1, 0, 0, OP(op * 8 + 2), 0x3f, 0, k);
+		fixed(add(n, 1, 0, 0, OP(op * 8 + 2), 0x3f, 0, k));
 		snprintf(n, sizeof(n), "%s dil, sil", nm[op]);
-		add(n, 1, 0, 0x40, OP(op * 8), 0xf7, 0, k);
+		fixed(add(n, 1, 0, 0x40, OP(op * 8), 0xf7, 0, k));
 	}
 }
 
@@ -245,11 +326,11 @@ static void add_unary(void)
 			}
 		}
 	}
-	add("inc ah", 1, 0, 0, OP(0xfe), 0xc4, 0, K_ARITH);
-	add("dec r13", 8, 0, 1, OP(0xff), 0xcd, 0, K_ARITH);
-	add("mul ah", 1, 0, 0, OP(0xf6), 0xe4, 0, K_MUL);
-	add("idiv bh", 1, 0, 0, OP(0xf6), 0xff, 0, K_DIV);
-	add("div r10", 8, 0, 1, OP(0xf7), 0xf2, 0, K_DIV);
+	fixed(add("inc ah", 1, 0, 0, OP(0xfe), 0xc4, 0, K_ARITH));
+	fixed(add("dec r13", 8, 0, 1, OP(0xff), 0xcd, 0, K_ARITH));
+	fixed(add("mul ah", 1, 0, 0, OP(0xf6), 0xe4, 0, K_MUL));
+	fixed(add("idiv bh", 1, 0, 0, OP(0xf6), 0xff, 0, K_DIV));
+	fixed(add("div r10", 8, 0, 1, OP(0xf7), 0xf2, 0, K_DIV));
 }
 
 static void add_shifts(void)
@@ -302,7 +383,6 @@ static void add_shifts(void)
 				k = add(n, s, 0, 0, OP(0x0f, o),
 					m ? 0x0f : 0xc8, !(op & 1), K_SHD);
 				k->cnt = op & 1 ? CNT_CL : CNT_IMM;
-				k->dst = 0;
 			}
 		}
 	}
@@ -328,15 +408,13 @@ static void add_mul_bits(void)
 			snprintf(n, sizeof(n), "imul r%s, %s, imm", sz_name[s], r);
 			add(n, s, 0, 0, OP(0x69), rm, immsz(s), K_MUL);
 			snprintf(n, sizeof(n), "bsf r%s, %s", sz_name[s], r);
-			add(n, s, 0, 0, OP(0x0f, 0xbc), rm, 0, K_BSF)->dst = 1;
+			add(n, s, 0, 0, OP(0x0f, 0xbc), rm, 0, K_BSF);
 			snprintf(n, sizeof(n), "bsr r%s, %s", sz_name[s], r);
-			add(n, s, 0, 0, OP(0x0f, 0xbd), rm, 0, K_BSF)->dst = 1;
+			add(n, s, 0, 0, OP(0x0f, 0xbd), rm, 0, K_BSF);
 			/* no BMI1 here: F3 0F BC is REP BSF, not TZCNT */
 			snprintf(n, sizeof(n), "rep bsf r%s, %s", sz_name[s], r);
 			k = add(n, s, 0xf3, 0, OP(0x0f, 0xbc), rm, 0, K_BSF);
-			k->dst = 1;
-			memcpy(k->hb, k->b + 1, k->len - 1);
-			k->hlen = k->len - 1;
+			k->host_bare = true;
 			snprintf(n, sizeof(n), "lzcnt r%s, %s", sz_name[s], r);
 			add(n, s, 0xf3, 0, OP(0x0f, 0xbd), rm, 0, K_LZCNT);
 			snprintf(n, sizeof(n), "popcnt r%s, %s", sz_name[s], r);
@@ -406,7 +484,7 @@ static void add_moves(void)
 			add(n, s, 0, 0, OP(0x0f, 0xbe), 0x0f, 0, K_ARITH);
 			if (s < 8) {	/* with REX.W: SPL, DIL */
 				snprintf(n, sizeof(n), "movsx r%s, ah", sz_name[s]);
-				add(n, s, 0, 0, OP(0x0f, 0xbe), 0xcc, 0, K_ARITH);
+				fixed(add(n, s, 0, 0, OP(0x0f, 0xbe), 0xcc, 0, K_ARITH));
 			}
 			snprintf(n, sizeof(n), "movzx r%s, rm8", sz_name[s]);
 			add(n, s, 0, 0, OP(0x0f, 0xb6), 0xc8, 0, K_ARITH);
@@ -414,7 +492,7 @@ static void add_moves(void)
 			add(n, s, 0, 0, OP(0x0f, 0xb6), 0x0f, 0, K_ARITH);
 			if (s < 8) {	/* with REX.W: SPL, DIL */
 				snprintf(n, sizeof(n), "movzx r%s, bh", sz_name[s]);
-				add(n, s, 0, 0, OP(0x0f, 0xb6), 0xcf, 0, K_ARITH);
+				fixed(add(n, s, 0, 0, OP(0x0f, 0xb6), 0xcf, 0, K_ARITH));
 			}
 			snprintf(n, sizeof(n), "movsx r%s, rm16", sz_name[s]);
 			add(n, s, 0, 0, OP(0x0f, 0xbf), 0xc8, 0, K_ARITH);
@@ -431,9 +509,9 @@ static void add_moves(void)
 	add("cmpxchg16b m128", 8, 0, 0, OP(0x0f, 0xc7), 0x0f, 0, K_CMPX);
 	add("lock cmpxchg16b m128", 8, 0xf0, 0, OP(0x0f, 0xc7), 0x0f, 0,
 	    K_CMPX);
-	add("cmpxchg ah, ch", 1, 0, 0, OP(0x0f, 0xb0), 0xec, 0, K_CMPX);
-	add("xadd ah, ch", 1, 0, 0, OP(0x0f, 0xc0), 0xec, 0, K_ARITH);
-	add("xchg ah, ch", 1, 0, 0, OP(0x86), 0xec, 0, K_ARITH);
+	fixed(add("cmpxchg ah, ch", 1, 0, 0, OP(0x0f, 0xb0), 0xec, 0, K_CMPX));
+	fixed(add("xadd ah, ch", 1, 0, 0, OP(0x0f, 0xc0), 0xec, 0, K_ARITH));
+	fixed(add("xchg ah, ch", 1, 0, 0, OP(0x86), 0xec, 0, K_ARITH));
 	add("cbw", 2, 0, 0, OP(0x98), -1, 0, K_ARITH);
 	add("cwde", 4, 0, 0, OP(0x98), -1, 0, K_ARITH);
 	add("cdqe", 8, 0, 0, OP(0x98), -1, 0, K_ARITH);
@@ -532,7 +610,7 @@ static unsigned shift_count(const struct icase *c, const uint8_t *insn,
 
 /* What the SDM leaves undefined in the form's run on in (host: after) */
 static void mask_of(const struct icase *c, const uint8_t *insn, size_t len,
-		    const uint8_t *in, const uint8_t *host,
+		    int reg, int rm, const uint8_t *in, const uint8_t *host,
 		    struct hx_mask *m)
 {
 	unsigned w = c->size * 8, n;
@@ -575,13 +653,13 @@ static void mask_of(const struct icase *c, const uint8_t *insn, size_t len,
 			if (c->mem)
 				m->mem = c->size;
 			else
-				m->gpr |= 1 << c->dst;
+				m->gpr |= 1 << rm;
 		}
 		break;
 	case K_BSF:
 		m->flags &= ~(FL_CF | FL_PF | FL_AF | FL_SF | FL_OF);
 		if (fl & FL_ZF)
-			m->gpr |= 1 << c->dst;
+			m->gpr |= 1 << reg;
 		break;
 	case K_BT:
 	case K_BTMEM:
@@ -593,8 +671,12 @@ static void mask_of(const struct icase *c, const uint8_t *insn, size_t len,
 	}
 }
 
-/* The case's input state (an offset block) and its pointer registers */
-static uint16_t make_state(const struct icase *c, uint8_t *s)
+/*
+ * The case's input state (an offset block) and its pointer registers;
+ * reg and rm its ModRM registers (make_insn)
+ */
+static uint16_t make_state(const struct icase *c, uint8_t *s, int reg,
+			   int rm)
 {
 	uint64_t g[16], fl;
 	uint16_t ptr = 0;
@@ -643,9 +725,9 @@ static uint16_t make_state(const struct icase *c, uint8_t *s)
 		}
 		break;
 	case K_BTMEM:	/* a bit offset within the area */
-		g[R_CX] = (uint64_t)((int64_t)(rnd() % 3200) - 1600);
+		g[reg] = (uint64_t)((int64_t)(rnd() % 3200) - 1600);
 		if (c->size == 2)
-			g[R_CX] = (g[R_CX] & 0xffff) | (rnd() << 16);
+			g[reg] = (g[reg] & 0xffff) | (rnd() << 16);
 		break;
 	case K_CMPX:
 		if (rnd() & 1) {
@@ -654,11 +736,11 @@ static uint16_t make_state(const struct icase *c, uint8_t *s)
 			if (c->size == 4)
 				memcpy(&g[R_DX], s + HX_MEM + HX_MEM_LEN / 2 + 4,
 				       4);
-			if (!c->mem)	/* cmpxchg edx, ecx */
-				g[R_AX] = g[R_DX];
-			if (!c->mem && c->size == 1)	/* cmpxchg ah, ch */
+			if (rm >= 16)	/* the accumulator equal to AH..BH */
 				g[R_AX] = (g[R_AX] & ~0xffULL) |
-					  (uint8_t)(g[R_AX] >> 8);
+					  (uint8_t)(g[rm - 16] >> 8);
+			else if (rm >= 0)
+				g[R_AX] = g[rm];
 		}
 		break;
 	case K_STR:
@@ -713,39 +795,20 @@ static void test_int_against_host(void)
 		hx_next_form(h);
 
 		for (int s = 0; s < samples; s++) {
-			uint8_t insn[24], hinsn[24];
-			size_t len = c->len + c->imm, hlen;
-			uint16_t ptr = make_state(c, in);
+			uint8_t insn[24];
+			int reg, rm, vec;
+			size_t len = make_insn(c, insn, &reg, &rm);
+			uint16_t ptr = make_state(c, in, reg, rm);
 			struct hx_mask m;
-			int vec;
+			bool bare = c->host_bare;
 
-			memcpy(insn, c->b, c->len);
 			for (int i = 0; i < c->imm; i++)
-				insn[c->len + i] = i == 0 && rnd() & 1 ?
-						   rnd() % 70 : rnd();
-			hlen = len;
-			memcpy(hinsn, insn, len);
-			if (c->hlen) {
-				memcpy(hinsn, c->hb, c->hlen);
-				memcpy(hinsn + c->hlen, insn + c->len, c->imm);
-				hlen = c->hlen + c->imm;
-			}
-			/* the masks need the host's result: run it first */
-			memset(&m, 0, sizeof(m));
-			m.flags = HX_FLAGS;
-			{
-				static uint8_t probe[HX_BLOCK];
-				uint8_t *host = hx_host_block;
-
-				hx_make_code(h->host_code, hinsn, hlen, 0xc3);
-				hx_place(host, in, ptr,
-					 (uint64_t)(uintptr_t)(host + HX_MEM));
-				vec = hx_host_run(h->host_code, host);
-				memcpy(probe, host, HX_BLOCK);
-				mask_of(c, insn, len, in, probe, &m);
-			}
-			hx_check2(h, c->name, insn, len, hinsn, hlen, in, ptr,
-				  &m, s, &vec);
+				insn[len++] = i == 0 && rnd() & 1 ?
+					      rnd() % 70 : rnd();
+			/* the masks need the host's result */
+			vec = hx_host(h, insn + bare, len - bare, in, ptr);
+			mask_of(c, insn, len, reg, rm, in, hx_host_block, &m);
+			hx_emu_check(h, c->name, insn, len, vec, in, ptr, &m, s);
 			if (!tr && s < 4 && vec < 0)
 				tr = hx_translated(h, insn, len, in, ptr);
 		}
