@@ -6,7 +6,8 @@
  * every general register but RSP, the arithmetic flags and DF, the x87
  * registers, XMM0-XMM15, MXCSR and a 512-byte memory area must be the
  * host's, but for what the case says the SDM leaves undefined; an
- * exception must be the host's (SIGFPE: #DE or #XM, SIGSEGV: #GP).
+ * exception must be the host's (SIGFPE: #DE or #XM, SIGSEGV: #GP), and
+ * with #XM MXCSR (from the signal's context).
  *
  * The state block: an FXSAVE image at 0 that the harness FXRSTORs, the
  * registers and RFLAGS it loads (HX_GPR, HX_FL), and after the case the
@@ -39,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 
 #include "accel/emu/jit.h"
 #include "emu_test.h"
@@ -156,10 +158,14 @@ static size_t hx_make_code(uint8_t *c, const uint8_t *insn, size_t len,
 /* The host's signal in the case ends its run */
 static sigjmp_buf hx_host_sig;
 static int hx_host_vec;
+static uint32_t hx_host_mxcsr;	/* at the host's fault */
 
 static void hx_on_signal(int sig, siginfo_t *si, void *uc)
 {
-	(void)uc;
+	const ucontext_t *u = uc;
+
+	hx_host_mxcsr = u->uc_mcontext.fpregs ?
+			u->uc_mcontext.fpregs->mxcsr : 0;
 	if (sig == SIGFPE)
 		hx_host_vec = si->si_code == FPE_INTDIV ||
 			      si->si_code == FPE_INTOVF ? EXC_DE : EXC_XM;
@@ -454,6 +460,12 @@ static void hx_emu_check(struct hx *h, const char *name, const uint8_t *insn,
 		h->runs++;
 		if (ev != hv) {
 			snprintf(why, sizeof(why), "vector %d, host %d", ev, hv);
+			hx_report(h, name, insn, len, w, sample, in, why);
+		} else if (hv == EXC_XM &&
+			   h->t[w]->cpu.mxcsr != hx_host_mxcsr) {
+			/* the flags hardware sets with the exception */
+			snprintf(why, sizeof(why), "#XM with mxcsr %04x, host %04x",
+				 h->t[w]->cpu.mxcsr, hx_host_mxcsr);
 			hx_report(h, name, insn, len, w, sample, in, why);
 		} else if (hv < 0 && hx_diff(h->out[w], hx_host_block, m, why,
 					     sizeof(why))) {

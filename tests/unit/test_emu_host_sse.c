@@ -34,7 +34,12 @@ struct scase {
 	uint8_t lanes;
 	bool approx;		/* RCP/RSQRT: lanes of XMM0 bounded */
 	bool scalar;		/* with approx: lane 0 alone */
+	uint8_t regk, rmk;	/* F_*: what each ModRM field names */
+	uint8_t pre;		/* its mandatory prefix, or 0 */
 };
+
+/* A ModRM field as named (or memory), an XMM register, a GPR */
+enum { F_FIXED, F_X, F_G };
 
 #define MAX_CASES	800
 static struct scase cases[MAX_CASES];
@@ -72,7 +77,76 @@ static struct scase *add(const char *name, uint8_t pre, uint8_t rex,
 	c->len = n;
 	c->imm = imm;
 	c->lanes = lanes;
+	c->pre = pre;
+	/* random registers in each sample, of the kind each field names */
+	c->regk = c->rmk = F_X;
+	if (op == 0x2a)
+		c->rmk = F_G;
+	if (op == 0x2c || op == 0x2d || op == 0x50 || op == 0xd7 ||
+	    op == 0xc5 || op == 0xc3)
+		c->regk = F_G;
+	if (op == 0xc4 || op == 0x6e || (op == 0x7e && pre == 0x66))
+		c->rmk = F_G;
+	if (op >= 0x71 && op <= 0x73)
+		c->regk = F_FIXED;
+	/* the MMX forms, RCP/RSQRT's check, MASKMOVDQU's RDI, MXCSR */
+	if (((op == 0x2a || op == 0x2c || op == 0x2d) && pre != 0xf3 &&
+	     pre != 0xf2) || op == 0x52 || op == 0x53 || op == 0xf7 ||
+	    op == 0xae)
+		c->regk = c->rmk = F_FIXED;
+	if (modrm < 0xc0)
+		c->rmk = F_FIXED;
 	return c;
+}
+
+/* The form's registers as named, not random */
+static void fixed(struct scase *c)
+{
+	c->regk = c->rmk = F_FIXED;
+}
+
+/* A register of kind k: any XMM, a GPR but RSP and RDI (the pointer) */
+static int pick(int k)
+{
+	for (;;) {
+		int r = rnd() & 15;
+
+		if (k == F_X || (r != 4 && r != 7))
+			return r;
+	}
+}
+
+/* The form's bytes with random registers, without its immediate */
+static size_t make_insn(const struct scase *c, uint8_t *insn)
+{
+	size_t at = c->pre ? 1 : 0, from = at, n;
+	uint8_t rex = 0, m;
+
+	memcpy(insn, c->b, c->len);
+	if (c->regk == F_FIXED && c->rmk == F_FIXED)
+		return c->len;
+	if ((c->b[at] & 0xf0) == 0x40)
+		rex = c->b[from++];
+	m = c->b[c->len - 1];
+	if (c->regk != F_FIXED) {
+		int r = pick(c->regk);
+
+		m = (m & 0xc7) | (r & 7) << 3;
+		rex = (rex & ~4) | (r & 8 ? 0x44 : 0);
+	}
+	if (c->rmk != F_FIXED) {
+		int r = pick(c->rmk);
+
+		m = (m & 0xf8) | (r & 7);
+		rex = (rex & ~1) | (r & 8 ? 0x41 : 0);
+	}
+	n = at;
+	if (rex)
+		insn[n++] = rex | 0x40;
+	memcpy(insn + n, c->b + from, c->len - from);
+	n += c->len - from;
+	insn[n - 1] = m;
+	return n;
 }
 
 /* The register form (xmm0, xmm1), the memory one (xmm0, [rdi]) */
@@ -225,9 +299,9 @@ static void add_int(void)
 	add("pextrw eax, x", 0x66, 0, 0xc5, 0xc1, true, L_INT);
 	add("pextrw rax, x", 0x66, 0x48, 0xc5, 0xc1, true, L_INT);
 	add("pmovmskb eax, x", 0x66, 0, 0xd7, 0xc1, false, L_INT);
-	add("pmovmskb r9, x9", 0x66, 0x4d, 0xd7, 0xc9, false, L_INT);
-	add("paddb x8, x15", 0x66, 0x45, 0xfc, 0xc7, false, L_INT);
-	add("pxor x1, x1", 0x66, 0, 0xef, 0xc9, false, L_INT);
+	fixed(add("pmovmskb r9, x9", 0x66, 0x4d, 0xd7, 0xc9, false, L_INT));
+	fixed(add("paddb x8, x15", 0x66, 0x45, 0xfc, 0xc7, false, L_INT));
+	fixed(add("pxor x1, x1", 0x66, 0, 0xef, 0xc9, false, L_INT));
 	add("maskmovdqu", 0x66, 0, 0xf7, 0xc1, false, L_INT);
 	add("movntdq m, x", 0x66, 0, 0xe7, 0x07, false, L_INT);
 	add("movntps m, x", 0, 0, 0x2b, 0x07, false, L_INT);
@@ -267,8 +341,8 @@ static void add_moves(void)
 	add("movq rcx, x", 0x66, 0x48, 0x7e, 0xc1, false, L_INT);
 	add("movd m, x", 0x66, 0, 0x7e, 0x07, false, L_INT);
 	add("movq m, x (7e)", 0x66, 0x48, 0x7e, 0x07, false, L_INT);
-	add("movd x9, r10d", 0x66, 0x45, 0x6e, 0xca, false, L_INT);
-	add("movaps x12, x3", 0, 0x44, 0x28, 0xe3, false, L_INT);
+	fixed(add("movd x9, r10d", 0x66, 0x45, 0x6e, 0xca, false, L_INT));
+	fixed(add("movaps x12, x3", 0, 0x44, 0x28, 0xe3, false, L_INT));
 	add("stmxcsr", 0, 0, 0xae, 0x1f, false, L_INT);
 	add("ldmxcsr", 0, 0, 0xae, 0x17, false, L_INT);
 }
@@ -498,14 +572,13 @@ static void test_sse_against_host(void)
 
 		for (int s = 0; s < samples; s++) {
 			uint8_t insn[16];
-			size_t len = c->len + c->imm;
+			size_t len = make_insn(c, insn);
 			uint16_t ptr = make_state(c, in);
 			struct hx_mask m = { .flags = HX_FLAGS };
 			int vec, fails = h->fails;
 
-			memcpy(insn, c->b, c->len);
 			if (c->imm)
-				insn[c->len] = rnd() & 1 ? rnd() % 70 : rnd();
+				insn[len++] = rnd() & 1 ? rnd() % 70 : rnd();
 			if (c->approx)
 				m.xmm0_lanes = c->scalar ? 1 : 15;
 			hx_check(h, c->name, insn, len, in, ptr, &m, s, &vec);

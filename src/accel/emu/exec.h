@@ -252,6 +252,12 @@ struct sse_fp {
 };
 void sse_fp_begin(struct emu_cpu *cpu, struct sse_fp *s);
 void sse_fp_end(struct emu_cpu *cpu, const struct sse_fp *s);
+/*
+ * Between them, after an operation that may underflow left its result
+ * (a float, or a double with dbl) at r: a tiny one that was exact
+ * raises underflow if unmasked, as hardware does
+ */
+void sse_fp_tiny(const struct emu_cpu *cpu, const void *r, bool dbl);
 /* Around translated code: the host's flags cleared, then the guest's */
 void sse_host_clear(void);
 void sse_host_fold(struct emu_cpu *cpu);

@@ -165,6 +165,8 @@ bool sse_cvt_packed(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 		break;
 	case 0x5a66:	/* CVTPD2PS, upper half zeroed */
 		_mm_storeu_ps((float *)r.b, _mm_cvtpd_ps(as_pd(&s)));
+		sse_fp_tiny(cpu, &r.d[0], false);
+		sse_fp_tiny(cpu, &r.d[1], false);
 		break;
 	case 0x5200:	/* RSQRTPS */
 		_mm_storeu_ps((float *)r.b, _mm_rsqrt_ps(as_ps(&s)));

@@ -167,6 +167,7 @@ void exec_sse_float(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 
 			memcpy(&v, &q, 8);
 			__asm__ volatile("cvtsd2ss %1, %0" : "=x"(f) : "x"(v));
+			sse_fp_tiny(cpu, &f, false);
 			memcpy(&d->d[0], &f, 4);
 		} else {
 			uint32_t w = in->mem ? mem_read(cpu, in->addr, 4) :
@@ -182,6 +183,8 @@ void exec_sse_float(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 	case 0x51: case 0x58: case 0x59: case 0x5c: case 0x5d: case 0x5e:
 	case 0x5f: {
 		int n = scalar ? 1 : dbl ? 2 : 4;
+		/* MIN, MAX and SQRT never underflow */
+		bool under = op != 0x5d && op != 0x5f && op != 0x51;
 
 		if (scalar && in->mem) {
 			s = (union xmm){ 0 };
@@ -200,6 +203,8 @@ void exec_sse_float(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 				memcpy(&a, &d->q[i], 8);
 				memcpy(&b, &s.q[i], 8);
 				r = arith_d(op, a, b);
+				if (under)
+					sse_fp_tiny(cpu, &r, true);
 				memcpy(&d->q[i], &r, 8);
 			} else {
 				float a, b, r;
@@ -207,6 +212,8 @@ void exec_sse_float(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 				memcpy(&a, &d->d[i], 4);
 				memcpy(&b, &s.d[i], 4);
 				r = arith_s(op, a, b);
+				if (under)
+					sse_fp_tiny(cpu, &r, false);
 				memcpy(&d->d[i], &r, 4);
 			}
 		}

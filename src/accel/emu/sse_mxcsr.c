@@ -13,9 +13,10 @@
  * the computation) set only those flags; else all flags are set and an
  * unmasked overflow, underflow or precision exception raises. Either way
  * the destination keeps its value and the fault is #XM, or #UD with
- * CR4.OSXMMEXCPT clear. (An exact tiny result signals underflow only
- * with the exception unmasked; computed masked, it is not seen: such a
- * result is stored without a fault.)
+ * CR4.OSXMMEXCPT clear. An exact tiny result signals underflow only
+ * with the exception unmasked, which the masked computation does not
+ * show: the operations that can make one (add, subtract, multiply,
+ * divide, double to single) look at their results (sse_fp_tiny).
  *
  * The translator's floating point runs only while the guest's MXCSR is
  * the default (all masked, status bits aside), as the host's own
@@ -35,6 +36,8 @@
 #define MXCSR_PRE	0x7u	/* IE, DE, ZE: found before computing */
 #define MXCSR_HOST	0x1f80u	/* all masked, round to nearest */
 #define MXCSR_MODE	0xe040u	/* FZ, RC, DAZ: the guest's, as they are */
+#define MXCSR_UE	0x10u
+#define MXCSR_UM	0x800u
 
 static inline uint32_t host_mxcsr(void)
 {
@@ -83,6 +86,23 @@ void sse_fp_end(struct emu_cpu *cpu, const struct sse_fp *s)
 	memcpy(cpu->gpr, s->gpr, sizeof(s->gpr));
 	cpu->rflags = s->rflags;
 	cpu_raise_noerr(cpu, cpu->cr4 & CR4_OSXMMEXCPT ? EXC_XM : EXC_UD);
+}
+
+void sse_fp_tiny(const struct emu_cpu *cpu, const void *r, bool dbl)
+{
+	uint64_t q = 0;
+	bool tiny;
+
+	if (cpu->mxcsr & MXCSR_UM)
+		return;
+	memcpy(&q, r, dbl ? 8 : 4);
+	if (dbl)
+		tiny = !(q & 0x7ff0000000000000ULL) && (q << 1);
+	else
+		tiny = !(q & 0x7f800000) && (q & 0x7fffff);
+	/* the flag the host would have set: sse_fp_end raises it */
+	if (tiny)
+		host_set_mxcsr(host_mxcsr() | MXCSR_UE);
 }
 
 /* Also after a fault within an interpreted operation: the host's modes */
