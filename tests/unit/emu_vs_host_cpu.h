@@ -73,8 +73,11 @@ static const char *const hx_way_name[HX_WAYS] = {
 struct hx {
 	struct emu_test *t[HX_WAYS];
 	uint8_t *host_code;		/* executable */
+	uint8_t *host;			/* the host's state block */
+	bool low;			/* below 4 GiB: 32-bit addressing works */
 	uint64_t code_at;		/* the guest's code: hx_next_form */
-	uint8_t out[HX_WAYS][HX_BLOCK];	/* each way's last state block */
+	/* each way's last state block, and one for the host if need be */
+	uint8_t out[HX_WAYS + 1][HX_BLOCK] __attribute__((aligned(64)));
 	int fails;			/* runs that differed */
 	int runs;
 	uint64_t seed;			/* printed with a failure */
@@ -89,8 +92,6 @@ static inline int hx_samples(int n)
 	return s && atoi(s) > 0 ? atoi(s) : n;
 }
 
-/* The host block: 64-byte aligned, outside the stack */
-static uint8_t hx_host_block[HX_BLOCK] __attribute__((aligned(64)));
 
 static void hx_put32(uint8_t *c, size_t *n, uint32_t v)
 {
@@ -191,19 +192,26 @@ static __attribute__((noinline)) int hx_host_run(uint8_t *code,
 /* NULL when there is no executable memory for the host's runs */
 static struct hx *hx_new(uint64_t seed)
 {
-	struct hx *h = calloc(1, sizeof(*h));
+	struct hx *h = aligned_alloc(64, (sizeof(*h) + 63) & ~63UL);
 	struct sigaction sa = { .sa_sigaction = hx_on_signal,
 				.sa_flags = SA_SIGINFO };
 	static const int sigs[3] = { SIGFPE, SIGILL, SIGSEGV };
 
 	if (!h)
 		abort();
+	memset(h, 0, sizeof(*h));
 	h->host_code = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
 			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (h->host_code == MAP_FAILED) {
 		free(h);
 		return NULL;
 	}
+	/* below 4 GiB if it can be, for the forms with 32-bit addresses */
+	h->host = mmap(NULL, HX_BLOCK, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+	h->low = h->host != MAP_FAILED;
+	if (!h->low)
+		h->host = h->out[HX_JIT] + HX_BLOCK;	/* see struct hx */
 	for (int w = 0; w < HX_WAYS; w++) {
 		struct emu_test *t = emu_test_init64();
 
@@ -240,6 +248,8 @@ static void hx_free(struct hx *h)
 		emu_test_free(h->t[w]);
 	}
 	munmap(h->host_code, 4096);
+	if (h->low)
+		munmap(h->host, HX_BLOCK);
 	free(h);
 }
 
@@ -425,12 +435,12 @@ static void hx_report(struct hx *h, const char *name, const uint8_t *insn,
 /*
  * The host's run of hinsn (hlen bytes) on the state in (an offset block,
  * ptr its pointer registers): the vector it raised or -1, and the state
- * after it in hx_host_block (offsets again)
+ * after it in h->host (offsets again)
  */
 static int hx_host(struct hx *h, const uint8_t *hinsn, size_t hlen,
 		   const uint8_t *in, uint16_t ptr)
 {
-	uint8_t *host = hx_host_block;
+	uint8_t *host = h->host;
 	uint64_t mem = (uint64_t)(uintptr_t)(host + HX_MEM);
 	int v;
 
@@ -443,7 +453,7 @@ static int hx_host(struct hx *h, const uint8_t *hinsn, size_t hlen,
 
 /*
  * The emu CPU's runs of insn on the same state in each of its ways
- * against the host's (hv, hx_host_block), compared as m says; sample
+ * against the host's (hv, h->host), compared as m says; sample
  * names the run in a report
  */
 static void hx_emu_check(struct hx *h, const char *name, const uint8_t *insn,
@@ -467,7 +477,7 @@ static void hx_emu_check(struct hx *h, const char *name, const uint8_t *insn,
 			snprintf(why, sizeof(why), "#XM with mxcsr %04x, host %04x",
 				 h->t[w]->cpu.mxcsr, hx_host_mxcsr);
 			hx_report(h, name, insn, len, w, sample, in, why);
-		} else if (hv < 0 && hx_diff(h->out[w], hx_host_block, m, why,
+		} else if (hv < 0 && hx_diff(h->out[w], h->host, m, why,
 					     sizeof(why))) {
 			hx_report(h, name, insn, len, w, sample, in, why);
 		}

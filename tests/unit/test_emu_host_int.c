@@ -33,6 +33,7 @@ enum {
 	K_STR,		/* string forms: pointers, a small count */
 	K_BTMEM,	/* BT with a register offset into memory */
 	K_CMPX,		/* CMPXCHG*: the accumulator often equal */
+	K_XLAT,		/* RBX points at the table */
 };
 
 /* Where a shift's count comes from */
@@ -45,6 +46,7 @@ struct icase {
 	uint8_t imm;		/* random immediate bytes after b */
 	uint8_t kind, size, cnt;
 	bool mem;		/* a memory operand at [rdi] */
+	bool a32;		/* 32-bit addresses: the host's block low */
 	uint8_t rr;		/* RR_*: ModRM fields made random registers */
 	bool byte_rm;		/* with RR_RM: an 8-bit register (else size's) */
 	uint8_t rex_at;		/* where a REX goes (before the opcode) */
@@ -135,7 +137,8 @@ static struct icase *add(const char *name, int size, uint8_t pre, int rex,
 		bool grp = nop == 1 ? (op[0] >= 0x80 && op[0] <= 0x83) ||
 				      op[0] == 0xc0 || op[0] == 0xc1 ||
 				      (op[0] >= 0xd0 && op[0] <= 0xd3) ||
-				      op[0] >= 0xf6 :
+				      op[0] >= 0xf6 || op[0] == 0xc6 ||
+				      op[0] == 0xc7 :
 			   op[1] == 0xba || op[1] == 0xc7 ||
 			   (op[1] & 0xf0) == 0x90;
 
@@ -533,6 +536,38 @@ static void add_moves(void)
 	add("cld", 4, 0, 0, OP(0xfc), -1, 0, K_ARITH);
 	add("std; movsb; cld", 4, 0, 0, OP(0xfd, 0xa4, 0xfc), -1, 0, K_STR);
 	add("movnti m32, r", 4, 0, 0, OP(0x0f, 0xc3), 0x0f, 0, K_ARITH);
+	for (int si = 0; si < 4; si++) {
+		int s = sizes[si], w = s > 1;
+
+		snprintf(n, sizeof(n), "mov rm%s, r", sz_name[s]);
+		add(n, s, 0, 0, OP(0x88 + w), 0xc8, 0, K_ARITH);
+		snprintf(n, sizeof(n), "mov r%s, rm", sz_name[s]);
+		add(n, s, 0, 0, OP(0x8a + w), 0xc8, 0, K_ARITH);
+		snprintf(n, sizeof(n), "mov m%s, r", sz_name[s]);
+		add(n, s, 0, 0, OP(0x88 + w), 0x0f, 0, K_ARITH);
+		snprintf(n, sizeof(n), "mov r%s, m", sz_name[s]);
+		add(n, s, 0, 0, OP(0x8a + w), 0x0f, 0, K_ARITH);
+		snprintf(n, sizeof(n), "mov r%s, imm", sz_name[s]);
+		add(n, s, 0, 0, OP(0xc6 + w), 0xc1, immsz(s), K_ARITH);
+		snprintf(n, sizeof(n), "mov m%s, imm", sz_name[s]);
+		add(n, s, 0, 0, OP(0xc6 + w), 0x07, immsz(s), K_ARITH);
+		snprintf(n, sizeof(n), "mov r%s, imm (b8+r)", sz_name[s]);
+		add(n, s, 0, 1, OP((w ? 0xb8 : 0xb0) + 3), -1,
+		    s == 8 ? 8 : s, K_ARITH);
+		if (s == 1)
+			continue;
+		/* lea r, [rcx + rdx * 4 + d32]; the reg field random */
+		snprintf(n, sizeof(n), "lea r%s, [b+i*4+d]", sz_name[s]);
+		add(n, s, 0, 0, OP(0x8d, 0x84, 0x91), -1, 4, K_ARITH);
+		snprintf(n, sizeof(n), "lea r%s, [b+i*8+d] a32", sz_name[s]);
+		add(n, s, 0x67, 0, OP(0x8d, 0x84, 0xd1), -1, 4, K_ARITH);
+		snprintf(n, sizeof(n), "lea r%s, [r9+r10*2+d8]", sz_name[s]);
+		add(n, s, 0, 3, OP(0x8d, 0x44, 0x51), -1, 1, K_ARITH);
+	}
+	add("mov ah, imm", 1, 0, 0, OP(0xb4), -1, 1, K_ARITH);
+	add("mov bh, ch", 1, 0, 0, OP(0x88), 0xef, 0, K_ARITH)->rr = 0;
+	add("xlat", 1, 0, 0, OP(0xd7), -1, 0, K_XLAT);
+	add("xlat (w)", 8, 0, 0, OP(0xd7), -1, 0, K_XLAT);
 	add("movnti m64, r", 8, 0, 0, OP(0x0f, 0xc3), 0x0f, 0, K_ARITH);
 }
 
@@ -594,8 +629,16 @@ static void add_strings(void)
 					 sz_name[s]);
 				add(n, s, pre[p], 0, OP(op[i] + w), -1, 0,
 				    K_STR);
+				if (s == 8)
+					continue;
+				/* ESI, EDI, ECX: their upper halves random */
+				snprintf(n, sizeof(n), "%s%s%s a32", pn[p],
+					 nm[i], sz_name[s]);
+				add(n, s, pre[p], 0, OP(0x67, op[i] + w), -1, 0,
+				    K_STR)->a32 = true;
 			}
 		}
+	add("loop a32", 4, 0, 0, OP(0x67, 0xe2, 2, 0xb0, 1), -1, 0, K_ARITH);
 }
 
 /* The masked count of a shift-like form */
@@ -743,6 +786,10 @@ static uint16_t make_state(const struct icase *c, uint8_t *s, int reg,
 				g[R_AX] = g[rm];
 		}
 		break;
+	case K_XLAT:
+		g[R_BX] = rnd() % 256;
+		ptr |= 1 << R_BX;
+		break;
 	case K_STR:
 		fl |= rnd() & FL_DF;
 		g[R_SI] = 160 + rnd() % 190;
@@ -762,6 +809,11 @@ static uint16_t make_state(const struct icase *c, uint8_t *s, int reg,
 
 			memcpy(&g[R_AX], s + HX_MEM + g[R_DI] +
 			       (fl & FL_DF ? -at : at), 8);
+		}
+		if (c->a32) {
+			g[R_SI] |= rnd() << 32;
+			g[R_DI] |= rnd() << 32;
+			g[R_CX] |= rnd() << 32;
 		}
 		break;
 	}
@@ -792,6 +844,8 @@ static void test_int_against_host(void)
 		const struct icase *c = &cases[k];
 		bool tr = false;
 
+		if (c->a32 && !h->low)
+			continue;
 		hx_next_form(h);
 
 		for (int s = 0; s < samples; s++) {
@@ -807,7 +861,7 @@ static void test_int_against_host(void)
 					      rnd() % 70 : rnd();
 			/* the masks need the host's result */
 			vec = hx_host(h, insn + bare, len - bare, in, ptr);
-			mask_of(c, insn, len, reg, rm, in, hx_host_block, &m);
+			mask_of(c, insn, len, reg, rm, in, h->host, &m);
 			hx_emu_check(h, c->name, insn, len, vec, in, ptr, &m, s);
 			if (!tr && s < 4 && vec < 0)
 				tr = hx_translated(h, insn, len, in, ptr);
