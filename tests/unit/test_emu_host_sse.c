@@ -614,8 +614,82 @@ static void test_sse_against_host(void)
 	hx_free(h);
 }
 
+/*
+ * Tiny results with underflow unmasked, exact or not, with and without
+ * FZ (which flushes only masked underflows), and masked
+ */
+static void test_sse_underflow(void)
+{
+	static const struct {
+		const char *name;
+		uint8_t b[4];
+		uint64_t x0, x1;
+	} u[] = {
+		/* 2^-140: a float denormal, exact */
+		{ "cvtsd2ss exact", { 0xf2, 0x0f, 0x5a, 0xc1 }, 0,
+		  0x3730000000000000ULL },
+		/* (1 + 2^-52) * 2^-140: inexact */
+		{ "cvtsd2ss inexact", { 0xf2, 0x0f, 0x5a, 0xc1 }, 0,
+		  0x3730000000000001ULL },
+		/* 2^-1000 * 2^-40: exact */
+		{ "mulsd exact", { 0xf2, 0x0f, 0x59, 0xc1 },
+		  0x0170000000000000ULL, 0x3d70000000000000ULL },
+		/*
+		 * (1 + 2^-52) * 2^-1000 * 2^-60: a denormal, inexact, but
+		 * exact with an unbounded exponent (PE then clear)
+		 */
+		{ "mulsd tiny", { 0xf2, 0x0f, 0x59, 0xc1 },
+		  0x0170000000000001ULL, 0x3c30000000000000ULL },
+		/* (1 + 2^-52)^2 * 2^-1060: inexact either way */
+		{ "mulsd inexact", { 0xf2, 0x0f, 0x59, 0xc1 },
+		  0x0170000000000001ULL, 0x3c30000000000001ULL },
+		/* DBL_MAX * 2, DBL_MAX * (1 + 2^-52), FLT_MAX * 2 */
+		{ "mulsd over", { 0xf2, 0x0f, 0x59, 0xc1 },
+		  0x7fefffffffffffffULL, 0x4000000000000000ULL },
+		{ "mulsd over inexact", { 0xf2, 0x0f, 0x59, 0xc1 },
+		  0x7fefffffffffffffULL, 0x3ff0000000000001ULL },
+		{ "addss over", { 0xf3, 0x0f, 0x58, 0xc1 },
+		  0x7f7fffff, 0x7f7fffff },
+		{ "cvtpd2ps", { 0x66, 0x0f, 0x5a, 0xc1 }, 0,
+		  0x3730000000000001ULL },
+	};
+	/* UM clear (with FZ, with flags), OM and UM clear, all masked */
+	static const uint32_t mx[] = { 0x1780, 0x9780, 0x1780 | 0x3f, 0x1380,
+				       0x1f80, 0x9f80 };
+	struct hx *h = hx_new(SEED);
+	static uint8_t in[HX_BLOCK] __attribute__((aligned(16)));
+	struct hx_mask m = { .flags = HX_FLAGS };
+	int xm = 0;
+
+	if (!h) {
+		SKIP("no executable memory for the host's runs");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
+		for (size_t k = 0; k < sizeof(mx) / sizeof(mx[0]); k++) {
+			uint32_t host = 0x1f80;
+			int vec;
+
+			hx_next_form(h);
+			memset(in, 0, sizeof(in));
+			in[0] = 0x7f;	/* FCW 037FH */
+			in[1] = 0x03;
+			memcpy(in + 24, &mx[k], 4);
+			memcpy(in + HX_MXCSR, &host, 4);
+			memcpy(in + 160, &u[i].x0, 8);
+			memcpy(in + 176, &u[i].x1, 8);
+			hx_check(h, u[i].name, u[i].b, 4, in, 0, &m, k, &vec);
+			xm += vec == EXC_XM;
+		}
+	printf("  %d runs (%d #XM), %d differ\n", h->runs, xm, h->fails);
+	CHECK(xm >= 20);
+	CHECK_EQ(h->fails, 0);
+	hx_free(h);
+}
+
 int main(void)
 {
 	RUN(test_sse_against_host);
+	RUN(test_sse_underflow);
 	return test_summary();
 }

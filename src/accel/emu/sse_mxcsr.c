@@ -38,6 +38,7 @@
 #define MXCSR_MODE	0xe040u	/* FZ, RC, DAZ: the guest's, as they are */
 #define MXCSR_UE	0x10u
 #define MXCSR_UM	0x800u
+#define MXCSR_FZ	0x8000u
 
 static inline uint32_t host_mxcsr(void)
 {
@@ -54,11 +55,16 @@ static inline void host_set_mxcsr(uint32_t m)
 
 void sse_fp_begin(struct emu_cpu *cpu, struct sse_fp *s)
 {
+	uint32_t mode = cpu->mxcsr & MXCSR_MODE;
+
+	/* FZ flushes only a masked underflow's tiny results */
+	if (!(cpu->mxcsr & MXCSR_UM))
+		mode &= ~MXCSR_FZ;
 	/*
 	 * The "memory" clobbers keep the computation, from operands read
 	 * from cpu and guest memory to results stored there, in between
 	 */
-	host_set_mxcsr(MXCSR_HOST | (cpu->mxcsr & MXCSR_MODE));
+	host_set_mxcsr(MXCSR_HOST | mode);
 	s->unmasked = ~(cpu->mxcsr >> 7) & MXCSR_FLAGS;
 	if (s->unmasked) {
 		memcpy(s->xmm, cpu->xmm, sizeof(s->xmm));
@@ -103,6 +109,21 @@ void sse_fp_tiny(const struct emu_cpu *cpu, const void *r, bool dbl)
 	/* the flag the host would have set: sse_fp_end raises it */
 	if (tiny)
 		host_set_mxcsr(host_mxcsr() | MXCSR_UE);
+}
+
+uint32_t sse_host_flags_take(void)
+{
+	uint32_t m = host_mxcsr();
+
+	if (m & MXCSR_FLAGS)
+		host_set_mxcsr(m & ~MXCSR_FLAGS);
+	return m & MXCSR_FLAGS;
+}
+
+void sse_host_flags_or(uint32_t f)
+{
+	if (f)
+		host_set_mxcsr(host_mxcsr() | f);
 }
 
 /* Also after a fault within an interpreted operation: the host's modes */
