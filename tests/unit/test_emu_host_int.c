@@ -455,6 +455,7 @@ static void add_mul_bits(void)
 static void add_moves(void)
 {
 	static const int sizes[4] = { 1, 2, 4, 8 };
+	struct icase *k;
 	char n[48];
 
 	for (int si = 0; si < 4; si++) {
@@ -512,6 +513,9 @@ static void add_moves(void)
 	add("cmpxchg16b m128", 8, 0, 0, OP(0x0f, 0xc7), 0x0f, 0, K_CMPX);
 	add("lock cmpxchg16b m128", 8, 0xf0, 0, OP(0x0f, 0xc7), 0x0f, 0,
 	    K_CMPX);
+	/* misaligned: #GP */
+	k = add("cmpxchg16b m128+8", 8, 0, 0, OP(0x0f, 0xc7), 0x4f, 0, K_CMPX);
+	k->b[k->len++] = 8;
 	fixed(add("cmpxchg ah, ch", 1, 0, 0, OP(0x0f, 0xb0), 0xec, 0, K_CMPX));
 	fixed(add("xadd ah, ch", 1, 0, 0, OP(0x0f, 0xc0), 0xec, 0, K_ARITH));
 	fixed(add("xchg ah, ch", 1, 0, 0, OP(0x86), 0xec, 0, K_ARITH));

@@ -343,6 +343,18 @@ static void add_moves(void)
 	add("movq m, x (7e)", 0x66, 0x48, 0x7e, 0x07, false, L_INT);
 	fixed(add("movd x9, r10d", 0x66, 0x45, 0x6e, 0xca, false, L_INT));
 	fixed(add("movaps x12, x3", 0, 0x44, 0x28, 0xe3, false, L_INT));
+	/* [rdi+8]: #GP for an aligned form, none for MOVUPS */
+	for (int i = 0; i < 4; i++) {
+		static const struct { uint8_t pre, op; const char *n; } a[] = {
+			{ 0, 0x28, "movaps x, m+8" }, { 0, 0x29, "movaps m+8, x" },
+			{ 0, 0x58, "addps x, m+8" }, { 0, 0x10, "movups x, m+8" },
+		};
+		struct scase *c = add(a[i].n, a[i].pre, 0, a[i].op, 0x47, false,
+				      L_INT);
+
+		c->b[c->len++] = 8;
+		c->rmk = F_FIXED;
+	}
 	add("stmxcsr", 0, 0, 0xae, 0x1f, false, L_INT);
 	add("ldmxcsr", 0, 0, 0xae, 0x17, false, L_INT);
 }
