@@ -664,6 +664,9 @@ static void test_sse_underflow(void)
 		  0x7f7fffff, 0x7f7fffff },
 		{ "cvtpd2ps", { 0x66, 0x0f, 0x5a, 0xc1 }, 0,
 		  0x3730000000000001ULL },
+		/* FLT_MIN + -(largest denormal) = 2^-149: exact */
+		{ "addss tiny", { 0xf3, 0x0f, 0x58, 0xc1 }, 0x00800000,
+		  0x807fffff },
 	};
 	/* UM clear (with FZ, with flags), OM and UM clear, all masked */
 	static const uint32_t mx[] = { 0x1780, 0x9780, 0x1780 | 0x3f, 0x1380,

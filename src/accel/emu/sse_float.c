@@ -55,11 +55,14 @@ static float arith_s(uint8_t op, float a, float b)
  * 5E div, 5A double to single) again on operands scaled exactly by
  * powers of two into range. A sum that underflows is exact.
  */
-static bool inexact_unbounded(uint8_t op, bool dbl, double a, double b)
+static bool inexact_unbounded(uint8_t op, bool dbl, double a, double b,
+			      bool over)
 {
 	int e;
 
 	if (op == 0x58 || op == 0x5c) {
+		if (!over)
+			return false;
 		a = ldexp(a, -2);	/* an overflowing sum is below 2^1025 */
 		b = ldexp(b, -2);
 	} else {
@@ -87,7 +90,7 @@ void sse_fp_lane_pe(const struct emu_cpu *cpu, uint32_t acc, uint8_t op,
 
 	if (f & unmasked & (MXCSR_OE | MXCSR_UE)) {
 		f &= ~MXCSR_PE;
-		if (inexact_unbounded(op, dbl, a, b))
+		if (inexact_unbounded(op, dbl, a, b, f & MXCSR_OE))
 			f |= MXCSR_PE;
 	}
 	sse_host_flags_or(acc | f);
