@@ -312,6 +312,8 @@ struct hx_mask {
 	uint16_t gpr;		/* registers not compared */
 	bool mxcsr_flags;	/* MXCSR's status flags not compared */
 	uint8_t mem;		/* bytes at the middle of the area not compared */
+	/* and n bytes at at (offsets into the area: pointers stored there) */
+	struct { int16_t at, n; } skip[2];
 	uint8_t xmm0_lanes;	/* 4-byte lanes of XMM0 not compared */
 };
 
@@ -388,7 +390,9 @@ static bool hx_diff(const uint8_t *e, const uint8_t *o,
 	}
 	for (int i = 0; i < HX_MEM_LEN; i++)
 		if (e[HX_MEM + i] != o[HX_MEM + i] &&
-		    (i < HX_MEM_LEN / 2 || i >= HX_MEM_LEN / 2 + m->mem)) {
+		    (i < HX_MEM_LEN / 2 || i >= HX_MEM_LEN / 2 + m->mem) &&
+		    (i < m->skip[0].at || i >= m->skip[0].at + m->skip[0].n) &&
+		    (i < m->skip[1].at || i >= m->skip[1].at + m->skip[1].n)) {
 			snprintf(why, wl, "memory byte %d (rdi%+d): %02x, host %02x",
 				 i, i - HX_MEM_LEN / 2, e[HX_MEM + i],
 				 o[HX_MEM + i]);

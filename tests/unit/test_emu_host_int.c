@@ -34,6 +34,7 @@ enum {
 	K_BTMEM,	/* BT with a register offset into memory */
 	K_CMPX,		/* CMPXCHG*: the accumulator often equal */
 	K_XLAT,		/* RBX points at the table */
+	K_STACK,	/* on a stack in the area (RBX), RBP in it too */
 };
 
 /* Where a shift's count comes from */
@@ -47,6 +48,7 @@ struct icase {
 	uint8_t kind, size, cnt;
 	bool mem;		/* a memory operand at [rdi] */
 	bool a32;		/* 32-bit addresses: the host's block low */
+	bool rbp_data;		/* RBP no pointer after it (LEAVE) */
 	uint8_t rr;		/* RR_*: ModRM fields made random registers */
 	bool byte_rm;		/* with RR_RM: an 8-bit register (else size's) */
 	uint8_t rex_at;		/* where a REX goes (before the opcode) */
@@ -452,6 +454,49 @@ static void add_mul_bits(void)
 	}
 }
 
+/*
+ * The stack forms, between two XCHG RSP, RBX: RBX points into the area
+ * (so does RBP, for ENTER and LEAVE)
+ */
+static void add_stack(void)
+{
+	static const struct { const char *n; uint8_t len, b[6]; } st[] = {
+		{ "push rax", 1, { 0x50 } },
+		{ "push r12", 2, { 0x41, 0x54 } },
+		{ "push ax", 2, { 0x66, 0x50 } },
+		{ "push imm8", 2, { 0x6a, 0x85 } },
+		{ "push imm32", 5, { 0x68, 0x78, 0x56, 0x34, 0x92 } },
+		{ "push imm16", 4, { 0x66, 0x68, 0x34, 0x92 } },
+		{ "push [rdi]", 2, { 0xff, 0x37 } },
+		{ "pop rcx", 1, { 0x59 } },
+		{ "pop r9", 2, { 0x41, 0x59 } },
+		{ "pop dx", 2, { 0x66, 0x5a } },
+		{ "pop [rdi]", 2, { 0x8f, 0x07 } },
+		/* RBP then data: compared in RCX (mov rcx, rbp; movzx ecx, bp) */
+		{ "leave", 4, { 0xc9, 0x48, 0x89, 0xe9 } },
+		{ "leave (66)", 5, { 0x66, 0xc9, 0x0f, 0xb7, 0xcd } },
+		{ "enter 24, 0", 4, { 0xc8, 24, 0, 0 } },
+		{ "enter 8, 1", 4, { 0xc8, 8, 0, 1 } },
+		{ "enter 0, 2", 4, { 0xc8, 0, 0, 2 } },
+		{ "enter 16, 5", 4, { 0xc8, 16, 0, 5 } },
+		{ "enter 8, 33", 4, { 0xc8, 8, 0, 33 } },
+		{ "enter (66) 4, 3", 5, { 0x66, 0xc8, 4, 0, 3 } },
+	};
+	static const uint8_t xchg[3] = { 0x48, 0x87, 0xdc };
+	struct icase *k;
+
+	for (size_t i = 0; i < sizeof(st) / sizeof(st[0]); i++) {
+		uint8_t b[16];
+
+		memcpy(b, xchg, 3);
+		memcpy(b + 3, st[i].b, st[i].len);
+		memcpy(b + 3 + st[i].len, xchg, 3);
+		k = add(st[i].n, 4, 0, 0, b, st[i].len + 6, -1, 0, K_STACK);
+		k->mem = true;
+		k->rbp_data = st[i].b[0] == 0xc9 || st[i].b[1] == 0xc9;
+	}
+}
+
 static void add_moves(void)
 {
 	static const int sizes[4] = { 1, 2, 4, 8 };
@@ -572,6 +617,7 @@ static void add_moves(void)
 	add("mov bh, ch", 1, 0, 0, OP(0x88), 0xef, 0, K_ARITH)->rr = 0;
 	add("xlat", 1, 0, 0, OP(0xd7), -1, 0, K_XLAT);
 	add("xlat (w)", 8, 0, 0, OP(0xd7), -1, 0, K_XLAT);
+	add_stack();
 	add("movnti m64, r", 8, 0, 0, OP(0x0f, 0xc3), 0x0f, 0, K_ARITH);
 }
 
@@ -666,6 +712,21 @@ static void mask_of(const struct icase *c, const uint8_t *insn, size_t len,
 	memset(m, 0, sizeof(*m));
 	m->flags = HX_FLAGS;
 	memcpy(&fl, host + HX_FL_OUT, 8);
+	if (c->rbp_data)
+		m->gpr |= 1 << R_BP;
+	if (c->kind == K_STACK && insn[c->len - 7] == 0xc8) {
+		/* ENTER pushes RBP and (nested) the frame: pointers */
+		unsigned lv = insn[c->len - 4] & 31, sz = c->b[3] == 0x66 ? 2 : 8;
+		uint64_t sp;
+
+		memcpy(&sp, in + HX_GPR + 8 * R_BX, 8);
+		m->skip[0].at = sp - sz;
+		m->skip[0].n = sz;
+		if (lv) {
+			m->skip[1].at = sp - sz - sz * lv;
+			m->skip[1].n = sz;
+		}
+	}
 	switch (c->kind) {
 	case K_LOGIC:
 		m->flags &= ~FL_AF;
@@ -793,6 +854,11 @@ static uint16_t make_state(const struct icase *c, uint8_t *s, int reg,
 	case K_XLAT:
 		g[R_BX] = rnd() % 256;
 		ptr |= 1 << R_BX;
+		break;
+	case K_STACK:	/* RBX 16-aligned or not, RBP above it */
+		g[R_BX] = 192 + (rnd() % 4) * 4;
+		g[R_BP] = 320 + (rnd() % 8) * 8;
+		ptr |= 1 << R_BX | 1 << R_BP;
 		break;
 	case K_STR:
 		fl |= rnd() & FL_DF;
