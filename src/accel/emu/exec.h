@@ -282,6 +282,24 @@ struct sse_fp {
 };
 void sse_fp_begin(struct emu_cpu *cpu, struct sse_fp *s);
 void sse_fp_end(struct emu_cpu *cpu, const struct sse_fp *s);
+/*
+ * Between them, after an operation that may underflow left its result
+ * (a float, or a double with dbl) at r: a tiny one that was exact
+ * raises underflow if unmasked, as hardware does
+ */
+void sse_fp_tiny(const struct emu_cpu *cpu, const void *r, bool dbl);
+/* Between them: the host's status flags taken (and cleared), ORed back */
+uint32_t sse_host_flags_take(void);
+void sse_host_flags_or(uint32_t f);
+/*
+ * Overflow or underflow unmasked: after each lane of an op that may
+ * overflow or underflow, whose flags alone the host's MXCSR holds (those
+ * of the lanes before it taken into acc), sse_fp_lane_pe puts acc back
+ * with the lane's PE as hardware sets it then (sse_float.c)
+ */
+bool sse_fp_ou_unmasked(const struct emu_cpu *cpu);
+void sse_fp_lane_pe(const struct emu_cpu *cpu, uint32_t acc, uint8_t op,
+		    bool dbl, double a, double b);
 /* Around translated code: the host's flags cleared, then the guest's */
 void sse_host_clear(void);
 void sse_host_fold(struct emu_cpu *cpu);

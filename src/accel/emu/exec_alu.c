@@ -231,10 +231,11 @@ uint64_t alu_shld(struct emu_cpu *cpu, uint64_t a, uint64_t b, unsigned c,
 		r = right ? (w >> c) & m : (w << c >> 16) & m;
 		cf = false;
 	} else if (right) {
-		r = ((a >> c) | (c < bits ? b << (bits - c) : 0)) & m;
+		/* a 16-bit count of 16 (c == bits) moves all of b in */
+		r = ((a >> c) | b << (bits - c)) & m;
 		cf = (a >> (c - 1)) & 1;
 	} else {
-		r = ((a << c) | (c < bits ? b >> (bits - c) : 0)) & m;
+		r = ((a << c) | b >> (bits - c)) & m;
 		cf = (a >> (bits - c)) & 1;
 	}
 	cpu->rflags &= ~(uint64_t)(FL_CF | FL_OF | FL_AF);

@@ -47,6 +47,12 @@ static void idx_step(struct emu_cpu *cpu, struct insn *in, int r, int size)
 	cpu->gpr[r] = in->asize == 4 ? (v & m) : (cpu->gpr[r] & ~m) | (v & m);
 }
 
+/* MOVS reads through RSI; STOS does not */
+static inline bool sp_used(uint8_t b)
+{
+	return b == 0xa4 || b == 0xa5;
+}
+
 /* Fast path for REP MOVSB/STOSB etc. within single pages of RAM. */
 static bool rep_fast(struct emu_cpu *cpu, struct insn *in, uint8_t b,
 		     int size, uint64_t *count)
@@ -61,7 +67,7 @@ static bool rep_fast(struct emu_cpu *cpu, struct insn *in, uint8_t b,
 	dl = in->asize == 8 || cpu->code64 ? di :
 	     (cpu->seg[SEG_ES].base + di) & 0xffffffffULL;
 	room = (4096 - (dl & 0xfff)) / size;
-	if (b == 0xa4 || b == 0xa5) {
+	if (sp_used(b)) {
 		si = cpu->gpr[R_SI] & m;
 		sl = seg_lin(cpu, in, SEG_DS, si);
 		if ((4096 - (sl & 0xfff)) / size < room)
@@ -70,9 +76,10 @@ static bool rep_fast(struct emu_cpu *cpu, struct insn *in, uint8_t b,
 	if (room < n)
 		n = room;
 	if (!n || (in->asize != 8 && (di + n * size > m ||
-				      (cpu->gpr[R_SI] & m) + n * size > m)))
+				      (sp_used(b) &&
+				       (cpu->gpr[R_SI] & m) + n * size > m))))
 		return false;
-	if (b == 0xa4 || b == 0xa5) {
+	if (sp_used(b)) {
 		sp = mem_ptr(cpu, sl, n * size, ACC_R);
 		if (!sp)
 			return false;
@@ -106,9 +113,11 @@ static bool rep_fast(struct emu_cpu *cpu, struct insn *in, uint8_t b,
 				memcpy(dp + i * size, &v, size);
 	}
 	cpu->gpr[R_DI] += n * size;
+	/* a 32-bit index is written zero-extended; STOS leaves RSI alone */
 	if (in->asize == 4) {
 		cpu->gpr[R_DI] &= 0xffffffffULL;
-		cpu->gpr[R_SI] &= 0xffffffffULL;
+		if (sp)
+			cpu->gpr[R_SI] &= 0xffffffffULL;
 	}
 	*count -= n;
 	return true;

@@ -164,7 +164,23 @@ bool sse_cvt_packed(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 		_mm_storeu_pd((double *)r.b, _mm_cvtps_pd(as_ps(&s)));
 		break;
 	case 0x5a66:	/* CVTPD2PS, upper half zeroed */
-		_mm_storeu_ps((float *)r.b, _mm_cvtpd_ps(as_pd(&s)));
+		if (!sse_fp_ou_unmasked(cpu)) {
+			_mm_storeu_ps((float *)r.b, _mm_cvtpd_ps(as_pd(&s)));
+			sse_fp_tiny(cpu, &r.d[0], false);
+			sse_fp_tiny(cpu, &r.d[1], false);
+			break;
+		}
+		for (int i = 0; i < 2; i++) {	/* each lane's PE */
+			uint32_t acc = sse_host_flags_take();
+			double v;
+			float f;
+
+			memcpy(&v, &s.q[i], 8);
+			__asm__ volatile("cvtsd2ss %1, %0" : "=x"(f) : "x"(v));
+			sse_fp_tiny(cpu, &f, false);
+			sse_fp_lane_pe(cpu, acc, 0x5a, true, v, 0);
+			memcpy(&r.d[i], &f, 4);
+		}
 		break;
 	case 0x5200:	/* RSQRTPS */
 		_mm_storeu_ps((float *)r.b, _mm_rsqrt_ps(as_ps(&s)));

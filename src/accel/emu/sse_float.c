@@ -8,9 +8,14 @@
  * that none is moved out from between sse_fp_begin and sse_fp_end or
  * computed for an operation not asked for.
  */
+#include <math.h>
 #include <string.h>
 
 #include "accel/emu/exec.h"
+
+#define MXCSR_OE	0x08u
+#define MXCSR_UE	0x10u
+#define MXCSR_PE	0x20u
 
 void exec_sse_float(struct emu_cpu *cpu, struct insn *in, uint8_t op);
 
@@ -40,6 +45,60 @@ static float arith_s(uint8_t op, float a, float b)
 	default: __asm__ volatile("maxss %1, %0" : "+x"(a) : "x"(b)); break;
 	}
 	return a;
+}
+
+/*
+ * With overflow or underflow unmasked, PE says whether the result
+ * rounded to the destination's precision with an unbounded exponent is
+ * inexact (SDM vol. 1, 11.5.2.4 and 11.5.3.2), which the masked result
+ * (an infinity, a denormal) does not show: op (58 add, 59 mul, 5C sub,
+ * 5E div, 5A double to single) again on operands scaled exactly by
+ * powers of two into range. A sum that underflows is exact.
+ */
+static bool inexact_unbounded(uint8_t op, bool dbl, double a, double b,
+			      bool over)
+{
+	int e;
+
+	if (op == 0x58 || op == 0x5c) {
+		if (!over)
+			return false;
+		a = ldexp(a, -2);	/* an overflowing sum is below 2^1025 */
+		b = ldexp(b, -2);
+	} else {
+		a = frexp(a, &e);	/* significands alike, in [0.5, 1) */
+		b = frexp(b, &e);
+	}
+	sse_host_flags_take();
+	if (op == 0x5a) {
+		float f;
+
+		__asm__ volatile("cvtsd2ss %1, %0" : "=x"(f) : "x"(a));
+	} else if (dbl) {
+		arith_d(op, a, b);
+	} else {
+		arith_s(op, (float)a, (float)b);
+	}
+	return sse_host_flags_take() & MXCSR_PE;
+}
+
+void sse_fp_lane_pe(const struct emu_cpu *cpu, uint32_t acc, uint8_t op,
+		    bool dbl, double a, double b)
+{
+	uint32_t f = sse_host_flags_take();
+	uint32_t unmasked = ~(cpu->mxcsr >> 7) & 0x3f;
+
+	if (f & unmasked & (MXCSR_OE | MXCSR_UE)) {
+		f &= ~MXCSR_PE;
+		if (inexact_unbounded(op, dbl, a, b, f & MXCSR_OE))
+			f |= MXCSR_PE;
+	}
+	sse_host_flags_or(acc | f);
+}
+
+bool sse_fp_ou_unmasked(const struct emu_cpu *cpu)
+{
+	return (cpu->mxcsr & 0xc00) != 0xc00;
 }
 
 /*
@@ -165,8 +224,14 @@ void exec_sse_float(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 			double v;
 			float f;
 
+			uint32_t acc = sse_fp_ou_unmasked(cpu) ?
+				       sse_host_flags_take() : 0;
+
 			memcpy(&v, &q, 8);
 			__asm__ volatile("cvtsd2ss %1, %0" : "=x"(f) : "x"(v));
+			sse_fp_tiny(cpu, &f, false);
+			if (sse_fp_ou_unmasked(cpu))
+				sse_fp_lane_pe(cpu, acc, 0x5a, true, v, 0);
 			memcpy(&d->d[0], &f, 4);
 		} else {
 			uint32_t w = in->mem ? mem_read(cpu, in->addr, 4) :
@@ -182,6 +247,10 @@ void exec_sse_float(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 	case 0x51: case 0x58: case 0x59: case 0x5c: case 0x5d: case 0x5e:
 	case 0x5f: {
 		int n = scalar ? 1 : dbl ? 2 : 4;
+		/* MIN, MAX and SQRT never underflow nor overflow */
+		bool under = op != 0x5d && op != 0x5f && op != 0x51;
+		bool pe = under && sse_fp_ou_unmasked(cpu);
+		uint32_t acc;
 
 		if (scalar && in->mem) {
 			s = (union xmm){ 0 };
@@ -194,12 +263,17 @@ void exec_sse_float(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 			s = cpu->xmm[in->rm];
 		}
 		for (int i = 0; i < n; i++) {
+			acc = pe ? sse_host_flags_take() : 0;
 			if (dbl) {
 				double a, b, r;
 
 				memcpy(&a, &d->q[i], 8);
 				memcpy(&b, &s.q[i], 8);
 				r = arith_d(op, a, b);
+				if (under)
+					sse_fp_tiny(cpu, &r, true);
+				if (pe)
+					sse_fp_lane_pe(cpu, acc, op, true, a, b);
 				memcpy(&d->q[i], &r, 8);
 			} else {
 				float a, b, r;
@@ -207,6 +281,10 @@ void exec_sse_float(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 				memcpy(&a, &d->d[i], 4);
 				memcpy(&b, &s.d[i], 4);
 				r = arith_s(op, a, b);
+				if (under)
+					sse_fp_tiny(cpu, &r, false);
+				if (pe)
+					sse_fp_lane_pe(cpu, acc, op, false, a, b);
 				memcpy(&d->d[i], &r, 4);
 			}
 		}
