@@ -34,7 +34,8 @@ static uint64_t run_after(struct emu_test *t, uint64_t at, const uint8_t *pre,
 {
 	uint8_t code[64];
 
-	memcpy(code, pre, n);
+	if (n)
+		memcpy(code, pre, n);
 	memcpy(code + n, reads, sizeof(reads));
 	t->cpu.gpr[R_SI] = lin;
 	emu_test_run_at(t, at, code, n + sizeof(reads));

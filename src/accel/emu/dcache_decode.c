@@ -97,6 +97,7 @@ static void dc_decode(const uint8_t *p, struct dc_entry *e)
 	i += e->lock;
 	e->seg = SEG_NONE;
 	e->rex = 0;
+	e->size2 = 0;	/* read by gen_pick_regs for every form */
 	e->mem = false;
 	e->riprel = false;
 	e->base = -1;
