@@ -101,6 +101,8 @@ struct jit {
 	unsigned long untrusted;	/* made or rechecked so */
 	unsigned long mixed;	/* pages found GUEST_CODE_MIXED */
 	unsigned long decodes;	/* blocks the translator decoded itself */
+	/* lookups that missed and were filled from translated code, hits */
+	unsigned long refills, refilled;
 	/* the last block found stale: chain slots may still lead to it */
 	struct jit_front old;
 	/* cpu->tlb_gen when cpu->jit_tag was set, and its / JIT_TAG_PERIOD */
@@ -202,8 +204,9 @@ void jit_destroy(struct jit *j)
 	if (jit_stats_on)
 		fprintf(stderr, "jit stats: %u flushes, %lu blocks made, "
 			"%lu found stale, %lu rechecked, %lu untrusted, "
-			"%lu mixed pages\n", j->flushes, j->makes, j->stale,
-			j->rechecks, j->untrusted, j->mixed);
+			"%lu mixed pages, %lu of %lu lookups filled\n",
+			j->flushes, j->makes, j->stale, j->rechecks,
+			j->untrusted, j->mixed, j->refilled, j->refills);
 	jit_perfmap_flush();
 	jit_cache_close(&j->cache);
 	free(j);
@@ -540,7 +543,7 @@ static void jit_tag(struct jit *j, struct emu_cpu *cpu)
 long jit_run(struct emu_cpu *cpu, long max, long *interp)
 {
 	struct jit *j = cpu->jit;
-	long budget = max < JIT_RUN_MAX ? max : JIT_RUN_MAX;
+	long budget = max < JIT_RUN_MAX ? max : JIT_RUN_MAX, counted = 0;
 	int stale = 0;
 	bool hinted;
 
@@ -578,6 +581,9 @@ long jit_run(struct emu_cpu *cpu, long max, long *interp)
 		if (lin >> 12 != cpu->fetch_vpn && !tlb_fetch_page(cpu, lin)) {
 			cpu->insn_rip = lin;
 			cpu->insn_rsp = cpu->gpr[R_SP];
+			/* its fault (a longjmp) skips the count at the end */
+			j->insns += budget - cpu->jit_left - counted;
+			counted = budget - cpu->jit_left;
 			fetch_page(cpu, lin);
 			/* code outside RAM: the interpreter's, byte by byte */
 			if (!cpu->fetch_hva)
@@ -658,8 +664,22 @@ long jit_run(struct emu_cpu *cpu, long max, long *interp)
 	/* the budget spent: back to the run loop, nothing for the interpreter */
 	if (cpu->jit_left <= 0 && !cpu->jit_exit)
 		*interp = 0;
-	j->insns += budget - cpu->jit_left;
+	j->insns += budget - cpu->jit_left - counted;
 	return budget - cpu->jit_left;
+}
+
+uint8_t *jit_refill(struct emu_cpu *cpu, uint64_t lin, unsigned how)
+{
+	uint8_t *p = tlb_refill(cpu, lin, how & 15, how >> 8);
+
+	cpu->jit->refills++;
+	cpu->jit->refilled += p != NULL;
+	return p;
+}
+
+uint64_t jit_stat_refills(const struct jit *j)
+{
+	return j ? j->refilled : 0;
 }
 
 uint64_t jit_stat_insns(const struct jit *j)

@@ -161,8 +161,19 @@ struct jit_env {
 	const uint8_t *exit_interp;	/* the same, the interpreter next */
 	struct jit_front *front;	/* the table the lookups look in */
 	struct jit_rip *rips;		/* blocks by RIP (the slot checks) */
-	/* soft-TLB lookups at CPL 0-2 by [write][size slot] (jit_gen_tlb) */
+	/*
+	 * soft-TLB lookups at CPL 0-2 by [write][size slot] (jit_gen_tlb),
+	 * and the same that on a miss fill the entry when the interpreter's
+	 * walk would not fault (refill below)
+	 */
 	const uint8_t *tlb[2][4];
+	const uint8_t *tlb_refill[2][4];
+	/*
+	 * By [write][size slot], called with the linear address in RDI
+	 * after a lookup missed: tlb_refill's host address in RCX, ZF set
+	 * when it is 0; every other register but RSI kept
+	 */
+	const uint8_t *refill[2][4];
 	/* the interpreter runs RSI + (EDI >> 8) next, EDI & 255 were done */
 	const uint8_t *miss_out[2];
 	/* by [CPL 3]: to V, after a SUB of the budget whose flags are live */
@@ -206,6 +217,11 @@ struct jit_track {
 
 /* The shared subroutines of jit_env into b (jit_stubs.c) */
 void jit_gen_stubs(struct jbuf *b, struct jit_env *env);
+/*
+ * What env->refill calls (jit.c): tlb_refill of lin for how's size (low
+ * byte) and write (how >> 8), counted
+ */
+uint8_t *jit_refill(struct emu_cpu *cpu, uint64_t lin, unsigned how);
 /*
  * jit_run's entry and exit: the guest's arithmetic flags as blocks take
  * them (AX, and cpu->jit_flags) from cpu->rflags, and back from

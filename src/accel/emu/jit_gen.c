@@ -738,6 +738,12 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 		touch = g->regs ? 0 : jit_op_gprs(e);
 		gen_writeback(g, g->dirty & touch);
 		g->dirty &= ~touch;
+		/*
+		 * Its first lookup may fill the TLB without leaving: the
+		 * interpreter's first access, which it would walk for first
+		 * (REP MOVS's two strings: not sure which)
+		 */
+		g->refill = e->kind != DC_REP_STR;
 		jit_gen_insn(g, e);
 		if (g->sets_all)
 			g->saved = false;

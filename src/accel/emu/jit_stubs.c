@@ -287,11 +287,18 @@ void jit_gen_stubs(struct jbuf *b, struct jit_env *env)
 {
 	const uint8_t *outs;
 
+	const uint8_t *refill = b->p;
+
+	jit_gen_refill_stubs(b, env);
+	jit_perfmap_stub(refill, b->p - refill, "tlb_refill");
 	for (int w = 0; w < 2; w++)
 		for (int s = 0; s < 4; s++) {
 			char name[32];
 
-			env->tlb[w][s] = jit_gen_tlb_stub(b, 1 << s, w);
+			env->tlb[w][s] = jit_gen_tlb_stub(b, env, 1 << s, w,
+							  false);
+			env->tlb_refill[w][s] = jit_gen_tlb_stub(b, env, 1 << s,
+								 w, true);
 			snprintf(name, sizeof(name), "tlb_%s%d",
 				 w ? "write" : "read", 8 << s);
 			jit_perfmap_stub(env->tlb[w][s], b->p - env->tlb[w][s],
