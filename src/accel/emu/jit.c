@@ -378,7 +378,7 @@ static bool jit_make(struct jit *j, struct emu_cpu *cpu,
 			continue;
 		}
 		j->makes++;
-		j->decodes++;
+		j->decodes += !jit_gen_reuses(cpu, p);
 		n = jit_gen_block(&b, &j->slots, &j->env, cpu, p, end, rip,
 				  track);
 		if (b.full) {

@@ -240,7 +240,7 @@ void jit_gen_flags_out(struct jbuf *b);
  * the code or its chain slots (taken from slots) did not fit.
  */
 unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
-		       const struct jit_env *env, const struct emu_cpu *cpu,
+		       const struct jit_env *env, struct emu_cpu *cpu,
 		       const uint8_t *p, const uint8_t *end, uint64_t rip,
 		       const struct jit_track *track);
 
@@ -264,6 +264,12 @@ unsigned jit_gen_worth(const uint8_t *p, const uint8_t *end,
  * without a decode cache or near the page's end
  */
 int jit_gen_count(struct emu_cpu *cpu, const uint8_t *p, const uint8_t *end);
+/*
+ * Whether jit_gen_block takes p's instructions from the decode cache's
+ * blocks (far from the page's end, with a decode cache) rather than
+ * decoding them itself
+ */
+bool jit_gen_reuses(const struct emu_cpu *cpu, const uint8_t *p);
 /*
  * Whether a block at p may reach an instruction across its page's end,
  * which it translates only if the TLB has the next page when it is made

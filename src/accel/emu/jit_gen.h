@@ -85,6 +85,7 @@ struct jgen {
 	int8_t host[16];	/* the host register holding a guest one, or -1 */
 	uint16_t cached;	/* guest registers in host ones */
 	uint16_t dirty;		/* those changed since stored to cpu->gpr */
+	/* last: jit_gen_block clears what is before them */
 	struct jexit x[JIT_EXITS];
 	unsigned nx;
 };
