@@ -399,6 +399,21 @@ static bool jit_make(struct jit *j, struct emu_cpu *cpu,
 }
 
 /*
+ * The block last found stale is (p, rip): made again at its first ask,
+ * not the j->hot-th. Chain slots lead to the old one until the new one
+ * is entered from jit_run (jit_rechain), each jump through them a
+ * return to jit_run and the interpreter: a Debian boot had a loop's
+ * block in a page that turned mixed go stale 8,700 times so, its
+ * judged entry pushed out before it was asked for enough.
+ */
+static bool jit_remade(const struct jit *j, const struct emu_cpu *cpu,
+		       const uint8_t *p, uint64_t rip)
+{
+	return j->old.code && j->old.key == p && j->old.rip == rip &&
+	       j->old.user == (cpu->cpl == 3);
+}
+
+/*
  * The block for RIP, whose host address is p: made the j->hot-th time it
  * is asked for (code run once, as much of a boot is, stays the
  * interpreter's), or NULL when the cache is unusable. Near its page's
@@ -430,7 +445,8 @@ static struct jit_block *jit_find(struct jit *j, struct emu_cpu *cpu,
 			t->asks = asks;
 			t->used = j->clock;
 		}
-		if (!t->n || ++t->asks < jit_hot(j, cpu))
+		if (!t->n || (++t->asks < jit_hot(j, cpu) &&
+			      !jit_remade(j, cpu, p, rip)))
 			return t;
 		return jit_make(j, cpu, t, p, rip) ? t : NULL;
 	}
@@ -438,7 +454,8 @@ static struct jit_block *jit_find(struct jit *j, struct emu_cpu *cpu,
 		t = jit_victim(j, s);
 	jit_judge(j, t, cpu, p, rip);
 	t->used = j->clock;
-	if (t->n && j->hot <= 1 && (t->cross || !jit_gen_near_end(p)))
+	if (t->n && (j->hot <= 1 || jit_remade(j, cpu, p, rip)) &&
+	    (t->cross || !jit_gen_near_end(p)))
 		return jit_make(j, cpu, t, p, rip) ? t : NULL;
 	return t;
 }
