@@ -28,7 +28,8 @@
 /* FN by a 4K page: its TLB entry is not the one FN's own mapping takes */
 #define ALIAS	(V4K + 0x5000)
 
-static struct emu_test *smc_init(void)
+/* eager: blocks made and published at their first ask (jit_eager) */
+static struct emu_test *smc_new(bool eager)
 {
 	struct emu_test *t = emu_test_init64();
 
@@ -39,8 +40,14 @@ static struct emu_test *smc_init(void)
 	emu_test_w64(t, PT + 5 * 8, FN | 7);
 	t->cpu.jit = jit_create();
 	CHECK(t->cpu.jit != NULL);
-	jit_eager(t->cpu.jit);
+	if (eager)
+		jit_eager(t->cpu.jit);
 	return t;
+}
+
+static struct emu_test *smc_init(void)
+{
+	return smc_new(true);
 }
 
 static void smc_free(struct emu_test *t)
@@ -381,6 +388,45 @@ static void test_smc_mixed_page(void)
 	smc_free(t);
 }
 
+/*
+ * A block found stale is made again at its first ask, not at the
+ * JIT_HOT-th like a new one: until then the chain slots that led to it
+ * lead to the old code, and each jump through them returns to jit_run.
+ * G (add edx, 1; jmp H) chains to H (mov eax, imm32; ret) in the same
+ * page; after 100 calls H's value is changed, and one more call finds
+ * H stale and makes it again at once.
+ */
+static void test_smc_remade(void)
+{
+	static const uint8_t g[] = { 0x83, 0xc2, 0x01, 0xeb, 0x0b };
+	static const uint8_t one[] = {
+		0xbe, 0x00, 0x00, 0x30, 0x00,		/* mov esi, FN */
+		0xff, 0xd6,				/* call rsi */
+		0x01, 0xc2,				/* add edx, eax */
+		0xf4,					/* hlt */
+	};
+	struct emu_test *t = smc_new(false);
+	uint64_t made;
+
+	CHECK_EQ(guest_mem_write(&t->vm.mem, FN, g, sizeof(g)), 0);
+	smc_fn(t, FN + 16, 1);
+	CHECK_EQ(smc_calls(t, FN), CALLS * 2);
+	CHECK_EQ(smc_calls(t, FN), CALLS * 2);
+	CHECK_EQ(smc_calls(t, FN), CALLS * 2);
+	CHECK_EQ(smc_calls(t, FN), CALLS * 2);
+	CHECK_EQ(smc_calls(t, FN), CALLS * 2);
+	smc_store(t, &t->cpu, FN + 17, 5);
+	made = jit_stat_made(t->cpu.jit);
+	t->cpu.gpr[R_DX] = 0;
+	smc_run(t, &t->cpu, EMU_TEST_CODE, one, sizeof(one));
+	CHECK_EQ(t->cpu.gpr[R_DX], 6);
+	printf("  %llu blocks made after the change, %llu found stale\n",
+	       (unsigned long long)(jit_stat_made(t->cpu.jit) - made),
+	       (unsigned long long)jit_stat_stale(t->cpu.jit));
+	CHECK(jit_stat_made(t->cpu.jit) > made);
+	smc_free(t);
+}
+
 /* A page written by nobody keeps its blocks: they check only a word */
 static void test_smc_unwritten(void)
 {
@@ -404,6 +450,7 @@ int main(void)
 	RUN(test_smc_page_ask);
 	RUN(test_smc_page_reuse);
 	RUN(test_smc_mixed_page);
+	RUN(test_smc_remade);
 	RUN(test_smc_unwritten);
 	return test_summary();
 }

@@ -392,6 +392,13 @@ bool excp_has_error_code(int vec);
 /* mmu.c: linear addresses (segment base already added) */
 void tlb_flush(struct emu_cpu *cpu, bool global);
 void tlb_flush_page(struct emu_cpu *cpu, uint64_t lin);
+/*
+ * For a translated lookup that missed: the interpreter's fill when it
+ * would not fault, and the host address of the access if the entry
+ * then allows it directly, else NULL (mmu.c)
+ */
+uint8_t *tlb_refill(struct emu_cpu *cpu, uint64_t lin, unsigned size,
+		    bool write);
 enum mem_access { ACC_R, ACC_W, ACC_X };
 /*
  * Scalar accesses move 1 to 8 bytes (a uint64_t); wider operands go through

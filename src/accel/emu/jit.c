@@ -102,6 +102,8 @@ struct jit {
 	unsigned long made_untrusted;	/* ... made so */
 	unsigned long mixed;	/* pages found GUEST_CODE_MIXED */
 	unsigned long decodes;	/* blocks the translator decoded itself */
+	/* lookups that missed and were filled from translated code, hits */
+	unsigned long refills, refilled;
 	/* the last block found stale: chain slots may still lead to it */
 	struct jit_front old;
 	/* cpu->tlb_gen when cpu->jit_tag was set, and its / JIT_TAG_PERIOD */
@@ -203,9 +205,10 @@ void jit_destroy(struct jit *j)
 	if (jit_stats_on)
 		fprintf(stderr, "jit stats: %u flushes, %lu blocks made, "
 			"%lu found stale, %lu rechecked, %lu untrusted "
-			"(%lu when made), %lu mixed pages\n", j->flushes,
-			j->makes, j->stale, j->rechecks, j->untrusted,
-			j->made_untrusted, j->mixed);
+			"(%lu when made), %lu mixed pages, %lu of %lu lookups "
+			"filled\n", j->flushes, j->makes, j->stale, j->rechecks,
+			j->untrusted, j->made_untrusted, j->mixed, j->refilled,
+			j->refills);
 	jit_perfmap_flush();
 	jit_cache_close(&j->cache);
 	free(j);
@@ -379,7 +382,7 @@ static bool jit_make(struct jit *j, struct emu_cpu *cpu,
 			continue;
 		}
 		j->makes++;
-		j->decodes++;
+		j->decodes += !jit_gen_reuses(cpu, p);
 		n = jit_gen_block(&b, &j->slots, &j->env, cpu, p, end, rip,
 				  track);
 		if (b.full) {
@@ -397,6 +400,21 @@ static bool jit_make(struct jit *j, struct emu_cpu *cpu,
 		return true;
 	}
 	return false;
+}
+
+/*
+ * The block last found stale is (p, rip): made again at its first ask,
+ * not the j->hot-th. Chain slots lead to the old one until the new one
+ * is entered from jit_run (jit_rechain), each jump through them a
+ * return to jit_run and the interpreter: a Debian boot had a loop's
+ * block in a page that turned mixed go stale 8,700 times so, its
+ * judged entry pushed out before it was asked for enough.
+ */
+static bool jit_remade(const struct jit *j, const struct emu_cpu *cpu,
+		       const uint8_t *p, uint64_t rip)
+{
+	return j->old.code && j->old.key == p && j->old.rip == rip &&
+	       j->old.user == (cpu->cpl == 3);
 }
 
 /*
@@ -431,7 +449,8 @@ static struct jit_block *jit_find(struct jit *j, struct emu_cpu *cpu,
 			t->asks = asks;
 			t->used = j->clock;
 		}
-		if (!t->n || ++t->asks < jit_hot(j, cpu))
+		if (!t->n || (++t->asks < jit_hot(j, cpu) &&
+			      !jit_remade(j, cpu, p, rip)))
 			return t;
 		return jit_make(j, cpu, t, p, rip) ? t : NULL;
 	}
@@ -439,7 +458,8 @@ static struct jit_block *jit_find(struct jit *j, struct emu_cpu *cpu,
 		t = jit_victim(j, s);
 	jit_judge(j, t, cpu, p, rip);
 	t->used = j->clock;
-	if (t->n && j->hot <= 1 && (t->cross || !jit_gen_near_end(p)))
+	if (t->n && (j->hot <= 1 || jit_remade(j, cpu, p, rip)) &&
+	    (t->cross || !jit_gen_near_end(p)))
 		return jit_make(j, cpu, t, p, rip) ? t : NULL;
 	return t;
 }
@@ -544,7 +564,7 @@ static void jit_tag(struct jit *j, struct emu_cpu *cpu)
 long jit_run(struct emu_cpu *cpu, long max, long *interp)
 {
 	struct jit *j = cpu->jit;
-	long budget = max < JIT_RUN_MAX ? max : JIT_RUN_MAX;
+	long budget = max < JIT_RUN_MAX ? max : JIT_RUN_MAX, counted = 0;
 	int stale = 0;
 	bool hinted;
 
@@ -582,6 +602,9 @@ long jit_run(struct emu_cpu *cpu, long max, long *interp)
 		if (lin >> 12 != cpu->fetch_vpn && !tlb_fetch_page(cpu, lin)) {
 			cpu->insn_rip = lin;
 			cpu->insn_rsp = cpu->gpr[R_SP];
+			/* its fault (a longjmp) skips the count at the end */
+			j->insns += budget - cpu->jit_left - counted;
+			counted = budget - cpu->jit_left;
 			fetch_page(cpu, lin);
 			/* code outside RAM: the interpreter's, byte by byte */
 			if (!cpu->fetch_hva)
@@ -662,8 +685,22 @@ long jit_run(struct emu_cpu *cpu, long max, long *interp)
 	/* the budget spent: back to the run loop, nothing for the interpreter */
 	if (cpu->jit_left <= 0 && !cpu->jit_exit)
 		*interp = 0;
-	j->insns += budget - cpu->jit_left;
+	j->insns += budget - cpu->jit_left - counted;
 	return budget - cpu->jit_left;
+}
+
+uint8_t *jit_refill(struct emu_cpu *cpu, uint64_t lin, unsigned how)
+{
+	uint8_t *p = tlb_refill(cpu, lin, how & 15, how >> 8);
+
+	cpu->jit->refills++;
+	cpu->jit->refilled += p != NULL;
+	return p;
+}
+
+uint64_t jit_stat_refills(const struct jit *j)
+{
+	return j ? j->refilled : 0;
 }
 
 uint64_t jit_stat_insns(const struct jit *j)

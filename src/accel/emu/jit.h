@@ -59,6 +59,8 @@ uint64_t jit_stat_stale(const struct jit *j);
 uint64_t jit_stat_decodes(const struct jit *j);
 /* Times the code cache was full and emptied */
 uint64_t jit_stat_flushes(const struct jit *j);
+/* Lookups that missed and went on in translated code after a page walk */
+uint64_t jit_stat_refills(const struct jit *j);
 
 /*
  * For the seccomp filter: code caches start in [lo, hi) (lo = hi = 0

@@ -164,8 +164,19 @@ struct jit_env {
 	const uint8_t *exit_interp;	/* the same, the interpreter next */
 	struct jit_front *front;	/* the table the lookups look in */
 	struct jit_rip *rips;		/* blocks by RIP (the slot checks) */
-	/* soft-TLB lookups at CPL 0-2 by [JIT_TLB_*][size slot] (jit_gen_tlb) */
+	/*
+	 * soft-TLB lookups at CPL 0-2 by [JIT_TLB_*][size slot]
+	 * (jit_gen_tlb), and the same that on a miss fill the entry when
+	 * the interpreter's walk would not fault (refill below)
+	 */
 	const uint8_t *tlb[JIT_TLB_KINDS][4];
+	const uint8_t *tlb_refill[JIT_TLB_KINDS][4];
+	/*
+	 * By [write][size slot], called with the linear address in RDI
+	 * after a lookup missed: tlb_refill's host address in RCX, ZF set
+	 * when it is 0; every other register but RSI kept
+	 */
+	const uint8_t *refill[2][4];
 	/* the interpreter runs RSI + (EDI >> 8) next, EDI & 255 were done */
 	const uint8_t *miss_out[2];
 	/* by [CPL 3]: to V, after a SUB of the budget whose flags are live */
@@ -210,6 +221,11 @@ struct jit_track {
 /* The shared subroutines of jit_env into b (jit_stubs.c) */
 void jit_gen_stubs(struct jbuf *b, struct jit_env *env);
 /*
+ * What env->refill calls (jit.c): tlb_refill of lin for how's size (low
+ * byte) and write (how >> 8), counted
+ */
+uint8_t *jit_refill(struct emu_cpu *cpu, uint64_t lin, unsigned how);
+/*
  * jit_run's entry and exit: the guest's arithmetic flags as blocks take
  * them (AX, and cpu->jit_flags) from cpu->rflags, and back from
  * cpu->jit_flags (RAX, RCX, RDX)
@@ -227,7 +243,7 @@ void jit_gen_flags_out(struct jbuf *b);
  * the code or its chain slots (taken from slots) did not fit.
  */
 unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
-		       const struct jit_env *env, const struct emu_cpu *cpu,
+		       const struct jit_env *env, struct emu_cpu *cpu,
 		       const uint8_t *p, const uint8_t *end, uint64_t rip,
 		       const struct jit_track *track);
 
@@ -251,6 +267,12 @@ unsigned jit_gen_worth(const uint8_t *p, const uint8_t *end,
  * without a decode cache or near the page's end
  */
 int jit_gen_count(struct emu_cpu *cpu, const uint8_t *p, const uint8_t *end);
+/*
+ * Whether jit_gen_block takes p's instructions from the decode cache's
+ * blocks (far from the page's end, with a decode cache) rather than
+ * decoding them itself
+ */
+bool jit_gen_reuses(const struct emu_cpu *cpu, const uint8_t *p);
 /*
  * Whether a block at p may reach an instruction across its page's end,
  * which it translates only if the TLB has the next page when it is made

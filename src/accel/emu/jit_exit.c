@@ -31,6 +31,19 @@ void jit_add_exit(struct jgen *g, uint8_t *rel, uint8_t kind, uint64_t rip,
 		.synced = g->synced, .saved = g->saved, .dirty = g->dirty };
 }
 
+void jit_add_refill(struct jgen *g, uint8_t *rel, const uint8_t *back,
+		    const uint8_t *stub)
+{
+	if (g->nx == JIT_EXITS) {
+		g->bad = true;
+		return;
+	}
+	g->x[g->nx++] = (struct jexit){ .rip = g->rip, .count = g->idx,
+		.kind = X_MISS, .synced = g->synced, .saved = g->saved,
+		.dirty = g->dirty, .refill = rel, .back = back,
+		.stub = stub };
+}
+
 /* Leave the block before this instruction when the flags jcc cc says */
 void jit_miss_if(struct jgen *g, int cc)
 {
@@ -185,6 +198,11 @@ static void gen_miss_exits(struct jgen *g)
 
 		if (x->kind != X_MISS && x->kind != X_STALE)
 			continue;
+		if (x->refill) {
+			j_patch(x->refill, b->p);
+			j_call(b, x->stub);
+			j_patch(j_jcc(b, 5), x->back);		/* jne */
+		}
 		for (unsigned k = 0; k < x->nrel; k++)
 			j_patch(x->rel[k], b->p);
 		if (x->saved && !x->synced)

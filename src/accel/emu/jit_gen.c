@@ -394,23 +394,49 @@ bool jit_gen_near_end(const uint8_t *p)
 	return ((uintptr_t)p & 4095) >= 4096 - JIT_BYTES;
 }
 
+bool jit_gen_reuses(const struct emu_cpu *cpu, const uint8_t *p)
+{
+	return cpu->dcache && !jit_gen_near_end(p);
+}
+
+/*
+ * What jit_decode takes at p (far from its page's end: jit_gen_reuses),
+ * from the decode cache's blocks there: dcache_get finds or makes them
+ * from a copy of their bytes, which memory was found the same as (so
+ * after code_track, when the block is made). With snap, their bytes go
+ * into it as jit_decode's copy: the block's code and check are made
+ * from the bytes its entries were decoded from.
+ */
+static void jit_reuse(struct jinsns *in, struct emu_cpu *cpu,
+		      const uint8_t *p, const uint8_t *end, uint8_t *snap)
+{
+	size_t off = (uintptr_t)p & 4095, pre = off < 8 ? off : 8;
+	const uint8_t *q = p;
+
+	if (snap) {
+		memset(snap, 0x90, JIT_SNAP);
+		memcpy(snap + 8 - pre, p - pre, pre);
+	}
+	jinsns_init(in);
+	while (in->nchunks < JIT_CHUNKS_MAX && !in->ends) {
+		const struct dc_block *b = dcache_get(cpu, q, end);
+
+		if (!b->n || !jinsns_add(in, b, q - p))
+			break;
+		if (snap)
+			memcpy(snap + 8 + (q - p), b->bytes, b->nbytes);
+		q += b->nbytes;
+	}
+}
+
 int jit_gen_count(struct emu_cpu *cpu, const uint8_t *p, const uint8_t *end)
 {
 	struct jinsns in;
-	const uint8_t *q = p;
 	unsigned nbytes, tail;
 
-	if (!cpu->dcache || jit_gen_near_end(p))
+	if (!jit_gen_reuses(cpu, p))
 		return -1;
-	jinsns_init(&in);
-	/* the chunks jit_decode would take, far from the page's end */
-	while (in.nchunks < JIT_CHUNKS_MAX && !in.ends) {
-		const struct dc_block *b = dcache_get(cpu, q, end);
-
-		if (!b->n || !jinsns_add(&in, b, q - p))
-			break;
-		q += b->nbytes;
-	}
+	jit_reuse(&in, cpu, p, end, NULL);
 	return (int)jit_count(&in, end - p, false, &nbytes, &tail);
 }
 
@@ -629,7 +655,7 @@ uint16_t jit_gen_kept(const uint8_t *p, const uint8_t *end, uint64_t rip)
 }
 
 unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
-		       const struct jit_env *env, const struct emu_cpu *cpu,
+		       const struct jit_env *env, struct emu_cpu *cpu,
 		       const uint8_t *p, const uint8_t *end, uint64_t rip,
 		       const struct jit_track *track)
 {
@@ -648,11 +674,16 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	uint32_t *expect = NULL;
 	uint8_t *recheck = NULL;
 
-	jit_decode(&blk, p, end, next, snap);
+	if (jit_gen_reuses(cpu, p))
+		jit_reuse(&blk, cpu, p, end, snap);
+	else
+		jit_decode(&blk, p, end, next, snap);
 	n = jit_count(&blk, end - p, next, &nbytes, &tail);
 	if (!n)
 		return 0;
-	memset(g, 0, sizeof(*g));
+	/* not the exits (~19 KiB): jit_add_exit writes each one it takes */
+	memset(g, 0, offsetof(struct jgen, x));
+	g->nx = 0;
 	g->b = *b;
 	g->slots = slots;
 	g->env = env;
@@ -772,6 +803,12 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 		touch = g->regs ? 0 : jit_op_gprs(e);
 		gen_writeback(g, g->dirty & touch);
 		g->dirty &= ~touch;
+		/*
+		 * Its first lookup may fill the TLB without leaving: the
+		 * interpreter's first access, which it would walk for first
+		 * (REP MOVS's two strings: not sure which)
+		 */
+		g->refill = e->kind != DC_REP_STR;
 		jit_gen_insn(g, e);
 		if (g->sets_all)
 			g->saved = false;

@@ -37,6 +37,12 @@ struct jexit {
 	bool synced;		/* cpu->jit_flags is already right */
 	bool saved;		/* the flags are in AL/AH, not RFLAGS */
 	uint16_t dirty;		/* guest registers to store back first */
+	/*
+	 * A lookup's miss that first calls env->refill (stub) and goes
+	 * back to the block at back when that finds the host address
+	 */
+	uint8_t *refill;
+	const uint8_t *back, *stub;
 };
 
 /*
@@ -76,9 +82,11 @@ struct jgen {
 	bool mxcsr_ok;		/* jit_sse.c checked the guest's MXCSR */
 	bool sse_ok;		/* and CR0/CR4 for SSE's #UD and #NM */
 	bool regs;		/* this instruction may use the host registers */
+	bool refill;		/* its next lookup may fill the TLB (jit_tlb.c) */
 	int8_t host[16];	/* the host register holding a guest one, or -1 */
 	uint16_t cached;	/* guest registers in host ones */
 	uint16_t dirty;		/* those changed since stored to cpu->gpr */
+	/* last: jit_gen_block clears what is before them */
 	struct jexit x[JIT_EXITS];
 	unsigned nx;
 };
@@ -131,6 +139,12 @@ void jit_add_exit(struct jgen *g, uint8_t *rel, uint8_t kind, uint64_t rip,
 		  unsigned count);
 /* Leave the block before this instruction when the flags jcc cc says */
 void jit_miss_if(struct jgen *g, int cc);
+/*
+ * A lookup's miss at rel that calls stub (env->refill) first, and goes
+ * back to the block at back when that finds the host address
+ */
+void jit_add_refill(struct jgen *g, uint8_t *rel, const uint8_t *back,
+		    const uint8_t *stub);
 /* RDI = the linear address of e's memory operand (seg: with FS/GS base) */
 void jit_gen_ea(struct jgen *g, const struct dc_entry *e, bool seg);
 /* Host register to = e's address (not RIP-relative) of size 8 or 4 (LEA) */
@@ -300,8 +314,9 @@ static inline void gen_reload(struct jgen *g, uint16_t mask)
 }
 
 /* Parts of a block: memory lookups (jit_tlb.c), exits (jit_exit.c) */
-const uint8_t *jit_gen_tlb_stub(struct jbuf *b, int size, bool write,
-				bool code);
+const uint8_t *jit_gen_tlb_stub(struct jbuf *b, const struct jit_env *env,
+				int size, bool write, bool code, bool refill);
+void jit_gen_refill_stubs(struct jbuf *b, struct jit_env *env);
 void jit_gen_exits(struct jgen *g);
 
 #endif

@@ -291,13 +291,19 @@ void jit_gen_stubs(struct jbuf *b, struct jit_env *env)
 		[JIT_TLB_LOAD] = "read", [JIT_TLB_STORE_CODE] = "write_code",
 		[JIT_TLB_STORE] = "write",
 	};
+	const uint8_t *refill = b->p;
 
+	jit_gen_refill_stubs(b, env);
+	jit_perfmap_stub(refill, b->p - refill, "tlb_refill");
 	for (int k = 0; k < JIT_TLB_KINDS; k++)
 		for (int s = 0; s < 4; s++) {
+			bool w = k != JIT_TLB_LOAD, code = k == JIT_TLB_STORE_CODE;
 			char name[32];
 
-			env->tlb[k][s] = jit_gen_tlb_stub(b, 1 << s,
-				k != JIT_TLB_LOAD, k == JIT_TLB_STORE_CODE);
+			env->tlb[k][s] = jit_gen_tlb_stub(b, env, 1 << s, w,
+							  code, false);
+			env->tlb_refill[k][s] = jit_gen_tlb_stub(b, env, 1 << s,
+								 w, code, true);
 			snprintf(name, sizeof(name), "tlb_%s%d", kinds[k],
 				 8 << s);
 			jit_perfmap_stub(env->tlb[k][s], b->p - env->tlb[k][s],

@@ -57,21 +57,82 @@ static int gen_tlb_lookup(struct jbuf *b, int size, bool write, bool code,
 
 /*
  * The lookup as a subroutine: RCX as gen_tlb_lookup says, else 0, with
- * ZF set exactly when it is 0 (a host address is never).
+ * ZF set exactly when it is 0 (a host address is never). refill: an
+ * entry that is not the page's or lacks the permission goes to
+ * env->refill (a store into the code page does not).
  */
-const uint8_t *jit_gen_tlb_stub(struct jbuf *b, int size, bool write,
-				bool code)
+const uint8_t *jit_gen_tlb_stub(struct jbuf *b, const struct jit_env *env,
+				int size, bool write, bool code, bool refill)
 {
 	const uint8_t *start = b->p;
 	uint8_t *miss[2];
 	int nmiss = gen_tlb_lookup(b, size, write, code, false, miss);
 
 	jb8(b, 0xc3);						/* ret */
-	for (int i = 0; i < nmiss; i++)
+	if (refill)
+		j_patch(miss[0], env->refill[write][DC_SIZE_SLOT(size)]);
+	for (int i = refill; i < nmiss; i++)
 		j_patch(miss[i], b->p);
 	j_alu_mr(b, 4, 6, jreg(HRCX), HRCX);			/* xor ecx, ecx */
 	jb8(b, 0xc3);
 	return start;
+}
+
+/*
+ * env->refill[write][size slot]: jit_refill(cpu, RDI, size | write << 8)
+ * into RCX, ZF set when 0. A block's registers are kept but RSI: guest
+ * ones (RAX's flags, RDX, R8..R11 and the callee-saved ones C keeps),
+ * RDI, and XMM0 and XMM1, which SSE forms load around their lookups.
+ * Entered by a call from a block (or a tail jump from a shared lookup
+ * that was), with RSP 8 below a 16-byte boundary before that call.
+ */
+void jit_gen_refill_stubs(struct jbuf *b, struct jit_env *env)
+{
+	static const int8_t keep[] = { HRAX, HRDX, HRDI, HR8, HR9, HR10,
+				       HR11 };
+	const uint8_t *common = NULL;
+	uint8_t *to_common[8];
+	int n = 0;
+
+	for (int w = 0; w < 2; w++)
+		for (int s = 0; s < 4; s++) {
+			env->refill[w][s] = b->p;
+			j_mov_ri32(b, HRSI, (1u << s) | (unsigned)w << 8);
+			to_common[n++] = j_jmp(b);
+		}
+	common = b->p;
+	for (int i = 0; i < 7; i++) {
+		if (keep[i] & 8)
+			jb8(b, 0x41);
+		jb8(b, 0x50 + (keep[i] & 7));			/* push */
+	}
+	/* 7 pushes and 40 bytes: RSP on a 16-byte boundary for the call */
+	j_alu_mi(b, 8, 5, jreg(HRSP), 40);			/* sub */
+	for (int x = 0; x < 2; x++) {
+		jb8(b, 0xf3);					/* movdqu */
+		jx(b, 4, 0x7f0f, 2, x, jmem(HRSP, 16 * x));
+	}
+	j_mov_mr(b, 4, jreg(HRDX), HRSI);
+	j_mov_mr(b, 8, jreg(HRSI), HRDI);
+	j_mov_mr(b, 8, jreg(HRDI), HRBX);
+	j_mov_ri64(b, HRAX, (uintptr_t)jit_refill);
+	jb8(b, 0xff);						/* call rax */
+	jb8(b, 0xd0);
+	j_mov_mr(b, 8, jreg(HRCX), HRAX);
+	for (int x = 0; x < 2; x++) {
+		jb8(b, 0xf3);
+		jx(b, 4, 0x6f0f, 2, x, jmem(HRSP, 16 * x));
+	}
+	j_alu_mi(b, 8, 0, jreg(HRSP), 40);			/* add */
+	for (int i = 6; i >= 0; i--) {
+		if (keep[i] & 8)
+			jb8(b, 0x41);
+		jb8(b, 0x58 + (keep[i] & 7));			/* pop */
+	}
+	j_test_mr(b, 8, jreg(HRCX), HRCX);
+	jb8(b, 0xc3);						/* ret */
+	for (int i = 0; i < n; i++)
+		j_patch(to_common[i], common);
 }
 
 /* The guest flags into AL/AH before what changes the host's (jit_gen.h) */
@@ -96,18 +157,31 @@ void jit_gen_save(struct jgen *g)
  * boot code run where it is identity-mapped (Linux's decompressor: a few
  * hundred blocks; the shared lookups had 14% of the VMM's time before
  * the kernel's first line).
+ *
+ * An instruction's first lookup that misses because the entry is not
+ * the page's or lacks the permission (not one outside RAM, across the
+ * page's end or into the code page) calls env->refill, which makes the
+ * interpreter's page walk for the access unless it would fault, and
+ * goes on in the block when the entry then allows it; else, and for
+ * the instruction's later lookups, it leaves before the instruction.
+ * The first one only: the interpreter then runs the instruction, whose
+ * first access hits the entry filled, and whose later ones walk (or
+ * fault) as they would have, so the A and D bits set are the same.
  */
 void jit_gen_tlb(struct jgen *g, int size, bool write)
 {
+	bool refill = g->refill;
 	uint8_t *miss[2], *tlb, *done = NULL;
-	int n;
-
 	int kind = write ? (g->tracked ? JIT_TLB_STORE : JIT_TLB_STORE_CODE) :
 			   JIT_TLB_LOAD;
+	int n;
 
 	jit_gen_save(g);
+	g->refill = false;
 	if (!g->user && !g->loops && (g->start >> 47)) {	/* high half */
-		j_call(&g->b, g->env->tlb[kind][DC_SIZE_SLOT(size)]);
+		j_call(&g->b, refill ?
+		       g->env->tlb_refill[kind][DC_SIZE_SLOT(size)] :
+		       g->env->tlb[kind][DC_SIZE_SLOT(size)]);
 		jit_miss_if(g, 4);					/* je */
 		return;
 	}
@@ -124,8 +198,15 @@ void jit_gen_tlb(struct jgen *g, int size, bool write)
 		j_patch(tlb, b->p);
 	}
 	n = gen_tlb_lookup(&g->b, size, write, !g->tracked, g->user, miss);
-	for (int i = 0; i < n; i++)
-		jit_add_exit(g, miss[i], X_MISS, g->rip, g->idx);
+	if (refill) {
+		jit_add_refill(g, miss[0], g->b.p,
+			       g->env->refill[write][DC_SIZE_SLOT(size)]);
+		if (n > 1)
+			jit_add_exit(g, miss[1], X_MISS, g->rip, g->idx);
+	} else {
+		for (int i = 0; i < n; i++)
+			jit_add_exit(g, miss[i], X_MISS, g->rip, g->idx);
+	}
 	if (done)
 		j_patch(done, g->b.p);
 }

@@ -157,9 +157,13 @@ void mem_stack_canonical(struct emu_cpu *cpu, uint64_t lin, unsigned size)
 	canonical_range(cpu, lin, size, true);
 }
 
-/* Walk the page tables for lin and fill its TLB entry. */
+/*
+ * Walk the page tables for lin and fill its TLB entry. probe (64-bit
+ * paging only): NULL instead of a fault, and before any A or D bit is
+ * set in the page that code runs from (see tlb_refill).
+ */
 static struct tlb_entry *tlb_fill(struct emu_cpu *cpu, uint64_t lin,
-				  enum mem_access acc, bool user)
+				  enum mem_access acc, bool user, bool probe)
 {
 	struct tlb_entry *e = &cpu->tlb[(lin >> 12) % TLB_SIZE];
 	uint64_t gpa, apic_page;
@@ -184,6 +188,8 @@ static struct tlb_entry *tlb_fill(struct emu_cpu *cpu, uint64_t lin,
 		uint64_t *ptes[4];
 
 		/* a stack reference's is #SS(0) (SDM vol. 1 3.3.7.1) */
+		if (probe && (!cpu->lma || !x86_canonical(lin)))
+			return NULL;
 		if (cpu->lma && !x86_canonical(lin))
 			cpu_raise(cpu, acc != ACC_X && cpu->stack_ref ?
 				  EXC_SS : EXC_GP, 0);
@@ -198,12 +204,13 @@ static struct tlb_entry *tlb_fill(struct emu_cpu *cpu, uint64_t lin,
 			if (!cpu->lma && level == 2)
 				idx &= 3;
 			p = pte_ptr(cpu, table + idx * 8);
-			if (!p)
-				page_fault(cpu, lin, err);
-			ent = __atomic_load_n(p, __ATOMIC_RELAXED);
+			ent = p ? __atomic_load_n(p, __ATOMIC_RELAXED) : 0;
 			ptes[level] = p;
-			if (!(ent & PTE_P))
+			if (!(ent & PTE_P)) {
+				if (probe)
+					return NULL;
 				page_fault(cpu, lin, err);
+			}
 			if (!cpu->lma && level == 2) {
 				table = ent & PTE_ADDR;
 				continue;
@@ -246,9 +253,21 @@ static struct tlb_entry *tlb_fill(struct emu_cpu *cpu, uint64_t lin,
 
 			if (user)
 				need <<= 3;
-			if (!(perm & need))
+			if (!(perm & need)) {
+				if (probe)
+					return NULL;
 				page_fault(cpu, lin, err | PF_P);
+			}
 		}
+		/*
+		 * A/D bits written into the page being run would change
+		 * what runs next: the interpreter's walk then, after a miss
+		 * exit (the block stops before the instruction)
+		 */
+		for (int l = top; probe && l >= level; l--)
+			if ((((uintptr_t)ptes[l] ^ (uintptr_t)cpu->fetch_hva)
+			     >> 12) == 0)
+				return NULL;
 		for (int l = top; l > level; l--)
 			if (ptes[l] && (cpu->lma || l != 2))
 				pte_set_bits(cpu, ptes[l], PTE_A);
@@ -265,6 +284,8 @@ static struct tlb_entry *tlb_fill(struct emu_cpu *cpu, uint64_t lin,
 		if (big && acc == ACC_R && !user && cpu->lma &&
 		    gpa == (lin & ~0xfffULL))
 			read_window_try(cpu, lin);
+	} else if (probe) {
+		return NULL;
 	} else {
 		/* 32-bit two-level paging */
 		uint32_t err = (acc == ACC_W ? PF_W : 0) | (user ? PF_U : 0);
@@ -340,7 +361,39 @@ static inline struct tlb_entry *tlb_get(struct emu_cpu *cpu, uint64_t lin,
 		need <<= 3;
 	if (tlb_vpn(e) == lin >> 12 && (e->perm & need))
 		return e;
-	return tlb_fill(cpu, lin, acc, user);
+	return tlb_fill(cpu, lin, acc, user, false);
+}
+
+/*
+ * A translated lookup that missed (jit_tlb.c): the walk the interpreter
+ * would make for the access, when it would not fault, and then the host
+ * address if the filled entry allows the access as the lookup checks it
+ * (tlb_ram; a store not into the page code runs from), else NULL and
+ * the block leaves before the instruction as without this. The same A
+ * and D bits, dirty logging and code-page rules as the interpreter's
+ * fill (tlb_fill), which would walk the same way for the instruction's
+ * first access; no walk when the entry already allows it (outside RAM,
+ * a store to a code page: the slow path's).
+ */
+uint8_t *tlb_refill(struct emu_cpu *cpu, uint64_t lin, unsigned size,
+		    bool write)
+{
+	struct tlb_entry *e = &cpu->tlb[(lin >> 12) % TLB_SIZE];
+	uint32_t need = write ? TLB_W : TLB_R;
+	bool user = cpu->cpl == 3;
+	uint8_t *hva;
+
+	if ((lin & 0xfff) + size > 4096 || !(cpu->cr0 & X86_CR0_PG) ||
+	    !(cpu->cr4 & X86_CR4_PAE))
+		return NULL;
+	if (tlb_vpn(e) == lin >> 12 && (e->perm & (need << (user ? 3 : 0))))
+		return NULL;
+	if (!tlb_fill(cpu, lin, write ? ACC_W : ACC_R, user, true))
+		return NULL;
+	hva = tlb_ram(cpu, lin, size, need);
+	if (hva && write && tlb_hva(e) == cpu->fetch_hva)
+		return NULL;
+	return hva;
 }
 
 static bool is_apic(struct emu_cpu *cpu, uint64_t gpa)

@@ -66,6 +66,14 @@ static bool page_ok(struct emu_cpu *cpu, const struct guest_region *r,
 			    base < r->gpa || base + size > r->gpa + r->size ||
 			    apic - base < size)
 				return false;
+			/*
+			 * no accessed flag into the page being run (a walk
+			 * from translated code goes on running it: mmu.c)
+			 */
+			for (int i = 0; i <= 3 - level; i++)
+				if (!(((uintptr_t)walk[i] ^
+				       (uintptr_t)cpu->fetch_hva) >> 12))
+					return false;
 			for (int i = 0; i <= 3 - level; i++)
 				pte_set_bits(cpu, walk[i], PTE_A);
 			*sz = size;
