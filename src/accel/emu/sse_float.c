@@ -135,7 +135,7 @@ void exec_sse_float(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 		if (!scalar)
 			break;
 		if (in->mem)
-			v = mem_read(cpu, in->addr, dbl ? 8 : 4);
+			v = ea_read(cpu, in, 0, dbl ? 8 : 4);
 		else
 			v = cpu->xmm[in->rm].q[0];
 		reg_write(cpu, in, in->reg, isz,
@@ -149,7 +149,7 @@ void exec_sse_float(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 		if (scalar)
 			break;
 		if (in->mem)
-			v = mem_read(cpu, in->addr, dbl ? 8 : 4);
+			v = ea_read(cpu, in, 0, dbl ? 8 : 4);
 		else
 			v = cpu->xmm[in->rm].q[0];
 		f = comis(dbl, op == 0x2e, d->q[0], v);
@@ -160,7 +160,7 @@ void exec_sse_float(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 		if (!scalar)
 			break;
 		if (dbl) {
-			uint64_t q = in->mem ? mem_read(cpu, in->addr, 8) :
+			uint64_t q = in->mem ? ea_read(cpu, in, 0, 8) :
 				     cpu->xmm[in->rm].q[0];
 			double v;
 			float f;
@@ -169,7 +169,7 @@ void exec_sse_float(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 			__asm__ volatile("cvtsd2ss %1, %0" : "=x"(f) : "x"(v));
 			memcpy(&d->d[0], &f, 4);
 		} else {
-			uint32_t w = in->mem ? mem_read(cpu, in->addr, 4) :
+			uint32_t w = in->mem ? ea_read(cpu, in, 0, 4) :
 				     cpu->xmm[in->rm].d[0];
 			float f;
 			double v;
@@ -185,11 +185,11 @@ void exec_sse_float(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 
 		if (scalar && in->mem) {
 			s = (union xmm){ 0 };
-			s.q[0] = mem_read(cpu, in->addr, dbl ? 8 : 4);
+			s.q[0] = ea_read(cpu, in, 0, dbl ? 8 : 4);
 		} else if (in->mem) {
 			if (in->addr & 15)	/* a legacy SSE m128 */
 				cpu_raise(cpu, EXC_GP, 0);
-			mem_read_buf(cpu, in->addr, &s, 16);
+			ea_read_buf(cpu, in, &s, 16);
 		} else {
 			s = cpu->xmm[in->rm];
 		}
