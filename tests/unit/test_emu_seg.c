@@ -89,7 +89,10 @@ static struct emu_test *pm32(void)
 /* The dword at offset off of the stack (SS base 0 in these tests) */
 static uint32_t stack32(struct emu_test *t, uint64_t off)
 {
-	return *(uint32_t *)emu_test_ptr(t, t->cpu.gpr[R_SP] + off);
+	uint32_t v;
+
+	memcpy(&v, emu_test_ptr(t, t->cpu.gpr[R_SP] + off), 4);
+	return v;
 }
 
 /*

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * Segmentation and mode switches: descriptor loads, far transfers, IRET,
- * control registers, SYSCALL/SYSRET. Only what an OS that uses flat
- * segments needs: no call gates, task switches or conforming-segment rules.
+ * Segmentation and mode switches: the limit and type checks of accesses
+ * outside 64-bit mode, descriptor loads, far transfers, IRET, control
+ * registers, SYSCALL/SYSRET. No call gates or task switches, and far
+ * transfers do not check privilege.
  */
 #include <stddef.h>
 
