@@ -196,6 +196,13 @@ static const struct access_case access_cases[] = {
 	{ "LFS: pointer across", DS_SMALL, 0x2b, SEG_DS,
 	  .code = { 0x0f, 0xb4, 0x83, 0xfc, 0x0f, 0x00, 0x00 }, .len = 7,
 	  .vec = GP },
+	/* les eax, [ebx+0xffc]; lds eax, [ebx+0xffa] */
+	{ "LES: pointer across", DS_SMALL, 0x2b, SEG_DS,
+	  .code = { 0xc4, 0x83, 0xfc, 0x0f, 0x00, 0x00 }, .len = 6,
+	  .vec = GP },
+	{ "LDS: a null selector, the last 6 bytes", DS_SMALL, 0x2b, SEG_DS,
+	  .code = { 0xc5, 0x83, 0xfa, 0x0f, 0x00, 0x00 }, .len = 6,
+	  .vec = -1 },
 	/* bt [ebx], ecx: the bit offset moves the dword */
 	{ "BT: bit offset in", DS_SMALL, 0x2b, SEG_DS, .ecx = 0x7fe0,
 	  .code = { 0x0f, 0xa3, 0x0b }, .len = 3, .vec = -1 },

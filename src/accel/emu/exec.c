@@ -335,6 +335,12 @@ xchg:
 		stack_adjust(cpu, t);
 		jump_to(cpu, in, v);
 		break;
+	case 0xc4:
+	case 0xc5:	/* LES, LDS (64-bit mode: VEX, and no AVX here) */
+		if (cpu->code64)
+			insn_ud(cpu, in);
+		exec_load_far_ptr(cpu, in, b == 0xc4 ? SEG_ES : SEG_DS);
+		break;
 	case 0xc6:
 	case 0xc7:
 		decode_modrm(cpu, in, size == 8 ? 4 : size);

@@ -299,6 +299,8 @@ void exec_mov_sreg(struct emu_cpu *cpu, struct insn *in, bool load);
 /* The general decoder, for what the decode cache does not run */
 void exec_insn_decode(struct emu_cpu *cpu);
 void exec_0f(struct emu_cpu *cpu, struct insn *in);
+/* LDS, LES, LSS, LFS, LGS: segment register s and a register from m16:n */
+void exec_load_far_ptr(struct emu_cpu *cpu, struct insn *in, int s);
 void exec_string(struct emu_cpu *cpu, struct insn *in);
 void exec_sse(struct emu_cpu *cpu, struct insn *in, uint8_t op);
 /*

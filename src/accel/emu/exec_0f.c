@@ -418,7 +418,7 @@ static void exec_msr(struct emu_cpu *cpu, bool write)
 	cpu->gpr[R_DX] = v >> 32;
 }
 
-static void exec_load_far_ptr(struct emu_cpu *cpu, struct insn *in, int s)
+void exec_load_far_ptr(struct emu_cpu *cpu, struct insn *in, int s)
 {
 	uint64_t off;
 	uint16_t sel;
