@@ -552,7 +552,10 @@ void mem_write_buf(struct emu_cpu *cpu, uint64_t lin, const void *buf,
  */
 void *mem_ptr(struct emu_cpu *cpu, uint64_t lin, unsigned size,
 	      enum mem_access acc);
-/* Moves the fetch window to lin's page (none outside RAM); may fault */
+/*
+ * Moves the fetch window to lin's page (none outside RAM), CS:RIP's; may
+ * fault (#GP beyond CS.limit, #PF)
+ */
 void fetch_page(struct emu_cpu *cpu, uint64_t lin);
 /* The instruction byte at lin, moving the fetch window there */
 uint8_t fetch_slow(struct emu_cpu *cpu, uint64_t lin);
@@ -562,6 +565,17 @@ void phys_write(struct emu_cpu *cpu, uint64_t gpa, uint64_t val,
 		unsigned size);
 
 /* seg.c */
+/*
+ * Outside 64-bit mode, whether n bytes at offset off of segment s may be
+ * accessed (acc: ACC_R or ACC_W): its limit and type, a null selector
+ * (seg_ok); seg_check raises #GP(0), #SS(0) for SS, when not
+ */
+bool seg_ok(const struct emu_cpu *cpu, int s, uint64_t off, uint64_t n,
+	    enum mem_access acc);
+/* The limit part alone: off..off+n-1 within sg's (expand-down: above) */
+bool seg_in_limit(const struct x86_segment *sg, uint64_t off, uint64_t n);
+void seg_check(struct emu_cpu *cpu, int s, uint64_t off, uint64_t n,
+	       enum mem_access acc);
 void seg_load(struct emu_cpu *cpu, int sreg, uint16_t sel);
 void seg_load_real(struct emu_cpu *cpu, int sreg, uint16_t sel);
 /* Read the 8 (or 16 for system descriptors in long mode) byte descriptor */

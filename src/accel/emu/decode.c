@@ -102,7 +102,7 @@ uint64_t rm_read(struct emu_cpu *cpu, struct insn *in, int size)
 {
 	if (!in->mem)
 		return reg_read(cpu, in, in->rm, size);
-	return mem_read(cpu, in->addr, size);
+	return ea_read(cpu, in, 0, size);
 }
 
 void rm_write(struct emu_cpu *cpu, struct insn *in, int size, uint64_t v)
@@ -110,7 +110,7 @@ void rm_write(struct emu_cpu *cpu, struct insn *in, int size, uint64_t v)
 	if (!in->mem)
 		reg_write(cpu, in, in->rm, size, v);
 	else
-		mem_write(cpu, in->addr, v, size);
+		ea_write(cpu, in, 0, v, size);
 }
 
 /*
@@ -175,7 +175,7 @@ static uint64_t rmw_atomic(struct emu_cpu *cpu, void *p, int size,
 uint64_t rm_rmw(struct emu_cpu *cpu, struct insn *in, int size, rmw_fn fn,
 		uint64_t arg)
 {
-	uint64_t old, new, flags, swap;
+	uint64_t old, new, flags, swap, addr;
 
 	if (!in->mem) {
 		old = reg_read(cpu, in, in->rm, size);
@@ -183,13 +183,15 @@ uint64_t rm_rmw(struct emu_cpu *cpu, struct insn *in, int size, rmw_fn fn,
 		reg_write(cpu, in, in->rm, size, new);
 		return old;
 	}
+	/* a write, so also a read: writable data is readable */
+	addr = ea_addr(cpu, in, 0, size, ACC_W);
 	if (in->lock) {
-		void *p = mem_ptr(cpu, in->addr, size, ACC_W);
+		void *p = mem_ptr(cpu, addr, size, ACC_W);
 
 		if (p && !((uintptr_t)p & (size - 1)))
 			return rmw_atomic(cpu, p, size, fn, arg);
 	}
-	old = mem_read(cpu, in->addr, size);
+	old = mem_read(cpu, addr, size);
 	/*
 	 * The flags change only once the store is done: a store that
 	 * faults (a read-only page the guest then makes writable, as on
@@ -200,7 +202,7 @@ uint64_t rm_rmw(struct emu_cpu *cpu, struct insn *in, int size, rmw_fn fn,
 	new = fn(cpu, old, arg, size);
 	swap = cpu->rflags;
 	cpu->rflags = flags;
-	mem_write(cpu, in->addr, new, size);
+	mem_write(cpu, addr, new, size);
 	cpu->rflags = swap;
 	return old;
 }

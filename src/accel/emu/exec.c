@@ -312,7 +312,8 @@ xchg:
 		break;
 	case 0xa0 ... 0xa3:
 		t = fetch_n(cpu, in->asize);
-		t = seg_lin(cpu, in, SEG_DS, t);
+		t = seg_addr(cpu, insn_seg(in, SEG_DS), t, size,
+			     b < 0xa2 ? ACC_R : ACC_W);
 		if (b < 0xa2)
 			reg_write(cpu, in, R_AX, size, mem_read(cpu, t, size));
 		else
@@ -387,8 +388,8 @@ xchg:
 	case 0xd7:
 		t = (cpu->gpr[R_BX] + (cpu->gpr[R_AX] & 0xff)) &
 		    size_mask(in->asize);
-		reg_write(cpu, in, R_AX, 1,
-			  mem_read(cpu, seg_lin(cpu, in, SEG_DS, t), 1));
+		t = seg_addr(cpu, insn_seg(in, SEG_DS), t, 1, ACC_R);
+		reg_write(cpu, in, R_AX, 1, mem_read(cpu, t, 1));
 		break;
 	case 0xd8 ... 0xdf:
 		exec_x87(cpu, in);
@@ -409,7 +410,7 @@ xchg:
 			take = !cx;
 		/* a target's #GP leaves RCX as it was */
 		if (take)
-			branch_check(cpu, cpu->rip + v);
+			branch_target(cpu, in, cpu->rip + v);
 		if (b != 0xe3)
 			reg_write(cpu, in, R_CX, in->asize, cx);
 		if (take)
@@ -427,7 +428,7 @@ xchg:
 		v = (uint64_t)sext(fetch_n(cpu, size == 2 ? 2 : 4),
 				   size == 2 ? 2 : 4);
 		if (b == 0xe8) {
-			branch_check(cpu, cpu->rip + v);
+			branch_target(cpu, in, cpu->rip + v);
 			stack_push(cpu, cpu->rip, size);
 		}
 		jump_to(cpu, in, cpu->rip + v);
@@ -444,7 +445,14 @@ xchg:
 		jump_to(cpu, in, cpu->rip + v);
 		break;
 	case 0xf1:
-		exec_int(cpu, EXC_DB);
+		/*
+		 * INT1 is no software interrupt to the gate (no DPL check)
+		 * nor to an error code of its delivery (EXT set): SDM vol.
+		 * 2, INT n, "does not apply to INT1"; vol. 3, 6.13
+		 */
+		cpu->delivering = EXC_DB;
+		cpu_deliver(cpu, EXC_DB, false, 0, false, cpu->rip);
+		cpu->delivering = -1;
 		break;
 	case 0xf4:
 		if (cpu->cpl)

@@ -46,6 +46,19 @@ static inline uint64_t code_lin(struct emu_cpu *cpu)
 	       (cpu->seg[SEG_CS].base + cpu->rip) & 0xffffffffULL;
 }
 
+/*
+ * Outside 64-bit mode a byte beyond CS.limit is #GP(0) (SDM vol. 3,
+ * 5.3): the fetch window ends there too, and fetch8's slow path checks
+ */
+static inline void fetch_limit(struct emu_cpu *cpu)
+{
+	uint64_t limit = cpu->seg[SEG_CS].limit;
+	uint64_t room = cpu->rip > limit ? 0 : limit - cpu->rip + 1;
+
+	if (room < (uint64_t)(cpu->ip_end - cpu->ip))
+		cpu->ip_end = cpu->ip + room;
+}
+
 /* Point cpu->ip at RIP's byte in the fetch window, if it is there. */
 static inline void fetch_begin(struct emu_cpu *cpu)
 {
@@ -54,6 +67,8 @@ static inline void fetch_begin(struct emu_cpu *cpu)
 	if (lin >> 12 == cpu->fetch_vpn) {
 		cpu->ip = cpu->fetch_hva + (lin & 0xfff);
 		cpu->ip_end = cpu->fetch_hva + 4096;
+		if (!cpu->code64)
+			fetch_limit(cpu);
 	} else {
 		cpu->ip_end = NULL;
 	}
@@ -68,6 +83,8 @@ static inline uint8_t fetch8(struct emu_cpu *cpu)
 		cpu->rip++;
 		return *cpu->ip++;
 	}
+	if (!cpu->code64 && cpu->rip > cpu->seg[SEG_CS].limit)
+		cpu_raise(cpu, EXC_GP, 0);
 	lin = code_lin(cpu);
 	if (lin >> 12 == cpu->fetch_vpn)
 		b = cpu->fetch_hva[lin & 0xfff];
@@ -169,6 +186,67 @@ static inline void reg_write(struct emu_cpu *cpu, struct insn *in, int r,
 void decode_modrm(struct emu_cpu *cpu, struct insn *in, int imm_bytes);
 uint64_t seg_lin(struct emu_cpu *cpu, struct insn *in, int defseg,
 		 uint64_t off);
+
+/*
+ * The linear address of n bytes at offset off of segment s, accessed acc
+ * (ACC_R, ACC_W): outside 64-bit mode after the segment's checks
+ * (seg_check: #GP(0), #SS(0) for SS); in 64-bit mode only FS and GS have
+ * a base
+ */
+static inline uint64_t seg_addr(struct emu_cpu *cpu, int s, uint64_t off,
+				uint64_t n, enum mem_access acc)
+{
+	if (cpu->code64)
+		return s >= SEG_FS ? off + cpu->seg[s].base : off;
+	seg_check(cpu, s, off, n, acc);
+	return (cpu->seg[s].base + off) & 0xffffffffULL;
+}
+
+/* The segment of a string source or other DS-relative operand */
+static inline int insn_seg(const struct insn *in, int defseg)
+{
+	return in->seg != SEG_NONE ? in->seg : defseg;
+}
+
+/*
+ * The linear address of n bytes at byte k of the memory operand,
+ * accessed acc: outside 64-bit mode after its segment's checks (all the
+ * operand's accesses come through here: a LGDT's limit and base, an
+ * FXSAVE's 512 bytes, as seg_addr)
+ */
+static inline uint64_t ea_addr(struct emu_cpu *cpu, const struct insn *in,
+			       uint64_t k, uint64_t n, enum mem_access acc)
+{
+	if (cpu->code64)
+		return in->addr + k;
+	seg_check(cpu, in->eseg, in->ea + k, n, acc);
+	return (in->addr + k) & 0xffffffffULL;
+}
+
+static inline uint64_t ea_read(struct emu_cpu *cpu, const struct insn *in,
+			       uint64_t k, unsigned size)
+{
+	return mem_read(cpu, ea_addr(cpu, in, k, size, ACC_R), size);
+}
+
+static inline void ea_write(struct emu_cpu *cpu, const struct insn *in,
+			    uint64_t k, uint64_t v, unsigned size)
+{
+	mem_write(cpu, ea_addr(cpu, in, k, size, ACC_W), v, size);
+}
+
+static inline void ea_read_buf(struct emu_cpu *cpu, const struct insn *in,
+			       void *buf, unsigned n)
+{
+	mem_read_buf(cpu, ea_addr(cpu, in, 0, n, ACC_R), buf, n);
+}
+
+static inline void ea_write_buf(struct emu_cpu *cpu, const struct insn *in,
+				const void *buf, unsigned n)
+{
+	mem_write_buf(cpu, ea_addr(cpu, in, 0, n, ACC_W), buf, n);
+}
+
 uint64_t rm_read(struct emu_cpu *cpu, struct insn *in, int size);
 void rm_write(struct emu_cpu *cpu, struct insn *in, int size, uint64_t v);
 typedef uint64_t (*rmw_fn)(struct emu_cpu *cpu, uint64_t old, uint64_t arg,
@@ -215,6 +293,14 @@ uint64_t fn_inc(struct emu_cpu *cpu, uint64_t a, uint64_t unused, int size);
 uint64_t fn_dec(struct emu_cpu *cpu, uint64_t a, uint64_t unused, int size);
 
 /* exec_ctl.c */
+/*
+ * RIP after a near branch to target: #GP(0) at the branch, before it
+ * changes anything (a CALL pushes nothing), when target is not canonical
+ * in 64-bit code (branch_check) or, cut to the operand size, beyond
+ * CS.limit in other code
+ */
+uint64_t branch_target(struct emu_cpu *cpu, struct insn *in,
+		       uint64_t target);
 void jump_to(struct emu_cpu *cpu, struct insn *in, uint64_t target);
 int stack_osize(struct emu_cpu *cpu, struct insn *in);
 /*
@@ -237,7 +323,7 @@ void exec_mov_sreg(struct emu_cpu *cpu, struct insn *in, bool load);
 /* The general decoder, for what the decode cache does not run */
 void exec_insn_decode(struct emu_cpu *cpu);
 void exec_0f(struct emu_cpu *cpu, struct insn *in);
-/* LSS, LFS, LGS (and LES, LDS): a far pointer into reg and segment s */
+/* LDS, LES, LSS, LFS, LGS: segment register s and a register from m16:n */
 void exec_load_far_ptr(struct emu_cpu *cpu, struct insn *in, int s);
 /* exec_legacy.c: the one-byte instructions 64-bit mode took away */
 void exec_legacy(struct emu_cpu *cpu, struct insn *in, uint8_t b);

@@ -91,8 +91,9 @@ static void exec_grp7(struct emu_cpu *cpu, struct insn *in)
 	case 0:
 	case 1:
 		dt = (in->reg & 7) ? &cpu->idt : &cpu->gdt;
-		mem_write(cpu, in->addr + 2, dt->base, bsz);
-		mem_write(cpu, in->addr, dt->limit, 2);
+		ea_addr(cpu, in, 0, 2 + bsz, ACC_W);
+		ea_write(cpu, in, 2, dt->base, bsz);
+		ea_write(cpu, in, 0, dt->limit, 2);
 		break;
 	case 2:
 	case 3: {
@@ -101,8 +102,8 @@ static void exec_grp7(struct emu_cpu *cpu, struct insn *in)
 
 		need_cpl0(cpu);
 		dt = (in->reg & 7) == 3 ? &cpu->idt : &cpu->gdt;
-		lim = mem_read(cpu, in->addr, 2);
-		base = mem_read(cpu, in->addr + 2, bsz);
+		lim = ea_read(cpu, in, 0, 2);
+		base = ea_read(cpu, in, 2, bsz);
 		if (!cpu->code64 && in->osize == 2)
 			base &= 0xffffff;
 		dt->limit = lim;
@@ -110,12 +111,12 @@ static void exec_grp7(struct emu_cpu *cpu, struct insn *in)
 		break;
 	}
 	case 4:
-		mem_write(cpu, in->addr, cpu->cr0, 2);
+		ea_write(cpu, in, 0, cpu->cr0, 2);
 		break;
 	case 6:
 		need_cpl0(cpu);
 		cpu_write_cr(cpu, 0, (cpu->cr0 & ~0xeULL) |
-			     (mem_read(cpu, in->addr, 2) & 0xf));
+			     (ea_read(cpu, in, 0, 2) & 0xf));
 		break;
 	case 7:
 		need_cpl0(cpu);
@@ -203,10 +204,13 @@ static void exec_bt(struct emu_cpu *cpu, struct insn *in, int op,
 
 	if (in->mem && from_reg) {
 		int64_t off = sext(bit, size);
+		uint64_t d = (off >> 3) & ~(int64_t)(size - 1);
 
-		in->addr += (off >> 3) & ~(int64_t)(size - 1);
-		if (!cpu->code64)
-			in->addr &= 0xffffffffULL;
+		in->addr += d;
+		if (!cpu->code64) {
+			in->ea = (in->ea + d) & size_mask(in->asize);
+			in->addr = seg_lin(cpu, in, in->eseg, in->ea);
+		}
 	}
 	bit &= size * 8 - 1;
 	if (op == 0) {
@@ -273,7 +277,7 @@ static void exec_cmpxchg8b(struct emu_cpu *cpu, struct insn *in)
 	uint64_t cur;
 	bool ok;
 
-	p = mem_ptr(cpu, in->addr, 8, ACC_W);
+	p = mem_ptr(cpu, ea_addr(cpu, in, 0, 8, ACC_W), 8, ACC_W);
 	if (p && !((uintptr_t)p & 7)) {
 		cur = exp;
 		ok = __atomic_compare_exchange_n(p, &cur, new, false,
@@ -344,7 +348,7 @@ static void exec_grp15(struct emu_cpu *cpu, struct insn *in)
 		uint32_t v;
 
 		sse_require(cpu);	/* LDMXCSR, STMXCSR: SSE's #UD, #NM */
-		v = mem_read(cpu, in->addr, 4);
+		v = ea_read(cpu, in, 0, 4);
 		if (v & 0xffff0000u)
 			cpu_raise(cpu, EXC_GP, 0);
 		cpu->mxcsr = v;
@@ -352,10 +356,10 @@ static void exec_grp15(struct emu_cpu *cpu, struct insn *in)
 	}
 	case 3:
 		sse_require(cpu);
-		mem_write(cpu, in->addr, cpu->mxcsr, 4);
+		ea_write(cpu, in, 0, cpu->mxcsr, 4);
 		break;
 	case 7:	/* CLFLUSH / CLFLUSHOPT: check the address, nothing to do */
-		mem_read(cpu, in->addr, 1);
+		ea_read(cpu, in, 0, 1);
 		break;
 	default:
 		insn_ud(cpu, in);
@@ -420,8 +424,8 @@ void exec_load_far_ptr(struct emu_cpu *cpu, struct insn *in, int s)
 	decode_modrm(cpu, in, 0);
 	if (!in->mem)
 		insn_ud(cpu, in);
-	off = mem_read(cpu, in->addr, in->osize);
-	sel = mem_read(cpu, in->addr + in->osize, 2);
+	off = ea_read(cpu, in, 0, in->osize);
+	sel = ea_read(cpu, in, in->osize, 2);
 	seg_load(cpu, s, sel);
 	reg_write(cpu, in, in->reg, in->osize, off);
 }

@@ -6,13 +6,22 @@
  */
 #include "accel/emu/exec.h"
 
+uint64_t branch_target(struct emu_cpu *cpu, struct insn *in,
+		       uint64_t target)
+{
+	if (cpu->code64) {
+		branch_check(cpu, target);
+		return target;
+	}
+	target &= in->osize == 4 ? 0xffffffffULL : 0xffff;
+	if (target > cpu->seg[SEG_CS].limit)
+		cpu_raise(cpu, EXC_GP, 0);
+	return target;
+}
+
 void jump_to(struct emu_cpu *cpu, struct insn *in, uint64_t target)
 {
-	branch_check(cpu, target);
-	if (cpu->code64)
-		cpu->rip = target;
-	else
-		cpu->rip = target & (in->osize == 4 ? 0xffffffffULL : 0xffff);
+	cpu->rip = branch_target(cpu, in, target);
 }
 
 int stack_osize(struct emu_cpu *cpu, struct insn *in)
@@ -60,7 +69,7 @@ void exec_group5(struct emu_cpu *cpu, struct insn *in)
 	case 2:
 		size = cpu->code64 ? 8 : size;
 		v = rm_read(cpu, in, size);
-		branch_check(cpu, v);
+		branch_target(cpu, in, v);
 		stack_push(cpu, cpu->rip, size);
 		jump_to(cpu, in, v);
 		break;
@@ -75,8 +84,8 @@ void exec_group5(struct emu_cpu *cpu, struct insn *in)
 
 		if (!in->mem)
 			insn_ud(cpu, in);
-		off = mem_read(cpu, in->addr, size);
-		sel = mem_read(cpu, in->addr + size, 2);
+		off = ea_read(cpu, in, 0, size);
+		sel = ea_read(cpu, in, size, 2);
 		if ((in->reg & 7) == 3)
 			seg_far_call(cpu, sel, off, size);
 		else
@@ -104,11 +113,13 @@ void exec_enter(struct emu_cpu *cpu, struct insn *in)
 	frame = cpu->gpr[R_SP] & m;
 	for (int i = 1; i < level; i++) {
 		bp = (bp - sz) & m;
-		stack_push(cpu, mem_read_stack(cpu, stack_lin(cpu, bp), sz),
-			   sz);
+		stack_push(cpu, mem_read_stack(cpu, stack_addr(cpu, bp, sz,
+							       ACC_R), sz), sz);
 	}
 	if (level)
 		stack_push(cpu, frame, sz);
+	/* #SS(0) when the new stack pointer is outside SS */
+	stack_addr(cpu, (frame - alloc) & m, sz, ACC_W);
 	reg_write(cpu, in, R_BP, sz == 8 ? 8 : m == 0xffff ? 2 : sz, frame);
 	stack_adjust(cpu, -(int64_t)alloc);
 }
@@ -125,7 +136,7 @@ void exec_mov_sreg(struct emu_cpu *cpu, struct insn *in, bool load)
 		uint16_t v = cpu->seg[s].selector;
 
 		if (in->mem)
-			mem_write(cpu, in->addr, v, 2);
+			ea_write(cpu, in, 0, v, 2);
 		else
 			reg_write(cpu, in, in->rm, in->osize, v);
 		return;

@@ -57,7 +57,7 @@ static inline bool sp_used(uint8_t b)
 static bool rep_fast(struct emu_cpu *cpu, struct insn *in, uint8_t b,
 		     int size, uint64_t *count)
 {
-	uint64_t m = size_mask(in->asize), n = *count, di, si;
+	uint64_t m = size_mask(in->asize), n = *count, di, si = 0;
 	uint64_t dl, sl = 0, room;
 	uint8_t *dp, *sp = NULL;
 
@@ -78,6 +78,12 @@ static bool rep_fast(struct emu_cpu *cpu, struct insn *in, uint8_t b,
 	if (!n || (in->asize != 8 && (di + n * size > m ||
 				      (sp_used(b) &&
 				       (cpu->gpr[R_SI] & m) + n * size > m))))
+		return false;
+	/* outside the segments: element by element, up to the fault */
+	if (!cpu->code64 &&
+	    (!seg_ok(cpu, SEG_ES, di, n * size, ACC_W) ||
+	     (sp_used(b) &&
+	      !seg_ok(cpu, insn_seg(in, SEG_DS), si, n * size, ACC_R))))
 		return false;
 	if (sp_used(b)) {
 		sp = mem_ptr(cpu, sl, n * size, ACC_R);
@@ -135,9 +141,8 @@ void exec_string(struct emu_cpu *cpu, struct insn *in)
 	if ((b == 0x6d || b == 0x6f) && size == 8)
 		size = 4;
 	while (count && done < REP_CHUNK) {
-		uint64_t di = seg_lin(cpu, &(struct insn){ .seg = SEG_ES },
-				      SEG_ES, cpu->gpr[R_DI] & am);
-		uint64_t si = seg_lin(cpu, in, SEG_DS, cpu->gpr[R_SI] & am);
+		uint64_t di = cpu->gpr[R_DI] & am, si = cpu->gpr[R_SI] & am;
+		int ds = insn_seg(in, SEG_DS);
 		uint64_t v, w;
 		bool stop = false;
 
@@ -148,40 +153,49 @@ void exec_string(struct emu_cpu *cpu, struct insn *in)
 		}
 		switch (b) {
 		case 0x6c: case 0x6d:
+			di = seg_addr(cpu, SEG_ES, di, size, ACC_W);
 			v = io_in(cpu, cpu->gpr[R_DX] & 0xffff, size);
 			mem_write(cpu, di, v, size);
 			idx_step(cpu, in, R_DI, size);
 			break;
 		case 0x6e: case 0x6f:
-			v = mem_read(cpu, si, size);
+			v = mem_read(cpu, seg_addr(cpu, ds, si, size, ACC_R),
+				     size);
 			io_out(cpu, cpu->gpr[R_DX] & 0xffff, v, size);
 			idx_step(cpu, in, R_SI, size);
 			break;
 		case 0xa4: case 0xa5:
-			v = mem_read(cpu, si, size);
+			v = mem_read(cpu, seg_addr(cpu, ds, si, size, ACC_R),
+				     size);
+			di = seg_addr(cpu, SEG_ES, di, size, ACC_W);
 			mem_write(cpu, di, v, size);
 			idx_step(cpu, in, R_SI, size);
 			idx_step(cpu, in, R_DI, size);
 			break;
 		case 0xa6: case 0xa7:
-			v = mem_read(cpu, si, size);
-			w = mem_read(cpu, di, size);
+			v = mem_read(cpu, seg_addr(cpu, ds, si, size, ACC_R),
+				     size);
+			w = mem_read(cpu, seg_addr(cpu, SEG_ES, di, size,
+						   ACC_R), size);
 			alu_op(cpu, 7, v, w, size);
 			idx_step(cpu, in, R_SI, size);
 			idx_step(cpu, in, R_DI, size);
 			stop = true;
 			break;
 		case 0xaa: case 0xab:
+			di = seg_addr(cpu, SEG_ES, di, size, ACC_W);
 			mem_write(cpu, di, cpu->gpr[R_AX], size);
 			idx_step(cpu, in, R_DI, size);
 			break;
 		case 0xac: case 0xad:
-			v = mem_read(cpu, si, size);
+			v = mem_read(cpu, seg_addr(cpu, ds, si, size, ACC_R),
+				     size);
 			reg_write(cpu, in, R_AX, size, v);
 			idx_step(cpu, in, R_SI, size);
 			break;
 		default:
-			w = mem_read(cpu, di, size);
+			w = mem_read(cpu, seg_addr(cpu, SEG_ES, di, size,
+						   ACC_R), size);
 			alu_op(cpu, 7, cpu->gpr[R_AX], w, size);
 			idx_step(cpu, in, R_DI, size);
 			stop = true;

@@ -641,6 +641,9 @@ static struct tlb_entry *fetch_window(struct emu_cpu *cpu, uint64_t lin)
 
 void fetch_page(struct emu_cpu *cpu, uint64_t lin)
 {
+	/* RIP beyond CS.limit (outside 64-bit mode) is #GP(0), not a #PF */
+	if (!cpu->code64 && cpu->rip > cpu->seg[SEG_CS].limit)
+		cpu_raise(cpu, EXC_GP, 0);
 	fetch_window(cpu, lin);
 }
 

@@ -58,7 +58,7 @@ static void mm_set(struct emu_cpu *cpu, int i, uint64_t v)
 /* The mm/m64 operand (no alignment rule for MMX) */
 static uint64_t mm_src(struct emu_cpu *cpu, struct insn *in)
 {
-	return in->mem ? mem_read(cpu, in->addr, 8) : mm_get(cpu, in->rm);
+	return in->mem ? ea_read(cpu, in, 0, 8) : mm_get(cpu, in->rm);
 }
 
 /* 0F 70 PSHUFW mm1, mm2/m64, imm8 */
@@ -145,7 +145,7 @@ static void mmx_move(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 			mm_set(cpu, in->rm, v);
 			return;
 		}
-		mem_write(cpu, in->addr, v, 8);
+		ea_write(cpu, in, 0, v, 8);
 		break;
 	default: {	/* F7 MASKMOVQ mm1, mm2 */
 		uint64_t m = mm_get(cpu, in->rm);
@@ -196,11 +196,11 @@ static void mmx_cvt(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 	else if (!in->mem)
 		s = cpu->xmm[in->rm];
 	else if (!pd)
-		s.q[0] = mem_read(cpu, in->addr, 8);
+		s.q[0] = ea_read(cpu, in, 0, 8);
 	else if (in->addr & 15)
 		cpu_raise(cpu, EXC_GP, 0);
 	else
-		mem_read_buf(cpu, in->addr, &s, 16);
+		ea_read_buf(cpu, in, &s, 16);
 	sse_fp_begin(cpu, &fp);
 	if (pd && op == 0x2c)
 		r.q[0] = _mm_cvtsi128_si64(_mm_cvttpd_epi32(

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * Segmentation and mode switches: descriptor loads, far transfers, IRET,
- * control registers, SYSCALL/SYSRET. Only what an OS that uses flat
- * segments needs: no call gates, task switches or conforming-segment rules.
+ * Segmentation and mode switches: the limit and type checks of accesses
+ * outside 64-bit mode, descriptor loads, far transfers, IRET, control
+ * registers, SYSCALL/SYSRET. No call gates or task switches, and far
+ * transfers do not check privilege.
  */
 #include <stddef.h>
 
@@ -19,6 +20,49 @@ void cpu_update_mode(struct emu_cpu *cpu)
 		cpu->cpl = cpu->seg[SEG_CS].selector & 3;
 	cpu->fetch_vpn = ~0ULL;
 	cpu->ip_end = NULL;
+}
+
+/*
+ * SDM vol. 3, 5.3: every byte of the access within the limit; for
+ * expand-down data above it, up to 0xffff or, with B, 0xffffffff
+ */
+bool seg_in_limit(const struct x86_segment *sg, uint64_t off, uint64_t n)
+{
+	uint64_t last = off + n - 1;
+
+	if ((sg->type & 0xc) == 4)
+		return off > sg->limit &&
+		       last <= (sg->db ? 0xffffffffULL : 0xffff);
+	return last <= sg->limit;
+}
+
+/*
+ * SDM vol. 3, 5.4: in protected mode also a usable segment (not loaded
+ * with a null selector), no write but to writable data and no read of
+ * execute-only code. Real mode (and virtual-8086 mode) keep the limit of
+ * the cached descriptor alone: 0xffff unless a protected-mode load left
+ * another (unreal mode).
+ */
+bool seg_ok(const struct emu_cpu *cpu, int s, uint64_t off, uint64_t n,
+	    enum mem_access acc)
+{
+	const struct x86_segment *sg = &cpu->seg[s];
+
+	if ((cpu->cr0 & X86_CR0_PE) && !(cpu->rflags & FL_VM)) {
+		if (sg->unusable)
+			return false;
+		if (acc == ACC_W ? (sg->type & 0xa) != 2 :
+				   (sg->type & 0xa) == 8)
+			return false;
+	}
+	return seg_in_limit(sg, off, n);
+}
+
+void seg_check(struct emu_cpu *cpu, int s, uint64_t off, uint64_t n,
+	       enum mem_access acc)
+{
+	if (!seg_ok(cpu, s, off, n, acc))
+		cpu_raise(cpu, s == SEG_SS ? EXC_SS : EXC_GP, 0);
 }
 
 void seg_from_desc(struct x86_segment *s, uint16_t sel, uint64_t lo)
@@ -70,6 +114,28 @@ void seg_load_real(struct emu_cpu *cpu, int sreg, uint16_t sel)
 	}
 }
 
+/*
+ * The #GP(selector) rules of MOV, POP and LDS.. to a segment register
+ * (SDM vol. 2, MOV; vol. 3, 5.6 and 5.7) for descriptor lo: a code or
+ * data segment; SS writable data with RPL and DPL both the CPL; the
+ * others data or readable code, which unless conforming code has a DPL
+ * not below the CPL nor the RPL
+ */
+static bool seg_load_allowed(const struct emu_cpu *cpu, int sreg,
+			     uint16_t sel, uint64_t lo)
+{
+	unsigned type = (lo >> 40) & 0xf, dpl = (lo >> 45) & 3;
+	unsigned rpl = sel & 3, cpl = cpu->cpl;
+
+	if (!((lo >> 44) & 1))
+		return false;
+	if (sreg == SEG_SS)
+		return rpl == cpl && dpl == cpl && (type & 0xa) == 2;
+	if ((type & 0xa) == 8)
+		return false;
+	return (type & 0xc) == 0xc || (rpl <= dpl && cpl <= dpl);
+}
+
 void seg_load(struct emu_cpu *cpu, int sreg, uint16_t sel)
 {
 	struct x86_segment *s = &cpu->seg[sreg];
@@ -79,17 +145,19 @@ void seg_load(struct emu_cpu *cpu, int sreg, uint16_t sel)
 		seg_load_real(cpu, sreg, sel);
 		return;
 	}
+	/* a null SS only in 64-bit mode, below CPL 3 and with RPL = CPL */
 	if (!(sel & ~3)) {
-		if (sreg == SEG_CS || (sreg == SEG_SS && !cpu->code64))
+		if (sreg == SEG_CS || (sreg == SEG_SS &&
+		    (!cpu->code64 || cpu->cpl == 3 ||
+		     (sel & 3) != (unsigned)cpu->cpl)))
 			cpu_raise(cpu, EXC_GP, 0);
 		*s = (struct x86_segment){ .selector = sel, .unusable = 1 };
 		if (sreg == SEG_SS)
 			s->dpl = sel & 3;
 		return;
 	}
-	if (!seg_read_desc(cpu, sel, &lo, &hi))
-		cpu_raise(cpu, EXC_GP, sel & ~3);
-	if (!((lo >> 44) & 1))
+	if (!seg_read_desc(cpu, sel, &lo, &hi) || !seg_load_allowed(cpu, sreg,
+								     sel, lo))
 		cpu_raise(cpu, EXC_GP, sel & ~3);
 	if (!((lo >> 47) & 1))
 		cpu_raise(cpu, sreg == SEG_SS ? EXC_SS : EXC_NP, sel & ~3);
@@ -104,6 +172,25 @@ void seg_load(struct emu_cpu *cpu, int sreg, uint16_t sel)
 		cpu_update_mode(cpu);
 }
 
+/* The byte limit descriptor lo gives (scaled by its G bit) */
+static uint64_t desc_limit(uint64_t lo)
+{
+	uint64_t limit = (lo & 0xffff) | ((lo >> 32) & 0xf0000);
+
+	return (lo >> 55) & 1 ? limit << 12 | 0xfff : limit;
+}
+
+/*
+ * A far transfer in real mode goes on at ip of the new CS, whose limit
+ * is the old one (a real-mode load keeps it): #GP(0) beyond it
+ */
+static uint64_t real_ip(struct emu_cpu *cpu, uint64_t ip)
+{
+	if (ip > cpu->seg[SEG_CS].limit)
+		cpu_raise(cpu, EXC_GP, 0);
+	return ip;
+}
+
 static uint64_t ip_mask(int opsize)
 {
 	return opsize == 8 ? ~0ULL : opsize == 4 ? 0xffffffffULL : 0xffff;
@@ -112,7 +199,8 @@ static uint64_t ip_mask(int opsize)
 /*
  * Load CS for a far transfer to a code segment at privilege rpl, which
  * goes on at ip: #GP(0) before CS changes when that is 64-bit code and ip
- * is not canonical (as a near branch's, branch_check)
+ * is not canonical (as a near branch's, branch_check), or other code and
+ * ip beyond its limit
  */
 static void load_cs(struct emu_cpu *cpu, uint16_t sel, unsigned rpl,
 		    uint64_t ip)
@@ -126,7 +214,8 @@ static void load_cs(struct emu_cpu *cpu, uint16_t sel, unsigned rpl,
 			  sel);
 	if (!((lo >> 47) & 1))
 		cpu_raise(cpu, EXC_NP, sel & ~3);
-	if (cpu->lma && ((lo >> 53) & 1) && !x86_canonical(ip))
+	if (cpu->lma && ((lo >> 53) & 1) ? !x86_canonical(ip) :
+	    ip > desc_limit(lo))
 		cpu_raise(cpu, EXC_GP, 0);
 	seg_from_desc(&cpu->seg[SEG_CS], (sel & ~3) | rpl, lo);
 	cpu_update_mode(cpu);
@@ -135,8 +224,8 @@ static void load_cs(struct emu_cpu *cpu, uint16_t sel, unsigned rpl,
 void seg_far_jump(struct emu_cpu *cpu, uint16_t sel, uint64_t off)
 {
 	if (!(cpu->cr0 & X86_CR0_PE)) {
+		cpu->rip = real_ip(cpu, off);
 		seg_load_real(cpu, SEG_CS, sel);
-		cpu->rip = off & 0xffff;
 		return;
 	}
 	load_cs(cpu, sel, cpu->cpl, off);
@@ -148,12 +237,15 @@ void seg_far_call(struct emu_cpu *cpu, uint16_t sel, uint64_t off,
 		  int opsize)
 {
 	uint64_t sp = cpu->gpr[R_SP];
+	bool real = !(cpu->cr0 & X86_CR0_PE);
 
+	if (real)
+		real_ip(cpu, off);
 	stack_push(cpu, cpu->seg[SEG_CS].selector, opsize);
 	stack_push(cpu, cpu->rip, opsize);
-	if (!(cpu->cr0 & X86_CR0_PE)) {
+	if (real) {
 		seg_load_real(cpu, SEG_CS, sel);
-		cpu->rip = off & 0xffff;
+		cpu->rip = off;
 		return;
 	}
 	(void)sp;
@@ -167,8 +259,8 @@ void seg_far_ret(struct emu_cpu *cpu, int opsize, uint16_t imm)
 	uint16_t sel = stack_pop(cpu, opsize);
 
 	if (!(cpu->cr0 & X86_CR0_PE)) {
+		cpu->rip = real_ip(cpu, ip);
 		seg_load_real(cpu, SEG_CS, sel);
-		cpu->rip = ip & 0xffff;
 		stack_adjust(cpu, imm);
 		return;
 	}
@@ -213,8 +305,8 @@ void seg_iret(struct emu_cpu *cpu, int opsize)
 		ip = stack_pop(cpu, opsize);
 		cs = stack_pop(cpu, opsize);
 		fl = stack_pop(cpu, opsize);
+		cpu->rip = real_ip(cpu, ip);
 		seg_load_real(cpu, SEG_CS, cs);
-		cpu->rip = ip & 0xffff;
 		set_flags_iret(cpu, fl, opsize, 0);
 		return;
 	}

@@ -19,7 +19,7 @@ static void load128(struct emu_cpu *cpu, struct insn *in, union xmm *v,
 	}
 	if (aligned && (in->addr & 15))
 		cpu_raise(cpu, EXC_GP, 0);
-	mem_read_buf(cpu, in->addr, v, 16);
+	ea_read_buf(cpu, in, v, 16);
 }
 
 static void store128(struct emu_cpu *cpu, struct insn *in,
@@ -31,12 +31,12 @@ static void store128(struct emu_cpu *cpu, struct insn *in,
 	}
 	if (aligned && (in->addr & 15))
 		cpu_raise(cpu, EXC_GP, 0);
-	mem_write_buf(cpu, in->addr, v, 16);
+	ea_write_buf(cpu, in, v, 16);
 }
 
 static uint64_t load64(struct emu_cpu *cpu, struct insn *in)
 {
-	return in->mem ? mem_read(cpu, in->addr, 8) : cpu->xmm[in->rm].q[0];
+	return in->mem ? ea_read(cpu, in, 0, 8) : cpu->xmm[in->rm].q[0];
 }
 
 static uint8_t sat_u8(int v)
@@ -381,14 +381,14 @@ void exec_sse(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 
 			if (load && in->mem) {
 				v = (union xmm){ 0 };
-				v.q[0] = mem_read(cpu, in->addr, sz);
+				v.q[0] = ea_read(cpu, in, 0, sz);
 				cpu->xmm[in->reg] = v;
 			} else if (load) {
 				memcpy(&cpu->xmm[in->reg], &cpu->xmm[in->rm],
 				       sz);
 			} else if (in->mem) {
-				mem_write(cpu, in->addr,
-					  cpu->xmm[in->reg].q[0], sz);
+				ea_write(cpu, in, 0, cpu->xmm[in->reg].q[0],
+					 sz);
 			} else {
 				memcpy(&cpu->xmm[in->rm], &cpu->xmm[in->reg],
 				       sz);
@@ -410,9 +410,9 @@ void exec_sse(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 		if (op & 1) {
 			if (!in->mem)
 				insn_ud(cpu, in);
-			mem_write(cpu, in->addr, cpu->xmm[in->reg].q[half], 8);
+			ea_write(cpu, in, 0, cpu->xmm[in->reg].q[half], 8);
 		} else if (in->mem) {
-			cpu->xmm[in->reg].q[half] = mem_read(cpu, in->addr, 8);
+			cpu->xmm[in->reg].q[half] = ea_read(cpu, in, 0, 8);
 		} else {
 			/* MOVHLPS / MOVLHPS */
 			cpu->xmm[in->reg].q[half] = cpu->xmm[in->rm].q[!half];
@@ -468,7 +468,7 @@ void exec_sse(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 		if (pfx != 0x66)
 			insn_ud(cpu, in);
 		if (in->mem) {
-			mem_write(cpu, in->addr, cpu->xmm[in->reg].q[0], 8);
+			ea_write(cpu, in, 0, cpu->xmm[in->reg].q[0], 8);
 		} else {
 			cpu->xmm[in->rm].q[0] = cpu->xmm[in->reg].q[0];
 			cpu->xmm[in->rm].q[1] = 0;
@@ -506,9 +506,9 @@ void exec_sse(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 		decode_modrm(cpu, in, 0);
 		if (!in->mem)
 			insn_ud(cpu, in);
-		mem_write(cpu, in->addr, reg_read(cpu, in, in->reg,
-						  in->osize == 8 ? 8 : 4),
-			  in->osize == 8 ? 8 : 4);
+		ea_write(cpu, in, 0, reg_read(cpu, in, in->reg,
+					      in->osize == 8 ? 8 : 4),
+			 in->osize == 8 ? 8 : 4);
 		return;
 	case 0xc6: {
 		union xmm *d;

@@ -25,9 +25,9 @@ static void load_src(struct emu_cpu *cpu, struct insn *in, union xmm *s,
 	if (n == 16 && (in->addr & 15))
 		cpu_raise(cpu, EXC_GP, 0);	/* a legacy SSE m128 */
 	if (n == 16)
-		mem_read_buf(cpu, in->addr, s, 16);
+		ea_read_buf(cpu, in, s, 16);
 	else
-		s->q[0] = mem_read(cpu, in->addr, n);
+		s->q[0] = ea_read(cpu, in, 0, n);
 }
 
 /* imm8[2:0]: EQ, LT, LE, UNORD, NEQ, NLT, NLE, ORD (unordered: NaN) */
@@ -211,9 +211,9 @@ void sse_maskmov(struct emu_cpu *cpu, struct insn *in, const uint8_t *v,
 		 const uint8_t *m, int n)
 {
 	uint64_t di = cpu->gpr[R_DI] & size_mask(in->asize);
+	uint64_t lin = seg_addr(cpu, insn_seg(in, SEG_DS), di, n, ACC_W);
 
 	for (int i = 0; i < n; i++)
 		if (m[i] & 0x80)
-			mem_write(cpu, seg_lin(cpu, in, SEG_DS, di + i), v[i],
-				  1);
+			mem_write(cpu, lin + i, v[i], 1);
 }

@@ -194,7 +194,7 @@ void exec_sse_float(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 		if (!scalar)
 			break;
 		if (in->mem)
-			v = mem_read(cpu, in->addr, dbl ? 8 : 4);
+			v = ea_read(cpu, in, 0, dbl ? 8 : 4);
 		else
 			v = cpu->xmm[in->rm].q[0];
 		reg_write(cpu, in, in->reg, isz,
@@ -208,7 +208,7 @@ void exec_sse_float(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 		if (scalar)
 			break;
 		if (in->mem)
-			v = mem_read(cpu, in->addr, dbl ? 8 : 4);
+			v = ea_read(cpu, in, 0, dbl ? 8 : 4);
 		else
 			v = cpu->xmm[in->rm].q[0];
 		f = comis(dbl, op == 0x2e, d->q[0], v);
@@ -219,7 +219,7 @@ void exec_sse_float(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 		if (!scalar)
 			break;
 		if (dbl) {
-			uint64_t q = in->mem ? mem_read(cpu, in->addr, 8) :
+			uint64_t q = in->mem ? ea_read(cpu, in, 0, 8) :
 				     cpu->xmm[in->rm].q[0];
 			double v;
 			float f;
@@ -234,7 +234,7 @@ void exec_sse_float(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 				sse_fp_lane_pe(cpu, acc, 0x5a, true, v, 0);
 			memcpy(&d->d[0], &f, 4);
 		} else {
-			uint32_t w = in->mem ? mem_read(cpu, in->addr, 4) :
+			uint32_t w = in->mem ? ea_read(cpu, in, 0, 4) :
 				     cpu->xmm[in->rm].d[0];
 			float f;
 			double v;
@@ -254,11 +254,11 @@ void exec_sse_float(struct emu_cpu *cpu, struct insn *in, uint8_t op)
 
 		if (scalar && in->mem) {
 			s = (union xmm){ 0 };
-			s.q[0] = mem_read(cpu, in->addr, dbl ? 8 : 4);
+			s.q[0] = ea_read(cpu, in, 0, dbl ? 8 : 4);
 		} else if (in->mem) {
 			if (in->addr & 15)	/* a legacy SSE m128 */
 				cpu_raise(cpu, EXC_GP, 0);
-			mem_read_buf(cpu, in->addr, &s, 16);
+			ea_read_buf(cpu, in, &s, 16);
 		} else {
 			s = cpu->xmm[in->rm];
 		}

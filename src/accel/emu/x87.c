@@ -249,7 +249,7 @@ static void store_env(struct emu_cpu *cpu, struct insn *in, bool regs)
 	env_image(cpu, f, img);
 	for (int i = 0; regs && i < 8; i++)
 		memcpy(img + f.size + 10 * i, cpu->fpr[(top + i) & 7], 10);
-	mem_write_buf(cpu, in->addr, img, f.size + (regs ? 80 : 0));
+	ea_write_buf(cpu, in, img, f.size + (regs ? 80 : 0));
 }
 
 static void load_env(struct emu_cpu *cpu, struct insn *in, bool regs)
@@ -258,7 +258,7 @@ static void load_env(struct emu_cpu *cpu, struct insn *in, bool regs)
 	uint8_t img[108];
 	unsigned top;
 
-	mem_read_buf(cpu, in->addr, img, f.size + (regs ? 80 : 0));
+	ea_read_buf(cpu, in, img, f.size + (regs ? 80 : 0));
 	env_load(cpu, f, img);
 	top = (cpu->fsw >> 11) & 7;
 	for (int i = 0; regs && i < 8; i++)
@@ -284,7 +284,7 @@ void exec_x87(struct emu_cpu *cpu, struct insn *in)
 			load_env(cpu, in, false);
 			return;
 		case 0x0d:	/* D9 /5 FLDCW */
-			cpu->fcw = fcw_of(mem_read(cpu, in->addr, 2));
+			cpu->fcw = fcw_of(ea_read(cpu, in, 0, 2));
 			x87_sync_es(cpu);
 			return;
 		case 0x0e:	/* D9 /6 FNSTENV, then all exceptions masked */
@@ -293,7 +293,7 @@ void exec_x87(struct emu_cpu *cpu, struct insn *in)
 			x87_sync_es(cpu);
 			return;
 		case 0x0f:	/* D9 /7 FNSTCW */
-			mem_write(cpu, in->addr, cpu->fcw, 2);
+			ea_write(cpu, in, 0, cpu->fcw, 2);
 			return;
 		case 0x2c:	/* DD /4 FRSTOR */
 			load_env(cpu, in, true);
@@ -303,7 +303,7 @@ void exec_x87(struct emu_cpu *cpu, struct insn *in)
 			x87_init(cpu);
 			return;
 		case 0x2f:	/* DD /7 FNSTSW */
-			mem_write(cpu, in->addr, cpu->fsw, 2);
+			ea_write(cpu, in, 0, cpu->fsw, 2);
 			return;
 		}
 		if (!x87_exec_mem(cpu, in))
@@ -367,10 +367,10 @@ void exec_fxsave(struct emu_cpu *cpu, struct insn *in, bool restore)
 
 		memcpy(area + 28, &mask, 4);
 		memcpy(area + 160, cpu->xmm, cpu->code64 ? 256 : 128);
-		mem_write_buf(cpu, in->addr, area, 512);
+		ea_write_buf(cpu, in, area, 512);
 		return;
 	}
-	mem_read_buf(cpu, in->addr, area, 512);
+	ea_read_buf(cpu, in, area, 512);
 	uint32_t mxcsr;
 
 	memcpy(&mxcsr, area + 24, 4);

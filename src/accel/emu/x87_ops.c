@@ -492,7 +492,7 @@ bool x87_exec_mem(struct emu_cpu *cpu, struct insn *in)
 	if (!size)
 		return false;
 	if (size > 0) {		/* a load: read first, may fault */
-		mem_read_buf(cpu, in->addr, buf, size);
+		ea_read_buf(cpu, in, buf, size);
 		if (form >= 0 && fast_exec(cpu, form, cc, stub, buf, &f)) {
 			fast_commit(cpu, &f);
 			return true;
@@ -504,7 +504,7 @@ bool x87_exec_mem(struct emu_cpu *cpu, struct insn *in)
 	}
 	size = -size;
 	if (form >= 0 && fast_exec(cpu, form, cc, stub, buf, &f)) {
-		mem_write_buf(cpu, in->addr, buf, size);	/* may fault */
+		ea_write_buf(cpu, in, buf, size);	/* may fault */
 		fast_commit(cpu, &f);
 		return true;
 	}
@@ -525,7 +525,7 @@ bool x87_exec_mem(struct emu_cpu *cpu, struct insn *in)
 			return true;
 		}
 	}
-	mem_write_buf(cpu, in->addr, buf, size);	/* may fault */
+	ea_write_buf(cpu, in, buf, size);	/* may fault */
 	from_image(cpu, &img);
 	return true;
 }
