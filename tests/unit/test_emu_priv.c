@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+/*
+ * emu interpreter: privilege checks outside what a segment load does.
+ * Port I/O at CPL > IOPL through the TSS's I/O permission bitmap (Intel
+ * SDM vol. 1, 19.5). Byte arrays are GNU as output of the listed code.
+ */
+#include <stdio.h>
+
+#include "emu_pm.h"
+#include "test.h"
+
+#define IOMAP		0x68	/* the bitmap's offset in the TSS */
+#define IOMAP_PORTS	0x400	/* ports it covers, then a byte of ones */
+
+/*
+ * A bitmap for ports 0-0x3ff allowing 0x60 and 0x3f8-0x3fb, followed by
+ * the byte of ones; the TSS limit ends with that byte
+ */
+static void iomap_set(struct emu_test *t, uint64_t tss)
+{
+	uint8_t *map = emu_test_ptr(t, tss + IOMAP);
+
+	memset(map, 0xff, IOMAP_PORTS / 8 + 1);
+	map[0x60 / 8] &= ~(1u << (0x60 & 7));
+	map[0x3f8 / 8] &= ~0x0fu;
+	*(uint16_t *)emu_test_ptr(t, tss + 0x66) = IOMAP;
+	t->cpu.tr.limit = IOMAP + IOMAP_PORTS / 8;
+}
+
+/*
+ * Each runs at CPL 3 with DX = dx, ECX 2 and ESI, EDI at DATA, then a
+ * HLT, which is #GP(0) at CPL 3: the I/O instruction was allowed when
+ * the #GP is at the HLT (at = len), refused when at the instruction
+ * (at: its offset)
+ */
+static const struct io_case {
+	const char *name;
+	uint16_t dx;
+	uint8_t code[4];
+	int len;
+	int at;
+} io_cases[] = {
+	/* in al, 0x60; in al, 0x61; out 0x60, al */
+	{ "IN imm8, allowed", 0, { 0xe4, 0x60 }, 2, 2 },
+	{ "IN imm8, bit set", 0, { 0xe4, 0x61 }, 2, 0 },
+	{ "OUT imm8, allowed", 0, { 0xe6, 0x60 }, 2, 2 },
+	/* in eax, dx; in ax, dx; out dx, al */
+	{ "IN dword, all four bits clear", 0x3f8, { 0xed }, 1, 1 },
+	{ "IN dword, last bit set", 0x3f9, { 0xed }, 1, 0 },
+	{ "IN word, both clear", 0x3fa, { 0x66, 0xed }, 2, 2 },
+	{ "IN word, across into a set bit", 0x3fb, { 0x66, 0xed }, 2, 0 },
+	{ "OUT DX, allowed", 0x3f8, { 0xee }, 1, 1 },
+	{ "OUT DX, bit set", 0x3f7, { 0xee }, 1, 0 },
+	{ "port beyond the limit", 0x400, { 0xec }, 1, 0 },
+	/* rep outsb; insd; rep insb */
+	{ "REP OUTSB, allowed", 0x3f8, { 0xf3, 0x6e }, 2, 2 },
+	{ "INSD, last bit set", 0x3f9, { 0x6d }, 1, 0 },
+	{ "REP INSB, bit set", 0x61, { 0xf3, 0x6c }, 2, 0 },
+};
+
+/*
+ * Runs c at CPL 3 in 32-bit protected mode (the bitmap of iomap_set,
+ * or none; IOPL iopl) and returns the offset of the #GP's
+ * EIP in the code, or -1 for no #GP
+ */
+static int io_run32(const struct io_case *c, bool map, unsigned iopl,
+		    void (*tweak)(struct emu_test *t))
+{
+	struct emu_test *t = pm32();
+	struct emu_cpu *cpu = &t->cpu;
+	uint8_t code[8];
+	int at = -1;
+
+	if (map)
+		iomap_set(t, TSS);
+	else	/* beyond the limit: no bitmap */
+		*(uint16_t *)emu_test_ptr(t, TSS + 0x66) = IOMAP;
+	if (tweak)
+		tweak(t);
+	to_ring3(t);
+	cpu->rflags |= (uint64_t)iopl << 12;
+	cpu->gpr[R_DX] = c->dx;
+	cpu->gpr[R_CX] = 2;
+	cpu->gpr[R_SI] = cpu->gpr[R_DI] = DATA;
+	memcpy(code, c->code, c->len);
+	code[c->len] = 0xf4;
+	emu_test_run(t, code, c->len + 1);
+	if (emu_test_vector(t) == GP && stack32(t, 0) == 0)
+		at = stack32(t, 4) - EMU_TEST_CODE;
+	emu_test_free(t);
+	return at;
+}
+
+static void test_io_bitmap(void)
+{
+	for (size_t i = 0; i < sizeof(io_cases) / sizeof(io_cases[0]); i++) {
+		int at = io_run32(&io_cases[i], true, 0, NULL);
+
+		if (at != io_cases[i].at)
+			printf("  %s: #GP at %d\n", io_cases[i].name, at);
+		CHECK_EQ(at, io_cases[i].at);
+	}
+}
+
+static void tss_16bit(struct emu_test *t)
+{
+	t->cpu.tr.type = 3;
+}
+
+static void map_beyond_limit(struct emu_test *t)
+{
+	*(uint16_t *)emu_test_ptr(t, TSS + 0x66) = IOMAP + IOMAP_PORTS / 8;
+}
+
+/* The last byte of the map without the byte after it in the limit */
+static void map_last_byte(struct emu_test *t)
+{
+	t->cpu.tr.limit--;
+}
+
+/*
+ * IOPL 3 needs no bitmap; a 16-bit TSS has none; a map base at the limit
+ * means none; the bitmap is read two bytes at a time, both within the
+ * limit
+ */
+static void test_io_bitmap_edges(void)
+{
+	static const struct io_case in61 = { "", 0, { 0xe4, 0x61 }, 2, 0 };
+	static const struct io_case in60 = { "", 0, { 0xe4, 0x60 }, 2, 0 };
+	static const struct io_case in3f8 = { "", 0x3f8, { 0xec }, 1, 0 };
+
+	CHECK_EQ(io_run32(&in61, false, 3, NULL), 2);
+	CHECK_EQ(io_run32(&in61, false, 2, NULL), 0);
+	CHECK_EQ(io_run32(&in60, true, 0, tss_16bit), 0);
+	CHECK_EQ(io_run32(&in60, true, 0, map_beyond_limit), 0);
+	CHECK_EQ(io_run32(&in3f8, true, 0, NULL), 1);
+	CHECK_EQ(io_run32(&in3f8, true, 0, map_last_byte), 0);
+}
+
+/*
+ * 64-bit mode at CPL 3, the 64-bit TSS in a supervisor-only page: the
+ * bitmap is read as the system reads the TSS (no #PF for CPL 3)
+ *	in al, 0x60	(then 0x61)
+ *	hlt
+ */
+static void test_io_bitmap64(void)
+{
+	const uint64_t tss = 0x400000;
+
+	for (int port = 0x60; port <= 0x61; port++) {
+		uint8_t code[] = { 0xe4, port, 0xf4 };
+		struct emu_test *t = emu_test_init64();
+		struct emu_cpu *c = &t->cpu;
+
+		emu_test_w64(t, EMU_TEST_PML4 + 0x2000 + 2 * 8,
+			     (2ULL << 21) | 0x83);
+		c->tr = (struct x86_segment){ .selector = 0x28, .base = tss,
+			.type = 0xb, .present = 1 };
+		iomap_set(t, tss);
+		emu_test_w64(t, tss + 4, 0x90000);	/* RSP0 */
+		for (int s = SEG_ES; s <= SEG_GS; s++) {
+			c->seg[s].selector = s == SEG_CS ? 0x33 : 0x2b;
+			c->seg[s].dpl = 3;
+		}
+		cpu_update_mode(c);
+		tlb_flush(c, true);
+		emu_test_run(t, code, sizeof(code));
+		CHECK_EQ(emu_test_vector(t), GP);
+		CHECK_EQ(c->gpr[R_SP], 0x90000 - 48);
+		CHECK_EQ(emu_test_r64(t, c->gpr[R_SP]), 0);
+		CHECK_EQ(emu_test_r64(t, c->gpr[R_SP] + 8),
+			 EMU_TEST_CODE + (port == 0x60 ? 2 : 0));
+		emu_test_free(t);
+	}
+}
+
+int main(void)
+{
+	RUN(test_io_bitmap);
+	RUN(test_io_bitmap_edges);
+	RUN(test_io_bitmap64);
+	return test_summary();
+}
