@@ -174,10 +174,194 @@ static void test_io_bitmap64(void)
 	}
 }
 
+
+/*
+ * Far RET and IRET to an outer level (SDM vol. 2, RET, IRET): the new CS
+ * and SS are checked before either is loaded, so a fault leaves CS, SS,
+ * ESP and EIP as they were (the fault is delivered at CPL 0 on the same
+ * stack). Each case runs one instruction at CPL 0 (at CPL 3 with user),
+ * on a frame of EIP, CS, (EFLAGS,) ESP, SS
+ *	retf	(cb; retf 8: ca 08 00)
+ *	iretd	(cf)
+ */
+struct ret_case {
+	const char *name;
+	uint8_t op;		/* 0xcb, 0xca (imm 8) or 0xcf */
+	bool user;		/* at CPL 3 */
+	uint16_t cs, ss;
+	uint32_t eip;
+	uint64_t desc;		/* at SEL_TEST, if any */
+	int vec;		/* -1: done */
+	uint32_t err;
+};
+
+#define RET_EIP		0x120000
+#define RET_ESP		0x60000
+#define UCODE_SMALL	DESC(0, 0xfff, XR, 3, DB)
+
+static const struct ret_case ret_cases[] = {
+	{ "RET to CPL 3", 0xcb, false, SEL_UCODE, SEL_UDATA, RET_EIP, 0,
+	  -1, 0 },
+	{ "RET 8 to CPL 3", 0xca, false, SEL_UCODE, SEL_UDATA, RET_EIP, 0,
+	  -1, 0 },
+	{ "IRET to CPL 3", 0xcf, false, SEL_UCODE, SEL_UDATA, RET_EIP, 0,
+	  -1, 0 },
+	{ "RET: SS DPL 0", 0xcb, false, SEL_UCODE, 0x13, RET_EIP, 0, GP,
+	  0x10 },
+	{ "IRET: SS DPL 0", 0xcf, false, SEL_UCODE, 0x13, RET_EIP, 0, GP,
+	  0x10 },
+	{ "RET: SS RPL 0", 0xcb, false, SEL_UCODE, SEL_UDATA & ~3, RET_EIP,
+	  0, GP, SEL_UDATA & ~3 },
+	{ "IRET: null SS", 0xcf, false, SEL_UCODE, 3, RET_EIP, 0, GP, 0 },
+	{ "RET: SS read-only", 0xcb, false, SEL_UCODE, SEL_TEST | 3, RET_EIP,
+	  DESC(0, 0xfffff, RO, 3, DB | G), GP, SEL_TEST },
+	{ "IRET: SS code", 0xcf, false, SEL_UCODE, SEL_UCODE, RET_EIP, 0, GP,
+	  SEL_UCODE & ~3 },
+	{ "RET: SS not present", 0xcb, false, SEL_UCODE, SEL_TEST | 3,
+	  RET_EIP, DESC(0, 0xfffff, RW, 3, DB | G) & NOT_PRESENT, SS,
+	  SEL_TEST },
+	{ "IRET: SS not present", 0xcf, false, SEL_UCODE, SEL_TEST | 3,
+	  RET_EIP, DESC(0, 0xfffff, RW, 3, DB | G) & NOT_PRESENT, SS,
+	  SEL_TEST },
+	{ "RET: CS DPL 0, RPL 3", 0xcb, false, SEL_TEST | 3, SEL_UDATA,
+	  RET_EIP, DESC(0, 0xfffff, XR, 0, DB | G), GP, SEL_TEST },
+	{ "IRET: CS data", 0xcf, false, SEL_UDATA, SEL_UDATA, RET_EIP, 0, GP,
+	  SEL_UDATA & ~3 },
+	{ "RET: CS not present", 0xcb, false, SEL_TEST | 3, SEL_UDATA,
+	  RET_EIP, UCODE_SMALL & NOT_PRESENT, NP, SEL_TEST },
+	{ "RET: EIP beyond CS", 0xcb, false, SEL_TEST | 3, SEL_UDATA, 0x1000,
+	  UCODE_SMALL, GP, 0 },
+	{ "IRET: EIP beyond CS", 0xcf, false, SEL_TEST | 3, SEL_UDATA,
+	  0x1000, UCODE_SMALL, GP, 0 },
+	{ "RET: CS RPL below CPL", 0xcb, true, 0x18, 0x10, RET_EIP, 0, GP,
+	  0x18 },
+	{ "IRET: CS RPL below CPL", 0xcf, true, 0x18, 0x10, RET_EIP, 0, GP,
+	  0x18 },
+};
+
+/* Runs case k in 32-bit protected mode; checks what it left */
+static void ret_run32(const struct ret_case *k)
+{
+	struct emu_test *t = pm32();
+	struct emu_cpu *c = &t->cpu;
+	uint32_t frame[6] = { k->eip, k->cs }, esp0;
+	uint8_t code[4] = { k->op, 8, 0, 0xf4 };
+	uint16_t cs0, ss0;
+	int n = 2, vec;
+
+	if (k->op == 0xcf)
+		frame[n++] = 0x202;		/* EFLAGS */
+	else if (k->op == 0xca)
+		n += 2;				/* the parameters */
+	frame[n++] = RET_ESP;
+	frame[n++] = k->ss;
+	if (k->desc)
+		gdt_set(t, SEL_TEST, k->desc);
+	if (k->user)
+		to_ring3(t);
+	esp0 = c->gpr[R_SP] = 0x70000 - n * 4;
+	memcpy(emu_test_ptr(t, esp0), frame, n * 4);
+	cs0 = c->seg[SEG_CS].selector;
+	ss0 = c->seg[SEG_SS].selector;
+	memcpy(emu_test_ptr(t, EMU_TEST_CODE), code, sizeof(code));
+	c->rip = EMU_TEST_CODE;
+	cpu_run_batch(c, 1, NULL);
+	vec = stub_vector(t);
+	if (vec != k->vec)
+		printf("  %s: vector %d\n", k->name, vec);
+	CHECK_EQ(vec, k->vec);
+	if (k->vec < 0 && vec < 0) {
+		CHECK_EQ(c->cpl, 3);
+		CHECK_EQ(c->seg[SEG_CS].selector, k->cs);
+		CHECK_EQ(c->seg[SEG_SS].selector, k->ss);
+		CHECK_EQ(c->rip, k->eip);
+		CHECK_EQ(c->gpr[R_SP], RET_ESP + (k->op == 0xca ? 8 : 0));
+		/* DPL 0 data the new CPL may not use */
+		CHECK(c->seg[SEG_DS].unusable && !c->seg[SEG_DS].selector);
+		CHECK(c->seg[SEG_FS].unusable && !c->seg[SEG_FS].selector);
+	} else if (vec == k->vec && !k->user) {
+		/* on the same stack at CPL 0: error code, EIP, CS */
+		CHECK_EQ(c->gpr[R_SP], esp0 - 16);
+		CHECK_EQ(stack32(t, 0), k->err);
+		CHECK_EQ(stack32(t, 4), EMU_TEST_CODE);
+		CHECK_EQ(stack32(t, 8), cs0);
+		CHECK_EQ(c->seg[SEG_SS].selector, ss0);
+		CHECK_EQ(c->seg[SEG_DS].selector, 0x10);
+	} else if (vec == k->vec) {
+		/* from CPL 3: error code, EIP, CS, EFLAGS, ESP, SS */
+		CHECK_EQ(stack32(t, 0), k->err);
+		CHECK_EQ(stack32(t, 4), EMU_TEST_CODE);
+		CHECK_EQ(stack32(t, 8), cs0);
+		CHECK_EQ(stack32(t, 16), esp0);
+		CHECK_EQ(stack32(t, 20), ss0);
+	}
+	emu_test_free(t);
+}
+
+static void test_ret_outer(void)
+{
+	for (size_t i = 0; i < sizeof(ret_cases) / sizeof(ret_cases[0]); i++)
+		ret_run32(&ret_cases[i]);
+}
+
+/*
+ * The same in compatibility mode (CPL 0, CS 0x18): to 32-bit code at
+ * CPL 3; with SS DPL 0 #GP(0x10), delivered through the 64-bit IDT with
+ * the frame's CS and RSP as before the return
+ */
+static void test_ret_compat(void)
+{
+	for (int bad = 0; bad < 2; bad++)
+		for (int iret = 0; iret < 2; iret++) {
+			struct emu_test *t = emu_test_init64();
+			struct emu_cpu *c = &t->cpu;
+			uint16_t ss = bad ? 0x13 : SEL_UDATA;
+			uint32_t frame[5] = { RET_EIP, SEL_UCODE, 0x202,
+					      RET_ESP, ss };
+			uint8_t code[] = { iret ? 0xcf : 0xcb, 0xf4 };
+			uint64_t esp0 = 0x70000 - 20, sp;
+
+			if (!iret)
+				memmove(&frame[2], &frame[3], 8);
+			gdt_set(t, SEL_UCODE, DESC(0, 0xfffff, XR, 3, DB | G));
+			gdt_set(t, SEL_UDATA, DESC(0, 0xfffff, RW, 3, DB | G));
+			c->gdt.limit = 0x4f;
+			c->seg[SEG_CS].selector = 0x18;
+			c->seg[SEG_CS].l = 0;
+			c->seg[SEG_CS].db = 1;
+			cpu_update_mode(c);
+			c->gpr[R_SP] = esp0;
+			memcpy(emu_test_ptr(t, esp0), frame, sizeof(frame));
+			memcpy(emu_test_ptr(t, EMU_TEST_CODE), code, 2);
+			c->rip = EMU_TEST_CODE;
+			cpu_run_batch(c, 1, NULL);
+			if (!bad) {
+				CHECK_EQ(stub_vector(t), -1);
+				CHECK_EQ(c->cpl, 3);
+				CHECK(!c->code64);
+				CHECK_EQ(c->seg[SEG_SS].selector, SEL_UDATA);
+				CHECK_EQ(c->gpr[R_SP], RET_ESP);
+				CHECK_EQ(c->rip, RET_EIP);
+				emu_test_free(t);
+				continue;
+			}
+			CHECK_EQ(stub_vector(t), GP);
+			sp = c->gpr[R_SP];
+			CHECK_EQ(emu_test_r64(t, sp), 0x10);
+			CHECK_EQ(emu_test_r64(t, sp + 8), EMU_TEST_CODE);
+			CHECK_EQ(emu_test_r64(t, sp + 16), 0x18);
+			CHECK_EQ(emu_test_r64(t, sp + 32), esp0);
+			CHECK_EQ(emu_test_r64(t, sp + 40), 0x10);
+			emu_test_free(t);
+		}
+}
+
 int main(void)
 {
 	RUN(test_io_bitmap);
 	RUN(test_io_bitmap_edges);
 	RUN(test_io_bitmap64);
+	RUN(test_ret_outer);
+	RUN(test_ret_compat);
 	return test_summary();
 }
