@@ -2,7 +2,9 @@
 /*
  * emu interpreter: privilege checks outside what a segment load does.
  * Port I/O at CPL > IOPL through the TSS's I/O permission bitmap (Intel
- * SDM vol. 1, 19.5). Byte arrays are GNU as output of the listed code.
+ * SDM vol. 1, 19.5); far RET and IRET to an outer level, far CALL and
+ * JMP, directly and through call gates (vol. 2, CALL, JMP, RET, IRET).
+ * Byte arrays are GNU as output of the listed code.
  */
 #include <stdio.h>
 
@@ -356,6 +358,204 @@ static void test_ret_compat(void)
 		}
 }
 
+/* A call gate (type 4: 16-bit, 0xc: 32-bit) to sel:off with n params */
+#define GATE(off, sel, type, dpl, n)                                       \
+	(((off) & 0xffffULL) | (uint64_t)(sel) << 16 | (uint64_t)(n) << 32 | \
+	 (uint64_t)(type) << 40 | (uint64_t)(dpl) << 45 | 1ULL << 47 |       \
+	 ((uint64_t)(off) >> 16 & 0xffff) << 48)
+#define GATE_EIP	0x130000
+
+/*
+ * One far CALL or JMP through the pointer at DATA (offset 0, selector
+ * sel) in 32-bit protected mode, at CPL 3 when user (ESP 0x70000 - 8 with
+ * two parameters 0x11111111, 0x22222222 on it), else at CPL 0 (ESP
+ * 0x70000); the target is RETF 8
+ *	call fword ptr [eax]	(jmp: ff 28)
+ *	hlt
+ */
+static struct emu_test *gate_run32(uint16_t sel, uint64_t desc, bool user,
+				   bool jmp)
+{
+	static const uint8_t retf8[] = { 0xca, 0x08, 0x00 };
+	uint8_t code[] = { 0xff, jmp ? 0x28 : 0x18, 0xf4 };
+	struct emu_test *t = pm32();
+	struct emu_cpu *c = &t->cpu;
+
+	gdt_set(t, SEL_TEST, desc);
+	emu_test_w64(t, DATA, (uint64_t)sel << 32);
+	memcpy(emu_test_ptr(t, GATE_EIP), retf8, sizeof(retf8));
+	if (user) {
+		to_ring3(t);
+		c->gpr[R_SP] = 0x70000 - 8;
+		emu_test_w64(t, 0x70000 - 8, 0x2222222211111111ULL);
+	} else {
+		c->gpr[R_SP] = 0x70000;
+	}
+	c->gpr[R_AX] = DATA;
+	memcpy(emu_test_ptr(t, EMU_TEST_CODE), code, sizeof(code));
+	c->rip = EMU_TEST_CODE;
+	cpu_run_batch(c, 1, NULL);
+	return t;
+}
+
+/*
+ * A CALL through a 32-bit gate from CPL 3 to ring-0 code switches to the
+ * TSS's stack and copies the gate's two parameters; RETF 8 comes back
+ */
+static void test_call_gate_inner(void)
+{
+	struct emu_test *t = gate_run32(SEL_TEST | 3,
+					GATE(GATE_EIP, 0x18, 0xc, 3, 2), true,
+					false);
+	struct emu_cpu *c = &t->cpu;
+
+	CHECK_EQ(stub_vector(t), -1);
+	CHECK_EQ(c->cpl, 0);
+	CHECK_EQ(c->seg[SEG_CS].selector, 0x18);
+	CHECK_EQ(c->seg[SEG_SS].selector, 0x10);
+	CHECK_EQ(c->rip, GATE_EIP);
+	CHECK_EQ(c->gpr[R_SP], 0x90000 - 24);
+	CHECK_EQ(stack32(t, 0), EMU_TEST_CODE + 2);
+	CHECK_EQ(stack32(t, 4), SEL_UCODE);
+	CHECK_EQ(stack32(t, 8), 0x11111111);
+	CHECK_EQ(stack32(t, 12), 0x22222222);
+	CHECK_EQ(stack32(t, 16), 0x70000 - 8);
+	CHECK_EQ(stack32(t, 20), SEL_UDATA);
+	cpu_run_batch(c, 1, NULL);
+	CHECK_EQ(c->cpl, 3);
+	CHECK_EQ(c->seg[SEG_CS].selector, SEL_UCODE);
+	CHECK_EQ(c->seg[SEG_SS].selector, SEL_UDATA);
+	CHECK_EQ(c->gpr[R_SP], 0x70000);
+	CHECK_EQ(c->rip, EMU_TEST_CODE + 2);
+	emu_test_free(t);
+}
+
+/* A CALL through a gate to code of the same privilege; a 16-bit gate */
+static void test_call_gate_same(void)
+{
+	struct emu_test *t = gate_run32(SEL_TEST,
+					GATE(GATE_EIP, 0x18, 0xc, 0, 2),
+					false, false);
+
+	CHECK_EQ(stub_vector(t), -1);
+	CHECK_EQ(t->cpu.rip, GATE_EIP);
+	CHECK_EQ(t->cpu.gpr[R_SP], 0x70000 - 8);
+	CHECK_EQ(stack32(t, 0), EMU_TEST_CODE + 2);
+	CHECK_EQ(stack32(t, 4), 0x18);
+	emu_test_free(t);
+
+	t = gate_run32(SEL_TEST, GATE(0x1234, 0x18, 0x4, 0, 0), false, false);
+	CHECK_EQ(stub_vector(t), -1);
+	CHECK_EQ(t->cpu.rip, 0x1234);
+	CHECK_EQ(t->cpu.gpr[R_SP], 0x70000 - 4);
+	CHECK_EQ(stack32(t, 0), ((EMU_TEST_CODE + 2) & 0xffff) | 0x18 << 16);
+	emu_test_free(t);
+}
+
+/*
+ * The faults of far CALL and JMP at CPL 3: through a gate of DPL 0, not
+ * present, a JMP through a gate to more privileged code, a direct CALL
+ * to ring-0 code; delivered on the ring-0 stack
+ */
+static void test_call_gate_faults(void)
+{
+	static const struct {
+		const char *name;
+		uint16_t sel;
+		uint64_t desc;
+		bool jmp;
+		int vec;
+		uint32_t err;
+	} k[] = {
+		{ "gate DPL 0", SEL_TEST | 3, GATE(GATE_EIP, 0x18, 0xc, 0, 0),
+		  false, GP, SEL_TEST },
+		{ "gate not present", SEL_TEST | 3,
+		  GATE(GATE_EIP, 0x18, 0xc, 3, 0) & NOT_PRESENT, false, NP,
+		  SEL_TEST },
+		{ "JMP through a gate to ring 0", SEL_TEST | 3,
+		  GATE(GATE_EIP, 0x18, 0xc, 3, 0), true, GP, 0x18 },
+		{ "CALL to ring-0 code", 0x18 | 3, 0, false, GP, 0x18 },
+		{ "JMP to ring-0 code", 0x18 | 3, 0, true, GP, 0x18 },
+		{ "gate to a null selector", SEL_TEST | 3,
+		  GATE(GATE_EIP, 0, 0xc, 3, 0), false, GP, 0 },
+		{ "gate to data", SEL_TEST | 3,
+		  GATE(GATE_EIP, SEL_UDATA, 0xc, 3, 0), false, GP,
+		  SEL_UDATA & ~3 },
+	};
+
+	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		struct emu_test *t = gate_run32(k[i].sel, k[i].desc, true,
+						k[i].jmp);
+		int vec = stub_vector(t);
+
+		if (vec != k[i].vec || stack32(t, 0) != k[i].err)
+			printf("  %s: vector %d error %#x\n", k[i].name, vec,
+			       stack32(t, 0));
+		CHECK_EQ(vec, k[i].vec);
+		CHECK_EQ(stack32(t, 0), k[i].err);
+		CHECK_EQ(stack32(t, 4), EMU_TEST_CODE);
+		CHECK_EQ(stack32(t, 8), SEL_UCODE);
+		CHECK_EQ(stack32(t, 16), 0x70000 - 8);
+		emu_test_free(t);
+	}
+}
+
+/*
+ * A CALL through a 64-bit gate from CPL 3 in 64-bit mode: RSP from the
+ * TSS, SS null, SS, RSP, CS, RIP pushed as quadwords. A task gate in
+ * IA-32e mode is #GP(selector).
+ *	call fword ptr [rax]
+ *	hlt
+ */
+static void test_call_gate64(void)
+{
+	static const uint8_t code[] = { 0xff, 0x18, 0xf4 };
+
+	for (int task = 0; task < 2; task++) {
+		struct emu_test *t = emu_test_init64();
+		struct emu_cpu *c = &t->cpu;
+		uint64_t sp;
+
+		gdt_set(t, SEL_TEST, task ? 0x0000e50000000000ULL :
+			GATE(GATE_EIP, 0x08, 0xc, 3, 0));
+		gdt_set(t, SEL_TEST2, 0);
+		c->gdt.limit = 0x4f;
+		c->tr = (struct x86_segment){ .selector = 0x50, .base = TSS,
+			.limit = 0x67, .type = 0xb, .present = 1 };
+		emu_test_w64(t, TSS + 4, 0x90000);	/* RSP0 */
+		emu_test_w64(t, DATA, (uint64_t)(SEL_TEST | 3) << 32);
+		for (int s = SEG_ES; s <= SEG_GS; s++) {
+			c->seg[s].selector = s == SEG_CS ? 0x33 : 0x2b;
+			c->seg[s].dpl = 3;
+		}
+		cpu_update_mode(c);
+		tlb_flush(c, true);
+		c->gpr[R_AX] = DATA;
+		memcpy(emu_test_ptr(t, EMU_TEST_CODE), code, sizeof(code));
+		c->rip = EMU_TEST_CODE;
+		cpu_run_batch(c, 1, NULL);
+		sp = c->gpr[R_SP];
+		if (task) {
+			CHECK_EQ(stub_vector(t), GP);
+			CHECK_EQ(emu_test_r64(t, sp), SEL_TEST);
+			CHECK_EQ(emu_test_r64(t, sp + 8), EMU_TEST_CODE);
+			emu_test_free(t);
+			continue;
+		}
+		CHECK_EQ(stub_vector(t), -1);
+		CHECK_EQ(c->cpl, 0);
+		CHECK(c->code64);
+		CHECK_EQ(c->rip, GATE_EIP);
+		CHECK_EQ(c->seg[SEG_SS].selector, 0);
+		CHECK_EQ(sp, 0x90000 - 32);
+		CHECK_EQ(emu_test_r64(t, sp), EMU_TEST_CODE + 2);
+		CHECK_EQ(emu_test_r64(t, sp + 8), 0x33);
+		CHECK_EQ(emu_test_r64(t, sp + 16), EMU_TEST_STACK);
+		CHECK_EQ(emu_test_r64(t, sp + 24), 0x2b);
+		emu_test_free(t);
+	}
+}
+
 int main(void)
 {
 	RUN(test_io_bitmap);
@@ -363,5 +563,9 @@ int main(void)
 	RUN(test_io_bitmap64);
 	RUN(test_ret_outer);
 	RUN(test_ret_compat);
+	RUN(test_call_gate_inner);
+	RUN(test_call_gate_same);
+	RUN(test_call_gate_faults);
+	RUN(test_call_gate64);
 	return test_summary();
 }

@@ -2,9 +2,9 @@
 /*
  * Segmentation and mode switches: the limit and type checks of accesses
  * outside 64-bit mode, descriptor loads, far transfers, IRET, control
- * registers, SYSCALL/SYSRET. Far RET and IRET check the new CS and SS
- * as the SDM's pseudocode does before loading either; far JMP and CALL
- * check no privilege, and there are no call gates or task switches.
+ * registers, SYSCALL/SYSRET. Far JMP, CALL, RET and IRET check the new
+ * CS (and SS) as the SDM's pseudocode does before loading either; call
+ * gates are in gate.c.
  */
 #include <stddef.h>
 
@@ -137,8 +137,7 @@ static bool seg_load_allowed(const struct emu_cpu *cpu, int sreg,
 	return (type & 0xc) == 0xc || (rpl <= dpl && cpl <= dpl);
 }
 
-/* Sets the accessed bit of sel's descriptor lo (in memory and in *lo) */
-static void desc_accessed(struct emu_cpu *cpu, uint16_t sel, uint64_t *lo)
+void desc_accessed(struct emu_cpu *cpu, uint16_t sel, uint64_t *lo)
 {
 	uint64_t base = (sel & 4) ? cpu->ldt.base : cpu->gdt.base;
 
@@ -188,8 +187,7 @@ void seg_load(struct emu_cpu *cpu, int sreg, uint16_t sel)
 		cpu_update_mode(cpu);
 }
 
-/* The byte limit descriptor lo gives (scaled by its G bit) */
-static uint64_t desc_limit(uint64_t lo)
+uint64_t desc_limit(uint64_t lo)
 {
 	uint64_t limit = (lo & 0xffff) | ((lo >> 32) & 0xf0000);
 
@@ -212,39 +210,66 @@ static uint64_t ip_mask(int opsize)
 	return opsize == 8 ? ~0ULL : opsize == 4 ? 0xffffffffULL : 0xffff;
 }
 
-/*
- * Load CS for a far transfer to a code segment at privilege rpl, which
- * goes on at ip: #GP(0) before CS changes when that is 64-bit code and ip
- * is not canonical (as a near branch's, branch_check), or other code and
- * ip beyond its limit
- */
-static void load_cs(struct emu_cpu *cpu, uint16_t sel, unsigned rpl,
-		    uint64_t ip)
+void far_ip_check(struct emu_cpu *cpu, uint64_t lo, uint64_t ip)
 {
-	uint64_t lo, hi;
-
-	if (!(sel & ~3) || !seg_read_desc(cpu, sel, &lo, &hi))
-		cpu_raise(cpu, EXC_GP, sel & ~3);
-	if (!((lo >> 44) & 1) || !((lo >> 43) & 1))
-		cpu_fatal(cpu, "far transfer through system descriptor 0x%x",
-			  sel);
-	if (!((lo >> 47) & 1))
-		cpu_raise(cpu, EXC_NP, sel & ~3);
 	if (cpu->lma && ((lo >> 53) & 1) ? !x86_canonical(ip) :
 	    ip > desc_limit(lo))
 		cpu_raise(cpu, EXC_GP, 0);
-	seg_from_desc(&cpu->seg[SEG_CS], (sel & ~3) | rpl, lo);
+}
+
+/*
+ * The descriptor a far JMP or CALL goes through (SDM vol. 2, JMP, CALL):
+ * #GP(0) for a null selector, #GP(selector) beyond its table; a code
+ * segment's checks: conforming with its DPL above the CPL, or not with
+ * its RPL above the CPL or its DPL other than it, L and D both set in
+ * IA-32e mode: #GP(selector); #NP(selector) not present. A system
+ * descriptor is left to seg_gate_far.
+ */
+static uint64_t far_desc(struct emu_cpu *cpu, uint16_t sel, uint64_t *hi)
+{
+	unsigned cpl = cpu->cpl, dpl;
+	uint64_t lo;
+
+	if (!(sel & ~3))
+		cpu_raise(cpu, EXC_GP, 0);
+	if (!seg_read_desc(cpu, sel, &lo, hi))
+		cpu_raise(cpu, EXC_GP, sel & ~3);
+	if (!((lo >> 44) & 1))
+		return lo;
+	dpl = (lo >> 45) & 3;
+	if (!((lo >> 43) & 1) ||
+	    ((lo >> 42) & 1 ? dpl > cpl : (sel & 3) > cpl || dpl != cpl) ||
+	    (cpu->lma && ((lo >> 53) & 1) && ((lo >> 54) & 1)))
+		cpu_raise(cpu, EXC_GP, sel & ~3);
+	if (!((lo >> 47) & 1))
+		cpu_raise(cpu, EXC_NP, sel & ~3);
+	return lo;
+}
+
+/* CS from code segment sel, lo (checked) at the CPL */
+static void far_load_cs(struct emu_cpu *cpu, uint16_t sel, uint64_t lo)
+{
+	desc_accessed(cpu, sel, &lo);
+	seg_from_desc(&cpu->seg[SEG_CS], (sel & ~3) | cpu->cpl, lo);
 	cpu_update_mode(cpu);
 }
 
 void seg_far_jump(struct emu_cpu *cpu, uint16_t sel, uint64_t off)
 {
+	uint64_t lo, hi;
+
 	if (!(cpu->cr0 & X86_CR0_PE)) {
 		cpu->rip = real_ip(cpu, off);
 		seg_load_real(cpu, SEG_CS, sel);
 		return;
 	}
-	load_cs(cpu, sel, cpu->cpl, off);
+	lo = far_desc(cpu, sel, &hi);
+	if (!((lo >> 44) & 1)) {
+		seg_gate_far(cpu, sel, lo, hi, false);
+		return;
+	}
+	far_ip_check(cpu, lo, off);
+	far_load_cs(cpu, sel, lo);
 	cpu->rip = cpu->code64 ? off :
 		   off & ip_mask(cpu->seg[SEG_CS].db ? 4 : 2);
 }
@@ -252,20 +277,26 @@ void seg_far_jump(struct emu_cpu *cpu, uint16_t sel, uint64_t off)
 void seg_far_call(struct emu_cpu *cpu, uint16_t sel, uint64_t off,
 		  int opsize)
 {
-	uint64_t sp = cpu->gpr[R_SP];
-	bool real = !(cpu->cr0 & X86_CR0_PE);
+	uint64_t lo, hi;
 
-	if (real)
+	if (!(cpu->cr0 & X86_CR0_PE)) {
 		real_ip(cpu, off);
-	stack_push(cpu, cpu->seg[SEG_CS].selector, opsize);
-	stack_push(cpu, cpu->rip, opsize);
-	if (real) {
+		stack_push(cpu, cpu->seg[SEG_CS].selector, opsize);
+		stack_push(cpu, cpu->rip, opsize);
 		seg_load_real(cpu, SEG_CS, sel);
 		cpu->rip = off;
 		return;
 	}
-	(void)sp;
-	load_cs(cpu, sel, cpu->cpl, off);
+	lo = far_desc(cpu, sel, &hi);
+	if (!((lo >> 44) & 1)) {
+		seg_gate_far(cpu, sel, lo, hi, true);
+		return;
+	}
+	/* the stack's #SS(0) before the target's #GP(0) */
+	stack_push(cpu, cpu->seg[SEG_CS].selector, opsize);
+	stack_push(cpu, cpu->rip, opsize);
+	far_ip_check(cpu, lo, off);
+	far_load_cs(cpu, sel, lo);
 	cpu->rip = off & ip_mask(cpu->code64 ? 8 : opsize);
 }
 
@@ -320,14 +351,6 @@ static uint64_t ret_ss_desc(struct emu_cpu *cpu, uint16_t sel, unsigned rpl,
 	if (!((lo >> 47) & 1))
 		cpu_raise(cpu, EXC_SS, sel & ~3);
 	return lo;
-}
-
-/* #GP(0) unless ip lies in code segment lo (canonical for 64-bit code) */
-static void far_ip_check(struct emu_cpu *cpu, uint64_t lo, uint64_t ip)
-{
-	if (cpu->lma && ((lo >> 53) & 1) ? !x86_canonical(ip) :
-	    ip > desc_limit(lo))
-		cpu_raise(cpu, EXC_GP, 0);
 }
 
 /*
