@@ -388,6 +388,16 @@ _Noreturn void cpu_fatal(struct emu_cpu *cpu, const char *fmt, ...)
 void cpu_deliver(struct emu_cpu *cpu, int vec, bool has_err, uint32_t err,
 		 bool soft, uint64_t next_rip);
 bool excp_has_error_code(int vec);
+/* A push of size bytes at base + (*sp - size) & sp_mask as the system */
+void push_sys(struct emu_cpu *cpu, uint64_t *sp, uint64_t sp_mask,
+	      uint64_t base, uint64_t val, unsigned size);
+/* Room below sp for n pushes of size bytes on stack ss, else #SS(err) */
+void frame_check(struct emu_cpu *cpu, const struct x86_segment *ss,
+		 uint64_t sp, uint64_t mask, unsigned n, unsigned size,
+		 uint32_t err);
+/* *ss: the TSS's stack segment sel for privilege cpl, checked (#TS, #SS) */
+void inner_ss(struct emu_cpu *cpu, struct x86_segment *ss, uint16_t sel,
+	      unsigned cpl);
 
 /* mmu.c: linear addresses (segment base already added) */
 void tlb_flush(struct emu_cpu *cpu, bool global);
@@ -582,6 +592,12 @@ void seg_load_real(struct emu_cpu *cpu, int sreg, uint16_t sel);
 bool seg_read_desc(struct emu_cpu *cpu, uint16_t sel, uint64_t *lo,
 		   uint64_t *hi);
 void seg_from_desc(struct x86_segment *s, uint16_t sel, uint64_t lo);
+/* The byte limit of descriptor lo (scaled by its G bit) */
+uint64_t desc_limit(uint64_t lo);
+/* Sets the accessed bit of sel's descriptor lo (in memory and in *lo) */
+void desc_accessed(struct emu_cpu *cpu, uint16_t sel, uint64_t *lo);
+/* #GP(0) unless ip lies in code segment lo (canonical for 64-bit code) */
+void far_ip_check(struct emu_cpu *cpu, uint64_t lo, uint64_t ip);
 void seg_far_jump(struct emu_cpu *cpu, uint16_t sel, uint64_t off);
 void seg_far_call(struct emu_cpu *cpu, uint16_t sel, uint64_t off,
 		  int opsize);
@@ -589,6 +605,12 @@ void seg_far_ret(struct emu_cpu *cpu, int opsize, uint16_t imm);
 void seg_iret(struct emu_cpu *cpu, int opsize);
 void seg_load_tr(struct emu_cpu *cpu, uint16_t sel);
 void seg_load_ldt(struct emu_cpu *cpu, uint16_t sel);
+/*
+ * gate.c: a far JMP or CALL (call) to system descriptor sel (lo, hi in
+ * IA-32e mode): through a call gate, or the fault hardware raises
+ */
+void seg_gate_far(struct emu_cpu *cpu, uint16_t sel, uint64_t lo,
+		  uint64_t hi, bool call);
 void cpu_write_cr(struct emu_cpu *cpu, int n, uint64_t val);
 uint64_t cpu_read_cr(struct emu_cpu *cpu, int n);
 void cpu_syscall(struct emu_cpu *cpu);

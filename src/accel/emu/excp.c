@@ -49,8 +49,8 @@ bool excp_has_error_code(int vec)
 	       vec == EXC_AC;
 }
 
-static void push_sys(struct emu_cpu *cpu, uint64_t *sp, uint64_t sp_mask,
-		     uint64_t base, uint64_t val, unsigned size)
+void push_sys(struct emu_cpu *cpu, uint64_t *sp, uint64_t sp_mask,
+	      uint64_t base, uint64_t val, unsigned size)
 {
 	*sp = (*sp - size) & sp_mask;
 	mem_write_sys(cpu, base + *sp, val, size);
@@ -60,9 +60,9 @@ static void push_sys(struct emu_cpu *cpu, uint64_t *sp, uint64_t sp_mask,
  * Room below sp for n pushes of size bytes on stack ss (offsets cut by
  * mask): else #SS(err), before any of them is written
  */
-static void frame_check(struct emu_cpu *cpu, const struct x86_segment *ss,
-			uint64_t sp, uint64_t mask, unsigned n, unsigned size,
-			uint32_t err)
+void frame_check(struct emu_cpu *cpu, const struct x86_segment *ss,
+		 uint64_t sp, uint64_t mask, unsigned n, unsigned size,
+		 uint32_t err)
 {
 	for (unsigned i = 1; i <= n; i++)
 		if (!seg_in_limit(ss, (sp - i * size) & mask, size))
@@ -95,8 +95,8 @@ static void deliver_real(struct emu_cpu *cpu, int vec, uint64_t rip)
  * when null, #TS(selector) outside its table, with an RPL or DPL other
  * than cpl or not writable data, #SS(selector) when not present
  */
-static void inner_ss(struct emu_cpu *cpu, struct x86_segment *ss,
-		     uint16_t sel, unsigned cpl)
+void inner_ss(struct emu_cpu *cpu, struct x86_segment *ss, uint16_t sel,
+	      unsigned cpl)
 {
 	uint64_t lo, hi;
 

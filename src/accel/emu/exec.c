@@ -42,13 +42,6 @@ void alu_rm(struct emu_cpu *cpu, struct insn *in, int op, int size,
 	rm_rmw(cpu, in, size, alu_fns[op], src & size_mask(size));
 }
 
-static void check_io_priv(struct emu_cpu *cpu)
-{
-	if ((cpu->cr0 & X86_CR0_PE) &&
-	    (unsigned)cpu->cpl > ((cpu->rflags >> 12) & 3))
-		cpu_raise(cpu, EXC_GP, 0);
-}
-
 static void exec_int(struct emu_cpu *cpu, int vec)
 {
 	cpu_deliver(cpu, vec, false, 0, true, cpu->rip);
@@ -208,7 +201,8 @@ static void exec_onebyte(struct emu_cpu *cpu, struct insn *in, uint8_t b)
 			  alu_imul(cpu, v, t, in->osize));
 		break;
 	case 0x6c ... 0x6f:
-		check_io_priv(cpu);
+		io_check(cpu, cpu->gpr[R_DX],
+			 (b & 1) ? (in->osize == 2 ? 2 : 4) : 1);
 		exec_string(cpu, in);
 		break;
 	case 0x70 ... 0x7f:
@@ -419,7 +413,6 @@ xchg:
 	}
 	case 0xe4 ... 0xe7:
 	case 0xec ... 0xef:
-		check_io_priv(cpu);
 		exec_io(cpu, in);
 		break;
 	case 0xe8:

@@ -401,6 +401,8 @@ void sse_shift_lanes(union xmm *d, int lane, int kind, uint64_t cnt,
 		     int width);
 /* mmx.c: the MMX forms of 0F opcodes; false: op has none with this prefix */
 bool exec_mmx(struct emu_cpu *cpu, struct insn *in, uint8_t op);
+/* exec_str.c: #GP(0) unless IOPL or the TSS's I/O bitmap allow the access */
+void io_check(struct emu_cpu *cpu, uint16_t port, int size);
 void exec_io(struct emu_cpu *cpu, struct insn *in);
 void exec_fxsave(struct emu_cpu *cpu, struct insn *in, bool restore);
 uint64_t io_in(struct emu_cpu *cpu, uint16_t port, int size);

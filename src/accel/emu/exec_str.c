@@ -26,12 +26,41 @@ void io_out(struct emu_cpu *cpu, uint16_t port, uint64_t v, int size)
 	bus_write(&cpu->vm->pio, port, v & size_mask(size), size);
 }
 
+/*
+ * SDM vol. 1, 19.5: in protected mode at CPL > IOPL, and in virtual-8086
+ * mode, an access to size bytes at port needs their bits clear in the I/O
+ * permission bitmap of the 32-bit (64-bit) TSS, at the 16-bit offset
+ * 0x66 holds; #GP(0) with a 16-bit TSS, a limit below 0x67 or a bitmap
+ * (read as two bytes, as hardware does) beyond the limit. The TSS is read
+ * as the system does (no U/S check at CPL 3).
+ */
+void io_check(struct emu_cpu *cpu, uint16_t port, int size)
+{
+	const struct x86_segment *tr = &cpu->tr;
+	unsigned iopl = (cpu->rflags >> 12) & 3;
+	uint64_t lin_mask = cpu->lma ? ~0ULL : 0xffffffffULL;
+	uint32_t off;
+
+	if (!(cpu->cr0 & X86_CR0_PE) ||
+	    (!(cpu->rflags & FL_VM) && (unsigned)cpu->cpl <= iopl))
+		return;
+	if (tr->unusable || !tr->present || (tr->type & 0xd) != 9 ||
+	    tr->limit < 0x67)
+		cpu_raise(cpu, EXC_GP, 0);
+	off = mem_read_sys(cpu, (tr->base + 0x66) & lin_mask, 2) + port / 8;
+	if (off + 1 > tr->limit ||
+	    (mem_read_sys(cpu, (tr->base + off) & lin_mask, 2) >> (port & 7)) &
+	    ((1u << size) - 1))
+		cpu_raise(cpu, EXC_GP, 0);
+}
+
 void exec_io(struct emu_cpu *cpu, struct insn *in)
 {
 	uint8_t b = in->op;
 	int size = (b & 1) ? (in->osize == 2 ? 2 : 4) : 1;
 	uint16_t port = b >= 0xec ? cpu->gpr[R_DX] & 0xffff : fetch8(cpu);
 
+	io_check(cpu, port, size);
 	if (b & 2)
 		io_out(cpu, port, cpu->gpr[R_AX], size);
 	else

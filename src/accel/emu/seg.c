@@ -2,8 +2,9 @@
 /*
  * Segmentation and mode switches: the limit and type checks of accesses
  * outside 64-bit mode, descriptor loads, far transfers, IRET, control
- * registers, SYSCALL/SYSRET. No call gates or task switches, and far
- * transfers do not check privilege.
+ * registers, SYSCALL/SYSRET. Far JMP, CALL, RET and IRET check the new
+ * CS (and SS) as the SDM's pseudocode does before loading either; call
+ * gates are in gate.c.
  */
 #include <stddef.h>
 
@@ -136,6 +137,23 @@ static bool seg_load_allowed(const struct emu_cpu *cpu, int sreg,
 	return (type & 0xc) == 0xc || (rpl <= dpl && cpl <= dpl);
 }
 
+void desc_accessed(struct emu_cpu *cpu, uint16_t sel, uint64_t *lo)
+{
+	uint64_t base = (sel & 4) ? cpu->ldt.base : cpu->gdt.base;
+
+	if (*lo & (1ULL << 40))
+		return;
+	*lo |= 1ULL << 40;
+	mem_write_sys(cpu, base + (sel & ~7u) + 5, *lo >> 40, 1);
+}
+
+/* A null selector in SS (64-bit mode only), which keeps its RPL as DPL */
+static void ss_null(struct emu_cpu *cpu, uint16_t sel)
+{
+	cpu->seg[SEG_SS] = (struct x86_segment){ .selector = sel,
+		.unusable = 1, .dpl = sel & 3 };
+}
+
 void seg_load(struct emu_cpu *cpu, int sreg, uint16_t sel)
 {
 	struct x86_segment *s = &cpu->seg[sreg];
@@ -151,9 +169,11 @@ void seg_load(struct emu_cpu *cpu, int sreg, uint16_t sel)
 		    (!cpu->code64 || cpu->cpl == 3 ||
 		     (sel & 3) != (unsigned)cpu->cpl)))
 			cpu_raise(cpu, EXC_GP, 0);
-		*s = (struct x86_segment){ .selector = sel, .unusable = 1 };
 		if (sreg == SEG_SS)
-			s->dpl = sel & 3;
+			ss_null(cpu, sel);
+		else
+			*s = (struct x86_segment){ .selector = sel,
+						   .unusable = 1 };
 		return;
 	}
 	if (!seg_read_desc(cpu, sel, &lo, &hi) || !seg_load_allowed(cpu, sreg,
@@ -161,19 +181,13 @@ void seg_load(struct emu_cpu *cpu, int sreg, uint16_t sel)
 		cpu_raise(cpu, EXC_GP, sel & ~3);
 	if (!((lo >> 47) & 1))
 		cpu_raise(cpu, sreg == SEG_SS ? EXC_SS : EXC_NP, sel & ~3);
-	if (!(lo & (1ULL << 40))) {
-		uint64_t base = (sel & 4) ? cpu->ldt.base : cpu->gdt.base;
-
-		lo |= 1ULL << 40;
-		mem_write_sys(cpu, base + (sel & ~7u) + 5, lo >> 40, 1);
-	}
+	desc_accessed(cpu, sel, &lo);
 	seg_from_desc(s, sel, lo);
 	if (sreg == SEG_CS)
 		cpu_update_mode(cpu);
 }
 
-/* The byte limit descriptor lo gives (scaled by its G bit) */
-static uint64_t desc_limit(uint64_t lo)
+uint64_t desc_limit(uint64_t lo)
 {
 	uint64_t limit = (lo & 0xffff) | ((lo >> 32) & 0xf0000);
 
@@ -196,39 +210,66 @@ static uint64_t ip_mask(int opsize)
 	return opsize == 8 ? ~0ULL : opsize == 4 ? 0xffffffffULL : 0xffff;
 }
 
-/*
- * Load CS for a far transfer to a code segment at privilege rpl, which
- * goes on at ip: #GP(0) before CS changes when that is 64-bit code and ip
- * is not canonical (as a near branch's, branch_check), or other code and
- * ip beyond its limit
- */
-static void load_cs(struct emu_cpu *cpu, uint16_t sel, unsigned rpl,
-		    uint64_t ip)
+void far_ip_check(struct emu_cpu *cpu, uint64_t lo, uint64_t ip)
 {
-	uint64_t lo, hi;
-
-	if (!(sel & ~3) || !seg_read_desc(cpu, sel, &lo, &hi))
-		cpu_raise(cpu, EXC_GP, sel & ~3);
-	if (!((lo >> 44) & 1) || !((lo >> 43) & 1))
-		cpu_fatal(cpu, "far transfer through system descriptor 0x%x",
-			  sel);
-	if (!((lo >> 47) & 1))
-		cpu_raise(cpu, EXC_NP, sel & ~3);
 	if (cpu->lma && ((lo >> 53) & 1) ? !x86_canonical(ip) :
 	    ip > desc_limit(lo))
 		cpu_raise(cpu, EXC_GP, 0);
-	seg_from_desc(&cpu->seg[SEG_CS], (sel & ~3) | rpl, lo);
+}
+
+/*
+ * The descriptor a far JMP or CALL goes through (SDM vol. 2, JMP, CALL):
+ * #GP(0) for a null selector, #GP(selector) beyond its table; a code
+ * segment's checks: conforming with its DPL above the CPL, or not with
+ * its RPL above the CPL or its DPL other than it, L and D both set in
+ * IA-32e mode: #GP(selector); #NP(selector) not present. A system
+ * descriptor is left to seg_gate_far.
+ */
+static uint64_t far_desc(struct emu_cpu *cpu, uint16_t sel, uint64_t *hi)
+{
+	unsigned cpl = cpu->cpl, dpl;
+	uint64_t lo;
+
+	if (!(sel & ~3))
+		cpu_raise(cpu, EXC_GP, 0);
+	if (!seg_read_desc(cpu, sel, &lo, hi))
+		cpu_raise(cpu, EXC_GP, sel & ~3);
+	if (!((lo >> 44) & 1))
+		return lo;
+	dpl = (lo >> 45) & 3;
+	if (!((lo >> 43) & 1) ||
+	    ((lo >> 42) & 1 ? dpl > cpl : (sel & 3) > cpl || dpl != cpl) ||
+	    (cpu->lma && ((lo >> 53) & 1) && ((lo >> 54) & 1)))
+		cpu_raise(cpu, EXC_GP, sel & ~3);
+	if (!((lo >> 47) & 1))
+		cpu_raise(cpu, EXC_NP, sel & ~3);
+	return lo;
+}
+
+/* CS from code segment sel, lo (checked) at the CPL */
+static void far_load_cs(struct emu_cpu *cpu, uint16_t sel, uint64_t lo)
+{
+	desc_accessed(cpu, sel, &lo);
+	seg_from_desc(&cpu->seg[SEG_CS], (sel & ~3) | cpu->cpl, lo);
 	cpu_update_mode(cpu);
 }
 
 void seg_far_jump(struct emu_cpu *cpu, uint16_t sel, uint64_t off)
 {
+	uint64_t lo, hi;
+
 	if (!(cpu->cr0 & X86_CR0_PE)) {
 		cpu->rip = real_ip(cpu, off);
 		seg_load_real(cpu, SEG_CS, sel);
 		return;
 	}
-	load_cs(cpu, sel, cpu->cpl, off);
+	lo = far_desc(cpu, sel, &hi);
+	if (!((lo >> 44) & 1)) {
+		seg_gate_far(cpu, sel, lo, hi, false);
+		return;
+	}
+	far_ip_check(cpu, lo, off);
+	far_load_cs(cpu, sel, lo);
 	cpu->rip = cpu->code64 ? off :
 		   off & ip_mask(cpu->seg[SEG_CS].db ? 4 : 2);
 }
@@ -236,27 +277,126 @@ void seg_far_jump(struct emu_cpu *cpu, uint16_t sel, uint64_t off)
 void seg_far_call(struct emu_cpu *cpu, uint16_t sel, uint64_t off,
 		  int opsize)
 {
-	uint64_t sp = cpu->gpr[R_SP];
-	bool real = !(cpu->cr0 & X86_CR0_PE);
+	uint64_t lo, hi;
 
-	if (real)
+	if (!(cpu->cr0 & X86_CR0_PE)) {
 		real_ip(cpu, off);
-	stack_push(cpu, cpu->seg[SEG_CS].selector, opsize);
-	stack_push(cpu, cpu->rip, opsize);
-	if (real) {
+		stack_push(cpu, cpu->seg[SEG_CS].selector, opsize);
+		stack_push(cpu, cpu->rip, opsize);
 		seg_load_real(cpu, SEG_CS, sel);
 		cpu->rip = off;
 		return;
 	}
-	(void)sp;
-	load_cs(cpu, sel, cpu->cpl, off);
+	lo = far_desc(cpu, sel, &hi);
+	if (!((lo >> 44) & 1)) {
+		seg_gate_far(cpu, sel, lo, hi, true);
+		return;
+	}
+	/* the stack's #SS(0) before the target's #GP(0) */
+	stack_push(cpu, cpu->seg[SEG_CS].selector, opsize);
+	stack_push(cpu, cpu->rip, opsize);
+	far_ip_check(cpu, lo, off);
+	far_load_cs(cpu, sel, lo);
 	cpu->rip = off & ip_mask(cpu->code64 ? 8 : opsize);
+}
+
+/*
+ * The checks of a far RET's or IRET's new CS (SDM vol. 2, RET, IRET),
+ * before anything changes: #GP(0) for a null selector; #GP(selector)
+ * beyond its table, no code segment, RPL below the CPL, DPL above the RPL
+ * (conforming) or other than it (not), L and D both set in IA-32e mode;
+ * #NP(selector) not present. Returns the descriptor.
+ */
+static uint64_t ret_cs_desc(struct emu_cpu *cpu, uint16_t sel)
+{
+	unsigned rpl = sel & 3, dpl;
+	uint64_t lo, hi;
+
+	if (!(sel & ~3))
+		cpu_raise(cpu, EXC_GP, 0);
+	if (!seg_read_desc(cpu, sel, &lo, &hi))
+		cpu_raise(cpu, EXC_GP, sel & ~3);
+	dpl = (lo >> 45) & 3;
+	if (!((lo >> 44) & 1) || !((lo >> 43) & 1) ||
+	    rpl < (unsigned)cpu->cpl ||
+	    ((lo >> 42) & 1 ? dpl > rpl : dpl != rpl) ||
+	    (cpu->lma && ((lo >> 53) & 1) && ((lo >> 54) & 1)))
+		cpu_raise(cpu, EXC_GP, sel & ~3);
+	if (!((lo >> 47) & 1))
+		cpu_raise(cpu, EXC_NP, sel & ~3);
+	return lo;
+}
+
+/*
+ * The checks of the SS a far RET or IRET loads for privilege rpl (its
+ * new CS's RPL), to 64-bit code when to64: a null selector only to 64-bit
+ * code below CPL 3 with RPL rpl (else #GP(0)); #GP(selector) beyond its
+ * table, RPL or DPL other than rpl, no writable data; #SS(selector) not
+ * present. Returns the descriptor, 0 for a null selector.
+ */
+static uint64_t ret_ss_desc(struct emu_cpu *cpu, uint16_t sel, unsigned rpl,
+			    bool to64)
+{
+	uint64_t lo, hi;
+
+	if (!(sel & ~3)) {
+		if (!to64 || rpl == 3 || (sel & 3) != rpl)
+			cpu_raise(cpu, EXC_GP, 0);
+		return 0;
+	}
+	if (!seg_read_desc(cpu, sel, &lo, &hi) || (sel & 3) != rpl ||
+	    !((lo >> 44) & 1) || ((lo >> 40) & 0xa) != 2 ||
+	    ((lo >> 45) & 3) != rpl)
+		cpu_raise(cpu, EXC_GP, sel & ~3);
+	if (!((lo >> 47) & 1))
+		cpu_raise(cpu, EXC_SS, sel & ~3);
+	return lo;
+}
+
+/*
+ * Loads CS and, for a return with a stack switch, SS from descriptors
+ * their checks returned: the accessed bits are set before either changes
+ */
+static void ret_load(struct emu_cpu *cpu, uint16_t cs, uint64_t cs_lo,
+		     bool load_ss, uint16_t ss, uint64_t ss_lo)
+{
+	desc_accessed(cpu, cs, &cs_lo);
+	if (load_ss && (ss & ~3))
+		desc_accessed(cpu, ss, &ss_lo);
+	seg_from_desc(&cpu->seg[SEG_CS], cs, cs_lo);
+	cpu_update_mode(cpu);
+	if (!load_ss)
+		return;
+	if (ss & ~3)
+		seg_from_desc(&cpu->seg[SEG_SS], ss, ss_lo);
+	else
+		ss_null(cpu, ss);
+}
+
+/*
+ * On a return to an outer level, ES, DS, FS and GS holding data or
+ * non-conforming code the new CPL may not use become null (SDM vol. 2,
+ * RET, IRET); a null one (a 64-bit kernel's FS and GS, whose bases
+ * come from MSRs) stays as it is
+ */
+static void null_inner_segs(struct emu_cpu *cpu)
+{
+	for (int s = SEG_ES; s <= SEG_GS; s++) {
+		struct x86_segment *sg = &cpu->seg[s];
+
+		if (s == SEG_CS || s == SEG_SS || sg->unusable ||
+		    !(sg->selector & ~3))
+			continue;
+		if (sg->dpl < cpu->cpl && (sg->type & 0xc) != 0xc)
+			*sg = (struct x86_segment){ .unusable = 1 };
+	}
 }
 
 void seg_far_ret(struct emu_cpu *cpu, int opsize, uint16_t imm)
 {
-	uint64_t ip = stack_pop(cpu, opsize);
-	uint16_t sel = stack_pop(cpu, opsize);
+	uint64_t ip = stack_pop(cpu, opsize), sp = 0, cs_lo, ss_lo = 0;
+	uint16_t sel = stack_pop(cpu, opsize), ss = 0;
+	bool outer;
 
 	if (!(cpu->cr0 & X86_CR0_PE)) {
 		cpu->rip = real_ip(cpu, ip);
@@ -264,19 +404,23 @@ void seg_far_ret(struct emu_cpu *cpu, int opsize, uint16_t imm)
 		stack_adjust(cpu, imm);
 		return;
 	}
-	if ((sel & 3) > cpu->cpl) {
-		uint64_t sp, ss;
-
+	cs_lo = ret_cs_desc(cpu, sel);
+	outer = (sel & 3) > (unsigned)cpu->cpl;
+	if (outer) {
 		stack_adjust(cpu, imm);
 		sp = stack_pop(cpu, opsize);
 		ss = stack_pop(cpu, opsize);
-		load_cs(cpu, sel, sel & 3, ip);
-		seg_load(cpu, SEG_SS, ss);
-		cpu->gpr[R_SP] = sp;
-	} else {
-		load_cs(cpu, sel, sel & 3, ip);
-		stack_adjust(cpu, imm);
+		ss_lo = ret_ss_desc(cpu, ss, sel & 3,
+				    cpu->lma && ((cs_lo >> 53) & 1));
 	}
+	far_ip_check(cpu, cs_lo, ip);
+	ret_load(cpu, sel, cs_lo, outer, ss, ss_lo);
+	if (outer) {
+		/* the parameters leave the caller's stack too */
+		cpu->gpr[R_SP] = sp;
+		null_inner_segs(cpu);
+	}
+	stack_adjust(cpu, imm);
 	cpu->rip = ip & ip_mask(cpu->code64 ? 8 : opsize);
 }
 
@@ -297,9 +441,10 @@ static void set_flags_iret(struct emu_cpu *cpu, uint64_t fl, int opsize,
 
 void seg_iret(struct emu_cpu *cpu, int opsize)
 {
-	uint64_t ip, fl, sp, ss;
-	uint16_t cs;
+	uint64_t ip, fl, sp = 0, cs_lo, ss_lo = 0;
+	uint16_t cs, ss = 0;
 	unsigned old_cpl = cpu->cpl;
+	bool pop_ss;
 
 	if (!(cpu->cr0 & X86_CR0_PE)) {
 		ip = stack_pop(cpu, opsize);
@@ -313,35 +458,28 @@ void seg_iret(struct emu_cpu *cpu, int opsize)
 	ip = stack_pop(cpu, opsize);
 	cs = stack_pop(cpu, opsize);
 	fl = stack_pop(cpu, opsize);
-	cpu->nmi_blocked = false;
-	if (cpu->code64 || (cs & 3) > old_cpl) {
+	cs_lo = ret_cs_desc(cpu, cs);
+	pop_ss = cpu->code64 || (cs & 3) > old_cpl;
+	if (pop_ss) {
 		sp = stack_pop(cpu, opsize);
 		ss = stack_pop(cpu, opsize);
-		load_cs(cpu, cs, cs & 3, ip);
-		seg_load(cpu, SEG_SS, ss);
+		ss_lo = ret_ss_desc(cpu, ss, cs & 3,
+				    cpu->lma && ((cs_lo >> 53) & 1));
+	}
+	far_ip_check(cpu, cs_lo, ip);
+	cpu->nmi_blocked = false;
+	ret_load(cpu, cs, cs_lo, pop_ss, ss, ss_lo);
+	if (pop_ss) {
 		cpu->gpr[R_SP] = opsize == 8 ? sp :
 				 (cpu->gpr[R_SP] & ~ip_mask(opsize)) |
 				 (sp & ip_mask(opsize));
 		if (opsize == 4 && cpu->lma)
 			cpu->gpr[R_SP] = (uint32_t)sp;
-	} else {
-		load_cs(cpu, cs, cs & 3, ip);
 	}
 	set_flags_iret(cpu, fl, opsize, old_cpl);
 	cpu->rip = ip & ip_mask(cpu->code64 ? 8 : opsize);
-	if ((unsigned)cpu->cpl > old_cpl) {
-		/* Data segments the new privilege may not use become null */
-		for (int s = SEG_ES; s <= SEG_GS; s++) {
-			struct x86_segment *sg = &cpu->seg[s];
-
-			if (s == SEG_CS || s == SEG_SS || s == SEG_FS ||
-			    s == SEG_GS)
-				continue;
-			if (sg->dpl < cpu->cpl && !(sg->type & 8 &&
-						    sg->type & 4))
-				*sg = (struct x86_segment){ .unusable = 1 };
-		}
-	}
+	if ((unsigned)cpu->cpl > old_cpl)
+		null_inner_segs(cpu);
 }
 
 void seg_load_tr(struct emu_cpu *cpu, uint16_t sel)
