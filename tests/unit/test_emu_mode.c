@@ -347,6 +347,38 @@ static void test_mode_switch(void)
 }
 
 /*
+ * The same from real-mode code whose CS selector has low bits 3
+ * (0x0003, base 0x30): the CPL stays 0 after CR0.PE is set, until the
+ * far JMP loads CS, so the JMP to the ring-0 code segment is no #GP
+ * (fails when the CPL is taken from the real-mode selector)
+ */
+static void test_mode_switch_cs_rpl(void)
+{
+	struct emu_test *t = emu_test_init64();
+	struct emu_cpu *c = &t->cpu;
+	struct emu_cpu fresh;
+
+	cpu_reset(&fresh, &t->vm, 0);
+	fresh.gpr[R_SP] = 0x7000;
+	fresh.dcache = c->dcache;
+	*c = fresh;
+	seg_load_real(c, SEG_CS, 0x0003);
+	CHECK_EQ(c->cpl, 0);
+	emu_test_w64(t, 0x600, 0x27 | (EMU_TEST_GDT << 16));
+	memcpy(emu_test_ptr(t, 0x7c00), switch_code, sizeof(switch_code));
+	c->rip = 0x7c00 - 0x30;
+	for (int i = 0; i < 100 && !c->halted && !c->shutdown &&
+	     !c->error[0]; i++)
+		cpu_run_batch(c, 1000, NULL);
+	CHECK_EQ(emu_test_vector(t), -1);
+	CHECK_EQ(*(uint32_t *)emu_test_ptr(t, 0x300000), 0xcafe);
+	CHECK(c->code64);
+	CHECK_EQ(c->cpl, 0);
+	CHECK_EQ(c->gpr[R_BX], 0x123456789ULL);
+	emu_test_free(t);
+}
+
+/*
  *	cld
  *	mov rsi, 0x200000
  *	mov rdi, 0x201000
@@ -516,6 +548,7 @@ int main(void)
 	RUN(test_addressing64);
 	RUN(test_real_mode_16bit_addressing);
 	RUN(test_mode_switch);
+	RUN(test_mode_switch_cs_rpl);
 	RUN(test_string_ops);
 	RUN(test_movs_overlap);
 	RUN(test_call_frame);

@@ -23,6 +23,7 @@ void cpu_reset(struct emu_cpu *cpu, struct vm *vm, int id)
 		cpu->seg[s] = (struct x86_segment){ .limit = 0xffff,
 			.present = 1, .s = 1, .type = s == SEG_CS ? 0xb : 3 };
 	cpu->seg[SEG_CS].selector = 0xf000;
+	cpu->cs_real = false;
 	cpu->seg[SEG_CS].base = 0xffff0000;
 	cpu->gdt.limit = cpu->idt.limit = 0xffff;
 	cpu->ldt.limit = cpu->tr.limit = 0xffff;

@@ -221,6 +221,12 @@ struct emu_cpu {
 	 * (mem_read_stack, mem_write_stack).
 	 */
 	bool stack_ref;
+	/*
+	 * A MOV to CR0 set PE since CS was last loaded: the CPL is 0 until
+	 * a protected-mode load of CS, whatever the low bits of the
+	 * selector real mode left (SDM vol. 3 9.9.1)
+	 */
+	bool cs_real;
 
 	/* Fetch window: host pointer of the current code page */
 	uint64_t fetch_vpn;

@@ -322,6 +322,7 @@ static int emu_set_sregs(struct vcpu *vcpu, const struct x86_sregs *s)
 	c->efer = s->efer;
 	if ((c->efer & X86_EFER_LME) && (c->cr0 & X86_CR0_PG))
 		c->efer |= X86_EFER_LMA;
+	c->cs_real = false;
 	tlb_flush(c, true);
 	cpu_update_mode(c);
 	return 0;

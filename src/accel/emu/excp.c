@@ -234,6 +234,7 @@ static void deliver_prot(struct emu_cpu *cpu, int vec, bool has_err,
 	}
 	cs.selector = (sel & ~3) | new_cpl;
 	cpu->seg[SEG_CS] = cs;
+	cpu->cs_real = false;
 	cpu->rip = target;
 	cpu->rflags &= ~(FL_TF | FL_NT | FL_RF | FL_VM);
 	if (!(type & 1))

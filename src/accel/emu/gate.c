@@ -149,6 +149,7 @@ void seg_gate_far(struct emu_cpu *cpu, uint16_t sel, uint64_t lo,
 		far_ip_check(cpu, clo, ip);
 	}
 	seg_from_desc(&cpu->seg[SEG_CS], (csel & ~3) | cpl, clo);
+	cpu->cs_real = false;
 	cpu_update_mode(cpu);
 	cpu->rip = ip;
 }

@@ -15,7 +15,7 @@ void cpu_update_mode(struct emu_cpu *cpu)
 {
 	cpu->lma = !!(cpu->efer & X86_EFER_LMA);
 	cpu->code64 = cpu->lma && cpu->seg[SEG_CS].l;
-	if (!(cpu->cr0 & X86_CR0_PE))
+	if (!(cpu->cr0 & X86_CR0_PE) || cpu->cs_real)
 		cpu->cpl = 0;
 	else
 		cpu->cpl = cpu->seg[SEG_CS].selector & 3;
@@ -251,6 +251,7 @@ static void far_load_cs(struct emu_cpu *cpu, uint16_t sel, uint64_t lo)
 {
 	desc_accessed(cpu, sel, &lo);
 	seg_from_desc(&cpu->seg[SEG_CS], (sel & ~3) | cpu->cpl, lo);
+	cpu->cs_real = false;
 	cpu_update_mode(cpu);
 }
 
@@ -364,6 +365,7 @@ static void ret_load(struct emu_cpu *cpu, uint16_t cs, uint64_t cs_lo,
 	if (load_ss && (ss & ~3))
 		desc_accessed(cpu, ss, &ss_lo);
 	seg_from_desc(&cpu->seg[SEG_CS], cs, cs_lo);
+	cpu->cs_real = false;
 	cpu_update_mode(cpu);
 	if (!load_ss)
 		return;
@@ -574,6 +576,8 @@ void cpu_write_cr(struct emu_cpu *cpu, int n, uint64_t val)
 	case 0:
 		if ((val ^ cpu->cr0) & (X86_CR0_PG | X86_CR0_WP | X86_CR0_PE))
 			tlb_flush(cpu, true);
+		if ((val & X86_CR0_PE) && !(cpu->cr0 & X86_CR0_PE))
+			cpu->cs_real = true;
 		cpu->cr0 = (val & 0xffffffffULL) | X86_CR0_ET;
 		if ((val & X86_CR0_PG) && (cpu->efer & X86_EFER_LME))
 			cpu->efer |= X86_EFER_LMA;
@@ -622,6 +626,7 @@ void cpu_syscall(struct emu_cpu *cpu)
 	cpu->gpr[11] = cpu_get_flags(cpu) & ~FL_RF;
 	cpu->rflags &= ~(cpu->sfmask | FL_RF);
 	flat_seg(&cpu->seg[SEG_CS], sel, 0xb, cpu->code64 || true);
+	cpu->cs_real = false;
 	flat_seg(&cpu->seg[SEG_SS], sel + 8, 0x3, false);
 	cpu->seg[SEG_SS].db = 1;
 	cpu->rip = cpu->lstar;
@@ -639,6 +644,7 @@ void cpu_sysret(struct emu_cpu *cpu, int opsize)
 	if (cpu->cpl != 0 ||
 	    (opsize == 8 && !x86_canonical(cpu->gpr[R_CX])))
 		cpu_raise(cpu, EXC_GP, 0);
+	cpu->cs_real = false;
 	if (opsize == 8) {
 		flat_seg(&cpu->seg[SEG_CS], (sel + 16) | 3, 0xb, true);
 		cpu->rip = cpu->gpr[R_CX];
