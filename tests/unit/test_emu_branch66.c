@@ -6,8 +6,7 @@
  * 16-bit return addresses). In the general decoder, the decode cache and
  * the translator.
  */
-#include "accel/emu/jit.h"
-#include "emu_test.h"
+#include "emu_paths.h"
 #include "test.h"
 
 /*
@@ -49,9 +48,6 @@ static const uint8_t tail[] = {
 	0xf4,
 };
 
-static const char *const path_name[] = { "general decoder", "decode cache",
-					 "translator" };
-
 static void test_near_branch_66(void)
 {
 	uint8_t code[0x170];
@@ -59,19 +55,10 @@ static void test_near_branch_66(void)
 	memset(code, 0xf4, sizeof(code));
 	memcpy(code, head, sizeof(head));
 	memcpy(code + 0x164, tail, sizeof(tail));
-	for (int path = 0; path < 3; path++) {
-		struct emu_test *t = emu_test_init64();
+	for (int path = 0; path < EMU_PATHS; path++) {
+		struct emu_test *t = emu_path_cpu(path, true);
 		struct emu_cpu *c = &t->cpu;
 
-		if (path == 0) {
-			dcache_destroy(c->dcache);
-			c->dcache = NULL;
-		} else if (path == 2) {
-			c->jit = jit_create();
-			CHECK(c->jit != NULL);
-			if (c->jit)
-				jit_eager(c->jit);
-		}
 		/* twice: the translator makes its blocks in the first run */
 		for (int round = 0; round < 2; round++) {
 			c->gpr[R_SP] = EMU_TEST_STACK;
@@ -83,7 +70,7 @@ static void test_near_branch_66(void)
 			    c->gpr[R_SP] == EMU_TEST_STACK)
 				continue;
 			printf("  %s: rip %#llx rax %#llx rbx %#llx rsi %#llx "
-			       "rsp %#llx\n", path_name[path],
+			       "rsp %#llx\n", emu_path_name(path),
 			       (unsigned long long)c->rip,
 			       (unsigned long long)c->gpr[R_AX],
 			       (unsigned long long)c->gpr[R_BX],
@@ -91,9 +78,7 @@ static void test_near_branch_66(void)
 			       (unsigned long long)c->gpr[R_SP]);
 			CHECK(0);
 		}
-		if (c->jit)
-			jit_destroy(c->jit);
-		emu_test_free(t);
+		emu_path_free(t);
 	}
 }
 
