@@ -324,26 +324,41 @@ static void test_real_mode_16bit_addressing(void)
  */
 static const uint8_t switch_code[] = {0x0f, 0x01, 0x16, 0x00, 0x06, 0x0f, 0x20, 0xc0, 0x0c, 0x01, 0x0f, 0x22, 0xc0, 0xea, 0x12, 0x7c, 0x18, 0x00, 0x66, 0xb8, 0x10, 0x00, 0x8e, 0xd8, 0x8e, 0xd0, 0xbc, 0x00, 0x90, 0x00, 0x00, 0xc7, 0x05, 0x00, 0x00, 0x30, 0x00, 0xfe, 0xca, 0x00, 0x00, 0x0f, 0x20, 0xe0, 0x83, 0xc8, 0x20, 0x0f, 0x22, 0xe0, 0xb8, 0x00, 0x00, 0x01, 0x00, 0x0f, 0x22, 0xd8, 0xb9, 0x80, 0x00, 0x00, 0xc0, 0x0f, 0x32, 0x0d, 0x00, 0x01, 0x00, 0x00, 0x0f, 0x30, 0x0f, 0x20, 0xc0, 0x0d, 0x00, 0x00, 0x00, 0x80, 0x0f, 0x22, 0xc0, 0xea, 0x5a, 0x7c, 0x00, 0x00, 0x08, 0x00, 0x48, 0xb8, 0x89, 0x67, 0x45, 0x23, 0x01, 0x00, 0x00, 0x00, 0x50, 0x5b, 0xf4 };
 
-static void test_mode_switch(void)
+/*
+ * The CPU from reset state (keeping the GDT and page tables), in real
+ * mode at CS cs, run through switch_code placed at linear 0x7c00
+ */
+static struct emu_test *mode_switch(uint16_t cs)
 {
 	struct emu_test *t = emu_test_init64();
 	struct emu_cpu *c = &t->cpu;
 	struct emu_cpu fresh;
 
-	/* start from reset state, keeping the GDT and page tables */
 	cpu_reset(&fresh, &t->vm, 0);
 	fresh.gpr[R_SP] = 0x7000;
 	fresh.dcache = c->dcache;
 	*c = fresh;
-	seg_load_real(c, SEG_CS, 0);
+	seg_load_real(c, SEG_CS, cs);
+	CHECK_EQ(c->cpl, 0);
 	emu_test_w64(t, 0x600, 0x27 | (EMU_TEST_GDT << 16));
-	emu_test_run_at(t, 0x7c00, switch_code, sizeof(switch_code));
+	memcpy(emu_test_ptr(t, 0x7c00), switch_code, sizeof(switch_code));
+	c->rip = 0x7c00 - cs * 16;
+	for (int i = 0; i < 100 && !c->halted && !c->shutdown &&
+	     !c->error[0]; i++)
+		cpu_run_batch(c, 1000, NULL);
+	CHECK_EQ(emu_test_vector(t), -1);
 	CHECK_EQ(*(uint32_t *)emu_test_ptr(t, 0x300000), 0xcafe);
 	CHECK(c->efer & X86_EFER_LMA);
 	CHECK(c->code64);
+	CHECK_EQ(c->cpl, 0);
 	CHECK_EQ(c->seg[SEG_CS].selector, 8);
 	CHECK_EQ(c->gpr[R_BX], 0x123456789ULL);
-	emu_test_free(t);
+	return t;
+}
+
+static void test_mode_switch(void)
+{
+	emu_test_free(mode_switch(0));
 }
 
 /*
@@ -354,28 +369,7 @@ static void test_mode_switch(void)
  */
 static void test_mode_switch_cs_rpl(void)
 {
-	struct emu_test *t = emu_test_init64();
-	struct emu_cpu *c = &t->cpu;
-	struct emu_cpu fresh;
-
-	cpu_reset(&fresh, &t->vm, 0);
-	fresh.gpr[R_SP] = 0x7000;
-	fresh.dcache = c->dcache;
-	*c = fresh;
-	seg_load_real(c, SEG_CS, 0x0003);
-	CHECK_EQ(c->cpl, 0);
-	emu_test_w64(t, 0x600, 0x27 | (EMU_TEST_GDT << 16));
-	memcpy(emu_test_ptr(t, 0x7c00), switch_code, sizeof(switch_code));
-	c->rip = 0x7c00 - 0x30;
-	for (int i = 0; i < 100 && !c->halted && !c->shutdown &&
-	     !c->error[0]; i++)
-		cpu_run_batch(c, 1000, NULL);
-	CHECK_EQ(emu_test_vector(t), -1);
-	CHECK_EQ(*(uint32_t *)emu_test_ptr(t, 0x300000), 0xcafe);
-	CHECK(c->code64);
-	CHECK_EQ(c->cpl, 0);
-	CHECK_EQ(c->gpr[R_BX], 0x123456789ULL);
-	emu_test_free(t);
+	emu_test_free(mode_switch(0x0003));
 }
 
 /*
