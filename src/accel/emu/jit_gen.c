@@ -547,13 +547,15 @@ static int gen_loop_end(const struct jinsns *blk, unsigned n,
  * outweighs any after it; elsewhere a use counts half as much after
  * each conditional branch before it (up to three), which may leave the
  * block: a loop that goes round through its first few instructions
- * keeps their registers, not those of the rest of its 36. Up to six go into RBP and R11..R15, three more into
- * RDX, R9 and R10 when none of the block's instructions uses them
+ * keeps their registers, not those of the rest of its 36. loop_end is
+ * the loop's last instruction (gen_loop_end). Up to six go into RBP
+ * and R11..R15, three more into RDX, R9 and R10 when none of the
+ * block's instructions uses them
  * (jit_op_scratch): the xz decompressor's LZMA and CRC32 loops keep 8 to
  * 11 registers busy.
  */
 static void gen_pick_regs(struct jgen *g, const struct jinsns *blk,
-			  unsigned n, uint64_t start)
+			  unsigned n, int loop_end)
 {
 	static const int8_t spare[JIT_SPARE] = { HRDX, W, T };
 	int8_t pool[JIT_HREGS + JIT_SPARE] = { HR12, HR13, HR14, HR15,
@@ -561,7 +563,6 @@ static void gen_pick_regs(struct jgen *g, const struct jinsns *blk,
 	unsigned uses[16] = { 0 }, weight[16] = { 0 };
 	unsigned k = 0, npool = JIT_HREGS, high = 0, jccs = 0;
 	uint16_t busy = 0;
-	int loop_end = gen_loop_end(blk, n, start);
 
 	memset(g->host, -1, sizeof(g->host));
 	g->cached = g->dirty = 0;
@@ -627,10 +628,10 @@ static void gen_pick_regs(struct jgen *g, const struct jinsns *blk,
 	}
 }
 
-/* The chunk of the last instruction that jumps back to the start, or -1 */
-static int gen_loops(const struct jinsns *blk, unsigned n, uint64_t start)
+/* The chunk of the loop's last instruction (gen_loop_end), or -1 */
+static int gen_loop_chunk(const struct jinsns *blk, int last)
 {
-	int last = gen_loop_end(blk, n, start), c = 0;
+	int c = 0;
 
 	if (last < 0)
 		return -1;
@@ -650,7 +651,7 @@ uint16_t jit_gen_kept(const uint8_t *p, const uint8_t *end, uint64_t rip)
 	jit_decode(&blk, p, end, NULL, snap);
 	n = jit_count(&blk, end - p, false, &nbytes, &tail);
 	memset(&g, 0, sizeof(g));
-	gen_pick_regs(&g, &blk, n, rip);
+	gen_pick_regs(&g, &blk, n, gen_loop_end(&blk, n, rip));
 	return g.cached;
 }
 
@@ -665,7 +666,7 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	unsigned ncopy[JIT_CHUNKS_MAX] = { 0 }, lo[JIT_CHUNKS_MAX];
 	unsigned hi[JIT_CHUNKS_MAX];
 	uint8_t *stale;
-	int back;
+	int back, loop_end;
 	bool live[JIT_INSNS + 1];
 	unsigned n = 0, nbytes = 0, i;
 	uint8_t snap[JIT_SNAP];
@@ -714,7 +715,8 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	 * leaves the block), and the flags would have to be the guest's at
 	 * each check
 	 */
-	back = gen_loops(&blk, n, rip);
+	loop_end = gen_loop_end(&blk, n, rip);
+	back = gen_loop_chunk(&blk, loop_end);
 	g->loops = back >= 0;
 	for (int c = 1; c < (int)blk.nchunks; c++) {
 		if (!track && c > back)
@@ -748,7 +750,7 @@ unsigned jit_gen_block(struct jbuf *b, struct jit_slots *slots,
 	else
 		stale = gen_check(g, p, hi[0] - lo[0], copy[0], &ncopy[0]);
 	g->checked = g->b.p;
-	gen_pick_regs(g, &blk, n, rip);
+	gen_pick_regs(g, &blk, n, loop_end);
 	gen_reload(g, 0xffff);
 	g->body = g->b.p;
 	/*

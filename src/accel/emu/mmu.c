@@ -105,8 +105,7 @@ void tlb_flush_page(struct emu_cpu *cpu, uint64_t lin)
 	cpu->fetch_vpn = ~0ULL;
 	cpu->ip_end = NULL;
 	cpu->tlb_gen++;
-	if (cpu->win_size &&
-	    lin - cpu->win_lo < cpu->win_size + READ_WINDOW_SLACK)
+	if (read_window_holds(cpu, lin))
 		read_window_drop(cpu);
 }
 
@@ -170,8 +169,7 @@ static struct tlb_entry *tlb_fill(struct emu_cpu *cpu, uint64_t lin,
 	uint32_t perm;
 	uint8_t *hva;
 
-	if (acc == ACC_R && !user && cpu->win_size &&
-	    lin - cpu->win_lo < cpu->win_size + READ_WINDOW_SLACK) {
+	if (acc == ACC_R && !user && read_window_holds(cpu, lin)) {
 		/* what translated code reads there without the TLB */
 		gpa = lin & ~0xfffULL;
 		perm = TLB_R | TLB_LARGE;

@@ -91,7 +91,7 @@ void read_window_try(struct emu_cpu *cpu, uint64_t lin)
 	uint64_t apic = ~0ULL, lo, hi, sz;
 
 	if (cpu->win_tries >= READ_WINDOW_TRIES ||
-	    lin - cpu->win_lo < cpu->win_size ||
+	    read_window_holds(cpu, lin) ||
 	    lin - cpu->win_no_lo < cpu->win_no_hi - cpu->win_no_lo)
 		return;
 	cpu->win_tries++;

@@ -7,6 +7,7 @@
 #ifndef CVISOR_ACCEL_EMU_READ_WINDOW_H
 #define CVISOR_ACCEL_EMU_READ_WINDOW_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "accel/emu/cpu.h"
@@ -20,6 +21,13 @@
  * around it when that is larger than the one it has
  */
 void read_window_try(struct emu_cpu *cpu, uint64_t lin);
+
+/* Whether the window maps lin's page (the last 64 bytes' too) */
+static inline bool read_window_holds(const struct emu_cpu *cpu, uint64_t lin)
+{
+	return cpu->win_size &&
+	       lin - cpu->win_lo < cpu->win_size + READ_WINDOW_SLACK;
+}
 
 /* With the TLB's entries, when they are flushed */
 static inline void read_window_drop(struct emu_cpu *cpu)
